@@ -1,0 +1,55 @@
+/* dw_act_dual: the Gaussian expectations of one pair, through the same sweep code as the Gram matrices
+ * (one layer with w = 1, b = 0), so that the public pairwise function and the kernels cannot disagree. */
+#include "act/act.h"
+
+#include <math.h>
+#include <string.h>
+
+dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot)
+{
+    if (!act) return dw_fail(DW_ERR_INVALID, "dual: NULL activation");
+    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a < 0 || b < 0)
+        return dw_fail(DW_ERR_INVALID, "dual: variances must be finite and >= 0, covariance finite (a=%g, b=%g, c=%g)",
+                       a, b, c);
+    const double lim = sqrt(a) * sqrt(b);
+    if (fabs(c) > lim * (1.0 + 1e-12) + 1e-300)
+        return dw_fail(DW_ERR_INVALID, "dual: |c| = %g exceeds sqrt(ab) = %g: not a covariance matrix", fabs(c), lim);
+    /* Two points (row 0: variance a, column 1: variance b), padded so vector loads stay in bounds. */
+    enum { NP = 1 + DW_PAD };
+    double fa[NP], fsa[NP], fr[NP], fzero[NP], pk[(DW_POLY_MAX_DEGREE + 1) * NP], qk[(DW_POLY_MAX_DEGREE + 1) * NP];
+    memset(fzero, 0, sizeof fzero);
+    for (int i = 0; i < NP; i++) {
+        double x = i == 0 ? a : b;
+        fa[i] = x;
+        fsa[i] = sqrt(x);
+        dw_act_point(act, x, &fr[i], NULL);
+        if (act->fam == DW_FAM_POLY) dw_act_poly_point(act, x, pk + i, qk + i, NP);
+    }
+    dw_pts q = {fa, fsa, fr, fzero, fzero, fzero, pk, qk, NP};
+    dw_step st;
+    memset(&st, 0, sizeof st);
+    st.fam = act->fam;
+    st.alpha = act->alpha;
+    st.w = 1.0;
+    st.ntk = 1;
+    st.standard = 1; /* theta' = 0 * E + 0 + E[phi'phi'] * 1: returns E[phi'phi'] exactly */
+    st.coef = act->coef;
+    st.deg = act->deg;
+    double s[4] = {0.5, 0.5, 0.5, 0.5}, t[4] = {0.5, 0.5, 0.5, 0.5}, cc[4] = {c, c, c, c}, th[4] = {1, 1, 1, 1};
+    const dw_sweep_impl *impl = dw_sweep_select();
+    if (dw_act_homogeneous(act)) {
+        if (lim > 0) {
+            double rho = fmin(fmax(c / lim, -1.0), 1.0);
+            s[0] = 0.5 - 0.5 * rho;
+            t[0] = 0.5 + 0.5 * rho;
+        }
+        impl->homog(&st, 1, &q, 0, &q, 1, s, t, cc, th);
+    } else {
+        impl->smooth(&st, 1, &q, 0, &q, 1, s, t, cc, th);
+    }
+    if (!isfinite(cc[0]) || !isfinite(th[0]))
+        return dw_fail(DW_ERR_RANGE, "dual: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g, c=%g", act->name, a, b, c);
+    if (v) *v = cc[0];
+    if (vdot) *vdot = th[0];
+    return DW_OK;
+}

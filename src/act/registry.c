@@ -1,0 +1,268 @@
+/* The activation registry: parsing specs, canonical names, point evaluation. The closed-form Gaussian
+ * expectations live in the sweeps (kernels/sweep_body.h) and are exposed one pair at a time by dual.c. */
+#include "act/act.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const builtins[] = {"identity", "relu", "leaky_relu:ALPHA", "abs", "step", "erf",
+                                       "sin", "cos", "exp", "poly:c0,c1,...", NULL};
+
+const char *const *dw_act_builtins(void) { return builtins; }
+
+static const struct {
+    const char *name;
+    dw_family fam;
+    double alpha, d0;
+    const char *method;
+} table[] = {
+    {"identity", DW_FAM_IDENTITY, 1.0, 1.0, "closed form"},
+    {"linear", DW_FAM_IDENTITY, 1.0, 1.0, "closed form"},
+    {"relu", DW_FAM_RELU, 0.0, 0.0, "closed form (arc-cosine)"},
+    {"abs", DW_FAM_RELU, -1.0, 0.0, "closed form (arc-cosine)"},
+    {"step", DW_FAM_STEP, 0.0, 0.0, "closed form (arc-cosine, degree 0)"},
+    {"heaviside", DW_FAM_STEP, 0.0, 0.0, "closed form (arc-cosine, degree 0)"},
+    {"erf", DW_FAM_ERF, 0.0, 0.0, "closed form (arcsine)"},
+    {"sin", DW_FAM_SIN, 0.0, 0.0, "closed form"},
+    {"cos", DW_FAM_COS, 0.0, 0.0, "closed form"},
+    {"exp", DW_FAM_EXP, 0.0, 0.0, "closed form"},
+};
+
+/* Parse a finite number occupying exactly [p, end), for parameters like "0.1". */
+static int parse_number(const char *p, const char *end, double *out)
+{
+    char buf[128];
+    while (p < end && isspace((unsigned char)*p)) p++;
+    while (end > p && isspace((unsigned char)end[-1])) end--;
+    size_t len = (size_t)(end - p);
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    char *stop;
+    errno = 0;
+    double v = strtod(buf, &stop);
+    if (*stop != '\0' || errno == ERANGE || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+static dw_status parse_poly(dw_act *act, const char *spec, const char *params)
+{
+    double c[DW_POLY_MAX_DEGREE + 2];
+    int n = 0;
+    const char *p = params;
+    for (;;) {
+        const char *q = strchr(p, ',');
+        const char *end = q ? q : p + strlen(p);
+        if (n > DW_POLY_MAX_DEGREE)
+            return dw_fail(DW_ERR_INVALID, "activation '%s': degree above the maximum %d", spec,
+                           DW_POLY_MAX_DEGREE);
+        if (!parse_number(p, end, &c[n]))
+            return dw_fail(DW_ERR_INVALID, "activation '%s': coefficient %d ('%.*s') is not a finite number",
+                           spec, n + 1, (int)(end - p), p);
+        n++;
+        if (!q) break;
+        p = q + 1;
+    }
+    while (n > 1 && c[n - 1] == 0.0) n--; /* trailing zeros do not change phi */
+    act->coef = dw_alloc((size_t)n, sizeof(double), "polynomial coefficients");
+    if (!act->coef) return DW_ERR_NOMEM;
+    memcpy(act->coef, c, (size_t)n * sizeof(double));
+    act->deg = n - 1;
+    act->fam = DW_FAM_POLY;
+    act->method = "Isserlis (exact for polynomials)";
+    int len = snprintf(act->name, sizeof act->name, "poly:");
+    for (int k = 0; k < n && len < (int)sizeof act->name; k++)
+        len += snprintf(act->name + len, sizeof act->name - (size_t)len, "%s%.17g", k ? "," : "", c[k]);
+    return DW_OK;
+}
+
+dw_status dw_act_init(dw_act **out, const char *spec)
+{
+    if (!out) return dw_fail(DW_ERR_INVALID, "dw_act_init: NULL output");
+    *out = NULL;
+    if (!spec) return dw_fail(DW_ERR_INVALID, "activation: missing (NULL) spec");
+    if (strlen(spec) > 4096) return dw_fail(DW_ERR_INVALID, "activation: spec longer than 4096 characters");
+    while (isspace((unsigned char)*spec)) spec++;
+    size_t len = strlen(spec);
+    while (len && isspace((unsigned char)spec[len - 1])) len--;
+    char buf[4100];
+    memcpy(buf, spec, len);
+    buf[len] = '\0';
+    if (len == 0) return dw_fail(DW_ERR_INVALID, "activation: empty name");
+
+    char *colon = strchr(buf, ':');
+    const char *params = NULL;
+    if (colon) {
+        *colon = '\0';
+        params = colon + 1;
+    }
+    for (char *p = buf; *p; p++) *p = (char)tolower((unsigned char)*p);
+
+    dw_act *act = dw_calloc(1, sizeof *act, "activation");
+    if (!act) return DW_ERR_NOMEM;
+    dw_status st = DW_OK;
+    if (strcmp(buf, "leaky_relu") == 0) {
+        double a;
+        if (!params)
+            st = dw_fail(DW_ERR_INVALID, "activation 'leaky_relu' needs a slope: leaky_relu:ALPHA (e.g. leaky_relu:0.1)");
+        else if (!parse_number(params, params + strlen(params), &a))
+            st = dw_fail(DW_ERR_INVALID, "activation '%s': slope '%s' is not a finite number", spec, params);
+        else {
+            act->fam = DW_FAM_RELU;
+            act->alpha = a;
+            act->d0 = 1.0;
+            act->method = "closed form (arc-cosine)";
+            snprintf(act->name, sizeof act->name, "leaky_relu:%.17g", a);
+        }
+    } else if (strcmp(buf, "poly") == 0) {
+        if (!params || !*params)
+            st = dw_fail(DW_ERR_INVALID, "activation 'poly' needs coefficients: poly:c0,c1,c2,... (phi = c0 + c1 z + ...)");
+        else
+            st = parse_poly(act, spec, params);
+    } else {
+        size_t k, nt = sizeof table / sizeof table[0];
+        for (k = 0; k < nt; k++)
+            if (strcmp(buf, table[k].name) == 0) break;
+        if (k == nt) {
+            st = dw_fail(DW_ERR_INVALID,
+                         "unknown activation '%s' (built-ins: identity, relu, leaky_relu:ALPHA, abs, step, erf, "
+                         "sin, cos, exp, poly:c0,c1,...)",
+                         buf);
+        } else if (params) {
+            st = dw_fail(DW_ERR_INVALID, "activation '%s' takes no parameter (got ':%s')", buf, params);
+        } else {
+            act->fam = table[k].fam;
+            act->alpha = table[k].alpha;
+            act->d0 = table[k].d0;
+            act->method = table[k].method;
+            snprintf(act->name, sizeof act->name, "%.500s", strcmp(buf, "linear") == 0 ? "identity"
+                                                      : strcmp(buf, "heaviside") == 0 ? "step" : buf);
+        }
+    }
+    if (st != DW_OK) {
+        dw_act_clear(act);
+        return st;
+    }
+    *out = act;
+    return DW_OK;
+}
+
+void dw_act_clear(dw_act *act)
+{
+    if (!act) return;
+    free(act->coef);
+    free(act);
+}
+
+const char *dw_act_name(const dw_act *act) { return act ? act->name : ""; }
+const char *dw_act_method(const dw_act *act) { return act ? act->method : ""; }
+
+static double poly_eval(const double *c, int deg, double z, double *dp)
+{
+    double p = 0.0, d = 0.0;
+    for (int k = deg; k >= 0; k--) {
+        d = d * z + p;
+        p = p * z + c[k];
+    }
+    if (dp) *dp = d;
+    return p;
+}
+
+dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, double *phi, double *dphi)
+{
+    if (!act || (n && !z)) return dw_fail(DW_ERR_INVALID, "dw_act_eval: NULL argument");
+    for (size_t i = 0; i < n; i++) {
+        double x = z[i], f, d;
+        switch (act->fam) {
+        case DW_FAM_RELU:
+            f = x > 0 ? x : act->alpha * x;
+            d = x > 0 ? 1.0 : x < 0 ? act->alpha : act->d0;
+            break;
+        case DW_FAM_STEP:
+            f = x > 0 ? 1.0 : 0.0;
+            d = 0.0;
+            break;
+        case DW_FAM_ERF:
+            f = erf(x);
+            d = 1.1283791670955126 * exp(-x * x); /* 2/sqrt(pi) */
+            break;
+        case DW_FAM_SIN:
+            f = sin(x);
+            d = cos(x);
+            break;
+        case DW_FAM_COS:
+            f = cos(x);
+            d = -sin(x);
+            break;
+        case DW_FAM_EXP:
+            f = d = exp(x);
+            break;
+        case DW_FAM_POLY:
+            f = poly_eval(act->coef, act->deg, x, &d);
+            break;
+        default:
+            f = x;
+            d = 1.0;
+        }
+        if (phi) phi[i] = f;
+        if (dphi) dphi[i] = d;
+    }
+    return DW_OK;
+}
+
+void dw_act_point(const dw_act *act, double a, double *r, double *m2)
+{
+    double rv = 0.0, m = 0.0;
+    switch (act->fam) {
+    case DW_FAM_RELU:
+        rv = sqrt(a);
+        m = 0.5 * (1.0 + act->alpha * act->alpha) * a;
+        break;
+    case DW_FAM_STEP:
+        rv = a > 0 ? 1.0 : 0.0;
+        m = a > 0 ? 0.5 : 0.0;
+        break;
+    case DW_FAM_ERF:
+        rv = 1.0 / sqrt(1.0 + 2.0 * a);
+        break;
+    case DW_FAM_SIN:
+    case DW_FAM_COS:
+        rv = exp(-0.5 * a);
+        break;
+    default:
+        break;
+    }
+    if (r) *r = rv;
+    if (m2) *m2 = m;
+}
+
+void dw_act_poly_point(const dw_act *act, double a, double *pk, double *qk, size_t stride)
+{
+    /* Gaussian moments E[(sqrt(a) Z)^j] = a^(j/2) (j-1)!! for even j. */
+    double mom[DW_POLY_MAX_DEGREE + 2];
+    mom[0] = 1.0;
+    for (int j = 1; j <= act->deg + 1; j++) mom[j] = (j % 2) ? 0.0 : mom[j - 2] * (double)(j - 1) * a;
+    double M[DW_POLY_MAX_DEGREE + 2];
+    for (int k = 0; k <= act->deg + 1; k++) {
+        double sum = 0.0;
+        for (int j = act->deg; j >= k; j--) {
+            if ((j - k) % 2) continue;
+            double ff = 1.0; /* j!/(j-k)! */
+            for (int q = 0; q < k; q++) ff *= (double)(j - q);
+            sum += act->coef[j] * ff * mom[j - k];
+        }
+        M[k] = sum;
+    }
+    double fact = 1.0;
+    for (int k = 0; k <= act->deg; k++) {
+        if (k) fact *= (double)k;
+        double is = 1.0 / sqrt(fact);
+        pk[(size_t)k * stride] = M[k] * is;
+        qk[(size_t)k * stride] = M[k + 1] * is;
+    }
+}

@@ -1,0 +1,88 @@
+/* Memory budget, checked allocation and thread counts. */
+#include "internal.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+double dw_core_mem_available(void)
+{
+    /* MemAvailable counts reclaimable caches, unlike sysconf's free pages. */
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            unsigned long long kb;
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                fclose(f);
+                return (double)kb * 1024.0;
+            }
+        }
+        fclose(f);
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && size > 0) return (double)pages * (double)size;
+    return 1e18; /* unknown: let malloc decide */
+}
+
+static void format_bytes(double b, char *buf, size_t len)
+{
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int u = 0;
+    while (b >= 1024.0 && u < 6) {
+        b /= 1024.0;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", b, unit[u]);
+}
+
+dw_status dw_core_check_alloc(double bytes, const char *what)
+{
+    double avail = dw_core_mem_available();
+    if (!(bytes <= 0.9 * avail) || bytes > (double)SIZE_MAX / 2) {
+        char need[32], have[32];
+        format_bytes(bytes, need, sizeof need);
+        format_bytes(avail, have, sizeof have);
+        return dw_fail(DW_ERR_NOMEM, "%s needs %s but only %s of memory is available", what, need, have);
+    }
+    return DW_OK;
+}
+
+void *dw_alloc(size_t count, size_t size, const char *what)
+{
+    if (size && count > SIZE_MAX / size) {
+        dw_fail(DW_ERR_NOMEM, "%s: size overflows (%zu x %zu bytes)", what, count, size);
+        return NULL;
+    }
+    size_t bytes = count * size;
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        char b[32];
+        format_bytes((double)bytes, b, sizeof b);
+        dw_fail(DW_ERR_NOMEM, "%s: cannot allocate %s", what, b);
+    }
+    return p;
+}
+
+void *dw_calloc(size_t count, size_t size, const char *what)
+{
+    void *p = dw_alloc(count, size, what);
+    if (p) memset(p, 0, count * size);
+    return p;
+}
+
+int dw_core_threads(int threads)
+{
+#ifdef _OPENMP
+    if (threads > 0) return threads;
+    return omp_get_max_threads();
+#else
+    (void)threads;
+    return 1;
+#endif
+}

@@ -1,0 +1,76 @@
+/* Layer sweeps: the hot kernels of the NNGP/NTK recursion (MATH.md 1.2, 1.3, 1.5a), as plain functions on
+ * arrays. One row of a tile is advanced by one layer at a time; the driver (kernel.c) owns allocation,
+ * threading and I/O. The body (sweep_body.h) is compiled twice: AVX2+FMA with SLEEF, and portable scalar.
+ *
+ * Two state representations, chosen by the activation:
+ * - homogeneous (relu, leaky_relu, abs: degree 1; step: degree 0): the pair state is s = sin^2(theta/2),
+ *   t = cos^2(theta/2) of the angle theta between u and v, carried with full relative accuracy so that
+ *   theta near 0 or pi is exact to rounding (a naive arccos(c / sqrt(ab)) loses half the digits there).
+ * - smooth (identity, erf, sin, cos, exp, poly): the pair state is the covariance c; the closed forms are
+ *   well conditioned in c.
+ */
+#ifndef DW_SWEEP_H
+#define DW_SWEEP_H
+
+#include <stddef.h>
+
+/* Activation families as the sweeps see them. */
+typedef enum {
+    DW_FAM_RELU,   /* alpha z + (1 - alpha) relu(z): relu (0), leaky (alpha), abs (-1), identity is not here */
+    DW_FAM_STEP,   /* 1{z > 0} */
+    DW_FAM_IDENTITY,
+    DW_FAM_ERF,
+    DW_FAM_SIN,
+    DW_FAM_COS,
+    DW_FAM_EXP,
+    DW_FAM_POLY
+} dw_family;
+
+/* Per-point fields of one layer, each an array over points (padded by DW_PAD entries that are safe to read).
+ * For the transition from layer l to l + 1 the row/column point data come from layer l (and l + 1 for sa1, ih1). */
+typedef struct {
+    const double *a;   /* K^l(x, x) */
+    const double *sa;  /* sqrt(a) */
+    const double *r;   /* homogeneous: sqrt(a) (degree 1) or [a > 0] (step); erf: 1/sqrt(1 + 2a); sin/cos: exp(-a/2) */
+    const double *sp;  /* homogeneous: sqrt(w_{l+1} E[phi(u)^2]) (the next layer's variance without bias) */
+    const double *sa1; /* homogeneous: sqrt(a^{l+1}) */
+    const double *ih1; /* homogeneous: 1/sqrt(a^{l+1}), or 0 where a^{l+1} = 0 */
+    const double *pk;  /* poly: M_k(a)/sqrt(k!) for k = 0..deg, field k at pk[k * stride] */
+    const double *qk;  /* poly: M_{k+1}(a)/sqrt(k!) */
+    size_t stride;     /* distance between poly fields */
+} dw_pts;
+
+#define DW_PAD 8
+
+/* One layer transition for one row: point i (index into the row side) against points j0..j0+nj-1 of the
+ * column side. All in/out arrays have at least nj rounded up to a multiple of 4 entries. */
+typedef struct {
+    dw_family fam;
+    double alpha;      /* DW_FAM_RELU slope */
+    double w, beta;    /* sigma_w^2, sigma_b^2 of layer l + 1 */
+    int ntk;           /* advance theta */
+    int standard;      /* standard parameterisation: theta' = n_l E + [bias] + w E[phi'phi'] theta */
+    double fan_in;     /* n_l (standard only) */
+    double has_bias;   /* 1 if the layer has a bias (standard only) */
+    const double *coef; /* poly coefficients c_0..c_deg */
+    int deg;
+} dw_step;
+
+/* Row kernels. s, t: homogeneous state (in/out); c: covariance (smooth: in/out; homogeneous: out);
+ * th: NTK (in/out, may be NULL when !ntk). */
+typedef void (*dw_row_fn)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                          double *s, double *t, double *c, double *th);
+
+typedef struct {
+    dw_row_fn homog;
+    dw_row_fn smooth;
+    const char *name;
+} dw_sweep_impl;
+
+extern const dw_sweep_impl dw_sweep_scalar;
+extern const dw_sweep_impl dw_sweep_avx2;
+
+/* The implementation for this CPU (AVX2+FMA when present, else scalar; DW_NO_SIMD=1 forces scalar). */
+const dw_sweep_impl *dw_sweep_select(void);
+
+#endif

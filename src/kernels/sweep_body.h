@@ -1,0 +1,184 @@
+/* The body of the layer sweeps, included by sweep_avx2.c and sweep_scalar.c with the vector macros defined:
+ * VD (vector type), VM (mask type), VW (lanes), VLOAD, VSTORE, VSET1, VSQRT, VABS, VMIN, VMAX, VATAN2, VASIN,
+ * VEXP, VEXPM1, VLT, VLE, VEQ, VSEL(mask, if_true, if_false), FN(name).
+ *
+ * Every expression is symmetric under swapping the row and column points (products and sums of the two
+ * points' values only, differences only squared), so K(x, y) and K(y, x) are bit-identical.
+ * Each lane depends only on its own entry, so results do not depend on tiling or thread count.
+ */
+
+#define DW_PI 3.14159265358979323846
+
+/* g(x) = sin x - x cos x for 0 <= x < 1 by its Taylor series sum_k (-1)^(k+1) 2k x^(2k+1)/(2k+1)!,
+ * which avoids the cancellation of the direct formula (g ~ x^3/3); 10 terms reach 1e-18 relative at x = 1. */
+static inline VD FN(g_series)(VD x)
+{
+    const VD x2 = x * x;
+    VD p = VSET1(-20.0 / 51090942171709440000.0);    /* k = 10: -20/21! */
+    p = p * x2 + VSET1(18.0 / 121645100408832000.0); /* k = 9 */
+    p = p * x2 - VSET1(16.0 / 355687428096000.0);    /* k = 8 */
+    p = p * x2 + VSET1(14.0 / 1307674368000.0);      /* k = 7 */
+    p = p * x2 - VSET1(12.0 / 6227020800.0);         /* k = 6 */
+    p = p * x2 + VSET1(10.0 / 39916800.0);           /* k = 5 */
+    p = p * x2 - VSET1(8.0 / 362880.0);              /* k = 4 */
+    p = p * x2 + VSET1(6.0 / 5040.0);                /* k = 3 */
+    p = p * x2 - VSET1(4.0 / 120.0);                 /* k = 2 */
+    p = p * x2 + VSET1(2.0 / 6.0);                   /* k = 1 */
+    return p * (x2 * x);
+}
+
+/* Relu family phi(z) = alpha z + (1 - alpha) relu(z) (relu: alpha = 0, abs: alpha = -1), from the angle state
+ * (s, t) = (sin^2, cos^2)(theta/2). Outputs are divided by sqrt(ab):
+ *   V  = E[phi(u) phi(v)]   = alpha cos(theta) + k (sin theta + (pi - theta) cos theta),  k = (1 - alpha)^2/(2 pi)
+ *   Vd = E[phi'(u) phi'(v)] = alpha + k (pi - theta)
+ *   Em = m2 - V, Ep = m2 + V, m2 = (1 + alpha^2)/2 = E[phi(u)^2]/a,
+ * where Em and Ep are written without cancellation (small-theta and near-pi forms; see MATH.md 1.5). */
+static inline void FN(relu_dual)(VD s, VD t, double alpha, VD *V, VD *Vd, VD *Em, VD *Ep)
+{
+    const VD rs = VSQRT(s), rt = VSQRT(t);
+    const VD theta = VSET1(2.0) * VATAN2(rs, rt);
+    const VD phi = VSET1(2.0) * VATAN2(rt, rs); /* pi - theta, exact to rounding near theta = pi */
+    const VD sn = VSET1(2.0) * rs * rt;          /* sin theta */
+    const VD cs = t - s;                         /* cos theta */
+    const VM lo = VLE(theta, phi);               /* theta <= pi/2 */
+    const VD x = VSEL(lo, theta, phi);           /* the smaller of theta and pi - theta */
+    const VD cx = VSEL(lo, cs, VSET1(0.0) - cs);
+    const VD gx = VSEL(VLT(x, VSET1(1.0)), FN(g_series)(x), sn - x * cx);
+    const VD gth = VSEL(lo, gx, sn - theta * cs); /* sin theta - theta cos theta */
+    const VD gpi = VSEL(lo, sn + phi * cs, gx);   /* sin theta + (pi - theta) cos theta */
+    const double k = (1.0 - alpha) * (1.0 - alpha) / (2.0 * DW_PI);
+    const VD kv = VSET1(k), av = VSET1(alpha);
+    *V = av * cs + kv * gpi;
+    *Vd = av + kv * phi;
+    *Em = VSEL(lo, VSET1(1.0 + alpha * alpha) * s - kv * gth,
+               VSET1((1.0 + alpha) * (1.0 + alpha) / 2.0) - VSET1(2.0 * alpha) * t - kv * gpi);
+    *Ep = VSET1((1.0 - alpha) * (1.0 - alpha) / 2.0) + VSET1(2.0 * alpha) * t + kv * gpi;
+}
+
+/* Step 1{z > 0}: V = (pi - theta)/(2 pi), phi' = 0 almost everywhere, m2 = 1/2. */
+static inline void FN(step_dual)(VD s, VD t, VD *V, VD *Vd, VD *Em, VD *Ep)
+{
+    const VD rs = VSQRT(s), rt = VSQRT(t);
+    const VD theta = VSET1(2.0) * VATAN2(rs, rt);
+    const VD phi = VSET1(2.0) * VATAN2(rt, rs);
+    const VD inv2pi = VSET1(1.0 / (2.0 * DW_PI));
+    *V = phi * inv2pi;
+    *Vd = VSET1(0.0);
+    *Em = theta * inv2pi;
+    *Ep = VSET1(0.5) + phi * inv2pi;
+}
+
+static inline VD FN(clamp01)(VD x) { return VMIN(VMAX(x, VSET1(0.0)), VSET1(1.0)); }
+
+/* Homogeneous families: advance (s, t, theta) from layer l to l + 1 and write c = K^{l+1}.
+ * With p = w E[phi^2] per point and a' = p + beta:
+ *   sqrt(a'_i a'_j) - c' = beta (sqrt p_i - sqrt p_j)^2 / (sqrt(a'_i a'_j) + sqrt(p_i p_j) + beta) + w r_i r_j Em
+ *   sqrt(a'_i a'_j) + c' = (the same bias term) + 2 beta + w r_i r_j Ep
+ * both sums of non-negative terms, and s' = (sqrt(a'a') - c')/(2 sqrt(a'a')), t' likewise. */
+static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                          double *s, double *t, double *c, double *th)
+{
+    const double w = st->w, beta = st->beta;
+    const int is_step = st->fam == DW_FAM_STEP;
+    const VD ri = VSET1(pi->r[i]), spi = VSET1(pi->sp[i]), sa1i = VSET1(pi->sa1[i]), ih1i = VSET1(pi->ih1[i]);
+    const double *rj = pj->r + j0, *spj = pj->sp + j0, *sa1j = pj->sa1 + j0, *ih1j = pj->ih1 + j0;
+    const VD wv = VSET1(w), bv = VSET1(beta), zero = VSET1(0.0), half = VSET1(0.5);
+    for (size_t j = 0; j < nj; j += VW) {
+        VD V, Vd, Em, Ep;
+        if (is_step)
+            FN(step_dual)(VLOAD(s + j), VLOAD(t + j), &V, &Vd, &Em, &Ep);
+        else
+            FN(relu_dual)(VLOAD(s + j), VLOAD(t + j), st->alpha, &V, &Vd, &Em, &Ep);
+        const VD rr = ri * VLOAD(rj + j);
+        const VD wrr = wv * rr;
+        const VD cn = wrr * V + bv;
+        VD E = wrr * Em, F = wrr * Ep + VSET1(2.0 * beta);
+        if (beta > 0) {
+            const VD spjv = VLOAD(spj + j);
+            const VD dp = spi - spjv;
+            const VD gap = bv * (dp * dp) / (sa1i * VLOAD(sa1j + j) + spi * spjv + bv);
+            E = E + gap;
+            F = F + gap;
+        }
+        const VD inv = (ih1i * VLOAD(ih1j + j)) * half;
+        const VM degenerate = VEQ(inv, zero); /* a variance is 0: u = 0 identically, take rho = 0 */
+        VSTORE(s + j, VSEL(degenerate, half, FN(clamp01)(E * inv)));
+        VSTORE(t + j, VSEL(degenerate, half, FN(clamp01)(F * inv)));
+        VSTORE(c + j, cn);
+        if (st->ntk) {
+            VD base = cn;
+            if (st->standard) base = VSET1(st->fan_in) * (rr * V) + VSET1(st->has_bias);
+            VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
+        }
+    }
+}
+
+/* Smooth families: advance c (and theta) from layer l to l + 1 with the closed forms of MATH.md 1.5(a). */
+static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                           double *s, double *t, double *c, double *th)
+{
+    (void)s;
+    (void)t;
+    const VD ai = VSET1(pi->a[i]), sai = VSET1(pi->sa[i]), ri = VSET1(pi->r[i]);
+    const double *aj = pj->a + j0, *saj = pj->sa + j0, *rj = pj->r + j0;
+    const VD wv = VSET1(st->w), bv = VSET1(st->beta), one = VSET1(1.0), zero = VSET1(0.0);
+    for (size_t j = 0; j < nj; j += VW) {
+        const VD ajv = VLOAD(aj + j);
+        const VD lim = sai * VLOAD(saj + j);
+        const VD cv = VMIN(VMAX(VLOAD(c + j), zero - lim), lim); /* |c| <= sqrt(ab) up to rounding */
+        VD V, Vd;
+        switch (st->fam) {
+        case DW_FAM_ERF: {
+            const VD arg = (VSET1(2.0) * cv) * (ri * VLOAD(rj + j));
+            V = VSET1(2.0 / DW_PI) * VASIN(VMIN(VMAX(arg, zero - one), one));
+            const VD ac = VABS(cv);
+            const VD q = (lim - ac) * (lim + ac); /* ab - c^2 >= 0 */
+            Vd = VSET1(4.0 / DW_PI) / VSQRT(one + VSET1(2.0) * (ai + ajv) + VSET1(4.0) * q);
+            break;
+        }
+        case DW_FAM_SIN:
+        case DW_FAM_COS: {
+            /* e^{-(a+b)/2} sinh(c) and cosh(c) without overflow (|c| <= (a+b)/2) or cancellation (expm1). */
+            const VD m = VSET1(0.5) * (ai + ajv);
+            const VD ep = VEXP(cv - m), em = VEXP((zero - cv) - m);
+            const VD ch = VSET1(0.5) * (ep + em);
+            const VD shs = (ri * VLOAD(rj + j)) * (VSET1(0.5) * (VEXPM1(cv) - VEXPM1(zero - cv)));
+            const VD sh = VSEL(VLT(VABS(cv), VSET1(0.5)), shs, VSET1(0.5) * (ep - em));
+            V = ch;
+            Vd = sh;
+            if (st->fam == DW_FAM_SIN) {
+                V = sh;
+                Vd = ch;
+            }
+            break;
+        }
+        case DW_FAM_EXP:
+            V = VEXP(VSET1(0.5) * (ai + ajv) + cv);
+            Vd = V;
+            break;
+        case DW_FAM_POLY: {
+            /* E[phi(u)phi(v)] = sum_k M_k(a) M_k(b) c^k / k!, M_k = E[phi^(k)] (Price/Isserlis), by Horner. */
+            const size_t ks = pi->stride;
+            VD pv = zero, qv = zero;
+            for (int k = st->deg; k >= 0; k--) {
+                pv = pv * cv + VSET1(pi->pk[k * ks + i]) * VLOAD(pj->pk + k * ks + j0 + j);
+                qv = qv * cv + VSET1(pi->qk[k * ks + i]) * VLOAD(pj->qk + k * ks + j0 + j);
+            }
+            V = pv;
+            Vd = qv;
+            break;
+        }
+        default: /* identity */
+            V = cv;
+            Vd = one;
+            break;
+        }
+        const VD cn = wv * V + bv;
+        VSTORE(c + j, cn);
+        if (st->ntk) {
+            VD base = cn;
+            if (st->standard) base = VSET1(st->fan_in) * V + VSET1(st->has_bias);
+            VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
+        }
+    }
+}

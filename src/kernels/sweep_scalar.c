@@ -1,0 +1,29 @@
+/* Portable scalar build of the layer sweeps (SLEEF's scalar functions, the same 1-ulp accuracy class). */
+#include "sweep.h"
+
+#include <math.h>
+#include <sleef.h>
+
+typedef double VD;
+typedef int VM;
+#define VW 1
+#define VLOAD(p) (*(p))
+#define VSTORE(p, x) (*(p) = (x))
+#define VSET1(x) ((double)(x))
+#define VSQRT(x) sqrt(x)
+#define VABS(x) fabs(x)
+#define VMIN(a, b) fmin((a), (b))
+#define VMAX(a, b) fmax((a), (b))
+#define VATAN2(y, x) Sleef_atan2_u10((y), (x))
+#define VASIN(x) Sleef_asin_u10(x)
+#define VEXP(x) Sleef_exp_u10(x)
+#define VEXPM1(x) Sleef_expm1_u10(x)
+#define VLT(a, b) ((a) < (b))
+#define VLE(a, b) ((a) <= (b))
+#define VEQ(a, b) ((a) == (b))
+#define VSEL(m, a, b) ((m) ? (a) : (b))
+#define FN(name) name##_scalar
+
+#include "sweep_body.h"
+
+const dw_sweep_impl dw_sweep_scalar = {homog_row_scalar, smooth_row_scalar, "scalar"};
