@@ -1,0 +1,56 @@
+# Thin wrapper over CMake: `make` builds into build/, `make demo` and `make test` install what they need.
+PY      := .venv/bin/python
+JOBS    ?= 2
+BUILD   := build
+export PYTHONPATH := $(CURDIR)/python
+export DEEPWICK_LIBRARY := $(CURDIR)/$(BUILD)/lib/libdeepwick.so
+
+.PHONY: all deps build demo test test-c test-asan test-python test-package bench check-long check-peers fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The main job: kernels on a built-in data set, a summary on stdout, demo/report.html.
+demo: deps build
+	$(PY) demo/report.py --out demo/report.html
+
+# Every test: C tests (ctest, incl. fuzz-corpus replay), the same under ASan+UBSan, pytest, and packaging.
+test: deps build test-c test-asan test-python test-package
+
+test-c:
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-asan:
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDW_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+
+test-python:
+	$(PY) -m pytest -q tests/python
+
+# `pip install .` into a throwaway venv: the shared library, the package and the `deepwick` command.
+test-package:
+	bash scripts/test-package
+
+bench: deps build
+	bash scripts/peers-env
+	.venv-peers/bin/python bench/kernels.py
+
+check-long: deps build
+	$(PY) -m pytest -q -m long tests/python
+
+check-peers: deps build
+	bash scripts/peers-env
+	.venv-peers/bin/python -m pytest -q bench/check_peers.py
+
+fuzz: deps
+	bash scripts/fuzz
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz demo/report.html

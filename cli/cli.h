@@ -1,0 +1,20 @@
+/* The deepwick command: thin drivers over the library (no mathematics here). */
+#ifndef DW_CLI_H
+#define DW_CLI_H
+
+#include "deepwick.h"
+
+#include <stddef.h>
+
+/* Print "error: MESSAGE" on stderr and return the exit code 1 (2 for usage errors). */
+int cli_error(const char *fmt, ...);
+int cli_usage_error(const char *cmd, const char *fmt, ...);
+int cli_status(dw_status s); /* error from the library's message */
+/* Parse "v" or "v1,v2,..." into a malloc'ed array of finite doubles; returns 0 on error (message printed). */
+int cli_parse_list(const char *opt, const char *text, double **out, size_t *count);
+int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
+double cli_now(void);
+
+int cmd_kernel(int argc, char **argv);
+
+#endif

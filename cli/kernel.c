@@ -1,0 +1,196 @@
+/* deepwick kernel: NNGP / NTK Gram matrices (MATH.md 1.2-1.3). Reads inputs, calls dw_kernel_gram, writes .npy. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: deepwick kernel --x X.npy [--y Y.npy] --depth L --act ACT --out K.npy [options]\n"
+    "\n"
+    "Infinite-width NNGP kernel K^{L+1} and/or neural tangent kernel Theta^{L+1} of the network\n"
+    "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1}   (MATH.md 1.1-1.3)\n"
+    "on every pair of rows of X (and Y).\n"
+    "\n"
+    "required:\n"
+    "  --x FILE            inputs, n x d: .npy (float64/float32, C order) or .csv\n"
+    "  --depth L           number of activations (hidden layers), L >= 0; 0 is the linear model K^1\n"
+    "  --act ACT           identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp, poly:c0,c1,...\n"
+    "  --out FILE          output .npy (float64), written atomically\n"
+    "options:\n"
+    "  --y FILE            second inputs, m x d (default: X; K(X, X) is then exactly symmetric)\n"
+    "  --weight-var V      sigma_w^2, one value or L+1 comma-separated per-layer values (default 1)\n"
+    "  --bias-var B        sigma_b^2, one value or L+1 values (default 0)\n"
+    "  --kind K            nngp, ntk or both (default nngp); both writes one stacked array,\n"
+    "                      index 0 = NNGP, 1 = NTK: shape (2, n, m)\n"
+    "  --param P           NTK parameterisation: ntk or standard (default ntk); the NNGP is the same\n"
+    "  --width N           hidden widths n_1..n_L for --param standard (one value or L values)\n"
+    "  --all-layers        output every layer: (L+1, n, m), or (2, L+1, n, m) with --kind both\n"
+    "  --threads T         OpenMP threads (default: all cores); results do not depend on it\n"
+    "  --json              print a machine-readable summary on stdout\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "weight_var = W_std**2 of Neural Tangents' stax.Dense; a layer with bias-var 0 has no bias.\n";
+
+int cmd_kernel(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"x", required_argument, 0, 'x'},          {"y", required_argument, 0, 'y'},
+        {"depth", required_argument, 0, 'L'},      {"act", required_argument, 0, 'a'},
+        {"weight-var", required_argument, 0, 'w'}, {"bias-var", required_argument, 0, 'b'},
+        {"kind", required_argument, 0, 'k'},       {"param", required_argument, 0, 'p'},
+        {"width", required_argument, 0, 'W'},      {"all-layers", no_argument, 0, 'A'},
+        {"threads", required_argument, 0, 't'},    {"json", no_argument, 0, 'j'},
+        {"out", required_argument, 0, 'o'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *xpath = NULL, *ypath = NULL, *actspec = NULL, *out = NULL, *kind = "nngp", *param = "ntk";
+    const char *wtext = "1", *btext = "0", *widtext = NULL;
+    long depth = -1, threads = 0;
+    int all_layers = 0, json = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'x': xpath = optarg; break;
+        case 'y': ypath = optarg; break;
+        case 'L':
+            if (!cli_parse_int("--depth", optarg, -1000000, 100000, &depth)) return 1;
+            if (depth < 0) return cli_error("--depth: must be >= 0 (got %ld)", depth);
+            break;
+        case 'a': actspec = optarg; break;
+        case 'w': wtext = optarg; break;
+        case 'b': btext = optarg; break;
+        case 'k': kind = optarg; break;
+        case 'p': param = optarg; break;
+        case 'W': widtext = optarg; break;
+        case 'A': all_layers = 1; break;
+        case 't':
+            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
+            break;
+        case 'j': json = 1; break;
+        case 'o': out = optarg; break;
+        case 'h': fputs(help, stdout); return 0;
+        default:
+            return cli_usage_error("kernel", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("kernel", "unexpected argument '%s'", argv[optind]);
+    if (!xpath) return cli_usage_error("kernel", "--x is required");
+    if (depth < 0) return cli_usage_error("kernel", "--depth is required");
+    if (!actspec) return cli_usage_error("kernel", "--act is required");
+    if (!out) return cli_usage_error("kernel", "--out is required");
+    int nngp = !strcmp(kind, "nngp") || !strcmp(kind, "both"), ntk = !strcmp(kind, "ntk") || !strcmp(kind, "both");
+    if (!nngp && !ntk) return cli_error("--kind: expected nngp, ntk or both (got '%s')", kind);
+    if (strcmp(param, "ntk") && strcmp(param, "standard"))
+        return cli_error("--param: expected ntk or standard (got '%s')", param);
+    size_t olen = strlen(out);
+    if (olen < 4 || strcmp(out + olen - 4, ".npy"))
+        return cli_error("--out: '%s' must end in .npy", out);
+
+    int rc = 1;
+    double *wv = NULL, *bv = NULL, *wid = NULL, *res = NULL;
+    size_t nw = 0, nb = 0, nwid = 0;
+    dw_act *act = NULL;
+    dw_matrix X, Y;
+    dw_matrix_init(&X);
+    dw_matrix_init(&Y);
+    dw_status s;
+    if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
+    if (widtext && !cli_parse_list("--width", widtext, &wid, &nwid)) goto done;
+    if ((s = dw_act_init(&act, actspec))) {
+        rc = cli_error("--act: %s", dw_error_message());
+        goto done;
+    }
+    if ((s = dw_io_check_writable(out))) {
+        rc = cli_error("--out: %s", dw_error_message());
+        goto done;
+    }
+    if ((s = dw_io_read_matrix(&X, xpath))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (X.rows == 0) {
+        rc = cli_error("%s: no input points (0 rows)", xpath);
+        goto done;
+    }
+    if (ypath) {
+        if ((s = dw_io_read_matrix(&Y, ypath))) {
+            rc = cli_status(s);
+            goto done;
+        }
+        if (Y.cols != X.cols) {
+            rc = cli_error("%s has %zu columns but %s has %zu: X and Y must have the same dimension", ypath, Y.cols,
+                           xpath, X.cols);
+            goto done;
+        }
+        if (Y.rows == 0) {
+            rc = cli_error("%s: no input points (0 rows)", ypath);
+            goto done;
+        }
+    }
+    dw_kernel_opts o;
+    dw_kernel_opts_init(&o);
+    o.depth = (int)depth;
+    o.act = act;
+    o.n_weight_var = nw;
+    o.weight_var = wv;
+    o.n_bias_var = nb;
+    o.bias_var = bv;
+    o.param = strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD;
+    o.n_width = nwid;
+    o.width = wid;
+    o.all_layers = all_layers;
+    o.threads = (int)threads;
+    const size_t n = X.rows, m = ypath ? Y.rows : X.rows;
+    if ((s = dw_core_check_alloc(dw_kernel_gram_bytes(&o, n, m, nngp, ntk), "the kernel result"))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    const size_t layers = all_layers ? (size_t)depth + 1 : 1, one = n * m * layers;
+    res = malloc((nngp + ntk) * one * sizeof(double));
+    if (!res) {
+        rc = cli_error("out of memory for the %zu x %zu result", n, m);
+        goto done;
+    }
+    double t0 = cli_now();
+    s = dw_kernel_gram(&o, X.data, n, ypath ? Y.data : NULL, m, X.cols, nngp ? res : NULL,
+                       ntk ? res + (nngp ? one : 0) : NULL);
+    double secs = cli_now() - t0;
+    if (s) {
+        rc = cli_status(s);
+        goto done;
+    }
+    size_t shape[4], nd = 0;
+    if (nngp && ntk) shape[nd++] = 2;
+    if (all_layers) shape[nd++] = layers;
+    shape[nd++] = n;
+    shape[nd++] = m;
+    if ((s = dw_io_write_npy(out, res, (int)nd, shape))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (json) {
+        printf("{\"command\": \"kernel\", \"version\": \"%s\", \"act\": \"%s\", \"method\": \"%s\", "
+               "\"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
+               "\"symmetric\": %s, \"all_layers\": %s, \"weight_var\": [",
+               dw_version(), dw_act_name(act), dw_act_method(act), kind, param, depth, n, m, X.cols,
+               ypath ? "false" : "true", all_layers ? "true" : "false");
+        for (size_t k = 0; k < nw; k++) printf("%s%.17g", k ? ", " : "", wv[k]);
+        printf("], \"bias_var\": [");
+        for (size_t k = 0; k < nb; k++) printf("%s%.17g", k ? ", " : "", bv[k]);
+        printf("], \"shape\": [");
+        for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
+        printf("], \"out\": \"%s\", \"threads\": %d, \"seconds\": %.6f}\n", out, dw_core_threads((int)threads), secs);
+    }
+    rc = 0;
+done:
+    free(wv);
+    free(bv);
+    free(wid);
+    free(res);
+    dw_act_clear(act);
+    dw_matrix_clear(&X);
+    dw_matrix_clear(&Y);
+    return rc;
+}

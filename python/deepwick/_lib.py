@@ -1,0 +1,143 @@
+"""ctypes binding to libdeepwick: loading, signatures and error translation. No mathematics here."""
+import ctypes
+import os
+import pathlib
+
+import numpy as np
+
+_here = pathlib.Path(__file__).resolve().parent
+
+
+def _find_library():
+    env = os.environ.get("DEEPWICK_LIBRARY")
+    candidates = [pathlib.Path(env)] if env else []
+    candidates += [_here / "libdeepwick.so", _here.parent.parent / "build" / "lib" / "libdeepwick.so"]
+    for c in candidates:
+        if c.is_file():
+            return str(c)
+    raise ImportError(
+        "deepwick: cannot find libdeepwick.so (looked in: %s); build it with `make` or `pip install .`"
+        % ", ".join(str(c) for c in candidates))
+
+
+lib = ctypes.CDLL(_find_library())
+
+_dp = ctypes.POINTER(ctypes.c_double)
+_sz = ctypes.c_size_t
+
+
+class KernelOpts(ctypes.Structure):
+    _fields_ = [("depth", ctypes.c_int), ("act", ctypes.c_void_p),
+                ("n_weight_var", _sz), ("weight_var", _dp),
+                ("n_bias_var", _sz), ("bias_var", _dp),
+                ("param", ctypes.c_int),
+                ("n_width", _sz), ("width", _dp),
+                ("all_layers", ctypes.c_int), ("threads", ctypes.c_int)]
+
+
+lib.dw_error_message.restype = ctypes.c_char_p
+lib.dw_version.restype = ctypes.c_char_p
+lib.dw_act_init.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p]
+lib.dw_act_clear.argtypes = [ctypes.c_void_p]
+lib.dw_act_clear.restype = None
+lib.dw_act_name.argtypes = [ctypes.c_void_p]
+lib.dw_act_name.restype = ctypes.c_char_p
+lib.dw_act_method.argtypes = [ctypes.c_void_p]
+lib.dw_act_method.restype = ctypes.c_char_p
+lib.dw_act_eval.argtypes = [ctypes.c_void_p, _sz, _dp, _dp, _dp]
+lib.dw_act_dual.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, _dp, _dp]
+lib.dw_kernel_opts_init.argtypes = [ctypes.POINTER(KernelOpts)]
+lib.dw_kernel_opts_init.restype = None
+lib.dw_kernel_gram.argtypes = [ctypes.POINTER(KernelOpts), _dp, _sz, _dp, _sz, _sz, _dp, _dp]
+lib.dw_kernel_gram_bytes.argtypes = [ctypes.POINTER(KernelOpts), _sz, _sz, ctypes.c_int, ctypes.c_int]
+lib.dw_kernel_gram_bytes.restype = ctypes.c_double
+lib.dw_core_check_alloc.argtypes = [ctypes.c_double, ctypes.c_char_p]
+
+DW_ERR_IO = 2
+DW_ERR_NOMEM = 4
+
+
+class DeepwickError(Exception):
+    """Base class of deepwick's errors; the message is the library's one-line diagnosis."""
+
+
+class InputError(DeepwickError, ValueError):
+    """Invalid argument, malformed data, or a result out of range."""
+
+
+class FileError(DeepwickError, OSError):
+    """A file could not be read or written."""
+
+
+class ResultTooLargeError(DeepwickError, ValueError, MemoryError):
+    """The result would not fit in memory (refused before allocating)."""
+
+
+def check(status):
+    """Raise the exception for a non-zero dw_status, with the library's message."""
+    if status == 0:
+        return
+    msg = lib.dw_error_message().decode("utf-8", "replace")
+    if status == DW_ERR_IO:
+        raise FileError(msg)
+    if status == DW_ERR_NOMEM:
+        raise ResultTooLargeError(msg)
+    raise InputError(msg)
+
+
+def ptr(a):
+    """Pointer to a C-contiguous float64 array (or None)."""
+    if a is None:
+        return None
+    return a.ctypes.data_as(_dp)
+
+
+class Activation:
+    """An activation function phi, parsed from a spec such as "relu", "leaky_relu:0.1" or "poly:0,1,0.5".
+
+    Calling it evaluates phi elementwise; ``.derivative(z)`` evaluates phi' (at kinks the one-sided value
+    autodiff frameworks use: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = 1, step' = 0).
+    """
+
+    def __init__(self, spec):
+        if isinstance(spec, Activation):
+            spec = spec.name
+        if not isinstance(spec, str):
+            raise InputError("act: expected an activation name such as 'relu', got %r" % (spec,))
+        h = ctypes.c_void_p()
+        check(lib.dw_act_init(ctypes.byref(h), spec.encode()))
+        self._h = h
+
+    def __del__(self):
+        h = getattr(self, "_h", None)
+        if h is not None and h.value:
+            lib.dw_act_clear(h)
+            self._h = None
+
+    @property
+    def name(self):
+        """Canonical spelling, e.g. 'leaky_relu:0.10000000000000001'."""
+        return lib.dw_act_name(self._h).decode()
+
+    @property
+    def method(self):
+        """How its Gaussian expectations are computed."""
+        return lib.dw_act_method(self._h).decode()
+
+    def _eval(self, z, which):
+        z = np.ascontiguousarray(z, dtype=np.float64)
+        out = np.empty_like(z)
+        args = [ptr(out), None] if which == 0 else [None, ptr(out)]
+        check(lib.dw_act_eval(self._h, z.size, ptr(z), *args))
+        return out
+
+    def __call__(self, z):
+        """phi(z), elementwise; z array-like, returns float64 of the same shape."""
+        return self._eval(z, 0)
+
+    def derivative(self, z):
+        """phi'(z), elementwise."""
+        return self._eval(z, 1)
+
+    def __repr__(self):
+        return "deepwick.Activation(%r)" % self.name

@@ -1,0 +1,113 @@
+"""NNGP and NTK Gram matrices of fully connected networks (MATH.md 1.2-1.3)."""
+import ctypes
+
+import numpy as np
+
+from ._lib import Activation, InputError, KernelOpts, check, lib, ptr
+
+
+def _per_layer(name, value, count):
+    v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
+    if v.ndim != 1:
+        raise InputError("%s: expected a number or a sequence of %d numbers" % (name, count))
+    return v
+
+
+def _points(name, A):
+    if not isinstance(A, np.ndarray):
+        A = np.asarray(A)
+    if A.dtype not in (np.float64, np.float32) and not np.issubdtype(A.dtype, np.integer):
+        raise InputError("%s: unsupported dtype %s (use float64 or float32)" % (name, A.dtype))
+    if A.ndim != 2:
+        raise InputError("%s: expected a 2-D array (points x features), got shape %s" % (name, A.shape))
+    return np.ascontiguousarray(A, dtype=np.float64)
+
+
+def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", param="ntk", width=None,
+           all_layers=False, threads=None):
+    """Infinite-width NNGP and/or NTK Gram matrix of a fully connected network.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Inputs, one per row (float64 or float32; converted to float64, C order).
+    Y : array_like, shape (m, d), optional
+        Second set of inputs; default X, in which case the result is exactly symmetric.
+    depth : int
+        L >= 0, the number of activations (hidden layers); depth 0 is the linear model K^1.
+    act : str or Activation
+        'identity', 'relu', 'leaky_relu:ALPHA', 'abs', 'step', 'erf', 'sin', 'cos', 'exp', 'poly:c0,c1,...'.
+    weight_var, bias_var : float or sequence of depth + 1 floats
+        sigma_w^2 and sigma_b^2 per layer (layer 1 acts on the inputs), Neural Tangents' W_std**2, b_std**2.
+    kind : {'nngp', 'ntk', 'both'}
+    param : {'ntk', 'standard'}
+        Tangent-kernel parameterisation; 'standard' needs ``width`` (and a layer with bias_var 0 has no bias,
+        Neural Tangents' b_std=None). The NNGP is the same for both.
+    width : float or sequence of depth floats, optional
+        Hidden widths n_1..n_L, standard parameterisation only.
+    all_layers : bool
+        Return every layer K^1..K^{L+1} instead of the last.
+    threads : int, optional
+        OpenMP threads (default: all); the result does not depend on it.
+
+    Returns
+    -------
+    ndarray, float64
+        kind 'nngp' or 'ntk': (n, m), or (depth + 1, n, m) with all_layers;
+        kind 'both': (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP and 1 the NTK.
+    """
+    if kind not in ("nngp", "ntk", "both"):
+        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
+    if param not in ("ntk", "standard"):
+        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
+        raise InputError("depth: expected an integer, got %r" % (depth,))
+    X = _points("X", X)
+    Yc = None if Y is None else _points("Y", Y)
+    if Yc is not None and Yc.shape[1] != X.shape[1]:
+        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
+                         % (Yc.shape[1], X.shape[1]))
+    a = act if isinstance(act, Activation) else Activation(act)
+    wv = _per_layer("weight_var", weight_var, depth + 1)
+    bv = _per_layer("bias_var", bias_var, depth + 1)
+    o = KernelOpts()
+    lib.dw_kernel_opts_init(ctypes.byref(o))
+    o.depth = int(depth)
+    o.act = a._h
+    o.n_weight_var, o.weight_var = wv.size, ptr(wv)
+    o.n_bias_var, o.bias_var = bv.size, ptr(bv)
+    o.param = 1 if param == "standard" else 0
+    wd = None
+    if width is not None:
+        wd = _per_layer("width", width, depth)
+        o.n_width, o.width = wd.size, ptr(wd)
+    o.all_layers = 1 if all_layers else 0
+    o.threads = 0 if threads is None else int(threads)
+    n = X.shape[0]
+    m = n if Yc is None else Yc.shape[0]
+    nngp, ntk = kind in ("nngp", "both"), kind in ("ntk", "both")
+    check(lib.dw_core_check_alloc(lib.dw_kernel_gram_bytes(ctypes.byref(o), n, m, int(nngp), int(ntk)),
+                                  b"the kernel result"))
+    shape = ((depth + 1,) if all_layers else ()) + (n, m)
+    out = np.empty((2,) + shape if kind == "both" else shape)
+    K = out[0] if kind == "both" else out if nngp else None
+    T = out[1] if kind == "both" else out if ntk else None
+    check(lib.dw_kernel_gram(ctypes.byref(o), ptr(X), n, ptr(Yc), m, X.shape[1], ptr(K), ptr(T)))
+    return out
+
+
+def dual(act, a, b, c):
+    """Gaussian expectations of an activation: (E[phi(u) phi(v)], E[phi'(u) phi'(v)]).
+
+    (u, v) ~ N(0, [[a, c], [c, b]]); a, b >= 0 and c with c^2 <= ab, broadcast together.
+    Returns two float64 arrays of the broadcast shape (0-d for scalars). The same code as the kernels.
+    """
+    h = act if isinstance(act, Activation) else Activation(act)
+    A, B, C = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
+    V = np.empty(A.shape)
+    D = np.empty(A.shape)
+    v, d = ctypes.c_double(), ctypes.c_double()
+    for idx in np.ndindex(A.shape):
+        check(lib.dw_act_dual(h._h, float(A[idx]), float(B[idx]), float(C[idx]), ctypes.byref(v), ctypes.byref(d)))
+        V[idx], D[idx] = v.value, d.value
+    return V, D
