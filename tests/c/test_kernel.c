@@ -1,0 +1,278 @@
+/* Kernels: tiling and thread-count invariance (bit for bit), exact symmetry, SIMD vs scalar sweeps, the
+ * dual function vs one layer of the Gram recursion, Price's theorem (d/dc E[phi phi] = E[phi' phi']) by
+ * central differences, special values, and every error path of the options. */
+#include "check.h"
+#include "deepwick.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *acts[] = {"identity", "relu", "leaky_relu:0.1", "abs", "step", "erf", "sin", "cos", "exp",
+                             "poly:0.5,1,-0.3,0.1"};
+#define NACTS (sizeof acts / sizeof acts[0])
+
+static double urand(unsigned long long *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+static void make_inputs(double *X, size_t n, size_t d, unsigned long long seed)
+{
+    for (size_t i = 0; i < n * d; i++) X[i] = 2.0 * urand(&seed) - 1.0;
+    /* near-duplicates, an opposite pair, a parallel pair, a zero row */
+    for (size_t k = 0; k < d; k++) {
+        X[1 * d + k] = X[0 * d + k] + 1e-9 * (double)k;
+        X[2 * d + k] = -X[0 * d + k];
+        X[3 * d + k] = 2.5 * X[0 * d + k];
+        X[4 * d + k] = 0.0;
+    }
+}
+
+static int bits_equal(const double *a, const double *b, size_t n) { return memcmp(a, b, n * sizeof(double)) == 0; }
+
+static void test_invariance(void)
+{
+    const size_t n = 70, m = 45, d = 6;
+    const int L = 3;
+    double *X = malloc(n * d * sizeof *X), *Y = malloc(m * d * sizeof *Y);
+    make_inputs(X, n, d, 1);
+    make_inputs(Y, m, d, 2);
+    const double wv[4] = {1.7, 2.0, 1.2, 0.9}, bv[4] = {0.1, 0.0, 0.3, 0.05};
+    for (size_t a = 0; a < NACTS; a++) {
+        dw_act *act;
+        CHECK(dw_act_init(&act, acts[a]) == DW_OK);
+        dw_kernel_opts o;
+        dw_kernel_opts_init(&o);
+        o.depth = L;
+        o.act = act;
+        o.weight_var = wv;
+        o.bias_var = bv;
+        o.n_weight_var = o.n_bias_var = 4;
+        o.all_layers = 1;
+        if (!strcmp(acts[a], "exp")) { /* keep exp's variances moderate */
+            static const double we[4] = {0.5, 0.3, 0.3, 0.3};
+            o.weight_var = we;
+        }
+        const size_t sz = (size_t)(L + 1) * n * m;
+        double *K1 = malloc(sz * sizeof(double)), *T1 = malloc(sz * sizeof(double));
+        double *K2 = malloc(sz * sizeof(double)), *T2 = malloc(sz * sizeof(double));
+        o.threads = 1;
+        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K1, T1) == DW_OK);
+        o.threads = 2;
+        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
+        CHECK(bits_equal(K1, K2, sz) && bits_equal(T1, T2, sz));
+        /* odd tiles through the public tile API */
+        dw_kernel_plan *p;
+        CHECK(dw_kernel_plan_init(&p, &o, X, n, Y, m, d) == DW_OK);
+        memset(K2, 0, sz * sizeof(double));
+        memset(T2, 0, sz * sizeof(double));
+        for (size_t i0 = 0; i0 < n; i0 += 7)
+            for (size_t j0 = 0; j0 < m; j0 += 13) {
+                size_t i1 = i0 + 7 < n ? i0 + 7 : n, j1 = j0 + 13 < m ? j0 + 13 : m;
+                CHECK(dw_kernel_tile(p, i0, i1, j0, j1, K2 + i0 * m + j0, T2 + i0 * m + j0, m, n * m) == DW_OK);
+            }
+        dw_kernel_plan_clear(p);
+        int same = bits_equal(K1, K2, sz) && bits_equal(T1, T2, sz);
+        if (!same) fprintf(stderr, "  tiles differ for %s\n", acts[a]);
+        CHECK(same);
+        /* the last layer of all_layers equals the plain output */
+        o.all_layers = 0;
+        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
+        CHECK(bits_equal(K1 + (size_t)L * n * m, K2, n * m) && bits_equal(T1 + (size_t)L * n * m, T2, n * m));
+        /* scalar and SIMD sweeps agree to rounding (each is 1-ulp math) after one sweep (deeper layers
+         * amplify ulps by the recursion's own condition number, which is not what this checks) */
+        o.depth = 1;
+        o.n_weight_var = o.n_bias_var = 2; /* the first two per-layer values */
+        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
+        setenv("DW_NO_SIMD", "1", 1);
+        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K1, T1) == DW_OK);
+        unsetenv("DW_NO_SIMD");
+        /* relative error, or absolute at the matrix's scale for entries near zero */
+        double worst = 0, kmax = 0, tmax = 0;
+        for (size_t e = 0; e < n * m; e++) {
+            kmax = fmax(kmax, fabs(K1[e]));
+            tmax = fmax(tmax, fabs(T1[e]));
+        }
+        for (size_t e = 0; e < n * m; e++) {
+            double e1 = fabs(K1[e] - K2[e]) / (fabs(K1[e]) + 1e-14 * kmax);
+            double e2 = fabs(T1[e] - T2[e]) / (fabs(T1[e]) + 1e-14 * tmax);
+            worst = fmax(worst, fmax(e1, e2));
+        }
+        if (worst > 1e-13) fprintf(stderr, "  %s: SIMD vs scalar %g\n", acts[a], worst);
+        CHECK(worst <= 1e-13);
+        free(K1);
+        free(T1);
+        free(K2);
+        free(T2);
+        dw_act_clear(act);
+    }
+    free(X);
+    free(Y);
+}
+
+static void test_symmetry(void)
+{
+    const size_t n = 300, d = 5;
+    double *X = malloc(n * d * sizeof *X);
+    make_inputs(X, n, d, 7);
+    for (size_t a = 0; a < NACTS; a++) {
+        dw_act *act;
+        dw_act_init(&act, acts[a]);
+        dw_kernel_opts o;
+        dw_kernel_opts_init(&o);
+        o.depth = 2;
+        o.act = act;
+        double *K = malloc(n * n * sizeof *K), *T = malloc(n * n * sizeof *T), *K2 = malloc(n * n * sizeof *K2);
+        CHECK(dw_kernel_gram(&o, X, n, NULL, n, d, K, T) == DW_OK);
+        int sym = 1;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < i; j++) sym &= K[i * n + j] == K[j * n + i] && T[i * n + j] == T[j * n + i];
+        CHECK(sym);
+        /* with Y = a copy of X: the same numbers up to rounding of the diagonal route */
+        CHECK(dw_kernel_gram(&o, X, n, X, n, d, K2, NULL) == DW_OK);
+        double worst = 0;
+        for (size_t i = 0; i < n * n; i++) worst = fmax(worst, fabs(K[i] - K2[i]) / (fabs(K[i]) + 1e-14));
+        CHECK(worst < 1e-14);
+        free(K);
+        free(T);
+        free(K2);
+        dw_act_clear(act);
+    }
+    free(X);
+}
+
+/* One layer of the Gram recursion equals the dual function at K^1; Price's theorem by central differences. */
+static void test_dual(void)
+{
+    const double a = 1.3, b = 0.7;
+    for (size_t k = 0; k < NACTS; k++) {
+        dw_act *act;
+        dw_act_init(&act, acts[k]);
+        const int kinked_deriv = !strcmp(acts[k], "step");
+        for (double rho = -0.9; rho < 0.95; rho += 0.3) {
+            double c = rho * sqrt(a * b), v, vd, vp, vm;
+            CHECK(dw_act_dual(act, a, b, c, &v, &vd) == DW_OK);
+            const double h = 1e-5;
+            dw_act_dual(act, a, b, c + h, &vp, NULL);
+            dw_act_dual(act, a, b, c - h, &vm, NULL);
+            double deriv = (vp - vm) / (2 * h);
+            if (kinked_deriv) { /* phi' = 0 a.e.; the distributional derivative is 1/(2 pi sqrt(ab - c^2)) */
+                CHECK(vd == 0.0);
+                CHECK_CLOSE(deriv, 1.0 / (2 * M_PI * sqrt(a * b - c * c)), 1e-8, 0);
+            } else {
+                CHECK_CLOSE(deriv, vd, 1e-8, 1e-10); /* O(h^2) ~ 1e-10 truncation, 1e-11 rounding */
+            }
+        }
+        /* the Gram recursion with depth 1, w = 1, b = 0 on points whose K^1 = (a, b, c) */
+        double X[4] = {sqrt(a), 0, 0.4 * sqrt(b), sqrt(b) * sqrt(1 - 0.16)};
+        dw_kernel_opts o;
+        dw_kernel_opts_init(&o);
+        o.depth = 1;
+        o.act = act;
+        static const double w2 = 2.0; /* w/d with d = 2 gives K^1 = <x, y> */
+        o.weight_var = &w2;
+        double K[4], T[4], v, vd;
+        CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 2, K, T) == DW_OK);
+        CHECK(dw_act_dual(act, a, b, 0.4 * sqrt(a * b), &v, &vd) == DW_OK);
+        CHECK_CLOSE(K[1], 2.0 * v, 1e-14, 1e-15);
+        CHECK_CLOSE(T[1], 2.0 * v + 2.0 * vd * 0.4 * sqrt(a * b), 1e-14, 1e-15);
+        dw_act_clear(act);
+    }
+    /* special values: relu at c = 0 is sqrt(ab)/(2 pi), at c = sqrt(ab) it is sqrt(ab)/2; erf at c = 0 is 0 */
+    dw_act *relu, *erfa;
+    dw_act_init(&relu, "relu");
+    dw_act_init(&erfa, "erf");
+    double v, vd;
+    dw_act_dual(relu, 4.0, 9.0, 0.0, &v, &vd);
+    CHECK_CLOSE(v, 6.0 / (2 * M_PI), 1e-15, 0);
+    CHECK_CLOSE(vd, 0.25, 1e-15, 0);
+    dw_act_dual(relu, 4.0, 9.0, 6.0, &v, &vd);
+    CHECK_CLOSE(v, 3.0, 1e-15, 0);
+    CHECK_CLOSE(vd, 0.5, 1e-15, 0);
+    dw_act_dual(relu, 4.0, 9.0, -6.0, &v, &vd);
+    CHECK(v == 0.0 || fabs(v) < 1e-15);
+    CHECK(fabs(vd) < 1e-15);
+    dw_act_dual(erfa, 2.0, 3.0, 0.0, &v, &vd);
+    CHECK(v == 0.0);
+    CHECK(dw_act_dual(relu, -1.0, 1.0, 0.0, &v, &vd) == DW_ERR_INVALID);
+    CHECK(dw_act_dual(relu, 1.0, 1.0, 2.0, &v, &vd) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "covariance") != NULL);
+    dw_act_clear(relu);
+    dw_act_clear(erfa);
+}
+
+static void test_errors(void)
+{
+    dw_act *act = NULL;
+    CHECK(dw_act_init(&act, "softmax") == DW_ERR_INVALID && act == NULL);
+    CHECK(strstr(dw_error_message(), "unknown activation 'softmax'") != NULL);
+    CHECK(dw_act_init(&act, "leaky_relu") == DW_ERR_INVALID);
+    CHECK(dw_act_init(&act, "leaky_relu:abc") == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "abc") != NULL);
+    CHECK(dw_act_init(&act, "relu:2") == DW_ERR_INVALID);
+    CHECK(dw_act_init(&act, "poly:1,,2") == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "coefficient 2") != NULL);
+    CHECK(dw_act_init(&act, "poly:nan") == DW_ERR_INVALID);
+    CHECK(dw_act_init(&act, "") == DW_ERR_INVALID);
+    CHECK(dw_act_init(&act, "  ReLU ") == DW_OK && !strcmp(dw_act_name(act), "relu"));
+
+    double X[6] = {1, 2, 3, 4, 5, 6}, K[4];
+    dw_kernel_opts o;
+    dw_kernel_opts_init(&o);
+    o.act = act;
+    o.depth = -1;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "depth") != NULL);
+    o.depth = 2;
+    double w2[2] = {1, 2};
+    o.weight_var = w2;
+    o.n_weight_var = 2;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "expected 1 or 3 per-layer values, got 2") != NULL);
+    double neg = -1, nanv = NAN;
+    o.n_weight_var = 1;
+    o.weight_var = &neg;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    o.weight_var = &nanv;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    dw_kernel_opts_init(&o);
+    o.act = act;
+    o.depth = 2;
+    o.param = DW_PARAM_STANDARD;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "width") != NULL);
+    o.param = DW_PARAM_NTK;
+    X[4] = INFINITY;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "X: row 2, column 2") != NULL);
+    X[4] = 5;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, NULL, NULL) == DW_ERR_INVALID);
+    o.act = NULL;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    dw_act_clear(act);
+    /* overflow is reported, never returned as inf */
+    dw_act_init(&act, "exp");
+    dw_kernel_opts_init(&o);
+    o.act = act;
+    o.depth = 4;
+    static const double big = 3.0;
+    o.weight_var = &big;
+    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_RANGE);
+    CHECK(strstr(dw_error_message(), "overflows") != NULL);
+    dw_act_clear(act);
+    /* a too-large request is refused before allocating */
+    CHECK(dw_core_check_alloc(1e18, "the kernel result") == DW_ERR_NOMEM);
+    CHECK(strstr(dw_error_message(), "the kernel result needs") != NULL);
+}
+
+int main(void)
+{
+    test_invariance();
+    test_symmetry();
+    test_dual();
+    test_errors();
+    return check_done("test_kernel");
+}
