@@ -15,7 +15,15 @@ extern "C" {
 #endif
 
 #define DW_VERSION_STRING "0.1.0"
-const char *dw_version(void);
+
+/* The library is built with hidden visibility; only these declarations are exported. */
+#if defined(__GNUC__)
+#define DW_API __attribute__((visibility("default")))
+#else
+#define DW_API
+#endif
+
+DW_API const char *dw_version(void);
 
 /* ------------------------------------------------------------------------------------------------------------
  * core: status codes, messages, resources
@@ -31,17 +39,17 @@ typedef enum dw_status {
 } dw_status;
 
 /* Short constant name of a status ("invalid argument", ...). */
-const char *dw_status_name(dw_status s);
+DW_API const char *dw_status_name(dw_status s);
 /* The message left by the last failing call on this thread ("" if none). Valid until the next failing call. */
-const char *dw_error_message(void);
-void dw_error_clear(void);
+DW_API const char *dw_error_message(void);
+DW_API void dw_error_clear(void);
 
 /* Bytes of memory that may still be allocated (MemAvailable, or physical memory if unknown). */
-double dw_core_mem_available(void);
+DW_API double dw_core_mem_available(void);
 /* DW_ERR_NOMEM with a message naming `what` and its size if `bytes` exceeds 90% of the available memory. */
-dw_status dw_core_check_alloc(double bytes, const char *what);
+DW_API dw_status dw_core_check_alloc(double bytes, const char *what);
 /* Number of threads a parallel region uses when asked for `threads` (0 = the OpenMP default). */
-int dw_core_threads(int threads);
+DW_API int dw_core_threads(int threads);
 
 /* ------------------------------------------------------------------------------------------------------------
  * io: .npy and .csv matrices, atomic writes
@@ -52,27 +60,27 @@ typedef struct dw_matrix {
     size_t rows, cols;
 } dw_matrix;
 
-void dw_matrix_init(dw_matrix *m);  /* empty: data NULL, 0 x 0 */
-void dw_matrix_clear(dw_matrix *m); /* frees data, back to empty */
+DW_API void dw_matrix_init(dw_matrix *m);  /* empty: data NULL, 0 x 0 */
+DW_API void dw_matrix_clear(dw_matrix *m); /* frees data, back to empty */
 
 /* Read a 2-D matrix (a 1-D .npy of length k reads as k x 1) from .npy (float64 or float32, little or big
  * endian, C order) or .csv (comma-separated numbers, optional header line of non-numeric names, '#' comments)
  * chosen by the file extension. Every value must be finite: NaN/Inf are an error naming row and column. */
-dw_status dw_io_read_matrix(dw_matrix *m, const char *path);
-dw_status dw_io_read_npy(dw_matrix *m, const char *path);
-dw_status dw_io_read_csv(dw_matrix *m, const char *path);
+DW_API dw_status dw_io_read_matrix(dw_matrix *m, const char *path);
+DW_API dw_status dw_io_read_npy(dw_matrix *m, const char *path);
+DW_API dw_status dw_io_read_csv(dw_matrix *m, const char *path);
 /* The same from memory; `name` is used in messages. */
-dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, const char *name);
-dw_status dw_io_parse_csv(dw_matrix *m, const char *buf, size_t len, const char *name);
+DW_API dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, const char *name);
+DW_API dw_status dw_io_parse_csv(dw_matrix *m, const char *buf, size_t len, const char *name);
 
 /* Write a float64 C-order .npy of ndim (1..8) dimensions atomically: a temporary file in the target directory,
  * then rename; on any failure nothing is left behind. */
-dw_status dw_io_write_npy(const char *path, const double *data, int ndim, const size_t *shape);
+DW_API dw_status dw_io_write_npy(const char *path, const double *data, int ndim, const size_t *shape);
 /* Write a text file atomically (used for CSV, JSON and HTML outputs). */
-dw_status dw_io_write_text(const char *path, const char *text, size_t len);
+DW_API dw_status dw_io_write_text(const char *path, const char *text, size_t len);
 /* DW_OK if a file could be created at `path` (checked by creating and removing a temporary file beside it),
  * so that commands can refuse an unwritable output before they compute. */
-dw_status dw_io_check_writable(const char *path);
+DW_API dw_status dw_io_check_writable(const char *path);
 
 /* ------------------------------------------------------------------------------------------------------------
  * act: activation functions and their Gaussian expectations (MATH.md 1.5)
@@ -81,23 +89,23 @@ typedef struct dw_act dw_act;
 
 /* Parse an activation spec: identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp,
  * poly:c0,c1,...,cK (phi(z) = sum_k c_k z^k). */
-dw_status dw_act_init(dw_act **act, const char *spec);
-void dw_act_clear(dw_act *act);
+DW_API dw_status dw_act_init(dw_act **act, const char *spec);
+DW_API void dw_act_clear(dw_act *act);
 /* Canonical spelling of the activation ("leaky_relu:0.1"). */
-const char *dw_act_name(const dw_act *act);
+DW_API const char *dw_act_name(const dw_act *act);
 /* Method used for its Gaussian expectations ("closed form", "Isserlis"). */
-const char *dw_act_method(const dw_act *act);
+DW_API const char *dw_act_method(const dw_act *act);
 /* Names of the built-in activations, NULL-terminated. */
-const char *const *dw_act_builtins(void);
+DW_API const char *const *dw_act_builtins(void);
 
 /* phi(z) and phi'(z) for n points; either output may be NULL. At kinks phi' is the one-sided value that
  * autodiff frameworks return: relu'(0) = 0, abs'(0) = 0, step'(z) = 0, leaky_relu'(0) = 1. */
-dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, double *phi, double *dphi);
+DW_API dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, double *phi, double *dphi);
 
 /* Dual (Gaussian) expectations for (u, v) ~ N(0, [[a, c], [c, b]]):
  * v = E[phi(u) phi(v)], vdot = E[phi'(u) phi'(v)] (either output may be NULL).
  * Requires a, b >= 0 finite and c^2 <= a b (up to rounding: c is clipped to [-sqrt(ab), sqrt(ab)]). */
-dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot);
+DW_API dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot);
 
 /* ------------------------------------------------------------------------------------------------------------
  * kernel: NNGP and NTK of fully connected networks (MATH.md 1.1-1.3)
@@ -118,25 +126,25 @@ typedef struct dw_kernel_opts {
     int threads;              /* 0: the OpenMP default; results do not depend on it */
 } dw_kernel_opts;
 
-void dw_kernel_opts_init(dw_kernel_opts *o); /* depth 0, no activation, weight_var 1, bias_var 0, NTK param */
+DW_API void dw_kernel_opts_init(dw_kernel_opts *o); /* depth 0, no activation, weight_var 1, bias_var 0, NTK param */
 
 /* Gram matrices K(X, Y) (NNGP, K^{L+1}) and/or Theta(X, Y) (NTK, Theta^{L+1}); X is n x d, Y is m x d, or
  * Y == NULL for K(X, X), which is then exactly symmetric. K and Theta are caller-allocated n x m (or
  * (depth + 1) x n x m with all_layers), either may be NULL but not both. */
-dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, const double *Y, size_t m,
+DW_API dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, const double *Y, size_t m,
                          size_t d, double *K, double *Theta);
 
 /* Bytes a Gram computation needs (outputs + work space) for the given outputs (nngp, ntk flags). */
-double dw_kernel_gram_bytes(const dw_kernel_opts *o, size_t n, size_t m, int nngp, int ntk);
+DW_API double dw_kernel_gram_bytes(const dw_kernel_opts *o, size_t n, size_t m, int nngp, int ntk);
 
 /* Tiles: a plan holds the inputs' per-point recursions; a tile computes rows i0..i1-1, columns j0..j1-1 of
  * the outputs, entry (i, j) of layer l going to out[l * layer_stride + (i - i0) * ld + (j - j0)].
  * A tile's entries are bit-identical to those of dw_kernel_gram, whatever the tiling. Thread-safe. */
 typedef struct dw_kernel_plan dw_kernel_plan;
-dw_status dw_kernel_plan_init(dw_kernel_plan **plan, const dw_kernel_opts *o, const double *X, size_t n,
+DW_API dw_status dw_kernel_plan_init(dw_kernel_plan **plan, const dw_kernel_opts *o, const double *X, size_t n,
                               const double *Y, size_t m, size_t d);
-void dw_kernel_plan_clear(dw_kernel_plan *plan);
-dw_status dw_kernel_tile(const dw_kernel_plan *plan, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+DW_API void dw_kernel_plan_clear(dw_kernel_plan *plan);
+DW_API dw_status dw_kernel_tile(const dw_kernel_plan *plan, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                          double *Theta, size_t ld, size_t layer_stride);
 
 #ifdef __cplusplus

@@ -16,15 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-#define DW_IO_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define DW_IO_HIDDEN
-#endif
-/* Defined in files.c. */
-DW_IO_HIDDEN dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);
-DW_IO_HIDDEN void dw_io_excerpt(char *out, size_t cap, const char *s, size_t n);
-
 typedef struct csv_state {
     const char *name;
     locale_t c_locale; /* (locale_t)0 if newlocale failed: then plain strtod */

@@ -15,16 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Helpers shared by the src/io files (hidden from the shared library's exports; prototypes repeated where used). */
-#if defined(__GNUC__)
-#define DW_IO_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define DW_IO_HIDDEN
-#endif
-DW_IO_HIDDEN dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body,
-                                          size_t body_len);
-DW_IO_HIDDEN dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);
-DW_IO_HIDDEN void dw_io_excerpt(char *out, size_t cap, const char *s, size_t n);
 
 /* A printable, bounded copy of s[0..n) for messages: bytes outside printable ASCII become \xNN, and text longer
  * than the buffer is cut with "...". `cap` should be at least 8. */

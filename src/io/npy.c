@@ -12,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-#define DW_IO_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define DW_IO_HIDDEN
-#endif
-/* Defined in files.c. */
-DW_IO_HIDDEN dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body,
-                                          size_t body_len);
-DW_IO_HIDDEN dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);
-DW_IO_HIDDEN void dw_io_excerpt(char *out, size_t cap, const char *s, size_t n);
-
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 #define NPY_MAX_DIMS 32 /* dims parsed; more are counted only */
