@@ -5,6 +5,7 @@
 #include "deepwick.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Print "error: MESSAGE" on stderr and return the exit code 1 (2 for usage errors). */
 int cli_error(const char *fmt, ...);
@@ -14,6 +15,8 @@ int cli_status(dw_status s); /* error from the library's message */
 int cli_parse_list(const char *opt, const char *text, double **out, size_t *count);
 int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
 double cli_now(void);
+/* Write s as a JSON string literal (quoted, escaped). */
+void cli_json_string(FILE *f, const char *s);
 
 int cmd_kernel(int argc, char **argv);
 

@@ -171,17 +171,21 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     if (json) {
-        printf("{\"command\": \"kernel\", \"version\": \"%s\", \"act\": \"%s\", \"method\": \"%s\", "
-               "\"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
+        printf("{\"command\": \"kernel\", \"version\": \"%s\", \"act\": ", dw_version());
+        cli_json_string(stdout, dw_act_name(act));
+        printf(", \"method\": ");
+        cli_json_string(stdout, dw_act_method(act));
+        printf(", \"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
                "\"symmetric\": %s, \"all_layers\": %s, \"weight_var\": [",
-               dw_version(), dw_act_name(act), dw_act_method(act), kind, param, depth, n, m, X.cols,
-               ypath ? "false" : "true", all_layers ? "true" : "false");
+               kind, param, depth, n, m, X.cols, ypath ? "false" : "true", all_layers ? "true" : "false");
         for (size_t k = 0; k < nw; k++) printf("%s%.17g", k ? ", " : "", wv[k]);
         printf("], \"bias_var\": [");
         for (size_t k = 0; k < nb; k++) printf("%s%.17g", k ? ", " : "", bv[k]);
         printf("], \"shape\": [");
         for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
-        printf("], \"out\": \"%s\", \"threads\": %d, \"seconds\": %.6f}\n", out, dw_core_threads((int)threads), secs);
+        printf("], \"out\": ");
+        cli_json_string(stdout, out);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
     }
     rc = 0;
 done:
