@@ -148,9 +148,9 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     const size_t layers = all_layers ? (size_t)depth + 1 : 1, one = n * m * layers;
-    res = malloc((nngp + ntk) * one * sizeof(double));
+    res = dw_core_alloc_large((size_t)(nngp + ntk) * one * sizeof(double), "the kernel result");
     if (!res) {
-        rc = cli_error("out of memory for the %zu x %zu result", n, m);
+        rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
     double t0 = cli_now();
@@ -192,7 +192,7 @@ done:
     free(wv);
     free(bv);
     free(wid);
-    free(res);
+    dw_core_free_large(res);
     dw_act_clear(act);
     dw_matrix_clear(&X);
     dw_matrix_clear(&Y);

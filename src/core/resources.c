@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -86,3 +87,22 @@ int dw_core_threads(int threads)
     return 1;
 #endif
 }
+
+void *dw_core_alloc_large(size_t bytes, const char *what)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t rounded = (bytes + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (rounded < bytes || posix_memalign(&p, huge, rounded ? rounded : huge) != 0) {
+        char b[32];
+        format_bytes((double)bytes, b, sizeof b);
+        dw_fail(DW_ERR_NOMEM, "%s: cannot allocate %s", what, b);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
+}
+
+void dw_core_free_large(void *p) { free(p); }

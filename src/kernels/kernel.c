@@ -18,10 +18,6 @@
 #include <omp.h>
 #endif
 
-/* openblas_{get,set}_num_threads (cblas-openblas.h is not on every include path) */
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int);
-
 /* Per-point fields of one layer (see dw_pts). */
 enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
 
@@ -292,12 +288,12 @@ static void refine_pair(const dw_kernel_plan *p, size_t i, size_t j, double *s, 
     *t = T / (S + T);
 }
 
-static dw_status check_finite(const double *v, size_t ni, size_t nj, size_t ld, size_t i0, size_t j0, int layer,
+static dw_status check_finite(const double *v, size_t ni, size_t nj, size_t njp, size_t i0, size_t j0, int layer,
                               const char *what)
 {
     for (size_t i = 0; i < ni; i++)
         for (size_t j = 0; j < nj; j++)
-            if (!isfinite(v[i * ld + j]))
+            if (!isfinite(v[i * njp + j]))
                 return dw_fail(DW_ERR_RANGE,
                                "kernel overflows: %s(x_%zu, y_%zu) is not finite at layer %d; reduce the depth or "
                                "the variances",
@@ -305,13 +301,29 @@ static dw_status check_finite(const double *v, size_t ni, size_t nj, size_t ld, 
     return DW_OK;
 }
 
-static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj, size_t njp)
+/* Write a tile. Symmetric Gram matrices (sym): entries with j >= i go to (i, j) and those with j > i also to
+ * (j, i), so every entry is written exactly once, from cache, with no separate mirror pass. out points at entry
+ * (i0, j0) with leading dimension ld. */
+static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj, size_t njp, int sym, size_t i0,
+                  size_t j0)
 {
-    for (size_t i = 0; i < ni; i++) memcpy(out + i * ld, v + i * njp, nj * sizeof(double));
+    if (!sym) {
+        for (size_t i = 0; i < ni; i++) memcpy(out + i * ld, v + i * njp, nj * sizeof(double));
+        return;
+    }
+    double *origin = out - i0 * ld - j0; /* entry (0, 0) */
+    for (size_t i = 0; i < ni; i++) {
+        const size_t gi = i0 + i, jstart = gi > j0 ? gi - j0 : 0;
+        if (jstart < nj) memcpy(origin + gi * ld + j0 + jstart, v + i * njp + jstart, (nj - jstart) * sizeof(double));
+    }
+    for (size_t j = 0; j < nj; j++) {
+        const size_t gj = j0 + j;
+        for (size_t i = 0; i < ni && i0 + i < gj; i++) origin[gj * ld + i0 + i] = v[i * njp + j];
+    }
 }
 
-dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                         double *Theta, size_t ld, size_t layer_stride)
+static dw_status tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K, double *Theta,
+                      size_t ld, size_t layer_stride, int sym)
 {
     if (!p || (!K && !Theta)) return dw_fail(DW_ERR_INVALID, "kernel tile: NULL plan or no output");
     if (i1 < i0 || j1 < j0 || i1 > p->X.n || j1 > p->Y.n)
@@ -359,12 +371,12 @@ dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
         if (p->all_layers || l == p->depth) {
             size_t off = p->all_layers ? (size_t)l * layer_stride : 0;
             if (K) {
-                store(K + off, ld, c, ni, nj, njp);
-                if ((st = check_finite(K + off, ni, nj, ld, i0, j0, l + 1, "K"))) break;
+                if ((st = check_finite(c, ni, nj, njp, i0, j0, l + 1, "K"))) break;
+                store(K + off, ld, c, ni, nj, njp, sym, i0, j0);
             }
             if (Theta) {
-                store(Theta + off, ld, th, ni, nj, njp);
-                if ((st = check_finite(Theta + off, ni, nj, ld, i0, j0, l + 1, "Theta"))) break;
+                if ((st = check_finite(th, ni, nj, njp, i0, j0, l + 1, "Theta"))) break;
+                store(Theta + off, ld, th, ni, nj, njp, sym, i0, j0);
             }
         }
         if (l == p->depth) break;
@@ -376,6 +388,12 @@ dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
     }
     free(buf);
     return st;
+}
+
+dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                         double *Theta, size_t ld, size_t layer_stride)
+{
+    return tile(p, i0, i1, j0, j1, K, Theta, ld, layer_stride, 0);
 }
 
 double dw_kernel_gram_bytes(const dw_kernel_opts *o, size_t n, size_t m, int nngp, int ntk)
@@ -408,7 +426,7 @@ dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, con
     }
     for (size_t a = 0; a < bi; a++)
         for (size_t b = 0; b < bj; b++)
-            if (!p->symmetric || (b + 1) * TILE_J > a * TILE_I) { /* symmetric: blocks reaching j >= i */
+            if (!p->symmetric || (b + 1) * TILE_J > a * TILE_I) { /* symmetric: blocks holding some j >= i */
                 blocks[2 * nb] = a;
                 blocks[2 * nb + 1] = b;
                 nb++;
@@ -418,14 +436,13 @@ dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, con
     size_t err_block = SIZE_MAX;
     char err_msg[1024] = "";
     const int threads = dw_core_threads(o->threads);
-    const int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1); /* tiles are the unit of parallelism */
+    /* Tiles are the unit of parallelism; OpenBLAS (OpenMP build) runs single-threaded inside this region. */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (size_t k = 0; k < nb; k++) {
         const size_t i0 = blocks[2 * k] * TILE_I, j0 = blocks[2 * k + 1] * TILE_J;
         const size_t i1 = i0 + TILE_I < n ? i0 + TILE_I : n, j1 = j0 + TILE_J < m ? j0 + TILE_J : m;
-        dw_status ts = dw_kernel_tile(p, i0, i1, j0, j1, K ? K + i0 * m + j0 : NULL,
-                                      Theta ? Theta + i0 * m + j0 : NULL, m, lstride);
+        dw_status ts = tile(p, i0, i1, j0, j1, K ? K + i0 * m + j0 : NULL, Theta ? Theta + i0 * m + j0 : NULL, m,
+                            lstride, p->symmetric);
         if (ts) {
 #pragma omp critical(dw_kernel_err)
             if (k < err_block) { /* report the first failing tile, whatever the schedule */
@@ -435,22 +452,12 @@ dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, con
             }
         }
     }
-    openblas_set_num_threads(blas_threads);
-    if (!err && p->symmetric) {
-        /* Exact symmetry: mirror the upper triangle; the diagonal is the per-point recursion itself. */
+    if (!err && p->symmetric && K) {
+        /* The diagonal is the per-point recursion itself (the tiles agree with it to rounding). */
         const size_t L1 = p->all_layers ? (size_t)p->depth + 1 : 1;
         for (size_t l = 0; l < L1; l++) {
             const double *a = field(p, &p->X, p->all_layers ? (int)l : p->depth, F_A);
-            for (int which = 0; which < 2; which++) {
-                double *M = which ? Theta : K;
-                if (!M) continue;
-                M += l * lstride;
-#pragma omp parallel for schedule(static) num_threads(threads)
-                for (size_t i = 0; i < n; i++)
-                    for (size_t j = 0; j < i; j++) M[i * n + j] = M[j * n + i];
-                if (!which)
-                    for (size_t i = 0; i < n; i++) M[i * n + i] = a[i];
-            }
+            for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
         }
     }
     free(blocks);

@@ -36,12 +36,14 @@ static inline VD FN(g_series)(VD x)
 static inline void FN(relu_dual)(VD s, VD t, double alpha, VD *V, VD *Vd, VD *Em, VD *Ep)
 {
     const VD rs = VSQRT(s), rt = VSQRT(t);
-    const VD theta = VSET1(2.0) * VATAN2(rs, rt);
-    const VD phi = VSET1(2.0) * VATAN2(rt, rs); /* pi - theta, exact to rounding near theta = pi */
+    /* One arctangent: x = min(theta, pi - theta) = 2 atan(min/max), exact to rounding; the other is pi - x,
+     * which has no cancellation because pi - x >= pi/2. */
+    const VM lo = VLE(s, t); /* theta <= pi/2 */
+    const VD x = VSET1(2.0) * VATAN2(VMIN(rs, rt), VMAX(rs, rt));
+    const VD theta = VSEL(lo, x, VSET1(DW_PI) - x);
+    const VD phi = VSEL(lo, VSET1(DW_PI) - x, x); /* pi - theta */
     const VD sn = VSET1(2.0) * rs * rt;          /* sin theta */
     const VD cs = t - s;                         /* cos theta */
-    const VM lo = VLE(theta, phi);               /* theta <= pi/2 */
-    const VD x = VSEL(lo, theta, phi);           /* the smaller of theta and pi - theta */
     const VD cx = VSEL(lo, cs, VSET1(0.0) - cs);
     const VD gx = VSEL(VLT(x, VSET1(1.0)), FN(g_series)(x), sn - x * cx);
     const VD gth = VSEL(lo, gx, sn - theta * cs); /* sin theta - theta cos theta */
@@ -59,8 +61,10 @@ static inline void FN(relu_dual)(VD s, VD t, double alpha, VD *V, VD *Vd, VD *Em
 static inline void FN(step_dual)(VD s, VD t, VD *V, VD *Vd, VD *Em, VD *Ep)
 {
     const VD rs = VSQRT(s), rt = VSQRT(t);
-    const VD theta = VSET1(2.0) * VATAN2(rs, rt);
-    const VD phi = VSET1(2.0) * VATAN2(rt, rs);
+    const VM lo = VLE(s, t);
+    const VD x = VSET1(2.0) * VATAN2(VMIN(rs, rt), VMAX(rs, rt));
+    const VD theta = VSEL(lo, x, VSET1(DW_PI) - x);
+    const VD phi = VSEL(lo, VSET1(DW_PI) - x, x);
     const VD inv2pi = VSET1(1.0 / (2.0 * DW_PI));
     *V = phi * inv2pi;
     *Vd = VSET1(0.0);
