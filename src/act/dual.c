@@ -39,9 +39,14 @@ dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v
     const dw_sweep_impl *impl = dw_sweep_select();
     if (dw_act_homogeneous(act)) {
         if (lim > 0) {
-            double rho = fmin(fmax(c / lim, -1.0), 1.0);
-            s[0] = 0.5 - 0.5 * rho;
-            t[0] = 0.5 + 0.5 * rho;
+            /* sin^2(theta/2) = (ab - c^2) / (2 sqrt(ab) (sqrt(ab) + c)) with ab - c^2 exact to rounding (FMA
+             * error-free products): c/sqrt(ab) rounded would put theta ~ 1e-8 off near |rho| = 1. */
+            const double p = a * b, e1 = fma(a, b, -p), q = c * c, e2 = fma(c, c, -q);
+            const double disc = fmax((p - q) + (e1 - e2), 0.0);
+            const double sab = sqrt(p) * sqrt(1.0 + e1 / p); /* sqrt(ab) to rounding */
+            const double near = disc / (2.0 * sab * (sab + fabs(c))), far = (sab + fabs(c)) / (2.0 * sab);
+            s[0] = fmin(c >= 0 ? near : far, 1.0);
+            t[0] = fmin(c >= 0 ? far : near, 1.0);
         }
         impl->homog(&st, 1, &q, 0, &q, 1, s, t, cc, th);
     } else {

@@ -272,20 +272,61 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_kernel_opts *o, con
     return DW_OK;
 }
 
-/* s = sin^2(theta/2), t = cos^2(theta/2) of the angle between the augmented inputs (sqrt(w/d) x, sqrt(b)),
- * from the chord lengths |xh - yh|^2 and |xh + yh|^2 of the normalised vectors: exact to rounding. */
-static void refine_pair(const dw_kernel_plan *p, size_t i, size_t j, double *s, double *t)
+/* s = sin^2(theta/2), t = cos^2(theta/2) of the angle between the augmented inputs (sqrt(w/d) x, sqrt(b)) of a
+ * nearly parallel (rho > 0) or antiparallel pair, exact to rounding of the inputs: sin^2 theta = |x~ ^ y~|^2/(ab)
+ * from the wedge product written as x_k y_l - x_l y_k = m_k e_l - m_l e_k with e = y -+ x (exact by Sterbenz for
+ * near-duplicates) and m = (x +- y)/2, or directly where that is more accurate (norms far apart); both forms are
+ * symmetric under swapping x and y; then s = sin^2 / (2 (1 + cos)). O(d^2) per
+ * refined pair; above DW_WEDGE_MAX_D the O(d) chord |xh - yh|^2 of the normalised vectors is used instead. */
+#define DW_WEDGE_MAX_D 256
+static void refine_pair(const dw_kernel_plan *p, size_t i, size_t j, double rho, double *s, double *t)
 {
-    const double *x = p->X.x + i * p->d, *y = p->Y.x + j * p->d;
-    const double fi = p->X.fx[2 * i], fj = p->Y.fx[2 * j], bi = p->X.fx[2 * i + 1], bj = p->Y.fx[2 * j + 1];
-    double S = (bi - bj) * (bi - bj), T = (bi + bj) * (bi + bj);
-    for (size_t k = 0; k < p->d; k++) {
-        double dm = fi * x[k] - fj * y[k], dp = fi * x[k] + fj * y[k];
-        S += dm * dm;
-        T += dp * dp;
+    const size_t d = p->d;
+    const double *x = p->X.x + i * d, *y = p->Y.x + j * d;
+    if (d > DW_WEDGE_MAX_D) {
+        const double fi = p->X.fx[2 * i], fj = p->Y.fx[2 * j], bi = p->X.fx[2 * i + 1], bj = p->Y.fx[2 * j + 1];
+        double S = (bi - bj) * (bi - bj), T = (bi + bj) * (bi + bj);
+        for (size_t k = 0; k < d; k++) {
+            double dm = fi * x[k] - fj * y[k], dp = fi * x[k] + fj * y[k];
+            S += dm * dm;
+            T += dp * dp;
+        }
+        *s = S / (S + T);
+        *t = T / (S + T);
+        return;
     }
-    *s = S / (S + T);
-    *t = T / (S + T);
+    const double sg = rho >= 0 ? 1.0 : -1.0, wd = p->w[0] / (double)d, b0 = p->beta[0];
+    /* Rounding error of the summands: ~eps |x||y| directly, ~eps |m||e| in the midpoint form; take the smaller. */
+    double xx = 0, yy = 0, mm = 0, ee = 0;
+    for (size_t k = 0; k < d; k++) {
+        const double ek = y[k] - sg * x[k], mk = 0.5 * (x[k] + sg * y[k]);
+        xx += x[k] * x[k];
+        yy += y[k] * y[k];
+        mm += mk * mk;
+        ee += ek * ek;
+    }
+    const int midpoint = mm * ee < xx * yy;
+    double wedge = 0.0, bias = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        const double ek = y[k] - sg * x[k], mk = 0.5 * (x[k] + sg * y[k]);
+        for (size_t l = k + 1; l < d; l++) {
+            double q;
+            if (midpoint) {
+                const double el = y[l] - sg * x[l], ml = 0.5 * (x[l] + sg * y[l]);
+                q = mk * el - ml * ek;
+            } else {
+                q = x[k] * y[l] - x[l] * y[k];
+            }
+            wedge += q * q;
+        }
+        const double dk = x[k] - y[k]; /* the bias coordinate's wedge components sqrt(wd b) (x_k - y_k) */
+        bias += dk * dk;
+    }
+    const double a = field(p, &p->X, 0, F_A)[i], b = field(p, &p->Y, 0, F_A)[j];
+    const double sin2 = fmin((wd * wd * wedge + wd * b0 * bias) / a / b, 1.0);
+    const double near = sin2 / (2.0 * (1.0 + fabs(rho)));
+    *s = rho >= 0 ? near : 1.0 - near;
+    *t = rho >= 0 ? 1.0 - near : near;
 }
 
 static dw_status check_finite(const double *v, size_t ni, size_t nj, size_t njp, size_t i0, size_t j0, int layer,
@@ -362,7 +403,7 @@ static dw_status tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, 
                 const double rho = c[e] * ih;
                 s[e] = fmin(fmax(0.5 - 0.5 * rho, 0.0), 1.0);
                 t[e] = fmin(fmax(0.5 + 0.5 * rho, 0.0), 1.0);
-                if (fmin(s[e], t[e]) < DW_REFINE_BELOW) refine_pair(p, i0 + i, j0 + j, &s[e], &t[e]);
+                if (fmin(s[e], t[e]) < DW_REFINE_BELOW) refine_pair(p, i0 + i, j0 + j, rho, &s[e], &t[e]);
             }
         }
     }

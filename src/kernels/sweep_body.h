@@ -162,11 +162,11 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
             break;
         case DW_FAM_POLY: {
             /* E[phi(u)phi(v)] = sum_k M_k(a) M_k(b) c^k / k!, M_k = E[phi^(k)] (Price/Isserlis), by Horner. */
-            const size_t ks = pi->stride;
+            const size_t ks = pi->stride, kt = pj->stride; /* the two sides have their own padded lengths */
             VD pv = zero, qv = zero;
             for (int k = st->deg; k >= 0; k--) {
-                pv = pv * cv + VSET1(pi->pk[k * ks + i]) * VLOAD(pj->pk + k * ks + j0 + j);
-                qv = qv * cv + VSET1(pi->qk[k * ks + i]) * VLOAD(pj->qk + k * ks + j0 + j);
+                pv = pv * cv + VSET1(pi->pk[k * ks + i]) * VLOAD(pj->pk + k * kt + j0 + j);
+                qv = qv * cv + VSET1(pi->qk[k * ks + i]) * VLOAD(pj->qk + k * kt + j0 + j);
             }
             V = pv;
             Vd = qv;

@@ -61,14 +61,17 @@ def _table():
               f"{mpmath.nstr(s['ratio'], 2):>9s} {s['fail']:>6d} {s['n']:>7d}  {s['where']}")
 
 
-def _compare(section, act, got, ref, scale, label):
-    """Compare one float64 value with its mp reference; returns a failure string or None."""
+def _compare(section, act, got, ref, scale, label, allow=0):
+    """Compare one float64 value with its mp reference; returns a failure string or None.
+
+    allow: an extra tolerance for ill-conditioned entries, the change of the exact value under a few-ulp
+    perturbation of the inputs (backward stability: no float64 algorithm can do better than that)."""
     got_f = float(got)
     if not math.isfinite(got_f):
         _stat(section, act, mpf("inf"), mpf("inf"), mpf("inf"), label)
         return f"{label}: got {got_f!r}, reference {mpmath.nstr(ref, 17)}"
     err = abs(mpf(got_f) - ref)
-    tol = max(RTOL * abs(ref), STOL * scale)
+    tol = max(RTOL * abs(ref), STOL * scale, allow)
     rel = err / abs(ref) if ref != 0 and abs(ref) >= mpf("1e-3") * scale else mpf(0)
     scaled = err / scale if scale > 0 else (mpf(0) if err == 0 else mpf("inf"))
     ratio = err / tol if tol > 0 else (mpf(0) if err == 0 else mpf("inf"))
@@ -242,16 +245,41 @@ def _finite_points(K, T):
     return keep
 
 
-def _check_gram(section, act, got, ref, names_r, names_c, diag_r, diag_c, label):
+def _check_gram(section, act, got, ref, names_r, names_c, diag_r, diag_c, label, allow=None):
     """got (n, m) floats vs ref (n, m) mp; diag_r/diag_c: the reference diagonals of the same quantity."""
     fails = []
     for i in range(ref.shape[0]):
         for j in range(ref.shape[1]):
             scale = mpmath.sqrt(abs(diag_r[i] * diag_c[j]))
-            f = _compare(section, act, got[i, j], ref[i, j], scale, f"{label} ({names_r[i]}, {names_c[j]})")
+            f = _compare(section, act, got[i, j], ref[i, j], scale, f"{label} ({names_r[i]}, {names_c[j]})",
+                         0 if allow is None else allow[i, j])
             if f:
                 fails.append(f)
     return fails
+
+
+# The step kernel is degree-0 homogeneous: from layer 2 on the angle map is theta' ~ sqrt(theta) near 0, whose
+# condition number is unbounded, so (nearly) parallel inputs are ill-posed in float64 (a 1-ulp change of one input
+# moves the exact K^4 of (x, 2.5x) by ~2e-5). There the tolerance also admits the change of the exact value when
+# every input is perturbed by 4 ulps (a fixed random direction): deepwick must be backward stable.
+ILL_CONDITIONED = {"step"}
+PERTURB_ULPS = 4
+
+
+def _sensitivity(act, L, cfg, param, X, Y=None):
+    """|K_ref(X') - K_ref(X)| per entry and layer for X' = X (1 + 4 eps r), r = +-1 fixed; None if well posed."""
+    if act not in ILL_CONDITIONED or L < 2:
+        return None
+    r = np.random.default_rng(11).choice([-1.0, 1.0], size=X.shape)
+    Xp = X * (1 + PERTURB_ULPS * np.finfo(np.float64).eps * r)
+    Yp = None
+    if Y is not None:
+        rY = np.random.default_rng(12).choice([-1.0, 1.0], size=Y.shape)
+        Yp = Y * (1 + PERTURB_ULPS * np.finfo(np.float64).eps * rY)
+    K0, T0 = _ref(act, L, cfg, param, X, Y)
+    Kp, Tp = _ref(act, L, cfg, param, Xp, Yp)
+    sens = lambda A, B: np.vectorize(lambda u, v: abs(u - v), otypes=[object])(A, B)
+    return sens(Kp, K0), sens(Tp, T0)
 
 
 def _depths(act):
@@ -273,6 +301,10 @@ def test_kernel(act, L, cfg, param):
     Tr = Tall[-1][np.ix_(keep, keep)]
     dK = [Kall[-1][i, i] for i in keep]
     dT = [Tall[-1][i, i] for i in keep]
+    sens = _sensitivity(act, L, cfg, param, XALL)
+    aK = aT = None
+    if sens is not None:
+        aK, aT = sens[0][-1][np.ix_(keep, keep)], sens[1][-1][np.ix_(keep, keep)]
     both = _kernel(X, None, act, L, cfg, param, "both")
     assert both.shape == (2, len(keep), len(keep)), f"kind='both' shape {both.shape}"
     nngp = _kernel(X, None, act, L, cfg, param, "nngp")
@@ -280,10 +312,10 @@ def test_kernel(act, L, cfg, param):
     assert nngp.shape == ntk.shape == (len(keep), len(keep))
     fails = []
     tag = f"L={L} {cfg} {param}"
-    fails += _check_gram("nngp", act, both[0], Kr, names, names, dK, dK, f"K both {tag}")
-    fails += _check_gram("ntk", act, both[1], Tr, names, names, dT, dT, f"Theta both {tag}")
-    fails += _check_gram("nngp", act, nngp, Kr, names, names, dK, dK, f"K nngp {tag}")
-    fails += _check_gram("ntk", act, ntk, Tr, names, names, dT, dT, f"Theta ntk {tag}")
+    fails += _check_gram("nngp", act, both[0], Kr, names, names, dK, dK, f"K both {tag}", aK)
+    fails += _check_gram("ntk", act, both[1], Tr, names, names, dT, dT, f"Theta both {tag}", aT)
+    fails += _check_gram("nngp", act, nngp, Kr, names, names, dK, dK, f"K nngp {tag}", aK)
+    fails += _check_gram("ntk", act, ntk, Tr, names, names, dT, dT, f"Theta ntk {tag}", aT)
     _report(fails, f"kernel({act}, depth={L}, {cfg}, param={param})")
 
 
@@ -302,6 +334,7 @@ def test_kernel_xy_all_layers(act):
         Kxx, Txx = _ref(act, L, cfg, param, X, None)
         Kyy, Tyy = _ref(act, L, cfg, param, Y, None)
         kx, ky = _finite_points(Kxx, Txx), _finite_points(Kyy, Tyy)
+        sens = _sensitivity(act, L, cfg, param, X, Y)
         got = _kernel(X[kx], Y[ky], act, L, cfg, param, "both", all_layers=True)
         assert got.shape == (2, L + 1, len(kx), len(ky)), f"all_layers shape {got.shape}"
         plain = _kernel(X[kx], Y[ky], act, L, cfg, param, "both")
@@ -311,7 +344,8 @@ def test_kernel_xy_all_layers(act):
             for sec, q, R, DX, DY in (("nngp", 0, Kall, Kxx, Kyy), ("ntk", 1, Tall, Txx, Tyy)):
                 fails += _check_gram(sec, act, got[q, l], R[l][np.ix_(kx, ky)], [nx[i] for i in kx],
                                      [ny[j] for j in ky], [DX[l][i, i] for i in kx], [DY[l][j, j] for j in ky],
-                                     f"{'K' if q == 0 else 'Theta'} layer {l + 1} {param} X,Y")
+                                     f"{'K' if q == 0 else 'Theta'} layer {l + 1} {param} X,Y",
+                                     None if sens is None or l < 1 else sens[q][l][np.ix_(kx, ky)])
         _report(fails, f"kernel({act}, X, Y, all_layers, param={param})")
 
 
@@ -357,8 +391,10 @@ def test_symmetric_and_x_copy(act, param):
     H = _kernel(X, X.copy(), act, L, cfg, param, "both")
     for q in range(2):
         d = np.sqrt(np.abs(np.outer(np.diag(G[q]), np.diag(G[q]))))
-        bad = np.abs(H[q] - G[q]) > 1e-15 * np.maximum(np.abs(G[q]), d)
-        assert not bad.any(), (f"{act} {param} kind {q}: K(X, X.copy()) differs from K(X) beyond 1e-15 at "
+        # Two routes to the same numbers (the symmetric path takes the diagonal from the per-point recursion,
+        # the (X, Y) path from the GEMM): each meets the 1e-12 target, so they agree within twice it.
+        bad = np.abs(H[q] - G[q]) > 2 * float(RTOL) * np.maximum(np.abs(G[q]), d)
+        assert not bad.any(), (f"{act} {param} kind {q}: K(X, X.copy()) differs from K(X) beyond 2e-12 at "
                                f"{np.argwhere(bad)[:5].tolist()}")
 
 
