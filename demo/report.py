@@ -304,8 +304,7 @@ def section_fixed_point(ctx):
     rows, summary, curves = [], [], []
     for s in settings:
         q = q_star(s)                      # homogeneous acts without bias: every q is fixed; this gives 1
-        f1, chi1 = corr_map(s, q, 1.0)
-        chi1 = float(chi1)
+        chi1 = float(corr_map(s, q, 1.0)[1])
         rs = rho_star(s, q)
         slope = float(corr_map(s, q, rs)[1])
         # inputs scaled so that K^1(x, x) = q*: every layer then sits on the diagonal fixed point
@@ -488,12 +487,13 @@ def section_table(ctx):
              + cli_commands("$DIR")[0].replace("'$DIR'", "$DIR") + "\n"
              ".venv/bin/python -c \"import numpy as np; K = np.load('$DIR/K.npy'); "
              "print(K[0, 0].tolist()); print(K[1, 0].tolist())\"   # row 0: NNGP, NTK\n")
-    pyrepro = ("import numpy as np, deepwick, sys; sys.path.insert(0, 'demo'); from report import circle\n"
+    pyrepro = ("# from the repository root: PYTHONPATH=python .venv/bin/python\n"
+               "import numpy as np, deepwick, sys; sys.path.insert(0, 'demo'); from report import circle\n"
                "X = circle(%s)                     # the same 6 points\n"
                "K, T = deepwick.kernel(X, depth=4, act='relu', weight_var=2.0, bias_var=0.0, kind='both')\n"
                % TABLE_ANGLES)
     fixed = ctx.store.get("fixed_rows", [])
-    fixed_code = ("import deepwick\n"
+    fixed_code = ("import deepwick                               # PYTHONPATH=python .venv/bin/python\n"
                   "w, b, q = 4.0, 0.05, 1.0                      # erf, chaotic\n"
                   "for _ in range(2000): q = w * float(deepwick.dual('erf', q, q, q)[0]) + b   # q*\n"
                   "chi1 = w * float(deepwick.dual('erf', q, q, q)[1])                      # f'(1)\n"
