@@ -17,10 +17,15 @@ Dense layers have out_dim = deepwick's width. Neural Tangents' conventions, read
   * activations multiply Theta by E[phi' phi'] (the "dot" kernel) — MATH.md 1.3 exactly.
 The standard deviations are dyadic rationals so that W_std**2 == weight_var exactly in float64.
 
+Inputs (make_inputs): random normals in d = 7, near-duplicate pairs (1e-4, 1e-7, 1e-10 apart), collinear pairs,
+opposite pairs, an exact duplicate and the zero input, as a Gram matrix K(X, X) and a cross matrix K(X, Y).
 Tolerance: |deepwick - NT| <= 1e-12 * sqrt(K(x,x) K(y,y)) (the diagonal of the same kernel, NNGP or NTK).
-Where they disagree, both are compared with tests/python/mpref.py (mpmath, 50 digits) on those entries:
-deepwick must be within 1e-12 of it (else the test fails, whatever the case's marker says), and a case where
-Neural Tangents is the one that is off raises NTInaccurate, which the known cases expect (xfail, strict).
+Wherever they disagree, both are compared on those entries with tests/python/mpref.py (mpmath, 50 digits,
+MATH.md 1.2-1.3 on the exact float64 inputs): deepwick must be within 1e-12 of it, else the test fails; if it
+is, the test raises NTInaccurate (Neural Tangents is the one that is off), which fails it unless the case is
+marked as a known Neural Tangents inaccuracy (xfail(raises=NTInaccurate, strict=True)).
+Three tests per case: all entries but the near-duplicate/collinear pairs (NNGP and NTK), and those pairs'
+NNGP and NTK separately — the only known inaccuracy is Neural Tangents' NTK there for relu, leaky_relu, abs.
 """
 
 from __future__ import annotations

@@ -84,6 +84,8 @@ int cmd_kernel(int argc, char **argv)
     if (!nngp && !ntk) return cli_error("--kind: expected nngp, ntk or both (got '%s')", kind);
     if (strcmp(param, "ntk") && strcmp(param, "standard"))
         return cli_error("--param: expected ntk or standard (got '%s')", param);
+    if (widtext && strcmp(param, "standard"))
+        return cli_error("--width: applies only to --param standard (the NTK parameterisation needs no widths)");
     size_t olen = strlen(out);
     if (olen < 4 || strcmp(out + olen - 4, ".npy"))
         return cli_error("--out: '%s' must end in .npy", out);
@@ -110,8 +112,9 @@ int cmd_kernel(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    if (X.rows == 0) {
-        rc = cli_error("%s: no input points (0 rows)", xpath);
+    if (X.rows == 0 || X.cols == 0) {
+        rc = cli_error("%s: no input %s (the array is %zu x %zu)", xpath, X.rows == 0 ? "points (0 rows)" : "features (0 columns)",
+                       X.rows, X.cols);
         goto done;
     }
     if (ypath) {

@@ -125,11 +125,12 @@ class Activation:
         return lib.dw_act_method(self._h).decode()
 
     def _eval(self, z, which):
-        z = np.ascontiguousarray(z, dtype=np.float64)
-        out = np.empty_like(z)
+        z = np.asarray(z, dtype=np.float64)
+        flat = np.ascontiguousarray(z.reshape(-1))
+        out = np.empty_like(flat)
         args = [ptr(out), None] if which == 0 else [None, ptr(out)]
-        check(lib.dw_act_eval(self._h, z.size, ptr(z), *args))
-        return out
+        check(lib.dw_act_eval(self._h, flat.size, ptr(flat), *args))
+        return out.reshape(z.shape)
 
     def __call__(self, z):
         """phi(z), elementwise; z array-like, returns float64 of the same shape."""

@@ -7,7 +7,10 @@ from ._lib import Activation, InputError, KernelOpts, check, lib, ptr
 
 
 def _per_layer(name, value, count):
-    v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
+    try:
+        v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
+    except (TypeError, ValueError):
+        raise InputError("%s: expected a number or a sequence of %d numbers, got %r" % (name, count, value)) from None
     if v.ndim != 1:
         raise InputError("%s: expected a number or a sequence of %d numbers" % (name, count))
     return v
@@ -62,6 +65,15 @@ def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", 
         raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
         raise InputError("depth: expected an integer, got %r" % (depth,))
+    if depth < 0:  # checked here too: a Python int may not fit the C int it is passed as
+        raise InputError("depth: must be >= 0 (got %d)" % depth)
+    if depth > 100000:
+        raise InputError("depth: %d is above the maximum 100000" % depth)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
+                                or not 1 <= threads <= 4096):
+        raise InputError("threads: expected an integer between 1 and 4096, got %r" % (threads,))
+    if width is not None and param != "standard":
+        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
     X = _points("X", X)
     Yc = None if Y is None else _points("Y", Y)
     if Yc is not None and Yc.shape[1] != X.shape[1]:

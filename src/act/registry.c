@@ -180,7 +180,7 @@ dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, double *phi,
         double x = z[i], f, d;
         switch (act->fam) {
         case DW_FAM_RELU:
-            f = x > 0 ? x : act->alpha * x;
+            f = x > 0 ? x : act->alpha == 0.0 ? 0.0 : act->alpha * x; /* relu(-inf) = 0, not 0 * -inf */
             d = x > 0 ? 1.0 : x < 0 ? act->alpha : act->d0;
             break;
         case DW_FAM_STEP:
