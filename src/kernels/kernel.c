@@ -424,8 +424,13 @@ static dw_status tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, 
         dw_pts px = pts_of(p, &p->X, l), py = pts_of(p, &p->Y, l);
         dw_step sp = step_of(p, l, ntk);
         dw_row_fn fn = homog ? p->impl->homog : p->impl->smooth;
-        for (size_t i = 0; i < ni; i++)
-            fn(&sp, nj, &px, i0 + i, &py, j0, s + i * njp, t + i * njp, c + i * njp, th + i * njp);
+        for (size_t i = 0; i < ni; i++) {
+            /* Symmetric Gram: only entries with j >= i are stored, so start each row there (4-aligned). */
+            const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0;
+            if (js >= nj) continue;
+            fn(&sp, nj - js, &px, i0 + i, &py, j0 + js, s + i * njp + js, t + i * njp + js, c + i * njp + js,
+               th + i * njp + js);
+        }
     }
     free(buf);
     return st;

@@ -1,4 +1,5 @@
-/* AVX2+FMA build of the layer sweeps with SLEEF's 1-ulp vector functions (compiled with -mavx2 -mfma; only
+/* AVX2+FMA build of the layer sweeps with SLEEF vector functions (atan2 3.5 ulp: the angle only needs absolute
+ * accuracy, and it is the hot call; asin/exp/expm1 1 ulp) (compiled with -mavx2 -mfma; only
  * called when the CPU has both, see sweep_select.c). */
 #include "sweep.h"
 
@@ -15,7 +16,7 @@ typedef __m256d VM;
 #define VABS(x) _mm256_andnot_pd(_mm256_set1_pd(-0.0), (x))
 #define VMIN(a, b) _mm256_min_pd((a), (b))
 #define VMAX(a, b) _mm256_max_pd((a), (b))
-#define VATAN2(y, x) Sleef_atan2d4_u10avx2((y), (x))
+#define VATAN2(y, x) Sleef_atan2d4_u35avx2((y), (x))
 #define VASIN(x) Sleef_asind4_u10avx2(x)
 #define VEXP(x) Sleef_expd4_u10avx2(x)
 #define VEXPM1(x) Sleef_expm1d4_u10avx2(x)

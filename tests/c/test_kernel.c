@@ -82,8 +82,8 @@ static void test_invariance(void)
         o.all_layers = 0;
         CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
         CHECK(bits_equal(K1 + (size_t)L * n * m, K2, n * m) && bits_equal(T1 + (size_t)L * n * m, T2, n * m));
-        /* scalar and SIMD sweeps agree to rounding (each is 1-ulp math) after one sweep (deeper layers
-         * amplify ulps by the recursion's own condition number, which is not what this checks) */
+        /* scalar and SIMD sweeps (SLEEF functions of the same accuracy classes) agree to rounding after one
+         * sweep (deeper layers amplify ulps by the recursion's own condition number, not what this checks) */
         o.depth = 1;
         o.n_weight_var = o.n_bias_var = 2; /* the first two per-layer values */
         CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
