@@ -68,7 +68,9 @@ typedef struct {
 } dw_sweep_impl;
 
 extern const dw_sweep_impl dw_sweep_scalar;
+#ifdef DW_HAVE_AVX2
 extern const dw_sweep_impl dw_sweep_avx2;
+#endif
 
 /* The implementation for this CPU (AVX2+FMA when present, else scalar; DW_NO_SIMD=1 forces scalar). */
 const dw_sweep_impl *dw_sweep_select(void);
