@@ -10,12 +10,6 @@
 #define DW_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define DW_PRINTF(a, b)
-/* io helpers shared by src/io (io/files.c). */
-dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body, size_t body_len);
-dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);
-/* A printable, bounded copy of s[0..n) for messages (\xNN escapes, "..." when cut); cap >= 8. */
-void dw_io_excerpt(char *out, size_t cap, const char *s, size_t n);
-
 #endif
 
 /* Record a message for dw_error_message() and return `s`, so that errors read `return dw_fail(...)`. */
