@@ -236,7 +236,8 @@ double dw_expr_eval(const dw_expr *e, double z, double *dphi)
     }
     dual small[256];
     dual *v = small;
-    if (e->n > (int)(sizeof small / sizeof small[0])) {
+    const int heap = e->n > (int)(sizeof small / sizeof small[0]);
+    if (heap) {
         v = malloc((size_t)e->n * sizeof *v);
         if (!v) {
             if (dphi) *dphi = NAN;
@@ -257,8 +258,17 @@ double dw_expr_eval(const dw_expr *e, double z, double *dphi)
             v[i] = apply(nd, k, v[nd->a], nd->b >= 0 ? v[nd->b] : zero);
         }
     }
+    /* e->n >= 1 for every parsed expression and the loop above writes v[0..n-1]; gcc -O3 with ASan cannot see
+     * that and warns about small[] being read uninitialised. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
     dual r = v[e->n - 1];
-    if (v != small) free(v);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+    if (heap) free(v); /* a flag, not v != small: gcc -O3 + ASan misreads that as a read of small */
     if (dphi) *dphi = r.d;
     return r.v;
 }

@@ -1,0 +1,117 @@
+/* gauss: Gaussian expectations of arbitrary activations (MATH.md 1.5 (b) and (c)). Internal, not installed.
+ *
+ *   rule.c     Gauss-Hermite rules for the probabilists' weight exp(-z^2/2)/sqrt(2 pi) (tested; not used by the
+ *              driver: phi(sqrt(q) z) with complex singularities near the real axis converges like
+ *              exp(-tau sqrt(2n)) only, e.g. tanh at q = 10 misses 1e-5 at n = 400).
+ *   trap.c     Trapezoidal rules for the same weight (spectral in 1/h for any q), Richardson/spectral extrapolation.
+ *   hermite.c  Hermite coefficients a_k(q), b_k(q), Parseval tails, the Mehler series, the driver.
+ *   quad2d.c   2-D quadrature in conditional form (trapezoidal, grids aligned on u = 0 and v = 0).
+ *   polar.c    2-D quadrature in polar form (angular panels ending on the rays u = 0, v = 0).
+ *
+ * Kinks and jumps of phi are handled exactly only at z = 0 (relu, leaky relu, abs, step); elsewhere (hardtanh,
+ * relu6, shifted relu) the error estimates are heuristic and were seen to undershoot (by up to 6x).
+ * All error estimates are absolute. Everything here is thread-safe (process-wide rules are built once, under
+ * pthread_once; the driver's scratch is _Thread_local).
+ */
+#ifndef DW_GAUSS_H
+#define DW_GAUSS_H
+
+#include "deepwick.h"
+
+/* An activation: returns phi(z) and stores phi'(z) into *dphi when dphi is non-NULL. */
+typedef double (*dw_fn)(double z, double *dphi, const void *ctx);
+
+/* ---- Gauss-Hermite rules ------------------------------------------------------------------------------------ */
+#define DW_GH_MAX_N 4000
+
+/* n nodes x (ascending, symmetric), weights w (sum 1), sw = sqrt(w) and logw = log(w) (w underflows to 0 for the
+ * outermost nodes of large rules; sw and logw keep them). Caller-owned: init computes, clear frees. */
+typedef struct dw_gh_rule {
+    int n;
+    double *x, *w, *sw, *logw;
+} dw_gh_rule;
+
+/* Nodes by Sturm-sequence bisection on the Jacobi matrix then Newton on the normalised recurrence; weights by
+ * the Christoffel sum 1 / sum_{k<n} h_k(x)^2 (with rescaling, so no overflow). 1 <= n <= DW_GH_MAX_N. */
+dw_status dw_gh_rule_init(dw_gh_rule *r, int n);
+void dw_gh_rule_clear(dw_gh_rule *r);
+/* Trapezoidal rule (trap.c) in the same struct: nodes j h for |j h| <= L, weights h exp(-x^2/2)/sqrt(2 pi). */
+dw_status dw_trap_rule_init(dw_gh_rule *r, double h, double L);
+/* f(z), except at z == 0 exactly: the mean of f(+-1e-300) (a kink or jump at 0 then costs O(h^2) only). */
+double dw_eval_mid(dw_fn f, double z, double *dphi, const void *ctx);
+/* The driver's three process-wide trapezoidal rules, steps DW_TRAP_H, /2, /4, half-width sqrt(4K+6) + 12;
+ * built once (pthread_once). */
+#define DW_TRAP_H 0.1
+#define DW_GAUSS_K 150
+dw_status dw_gauss_rules(const dw_gh_rule **r3);
+/* From values with steps h, h/2, h/4 (d1 = |t1 - t0|, d2 = |t2 - t1|): if d2 <= d1/64 (spectral) the finest
+ * value with err 4 d2 (d2/d1); else the Romberg value with err 2 |R - R'| (R' from the two finer steps). */
+double dw_extrap3(const double t[3], double *err);
+
+/* ---- Hermite coefficients ----------------------------------------------------------------------------------- */
+/* h_k = He_k / sqrt(k!). With one rule: a_k = E[phi(sqrt(q) Z) h_k(Z)], b_k = E[phi'(sqrt(q) Z) h_k(Z)],
+ * k = 0..K (K < r->n), e2 = E[phi(sqrt q Z)^2], ed2 = E[phi'(sqrt q Z)^2]. b, ed2 may be NULL. q > 0.
+ * DW_ERR_RANGE (naming q) if a value is not finite. */
+dw_status dw_hermite_coeffs(const dw_gh_rule *r, dw_fn f, const void *ctx, double q, int K, double *a, double *b,
+                            double *e2, double *ed2);
+
+#define DW_HERMITE_KMAX 256
+/* Coefficients from the three trapezoidal rules through dw_extrap3 (spectral or Romberg), with its error
+ * estimates plus rounding, and Parseval tails with every error added. The b_k used are the Stein ones,
+ * b_k = sqrt(k+1) a_{k+1} / sqrt(q) (phi' may jump where phi kinks); the directly computed ones serve as a
+ * self-check (stein). */
+typedef struct dw_hermite {
+    double q;
+    int K;
+    double a[DW_HERMITE_KMAX + 1], b[DW_HERMITE_KMAX + 1];
+    double da[DW_HERMITE_KMAX + 1], db[DW_HERMITE_KMAX + 1]; /* error estimates */
+    double e2, ed2;                                          /* E phi^2, E phi'^2 */
+    double tail_a, tail_b; /* upper bounds on sum_{k>K} a_k^2 and sum_{k>K} b_k^2 (Parseval, errors included) */
+    double coef_err;       /* max_k da_k (for reports) */
+    double stein;          /* max_k |sqrt(k+1) a_{k+1} - sqrt(q) b_k^direct| (self-check) */
+    int rough;             /* E phi^2 or E phi'^2 converged algebraically in h (a kink or jump): try polar first */
+} dw_hermite;
+
+/* Fills h for variance q, K <= DW_GAUSS_K. DW_ERR_RANGE with a message naming the variance when E[phi^2] is not
+ * finite or the rules disagree by more than 1e-3 relative (no convergence: e.g. phi = exp(z^2) at q >= 1/4). */
+dw_status dw_hermite_expand(dw_fn f, const void *ctx, double q, int K, dw_hermite *h);
+
+/* Mehler series sum_{k<=K} ka_k kb_k rho^k and the Cauchy-Schwarz truncation bound
+ * |rho|^{K+1} sqrt(tail_a tail_b) (+ a rounding term). |rho| <= 1. */
+dw_status dw_mehler(const double *ka, const double *kb, int K, double rho, double tail_a, double tail_b, double *value,
+                    double *bound);
+
+/* ---- 2-D quadrature ------------------------------------------------------------------------------------------ */
+/* E[phi(u) phi(v)] (want_deriv = 0) or E[phi'(u) phi'(v)] (want_deriv = 1) for (u, v) ~ N(0, [[a, c], [c, b]]),
+ * a, b > 0, |c| <= sqrt(ab): u = sqrt(a) Z1, v = sqrt(b)(rho Z1 + sqrt((1-rho)(1+rho)) Z2), outer and inner
+ * trapezoidal rules (see dw_dual_quad_both); err is an estimate, not a proof (kinks away from 0 converge
+ * algebraically). */
+dw_status dw_dual_quad(dw_fn f, const void *ctx, double a, double b, double c, int want_deriv, double *value,
+                       double *err);
+/* Both at once by the trapezoidal rule of step h on [-L, L]^2, the inner grid aligned so that v = 0 is a node
+ * (no error estimate). vd may be NULL. */
+dw_status dw_dual_quad_trap(double h, double L, dw_fn f, const void *ctx, double a, double b, double rho, double *v,
+                            double *vd, double *abs_sum);
+/* V, Vd from steps 0.2, 0.1, 0.05 on [-16, 16]^2 through dw_extrap3 (what dw_dual_quad and the driver use). */
+dw_status dw_dual_quad_both(dw_fn f, const void *ctx, double a, double b, double rho, double *v, double *ev,
+                            double *vd, double *evd);
+
+/* Polar coordinates (polar.c), angular panels ending on the rays where u = 0 or v = 0: accurate for phi smooth
+ * except at 0 (relu, abs, step), at any rho. Error estimate |Q_16 - Q_10| (Gauss-Legendre points per panel). */
+dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, double rho, double *v, double *ev,
+                             double *vd, double *evd);
+
+/* ---- driver -------------------------------------------------------------------------------------------------- */
+/* V = E[phi(u) phi(v)], Vd = E[phi'(u) phi'(v)] (Vd may be NULL) with absolute error bounds bound, bound_d
+ * (bound_d may be NULL). Tries the Mehler series (route "hermite"); where its bound exceeds
+ * target * max(|V|, scale), scale = sqrt(E[phi(u)^2] E[phi(v)^2]) (and likewise for Vd with phi'), falls back to
+ * 2-D quadrature in conditional form ("quadrature-2d") and in polar form ("quadrature-polar"), polar first when
+ * the coefficient pass saw a kink or jump (dw_hermite.rough), stopping once the target is met, and keeps per
+ * quantity whichever bound is smallest (route "<V's route>+<Vd's route>" when they differ). The result may miss
+ * the target (bound says so): the caller checks bound. scale, scale_d may be NULL. DW_ERR_RANGE (naming the
+ * variance) when the expectations diverge; DW_ERR_INVALID for a, b <= 0, |c| > sqrt(ab) (1 + 1e-12), target <= 0. */
+dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c, double target, double *V,
+                          double *Vd, double *bound, double *bound_d, double *scale, double *scale_d,
+                          const char **route);
+
+#endif
