@@ -25,29 +25,29 @@
 static double gl_t[2][P2], gl_w[2][P2];
 static pthread_once_t gl_once = PTHREAD_ONCE_INIT;
 
+/* P_n(x) by the three-term recurrence; *dp = P_n'(x). */
+static double legendre(int n, double x, double *dp)
+{
+    double p0 = 1, p1 = x;
+    for (int k = 2; k <= n; k++) {
+        double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+    }
+    *dp = n * (x * p1 - p0) / (x * x - 1);
+    return p1;
+}
+
 static void gl_rule(int n, double *t, double *w)
 {
     for (int i = 0; i < n; i++) {
         double x = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
         for (int it = 0; it < 100; it++) {
-            double p0 = 1, p1 = x;
-            for (int k = 2; k <= n; k++) {
-                double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
-                p0 = p1;
-                p1 = p2;
-            }
-            dp = n * (x * p1 - p0) / (x * x - 1);
-            double dx = p1 / dp;
+            double dx = legendre(n, x, &dp) / dp;
             x -= dx;
             if (fabs(dx) < 1e-16) break;
         }
-        double p0 = 1, p1 = x;
-        for (int k = 2; k <= n; k++) {
-            double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
-            p0 = p1;
-            p1 = p2;
-        }
-        dp = n * (x * p1 - p0) / (x * x - 1);
+        legendre(n, x, &dp);
         t[i] = x;
         w[i] = 2 / ((1 - x * x) * dp * dp);
     }
