@@ -111,6 +111,9 @@ DW_API dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, doubl
  * v = E[phi(u) phi(v)], vdot = E[phi'(u) phi'(v)] (either output may be NULL).
  * Requires a, b >= 0 finite and c^2 <= a b (up to rounding: c is clipped to [-sqrt(ab), sqrt(ab)]). */
 DW_API dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot);
+/* The same for n triples (a[i], b[i], c[i]); stops at the first invalid triple, naming its index. */
+DW_API dw_status dw_act_dual_n(const dw_act *act, size_t n, const double *a, const double *b, const double *c,
+                               double *v, double *vdot);
 
 /* ------------------------------------------------------------------------------------------------------------
  * kernel: NNGP and NTK of fully connected networks (MATH.md 1.1-1.3)

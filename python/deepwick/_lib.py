@@ -46,6 +46,7 @@ lib.dw_act_method.argtypes = [ctypes.c_void_p]
 lib.dw_act_method.restype = ctypes.c_char_p
 lib.dw_act_eval.argtypes = [ctypes.c_void_p, _sz, _dp, _dp, _dp]
 lib.dw_act_dual.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, _dp, _dp]
+lib.dw_act_dual_n.argtypes = [ctypes.c_void_p, _sz, _dp, _dp, _dp, _dp, _dp]
 lib.dw_kernel_opts_init.argtypes = [ctypes.POINTER(KernelOpts)]
 lib.dw_kernel_opts_init.restype = None
 lib.dw_kernel_gram.argtypes = [ctypes.POINTER(KernelOpts), _dp, _sz, _dp, _sz, _sz, _dp, _dp]

@@ -116,10 +116,10 @@ def dual(act, a, b, c):
     """
     h = act if isinstance(act, Activation) else Activation(act)
     A, B, C = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
-    V = np.empty(A.shape)
-    D = np.empty(A.shape)
-    v, d = ctypes.c_double(), ctypes.c_double()
-    for idx in np.ndindex(A.shape):
-        check(lib.dw_act_dual(h._h, float(A[idx]), float(B[idx]), float(C[idx]), ctypes.byref(v), ctypes.byref(d)))
-        V[idx], D[idx] = v.value, d.value
+    shape = A.shape
+    A, B, C = (np.ascontiguousarray(t.reshape(-1)) for t in (A, B, C))
+    V = np.empty(A.size)
+    D = np.empty(A.size)
+    check(lib.dw_act_dual_n(h._h, A.size, ptr(A), ptr(B), ptr(C), ptr(V), ptr(D)))
+    V, D = V.reshape(shape), D.reshape(shape)
     return V, D

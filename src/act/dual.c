@@ -3,6 +3,7 @@
 #include "act/act.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot)
@@ -56,5 +57,20 @@ dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v
         return dw_fail(DW_ERR_RANGE, "dual: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g, c=%g", act->name, a, b, c);
     if (v) *v = cc[0];
     if (vdot) *vdot = th[0];
+    return DW_OK;
+}
+
+dw_status dw_act_dual_n(const dw_act *act, size_t n, const double *a, const double *b, const double *c, double *v,
+                        double *vdot)
+{
+    if (n && (!a || !b || !c)) return dw_fail(DW_ERR_INVALID, "dual: NULL input array");
+    for (size_t i = 0; i < n; i++) {
+        dw_status s = dw_act_dual(act, a[i], b[i], c[i], v ? v + i : NULL, vdot ? vdot + i : NULL);
+        if (s) {
+            char msg[1024]; /* copy: dw_fail writes the buffer dw_error_message() points to */
+            snprintf(msg, sizeof msg, "%s", dw_error_message());
+            return dw_fail(s, "element %zu: %s", i, msg);
+        }
+    }
     return DW_OK;
 }

@@ -200,6 +200,17 @@ static void test_dual(void)
     CHECK(dw_act_dual(relu, -1.0, 1.0, 0.0, &v, &vd) == DW_ERR_INVALID);
     CHECK(dw_act_dual(relu, 1.0, 1.0, 2.0, &v, &vd) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "covariance") != NULL);
+    /* the array form equals the pairwise calls bit for bit, and names the first bad element */
+    double aa[3] = {1.0, 0.5, 2.0}, bb[3] = {2.0, 0.5, 3.0}, cc[3] = {0.5, -0.5, 2.4}, vv[3], dd[3];
+    CHECK(dw_act_dual_n(erfa, 3, aa, bb, cc, vv, dd) == DW_OK);
+    for (int k = 0; k < 3; k++) {
+        double v1, d1;
+        dw_act_dual(erfa, aa[k], bb[k], cc[k], &v1, &d1);
+        CHECK(v1 == vv[k] && d1 == dd[k]);
+    }
+    aa[1] = -1.0;
+    CHECK(dw_act_dual_n(erfa, 3, aa, bb, cc, vv, dd) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "element 1: dual: variances") != NULL);
     dw_act_clear(relu);
     dw_act_clear(erfa);
 }
