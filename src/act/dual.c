@@ -34,7 +34,6 @@ dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v
     st.w = 1.0;
     st.ntk = 1;
     st.standard = 1; /* theta' = 0 * E + 0 + E[phi'phi'] * 1: returns E[phi'phi'] exactly */
-    st.coef = act->coef;
     st.deg = act->deg;
     double s[4] = {0.5, 0.5, 0.5, 0.5}, t[4] = {0.5, 0.5, 0.5, 0.5}, cc[4] = {c, c, c, c}, th[4] = {1, 1, 1, 1};
     const dw_sweep_impl *impl = dw_sweep_select();

@@ -15,21 +15,21 @@ static const char *const builtins[] = {"identity", "relu", "leaky_relu:ALPHA", "
 const char *const *dw_act_builtins(void) { return builtins; }
 
 static const struct {
-    const char *name;
+    const char *name, *canonical;
     dw_family fam;
     double alpha, d0;
     const char *method;
 } table[] = {
-    {"identity", DW_FAM_IDENTITY, 1.0, 1.0, "closed form"},
-    {"linear", DW_FAM_IDENTITY, 1.0, 1.0, "closed form"},
-    {"relu", DW_FAM_RELU, 0.0, 0.0, "closed form (arc-cosine)"},
-    {"abs", DW_FAM_RELU, -1.0, 0.0, "closed form (arc-cosine)"},
-    {"step", DW_FAM_STEP, 0.0, 0.0, "closed form (arc-cosine, degree 0)"},
-    {"heaviside", DW_FAM_STEP, 0.0, 0.0, "closed form (arc-cosine, degree 0)"},
-    {"erf", DW_FAM_ERF, 0.0, 0.0, "closed form (arcsine)"},
-    {"sin", DW_FAM_SIN, 0.0, 0.0, "closed form"},
-    {"cos", DW_FAM_COS, 0.0, 0.0, "closed form"},
-    {"exp", DW_FAM_EXP, 0.0, 0.0, "closed form"},
+    {"identity", "identity", DW_FAM_IDENTITY, 1.0, 1.0, "closed form"},
+    {"linear", "identity", DW_FAM_IDENTITY, 1.0, 1.0, "closed form"},
+    {"relu", "relu", DW_FAM_RELU, 0.0, 0.0, "closed form (arc-cosine)"},
+    {"abs", "abs", DW_FAM_RELU, -1.0, 0.0, "closed form (arc-cosine)"},
+    {"step", "step", DW_FAM_STEP, 0.0, 0.0, "closed form (arc-cosine, degree 0)"},
+    {"heaviside", "step", DW_FAM_STEP, 0.0, 0.0, "closed form (arc-cosine, degree 0)"},
+    {"erf", "erf", DW_FAM_ERF, 0.0, 0.0, "closed form (arcsine)"},
+    {"sin", "sin", DW_FAM_SIN, 0.0, 0.0, "closed form"},
+    {"cos", "cos", DW_FAM_COS, 0.0, 0.0, "closed form"},
+    {"exp", "exp", DW_FAM_EXP, 0.0, 0.0, "closed form"},
 };
 
 /* Parse a finite number occupying exactly [p, end), for parameters like "0.1". */
@@ -140,8 +140,7 @@ dw_status dw_act_init(dw_act **out, const char *spec)
             act->alpha = table[k].alpha;
             act->d0 = table[k].d0;
             act->method = table[k].method;
-            snprintf(act->name, sizeof act->name, "%.500s", strcmp(buf, "linear") == 0 ? "identity"
-                                                      : strcmp(buf, "heaviside") == 0 ? "step" : buf);
+            snprintf(act->name, sizeof act->name, "%s", table[k].canonical);
         }
     }
     if (st != DW_OK) {

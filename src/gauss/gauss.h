@@ -35,6 +35,8 @@ typedef struct dw_gh_rule {
  * the Christoffel sum 1 / sum_{k<n} h_k(x)^2 (with rescaling, so no overflow). 1 <= n <= DW_GH_MAX_N. */
 dw_status dw_gh_rule_init(dw_gh_rule *r, int n);
 void dw_gh_rule_clear(dw_gh_rule *r);
+/* Allocate the n-node arrays of a rule (freed again on failure); shared by the Gauss-Hermite and trapezoidal rules. */
+dw_status dw_rule_alloc(dw_gh_rule *r, int n, const char *what);
 /* Trapezoidal rule (trap.c) in the same struct: nodes j h for |j h| <= L, weights h exp(-x^2/2)/sqrt(2 pi). */
 dw_status dw_trap_rule_init(dw_gh_rule *r, double h, double L);
 /* f(z), except at z == 0 exactly: the mean of f(+-1e-300) (a kink or jump at 0 then costs O(h^2) only). */

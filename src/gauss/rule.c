@@ -54,6 +54,20 @@ void dw_gh_rule_clear(dw_gh_rule *r)
     r->n = 0;
 }
 
+dw_status dw_rule_alloc(dw_gh_rule *r, int n, const char *what)
+{
+    r->x = dw_alloc((size_t)n, sizeof(double), what);
+    r->w = dw_alloc((size_t)n, sizeof(double), what);
+    r->sw = dw_alloc((size_t)n, sizeof(double), what);
+    r->logw = dw_alloc((size_t)n, sizeof(double), what);
+    if (!r->x || !r->w || !r->sw || !r->logw) {
+        dw_gh_rule_clear(r);
+        return DW_ERR_NOMEM;
+    }
+    r->n = n;
+    return DW_OK;
+}
+
 dw_status dw_gh_rule_init(dw_gh_rule *r, int n)
 {
     if (!r) return dw_fail(DW_ERR_INVALID, "gauss-hermite rule: NULL rule");
@@ -61,15 +75,8 @@ dw_status dw_gh_rule_init(dw_gh_rule *r, int n)
     r->x = r->w = r->sw = r->logw = NULL;
     if (n < 1 || n > DW_GH_MAX_N)
         return dw_fail(DW_ERR_INVALID, "gauss-hermite rule: n = %d is outside 1..%d", n, DW_GH_MAX_N);
-    r->x = dw_alloc((size_t)n, sizeof(double), "gauss-hermite nodes");
-    r->w = dw_alloc((size_t)n, sizeof(double), "gauss-hermite weights");
-    r->sw = dw_alloc((size_t)n, sizeof(double), "gauss-hermite weights");
-    r->logw = dw_alloc((size_t)n, sizeof(double), "gauss-hermite weights");
-    if (!r->x || !r->w || !r->sw || !r->logw) {
-        dw_gh_rule_clear(r);
-        return DW_ERR_NOMEM;
-    }
-    r->n = n;
+    dw_status st = dw_rule_alloc(r, n, "gauss-hermite rule");
+    if (st) return st;
     const double bound = 2.0 * sqrt((double)(n > 1 ? n - 1 : 1)) + 1.0; /* Gershgorin */
     double lo_prev = 0.0;
     for (int j = n / 2; j < n; j++) { /* the nonnegative roots, ascending; the others by symmetry */

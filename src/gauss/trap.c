@@ -29,15 +29,8 @@ dw_status dw_trap_rule_init(dw_gh_rule *r, double h, double L)
     if (!(h > 0) || !(L >= 0) || L / h > DW_GH_MAX_N)
         return dw_fail(DW_ERR_INVALID, "trapezoidal rule: step %g and half-width %g give too many nodes", h, L);
     int m = (int)floor(L / h), n = 2 * m + 1;
-    r->x = dw_alloc((size_t)n, sizeof(double), "trapezoidal nodes");
-    r->w = dw_alloc((size_t)n, sizeof(double), "trapezoidal weights");
-    r->sw = dw_alloc((size_t)n, sizeof(double), "trapezoidal weights");
-    r->logw = dw_alloc((size_t)n, sizeof(double), "trapezoidal weights");
-    if (!r->x || !r->w || !r->sw || !r->logw) {
-        dw_gh_rule_clear(r);
-        return DW_ERR_NOMEM;
-    }
-    r->n = n;
+    dw_status st = dw_rule_alloc(r, n, "trapezoidal rule");
+    if (st) return st;
     const double lsq2pi = 0.91893853320467274178; /* log sqrt(2 pi) */
     for (int j = -m; j <= m; j++) {
         double x = j * h, lw = log(h) - lsq2pi - 0.5 * x * x;

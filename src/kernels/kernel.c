@@ -80,7 +80,6 @@ static dw_step step_of(const dw_kernel_plan *p, int l, int ntk)
     st.standard = p->standard;
     st.fan_in = p->standard ? p->fan_in[l + 1] : 0.0;
     st.has_bias = p->beta[l + 1] > 0 ? 1.0 : 0.0;
-    st.coef = p->act->coef;
     st.deg = p->act->deg;
     return st;
 }

@@ -52,8 +52,7 @@ typedef struct {
     int standard;      /* standard parameterisation: theta' = n_l E + [bias] + w E[phi'phi'] theta */
     double fan_in;     /* n_l (standard only) */
     double has_bias;   /* 1 if the layer has a bias (standard only) */
-    const double *coef; /* poly coefficients c_0..c_deg */
-    int deg;
+    int deg;           /* poly degree (its coefficients enter through dw_pts.pk, qk) */
 } dw_step;
 
 /* Row kernels. s, t: homogeneous state (in/out); c: covariance (smooth: in/out; homogeneous: out);
