@@ -155,6 +155,34 @@ DW_API void dw_kernel_plan_clear(dw_kernel_plan *plan);
 DW_API dw_status dw_kernel_tile(const dw_kernel_plan *plan, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                          double *Theta, size_t ld, size_t layer_stride);
 
+/* ======================================================================================
+ * sampling: finite-width networks: weight laws, forward passes, empirical kernels (MATH.md 1.4, 2)
+ * ====================================================================================== */
+
+/* end of sampling */
+
+
+/* ======================================================================================
+ * spectrum: Jacobian spectrum: NC(k), S-transform, density, finite-N Jacobians (MATH.md 3)
+ * ====================================================================================== */
+
+/* end of spectrum */
+
+
+/* ======================================================================================
+ * wick: Wick and genus engine: words, pairings, set partitions, operator graphs (MATH.md 4)
+ * ====================================================================================== */
+
+/* end of wick */
+
+
+/* ======================================================================================
+ * sig: signatures, signature kernels, neural signature kernels, cResNets, linear CDEs (MATH.md 5)
+ * ====================================================================================== */
+
+/* end of sig */
+
+
 #ifdef __cplusplus
 }
 #endif
