@@ -38,16 +38,18 @@ test-python:
 test-package:
 	bash scripts/test-package
 
+# Every benchmark, or one: `make bench BENCH=wick`.
+BENCH ?= kernels sample jacobian wick signatures
 bench: deps build
 	bash scripts/peers-env
-	.venv-peers/bin/python bench/kernels.py
+	@for b in $(BENCH); do if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; .venv-peers/bin/python bench/$$b.py || exit 1; fi; done
 
 check-long: deps build
 	$(PY) -m pytest -q -m long tests/python
 
 check-peers: deps build
 	bash scripts/peers-env
-	.venv-peers/bin/python -m pytest -q bench/check_peers.py
+	.venv-peers/bin/python -m pytest -q bench/check_peers*.py
 
 fuzz: deps
 	bash scripts/fuzz
