@@ -17,6 +17,9 @@ static const char help[] =
     "  --x FILE            inputs, n x d: .npy (float64/float32, C order) or .csv\n"
     "  --depth L           number of activations (hidden layers), L >= 0; 0 is the linear model K^1\n"
     "  --act ACT           identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp, poly:c0,c1,...\n"
+    "                      (closed forms); tanh, sigmoid, gelu, gelu_tanh, silu, softplus, elu, selu, mish;\n"
+    "                      or an expression in z, e.g. 'tanh(z)^2', 'z*sigmoid(1.702*z)', 'max(z, 0.1*z)'\n"
+    "                      (+ - * / ^, exp log sqrt abs tanh sigmoid erf sin cos relu softplus max min)\n"
     "  --out FILE          output .npy (float64), written atomically\n"
     "options:\n"
     "  --y FILE            second inputs, m x d (default: X; K(X, X) is then exactly symmetric)\n"
@@ -145,6 +148,8 @@ int cmd_kernel(int argc, char **argv)
     o.width = wid;
     o.all_layers = all_layers;
     o.threads = (int)threads;
+    dw_kernel_info info;
+    o.info = &info;
     const size_t n = X.rows, m = ypath ? Y.rows : X.rows;
     if ((s = dw_core_check_alloc(dw_kernel_gram_bytes(&o, n, m, nngp, ntk), "the kernel result"))) {
         rc = cli_status(s);
@@ -177,7 +182,15 @@ int cmd_kernel(int argc, char **argv)
         printf("{\"command\": \"kernel\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"method\": ");
-        cli_json_string(stdout, dw_act_method(act));
+        cli_json_string(stdout, info.method ? info.method : dw_act_method(act));
+        /* the largest error bound of any Gaussian expectation evaluated (relative to its scale), and the
+         * target; null for closed forms (exact to rounding) */
+        if (info.target > 0)
+            printf(", \"max_error_bound\": %.3g, \"error_target\": %.3g, \"series_terms\": %d, "
+                   "\"evaluations\": %zu, \"quadrature_evaluations\": %zu",
+                   info.max_bound, info.target, info.series_terms, info.evaluations, info.quadrature);
+        else
+            printf(", \"max_error_bound\": null");
         printf(", \"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
                "\"symmetric\": %s, \"all_layers\": %s, \"weight_var\": [",
                kind, param, depth, n, m, X.cols, ypath ? "false" : "true", all_layers ? "true" : "false");

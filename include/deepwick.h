@@ -93,7 +93,10 @@ DW_API dw_status dw_io_check_writable(const char *path);
 typedef struct dw_act dw_act;
 
 /* Parse an activation spec: identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp,
- * poly:c0,c1,...,cK (phi(z) = sum_k c_k z^k). */
+ * poly:c0,c1,...,cK (phi(z) = sum_k c_k z^k) (closed forms); tanh, sigmoid, gelu (z Phi(z)), gelu_tanh, silu,
+ * softplus, elu, selu, mish; or any expression in z ("z*sigmoid(1.702*z)", "tanh(z)^2", "max(z, 0.1*z)"):
+ * numbers, z, pi, e, + - * / ^, parentheses, exp log sqrt abs tanh sigmoid erf sin cos relu softplus max min.
+ * A malformed expression gives DW_ERR_INVALID with "column C: what was expected". */
 DW_API dw_status dw_act_init(dw_act **act, const char *spec);
 DW_API void dw_act_clear(dw_act *act);
 /* Canonical spelling of the activation ("leaky_relu:0.1"). */
@@ -111,6 +114,13 @@ DW_API dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, doubl
  * v = E[phi(u) phi(v)], vdot = E[phi'(u) phi'(v)] (either output may be NULL).
  * Requires a, b >= 0 finite and c^2 <= a b (up to rounding: c is clipped to [-sqrt(ab), sqrt(ab)]). */
 DW_API dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot);
+/* The same with absolute error bounds on v and vdot (0 for closed forms, exact to rounding) and the route that
+ * answered ("hermite", "quadrature-2d", "quadrature-polar" or combinations; closed forms: dw_act_method). target
+ * is relative to sqrt(E[phi(u)^2] E[phi(v)^2]) (resp. phi'); the bound says whether it was met. route may be NULL.
+ * DW_ERR_RANGE, naming the variance, where the Gaussian moments of phi or phi' diverge. */
+#define DW_DUAL_TARGET 1e-10
+DW_API dw_status dw_act_dual_bound(const dw_act *act, double a, double b, double c, double target, double *v,
+                                   double *vdot, double *bound, double *bound_d, const char **route);
 /* The same for n triples (a[i], b[i], c[i]); stops at the first invalid triple, naming its index. */
 DW_API dw_status dw_act_dual_n(const dw_act *act, size_t n, const double *a, const double *b, const double *c,
                                double *v, double *vdot);
@@ -132,7 +142,20 @@ typedef struct dw_kernel_opts {
     const double *width;
     int all_layers;           /* 1: outputs hold every layer, (depth + 1) x n x m */
     int threads;              /* 0: the OpenMP default; results do not depend on it */
+    struct dw_kernel_info *info; /* optional output: how the expectations were computed and their error bound */
 } dw_kernel_opts;
+
+/* What dw_kernel_gram reports about one call (opts.info). Bounds are on each Gaussian expectation evaluated
+ * (E[phi(u)phi(v)] and E[phi'(u)phi'(v)], every entry and layer), relative to sqrt(E[phi(u)^2] E[phi(v)^2])
+ * (resp. phi'), before propagation through later layers. */
+typedef struct dw_kernel_info {
+    const char *method;    /* "closed form ...", "Isserlis ..." or the generic route(s) used */
+    double max_bound;      /* the largest such bound; 0 for closed forms (exact to rounding) */
+    double target;         /* the bound aimed at (generic activations), DW_DUAL_TARGET */
+    size_t evaluations;    /* Gaussian expectations evaluated by the generic route (pairs x layers) */
+    size_t quadrature;     /* of those, how many the series could not certify: answered by 2-D quadrature */
+    int series_terms;      /* the largest Mehler order K used (generic), else 0 */
+} dw_kernel_info;
 
 DW_API void dw_kernel_opts_init(dw_kernel_opts *o); /* depth 0, no activation, weight_var 1, bias_var 0, NTK param */
 

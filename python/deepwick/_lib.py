@@ -32,7 +32,12 @@ class KernelOpts(ctypes.Structure):
                 ("n_bias_var", _sz), ("bias_var", _dp),
                 ("param", ctypes.c_int),
                 ("n_width", _sz), ("width", _dp),
-                ("all_layers", ctypes.c_int), ("threads", ctypes.c_int)]
+                ("all_layers", ctypes.c_int), ("threads", ctypes.c_int), ("info", ctypes.c_void_p)]
+
+
+class KernelInfo(ctypes.Structure):
+    _fields_ = [("method", ctypes.c_char_p), ("max_bound", ctypes.c_double), ("target", ctypes.c_double),
+                ("evaluations", _sz), ("quadrature", _sz), ("series_terms", ctypes.c_int)]
 
 
 lib.dw_error_message.restype = ctypes.c_char_p
@@ -46,6 +51,8 @@ lib.dw_act_method.argtypes = [ctypes.c_void_p]
 lib.dw_act_method.restype = ctypes.c_char_p
 lib.dw_act_eval.argtypes = [ctypes.c_void_p, _sz, _dp, _dp, _dp]
 lib.dw_act_dual.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, _dp, _dp]
+lib.dw_act_dual_bound.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double,
+                                  _dp, _dp, _dp, _dp, ctypes.POINTER(ctypes.c_char_p)]
 lib.dw_act_dual_n.argtypes = [ctypes.c_void_p, _sz, _dp, _dp, _dp, _dp, _dp]
 lib.dw_kernel_opts_init.argtypes = [ctypes.POINTER(KernelOpts)]
 lib.dw_kernel_opts_init.restype = None

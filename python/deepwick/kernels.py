@@ -3,7 +3,7 @@ import ctypes
 
 import numpy as np
 
-from ._lib import Activation, InputError, KernelOpts, check, lib, ptr
+from ._lib import Activation, InputError, KernelInfo, KernelOpts, check, lib, ptr
 
 
 def _per_layer(name, value, count):
@@ -26,8 +26,11 @@ def _points(name, A):
     return np.ascontiguousarray(A, dtype=np.float64)
 
 
+DUAL_TARGET = 1e-10  # include/deepwick.h DW_DUAL_TARGET
+
+
 def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", param="ntk", width=None,
-           all_layers=False, threads=None):
+           all_layers=False, threads=None, return_info=False):
     """Infinite-width NNGP and/or NTK Gram matrix of a fully connected network.
 
     Parameters
@@ -39,7 +42,9 @@ def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", 
     depth : int
         L >= 0, the number of activations (hidden layers); depth 0 is the linear model K^1.
     act : str or Activation
-        'identity', 'relu', 'leaky_relu:ALPHA', 'abs', 'step', 'erf', 'sin', 'cos', 'exp', 'poly:c0,c1,...'.
+        'identity', 'relu', 'leaky_relu:ALPHA', 'abs', 'step', 'erf', 'sin', 'cos', 'exp', 'poly:c0,c1,...'
+        (closed forms); 'tanh', 'sigmoid', 'gelu', 'gelu_tanh', 'silu', 'softplus', 'elu', 'selu', 'mish'; or an
+        expression in z such as 'tanh(z)^2' or 'z*sigmoid(1.702*z)' (see ``deepwick.activation``).
     weight_var, bias_var : float or sequence of depth + 1 floats
         sigma_w^2 and sigma_b^2 per layer (layer 1 acts on the inputs), Neural Tangents' W_std**2, b_std**2.
     kind : {'nngp', 'ntk', 'both'}
@@ -52,6 +57,10 @@ def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", 
         Return every layer K^1..K^{L+1} instead of the last.
     threads : int, optional
         OpenMP threads (default: all); the result does not depend on it.
+    return_info : bool
+        Also return a dict: 'method' (how the Gaussian expectations were computed), 'max_bound' (the largest
+        error bound of any expectation evaluated, relative to sqrt(E phi(u)^2 E phi(v)^2); 0 for closed forms),
+        'target', 'evaluations', 'quadrature' (entries the series could not certify) and 'series_terms'.
 
     Returns
     -------
@@ -104,17 +113,40 @@ def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", 
     out = np.empty((2,) + shape if kind == "both" else shape)
     K = out[0] if kind == "both" else out if nngp else None
     T = out[1] if kind == "both" else out if ntk else None
+    info = KernelInfo()
+    o.info = ctypes.cast(ctypes.byref(info), ctypes.c_void_p)
     check(lib.dw_kernel_gram(ctypes.byref(o), ptr(X), n, ptr(Yc), m, X.shape[1], ptr(K), ptr(T)))
+    if return_info:
+        return out, {"method": info.method.decode() if info.method else "", "max_bound": info.max_bound,
+                     "target": info.target, "evaluations": int(info.evaluations),
+                     "quadrature": int(info.quadrature), "series_terms": int(info.series_terms)}
     return out
 
 
-def dual(act, a, b, c):
+def dual(act, a, b, c, *, return_bound=False):
     """Gaussian expectations of an activation: (E[phi(u) phi(v)], E[phi'(u) phi'(v)]).
 
     (u, v) ~ N(0, [[a, c], [c, b]]); a, b >= 0 and c with c^2 <= ab, broadcast together.
-    Returns two float64 arrays of the broadcast shape (0-d for scalars). The same code as the kernels.
+    Returns two float64 arrays of the broadcast shape (0-d for scalars). Closed forms use the same code as the
+    kernels; other activations the certified pairwise route (Hermite series, else 2-D quadrature).
+    With return_bound=True, returns (V, Vd, bound_V, bound_Vd, routes): absolute error bounds (0 for closed
+    forms, exact to rounding) and, per element, the route that answered (an object array of str).
     """
     h = act if isinstance(act, Activation) else Activation(act)
+    if return_bound:
+        A, B, C = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
+        out = [np.empty(A.shape) for _ in range(4)]
+        routes = np.empty(A.shape, dtype=object)
+        for idx in np.ndindex(A.shape):
+            v, vd, bv, bd = (ctypes.c_double() for _ in range(4))
+            r = ctypes.c_char_p()
+            check(lib.dw_act_dual_bound(h._h, float(A[idx]), float(B[idx]), float(C[idx]), DUAL_TARGET,
+                                        ctypes.byref(v), ctypes.byref(vd), ctypes.byref(bv), ctypes.byref(bd),
+                                        ctypes.byref(r)))
+            for o, x in zip(out, (v, vd, bv, bd)):
+                o[idx] = x.value
+            routes[idx] = r.value.decode() if r.value else ""
+        return (*out, routes)
     A, B, C = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
     shape = A.shape
     A, B, C = (np.ascontiguousarray(t.reshape(-1)) for t in (A, B, C))

@@ -3,6 +3,7 @@
 #define DW_ACT_H
 
 #include "core/internal.h"
+#include "act/expr.h"
 #include "kernels/sweep.h"
 
 #define DW_POLY_MAX_DEGREE 40
@@ -13,9 +14,16 @@ struct dw_act {
     double d0;     /* phi'(0) at the kink (autodiff convention) */
     int deg;       /* poly degree */
     double *coef;  /* poly coefficients c_0..c_deg */
-    char name[512];
+    dw_expr *expr; /* generic: phi as a parsed expression (built-ins such as tanh are expressions too) */
+    double kink;   /* generic: a kink away from z = 0 (NAN if none): its expectations are refused */
+    char name[DW_EXPR_MAX_LEN + 8];
     const char *method;
 };
+
+/* DW_ERR_INVALID, naming it, for a generic activation with a kink away from 0 (see dw_act.kink). */
+dw_status dw_act_check_generic(const dw_act *act);
+/* phi(z) and phi'(z) of a generic activation, in the form the gauss module integrates (dw_fn). */
+double dw_act_fn(double z, double *dphi, const void *act);
 
 /* Homogeneous families carry the angle state (sweep.h). */
 static inline int dw_act_homogeneous(const dw_act *act)

@@ -1,6 +1,7 @@
 /* dw_act_dual: the Gaussian expectations of one pair, through the same sweep code as the Gram matrices
  * (one layer with w = 1, b = 0), so that the public pairwise function and the kernels cannot disagree. */
 #include "act/act.h"
+#include "gauss/gauss.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,10 @@ dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v
     const double lim = sqrt(a) * sqrt(b);
     if (fabs(c) > lim * (1.0 + 1e-12) + 1e-300)
         return dw_fail(DW_ERR_INVALID, "dual: |c| = %g exceeds sqrt(ab) = %g: not a covariance matrix", fabs(c), lim);
+    if (act->fam == DW_FAM_GENERIC) {
+        double bv, bd;
+        return dw_act_dual_bound(act, a, b, c, DW_DUAL_TARGET, v, vdot, &bv, &bd, NULL);
+    }
     /* Two points (row 0: variance a, column 1: variance b), padded so vector loads stay in bounds. */
     enum { NP = 1 + DW_PAD };
     double fa[NP], fsa[NP], fr[NP], fzero[NP], pk[(DW_POLY_MAX_DEGREE + 1) * NP], qk[(DW_POLY_MAX_DEGREE + 1) * NP];
@@ -26,7 +31,7 @@ dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v
         dw_act_point(act, x, &fr[i], NULL);
         if (act->fam == DW_FAM_POLY) dw_act_poly_point(act, x, pk + i, qk + i, NP);
     }
-    dw_pts q = {fa, fsa, fr, fzero, fzero, fzero, pk, qk, NP};
+    dw_pts q = {fa, fsa, fr, fzero, fzero, fzero, pk, qk, NP, fzero, fzero};
     dw_step st;
     memset(&st, 0, sizeof st);
     st.fam = act->fam;
@@ -71,5 +76,50 @@ dw_status dw_act_dual_n(const dw_act *act, size_t n, const double *a, const doub
             return dw_fail(s, "element %zu: %s", i, msg);
         }
     }
+    return DW_OK;
+}
+
+dw_status dw_act_dual_bound(const dw_act *act, double a, double b, double c, double target, double *v, double *vdot,
+                            double *bound, double *bound_d, const char **route)
+{
+    if (!act || !bound || !bound_d) return dw_fail(DW_ERR_INVALID, "dual: NULL argument");
+    if (dw_act_check_generic(act)) return DW_ERR_INVALID;
+    if (act->fam != DW_FAM_GENERIC) {
+        if (route) *route = act->method;
+        *bound = *bound_d = 0.0; /* closed forms: rounding only */
+        return dw_act_dual(act, a, b, c, v, vdot);
+    }
+    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a < 0 || b < 0)
+        return dw_fail(DW_ERR_INVALID, "dual: variances must be finite and >= 0, covariance finite (a=%g, b=%g, c=%g)",
+                       a, b, c);
+    if (a > 0 && b > 0) {
+        double V, Vd;
+        dw_status st = dw_dual_generic(dw_act_fn, act, a, b, c, target, &V, &Vd, bound, bound_d, NULL, NULL, route);
+        if (st) return st;
+        if (v) *v = V;
+        if (vdot) *vdot = Vd;
+        return DW_OK;
+    }
+    /* A zero variance: u = 0 identically, so E[phi(u) phi(v)] = phi(0) E[phi(v)] (a_0 of the other side). */
+    double d0, p0 = dw_act_fn(0.0, &d0, act), q = fmax(a, b), m, md, em = 0.0, emd = 0.0;
+    if (q > 0) {
+        static _Thread_local dw_hermite h;
+        dw_status st = dw_hermite_expand(dw_act_fn, act, q, 1, &h);
+        if (st) return st;
+        m = h.a[0];
+        md = h.b[0];
+        em = h.da[0];
+        emd = h.db[0];
+    } else {
+        m = p0;
+        md = d0;
+    }
+    if (!isfinite(p0) || !isfinite(d0))
+        return dw_fail(DW_ERR_RANGE, "dual: %s or its derivative is not finite at 0", act->name);
+    if (v) *v = p0 * m;
+    if (vdot) *vdot = d0 * md;
+    *bound = fabs(p0) * em;
+    *bound_d = fabs(d0) * emd;
+    if (route) *route = "hermite";
     return DW_OK;
 }

@@ -857,3 +857,80 @@ dw_status dw_expr_parse(dw_expr **out, const char *text)
     *out = e;
     return DW_OK;
 }
+
+/* Value of node i's switch (relu/abs: its argument; max/min: a - b) given all node values vals[]. */
+static double switch_value(const dw_expr *e, int i, const double *vals)
+{
+    const node *nd = &e->nodes[i];
+    return nd->op == OP_MAX || nd->op == OP_MIN ? vals[nd->a] - vals[nd->b] : vals[nd->a];
+}
+
+static void eval_all(const dw_expr *e, double z, double *vals)
+{
+    for (int i = 0; i < e->n; i++) {
+        const node *nd = &e->nodes[i];
+        dual a = {nd->a >= 0 ? vals[nd->a] : 0.0, 0.0}, b = {nd->b >= 0 ? vals[nd->b] : 0.0, 0.0};
+        if (!nd->has_z)
+            vals[i] = nd->val;
+        else if (nd->op == OP_Z)
+            vals[i] = z;
+        else
+            vals[i] = apply(nd, nd->int_pow ? e->nodes[nd->b].val : 0.0, a, b).v;
+    }
+}
+
+int dw_expr_kink_away_from_zero(const dw_expr *e, double *where)
+{
+    if (!e || e->smooth) return 0;
+    double *cur = malloc(2 * (size_t)e->n * sizeof(double));
+    if (!cur) return 0;
+    double *prev = cur + e->n;
+    int found = 0;
+    /* z = -10^4 .. -10^-6, then 10^-6 .. 10^4, geometric (ratio 10^0.002), skipping 0 itself */
+    enum { PER_SIDE = 5000 };
+    double zprev = 0.0;
+    for (int side = -1; side <= 1 && !found; side += 2) {
+        for (int t = 0; t <= PER_SIDE && !found; t++) {
+            const int tt = side < 0 ? t : PER_SIDE - t;
+            const double z = side * pow(10.0, 4.0 - 10.0 * tt / PER_SIDE);
+            eval_all(e, z, cur);
+            for (int i = 0; i < e->n && !found; i++) {
+                const node *nd = &e->nodes[i];
+                if (!nd->has_z || (nd->op != OP_RELU && nd->op != OP_ABS && nd->op != OP_MAX && nd->op != OP_MIN))
+                    continue;
+                const double s1 = switch_value(e, i, cur);
+                if (s1 == 0.0) {
+                    found = 1;
+                    *where = z;
+                    break;
+                }
+                if (t == 0) continue;
+                const double s0 = switch_value(e, i, prev);
+                if ((s0 < 0) != (s1 < 0) && isfinite(s0) && isfinite(s1) && (zprev < 0) == (z < 0)) {
+                    /* bisect the crossing between zprev and z */
+                    double lo = zprev, hi = z, slo = s0;
+                    for (int it = 0; it < 200 && lo != hi; it++) {
+                        const double mid = 0.5 * (lo + hi);
+                        if (mid == lo || mid == hi) break;
+                        eval_all(e, mid, prev);
+                        const double sm = switch_value(e, i, prev);
+                        if ((sm < 0) == (slo < 0)) {
+                            lo = mid;
+                            slo = sm;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    found = 1;
+                    *where = 0.5 * (lo + hi);
+                }
+            }
+            if (!found) {
+                memcpy(prev, cur, (size_t)e->n * sizeof(double));
+                zprev = z;
+            }
+        }
+    }
+    free(cur);
+    return found;
+}

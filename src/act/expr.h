@@ -62,6 +62,10 @@ double dw_expr_eval(const dw_expr *e, double z, double *dphi);
 int dw_expr_is_polynomial(const dw_expr *e);
 /* 0 if abs, relu, max or min appear (possible kinks), else 1. */
 int dw_expr_is_smooth(const dw_expr *e);
+/* 1 if a kink (a relu/abs argument or a max/min difference changing sign) lies away from z = 0, with its
+ * location in *where; searched on |z| in [1e-6, 1e4] on a geometric grid (ratio 10^0.002) and refined by
+ * bisection, so two crossings closer than the grid spacing, or a kink within 1e-6 of 0, can be missed. */
+int dw_expr_kink_away_from_zero(const dw_expr *e, double *where);
 /* A normalised spelling: no spaces, the fewest parentheses that keep the same tree, unary plus dropped,
  * numbers in the shortest form that reads back exactly ("z*sigmoid(1.702*z)"). Parsing it gives a tree that
  * evaluates bit-identically. Owned by e. */

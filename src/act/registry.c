@@ -9,8 +9,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const builtins[] = {"identity", "relu", "leaky_relu:ALPHA", "abs", "step", "erf",
-                                       "sin", "cos", "exp", "poly:c0,c1,...", NULL};
+static const char *const builtins[] = {"identity", "relu", "leaky_relu:ALPHA", "abs", "step", "erf", "sin", "cos",
+                                       "exp", "poly:c0,c1,...", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu",
+                                       "softplus", "elu", "selu", "mish", NULL};
+
+#define GENERIC_METHOD "Hermite series with Parseval tail bound; 2-D quadrature where the bound misses"
+
+/* Built-ins without a closed form: their formulas, integrated by the generic route (gauss/). */
+static const struct {
+    const char *name, *canonical, *formula;
+} formulas[] = {
+    {"tanh", "tanh", "tanh(z)"},
+    {"sigmoid", "sigmoid", "sigmoid(z)"},
+    {"logistic", "sigmoid", "sigmoid(z)"},
+    {"gelu", "gelu", "0.5*z*(1+erf(z/sqrt(2)))"}, /* z Phi(z), exact */
+    {"gelu_tanh", "gelu_tanh", "0.5*z*(1+tanh(0.7978845608028654*(z+0.044715*z^3)))"}, /* sqrt(2/pi) */
+    {"silu", "silu", "z*sigmoid(z)"},
+    {"swish", "silu", "z*sigmoid(z)"},
+    {"softplus", "softplus", "softplus(z)"},
+    {"elu", "elu", "relu(z)+min(exp(z)-1,0)"},
+    /* SELU constants of Klambauer et al. (2017), as in PyTorch and JAX */
+    {"selu", "selu", "1.0507009873554804934193349852946*(relu(z)+1.6732632423543772848170429916717*min(exp(z)-1,0))"},
+    {"mish", "mish", "z*tanh(softplus(z))"},
+};
+
+static dw_status init_generic(dw_act *act, const char *canonical, const char *formula)
+{
+    dw_status st = dw_expr_parse(&act->expr, formula);
+    if (st) return st;
+    act->fam = DW_FAM_GENERIC;
+    act->method = GENERIC_METHOD;
+    double at;
+    act->kink = dw_expr_kink_away_from_zero(act->expr, &at) ? at : NAN;
+    snprintf(act->name, sizeof act->name, "%s", canonical ? canonical : dw_expr_canonical(act->expr));
+    return DW_OK;
+}
+
+double dw_act_fn(double z, double *dphi, const void *ctx)
+{
+    return dw_expr_eval(((const dw_act *)ctx)->expr, z, dphi);
+}
 
 const char *const *dw_act_builtins(void) { return builtins; }
 
@@ -125,14 +163,30 @@ dw_status dw_act_init(dw_act **out, const char *spec)
         else
             st = parse_poly(act, spec, params);
     } else {
-        size_t k, nt = sizeof table / sizeof table[0];
+        size_t k, nt = sizeof table / sizeof table[0], kf, nf = sizeof formulas / sizeof formulas[0];
         for (k = 0; k < nt; k++)
             if (strcmp(buf, table[k].name) == 0) break;
-        if (k == nt) {
-            st = dw_fail(DW_ERR_INVALID,
-                         "unknown activation '%s' (built-ins: identity, relu, leaky_relu:ALPHA, abs, step, erf, "
-                         "sin, cos, exp, poly:c0,c1,...)",
-                         buf);
+        for (kf = 0; kf < nf; kf++)
+            if (strcmp(buf, formulas[kf].name) == 0) break;
+        if (k == nt && kf < nf && !params) {
+            st = init_generic(act, formulas[kf].canonical, formulas[kf].formula);
+        } else if (k == nt && kf == nf) {
+            /* Not a name: an expression in z (case-sensitive, so parsed from the original text). */
+            int plain = 1;
+            for (const char *c = buf; *c; c++) plain &= isalnum((unsigned char)*c) || *c == '_';
+            plain = colon || (plain && strcmp(buf, "z") != 0 && strcmp(buf, "pi") != 0 && strcmp(buf, "e") != 0 &&
+                              !isdigit((unsigned char)buf[0]));
+            if (plain)
+                st = dw_fail(DW_ERR_INVALID,
+                             "unknown activation '%s' (built-ins: identity, relu, leaky_relu:ALPHA, abs, step, erf, "
+                             "sin, cos, exp, poly:c0,c1,..., tanh, sigmoid, gelu, gelu_tanh, silu, softplus, elu, "
+                             "selu, mish; or an expression in z such as 'z*sigmoid(1.702*z)')",
+                             buf);
+            else {
+                memcpy(buf, spec, len);
+                buf[len] = '\0';
+                st = init_generic(act, NULL, buf);
+            }
         } else if (params) {
             st = dw_fail(DW_ERR_INVALID, "activation '%s' takes no parameter (got ':%s')", buf, params);
         } else {
@@ -155,6 +209,7 @@ void dw_act_clear(dw_act *act)
 {
     if (!act) return;
     free(act->coef);
+    dw_expr_free(act->expr);
     free(act);
 }
 
@@ -203,6 +258,9 @@ dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, double *phi,
             break;
         case DW_FAM_POLY:
             f = poly_eval(act->coef, act->deg, x, &d);
+            break;
+        case DW_FAM_GENERIC:
+            f = dw_expr_eval(act->expr, x, &d);
             break;
         default:
             f = x;
@@ -264,4 +322,15 @@ void dw_act_poly_point(const dw_act *act, double a, double *pk, double *qk, size
         pk[(size_t)k * stride] = M[k] * is;
         qk[(size_t)k * stride] = M[k + 1] * is;
     }
+}
+
+dw_status dw_act_check_generic(const dw_act *act)
+{
+    if (act->fam == DW_FAM_GENERIC && isfinite(act->kink))
+        return dw_fail(DW_ERR_INVALID,
+                       "activation %s has a kink at z = %.6g, away from 0: its Gaussian expectations are not "
+                       "supported yet (the series and quadrature error bounds assume kinks only at 0); it can still "
+                       "be evaluated and sampled",
+                       act->name, act->kink);
+    return DW_OK;
 }

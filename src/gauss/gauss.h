@@ -53,9 +53,11 @@ double dw_extrap3(const double t[3], double *err);
 /* ---- Hermite coefficients ----------------------------------------------------------------------------------- */
 /* h_k = He_k / sqrt(k!). With one rule: a_k = E[phi(sqrt(q) Z) h_k(Z)], b_k = E[phi'(sqrt(q) Z) h_k(Z)],
  * k = 0..K (K < r->n), e2 = E[phi(sqrt q Z)^2], ed2 = E[phi'(sqrt q Z)^2]. b, ed2 may be NULL. q > 0.
+ * Nodes whose weighted |phi| and |phi'| are below 1e-20 sqrt(E phi^2) (resp. phi') are skipped; drop (may be NULL)
+ * receives the sums of the skipped weighted |phi| and |phi'|, bounds on what that changes in any coefficient.
  * DW_ERR_RANGE (naming q) if a value is not finite. */
 dw_status dw_hermite_coeffs(const dw_gh_rule *r, dw_fn f, const void *ctx, double q, int K, double *a, double *b,
-                            double *e2, double *ed2);
+                            double *e2, double *ed2, double *drop);
 
 #define DW_HERMITE_KMAX 256
 /* Coefficients from the three trapezoidal rules through dw_extrap3 (spectral or Romberg), with its error
@@ -84,6 +86,12 @@ dw_status dw_mehler(const double *ka, const double *kb, int K, double rho, doubl
                     double *bound);
 
 /* ---- 2-D quadrature ------------------------------------------------------------------------------------------ */
+/* rho = c / sqrt(ab) clipped to [-1, 1] and s = sqrt(1 - rho^2) = sqrt(ab - c^2) / sqrt(ab), with ab - c^2 formed
+ * from the products' exact rounding errors (fma): near |rho| = 1 forming 1 - rho^2 from a rounded rho would lose
+ * digits (1e-3 relative in s at rho = 1 - 1e-13), and a jump of phi' turns that into errors of order 1e-10.
+ * ab - c^2 <= 16 eps ab counts as |rho| = 1 (s = 0, rho = +-1): see quad2d.c. */
+void dw_corr(double a, double b, double c, double *rho, double *s);
+
 /* E[phi(u) phi(v)] (want_deriv = 0) or E[phi'(u) phi'(v)] (want_deriv = 1) for (u, v) ~ N(0, [[a, c], [c, b]]),
  * a, b > 0, |c| <= sqrt(ab): u = sqrt(a) Z1, v = sqrt(b)(rho Z1 + sqrt((1-rho)(1+rho)) Z2), outer and inner
  * trapezoidal rules (see dw_dual_quad_both); err is an estimate, not a proof (kinks away from 0 converge
@@ -92,16 +100,16 @@ dw_status dw_dual_quad(dw_fn f, const void *ctx, double a, double b, double c, i
                        double *err);
 /* Both at once by the trapezoidal rule of step h on [-L, L]^2, the inner grid aligned so that v = 0 is a node
  * (no error estimate). vd may be NULL. */
-dw_status dw_dual_quad_trap(double h, double L, dw_fn f, const void *ctx, double a, double b, double rho, double *v,
-                            double *vd, double *abs_sum);
+dw_status dw_dual_quad_trap(double h, double L, dw_fn f, const void *ctx, double a, double b, double rho, double s,
+                            double *v, double *vd, double *abs_sum);
 /* V, Vd from steps 0.2, 0.1, 0.05 on [-16, 16]^2 through dw_extrap3 (what dw_dual_quad and the driver use). */
-dw_status dw_dual_quad_both(dw_fn f, const void *ctx, double a, double b, double rho, double *v, double *ev,
-                            double *vd, double *evd);
+dw_status dw_dual_quad_both(dw_fn f, const void *ctx, double a, double b, double rho, double s, double *v,
+                            double *ev, double *vd, double *evd);
 
 /* Polar coordinates (polar.c), angular panels ending on the rays where u = 0 or v = 0: accurate for phi smooth
  * except at 0 (relu, abs, step), at any rho. Error estimate |Q_16 - Q_10| (Gauss-Legendre points per panel). */
-dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, double rho, double *v, double *ev,
-                             double *vd, double *evd);
+dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, double rho, double s, double *v,
+                             double *ev, double *vd, double *evd);
 
 /* ---- driver -------------------------------------------------------------------------------------------------- */
 /* V = E[phi(u) phi(v)], Vd = E[phi'(u) phi'(v)] (Vd may be NULL) with absolute error bounds bound, bound_d

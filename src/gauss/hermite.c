@@ -4,10 +4,11 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 dw_status dw_hermite_coeffs(const dw_gh_rule *r, dw_fn f, const void *ctx, double q, int K, double *a, double *b,
-                            double *e2, double *ed2)
+                            double *e2, double *ed2, double *drop)
 {
     if (!r || !f || !a || !e2 || K < 0 || K >= r->n || !(q > 0) || !isfinite(q))
         return dw_fail(DW_ERR_INVALID, "hermite coefficients: invalid arguments (K = %d, q = %g)", K, q);
@@ -21,25 +22,75 @@ dw_status dw_hermite_coeffs(const dw_gh_rule *r, dw_fn f, const void *ctx, doubl
         a[k] = 0;
         if (b) b[k] = 0;
     }
+    /* First phi at every node: E phi^2 sets the scale below which a node's terms are dropped (|u_k| <= 1, so
+     * a dropped node changes each coefficient by at most sw |phi|; their sum is added to every coefficient's
+     * error through *drop). This skips the far tails of the rule for bounded or slowly growing phi. */
+    double *pv = malloc(6 * (size_t)r->n * sizeof(double));
+    if (!pv) return dw_fail(DW_ERR_NOMEM, "out of memory (Hermite coefficients)");
+    double *dv = pv + r->n, *xs = dv + r->n, *u0 = xs + r->n, *u1 = u0 + r->n, *u2 = u1 + r->n;
     for (int i = 0; i < r->n; i++) {
-        double sw = r->sw[i], x = r->x[i];
-        if (sw == 0.0) continue;
-        double d = 0.0;
-        double p = dw_eval_mid(f, sq * x, want_d ? &d : NULL, ctx);
-        double wp = sw * p, wd = sw * d;
-        s2 += wp * wp;
-        sd2 += wd * wd;
-        /* u_k = sqrt(w) h_k(x), |u_k| <= 1 for k < n: x h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1} */
-        double u0 = sw, u1 = x * sw;
-        a[0] += wp * u0;
-        if (b) b[0] += wd * u0;
-        for (int k = 1; k <= K; k++) {
-            a[k] += wp * u1;
-            if (b) b[k] += wd * u1;
-            double u2 = (x * u1 - rk[k] * u0) * rk1[k];
-            u0 = u1;
-            u1 = u2;
+        double sw = r->sw[i], d = 0.0;
+        pv[i] = sw == 0.0 ? 0.0 : sw * dw_eval_mid(f, sq * r->x[i], want_d ? &d : NULL, ctx);
+        dv[i] = sw * d;
+        if (r->x[i] == 0.0 && sw != 0.0) {
+            /* at a jump the trapezoidal rule needs the mean of the one-sided values of the integrand: for the
+             * squares that is (phi(0+)^2 + phi(0-)^2)/2, not the square of the mean (relu': 1/2, not 1/4) */
+            double dp = 0.0, dm = 0.0, p = f(1e-300, want_d ? &dp : NULL, ctx), q0 = f(-1e-300, want_d ? &dm : NULL, ctx);
+            s2 += 0.5 * sw * sw * (p * p + q0 * q0);
+            sd2 += 0.5 * sw * sw * (dp * dp + dm * dm);
+            continue;
         }
+        s2 += pv[i] * pv[i];
+        sd2 += dv[i] * dv[i];
+    }
+    const double cut = 1e-20 * sqrt(s2), cutd = 1e-20 * sqrt(sd2);
+    double dropped = 0.0, dropped_d = 0.0;
+    int m = 0; /* the nodes kept, compacted: x, sqrt(w) phi, sqrt(w) phi', and u_0 = sqrt(w), u_1 = x sqrt(w) */
+    for (int i = 0; i < r->n; i++) {
+        double sw = r->sw[i], wp = pv[i], wd = dv[i];
+        if (sw == 0.0) continue;
+        if (fabs(wp) <= cut && (!want_d || fabs(wd) <= cutd)) {
+            dropped += fabs(wp);
+            dropped_d += fabs(wd);
+            continue;
+        }
+        xs[m] = r->x[i];
+        pv[m] = wp;
+        dv[m] = wd;
+        u0[m] = sw;
+        u1[m] = r->x[i] * sw;
+        m++;
+    }
+    /* k outermost, nodes innermost: the recurrence u_k = sqrt(w) h_k(x) (|u_k| <= 1 for k < n,
+     * x h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1}) is elementwise over nodes, the sums are dot products with
+     * four partial sums (a fixed order, so results do not depend on anything but the rule). */
+    for (int k = 0; k <= K; k++) {
+        const double *uk = k == 0 ? u0 : u1;
+        double sa[4] = {0, 0, 0, 0}, sb[4] = {0, 0, 0, 0};
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+            for (int t = 0; t < 4; t++) {
+                sa[t] += pv[i + t] * uk[i + t];
+                sb[t] += dv[i + t] * uk[i + t];
+            }
+        for (; i < m; i++) {
+            sa[0] += pv[i] * uk[i];
+            sb[0] += dv[i] * uk[i];
+        }
+        a[k] = (sa[0] + sa[1]) + (sa[2] + sa[3]);
+        if (b) b[k] = (sb[0] + sb[1]) + (sb[2] + sb[3]);
+        if (k == 0 || k == K) continue;
+        const double c0 = rk[k], c1 = rk1[k];
+        for (int j = 0; j < m; j++) u2[j] = (xs[j] * u1[j] - c0 * u0[j]) * c1;
+        double *tmp = u0;
+        u0 = u1;
+        u1 = u2;
+        u2 = tmp;
+    }
+    free(pv);
+    if (drop) {
+        drop[0] = dropped;
+        drop[1] = dropped_d;
     }
     int finite = isfinite(s2) && (!want_d || isfinite(sd2));
     for (int k = 0; k <= K && finite; k++) finite = isfinite(a[k]) && (!b || isfinite(b[k]));
@@ -59,9 +110,12 @@ dw_status dw_hermite_expand(dw_fn f, const void *ctx, double q, int K, dw_hermit
     dw_status st = dw_gauss_rules(r);
     if (st != DW_OK) return st;
     enum { M = DW_HERMITE_KMAX + 2 };
-    double ta[3][M], tb[3][M], te2[3], ted2[3];
-    for (int i = 0; i < 3; i++)
-        if ((st = dw_hermite_coeffs(r[i], f, ctx, q, K + 1, ta[i], tb[i], &te2[i], &ted2[i])) != DW_OK) return st;
+    double ta[3][M], tb[3][M], te2[3], ted2[3], drop[3][2], dropa = 0.0;
+    for (int i = 0; i < 3; i++) {
+        if ((st = dw_hermite_coeffs(r[i], f, ctx, q, K + 1, ta[i], tb[i], &te2[i], &ted2[i], drop[i])) != DW_OK)
+            return st;
+        dropa = fmax(dropa, drop[i][0]);
+    }
     /* Divergence: the integrand phi^2 exp(-x^2/2) must be negligible at the ends of the rule. */
     const dw_gh_rule *r0 = r[0];
     double xe = r0->x[r0->n - 1], edge = -INFINITY;
@@ -85,7 +139,7 @@ dw_status dw_hermite_expand(dw_fn f, const void *ctx, double q, int K, dw_hermit
     RICH(t3, e2, de2);
     for (int i = 0; i < 3; i++) t3[i] = ted2[i];
     RICH(t3, ed2, ded2);
-    double rf = 8 * eps * nn * sqrt(fabs(e2));
+    double rf = 8 * eps * nn * sqrt(fabs(e2)) + dropa;
     de2 += 8 * eps * nn * fabs(e2);
     ded2 += 8 * eps * nn * fabs(ed2);
     double a[M], da[M];
@@ -164,10 +218,10 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
     if (!(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b) || !isfinite(c))
         return dw_fail(DW_ERR_INVALID, "dual: variances must be positive and finite (a = %g, b = %g, c = %g)", a, b, c);
     if (!(target > 0)) return dw_fail(DW_ERR_INVALID, "dual: target = %g must be positive", target);
-    double rho = c / sqrt(a * b);
-    if (fabs(rho) > 1 + 1e-12)
+    if (fabs(c / sqrt(a * b)) > 1 + 1e-12)
         return dw_fail(DW_ERR_INVALID, "dual: |c| = %g exceeds sqrt(ab) = %g", fabs(c), sqrt(a * b));
-    rho = fmax(-1.0, fmin(1.0, rho));
+    double rho, srho;
+    dw_corr(a, b, c, &rho, &srho);
     dw_status st;
     static _Thread_local dw_hermite ha_store, hb_store; /* 33 KB: off the stack */
     dw_hermite *ha = &ha_store, *hb = &hb_store;
@@ -196,9 +250,9 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
         if (ok_v && ok_d) break;
         double vq, evq, vdq = 0, edq = INFINITY;
         if (route_k == 1)
-            st = dw_dual_quad_both(f, ctx, a, b, rho, &vq, &evq, Vd ? &vdq : NULL, Vd ? &edq : NULL);
+            st = dw_dual_quad_both(f, ctx, a, b, rho, srho, &vq, &evq, Vd ? &vdq : NULL, Vd ? &edq : NULL);
         else
-            st = dw_dual_quad_polar(f, ctx, a, b, rho, &vq, &evq, Vd ? &vdq : NULL, Vd ? &edq : NULL);
+            st = dw_dual_quad_polar(f, ctx, a, b, rho, srho, &vq, &evq, Vd ? &vdq : NULL, Vd ? &edq : NULL);
         if (st != DW_OK) return st;
         if (evq < bs) {
             vs = vq;

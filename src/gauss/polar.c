@@ -119,13 +119,13 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, double rho, double *v, double *ev,
-                             double *vd, double *evd)
+dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, double rho, double s, double *v,
+                             double *ev, double *vd, double *evd)
 {
-    if (!f || !v || !ev || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0))
+    if (!f || !v || !ev || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0) || !(s >= 0 && s <= 1))
         return dw_fail(DW_ERR_INVALID, "polar quadrature: invalid arguments (a = %g, b = %g, rho = %g)", a, b, rho);
     pthread_once(&gl_once, gl_init);
-    double s = sqrt((1.0 - rho) * (1.0 + rho)), th = atan2(s, rho); /* th in [0, pi] */
+    double th = atan2(s, rho); /* th in [0, pi] */
     double br[5] = {0.5 * M_PI, 1.5 * M_PI, th + 0.5 * M_PI, fmod(th + 1.5 * M_PI, 2 * M_PI), 0};
     qsort(br, 4, sizeof(double), cmp_double);
     br[4] = br[0] + 2 * M_PI;

@@ -12,13 +12,28 @@
 #define QUAD_L 16.0
 #define QUAD_H 0.2
 
-dw_status dw_dual_quad_trap(double h, double L, dw_fn f, const void *ctx, double a, double b, double rho, double *v,
-                            double *vd, double *abs_sum)
+void dw_corr(double a, double b, double c, double *rho, double *s)
 {
-    if (!f || !v || !(h > 0) || !(L > 0) || L / h > 1e6 || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0))
+    double p = a * b, ep = fma(a, b, -p), q = c * c, eq = fma(c, c, -q);
+    double det = (p - q) + (ep - eq), sab = sqrt(p);
+    double r = c / sab;
+    *rho = fmax(-1.0, fmin(1.0, r));
+    /* Convention: |rho| within ~8 ulp of 1 (ab - c^2 <= 16 eps ab) is |rho| = 1. A c computed as sqrt(ab), or
+     * from the same point by another rounding path (duplicate inputs in a Gram matrix), means rho = +-1, and
+     * the derivative kernels of kinked activations, which move like sqrt(1 - rho), would otherwise differ from
+     * the diagonal by ~1e-9. Farther from 1, s comes from the exact products. */
+    *s = det > 16 * DBL_EPSILON * p ? fmin(1.0, sqrt(det) / sab) : 0.0;
+    if (*s == 0.0) *rho = r < 0 ? -1.0 : 1.0;
+}
+
+dw_status dw_dual_quad_trap(double h, double L, dw_fn f, const void *ctx, double a, double b, double rho, double s,
+                            double *v, double *vd, double *abs_sum)
+{
+    if (!f || !v || !(h > 0) || !(L > 0) || L / h > 1e6 || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0) ||
+        !(s >= 0 && s <= 1))
         return dw_fail(DW_ERR_INVALID, "2-d quadrature: invalid arguments (a = %g, b = %g, rho = %g)", a, b, rho);
     const double c0 = h / sqrt(2 * M_PI);
-    double sa = sqrt(a), sb = sqrt(b), s = sqrt((1.0 - rho) * (1.0 + rho));
+    double sa = sqrt(a), sb = sqrt(b);
     int m = (int)floor(L / h);
     double tv = 0, tvd = 0, tabs = 0;
     for (int i = -m; i <= m; i++) {
@@ -61,12 +76,12 @@ dw_status dw_dual_quad_trap(double h, double L, dw_fn f, const void *ctx, double
     return DW_OK;
 }
 
-dw_status dw_dual_quad_both(dw_fn f, const void *ctx, double a, double b, double rho, double *v, double *ev,
-                            double *vd, double *evd)
+dw_status dw_dual_quad_both(dw_fn f, const void *ctx, double a, double b, double rho, double s, double *v,
+                            double *ev, double *vd, double *evd)
 {
     double tv[3], td[3], ts[3];
     for (int i = 0; i < 3; i++) {
-        dw_status st = dw_dual_quad_trap(QUAD_H / (1 << i), QUAD_L, f, ctx, a, b, rho, &tv[i], &td[i], &ts[i]);
+        dw_status st = dw_dual_quad_trap(QUAD_H / (1 << i), QUAD_L, f, ctx, a, b, rho, s, &tv[i], &td[i], &ts[i]);
         if (st != DW_OK) return st;
     }
     const double rnd = 8 * DBL_EPSILON * (2 * QUAD_L / QUAD_H);
@@ -85,12 +100,12 @@ dw_status dw_dual_quad(dw_fn f, const void *ctx, double a, double b, double c, i
     if (!f || !value || !err) return dw_fail(DW_ERR_INVALID, "2-d quadrature: NULL argument");
     if (!(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b) || !isfinite(c))
         return dw_fail(DW_ERR_INVALID, "2-d quadrature: variances must be positive and finite (a = %g, b = %g)", a, b);
-    double rho = c / sqrt(a * b);
-    if (fabs(rho) > 1 + 1e-12)
+    if (fabs(c / sqrt(a * b)) > 1 + 1e-12)
         return dw_fail(DW_ERR_INVALID, "2-d quadrature: |c| = %g exceeds sqrt(ab) = %g", fabs(c), sqrt(a * b));
-    rho = fmax(-1.0, fmin(1.0, rho));
+    double rho, s;
+    dw_corr(a, b, c, &rho, &s);
     double v = 0, ev = 0, vd = 0, evd = 0;
-    dw_status st = dw_dual_quad_both(f, ctx, a, b, rho, &v, &ev, &vd, &evd);
+    dw_status st = dw_dual_quad_both(f, ctx, a, b, rho, s, &v, &ev, &vd, &evd);
     if (st != DW_OK) return st;
     *value = want_deriv ? vd : v;
     *err = want_deriv ? evd : ev;

@@ -7,12 +7,14 @@
  */
 #include "act/act.h"
 #include "core/internal.h"
+#include "gauss/gauss.h"
 #include "kernels/sweep.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -20,6 +22,12 @@
 
 /* Per-point fields of one layer (see dw_pts). */
 enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
+/* Generic activations: a_k at F_POLY + k, b_k at GEN_B + k (k = 0..DW_GAUSS_K), then 6 bound factors at GEN_GB
+ * (sqrt E phi^2, sqrt tail_a, |da|, and the same for phi'); before the series order K of the layer is known the
+ * tail slots hold the tails at DW_GAUSS_K. */
+#define GEN_B (F_POLY + DW_GAUSS_K + 1)
+#define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
+#define GEN_NF (GEN_GB + 6)
 
 typedef struct {
     const double *x; /* n x d inputs (borrowed) */
@@ -28,7 +36,18 @@ typedef struct {
     double *fx;      /* homogeneous: sqrt(w_1/d)/sqrt(a^1) and sqrt(b_1)/sqrt(a^1) per point (refinement) */
 } side;
 
+/* Generic activations: what the tiles found, merged under a lock (the plan is otherwise read-only). */
+typedef struct {
+    double max_bound;
+    size_t evaluations, quadrature;
+    int routes; /* bit 0: 2-D quadrature answered some entry */
+} gen_stats;
+
 struct dw_kernel_plan {
+    int *kl;          /* generic: Mehler order K per layer */
+    gen_stats *stats; /* generic: tile statistics */
+    double target;    /* generic: relative bound aimed at */
+    int threads;
     int depth;
     const dw_act *act;
     double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of MATH.md) */
@@ -65,6 +84,13 @@ static dw_pts pts_of(const dw_kernel_plan *p, const side *sd, int l)
         q.qk = field(p, sd, l, F_POLY + (size_t)p->act->deg + 1);
         q.stride = sd->np;
     }
+    if (p->act->fam == DW_FAM_GENERIC) {
+        q.pk = field(p, sd, l, F_POLY);
+        q.qk = field(p, sd, l, GEN_B);
+        q.gb = field(p, sd, l, GEN_GB);
+        q.ih = field(p, sd, l, F_IH);
+        q.stride = sd->np;
+    }
     return q;
 }
 
@@ -80,7 +106,7 @@ static dw_step step_of(const dw_kernel_plan *p, int l, int ntk)
     st.standard = p->standard;
     st.fan_in = p->standard ? p->fan_in[l + 1] : 0.0;
     st.has_bias = p->beta[l + 1] > 0 ? 1.0 : 0.0;
-    st.deg = p->act->deg;
+    st.deg = p->act->fam == DW_FAM_GENERIC ? p->kl[l] : p->act->deg;
     return st;
 }
 
@@ -98,6 +124,291 @@ static void fill_layer(const dw_kernel_plan *p, side *sd, int l)
         if (p->act->fam == DW_FAM_POLY)
             dw_act_poly_point(p->act, a[i], field(p, sd, l, F_POLY) + i,
                               field(p, sd, l, F_POLY + (size_t)p->act->deg + 1) + i, sd->np);
+    }
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    const double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+#define GEN_PER (2 * (DW_GAUSS_K + 1) + 6) /* a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db| */
+
+/* The expansion of phi at variance q (>= 0) into one record of GEN_PER values. Thread-safe. */
+static dw_status expand_one(const dw_act *act, double q, double *cv)
+{
+    double *cb = cv + DW_GAUSS_K + 1, *g = cb + DW_GAUSS_K + 1;
+    memset(cv, 0, GEN_PER * sizeof(double));
+    if (q == 0.0) { /* u = 0 identically: phi(0) is the only coefficient */
+        double d0, p0 = dw_act_fn(0.0, &d0, act);
+        cv[0] = p0;
+        cb[0] = d0;
+        g[0] = fabs(p0);
+        g[3] = fabs(d0);
+        if (isfinite(p0) && isfinite(d0)) return DW_OK;
+        return dw_fail(DW_ERR_RANGE, "%s or its derivative is not finite at 0", act->name);
+    }
+    dw_hermite *h = malloc(sizeof *h);
+    if (!h) return dw_fail(DW_ERR_NOMEM, "out of memory (Hermite expansion)");
+    dw_status st = dw_hermite_expand(dw_act_fn, act, q, DW_GAUSS_K, h);
+    if (st == DW_OK) {
+        double da = 0, db = 0;
+        for (int j = 0; j <= DW_GAUSS_K; j++) {
+            cv[j] = h->a[j];
+            cb[j] = h->b[j];
+            da += h->da[j] * h->da[j];
+            db += h->db[j] * h->db[j];
+        }
+        g[0] = sqrt(h->e2);
+        g[1] = h->tail_a;
+        g[2] = sqrt(da);
+        g[3] = sqrt(h->ed2);
+        g[4] = h->tail_b;
+        g[5] = sqrt(db);
+    }
+    free(h);
+    return st;
+}
+
+/* Interpolation of the expansions across variances (many distinct values, e.g. inputs of different norms):
+ * Chebyshev-Lobatto nodes in log q, M + 1 of them; the interpolant through the even nodes (M/2 + 1) gives the
+ * error estimate |P_M - P_M/2| per value, which is added to the coefficients' errors; the tails are then
+ * recomputed by Parseval from the interpolated values with every error added. A value whose estimate exceeds
+ * GEN_INTERP_TOL (relative to sqrt E phi^2) is expanded directly instead. */
+#define GEN_M 16
+#define GEN_INTERP_TOL 1e-13
+static void interp_one(const double *node, const double *tn, const double *nerr, double q, double *cv, int *ok)
+{
+    const double t = log(q);
+    double wf[GEN_M + 1], wh[GEN_M + 1], sf = 0, sh = 0;
+    for (int j = 0; j <= GEN_M; j++) {
+        const double dt = t - tn[j];
+        if (dt == 0.0) { /* a node itself */
+            memcpy(cv, node + (size_t)j * GEN_PER, GEN_PER * sizeof(double));
+            *ok = 1;
+            return;
+        }
+        double w = (j % 2 ? -1.0 : 1.0) * (j == 0 || j == GEN_M ? 0.5 : 1.0) / dt;
+        wf[j] = w;
+        sf += w;
+        if (j % 2 == 0) {
+            double wv = ((j / 2) % 2 ? -1.0 : 1.0) * (j == 0 || j == GEN_M ? 0.5 : 1.0) / dt;
+            wh[j] = wv;
+            sh += wv;
+        } else {
+            wh[j] = 0.0;
+        }
+    }
+    double *cb = cv + DW_GAUSS_K + 1, *g = cb + DW_GAUSS_K + 1;
+    double sa = 0, sb = 0, ea = 0, eb = 0, da2 = 0, db2 = 0;
+    double e2f = 0, e2h = 0, ed2f = 0, ed2h = 0;
+    for (int j = 0; j <= GEN_M; j++) {
+        const double *gn = node + (size_t)j * GEN_PER + 2 * (DW_GAUSS_K + 1);
+        e2f += wf[j] * gn[0] * gn[0];
+        e2h += wh[j] * gn[0] * gn[0];
+        ed2f += wf[j] * gn[3] * gn[3];
+        ed2h += wh[j] * gn[3] * gn[3];
+    }
+    const double e2 = e2f / sf, ed2 = ed2f / sf;
+    const double de2 = fabs(e2 - e2h / sh) + nerr[2], ded2 = fabs(ed2 - ed2h / sh) + nerr[3];
+    for (int k = 0; k < 2 * (DW_GAUSS_K + 1); k++) {
+        double vf = 0, vh = 0;
+        for (int j = 0; j <= GEN_M; j++) {
+            const double v = node[(size_t)j * GEN_PER + k];
+            vf += wf[j] * v;
+            vh += wh[j] * v;
+        }
+        vf /= sf;
+        const double d = fabs(vf - vh / sh);
+        cv[k] = vf;
+        if (k <= DW_GAUSS_K) {
+            sa += vf * vf;
+            ea += 2 * fabs(vf) * d + d * d;
+            da2 += d * d;
+        } else {
+            sb += vf * vf;
+            eb += 2 * fabs(vf) * d + d * d;
+            db2 += d * d;
+        }
+    }
+    const double eps = 2.220446049250313e-16;
+    g[0] = sqrt(fmax(e2, 0.0));
+    g[3] = sqrt(fmax(ed2, 0.0));
+    g[2] = sqrt(da2) + nerr[0];
+    g[5] = sqrt(db2) + nerr[1];
+    g[1] = fmax(e2 - sa, 0.0) + de2 + ea + nerr[0] * (2 * g[0] + nerr[0]) + 4 * eps * (DW_GAUSS_K + 2) * e2;
+    g[4] = fmax(ed2 - sb, 0.0) + ded2 + eb + nerr[1] * (2 * g[3] + nerr[1]) + 4 * eps * (DW_GAUSS_K + 2) * ed2;
+    *ok = isfinite(g[1]) && isfinite(g[4]) && sqrt(da2) <= GEN_INTERP_TOL * g[0] && sqrt(db2) <= GEN_INTERP_TOL * g[3];
+}
+
+/* Generic activations, layer l: Hermite coefficients of phi and phi' at each distinct variance (directly, or
+ * by interpolation across variances when there are many), copied to the points, and the next layer's variances
+ * a' = w E[phi^2] + beta. Parallel over values; each value's result depends on nothing else. */
+static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const char *name)
+{
+    const size_t np = sd->np;
+    const double *a = field(p, sd, l, F_A);
+    double *u = dw_alloc(np, sizeof(double), "distinct variances");
+    if (!u) return DW_ERR_NOMEM;
+    memcpy(u, a, np * sizeof(double));
+    qsort(u, np, sizeof(double), cmp_double);
+    size_t nu = 0;
+    for (size_t i = 0; i < np; i++)
+        if (i == 0 || u[i] != u[nu - 1]) u[nu++] = u[i];
+    const size_t per = GEN_PER;
+    double *co = dw_alloc(nu + GEN_M + 1, per * sizeof(double), "Hermite coefficient cache");
+    int *done = dw_calloc(nu, sizeof(int), "Hermite coefficient cache");
+    if (!co || !done) {
+        free(u);
+        free(co);
+        free(done);
+        return DW_ERR_NOMEM;
+    }
+    double *node = co + nu * per;
+    dw_status err = DW_OK;
+    size_t err_at = SIZE_MAX;
+    char msg[1024] = "";
+    const int threads = dw_core_threads(p->threads);
+    /* Panels of distinct values [lo, hi): interpolated when there are enough values to pay for the nodes; a
+     * panel where more than a tenth of the values miss the interpolation tolerance is halved (in log q). */
+    size_t stack[2 * 64], top = 0;
+    const size_t first = u[0] > 0 ? 0 : 1; /* a zero variance is expanded directly */
+    stack[top++] = first;
+    stack[top++] = nu;
+    while (top && !err) {
+        const size_t hi = stack[--top], lo = stack[--top];
+        if (hi - lo <= 4 * (GEN_M + 1) || !(u[hi - 1] > u[lo])) continue; /* expanded directly below */
+        double tn[GEN_M + 1], nerr[4] = {0, 0, 0, 0};
+        const double t0 = log(u[lo]), t1 = log(u[hi - 1]);
+        for (int j = 0; j <= GEN_M; j++)
+            tn[j] = 0.5 * (t0 + t1) + 0.5 * (t1 - t0) * cos(3.14159265358979323846 * j / GEN_M);
+        tn[0] = t1;
+        tn[GEN_M] = t0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int j = 0; j <= GEN_M; j++) {
+            dw_status st = expand_one(p->act, exp(tn[j]), node + (size_t)j * per);
+            if (st) {
+#pragma omp critical(dw_generic_err)
+                if ((size_t)j < err_at) {
+                    err_at = (size_t)j;
+                    err = st;
+                    snprintf(msg, sizeof msg, "%s", dw_error_message());
+                }
+            }
+        }
+        if (err) break;
+        for (int j = 0; j <= GEN_M; j++) { /* the nodes' own errors, largest */
+            const double *nv = node + (size_t)j * per, *nb = nv + DW_GAUSS_K + 1, *g = nb + DW_GAUSS_K + 1;
+            double sa = 0, sb = 0;
+            for (int k = 0; k <= DW_GAUSS_K; k++) sa += nv[k] * nv[k], sb += nb[k] * nb[k];
+            nerr[0] = fmax(nerr[0], g[2]);
+            nerr[1] = fmax(nerr[1], g[5]);
+            nerr[2] = fmax(nerr[2], g[1] - fmax(g[0] * g[0] - sa, 0.0));
+            nerr[3] = fmax(nerr[3], g[4] - fmax(g[3] * g[3] - sb, 0.0));
+        }
+        size_t ok = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok)
+        for (size_t k = lo; k < hi; k++) {
+            interp_one(node, tn, nerr, u[k], co + k * per, &done[k]);
+            ok += (size_t)done[k];
+        }
+        if (10 * (hi - lo - ok) > hi - lo && top + 4 <= sizeof stack / sizeof stack[0]) {
+            for (size_t k = lo; k < hi; k++) done[k] = 0;
+            const double tm = 0.5 * (t0 + t1);
+            size_t mid = lo;
+            while (mid < hi && log(u[mid]) < tm) mid++;
+            stack[top++] = lo;
+            stack[top++] = mid;
+            stack[top++] = mid;
+            stack[top++] = hi;
+        }
+    }
+    if (!err) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (size_t k = 0; k < nu; k++) {
+            if (done[k]) continue;
+            dw_status st = expand_one(p->act, u[k], co + k * per);
+            if (st) {
+#pragma omp critical(dw_generic_err)
+                if (k < err_at) {
+                    err_at = k;
+                    err = st;
+                    snprintf(msg, sizeof msg, "%s", dw_error_message());
+                }
+            }
+        }
+    }
+    if (!err) {
+        double *an = l < p->depth ? field(p, sd, l + 1, F_A) : NULL;
+        for (size_t i = 0; i < np; i++) {
+            /* binary search of a[i] among the distinct values */
+            size_t lo = 0, hi = nu;
+            while (hi - lo > 1) {
+                size_t mid = (lo + hi) / 2;
+                if (u[mid] <= a[i]) lo = mid; else hi = mid;
+            }
+            const double *cv = co + lo * per;
+            for (size_t f = 0; f < per; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
+            if (an) {
+                const double e2 = cv[per - 6] * cv[per - 6];
+                an[i] = p->w[l + 1] * e2 + p->beta[l + 1];
+                if (i < sd->n && !isfinite(an[i])) {
+                    err = dw_fail(DW_ERR_RANGE, "kernel overflows: K(x, x) of %s row %zu is not finite at layer %d "
+                                                "(activation %s)", name, i + 1, l + 2, p->act->name);
+                    break;
+                }
+            }
+        }
+    } else {
+        err = dw_fail(err, "activation %s: %s", p->act->name, msg);
+    }
+    free(u);
+    free(co);
+    free(done);
+    return err;
+}
+
+/* Generic activations, after both sides: the series order K of each layer (the smallest for which every point's
+ * Parseval tails are below target * E phi^2, so that the truncation bound at |rho| = 1 meets the target; at most
+ * DW_GAUSS_K, where entries with |rho| near 1 fall back to quadrature) and the tail factors at that order. */
+static void generic_orders(dw_kernel_plan *p)
+{
+    const double tol = p->target;
+    for (int l = 0; l <= p->depth; l++) {
+        int K = 0;
+        for (int sdi = 0; sdi < (p->symmetric ? 1 : 2); sdi++) {
+            side *sd = sdi ? &p->Y : &p->X;
+            const double *g = field(p, sd, l, GEN_GB);
+            for (size_t i = 0; i < sd->n; i++) {
+                double ta = g[sd->np + i], tb = g[4 * sd->np + i];
+                const double ea = tol * g[i] * g[i], eb = tol * g[3 * sd->np + i] * g[3 * sd->np + i];
+                int k = DW_GAUSS_K;
+                while (k > K) { /* tails after k - 1 terms */
+                    const double ak = field(p, sd, l, F_POLY + (size_t)k)[i], bk = field(p, sd, l, GEN_B + (size_t)k)[i];
+                    if (ta + ak * ak > ea || tb + bk * bk > eb) break;
+                    ta += ak * ak;
+                    tb += bk * bk;
+                    k--;
+                }
+                if (k > K) K = k;
+            }
+        }
+        p->kl[l] = K;
+        for (int sdi = 0; sdi < (p->symmetric ? 1 : 2); sdi++) {
+            side *sd = sdi ? &p->Y : &p->X;
+            double *g = field(p, sd, l, GEN_GB);
+            for (size_t i = 0; i < sd->np; i++) {
+                double ta = g[sd->np + i], tb = g[4 * sd->np + i];
+                for (int k = DW_GAUSS_K; k > K; k--) {
+                    const double ak = field(p, sd, l, F_POLY + (size_t)k)[i], bk = field(p, sd, l, GEN_B + (size_t)k)[i];
+                    ta += ak * ak;
+                    tb += bk * bk;
+                }
+                g[sd->np + i] = sqrt(ta);
+                g[4 * sd->np + i] = sqrt(tb);
+            }
+        }
     }
 }
 
@@ -137,6 +448,11 @@ static dw_status side_init(dw_kernel_plan *p, side *sd, const double *x, size_t 
     }
     for (int l = 0; l <= p->depth; l++) {
         fill_layer(p, sd, l);
+        if (p->act->fam == DW_FAM_GENERIC) {
+            dw_status st = generic_layer(p, sd, l, name);
+            if (st) return st;
+            continue;
+        }
         double *an = l < p->depth ? field(p, sd, l + 1, F_A) : NULL;
         if (!an) break;
         if (dw_act_homogeneous(p->act)) {
@@ -193,6 +509,7 @@ static dw_status validate(const dw_kernel_opts *o, const double *X, size_t d)
     if (o->depth < 0) return dw_fail(DW_ERR_INVALID, "depth: must be >= 0 (got %d)", o->depth);
     if (o->depth > 100000) return dw_fail(DW_ERR_INVALID, "depth: %d is above the maximum 100000", o->depth);
     if (!o->act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
+    if (dw_act_check_generic(o->act)) return DW_ERR_INVALID;
     if (!X) return dw_fail(DW_ERR_INVALID, "X: NULL input");
     if (d == 0) return dw_fail(DW_ERR_INVALID, "X: input dimension d must be at least 1");
     size_t need = (size_t)o->depth + 1;
@@ -214,6 +531,8 @@ static dw_status validate(const dw_kernel_opts *o, const double *X, size_t d)
 void dw_kernel_plan_clear(dw_kernel_plan *p)
 {
     if (!p) return;
+    free(p->kl);
+    free(p->stats);
     free(p->w);
     free(p->beta);
     free(p->fan_in);
@@ -243,7 +562,18 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_kernel_opts *o, con
     p->symmetric = Y == NULL;
     p->impl = dw_sweep_select();
     p->nf = F_POLY + (o->act->fam == DW_FAM_POLY ? 2 * ((size_t)o->act->deg + 1) : 0);
+    p->threads = o->threads;
     size_t L1 = (size_t)o->depth + 1;
+    if (o->act->fam == DW_FAM_GENERIC) {
+        p->nf = GEN_NF;
+        p->target = DW_DUAL_TARGET;
+        p->kl = dw_calloc(L1, sizeof(int), "series orders");
+        p->stats = dw_calloc(1, sizeof(gen_stats), "kernel statistics");
+        if (!p->kl || !p->stats) {
+            dw_kernel_plan_clear(p);
+            return DW_ERR_NOMEM;
+        }
+    }
     p->w = dw_alloc(L1, sizeof(double), "layer variances");
     p->beta = dw_alloc(L1, sizeof(double), "layer variances");
     p->fan_in = dw_alloc(L1, sizeof(double), "layer widths");
@@ -267,6 +597,7 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_kernel_opts *o, con
         dw_kernel_plan_clear(p);
         return s;
     }
+    if (p->act->fam == DW_FAM_GENERIC) generic_orders(p);
     *out = p;
     return DW_OK;
 }
@@ -362,6 +693,50 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
     }
 }
 
+/* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
+ * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature). */
+static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
+                             const double *bnd, const double *c0, const double *th0, double *c, double *th,
+                             gen_stats *gs)
+{
+    const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
+    const double *gi = field(p, &p->X, l, GEN_GB), *gj = field(p, &p->Y, l, GEN_GB);
+    const size_t si = p->X.np, sj = p->Y.np;
+    gs->evaluations += nj;
+    for (size_t j = 0; j < nj; j++) {
+        double b = bnd[j];
+        if (p->symmetric && i == j0 + j) {
+            /* the pair (x, x): E[phi(u)^2] and E[phi'(u)^2] of the per-point expansion (no series) */
+            const double V = gi[i] * gi[i], Vd = gi[3 * si + i] * gi[3 * si + i], cn = sp->w * V + sp->beta;
+            c[j] = cn;
+            if (sp->ntk) th[j] = (sp->standard ? sp->fan_in * V + sp->has_bias : cn) + sp->w * Vd * th0[j];
+            continue;
+        }
+        if (b > p->target) {
+            double V, Vd, bv, bd;
+            const double lim = sqrt(ai[i]) * sqrt(aj[j0 + j]), cc = fmin(fmax(c0[j], -lim), lim);
+            dw_status st = dw_act_dual_bound(p->act, ai[i], aj[j0 + j], cc, p->target, &V, &Vd, &bv, &bd, NULL);
+            if (st) return st;
+            const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
+            const double rb = fmax(sc > 0 ? bv / sc : bv > 0 ? INFINITY : 0.0,
+                                   scd > 0 ? bd / scd : bd > 0 ? INFINITY : 0.0);
+            if (rb < b) {
+                const double cn = sp->w * V + sp->beta;
+                c[j] = cn;
+                if (sp->ntk) {
+                    const double base = sp->standard ? sp->fan_in * V + sp->has_bias : cn;
+                    th[j] = base + sp->w * Vd * th0[j];
+                }
+                b = rb;
+                gs->quadrature++;
+                gs->routes |= 1;
+            }
+        }
+        if (b > gs->max_bound) gs->max_bound = b;
+    }
+    return DW_OK;
+}
+
 static dw_status tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K, double *Theta,
                       size_t ld, size_t layer_stride, int sym)
 {
@@ -372,7 +747,8 @@ static dw_status tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, 
     const size_t ni = i1 - i0, nj = j1 - j0, njp = (nj + 3) & ~(size_t)3;
     if (!ni || !nj) return DW_OK;
     if (nj > ld && (ni > 1 || p->all_layers)) return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
-    const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act);
+    const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
+    gen_stats gs = {0, 0, 0, 0};
     const size_t sz = ni * njp;
     double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
@@ -427,8 +803,26 @@ static dw_status tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, 
             /* Symmetric Gram: only entries with j >= i are stored, so start each row there (4-aligned). */
             const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0;
             if (js >= nj) continue;
+            if (generic) { /* keep the layer-l state of the row for entries the series cannot certify */
+                memcpy(g + i * njp + js, c + i * njp + js, (nj - js) * sizeof(double));
+                if (ntk) memcpy(t + i * njp + js, th + i * njp + js, (nj - js) * sizeof(double));
+            }
             fn(&sp, nj - js, &px, i0 + i, &py, j0 + js, s + i * njp + js, t + i * njp + js, c + i * njp + js,
                th + i * njp + js);
+            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
+                                             t + i * njp + js, c + i * njp + js, th + i * njp + js, &gs)))
+                break;
+        }
+        if (st) break;
+    }
+    if (generic) {
+#pragma omp critical(dw_kernel_stats)
+        {
+            gen_stats *S = p->stats;
+            if (gs.max_bound > S->max_bound) S->max_bound = gs.max_bound;
+            S->evaluations += gs.evaluations;
+            S->quadrature += gs.quadrature;
+            S->routes |= gs.routes;
         }
     }
     free(buf);
@@ -447,6 +841,7 @@ double dw_kernel_gram_bytes(const dw_kernel_opts *o, size_t n, size_t m, int nng
     double layers = o->all_layers ? (double)o->depth + 1.0 : 1.0;
     double out = (double)n * (double)m * layers * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) * 8.0;
     double nf = F_POLY + (o->act && o->act->fam == DW_FAM_POLY ? 2.0 * (o->act->deg + 1) : 0.0);
+    if (o->act && o->act->fam == DW_FAM_GENERIC) nf = GEN_NF;
     double fields = ((double)n + (double)m + 2.0 * DW_PAD) * ((double)o->depth + 1.0) * nf * 8.0;
     return out + fields;
 }
@@ -503,6 +898,22 @@ dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, con
         for (size_t l = 0; l < L1; l++) {
             const double *a = field(p, &p->X, p->all_layers ? (int)l : p->depth, F_A);
             for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
+        }
+    }
+    if (!err && o->info) {
+        dw_kernel_info *info = o->info;
+        memset(info, 0, sizeof *info);
+        info->method = p->act->method;
+        if (p->stats) {
+            info->max_bound = p->stats->max_bound;
+            info->target = p->target;
+            info->evaluations = p->stats->evaluations;
+            info->quadrature = p->stats->quadrature;
+            for (int l = 0; l <= p->depth; l++)
+                if (p->kl[l] > info->series_terms) info->series_terms = p->kl[l];
+            info->method = p->stats->routes ? "Hermite series (Mehler) with Parseval tail bound, and 2-D quadrature "
+                                              "for entries the series bound could not certify"
+                                            : "Hermite series (Mehler) with Parseval tail bound";
         }
     }
     free(blocks);

@@ -23,7 +23,8 @@ typedef enum {
     DW_FAM_SIN,
     DW_FAM_COS,
     DW_FAM_EXP,
-    DW_FAM_POLY
+    DW_FAM_POLY,
+    DW_FAM_GENERIC /* any other activation: the Mehler series of cached Hermite coefficients (MATH.md 1.5b) */
 } dw_family;
 
 /* Per-point fields of one layer, each an array over points (padded by DW_PAD entries that are safe to read).
@@ -38,6 +39,9 @@ typedef struct {
     const double *pk;  /* poly: M_k(a)/sqrt(k!) for k = 0..deg, field k at pk[k * stride] */
     const double *qk;  /* poly: M_{k+1}(a)/sqrt(k!) */
     size_t stride;     /* distance between poly fields */
+    /* generic: pk, qk hold a_k(a), b_k(a) (Hermite coefficients of phi(sqrt(a) Z), phi'(sqrt(a) Z)), k = 0..deg, and */
+    const double *ih;  /* 1/sqrt(a), or 0 where a = 0 (then rho = 0) */
+    const double *gb;  /* 6 bound factors at gb[f * stride]: sqrt E phi^2, sqrt tail_a, |da|, and the same for phi' */
 } dw_pts;
 
 #define DW_PAD 8
@@ -52,11 +56,12 @@ typedef struct {
     int standard;      /* standard parameterisation: theta' = n_l E + [bias] + w E[phi'phi'] theta */
     double fan_in;     /* n_l (standard only) */
     double has_bias;   /* 1 if the layer has a bias (standard only) */
-    int deg;           /* poly degree (its coefficients enter through dw_pts.pk, qk) */
+    int deg;           /* poly degree (its coefficients enter through dw_pts.pk, qk); generic: series order K */
 } dw_step;
 
 /* Row kernels. s, t: homogeneous state (in/out); c: covariance (smooth: in/out; homogeneous: out);
- * th: NTK (in/out, may be NULL when !ntk). */
+ * th: NTK (in/out, may be NULL when !ntk). Generic family: s receives, per entry, the relative error bound
+ * max(bound(V) / sqrt(E phi(u)^2 E phi(v)^2), bound(Vd) / sqrt(E phi'(u)^2 E phi'(v)^2)) of the series. */
 typedef void (*dw_row_fn)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
                           double *s, double *t, double *c, double *th);
 

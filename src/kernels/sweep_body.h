@@ -172,6 +172,34 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
             Vd = qv;
             break;
         }
+        case DW_FAM_GENERIC: {
+            /* Mehler: V = sum_k a_k(a_i) a_k(a_j) rho^k, Vd likewise with b_k, by Horner in rho; the truncation
+             * bound |rho|^(K+1) sqrt(T_i T_j) (Cauchy-Schwarz on the Parseval tails), the coefficients' errors
+             * |da_i| |a_j| + |da_j| |a_i| + |da_i| |da_j|, and rounding (K + 2) eps |a_i| |a_j|. */
+            const size_t ks = pi->stride, kt = pj->stride;
+            const VD rho = VMIN(VMAX(cv * (VSET1(pi->ih[i]) * VLOAD(pj->ih + j0 + j)), zero - one), one);
+            const VD ar = VABS(rho);
+            VD pv = zero, qv = zero, pw = ar;
+            for (int k = st->deg; k >= 0; k--) {
+                pv = pv * rho + VSET1(pi->pk[k * ks + i]) * VLOAD(pj->pk + k * kt + j0 + j);
+                qv = qv * rho + VSET1(pi->qk[k * ks + i]) * VLOAD(pj->qk + k * kt + j0 + j);
+                if (k) pw = pw * ar;
+            }
+            V = pv;
+            Vd = qv;
+            const VD rnd = VSET1((st->deg + 2) * 2.220446049250313e-16);
+            VD bnd[2];
+            for (int f = 0; f < 2; f++) {
+                const VD ei = VSET1(pi->gb[(3 * f) * ks + i]), ej = VLOAD(pj->gb + (3 * f) * kt + j0 + j);
+                const VD ti = VSET1(pi->gb[(3 * f + 1) * ks + i]), tj = VLOAD(pj->gb + (3 * f + 1) * kt + j0 + j);
+                const VD di = VSET1(pi->gb[(3 * f + 2) * ks + i]), dj = VLOAD(pj->gb + (3 * f + 2) * kt + j0 + j);
+                const VD sc = ei * ej;
+                const VD b = pw * (ti * tj) + di * ej + dj * ei + di * dj + rnd * sc;
+                bnd[f] = VSEL(VLT(zero, sc), b / VMAX(sc, VSET1(1e-300)), VSEL(VLT(zero, b), VSET1(1e300), zero));
+            }
+            VSTORE(s + j, VMAX(bnd[0], bnd[1]));
+            break;
+        }
         default: /* identity */
             V = cv;
             Vd = one;

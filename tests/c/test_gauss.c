@@ -6,6 +6,7 @@
 #include "gauss/gauss.h"
 
 #include <float.h>
+#include <gmp.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,7 +82,16 @@ static double clamp1(double r) { return r > 1 ? 1 : r < -1 ? -1 : r; }
 
 static void exact(int act, double a, double b, double c, double *v, double *vd)
 {
-    double rho = clamp1(c / sqrt(a * b)), th = acos(rho), e = exp(-(a + b) / 2);
+    /* the angle from ab - c^2 in exact rationals (GMP): near |rho| = 1 a rounded rho would move acos(rho) by
+     * ~1e-16/th, and the derivative kernels of kinked activations grow like th */
+    mpq_t qa, qb, qc;
+    mpq_inits(qa, qb, qc, NULL);
+    mpq_set_d(qa, a), mpq_set_d(qb, b), mpq_set_d(qc, c);
+    mpq_mul(qa, qa, qb), mpq_mul(qc, qc, qc), mpq_sub(qa, qa, qc);
+    double det = fmax(mpq_get_d(qa), 0.0);
+    if (det <= 16 * DBL_EPSILON * a * b) det = 0.0; /* the documented convention: within ~8 ulp of |rho| = 1 is 1 */
+    mpq_clears(qa, qb, qc, NULL);
+    double th = atan2(sqrt(det), c), rho = cos(th), srho = sin(th), e = exp(-(a + b) / 2);
     switch (act) {
     case 0: { /* erf */
         double p = (1 + 2 * a) * (1 + 2 * b);
@@ -97,8 +107,8 @@ static void exact(int act, double a, double b, double c, double *v, double *vd)
         *vd = (M_PI - th) / (2 * M_PI);
         break;
     case 6: /* abs */
-        *v = 2 / M_PI * sqrt(a * b) * (sqrt((1 - rho) * (1 + rho)) + rho * asin(rho));
-        *vd = 2 / M_PI * asin(rho);
+        *v = 2 / M_PI * sqrt(a * b) * (srho + rho * (M_PI / 2 - th));
+        *vd = 2 / M_PI * (M_PI / 2 - th);
         break;
     case 7: { /* leaky relu, slope 0.1: phi = 0.1 z + 0.9 relu(z) (MATH.md 1.5 (a)) */
         double al = 0.1, vr, vdr;
@@ -213,7 +223,7 @@ static void test_cube(void)
     const double qs[] = {1e-3, 0.3, 1, 10};
     for (int t = 0; t < 4; t++) {
         double q = qs[t], a[11], b[11], e2, ed2, q32 = pow(q, 1.5);
-        CHECK(dw_hermite_coeffs(&r, f_cube, NULL, q, 10, a, b, &e2, &ed2) == DW_OK);
+        CHECK(dw_hermite_coeffs(&r, f_cube, NULL, q, 10, a, b, &e2, &ed2, NULL) == DW_OK);
         /* z^3 = He_3 + 3 He_1 = sqrt(6) h_3 + 3 h_1; 3 z^2 = 3 (sqrt(2) h_2 + h_0) */
         double wa[11] = {0}, wb[11] = {0};
         wa[1] = 3 * q32, wa[3] = sqrt(6.0) * q32, wb[0] = 3 * q, wb[2] = 3 * sqrt(2.0) * q;
@@ -349,8 +359,10 @@ static void test_mehler(void)
             if (K == 40) CHECK_CLOSE(v, want, 1e-13, 0);
         }
     /* the polar route alone on relu at rho = 1 - 1e-12 (theta ~ 1.4e-6) */
-    double v, ev, vd, evd, c = (1 - 1e-12) * sqrt(0.3 * 2.0), w, wd;
-    CHECK(dw_dual_quad_polar(f_relu, NULL, 0.3, 2.0, 1 - 1e-12, &v, &ev, &vd, &evd) == DW_OK);
+    double v, ev, vd, evd, c = (1 - 1e-12) * sqrt(0.3 * 2.0), w, wd, r, sr;
+    dw_corr(0.3, 2.0, c, &r, &sr);
+    CHECK(fabs(sr - sqrt(2e-12)) <= 1e-3 * sqrt(2e-12)); /* ab - c^2 from the exact products: c is not rounded again */
+    CHECK(dw_dual_quad_polar(f_relu, NULL, 0.3, 2.0, r, sr, &v, &ev, &vd, &evd) == DW_OK);
     exact(4, 0.3, 2.0, c, &w, &wd);
     CHECK(fabs(v - w) <= 1e-13 * w && fabs(v - w) <= ev + 1e-16);
     CHECK(fabs(vd - wd) <= 1e-13 && fabs(vd - wd) <= evd + 1e-16);
@@ -390,6 +402,35 @@ static void test_quad_and_divergence(void)
           DW_ERR_INVALID);
 }
 
+/* E phi^2 and E phi'^2 of the per-variance expansion against the closed forms of activations with a jump of phi'
+ * at 0 (the trapezoidal node at 0 must carry the mean of the one-sided squares), and the Parseval tails. */
+static void test_jump_moments(void)
+{
+    static dw_hermite h;
+    const double qs[] = {1e-3, 0.3, 1, 7};
+    for (int t = 0; t < 4; t++) {
+        double q = qs[t];
+        CHECK(dw_hermite_expand(f_relu, NULL, q, 100, &h) == DW_OK);
+        CHECK_CLOSE(h.e2, q / 2, 1e-14, 0);
+        CHECK_CLOSE(h.ed2, 0.5, 1e-14, 0);
+        /* relu' = step: b_0 = 1/2, b_{2m+1} = (-1)^m (2m-1)!! / sqrt(2 pi (2m+1)!), so the tail after K = 100 is
+         * 1/4 - sum_{2m+1 <= 100} b_{2m+1}^2; the reported tail must cover it */
+        double tail = 0.25;
+        for (int m = 0; 2 * m + 1 <= 100; m++) {
+            double l = lgamma(2.0 * m + 1) - m * log(2.0) - lgamma(m + 1.0); /* log (2m-1)!! */
+            tail -= exp(2 * l - lgamma(2.0 * m + 2)) / (2 * M_PI);
+        }
+        /* upper side: the coefficients' own error estimates (a kink converges slowly) add about 1e-4 of it */
+        CHECK(h.tail_b >= tail - 1e-15 && h.tail_b <= 1.001 * tail);
+        CHECK(dw_hermite_expand(f_abs, NULL, q, 100, &h) == DW_OK);
+        CHECK_CLOSE(h.e2, q, 1e-14, 0);
+        CHECK_CLOSE(h.ed2, 1.0, 1e-14, 0);
+        CHECK(dw_hermite_expand(f_leaky, NULL, q, 100, &h) == DW_OK);
+        CHECK_CLOSE(h.e2, q * (1 + 0.01) / 2, 1e-14, 0);
+        CHECK_CLOSE(h.ed2, (1 + 0.01) / 2, 1e-14, 0);
+    }
+}
+
 int main(void)
 {
     clock_t t0 = clock();
@@ -400,6 +441,7 @@ int main(void)
     test_price();
     test_mehler();
     test_quad_and_divergence();
+    test_jump_moments();
     printf("  time %.2f s\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
     return check_done("gauss");
 }

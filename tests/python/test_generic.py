@@ -1,0 +1,199 @@
+"""Any activation (issue: NNGP and NTK for any activation): built-ins without closed forms and expressions in z.
+
+Independent routes:
+* deepwick.dual (Hermite/Mehler series with Parseval tail bounds, else 2-D trapezoidal/polar quadrature) against
+  glref.dual_gl, composite Gauss-Legendre panels split at the kinks (no shared code or method), itself checked
+  against the closed forms of relu; tolerance: the reported bound, and the target 1e-10 of the scale
+  sqrt(E phi(u)^2 E phi(v)^2) where the bound claims it;
+* kernels of expressions against the closed forms they spell (max(z, 0) = relu, z Phi(z) = gelu) and against a
+  layer recursion written here with glref;
+* Price's theorem: d/dc E[phi(u) phi(v)] = E[phi'(u) phi'(v)] (central differences);
+* bad input: malformed expressions, kinks away from 0, divergent moments, each one error line, no output.
+"""
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+dw = pytest.importorskip("deepwick")
+import glref  # noqa: E402
+
+CLI = ROOT / "build" / "bin" / "deepwick"
+BUILTINS = ["tanh", "sigmoid", "gelu", "gelu_tanh", "silu", "softplus", "elu", "selu", "mish"]
+EXPRS = ["tanh(z)^2", "z*sigmoid(1.702*z)", "max(z, 0.1*z)", "0.5*z*(1+erf(z/sqrt(2)))"]
+KINKED = {"elu", "selu", "max(z, 0.1*z)", "relu"}
+TARGET = dw.kernels.DUAL_TARGET
+
+
+def triples(full):
+    t = [(1.0, 2.0, 0.7 * math.sqrt(2.0)), (0.5, 0.5, 0.5 * (1 - 1e-13)), (3.0, 0.2, -0.7 * math.sqrt(0.6))]
+    if full:
+        t += [(1e-6, 1e-6, 0.3e-6), (1e3, 1e3, 1e3), (1e3, 1.0, -0.5 * math.sqrt(1e3)), (1.0, 1.0, -1.0),
+              (30.0, 10.0, 0.999 * math.sqrt(300.0)), (1e-3, 5.0, 0.0)]
+    return t
+
+
+def check_dual(name, a, b, c):
+    V, Vd, bV, bVd, route = dw.dual(name, a, b, c, return_bound=True)
+    sV = math.sqrt(float(dw.dual(name, a, a, a)[0]) * float(dw.dual(name, b, b, b)[0]))
+    sD = math.sqrt(float(dw.dual(name, a, a, a)[1]) * float(dw.dual(name, b, b, b)[1]))
+    rV, rD = glref.dual_gl(name, a, b, c), glref.dual_gl(name, a, b, c, deriv=True)
+    refD = 4e-15 * sD  # the Gauss-Legendre reference's own rounding
+    eV, eD = abs(float(V) - rV), abs(float(Vd) - rD)
+    assert eV <= float(bV) + 4e-15 * sV, (name, a, b, c, eV, float(bV), str(route))
+    assert eD <= float(bVd) + refD, (name, a, b, c, eD, float(bVd), str(route))
+    return eV / sV, eD / sD, float(bV) / sV, float(bVd) / sD, str(route)
+
+
+@pytest.mark.parametrize("name", BUILTINS + EXPRS)
+def test_dual_against_gauss_legendre(name):
+    for a, b, c in triples(full=False):
+        eV, eD, bV, bD, route = check_dual(name, a, b, c)
+        assert bV <= TARGET and bD <= TARGET, (name, a, b, c, bV, bD, route)  # the target is met here
+        assert eV <= TARGET and eD <= TARGET
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("name", BUILTINS + EXPRS)
+def test_dual_against_gauss_legendre_full(name):
+    worst = []
+    for a, b, c in triples(full=True):
+        worst.append(check_dual(name, a, b, c))
+    print(name, "max rel err V %.2e Vd %.2e, max rel bound V %.2e Vd %.2e" % tuple(
+        max(w[i] for w in worst) for i in range(4)))
+
+
+def test_bound_is_honest_randomized():
+    """Random activations, variances and correlations: the error never exceeds the reported bound."""
+    rng = np.random.default_rng(2026)
+    names = BUILTINS + EXPRS
+    for _ in range(12):
+        name = names[rng.integers(len(names))]
+        a, b = 10.0 ** rng.uniform(-3, 1.5, size=2)
+        rho = rng.choice([rng.uniform(-1, 1), 1 - 10.0 ** rng.uniform(-14, -2), -1.0])
+        check_dual(name, a, b, rho * math.sqrt(a * b))
+
+
+def test_gauss_legendre_reference_against_closed_form():
+    for a, b, c in triples(full=True):
+        for deriv in (0, 1):
+            ref = dw.dual("relu", a, b, c)[deriv]
+            scale = math.sqrt(float(dw.dual("relu", a, a, a)[deriv]) * float(dw.dual("relu", b, b, b)[deriv]))
+            tol = (2e-10 if deriv and abs(c) / math.sqrt(a * b) > 1 - 1e-9 else 1e-14) * scale
+            assert abs(glref.dual_gl("relu", a, b, c, deriv=bool(deriv)) - float(ref)) <= tol
+
+
+def test_price_theorem():
+    for name in ("tanh", "gelu", "softplus", "z*sigmoid(1.702*z)"):
+        a, b, c, h = 0.8, 1.7, 0.4, 1e-4
+        vp, vm = dw.dual(name, a, b, c + h)[0], dw.dual(name, a, b, c - h)[0]
+        assert abs((vp - vm) / (2 * h) - dw.dual(name, a, b, c)[1]) < 1e-7
+
+
+def _recursion(X, depth, name, wv, bv):
+    """NNGP / NTK (NTK parameterisation) by MATH.md 1.2-1.3 with the Gauss-Legendre reference."""
+    n, d = X.shape
+    K = wv * X @ X.T / d + bv
+    T = K.copy()
+    for _ in range(depth):
+        V, Vd = np.empty_like(K), np.empty_like(K)
+        for i in range(n):
+            for j in range(i, n):
+                V[i, j] = V[j, i] = glref.dual_gl(name, K[i, i], K[j, j], K[i, j])
+                Vd[i, j] = Vd[j, i] = glref.dual_gl(name, K[i, i], K[j, j], K[i, j], deriv=True)
+        K = wv * V + bv
+        T = K + wv * Vd * T
+    return K, T
+
+
+@pytest.mark.parametrize("name", ["tanh", "silu"])
+def test_kernel_against_recursion(name):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4, 3))
+    X[3] = X[0] * (1 + 1e-12)
+    K, T = _recursion(X, 2, name, 1.5, 0.1)
+    out, info = dw.kernel(X, depth=2, act=name, weight_var=1.5, bias_var=0.1, kind="both", return_info=True)
+    assert np.max(np.abs(out[0] - K)) <= 1e-10 * np.max(np.abs(K))
+    assert np.max(np.abs(out[1] - T)) <= 1e-10 * np.max(np.abs(T))
+    assert info["max_bound"] <= TARGET and "Hermite" in info["method"]
+
+
+@pytest.mark.parametrize("n", [6, pytest.param(30, marks=pytest.mark.long)])
+def test_expressions_equal_closed_forms(n):
+    # kinked expressions: every off-diagonal entry goes to the polar quadrature (slow), hence few points here
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((n, 5))
+    X[1] = X[0]  # duplicates: rho = 1 up to rounding must give the diagonal's value (dw_corr's convention)
+    X[2] = -X[0]
+    for expr, closed in (("max(z,0)", "relu"), ("relu(z)", "relu"), ("abs(z)", "abs")):
+        A = dw.kernel(X, depth=3, act=expr, kind="both", bias_var=0.2)
+        B = dw.kernel(X, depth=3, act=closed, kind="both", bias_var=0.2)
+        assert np.max(np.abs(A - B)) <= 1e-10 * np.max(np.abs(B)), expr
+    A = dw.kernel(X, depth=3, act="0.5*z*(1+erf(z/sqrt(2)))", kind="both")
+    B = dw.kernel(X, depth=3, act="gelu", kind="both")
+    assert np.max(np.abs(A - B)) <= 1e-12 * np.max(np.abs(B))
+
+
+def test_generic_kernels_do_not_depend_on_threads():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 6))  # enough distinct variances for the interpolated coefficients
+    A = dw.kernel(X, depth=2, act="tanh", kind="both", threads=1)
+    B = dw.kernel(X, depth=2, act="tanh", kind="both", threads=2)
+    assert np.array_equal(A, B)
+    assert np.array_equal(A[0], A[0].T)
+
+
+def test_activation_object():
+    f = dw.activation("tanh(z)^2")
+    z = np.linspace(-3, 3, 13)
+    assert np.allclose(f(z), np.tanh(z) ** 2, rtol=1e-15, atol=0)
+    assert np.allclose(f.derivative(z), 2 * np.tanh(z) * (1 - np.tanh(z) ** 2), rtol=1e-14, atol=1e-16)
+    assert f.name == "tanh(z)^2"
+    g = dw.activation("gelu")
+    assert np.allclose(g(z), glref.ACTS["gelu"][0](z), rtol=1e-15, atol=1e-300)
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("tanh(z", "--act: column 7: expected ')'"),
+    ("tanh(z))", "--act: column 8"),
+    ("foo(z)", "--act: column 1"),
+    ("x+1", "unknown variable 'x'"),
+    ("max(z)", "max"),
+    ("z+", "--act: column 3"),
+    ("relu(z-1)", "kink at z = 1"),
+    ("exp(z^2)", "variance"),
+    ("1/z", "variance"),
+    ("z^" + "(" * 70 + "z" + ")" * 70, "deep"),
+    ("z+" * 2100 + "z", "4096"),
+    ("1e999*z", "column 1"),
+])
+def test_bad_activations_cli(tmp_path, spec, needle):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((5, 3)))
+    out = tmp_path / "k.npy"
+    p = subprocess.run([str(CLI), "kernel", "--x", str(tmp_path / "x.npy"), "--depth", "2", "--act", spec,
+                        "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), p.stderr
+    assert needle in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_json_reports_method_and_bound(tmp_path):
+    import json
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((20, 3)))
+    for act, generic in (("silu", True), ("relu", False)):
+        p = subprocess.run([str(CLI), "kernel", "--x", str(tmp_path / "x.npy"), "--depth", "2", "--act", act,
+                            "--out", str(tmp_path / "k.npy"), "--json"], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        j = json.loads(p.stdout)
+        if generic:
+            assert "Hermite" in j["method"] and 0 <= j["max_error_bound"] <= j["error_target"]
+        else:
+            assert j["max_error_bound"] is None and "closed form" in j["method"]
