@@ -20,5 +20,6 @@ void cli_json_string(FILE *f, const char *s);
 
 int cmd_kernel(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
+int cmd_expand(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const char usage[] =
     "commands:\n"
     "  kernel     NNGP / NTK Gram matrices of a fully connected network (closed forms)\n"
     "  wick       exact finite-N expectations of traces of random-matrix words (genus expansion)\n"
+    "  expand     exact finite-width E[f(x) f(y)] of a polynomial network (operator-graph expansion)\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
     if (!strcmp(cmd, "wick")) return cmd_wick(argc - 1, argv + 1);
+    if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }
