@@ -32,7 +32,7 @@ static const char help[] =
     "  --json              one JSON object: {\"value\": {\"N^1\": \"2\", \"N^-1\": \"1\"}, \"route\": ..., ...}\n"
     "  -h, --help          this help\n"
     "\n"
-    "Limits (docs/wick.md): pairings up to 2e10 Wick pairings, partitions up to 24 letters, the recursion up to\n"
+    "Limits (docs/wick.md): pairings up to 2e9 Wick pairings, partitions up to 20 letters, the recursion up to\n"
     "4096 letters.\n";
 
 int cmd_wick(int argc, char **argv)

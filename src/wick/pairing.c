@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAIRINGS_LIMIT 2e10
+#define PAIRINGS_LIMIT 2e9
 
 enum { GLUE_CROSS = 0, GLUE_STRAIGHT = 1 };
 

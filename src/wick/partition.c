@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PARTITION_MAX_LETTERS 24
+#define PARTITION_MAX_LETTERS 20
 #define SIG_LEN 16
 
 enum { F_GAUSS = 0, F_GOE_DIAG = 1, F_COMPLEX = 2, F_IID = 3 };

@@ -59,7 +59,9 @@ dw_status dw_wick_compute(dw_wick_result **out, const char *expr, const dw_wick_
     if (route == DW_WICK_AUTO) {
         if (o->max_pairings && w->gaussian) route = DW_WICK_PAIRINGS;
         else if (dw_wick_recursion_applies(w)) route = DW_WICK_RECURSION;
-        else if (w->gaussian && (dw_wick_pairings_estimate(w) <= 2e10 || w->n > 24)) route = DW_WICK_PAIRINGS;
+        else if (w->gaussian && dw_wick_pairings_estimate(w) <= 1e8) route = DW_WICK_PAIRINGS;
+        else if (w->n <= 16) route = DW_WICK_PARTITIONS;
+        else if (w->gaussian) route = DW_WICK_PAIRINGS; /* refused with its limit when too long */
         else route = DW_WICK_PARTITIONS;
     }
     if (o->max_pairings && route != DW_WICK_PAIRINGS)
