@@ -201,6 +201,7 @@ typedef struct dw_wick_opts {
     dw_wick_route route;
     size_t max_pairings;   /* list up to this many pairings (pairings route; 0: none) */
     int threads;           /* 0: the OpenMP default; the result does not depend on it */
+    size_t max_letters;    /* refuse longer expressions (0: only the routes' own limits) */
 } dw_wick_opts;
 
 typedef struct dw_wick_result dw_wick_result;

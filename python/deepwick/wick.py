@@ -17,7 +17,7 @@ _EXPAND_ROUTES = {"trees": 0, "conditional": 1}
 
 class _WickOpts(ctypes.Structure):
     _fields_ = [("ensembles", ctypes.c_char_p), ("normalized", ctypes.c_int), ("route", ctypes.c_int),
-                ("max_pairings", ctypes.c_size_t), ("threads", ctypes.c_int)]
+                ("max_pairings", ctypes.c_size_t), ("threads", ctypes.c_int), ("max_letters", ctypes.c_size_t)]
 
 
 class _Net(ctypes.Structure):

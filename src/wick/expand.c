@@ -2,7 +2,9 @@
  *
  * Trees route. h^1_i = b^1_i + sum_a W^1_{ia} x_a and h^{l+1}_i = b^{l+1}_i + sum_k c_k sum_j W^{l+1}_{ij}
  * (h^l_j)^k: every pre-activation is a finite sum of trees (a bias leaf, or a weight edge to a vertex j carrying k
- * ordered level-l subtrees and the coefficient c_k; at level 1 the edge ends at the input). E[f(x) f(y)] is the
+ * ordered level-l subtrees and the coefficient c_k; at level 1 the edge ends at the input). Orderings of the same
+ * children give equal terms, so a tree keeps its children as a multiset and its coefficient counts the orderings
+ * (k! / prod of the multiplicities'  factorials). E[f(x) f(y)] is the
  * sum over pairs of level-(L+1) trees (the first read at x, the second at y, sharing the output vertex) of their
  * Wick expectation: pairings of the weight edges of one layer (and of the biases of one layer) glue the two trees
  * into a connected graph. With V its hidden vertex classes other than the output and E_h its glued hidden-layer
@@ -25,6 +27,7 @@
 #define EXPAND_MAX_PAIRS 4000000.0  /* tree pairs */
 #define EXPAND_MAX_EDGES 96
 #define EXPAND_MAX_RECORD 20000
+#define EXPAND_MAX_WORK 3e7 /* Wick pairings summed over the tree pairs */
 
 typedef struct tnode {
     int kind;  /* 0 bias, 1 weight edge */
@@ -147,6 +150,14 @@ static dw_status result_add(dw_wick_expansion *e, int k, const fmpq_t v)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* trees                                                                                                      */
 
+/* number of multisets of size k from n kinds: C(n + k - 1, k) */
+static double multisets(int n, int k)
+{
+    double r = 1;
+    for (int j = 1; j <= k; j++) r = r * (n + k - j) / j;
+    return r;
+}
+
 static dw_status build_trees(dw_wick_expansion *e)
 {
     const int L = e->L, nl = 2 * (L + 2);
@@ -158,8 +169,8 @@ static dw_status build_trees(dw_wick_expansion *e)
         if (l == 1) count = 2;
         else
             for (int k = 0; k <= e->K; k++)
-                if (!fmpq_is_zero(e->c + k)) count += pow((double)e->lev[l - 1].n, k);
-        if (count > 5e6)
+                if (!fmpq_is_zero(e->c + k)) count += multisets(e->lev[l - 1].n, k);
+        if (count > 5e6 || count != count)
             return dw_fail(DW_ERR_INVALID,
                            "expand: %.3g trees at layer %d, above the limit 5e6 of the trees route; use the "
                            "conditional route (or a smaller depth or degree)", count, l);
@@ -182,7 +193,7 @@ static dw_status build_trees(dw_wick_expansion *e)
         }
         size_t pool_need = 0;
         for (int k = 0; k <= e->K; k++)
-            if (!fmpq_is_zero(e->c + k)) pool_need += (size_t)k * (size_t)pow((double)e->lev[l - 1].n, k);
+            if (!fmpq_is_zero(e->c + k)) pool_need += (size_t)k * (size_t)multisets(e->lev[l - 1].n, k);
         T->pool = malloc((pool_need ? pool_need : 1) * sizeof(int));
         if (!T->pool) return dw_fail(DW_ERR_NOMEM, "out of memory (trees)");
         const tlevel *S = e->lev + l - 1;
@@ -199,15 +210,29 @@ static dw_status build_trees(dw_wick_expansion *e)
                 int *cnt = T->cnt + (size_t)idx * nl;
                 cnt[2 * l] = 1;
                 fmpq_set(T->coef + idx, e->c + k);
-                for (int j = 0; j < k; j++) {
+                /* the ordered children are summed up to order: k! / prod (multiplicity)! orderings */
+                fmpz_t mult;
+                fmpz_init(mult);
+                fmpz_fac_ui(mult, (ulong)k);
+                for (int j = 0, run = 1; j < k; j++) {
                     T->pool[T->npool++] = tuple[j];
                     fmpq_mul(T->coef + idx, T->coef + idx, S->coef + tuple[j]);
                     for (int q = 0; q < nl; q++) cnt[q] += S->cnt[(size_t)tuple[j] * nl + q];
+                    if (j + 1 < k && tuple[j + 1] == tuple[j]) run++;
+                    else {
+                        for (int r = 2; r <= run; r++) fmpz_divexact_ui(mult, mult, (ulong)r);
+                        run = 1;
+                    }
                 }
+                fmpq_mul_fmpz(T->coef + idx, T->coef + idx, mult);
+                fmpz_clear(mult);
                 idx++;
+                /* next non-decreasing tuple */
                 int j = k - 1;
-                while (j >= 0 && ++tuple[j] == S->n) tuple[j--] = 0;
+                while (j >= 0 && tuple[j] == S->n - 1) j--;
                 if (j < 0) break;
+                tuple[j]++;
+                for (int q = j + 1; q < k; q++) tuple[q] = tuple[j];
             }
         }
     }
@@ -359,6 +384,23 @@ static dw_status route_trees(dw_wick_expansion *e)
         return dw_fail(DW_ERR_INVALID,
                        "expand: %d trees make %.3g tree pairs, above the limit %.0e of the trees route; use the "
                        "conditional route", T->n, (double)T->n * T->n, EXPAND_MAX_PAIRS);
+    /* the work: sum over tree pairs of prod over (layer, kind) of (m - 1)!! pairings */
+    double work = 0;
+    for (int i = 0; i < T->n; i++)
+        for (int j = 0; j < T->n; j++) {
+            const int *ci = T->cnt + (size_t)i * nl, *cj = T->cnt + (size_t)j * nl;
+            double p = 1;
+            for (int q = 0; q < nl && p > 0; q++) {
+                int m = ci[q] + cj[q];
+                if (m % 2) p = 0;
+                for (int r = m - 1; r > 1; r -= 2) p *= r;
+            }
+            work += p;
+        }
+    if (work > EXPAND_MAX_WORK)
+        return dw_fail(DW_ERR_INVALID,
+                       "expand: the trees route would enumerate %.3g Wick pairings, above its limit %.0e; use the "
+                       "conditional route", work, EXPAND_MAX_WORK);
     fmpq_t w, v, qp, t;
     fmpq_init(w);
     fmpq_init(v);

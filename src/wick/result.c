@@ -53,6 +53,14 @@ dw_status dw_wick_compute(dw_wick_result **out, const char *expr, const dw_wick_
         free(res);
         return s;
     }
+    if (o->max_letters && (size_t)res->word.n > o->max_letters) {
+        int n = res->word.n;
+        dw_wick_word_clear(&res->word);
+        fmpz_clear(res->terms);
+        free(res);
+        return dw_fail(DW_ERR_INVALID, "expression: %d letters, above the limit of %zu set by max_letters", n,
+                       o->max_letters);
+    }
     res->normalized = o->normalized != 0;
     dw_wick_route route = o->route;
     const dw_wick_word *w = &res->word;
