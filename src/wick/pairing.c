@@ -4,7 +4,7 @@
  * surface); orientability is a parity union-find over the faces: an edge glued along the faces' orientations asks
  * both faces to keep their orientation, a twisted one to flip it, and a contradiction makes the surface
  * non-orientable. The search is a depth-first enumeration; its first two levels are split into tasks run in
- * parallel (integer counts, so the result does not depend on the thread count). */
+ * parallel, and for a one-trace word the cyclic symmetry halves the first level (integer counts, so the result does not depend on the thread count). */
 #include "wick/wick.h"
 
 #include <omp.h>
@@ -362,20 +362,43 @@ dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, in
                 st = dw_fail(DW_ERR_NOMEM, "out of memory (pairing tasks)");
                 goto done;
             }
+            /* cyclic symmetry of a one-trace word: if rotating by r = n - b maps the word to itself, the pairings
+             * with 0 ~ b and those with 0 ~ n - b correspond one to one with the same gluings and the same V, so
+             * only b <= n/2 is enumerated, b < n/2 counted twice. */
+            int *mult = malloc(tl.n * sizeof(int));
+            if (!mult) {
+                st = dw_fail(DW_ERR_NOMEM, "out of memory (pairing tasks)");
+                goto done;
+            }
+            for (size_t t = 0; t < tl.n; t++) {
+                const int *pre = tl.v + t * (size_t)tl.levels * 3;
+                int b = pre[1];
+                mult[t] = 1;
+                if (nt != 1 || b <= 0 || 2 * b == n) continue;
+                int r = n - b, sym = 1;
+                for (int i = 0; i < n && sym; i++) {
+                    const dw_wick_letter *A = w->let + i, *B = w->let + (i + r) % n;
+                    sym = A->mat == B->mat && A->tflip == B->tflip && A->conj == B->conj;
+                }
+                if (!sym) continue;
+                mult[t] = 2 * b < n ? 2 : 0;
+            }
             int failed = 0;
             const long ntask = (long)tl.n;
             const size_t hsz = (size_t)(n + 1) * 2;
 #pragma omp parallel num_threads(dw_core_threads(est > 1e4 ? threads : 1))
             {
-                uint64_t *h = calloc(hsz, sizeof(uint64_t));
+                uint64_t *h = calloc(hsz, sizeof(uint64_t)), *ht = calloc(hsz, sizeof(uint64_t));
                 pstate s;
-                int ok = h && state_init(&s, w, cand, cand_start, h);
+                int ok = h && ht && state_init(&s, w, cand, cand_start, ht);
 #pragma omp for schedule(dynamic, 1)
                 for (long t = 0; t < ntask; t++) {
-                    if (!ok) continue;
+                    if (!ok || !mult[t]) continue;
                     const int *pre = tl.v + (size_t)t * (size_t)tl.levels * 3;
                     for (int l = 0; l < tl.levels && pre[3 * l] >= 0; l++) glue(&s, pre[3 * l], pre[3 * l + 1], pre[3 * l + 2]);
+                    memset(ht, 0, hsz * sizeof(uint64_t));
                     dfs(&s, 0);
+                    for (size_t i = 0; i < hsz; i++) h[i] += (uint64_t)mult[t] * ht[i];
                     for (int l = tl.levels - 1; l >= 0; l--)
                         if (pre[3 * l] >= 0) unglue(&s, pre[3 * l], pre[3 * l + 1], 0);
                     rollback(&s, 0);
@@ -386,9 +409,11 @@ dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, in
                     else
                         for (size_t i = 0; i < hsz; i++) hist[i] += h[i];
                 }
-                if (h) state_clear(&s);
+                if (h && ht) state_clear(&s);
                 free(h);
+                free(ht);
             }
+            free(mult);
             if (failed) {
                 st = dw_fail(DW_ERR_NOMEM, "out of memory (pairings)");
                 goto done;

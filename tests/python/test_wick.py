@@ -295,17 +295,20 @@ def test_monte_carlo_network(N):
     v = network_mc(XN, YN, NET["depth"], NET["poly"], NET["sw"], NET["sb"], N, 60000 // (N // 8), rng)
     se = v.std(ddof=1) / np.sqrt(v.size)
     assert abs(v.mean() - value_at(exact, N)) <= 4 * se
+    if N == 8:  # the 1/N term matters: the infinite-width value alone is rejected
+        assert abs(v.mean() - float(exact[0])) > 4 * se
 
 
 @pytest.mark.long
 @pytest.mark.parametrize("N", [8, 16, 32])
 def test_monte_carlo_network_long(N):
-    """Depth 3, cubic term: the exact finite-N value agrees within 4 SE; at N = 8 the limit alone does not."""
+    """Depth 3 (four 1/N terms): the exact finite-N value agrees within 4 SE; the limit alone does not. (Cubic terms
+    at depth 3 make the law so heavy-tailed that a sample standard error is not trustworthy: kept quadratic.)"""
     rng = np.random.default_rng(100 + N)
-    poly, sw, sb = [0.1, 1.0, 0.5, -0.1], 1.0, 0.1
+    poly, sw, sb = [0.0, 1.0, 0.3], 1.0, 0.1
     exact = dw.expand(XN, YN, depth=3, poly=poly, weight_var=sw, bias_var=sb, route="conditional")
-    v = network_mc(XN, YN, 3, poly, sw, sb, N, 400000 // (N // 8), rng)
+    assert len(exact) == 5
+    v = network_mc(XN, YN, 3, poly, sw, sb, N, 200000 // (N // 8), rng)
     se = v.std(ddof=1) / np.sqrt(v.size)
     assert abs(v.mean() - value_at(exact, N)) <= 4 * se
-    if N == 8:
-        assert abs(v.mean() - float(exact[0])) > 4 * se
+    assert abs(v.mean() - float(exact[0])) > 4 * se
