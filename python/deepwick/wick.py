@@ -43,10 +43,26 @@ lib.dw_wick_expansion_json.restype = ctypes.c_char_p
 lib.dw_wick_expansion_dot.argtypes = [_vp, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p)]
 
 
+def _int(s):
+    """int(s) for any length (Python >= 3.11 refuses int() of more than 4300 digits by default)."""
+    s = s.strip()
+    if len(s) < 4000:
+        return int(s)
+    neg = s.startswith("-")
+    digits = s.lstrip("+-")
+    v = 0
+    for i in range(0, len(digits), 1000):
+        chunk = digits[i:i + 1000]
+        v = v * 10 ** len(chunk) + int(chunk)
+    return -v if neg else v
+
+
 def _exact(s):
     """'p' -> int, 'p/q' -> Fraction."""
-    f = Fraction(s)
-    return f.numerator if f.denominator == 1 else f
+    num, _, den = s.partition("/")
+    if not den:
+        return _int(num)
+    return Fraction(_int(num), _int(den))
 
 
 def _poly(d):
