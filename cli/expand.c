@@ -185,11 +185,12 @@ int cmd_expand(int argc, char **argv)
                 printf("E[f(x%zu) f(x%zu)] =", i, j);
                 int D = dw_wick_expansion_degree(ex[p]);
                 for (int k = 0; k <= D; k++) {
-                    printf(" %s%s", k ? "+ " : "", dw_wick_expansion_coef(ex[p], k));
-                    if (k) printf(" N^-%d", k);
+                    const char *cs = dw_wick_expansion_coef(ex[p], k);
+                    if (k) printf(" %s %s N^-%d", cs[0] == '-' ? "-" : "+", cs + (cs[0] == '-'), k);
+                    else printf(" %s", cs);
                 }
                 printf("   (");
-                for (int k = 0; k <= D; k++) printf("%s%.10g%s", k ? ", " : "", dw_wick_expansion_coef_d(ex[p], k), k ? "" : "");
+                for (int k = 0; k <= D; k++) printf("%s%.10g", k ? ", " : "", dw_wick_expansion_coef_d(ex[p], k));
                 printf(" per power of 1/N)\n");
             }
         if (terms) printf("terms of the first pair (JSON): %s\n", dw_wick_expansion_json(ex[first]));

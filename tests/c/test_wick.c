@@ -6,7 +6,7 @@
  *   Ginibre, complex Ginibre); complex Ginibre recursion = pairings for k <= 6 and at length 40 sums to k!.
  * - Fuss-Catalan leading terms for products of Ginibre matrices; E (1/N) tr(J J^T) = 1 exactly.
  * - Complex ensembles: a normalised single trace has only even powers; real and complex Ginibre share the planar
- *   (leading) term. GOE: E tr A^2 = N + 1, E tr A^4 = 2N + 5 + 5/N.
+ *   (leading) term. GOE: E tr A^2 = N + 1, E tr A^4 = 2N + 5 + 5/N, tr A^6 and tr A^8 from the literature.
  * - i.i.d. laws (route 2): moments:3,15,105,945 = real Ginibre (pairings); the fourth-moment shift m4 - 3 of
  *   E tr(A A^T A A^T); Rademacher and sparse against that formula.
  * - Networks: trees route = conditional route exactly; the constant term = dw_kernel_gram with poly activation.
@@ -165,6 +165,15 @@ static void test_known_values(void)
     dw_wick_result_clear(r);
     r = compute("tr(A^4)", "goe", DW_WICK_AUTO, 0, 0);
     CHECK(coef_long(r, 1) == 2 && coef_long(r, 0) == 5 && coef_long(r, -1) == 5);
+    dw_wick_result_clear(r);
+    /* GOE moments from the literature (Goulden-Jackson 1997, Ledoux 2009): N^2 E tr A^6 = 5N^3 + 22N^2 + 52N + 41,
+     * N^3 E tr A^8 = 14N^4 + 93N^3 + 374N^2 + 690N + 509 */
+    r = compute("tr(A^6)", "goe", DW_WICK_PARTITIONS, 0, 0);
+    CHECK(coef_long(r, 1) == 5 && coef_long(r, 0) == 22 && coef_long(r, -1) == 52 && coef_long(r, -2) == 41);
+    dw_wick_result_clear(r);
+    r = compute("tr(A^8)", "goe", DW_WICK_PAIRINGS, 0, 0);
+    CHECK(coef_long(r, 1) == 14 && coef_long(r, 0) == 93 && coef_long(r, -1) == 374 && coef_long(r, -2) == 690 &&
+          coef_long(r, -3) == 509);
     dw_wick_result_clear(r);
     /* Catalan leading terms for GOE and real Ginibre */
     char w[256];
