@@ -7,7 +7,6 @@
  * parallel, and for a one-trace word the cyclic symmetry halves the first level (integer counts, so the result does not depend on the thread count). */
 #include "wick/wick.h"
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 

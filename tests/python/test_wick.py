@@ -312,3 +312,114 @@ def test_monte_carlo_network_long(N):
     se = v.std(ddof=1) / np.sqrt(v.size)
     assert abs(v.mean() - value_at(exact, N)) <= 4 * se
     assert abs(v.mean() - float(exact[0])) > 4 * se
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Long: route 1 = route 2 on every Gaussian case of length <= 10 (up to the cyclic symmetry of a trace), and the
+# Harer-Zagier table n = 9, 10 by brute-force pairings
+# ----------------------------------------------------------------------------------------------------------------
+
+def necklaces(k, n):
+    """Every cyclic word of length n over k symbols once (as its least rotation): the FKM algorithm."""
+    a = [0] * (n + 1)
+
+    def gen(t, p):
+        if t > n:
+            if n % p == 0:
+                yield tuple(a[1:])
+        else:
+            a[t] = a[t - p]
+            yield from gen(t + 1, p)
+            for j in range(a[t - p] + 1, k):
+                a[t] = j
+                yield from gen(t + 1, t)
+    yield from gen(1, 1)
+
+
+def test_necklaces_count():
+    # Necklaces of length n over k symbols: (1/n) sum_{d | n} phi(d) k^{n/d} (independent formula)
+    from math import gcd
+    for k, n in [(2, 10), (3, 6), (4, 8)]:
+        phi = lambda d: sum(1 for i in range(1, d + 1) if gcd(i, d) == 1)
+        expect = sum(phi(d) * k ** (n // d) for d in range(1, n + 1) if n % d == 0) // n
+        got = list(necklaces(k, n))
+        assert len(got) == expect == len(set(got))
+
+
+def routes_agree(exprs, ens):
+    n = 0
+    for w in exprs:
+        a = dw.wick(w, ens, route="pairings", threads=1)
+        b = dw.wick(w, ens, route="partitions", threads=1)
+        assert a == b, (w, ens, a, b)
+        n += 1
+    return n
+
+
+def one_trace(syms, n, keep=lambda w: True):
+    return ["tr(%s)" % " ".join(syms[i] for i in w) for w in necklaces(len(syms), n) if keep(w)]
+
+
+def multi_trace(syms, total, keep):
+    """Products of at least two traces (a multiset of cyclic words) of total length <= total."""
+    neck = [(n, w) for n in range(1, total) for w in necklaces(len(syms), n)]
+    out = []
+
+    def rec(start, left, cur):
+        if len(cur) >= 2 and keep([i for _, w in cur for i in w]):
+            out.append(" ".join("tr(%s)" % " ".join(syms[i] for i in w) for _, w in cur))
+        for j in range(start, len(neck)):
+            if neck[j][0] <= left:
+                rec(j, left - neck[j][0], cur + [neck[j]])
+    rec(0, total, [])
+    return out
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("ens,syms", [("gue", ["A", "A^T"]), ("goe", ["A"]), ("ginibre", ["A", "A^T"]),
+                                      ("complex-ginibre", ["G", "G^*", "G^T", "G^*^T"])])
+def test_routes_agree_every_one_letter_word_long(ens, syms):
+    """Every one-trace word of length <= 10 in one letter and its transposes / adjoints (complex Ginibre: all four
+    forms to length 8; at length 10 the words in G, G^* with as many G as G^*, the others vanish by symmetry), and
+    every product of two or more traces of total length <= 10 (complex Ginibre: in G, G^*, balanced)."""
+    n = 0
+    for L in range(1, 11):
+        keep = lambda w: True
+        if ens == "complex-ginibre" and L > 8:
+            keep = lambda w: w.count(0) + w.count(2) == w.count(1) + w.count(3) and not (set(w) & {2, 3})
+        n += routes_agree(one_trace(syms, L, keep), ens)
+    two = syms[:2]
+    keep = lambda w: len(w) % 2 == 0 and (ens != "complex-ginibre" or 2 * w.count(0) == len(w))
+    n += routes_agree(multi_trace(two, 10, keep), ens)
+    assert n > {"goe": 80}.get(ens, 1000)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("ens,syms", [("A=gue,B=goe", ["A", "A^T", "B"]), ("A=ginibre,B=ginibre", ["A", "A^T", "B", "B^T"]),
+                                      ("A=ginibre,B=complex-ginibre", ["A", "A^T", "B", "B^*"]),
+                                      ("A=gue,B=ginibre", ["A", "A^T", "B", "B^T"])])
+def test_routes_agree_two_letter_words_long(ens, syms):
+    """Two independent letters, each with its transpose / adjoint: every one-trace word of length <= 10 in which
+    both letters occur an even number of times (complex Ginibre: as many B as B^*); the other words vanish."""
+    def keep(w):
+        na = sum(1 for i in w if i < 2)
+        nb = len(w) - na
+        if na == 0 or nb == 0 or na % 2 or nb % 2:
+            return False
+        return not ens.endswith("complex-ginibre") or 2 * w.count(2) == nb
+    n = sum(routes_agree(one_trace(syms, L, keep), ens) for L in range(2, 11, 2))
+    assert n > 3000
+
+
+HARER_ZAGIER = {9: [4862, 291720, 4390386, 17454580, 12317877],
+                10: [16796, 1385670, 31039008, 211083730, 351683046, 59520825]}  # OEIS A035309
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("n", [9, 10])
+def test_harer_zagier_by_pairings_long(n):
+    """(2n-1)!! Wick pairings of tr(A^2n) (3.4e7 and 6.5e8) = the recursion = the published table."""
+    w = "tr(A^%d)" % (2 * n)
+    p = dw.wick(w, "gue", route="pairings")
+    r = dw.wick(w, "gue", route="recursion")
+    assert p == r == {1 - 2 * g: c for g, c in enumerate(HARER_ZAGIER[n])}
