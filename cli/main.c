@@ -11,6 +11,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  kernel     NNGP / NTK Gram matrices of a fully connected network (closed forms)\n"
+    "  wick       exact finite-N expectations of traces of random-matrix words (genus expansion)\n"
+    "  expand     exact finite-width E[f(x) f(y)] of a polynomial network (operator-graph expansion)\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "wick")) return cmd_wick(argc - 1, argv + 1);
+    if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }

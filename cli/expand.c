@@ -1,0 +1,209 @@
+/* deepwick expand: exact finite-width E[f(x) f(y)] of a polynomial-activation network (MATH.md 4.3). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: deepwick expand --depth L --poly c0,c1,c2,... --inputs X.npy [--weight-var V] [--bias-var B]\n"
+    "                       [--route trees|conditional] [--terms] [--dot term.dot [--term K]] [--json]\n"
+    "\n"
+    "E[f(x) f(y)] at finite hidden width N, exactly, as a polynomial in 1/N, for the network\n"
+    "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1},  phi(z) = c0 + c1 z + c2 z^2 + ...\n"
+    "with Gaussian weights of variance V / fan_in and biases of variance B (MATH.md 4.3). The constant term is the\n"
+    "NNGP kernel of `deepwick kernel --act poly:c0,c1,...`.\n"
+    "\n"
+    "required:\n"
+    "  --depth L           number of activations, L >= 0\n"
+    "  --poly C            coefficients c0,c1,...,cK (exact: decimals such as 0.1 mean 1/10, or p/q)\n"
+    "  --inputs FILE       n x d inputs (.npy or .csv); every pair i <= j of rows is expanded\n"
+    "options:\n"
+    "  --weight-var V      sigma_w^2 (default 1), exact decimal or p/q\n"
+    "  --bias-var B        sigma_b^2 (default 0)\n"
+    "  --route R           trees (default: the operator-graph expansion, a sum over pairs of trees of their\n"
+    "                      Wick pairings) or conditional (the layer recursion conditioned on the layer below)\n"
+    "  --terms             list the trees with their coefficients and, per pair of trees, the pairings' powers\n"
+    "                      of N and Euler characteristics (first pair of inputs; trees route)\n"
+    "  --dot FILE          write a Graphviz drawing of term K (default 0) of the first pair of inputs\n"
+    "  --term K            which term --dot draws\n"
+    "  --json              one JSON object on stdout\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "The first pair of inputs is (0, 1) when X has two or more rows, else (0, 0).\n";
+
+static char **split_list(const char *text, size_t *n)
+{
+    size_t k = 1;
+    for (const char *p = text; *p; p++) k += *p == ',';
+    char **v = calloc(k + 1, sizeof *v);
+    char *copy = malloc(strlen(text) + 1);
+    if (!v || !copy) {
+        free(v);
+        free(copy);
+        return NULL;
+    }
+    strcpy(copy, text);
+    v[k] = copy; /* owner of the storage */
+    char *p = copy;
+    for (size_t i = 0; i < k; i++) {
+        v[i] = p;
+        p += strcspn(p, ",");
+        if (*p) *p++ = '\0';
+    }
+    *n = k;
+    return v;
+}
+
+int cmd_expand(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"depth", required_argument, 0, 'L'},      {"poly", required_argument, 0, 'p'},
+        {"weight-var", required_argument, 0, 'w'}, {"bias-var", required_argument, 0, 'b'},
+        {"inputs", required_argument, 0, 'x'},     {"route", required_argument, 0, 'r'},
+        {"terms", no_argument, 0, 'T'},            {"dot", required_argument, 0, 'd'},
+        {"term", required_argument, 0, 'k'},       {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    const char *poly = NULL, *wv = "1", *bv = "0", *xpath = NULL, *route = "trees", *dotpath = NULL;
+    long depth = -1, termk = 0;
+    int json = 0, terms = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'L':
+            if (!cli_parse_int("--depth", optarg, 0, 64, &depth)) return 1;
+            break;
+        case 'p': poly = optarg; break;
+        case 'w': wv = optarg; break;
+        case 'b': bv = optarg; break;
+        case 'x': xpath = optarg; break;
+        case 'r': route = optarg; break;
+        case 'T': terms = 1; break;
+        case 'd': dotpath = optarg; break;
+        case 'k':
+            if (!cli_parse_int("--term", optarg, 0, 1000000000, &termk)) return 1;
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return cli_usage_error("expand", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("expand", "unexpected argument '%s'", argv[optind]);
+    if (depth < 0) return cli_usage_error("expand", "--depth is required");
+    if (!poly) return cli_usage_error("expand", "--poly is required");
+    if (!xpath) return cli_usage_error("expand", "--inputs is required");
+    dw_wick_expand_route r;
+    if (!strcmp(route, "trees")) r = DW_WICK_EXPAND_TREES;
+    else if (!strcmp(route, "conditional")) r = DW_WICK_EXPAND_CONDITIONAL;
+    else return cli_error("--route: expected trees or conditional (got '%s')", route);
+    if ((terms || dotpath) && r != DW_WICK_EXPAND_TREES)
+        return cli_error("--terms and --dot need the trees route");
+    int rc = 1;
+    size_t ncoef = 0;
+    char **coef = split_list(poly, &ncoef);
+    dw_matrix X;
+    dw_matrix_init(&X);
+    dw_wick_expansion **ex = NULL;
+    size_t npairs = 0;
+    dw_status s;
+    if (!coef) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    if (dotpath && (s = dw_io_check_writable(dotpath))) {
+        rc = cli_error("--dot: %s", dw_error_message());
+        goto done;
+    }
+    if ((s = dw_io_read_matrix(&X, xpath))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (X.rows == 0 || X.cols == 0) {
+        rc = cli_error("%s: no inputs (the array is %zu x %zu)", xpath, X.rows, X.cols);
+        goto done;
+    }
+    if (X.rows > 64) {
+        rc = cli_error("%s: %zu rows; expand takes at most 64 inputs (2080 pairs)", xpath, X.rows);
+        goto done;
+    }
+    dw_wick_net net = {(int)depth, ncoef, (const char *const *)coef, wv, bv};
+    const size_t n = X.rows;
+    ex = calloc(n * (n + 1) / 2, sizeof *ex);
+    if (!ex) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    const size_t fi = 0, fj = n > 1 ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) {
+            int rec = (terms || dotpath) && i == fi && j == fj;
+            s = dw_wick_expand(&ex[npairs], &net, X.data + i * X.cols, X.data + j * X.cols, X.cols, r, rec);
+            if (s) {
+                rc = cli_status(s);
+                goto done;
+            }
+            npairs++;
+        }
+    size_t first = fj; /* index of pair (0, fj) in the i <= j order */
+    if (dotpath) {
+        const char *dot;
+        if ((s = dw_wick_expansion_dot(ex[first], (size_t)termk, &dot))) {
+            rc = cli_error("--term: %s", dw_error_message());
+            goto done;
+        }
+        if ((s = dw_io_write_text(dotpath, dot, strlen(dot)))) {
+            rc = cli_status(s);
+            goto done;
+        }
+    }
+    if (json) {
+        printf("{\"command\": \"expand\", \"version\": \"%s\", \"depth\": %ld, \"poly\": [", dw_version(), depth);
+        for (size_t k = 0; k < ncoef; k++) {
+            printf(k ? ", " : "");
+            cli_json_string(stdout, coef[k]);
+        }
+        printf("], \"weight_var\": ");
+        cli_json_string(stdout, wv);
+        printf(", \"bias_var\": ");
+        cli_json_string(stdout, bv);
+        printf(", \"route\": \"%s\", \"pairs\": [", route);
+        size_t p = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i; j < n; j++, p++) {
+                printf("%s{\"i\": %zu, \"j\": %zu, \"float\": {", p ? ", " : "", i, j);
+                int D = dw_wick_expansion_degree(ex[p]);
+                for (int k = 0; k <= D; k++) printf("%s\"N^%d\": %.17g", k ? ", " : "", -k, dw_wick_expansion_coef_d(ex[p], k));
+                printf("}, \"expansion\": %s}", dw_wick_expansion_json(ex[p]));
+            }
+        printf("]}\n");
+    } else {
+        size_t p = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i; j < n; j++, p++) {
+                printf("E[f(x%zu) f(x%zu)] =", i, j);
+                int D = dw_wick_expansion_degree(ex[p]);
+                for (int k = 0; k <= D; k++) {
+                    const char *cs = dw_wick_expansion_coef(ex[p], k);
+                    if (k) printf(" %s %s N^-%d", cs[0] == '-' ? "-" : "+", cs + (cs[0] == '-'), k);
+                    else printf(" %s", cs);
+                }
+                printf("   (");
+                for (int k = 0; k <= D; k++) printf("%s%.10g", k ? ", " : "", dw_wick_expansion_coef_d(ex[p], k));
+                printf(" per power of 1/N)\n");
+            }
+        if (terms) printf("terms of the first pair (JSON): %s\n", dw_wick_expansion_json(ex[first]));
+    }
+    rc = 0;
+done:
+    if (ex)
+        for (size_t k = 0; k < npairs; k++) dw_wick_expansion_clear(ex[k]);
+    free(ex);
+    if (coef) {
+        free(coef[ncoef]);
+        free(coef);
+    }
+    dw_matrix_clear(&X);
+    return rc;
+}
