@@ -241,7 +241,7 @@ typedef struct dw_sig_nsk_opts {
     int threads;
 } dw_sig_nsk_opts;
 
-DW_API void dw_sig_nsk_opts_init(dw_sig_nsk_opts *o); /* sigmas 1, homogeneous, lambda 0, second order */
+DW_API void dw_sig_nsk_opts_init(dw_sig_nsk_opts *o); /* sigma0 = sigma_a = 1, sigma_b = 0, homogeneous, lambda 0, second order */
 DW_API double dw_sig_nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx, size_t m, size_t ly);
 /* K (n x m) of the neural signature kernel; the inhomogeneous kernel needs lx == ly (one time grid, t_m = m/M). */
 DW_API dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y,
