@@ -184,6 +184,10 @@ DW_API dw_status dw_kernel_tile(const dw_kernel_plan *plan, size_t i0, size_t i1
  * function checks len >= 2, d >= 1 and that every entry is finite, naming the offending path and point.
  * threads: 0 = the OpenMP default; results never depend on it. */
 
+/* Read paths from .npy (3-D: batch x len x d; 2-D: one path len x d) or .csv (one path, len x d); *data is
+ * malloc'ed (free()). Entries must be finite (the readers' checks). */
+DW_API dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d);
+
 /* ---- truncated signatures (MATH.md 5) ---- */
 /* Entries of a level-n signature without level 0: d + d^2 + ... + d^n (0 if that overflows). */
 DW_API size_t dw_sig_size(size_t d, int level);

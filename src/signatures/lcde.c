@@ -39,10 +39,11 @@ static dw_status channels(const char *what, size_t n, const size_t *idx, size_t 
     for (size_t k = 0; k < c; k++) {
         v[k] = n ? idx[k] : k;
         if (v[k] >= d) {
+            const size_t bad = v[k];
             free(v);
             return dw_fail(DW_ERR_INVALID, "%s channels: index %zu is out of range (the paths have %zu channels, "
                                            "numbered from 0)",
-                           what, v[k], d);
+                           what, bad, d);
         }
     }
     *out = v;

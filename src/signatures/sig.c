@@ -123,3 +123,44 @@ dw_status dw_sig_logsignature(const double *X, size_t batch, size_t len, size_t 
 {
     return run(X, batch, len, d, level, threads, out, 1);
 }
+
+dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d)
+{
+    if (!path || !data || !batch || !len || !d) return dw_fail(DW_ERR_INVALID, "read paths: NULL argument");
+    *data = NULL;
+    *batch = *len = *d = 0;
+    dw_matrix m;
+    dw_matrix_init(&m);
+    const size_t pl = strlen(path);
+    int ndim = 2;
+    size_t dims[3] = {0, 0, 0};
+    dw_status s;
+    if (pl >= 4 && !strcmp(path + pl - 4, ".npy")) {
+        s = dw_io_read_npy_nd(&m, path, 3, &ndim, dims);
+    } else {
+        s = dw_io_read_matrix(&m, path);
+        dims[0] = m.rows;
+        dims[1] = m.cols;
+    }
+    if (s) return s;
+    if (ndim == 3) {
+        *batch = dims[0];
+        *len = dims[1];
+        *d = dims[2];
+    } else if (ndim == 2) {
+        *batch = 1;
+        *len = dims[0];
+        *d = dims[1];
+    } else {
+        dw_matrix_clear(&m);
+        return dw_fail(DW_ERR_INVALID, "%s: expected paths of shape (batch, len, d) or one path (len, d), got a %d-D "
+                                       "array",
+                       path, ndim);
+    }
+    if (*batch == 0 || *len == 0 || *d == 0) {
+        dw_matrix_clear(&m);
+        return dw_fail(DW_ERR_INVALID, "%s: empty paths (shape %zu x %zu x %zu)", path, *batch, *len, *d);
+    }
+    *data = m.data;
+    return DW_OK;
+}

@@ -13,6 +13,7 @@
 #include "signatures/sig.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,10 @@ static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n
     if (s) return s;
     if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;
     /* the PDE grid of one pair, held one row at a time per lane and thread */
-    return dw_core_check_alloc(dw_sig_kernel_bytes(o, lx, Y ? ly : lx), "the signature-kernel PDE grid rows");
+    char what[96];
+    snprintf(what, sizeof what, "the PDE grid rows at dyadic order %d (2^%d cells per segment and direction)",
+             o->dyadic_order, o->dyadic_order);
+    return dw_core_check_alloc(dw_sig_kernel_bytes(o, lx, Y ? ly : lx), what);
 }
 
 typedef struct {
