@@ -11,7 +11,6 @@
 #include "core/rng.h"
 #include "signatures/sig.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +18,30 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* Z (batch x N) = Y (batch x K) M^T for M (N x K), rows of M in parallel blocks; plain loops with a fixed summation
+ * order (4 partial sums), so results do not depend on the thread count (BLAS called outside a parallel region would
+ * also spin up its own threads against ours). */
+static void matmul_t(const double *M, size_t N, size_t K, const double *Y, size_t batch, double *Z, int threads)
+{
+#pragma omp parallel for schedule(static) num_threads(threads) if ((double)N * K * batch > 4e6)
+    for (size_t r = 0; r < N; r++) {
+        const double *m = M + r * K;
+        for (size_t b = 0; b < batch; b++) {
+            const double *y = Y + b * K;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            size_t k = 0;
+            for (; k + 4 <= K; k += 4) {
+                s0 += m[k] * y[k];
+                s1 += m[k + 1] * y[k + 1];
+                s2 += m[k + 2] * y[k + 2];
+                s3 += m[k + 3] * y[k + 3];
+            }
+            for (; k < K; k++) s0 += m[k] * y[k];
+            Z[b * N + r] = (s0 + s1) + (s2 + s3);
+        }
+    }
+}
 
 void dw_sig_lcde_opts_init(dw_sig_lcde_opts *o)
 {
@@ -92,7 +115,7 @@ dw_status dw_sig_lcde_kernel(const dw_sig_lcde_opts *o, const double *X, size_t 
     }
     const double sB2 = o->sigma_B * o->sigma_B, sC2 = o->sigma_C * o->sigma_C, sc2 = o->sigma_c * o->sigma_c;
     int failed = 0;
-#pragma omp parallel num_threads(dw_core_threads(o->threads))
+#pragma omp parallel num_threads(dw_core_threads(o->threads)) if ((double)n * m * lx * ly > 1e5)
     {
         double *P = malloc(2 * ly * sizeof(double));
 #pragma omp for schedule(dynamic, 1) collapse(2)
@@ -137,12 +160,14 @@ dw_status dw_sig_lcde_kernel(const dw_sig_lcde_opts *o, const double *X, size_t 
     return DW_OK;
 }
 
-/* The recursion with given weights; out is batch x len x N. */
+/* The recursion with given weights; out is batch x len x N; tmp holds (ni + 1) + 2 N batch doubles. */
 static void lcde_run(const dw_sig_lcde_opts *o, size_t N, const double *A, const double *B, const double *C,
                      const double *c, const size_t *gate, size_t ng, const size_t *inp, size_t ni, const double *X,
                      size_t batch, size_t len, size_t d, double *out, double *tmp)
 {
-    /* Y_0 = C x_0 + c for every path: (batch x N) = X0 (batch x d, stride len d) C^T */
+    const int nt = dw_core_threads(o->threads);
+    double *Yt = tmp + ni + 1, *Z = Yt + N * batch, *u = tmp;
+    /* Y_0 = C x_0 + c for every path */
     for (size_t b = 0; b < batch; b++) {
         double *y = out + b * len * N;
         for (size_t r = 0; r < N; r++) {
@@ -152,25 +177,38 @@ static void lcde_run(const dw_sig_lcde_opts *o, size_t N, const double *A, const
         }
     }
     for (size_t t = 0; t + 1 < len; t++) {
-        for (size_t b = 0; b < batch; b++) {
-            const double *x = X + (b * len + t) * d;
-            const double *y = out + (b * len + t) * N;
-            double *yn = out + (b * len + t + 1) * N;
-            memcpy(yn, y, N * sizeof(double));
-            for (size_t i = 0; i < ng; i++) {
-                const double dw = x[d + gate[i]] - x[gate[i]];
-                if (dw == 0.0) continue;
-                if (o->diagonal) {
-                    const double *a = A + i * N;
+        for (size_t b = 0; b < batch; b++) memcpy(Yt + b * N, out + (b * len + t) * N, N * sizeof(double));
+        for (size_t b = 0; b < batch; b++) memcpy(out + (b * len + t + 1) * N, Yt + b * N, N * sizeof(double));
+        for (size_t i = 0; i < ng; i++) {
+            if (o->diagonal) {
+                const double *a = A + i * N;
+                for (size_t b = 0; b < batch; b++) {
+                    const double *x = X + (b * len + t) * d;
+                    const double dw = x[d + gate[i]] - x[gate[i]];
+                    double *yn = out + (b * len + t + 1) * N;
+                    const double *y = Yt + b * N;
                     for (size_t r = 0; r < N; r++) yn[r] += dw * a[r] * y[r];
-                } else {
-                    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)N, dw, A + i * N * N, (int)N, y, 1, 1.0, yn,
-                                1);
+                }
+            } else {
+                matmul_t(A + i * N * N, N, N, Yt, batch, Z, nt);
+                for (size_t b = 0; b < batch; b++) {
+                    const double *x = X + (b * len + t) * d;
+                    const double dw = x[d + gate[i]] - x[gate[i]];
+                    double *yn = out + (b * len + t + 1) * N;
+                    for (size_t r = 0; r < N; r++) yn[r] += dw * Z[b * N + r];
                 }
             }
-            if (B) {
-                for (size_t k = 0; k < ni; k++) tmp[k] = x[d + inp[k]] - x[inp[k]];
-                cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)ni, 1.0, B, (int)ni, tmp, 1, 1.0, yn, 1);
+        }
+        if (B) {
+            for (size_t b = 0; b < batch; b++) {
+                const double *x = X + (b * len + t) * d;
+                double *yn = out + (b * len + t + 1) * N;
+                for (size_t k = 0; k < ni; k++) u[k] = x[d + inp[k]] - x[inp[k]];
+                for (size_t r = 0; r < N; r++) {
+                    double v = 0.0;
+                    for (size_t k = 0; k < ni; k++) v += B[r * ni + k] * u[k];
+                    yn[r] += v;
+                }
             }
         }
     }
@@ -213,7 +251,7 @@ dw_status dw_sig_lcde_forward(const dw_sig_lcde_opts *o, size_t N, const double 
         free(inp);
         return dw_fail(DW_ERR_INVALID, "lcde forward: NULL A, C or output");
     }
-    double *tmp = dw_alloc(ni + 1, sizeof(double), "input increments");
+    double *tmp = dw_alloc(ni + 1 + 2 * N * batch, sizeof(double), "LCDE work space");
     if (!tmp) {
         free(gate);
         free(inp);
@@ -229,7 +267,7 @@ dw_status dw_sig_lcde_forward(const dw_sig_lcde_opts *o, size_t N, const double 
 static void fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t seed, uint64_t sample, uint64_t b,
                       uint64_t c0, int threads)
 {
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(static) num_threads(threads) if ((double)rows * cols > 1e6)
     for (size_t r = 0; r < rows; r++) {
         dw_rng g;
         dw_rng_init(&g, seed, sample, b, c0 + r);
@@ -250,7 +288,7 @@ dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples
         return dw_fail(DW_ERR_INVALID, "lcde sample: NULL output or no samples");
     }
     const double asz = o->diagonal ? (double)ng * N : (double)ng * N * N;
-    const double bytes = 8.0 * (asz + (double)N * (ni + d + 1) + (double)batch * len * N + ni + 1);
+    const double bytes = 8.0 * (asz + (double)N * (ni + d + 1) + (double)batch * len * N + ni + 1 + 2.0 * N * batch);
     if ((s = dw_core_check_alloc(bytes, "the LCDE weights and states"))) {
         free(gate);
         free(inp);
@@ -262,7 +300,7 @@ dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples
     double *C = dw_alloc(N * d, sizeof(double), "LCDE weights C");
     double *c = dw_alloc(N, sizeof(double), "LCDE weights c");
     double *st = dw_alloc(batch * len, N * sizeof(double), "LCDE states");
-    double *tmp = dw_alloc(ni + 1, sizeof(double), "input increments");
+    double *tmp = dw_alloc(ni + 1 + 2 * N * batch, sizeof(double), "LCDE work space");
     const int nt = dw_core_threads(o->threads);
     if (!A || !B || !C || !c || !st || !tmp) {
         s = DW_ERR_NOMEM;
@@ -340,8 +378,7 @@ dw_status dw_sig_cresnet_sample(const dw_sig_nsk_opts *o, size_t N, size_t sampl
             if ((s = dw_act_eval(o->act, batch * N, Yc, Ph, NULL))) break;
             for (size_t k = 0; k < d; k++) {
                 /* Z = phi(Y) A_k^T; Y += (sa Z + sigma_b b_k) dx^k tscale, per path */
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)N, (int)N, 1.0, Ph, (int)N,
-                            W + k * (N + 1) * N, (int)N, 0.0, Z, (int)N);
+                matmul_t(W + k * (N + 1) * N, N, N, Ph, batch, Z, nt);
                 const double *bk = W + (k * (N + 1) + N) * N;
                 for (size_t b = 0; b < batch; b++) {
                     const double dx = (X[(b * len + t + 1) * d + k] - X[(b * len + t) * d + k]) * tscale;

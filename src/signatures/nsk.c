@@ -320,7 +320,7 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
     /* 1. self-kernels (homogeneous) */
     if (need_diag) {
         const size_t tot = sym ? n : n + m;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (tot > 1 && (double)tot * (double)Nx * (double)Nx > 2e4)
         {
             double *w = malloc(wsz * sizeof(double));
 #pragma omp for schedule(dynamic, 1)
@@ -355,7 +355,7 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
             rowstart[0] = 0;
             for (size_t i = 0; i < n; i++) rowstart[i + 1] = rowstart[i] + (n - i);
         }
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (npairs > 1 && (double)npairs * (double)Nx * (double)Ny > 2e4)
         {
             double *w = malloc(wsz * sizeof(double));
 #pragma omp for schedule(dynamic, 1)

@@ -80,7 +80,7 @@ static dw_status run(const double *X, size_t batch, size_t len, size_t d, int le
     if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
     const size_t osz = logsig ? ly.count : sz;
     int failed = 0;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if ((double)batch * (double)len * (double)sz > 2e5)
     {
         const size_t wsz = (logsig ? 4 * sz : 0) + t.pw[level] / d + d;
         double *w = malloc(wsz * sizeof(double));

@@ -242,7 +242,7 @@ static dw_status compute(const plan *p, int sym, size_t i0, size_t i1, size_t j0
     const size_t cols = ((p->ly - 1) << p->o->dyadic_order) + 1;
     const int nt = dw_core_threads(p->o->threads);
     int failed = 0;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (ngroups > 1 && (double)ngroups * (double)cols * (double)((p->lx - 1) << p->o->dyadic_order) > 1e5)
     {
         work w;
         memset(&w, 0, sizeof w);
