@@ -48,15 +48,73 @@ size_t dw_sig_logsig_size(size_t d, int level)
     return tot;
 }
 
-/* The signature of one path into S (full size); scratch of d^(n-1). */
-static void path_signature(const dw_tens *t, const double *x, size_t len, double *S, double *h, double *scratch)
+/* Chen's step for LANES paths at once, entries interleaved (entry e of lane l at e * LANES + l): every lane does
+ * the same operations, so a path's signature does not depend on its lane or group, and the lane loops are SIMD.
+ * The Horner form of dw_tens_chen_step (tensor.c). D: the dimension as a compile-time constant (0: t->d). */
+#define LANES 8
+static inline void chen_lanes_body(const dw_tens *t, double *restrict S, const double *restrict h,
+                                   double *restrict B, const size_t D)
+{
+    const size_t d = D ? D : t->d;
+    for (int k = t->n; k >= 2; k--) {
+        const double ik = 1.0 / k;
+        for (size_t a = 0; a < d * LANES; a++) B[a] = h[a] * ik;
+        size_t sz = d;
+        for (int i = 1; i <= k - 2; i++) {
+            const double *Si = S + t->off[i] * LANES;
+            const double c = 1.0 / (k - i);
+            for (size_t w = sz; w-- > 0;) {
+                double v[LANES];
+                for (int l = 0; l < LANES; l++) v[l] = (B[w * LANES + l] + Si[w * LANES + l]) * c;
+                double *o = B + w * d * LANES;
+                for (size_t a = 0; a < d; a++)
+                    for (int l = 0; l < LANES; l++) o[a * LANES + l] = v[l] * h[a * LANES + l];
+            }
+            sz *= d;
+        }
+        const double *Sp = S + t->off[k - 1] * LANES;
+        double *Sk = S + t->off[k] * LANES;
+        for (size_t w = 0; w < sz; w++) {
+            double v[LANES];
+            for (int l = 0; l < LANES; l++) v[l] = B[w * LANES + l] + Sp[w * LANES + l];
+            double *o = Sk + w * d * LANES;
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++) o[a * LANES + l] += v[l] * h[a * LANES + l];
+        }
+    }
+    for (size_t a = 0; a < d * LANES; a++) S[a] += h[a];
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void chen_lanes(const dw_tens *t, double *S, const double *h, double *B)
+{
+    switch (t->d) {
+    case 1: chen_lanes_body(t, S, h, B, 1); break;
+    case 2: chen_lanes_body(t, S, h, B, 2); break;
+    case 3: chen_lanes_body(t, S, h, B, 3); break;
+    case 4: chen_lanes_body(t, S, h, B, 4); break;
+    case 5: chen_lanes_body(t, S, h, B, 5); break;
+    case 6: chen_lanes_body(t, S, h, B, 6); break;
+    default: chen_lanes_body(t, S, h, B, 0); break;
+    }
+}
+
+/* Signatures of paths b0 .. b0 + LANES - 1 (lanes past the batch repeat path b0) into SL (interleaved); S starts at 0
+ * (the signature of a constant path), so the first step gives exp(dx_1). */
+static void group_signature(const dw_tens *t, const double *X, size_t batch, size_t len, size_t b0, double *SL,
+                            double *h, double *B)
 {
     const size_t d = t->d;
-    for (size_t k = 0; k < d; k++) h[k] = x[d + k] - x[k];
-    dw_tens_exp_segment(t, h, S);
-    for (size_t i = 1; i + 1 < len; i++) {
-        for (size_t k = 0; k < d; k++) h[k] = x[(i + 1) * d + k] - x[i * d + k];
-        dw_tens_chen_step(t, S, h, scratch);
+    memset(SL, 0, t->off[t->n + 1] * LANES * sizeof(double));
+    for (size_t i = 0; i + 1 < len; i++) {
+        for (int l = 0; l < LANES; l++) {
+            const size_t b = b0 + (size_t)l < batch ? b0 + (size_t)l : b0;
+            const double *x = X + (b * len + i) * d;
+            for (size_t k = 0; k < d; k++) h[k * LANES + (size_t)l] = x[d + k] - x[k];
+        }
+        chen_lanes(t, SL, h, B);
     }
 }
 
@@ -73,16 +131,16 @@ static dw_status run(const double *X, size_t batch, size_t len, size_t d, int le
     dw_lyndon ly;
     memset(&ly, 0, sizeof ly);
     const int nt = dw_core_threads(threads);
-    /* per thread: S (or the log's 3 tensors), scratch d^(n-1), increment d */
-    const double per = (double)sz * (logsig ? 4.0 : 0.0) + (double)t.pw[level] / (double)d + (double)d;
-    s = dw_core_check_alloc(per * 8.0 * nt, logsig ? "the log-signature work space" : "the signature work space");
+    /* per thread: the interleaved signatures, the Horner scratch (d^(n-1) lanes), increments, and for the log its
+     * three tensors */
+    const size_t wsz = (sz + t.pw[level] / d + d) * LANES + (logsig ? 4 * sz : 0);
+    s = dw_core_check_alloc((double)wsz * 8.0 * nt, logsig ? "the log-signature work space" : "the signature work space");
     if (s) return s;
     if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
-    const size_t osz = logsig ? ly.count : sz;
+    const size_t osz = logsig ? ly.count : sz, groups = (batch + LANES - 1) / LANES;
     int failed = 0;
 #pragma omp parallel num_threads(nt) if ((double)batch * (double)len * (double)sz > 2e5)
     {
-        const size_t wsz = (logsig ? 4 * sz : 0) + t.pw[level] / d + d;
         double *w = malloc(wsz * sizeof(double));
         if (!w) {
 #pragma omp atomic write
@@ -90,15 +148,19 @@ static dw_status run(const double *X, size_t batch, size_t len, size_t d, int le
         }
 #pragma omp barrier
         if (w && !failed) {
-            double *scratch = w, *h = w + t.pw[level] / d, *S = h + d, *L = S + sz, *work = L + sz;
-#pragma omp for schedule(dynamic, 4)
-            for (size_t b = 0; b < batch; b++) {
-                if (!logsig) {
-                    path_signature(&t, X + b * len * d, len, out + b * sz, h, scratch);
-                } else {
-                    path_signature(&t, X + b * len * d, len, S, h, scratch);
-                    dw_tens_log(&t, S, L, work);
-                    dw_lyndon_project(&ly, &t, L, out + b * osz);
+            double *SL = w, *B = SL + sz * LANES, *h = B + t.pw[level] / d * LANES, *S = h + d * LANES;
+            double *L = S + sz, *work = L + sz;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t g = 0; g < groups; g++) {
+                const size_t b0 = g * LANES;
+                group_signature(&t, X, batch, len, b0, SL, h, B);
+                for (size_t l = 0; l < LANES && b0 + l < batch; l++) {
+                    double *dst = logsig ? S : out + (b0 + l) * sz;
+                    for (size_t e = 0; e < sz; e++) dst[e] = SL[e * LANES + l];
+                    if (logsig) {
+                        dw_tens_log(&t, S, L, work);
+                        dw_lyndon_project(&ly, &t, L, out + (b0 + l) * osz);
+                    }
                 }
             }
         }

@@ -51,9 +51,11 @@ void dw_tens_exp_segment(const dw_tens *t, const double *h, double *S)
     }
 }
 
-void dw_tens_chen_step(const dw_tens *t, double *S, const double *h, double *B)
+/* The Horner step with the dimension as a compile-time constant D (0: use t->d), so the short inner loops over the
+ * letters unroll. */
+static inline void chen_body(const dw_tens *t, double *S, const double *h, double *B, const size_t D)
 {
-    const size_t d = t->d;
+    const size_t d = D ? D : t->d;
     for (int k = t->n; k >= 2; k--) {
         const double ik = 1.0 / k;
         for (size_t a = 0; a < d; a++) B[a] = h[a] * ik;
@@ -78,6 +80,22 @@ void dw_tens_chen_step(const dw_tens *t, double *S, const double *h, double *B)
         }
     }
     for (size_t a = 0; a < d; a++) S[a] += h[a];
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void dw_tens_chen_step(const dw_tens *t, double *S, const double *h, double *B)
+{
+    switch (t->d) {
+    case 2: chen_body(t, S, h, B, 2); break;
+    case 3: chen_body(t, S, h, B, 3); break;
+    case 4: chen_body(t, S, h, B, 4); break;
+    case 5: chen_body(t, S, h, B, 5); break;
+    case 6: chen_body(t, S, h, B, 6); break;
+    case 8: chen_body(t, S, h, B, 8); break;
+    default: chen_body(t, S, h, B, 0); break;
+    }
 }
 
 void dw_tens_mul(const dw_tens *t, const double *A, const double *B, double *out)
