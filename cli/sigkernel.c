@@ -91,7 +91,7 @@ int cmd_sigkernel(int argc, char **argv)
     char what[96];
     snprintf(what, sizeof what, "the PDE grid rows at dyadic order %ld (2^%ld cells per segment and direction)", lam,
              lam);
-    if ((s = dw_core_check_alloc(dw_sig_kernel_bytes(&o, lx, ly), what)) ||
+    if ((s = dw_core_check_alloc(dw_sig_kernel_bytes(&o, lx, ly, d), what)) ||
         (s = dw_core_check_alloc((double)n * (double)m * 8.0, "the signature-kernel Gram matrix"))) {
         rc = cli_status(s);
         goto done;

@@ -216,7 +216,7 @@ typedef struct dw_sig_kernel_opts {
 
 DW_API void dw_sig_kernel_opts_init(dw_sig_kernel_opts *o); /* lambda 0, second order, linear, scale 1 */
 /* Work-space bytes of a Gram computation (the output excluded); refuses nothing. */
-DW_API double dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly);
+DW_API double dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d);
 /* K (n x m) = k(x_i, y_j) for X (n x lx x d), Y (m x ly x d); Y == NULL gives K(X, X), exactly symmetric. */
 DW_API dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, double *K);

@@ -21,7 +21,7 @@
 #include <omp.h>
 #endif
 
-#define LANES 8
+#define LANES 16
 #define MAX_DYADIC 40
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(DW_NO_CLONES)
@@ -43,11 +43,11 @@ static double cells_per_row(const dw_sig_kernel_opts *o, size_t ly)
     return ldexp((double)(ly - 1), o->dyadic_order) + 1.0;
 }
 
-double dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly)
+double dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d)
 {
     (void)lx;
     if (!o || ly < 2) return 0.0;
-    const double per_thread = ((double)LANES * (cells_per_row(o, ly) + 4.0 * (double)ly) + 64.0) * 8.0;
+    const double per_thread = ((double)LANES * (cells_per_row(o, ly) + 4.0 * (double)ly + (double)ly * d) + 64.0) * 8.0;
     return per_thread * dw_core_threads(o->threads);
 }
 
@@ -70,7 +70,7 @@ static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n
     char what[96];
     snprintf(what, sizeof what, "the PDE grid rows at dyadic order %d (2^%d cells per segment and direction)",
              o->dyadic_order, o->dyadic_order);
-    return dw_core_check_alloc(dw_sig_kernel_bytes(o, lx, Y ? ly : lx), what);
+    return dw_core_check_alloc(dw_sig_kernel_bytes(o, lx, Y ? ly : lx, d), what);
 }
 
 typedef struct {
@@ -85,6 +85,7 @@ typedef struct {
     double *row;       /* (cols + 1) x LANES */
     double *A, *B;     /* My x LANES */
     double *k0, *k1;   /* rbf: ly x LANES */
+    double *dyl;       /* linear: the lanes' y increments, My x d x LANES */
 } work;
 
 /* One refined row: row[c] holds k[i, c] on entry and k[i+1, c] on exit (c = 0 .. My R), lanes interleaved. */
@@ -132,6 +133,11 @@ static void solve_group(const plan *p, const size_t *xi, const size_t *yj, work 
     const int second = p->o->solver == DW_SIG_SECOND_ORDER, isrbf = p->o->static_kernel == DW_SIG_RBF;
     for (size_t c = 0; c <= cols; c++)
         for (int l = 0; l < LANES; l++) w->row[c * LANES + l] = 1.0;
+    if (!isrbf)
+        for (size_t J = 0; J < My; J++)
+            for (size_t k = 0; k < d; k++)
+                for (int l = 0; l < LANES; l++)
+                    w->dyl[(J * d + k) * LANES + l] = p->dY[(yj[l] * My + J) * d + k];
     if (isrbf)
         for (size_t J = 0; J < p->ly; J++)
             for (int l = 0; l < LANES; l++)
@@ -143,27 +149,37 @@ static void solve_group(const plan *p, const size_t *xi, const size_t *yj, work 
                     w->k1[J * LANES + l] =
                         rbf(p->X + (xi[l] * p->lx + I + 1) * d, p->Y + (yj[l] * p->ly + J) * d, d, p->s2);
         }
-        for (size_t J = 0; J < My; J++) {
-            for (int l = 0; l < LANES; l++) {
-                double g;
-                if (isrbf) {
+        if (isrbf) {
+            for (size_t J = 0; J < My; J++)
+                for (int l = 0; l < LANES; l++) {
                     const double *k0 = w->k0 + J * LANES + l, *k1 = w->k1 + J * LANES + l;
-                    g = (k1[LANES] + k0[0]) - (k1[0] + k0[LANES]);
-                } else {
-                    const double *a = p->dX + (xi[l] * Mx + I) * d, *b = p->dY + (yj[l] * My + J) * d;
-                    g = 0.0;
-                    for (size_t k = 0; k < d; k++) g += a[k] * b[k];
-                    g *= p->s2;
+                    w->A[J * LANES + l] = ((k1[LANES] + k0[0]) - (k1[0] + k0[LANES])) * scale;
                 }
-                g *= scale;
-                if (second) {
-                    const double g2 = g * g / 12.0;
-                    w->A[J * LANES + l] = 1.0 + 0.5 * g + g2;
-                    w->B[J * LANES + l] = 1.0 - g2;
-                } else {
-                    w->A[J * LANES + l] = 1.0;
-                    w->B[J * LANES + l] = 1.0 - g;
-                }
+        } else {
+            double dxl[64 * LANES];
+            const size_t dd = d < 64 ? d : 64;
+            for (size_t k = 0; k < dd; k++)
+                for (int l = 0; l < LANES; l++) dxl[k * LANES + l] = p->dX[(xi[l] * Mx + I) * d + k];
+            for (size_t J = 0; J < My; J++) {
+                double g[LANES];
+                const double *yv = w->dyl + J * d * LANES;
+                for (int l = 0; l < LANES; l++) g[l] = 0.0;
+                for (size_t k = 0; k < dd; k++)
+                    for (int l = 0; l < LANES; l++) g[l] += dxl[k * LANES + l] * yv[k * LANES + l];
+                for (size_t k = dd; k < d; k++) /* d > 64: the remaining channels straight from the increments */
+                    for (int l = 0; l < LANES; l++) g[l] += p->dX[(xi[l] * Mx + I) * d + k] * yv[k * LANES + l];
+                for (int l = 0; l < LANES; l++) w->A[J * LANES + l] = g[l] * p->s2 * scale;
+            }
+        }
+        for (size_t q = 0; q < My * LANES; q++) {
+            const double g = w->A[q];
+            if (second) {
+                const double g2 = g * g / 12.0;
+                w->A[q] = 1.0 + 0.5 * g + g2;
+                w->B[q] = 1.0 - g2;
+            } else {
+                w->A[q] = 1.0;
+                w->B[q] = 1.0 - g;
             }
         }
         for (size_t r = 0; r < R; r++) sweep_row(w->row, w->A, w->B, My, R);
@@ -246,13 +262,14 @@ static dw_status compute(const plan *p, int sym, size_t i0, size_t i1, size_t j0
     {
         work w;
         memset(&w, 0, sizeof w);
-        double *buf = malloc((cols + 1 + 4 * p->ly) * LANES * sizeof(double));
+        double *buf = malloc((cols + 1 + 4 * p->ly + (p->ly - 1) * p->d) * LANES * sizeof(double));
         w.row = buf;
         if (buf) {
             w.A = buf + (cols + 1) * LANES;
             w.B = w.A + p->ly * LANES;
             w.k0 = w.B + p->ly * LANES;
             w.k1 = w.k0 + p->ly * LANES;
+            w.dyl = w.k1 + p->ly * LANES;
         } else {
 #pragma omp atomic write
             failed = 1;
