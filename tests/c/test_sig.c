@@ -196,16 +196,16 @@ static void test_sigkernel(void)
         /* K(X, Y) with Y = X equals the symmetric Gram (the update is symmetric under transposition) */
         CHECK(dw_sig_kernel_gram(&o, Z, 7, 6, Z, 7, 6, 3, T) == DW_OK);
         CHECK(memcmp(G, T, sizeof G) == 0);
-        /* the Richardson estimate predicts the distance to a much finer solution within a factor 2 */
-        double ea, er, F[49];
-        o.dyadic_order = 5;
-        CHECK(dw_sig_kernel_gram(&o, Z, 7, 6, NULL, 0, 0, 3, G) == DW_OK);
-        CHECK(dw_sig_kernel_error(&o, Z, 7, 6, NULL, 0, 0, 3, G, &ea, &er) == DW_OK);
+        /* the Richardson estimate predicts the distance to a much finer solution within a factor 1.5 */
+        double ea, er, F[9];
+        o.dyadic_order = 7; /* the asymptotic regime of these increments (at lambda <= 5 it can be off 3x) */
+        CHECK(dw_sig_kernel_gram(&o, Z, 3, 6, NULL, 0, 0, 3, G) == DW_OK);
+        CHECK(dw_sig_kernel_error(&o, Z, 3, 6, NULL, 0, 0, 3, G, &ea, &er) == DW_OK);
         o.dyadic_order = 9;
-        CHECK(dw_sig_kernel_gram(&o, Z, 7, 6, NULL, 0, 0, 3, F) == DW_OK);
-        double true_abs = maxdiff(F, G, 49);
-        if (!(ea > true_abs / 2.0 && ea < 2.0 * true_abs)) printf("  Richardson %g vs actual %g\n", ea, true_abs);
-        CHECK(ea > true_abs / 2.0 && ea < 2.0 * true_abs && er > 0);
+        CHECK(dw_sig_kernel_gram(&o, Z, 3, 6, NULL, 0, 0, 3, F) == DW_OK);
+        double true_abs = maxdiff(F, G, 9);
+        if (!(ea > true_abs / 1.5 && ea < 1.5 * true_abs)) printf("  Richardson %g vs actual %g\n", ea, true_abs);
+        CHECK(ea > true_abs / 1.5 && ea < 1.5 * true_abs && er > 0);
     }
     /* errors */
     dw_sig_kernel_opts_init(&o);

@@ -514,11 +514,14 @@ def test_cli_errors(files, tmp_path):
     np.save(tmp_path / "bad.npy", bad)
     np.save(tmp_path / "short.npy", X[:, :1])
     np.save(tmp_path / "d2.npy", X[:, :, :2])
+    np.save(tmp_path / "four.npy", X[None])
     out = tmp_path / "o.npy"
     out.write_bytes(b"sentinel")
     cases = [
         (["signature", "--x", tmp_path / "bad.npy", "--level", 2], "not finite"),
         (["signature", "--x", tmp_path / "short.npy", "--level", 2], "at least 2 points"),
+        (["signature", "--x", tmp_path / "four.npy", "--level", 2], "4 dimensions"),
+        (["logsignature", "--x", d / "missing.npy", "--level", 2], "missing.npy"),
         (["signature", "--x", d / "x.npy", "--level", 30], "memory"),
         (["sigkernel", "--x", d / "x.npy", "--y", tmp_path / "d2.npy"], "same dimension"),
         (["sigkernel", "--x", d / "x.npy", "--dyadic-order", 39], "dyadic order 39"),
@@ -538,4 +541,4 @@ def test_cli_errors(files, tmp_path):
         assert re.search(msg, lines[0]), (msg, lines[0])
         assert p.stdout == ""
         assert out.read_bytes() == b"sentinel"
-    assert sorted(os.listdir(tmp_path)) == ["bad.npy", "d2.npy", "o.npy", "short.npy"]
+    assert sorted(os.listdir(tmp_path)) == ["bad.npy", "d2.npy", "four.npy", "o.npy", "short.npy"]
