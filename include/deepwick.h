@@ -185,7 +185,7 @@ DW_API dw_status dw_kernel_tile(const dw_kernel_plan *plan, size_t i0, size_t i1
  * threads: 0 = the OpenMP default; results never depend on it. */
 
 /* Read paths from .npy (3-D: batch x len x d; 2-D: one path len x d) or .csv (one path, len x d); *data is
- * malloc'ed (free()). Entries must be finite (the readers' checks). */
+ * malloc'ed (free()). Entries must be finite (the readers' checks). On error *data is NULL and the sizes are 0. */
 DW_API dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d);
 
 /* ---- truncated signatures (MATH.md 5) ---- */

@@ -215,13 +215,16 @@ dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size
         *d = dims[1];
     } else {
         dw_matrix_clear(&m);
-        return dw_fail(DW_ERR_INVALID, "%s: expected paths of shape (batch, len, d) or one path (len, d), got a %d-D "
-                                       "array",
-                       path, ndim);
+        s = dw_fail(DW_ERR_INVALID,
+                    "%s: expected paths of shape (batch, len, d) or one path (len, d), got a %d-D array", path, ndim);
+        *batch = *len = *d = 0;
+        return s;
     }
     if (*batch == 0 || *len == 0 || *d == 0) {
         dw_matrix_clear(&m);
-        return dw_fail(DW_ERR_INVALID, "%s: empty paths (shape %zu x %zu x %zu)", path, *batch, *len, *d);
+        s = dw_fail(DW_ERR_INVALID, "%s: empty paths (shape %zu x %zu x %zu)", path, *batch, *len, *d);
+        *batch = *len = *d = 0;
+        return s;
     }
     *data = m.data;
     return DW_OK;
