@@ -141,17 +141,20 @@ static dw_status run(const double *X, size_t batch, size_t len, size_t d, int le
     int failed = 0;
 #pragma omp parallel num_threads(nt) if ((double)batch * (double)len * (double)sz > 2e5)
     {
+        /* no barrier before the loop and none after it (nowait): on a loaded machine a thread that is not yet
+         * running does not hold up the others, which take its groups. A thread without work space skips its
+         * groups; the call then fails anyway. */
         double *w = malloc(wsz * sizeof(double));
         if (!w) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp barrier
-        if (w && !failed) {
-            double *SL = w, *B = SL + sz * LANES, *h = B + t.pw[level] / d * LANES, *S = h + d * LANES;
-            double *L = S + sz, *work = L + sz;
-#pragma omp for schedule(dynamic, 1)
+        {
+            double *SL = w, *B = w ? SL + sz * LANES : NULL, *h = w ? B + t.pw[level] / d * LANES : NULL;
+            double *S = w ? h + d * LANES : NULL, *L = w ? S + sz : NULL, *work = w ? L + sz : NULL;
+#pragma omp for schedule(dynamic, 1) nowait
             for (size_t g = 0; g < groups; g++) {
+                if (!w) continue;
                 const size_t b0 = g * LANES;
                 group_signature(&t, X, batch, len, b0, SL, h, B);
                 for (size_t l = 0; l < LANES && b0 + l < batch; l++) {

@@ -274,7 +274,7 @@ static dw_status compute(const plan *p, int sym, size_t i0, size_t i1, size_t j0
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (size_t g = 0; g < ngroups; g++) {
             if (!buf) continue;
             size_t xi[LANES], yj[LANES];
