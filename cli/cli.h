@@ -22,4 +22,19 @@ int cmd_kernel(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
 int cmd_expand(int argc, char **argv);
 
+/* signatures (cli/sigpaths.c helpers; each returns 1 on success, 0 after printing the error) */
+int cli_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d);
+int cli_read_pair(const char *xpath, const char *ypath, double **X, size_t *n, size_t *lx, double **Y, size_t *m,
+                  size_t *ly, size_t *d);
+int cli_parse_double(const char *opt, const char *text, double *out);
+int cli_parse_channels(const char *opt, const char *text, size_t **out, size_t *count);
+int cli_check_out_npy(const char *out);
+int cmd_signature(int argc, char **argv);
+int cmd_logsignature(int argc, char **argv);
+int cmd_sigkernel(int argc, char **argv);
+int cmd_nsk(int argc, char **argv);
+int cmd_cresnet(int argc, char **argv);
+int cmd_lcde(int argc, char **argv);
+int cmd_lcde_kernel(int argc, char **argv);
+
 #endif

@@ -10,9 +10,16 @@ static const char usage[] =
     "usage: deepwick COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  kernel     NNGP / NTK Gram matrices of a fully connected network (closed forms)\n"
-    "  wick       exact finite-N expectations of traces of random-matrix words (genus expansion)\n"
-    "  expand     exact finite-width E[f(x) f(y)] of a polynomial network (operator-graph expansion)\n"
+    "  kernel        NNGP / NTK Gram matrices of a fully connected network (any activation)\n"
+    "  wick          exact finite-N expectations of traces of random-matrix words (genus expansion)\n"
+    "  expand        exact finite-width E[f(x) f(y)] of a polynomial network (operator-graph expansion)\n"
+    "  signature     truncated signatures of piecewise-linear paths (Chen; iisignature's order)\n"
+    "  logsignature  log-signatures in the Lyndon basis (iisignature's logsig)\n"
+    "  sigkernel     signature-kernel Gram matrices (Goursat PDE, dyadic refinement)\n"
+    "  nsk           neural signature kernels (infinite-width controlled ResNets)\n"
+    "  cresnet       sample random controlled ResNets\n"
+    "  lcde          sample random linear CDEs / selective state-space models\n"
+    "  lcde-kernel   width limit of random linear CDEs on the data grid\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -38,6 +45,13 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
     if (!strcmp(cmd, "wick")) return cmd_wick(argc - 1, argv + 1);
     if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
+    if (!strcmp(cmd, "signature")) return cmd_signature(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logsignature")) return cmd_logsignature(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sigkernel")) return cmd_sigkernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "nsk")) return cmd_nsk(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cresnet")) return cmd_cresnet(argc - 1, argv + 1);
+    if (!strcmp(cmd, "lcde")) return cmd_lcde(argc - 1, argv + 1);
+    if (!strcmp(cmd, "lcde-kernel")) return cmd_lcde_kernel(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }

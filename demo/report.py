@@ -536,6 +536,136 @@ every layer K<sup>1</sup>..K<sup>L+1</sup> (index l = depth l).</li>
     return Section("(d) Conventions", html_, [])
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# signatures (MATH.md 5)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _walks(rng, b, n, d, amp):
+    return np.cumsum(rng.normal(size=(b, n, d)) * amp, axis=1)
+
+
+def section_sig_convergence(ctx):
+    """Signature kernel and neural signature kernel: error against the dyadic order."""
+    rng = np.random.default_rng(SEED)
+    X, Y = _walks(rng, 4, 6, 2, 0.35), _walks(rng, 4, 7, 2, 0.35)
+    t0 = time.perf_counter()
+    Sx, Sy = deepwick.signature(X, 16), deepwick.signature(Y, 16)
+    ref = 1.0 + Sx @ Sy.T                       # route 2: truncated-signature inner products (level 16)
+    lams = list(range(0, 7))
+    e2 = [np.max(np.abs(deepwick.sigkernel(X, Y, dyadic_order=l) - ref)) for l in lams]
+    e1 = [np.max(np.abs(deepwick.sigkernel(X, Y, dyadic_order=l, solver="first-order") - ref)) for l in lams]
+    kw = dict(act="relu", sigma0=1.0, sigma_a=1.2, sigma_b=0.3)
+    nl = list(range(1, 6))
+    K2 = [deepwick.nsk(X, Y, dyadic_order=l, **kw) for l in nl]
+    K1 = [deepwick.nsk(X, Y, dyadic_order=l, solver="first-order", **kw) for l in nl]
+    d2 = [np.max(np.abs(K2[i + 1] - K2[i])) for i in range(len(nl) - 1)]
+    d1 = [np.max(np.abs(K1[i + 1] - K1[i])) for i in range(len(nl) - 1)]
+    secs = time.perf_counter() - t0
+    ctx.timings.append(("signature-kernel and NSK convergence in dyadic order", secs))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    axes[0].semilogy(lams, e2, "o-", label="second order")
+    axes[0].semilogy(lams, e1, "s--", label="first order")
+    axes[0].set_xlabel("dyadic order lambda")
+    axes[0].set_ylabel("max |k_PDE - <S(x), S(y)>|")
+    axes[0].set_title("signature kernel vs truncated signatures", fontsize=10)
+    axes[0].legend()
+    axes[1].semilogy(nl[1:], d2, "o-", label="second order (Heun)")
+    axes[1].semilogy(nl[1:], d1, "s--", label="first order")
+    axes[1].set_xlabel("dyadic order lambda")
+    axes[1].set_ylabel("max |K_lambda - K_(lambda-1)|")
+    axes[1].set_title("neural signature kernel, relu", fontsize=10)
+    axes[1].legend()
+    img = fig_html(fig, "convergence in dyadic order", width=1000)
+    rate = lambda e: e[-2] / e[-1]  # noqa: E731
+    rows = [["signature kernel, second order", "%.2f" % rate(e2), "%.2e" % e2[-1]],
+            ["signature kernel, first order", "%.2f" % rate(e1), "%.2e" % e1[-1]],
+            ["NSK relu, second order", "%.2f" % rate(d2), "%.2e" % d2[-1]],
+            ["NSK relu, first order", "%.2f" % rate(d1), "%.2e" % d1[-1]]]
+    html_ = ("<p>Four pairs of 2-D random-walk paths (6 and 7 points). Left: the Goursat PDE against the inner "
+             "product of level-16 truncated signatures (an independent route). Right: the neural signature kernel "
+             "(relu, sigma_a = 1.2, sigma_b = 0.3), differences between successive dyadic orders. The second-order "
+             "schemes gain about 4x per level, the first-order ones about 2x (MATH.md 5, 5.1).</p>"
+             + table_html(["scheme", "error ratio per level (last)", "last error / difference"], rows) + img)
+    return Section("(s1) Signature kernels: convergence in the dyadic order", html_,
+                   ["(s1) sigkernel error ratio per dyadic level %.2f (second order), %.2f (first); NSK %.2f / %.2f;"
+                    " %.2f s" % (rate(e2), rate(e1), rate(d2), rate(d1), secs)])
+
+
+def section_cresnet_mc(ctx):
+    """Random controlled ResNets converge to the neural signature kernel as the width grows."""
+    rng = np.random.default_rng(SEED + 1)
+    X = _walks(rng, 3, 7, 2, 0.4)
+    kw = dict(act="relu", sigma0=1.0, sigma_a=1.2, sigma_b=0.3)
+    t0 = time.perf_counter()
+    K = deepwick.nsk(X, grid=True, **kw)
+    widths, S = [16, 64, 256, 512], 8
+    rms = {}
+    for inh in (False, True):
+        rms[inh] = []
+        for N in widths:
+            Yst = deepwick.cresnet(X, width=N, samples=S, seed=N, inhomogeneous=inh, **kw)
+            E = np.einsum("sin,sjn->sij", Yst, Yst) / N
+            rms[inh].append(np.sqrt(np.mean((E - K) ** 2)) / np.sqrt(np.mean(K ** 2)))
+    secs = time.perf_counter() - t0
+    ctx.timings.append(("cResNet Monte Carlo, widths %s x %d networks" % (widths, S), secs))
+    slopes = {inh: np.polyfit(np.log(widths), np.log(rms[inh]), 1)[0] for inh in rms}
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for inh, lab in ((False, "shared weights"), (True, "fresh weights")):
+        ax.loglog(widths, rms[inh], "o-", label="%s (slope %.2f)" % (lab, slopes[inh]))
+    ax.loglog(widths, rms[False][0] * (np.array(widths) / widths[0]) ** -0.5, "k:", label="N^-1/2")
+    ax.set_xlabel("width N")
+    ax.set_ylabel("relative RMS error of (1/N) <Y^x, Y^y>")
+    ax.legend(fontsize=8)
+    img = fig_html(fig, "cResNet Monte Carlo", width=560)
+    html_ = ("<p>Random controlled ResNets Y<sub>m+1</sub> = Y<sub>m</sub> + sum<sub>k</sub> ((sigma_a/sqrt N) "
+             "A<sub>k</sub> relu(Y<sub>m</sub>) + sigma_b b<sub>k</sub>) dx<sup>k</sup><sub>m</sub> on three 2-D "
+             "paths of 7 points, %d networks per width: the empirical kernel (1/N) &lt;Y<sup>x</sup>, "
+             "Y<sup>y</sup>&gt; of one network against the exact width limit on the grid "
+             "(<code>deepwick nsk --grid</code>). The error falls like N<sup>-1/2</sup>.</p>" % S + img)
+    return Section("(s2) Controlled ResNets converge to the neural signature kernel", html_,
+                   ["(s2) cResNet MC: error slope vs width %.2f (shared), %.2f (fresh); %.2f s"
+                    % (slopes[False], slopes[True], secs)])
+
+
+def section_levy(ctx):
+    """The Levy-area experiment of MATH.md 5.2: dense vs diagonal random linear CDEs with a linear readout."""
+    rng = np.random.default_rng(SEED + 2)
+    n_train, n_test, steps, N = 1500, 500, 8, 64
+    X = np.concatenate([np.zeros((n_train + n_test, 1, 2)),
+                        np.cumsum(rng.normal(size=(n_train + n_test, steps, 2)) / np.sqrt(steps), axis=1)], axis=1)
+    dx = np.diff(X, axis=1)
+    area = 0.5 * np.sum(X[:, :-1, 0] * dx[:, :, 1] - X[:, :-1, 1] * dx[:, :, 0], axis=1)
+    t0 = time.perf_counter()
+    models = [("dense A, B = 0", dict(sigma_B=0.0)), ("diagonal A, B = 0", dict(diagonal=True, sigma_B=0.0)),
+              ("diagonal A, xi = x", dict(diagonal=True, sigma_B=1.0))]
+    rows, preds = [], {}
+    for name, kw in models:
+        F = deepwick.lcde(X, width=N, seed=SEED, sigma_c=1.0, **kw)[0]
+        F = np.concatenate([F, np.ones((len(F), 1))], axis=1)
+        w, *_ = np.linalg.lstsq(F[:n_train], area[:n_train], rcond=None)
+        p = F[n_train:] @ w
+        r2 = 1 - np.sum((area[n_train:] - p) ** 2) / np.sum((area[n_train:] - area[n_train:].mean()) ** 2)
+        rows.append([name, "%.4f" % r2])
+        preds[name] = (p, r2)
+    secs = time.perf_counter() - t0
+    ctx.timings.append(("Levy-area experiment (3 models, N = %d, %d paths)" % (N, n_train + n_test), secs))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, (name, (p, r2)) in zip(axes, preds.items()):
+        ax.scatter(area[n_train:], p, s=5)
+        ax.set_title("%s: R^2 = %.3f" % (name, r2), fontsize=10)
+        ax.set_xlabel("Levy area")
+        ax.set_ylabel("readout")
+    img = fig_html(fig, "Levy area readouts", width=1100)
+    html_ = ("<p>Gate path omega = the 2-D input path (8 steps, %d training and %d held-out paths), state dimension "
+             "N = %d, Y<sub>0</sub> = c (x<sub>0</sub> = 0), a least-squares linear readout of the final state. A "
+             "dense random linear CDE expresses the Levy area; a diagonal (Mamba-like) one with B = 0 is a function of "
+             "the total increment only (reversing the increments flips the area and leaves the state unchanged), so "
+             "it cannot; with the input path xi = x entering through B it can (MATH.md 5.2). Held-out R<sup>2</sup>:"
+             "</p>" % (n_train, n_test, N) + table_html(["model", "held-out R^2"], rows) + img)
+    return Section("(s3) Levy area: dense vs diagonal selective state-space models", html_,
+                   ["(s3) Levy area R^2: %s; %.2f s" % (", ".join("%s %s" % tuple(r) for r in rows), secs)])
+
+
 # The report: sections in order. A later capability appends its own function here.
 # ----------------------------------------------------------------------------------------------------------------
 # (w) Wick calculus: genus expansion of random-matrix words, finite-width corrections of a polynomial network
@@ -632,7 +762,7 @@ def section_wick_network(ctx):
 
 
 SECTIONS = [section_angle, section_fixed_point, section_table, section_conventions, section_moons,
-            section_wick_genus, section_wick_network]
+            section_wick_genus, section_wick_network, section_sig_convergence, section_cresnet_mc, section_levy]
 
 
 CSS = """

@@ -8,10 +8,13 @@ Neural Tangents' ``stax.serial(Dense(W_std, b_std), act, ..., Dense(W_std, b_std
 from ._lib import Activation, DeepwickError, FileError, InputError, ResultTooLargeError, lib
 from .kernels import dual, kernel
 from .wick import expand, wick
+from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
+                         signature)
 
 __version__ = lib.dw_version().decode()
 
 activation = Activation
 
 __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
-           "ResultTooLargeError", "__version__", "wick", "expand"]
+           "ResultTooLargeError", "__version__", "wick", "expand",
+           "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward"]

@@ -23,6 +23,9 @@ void *dw_calloc(size_t count, size_t size, const char *what);
 /* io helpers shared by src/io (io/files.c). */
 dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body, size_t body_len);
 dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);
+/* Read a .npy of at most max_ndim (<= 32) dimensions as a (d_0 ... d_{n-2}) x d_{n-1} matrix; ndim and dims
+ * (max_ndim entries) receive its shape. Same checks and messages as dw_io_read_npy. */
+dw_status dw_io_read_npy_nd(dw_matrix *m, const char *path, int max_ndim, int *ndim, size_t *dims);
 /* A printable, bounded copy of s[0..n) for messages (\xNN escapes, "..." when cut); cap >= 8. */
 void dw_io_excerpt(char *out, size_t cap, const char *s, size_t n);
 

@@ -29,6 +29,7 @@ typedef struct npy_header {
     const char *shape_text; /* the shape tuple as written, for messages */
     size_t shape_text_len;
     int ndim; /* may exceed NPY_MAX_DIMS; then dims holds the first ones */
+    int max_ndim; /* most dimensions accepted (0: 2) */
     size_t dims[NPY_MAX_DIMS];
 } npy_header;
 
@@ -150,9 +151,11 @@ static dw_status parse_shape(npy_header *h)
     h->i++; /* ')' */
     if (negative) return shape_fail(h, "has a negative dimension");
     if (h->ndim == 1 && !comma_after_last) return shape_fail(h, "is not a tuple (write a 1-D shape as (k,))");
-    if (h->ndim > 2) {
+    const int max_ndim = h->max_ndim ? h->max_ndim : 2;
+    if (h->ndim > max_ndim) {
         char why[96];
-        snprintf(why, sizeof why, "has %d dimensions; only 1-D and 2-D arrays can be read", h->ndim);
+        if (max_ndim == 2) snprintf(why, sizeof why, "has %d dimensions; only 1-D and 2-D arrays can be read", h->ndim);
+        else snprintf(why, sizeof why, "has %d dimensions; at most %d can be read here", h->ndim, max_ndim);
         return shape_fail(h, why);
     }
     if (too_large) return shape_fail(h, "is too large");
@@ -257,12 +260,35 @@ static uint32_t load32(const unsigned char *b, int order)
 
 static void describe_shape(char *out, size_t cap, int ndim, size_t rows, size_t cols)
 {
-    if (ndim == 2) snprintf(out, cap, "%zu x %zu", rows, cols);
+    if (ndim > 2) snprintf(out, cap, "%d-D, %zu x %zu as a matrix", ndim, rows, cols);
+    else if (ndim == 2) snprintf(out, cap, "%zu x %zu", rows, cols);
     else if (ndim == 1) snprintf(out, cap, "%zu", rows);
     else snprintf(out, cap, "scalar");
 }
 
+static dw_status parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, const char *name, int max_ndim,
+                           int *ndim_out, size_t *dims_out);
+
 dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, const char *name)
+{
+    return parse_npy(m, buf, len, name, 2, NULL, NULL);
+}
+
+dw_status dw_io_read_npy_nd(dw_matrix *m, const char *path, int max_ndim, int *ndim, size_t *dims)
+{
+    if (!m) return dw_fail(DW_ERR_INVALID, "dw_io_read_npy_nd: the matrix is NULL");
+    dw_matrix_init(m);
+    unsigned char *buf;
+    size_t len;
+    dw_status s = dw_io_slurp(path, &buf, &len);
+    if (s != DW_OK) return s;
+    s = parse_npy(m, buf, len, path, max_ndim, ndim, dims);
+    free(buf);
+    return s;
+}
+
+static dw_status parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, const char *name, int max_ndim,
+                           int *ndim_out, size_t *dims_out)
 {
     if (!m) return dw_fail(DW_ERR_INVALID, "dw_io_parse_npy: the matrix is NULL");
     dw_matrix_init(m);
@@ -294,6 +320,7 @@ dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, co
     h.name = name;
     h.p = (const char *)buf + hstart;
     h.n = hlen;
+    h.max_ndim = max_ndim;
     dw_status s = parse_header(&h);
     if (s != DW_OK) return s;
 
@@ -315,8 +342,16 @@ dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, co
                        name);
 
     /* sizes, checked against the buffer before allocating */
+    /* N-D arrays (max_ndim > 2) are read as (d_0 ... d_{n-2}) x d_{n-1} matrices */
     size_t rows = h.ndim >= 1 ? h.dims[0] : 1;
-    size_t cols = h.ndim == 2 ? h.dims[1] : 1;
+    size_t cols = h.ndim >= 2 ? h.dims[h.ndim - 1] : 1;
+    for (int k = 1; k + 1 < h.ndim; k++) {
+        if (h.dims[k] && rows > SIZE_MAX / h.dims[k]) {
+            h.i = 0;
+            return shape_fail(&h, "is too large");
+        }
+        rows *= h.dims[k];
+    }
     if ((cols && rows > SIZE_MAX / cols) || rows * cols > SIZE_MAX / 8) {
         h.i = 0;
         return shape_fail(&h, "is too large");
@@ -349,6 +384,10 @@ dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, co
         }
         if (!isfinite(v)) {
             free(data);
+            if (h.ndim == 3)
+                return dw_fail(DW_ERR_FORMAT, "%s: entry [%zu, %zu, %zu] (from 0): value is not finite (%s)", name,
+                               k / cols / h.dims[1], (k / cols) % h.dims[1], k % cols,
+                               isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
             return dw_fail(DW_ERR_FORMAT, "%s: row %zu, column %zu: value is not finite (%s)", name, k / cols + 1,
                            k % cols + 1, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
         }
@@ -357,6 +396,9 @@ dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, co
     m->data = data;
     m->rows = rows;
     m->cols = cols;
+    if (ndim_out) *ndim_out = h.ndim;
+    if (dims_out)
+        for (int k = 0; k < h.ndim; k++) dims_out[k] = h.dims[k];
     return DW_OK;
 }
 

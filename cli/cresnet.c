@@ -1,0 +1,130 @@
+/* deepwick cresnet: sample random controlled ResNets (MATH.md 5.1). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: deepwick cresnet --x X.npy --width N [--samples S] [--seed SEED] --act ACT [--sigma0 S0]\n"
+    "                        [--sigma-a SA] [--sigma-b SB] [--inhomogeneous] [--all-times] --out Y.npy\n"
+    "\n"
+    "Hidden states of random controlled ResNets (MATH.md 5.1), one network per sample shared by all paths:\n"
+    "  Y_0 = sigma0 z_0,  Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m,\n"
+    "standard Gaussian z_0, A_k, b_k (shared over time; --inhomogeneous: fresh at every step, dx scaled by\n"
+    "sqrt(M)). (1/N) <Y^x, Y^y> converges to `deepwick nsk --grid` as N grows.\n"
+    "\n"
+    "  --x FILE          paths: .npy batch x len x d, or one path len x d\n"
+    "  --width N         hidden width\n"
+    "  --samples S       independent networks (default 1)\n"
+    "  --seed SEED       Philox seed (default 0); streams keyed by (seed, sample, step, row)\n"
+    "  --act ACT         activation (as `deepwick kernel` accepts)\n"
+    "  --sigma0, --sigma-a, --sigma-b   scales (defaults 1, 1, 0)\n"
+    "  --inhomogeneous   fresh weights at every step\n"
+    "  --all-times       output every time: samples x batch x len x N (default: final, samples x batch x N)\n"
+    "  --out FILE        output .npy (float64)\n"
+    "  --threads T       OpenMP threads for drawing the weights (results do not depend on it)\n";
+
+int cmd_cresnet(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"x", required_argument, 0, 'x'},       {"width", required_argument, 0, 'N'},
+        {"samples", required_argument, 0, 'S'}, {"seed", required_argument, 0, 'r'},
+        {"act", required_argument, 0, 'a'},     {"sigma0", required_argument, 0, '0'},
+        {"sigma-a", required_argument, 0, 'A'}, {"sigma-b", required_argument, 0, 'b'},
+        {"inhomogeneous", no_argument, 0, 'i'}, {"all-times", no_argument, 0, 'T'},
+        {"out", required_argument, 0, 'o'},     {"threads", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    const char *xpath = NULL, *out = NULL, *actspec = NULL;
+    long width = 0, samples = 1, seed = 0, threads = 0;
+    int all = 0, c;
+    dw_sig_nsk_opts o;
+    dw_sig_nsk_opts_init(&o);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'x': xpath = optarg; break;
+        case 'N':
+            if (!cli_parse_int("--width", optarg, 1, 1000000, &width)) return 1;
+            break;
+        case 'S':
+            if (!cli_parse_int("--samples", optarg, 1, 1L << 40, &samples)) return 1;
+            break;
+        case 'r':
+            if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 1;
+            break;
+        case 'a': actspec = optarg; break;
+        case '0':
+            if (!cli_parse_double("--sigma0", optarg, &o.sigma0)) return 1;
+            break;
+        case 'A':
+            if (!cli_parse_double("--sigma-a", optarg, &o.sigma_a)) return 1;
+            break;
+        case 'b':
+            if (!cli_parse_double("--sigma-b", optarg, &o.sigma_b)) return 1;
+            break;
+        case 'i': o.inhomogeneous = 1; break;
+        case 'T': all = 1; break;
+        case 'o': out = optarg; break;
+        case 't':
+            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
+            break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return cli_usage_error("cresnet", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("cresnet", "unexpected argument '%s'", argv[optind]);
+    if (!xpath) return cli_usage_error("cresnet", "--x is required");
+    if (!width) return cli_usage_error("cresnet", "--width is required");
+    if (!actspec) return cli_usage_error("cresnet", "--act is required");
+    if (!out) return cli_usage_error("cresnet", "--out is required");
+    const double sg[3] = {o.sigma0, o.sigma_a, o.sigma_b};
+    const char *sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
+    for (int k = 0; k < 3; k++)
+        if (sg[k] < 0) return cli_error("%s: must be non-negative (got %g)", sn[k], sg[k]);
+    o.threads = (int)threads;
+    if (!cli_check_out_npy(out)) return 1;
+    int rc = 1;
+    double *X = NULL, *res = NULL;
+    dw_act *act = NULL;
+    size_t b, len, d;
+    dw_status s;
+    if ((s = dw_act_init(&act, actspec))) {
+        rc = cli_error("--act: %s", dw_error_message());
+        goto done;
+    }
+    o.act = act;
+    if (!cli_read_paths(xpath, &X, &b, &len, &d)) goto done;
+    const double count = (double)samples * (double)b * (double)(all ? len : 1) * (double)width;
+    if ((s = dw_core_check_alloc(count * 8.0, "the cResNet states"))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    res = dw_core_alloc_large((size_t)count * sizeof(double), "the cResNet states");
+    if (!res) {
+        rc = cli_status(DW_ERR_NOMEM);
+        goto done;
+    }
+    if ((s = dw_sig_cresnet_sample(&o, (size_t)width, (size_t)samples, (unsigned long long)seed, all, X, b, len, d,
+                                   res))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    size_t shape[4], nd = 0;
+    shape[nd++] = (size_t)samples;
+    shape[nd++] = b;
+    if (all) shape[nd++] = len;
+    shape[nd++] = (size_t)width;
+    if ((s = dw_io_write_npy(out, res, (int)nd, shape))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(X);
+    dw_core_free_large(res);
+    dw_act_clear(act);
+    return rc;
+}

@@ -1,0 +1,421 @@
+/* Neural signature kernels: infinite-width limits of random controlled ResNets (MATH.md 5.1).
+ *
+ * f(a, c, b) = sigma_A^2 V_phi(a, b, c) + sigma_b^2, V_phi from dw_act_dual (variances a, b, covariance c).
+ * Homogeneous (weights shared over time): the Goursat system d^2 K^{xy} / ds dt = f(K^{xx}(s,s), K^{xy}(s,t),
+ * K^{yy}(t,t)) <x', y'>, K = sigma_0^2 on the edges, on the grid refined 2^lambda times (cell increment products
+ * g = <dx_I, dy_J> / 4^lambda):
+ *   first order (and --grid, lambda = 0: the exact width limit of the discrete network)
+ *     K[i+1,j+1] = K[i+1,j] + K[i,j+1] - K[i,j] + g f(i, j);
+ *   second order (Heun, PECE): a predictor K* from the three known corners' mean source, then
+ *     K[i+1,j+1] = K[i+1,j] + K[i,j+1] - K[i,j] + g (f00 + f01 + f10 + f(K*)) / 4,
+ *   and f re-evaluated at the corrected value for the next cells.
+ * The self-kernels K^{xx} need their own diagonal: they are solved by shells n = max(i, j) (entries (n, j),
+ * j <= n, by symmetry), the unknown diagonal value predicted by a first-order pass over the shell.
+ * Identity phi (second order, sigma_A > 0): the source is linear in K, and K + sigma_b^2/sigma_A^2 solves the plain
+ * signature-kernel PDE with g scaled by sigma_A^2: its second-order scheme (MATH.md 5) is used.
+ * Inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m / M): the ODE along the diagonal,
+ *   kappa' = f(kappa^{xx}, kappa^{xy}, kappa^{yy}) <dx_m, dy_m> M, Euler (first order, --grid) or Heun steps.
+ */
+#include "signatures/sig.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MAX_DYADIC 30
+
+void dw_sig_nsk_opts_init(dw_sig_nsk_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->sigma0 = o->sigma_a = 1.0;
+    o->sigma_b = 0.0;
+    o->solver = DW_SIG_SECOND_ORDER;
+}
+
+typedef struct {
+    const dw_sig_nsk_opts *o;
+    double sa2, sb2, s02;
+    int lam, R, second, identity;
+    size_t d;
+    const double *X, *Y;
+    size_t lx, ly;
+    double *dX, *dY; /* increments */
+    double *DX, *DY; /* homogeneous: diagonals of the self-kernels, (lx-1) R + 1 per path */
+} nsk;
+
+static int lambda_of(const dw_sig_nsk_opts *o) { return o->grid ? 0 : o->dyadic_order; }
+
+double dw_sig_nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx, size_t m, size_t ly)
+{
+    if (!o || lx < 2 || ly < 2) return 0.0;
+    const int lam = lambda_of(o);
+    const double rx = ldexp((double)(lx - 1), lam) + 1.0, ry = ldexp((double)(ly - 1), lam) + 1.0;
+    const double diag = o->inhomogeneous ? 0.0 : (double)n * rx + (double)m * ry;
+    const double rows = 6.0 * (rx > ry ? rx : ry) * dw_core_threads(o->threads);
+    return 8.0 * (diag + rows + (double)n * (double)lx + (double)m * (double)ly);
+}
+
+/* f = sigma_A^2 V(a, b, c) + sigma_b^2 */
+static dw_status src(const nsk *p, double a, double c, double b, double *f)
+{
+    double v = 0.0;
+    if (p->sa2 != 0.0) {
+        /* The exact kernel is a covariance (a, b >= 0, c^2 <= ab); discretisation errors of coarse grids can step
+         * outside that set, so the arguments are projected back onto it (an O(error) change, no loss of order). */
+        if (!isfinite(a) || !isfinite(b) || !isfinite(c))
+            return dw_fail(DW_ERR_RANGE, "neural signature kernel overflows (K = (%g, %g, %g)); reduce sigma_A or "
+                                         "the path increments",
+                           a, c, b);
+        a = a > 0 ? a : 0.0;
+        b = b > 0 ? b : 0.0;
+        const double r = sqrt(a * b);
+        c = c > r ? r : c < -r ? -r : c;
+        dw_status s = dw_act_dual(p->o->act, a, b, c, &v, NULL);
+        if (s) return s;
+    }
+    *f = p->sa2 * v + p->sb2;
+    if (!isfinite(*f))
+        return dw_fail(DW_ERR_RANGE, "neural signature kernel overflows: the source at K = (%g, %g, %g) is not "
+                                     "finite; reduce sigma_A or the path increments",
+                       a, c, b);
+    return DW_OK;
+}
+
+static double gcell(const nsk *p, const double *dx, const double *dy)
+{
+    double g = 0.0;
+    for (size_t k = 0; k < p->d; k++) g += dx[k] * dy[k];
+    return ldexp(g, -2 * p->lam);
+}
+
+/* Self-kernel of one path by shells; D receives the diagonal K(s_n, s_n), n = 0..N. Work: 5 (N + 1). */
+static dw_status self_shells(const nsk *p, const double *dx, size_t M, double *D, double *work)
+{
+    const size_t R = (size_t)p->R, N = M * R;
+    double *P = work, *FP = P + (N + 1), *Q = FP + (N + 1), *Q1 = Q + (N + 1), *FQ = Q1 + (N + 1);
+    dw_status s;
+    D[0] = p->s02;
+    P[0] = p->s02;
+    if ((s = src(p, p->s02, p->s02, p->s02, &FP[0]))) return s;
+    for (size_t n = 1; n <= N; n++) {
+        const double *dxn = dx + ((n - 1) / R) * p->d;
+        Q[0] = Q1[0] = p->s02;
+        if (!p->second) {
+            for (size_t j = 1; j <= n; j++) {
+                const double g = gcell(p, dxn, dx + ((j - 1) / R) * p->d);
+                const double up = j < n ? P[j] : Q[n - 1];
+                Q[j] = Q[j - 1] + up - P[j - 1] + g * FP[j - 1];
+            }
+        } else {
+            for (size_t j = 1; j <= n; j++) {
+                const double g = gcell(p, dxn, dx + ((j - 1) / R) * p->d);
+                const double up = j < n ? P[j] : Q1[n - 1];
+                Q1[j] = Q1[j - 1] + up - P[j - 1] + g * FP[j - 1];
+            }
+            const double Dp = Q1[n];
+            double F10;
+            if ((s = src(p, Dp, p->s02, D[0], &F10))) return s;
+            for (size_t j = 1; j <= n; j++) {
+                const double g = gcell(p, dxn, dx + ((j - 1) / R) * p->d);
+                const double up = j < n ? P[j] : Q[n - 1];
+                const double f01 = j < n ? FP[j] : F10;
+                double f11;
+                if ((s = j < n ? src(p, Dp, Q1[j], D[j], &f11) : src(p, Dp, Dp, Dp, &f11))) return s;
+                Q[j] = Q[j - 1] + up - P[j - 1] + g * (((FP[j - 1] + f01) + (F10 + f11)) * 0.25);
+                if (j < n && (s = src(p, Dp, Q[j], D[j], &F10))) return s;
+            }
+        }
+        D[n] = Q[n];
+        for (size_t j = 0; j < n; j++)
+            if ((s = src(p, D[n], Q[j], D[j], &FQ[j]))) return s;
+        if ((s = src(p, D[n], D[n], D[n], &FQ[n]))) return s;
+        memcpy(P, Q, (n + 1) * sizeof(double));
+        memcpy(FP, FQ, (n + 1) * sizeof(double));
+    }
+    return DW_OK;
+}
+
+/* Cross kernel of (x, y) given the self-kernels' diagonals; work: 4 (Ny + 1). */
+static dw_status cross(const nsk *p, const double *dx, size_t Mx, const double *Dx, const double *dy, size_t My,
+                       const double *Dy, double *work, double *out)
+{
+    const size_t R = (size_t)p->R, Nx = Mx * R, Ny = My * R;
+    double *P = work, *FP = P + (Ny + 1), *Q = FP + (Ny + 1), *FQ = Q + (Ny + 1);
+    dw_status s;
+    if (p->identity) {
+        /* K~ = K + sigma_b^2 / sigma_A^2 solves the signature-kernel PDE with g scaled by sigma_A^2 */
+        const double shift = p->sb2 / p->sa2;
+        for (size_t j = 0; j <= Ny; j++) P[j] = p->s02 + shift;
+        for (size_t i = 0; i < Nx; i++) {
+            const double *dxi = dx + (i / R) * p->d;
+            Q[0] = p->s02 + shift;
+            for (size_t j = 0; j < Ny; j++) {
+                const double G = p->sa2 * gcell(p, dxi, dy + (j / R) * p->d), G2 = G * G / 12.0;
+                Q[j + 1] = (Q[j] + P[j + 1]) * (1.0 + 0.5 * G + G2) - P[j] * (1.0 - G2);
+            }
+            memcpy(P, Q, (Ny + 1) * sizeof(double));
+        }
+        *out = P[Ny] - shift;
+        return DW_OK;
+    }
+    for (size_t j = 0; j <= Ny; j++) {
+        P[j] = p->s02;
+        if ((s = src(p, Dx[0], p->s02, Dy[j], &FP[j]))) return s;
+    }
+    for (size_t i = 0; i < Nx; i++) {
+        const double *dxi = dx + (i / R) * p->d, Dn = Dx[i + 1];
+        Q[0] = p->s02;
+        if ((s = src(p, Dn, p->s02, Dy[0], &FQ[0]))) return s;
+        for (size_t j = 0; j < Ny; j++) {
+            const double g = gcell(p, dxi, dy + (j / R) * p->d);
+            const double base = Q[j] + P[j + 1] - P[j];
+            if (!p->second) {
+                Q[j + 1] = base + g * FP[j];
+            } else {
+                const double pred = base + g * ((FP[j] + FP[j + 1] + FQ[j]) / 3.0);
+                double f11;
+                if ((s = src(p, Dn, pred, Dy[j + 1], &f11))) return s;
+                Q[j + 1] = base + g * (((FP[j] + FP[j + 1]) + (FQ[j] + f11)) * 0.25);
+            }
+            if ((s = src(p, Dn, Q[j + 1], Dy[j + 1], &FQ[j + 1]))) return s;
+        }
+        double *t = P;
+        P = Q;
+        Q = t;
+        t = FP;
+        FP = FQ;
+        FQ = t;
+    }
+    *out = P[Ny];
+    return DW_OK;
+}
+
+/* Inhomogeneous: the diagonal ODE for (kappa^{xx}, kappa^{xy}, kappa^{yy}). */
+static dw_status diagonal_ode(const nsk *p, const double *dx, const double *dy, size_t M, double *out)
+{
+    double a = p->s02, c = p->s02, b = p->s02;
+    const double scale = (double)M / p->R;
+    dw_status s;
+    for (size_t m = 0; m < M; m++) {
+        const double *u = dx + m * p->d, *v = dy + m * p->d;
+        double hxx = 0, hxy = 0, hyy = 0;
+        for (size_t k = 0; k < p->d; k++) {
+            hxx += u[k] * u[k];
+            hxy += u[k] * v[k];
+            hyy += v[k] * v[k];
+        }
+        hxx *= scale;
+        hxy *= scale;
+        hyy *= scale;
+        for (int r = 0; r < p->R; r++) {
+            double fa, fc, fb;
+            if ((s = src(p, a, a, a, &fa)) || (s = src(p, a, c, b, &fc)) || (s = src(p, b, b, b, &fb))) return s;
+            if (!p->second) {
+                a += fa * hxx;
+                c += fc * hxy;
+                b += fb * hyy;
+            } else {
+                const double a1 = a + fa * hxx, c1 = c + fc * hxy, b1 = b + fb * hyy;
+                double ga, gc, gb;
+                if ((s = src(p, a1, a1, a1, &ga)) || (s = src(p, a1, c1, b1, &gc)) || (s = src(p, b1, b1, b1, &gb)))
+                    return s;
+                a += 0.5 * (fa + ga) * hxx;
+                c += 0.5 * (fc + gc) * hxy;
+                b += 0.5 * (fb + gb) * hyy;
+            }
+        }
+    }
+    *out = c;
+    return DW_OK;
+}
+
+static double *incr(const double *X, size_t n, size_t len, size_t d)
+{
+    double *dX = dw_alloc(n * (len - 1), d * sizeof(double), "path increments");
+    if (!dX) return NULL;
+    for (size_t b = 0; b < n; b++)
+        for (size_t i = 0; i + 1 < len; i++)
+            for (size_t k = 0; k < d; k++)
+                dX[(b * (len - 1) + i) * d + k] = X[(b * len + i + 1) * d + k] - X[(b * len + i) * d + k];
+    return dX;
+}
+
+typedef struct {
+    dw_status s;
+    size_t at;
+    char msg[1024];
+} first_err;
+
+static void record(first_err *e, dw_status s, size_t at)
+{
+#pragma omp critical(dw_nsk_err)
+    if (at < e->at) {
+        e->at = at;
+        e->s = s;
+        snprintf(e->msg, sizeof e->msg, "%s", dw_error_message());
+    }
+}
+
+dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y, size_t m,
+                          size_t ly, size_t d, double *K)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "nsk: NULL options");
+    if (!o->act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
+    const double sg[3] = {o->sigma0, o->sigma_a, o->sigma_b};
+    const char *sn[3] = {"sigma0", "sigma_a", "sigma_b"};
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(sg[k]) || sg[k] < 0)
+            return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", sn[k], sg[k]);
+    if (!o->grid && (o->dyadic_order < 0 || o->dyadic_order > MAX_DYADIC))
+        return dw_fail(DW_ERR_INVALID, "dyadic order: must be between 0 and %d (got %d)", MAX_DYADIC, o->dyadic_order);
+    if (o->solver != DW_SIG_SECOND_ORDER && o->solver != DW_SIG_FIRST_ORDER)
+        return dw_fail(DW_ERR_INVALID, "solver: unknown solver %d", (int)o->solver);
+    dw_status s = dw_sig_check_paths(X, n, lx, d, "X");
+    if (s) return s;
+    if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;
+    if (!K) return dw_fail(DW_ERR_INVALID, "nsk: NULL output");
+    const int sym = Y == NULL;
+    if (sym) {
+        Y = X;
+        m = n;
+        ly = lx;
+    }
+    if (o->inhomogeneous && lx != ly)
+        return dw_fail(DW_ERR_INVALID, "inhomogeneous kernel: X and Y must share the time grid (same length), got %zu "
+                                       "and %zu points",
+                       lx, ly);
+    if ((s = dw_core_check_alloc(dw_sig_nsk_bytes(o, n, lx, sym ? 0 : m, ly), "the neural-signature-kernel grid")))
+        return s;
+    nsk p;
+    memset(&p, 0, sizeof p);
+    p.o = o;
+    p.sa2 = o->sigma_a * o->sigma_a;
+    p.sb2 = o->sigma_b * o->sigma_b;
+    p.s02 = o->sigma0 * o->sigma0;
+    p.lam = lambda_of(o);
+    p.R = 1 << p.lam;
+    p.second = o->solver == DW_SIG_SECOND_ORDER && !o->grid;
+    p.identity = p.second && !o->inhomogeneous && p.sa2 > 0 && !strcmp(dw_act_name(o->act), "identity");
+    p.d = d;
+    const size_t Mx = lx - 1, My = ly - 1, Nx = Mx * (size_t)p.R, Ny = My * (size_t)p.R;
+    p.dX = incr(X, n, lx, d);
+    p.dY = sym ? p.dX : incr(Y, m, ly, d);
+    const int need_diag = !o->inhomogeneous && !p.identity;
+    if (need_diag) {
+        p.DX = dw_alloc(n, (Nx + 1) * sizeof(double), "self-kernel diagonals");
+        p.DY = sym ? p.DX : dw_alloc(m, (Ny + 1) * sizeof(double), "self-kernel diagonals");
+    }
+    if (!p.dX || !p.dY || (need_diag && (!p.DX || !p.DY))) {
+        s = DW_ERR_NOMEM;
+        goto done;
+    }
+    const int nt = dw_core_threads(o->threads);
+    const size_t wsz = 6 * ((Nx > Ny ? Nx : Ny) + 1);
+    first_err err = {DW_OK, SIZE_MAX, ""};
+    /* 1. self-kernels (homogeneous) */
+    if (need_diag) {
+        const size_t tot = sym ? n : n + m;
+#pragma omp parallel num_threads(nt) if (tot > 1 && (double)tot * (double)Nx * (double)Nx > 2e4)
+        {
+            double *w = malloc(wsz * sizeof(double));
+#pragma omp for schedule(dynamic, 1)
+            for (size_t q = 0; q < tot; q++) {
+                if (!w) {
+                    dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
+                    record(&err, DW_ERR_NOMEM, q);
+                    continue;
+                }
+                const int isx = q < n;
+                const size_t b = isx ? q : q - n, M = isx ? Mx : My, N = isx ? Nx : Ny;
+                dw_status ss = self_shells(&p, (isx ? p.dX : p.dY) + b * M * d, M, (isx ? p.DX : p.DY) + b * (N + 1), w);
+                if (ss) record(&err, ss, q);
+            }
+            free(w);
+        }
+        if (err.s) {
+            s = dw_fail(err.s, "%s", err.msg);
+            goto done;
+        }
+    }
+    /* 2. pairs */
+    {
+        size_t npairs = sym ? n * (n + 1) / 2 : n * m;
+        size_t *rowstart = NULL;
+        if (sym) { /* q -> (i, j), j >= i, row-major over the upper triangle */
+            rowstart = dw_alloc(n + 1, sizeof(size_t), "pair list");
+            if (!rowstart) {
+                s = DW_ERR_NOMEM;
+                goto done;
+            }
+            rowstart[0] = 0;
+            for (size_t i = 0; i < n; i++) rowstart[i + 1] = rowstart[i] + (n - i);
+        }
+#pragma omp parallel num_threads(nt) if (npairs > 1 && (double)npairs * (double)Nx * (double)Ny > 2e4)
+        {
+            double *w = malloc(wsz * sizeof(double));
+#pragma omp for schedule(dynamic, 1)
+            for (size_t q = 0; q < npairs; q++) {
+                size_t i, j;
+                if (sym) {
+                    size_t lo = 0, hi = n; /* the row i with rowstart[i] <= q < rowstart[i + 1] */
+                    while (hi - lo > 1) {
+                        const size_t mid = (lo + hi) / 2;
+                        if (rowstart[mid] <= q) lo = mid;
+                        else hi = mid;
+                    }
+                    i = lo;
+                    j = i + (q - rowstart[i]);
+                } else {
+                    i = q / m;
+                    j = q % m;
+                }
+                if (!w) {
+                    dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
+                    record(&err, DW_ERR_NOMEM, q);
+                    continue;
+                }
+                double v = 0.0;
+                dw_status ss;
+                const double *dxi = p.dX + i * Mx * d, *dyj = p.dY + j * My * d;
+                if (o->inhomogeneous) ss = diagonal_ode(&p, dxi, dyj, Mx, &v);
+                else if (sym && i == j && need_diag) {
+                    v = p.DX[i * (Nx + 1) + Nx];
+                    ss = DW_OK;
+                } else
+                    ss = cross(&p, dxi, Mx, need_diag ? p.DX + i * (Nx + 1) : NULL, dyj, My,
+                               need_diag ? p.DY + j * (Ny + 1) : NULL, w, &v);
+                if (ss) {
+                    record(&err, ss, q);
+                    continue;
+                }
+                K[i * m + j] = v;
+                if (sym) K[j * m + i] = v;
+            }
+            free(w);
+        }
+        free(rowstart);
+        if (err.s) {
+            s = dw_fail(err.s, "%s", err.msg);
+            goto done;
+        }
+    }
+    for (size_t q = 0; q < n * m; q++)
+        if (!isfinite(K[q])) {
+            s = dw_fail(DW_ERR_RANGE, "neural signature kernel of pair (%zu, %zu) overflows (not finite); reduce "
+                                      "sigma_A or the path increments",
+                        q / m + 1, q % m + 1);
+            goto done;
+        }
+    s = DW_OK;
+done:
+    free(p.dX);
+    if (!sym) free(p.dY);
+    free(p.DX);
+    if (!sym) free(p.DY);
+    return s;
+}

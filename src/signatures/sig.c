@@ -1,0 +1,234 @@
+/* Truncated signatures and log-signatures of batches of piecewise-linear paths (MATH.md 5): the driver. */
+#include "signatures/sig.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
+{
+    if (!X) return dw_fail(DW_ERR_INVALID, "%s: NULL paths", name);
+    if (batch == 0) return dw_fail(DW_ERR_INVALID, "%s: no paths (batch size 0)", name);
+    if (d == 0) return dw_fail(DW_ERR_INVALID, "%s: path dimension d must be at least 1", name);
+    if (len < 2)
+        return dw_fail(DW_ERR_INVALID, "%s: paths need at least 2 points (got %zu): a path of one point has no "
+                                       "increments",
+                       name, len);
+    for (size_t b = 0; b < batch; b++)
+        for (size_t i = 0; i < len; i++)
+            for (size_t k = 0; k < d; k++) {
+                const double v = X[(b * len + i) * d + k];
+                if (!isfinite(v))
+                    return dw_fail(DW_ERR_INVALID, "%s: path %zu, point %zu, channel %zu is not finite (%g)", name,
+                                   b + 1, i + 1, k + 1, v);
+            }
+    return DW_OK;
+}
+
+size_t dw_sig_size(size_t d, int level)
+{
+    dw_tens t;
+    if (dw_tens_init(&t, d, level)) return 0;
+    return t.off[level + 1];
+}
+
+size_t dw_sig_logsig_size(size_t d, int level)
+{
+    if (d == 0 || level < 1 || level > DW_SIG_MAX_LEVEL) return 0;
+    size_t tot = 0;
+    for (int k = 1; k <= level; k++) {
+        size_t c = dw_lyndon_count(d, k);
+        if (!c || tot > SIZE_MAX / 8 - c) return 0;
+        tot += c;
+    }
+    return tot;
+}
+
+/* Chen's step for LANES paths at once, entries interleaved (entry e of lane l at e * LANES + l): every lane does
+ * the same operations, so a path's signature does not depend on its lane or group, and the lane loops are SIMD.
+ * The Horner form of dw_tens_chen_step (tensor.c). D: the dimension as a compile-time constant (0: t->d). */
+#define LANES 8
+static inline void chen_lanes_body(const dw_tens *t, double *restrict S, const double *restrict h,
+                                   double *restrict B, const size_t D)
+{
+    const size_t d = D ? D : t->d;
+    for (int k = t->n; k >= 2; k--) {
+        const double ik = 1.0 / k;
+        for (size_t a = 0; a < d * LANES; a++) B[a] = h[a] * ik;
+        size_t sz = d;
+        for (int i = 1; i <= k - 2; i++) {
+            const double *Si = S + t->off[i] * LANES;
+            const double c = 1.0 / (k - i);
+            for (size_t w = sz; w-- > 0;) {
+                double v[LANES];
+                for (int l = 0; l < LANES; l++) v[l] = (B[w * LANES + l] + Si[w * LANES + l]) * c;
+                double *o = B + w * d * LANES;
+                for (size_t a = 0; a < d; a++)
+                    for (int l = 0; l < LANES; l++) o[a * LANES + l] = v[l] * h[a * LANES + l];
+            }
+            sz *= d;
+        }
+        const double *Sp = S + t->off[k - 1] * LANES;
+        double *Sk = S + t->off[k] * LANES;
+        for (size_t w = 0; w < sz; w++) {
+            double v[LANES];
+            for (int l = 0; l < LANES; l++) v[l] = B[w * LANES + l] + Sp[w * LANES + l];
+            double *o = Sk + w * d * LANES;
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++) o[a * LANES + l] += v[l] * h[a * LANES + l];
+        }
+    }
+    for (size_t a = 0; a < d * LANES; a++) S[a] += h[a];
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void chen_lanes(const dw_tens *t, double *S, const double *h, double *B)
+{
+    switch (t->d) {
+    case 1: chen_lanes_body(t, S, h, B, 1); break;
+    case 2: chen_lanes_body(t, S, h, B, 2); break;
+    case 3: chen_lanes_body(t, S, h, B, 3); break;
+    case 4: chen_lanes_body(t, S, h, B, 4); break;
+    case 5: chen_lanes_body(t, S, h, B, 5); break;
+    case 6: chen_lanes_body(t, S, h, B, 6); break;
+    default: chen_lanes_body(t, S, h, B, 0); break;
+    }
+}
+
+/* Signatures of paths b0 .. b0 + LANES - 1 (lanes past the batch repeat path b0) into SL (interleaved); S starts at 0
+ * (the signature of a constant path), so the first step gives exp(dx_1). */
+static void group_signature(const dw_tens *t, const double *X, size_t batch, size_t len, size_t b0, double *SL,
+                            double *h, double *B)
+{
+    const size_t d = t->d;
+    memset(SL, 0, t->off[t->n + 1] * LANES * sizeof(double));
+    for (size_t i = 0; i + 1 < len; i++) {
+        for (int l = 0; l < LANES; l++) {
+            const size_t b = b0 + (size_t)l < batch ? b0 + (size_t)l : b0;
+            const double *x = X + (b * len + i) * d;
+            for (size_t k = 0; k < d; k++) h[k * LANES + (size_t)l] = x[d + k] - x[k];
+        }
+        chen_lanes(t, SL, h, B);
+    }
+}
+
+static dw_status run(const double *X, size_t batch, size_t len, size_t d, int level, int threads, double *out,
+                     int logsig)
+{
+    dw_tens t;
+    dw_status s = dw_tens_init(&t, d, level);
+    if (s) return s;
+    s = dw_sig_check_paths(X, batch, len, d, "X");
+    if (s) return s;
+    if (!out) return dw_fail(DW_ERR_INVALID, "%s: NULL output", logsig ? "logsignature" : "signature");
+    const size_t sz = t.off[level + 1];
+    dw_lyndon ly;
+    memset(&ly, 0, sizeof ly);
+    const int nt = dw_core_threads(threads);
+    /* per thread: the interleaved signatures, the Horner scratch (d^(n-1) lanes), increments, and for the log its
+     * three tensors */
+    const size_t wsz = (sz + t.pw[level] / d + d) * LANES + (logsig ? 4 * sz : 0);
+    s = dw_core_check_alloc((double)wsz * 8.0 * nt, logsig ? "the log-signature work space" : "the signature work space");
+    if (s) return s;
+    if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
+    const size_t osz = logsig ? ly.count : sz, groups = (batch + LANES - 1) / LANES;
+    int failed = 0;
+#pragma omp parallel num_threads(nt) if ((double)batch * (double)len * (double)sz > 2e5)
+    {
+        /* no barrier before the loop and none after it (nowait): on a loaded machine a thread that is not yet
+         * running does not hold up the others, which take its groups. A thread without work space skips its
+         * groups; the call then fails anyway. */
+        double *w = malloc(wsz * sizeof(double));
+        if (!w) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        {
+            double *SL = w, *B = w ? SL + sz * LANES : NULL, *h = w ? B + t.pw[level] / d * LANES : NULL;
+            double *S = w ? h + d * LANES : NULL, *L = w ? S + sz : NULL, *work = w ? L + sz : NULL;
+#pragma omp for schedule(dynamic, 1) nowait
+            for (size_t g = 0; g < groups; g++) {
+                if (!w) continue;
+                const size_t b0 = g * LANES;
+                group_signature(&t, X, batch, len, b0, SL, h, B);
+                for (size_t l = 0; l < LANES && b0 + l < batch; l++) {
+                    double *dst = logsig ? S : out + (b0 + l) * sz;
+                    for (size_t e = 0; e < sz; e++) dst[e] = SL[e * LANES + l];
+                    if (logsig) {
+                        dw_tens_log(&t, S, L, work);
+                        dw_lyndon_project(&ly, &t, L, out + (b0 + l) * osz);
+                    }
+                }
+            }
+        }
+        free(w);
+    }
+    dw_lyndon_clear(&ly);
+    if (failed) return dw_fail(DW_ERR_NOMEM, "signature work space: out of memory");
+    for (size_t i = 0; i < batch * osz; i++)
+        if (!isfinite(out[i]))
+            return dw_fail(DW_ERR_RANGE, "%s of path %zu overflows (entry %zu is not finite); rescale the paths",
+                           logsig ? "log-signature" : "signature", i / osz + 1, i % osz + 1);
+    return DW_OK;
+}
+
+dw_status dw_sig_signature(const double *X, size_t batch, size_t len, size_t d, int level, int threads, double *out)
+{
+    return run(X, batch, len, d, level, threads, out, 0);
+}
+
+dw_status dw_sig_logsignature(const double *X, size_t batch, size_t len, size_t d, int level, int threads,
+                              double *out)
+{
+    return run(X, batch, len, d, level, threads, out, 1);
+}
+
+dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d)
+{
+    if (!path || !data || !batch || !len || !d) return dw_fail(DW_ERR_INVALID, "read paths: NULL argument");
+    *data = NULL;
+    *batch = *len = *d = 0;
+    dw_matrix m;
+    dw_matrix_init(&m);
+    const size_t pl = strlen(path);
+    int ndim = 2;
+    size_t dims[3] = {0, 0, 0};
+    dw_status s;
+    if (pl >= 4 && !strcmp(path + pl - 4, ".npy")) {
+        s = dw_io_read_npy_nd(&m, path, 3, &ndim, dims);
+    } else {
+        s = dw_io_read_matrix(&m, path);
+        dims[0] = m.rows;
+        dims[1] = m.cols;
+    }
+    if (s) return s;
+    if (ndim == 3) {
+        *batch = dims[0];
+        *len = dims[1];
+        *d = dims[2];
+    } else if (ndim == 2) {
+        *batch = 1;
+        *len = dims[0];
+        *d = dims[1];
+    } else {
+        dw_matrix_clear(&m);
+        s = dw_fail(DW_ERR_INVALID,
+                    "%s: expected paths of shape (batch, len, d) or one path (len, d), got a %d-D array", path, ndim);
+        *batch = *len = *d = 0;
+        return s;
+    }
+    if (*batch == 0 || *len == 0 || *d == 0) {
+        dw_matrix_clear(&m);
+        s = dw_fail(DW_ERR_INVALID, "%s: empty paths (shape %zu x %zu x %zu)", path, *batch, *len, *d);
+        *batch = *len = *d = 0;
+        return s;
+    }
+    *data = m.data;
+    return DW_OK;
+}

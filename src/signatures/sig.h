@@ -1,0 +1,60 @@
+/* Internal view of the signatures module (MATH.md 5): truncated tensor algebra, Lyndon words, Goursat solvers. */
+#ifndef DW_SIG_H
+#define DW_SIG_H
+
+#include "core/internal.h"
+
+#include <stddef.h>
+
+#define DW_SIG_MAX_LEVEL 64
+
+/* Level offsets of a truncated tensor (level 0 omitted): level k (1..n) starts at off[k], off[1] = 0, and has
+ * pw[k] = d^k entries; off[n + 1] is the total size. */
+typedef struct {
+    size_t d;
+    int n;
+    size_t off[DW_SIG_MAX_LEVEL + 2];
+    size_t pw[DW_SIG_MAX_LEVEL + 1];
+} dw_tens;
+
+/* DW_OK, or DW_ERR_NOMEM/INVALID naming the sizes when d^1 + ... + d^n overflows. */
+dw_status dw_tens_init(dw_tens *t, size_t d, int n);
+
+/* S = exp(h) (a single linear segment with increment h, d entries). */
+void dw_tens_exp_segment(const dw_tens *t, const double *h, double *S);
+/* S <- S (x) exp(h) in place (Chen), Horner form; scratch holds d^(n-1) doubles. */
+void dw_tens_chen_step(const dw_tens *t, double *S, const double *h, double *scratch);
+/* out = A (x) B (level-0 parts taken as zero), truncated. out must not alias A or B. */
+void dw_tens_mul(const dw_tens *t, const double *A, const double *B, double *out);
+/* L = log(1 + X) (X with zero level 0: pass S for log S); work holds 2 tensors. */
+void dw_tens_log(const dw_tens *t, const double *X, double *L, double *work);
+/* E = exp(L) - 1 (L with zero level 0); work holds 2 tensors. */
+void dw_tens_exp(const dw_tens *t, const double *L, double *E, double *work);
+
+/* Lyndon basis: words of length 1..n over 0..d-1, level by level, lexicographic within a level, each with the
+ * sparse expansion of its standard bracketing restricted to Lyndon words (a unitriangular system). */
+typedef struct {
+    size_t count;      /* number of Lyndon words */
+    size_t *level_of;  /* length of word k */
+    size_t *index;     /* position of word k in its level of the tensor (lexicographic index) */
+    size_t *start;     /* entries of word k's expansion restricted to Lyndon words: start[k]..start[k+1]-1 */
+    size_t *col;       /* Lyndon index of the entry */
+    double *coef;
+    double *full_coef; /* full expansion (all words): fstart[k]..fstart[k+1]-1 */
+    size_t *full_word, *fstart;
+} dw_lyndon;
+
+dw_status dw_lyndon_init(dw_lyndon *ly, const dw_tens *t);
+void dw_lyndon_clear(dw_lyndon *ly);
+/* Lyndon coordinates of a Lie element L (full tensor): out[k] for k < count. */
+void dw_lyndon_project(const dw_lyndon *ly, const dw_tens *t, const double *L, double *out);
+/* The Lie element sum_k c[k] P_k as a full tensor. */
+void dw_lyndon_expand(const dw_lyndon *ly, const dw_tens *t, const double *c, double *L);
+
+/* Checks a batch of paths (batch x len x d): non-NULL, batch >= 1, len >= 2, d >= 1, finite entries. */
+dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name);
+
+/* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
+size_t dw_lyndon_count(size_t d, int k);
+
+#endif
