@@ -24,6 +24,7 @@ typedef __m256d VM;
 #define VLE(a, b) _mm256_cmp_pd((a), (b), _CMP_LE_OQ)
 #define VEQ(a, b) _mm256_cmp_pd((a), (b), _CMP_EQ_OQ)
 #define VSEL(m, a, b) _mm256_blendv_pd((b), (a), (m))
+#define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define FN(name) name##_avx2
 
 #include "sweep_body.h"

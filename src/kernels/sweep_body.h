@@ -117,12 +117,79 @@ static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t
     }
 }
 
+/* Generic activations (MATH.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
+ * b_k, by Horner in rho with fused multiply-adds, U vectors of entries at once so that the 2U Horner chains hide
+ * the FMA latency (the sum is latency-bound otherwise). Each lane's arithmetic is the same whichever block it
+ * falls in, so results do not depend on tiling. The relative bound written to s: |rho|^(K+1) sqrt(T_i T_j)
+ * (Cauchy-Schwarz on the Parseval tails) + the coefficients' errors |da_i| |a_j| + |da_j| |a_i| + |da_i| |da_j|
+ * + rounding (K + 2) eps |a_i| |a_j|, over sqrt(E phi(u)^2 E phi(v)^2), the larger of V's and Vd's. */
+#define GEN_U 4
+static inline void FN(generic_block)(const dw_step *st, int nv, const dw_pts *pi, size_t i, const dw_pts *pj,
+                                     size_t j0, size_t j, double *s, double *c, double *th)
+{
+    const size_t ks = pi->stride, kt = pj->stride;
+    const VD wv = VSET1(st->w), bv = VSET1(st->beta), one = VSET1(1.0), zero = VSET1(0.0);
+    const VD ihi = VSET1(pi->ih[i]), sai = VSET1(pi->sa[i]);
+    VD rho[GEN_U], pv[GEN_U], qv[GEN_U], cv[GEN_U];
+    for (int u = 0; u < nv; u++) {
+        const size_t jj = j + (size_t)u * VW;
+        const VD lim = sai * VLOAD(pj->sa + j0 + jj);
+        cv[u] = VMIN(VMAX(VLOAD(c + jj), zero - lim), lim);
+        rho[u] = VMIN(VMAX(cv[u] * (ihi * VLOAD(pj->ih + j0 + jj)), zero - one), one);
+        pv[u] = qv[u] = zero;
+    }
+    for (int k = st->deg; k >= 0; k--) {
+        const VD pik = VSET1(pi->pk[k * ks + i]), qik = VSET1(pi->qk[k * ks + i]);
+        const double *pjk = pj->pk + k * kt + j0 + j, *qjk = pj->qk + k * kt + j0 + j;
+        for (int u = 0; u < nv; u++) {
+            pv[u] = VFMA(pv[u], rho[u], pik * VLOAD(pjk + u * VW));
+            qv[u] = VFMA(qv[u], rho[u], qik * VLOAD(qjk + u * VW));
+        }
+    }
+    const VD rnd = VSET1((st->deg + 2) * 2.220446049250313e-16);
+    for (int u = 0; u < nv; u++) {
+        const size_t jj = j + (size_t)u * VW;
+        const VD ar = VABS(rho[u]);
+        VD pw = ar; /* |rho|^(K+1) */
+        for (int k = 0; k < st->deg; k++) pw = pw * ar;
+        VD bnd[2];
+        for (int f = 0; f < 2; f++) {
+            const VD ei = VSET1(pi->gb[(3 * f) * ks + i]), ej = VLOAD(pj->gb + (3 * f) * kt + j0 + jj);
+            const VD ti = VSET1(pi->gb[(3 * f + 1) * ks + i]), tj = VLOAD(pj->gb + (3 * f + 1) * kt + j0 + jj);
+            const VD di = VSET1(pi->gb[(3 * f + 2) * ks + i]), dj = VLOAD(pj->gb + (3 * f + 2) * kt + j0 + jj);
+            const VD sc = ei * ej;
+            const VD b = pw * (ti * tj) + di * ej + dj * ei + di * dj + rnd * sc;
+            bnd[f] = VSEL(VLT(zero, sc), b / VMAX(sc, VSET1(1e-300)), VSEL(VLT(zero, b), VSET1(1e300), zero));
+        }
+        VSTORE(s + jj, VMAX(bnd[0], bnd[1]));
+        const VD cn = wv * pv[u] + bv;
+        VSTORE(c + jj, cn);
+        if (st->ntk) {
+            VD base = cn;
+            if (st->standard) base = VSET1(st->fan_in) * pv[u] + VSET1(st->has_bias);
+            VSTORE(th + jj, base + (wv * qv[u]) * VLOAD(th + jj));
+        }
+    }
+}
+
+static void FN(generic_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                            double *s, double *c, double *th)
+{
+    size_t j = 0;
+    for (; j + GEN_U * VW <= nj; j += GEN_U * VW) FN(generic_block)(st, GEN_U, pi, i, pj, j0, j, s, c, th);
+    for (; j < nj; j += VW) FN(generic_block)(st, 1, pi, i, pj, j0, j, s, c, th);
+}
+
 /* Smooth families: advance c (and theta) from layer l to l + 1 with the closed forms of MATH.md 1.5(a). */
 static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
                            double *s, double *t, double *c, double *th)
 {
-    (void)s;
     (void)t;
+    if (st->fam == DW_FAM_GENERIC) {
+        FN(generic_row)(st, nj, pi, i, pj, j0, s, c, th);
+        return;
+    }
+    (void)s;
     const VD ai = VSET1(pi->a[i]), sai = VSET1(pi->sa[i]), ri = VSET1(pi->r[i]);
     const double *aj = pj->a + j0, *saj = pj->sa + j0, *rj = pj->r + j0;
     const VD wv = VSET1(st->w), bv = VSET1(st->beta), one = VSET1(1.0), zero = VSET1(0.0);
@@ -170,34 +237,6 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
             }
             V = pv;
             Vd = qv;
-            break;
-        }
-        case DW_FAM_GENERIC: {
-            /* Mehler: V = sum_k a_k(a_i) a_k(a_j) rho^k, Vd likewise with b_k, by Horner in rho; the truncation
-             * bound |rho|^(K+1) sqrt(T_i T_j) (Cauchy-Schwarz on the Parseval tails), the coefficients' errors
-             * |da_i| |a_j| + |da_j| |a_i| + |da_i| |da_j|, and rounding (K + 2) eps |a_i| |a_j|. */
-            const size_t ks = pi->stride, kt = pj->stride;
-            const VD rho = VMIN(VMAX(cv * (VSET1(pi->ih[i]) * VLOAD(pj->ih + j0 + j)), zero - one), one);
-            const VD ar = VABS(rho);
-            VD pv = zero, qv = zero, pw = ar;
-            for (int k = st->deg; k >= 0; k--) {
-                pv = pv * rho + VSET1(pi->pk[k * ks + i]) * VLOAD(pj->pk + k * kt + j0 + j);
-                qv = qv * rho + VSET1(pi->qk[k * ks + i]) * VLOAD(pj->qk + k * kt + j0 + j);
-                if (k) pw = pw * ar;
-            }
-            V = pv;
-            Vd = qv;
-            const VD rnd = VSET1((st->deg + 2) * 2.220446049250313e-16);
-            VD bnd[2];
-            for (int f = 0; f < 2; f++) {
-                const VD ei = VSET1(pi->gb[(3 * f) * ks + i]), ej = VLOAD(pj->gb + (3 * f) * kt + j0 + j);
-                const VD ti = VSET1(pi->gb[(3 * f + 1) * ks + i]), tj = VLOAD(pj->gb + (3 * f + 1) * kt + j0 + j);
-                const VD di = VSET1(pi->gb[(3 * f + 2) * ks + i]), dj = VLOAD(pj->gb + (3 * f + 2) * kt + j0 + j);
-                const VD sc = ei * ej;
-                const VD b = pw * (ti * tj) + di * ej + dj * ei + di * dj + rnd * sc;
-                bnd[f] = VSEL(VLT(zero, sc), b / VMAX(sc, VSET1(1e-300)), VSEL(VLT(zero, b), VSET1(1e300), zero));
-            }
-            VSTORE(s + j, VMAX(bnd[0], bnd[1]));
             break;
         }
         default: /* identity */

@@ -23,6 +23,7 @@ typedef int VM;
 #define VLE(a, b) ((a) <= (b))
 #define VEQ(a, b) ((a) == (b))
 #define VSEL(m, a, b) ((m) ? (a) : (b))
+#define VFMA(a, b, c) fma((a), (b), (c))
 #define FN(name) name##_scalar
 
 #include "sweep_body.h"
