@@ -166,6 +166,81 @@ DW_API dw_status dw_kernel_tile(const dw_kernel_plan *plan, size_t i0, size_t i1
  * spectrum: Jacobian spectrum: NC(k), S-transform, density, finite-N Jacobians (MATH.md 3)
  * ====================================================================================== */
 
+/* Weights of the square layers: i.i.d. (any law with finite moments gives the same limit) or Haar orthogonal. */
+typedef enum dw_spectrum_weights { DW_SPECTRUM_GAUSSIAN = 0, DW_SPECTRUM_ORTHOGONAL = 1 } dw_spectrum_weights;
+
+/* Routes for the moments: non-crossing partitions with Kreweras complements (Gaussian weights only, k <= 
+ * DW_SPECTRUM_NC_KMAX), or the S-transform as power series. */
+typedef enum dw_spectrum_route { DW_SPECTRUM_ROUTE_NC = 1, DW_SPECTRUM_ROUTE_S = 2 } dw_spectrum_route;
+
+#define DW_SPECTRUM_KMAX 256    /* largest moment order (S-transform route) */
+#define DW_SPECTRUM_NC_KMAX 16  /* largest order of the NC(k) route (Catalan(16) = 35357670 partitions) */
+#define DW_SPECTRUM_DEPTH_MAX 100000
+
+typedef struct dw_spectrum_opts {
+    int depth;                    /* L >= 1 square layers: J = D_L W^L ... D_1 W^1 */
+    const dw_act *act;            /* the activation (borrowed) */
+    size_t n_weight_var;          /* 1 (all layers) or depth */
+    const double *weight_var;     /* sigma_w^2 of W^1..W^L (entries of variance sigma_w^2 / N) */
+    size_t n_bias_var;            /* 1 or depth */
+    const double *bias_var;       /* sigma_b^2 of b^1..b^L */
+    double q0;                    /* |x|^2 / N > 0 (also the start of the fixed-point search) */
+    int fixed_point;              /* 1: every q_l = q*, the stable fixed point (one weight and bias variance) */
+    dw_spectrum_weights weights;
+    int kmax;                     /* largest moment order that will be asked for, 1..DW_SPECTRUM_KMAX */
+} dw_spectrum_opts;
+
+/* depth 1, no activation, weight_var 1, bias_var 0, q0 1, no fixed point, Gaussian weights, kmax 8. */
+DW_API void dw_spectrum_opts_init(dw_spectrum_opts *o);
+
+/* The per-layer data of a network: variances q_1..q_L (MATH.md 3), mu_j^{(l)} = E[phi'(sqrt(q_l) Z)^{2j}] for
+ * j = 1..kmax, and the law of phi'(sqrt(q_l) Z)^2 (exact atoms for identity, relu, leaky relu, abs, step; a
+ * Gauss-Legendre discretisation on the two half lines otherwise). DW_ERR_RANGE names the variance where the
+ * moments of phi' diverge or overflow, or where no fixed point exists. */
+typedef struct dw_spectrum dw_spectrum;
+DW_API dw_status dw_spectrum_init(dw_spectrum **s, const dw_spectrum_opts *o);
+DW_API void dw_spectrum_clear(dw_spectrum *s);
+DW_API int dw_spectrum_depth(const dw_spectrum *s);
+DW_API int dw_spectrum_kmax(const dw_spectrum *s);
+/* q_1..q_L (depth values); with fixed_point all equal q*. */
+DW_API const double *dw_spectrum_q(const dw_spectrum *s);
+/* mu_j^{(l)} at mu[(l - 1) * kmax + (j - 1)], l = 1..L, j = 1..kmax. */
+DW_API const double *dw_spectrum_mu(const dw_spectrum *s);
+/* Estimated absolute error of the worst mu_j (0 where exact). */
+DW_API double dw_spectrum_mu_error(const dw_spectrum *s);
+/* Mass of the atom at 0 of the squared singular values (max over layers of P(phi'(h) = 0)). */
+DW_API double dw_spectrum_atom0(const dw_spectrum *s);
+
+/* m_1..m_K of the squared singular values of J, m_k = lim (1/N) E tr (J J^T)^k, K <= kmax, by either route. */
+DW_API dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m);
+
+/* Exact rationals where the mu_j and q_l are rational (identity, relu, leaky relu, abs, step, polynomials; the
+ * decimal inputs read as the shortest decimals that round to them: 0.1 is 1/10). Strings "45/7" or "1285663",
+ * owned by the struct. DW_ERR_INVALID (naming why) where they are not rational. */
+typedef struct dw_spectrum_exact {
+    int depth, K;
+    char **q;  /* depth strings */
+    char **mu; /* depth * K strings, mu[(l - 1) * K + (j - 1)] */
+    char **m;  /* K strings: m_1..m_K */
+    char *var; /* m_2 - m_1^2 (K >= 2, else NULL) */
+} dw_spectrum_exact;
+DW_API dw_status dw_spectrum_exact_init(dw_spectrum_exact *e, const dw_spectrum *s, int K, dw_spectrum_route route);
+DW_API void dw_spectrum_exact_clear(dw_spectrum_exact *e);
+
+/* The squared singular values lie in [lo, hi] (hi: the right edge, where x(z) = 1/chi_J(z) is least on the real
+ * branch; lo is 0 for now). */
+DW_API dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi);
+
+/* Density rho(t) of the squared singular values at n abscissae t > 0 by Stieltjes inversion (MATH.md 3),
+ * atoms excluded (see dw_spectrum_atom0). Newton continuation along t (sorted internally), falling back to a
+ * path from t + i oo down to the real axis; DW_ERR_RANGE names the abscissa where neither converged. */
+DW_API dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, double *rho);
+
+/* Edge of chaos for the bias variance sigma_b^2 >= 0: sigma_w^2 with m_1 = sigma_w^2 mu_1(q*) = 1 at the fixed
+ * point q* (q* is returned too; for relu-like activations with sigma_b^2 = 0 every q is a fixed point and
+ * q* = q0). DW_ERR_RANGE names the bias variance where none exists. */
+DW_API dw_status dw_spectrum_criticality(const dw_act *act, double bias_var, double q0, double *weight_var,
+                                         double *q_star);
 /* end of spectrum */
 
 
