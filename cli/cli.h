@@ -19,5 +19,7 @@ double cli_now(void);
 void cli_json_string(FILE *f, const char *s);
 
 int cmd_kernel(int argc, char **argv);
+int cmd_jacobian(int argc, char **argv);
+int cmd_criticality(int argc, char **argv);
 
 #endif

@@ -11,6 +11,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  kernel     NNGP / NTK Gram matrices of a fully connected network (closed forms)\n"
+    "  jacobian   moments and density of the input-output Jacobian's squared singular values\n"
+    "  criticality  weight variance on the edge of chaos for a bias variance\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "jacobian")) return cmd_jacobian(argc - 1, argv + 1);
+    if (!strcmp(cmd, "criticality")) return cmd_criticality(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }
