@@ -12,7 +12,6 @@
 #include "spectrum/spectrum.h"
 
 #include <complex.h>
-#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,14 +75,12 @@ static cplx phi_eval(const dsolver *d, cplx x, cplx z, const cplx *u, cplx *cz)
 /* Newton at x from the current (z, u). Returns 1 on convergence: the step below 1e-14 relative, or (near an
  * edge, where the system is ill-conditioned like 1/sqrt(eta)) a relative residual below 1e-12 that no longer
  * decreases. */
-static long newton_iters, n_vertical;
 static int newton(dsolver *d, cplx x)
 {
     const dw_spectrum *s = d->s;
     const int ng = d->ng;
     double prev_res = INFINITY;
     for (int it = 0; it < 60; it++) {
-        newton_iters++;
         cplx cz, F = phi_eval(d, x, d->z, d->u, &cz);
         cplx num = F, den = cz;
         double res = cabs(F);
@@ -332,6 +329,10 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
     int have = 0;
     for (size_t k = 0; k < n; k++) {
         double tt = t[order[k]];
+        if (tt > hi * (1 + 1e-9)) { /* beyond the right edge of the support */
+            rho[order[k]] = 0.0;
+            continue;
+        }
         const double eta = 1e-10 * tt;
         cplx x = tt + I * eta;
         int ok = 0;
@@ -345,7 +346,6 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
                 memcpy(d.u, u0, sizeof(cplx) * (size_t)d.ng);
             }
         }
-        if (!ok) n_vertical++;
         if (!ok) ok = vertical(&d, tt, eta, 100 * fmax(scale, tt));
         if (!ok) {
             free(order);
@@ -364,6 +364,5 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
     }
     free(order);
     free(d.u);
-    if (getenv("DW_DEBUG_DENSITY")) fprintf(stderr, "newton iterations %ld, vertical %ld\n", newton_iters, n_vertical);
     return DW_OK;
 }

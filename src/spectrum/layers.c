@@ -494,19 +494,28 @@ dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *m
         }
         law_moments(law, K, mu, NULL);
     } else {
+        /* The rule is chosen from mu_1..mu_Kc, Kc = max(K, 8), so that it (and the density built on it) does
+         * not depend on K <= 8; orders above K only steer the choice where they are finite. */
+        const int Kc = K > 8 ? K : 8;
         double hp = fmin(1.0, 1.0 / sqrt(fmax(q, 1e-300))), zmax = 12;
-        double *mu2 = dw_alloc((size_t)K, sizeof(double), "moments");
-        if (!mu2) return DW_ERR_NOMEM;
+        double *mu1 = dw_alloc((size_t)Kc, sizeof(double), "moments");
+        double *mu2 = dw_alloc((size_t)Kc, sizeof(double), "moments");
+        if (!mu1 || !mu2) {
+            free(mu1);
+            free(mu2);
+            return DW_ERR_NOMEM;
+        }
         dw_law coarse;
         memset(&coarse, 0, sizeof coarse);
         for (;;) {
-            double tail;
             if ((st = quad_law(act, q, hp, zmax, law))) break;
-            law_moments(law, K, mu, &tail);
-            int bad = -1;
-            for (int j = 0; j < K; j++)
-                if (!isfinite(mu[j])) {
-                    bad = j;
+            int bad = -1, top = Kc;
+            double tail;
+            law_moments(law, Kc, mu1, NULL);
+            for (int j = 0; j < Kc; j++)
+                if (!isfinite(mu1[j])) {
+                    if (j < K) bad = j;
+                    top = j;
                     break;
                 }
             if (bad >= 0) {
@@ -514,31 +523,41 @@ dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *m
                              2 * (bad + 1), act->name, q);
                 break;
             }
-            if (tail > 1e-18 * mu[K - 1]) {
+            law_moments(law, top, mu1, &tail);
+            if (tail > 1e-18 * mu1[top - 1]) {
                 if (zmax >= 48) {
-                    st = dw_fail(DW_ERR_RANGE, "the moments E[phi'(sqrt(q) Z)^(2j)] of %s diverge (or are not "
-                                 "resolved on |Z| <= 48) at variance q = %g (j = %d)", act->name, q, K);
-                    break;
+                    if (top > K) {
+                        top = K; /* the extra orders are not resolved: decide on 1..K alone */
+                        law_moments(law, top, mu1, &tail);
+                    }
+                    if (tail > 1e-18 * mu1[top - 1]) {
+                        st = dw_fail(DW_ERR_RANGE, "the moments E[phi'(sqrt(q) Z)^(2j)] of %s diverge (or are not "
+                                     "resolved on |Z| <= 48) at variance q = %g (j = %d)", act->name, q, top);
+                        break;
+                    }
+                } else {
+                    dw_spec_law_clear(law);
+                    zmax *= 2;
+                    continue;
                 }
-                dw_spec_law_clear(law);
-                zmax *= 2;
-                continue;
             }
             /* error estimate: the same with panels twice as wide */
             if ((st = quad_law(act, q, 2 * hp, zmax, &coarse))) break;
-            law_moments(&coarse, K, mu2, NULL);
+            law_moments(&coarse, top, mu2, NULL);
             dw_spec_law_clear(&coarse);
             double e = 0, rel = 0;
-            for (int j = 0; j < K; j++) {
-                double d = fabs(mu[j] - mu2[j]);
-                e = fmax(e, d);
-                rel = fmax(rel, d / fmax(fabs(mu[j]), 1e-300));
+            for (int j = 0; j < top; j++) {
+                double d = fabs(mu1[j] - mu2[j]);
+                if (j < K) e = fmax(e, d);
+                rel = fmax(rel, d / fmax(fabs(mu1[j]), 1e-300));
             }
             *err = e;
             if (rel <= 1e-13 || hp < 1e-3 / sqrt(fmax(q, 1e-300)) || law->n > 2000000) break;
             dw_spec_law_clear(law);
             hp *= 0.25;
         }
+        if (!st) memcpy(mu, mu1, sizeof(double) * (size_t)K);
+        free(mu1);
         free(mu2);
         if (st) {
             dw_spec_law_clear(law);
