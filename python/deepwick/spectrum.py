@@ -118,7 +118,7 @@ def _check_k(K):
 
 
 def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, weights="gaussian",
-                     fixed_point=False, exact=False, route="s"):
+                     fixed_point=False, exact=False, route="s", support=False):
     """Moments of the squared singular values of the input-output Jacobian in the infinite-width limit.
 
     Parameters
@@ -142,6 +142,9 @@ def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, w
         abs, step, polynomials; decimal inputs are read as written, 0.1 = 1/10). InputError otherwise.
     route : {'s', 'nc'}
         S-transform power series (default) or the sum over non-crossing partitions (i.i.d. weights only).
+    support : bool
+        Also the right edge of the support (a one-dimensional search on the real branch: it costs more than the
+        moments at large depth).
 
     Returns
     -------
@@ -152,7 +155,7 @@ def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, w
         'mu' : ndarray (depth, K), mu_j^{(l)} = E[phi'(sqrt(q_l) Z)^(2j)];
         'mu_error' : float, estimated absolute error of the mu_j (0 where exact);
         'atom0' : float, mass of the atom at 0 (max over layers of P(phi'(h) = 0));
-        'support' : (lo, hi), an interval containing the squared singular values (lo is 0);
+        'support' : (lo, hi), an interval containing the squared singular values (lo is 0), when support=True;
         'exact' : dict with 'q', 'mu', 'moments' (lists of strings) and 'variance', when exact=True.
     """
     K = _check_k(K)
@@ -164,11 +167,12 @@ def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, w
     L = sp.depth
     q = np.ctypeslib.as_array(lib.dw_spectrum_q(sp.h), shape=(L,)).copy()
     mu = np.ctypeslib.as_array(lib.dw_spectrum_mu(sp.h), shape=(L, sp.kmax))[:, :K].copy()
-    lo, hi = ctypes.c_double(), ctypes.c_double()
-    check(lib.dw_spectrum_support(sp.h, ctypes.byref(lo), ctypes.byref(hi)))
     out = {"moments": m[:K].copy(), "variance": float(m[1] - m[0] ** 2), "q": q, "mu": mu,
-           "mu_error": float(lib.dw_spectrum_mu_error(sp.h)), "atom0": float(lib.dw_spectrum_atom0(sp.h)),
-           "support": (lo.value, hi.value)}
+           "mu_error": float(lib.dw_spectrum_mu_error(sp.h)), "atom0": float(lib.dw_spectrum_atom0(sp.h))}
+    if support:
+        lo, hi = ctypes.c_double(), ctypes.c_double()
+        check(lib.dw_spectrum_support(sp.h, ctypes.byref(lo), ctypes.byref(hi)))
+        out["support"] = (lo.value, hi.value)
     if exact:
         e = _Exact()
         check(lib.dw_spectrum_exact_init(ctypes.byref(e), sp.h, K, _ROUTES[route]))

@@ -20,6 +20,7 @@ typedef double complex cplx;
 
 typedef struct dsolver {
     const dw_spectrum *s;
+    const dw_law *law;
     int ng;
     cplx *u, *du, *save, *save2; /* ng each: unknowns, residuals, a saved copy, psi_g' */
     cplx z;
@@ -86,7 +87,7 @@ static int newton(dsolver *d, cplx x)
         double res = cabs(F);
         for (int g = 0; g < ng; g++) {
             cplx ps, dps;
-            psi_eval(&s->law[g], d->u[g], &ps, &dps);
+            psi_eval(&d->law[g], d->u[g], &ps, &dps);
             cplx r = ps - d->z;
             res += cabs(r) / fmax(cabs(d->z), 1e-300);
             cplx a = 1.0 / (dps * d->u[g]);
@@ -194,7 +195,7 @@ static void logx_real(const dsolver *d, double z, double *ug, double *lx, double
     double v = log(z) - log1p(z) - d->logsc, c = 1 / z - 1 / (1 + z);
     for (int g = 0; g < d->ng; g++) {
         double du = 0;
-        real_u(&s->law[g], z, &ug[g], &du);
+        real_u(&d->law[g], z, &ug[g], &du);
         v += s->mult[g] * (log(ug[g]) - log(z));
         c += s->mult[g] * (du / ug[g] - 1 / z);
         if (d->orth) {
@@ -206,10 +207,11 @@ static void logx_real(const dsolver *d, double z, double *ug, double *lx, double
     *dlx = -c;
 }
 
-static dw_status solver_init(dsolver *d, const dw_spectrum *s)
+static dw_status solver_init(dsolver *d, const dw_spectrum *s, const dw_law *law)
 {
     memset(d, 0, sizeof *d);
     d->s = s;
+    d->law = law;
     d->ng = s->ng;
     d->orth = s->weights == DW_SPECTRUM_ORTHOGONAL;
     d->logsc = s->log_sw2_sum;
@@ -230,20 +232,14 @@ static int degenerate(const dw_spectrum *s)
     if (s->weights != DW_SPECTRUM_ORTHOGONAL) return 0;
     int nonconst = 0;
     for (int g = 0; g < s->ng; g++)
-        if (s->law[g].n > 1) nonconst += s->mult[g];
+        if (s->law_lazy || s->law[g].n > 1) nonconst += s->mult[g];
     return nonconst <= 1 ? 2 : 0;
 }
 
-dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi)
+static dw_status support_with(const dw_spectrum *s, const dw_law *law, double *lo, double *hi)
 {
-    if (!s || !lo || !hi) return dw_fail(DW_ERR_INVALID, "support: NULL argument");
-    int dg = degenerate(s);
-    if (dg == 1) {
-        *lo = *hi = 0;
-        return DW_OK;
-    }
     dsolver d;
-    dw_status st = solver_init(&d, s);
+    dw_status st = solver_init(&d, s, law);
     if (st) return st;
     double *ug = dw_alloc((size_t)s->ng, sizeof(double), "support");
     if (!ug) {
@@ -283,6 +279,23 @@ dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi)
     return DW_OK;
 }
 
+dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi)
+{
+    if (!s || !lo || !hi) return dw_fail(DW_ERR_INVALID, "support: NULL argument");
+    if (degenerate(s) == 1) {
+        *lo = *hi = 0;
+        return DW_OK;
+    }
+    dw_law *law;
+    dw_status st = dw_spec_laws(s, &law);
+    if (st) return st;
+    st = support_with(s, law, lo, hi);
+    dw_spec_laws_free(s, law);
+    return st;
+}
+
+static dw_status density_with(const dw_spectrum *s, const dw_law *law, size_t n, const double *t, double *rho);
+
 dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, double *rho)
 {
     if (!s || (n && (!t || !rho))) return dw_fail(DW_ERR_INVALID, "density: NULL argument");
@@ -297,7 +310,7 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
     }
     if (dg == 2) {
         int exact = 1;
-        for (int g = 0; g < s->ng; g++) exact &= s->law[g].exact;
+        for (int g = 0; g < s->ng; g++) exact &= !s->law_lazy && s->law[g].exact;
         if (exact) { /* purely atomic */
             for (size_t i = 0; i < n; i++) rho[i] = 0;
             return DW_OK;
@@ -305,18 +318,28 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
         return dw_fail(DW_ERR_INVALID, "density: with orthogonal weights and a single layer of %s the law is that "
                        "of sigma_w^2 phi'(sqrt(q) Z)^2 itself (no free convolution); use depth >= 2", s->act->name);
     }
+    dw_law *law;
+    dw_status st = dw_spec_laws(s, &law);
+    if (st) return st;
+    st = density_with(s, law, n, t, rho);
+    dw_spec_laws_free(s, law);
+    return st;
+}
+
+static dw_status density_with(const dw_spectrum *s, const dw_law *law, size_t n, const double *t, double *rho)
+{
     double lo, hi;
-    dw_status st = dw_spectrum_support(s, &lo, &hi);
+    dw_status st = support_with(s, law, &lo, &hi);
     if (st) return st;
     dsolver d;
-    if ((st = solver_init(&d, s))) return st;
+    if ((st = solver_init(&d, s, law))) return st;
     size_t *order = dw_alloc(n ? n : 1, sizeof(size_t), "density order");
     if (!order) {
         free(d.u);
         return DW_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) order[i] = i;
-    /* sort descending by t (insertion sort is fine for sorted grids; use a simple shell sort) */
+    /* sort descending by t (shell sort) */
     for (size_t gap = n / 2; gap > 0; gap /= 2)
         for (size_t i = gap; i < n; i++)
             for (size_t j = i; j >= gap && t[order[j - gap]] < t[order[j]]; j -= gap) {

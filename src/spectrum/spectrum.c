@@ -30,6 +30,7 @@ void dw_spectrum_clear(dw_spectrum *s)
     if (s->law)
         for (int g = 0; g < s->ng; g++) dw_spec_law_clear(&s->law[g]);
     free(s->law);
+    free(s->gq);
     free(s->sw2);
     free(s->sb2);
     free(s->q);
@@ -148,20 +149,28 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_spectrum_opts *o)
     s->law = dw_calloc((size_t)s->ng, sizeof(dw_law), "spectrum laws");
     s->gmu = dw_alloc((size_t)s->ng * (size_t)K, sizeof(double), "spectrum moments");
     if (!s->law || !s->gmu) {
-        free(gq);
+        s->gq = gq;
         st = DW_ERR_NOMEM;
         goto fail;
     }
+    s->gq = gq;
+    s->law_lazy = 1;
+    for (int g = 0; g < s->ng; g++) s->law_lazy &= gq[g] > 0 && dw_spec_closed_mu(o->act, gq[g], K, s->gmu + (size_t)g * K);
     for (int g = 0; g < s->ng; g++) {
         double err;
-        if ((st = dw_spec_law(o->act, gq[g], K, &s->law[g], s->gmu + (size_t)g * K, &err))) {
-            free(gq);
-            goto fail;
+        if (s->law_lazy) {
+            for (int j = 0; j < K; j++)
+                if (!isfinite(s->gmu[(size_t)g * K + j])) {
+                    st = dw_fail(DW_ERR_RANGE, "mu_%d = E[phi'(sqrt(q) Z)^%d] of %s overflows at variance q = %g", j + 1,
+                                 2 * (j + 1), o->act->name, gq[g]);
+                    goto fail;
+                }
+            continue;
         }
+        if ((st = dw_spec_law(o->act, gq[g], K, &s->law[g], s->gmu + (size_t)g * K, &err))) goto fail;
         s->mu_err = fmax(s->mu_err, err);
         s->atom0 = fmax(s->atom0, s->law[g].atom0);
     }
-    free(gq);
     for (int l = 0; l < L; l++) memcpy(s->mu + (size_t)l * K, s->gmu + (size_t)s->group[l] * K, sizeof(double) * (size_t)K);
     *out = s;
     return DW_OK;

@@ -36,7 +36,9 @@ struct dw_spectrum {
     int ng;          /* distinct variances */
     int *group;      /* layer -> group */
     int *mult;       /* group multiplicities */
-    dw_law *law;     /* ng laws */
+    double *gq;      /* ng variances */
+    dw_law *law;     /* ng laws, built at set-up unless law_lazy (closed-form mu_j: built by density/support) */
+    int law_lazy;
     double *gmu;     /* ng * kmax moments of each group */
 };
 
@@ -54,6 +56,11 @@ dw_status dw_spec_fixed_point(const dw_act *act, double sw2, double sb2, double 
 /* Law of phi'(sqrt(q) Z)^2 and its moments mu_1..mu_K; err: estimated absolute error of the worst mu_j. */
 dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *mu, double *err);
 void dw_spec_law_clear(dw_law *law);
+/* mu_1..mu_K in closed form where phi' allows (erf, sin, exp); returns 0 otherwise. */
+int dw_spec_closed_mu(const dw_act *act, double q, int K, double *mu);
+/* The s->ng laws: s->law, or (law_lazy) freshly built ones that the caller frees with dw_spec_laws_free. */
+dw_status dw_spec_laws(const dw_spectrum *s, dw_law **laws);
+void dw_spec_laws_free(const dw_spectrum *s, dw_law *laws);
 
 /* Route 1 for Gaussian weights: m (K) from per-layer sw2 (L) and mu (L * ldmu). */
 dw_status dw_spec_nc_moments(int L, int K, const double *sw2, const double *mu, int ldmu, double *m);
