@@ -537,7 +537,65 @@ every layer K<sup>1</sup>..K<sup>L+1</sup> (index l = depth l).</li>
 
 
 # The report: sections in order. A later capability appends its own function here.
-SECTIONS = [section_angle, section_fixed_point, section_table, section_conventions, section_moons]
+
+def _has_act(name):
+    try:
+        deepwick.Activation(name)
+        return True
+    except deepwick.InputError:
+        return False
+
+
+def section_jacobian(ctx):
+    """(f) Jacobian spectrum at criticality: limiting densities, Gaussian vs orthogonal weights (MATH.md 3)."""
+    t0 = time.perf_counter()
+    smooth = "tanh" if _has_act("tanh") else "erf"
+    b_smooth = 0.01
+    w_smooth, q_smooth = deepwick.criticality(smooth, b_smooth)
+    cases = [("relu", 2.0, 0.0), (smooth, w_smooth, b_smooth)]
+    depths = [1, 4, 16]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    rows, notes = [], []
+    for ax, (act, w, b) in zip(axes, cases):
+        for weights, style in (("gaussian", "-"), ("orthogonal", "--")):
+            for L, color in zip(depths, ("C0", "C1", "C2")):
+                kw = dict(weight_var=w, bias_var=b, fixed_point=True, weights=weights)
+                r = deepwick.jacobian_moments(L, act, K=4, support=True, **kw)
+                hi = r["support"][1]
+                rows.append([act, weights, L, "%.6g" % r["moments"][0], "%.6g" % r["moments"][1],
+                             "%.6g" % r["variance"], "%.3g" % r["atom0"], "%.4g" % hi])
+                try:
+                    t = np.geomspace(hi * 1e-6, hi, 300)
+                    rho = deepwick.jacobian_density(t, L, act, **kw)
+                except deepwick.InputError as e:
+                    notes.append("%s, %s weights, depth %d: %s" % (act, weights, L, e))
+                    continue
+                if not np.any(rho > 0):
+                    notes.append("%s, %s weights, depth %d: no continuous part (atoms only; atom at 0 of mass %.3g)"
+                                 % (act, weights, L, r["atom0"]))
+                    continue
+                ax.plot(t, t * rho, style, color=color, label="%s, L=%d" % (weights, L))
+        ax.set_xscale("log")
+        ax.set_xlabel("squared singular value t")
+        ax.set_ylabel("t rho(t)  (density of log t)")
+        ax.set_title("%s, sigma_w^2 = %.4g, sigma_b^2 = %g (critical)" % (act, w, b))
+        ax.legend(fontsize=7)
+    img = fig_html(fig, "Jacobian spectra at criticality", width=1100)
+    secs = time.perf_counter() - t0
+    ctx.timings.append(("(f) Jacobian spectra: 2 activations x 3 depths x 2 weight laws", secs))
+    html_ = ("<p>Limiting law of the squared singular values of the input-output Jacobian J = D<sub>L</sub>W<sup>L</sup>"
+             " ... D<sub>1</sub>W<sup>1</sup> at the edge of chaos (m<sub>1</sub> = 1 at the fixed point q*), from "
+             "<code>deepwick.jacobian_density</code> (Stieltjes inversion of the S-transform equation) and "
+             "<code>deepwick.jacobian_moments</code>. Solid: i.i.d. Gaussian weights; dashed: Haar orthogonal. "
+             "With orthogonal weights and a small q* the smooth activation stays close to an isometry (the spectrum "
+             "concentrates near 1 and its variance grows slowly with depth), while Gaussian weights spread it over "
+             "many orders of magnitude; relu cannot reach isometry with either (half of D is 0).</p>"
+             + table_html(["act", "weights", "depth", "m_1", "m_2", "variance", "atom at 0", "right edge"], rows)
+             + img + "".join("<p class=\"meta\">%s</p>" % html.escape(n) for n in notes))
+    return Section("(f) Jacobian spectrum at criticality", html_,
+                   ["(f) Jacobian spectra (%s, relu; depths 1, 4, 16; gaussian/orthogonal): %.3f s" % (smooth, secs)])
+
+SECTIONS = [section_angle, section_fixed_point, section_table, section_conventions, section_moons, section_jacobian]
 
 
 CSS = """
