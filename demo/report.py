@@ -587,9 +587,10 @@ def section_jacobian(ctx):
              " ... D<sub>1</sub>W<sup>1</sup> at the edge of chaos (m<sub>1</sub> = 1 at the fixed point q*), from "
              "<code>deepwick.jacobian_density</code> (Stieltjes inversion of the S-transform equation) and "
              "<code>deepwick.jacobian_moments</code>. Solid: i.i.d. Gaussian weights; dashed: Haar orthogonal. "
-             "With orthogonal weights and a small q* the smooth activation stays close to an isometry (the spectrum "
-             "concentrates near 1 and its variance grows slowly with depth), while Gaussian weights spread it over "
-             "many orders of magnitude; relu cannot reach isometry with either (half of D is 0).</p>"
+             "Orthogonal weights keep the spectrum far narrower: its variance grows like L (mu_2/mu_1^2 - 1) instead "
+             "of L mu_2/mu_1^2, which for a smooth activation at a small q* is close to dynamical isometry; relu "
+             "cannot get there with either law (half of D is 0, mu_2/mu_1^2 = 2). The curves are t rho(t), the "
+             "density of log t; relu's atom at 0 (mass 1/2) is not drawn.</p>"
              + table_html(["act", "weights", "depth", "m_1", "m_2", "variance", "atom at 0", "right edge"], rows)
              + img + "".join("<p class=\"meta\">%s</p>" % html.escape(n) for n in notes))
     return Section("(f) Jacobian spectrum at criticality", html_,
