@@ -147,6 +147,34 @@ def test_density_arcsine_and_moments():
     assert np.all(f(np.array([4.5, 9.0])) == 0)
 
 
+def test_density_single_orthogonal_layer():
+    # one Haar layer: the law of t = sigma_w^2 phi'(sqrt(q) Z)^2 itself (push-forward, no free convolution)
+    sw2, q0 = 1.5, 0.7
+    q, c = sw2 * q0, sw2 * 4 / np.pi                  # erf: phi'(x)^2 = (4/pi) exp(-2 x^2)
+    f = lambda t: dw.jacobian_density(t, 1, "erf", weight_var=sw2, q0=q0, weights="orthogonal")
+    t = np.array([0.01, 0.1, 0.5, 1.0, 1.5, 1.9])
+    y = np.log(c / t) / (2 * q)                        # Z^2 as a function of t: a chi-square(1) change of variable
+    assert np.allclose(f(t), np.exp(-y / 2) / np.sqrt(2 * np.pi * y) / (2 * q * t), rtol=1e-8)
+    assert np.all(f(np.array([c * (1 + 1e-6), 5.0])) == 0)
+    m = dw.jacobian_moments(1, "erf", K=4, weight_var=sw2, q0=q0, weights="orthogonal", support=True)
+    assert m["support"][1] == pytest.approx(c, rel=1e-12)
+    # moments in the variable z: t = c exp(-2 q z^2), rho(t) |dt/dz| = 2 N(z) is smooth on (0, 12]
+    x, w = np.polynomial.legendre.leggauss(200)
+    z, wz = 6 * (x + 1), 6 * w
+    tz = c * np.exp(-2 * q * z ** 2)
+    keep = tz > 1e-300
+    dens = f(tz[keep]) * 4 * q * z[keep] * tz[keep]
+    I = [np.sum(wz[keep] * dens * tz[keep] ** p) for p in range(5)]
+    assert I[0] == pytest.approx(1, abs=1e-6)
+    assert np.allclose(I[1:], m["moments"], rtol=1e-6)
+    # sin: t = c cos^2(sqrt(q) z) has infinitely many roots per level; normalisation and moments on [0, c]
+    f = lambda t: dw.jacobian_density(t, 1, "sin", weight_var=1.5, bias_var=0.1, weights="orthogonal")
+    m = dw.jacobian_moments(1, "sin", K=4, weight_var=1.5, bias_var=0.1, weights="orthogonal", support=True)
+    I = gl_moments(f, 1e-300, m["support"][1], 60)
+    assert I[0] + m["atom0"] == pytest.approx(1, abs=1e-6)
+    assert np.allclose(I[1:], m["moments"], rtol=1e-6)
+
+
 def test_density_shape_and_errors():
     t = np.linspace(0.1, 5, 12).reshape(3, 4)
     r = dw.jacobian_density(t, 2, "erf", weight_var=1.5, bias_var=0.1)
