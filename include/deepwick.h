@@ -241,6 +241,27 @@ DW_API dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const doubl
  * q* = q0). DW_ERR_RANGE names the bias variance where none exists. */
 DW_API dw_status dw_spectrum_criticality(const dw_act *act, double bias_var, double q0, double *weight_var,
                                          double *q_star);
+/* One given finite network (the weights are the caller's: numpy, a trained model, a sampler): square or not,
+ * h^l = W^l a^{l-1} + b^l, a^l = phi(h^l), a^0 = x, W^l of width[l] x width[l - 1] (row-major, already scaled),
+ * J = D_L W^L ... D_1 W^1 with D_l = diag(phi'(h^l)). */
+typedef struct dw_spectrum_network {
+    int depth;                /* L >= 1 */
+    const size_t *width;      /* L + 1 widths N_0 (input) .. N_L, each 1..46340 */
+    const double *const *W;   /* L matrices */
+    const double *const *b;   /* L vectors (an entry may be NULL: no bias), or NULL: no biases */
+    const dw_act *act;
+} dw_spectrum_network;
+
+/* The Jacobian at x (N_0 values) by a GEMM chain: J (N_L x N_0, row-major) if not NULL, and the min(N_L, N_0)
+ * squared singular values s2 in descending order (LAPACKE_dgesdd) if not NULL. DW_ERR_RANGE names the layer where
+ * the forward pass stops being finite. */
+DW_API dw_status dw_spectrum_network_jacobian(const dw_spectrum_network *net, const double *x, double *J,
+                                              double *s2);
+/* m_k = (1/N_0) tr (J^T J)^k, k = 1..K, by Hutchinson's estimator with `probes` >= 2 Rademacher vectors (the same
+ * for a given seed, whatever the thread count) and Jacobian-vector products only (no J is formed): O(L N^2 probes K)
+ * instead of O(L N^3) for the SVD. se[k]: the standard error over the probes (of this network, not over networks). */
+DW_API dw_status dw_spectrum_network_hutchinson(const dw_spectrum_network *net, const double *x, int K,
+                                                size_t probes, unsigned long long seed, double *m, double *se);
 /* end of spectrum */
 
 

@@ -7,11 +7,12 @@ Neural Tangents' ``stax.serial(Dense(W_std, b_std), act, ..., Dense(W_std, b_std
 """
 from ._lib import Activation, DeepwickError, FileError, InputError, ResultTooLargeError, lib
 from .kernels import dual, kernel
-from .spectrum import criticality, jacobian_density, jacobian_moments
+from .spectrum import criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_svd
 
 __version__ = lib.dw_version().decode()
 
 activation = Activation
 
 __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
-           "ResultTooLargeError", "__version__", "jacobian_moments", "jacobian_density", "criticality"]
+           "ResultTooLargeError", "__version__", "jacobian_moments", "jacobian_density", "criticality",
+           "jacobian_svd", "jacobian_hutchinson"]

@@ -241,3 +241,117 @@ def criticality(act, bias_var=0.0, *, q0=1.0):
     if b.ndim == 0:
         return float(w[0]), float(qs[0])
     return w.reshape(b.shape), qs.reshape(b.shape)
+
+
+# ---- one given finite network ---------------------------------------------------------------------------------------
+
+class _Net(ctypes.Structure):
+    _fields_ = [("depth", ctypes.c_int), ("width", ctypes.POINTER(_sz)), ("W", ctypes.POINTER(_dp)),
+                ("b", ctypes.POINTER(_dp)), ("act", ctypes.c_void_p)]
+
+
+lib.dw_spectrum_network_jacobian.argtypes = [ctypes.POINTER(_Net), _dp, _dp, _dp]
+lib.dw_spectrum_network_hutchinson.argtypes = [ctypes.POINTER(_Net), _dp, ctypes.c_int, _sz, ctypes.c_ulonglong,
+                                               _dp, _dp]
+
+
+class _Network:
+    """Validated float64 copies of the layers and the dw_spectrum_network that borrows them."""
+
+    def __init__(self, weights, x, act, biases):
+        if isinstance(weights, np.ndarray) and weights.ndim == 2:
+            weights = [weights]
+        try:
+            Ws = [np.ascontiguousarray(np.asarray(W, dtype=np.float64)) for W in weights]
+        except (TypeError, ValueError):
+            raise InputError("weights: expected a sequence of 2-D float arrays") from None
+        if not Ws:
+            raise InputError("weights: expected at least one layer")
+        self.x = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+        if self.x.ndim != 1:
+            raise InputError("x: expected a 1-D input of %s values, got shape %s"
+                             % (Ws[0].shape[1] if Ws[0].ndim == 2 else "N_0", self.x.shape))
+        widths = [self.x.size]
+        for l, W in enumerate(Ws):
+            if W.ndim != 2 or W.shape[1] != widths[-1]:
+                raise InputError("weights[%d]: expected shape (N_%d, %d), got %s" % (l, l + 1, widths[-1], W.shape))
+            widths.append(W.shape[0])
+        L = len(Ws)
+        bs = [None] * L
+        if biases is not None:
+            if len(biases) != L:
+                raise InputError("biases: expected %d vectors (or None), got %d" % (L, len(biases)))
+            for l, b in enumerate(biases):
+                if b is None:
+                    continue
+                b = np.ascontiguousarray(np.asarray(b, dtype=np.float64))
+                if b.shape != (widths[l + 1],):
+                    raise InputError("biases[%d]: expected shape (%d,), got %s" % (l, widths[l + 1], b.shape))
+                bs[l] = b
+        self.act = act if isinstance(act, Activation) else Activation(act)
+        self.Ws, self.bs, self.widths = Ws, bs, widths
+        self._w = (_sz * (L + 1))(*widths)
+        self._W = (_dp * L)(*[ptr(W) for W in Ws])
+        self._b = (_dp * L)(*[ptr(b) for b in bs])
+        n = _Net()
+        n.depth, n.width, n.W, n.b, n.act = L, self._w, self._W, self._b, self.act._h
+        self.net = n
+
+
+def jacobian_svd(weights, x, act, biases=None, *, return_jacobian=False):
+    """Squared singular values of the input-output Jacobian of one given finite network.
+
+    Parameters
+    ----------
+    weights : sequence of L arrays, weights[l] of shape (N_{l+1}, N_l)
+        The scaled weight matrices W^1..W^L (e.g. entries of variance sigma_w^2 / N_l); not copied by the library.
+    x : array_like (N_0,)
+        The input: h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}.
+    act : str or Activation
+    biases : None or sequence of L arrays (N_{l+1},) or None entries
+    return_jacobian : bool
+        Also return J = D_L W^L ... D_1 W^1, shape (N_L, N_0), D_l = diag(phi'(h^l)).
+
+    Returns
+    -------
+    ndarray (min(N_L, N_0),) of the squared singular values of J in descending order (LAPACK dgesdd), and J with
+    return_jacobian. Their mean power k, sum(s2 ** k) / N_0, is (1/N_0) tr (J J^T)^k, whose limit for square layers
+    is ``jacobian_moments(...)['moments'][k - 1]``.
+    """
+    n = _Network(weights, x, act, biases)
+    s2 = np.empty(min(n.widths[0], n.widths[-1]))
+    J = np.empty((n.widths[-1], n.widths[0])) if return_jacobian else None
+    check(lib.dw_spectrum_network_jacobian(ctypes.byref(n.net), ptr(n.x), ptr(J), ptr(s2)))
+    return (s2, J) if return_jacobian else s2
+
+
+def jacobian_hutchinson(weights, x, act, biases=None, *, K=4, probes=16, seed=0):
+    """Moments (1/N_0) tr (J^T J)^k, k = 1..K, of one given network by Hutchinson's estimator (no SVD).
+
+    Parameters
+    ----------
+    weights, x, act, biases
+        As in :func:`jacobian_svd`.
+    K : int
+        1 <= K <= 256.
+    probes : int
+        Number P >= 2 of Rademacher probe vectors (deterministic for a given seed).
+    seed : int
+        >= 0.
+
+    Returns
+    -------
+    (m, se) : two ndarrays (K,)
+        The unbiased estimates and their standard errors over the probes. Each costs about K / 2 passes of
+        Jacobian-vector and vector-Jacobian products, O(L N^2 P K) instead of O(L N^3) for the SVD.
+    """
+    K = _check_k(K)
+    if isinstance(probes, bool) or not isinstance(probes, (int, np.integer)) or probes < 2:
+        raise InputError("probes: expected an integer >= 2, got %r" % (probes,))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 64:
+        raise InputError("seed: expected an integer in [0, 2^64), got %r" % (seed,))
+    n = _Network(weights, x, act, biases)
+    m, se = np.empty(K), np.empty(K)
+    check(lib.dw_spectrum_network_hutchinson(ctypes.byref(n.net), ptr(n.x), K, int(probes), int(seed), ptr(m),
+                                             ptr(se)))
+    return m, se
