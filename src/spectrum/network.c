@@ -17,10 +17,12 @@
 #include <lapacke.h>
 #include <limits.h>
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static dw_status check_net(const dw_spectrum_network *net, const double *x)
 {
@@ -134,7 +136,9 @@ dw_status dw_spectrum_network_jacobian(const dw_spectrum_network *net, const dou
     if (!single_threaded(net)) return jacobian_body(net, x, J, s2);
 #pragma omp parallel num_threads(1)
     {
+#ifdef _OPENMP
         omp_set_num_threads(1); /* this implicit task's ICV only */
+#endif
         st = jacobian_body(net, x, J, s2);
     }
     return st;
@@ -148,7 +152,9 @@ dw_status dw_spectrum_network_hutchinson(const dw_spectrum_network *net, const d
     if (!single_threaded(net)) return hutchinson_body(net, x, K, probes, seed, m, se);
 #pragma omp parallel num_threads(1)
     {
+#ifdef _OPENMP
         omp_set_num_threads(1);
+#endif
         st = hutchinson_body(net, x, K, probes, seed, m, se);
     }
     return st;
