@@ -101,6 +101,8 @@ def check_mc(act, L, sw2, sb2, q0, N, S, K, orth, seed):
     ext = 2 * m2 - m1                       # removes the O(1/N) bias
     se = np.sqrt(4 * e2 ** 2 + e1 ** 2)
     z = np.abs(ext - lim) / se
+    print(act, "L=%d" % L, "orthogonal" if orth else "gaussian", "N=%d/%d" % (N, 2 * N), "limit", lim,
+          "extrapolated", ext, "z", z)
     assert np.all(z < 4), (act, L, lim, ext, se, z)
     return z
 
