@@ -6,8 +6,10 @@ m_k = lim (1/N) E tr (J J^T)^k of the squared singular values come from the S-tr
 or from the sum over non-crossing partitions with Kreweras complements (route 1, i.i.d. weights, k <= 16); the
 density from Stieltjes inversion. All mathematics is in libdeepwick; this module converts arguments and results.
 
-Finite-network sampling (``sample_jacobian``) will come with the sampling module; the keyword arguments here
-(depth, act, weight_var, bias_var, q0, weights) are the ones it will share.
+For one given finite network (weights from numpy, a trained model, ...): ``jacobian_svd`` (J by a GEMM chain and
+its squared singular values by LAPACK dgesdd) and ``jacobian_hutchinson`` (moments from Jacobian-vector products).
+Sampling the networks themselves (``sample_jacobian``) will come with the sampling module; the keyword arguments
+here (depth, act, weight_var, bias_var, q0, weights) are the ones it will share.
 """
 import ctypes
 
