@@ -357,7 +357,9 @@ static dw_status pushf_init(pushf *p, const dw_spectrum *s)
     p->sq = sq;
     p->c = c;
     p->q = q;
-    const double h = fmin(0.005, 0.005 / fmax(sq, 1e-300)), zmax = 12;
+    /* at most 2^21 grid points (48 MB with the breakpoints): beyond q = 4e4 the grid step stops shrinking like
+     * 1/sqrt q, and roots of g closer than a step (oscillating phi' at such variances) may be missed */
+    const double zmax = 12, h = fmax(fmin(0.005, 0.005 / fmax(sq, 1e-300)), 2 * zmax / 2097152.0);
     const long m = (long)ceil(2 * zmax / h) + 1;
     double *gz = dw_alloc((size_t)m, sizeof(double), "density grid");
     if (!gz) return DW_ERR_NOMEM;

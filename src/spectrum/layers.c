@@ -390,11 +390,21 @@ static dw_status law_alloc(dw_law *law, int n)
     return DW_OK;
 }
 
-/* Composite Gauss-Legendre rule on both half lines, panel width hp, |z| <= zmax: nodes d2, weights w. */
-static dw_status quad_law(const dw_act *act, double q, double hp, double zmax, dw_law *law)
+/* At most this many panels per half line (2 x 32768 x 16 = 1M atoms, 24 MB while built): the width
+ * min(1, 1/sqrt q) would otherwise grow without bound with q (a polynomial network reaches q = 1e11 in 3 layers). */
+#define LAW_MAX_PANELS 32768
+
+/* Composite Gauss-Legendre rule on both half lines, panel width hp (at least zmax / LAW_MAX_PANELS; *capped set
+ * when that floor applied), |z| <= zmax: nodes d2, weights w. */
+static dw_status quad_law(const dw_act *act, double q, double hp, double zmax, dw_law *law, int *capped)
 {
     double gx[GL_M], gw[GL_M];
     gl_rule(gx, gw);
+    if (capped) *capped = 0;
+    if (!(zmax / hp <= LAW_MAX_PANELS)) {
+        hp = zmax / LAW_MAX_PANELS;
+        if (capped) *capped = 1;
+    }
     int np = (int)ceil(zmax / hp);
     hp = zmax / np;
     int n = 2 * np * GL_M;
@@ -507,8 +517,9 @@ dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *m
         }
         dw_law coarse;
         memset(&coarse, 0, sizeof coarse);
+        int capped = 0;
         for (;;) {
-            if ((st = quad_law(act, q, hp, zmax, law))) break;
+            if ((st = quad_law(act, q, hp, zmax, law, &capped))) break;
             int bad = -1, top = Kc;
             double tail;
             law_moments(law, Kc, mu1, NULL);
@@ -542,7 +553,7 @@ dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *m
                 }
             }
             /* error estimate: the same with panels twice as wide */
-            if ((st = quad_law(act, q, 2 * hp, zmax, &coarse))) break;
+            if ((st = quad_law(act, q, 2 * hp, zmax, &coarse, NULL))) break;
             law_moments(&coarse, top, mu2, NULL);
             dw_spec_law_clear(&coarse);
             /* The coarse rule's error is about |fine - coarse| = rel |mu|; the fine rule (half the panel width, 16
@@ -551,7 +562,7 @@ dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *m
              * and end on the panel-width floor, with the coarse-fine difference as their estimate). */
             double e = 0, rel = 0;
             for (int j = 0; j < top; j++) rel = fmax(rel, fabs(mu1[j] - mu2[j]) / fmax(fabs(mu1[j]), 1e-300));
-            const int floor_hit = hp < 1e-3 / sqrt(fmax(q, 1e-300)) || law->n > 2000000;
+            const int floor_hit = hp < 1e-3 / sqrt(fmax(q, 1e-300)) || capped;
             for (int j = 0; j < top && j < K; j++) {
                 double d = fabs(mu1[j] - mu2[j]);
                 e = fmax(e, (floor_hit && rel > 1e-7 ? d : d * rel) + 1e-16 * fabs(mu1[j]));
