@@ -262,6 +262,43 @@ DW_API dw_status dw_spectrum_network_jacobian(const dw_spectrum_network *net, co
  * instead of O(L N^3) for the SVD. se[k]: the standard error over the probes (of this network, not over networks). */
 DW_API dw_status dw_spectrum_network_hutchinson(const dw_spectrum_network *net, const double *x, int K,
                                                 size_t probes, unsigned long long seed, double *m, double *se);
+/* Many networks of width N (square layers), drawn by the caller's function: `what` says which array, `sample` is the
+ * network's index (0..samples-1) and `layer` 0-based; it fills rows x cols doubles of unit variance (weights: i.i.d.
+ * of any law, or sqrt(N) times a Haar orthogonal matrix; the input x may have any norm: it is rescaled to
+ * |x|^2 / N = q0). The same (sample, layer) must give the same numbers whatever the thread (the sampling module's
+ * dw_sample_weights and dw_sample_bias are such functions). Returns DW_OK or an error with its message set. */
+typedef enum dw_spectrum_draw_what {
+    DW_SPECTRUM_DRAW_WEIGHTS = 0,
+    DW_SPECTRUM_DRAW_BIAS = 1,
+    DW_SPECTRUM_DRAW_INPUT = 2
+} dw_spectrum_draw_what;
+typedef dw_status (*dw_spectrum_draw_fn)(void *ctx, unsigned long long sample, dw_spectrum_draw_what what, int layer,
+                                         size_t rows, size_t cols, double *out);
+
+typedef struct dw_spectrum_sample_opts {
+    int depth;                 /* L >= 1 */
+    const dw_act *act;
+    size_t width;              /* N, 1..46340 */
+    size_t n_weight_var;       /* 1 or depth: W^l = sqrt(sigma_w^2 / N) x the drawn matrix */
+    const double *weight_var;
+    size_t n_bias_var;         /* 1 or depth: b^l = sigma_b x the drawn vector */
+    const double *bias_var;
+    double q0;                 /* |x|^2 / N > 0 */
+    size_t samples;            /* S >= 2 networks */
+    int K;                     /* moments 1..DW_SPECTRUM_KMAX */
+    size_t probes;             /* 0: exact (SVD of each J); >= 2: Hutchinson with that many probes per network */
+    unsigned long long seed;   /* Hutchinson probes */
+    int threads;               /* 0: the OpenMP default; results do not depend on it */
+    dw_spectrum_draw_fn draw;
+    void *ctx;
+} dw_spectrum_sample_opts;
+
+/* depth 1, width 100, weight_var 1, bias_var 0, q0 1, 10 samples, K 4, exact, no drawing function. */
+DW_API void dw_spectrum_sample_opts_init(dw_spectrum_sample_opts *o);
+/* m_k = mean over the networks of (1/N) tr (J J^T)^k, k = 1..K, and se[k] its standard error over the networks
+ * (which includes the probes' noise with Hutchinson); s2 (samples x N, may be NULL; exact mode only) receives each
+ * network's squared singular values in descending order. Networks run in parallel, one BLAS thread each. */
+DW_API dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double *se, double *s2);
 /* end of spectrum */
 
 

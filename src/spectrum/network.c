@@ -312,3 +312,182 @@ done:
     free(off);
     return st;
 }
+
+/* ---- many networks: weights from the caller's drawing function ---------------------------------------------------- */
+
+void dw_spectrum_sample_opts_init(dw_spectrum_sample_opts *o)
+{
+    static const double one = 1.0, zero = 0.0;
+    memset(o, 0, sizeof *o);
+    o->depth = 1;
+    o->width = 100;
+    o->n_weight_var = 1;
+    o->weight_var = &one;
+    o->n_bias_var = 1;
+    o->bias_var = &zero;
+    o->q0 = 1;
+    o->samples = 10;
+    o->K = 4;
+}
+
+static dw_status check_sample_opts(const dw_spectrum_sample_opts *o)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "sample: NULL options");
+    if (o->depth < 1 || o->depth > DW_SPECTRUM_DEPTH_MAX)
+        return dw_fail(DW_ERR_INVALID, "sample: depth %d outside 1..%d", o->depth, DW_SPECTRUM_DEPTH_MAX);
+    if (!o->act || !o->draw) return dw_fail(DW_ERR_INVALID, "sample: NULL activation or drawing function");
+    if (o->width < 1 || o->width > 46340) return dw_fail(DW_ERR_INVALID, "sample: width %zu outside 1..46340", o->width);
+    if (o->samples < 2 || o->samples > 100000000)
+        return dw_fail(DW_ERR_INVALID, "sample: %zu samples; need at least 2 (for the standard error)", o->samples);
+    if (o->K < 1 || o->K > DW_SPECTRUM_KMAX)
+        return dw_fail(DW_ERR_INVALID, "sample: K = %d outside 1..%d", o->K, DW_SPECTRUM_KMAX);
+    if (o->probes == 1) return dw_fail(DW_ERR_INVALID, "sample: 1 probe; use 0 (exact SVD) or at least 2");
+    if (!(o->q0 > 0) || !isfinite(o->q0)) return dw_fail(DW_ERR_INVALID, "sample: q0 = %g must be > 0", o->q0);
+    const struct {
+        const char *name;
+        size_t n;
+        const double *v;
+    } vv[2] = {{"weight_var", o->n_weight_var, o->weight_var}, {"bias_var", o->n_bias_var, o->bias_var}};
+    for (int k = 0; k < 2; k++) {
+        if (!vv[k].v || (vv[k].n != 1 && vv[k].n != (size_t)o->depth))
+            return dw_fail(DW_ERR_INVALID, "sample: %s needs 1 or depth = %d values, got %zu", vv[k].name, o->depth,
+                           vv[k].v ? vv[k].n : 0);
+        for (size_t i = 0; i < vv[k].n; i++)
+            if (!(vv[k].v[i] >= 0) || !isfinite(vv[k].v[i]))
+                return dw_fail(DW_ERR_INVALID, "sample: %s[%zu] = %g must be finite and >= 0", vv[k].name, i,
+                               vv[k].v[i]);
+    }
+    return DW_OK;
+}
+
+/* One network: draw, scale, and its K moments (exact: from the squared singular values; else Hutchinson). */
+static dw_status sample_one(const dw_spectrum_sample_opts *o, unsigned long long s, double *buf, double *m,
+                            double *s2out)
+{
+    const int L = o->depth;
+    const size_t N = o->width;
+    double *W = buf, *b = buf + (size_t)L * N * N, *x = b + (size_t)L * N, *s2 = x + N;
+    const double **Wp = dw_alloc((size_t)L, sizeof(double *), "layers");
+    const double **bp = dw_alloc((size_t)L, sizeof(double *), "layers");
+    size_t *width = dw_alloc((size_t)L + 1, sizeof(size_t), "widths");
+    dw_status st = DW_OK;
+    if (!Wp || !bp || !width) {
+        st = DW_ERR_NOMEM;
+        goto done;
+    }
+    for (int l = 0; l < L; l++) {
+        const double sw = sqrt(o->weight_var[o->n_weight_var == 1 ? 0 : l] / (double)N),
+                     sb = sqrt(o->bias_var[o->n_bias_var == 1 ? 0 : l]);
+        double *Wl = W + (size_t)l * N * N, *bl = b + (size_t)l * N;
+        if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_WEIGHTS, l, N, N, Wl))) goto done;
+        if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_BIAS, l, N, 1, bl))) goto done;
+        for (size_t i = 0; i < N * N; i++) Wl[i] *= sw;
+        for (size_t i = 0; i < N; i++) bl[i] *= sb;
+        Wp[l] = Wl;
+        bp[l] = bl;
+        width[l] = N;
+    }
+    width[L] = N;
+    if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_INPUT, 0, N, 1, x))) goto done;
+    double nx = 0;
+    for (size_t i = 0; i < N; i++) nx += x[i] * x[i];
+    if (!(nx > 0) || !isfinite(nx)) {
+        st = dw_fail(DW_ERR_RANGE, "sample: the drawn input of network %llu has norm %g", s, sqrt(nx));
+        goto done;
+    }
+    const double scale = sqrt(o->q0 * (double)N / nx);
+    for (size_t i = 0; i < N; i++) x[i] *= scale;
+    dw_spectrum_network net = {L, width, Wp, bp, o->act};
+    if (o->probes == 0) {
+        if ((st = jacobian_body(&net, x, NULL, s2))) goto done;
+        for (int k = 0; k < o->K; k++) m[k] = 0;
+        for (size_t i = 0; i < N; i++) {
+            double p = 1;
+            for (int k = 0; k < o->K; k++) {
+                p *= s2[i];
+                m[k] += p;
+            }
+        }
+        for (int k = 0; k < o->K; k++) m[k] /= (double)N;
+        if (s2out) memcpy(s2out, s2, N * sizeof(double));
+    } else {
+        double *tmp = dw_alloc((size_t)o->K, sizeof(double), "standard errors"); /* per-probe s.e., unused */
+        if (!tmp) {
+            st = DW_ERR_NOMEM;
+            goto done;
+        }
+        st = hutchinson_body(&net, x, o->K, o->probes, o->seed ^ splitmix64(s), m, tmp);
+        free(tmp);
+    }
+done:
+    free(Wp);
+    free(bp);
+    free(width);
+    return st;
+}
+
+dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double *se, double *s2)
+{
+    dw_status st = check_sample_opts(o);
+    if (st) return st;
+    if (!m || !se) return dw_fail(DW_ERR_INVALID, "sample: NULL output");
+    const size_t S = o->samples, N = o->width, K = (size_t)o->K;
+    const size_t per = (size_t)o->depth * N * N + (size_t)o->depth * N + 2 * N;
+    double *all = dw_alloc(S * K, sizeof(double), "per-network moments");
+    if (!all) return DW_ERR_NOMEM;
+    dw_status err = DW_OK;
+    size_t err_s = SIZE_MAX;
+    char err_msg[1024] = "";
+    const int threads = dw_core_threads(o->threads);
+    /* networks are the unit of parallelism: BLAS and LAPACK run single-threaded inside (OpenMP build of OpenBLAS);
+     * each network's draws are keyed by its index and the reduction below runs in index order, so the results do
+     * not depend on the thread count */
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+        omp_set_num_threads(1); /* BLAS inside a network: one thread, even in a team of one */
+#endif
+        double *buf = dw_alloc(per, sizeof(double), "network weights");
+        dw_status ts = buf ? DW_OK : DW_ERR_NOMEM;
+        if (ts) {
+#pragma omp critical(dw_spectrum_sample_err)
+            if (err_s == SIZE_MAX || err == DW_OK) {
+                err = ts;
+                err_s = 0;
+                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
+            }
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < S; s++) {
+            if (!buf) continue;
+            dw_status r = sample_one(o, s, buf, all + s * K, s2 ? s2 + s * N : NULL);
+            if (r) {
+#pragma omp critical(dw_spectrum_sample_err)
+                if (s < err_s) {
+                    err_s = s;
+                    err = r;
+                    snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
+                }
+            }
+        }
+        free(buf);
+    }
+    if (err) {
+        free(all);
+        return dw_fail(err, "%s", err_msg);
+    }
+    for (size_t k = 0; k < K; k++) {
+        double mean = 0, var = 0;
+        for (size_t s = 0; s < S; s++) mean += all[s * K + k];
+        mean /= (double)S;
+        for (size_t s = 0; s < S; s++) var += (all[s * K + k] - mean) * (all[s * K + k] - mean);
+        m[k] = mean;
+        se[k] = sqrt(var / (double)(S - 1) / (double)S);
+        if (!isfinite(m[k]) || !isfinite(se[k])) {
+            free(all);
+            return dw_fail(DW_ERR_RANGE, "sample: moment %zu overflows", k + 1);
+        }
+    }
+    free(all);
+    return DW_OK;
+}
