@@ -36,5 +36,7 @@ int cmd_nsk(int argc, char **argv);
 int cmd_cresnet(int argc, char **argv);
 int cmd_lcde(int argc, char **argv);
 int cmd_lcde_kernel(int argc, char **argv);
+int cmd_jacobian(int argc, char **argv);
+int cmd_criticality(int argc, char **argv);
 
 #endif

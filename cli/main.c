@@ -20,6 +20,8 @@ static const char usage[] =
     "  cresnet       sample random controlled ResNets\n"
     "  lcde          sample random linear CDEs / selective state-space models\n"
     "  lcde-kernel   width limit of random linear CDEs on the data grid\n"
+    "  jacobian      moments and density of the input-output Jacobian's squared singular values\n"
+    "  criticality   weight variance on the edge of chaos for a bias variance\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "cresnet")) return cmd_cresnet(argc - 1, argv + 1);
     if (!strcmp(cmd, "lcde")) return cmd_lcde(argc - 1, argv + 1);
     if (!strcmp(cmd, "lcde-kernel")) return cmd_lcde_kernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "jacobian")) return cmd_jacobian(argc - 1, argv + 1);
+    if (!strcmp(cmd, "criticality")) return cmd_criticality(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }

@@ -1,0 +1,77 @@
+/* spectrum: the limiting singular-value law of the input-output Jacobian (MATH.md 3). Internal, not installed.
+ *
+ *   layers.c   variances q_l, the fixed point q*, the law of d^2 = phi'(sqrt(q) Z)^2 per layer and its moments
+ *              mu_j; exact rationals for the piecewise-linear activations and polynomials.
+ *   nc.c       route 1: NC(k) with Kreweras complements, grouped by the pair of block-size types.
+ *   series.c   route 2: S-transforms as power series (long double, and exact rationals with fmpq_poly).
+ *   density.c  Stieltjes inversion: Newton on (z, u_g) for x = t + i eta, support edges.
+ *   spectrum.c public driver, criticality.
+ */
+#ifndef DW_SPECTRUM_H
+#define DW_SPECTRUM_H
+
+#include "act/act.h"
+#include "core/internal.h"
+
+#include <flint/fmpq.h>
+#include <flint/fmpq_poly.h>
+
+/* The law of d^2 at one variance: atoms d2[i] with weights w[i] (sum 1). */
+typedef struct dw_law {
+    double q;
+    int n;
+    double *d2, *w;
+    int exact;    /* 1: the atoms are the exact law (piecewise-linear activations), 0: a quadrature rule */
+    double atom0; /* P(d^2 = 0) */
+    double dmax;  /* max d2 */
+} dw_law;
+
+struct dw_spectrum {
+    int L, kmax;
+    dw_spectrum_weights weights;
+    const dw_act *act;
+    double *sw2, *sb2, *q, *mu; /* L, L, L, L * kmax */
+    double q0, mu_err, atom0, log_sw2_sum;
+    int fixed_point;
+    int ng;          /* distinct variances */
+    int *group;      /* layer -> group */
+    int *mult;       /* group multiplicities */
+    double *gq;      /* ng variances */
+    dw_law *law;     /* ng laws, built at set-up unless law_lazy (closed-form mu_j: built by density/support) */
+    int law_lazy;
+    double *gmu;     /* ng * kmax moments of each group */
+};
+
+/* Shortest decimal reading of a double as an exact rational (0.1 -> 1/10). */
+void dw_spec_decimal_fmpq(fmpq_t r, double x);
+/* 1 if the mu_j of this activation are rational polynomials in q (relu family, step, identity, poly). */
+int dw_spec_rational_act(const dw_act *act);
+/* Exact q_1..q_L and mu (L * K) for a rational activation; DW_ERR_INVALID if not rational. */
+dw_status dw_spec_exact_layers(const dw_spectrum *s, int K, fmpq *q, fmpq *mu);
+
+/* V(q) = E[phi(sqrt q Z)^2] (dw_act_dual at a = b = c = q), mu_1(q) = E[phi'(sqrt q Z)^2]. */
+dw_status dw_spec_V(const dw_act *act, double q, double *V, double *mu1);
+/* Stable fixed point of q -> sw2 V(q) + sb2 from q_start. */
+dw_status dw_spec_fixed_point(const dw_act *act, double sw2, double sb2, double q_start, double *qstar);
+/* Law of phi'(sqrt(q) Z)^2 and its moments mu_1..mu_K; err: estimated absolute error of the worst mu_j. */
+dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *mu, double *err);
+void dw_spec_law_clear(dw_law *law);
+/* mu_1..mu_K in closed form where phi' allows (erf, sin, exp); returns 0 otherwise. */
+int dw_spec_closed_mu(const dw_act *act, double q, int K, double *mu);
+/* The s->ng laws: s->law, or (law_lazy) freshly built ones that the caller frees with dw_spec_laws_free. */
+dw_status dw_spec_laws(const dw_spectrum *s, dw_law **laws);
+void dw_spec_laws_free(const dw_spectrum *s, dw_law *laws);
+
+/* Route 1 for Gaussian weights: m (K) from per-layer sw2 (L) and mu (L * ldmu). */
+dw_status dw_spec_nc_moments(int L, int K, const double *sw2, const double *mu, int ldmu, double *m);
+dw_status dw_spec_nc_moments_exact(int L, int K, const fmpq *sw2, const fmpq *mu, int ldmu, fmpq *m);
+/* Number of partitions in NC(k) seen and distinct (type, Kreweras type) pairs (for tests and documentation). */
+dw_status dw_spec_nc_stats(int k, long *n_partitions, long *n_pairs);
+
+/* Route 2. Groups: ng distinct laws with moments gmu (ng * ldmu), multiplicities mult, sum of log sw2 handled
+ * through sw2 per layer (L). */
+dw_status dw_spec_series_moments(const dw_spectrum *s, int K, double *m);
+dw_status dw_spec_series_moments_exact(int L, int K, dw_spectrum_weights w, const fmpq *sw2, const fmpq *mu, int ldmu,
+                                       fmpq *m);
+
+#endif
