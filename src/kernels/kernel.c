@@ -172,16 +172,61 @@ static dw_status expand_one(const dw_act *act, double q, double *cv)
 }
 
 /* Interpolation of the expansions across variances (many distinct values, e.g. inputs of different norms):
- * Chebyshev-Lobatto nodes in log q, M + 1 of them; the interpolant through the even nodes (M/2 + 1) gives the
- * error estimate |P_M - P_M/2| per value, which is added to the coefficients' errors; the tails are then
- * recomputed by Parseval from the interpolated values with every error added. A value whose estimate exceeds
- * GEN_INTERP_TOL (relative to sqrt E phi^2) is expanded directly instead. */
+ * Chebyshev-Lobatto nodes in log q, M + 1 of them, barycentric formula. Error estimate per coefficient and
+ * panel from the interpolant's last two Chebyshev coefficients, 2 (|c_{M-1}| + |c_M|) (geometric decay with
+ * ratio >= 1.5 makes this exceed the truncation error 2 sum_{m > M} |c_m|), plus the nodes' own errors times
+ * the Lebesgue constant (< 3 for M = 16). Two interpolants per coefficient, keeping per value the one with the
+ * smaller estimate: of a_k(q) itself (right for homogeneous phi, a_k ~ sqrt(q)), and of the scaled
+ * a_k(q) (q_c/q)^(k/2) (q_c the panel's centre), which for analytic phi is E[phi^(k)(sqrt(q) Z)] (q_c)^(k/2)/sqrt(k!)
+ * and removes the growth q^(k/2) that a polynomial in log q cannot follow at k ~ 150 (b_k likewise). The
+ * tails are then recomputed by Parseval from the interpolated values with every error added. A value whose
+ * estimate exceeds GEN_INTERP_TOL (relative to sqrt E phi^2) is expanded directly instead. */
 #define GEN_M 16
 #define GEN_INTERP_TOL 1e-13
-static void interp_one(const double *node, const double *tn, const double *nerr, double q, double *cv, int *ok)
+#define GEN_NC (2 * (DW_GAUSS_K + 1)) /* interpolated coefficients: a_k, b_k */
+#define GEN_LEB 3.0
+
+/* est[0..GEN_NC+1]: unscaled estimates of a_k, b_k, then E phi^2, E phi'^2; est[GEN_NC+2..]: scaled a_k, b_k. */
+static void interp_panel(const double *node, const double *tn, double *est)
+{
+    const double tc = 0.5 * (tn[0] + tn[GEN_M]);
+    double cs1[GEN_M + 1], sg[GEN_M + 1], rj[GEN_M + 1], pj[GEN_M + 1];
+    for (int j = 0; j <= GEN_M; j++) {
+        const double h = (j == 0 || j == GEN_M) ? 0.5 : 1.0;
+        cs1[j] = h * cos(3.14159265358979323846 * (GEN_M - 1) * j / GEN_M) * 2.0 / GEN_M;
+        sg[j] = h * (j % 2 ? -1.0 : 1.0) / GEN_M;
+        rj[j] = exp(-0.5 * (tn[j] - tc));
+    }
+    for (int k = 0; k < GEN_NC + 2; k++) {
+        if (k == 0 || k == DW_GAUSS_K + 1)
+            for (int j = 0; j <= GEN_M; j++) pj[j] = 1.0;
+        double c1 = 0, c0 = 0, s1 = 0, s0 = 0;
+        for (int j = 0; j <= GEN_M; j++) {
+            double v;
+            if (k < GEN_NC) {
+                v = node[(size_t)j * GEN_PER + k];
+            } else {
+                const double gv = node[(size_t)j * GEN_PER + GEN_NC + (k == GEN_NC ? 0 : 3)];
+                v = gv * gv;
+            }
+            c1 += cs1[j] * v;
+            c0 += sg[j] * v;
+            if (k < GEN_NC) {
+                s1 += cs1[j] * v * pj[j];
+                s0 += sg[j] * v * pj[j];
+                pj[j] *= rj[j];
+            }
+        }
+        est[k] = 2 * (fabs(c1) + fabs(c0));
+        if (k < GEN_NC) est[GEN_NC + 2 + k] = 2 * (fabs(s1) + fabs(s0));
+    }
+}
+
+static void interp_one(const double *node, const double *tn, const double *nerr, const double *est, double q,
+                       double *cv, int *ok)
 {
     const double t = log(q);
-    double wf[GEN_M + 1], wh[GEN_M + 1], sf = 0, sh = 0;
+    double wf[GEN_M + 1], sf = 0;
     for (int j = 0; j <= GEN_M; j++) {
         const double dt = t - tn[j];
         if (dt == 0.0) { /* a node itself */
@@ -192,35 +237,42 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
         double w = (j % 2 ? -1.0 : 1.0) * (j == 0 || j == GEN_M ? 0.5 : 1.0) / dt;
         wf[j] = w;
         sf += w;
-        if (j % 2 == 0) {
-            double wv = ((j / 2) % 2 ? -1.0 : 1.0) * (j == 0 || j == GEN_M ? 0.5 : 1.0) / dt;
-            wh[j] = wv;
-            sh += wv;
-        } else {
-            wh[j] = 0.0;
-        }
     }
     double *cb = cv + DW_GAUSS_K + 1, *g = cb + DW_GAUSS_K + 1;
     double sa = 0, sb = 0, ea = 0, eb = 0, da2 = 0, db2 = 0;
-    double e2f = 0, e2h = 0, ed2f = 0, ed2h = 0;
+    double e2f = 0, ed2f = 0;
     for (int j = 0; j <= GEN_M; j++) {
-        const double *gn = node + (size_t)j * GEN_PER + 2 * (DW_GAUSS_K + 1);
+        const double *gn = node + (size_t)j * GEN_PER + GEN_NC;
         e2f += wf[j] * gn[0] * gn[0];
-        e2h += wh[j] * gn[0] * gn[0];
         ed2f += wf[j] * gn[3] * gn[3];
-        ed2h += wh[j] * gn[3] * gn[3];
     }
     const double e2 = e2f / sf, ed2 = ed2f / sf;
-    const double de2 = fabs(e2 - e2h / sh) + nerr[2], ded2 = fabs(ed2 - ed2h / sh) + nerr[3];
-    for (int k = 0; k < 2 * (DW_GAUSS_K + 1); k++) {
-        double vf = 0, vh = 0;
+    const double de2 = est[GEN_NC] + GEN_LEB * nerr[2], ded2 = est[GEN_NC + 1] + GEN_LEB * nerr[3];
+    const double tc = 0.5 * (tn[0] + tn[GEN_M]);
+    double rj[GEN_M + 1], pj[GEN_M + 1];
+    for (int j = 0; j <= GEN_M; j++) rj[j] = exp(-0.5 * (tn[j] - tc));
+    const double rt = exp(0.5 * (t - tc));
+    double pt = 1.0;
+    for (int k = 0; k < GEN_NC; k++) {
+        if (k == 0 || k == DW_GAUSS_K + 1) { /* powers of the scale factors, restarting for the b_k */
+            for (int j = 0; j <= GEN_M; j++) pj[j] = 1.0;
+            pt = 1.0;
+        }
+        double vf = 0, uf = 0;
         for (int j = 0; j <= GEN_M; j++) {
             const double v = node[(size_t)j * GEN_PER + k];
             vf += wf[j] * v;
-            vh += wh[j] * v;
+            uf += wf[j] * (v * pj[j]);
+            pj[j] *= rj[j];
         }
         vf /= sf;
-        const double d = fabs(vf - vh / sh);
+        double d = est[k];
+        const double ds = pt * est[GEN_NC + 2 + k];
+        if (ds < d) {
+            vf = pt * (uf / sf);
+            d = ds;
+        }
+        pt *= rt;
         cv[k] = vf;
         if (k <= DW_GAUSS_K) {
             sa += vf * vf;
@@ -235,10 +287,12 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
     const double eps = 2.220446049250313e-16;
     g[0] = sqrt(fmax(e2, 0.0));
     g[3] = sqrt(fmax(ed2, 0.0));
-    g[2] = sqrt(da2) + nerr[0];
-    g[5] = sqrt(db2) + nerr[1];
-    g[1] = fmax(e2 - sa, 0.0) + de2 + ea + nerr[0] * (2 * g[0] + nerr[0]) + 4 * eps * (DW_GAUSS_K + 2) * e2;
-    g[4] = fmax(ed2 - sb, 0.0) + ded2 + eb + nerr[1] * (2 * g[3] + nerr[1]) + 4 * eps * (DW_GAUSS_K + 2) * ed2;
+    g[2] = sqrt(da2) + GEN_LEB * nerr[0];
+    g[5] = sqrt(db2) + GEN_LEB * nerr[1];
+    g[1] = fmax(e2 - sa, 0.0) + de2 + ea + GEN_LEB * nerr[0] * (2 * g[0] + GEN_LEB * nerr[0]) +
+           4 * eps * (DW_GAUSS_K + 2) * e2;
+    g[4] = fmax(ed2 - sb, 0.0) + ded2 + eb + GEN_LEB * nerr[1] * (2 * g[3] + GEN_LEB * nerr[1]) +
+           4 * eps * (DW_GAUSS_K + 2) * ed2;
     *ok = isfinite(g[1]) && isfinite(g[4]) && sqrt(da2) <= GEN_INTERP_TOL * g[0] && sqrt(db2) <= GEN_INTERP_TOL * g[3];
 }
 
@@ -281,6 +335,17 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         if (hi - lo <= 4 * (GEN_M + 1) || !(u[hi - 1] > u[lo])) continue; /* expanded directly below */
         double tn[GEN_M + 1], nerr[4] = {0, 0, 0, 0};
         const double t0 = log(u[lo]), t1 = log(u[hi - 1]);
+        if (0.25 * (DW_GAUSS_K + 1) * (t1 - t0) > 600 && top + 4 <= sizeof stack / sizeof stack[0]) {
+            /* too wide for the scaled interpolant's factors exp(k |t - t_c| / 2): halve first */
+            const double tm = 0.5 * (t0 + t1);
+            size_t mid = lo;
+            while (mid < hi && log(u[mid]) < tm) mid++;
+            stack[top++] = lo;
+            stack[top++] = mid;
+            stack[top++] = mid;
+            stack[top++] = hi;
+            continue;
+        }
         for (int j = 0; j <= GEN_M; j++)
             tn[j] = 0.5 * (t0 + t1) + 0.5 * (t1 - t0) * cos(3.14159265358979323846 * j / GEN_M);
         tn[0] = t1;
@@ -307,10 +372,12 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             nerr[2] = fmax(nerr[2], g[1] - fmax(g[0] * g[0] - sa, 0.0));
             nerr[3] = fmax(nerr[3], g[4] - fmax(g[3] * g[3] - sb, 0.0));
         }
+        double est[2 * GEN_NC + 2];
+        interp_panel(node, tn, est);
         size_t ok = 0;
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok)
         for (size_t k = lo; k < hi; k++) {
-            interp_one(node, tn, nerr, u[k], co + k * per, &done[k]);
+            interp_one(node, tn, nerr, est, u[k], co + k * per, &done[k]);
             ok += (size_t)done[k];
         }
         if (10 * (hi - lo - ok) > hi - lo && top + 4 <= sizeof stack / sizeof stack[0]) {
