@@ -137,6 +137,14 @@ def main():
         t2, _ = timed(lambda: dw.wick("tr((G G^*)^%d)" % (L // 2), "complex-ginibre"))
         print("GUE tr(A^%d) by Harer-Zagier: %.4f s; complex Ginibre tr((G G^*)^%d) by recursion: %.4f s"
               % (L, t, L // 2, t2))
+    for L in (40, 100, 400, 1000):
+        t, _ = timed(lambda: dw.wick("tr(A^%d)" % L, "goe"))
+        if L // 2 <= 50:
+            t2, _ = timed(lambda: dw.wick("tr((A A^T)^%d)" % (L // 2), "ginibre"))
+            t2 = "%.4f s" % t2
+        else:
+            t2 = "- (beyond its verified range k <= 50)"
+        print("GOE tr(A^%d) by Ledoux: %.4f s; real Ginibre tr((A A^T)^%d) by recursion: %s" % (L, t, L // 2, t2))
 
 
 if __name__ == "__main__":

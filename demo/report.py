@@ -683,6 +683,8 @@ def section_wick_genus(ctx):
             rows.append([expr, ens, g["chi"], g["power"], g["orientable"], g["nonorientable"], val])
             val = ""
     hz = deepwick.wick("tr(A^40)", "gue", by_genus=True)
+    go = deepwick.wick("tr(A^40)", "goe", by_genus=True)
+    rg = deepwick.wick("tr((A A^T)^20)", "ginibre", by_genus=True)
     summary.append("(w1) genus tables of %d GOE/GUE/Ginibre words; GUE tr(A^40) by Harer-Zagier: leading %d "
                    "(Catalan(20)), %d gluings" % (len(words), hz["value"][1], hz["terms"]))
     html_ = ("<p>Exact expectations of traces of N x N random matrices (E|X_ij|<sup>2</sup> = 1/N), each Wick "
@@ -692,7 +694,11 @@ def section_wick_genus(ctx):
              + table_html(["word", "ensemble", "chi", "power of N", "orientable", "non-orientable",
                            "E tr(word)"], rows)
              + "<p>The one-trace GUE fast path (Harer-Zagier recursion) gives tr(A<sup>40</sup>) at once: "
-             "%d gluings, leading coefficient %d = Catalan(20).</p>" % (hz["terms"], hz["value"][1]))
+             "%d gluings, leading coefficient %d = Catalan(20). The real ensembles have five-term recurrences "
+             "(GOE: Ledoux 2009; real Ginibre: docs/wick.md): GOE tr(A<sup>40</sup>) sums %d gluings, %d of them "
+             "orientable; real Ginibre tr((A A<sup>T</sup>)<sup>20</sup>) sums %d, %d orientable.</p>"
+             % (hz["terms"], hz["value"][1], go["terms"], sum(g["orientable"] for g in go["by_genus"]),
+                rg["terms"], sum(g["orientable"] for g in rg["by_genus"])))
     return Section("(w1) Genus expansion of random-matrix words", html_, summary)
 
 

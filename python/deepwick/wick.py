@@ -115,6 +115,8 @@ def wick(expr, ensembles=None, *, normalized=False, route="auto", by_genus=False
     normalized : bool
         Use the normalised trace (1/N) tr for every trace.
     route : {'auto', 'pairings', 'partitions', 'recursion'}
+        'recursion' covers one trace of one letter: GUE or GOE tr(A^n), complex Ginibre tr((G G^*)^k), real
+        Ginibre tr((A A^T)^k) for k <= 50; 'auto' uses it there.
     by_genus, pairings : bool
         Return the details (split by Euler characteristic, and the list of pairings) instead of the plain value.
     max_pairings : int

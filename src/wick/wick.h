@@ -17,6 +17,7 @@
 #define DW_WICK_MAX_DEPTH 64     /* nesting of parentheses */
 #define DW_WICK_MAX_TEXT 65536   /* characters of an expression */
 #define DW_WICK_MAX_NAME 32
+#define DW_WICK_LOE_MAX 50     /* real Ginibre recurrence: verified against the loop equations for k <= this */
 
 typedef enum dw_wick_ens {
     DW_ENS_GUE = 0,
@@ -112,8 +113,8 @@ struct dw_wick_result {
 /* Routes: each fills res->value (and genus where it has one); the word is res->word. */
 dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, int threads);
 dw_status dw_wick_route_partitions(struct dw_wick_result *res);
-/* 1 when the recursion applies (one trace, one GUE letter, or one complex Ginibre letter alternating with its
- * adjoint); then fills res. */
+/* 1 when the recursion applies (one trace of one GUE or GOE letter, or of one complex (real) Ginibre letter
+ * alternating with its adjoint (transpose), the latter up to k = DW_WICK_LOE_MAX); then fills res. */
 int dw_wick_recursion_applies(const dw_wick_word *w);
 dw_status dw_wick_route_recursion(struct dw_wick_result *res);
 /* Harer-Zagier numbers e_g(n), g = 0..n/2, for n = 0..nmax: table[n][g] (caller clears with the sizes). */

@@ -5,6 +5,9 @@
  * - Harer-Zagier recursion = the published table e_g(n) (Harer-Zagier 1986, OEIS A035309) for n <= 10 and = pairings
  *   for n <= 8 (n = 9, 10 in the long Python tests); row sums (2n-1)!!; Catalan leading terms (GUE, GOE,
  *   Ginibre, complex Ginibre); complex Ginibre recursion = pairings for k <= 6 and at length 40 sums to k!.
+ * - GOE (Ledoux) and real Ginibre recursions = pairings (value and orientable / non-orientable split) for GOE
+ *   tr A^2..tr A^10 and real Ginibre k <= 6; GOE tr A^10, tr A^12 from Ledoux 2009; at length 40 the gluing counts
+ *   2^20 39!! and 39!! and the Catalan(20) planar term (the loop-equation checks are in test_wick_real_recursion.py).
  * - Fuss-Catalan leading terms for products of Ginibre matrices; E (1/N) tr(J J^T) = 1 exactly.
  * - Complex ensembles: a normalised single trace has only even powers; real and complex Ginibre share the planar
  *   (leading) term. GOE: E tr A^2 = N + 1, E tr A^4 = 2N + 5 + 5/N, tr A^6 and tr A^8 from the literature.
@@ -329,7 +332,11 @@ static void test_errors(void)
     o.route = DW_WICK_PARTITIONS;
     CHECK(dw_wick_compute(&r, "tr(A^30)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "limit 20"));
     o.route = DW_WICK_RECURSION;
-    CHECK(dw_wick_compute(&r, "tr(A^4)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
+    o.ensembles = "ginibre";
+    CHECK(dw_wick_compute(&r, "tr(A A)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
+    CHECK(dw_wick_compute(&r, "tr((A A^T)^2000)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "verified"));
+    o.ensembles = "A=goe,B=goe";
+    CHECK(dw_wick_compute(&r, "tr(A B)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
     o.route = DW_WICK_PAIRINGS;
     o.ensembles = "rademacher";
     CHECK(dw_wick_compute(&r, "tr(A^4)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "Gaussian"));
@@ -408,10 +415,79 @@ static void test_expand(void)
     CHECK(dw_wick_expand(&a, &big, x, y, 3, DW_WICK_EXPAND_CONDITIONAL, 0) == DW_ERR_INVALID && strstr(dw_error_message(), "limit"));
 }
 
+/* the by-genus part of a result's JSON (same layout for every route) */
+static const char *genus_json(dw_wick_result *r)
+{
+    const char *j = r ? dw_wick_result_json(r) : NULL;
+    const char *g = j ? strstr(j, "\"by_genus\"") : NULL;
+    return g ? g : "(none)";
+}
+
+/* GOE (Ledoux) and real Ginibre recursions: = pairings with the same orientable / non-orientable split, the
+ * published GOE moments (Ledoux 2009, p. 3), the gluing counts at length 40 and the Catalan leading term. */
+static void test_real_recursions(void)
+{
+    char w[256];
+    for (int p = 1; p <= 5; p++) {
+        snprintf(w, sizeof w, "tr(A^%d)", 2 * p);
+        dw_wick_result *r = compute(w, "goe", DW_WICK_RECURSION, 0, 0);
+        dw_wick_result *q = compute(w, "goe", DW_WICK_PAIRINGS, 0, 0);
+        CHECK(same(r, q));
+        char g[4096];
+        snprintf(g, sizeof g, "%s", genus_json(r));
+        int ok = !strcmp(g, genus_json(q)) && strstr(g, "orientable");
+        if (!ok) fprintf(stderr, "GOE %s: recursion and pairings split by genus differently\n", w);
+        CHECK(ok);
+        dw_wick_result_clear(r);
+        dw_wick_result_clear(q);
+    }
+    for (int k = 1; k <= 6; k++) {
+        snprintf(w, sizeof w, k % 2 ? "tr((A A^T)^%d)" : "tr((A^T A)^%d)", k);
+        dw_wick_result *r = compute(w, "ginibre", DW_WICK_AUTO, k % 3 == 0, 0);
+        dw_wick_result *q = compute(w, "ginibre", DW_WICK_PAIRINGS, k % 3 == 0, 0);
+        CHECK(r && !strcmp(dw_wick_result_route(r), "recursion"));
+        CHECK(same(r, q));
+        char g[4096];
+        snprintf(g, sizeof g, "%s", genus_json(r));
+        int ok = !strcmp(g, genus_json(q));
+        if (!ok) fprintf(stderr, "real Ginibre %s: recursion and pairings split by genus differently\n", w);
+        CHECK(ok);
+        dw_wick_result_clear(r);
+        dw_wick_result_clear(q);
+    }
+    /* N^4 E tr A^10 = 42N^5 + 386N^4 + 2290N^3 + 7150N^2 + 12143N + 8229 and N^5 E tr A^12 (Ledoux 2009) */
+    static const long lit10[] = {42, 386, 2290, 7150, 12143, 8229}, lit12[] = {132, 1586, 12798, 58760, 167148, 258479, 166377};
+    dw_wick_result *r = compute("tr(A^10)", "goe", DW_WICK_AUTO, 0, 0);
+    CHECK(r && !strcmp(dw_wick_result_route(r), "recursion"));
+    for (int i = 0; i < 6; i++) CHECK(coef_long(r, 1 - i) == lit10[i]);
+    dw_wick_result_clear(r);
+    r = compute("tr(A^12)", "goe", DW_WICK_AUTO, 0, 0);
+    for (int i = 0; i < 7; i++) CHECK(coef_long(r, 1 - i) == lit12[i]);
+    dw_wick_result_clear(r);
+    /* length 40: 2^20 39!! GOE gluings, 39!! real Ginibre pairings, Catalan(20) planar ones */
+    r = compute("tr(A^40)", "goe", DW_WICK_AUTO, 0, 0);
+    CHECK(r && !strcmp(dw_wick_result_route(r), "recursion"));
+    CHECK(!strcmp(dw_wick_result_coef(r, 1), "6564120420"));
+    CHECK(strstr(dw_wick_result_json(r), "\"terms\": \"335367096786357081410764800000\"") != NULL);
+    dw_wick_result_clear(r);
+    r = compute("tr((A A^T)^20)", "ginibre", DW_WICK_AUTO, 0, 0);
+    CHECK(r && !strcmp(dw_wick_result_route(r), "recursion"));
+    CHECK(!strcmp(dw_wick_result_coef(r, 1), "6564120420"));
+    CHECK(strstr(dw_wick_result_json(r), "\"terms\": \"319830986772877770815625\"") != NULL);
+    dw_wick_result_clear(r);
+    /* odd GOE words vanish */
+    r = compute("tr(A A^T A)", "goe", DW_WICK_RECURSION, 0, 0);
+    long lo = 0, hi = -1;
+    if (r) dw_wick_result_range(r, &lo, &hi);
+    CHECK(r && lo > hi);
+    dw_wick_result_clear(r);
+}
+
 int main(void)
 {
     test_routes_agree();
     test_harer_zagier();
+    test_real_recursions();
     test_known_values();
     test_iid();
     test_errors();
