@@ -107,7 +107,11 @@ static void sigmoid2(double x, double *s, double *sm)
     }
 }
 
-static dual apply(const node *nd, double k, dual a, dual b)
+/* side = +1 / -1: the one-sided limit at the point from the right / left. A tie at a kink (relu(0), abs(0),
+ * max(a, b) with a = b) is then broken by the first-order terms along the direction: z = z0 + side t gives
+ * a(z) ~ a + side a' t, so the branch that is larger (max) or smaller (min) for small t > 0 is taken. side = 0:
+ * the autodiff convention at ties. */
+static dual apply(const node *nd, double k, dual a, dual b, int side)
 {
     dual r;
     switch (nd->op) {
@@ -160,7 +164,8 @@ static dual apply(const node *nd, double k, dual a, dual b)
         break;
     case OP_ABS:
         r.v = fabs(a.v);
-        r.d = a.v > 0 ? a.d : a.v < 0 ? -a.d : a.v == 0 ? 0.0 : tz(a.d, NAN);
+        r.d = a.v > 0 ? a.d : a.v < 0 ? -a.d : a.v == 0 ? (side * a.d > 0 ? a.d : side * a.d < 0 ? -a.d : 0.0)
+                                                   : tz(a.d, NAN);
         break;
     case OP_TANH: {
         r.v = tanh(a.v);
@@ -188,8 +193,9 @@ static dual apply(const node *nd, double k, dual a, dual b)
         r.d = tz(a.d, -sin(a.v));
         break;
     case OP_RELU:
-        if (a.v > 0) {
+        if (a.v > 0 || (a.v == 0 && side * a.d > 0)) {
             r = a;
+            if (a.v == 0) r.v = 0.0; /* not -0 */
         } else if (a.v <= 0) {
             r.v = 0.0;
             r.d = 0.0;
@@ -206,17 +212,17 @@ static dual apply(const node *nd, double k, dual a, dual b)
         break;
     }
     case OP_MAX:
-        if (a.v >= b.v)
-            r = a; /* a tie takes the first argument */
-        else if (b.v > a.v)
+        if (a.v > b.v || (a.v == b.v && side * (a.d - b.d) >= 0))
+            r = a; /* a tie takes the first argument (side = 0) */
+        else if (b.v >= a.v)
             r = b;
         else
             r.v = r.d = NAN;
         break;
     case OP_MIN:
-        if (a.v <= b.v)
+        if (a.v < b.v || (a.v == b.v && side * (a.d - b.d) <= 0))
             r = a;
-        else if (b.v < a.v)
+        else if (b.v <= a.v)
             r = b;
         else
             r.v = r.d = NAN;
@@ -228,7 +234,16 @@ static dual apply(const node *nd, double k, dual a, dual b)
     return r;
 }
 
-double dw_expr_eval(const dw_expr *e, double z, double *dphi)
+static double eval_side(const dw_expr *e, double z, double *dphi, int side);
+
+double dw_expr_eval(const dw_expr *e, double z, double *dphi) { return eval_side(e, z, dphi, 0); }
+
+double dw_expr_eval_side(const dw_expr *e, double z, double *dphi, int side)
+{
+    return eval_side(e, z, dphi, side > 0 ? 1 : side < 0 ? -1 : 0);
+}
+
+static double eval_side(const dw_expr *e, double z, double *dphi, int side)
 {
     if (!e || e->n <= 0) {
         if (dphi) *dphi = NAN;
@@ -255,7 +270,7 @@ double dw_expr_eval(const dw_expr *e, double z, double *dphi)
             v[i].d = 1.0;
         } else {
             double k = nd->int_pow ? e->nodes[nd->b].val : 0.0;
-            v[i] = apply(nd, k, v[nd->a], nd->b >= 0 ? v[nd->b] : zero);
+            v[i] = apply(nd, k, v[nd->a], nd->b >= 0 ? v[nd->b] : zero, side);
         }
     }
     /* e->n >= 1 for every parsed expression and the loop above writes v[0..n-1]; gcc -O3 with ASan cannot see
@@ -362,7 +377,7 @@ static int add_node(parser *P, int op, int a, int b, double val)
     }
     if (!nd->has_z && a >= 0) {
         dual da = {P->nodes[a].val, 0.0}, db = {b >= 0 ? P->nodes[b].val : 0.0, 0.0};
-        nd->val = apply(nd, nd->int_pow ? P->nodes[b].val : 0.0, da, db).v;
+        nd->val = apply(nd, nd->int_pow ? P->nodes[b].val : 0.0, da, db, 0).v;
     }
     return P->n++;
 }
@@ -875,7 +890,7 @@ static void eval_all(const dw_expr *e, double z, double *vals)
         else if (nd->op == OP_Z)
             vals[i] = z;
         else
-            vals[i] = apply(nd, nd->int_pow ? e->nodes[nd->b].val : 0.0, a, b).v;
+            vals[i] = apply(nd, nd->int_pow ? e->nodes[nd->b].val : 0.0, a, b, 0).v;
     }
 }
 

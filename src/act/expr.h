@@ -55,6 +55,10 @@ void dw_expr_free(dw_expr *e);
  * non-finite (log of a negative, sqrt'(0), overflow): callers check. Expressions of more than 256 nodes use a
  * heap work array; if that allocation fails the result is NaN. */
 double dw_expr_eval(const dw_expr *e, double z, double *dphi);
+/* The one-sided limits of phi and phi' at z from the right (side > 0) or the left (side < 0): ties at kinks are
+ * broken along the direction, so that e.g. relu(z) + min(exp(z) - 1, 0) has phi'(0+) = phi'(0-) = 1 exactly
+ * (evaluating at z = 1e-300 instead would see exp(z) - 1 == 0, a tie, and take the wrong branch). */
+double dw_expr_eval_side(const dw_expr *e, double z, double *dphi, int side);
 
 /* 1 if the expression uses only numbers, the constants pi and e, z, + - * (binary and unary minus) and ^ with
  * a constant non-negative integer exponent (such as z^3 or z^(1+1)); else 0. Division is never polynomial

@@ -47,6 +47,10 @@ static dw_status init_generic(dw_act *act, const char *canonical, const char *fo
 
 double dw_act_fn(double z, double *dphi, const void *ctx)
 {
+    /* The quadrature rules ask for one-sided limits at a kink at 0 as f(+-1e-300) (dw_eval_mid); inside an
+     * expression rounding turns such a z into exact ties (exp(1e-300) - 1 == 0), so evaluate the limit at 0
+     * along the side instead. */
+    if (z != 0 && fabs(z) < 1e-290) return dw_expr_eval_side(((const dw_act *)ctx)->expr, 0.0, dphi, z > 0 ? 1 : -1);
     return dw_expr_eval(((const dw_act *)ctx)->expr, z, dphi);
 }
 

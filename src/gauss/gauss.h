@@ -70,6 +70,7 @@ typedef struct dw_hermite {
     double a[DW_HERMITE_KMAX + 1], b[DW_HERMITE_KMAX + 1];
     double da[DW_HERMITE_KMAX + 1], db[DW_HERMITE_KMAX + 1]; /* error estimates */
     double e2, ed2;                                          /* E phi^2, E phi'^2 */
+    double e2_err, ed2_err;                                  /* their error estimates */
     double tail_a, tail_b; /* upper bounds on sum_{k>K} a_k^2 and sum_{k>K} b_k^2 (Parseval, errors included) */
     double coef_err;       /* max_k da_k (for reports) */
     double stein;          /* max_k |sqrt(k+1) a_{k+1} - sqrt(q) b_k^direct| (self-check) */

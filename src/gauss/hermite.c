@@ -154,6 +154,8 @@ dw_status dw_hermite_expand(dw_fn f, const void *ctx, double q, int K, dw_hermit
     h->K = K;
     h->e2 = e2;
     h->ed2 = ed2;
+    h->e2_err = de2;
+    h->ed2_err = ded2;
     h->coef_err = 0;
     h->stein = 0;
     double sa = 0, sb = 0, ea = 0, eb = 0;

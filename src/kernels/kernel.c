@@ -27,7 +27,7 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
  * tail slots hold the tails at DW_GAUSS_K. */
 #define GEN_B (F_POLY + DW_GAUSS_K + 1)
 #define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
-#define GEN_NF (GEN_GB + 6)
+#define GEN_NF (GEN_GB + 8)
 
 typedef struct {
     const double *x; /* n x d inputs (borrowed) */
@@ -133,7 +133,8 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-#define GEN_PER (2 * (DW_GAUSS_K + 1) + 6) /* a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db| */
+#define GEN_PER (2 * (DW_GAUSS_K + 1) + 8) /* a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db|,
+                                             * and the errors of E phi^2, E phi'^2 */
 
 /* The expansion of phi at variance q (>= 0) into one record of GEN_PER values. Thread-safe. */
 static dw_status expand_one(const dw_act *act, double q, double *cv)
@@ -166,6 +167,8 @@ static dw_status expand_one(const dw_act *act, double q, double *cv)
         g[3] = sqrt(h->ed2);
         g[4] = h->tail_b;
         g[5] = sqrt(db);
+        g[6] = h->e2_err;
+        g[7] = h->ed2_err;
     }
     free(h);
     return st;
@@ -289,6 +292,8 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
     g[3] = sqrt(fmax(ed2, 0.0));
     g[2] = sqrt(da2) + GEN_LEB * nerr[0];
     g[5] = sqrt(db2) + GEN_LEB * nerr[1];
+    g[6] = de2;
+    g[7] = ded2;
     g[1] = fmax(e2 - sa, 0.0) + de2 + ea + GEN_LEB * nerr[0] * (2 * g[0] + GEN_LEB * nerr[0]) +
            4 * eps * (DW_GAUSS_K + 2) * e2;
     g[4] = fmax(ed2 - sb, 0.0) + ded2 + eb + GEN_LEB * nerr[1] * (2 * g[3] + GEN_LEB * nerr[1]) +
@@ -407,6 +412,28 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         }
     }
     if (!err) {
+        /* E phi^2 and E phi'^2 give the diagonal and the next layer's variances: where the rules' error estimate
+         * misses the target (slow convergence at a kink: elu, selu), take them from the 2-D routes at rho = 1 */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (size_t k = first; k < nu; k++) {
+            double *g = co + k * per + GEN_NC;
+            if (g[6] <= p->target * g[0] * g[0] && g[7] <= p->target * g[3] * g[3]) continue;
+            double V, Vd, bv, bd;
+            dw_status st = dw_act_dual_bound(p->act, u[k], u[k], u[k], p->target, &V, &Vd, &bv, &bd, NULL);
+            if (st) {
+#pragma omp critical(dw_generic_err)
+                if (k < err_at) {
+                    err_at = k;
+                    err = st;
+                    snprintf(msg, sizeof msg, "%s", dw_error_message());
+                }
+                continue;
+            }
+            if (bv < g[6] && V >= 0) g[0] = sqrt(V), g[6] = bv;
+            if (bd < g[7] && Vd >= 0) g[3] = sqrt(Vd), g[7] = bd;
+        }
+    }
+    if (!err) {
         double *an = l < p->depth ? field(p, sd, l + 1, F_A) : NULL;
         for (size_t i = 0; i < np; i++) {
             /* binary search of a[i] among the distinct values */
@@ -418,7 +445,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             const double *cv = co + lo * per;
             for (size_t f = 0; f < per; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
             if (an) {
-                const double e2 = cv[per - 6] * cv[per - 6];
+                const double e2 = cv[GEN_NC] * cv[GEN_NC];
                 an[i] = p->w[l + 1] * e2 + p->beta[l + 1];
                 if (i < sd->n && !isfinite(an[i])) {
                     err = dw_fail(DW_ERR_RANGE, "kernel overflows: K(x, x) of %s row %zu is not finite at layer %d "
@@ -777,7 +804,14 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             const double V = gi[i] * gi[i], Vd = gi[3 * si + i] * gi[3 * si + i], cn = sp->w * V + sp->beta;
             c[j] = cn;
             if (sp->ntk) th[j] = (sp->standard ? sp->fan_in * V + sp->has_bias : cn) + sp->w * Vd * th0[j];
-            continue;
+            /* bound: the errors of E phi^2, E phi'^2 (slow convergence of the rules at a kink can leave them
+             * above the target: then the pair goes to the 2-D routes below, at rho = 1) */
+            const double rb = fmax(V > 0 ? gi[6 * si + i] / V : 0.0, Vd > 0 ? gi[7 * si + i] / Vd : 0.0);
+            if (rb <= p->target) {
+                if (rb > gs->max_bound) gs->max_bound = rb;
+                continue;
+            }
+            b = rb;
         }
         if (b > p->target) {
             double V, Vd, bv, bd;

@@ -112,7 +112,7 @@ def _recursion(X, depth, name, wv, bv):
     return K, T
 
 
-@pytest.mark.parametrize("name", ["tanh", "silu"])
+@pytest.mark.parametrize("name", ["tanh", "silu", "elu", "selu"])  # elu: a jump of phi''; selu: of phi'
 def test_kernel_against_recursion(name):
     rng = np.random.default_rng(5)
     X = rng.standard_normal((4, 3))
@@ -120,7 +120,14 @@ def test_kernel_against_recursion(name):
     K, T = _recursion(X, 2, name, 1.5, 0.1)
     out, info = dw.kernel(X, depth=2, act=name, weight_var=1.5, bias_var=0.1, kind="both", return_info=True)
     assert np.max(np.abs(out[0] - K)) <= 1e-10 * np.max(np.abs(K))
-    assert np.max(np.abs(out[1] - T)) <= 1e-10 * np.max(np.abs(T))
+    # With a jump of phi' (selu), E[phi'(u) phi'(v)] moves like sqrt(1 - rho): for the parallel pair (0, 3) an
+    # ulp of rounding in c moves the exact NTK by ~1e-9 (ill-conditioned, as step's kernel in ACCURACY.md), so
+    # that pair is compared with the condition number's allowance
+    keep = np.ones_like(T, dtype=bool)
+    if name == "selu":
+        keep[0, 3] = keep[3, 0] = False
+        assert abs(out[1][0, 3] - T[0, 3]) <= 1e-8 * np.max(np.abs(T))
+    assert np.max(np.abs(out[1] - T)[keep]) <= 1e-10 * np.max(np.abs(T))
     assert info["max_bound"] <= TARGET and "Hermite" in info["method"]
 
 
