@@ -39,7 +39,7 @@ test-package:
 	bash scripts/test-package
 
 # Every benchmark, or one: `make bench BENCH=wick`.
-BENCH ?= kernels sample jacobian wick signatures
+BENCH ?= kernels kernels_generic sample jacobian wick signatures
 bench: deps build
 	bash scripts/peers-env
 	@for b in $(BENCH); do if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; .venv-peers/bin/python bench/$$b.py || exit 1; fi; done

@@ -1,0 +1,57 @@
+"""Accuracy table for the activations without closed forms (docs/ACCURACY.md, "Any activation").
+
+For each activation, over variances a, b from {1e-3, 0.3, 1, 10} (the pairs a = b and (1e-3, 10), (0.3, 10))
+and rho in {-0.99, -0.5, 0, 0.5, 0.9, 0.999, 1 - 1e-9, 1}: deepwick.dual(..., return_bound=True) (V, Vd, their
+bounds and the route), compared with the Gauss-Legendre reference tests/python/glref.py. Errors and bounds
+relative to sqrt(E phi(u)^2 E phi(v)^2) (resp. phi'); ratio = bound / error (min over the grid; errors below
+4e-15 relative, glref's own rounding, are not counted). Prints a markdown table.
+
+    PYTHONPATH=python DEEPWICK_LIBRARY=build/lib/libdeepwick.so .venv/bin/python bench/accuracy_generic.py
+"""
+import math
+import os
+import sys
+from collections import Counter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
+import deepwick as dw  # noqa: E402
+import glref  # noqa: E402
+
+NAMES = ["tanh", "sigmoid", "gelu", "gelu_tanh", "silu", "softplus", "elu", "selu", "mish"]
+PAIRS = [(q, q) for q in (1e-3, 0.3, 1.0, 10.0)] + [(1e-3, 10.0), (0.3, 10.0)]
+RHOS = [-0.99, -0.5, 0.0, 0.5, 0.9, 0.999, 1 - 1e-9, 1.0]
+
+
+def row(name):
+    routes, err, bnd, ratio, worst = Counter(), 0.0, 0.0, math.inf, None
+    for a, b in PAIRS:
+        s = [math.sqrt(float(dw.dual(name, a, a, a)[k]) * float(dw.dual(name, b, b, b)[k])) for k in (0, 1)]
+        for rho in RHOS:
+            c = a if (a == b and rho == 1.0) else rho * math.sqrt(a * b)
+            V, Vd, bV, bVd, r = dw.dual(name, a, b, c, return_bound=True)
+            routes[str(r)] += 1
+            for k, val, bd in ((0, V, bV), (1, Vd, bVd)):
+                ref = glref.dual_gl(name, a, b, c, deriv=bool(k))
+                e, bb = abs(float(val) - ref) / s[k], float(bd) / s[k]
+                if e > err:
+                    err, worst = e, (a, b, rho, "Vd" if k else "V", str(r))
+                bnd = max(bnd, bb)
+                if e > 4e-15:
+                    ratio = min(ratio, bb / e)
+    return routes, err, bnd, ratio, worst
+
+
+def main():
+    print("| activation | routes (of %d) | worst rel. error vs glref | at (a, b, rho, which, route) "
+          "| worst rel. bound | min bound / error |" % (len(PAIRS) * len(RHOS)))
+    print("| --- | --- | ---: | --- | ---: | ---: |")
+    for name in NAMES:
+        routes, err, bnd, ratio, worst = row(name)
+        rs = ", ".join("%s %d" % kv for kv in sorted(routes.items()))
+        print("| %s | %s | %.1e | %s | %.1e | %s |" % (name, rs, err, worst, bnd,
+                                                      "%.2g" % ratio if ratio < math.inf else "-"), flush=True)
+
+
+if __name__ == "__main__":
+    main()
