@@ -7,10 +7,11 @@ Neural Tangents' ``stax.serial(Dense(W_std, b_std), act, ..., Dense(W_std, b_std
 """
 from ._lib import Activation, DeepwickError, FileError, InputError, ResultTooLargeError, lib
 from .kernels import dual, kernel
+from .sampling import converge, empirical_kernel, sample
 
 __version__ = lib.dw_version().decode()
 
 activation = Activation
 
-__all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
+__all__ = ["kernel", "dual", "sample", "empirical_kernel", "converge", "activation", "Activation", "DeepwickError", "InputError", "FileError",
            "ResultTooLargeError", "__version__"]
