@@ -11,6 +11,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  kernel     NNGP / NTK Gram matrices of a fully connected network (closed forms)\n"
+    "  sample     sample finite networks: outputs, empirical NNGP / NTK Grams, any weight law\n"
+    "  converge   convergence of empirical Grams to the limit: RMS error per width, fitted rate\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
+    if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }

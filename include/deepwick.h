@@ -191,7 +191,8 @@ DW_API const char *dw_sample_law_warning(const dw_sample_law *law);
 DW_API dw_status dw_sample_weights(const dw_sample_law *law, unsigned long long seed, unsigned long long sample,
                                    unsigned long long layer, size_t rows, size_t cols, double *W);
 
-/* Unit-variance bias vector b-hat of one layer (length n; complex: n (re, im) pairs); Gaussian for orthogonal. */
+/* Unit-variance bias vector b-hat of one layer (length n; complex: n (re, im) pairs). Biases are Gaussian for every
+ * law (complex Gaussian for complex-gaussian): one bias term per unit would keep h non-Gaussian at any width. */
 DW_API dw_status dw_sample_bias(const dw_sample_law *law, unsigned long long seed, unsigned long long sample,
                                 unsigned long long layer, size_t n, double *b);
 
@@ -213,6 +214,10 @@ typedef struct dw_sample_opts {
     const double *bias_var;
     dw_param param;             /* tangent-kernel parameterisation (the network function is the same) */
     dw_sample_law law;
+    int gaussian_input_layer;   /* 1: layer 1 (fan-in d, which does not grow with N) draws Gaussian weights
+                                   whatever the law. With d fixed, a non-Gaussian law in layer 1 makes h^1
+                                   non-Gaussian at every width, so the limits then hold only up to O(kappa_4/d)
+                                   (universality needs the fan-in to grow). Complex layers 1 are Gaussian. */
     unsigned long long seed;
     unsigned long long first_sample; /* samples are first_sample .. first_sample + S - 1 (streams keyed by it) */
     int threads;                /* 0: the OpenMP default; results do not depend on it */

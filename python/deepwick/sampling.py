@@ -29,7 +29,7 @@ class _SampleOpts(ctypes.Structure):
                 ("n_weight_var", _sz), ("weight_var", _dp),
                 ("n_bias_var", _sz), ("bias_var", _dp),
                 ("param", ctypes.c_int),
-                ("law", _Law),
+                ("law", _Law), ("gaussian_input_layer", ctypes.c_int),
                 ("seed", ctypes.c_ulonglong), ("first_sample", ctypes.c_ulonglong),
                 ("threads", ctypes.c_int),
                 ("progress", _PROGRESS), ("progress_ctx", ctypes.c_void_p)]
@@ -117,7 +117,7 @@ def bias(law, n, *, seed=0, sample=0, layer=1):
 
 class _Setup:
     def __init__(self, X, depth, act, width, weight_var, bias_var, law, seed, out_dim, param, threads,
-                 first_sample, progress):
+                 first_sample, progress, gaussian_input_layer):
         if param not in ("ntk", "standard"):
             raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
         self.depth = _int("depth", depth, 0, 10000)
@@ -148,6 +148,7 @@ class _Setup:
         o.n_bias_var, o.bias_var = self.bv.size, ptr(self.bv)
         o.param = 1 if param == "standard" else 0
         o.law = self.law
+        o.gaussian_input_layer = 1 if gaussian_input_layer else 0
         o.seed = _int("seed", seed, 0, 2 ** 64 - 1)
         o.first_sample = _int("first_sample", first_sample, 0, 2 ** 64 - 1)
         o.threads = 0 if threads is None else _int("threads", threads, 1, 4096)
@@ -168,12 +169,17 @@ class _Setup:
 
 
 def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, bias_var=0.0, seed=0, out_dim=1,
-           param="ntk", gram=None, reduce="mean", outputs=True, threads=None, first_sample=0, progress=None):
+           param="ntk", gram=None, reduce="mean", outputs=True, threads=None, first_sample=0, progress=None,
+           gaussian_input_layer=False):
     """Sample finite networks and evaluate them on X.
 
     Network (MATH.md 1.1): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1}, with
     W^l = sqrt(weight_var / n_{l-1}) W-hat^l, b^l = sqrt(bias_var) b-hat^l, W-hat and b-hat drawn from `law`
-    (biases of 'orthogonal' networks are Gaussian).
+    (biases are Gaussian for every law: a single non-Gaussian term per unit would never average out).
+
+    Universality (MATH.md 2) needs the fan-in to grow: layer 1 has fan-in d, so with a non-Gaussian law there,
+    h^1 stays non-Gaussian at every width and the limits hold only up to O(kappa_4 / d).
+    ``gaussian_input_layer=True`` draws layer 1 from the Gaussian law (the others from `law`).
 
     Parameters
     ----------
@@ -196,6 +202,7 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
     outputs : bool, return the outputs f(x)
     threads : int, OpenMP threads (the result does not depend on it)
     progress : callable(done, total), optional; return False to cancel
+    gaussian_input_layer : bool, Gaussian weights in layer 1 whatever the law (see above)
 
     Returns
     -------
@@ -205,7 +212,7 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
       'gram_se': (n, n) standard error of the mean (reduce='mean', needs samples >= 2).
     """
     st = _Setup(X, depth, act, width, weight_var, bias_var, law, seed, out_dim, param, threads, first_sample,
-                progress)
+                progress, gaussian_input_layer)
     S = _int("samples", samples, 1)
     if gram not in _GRAMS:
         raise InputError("gram: expected None, 'nngp' or 'ntk', got %r" % (gram,))
@@ -240,7 +247,8 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
 
 
 def empirical_kernel(X, *, depth, act, width, kind="ntk", samples=1, law="gaussian", weight_var=1.0, bias_var=0.0,
-                     seed=0, out_dim=1, param="ntk", reduce="none", threads=None, first_sample=0):
+                     seed=0, out_dim=1, param="ntk", reduce="none", threads=None, first_sample=0,
+                     gaussian_input_layer=False):
     """Empirical NNGP or NTK Gram matrices of sampled networks (see :func:`sample`).
 
     Returns (S, n, n) for reduce='none' (squeezed to (n, n) when samples == 1), or (mean, se), each (n, n), for
@@ -250,14 +258,15 @@ def empirical_kernel(X, *, depth, act, width, kind="ntk", samples=1, law="gaussi
         raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))
     r = sample(X, depth=depth, act=act, width=width, samples=samples, law=law, weight_var=weight_var,
                bias_var=bias_var, seed=seed, out_dim=out_dim, param=param, gram=kind, reduce=reduce,
-               outputs=False, threads=threads, first_sample=first_sample)
+               outputs=False, threads=threads, first_sample=first_sample,
+               gaussian_input_layer=gaussian_input_layer)
     if reduce == "mean":
         return r["gram"], r["gram_se"]
     return r["gram"][0] if samples == 1 else r["gram"]
 
 
 def converge(X, *, depth, act, widths, samples, law="gaussian", kind="ntk", weight_var=1.0, bias_var=0.0, seed=0,
-             out_dim=1, threads=None, progress=None):
+             out_dim=1, threads=None, progress=None, gaussian_input_layer=False):
     """Convergence of the empirical Gram to the exact limit (MATH.md 1.4), NTK parameterisation.
 
     For each width N (all hidden layers N), `samples` networks: the RMS Frobenius error
@@ -276,7 +285,8 @@ def converge(X, *, depth, act, widths, samples, law="gaussian", kind="ntk", weig
     if wl.ndim != 1 or wl.size < 2 or not np.issubdtype(wl.dtype, np.integer) or np.any(wl < 1):
         raise InputError("widths: expected at least 2 positive integers, got %r" % (widths,))
     wl = np.ascontiguousarray(wl, dtype=np.uintp)
-    st = _Setup(X, depth, act, int(wl.max()), weight_var, bias_var, law, seed, out_dim, "ntk", threads, 0, progress)
+    st = _Setup(X, depth, act, int(wl.max()), weight_var, bias_var, law, seed, out_dim, "ntk", threads, 0, progress,
+                gaussian_input_layer)
     S = _int("samples", samples, 2)
     n, d = st.X.shape
     res = (_Width * wl.size)()

@@ -240,10 +240,8 @@ void dw_law_bias(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint6
     dw_rng_init(&r, seed, sample, layer, DW_SAMPLE_BIAS_STREAM);
     if (dw_law_complex(law)) {
         for (size_t j = 0; j < 2 * n; j++) b[j] = 0.7071067811865476 * dw_rng_normal(&r);
-    } else if (!dw_law_iid(law) || law->kind == DW_SAMPLE_GAUSSIAN) {
-        for (size_t j = 0; j < n; j++) b[j] = dw_rng_normal(&r);
     } else {
-        for (size_t j = 0; j < n; j++) b[j] = dw_law_draw(law, &r);
+        for (size_t j = 0; j < n; j++) b[j] = dw_rng_normal(&r);
     }
 }
 

@@ -35,7 +35,7 @@ typedef struct {
     size_t *rw;            /* real widths rw[0..L+1] (complex: hidden and output doubled) */
     size_t *cw;            /* widths as given (complex counts) */
     double *wv, *bv;       /* per layer, index 1..L+1 */
-    int cplx, standard, iid;
+    int cplx, standard, gauss1;
     dw_sample_law law;
     const dw_act *act;
     uint64_t seed;
@@ -112,9 +112,9 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
     t->n = n;
     t->d = d;
     t->cplx = dw_law_complex(law);
-    t->iid = dw_law_iid(law);
     t->standard = o->param == DW_PARAM_STANDARD;
     t->law = *law;
+    t->gauss1 = o->gaussian_input_layer && !t->cplx;
     t->act = o->act;
     t->seed = o->seed;
     t->ntk = gram == DW_SAMPLE_NTK;
@@ -176,6 +176,12 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
     return DW_OK;
 }
 
+static const dw_sample_law gaussian_law = {DW_SAMPLE_GAUSSIAN, 0.0};
+
+/* The law of layer l: the run's law, or Gaussian for layer 1 with gaussian_input_layer. */
+static const dw_sample_law *layer_law(const net *t, size_t l) { return l == 1 && t->gauss1 ? &gaussian_law : &t->law; }
+static int layer_iid(const net *t, size_t l) { return dw_law_iid(layer_law(t, l)); }
+
 /* Bytes of one sample's work space plus per-thread scratch. */
 static double net_sample_bytes(const net *t)
 {
@@ -194,11 +200,12 @@ static dw_status gen_block(const net *t, double *base, uint64_t sample, int l, s
     const size_t rin = t->rw[l - 1], rout = t->rw[l];
     double *W = base + t->offW[l], *b = base + t->offb[l];
     const double sw = sqrt(t->wv[l]);
-    if (!t->iid) { /* orthogonal: the whole layer at once (r0 == 0) */
-        dw_status s = dw_law_matrix(&t->law, t->seed, sample, (uint64_t)l, rout, rin, sw / sqrt((double)rin), W);
+    const dw_sample_law *law = layer_law(t, (size_t)l);
+    if (!dw_law_iid(law)) { /* orthogonal: the whole layer at once (r0 == 0) */
+        dw_status s = dw_law_matrix(law, t->seed, sample, (uint64_t)l, rout, rin, sw / sqrt((double)rin), W);
         if (s) return s;
     } else if (!t->cplx) {
-        dw_law_fill_rows(&t->law, t->seed, sample, (uint64_t)l, r0, r1, rin, sw / sqrt((double)rin), W + r0 * rin, rin);
+        dw_law_fill_rows(law, t->seed, sample, (uint64_t)l, r0, r1, rin, sw / sqrt((double)rin), W + r0 * rin, rin);
     } else {
         const size_t cin = t->cw[l - 1], cout = t->cw[l], rows = r1 - r0;
         double *tmp = dw_alloc(rows * 2 * cin, sizeof(double), "complex weight block");
@@ -237,7 +244,7 @@ static dw_status gen_block(const net *t, double *base, uint64_t sample, int l, s
                 }
                 free(tmp);
             } else {
-                dw_law_bias(&t->law, t->seed, sample, (uint64_t)l, rout, b);
+                dw_law_bias(law, t->seed, sample, (uint64_t)l, rout, b);
                 for (size_t j = 0; j < rout; j++) b[j] *= sb;
             }
         } else {
@@ -409,7 +416,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
     size_t nA = 0, maxA = 0;
     for (size_t l = 1; l <= L1; l++) {
         size_t rows = t->cw[l];
-        maxA += t->iid ? (rows + DW_SAMPLE_ROWBLOCK - 1) / DW_SAMPLE_ROWBLOCK : 1;
+        maxA += layer_iid(t, l) ? (rows + DW_SAMPLE_ROWBLOCK - 1) / DW_SAMPLE_ROWBLOCK : 1;
     }
     const size_t nrb = (n + DW_NET_ROWS - 1) / DW_NET_ROWS, nt = (n + DW_NET_TILE - 1) / DW_NET_TILE;
     const size_t ntiles = nt * (nt + 1) / 2;
@@ -419,7 +426,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
         return DW_ERR_NOMEM;
     }
     for (size_t l = 1; l <= L1; l++) {
-        size_t rows = t->cw[l], nb = t->iid ? (rows + DW_SAMPLE_ROWBLOCK - 1) / DW_SAMPLE_ROWBLOCK : 1;
+        size_t rows = t->cw[l], nb = layer_iid(t, l) ? (rows + DW_SAMPLE_ROWBLOCK - 1) / DW_SAMPLE_ROWBLOCK : 1;
         for (size_t b = 0; b < nb; b++) {
             itA[2 * nA] = l;
             itA[2 * nA + 1] = b;
@@ -436,8 +443,9 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
         for (size_t k = 0; k < totA; k++) {
             const size_t s = k / nA, it = k % nA, l = itA[2 * it], b = itA[2 * it + 1];
             const size_t rows = t->cw[l];
-            const size_t r0 = t->iid ? b * DW_SAMPLE_ROWBLOCK : 0;
-            const size_t r1 = t->iid && r0 + DW_SAMPLE_ROWBLOCK < rows ? r0 + DW_SAMPLE_ROWBLOCK : rows;
+            const int iid = layer_iid(t, l);
+            const size_t r0 = iid ? b * DW_SAMPLE_ROWBLOCK : 0;
+            const size_t r1 = iid && r0 + DW_SAMPLE_ROWBLOCK < rows ? r0 + DW_SAMPLE_ROWBLOCK : rows;
             dw_status ts = gen_block(t, mem + s * t->total, first + c0 + s, (int)l, r0, r1);
             ERR_RECORD(k, ts);
         }

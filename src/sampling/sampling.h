@@ -34,8 +34,9 @@ void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, 
 dw_status dw_law_matrix(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t rows,
                         size_t cols, double scale, double *W);
 
-/* Unit-variance bias vector of a layer (length n; complex: n (re, im) pairs), from the bias stream. The law's own
- * draws for i.i.d. laws, Gaussian for orthogonal. */
+/* Unit-variance bias vector of a layer (length n; complex: n (re, im) pairs), from the bias stream: Gaussian for
+ * every law (a bias enters each unit as one term, so a non-Gaussian bias would keep the pre-activations
+ * non-Gaussian at every width). */
 void dw_law_bias(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t n, double *b);
 
 /* Haar orthogonal: overwrite the m x k (m >= k, row-major) Gaussian matrix A by the Q factor of its QR
