@@ -398,6 +398,17 @@ typedef struct {
         }                                                                                                             \
     } while (0)
 
+/* Inside our parallel regions every BLAS/LAPACK call must run single-threaded, also in a team of one thread
+ * (which OpenMP does not count as parallel): OpenBLAS's OpenMP build takes its thread count from this task's
+ * nthreads ICV. Otherwise threads = 1 would let OpenBLAS split GEMMs its own way (other rounding, and its
+ * threads spinning against ours). */
+static void serial_blas(void)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+}
+
 static dw_status run_core(const net *t, const double *X, size_t S, uint64_t first, int threads_opt,
                           consumer_fn consume, void *cctx, const progress_t *prog)
 {
@@ -439,15 +450,19 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
         ERR_DECL;
         /* A: weights */
         const size_t totA = cs * nA;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = 0; k < totA; k++) {
-            const size_t s = k / nA, it = k % nA, l = itA[2 * it], b = itA[2 * it + 1];
-            const size_t rows = t->cw[l];
-            const int iid = layer_iid(t, l);
-            const size_t r0 = iid ? b * DW_SAMPLE_ROWBLOCK : 0;
-            const size_t r1 = iid && r0 + DW_SAMPLE_ROWBLOCK < rows ? r0 + DW_SAMPLE_ROWBLOCK : rows;
-            dw_status ts = gen_block(t, mem + s * t->total, first + c0 + s, (int)l, r0, r1);
-            ERR_RECORD(k, ts);
+#pragma omp parallel num_threads(threads)
+        {
+            serial_blas();
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < totA; k++) {
+                const size_t s = k / nA, it = k % nA, l = itA[2 * it], b = itA[2 * it + 1];
+                const size_t rows = t->cw[l];
+                const int iid = layer_iid(t, l);
+                const size_t r0 = iid ? b * DW_SAMPLE_ROWBLOCK : 0;
+                const size_t r1 = iid && r0 + DW_SAMPLE_ROWBLOCK < rows ? r0 + DW_SAMPLE_ROWBLOCK : rows;
+                dw_status ts = gen_block(t, mem + s * t->total, first + c0 + s, (int)l, r0, r1);
+                ERR_RECORD(k, ts);
+            }
         }
         if (err) {
             st = dw_fail(err, "%s", err_msg);
@@ -455,12 +470,16 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
         }
         /* B: forward and back-propagation */
         const size_t totB = cs * nrb;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = 0; k < totB; k++) {
-            const size_t s = k / nrb, rb = k % nrb;
-            const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
-            dw_status ts = forward_rows(t, mem + s * t->total, X, r0, r1, first + c0 + s);
-            ERR_RECORD(k, ts);
+#pragma omp parallel num_threads(threads)
+        {
+            serial_blas();
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < totB; k++) {
+                const size_t s = k / nrb, rb = k % nrb;
+                const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
+                dw_status ts = forward_rows(t, mem + s * t->total, X, r0, r1, first + c0 + s);
+                ERR_RECORD(k, ts);
+            }
         }
         if (err) {
             st = dw_fail(err, "%s", err_msg);
@@ -471,6 +490,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
             const size_t totC = cs * ntiles;
 #pragma omp parallel num_threads(threads)
             {
+                serial_blas();
                 double *T = dw_alloc(3 * DW_NET_TILE * DW_NET_TILE, sizeof(double), "Gram tile");
 #pragma omp for schedule(dynamic, 1)
                 for (size_t k = 0; k < totC; k++) {
