@@ -221,7 +221,7 @@ int cmd_sample(int argc, char **argv)
     o.progress_ctx = &prog;
     const size_t n = X.rows, S = (size_t)samples;
     const double need = dw_sample_bytes(&o, n, X.cols, S, outputs != NULL, gram, red);
-    if (isinf(need)) { /* invalid options: the library's message */
+    if (need < 0) { /* invalid options: the library's message */
         rc = cli_status(DW_ERR_INVALID);
         goto done;
     }

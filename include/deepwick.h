@@ -240,7 +240,8 @@ DW_API void dw_sample_opts_init(dw_sample_opts *o);
 DW_API dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size_t d, size_t S, double *F,
                                dw_sample_gram gram, int reduce, double *G, double *Gse);
 /* Bytes dw_sample_run needs (work space plus the outputs it is asked for); compare with
- * dw_core_check_alloc before allocating. */
+ * dw_core_check_alloc before allocating. Negative if the options are invalid (dw_error_message says why),
+ * infinite if the sizes overflow. */
 DW_API double dw_sample_bytes(const dw_sample_opts *o, size_t n, size_t d, size_t S, int outputs,
                               dw_sample_gram gram, int reduce);
 

@@ -226,8 +226,10 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
         raise InputError("samples: the standard error of the mean needs at least 2 samples (got 1)")
     n, d = st.X.shape
     o = st.o
-    check(lib.dw_core_check_alloc(lib.dw_sample_bytes(ctypes.byref(o), n, d, S, int(bool(outputs)), g, red),
-                                  b"the sampled networks"))
+    need_bytes = lib.dw_sample_bytes(ctypes.byref(o), n, d, S, int(bool(outputs)), g, red)
+    if need_bytes < 0:
+        check(1)  # invalid options: the library's message
+    check(lib.dw_core_check_alloc(need_bytes, b"the sampled networks"))
     res = {}
     F = None
     if outputs:

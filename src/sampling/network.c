@@ -170,7 +170,8 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
 #undef ADD
     if (tot >= 1e17) {
         net_clear(t);
-        return dw_fail(DW_ERR_NOMEM, "sample: one network needs %.3g doubles of work space: too large", tot);
+        dw_status big = dw_core_check_alloc(8.0 * tot, "one sampled network's work space");
+        return big ? big : dw_fail(DW_ERR_NOMEM, "one sampled network's work space (%.3g doubles) is too large", tot);
     }
     t->total = off;
     return DW_OK;
@@ -602,7 +603,8 @@ double dw_sample_bytes(const dw_sample_opts *o, size_t n, size_t d, size_t S, in
                        int reduce)
 {
     net t;
-    if (net_init(&t, o, n, d, gram)) return INFINITY;
+    dw_status st = net_init(&t, o, n, d, gram);
+    if (st) return st == DW_ERR_NOMEM ? INFINITY : -1.0;
     const int threads = dw_core_threads(o->threads);
     const double chunk = (double)(S < (size_t)threads ? S : (size_t)threads);
     double b = chunk * net_sample_bytes(&t);
