@@ -316,10 +316,10 @@ KS_CRIT_001 = 1.9495  # sqrt(n) D > 1.9495 with probability 0.001 under the null
 
 @pytest.mark.parametrize("law", ["gaussian", "rademacher"])
 def test_outputs_are_gaussian_depth1(law):
-    """f(x) / sqrt(K(x, x)) at N = 512 against N(0, 1): KS at false-alarm rate 0.001, and E z^4 = 3 within 5 SE."""
+    """f(x) / sqrt(K(x, x)) at N = 256 against N(0, 1): KS at false-alarm rate 0.001, and E z^4 = 3 within 5 SE."""
     X = inputs(4, 4)
     S = 4000
-    F = dw.sample(X, depth=1, act="relu", width=512, samples=S, law=law, weight_var=2.0, bias_var=0.1, seed=23,
+    F = dw.sample(X, depth=1, act="relu", width=256, samples=S, law=law, weight_var=2.0, bias_var=0.1, seed=23,
                   gaussian_input_layer=True)["outputs"][:, :, 0]
     K = dw.kernel(X, depth=1, act="relu", weight_var=2.0, bias_var=0.1)
     for i in range(3):
