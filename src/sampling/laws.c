@@ -140,6 +140,24 @@ double dw_law_draw(const dw_sample_law *law, dw_rng *r)
     }
 }
 
+/* n standard normals times scale by Marsaglia's polar method (no trigonometry: about twice as fast as Box-Muller
+ * here); pairs of draws, the second of an odd count discarded, so a row's values depend only on the stream. */
+static void fill_normals(dw_rng *r, double *x, size_t n, double scale)
+{
+    size_t i = 0;
+    while (i < n) {
+        double v1, v2, q;
+        do {
+            v1 = 2.0 * dw_rng_uniform(r) - 1.0;
+            v2 = 2.0 * dw_rng_uniform(r) - 1.0;
+            q = v1 * v1 + v2 * v2;
+        } while (q >= 1.0 || q == 0.0);
+        const double f = scale * sqrt(-2.0 * log(q) / q);
+        x[i++] = f * v1;
+        if (i < n) x[i++] = f * v2;
+    }
+}
+
 void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t r0,
                       size_t r1, size_t cols, double scale, double *out, size_t ld)
 {
@@ -153,10 +171,9 @@ void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, 
         for (size_t i = b0; i < b1; i++) {
             double *row = out + (i - r0) * ld;
             if (cplx) {
-                const double s = scale * 0.7071067811865476;
-                for (size_t j = 0; j < 2 * cols; j++) row[j] = s * dw_rng_normal(&r);
+                fill_normals(&r, row, 2 * cols, scale * 0.7071067811865476);
             } else if (lw->kind == DW_SAMPLE_GAUSSIAN) {
-                for (size_t j = 0; j < cols; j++) row[j] = scale * dw_rng_normal(&r);
+                fill_normals(&r, row, cols, scale);
             } else {
                 for (size_t j = 0; j < cols; j++) row[j] = scale * dw_law_draw(lw, &r);
             }

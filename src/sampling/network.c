@@ -25,8 +25,8 @@
 #include <omp.h>
 #endif
 
-#define DW_NET_ROWS 64 /* input rows per forward item */
-#define DW_NET_TILE 64 /* Gram tile */
+#define DW_NET_ROWS 256 /* input rows per forward item (large: OpenBLAS packs W once per call) */
+#define DW_NET_TILE 128 /* Gram tile */
 #define DW_MAX_DEPTH 10000
 
 typedef struct {
