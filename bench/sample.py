@@ -49,14 +49,24 @@ def mem_available():
 PEER_MEM = int(os.environ.get("PEER_MEM", min(6 << 30, int(0.4 * mem_available()))))
 
 
-def best_of(fn, repeats=REPEATS):
+CPU = {}  # id -> CPU seconds of the last best_of (process CPU time of its fastest run, all threads)
+
+
+def best_of(fn, repeats=REPEATS, key=None):
+    """Best wall time of `repeats` runs after a warm-up; the CPU time (user + sys, all threads) of that run goes
+    to CPU[key]. On a shared machine the CPU time is the steadier figure of the work done."""
     fn()  # warm-up (and jit compilation)
-    ts = []
+    best = (float("inf"), 0.0)
     for _ in range(repeats):
+        c0 = os.times()
         t0 = time.perf_counter()
         fn()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+        t = time.perf_counter() - t0
+        c1 = os.times()
+        best = min(best, (t, (c1.user - c0.user) + (c1.system - c0.system)))
+    if key:
+        CPU[key] = best[1]
+    return best[0]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -98,7 +108,8 @@ def peer_numpy(X, Ws, bs):
                 g = ders[l - 2] * (g @ Weff[l - 1])
         return T
 
-    out = {"forward": best_of(fwd), "ntk": best_of(ntk)}
+    out = {"forward": best_of(fwd, key="forward"), "ntk": best_of(ntk, key="ntk")}
+    out["cpu"] = dict(CPU)
     return out, ntk(), fwd()
 
 
@@ -133,12 +144,14 @@ def peer_torch(X, Ws, bs):
             T = J @ J.T if T is None else T + J @ J.T
         return T
 
-    out = {"forward": best_of(fwd)}
+    out = {"forward": best_of(fwd, key="forward")}
     try:
-        out["ntk"] = best_of(ntk)
+        out["ntk"] = best_of(ntk, key="ntk")
+        out["cpu"] = dict(CPU)
         return out, ntk().numpy(), fwd().numpy()
     except (RuntimeError, MemoryError) as e:
         out["ntk_error"] = "out of memory (%s)" % str(e).splitlines()[0][:80]
+        out["cpu"] = dict(CPU)
         return out, None, fwd().numpy()
 
 
@@ -174,9 +187,10 @@ def peer_nt(X, Ws, bs, impl):
     t0 = time.perf_counter()
     T = kfn(Xj, None, params).block_until_ready()
     first = time.perf_counter() - t0
-    out = {"ntk_first_call": first, "ntk": best_of(lambda: kfn(Xj, None, params).block_until_ready())}
+    out = {"ntk_first_call": first, "ntk": best_of(lambda: kfn(Xj, None, params).block_until_ready(), key="ntk")}
     fj = jax.jit(apply_fn)
-    out["forward"] = best_of(lambda: fj(params, Xj).block_until_ready())
+    out["forward"] = best_of(lambda: fj(params, Xj).block_until_ready(), key="forward")
+    out["cpu"] = dict(CPU)
     return out, np.asarray(T).reshape(X.shape[0], X.shape[0]), None
 
 
@@ -217,9 +231,10 @@ def bench_size(width, peers, lines):
     from deepwick import sampling as sm
     X = np.random.default_rng(SEED).standard_normal((N_BATCH, D))
     kw = dict(depth=DEPTH, act="relu", width=width, weight_var=WV, bias_var=BV, seed=SEED)
-    t_init = best_of(lambda: dw.sample(X[:1], samples=1, **kw))  # drawing the weights (+ a 1-row forward pass)
-    t_fwd = best_of(lambda: dw.sample(X, samples=1, **kw))
-    t_ntk = best_of(lambda: dw.empirical_kernel(X, kind="ntk", samples=1, **kw))
+    t_init = best_of(lambda: dw.sample(X[:1], samples=1, **kw), key="init")  # drawing the weights (+ 1 row)
+    t_fwd = best_of(lambda: dw.sample(X, samples=1, **kw), key="forward")
+    t_ntk = best_of(lambda: dw.empirical_kernel(X, kind="ntk", samples=1, **kw), key="ntk")
+    c_init, c_fwd, c_ntk = CPU["init"], CPU["forward"], CPU["ntk"]
     T_dw = dw.empirical_kernel(X, kind="ntk", samples=1, **kw)
     F_dw = dw.sample(X, samples=1, **kw)["outputs"][0]
     sizes = [D] + [width] * DEPTH + [1]
@@ -228,11 +243,11 @@ def bench_size(width, peers, lines):
     lines.append("### batch %d, d %d, depth %d, width %d (%.1fM parameters; per-example Jacobians %.1f GB)"
                  % (N_BATCH, D, DEPTH, width, params / 1e6, N_BATCH * params * 8 / 1e9))
     lines.append("")
-    lines.append("| implementation | forward (s) | deepwick / peer | empirical NTK Gram (s) | peer / deepwick | "
-                 "max rel. diff of NTK vs deepwick | note |")
+    lines.append("| implementation | forward: wall s (CPU s) | deepwick / peer, wall (CPU) | empirical NTK Gram: "
+                 "wall s (CPU s) | peer / deepwick, wall (CPU) | max rel. diff of NTK vs deepwick | note |")
     lines.append("|---|---|---|---|---|---|---|")
-    lines.append("| deepwick (draws the weights too) | %.3f | 1 | %.3f | 1 | - | of which drawing the %.1fM weights "
-                 "%.3f s |" % (t_fwd, t_ntk, params / 1e6, t_init))
+    lines.append("| deepwick (draws the weights too) | %.3f (%.2f) | 1 | %.3f (%.2f) | 1 | - | of which drawing the "
+                 "%.1fM weights %.3f s (%.2f CPU s) |" % (t_fwd, c_fwd, t_ntk, c_ntk, params / 1e6, t_init, c_init))
     with tempfile.TemporaryDirectory() as tmp:
         z = {"X": X}
         for l in range(DEPTH + 1):
@@ -253,9 +268,13 @@ def bench_size(width, peers, lines):
             note = r.get("error") or r.get("ntk_error") or ""
             if "ntk_first_call" in r:
                 note = (note + " " if note else "") + "first call (jit) %.2f s" % r["ntk_first_call"]
+            cpu = r.get("cpu", {})
+            cf, cn = cpu.get("forward"), cpu.get("ntk")
             lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                name, "%.3f" % fwd if fwd else "-", "%.2f" % (t_fwd / fwd) if fwd else "-",
-                "%.3f" % ntk if ntk else "-", "%.1f" % (ntk / t_ntk) if ntk else "-", diff, note))
+                name, "%.3f (%.2f)" % (fwd, cf) if fwd else "-",
+                "%.2f (%.2f)" % (t_fwd / fwd, c_fwd / cf) if fwd and cf else "-",
+                "%.3f (%.2f)" % (ntk, cn) if ntk else "-",
+                "%.1f (%.1f)" % (ntk / t_ntk, cn / c_ntk) if ntk and cn else "-", diff, note))
             print(lines[-1], flush=True)
     # the forward pass itself agrees with numpy on deepwick's weights
     return results, F_dw

@@ -17,6 +17,7 @@
 #include "sampling/sampling.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,15 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
         t->bv[l] = o->bias_var[o->n_bias_var == 1 ? 0 : l - 1];
     }
     t->dout = t->rw[L1];
+    /* BLAS takes int dimensions: the widest operand is a row of g^l, d_out * n_l doubles */
+    for (size_t l = 0; l <= L1; l++)
+        if ((double)t->rw[l] * (double)(l > 0 && l < L1 ? t->dout : 1) > (double)INT_MAX || n > (size_t)INT_MAX) {
+            size_t bad = n > (size_t)INT_MAX ? n : t->cw[l];
+            net_clear(t);
+            return dw_fail(DW_ERR_INVALID, "%s: %zu is above the maximum supported by BLAS (%d)",
+                           n > (size_t)INT_MAX ? "X: number of points" : l == 0 ? "X: dimension" : "width", bad,
+                           INT_MAX);
+        }
     /* Layout (sizes checked in doubles before any allocation by the callers). */
     double tot = 0;
     size_t off = 0;

@@ -246,7 +246,7 @@ int main(void)
             CHECK(worst < 1e-14);
         }
         /* errors */
-        size_t w0 = 0, wbig = (size_t)1 << 36;
+        size_t w0 = 0, wbig = (size_t)1 << 30, whuge = (size_t)1 << 36;
         o.depth = 2;
         o.n_width = 1;
         o.width = &w0;
@@ -256,6 +256,10 @@ int main(void)
         CHECK(dw_sample_run(&o, X, n, d, 2, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_NOMEM);
         CHECK(strstr(dw_error_message(), "needs") != NULL);
         CHECK(isinf(dw_sample_bytes(&o, n, d, 2, 1, DW_SAMPLE_NO_GRAM, 0)) || dw_sample_bytes(&o, n, d, 2, 1, DW_SAMPLE_NO_GRAM, 0) > 1e12);
+        o.width = &whuge; /* beyond BLAS's int dimensions */
+        CHECK(dw_sample_run(&o, X, n, d, 2, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "maximum") != NULL);
+        CHECK(dw_sample_bytes(&o, n, d, 2, 1, DW_SAMPLE_NO_GRAM, 0) < 0);
         size_t w5 = 5;
         o.width = &w5;
         CHECK(dw_sample_run(&o, X, n, d, 0, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);

@@ -407,7 +407,8 @@ def test_bad_input():
     raises(InputError, ["widths"], dw.converge, X, depth=2, act="relu", widths=[8], samples=4)
     raises(InputError, ["twice"], dw.converge, X, depth=2, act="relu", widths=[8, 8], samples=4)
     raises(InputError, ["depth"], dw.converge, X, depth=0, act="relu", widths=[8, 16], samples=4)
-    raises(ResultTooLargeError, ["needs"], dw.sample, X, depth=2, act="relu", width=2 ** 34)
+    raises(ResultTooLargeError, ["needs"], dw.sample, X, depth=2, act="relu", width=2 ** 30)
+    raises(InputError, ["maximum"], dw.sample, X, depth=2, act="relu", width=2 ** 36)
     Xn = X.copy()
     Xn[1, 2] = np.nan
     raises(InputError, ["row 2", "column 3"], dw.sample, Xn, **kw)
@@ -468,7 +469,8 @@ def test_cli_sample_equals_python(xfile):
     (["--law", "complex-gaussian", "--gram", "ntk"], ["complex"]),
     (["--width", "8,8,8"], ["width", "hidden widths"]),
     (["--weight-var", "1,2"], ["weight_var"]),
-    (["--width", 10 ** 11], ["needs", "available"]),
+    (["--width", 10 ** 9], ["needs", "available"]),
+    (["--width", 10 ** 11], ["width", "maximum"]),
     (["--samples", 1], ["2 samples"]),
 ])
 def test_cli_bad_input(xfile, args, words):
