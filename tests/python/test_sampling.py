@@ -256,7 +256,7 @@ def test_depth1_mean_is_the_limit(act, law):
     for kind in ("nngp", "ntk"):
         if kind == "ntk" and law == "complex-gaussian":
             continue
-        check_mean(X, act, law, kind, 1, 48, 300, 1.6, 0.1, 17)
+        check_mean(X, act, law, kind, 1, 32, 200, 1.6, 0.1, 17)
 
 
 def fit_a_plus_b_over_n(X, act, law, kind, depth, widths, S, w, b, seed):
@@ -284,7 +284,7 @@ def fit_a_plus_b_over_n(X, act, law, kind, depth, widths, S, w, b, seed):
 def test_depth3_bias_fit_small(law):
     X = inputs(4, 4)
     for kind in ("nngp", "ntk"):
-        fit_a_plus_b_over_n(X, "relu", law, kind, 3, [24, 48, 96], 150, 1.8, 0.05, 100)
+        fit_a_plus_b_over_n(X, "relu", law, kind, 3, [16, 32, 64], 120, 1.8, 0.05, 100)
 
 
 @pytest.mark.long
@@ -316,10 +316,10 @@ KS_CRIT_001 = 1.9495  # sqrt(n) D > 1.9495 with probability 0.001 under the null
 
 @pytest.mark.parametrize("law", ["gaussian", "rademacher"])
 def test_outputs_are_gaussian_depth1(law):
-    """f(x) / sqrt(K(x, x)) at N = 256 against N(0, 1): KS at false-alarm rate 0.001, and E z^4 = 3 within 5 SE."""
+    """f(x) / sqrt(K(x, x)) at N = 128 against N(0, 1): KS at false-alarm rate 0.001, and E z^4 = 3 within 5 SE."""
     X = inputs(4, 4)
-    S = 4000
-    F = dw.sample(X, depth=1, act="relu", width=256, samples=S, law=law, weight_var=2.0, bias_var=0.1, seed=23,
+    S = 3000
+    F = dw.sample(X, depth=1, act="relu", width=128, samples=S, law=law, weight_var=2.0, bias_var=0.1, seed=23,
                   gaussian_input_layer=True)["outputs"][:, :, 0]
     K = dw.kernel(X, depth=1, act="relu", weight_var=2.0, bias_var=0.1)
     for i in range(3):
