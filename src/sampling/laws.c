@@ -1,6 +1,7 @@
 /* Weight laws (MATH.md 2): parsing, unit-variance draws, row-block streams, Haar orthogonal matrices. */
 #include "sampling/sampling.h"
 
+#include <Random123/philox.h>
 #include <ctype.h>
 #include <errno.h>
 #include <lapacke.h>
@@ -140,22 +141,76 @@ double dw_law_draw(const dw_sample_law *law, dw_rng *r)
     }
 }
 
-/* n standard normals times scale by Marsaglia's polar method (no trigonometry: about twice as fast as Box-Muller
- * here); pairs of draws, the second of an odd count discarded, so a row's values depend only on the stream. */
-static void fill_normals(dw_rng *r, double *x, size_t n, double scale)
+/* Standard normals by the ziggurat method (Marsaglia and Tsang 2000) in Doornik's corrected form (ZIGNOR,
+ * Doornik 2005): 128 blocks, one Philox word per draw in about 98.8% of the cases (7 bits choose the block, 52
+ * disjoint bits give the abscissa, so block and value are independent), exact wedge and tail corrections. About
+ * twice as fast as the polar method (which needs a log, a square root and 2.5 words per pair). */
+#define ZIG_C 128
+#define ZIG_R 3.442619855899             /* start of the tail */
+#define ZIG_V 9.91256303526217e-3        /* the common block area, (R phi(R) + P(X >= R)) sqrt(2 pi) */
+
+typedef struct {
+    double x[ZIG_C + 1], r[ZIG_C];
+} zig_table;
+
+static void zig_init(zig_table *z)
 {
-    size_t i = 0;
-    while (i < n) {
-        double v1, v2, q;
-        do {
-            v1 = 2.0 * dw_rng_uniform(r) - 1.0;
-            v2 = 2.0 * dw_rng_uniform(r) - 1.0;
-            q = v1 * v1 + v2 * v2;
-        } while (q >= 1.0 || q == 0.0);
-        const double f = scale * sqrt(-2.0 * log(q) / q);
-        x[i++] = f * v1;
-        if (i < n) x[i++] = f * v2;
+    double f = exp(-0.5 * ZIG_R * ZIG_R);
+    z->x[0] = ZIG_V / f; /* the bottom block (rectangle plus tail) as a rectangle of area V */
+    z->x[1] = ZIG_R;
+    z->x[ZIG_C] = 0.0;
+    for (int i = 2; i < ZIG_C; i++) {
+        z->x[i] = sqrt(-2.0 * log(ZIG_V / z->x[i - 1] + f));
+        f = exp(-0.5 * z->x[i] * z->x[i]);
     }
+    for (int i = 0; i < ZIG_C; i++) z->r[i] = z->x[i + 1] / z->x[i];
+}
+
+/* dw_rng_u64, inlined (the same stream: Philox4x64-10 blocks of 4 words). */
+static inline uint64_t next_u64(dw_rng *r)
+{
+    if (r->avail == 0) {
+        philox4x64_ctr_t c = {{r->ctr[0], r->ctr[1], r->ctr[2], r->ctr[3]}};
+        philox4x64_key_t k = {{r->key[0], r->key[1]}};
+        philox4x64_ctr_t o = philox4x64(c, k);
+        for (int i = 0; i < 4; i++) r->out[i] = o.v[i];
+        r->avail = 4;
+        if (++r->ctr[0] == 0) ++r->ctr[1];
+    }
+    return r->out[4 - r->avail--];
+}
+
+static inline double next_uniform(dw_rng *r) /* in (0, 1): (k + 1/2) 2^-52, k on 52 bits (exact) */
+{
+    return ((double)(next_u64(r) >> 12) + 0.5) * 0x1p-52;
+}
+
+static double zig_normal(const zig_table *z, dw_rng *r)
+{
+    for (;;) {
+        const uint64_t w = next_u64(r);
+        const unsigned i = (unsigned)(w & (ZIG_C - 1));
+        const double u = ((double)(w >> 12) + 0.5) * 0x1p-51 - 1.0; /* (-1, 1), symmetric, exact */
+        if (fabs(u) < z->r[i]) return u * z->x[i];                  /* inside the block's core rectangle */
+        if (i == 0) {                                                /* the tail beyond R (Marsaglia 1964) */
+            double x, y;
+            do {
+                x = log(next_uniform(r)) / ZIG_R;
+                y = log(next_uniform(r));
+            } while (-2.0 * y < x * x);
+            return u < 0 ? x - ZIG_R : ZIG_R - x;
+        }
+        const double x = u * z->x[i]; /* the wedge: accept under the density */
+        const double f0 = exp(-0.5 * (z->x[i] * z->x[i] - x * x));
+        const double f1 = exp(-0.5 * (z->x[i + 1] * z->x[i + 1] - x * x));
+        if (f1 + next_uniform(r) * (f0 - f1) < 1.0) return x;
+    }
+}
+
+/* n standard normals times scale; a row's values depend only on the stream. */
+static void fill_normals(const zig_table *z, dw_rng *r, double *x, size_t n, double scale)
+{
+    for (size_t i = 0; i < n; i++) x[i] = scale * zig_normal(z, r);
 }
 
 void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t r0,
@@ -164,6 +219,8 @@ void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, 
     const int cplx = dw_law_complex(law);
     dw_sample_law g = {DW_SAMPLE_GAUSSIAN, 0.0};
     const dw_sample_law *lw = law->kind == DW_SAMPLE_ORTHOGONAL ? &g : law;
+    zig_table z;
+    if (cplx || lw->kind == DW_SAMPLE_GAUSSIAN) zig_init(&z);
     for (size_t b0 = r0; b0 < r1; b0 += DW_SAMPLE_ROWBLOCK) {
         dw_rng r;
         dw_rng_init(&r, seed, sample, layer, b0 / DW_SAMPLE_ROWBLOCK);
@@ -171,9 +228,9 @@ void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, 
         for (size_t i = b0; i < b1; i++) {
             double *row = out + (i - r0) * ld;
             if (cplx) {
-                fill_normals(&r, row, 2 * cols, scale * 0.7071067811865476);
+                fill_normals(&z, &r, row, 2 * cols, scale * 0.7071067811865476);
             } else if (lw->kind == DW_SAMPLE_GAUSSIAN) {
-                fill_normals(&r, row, cols, scale);
+                fill_normals(&z, &r, row, cols, scale);
             } else {
                 for (size_t j = 0; j < cols; j++) row[j] = scale * dw_law_draw(lw, &r);
             }

@@ -185,6 +185,20 @@ def test_law_moments(law):
     assert abs((W ** 4).mean() - m4) <= 5 * math.sqrt((m8 - m4 ** 2) / n) + 1e-12
 
 
+def test_gaussian_law_distribution():
+    """The ziggurat's normals: KS against N(0, 1) at false-alarm rate 0.001 (its core blocks, wedges and tail
+    together), and the tail beyond the ziggurat's R = 3.4426 and beyond 2 (a wedge region) within 5 binomial SE."""
+    z = np.concatenate([sm.weights("gaussian", 256, 500, seed=11, sample=s, layer=1).ravel() for s in range(3)])
+    n = z.size
+    assert math.sqrt(n) * ks_normal(z) < KS_CRIT_001
+    for t in (3.442619855899, 2.0, 0.5):
+        p = math.erfc(t / math.sqrt(2))
+        assert abs(np.mean(np.abs(z) > t) - p) < 5 * math.sqrt(p * (1 - p) / n), t
+    c = sm.weights("complex-gaussian", 300, 400, seed=3).ravel() * math.sqrt(2)
+    for part in (c.real, c.imag):
+        assert math.sqrt(part.size) * ks_normal(part) < KS_CRIT_001
+
+
 def test_complex_law_moments():
     W = sm.weights("complex-gaussian", 300, 400, seed=1).ravel()
     n = W.size
