@@ -13,12 +13,14 @@ static const char help[] =
     "                         [--law LAW] [--kind nngp|ntk] [--json] [--plot conv.svg] [options]\n"
     "\n"
     "For each hidden width N (every hidden layer N), sample S networks and compare their empirical Gram G_s\n"
-    "(`deepwick sample --gram`) with the exact limit K (`deepwick kernel`, NTK parameterisation):\n"
+    "(`deepwick sample --gram`) with the exact limit K (`deepwick kernel`, NTK parameterisation); width i (from 0)\n"
+    "uses networks i S .. (i+1) S - 1 of the seed, so that the widths are independent:\n"
     "  rms   = sqrt(mean_s |G_s - K|_F^2) with its standard error, and rms / |K|_F;\n"
     "  bias  = mean over entries of (mean_s G_s - K) with its standard error, and |mean_s G_s - K|_F beside\n"
     "          its size without bias, sqrt(sum of squared entry standard errors);\n"
     "then the slope of log rms against log N (weighted least squares, 95% interval; theory: -1/2) and the fit\n"
-    "bias(N) = bias_inf + c / N (theory: bias_inf = 0).\n"
+    "bias(N) = bias_inf + c / N (theory: bias_inf = 0). Where a fit's chi2/dof exceeds 1 its standard errors\n"
+    "are scaled by sqrt(chi2/dof) (the Birge ratio).\n"
     "\n"
     "required:\n"
     "  --x FILE            inputs, n x d: .npy or .csv\n"
@@ -307,9 +309,10 @@ int cmd_converge(int argc, char **argv)
                    k ? ", " : "", wid[k], res[k].rms, res[k].rms_se, res[k].rel_rms, res[k].bias, res[k].bias_se,
                    res[k].bias_fro, res[k].noise_fro);
         printf("], \"slope\": %.6f, \"slope_se\": %.6f, \"slope_ci95\": [%.6f, %.6f], \"bias_inf\": %.6g, "
-               "\"bias_inf_se\": %.4g, \"bias_coef\": %.6g, \"bias_coef_se\": %.4g, \"limit_fro\": %.9g, \"plot\": ",
+               "\"bias_inf_se\": %.4g, \"bias_coef\": %.6g, \"bias_coef_se\": %.4g, \"limit_fro\": %.9g, "
+               "\"chi2_dof\": %.4g, \"bias_chi2_dof\": %.4g, \"plot\": ",
                fit.slope, fit.slope_se, fit.slope_lo, fit.slope_hi, fit.bias_inf, fit.bias_inf_se, fit.bias_coef,
-               fit.bias_coef_se, fit.limit_fro);
+               fit.bias_coef_se, fit.limit_fro, fit.chi2_dof, fit.bias_chi2_dof);
         if (plot)
             cli_json_string(stdout, plot);
         else
@@ -323,8 +326,8 @@ int cmd_converge(int argc, char **argv)
         for (size_t k = 0; k < nwid; k++)
             printf("%8zu %13.6g %10.3g %11.4g %12.4g %10.3g %11.4g %11.4g\n", wid[k], res[k].rms, res[k].rms_se,
                    res[k].rel_rms, res[k].bias, res[k].bias_se, res[k].bias_fro, res[k].noise_fro);
-        printf("slope of log rms vs log N: %.4f +- %.4f (95%% interval [%.4f, %.4f]; theory -0.5)\n", fit.slope,
-               fit.slope_se, fit.slope_lo, fit.slope_hi);
+        printf("slope of log rms vs log N: %.4f +- %.4f (95%% interval [%.4f, %.4f]; theory -0.5), chi2/dof %.2f\n",
+               fit.slope, fit.slope_se, fit.slope_lo, fit.slope_hi, fit.chi2_dof);
         printf("bias(N) = %.4g (+- %.2g) + %.4g (+- %.2g) / N   (theory: bias_inf = 0)\n", fit.bias_inf,
                fit.bias_inf_se, fit.bias_coef, fit.bias_coef_se);
     }

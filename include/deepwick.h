@@ -246,7 +246,8 @@ DW_API double dw_sample_bytes(const dw_sample_opts *o, size_t n, size_t d, size_
                               dw_sample_gram gram, int reduce);
 
 /* Convergence study (MATH.md 1.4): for each hidden width N (all hidden layers N), S networks; errors of the
- * empirical Gram G_s against the exact limit K of dw_kernel_gram (NTK parameterisation). */
+ * empirical Gram G_s against the exact limit K of dw_kernel_gram (NTK parameterisation). Width i (0-based) uses
+ * networks first_sample + i S .. first_sample + (i + 1) S - 1, so the widths are independent. */
 typedef struct dw_sampling_width {
     double width;
     double rms, rms_se;         /* sqrt(mean_s |G_s - K|_F^2) and its standard error (delta method) */
@@ -262,6 +263,8 @@ typedef struct dw_sampling_fit {
     double bias_inf, bias_inf_se;               /* bias(N) = bias_inf + bias_coef / N (weighted LS) */
     double bias_coef, bias_coef_se;
     double limit_fro;                           /* |K|_F at the largest width (K does not depend on N) */
+    double chi2_dof, bias_chi2_dof;             /* chi^2 / (widths - 2) of the two fits; where > 1 the fit's
+                                                   standard errors are scaled by sqrt(chi^2 / dof) (Birge ratio) */
 } dw_sampling_fit;
 
 DW_API dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t n, size_t d,

@@ -43,7 +43,7 @@ class _Width(ctypes.Structure):
 class _Fit(ctypes.Structure):
     _fields_ = [(k, ctypes.c_double) for k in
                 ("slope", "slope_se", "slope_lo", "slope_hi", "intercept", "bias_inf", "bias_inf_se",
-                 "bias_coef", "bias_coef_se", "limit_fro")]
+                 "bias_coef", "bias_coef_se", "limit_fro", "chi2_dof", "bias_chi2_dof")]
 
 
 lib.dw_sample_law_parse.argtypes = [ctypes.POINTER(_Law), ctypes.c_char_p]
@@ -271,7 +271,8 @@ def converge(X, *, depth, act, widths, samples, law="gaussian", kind="ntk", weig
              out_dim=1, threads=None, progress=None, gaussian_input_layer=False):
     """Convergence of the empirical Gram to the exact limit (MATH.md 1.4), NTK parameterisation.
 
-    For each width N (all hidden layers N), `samples` networks: the RMS Frobenius error
+    For each width N (all hidden layers N), `samples` networks (width i uses networks i * samples ..
+    (i + 1) * samples - 1 of the seed, so the widths are independent): the RMS Frobenius error
     sqrt(mean_s |G_s - K|_F^2) against K = deepwick.kernel(...), its standard error, the signed bias of the mean
     (mean over entries of mean_s G_s - K) with its standard error, |mean_s G_s - K|_F and its size without
     bias. Then the fitted log-log slope of the RMS error with its 95% interval (weighted least squares), and the
@@ -279,7 +280,9 @@ def converge(X, *, depth, act, widths, samples, law="gaussian", kind="ntk", weig
 
     Returns a dict: 'widths', 'rms', 'rms_se', 'rel_rms', 'bias', 'bias_se', 'bias_fro', 'noise_fro' (arrays over
     widths) and 'slope', 'slope_se', 'slope_ci' (lo, hi), 'intercept', 'bias_inf', 'bias_inf_se', 'bias_coef',
-    'bias_coef_se', 'limit_fro', plus the settings.
+    'bias_coef_se', 'limit_fro', 'chi2_dof' and 'bias_chi2_dof' (chi^2 / (widths - 2) of the two fits: where > 1,
+    the data scatter more than their standard errors say and the fit's standard errors are scaled by
+    sqrt(chi^2 / dof), the Birge ratio), plus the settings.
     """
     if kind not in ("nngp", "ntk"):
         raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))

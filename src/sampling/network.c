@@ -705,9 +705,12 @@ static dw_status conv_consume(void *vc, size_t s, const net *t, const double *ba
     return DW_OK;
 }
 
-/* Weighted least squares y = a + b x with standard deviations sd; returns a, b and their standard errors. */
+/* Weighted least squares y = a + b x with standard deviations sd; returns a, b, their standard errors and
+ * chi^2 / (k - 2) (0 for k = 2). Where chi^2 / (k - 2) > 1 the data scatter more than their standard errors say
+ * (estimated standard errors, or a model that is only asymptotic): the standard errors are then scaled by
+ * sqrt(chi^2 / (k - 2)) (the Birge ratio, as the Particle Data Group does), never shrunk. */
 static void wls(size_t k, const double *x, const double *y, const double *sd, double *a, double *b, double *sa,
-                double *sb)
+                double *sb, double *chi2_dof)
 {
     double S0 = 0, S1 = 0, S2 = 0, T0 = 0, T1 = 0;
     double floor = INFINITY;
@@ -725,8 +728,15 @@ static void wls(size_t k, const double *x, const double *y, const double *sd, do
     const double det = S0 * S2 - S1 * S1;
     *b = (S0 * T1 - S1 * T0) / det;
     *a = (S2 * T0 - S1 * T1) / det;
-    *sa = sqrt(S2 / det);
-    *sb = sqrt(S0 / det);
+    double chi2 = 0;
+    for (size_t i = 0; i < k; i++) {
+        const double s = sd[i] > 0 ? sd[i] : floor, r = (y[i] - *a - *b * x[i]) / s;
+        chi2 += r * r;
+    }
+    *chi2_dof = k > 2 ? chi2 / (double)(k - 2) : 0.0;
+    const double scale = *chi2_dof > 1 ? sqrt(*chi2_dof) : 1.0;
+    *sa = scale * sqrt(S2 / det);
+    *sb = scale * sqrt(S0 / det);
 }
 
 dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t n, size_t d, dw_sample_gram gram,
@@ -799,7 +809,10 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
         conv_ctx c = {K, n, 0, 0, 0, 0, e1, e2};
         const double unit = ((double)widths[i] + 64.0) * ((double)widths[i] + 64.0);
         progress_t prog = {o->progress, o->progress_ctx, done, unit, total};
-        st = run_core(&t, X, S, o->first_sample, o->threads, conv_consume, &c, &prog);
+        /* width i samples networks first_sample + i S .. + S - 1: streams are keyed by the sample index, so reusing
+         * the same indices at every width would correlate the widths (layer 1's first units would be identical)
+         * and void the independence the fit's standard errors assume. */
+        st = run_core(&t, X, S, o->first_sample + (uint64_t)i * (uint64_t)S, o->threads, conv_consume, &c, &prog);
         net_clear(&t);
         done += Sd * unit;
         if (st) break;
@@ -839,7 +852,7 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
                              "converge: the empirical Gram equals the limit exactly at some width (no rate to fit)");
             } else {
                 memset(fit, 0, sizeof *fit);
-                wls(n_widths, x, y, sd, &fit->intercept, &fit->slope, &z[0], &fit->slope_se);
+                wls(n_widths, x, y, sd, &fit->intercept, &fit->slope, &z[0], &fit->slope_se, &fit->chi2_dof);
                 fit->slope_lo = fit->slope - 1.959963984540054 * fit->slope_se;
                 fit->slope_hi = fit->slope + 1.959963984540054 * fit->slope_se;
                 for (size_t i = 0; i < n_widths; i++) {
@@ -847,7 +860,8 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
                     y[i] = res[i].bias;
                     sd[i] = res[i].bias_se;
                 }
-                wls(n_widths, x, y, sd, &fit->bias_inf, &fit->bias_coef, &fit->bias_inf_se, &fit->bias_coef_se);
+                wls(n_widths, x, y, sd, &fit->bias_inf, &fit->bias_coef, &fit->bias_inf_se, &fit->bias_coef_se,
+                    &fit->bias_chi2_dof);
                 fit->limit_fro = kf;
             }
             free(x);

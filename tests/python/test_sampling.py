@@ -383,10 +383,28 @@ def test_converge_small():
     K = dw.kernel(X, depth=2, act="relu", weight_var=2.0, kind="ntk")
     assert r["limit_fro"] == pytest.approx(np.linalg.norm(K), rel=1e-14)
     # the same numbers from the per-sample Grams (independent bookkeeping in numpy)
-    G = dw.empirical_kernel(X, depth=2, act="relu", width=64, kind="ntk", samples=60, weight_var=2.0, seed=3)
+    # width 1 uses networks 60..119 (independent of width 0's 0..59)
+    G = dw.empirical_kernel(X, depth=2, act="relu", width=64, kind="ntk", samples=60, weight_var=2.0, seed=3,
+                            first_sample=60)
     e = np.sqrt(((G - K) ** 2).sum((1, 2)).mean())
     assert r["rms"][1] == pytest.approx(e, rel=1e-10)
     assert r["bias"][1] == pytest.approx((G.mean(0) - K).mean(), rel=1e-8, abs=1e-14)
+    # width 0 uses networks 0..59: the widths are independent draws
+    G0 = dw.empirical_kernel(X, depth=2, act="relu", width=32, kind="ntk", samples=60, weight_var=2.0, seed=3)
+    assert r["rms"][0] == pytest.approx(np.sqrt(((G0 - K) ** 2).sum((1, 2)).mean()), rel=1e-10)
+    # the fits, redone by numpy's least squares, with the Birge-ratio scaling where chi^2/dof > 1
+    for x, y, sd, key, sekey, chi in ((np.log(r["widths"]), np.log(r["rms"]), r["rms_se"] / r["rms"], "slope",
+                                       "slope_se", "chi2_dof"),
+                                      (1.0 / r["widths"], r["bias"], r["bias_se"], "bias_coef", "bias_coef_se",
+                                       "bias_chi2_dof")):
+        A = np.stack([np.ones_like(x), x], 1) / sd[:, None]
+        coef, res, _, _ = np.linalg.lstsq(A, y / sd, rcond=None)
+        chi2 = float(np.sum((A @ coef - y / sd) ** 2))
+        assert r[chi] == pytest.approx(chi2 / (len(x) - 2), rel=1e-8)
+        se = np.sqrt(np.linalg.inv(A.T @ A)[1, 1]) * max(1.0, math.sqrt(chi2 / (len(x) - 2)))
+        assert r[key] == pytest.approx(coef[1], rel=1e-9)
+        assert r[sekey] == pytest.approx(se, rel=1e-8)
+    assert r["slope_ci"][1] - r["slope_ci"][0] == pytest.approx(2 * 1.959963984540054 * r["slope_se"], rel=1e-12)
 
 
 # ----------------------------------------------------------------------------------------------------------------
