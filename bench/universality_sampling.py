@@ -41,8 +41,9 @@ def main():
         for act in ("relu", "erf"):
             r = dw.converge(X, act=act, widths=WIDTHS, samples=100, law=law, kind=kind, seed=42, **KW)
             lo, hi = r["slope_ci"]
-            cells.append("%.3f [%.3f, %.3f]%s, bias_inf/SE %+.1f" % (
-                r["slope"], lo, hi, "" if lo <= -0.5 <= hi else " (misses -1/2)", r["bias_inf"] / r["bias_inf_se"]))
+            cells.append("%.3f [%.3f, %.3f]%s, chi2/dof %.1f, bias_inf/SE %+.1f" % (
+                r["slope"], lo, hi, "" if lo <= -0.5 <= hi else " (misses -1/2)", r["chi2_dof"],
+                r["bias_inf"] / r["bias_inf_se"]))
         print("| %s%s | %s |" % (law, " (NNGP)" if kind == "nngp" else "", " | ".join(cells)), flush=True)
     print()
     print("sparse:P, relu NTK: N rms^2 / |K|_F^2 (+- 1 SE) at N = 128 and 512, 200 networks")
