@@ -38,5 +38,17 @@ int cmd_lcde(int argc, char **argv);
 int cmd_lcde_kernel(int argc, char **argv);
 int cmd_jacobian(int argc, char **argv);
 int cmd_criticality(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_converge(int argc, char **argv);
+
+/* Progress bar with ETA on stderr, only when stderr is a terminal (cli/progress.c). */
+typedef struct cli_progress {
+    const char *label;
+    double start, last;
+    int shown, enabled;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label);
+int cli_progress_cb(void *ctx, double done, double total); /* a dw_sample_progress_fn */
+void cli_progress_done(cli_progress *p);
 
 #endif

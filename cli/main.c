@@ -22,6 +22,8 @@ static const char usage[] =
     "  lcde-kernel   width limit of random linear CDEs on the data grid\n"
     "  jacobian      moments and density of the input-output Jacobian's squared singular values\n"
     "  criticality   weight variance on the edge of chaos for a bias variance\n"
+    "  sample        sample finite networks: outputs, empirical NNGP / NTK Grams, any weight law\n"
+    "  converge      convergence of empirical Grams to the limit: RMS error per width, fitted rate\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "lcde-kernel")) return cmd_lcde_kernel(argc - 1, argv + 1);
     if (!strcmp(cmd, "jacobian")) return cmd_jacobian(argc - 1, argv + 1);
     if (!strcmp(cmd, "criticality")) return cmd_criticality(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
+    if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }

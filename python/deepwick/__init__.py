@@ -11,6 +11,7 @@ from .wick import expand, wick
 from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
                          signature)
 from .spectrum import criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_svd
+from .sampling import converge, empirical_kernel, sample
 
 __version__ = lib.dw_version().decode()
 
@@ -19,4 +20,5 @@ activation = Activation
 __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
-           "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson"]
+           "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson",
+           "sample", "empirical_kernel", "converge"]

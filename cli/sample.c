@@ -1,0 +1,296 @@
+/* deepwick sample: finite random networks, their outputs and empirical NNGP / NTK Grams (MATH.md 1.1, 1.3, 2).
+ * Reads inputs, calls dw_sample_run, writes .npy files atomically. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: deepwick sample --x X.npy --depth L --act ACT --width N --law LAW --samples S --seed SEED\n"
+    "                       [--outputs F.npy] [--gram nngp|ntk --out G.npy [--reduce mean|none]] [options]\n"
+    "\n"
+    "Sample S finite networks h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1}, with\n"
+    "W^l = sqrt(V / n_{l-1}) W-hat^l, b^l = sqrt(B) b-hat^l, W-hat of unit-variance entries drawn from LAW and\n"
+    "Gaussian b-hat (MATH.md 1.1, 2), and evaluate them on the rows of X.\n"
+    "\n"
+    "required:\n"
+    "  --x FILE            inputs, n x d: .npy (float64/float32, C order) or .csv\n"
+    "  --depth L           number of hidden layers (activations), L >= 0\n"
+    "  --act ACT           any activation of `deepwick kernel` (relu, erf, leaky_relu:0.1, poly:..., ...)\n"
+    "  --width N           hidden widths: one value or L comma-separated values, each >= 1\n"
+    "  and at least one of --outputs, --gram\n"
+    "options:\n"
+    "  --law LAW           gaussian (default), rademacher, uniform, student-t:NU (NU > 2), sparse:P (0 < P <= 1),\n"
+    "                      complex-gaussian, orthogonal (Haar)\n"
+    "  --samples S         number of networks (default 1)\n"
+    "  --seed SEED         random seed (default 0); network s uses the Philox streams (SEED, s, layer, row block)\n"
+    "  --first-sample K    index of the first network (default 0), to split a run over processes\n"
+    "  --weight-var V      sigma_w^2, one value or L+1 per-layer values (default 1)\n"
+    "  --bias-var B        sigma_b^2, one value or L+1 values (default 0: no bias)\n"
+    "  --out-dim K         output units d_out (default 1)\n"
+    "  --outputs FILE      f(x) of every network, .npy (S, n, d_out); complex-gaussian: (S, n, d_out, 2) = (re, im)\n"
+    "  --gram KIND         nngp: V_{L+1}/n_L phi(h^L(x)).phi(h^L(y)) + B_{L+1} (complex: Re E[f(x) conj f(y) | h^L]);\n"
+    "                      ntk: the empirical NTK by back-propagation, averaged over the output units\n"
+    "  --out FILE          the Gram output, .npy: (2, n, n) = [mean, standard error] with --reduce mean,\n"
+    "                      (S, n, n) with --reduce none\n"
+    "  --reduce R          mean (default; needs S >= 2) or none\n"
+    "  --param P           ntk (default) or standard: the NTK's parameterisation, as in `deepwick kernel`\n"
+    "  --gaussian-input-layer  layer 1 (fan-in d, fixed) draws Gaussian weights whatever the law\n"
+    "  --threads T         OpenMP threads (default: all cores); results are bit-identical for any T\n"
+    "  --json              print a machine-readable summary on stdout\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Memory is estimated before anything is allocated; a run that would not fit is refused.\n"
+    "A progress bar with an ETA is drawn on stderr when stderr is a terminal.\n";
+
+/* Parse a list of positive integer widths. */
+static int parse_widths(const char *opt, const char *text, size_t **out, size_t *count)
+{
+    double *v;
+    size_t n;
+    if (!cli_parse_list(opt, text, &v, &n)) return 0;
+    size_t *w = malloc(n * sizeof *w);
+    if (!w) {
+        free(v);
+        return cli_error("%s: out of memory", opt), 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (v[k] < 1 || v[k] != floor(v[k]) || v[k] > 1e12) {
+            cli_error("%s: value %zu (%g) must be an integer >= 1", opt, k + 1, v[k]);
+            free(v);
+            free(w);
+            return 0;
+        }
+        w[k] = (size_t)v[k];
+    }
+    free(v);
+    *out = w;
+    *count = n;
+    return 1;
+}
+
+static int npy_path(const char *opt, const char *p)
+{
+    size_t len = strlen(p);
+    if (len < 4 || strcmp(p + len - 4, ".npy")) return cli_error("%s: '%s' must end in .npy", opt, p), 0;
+    return 1;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"x", required_argument, 0, 'x'},          {"depth", required_argument, 0, 'L'},
+        {"act", required_argument, 0, 'a'},        {"width", required_argument, 0, 'W'},
+        {"weight-var", required_argument, 0, 'w'}, {"bias-var", required_argument, 0, 'b'},
+        {"law", required_argument, 0, 'l'},        {"samples", required_argument, 0, 'S'},
+        {"seed", required_argument, 0, 's'},       {"first-sample", required_argument, 0, 'F'},
+        {"outputs", required_argument, 0, 'O'},    {"gram", required_argument, 0, 'g'},
+        {"out", required_argument, 0, 'o'},        {"reduce", required_argument, 0, 'r'},
+        {"out-dim", required_argument, 0, 'D'},    {"param", required_argument, 0, 'p'},
+        {"gaussian-input-layer", no_argument, 0, 'G'}, {"threads", required_argument, 0, 't'},
+        {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *xpath = NULL, *actspec = NULL, *widtext = NULL, *lawtext = "gaussian", *outputs = NULL;
+    const char *gramtext = NULL, *out = NULL, *reduce = "mean", *param = "ntk", *wtext = "1", *btext = "0";
+    long depth = -1, samples = 1, threads = 0, outdim = 1, seed = 0, first = 0;
+    int json = 0, gauss1 = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'x': xpath = optarg; break;
+        case 'L':
+            if (!cli_parse_int("--depth", optarg, -1000000, 10000, &depth)) return 1;
+            if (depth < 0) return cli_error("--depth: must be >= 0 (got %ld)", depth);
+            break;
+        case 'a': actspec = optarg; break;
+        case 'W': widtext = optarg; break;
+        case 'w': wtext = optarg; break;
+        case 'b': btext = optarg; break;
+        case 'l': lawtext = optarg; break;
+        case 'S':
+            if (!cli_parse_int("--samples", optarg, -1000000000L, 1000000000L, &samples)) return 1;
+            if (samples < 1) return cli_error("--samples: must be >= 1 (got %ld)", samples);
+            break;
+        case 's':
+            if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 1;
+            break;
+        case 'F':
+            if (!cli_parse_int("--first-sample", optarg, 0, 0x7fffffffffffffffL, &first)) return 1;
+            break;
+        case 'O': outputs = optarg; break;
+        case 'g': gramtext = optarg; break;
+        case 'o': out = optarg; break;
+        case 'r': reduce = optarg; break;
+        case 'D':
+            if (!cli_parse_int("--out-dim", optarg, -1000000, 1000000, &outdim)) return 1;
+            if (outdim < 1) return cli_error("--out-dim: must be >= 1 (got %ld)", outdim);
+            break;
+        case 'p': param = optarg; break;
+        case 'G': gauss1 = 1; break;
+        case 't':
+            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return cli_usage_error("sample", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("sample", "unexpected argument '%s'", argv[optind]);
+    if (!xpath) return cli_usage_error("sample", "--x is required");
+    if (depth < 0) return cli_usage_error("sample", "--depth is required");
+    if (!actspec) return cli_usage_error("sample", "--act is required");
+    if (!widtext && depth > 0) return cli_usage_error("sample", "--width is required");
+    if (!outputs && !gramtext) return cli_usage_error("sample", "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
+    dw_sample_gram gram = DW_SAMPLE_NO_GRAM;
+    if (gramtext) {
+        if (!strcmp(gramtext, "nngp")) gram = DW_SAMPLE_NNGP;
+        else if (!strcmp(gramtext, "ntk")) gram = DW_SAMPLE_NTK;
+        else return cli_error("--gram: expected nngp or ntk (got '%s')", gramtext);
+        if (!out) return cli_usage_error("sample", "--gram needs --out FILE");
+    } else if (out) {
+        return cli_usage_error("sample", "--out needs --gram nngp|ntk");
+    }
+    if (strcmp(reduce, "mean") && strcmp(reduce, "none")) return cli_error("--reduce: expected mean or none (got '%s')", reduce);
+    const int red = !strcmp(reduce, "mean");
+    if (gram && red && samples < 2)
+        return cli_error("--samples: the mean's standard error needs at least 2 samples (got %ld); use --reduce none", samples);
+    if (strcmp(param, "ntk") && strcmp(param, "standard")) return cli_error("--param: expected ntk or standard (got '%s')", param);
+    if (outputs && !npy_path("--outputs", outputs)) return 1;
+    if (out && !npy_path("--out", out)) return 1;
+    if (outputs && out && !strcmp(outputs, out)) return cli_error("--outputs and --out name the same file '%s'", out);
+
+    int rc = 1;
+    double *wv = NULL, *bv = NULL, *F = NULL, *G = NULL;
+    size_t *wid = NULL, nw = 0, nb = 0, nwid = 0;
+    dw_act *act = NULL;
+    dw_matrix X;
+    dw_matrix_init(&X);
+    dw_status s;
+    dw_sample_law law;
+    cli_progress prog;
+    cli_progress_init(&prog, "sample");
+    if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
+    if (widtext && !parse_widths("--width", widtext, &wid, &nwid)) goto done;
+    if ((s = dw_sample_law_parse(&law, lawtext))) {
+        rc = cli_error("--law: %s", dw_error_message());
+        goto done;
+    }
+    if ((s = dw_act_init(&act, actspec))) {
+        rc = cli_error("--act: %s", dw_error_message());
+        goto done;
+    }
+    if (outputs && (s = dw_io_check_writable(outputs))) {
+        rc = cli_error("--outputs: %s", dw_error_message());
+        goto done;
+    }
+    if (out && (s = dw_io_check_writable(out))) {
+        rc = cli_error("--out: %s", dw_error_message());
+        goto done;
+    }
+    if ((s = dw_io_read_matrix(&X, xpath))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (X.rows == 0 || X.cols == 0) {
+        rc = cli_error("%s: no input %s (the array is %zu x %zu)", xpath,
+                       X.rows == 0 ? "points (0 rows)" : "features (0 columns)", X.rows, X.cols);
+        goto done;
+    }
+    dw_sample_opts o;
+    dw_sample_opts_init(&o);
+    o.depth = (int)depth;
+    o.act = act;
+    o.n_width = nwid;
+    o.width = wid;
+    o.out_dim = (size_t)outdim;
+    o.n_weight_var = nw;
+    o.weight_var = wv;
+    o.n_bias_var = nb;
+    o.bias_var = bv;
+    o.param = strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD;
+    o.law = law;
+    o.gaussian_input_layer = gauss1;
+    o.seed = (unsigned long long)seed;
+    o.first_sample = (unsigned long long)first;
+    o.threads = (int)threads;
+    o.progress = cli_progress_cb;
+    o.progress_ctx = &prog;
+    const size_t n = X.rows, S = (size_t)samples;
+    const double need = dw_sample_bytes(&o, n, X.cols, S, outputs != NULL, gram, red);
+    if (need < 0) { /* invalid options: the library's message */
+        rc = cli_status(DW_ERR_INVALID);
+        goto done;
+    }
+    if ((s = dw_core_check_alloc(need, "this sampling run"))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    const int cplx = law.kind == DW_SAMPLE_COMPLEX_GAUSSIAN;
+    const size_t fsize = S * n * (size_t)outdim * (cplx ? 2 : 1), gsize = red ? 2 * n * n : S * n * n;
+    if (outputs && !(F = dw_core_alloc_large(fsize * sizeof(double), "the outputs"))) {
+        rc = cli_status(DW_ERR_NOMEM);
+        goto done;
+    }
+    if (gram && !(G = dw_core_alloc_large(gsize * sizeof(double), "the Gram matrices"))) {
+        rc = cli_status(DW_ERR_NOMEM);
+        goto done;
+    }
+    const char *warn = dw_sample_law_warning(&law);
+    if (warn) fprintf(stderr, "warning: --law %s: %s\n", lawtext, warn);
+    double t0 = cli_now();
+    s = dw_sample_run(&o, X.data, n, X.cols, S, F, gram, red, G, gram && red ? G + n * n : NULL);
+    double secs = cli_now() - t0;
+    cli_progress_done(&prog);
+    if (s) {
+        rc = cli_status(s);
+        goto done;
+    }
+    size_t fshape[4] = {S, n, (size_t)outdim, 2}, gshape[3] = {red ? 2 : S, n, n};
+    if (outputs && (s = dw_io_write_npy(outputs, F, cplx ? 4 : 3, fshape))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (gram && (s = dw_io_write_npy(out, G, 3, gshape))) {
+        if (outputs) remove(outputs); /* no partial output */
+        rc = cli_status(s);
+        goto done;
+    }
+    if (json) {
+        char lname[128];
+        printf("{\"command\": \"sample\", \"version\": \"%s\", \"act\": ", dw_version());
+        cli_json_string(stdout, dw_act_name(act));
+        printf(", \"law\": ");
+        cli_json_string(stdout, dw_sample_law_format(&law, lname, sizeof lname));
+        printf(", \"depth\": %ld, \"width\": [", depth);
+        for (size_t k = 0; k < nwid; k++) printf("%s%zu", k ? ", " : "", wid[k]);
+        printf("], \"samples\": %zu, \"seed\": %ld, \"first_sample\": %ld, \"n\": %zu, \"d\": %zu, \"out_dim\": %ld, "
+               "\"param\": \"%s\", \"gaussian_input_layer\": %s, \"gram\": %s%s%s, \"reduce\": \"%s\", \"outputs\": ",
+               S, seed, first, n, X.cols, outdim, param, gauss1 ? "true" : "false", gram ? "\"" : "",
+               gram ? gramtext : "null", gram ? "\"" : "", reduce);
+        if (outputs)
+            cli_json_string(stdout, outputs);
+        else
+            printf("null");
+        printf(", \"out\": ");
+        if (out)
+            cli_json_string(stdout, out);
+        else
+            printf("null");
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+    }
+    rc = 0;
+done:
+    cli_progress_done(&prog);
+    free(wv);
+    free(bv);
+    free(wid);
+    dw_core_free_large(F);
+    dw_core_free_large(G);
+    dw_act_clear(act);
+    dw_matrix_clear(&X);
+    return rc;
+}
