@@ -41,6 +41,8 @@ dw_status dw_rule_alloc(dw_gh_rule *r, int n, const char *what);
 dw_status dw_trap_rule_init(dw_gh_rule *r, double h, double L);
 /* f(z), except at z == 0 exactly: the mean of f(+-1e-300) (a kink or jump at 0 then costs O(h^2) only). */
 double dw_eval_mid(dw_fn f, double z, double *dphi, const void *ctx);
+/* The one-sided limits at 0: s = {phi(0+), phi(0-)}, ds = {phi'(0+), phi'(0-)} (what dw_eval_mid averages). */
+void dw_eval_sides(dw_fn f, const void *ctx, double s[2], double ds[2]);
 /* The driver's three process-wide trapezoidal rules, steps DW_TRAP_H, /2, /4, half-width sqrt(4K+6) + 12;
  * built once (pthread_once). */
 #define DW_TRAP_H 0.1

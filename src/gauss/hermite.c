@@ -30,16 +30,20 @@ dw_status dw_hermite_coeffs(const dw_gh_rule *r, dw_fn f, const void *ctx, doubl
     double *dv = pv + r->n, *xs = dv + r->n, *u0 = xs + r->n, *u1 = u0 + r->n, *u2 = u1 + r->n;
     for (int i = 0; i < r->n; i++) {
         double sw = r->sw[i], d = 0.0;
-        pv[i] = sw == 0.0 ? 0.0 : sw * dw_eval_mid(f, sq * r->x[i], want_d ? &d : NULL, ctx);
-        dv[i] = sw * d;
         if (r->x[i] == 0.0 && sw != 0.0) {
-            /* at a jump the trapezoidal rule needs the mean of the one-sided values of the integrand: for the
-             * squares that is (phi(0+)^2 + phi(0-)^2)/2, not the square of the mean (relu': 1/2, not 1/4) */
-            double dp = 0.0, dm = 0.0, p = f(1e-300, want_d ? &dp : NULL, ctx), q0 = f(-1e-300, want_d ? &dm : NULL, ctx);
-            s2 += 0.5 * sw * sw * (p * p + q0 * q0);
-            sd2 += 0.5 * sw * sw * (dp * dp + dm * dm);
+            /* at a jump the trapezoidal rule needs the mean of the one-sided values of the integrand: phi and
+             * phi' themselves for the coefficients, but for the squares (phi(0+)^2 + phi(0-)^2)/2, not the
+             * square of the mean (relu': 1/2, not 1/4) */
+            double s[2], ds[2];
+            dw_eval_sides(f, ctx, s, ds);
+            pv[i] = sw * 0.5 * (s[0] + s[1]);
+            dv[i] = want_d ? sw * 0.5 * (ds[0] + ds[1]) : 0.0;
+            s2 += 0.5 * sw * sw * (s[0] * s[0] + s[1] * s[1]);
+            if (want_d) sd2 += 0.5 * sw * sw * (ds[0] * ds[0] + ds[1] * ds[1]);
             continue;
         }
+        pv[i] = sw == 0.0 ? 0.0 : sw * f(sq * r->x[i], want_d ? &d : NULL, ctx);
+        dv[i] = sw * d;
         s2 += pv[i] * pv[i];
         sd2 += dv[i] * dv[i];
     }

@@ -11,14 +11,21 @@
 #include <math.h>
 #include <pthread.h>
 
+void dw_eval_sides(dw_fn f, const void *ctx, double s[2], double ds[2])
+{
+    const double t = 1e-300;
+    ds[0] = ds[1] = 0.0;
+    s[0] = f(t, &ds[0], ctx);
+    s[1] = f(-t, &ds[1], ctx);
+}
+
 double dw_eval_mid(dw_fn f, double z, double *dphi, const void *ctx)
 {
     if (z != 0.0) return f(z, dphi, ctx);
-    const double t = 1e-300;
-    double dp = 0.0, dm = 0.0;
-    double p = f(t, dphi ? &dp : NULL, ctx), m = f(-t, dphi ? &dm : NULL, ctx);
-    if (dphi) *dphi = 0.5 * (dp + dm);
-    return 0.5 * (p + m);
+    double s[2], ds[2];
+    dw_eval_sides(f, ctx, s, ds);
+    if (dphi) *dphi = 0.5 * (ds[0] + ds[1]);
+    return 0.5 * (s[0] + s[1]);
 }
 
 dw_status dw_trap_rule_init(dw_gh_rule *r, double h, double L)

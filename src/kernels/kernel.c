@@ -303,6 +303,19 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
     *ok = isfinite(g[1]) && isfinite(g[4]) && sqrt(da2) <= GEN_INTERP_TOL * g[0] && sqrt(db2) <= GEN_INTERP_TOL * g[3];
 }
 
+/* Pushes the halves (in log q) of the panel [lo, hi) of the sorted values u onto the stack; returns the new top. */
+static size_t push_halves(size_t *stack, size_t top, const double *u, size_t lo, size_t hi, double t0, double t1)
+{
+    const double tm = 0.5 * (t0 + t1);
+    size_t mid = lo;
+    while (mid < hi && log(u[mid]) < tm) mid++;
+    stack[top++] = lo;
+    stack[top++] = mid;
+    stack[top++] = mid;
+    stack[top++] = hi;
+    return top;
+}
+
 /* Generic activations, layer l: Hermite coefficients of phi and phi' at each distinct variance (directly, or
  * by interpolation across variances when there are many), copied to the points, and the next layer's variances
  * a' = w E[phi^2] + beta. Parallel over values; each value's result depends on nothing else. */
@@ -342,15 +355,10 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         if (hi - lo <= 4 * (GEN_M + 1) || !(u[hi - 1] > u[lo])) continue; /* expanded directly below */
         double tn[GEN_M + 1], nerr[6] = {0, 0, 0, 0, 0, 0};
         const double t0 = log(u[lo]), t1 = log(u[hi - 1]);
-        if (0.25 * (DW_GAUSS_K + 1) * (t1 - t0) > 600 && top + 4 <= sizeof stack / sizeof stack[0]) {
+        const int can_split = top + 4 <= sizeof stack / sizeof stack[0];
+        if (0.25 * (DW_GAUSS_K + 1) * (t1 - t0) > 600 && can_split) {
             /* too wide for the scaled interpolant's factors exp(k |t - t_c| / 2): halve first */
-            const double tm = 0.5 * (t0 + t1);
-            size_t mid = lo;
-            while (mid < hi && log(u[mid]) < tm) mid++;
-            stack[top++] = lo;
-            stack[top++] = mid;
-            stack[top++] = mid;
-            stack[top++] = hi;
+            top = push_halves(stack, top, u, lo, hi, t0, t1);
             continue;
         }
         for (int j = 0; j <= GEN_M; j++)
@@ -391,15 +399,9 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             interp_one(node, tn, nerr, est, u[k], co + k * per, &done[k]);
             ok += (size_t)done[k];
         }
-        if (10 * (hi - lo - ok) > hi - lo && top + 4 <= sizeof stack / sizeof stack[0]) {
+        if (10 * (hi - lo - ok) > hi - lo && can_split) {
             for (size_t k = lo; k < hi; k++) done[k] = 0;
-            const double tm = 0.5 * (t0 + t1);
-            size_t mid = lo;
-            while (mid < hi && log(u[mid]) < tm) mid++;
-            stack[top++] = lo;
-            stack[top++] = mid;
-            stack[top++] = mid;
-            stack[top++] = hi;
+            top = push_halves(stack, top, u, lo, hi, t0, t1);
         }
     }
     if (!err) {
