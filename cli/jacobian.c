@@ -18,7 +18,8 @@ static const char help[] =
     "\n"
     "required:\n"
     "  --depth L           number of layers, 1 <= L <= 100000\n"
-    "  --act ACT           identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp, poly:c0,c1,...\n"
+    "  --act ACT           any activation of `deepwick kernel` (relu, erf, tanh, gelu, ... or an expression\n"
+    "                      in z); rational mu_j for identity, relu, leaky_relu:ALPHA, abs, step, poly:...\n"
     "  --moments K         number of moments, 1 <= K <= 256\n"
     "options:\n"
     "  --weight-var V      sigma_w^2, one value or L comma-separated per-layer values (default 1)\n"
@@ -32,10 +33,26 @@ static const char help[] =
     "                      atom at 0 is reported) to --out as CSV t,rho\n"
     "  --grid A:B:N        density abscissae: N >= 2 points evenly spaced on [A, B], 0 < A < B\n"
     "  --out FILE.csv      density output, written atomically\n"
+    "  --plot FILE.svg     plot the density (on --grid, else across the support) and, with --sample, the\n"
+    "                      histogram of the sampled networks' squared singular values\n"
     "  --json              print everything as one JSON object on stdout\n"
     "  -h, --help          this help\n"
-    "\n"
-    "Finite-network sampling (--sample) is not available yet: it needs the sampling module.\n";
+    "finite networks (compared with the limit above):\n"
+    "  --sample            draw --samples networks of width N (every layer N x N) and compute the moments of\n"
+    "                      their J J^T: exactly (GEMM chain + SVD) or by Hutchinson's estimator (--probes)\n"
+    "  --width N           hidden width, 1 <= N <= 46340\n"
+    "  --samples S         number of networks, S >= 2 (standard errors are over the networks)\n"
+    "  --law LAW           gaussian, rademacher, uniform, student-t:NU, sparse:P (i.i.d.: compared with the\n"
+    "                      --weights gaussian limit) or orthogonal (Haar: the --weights orthogonal limit);\n"
+    "                      default: the law of --weights\n"
+    "  --probes P          0: exact squared singular values (default); P >= 2: Hutchinson with P Rademacher\n"
+    "                      probes and Jacobian-vector products only (large N; no histogram)\n"
+    "  --seed SEED         seed of the weights, biases, inputs and probes (default 0)\n"
+    "  --threads T         OpenMP threads, one network each (default: all cores); results do not depend on T\n"
+    "  --bins B            histogram bins for --plot (default 60)\n"
+    "The input has |x|^2 / N = q0 (at the fixed point, the q0 that gives q_1 = q*). The JSON's \"sample\" holds the\n"
+    "moments, their standard errors and z = (sample - limit) / SE; the finite-N bias is O(1/N), so |z| grows\n"
+    "with S at fixed N. A progress bar is drawn on stderr when stderr is a terminal.\n";
 
 static int parse_grid(const char *text, double *a, double *b, long *n)
 {
@@ -49,6 +66,18 @@ static int parse_grid(const char *text, double *a, double *b, long *n)
     *n = strtol(p, &end, 10);
     if (end == p || *end) return 0;
     return isfinite(*a) && isfinite(*b);
+}
+
+/* Parse and check --grid; 0 if fine, else the exit code after the error line. */
+static int check_grid(const char *grid, double *a, double *b, long *n)
+{
+    if (!parse_grid(grid, a, b, n))
+        return cli_error("--grid: '%s' is not A:B:N (two finite numbers and an integer)", grid);
+    if (!(*a > 0)) return cli_error("--grid: A = %g; the abscissae must be > 0 (the atom at 0 is reported apart)", *a);
+    if (*n < 2) return cli_error("--grid: N = %ld; at least 2 points are needed", *n);
+    if (*n > 100000000L) return cli_error("--grid: N = %ld is above 100000000", *n);
+    if (!(*b > *a)) return cli_error("--grid: B = %g must be above A = %g", *b, *a);
+    return 0;
 }
 
 static void json_array(FILE *f, const double *v, int n)
@@ -78,11 +107,15 @@ int cmd_jacobian(int argc, char **argv)
         {"exact", no_argument, 0, 'E'},            {"density", no_argument, 0, 'D'},
         {"grid", required_argument, 0, 'g'},       {"out", required_argument, 0, 'o'},
         {"json", no_argument, 0, 'j'},             {"sample", no_argument, 0, 'S'},
+        {"width", required_argument, 0, 'N'},      {"samples", required_argument, 0, 'M'},
+        {"law", required_argument, 0, 'l'},        {"probes", required_argument, 0, 'p'},
+        {"seed", required_argument, 0, 's'},       {"threads", required_argument, 0, 't'},
+        {"plot", required_argument, 0, 'P'},       {"bins", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     const char *actspec = NULL, *wtext = "1", *btext = "0", *weights = "gaussian", *grid = NULL, *out = NULL;
-    const char *q0text = "1";
-    long depth = -1, K = 0;
-    int fixed = 0, exact = 0, density = 0, json = 0, have_k = 0, c;
+    const char *q0text = "1", *lawtext = NULL, *plot = NULL;
+    long depth = -1, K = 0, width = -1, samples = -1, probes = 0, seed = 0, threads = 0, bins = 60;
+    int fixed = 0, exact = 0, density = 0, json = 0, have_k = 0, sample = 0, weights_given = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -96,7 +129,10 @@ int cmd_jacobian(int argc, char **argv)
         case 'w': wtext = optarg; break;
         case 'b': btext = optarg; break;
         case 'q': q0text = optarg; break;
-        case 'W': weights = optarg; break;
+        case 'W':
+            weights = optarg;
+            weights_given = 1;
+            break;
         case 'K':
             if (!cli_parse_int("--moments", optarg, -1000000000L, 1000000000L, &K)) return 1;
             if (K < 1) return cli_error("--moments: K = %ld; K must be >= 1", K);
@@ -110,8 +146,28 @@ int cmd_jacobian(int argc, char **argv)
         case 'g': grid = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
-        case 'S':
-            return cli_error("--sample: finite-network sampling is not available yet (it needs the sampling module)");
+        case 'S': sample = 1; break;
+        case 'N':
+            if (!cli_parse_int("--width", optarg, 1, 46340, &width)) return 1;
+            break;
+        case 'M':
+            if (!cli_parse_int("--samples", optarg, 2, 100000000L, &samples)) return 1;
+            break;
+        case 'l': lawtext = optarg; break;
+        case 'p':
+            if (!cli_parse_int("--probes", optarg, 0, 1000000000L, &probes)) return 1;
+            if (probes == 1) return cli_error("--probes: 1 probe gives no standard error; use 0 (exact) or >= 2");
+            break;
+        case 's':
+            if (!cli_parse_int("--seed", optarg, 0, 9007199254740991L, &seed)) return 1;
+            break;
+        case 't':
+            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
+            break;
+        case 'P': plot = optarg; break;
+        case 'B':
+            if (!cli_parse_int("--bins", optarg, 1, 100000, &bins)) return 1;
+            break;
         case 'h': fputs(help, stdout); return 0;
         default:
             return cli_usage_error("jacobian", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -125,25 +181,54 @@ int cmd_jacobian(int argc, char **argv)
     if (!strcmp(weights, "gaussian")) wlaw = DW_SPECTRUM_GAUSSIAN;
     else if (!strcmp(weights, "orthogonal")) wlaw = DW_SPECTRUM_ORTHOGONAL;
     else return cli_error("--weights: expected gaussian or orthogonal (got '%s')", weights);
+    dw_sample_law law = {DW_SAMPLE_GAUSSIAN, 0};
+    if (sample) {
+        if (width < 0) return cli_usage_error("jacobian", "--sample needs --width N");
+        if (samples < 0) return cli_usage_error("jacobian", "--sample needs --samples S");
+        if (lawtext) {
+            if (dw_sample_law_parse(&law, lawtext)) return cli_error("--law: %s", dw_error_message());
+            if (law.kind == DW_SAMPLE_COMPLEX_GAUSSIAN)
+                return cli_error("--law: complex-gaussian: the Jacobian spectrum is for real networks");
+            const int orth = law.kind == DW_SAMPLE_ORTHOGONAL;
+            if (weights_given && orth != (wlaw == DW_SPECTRUM_ORTHOGONAL))
+                return cli_error("--law %s does not go with --weights %s (orthogonal with orthogonal; every "
+                                 "i.i.d. law with gaussian)", lawtext, weights);
+            wlaw = orth ? DW_SPECTRUM_ORTHOGONAL : DW_SPECTRUM_GAUSSIAN;
+            weights = orth ? "orthogonal" : "gaussian";
+        } else if (wlaw == DW_SPECTRUM_ORTHOGONAL) {
+            law.kind = DW_SAMPLE_ORTHOGONAL;
+        }
+        if (K > DW_SPECTRUM_KMAX)
+            return cli_error("--moments: K = %ld is above the supported maximum %d", K, DW_SPECTRUM_KMAX);
+    } else if (width >= 0 || samples >= 0 || lawtext || probes || seed || threads) {
+        return cli_usage_error("jacobian", "--width, --samples, --law, --probes, --seed and --threads go with --sample");
+    }
+    if (plot) {
+        size_t pl = strlen(plot);
+        if (pl < 4 || strcmp(plot + pl - 4, ".svg")) return cli_error("--plot: '%s' must end in .svg", plot);
+        if (sample && probes) return cli_usage_error("jacobian", "--plot with --sample needs exact spectra (--probes 0)");
+    }
     double ga = 0, gb = 0;
     long gn = 0;
     if (density) {
         if (!grid) return cli_usage_error("jacobian", "--density needs --grid A:B:N");
         if (!out) return cli_usage_error("jacobian", "--density needs --out FILE.csv");
-        if (!parse_grid(grid, &ga, &gb, &gn))
-            return cli_error("--grid: '%s' is not A:B:N (two finite numbers and an integer)", grid);
-        if (!(ga > 0)) return cli_error("--grid: A = %g; the abscissae must be > 0 (the atom at 0 is reported apart)", ga);
-        if (gn < 2) return cli_error("--grid: N = %ld; at least 2 points are needed", gn);
-        if (gn > 100000000L) return cli_error("--grid: N = %ld is above 100000000", gn);
-        if (!(gb > ga)) return cli_error("--grid: B = %g must be above A = %g", gb, ga);
+        int e = check_grid(grid, &ga, &gb, &gn);
+        if (e) return e;
         size_t ol = strlen(out);
         if (ol < 4 || strcmp(out + ol - 4, ".csv")) return cli_error("--out: '%s' must end in .csv", out);
-    } else if (grid || out) {
-        return cli_usage_error("jacobian", "--grid and --out go with --density");
+    } else if (out || (grid && !plot)) {
+        return cli_usage_error("jacobian", "--grid and --out go with --density (--grid also with --plot)");
+    } else if (grid) {
+        int e = check_grid(grid, &ga, &gb, &gn);
+        if (e) return e;
     }
 
     int rc = 1;
     double *wv = NULL, *bv = NULL, *q0v = NULL, *m = NULL, *mnc = NULL, *t = NULL, *rho = NULL;
+    double *sm = NULL, *sse = NULL, *s2 = NULL, *pt = NULL, *prho = NULL, *edges = NULL, *height = NULL;
+    double q0s = 0, atom_emp = 0, secs = 0;
+    size_t zeros = 0;
     size_t nw = 0, nb = 0, nq = 0;
     dw_act *act = NULL;
     dw_spectrum *s = NULL;
@@ -165,6 +250,10 @@ int cmd_jacobian(int argc, char **argv)
     }
     if (density && (st = dw_io_check_writable(out))) {
         rc = cli_error("--out: %s", dw_error_message());
+        goto done;
+    }
+    if (plot && (st = dw_io_check_writable(plot))) {
+        rc = cli_error("--plot: %s", dw_error_message());
         goto done;
     }
     dw_spectrum_opts o;
@@ -270,6 +359,120 @@ int cmd_jacobian(int argc, char **argv)
             goto done;
         }
     }
+    if (sample) {
+        /* the input norm that gives the layer-1 variance of the limit (q* at the fixed point) */
+        if (!((q0s = dw_spectrum_input_q0(s)) > 0)) {
+            rc = cli_error("--sample: no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)",
+                           dw_spectrum_q(s)[0], wv[0], bv[0]);
+            goto done;
+        }
+        const char *warn = dw_sample_law_warning(&law);
+        if (warn) fprintf(stderr, "warning: --law: %s\n", warn);
+        const size_t S = (size_t)samples, N = (size_t)width;
+        sm = malloc(sizeof(double) * (size_t)K);
+        sse = malloc(sizeof(double) * (size_t)K);
+        if (!sm || !sse) {
+            rc = cli_error("out of memory");
+            goto done;
+        }
+        if (!probes) {
+            if ((st = dw_core_check_alloc(8.0 * (double)S * (double)N, "--sample: the squared singular values"))) {
+                rc = cli_status(st);
+                goto done;
+            }
+            s2 = malloc(sizeof(double) * S * N);
+            if (!s2) {
+                rc = cli_error("--sample: out of memory for %zu x %zu squared singular values", S, N);
+                goto done;
+            }
+        }
+        dw_spectrum_sample_opts so;
+        dw_spectrum_sample_opts_init(&so);
+        so.depth = (int)depth;
+        so.act = act;
+        so.width = N;
+        so.n_weight_var = nw;
+        so.weight_var = wv;
+        so.n_bias_var = nb;
+        so.bias_var = bv;
+        so.q0 = q0s;
+        so.samples = S;
+        so.K = (int)K;
+        so.probes = (size_t)probes;
+        so.seed = (unsigned long long)seed;
+        so.threads = (int)threads;
+        cli_progress prog;
+        cli_progress_init(&prog, "jacobian --sample");
+        so.progress = cli_progress_cb;
+        so.progress_ctx = &prog;
+        double t0 = cli_now();
+        st = dw_spectrum_sample_law(&so, &law, (unsigned long long)seed, sm, sse, s2);
+        cli_progress_done(&prog);
+        secs = cli_now() - t0;
+        if (st) {
+            rc = cli_status(st);
+            goto done;
+        }
+        if (s2) {
+            zeros = dw_spectrum_count_zeros(S, N, s2);
+            atom_emp = (double)zeros / (double)(S * N);
+        }
+    }
+    if (plot) {
+        /* the curve: --grid if given, else 400 points across the support */
+        size_t np = 400;
+        double a = hi / 2000, b = hi;
+        if (grid) {
+            np = (size_t)gn;
+            a = ga;
+            b = gb;
+        }
+        pt = malloc(sizeof(double) * np);
+        prho = malloc(sizeof(double) * np);
+        if (!pt || !prho) {
+            rc = cli_error("--plot: out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < np; i++) pt[i] = a + (b - a) * (double)i / (double)(np - 1);
+        if ((st = dw_spectrum_density(s, np, pt, prho))) {
+            rc = cli_status(st);
+            goto done;
+        }
+        size_t nbins = 0;
+        char hl[160] = "", title[256];
+        if (s2) {
+            /* histogram of the non-zero squared singular values, normalised by all of them: its area is
+             * 1 - (empirical atom at 0), as the density's is 1 - atom0 */
+            const size_t S = (size_t)samples, N = (size_t)width;
+            double top = hi;
+            for (size_t i = 0; i < S * N; i++) top = fmax(top, s2[i]);
+            nbins = (size_t)bins;
+            edges = malloc(sizeof(double) * (nbins + 1));
+            height = calloc(nbins, sizeof(double));
+            if (!edges || !height) {
+                rc = cli_error("--plot: out of memory");
+                goto done;
+            }
+            const double w = top / (double)nbins;
+            for (size_t i = 0; i <= nbins; i++) edges[i] = w * (double)i;
+            /* the zeros (counted apart, as the atom) fall in the first bin: take them out again */
+            for (size_t i = 0; i < S * N; i++) {
+                size_t k = (size_t)(s2[i] / w);
+                height[k < nbins ? k : nbins - 1] += 1;
+            }
+            height[0] -= (double)zeros;
+            for (size_t i = 0; i < nbins; i++) height[i] /= (double)(S * N) * w;
+            snprintf(hl, sizeof hl, "%ld networks, N = %ld (atom at 0: %.3g)", samples, width, atom_emp);
+        }
+        char cl[128];
+        snprintf(cl, sizeof cl, "limit N -> inf (atom at 0: %.3g)", dw_spectrum_atom0(s));
+        snprintf(title, sizeof title, "squared singular values of J: %s, depth %ld, %s weights", dw_act_name(act),
+                 depth, weights);
+        if ((st = cli_plot_density(plot, title, np, pt, prho, nbins, edges, height, cl, s2 ? hl : NULL))) {
+            rc = cli_error("--plot: %s", dw_error_message());
+            goto done;
+        }
+    }
     const int L = (int)depth;
     const double *q = dw_spectrum_q(s), *mu = dw_spectrum_mu(s);
     const double var = m[1] - m[0] * m[0];
@@ -314,6 +517,25 @@ int cmd_jacobian(int argc, char **argv)
             cli_json_string(stdout, out);
             printf(", \"n\": %ld, \"grid\": [%.17g, %.17g], \"mass_on_grid_trapezoid\": %.17g}", gn, ga, gb, mass);
         }
+        if (sample) {
+            char lb[64];
+            printf(",\n \"sample\": {\"law\": ");
+            cli_json_string(stdout, dw_sample_law_format(&law, lb, sizeof lb));
+            printf(", \"width\": %ld, \"samples\": %ld, \"seed\": %ld, \"probes\": %ld, \"q0\": %.17g, \"moments\": ",
+                   width, samples, seed, probes, q0s);
+            json_array(stdout, sm, (int)K);
+            printf(", \"se\": ");
+            json_array(stdout, sse, (int)K);
+            printf(", \"z\": [");
+            for (long k = 0; k < K; k++) printf("%s%.6g", k ? ", " : "", sse[k] > 0 ? (sm[k] - m[k]) / sse[k] : 0.0);
+            printf("]");
+            if (s2) printf(", \"atom0\": %.17g, \"zeros\": %zu", atom_emp, zeros);
+            printf(", \"threads\": %d, \"seconds\": %.6f}", dw_core_threads((int)threads), secs);
+        }
+        if (plot) {
+            printf(",\n \"plot\": ");
+            cli_json_string(stdout, plot);
+        }
         printf("}\n");
     } else {
         printf("activation %s, depth %d, %s weights, %s\n", dw_act_name(act), L, weights,
@@ -330,6 +552,20 @@ int cmd_jacobian(int argc, char **argv)
         if (checked) printf("NC(k) route agrees to %.3g relative\n", maxrel);
         printf("atom at 0: %.17g; support within [%.17g, %.17g]\n", dw_spectrum_atom0(s), lo, hi);
         if (density) printf("density: %ld points on [%g, %g] -> %s (trapezoid mass on the grid %.9g)\n", gn, ga, gb, out, mass);
+        if (sample) {
+            char lb[64];
+            printf("sampled: %ld networks of width %ld, %s weights, %s, q0 = %.6g (%.2f s)\n", samples, width,
+                   dw_sample_law_format(&law, lb, sizeof lb), probes ? "Hutchinson" : "exact SVD", q0s, secs);
+            printf("  k  limit                    sample                   SE          z\n");
+            for (long k = 0; k < K; k++)
+                printf("%3ld  %-23.17g  %-23.17g  %-10.3g  %+.2f\n", k + 1, m[k], sm[k], sse[k],
+                       sse[k] > 0 ? (sm[k] - m[k]) / sse[k] : 0.0);
+            if (s2)
+                printf("atom at 0: sample %.6g (%zu values zero to the SVD's resolution), limit %.6g\n", atom_emp, zeros,
+                       dw_spectrum_atom0(s));
+            printf("(the finite-width bias is O(1/N): |z| grows with the number of networks at fixed N)\n");
+        }
+        if (plot) printf("plot -> %s\n", plot);
     }
     rc = 0;
 done:
@@ -345,5 +581,12 @@ done:
     free(t);
     free(rho);
     free(csv);
+    free(sm);
+    free(sse);
+    free(s2);
+    free(pt);
+    free(prho);
+    free(edges);
+    free(height);
     return rc;
 }

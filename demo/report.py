@@ -776,48 +776,6 @@ def _has_act(name):
         return False
 
 
-def _numpy_blas_threads():
-    """(get, set) of numpy's bundled OpenBLAS thread count, or None: its QR runs on one thread here (on a loaded
-    2-core machine its pool made a 200 x 200 QR 50x slower)."""
-    import ctypes
-    import glob
-    try:
-        f = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "libscipy_openblas*.so"))
-        lib = ctypes.CDLL(f[0])
-        return lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
-    except (IndexError, OSError, AttributeError):
-        return None
-
-
-def _finite_spectra(act, L, w, b, q, weights, N, S, seed):
-    """Squared singular values of S networks of width N at the fixed point q* (input with sigma_w^2 |x|^2/N + sigma_b^2
-    = q*), weights drawn
-    with numpy (the sampling module will provide them), the Jacobian and its SVD by deepwick.jacobian_svd."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(S):
-        if weights == "orthogonal":
-            Ws = []
-            nt = _numpy_blas_threads()
-            prev = nt[0]() if nt else None
-            if nt:
-                nt[1](1)
-            try:
-                for _ in range(L):
-                    Q, R = np.linalg.qr(rng.standard_normal((N, N)))
-                    Ws.append(np.sqrt(w) * Q * np.sign(np.diag(R)))
-            finally:
-                if nt:
-                    nt[1](prev)
-        else:
-            Ws = [rng.standard_normal((N, N)) * np.sqrt(w / N) for _ in range(L)]
-        bs = [np.sqrt(b) * rng.standard_normal(N) for _ in range(L)]
-        x = rng.standard_normal(N)
-        x *= np.sqrt(max((q - b) / w, 1e-12) * N) / np.linalg.norm(x)
-        out.append(deepwick.jacobian_svd(Ws, x, act, bs))
-    return np.concatenate(out)
-
-
 def section_jacobian(ctx):
     """(g) Jacobian spectrum at criticality: limiting densities against finite networks, Gaussian vs orthogonal
     weights (MATH.md 3)."""
@@ -838,11 +796,14 @@ def section_jacobian(ctx):
                 kw = dict(weight_var=w, bias_var=b, fixed_point=True, weights=weights)
                 r = deepwick.jacobian_moments(L, act, K=4, support=True, **kw)
                 hi = r["support"][1]
-                s2 = _finite_spectra(act, L, w, b, q, weights, N, S, 100 * L + 10 * i + j)
-                nz = s2[s2 > 1e-20 * max(hi, 1e-300)]
-                rows.append([act, weights, L, "%.6g" % r["moments"][0], "%.4g" % np.mean(s2),
-                             "%.6g" % r["moments"][1], "%.4g" % np.mean(s2 ** 2), "%.6g" % r["variance"],
-                             "%.3g" % r["atom0"], "%.3g" % (1 - nz.size / s2.size), "%.4g" % hi])
+                # S networks of width N from the sampling module (input scaled so that q_1 = q*)
+                fs = deepwick.sample_jacobian(L, act, width=N, samples=S, K=2, seed=100 * L + 10 * i + j,
+                                              return_spectra=True, **kw)
+                s2 = fs["spectra"].ravel()
+                nz = np.sort(s2)[int(round(fs["atom0"] * s2.size)):]   # without the exact zeros (the library's count)
+                pm = ["%.4g \u00b1 %.2g" % (fs["moments"][k], fs["se"][k]) for k in (0, 1)]
+                rows.append([act, weights, L, "%.6g" % r["moments"][0], pm[0], "%.6g" % r["moments"][1], pm[1],
+                             "%.6g" % r["variance"], "%.3g" % r["atom0"], "%.3g" % fs["atom0"], "%.4g" % hi])
                 if nz.size and hi > 0:
                     lo = max(min(nz.min(), hi * 1e-4), hi * 1e-12)
                     edges = np.geomspace(lo, hi * 1.5, 40)
@@ -877,16 +838,19 @@ def section_jacobian(ctx):
              " ... D<sub>1</sub>W<sup>1</sup> at the edge of chaos (m<sub>1</sub> = 1 at the fixed point q*), from "
              "<code>deepwick.jacobian_density</code> (Stieltjes inversion of the S-transform equation) and "
              "<code>deepwick.jacobian_moments</code> (curves), against the squared singular values of %d finite "
-             "networks of width %d per case (shaded histograms; weights drawn with numpy, Jacobian and SVD by "
-             "<code>deepwick.jacobian_svd</code>). Top: i.i.d. Gaussian weights; bottom: Haar orthogonal. "
+             "networks of width %d per case (shaded histograms; <code>deepwick.sample_jacobian</code>: weights "
+             "from the sampling module, Jacobian by a GEMM chain, SVD by LAPACK; moments &plusmn; one standard error "
+             "over the networks). Top: i.i.d. Gaussian weights; bottom: Haar orthogonal. "
              "Orthogonal weights keep the spectrum far narrower: its variance grows like L (mu_2/mu_1^2 - 1) instead "
              "of L mu_2/mu_1^2, which for a smooth activation at a small q* is close to dynamical isometry; relu "
              "cannot get there with either law (half of D is 0, mu_2/mu_1^2 = 2). The curves are t rho(t), the "
              "density of ln t; relu's atom at 0 (mass 1/2) is not drawn (the table compares it with the fraction of "
-             "numerically zero singular values). At depth 16 the finite-width moments are biased by O(L/N).</p>"
+             "sampled squared singular values that are 0 to the SVD's resolution, (16 N eps)<sup>2</sup> of the "
+             "largest: relu's exact zeros, and at depth 16 also genuine values below that level, where the limiting "
+             "density ~ t<sup>-L/(L+1)</sup> puts a few per cent of its mass). At depth 16 the finite-width moments are biased by O(L/N).</p>"
              % (S, N)
              + table_html(["act", "weights", "depth", "m_1", "m_1 (N=%d)" % N, "m_2", "m_2 (N=%d)" % N, "variance",
-                           "atom at 0", "t < 1e-20 edge (N=%d)" % N, "right edge"], rows)
+                           "atom at 0", "0 to SVD resolution (N=%d)" % N, "right edge"], rows)
              + img + "".join("<p class=\"meta\">%s</p>" % html.escape(n) for n in notes))
     return Section("(g) Jacobian spectrum at criticality", html_,
                    ["(g) Jacobian spectra (%s, relu; depths 1, 4, 16; gaussian/orthogonal; finite N = %d): %.3f s"

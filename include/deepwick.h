@@ -345,6 +345,9 @@ DW_API const double *dw_spectrum_mu(const dw_spectrum *s);
 DW_API double dw_spectrum_mu_error(const dw_spectrum *s);
 /* Mass of the atom at 0 of the squared singular values (max over layers of P(phi'(h) = 0)). */
 DW_API double dw_spectrum_atom0(const dw_spectrum *s);
+/* The input variance |x|^2 / N of a finite network with this limit: q0, or at the fixed point the one that gives
+ * q_1 = q*, (q* - sigma_b^2) / sigma_w^2 of layer 1; 0 where none does (sigma_w^2 = 0 or q* = sigma_b^2). */
+DW_API double dw_spectrum_input_q0(const dw_spectrum *s);
 
 /* m_1..m_K of the squared singular values of J, m_k = lim (1/N) E tr (J J^T)^k, K <= kmax, by either route. */
 DW_API dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m);
@@ -426,6 +429,8 @@ typedef struct dw_spectrum_sample_opts {
     int threads;               /* 0: the OpenMP default; results do not depend on it */
     dw_spectrum_draw_fn draw;
     void *ctx;
+    dw_sample_progress_fn progress; /* optional: networks done / samples, from the calling thread; non-zero cancels */
+    void *progress_ctx;
 } dw_spectrum_sample_opts;
 
 /* depth 1, width 100, weight_var 1, bias_var 0, q0 1, 10 samples, K 4, exact, no drawing function. */
@@ -434,6 +439,19 @@ DW_API void dw_spectrum_sample_opts_init(dw_spectrum_sample_opts *o);
  * (which includes the probes' noise with Hutchinson); s2 (samples x N, may be NULL; exact mode only) receives each
  * network's squared singular values in descending order. Networks run in parallel, one BLAS thread each. */
 DW_API dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double *se, double *s2);
+/* The same with the weights drawn by the sampling module, so a network is the same whatever the thread count:
+ * network s, layer l (0-based) has W-hat = dw_sample_weights(law, seed, s, l, N, N) (orthogonal: sqrt(N) x Haar),
+ * b-hat = dw_sample_bias(law, seed, s, l, N) (Gaussian) and the input direction
+ * dw_sample_bias(gaussian, seed, s, 2^31 - 1, N). o->draw and o->ctx are ignored; o->seed keys the Hutchinson probes. Real laws only (complex-gaussian is refused). The limit to compare with is
+ * the i.i.d. one (dw_spectrum_opts.weights = DW_SPECTRUM_GAUSSIAN) for every law but orthogonal. */
+DW_API dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_sample_law *law,
+                                        unsigned long long seed, double *m, double *se, double *s2);
+/* How many of the samples x N squared singular values (each network's in descending order, as dw_spectrum_sample
+ * writes them) are zero to the SVD's resolution: at or below (16 N eps)^2 times their network's largest, the size
+ * an SVD of the formed J gives a zero singular value. These are the exact zeros of a rank-deficient J (a relu
+ * layer's dead units: the atom at 0 of the limit) and, for deep products, genuine values too small to resolve
+ * (the limit's mass below that level). */
+DW_API size_t dw_spectrum_count_zeros(size_t samples, size_t N, const double *s2);
 /* end of spectrum */
 
 

@@ -8,14 +8,15 @@ density from Stieltjes inversion. All mathematics is in libdeepwick; this module
 
 For one given finite network (weights from numpy, a trained model, ...): ``jacobian_svd`` (J by a GEMM chain and
 its squared singular values by LAPACK dgesdd) and ``jacobian_hutchinson`` (moments from Jacobian-vector products).
-Sampling the networks themselves (``sample_jacobian``) will come with the sampling module; the keyword arguments
-here (depth, act, weight_var, bias_var, q0, weights) are the ones it will share.
+Many finite networks drawn by the sampling module's weight laws (``sample_jacobian``): their empirical moments with
+standard errors next to the limit, and the spectra themselves for histograms.
 """
 import ctypes
 
 import numpy as np
 
 from ._lib import Activation, InputError, check, lib, ptr
+from .sampling import _Law, _int, _law
 
 _dp = ctypes.POINTER(ctypes.c_double)
 _sz = ctypes.c_size_t
@@ -60,6 +61,8 @@ lib.dw_spectrum_exact_clear.restype = None
 lib.dw_spectrum_support.argtypes = [ctypes.c_void_p, _dp, _dp]
 lib.dw_spectrum_density.argtypes = [ctypes.c_void_p, _sz, _dp, _dp]
 lib.dw_spectrum_criticality.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, _dp, _dp]
+lib.dw_spectrum_input_q0.argtypes = [ctypes.c_void_p]
+lib.dw_spectrum_input_q0.restype = ctypes.c_double
 
 _WEIGHTS = {"gaussian": 0, "orthogonal": 1}
 _ROUTES = {"s": 2, "s-transform": 2, "nc": 1, "kreweras": 1}
@@ -357,3 +360,123 @@ def jacobian_hutchinson(weights, x, act, biases=None, *, K=4, probes=16, seed=0)
     check(lib.dw_spectrum_network_hutchinson(ctypes.byref(n.net), ptr(n.x), K, int(probes), int(seed), ptr(m),
                                              ptr(se)))
     return m, se
+
+
+_PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_double, ctypes.c_double)
+_DRAW = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_ulonglong, ctypes.c_int, ctypes.c_int, _sz, _sz,
+                         _dp)
+
+
+class _SampleOpts(ctypes.Structure):
+    _fields_ = [("depth", ctypes.c_int), ("act", ctypes.c_void_p), ("width", _sz),
+                ("n_weight_var", _sz), ("weight_var", _dp),
+                ("n_bias_var", _sz), ("bias_var", _dp),
+                ("q0", ctypes.c_double), ("samples", _sz), ("K", ctypes.c_int), ("probes", _sz),
+                ("seed", ctypes.c_ulonglong), ("threads", ctypes.c_int),
+                ("draw", _DRAW), ("ctx", ctypes.c_void_p),
+                ("progress", _PROGRESS), ("progress_ctx", ctypes.c_void_p)]
+
+
+lib.dw_spectrum_sample_opts_init.argtypes = [ctypes.POINTER(_SampleOpts)]
+lib.dw_spectrum_sample_opts_init.restype = None
+lib.dw_spectrum_sample_law.argtypes = [ctypes.POINTER(_SampleOpts), ctypes.POINTER(_Law), ctypes.c_ulonglong, _dp, _dp,
+                                       _dp]
+lib.dw_spectrum_count_zeros.argtypes = [_sz, _sz, _dp]
+lib.dw_spectrum_count_zeros.restype = _sz
+
+
+def sample_jacobian(depth, act, *, width, samples, law=None, weights=None, weight_var=1.0, bias_var=0.0,
+                    q0=1.0, fixed_point=False, K=4, probes=0, seed=0, threads=0, return_spectra=False):
+    """Jacobian spectra of sampled finite networks, next to their infinite-width limit.
+
+    Each of `samples` networks has `depth` square layers of width N = `width`, weights W^l = sqrt(sigma_w^2 / N)
+    W-hat with W-hat drawn from `law` by the sampling module (the same streams as :func:`deepwick.weights`,
+    keyed by (seed, network, layer); orthogonal: W-hat = sqrt(N) Q, Q Haar), Gaussian biases of variance
+    sigma_b^2 and a Gaussian input direction scaled to |x|^2 / N = q0 (at the fixed point, the q0 that gives
+    q_1 = q*). J = D_L W^L ... D_1 W^1 by a GEMM chain and its squared singular values by LAPACK dgesdd
+    (probes = 0), or the moments by Hutchinson's estimator with Jacobian-vector products (probes >= 2).
+    Networks run in parallel, one per thread; the results do not depend on `threads`.
+
+    Parameters
+    ----------
+    depth, act, weight_var, bias_var, q0, fixed_point
+        As in :func:`jacobian_moments`.
+    width : int
+        N, 1 <= N <= 46340.
+    samples : int
+        S >= 2 networks (standard errors are over the networks).
+    law : str or None
+        'gaussian', 'rademacher', 'uniform', 'student-t:NU', 'sparse:P' (i.i.d.: the limit is that of
+        weights='gaussian') or 'orthogonal' (the limit of weights='orthogonal'); None: the law of `weights`.
+    weights : {'gaussian', 'orthogonal'} or None
+        The limit to compare with; must agree with `law` when both are given (None: from `law`, else gaussian).
+    K : int
+        Moments k = 1..K, 1 <= K <= 256.
+    probes : int
+        0 (exact spectra) or >= 2 Hutchinson probes per network.
+    seed : int
+        Seed of the weights, biases, inputs and probes.
+    threads : int
+        0: all cores.
+    return_spectra : bool
+        Also return every network's squared singular values (exact mode only).
+
+    Returns
+    -------
+    dict with
+        'moments' : ndarray (K,), mean over the networks of (1/N) tr (J J^T)^k;
+        'se' : ndarray (K,), their standard errors over the networks;
+        'limit' : ndarray (K,), the infinite-width moments (``jacobian_moments``);
+        'z' : ndarray (K,), (moments - limit) / se (the finite-width bias is O(1/N), so |z| grows with S);
+        'q0' : float, the input variance used;
+        'law' : str, the canonical law;
+        'atom0' : float, fraction of the squared singular values that are 0 to the SVD's resolution, at most
+                  (16 N eps)^2 times their network's largest (exact mode): the exact zeros of a rank-deficient J
+                  (relu: the limit's ``jacobian_moments(...)['atom0']``) and, for deep networks, genuine values
+                  too small to resolve;
+        'spectra' : ndarray (S, N), each network's squared singular values in descending order (return_spectra).
+    """
+    K = _check_k(K)
+    width = _int("width", width, 1, 46340)
+    samples = _int("samples", samples, 2, 100000000)
+    probes = _int("probes", probes, 0)
+    if probes == 1:
+        raise InputError("probes: 1 probe gives no standard error; use 0 (exact) or >= 2")
+    seed = _int("seed", seed, 0, 2 ** 64 - 1)
+    threads = _int("threads", threads, 0, 4096)
+    if weights is not None and weights not in _WEIGHTS:
+        raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
+    lw = _law(law if law is not None else weights or "gaussian")
+    if lw.kind == 5:
+        raise InputError("law: complex-gaussian: the Jacobian spectrum is for real networks")
+    orth = lw.kind == 6
+    if weights is not None and orth != (weights == "orthogonal"):
+        raise InputError("law %r does not go with weights %r (orthogonal with orthogonal; every i.i.d. law with "
+                         "gaussian)" % (law, weights))
+    weights = "orthogonal" if orth else "gaussian"
+    if return_spectra and probes:
+        raise InputError("return_spectra: the spectra need exact mode (probes = 0)")
+    sp = _Spectrum(depth, act, weight_var, bias_var, q0, weights, fixed_point, max(K, 2))
+    limit = np.empty(max(K, 2))
+    check(lib.dw_spectrum_moments(sp.h, max(K, 2), _ROUTES["s"], ptr(limit)))
+    qin = float(lib.dw_spectrum_input_q0(sp.h))
+    if not qin > 0:
+        raise InputError("no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)"
+                         % (np.ctypeslib.as_array(lib.dw_spectrum_q(sp.h), shape=(1,))[0], sp.w[0], sp.b[0]))
+    o = _SampleOpts()
+    lib.dw_spectrum_sample_opts_init(ctypes.byref(o))
+    o.depth, o.act, o.width = sp.depth, sp.act._h, width
+    o.n_weight_var, o.weight_var = sp.w.size, ptr(sp.w)
+    o.n_bias_var, o.bias_var = sp.b.size, ptr(sp.b)
+    o.q0, o.samples, o.K, o.probes, o.seed, o.threads = qin, samples, K, probes, seed, threads
+    m, se = np.empty(K), np.empty(K)
+    s2 = None if probes else np.empty((samples, width))
+    check(lib.dw_spectrum_sample_law(ctypes.byref(o), ctypes.byref(lw), seed, ptr(m), ptr(se), ptr(s2)))
+    buf = ctypes.create_string_buffer(64)
+    out = {"moments": m, "se": se, "limit": limit[:K].copy(), "z": (m - limit[:K]) / np.where(se > 0, se, np.inf),
+           "q0": qin, "law": lib.dw_sample_law_format(ctypes.byref(lw), buf, 64).decode()}
+    if s2 is not None:
+        out["atom0"] = lib.dw_spectrum_count_zeros(samples, width, ptr(s2)) / float(s2.size)
+        if return_spectra:
+            out["spectra"] = s2
+    return out

@@ -313,6 +313,15 @@ done:
     return st;
 }
 
+static int thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* ---- many networks: weights from the caller's drawing function ---------------------------------------------------- */
 
 void dw_spectrum_sample_opts_init(dw_spectrum_sample_opts *o)
@@ -433,12 +442,19 @@ dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double
     if (!m || !se) return dw_fail(DW_ERR_INVALID, "sample: NULL output");
     const size_t S = o->samples, N = o->width, K = (size_t)o->K;
     const size_t per = (size_t)o->depth * N * N + (size_t)o->depth * N + 2 * N;
+    const int threads = dw_core_threads(o->threads);
+    /* one network per thread in flight: L N^2 weights each (plus the SVD's work space, about 5 N^2) */
+    if ((st = dw_core_check_alloc(8.0 * (double)threads * ((double)per + 6.0 * (double)N * (double)N) +
+                                      8.0 * (double)S * (double)K,
+                                  "sample: the networks in flight (one per thread)")))
+        return st;
     double *all = dw_alloc(S * K, sizeof(double), "per-network moments");
     if (!all) return DW_ERR_NOMEM;
     dw_status err = DW_OK;
     size_t err_s = SIZE_MAX;
     char err_msg[1024] = "";
-    const int threads = dw_core_threads(o->threads);
+    size_t done_count = 0;
+    int cancel = 0;
     /* networks are the unit of parallelism: BLAS and LAPACK run single-threaded inside (OpenMP build of OpenBLAS);
      * each network's draws are keyed by its index and the reduction below runs in index order, so the results do
      * not depend on the thread count */
@@ -459,7 +475,10 @@ dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double
         }
 #pragma omp for schedule(dynamic, 1)
         for (size_t s = 0; s < S; s++) {
-            if (!buf) continue;
+            int stop;
+#pragma omp atomic read
+            stop = cancel;
+            if (!buf || stop) continue;
             dw_status r = sample_one(o, s, buf, all + s * K, s2 ? s2 + s * N : NULL);
             if (r) {
 #pragma omp critical(dw_spectrum_sample_err)
@@ -469,12 +488,25 @@ dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double
                     snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
                 }
             }
+            size_t d;
+#pragma omp atomic capture
+            d = ++done_count;
+            /* progress from the calling thread only (thread 0 of the team) */
+            if (o->progress && thread_num() == 0 && o->progress(o->progress_ctx, (double)d, (double)S)) {
+#pragma omp atomic write
+                cancel = 1;
+            }
         }
         free(buf);
     }
     if (err) {
         free(all);
         return dw_fail(err, "%s", err_msg);
+    }
+    if (!cancel && o->progress && o->progress(o->progress_ctx, (double)S, (double)S)) cancel = 1;
+    if (cancel) {
+        free(all);
+        return dw_fail(DW_ERR_INVALID, "sample: cancelled by the progress callback");
     }
     for (size_t k = 0; k < K; k++) {
         double mean = 0, var = 0;

@@ -48,6 +48,14 @@ const double *dw_spectrum_mu(const dw_spectrum *s) { return s ? s->mu : NULL; }
 double dw_spectrum_mu_error(const dw_spectrum *s) { return s ? s->mu_err : 0; }
 double dw_spectrum_atom0(const dw_spectrum *s) { return s ? s->atom0 : 0; }
 
+double dw_spectrum_input_q0(const dw_spectrum *s)
+{
+    if (!s || !(s->sw2[0] > 0)) return 0;
+    /* q_1 = sigma_w^2 |x|^2 / N + sigma_b^2: q0 itself, or the input norm that starts the network at q* */
+    const double q0 = s->fixed_point ? (s->q[0] - s->sb2[0]) / s->sw2[0] : s->q0;
+    return q0 > 0 && isfinite(q0) ? q0 : 0;
+}
+
 static dw_status check_list(const char *what, size_t n, const double *v, int L, double lo_excl, int allow_zero)
 {
     if (!v || (n != 1 && n != (size_t)L))

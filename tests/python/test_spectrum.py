@@ -252,7 +252,7 @@ def test_cli_exact_and_critical():
     (["--moments", 3, "--weight-var", "1,2,3"], "weight variance"),
     (["--moments", 3, "--act", "exp", "--q0", 50, "--moments", 12], "variance q = 50"),
     (["--moments", 3, "--act", "tanhh"], "--act"),
-    (["--moments", 3, "--sample"], "sampling"),
+    (["--moments", 3, "--sample"], "--sample needs --width"),
 ])
 def test_cli_errors(args, what):
     base = ["jacobian", "--depth", 2, "--act", "relu"]

@@ -1,0 +1,101 @@
+/* An SVG plot of a density curve with an optional histogram behind it (deepwick jacobian --plot): the limiting
+ * density of the squared singular values and the pooled spectra of sampled networks. Written into a memory
+ * buffer, then atomically to the path. Drawing only: the caller supplies every number. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void text_at(FILE *f, double x, double y, const char *anchor, const char *fmt, ...)
+{
+    char s[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s, sizeof s, fmt, ap);
+    va_end(ap);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"12\">", x, y, anchor);
+    for (const char *p = s; *p; p++) {
+        if (*p == '<') fputs("&lt;", f);
+        else if (*p == '>') fputs("&gt;", f);
+        else if (*p == '&') fputs("&amp;", f);
+        else fputc(*p, f);
+    }
+    fputs("</text>\n", f);
+}
+
+/* A "nice" tick step for a range of width w with about 5 ticks. */
+static double tick_step(double w)
+{
+    double e = pow(10, floor(log10(w / 5))), r = w / 5 / e;
+    return e * (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10);
+}
+
+dw_status cli_plot_density(const char *path, const char *title, size_t n, const double *t, const double *rho,
+                           size_t nbins, const double *edges, const double *height, const char *curve_label,
+                           const char *hist_label)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return DW_ERR_NOMEM;
+    const double W = 640, H = 440, x0 = 70, x1 = 610, y0 = 380, y1 = 50;
+    double xa = 0, xb = 0, yb = 0;
+    for (size_t i = 0; i < n; i++) xb = fmax(xb, t[i]);
+    if (nbins) xb = fmax(xb, edges[nbins]);
+    /* y range: the histogram and the curve away from 0 (erf-like densities have a near 1/t spike there) */
+    for (size_t i = 0; i < nbins; i++) yb = fmax(yb, height[i]);
+    for (size_t i = 0; i < n; i++)
+        if (t[i] >= 0.05 * xb && isfinite(rho[i])) yb = fmax(yb, rho[i]);
+    if (!(yb > 0)) yb = 1;
+    yb *= 1.1;
+    if (!(xb > xa)) xb = xa + 1;
+#define PX(v) (x0 + ((v) - xa) / (xb - xa) * (x1 - x0))
+#define PY(v) (y0 - fmin((v), yb) / yb * (y0 - y1))
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H, W, H);
+    text_at(f, W / 2, 25, "middle", "%s", title);
+    double sx = tick_step(xb - xa), sy = tick_step(yb);
+    for (double v = 0; v <= yb * (1 + 1e-9); v += sy) {
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, PY(v), x1, PY(v));
+        text_at(f, x0 - 6, PY(v) + 4, "end", "%g", v);
+    }
+    for (double v = 0; v <= xb * (1 + 1e-9); v += sx) {
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", PX(v), y0, PX(v), y1);
+        text_at(f, PX(v), y0 + 16, "middle", "%g", v);
+    }
+    text_at(f, (x0 + x1) / 2, H - 12, "middle", "squared singular value t");
+    for (size_t i = 0; i < nbins; i++)
+        if (height[i] > 0)
+            fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#aec7e8\" stroke=\"#6b9bc8\" "
+                       "stroke-width=\"0.5\"/>\n", PX(edges[i]), PY(height[i]), PX(edges[i + 1]) - PX(edges[i]),
+                    y0 - PY(height[i]));
+    if (n) {
+        fputs("<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\" points=\"", f);
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(rho[i])) fprintf(f, "%.2f,%.2f ", PX(t[i]), PY(rho[i]));
+        fputs("\"/>\n", f);
+    }
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n", x0, y1,
+            x1 - x0, y0 - y1);
+    double ly = y1 + 18;
+    if (n && curve_label) {
+        fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#d62728\" stroke-width=\"1.5\"/>",
+                x1 - 250, ly - 4, x1 - 230, ly - 4);
+        text_at(f, x1 - 225, ly, "start", "%s", curve_label);
+        ly += 18;
+    }
+    if (nbins && hist_label) {
+        fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"20\" height=\"10\" fill=\"#aec7e8\" stroke=\"#6b9bc8\"/>",
+                x1 - 250, ly - 10);
+        text_at(f, x1 - 225, ly, "start", "%s", hist_label);
+    }
+    fputs("</svg>\n", f);
+#undef PX
+#undef PY
+    fclose(f);
+    dw_status s = dw_io_write_text(path, buf, len);
+    free(buf);
+    return s;
+}

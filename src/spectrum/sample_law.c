@@ -1,0 +1,62 @@
+/* Finite networks for the Jacobian spectrum with weights from the sampling module's laws (MATH.md 2, 3): the glue
+ * between dw_spectrum_sample (which takes any drawing function) and dw_sample_weights / dw_sample_bias. */
+#include "core/internal.h"
+
+#include <float.h>
+#include <string.h>
+
+/* Streams of the sampling module are keyed by (seed, network, layer): the biases use the layer index, the input a
+ * layer index no network reaches (depth <= DW_SPECTRUM_DEPTH_MAX). */
+#define INPUT_LAYER 0x7fffffffULL
+
+typedef struct law_ctx {
+    dw_sample_law law;
+    unsigned long long seed;
+} law_ctx;
+
+static dw_status draw_law(void *ctx, unsigned long long s, dw_spectrum_draw_what what, int layer, size_t rows,
+                          size_t cols, double *out)
+{
+    const law_ctx *c = ctx;
+    switch (what) {
+    case DW_SPECTRUM_DRAW_WEIGHTS:
+        return dw_sample_weights(&c->law, c->seed, s, (unsigned long long)layer, rows, cols, out);
+    case DW_SPECTRUM_DRAW_BIAS:
+        return dw_sample_bias(&c->law, c->seed, s, (unsigned long long)layer, rows * cols, out);
+    case DW_SPECTRUM_DRAW_INPUT:
+    default: {
+        /* the input direction is Gaussian whatever the law (it is rescaled to |x|^2 / N = q0) */
+        const dw_sample_law g = {DW_SAMPLE_GAUSSIAN, 0};
+        return dw_sample_bias(&g, c->seed, s, INPUT_LAYER, rows * cols, out);
+    }
+    }
+}
+
+dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_sample_law *law, unsigned long long seed,
+                                 double *m, double *se, double *s2)
+{
+    if (!o || !law) return dw_fail(DW_ERR_INVALID, "sample: NULL options or law");
+    if (law->kind == DW_SAMPLE_COMPLEX_GAUSSIAN)
+        return dw_fail(DW_ERR_INVALID, "sample: complex-gaussian weights: the Jacobian spectrum is for real networks; "
+                                       "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
+    char buf[64];
+    dw_sample_law chk;
+    /* re-parse the canonical spelling: rejects a law struct with bad parameters (nu <= 2, p outside (0, 1]) */
+    dw_status st = dw_sample_law_parse(&chk, dw_sample_law_format(law, buf, sizeof buf));
+    if (st) return st;
+    law_ctx c = {*law, seed};
+    dw_spectrum_sample_opts oo = *o;
+    oo.draw = draw_law;
+    oo.ctx = &c;
+    return dw_spectrum_sample(&oo, m, se, s2);
+}
+
+size_t dw_spectrum_count_zeros(size_t samples, size_t N, const double *s2)
+{
+    if (!s2 || !N) return 0;
+    const double e = 16.0 * (double)N * DBL_EPSILON, cut = e * e;
+    size_t z = 0;
+    for (size_t s = 0; s < samples; s++)
+        for (size_t i = 0; i < N; i++) z += s2[s * N + i] <= cut * s2[s * N];
+    return z;
+}
