@@ -41,11 +41,11 @@ int cmd_criticality(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
 
-/* SVG plot of a density curve (t, rho: n points) over a histogram (nbins bars, edges: nbins + 1), atomically
- * written; either part may be empty (n = 0 or nbins = 0). cli/plot.c. */
-dw_status cli_plot_density(const char *path, const char *title, size_t n, const double *t, const double *rho,
-                           size_t nbins, const double *edges, const double *height, const char *curve_label,
-                           const char *hist_label);
+/* SVG plot of a curve (t, rho: n points) over a histogram (nbins bars, edges: nbins + 1), atomically written;
+ * either part may be empty (n = 0 or nbins = 0); logx: a logarithmic t axis (t and the edges > 0). cli/plot.c. */
+dw_status cli_plot_density(const char *path, const char *title, int logx, const char *ylabel, size_t n,
+                           const double *t, const double *rho, size_t nbins, const double *edges,
+                           const double *height, const char *curve_label, const char *hist_label);
 
 /* Progress bar with ETA on stderr, only when stderr is a terminal (cli/progress.c). */
 typedef struct cli_progress {

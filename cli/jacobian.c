@@ -50,6 +50,8 @@ static const char help[] =
     "  --seed SEED         seed of the weights, biases, inputs and probes (default 0)\n"
     "  --threads T         OpenMP threads, one network each (default: all cores); results do not depend on T\n"
     "  --bins B            histogram bins for --plot (default 60)\n"
+    "  --log-t             --plot on a logarithmic t axis: t rho(t) (the density of ln t), geometric bins and\n"
+    "                      --grid points (deep networks spread over many decades)\n"
     "The input has |x|^2 / N = q0 (at the fixed point, the q0 that gives q_1 = q*). The JSON's \"sample\" holds the\n"
     "moments, their standard errors and z = (sample - limit) / SE; the finite-N bias is O(1/N), so |z| grows\n"
     "with S at fixed N. A progress bar is drawn on stderr when stderr is a terminal.\n";
@@ -111,11 +113,12 @@ int cmd_jacobian(int argc, char **argv)
         {"law", required_argument, 0, 'l'},        {"probes", required_argument, 0, 'p'},
         {"seed", required_argument, 0, 's'},       {"threads", required_argument, 0, 't'},
         {"plot", required_argument, 0, 'P'},       {"bins", required_argument, 0, 'B'},
+        {"log-t", no_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     const char *actspec = NULL, *wtext = "1", *btext = "0", *weights = "gaussian", *grid = NULL, *out = NULL;
     const char *q0text = "1", *lawtext = NULL, *plot = NULL;
     long depth = -1, K = 0, width = -1, samples = -1, probes = 0, seed = 0, threads = 0, bins = 60;
-    int fixed = 0, exact = 0, density = 0, json = 0, have_k = 0, sample = 0, weights_given = 0, c;
+    int fixed = 0, exact = 0, density = 0, json = 0, have_k = 0, sample = 0, weights_given = 0, logt = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -165,6 +168,7 @@ int cmd_jacobian(int argc, char **argv)
             if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
             break;
         case 'P': plot = optarg; break;
+        case 'X': logt = 1; break;
         case 'B':
             if (!cli_parse_int("--bins", optarg, 1, 100000, &bins)) return 1;
             break;
@@ -207,6 +211,8 @@ int cmd_jacobian(int argc, char **argv)
         size_t pl = strlen(plot);
         if (pl < 4 || strcmp(plot + pl - 4, ".svg")) return cli_error("--plot: '%s' must end in .svg", plot);
         if (sample && probes) return cli_usage_error("jacobian", "--plot with --sample needs exact spectra (--probes 0)");
+    } else if (logt) {
+        return cli_usage_error("jacobian", "--log-t goes with --plot");
     }
     double ga = 0, gb = 0;
     long gn = 0;
@@ -419,9 +425,19 @@ int cmd_jacobian(int argc, char **argv)
         }
     }
     if (plot) {
-        /* the curve: --grid if given, else 400 points across the support */
+        const size_t S = sample ? (size_t)samples : 0, N = sample ? (size_t)width : 0;
+        /* the largest sampled value and the smallest that is not a zero: each network's values are in descending
+         * order, its zeros (dw_spectrum_count_zeros) last */
+        double smin = INFINITY, top = hi;
+        for (size_t k = 0; s2 && k < S; k++) {
+            const size_t nz = N - dw_spectrum_count_zeros(1, N, s2 + k * N);
+            top = fmax(top, s2[k * N]);
+            if (nz) smin = fmin(smin, s2[k * N + nz - 1]);
+        }
+        /* the curve: --grid if given, else 400 points across the support (log-t: from 1e-6 of the edge, or the
+         * smallest sampled value) */
         size_t np = 400;
-        double a = hi / 2000, b = hi;
+        double a = logt ? fmin(hi * 1e-6, smin) : hi / 2000, b = hi;
         if (grid) {
             np = (size_t)gn;
             a = ga;
@@ -433,19 +449,21 @@ int cmd_jacobian(int argc, char **argv)
             rc = cli_error("--plot: out of memory");
             goto done;
         }
-        for (size_t i = 0; i < np; i++) pt[i] = a + (b - a) * (double)i / (double)(np - 1);
+        for (size_t i = 0; i < np; i++) {
+            const double f = (double)i / (double)(np - 1);
+            pt[i] = logt ? a * pow(b / a, f) : a + (b - a) * f;
+        }
         if ((st = dw_spectrum_density(s, np, pt, prho))) {
             rc = cli_status(st);
             goto done;
         }
+        if (logt)
+            for (size_t i = 0; i < np; i++) prho[i] *= pt[i]; /* the density of ln t */
         size_t nbins = 0;
         char hl[160] = "", title[256];
         if (s2) {
             /* histogram of the non-zero squared singular values, normalised by all of them: its area is
-             * 1 - (empirical atom at 0), as the density's is 1 - atom0 */
-            const size_t S = (size_t)samples, N = (size_t)width;
-            double top = hi;
-            for (size_t i = 0; i < S * N; i++) top = fmax(top, s2[i]);
+             * 1 - (sampled atom at 0), as the density's is 1 - atom0 */
             nbins = (size_t)bins;
             edges = malloc(sizeof(double) * (nbins + 1));
             height = calloc(nbins, sizeof(double));
@@ -453,22 +471,29 @@ int cmd_jacobian(int argc, char **argv)
                 rc = cli_error("--plot: out of memory");
                 goto done;
             }
-            const double w = top / (double)nbins;
-            for (size_t i = 0; i <= nbins; i++) edges[i] = w * (double)i;
-            /* the zeros (counted apart, as the atom) fall in the first bin: take them out again */
-            for (size_t i = 0; i < S * N; i++) {
-                size_t k = (size_t)(s2[i] / w);
-                height[k < nbins ? k : nbins - 1] += 1;
+            const double lo = logt ? (isfinite(smin) ? smin : top * 1e-6) : 0, r = logt ? log(top / lo) : 0;
+            for (size_t i = 0; i <= nbins; i++)
+                edges[i] = logt ? lo * exp(r * (double)i / (double)nbins) : top * (double)i / (double)nbins;
+            for (size_t k = 0; k < S; k++) {
+                const size_t nz = N - dw_spectrum_count_zeros(1, N, s2 + k * N);
+                for (size_t i = 0; i < nz; i++) {
+                    const double v = s2[k * N + i], u = logt ? log(v / lo) / r : v / top;
+                    const double j = floor(u * (double)nbins);
+                    height[j < 0 ? 0 : j >= (double)nbins ? nbins - 1 : (size_t)j] += 1;
+                }
             }
-            height[0] -= (double)zeros;
-            for (size_t i = 0; i < nbins; i++) height[i] /= (double)(S * N) * w;
-            snprintf(hl, sizeof hl, "%ld networks, N = %ld (atom at 0: %.3g)", samples, width, atom_emp);
+            for (size_t i = 0; i < nbins; i++)
+                height[i] /= (double)(S * N) * (logt ? r / (double)nbins : top / (double)nbins);
+            char lb[64];
+            snprintf(hl, sizeof hl, "%zu networks, N = %zu, %s (atom at 0: %.3g)", S, N,
+                     dw_sample_law_format(&law, lb, sizeof lb), atom_emp);
         }
         char cl[128];
         snprintf(cl, sizeof cl, "limit N -> inf (atom at 0: %.3g)", dw_spectrum_atom0(s));
-        snprintf(title, sizeof title, "squared singular values of J: %s, depth %ld, %s weights", dw_act_name(act),
-                 depth, weights);
-        if ((st = cli_plot_density(plot, title, np, pt, prho, nbins, edges, height, cl, s2 ? hl : NULL))) {
+        snprintf(title, sizeof title, "squared singular values of J: %s, depth %ld, %s limit", dw_act_name(act),
+                 depth, wlaw == DW_SPECTRUM_ORTHOGONAL ? "orthogonal" : "i.i.d.");
+        if ((st = cli_plot_density(plot, title, logt, logt ? "t rho(t)  (density of ln t)" : "rho(t)", np, pt, prho,
+                                   nbins, edges, height, cl, s2 ? hl : NULL))) {
             rc = cli_error("--plot: %s", dw_error_message());
             goto done;
         }

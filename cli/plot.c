@@ -32,40 +32,58 @@ static double tick_step(double w)
     return e * (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10);
 }
 
-dw_status cli_plot_density(const char *path, const char *title, size_t n, const double *t, const double *rho,
-                           size_t nbins, const double *edges, const double *height, const char *curve_label,
-                           const char *hist_label)
+dw_status cli_plot_density(const char *path, const char *title, int logx, const char *ylabel, size_t n,
+                           const double *t, const double *rho, size_t nbins, const double *edges,
+                           const double *height, const char *curve_label, const char *hist_label)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return DW_ERR_NOMEM;
     const double W = 640, H = 440, x0 = 70, x1 = 610, y0 = 380, y1 = 50;
-    double xa = 0, xb = 0, yb = 0;
-    for (size_t i = 0; i < n; i++) xb = fmax(xb, t[i]);
-    if (nbins) xb = fmax(xb, edges[nbins]);
+    /* x: t on [0, max], or log10 t on [log10 min, log10 max] */
+    double xa = logx ? INFINITY : 0, xb = -INFINITY, yb = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] > 0) {
+            xb = fmax(xb, logx ? log10(t[i]) : t[i]);
+            if (logx) xa = fmin(xa, log10(t[i]));
+        }
+    if (nbins) {
+        xb = fmax(xb, logx ? log10(edges[nbins]) : edges[nbins]);
+        if (logx) xa = fmin(xa, log10(edges[0]));
+    }
+    if (!isfinite(xa) || !isfinite(xb) || !(xb > xa)) {
+        xa = logx ? -1 : 0;
+        xb = xa + 1;
+    }
     /* y range: the histogram and the curve away from 0 (erf-like densities have a near 1/t spike there) */
     for (size_t i = 0; i < nbins; i++) yb = fmax(yb, height[i]);
     for (size_t i = 0; i < n; i++)
-        if (t[i] >= 0.05 * xb && isfinite(rho[i])) yb = fmax(yb, rho[i]);
+        if ((logx || t[i] >= 0.05 * xb) && isfinite(rho[i])) yb = fmax(yb, rho[i]);
     if (!(yb > 0)) yb = 1;
     yb *= 1.1;
-    if (!(xb > xa)) xb = xa + 1;
-#define PX(v) (x0 + ((v) - xa) / (xb - xa) * (x1 - x0))
+#define XV(v) (logx ? log10(v) : (v))
+#define PX(v) (x0 + (XV(v) - xa) / (xb - xa) * (x1 - x0))
 #define PY(v) (y0 - fmin((v), yb) / yb * (y0 - y1))
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H, W, H);
     text_at(f, W / 2, 25, "middle", "%s", title);
-    double sx = tick_step(xb - xa), sy = tick_step(yb);
+    double sx = logx ? fmax(1, ceil((xb - xa) / 8)) : tick_step(xb - xa), sy = tick_step(yb);
     for (double v = 0; v <= yb * (1 + 1e-9); v += sy) {
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, PY(v), x1, PY(v));
         text_at(f, x0 - 6, PY(v) + 4, "end", "%g", v);
     }
-    for (double v = 0; v <= xb * (1 + 1e-9); v += sx) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", PX(v), y0, PX(v), y1);
-        text_at(f, PX(v), y0 + 16, "middle", "%g", v);
+    for (double v = logx ? ceil(xa) : 0; v <= xb + 1e-9 * fabs(xb); v += sx) {
+        const double px = x0 + (v - xa) / (xb - xa) * (x1 - x0);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", px, y0, px, y1);
+        if (logx) text_at(f, px, y0 + 16, "middle", "1e%.0f", v);
+        else text_at(f, px, y0 + 16, "middle", "%g", v);
     }
-    text_at(f, (x0 + x1) / 2, H - 12, "middle", "squared singular value t");
+    text_at(f, (x0 + x1) / 2, H - 12, "middle", "squared singular value t%s", logx ? " (log scale)" : "");
+    fprintf(f, "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 16 %.1f)\">",
+            (y0 + y1) / 2, (y0 + y1) / 2);
+    fputs(ylabel, f);
+    fputs("</text>\n", f);
     for (size_t i = 0; i < nbins; i++)
         if (height[i] > 0)
             fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#aec7e8\" stroke=\"#6b9bc8\" "
@@ -74,7 +92,7 @@ dw_status cli_plot_density(const char *path, const char *title, size_t n, const 
     if (n) {
         fputs("<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\" points=\"", f);
         for (size_t i = 0; i < n; i++)
-            if (isfinite(rho[i])) fprintf(f, "%.2f,%.2f ", PX(t[i]), PY(rho[i]));
+            if (isfinite(rho[i]) && (!logx || t[i] > 0)) fprintf(f, "%.2f,%.2f ", PX(t[i]), PY(rho[i]));
         fputs("\"/>\n", f);
     }
     fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n", x0, y1,
@@ -82,16 +100,17 @@ dw_status cli_plot_density(const char *path, const char *title, size_t n, const 
     double ly = y1 + 18;
     if (n && curve_label) {
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#d62728\" stroke-width=\"1.5\"/>",
-                x1 - 250, ly - 4, x1 - 230, ly - 4);
-        text_at(f, x1 - 225, ly, "start", "%s", curve_label);
+                x1 - 330, ly - 4, x1 - 310, ly - 4);
+        text_at(f, x1 - 305, ly, "start", "%s", curve_label);
         ly += 18;
     }
     if (nbins && hist_label) {
         fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"20\" height=\"10\" fill=\"#aec7e8\" stroke=\"#6b9bc8\"/>",
-                x1 - 250, ly - 10);
-        text_at(f, x1 - 225, ly, "start", "%s", hist_label);
+                x1 - 330, ly - 10);
+        text_at(f, x1 - 305, ly, "start", "%s", hist_label);
     }
     fputs("</svg>\n", f);
+#undef XV
 #undef PX
 #undef PY
     fclose(f);

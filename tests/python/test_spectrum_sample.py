@@ -188,6 +188,15 @@ def test_cli_plot_is_svg_with_histogram(tmp_path):
     bars = [e for e in root.iter(ns + "rect") if e.get("fill") == "#aec7e8"]
     assert 10 <= len(bars) <= 26               # non-empty bins (+ the legend's swatch)
     assert len(list(root.iter(ns + "polyline"))) == 1
+    # log-t axis: the density of ln t over geometric bins; the bars' area (sum of height x ln ratio) is the
+    # fraction of non-zero sampled values, as the curve's is 1 - atom0
+    out3 = tmp_path / "l.svg"
+    p = run("jacobian", "--depth", 6, "--act", "tanh", "--weight-var", 1.5, "--bias-var", 0.05, "--moments", 2,
+            "--sample", "--width", 60, "--samples", 3, "--plot", out3, "--log-t", "--json")
+    assert p.returncode == 0, p.stderr
+    root = ET.parse(out3).getroot()
+    assert len([e for e in root.iter(ns + "rect") if e.get("fill") == "#aec7e8"]) >= 30
+    assert "log scale" in out3.read_text() and "density of ln t" in out3.read_text()
     # the density alone, on a given grid
     out2 = tmp_path / "d.svg"
     p = run("jacobian", "--depth", 2, "--act", "tanh", "--weight-var", 1.5, "--bias-var", 0.1, "--moments", 2,
@@ -225,6 +234,7 @@ def test_cli_sample_usage_errors(tmp_path):
     assert "exact spectra" in fail(*base, "--sample", "--width", 5, "--samples", 3, "--probes", 4, "--plot", out,
                                    code=2)
     assert "must end in .svg" in fail(*base, "--plot", tmp_path / "x.png")
+    assert "--log-t goes with --plot" in fail(*base, "--log-t", code=2)
     assert "--plot" in fail(*base, "--plot", tmp_path / "missing" / "x.svg")
     assert list(tmp_path.iterdir()) == []
 
