@@ -11,7 +11,7 @@ from .wick import expand, wick
 from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
                          signature)
 from .spectrum import criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_svd
-from .sampling import converge, empirical_kernel, sample
+from .sampling import converge, empirical_kernel, forward, sample
 
 __version__ = lib.dw_version().decode()
 
@@ -21,4 +21,4 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson",
-           "sample", "empirical_kernel", "converge"]
+           "sample", "empirical_kernel", "converge", "forward"]

@@ -266,6 +266,48 @@ static dw_status gen_block(const net *t, double *base, uint64_t sample, int l, s
 }
 
 /* ------------------------------------------------------------------------------------------------------------
+ * The hot kernel of a dense layer after its GEMM: bias and activation fused in one pass over each row (the row,
+ * a few KiB, stays in L1 between the two).
+ * ---------------------------------------------------------------------------------------------------------- */
+
+/* For rows i < rows: h = H[i, :] + b (b may be NULL), written back to H; with act, A[i, :] = phi(h) (A may be H)
+ * and D[i, :] = phi'(h) if D. check_h: h must be finite (catches non-finite weights or inputs, which a relu would
+ * otherwise turn into 0); the outputs must always be finite. Returns the first row that is not, or SIZE_MAX. */
+static size_t bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, const double *b, const dw_act *act,
+                            double *A, size_t lda, double *D, size_t ldd, int check_h)
+{
+    const int relu = act && act->fam == DW_FAM_RELU;
+    const double alpha = relu ? act->alpha : 0.0, d0 = relu ? act->d0 : 0.0;
+    for (size_t i = 0; i < rows; i++) {
+        double *h = H + i * ldh, *a = act ? A + i * lda : h, *d = D ? D + i * ldd : NULL;
+        int bad = 0;
+        if (b)
+            for (size_t j = 0; j < cols; j++) h[j] += b[j];
+        if (check_h || !act)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(h[j]);
+        if (relu) { /* dw_act_eval's relu family, inline: relu(-inf) = 0, not 0 * -inf */
+            if (alpha == 0.0 && !d) {
+                for (size_t j = 0; j < cols; j++) a[j] = h[j] > 0 ? h[j] : 0.0;
+            } else {
+                for (size_t j = 0; j < cols; j++) {
+                    const double x = h[j];
+                    if (d) d[j] = x > 0 ? 1.0 : x < 0 ? alpha : d0;
+                    a[j] = x > 0 ? x : alpha == 0.0 ? 0.0 : alpha * x;
+                }
+            }
+        } else if (act) {
+            (void)dw_act_eval(act, cols, h, a, d); /* cannot fail on valid arguments */
+        }
+        if (act && !relu)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]) || (d && !isfinite(d[j]));
+        else if (act && !check_h)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]);
+        if (bad) return i;
+    }
+    return SIZE_MAX;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
  * B. forward pass and back-propagation on a block of input rows
  * ---------------------------------------------------------------------------------------------------------- */
 
@@ -284,30 +326,24 @@ static dw_status forward_rows(const net *t, double *base, const double *X, size_
         double *out = l <= L ? H : base + t->offF + r0 * rout;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)rout, (int)rin, 1.0, in, (int)rin,
                     base + t->offW[l], (int)rin, 0.0, out, (int)rout);
-        if (t->bv[l] > 0) {
-            const double *b = base + t->offb[l];
-            for (size_t i = 0; i < rows; i++)
-                for (size_t j = 0; j < rout; j++) out[i * rout + j] += b[j];
-        }
+        const double *b = t->bv[l] > 0 ? base + t->offb[l] : NULL;
         if (l <= L) {
             double *A = base + t->offA[l] + r0 * rout, *D = t->ntk ? base + t->offD[l] + r0 * rout : NULL;
-            if ((st = dw_act_eval(t->act, rows * rout, H, A, D))) break;
-            for (size_t i = 0; i < rows * rout; i++)
-                if (!isfinite(A[i]) || (D && !isfinite(D[i]))) {
-                    st = dw_fail(DW_ERR_RANGE,
-                                 "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the "
-                                 "depth or the variances",
-                                 (unsigned long long)sample, l, r0 + i / rout + 1, dw_act_name(t->act));
-                    break;
-                }
-            if (st) break;
+            const size_t bad = bias_act_rows(rows, rout, H, rout, b, t->act, A, rout, D, rout, 0);
+            if (bad != SIZE_MAX) {
+                st = dw_fail(DW_ERR_RANGE,
+                             "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the "
+                             "depth or the variances",
+                             (unsigned long long)sample, l, r0 + bad + 1, dw_act_name(t->act));
+                break;
+            }
         } else {
-            for (size_t i = 0; i < rows * rout; i++)
-                if (!isfinite(out[i])) {
-                    st = dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu",
-                                 (unsigned long long)sample, r0 + i / rout + 1);
-                    break;
-                }
+            const size_t bad = bias_act_rows(rows, rout, out, rout, b, NULL, NULL, 0, NULL, 0, 1);
+            if (bad != SIZE_MAX) {
+                st = dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu",
+                             (unsigned long long)sample, r0 + bad + 1);
+                break;
+            }
         }
     }
     free(H);
@@ -430,7 +466,10 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
     size_t chunk = (size_t)threads < S ? (size_t)threads : S;
     const double avail = dw_core_mem_available();
     while (chunk > 1 && (double)chunk * per > 0.5 * avail) chunk--;
-    double *mem = dw_alloc(chunk, (t->total ? t->total : 1) * sizeof(double), "sampled networks");
+    /* huge pages where the kernel gives them: the weights are written once and read by every GEMM */
+    if ((double)chunk * (double)(t->total ? t->total : 1) * 8.0 > (double)SIZE_MAX)
+        return dw_fail(DW_ERR_NOMEM, "sampled networks: the work space does not fit in memory");
+    double *mem = dw_core_alloc_large(chunk * (t->total ? t->total : 1) * sizeof(double), "sampled networks");
     if (!mem) return DW_ERR_NOMEM;
     const int L = t->L;
     const size_t L1 = (size_t)L + 1, n = t->n;
@@ -444,7 +483,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
     const size_t ntiles = nt * (nt + 1) / 2;
     size_t *itA = dw_alloc(maxA, 2 * sizeof(size_t), "work items");
     if (!itA) {
-        free(mem);
+        dw_core_free_large(mem);
         return DW_ERR_NOMEM;
     }
     for (size_t l = 1; l <= L1; l++) {
@@ -533,7 +572,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
             st = dw_fail(DW_ERR_INVALID, "sample: cancelled by the progress callback");
     }
     free(itA);
-    free(mem);
+    dw_core_free_large(mem);
     return st;
 }
 
@@ -667,6 +706,80 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
     free(c.s2);
     net_clear(&t);
     return st;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * dw_sample_forward: the forward pass on given weights
+ * ---------------------------------------------------------------------------------------------------------- */
+
+#define DW_FWD_COLS 512 /* output units per work item */
+#define DW_FWD_ROWS 512 /* input rows per work item: each GEMM packs its block of W once for all of them */
+
+dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const size_t *widths, const double *const *W,
+                            const double *const *b, const double *X, size_t n, double *F, int threads_opt)
+{
+    if (!act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
+    if (n_layers < 1) return dw_fail(DW_ERR_INVALID, "forward: at least one layer is needed (got 0)");
+    if (!widths || !W || !X || !F) return dw_fail(DW_ERR_INVALID, "forward: NULL argument");
+    if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
+    if (n > (size_t)INT_MAX)
+        return dw_fail(DW_ERR_INVALID, "X: number of points: %zu is above the maximum supported by BLAS (%d)", n,
+                       INT_MAX);
+    size_t mx = 0;
+    for (size_t l = 0; l <= n_layers; l++) {
+        if (widths[l] < 1)
+            return dw_fail(DW_ERR_INVALID, l == 0 ? "X: input dimension d must be at least 1"
+                                                  : "weights: layer %zu has no output units", l);
+        if (widths[l] > (size_t)INT_MAX)
+            return dw_fail(DW_ERR_INVALID, "weights: width %zu of layer %zu is above the maximum supported by BLAS (%d)",
+                           widths[l], l, INT_MAX);
+        if (l < n_layers && !W[l]) return dw_fail(DW_ERR_INVALID, "weights: layer %zu is NULL", l + 1);
+        if (l > 0 && l < n_layers && widths[l] > mx) mx = widths[l];
+    }
+    if (!check_inputs(X, n, widths[0])) return DW_ERR_INVALID;
+    /* two activation buffers of n x (widest hidden layer), ping-pong */
+    const double bytes = 2.0 * 8.0 * (double)n * (double)mx;
+    dw_status st = dw_core_check_alloc(bytes, "the forward pass's activations");
+    if (st) return st;
+    double *buf[2] = {NULL, NULL};
+    if (mx) {
+        buf[0] = dw_core_alloc_large((size_t)bytes, "the forward pass's activations");
+        if (!buf[0]) return DW_ERR_NOMEM;
+        buf[1] = buf[0] + n * mx;
+    }
+    const int threads = dw_core_threads(threads_opt);
+    const size_t nrb = (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS;
+    ERR_DECL;
+#pragma omp parallel num_threads(threads)
+    {
+        serial_blas();
+        for (size_t l = 0; l < n_layers; l++) {
+            const size_t rin = widths[l], rout = widths[l + 1], ncb = (rout + DW_FWD_COLS - 1) / DW_FWD_COLS;
+            const double *in = l == 0 ? X : buf[(l - 1) & 1];
+            double *out = l + 1 == n_layers ? F : buf[l & 1];
+            const int last = l + 1 == n_layers;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < nrb * ncb; k++) {
+                const size_t r0 = (k / ncb) * DW_FWD_ROWS, c0 = (k % ncb) * DW_FWD_COLS;
+                const size_t rows = r0 + DW_FWD_ROWS < n ? DW_FWD_ROWS : n - r0;
+                const size_t cols = c0 + DW_FWD_COLS < rout ? DW_FWD_COLS : rout - c0;
+                double *o = out + r0 * rout + c0;
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0,
+                            in + r0 * rin, (int)rin, W[l] + c0 * rin, (int)rin, 0.0, o, (int)rout);
+                const size_t bad = bias_act_rows(rows, cols, o, rout, b && b[l] ? b[l] + c0 : NULL,
+                                                 last ? NULL : act, o, rout, NULL, 0, 1);
+                if (bad != SIZE_MAX)
+                    ERR_RECORD(l * nrb * ncb + k,
+                               dw_fail(DW_ERR_RANGE,
+                                       "forward: layer %zu is not finite at input row %zu (non-finite weights or "
+                                       "biases, or overflow)",
+                                       l + 1, r0 + bad + 1));
+            }
+        }
+    }
+    dw_core_free_large(buf[0]);
+    if (err) return dw_fail(err, "%s", err_msg);
+    return DW_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------------------
