@@ -463,7 +463,16 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
     const double per = net_sample_bytes(t);
     dw_status st = dw_core_check_alloc(per, "one sampled network's work space");
     if (st) return st;
+    /* Samples per chunk: at least one per thread; small networks many more (up to 64 MiB of work space), so that
+     * the three parallel phases have enough work between their barriers. The chunking changes nothing in the
+     * results (every item is keyed by its sample, and the consumer sees the samples in order). */
+    const double wsb = 8.0 * (double)(t->total ? t->total : 1);
     size_t chunk = (size_t)threads < S ? (size_t)threads : S;
+    if (wsb * (double)chunk < 64.0 * 1048576.0) {
+        const double more = floor(64.0 * 1048576.0 / wsb);
+        chunk = more < (double)S ? (size_t)more : S;
+        if (chunk < 1) chunk = 1;
+    }
     const double avail = dw_core_mem_available();
     while (chunk > 1 && (double)chunk * per > 0.5 * avail) chunk--;
     /* huge pages where the kernel gives them: the weights are written once and read by every GEMM */

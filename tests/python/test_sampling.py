@@ -632,6 +632,11 @@ def test_gaussian_stream_equals_the_sequential_ziggurat():
     ref1 = _zig_normals(_stream(5, 1, 2, 1), 2 * 131)
     assert np.array_equal(W[:64].ravel(), np.array(ref0))
     assert np.array_equal(W[64:].ravel(), np.array(ref1))
+    # small rows (short batches), and complex rows ((re, im) pairs of normals / sqrt 2, drawn row by row)
+    assert np.array_equal(sm.weights("gaussian", 5, 3, seed=6).ravel(), np.array(_zig_normals(_stream(6, 0, 1, 0), 15)))
+    C = sm.weights("complex-gaussian", 7, 5, seed=2, sample=3, layer=4)
+    z = np.array(_zig_normals(_stream(2, 3, 4, 0), 70))
+    assert np.array_equal(C.view(np.float64).ravel(), 0.7071067811865476 * z)
 
 
 # ----------------------------------------------------------------------------------------------------------------
