@@ -26,8 +26,10 @@
 #include <omp.h>
 #endif
 
-#define DW_NET_ROWS 256 /* input rows per forward item (large: OpenBLAS packs W once per call) */
+#define DW_NET_ROWS 256 /* input rows per back-propagation item (large: OpenBLAS packs W once per call) */
 #define DW_NET_TILE 128 /* Gram tile */
+#define DW_FWD_COLS 512 /* forward pass: output units per work item */
+#define DW_FWD_ROWS 512 /* forward pass: input rows per work item (each GEMM packs its block of W once for them) */
 #define DW_MAX_DEPTH 10000
 
 typedef struct {
@@ -311,43 +313,40 @@ static size_t bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, con
  * B. forward pass and back-propagation on a block of input rows
  * ---------------------------------------------------------------------------------------------------------- */
 
-static dw_status forward_rows(const net *t, double *base, const double *X, size_t r0, size_t r1, uint64_t sample)
+/* Layer l of one network on input rows [r0, r1) and units [c0, c1): one GEMM straight into the layer's activations
+ * (the output f for l = L + 1), then bias and activation (and phi' for the NTK) in place, in one pass over each
+ * row. On overflow *row is the first input row that has it. */
+static dw_status forward_block(const net *t, double *base, const double *X, int l, size_t r0, size_t r1, size_t c0,
+                               size_t c1, uint64_t sample, size_t *row)
+{
+    const size_t rin = t->rw[l - 1], rout = t->rw[l], rows = r1 - r0, cols = c1 - c0;
+    const double *in = l == 1 ? X + r0 * rin : base + t->offA[l - 1] + r0 * rin;
+    double *out = (l <= t->L ? base + t->offA[l] : base + t->offF) + r0 * rout + c0;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0, in, (int)rin,
+                base + t->offW[l] + c0 * rin, (int)rin, 0.0, out, (int)rout);
+    const double *b = t->bv[l] > 0 ? base + t->offb[l] + c0 : NULL;
+    if (l <= t->L) {
+        double *D = t->ntk ? base + t->offD[l] + r0 * rout + c0 : NULL;
+        const size_t bad = bias_act_rows(rows, cols, out, rout, b, t->act, out, rout, D, rout, 0);
+        if (bad == SIZE_MAX) return DW_OK;
+        *row = r0 + bad;
+        return dw_fail(DW_ERR_RANGE,
+                       "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the depth or "
+                       "the variances",
+                       (unsigned long long)sample, l, r0 + bad + 1, dw_act_name(t->act));
+    }
+    const size_t bad = bias_act_rows(rows, cols, out, rout, b, NULL, NULL, 0, NULL, 0, 1);
+    if (bad == SIZE_MAX) return DW_OK;
+    *row = r0 + bad;
+    return dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu", (unsigned long long)sample,
+                   r0 + bad + 1);
+}
+
+/* Back-propagation (after the forward pass) on input rows [r0, r1). */
+static void backprop_rows(const net *t, double *base, size_t r0, size_t r1)
 {
     const size_t rows = r1 - r0;
     const int L = t->L;
-    size_t mx = 0;
-    for (int l = 1; l <= L; l++) mx = t->rw[l] > mx ? t->rw[l] : mx;
-    double *H = mx ? dw_alloc(rows * mx, sizeof(double), "forward pass block") : NULL;
-    if (mx && !H) return DW_ERR_NOMEM;
-    dw_status st = DW_OK;
-    for (int l = 1; l <= L + 1; l++) {
-        const size_t rin = t->rw[l - 1], rout = t->rw[l];
-        const double *in = l == 1 ? X + r0 * rin : base + t->offA[l - 1] + r0 * rin;
-        double *out = l <= L ? H : base + t->offF + r0 * rout;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)rout, (int)rin, 1.0, in, (int)rin,
-                    base + t->offW[l], (int)rin, 0.0, out, (int)rout);
-        const double *b = t->bv[l] > 0 ? base + t->offb[l] : NULL;
-        if (l <= L) {
-            double *A = base + t->offA[l] + r0 * rout, *D = t->ntk ? base + t->offD[l] + r0 * rout : NULL;
-            const size_t bad = bias_act_rows(rows, rout, H, rout, b, t->act, A, rout, D, rout, 0);
-            if (bad != SIZE_MAX) {
-                st = dw_fail(DW_ERR_RANGE,
-                             "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the "
-                             "depth or the variances",
-                             (unsigned long long)sample, l, r0 + bad + 1, dw_act_name(t->act));
-                break;
-            }
-        } else {
-            const size_t bad = bias_act_rows(rows, rout, out, rout, b, NULL, NULL, 0, NULL, 0, 1);
-            if (bad != SIZE_MAX) {
-                st = dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu",
-                             (unsigned long long)sample, r0 + bad + 1);
-                break;
-            }
-        }
-    }
-    free(H);
-    if (st || !t->ntk || L == 0) return st;
     /* g^L_k = phi'(h^L) .* W^{L+1}[k, :];  g^{l-1}_k = phi'(h^{l-1}) .* (g^l_k W^l)   (MATH.md 1.3) */
     const size_t dout = t->dout;
     for (size_t k = 0; k < dout; k++) {
@@ -368,7 +367,6 @@ static dw_status forward_rows(const net *t, double *base, const double *X, size_
                 for (size_t j = 0; j < wp; j++) gp[i * ldp + j] *= D[i * wp + j];
         }
     }
-    return DW_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -527,17 +525,37 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
             st = dw_fail(err, "%s", err_msg);
             break;
         }
-        /* B: forward and back-propagation */
-        const size_t totB = cs * nrb;
+        /* B: the forward pass layer by layer (items: network, DW_FWD_ROWS input rows, DW_FWD_COLS units; each block
+         * of W is packed once for all the rows), then back-propagation (items: network, DW_NET_ROWS input rows).
+         * The first failure in (network, layer, row) order is reported, whatever the threads; one parallel region a
+         * layer, with the check for failures between them. */
+        const size_t nrf = (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS, totB = cs * nrb;
+        for (int l = 1; l <= L + 1 && !err; l++) {
+            const size_t ncb = (t->rw[l] + DW_FWD_COLS - 1) / DW_FWD_COLS, per = nrf * ncb;
 #pragma omp parallel num_threads(threads)
-        {
-            serial_blas();
+            {
+                serial_blas();
 #pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < totB; k++) {
-                const size_t s = k / nrb, rb = k % nrb;
-                const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
-                dw_status ts = forward_rows(t, mem + s * t->total, X, r0, r1, first + c0 + s);
-                ERR_RECORD(k, ts);
+                for (size_t k = 0; k < cs * per; k++) {
+                    const size_t s = k / per, rb = k % per / ncb, cb = k % ncb;
+                    const size_t r0 = rb * DW_FWD_ROWS, r1 = r0 + DW_FWD_ROWS < n ? r0 + DW_FWD_ROWS : n;
+                    const size_t q0 = cb * DW_FWD_COLS, q1 = q0 + DW_FWD_COLS < t->rw[l] ? q0 + DW_FWD_COLS : t->rw[l];
+                    size_t row = 0;
+                    dw_status ts = forward_block(t, mem + s * t->total, X, l, r0, r1, q0, q1, first + c0 + s, &row);
+                    ERR_RECORD((s * (L1 + 1) + (size_t)l) * n + row, ts);
+                }
+            }
+        }
+        if (!err && t->ntk && L > 0) {
+#pragma omp parallel num_threads(threads)
+            {
+                serial_blas();
+#pragma omp for schedule(dynamic, 1)
+                for (size_t k = 0; k < totB; k++) {
+                    const size_t s = k / nrb, rb = k % nrb;
+                    const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
+                    backprop_rows(t, mem + s * t->total, r0, r1);
+                }
             }
         }
         if (err) {
@@ -721,8 +739,6 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
  * dw_sample_forward: the forward pass on given weights
  * ---------------------------------------------------------------------------------------------------------- */
 
-#define DW_FWD_COLS 512 /* output units per work item */
-#define DW_FWD_ROWS 512 /* input rows per work item: each GEMM packs its block of W once for all of them */
 
 dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const size_t *widths, const double *const *W,
                             const double *const *b, const double *X, size_t n, double *F, int threads_opt)
