@@ -2,7 +2,8 @@
  *
  * Work is split into items whose results depend only on their own keys, never on the thread that runs them:
  *   A. weights: (sample, layer, row block of W) drawn from the stream (seed, sample, layer, row block);
- *   B. forward + back-propagation: (sample, block of DW_NET_ROWS input rows), one GEMM per layer and direction;
+ *   B. forward, layer by layer: (sample, DW_FWD_ROWS input rows, DW_FWD_COLS units), one GEMM each; then
+ *      back-propagation: (sample, block of DW_NET_ROWS input rows), one GEMM per layer;
  *   C. Gram tiles: (sample, row tile, column tile >= row tile), a few GEMMs per layer on cached operands.
  * Results are then consumed in sample order, so outputs and reductions are bit-identical for any thread count.
  *
