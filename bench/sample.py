@@ -4,10 +4,13 @@ Run by `make bench` inside .venv-peers; deepwick comes from the source tree (PYT
 
 Workload (issue 11): batch n = 512, d = 64, 5 hidden layers of width 2048, one output, relu, float64, NTK
 parameterisation (weight_var 2, bias_var 0.05). In the same run:
-  * deepwick: deepwick.sample(..., outputs) for the forward pass and deepwick.empirical_kernel(..., 'ntk') for the
-    NTK Gram; both DRAW the network first (Philox normals), so their times include initialisation;
-  * numpy: the same forward pass and the back-propagation NTK formula (MATH.md 1.3), weights given;
-  * torch (CPU, float64): forward pass; NTK by per-example Jacobians (torch.func.vmap(jacrev)) contracted;
+  * deepwick: the forward pass two ways: deepwick.forward on given weights (the peers' weights, the same arrays),
+    and deepwick.sample(..., outputs), which DRAWS the network first (Philox normals, parallel) and runs it;
+    deepwick.empirical_kernel(..., 'ntk') for the NTK Gram (drawing the network too);
+  * numpy: the same forward pass and the back-propagation NTK formula (MATH.md 1.3), weights given; and its own
+    initialisation (Generator.standard_normal, ziggurat) followed by the forward pass;
+  * torch (CPU, float64): forward pass on the given weights, and its own initialisation (torch.randn of the same
+    shapes, float64) followed by the forward pass; NTK by per-example Jacobians (torch.func.vmap(jacrev)) contracted;
   * Neural Tangents: empirical_ntk_fn (jit, x64) with the default implementation (JACOBIAN_CONTRACTION) and
     STRUCTURED_DERIVATIVES, on the same apply function.
 Every peer runs in its own subprocess under an address-space limit (PEER_MEM, default min(6 GiB, 40% of the
@@ -108,7 +111,20 @@ def peer_numpy(X, Ws, bs):
                 g = ders[l - 2] * (g @ Weff[l - 1])
         return T
 
-    out = {"forward": best_of(fwd, key="forward"), "ntk": best_of(ntk, key="ntk")}
+    rng = np.random.default_rng(SEED)
+
+    def init_fwd():  # numpy's own initialisation (ziggurat normals), then the same forward pass
+        a = X
+        for l in range(DEPTH + 1):
+            W = np.sqrt(WV / sizes[l]) * rng.standard_normal((sizes[l + 1], sizes[l]))
+            b = np.sqrt(BV) * rng.standard_normal(sizes[l + 1])
+            a = a @ W.T + b
+            if l < DEPTH:
+                a = np.maximum(a, 0)
+        return a
+
+    out = {"forward": best_of(fwd, key="forward"), "init_forward": best_of(init_fwd, key="init_forward"),
+           "ntk": best_of(ntk, key="ntk")}
     out["cpu"] = dict(CPU)
     return out, ntk(), fwd()
 
@@ -136,6 +152,14 @@ def peer_torch(X, Ws, bs):
         with torch.no_grad():
             return f(params, Xt)
 
+    def init_fwd():  # torch's own initialisation: torch.randn of the same shapes (float64), then the forward pass
+        with torch.no_grad():
+            p = {}
+            for l in range(DEPTH + 1):
+                p["W%d" % l] = torch.randn(sizes[l + 1], sizes[l])
+                p["b%d" % l] = torch.randn(sizes[l + 1])
+            return f(p, Xt)
+
     def ntk():
         jac = vmap(jacrev(lambda p, x: f(p, x[None])[0, 0]), in_dims=(None, 0))(params, Xt)
         T = None
@@ -144,7 +168,8 @@ def peer_torch(X, Ws, bs):
             T = J @ J.T if T is None else T + J @ J.T
         return T
 
-    out = {"forward": best_of(fwd, key="forward")}
+    out = {"forward": best_of(fwd, key="forward"), "init_forward": best_of(init_fwd, key="init_forward"),
+           "threads": torch.get_num_threads()}
     try:
         out["ntk"] = best_of(ntk, key="ntk")
         out["cpu"] = dict(CPU)
@@ -191,19 +216,21 @@ def peer_nt(X, Ws, bs, impl):
     fj = jax.jit(apply_fn)
     out["forward"] = best_of(lambda: fj(params, Xj).block_until_ready(), key="forward")
     out["cpu"] = dict(CPU)
-    return out, np.asarray(T).reshape(X.shape[0], X.shape[0]), None
+    return out, np.asarray(T).reshape(X.shape[0], X.shape[0]), np.asarray(fj(params, Xj))
 
 
 def peer_main(name, dirname):
     X, Ws, bs = load(dirname)
     if name == "numpy":
-        out, T, _ = peer_numpy(X, Ws, bs)
+        out, T, F = peer_numpy(X, Ws, bs)
     elif name == "torch":
-        out, T, _ = peer_torch(X, Ws, bs)
+        out, T, F = peer_torch(X, Ws, bs)
     else:
-        out, T, _ = peer_nt(X, Ws, bs, name.split(":")[1])
+        out, T, F = peer_nt(X, Ws, bs, name.split(":")[1])
     if T is not None:
         np.save(os.path.join(dirname, "T_%s.npy" % name.replace(":", "_")), T)
+    if F is not None:
+        np.save(os.path.join(dirname, "F_%s.npy" % name.replace(":", "_")), F)
     print(json.dumps(out))
 
 
@@ -226,57 +253,82 @@ def run_peer(name, dirname):
 
 
 # ------------------------------------------------------------------------------------------------------------
+def fmt(t, c):
+    return "%.3f (%.2f)" % (t, c) if t is not None else "-"
+
+
+def ratio(a, ca, b, cb):
+    """a / b in wall (CPU) time."""
+    return "%.2f (%.2f)" % (a / b, ca / cb) if a and b and ca and cb else "-"
+
+
 def bench_size(width, peers, lines):
     import deepwick as dw
     from deepwick import sampling as sm
     X = np.random.default_rng(SEED).standard_normal((N_BATCH, D))
+    sizes = [D] + [width] * DEPTH + [1]
     kw = dict(depth=DEPTH, act="relu", width=width, weight_var=WV, bias_var=BV, seed=SEED)
+    # the network every peer gets (W-hat, b-hat: deepwick's own draw), and its effective weights for deepwick.forward
+    Wh = [sm.weights("gaussian", sizes[l + 1], sizes[l], seed=SEED, sample=0, layer=l + 1) for l in range(DEPTH + 1)]
+    bh = [sm.bias("gaussian", sizes[l + 1], seed=SEED, sample=0, layer=l + 1) for l in range(DEPTH + 1)]
+    Weff = [np.sqrt(WV / sizes[l]) * Wh[l] for l in range(DEPTH + 1)]
+    beff = [np.sqrt(BV) * b for b in bh]
+    t_given = best_of(lambda: dw.forward(Weff, beff, X, "relu"), key="given")
     t_init = best_of(lambda: dw.sample(X[:1], samples=1, **kw), key="init")  # drawing the weights (+ 1 row)
     t_fwd = best_of(lambda: dw.sample(X, samples=1, **kw), key="forward")
     t_ntk = best_of(lambda: dw.empirical_kernel(X, kind="ntk", samples=1, **kw), key="ntk")
-    c_init, c_fwd, c_ntk = CPU["init"], CPU["forward"], CPU["ntk"]
+    c_given, c_init, c_fwd, c_ntk = CPU["given"], CPU["init"], CPU["forward"], CPU["ntk"]
     T_dw = dw.empirical_kernel(X, kind="ntk", samples=1, **kw)
     F_dw = dw.sample(X, samples=1, **kw)["outputs"][0]
-    sizes = [D] + [width] * DEPTH + [1]
+    F_given = dw.forward(Weff, beff, X, "relu")
     params = int(sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(DEPTH + 1)))
     lines.append("")
     lines.append("### batch %d, d %d, depth %d, width %d (%.1fM parameters; per-example Jacobians %.1f GB)"
                  % (N_BATCH, D, DEPTH, width, params / 1e6, N_BATCH * params * 8 / 1e9))
     lines.append("")
-    lines.append("| implementation | forward: wall s (CPU s) | deepwick / peer, wall (CPU) | empirical NTK Gram: "
-                 "wall s (CPU s) | peer / deepwick, wall (CPU) | max rel. diff of NTK vs deepwick | note |")
-    lines.append("|---|---|---|---|---|---|---|")
-    lines.append("| deepwick (draws the weights too) | %.3f (%.2f) | 1 | %.3f (%.2f) | 1 | - | of which drawing the "
-                 "%.1fM weights %.3f s (%.2f CPU s) |" % (t_fwd, c_fwd, t_ntk, c_ntk, params / 1e6, t_init, c_init))
+    lines.append("Forward pass two ways: on given weights (the same arrays for everyone), and initialisation + forward "
+                 "(each draws its own %.1fM Gaussian weights and biases, float64). Ratios are peer / deepwick: above 1 "
+                 "deepwick is faster." % (params / 1e6))
+    lines.append("")
+    lines.append("| implementation | forward, given weights: wall s (CPU s) | peer / deepwick | init + forward: wall s "
+                 "(CPU s) | peer / deepwick | empirical NTK Gram: wall s (CPU s) | peer / deepwick | max rel. diff "
+                 "forward / NTK vs deepwick | note |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("| deepwick | %s | 1 | %s | 1 | %s | 1 | %.1e / - | deepwick.forward; deepwick.sample (drawing alone: "
+                 "%s); the NTK Gram draws the network too |"
+                 % (fmt(t_given, c_given), fmt(t_fwd, c_fwd), fmt(t_ntk, c_ntk),
+                    np.abs(F_dw - F_given).max() / np.abs(F_given).max(), fmt(t_init, c_init)))
+    print(lines[-1], flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         z = {"X": X}
         for l in range(DEPTH + 1):
-            z["W%d" % l] = sm.weights("gaussian", sizes[l + 1], sizes[l], seed=SEED, sample=0, layer=l + 1)
-            z["b%d" % l] = sm.bias("gaussian", sizes[l + 1], seed=SEED, sample=0, layer=l + 1)
+            z["W%d" % l] = Wh[l]
+            z["b%d" % l] = bh[l]
         np.savez(os.path.join(tmp, "net.npz"), **z)
         results = {}
         for name in peers:
             r = run_peer(name, tmp)
             results[name] = r
-            fwd = r.get("forward")
-            ntk = r.get("ntk")
-            diff = "-"
-            path = os.path.join(tmp, "T_%s.npy" % name.replace(":", "_"))
-            if ntk is not None and os.path.exists(path):
-                T = np.load(path)
-                diff = "%.1e" % (np.abs(T - T_dw).max() / np.abs(T_dw).max())
+            fwd, ifw, ntk = r.get("forward"), r.get("init_forward"), r.get("ntk")
+            cpu = r.get("cpu", {})
+            cf, ci, cn = cpu.get("forward"), cpu.get("init_forward"), cpu.get("ntk")
+            diffs = []
+            for kind, ref in (("F", F_given), ("T", T_dw)):
+                path = os.path.join(tmp, "%s_%s.npy" % (kind, name.replace(":", "_")))
+                if os.path.exists(path):
+                    A = np.load(path).reshape(ref.shape)
+                    diffs.append("%.1e" % (np.abs(A - ref).max() / np.abs(ref).max()))
+                else:
+                    diffs.append("-")
             note = r.get("error") or r.get("ntk_error") or ""
             if "ntk_first_call" in r:
-                note = (note + " " if note else "") + "first call (jit) %.2f s" % r["ntk_first_call"]
-            cpu = r.get("cpu", {})
-            cf, cn = cpu.get("forward"), cpu.get("ntk")
-            lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                name, "%.3f (%.2f)" % (fwd, cf) if fwd else "-",
-                "%.2f (%.2f)" % (t_fwd / fwd, c_fwd / cf) if fwd and cf else "-",
-                "%.3f (%.2f)" % (ntk, cn) if ntk else "-",
-                "%.1f (%.1f)" % (ntk / t_ntk, cn / c_ntk) if ntk and cn else "-", diff, note))
+                note = (note + "; " if note else "") + "NTK first call (jit) %.2f s" % r["ntk_first_call"]
+            if "threads" in r:
+                note = (note + "; " if note else "") + "%d threads" % r["threads"]
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, fmt(fwd, cf), ratio(fwd, cf, t_given, c_given), fmt(ifw, ci), ratio(ifw, ci, t_fwd, c_fwd),
+                fmt(ntk, cn), ratio(ntk, cn, t_ntk, c_ntk), " / ".join(diffs), note))
             print(lines[-1], flush=True)
-    # the forward pass itself agrees with numpy on deepwick's weights
     return results, F_dw
 
 
@@ -299,6 +351,7 @@ def main():
         lines.append("torch %s, jax %s, Neural Tangents 0.6.5 (x64, jit)." % (torch.__version__, jax.__version__))
     except Exception as e:  # noqa: BLE001
         lines.append("(peer import failed: %s)" % e)
+    lines.append("Load average at the start: %.2f %.2f %.2f (1, 5, 15 min)." % os.getloadavg())
     print("\n".join(lines), flush=True)
     peers = ["numpy", "torch", "nt:default", "nt:structured"]
     full = int(os.environ.get("WIDTH", "2048"))
@@ -307,6 +360,8 @@ def main():
     failed = [p for p in peers if "ntk" not in r_full[p]]
     if failed and small != full:
         bench_size(small, peers, lines)
+    lines.append("")
+    lines.append("Load average at the end: %.2f %.2f %.2f (1, 5, 15 min)." % os.getloadavg())
     os.makedirs(os.path.dirname(OUT_MD), exist_ok=True)
     with open(OUT_MD, "w") as f:
         f.write("\n".join(lines) + "\n")

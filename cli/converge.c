@@ -151,20 +151,21 @@ int cmd_converge(int argc, char **argv)
         {"plot", required_argument, 0, 'P'},       {"threads", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *xpath = NULL, *actspec = NULL, *widtext = NULL, *lawtext = "gaussian", *kind = "ntk", *plot = NULL;
+    const char *widtext = NULL, *lawtext = "gaussian", *kind = "ntk", *plot = NULL;
     const char *wtext = "1", *btext = "0";
-    long depth = -1, samples = -1, threads = 0, outdim = 1, seed = 0;
-    int json = 0, gauss1 = 0, c;
-    opterr = 0;
-    optind = 1;
+    long depth = -1, samples = -1, outdim = 1, seed = 0;
+    int gauss1 = 0, c;
+    cli_common co;
+    cli_common_init(&co, "converge", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
         case 'L':
             if (!cli_parse_int("--depth", optarg, -1000000, 10000, &depth)) return 1;
             if (depth < 1) return cli_error("--depth: must be >= 1 (got %ld; depth 0 equals its limit exactly)", depth);
             break;
-        case 'a': actspec = optarg; break;
         case 'W': widtext = optarg; break;
         case 'S':
             if (!cli_parse_int("--samples", optarg, -1000000000L, 1000000000L, &samples)) return 1;
@@ -183,18 +184,12 @@ int cmd_converge(int argc, char **argv)
             break;
         case 'G': gauss1 = 1; break;
         case 'P': plot = optarg; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("converge", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("converge", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("converge", "--x is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (depth < 0) return cli_usage_error("converge", "--depth is required");
-    if (!actspec) return cli_usage_error("converge", "--act is required");
+    if (!co.act) return cli_usage_error("converge", "--act is required");
     if (!widtext) return cli_usage_error("converge", "--widths is required");
     if (samples < 0) return cli_usage_error("converge", "--samples is required");
     dw_sample_gram gram;
@@ -234,27 +229,8 @@ int cmd_converge(int argc, char **argv)
         }
         wid[k] = (size_t)wd[k];
     }
-    if ((s = dw_sample_law_parse(&law, lawtext))) {
-        rc = cli_error("--law: %s", dw_error_message());
-        goto done;
-    }
-    if ((s = dw_act_init(&act, actspec))) {
-        rc = cli_error("--act: %s", dw_error_message());
-        goto done;
-    }
-    if (plot && (s = dw_io_check_writable(plot))) {
-        rc = cli_error("--plot: %s", dw_error_message());
-        goto done;
-    }
-    if ((s = dw_io_read_matrix(&X, xpath))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    if (X.rows == 0 || X.cols == 0) {
-        rc = cli_error("%s: no input %s (the array is %zu x %zu)", xpath,
-                       X.rows == 0 ? "points (0 rows)" : "features (0 columns)", X.rows, X.cols);
-        goto done;
-    }
+    if (!cli_law_parse(&law, lawtext) || !cli_act_init(&act, co.act)) goto done;
+    if (!cli_check_writable("--plot", plot) || !cli_read_points(co.x, &X)) goto done;
     if (!(res = calloc(nwid, sizeof *res))) {
         rc = cli_error("out of memory");
         goto done;
@@ -271,7 +247,7 @@ int cmd_converge(int argc, char **argv)
     o.law = law;
     o.gaussian_input_layer = gauss1;
     o.seed = (unsigned long long)seed;
-    o.threads = (int)threads;
+    o.threads = (int)co.threads;
     o.progress = cli_progress_cb;
     o.progress_ctx = &prog;
     const char *warn = dw_sample_law_warning(&law);
@@ -296,7 +272,7 @@ int cmd_converge(int argc, char **argv)
             goto done;
         }
     }
-    if (json) {
+    if (co.json) {
         printf("{\"command\": \"converge\", \"version\": \"%s\", \"kind\": \"%s\", \"act\": ", dw_version(), kind);
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"law\": ");
@@ -317,7 +293,7 @@ int cmd_converge(int argc, char **argv)
             cli_json_string(stdout, plot);
         else
             printf("null");
-        printf(", \"threads\": %d, \"seconds\": %.3f}\n", dw_core_threads((int)threads), secs);
+        printf(", \"threads\": %d, \"seconds\": %.3f}\n", dw_core_threads((int)co.threads), secs);
     } else {
         printf("# %s, depth %ld, act %s, law %s%s, %ld samples per width, n = %zu, |K|_F = %.6g\n", kind, depth,
                dw_act_name(act), lname, gauss1 ? " (Gaussian input layer)" : "", samples, X.rows, fit.limit_fro);

@@ -36,26 +36,18 @@ int cmd_cresnet(int argc, char **argv)
         {"inhomogeneous", no_argument, 0, 'i'}, {"all-times", no_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},     {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    const char *xpath = NULL, *out = NULL, *actspec = NULL;
-    long width = 0, samples = 1, seed = 0, threads = 0;
     int all = 0, c;
     dw_sig_nsk_opts o;
     dw_sig_nsk_opts_init(&o);
-    opterr = 0;
-    optind = 1;
+    long width = 0, samples = 1, seed = 0;
+    cli_common co;
+    cli_common_init(&co, "cresnet", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_OWN) r = cli_net_opt(c, &width, &samples, &seed);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'N':
-            if (!cli_parse_int("--width", optarg, 1, 1000000, &width)) return 1;
-            break;
-        case 'S':
-            if (!cli_parse_int("--samples", optarg, 1, 1L << 40, &samples)) return 1;
-            break;
-        case 'r':
-            if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 1;
-            break;
-        case 'a': actspec = optarg; break;
         case '0':
             if (!cli_parse_double("--sigma0", optarg, &o.sigma0)) return 1;
             break;
@@ -67,36 +59,26 @@ int cmd_cresnet(int argc, char **argv)
             break;
         case 'i': o.inhomogeneous = 1; break;
         case 'T': all = 1; break;
-        case 'o': out = optarg; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("cresnet", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("cresnet", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("cresnet", "--x is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (!width) return cli_usage_error("cresnet", "--width is required");
-    if (!actspec) return cli_usage_error("cresnet", "--act is required");
-    if (!out) return cli_usage_error("cresnet", "--out is required");
+    if (!co.act) return cli_usage_error("cresnet", "--act is required");
+    if (!co.out) return cli_usage_error("cresnet", "--out is required");
     const double sg[3] = {o.sigma0, o.sigma_a, o.sigma_b};
-    const char *sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
-    for (int k = 0; k < 3; k++)
-        if (sg[k] < 0) return cli_error("%s: must be non-negative (got %g)", sn[k], sg[k]);
-    o.threads = (int)threads;
-    if (!cli_check_out_npy(out)) return 1;
+    static const char *const sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
+    if (!cli_check_nonneg(3, sg, sn)) return 1;
+    o.threads = (int)co.threads;
+    if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *res = NULL;
     dw_act *act = NULL;
     size_t b, len, d;
     dw_status s;
-    if ((s = dw_act_init(&act, actspec))) {
-        rc = cli_error("--act: %s", dw_error_message());
-        goto done;
-    }
+    if (!cli_act_init(&act, co.act)) goto done;
     o.act = act;
-    if (!cli_read_paths(xpath, &X, &b, &len, &d)) goto done;
+    if (!cli_read_paths(co.x, &X, &b, &len, &d)) goto done;
     const double count = (double)samples * (double)b * (double)(all ? len : 1) * (double)width;
     if ((s = dw_core_check_alloc(count * 8.0, "the cResNet states"))) {
         rc = cli_status(s);
@@ -117,7 +99,7 @@ int cmd_cresnet(int argc, char **argv)
     shape[nd++] = b;
     if (all) shape[nd++] = len;
     shape[nd++] = (size_t)width;
-    if ((s = dw_io_write_npy(out, res, (int)nd, shape))) {
+    if ((s = dw_io_write_npy(co.out, res, (int)nd, shape))) {
         rc = cli_status(s);
         goto done;
     }

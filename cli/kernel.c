@@ -47,51 +47,41 @@ int cmd_kernel(int argc, char **argv)
         {"threads", required_argument, 0, 't'},    {"json", no_argument, 0, 'j'},
         {"out", required_argument, 0, 'o'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *xpath = NULL, *ypath = NULL, *actspec = NULL, *out = NULL, *kind = "nngp", *param = "ntk";
+    const char *kind = "nngp", *param = "ntk";
     const char *wtext = "1", *btext = "0", *widtext = NULL;
-    long depth = -1, threads = 0;
-    int all_layers = 0, json = 0, c;
-    opterr = 0;
-    optind = 1;
+    long depth = -1;
+    int all_layers = 0, c;
+    cli_common co;
+    cli_common_init(&co, "kernel", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'y': ypath = optarg; break;
         case 'L':
             if (!cli_parse_int("--depth", optarg, -1000000, 100000, &depth)) return 1;
             if (depth < 0) return cli_error("--depth: must be >= 0 (got %ld)", depth);
             break;
-        case 'a': actspec = optarg; break;
         case 'w': wtext = optarg; break;
         case 'b': btext = optarg; break;
         case 'k': kind = optarg; break;
         case 'p': param = optarg; break;
         case 'W': widtext = optarg; break;
         case 'A': all_layers = 1; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(help, stdout); return 0;
-        default:
-            return cli_usage_error("kernel", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("kernel", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("kernel", "--x is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (depth < 0) return cli_usage_error("kernel", "--depth is required");
-    if (!actspec) return cli_usage_error("kernel", "--act is required");
-    if (!out) return cli_usage_error("kernel", "--out is required");
+    if (!co.act) return cli_usage_error("kernel", "--act is required");
+    if (!co.out) return cli_usage_error("kernel", "--out is required");
     int nngp = !strcmp(kind, "nngp") || !strcmp(kind, "both"), ntk = !strcmp(kind, "ntk") || !strcmp(kind, "both");
     if (!nngp && !ntk) return cli_error("--kind: expected nngp, ntk or both (got '%s')", kind);
     if (strcmp(param, "ntk") && strcmp(param, "standard"))
         return cli_error("--param: expected ntk or standard (got '%s')", param);
     if (widtext && strcmp(param, "standard"))
         return cli_error("--width: applies only to --param standard (the NTK parameterisation needs no widths)");
-    size_t olen = strlen(out);
-    if (olen < 4 || strcmp(out + olen - 4, ".npy"))
-        return cli_error("--out: '%s' must end in .npy", out);
+    if (!cli_npy_path("--out", co.out)) return 1;
 
     int rc = 1;
     double *wv = NULL, *bv = NULL, *wid = NULL, *res = NULL;
@@ -103,35 +93,19 @@ int cmd_kernel(int argc, char **argv)
     dw_status s;
     if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
     if (widtext && !cli_parse_list("--width", widtext, &wid, &nwid)) goto done;
-    if ((s = dw_act_init(&act, actspec))) {
-        rc = cli_error("--act: %s", dw_error_message());
-        goto done;
-    }
-    if ((s = dw_io_check_writable(out))) {
-        rc = cli_error("--out: %s", dw_error_message());
-        goto done;
-    }
-    if ((s = dw_io_read_matrix(&X, xpath))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    if (X.rows == 0 || X.cols == 0) {
-        rc = cli_error("%s: no input %s (the array is %zu x %zu)", xpath, X.rows == 0 ? "points (0 rows)" : "features (0 columns)",
-                       X.rows, X.cols);
-        goto done;
-    }
-    if (ypath) {
-        if ((s = dw_io_read_matrix(&Y, ypath))) {
+    if (!cli_act_init(&act, co.act) || !cli_check_writable("--out", co.out) || !cli_read_points(co.x, &X)) goto done;
+    if (co.y) {
+        if ((s = dw_io_read_matrix(&Y, co.y))) {
             rc = cli_status(s);
             goto done;
         }
         if (Y.cols != X.cols) {
-            rc = cli_error("%s has %zu columns but %s has %zu: X and Y must have the same dimension", ypath, Y.cols,
-                           xpath, X.cols);
+            rc = cli_error("%s has %zu columns but %s has %zu: X and Y must have the same dimension", co.y, Y.cols,
+                           co.x, X.cols);
             goto done;
         }
         if (Y.rows == 0) {
-            rc = cli_error("%s: no input points (0 rows)", ypath);
+            rc = cli_error("%s: no input points (0 rows)", co.y);
             goto done;
         }
     }
@@ -147,10 +121,10 @@ int cmd_kernel(int argc, char **argv)
     o.n_width = nwid;
     o.width = wid;
     o.all_layers = all_layers;
-    o.threads = (int)threads;
+    o.threads = (int)co.threads;
     dw_kernel_info info;
     o.info = &info;
-    const size_t n = X.rows, m = ypath ? Y.rows : X.rows;
+    const size_t n = X.rows, m = co.y ? Y.rows : X.rows;
     if ((s = dw_core_check_alloc(dw_kernel_gram_bytes(&o, n, m, nngp, ntk), "the kernel result"))) {
         rc = cli_status(s);
         goto done;
@@ -162,7 +136,7 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     double t0 = cli_now();
-    s = dw_kernel_gram(&o, X.data, n, ypath ? Y.data : NULL, m, X.cols, nngp ? res : NULL,
+    s = dw_kernel_gram(&o, X.data, n, co.y ? Y.data : NULL, m, X.cols, nngp ? res : NULL,
                        ntk ? res + (nngp ? one : 0) : NULL);
     double secs = cli_now() - t0;
     if (s) {
@@ -174,11 +148,11 @@ int cmd_kernel(int argc, char **argv)
     if (all_layers) shape[nd++] = layers;
     shape[nd++] = n;
     shape[nd++] = m;
-    if ((s = dw_io_write_npy(out, res, (int)nd, shape))) {
+    if ((s = dw_io_write_npy(co.out, res, (int)nd, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (json) {
+    if (co.json) {
         printf("{\"command\": \"kernel\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"method\": ");
@@ -193,15 +167,15 @@ int cmd_kernel(int argc, char **argv)
             printf(", \"max_error_bound\": null");
         printf(", \"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
                "\"symmetric\": %s, \"all_layers\": %s, \"weight_var\": [",
-               kind, param, depth, n, m, X.cols, ypath ? "false" : "true", all_layers ? "true" : "false");
+               kind, param, depth, n, m, X.cols, co.y ? "false" : "true", all_layers ? "true" : "false");
         for (size_t k = 0; k < nw; k++) printf("%s%.17g", k ? ", " : "", wv[k]);
         printf("], \"bias_var\": [");
         for (size_t k = 0; k < nb; k++) printf("%s%.17g", k ? ", " : "", bv[k]);
         printf("], \"shape\": [");
         for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
         printf("], \"out\": ");
-        cli_json_string(stdout, out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+        cli_json_string(stdout, co.out);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
     rc = 0;
 done:

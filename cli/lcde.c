@@ -42,25 +42,19 @@ int cmd_lcde(int argc, char **argv)
         {"sigma-c0", required_argument, 0, 'z'}, {"all-times", no_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},      {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    const char *xpath = NULL, *out = NULL, *gtext = NULL, *itext = NULL;
-    long width = 0, samples = 1, seed = 0, threads = 0;
+    const char *gtext = NULL, *itext = NULL;
     int all = 0, c;
     dw_sig_lcde_opts o;
     dw_sig_lcde_opts_init(&o);
-    opterr = 0;
-    optind = 1;
+    long width = 0, samples = 1, seed = 0;
+    cli_common co;
+    cli_common_init(&co, "lcde", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_OWN) r = cli_net_opt(c, &width, &samples, &seed);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'N':
-            if (!cli_parse_int("--width", optarg, 1, 1000000, &width)) return 1;
-            break;
-        case 'S':
-            if (!cli_parse_int("--samples", optarg, 1, 1L << 40, &samples)) return 1;
-            break;
-        case 'r':
-            if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 1;
-            break;
         case 'D': o.diagonal = 1; break;
         case 'g': gtext = optarg; break;
         case 'u': itext = optarg; break;
@@ -77,24 +71,17 @@ int cmd_lcde(int argc, char **argv)
             if (!cli_parse_double("--sigma-c0", optarg, &o.sigma_c)) return 1;
             break;
         case 'T': all = 1; break;
-        case 'o': out = optarg; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("lcde", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("lcde", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("lcde", "--x is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (!width) return cli_usage_error("lcde", "--width is required");
-    if (!out) return cli_usage_error("lcde", "--out is required");
+    if (!co.out) return cli_usage_error("lcde", "--out is required");
     const double sg[4] = {o.sigma_A, o.sigma_B, o.sigma_C, o.sigma_c};
-    const char *sn[4] = {"--sigma-a", "--sigma-b", "--sigma-c", "--sigma-c0"};
-    for (int k = 0; k < 4; k++)
-        if (sg[k] < 0) return cli_error("%s: must be non-negative (got %g)", sn[k], sg[k]);
-    o.threads = (int)threads;
-    if (!cli_check_out_npy(out)) return 1;
+    static const char *const sn[4] = {"--sigma-a", "--sigma-b", "--sigma-c", "--sigma-c0"};
+    if (!cli_check_nonneg(4, sg, sn)) return 1;
+    o.threads = (int)co.threads;
+    if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *res = NULL;
     size_t *gate = NULL, *inp = NULL, b, len, d;
@@ -103,7 +90,7 @@ int cmd_lcde(int argc, char **argv)
     if (itext && !cli_parse_channels("--input", itext, &inp, &o.n_input)) goto done;
     o.gate = gate;
     o.input = inp;
-    if (!cli_read_paths(xpath, &X, &b, &len, &d)) goto done;
+    if (!cli_read_paths(co.x, &X, &b, &len, &d)) goto done;
     const double count = (double)samples * (double)b * (double)(all ? len : 1) * (double)width;
     if ((s = dw_core_check_alloc(count * 8.0, "the LCDE states"))) {
         rc = cli_status(s);
@@ -123,7 +110,7 @@ int cmd_lcde(int argc, char **argv)
     shape[nd++] = b;
     if (all) shape[nd++] = len;
     shape[nd++] = (size_t)width;
-    if ((s = dw_io_write_npy(out, res, (int)nd, shape))) {
+    if ((s = dw_io_write_npy(co.out, res, (int)nd, shape))) {
         rc = cli_status(s);
         goto done;
     }

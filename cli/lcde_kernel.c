@@ -33,17 +33,17 @@ int cmd_lcde_kernel(int argc, char **argv)
         {"sigma-c0", required_argument, 0, 'z'}, {"out", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    const char *xpath = NULL, *ypath = NULL, *out = NULL, *gtext = NULL, *itext = NULL;
-    long threads = 0;
-    int json = 0, c;
+    const char *gtext = NULL, *itext = NULL;
+    int c;
     dw_sig_lcde_opts o;
     dw_sig_lcde_opts_init(&o);
-    opterr = 0;
-    optind = 1;
+    cli_common co;
+    cli_common_init(&co, "lcde-kernel", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'y': ypath = optarg; break;
         case 'g': gtext = optarg; break;
         case 'u': itext = optarg; break;
         case 'b':
@@ -55,24 +55,16 @@ int cmd_lcde_kernel(int argc, char **argv)
         case 'z':
             if (!cli_parse_double("--sigma-c0", optarg, &o.sigma_c)) return 1;
             break;
-        case 'o': out = optarg; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("lcde-kernel", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("lcde-kernel", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("lcde-kernel", "--x is required");
-    if (!out) return cli_usage_error("lcde-kernel", "--out is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
+    if (!co.out) return cli_usage_error("lcde-kernel", "--out is required");
     const double sg[3] = {o.sigma_B, o.sigma_C, o.sigma_c};
-    const char *sn[3] = {"--sigma-b", "--sigma-c", "--sigma-c0"};
-    for (int k = 0; k < 3; k++)
-        if (sg[k] < 0) return cli_error("%s: must be non-negative (got %g)", sn[k], sg[k]);
-    o.threads = (int)threads;
-    if (!cli_check_out_npy(out)) return 1;
+    static const char *const sn[3] = {"--sigma-b", "--sigma-c", "--sigma-c0"};
+    if (!cli_check_nonneg(3, sg, sn)) return 1;
+    o.threads = (int)co.threads;
+    if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     size_t *gate = NULL, *inp = NULL, n, lx, m = 0, ly = 0, d;
@@ -81,8 +73,8 @@ int cmd_lcde_kernel(int argc, char **argv)
     if (itext && !cli_parse_channels("--input", itext, &inp, &o.n_input)) goto done;
     o.gate = gate;
     o.input = inp;
-    if (!cli_read_pair(xpath, ypath, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
-    if (!ypath) {
+    if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
+    if (!co.y) {
         m = n;
         ly = lx;
     }
@@ -102,16 +94,16 @@ int cmd_lcde_kernel(int argc, char **argv)
     }
     double secs = cli_now() - t0;
     size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(out, K, 2, shape))) {
+    if ((s = dw_io_write_npy(co.out, K, 2, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (json) {
+    if (co.json) {
         printf("{\"command\": \"lcde-kernel\", \"version\": \"%s\", \"n\": %zu, \"m\": %zu, \"d\": %zu, "
                "\"sigma_b\": %.17g, \"sigma_c\": %.17g, \"sigma_c0\": %.17g, \"shape\": [%zu, %zu], \"out\": ",
                dw_version(), n, m, d, o.sigma_B, o.sigma_C, o.sigma_c, n, m);
-        cli_json_string(stdout, out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+        cli_json_string(stdout, co.out);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
     rc = 0;
 done:

@@ -42,19 +42,18 @@ int cmd_nsk(int argc, char **argv)
         {"grid", no_argument, 0, 'g'},             {"threads", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *xpath = NULL, *ypath = NULL, *out = NULL, *actspec = NULL, *solver = "second-order";
-    long lam = 0, threads = 0;
-    int json = 0, c, have_lam = 0;
+    const char *solver = "second-order";
+    long lam = 0;
+    int c, have_lam = 0;
     dw_sig_nsk_opts o;
     dw_sig_nsk_opts_init(&o);
-    opterr = 0;
-    optind = 1;
+    cli_common co;
+    cli_common_init(&co, "nsk", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'y': ypath = optarg; break;
-        case 'o': out = optarg; break;
-        case 'a': actspec = optarg; break;
         case '0':
             if (!cli_parse_double("--sigma0", optarg, &o.sigma0)) return 1;
             break;
@@ -71,40 +70,30 @@ int cmd_nsk(int argc, char **argv)
             break;
         case 's': solver = optarg; break;
         case 'g': o.grid = 1; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("nsk", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("nsk", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("nsk", "--x is required");
-    if (!actspec) return cli_usage_error("nsk", "--act is required");
-    if (!out) return cli_usage_error("nsk", "--out is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
+    if (!co.act) return cli_usage_error("nsk", "--act is required");
+    if (!co.out) return cli_usage_error("nsk", "--out is required");
     if (o.grid && have_lam) return cli_usage_error("nsk", "--grid and --dyadic-order exclude each other");
     if (!strcmp(solver, "first-order")) o.solver = DW_SIG_FIRST_ORDER;
     else if (strcmp(solver, "second-order")) return cli_error("--solver: expected second-order or first-order (got '%s')", solver);
     const double sg[3] = {o.sigma0, o.sigma_a, o.sigma_b};
-    const char *sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
-    for (int k = 0; k < 3; k++)
-        if (sg[k] < 0) return cli_error("%s: must be non-negative (got %g)", sn[k], sg[k]);
+    static const char *const sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
+    if (!cli_check_nonneg(3, sg, sn)) return 1;
     o.dyadic_order = (int)lam;
-    o.threads = (int)threads;
-    if (!cli_check_out_npy(out)) return 1;
+    o.threads = (int)co.threads;
+    if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     dw_act *act = NULL;
     size_t n, lx, m = 0, ly = 0, d;
     dw_status s;
-    if ((s = dw_act_init(&act, actspec))) {
-        rc = cli_error("--act: %s", dw_error_message());
-        goto done;
-    }
+    if (!cli_act_init(&act, co.act)) goto done;
     o.act = act;
-    if (!cli_read_pair(xpath, ypath, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
-    if (!ypath) {
+    if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
+    if (!co.y) {
         m = n;
         ly = lx;
     }
@@ -125,11 +114,11 @@ int cmd_nsk(int argc, char **argv)
         goto done;
     }
     size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(out, K, 2, shape))) {
+    if ((s = dw_io_write_npy(co.out, K, 2, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (json) {
+    if (co.json) {
         printf("{\"command\": \"nsk\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"sigma0\": %.17g, \"sigma_a\": %.17g, \"sigma_b\": %.17g, \"inhomogeneous\": %s, \"grid\": %s, "
@@ -137,8 +126,8 @@ int cmd_nsk(int argc, char **argv)
                "\"out\": ",
                o.sigma0, o.sigma_a, o.sigma_b, o.inhomogeneous ? "true" : "false", o.grid ? "true" : "false",
                o.grid ? 0 : o.dyadic_order, o.grid ? "first-order" : solver, n, m, d, n, m);
-        cli_json_string(stdout, out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+        cli_json_string(stdout, co.out);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
     rc = 0;
 done:

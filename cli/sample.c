@@ -72,13 +72,6 @@ static int parse_widths(const char *opt, const char *text, size_t **out, size_t 
     return 1;
 }
 
-static int npy_path(const char *opt, const char *p)
-{
-    size_t len = strlen(p);
-    if (len < 4 || strcmp(p + len - 4, ".npy")) return cli_error("%s: '%s' must end in .npy", opt, p), 0;
-    return 1;
-}
-
 int cmd_sample(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -93,20 +86,21 @@ int cmd_sample(int argc, char **argv)
         {"gaussian-input-layer", no_argument, 0, 'G'}, {"threads", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *xpath = NULL, *actspec = NULL, *widtext = NULL, *lawtext = "gaussian", *outputs = NULL;
-    const char *gramtext = NULL, *out = NULL, *reduce = "mean", *param = "ntk", *wtext = "1", *btext = "0";
-    long depth = -1, samples = 1, threads = 0, outdim = 1, seed = 0, first = 0;
-    int json = 0, gauss1 = 0, c;
-    opterr = 0;
-    optind = 1;
+    const char *widtext = NULL, *lawtext = "gaussian", *outputs = NULL;
+    const char *gramtext = NULL, *reduce = "mean", *param = "ntk", *wtext = "1", *btext = "0";
+    long depth = -1, samples = 1, outdim = 1, seed = 0, first = 0;
+    int gauss1 = 0, c;
+    cli_common co;
+    cli_common_init(&co, "sample", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
         case 'L':
             if (!cli_parse_int("--depth", optarg, -1000000, 10000, &depth)) return 1;
             if (depth < 0) return cli_error("--depth: must be >= 0 (got %ld)", depth);
             break;
-        case 'a': actspec = optarg; break;
         case 'W': widtext = optarg; break;
         case 'w': wtext = optarg; break;
         case 'b': btext = optarg; break;
@@ -123,7 +117,6 @@ int cmd_sample(int argc, char **argv)
             break;
         case 'O': outputs = optarg; break;
         case 'g': gramtext = optarg; break;
-        case 'o': out = optarg; break;
         case 'r': reduce = optarg; break;
         case 'D':
             if (!cli_parse_int("--out-dim", optarg, -1000000, 1000000, &outdim)) return 1;
@@ -131,18 +124,12 @@ int cmd_sample(int argc, char **argv)
             break;
         case 'p': param = optarg; break;
         case 'G': gauss1 = 1; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("sample", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("sample", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("sample", "--x is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (depth < 0) return cli_usage_error("sample", "--depth is required");
-    if (!actspec) return cli_usage_error("sample", "--act is required");
+    if (!co.act) return cli_usage_error("sample", "--act is required");
     if (!widtext && depth > 0) return cli_usage_error("sample", "--width is required");
     if (!outputs && !gramtext) return cli_usage_error("sample", "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
     dw_sample_gram gram = DW_SAMPLE_NO_GRAM;
@@ -150,8 +137,8 @@ int cmd_sample(int argc, char **argv)
         if (!strcmp(gramtext, "nngp")) gram = DW_SAMPLE_NNGP;
         else if (!strcmp(gramtext, "ntk")) gram = DW_SAMPLE_NTK;
         else return cli_error("--gram: expected nngp or ntk (got '%s')", gramtext);
-        if (!out) return cli_usage_error("sample", "--gram needs --out FILE");
-    } else if (out) {
+        if (!co.out) return cli_usage_error("sample", "--gram needs --out FILE");
+    } else if (co.out) {
         return cli_usage_error("sample", "--out needs --gram nngp|ntk");
     }
     if (strcmp(reduce, "mean") && strcmp(reduce, "none")) return cli_error("--reduce: expected mean or none (got '%s')", reduce);
@@ -159,9 +146,9 @@ int cmd_sample(int argc, char **argv)
     if (gram && red && samples < 2)
         return cli_error("--samples: the mean's standard error needs at least 2 samples (got %ld); use --reduce none", samples);
     if (strcmp(param, "ntk") && strcmp(param, "standard")) return cli_error("--param: expected ntk or standard (got '%s')", param);
-    if (outputs && !npy_path("--outputs", outputs)) return 1;
-    if (out && !npy_path("--out", out)) return 1;
-    if (outputs && out && !strcmp(outputs, out)) return cli_error("--outputs and --out name the same file '%s'", out);
+    if (outputs && !cli_npy_path("--outputs", outputs)) return 1;
+    if (co.out && !cli_npy_path("--out", co.out)) return 1;
+    if (outputs && co.out && !strcmp(outputs, co.out)) return cli_error("--outputs and --out name the same file '%s'", co.out);
 
     int rc = 1;
     double *wv = NULL, *bv = NULL, *F = NULL, *G = NULL;
@@ -175,31 +162,9 @@ int cmd_sample(int argc, char **argv)
     cli_progress_init(&prog, "sample");
     if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
     if (widtext && !parse_widths("--width", widtext, &wid, &nwid)) goto done;
-    if ((s = dw_sample_law_parse(&law, lawtext))) {
-        rc = cli_error("--law: %s", dw_error_message());
-        goto done;
-    }
-    if ((s = dw_act_init(&act, actspec))) {
-        rc = cli_error("--act: %s", dw_error_message());
-        goto done;
-    }
-    if (outputs && (s = dw_io_check_writable(outputs))) {
-        rc = cli_error("--outputs: %s", dw_error_message());
-        goto done;
-    }
-    if (out && (s = dw_io_check_writable(out))) {
-        rc = cli_error("--out: %s", dw_error_message());
-        goto done;
-    }
-    if ((s = dw_io_read_matrix(&X, xpath))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    if (X.rows == 0 || X.cols == 0) {
-        rc = cli_error("%s: no input %s (the array is %zu x %zu)", xpath,
-                       X.rows == 0 ? "points (0 rows)" : "features (0 columns)", X.rows, X.cols);
-        goto done;
-    }
+    if (!cli_law_parse(&law, lawtext) || !cli_act_init(&act, co.act)) goto done;
+    if (!cli_check_writable("--outputs", outputs) || !cli_check_writable("--out", co.out)) goto done;
+    if (!cli_read_points(co.x, &X)) goto done;
     dw_sample_opts o;
     dw_sample_opts_init(&o);
     o.depth = (int)depth;
@@ -216,7 +181,7 @@ int cmd_sample(int argc, char **argv)
     o.gaussian_input_layer = gauss1;
     o.seed = (unsigned long long)seed;
     o.first_sample = (unsigned long long)first;
-    o.threads = (int)threads;
+    o.threads = (int)co.threads;
     o.progress = cli_progress_cb;
     o.progress_ctx = &prog;
     const size_t n = X.rows, S = (size_t)samples;
@@ -254,12 +219,12 @@ int cmd_sample(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    if (gram && (s = dw_io_write_npy(out, G, 3, gshape))) {
+    if (gram && (s = dw_io_write_npy(co.out, G, 3, gshape))) {
         if (outputs) remove(outputs); /* no partial output */
         rc = cli_status(s);
         goto done;
     }
-    if (json) {
+    if (co.json) {
         char lname[128];
         printf("{\"command\": \"sample\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
@@ -276,11 +241,11 @@ int cmd_sample(int argc, char **argv)
         else
             printf("null");
         printf(", \"out\": ");
-        if (out)
-            cli_json_string(stdout, out);
+        if (co.out)
+            cli_json_string(stdout, co.out);
         else
             printf("null");
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
     rc = 0;
 done:

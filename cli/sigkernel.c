@@ -35,17 +35,17 @@ int cmd_sigkernel(int argc, char **argv)
         {"scale", required_argument, 0, 'c'},     {"max-batch", required_argument, 0, 'B'},
         {"threads", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    const char *xpath = NULL, *ypath = NULL, *out = NULL, *solver = "second-order", *stat = "linear";
-    long lam = 0, threads = 0, maxb = 0;
+    const char *solver = "second-order", *stat = "linear";
+    long lam = 0, maxb = 0;
     double scale = 1.0;
-    int json = 0, c;
-    opterr = 0;
-    optind = 1;
+    int c;
+    cli_common co;
+    cli_common_init(&co, "sigkernel", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'y': ypath = optarg; break;
-        case 'o': out = optarg; break;
         case 'L':
             if (!cli_parse_int("--dyadic-order", optarg, 0, 40, &lam)) return 1;
             break;
@@ -58,17 +58,11 @@ int cmd_sigkernel(int argc, char **argv)
         case 'B':
             if (!cli_parse_int("--max-batch", optarg, 1, 1L << 40, &maxb)) return 1;
             break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("sigkernel", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option(&co, argv);
         }
     }
-    if (optind < argc) return cli_usage_error("sigkernel", "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error("sigkernel", "--x is required");
-    if (!out) return cli_usage_error("sigkernel", "--out is required");
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
+    if (!co.out) return cli_usage_error("sigkernel", "--out is required");
     dw_sig_kernel_opts o;
     dw_sig_kernel_opts_init(&o);
     if (!strcmp(solver, "first-order")) o.solver = DW_SIG_FIRST_ORDER;
@@ -77,14 +71,14 @@ int cmd_sigkernel(int argc, char **argv)
     else if (strcmp(stat, "linear")) return cli_error("--static: expected linear or rbf (got '%s')", stat);
     o.dyadic_order = (int)lam;
     o.scale = scale;
-    o.threads = (int)threads;
-    if (!cli_check_out_npy(out)) return 1;
+    o.threads = (int)co.threads;
+    if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     size_t n, lx, m = 0, ly = 0, d;
     dw_status s;
-    if (!cli_read_pair(xpath, ypath, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
-    if (!ypath) {
+    if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
+    if (!co.y) {
         m = n;
         ly = lx;
     }
@@ -119,24 +113,24 @@ int cmd_sigkernel(int argc, char **argv)
         goto done;
     }
     double eabs = 0, erel = 0;
-    if (json && (s = dw_sig_kernel_error(&o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
+    if (co.json && (s = dw_sig_kernel_error(&o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
         rc = cli_status(s);
         goto done;
     }
     size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(out, K, 2, shape))) {
+    if ((s = dw_io_write_npy(co.out, K, 2, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (json) {
+    if (co.json) {
         printf("{\"command\": \"sigkernel\", \"version\": \"%s\", \"n\": %zu, \"m\": %zu, \"len_x\": %zu, "
                "\"len_y\": %zu, \"d\": %zu, \"dyadic_order\": %ld, \"solver\": \"%s\", \"static\": \"%s\", "
                "\"scale\": %.17g, \"symmetric\": %s, \"error_estimate\": {\"max_abs\": %.6g, \"max_rel\": %.6g, "
                "\"compared_with_dyadic_order\": %ld}, \"shape\": [%zu, %zu], \"out\": ",
-               dw_version(), n, m, lx, ly, d, lam, solver, stat, scale, ypath ? "false" : "true", eabs, erel,
+               dw_version(), n, m, lx, ly, d, lam, solver, stat, scale, co.y ? "false" : "true", eabs, erel,
                lam == 0 ? 1L : lam - 1, n, m);
-        cli_json_string(stdout, out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+        cli_json_string(stdout, co.out);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
     rc = 0;
 done:

@@ -53,10 +53,7 @@ int cli_parse_channels(const char *opt, const char *text, size_t **out, size_t *
 
 int cli_check_out_npy(const char *out)
 {
-    size_t olen = strlen(out);
-    if (olen < 4 || strcmp(out + olen - 4, ".npy")) return cli_error("--out: '%s' must end in .npy", out), 0;
-    if (dw_io_check_writable(out)) return cli_error("--out: %s", dw_error_message()), 0;
-    return 1;
+    return cli_npy_path("--out", out) && cli_check_writable("--out", out);
 }
 
 int cli_read_pair(const char *xpath, const char *ypath, double **X, size_t *n, size_t *lx, double **Y, size_t *m,

@@ -268,6 +268,17 @@ DW_API dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t 
 DW_API double dw_sample_bytes(const dw_sample_opts *o, size_t n, size_t d, size_t S, int outputs,
                               dw_sample_gram gram, int reduce);
 
+/* Forward pass of a fully connected network on GIVEN weights (trained ones, another framework's, or those of
+ * dw_sample_weights scaled by the caller), batched over inputs:
+ *   h^1 = W_1 x + b_1,  h^{l+1} = W_{l+1} phi(h^l) + b_{l+1} (l = 1..n_layers - 1),  f(x) = h^{n_layers}.
+ * W[l] (l = 0..n_layers - 1) is widths[l + 1] x widths[l], row-major (torch's nn.Linear layout), applied as given
+ * (no sigma_w / sqrt(fan_in) scaling); b is NULL (no biases) or b[l] is NULL or has widths[l + 1] entries.
+ * widths[0] = d; X is n x d, F is n x widths[n_layers]. GEMMs by OpenBLAS on blocks of rows and output units
+ * spread over the threads (0: the OpenMP default); the result does not depend on the thread count. DW_ERR_RANGE
+ * where a pre-activation is not finite (non-finite weights or biases, or overflow). */
+DW_API dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const size_t *widths, const double *const *W,
+                                   const double *const *b, const double *X, size_t n, double *F, int threads);
+
 /* Convergence study (MATH.md 1.4): for each hidden width N (all hidden layers N), S networks; errors of the
  * empirical Gram G_s against the exact limit K of dw_kernel_gram (NTK parameterisation). Width i (0-based) uses
  * networks first_sample + i S .. first_sample + (i + 1) S - 1, so the widths are independent. */

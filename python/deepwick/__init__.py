@@ -12,7 +12,7 @@ from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature,
                          signature)
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_svd,
                        sample_jacobian)
-from .sampling import converge, empirical_kernel, sample
+from .sampling import converge, empirical_kernel, forward, sample
 
 __version__ = lib.dw_version().decode()
 
@@ -21,5 +21,5 @@ activation = Activation
 __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
-           "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "sample_jacobian",
-           "sample", "empirical_kernel", "converge"]
+           "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson",
+           "sample_jacobian", "sample", "empirical_kernel", "converge", "forward"]

@@ -62,6 +62,8 @@ lib.dw_sample_run.argtypes = [ctypes.POINTER(_SampleOpts), _dp, _sz, _sz, _sz, _
 lib.dw_sample_bytes.argtypes = [ctypes.POINTER(_SampleOpts), _sz, _sz, _sz, ctypes.c_int, ctypes.c_int,
                                 ctypes.c_int]
 lib.dw_sample_bytes.restype = ctypes.c_double
+lib.dw_sample_forward.argtypes = [ctypes.c_void_p, _sz, ctypes.POINTER(_sz), ctypes.POINTER(_dp),
+                                  ctypes.POINTER(_dp), _dp, _sz, _dp, ctypes.c_int]
 lib.dw_sampling_converge.argtypes = [ctypes.POINTER(_SampleOpts), _dp, _sz, _sz, ctypes.c_int, _sz,
                                      ctypes.POINTER(_sz), _sz, ctypes.POINTER(_Width), ctypes.POINTER(_Fit)]
 
@@ -246,6 +248,72 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
         if red:
             res["gram_se"] = Gse
     return res
+
+
+def forward(weights, biases, X, act, *, threads=None):
+    """Forward pass of a fully connected network on GIVEN weights, batched over the inputs (OpenBLAS GEMMs).
+
+    h^1 = W_1 x + b_1, h^{l+1} = W_{l+1} phi(h^l) + b_{l+1} for l = 1..len(weights) - 1, f(x) = h^{len(weights)}:
+    the activation follows every layer but the last. The weights are used as given (no sigma_w / sqrt(fan_in)
+    scaling: for the NTK parameterisation pass sqrt(weight_var / fan_in) * W-hat, e.g. from :func:`weights`).
+
+    Parameters
+    ----------
+    weights : sequence of 2-D arrays, weights[l] of shape (n_{l+1}, n_l) (torch's nn.Linear layout), n_0 = d
+    biases : None, or a sequence of the same length of None or 1-D arrays of shape (n_{l+1},)
+    X : array_like (n, d), one input per row
+    act : str or Activation
+    threads : int, OpenMP threads (the result does not depend on it)
+
+    Returns
+    -------
+    (n, n_L) float64 array: f(x) for every row x of X.
+
+    Float64 C-ordered arrays are used in place; anything else is converted (a copy).
+    """
+    A = act if isinstance(act, Activation) else Activation(act)
+    Xc = _points("X", X)
+    if isinstance(weights, np.ndarray) and weights.ndim == 2:
+        raise InputError("weights: expected a sequence of 2-D arrays (one per layer), got one 2-D array")
+    try:
+        Ws = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
+    except (TypeError, ValueError) as e:
+        raise InputError("weights: expected a sequence of 2-D float arrays (%s)" % e) from None
+    if not Ws:
+        raise InputError("weights: at least one layer is needed (got 0)")
+    L = len(Ws)
+    widths = [Xc.shape[1]]
+    for l, w in enumerate(Ws):
+        if w.ndim != 2:
+            raise InputError("weights[%d]: expected a 2-D array (n_out, n_in), got shape %s" % (l, w.shape))
+        if w.shape[1] != widths[-1]:
+            raise InputError("weights[%d]: shape %s expects %d inputs, but %s" % (
+                l, w.shape, w.shape[1], "X has %d columns" % widths[-1] if l == 0 else
+                "weights[%d] has %d rows (outputs)" % (l - 1, widths[-1])))
+        if w.shape[0] < 1:
+            raise InputError("weights[%d]: no output units (shape %s)" % (l, w.shape))
+        widths.append(w.shape[0])
+    if biases is None:
+        bs = [None] * L
+    else:
+        bs = list(biases)
+        if len(bs) != L:
+            raise InputError("biases: expected %d entries (one per layer, or None), got %d" % (L, len(bs)))
+        for l, b in enumerate(bs):
+            if b is None:
+                continue
+            b = np.ascontiguousarray(b, dtype=np.float64)
+            if b.shape != (widths[l + 1],):
+                raise InputError("biases[%d]: expected shape (%d,), got %s" % (l, widths[l + 1], b.shape))
+            bs[l] = b
+    wd = np.asarray(widths, dtype=np.uintp)
+    Wp = (_dp * L)(*[ptr(w) for w in Ws])
+    Bp = (_dp * L)(*[ptr(b) if b is not None else None for b in bs])
+    F = np.empty((Xc.shape[0], widths[-1]))
+    th = 0 if threads is None else _int("threads", threads, 1, 4096)
+    check(lib.dw_sample_forward(A._h, L, wd.ctypes.data_as(ctypes.POINTER(_sz)), Wp, Bp, ptr(Xc), Xc.shape[0],
+                                ptr(F), th))
+    return F
 
 
 def empirical_kernel(X, *, depth, act, width, kind="ntk", samples=1, law="gaussian", weight_var=1.0, bias_var=0.0,

@@ -2,7 +2,8 @@
  *
  * Work is split into items whose results depend only on their own keys, never on the thread that runs them:
  *   A. weights: (sample, layer, row block of W) drawn from the stream (seed, sample, layer, row block);
- *   B. forward + back-propagation: (sample, block of DW_NET_ROWS input rows), one GEMM per layer and direction;
+ *   B. forward, layer by layer: (sample, DW_FWD_ROWS input rows, DW_FWD_COLS units), one GEMM each; then
+ *      back-propagation: (sample, block of DW_NET_ROWS input rows), one GEMM per layer;
  *   C. Gram tiles: (sample, row tile, column tile >= row tile), a few GEMMs per layer on cached operands.
  * Results are then consumed in sample order, so outputs and reductions are bit-identical for any thread count.
  *
@@ -26,8 +27,10 @@
 #include <omp.h>
 #endif
 
-#define DW_NET_ROWS 256 /* input rows per forward item (large: OpenBLAS packs W once per call) */
+#define DW_NET_ROWS 256 /* input rows per back-propagation item (large: OpenBLAS packs W once per call) */
 #define DW_NET_TILE 128 /* Gram tile */
+#define DW_FWD_COLS 512 /* forward pass: output units per work item */
+#define DW_FWD_ROWS 512 /* forward pass: input rows per work item (each GEMM packs its block of W once for them) */
 #define DW_MAX_DEPTH 10000
 
 typedef struct {
@@ -266,52 +269,85 @@ static dw_status gen_block(const net *t, double *base, uint64_t sample, int l, s
 }
 
 /* ------------------------------------------------------------------------------------------------------------
+ * The hot kernel of a dense layer after its GEMM: bias and activation fused in one pass over each row (the row,
+ * a few KiB, stays in L1 between the two).
+ * ---------------------------------------------------------------------------------------------------------- */
+
+/* For rows i < rows: h = H[i, :] + b (b may be NULL), written back to H; with act, A[i, :] = phi(h) (A may be H)
+ * and D[i, :] = phi'(h) if D. check_h: h must be finite (catches non-finite weights or inputs, which a relu would
+ * otherwise turn into 0); the outputs must always be finite. Returns the first row that is not, or SIZE_MAX. */
+static size_t bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, const double *b, const dw_act *act,
+                            double *A, size_t lda, double *D, size_t ldd, int check_h)
+{
+    const int relu = act && act->fam == DW_FAM_RELU;
+    const double alpha = relu ? act->alpha : 0.0, d0 = relu ? act->d0 : 0.0;
+    for (size_t i = 0; i < rows; i++) {
+        double *h = H + i * ldh, *a = act ? A + i * lda : h, *d = D ? D + i * ldd : NULL;
+        int bad = 0;
+        if (b)
+            for (size_t j = 0; j < cols; j++) h[j] += b[j];
+        if (check_h || !act)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(h[j]);
+        if (relu) { /* dw_act_eval's relu family, inline: relu(-inf) = 0, not 0 * -inf */
+            if (alpha == 0.0 && !d) {
+                for (size_t j = 0; j < cols; j++) a[j] = h[j] > 0 ? h[j] : 0.0;
+            } else {
+                for (size_t j = 0; j < cols; j++) {
+                    const double x = h[j];
+                    if (d) d[j] = x > 0 ? 1.0 : x < 0 ? alpha : d0;
+                    a[j] = x > 0 ? x : alpha == 0.0 ? 0.0 : alpha * x;
+                }
+            }
+        } else if (act) {
+            (void)dw_act_eval(act, cols, h, a, d); /* cannot fail on valid arguments */
+        }
+        if (act && !relu)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]) || (d && !isfinite(d[j]));
+        else if (act && !check_h)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]);
+        if (bad) return i;
+    }
+    return SIZE_MAX;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
  * B. forward pass and back-propagation on a block of input rows
  * ---------------------------------------------------------------------------------------------------------- */
 
-static dw_status forward_rows(const net *t, double *base, const double *X, size_t r0, size_t r1, uint64_t sample)
+/* Layer l of one network on input rows [r0, r1) and units [c0, c1): one GEMM straight into the layer's activations
+ * (the output f for l = L + 1), then bias and activation (and phi' for the NTK) in place, in one pass over each
+ * row. On overflow *row is the first input row that has it. */
+static dw_status forward_block(const net *t, double *base, const double *X, int l, size_t r0, size_t r1, size_t c0,
+                               size_t c1, uint64_t sample, size_t *row)
+{
+    const size_t rin = t->rw[l - 1], rout = t->rw[l], rows = r1 - r0, cols = c1 - c0;
+    const double *in = l == 1 ? X + r0 * rin : base + t->offA[l - 1] + r0 * rin;
+    double *out = (l <= t->L ? base + t->offA[l] : base + t->offF) + r0 * rout + c0;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0, in, (int)rin,
+                base + t->offW[l] + c0 * rin, (int)rin, 0.0, out, (int)rout);
+    const double *b = t->bv[l] > 0 ? base + t->offb[l] + c0 : NULL;
+    if (l <= t->L) {
+        double *D = t->ntk ? base + t->offD[l] + r0 * rout + c0 : NULL;
+        const size_t bad = bias_act_rows(rows, cols, out, rout, b, t->act, out, rout, D, rout, 0);
+        if (bad == SIZE_MAX) return DW_OK;
+        *row = r0 + bad;
+        return dw_fail(DW_ERR_RANGE,
+                       "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the depth or "
+                       "the variances",
+                       (unsigned long long)sample, l, r0 + bad + 1, dw_act_name(t->act));
+    }
+    const size_t bad = bias_act_rows(rows, cols, out, rout, b, NULL, NULL, 0, NULL, 0, 1);
+    if (bad == SIZE_MAX) return DW_OK;
+    *row = r0 + bad;
+    return dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu", (unsigned long long)sample,
+                   r0 + bad + 1);
+}
+
+/* Back-propagation (after the forward pass) on input rows [r0, r1). */
+static void backprop_rows(const net *t, double *base, size_t r0, size_t r1)
 {
     const size_t rows = r1 - r0;
     const int L = t->L;
-    size_t mx = 0;
-    for (int l = 1; l <= L; l++) mx = t->rw[l] > mx ? t->rw[l] : mx;
-    double *H = mx ? dw_alloc(rows * mx, sizeof(double), "forward pass block") : NULL;
-    if (mx && !H) return DW_ERR_NOMEM;
-    dw_status st = DW_OK;
-    for (int l = 1; l <= L + 1; l++) {
-        const size_t rin = t->rw[l - 1], rout = t->rw[l];
-        const double *in = l == 1 ? X + r0 * rin : base + t->offA[l - 1] + r0 * rin;
-        double *out = l <= L ? H : base + t->offF + r0 * rout;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)rout, (int)rin, 1.0, in, (int)rin,
-                    base + t->offW[l], (int)rin, 0.0, out, (int)rout);
-        if (t->bv[l] > 0) {
-            const double *b = base + t->offb[l];
-            for (size_t i = 0; i < rows; i++)
-                for (size_t j = 0; j < rout; j++) out[i * rout + j] += b[j];
-        }
-        if (l <= L) {
-            double *A = base + t->offA[l] + r0 * rout, *D = t->ntk ? base + t->offD[l] + r0 * rout : NULL;
-            if ((st = dw_act_eval(t->act, rows * rout, H, A, D))) break;
-            for (size_t i = 0; i < rows * rout; i++)
-                if (!isfinite(A[i]) || (D && !isfinite(D[i]))) {
-                    st = dw_fail(DW_ERR_RANGE,
-                                 "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the "
-                                 "depth or the variances",
-                                 (unsigned long long)sample, l, r0 + i / rout + 1, dw_act_name(t->act));
-                    break;
-                }
-            if (st) break;
-        } else {
-            for (size_t i = 0; i < rows * rout; i++)
-                if (!isfinite(out[i])) {
-                    st = dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu",
-                                 (unsigned long long)sample, r0 + i / rout + 1);
-                    break;
-                }
-        }
-    }
-    free(H);
-    if (st || !t->ntk || L == 0) return st;
     /* g^L_k = phi'(h^L) .* W^{L+1}[k, :];  g^{l-1}_k = phi'(h^{l-1}) .* (g^l_k W^l)   (MATH.md 1.3) */
     const size_t dout = t->dout;
     for (size_t k = 0; k < dout; k++) {
@@ -332,7 +368,6 @@ static dw_status forward_rows(const net *t, double *base, const double *X, size_
                 for (size_t j = 0; j < wp; j++) gp[i * ldp + j] *= D[i * wp + j];
         }
     }
-    return DW_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -427,10 +462,22 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
     const double per = net_sample_bytes(t);
     dw_status st = dw_core_check_alloc(per, "one sampled network's work space");
     if (st) return st;
+    /* Samples per chunk: at least one per thread; small networks many more (up to 64 MiB of work space), so that
+     * the three parallel phases have enough work between their barriers. The chunking changes nothing in the
+     * results (every item is keyed by its sample, and the consumer sees the samples in order). */
+    const double wsb = 8.0 * (double)(t->total ? t->total : 1);
     size_t chunk = (size_t)threads < S ? (size_t)threads : S;
+    if (wsb * (double)chunk < 64.0 * 1048576.0) {
+        const double more = floor(64.0 * 1048576.0 / wsb);
+        chunk = more < (double)S ? (size_t)more : S;
+        if (chunk < 1) chunk = 1;
+    }
     const double avail = dw_core_mem_available();
     while (chunk > 1 && (double)chunk * per > 0.5 * avail) chunk--;
-    double *mem = dw_alloc(chunk, (t->total ? t->total : 1) * sizeof(double), "sampled networks");
+    /* huge pages where the kernel gives them: the weights are written once and read by every GEMM */
+    if ((double)chunk * (double)(t->total ? t->total : 1) * 8.0 > (double)SIZE_MAX)
+        return dw_fail(DW_ERR_NOMEM, "sampled networks: the work space does not fit in memory");
+    double *mem = dw_core_alloc_large(chunk * (t->total ? t->total : 1) * sizeof(double), "sampled networks");
     if (!mem) return DW_ERR_NOMEM;
     const int L = t->L;
     const size_t L1 = (size_t)L + 1, n = t->n;
@@ -444,7 +491,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
     const size_t ntiles = nt * (nt + 1) / 2;
     size_t *itA = dw_alloc(maxA, 2 * sizeof(size_t), "work items");
     if (!itA) {
-        free(mem);
+        dw_core_free_large(mem);
         return DW_ERR_NOMEM;
     }
     for (size_t l = 1; l <= L1; l++) {
@@ -479,17 +526,37 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
             st = dw_fail(err, "%s", err_msg);
             break;
         }
-        /* B: forward and back-propagation */
-        const size_t totB = cs * nrb;
+        /* B: the forward pass layer by layer (items: network, DW_FWD_ROWS input rows, DW_FWD_COLS units; each block
+         * of W is packed once for all the rows), then back-propagation (items: network, DW_NET_ROWS input rows).
+         * The first failure in (network, layer, row) order is reported, whatever the threads; one parallel region a
+         * layer, with the check for failures between them. */
+        const size_t nrf = (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS, totB = cs * nrb;
+        for (int l = 1; l <= L + 1 && !err; l++) {
+            const size_t ncb = (t->rw[l] + DW_FWD_COLS - 1) / DW_FWD_COLS, per = nrf * ncb;
 #pragma omp parallel num_threads(threads)
-        {
-            serial_blas();
+            {
+                serial_blas();
 #pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < totB; k++) {
-                const size_t s = k / nrb, rb = k % nrb;
-                const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
-                dw_status ts = forward_rows(t, mem + s * t->total, X, r0, r1, first + c0 + s);
-                ERR_RECORD(k, ts);
+                for (size_t k = 0; k < cs * per; k++) {
+                    const size_t s = k / per, rb = k % per / ncb, cb = k % ncb;
+                    const size_t r0 = rb * DW_FWD_ROWS, r1 = r0 + DW_FWD_ROWS < n ? r0 + DW_FWD_ROWS : n;
+                    const size_t q0 = cb * DW_FWD_COLS, q1 = q0 + DW_FWD_COLS < t->rw[l] ? q0 + DW_FWD_COLS : t->rw[l];
+                    size_t row = 0;
+                    dw_status ts = forward_block(t, mem + s * t->total, X, l, r0, r1, q0, q1, first + c0 + s, &row);
+                    ERR_RECORD((s * (L1 + 1) + (size_t)l) * n + row, ts);
+                }
+            }
+        }
+        if (!err && t->ntk && L > 0) {
+#pragma omp parallel num_threads(threads)
+            {
+                serial_blas();
+#pragma omp for schedule(dynamic, 1)
+                for (size_t k = 0; k < totB; k++) {
+                    const size_t s = k / nrb, rb = k % nrb;
+                    const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
+                    backprop_rows(t, mem + s * t->total, r0, r1);
+                }
             }
         }
         if (err) {
@@ -533,7 +600,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
             st = dw_fail(DW_ERR_INVALID, "sample: cancelled by the progress callback");
     }
     free(itA);
-    free(mem);
+    dw_core_free_large(mem);
     return st;
 }
 
@@ -667,6 +734,78 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
     free(c.s2);
     net_clear(&t);
     return st;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * dw_sample_forward: the forward pass on given weights
+ * ---------------------------------------------------------------------------------------------------------- */
+
+
+dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const size_t *widths, const double *const *W,
+                            const double *const *b, const double *X, size_t n, double *F, int threads_opt)
+{
+    if (!act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
+    if (n_layers < 1) return dw_fail(DW_ERR_INVALID, "forward: at least one layer is needed (got 0)");
+    if (!widths || !W || !X || !F) return dw_fail(DW_ERR_INVALID, "forward: NULL argument");
+    if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
+    if (n > (size_t)INT_MAX)
+        return dw_fail(DW_ERR_INVALID, "X: number of points: %zu is above the maximum supported by BLAS (%d)", n,
+                       INT_MAX);
+    size_t mx = 0;
+    for (size_t l = 0; l <= n_layers; l++) {
+        if (widths[l] < 1)
+            return dw_fail(DW_ERR_INVALID, l == 0 ? "X: input dimension d must be at least 1"
+                                                  : "weights: layer %zu has no output units", l);
+        if (widths[l] > (size_t)INT_MAX)
+            return dw_fail(DW_ERR_INVALID, "weights: width %zu of layer %zu is above the maximum supported by BLAS (%d)",
+                           widths[l], l, INT_MAX);
+        if (l < n_layers && !W[l]) return dw_fail(DW_ERR_INVALID, "weights: layer %zu is NULL", l + 1);
+        if (l > 0 && l < n_layers && widths[l] > mx) mx = widths[l];
+    }
+    if (!check_inputs(X, n, widths[0])) return DW_ERR_INVALID;
+    /* two activation buffers of n x (widest hidden layer), ping-pong */
+    const double bytes = 2.0 * 8.0 * (double)n * (double)mx;
+    dw_status st = dw_core_check_alloc(bytes, "the forward pass's activations");
+    if (st) return st;
+    double *buf[2] = {NULL, NULL};
+    if (mx) {
+        buf[0] = dw_core_alloc_large((size_t)bytes, "the forward pass's activations");
+        if (!buf[0]) return DW_ERR_NOMEM;
+        buf[1] = buf[0] + n * mx;
+    }
+    const int threads = dw_core_threads(threads_opt);
+    const size_t nrb = (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS;
+    ERR_DECL;
+#pragma omp parallel num_threads(threads)
+    {
+        serial_blas();
+        for (size_t l = 0; l < n_layers; l++) {
+            const size_t rin = widths[l], rout = widths[l + 1], ncb = (rout + DW_FWD_COLS - 1) / DW_FWD_COLS;
+            const double *in = l == 0 ? X : buf[(l - 1) & 1];
+            double *out = l + 1 == n_layers ? F : buf[l & 1];
+            const int last = l + 1 == n_layers;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < nrb * ncb; k++) {
+                const size_t r0 = (k / ncb) * DW_FWD_ROWS, c0 = (k % ncb) * DW_FWD_COLS;
+                const size_t rows = r0 + DW_FWD_ROWS < n ? DW_FWD_ROWS : n - r0;
+                const size_t cols = c0 + DW_FWD_COLS < rout ? DW_FWD_COLS : rout - c0;
+                double *o = out + r0 * rout + c0;
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0,
+                            in + r0 * rin, (int)rin, W[l] + c0 * rin, (int)rin, 0.0, o, (int)rout);
+                const size_t bad = bias_act_rows(rows, cols, o, rout, b && b[l] ? b[l] + c0 : NULL,
+                                                 last ? NULL : act, o, rout, NULL, 0, 1);
+                if (bad != SIZE_MAX)
+                    ERR_RECORD(l * nrb * ncb + k,
+                               dw_fail(DW_ERR_RANGE,
+                                       "forward: layer %zu is not finite at input row %zu (non-finite weights or "
+                                       "biases, or overflow)",
+                                       l + 1, r0 + bad + 1));
+            }
+        }
+    }
+    dw_core_free_large(buf[0]);
+    if (err) return dw_fail(err, "%s", err_msg);
+    return DW_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------------------

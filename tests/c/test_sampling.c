@@ -308,5 +308,43 @@ int main(void)
         dw_act_clear(act);
     }
     free(X);
+    {
+        /* dw_sample_forward: a 2-3-2 network by hand (relu; biases on layer 1 only), 1 and 2 threads, error paths */
+        dw_act *act = NULL;
+        CHECK(dw_act_init(&act, "relu") == DW_OK);
+        const double W1[] = {1, -1, 0.5, 2, -3, 1}, W2[] = {1, 2, -1, 0.5, 0.25, 1}, b1[] = {0.1, -0.2, 0.3};
+        const double X[] = {1, 2, -1, 0.5, 0, 0};
+        const double *W[] = {W1, W2}, *b[] = {b1, NULL};
+        const size_t widths[] = {2, 3, 2};
+        double F[6], G[6], want[6];
+        for (int i = 0; i < 3; i++) {
+            double a[3];
+            for (int j = 0; j < 3; j++) {
+                const double h = W1[2 * j] * X[2 * i] + W1[2 * j + 1] * X[2 * i + 1] + b1[j];
+                a[j] = h > 0 ? h : 0;
+            }
+            for (int k = 0; k < 2; k++) want[2 * i + k] = W2[3 * k] * a[0] + W2[3 * k + 1] * a[1] + W2[3 * k + 2] * a[2];
+        }
+        CHECK(dw_sample_forward(act, 2, widths, W, b, X, 3, F, 1) == DW_OK);
+        for (int e = 0; e < 6; e++) CHECK_CLOSE(F[e], want[e], 1e-15, 1e-15);
+        CHECK(dw_sample_forward(act, 2, widths, W, b, X, 3, G, 2) == DW_OK);
+        CHECK(memcmp(F, G, sizeof F) == 0);
+        CHECK(dw_sample_forward(NULL, 2, widths, W, b, X, 3, F, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(act, 0, widths, W, b, X, 3, F, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(act, 2, widths, W, b, X, 0, F, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(act, 2, widths, NULL, b, X, 3, F, 1) == DW_ERR_INVALID);
+        const size_t bad_widths[] = {2, 0, 2};
+        CHECK(dw_sample_forward(act, 2, bad_widths, W, b, X, 3, F, 1) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "layer 1 has no output units") != NULL);
+        const double *Wn[] = {W1, NULL};
+        CHECK(dw_sample_forward(act, 2, widths, Wn, b, X, 3, F, 1) == DW_ERR_INVALID);
+        const double Xn[] = {1, 2, NAN, 0.5, 0, 0};
+        CHECK(dw_sample_forward(act, 2, widths, W, b, Xn, 3, F, 1) == DW_ERR_INVALID);
+        const double W2n[] = {1, 2, -1, 0.5, INFINITY, 1};
+        const double *Wi[] = {W1, W2n};
+        CHECK(dw_sample_forward(act, 2, widths, Wi, b, X, 3, F, 2) == DW_ERR_RANGE);
+        CHECK(strstr(dw_error_message(), "forward: layer 2 is not finite at input row 1") != NULL);
+        dw_act_clear(act);
+    }
     return check_done("sampling");
 }

@@ -554,3 +554,176 @@ def test_cli_converge(xfile):
     p = run("converge", "--x", d / "x.npy", "--depth", 2, "--act", "relu", "--widths", "32,64", "--samples", 30,
             "--plot", d / "c.png")
     assert p.returncode == 1 and ".svg" in p.stderr
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the Gaussian stream, rebuilt in pure Python (Philox4x64-10 + the ziggurat of src/sampling/laws.c, drawn one
+# normal at a time): pins the batched, vectorised C fast path to the sequential algorithm, slow paths included
+# ----------------------------------------------------------------------------------------------------------------
+
+_M64 = (1 << 64) - 1
+
+
+def _philox4x64(ctr, key):
+    c, k0, k1 = list(ctr), key[0], key[1]
+    for rnd in range(10):
+        if rnd:
+            k0, k1 = (k0 + 0x9E3779B97F4A7C15) & _M64, (k1 + 0xBB67AE8584CAA73B) & _M64
+        p0, p1 = 0xD2E7470EE14C6C93 * c[0], 0xCA5A826395121157 * c[2]
+        c = [(p1 >> 64) ^ c[1] ^ k0, p1 & _M64, (p0 >> 64) ^ c[3] ^ k1, p0 & _M64]
+    return c
+
+
+def _stream(seed, a, b, c):
+    block = 0
+    while True:
+        yield from _philox4x64([block, 0, b, c], [seed, a])
+        block += 1
+
+
+def _zig_normals(words, n):
+    R, V, C = 3.442619855899, 9.91256303526217e-3, 128
+    x = [0.0] * (C + 1)
+    f = math.exp(-0.5 * R * R)
+    x[0], x[1] = V / f, R
+    for i in range(2, C):
+        x[i] = math.sqrt(-2.0 * math.log(V / x[i - 1] + f))
+        f = math.exp(-0.5 * x[i] * x[i])
+    r = [x[i + 1] / x[i] for i in range(C)]
+
+    def uniform():
+        return (float(next(words) >> 12) + 0.5) * 2.0 ** -52
+
+    def normal():
+        while True:
+            w = next(words)
+            i = w & (C - 1)
+            u = (float(w >> 12) + 0.5) * 2.0 ** -51 - 1.0
+            if abs(u) < r[i]:
+                return u * x[i]
+            if i == 0:
+                while True:
+                    t = math.log(uniform()) / R
+                    y = math.log(uniform())
+                    if not -2.0 * y < t * t:
+                        break
+                return t - R if u < 0 else R - t
+            v = u * x[i]
+            f0 = math.exp(-0.5 * (x[i] * x[i] - v * v))
+            f1 = math.exp(-0.5 * (x[i + 1] * x[i + 1] - v * v))
+            if f1 + uniform() * (f0 - f1) < 1.0:
+                return v
+
+    return [normal() for _ in range(n)]
+
+
+def test_philox_reference_known_answer():
+    """The reference Philox against Random123's known-answer vector (counter 0, key 0)."""
+    assert _philox4x64([0, 0, 0, 0], [0, 0]) == [0x16554D9ECA36314C, 0xDB20FE9D672D0FDC, 0xD7E772CEE186176B,
+                                                  0x7E68B68AEC7BA23B]
+
+
+def test_gaussian_stream_equals_the_sequential_ziggurat():
+    """sm.weights: row block k of layer l of sample s is the stream (seed, s, l, k), rows consecutive in it. 66 rows
+    of 131 columns: block 0 (64 rows, 8384 normals, ~100 of them through the wedges and the tail, batches ending
+    mid-row) and block 1 (2 rows)."""
+    W = sm.weights("gaussian", 66, 131, seed=5, sample=1, layer=2)
+    ref0 = _zig_normals(_stream(5, 1, 2, 0), 64 * 131)
+    ref1 = _zig_normals(_stream(5, 1, 2, 1), 2 * 131)
+    assert np.array_equal(W[:64].ravel(), np.array(ref0))
+    assert np.array_equal(W[64:].ravel(), np.array(ref1))
+    # small rows (short batches), and complex rows ((re, im) pairs of normals / sqrt 2, drawn row by row)
+    assert np.array_equal(sm.weights("gaussian", 5, 3, seed=6).ravel(), np.array(_zig_normals(_stream(6, 0, 1, 0), 15)))
+    C = sm.weights("complex-gaussian", 7, 5, seed=2, sample=3, layer=4)
+    z = np.array(_zig_normals(_stream(2, 3, 4, 0), 70))
+    assert np.array_equal(C.view(np.float64).ravel(), 0.7071067811865476 * z)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# deepwick.forward: the forward pass on given weights
+# ----------------------------------------------------------------------------------------------------------------
+
+PHI = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "leaky_relu:0.1": lambda h: np.where(h > 0, h, 0.1 * h),
+       "sin": np.sin}
+
+
+@pytest.mark.parametrize("act", sorted(PHI))
+def test_forward_on_given_weights_equals_numpy(act):
+    """Rows and output units split into several work items (600 rows, a 530-unit layer), biases partly absent;
+    the result is the numpy forward pass to rounding and bit-identical for 1, 2 and 3 threads."""
+    need(act)
+    rng = np.random.default_rng(3)
+    sizes = [7, 530, 40, 3]
+    Ws = [rng.standard_normal((sizes[l + 1], sizes[l])) / math.sqrt(sizes[l]) for l in range(3)]
+    bs = [rng.standard_normal(sizes[1]), None, rng.standard_normal(3)]
+    X = rng.standard_normal((600, 7))
+    F = dw.forward(Ws, bs, X, act, threads=1)
+    a = X
+    for l in range(3):
+        h = a @ Ws[l].T + (bs[l] if bs[l] is not None else 0)
+        a = PHI[act](h) if l < 2 else h
+    assert F.shape == (600, 3)
+    assert np.abs(F - a).max() <= 1e-13 * np.abs(a).max()
+    for th in (2, 3):
+        assert np.array_equal(F, dw.forward(Ws, bs, X, act, threads=th))
+    F0 = dw.forward(Ws, None, X, act)
+    b0 = [None] * 3
+    assert np.array_equal(F0, dw.forward(Ws, b0, X, act))
+
+
+def test_forward_equals_the_sampled_network():
+    """deepwick.forward on the effective weights of sampled network s (deepwick.sampling.weights / bias) gives
+    deepwick.sample's outputs of that network: the sampler draws and runs the same network."""
+    X = inputs(300, 6)
+    wv, bv = [2.0, 1.5, 1.0], [0.1, 0.2, 0.3]
+    Ws, bs = numpy_net("gaussian", X, 2, [700, 50], 2, wv, bv, seed=4, sample=1)
+    F = dw.sample(X, depth=2, act="relu", width=[700, 50], out_dim=2, weight_var=wv, bias_var=bv, seed=4,
+                  samples=2)["outputs"][1]
+    G = dw.forward(Ws, bs, X, "relu")
+    assert np.abs(F - G).max() <= 1e-13 * np.abs(F).max()
+
+
+def test_weight_draw_bit_identical_for_1_and_2_threads():
+    """The weights of one network are drawn in parallel (row blocks of 64 rows, each its own Philox stream):
+    1 and 2 threads give the same bits (8 row blocks in layer 1, 5 in layer 2)."""
+    X = inputs(3, 5)
+    kw = dict(depth=2, act="relu", width=[500, 300], out_dim=300, bias_var=0.2, seed=12, samples=1)
+    a = dw.sample(X, threads=1, **kw)["outputs"]
+    b = dw.sample(X, threads=2, **kw)["outputs"]
+    assert np.array_equal(a, b)
+    Ws, bs = numpy_net("gaussian", X, 2, [500, 300], 300, [1.0] * 3, [0.2] * 3, seed=12, sample=0)
+    assert np.array_equal(dw.forward(Ws, bs, X, "relu", threads=1), dw.forward(Ws, bs, X, "relu", threads=2))
+
+
+def test_forward_bad_input():
+    rng = np.random.default_rng(0)
+    Ws = [rng.standard_normal((4, 3)), rng.standard_normal((2, 4))]
+    X = rng.standard_normal((5, 3))
+    with pytest.raises(InputError, match=r"weights\[1\]: shape \(2, 5\) expects 5 inputs, but weights\[0\] has 4 rows"):
+        dw.forward([Ws[0], rng.standard_normal((2, 5))], None, X, "relu")
+    with pytest.raises(InputError, match=r"weights\[0\]: shape \(4, 3\) expects 3 inputs, but X has 2 columns"):
+        dw.forward(Ws, None, X[:, :2], "relu")
+    with pytest.raises(InputError, match="at least one layer"):
+        dw.forward([], None, X, "relu")
+    with pytest.raises(InputError, match="sequence of 2-D arrays"):
+        dw.forward(Ws[0], None, X, "relu")
+    with pytest.raises(InputError, match=r"weights\[0\]: expected a 2-D array"):
+        dw.forward([np.ones(3)], None, X, "relu")
+    with pytest.raises(InputError, match="biases: expected 2 entries"):
+        dw.forward(Ws, [None], X, "relu")
+    with pytest.raises(InputError, match=r"biases\[1\]: expected shape \(2,\)"):
+        dw.forward(Ws, [None, np.ones(3)], X, "relu")
+    Xn = X.copy()
+    Xn[2, 1] = np.nan
+    with pytest.raises(InputError, match="X: row 3, column 2 is not finite"):
+        dw.forward(Ws, None, Xn, "relu")
+    Wn = [w.copy() for w in Ws]
+    Wn[0][1, 2] = np.inf  # relu would turn the resulting -inf or nan into 0: the pre-activations are checked
+    with pytest.raises(dw.DeepwickError, match="forward: layer 1 is not finite at input row 1"):
+        dw.forward(Wn, None, X, "relu")
+    with pytest.raises(dw.DeepwickError, match="forward: layer 2 is not finite"):
+        dw.forward(Ws, [None, np.array([np.nan, 0.0])], X, "relu")
+    with pytest.raises(InputError, match="unknown activation"):
+        dw.forward(Ws, None, X, "nope")
+    with pytest.raises(InputError, match="threads"):
+        dw.forward(Ws, None, X, "relu", threads=0)

@@ -263,24 +263,14 @@ def test_monte_carlo_ensembles(ens):
 # Monte Carlo of finite polynomial networks
 # ----------------------------------------------------------------------------------------------------------------
 
-def network_mc(x, y, depth, poly, sw, sb, N, S, rng, chunk=20000):
-    """Samples of sw (1/N) sum_j phi(h^L_j(x)) phi(h^L_j(y)) + sb: E over the last layer (W^{L+1}, b^{L+1}) taken
-    exactly, the hidden layers sampled (Gaussian weights of variance sw / fan_in, biases sb)."""
-    phi = np.polynomial.Polynomial(poly)
-    d = x.size
-    out = []
-    for s0 in range(0, S, chunk):
-        s = min(chunk, S - s0)
-        W = rng.normal(size=(s, N, d)) * np.sqrt(sw / d)
-        b = rng.normal(size=(s, N)) * np.sqrt(sb)
-        hx, hy = W @ x + b, W @ y + b
-        for _ in range(depth - 1):
-            W = rng.normal(size=(s, N, N)) * np.sqrt(sw / N)
-            b = rng.normal(size=(s, N)) * np.sqrt(sb)
-            hx = np.einsum("sij,sj->si", W, phi(hx)) + b
-            hy = np.einsum("sij,sj->si", W, phi(hy)) + b
-        out.append(sw * np.mean(phi(hx) * phi(hy), axis=1) + sb)
-    return np.concatenate(out)
+def network_mc(x, y, depth, poly, sw, sb, N, S, seed):
+    """S samples of sw (1/N) sum_j phi(h^L_j(x)) phi(h^L_j(y)) + sb: E over the last layer (W^{L+1}, b^{L+1}) taken
+    exactly, the hidden layers sampled (Gaussian weights of variance sw / fan_in, biases sb): the per-network
+    empirical NNGP Gram entry of deepwick.sample (issue 11's sampler, Philox streams keyed by the fixed seed)."""
+    act = "poly:" + ",".join(repr(float(c)) for c in poly)
+    r = dw.sample(np.stack([x, y]), depth=depth, act=act, width=N, samples=S, weight_var=sw, bias_var=sb, seed=seed,
+                  gram="nngp", reduce="none", outputs=False)
+    return r["gram"][:, 0, 1]
 
 
 NET = dict(depth=2, poly=[0.0, 1.0, 0.5], sw=1.0, sb=0.1)
@@ -290,9 +280,8 @@ YN = np.array([0.5, -1.0, 2.0]) / 2
 
 @pytest.mark.parametrize("N", [8, 16, 32])
 def test_monte_carlo_network(N):
-    rng = np.random.default_rng(N)
     exact = dw.expand(XN, YN, depth=NET["depth"], poly=NET["poly"], weight_var=NET["sw"], bias_var=NET["sb"])
-    v = network_mc(XN, YN, NET["depth"], NET["poly"], NET["sw"], NET["sb"], N, 60000 // (N // 8), rng)
+    v = network_mc(XN, YN, NET["depth"], NET["poly"], NET["sw"], NET["sb"], N, 60000 // (N // 8), seed=N)
     se = v.std(ddof=1) / np.sqrt(v.size)
     assert abs(v.mean() - value_at(exact, N)) <= 4 * se
     if N == 8:  # the 1/N term matters: the infinite-width value alone is rejected
@@ -304,11 +293,10 @@ def test_monte_carlo_network(N):
 def test_monte_carlo_network_long(N):
     """Depth 3 (four 1/N terms): the exact finite-N value agrees within 4 SE; the limit alone does not. (Cubic terms
     at depth 3 make the law so heavy-tailed that a sample standard error is not trustworthy: kept quadratic.)"""
-    rng = np.random.default_rng(100 + N)
     poly, sw, sb = [0.0, 1.0, 0.3], 1.0, 0.1
     exact = dw.expand(XN, YN, depth=3, poly=poly, weight_var=sw, bias_var=sb, route="conditional")
     assert len(exact) == 5
-    v = network_mc(XN, YN, 3, poly, sw, sb, N, 200000 // (N // 8), rng)
+    v = network_mc(XN, YN, 3, poly, sw, sb, N, 200000 // (N // 8), seed=100 + N)
     se = v.std(ddof=1) / np.sqrt(v.size)
     assert abs(v.mean() - value_at(exact, N)) <= 4 * se
     assert abs(v.mean() - float(exact[0])) > 4 * se
