@@ -158,6 +158,43 @@ def test_interpolated_coefficients_against_direct(name):
     assert np.max(np.abs(T[np.ix_(idx, idx)] - Ts) / sT) <= 8 * TARGET
 
 
+@pytest.mark.parametrize("name", ["tanh", "silu", "softplus"])
+def test_kernel_entries_within_reported_bound(name):
+    """Each Gram entry's Mehler series stops at its own order (the first checkpoint whose truncation bound fits
+    in an eighth of the target); one layer on many points, entries from |rho| ~ 0 to the largest |rho|, checked
+    against the Gauss-Legendre reference within the largest bound the kernel reports."""
+    rng = np.random.default_rng(21)
+    n, d, wv, bv = 48, 3, 1.7, 0.05
+    X = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-0.4, 0.4, size=(n, 1))
+    (K, T), info = dw.kernel(X, depth=1, act=name, weight_var=wv, bias_var=bv, kind="both", return_info=True)
+    bound = info["max_bound"]
+    assert bound <= TARGET  # entries the series cannot certify (|rho| ~ 1) go to quadrature, also checked
+    K1 = wv * X @ X.T / d + bv
+    q = np.diag(K1)
+    R = np.abs(K1) / np.sqrt(np.outer(q, q))
+    iu = np.triu_indices(n, 1)
+    order = np.argsort(R[iu])
+    pick = list(order[-6:]) + list(order[:: len(order) // 10])  # the most correlated pairs, and a spread
+    diag = {}
+
+    def scales(i):
+        if i not in diag:
+            diag[i] = (glref.dual_gl(name, q[i], q[i], q[i]), glref.dual_gl(name, q[i], q[i], q[i], deriv=True))
+        return diag[i]
+
+    for e in pick:
+        i, j = iu[0][e], iu[1][e]
+        V = glref.dual_gl(name, q[i], q[j], K1[i, j])
+        Vd = glref.dual_gl(name, q[i], q[j], K1[i, j], deriv=True)
+        sV = math.sqrt(scales(i)[0] * scales(j)[0])
+        sD = math.sqrt(scales(i)[1] * scales(j)[1])
+        eV = bound * sV + 8e-15 * sV  # the reference's own rounding
+        eD = bound * sD + 8e-15 * sD
+        assert abs(K[i, j] - (wv * V + bv)) <= wv * eV, (name, R[i, j])
+        assert abs(T[i, j] - (wv * V + bv + wv * Vd * K1[i, j])) <= wv * eV + wv * abs(K1[i, j]) * eD + \
+            4e-16 * abs(T[i, j]), (name, R[i, j])
+
+
 @pytest.mark.parametrize("n", [6, pytest.param(30, marks=pytest.mark.long)])
 def test_expressions_equal_closed_forms(n):
     # kinked expressions: every off-diagonal entry goes to the polar quadrature (slow), hence few points here
