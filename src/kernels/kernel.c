@@ -201,44 +201,55 @@ static dw_status expand_one(const dw_act *act, double q, double *cv)
  * cross the target and a fifth of the entries go to quadrature; measured errors stay far below the bounds). */
 #define GEN_LEB 1.0
 
-/* est[0..GEN_NC+1]: unscaled estimates of a_k, b_k, then E phi^2, E phi'^2; est[GEN_NC+2..]: scaled a_k, b_k. */
-static void interp_panel(const double *node, const double *tn, double *est)
+/* The scaled node values a_k(q_j) (q_c/q_j)^(k/2) (and b_k likewise, k restarting at 0), node j at
+ * nsc[j * GEN_NC]: exp(-(t_j - t_c)/2)^k by repeated products. */
+static void scale_nodes(const double *node, const double *tn, double *nsc)
 {
     const double tc = 0.5 * (tn[0] + tn[GEN_M]);
-    double cs1[GEN_M + 1], sg[GEN_M + 1], rj[GEN_M + 1], pj[GEN_M + 1];
+    for (int j = 0; j <= GEN_M; j++) {
+        const double rj = exp(-0.5 * (tn[j] - tc));
+        const double *v = node + (size_t)j * GEN_PER;
+        double *w = nsc + (size_t)j * GEN_NC, pj = 1.0;
+        for (int k = 0; k < GEN_NC; k++) {
+            if (k == DW_GAUSS_K + 1) pj = 1.0;
+            w[k] = v[k] * pj;
+            pj *= rj;
+        }
+    }
+}
+
+/* est[0..GEN_NC+1]: unscaled estimates of a_k, b_k, then E phi^2, E phi'^2; est[GEN_NC+2..]: scaled a_k, b_k. */
+static void interp_panel(const double *node, const double *nsc, double *est)
+{
+    double cs1[GEN_M + 1], sg[GEN_M + 1];
     for (int j = 0; j <= GEN_M; j++) {
         const double h = (j == 0 || j == GEN_M) ? 0.5 : 1.0;
         cs1[j] = h * cos(3.14159265358979323846 * (GEN_M - 1) * j / GEN_M) * 2.0 / GEN_M;
         sg[j] = h * (j % 2 ? -1.0 : 1.0) / GEN_M;
-        rj[j] = exp(-0.5 * (tn[j] - tc));
     }
-    for (int k = 0; k < GEN_NC + 2; k++) {
-        if (k == 0 || k == DW_GAUSS_K + 1)
-            for (int j = 0; j <= GEN_M; j++) pj[j] = 1.0;
-        double c1 = 0, c0 = 0, s1 = 0, s0 = 0;
-        for (int j = 0; j <= GEN_M; j++) {
-            double v;
-            if (k < GEN_NC) {
-                v = node[(size_t)j * GEN_PER + k];
-            } else {
-                const double gv = node[(size_t)j * GEN_PER + GEN_NC + (k == GEN_NC ? 0 : 3)];
-                v = gv * gv;
-            }
-            c1 += cs1[j] * v;
-            c0 += sg[j] * v;
-            if (k < GEN_NC) {
-                s1 += cs1[j] * v * pj[j];
-                s0 += sg[j] * v * pj[j];
-                pj[j] *= rj[j];
-            }
+    double c1[GEN_NC + 2], c0[GEN_NC + 2], s1[GEN_NC], s0[GEN_NC];
+    for (int k = 0; k < GEN_NC + 2; k++) c1[k] = c0[k] = 0.0;
+    for (int k = 0; k < GEN_NC; k++) s1[k] = s0[k] = 0.0;
+    for (int j = 0; j <= GEN_M; j++) {
+        const double *v = node + (size_t)j * GEN_PER, *w = nsc + (size_t)j * GEN_NC;
+        for (int k = 0; k < GEN_NC; k++) {
+            c1[k] += cs1[j] * v[k];
+            c0[k] += sg[j] * v[k];
+            s1[k] += cs1[j] * w[k];
+            s0[k] += sg[j] * w[k];
         }
-        est[k] = 2 * (fabs(c1) + fabs(c0));
-        if (k < GEN_NC) est[GEN_NC + 2 + k] = 2 * (fabs(s1) + fabs(s0));
+        for (int f = 0; f < 2; f++) {
+            const double gv = v[GEN_NC + 3 * f], v2 = gv * gv;
+            c1[GEN_NC + f] += cs1[j] * v2;
+            c0[GEN_NC + f] += sg[j] * v2;
+        }
     }
+    for (int k = 0; k < GEN_NC + 2; k++) est[k] = 2 * (fabs(c1[k]) + fabs(c0[k]));
+    for (int k = 0; k < GEN_NC; k++) est[GEN_NC + 2 + k] = 2 * (fabs(s1[k]) + fabs(s0[k]));
 }
 
-static void interp_one(const double *node, const double *tn, const double *nerr, const double *est, double q,
-                       double *cv, int *ok)
+static void interp_one(const double *node, const double *nsc, const double *tn, const double *nerr,
+                       const double *est, double q, double *cv, int *ok)
 {
     const double t = log(q);
     double wf[GEN_M + 1], sf = 0;
@@ -256,46 +267,39 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
     double *cb = cv + DW_GAUSS_K + 1, *g = cb + DW_GAUSS_K + 1;
     double sa = 0, sb = 0, ea = 0, eb = 0, da2 = 0, db2 = 0;
     double e2f = 0, ed2f = 0;
-    for (int j = 0; j <= GEN_M; j++) {
-        const double *gn = node + (size_t)j * GEN_PER + GEN_NC;
-        e2f += wf[j] * gn[0] * gn[0];
-        ed2f += wf[j] * gn[3] * gn[3];
+    double vf[GEN_NC], uf[GEN_NC];
+    for (int k = 0; k < GEN_NC; k++) vf[k] = uf[k] = 0.0;
+    for (int j = 0; j <= GEN_M; j++) { /* barycentric sums, vectorised over the coefficients */
+        const double *v = node + (size_t)j * GEN_PER, *w = nsc + (size_t)j * GEN_NC, x = wf[j];
+        for (int k = 0; k < GEN_NC; k++) {
+            vf[k] += x * v[k];
+            uf[k] += x * w[k];
+        }
+        e2f += x * v[GEN_NC] * v[GEN_NC];
+        ed2f += x * v[GEN_NC + 3] * v[GEN_NC + 3];
     }
     const double e2 = e2f / sf, ed2 = ed2f / sf;
     const double de2 = est[GEN_NC] + GEN_LEB * nerr[2], ded2 = est[GEN_NC + 1] + GEN_LEB * nerr[3];
     const double tc = 0.5 * (tn[0] + tn[GEN_M]);
-    double rj[GEN_M + 1], pj[GEN_M + 1];
-    for (int j = 0; j <= GEN_M; j++) rj[j] = exp(-0.5 * (tn[j] - tc));
-    const double rt = exp(0.5 * (t - tc));
+    const double rt = exp(0.5 * (t - tc)), isf = 1.0 / sf;
     double pt = 1.0;
     for (int k = 0; k < GEN_NC; k++) {
-        if (k == 0 || k == DW_GAUSS_K + 1) { /* powers of the scale factors, restarting for the b_k */
-            for (int j = 0; j <= GEN_M; j++) pj[j] = 1.0;
-            pt = 1.0;
-        }
-        double vf = 0, uf = 0;
-        for (int j = 0; j <= GEN_M; j++) {
-            const double v = node[(size_t)j * GEN_PER + k];
-            vf += wf[j] * v;
-            uf += wf[j] * (v * pj[j]);
-            pj[j] *= rj[j];
-        }
-        vf /= sf;
-        double d = est[k];
+        if (k == DW_GAUSS_K + 1) pt = 1.0; /* powers of the scale factor, restarting for the b_k */
+        double val = vf[k] * isf, d = est[k];
         const double ds = pt * est[GEN_NC + 2 + k];
         if (ds < d) {
-            vf = pt * (uf / sf);
+            val = pt * (uf[k] * isf);
             d = ds;
         }
         pt *= rt;
-        cv[k] = vf;
+        cv[k] = val;
         if (k <= DW_GAUSS_K) {
-            sa += vf * vf;
-            ea += 2 * fabs(vf) * d + d * d;
+            sa += val * val;
+            ea += 2 * fabs(val) * d + d * d;
             da2 += d * d;
         } else {
-            sb += vf * vf;
-            eb += 2 * fabs(vf) * d + d * d;
+            sb += val * val;
+            eb += 2 * fabs(val) * d + d * d;
             db2 += d * d;
         }
     }
@@ -354,7 +358,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
     for (size_t i = 0; i < np; i++)
         if (i == 0 || u[i] != u[nu - 1]) u[nu++] = u[i];
     const size_t per = GEN_PER;
-    double *co = dw_alloc(nu + GEN_M + 1, per * sizeof(double), "Hermite coefficient cache");
+    double *co = dw_alloc(nu + 2 * (GEN_M + 1), per * sizeof(double), "Hermite coefficient cache");
     int *done = dw_calloc(nu, sizeof(int), "Hermite coefficient cache");
     if (!co || !done) {
         free(u);
@@ -362,7 +366,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         free(done);
         return DW_ERR_NOMEM;
     }
-    double *node = co + nu * per;
+    double *node = co + nu * per, *nsc = node + (GEN_M + 1) * per; /* the panel's nodes, scaled */
     dw_status err = DW_OK;
     size_t err_at = SIZE_MAX;
     char msg[1024] = "";
@@ -450,11 +454,12 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             nerr[5] = fmax(nerr[5], g[4] - fmax(g[3] * g[3] - sb, 0.0));
         }
         double est[2 * GEN_NC + 2];
-        interp_panel(node, tn, est);
+        scale_nodes(node, tn, nsc);
+        interp_panel(node, nsc, est);
         size_t ok = 0;
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok)
         for (size_t k = lo; k < hi; k++) {
-            interp_one(node, tn, nerr, est, u[k], co + k * per, &done[k]);
+            interp_one(node, nsc, tn, nerr, est, u[k], co + k * per, &done[k]);
             ok += (size_t)done[k];
         }
         if (10 * (hi - lo - ok) > hi - lo && r + 1 < GEN_LEVELS) {
