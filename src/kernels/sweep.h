@@ -24,6 +24,7 @@ typedef enum {
     DW_FAM_COS,
     DW_FAM_EXP,
     DW_FAM_POLY,
+    DW_FAM_GELU,   /* z Phi(z): arcsine closed form (MATH.md 1.5 a; see docs/ACCURACY.md) */
     DW_FAM_GENERIC /* any other activation: the Mehler series of cached Hermite coefficients (MATH.md 1.5b) */
 } dw_family;
 

@@ -269,6 +269,24 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
             Vd = VSET1(4.0 / DW_PI) / VSQRT(one + VSET1(2.0) * (ai + ajv) + VSET1(4.0) * q);
             break;
         }
+        case DW_FAM_GELU: {
+            /* phi(z) = z Phi(z). With Phi(u) = P(Z' <= u), Stein's lemma on E[u v 1{u - Z' >= 0} 1{v - Z'' >= 0}]:
+             *   V  = c h + (ab D + c^2) / (2 pi S sqrt(D)),
+             *   Vd = dV/dc = h + c ((3 + a + b) D + c^2) / (2 pi S D sqrt(D)),
+             * S = (1 + a)(1 + b), D = S - c^2 = 1 + a + b + (ab - c^2) >= 1 (ab - c^2 formed without cancellation),
+             * h = 1/4 + arcsin(c / sqrt(S)) / (2 pi) = atan2(sqrt(D), -c) / (2 pi) (no cancellation as c -> -sqrt(ab)).
+             * Every numerator is a sum of non-negative terms; see docs/ACCURACY.md. */
+            const VD ac = VABS(cv);
+            const VD q = (lim - ac) * (lim + ac); /* ab - c^2 >= 0 */
+            const VD ab = ai * ajv, apb = ai + ajv, S = (one + ai) * (one + ajv);
+            const VD D = (one + apb) + q, sD = VSQRT(D), c2 = cv * cv;
+            const VD i2p = VSET1(1.0 / (2.0 * DW_PI));
+            const VD h = VATAN2(sD, zero - cv) * i2p;
+            const VD den = (S * sD) * VSET1(2.0 * DW_PI);
+            V = cv * h + (ab * D + c2) / den;
+            Vd = h + cv * (((VSET1(3.0) + apb) * D + c2) / (den * D));
+            break;
+        }
         case DW_FAM_SIN:
         case DW_FAM_COS: {
             /* e^{-(a+b)/2} sinh(c) and cosh(c) without overflow (|c| <= (a+b)/2) or cancellation (expm1). */
