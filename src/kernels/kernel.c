@@ -420,7 +420,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             }
             gen_cache *gc = p->cache;
             const size_t base = gc->n;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (nmiss > 1)
             for (int x = 0; x < nmiss; x++) {
                 const double q = exp(tn[miss[x]]);
                 gc->q[base + (size_t)x] = q;
@@ -457,7 +457,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         scale_nodes(node, tn, nsc);
         interp_panel(node, nsc, est);
         size_t ok = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok)
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok) if (hi - lo >= 256)
         for (size_t k = lo; k < hi; k++) {
             interp_one(node, nsc, tn, nerr, est, u[k], co + k * per, &done[k]);
             ok += (size_t)done[k];
@@ -473,10 +473,17 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         }
     }
     free(stack);
+    /* The values left (and below, those whose E phi^2 needs the 2-D routes), listed first, so that the parallel
+     * loops see only real work (fewer idle threads at a barrier on a loaded machine). */
+    size_t *todo = err ? NULL : dw_alloc(nu + 1, sizeof(size_t), "Hermite coefficient cache");
+    size_t ntodo = 0;
+    if (!err && !todo) err = DW_ERR_NOMEM;
     if (!err) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = 0; k < nu; k++) {
-            if (done[k]) continue;
+        for (size_t k = 0; k < nu; k++)
+            if (!done[k]) todo[ntodo++] = k;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (ntodo > 1)
+        for (size_t x = 0; x < ntodo; x++) {
+            const size_t k = todo[x];
             dw_status st = expand_one(p->act, u[k], co + k * per);
             if (st) {
 #pragma omp critical(dw_generic_err)
@@ -491,10 +498,15 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
     if (!err) {
         /* E phi^2 and E phi'^2 give the diagonal and the next layer's variances: where the rules' error estimate
          * misses the target (slow convergence at a kink: elu, selu), take them from the 2-D routes at rho = 1 */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        ntodo = 0;
         for (size_t k = first; k < nu; k++) {
+            const double *g = co + k * per + GEN_NC;
+            if (!(g[6] <= p->target * g[0] * g[0] && g[7] <= p->target * g[3] * g[3])) todo[ntodo++] = k;
+        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (ntodo > 1)
+        for (size_t x = 0; x < ntodo; x++) {
+            const size_t k = todo[x];
             double *g = co + k * per + GEN_NC;
-            if (g[6] <= p->target * g[0] * g[0] && g[7] <= p->target * g[3] * g[3]) continue;
             double V, Vd, bv, bd;
             dw_status st = dw_act_dual_bound(p->act, u[k], u[k], u[k], p->target, &V, &Vd, &bv, &bd, NULL);
             if (st) {
@@ -537,6 +549,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
     free(u);
     free(co);
     free(done);
+    free(todo);
     return err;
 }
 
