@@ -457,7 +457,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         scale_nodes(node, tn, nsc);
         interp_panel(node, nsc, est);
         size_t ok = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok) if (hi - lo >= 256)
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok) if (hi - lo >= 4096)
         for (size_t k = lo; k < hi; k++) {
             interp_one(node, nsc, tn, nerr, est, u[k], co + k * per, &done[k]);
             ok += (size_t)done[k];
