@@ -271,9 +271,12 @@ def test_expressions_equal_closed_forms(n):
         A = dw.kernel(X, depth=3, act=expr, kind="both", bias_var=0.2)
         B = dw.kernel(X, depth=3, act=closed, kind="both", bias_var=0.2)
         assert np.max(np.abs(A - B)) <= 1e-10 * np.max(np.abs(B)), expr
-    A = dw.kernel(X, depth=3, act="0.5*z*(1+erf(z/sqrt(2)))", kind="both")
-    B = dw.kernel(X, depth=3, act="gelu", kind="both")
-    assert np.max(np.abs(A - B)) <= 1e-12 * np.max(np.abs(B))
+    # gelu: the expression takes the Hermite series (each entry certified to its reported bound), the built-in
+    # the closed form; over 3 layers the NNGP and the NTK collect a few such bounds per entry
+    A, info = dw.kernel(X, depth=3, act="0.5*z*(1+erf(z/sqrt(2)))", kind="both", return_info=True)
+    B, binfo = dw.kernel(X, depth=3, act="gelu", kind="both", return_info=True)
+    assert "Hermite" in info["method"] and "closed form" in binfo["method"]
+    assert np.max(np.abs(A - B)) <= max(12 * info["max_bound"], 1e-13) * np.max(np.abs(B))
 
 
 def test_generic_kernels_do_not_depend_on_threads():
