@@ -17,6 +17,12 @@ silu, softplus, mish, elu, and relu (closed form) as the reference cost:
     would take ~3 minutes per call per activation);
   * elu (kinked: most off-diagonal entries go to deepwick's 2-D polar quadrature, ~0.1 s each on this machine)
     at n = N_ELU, for deepwick and NT alike; its warm-up call counts as one of the three.
+Foundation workload (the issue's performance target, before the above): n = F_N = 2000 points, d = 10, depth
+F_DEPTH = 5, NNGP + NTK, for relu, tanh, gelu, silu, softplus, mish: the CLI (build/bin/deepwick kernel --threads
+1, X.npy -> K.npy) best of F_REP wall seconds, and the best CPU seconds (user + system, from the child's rusage,
+which other processes on a shared machine do not inflate the way they inflate wall time), each with the ratio to
+relu's; then the Python call with all cores. Target: tanh, gelu, silu at most 3x relu. DW_FOUNDATION_ONLY=1 skips
+the rest.
 Errors: max |K - K_deepwick| / sqrt(K(x,x) K(y,y)) over the NNGP and the NTK (deepwick certified to 1e-10 per
 expectation). The worst entries of NT are settled with the Gauss-Legendre reference tests/python/glref.py (an
 independent composite-Gauss-Legendre layer recursion on the two points): the errors of both against it.
@@ -27,7 +33,9 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import types
 import warnings
@@ -59,6 +67,9 @@ D, DEPTH, SEED, DEG = 10, 3, 12345, 25
 WEIGHT_VAR, BIAS_VAR = 2.0, 0.0625
 ACTS = ("relu", "tanh", "gelu", "silu", "softplus", "mish", "elu")
 SETTLE = 2  # worst NT entries per activation settled against glref
+F_N, F_DEPTH, F_REP = 2000, 5, int(os.environ.get("DW_F_REP", 5))
+F_ACTS = ("relu", "tanh", "gelu", "silu", "softplus", "mish")
+CLI = os.environ.get("DEEPWICK_CLI", os.path.join(ROOT, "build", "bin", "deepwick"))
 
 
 def _sig(z):
@@ -196,7 +207,66 @@ def settle(X, act, ref, nt, err):
     return rows
 
 
+def cli_run(xpath, act, threads):
+    """(wall seconds, CPU seconds user + system, --json summary) of one CLI call at the foundation workload."""
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [CLI, "kernel", "--x", xpath, "--depth", str(F_DEPTH), "--act", act, "--weight-var", repr(WEIGHT_VAR),
+                "--bias-var", repr(BIAS_VAR), "--kind", "both", "--threads", str(threads), "--json",
+                "--out", os.path.join(tmp, "K.npy")]
+        t0 = time.perf_counter()
+        p = subprocess.Popen(args, stdout=subprocess.PIPE)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        if status != 0:
+            raise RuntimeError("deepwick kernel failed for %s" % act)
+        return wall, ru.ru_utime + ru.ru_stime, json.loads(out)
+
+
+def foundation():
+    """Markdown lines: deepwick alone at the foundation workload, ratios to relu."""
+    X = np.random.default_rng(SEED).normal(size=(F_N, D))
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        xpath = os.path.join(tmp, "X.npy")
+        np.save(xpath, X)
+        for act in F_ACTS:
+            runs = [cli_run(xpath, act, 1) for _ in range(F_REP)]
+            wall, cpu, js = min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
+            t_py = best_of(lambda: deepwick.kernel(X, depth=F_DEPTH, act=act, weight_var=WEIGHT_VAR,
+                                                   bias_var=BIAS_VAR, kind="both", threads=CORES), 3)
+            rows[act] = (wall, cpu, t_py, js)
+            print("kernels_generic.py: foundation %s wall %.3f s cpu %.3f s python %.3f s" % (act, wall, cpu, t_py),
+                  file=sys.stderr, flush=True)
+    try:
+        load = "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = "?"
+    w0, c0, p0 = rows["relu"][0], rows["relu"][1], rows["relu"][2]
+    L = ["## Foundation workload: n = %d, d = %d, depth %d, NNGP + NTK (kind='both'), float64" % (F_N, D, F_DEPTH),
+         "",
+         "CLI `deepwick kernel --threads 1` (whole command, .npy in and out), best of %d: wall seconds and CPU "
+         "seconds (user + system of the child); Python call with threads = %d, best of 3 after the CLI runs. "
+         "Load average at the end: %s. Target: tanh, gelu, silu <= 3x relu." % (F_REP, CORES, load), "",
+         "| activation | CLI wall s | x relu | CLI CPU s | x relu | Python s (%d threads) | x relu | max_error_bound "
+         "| quadrature entries | series terms (max) | method |" % CORES,
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for act in F_ACTS:
+        wall, cpu, t_py, js = rows[act]
+        mb = js.get("max_error_bound")
+        L.append("| %s | %.3f | %.2f | %.3f | %.2f | %.3f | %.2f | %s | %s | %s | %s |"
+                 % (act, wall, wall / w0, cpu, cpu / c0, t_py, t_py / p0, "%.1e" % mb if mb is not None else "-",
+                    js.get("quadrature_evaluations", "-"), js.get("series_terms", "-"), js["method"]))
+    L.append("")
+    return L
+
+
 def main():
+    FL = foundation()
+    if os.environ.get("DW_FOUNDATION_ONLY"):
+        print("\n".join(FL))
+        return 0
     Xall = np.random.default_rng(SEED).normal(size=(N_DW, D))
     cost, comp = {}, {}
     for act in ACTS:
@@ -232,7 +302,7 @@ def main():
          "- machine: %s" % machine(),
          "- versions: %s" % versions(),
          "- problem: d = %d (seed %d), depth %d, float64, weight_var %g, bias_var %g, NNGP and NTK together "
-         "(kind='both'); threads = %d" % (D, SEED, DEPTH, WEIGHT_VAR, BIAS_VAR, CORES), "",
+         "(kind='both'); threads = %d" % (D, SEED, DEPTH, WEIGHT_VAR, BIAS_VAR, CORES), ""] + FL + [
          "## deepwick's cost per activation (n = %d; elu n = %d)" % (N_DW, N_ELU), "",
          "| activation | n | seconds (best of 3) | x relu (same n) | max_bound | entries by quadrature | method |",
          "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]

@@ -42,8 +42,8 @@ def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", 
     depth : int
         L >= 0, the number of activations (hidden layers); depth 0 is the linear model K^1.
     act : str or Activation
-        'identity', 'relu', 'leaky_relu:ALPHA', 'abs', 'step', 'erf', 'sin', 'cos', 'exp', 'poly:c0,c1,...'
-        (closed forms); 'tanh', 'sigmoid', 'gelu', 'gelu_tanh', 'silu', 'softplus', 'elu', 'selu', 'mish'; or an
+        'identity', 'relu', 'leaky_relu:ALPHA', 'abs', 'step', 'erf', 'sin', 'cos', 'exp', 'poly:c0,c1,...',
+        'gelu' (closed forms); 'tanh', 'sigmoid', 'gelu_tanh', 'silu', 'softplus', 'elu', 'selu', 'mish'; or an
         expression in z such as 'tanh(z)^2' or 'z*sigmoid(1.702*z)' (see ``deepwick.activation``).
     weight_var, bias_var : float or sequence of depth + 1 floats
         sigma_w^2 and sigma_b^2 per layer (layer 1 acts on the inputs), Neural Tangents' W_std**2, b_std**2.

@@ -174,6 +174,11 @@ dw_status dw_act_init(dw_act **out, const char *spec)
             if (strcmp(buf, formulas[kf].name) == 0) break;
         if (k == nt && kf < nf && !params) {
             st = init_generic(act, formulas[kf].canonical, formulas[kf].formula);
+            if (!st && strcmp(formulas[kf].canonical, "gelu") == 0) {
+                /* evaluated through its formula (as the expression is), Gaussian expectations in closed form */
+                act->fam = DW_FAM_GELU;
+                act->method = "closed form (arcsine)";
+            }
         } else if (k == nt && kf == nf) {
             /* Not a name: an expression in z (case-sensitive, so parsed from the original text). */
             int plain = 1;
@@ -263,6 +268,7 @@ dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, double *phi,
         case DW_FAM_POLY:
             f = poly_eval(act->coef, act->deg, x, &d);
             break;
+        case DW_FAM_GELU:
         case DW_FAM_GENERIC:
             f = dw_expr_eval(act->expr, x, &d);
             break;

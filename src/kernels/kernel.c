@@ -27,7 +27,13 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
  * tail slots hold the tails at DW_GAUSS_K. */
 #define GEN_B (F_POLY + DW_GAUSS_K + 1)
 #define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
-#define GEN_NF (GEN_GB + 8)
+#define GEN_TC (GEN_GB + 8) /* the Parseval tails at the checkpoint orders (sweep.h), phi then phi' */
+#define GEN_NF (GEN_TC + 2 * DW_GEN_NCP)
+_Static_assert(DW_GEN_NCP * DW_GEN_CK >= DW_GAUSS_K + 1 && (DW_GEN_NCP - 1) * DW_GEN_CK < DW_GAUSS_K + 1,
+               "checkpoint count");
+/* An entry's series stops at the first checkpoint order whose truncation bound is within this fraction of the
+ * target (the rest of the target is left to the coefficients' errors and rounding). */
+#define GEN_TRUNC 0.125
 
 typedef struct {
     const double *x; /* n x d inputs (borrowed) */
@@ -45,6 +51,7 @@ typedef struct {
 
 struct dw_kernel_plan {
     int *kl;          /* generic: Mehler order K per layer */
+    struct gen_cache *cache; /* generic: expansions at the interpolation nodes */
     gen_stats *stats; /* generic: tile statistics */
     double target;    /* generic: relative bound aimed at */
     int threads;
@@ -107,6 +114,7 @@ static dw_step step_of(const dw_kernel_plan *p, int l, int ntk)
     st.fan_in = p->standard ? p->fan_in[l + 1] : 0.0;
     st.has_bias = p->beta[l + 1] > 0 ? 1.0 : 0.0;
     st.deg = p->act->fam == DW_FAM_GENERIC ? p->kl[l] : p->act->deg;
+    st.budget = GEN_TRUNC * p->target;
     return st;
 }
 
@@ -193,44 +201,55 @@ static dw_status expand_one(const dw_act *act, double q, double *cv)
  * cross the target and a fifth of the entries go to quadrature; measured errors stay far below the bounds). */
 #define GEN_LEB 1.0
 
-/* est[0..GEN_NC+1]: unscaled estimates of a_k, b_k, then E phi^2, E phi'^2; est[GEN_NC+2..]: scaled a_k, b_k. */
-static void interp_panel(const double *node, const double *tn, double *est)
+/* The scaled node values a_k(q_j) (q_c/q_j)^(k/2) (and b_k likewise, k restarting at 0), node j at
+ * nsc[j * GEN_NC]: exp(-(t_j - t_c)/2)^k by repeated products. */
+static void scale_nodes(const double *node, const double *tn, double *nsc)
 {
     const double tc = 0.5 * (tn[0] + tn[GEN_M]);
-    double cs1[GEN_M + 1], sg[GEN_M + 1], rj[GEN_M + 1], pj[GEN_M + 1];
+    for (int j = 0; j <= GEN_M; j++) {
+        const double rj = exp(-0.5 * (tn[j] - tc));
+        const double *v = node + (size_t)j * GEN_PER;
+        double *w = nsc + (size_t)j * GEN_NC, pj = 1.0;
+        for (int k = 0; k < GEN_NC; k++) {
+            if (k == DW_GAUSS_K + 1) pj = 1.0;
+            w[k] = v[k] * pj;
+            pj *= rj;
+        }
+    }
+}
+
+/* est[0..GEN_NC+1]: unscaled estimates of a_k, b_k, then E phi^2, E phi'^2; est[GEN_NC+2..]: scaled a_k, b_k. */
+static void interp_panel(const double *node, const double *nsc, double *est)
+{
+    double cs1[GEN_M + 1], sg[GEN_M + 1];
     for (int j = 0; j <= GEN_M; j++) {
         const double h = (j == 0 || j == GEN_M) ? 0.5 : 1.0;
         cs1[j] = h * cos(3.14159265358979323846 * (GEN_M - 1) * j / GEN_M) * 2.0 / GEN_M;
         sg[j] = h * (j % 2 ? -1.0 : 1.0) / GEN_M;
-        rj[j] = exp(-0.5 * (tn[j] - tc));
     }
-    for (int k = 0; k < GEN_NC + 2; k++) {
-        if (k == 0 || k == DW_GAUSS_K + 1)
-            for (int j = 0; j <= GEN_M; j++) pj[j] = 1.0;
-        double c1 = 0, c0 = 0, s1 = 0, s0 = 0;
-        for (int j = 0; j <= GEN_M; j++) {
-            double v;
-            if (k < GEN_NC) {
-                v = node[(size_t)j * GEN_PER + k];
-            } else {
-                const double gv = node[(size_t)j * GEN_PER + GEN_NC + (k == GEN_NC ? 0 : 3)];
-                v = gv * gv;
-            }
-            c1 += cs1[j] * v;
-            c0 += sg[j] * v;
-            if (k < GEN_NC) {
-                s1 += cs1[j] * v * pj[j];
-                s0 += sg[j] * v * pj[j];
-                pj[j] *= rj[j];
-            }
+    double c1[GEN_NC + 2], c0[GEN_NC + 2], s1[GEN_NC], s0[GEN_NC];
+    for (int k = 0; k < GEN_NC + 2; k++) c1[k] = c0[k] = 0.0;
+    for (int k = 0; k < GEN_NC; k++) s1[k] = s0[k] = 0.0;
+    for (int j = 0; j <= GEN_M; j++) {
+        const double *v = node + (size_t)j * GEN_PER, *w = nsc + (size_t)j * GEN_NC;
+        for (int k = 0; k < GEN_NC; k++) {
+            c1[k] += cs1[j] * v[k];
+            c0[k] += sg[j] * v[k];
+            s1[k] += cs1[j] * w[k];
+            s0[k] += sg[j] * w[k];
         }
-        est[k] = 2 * (fabs(c1) + fabs(c0));
-        if (k < GEN_NC) est[GEN_NC + 2 + k] = 2 * (fabs(s1) + fabs(s0));
+        for (int f = 0; f < 2; f++) {
+            const double gv = v[GEN_NC + 3 * f], v2 = gv * gv;
+            c1[GEN_NC + f] += cs1[j] * v2;
+            c0[GEN_NC + f] += sg[j] * v2;
+        }
     }
+    for (int k = 0; k < GEN_NC + 2; k++) est[k] = 2 * (fabs(c1[k]) + fabs(c0[k]));
+    for (int k = 0; k < GEN_NC; k++) est[GEN_NC + 2 + k] = 2 * (fabs(s1[k]) + fabs(s0[k]));
 }
 
-static void interp_one(const double *node, const double *tn, const double *nerr, const double *est, double q,
-                       double *cv, int *ok)
+static void interp_one(const double *node, const double *nsc, const double *tn, const double *nerr,
+                       const double *est, double q, double *cv, int *ok)
 {
     const double t = log(q);
     double wf[GEN_M + 1], sf = 0;
@@ -248,46 +267,39 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
     double *cb = cv + DW_GAUSS_K + 1, *g = cb + DW_GAUSS_K + 1;
     double sa = 0, sb = 0, ea = 0, eb = 0, da2 = 0, db2 = 0;
     double e2f = 0, ed2f = 0;
-    for (int j = 0; j <= GEN_M; j++) {
-        const double *gn = node + (size_t)j * GEN_PER + GEN_NC;
-        e2f += wf[j] * gn[0] * gn[0];
-        ed2f += wf[j] * gn[3] * gn[3];
+    double vf[GEN_NC], uf[GEN_NC];
+    for (int k = 0; k < GEN_NC; k++) vf[k] = uf[k] = 0.0;
+    for (int j = 0; j <= GEN_M; j++) { /* barycentric sums, vectorised over the coefficients */
+        const double *v = node + (size_t)j * GEN_PER, *w = nsc + (size_t)j * GEN_NC, x = wf[j];
+        for (int k = 0; k < GEN_NC; k++) {
+            vf[k] += x * v[k];
+            uf[k] += x * w[k];
+        }
+        e2f += x * v[GEN_NC] * v[GEN_NC];
+        ed2f += x * v[GEN_NC + 3] * v[GEN_NC + 3];
     }
     const double e2 = e2f / sf, ed2 = ed2f / sf;
     const double de2 = est[GEN_NC] + GEN_LEB * nerr[2], ded2 = est[GEN_NC + 1] + GEN_LEB * nerr[3];
     const double tc = 0.5 * (tn[0] + tn[GEN_M]);
-    double rj[GEN_M + 1], pj[GEN_M + 1];
-    for (int j = 0; j <= GEN_M; j++) rj[j] = exp(-0.5 * (tn[j] - tc));
-    const double rt = exp(0.5 * (t - tc));
+    const double rt = exp(0.5 * (t - tc)), isf = 1.0 / sf;
     double pt = 1.0;
     for (int k = 0; k < GEN_NC; k++) {
-        if (k == 0 || k == DW_GAUSS_K + 1) { /* powers of the scale factors, restarting for the b_k */
-            for (int j = 0; j <= GEN_M; j++) pj[j] = 1.0;
-            pt = 1.0;
-        }
-        double vf = 0, uf = 0;
-        for (int j = 0; j <= GEN_M; j++) {
-            const double v = node[(size_t)j * GEN_PER + k];
-            vf += wf[j] * v;
-            uf += wf[j] * (v * pj[j]);
-            pj[j] *= rj[j];
-        }
-        vf /= sf;
-        double d = est[k];
+        if (k == DW_GAUSS_K + 1) pt = 1.0; /* powers of the scale factor, restarting for the b_k */
+        double val = vf[k] * isf, d = est[k];
         const double ds = pt * est[GEN_NC + 2 + k];
         if (ds < d) {
-            vf = pt * (uf / sf);
+            val = pt * (uf[k] * isf);
             d = ds;
         }
         pt *= rt;
-        cv[k] = vf;
+        cv[k] = val;
         if (k <= DW_GAUSS_K) {
-            sa += vf * vf;
-            ea += 2 * fabs(vf) * d + d * d;
+            sa += val * val;
+            ea += 2 * fabs(val) * d + d * d;
             da2 += d * d;
         } else {
-            sb += vf * vf;
-            eb += 2 * fabs(vf) * d + d * d;
+            sb += val * val;
+            eb += 2 * fabs(val) * d + d * d;
             db2 += d * d;
         }
     }
@@ -303,17 +315,32 @@ static void interp_one(const double *node, const double *tn, const double *nerr,
     *ok = isfinite(g[1]) && isfinite(g[4]) && sqrt(da2) <= GEN_INTERP_TOL * g[0] && sqrt(db2) <= GEN_INTERP_TOL * g[3];
 }
 
-/* Pushes the halves (in log q) of the panel [lo, hi) of the sorted values u onto the stack; returns the new top. */
-static size_t push_halves(size_t *stack, size_t top, const double *u, size_t lo, size_t hi, double t0, double t1)
+/* Expansions at the lattice nodes, shared by both sides and all layers of a plan. */
+#define GEN_LEVELS 12 /* panels are halved at most this many times */
+typedef struct gen_cache {
+    size_t n, cap;
+    double *q, *rec; /* node variances, their GEN_PER records */
+} gen_cache;
+
+static int gen_cache_find(const gen_cache *c, double q)
 {
-    const double tm = 0.5 * (t0 + t1);
-    size_t mid = lo;
-    while (mid < hi && log(u[mid]) < tm) mid++;
-    stack[top++] = lo;
-    stack[top++] = mid;
-    stack[top++] = mid;
-    stack[top++] = hi;
-    return top;
+    for (size_t k = c->n; k-- > 0;)
+        if (c->q[k] == q) return (int)k;
+    return -1;
+}
+
+static int gen_cache_reserve(gen_cache *c, size_t more)
+{
+    if (c->n + more <= c->cap) return 0;
+    size_t cap = 2 * (c->n + more) + 64;
+    double *q = realloc(c->q, cap * sizeof(double));
+    if (!q) return dw_fail(DW_ERR_NOMEM, "out of memory (Hermite node cache)");
+    c->q = q;
+    double *rec = realloc(c->rec, cap * GEN_PER * sizeof(double));
+    if (!rec) return dw_fail(DW_ERR_NOMEM, "out of memory (Hermite node cache)");
+    c->rec = rec;
+    c->cap = cap;
+    return 0;
 }
 
 /* Generic activations, layer l: Hermite coefficients of phi and phi' at each distinct variance (directly, or
@@ -331,7 +358,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
     for (size_t i = 0; i < np; i++)
         if (i == 0 || u[i] != u[nu - 1]) u[nu++] = u[i];
     const size_t per = GEN_PER;
-    double *co = dw_alloc(nu + GEN_M + 1, per * sizeof(double), "Hermite coefficient cache");
+    double *co = dw_alloc(nu + 2 * (GEN_M + 1), per * sizeof(double), "Hermite coefficient cache");
     int *done = dw_calloc(nu, sizeof(int), "Hermite coefficient cache");
     if (!co || !done) {
         free(u);
@@ -339,45 +366,80 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
         free(done);
         return DW_ERR_NOMEM;
     }
-    double *node = co + nu * per;
+    double *node = co + nu * per, *nsc = node + (GEN_M + 1) * per; /* the panel's nodes, scaled */
     dw_status err = DW_OK;
     size_t err_at = SIZE_MAX;
     char msg[1024] = "";
     const int threads = dw_core_threads(p->threads);
-    /* Panels of distinct values [lo, hi): interpolated when there are enough values to pay for the nodes; a
-     * panel where more than a tenth of the values miss the interpolation tolerance is halved (in log q). */
-    size_t stack[2 * 64], top = 0;
+    /* Panels of distinct values on a fixed lattice in log2 q: level r, index m covers log2 q in [m, m + 1) 2^-r.
+     * The nodes of a lattice panel depend on (r, m) only, so they are cached in the plan and reused by the other
+     * side and by later layers, whose variances often fall in the same panels. A panel is interpolated when
+     * that costs fewer new expansions than expanding its values directly; one where more than a tenth of the
+     * values miss the interpolation tolerance is halved (level r + 1). Values left over are expanded directly
+     * below. Every value's result depends on its own variance and the lattice only. */
     const size_t first = u[0] > 0 ? 0 : 1; /* a zero variance is expanded directly */
-    stack[top++] = first;
-    stack[top++] = nu;
-    while (top && !err) {
-        const size_t hi = stack[--top], lo = stack[--top];
-        if (hi - lo <= 4 * (GEN_M + 1) || !(u[hi - 1] > u[lo])) continue; /* expanded directly below */
-        double tn[GEN_M + 1], nerr[6] = {0, 0, 0, 0, 0, 0};
-        const double t0 = log(u[lo]), t1 = log(u[hi - 1]);
-        const int can_split = top + 4 <= sizeof stack / sizeof stack[0];
-        if (0.25 * (DW_GAUSS_K + 1) * (t1 - t0) > 600 && can_split) {
-            /* too wide for the scaled interpolant's factors exp(k |t - t_c| / 2): halve first */
-            top = push_halves(stack, top, u, lo, hi, t0, t1);
-            continue;
+    const double ln2 = 0.69314718055994530942;
+    long *stack = NULL;
+    size_t top = 0;
+    if (first < nu) {
+        const long m0 = (long)floor(log(u[first]) / ln2) - 1, m1 = (long)floor(log(u[nu - 1]) / ln2) + 1;
+        stack = dw_alloc((size_t)(m1 - m0 + 1) + 2 * GEN_LEVELS + 2, 4 * sizeof(long), "panel stack");
+        if (!stack) err = DW_ERR_NOMEM;
+        size_t lo = first;
+        for (long m = m0; m <= m1 && !err; m++) { /* level 0: [lo, hi) with log u < (m + 1) ln 2 */
+            size_t hi = lo;
+            while (hi < nu && log(u[hi]) < ln2 * (double)(m + 1)) hi++;
+            if (hi > lo) {
+                long *e = stack + 4 * top++;
+                e[0] = (long)lo, e[1] = (long)hi, e[2] = 0, e[3] = m;
+            }
+            lo = hi;
         }
+    }
+    while (top && !err) {
+        const long *e = stack + 4 * --top;
+        const size_t lo = (size_t)e[0], hi = (size_t)e[1];
+        const int r = (int)e[2];
+        const long m = e[3];
+        const double W = ldexp(1.0, -r), T0 = (double)m * W, T1 = (double)(m + 1) * W;
+        double tn[GEN_M + 1], nerr[6] = {0, 0, 0, 0, 0, 0};
         for (int j = 0; j <= GEN_M; j++)
-            tn[j] = 0.5 * (t0 + t1) + 0.5 * (t1 - t0) * cos(3.14159265358979323846 * j / GEN_M);
-        tn[0] = t1;
-        tn[GEN_M] = t0;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+            tn[j] = ln2 * (0.5 * (T0 + T1) + 0.5 * W * cos(3.14159265358979323846 * j / GEN_M));
+        tn[0] = ln2 * T1;
+        tn[GEN_M] = ln2 * T0;
+        int at[GEN_M + 1], miss[GEN_M + 1], nmiss = 0;
         for (int j = 0; j <= GEN_M; j++) {
-            dw_status st = expand_one(p->act, exp(tn[j]), node + (size_t)j * per);
-            if (st) {
+            at[j] = gen_cache_find(p->cache, exp(tn[j]));
+            if (at[j] < 0) miss[nmiss++] = j;
+        }
+        if (hi - lo <= (size_t)nmiss + (size_t)nmiss / 2) continue; /* expanded directly below */
+        if (nmiss) {
+            if (gen_cache_reserve(p->cache, (size_t)nmiss)) {
+                err = DW_ERR_NOMEM;
+                break;
+            }
+            gen_cache *gc = p->cache;
+            const size_t base = gc->n;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (nmiss > 1)
+            for (int x = 0; x < nmiss; x++) {
+                const double q = exp(tn[miss[x]]);
+                gc->q[base + (size_t)x] = q;
+                dw_status st = expand_one(p->act, q, gc->rec + (base + (size_t)x) * per);
+                if (st) {
 #pragma omp critical(dw_generic_err)
-                if ((size_t)j < err_at) {
-                    err_at = (size_t)j;
-                    err = st;
-                    snprintf(msg, sizeof msg, "%s", dw_error_message());
+                    if ((size_t)x < err_at) {
+                        err_at = (size_t)x;
+                        err = st;
+                        snprintf(msg, sizeof msg, "%s", dw_error_message());
+                    }
                 }
             }
+            if (err) break;
+            gc->n += (size_t)nmiss;
+            for (int x = 0; x < nmiss; x++) at[miss[x]] = (int)(base + (size_t)x);
         }
-        if (err) break;
+        for (int j = 0; j <= GEN_M; j++)
+            memcpy(node + (size_t)j * per, p->cache->rec + (size_t)at[j] * per, per * sizeof(double));
         for (int j = 0; j <= GEN_M; j++) { /* the nodes' own errors, largest */
             const double *nv = node + (size_t)j * per, *nb = nv + DW_GAUSS_K + 1, *g = nb + DW_GAUSS_K + 1;
             double sa = 0, sb = 0;
@@ -392,22 +454,36 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             nerr[5] = fmax(nerr[5], g[4] - fmax(g[3] * g[3] - sb, 0.0));
         }
         double est[2 * GEN_NC + 2];
-        interp_panel(node, tn, est);
+        scale_nodes(node, tn, nsc);
+        interp_panel(node, nsc, est);
         size_t ok = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok)
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok) if (hi - lo >= 4096)
         for (size_t k = lo; k < hi; k++) {
-            interp_one(node, tn, nerr, est, u[k], co + k * per, &done[k]);
+            interp_one(node, nsc, tn, nerr, est, u[k], co + k * per, &done[k]);
             ok += (size_t)done[k];
         }
-        if (10 * (hi - lo - ok) > hi - lo && can_split) {
+        if (10 * (hi - lo - ok) > hi - lo && r + 1 < GEN_LEVELS) {
             for (size_t k = lo; k < hi; k++) done[k] = 0;
-            top = push_halves(stack, top, u, lo, hi, t0, t1);
+            size_t mid = lo;
+            while (mid < hi && log(u[mid]) < ln2 * (T0 + 0.5 * W)) mid++;
+            long *c0 = stack + 4 * top++;
+            c0[0] = (long)lo, c0[1] = (long)mid, c0[2] = r + 1, c0[3] = 2 * m;
+            long *c1 = stack + 4 * top++;
+            c1[0] = (long)mid, c1[1] = (long)hi, c1[2] = r + 1, c1[3] = 2 * m + 1;
         }
     }
+    free(stack);
+    /* The values left (and below, those whose E phi^2 needs the 2-D routes), listed first, so that the parallel
+     * loops see only real work (fewer idle threads at a barrier on a loaded machine). */
+    size_t *todo = err ? NULL : dw_alloc(nu + 1, sizeof(size_t), "Hermite coefficient cache");
+    size_t ntodo = 0;
+    if (!err && !todo) err = DW_ERR_NOMEM;
     if (!err) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = 0; k < nu; k++) {
-            if (done[k]) continue;
+        for (size_t k = 0; k < nu; k++)
+            if (!done[k]) todo[ntodo++] = k;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (ntodo > 1)
+        for (size_t x = 0; x < ntodo; x++) {
+            const size_t k = todo[x];
             dw_status st = expand_one(p->act, u[k], co + k * per);
             if (st) {
 #pragma omp critical(dw_generic_err)
@@ -422,10 +498,15 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
     if (!err) {
         /* E phi^2 and E phi'^2 give the diagonal and the next layer's variances: where the rules' error estimate
          * misses the target (slow convergence at a kink: elu, selu), take them from the 2-D routes at rho = 1 */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        ntodo = 0;
         for (size_t k = first; k < nu; k++) {
+            const double *g = co + k * per + GEN_NC;
+            if (!(g[6] <= p->target * g[0] * g[0] && g[7] <= p->target * g[3] * g[3])) todo[ntodo++] = k;
+        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (ntodo > 1)
+        for (size_t x = 0; x < ntodo; x++) {
+            const size_t k = todo[x];
             double *g = co + k * per + GEN_NC;
-            if (g[6] <= p->target * g[0] * g[0] && g[7] <= p->target * g[3] * g[3]) continue;
             double V, Vd, bv, bd;
             dw_status st = dw_act_dual_bound(p->act, u[k], u[k], u[k], p->target, &V, &Vd, &bv, &bd, NULL);
             if (st) {
@@ -468,6 +549,7 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
     free(u);
     free(co);
     free(done);
+    free(todo);
     return err;
 }
 
@@ -497,18 +579,28 @@ static void generic_orders(dw_kernel_plan *p)
             }
         }
         p->kl[l] = K;
+        const int C = K / DW_GEN_CK; /* checkpoints k_c = min(DW_GEN_CK (c + 1) - 1, K), c = 0..C */
         for (int sdi = 0; sdi < (p->symmetric ? 1 : 2); sdi++) {
             side *sd = sdi ? &p->Y : &p->X;
-            double *g = field(p, sd, l, GEN_GB);
+            double *g = field(p, sd, l, GEN_GB), *tc = field(p, sd, l, GEN_TC);
             for (size_t i = 0; i < sd->np; i++) {
+                /* tail after k terms = tail after DW_GAUSS_K + the computed squares above k (the errors of every
+                 * coefficient up to DW_GAUSS_K are already in the tail at DW_GAUSS_K) */
                 double ta = g[sd->np + i], tb = g[4 * sd->np + i];
-                for (int k = DW_GAUSS_K; k > K; k--) {
+                int c = DW_GEN_NCP - 1;
+                for (int k = DW_GAUSS_K; k >= 0; k--) {
+                    while (c >= 0 && (c > C || (c == C ? K : DW_GEN_CK * (c + 1) - 1) == k)) {
+                        tc[(size_t)c * sd->np + i] = c > C ? 0.0 : sqrt(ta);
+                        tc[(size_t)(DW_GEN_NCP + c) * sd->np + i] = c > C ? 0.0 : sqrt(tb);
+                        c--;
+                    }
+                    if (c < 0) break;
                     const double ak = field(p, sd, l, F_POLY + (size_t)k)[i], bk = field(p, sd, l, GEN_B + (size_t)k)[i];
                     ta += ak * ak;
                     tb += bk * bk;
                 }
-                g[sd->np + i] = sqrt(ta);
-                g[4 * sd->np + i] = sqrt(tb);
+                g[sd->np + i] = tc[(size_t)C * sd->np + i];
+                g[4 * sd->np + i] = tc[(size_t)(DW_GEN_NCP + C) * sd->np + i];
             }
         }
     }
@@ -635,6 +727,11 @@ void dw_kernel_plan_clear(dw_kernel_plan *p)
     if (!p) return;
     free(p->kl);
     free(p->stats);
+    if (p->cache) {
+        free(p->cache->q);
+        free(p->cache->rec);
+        free(p->cache);
+    }
     free(p->w);
     free(p->beta);
     free(p->fan_in);
@@ -671,7 +768,8 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_kernel_opts *o, con
         p->target = DW_DUAL_TARGET;
         p->kl = dw_calloc(L1, sizeof(int), "series orders");
         p->stats = dw_calloc(1, sizeof(gen_stats), "kernel statistics");
-        if (!p->kl || !p->stats) {
+        p->cache = dw_calloc(1, sizeof(gen_cache), "Hermite node cache");
+        if (!p->kl || !p->stats || !p->cache) {
             dw_kernel_plan_clear(p);
             return DW_ERR_NOMEM;
         }

@@ -24,6 +24,7 @@ typedef enum {
     DW_FAM_COS,
     DW_FAM_EXP,
     DW_FAM_POLY,
+    DW_FAM_GELU,   /* z Phi(z): arcsine closed form (MATH.md 1.5 a; see docs/ACCURACY.md) */
     DW_FAM_GENERIC /* any other activation: the Mehler series of cached Hermite coefficients (MATH.md 1.5b) */
 } dw_family;
 
@@ -41,8 +42,16 @@ typedef struct {
     size_t stride;     /* distance between poly fields */
     /* generic: pk, qk hold a_k(a), b_k(a) (Hermite coefficients of phi(sqrt(a) Z), phi'(sqrt(a) Z)), k = 0..deg, and */
     const double *ih;  /* 1/sqrt(a), or 0 where a = 0 (then rho = 0) */
-    const double *gb;  /* 6 bound factors at gb[f * stride]: sqrt E phi^2, sqrt tail_a, |da|, and the same for phi' */
+    const double *gb;  /* 6 bound factors at gb[f * stride]: sqrt E phi^2, sqrt tail_a, |da|, and the same for phi';
+                        * the errors of E phi^2, E phi'^2 at f = 6, 7; then the Parseval tails (square roots, errors
+                        * included) after the checkpoint orders k_c = min(DW_GEN_CK (c + 1) - 1, K), c = 0..
+                        * DW_GEN_NCP - 1: of phi at gb[(8 + c) * stride], of phi' at gb[(8 + DW_GEN_NCP + c) * stride] */
 } dw_pts;
+
+/* Generic activations: each entry's Mehler series stops at the first checkpoint order k_c whose truncation bound
+ * |rho|^(k_c + 1) T_i(k_c) T_j(k_c) is within dw_step.budget of the scale (or at the layer's K). */
+#define DW_GEN_CK 8
+#define DW_GEN_NCP 19 /* ceil((DW_GAUSS_K + 1) / DW_GEN_CK) */
 
 #define DW_PAD 8
 
@@ -57,6 +66,7 @@ typedef struct {
     double fan_in;     /* n_l (standard only) */
     double has_bias;   /* 1 if the layer has a bias (standard only) */
     int deg;           /* poly degree (its coefficients enter through dw_pts.pk, qk); generic: series order K */
+    double budget;     /* generic: relative truncation bound at which an entry's series may stop early */
 } dw_step;
 
 /* Row kernels. s, t: homogeneous state (in/out); c: covariance (smooth: in/out; homogeneous: out);

@@ -25,6 +25,11 @@ typedef __m256d VM;
 #define VEQ(a, b) _mm256_cmp_pd((a), (b), _CMP_EQ_OQ)
 #define VSEL(m, a, b) _mm256_blendv_pd((b), (a), (m))
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define VKEEP(m, x) _mm256_and_pd((m), (x)) /* x where m, else +0 */
+#define VALL(m) (_mm256_movemask_pd(m) == 15)
+#define VANY(m) _mm256_movemask_pd(m)
+#define VMAND(a, b) _mm256_and_pd((a), (b))
+#define VMANDNOT(a, b) _mm256_andnot_pd((b), (a))
 #define FN(name) name##_avx2
 
 #include "sweep_body.h"

@@ -119,10 +119,15 @@ static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t
 
 /* Generic activations (MATH.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
  * b_k, by Horner in rho with fused multiply-adds, U vectors of entries at once so that the 2U Horner chains hide
- * the FMA latency (the sum is latency-bound otherwise). Each lane's arithmetic is the same whichever block it
- * falls in, so results do not depend on tiling. The relative bound written to s: |rho|^(K+1) sqrt(T_i T_j)
- * (Cauchy-Schwarz on the Parseval tails) + the coefficients' errors |da_i| |a_j| + |da_j| |a_i| + |da_i| |da_j|
- * + rounding (K + 2) eps |a_i| |a_j|, over sqrt(E phi(u)^2 E phi(v)^2), the larger of V's and Vd's. */
+ * the FMA latency (the sum is latency-bound otherwise).
+ * Each entry stops at its own order: the first checkpoint k_c = min(8 (c + 1) - 1, K) at which the truncation
+ * bounds |rho|^(k_c+1) T_i(k_c) T_j(k_c) of V and Vd (T: square roots of the Parseval tails after k_c terms, errors
+ * included) are within st->budget of their scales sqrt(E phi(u)^2 E phi(v)^2), or at the layer's order K. The
+ * block runs Horner from its largest order down, each lane's terms above its own order masked to zero; a lane's
+ * sum is then exactly its own Horner sum from k_c (0 rho + 0 = 0 until its first term), so each lane's arithmetic
+ * is the same whichever block it falls in, and results do not depend on tiling. The relative bound written to s:
+ * |rho|^(k_c+1) T_i T_j + the coefficients' errors |da_i| |a_j| + |da_j| |a_i| + |da_i| |da_j| + rounding
+ * (K + 2) eps |a_i| |a_j|, over sqrt(E phi(u)^2 E phi(v)^2), the larger of V's and Vd's. */
 #define GEN_U 4
 static inline void FN(generic_block)(const dw_step *st, int nv, const dw_pts *pi, size_t i, const dw_pts *pj,
                                      size_t j0, size_t j, double *s, double *c, double *th)
@@ -130,35 +135,92 @@ static inline void FN(generic_block)(const dw_step *st, int nv, const dw_pts *pi
     const size_t ks = pi->stride, kt = pj->stride;
     const VD wv = VSET1(st->w), bv = VSET1(st->beta), one = VSET1(1.0), zero = VSET1(0.0);
     const VD ihi = VSET1(pi->ih[i]), sai = VSET1(pi->sa[i]);
-    VD rho[GEN_U], pv[GEN_U], qv[GEN_U], cv[GEN_U];
+    const int K = st->deg, C = K / DW_GEN_CK; /* checkpoints c = 0..C */
+    VD rho[GEN_U], pv[GEN_U], qv[GEN_U], cv[GEN_U], sel[GEN_U], tra[GEN_U], trb[GEN_U], sca[GEN_U], scb[GEN_U];
+    VM open[GEN_U];
+    VM any = VLT(one, zero); /* all false */
     for (int u = 0; u < nv; u++) {
         const size_t jj = j + (size_t)u * VW;
         const VD lim = sai * VLOAD(pj->sa + j0 + jj);
         cv[u] = VMIN(VMAX(VLOAD(c + jj), zero - lim), lim);
         rho[u] = VMIN(VMAX(cv[u] * (ihi * VLOAD(pj->ih + j0 + jj)), zero - one), one);
         pv[u] = qv[u] = zero;
+        sca[u] = VSET1(pi->gb[i]) * VLOAD(pj->gb + j0 + jj);
+        scb[u] = VSET1(pi->gb[3 * ks + i]) * VLOAD(pj->gb + 3 * kt + j0 + jj);
+        sel[u] = VSET1((double)C);
+        tra[u] = trb[u] = zero;
+        open[u] = VEQ(one, one); /* all true: order not chosen yet */
     }
-    for (int k = st->deg; k >= 0; k--) {
-        const VD pik = VSET1(pi->pk[k * ks + i]), qik = VSET1(pi->qk[k * ks + i]);
-        const double *pjk = pj->pk + k * kt + j0 + j, *qjk = pj->qk + k * kt + j0 + j;
+    /* Each lane's order: the first checkpoint where both truncation bounds meet the budget (else C). */
+    const VD bud = VSET1(st->budget);
+    /* pw = |rho|^(k_c + 1); k_{c+1} - k_c is DW_GEN_CK, except K - k_{C-1} = K - DW_GEN_CK C + 1 at the last */
+    VD pw[GEN_U], step[GEN_U], last[GEN_U];
+    const int k0 = K < DW_GEN_CK - 1 ? K : DW_GEN_CK - 1, kl = K - DW_GEN_CK * C + 1;
+    for (int u = 0; u < nv; u++) {
+        const VD ar = VABS(rho[u]), a2 = ar * ar, a4 = a2 * a2;
+        step[u] = a4 * a4;
+        pw[u] = ar;
+        last[u] = ar;
+        for (int k = 0; k < k0; k++) pw[u] = pw[u] * ar;
+        for (int k = 1; k < kl; k++) last[u] = last[u] * ar;
+    }
+    int cmax = 0;
+    for (int cc = 0; cc <= C; cc++) {
+        const VD tia = VSET1(pi->gb[(8 + cc) * ks + i]), tib = VSET1(pi->gb[(8 + DW_GEN_NCP + cc) * ks + i]);
+        const VD ccv = VSET1((double)cc);
+        any = VLT(one, zero);
         for (int u = 0; u < nv; u++) {
-            pv[u] = VFMA(pv[u], rho[u], pik * VLOAD(pjk + u * VW));
-            qv[u] = VFMA(qv[u], rho[u], qik * VLOAD(qjk + u * VW));
+            const size_t jj = j + (size_t)u * VW;
+            const VD ta = pw[u] * (tia * VLOAD(pj->gb + (8 + cc) * kt + j0 + jj));
+            const VD tb = pw[u] * (tib * VLOAD(pj->gb + (8 + DW_GEN_NCP + cc) * kt + j0 + jj));
+            const VM ok = cc == C ? open[u] : VMAND(open[u], VMAND(VLE(ta, bud * sca[u]), VLE(tb, bud * scb[u])));
+            sel[u] = VSEL(ok, ccv, sel[u]);
+            tra[u] = VSEL(ok, ta, tra[u]);
+            trb[u] = VSEL(ok, tb, trb[u]);
+            open[u] = VMANDNOT(open[u], ok);
+            any = VSEL(open[u], open[u], any);
+            if (cc < C) pw[u] = pw[u] * (cc + 1 == C ? last[u] : step[u]);
+        }
+        cmax = cc;
+        if (!VANY(any)) break;
+    }
+    for (int cc = cmax; cc >= 0; cc--) {
+        const int khi = cc == C ? K : DW_GEN_CK * (cc + 1) - 1, klo = DW_GEN_CK * cc;
+        VM act[GEN_U], all = VEQ(one, one);
+        const VD ccv = VSET1((double)cc);
+        for (int u = 0; u < nv; u++) {
+            act[u] = VLE(ccv, sel[u]);
+            all = VMAND(all, act[u]);
+        }
+        if (VALL(all)) { /* every lane takes these terms */
+            for (int k = khi; k >= klo; k--) {
+                const VD pik = VSET1(pi->pk[k * ks + i]), qik = VSET1(pi->qk[k * ks + i]);
+                const double *pjk = pj->pk + k * kt + j0 + j, *qjk = pj->qk + k * kt + j0 + j;
+                for (int u = 0; u < nv; u++) {
+                    pv[u] = VFMA(pv[u], rho[u], pik * VLOAD(pjk + u * VW));
+                    qv[u] = VFMA(qv[u], rho[u], qik * VLOAD(qjk + u * VW));
+                }
+            }
+            continue;
+        }
+        for (int k = khi; k >= klo; k--) {
+            const VD pik = VSET1(pi->pk[k * ks + i]), qik = VSET1(pi->qk[k * ks + i]);
+            const double *pjk = pj->pk + k * kt + j0 + j, *qjk = pj->qk + k * kt + j0 + j;
+            for (int u = 0; u < nv; u++) {
+                pv[u] = VFMA(pv[u], rho[u], VKEEP(act[u], pik * VLOAD(pjk + u * VW)));
+                qv[u] = VFMA(qv[u], rho[u], VKEEP(act[u], qik * VLOAD(qjk + u * VW)));
+            }
         }
     }
     const VD rnd = VSET1((st->deg + 2) * 2.220446049250313e-16);
     for (int u = 0; u < nv; u++) {
         const size_t jj = j + (size_t)u * VW;
-        const VD ar = VABS(rho[u]);
-        VD pw = ar; /* |rho|^(K+1) */
-        for (int k = 0; k < st->deg; k++) pw = pw * ar;
         VD bnd[2];
         for (int f = 0; f < 2; f++) {
-            const VD ei = VSET1(pi->gb[(3 * f) * ks + i]), ej = VLOAD(pj->gb + (3 * f) * kt + j0 + jj);
-            const VD ti = VSET1(pi->gb[(3 * f + 1) * ks + i]), tj = VLOAD(pj->gb + (3 * f + 1) * kt + j0 + jj);
+            const VD ej = VLOAD(pj->gb + (3 * f) * kt + j0 + jj), ei = VSET1(pi->gb[(3 * f) * ks + i]);
             const VD di = VSET1(pi->gb[(3 * f + 2) * ks + i]), dj = VLOAD(pj->gb + (3 * f + 2) * kt + j0 + jj);
-            const VD sc = ei * ej;
-            const VD b = pw * (ti * tj) + di * ej + dj * ei + di * dj + rnd * sc;
+            const VD sc = f ? scb[u] : sca[u];
+            const VD b = (f ? trb[u] : tra[u]) + di * ej + dj * ei + di * dj + rnd * sc;
             bnd[f] = VSEL(VLT(zero, sc), b / VMAX(sc, VSET1(1e-300)), VSEL(VLT(zero, b), VSET1(1e300), zero));
         }
         VSTORE(s + jj, VMAX(bnd[0], bnd[1]));
@@ -205,6 +267,24 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
             const VD ac = VABS(cv);
             const VD q = (lim - ac) * (lim + ac); /* ab - c^2 >= 0 */
             Vd = VSET1(4.0 / DW_PI) / VSQRT(one + VSET1(2.0) * (ai + ajv) + VSET1(4.0) * q);
+            break;
+        }
+        case DW_FAM_GELU: {
+            /* phi(z) = z Phi(z). With Phi(u) = P(Z' <= u), Stein's lemma on E[u v 1{u - Z' >= 0} 1{v - Z'' >= 0}]:
+             *   V  = c h + (ab D + c^2) / (2 pi S sqrt(D)),
+             *   Vd = dV/dc = h + c ((3 + a + b) D + c^2) / (2 pi S D sqrt(D)),
+             * S = (1 + a)(1 + b), D = S - c^2 = 1 + a + b + (ab - c^2) >= 1 (ab - c^2 formed without cancellation),
+             * h = 1/4 + arcsin(c / sqrt(S)) / (2 pi) = atan2(sqrt(D), -c) / (2 pi) (no cancellation as c -> -sqrt(ab)).
+             * Every numerator is a sum of non-negative terms; see docs/ACCURACY.md. */
+            const VD ac = VABS(cv);
+            const VD q = (lim - ac) * (lim + ac); /* ab - c^2 >= 0 */
+            const VD ab = ai * ajv, apb = ai + ajv, S = (one + ai) * (one + ajv);
+            const VD D = (one + apb) + q, sD = VSQRT(D), c2 = cv * cv;
+            const VD i2p = VSET1(1.0 / (2.0 * DW_PI));
+            const VD h = VATAN2(sD, zero - cv) * i2p;
+            const VD den = (S * sD) * VSET1(2.0 * DW_PI);
+            V = cv * h + (ab * D + c2) / den;
+            Vd = h + cv * (((VSET1(3.0) + apb) * D + c2) / (den * D));
             break;
         }
         case DW_FAM_SIN:

@@ -24,6 +24,11 @@ typedef int VM;
 #define VEQ(a, b) ((a) == (b))
 #define VSEL(m, a, b) ((m) ? (a) : (b))
 #define VFMA(a, b, c) fma((a), (b), (c))
+#define VKEEP(m, x) ((m) ? (x) : 0.0)
+#define VALL(m) (m)
+#define VANY(m) (m)
+#define VMAND(a, b) ((a) && (b))
+#define VMANDNOT(a, b) ((a) && !(b))
 #define FN(name) name##_scalar
 
 #include "sweep_body.h"

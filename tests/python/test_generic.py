@@ -39,14 +39,40 @@ def triples(full):
     return t
 
 
+def _gelu_mp(a, b, c, deriv):
+    """E[gelu(u) gelu(v)] (or with gelu') at 30 digits by a 1-D integral over u of the inner expectation over v | u
+    ~ N(mu, s^2), mu = c u / a, s^2 = b - c^2 / a, in closed form: with r = sqrt(1 + s^2),
+    E[v Phi(v)] = mu Phi(mu / r) + (s^2 / r) phi(mu / r), E[Phi(v) + v phi(v)] = Phi(mu / r) + mu phi(mu / r) / r^3
+    (Gaussian convolution; s = 0 gives gelu(mu), gelu'(mu))."""
+    import mpmath
+    with mpmath.workdps(30):
+        a, b, c = mpmath.mpf(a), mpmath.mpf(b), mpmath.mpf(c)
+        s2 = max(b - c * c / a, mpmath.mpf(0))
+        r = mpmath.sqrt(1 + s2)
+
+        def f(z):  # u = sqrt(a) z
+            u = mpmath.sqrt(a) * z
+            mu = c * u / a
+            w = mpmath.npdf(z)
+            if deriv:
+                return w * (mpmath.ncdf(u) + u * mpmath.npdf(u)) * (mpmath.ncdf(mu / r) + mu * mpmath.npdf(mu / r) / r ** 3)
+            return w * u * mpmath.ncdf(u) * (mu * mpmath.ncdf(mu / r) + s2 / r * mpmath.npdf(mu / r))
+        return float(mpmath.quad(f, [-40, -10, -3, 0, 3, 10, 40]))
+
+
 def check_dual(name, a, b, c):
     V, Vd, bV, bVd, route = dw.dual(name, a, b, c, return_bound=True)
     sV = math.sqrt(float(dw.dual(name, a, a, a)[0]) * float(dw.dual(name, b, b, b)[0]))
     sD = math.sqrt(float(dw.dual(name, a, a, a)[1]) * float(dw.dual(name, b, b, b)[1]))
-    rV, rD = glref.dual_gl(name, a, b, c), glref.dual_gl(name, a, b, c, deriv=True)
-    refD = 4e-15 * sD  # the Gauss-Legendre reference's own rounding
+    if "closed form" in str(route):  # built-in gelu (bound 0: rounding only): the 30-digit reference, 1e-14
+        assert name == "gelu"
+        rV, rD = _gelu_mp(a, b, c, False), _gelu_mp(a, b, c, True)
+        refV, refD = 1e-14 * sV, 1e-14 * sD
+    else:
+        rV, rD = glref.dual_gl(name, a, b, c), glref.dual_gl(name, a, b, c, deriv=True)
+        refV, refD = 4e-15 * sV, 4e-15 * sD  # the Gauss-Legendre reference's own rounding
     eV, eD = abs(float(V) - rV), abs(float(Vd) - rD)
-    assert eV <= float(bV) + 4e-15 * sV, (name, a, b, c, eV, float(bV), str(route))
+    assert eV <= float(bV) + refV, (name, a, b, c, eV, float(bV), str(route))
     assert eD <= float(bVd) + refD, (name, a, b, c, eD, float(bVd), str(route))
     return eV / sV, eD / sD, float(bV) / sV, float(bVd) / sD, str(route)
 
@@ -158,6 +184,82 @@ def test_interpolated_coefficients_against_direct(name):
     assert np.max(np.abs(T[np.ix_(idx, idx)] - Ts) / sT) <= 8 * TARGET
 
 
+@pytest.mark.parametrize("name", ["tanh", "silu", "softplus"])
+def test_kernel_entries_within_reported_bound(name):
+    """Each Gram entry's Mehler series stops at its own order (the first checkpoint whose truncation bound fits
+    in an eighth of the target); one layer on many points, entries from |rho| ~ 0 to the largest |rho|, checked
+    against the Gauss-Legendre reference within the largest bound the kernel reports."""
+    rng = np.random.default_rng(21)
+    n, d, wv, bv = 48, 3, 1.7, 0.05
+    X = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-0.4, 0.4, size=(n, 1))
+    (K, T), info = dw.kernel(X, depth=1, act=name, weight_var=wv, bias_var=bv, kind="both", return_info=True)
+    bound = info["max_bound"]
+    assert bound <= TARGET  # entries the series cannot certify (|rho| ~ 1) go to quadrature, also checked
+    K1 = wv * X @ X.T / d + bv
+    q = np.diag(K1)
+    R = np.abs(K1) / np.sqrt(np.outer(q, q))
+    iu = np.triu_indices(n, 1)
+    order = np.argsort(R[iu])
+    pick = list(order[-6:]) + list(order[:: len(order) // 10])  # the most correlated pairs, and a spread
+    diag = {}
+
+    def scales(i):
+        if i not in diag:
+            diag[i] = (glref.dual_gl(name, q[i], q[i], q[i]), glref.dual_gl(name, q[i], q[i], q[i], deriv=True))
+        return diag[i]
+
+    for e in pick:
+        i, j = iu[0][e], iu[1][e]
+        V = glref.dual_gl(name, q[i], q[j], K1[i, j])
+        Vd = glref.dual_gl(name, q[i], q[j], K1[i, j], deriv=True)
+        sV = math.sqrt(scales(i)[0] * scales(j)[0])
+        sD = math.sqrt(scales(i)[1] * scales(j)[1])
+        eV = bound * sV + 8e-15 * sV  # the reference's own rounding
+        eD = bound * sD + 8e-15 * sD
+        assert abs(K[i, j] - (wv * V + bv)) <= wv * eV, (name, R[i, j])
+        assert abs(T[i, j] - (wv * V + bv + wv * Vd * K1[i, j])) <= wv * eV + wv * abs(K1[i, j]) * eD + \
+            4e-16 * abs(T[i, j]), (name, R[i, j])
+
+
+@pytest.mark.parametrize("full", [False, pytest.param(True, marks=pytest.mark.long)])
+def test_gelu_closed_form_against_mpmath(full):
+    """Built-in gelu: arcsine closed form (sweep_body.h) against a 30-digit 1-D integral, relative to the scale
+    sqrt(E phi(u)^2 E phi(v)^2); variances 1e-6..1e3, |rho| up to 1 and 1 - 1e-13 (measured: 2.2e-16)."""
+    worst = 0.0
+    pairs = ((1.0, 1.0), (1e-6, 1.0), (1e3, 1e3))
+    rhos = (-1.0, -0.5, 0.3, 1 - 1e-13)
+    if full:
+        pairs += ((0.3, 2.5), (1e-6, 1e-6), (1e3, 0.5), (40.0, 7.0))
+        rhos += (-0.999, 0.0, 0.999, 1.0)
+    for a, b in pairs:
+        sa = {x: [_gelu_mp(x, x, x, d) for d in (False, True)] for x in {a, b}}
+        for rho in rhos:
+            c = rho * math.sqrt(a) * math.sqrt(b)
+            V, Vd = dw.dual("gelu", a, b, c)
+            for val, d in ((V, 0), (Vd, 1)):
+                ref = _gelu_mp(a, b, c, bool(d))
+                scale = math.sqrt(sa[a][d] * sa[b][d])
+                worst = max(worst, abs(float(val) - ref) / scale)
+                assert abs(float(val) - ref) <= 1e-14 * scale, (a, b, rho, d, float(val), ref)
+    print("gelu closed form vs mpmath: max error %.2e of the scale" % worst)
+
+
+def test_gelu_closed_form_against_series():
+    """Built-in gelu (closed form) against the same function as an expression (Hermite series route), and
+    its route names."""
+    _, _, bV, bD, route = dw.dual("gelu", 0.7, 1.9, 0.4, return_bound=True)
+    assert "closed form" in str(route) and float(bV) == 0 and float(bD) == 0
+    expr = "0.5*z*(1+erf(z/sqrt(2)))"
+    for a, b, rho in ((0.7, 1.9, 0.4), (2.0, 2.0, -0.95), (0.05, 9.0, 0.999), (3.0, 3.0, 1.0)):
+        c = rho * math.sqrt(a * b)
+        V1, D1 = dw.dual("gelu", a, b, c)
+        V2, D2, b2, bd2, _ = dw.dual(expr, a, b, c, return_bound=True)
+        sV = math.sqrt(float(dw.dual("gelu", a, a, a)[0]) * float(dw.dual("gelu", b, b, b)[0]))
+        sD = math.sqrt(float(dw.dual("gelu", a, a, a)[1]) * float(dw.dual("gelu", b, b, b)[1]))
+        assert abs(float(V1) - float(V2)) <= float(b2) + 1e-14 * sV
+        assert abs(float(D1) - float(D2)) <= float(bd2) + 1e-14 * sD
+
+
 @pytest.mark.parametrize("n", [6, pytest.param(30, marks=pytest.mark.long)])
 def test_expressions_equal_closed_forms(n):
     # kinked expressions: every off-diagonal entry goes to the polar quadrature (slow), hence few points here
@@ -169,9 +271,12 @@ def test_expressions_equal_closed_forms(n):
         A = dw.kernel(X, depth=3, act=expr, kind="both", bias_var=0.2)
         B = dw.kernel(X, depth=3, act=closed, kind="both", bias_var=0.2)
         assert np.max(np.abs(A - B)) <= 1e-10 * np.max(np.abs(B)), expr
-    A = dw.kernel(X, depth=3, act="0.5*z*(1+erf(z/sqrt(2)))", kind="both")
-    B = dw.kernel(X, depth=3, act="gelu", kind="both")
-    assert np.max(np.abs(A - B)) <= 1e-12 * np.max(np.abs(B))
+    # gelu: the expression takes the Hermite series (each entry certified to its reported bound), the built-in
+    # the closed form; over 3 layers the NNGP and the NTK collect a few such bounds per entry
+    A, info = dw.kernel(X, depth=3, act="0.5*z*(1+erf(z/sqrt(2)))", kind="both", return_info=True)
+    B, binfo = dw.kernel(X, depth=3, act="gelu", kind="both", return_info=True)
+    assert "Hermite" in info["method"] and "closed form" in binfo["method"]
+    assert np.max(np.abs(A - B)) <= max(12 * info["max_bound"], 1e-13) * np.max(np.abs(B))
 
 
 def test_generic_kernels_do_not_depend_on_threads():

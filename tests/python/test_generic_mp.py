@@ -30,5 +30,6 @@ def test_dual_against_mpmath(name, abc):
         assert qerr < 1e-20
         err = abs(float(val) - float(ref))
         scale = math.sqrt(float(dw.dual(name, a, a, a)[deriv]) * float(dw.dual(name, b, b, b)[deriv]))
-        assert err <= float(bnd), (name, a, b, c, deriv, err, float(bnd), str(route))
+        rounding = 1e-14 * scale if "closed form" in str(route) else 0.0  # gelu: bound 0 (rounding only)
+        assert err <= float(bnd) + rounding, (name, a, b, c, deriv, err, float(bnd), str(route))
         assert float(bnd) <= dw.kernels.DUAL_TARGET * scale, (name, a, b, c, deriv, float(bnd), scale)
