@@ -127,4 +127,32 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
                           double *Vd, double *bound, double *bound_d, double *scale, double *scale_d,
                           const char **route);
 
+/* ---- piecewise-smooth activations (cond.c, pwcoef.c) ----------------------------------------------------------- */
+/* Gauss-Legendre rules on [-1, 1]: which = 0, 1, 2 gives 10, 16, 24 points (returned); built once. */
+#define DW_GL_RULES 3
+int dw_gl_rule(int which, const double **x, const double **w);
+
+#define DW_COND_MAX_KINKS 32
+#define DW_COND_L 10.0
+/* Closed-form inner expectations g = E[phi(m + sig Z)], gd = E[phi'(m + sig Z)], sig >= 0. */
+typedef void (*dw_inner_fn)(double m, double sig, double *g, double *gd, const void *ctx);
+/* A piecewise-smooth activation: phi (f, ctx), its kinks (sorted, any number up to DW_COND_MAX_KINKS, 0
+ * included where phi kinks there), and optionally its inner expectations in closed form (inner, ictx). */
+typedef struct dw_cond_act {
+    dw_fn f;
+    const void *ctx;
+    dw_inner_fn inner;
+    const void *ictx;
+    const double *kinks;
+    int nk;
+} dw_cond_act;
+/* E[phi(u) phi(v)] and E[phi'(u) phi'(v)] (vd, evd may be NULL) in conditional form by composite Gauss-Legendre
+ * panels ending on the kinks (see cond.c), with error estimates |Q16 - Q10| + tails + rounding; level >= 0
+ * divides the panel lengths by 4^level. a, b > 0, rho and s = sqrt(1 - rho^2) as from dw_corr. */
+dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, double s, int level, double *v,
+                       double *ev, double *vd, double *evd);
+/* dw_hermite_expand for phi with kinks at kinks[0..nk): composite Gauss-Legendre rules (16 and 24 points per
+ * panel of length <= 1/4) ending on the kinks / sqrt(q). */
+dw_status dw_hermite_expand_pw(dw_fn f, const void *ctx, const double *kinks, int nk, double q, int K, dw_hermite *h);
+
 #endif

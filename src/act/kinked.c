@@ -1,0 +1,177 @@
+/* Activations with kinks (elu, selu, max/min/relu/abs expressions, kinks anywhere): Hermite coefficients from
+ * rules that end on the kinks, and the conditional 1-D route (gauss/cond.c) for the pairs the Mehler series
+ * cannot certify. For the built-in elu and selu the inner expectation E[phi(m + sig Z)] is in closed form:
+ * with t = m / sig, phi = lambda z (z > 0), lambda alpha (e^z - 1) (z < 0),
+ *   E[W 1{W > 0}]      = m Phi(t) + sig pdf(t),
+ *   E[e^W 1{W < 0}]    = e^{m + sig^2/2} Phi(-t - sig) = pdf(t) sqrt(pi/2) erfcx((t + sig)/sqrt 2)   (Mills form,
+ *                        used when t + sig >= 0, so nothing overflows at variances up to 1e3 and beyond),
+ *   E[phi(W)]  = lambda (E[W 1{W>0}] + alpha (E[e^W 1{W<0}] - Phi(-t))),
+ *   E[phi'(W)] = lambda (Phi(t) + alpha E[e^W 1{W<0}]).
+ */
+#include "act/act.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#define INV_SQRT_2PI 0.39894228040143267794
+#define SQRT_PI_2 1.25331413731550025121
+
+static double Phi(double x) { return 0.5 * erfc(-x * 0.70710678118654752440); }
+
+/* erfcx(x) = exp(x^2) erfc(x) for x >= 0, relative error a few ulps: x^2 split exactly (fma) below 26, the
+ * asymptotic series above (12 terms: the next is below 1e-25 there). */
+double dw_erfcx_pos(double x)
+{
+    if (x < 26.0) {
+        const double x2 = x * x, lo = fma(x, x, -x2);
+        return exp(x2) * (1.0 + lo) * erfc(x);
+    }
+    const double t = 1.0 / (2.0 * x * x);
+    double s = 1.0, term = 1.0;
+    for (int k = 1; k <= 12; k++) {
+        term *= -(2 * k - 1) * t;
+        s += term;
+    }
+    return s / (x * 1.77245385090551602730);
+}
+
+static void elu_inner(double m, double sig, double *g, double *gd, const void *ctx)
+{
+    const dw_act *act = ctx;
+    const double al = act->elu_alpha, la = act->elu_lambda;
+    if (sig == 0.0) {
+        *g = la * (m > 0 ? m : al * expm1(m));
+        *gd = la * (m > 0 ? 1.0 : al * exp(m));
+        return;
+    }
+    const double t = m / sig, pdf = INV_SQRT_2PI * exp(-0.5 * t * t), pp = Phi(t), pm = Phi(-t);
+    const double u = t + sig; /* E[e^W 1{W<0}] = e^{m + sig^2/2} Phi(-u) */
+    const double T = u >= 0 ? pdf * SQRT_PI_2 * dw_erfcx_pos(u * 0.70710678118654752440)
+                            : exp(m + 0.5 * sig * sig) * Phi(-u);
+    *g = la * ((m * pp + sig * pdf) + al * (T - pm));
+    *gd = la * (pp + al * T);
+}
+
+static double elu_fn(double z, double *dphi, const void *ctx)
+{
+    const dw_act *act = ctx;
+    const double al = act->elu_alpha, la = act->elu_lambda;
+    if (z > 0) {
+        if (dphi) *dphi = la;
+        return la * z;
+    }
+    if (dphi) *dphi = la * al * exp(z);
+    return la * al * expm1(z);
+}
+
+static int kink_away(const dw_act *act)
+{
+    for (int k = 0; k < act->nkinks; k++)
+        if (act->kinks[k] != 0.0) return 1;
+    return 0;
+}
+
+dw_status dw_act_expand(const dw_act *act, double q, int K, dw_hermite *h)
+{
+    if (act->fam == DW_FAM_GENERIC && act->nkinks > 0 && kink_away(act))
+        return dw_hermite_expand_pw(dw_act_fn, act, act->kinks, act->nkinks, q, K, h);
+    return dw_hermite_expand(dw_act_fn, act, q, K, h);
+}
+
+const char *dw_act_fix_method(const dw_act *act)
+{
+    if (act->fam == DW_FAM_GENERIC && act->elu)
+        return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
+               "the closed-form conditional expectation (Phi, erfcx) integrated by 1-D Gauss-Legendre panels";
+    if (act->fam == DW_FAM_GENERIC && act->nkinks > 0)
+        return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
+               "conditional 1-D Gauss-Legendre quadrature with panels ending on the kinks";
+    return "Hermite series (Mehler) with Parseval tail bound, and 2-D quadrature for entries the series bound could "
+           "not certify";
+}
+
+/* sum_k |rho|^k (da_k |b_k| + db_k |a_k| + da_k db_k) (as in hermite.c). */
+static double coef_term(const double *a, const double *da, const double *b, const double *db, int K, double rho)
+{
+    double s = 0, p = 1, r = fabs(rho);
+    for (int k = 0; k <= K; k++) {
+        s += p * (da[k] * fabs(b[k]) + db[k] * fabs(a[k]) + da[k] * db[k]);
+        p *= r;
+    }
+    return s;
+}
+
+#define MAX_LEVEL 2
+
+dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, double target, int series,
+                             double scale, double scale_d, double *V, double *Vd, double *bound, double *bound_d,
+                             const char **route)
+{
+    if (!(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b) || !isfinite(c))
+        return dw_fail(DW_ERR_INVALID, "dual: variances must be positive and finite (a = %g, b = %g, c = %g)", a, b, c);
+    if (!(target > 0)) return dw_fail(DW_ERR_INVALID, "dual: target = %g must be positive", target);
+    if (fabs(c / sqrt(a * b)) > 1 + 1e-12)
+        return dw_fail(DW_ERR_INVALID, "dual: |c| = %g exceeds sqrt(ab) = %g", fabs(c), sqrt(a * b));
+    double rho, srho;
+    dw_corr(a, b, c, &rho, &srho);
+    double vs = 0, bs = INFINITY, vds = 0, bds = INFINITY, sc = scale, scd = scale_d;
+    int from_series = 0;
+    if (series) {
+        static _Thread_local dw_hermite ha_store, hb_store;
+        dw_hermite *ha = &ha_store, *hb = &hb_store;
+        const int K = DW_GAUSS_K;
+        dw_status st = dw_act_expand(act, a, K, ha);
+        if (st) return st;
+        if (b == a)
+            hb = ha;
+        else if ((st = dw_act_expand(act, b, K, hb)))
+            return st;
+        sc = sqrt(ha->e2 * hb->e2);
+        scd = sqrt(ha->ed2 * hb->ed2);
+        dw_mehler(ha->a, hb->a, K, rho, ha->tail_a, hb->tail_a, &vs, &bs);
+        bs += coef_term(ha->a, ha->da, hb->a, hb->da, K, rho);
+        dw_mehler(ha->b, hb->b, K, rho, ha->tail_b, hb->tail_b, &vds, &bds);
+        bds += coef_term(ha->b, ha->db, hb->b, hb->db, K, rho);
+        from_series = 1;
+    }
+    int src_v = from_series ? 0 : 1, src_d = src_v;
+    const dw_cond_act A = {act->elu ? elu_fn : dw_act_fn, act, act->elu ? elu_inner : NULL, act,
+                           act->kinks, act->nkinks};
+    for (int level = 0; level <= (act->elu ? 0 : MAX_LEVEL); level++) {
+        const int ok_v = bs <= target * fmax(fabs(vs), sc), ok_d = bds <= target * fmax(fabs(vds), scd);
+        if (level == 0 && from_series && ok_v && ok_d) break;
+        double vq, evq, vdq, edq;
+        dw_status st = dw_dual_cond(&A, a, b, rho, srho, level, &vq, &evq, &vdq, &edq);
+        if (st) return st;
+        if (evq < bs) {
+            vs = vq;
+            bs = evq;
+            src_v = 1;
+        }
+        if (edq < bds) {
+            vds = vdq;
+            bds = edq;
+            src_d = 1;
+        }
+        if (bs <= target * fmax(fabs(vs), sc) && bds <= target * fmax(fabs(vds), scd)) break;
+    }
+    *V = vs;
+    *bound = bs;
+    if (Vd) *Vd = vds;
+    if (bound_d) *bound_d = bds;
+    if (route) {
+        static const char *const names[2][2] = {{"hermite", "hermite+conditional"},
+                                                {"conditional+hermite", "conditional"}};
+        *route = names[src_v][src_d];
+    }
+    return DW_OK;
+}
+
+dw_status dw_act_dual_fix(const dw_act *act, double a, double b, double c, double target, double scale,
+                          double scale_d, double *v, double *vdot, double *bound, double *bound_d)
+{
+    if (act->fam == DW_FAM_GENERIC && act->nkinks > 0 && a > 0 && b > 0)
+        return dw_act_dual_kinked(act, a, b, c, target, 0, scale, scale_d, v, vdot, bound, bound_d, NULL);
+    return dw_act_dual_bound(act, a, b, c, target, v, vdot, bound, bound_d, NULL);
+}

@@ -1,0 +1,213 @@
+/* The conditional 1-D route for piecewise-smooth activations (kinks anywhere) and composite Gauss-Legendre rules.
+ *
+ * E[phi(u) phi(v)] = int pdf(x) phi(sqrt(a) x) G(x) dx,  G(x) = E[phi(m + sig Z)],  m = sqrt(b) rho x,
+ * sig = sqrt(b) s (s = sqrt(1 - rho^2)); likewise with phi' for E[phi'(u) phi'(v)]. The outer integral runs over
+ * [-DW_COND_L, DW_COND_L] in composite Gauss-Legendre panels that end exactly on the kinks k / sqrt(a) of
+ * phi(sqrt(a) x) (so each panel's integrand is analytic there) and on the points k / (sqrt(b) rho) where G has
+ * its kinks smoothed over a width ~ s / |rho|, towards which the panels are graded geometrically (ratio 4, from
+ * the width up to 1). G is either given in closed form (an inner callback: elu, selu) or integrated the same way
+ * in z, with panels ending on the kinks (k - m) / sig. Everything is computed twice, with 10 and with 16 points
+ * per panel; the error estimate is the difference plus the neglected Gaussian tails plus rounding. Panel
+ * lengths start at 1.5 (in x and z) and are divided by 4 per refinement level (phi varying on scales < 1 at
+ * large variances).
+ */
+#include "gauss/gauss.h"
+#include "internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+static const int gl_sizes[DW_GL_RULES] = {10, 16, 24};
+static double gl_x[DW_GL_RULES][24], gl_w[DW_GL_RULES][24];
+static pthread_once_t gl_once = PTHREAD_ONCE_INIT;
+
+static double legendre(int n, double x, double *dp)
+{
+    double p0 = 1, p1 = x;
+    for (int k = 2; k <= n; k++) {
+        double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+    }
+    *dp = n * (x * p1 - p0) / (x * x - 1);
+    return p1;
+}
+
+static void gl_init(void)
+{
+    for (int r = 0; r < DW_GL_RULES; r++) {
+        const int n = gl_sizes[r];
+        for (int i = 0; i < n; i++) {
+            double x = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
+            for (int it = 0; it < 100; it++) {
+                double dx = legendre(n, x, &dp) / dp;
+                x -= dx;
+                if (fabs(dx) < 1e-16) break;
+            }
+            legendre(n, x, &dp);
+            gl_x[r][i] = x;
+            gl_w[r][i] = 2 / ((1 - x * x) * dp * dp);
+        }
+    }
+}
+
+int dw_gl_rule(int which, const double **x, const double **w)
+{
+    pthread_once(&gl_once, gl_init);
+    *x = gl_x[which];
+    *w = gl_w[which];
+    return gl_sizes[which];
+}
+
+#define INV_SQRT_2PI 0.39894228040143267794
+
+static double npdf(double x) { return INV_SQRT_2PI * exp(-0.5 * x * x); }
+
+/* Sorted breakpoints of [lo, hi] with the points in pts[0..n) strictly inside added. */
+static int cmp_double(const void *x, const void *y)
+{
+    const double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Numeric inner expectation: E[phi(m + sig Z)], E[phi'(m + sig Z)] with rule `which`, panels of length <= hz on
+ * [-L, L] ending on the kinks; *tail: the neglected Gaussian tails (estimate); *gabs: sum of |terms|. */
+static void inner_numeric(const dw_cond_act *A, double m, double sig, int which, double hz, double *g, double *gd,
+                          double *gabs, double *tail)
+{
+    if (sig == 0.0) {
+        double d = 0.0, p = A->f(m, &d, A->ctx);
+        *g = p;
+        *gd = d;
+        *gabs = fabs(p) + fabs(d);
+        *tail = 0.0;
+        return;
+    }
+    const double L = DW_COND_L;
+    double br[DW_COND_MAX_KINKS + 2];
+    int nb = 0;
+    br[nb++] = -L;
+    for (int k = 0; k < A->nk; k++) { /* kinks are sorted and sig > 0: the z are increasing */
+        const double z = (A->kinks[k] - m) / sig;
+        if (z > -L && z < L) br[nb++] = z;
+    }
+    br[nb++] = L;
+    const double *gx, *gw;
+    const int p = dw_gl_rule(which, &gx, &gw);
+    double s = 0, sd = 0, sabs = 0;
+    for (int j = 0; j + 1 < nb; j++) {
+        const double len = br[j + 1] - br[j];
+        if (!(len > 0)) continue;
+        const int np = (int)ceil(len / hz);
+        const double h = len / np;
+        for (int q = 0; q < np; q++) {
+            const double c = br[j] + (q + 0.5) * h;
+            for (int i = 0; i < p; i++) {
+                const double z = c + 0.5 * h * gx[i], w = 0.5 * h * gw[i] * npdf(z);
+                double d = 0.0;
+                const double f = A->f(m + sig * z, &d, A->ctx);
+                s += w * f;
+                sd += w * d;
+                sabs += w * (fabs(f) + fabs(d));
+            }
+        }
+    }
+    double d1 = 0, d2 = 0;
+    const double f1 = A->f(m - sig * L, &d1, A->ctx), f2 = A->f(m + sig * L, &d2, A->ctx);
+    *g = s;
+    *gd = sd;
+    *gabs = sabs;
+    *tail = npdf(L) / L * (fabs(f1) + fabs(f2) + fabs(d1) + fabs(d2));
+}
+
+dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, double s, int level, double *v,
+                       double *ev, double *vd, double *evd)
+{
+    if (!A || !A->f || !v || !ev || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0) || !(s >= 0 && s <= 1) ||
+        A->nk < 0 || A->nk > DW_COND_MAX_KINKS || level < 0)
+        return dw_fail(DW_ERR_INVALID, "conditional quadrature: invalid arguments (a = %g, b = %g, rho = %g)", a, b,
+                       rho);
+    const double sa = sqrt(a), sb = sqrt(b), sig = sb * s, L = DW_COND_L;
+    const double hx = 1.5 / pow(4.0, level), hz = hx;
+    /* outer breakpoints */
+    enum { MAXB = 4 * DW_COND_MAX_KINKS * 40 + 4 };
+    double br[MAXB];
+    int nb = 0;
+    br[nb++] = -L;
+    br[nb++] = L;
+    for (int k = 0; k < A->nk; k++) {
+        const double x = A->kinks[k] / sa;
+        if (x > -L && x < L) br[nb++] = x;
+    }
+    if (rho != 0.0 && s > 0) {
+        const double w0 = s / fabs(rho);
+        for (int k = 0; k < A->nk; k++) {
+            const double x0 = A->kinks[k] / (sb * rho);
+            if (!(x0 > -L - 1 && x0 < L + 1)) continue;
+            if (x0 > -L && x0 < L) br[nb++] = x0;
+            for (double w = w0; w < 1.0 && nb + 2 < MAXB; w *= 4) {
+                if (x0 - w > -L && x0 - w < L) br[nb++] = x0 - w;
+                if (x0 + w > -L && x0 + w < L) br[nb++] = x0 + w;
+            }
+        }
+    }
+    qsort(br, (size_t)nb, sizeof(double), cmp_double);
+    double res[2], resd[2], vabs = 0, tail = 0;
+    for (int lev = 0; lev < 2; lev++) {
+        const double *gx, *gw;
+        const int p = dw_gl_rule(lev, &gx, &gw);
+        double S = 0, SD = 0, SABS = 0, TAIL = 0;
+        for (int j = 0; j + 1 < nb; j++) {
+            const double len = br[j + 1] - br[j];
+            if (!(len > 0)) continue;
+            const int np = (int)ceil(len / hx);
+            const double h = len / np;
+            for (int q = 0; q < np; q++) {
+                const double c = br[j] + (q + 0.5) * h;
+                for (int i = 0; i < p; i++) {
+                    const double x = c + 0.5 * h * gx[i], w = 0.5 * h * gw[i] * npdf(x);
+                    double d = 0.0, g, gd, gabs, gt;
+                    const double f = A->f(sa * x, &d, A->ctx);
+                    const double m = sb * rho * x;
+                    if (A->inner) {
+                        A->inner(m, sig, &g, &gd, A->ictx);
+                        gabs = fabs(g) + fabs(gd);
+                        gt = 0.0;
+                    } else {
+                        inner_numeric(A, m, sig, lev, hz, &g, &gd, &gabs, &gt);
+                    }
+                    S += w * f * g;
+                    SD += w * d * gd;
+                    SABS += w * (fabs(f) + fabs(d)) * gabs;
+                    TAIL += w * (fabs(f) + fabs(d)) * gt;
+                }
+            }
+        }
+        res[lev] = S;
+        resd[lev] = SD;
+        vabs = SABS;
+        tail = fmax(tail, TAIL);
+    }
+    /* the outer tails beyond +-L */
+    double otail = 0;
+    for (int sgn = -1; sgn <= 1; sgn += 2) {
+        double d = 0.0, g, gd, gabs, gt;
+        const double f = A->f(sgn * sa * L, &d, A->ctx);
+        if (A->inner)
+            A->inner(sgn * sb * rho * L, sig, &g, &gd, A->ictx);
+        else
+            inner_numeric(A, sgn * sb * rho * L, sig, 1, hz, &g, &gd, &gabs, &gt);
+        otail += npdf(L) / L * (fabs(f * g) + fabs(d * gd));
+    }
+    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(otail) || !isfinite(tail))
+        return dw_fail(DW_ERR_RANGE,
+                       "conditional quadrature: E[phi(u) phi(v)] is not finite at variances a = %g, b = %g", a, b);
+    const double rnd = 64 * DBL_EPSILON * vabs + 4 * (tail + otail);
+    *v = res[1];
+    *ev = fabs(res[1] - res[0]) + rnd;
+    if (vd) *vd = resd[1];
+    if (evd) *evd = fabs(resd[1] - resd[0]) + rnd;
+    return DW_OK;
+}
