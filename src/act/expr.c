@@ -953,7 +953,7 @@ int dw_expr_kink_away_from_zero(const dw_expr *e, double *where)
 /* Every kink of the expression: where the sign (-1, 0 or +1) of a switch (relu/abs argument, max/min
  * difference) changes between neighbours of the geometric grid of dw_expr_kink_away_from_zero (on both sides of
  * 0, and across [-1e-6, 1e-6]), located by bisection on the sign; sorted, positions within 1e-12 relative merged,
- * |z| < 1e-300 taken as 0. */
+ * |z| < 1e-9 taken as 0. */
 static int sign_class(double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
 
 static double kink_bisect(const dw_expr *e, int i, double lo, double hi, int clo, double *tmp)
@@ -968,7 +968,8 @@ static double kink_bisect(const dw_expr *e, int i, double lo, double hi, int clo
             hi = mid;
     }
     const double at = 0.5 * (lo + hi);
-    return fabs(at) < 1e-300 ? 0.0 : at;
+    return fabs(at) < 1e-9 ? 0.0 : at; /* rounding ties (exp(z) - 1 == 0 for |z| < 1e-16): 0; misplacing a
+                                          * kink by 1e-9 changes the integrals by O(1e-18) */
 }
 
 static int cmp_dbl(const void *x, const void *y)

@@ -6,7 +6,9 @@
  * phi(sqrt(a) x) (so each panel's integrand is analytic there) and on the points k / (sqrt(b) rho) where G has
  * its kinks smoothed over a width ~ s / |rho|, towards which the panels are graded geometrically (ratio 4, from
  * the width up to 1). G is either given in closed form (an inner callback: elu, selu) or integrated the same way
- * in z, with panels ending on the kinks (k - m) / sig. Everything is computed twice, with 10 and with 16 points
+ * in z, with panels ending on the kinks (k - m) / sig. Next to every breakpoint the panels start at the scale
+ * on which phi(sqrt(a) x) (resp. G, phi(m + sig z)) varies, 1.5 / max(1, sqrt(a), sqrt(b) |rho|) (resp.
+ * 1.5 / max(1, sig)), and double up to 1.5. Everything is computed twice, with 10 and with 16 points
  * per panel; the error estimate is the difference plus the neglected Gaussian tails plus rounding. Panel
  * lengths start at 1.5 (in x and z) and are divided by 4 per refinement level (phi varying on scales < 1 at
  * large variances).
@@ -72,16 +74,42 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* Panel edges of [lo, hi]: graded from both ends, h0, 2 h0, 4 h0, ... up to hmax, uniform (<= hmax) between
+ * (phi(sqrt(q) z) varies on the scale 1/sqrt(q) next to a kink: e^{sqrt(q) z} - 1 of elu). Returns the count of
+ * edges written to e (at most max). */
+static int panel_edges(double lo, double hi, double h0, double hmax, double *e, int max)
+{
+    int n = 0, m = 0;
+    double left[64], right[64];
+    double a = lo, b = hi, h = fmin(h0, hmax);
+    left[n++] = a;
+    right[m++] = b;
+    while (b - a > 2 * h && h < hmax && n < 60 && m < 60) {
+        a += h;
+        b -= h;
+        left[n++] = a;
+        right[m++] = b;
+        h *= 2;
+    }
+    int k = 0;
+    for (int i = 0; i < n && k < max; i++) e[k++] = left[i];
+    const int nu = (int)ceil((b - a) / hmax);
+    for (int i = 1; i < nu && k < max; i++) e[k++] = a + (b - a) * i / nu;
+    for (int i = m - 1; i >= 0 && k < max; i--) e[k++] = right[i];
+    return k;
+}
+
 /* Numeric inner expectation: E[phi(m + sig Z)], E[phi'(m + sig Z)] with rule `which`, panels of length <= hz on
  * [-L, L] ending on the kinks; *tail: the neglected Gaussian tails (estimate); *gabs: sum of |terms|. */
 static void inner_numeric(const dw_cond_act *A, double m, double sig, int which, double hz, double *g, double *gd,
-                          double *gabs, double *tail)
+                          double gabs[2], double *tail)
 {
     if (sig == 0.0) {
         double d = 0.0, p = A->f(m, &d, A->ctx);
         *g = p;
         *gd = d;
-        *gabs = fabs(p) + fabs(d);
+        gabs[0] = fabs(p);
+        gabs[1] = fabs(d);
         *tail = 0.0;
         return;
     }
@@ -96,21 +124,22 @@ static void inner_numeric(const dw_cond_act *A, double m, double sig, int which,
     br[nb++] = L;
     const double *gx, *gw;
     const int p = dw_gl_rule(which, &gx, &gw);
-    double s = 0, sd = 0, sabs = 0;
+    double s = 0, sd = 0, sabs = 0, sdabs = 0;
+    const double h0 = hz / fmax(1.0, sig);
     for (int j = 0; j + 1 < nb; j++) {
-        const double len = br[j + 1] - br[j];
-        if (!(len > 0)) continue;
-        const int np = (int)ceil(len / hz);
-        const double h = len / np;
-        for (int q = 0; q < np; q++) {
-            const double c = br[j] + (q + 0.5) * h;
+        if (!(br[j + 1] > br[j])) continue;
+        double e[256];
+        const int ne = panel_edges(br[j], br[j + 1], h0, hz, e, 256);
+        for (int q = 0; q + 1 < ne; q++) {
+            const double h = e[q + 1] - e[q], c = 0.5 * (e[q] + e[q + 1]);
             for (int i = 0; i < p; i++) {
                 const double z = c + 0.5 * h * gx[i], w = 0.5 * h * gw[i] * npdf(z);
                 double d = 0.0;
                 const double f = A->f(m + sig * z, &d, A->ctx);
                 s += w * f;
                 sd += w * d;
-                sabs += w * (fabs(f) + fabs(d));
+                sabs += w * fabs(f);
+                sdabs += w * fabs(d);
             }
         }
     }
@@ -118,7 +147,8 @@ static void inner_numeric(const dw_cond_act *A, double m, double sig, int which,
     const double f1 = A->f(m - sig * L, &d1, A->ctx), f2 = A->f(m + sig * L, &d2, A->ctx);
     *g = s;
     *gd = sd;
-    *gabs = sabs;
+    gabs[0] = sabs;
+    gabs[1] = sdabs;
     *tail = npdf(L) / L * (fabs(f1) + fabs(f2) + fabs(d1) + fabs(d2));
 }
 
@@ -131,6 +161,7 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
                        rho);
     const double sa = sqrt(a), sb = sqrt(b), sig = sb * s, L = DW_COND_L;
     const double hx = 1.5 / pow(4.0, level), hz = hx;
+    const double h0 = hx / fmax(1.0, fmax(sa, sb * fabs(rho))); /* first panels next to a breakpoint */
     /* outer breakpoints */
     enum { MAXB = 4 * DW_COND_MAX_KINKS * 40 + 4 };
     double br[MAXB];
@@ -154,33 +185,32 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         }
     }
     qsort(br, (size_t)nb, sizeof(double), cmp_double);
-    double res[2], resd[2], vabs = 0, tail = 0;
+    double res[2], resd[2], vabs = 0, vdabs = 0, tail = 0;
     for (int lev = 0; lev < 2; lev++) {
         const double *gx, *gw;
         const int p = dw_gl_rule(lev, &gx, &gw);
-        double S = 0, SD = 0, SABS = 0, TAIL = 0;
+        double S = 0, SD = 0, SABS = 0, SDABS = 0, TAIL = 0;
         for (int j = 0; j + 1 < nb; j++) {
-            const double len = br[j + 1] - br[j];
-            if (!(len > 0)) continue;
-            const int np = (int)ceil(len / hx);
-            const double h = len / np;
-            for (int q = 0; q < np; q++) {
-                const double c = br[j] + (q + 0.5) * h;
+            if (!(br[j + 1] > br[j])) continue;
+            double e[256];
+            const int ne = panel_edges(br[j], br[j + 1], h0, hx, e, 256);
+            for (int q = 0; q + 1 < ne; q++) {
+                const double h = e[q + 1] - e[q], c = 0.5 * (e[q] + e[q + 1]);
                 for (int i = 0; i < p; i++) {
                     const double x = c + 0.5 * h * gx[i], w = 0.5 * h * gw[i] * npdf(x);
-                    double d = 0.0, g, gd, gabs, gt;
+                    double d = 0.0, g, gd, gabs[2], gt;
                     const double f = A->f(sa * x, &d, A->ctx);
                     const double m = sb * rho * x;
                     if (A->inner) {
-                        A->inner(m, sig, &g, &gd, A->ictx);
-                        gabs = fabs(g) + fabs(gd);
+                        A->inner(m, sig, &g, &gd, gabs, A->ictx);
                         gt = 0.0;
                     } else {
-                        inner_numeric(A, m, sig, lev, hz, &g, &gd, &gabs, &gt);
+                        inner_numeric(A, m, sig, lev, hz, &g, &gd, gabs, &gt);
                     }
                     S += w * f * g;
                     SD += w * d * gd;
-                    SABS += w * (fabs(f) + fabs(d)) * gabs;
+                    SABS += w * fabs(f) * gabs[0];
+                    SDABS += w * fabs(d) * gabs[1];
                     TAIL += w * (fabs(f) + fabs(d)) * gt;
                 }
             }
@@ -188,26 +218,27 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         res[lev] = S;
         resd[lev] = SD;
         vabs = SABS;
+        vdabs = SDABS;
         tail = fmax(tail, TAIL);
     }
     /* the outer tails beyond +-L */
     double otail = 0;
     for (int sgn = -1; sgn <= 1; sgn += 2) {
-        double d = 0.0, g, gd, gabs, gt;
+        double d = 0.0, g, gd, gabs[2], gt;
         const double f = A->f(sgn * sa * L, &d, A->ctx);
         if (A->inner)
-            A->inner(sgn * sb * rho * L, sig, &g, &gd, A->ictx);
+            A->inner(sgn * sb * rho * L, sig, &g, &gd, gabs, A->ictx);
         else
-            inner_numeric(A, sgn * sb * rho * L, sig, 1, hz, &g, &gd, &gabs, &gt);
+            inner_numeric(A, sgn * sb * rho * L, sig, 1, hz, &g, &gd, gabs, &gt);
         otail += npdf(L) / L * (fabs(f * g) + fabs(d * gd));
     }
-    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(otail) || !isfinite(tail))
+    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(vdabs) || !isfinite(otail) || !isfinite(tail))
         return dw_fail(DW_ERR_RANGE,
                        "conditional quadrature: E[phi(u) phi(v)] is not finite at variances a = %g, b = %g", a, b);
-    const double rnd = 64 * DBL_EPSILON * vabs + 4 * (tail + otail);
+    /* tails: one estimate for both quantities (|phi| + |phi'| at the ends) */
     *v = res[1];
-    *ev = fabs(res[1] - res[0]) + rnd;
+    *ev = fabs(res[1] - res[0]) + 64 * DBL_EPSILON * vabs + 4 * (tail + otail);
     if (vd) *vd = resd[1];
-    if (evd) *evd = fabs(resd[1] - resd[0]) + rnd;
+    if (evd) *evd = fabs(resd[1] - resd[0]) + 64 * DBL_EPSILON * vdabs + 4 * (tail + otail);
     return DW_OK;
 }

@@ -134,8 +134,9 @@ int dw_gl_rule(int which, const double **x, const double **w);
 
 #define DW_COND_MAX_KINKS 32
 #define DW_COND_L 10.0
-/* Closed-form inner expectations g = E[phi(m + sig Z)], gd = E[phi'(m + sig Z)], sig >= 0. */
-typedef void (*dw_inner_fn)(double m, double sig, double *g, double *gd, const void *ctx);
+/* Closed-form inner expectations g = E[phi(m + sig Z)], gd = E[phi'(m + sig Z)], sig >= 0, and in gabs[0..1]
+ * the sums of the magnitudes of the terms that formed them (their rounding scale: terms may cancel). */
+typedef void (*dw_inner_fn)(double m, double sig, double *g, double *gd, double *gabs, const void *ctx);
 /* A piecewise-smooth activation: phi (f, ctx), its kinks (sorted, any number up to DW_COND_MAX_KINKS, 0
  * included where phi kinks there), and optionally its inner expectations in closed form (inner, ictx). */
 typedef struct dw_cond_act {
