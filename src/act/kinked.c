@@ -135,13 +135,17 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
         from_series = 1;
     }
     int src_v = from_series ? 0 : 1, src_d = src_v;
-    const dw_cond_act A = {act->elu ? elu_fn : dw_act_fn, act, act->elu ? elu_inner : NULL, act,
-                           act->kinks, act->nkinks};
-    for (int level = 0; level <= (act->elu ? 0 : MAX_LEVEL); level++) {
+    /* the conditional route: for elu/selu first with the closed-form inner expectation; where that misses the
+     * target (its terms cancel at small variances, ~eps / sqrt(b) relative), with the numeric inner one, at
+     * refinement levels 0..MAX_LEVEL (panel lengths / 4^level) */
+    const dw_cond_act closed = {elu_fn, act, elu_inner, act, act->kinks, act->nkinks};
+    const dw_cond_act numeric = {act->elu ? elu_fn : dw_act_fn, act, NULL, NULL, act->kinks, act->nkinks};
+    for (int step = act->elu ? -1 : 0; step <= MAX_LEVEL; step++) {
         const int ok_v = bs <= target * fmax(fabs(vs), sc), ok_d = bds <= target * fmax(fabs(vds), scd);
-        if (level == 0 && from_series && ok_v && ok_d) break;
+        if ((from_series || step > (act->elu ? -1 : 0)) && ok_v && ok_d) break;
         double vq, evq, vdq, edq;
-        dw_status st = dw_dual_cond(&A, a, b, rho, srho, level, &vq, &evq, &vdq, &edq);
+        dw_status st = dw_dual_cond(step < 0 ? &closed : &numeric, a, b, rho, srho, step < 0 ? 0 : step, &vq, &evq,
+                                    &vdq, &edq);
         if (st) return st;
         if (evq < bs) {
             vs = vq;
@@ -153,8 +157,13 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
             bds = edq;
             src_d = 1;
         }
-        if (bs <= target * fmax(fabs(vs), sc) && bds <= target * fmax(fabs(vds), scd)) break;
     }
+    /* Cauchy-Schwarz: |E phi(u) phi(v)| <= sc, so the error is at most |V| + sc (E phi^2 underflowing to 0, as
+     * for relu(z - 1) at variance 1e-4, then gives the bound 0 it deserves) */
+    if (sc >= 0 && isfinite(sc)) bs = fmin(bs, fabs(vs) + sc * (1 + 1e-12));
+    if (scd >= 0 && isfinite(scd)) bds = fmin(bds, fabs(vds) + scd * (1 + 1e-12));
+    if (sc == 0.0) vs = bs = 0.0; /* |V| <= sc = 0 (E phi^2 below the smallest double) */
+    if (scd == 0.0) vds = bds = 0.0;
     *V = vs;
     *bound = bs;
     if (Vd) *Vd = vds;

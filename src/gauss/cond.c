@@ -2,7 +2,7 @@
  *
  * E[phi(u) phi(v)] = int pdf(x) phi(sqrt(a) x) G(x) dx,  G(x) = E[phi(m + sig Z)],  m = sqrt(b) rho x,
  * sig = sqrt(b) s (s = sqrt(1 - rho^2)); likewise with phi' for E[phi'(u) phi'(v)]. The outer integral runs over
- * [-DW_COND_L, DW_COND_L] in composite Gauss-Legendre panels that end exactly on the kinks k / sqrt(a) of
+ * [-L, L] (L = DW_COND_L = 10, extended to 8 past a kink lying within 30, at most 37) in composite Gauss-Legendre panels that end exactly on the kinks k / sqrt(a) of
  * phi(sqrt(a) x) (so each panel's integrand is analytic there) and on the points k / (sqrt(b) rho) where G has
  * its kinks smoothed over a width ~ s / |rho|, towards which the panels are graded geometrically (ratio 4, from
  * the width up to 1). G is either given in closed form (an inner callback: elu, selu) or integrated the same way
@@ -102,7 +102,7 @@ static int panel_edges(double lo, double hi, double h0, double hmax, double *e, 
 /* Numeric inner expectation: E[phi(m + sig Z)], E[phi'(m + sig Z)] with rule `which`, panels of length <= hz on
  * [-L, L] ending on the kinks; *tail: the neglected Gaussian tails (estimate); *gabs: sum of |terms|. */
 static void inner_numeric(const dw_cond_act *A, double m, double sig, int which, double hz, double *g, double *gd,
-                          double gabs[2], double *tail)
+                          double gabs[2], double tail[2])
 {
     if (sig == 0.0) {
         double d = 0.0, p = A->f(m, &d, A->ctx);
@@ -110,10 +110,16 @@ static void inner_numeric(const dw_cond_act *A, double m, double sig, int which,
         *gd = d;
         gabs[0] = fabs(p);
         gabs[1] = fabs(d);
-        *tail = 0.0;
+        tail[0] = tail[1] = 0.0;
         return;
     }
-    const double L = DW_COND_L;
+    /* [-L, L] with L = 10, or up to 8 past the farthest kink within 30 (the mass of phi may sit beyond a far
+     * kink, e.g. relu(z - 1) at a small variance), at most 37 (the density underflows beyond) */
+    double L = DW_COND_L;
+    for (int k = 0; k < A->nk; k++) {
+        const double z = fabs((A->kinks[k] - m) / sig);
+        if (z < 30) L = fmax(L, fmin(z + 8, 37.0));
+    }
     double br[DW_COND_MAX_KINKS + 2];
     int nb = 0;
     br[nb++] = -L;
@@ -149,7 +155,8 @@ static void inner_numeric(const dw_cond_act *A, double m, double sig, int which,
     *gd = sd;
     gabs[0] = sabs;
     gabs[1] = sdabs;
-    *tail = npdf(L) / L * (fabs(f1) + fabs(f2) + fabs(d1) + fabs(d2));
+    tail[0] = npdf(L) / L * (fabs(f1) + fabs(f2));
+    tail[1] = npdf(L) / L * (fabs(d1) + fabs(d2));
 }
 
 dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, double s, int level, double *v,
@@ -159,7 +166,16 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         A->nk < 0 || A->nk > DW_COND_MAX_KINKS || level < 0)
         return dw_fail(DW_ERR_INVALID, "conditional quadrature: invalid arguments (a = %g, b = %g, rho = %g)", a, b,
                        rho);
-    const double sa = sqrt(a), sb = sqrt(b), sig = sb * s, L = DW_COND_L;
+    const double sa = sqrt(a), sb = sqrt(b), sig = sb * s;
+    double L = DW_COND_L; /* extended past far kinks as in inner_numeric */
+    for (int k = 0; k < A->nk; k++) {
+        const double x = fabs(A->kinks[k] / sa);
+        if (x < 30) L = fmax(L, fmin(x + 8, 37.0));
+        if (rho != 0) {
+            const double x0 = fabs(A->kinks[k] / (sb * rho));
+            if (x0 < 30) L = fmax(L, fmin(x0 + 8, 37.0));
+        }
+    }
     const double hx = 1.5 / pow(4.0, level), hz = hx;
     const double h0 = hx / fmax(1.0, fmax(sa, sb * fabs(rho))); /* first panels next to a breakpoint */
     /* outer breakpoints */
@@ -185,11 +201,11 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         }
     }
     qsort(br, (size_t)nb, sizeof(double), cmp_double);
-    double res[2], resd[2], vabs = 0, vdabs = 0, tail = 0;
+    double res[2], resd[2], vabs = 0, vdabs = 0, tail = 0, taild = 0;
     for (int lev = 0; lev < 2; lev++) {
         const double *gx, *gw;
         const int p = dw_gl_rule(lev, &gx, &gw);
-        double S = 0, SD = 0, SABS = 0, SDABS = 0, TAIL = 0;
+        double S = 0, SD = 0, SABS = 0, SDABS = 0, TAIL = 0, TAILD = 0;
         for (int j = 0; j + 1 < nb; j++) {
             if (!(br[j + 1] > br[j])) continue;
             double e[256];
@@ -198,20 +214,20 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
                 const double h = e[q + 1] - e[q], c = 0.5 * (e[q] + e[q + 1]);
                 for (int i = 0; i < p; i++) {
                     const double x = c + 0.5 * h * gx[i], w = 0.5 * h * gw[i] * npdf(x);
-                    double d = 0.0, g, gd, gabs[2], gt;
+                    double d = 0.0, g, gd, gabs[2], gt[2] = {0, 0};
                     const double f = A->f(sa * x, &d, A->ctx);
                     const double m = sb * rho * x;
                     if (A->inner) {
                         A->inner(m, sig, &g, &gd, gabs, A->ictx);
-                        gt = 0.0;
                     } else {
-                        inner_numeric(A, m, sig, lev, hz, &g, &gd, gabs, &gt);
+                        inner_numeric(A, m, sig, lev, hz, &g, &gd, gabs, gt);
                     }
                     S += w * f * g;
                     SD += w * d * gd;
                     SABS += w * fabs(f) * gabs[0];
                     SDABS += w * fabs(d) * gabs[1];
-                    TAIL += w * (fabs(f) + fabs(d)) * gt;
+                    TAIL += w * fabs(f) * gt[0];
+                    TAILD += w * fabs(d) * gt[1];
                 }
             }
         }
@@ -220,25 +236,28 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         vabs = SABS;
         vdabs = SDABS;
         tail = fmax(tail, TAIL);
+        taild = fmax(taild, TAILD);
     }
     /* the outer tails beyond +-L */
-    double otail = 0;
+    double otail = 0, otaild = 0;
     for (int sgn = -1; sgn <= 1; sgn += 2) {
-        double d = 0.0, g, gd, gabs[2], gt;
+        double d = 0.0, g, gd, gabs[2], gt[2];
         const double f = A->f(sgn * sa * L, &d, A->ctx);
         if (A->inner)
             A->inner(sgn * sb * rho * L, sig, &g, &gd, gabs, A->ictx);
         else
-            inner_numeric(A, sgn * sb * rho * L, sig, 1, hz, &g, &gd, gabs, &gt);
-        otail += npdf(L) / L * (fabs(f * g) + fabs(d * gd));
+            inner_numeric(A, sgn * sb * rho * L, sig, 1, hz, &g, &gd, gabs, gt);
+        otail += npdf(L) / L * fabs(f * g);
+        otaild += npdf(L) / L * fabs(d * gd);
     }
-    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(vdabs) || !isfinite(otail) || !isfinite(tail))
+    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(vdabs) || !isfinite(otail) || !isfinite(tail) ||
+        !isfinite(otaild) || !isfinite(taild))
         return dw_fail(DW_ERR_RANGE,
                        "conditional quadrature: E[phi(u) phi(v)] is not finite at variances a = %g, b = %g", a, b);
-    /* tails: one estimate for both quantities (|phi| + |phi'| at the ends) */
+    /* tails: 4 x the Mills-ratio estimate pdf(L) / L |integrand(L)| */
     *v = res[1];
     *ev = fabs(res[1] - res[0]) + 64 * DBL_EPSILON * vabs + 4 * (tail + otail);
     if (vd) *vd = resd[1];
-    if (evd) *evd = fabs(resd[1] - resd[0]) + 64 * DBL_EPSILON * vdabs + 4 * (tail + otail);
+    if (evd) *evd = fabs(resd[1] - resd[0]) + 64 * DBL_EPSILON * vdabs + 4 * (taild + otaild);
     return DW_OK;
 }

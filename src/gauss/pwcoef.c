@@ -50,7 +50,7 @@ dw_status dw_hermite_expand_pw(dw_fn f, const void *ctx, const double *kinks, in
     if (!f || !h || K < 0 || K > DW_GAUSS_K || K > DW_HERMITE_KMAX || !(q > 0) || !isfinite(q) || nk < 0 ||
         nk > DW_COND_MAX_KINKS || (nk && !kinks))
         return dw_fail(DW_ERR_INVALID, "hermite expansion: invalid arguments (K = %d, q = %g)", K, q);
-    const double L = sqrt(4.0 * K + 6.0) + 12.0, sq = sqrt(q);
+    const double L = sqrt(4.0 * DW_GAUSS_K + 6.0) + 12.0, sq = sqrt(q); /* as the trapezoidal rules, any K */
     double br[DW_COND_MAX_KINKS + 2];
     int nb = 0;
     br[nb++] = -L;

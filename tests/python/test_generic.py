@@ -160,7 +160,7 @@ def test_interpolated_coefficients_against_direct(name):
 
 @pytest.mark.parametrize("n", [6, pytest.param(30, marks=pytest.mark.long)])
 def test_expressions_equal_closed_forms(n):
-    # kinked expressions: every off-diagonal entry goes to the polar quadrature (slow), hence few points here
+    # kinked expressions: entries the series cannot certify go to the conditional 1-D route (kinked.c)
     rng = np.random.default_rng(7)
     X = rng.standard_normal((n, 5))
     X[1] = X[0]  # duplicates: rho = 1 up to rounding must give the diagonal's value (dw_corr's convention)
