@@ -21,6 +21,8 @@ struct dw_act {
     double kinks[DW_COND_MAX_KINKS]; /* generic: the kinks, sorted */
     int elu;       /* built-in elu / selu: phi = lambda z (z > 0), lambda alpha (e^z - 1) (z < 0) */
     double elu_alpha, elu_lambda;
+    int pwl;       /* generic: phi is linear between its kinks, pwl_a[i] + pwl_b[i] z on piece i (kinks[i-1], kinks[i]) */
+    double pwl_a[DW_COND_MAX_KINKS + 1], pwl_b[DW_COND_MAX_KINKS + 1];
     char name[DW_EXPR_MAX_LEN + 8];
     const char *method;
 };
@@ -42,6 +44,8 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
 dw_status dw_act_dual_fix(const dw_act *act, double a, double b, double c, double target, double scale,
                           double scale_d, double *v, double *vdot, double *bound, double *bound_d);
 const char *dw_act_fix_method(const dw_act *act);
+/* Sets act->pwl (and its pieces) if phi is linear between its kinks, checked at sample points of every piece. */
+void dw_act_detect_pwl(dw_act *act);
 
 /* Homogeneous families carry the angle state (sweep.h). */
 static inline int dw_act_homogeneous(const dw_act *act)

@@ -57,6 +57,78 @@ static void elu_inner(double m, double sig, double *g, double *gd, double *gabs,
     gabs[1] = fabs(la) * (pp + fabs(al) * T);
 }
 
+/* ---- piecewise linear phi (relu(z - 1), relu6, hardtanh, max(z, 0.1 z), ...) ------------------------------ */
+void dw_act_detect_pwl(dw_act *act)
+{
+    act->pwl = 0;
+    if (act->fam != DW_FAM_GENERIC || act->nkinks <= 0 || !act->expr) return;
+    static const double far[] = {1e-3, 0.01, 0.1, 0.5, 1, 2, 5, 10, 100, 1e3};
+    const int nf = (int)(sizeof far / sizeof far[0]);
+    for (int p = 0; p <= act->nkinks; p++) {
+        const double lo = p ? act->kinks[p - 1] : -INFINITY, hi = p < act->nkinks ? act->kinks[p] : INFINITY;
+        double z[16];
+        int nz = 0;
+        if (isfinite(lo) && isfinite(hi)) {
+            for (int i = 1; i <= 9; i++) z[nz++] = lo + (hi - lo) * i / 10.0;
+        } else {
+            for (int i = 0; i < nf; i++) z[nz++] = isfinite(lo) ? lo + far[i] : hi - far[i];
+        }
+        double b0, a0 = dw_expr_eval(act->expr, z[0], &b0);
+        if (!isfinite(a0) || !isfinite(b0)) return;
+        const double icpt = a0 - b0 * z[0];
+        for (int i = 1; i < nz; i++) {
+            double d, f = dw_expr_eval(act->expr, z[i], &d);
+            if (!(d == b0) || !(fabs(f - (icpt + b0 * z[i])) <= 1e-14 * (fabs(f) + fabs(b0 * z[i]) + fabs(icpt))))
+                return;
+        }
+        act->pwl_a[p] = icpt;
+        act->pwl_b[p] = b0;
+    }
+    act->pwl = 1;
+}
+
+static double pwl_fn(double z, double *dphi, const void *ctx)
+{
+    const dw_act *act = ctx;
+    int p = 0;
+    while (p < act->nkinks && z > act->kinks[p]) p++;
+    if (z == (p < act->nkinks ? act->kinks[p] : INFINITY)) return dw_act_fn(z, dphi, ctx); /* at a kink: autodiff */
+    if (dphi) *dphi = act->pwl_b[p];
+    return act->pwl_a[p] + act->pwl_b[p] * z;
+}
+
+/* E[phi(W)], E[phi'(W)], W ~ N(m, sig^2): sum over the pieces (l, r) of alpha P + beta (m P + sig (pdf(l') -
+ * pdf(r'))), P = Phi(r') - Phi(l'), l' = (l - m) / sig (upper-tail differences where l' > 0). */
+static void pwl_inner(double m, double sig, double *g, double *gd, double *gabs, const void *ctx)
+{
+    const dw_act *act = ctx;
+    if (sig == 0.0) {
+        double d = 0.0;
+        *g = pwl_fn(m, &d, act);
+        *gd = d;
+        gabs[0] = fabs(*g);
+        gabs[1] = fabs(d);
+        return;
+    }
+    double s = 0, sd = 0, sa = 0, sda = 0;
+    for (int p = 0; p <= act->nkinks; p++) {
+        const double lo = p ? (act->kinks[p - 1] - m) / sig : -INFINITY;
+        const double hi = p < act->nkinks ? (act->kinks[p] - m) / sig : INFINITY;
+        const double P = lo >= 0 ? Phi(-lo) - Phi(-hi) : Phi(hi) - Phi(lo);
+        const double dl = isfinite(lo) ? INV_SQRT_2PI * exp(-0.5 * lo * lo) : 0.0;
+        const double dh = isfinite(hi) ? INV_SQRT_2PI * exp(-0.5 * hi * hi) : 0.0;
+        const double al = act->pwl_a[p], be = act->pwl_b[p];
+        s += al * P + be * (m * P + sig * (dl - dh));
+        sd += be * P;
+        sa += fabs(al) * P + fabs(be) * (fabs(m) * P + sig * (dl + dh));
+        sda += fabs(be) * P;
+    }
+    *g = s;
+    *gd = sd;
+    gabs[0] = sa;
+    gabs[1] = sda;
+}
+
 static double elu_fn(double z, double *dphi, const void *ctx)
 {
     const dw_act *act = ctx;
@@ -83,6 +155,10 @@ const char *dw_act_fix_method(const dw_act *act)
     if (act->fam == DW_FAM_GENERIC && act->elu)
         return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
                "the closed-form conditional expectation (Phi, erfcx) integrated by 1-D Gauss-Legendre panels";
+    if (act->fam == DW_FAM_GENERIC && act->pwl)
+        return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
+               "the closed-form conditional expectation (piecewise linear: Phi, pdf) integrated by 1-D Gauss-Legendre "
+               "panels ending on the kinks";
     if (act->fam == DW_FAM_GENERIC && act->nkinks > 0)
         return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
                "conditional 1-D Gauss-Legendre quadrature with panels ending on the kinks";
@@ -135,14 +211,17 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
         from_series = 1;
     }
     int src_v = from_series ? 0 : 1, src_d = src_v;
-    /* the conditional route: for elu/selu first with the closed-form inner expectation; where that misses the
-     * target (its terms cancel at small variances, ~eps / sqrt(b) relative), with the numeric inner one, at
+    /* the conditional route: for elu/selu and piecewise linear phi first with the closed-form inner expectation;
+     * where that misses the target (elu's terms cancel at small variances, ~eps / sqrt(b) relative), with the
+     * numeric inner one, at
      * refinement levels 0..MAX_LEVEL (panel lengths / 4^level) */
-    const dw_cond_act closed = {elu_fn, act, elu_inner, act, act->kinks, act->nkinks};
-    const dw_cond_act numeric = {act->elu ? elu_fn : dw_act_fn, act, NULL, NULL, act->kinks, act->nkinks};
-    for (int step = act->elu ? -1 : 0; step <= MAX_LEVEL; step++) {
+    const int has_closed = act->elu || act->pwl;
+    const dw_fn fn = act->elu ? elu_fn : act->pwl ? pwl_fn : dw_act_fn;
+    const dw_cond_act closed = {fn, act, act->elu ? elu_inner : pwl_inner, act, act->kinks, act->nkinks};
+    const dw_cond_act numeric = {fn, act, NULL, NULL, act->kinks, act->nkinks};
+    for (int step = has_closed ? -1 : 0; step <= MAX_LEVEL; step++) {
         const int ok_v = bs <= target * fmax(fabs(vs), sc), ok_d = bds <= target * fmax(fabs(vds), scd);
-        if ((from_series || step > (act->elu ? -1 : 0)) && ok_v && ok_d) break;
+        if ((from_series || step > (has_closed ? -1 : 0)) && ok_v && ok_d) break;
         double vq, evq, vdq, edq;
         dw_status st = dw_dual_cond(step < 0 ? &closed : &numeric, a, b, rho, srho, step < 0 ? 0 : step, &vq, &evq,
                                     &vdq, &edq);

@@ -46,6 +46,7 @@ static dw_status init_generic(dw_act *act, const char *canonical, const char *fo
     for (int k = 0; k < act->nkinks; k++)
         if (act->kinks[k] != 0.0 && isnan(act->kink)) act->kink = act->kinks[k];
     snprintf(act->name, sizeof act->name, "%s", canonical ? canonical : dw_expr_canonical(act->expr));
+    dw_act_detect_pwl(act);
     if (canonical && (!strcmp(canonical, "elu") || !strcmp(canonical, "selu"))) {
         /* closed-form inner expectations (kinked.c) for the entries the series cannot certify */
         act->elu = 1;

@@ -163,7 +163,7 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
                        double *ev, double *vd, double *evd)
 {
     if (!A || !A->f || !v || !ev || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0) || !(s >= 0 && s <= 1) ||
-        A->nk < 0 || A->nk > DW_COND_MAX_KINKS || level < 0)
+        A->nk < 0 || A->nk > DW_COND_MAX_KINKS || level < 0 || level > 8)
         return dw_fail(DW_ERR_INVALID, "conditional quadrature: invalid arguments (a = %g, b = %g, rho = %g)", a, b,
                        rho);
     const double sa = sqrt(a), sb = sqrt(b), sig = sb * s;
@@ -194,7 +194,8 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
             const double x0 = A->kinks[k] / (sb * rho);
             if (!(x0 > -L - 1 && x0 < L + 1)) continue;
             if (x0 > -L && x0 < L) br[nb++] = x0;
-            for (double w = w0; w < 1.0 && nb + 2 < MAXB; w *= 4) {
+            /* graded towards x0 with ratio 4 (level 0) or 2 (refinements), from w0 / 2^level */
+            for (double w = w0 / (1 << level); w < 1.0 && nb + 2 < MAXB; w *= level ? 2 : 4) {
                 if (x0 - w > -L && x0 - w < L) br[nb++] = x0 - w;
                 if (x0 + w > -L && x0 + w < L) br[nb++] = x0 + w;
             }
