@@ -140,6 +140,41 @@ static void test_elu(void)
     }
 }
 
+/* Piecewise-linear activations: detected as such, and the closed-form inner expectation against the numeric one. */
+static void test_pwl(void)
+{
+    const char *names[4] = {"relu(z-1)", "min(max(z,0),6)", "max(-1,min(1,z))", "max(z, 0.1*z)"};
+    for (int n = 0; n < 4; n++) {
+        dw_act *act;
+        CHECK(dw_act_init(&act, names[n]) == DW_OK);
+        CHECK(act->pwl == 1);
+        double worst = 0;
+        for (size_t i = 0; i < NV; i += 2)
+            for (size_t j = 1; j < NV; j += 2)
+                for (size_t k = 0; k < NR; k++) {
+                    if (fabs(rhos[k]) == 1 && i != j) continue;
+                    const double a = vars[i], b = vars[j], c = rhos[k] * sqrt(a * b);
+                    double rho, s, v1, d1, e1, f1, v2, d2, e2, f2;
+                    dw_corr(a, b, c, &rho, &s);
+                    const dw_cond_act A = {dw_act_fn, act, NULL, NULL, act->kinks, act->nkinks};
+                    CHECK(dw_dual_cond(&A, a, b, rho, s, 0, &v1, &e1, &d1, &f1) == DW_OK);
+                    CHECK(dw_act_dual_fix(act, a, b, c, 1e-10, 1.0, 1.0, &v2, &d2, &e2, &f2) == DW_OK);
+                    CHECK(fabs(v1 - v2) <= e1 + e2 + 1e-300);
+                    CHECK(fabs(d1 - d2) <= f1 + f2 + 1e-300);
+                    worst = fmax(worst, fmax(fabs(v1 - v2), fabs(d1 - d2)));
+                }
+        printf("%s: closed-form (piecewise linear) vs numeric inner, worst absolute difference %.2e\n", names[n], worst);
+        dw_act_clear(act);
+    }
+    dw_act *act;
+    CHECK(dw_act_init(&act, "max(z,0) + min(0, exp(z) - 1)") == DW_OK);
+    CHECK(act->pwl == 0);
+    dw_act_clear(act);
+    CHECK(dw_act_init(&act, "relu(z)^2") == DW_OK);
+    CHECK(act->pwl == 0 && act->nkinks == 1);
+    dw_act_clear(act);
+}
+
 /* Price's theorem d/dc E[phi(u) phi(v)] = E[phi'(u) phi'(v)] by central differences (step h and h/2,
  * Richardson), for elu (closed-form inner) and kinks away from 0. */
 static void test_price(void)
@@ -229,6 +264,7 @@ int main(void)
     test_kink_detection();
     test_relu_expression();
     test_elu();
+    test_pwl();
     test_price();
     test_odd();
     test_gram();
