@@ -176,7 +176,7 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
             if (x0 < 30) L = fmax(L, fmin(x0 + 8, 37.0));
         }
     }
-    const double hx = 1.5 / pow(4.0, level), hz = hx;
+    const double hx = 1.5 / pow(4.0, level / 2), hz = hx; /* level 1 refines only the grading (below) */
     const double h0 = hx / fmax(1.0, fmax(sa, sb * fabs(rho))); /* first panels next to a breakpoint */
     /* outer breakpoints */
     enum { MAXB = 4 * DW_COND_MAX_KINKS * 40 + 4 };
