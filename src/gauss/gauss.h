@@ -8,8 +8,10 @@
  *   quad2d.c   2-D quadrature in conditional form (trapezoidal, grids aligned on u = 0 and v = 0).
  *   polar.c    2-D quadrature in polar form (angular panels ending on the rays u = 0, v = 0).
  *
- * Kinks and jumps of phi are handled exactly only at z = 0 (relu, leaky relu, abs, step); elsewhere (hardtanh,
- * relu6, shifted relu) the error estimates are heuristic and were seen to undershoot (by up to 6x).
+ *   cond.c     conditional 1-D route for piecewise-smooth phi (kinks anywhere), composite Gauss-Legendre rules.
+ *   pwcoef.c   Hermite coefficients of phi with kinks anywhere (Gauss-Legendre panels ending on the kinks).
+ * The trapezoidal rules (hermite.c, quad2d.c, polar.c) handle kinks and jumps exactly only at z = 0; activations
+ * with kinks (act/kinked.c) use cond.c and pwcoef.c instead.
  * All error estimates are absolute. Everything here is thread-safe (process-wide rules are built once, under
  * pthread_once; the driver's scratch is _Thread_local).
  */
