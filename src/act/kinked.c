@@ -219,12 +219,14 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
     const dw_fn fn = act->elu ? elu_fn : act->pwl ? pwl_fn : dw_act_fn;
     const dw_cond_act closed = {fn, act, act->elu ? elu_inner : pwl_inner, act, act->kinks, act->nkinks};
     const dw_cond_act numeric = {fn, act, NULL, NULL, act->kinks, act->nkinks};
-    for (int step = has_closed ? -1 : 0; step <= MAX_LEVEL; step++) {
+    /* steps: closed-form inner at levels 0..MAX_LEVEL (if any), then the numeric inner at levels 0..MAX_LEVEL */
+    const int first = has_closed ? 0 : MAX_LEVEL + 1, last = 2 * MAX_LEVEL + 1;
+    for (int step = first; step <= last; step++) {
         const int ok_v = bs <= target * fmax(fabs(vs), sc), ok_d = bds <= target * fmax(fabs(vds), scd);
-        if ((from_series || step > (has_closed ? -1 : 0)) && ok_v && ok_d) break;
+        if ((from_series || step > first) && ok_v && ok_d) break;
+        const int numeric_step = step > MAX_LEVEL, level = numeric_step ? step - MAX_LEVEL - 1 : step;
         double vq, evq, vdq, edq;
-        dw_status st = dw_dual_cond(step < 0 ? &closed : &numeric, a, b, rho, srho, step < 0 ? 0 : step, &vq, &evq,
-                                    &vdq, &edq);
+        dw_status st = dw_dual_cond(numeric_step ? &numeric : &closed, a, b, rho, srho, level, &vq, &evq, &vdq, &edq);
         if (st) return st;
         if (evq < bs) {
             vs = vq;
