@@ -2,16 +2,17 @@
  *
  * E[phi(u) phi(v)] = int pdf(x) phi(sqrt(a) x) G(x) dx,  G(x) = E[phi(m + sig Z)],  m = sqrt(b) rho x,
  * sig = sqrt(b) s (s = sqrt(1 - rho^2)); likewise with phi' for E[phi'(u) phi'(v)]. The outer integral runs over
- * [-L, L] (L = DW_COND_L = 10, extended to 8 past a kink lying within 30, at most 37) in composite Gauss-Legendre panels that end exactly on the kinks k / sqrt(a) of
- * phi(sqrt(a) x) (so each panel's integrand is analytic there) and on the points k / (sqrt(b) rho) where G has
- * its kinks smoothed over a width ~ s / |rho|, towards which the panels are graded geometrically (ratio 4, from
- * the width up to 1). G is either given in closed form (an inner callback: elu, selu) or integrated the same way
- * in z, with panels ending on the kinks (k - m) / sig. Next to every breakpoint the panels start at the scale
- * on which phi(sqrt(a) x) (resp. G, phi(m + sig z)) varies, 1.5 / max(1, sqrt(a), sqrt(b) |rho|) (resp.
- * 1.5 / max(1, sig)), and double up to 1.5. Everything is computed twice, with 10 and with 16 points
- * per panel; the error estimate is the difference plus the neglected Gaussian tails plus rounding. Panel
- * lengths start at 1.5 (in x and z) and are divided by 4 per refinement level (phi varying on scales < 1 at
- * large variances).
+ * [-L, L] (L = DW_COND_L = 10, extended to 8 past a kink lying within 30, at most 37) in composite
+ * Gauss-Legendre panels that end exactly on the kinks k / sqrt(a) of phi(sqrt(a) x) (so each panel's integrand
+ * is analytic there) and on the points k / (sqrt(b) rho) where G has its kinks smoothed over a width
+ * ~ s / |rho|, towards which the panels are graded geometrically (ratio 4 from the width up to 1; ratio 2 from
+ * half the width at refinement levels >= 1). G is either given in closed form (an inner callback: elu, selu,
+ * piecewise-linear phi) or integrated the same way in z, with panels ending on the kinks (k - m) / sig. Next to
+ * every breakpoint the panels start at the scale on which phi(sqrt(a) x) (resp. G, phi(m + sig z)) varies,
+ * 1.5 / max(1, sqrt(a), sqrt(b) |rho|) (resp. 1.5 / max(1, sig)), and double up to the panel length, 1.5
+ * divided by 4 at level 2. Everything is computed twice, with 10 and with 16 points per panel; the error
+ * estimate is the difference plus the neglected Gaussian tails plus rounding (64 eps times the sum of the
+ * magnitudes of all terms, cancelling ones included).
  */
 #include "gauss/gauss.h"
 #include "internal.h"
@@ -251,7 +252,8 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         otail += npdf(L) / L * fabs(f * g);
         otaild += npdf(L) / L * fabs(d * gd);
     }
-    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(vdabs) || !isfinite(otail) || !isfinite(tail) ||
+    if (!isfinite(res[1]) || !isfinite(resd[1]) || !isfinite(vabs) || !isfinite(vdabs) || !isfinite(otail) ||
+        !isfinite(tail) ||
         !isfinite(otaild) || !isfinite(taild))
         return dw_fail(DW_ERR_RANGE,
                        "conditional quadrature: E[phi(u) phi(v)] is not finite at variances a = %g, b = %g", a, b);

@@ -80,16 +80,22 @@ dw_status dw_hermite_expand_pw(dw_fn f, const void *ctx, const double *kinks, in
         if (isnan(l)) l = INFINITY;
         edge = fmax(edge, l);
     }
-    if (!isfinite(te2[1]) || edge > log(1e-30 * te2[1]) || fabs(te2[1] - te2[0]) > 1e-3 * fabs(te2[1]))
+    /* the neglected tail beyond |z| = L, estimated by the integrand there (its Gaussian factor decays by e^-L per
+     * unit step), is added to the errors below; it must be negligible (1e-14 of E phi^2, or below 1e-250) or
+     * the moments are taken to diverge. (A kink beyond ~30 / sqrt(q), relu(z - 1) at q < 1e-3, puts all of E phi^2 ~ 1e-260
+     * near the end of the range.) */
+    const double etail = exp(edge);
+    if (!isfinite(te2[1]) || !(etail <= 1e-14 * te2[1] || etail < 1e-250) ||
+        fabs(te2[1] - te2[0]) > 1e-3 * fabs(te2[1]))
         return dw_fail(DW_ERR_RANGE,
                        "E[phi(sqrt(q) Z)^2] does not converge at variance q = %g (Gauss-Legendre rules give %g and %g; "
                        "integrand at |z| = %g: exp(%g))",
                        q, te2[0], te2[1], sq * L, edge);
     const double eps = DBL_EPSILON, rn = sqrt((double)nn);
     const double dropa = fmax(drop[0][0], drop[1][0]);
-    const double rf = 8 * eps * rn * sqrt(fabs(te2[1])) + dropa;
+    const double rf = 8 * eps * rn * sqrt(fabs(te2[1])) + dropa + sqrt(etail);
     const double e2 = te2[1], ed2 = ted2[1];
-    const double de2 = fabs(te2[1] - te2[0]) + 8 * eps * rn * fabs(e2);
+    const double de2 = fabs(te2[1] - te2[0]) + 8 * eps * rn * fabs(e2) + etail;
     const double ded2 = fabs(ted2[1] - ted2[0]) + 8 * eps * rn * fabs(ed2) + fmax(drop[0][1], drop[1][1]);
     double a[M], da[M];
     for (int k = 0; k <= K + 1; k++) {

@@ -119,3 +119,15 @@ def test_json_reports_route(tmp_path):
     # the route names the closed-form inner expectation for elu where the series was not enough
     assert "closed-form conditional expectation" in seen["elu"] or seen["elu"].endswith("tail bound")
     assert "kinks" in seen["relu(z-1)"] or seen["relu(z-1)"].endswith("tail bound")
+
+
+def test_far_kink_small_variances_and_threads():
+    # rows of small norm put relu(z - 1)'s kink ~35 standard deviations out (E phi^2 ~ 1e-267): no spurious
+    # "does not converge" error, results independent of the thread count, exactly symmetric
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 6))
+    X[:10] *= 0.01
+    for act in ("relu(z-1)", "elu"):
+        A = dw.kernel(X, depth=2, act=act, kind="both", threads=1)
+        B = dw.kernel(X, depth=2, act=act, kind="both", threads=2)
+        assert np.array_equal(A, B) and np.array_equal(A[0], A[0].T) and np.all(np.isfinite(A))
