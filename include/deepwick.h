@@ -115,7 +115,8 @@ DW_API dw_status dw_act_eval(const dw_act *act, size_t n, const double *z, doubl
  * Requires a, b >= 0 finite and c^2 <= a b (up to rounding: c is clipped to [-sqrt(ab), sqrt(ab)]). */
 DW_API dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot);
 /* The same with absolute error bounds on v and vdot (0 for closed forms, exact to rounding) and the route that
- * answered ("hermite", "quadrature-2d", "quadrature-polar" or combinations; closed forms: dw_act_method). target
+ * answered ("hermite", "quadrature-2d", "quadrature-polar", "conditional" (kinked activations) or combinations;
+ * closed forms: dw_act_method). target
  * is relative to sqrt(E[phi(u)^2] E[phi(v)^2]) (resp. phi'); the bound says whether it was met. route may be NULL.
  * DW_ERR_RANGE, naming the variance, where the Gaussian moments of phi or phi' diverge. */
 #define DW_DUAL_TARGET 1e-10

@@ -128,7 +128,8 @@ def dual(act, a, b, c, *, return_bound=False):
 
     (u, v) ~ N(0, [[a, c], [c, b]]); a, b >= 0 and c with c^2 <= ab, broadcast together.
     Returns two float64 arrays of the broadcast shape (0-d for scalars). Closed forms use the same code as the
-    kernels; other activations the certified pairwise route (Hermite series, else 2-D quadrature).
+    kernels; other activations the certified pairwise route (Hermite series, else 2-D quadrature; for kinked
+    activations such as elu, selu, relu(z-1), the conditional 1-D route, route name "conditional").
     With return_bound=True, returns (V, Vd, bound_V, bound_Vd, routes): absolute error bounds (0 for closed
     forms, exact to rounding) and, per element, the route that answered (an object array of str).
     """

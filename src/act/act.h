@@ -5,6 +5,7 @@
 #include "core/internal.h"
 #include "act/expr.h"
 #include "kernels/sweep.h"
+#include "gauss/gauss.h"
 
 #define DW_POLY_MAX_DEGREE 40
 
@@ -15,7 +16,13 @@ struct dw_act {
     int deg;       /* poly degree */
     double *coef;  /* poly coefficients c_0..c_deg */
     dw_expr *expr; /* generic: phi as a parsed expression (built-ins such as tanh are expressions too) */
-    double kink;   /* generic: a kink away from z = 0 (NAN if none): its expectations are refused */
+    double kink;   /* generic: the first kink away from z = 0 (NAN if none) */
+    int nkinks;    /* generic: number of kinks (0 included), -1 if more than DW_COND_MAX_KINKS */
+    double kinks[DW_COND_MAX_KINKS]; /* generic: the kinks, sorted */
+    int elu;       /* built-in elu / selu: phi = lambda z (z > 0), lambda alpha (e^z - 1) (z < 0) */
+    double elu_alpha, elu_lambda;
+    int pwl;       /* generic: phi is linear between its kinks, pwl_a[i] + pwl_b[i] z on piece i (kinks[i-1], kinks[i]) */
+    double pwl_a[DW_COND_MAX_KINKS + 1], pwl_b[DW_COND_MAX_KINKS + 1];
     char name[DW_EXPR_MAX_LEN + 8];
     const char *method;
 };
@@ -24,6 +31,21 @@ struct dw_act {
 dw_status dw_act_check_generic(const dw_act *act);
 /* phi(z) and phi'(z) of a generic activation, in the form the gauss module integrates (dw_fn). */
 double dw_act_fn(double z, double *dphi, const void *act);
+
+/* Kinked generic activations (kinked.c): the Hermite expansion at variance q (composite Gauss-Legendre rules
+ * ending on the kinks where a kink lies away from 0, else dw_hermite_expand); the pairwise expectations by the
+ * series, then the conditional 1-D route where the series bound misses the target (dw_act_dual_fix skips the
+ * series: the kernel has already tried it); the method string the kernel reports for such entries. */
+dw_status dw_act_expand(const dw_act *act, double q, int K, dw_hermite *h);
+dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, double target, int series,
+                             double scale, double scale_d, double *v, double *vdot, double *bound, double *bound_d,
+                             const char **route);
+/* scale, scale_d: sqrt(E phi(u)^2 E phi(v)^2) and the same for phi', known to the caller (the kernel). */
+dw_status dw_act_dual_fix(const dw_act *act, double a, double b, double c, double target, double scale,
+                          double scale_d, double *v, double *vdot, double *bound, double *bound_d);
+const char *dw_act_fix_method(const dw_act *act);
+/* Sets act->pwl (and its pieces) if phi is linear between its kinks, checked at sample points of every piece. */
+void dw_act_detect_pwl(dw_act *act);
 
 /* Homogeneous families carry the angle state (sweep.h). */
 static inline int dw_act_homogeneous(const dw_act *act)

@@ -92,6 +92,9 @@ dw_status dw_act_dual_bound(const dw_act *act, double a, double b, double c, dou
     if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a < 0 || b < 0)
         return dw_fail(DW_ERR_INVALID, "dual: variances must be finite and >= 0, covariance finite (a=%g, b=%g, c=%g)",
                        a, b, c);
+    if (a > 0 && b > 0 && act->nkinks > 0) /* kinks: series, then the conditional 1-D route (kinked.c) */
+        return dw_act_dual_kinked(act, a, b, c, target, 1, 0.0, 0.0, v ? v : &(double){0}, vdot, bound, bound_d,
+                                  route);
     if (a > 0 && b > 0) {
         double V, Vd;
         dw_status st = dw_dual_generic(dw_act_fn, act, a, b, c, target, &V, &Vd, bound, bound_d, NULL, NULL, route);
@@ -104,7 +107,7 @@ dw_status dw_act_dual_bound(const dw_act *act, double a, double b, double c, dou
     double d0, p0 = dw_act_fn(0.0, &d0, act), q = fmax(a, b), m, md, em = 0.0, emd = 0.0;
     if (q > 0) {
         static _Thread_local dw_hermite h;
-        dw_status st = dw_hermite_expand(dw_act_fn, act, q, 1, &h);
+        dw_status st = dw_act_expand(act, q, 1, &h);
         if (st) return st;
         m = h.a[0];
         md = h.b[0];

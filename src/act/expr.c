@@ -949,3 +949,69 @@ int dw_expr_kink_away_from_zero(const dw_expr *e, double *where)
     free(cur);
     return found;
 }
+
+/* Every kink of the expression: where the sign (-1, 0 or +1) of a switch (relu/abs argument, max/min
+ * difference) changes between neighbours of the geometric grid of dw_expr_kink_away_from_zero (on both sides of
+ * 0, and across [-1e-6, 1e-6]), located by bisection on the sign; sorted, positions within 1e-12 relative merged,
+ * |z| < 1e-9 taken as 0. */
+static int sign_class(double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
+
+static double kink_bisect(const dw_expr *e, int i, double lo, double hi, int clo, double *tmp)
+{
+    for (int it = 0; it < 2200; it++) {
+        const double mid = 0.5 * (lo + hi);
+        if (mid == lo || mid == hi) break;
+        eval_all(e, mid, tmp);
+        if (sign_class(switch_value(e, i, tmp)) == clo)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const double at = 0.5 * (lo + hi);
+    return fabs(at) < 1e-9 ? 0.0 : at; /* rounding ties (exp(z) - 1 == 0 for |z| < 1e-16): 0; misplacing a
+                                          * kink by 1e-9 changes the integrals by O(1e-18) */
+}
+
+static int cmp_dbl(const void *x, const void *y)
+{
+    const double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+int dw_expr_kinks(const dw_expr *e, double *where, int max)
+{
+    if (!e || e->smooth || max <= 0) return 0;
+    double *cur = malloc(3 * (size_t)e->n * sizeof(double));
+    if (!cur) return -1;
+    double *prev = cur + e->n, *tmp = prev + e->n;
+    int nk = 0;
+    enum { PER_SIDE = 5000 };
+    /* z from -10^4 up to -10^-6, then 10^-6 up to 10^4; the step from -10^-6 to 10^-6 crosses 0 */
+    double zprev = 0.0;
+    for (int t = 0; t <= 2 * PER_SIDE + 1; t++) {
+        const int side = t <= PER_SIDE ? -1 : 1, tt = side < 0 ? t : 2 * PER_SIDE + 1 - t;
+        const double z = side * pow(10.0, 4.0 - 10.0 * tt / PER_SIDE);
+        eval_all(e, z, cur);
+        for (int i = 0; t > 0 && i < e->n; i++) {
+            const node *nd = &e->nodes[i];
+            if (!nd->has_z || (nd->op != OP_RELU && nd->op != OP_ABS && nd->op != OP_MAX && nd->op != OP_MIN))
+                continue;
+            const double s0 = switch_value(e, i, prev), s1 = switch_value(e, i, cur);
+            if (!isfinite(s0) || !isfinite(s1) || sign_class(s0) == sign_class(s1)) continue;
+            const double at = kink_bisect(e, i, zprev, z, sign_class(s0), tmp);
+            int dup = 0;
+            for (int k = 0; k < nk; k++) dup |= fabs(where[k] - at) <= 1e-12 * fabs(at);
+            if (dup) continue;
+            if (nk == max) {
+                free(cur);
+                return -1;
+            }
+            where[nk++] = at;
+        }
+        memcpy(prev, cur, (size_t)e->n * sizeof(double));
+        zprev = z;
+    }
+    free(cur);
+    qsort(where, (size_t)nk, sizeof(double), cmp_dbl);
+    return nk;
+}

@@ -16,6 +16,8 @@ static const char *const builtins[] = {"identity", "relu", "leaky_relu:ALPHA", "
 #define GENERIC_METHOD "Hermite series with Parseval tail bound; 2-D quadrature where the bound misses"
 
 /* Built-ins without a closed form: their formulas, integrated by the generic route (gauss/). */
+#define SELU_LAMBDA 1.0507009873554804934193349852946
+#define SELU_ALPHA 1.6732632423543772848170429916717
 static const struct {
     const char *name, *canonical, *formula;
 } formulas[] = {
@@ -39,9 +41,18 @@ static dw_status init_generic(dw_act *act, const char *canonical, const char *fo
     if (st) return st;
     act->fam = DW_FAM_GENERIC;
     act->method = GENERIC_METHOD;
-    double at;
-    act->kink = dw_expr_kink_away_from_zero(act->expr, &at) ? at : NAN;
+    act->nkinks = dw_expr_kinks(act->expr, act->kinks, DW_COND_MAX_KINKS);
+    act->kink = NAN;
+    for (int k = 0; k < act->nkinks; k++)
+        if (act->kinks[k] != 0.0 && isnan(act->kink)) act->kink = act->kinks[k];
     snprintf(act->name, sizeof act->name, "%s", canonical ? canonical : dw_expr_canonical(act->expr));
+    dw_act_detect_pwl(act);
+    if (canonical && (!strcmp(canonical, "elu") || !strcmp(canonical, "selu"))) {
+        /* closed-form inner expectations (kinked.c) for the entries the series cannot certify */
+        act->elu = 1;
+        act->elu_alpha = canonical[0] == 's' ? SELU_ALPHA : 1.0;
+        act->elu_lambda = canonical[0] == 's' ? SELU_LAMBDA : 1.0;
+    }
     return DW_OK;
 }
 
@@ -336,11 +347,10 @@ void dw_act_poly_point(const dw_act *act, double a, double *pk, double *qk, size
 
 dw_status dw_act_check_generic(const dw_act *act)
 {
-    if (act->fam == DW_FAM_GENERIC && isfinite(act->kink))
+    if (act->fam == DW_FAM_GENERIC && act->nkinks < 0)
         return dw_fail(DW_ERR_INVALID,
-                       "activation %s has a kink at z = %.6g, away from 0: its Gaussian expectations are not "
-                       "supported yet (the series and quadrature error bounds assume kinks only at 0); it can still "
-                       "be evaluated and sampled",
-                       act->name, act->kink);
+                       "activation %s has more than %d kinks (or they could not be located): its Gaussian "
+                       "expectations are not supported; it can still be evaluated and sampled",
+                       act->name, DW_COND_MAX_KINKS);
     return DW_OK;
 }

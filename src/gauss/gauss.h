@@ -8,8 +8,10 @@
  *   quad2d.c   2-D quadrature in conditional form (trapezoidal, grids aligned on u = 0 and v = 0).
  *   polar.c    2-D quadrature in polar form (angular panels ending on the rays u = 0, v = 0).
  *
- * Kinks and jumps of phi are handled exactly only at z = 0 (relu, leaky relu, abs, step); elsewhere (hardtanh,
- * relu6, shifted relu) the error estimates are heuristic and were seen to undershoot (by up to 6x).
+ *   cond.c     conditional 1-D route for piecewise-smooth phi (kinks anywhere), composite Gauss-Legendre rules.
+ *   pwcoef.c   Hermite coefficients of phi with kinks anywhere (Gauss-Legendre panels ending on the kinks).
+ * The trapezoidal rules (hermite.c, quad2d.c, polar.c) handle kinks and jumps exactly only at z = 0; activations
+ * with kinks (act/kinked.c) use cond.c and pwcoef.c instead.
  * All error estimates are absolute. Everything here is thread-safe (process-wide rules are built once, under
  * pthread_once; the driver's scratch is _Thread_local).
  */
@@ -126,5 +128,34 @@ dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, doubl
 dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c, double target, double *V,
                           double *Vd, double *bound, double *bound_d, double *scale, double *scale_d,
                           const char **route);
+
+/* ---- piecewise-smooth activations (cond.c, pwcoef.c) ----------------------------------------------------------- */
+/* Gauss-Legendre rules on [-1, 1]: which = 0, 1, 2 gives 10, 16, 24 points (returned); built once. */
+#define DW_GL_RULES 3
+int dw_gl_rule(int which, const double **x, const double **w);
+
+#define DW_COND_MAX_KINKS 32
+#define DW_COND_L 10.0
+/* Closed-form inner expectations g = E[phi(m + sig Z)], gd = E[phi'(m + sig Z)], sig >= 0, and in gabs[0..1]
+ * the sums of the magnitudes of the terms that formed them (their rounding scale: terms may cancel). */
+typedef void (*dw_inner_fn)(double m, double sig, double *g, double *gd, double *gabs, const void *ctx);
+/* A piecewise-smooth activation: phi (f, ctx), its kinks (sorted, any number up to DW_COND_MAX_KINKS, 0
+ * included where phi kinks there), and optionally its inner expectations in closed form (inner, ictx). */
+typedef struct dw_cond_act {
+    dw_fn f;
+    const void *ctx;
+    dw_inner_fn inner;
+    const void *ictx;
+    const double *kinks;
+    int nk;
+} dw_cond_act;
+/* E[phi(u) phi(v)] and E[phi'(u) phi'(v)] (vd, evd may be NULL) in conditional form by composite Gauss-Legendre
+ * panels ending on the kinks (see cond.c), with error estimates |Q16 - Q10| + tails + rounding; level >= 0
+ * divides the panel lengths by 4^level. a, b > 0, rho and s = sqrt(1 - rho^2) as from dw_corr. */
+dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, double s, int level, double *v,
+                       double *ev, double *vd, double *evd);
+/* dw_hermite_expand for phi with kinks at kinks[0..nk): composite Gauss-Legendre rules (16 and 24 points per
+ * panel of length <= 1/4) ending on the kinks / sqrt(q). */
+dw_status dw_hermite_expand_pw(dw_fn f, const void *ctx, const double *kinks, int nk, double q, int K, dw_hermite *h);
 
 #endif

@@ -160,7 +160,7 @@ static dw_status expand_one(const dw_act *act, double q, double *cv)
     }
     dw_hermite *h = malloc(sizeof *h);
     if (!h) return dw_fail(DW_ERR_NOMEM, "out of memory (Hermite expansion)");
-    dw_status st = dw_hermite_expand(dw_act_fn, act, q, DW_GAUSS_K, h);
+    dw_status st = dw_act_expand(act, q, DW_GAUSS_K, h);
     if (st == DW_OK) {
         double da = 0, db = 0;
         for (int j = 0; j <= DW_GAUSS_K; j++) {
@@ -508,7 +508,8 @@ static dw_status generic_layer(const dw_kernel_plan *p, side *sd, int l, const c
             const size_t k = todo[x];
             double *g = co + k * per + GEN_NC;
             double V, Vd, bv, bd;
-            dw_status st = dw_act_dual_bound(p->act, u[k], u[k], u[k], p->target, &V, &Vd, &bv, &bd, NULL);
+            dw_status st = dw_act_dual_fix(p->act, u[k], u[k], u[k], p->target, g[0] * g[0], g[3] * g[3], &V, &Vd, &bv,
+                                           &bd);
             if (st) {
 #pragma omp critical(dw_generic_err)
                 if (k < err_at) {
@@ -922,9 +923,9 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
         if (b > p->target) {
             double V, Vd, bv, bd;
             const double lim = sqrt(ai[i]) * sqrt(aj[j0 + j]), cc = fmin(fmax(c0[j], -lim), lim);
-            dw_status st = dw_act_dual_bound(p->act, ai[i], aj[j0 + j], cc, p->target, &V, &Vd, &bv, &bd, NULL);
-            if (st) return st;
             const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
+            dw_status st = dw_act_dual_fix(p->act, ai[i], aj[j0 + j], cc, p->target, sc, scd, &V, &Vd, &bv, &bd);
+            if (st) return st;
             const double rb = fmax(sc > 0 ? bv / sc : bv > 0 ? INFINITY : 0.0,
                                    scd > 0 ? bd / scd : bd > 0 ? INFINITY : 0.0);
             if (rb < b) {
@@ -1118,9 +1119,7 @@ dw_status dw_kernel_gram(const dw_kernel_opts *o, const double *X, size_t n, con
             info->quadrature = p->stats->quadrature;
             for (int l = 0; l <= p->depth; l++)
                 if (p->kl[l] > info->series_terms) info->series_terms = p->kl[l];
-            info->method = p->stats->routes ? "Hermite series (Mehler) with Parseval tail bound, and 2-D quadrature "
-                                              "for entries the series bound could not certify"
-                                            : "Hermite series (Mehler) with Parseval tail bound";
+            info->method = p->stats->routes ? dw_act_fix_method(p->act) : "Hermite series (Mehler) with Parseval tail bound";
         }
     }
     free(blocks);

@@ -78,6 +78,9 @@ ACTS = {
                            lambda z: _sig(1.702 * z) + 1.702 * z * _sig(1.702 * z) * (1 - _sig(1.702 * z)), ()),
     "max(z, 0.1*z)": (lambda z: np.maximum(z, 0.1 * z), lambda z: np.where(z >= 0, 1.0, 0.1), (0.0,)),
     "0.5*z*(1+erf(z/sqrt(2)))": (lambda z: z * _ncdf(z), lambda z: _ncdf(z) + z * _npdf(z), ()),
+    "relu(z-1)": (lambda z: np.maximum(z - 1, 0), lambda z: (z > 1) * 1.0, (1.0,)),
+    "min(max(z,0),6)": (lambda z: np.minimum(np.maximum(z, 0), 6), lambda z: ((z > 0) & (z < 6)) * 1.0, (0.0, 6.0)),
+    "max(-1,min(1,z))": (lambda z: np.maximum(-1, np.minimum(1, z)), lambda z: (np.abs(z) < 1) * 1.0, (-1.0, 1.0)),
     "sin(z)+0.3*relu(z-1)": (lambda z: np.sin(z) + 0.3 * np.maximum(z - 1, 0),
                              lambda z: np.cos(z) + 0.3 * (z > 1), (1.0,)),
 }

@@ -60,10 +60,21 @@ KINKED = {  # name: (lambda for z > 0, lambda * alpha for z < 0): phi = l z (z >
     "elu": (mpf(1), mpf(1)),
     "selu": (_SL, _SL * _SA),
 }
-NAMES = list(SMOOTH) + list(KINKED)
+_INF = mpmath.inf
+PWL = {  # piecewise linear: name: [(lo, hi, alpha, beta)], phi = alpha + beta z on (lo, hi)
+    "relu(z-1)": [(-_INF, 1, 0, 0), (1, _INF, -1, 1)],
+    "min(max(z,0),6)": [(-_INF, 0, 0, 0), (0, 6, 0, 1), (6, _INF, 6, 0)],
+    "max(-1,min(1,z))": [(-_INF, -1, -1, 0), (-1, 1, 0, 1), (1, _INF, 1, 0)],
+}
+NAMES = list(SMOOTH) + list(KINKED) + list(PWL)
 
 
 def phi(name, z, deriv=False):
+    if name in PWL:
+        for lo, hi, al, be in PWL[name]:
+            if lo < z <= hi or (z == lo == -_INF):
+                return mpf(be) if deriv else al + be * z
+        return mpf(PWL[name][-1][3]) if deriv else PWL[name][-1][2] + PWL[name][-1][3] * z
     if name in SMOOTH:
         return SMOOTH[name][deriv](z)
     lam, la = KINKED[name]
@@ -82,6 +93,20 @@ def _kinked_mean(name, m, sig, deriv):
     if deriv:
         return lam * pos + la * ex
     return lam * (m * pos + sig * mpmath.npdf(t)) + la * (ex - neg)
+
+
+def _pwl_mean(name, m, sig, deriv):
+    """E[f(m + sig Z)] in closed form for piecewise linear f, sig > 0:
+    sum over pieces of alpha P(lo < W < hi) + beta (m P(lo < W < hi) + sig (pdf(lo') - pdf(hi')))."""
+    tot = mpf(0)
+    for lo, hi, al, be in PWL[name]:
+        l, h = (lo - m) / sig, (hi - m) / sig
+        p = mpmath.ncdf(h) - mpmath.ncdf(l)
+        if deriv:
+            tot += be * p
+        else:
+            tot += al * p + be * (m * p + sig * (mpmath.npdf(l) - mpmath.npdf(h)))
+    return tot
 
 
 _H = mpf(1) / 8
@@ -105,11 +130,22 @@ def dual_mp(name, a, b, c, deriv=False, dps=DPS):
         rho = C / (sa * sb)
         det = Fraction(a) * Fraction(b) - Fraction(c) ** 2
         s = mpmath.sqrt(mpf(det.numerator) / mpf(det.denominator) / (A * B))
-        mean = _kinked_mean if name in KINKED else _smooth_mean
-        outer = lambda z1: mpmath.npdf(z1) * phi(name, sa * z1, deriv) * mean(name, sb * rho * z1, sb * s, deriv)  # noqa
-        grid, w = [mpf(0)], s
-        while w < 4:
-            grid = [-w] + grid + [w]
-            w *= 4
+        mean = _kinked_mean if name in KINKED else _pwl_mean if name in PWL else _smooth_mean
+        if s == 0:
+            inner = lambda z1: phi(name, sb * rho * z1, deriv)  # noqa
+        else:
+            inner = lambda z1: mean(name, sb * rho * z1, sb * s, deriv)  # noqa
+        outer = lambda z1: mpmath.npdf(z1) * phi(name, sa * z1, deriv) * inner(z1)  # noqa
+        kinks = [mpf(0)] if name in KINKED else sorted({lo for lo, _, _, _ in PWL[name][1:]}) if name in PWL else []
+        grid = {mpf(0)}
+        for k in kinks:
+            grid.add(k / sa)  # phi(sqrt(a) z1) kinks
+            if rho != 0 and s > 0:  # g's kink, smoothed over a width ~ s / |rho|
+                x0, w = k / (sb * rho), s / abs(rho)
+                grid.add(x0)
+                while w < 4:
+                    grid.update({x0 - w, x0 + w})
+                    w *= 4
+        grid = sorted(g for g in grid if abs(g) < 40)
         v, err = mpmath.quad(outer, [-mpmath.inf] + grid + [mpmath.inf], error=True)
         return +v, +err
