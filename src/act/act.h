@@ -44,6 +44,10 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
 dw_status dw_act_dual_fix(const dw_act *act, double a, double b, double c, double target, double scale,
                           double scale_d, double *v, double *vdot, double *bound, double *bound_d);
 const char *dw_act_fix_method(const dw_act *act);
+/* For a smooth generic phi whose pairwise bound (bound, bound_d for v, vdot) misses the target: the conditional
+ * 1-D route with a break at 0 (a soft kink: tanh at variance 1e3), keeping the smaller bounds; 1 if it answered. */
+int dw_act_dual_soft(const dw_act *act, double a, double b, double c, double target, double scale, double scale_d,
+                     double *v, double *vdot, double *bound, double *bound_d);
 /* Sets act->pwl (and its pieces) if phi is linear between its kinks, checked at sample points of every piece. */
 void dw_act_detect_pwl(dw_act *act);
 

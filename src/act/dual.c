@@ -96,9 +96,10 @@ dw_status dw_act_dual_bound(const dw_act *act, double a, double b, double c, dou
         return dw_act_dual_kinked(act, a, b, c, target, 1, 0.0, 0.0, v ? v : &(double){0}, vdot, bound, bound_d,
                                   route);
     if (a > 0 && b > 0) {
-        double V, Vd;
-        dw_status st = dw_dual_generic(dw_act_fn, act, a, b, c, target, &V, &Vd, bound, bound_d, NULL, NULL, route);
+        double V, Vd, sc = 0, scd = 0;
+        dw_status st = dw_dual_generic(dw_act_fn, act, a, b, c, target, &V, &Vd, bound, bound_d, &sc, &scd, route);
         if (st) return st;
+        if (dw_act_dual_soft(act, a, b, c, target, sc, scd, &V, &Vd, bound, bound_d) && route) *route = "conditional";
         if (v) *v = V;
         if (vdot) *vdot = Vd;
         return DW_OK;

@@ -12,6 +12,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define INV_SQRT_2PI 0.39894228040143267794
@@ -147,7 +148,7 @@ dw_status dw_act_expand(const dw_act *act, double q, int K, dw_hermite *h)
      * their error estimates leave the series uncertified at moderate |rho|; these rules do not */
     if (act->fam == DW_FAM_GENERIC && act->nkinks > 0)
         return dw_hermite_expand_pw(dw_act_fn, act, act->kinks, act->nkinks, q, K, h);
-    return dw_hermite_expand(dw_act_fn, act, q, K, h);
+    return dw_hermite_expand_smooth(dw_act_fn, act, q, K, h);
 }
 
 const char *dw_act_fix_method(const dw_act *act)
@@ -257,10 +258,48 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
     return DW_OK;
 }
 
+int dw_act_dual_soft(const dw_act *act, double a, double b, double c, double target, double scale, double scale_d,
+                     double *v, double *vdot, double *bound, double *bound_d)
+{
+    /* A smooth phi at a large variance is a soft kink at 0 (tanh(31.6 z) at a = 1e3): the 2-D trapezoidal and polar
+     * rules miss the target there, the conditional route with a break at 0 and panels of 1/sqrt(a) next to it
+     * does not. Keeps whichever bound is smaller; returns 1 if this route answered either. */
+    if (!(a > 0) || !(b > 0)) return 0;
+    const int ok_v = *bound <= target * fmax(fabs(*v), scale), ok_d = *bound_d <= target * fmax(fabs(*vdot), scale_d);
+    if (ok_v && ok_d) return 0;
+    double rho, srho;
+    dw_corr(a, b, c, &rho, &srho);
+    static const double zero = 0.0;
+    const dw_cond_act numeric = {dw_act_fn, act, NULL, NULL, &zero, 1};
+    int used = 0;
+    for (int level = 0; level <= MAX_LEVEL; level++) {
+        double vq, evq, vdq, edq;
+        if (dw_dual_cond(&numeric, a, b, rho, srho, level, &vq, &evq, &vdq, &edq)) {
+            dw_error_clear();
+            break;
+        }
+        if (evq < *bound) {
+            *v = vq;
+            *bound = evq;
+            used = 1;
+        }
+        if (edq < *bound_d) {
+            *vdot = vdq;
+            *bound_d = edq;
+            used = 1;
+        }
+        if (*bound <= target * fmax(fabs(*v), scale) && *bound_d <= target * fmax(fabs(*vdot), scale_d)) break;
+    }
+    return used;
+}
+
 dw_status dw_act_dual_fix(const dw_act *act, double a, double b, double c, double target, double scale,
                           double scale_d, double *v, double *vdot, double *bound, double *bound_d)
 {
     if (act->fam == DW_FAM_GENERIC && act->nkinks > 0 && a > 0 && b > 0)
         return dw_act_dual_kinked(act, a, b, c, target, 0, scale, scale_d, v, vdot, bound, bound_d, NULL);
-    return dw_act_dual_bound(act, a, b, c, target, v, vdot, bound, bound_d, NULL);
+    dw_status st = dw_act_dual_bound(act, a, b, c, target, v, vdot, bound, bound_d, NULL);
+    if (!st && act->fam == DW_FAM_GENERIC)
+        dw_act_dual_soft(act, a, b, c, target, scale, scale_d, v, vdot, bound, bound_d);
+    return st;
 }

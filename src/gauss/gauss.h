@@ -157,5 +157,12 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
 /* dw_hermite_expand for phi with kinks at kinks[0..nk): composite Gauss-Legendre rules (16 and 24 points per
  * panel of length <= 1/4) ending on the kinks / sqrt(q). */
 dw_status dw_hermite_expand_pw(dw_fn f, const void *ctx, const double *kinks, int nk, double q, int K, dw_hermite *h);
+/* The same with panels of length H (1e-6 < H <= 1/4) in z: a smooth phi(sqrt(q) z) whose transition near 0 is
+ * narrower than the trapezoidal rules resolve (tanh at q ~ 1e3) is integrated with H ~ 1/sqrt(q). */
+dw_status dw_hermite_expand_pw_h(dw_fn f, const void *ctx, const double *kinks, int nk, double q, int K, double H,
+                                 dw_hermite *h);
+/* dw_hermite_expand, and where its trapezoidal rules do not converge at a variance q > 16, the piecewise
+ * Gauss-Legendre rules with panels of 2 / sqrt(q) and a break at 0 (a smooth activation, tanh at q = 1e3). */
+dw_status dw_hermite_expand_smooth(dw_fn f, const void *ctx, double q, int K, dw_hermite *h);
 
 #endif

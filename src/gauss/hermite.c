@@ -232,11 +232,11 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
     static _Thread_local dw_hermite ha_store, hb_store; /* 33 KB: off the stack */
     dw_hermite *ha = &ha_store, *hb = &hb_store;
     const int K = DW_GAUSS_K;
-    st = dw_hermite_expand(f, ctx, a, K, ha);
+    st = dw_hermite_expand_smooth(f, ctx, a, K, ha);
     if (st != DW_OK) return st;
     if (b == a)
         hb = ha;
-    else if ((st = dw_hermite_expand(f, ctx, b, K, hb)) != DW_OK)
+    else if ((st = dw_hermite_expand_smooth(f, ctx, b, K, hb)) != DW_OK)
         return st;
 
     double sc = sqrt(ha->e2 * hb->e2), scd = sqrt(ha->ed2 * hb->ed2);

@@ -112,6 +112,12 @@ def dual_gl(name, a, b, c, deriv=False, L=13.0):
     det = Fraction(a) * Fraction(b) - Fraction(c) ** 2
     s = math.sqrt(max(0.0, float(det / (Fraction(a) * Fraction(b)))))
     brk = [k / sa for k in kinks]
+    # a smooth phi(sa z) changes on the scale 1 / sa around 0 (tanh(31.6 z) is a step of width 0.03 at a = 1e3):
+    # panels graded geometrically towards 0 from |z| = 1 down to 1 / sa (kinked ones have their breaks already)
+    w = 1.0
+    while not kinks and sa > 1 and w > 0.5 / sa:
+        brk += [-w, w]
+        w /= 2
     if rho != 0 and s > 0:  # the inner mean has a kink smoothed over a width ~ s: grade the outer panels towards it
         for k in kinks:
             t0 = k / (sb * rho)

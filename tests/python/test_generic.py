@@ -336,3 +336,31 @@ def test_json_reports_method_and_bound(tmp_path):
             assert "Hermite" in j["method"] and 0 <= j["max_error_bound"] <= j["error_target"]
         else:
             assert j["max_error_bound"] is None and "closed form" in j["method"]
+
+
+def test_smooth_soft_kink_at_large_variance():
+    """tanh at variance 1e3 is a step of width 0.03: the trapezoidal Hermite rules do not converge there (it was
+    refused) and the 2-D rules missed the target by 1e4. Now: piecewise Gauss-Legendre coefficients and the
+    conditional route with a break at 0. Diagonal against a 30-digit mpmath integral, rho = +-0.999 against the
+    graded Gauss-Legendre reference, each within the reported bound and the 1e-10 target."""
+    import mpmath
+    with mpmath.workdps(30):
+        s = mpmath.sqrt(1000)
+        pdf = lambda z: mpmath.exp(-z * z / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
+        pts = [-40] + [-mpmath.mpf(2) ** -k for k in range(8)] + [0] + [mpmath.mpf(2) ** -k for k in range(7, -1, -1)] + [40]
+        V = float(mpmath.quad(lambda z: mpmath.tanh(s * z) ** 2 * pdf(z), pts))
+        Vd = float(mpmath.quad(lambda z: (1 - mpmath.tanh(s * z) ** 2) ** 2 * pdf(z), pts))
+    v, vd, bv, bd, route = dw.dual("tanh", 1e3, 1e3, 1e3, return_bound=True)
+    assert abs(float(v) - V) <= max(float(bv), 1e-15 * V) and float(bv) <= 1e-10 * V
+    assert abs(float(vd) - Vd) <= max(float(bd), 1e-15 * Vd) and float(bd) <= 1e-10 * Vd
+    for c in (999.0, -999.0):
+        v, vd, bv, bd, route = dw.dual("tanh", 1e3, 1e3, c, return_bound=True)
+        g, gd = glref.dual_gl("tanh", 1e3, 1e3, c), glref.dual_gl("tanh", 1e3, 1e3, c, deriv=True)
+        assert abs(float(v) - g) <= float(bv) + 1e-13 * abs(g), (c, float(v), g, float(bv))
+        assert abs(float(vd) - gd) <= float(bd) + 1e-13 * abs(gd), (c, float(vd), gd, float(bd))
+        assert float(bv) <= 1e-10 * V and float(bd) <= 1e-10 * Vd
+    # the Gram matrix at that variance (weight_var 1e3, unit inputs): finite, certified, diagonal = E tanh^2
+    X = np.array([[1.0, 0.0], [0.999, np.sqrt(1 - 0.999 ** 2)], [0.0, 1.0]]) * np.sqrt(2.0)
+    K, info = dw.kernel(X, depth=1, act="tanh", weight_var=1e3, bias_var=0.0, kind="nngp", return_info=True)
+    assert info["max_bound"] <= 1e-10
+    assert abs(K[0, 0] - 1e3 * V) <= 1e-9 * 1e3 * V
