@@ -73,6 +73,10 @@ int cmd_criticality(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
 
+/* SVG text (cli/plot.c): s with <, >, & escaped; a printf-formatted label at (x, y), 12 px. */
+void cli_svg_escape(FILE *f, const char *s);
+void cli_svg_text(FILE *f, double x, double y, const char *anchor, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* SVG plot of a curve (t, rho: n points) over a histogram (nbins bars, edges: nbins + 1), atomically written;
  * either part may be empty (n = 0 or nbins = 0); logx: a logarithmic t axis (t and the edges > 0). cli/plot.c. */
 dw_status cli_plot_density(const char *path, const char *title, int logx, const char *ylabel, size_t n,

@@ -43,13 +43,6 @@ static const char help[] =
     "  --json              print the results as one JSON object instead of the table\n"
     "  -h, --help          this help\n";
 
-static void svg_text(FILE *f, double x, double y, const char *anchor, const char *fmt, double v)
-{
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"12\">", x, y, anchor);
-    fprintf(f, fmt, v);
-    fputs("</text>\n", f);
-}
-
 /* A log-log SVG plot: relative RMS error with 2-SE bars and its fit, |bias| (relative) and the N^-1/2, N^-1
  * reference slopes. Written into a memory buffer, then atomically to path. */
 static dw_status write_plot(const char *path, const char *title, size_t k, const dw_sampling_width *r,
@@ -87,25 +80,20 @@ static dw_status write_plot(const char *path, const char *title, size_t k, const
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H, W, H);
     fprintf(f, "<text x=\"%.0f\" y=\"25\" text-anchor=\"middle\" font-size=\"14\">", W / 2);
-    for (const char *p = title; *p; p++) {
-        if (*p == '<') fputs("&lt;", f);
-        else if (*p == '>') fputs("&gt;", f);
-        else if (*p == '&') fputs("&amp;", f);
-        else fputc(*p, f);
-    }
+    cli_svg_escape(f, title);
     fputs("</text>\n", f);
     fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n", x0, y1,
             x1 - x0, y0 - y1);
     for (int e = (int)ceil(ly0); e <= (int)floor(ly1); e++) {
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, PY(e), x1, PY(e));
-        svg_text(f, x0 - 6, PY(e) + 4, "end", "1e%.0f", e);
+        cli_svg_text(f, x0 - 6, PY(e) + 4, "end", "1e%.0f", (double)e);
     }
     for (size_t i = 0; i < k; i++) {
         double px = PX(log10(r[i].width));
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", px, y0, px, y1);
-        svg_text(f, px, y0 + 16, "middle", "%.0f", r[i].width);
+        cli_svg_text(f, px, y0 + 16, "middle", "%.0f", r[i].width);
     }
-    svg_text(f, (x0 + x1) / 2, H - 12, "middle", "hidden width N%.0s", 0);
+    cli_svg_text(f, (x0 + x1) / 2, H - 12, "middle", "hidden width N");
     /* references through the first point: N^-1/2 (RMS) and N^-1 (bias) */
     double ax = log10(r[0].width), ay = log10(r[0].rel_rms);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>\n",

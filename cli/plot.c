@@ -8,7 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void text_at(FILE *f, double x, double y, const char *anchor, const char *fmt, ...)
+void cli_svg_escape(FILE *f, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '<') fputs("&lt;", f);
+        else if (*p == '>') fputs("&gt;", f);
+        else if (*p == '&') fputs("&amp;", f);
+        else fputc(*p, f);
+    }
+}
+
+void cli_svg_text(FILE *f, double x, double y, const char *anchor, const char *fmt, ...)
 {
     char s[256];
     va_list ap;
@@ -16,12 +26,7 @@ static void text_at(FILE *f, double x, double y, const char *anchor, const char 
     vsnprintf(s, sizeof s, fmt, ap);
     va_end(ap);
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"12\">", x, y, anchor);
-    for (const char *p = s; *p; p++) {
-        if (*p == '<') fputs("&lt;", f);
-        else if (*p == '>') fputs("&gt;", f);
-        else if (*p == '&') fputs("&amp;", f);
-        else fputc(*p, f);
-    }
+    cli_svg_escape(f, s);
     fputs("</text>\n", f);
 }
 
@@ -67,19 +72,19 @@ dw_status cli_plot_density(const char *path, const char *title, int logx, const 
 #define PY(v) (y0 - fmin((v), yb) / yb * (y0 - y1))
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H, W, H);
-    text_at(f, W / 2, 25, "middle", "%s", title);
+    cli_svg_text(f, W / 2, 25, "middle", "%s", title);
     double sx = logx ? fmax(1, ceil((xb - xa) / 8)) : tick_step(xb - xa), sy = tick_step(yb);
     for (double v = 0; v <= yb * (1 + 1e-9); v += sy) {
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, PY(v), x1, PY(v));
-        text_at(f, x0 - 6, PY(v) + 4, "end", "%g", v);
+        cli_svg_text(f, x0 - 6, PY(v) + 4, "end", "%g", v);
     }
     for (double v = logx ? ceil(xa) : 0; v <= xb + 1e-9 * fabs(xb); v += sx) {
         const double px = x0 + (v - xa) / (xb - xa) * (x1 - x0);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", px, y0, px, y1);
-        if (logx) text_at(f, px, y0 + 16, "middle", "1e%.0f", v);
-        else text_at(f, px, y0 + 16, "middle", "%g", v);
+        if (logx) cli_svg_text(f, px, y0 + 16, "middle", "1e%.0f", v);
+        else cli_svg_text(f, px, y0 + 16, "middle", "%g", v);
     }
-    text_at(f, (x0 + x1) / 2, H - 12, "middle", "squared singular value t%s", logx ? " (log scale)" : "");
+    cli_svg_text(f, (x0 + x1) / 2, H - 12, "middle", "squared singular value t%s", logx ? " (log scale)" : "");
     fprintf(f, "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 16 %.1f)\">",
             (y0 + y1) / 2, (y0 + y1) / 2);
     fputs(ylabel, f);
@@ -101,13 +106,13 @@ dw_status cli_plot_density(const char *path, const char *title, int logx, const 
     if (n && curve_label) {
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#d62728\" stroke-width=\"1.5\"/>",
                 x1 - 330, ly - 4, x1 - 310, ly - 4);
-        text_at(f, x1 - 305, ly, "start", "%s", curve_label);
+        cli_svg_text(f, x1 - 305, ly, "start", "%s", curve_label);
         ly += 18;
     }
     if (nbins && hist_label) {
         fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"20\" height=\"10\" fill=\"#aec7e8\" stroke=\"#6b9bc8\"/>",
                 x1 - 330, ly - 10);
-        text_at(f, x1 - 305, ly, "start", "%s", hist_label);
+        cli_svg_text(f, x1 - 305, ly, "start", "%s", hist_label);
     }
     fputs("</svg>\n", f);
 #undef XV
