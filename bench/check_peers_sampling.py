@@ -7,6 +7,7 @@ W = sqrt(weight_var / fan_in) W-hat, b = sqrt(bias_var) b-hat, MATH.md 1.1) and 
   * the outputs f(x) with deepwick.sample's, and
   * the empirical NTK sum_theta df_k(x)/dtheta df_k(y)/dtheta, averaged over the output units k, from
     per-example Jacobians (torch.func.vmap(jacrev)), with deepwick.empirical_kernel's back-propagation formula,
+and deepwick.network_kernel on the same weights given as arrays,
 in the NTK parameterisation (theta = W-hat, b-hat) and the standard one (theta = W, b; a layer with bias_var 0 has
 no bias parameter), for several activations, laws, depths, per-layer widths and output dimensions.
 Tolerance: 1e-12 relative to max |Theta| (the two sum the same products in different orders).
@@ -99,6 +100,18 @@ def test_ntk_matches_torch_autograd(case):
         T += np.einsum("ikp,jkp->ij", J, J) / out_dim
     err = np.abs(T - r["gram"][0]).max() / np.abs(T).max()
     print("%s %s depth %d %s: max |NTK_torch - NTK_deepwick| / max |NTK| = %.1e" % (act, law, depth, param, err))
+    assert err < 1e-12, err
+    # the same network as GIVEN weights: deepwick.network_kernel with the parameterisation's scales
+    Wg = [sw[l] * sm.weights(law, sizes[l + 1], sizes[l], seed=seed, sample=sample, layer=l + 1)
+          for l in range(depth + 1)]
+    bg = [sb[l] * sm.bias(law, sizes[l + 1], seed=seed, sample=sample, layer=l + 1) if bv[l] > 0 else None
+          for l in range(depth + 1)]
+    if param == "standard":
+        Tg = dw.network_kernel(Wg, bg, X, act)
+    else:
+        Tg = dw.network_kernel(Wg, bg, X, act, weight_scale=[s * s for s in sw], bias_scale=bv)
+    err = np.abs(T - Tg).max() / np.abs(T).max()
+    print("  network_kernel on the same weights: %.1e" % err)
     assert err < 1e-12, err
 
 

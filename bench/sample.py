@@ -6,9 +6,10 @@ Workload (issue 11): batch n = 512, d = 64, 5 hidden layers of width 2048, one o
 parameterisation (weight_var 2, bias_var 0.05). In the same run:
   * deepwick: the forward pass two ways: deepwick.forward on given weights (the peers' weights, the same arrays),
     and deepwick.sample(..., outputs), which DRAWS the network first (Philox normals, parallel) and runs it;
-    deepwick.empirical_kernel(..., 'ntk') for the NTK Gram (drawing the network too);
+    the NTK Gram two ways too: deepwick.network_kernel on the given weights (NTK-parameterisation scales), and
+    deepwick.empirical_kernel(..., 'ntk'), which draws the network first;
   * numpy: the same forward pass and the back-propagation NTK formula (MATH.md 1.3), weights given; and its own
-    initialisation (Generator.standard_normal, ziggurat) followed by the forward pass;
+    initialisation (Generator.standard_normal, ziggurat) followed by the forward pass or the NTK;
   * torch (CPU, float64): forward pass on the given weights, and its own initialisation (torch.randn of the same
     shapes, float64) followed by the forward pass; NTK by per-example Jacobians (torch.func.vmap(jacrev)) contracted;
   * Neural Tangents: empirical_ntk_fn (jit, x64) with the default implementation (JACOBIAN_CONTRACTION) and
@@ -95,7 +96,7 @@ def peer_numpy(X, Ws, bs):
             a = np.maximum(a @ Weff[l].T + beff[l], 0)
         return a @ Weff[DEPTH].T + beff[DEPTH]
 
-    def ntk():
+    def ntk(Weff=Weff, beff=beff):
         acts, ders = [X], []
         a = X
         for l in range(DEPTH):
@@ -123,8 +124,13 @@ def peer_numpy(X, Ws, bs):
                 a = np.maximum(a, 0)
         return a
 
+    def init_ntk():  # numpy's own initialisation, then the NTK
+        Wd = [np.sqrt(WV / sizes[l]) * rng.standard_normal((sizes[l + 1], sizes[l])) for l in range(DEPTH + 1)]
+        bd = [np.sqrt(BV) * rng.standard_normal(sizes[l + 1]) for l in range(DEPTH + 1)]
+        return ntk(Wd, bd)
+
     out = {"forward": best_of(fwd, key="forward"), "init_forward": best_of(init_fwd, key="init_forward"),
-           "ntk": best_of(ntk, key="ntk")}
+           "ntk": best_of(ntk, key="ntk"), "init_ntk": best_of(init_ntk, key="init_ntk")}
     out["cpu"] = dict(CPU)
     return out, ntk(), fwd()
 
@@ -277,8 +283,11 @@ def bench_size(width, peers, lines):
     t_init = best_of(lambda: dw.sample(X[:1], samples=1, **kw), key="init")  # drawing the weights (+ 1 row)
     t_fwd = best_of(lambda: dw.sample(X, samples=1, **kw), key="forward")
     t_ntk = best_of(lambda: dw.empirical_kernel(X, kind="ntk", samples=1, **kw), key="ntk")
-    c_given, c_init, c_fwd, c_ntk = CPU["given"], CPU["init"], CPU["forward"], CPU["ntk"]
+    scales = dict(weight_scale=[WV / sizes[l] for l in range(DEPTH + 1)], bias_scale=BV)
+    t_ntkg = best_of(lambda: dw.network_kernel(Weff, beff, X, "relu", **scales), key="ntk_given")
+    c_given, c_init, c_fwd, c_ntk, c_ntkg = CPU["given"], CPU["init"], CPU["forward"], CPU["ntk"], CPU["ntk_given"]
     T_dw = dw.empirical_kernel(X, kind="ntk", samples=1, **kw)
+    T_given = dw.network_kernel(Weff, beff, X, "relu", **scales)
     F_dw = dw.sample(X, samples=1, **kw)["outputs"][0]
     F_given = dw.forward(Weff, beff, X, "relu")
     params = int(sum(sizes[l] * sizes[l + 1] + sizes[l + 1] for l in range(DEPTH + 1)))
@@ -286,18 +295,20 @@ def bench_size(width, peers, lines):
     lines.append("### batch %d, d %d, depth %d, width %d (%.1fM parameters; per-example Jacobians %.1f GB)"
                  % (N_BATCH, D, DEPTH, width, params / 1e6, N_BATCH * params * 8 / 1e9))
     lines.append("")
-    lines.append("Forward pass two ways: on given weights (the same arrays for everyone), and initialisation + forward "
-                 "(each draws its own %.1fM Gaussian weights and biases, float64). Ratios are peer / deepwick: above 1 "
-                 "deepwick is faster." % (params / 1e6))
+    lines.append("Forward pass and NTK Gram each two ways: on given weights (the same arrays for everyone), and "
+                 "initialisation + the computation (each draws its own %.1fM Gaussian weights and biases, float64). "
+                 "Ratios are peer / deepwick: above 1 deepwick is faster." % (params / 1e6))
     lines.append("")
     lines.append("| implementation | forward, given weights: wall s (CPU s) | peer / deepwick | init + forward: wall s "
-                 "(CPU s) | peer / deepwick | empirical NTK Gram: wall s (CPU s) | peer / deepwick | max rel. diff "
-                 "forward / NTK vs deepwick | note |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    lines.append("| deepwick | %s | 1 | %s | 1 | %s | 1 | %.1e / - | deepwick.forward; deepwick.sample (drawing alone: "
-                 "%s); the NTK Gram draws the network too |"
-                 % (fmt(t_given, c_given), fmt(t_fwd, c_fwd), fmt(t_ntk, c_ntk),
-                    np.abs(F_dw - F_given).max() / np.abs(F_given).max(), fmt(t_init, c_init)))
+                 "(CPU s) | peer / deepwick | NTK Gram, given weights: wall s (CPU s) | peer / deepwick | init + NTK "
+                 "Gram: wall s (CPU s) | peer / deepwick | max rel. diff forward / NTK vs deepwick | note |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("| deepwick | %s | 1 | %s | 1 | %s | 1 | %s | 1 | %.1e / %.1e | deepwick.forward; deepwick.sample "
+                 "(drawing alone: %s); deepwick.network_kernel (given) and deepwick.empirical_kernel (draws the "
+                 "network: its NTK vs network_kernel's in the diff column) |"
+                 % (fmt(t_given, c_given), fmt(t_fwd, c_fwd), fmt(t_ntkg, c_ntkg), fmt(t_ntk, c_ntk),
+                    np.abs(F_dw - F_given).max() / np.abs(F_given).max(),
+                    np.abs(T_dw - T_given).max() / np.abs(T_given).max(), fmt(t_init, c_init)))
     print(lines[-1], flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         z = {"X": X}
@@ -309,11 +320,11 @@ def bench_size(width, peers, lines):
         for name in peers:
             r = run_peer(name, tmp)
             results[name] = r
-            fwd, ifw, ntk = r.get("forward"), r.get("init_forward"), r.get("ntk")
+            fwd, ifw, ntk, intk = r.get("forward"), r.get("init_forward"), r.get("ntk"), r.get("init_ntk")
             cpu = r.get("cpu", {})
-            cf, ci, cn = cpu.get("forward"), cpu.get("init_forward"), cpu.get("ntk")
+            cf, ci, cn, cin = cpu.get("forward"), cpu.get("init_forward"), cpu.get("ntk"), cpu.get("init_ntk")
             diffs = []
-            for kind, ref in (("F", F_given), ("T", T_dw)):
+            for kind, ref in (("F", F_given), ("T", T_given)):
                 path = os.path.join(tmp, "%s_%s.npy" % (kind, name.replace(":", "_")))
                 if os.path.exists(path):
                     A = np.load(path).reshape(ref.shape)
@@ -325,9 +336,10 @@ def bench_size(width, peers, lines):
                 note = (note + "; " if note else "") + "NTK first call (jit) %.2f s" % r["ntk_first_call"]
             if "threads" in r:
                 note = (note + "; " if note else "") + "%d threads" % r["threads"]
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 name, fmt(fwd, cf), ratio(fwd, cf, t_given, c_given), fmt(ifw, ci), ratio(ifw, ci, t_fwd, c_fwd),
-                fmt(ntk, cn), ratio(ntk, cn, t_ntk, c_ntk), " / ".join(diffs), note))
+                fmt(ntk, cn), ratio(ntk, cn, t_ntkg, c_ntkg), fmt(intk, cin), ratio(intk, cin, t_ntk, c_ntk),
+                " / ".join(diffs), note))
             print(lines[-1], flush=True)
     return results, F_dw
 

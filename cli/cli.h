@@ -49,6 +49,15 @@ int cli_act_init(dw_act **act, const char *spec);
 int cli_law_parse(dw_sample_law *law, const char *spec);
 /* Read points (n x d, .npy or .csv) with at least one row and one column; 1 or 0 after the error. */
 int cli_read_points(const char *path, dw_matrix *X);
+/* A path as a JSON string, or null. */
+void cli_json_path(FILE *f, const char *path);
+/* --gram nngp|ntk (text may be NULL: none) with the --out it needs (co->out): -1 if fine, else the exit code
+ * after the error. */
+int cli_parse_gram(const cli_common *co, const char *text, dw_sample_gram *gram);
+/* Write the outputs and/or the Gram (each where its path is not NULL), atomically; if the Gram cannot be written
+ * the outputs are removed again (no partial output). 0, or the exit code after the error. */
+int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,
+                           const double *G, int gdim, const size_t *gshape);
 
 int cmd_kernel(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
@@ -72,6 +81,7 @@ int cmd_jacobian(int argc, char **argv);
 int cmd_criticality(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 
 /* SVG text (cli/plot.c): s with <, >, & escaped; a printf-formatted label at (x, y), 12 px. */
 void cli_svg_escape(FILE *f, const char *s);

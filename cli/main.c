@@ -24,6 +24,7 @@ static const char usage[] =
     "  criticality   weight variance on the edge of chaos for a bias variance\n"
     "  sample        sample finite networks: outputs, empirical NNGP / NTK Grams, any weight law\n"
     "  converge      convergence of empirical Grams to the limit: RMS error per width, fitted rate\n"
+    "  network       a network with given weights (.npy): outputs, empirical NNGP / NTK Gram\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "criticality")) return cmd_criticality(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "network")) return cmd_network(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
     return 2;
 }

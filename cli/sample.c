@@ -132,15 +132,8 @@ int cmd_sample(int argc, char **argv)
     if (!co.act) return cli_usage_error("sample", "--act is required");
     if (!widtext && depth > 0) return cli_usage_error("sample", "--width is required");
     if (!outputs && !gramtext) return cli_usage_error("sample", "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
-    dw_sample_gram gram = DW_SAMPLE_NO_GRAM;
-    if (gramtext) {
-        if (!strcmp(gramtext, "nngp")) gram = DW_SAMPLE_NNGP;
-        else if (!strcmp(gramtext, "ntk")) gram = DW_SAMPLE_NTK;
-        else return cli_error("--gram: expected nngp or ntk (got '%s')", gramtext);
-        if (!co.out) return cli_usage_error("sample", "--gram needs --out FILE");
-    } else if (co.out) {
-        return cli_usage_error("sample", "--out needs --gram nngp|ntk");
-    }
+    dw_sample_gram gram;
+    if ((c = cli_parse_gram(&co, gramtext, &gram)) >= 0) return c;
     if (strcmp(reduce, "mean") && strcmp(reduce, "none")) return cli_error("--reduce: expected mean or none (got '%s')", reduce);
     const int red = !strcmp(reduce, "mean");
     if (gram && red && samples < 2)
@@ -215,15 +208,7 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     size_t fshape[4] = {S, n, (size_t)outdim, 2}, gshape[3] = {red ? 2 : S, n, n};
-    if (outputs && (s = dw_io_write_npy(outputs, F, cplx ? 4 : 3, fshape))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    if (gram && (s = dw_io_write_npy(co.out, G, 3, gshape))) {
-        if (outputs) remove(outputs); /* no partial output */
-        rc = cli_status(s);
-        goto done;
-    }
+    if ((rc = cli_write_outputs_gram(outputs, F, cplx ? 4 : 3, fshape, gram ? co.out : NULL, G, 3, gshape))) goto done;
     if (co.json) {
         char lname[128];
         printf("{\"command\": \"sample\", \"version\": \"%s\", \"act\": ", dw_version());
@@ -236,15 +221,9 @@ int cmd_sample(int argc, char **argv)
                "\"param\": \"%s\", \"gaussian_input_layer\": %s, \"gram\": %s%s%s, \"reduce\": \"%s\", \"outputs\": ",
                S, seed, first, n, X.cols, outdim, param, gauss1 ? "true" : "false", gram ? "\"" : "",
                gram ? gramtext : "null", gram ? "\"" : "", reduce);
-        if (outputs)
-            cli_json_string(stdout, outputs);
-        else
-            printf("null");
+        cli_json_path(stdout, outputs);
         printf(", \"out\": ");
-        if (co.out)
-            cli_json_string(stdout, co.out);
-        else
-            printf("null");
+        cli_json_path(stdout, co.out);
         printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
     rc = 0;

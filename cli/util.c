@@ -177,3 +177,36 @@ int cli_read_points(const char *path, dw_matrix *X)
                0;
     return 1;
 }
+
+void cli_json_path(FILE *f, const char *path)
+{
+    if (path)
+        cli_json_string(f, path);
+    else
+        fputs("null", f);
+}
+
+int cli_parse_gram(const cli_common *co, const char *text, dw_sample_gram *gram)
+{
+    *gram = DW_SAMPLE_NO_GRAM;
+    if (!text) return co->out ? cli_usage_error(co->cmd, "--out needs --gram nngp|ntk") : -1;
+    if (!strcmp(text, "nngp"))
+        *gram = DW_SAMPLE_NNGP;
+    else if (!strcmp(text, "ntk"))
+        *gram = DW_SAMPLE_NTK;
+    else
+        return cli_error("--gram: expected nngp or ntk (got '%s')", text);
+    return co->out ? -1 : cli_usage_error(co->cmd, "--gram needs --out FILE");
+}
+
+int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,
+                           const double *G, int gdim, const size_t *gshape)
+{
+    dw_status s;
+    if (outputs && (s = dw_io_write_npy(outputs, F, fdim, fshape))) return cli_status(s);
+    if (out && (s = dw_io_write_npy(out, G, gdim, gshape))) {
+        if (outputs) remove(outputs); /* no partial output */
+        return cli_status(s);
+    }
+    return 0;
+}

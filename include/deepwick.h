@@ -280,6 +280,24 @@ DW_API double dw_sample_bytes(const dw_sample_opts *o, size_t n, size_t d, size_
 DW_API dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const size_t *widths, const double *const *W,
                                    const double *const *b, const double *X, size_t n, double *F, int threads);
 
+/* The empirical NNGP or NTK Gram (n x n, exactly symmetric) of ONE GIVEN network, the network of
+ * dw_sample_forward, on the n points X; H = n_layers - 1 hidden layers, a^0 = x, a^l = phi(h^l):
+ *  DW_SAMPLE_NNGP: K(x, y) = ws_H a^H(x).a^H(y) + bs_H, the covariance of the outputs if the last layer were
+ *                  redrawn with variance ws_H per weight and bs_H per bias;
+ *  DW_SAMPLE_NTK:  Theta(x, y) = (1/d_out) sum_k sum_{l=0..H} <df_k/dh^{l+1}(x), df_k/dh^{l+1}(y)>
+ *                                 (ws_l a^l(x).a^l(y) + bs_l),
+ *                  the tangent kernel with respect to every weight and bias, averaged over the d_out outputs, by
+ *                  back-propagation (MATH.md 1.3; one GEMM per layer, no per-example Jacobians).
+ * ws_l = weight_scale[l] (NULL: all 1) and bs_l = bias_scale[l] (NULL: all 1) for layer l = 0..n_layers - 1, the
+ * bias term only where b[l] is given: if the trainable parameters are theta_l with W_l = s_l theta_l, pass
+ * ws_l = s_l^2. Plain (standard) parameterisation: NULL, NULL. NTK parameterisation (W_l = sqrt(w_l / n_l) W-hat,
+ * b_l = sqrt(v_l) b-hat): ws_l = w_l / n_l, bs_l = v_l, which reproduces dw_sample_run's NTK of the same network.
+ * DW_ERR_RANGE where an activation or the result is not finite; the result does not depend on the thread count. */
+DW_API dw_status dw_sample_network_gram(const dw_act *act, size_t n_layers, const size_t *widths,
+                                        const double *const *W, const double *const *b, const double *weight_scale,
+                                        const double *bias_scale, const double *X, size_t n, dw_sample_gram kind,
+                                        double *G, int threads);
+
 /* Convergence study (MATH.md 1.4): for each hidden width N (all hidden layers N), S networks; errors of the
  * empirical Gram G_s against the exact limit K of dw_kernel_gram (NTK parameterisation). Width i (0-based) uses
  * networks first_sample + i S .. first_sample + (i + 1) S - 1, so the widths are independent. */

@@ -12,7 +12,7 @@ from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature,
                          signature)
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_svd,
                        sample_jacobian)
-from .sampling import converge, empirical_kernel, forward, sample
+from .sampling import converge, empirical_kernel, forward, network_kernel, sample
 
 __version__ = lib.dw_version().decode()
 
@@ -22,4 +22,4 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson",
-           "sample_jacobian", "sample", "empirical_kernel", "converge", "forward"]
+           "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel"]

@@ -64,6 +64,8 @@ lib.dw_sample_bytes.argtypes = [ctypes.POINTER(_SampleOpts), _sz, _sz, _sz, ctyp
 lib.dw_sample_bytes.restype = ctypes.c_double
 lib.dw_sample_forward.argtypes = [ctypes.c_void_p, _sz, ctypes.POINTER(_sz), ctypes.POINTER(_dp),
                                   ctypes.POINTER(_dp), _dp, _sz, _dp, ctypes.c_int]
+lib.dw_sample_network_gram.argtypes = [ctypes.c_void_p, _sz, ctypes.POINTER(_sz), ctypes.POINTER(_dp),
+                                       ctypes.POINTER(_dp), _dp, _dp, _dp, _sz, ctypes.c_int, _dp, ctypes.c_int]
 lib.dw_sampling_converge.argtypes = [ctypes.POINTER(_SampleOpts), _dp, _sz, _sz, ctypes.c_int, _sz,
                                      ctypes.POINTER(_sz), _sz, ctypes.POINTER(_Width), ctypes.POINTER(_Fit)]
 
@@ -250,27 +252,8 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
     return res
 
 
-def forward(weights, biases, X, act, *, threads=None):
-    """Forward pass of a fully connected network on GIVEN weights, batched over the inputs (OpenBLAS GEMMs).
-
-    h^1 = W_1 x + b_1, h^{l+1} = W_{l+1} phi(h^l) + b_{l+1} for l = 1..len(weights) - 1, f(x) = h^{len(weights)}:
-    the activation follows every layer but the last. The weights are used as given (no sigma_w / sqrt(fan_in)
-    scaling: for the NTK parameterisation pass sqrt(weight_var / fan_in) * W-hat, e.g. from :func:`weights`).
-
-    Parameters
-    ----------
-    weights : sequence of 2-D arrays, weights[l] of shape (n_{l+1}, n_l) (torch's nn.Linear layout), n_0 = d
-    biases : None, or a sequence of the same length of None or 1-D arrays of shape (n_{l+1},)
-    X : array_like (n, d), one input per row
-    act : str or Activation
-    threads : int, OpenMP threads (the result does not depend on it)
-
-    Returns
-    -------
-    (n, n_L) float64 array: f(x) for every row x of X.
-
-    Float64 C-ordered arrays are used in place; anything else is converted (a copy).
-    """
+def _network(weights, biases, X, act):
+    """Validated arrays of a given network (see :func:`forward`): activation, X, widths, C pointer arrays."""
     A = act if isinstance(act, Activation) else Activation(act)
     Xc = _points("X", X)
     if isinstance(weights, np.ndarray) and weights.ndim == 2:
@@ -309,11 +292,91 @@ def forward(weights, biases, X, act, *, threads=None):
     wd = np.asarray(widths, dtype=np.uintp)
     Wp = (_dp * L)(*[ptr(w) for w in Ws])
     Bp = (_dp * L)(*[ptr(b) if b is not None else None for b in bs])
+    return A, Xc, widths, wd, Wp, Bp, Ws, bs
+
+
+def forward(weights, biases, X, act, *, threads=None):
+    """Forward pass of a fully connected network on GIVEN weights, batched over the inputs (OpenBLAS GEMMs).
+
+    h^1 = W_1 x + b_1, h^{l+1} = W_{l+1} phi(h^l) + b_{l+1} for l = 1..len(weights) - 1, f(x) = h^{len(weights)}:
+    the activation follows every layer but the last. The weights are used as given (no sigma_w / sqrt(fan_in)
+    scaling: for the NTK parameterisation pass sqrt(weight_var / fan_in) * W-hat, e.g. from :func:`weights`).
+
+    Parameters
+    ----------
+    weights : sequence of 2-D arrays, weights[l] of shape (n_{l+1}, n_l) (torch's nn.Linear layout), n_0 = d
+    biases : None, or a sequence of the same length of None or 1-D arrays of shape (n_{l+1},)
+    X : array_like (n, d), one input per row
+    act : str or Activation
+    threads : int, OpenMP threads (the result does not depend on it)
+
+    Returns
+    -------
+    (n, n_L) float64 array: f(x) for every row x of X.
+
+    Float64 C-ordered arrays are used in place; anything else is converted (a copy).
+    """
+    A, Xc, widths, wd, Wp, Bp, Ws, bs = _network(weights, biases, X, act)  # Ws, bs: keep the arrays alive
+    L = len(widths) - 1
     F = np.empty((Xc.shape[0], widths[-1]))
     th = 0 if threads is None else _int("threads", threads, 1, 4096)
     check(lib.dw_sample_forward(A._h, L, wd.ctypes.data_as(ctypes.POINTER(_sz)), Wp, Bp, ptr(Xc), Xc.shape[0],
                                 ptr(F), th))
     return F
+
+
+def network_kernel(weights, biases, X, act, *, kind="ntk", weight_scale=None, bias_scale=None, threads=None):
+    """Empirical NTK (or NNGP) Gram of ONE GIVEN network, the network of :func:`forward` (trained weights, another
+    framework's, or sampled ones): the tangent kernel with respect to every weight and bias, by back-propagation
+    (MATH.md 1.3: one GEMM per layer, no per-example Jacobians), averaged over the output units.
+
+    With H = len(weights) - 1 hidden layers, a^0 = x and a^l = phi(h^l):
+
+        ntk:  Theta(x, y) = (1/d_out) sum_k sum_{l=0..H} <df_k/dh^{l+1}(x), df_k/dh^{l+1}(y)>
+                                                  * (ws_l <a^l(x), a^l(y)> + bs_l)
+        nngp: K(x, y) = ws_H <a^H(x), a^H(y)> + bs_H
+
+    where ws_l, bs_l are ``weight_scale`` and ``bias_scale`` (scalars or one value per layer; default 1), and a
+    bias term enters only for layers with a bias. If the trainable parameters are theta_l with
+    W_l = s_l theta_l, pass ws_l = s_l**2: the plain (standard, torch) parameterisation is the default; the NTK
+    parameterisation W_l = sqrt(weight_var / n_l) W-hat, b_l = sqrt(bias_var) b-hat is
+    ``weight_scale=[weight_var / n_l for each layer], bias_scale=bias_var`` and reproduces
+    :func:`empirical_kernel` of the same network.
+
+    Parameters
+    ----------
+    weights, biases, X, act : as for :func:`forward` (weights[l] of shape (n_{l+1}, n_l), X of shape (n, d))
+    kind : 'ntk' or 'nngp'
+    weight_scale, bias_scale : None, a scalar, or a sequence of len(weights) non-negative numbers
+    threads : int, OpenMP threads (the result does not depend on it)
+
+    Returns
+    -------
+    (n, n) float64 array, exactly symmetric.
+    """
+    if kind not in ("nngp", "ntk"):
+        raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))
+    A, Xc, widths, wd, Wp, Bp, Ws, bs = _network(weights, biases, X, act)  # Ws, bs: keep the arrays alive
+    L = len(widths) - 1
+
+    def scales(name, v):
+        if v is None:
+            return None
+        a = np.asarray(v, dtype=np.float64)
+        if a.ndim == 0:
+            a = np.full(L, float(a))
+        if a.shape != (L,):
+            raise InputError("%s: expected a scalar or %d values (one per layer), got shape %s" % (name, L, a.shape))
+        return np.ascontiguousarray(a)
+
+    ws, bsc = scales("weight_scale", weight_scale), scales("bias_scale", bias_scale)
+    n = Xc.shape[0]
+    G = np.empty((n, n))
+    th = 0 if threads is None else _int("threads", threads, 1, 4096)
+    check(lib.dw_sample_network_gram(A._h, L, wd.ctypes.data_as(ctypes.POINTER(_sz)), Wp, Bp,
+                                     ptr(ws) if ws is not None else None, ptr(bsc) if bsc is not None else None,
+                                     ptr(Xc), n, _GRAMS[kind], ptr(G), th))
+    return G
 
 
 def empirical_kernel(X, *, depth, act, width, kind="ntk", samples=1, law="gaussian", weight_var=1.0, bias_var=0.0,

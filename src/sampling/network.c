@@ -2,9 +2,8 @@
  *
  * Work is split into items whose results depend only on their own keys, never on the thread that runs them:
  *   A. weights: (sample, layer, row block of W) drawn from the stream (seed, sample, layer, row block);
- *   B. forward, layer by layer: (sample, DW_FWD_ROWS input rows, DW_FWD_COLS units), one GEMM each; then
- *      back-propagation: (sample, block of DW_NET_ROWS input rows), one GEMM per layer;
- *   C. Gram tiles: (sample, row tile, column tile >= row tile), a few GEMMs per layer on cached operands.
+ *   B. the networks, by the engine of dense.c: forward blocks (sample, rows, units), Gram tiles (sample, row tile,
+ *      column tile >= row tile) and back-propagation blocks, one single-threaded BLAS call each.
  * Results are then consumed in sample order, so outputs and reductions are bit-identical for any thread count.
  *
  * Complex-gaussian weights: the complex network h^{l+1} = W phi_c(h^l) + b with phi_c(h) = (phi(sqrt2 Re h) +
@@ -15,6 +14,7 @@
  * NNGP Gram is Re E[f(x) conj f(y) | hidden layers] = (sigma_w^2/(2 n_L)) phi(u^L(x)).phi(u^L(y)) + sigma_b^2.
  */
 #include "act/act.h"
+#include "sampling/dense.h"
 #include "sampling/sampling.h"
 
 #include <cblas.h>
@@ -27,10 +27,6 @@
 #include <omp.h>
 #endif
 
-#define DW_NET_ROWS 256 /* input rows per back-propagation item (large: OpenBLAS packs W once per call) */
-#define DW_NET_TILE 128 /* Gram tile */
-#define DW_FWD_COLS 512 /* forward pass: output units per work item */
-#define DW_FWD_ROWS 512 /* forward pass: input rows per work item (each GEMM packs its block of W once for them) */
 #define DW_MAX_DEPTH 10000
 
 typedef struct {
@@ -43,9 +39,11 @@ typedef struct {
     dw_sample_law law;
     const dw_act *act;
     uint64_t seed;
-    int ntk, nngp;
+    int ntk, nngp, outputs; /* outputs: the engine computes f (set by the caller; net_init sets 1) */
+    dw_sample_gram gram;
+    double *gws, *gbs;      /* the Gram's per-layer scales (index 0..L) */
     /* offsets (in doubles) inside one sample's work space */
-    size_t *offW, *offb, *offA, *offD, *offG, offF, offGram, total;
+    size_t *offW, *offb, offF, offGram, offWork, total;
 } net;
 
 typedef struct {
@@ -60,9 +58,8 @@ static void net_clear(net *t)
     free(t->bv);
     free(t->offW);
     free(t->offb);
-    free(t->offA);
-    free(t->offD);
-    free(t->offG);
+    free(t->gws);
+    free(t->gbs);
     memset(t, 0, sizeof *t);
 }
 
@@ -130,10 +127,9 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
     t->bv = dw_alloc(L2, sizeof(double), "layer variances");
     t->offW = dw_alloc(L2, sizeof(size_t), "offsets");
     t->offb = dw_alloc(L2, sizeof(size_t), "offsets");
-    t->offA = dw_alloc(L2, sizeof(size_t), "offsets");
-    t->offD = dw_alloc(L2, sizeof(size_t), "offsets");
-    t->offG = dw_alloc(L2, sizeof(size_t), "offsets");
-    if (!t->rw || !t->cw || !t->wv || !t->bv || !t->offW || !t->offb || !t->offA || !t->offD || !t->offG) {
+    t->gws = dw_alloc(L2, sizeof(double), "layer scales");
+    t->gbs = dw_alloc(L2, sizeof(double), "layer scales");
+    if (!t->rw || !t->cw || !t->wv || !t->bv || !t->offW || !t->offb || !t->gws || !t->gbs) {
         net_clear(t);
         return DW_ERR_NOMEM;
     }
@@ -159,6 +155,20 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
                            n > (size_t)INT_MAX ? "X: number of points" : l == 0 ? "X: dimension" : "width", bad,
                            INT_MAX);
         }
+    /* The Gram's scales (dense.h): NNGP w_{L+1}/n_L a.a + b_{L+1} in both parameterisations; the NTK's layer terms
+     * w_l/n_{l-1} and b_l (NTK parameterisation, derivatives in W-hat, b-hat) or 1 (standard, in W, b). */
+    t->gram = gram;
+    t->outputs = 1;
+    for (size_t l = 0; l < L1; l++) {
+        const int std_ntk = t->ntk && t->standard;
+        t->gws[l] = std_ntk ? 1.0 : t->wv[l + 1] / (double)t->rw[l];
+        t->gbs[l] = std_ntk ? 1.0 : t->bv[l + 1];
+    }
+    if (t->ntk && (double)n * (double)t->dout > (double)INT_MAX) {
+        net_clear(t);
+        return dw_fail(DW_ERR_INVALID, "X: %zu points x %zu outputs is above the maximum supported by BLAS", n,
+                       t->dout);
+    }
     /* Layout (sizes checked in doubles before any allocation by the callers). */
     double tot = 0;
     size_t off = 0;
@@ -173,13 +183,12 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
         ADD(t->offW[l], (double)t->rw[l] * (double)t->rw[l - 1]);
         ADD(t->offb[l], t->rw[l]);
     }
-    for (size_t l = 1; l < L1; l++) {
-        ADD(t->offA[l], (double)n * (double)t->rw[l]);
-        ADD(t->offD[l], t->ntk ? (double)n * (double)t->rw[l] : 0.0);
-        ADD(t->offG[l], t->ntk ? (double)n * (double)t->rw[l] * (double)t->dout : 0.0);
-    }
     ADD(t->offF, (double)n * (double)t->dout);
     ADD(t->offGram, gram ? (double)n * (double)n : 0.0);
+    {
+        const dw_dense_shape sh = {L1, t->rw, t->act, NULL, NULL, 0};
+        ADD(t->offWork, dw_dense_work(&sh, n, gram));
+    }
 #undef ADD
     if (tot >= 1e17) {
         net_clear(t);
@@ -201,7 +210,8 @@ static double net_sample_bytes(const net *t)
 {
     size_t mx = 0;
     for (int l = 0; l <= t->L + 1; l++) mx = t->rw[l] > mx ? t->rw[l] : mx;
-    return 8.0 * ((double)t->total + (double)DW_NET_ROWS * (double)mx * 2.0);
+    (void)mx;
+    return 8.0 * ((double)t->total + 2.0 * DW_DENSE_TILE * DW_DENSE_TILE);
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -268,153 +278,6 @@ static dw_status gen_block(const net *t, double *base, uint64_t sample, int l, s
     return DW_OK;
 }
 
-/* ------------------------------------------------------------------------------------------------------------
- * The hot kernel of a dense layer after its GEMM: bias and activation fused in one pass over each row (the row,
- * a few KiB, stays in L1 between the two).
- * ---------------------------------------------------------------------------------------------------------- */
-
-/* For rows i < rows: h = H[i, :] + b (b may be NULL), written back to H; with act, A[i, :] = phi(h) (A may be H)
- * and D[i, :] = phi'(h) if D. check_h: h must be finite (catches non-finite weights or inputs, which a relu would
- * otherwise turn into 0); the outputs must always be finite. Returns the first row that is not, or SIZE_MAX. */
-static size_t bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, const double *b, const dw_act *act,
-                            double *A, size_t lda, double *D, size_t ldd, int check_h)
-{
-    const int relu = act && act->fam == DW_FAM_RELU;
-    const double alpha = relu ? act->alpha : 0.0, d0 = relu ? act->d0 : 0.0;
-    for (size_t i = 0; i < rows; i++) {
-        double *h = H + i * ldh, *a = act ? A + i * lda : h, *d = D ? D + i * ldd : NULL;
-        int bad = 0;
-        if (b)
-            for (size_t j = 0; j < cols; j++) h[j] += b[j];
-        if (check_h || !act)
-            for (size_t j = 0; j < cols; j++) bad |= !isfinite(h[j]);
-        if (relu) { /* dw_act_eval's relu family, inline: relu(-inf) = 0, not 0 * -inf */
-            if (alpha == 0.0 && !d) {
-                for (size_t j = 0; j < cols; j++) a[j] = h[j] > 0 ? h[j] : 0.0;
-            } else {
-                for (size_t j = 0; j < cols; j++) {
-                    const double x = h[j];
-                    if (d) d[j] = x > 0 ? 1.0 : x < 0 ? alpha : d0;
-                    a[j] = x > 0 ? x : alpha == 0.0 ? 0.0 : alpha * x;
-                }
-            }
-        } else if (act) {
-            (void)dw_act_eval(act, cols, h, a, d); /* cannot fail on valid arguments */
-        }
-        if (act && !relu)
-            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]) || (d && !isfinite(d[j]));
-        else if (act && !check_h)
-            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]);
-        if (bad) return i;
-    }
-    return SIZE_MAX;
-}
-
-/* ------------------------------------------------------------------------------------------------------------
- * B. forward pass and back-propagation on a block of input rows
- * ---------------------------------------------------------------------------------------------------------- */
-
-/* Layer l of one network on input rows [r0, r1) and units [c0, c1): one GEMM straight into the layer's activations
- * (the output f for l = L + 1), then bias and activation (and phi' for the NTK) in place, in one pass over each
- * row. On overflow *row is the first input row that has it. */
-static dw_status forward_block(const net *t, double *base, const double *X, int l, size_t r0, size_t r1, size_t c0,
-                               size_t c1, uint64_t sample, size_t *row)
-{
-    const size_t rin = t->rw[l - 1], rout = t->rw[l], rows = r1 - r0, cols = c1 - c0;
-    const double *in = l == 1 ? X + r0 * rin : base + t->offA[l - 1] + r0 * rin;
-    double *out = (l <= t->L ? base + t->offA[l] : base + t->offF) + r0 * rout + c0;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0, in, (int)rin,
-                base + t->offW[l] + c0 * rin, (int)rin, 0.0, out, (int)rout);
-    const double *b = t->bv[l] > 0 ? base + t->offb[l] + c0 : NULL;
-    if (l <= t->L) {
-        double *D = t->ntk ? base + t->offD[l] + r0 * rout + c0 : NULL;
-        const size_t bad = bias_act_rows(rows, cols, out, rout, b, t->act, out, rout, D, rout, 0);
-        if (bad == SIZE_MAX) return DW_OK;
-        *row = r0 + bad;
-        return dw_fail(DW_ERR_RANGE,
-                       "sample %llu: the activations of layer %d overflow at input row %zu (%s); reduce the depth or "
-                       "the variances",
-                       (unsigned long long)sample, l, r0 + bad + 1, dw_act_name(t->act));
-    }
-    const size_t bad = bias_act_rows(rows, cols, out, rout, b, NULL, NULL, 0, NULL, 0, 1);
-    if (bad == SIZE_MAX) return DW_OK;
-    *row = r0 + bad;
-    return dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu", (unsigned long long)sample,
-                   r0 + bad + 1);
-}
-
-/* Back-propagation (after the forward pass) on input rows [r0, r1). */
-static void backprop_rows(const net *t, double *base, size_t r0, size_t r1)
-{
-    const size_t rows = r1 - r0;
-    const int L = t->L;
-    /* g^L_k = phi'(h^L) .* W^{L+1}[k, :];  g^{l-1}_k = phi'(h^{l-1}) .* (g^l_k W^l)   (MATH.md 1.3) */
-    const size_t dout = t->dout;
-    for (size_t k = 0; k < dout; k++) {
-        {
-            const size_t w = t->rw[L], ld = dout * w;
-            const double *D = base + t->offD[L] + r0 * w, *Wk = base + t->offW[L + 1] + k * w;
-            double *g = base + t->offG[L] + r0 * ld + k * w;
-            for (size_t i = 0; i < rows; i++)
-                for (size_t j = 0; j < w; j++) g[i * ld + j] = D[i * w + j] * Wk[j];
-        }
-        for (int l = L; l >= 2; l--) {
-            const size_t w = t->rw[l], wp = t->rw[l - 1], ld = dout * w, ldp = dout * wp;
-            const double *g = base + t->offG[l] + r0 * ld + k * w, *D = base + t->offD[l - 1] + r0 * wp;
-            double *gp = base + t->offG[l - 1] + r0 * ldp + k * wp;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)wp, (int)w, 1.0, g, (int)ld,
-                        base + t->offW[l], (int)wp, 0.0, gp, (int)ldp);
-            for (size_t i = 0; i < rows; i++)
-                for (size_t j = 0; j < wp; j++) gp[i * ldp + j] *= D[i * wp + j];
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------------------------------------------
- * C. Gram tiles
- * ---------------------------------------------------------------------------------------------------------- */
-
-static void gram_tile(const net *t, double *base, const double *X, size_t i0, size_t i1, size_t j0, size_t j1,
-                      double *T1, double *T2)
-{
-    const size_t ni = i1 - i0, nj = j1 - j0, n = t->n;
-    const int L = t->L;
-    double *out = base + t->offGram;
-#define LAYER_A(l) ((l) == 0 ? X : base + t->offA[l])
-    {
-        const size_t w = t->rw[L];
-        const double *A = LAYER_A(L);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)w, 1.0, A + i0 * w, (int)w,
-                    A + j0 * w, (int)w, 0.0, T1, (int)nj);
-        const double c = (t->ntk && t->standard) ? 1.0 : t->wv[L + 1] / (double)w;
-        const double b = (t->ntk && t->standard) ? (t->bv[L + 1] > 0 ? 1.0 : 0.0) : t->bv[L + 1];
-        for (size_t e = 0; e < ni * nj; e++) T1[e] = c * T1[e] + b;
-    }
-    if (t->ntk) {
-        const double inv = 1.0 / (double)t->dout;
-        for (int l = 1; l <= L; l++) {
-            const size_t wa = t->rw[l - 1], wg = t->dout * t->rw[l];
-            const double *A = LAYER_A(l - 1), *G = base + t->offG[l];
-            const double c = t->standard ? 1.0 : t->wv[l] / (double)wa;
-            const double b = t->standard ? (t->bv[l] > 0 ? 1.0 : 0.0) : t->bv[l];
-            double *Tg = T2 + ni * nj;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)wa, 1.0, A + i0 * wa, (int)wa,
-                        A + j0 * wa, (int)wa, 0.0, T2, (int)nj);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)wg, inv, G + i0 * wg, (int)wg,
-                        G + j0 * wg, (int)wg, 0.0, Tg, (int)nj);
-            for (size_t e = 0; e < ni * nj; e++) T1[e] += Tg[e] * (c * T2[e] + b);
-        }
-    }
-#undef LAYER_A
-    /* store: upper part (j >= i) from the tile, mirrored, so the Gram is exactly symmetric */
-    for (size_t i = 0; i < ni; i++)
-        for (size_t j = 0; j < nj; j++) {
-            const size_t gi = i0 + i, gj = j0 + j;
-            if (gj < gi) continue;
-            out[gi * n + gj] = T1[i * nj + j];
-            out[gj * n + gi] = T1[i * nj + j];
-        }
-}
 
 /* ------------------------------------------------------------------------------------------------------------
  * The driver: chunks of samples, three parallel phases, then the consumer in sample order.
@@ -427,33 +290,6 @@ typedef struct {
     void *ctx;
     double offset, unit, total; /* progress = offset + unit * samples done, out of total */
 } progress_t;
-
-#define ERR_DECL                                                                                                      \
-    dw_status err = DW_OK;                                                                                            \
-    size_t err_item = SIZE_MAX;                                                                                       \
-    char err_msg[1024] = ""
-#define ERR_RECORD(k, s)                                                                                              \
-    do {                                                                                                              \
-        if (s) {                                                                                                      \
-            _Pragma("omp critical(dw_sample_err)") if ((k) < err_item)                                               \
-            {                                                                                                         \
-                err_item = (k);                                                                                       \
-                err = (s);                                                                                            \
-                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());                                         \
-            }                                                                                                         \
-        }                                                                                                             \
-    } while (0)
-
-/* Inside our parallel regions every BLAS/LAPACK call must run single-threaded, also in a team of one thread
- * (which OpenMP does not count as parallel): OpenBLAS's OpenMP build takes its thread count from this task's
- * nthreads ICV. Otherwise threads = 1 would let OpenBLAS split GEMMs its own way (other rounding, and its
- * threads spinning against ours). */
-static void serial_blas(void)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
-}
 
 static dw_status run_core(const net *t, const double *X, size_t S, uint64_t first, int threads_opt,
                           consumer_fn consume, void *cctx, const progress_t *prog)
@@ -487,10 +323,11 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
         size_t rows = t->cw[l];
         maxA += layer_iid(t, l) ? (rows + DW_SAMPLE_ROWBLOCK - 1) / DW_SAMPLE_ROWBLOCK : 1;
     }
-    const size_t nrb = (n + DW_NET_ROWS - 1) / DW_NET_ROWS, nt = (n + DW_NET_TILE - 1) / DW_NET_TILE;
-    const size_t ntiles = nt * (nt + 1) / 2;
     size_t *itA = dw_alloc(maxA, 2 * sizeof(size_t), "work items");
-    if (!itA) {
+    const double **Wp = dw_alloc(chunk * L1, sizeof *Wp, "layer pointers"), **bp = dw_alloc(chunk * L1, sizeof *bp, "layer pointers");
+    dw_dense_net *nets = dw_alloc(chunk, sizeof *nets, "networks");
+    if (!itA || !Wp || !bp || !nets) {
+        free(itA), free(Wp), free(bp), free(nets);
         dw_core_free_large(mem);
         return DW_ERR_NOMEM;
     }
@@ -510,7 +347,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
         const size_t totA = cs * nA;
 #pragma omp parallel num_threads(threads)
         {
-            serial_blas();
+            dw_dense_serial_blas();
 #pragma omp for schedule(dynamic, 1)
             for (size_t k = 0; k < totA; k++) {
                 const size_t s = k / nA, it = k % nA, l = itA[2 * it], b = itA[2 * it + 1];
@@ -526,80 +363,28 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
             st = dw_fail(err, "%s", err_msg);
             break;
         }
-        /* B: the forward pass layer by layer (items: network, DW_FWD_ROWS input rows, DW_FWD_COLS units; each block
-         * of W is packed once for all the rows), then back-propagation (items: network, DW_NET_ROWS input rows).
-         * The first failure in (network, layer, row) order is reported, whatever the threads; one parallel region a
-         * layer, with the check for failures between them. */
-        const size_t nrf = (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS, totB = cs * nrb;
-        for (int l = 1; l <= L + 1 && !err; l++) {
-            const size_t ncb = (t->rw[l] + DW_FWD_COLS - 1) / DW_FWD_COLS, per = nrf * ncb;
-#pragma omp parallel num_threads(threads)
-            {
-                serial_blas();
-#pragma omp for schedule(dynamic, 1)
-                for (size_t k = 0; k < cs * per; k++) {
-                    const size_t s = k / per, rb = k % per / ncb, cb = k % ncb;
-                    const size_t r0 = rb * DW_FWD_ROWS, r1 = r0 + DW_FWD_ROWS < n ? r0 + DW_FWD_ROWS : n;
-                    const size_t q0 = cb * DW_FWD_COLS, q1 = q0 + DW_FWD_COLS < t->rw[l] ? q0 + DW_FWD_COLS : t->rw[l];
-                    size_t row = 0;
-                    dw_status ts = forward_block(t, mem + s * t->total, X, l, r0, r1, q0, q1, first + c0 + s, &row);
-                    ERR_RECORD((s * (L1 + 1) + (size_t)l) * n + row, ts);
+        /* B: the networks (the engine); its first failure in (network, layer, row) order is reported */
+        {
+            const dw_dense_shape sh = {(size_t)L + 1, t->rw, t->act, t->gws, t->gbs, 0};
+            for (size_t s = 0; s < cs; s++) {
+                double *base = mem + s * t->total;
+                for (size_t l = 0; l <= (size_t)L; l++) {
+                    Wp[s * L1 + l] = base + t->offW[l + 1];
+                    bp[s * L1 + l] = t->bv[l + 1] > 0 ? base + t->offb[l + 1] : NULL;
                 }
+                nets[s] = (dw_dense_net){Wp + s * L1, bp + s * L1, t->outputs ? base + t->offF : NULL,
+                                         t->gram ? base + t->offGram : NULL, base + t->offWork,
+                                         (unsigned long long)(first + c0 + s)};
             }
-        }
-        if (!err && t->ntk && L > 0) {
-#pragma omp parallel num_threads(threads)
-            {
-                serial_blas();
-#pragma omp for schedule(dynamic, 1)
-                for (size_t k = 0; k < totB; k++) {
-                    const size_t s = k / nrb, rb = k % nrb;
-                    const size_t r0 = rb * DW_NET_ROWS, r1 = r0 + DW_NET_ROWS < n ? r0 + DW_NET_ROWS : n;
-                    backprop_rows(t, mem + s * t->total, r0, r1);
-                }
-            }
-        }
-        if (err) {
-            st = dw_fail(err, "%s", err_msg);
-            break;
-        }
-        /* C: Gram tiles */
-        if (t->nngp || t->ntk) {
-            const size_t totC = cs * ntiles;
-#pragma omp parallel num_threads(threads)
-            {
-                serial_blas();
-                double *T = dw_alloc(3 * DW_NET_TILE * DW_NET_TILE, sizeof(double), "Gram tile");
-#pragma omp for schedule(dynamic, 1)
-                for (size_t k = 0; k < totC; k++) {
-                    if (!T) {
-                        ERR_RECORD(k, DW_ERR_NOMEM);
-                        continue;
-                    }
-                    const size_t s = k / ntiles;
-                    size_t q = k % ntiles, ti = 0;
-                    while (q >= nt - ti) { /* tile q of the upper triangle: row ti, column tj >= ti */
-                        q -= nt - ti;
-                        ti++;
-                    }
-                    const size_t tj = ti + q;
-                    const size_t i0 = ti * DW_NET_TILE, i1 = i0 + DW_NET_TILE < n ? i0 + DW_NET_TILE : n;
-                    const size_t j0 = tj * DW_NET_TILE, j1 = j0 + DW_NET_TILE < n ? j0 + DW_NET_TILE : n;
-                    gram_tile(t, mem + s * t->total, X, i0, i1, j0, j1, T, T + DW_NET_TILE * DW_NET_TILE);
-                }
-                free(T);
-            }
-            if (err) {
-                st = dw_fail(err, "%s", err_msg);
-                break;
-            }
+            st = dw_dense_eval(&sh, nets, cs, X, n, t->gram, threads);
+            if (st) break;
         }
         for (size_t s = 0; s < cs && !st; s++) st = consume(cctx, c0 + s, t, mem + s * t->total);
         if (!st && prog && prog->fn &&
             prog->fn(prog->ctx, prog->offset + prog->unit * (double)(c0 + cs), prog->total))
             st = dw_fail(DW_ERR_INVALID, "sample: cancelled by the progress callback");
     }
-    free(itA);
+    free(itA), free(Wp), free(bp), free(nets);
     dw_core_free_large(mem);
     return st;
 }
@@ -666,16 +451,6 @@ static dw_status run_consume(void *vc, size_t s, const net *t, const double *bas
     return DW_OK;
 }
 
-static int check_inputs(const double *X, size_t n, size_t d)
-{
-    for (size_t i = 0; i < n * d; i++)
-        if (!isfinite(X[i])) {
-            dw_fail(DW_ERR_INVALID, "X: row %zu, column %zu is not finite (%g)", i / d + 1, i % d + 1, X[i]);
-            return 0;
-        }
-    return 1;
-}
-
 double dw_sample_bytes(const dw_sample_opts *o, size_t n, size_t d, size_t S, int outputs, dw_sample_gram gram,
                        int reduce)
 {
@@ -704,10 +479,11 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
     net t;
     dw_status st = net_init(&t, o, n, d, gram);
     if (st) return st;
-    if (!check_inputs(X, n, d)) {
+    if (!dw_dense_check_inputs(X, n, d)) {
         net_clear(&t);
         return DW_ERR_INVALID;
     }
+    t.outputs = F != NULL;
     run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL};
     const size_t nn = n * n;
     if (gram && reduce) {
@@ -734,78 +510,6 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
     free(c.s2);
     net_clear(&t);
     return st;
-}
-
-/* ------------------------------------------------------------------------------------------------------------
- * dw_sample_forward: the forward pass on given weights
- * ---------------------------------------------------------------------------------------------------------- */
-
-
-dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const size_t *widths, const double *const *W,
-                            const double *const *b, const double *X, size_t n, double *F, int threads_opt)
-{
-    if (!act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
-    if (n_layers < 1) return dw_fail(DW_ERR_INVALID, "forward: at least one layer is needed (got 0)");
-    if (!widths || !W || !X || !F) return dw_fail(DW_ERR_INVALID, "forward: NULL argument");
-    if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
-    if (n > (size_t)INT_MAX)
-        return dw_fail(DW_ERR_INVALID, "X: number of points: %zu is above the maximum supported by BLAS (%d)", n,
-                       INT_MAX);
-    size_t mx = 0;
-    for (size_t l = 0; l <= n_layers; l++) {
-        if (widths[l] < 1)
-            return dw_fail(DW_ERR_INVALID, l == 0 ? "X: input dimension d must be at least 1"
-                                                  : "weights: layer %zu has no output units", l);
-        if (widths[l] > (size_t)INT_MAX)
-            return dw_fail(DW_ERR_INVALID, "weights: width %zu of layer %zu is above the maximum supported by BLAS (%d)",
-                           widths[l], l, INT_MAX);
-        if (l < n_layers && !W[l]) return dw_fail(DW_ERR_INVALID, "weights: layer %zu is NULL", l + 1);
-        if (l > 0 && l < n_layers && widths[l] > mx) mx = widths[l];
-    }
-    if (!check_inputs(X, n, widths[0])) return DW_ERR_INVALID;
-    /* two activation buffers of n x (widest hidden layer), ping-pong */
-    const double bytes = 2.0 * 8.0 * (double)n * (double)mx;
-    dw_status st = dw_core_check_alloc(bytes, "the forward pass's activations");
-    if (st) return st;
-    double *buf[2] = {NULL, NULL};
-    if (mx) {
-        buf[0] = dw_core_alloc_large((size_t)bytes, "the forward pass's activations");
-        if (!buf[0]) return DW_ERR_NOMEM;
-        buf[1] = buf[0] + n * mx;
-    }
-    const int threads = dw_core_threads(threads_opt);
-    const size_t nrb = (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS;
-    ERR_DECL;
-#pragma omp parallel num_threads(threads)
-    {
-        serial_blas();
-        for (size_t l = 0; l < n_layers; l++) {
-            const size_t rin = widths[l], rout = widths[l + 1], ncb = (rout + DW_FWD_COLS - 1) / DW_FWD_COLS;
-            const double *in = l == 0 ? X : buf[(l - 1) & 1];
-            double *out = l + 1 == n_layers ? F : buf[l & 1];
-            const int last = l + 1 == n_layers;
-#pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < nrb * ncb; k++) {
-                const size_t r0 = (k / ncb) * DW_FWD_ROWS, c0 = (k % ncb) * DW_FWD_COLS;
-                const size_t rows = r0 + DW_FWD_ROWS < n ? DW_FWD_ROWS : n - r0;
-                const size_t cols = c0 + DW_FWD_COLS < rout ? DW_FWD_COLS : rout - c0;
-                double *o = out + r0 * rout + c0;
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0,
-                            in + r0 * rin, (int)rin, W[l] + c0 * rin, (int)rin, 0.0, o, (int)rout);
-                const size_t bad = bias_act_rows(rows, cols, o, rout, b && b[l] ? b[l] + c0 : NULL,
-                                                 last ? NULL : act, o, rout, NULL, 0, 1);
-                if (bad != SIZE_MAX)
-                    ERR_RECORD(l * nrb * ncb + k,
-                               dw_fail(DW_ERR_RANGE,
-                                       "forward: layer %zu is not finite at input row %zu (non-finite weights or "
-                                       "biases, or overflow)",
-                                       l + 1, r0 + bad + 1));
-            }
-        }
-    }
-    dw_core_free_large(buf[0]);
-    if (err) return dw_fail(err, "%s", err_msg);
-    return DW_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -911,7 +615,7 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
     dw_status st = net_init(&t, &oo, n, d, gram);
     if (st) return st;
     net_clear(&t);
-    if (!check_inputs(X, n, d)) return DW_ERR_INVALID;
+    if (!dw_dense_check_inputs(X, n, d)) return DW_ERR_INVALID;
     if ((st = dw_core_check_alloc(dw_sample_bytes(&oo, n, d, S, 0, gram, 1), "the convergence study"))) return st;
     const size_t nn = n * n;
     double *K = dw_alloc(nn, sizeof(double), "exact limit");
@@ -943,6 +647,7 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
     for (size_t i = 0; i < n_widths && !st; i++) {
         oo.width = &widths[i];
         if ((st = net_init(&t, &oo, n, d, gram))) break;
+        t.outputs = 0; /* the study needs the Grams only */
         memset(e1, 0, nn * sizeof(double));
         memset(e2, 0, nn * sizeof(double));
         conv_ctx c = {K, n, 0, 0, 0, 0, e1, e2};

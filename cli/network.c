@@ -1,0 +1,254 @@
+/* deepwick network: a network with GIVEN weights (.npy files): its outputs and its empirical NNGP / NTK Gram
+ * (MATH.md 1.1, 1.3). Reads the arrays, calls dw_sample_forward / dw_sample_network_gram, writes .npy atomically. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: deepwick network --x X.npy --weights W1.npy,...,WL.npy --act ACT [--biases b1.npy,...,bL.npy]\n"
+    "                        [--outputs F.npy] [--gram nngp|ntk --out G.npy] [options]\n"
+    "\n"
+    "The network h^1 = W_1 x + b_1, h^{l+1} = W_{l+1} phi(h^l) + b_{l+1}, f = h^L with the weights you give\n"
+    "(trained ones, torch's nn.Linear weights saved with numpy.save, or sampled ones), on the rows of X.\n"
+    "\n"
+    "required:\n"
+    "  --x FILE            inputs, n x d: .npy (float64/float32, C order) or .csv\n"
+    "  --weights LIST      comma-separated .npy files, W_l of shape (n_l, n_{l-1}), n_0 = d, used as given\n"
+    "  --act ACT           the activation after every layer but the last (any of `deepwick kernel`)\n"
+    "  and at least one of --outputs, --gram\n"
+    "options:\n"
+    "  --biases LIST       comma-separated .npy files of shape (n_l,), one per layer; '-' for a layer without bias\n"
+    "                      (default: no biases)\n"
+    "  --outputs FILE      f(x), .npy (n, n_L)\n"
+    "  --gram KIND         ntk: the tangent kernel in every weight and bias, by back-propagation, averaged over\n"
+    "                      the n_L outputs: (1/n_L) sum_k sum_l <df_k/dh^l(x), df_k/dh^l(y)> (ws_l a.a + bs_l);\n"
+    "                      nngp: ws_L a^{L-1}(x).a^{L-1}(y) + bs_L\n"
+    "  --out FILE          the Gram, .npy (n, n)\n"
+    "  --weight-scale S    ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
+    "                      W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})\n"
+    "  --bias-scale B      bs_l: one value or L values (default 1; NTK parameterisation: bias_var)\n"
+    "  --threads T         OpenMP threads (default: all cores); the result does not depend on T\n"
+    "  --json              print a machine-readable summary on stdout\n"
+    "  -h, --help          this help\n";
+
+/* Split a comma-separated list of paths (in place in a copy); count in *n. */
+static char **split_paths(const char *opt, const char *text, size_t *n)
+{
+    char *copy = strdup(text);
+    size_t k = 1;
+    for (const char *p = text; *p; p++) k += *p == ',';
+    char **v = copy ? malloc((k + 1) * sizeof *v) : NULL;
+    if (!v) {
+        free(copy);
+        cli_error("%s: out of memory", opt);
+        return NULL;
+    }
+    size_t i = 0;
+    for (char *p = copy, *e; i < k; p = e + 1) {
+        e = strchr(p, ',');
+        if (e) *e = '\0';
+        if (!*p) {
+            cli_error("%s: entry %zu is empty", opt, i + 1);
+            free(copy);
+            free(v);
+            return NULL;
+        }
+        v[i++] = p;
+        if (!e) break;
+    }
+    v[k] = copy; /* the storage, freed by free_paths */
+    *n = k;
+    return v;
+}
+
+static void free_paths(char **v, size_t n)
+{
+    if (!v) return;
+    free(v[n]);
+    free(v);
+}
+
+/* Per-layer scales: one value (repeated) or L; NULL for the default. */
+static int parse_scales(const char *opt, const char *text, size_t L, double **out)
+{
+    double *v;
+    size_t k;
+    *out = NULL;
+    if (!text) return 1;
+    if (!cli_parse_list(opt, text, &v, &k)) return 0;
+    if (k != 1 && k != L) {
+        cli_error("%s: expected 1 or %zu values (one per layer), got %zu", opt, L, k);
+        free(v);
+        return 0;
+    }
+    for (size_t i = 0; i < k; i++)
+        if (v[i] < 0) {
+            cli_error("%s: value %zu (%g) must be non-negative", opt, i + 1, v[i]);
+            free(v);
+            return 0;
+        }
+    double *w = malloc(L * sizeof *w);
+    if (!w) {
+        free(v);
+        return cli_error("%s: out of memory", opt), 0;
+    }
+    for (size_t i = 0; i < L; i++) w[i] = v[k == 1 ? 0 : i];
+    free(v);
+    *out = w;
+    return 1;
+}
+
+int cmd_network(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"x", required_argument, 0, 'x'},           {"weights", required_argument, 0, 'W'},
+        {"biases", required_argument, 0, 'B'},      {"act", required_argument, 0, 'a'},
+        {"outputs", required_argument, 0, 'O'},     {"gram", required_argument, 0, 'g'},
+        {"out", required_argument, 0, 'o'},         {"weight-scale", required_argument, 0, 'w'},
+        {"bias-scale", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
+        {"json", no_argument, 0, 'j'},              {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *wtext = NULL, *btext = NULL, *outputs = NULL, *gramtext = NULL, *wstext = NULL, *bstext = NULL;
+    int c;
+    cli_common co;
+    cli_common_init(&co, "network", help);
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = cli_common_opt(&co, c);
+        if (r == CLI_OPT_DONE) continue;
+        if (r != CLI_OPT_OWN) return r;
+        switch (c) {
+        case 'W': wtext = optarg; break;
+        case 'B': btext = optarg; break;
+        case 'O': outputs = optarg; break;
+        case 'g': gramtext = optarg; break;
+        case 'w': wstext = optarg; break;
+        case 'b': bstext = optarg; break;
+        default: return cli_unknown_option(&co, argv);
+        }
+    }
+    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
+    if (!wtext) return cli_usage_error("network", "--weights is required");
+    if (!co.act) return cli_usage_error("network", "--act is required");
+    if (!outputs && !gramtext)
+        return cli_usage_error("network", "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
+    dw_sample_gram gram;
+    if ((c = cli_parse_gram(&co, gramtext, &gram)) >= 0) return c;
+    if (outputs && !cli_npy_path("--outputs", outputs)) return 1;
+    if (co.out && !cli_npy_path("--out", co.out)) return 1;
+    if (outputs && co.out && !strcmp(outputs, co.out))
+        return cli_error("--outputs and --out name the same file '%s'", co.out);
+
+    int rc = 1;
+    size_t L = 0, nbias = 0;
+    char **wp = NULL, **bp = NULL;
+    dw_matrix *Wm = NULL, *bm = NULL, X;
+    const double **W = NULL, **b = NULL;
+    size_t *widths = NULL;
+    double *ws = NULL, *bs = NULL, *F = NULL, *G = NULL;
+    dw_act *act = NULL;
+    dw_status s;
+    dw_matrix_init(&X);
+    if (!(wp = split_paths("--weights", wtext, &L))) goto done;
+    if (btext && !(bp = split_paths("--biases", btext, &nbias))) goto done;
+    if (bp && nbias != L) {
+        cli_error("--biases: expected %zu entries (one per layer, '-' for none), got %zu", L, nbias);
+        goto done;
+    }
+    if (!parse_scales("--weight-scale", wstext, L, &ws) || !parse_scales("--bias-scale", bstext, L, &bs)) goto done;
+    if (!cli_act_init(&act, co.act)) goto done;
+    if (!cli_check_writable("--outputs", outputs) || !cli_check_writable("--out", co.out)) goto done;
+    if (!cli_read_points(co.x, &X)) goto done;
+    Wm = calloc(L, sizeof *Wm), bm = calloc(L, sizeof *bm);
+    W = calloc(L, sizeof *W), b = calloc(L, sizeof *b), widths = calloc(L + 1, sizeof *widths);
+    if (!Wm || !bm || !W || !b || !widths) {
+        cli_error("network: out of memory");
+        goto done;
+    }
+    widths[0] = X.cols;
+    for (size_t l = 0; l < L; l++) {
+        dw_matrix_init(&Wm[l]);
+        dw_matrix_init(&bm[l]);
+    }
+    for (size_t l = 0; l < L; l++) {
+        if ((s = dw_io_read_npy(&Wm[l], wp[l]))) {
+            rc = cli_status(s);
+            goto done;
+        }
+        if (Wm[l].cols != widths[l]) {
+            cli_error("--weights: %s has shape (%zu, %zu): it expects %zu inputs, but %s %zu %s", wp[l], Wm[l].rows,
+                      Wm[l].cols, Wm[l].cols, l == 0 ? "X has" : "the layer before has", widths[l],
+                      l == 0 ? "columns" : "outputs");
+            goto done;
+        }
+        if (Wm[l].rows == 0) {
+            cli_error("--weights: %s has no rows (output units)", wp[l]);
+            goto done;
+        }
+        widths[l + 1] = Wm[l].rows;
+        W[l] = Wm[l].data;
+        if (bp && strcmp(bp[l], "-")) {
+            if ((s = dw_io_read_npy(&bm[l], bp[l]))) {
+                rc = cli_status(s);
+                goto done;
+            }
+            if (bm[l].rows * bm[l].cols != widths[l + 1] || (bm[l].rows != 1 && bm[l].cols != 1)) {
+                cli_error("--biases: %s has shape (%zu, %zu), expected (%zu,) for layer %zu", bp[l], bm[l].rows,
+                          bm[l].cols, widths[l + 1], l + 1);
+                goto done;
+            }
+            b[l] = bm[l].data;
+        }
+    }
+    const size_t n = X.rows, dout = widths[L];
+    if (outputs && !(F = malloc(n * dout * sizeof *F))) {
+        cli_error("--outputs: out of memory (%zu x %zu doubles)", n, dout);
+        goto done;
+    }
+    if (gram && (s = dw_core_check_alloc(8.0 * (double)n * (double)n, "the Gram matrix"))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (gram && !(G = dw_core_alloc_large(n * n * sizeof *G, "the Gram matrix"))) {
+        rc = cli_status(DW_ERR_NOMEM);
+        goto done;
+    }
+    const double t0 = cli_now();
+    if (outputs && (s = dw_sample_forward(act, L, widths, W, b, X.data, n, F, (int)co.threads))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (gram && (s = dw_sample_network_gram(act, L, widths, W, b, ws, bs, X.data, n, gram, G, (int)co.threads))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    const double secs = cli_now() - t0;
+    const size_t fshape[2] = {n, dout}, gshape[2] = {n, n};
+    if ((rc = cli_write_outputs_gram(outputs, F, 2, fshape, gram ? co.out : NULL, G, 2, gshape))) goto done;
+    if (co.json) {
+        printf("{\"command\": \"network\", \"version\": \"%s\", \"act\": ", dw_version());
+        cli_json_string(stdout, dw_act_name(act));
+        printf(", \"widths\": [");
+        for (size_t l = 0; l <= L; l++) printf("%s%zu", l ? ", " : "", widths[l]);
+        printf("], \"n\": %zu, \"biases\": [", n);
+        for (size_t l = 0; l < L; l++) printf("%s%s", l ? ", " : "", b[l] ? "true" : "false");
+        printf("], \"gram\": %s%s%s, \"outputs\": ", gram ? "\"" : "", gram ? gramtext : "null", gram ? "\"" : "");
+        cli_json_path(stdout, outputs);
+        printf(", \"out\": ");
+        cli_json_path(stdout, co.out);
+        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
+    }
+    rc = 0;
+done:
+    for (size_t l = 0; Wm && l < L; l++) dw_matrix_clear(&Wm[l]);
+    for (size_t l = 0; bm && l < L; l++) dw_matrix_clear(&bm[l]);
+    free(Wm), free(bm), free(W), free(b), free(widths), free(ws), free(bs), free(F);
+    dw_core_free_large(G);
+    free_paths(wp, L);
+    free_paths(bp, nbias);
+    dw_act_clear(act);
+    dw_matrix_clear(&X);
+    return rc;
+}

@@ -1,0 +1,286 @@
+/* Shared pieces of the dense-network drivers (see dense.h). */
+#include "sampling/dense.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ------------------------------------------------------------------------------------------------------------
+ * The hot kernel of a dense layer after its GEMM: bias and activation fused in one pass over each row (the row,
+ * a few KiB, stays in L1 between the two).
+ * ---------------------------------------------------------------------------------------------------------- */
+
+size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, const double *b, const dw_act *act,
+                              double *A, size_t lda, double *D, size_t ldd, int check_h)
+{
+    const int relu = act && act->fam == DW_FAM_RELU;
+    const double alpha = relu ? act->alpha : 0.0, d0 = relu ? act->d0 : 0.0;
+    for (size_t i = 0; i < rows; i++) {
+        double *h = H + i * ldh, *a = act ? A + i * lda : h, *d = D ? D + i * ldd : NULL;
+        int bad = 0;
+        if (b)
+            for (size_t j = 0; j < cols; j++) h[j] += b[j];
+        if (check_h || !act)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(h[j]);
+        if (relu) { /* dw_act_eval's relu family, inline: relu(-inf) = 0, not 0 * -inf */
+            if (alpha == 0.0 && !d) {
+                for (size_t j = 0; j < cols; j++) a[j] = h[j] > 0 ? h[j] : 0.0;
+            } else {
+                for (size_t j = 0; j < cols; j++) {
+                    const double x = h[j];
+                    if (d) d[j] = x > 0 ? 1.0 : x < 0 ? alpha : d0;
+                    a[j] = x > 0 ? x : alpha == 0.0 ? 0.0 : alpha * x;
+                }
+            }
+        } else if (act) {
+            (void)dw_act_eval(act, cols, h, a, d); /* cannot fail on valid arguments */
+        }
+        if (act && !relu)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]) || (d && !isfinite(d[j]));
+        else if (act && !check_h)
+            for (size_t j = 0; j < cols; j++) bad |= !isfinite(a[j]);
+        if (bad) return i;
+    }
+    return SIZE_MAX;
+}
+
+int dw_dense_check_inputs(const double *X, size_t n, size_t d)
+{
+    for (size_t i = 0; i < n * d; i++)
+        if (!isfinite(X[i])) {
+            dw_fail(DW_ERR_INVALID, "X: row %zu, column %zu is not finite (%g)", i / d + 1, i % d + 1, X[i]);
+            return 0;
+        }
+    return 1;
+}
+
+void dw_dense_serial_blas(void)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * The engine
+ * ---------------------------------------------------------------------------------------------------------- */
+
+double dw_dense_work(const dw_dense_shape *sh, size_t n, dw_sample_gram kind)
+{
+    const size_t H = sh->n_layers - 1, dout = sh->widths[sh->n_layers];
+    double mx = 0, cnt = 0;
+    for (size_t l = 1; l <= H; l++) mx = (double)sh->widths[l] > mx ? (double)sh->widths[l] : mx;
+    if (kind == DW_SAMPLE_NTK && H > 0) {
+        for (size_t l = 1; l <= H; l++) cnt += 2.0 * (double)n * (double)sh->widths[l];
+        cnt += 2.0 * (double)n * (double)dout * mx;
+    } else {
+        cnt = 2.0 * (double)n * mx;
+    }
+    return cnt;
+}
+
+/* One Gram tile T = alpha P[i0:i1] P[j0:j1]^T (rows of P, K columns, leading dimension ld), ldt = j1 - j0:
+ * diagonal tiles (i0 == j0) by dsyrk, which fills the upper triangle only. */
+static void gram_tile(const double *P, size_t ld, size_t K, size_t i0, size_t i1, size_t j0, size_t j1, double alpha,
+                      double *T)
+{
+    const int ni = (int)(i1 - i0), nj = (int)(j1 - j0);
+    if (i0 == j0)
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, ni, (int)K, alpha, P + i0 * ld, (int)ld, 0.0, T, nj);
+    else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, (int)K, alpha, P + i0 * ld, (int)ld, P + j0 * ld,
+                    (int)ld, 0.0, T, nj);
+}
+
+/* Tile q of the upper triangle of an nt x nt tiling of n points: rows [i0, i1), columns [j0, j1), j0 >= i0. */
+static void tile_of(size_t q, size_t nt, size_t n, size_t *i0, size_t *i1, size_t *j0, size_t *j1)
+{
+    size_t r = 0;
+    while (q >= nt - r) {
+        q -= nt - r;
+        r++;
+    }
+    *i0 = r * DW_DENSE_TILE;
+    *j0 = (r + q) * DW_DENSE_TILE;
+    *i1 = *i0 + DW_DENSE_TILE < n ? *i0 + DW_DENSE_TILE : n;
+    *j1 = *j0 + DW_DENSE_TILE < n ? *j0 + DW_DENSE_TILE : n;
+}
+
+/* Rows [r0, r0 + rows) x units [c0, c0 + cols) of a GEMM-shaped block count: items of DW_FWD_ROWS x DW_FWD_COLS. */
+static void block_of(size_t k, size_t R, size_t C, size_t *r0, size_t *rows, size_t *c0, size_t *cols)
+{
+    const size_t ncb = (C + DW_FWD_COLS - 1) / DW_FWD_COLS;
+    *r0 = (k / ncb) * DW_FWD_ROWS;
+    *c0 = (k % ncb) * DW_FWD_COLS;
+    *rows = *r0 + DW_FWD_ROWS < R ? DW_FWD_ROWS : R - *r0;
+    *cols = *c0 + DW_FWD_COLS < C ? DW_FWD_COLS : C - *c0;
+}
+
+static size_t blocks(size_t R, size_t C) { return ((R + DW_FWD_ROWS - 1) / DW_FWD_ROWS) * ((C + DW_FWD_COLS - 1) / DW_FWD_COLS); }
+
+/* One block of a layer: o = in W^T (rows x cols, W's rows c0.. as given), then bias and activation (phi' into D
+ * where asked) in one pass over each row; returns the first row that is not finite, or SIZE_MAX. */
+static size_t layer_block(const double *in, size_t rin, const double *W, const double *b, double *o, size_t ldo,
+                          size_t rows, size_t cols, const dw_act *act, double *D, int check_h)
+{
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rin, 1.0, in, (int)rin, W,
+                (int)rin, 0.0, o, (int)ldo);
+    return dw_dense_bias_act_rows(rows, cols, o, ldo, b, act, act ? o : NULL, ldo, D, ldo, check_h);
+}
+
+/* The error for layer l (1-based; L1 = the output layer) not finite at input row `row` (0-based). */
+static dw_status layer_fail(const dw_dense_shape *sh, const dw_dense_net *net, size_t l, size_t row)
+{
+    if (sh->given)
+        return dw_fail(DW_ERR_RANGE,
+                       "forward: layer %zu is not finite at input row %zu (non-finite weights or biases, or overflow)",
+                       l, row + 1);
+    if (l == sh->n_layers)
+        return dw_fail(DW_ERR_RANGE, "sample %llu: the output overflows at input row %zu", net->label, row + 1);
+    return dw_fail(DW_ERR_RANGE,
+                   "sample %llu: the activations of layer %zu overflow at input row %zu (%s); reduce the depth or the "
+                   "variances",
+                   net->label, l, row + 1, dw_act_name(sh->act));
+}
+
+dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
+                        dw_sample_gram kind, int threads)
+{
+    const size_t L1 = sh->n_layers, H = L1 - 1, dout = sh->widths[L1];
+    const int ntk = kind == DW_SAMPLE_NTK && H > 0, gram = kind != DW_SAMPLE_NO_GRAM;
+    const int outputs = nets[0].F != NULL;
+    size_t mx = 0;
+    for (size_t l = 1; l <= H; l++) mx = sh->widths[l] > mx ? sh->widths[l] : mx;
+    /* per-layer pointers, shared by all networks as offsets into their work spaces */
+    size_t *offA = calloc(L1 + 1, sizeof *offA), *offD = calloc(L1 + 1, sizeof *offD);
+    if (!offA || !offD) {
+        free(offA), free(offD);
+        return dw_fail(DW_ERR_NOMEM, "network evaluation: out of memory");
+    }
+    size_t offG[2] = {0, 0};
+    {
+        size_t off = 0;
+        for (size_t l = 1; l <= H; l++) {
+            if (ntk) {
+                offA[l] = off, off += n * sh->widths[l];
+                offD[l] = off, off += n * sh->widths[l];
+            } else {
+                offA[l] = ((l - 1) & 1) * n * mx;
+            }
+        }
+        if (ntk) offG[0] = off, offG[1] = off + n * dout * mx;
+    }
+#define ACT(s, l) ((l) == 0 ? X : nets[s].work + offA[l])
+    const double ws_top = sh->ws ? sh->ws[H] : 1.0, bs_top = sh->bs ? sh->bs[H] : 1.0;
+    const size_t nt = (n + DW_DENSE_TILE - 1) / DW_DENSE_TILE, ntiles = gram ? nt * (nt + 1) / 2 : 0;
+    const double inv = 1.0 / (double)dout;
+    ERR_DECL;
+#pragma omp parallel num_threads(threads)
+    {
+        dw_dense_serial_blas();
+        double *T1 = gram ? malloc(2 * DW_DENSE_TILE * DW_DENSE_TILE * sizeof(double)) : NULL;
+        double *T2 = T1 ? T1 + DW_DENSE_TILE * DW_DENSE_TILE : NULL;
+        if (gram && !T1) ERR_RECORD(0, dw_fail(DW_ERR_NOMEM, "network evaluation: out of memory (Gram tile)"));
+        /* 1. forward through the hidden layers: a^l = phi(W_l a^{l-1} + b_l), with phi' for the NTK */
+        for (size_t l = 1; l <= H; l++) {
+            const size_t rin = sh->widths[l - 1], rout = sh->widths[l], per = blocks(n, rout);
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < m * per; k++) {
+                const size_t s = k / per;
+                size_t r0, rows, c0, cols;
+                block_of(k % per, n, rout, &r0, &rows, &c0, &cols);
+                const dw_dense_net *net = &nets[s];
+                const size_t bad = layer_block(ACT(s, l - 1) + r0 * rin, rin, net->W[l - 1] + c0 * rin,
+                                               net->b && net->b[l - 1] ? net->b[l - 1] + c0 : NULL,
+                                               net->work + offA[l] + r0 * rout + c0, rout, rows, cols, sh->act,
+                                               ntk ? net->work + offD[l] + r0 * rout + c0 : NULL, sh->given);
+                if (bad != SIZE_MAX) ERR_RECORD((s * (L1 + 1) + l) * (n + 1) + r0 + bad, layer_fail(sh, net, l, r0 + bad));
+            }
+        }
+        /* 2. the outputs; the top layer's Gram term ws <a^H, a^H> + bs; the gradients at layer H,
+         *    df_k/dh^H = phi'(h^H) .* W_{H+1}[k, :] (row i of the buffer: k = 0..d_out-1 side by side) */
+        const size_t wH = sh->widths[H], nout = outputs ? blocks(n, dout) : 0;
+        const size_t ngb = ntk ? (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS : 0, per2 = nout + ntiles + ngb;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t k = 0; k < m * per2; k++) {
+            const size_t s = k / per2, q = k % per2;
+            const dw_dense_net *net = &nets[s];
+            if (q < nout) {
+                size_t r0, rows, c0, cols;
+                block_of(q, n, dout, &r0, &rows, &c0, &cols);
+                const size_t bad = layer_block(ACT(s, H) + r0 * wH, wH, net->W[H] + c0 * wH,
+                                               net->b && net->b[H] ? net->b[H] + c0 : NULL, net->F + r0 * dout + c0,
+                                               dout, rows, cols, NULL, NULL, 1);
+                if (bad != SIZE_MAX) ERR_RECORD((s * (L1 + 1) + L1) * (n + 1) + r0 + bad, layer_fail(sh, net, L1, r0 + bad));
+            } else if (q < nout + ngb) {
+                const size_t r0 = (q - nout) * DW_FWD_ROWS, r1 = r0 + DW_FWD_ROWS < n ? r0 + DW_FWD_ROWS : n;
+                double *g0 = net->work + offG[H & 1];
+                for (size_t i = r0; i < r1; i++)
+                    for (size_t o = 0; o < dout; o++) {
+                        const double *d = net->work + offD[H] + i * wH, *w = net->W[H] + o * wH;
+                        double *g = g0 + (i * dout + o) * wH;
+                        for (size_t j = 0; j < wH; j++) g[j] = d[j] * w[j];
+                    }
+            } else if (T1) {
+                size_t i0, i1, j0, j1;
+                tile_of(q - nout - ngb, nt, n, &i0, &i1, &j0, &j1);
+                const size_t nj = j1 - j0;
+                const double bsh = net->b && net->b[H] ? bs_top : 0.0;
+                gram_tile(ACT(s, H), wH, wH, i0, i1, j0, j1, 1.0, T1);
+                for (size_t i = i0; i < i1; i++)
+                    for (size_t j = i0 == j0 ? i : j0; j < j1; j++)
+                        net->G[i * n + j] = ws_top * T1[(i - i0) * nj + (j - j0)] + bsh;
+            }
+        }
+        /* 3. back-propagation, layer by layer: the Gram of the gradients at layer l times the layer's input
+         *    kernel, and in the same loop the gradients at layer l - 1 (both only read those at layer l) */
+        for (size_t l = H; ntk && l >= 1; l--) {
+            const size_t wl = sh->widths[l], wp = sh->widths[l - 1], R = n * dout;
+            const double ws = sh->ws ? sh->ws[l - 1] : 1.0, bs = sh->bs ? sh->bs[l - 1] : 1.0;
+            const size_t nbb = l >= 2 ? blocks(R, wp) : 0, per3 = nbb + ntiles;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t k = 0; k < m * per3; k++) {
+                const size_t s = k / per3, q = k % per3;
+                const dw_dense_net *net = &nets[s];
+                const double *Gl = net->work + offG[l & 1];
+                if (q < nbb) { /* df/dh^{l-1} = phi'(h^{l-1}) .* (df/dh^l W_l): rows x units of (n d_out) x n_{l-1} */
+                    size_t r0, rows, c0, cols;
+                    block_of(q, R, wp, &r0, &rows, &c0, &cols);
+                    double *o = net->work + offG[(l - 1) & 1] + r0 * wp + c0;
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)wl, 1.0,
+                                Gl + r0 * wl, (int)wl, net->W[l - 1] + c0, (int)wp, 0.0, o, (int)wp);
+                    const double *D = net->work + offD[l - 1];
+                    for (size_t r = 0; r < rows; r++) {
+                        const double *d = D + ((r0 + r) / dout) * wp + c0;
+                        double *g = o + r * wp;
+                        for (size_t j = 0; j < cols; j++) g[j] *= d[j];
+                    }
+                } else if (T1) {
+                    size_t i0, i1, j0, j1;
+                    tile_of(q - nbb, nt, n, &i0, &i1, &j0, &j1);
+                    const size_t nj = j1 - j0;
+                    const double bsl = net->b && net->b[l - 1] ? bs : 0.0;
+                    gram_tile(Gl, dout * wl, dout * wl, i0, i1, j0, j1, inv, T1);
+                    gram_tile(ACT(s, l - 1), wp, wp, i0, i1, j0, j1, ws, T2);
+                    for (size_t i = i0; i < i1; i++)
+                        for (size_t j = i0 == j0 ? i : j0; j < j1; j++) {
+                            const size_t e = (i - i0) * nj + (j - j0);
+                            net->G[i * n + j] += T1[e] * (T2[e] + bsl);
+                        }
+                }
+            }
+        }
+        free(T1);
+    }
+#undef ACT
+    free(offA), free(offD);
+    if (err) return dw_fail(err, "%s", err_msg);
+    if (gram) /* the lower triangle by symmetry */
+        for (size_t s = 0; s < m; s++)
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n; j++) nets[s].G[j * n + i] = nets[s].G[i * n + j];
+    return DW_OK;
+}
