@@ -48,9 +48,9 @@ DW_API void dw_error_clear(void);
 DW_API double dw_core_mem_available(void);
 /* DW_ERR_NOMEM with a message naming `what` and its size if `bytes` exceeds 90% of the available memory. */
 DW_API dw_status dw_core_check_alloc(double bytes, const char *what);
-/* Allocate a large output array (2 MiB aligned, transparent huge pages requested: the first touch of fresh pages
- * otherwise costs more than computing a Gram matrix); NULL with DW_ERR_NOMEM's message on failure. Free with
- * dw_core_free_large. */
+/* Allocate a large output array (from 4 MiB: 2 MiB aligned, transparent huge pages requested: the first touch of
+ * fresh pages otherwise costs more than computing a Gram matrix; below: plain malloc, where a 2 MiB page would
+ * only add its fault and zeroing); NULL with DW_ERR_NOMEM's message on failure. Free with dw_core_free_large. */
 DW_API void *dw_core_alloc_large(size_t bytes, const char *what);
 DW_API void dw_core_free_large(void *p);
 /* Number of threads a parallel region uses when asked for `threads` (0 = the OpenMP default). */

@@ -109,17 +109,43 @@ static void tile_of(size_t q, size_t nt, size_t n, size_t *i0, size_t *i1, size_
     *j1 = *j0 + DW_DENSE_TILE < n ? *j0 + DW_DENSE_TILE : n;
 }
 
-/* Rows [r0, r0 + rows) x units [c0, c0 + cols) of a GEMM-shaped block count: items of DW_FWD_ROWS x DW_FWD_COLS. */
-static void block_of(size_t k, size_t R, size_t C, size_t *r0, size_t *rows, size_t *c0, size_t *cols)
+/* The blocks of an R x C layer output: DW_FWD_ROWS x DW_FWD_COLS (each GEMM packs its block of W once for all
+ * its rows), halved (the larger side first, down to 64) until one network's layer has at least DW_MIN_ITEMS of
+ * them, so that a small layer still spreads over the threads. From the shape alone, never from the thread count
+ * (which would change the blocks and the rounding). */
+#define DW_MIN_ITEMS 4
+static void block_dims(size_t R, size_t C, size_t *br, size_t *bc)
 {
-    const size_t ncb = (C + DW_FWD_COLS - 1) / DW_FWD_COLS;
-    *r0 = (k / ncb) * DW_FWD_ROWS;
-    *c0 = (k % ncb) * DW_FWD_COLS;
-    *rows = *r0 + DW_FWD_ROWS < R ? DW_FWD_ROWS : R - *r0;
-    *cols = *c0 + DW_FWD_COLS < C ? DW_FWD_COLS : C - *c0;
+    size_t r = DW_FWD_ROWS, c = DW_FWD_COLS;
+    while (((R + r - 1) / r) * ((C + c - 1) / c) < DW_MIN_ITEMS && (r > 64 || c > 64)) {
+        const size_t er = r < R ? r : R, ec = c < C ? c : C; /* the sides that count */
+        if (r > 64 && (er >= ec || c <= 64))
+            r /= 2;
+        else
+            c /= 2;
+    }
+    *br = r;
+    *bc = c;
 }
 
-static size_t blocks(size_t R, size_t C) { return ((R + DW_FWD_ROWS - 1) / DW_FWD_ROWS) * ((C + DW_FWD_COLS - 1) / DW_FWD_COLS); }
+/* Block k of an R x C layer output: rows [r0, r0 + rows) x units [c0, c0 + cols). */
+static void block_of(size_t k, size_t R, size_t C, size_t *r0, size_t *rows, size_t *c0, size_t *cols)
+{
+    size_t br, bc;
+    block_dims(R, C, &br, &bc);
+    const size_t ncb = (C + bc - 1) / bc;
+    *r0 = (k / ncb) * br;
+    *c0 = (k % ncb) * bc;
+    *rows = *r0 + br < R ? br : R - *r0;
+    *cols = *c0 + bc < C ? bc : C - *c0;
+}
+
+static size_t blocks(size_t R, size_t C)
+{
+    size_t br, bc;
+    block_dims(R, C, &br, &bc);
+    return ((R + br - 1) / br) * ((C + bc - 1) / bc);
+}
 
 /* One block of a layer: o = in W^T (rows x cols, W's rows c0.. as given), then bias and activation (phi' into D
  * where asked) in one pass over each row; returns the first row that is not finite, or SIZE_MAX. */
