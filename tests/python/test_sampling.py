@@ -351,7 +351,10 @@ def test_outputs_are_gaussian_depth1(law):
 def test_outputs_are_gaussian_depth3(law):
     X = inputs(3, 4)
     S = 3000
-    F = dw.sample(X, depth=3, act="erf", width=1024, samples=S, law=law, weight_var=2.0, bias_var=0.1, seed=29,
+    # Haar layers cost a QR each (2 x 2.8 GFLOP a network at 1024): width 512 for them. The O(1/N) departures
+    # from the limit (variance, excess kurtosis ~ 1/N) stay far below the KS test's resolution 1.63/sqrt(S) = 0.03.
+    width = 512 if law == "orthogonal" else 1024
+    F = dw.sample(X, depth=3, act="erf", width=width, samples=S, law=law, weight_var=2.0, bias_var=0.1, seed=29,
                   gaussian_input_layer=True)["outputs"][:, :, 0]
     K = dw.kernel(X, depth=3, act="erf", weight_var=2.0, bias_var=0.1)
     for i in range(3):
