@@ -26,7 +26,8 @@ static const char help[] =
     "  --gram KIND         ntk: the tangent kernel in every weight and bias, by back-propagation, averaged over\n"
     "                      the n_L outputs: (1/n_L) sum_k sum_l <df_k/dh^l(x), df_k/dh^l(y)> (ws_l a.a + bs_l);\n"
     "                      nngp: ws_L a^{L-1}(x).a^{L-1}(y) + bs_L\n"
-    "  --out FILE          the Gram, .npy (n, n)\n"
+    "  --y FILE            second inputs, m x d: the cross Gram K(x_i, y_j), (n, m)\n"
+    "  --out FILE          the Gram, .npy (n, n), or (n, m) with --y\n"
     "  --weight-scale S    ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
     "                      W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})\n"
     "  --bias-scale B      bs_l: one value or L values (default 1; NTK parameterisation: bias_var)\n"
@@ -104,7 +105,8 @@ static int parse_scales(const char *opt, const char *text, size_t L, double **ou
 int cmd_network(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"x", required_argument, 0, 'x'},           {"weights", required_argument, 0, 'W'},
+        {"x", required_argument, 0, 'x'},           {"y", required_argument, 0, 'y'},
+        {"weights", required_argument, 0, 'W'},
         {"biases", required_argument, 0, 'B'},      {"act", required_argument, 0, 'a'},
         {"outputs", required_argument, 0, 'O'},     {"gram", required_argument, 0, 'g'},
         {"out", required_argument, 0, 'o'},         {"weight-scale", required_argument, 0, 'w'},
@@ -144,13 +146,18 @@ int cmd_network(int argc, char **argv)
     int rc = 1;
     size_t L = 0, nbias = 0;
     char **wp = NULL, **bp = NULL;
-    dw_matrix *Wm = NULL, *bm = NULL, X;
+    dw_matrix *Wm = NULL, *bm = NULL, X, Y;
     const double **W = NULL, **b = NULL;
     size_t *widths = NULL;
     double *ws = NULL, *bs = NULL, *F = NULL, *G = NULL;
     dw_act *act = NULL;
     dw_status s;
     dw_matrix_init(&X);
+    dw_matrix_init(&Y);
+    if (co.y && !gram) {
+        cli_usage_error("network", "--y needs --gram nngp|ntk (it gives the cross Gram)");
+        goto done;
+    }
     if (!(wp = split_paths("--weights", wtext, &L))) goto done;
     if (btext && !(bp = split_paths("--biases", btext, &nbias))) goto done;
     if (bp && nbias != L) {
@@ -161,6 +168,11 @@ int cmd_network(int argc, char **argv)
     if (!cli_act_init(&act, co.act)) goto done;
     if (!cli_check_writable("--outputs", outputs) || !cli_check_writable("--out", co.out)) goto done;
     if (!cli_read_points(co.x, &X)) goto done;
+    if (co.y && !cli_read_points(co.y, &Y)) goto done;
+    if (co.y && Y.cols != X.cols) {
+        cli_error("--y: %s has %zu columns, but --x has %zu", co.y, Y.cols, X.cols);
+        goto done;
+    }
     Wm = calloc(L, sizeof *Wm), bm = calloc(L, sizeof *bm);
     W = calloc(L, sizeof *W), b = calloc(L, sizeof *b), widths = calloc(L + 1, sizeof *widths);
     if (!Wm || !bm || !W || !b || !widths) {
@@ -202,16 +214,16 @@ int cmd_network(int argc, char **argv)
             b[l] = bm[l].data;
         }
     }
-    const size_t n = X.rows, dout = widths[L];
+    const size_t n = X.rows, dout = widths[L], m = co.y ? Y.rows : n;
     if (outputs && !(F = malloc(n * dout * sizeof *F))) {
         cli_error("--outputs: out of memory (%zu x %zu doubles)", n, dout);
         goto done;
     }
-    if (gram && (s = dw_core_check_alloc(8.0 * (double)n * (double)n, "the Gram matrix"))) {
+    if (gram && (s = dw_core_check_alloc(8.0 * (double)n * (double)m, "the Gram matrix"))) {
         rc = cli_status(s);
         goto done;
     }
-    if (gram && !(G = dw_core_alloc_large(n * n * sizeof *G, "the Gram matrix"))) {
+    if (gram && !(G = dw_core_alloc_large(n * m * sizeof *G, "the Gram matrix"))) {
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
@@ -220,19 +232,20 @@ int cmd_network(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    if (gram && (s = dw_sample_network_gram(act, L, widths, W, b, ws, bs, X.data, n, gram, G, (int)co.threads))) {
+    if (gram && (s = dw_sample_network_gram(act, L, widths, W, b, ws, bs, X.data, n, co.y ? Y.data : NULL, m, gram,
+                                            G, (int)co.threads))) {
         rc = cli_status(s);
         goto done;
     }
     const double secs = cli_now() - t0;
-    const size_t fshape[2] = {n, dout}, gshape[2] = {n, n};
+    const size_t fshape[2] = {n, dout}, gshape[2] = {n, m};
     if ((rc = cli_write_outputs_gram(outputs, F, 2, fshape, gram ? co.out : NULL, G, 2, gshape))) goto done;
     if (co.json) {
         printf("{\"command\": \"network\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"widths\": [");
         for (size_t l = 0; l <= L; l++) printf("%s%zu", l ? ", " : "", widths[l]);
-        printf("], \"n\": %zu, \"biases\": [", n);
+        printf("], \"n\": %zu, \"m\": %zu, \"biases\": [", n, m);
         for (size_t l = 0; l < L; l++) printf("%s%s", l ? ", " : "", b[l] ? "true" : "false");
         printf("], \"gram\": %s%s%s, \"outputs\": ", gram ? "\"" : "", gram ? gramtext : "null", gram ? "\"" : "");
         cli_json_path(stdout, outputs);
@@ -250,5 +263,6 @@ done:
     free_paths(bp, nbias);
     dw_act_clear(act);
     dw_matrix_clear(&X);
+    dw_matrix_clear(&Y);
     return rc;
 }

@@ -292,11 +292,12 @@ DW_API dw_status dw_sample_forward(const dw_act *act, size_t n_layers, const siz
  * bias term only where b[l] is given: if the trainable parameters are theta_l with W_l = s_l theta_l, pass
  * ws_l = s_l^2. Plain (standard) parameterisation: NULL, NULL. NTK parameterisation (W_l = sqrt(w_l / n_l) W-hat,
  * b_l = sqrt(v_l) b-hat): ws_l = w_l / n_l, bs_l = v_l, which reproduces dw_sample_run's NTK of the same network.
+ * Y NULL: G is the n x n Gram of X (exactly symmetric); else Y (m x d) and G the n x m cross Gram K(x_i, y_j).
  * DW_ERR_RANGE where an activation or the result is not finite; the result does not depend on the thread count. */
 DW_API dw_status dw_sample_network_gram(const dw_act *act, size_t n_layers, const size_t *widths,
                                         const double *const *W, const double *const *b, const double *weight_scale,
-                                        const double *bias_scale, const double *X, size_t n, dw_sample_gram kind,
-                                        double *G, int threads);
+                                        const double *bias_scale, const double *X, size_t n, const double *Y,
+                                        size_t m, dw_sample_gram kind, double *G, int threads);
 
 /* Convergence study (MATH.md 1.4): for each hidden width N (all hidden layers N), S networks; errors of the
  * empirical Gram G_s against the exact limit K of dw_kernel_gram (NTK parameterisation). Width i (0-based) uses

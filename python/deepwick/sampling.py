@@ -65,7 +65,8 @@ lib.dw_sample_bytes.restype = ctypes.c_double
 lib.dw_sample_forward.argtypes = [ctypes.c_void_p, _sz, ctypes.POINTER(_sz), ctypes.POINTER(_dp),
                                   ctypes.POINTER(_dp), _dp, _sz, _dp, ctypes.c_int]
 lib.dw_sample_network_gram.argtypes = [ctypes.c_void_p, _sz, ctypes.POINTER(_sz), ctypes.POINTER(_dp),
-                                       ctypes.POINTER(_dp), _dp, _dp, _dp, _sz, ctypes.c_int, _dp, ctypes.c_int]
+                                       ctypes.POINTER(_dp), _dp, _dp, _dp, _sz, _dp, _sz, ctypes.c_int, _dp,
+                                       ctypes.c_int]
 lib.dw_sampling_converge.argtypes = [ctypes.POINTER(_SampleOpts), _dp, _sz, _sz, ctypes.c_int, _sz,
                                      ctypes.POINTER(_sz), _sz, ctypes.POINTER(_Width), ctypes.POINTER(_Fit)]
 
@@ -325,7 +326,8 @@ def forward(weights, biases, X, act, *, threads=None):
     return F
 
 
-def network_kernel(weights, biases, X, act, *, kind="ntk", weight_scale=None, bias_scale=None, threads=None):
+def network_kernel(weights, biases, X, act, *, Y=None, kind="ntk", weight_scale=None, bias_scale=None,
+                   threads=None):
     """Empirical NTK (or NNGP) Gram of ONE GIVEN network, the network of :func:`forward` (trained weights, another
     framework's, or sampled ones): the tangent kernel with respect to every weight and bias, by back-propagation
     (MATH.md 1.3: one GEMM per layer, no per-example Jacobians), averaged over the output units.
@@ -346,13 +348,15 @@ def network_kernel(weights, biases, X, act, *, kind="ntk", weight_scale=None, bi
     Parameters
     ----------
     weights, biases, X, act : as for :func:`forward` (weights[l] of shape (n_{l+1}, n_l), X of shape (n, d))
+    Y : None, or array_like (m, d): the cross Gram K(x_i, y_j) (one forward and backward pass over the stacked
+        points, then only the n x m tiles)
     kind : 'ntk' or 'nngp'
     weight_scale, bias_scale : None, a scalar, or a sequence of len(weights) non-negative numbers
     threads : int, OpenMP threads (the result does not depend on it)
 
     Returns
     -------
-    (n, n) float64 array, exactly symmetric.
+    (n, n) float64 array, exactly symmetric; (n, m) with Y.
     """
     if kind not in ("nngp", "ntk"):
         raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))
@@ -371,11 +375,17 @@ def network_kernel(weights, biases, X, act, *, kind="ntk", weight_scale=None, bi
 
     ws, bsc = scales("weight_scale", weight_scale), scales("bias_scale", bias_scale)
     n = Xc.shape[0]
-    G = np.empty((n, n))
+    Yc = None
+    if Y is not None:
+        Yc = _points("Y", Y)
+        if Yc.shape[1] != Xc.shape[1]:
+            raise InputError("Y: %d columns, but X has %d" % (Yc.shape[1], Xc.shape[1]))
+    G = np.empty((n, n if Yc is None else Yc.shape[0]))
     th = 0 if threads is None else _int("threads", threads, 1, 4096)
     check(lib.dw_sample_network_gram(A._h, L, wd.ctypes.data_as(ctypes.POINTER(_sz)), Wp, Bp,
                                      ptr(ws) if ws is not None else None, ptr(bsc) if bsc is not None else None,
-                                     ptr(Xc), n, _GRAMS[kind], ptr(G), th))
+                                     ptr(Xc), n, ptr(Yc), 0 if Yc is None else Yc.shape[0], _GRAMS[kind], ptr(G),
+                                     th))
     return G
 
 

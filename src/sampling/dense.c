@@ -95,18 +95,29 @@ static void gram_tile(const double *P, size_t ld, size_t K, size_t i0, size_t i1
                     (int)ld, 0.0, T, nj);
 }
 
-/* Tile q of the upper triangle of an nt x nt tiling of n points: rows [i0, i1), columns [j0, j1), j0 >= i0. */
-static void tile_of(size_t q, size_t nt, size_t n, size_t *i0, size_t *i1, size_t *j0, size_t *j1)
+/* Tile q of the Gram, in rows of the stacked inputs: rows [i0, i1), columns [j0, j1). Symmetric (n1 == n): the
+ * upper triangle of an nt x nt tiling, j0 >= i0. Cross (n1 < n): rows 0..n1-1 against rows n1..n-1, a full
+ * nt1 x nt2 tiling. */
+static void tile_of(size_t q, size_t n, size_t n1, size_t *i0, size_t *i1, size_t *j0, size_t *j1)
 {
-    size_t r = 0;
-    while (q >= nt - r) {
-        q -= nt - r;
-        r++;
+    const size_t T = DW_DENSE_TILE;
+    if (n1 < n) {
+        const size_t nt2 = (n - n1 + T - 1) / T;
+        *i0 = (q / nt2) * T;
+        *j0 = n1 + (q % nt2) * T;
+        *i1 = *i0 + T < n1 ? *i0 + T : n1;
+    } else {
+        const size_t nt = (n + T - 1) / T;
+        size_t r = 0;
+        while (q >= nt - r) {
+            q -= nt - r;
+            r++;
+        }
+        *i0 = r * T;
+        *j0 = (r + q) * T;
+        *i1 = *i0 + T < n ? *i0 + T : n;
     }
-    *i0 = r * DW_DENSE_TILE;
-    *j0 = (r + q) * DW_DENSE_TILE;
-    *i1 = *i0 + DW_DENSE_TILE < n ? *i0 + DW_DENSE_TILE : n;
-    *j1 = *j0 + DW_DENSE_TILE < n ? *j0 + DW_DENSE_TILE : n;
+    *j1 = *j0 + T < n ? *j0 + T : n;
 }
 
 /* The blocks of an R x C layer output: DW_FWD_ROWS x DW_FWD_COLS (each GEMM packs its block of W once for all
@@ -173,7 +184,7 @@ static dw_status layer_fail(const dw_dense_shape *sh, const dw_dense_net *net, s
 }
 
 dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
-                        dw_sample_gram kind, int threads)
+                        size_t n1, dw_sample_gram kind, int threads)
 {
     const size_t L1 = sh->n_layers, H = L1 - 1, dout = sh->widths[L1];
     const int ntk = kind == DW_SAMPLE_NTK && H > 0, gram = kind != DW_SAMPLE_NO_GRAM;
@@ -201,7 +212,13 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
     }
 #define ACT(s, l) ((l) == 0 ? X : nets[s].work + offA[l])
     const double ws_top = sh->ws ? sh->ws[H] : 1.0, bs_top = sh->bs ? sh->bs[H] : 1.0;
-    const size_t nt = (n + DW_DENSE_TILE - 1) / DW_DENSE_TILE, ntiles = gram ? nt * (nt + 1) / 2 : 0;
+    /* the Gram: symmetric n x n (n1 >= n), or the cross block n1 x (n - n1), leading dimension ldg, columns from jg */
+    const int cross = n1 < n;
+    const size_t ldg = cross ? n - n1 : n, jg = cross ? n1 : 0;
+    const size_t nt = (n + DW_DENSE_TILE - 1) / DW_DENSE_TILE;
+    const size_t ntiles = !gram ? 0
+                          : cross ? ((n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE) * ((n - n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE)
+                                  : nt * (nt + 1) / 2;
     const double inv = 1.0 / (double)dout;
     ERR_DECL;
 #pragma omp parallel num_threads(threads)
@@ -252,13 +269,13 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
                     }
             } else if (T1) {
                 size_t i0, i1, j0, j1;
-                tile_of(q - nout - ngb, nt, n, &i0, &i1, &j0, &j1);
+                tile_of(q - nout - ngb, n, cross ? n1 : n, &i0, &i1, &j0, &j1);
                 const size_t nj = j1 - j0;
                 const double bsh = net->b && net->b[H] ? bs_top : 0.0;
                 gram_tile(ACT(s, H), wH, wH, i0, i1, j0, j1, 1.0, T1);
                 for (size_t i = i0; i < i1; i++)
                     for (size_t j = i0 == j0 ? i : j0; j < j1; j++)
-                        net->G[i * n + j] = ws_top * T1[(i - i0) * nj + (j - j0)] + bsh;
+                        net->G[i * ldg + j - jg] = ws_top * T1[(i - i0) * nj + (j - j0)] + bsh;
             }
         }
         /* 3. back-propagation, layer by layer: the Gram of the gradients at layer l times the layer's input
@@ -286,7 +303,7 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
                     }
                 } else if (T1) {
                     size_t i0, i1, j0, j1;
-                    tile_of(q - nbb, nt, n, &i0, &i1, &j0, &j1);
+                    tile_of(q - nbb, n, cross ? n1 : n, &i0, &i1, &j0, &j1);
                     const size_t nj = j1 - j0;
                     const double bsl = net->b && net->b[l - 1] ? bs : 0.0;
                     gram_tile(Gl, dout * wl, dout * wl, i0, i1, j0, j1, inv, T1);
@@ -294,7 +311,7 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
                     for (size_t i = i0; i < i1; i++)
                         for (size_t j = i0 == j0 ? i : j0; j < j1; j++) {
                             const size_t e = (i - i0) * nj + (j - j0);
-                            net->G[i * n + j] += T1[e] * (T2[e] + bsl);
+                            net->G[i * ldg + j - jg] += T1[e] * (T2[e] + bsl);
                         }
                 }
             }
@@ -304,7 +321,7 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
 #undef ACT
     free(offA), free(offD);
     if (err) return dw_fail(err, "%s", err_msg);
-    if (gram) /* the lower triangle by symmetry */
+    if (gram && !cross) /* the lower triangle by symmetry */
         for (size_t s = 0; s < m; s++)
             for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n; j++) nets[s].G[j * n + i] = nets[s].G[i * n + j];

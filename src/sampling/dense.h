@@ -79,10 +79,11 @@ typedef struct {
  * n x d_out x widest; otherwise two activation buffers). */
 double dw_dense_work(const dw_dense_shape *sh, size_t n, dw_sample_gram kind);
 
-/* Evaluate the m networks on X (n x widths[0]): F where asked, the Gram where kind is set (upper triangle
- * mirrored: exactly symmetric; finiteness of the Gram is the caller's to check). The first failure in (network,
- * layer, row) order is reported. */
+/* Evaluate the m networks on X (n x widths[0]): F where asked, the Gram where kind is set: with n1 >= n the
+ * n x n Gram of all rows (upper triangle mirrored: exactly symmetric), with n1 < n the n1 x (n - n1) cross Gram of
+ * rows 0..n1-1 against rows n1..n-1 (finiteness of the Gram is the caller's to check). The first failure in
+ * (network, layer, row) order is reported. */
 dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
-                        dw_sample_gram kind, int threads);
+                        size_t n1, dw_sample_gram kind, int threads);
 
 #endif

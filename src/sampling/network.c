@@ -376,7 +376,7 @@ static dw_status run_core(const net *t, const double *X, size_t S, uint64_t firs
                                          t->gram ? base + t->offGram : NULL, base + t->offWork,
                                          (unsigned long long)(first + c0 + s)};
             }
-            st = dw_dense_eval(&sh, nets, cs, X, n, t->gram, threads);
+            st = dw_dense_eval(&sh, nets, cs, X, n, n, t->gram, threads);
             if (st) break;
         }
         for (size_t s = 0; s < cs && !st; s++) st = consume(cctx, c0 + s, t, mem + s * t->total);

@@ -125,6 +125,22 @@ def test_reproduces_empirical_kernel_of_a_sampled_network(kind):
     assert np.abs(G - ref).max() <= 1e-14 * np.abs(ref).max()
 
 
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
+def test_cross_gram_is_the_block_of_the_stacked_gram(kind):
+    """K(X, Y) against the symmetric Gram of [X; Y] (other tiles, dsyrk on its diagonal): the same entries."""
+    rng = np.random.default_rng(4)
+    Ws, bs = net(rng, [5, 40, 30, 3])
+    X, Y = rng.standard_normal((150, 5)), rng.standard_normal((70, 5))
+    kw = dict(kind=kind, weight_scale=[0.8, 1.2, 0.5], bias_scale=0.4)
+    C = dw.network_kernel(Ws, bs, X, "tanh", Y=Y, **kw)
+    F = dw.network_kernel(Ws, bs, np.vstack([X, Y]), "tanh", **kw)
+    assert C.shape == (150, 70)
+    assert np.abs(C - F[:150, 150:]).max() <= 1e-14 * np.abs(F).max()
+    assert np.array_equal(C, dw.network_kernel(Ws, bs, X, "tanh", Y=Y, threads=1, **kw))
+    with pytest.raises(dw.InputError, match="Y: 4 columns, but X has 5"):
+        dw.network_kernel(Ws, bs, X, "tanh", Y=Y[:, :4])
+
+
 def test_single_layer_is_the_linear_kernel():
     rng = np.random.default_rng(3)
     W, b = rng.standard_normal((2, 5)), rng.standard_normal(2)
@@ -201,6 +217,12 @@ def test_cli_network_equals_python(saved):
             d / "k.npy", "--threads", 1)
     assert p.returncode == 0 and p.stdout == "" and p.stderr == ""
     assert np.array_equal(np.load(d / "k.npy"), dw.network_kernel(Ws, None, X, "relu", kind="nngp"))
+    Y = np.random.default_rng(2).standard_normal((3, 4))
+    np.save(d / "y.npy", Y)
+    p = run("network", "--x", d / "x.npy", "--y", d / "y.npy", "--weights", wlist(d), "--act", "relu", "--gram",
+            "ntk", "--out", d / "c.npy")
+    assert p.returncode == 0 and p.stderr == ""
+    assert np.array_equal(np.load(d / "c.npy"), dw.network_kernel(Ws, None, X, "relu", Y=Y))
 
 
 @pytest.mark.parametrize("args,words", [
@@ -215,12 +237,15 @@ def test_cli_network_equals_python(saved):
     (["--gram", "jacobian"], ["--gram", "nngp or ntk"]),
     (["--act", "nosuch"], ["--act"]),
     (["--out", "g.txt"], ["--out", ".npy"]),
+    (["--y", "W2.npy"], ["--y", "9 columns, but --x has 4"]),
 ])
 def test_cli_network_bad_input(saved, args, words):
     d, *_ = saved
     base = {"--x": d / "x.npy", "--weights": wlist(d), "--act": "tanh", "--gram": "ntk", "--out": d / "g.npy",
             "--outputs": d / "f.npy"}
     for k, v in zip(args[::2], args[1::2]):
+        if k == "--y":
+            v = str(d / v)
         if k in ("--weights", "--biases"):
             v = ",".join(str(d / e) if e not in ("", "-") else e for e in v.split(","))
         base[k] = v
