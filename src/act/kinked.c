@@ -130,6 +130,143 @@ static void pwl_inner(double m, double sig, double *g, double *gd, double *gabs,
     gabs[1] = sda;
 }
 
+/* Piecewise linear phi in closed form: phi(z) = a0 + b0 z + sum_i s_i (z - c_i)_+ (slope changes s_i at the kinks
+ * c_i; expressions are continuous, a jump sends the pair to the other routes), so that E[phi(u) phi(v)] and E[phi'(u) phi'(v)] are sums of
+ * bivariate normal orthant moments over {X > h, Y > k} (X = u/sig_u, Y = v/sig_v, h = c_i/sig_u, k = c_j/sig_v;
+ * Rosenbaum 1961), with L = P(X > h, Y > k) from gauss/bvn.c:
+ *   E[X 1] = pdf(h) Q((k - rho h)/s) + rho pdf(k) Q((h - rho k)/s),  E[Y 1] likewise,
+ *   E[XY 1] = rho L + rho h pdf(h) Q((k - rho h)/s) + rho k pdf(k) Q((h - rho k)/s) + s^2 f(h, k),
+ * f the bivariate density, s = sqrt(1 - rho^2); and, from Stein's identity, E[X (Y - k)_+] = rho Q(k).
+ * The bounds: 1e-14 times the sum of the magnitudes of the terms (rounding), L's own error estimate (bvn.c:
+ * rounding of its terms and |Q24 - Q16|) times its coefficients, and, for E phi(u) phi(v), the conditioning of
+ * the arguments (k - rho h)/s, whose rounding grows like 1/s as rho -> 1. Where the terms cancel (far tails) or s
+ * is tiny the bound says so and the caller moves on to the series / conditional routes. */
+#define PWL_CLOSED_MAX 8
+
+/* |rho| = 1 (s = 0): v = kappa u, kappa = rho sig_v / sig_u, so E[phi(u) phi(kappa u)] is a sum over the intervals
+ * between the kinks of both factors (c_i and c_j / kappa on the u axis) of quadratics in Z = u / sig_u:
+ * E[1{l < Z < r}] = P, E[Z 1] = pdf(l) - pdf(r), E[Z^2 1] = P + l pdf(l) - r pdf(r). */
+static int pwl_closed_degenerate(const dw_act *act, double a, double b, double rho, double *V, double *Vd, double *bv,
+                                 double *bd)
+{
+    const int K = act->nkinks;
+    const double su = sqrt(a), kap = rho * sqrt(b) / su;
+    double br[2 * PWL_CLOSED_MAX + 2];
+    int nb = 0;
+    for (int i = 0; i < K; i++) {
+        br[nb++] = act->kinks[i] / su;
+        br[nb++] = act->kinks[i] / (kap * su);
+    }
+    for (int i = 1; i < nb; i++) /* insertion sort: a handful of points */
+        for (int j = i; j > 0 && br[j] < br[j - 1]; j--) {
+            const double t = br[j];
+            br[j] = br[j - 1];
+            br[j - 1] = t;
+        }
+    double v = 0, va = 0, vd = 0, vda = 0;
+    for (int p = 0; p <= nb; p++) {
+        const double l = p ? br[p - 1] : -INFINITY, r = p < nb ? br[p] : INFINITY;
+        if (!(r > l)) continue;
+        /* the pieces of phi(u) and phi(kappa u) on (l, r): evaluate at an inner point */
+        const double zm = isfinite(l) && isfinite(r) ? 0.5 * (l + r) : isfinite(l) ? l + 1 : isfinite(r) ? r - 1 : 0;
+        int pu = 0, pv = 0;
+        while (pu < K && su * zm > act->kinks[pu]) pu++;
+        while (pv < K && kap * su * zm > act->kinks[pv]) pv++;
+        /* phi(u) = A + B Z, phi(kappa u) = C + D Z */
+        const double A = act->pwl_a[pu], B = act->pwl_b[pu] * su, C = act->pwl_a[pv], D = act->pwl_b[pv] * kap * su;
+        const double P = l >= 0 ? Phi(-l) - Phi(-r) : Phi(r) - Phi(l);
+        const double dl = isfinite(l) ? INV_SQRT_2PI * exp(-0.5 * l * l) : 0.0;
+        const double dr = isfinite(r) ? INV_SQRT_2PI * exp(-0.5 * r * r) : 0.0;
+        const double E1 = dl - dr, E2 = P + (isfinite(l) ? l * dl : 0.0) - (isfinite(r) ? r * dr : 0.0);
+        const double t0 = A * C * P, t1 = (A * D + B * C) * E1, t2 = B * D * E2;
+        v += t0 + t1 + t2;
+        va += fabs(t0) + fabs(t1) + fabs(B * D) * (P + fabs(isfinite(l) ? l * dl : 0.0) + fabs(isfinite(r) ? r * dr : 0.0));
+        const double td = act->pwl_b[pu] * act->pwl_b[pv] * P;
+        vd += td;
+        vda += fabs(td);
+    }
+    if (!isfinite(v) || !isfinite(vd)) return 0;
+    *V = v;
+    *Vd = vd;
+    *bv = 1e-14 * va;
+    *bd = 1e-14 * vda;
+    return 1;
+}
+
+static int pwl_closed(const dw_act *act, double a, double b, double rho, double s, double *V, double *Vd, double *bv,
+                      double *bd)
+{
+    const int K = act->nkinks;
+    if (!act->pwl || K > PWL_CLOSED_MAX) return 0;
+    if (!(s > 0)) return pwl_closed_degenerate(act, a, b, rho, V, Vd, bv, bd);
+    const double su = sqrt(a), sv = sqrt(b), a0 = act->pwl_a[0], b0 = act->pwl_b[0];
+    double sl[PWL_CLOSED_MAX];
+    for (int i = 0; i < K; i++) {
+        const double c = act->kinks[i];
+        const double left = act->pwl_a[i] + act->pwl_b[i] * c, right = act->pwl_a[i + 1] + act->pwl_b[i + 1] * c;
+        if (!(fabs(right - left) <= 1e-13 * (fabs(left) + fabs(right) + fabs(c) + 1))) return 0;
+        sl[i] = act->pwl_b[i + 1] - act->pwl_b[i];
+    }
+    double v = a0 * a0 + b0 * b0 * rho * su * sv, va = fabs(v), vd = b0 * b0, vda = vd;
+    double cond = 0, lerr = 0, lerrd = 0;
+#define ADD(acc, accabs, x)                                                                                           \
+    do {                                                                                                              \
+        const double x_ = (x);                                                                                        \
+        acc += x_;                                                                                                    \
+        accabs += fabs(x_);                                                                                           \
+    } while (0)
+    for (int i = 0; i < K; i++) {
+        const double c = act->kinks[i], h = c / su, k = c / sv;
+        const double Qh = Phi(-h), Qk = Phi(-k), ph = INV_SQRT_2PI * exp(-0.5 * h * h), pk = INV_SQRT_2PI * exp(-0.5 * k * k);
+        /* a0 E[s (u - c)_+] + a0 E[s (v - c)_+], E[(u - c)_+] = sig (pdf(h) - h Q(h)) */
+        ADD(v, va, a0 * sl[i] * su * (ph - h * Qh));
+        ADD(v, va, a0 * sl[i] * sv * (pk - k * Qk));
+        /* b0 E[u s (v - c)_+] + b0 E[v s (u - c)_+] */
+        ADD(v, va, b0 * sl[i] * su * sv * rho * Qk);
+        ADD(v, va, b0 * sl[i] * su * sv * rho * Qh);
+        ADD(vd, vda, b0 * sl[i] * (Qh + Qk));
+    }
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++) {
+            const double h = act->kinks[i] / su, k = act->kinks[j] / sv;
+            double Le;
+            const double L = dw_bvn_upper(h, k, rho, s, &Le);
+            ADD(vd, vda, sl[i] * sl[j] * L);
+            lerrd += fabs(sl[i] * sl[j]) * Le;
+            if (rho >= 0) { /* E[(X - h)_+ (Y - k)_+] as a sum of positive terms (gauss/bvn.c) */
+                double Re;
+                const double R = dw_bvn_ramp(h, k, rho, s, &Re);
+                ADD(v, va, sl[i] * sl[j] * su * sv * R);
+                lerr += fabs(sl[i] * sl[j]) * su * sv * Re;
+                continue;
+            }
+            /* rho < 0: Rosenbaum's moments (R then carries cancellation in the tails, which the bound shows) */
+            const double ph = INV_SQRT_2PI * exp(-0.5 * h * h), pk = INV_SQRT_2PI * exp(-0.5 * k * k);
+            const double qa = Phi(-(k - rho * h) / s), qb = Phi(-(h - rho * k) / s);
+            const double EX = ph * qa + rho * pk * qb, EY = pk * qb + rho * ph * qa;
+            const double dens = s / 6.28318530717958647693 * exp(-(h * h - 2 * rho * h * k + k * k) / (2 * s * s));
+            const double EXY = rho * L + rho * h * ph * qa + rho * k * pk * qb + dens;
+            const double R = EXY - k * EX - h * EY + h * k * L; /* E[(X - h)_+ (Y - k)_+] */
+            const double Ra = fabs(EXY) + fabs(k * EX) + fabs(h * EY) + fabs(h * k * L);
+            ADD(v, va, sl[i] * sl[j] * su * sv * R);
+            va += fabs(sl[i] * sl[j]) * su * sv * Ra;
+            /* L's own error enters R as (rho + h k) L */
+            lerr += fabs(sl[i] * sl[j]) * su * sv * (fabs(rho) + fabs(h * k)) * Le;
+            /* conditioning: (k - rho h)/s and the density's exponent carry a rounding error ~eps (1 + |h| + |k|)/s
+             * (large as rho -> -1 with h != -k), which the terms' cancellation does not remove */
+            const double del = 4 * DBL_EPSILON * (1 + fabs(h) + fabs(k)) / s;
+            const double mag = fabs(sl[i] * sl[j]) * su * sv * (1 + fabs(h)) * (1 + fabs(k));
+            cond += mag * (ph + pk) * del + fabs(sl[i] * sl[j]) * su * sv * 4 * DBL_EPSILON * (h * h + k * k + 1) / s;
+        }
+#undef ADD
+    if (!isfinite(v) || !isfinite(vd)) return 0;
+    *V = v;
+    *Vd = vd;
+    *bv = 1e-14 * va + cond + lerr;
+    *bd = 1e-14 * vda + lerrd;
+    return 1;
+}
+
 static double elu_fn(double z, double *dphi, const void *ctx)
 {
     const dw_act *act = ctx;
@@ -158,8 +295,9 @@ const char *dw_act_fix_method(const dw_act *act)
                "the closed-form conditional expectation (Phi, erfcx) integrated by 1-D Gauss-Legendre panels";
     if (act->fam == DW_FAM_GENERIC && act->pwl)
         return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
-               "the closed-form conditional expectation (piecewise linear: Phi, pdf) integrated by 1-D Gauss-Legendre "
-               "panels ending on the kinks";
+               "bivariate normal orthant moments in closed form (piecewise linear, up to 8 kinks), else the "
+               "closed-form conditional expectation (Phi, pdf) integrated by 1-D Gauss-Legendre panels ending on the "
+               "kinks";
     if (act->fam == DW_FAM_GENERIC && act->nkinks > 0)
         return "Hermite series (Mehler) with Parseval tail bound, and for entries the series bound could not certify "
                "conditional 1-D Gauss-Legendre quadrature with panels ending on the kinks";
@@ -192,6 +330,26 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
     double rho, srho;
     dw_corr(a, b, c, &rho, &srho);
     double vs = 0, bs = INFINITY, vds = 0, bds = INFINITY, sc = scale, scd = scale_d;
+    { /* piecewise linear phi: the closed form first, where its bound meets the target */
+        double V0 = 0, Vd0 = 0, b0 = 0, bd0 = 0;
+        const int okc = pwl_closed(act, a, b, rho, srho, &V0, &Vd0, &b0, &bd0);
+        if (okc && b0 <= target * fmax(fabs(V0), sc) && bd0 <= target * fmax(fabs(Vd0), scd)) {
+            /* the same Cauchy-Schwarz clamps as the other routes' results below, where the caller knows the scales
+             * (series = 0: the kernel; E phi^2 may underflow to 0 at tiny variances) */
+            if (!series) {
+                if (sc >= 0 && isfinite(sc)) b0 = fmin(b0, fabs(V0) + sc * (1 + 1e-12));
+                if (scd >= 0 && isfinite(scd)) bd0 = fmin(bd0, fabs(Vd0) + scd * (1 + 1e-12));
+                if (sc == 0.0) V0 = b0 = 0.0;
+                if (scd == 0.0) Vd0 = bd0 = 0.0;
+            }
+            *V = V0;
+            *bound = b0;
+            if (Vd) *Vd = Vd0;
+            if (bound_d) *bound_d = bd0;
+            if (route) *route = "closed";
+            return DW_OK;
+        }
+    }
     int from_series = 0;
     if (series) {
         static _Thread_local dw_hermite ha_store, hb_store;

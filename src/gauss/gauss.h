@@ -10,6 +10,7 @@
  *
  *   cond.c     conditional 1-D route for piecewise-smooth phi (kinks anywhere), composite Gauss-Legendre rules.
  *   pwcoef.c   Hermite coefficients of phi with kinks anywhere (Gauss-Legendre panels ending on the kinks).
+ *   bvn.c      the bivariate normal orthant probability (piecewise linear phi in closed form, act/kinked.c).
  * The trapezoidal rules (hermite.c, quad2d.c, polar.c) handle kinks and jumps exactly only at z = 0; activations
  * with kinks (act/kinked.c) use cond.c and pwcoef.c instead.
  * All error estimates are absolute. Everything here is thread-safe (process-wide rules are built once, under
@@ -133,6 +134,13 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
 /* Gauss-Legendre rules on [-1, 1]: which = 0, 1, 2 gives 10, 16, 24 points (returned); built once. */
 #define DW_GL_RULES 3
 int dw_gl_rule(int which, const double **x, const double **w);
+
+/* P(X > h, Y > k) for standard (X, Y) with correlation |rho| < 1 and s = sqrt(1 - rho^2) (accurate: from
+ * dw_corr); *err (may be NULL): an absolute error estimate, rounding plus the rules' |Q24 - Q16| (bvn.c). */
+double dw_bvn_upper(double h, double k, double rho, double s, double *err);
+/* E[(X - h)_+ (Y - k)_+] for 0 <= rho < 1 (s = sqrt(1 - rho^2)) as a sum of positive terms (Price's theorem), with
+ * an absolute error estimate in *err (bvn.c). */
+double dw_bvn_ramp(double h, double k, double rho, double s, double *err);
 
 #define DW_COND_MAX_KINKS 32
 #define DW_COND_L 10.0

@@ -161,6 +161,8 @@ static void test_pwl(void)
                     CHECK(dw_act_dual_fix(act, a, b, c, 1e-10, 1.0, 1.0, &v2, &d2, &e2, &f2) == DW_OK);
                     CHECK(fabs(v1 - v2) <= e1 + e2 + 1e-300);
                     CHECK(fabs(d1 - d2) <= f1 + f2 + 1e-300);
+                    if (!(fabs(d1 - d2) <= f1 + f2 + 1e-300))
+                        printf("  %s a=%g b=%g rho=%.17g: Vd %.17g (%.2e) vs %.17g (%.2e)\n", names[n], a, b, rhos[k], d1, f1, d2, f2);
                     worst = fmax(worst, fmax(fabs(v1 - v2), fabs(d1 - d2)));
                 }
         printf("%s: closed-form (piecewise linear) vs numeric inner, worst absolute difference %.2e\n", names[n], worst);
