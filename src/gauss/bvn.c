@@ -22,79 +22,87 @@
 #include <math.h>
 
 #define TWO_PI 6.28318530717958647693
+#define RHO_SWITCH 0.925
 
 static double Q(double x) { return 0.5 * erfc(x * 0.70710678118654752440); }
 
-/* Gauss-Legendre rules 16 and 24 on [lo, hi] of the high-correlation integrand: the 24-point value, and the
- * difference to the 16-point one in *d. */
-static double hi_panel(double lo, double hi, double c, double hk, double *d)
+/* The two integrands, with a weight w = 1 (for L) or rho - r (for the ramp moment R):
+ *   Sheppard (t in [0, asin rho], r = sin t):  w exp(-(h^2 + k^2 - 2 h k r) / (2 cos^2 t)) / (2 pi),
+ *   high (t = sqrt(1 - r^2)):                 w exp(-c^2/(2 t^2) - h k/(1 + r)) / (2 pi r),  c = |h - k|. */
+typedef struct {
+    double h, k, rho;
+    int high, ramp;
+} bvn_f;
+
+static double integrand(double t, const bvn_f *f)
+{
+    if (!f->high) {
+        const double sn = sin(t), cs2 = (1 - sn) * (1 + sn);
+        return (f->ramp ? f->rho - sn : 1.0) * exp(-(f->h * f->h + f->k * f->k - 2 * f->h * f->k * sn) / (2 * cs2));
+    }
+    const double r = sqrt((1 - t) * (1 + t)), c = fabs(f->h - f->k);
+    const double e = (c > 0 ? -c * c / (2 * t * t) : 0.0) - f->h * f->k / (1 + r);
+    return (f->ramp ? f->rho - r : 1.0) * exp(e) / r;
+}
+
+/* Gauss-Legendre 24 on [lo, hi] (returned, / 2 pi) and |Q24 - Q16| added to *d. */
+static double gl_pair(double lo, double hi, const bvn_f *f, double *d)
 {
     double v[2];
     for (int q = 0; q < 2; q++) {
         const double *x, *w;
         const int n = dw_gl_rule(q + 1, &x, &w);
         const double m = 0.5 * (lo + hi), r = 0.5 * (hi - lo);
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            const double t = m + r * x[i], rr = sqrt((1 - t) * (1 + t));
-            const double e = (c > 0 ? -c * c / (2 * t * t) : 0.0) - hk / (1 + rr);
-            s += w[i] * exp(e) / rr;
-        }
-        v[q] = r * s / TWO_PI;
+        double acc = 0;
+        for (int i = 0; i < n; i++) acc += w[i] * integrand(m + r * x[i], f);
+        v[q] = r * acc / TWO_PI;
     }
-    *d = fabs(v[1] - v[0]);
+    *d += fabs(v[1] - v[0]);
     return v[1];
+}
+
+/* The high form on [lo, s0]: geometric panels from lo (or from c/32, below which the layer is under e^{-512}). */
+static double high_panels(double lo, double s0, const bvn_f *f, double *d)
+{
+    const double c = fabs(f->h - f->k);
+    double a = c / 32 > lo ? c / 32 : lo, b = 2 * a < s0 ? 2 * a : s0, I = 0;
+    while (a < s0) {
+        I += gl_pair(a, b, f, d);
+        a = b;
+        b = 2 * a < s0 ? 2 * a : s0;
+    }
+    return I;
 }
 
 double dw_bvn_upper(double h, double k, double rho, double s, double *err)
 {
     double e = 0;
-    if (rho < -0.925) {
+    if (rho < -RHO_SWITCH) {
         const double q = Q(h), L = dw_bvn_upper(h, -k, -rho, s, &e);
         if (err) *err = e + 4 * DBL_EPSILON * (1 + h * h) * q;
         return q - L;
     }
-    if (rho <= 0.925) {
-        const double th = asin(rho), m = 0.5 * th, hh = h * h + k * k, hk2 = 2 * h * k;
-        double v[2];
-        for (int q = 0; q < 2; q++) {
-            const double *x, *w;
-            const int n = dw_gl_rule(q + 1, &x, &w);
-            double acc = 0;
-            for (int i = 0; i < n; i++) {
-                const double t = m + m * x[i], sn = sin(t), cs2 = (1 - sn) * (1 + sn);
-                acc += w[i] * exp(-(hh - hk2 * sn) / (2 * cs2));
-            }
-            v[q] = m * acc / TWO_PI;
-        }
-        const double q2 = Q(h) * Q(k);
+    if (rho <= RHO_SWITCH) {
+        const bvn_f f = {h, k, rho, 0, 0};
+        const double I = gl_pair(0, asin(rho), &f, &e), q2 = Q(h) * Q(k);
         /* rounding: exp(-E) with E up to (|h| + |k|)^2 / (2 cos^2) carries E times E's relative error */
-        if (err) *err = fabs(v[1] - v[0]) + 4 * DBL_EPSILON * (1 + 4 * (fabs(h) + fabs(k)) * (fabs(h) + fabs(k))) * (q2 + fabs(v[1]));
-        return q2 + v[1];
+        if (err) *err = e + 4 * DBL_EPSILON * (1 + 4 * (fabs(h) + fabs(k)) * (fabs(h) + fabs(k))) * (q2 + fabs(I));
+        return q2 + I;
     }
-    const double sr = s, c = fabs(h - k), hk = h * k;
-    double I = 0, d = 0;
+    /* L = Q(max(h, k)) - int_0^s (high form) */
+    const bvn_f f = {h, k, rho, 1, 0};
+    const double c = fabs(h - k);
+    double I;
     if (c == 0) {
-        I = hi_panel(0, sr, 0, hk, &d);
-        e += d;
-    } else if (c < 1e-9 * sr) {
-        I = hi_panel(0, sr, 0, hk, &d) - 1.25331413731550025121 * c * exp(-hk / 2) / TWO_PI;
-        e += d + c * c * (1 + fabs(log(c))) * exp(fabs(hk)); /* the O(c^2 log c) remainder, generously */
+        I = gl_pair(0, s, &f, &e);
+    } else if (c < 1e-9 * s) { /* the layer's effect: -c sqrt(pi/2) g(0) + O(c^2 log c) */
+        const bvn_f f0 = {0.5 * (h + k), 0.5 * (h + k), rho, 1, 0};
+        I = gl_pair(0, s, &f0, &e) - 1.25331413731550025121 * c * exp(-h * k / 2) / TWO_PI;
+        e += c * c * (1 + fabs(log(c))) * exp(fabs(h * k));
+    } else if (c >= 8 * s) { /* the layer keeps the integrand below e^{-32} of its size: one rule from 0 */
+        I = gl_pair(0, s, &f, &e);
     } else {
-        /* panels [c/32, c/16], ..., up to s (or from s/32 when c >= s; from 0 when the layer is below e^{-32}) */
-        const double top = c < sr ? c : sr;
-        double a = c >= 8 * sr ? 0.0 : top / 32;
-        if (a == 0.0) {
-            I = hi_panel(0, sr, c, hk, &d);
-            e += d;
-        } else {
-            while (a < sr) {
-                const double b = 2 * a < sr ? 2 * a : sr;
-                I += hi_panel(a, b, c, hk, &d);
-                e += d;
-                a = b;
-            }
-        }
+        I = high_panels(c < s ? c / 32 : s / 32, s, &f, &e);
     }
     const double q = Q(h > k ? h : k);
     if (err) *err = e + 4 * DBL_EPSILON * (2 + h * h + k * k) * (q + fabs(I));
@@ -104,72 +112,19 @@ double dw_bvn_upper(double h, double k, double rho, double s, double *err)
 /* E[(X - h)_+ (Y - k)_+] for 0 <= rho < 1 as a sum of positive terms (Price's theorem: dR/drho = L):
  *   R = m1(h) m1(k) + rho Q(h) Q(k) + int_0^rho (rho - r) f(h, k; r) dr,   m1(x) = pdf(x) - x Q(x),
  * f the bivariate density; the integral in Sheppard's variable r = sin t up to min(rho, 0.925), and above in
- * t = sqrt(1 - r^2) (panels graded into the layer exp(-(h-k)^2/(2t^2))). No cancellation between the terms, so
- * far tails keep their relative accuracy (the Rosenbaum form subtracts terms 1e5 times larger there). */
-#define RHO_SWITCH 0.925
-static double m1(double x)
-{
-    return 0.39894228040143267794 * exp(-0.5 * x * x) - x * Q(x);
-}
-
-/* Gauss-Legendre 24 (value) and 16 (difference into *d) on [lo, hi] of g(t; ...) for the two forms. */
-static double r_sheppard(double lo, double hi, double h, double k, double rho, double *d)
-{
-    double v[2];
-    for (int q = 0; q < 2; q++) {
-        const double *x, *w;
-        const int n = dw_gl_rule(q + 1, &x, &w);
-        const double m = 0.5 * (lo + hi), r = 0.5 * (hi - lo);
-        double acc = 0;
-        for (int i = 0; i < n; i++) {
-            const double t = m + r * x[i], sn = sin(t), cs2 = (1 - sn) * (1 + sn);
-            acc += w[i] * (rho - sn) * exp(-(h * h + k * k - 2 * h * k * sn) / (2 * cs2));
-        }
-        v[q] = r * acc / TWO_PI;
-    }
-    *d = fabs(v[1] - v[0]);
-    return v[1];
-}
-
-static double r_high(double lo, double hi, double c, double hk, double rho, double *d)
-{
-    double v[2];
-    for (int q = 0; q < 2; q++) {
-        const double *x, *w;
-        const int n = dw_gl_rule(q + 1, &x, &w);
-        const double m = 0.5 * (lo + hi), r = 0.5 * (hi - lo);
-        double acc = 0;
-        for (int i = 0; i < n; i++) {
-            const double t = m + r * x[i], rr = sqrt((1 - t) * (1 + t));
-            const double e = (c > 0 ? -c * c / (2 * t * t) : 0.0) - hk / (1 + rr);
-            acc += w[i] * (rho - rr) * exp(e) / rr;
-        }
-        v[q] = r * acc / TWO_PI;
-    }
-    *d = fabs(v[1] - v[0]);
-    return v[1];
-}
+ * t = sqrt(1 - r^2) from s to s0 = sqrt(1 - 0.925^2). No cancellation between the terms, so far tails keep their
+ * relative accuracy (the Rosenbaum form subtracts terms 1e5 times larger there). */
+static double m1(double x) { return 0.39894228040143267794 * exp(-0.5 * x * x) - x * Q(x); }
 
 double dw_bvn_ramp(double h, double k, double rho, double s, double *err)
 {
-    double e = 0, d = 0, I;
-    const double top = rho < RHO_SWITCH ? rho : RHO_SWITCH;
-    I = r_sheppard(0, asin(top), h, k, rho, &d);
-    e += d;
-    if (rho > RHO_SWITCH) { /* (rho - r) f dr for r in (0.925, rho): t from s to s0 */
-        const double s0 = sqrt((1 - RHO_SWITCH) * (1 + RHO_SWITCH)), c = fabs(h - k), hk = h * k;
-        /* geometric panels from s (or from c/32, below which the layer is under e^{-512}) up to s0 */
-        double a = c / 32 > s ? c / 32 : s, b = 2 * a < s0 ? 2 * a : s0;
-        while (a < s0) {
-            I += r_high(a, b, c, hk, rho, &d);
-            e += d;
-            a = b;
-            b = 2 * a < s0 ? 2 * a : s0;
-        }
-    }
+    double e = 0;
+    const bvn_f fs = {h, k, rho, 0, 1}, fh = {h, k, rho, 1, 1};
+    double I = gl_pair(0, asin(rho < RHO_SWITCH ? rho : RHO_SWITCH), &fs, &e);
+    if (rho > RHO_SWITCH) I += high_panels(s, sqrt((1 - RHO_SWITCH) * (1 + RHO_SWITCH)), &fh, &e);
     const double mh = m1(h), mk = m1(k), qq = Q(h) * Q(k);
-    const double R = mh * mk + rho * qq + I;
     if (err)
-        *err = e + 4 * DBL_EPSILON * (1 + 4 * (fabs(h) + fabs(k)) * (fabs(h) + fabs(k))) * (fabs(mh * mk) + rho * qq + fabs(I));
-    return R;
+        *err = e + 4 * DBL_EPSILON * (1 + 4 * (fabs(h) + fabs(k)) * (fabs(h) + fabs(k))) *
+                       (fabs(mh * mk) + rho * qq + fabs(I));
+    return mh * mk + rho * qq + I;
 }
