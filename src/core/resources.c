@@ -91,15 +91,7 @@ int dw_core_threads(int threads)
 void *dw_core_alloc_large(size_t bytes, const char *what)
 {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < 2 * huge) { /* small: huge pages would only add a 2 MiB fault and zeroing */
-        void *q = malloc(bytes ? bytes : 1);
-        if (!q) {
-            char b[32];
-            format_bytes((double)bytes, b, sizeof b);
-            dw_fail(DW_ERR_NOMEM, "%s: cannot allocate %s", what, b);
-        }
-        return q;
-    }
+    if (bytes < 2 * huge) return dw_alloc(bytes, 1, what); /* huge pages would only add a 2 MiB fault and zeroing */
     size_t rounded = (bytes + huge - 1) / huge * huge;
     void *p = NULL;
     if (rounded < bytes || posix_memalign(&p, huge, rounded ? rounded : huge) != 0) {
