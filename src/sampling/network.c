@@ -17,15 +17,11 @@
 #include "sampling/dense.h"
 #include "sampling/sampling.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define DW_MAX_DEPTH 10000
 
@@ -208,10 +204,7 @@ static int layer_iid(const net *t, size_t l) { return dw_law_iid(layer_law(t, l)
 /* Bytes of one sample's work space plus per-thread scratch. */
 static double net_sample_bytes(const net *t)
 {
-    size_t mx = 0;
-    for (int l = 0; l <= t->L + 1; l++) mx = t->rw[l] > mx ? t->rw[l] : mx;
-    (void)mx;
-    return 8.0 * ((double)t->total + 2.0 * DW_DENSE_TILE * DW_DENSE_TILE);
+    return 8.0 * ((double)t->total + 2.0 * DW_DENSE_TILE * DW_DENSE_TILE); /* + one thread's Gram tiles */
 }
 
 /* ------------------------------------------------------------------------------------------------------------
