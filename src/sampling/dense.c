@@ -68,18 +68,32 @@ void dw_dense_serial_blas(void)
  * The engine
  * ---------------------------------------------------------------------------------------------------------- */
 
-double dw_dense_work(const dw_dense_shape *sh, size_t n, dw_sample_gram kind)
+/* One network's work space: NTK: a^l and phi'(h^l) of every hidden layer, then two gradient buffers of
+ * n x d_out x widest; otherwise two ping-pong activation buffers of n x widest. Returns the count in doubles and,
+ * where offA, offD (n_layers + 1 entries) and offG (2) are given, the offsets (valid once the count fits). */
+static double layout(const dw_dense_shape *sh, size_t n, dw_sample_gram kind, size_t *offA, size_t *offD,
+                     size_t *offG)
 {
     const size_t H = sh->n_layers - 1, dout = sh->widths[sh->n_layers];
-    double mx = 0, cnt = 0;
-    for (size_t l = 1; l <= H; l++) mx = (double)sh->widths[l] > mx ? (double)sh->widths[l] : mx;
-    if (kind == DW_SAMPLE_NTK && H > 0) {
-        for (size_t l = 1; l <= H; l++) cnt += 2.0 * (double)n * (double)sh->widths[l];
-        cnt += 2.0 * (double)n * (double)dout * mx;
-    } else {
-        cnt = 2.0 * (double)n * mx;
+    size_t mx = 0;
+    for (size_t l = 1; l <= H; l++) mx = sh->widths[l] > mx ? sh->widths[l] : mx;
+    const int ntk = kind == DW_SAMPLE_NTK && H > 0;
+    double cnt = 0;
+    for (size_t l = 1; l <= H; l++) {
+        if (offA) offA[l] = ntk ? (size_t)cnt : ((l - 1) & 1) * n * mx;
+        if (ntk) {
+            if (offD) offD[l] = (size_t)cnt + n * sh->widths[l];
+            cnt += 2.0 * (double)n * (double)sh->widths[l];
+        }
     }
-    return cnt;
+    if (!ntk) return 2.0 * (double)n * (double)mx;
+    if (offG) offG[0] = (size_t)cnt, offG[1] = (size_t)cnt + n * dout * mx;
+    return cnt + 2.0 * (double)n * (double)dout * (double)mx;
+}
+
+double dw_dense_work(const dw_dense_shape *sh, size_t n, dw_sample_gram kind)
+{
+    return layout(sh, n, kind, NULL, NULL, NULL);
 }
 
 /* One Gram tile T = alpha P[i0:i1] P[j0:j1]^T (rows of P, K columns, leading dimension ld), ldt = j1 - j0:
@@ -189,8 +203,6 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
     const size_t L1 = sh->n_layers, H = L1 - 1, dout = sh->widths[L1];
     const int ntk = kind == DW_SAMPLE_NTK && H > 0, gram = kind != DW_SAMPLE_NO_GRAM;
     const int outputs = nets[0].F != NULL;
-    size_t mx = 0;
-    for (size_t l = 1; l <= H; l++) mx = sh->widths[l] > mx ? sh->widths[l] : mx;
     /* per-layer pointers, shared by all networks as offsets into their work spaces */
     size_t *offA = calloc(L1 + 1, sizeof *offA), *offD = calloc(L1 + 1, sizeof *offD);
     if (!offA || !offD) {
@@ -198,18 +210,7 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
         return dw_fail(DW_ERR_NOMEM, "network evaluation: out of memory");
     }
     size_t offG[2] = {0, 0};
-    {
-        size_t off = 0;
-        for (size_t l = 1; l <= H; l++) {
-            if (ntk) {
-                offA[l] = off, off += n * sh->widths[l];
-                offD[l] = off, off += n * sh->widths[l];
-            } else {
-                offA[l] = ((l - 1) & 1) * n * mx;
-            }
-        }
-        if (ntk) offG[0] = off, offG[1] = off + n * dout * mx;
-    }
+    (void)layout(sh, n, kind, offA, offD, offG);
 #define ACT(s, l) ((l) == 0 ? X : nets[s].work + offA[l])
     const double ws_top = sh->ws ? sh->ws[H] : 1.0, bs_top = sh->bs ? sh->bs[H] : 1.0;
     /* the Gram: symmetric n x n (n1 >= n), or the cross block n1 x (n - n1), leading dimension ldg, columns from jg */
