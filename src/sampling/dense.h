@@ -20,8 +20,8 @@
 size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, const double *b, const dw_act *act,
                               double *A, size_t lda, double *D, size_t ldd, int check_h);
 
-/* 1 if the n x d inputs are finite; else 0 with the error set (naming row and column). */
-int dw_dense_check_inputs(const double *X, size_t n, size_t d);
+/* 1 if the n x d inputs are finite; else 0 with the error set ("NAME: row i, column j ..."). */
+int dw_dense_check_inputs(const char *name, const double *X, size_t n, size_t d);
 
 /* Inside our parallel regions every BLAS/LAPACK call must run single-threaded, also in a team of one thread
  * (which OpenMP does not count as parallel): OpenBLAS's OpenMP build takes its thread count from this task's

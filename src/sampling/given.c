@@ -7,7 +7,6 @@
 
 #include <limits.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +32,7 @@ static dw_status check_network(const dw_act *act, size_t n_layers, const size_t 
         if (l < n_layers && !W[l]) return dw_fail(DW_ERR_INVALID, "weights: layer %zu is NULL", l + 1);
         if (l > 0 && l < n_layers && widths[l] > *mx) *mx = widths[l];
     }
-    if (!dw_dense_check_inputs(X, n, widths[0])) return DW_ERR_INVALID;
+    if (!dw_dense_check_inputs("X", X, n, widths[0])) return DW_ERR_INVALID;
     return DW_OK;
 }
 
@@ -83,12 +82,7 @@ dw_status dw_sample_network_gram(const dw_act *act, size_t n_layers, const size_
     if (st) return st;
     if (Y) {
         if (m == 0) return dw_fail(DW_ERR_INVALID, "Y: no input points (0 rows)");
-        if (!dw_dense_check_inputs(Y, m, widths[0])) {
-            /* the check names X: say Y */
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", dw_error_message());
-            return dw_fail(DW_ERR_INVALID, "Y%s", msg[0] == 'X' ? msg + 1 : msg);
-        }
+        if (!dw_dense_check_inputs("Y", Y, m, widths[0])) return DW_ERR_INVALID;
         if ((double)n + (double)m > (double)INT_MAX)
             return dw_fail(DW_ERR_INVALID, "X, Y: %zu + %zu points is above the maximum supported by BLAS", n, m);
     }

@@ -472,7 +472,7 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
     net t;
     dw_status st = net_init(&t, o, n, d, gram);
     if (st) return st;
-    if (!dw_dense_check_inputs(X, n, d)) {
+    if (!dw_dense_check_inputs("X", X, n, d)) {
         net_clear(&t);
         return DW_ERR_INVALID;
     }
@@ -608,7 +608,7 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
     dw_status st = net_init(&t, &oo, n, d, gram);
     if (st) return st;
     net_clear(&t);
-    if (!dw_dense_check_inputs(X, n, d)) return DW_ERR_INVALID;
+    if (!dw_dense_check_inputs("X", X, n, d)) return DW_ERR_INVALID;
     if ((st = dw_core_check_alloc(dw_sample_bytes(&oo, n, d, S, 0, gram, 1), "the convergence study"))) return st;
     const size_t nn = n * n;
     double *K = dw_alloc(nn, sizeof(double), "exact limit");
