@@ -35,7 +35,7 @@ typedef struct {
     dw_sample_law law;
     const dw_act *act;
     uint64_t seed;
-    int ntk, nngp, outputs; /* outputs: the engine computes f (set by the caller; net_init sets 1) */
+    int ntk, outputs; /* outputs: the engine computes f (set by the caller; net_init sets 1) */
     dw_sample_gram gram;
     double *gws, *gbs;      /* the Gram's per-layer scales (index 0..L) */
     /* offsets (in doubles) inside one sample's work space */
@@ -115,7 +115,6 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
     t->act = o->act;
     t->seed = o->seed;
     t->ntk = gram == DW_SAMPLE_NTK;
-    t->nngp = gram == DW_SAMPLE_NNGP;
     const size_t L2 = L1 + 1;
     t->rw = dw_alloc(L2, sizeof(size_t), "layer widths");
     t->cw = dw_alloc(L2, sizeof(size_t), "layer widths");
