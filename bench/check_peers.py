@@ -2,7 +2,7 @@
 
 Run by `make check-peers` inside .venv-peers (bench/requirements-peers.txt): pytest -q bench/check_peers.py.
 `python bench/check_peers.py` prints one line per case instead (max relative differences, and for every
-disagreement which side a 50-digit mpmath evaluation of MATH.md 1.2-1.3 sides with).
+disagreement which side a 50-digit mpmath evaluation of theory.md 1.2-1.3 sides with).
 
 The network is stax.serial(Dense(1, W_1, b_1), act, Dense(1, W_2, b_2), ..., act, Dense(1, W_{L+1}, b_{L+1}))
 with W_l = sqrt(weight_var_l), b_l = sqrt(bias_var_l) (None where bias_var_l == 0, Neural Tangents' "no bias",
@@ -14,14 +14,14 @@ Dense layers have out_dim = deepwick's width. Neural Tangents' conventions, read
   * Dense, ntk parameterisation:      Theta' = K' + W^2 Theta;
     Dense, standard parameterisation: Theta' = n_in E[phi phi] + W^2 Theta + [b is not None], n_in = the
     previous Dense's out_dim (for the first layer d * <x,y>/d);
-  * activations multiply Theta by E[phi' phi'] (the "dot" kernel) — MATH.md 1.3 exactly.
+  * activations multiply Theta by E[phi' phi'] (the "dot" kernel) — theory.md 1.3 exactly.
 The standard deviations are dyadic rationals so that W_std**2 == weight_var exactly in float64.
 
 Inputs (make_inputs): random normals in d = 7, near-duplicate pairs (1e-4, 1e-7, 1e-10 apart), collinear pairs,
 opposite pairs, an exact duplicate and the zero input, as a Gram matrix K(X, X) and a cross matrix K(X, Y).
 Tolerance: |deepwick - NT| <= 1e-12 * sqrt(K(x,x) K(y,y)) (the diagonal of the same kernel, NNGP or NTK).
 Wherever they disagree, both are compared on those entries with tests/python/mpref.py (mpmath, 50 digits,
-MATH.md 1.2-1.3 on the exact float64 inputs): deepwick must be within 1e-12 of it, else the test fails; if it
+theory.md 1.2-1.3 on the exact float64 inputs): deepwick must be within 1e-12 of it, else the test fails; if it
 is, the test raises NTInaccurate (Neural Tangents is the one that is off), which fails it unless the case is
 marked as a known Neural Tangents inaccuracy (xfail(raises=NTInaccurate)).
 Three tests per case: all entries but the near-duplicate/collinear pairs (NNGP and NTK), and those pairs'

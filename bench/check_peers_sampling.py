@@ -3,7 +3,7 @@
 Run by `make check-peers` inside .venv-peers: pytest -q bench/check_peers_sampling.py.
 
 Each case rebuilds deepwick's sampled network in torch from the same weights (deepwick.sampling.weights / bias,
-W = sqrt(weight_var / fan_in) W-hat, b = sqrt(bias_var) b-hat, MATH.md 1.1) and compares
+W = sqrt(weight_var / fan_in) W-hat, b = sqrt(bias_var) b-hat, theory.md 1.1) and compares
   * the outputs f(x) with deepwick.sample's, and
   * the empirical NTK sum_theta df_k(x)/dtheta df_k(y)/dtheta, averaged over the output units k, from
     per-example Jacobians (torch.func.vmap(jacrev)), with deepwick.empirical_kernel's back-propagation formula,

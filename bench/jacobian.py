@@ -1,4 +1,4 @@
-"""Benchmark: deepwick's Jacobian spectrum (MATH.md 3) against a numpy/scipy implementation of the same route.
+"""Benchmark: deepwick's Jacobian spectrum (theory.md 3) against a numpy/scipy implementation of the same route.
 
 Run by `make bench` inside .venv-peers (numpy, scipy, mpmath); deepwick from the source tree (PYTHONPATH=python,
 DEEPWICK_LIBRARY=build/lib/libdeepwick.so, exported by the Makefile). One thread for numpy's BLAS

@@ -7,7 +7,7 @@ n = 2000 points in d = 10 (fixed seed), depth 5, float64, kind='both' (NNGP and 
   * deepwick, Python call in-process (threads = all cores): one warm-up, best of 5;
   * deepwick, CLI (build/bin/deepwick kernel, X.npy -> K.npy in a temporary directory, whole command timed):
     best of 3;
-  * numpy: the same recursion (MATH.md 1.2-1.3) vectorised over the Gram matrix, best of 3;
+  * numpy: the same recursion (theory.md 1.2-1.3) vectorised over the Gram matrix, best of 3;
   * Neural Tangents: stax kernel_fn under jax.jit with x64: the first call (compile + run) separately, then
     best of 5 with block_until_ready().
 Every result is checked against deepwick's (relative to sqrt(K(x,x) K(y,y))); where Neural Tangents is off
@@ -86,7 +86,7 @@ def rel_diff(A, B):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# numpy: MATH.md 1.2-1.3 vectorised over the Gram matrix (the symmetric case K(X, X))
+# numpy: theory.md 1.2-1.3 vectorised over the Gram matrix (the symmetric case K(X, X))
 # ------------------------------------------------------------------------------------------------------------
 def numpy_kernels(X, act, depth, wv, bv):
     n, d = X.shape

@@ -8,7 +8,7 @@ parameterisation (weight_var 2, bias_var 0.05). In the same run:
     and deepwick.sample(..., outputs), which DRAWS the network first (Philox normals, parallel) and runs it;
     the NTK Gram two ways too: deepwick.network_kernel on the given weights (NTK-parameterisation scales), and
     deepwick.empirical_kernel(..., 'ntk'), which draws the network first;
-  * numpy: the same forward pass and the back-propagation NTK formula (MATH.md 1.3), weights given; and its own
+  * numpy: the same forward pass and the back-propagation NTK formula (theory.md 1.3), weights given; and its own
     initialisation (Generator.standard_normal, ziggurat) followed by the forward pass or the NTK;
   * torch (CPU, float64): forward pass on the given weights, and its own initialisation (torch.randn of the same
     shapes, float64) followed by the forward pass; NTK by per-example Jacobians (torch.func.vmap(jacrev)) contracted;
@@ -85,7 +85,7 @@ def load(dirname):
 
 
 def peer_numpy(X, Ws, bs):
-    """Forward and the back-propagation NTK (MATH.md 1.3) with effective weights W = sqrt(w/n) W-hat."""
+    """Forward and the back-propagation NTK (theory.md 1.3) with effective weights W = sqrt(w/n) W-hat."""
     sizes = [X.shape[1]] + [W.shape[0] for W in Ws]
     Weff = [np.sqrt(WV / sizes[l]) * Ws[l] for l in range(DEPTH + 1)]
     beff = [np.sqrt(BV) * b for b in bs]

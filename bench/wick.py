@@ -1,4 +1,4 @@
-"""Benchmark of the Wick engine (MATH.md 4.2) against a straightforward pure-Python enumeration, in one run.
+"""Benchmark of the Wick engine (theory.md 4.2) against a straightforward pure-Python enumeration, in one run.
 
 Workloads (issue 13): all pairings of the GOE words tr(A^12) and tr(A^14), and the two-letter real Ginibre word
 tr(A B A^T B^T A B A^T B^T A B^T A^T B) of length 12. The Python baseline enumerates every Wick pairing (each GOE

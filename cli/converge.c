@@ -1,4 +1,4 @@
-/* deepwick converge: how fast empirical Grams of finite networks approach the exact limit (MATH.md 1.4).
+/* deepwick converge: how fast empirical Grams of finite networks approach the exact limit (theory.md 1.4).
  * Reads inputs, calls dw_sampling_converge, prints a table or JSON, writes an SVG plot atomically. */
 #include "cli.h"
 

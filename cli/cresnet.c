@@ -1,4 +1,4 @@
-/* deepwick cresnet: sample random controlled ResNets (MATH.md 5.1). */
+/* deepwick cresnet: sample random controlled ResNets (theory.md 5.1). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -10,7 +10,7 @@ static const char help[] =
     "usage: deepwick cresnet --x X.npy --width N [--samples S] [--seed SEED] --act ACT [--sigma0 S0]\n"
     "                        [--sigma-a SA] [--sigma-b SB] [--inhomogeneous] [--all-times] --out Y.npy\n"
     "\n"
-    "Hidden states of random controlled ResNets (MATH.md 5.1), one network per sample shared by all paths:\n"
+    "Hidden states of random controlled ResNets (theory.md 5.1), one network per sample shared by all paths:\n"
     "  Y_0 = sigma0 z_0,  Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m,\n"
     "standard Gaussian z_0, A_k, b_k (shared over time; --inhomogeneous: fresh at every step, dx scaled by\n"
     "sqrt(M)). (1/N) <Y^x, Y^y> converges to `deepwick nsk --grid` as N grows.\n"

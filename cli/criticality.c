@@ -1,5 +1,5 @@
 /* deepwick criticality: the edge of chaos sigma_w^2(sigma_b^2), where m_1 = sigma_w^2 E[phi'(sqrt(q*) Z)^2] = 1 at
- * the fixed point q* of the variance map (MATH.md 3). A thin driver over dw_spectrum_criticality. */
+ * the fixed point q* of the variance map (theory.md 3). A thin driver over dw_spectrum_criticality. */
 #include "cli.h"
 
 #include <getopt.h>
@@ -13,7 +13,7 @@ static const char help[] =
     "\n"
     "Weight variance sigma_w^2 on the edge of chaos for the bias variance sigma_b^2: the mean squared singular\n"
     "value of the layer-to-layer Jacobian, chi = sigma_w^2 E[phi'(sqrt(q*) Z)^2], equals 1 at the fixed point\n"
-    "q* = sigma_w^2 E[phi(sqrt(q*) Z)^2] + sigma_b^2 (MATH.md 3).\n"
+    "q* = sigma_w^2 E[phi(sqrt(q*) Z)^2] + sigma_b^2 (theory.md 3).\n"
     "\n"
     "  --act ACT           identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp, poly:c0,c1,...\n"
     "  --bias-var B        sigma_b^2 >= 0 (default 0)\n"

@@ -1,4 +1,4 @@
-/* deepwick expand: exact finite-width E[f(x) f(y)] of a polynomial-activation network (MATH.md 4.3). */
+/* deepwick expand: exact finite-width E[f(x) f(y)] of a polynomial-activation network (theory.md 4.3). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -12,7 +12,7 @@ static const char help[] =
     "\n"
     "E[f(x) f(y)] at finite hidden width N, exactly, as a polynomial in 1/N, for the network\n"
     "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1},  phi(z) = c0 + c1 z + c2 z^2 + ...\n"
-    "with Gaussian weights of variance V / fan_in and biases of variance B (MATH.md 4.3). The constant term is the\n"
+    "with Gaussian weights of variance V / fan_in and biases of variance B (theory.md 4.3). The constant term is the\n"
     "NNGP kernel of `deepwick kernel --act poly:c0,c1,...`.\n"
     "\n"
     "required:\n"

@@ -1,4 +1,4 @@
-/* deepwick jacobian: limiting spectrum of J J^T for the input-output Jacobian (MATH.md 3). Parses options, calls
+/* deepwick jacobian: limiting spectrum of J J^T for the input-output Jacobian (theory.md 3). Parses options, calls
  * the spectrum module, prints JSON or a summary, writes the density CSV atomically. No mathematics here. */
 #include "cli.h"
 
@@ -12,7 +12,7 @@ static const char help[] =
     "usage: deepwick jacobian --depth L --act ACT --moments K [options]\n"
     "\n"
     "Moments m_k = lim (1/N) E tr (J J^T)^k of the squared singular values of the input-output Jacobian\n"
-    "J = D_L W^L ... D_1 W^1 of a deep network of width N -> infinity, D_l = diag(phi'(h^l))  (MATH.md 3),\n"
+    "J = D_L W^L ... D_1 W^1 of a deep network of width N -> infinity, D_l = diag(phi'(h^l))  (theory.md 3),\n"
     "by the S-transform (checked against the non-crossing-partition sum for k <= 12, i.i.d. weights), and\n"
     "the density of the squared singular values by Stieltjes inversion.\n"
     "\n"

@@ -1,4 +1,4 @@
-/* deepwick kernel: NNGP / NTK Gram matrices (MATH.md 1.2-1.3). Reads inputs, calls dw_kernel_gram, writes .npy. */
+/* deepwick kernel: NNGP / NTK Gram matrices (theory.md 1.2-1.3). Reads inputs, calls dw_kernel_gram, writes .npy. */
 #include "cli.h"
 
 #include <getopt.h>
@@ -10,7 +10,7 @@ static const char help[] =
     "usage: deepwick kernel --x X.npy [--y Y.npy] --depth L --act ACT --out K.npy [options]\n"
     "\n"
     "Infinite-width NNGP kernel K^{L+1} and/or neural tangent kernel Theta^{L+1} of the network\n"
-    "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1}   (MATH.md 1.1-1.3)\n"
+    "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1}   (theory.md 1.1-1.3)\n"
     "on every pair of rows of X (and Y).\n"
     "\n"
     "required:\n"

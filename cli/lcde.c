@@ -1,4 +1,4 @@
-/* deepwick lcde: sample random linear CDEs / selective state-space models (MATH.md 5.2). */
+/* deepwick lcde: sample random linear CDEs / selective state-space models (theory.md 5.2). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -11,7 +11,7 @@ static const char help[] =
     "                     [--input LIST] [--sigma-a SA] [--sigma-b SB] [--sigma-c SC] [--sigma-c0 S]\n"
     "                     [--all-times] --out Y.npy\n"
     "\n"
-    "Hidden states of random linear CDEs (MATH.md 5.2), one model per sample shared by all paths:\n"
+    "Hidden states of random linear CDEs (theory.md 5.2), one model per sample shared by all paths:\n"
     "  Y_{m+1} = (I + sum_i A_i d omega^i_m) Y_m + B d xi_m,   Y_0 = C x_0 + c,\n"
     "dense A_i with entries N(0, 1/N), or --diagonal (Mamba-like) A_i with entries N(0, sigma_a^2); B, C, c\n"
     "with entries N(0, sigma_b^2), N(0, sigma_c^2), N(0, sigma_c0^2).\n"

@@ -1,4 +1,4 @@
-/* deepwick lcde-kernel: the width limit of random linear CDEs on the data grid (MATH.md 5.2). */
+/* deepwick lcde-kernel: the width limit of random linear CDEs on the data grid (theory.md 5.2). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -10,7 +10,7 @@ static const char help[] =
     "usage: deepwick lcde-kernel --x X.npy [--y Y.npy] [--gate LIST] [--input LIST] [--sigma-b SB]\n"
     "                            [--sigma-c SC] [--sigma-c0 S] --out K.npy\n"
     "\n"
-    "Width limit of (1/N) <Y^x_M, Y^y_M'> for the random dense linear CDE of `deepwick lcde` (MATH.md 5.2),\n"
+    "Width limit of (1/N) <Y^x_M, Y^y_M'> for the random dense linear CDE of `deepwick lcde` (theory.md 5.2),\n"
     "exact on the data grid:\n"
     "  K[m+1,n+1] = K[m+1,n] + K[m,n+1] - K[m,n] + <d omega^x_m, d omega^y_n> K[m,n]\n"
     "               + sigma_b^2 <d xi^x_m, d xi^y_n>,   K[0,.] = K[.,0] = sigma_c^2 <x_0, y_0> + sigma_c0^2.\n"

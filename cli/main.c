@@ -30,7 +30,7 @@ static const char usage[] =
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
     "  --version      print the version\n"
     "\n"
-    "Conventions: shared/spec/MATH.md; weight_var = sigma_w^2 (Neural Tangents' W_std**2).\n";
+    "Conventions: docs/theory.md; weight_var = sigma_w^2 (Neural Tangents' W_std**2).\n";
 
 int main(int argc, char **argv)
 {

@@ -1,5 +1,5 @@
 /* deepwick network: a network with GIVEN weights (.npy files): its outputs and its empirical NNGP / NTK Gram
- * (MATH.md 1.1, 1.3). Reads the arrays, calls dw_sample_forward / dw_sample_network_gram, writes .npy atomically. */
+ * (theory.md 1.1, 1.3). Reads the arrays, calls dw_sample_forward / dw_sample_network_gram, writes .npy atomically. */
 #include "cli.h"
 
 #include <getopt.h>

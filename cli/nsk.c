@@ -1,4 +1,4 @@
-/* deepwick nsk: neural signature kernels (MATH.md 5.1). */
+/* deepwick nsk: neural signature kernels (theory.md 5.1). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -12,7 +12,7 @@ static const char help[] =
     "\n"
     "Neural signature kernel: the infinite-width limit of the random controlled ResNet\n"
     "  Y_0 = sigma0 z_0,  Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m\n"
-    "(MATH.md 5.1): the Goursat system d^2 K / ds dt = (sigma_a^2 V_phi(K^xx, K^xy, K^yy) + sigma_b^2) <x', y'>\n"
+    "(theory.md 5.1): the Goursat system d^2 K / ds dt = (sigma_a^2 V_phi(K^xx, K^xy, K^yy) + sigma_b^2) <x', y'>\n"
     "(weights shared over time), or with --inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m/M)\n"
     "the ODE along the diagonal.\n"
     "\n"

@@ -1,4 +1,4 @@
-/* deepwick sample: finite random networks, their outputs and empirical NNGP / NTK Grams (MATH.md 1.1, 1.3, 2).
+/* deepwick sample: finite random networks, their outputs and empirical NNGP / NTK Grams (theory.md 1.1, 1.3, 2).
  * Reads inputs, calls dw_sample_run, writes .npy files atomically. */
 #include "cli.h"
 
@@ -14,7 +14,7 @@ static const char help[] =
     "\n"
     "Sample S finite networks h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1}, with\n"
     "W^l = sqrt(V / n_{l-1}) W-hat^l, b^l = sqrt(B) b-hat^l, W-hat of unit-variance entries drawn from LAW and\n"
-    "Gaussian b-hat (MATH.md 1.1, 2), and evaluate them on the rows of X.\n"
+    "Gaussian b-hat (theory.md 1.1, 2), and evaluate them on the rows of X.\n"
     "\n"
     "required:\n"
     "  --x FILE            inputs, n x d: .npy (float64/float32, C order) or .csv\n"

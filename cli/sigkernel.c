@@ -1,4 +1,4 @@
-/* deepwick sigkernel: signature-kernel Gram matrices by the Goursat PDE (MATH.md 5). */
+/* deepwick sigkernel: signature-kernel Gram matrices by the Goursat PDE (theory.md 5). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -10,7 +10,7 @@ static const char help[] =
     "usage: deepwick sigkernel --x X.npy [--y Y.npy] [--dyadic-order L] --out K.npy [options]\n"
     "\n"
     "Gram matrix of signature kernels k(x, y) = <S(x), S(y)> (all levels), the solution at the end of both paths\n"
-    "of the Goursat problem d^2 k / ds dt = k <x'(s), y'(t)>, k = 1 on the edges (MATH.md 5).\n"
+    "of the Goursat problem d^2 k / ds dt = k <x'(s), y'(t)>, k = 1 on the edges (theory.md 5).\n"
     "\n"
     "  --x FILE             paths: .npy n x len x d (float64/float32), or one path len x d (.npy or .csv)\n"
     "  --y FILE             second paths, m x len' x d (default: X; K(X, X) is then exactly symmetric)\n"

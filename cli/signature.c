@@ -1,4 +1,4 @@
-/* deepwick signature / logsignature: truncated signatures and Lyndon-basis log-signatures (MATH.md 5). */
+/* deepwick signature / logsignature: truncated signatures and Lyndon-basis log-signatures (theory.md 5). */
 #include "cli.h"
 
 #include <getopt.h>

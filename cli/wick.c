@@ -1,4 +1,4 @@
-/* deepwick wick: exact finite-N expectations of products of traces of random-matrix words (MATH.md 4.1-4.2). */
+/* deepwick wick: exact finite-N expectations of products of traces of random-matrix words (theory.md 4.1-4.2). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -11,7 +11,7 @@ static const char help[] =
     "                     [--pairings] [--route R] [--json]\n"
     "\n"
     "Exact E[prod_i tr(w_i)] as a Laurent polynomial in N with exact integer or rational coefficients\n"
-    "(MATH.md 4.1-4.2: N x N matrices, E|X_ij|^2 = 1/N off the diagonal).\n"
+    "(theory.md 4.1-4.2: N x N matrices, E|X_ij|^2 = 1/N off the diagonal).\n"
     "\n"
     "expression: a product of traces tr(...) of words; a letter is a name (A, B, W1, ...), optionally followed by\n"
     "  ^T (transpose), ^* or ^H (adjoint) or ^k (power); parentheses group, (A B^T)^3, (A B)^T; tr(A^2)^2 is a\n"

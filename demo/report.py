@@ -7,7 +7,7 @@ Run by `make demo` as
 Nothing is downloaded: the data are made here, with fixed seeds.
 * circle: points (cos t, sin t) on the unit circle, t in [0, 180] degrees, lifted into d = 10 by a fixed random
   orthogonal map Q (10 x 2) and scaled to |x|^2 = s d, so that the input angle t is known exactly and
-  K^1(x, y) = weight_var s cos t + bias_var (MATH.md 1.2);
+  K^1(x, y) = weight_var s cos t + bias_var (theory.md 1.2);
 * moons: a small two-moons classification set in the plane, lifted into d = 10 by the same map.
 
 The report is a list of sections (SECTIONS below); each section is a function ctx -> Section that may add lines to
@@ -91,7 +91,7 @@ def write_data(directory):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# settings and fixed points (MATH.md 1.2: the diagonal map q -> w E[phi^2] + b, the correlation map, its slope)
+# settings and fixed points (theory.md 1.2: the diagonal map q -> w E[phi^2] + b, the correlation map, its slope)
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -516,7 +516,7 @@ def section_conventions(ctx):
     """(d) conventions."""
     html_ = """
 <ul>
-<li>Network (MATH.md 1.1): h<sup>1</sup> = W<sup>1</sup>x + b<sup>1</sup>,
+<li>Network (theory.md 1.1): h<sup>1</sup> = W<sup>1</sup>x + b<sup>1</sup>,
 h<sup>l+1</sup> = W<sup>l+1</sup>&phi;(h<sup>l</sup>) + b<sup>l+1</sup>, f = h<sup>L+1</sup>; the depth L is the number
 of activations, and depth 0 is the linear model K<sup>1</sup>(x, y) = &sigma;<sub>w</sub><sup>2</sup> &lt;x, y&gt;/d +
 &sigma;<sub>b</sub><sup>2</sup>.</li>
@@ -537,7 +537,7 @@ every layer K<sup>1</sup>..K<sup>L+1</sup> (index l = depth l).</li>
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# signatures (MATH.md 5)
+# signatures (theory.md 5)
 # ----------------------------------------------------------------------------------------------------------------
 
 def _walks(rng, b, n, d, amp):
@@ -584,7 +584,7 @@ def section_sig_convergence(ctx):
     html_ = ("<p>Four pairs of 2-D random-walk paths (6 and 7 points). Left: the Goursat PDE against the inner "
              "product of level-16 truncated signatures (an independent route). Right: the neural signature kernel "
              "(relu, sigma_a = 1.2, sigma_b = 0.3), differences between successive dyadic orders. The second-order "
-             "schemes gain about 4x per level, the first-order ones about 2x (MATH.md 5, 5.1).</p>"
+             "schemes gain about 4x per level, the first-order ones about 2x (theory.md 5, 5.1).</p>"
              + table_html(["scheme", "error ratio per level (last)", "last error / difference"], rows) + img)
     return Section("(s1) Signature kernels: convergence in the dyadic order", html_,
                    ["(s1) sigkernel error ratio per dyadic level %.2f (second order), %.2f (first); NSK %.2f / %.2f;"
@@ -628,7 +628,7 @@ def section_cresnet_mc(ctx):
 
 
 def section_levy(ctx):
-    """The Levy-area experiment of MATH.md 5.2: dense vs diagonal random linear CDEs with a linear readout."""
+    """The Levy-area experiment of theory.md 5.2: dense vs diagonal random linear CDEs with a linear readout."""
     rng = np.random.default_rng(SEED + 2)
     n_train, n_test, steps, N = 1500, 500, 8, 64
     X = np.concatenate([np.zeros((n_train + n_test, 1, 2)),
@@ -660,7 +660,7 @@ def section_levy(ctx):
              "N = %d, Y<sub>0</sub> = c (x<sub>0</sub> = 0), a least-squares linear readout of the final state. A "
              "dense random linear CDE expresses the Levy area; a diagonal (Mamba-like) one with B = 0 is a function of "
              "the total increment only (reversing the increments flips the area and leaves the state unchanged), so "
-             "it cannot; with the input path xi = x entering through B it can (MATH.md 5.2). Held-out R<sup>2</sup>:"
+             "it cannot; with the input path xi = x entering through B it can (theory.md 5.2). Held-out R<sup>2</sup>:"
              "</p>" % (n_train, n_test, N) + table_html(["model", "held-out R^2"], rows) + img)
     return Section("(s3) Levy area: dense vs diagonal selective state-space models", html_,
                    ["(s3) Levy area R^2: %s; %.2f s" % (", ".join("%s %s" % tuple(r) for r in rows), secs)])
@@ -672,7 +672,7 @@ def section_levy(ctx):
 # ----------------------------------------------------------------------------------------------------------------
 
 def section_wick_genus(ctx):
-    """(w1) exact E tr(word) split by the Euler characteristic of the glued surface (MATH.md 4.2)."""
+    """(w1) exact E tr(word) split by the Euler characteristic of the glued surface (theory.md 4.2)."""
     rows, summary = [], []
     words = [("tr(A^4)", "gue"), ("tr(A^4)", "goe"), ("tr(A^6)", "gue"), ("tr(A^6)", "goe"),
              ("tr(A A^T A A^T)", "ginibre"), ("tr(A B A^T B^T)", "A=goe,B=goe"), ("tr(A^8)", "goe")]
@@ -774,7 +774,7 @@ def _has_act(name):
 
 def section_jacobian(ctx):
     """(g) Jacobian spectrum at criticality: limiting densities against finite networks, Gaussian vs orthogonal
-    weights (MATH.md 3)."""
+    weights (theory.md 3)."""
     t0 = time.perf_counter()
     smooth = "tanh" if _has_act("tanh") else "erf"
     b_smooth = 0.01
@@ -890,9 +890,9 @@ def section_convergence(ctx):
     axes[0].set_ylabel("RMS |Theta_N - Theta|_F / |Theta|_F")
     html_ = ("<p>Finite networks (<code>deepwick converge</code>): for each width N, %d networks with Gaussian or "
              "Rademacher weights (layer 1 Gaussian: its fan-in d does not grow, see docs/sampling.md); the RMS "
-             "Frobenius error of the empirical NTK (back-propagation, MATH.md 1.3) against the exact limit on six "
+             "Frobenius error of the empirical NTK (back-propagation, theory.md 1.3) against the exact limit on six "
              "inputs of the circle (t = 0, 10, 45, 90, 135, 180 degrees), with 2-SE bars and the weighted "
-             "least-squares fit of log error against log N. MATH.md 1.4 predicts slope -1/2; universality predicts "
+             "least-squares fit of log error against log N. theory.md 1.4 predicts slope -1/2; universality predicts "
              "the same for Rademacher weights (only the constant changes). bias_inf is the extrapolated bias of "
              "the mean (fit a + b/N, theory 0).</p>"
              % S) + fig_html(fig, "convergence of the empirical NTK") + table_html(

@@ -1,7 +1,7 @@
 """deepwick: what random neural networks become as their width goes to infinity.
 
 numpy arrays in, numpy arrays out; one C library (libdeepwick) behind this package and the `deepwick` command.
-Conventions (MATH.md): layers h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}; weight_var = sigma_w^2
+Conventions (theory.md): layers h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}; weight_var = sigma_w^2
 (W entries of variance sigma_w^2 / fan_in), bias_var = sigma_b^2; depth L = number of activations, as in
 Neural Tangents' ``stax.serial(Dense(W_std, b_std), act, ..., Dense(W_std, b_std))`` with weight_var = W_std**2.
 """

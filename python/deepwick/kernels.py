@@ -1,4 +1,4 @@
-"""NNGP and NTK Gram matrices of fully connected networks (MATH.md 1.2-1.3)."""
+"""NNGP and NTK Gram matrices of fully connected networks (theory.md 1.2-1.3)."""
 import ctypes
 
 import numpy as np

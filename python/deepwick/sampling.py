@@ -1,4 +1,4 @@
-"""Finite-width networks (MATH.md 1.1, 1.3, 1.4, 2): sampled outputs, empirical NNGP / NTK Grams, convergence.
+"""Finite-width networks (theory.md 1.1, 1.3, 1.4, 2): sampled outputs, empirical NNGP / NTK Grams, convergence.
 
 Every weight law is centred with unit variance before the sigma_w / sqrt(fan_in) scaling: 'gaussian',
 'rademacher', 'uniform', 'student-t:NU' (nu > 2), 'sparse:P' (0 < p <= 1), 'complex-gaussian', 'orthogonal'
@@ -178,11 +178,11 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
            gaussian_input_layer=False):
     """Sample finite networks and evaluate them on X.
 
-    Network (MATH.md 1.1): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1}, with
+    Network (theory.md 1.1): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1}, with
     W^l = sqrt(weight_var / n_{l-1}) W-hat^l, b^l = sqrt(bias_var) b-hat^l, W-hat and b-hat drawn from `law`
     (biases are Gaussian for every law: a single non-Gaussian term per unit would never average out).
 
-    Universality (MATH.md 2) needs the fan-in to grow: layer 1 has fan-in d, so with a non-Gaussian law there,
+    Universality (theory.md 2) needs the fan-in to grow: layer 1 has fan-in d, so with a non-Gaussian law there,
     h^1 stays non-Gaussian at every width and the limits hold only up to O(kappa_4 / d).
     ``gaussian_input_layer=True`` draws layer 1 from the Gaussian law (the others from `law`).
 
@@ -201,7 +201,7 @@ def sample(X, *, depth, act, width, samples=1, law="gaussian", weight_var=1.0, b
     gram : None, 'nngp' or 'ntk'
         'nngp': weight_var_{L+1} / n_L phi(h^L(x)) . phi(h^L(y)) + bias_var_{L+1} (the covariance of the outputs
         given the hidden layers; for complex weights Re E[f(x) conj f(y) | hidden]);
-        'ntk': the empirical NTK sum_theta df(x)/dtheta df(y)/dtheta, by back-propagation (MATH.md 1.3), averaged
+        'ntk': the empirical NTK sum_theta df(x)/dtheta df(y)/dtheta, by back-propagation (theory.md 1.3), averaged
         over the out_dim output units; not defined for 'complex-gaussian'.
     reduce : 'mean' or 'none'
     outputs : bool, return the outputs f(x)
@@ -330,7 +330,7 @@ def network_kernel(weights, biases, X, act, *, Y=None, kind="ntk", weight_scale=
                    threads=None):
     """Empirical NTK (or NNGP) Gram of ONE GIVEN network, the network of :func:`forward` (trained weights, another
     framework's, or sampled ones): the tangent kernel with respect to every weight and bias, by back-propagation
-    (MATH.md 1.3: one GEMM per layer, no per-example Jacobians), averaged over the output units.
+    (theory.md 1.3: one GEMM per layer, no per-example Jacobians), averaged over the output units.
 
     With H = len(weights) - 1 hidden layers, a^0 = x and a^l = phi(h^l):
 
@@ -410,7 +410,7 @@ def empirical_kernel(X, *, depth, act, width, kind="ntk", samples=1, law="gaussi
 
 def converge(X, *, depth, act, widths, samples, law="gaussian", kind="ntk", weight_var=1.0, bias_var=0.0, seed=0,
              out_dim=1, threads=None, progress=None, gaussian_input_layer=False):
-    """Convergence of the empirical Gram to the exact limit (MATH.md 1.4), NTK parameterisation.
+    """Convergence of the empirical Gram to the exact limit (theory.md 1.4), NTK parameterisation.
 
     For each width N (all hidden layers N), `samples` networks (width i uses networks i * samples ..
     (i + 1) * samples - 1 of the seed, so the widths are independent): the RMS Frobenius error

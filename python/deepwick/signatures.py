@@ -1,5 +1,5 @@
 """Signatures, signature kernels, neural signature kernels, random controlled ResNets and random linear CDEs
-(MATH.md 5). numpy in, numpy out; every computation is libdeepwick's (dw_sig_*).
+(theory.md 5). numpy in, numpy out; every computation is libdeepwick's (dw_sig_*).
 
 Paths are piecewise linear through ``len`` points in R^d: arrays of shape (batch, len, d), or (len, d) for one
 path (the batch axis is then dropped from the result where it would lead).
@@ -163,7 +163,7 @@ def _kernel_opts(dyadic_order, solver, static, scale, threads):
 
 def sigkernel(X, Y=None, *, dyadic_order=0, solver="second-order", static="linear", scale=1.0, max_batch=None,
               error=False, threads=None):
-    """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (MATH.md 5).
+    """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (theory.md 5).
 
     X : (n, lx, d); Y : (m, ly, d) or None for K(X, X) (then exactly symmetric).
     dyadic_order : lambda >= 0, each segment cut into 2^lambda pieces; solver : 'second-order' (error falls ~4x per
@@ -217,7 +217,7 @@ def _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, dyadic_order, solver
 
 def nsk(X, Y=None, *, act, sigma0=1.0, sigma_a=1.0, sigma_b=0.0, inhomogeneous=False, dyadic_order=0,
         solver="second-order", grid=False, threads=None):
-    """Neural signature kernel: the infinite-width limit of random controlled ResNets (MATH.md 5.1).
+    """Neural signature kernel: the infinite-width limit of random controlled ResNets (theory.md 5.1).
 
     X : (n, lx, d); Y : (m, ly, d) or None (exactly symmetric K(X, X)).
     act : any activation spec (its Gaussian expectations V_phi come from the activation registry).
@@ -241,7 +241,7 @@ def nsk(X, Y=None, *, act, sigma0=1.0, sigma_a=1.0, sigma_b=0.0, inhomogeneous=F
 
 def cresnet(X, *, width, samples=1, seed=0, act, sigma0=1.0, sigma_a=1.0, sigma_b=0.0, inhomogeneous=False,
             all_times=False, threads=None):
-    """Hidden states of random controlled ResNets (MATH.md 5.1), one network per sample, shared by the batch:
+    """Hidden states of random controlled ResNets (theory.md 5.1), one network per sample, shared by the batch:
     Y_0 = sigma0 z_0, Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m
     (inhomogeneous: fresh A_k, b_k at every step and dx scaled by sqrt(M)). Gaussian weights from Philox streams
     keyed by (seed, sample, step, row): reproducible, independent of threads.
@@ -287,7 +287,7 @@ def _lcde_opts(gate, input, sigma_B, sigma_C, sigma_c, sigma_A, diagonal, thread
 
 
 def lcde_kernel(X, Y=None, *, gate=None, input=None, sigma_B=1.0, sigma_C=1.0, sigma_c=0.0, threads=None):
-    """Width limit of (1/N) <Y^x_M, Y^y_M'> for random dense linear CDEs (MATH.md 5.2), exact on the data grid:
+    """Width limit of (1/N) <Y^x_M, Y^y_M'> for random dense linear CDEs (theory.md 5.2), exact on the data grid:
     K[m+1,n+1] = K[m+1,n] + K[m,n+1] - K[m,n] + <d omega^x_m, d omega^y_n> K[m,n] + sigma_B^2 <d xi^x_m, d xi^y_n>,
     edges sigma_C^2 <x_0, y_0> + sigma_c^2.
 
@@ -307,7 +307,7 @@ def lcde_kernel(X, Y=None, *, gate=None, input=None, sigma_B=1.0, sigma_C=1.0, s
 
 def lcde(X, *, width, samples=1, seed=0, diagonal=False, gate=None, input=None, sigma_A=1.0, sigma_B=1.0,
          sigma_C=1.0, sigma_c=0.0, all_times=False, threads=None):
-    """Hidden states of random linear CDEs / selective SSMs (MATH.md 5.2), one model per sample, shared by the batch:
+    """Hidden states of random linear CDEs / selective SSMs (theory.md 5.2), one model per sample, shared by the batch:
     Y_{m+1} = (I + sum_i A_i d omega^i_m) Y_m + B d xi_m, Y_0 = C x_0 + c; dense A_i entries N(0, 1/N) or diagonal
     (Mamba-like) A_i with entries N(0, sigma_A^2); B, C, c entries N(0, sigma_B^2), N(0, sigma_C^2), N(0, sigma_c^2).
 

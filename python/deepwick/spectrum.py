@@ -1,4 +1,4 @@
-"""Limiting spectrum of the input-output Jacobian of deep networks (MATH.md 3).
+"""Limiting spectrum of the input-output Jacobian of deep networks (theory.md 3).
 
 J = D_L W^L ... D_1 W^1 with D_l = diag(phi'(h^l)), square layers of width N -> infinity, W^l entries of variance
 sigma_w^2 / N (i.i.d., any law with finite moments) or sigma_w Q with Q Haar orthogonal. The moments

@@ -1,4 +1,4 @@
-"""Exact finite-N Wick calculus (MATH.md 4): traces of random-matrix words and polynomial networks.
+"""Exact finite-N Wick calculus (theory.md 4): traces of random-matrix words and polynomial networks.
 
 Exact values cross the C boundary as decimal strings and come back as Python ints or fractions.Fraction.
 """
@@ -101,7 +101,7 @@ def _ensembles_text(ensembles):
 
 def wick(expr, ensembles=None, *, normalized=False, route="auto", by_genus=False, pairings=False,
          max_pairings=200, threads=None):
-    """Exact E[prod_i tr(w_i)] of random-matrix words as a Laurent polynomial in N (MATH.md 4.1-4.2).
+    """Exact E[prod_i tr(w_i)] of random-matrix words as a Laurent polynomial in N (theory.md 4.1-4.2).
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def _vector(name, v):
 def expand(x, y=None, *, depth, poly, weight_var=1, bias_var=0, route="trees", terms=False, dot=None):
     """Exact E[f(x) f(y)] at hidden width N of a network with polynomial activation, as a polynomial in 1/N.
 
-    The network (MATH.md 4.3): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1} (one
+    The network (theory.md 4.3): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1} (one
     output), phi(z) = sum_k poly[k] z^k, W^l Gaussian of variance weight_var / fan_in, biases of variance bias_var.
     The constant term equals ``deepwick.kernel(..., act='poly:c0,c1,...')``.
 

@@ -1,4 +1,4 @@
-/* Internal view of activations: the registry entry the sweeps dispatch on (MATH.md 1.5). */
+/* Internal view of activations: the registry entry the sweeps dispatch on (theory.md 1.5). */
 #ifndef DW_ACT_H
 #define DW_ACT_H
 

@@ -1,4 +1,4 @@
-/* gauss: Gaussian expectations of arbitrary activations (MATH.md 1.5 (b) and (c)). Internal, not installed.
+/* gauss: Gaussian expectations of arbitrary activations (theory.md 1.5 (b) and (c)). Internal, not installed.
  *
  *   rule.c     Gauss-Hermite rules for the probabilists' weight exp(-z^2/2)/sqrt(2 pi) (tested; not used by the
  *              driver: phi(sqrt(q) z) with complex singularities near the real axis converges like

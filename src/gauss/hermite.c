@@ -1,4 +1,4 @@
-/* Hermite coefficients, Parseval tails and the Mehler series (MATH.md 1.5 (b)); the generic dual driver. */
+/* Hermite coefficients, Parseval tails and the Mehler series (theory.md 1.5 (b)); the generic dual driver. */
 #include "gauss/gauss.h"
 #include "internal.h"
 

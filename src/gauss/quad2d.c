@@ -1,4 +1,4 @@
-/* 2-D quadrature of E[phi(u) phi(v)] in conditional form (MATH.md 1.5 (c)):
+/* 2-D quadrature of E[phi(u) phi(v)] in conditional form (theory.md 1.5 (c)):
  *   u = sqrt(a) Z1, v = sqrt(b)(rho Z1 + s Z2), s = sqrt((1-rho)(1+rho)),
  * outer trapezoidal rule over Z1 (a node at u = 0), inner trapezoidal rule over Z2 shifted so that v = 0 is a
  * node (kinks and jumps of phi at 0 then cost even powers of h only: see trap.c); steps 0.2, 0.1, 0.05 through

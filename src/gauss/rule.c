@@ -1,4 +1,4 @@
-/* Gauss-Hermite rules for the probabilists' weight (MATH.md 1.5 (c)). */
+/* Gauss-Hermite rules for the probabilists' weight (theory.md 1.5 (c)). */
 #include "gauss/gauss.h"
 #include "internal.h"
 

@@ -1,4 +1,4 @@
-/* NNGP / NTK Gram matrices (MATH.md 1.2-1.3): plans, tiles and the threaded driver.
+/* NNGP / NTK Gram matrices (theory.md 1.2-1.3): plans, tiles and the threaded driver.
  *
  * A plan holds, for every input point and layer, the diagonal recursion K^l(x, x) and the per-point factors the
  * sweeps need. A tile computes X_I Y_J^T with OpenBLAS, the first layer, then runs all layers on the tile while
@@ -57,7 +57,7 @@ struct dw_kernel_plan {
     int threads;
     int depth;
     const dw_act *act;
-    double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of MATH.md) */
+    double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of theory.md) */
     int standard, all_layers;
     size_t d, nf;
     side X, Y;

@@ -1,4 +1,4 @@
-/* Layer sweeps: the hot kernels of the NNGP/NTK recursion (MATH.md 1.2, 1.3, 1.5a), as plain functions on
+/* Layer sweeps: the hot kernels of the NNGP/NTK recursion (theory.md 1.2, 1.3, 1.5a), as plain functions on
  * arrays. One row of a tile is advanced by one layer at a time; the driver (kernel.c) owns allocation,
  * threading and I/O. The body (sweep_body.h) is compiled twice: AVX2+FMA with SLEEF, and portable scalar.
  *
@@ -24,8 +24,8 @@ typedef enum {
     DW_FAM_COS,
     DW_FAM_EXP,
     DW_FAM_POLY,
-    DW_FAM_GELU,   /* z Phi(z): arcsine closed form (MATH.md 1.5 a; see docs/ACCURACY.md) */
-    DW_FAM_GENERIC /* any other activation: the Mehler series of cached Hermite coefficients (MATH.md 1.5b) */
+    DW_FAM_GELU,   /* z Phi(z): arcsine closed form (theory.md 1.5 a; see docs/ACCURACY.md) */
+    DW_FAM_GENERIC /* any other activation: the Mehler series of cached Hermite coefficients (theory.md 1.5b) */
 } dw_family;
 
 /* Per-point fields of one layer, each an array over points (padded by DW_PAD entries that are safe to read).

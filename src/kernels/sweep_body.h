@@ -32,7 +32,7 @@ static inline VD FN(g_series)(VD x)
  *   V  = E[phi(u) phi(v)]   = alpha cos(theta) + k (sin theta + (pi - theta) cos theta),  k = (1 - alpha)^2/(2 pi)
  *   Vd = E[phi'(u) phi'(v)] = alpha + k (pi - theta)
  *   Em = m2 - V, Ep = m2 + V, m2 = (1 + alpha^2)/2 = E[phi(u)^2]/a,
- * where Em and Ep are written without cancellation (small-theta and near-pi forms; see MATH.md 1.5). */
+ * where Em and Ep are written without cancellation (small-theta and near-pi forms; see theory.md 1.5). */
 static inline void FN(relu_dual)(VD s, VD t, double alpha, VD *V, VD *Vd, VD *Em, VD *Ep)
 {
     const VD rs = VSQRT(s), rt = VSQRT(t);
@@ -117,7 +117,7 @@ static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t
     }
 }
 
-/* Generic activations (MATH.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
+/* Generic activations (theory.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
  * b_k, by Horner in rho with fused multiply-adds, U vectors of entries at once so that the 2U Horner chains hide
  * the FMA latency (the sum is latency-bound otherwise).
  * Each entry stops at its own order: the first checkpoint k_c = min(8 (c + 1) - 1, K) at which the truncation
@@ -242,7 +242,7 @@ static void FN(generic_row)(const dw_step *st, size_t nj, const dw_pts *pi, size
     for (; j < nj; j += VW) FN(generic_block)(st, 1, pi, i, pj, j0, j, s, c, th);
 }
 
-/* Smooth families: advance c (and theta) from layer l to l + 1 with the closed forms of MATH.md 1.5(a). */
+/* Smooth families: advance c (and theta) from layer l to l + 1 with the closed forms of theory.md 1.5(a). */
 static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
                            double *s, double *t, double *c, double *th)
 {

@@ -53,7 +53,7 @@ void dw_dense_serial_blas(void);
  *
  *  NNGP: K(x, y) = ws_H a^H(x).a^H(y) + bs_H (H = n_layers - 1 hidden layers, a^0 = x);
  *  NTK:  Theta(x, y) = (1/d_out) sum_k sum_{l=0..H} <df_k/dh^{l+1}(x), df_k/dh^{l+1}(y)> (ws_l a^l(x).a^l(y) + bs_l)
- * by back-propagation (MATH.md 1.3); bs_l counts only where the layer has a bias.
+ * by back-propagation (theory.md 1.3); bs_l counts only where the layer has a bias.
  * ---------------------------------------------------------------------------------------------------------- */
 
 #define DW_DENSE_TILE 128 /* Gram tile (diagonal tiles by dsyrk: half the work) */

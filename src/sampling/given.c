@@ -1,5 +1,5 @@
 /* Networks with GIVEN weights (trained ones, another framework's, or sampled ones scaled by the caller):
- * the forward pass (MATH.md 1.1) and the empirical NNGP / NTK Gram by back-propagation (MATH.md 1.3).
+ * the forward pass (theory.md 1.1) and the empirical NNGP / NTK Gram by back-propagation (theory.md 1.3).
  *
  * Both run on the engine of dense.c (as sampled networks do), so their results do not depend on the thread count.
  */

@@ -1,4 +1,4 @@
-/* Weight laws (MATH.md 2): parsing, unit-variance draws, row-block streams, Haar orthogonal matrices. */
+/* Weight laws (theory.md 2): parsing, unit-variance draws, row-block streams, Haar orthogonal matrices. */
 #include "sampling/sampling.h"
 
 #include <Random123/philox.h>

@@ -1,4 +1,4 @@
-/* Finite-width networks (MATH.md 1.1, 1.3, 2): weights, forward passes, empirical NNGP / NTK Gram matrices.
+/* Finite-width networks (theory.md 1.1, 1.3, 2): weights, forward passes, empirical NNGP / NTK Gram matrices.
  *
  * Work is split into items whose results depend only on their own keys, never on the thread that runs them:
  *   A. weights: (sample, layer, row block of W) drawn from the stream (seed, sample, layer, row block);
@@ -505,7 +505,7 @@ dw_status dw_sample_run(const dw_sample_opts *o, const double *X, size_t n, size
 }
 
 /* ------------------------------------------------------------------------------------------------------------
- * Convergence study (MATH.md 1.4)
+ * Convergence study (theory.md 1.4)
  * ---------------------------------------------------------------------------------------------------------- */
 
 typedef struct {

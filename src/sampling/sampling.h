@@ -1,4 +1,4 @@
-/* Internal view of the sampling module (MATH.md 2): weight laws and their streams, reusable by other modules
+/* Internal view of the sampling module (theory.md 2): weight laws and their streams, reusable by other modules
  * (cResNet / linear-CDE samplers, finite-Jacobian spectra).
  *
  * Streams: a matrix of one layer of one sample is drawn in blocks of DW_SAMPLE_ROWBLOCK rows, block k from the

@@ -1,4 +1,4 @@
-/* Random linear CDEs / selective state-space models (MATH.md 5.2) and random controlled ResNets (MATH.md 5.1):
+/* Random linear CDEs / selective state-space models (theory.md 5.2) and random controlled ResNets (theory.md 5.1):
  * the LCDE kernel recursion (exact width limit on the grid), forward passes with given weights, and samplers.
  *
  * Random numbers: Philox streams (src/core/rng.h) keyed by (seed, sample, b, c), one stream per matrix row, so a
@@ -91,7 +91,7 @@ dw_status dw_sig_lcde_kernel(const dw_sig_lcde_opts *o, const double *X, size_t 
     dw_status s = check_lcde_opts(o);
     if (s) return s;
     if (o->diagonal)
-        return dw_fail(DW_ERR_INVALID, "lcde kernel: the recursion of MATH.md 5.2 is the width limit of dense A "
+        return dw_fail(DW_ERR_INVALID, "lcde kernel: the recursion of theory.md 5.2 is the width limit of dense A "
                                        "(entries N(0, 1/N)); diagonal models have no such limit here");
     if ((s = dw_sig_check_paths(X, n, lx, d, "X"))) return s;
     if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;

@@ -1,4 +1,4 @@
-/* Neural signature kernels: infinite-width limits of random controlled ResNets (MATH.md 5.1).
+/* Neural signature kernels: infinite-width limits of random controlled ResNets (theory.md 5.1).
  *
  * f(a, c, b) = sigma_A^2 V_phi(a, b, c) + sigma_b^2, V_phi from dw_act_dual (variances a, b, covariance c).
  * Homogeneous (weights shared over time): the Goursat system d^2 K^{xy} / ds dt = f(K^{xx}(s,s), K^{xy}(s,t),
@@ -12,7 +12,7 @@
  * The self-kernels K^{xx} need their own diagonal: they are solved by shells n = max(i, j) (entries (n, j),
  * j <= n, by symmetry), the unknown diagonal value predicted by a first-order pass over the shell.
  * Identity phi (second order, sigma_A > 0): the source is linear in K, and K + sigma_b^2/sigma_A^2 solves the plain
- * signature-kernel PDE with g scaled by sigma_A^2: its second-order scheme (MATH.md 5) is used.
+ * signature-kernel PDE with g scaled by sigma_A^2: its second-order scheme (theory.md 5) is used.
  * Inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m / M): the ODE along the diagonal,
  *   kappa' = f(kappa^{xx}, kappa^{xy}, kappa^{yy}) <dx_m, dy_m> M, Euler (first order, --grid) or Heun steps.
  */

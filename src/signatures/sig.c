@@ -1,4 +1,4 @@
-/* Truncated signatures and log-signatures of batches of piecewise-linear paths (MATH.md 5): the driver. */
+/* Truncated signatures and log-signatures of batches of piecewise-linear paths (theory.md 5): the driver. */
 #include "signatures/sig.h"
 
 #include <math.h>

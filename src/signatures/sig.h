@@ -1,4 +1,4 @@
-/* Internal view of the signatures module (MATH.md 5): truncated tensor algebra, Lyndon words, Goursat solvers. */
+/* Internal view of the signatures module (theory.md 5): truncated tensor algebra, Lyndon words, Goursat solvers. */
 #ifndef DW_SIG_H
 #define DW_SIG_H
 

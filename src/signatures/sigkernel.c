@@ -1,4 +1,4 @@
-/* Signature kernels: the Goursat PDE d^2 k / ds dt = k <x'(s), y'(t)>, k(0, .) = k(., 0) = 1 (MATH.md 5).
+/* Signature kernels: the Goursat PDE d^2 k / ds dt = k <x'(s), y'(t)>, k(0, .) = k(., 0) = 1 (theory.md 5).
  *
  * Each segment pair (I, J) of the data grid is cut into 2^lambda x 2^lambda cells with the same increment product
  * g = G_IJ / 4^lambda, where G_IJ is <dx_I, dy_J> (linear static kernel, times scale^2) or the second difference

@@ -1,4 +1,4 @@
-/* Truncated tensor algebra T^n(R^d) (level 0 omitted) and the Lyndon basis of its free Lie algebra (MATH.md 5).
+/* Truncated tensor algebra T^n(R^d) (level 0 omitted) and the Lyndon basis of its free Lie algebra (theory.md 5).
  *
  * Words are ordered level by level and lexicographically within a level (iisignature's order): the word
  * i_1 ... i_k (letters 0..d-1) sits at off[k] + sum_j i_j d^(k-j). Chen's step S <- S (x) exp(h) is written in

@@ -1,4 +1,4 @@
-/* Density of the squared singular values by Stieltjes inversion (MATH.md 3).
+/* Density of the squared singular values by Stieltjes inversion (theory.md 3).
  *
  * G(x) = (1 + z)/x with z = psi_J(1/x), which solves chi_J(z) = 1/x. Per distinct layer law g (multiplicity
  * mult_g), u_g = chi_{D_g^2}(z) solves psi_g(u_g) = z, psi_g(u) = E[u d^2 / (1 - u d^2)] over the law's atoms, and

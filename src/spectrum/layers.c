@@ -1,4 +1,4 @@
-/* Per-layer data of the Jacobian spectrum (MATH.md 3): q_l, q*, the law of d^2 = phi'(sqrt(q) Z)^2 and
+/* Per-layer data of the Jacobian spectrum (theory.md 3): q_l, q*, the law of d^2 = phi'(sqrt(q) Z)^2 and
  * mu_j = E[d^(2j)], in floating point and (for piecewise-linear activations and polynomials) exactly. */
 #include "spectrum/spectrum.h"
 

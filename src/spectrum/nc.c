@@ -1,4 +1,4 @@
-/* Route 1 (MATH.md 3): m_k^{(l)} = sigma_w^{2k} sum_{pi in NC(k)} prod_{B in pi} m_{|B|}^{(l-1)}
+/* Route 1 (theory.md 3): m_k^{(l)} = sigma_w^{2k} sum_{pi in NC(k)} prod_{B in pi} m_{|B|}^{(l-1)}
  * prod_{B' in K(pi)} mu_{|B'|}^{(l)}.
  *
  * NC(k) is enumerated recursively (the block of the first free element, then the gaps it leaves, each filled

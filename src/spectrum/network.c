@@ -1,4 +1,4 @@
-/* The Jacobian of one given finite network (MATH.md 3 at finite width): the weights come from the caller (numpy,
+/* The Jacobian of one given finite network (theory.md 3 at finite width): the weights come from the caller (numpy,
  * a trained model, or the sampling module's dw_sample_weights), so this file draws no weights.
  *
  *   forward:     h^l = W^l a^{l-1} + b^l, a^l = phi(h^l), d^l = phi'(h^l), a^0 = x

@@ -1,4 +1,4 @@
-/* Finite networks for the Jacobian spectrum with weights from the sampling module's laws (MATH.md 2, 3): the glue
+/* Finite networks for the Jacobian spectrum with weights from the sampling module's laws (theory.md 2, 3): the glue
  * between dw_spectrum_sample (which takes any drawing function) and dw_sample_weights / dw_sample_bias. */
 #include "core/internal.h"
 

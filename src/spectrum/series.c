@@ -1,4 +1,4 @@
-/* Route 2 (MATH.md 3): S-transforms as truncated power series.
+/* Route 2 (theory.md 3): S-transforms as truncated power series.
  *
  * psi(z) = sum_k m_k z^k, chi = psi^{<-1>}, S(z) = chi(z) (1 + z) / z. For each distinct layer law
  * psi_D2(z) = sum_j mu_j z^j is reverted; S_{JJ^T} = prod_l S_{D_l^2} S_{WW^T} with S_{WW^T} = 1 / (sigma_w^2 (1+z))

@@ -1,4 +1,4 @@
-/* Public driver of the Jacobian spectrum (MATH.md 3): set-up of the layers, the two routes for the moments, exact
+/* Public driver of the Jacobian spectrum (theory.md 3): set-up of the layers, the two routes for the moments, exact
  * rationals, criticality. */
 #include "spectrum/spectrum.h"
 

@@ -1,4 +1,4 @@
-/* spectrum: the limiting singular-value law of the input-output Jacobian (MATH.md 3). Internal, not installed.
+/* spectrum: the limiting singular-value law of the input-output Jacobian (theory.md 3). Internal, not installed.
  *
  *   layers.c   variances q_l, the fixed point q*, the law of d^2 = phi'(sqrt(q) Z)^2 per layer and its moments
  *              mu_j; exact rationals for the piecewise-linear activations and polynomials.

@@ -1,4 +1,4 @@
-/* Operator graphs and the expansion of a network with polynomial activation (MATH.md 4.3).
+/* Operator graphs and the expansion of a network with polynomial activation (theory.md 4.3).
  *
  * Trees route. h^1_i = b^1_i + sum_a W^1_{ia} x_a and h^{l+1}_i = b^{l+1}_i + sum_k c_k sum_j W^{l+1}_{ij}
  * (h^l_j)^k: every pre-activation is a finite sum of trees (a bias leaf, or a weight edge to a vertex j carrying k

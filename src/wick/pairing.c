@@ -1,4 +1,4 @@
-/* Route 1 (MATH.md 4.2): Wick pairings of the letters, only like with like (same matrix, a complex Ginibre
+/* Route 1 (theory.md 4.2): Wick pairings of the letters, only like with like (same matrix, a complex Ginibre
  * letter with a conjugated one), each pairing identifying index slots in a union-find with rollback. The number of
  * vertex classes V gives the power N^{V - E} (E = pairs); chi = V - E + F (F = traces, the faces of the glued
  * surface); orientability is a parity union-find over the faces: an edge glued along the faces' orientations asks

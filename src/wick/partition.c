@@ -1,4 +1,4 @@
-/* Route 2 (MATH.md 4.2): set partitions of the index slots. Distinct blocks take distinct index values, so a
+/* Route 2 (theory.md 4.2): set partitions of the index slots. Distinct blocks take distinct index values, so a
  * partition with b blocks stands for N (N-1) ... (N-b+1) index assignments, each weighing the product over the
  * distinct matrix entries of their moments (each entry x / sqrt N). Exact for every entry law.
  *

@@ -1,4 +1,4 @@
-/* Route 3: closed recursions for one-trace words of one letter (MATH.md 4.2).
+/* Route 3: closed recursions for one-trace words of one letter (theory.md 4.2).
  * GUE, Harer-Zagier: E tr X^{2n} = sum_g e_g(n) N^{1-2g} (E|X_ij|^2 = 1/N), with e_0(n) = Catalan(n) and
  *   (n+1) e_g(n) = 2(2n-1) e_g(n-1) + (n-1)(2n-1)(2n-3) e_{g-1}(n-2).
  * Complex Ginibre, Haagerup-Thorbjornsen (square case m = n = N, unit-variance entries):

@@ -1,4 +1,4 @@
-/* The public driver of the Wick engine: route choice, results, JSON and text (MATH.md 4.2). */
+/* The public driver of the Wick engine: route choice, results, JSON and text (theory.md 4.2). */
 #include "wick/wick.h"
 
 #include <stdlib.h>

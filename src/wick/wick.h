@@ -1,4 +1,4 @@
-/* Internal interface of the Wick and genus engine (MATH.md 4). Not installed.
+/* Internal interface of the Wick and genus engine (theory.md 4). Not installed.
  *
  * A parsed expression is a product of traces of words; every letter occurrence is reduced, for its ensemble, to
  * an entry X_{r c} (or its conjugate) of matrix m between two index slots r, c. Slot s is the index between

@@ -1,4 +1,4 @@
-/* Words and laws (MATH.md 4.1): the expression parser, the ensemble specs, exact rationals from decimal strings,
+/* Words and laws (theory.md 4.1): the expression parser, the ensemble specs, exact rationals from decimal strings,
  * Laurent polynomials in N and a string buffer for the outputs. */
 #include "wick/wick.h"
 

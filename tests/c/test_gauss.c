@@ -1,5 +1,5 @@
 /* gauss: Gauss-Hermite rules, Hermite coefficients, Mehler series with honest bounds, 2-D quadrature, driver.
- * Every check compares two independent routes (closed forms of MATH.md 1.5 (a), exact Hermite expansions,
+ * Every check compares two independent routes (closed forms of theory.md 1.5 (a), exact Hermite expansions,
  * double-factorial moments, composite Gauss-Legendre, finite differences). */
 #include "check.h"
 #include "deepwick.h"
@@ -77,7 +77,7 @@ static double f_expsq(double z, double *d, const void *ctx)
     return e;
 }
 
-/* ---- closed forms (MATH.md 1.5 (a)) ------------------------------------------------------------------------ */
+/* ---- closed forms (theory.md 1.5 (a)) ------------------------------------------------------------------------ */
 static double clamp1(double r) { return r > 1 ? 1 : r < -1 ? -1 : r; }
 
 static void exact(int act, double a, double b, double c, double *v, double *vd)
@@ -110,7 +110,7 @@ static void exact(int act, double a, double b, double c, double *v, double *vd)
         *v = 2 / M_PI * sqrt(a * b) * (srho + rho * (M_PI / 2 - th));
         *vd = 2 / M_PI * (M_PI / 2 - th);
         break;
-    case 7: { /* leaky relu, slope 0.1: phi = 0.1 z + 0.9 relu(z) (MATH.md 1.5 (a)) */
+    case 7: { /* leaky relu, slope 0.1: phi = 0.1 z + 0.9 relu(z) (theory.md 1.5 (a)) */
         double al = 0.1, vr, vdr;
         exact(4, a, b, c, &vr, &vdr);
         *v = al * al * c + al * (1 - al) * c + (1 - al) * (1 - al) * vr;

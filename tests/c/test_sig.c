@@ -1,4 +1,4 @@
-/* Signatures (MATH.md 5): independent routes.
+/* Signatures (theory.md 5): independent routes.
  * - Chen on collinear pieces = the direct exponential of the whole segment; one segment = exp(dx).
  * - Chen's identity for concatenation: S(x * y) = S(x) (x) S(y).
  * - Shuffle identity <S, u><S, v> = <S, u sh v>; antisymmetric level 2 = Levy area.
@@ -6,7 +6,7 @@
  * - Signature kernel: the PDE against the truncated-signature inner product, the error falling ~4x per dyadic level
  *   (second order) and ~2x (first order); one segment against sum_n c^n / (n!)^2 (I_0(2 sqrt c), J_0 for c < 0);
  *   exact symmetry, tiles and thread counts bit for bit; RBF symmetry.
- * - Neural signature kernel: identity phi = the scaled signature kernel (MATH.md 5.1); first- and second-order
+ * - Neural signature kernel: identity phi = the scaled signature kernel (theory.md 5.1); first- and second-order
  *   solutions converge to the same limit; the inhomogeneous ReLU self-kernel on one segment = its closed form.
  * - Every error path of the options and inputs.
  */

@@ -1,4 +1,4 @@
-/* Jacobian spectrum (MATH.md 3): the two routes for the moments (NC(k) with Kreweras complements, S-transform
+/* Jacobian spectrum (theory.md 3): the two routes for the moments (NC(k) with Kreweras complements, S-transform
  * series) against each other in floating point and exactly; Fuss-Catalan and little Schroeder numbers computed
  * here from their own formulas; mu_j against closed forms (erf, sin, relu); m_1, m_2 against their closed forms;
  * orthogonal weights against free projections (m_k = C(2k, k)/2 for two relu layers) and the identity;

@@ -1,4 +1,4 @@
-/* wick: exact expectations of random-matrix words (MATH.md 4.2) and polynomial networks (4.3).
+/* wick: exact expectations of random-matrix words (theory.md 4.2) and polynomial networks (4.3).
  * - Route 1 (pairings) = route 2 (set partitions) exactly on every Gaussian case of a random family of words up to
  *   length 10 (one and two traces, one and two letters, transposes and adjoints), for gue, goe, ginibre and
  *   complex-ginibre; thread count does not change the pairings route.

@@ -1,4 +1,4 @@
-"""Monte Carlo of finite-network Jacobians with numpy (an independent check of MATH.md 3, no deepwick inside).
+"""Monte Carlo of finite-network Jacobians with numpy (an independent check of theory.md 3, no deepwick inside).
 
 Run as a script (so that OpenBLAS can be pinned to one thread before numpy loads; with several threads on a loaded
 machine a 200 x 200 QR was seen to take 1 s instead of 8 ms):

@@ -1,15 +1,15 @@
 """Independent high-precision (mpmath, 50 digits) reference for deepwick's dual expectations and kernels.
 
-Written from shared/spec/MATH.md sections 1.1-1.3 and 1.5 only (not from deepwick's C sources):
+Written from docs/theory.md sections 1.1-1.3 and 1.5 only (not from deepwick's C sources):
 
-* dual_closed(act, a, b, c): the closed forms of MATH.md 1.5(a);
+* dual_closed(act, a, b, c): the closed forms of theory.md 1.5(a);
 * dual_quad(act, a, b, c): an independent route, the conditional 1-D form
       E[phi(u) phi(v)] = E_{Z1}[ phi(sqrt(a) Z1) E[phi(v) | Z1] ],
       v | Z1 ~ N(sqrt(b) rho Z1, b (1 - rho^2)),
   with the inner Gaussian expectation of phi in closed form (textbook 1-D integrals, each checked against
   1-D quadrature by test_closed_forms.py) and the outer one by mpmath.quad (tanh-sinh), split at the kink z = 0
   and around the inner function's transition layer;
-* kernel_ref(X, Y, depth, act, ...): the NNGP / NTK recursions of MATH.md 1.2-1.3 (NTK parameterisation) and the
+* kernel_ref(X, Y, depth, act, ...): the NNGP / NTK recursions of theory.md 1.2-1.3 (NTK parameterisation) and the
   standard parameterisation (Neural Tangents' convention) on the exact float64 inputs.
 
 Conventions (deepwick.h): (u, v) ~ N(0, [[a, c], [c, b]]); c is clipped to [-sqrt(ab), sqrt(ab)] (in exact
@@ -211,7 +211,7 @@ def _degenerate(spec, a, b, c):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# route 1: closed forms (MATH.md 1.5(a))
+# route 1: closed forms (theory.md 1.5(a))
 # ------------------------------------------------------------------------------------------------------------
 def _relu_closed(a, b, c):
     th = _theta(a, b, c)
@@ -368,7 +368,7 @@ def dual_quad(act, a, b, c, dps=25):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# kernels (MATH.md 1.2-1.3)
+# kernels (theory.md 1.2-1.3)
 # ------------------------------------------------------------------------------------------------------------
 def _per_layer(v, n, what):
     if np.ndim(v) == 0:

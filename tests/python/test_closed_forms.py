@@ -1,9 +1,9 @@
 """The mpmath reference checked against itself by independent routes (pure mpmath; deepwick is not imported).
 
-* closed forms of MATH.md 1.5(a) (mpref.dual_closed) == conditional 1-D quadrature (mpref.dual_quad), to 1e-15;
+* closed forms of theory.md 1.5(a) (mpref.dual_closed) == conditional 1-D quadrature (mpref.dual_quad), to 1e-15;
 * Price's theorem: d/dc E[phi(u)phi(v)] == E[phi'(u)phi'(v)] (step: the density of (u, v) at 0,
   1 / (2 pi sqrt(ab - c^2)), since step' is a delta and deepwick's vdot for step is the autodiff 0);
-* the Hermite (Mehler) series of MATH.md 1.5(b), with Stein's lemma for the derivative, == closed forms;
+* the Hermite (Mehler) series of theory.md 1.5(b), with Stein's lemma for the derivative, == closed forms;
 * the 1-D inner Gaussian expectations used by dual_quad == 1-D quadrature;
 * Isserlis moments and a few textbook values.
 """
@@ -140,7 +140,7 @@ def _hermite_coeffs(act, q, K, L=20, h=mpf(1) / 64, T=mpf("3.6")):
 
 @pytest.mark.parametrize("act", [a for a in ACTS if a != "identity"])
 def test_hermite_series(act):
-    """MATH.md 1.5(b): E[phi phi] = sum a_k(a) a_k(b) rho^k, E[phi' phi'] = sum (k+1) a_{k+1}(a) a_{k+1}(b) rho^k
+    """theory.md 1.5(b): E[phi phi] = sum a_k(a) a_k(b) rho^k, E[phi' phi'] = sum (k+1) a_{k+1}(a) a_{k+1}(b) rho^k
     / sqrt(ab) (for step the series sums the distributional derivative 1/(2 pi sqrt(ab - c^2)))."""
     a, b, rho, K = mpf("0.5"), mpf("1.5"), mpf("0.2"), 32  # rho^K ~ 4e-23: truncation far below 1e-15
     A, B = _hermite_coeffs(act, a, K), _hermite_coeffs(act, b, K)

@@ -123,7 +123,7 @@ def test_price_theorem():
 
 
 def _recursion(X, depth, name, wv, bv):
-    """NNGP / NTK (NTK parameterisation) by MATH.md 1.2-1.3 with the Gauss-Legendre reference."""
+    """NNGP / NTK (NTK parameterisation) by theory.md 1.2-1.3 with the Gauss-Legendre reference."""
     n, d = X.shape
     K = wv * X @ X.T / d + bv
     T = K.copy()

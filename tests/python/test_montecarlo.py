@@ -1,8 +1,8 @@
-"""Independent route: finite random networks sampled in numpy (MATH.md 1.1-1.4) against deepwick's limits.
+"""Independent route: finite random networks sampled in numpy (theory.md 1.1-1.4) against deepwick's limits.
 
 At depth 1 the hidden pre-activations h^1 are exactly Gaussian with covariance K^1 for any width, so the mean over
 networks of the empirical NNGP Gram sigma_w^2 (1/N) phi(h^1) phi(h^1)^T + sigma_b^2 equals K^2 exactly, and the mean
-empirical NTK (back-propagation formula of MATH.md 1.3) equals Theta^2 exactly: no finite-width bias, so the
+empirical NTK (back-propagation formula of theory.md 1.3) equals Theta^2 exactly: no finite-width bias, so the
 tolerance is 4 standard errors of the sample mean. Deeper networks have an O(1/N) bias: the long check fits
 a + b/N over widths and compares a with the limit within its own standard error.
 """
@@ -92,7 +92,7 @@ def test_depth1_mean_is_the_limit(act):
 @pytest.mark.parametrize("act", ["relu", "erf", "abs"])
 def test_depth3_bias_decays_like_1_over_N(act):
     """Mean empirical Gram at N = 64, 128, 256, 512: fit m(N) = a + c/N by weighted least squares; a must equal
-    the limit within 4 of its standard errors (the O(1/N) bias of MATH.md 1.4)."""
+    the limit within 4 of its standard errors (the O(1/N) bias of theory.md 1.4)."""
     X = _inputs()
     w, b = 1.8, 0.05
     K = dw.kernel(X, depth=3, act=act, weight_var=w, bias_var=b, kind="both")

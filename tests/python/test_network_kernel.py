@@ -85,7 +85,7 @@ def test_nngp_equals_numpy_features():
 
 
 def test_backprop_formula_with_numpy_at_ragged_tiles():
-    """n = 300 (Gram tiles of 128: 128, 128, 44), d_out = 2: numpy's own matmuls, same formula (MATH.md 1.3)."""
+    """n = 300 (Gram tiles of 128: 128, 128, 44), d_out = 2: numpy's own matmuls, same formula (theory.md 1.3)."""
     rng = np.random.default_rng(8)
     sizes = [6, 70, 50, 2]
     Ws, bs = net(rng, sizes)

@@ -8,7 +8,7 @@ Independent routes:
 * law moments (mean, variance, fourth moment) against theory within 5 standard errors; Haar Q^T Q = I;
 * the mean empirical NNGP / NTK against deepwick.kernel's exact limits: depth 1 has no finite-width bias (h^1 is
   exactly Gaussian), so 4 standard errors; depth 3 fits a + b/N over widths and compares a within 4 of its
-  standard errors (MATH.md 1.4);
+  standard errors (theory.md 1.4);
 * outputs are Gaussian in the limit: Kolmogorov-Smirnov test of f(x)/sqrt(K(x, x)) against N(0, 1), at level 0.001;
 * the measured RMS-error slope contains -1/2 (long).
 Every test uses fixed seeds. Heavy Monte Carlo is marked long (`make check-long`).
@@ -63,7 +63,7 @@ def inputs(n=6, d=4, seed=5):
 # ----------------------------------------------------------------------------------------------------------------
 
 def numpy_net(law, X, depth, widths, out_dim, wv, bv, seed, sample, gaussian_input_layer=False):
-    """Effective weights and biases of network `sample`, as deepwick draws them (MATH.md 1.1)."""
+    """Effective weights and biases of network `sample`, as deepwick draws them (theory.md 1.1)."""
     sizes = [X.shape[1]] + list(widths) + [out_dim]
     Ws, bs = [], []
     for l in range(depth + 1):
@@ -250,7 +250,7 @@ def test_bit_identical_for_any_thread_count_and_split(law):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the limits (MATH.md 1.2-1.4, 2)
+# the limits (theory.md 1.2-1.4, 2)
 # ----------------------------------------------------------------------------------------------------------------
 
 def check_mean(X, act, law, kind, depth, N, S, w, b, seed):

@@ -1,4 +1,4 @@
-"""Signatures, signature kernels, neural signature kernels, cResNets and linear CDEs (MATH.md 5): independent routes.
+"""Signatures, signature kernels, neural signature kernels, cResNets and linear CDEs (theory.md 5): independent routes.
 
 * signature: a numpy implementation of Chen's identity (outer products, no shared code) to 1e-13; log-signature:
   the Lyndon coordinates re-expanded by a numpy bracketing of Lyndon words equal the numpy tensor logarithm of S.
@@ -8,8 +8,8 @@
 * Monte Carlo: cResNets (shared and fresh weights) against nsk(grid=True), linear CDEs against lcde_kernel, within
   4 standard errors of the mean over independent networks (heavy widths under @pytest.mark.long).
 * lcde_forward: with nilpotent A the state is exactly the expansion over words of the discrete iterated sums, and as the
-  grid is refined it converges to the expansion over words of the signature (Picard/Chen, MATH.md 5.2).
-* The Levy-area experiment of MATH.md 5.2 (dense vs diagonal readouts).
+  grid is refined it converges to the expansion over words of the signature (Picard/Chen, theory.md 5.2).
+* The Levy-area experiment of theory.md 5.2 (dense vs diagonal readouts).
 * CLI: every command equals the Python function bit for bit; bad input gives one `error:` line and no output file.
 """
 import itertools
@@ -217,7 +217,7 @@ def test_sigkernel_tiles_symmetry_and_estimate():
 # ---------------------------------------------------------------------------------------------------------------
 
 def np_nsk_grid(x, y, act, s0, sa, sb):
-    """First-order grid recursion (MATH.md 5.1) with V from deepwick.dual, V's arguments projected onto covariances
+    """First-order grid recursion (theory.md 5.1) with V from deepwick.dual, V's arguments projected onto covariances
     (a, b >= 0, c^2 <= ab) as the library does; a self-kernel is solved in shells n = max(i, j), its own diagonal
     being known up to n."""
     def V(a, b, c):
@@ -412,7 +412,7 @@ def test_lcde_state_is_word_expansion():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the Levy-area experiment (MATH.md 5.2)
+# the Levy-area experiment (theory.md 5.2)
 # ---------------------------------------------------------------------------------------------------------------
 
 def levy_experiment(N=64, steps=8, n_train=1500, n_test=500, seed=0):

@@ -1,4 +1,4 @@
-"""Jacobian spectrum (MATH.md 3), from Python and from the command line.
+"""Jacobian spectrum (theory.md 3), from Python and from the command line.
 
 * Fuss-Catalan numbers (math.comb) for linear networks, depths 1..10, k <= 10, exactly (strings) and in floating
   point; little Schroeder numbers for one relu layer; route 1 (NC(k)) = route 2 (S-transform).
@@ -72,7 +72,7 @@ def test_mu_erf_closed_form():
     r = dw.jacobian_moments(3, "erf", K=6, weight_var=1.3, bias_var=0.2, q0=0.5)
     q = r["q"]
     assert q[0] == pytest.approx(1.3 * 0.5 + 0.2, rel=1e-15)
-    # q_{l+1} = sw2 (2/pi) asin(2q/(1+2q)) + sb2 (MATH.md 1.5)
+    # q_{l+1} = sw2 (2/pi) asin(2q/(1+2q)) + sb2 (theory.md 1.5)
     assert q[1] == pytest.approx(1.3 * 2 / np.pi * np.arcsin(2 * q[0] / (1 + 2 * q[0])) + 0.2, rel=1e-14)
     j = np.arange(1, 7)
     for l in range(3):

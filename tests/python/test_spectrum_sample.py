@@ -1,4 +1,4 @@
-"""Finite networks drawn by the sampling module's laws against the Jacobian-spectrum limit (issue 12, MATH.md 2-3):
+"""Finite networks drawn by the sampling module's laws against the Jacobian-spectrum limit (issue 12, theory.md 2-3):
 `deepwick jacobian --sample` and `deepwick.sample_jacobian`.
 
 Independent routes: each sampled network is rebuilt here from `deepwick.weights` / `deepwick.bias` (the documented

@@ -1,4 +1,4 @@
-"""`deepwick wick` / `deepwick expand` and deepwick.wick / deepwick.expand (MATH.md 4).
+"""`deepwick wick` / `deepwick expand` and deepwick.wick / deepwick.expand (theory.md 4).
 
 * CLI = Python API exactly (JSON values as exact strings); --by-genus, --pairings, --dot, --help.
 * Bad input: one `error: ...` line naming the problem, non-zero exit, empty stdout, no output file.

@@ -1,4 +1,4 @@
-"""Recursion route for the real ensembles (MATH.md 4.2, docs/wick.md): GOE tr(A^2p) by Ledoux's five-term
+"""Recursion route for the real ensembles (theory.md 4.2, docs/wick.md): GOE tr(A^2p) by Ledoux's five-term
 recurrence and real Ginibre tr((A A^T)^k) by the five-term recurrence of the same shape, against an independent
 exact route written here: the loop (Schwinger-Dyson) equations, i.e. Wick's theorem applied to the first letter of
 the first trace (Deitmar 2024, Theorems 3.2 and 4.1), which recurse over products of traces tr(A^l1) tr(A^l2) ...
