@@ -44,9 +44,9 @@ int cli_check_nonneg(size_t k, const double *v, const char *const *opts);
 int cli_npy_path(const char *opt, const char *path);
 /* path (if not NULL) can be written (checked before any work); 1 or 0 after "OPT: reason". */
 int cli_check_writable(const char *opt, const char *path);
-/* dw_act_init / dw_sample_law_parse with "--act: " / "--law: " errors; 1 or 0 after the error. */
+/* dw_act_init / dw_law_parse with "--act: " / "--law: " errors; 1 or 0 after the error. */
 int cli_act_init(dw_act **act, const char *spec);
-int cli_law_parse(dw_sample_law *law, const char *spec);
+int cli_law_parse(dw_law *law, const char *spec);
 /* Read points (n x d, .npy or .csv) with at least one row and one column; 1 or 0 after the error. */
 int cli_read_points(const char *path, dw_matrix *X);
 /* A path as a JSON string, or null. */

@@ -197,7 +197,7 @@ int cmd_converge(int argc, char **argv)
     dw_matrix X;
     dw_matrix_init(&X);
     dw_status s;
-    dw_sample_law law;
+    dw_law law;
     cli_progress prog;
     cli_progress_init(&prog, "converge");
     if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
@@ -238,7 +238,7 @@ int cmd_converge(int argc, char **argv)
     o.threads = (int)co.threads;
     o.progress = cli_progress_cb;
     o.progress_ctx = &prog;
-    const char *warn = dw_sample_law_warning(&law);
+    const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", lawtext, warn);
     dw_sampling_fit fit;
     double t0 = cli_now();
@@ -250,7 +250,7 @@ int cmd_converge(int argc, char **argv)
         goto done;
     }
     char lname[128];
-    dw_sample_law_format(&law, lname, sizeof lname);
+    dw_law_format(&law, lname, sizeof lname);
     if (plot) {
         char title[512];
         snprintf(title, sizeof title, "%s, depth %ld, %s, %s weights%s, %ld samples per width", kind, depth,

@@ -185,22 +185,22 @@ int cmd_jacobian(int argc, char **argv)
     if (!strcmp(weights, "gaussian")) wlaw = DW_SPECTRUM_GAUSSIAN;
     else if (!strcmp(weights, "orthogonal")) wlaw = DW_SPECTRUM_ORTHOGONAL;
     else return cli_error("--weights: expected gaussian or orthogonal (got '%s')", weights);
-    dw_sample_law law = {DW_SAMPLE_GAUSSIAN, 0};
+    dw_law law = {DW_LAW_GAUSSIAN, 0};
     if (sample) {
         if (width < 0) return cli_usage_error("jacobian", "--sample needs --width N");
         if (samples < 0) return cli_usage_error("jacobian", "--sample needs --samples S");
         if (lawtext) {
-            if (dw_sample_law_parse(&law, lawtext)) return cli_error("--law: %s", dw_error_message());
-            if (law.kind == DW_SAMPLE_COMPLEX_GAUSSIAN)
+            if (dw_law_parse(&law, lawtext)) return cli_error("--law: %s", dw_error_message());
+            if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
                 return cli_error("--law: complex-gaussian: the Jacobian spectrum is for real networks");
-            const int orth = law.kind == DW_SAMPLE_ORTHOGONAL;
+            const int orth = law.kind == DW_LAW_ORTHOGONAL;
             if (weights_given && orth != (wlaw == DW_SPECTRUM_ORTHOGONAL))
                 return cli_error("--law %s does not go with --weights %s (orthogonal with orthogonal; every "
                                  "i.i.d. law with gaussian)", lawtext, weights);
             wlaw = orth ? DW_SPECTRUM_ORTHOGONAL : DW_SPECTRUM_GAUSSIAN;
             weights = orth ? "orthogonal" : "gaussian";
         } else if (wlaw == DW_SPECTRUM_ORTHOGONAL) {
-            law.kind = DW_SAMPLE_ORTHOGONAL;
+            law.kind = DW_LAW_ORTHOGONAL;
         }
         if (K > DW_SPECTRUM_KMAX)
             return cli_error("--moments: K = %ld is above the supported maximum %d", K, DW_SPECTRUM_KMAX);
@@ -372,7 +372,7 @@ int cmd_jacobian(int argc, char **argv)
                            dw_spectrum_q(s)[0], wv[0], bv[0]);
             goto done;
         }
-        const char *warn = dw_sample_law_warning(&law);
+        const char *warn = dw_law_warning(&law);
         if (warn) fprintf(stderr, "warning: --law: %s\n", warn);
         const size_t S = (size_t)samples, N = (size_t)width;
         sm = malloc(sizeof(double) * (size_t)K);
@@ -486,7 +486,7 @@ int cmd_jacobian(int argc, char **argv)
                 height[i] /= (double)(S * N) * (logt ? r / (double)nbins : top / (double)nbins);
             char lb[64];
             snprintf(hl, sizeof hl, "%zu networks, N = %zu, %s (atom at 0: %.3g)", S, N,
-                     dw_sample_law_format(&law, lb, sizeof lb), atom_emp);
+                     dw_law_format(&law, lb, sizeof lb), atom_emp);
         }
         char cl[128];
         snprintf(cl, sizeof cl, "limit N -> inf (atom at 0: %.3g)", dw_spectrum_atom0(s));
@@ -545,7 +545,7 @@ int cmd_jacobian(int argc, char **argv)
         if (sample) {
             char lb[64];
             printf(",\n \"sample\": {\"law\": ");
-            cli_json_string(stdout, dw_sample_law_format(&law, lb, sizeof lb));
+            cli_json_string(stdout, dw_law_format(&law, lb, sizeof lb));
             printf(", \"width\": %ld, \"samples\": %ld, \"seed\": %ld, \"probes\": %ld, \"q0\": %.17g, \"moments\": ",
                    width, samples, seed, probes, q0s);
             json_array(stdout, sm, (int)K);
@@ -580,7 +580,7 @@ int cmd_jacobian(int argc, char **argv)
         if (sample) {
             char lb[64];
             printf("sampled: %ld networks of width %ld, %s weights, %s, q0 = %.6g (%.2f s)\n", samples, width,
-                   dw_sample_law_format(&law, lb, sizeof lb), probes ? "Hutchinson" : "exact SVD", q0s, secs);
+                   dw_law_format(&law, lb, sizeof lb), probes ? "Hutchinson" : "exact SVD", q0s, secs);
             printf("  k  limit                    sample                   SE          z\n");
             for (long k = 0; k < K; k++)
                 printf("%3ld  %-23.17g  %-23.17g  %-10.3g  %+.2f\n", k + 1, m[k], sm[k], sse[k],

@@ -150,7 +150,7 @@ int cmd_sample(int argc, char **argv)
     dw_matrix X;
     dw_matrix_init(&X);
     dw_status s;
-    dw_sample_law law;
+    dw_law law;
     cli_progress prog;
     cli_progress_init(&prog, "sample");
     if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
@@ -187,7 +187,7 @@ int cmd_sample(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    const int cplx = law.kind == DW_SAMPLE_COMPLEX_GAUSSIAN;
+    const int cplx = law.kind == DW_LAW_COMPLEX_GAUSSIAN;
     const size_t fsize = S * n * (size_t)outdim * (cplx ? 2 : 1), gsize = red ? 2 * n * n : S * n * n;
     if (outputs && !(F = dw_core_alloc_large(fsize * sizeof(double), "the outputs"))) {
         rc = cli_status(DW_ERR_NOMEM);
@@ -197,7 +197,7 @@ int cmd_sample(int argc, char **argv)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    const char *warn = dw_sample_law_warning(&law);
+    const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", lawtext, warn);
     double t0 = cli_now();
     s = dw_sample_run(&o, X.data, n, X.cols, S, F, gram, red, G, gram && red ? G + n * n : NULL);
@@ -214,7 +214,7 @@ int cmd_sample(int argc, char **argv)
         printf("{\"command\": \"sample\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"law\": ");
-        cli_json_string(stdout, dw_sample_law_format(&law, lname, sizeof lname));
+        cli_json_string(stdout, dw_law_format(&law, lname, sizeof lname));
         printf(", \"depth\": %ld, \"width\": [", depth);
         for (size_t k = 0; k < nwid; k++) printf("%s%zu", k ? ", " : "", wid[k]);
         printf("], \"samples\": %zu, \"seed\": %ld, \"first_sample\": %ld, \"n\": %zu, \"d\": %zu, \"out_dim\": %ld, "

@@ -161,9 +161,9 @@ int cli_act_init(dw_act **act, const char *spec)
     return 1;
 }
 
-int cli_law_parse(dw_sample_law *law, const char *spec)
+int cli_law_parse(dw_law *law, const char *spec)
 {
-    if (dw_sample_law_parse(law, spec)) return cli_error("--law: %s", dw_error_message()), 0;
+    if (dw_law_parse(law, spec)) return cli_error("--law: %s", dw_error_message()), 0;
     return 1;
 }
 

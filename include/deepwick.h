@@ -11,6 +11,7 @@
 #include "deepwick/core.h"
 #include "deepwick/io.h"
 #include "deepwick/act.h"
+#include "deepwick/net.h"
 #include "deepwick/kernels.h"
 #include "deepwick/sampling.h"
 #include "deepwick/spectrum.h"

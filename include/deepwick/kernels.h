@@ -3,7 +3,7 @@
 #ifndef DEEPWICK_KERNELS_H
 #define DEEPWICK_KERNELS_H
 
-#include "deepwick/act.h"
+#include "deepwick/net.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -12,8 +12,6 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------------------
  * kernel: NNGP and NTK of fully connected networks (theory.md 1.1-1.3)
  * ---------------------------------------------------------------------------------------------------------- */
-typedef enum dw_param { DW_PARAM_NTK = 0, DW_PARAM_STANDARD = 1 } dw_param;
-
 typedef struct dw_kernel_opts {
     int depth;                /* L >= 0: number of activations; depth 0 is the linear model K^1 */
     const dw_act *act;        /* the activation (borrowed) */

@@ -3,7 +3,7 @@
 #ifndef DEEPWICK_SAMPLING_H
 #define DEEPWICK_SAMPLING_H
 
-#include "deepwick/act.h"
+#include "deepwick/net.h"
 #include "deepwick/kernels.h"
 
 #ifdef __cplusplus
@@ -13,42 +13,15 @@ extern "C" {
 /* ======================================================================================
  * sampling: finite-width networks: weight laws, forward passes, empirical kernels (theory.md 1.4, 2)
  * ====================================================================================== */
-/* Weight laws (theory.md 2): every law is centred with unit variance before the sigma_w / sqrt(fan_in) scaling.
- *   gaussian; rademacher (+-1); uniform on [-sqrt 3, sqrt 3]; student-t:NU (t_nu * sqrt((nu - 2)/nu), nu > 2);
- *   sparse:P (eps g / sqrt p, eps ~ Bernoulli(p), g ~ N(0, 1)); complex-gaussian ((g1 + i g2)/sqrt 2);
- *   orthogonal (Haar: sqrt(max(rows, cols)) Q, Q with orthonormal rows or columns, not i.i.d.). */
-typedef enum dw_sample_law_kind {
-    DW_SAMPLE_GAUSSIAN = 0,
-    DW_SAMPLE_RADEMACHER = 1,
-    DW_SAMPLE_UNIFORM = 2,
-    DW_SAMPLE_STUDENT_T = 3,
-    DW_SAMPLE_SPARSE = 4,
-    DW_SAMPLE_COMPLEX_GAUSSIAN = 5,
-    DW_SAMPLE_ORTHOGONAL = 6
-} dw_sample_law_kind;
-
-typedef struct dw_sample_law {
-    dw_sample_law_kind kind;
-    double param; /* student-t: nu; sparse: p; otherwise unused */
-} dw_sample_law;
-
-/* Parse "gaussian", "rademacher", "uniform", "student-t:NU", "sparse:P", "complex-gaussian", "orthogonal".
- * Errors: unknown law, nu <= 2 (infinite variance), p outside (0, 1]. */
-DW_API dw_status dw_sample_law_parse(dw_sample_law *law, const char *spec);
-/* Canonical spelling into buf ("student-t:5"). */
-DW_API const char *dw_sample_law_format(const dw_sample_law *law, char *buf, size_t cap);
-/* A warning for laws that are valid but outside the theory (student-t with nu <= 4: infinite fourth moment),
- * or NULL. The library never prints: the CLI and Python show it. */
-DW_API const char *dw_sample_law_warning(const dw_sample_law *law);
 /* Unit-variance weight matrix W-hat (rows x cols, row-major) of one layer, drawn from the Philox streams keyed by
  * (seed, sample, layer, row block): the same bits for any thread count and any process split. Complex laws
  * write 2 * rows * cols doubles, (re, im) interleaved. */
-DW_API dw_status dw_sample_weights(const dw_sample_law *law, unsigned long long seed, unsigned long long sample,
+DW_API dw_status dw_sample_weights(const dw_law *law, unsigned long long seed, unsigned long long sample,
                                    unsigned long long layer, size_t rows, size_t cols, double *W);
 
 /* Unit-variance bias vector b-hat of one layer (length n; complex: n (re, im) pairs). Biases are Gaussian for every
  * law (complex Gaussian for complex-gaussian): one bias term per unit would keep h non-Gaussian at any width. */
-DW_API dw_status dw_sample_bias(const dw_sample_law *law, unsigned long long seed, unsigned long long sample,
+DW_API dw_status dw_sample_bias(const dw_law *law, unsigned long long seed, unsigned long long sample,
                                 unsigned long long layer, size_t n, double *b);
 
 typedef enum dw_sample_gram { DW_SAMPLE_NO_GRAM = 0, DW_SAMPLE_NNGP = 1, DW_SAMPLE_NTK = 2 } dw_sample_gram;
@@ -68,7 +41,7 @@ typedef struct dw_sample_opts {
     size_t n_bias_var;          /* 1 or depth + 1: sigma_b^2 per layer; 0 means no bias */
     const double *bias_var;
     dw_param param;             /* tangent-kernel parameterisation (the network function is the same) */
-    dw_sample_law law;
+    dw_law law;
     int gaussian_input_layer;   /* 1: layer 1 (fan-in d, which does not grow with N) draws Gaussian weights
                                    whatever the law. With d fixed, a non-Gaussian law in layer 1 makes h^1
                                    non-Gaussian at every width, so the limits then hold only up to O(kappa_4/d)

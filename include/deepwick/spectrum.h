@@ -3,7 +3,7 @@
 #ifndef DEEPWICK_SPECTRUM_H
 #define DEEPWICK_SPECTRUM_H
 
-#include "deepwick/act.h"
+#include "deepwick/net.h"
 #include "deepwick/sampling.h"
 
 #ifdef __cplusplus
@@ -157,7 +157,7 @@ DW_API dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m,
  * b-hat = dw_sample_bias(law, seed, s, l, N) (Gaussian) and the input direction
  * dw_sample_bias(gaussian, seed, s, 2^31 - 1, N). o->draw and o->ctx are ignored; o->seed keys the Hutchinson probes. Real laws only (complex-gaussian is refused). The limit to compare with is
  * the i.i.d. one (dw_spectrum_opts.weights = DW_SPECTRUM_GAUSSIAN) for every law but orthogonal. */
-DW_API dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_sample_law *law,
+DW_API dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_law *law,
                                         unsigned long long seed, double *m, double *se, double *s2);
 /* How many of the samples x N squared singular values (each network's in descending order, as dw_spectrum_sample
  * writes them) are zero to the SVD's resolution: at or below (16 N eps)^2 times their network's largest, the size

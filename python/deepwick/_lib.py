@@ -24,6 +24,42 @@ lib = ctypes.CDLL(_find_library())
 
 _dp = ctypes.POINTER(ctypes.c_double)
 _sz = ctypes.c_size_t
+c_handle = ctypes.c_void_p
+c_handle_p = ctypes.POINTER(ctypes.c_void_p)
+c_double_p = _dp
+
+
+def bind(name, restype, *argtypes):
+    """Declare one C function's signature (every C call goes through a declared signature) and return it."""
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+_INT_RANGE = {"int": (-2 ** 31, 2 ** 31 - 1), "size_t": (0, 2 ** 64 - 1), "u64": (0, 2 ** 64 - 1)}
+
+
+def as_int(name, value, ctype="int"):
+    """A Python integer for a C integer argument: type and representability only (the library validates values)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError("%s: expected an integer, got %r" % (name, value))
+    lo, hi = _INT_RANGE[ctype]
+    v = int(value)
+    if not lo <= v <= hi:
+        raise InputError("%s: %d is out of range" % (name, v))
+    return v
+
+
+def as_doubles(name, value):
+    """A number or a sequence of numbers as a contiguous 1-D float64 array (the library checks count and values)."""
+    try:
+        v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
+    except (TypeError, ValueError):
+        raise InputError("%s: expected a number or a sequence of numbers, got %r" % (name, value)) from None
+    if v.ndim != 1:
+        raise InputError("%s: expected a number or a sequence of numbers" % name)
+    return v
 
 
 class KernelOpts(ctypes.Structure):

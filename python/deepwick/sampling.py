@@ -46,11 +46,11 @@ class _Fit(ctypes.Structure):
                  "bias_coef", "bias_coef_se", "limit_fro", "chi2_dof", "bias_chi2_dof")]
 
 
-lib.dw_sample_law_parse.argtypes = [ctypes.POINTER(_Law), ctypes.c_char_p]
-lib.dw_sample_law_format.argtypes = [ctypes.POINTER(_Law), ctypes.c_char_p, _sz]
-lib.dw_sample_law_format.restype = ctypes.c_char_p
-lib.dw_sample_law_warning.argtypes = [ctypes.POINTER(_Law)]
-lib.dw_sample_law_warning.restype = ctypes.c_char_p
+lib.dw_law_parse.argtypes = [ctypes.POINTER(_Law), ctypes.c_char_p]
+lib.dw_law_format.argtypes = [ctypes.POINTER(_Law), ctypes.c_char_p, _sz]
+lib.dw_law_format.restype = ctypes.c_char_p
+lib.dw_law_warning.argtypes = [ctypes.POINTER(_Law)]
+lib.dw_law_warning.restype = ctypes.c_char_p
 lib.dw_sample_weights.argtypes = [ctypes.POINTER(_Law), ctypes.c_ulonglong, ctypes.c_ulonglong,
                                   ctypes.c_ulonglong, _sz, _sz, _dp]
 lib.dw_sample_bias.argtypes = [ctypes.POINTER(_Law), ctypes.c_ulonglong, ctypes.c_ulonglong, ctypes.c_ulonglong,
@@ -77,8 +77,8 @@ def _law(spec):
     if not isinstance(spec, str):
         raise InputError("law: expected a law name such as 'gaussian', got %r" % (spec,))
     law = _Law()
-    check(lib.dw_sample_law_parse(ctypes.byref(law), spec.encode()))
-    w = lib.dw_sample_law_warning(ctypes.byref(law))
+    check(lib.dw_law_parse(ctypes.byref(law), spec.encode()))
+    w = lib.dw_law_warning(ctypes.byref(law))
     if w:
         warnings.warn("law %s: %s" % (spec, w.decode()), RuntimeWarning, stacklevel=3)
     return law
@@ -445,5 +445,5 @@ def converge(X, *, depth, act, widths, samples, law="gaussian", kind="ntk", weig
         out[k] = getattr(fit, k)
     out["slope_ci"] = (fit.slope_lo, fit.slope_hi)
     out.update(kind=kind, depth=int(depth), act=st.act.name, samples=S,
-               law=lib.dw_sample_law_format(ctypes.byref(st.law), ctypes.create_string_buffer(128), 128).decode())
+               law=lib.dw_law_format(ctypes.byref(st.law), ctypes.create_string_buffer(128), 128).decode())
     return out

@@ -474,7 +474,7 @@ def sample_jacobian(depth, act, *, width, samples, law=None, weights=None, weigh
     check(lib.dw_spectrum_sample_law(ctypes.byref(o), ctypes.byref(lw), seed, ptr(m), ptr(se), ptr(s2)))
     buf = ctypes.create_string_buffer(64)
     out = {"moments": m, "se": se, "limit": limit[:K].copy(), "z": (m - limit[:K]) / np.where(se > 0, se, np.inf),
-           "q0": qin, "law": lib.dw_sample_law_format(ctypes.byref(lw), buf, 64).decode()}
+           "q0": qin, "law": lib.dw_law_format(ctypes.byref(lw), buf, 64).decode()}
     if s2 is not None:
         out["atom0"] = lib.dw_spectrum_count_zeros(samples, width, ptr(s2)) / float(s2.size)
         if return_spectra:

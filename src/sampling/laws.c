@@ -1,9 +1,7 @@
-/* Weight laws (theory.md 2): parsing, unit-variance draws, row-block streams, Haar orthogonal matrices. */
+/* Weight laws (theory.md 2): unit-variance draws, row-block streams, Haar orthogonal matrices. */
 #include "sampling/sampling.h"
 
 #include <Random123/philox.h>
-#include <ctype.h>
-#include <errno.h>
 #include <lapacke.h>
 #include <math.h>
 #include <pthread.h>
@@ -11,106 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_number(const char *p, double *out)
-{
-    char *end;
-    errno = 0;
-    while (isspace((unsigned char)*p)) p++;
-    double v = strtod(p, &end);
-    if (end == p) return 0;
-    while (isspace((unsigned char)*end)) end++;
-    if (*end || errno == ERANGE || !isfinite(v)) return 0;
-    *out = v;
-    return 1;
-}
-
-dw_status dw_sample_law_parse(dw_sample_law *law, const char *spec)
-{
-    if (!law) return dw_fail(DW_ERR_INVALID, "law: NULL output");
-    if (!spec) return dw_fail(DW_ERR_INVALID, "law: missing (NULL) spec");
-    char buf[128];
-    size_t len = strlen(spec);
-    if (len >= sizeof buf) return dw_fail(DW_ERR_INVALID, "law: spec longer than %zu characters", sizeof buf - 1);
-    for (size_t i = 0; i <= len; i++) buf[i] = (char)tolower((unsigned char)spec[i]);
-    for (char *p = buf; *p; p++)
-        if (*p == '_') *p = '-';
-    char *colon = strchr(buf, ':');
-    const char *param = NULL;
-    if (colon) {
-        *colon = '\0';
-        param = colon + 1;
-    }
-    static const struct {
-        const char *name;
-        dw_sample_law_kind kind;
-        int has_param;
-    } table[] = {
-        {"gaussian", DW_SAMPLE_GAUSSIAN, 0},   {"normal", DW_SAMPLE_GAUSSIAN, 0},
-        {"rademacher", DW_SAMPLE_RADEMACHER, 0}, {"uniform", DW_SAMPLE_UNIFORM, 0},
-        {"student-t", DW_SAMPLE_STUDENT_T, 1}, {"t", DW_SAMPLE_STUDENT_T, 1},
-        {"sparse", DW_SAMPLE_SPARSE, 1},       {"complex-gaussian", DW_SAMPLE_COMPLEX_GAUSSIAN, 0},
-        {"orthogonal", DW_SAMPLE_ORTHOGONAL, 0}, {"haar", DW_SAMPLE_ORTHOGONAL, 0},
-    };
-    size_t k, nt = sizeof table / sizeof table[0];
-    for (k = 0; k < nt; k++)
-        if (!strcmp(buf, table[k].name)) break;
-    if (k == nt)
-        return dw_fail(DW_ERR_INVALID,
-                       "unknown law '%s' (laws: gaussian, rademacher, uniform, student-t:NU, sparse:P, "
-                       "complex-gaussian, orthogonal)",
-                       spec);
-    law->kind = table[k].kind;
-    law->param = 0.0;
-    if (!table[k].has_param) {
-        if (param) return dw_fail(DW_ERR_INVALID, "law '%s' takes no parameter (got ':%s')", table[k].name, param);
-        return DW_OK;
-    }
-    const char *what = law->kind == DW_SAMPLE_STUDENT_T ? "student-t:NU (degrees of freedom, NU > 2)"
-                                                        : "sparse:P (density, 0 < P <= 1)";
-    if (!param || !*param) return dw_fail(DW_ERR_INVALID, "law '%s' needs a parameter: %s", spec, what);
-    double v;
-    if (!parse_number(param, &v))
-        return dw_fail(DW_ERR_INVALID, "law '%s': parameter '%s' is not a finite number", spec, param);
-    if (law->kind == DW_SAMPLE_STUDENT_T && !(v > 2))
-        return dw_fail(DW_ERR_INVALID,
-                       "law '%s': nu = %g must be > 2 (the variance of a student-t law is infinite for nu <= 2)",
-                       spec, v);
-    if (law->kind == DW_SAMPLE_SPARSE && !(v > 0 && v <= 1))
-        return dw_fail(DW_ERR_INVALID, "law '%s': p = %g must be in (0, 1] (the probability of a non-zero weight)",
-                       spec, v);
-    law->param = v;
-    return DW_OK;
-}
-
-const char *dw_sample_law_format(const dw_sample_law *law, char *buf, size_t cap)
-{
-    if (!buf || !cap) return "";
-    if (!law) {
-        buf[0] = '\0';
-        return buf;
-    }
-    switch (law->kind) {
-    case DW_SAMPLE_GAUSSIAN: snprintf(buf, cap, "gaussian"); break;
-    case DW_SAMPLE_RADEMACHER: snprintf(buf, cap, "rademacher"); break;
-    case DW_SAMPLE_UNIFORM: snprintf(buf, cap, "uniform"); break;
-    case DW_SAMPLE_STUDENT_T: snprintf(buf, cap, "student-t:%.17g", law->param); break;
-    case DW_SAMPLE_SPARSE: snprintf(buf, cap, "sparse:%.17g", law->param); break;
-    case DW_SAMPLE_COMPLEX_GAUSSIAN: snprintf(buf, cap, "complex-gaussian"); break;
-    case DW_SAMPLE_ORTHOGONAL: snprintf(buf, cap, "orthogonal"); break;
-    default: snprintf(buf, cap, "unknown"); break;
-    }
-    return buf;
-}
-
-const char *dw_sample_law_warning(const dw_sample_law *law)
-{
-    if (law && law->kind == DW_SAMPLE_STUDENT_T && law->param <= 4)
-        return "student-t with nu <= 4 has an infinite fourth moment: the limits still hold, but the fluctuations "
-               "are heavy-tailed and the standard errors and the 1/N corrections are unreliable";
-    return NULL;
-}
-
-/* Gamma(k, 1) for k >= 1 by Marsaglia and Tsang (2000). */
 static double gamma_draw(double k, dw_rng *r)
 {
     const double dd = k - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
@@ -123,18 +21,18 @@ static double gamma_draw(double k, dw_rng *r)
     }
 }
 
-double dw_law_draw(const dw_sample_law *law, dw_rng *r)
+double dw_law_draw(const dw_law *law, dw_rng *r)
 {
     switch (law->kind) {
-    case DW_SAMPLE_RADEMACHER: return (dw_rng_u64(r) >> 63) ? 1.0 : -1.0;
-    case DW_SAMPLE_UNIFORM: return 1.7320508075688772 * (2.0 * dw_rng_uniform(r) - 1.0);
-    case DW_SAMPLE_STUDENT_T: {
+    case DW_LAW_RADEMACHER: return (dw_rng_u64(r) >> 63) ? 1.0 : -1.0;
+    case DW_LAW_UNIFORM: return 1.7320508075688772 * (2.0 * dw_rng_uniform(r) - 1.0);
+    case DW_LAW_STUDENT_T: {
         /* t_nu sqrt((nu - 2)/nu) = z sqrt((nu - 2) / chi2_nu), chi2_nu = 2 Gamma(nu/2) */
         const double nu = law->param;
         double z = dw_rng_normal(r), chi2 = 2.0 * gamma_draw(0.5 * nu, r);
         return z * sqrt((nu - 2.0) / chi2);
     }
-    case DW_SAMPLE_SPARSE: {
+    case DW_LAW_SPARSE: {
         double u = dw_rng_uniform(r), g = dw_rng_normal(r); /* always both: a fixed number of draws per entry */
         return u < law->param ? g / sqrt(law->param) : 0.0;
     }
@@ -342,18 +240,18 @@ static void fill_normals(const zig_table *z, dw_rng *r, double *x, size_t n, dou
     }
 }
 
-void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t r0,
+void dw_law_fill_rows(const dw_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t r0,
                       size_t r1, size_t cols, double scale, double *out, size_t ld)
 {
     const int cplx = dw_law_complex(law);
-    dw_sample_law g = {DW_SAMPLE_GAUSSIAN, 0.0};
-    const dw_sample_law *lw = law->kind == DW_SAMPLE_ORTHOGONAL ? &g : law;
-    const zig_table *z = cplx || lw->kind == DW_SAMPLE_GAUSSIAN ? zig_get() : NULL;
+    dw_law g = {DW_LAW_GAUSSIAN, 0.0};
+    const dw_law *lw = law->kind == DW_LAW_ORTHOGONAL ? &g : law;
+    const zig_table *z = cplx || lw->kind == DW_LAW_GAUSSIAN ? zig_get() : NULL;
     for (size_t b0 = r0; b0 < r1; b0 += DW_SAMPLE_ROWBLOCK) {
         dw_rng r;
         dw_rng_init(&r, seed, sample, layer, b0 / DW_SAMPLE_ROWBLOCK);
         size_t b1 = b0 + DW_SAMPLE_ROWBLOCK < r1 ? b0 + DW_SAMPLE_ROWBLOCK : r1;
-        if (!cplx && lw->kind == DW_SAMPLE_GAUSSIAN && ld == cols) { /* contiguous rows: one run of the stream */
+        if (!cplx && lw->kind == DW_LAW_GAUSSIAN && ld == cols) { /* contiguous rows: one run of the stream */
             fill_normals(z, &r, out + (b0 - r0) * ld, (b1 - b0) * cols, scale);
             continue;
         }
@@ -361,7 +259,7 @@ void dw_law_fill_rows(const dw_sample_law *law, uint64_t seed, uint64_t sample, 
             double *row = out + (i - r0) * ld;
             if (cplx) {
                 fill_normals(z, &r, row, 2 * cols, scale * 0.7071067811865476);
-            } else if (lw->kind == DW_SAMPLE_GAUSSIAN) {
+            } else if (lw->kind == DW_LAW_GAUSSIAN) {
                 fill_normals(z, &r, row, cols, scale);
             } else {
                 for (size_t j = 0; j < cols; j++) row[j] = scale * dw_law_draw(lw, &r);
@@ -400,10 +298,10 @@ dw_status dw_law_haar_q(double *A, size_t m, size_t k)
     return st;
 }
 
-dw_status dw_law_matrix(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t rows,
+dw_status dw_law_matrix(const dw_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t rows,
                         size_t cols, double scale, double *W)
 {
-    if (law->kind != DW_SAMPLE_ORTHOGONAL) {
+    if (law->kind != DW_LAW_ORTHOGONAL) {
         dw_law_fill_rows(law, seed, sample, layer, 0, rows, cols, scale, W, dw_law_complex(law) ? 2 * cols : cols);
         return DW_OK;
     }
@@ -427,20 +325,20 @@ dw_status dw_law_matrix(const dw_sample_law *law, uint64_t seed, uint64_t sample
     return st;
 }
 
-dw_status dw_sample_weights(const dw_sample_law *law, unsigned long long seed, unsigned long long sample,
+dw_status dw_sample_weights(const dw_law *law, unsigned long long seed, unsigned long long sample,
                             unsigned long long layer, size_t rows, size_t cols, double *W)
 {
     if (!law || (!W && rows && cols)) return dw_fail(DW_ERR_INVALID, "dw_sample_weights: NULL argument");
-    if ((unsigned)law->kind > DW_SAMPLE_ORTHOGONAL) return dw_fail(DW_ERR_INVALID, "law: unknown kind %d", (int)law->kind);
-    if (law->kind == DW_SAMPLE_STUDENT_T && !(law->param > 2 && isfinite(law->param)))
+    if ((unsigned)law->kind > DW_LAW_ORTHOGONAL) return dw_fail(DW_ERR_INVALID, "law: unknown kind %d", (int)law->kind);
+    if (law->kind == DW_LAW_STUDENT_T && !(law->param > 2 && isfinite(law->param)))
         return dw_fail(DW_ERR_INVALID, "law student-t: nu = %g must be > 2", law->param);
-    if (law->kind == DW_SAMPLE_SPARSE && !(law->param > 0 && law->param <= 1))
+    if (law->kind == DW_LAW_SPARSE && !(law->param > 0 && law->param <= 1))
         return dw_fail(DW_ERR_INVALID, "law sparse: p = %g must be in (0, 1]", law->param);
     if (!rows || !cols) return DW_OK;
     return dw_law_matrix(law, seed, sample, layer, rows, cols, 1.0, W);
 }
 
-void dw_law_bias(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t n, double *b)
+void dw_law_bias(const dw_law *law, uint64_t seed, uint64_t sample, uint64_t layer, size_t n, double *b)
 {
     dw_rng r;
     dw_rng_init(&r, seed, sample, layer, DW_SAMPLE_BIAS_STREAM);
@@ -451,7 +349,7 @@ void dw_law_bias(const dw_sample_law *law, uint64_t seed, uint64_t sample, uint6
     }
 }
 
-dw_status dw_sample_bias(const dw_sample_law *law, unsigned long long seed, unsigned long long sample,
+dw_status dw_sample_bias(const dw_law *law, unsigned long long seed, unsigned long long sample,
                          unsigned long long layer, size_t n, double *b)
 {
     if (!law || (!b && n)) return dw_fail(DW_ERR_INVALID, "dw_sample_bias: NULL argument");

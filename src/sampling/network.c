@@ -32,7 +32,7 @@ typedef struct {
     size_t *cw;            /* widths as given (complex counts) */
     double *wv, *bv;       /* per layer, index 1..L+1 */
     int cplx, standard, gauss1;
-    dw_sample_law law;
+    dw_law law;
     const dw_act *act;
     uint64_t seed;
     int ntk, outputs; /* outputs: the engine computes f (set by the caller; net_init sets 1) */
@@ -85,11 +85,11 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
         return dw_fail(DW_ERR_INVALID, "gram: unknown kind %d", (int)gram);
     if (o->param != DW_PARAM_NTK && o->param != DW_PARAM_STANDARD)
         return dw_fail(DW_ERR_INVALID, "param: unknown parameterisation %d", (int)o->param);
-    const dw_sample_law *law = &o->law;
-    if ((unsigned)law->kind > DW_SAMPLE_ORTHOGONAL) return dw_fail(DW_ERR_INVALID, "law: unknown kind %d", (int)law->kind);
-    if (law->kind == DW_SAMPLE_STUDENT_T && !(law->param > 2 && isfinite(law->param)))
+    const dw_law *law = &o->law;
+    if ((unsigned)law->kind > DW_LAW_ORTHOGONAL) return dw_fail(DW_ERR_INVALID, "law: unknown kind %d", (int)law->kind);
+    if (law->kind == DW_LAW_STUDENT_T && !(law->param > 2 && isfinite(law->param)))
         return dw_fail(DW_ERR_INVALID, "law student-t: nu = %g must be > 2", law->param);
-    if (law->kind == DW_SAMPLE_SPARSE && !(law->param > 0 && law->param <= 1))
+    if (law->kind == DW_LAW_SPARSE && !(law->param > 0 && law->param <= 1))
         return dw_fail(DW_ERR_INVALID, "law sparse: p = %g must be in (0, 1]", law->param);
     if (dw_law_complex(law) && gram == DW_SAMPLE_NTK)
         return dw_fail(DW_ERR_INVALID,
@@ -194,10 +194,10 @@ static dw_status net_init(net *t, const dw_sample_opts *o, size_t n, size_t d, d
     return DW_OK;
 }
 
-static const dw_sample_law gaussian_law = {DW_SAMPLE_GAUSSIAN, 0.0};
+static const dw_law gaussian_law = {DW_LAW_GAUSSIAN, 0.0};
 
 /* The law of layer l: the run's law, or Gaussian for layer 1 with gaussian_input_layer. */
-static const dw_sample_law *layer_law(const net *t, size_t l) { return l == 1 && t->gauss1 ? &gaussian_law : &t->law; }
+static const dw_law *layer_law(const net *t, size_t l) { return l == 1 && t->gauss1 ? &gaussian_law : &t->law; }
 static int layer_iid(const net *t, size_t l) { return dw_law_iid(layer_law(t, l)); }
 
 /* Bytes of one sample's work space plus per-thread scratch. */
@@ -216,7 +216,7 @@ static dw_status gen_block(const net *t, double *base, uint64_t sample, int l, s
     const size_t rin = t->rw[l - 1], rout = t->rw[l];
     double *W = base + t->offW[l], *b = base + t->offb[l];
     const double sw = sqrt(t->wv[l]);
-    const dw_sample_law *law = layer_law(t, (size_t)l);
+    const dw_law *law = layer_law(t, (size_t)l);
     if (!dw_law_iid(law)) { /* orthogonal: the whole layer at once (r0 == 0) */
         dw_status s = dw_law_matrix(law, t->seed, sample, (uint64_t)l, rout, rin, sw / sqrt((double)rin), W);
         if (s) return s;
@@ -395,7 +395,7 @@ void dw_sample_opts_init(dw_sample_opts *o)
     o->n_bias_var = 1;
     o->bias_var = &zero;
     o->param = DW_PARAM_NTK;
-    o->law.kind = DW_SAMPLE_GAUSSIAN;
+    o->law.kind = DW_LAW_GAUSSIAN;
 }
 
 typedef struct {

@@ -20,7 +20,7 @@ typedef double complex cplx;
 
 typedef struct dsolver {
     const dw_spectrum *s;
-    const dw_law *law;
+    const dw_d2_law *law;
     int ng;
     cplx *u, *du, *save, *save2; /* ng each: unknowns, residuals, a saved copy, psi_g' */
     cplx z;
@@ -28,7 +28,7 @@ typedef struct dsolver {
     int orth;
 } dsolver;
 
-static void psi_eval(const dw_law *law, cplx u, cplx *p, cplx *dp)
+static void psi_eval(const dw_d2_law *law, cplx u, cplx *p, cplx *dp)
 {
     /* sum w d / (1 - u d) and sum w d / (1 - u d)^2 in real arithmetic (no Annex G complex division) */
     const double ur = creal(u), ui = cimag(u);
@@ -158,7 +158,7 @@ static int vertical(dsolver *d, double t, double eta, double top)
 }
 
 /* Real branch for the edge: u_g(z) for real z > 0 on (0, 1/dmax). */
-static int real_u(const dw_law *law, double z, double *u, double *du)
+static int real_u(const dw_d2_law *law, double z, double *u, double *du)
 {
     double lo = 0, hi = 1.0 / law->dmax, x = *u;
     if (!(x > lo && x < hi)) x = 0.5 * hi;
@@ -207,7 +207,7 @@ static void logx_real(const dsolver *d, double z, double *ug, double *lx, double
     *dlx = -c;
 }
 
-static dw_status solver_init(dsolver *d, const dw_spectrum *s, const dw_law *law)
+static dw_status solver_init(dsolver *d, const dw_spectrum *s, const dw_d2_law *law)
 {
     memset(d, 0, sizeof *d);
     d->s = s;
@@ -243,7 +243,7 @@ static int all_exact(const dw_spectrum *s)
     return exact;
 }
 
-static dw_status support_with(const dw_spectrum *s, const dw_law *law, double *lo, double *hi)
+static dw_status support_with(const dw_spectrum *s, const dw_d2_law *law, double *lo, double *hi)
 {
     dsolver d;
     dw_status st = solver_init(&d, s, law);
@@ -300,7 +300,7 @@ dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi)
         *lo = 0;
         return pushforward_support(s, hi);
     }
-    dw_law *law;
+    dw_d2_law *law;
     dw_status st = dw_spec_laws(s, &law);
     if (st) return st;
     st = support_with(s, law, lo, hi);
@@ -308,7 +308,7 @@ dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi)
     return st;
 }
 
-static dw_status density_with(const dw_spectrum *s, const dw_law *law, size_t n, const double *t, double *rho);
+static dw_status density_with(const dw_spectrum *s, const dw_d2_law *law, size_t n, const double *t, double *rho);
 
 /* Orthogonal weights and one layer with a continuous law: J J^T = c D^2, the law of g(Z) = c phi'(sqrt(q) Z)^2 itself,
  * c = prod sigma_l^2 (times the constant d^2 of the other layers). rho(t) = sum over the roots z of g(z) = t of
@@ -479,7 +479,7 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
         }
         return pushforward_density(s, n, t, rho);
     }
-    dw_law *law;
+    dw_d2_law *law;
     dw_status st = dw_spec_laws(s, &law);
     if (st) return st;
     st = density_with(s, law, n, t, rho);
@@ -487,7 +487,7 @@ dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, d
     return st;
 }
 
-static dw_status density_with(const dw_spectrum *s, const dw_law *law, size_t n, const double *t, double *rho)
+static dw_status density_with(const dw_spectrum *s, const dw_d2_law *law, size_t n, const double *t, double *rho)
 {
     double lo, hi;
     dw_status st = support_with(s, law, &lo, &hi);

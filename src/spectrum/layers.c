@@ -346,7 +346,7 @@ dw_status dw_spec_fixed_point(const dw_act *act, double sw2, double sb2, double 
                    "iteration did not settle near q = %g)", act->name, sw2, sb2, q);
 }
 
-void dw_spec_law_clear(dw_law *law)
+void dw_spec_law_clear(dw_d2_law *law)
 {
     if (!law) return;
     free(law->d2);
@@ -378,7 +378,7 @@ static void gl_rule(double *x, double *w)
     }
 }
 
-static dw_status law_alloc(dw_law *law, int n)
+static dw_status law_alloc(dw_d2_law *law, int n)
 {
     law->d2 = dw_alloc((size_t)n, sizeof(double), "law of phi'^2");
     law->w = dw_alloc((size_t)n, sizeof(double), "law of phi'^2");
@@ -396,7 +396,7 @@ static dw_status law_alloc(dw_law *law, int n)
 
 /* Composite Gauss-Legendre rule on both half lines, panel width hp (at least zmax / LAW_MAX_PANELS; *capped set
  * when that floor applied), |z| <= zmax: nodes d2, weights w. */
-static dw_status quad_law(const dw_act *act, double q, double hp, double zmax, dw_law *law, int *capped)
+static dw_status quad_law(const dw_act *act, double q, double hp, double zmax, dw_d2_law *law, int *capped)
 {
     double gx[GL_M], gw[GL_M];
     gl_rule(gx, gw);
@@ -441,7 +441,7 @@ static dw_status quad_law(const dw_act *act, double q, double hp, double zmax, d
     return DW_OK;
 }
 
-static void law_moments(const dw_law *law, int K, double *mu, double *tail)
+static void law_moments(const dw_d2_law *law, int K, double *mu, double *tail)
 {
     for (int j = 0; j < K; j++) mu[j] = 0;
     if (tail) *tail = 0;
@@ -458,7 +458,7 @@ static void law_moments(const dw_law *law, int K, double *mu, double *tail)
 }
 
 /* Merge mirrored nodes with equal d2 (even phi'^2), drop zero weights. */
-static void law_compress(dw_law *law)
+static void law_compress(dw_d2_law *law)
 {
     int half = law->n / 2, sym = 1;
     for (int i = 0; i < half && sym; i++) sym = law->d2[i] == law->d2[half + i];
@@ -475,7 +475,7 @@ static void law_compress(dw_law *law)
     law->n = k;
 }
 
-dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *mu, double *err)
+dw_status dw_spec_law(const dw_act *act, double q, int K, dw_d2_law *law, double *mu, double *err)
 {
     memset(law, 0, sizeof *law);
     law->q = q;
@@ -515,7 +515,7 @@ dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *m
             free(mu2);
             return DW_ERR_NOMEM;
         }
-        dw_law coarse;
+        dw_d2_law coarse;
         memset(&coarse, 0, sizeof coarse);
         int capped = 0;
         for (;;) {
@@ -617,13 +617,13 @@ int dw_spec_closed_mu(const dw_act *act, double q, int K, double *mu)
     }
 }
 
-dw_status dw_spec_laws(const dw_spectrum *s, dw_law **laws)
+dw_status dw_spec_laws(const dw_spectrum *s, dw_d2_law **laws)
 {
     if (!s->law_lazy) {
         *laws = s->law;
         return DW_OK;
     }
-    dw_law *l = dw_calloc((size_t)s->ng, sizeof(dw_law), "laws of phi'^2");
+    dw_d2_law *l = dw_calloc((size_t)s->ng, sizeof(dw_d2_law), "laws of phi'^2");
     if (!l) return DW_ERR_NOMEM;
     double mu[8], err;
     for (int g = 0; g < s->ng; g++) {
@@ -638,7 +638,7 @@ dw_status dw_spec_laws(const dw_spectrum *s, dw_law **laws)
     return DW_OK;
 }
 
-void dw_spec_laws_free(const dw_spectrum *s, dw_law *laws)
+void dw_spec_laws_free(const dw_spectrum *s, dw_d2_law *laws)
 {
     if (!laws || !s->law_lazy) return;
     for (int g = 0; g < s->ng; g++) dw_spec_law_clear(&laws[g]);

@@ -10,7 +10,7 @@
 #define INPUT_LAYER 0x7fffffffULL
 
 typedef struct law_ctx {
-    dw_sample_law law;
+    dw_law law;
     unsigned long long seed;
 } law_ctx;
 
@@ -26,23 +26,23 @@ static dw_status draw_law(void *ctx, unsigned long long s, dw_spectrum_draw_what
     case DW_SPECTRUM_DRAW_INPUT:
     default: {
         /* the input direction is Gaussian whatever the law (it is rescaled to |x|^2 / N = q0) */
-        const dw_sample_law g = {DW_SAMPLE_GAUSSIAN, 0};
+        const dw_law g = {DW_LAW_GAUSSIAN, 0};
         return dw_sample_bias(&g, c->seed, s, INPUT_LAYER, rows * cols, out);
     }
     }
 }
 
-dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_sample_law *law, unsigned long long seed,
+dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_law *law, unsigned long long seed,
                                  double *m, double *se, double *s2)
 {
     if (!o || !law) return dw_fail(DW_ERR_INVALID, "sample: NULL options or law");
-    if (law->kind == DW_SAMPLE_COMPLEX_GAUSSIAN)
+    if (law->kind == DW_LAW_COMPLEX_GAUSSIAN)
         return dw_fail(DW_ERR_INVALID, "sample: complex-gaussian weights: the Jacobian spectrum is for real networks; "
                                        "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
     char buf[64];
-    dw_sample_law chk;
+    dw_law chk;
     /* re-parse the canonical spelling: rejects a law struct with bad parameters (nu <= 2, p outside (0, 1]) */
-    dw_status st = dw_sample_law_parse(&chk, dw_sample_law_format(law, buf, sizeof buf));
+    dw_status st = dw_law_parse(&chk, dw_law_format(law, buf, sizeof buf));
     if (st) return st;
     law_ctx c = {*law, seed};
     dw_spectrum_sample_opts oo = *o;

@@ -154,7 +154,7 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_spectrum_opts *o)
         s->group[l] = g;
         s->mult[g]++;
     }
-    s->law = dw_calloc((size_t)s->ng, sizeof(dw_law), "spectrum laws");
+    s->law = dw_calloc((size_t)s->ng, sizeof(dw_d2_law), "spectrum laws");
     s->gmu = dw_alloc((size_t)s->ng * (size_t)K, sizeof(double), "spectrum moments");
     if (!s->law || !s->gmu) {
         s->gq = gq;

@@ -17,14 +17,14 @@
 #include <flint/fmpq_poly.h>
 
 /* The law of d^2 at one variance: atoms d2[i] with weights w[i] (sum 1). */
-typedef struct dw_law {
+typedef struct dw_d2_law {
     double q;
     int n;
     double *d2, *w;
     int exact;    /* 1: the atoms are the exact law (piecewise-linear activations), 0: a quadrature rule */
     double atom0; /* P(d^2 = 0) */
     double dmax;  /* max d2 */
-} dw_law;
+} dw_d2_law;
 
 struct dw_spectrum {
     int L, kmax;
@@ -37,7 +37,7 @@ struct dw_spectrum {
     int *group;      /* layer -> group */
     int *mult;       /* group multiplicities */
     double *gq;      /* ng variances */
-    dw_law *law;     /* ng laws, built at set-up unless law_lazy (closed-form mu_j: built by density/support) */
+    dw_d2_law *law;     /* ng laws, built at set-up unless law_lazy (closed-form mu_j: built by density/support) */
     int law_lazy;
     double *gmu;     /* ng * kmax moments of each group */
 };
@@ -54,13 +54,13 @@ dw_status dw_spec_V(const dw_act *act, double q, double *V, double *mu1);
 /* Stable fixed point of q -> sw2 V(q) + sb2 from q_start. */
 dw_status dw_spec_fixed_point(const dw_act *act, double sw2, double sb2, double q_start, double *qstar);
 /* Law of phi'(sqrt(q) Z)^2 and its moments mu_1..mu_K; err: estimated absolute error of the worst mu_j. */
-dw_status dw_spec_law(const dw_act *act, double q, int K, dw_law *law, double *mu, double *err);
-void dw_spec_law_clear(dw_law *law);
+dw_status dw_spec_law(const dw_act *act, double q, int K, dw_d2_law *law, double *mu, double *err);
+void dw_spec_law_clear(dw_d2_law *law);
 /* mu_1..mu_K in closed form where phi' allows (erf, sin, exp); returns 0 otherwise. */
 int dw_spec_closed_mu(const dw_act *act, double q, int K, double *mu);
 /* The s->ng laws: s->law, or (law_lazy) freshly built ones that the caller frees with dw_spec_laws_free. */
-dw_status dw_spec_laws(const dw_spectrum *s, dw_law **laws);
-void dw_spec_laws_free(const dw_spectrum *s, dw_law *laws);
+dw_status dw_spec_laws(const dw_spectrum *s, dw_d2_law **laws);
+void dw_spec_laws_free(const dw_spectrum *s, dw_d2_law *laws);
 
 /* Route 1 for Gaussian weights: m (K) from per-layer sw2 (L) and mu (L * ldmu). */
 dw_status dw_spec_nc_moments(int L, int K, const double *sw2, const double *mu, int ldmu, double *m);

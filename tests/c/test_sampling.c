@@ -18,8 +18,8 @@ static double t_moment(double nu, int k)
 
 static void law_moments(const char *spec, double m4, double m8)
 {
-    dw_sample_law law;
-    CHECK(dw_sample_law_parse(&law, spec) == DW_OK);
+    dw_law law;
+    CHECK(dw_law_parse(&law, spec) == DW_OK);
     const size_t rows = 300, cols = 700, n = rows * cols;
     double *W = malloc(n * sizeof *W);
     CHECK(dw_sample_weights(&law, 99, 3, 2, rows, cols, W) == DW_OK);
@@ -41,8 +41,8 @@ static void law_moments(const char *spec, double m4, double m8)
 
 static int haar_check(size_t rows, size_t cols)
 {
-    dw_sample_law law;
-    dw_sample_law_parse(&law, "orthogonal");
+    dw_law law;
+    dw_law_parse(&law, "orthogonal");
     double *W = malloc(rows * cols * sizeof *W);
     if (dw_sample_weights(&law, 5, 0, 1, rows, cols, W)) return 0;
     /* W = sqrt(m) Q: W^T W = m I (tall) or W W^T = m I (wide) */
@@ -82,7 +82,7 @@ static dw_status run(const char *lawspec, const char *actspec, int threads, unsi
     o.weight_var = wv;
     o.n_bias_var = 4;
     o.bias_var = bv;
-    dw_sample_law_parse(&o.law, lawspec);
+    dw_law_parse(&o.law, lawspec);
     o.seed = 2026;
     o.first_sample = first;
     o.threads = threads;
@@ -107,8 +107,8 @@ int main(void)
     }
     {
         /* complex: E|w|^2 = 1, E w^2 = 0, E|w|^4 = 2 (|w|^2 ~ Exp(1)), var(|w|^4) = 24 - 4 */
-        dw_sample_law law;
-        CHECK(dw_sample_law_parse(&law, "complex-gaussian") == DW_OK);
+        dw_law law;
+        CHECK(dw_law_parse(&law, "complex-gaussian") == DW_OK);
         const size_t n = 100000;
         double *W = malloc(2 * n * sizeof *W), a2 = 0, re2 = 0, reim = 0, a4 = 0;
         CHECK(dw_sample_weights(&law, 1, 2, 3, 250, 400, W) == DW_OK);
@@ -129,8 +129,8 @@ int main(void)
     CHECK(haar_check(17, 150));
     {
         /* the same block of a law is the same whatever the matrix it sits in (row-block streams) */
-        dw_sample_law law;
-        dw_sample_law_parse(&law, "student-t:5");
+        dw_law law;
+        dw_law_parse(&law, "student-t:5");
         double *A = malloc(200 * 10 * sizeof *A), *B = malloc(70 * 10 * sizeof *B);
         dw_sample_weights(&law, 4, 1, 1, 200, 10, A);
         dw_sample_weights(&law, 4, 1, 1, 70, 10, B);
@@ -142,20 +142,20 @@ int main(void)
     }
     /* law errors and the warning */
     {
-        dw_sample_law law;
+        dw_law law;
         char buf[64];
-        CHECK(dw_sample_law_parse(&law, "cauchy") == DW_ERR_INVALID && strstr(dw_error_message(), "unknown law"));
-        CHECK(dw_sample_law_parse(&law, "student-t:2") == DW_ERR_INVALID && strstr(dw_error_message(), "nu"));
-        CHECK(dw_sample_law_parse(&law, "student-t") == DW_ERR_INVALID);
-        CHECK(dw_sample_law_parse(&law, "student-t:abc") == DW_ERR_INVALID);
-        CHECK(dw_sample_law_parse(&law, "sparse:0") == DW_ERR_INVALID && strstr(dw_error_message(), "(0, 1]"));
-        CHECK(dw_sample_law_parse(&law, "sparse:1.5") == DW_ERR_INVALID);
-        CHECK(dw_sample_law_parse(&law, "gaussian:3") == DW_ERR_INVALID);
-        CHECK(dw_sample_law_parse(&law, NULL) == DW_ERR_INVALID);
-        CHECK(dw_sample_law_parse(&law, "student-t:3.5") == DW_OK && dw_sample_law_warning(&law) != NULL);
-        CHECK(!strcmp(dw_sample_law_format(&law, buf, sizeof buf), "student-t:3.5"));
-        CHECK(dw_sample_law_parse(&law, "Student_T:5") == DW_OK && dw_sample_law_warning(&law) == NULL);
-        CHECK(dw_sample_law_parse(&law, "Sparse:0.5") == DW_OK && !strcmp(dw_sample_law_format(&law, buf, sizeof buf), "sparse:0.5"));
+        CHECK(dw_law_parse(&law, "cauchy") == DW_ERR_INVALID && strstr(dw_error_message(), "unknown law"));
+        CHECK(dw_law_parse(&law, "student-t:2") == DW_ERR_INVALID && strstr(dw_error_message(), "nu"));
+        CHECK(dw_law_parse(&law, "student-t") == DW_ERR_INVALID);
+        CHECK(dw_law_parse(&law, "student-t:abc") == DW_ERR_INVALID);
+        CHECK(dw_law_parse(&law, "sparse:0") == DW_ERR_INVALID && strstr(dw_error_message(), "(0, 1]"));
+        CHECK(dw_law_parse(&law, "sparse:1.5") == DW_ERR_INVALID);
+        CHECK(dw_law_parse(&law, "gaussian:3") == DW_ERR_INVALID);
+        CHECK(dw_law_parse(&law, NULL) == DW_ERR_INVALID);
+        CHECK(dw_law_parse(&law, "student-t:3.5") == DW_OK && dw_law_warning(&law) != NULL);
+        CHECK(!strcmp(dw_law_format(&law, buf, sizeof buf), "student-t:3.5"));
+        CHECK(dw_law_parse(&law, "Student_T:5") == DW_OK && dw_law_warning(&law) == NULL);
+        CHECK(dw_law_parse(&law, "Sparse:0.5") == DW_OK && !strcmp(dw_law_format(&law, buf, sizeof buf), "sparse:0.5"));
     }
 
     /* ---- networks: thread-count and split invariance, bit for bit ---- */
@@ -272,10 +272,10 @@ int main(void)
         CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "weight_var") != NULL);
         o.n_weight_var = 1;
-        o.law.kind = DW_SAMPLE_SPARSE;
+        o.law.kind = DW_LAW_SPARSE;
         o.law.param = 2;
         CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
-        o.law.kind = DW_SAMPLE_GAUSSIAN;
+        o.law.kind = DW_LAW_GAUSSIAN;
         X[7] = NAN;
         CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "not finite") != NULL);

@@ -177,7 +177,7 @@ static void test_mu(void)
         for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
             double q = qs[i], mu[12], want[12], err, v, vd;
             if (a == 2 && q > 1) continue; /* exp(2 j^2 q) overflows */
-            dw_law law;
+            dw_d2_law law;
             CHECK(dw_spec_law(act, q, K, &law, mu, &err) == DW_OK);
             CHECK(dw_spec_closed_mu(act, q, K, want) == 1);
             for (int j = 0; j < K; j++) {

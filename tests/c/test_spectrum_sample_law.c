@@ -27,7 +27,7 @@ static int progress(void *ctx, double done, double total)
 }
 
 /* network s assembled from the documented streams; its squared singular values into s2 */
-static void by_hand(const dw_act *act, const dw_sample_law *law, unsigned long long seed, unsigned long long s,
+static void by_hand(const dw_act *act, const dw_law *law, unsigned long long seed, unsigned long long s,
                     const double *wv, const double *bv, double q0, double *s2)
 {
     static double W[L][N * N], b[L][N], x[N];
@@ -43,7 +43,7 @@ static void by_hand(const dw_act *act, const dw_sample_law *law, unsigned long l
         width[l] = N;
     }
     width[L] = N;
-    const dw_sample_law g = {DW_SAMPLE_GAUSSIAN, 0};
+    const dw_law g = {DW_LAW_GAUSSIAN, 0};
     CHECK(dw_sample_bias(&g, seed, s, 0x7fffffffULL, N, x) == DW_OK);
     double nx = 0;
     for (int i = 0; i < N; i++) nx += x[i] * x[i];
@@ -56,8 +56,8 @@ static void test_against_hand(const char *actname, const char *lawname)
 {
     dw_act *act = NULL;
     CHECK(dw_act_init(&act, actname) == DW_OK);
-    dw_sample_law law;
-    CHECK(dw_sample_law_parse(&law, lawname) == DW_OK);
+    dw_law law;
+    CHECK(dw_law_parse(&law, lawname) == DW_OK);
     const double wv[L] = {1.7, 1.3, 2.0}, bv[L] = {0.1, 0.0, 0.3};
     dw_spectrum_sample_opts o;
     dw_spectrum_sample_opts_init(&o);
@@ -102,7 +102,7 @@ static void test_zeros_relu(void)
     /* depth 1: J = D W with W of full rank, so the zeros of J J^T are the dead units (h_i < 0) */
     dw_act *act = NULL;
     CHECK(dw_act_init(&act, "relu") == DW_OK);
-    dw_sample_law law = {DW_SAMPLE_RADEMACHER, 0};
+    dw_law law = {DW_LAW_RADEMACHER, 0};
     const double wv = 2.0, bv = 0.2;
     dw_spectrum_sample_opts o;
     dw_spectrum_sample_opts_init(&o);
@@ -117,7 +117,7 @@ static void test_zeros_relu(void)
     double m[2], se[2];
     CHECK(dw_spectrum_sample_law(&o, &law, 7, m, se, s2) == DW_OK);
     size_t dead = 0;
-    const dw_sample_law g = {DW_SAMPLE_GAUSSIAN, 0};
+    const dw_law g = {DW_LAW_GAUSSIAN, 0};
     for (int s = 0; s < S; s++) {
         CHECK(dw_sample_weights(&law, 7, (unsigned long long)s, 0, N, N, W) == DW_OK);
         CHECK(dw_sample_bias(&law, 7, (unsigned long long)s, 0, N, b) == DW_OK);
@@ -176,7 +176,7 @@ static void test_progress_and_errors(void)
     o.samples = S;
     o.K = 2;
     double m[2], se[2];
-    dw_sample_law law = {DW_SAMPLE_UNIFORM, 0};
+    dw_law law = {DW_LAW_UNIFORM, 0};
     prog_t p = {0, 0};
     o.progress = progress;
     o.progress_ctx = &p;
@@ -189,10 +189,10 @@ static void test_progress_and_errors(void)
     CHECK(dw_spectrum_sample_law(&o, &law, 1, m, se, NULL) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "cancelled") != NULL);
     o.progress = NULL;
-    dw_sample_law cg = {DW_SAMPLE_COMPLEX_GAUSSIAN, 0};
+    dw_law cg = {DW_LAW_COMPLEX_GAUSSIAN, 0};
     CHECK(dw_spectrum_sample_law(&o, &cg, 1, m, se, NULL) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "complex-gaussian") != NULL);
-    dw_sample_law bad = {DW_SAMPLE_STUDENT_T, 1.5};
+    dw_law bad = {DW_LAW_STUDENT_T, 1.5};
     CHECK(dw_spectrum_sample_law(&o, &bad, 1, m, se, NULL) == DW_ERR_INVALID);
     CHECK(dw_spectrum_sample_law(&o, NULL, 1, m, se, NULL) == DW_ERR_INVALID);
     o.samples = 1;

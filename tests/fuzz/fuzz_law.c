@@ -17,17 +17,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text) return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    dw_sample_law law, back;
-    if (dw_sample_law_parse(&law, text) == DW_OK) {
+    dw_law law, back;
+    if (dw_law_parse(&law, text) == DW_OK) {
         char canon[128];
-        dw_sample_law_format(&law, canon, sizeof canon);
-        if (dw_sample_law_parse(&back, canon) != DW_OK || back.kind != law.kind || back.param != law.param) abort();
+        dw_law_format(&law, canon, sizeof canon);
+        if (dw_law_parse(&back, canon) != DW_OK || back.kind != law.kind || back.param != law.param) abort();
         double W[2 * 7 * 5];
         if (dw_sample_weights(&law, size, 1, 2, 7, 5, W) != DW_OK) abort();
-        const size_t n = law.kind == DW_SAMPLE_COMPLEX_GAUSSIAN ? 70 : 35;
+        const size_t n = law.kind == DW_LAW_COMPLEX_GAUSSIAN ? 70 : 35;
         for (size_t i = 0; i < n; i++)
             if (!isfinite(W[i])) abort();
-        (void)dw_sample_law_warning(&law);
+        (void)dw_law_warning(&law);
     } else if (strchr(dw_error_message(), '\n')) {
         abort();
     }
