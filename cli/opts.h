@@ -1,0 +1,71 @@
+/* Declarative command-line options: one table per command gives the parsing, the --help text and the JSON echo of
+ * the options, so a command is parse -> library calls -> serialise and the three never disagree. */
+#ifndef DW_CLI_OPTS_H
+#define DW_CLI_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum cli_type {
+    CLI_FLAG,   /* bool, no argument */
+    CLI_INT,    /* long in [lo, hi] */
+    CLI_REAL,   /* one finite double (>= 0 with CLI_NONNEG) */
+    CLI_REALS,  /* "v" or "v1,v2,...": finite doubles, a cli_reals (>= 0 each with CLI_NONNEG) */
+    CLI_TEXT,   /* a string: a path, an activation, a law (const char *) */
+    CLI_CHOICE  /* one of `choices` ("nngp|ntk|both"), stored as the const char * */
+} cli_type;
+
+enum {
+    CLI_REQUIRED = 1u << 0, /* a usage error when missing */
+    CLI_NONNEG = 1u << 1,   /* CLI_REAL(S): every value >= 0 */
+    CLI_NPY = 1u << 2,      /* CLI_TEXT: a path that must end in .npy */
+    CLI_OUTPUT = 1u << 3,   /* CLI_TEXT: an output path, checked writable before any work */
+    CLI_HIDDEN_JSON = 1u << 4 /* not echoed in the JSON summary */
+};
+
+typedef struct cli_reals {
+    double *v;
+    size_t n;
+} cli_reals;
+
+typedef struct cli_opt {
+    const char *name;    /* the long option without "--" ("weight-var"); its JSON key has '_' for '-' */
+    cli_type type;
+    size_t offset;       /* offsetof(the command's argument struct, field) */
+    const char *metavar; /* "FILE", "L" (NULL for flags) */
+    const char *help;    /* one or more lines */
+    const char *def;     /* default as text, parsed like a given value (NULL: none) */
+    unsigned flags;
+    long lo, hi;         /* CLI_INT range */
+    const char *choices; /* CLI_CHOICE */
+} cli_opt;
+
+typedef struct cli_cmd {
+    const char *name;    /* "kernel" */
+    const char *usage;   /* after "usage: deepwick NAME " */
+    const char *summary; /* paragraphs between the usage line and the options */
+    const cli_opt *opts; /* terminated by an entry with name NULL; at most 64 */
+    const char *epilog;  /* after the options (may be NULL) */
+} cli_cmd;
+
+/* Every command's argument struct starts with this. */
+typedef struct cli_args {
+    uint64_t given; /* bit k: option k of the table was on the command line */
+} cli_args;
+
+/* Fill args (defaults, then argv[1..]); -1 when the command should go on, else the exit code to return: 0 after
+ * --help (printed on stdout), 1 after a value error, 2 after a usage error (one line on stderr each). */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, void *args);
+/* Free what cli_parse allocated (CLI_REALS arrays). */
+void cli_args_free(const cli_cmd *cmd, void *args);
+/* true if the option named `name` was given on the command line. */
+bool cli_given(const cli_cmd *cmd, const void *args, const char *name);
+/* The --help text. */
+void cli_help(const cli_cmd *cmd, FILE *f);
+/* The options as JSON members ("depth": 3, "act": "relu", "weight_var": [2, 1], ...), without braces, for a
+ * command's summary object; options not given and without default are null. */
+void cli_json_options(FILE *f, const cli_cmd *cmd, const void *args);
+
+#endif
