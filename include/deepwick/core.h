@@ -1,4 +1,4 @@
-/* deepwick/core.h: part of the public API of deepwick (include <deepwick.h> for all of it).
+/** deepwick/core.h: part of the public API of deepwick (include <deepwick.h> for all of it).
  * Mirrors src/core/. Arrays are row-major float64 (C order) throughout. */
 #ifndef DEEPWICK_CORE_H
 #define DEEPWICK_CORE_H
@@ -12,7 +12,7 @@ extern "C" {
 
 #define DW_VERSION_STRING "0.1.0"
 
-/* The library is built with hidden visibility; only these declarations are exported. */
+/** The library is built with hidden visibility; only these declarations are exported. */
 #if defined(__GNUC__)
 #define DW_API __attribute__((visibility("default")))
 #else
@@ -21,7 +21,7 @@ extern "C" {
 
 DW_API const char *dw_version(void);
 
-/* ------------------------------------------------------------------------------------------------------------
+/** ------------------------------------------------------------------------------------------------------------
  * core: status codes, messages, resources
  * ---------------------------------------------------------------------------------------------------------- */
 typedef enum dw_status {
@@ -34,22 +34,22 @@ typedef enum dw_status {
     DW_ERR_INTERNAL = 6  /* a bug: please report it */
 } dw_status;
 
-/* Short constant name of a status ("invalid argument", ...). */
+/** Short constant name of a status ("invalid argument", ...). */
 DW_API const char *dw_status_name(dw_status s);
-/* The message left by the last failing call on this thread ("" if none). Valid until the next failing call. */
+/** The message left by the last failing call on this thread ("" if none). Valid until the next failing call. */
 DW_API const char *dw_error_message(void);
 DW_API void dw_error_clear(void);
 
-/* Bytes of memory that may still be allocated (MemAvailable, or physical memory if unknown). */
+/** Bytes of memory that may still be allocated (MemAvailable, or physical memory if unknown). */
 DW_API double dw_core_mem_available(void);
-/* DW_ERR_NOMEM with a message naming `what` and its size if `bytes` exceeds 90% of the available memory. */
+/** DW_ERR_NOMEM with a message naming `what` and its size if `bytes` exceeds 90% of the available memory. */
 DW_API dw_status dw_core_check_alloc(double bytes, const char *what);
-/* Allocate a large output array (from 4 MiB: 2 MiB aligned, transparent huge pages requested: the first touch of
+/** Allocate a large output array (from 4 MiB: 2 MiB aligned, transparent huge pages requested: the first touch of
  * fresh pages otherwise costs more than computing a Gram matrix; below: plain malloc, where a 2 MiB page would
  * only add its fault and zeroing); NULL with DW_ERR_NOMEM's message on failure. Free with dw_core_free_large. */
 DW_API void *dw_core_alloc_large(size_t bytes, const char *what);
 DW_API void dw_core_free_large(void *p);
-/* Number of threads a parallel region uses when asked for `threads` (0 = the OpenMP default). */
+/** Number of threads a parallel region uses when asked for `threads` (0 = the OpenMP default). */
 DW_API int dw_core_threads(int threads);
 
 #ifdef __cplusplus
