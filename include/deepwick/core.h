@@ -10,7 +10,14 @@
 extern "C" {
 #endif
 
-#define DW_VERSION_STRING "0.1.0"
+/* The version: the one place it is written. CMakeLists.txt and pyproject.toml read these three lines. */
+#define DW_VERSION_MAJOR 0
+#define DW_VERSION_MINOR 1
+#define DW_VERSION_PATCH 0
+#define DW_VERSION_STR_(x) #x
+#define DW_VERSION_XSTR_(x) DW_VERSION_STR_(x)
+#define DW_VERSION_STRING                                                                                          \
+    DW_VERSION_XSTR_(DW_VERSION_MAJOR) "." DW_VERSION_XSTR_(DW_VERSION_MINOR) "." DW_VERSION_XSTR_(DW_VERSION_PATCH)
 
 /** The library is built with hidden visibility; only these declarations are exported. */
 #if defined(__GNUC__)
