@@ -89,12 +89,14 @@ static void json_array(FILE *f, const double *v, int n)
     fputc(']', f);
 }
 
-static void json_strings(FILE *f, char *const *v, int n)
+/* The exact strings of one kind: q_l (l = 1..n), mu_j^{(row)} (j = 1..n) or m_k (k = 1..n). */
+static void json_exact(FILE *f, const dw_spectrum_exact *e, char what, int row, int n)
 {
     fputc('[', f);
-    for (int i = 0; i < n; i++) {
-        if (i) fputs(", ", f);
-        cli_json_string(f, v[i]);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1) fputs(", ", f);
+        cli_json_string(f, what == 'q' ? dw_spectrum_exact_q(e, i) : what == 'u' ? dw_spectrum_exact_mu(e, row, i)
+                                                                         : dw_spectrum_exact_m(e, i));
     }
     fputc(']', f);
 }
@@ -181,9 +183,9 @@ int cmd_jacobian(int argc, char **argv)
     if (depth < 0) return cli_usage_error("jacobian", "--depth is required");
     if (!actspec) return cli_usage_error("jacobian", "--act is required");
     if (!have_k) return cli_usage_error("jacobian", "--moments is required");
-    dw_spectrum_weights wlaw;
-    if (!strcmp(weights, "gaussian")) wlaw = DW_SPECTRUM_GAUSSIAN;
-    else if (!strcmp(weights, "orthogonal")) wlaw = DW_SPECTRUM_ORTHOGONAL;
+    int orthw;
+    if (!strcmp(weights, "gaussian")) orthw = 0;
+    else if (!strcmp(weights, "orthogonal")) orthw = 1;
     else return cli_error("--weights: expected gaussian or orthogonal (got '%s')", weights);
     dw_law law = {DW_LAW_GAUSSIAN, 0};
     if (sample) {
@@ -194,12 +196,12 @@ int cmd_jacobian(int argc, char **argv)
             if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
                 return cli_error("--law: complex-gaussian: the Jacobian spectrum is for real networks");
             const int orth = law.kind == DW_LAW_ORTHOGONAL;
-            if (weights_given && orth != (wlaw == DW_SPECTRUM_ORTHOGONAL))
+            if (weights_given && orth != orthw)
                 return cli_error("--law %s does not go with --weights %s (orthogonal with orthogonal; every "
                                  "i.i.d. law with gaussian)", lawtext, weights);
-            wlaw = orth ? DW_SPECTRUM_ORTHOGONAL : DW_SPECTRUM_GAUSSIAN;
+            orthw = orth;
             weights = orth ? "orthogonal" : "gaussian";
-        } else if (wlaw == DW_SPECTRUM_ORTHOGONAL) {
+        } else if (orthw) {
             law.kind = DW_LAW_ORTHOGONAL;
         }
         if (K > DW_SPECTRUM_KMAX)
@@ -238,9 +240,10 @@ int cmd_jacobian(int argc, char **argv)
     size_t nw = 0, nb = 0, nq = 0;
     dw_act *act = NULL;
     dw_spectrum *s = NULL;
-    dw_spectrum_exact ex, ex2;
-    memset(&ex, 0, sizeof ex);
-    memset(&ex2, 0, sizeof ex2);
+    dw_spectrum_exact *ex = NULL, *ex2 = NULL;
+    dw_net *net = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum_sample_opts *so = NULL;
     char *csv = NULL;
     dw_status st;
     if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb) ||
@@ -262,36 +265,31 @@ int cmd_jacobian(int argc, char **argv)
         rc = cli_error("--plot: %s", dw_error_message());
         goto done;
     }
-    dw_spectrum_opts o;
-    dw_spectrum_opts_init(&o);
-    o.depth = (int)depth;
-    o.act = act;
-    o.n_weight_var = nw;
-    o.weight_var = wv;
-    o.n_bias_var = nb;
-    o.bias_var = bv;
-    o.q0 = q0v[0];
-    o.fixed_point = fixed;
-    o.weights = wlaw;
-    o.kmax = (int)(K < 2 ? 2 : K);
-    if ((st = dw_spectrum_init(&s, &o))) {
+    const int kmax = (int)(K < 2 ? 2 : K);
+    char lawbuf[64];
+    if ((st = dw_net_init(&net)) || (st = dw_net_set_fc(net, (int)depth, act, false)) ||
+        (st = dw_net_set_weight_var(net, nw, wv)) || (st = dw_net_set_bias_var(net, nb, bv)) ||
+        (st = dw_net_set_law(net, sample ? dw_law_format(&law, lawbuf, sizeof lawbuf) : weights)) ||
+        (st = dw_spectrum_opts_init(&o)) || (st = dw_spectrum_opts_set_q0(o, q0v[0])) ||
+        (st = dw_spectrum_opts_set_fixed_point(o, fixed)) || (st = dw_spectrum_opts_set_kmax(o, kmax)) ||
+        (st = dw_spectrum_init(&s, net, o))) {
         rc = cli_status(st);
         goto done;
     }
-    m = malloc(sizeof(double) * (size_t)o.kmax);
-    mnc = malloc(sizeof(double) * (size_t)o.kmax);
+    m = malloc(sizeof(double) * (size_t)kmax);
+    mnc = malloc(sizeof(double) * (size_t)kmax);
     if (!m || !mnc) {
         rc = cli_error("out of memory");
         goto done;
     }
-    if ((st = dw_spectrum_moments(s, o.kmax, DW_SPECTRUM_ROUTE_S, m))) {
+    if ((st = dw_spectrum_moments(s, kmax, DW_SPECTRUM_ROUTE_S, m))) {
         rc = cli_status(st);
         goto done;
     }
     /* route 1 as a check where it is cheap */
     int checked = 0;
     double maxrel = 0;
-    if (wlaw == DW_SPECTRUM_GAUSSIAN && K <= 12) {
+    if (!orthw && K <= 12) {
         if ((st = dw_spectrum_moments(s, (int)K, DW_SPECTRUM_ROUTE_NC, mnc))) {
             rc = cli_status(st);
             goto done;
@@ -306,13 +304,13 @@ int cmd_jacobian(int argc, char **argv)
             rc = cli_error("--exact: %s", dw_error_message());
             goto done;
         }
-        if (wlaw == DW_SPECTRUM_GAUSSIAN && K <= 12) {
+        if (!orthw && K <= 12) {
             if ((st = dw_spectrum_exact_init(&ex2, s, (int)K, DW_SPECTRUM_ROUTE_NC))) {
                 rc = cli_status(st);
                 goto done;
             }
             exact_agree = 1;
-            for (int k = 0; k < K; k++) exact_agree &= !strcmp(ex.m[k], ex2.m[k]);
+            for (int k = 1; k <= K; k++) exact_agree &= !strcmp(dw_spectrum_exact_m(ex, k), dw_spectrum_exact_m(ex2, k));
         }
     }
     /* criticality at the fixed point (one weight and bias variance) */
@@ -322,17 +320,20 @@ int cmd_jacobian(int argc, char **argv)
     for (size_t i = 1; i < nb; i++) uniform &= bv[i] == bv[0];
     if (uniform) {
         dw_spectrum *s1 = NULL;
-        dw_spectrum_opts o1 = o;
-        o1.depth = 1;
-        o1.n_weight_var = o1.n_bias_var = 1;
-        o1.fixed_point = 1;
-        o1.kmax = 1;
-        if (dw_spectrum_init(&s1, &o1) == DW_OK) {
+        dw_net *n1 = NULL;
+        dw_spectrum_opts *o1 = NULL;
+        if (dw_net_init(&n1) == DW_OK && dw_net_set_fc(n1, 1, act, false) == DW_OK &&
+            dw_net_set_weight_var(n1, 1, wv) == DW_OK && dw_net_set_bias_var(n1, 1, bv) == DW_OK &&
+            dw_spectrum_opts_init(&o1) == DW_OK && dw_spectrum_opts_set_q0(o1, q0v[0]) == DW_OK &&
+            dw_spectrum_opts_set_fixed_point(o1, true) == DW_OK && dw_spectrum_opts_set_kmax(o1, 1) == DW_OK &&
+            dw_spectrum_init(&s1, n1, o1) == DW_OK) {
             have_qs = 1;
             qs = dw_spectrum_q(s1)[0];
             chi = wv[0] * dw_spectrum_mu(s1)[0];
             dw_spectrum_clear(s1);
         }
+        dw_net_clear(n1);
+        dw_spectrum_opts_clear(o1);
         dw_error_clear();
     }
     const int critical = have_qs && fabs(chi - 1) <= 1e-9;
@@ -392,27 +393,21 @@ int cmd_jacobian(int argc, char **argv)
                 goto done;
             }
         }
-        dw_spectrum_sample_opts so;
-        dw_spectrum_sample_opts_init(&so);
-        so.depth = (int)depth;
-        so.act = act;
-        so.width = N;
-        so.n_weight_var = nw;
-        so.weight_var = wv;
-        so.n_bias_var = nb;
-        so.bias_var = bv;
-        so.q0 = q0s;
-        so.samples = S;
-        so.K = (int)K;
-        so.probes = (size_t)probes;
-        so.seed = (unsigned long long)seed;
-        so.threads = (int)threads;
+        const double Nd = (double)N;
         cli_progress prog;
         cli_progress_init(&prog, "jacobian --sample");
-        so.progress = cli_progress_cb;
-        so.progress_ctx = &prog;
+        if ((st = dw_net_set_widths(net, 1, &Nd)) || (st = dw_spectrum_sample_opts_init(&so)) ||
+            (st = dw_spectrum_sample_opts_set_q0(so, q0s)) || (st = dw_spectrum_sample_opts_set_samples(so, S)) ||
+            (st = dw_spectrum_sample_opts_set_K(so, (int)K)) ||
+            (st = dw_spectrum_sample_opts_set_probes(so, (size_t)probes)) ||
+            (st = dw_spectrum_sample_opts_set_seed(so, (unsigned long long)seed)) ||
+            (st = dw_spectrum_sample_opts_set_threads(so, (int)threads)) ||
+            (st = dw_spectrum_sample_opts_set_progress(so, cli_progress_cb, &prog))) {
+            rc = cli_status(st);
+            goto done;
+        }
         double t0 = cli_now();
-        st = dw_spectrum_sample_law(&so, &law, (unsigned long long)seed, sm, sse, s2);
+        st = dw_spectrum_sample_law(net, so, (unsigned long long)seed, sm, sse, s2);
         cli_progress_done(&prog);
         secs = cli_now() - t0;
         if (st) {
@@ -491,7 +486,7 @@ int cmd_jacobian(int argc, char **argv)
         char cl[128];
         snprintf(cl, sizeof cl, "limit N -> inf (atom at 0: %.3g)", dw_spectrum_atom0(s));
         snprintf(title, sizeof title, "squared singular values of J: %s, depth %ld, %s limit", dw_act_name(act),
-                 depth, wlaw == DW_SPECTRUM_ORTHOGONAL ? "orthogonal" : "i.i.d.");
+                 depth, orthw ? "orthogonal" : "i.i.d.");
         if ((st = cli_plot_density(plot, title, logt, logt ? "t rho(t)  (density of ln t)" : "rho(t)", np, pt, prho,
                                    nbins, edges, height, cl, s2 ? hl : NULL))) {
             rc = cli_error("--plot: %s", dw_error_message());
@@ -504,14 +499,14 @@ int cmd_jacobian(int argc, char **argv)
     if (json) {
         printf("{\"act\": ");
         cli_json_string(stdout, dw_act_name(act));
-        printf(", \"depth\": %d, \"weights\": \"%s\", \"q0\": %.17g, \"fixed_point\": %s", L, weights, o.q0,
+        printf(", \"depth\": %d, \"weights\": \"%s\", \"q0\": %.17g, \"fixed_point\": %s", L, weights, q0v[0],
                fixed ? "true" : "false");
         printf(",\n \"q\": ");
         json_array(stdout, q, L);
         printf(",\n \"mu\": [");
         for (int l = 0; l < L; l++) {
             if (l) printf(", ");
-            json_array(stdout, mu + (size_t)l * o.kmax, (int)K);
+            json_array(stdout, mu + (size_t)l * kmax, (int)K);
         }
         printf("],\n \"mu_error\": %.3g,\n \"moments\": ", dw_spectrum_mu_error(s));
         json_array(stdout, m, (int)K);
@@ -523,16 +518,16 @@ int cmd_jacobian(int argc, char **argv)
                dw_spectrum_atom0(s), lo, hi);
         if (exact) {
             printf(",\n \"exact\": {\"q\": ");
-            json_strings(stdout, ex.q, L);
+            json_exact(stdout, ex, 'q', 0, L);
             printf(", \"mu\": [");
             for (int l = 0; l < L; l++) {
                 if (l) printf(", ");
-                json_strings(stdout, ex.mu + (size_t)l * K, (int)K);
+                json_exact(stdout, ex, 'u', l + 1, (int)K);
             }
             printf("], \"moments\": ");
-            json_strings(stdout, ex.m, (int)K);
+            json_exact(stdout, ex, 'm', 0, (int)K);
             printf(", \"variance\": ");
-            if (ex.var) cli_json_string(stdout, ex.var);
+            if (dw_spectrum_exact_var(ex)) cli_json_string(stdout, dw_spectrum_exact_var(ex));
             else printf("null");
             if (exact_agree >= 0) printf(", \"routes_agree\": %s", exact_agree ? "true" : "false");
             printf("}");
@@ -570,7 +565,7 @@ int cmd_jacobian(int argc, char **argv)
                             critical ? "critical (edge of chaos)" : chi < 1 ? "ordered" : "chaotic");
         for (int k = 0; k < K; k++) {
             printf("m_%d = %.17g", k + 1, m[k]);
-            if (exact) printf("  = %s", ex.m[k]);
+            if (exact) printf("  = %s", dw_spectrum_exact_m(ex, k + 1));
             printf("\n");
         }
         if (K >= 2) printf("variance = %.17g\n", var);
@@ -594,8 +589,11 @@ int cmd_jacobian(int argc, char **argv)
     }
     rc = 0;
 done:
-    dw_spectrum_exact_clear(&ex);
-    dw_spectrum_exact_clear(&ex2);
+    dw_spectrum_exact_clear(ex);
+    dw_spectrum_exact_clear(ex2);
+    dw_spectrum_sample_opts_clear(so);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(net);
     dw_spectrum_clear(s);
     dw_act_clear(act);
     free(wv);
