@@ -249,7 +249,7 @@ def test_cli_exact_and_critical():
     (["--moments", 3, "--act", "erf", "--exact"], "not rational"),
     (["--moments", 3, "--act", "erf", "--exact", "--weights", "orthogonal"], "not rational"),
     (["--moments", 3, "--weights", "haar"], "--weights"),
-    (["--moments", 3, "--weight-var", "1,2,3"], "weight variance"),
+    (["--moments", 3, "--weight-var", "1,2,3"], "weight_var: expected 1 or 2"),
     (["--moments", 3, "--act", "exp", "--q0", 50, "--moments", 12], "variance q = 50"),
     (["--moments", 3, "--act", "tanhh"], "--act"),
     (["--moments", 3, "--sample"], "--sample needs --width"),
@@ -279,7 +279,7 @@ def test_cli_usage_errors():
 
 
 def test_python_errors():
-    with pytest.raises(dw.InputError, match="K: 0"):
+    with pytest.raises(dw.InputError, match="K = 0"):
         dw.jacobian_moments(2, "relu", K=0)
     with pytest.raises(dw.InputError, match="supported maximum"):
         dw.jacobian_moments(2, "relu", K=300)
