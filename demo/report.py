@@ -141,19 +141,9 @@ def rho_star(s, q):
     return 0.5 * (lo + hi)
 
 
-def edge_of_chaos(act, b, lo=0.5, hi=8.0):
-    """weight_var with chi_1 = w E[phi'(sqrt(q*) Z)^2] = 1 at the given bias_var (bisection on w)."""
-    def chi(w):
-        s = Setting(act, w, b)
-        q = q_star(s)
-        return float(corr_map(s, q, 1.0)[1])
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if chi(mid) < 1:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+def edge_of_chaos(act, b):
+    """weight_var with chi_1 = w E[phi'(sqrt(q*) Z)^2] = 1 at the given bias_var (the library's deepwick.criticality)."""
+    return deepwick.criticality(act, b)[0]
 
 
 def phase(chi1):
