@@ -176,6 +176,64 @@ DW_API dw_status dw_spectrum_sample_law(const dw_net *net, const dw_spectrum_sam
  * (the limit's mass below that level). */
 DW_API size_t dw_spectrum_count_zeros(size_t samples, size_t N, const double *s2);
 
+/* ---- the report of `deepwick jacobian` (the CLI, Python and the demo share it) ----
+ * Built step by step from a net (borrowed until the report is cleared) and the limit's options:
+ *   init:     the moments m_1..m_K by the S-transform, the NC(k) route as a check (i.i.d. weights, K <= 12: its
+ *             largest relative difference), q_l and mu_j, the criticality at the fixed point of ONE weight and bias
+ *             variance (q*, chi = sigma_w^2 mu_1(q*), critical when |chi - 1| <= 1e-9; none when the variances
+ *             differ per layer or no stable fixed point exists), the atom at 0 and the support;
+ *   exact:    the exact rationals by the S-transform, and whether the NC(k) route gives the same (i.i.d., K <= 12);
+ *   density:  rho on n >= 2 evenly spaced abscissae of [a, b], 0 < a < b, and its trapezoid mass on the grid;
+ *   sample:   networks of the net's width (set it with dw_net_set_widths(net, 1, &N) before) and law, started at the
+ *             input variance that gives the limit's q_1 (dw_spectrum_input_q0), by dw_spectrum_sample_law with
+ *             o (samples, probes, seed of the probes, threads, progress) and `seed` for the weights; the z-scores
+ *             (sample - limit) / se, and in exact mode the spectra and their zeros (dw_spectrum_count_zeros).
+ * dw_spectrum_report_json gives everything as one JSON object (owned by the report, valid until it changes):
+ * {"act", "depth", "weights", "q0", "fixed_point", "q", "mu", "mu_error", "moments", "variance", "route",
+ *  ["route_nc_max_rel_diff"], "q_star", "chi_star", "critical", "atom0", "support", ["exact": {"q", "mu", "moments",
+ *  "variance", ["routes_agree"]}], ["density": {["out"], "n", "grid", "mass_on_grid_trapezoid"}], ["sample": {"law",
+ *  "width", "samples", "seed", "probes", "q0", "moments", "se", "z", ["atom0", "zeros"], "threads", "seconds"}],
+ *  ["plot"]}, with the file names the caller recorded (dw_spectrum_report_set_file: "density" or "plot"). */
+typedef struct dw_spectrum_report dw_spectrum_report;
+DW_API dw_status dw_spectrum_report_init(dw_spectrum_report **r, const dw_net *net, const dw_spectrum_opts *o, int K);
+DW_API void dw_spectrum_report_clear(dw_spectrum_report *r);
+DW_API dw_status dw_spectrum_report_exact(dw_spectrum_report *r);
+DW_API dw_status dw_spectrum_report_density(dw_spectrum_report *r, double a, double b, size_t n);
+DW_API dw_status dw_spectrum_report_sample(dw_spectrum_report *r, const dw_spectrum_sample_opts *o,
+                                           unsigned long long seed);
+/* Record a file name for the JSON ("density": the CSV of the density, "plot": a picture); copied. */
+DW_API dw_status dw_spectrum_report_set_file(dw_spectrum_report *r, const char *what, const char *path);
+DW_API const char *dw_spectrum_report_json(dw_spectrum_report *r);
+/* Getters (NULL / 0 where the part was not computed). */
+DW_API const dw_spectrum *dw_spectrum_report_spectrum(const dw_spectrum_report *r);
+DW_API int dw_spectrum_report_K(const dw_spectrum_report *r);
+DW_API const double *dw_spectrum_report_moments(const dw_spectrum_report *r);     /* K values */
+DW_API const dw_spectrum_exact *dw_spectrum_report_exact_result(const dw_spectrum_report *r);
+/* -1: not compared (orthogonal, or K > 12); 1 the routes agree; 0 they do not (floating point: the largest relative
+ * difference in *maxrel, NaN when not compared). */
+DW_API int dw_spectrum_report_routes_agree(const dw_spectrum_report *r, double *maxrel);
+/* q*, chi; returns false where the criticality is not reported. */
+DW_API bool dw_spectrum_report_criticality(const dw_spectrum_report *r, double *q_star, double *chi, bool *critical);
+DW_API void dw_spectrum_report_support(const dw_spectrum_report *r, double *lo, double *hi);
+/* The density grid: n points t and rho (NULL before dw_spectrum_report_density), and its trapezoid mass. */
+DW_API size_t dw_spectrum_report_density_grid(const dw_spectrum_report *r, const double **t, const double **rho,
+                                              double *mass);
+/* The sampled moments and standard errors (K values each), the input variance used, the spectra (samples x N,
+ * exact mode) and their zeros; returns false before dw_spectrum_report_sample. */
+DW_API bool dw_spectrum_report_sampled(const dw_spectrum_report *r, const double **m, const double **se, double *q0,
+                                       const double **s2, size_t *samples, size_t *N, size_t *zeros, double *seconds);
+/* The histogram of the sampled non-zero squared singular values in `bins` bins (edges: bins + 1 values, height:
+ * bins), normalised by all the values so that its area is 1 - (the sampled atom at 0): on [0, top] (log_t false),
+ * or with geometric bins from the smallest non-zero value (log_t: the density of ln t). top is the largest of the
+ * sampled values and the limit's right edge. DW_ERR_INVALID before an exact-mode sample. */
+DW_API dw_status dw_spectrum_report_histogram(const dw_spectrum_report *r, size_t bins, bool log_t, double *edges,
+                                              double *height);
+/* The limit's density curve on n >= 2 points: [a, b] if a < b, else across the support (log_t: from 1e-6 of the right
+ * edge, or the smallest non-zero sampled value; else from 1/2000 of it), evenly or (log_t) geometrically spaced;
+ * log_t gives t rho(t) (the density of ln t). */
+DW_API dw_status dw_spectrum_report_curve(const dw_spectrum_report *r, size_t n, bool log_t, double a, double b,
+                                          double *t, double *rho);
+
 #ifdef __cplusplus
 }
 #endif
