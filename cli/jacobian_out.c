@@ -29,7 +29,8 @@ int jacobian_plot(const dw_spectrum_report *r, const char *path, bool log_t, siz
     size_t S = 0, N = 0, zeros = 0;
     dw_spectrum_report_sampled(r, NULL, NULL, NULL, &s2, &S, &N, &zeros, NULL);
     double *pt = malloc(sizeof(double) * n), *prho = malloc(sizeof(double) * n);
-    double *edges = s2 ? malloc(sizeof(double) * (bins + 1)) : NULL, *height = s2 ? malloc(sizeof(double) * bins) : NULL;
+    double *edges = s2 ? malloc(sizeof(double) * (bins + 1)) : NULL;
+    double *height = s2 ? malloc(sizeof(double) * bins) : NULL;
     dw_status st = DW_OK;
     if (!pt || !prho || (s2 && (!edges || !height))) {
         free(pt);

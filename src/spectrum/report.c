@@ -170,7 +170,8 @@ dw_status dw_spectrum_report_sample(dw_spectrum_report *r, const dw_spectrum_sam
     const dw_net_layer *d0 = dw_net_dense(r->net, 0);
     const double q0s = dw_spectrum_input_q0(r->s);
     if (!(q0s > 0))
-        return dw_fail(DW_ERR_INVALID, "sample: no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)",
+        return dw_fail(DW_ERR_INVALID,
+                       "sample: no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)",
                        dw_spectrum_q(r->s)[0], d0->weight_var, d0->bias_var);
     if (!(d0->width >= 1)) return dw_fail(DW_ERR_INVALID, "width: not set (dw_net_set_widths with one value N)");
     const size_t S = o->samples, N = (size_t)d0->width, K = (size_t)r->K;
@@ -180,7 +181,8 @@ dw_status dw_spectrum_report_sample(dw_spectrum_report *r, const dw_spectrum_sam
     double *sm = dw_alloc(K, sizeof(double), "sampled moments"), *sse = dw_alloc(K, sizeof(double), "sampled moments");
     double *s2 = NULL;
     dw_status st = sm && sse ? DW_OK : DW_ERR_NOMEM;
-    if (!st && !o->probes && !(st = dw_core_check_alloc(8.0 * (double)S * (double)N, "sample: the squared singular values"))) {
+    if (!st && !o->probes &&
+        !(st = dw_core_check_alloc(8.0 * (double)S * (double)N, "sample: the squared singular values"))) {
         s2 = dw_alloc(S * N, sizeof(double), "squared singular values");
         if (!s2) st = DW_ERR_NOMEM;
     }

@@ -41,13 +41,14 @@ static void put_sample(FILE *f, const dw_spectrum_report *r)
     const int K = r->K;
     fputs(",\n \"sample\": {\"law\": ", f);
     jstring(f, r->law);
-    fprintf(f, ", \"width\": %zu, \"samples\": %zu, \"seed\": %llu, \"probes\": %zu, \"q0\": %.17g, \"moments\": ", r->N,
-            r->S, r->seed, r->probes, r->q0s);
+    fprintf(f, ", \"width\": %zu, \"samples\": %zu, \"seed\": %llu, \"probes\": %zu, \"q0\": %.17g, \"moments\": ",
+            r->N, r->S, r->seed, r->probes, r->q0s);
     jarray(f, r->sm, K);
     fputs(", \"se\": ", f);
     jarray(f, r->sse, K);
     fputs(", \"z\": [", f);
-    for (int k = 0; k < K; k++) fprintf(f, "%s%.6g", k ? ", " : "", r->sse[k] > 0 ? (r->sm[k] - r->m[k]) / r->sse[k] : 0.0);
+    for (int k = 0; k < K; k++)
+        fprintf(f, "%s%.6g", k ? ", " : "", r->sse[k] > 0 ? (r->sm[k] - r->m[k]) / r->sse[k] : 0.0);
     fputs("]", f);
     if (r->s2) fprintf(f, ", \"atom0\": %.17g, \"zeros\": %zu", (double)r->zeros / (double)(r->S * r->N), r->zeros);
     fprintf(f, ", \"threads\": %d, \"seconds\": %.6f}", r->threads, r->seconds);

@@ -22,7 +22,7 @@ static int thread_num(void)
 #endif
 }
 
-/* ---- many networks: weights from the caller's drawing function ---------------------------------------------------- */
+/* ---- many networks: weights from the caller's drawing function --------------------------------------------------- */
 
 /* The sampled networks' shape: the net (dw_net_set_fc without a readout, one integer width) and the options. */
 typedef struct sample_net {

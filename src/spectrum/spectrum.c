@@ -239,7 +239,10 @@ const char *dw_spectrum_exact_mu(const dw_spectrum_exact *e, int l, int j)
     return e && l >= 1 && l <= e->depth && j >= 1 && j <= e->K ? e->mu[(size_t)(l - 1) * (size_t)e->K + (size_t)(j - 1)]
                                                                : NULL;
 }
-const char *dw_spectrum_exact_m(const dw_spectrum_exact *e, int k) { return e && k >= 1 && k <= e->K ? e->m[k - 1] : NULL; }
+const char *dw_spectrum_exact_m(const dw_spectrum_exact *e, int k)
+{
+    return e && k >= 1 && k <= e->K ? e->m[k - 1] : NULL;
+}
 const char *dw_spectrum_exact_var(const dw_spectrum_exact *e) { return e ? e->var : NULL; }
 
 /* The strings of the rationals into e (allocated here). */

@@ -384,7 +384,8 @@ static void test_sample(void)
     CHECK(dw_spectrum_sample(net, NULL, m, se, NULL) == DW_ERR_INVALID);
     CHECK(dw_spectrum_sample(NULL, o, m, se, NULL) == DW_ERR_INVALID);
     drawer bad = {0, 4, 0};
-    CHECK(dw_spectrum_sample_opts_set_draw(o, draw, &bad) == DW_OK && dw_spectrum_sample_opts_set_threads(o, 2) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_draw(o, draw, &bad) == DW_OK &&
+          dw_spectrum_sample_opts_set_threads(o, 2) == DW_OK);
     CHECK(dw_spectrum_sample(net, o, m, se, NULL) == DW_ERR_INVALID &&
           strstr(dw_error_message(), "test draw failed at 4"));
     drawer zero = {0, -1, 1};

@@ -56,7 +56,8 @@ static void test_relu(void)
     CHECK(mass > 0.3 && mass < 1 - dw_spectrum_atom0(dw_spectrum_report_spectrum(r)) + 1e-3);
     /* histogram before sampling; sampling without a width */
     double edges[11], height[10];
-    CHECK(dw_spectrum_report_histogram(r, 10, false, edges, height) == DW_ERR_INVALID && has(dw_error_message(), "exact mode"));
+    CHECK(dw_spectrum_report_histogram(r, 10, false, edges, height) == DW_ERR_INVALID &&
+          has(dw_error_message(), "exact mode"));
     dw_spectrum_sample_opts *so;
     CHECK(dw_spectrum_sample_opts_init(&so) == DW_OK && dw_spectrum_sample_opts_set_samples(so, 4) == DW_OK);
     CHECK(dw_spectrum_report_sample(r, so, 3) == DW_ERR_INVALID && has(dw_error_message(), "width: not set"));
@@ -92,7 +93,8 @@ static void test_relu(void)
     CHECK(dw_spectrum_report_curve(r, 1, true, 0, 0, ct, cr) == DW_ERR_INVALID);
     /* JSON: the keys, and the files recorded */
     CHECK(dw_spectrum_report_set_file(r, "nope", "x") == DW_ERR_INVALID && has(dw_error_message(), "unknown file"));
-    CHECK(dw_spectrum_report_set_file(r, "density", "d.csv") == DW_OK && dw_spectrum_report_set_file(r, "plot", "p\"q.svg") == DW_OK);
+    CHECK(dw_spectrum_report_set_file(r, "density", "d.csv") == DW_OK &&
+          dw_spectrum_report_set_file(r, "plot", "p\"q.svg") == DW_OK);
     const char *j = dw_spectrum_report_json(r);
     CHECK(has(j, "{\"act\": \"relu\", \"depth\": 2, \"weights\": \"gaussian\", \"q0\": 1, \"fixed_point\": false"));
     CHECK(has(j, "\"critical\": true") && has(j, "\"chi_star\": 1") && has(j, "\"routes_agree\": true"));

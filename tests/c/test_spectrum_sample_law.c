@@ -2,7 +2,7 @@
  * assembled here from dw_sample_weights / dw_sample_bias and the documented streams (its squared singular values by
  * dw_spectrum_network_jacobian); results independent of the thread count; dw_spectrum_count_zeros against the rank
  * of a one-layer relu network (N minus its dead units, counted here from the pre-activations); dw_spectrum_input_q0;
- * the progress callback (called, and cancelling); the error paths. */
+ * the Gaussian input layer; the progress callback (called, and cancelling); the error paths. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -146,6 +146,30 @@ static void test_zeros_relu(void)
     dw_act_clear(act);
 }
 
+/* gaussian_input_layer: layer 1 draws Gaussian weights whatever the law, the others the law's: at depth 1 the
+ * networks are the Gaussian ones, at depth 2 they are not */
+static void test_gaussian_input_layer(void)
+{
+    dw_act *act = NULL;
+    CHECK(dw_act_init(&act, "tanh") == DW_OK);
+    const double wv = 1.5, bv = 0.2;
+    static double a[S * N], b[S * N];
+    double m[2], se[2];
+    for (int depth = 1; depth <= 2; depth++) {
+        dw_net *g = fc(act, depth, N, 1, &wv, &bv, "gaussian"), *r = fc(act, depth, N, 1, &wv, &bv, "rademacher");
+        dw_spectrum_sample_opts *o = sopts(S, 2);
+        CHECK(dw_spectrum_sample_law(g, o, 11, m, se, a) == DW_OK);
+        CHECK(dw_spectrum_sample_law(r, o, 11, m, se, b) == DW_OK && memcmp(a, b, sizeof a) != 0);
+        CHECK(dw_net_set_gaussian_input_layer(r, true) == DW_OK);
+        CHECK(dw_spectrum_sample_law(r, o, 11, m, se, b) == DW_OK);
+        CHECK((memcmp(a, b, sizeof a) == 0) == (depth == 1));
+        dw_spectrum_sample_opts_clear(o);
+        dw_net_clear(g);
+        dw_net_clear(r);
+    }
+    dw_act_clear(act);
+}
+
 static void test_input_q0(void)
 {
     dw_act *act = NULL;
@@ -221,6 +245,7 @@ int main(void)
     test_against_hand("gelu", "sparse:0.5");
     test_zeros_relu();
     test_input_q0();
+    test_gaussian_input_layer();
     test_progress_and_errors();
     return check_done("spectrum_sample_law");
 }
