@@ -82,7 +82,7 @@ class _Handle:
     def __init__(self, init: Any, clear: Any, *args: Any) -> None:
         h = c_handle()
         check(init(ctypes.byref(h), *args))
-        self.h = h
+        self.h: Optional[c_handle] = h
         self._clear = clear
 
     def __del__(self) -> None:
@@ -260,12 +260,13 @@ def criticality(act: Union[str, Activation], bias_var: ArrayLike = 0.0, *,
 def _given(weights: Union[np.ndarray, Sequence[np.ndarray]], biases: Optional[Sequence[Any]], x: ArrayLike,
            act: Union[str, Activation]) -> Tuple[Net, np.ndarray, int, int]:
     """The given net without a readout, the input as float64, N_0 and N_L (x's length: a shape C cannot see)."""
-    if isinstance(weights, np.ndarray) and weights.ndim == 2:
-        weights = [weights]
+    Ws: Any = weights
+    if isinstance(weights, np.ndarray):  # one layer, or a stack of layers
+        Ws = [weights] if weights.ndim == 2 else list(weights)
     elif isinstance(weights, tuple):
-        weights = list(weights)
-    net = given_net(act, weights, biases, readout=False)  # checks that the weights are 2-D and chain
-    n0, nL = np.shape(weights[0])[1], np.shape(weights[-1])[0]
+        Ws = list(weights)
+    net = given_net(act, Ws, biases, readout=False)  # checks that the weights are 2-D and chain
+    n0, nL = np.shape(Ws[0])[1], np.shape(Ws[-1])[0]
     xa = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
     if xa.ndim != 1 or xa.size != n0:
         raise InputError("x: expected a 1-D input of %d values (the columns of weights[0]), got shape %s"
