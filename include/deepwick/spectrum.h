@@ -177,7 +177,8 @@ DW_API dw_status dw_spectrum_sample_law(const dw_net *net, const dw_spectrum_sam
 DW_API size_t dw_spectrum_count_zeros(size_t samples, size_t N, const double *s2);
 
 /* ---- the report of `deepwick jacobian` (the CLI, Python and the demo share it) ----
- * Built step by step from a net (borrowed until the report is cleared) and the limit's options:
+ * Built step by step from a net (borrowed until the report is cleared) and the limit's options (q0, fixed point; o NULL:
+ * the defaults; their kmax is ignored: K sets it):
  *   init:     the moments m_1..m_K by the S-transform, the NC(k) route as a check (i.i.d. weights, K <= 12: its
  *             largest relative difference), q_l and mu_j, the criticality at the fixed point of ONE weight and bias
  *             variance (q*, chi = sigma_w^2 mu_1(q*), critical when |chi - 1| <= 1e-9; none when the variances
