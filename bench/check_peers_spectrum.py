@@ -60,7 +60,7 @@ CASES = [(act, orth, widths) for act in ("relu", "erf", "sin", "identity") for o
 
 def compare_network(act, orth, widths):
     Ws, bs, x = network(hash((act, orth, widths)) % 2 ** 32, widths, orth)
-    s2, J = dw.jacobian_svd(Ws, x, act, bs, return_jacobian=True)
+    s2, J = dw.jacobian_svd(Ws, bs, x, act, return_jacobian=True)
 
     tW = [torch.tensor(W) for W in Ws]
     tb = [torch.tensor(b) for b in bs]

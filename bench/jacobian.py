@@ -237,9 +237,9 @@ def finite_networks(say):
             return np.linalg.svd(J, compute_uv=False) ** 2
 
         reps = 3 if N <= 1000 else 1
-        td, s2 = best(lambda: dw.jacobian_svd(Ws, x, "erf", bs), reps)
+        td, s2 = best(lambda: dw.jacobian_svd(Ws, bs, x, "erf"), reps)
         tp, s2p = best(peer, reps)
-        th, (m, se) = best(lambda: dw.jacobian_hutchinson(Ws, x, "erf", bs, K=4, probes=16), reps)
+        th, (m, se) = best(lambda: dw.jacobian_hutchinson(Ws, bs, x, "erf", K=4, probes=16), reps)
         exact = np.array([np.mean(s2 ** k) for k in range(1, 5)])
         assert np.max(np.abs(s2 - s2p)) <= 1e-11 * s2.max()
         say("| %d | %.3f s | %.3f s | %.1fx | %.3f s | %s |" % (N, td, tp, tp / td, th,

@@ -1,6 +1,8 @@
-/* deepwick jacobian: limiting spectrum of J J^T for the input-output Jacobian (theory.md 3). Parses options, calls
- * the spectrum module, prints JSON or a summary, writes the density CSV atomically. No mathematics here. */
+/* deepwick jacobian: limiting spectrum of J J^T for the input-output Jacobian (theory.md 3). Parses the options and
+ * runs the library's report (dw_spectrum_report: limit, checks, exact, density, sampled networks); jacobian_out.c
+ * writes it (the JSON is the library's). No mathematics here. */
 #include "cli.h"
+#include "jacobian.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -80,23 +82,6 @@ static int check_grid(const char *grid, double *a, double *b, long *n)
     if (*n > 100000000L) return cli_error("--grid: N = %ld is above 100000000", *n);
     if (!(*b > *a)) return cli_error("--grid: B = %g must be above A = %g", *b, *a);
     return 0;
-}
-
-static void json_array(FILE *f, const double *v, int n)
-{
-    fputc('[', f);
-    for (int i = 0; i < n; i++) fprintf(f, "%s%.17g", i ? ", " : "", v[i]);
-    fputc(']', f);
-}
-
-static void json_strings(FILE *f, char *const *v, int n)
-{
-    fputc('[', f);
-    for (int i = 0; i < n; i++) {
-        if (i) fputs(", ", f);
-        cli_json_string(f, v[i]);
-    }
-    fputc(']', f);
 }
 
 int cmd_jacobian(int argc, char **argv)
@@ -181,9 +166,9 @@ int cmd_jacobian(int argc, char **argv)
     if (depth < 0) return cli_usage_error("jacobian", "--depth is required");
     if (!actspec) return cli_usage_error("jacobian", "--act is required");
     if (!have_k) return cli_usage_error("jacobian", "--moments is required");
-    dw_spectrum_weights wlaw;
-    if (!strcmp(weights, "gaussian")) wlaw = DW_SPECTRUM_GAUSSIAN;
-    else if (!strcmp(weights, "orthogonal")) wlaw = DW_SPECTRUM_ORTHOGONAL;
+    int orthw;
+    if (!strcmp(weights, "gaussian")) orthw = 0;
+    else if (!strcmp(weights, "orthogonal")) orthw = 1;
     else return cli_error("--weights: expected gaussian or orthogonal (got '%s')", weights);
     dw_law law = {DW_LAW_GAUSSIAN, 0};
     if (sample) {
@@ -194,12 +179,12 @@ int cmd_jacobian(int argc, char **argv)
             if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
                 return cli_error("--law: complex-gaussian: the Jacobian spectrum is for real networks");
             const int orth = law.kind == DW_LAW_ORTHOGONAL;
-            if (weights_given && orth != (wlaw == DW_SPECTRUM_ORTHOGONAL))
+            if (weights_given && orth != orthw)
                 return cli_error("--law %s does not go with --weights %s (orthogonal with orthogonal; every "
                                  "i.i.d. law with gaussian)", lawtext, weights);
-            wlaw = orth ? DW_SPECTRUM_ORTHOGONAL : DW_SPECTRUM_GAUSSIAN;
+            orthw = orth;
             weights = orth ? "orthogonal" : "gaussian";
-        } else if (wlaw == DW_SPECTRUM_ORTHOGONAL) {
+        } else if (orthw) {
             law.kind = DW_LAW_ORTHOGONAL;
         }
         if (K > DW_SPECTRUM_KMAX)
@@ -231,17 +216,13 @@ int cmd_jacobian(int argc, char **argv)
     }
 
     int rc = 1;
-    double *wv = NULL, *bv = NULL, *q0v = NULL, *m = NULL, *mnc = NULL, *t = NULL, *rho = NULL;
-    double *sm = NULL, *sse = NULL, *s2 = NULL, *pt = NULL, *prho = NULL, *edges = NULL, *height = NULL;
-    double q0s = 0, atom_emp = 0, secs = 0;
-    size_t zeros = 0;
+    double *wv = NULL, *bv = NULL, *q0v = NULL;
     size_t nw = 0, nb = 0, nq = 0;
     dw_act *act = NULL;
-    dw_spectrum *s = NULL;
-    dw_spectrum_exact ex, ex2;
-    memset(&ex, 0, sizeof ex);
-    memset(&ex2, 0, sizeof ex2);
-    char *csv = NULL;
+    dw_net *net = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum_sample_opts *so = NULL;
+    dw_spectrum_report *r = NULL;
     dw_status st;
     if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb) ||
         !cli_parse_list("--q0", q0text, &q0v, &nq))
@@ -262,356 +243,78 @@ int cmd_jacobian(int argc, char **argv)
         rc = cli_error("--plot: %s", dw_error_message());
         goto done;
     }
-    dw_spectrum_opts o;
-    dw_spectrum_opts_init(&o);
-    o.depth = (int)depth;
-    o.act = act;
-    o.n_weight_var = nw;
-    o.weight_var = wv;
-    o.n_bias_var = nb;
-    o.bias_var = bv;
-    o.q0 = q0v[0];
-    o.fixed_point = fixed;
-    o.weights = wlaw;
-    o.kmax = (int)(K < 2 ? 2 : K);
-    if ((st = dw_spectrum_init(&s, &o))) {
+    /* the network (its law: the sampled one, or the limit's) and the limit's options */
+    char lawbuf[64];
+    if ((st = dw_net_init(&net)) || (st = dw_net_set_fc(net, (int)depth, act, false)) ||
+        (st = dw_net_set_weight_var(net, nw, wv)) || (st = dw_net_set_bias_var(net, nb, bv)) ||
+        (st = dw_net_set_law(net, sample ? dw_law_format(&law, lawbuf, sizeof lawbuf) : weights)) ||
+        (st = dw_spectrum_opts_init(&o)) || (st = dw_spectrum_opts_set_q0(o, q0v[0])) ||
+        (st = dw_spectrum_opts_set_fixed_point(o, fixed)) || (st = dw_spectrum_report_init(&r, net, o, (int)K))) {
         rc = cli_status(st);
         goto done;
     }
-    m = malloc(sizeof(double) * (size_t)o.kmax);
-    mnc = malloc(sizeof(double) * (size_t)o.kmax);
-    if (!m || !mnc) {
-        rc = cli_error("out of memory");
+    if (exact && (st = dw_spectrum_report_exact(r))) {
+        rc = cli_error("--exact: %s", dw_error_message());
         goto done;
     }
-    if ((st = dw_spectrum_moments(s, o.kmax, DW_SPECTRUM_ROUTE_S, m))) {
-        rc = cli_status(st);
-        goto done;
-    }
-    /* route 1 as a check where it is cheap */
-    int checked = 0;
-    double maxrel = 0;
-    if (wlaw == DW_SPECTRUM_GAUSSIAN && K <= 12) {
-        if ((st = dw_spectrum_moments(s, (int)K, DW_SPECTRUM_ROUTE_NC, mnc))) {
-            rc = cli_status(st);
-            goto done;
-        }
-        for (int k = 0; k < K; k++)
-            if (m[k] != mnc[k]) maxrel = fmax(maxrel, fabs(m[k] - mnc[k]) / fmax(fabs(m[k]), 1e-300));
-        checked = 1;
-    }
-    int exact_agree = -1;
-    if (exact) {
-        if ((st = dw_spectrum_exact_init(&ex, s, (int)K, DW_SPECTRUM_ROUTE_S))) {
-            rc = cli_error("--exact: %s", dw_error_message());
-            goto done;
-        }
-        if (wlaw == DW_SPECTRUM_GAUSSIAN && K <= 12) {
-            if ((st = dw_spectrum_exact_init(&ex2, s, (int)K, DW_SPECTRUM_ROUTE_NC))) {
-                rc = cli_status(st);
-                goto done;
-            }
-            exact_agree = 1;
-            for (int k = 0; k < K; k++) exact_agree &= !strcmp(ex.m[k], ex2.m[k]);
-        }
-    }
-    /* criticality at the fixed point (one weight and bias variance) */
-    int have_qs = 0, uniform = 1;
-    double qs = 0, chi = 0;
-    for (size_t i = 1; i < nw; i++) uniform &= wv[i] == wv[0];
-    for (size_t i = 1; i < nb; i++) uniform &= bv[i] == bv[0];
-    if (uniform) {
-        dw_spectrum *s1 = NULL;
-        dw_spectrum_opts o1 = o;
-        o1.depth = 1;
-        o1.n_weight_var = o1.n_bias_var = 1;
-        o1.fixed_point = 1;
-        o1.kmax = 1;
-        if (dw_spectrum_init(&s1, &o1) == DW_OK) {
-            have_qs = 1;
-            qs = dw_spectrum_q(s1)[0];
-            chi = wv[0] * dw_spectrum_mu(s1)[0];
-            dw_spectrum_clear(s1);
-        }
-        dw_error_clear();
-    }
-    const int critical = have_qs && fabs(chi - 1) <= 1e-9;
-    double lo = 0, hi = 0;
-    if ((st = dw_spectrum_support(s, &lo, &hi))) {
-        rc = cli_status(st);
-        goto done;
-    }
-    double mass = 0;
     if (density) {
-        t = malloc(sizeof(double) * (size_t)gn);
-        rho = malloc(sizeof(double) * (size_t)gn);
-        csv = malloc((size_t)gn * 56 + 16);
-        if (!t || !rho || !csv) {
-            rc = cli_error("--grid: out of memory for %ld points", gn);
-            goto done;
-        }
-        for (long i = 0; i < gn; i++) t[i] = ga + (gb - ga) * (double)i / (double)(gn - 1);
-        if ((st = dw_spectrum_density(s, (size_t)gn, t, rho))) {
+        if ((st = dw_spectrum_report_density(r, ga, gb, (size_t)gn)) ||
+            (st = dw_spectrum_report_set_file(r, "density", out))) {
             rc = cli_status(st);
             goto done;
         }
-        size_t len = (size_t)sprintf(csv, "t,rho\n");
-        for (long i = 0; i < gn; i++) {
-            len += (size_t)sprintf(csv + len, "%.17g,%.17g\n", t[i], rho[i]);
-            if (i) mass += 0.5 * (t[i] - t[i - 1]) * (rho[i] + rho[i - 1]);
-        }
-        if ((st = dw_io_write_text(out, csv, len))) {
-            rc = cli_status(st);
-            goto done;
-        }
+        if ((rc = jacobian_write_csv(r, out))) goto done;
+        rc = 1;
     }
     if (sample) {
-        /* the input norm that gives the layer-1 variance of the limit (q* at the fixed point) */
-        if (!((q0s = dw_spectrum_input_q0(s)) > 0)) {
-            rc = cli_error("--sample: no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)",
-                           dw_spectrum_q(s)[0], wv[0], bv[0]);
-            goto done;
-        }
         const char *warn = dw_law_warning(&law);
         if (warn) fprintf(stderr, "warning: --law: %s\n", warn);
-        const size_t S = (size_t)samples, N = (size_t)width;
-        sm = malloc(sizeof(double) * (size_t)K);
-        sse = malloc(sizeof(double) * (size_t)K);
-        if (!sm || !sse) {
-            rc = cli_error("out of memory");
-            goto done;
-        }
-        if (!probes) {
-            if ((st = dw_core_check_alloc(8.0 * (double)S * (double)N, "--sample: the squared singular values"))) {
-                rc = cli_status(st);
-                goto done;
-            }
-            s2 = malloc(sizeof(double) * S * N);
-            if (!s2) {
-                rc = cli_error("--sample: out of memory for %zu x %zu squared singular values", S, N);
-                goto done;
-            }
-        }
-        dw_spectrum_sample_opts so;
-        dw_spectrum_sample_opts_init(&so);
-        so.depth = (int)depth;
-        so.act = act;
-        so.width = N;
-        so.n_weight_var = nw;
-        so.weight_var = wv;
-        so.n_bias_var = nb;
-        so.bias_var = bv;
-        so.q0 = q0s;
-        so.samples = S;
-        so.K = (int)K;
-        so.probes = (size_t)probes;
-        so.seed = (unsigned long long)seed;
-        so.threads = (int)threads;
+        const double Nd = (double)width;
         cli_progress prog;
         cli_progress_init(&prog, "jacobian --sample");
-        so.progress = cli_progress_cb;
-        so.progress_ctx = &prog;
-        double t0 = cli_now();
-        st = dw_spectrum_sample_law(&so, &law, (unsigned long long)seed, sm, sse, s2);
+        if ((st = dw_net_set_widths(net, 1, &Nd)) || (st = dw_spectrum_sample_opts_init(&so)) ||
+            (st = dw_spectrum_sample_opts_set_samples(so, (size_t)samples)) ||
+            (st = dw_spectrum_sample_opts_set_probes(so, (size_t)probes)) ||
+            (st = dw_spectrum_sample_opts_set_seed(so, (unsigned long long)seed)) ||
+            (st = dw_spectrum_sample_opts_set_threads(so, (int)threads)) ||
+            (st = dw_spectrum_sample_opts_set_progress(so, cli_progress_cb, &prog))) {
+            rc = cli_status(st);
+            goto done;
+        }
+        st = dw_spectrum_report_sample(r, so, (unsigned long long)seed);
         cli_progress_done(&prog);
-        secs = cli_now() - t0;
         if (st) {
             rc = cli_status(st);
             goto done;
         }
-        if (s2) {
-            zeros = dw_spectrum_count_zeros(S, N, s2);
-            atom_emp = (double)zeros / (double)(S * N);
-        }
     }
     if (plot) {
-        const size_t S = sample ? (size_t)samples : 0, N = sample ? (size_t)width : 0;
-        /* the largest sampled value and the smallest that is not a zero: each network's values are in descending
-         * order, its zeros (dw_spectrum_count_zeros) last */
-        double smin = INFINITY, top = hi;
-        for (size_t k = 0; s2 && k < S; k++) {
-            const size_t nz = N - dw_spectrum_count_zeros(1, N, s2 + k * N);
-            top = fmax(top, s2[k * N]);
-            if (nz) smin = fmin(smin, s2[k * N + nz - 1]);
-        }
-        /* the curve: --grid if given, else 400 points across the support (log-t: from 1e-6 of the edge, or the
-         * smallest sampled value) */
-        size_t np = 400;
-        double a = logt ? fmin(hi * 1e-6, smin) : hi / 2000, b = hi;
-        if (grid) {
-            np = (size_t)gn;
-            a = ga;
-            b = gb;
-        }
-        pt = malloc(sizeof(double) * np);
-        prho = malloc(sizeof(double) * np);
-        if (!pt || !prho) {
-            rc = cli_error("--plot: out of memory");
+        char lb[64];
+        if ((rc = jacobian_plot(r, plot, logt, (size_t)bins, grid ? ga : 0, grid ? gb : 0, grid ? (size_t)gn : 400,
+                                dw_act_name(act), (int)depth, dw_law_format(&law, lb, sizeof lb))))
             goto done;
-        }
-        for (size_t i = 0; i < np; i++) {
-            const double f = (double)i / (double)(np - 1);
-            pt[i] = logt ? a * pow(b / a, f) : a + (b - a) * f;
-        }
-        if ((st = dw_spectrum_density(s, np, pt, prho))) {
+        rc = 1;
+        if ((st = dw_spectrum_report_set_file(r, "plot", plot))) {
             rc = cli_status(st);
             goto done;
         }
-        if (logt)
-            for (size_t i = 0; i < np; i++) prho[i] *= pt[i]; /* the density of ln t */
-        size_t nbins = 0;
-        char hl[160] = "", title[256];
-        if (s2) {
-            /* histogram of the non-zero squared singular values, normalised by all of them: its area is
-             * 1 - (sampled atom at 0), as the density's is 1 - atom0 */
-            nbins = (size_t)bins;
-            edges = malloc(sizeof(double) * (nbins + 1));
-            height = calloc(nbins, sizeof(double));
-            if (!edges || !height) {
-                rc = cli_error("--plot: out of memory");
-                goto done;
-            }
-            const double lo = logt ? (isfinite(smin) ? smin : top * 1e-6) : 0, r = logt ? log(top / lo) : 0;
-            for (size_t i = 0; i <= nbins; i++)
-                edges[i] = logt ? lo * exp(r * (double)i / (double)nbins) : top * (double)i / (double)nbins;
-            for (size_t k = 0; k < S; k++) {
-                const size_t nz = N - dw_spectrum_count_zeros(1, N, s2 + k * N);
-                for (size_t i = 0; i < nz; i++) {
-                    const double v = s2[k * N + i], u = logt ? log(v / lo) / r : v / top;
-                    const double j = floor(u * (double)nbins);
-                    height[j < 0 ? 0 : j >= (double)nbins ? nbins - 1 : (size_t)j] += 1;
-                }
-            }
-            for (size_t i = 0; i < nbins; i++)
-                height[i] /= (double)(S * N) * (logt ? r / (double)nbins : top / (double)nbins);
-            char lb[64];
-            snprintf(hl, sizeof hl, "%zu networks, N = %zu, %s (atom at 0: %.3g)", S, N,
-                     dw_law_format(&law, lb, sizeof lb), atom_emp);
-        }
-        char cl[128];
-        snprintf(cl, sizeof cl, "limit N -> inf (atom at 0: %.3g)", dw_spectrum_atom0(s));
-        snprintf(title, sizeof title, "squared singular values of J: %s, depth %ld, %s limit", dw_act_name(act),
-                 depth, wlaw == DW_SPECTRUM_ORTHOGONAL ? "orthogonal" : "i.i.d.");
-        if ((st = cli_plot_density(plot, title, logt, logt ? "t rho(t)  (density of ln t)" : "rho(t)", np, pt, prho,
-                                   nbins, edges, height, cl, s2 ? hl : NULL))) {
-            rc = cli_error("--plot: %s", dw_error_message());
-            goto done;
-        }
     }
-    const int L = (int)depth;
-    const double *q = dw_spectrum_q(s), *mu = dw_spectrum_mu(s);
-    const double var = m[1] - m[0] * m[0];
     if (json) {
-        printf("{\"act\": ");
-        cli_json_string(stdout, dw_act_name(act));
-        printf(", \"depth\": %d, \"weights\": \"%s\", \"q0\": %.17g, \"fixed_point\": %s", L, weights, o.q0,
-               fixed ? "true" : "false");
-        printf(",\n \"q\": ");
-        json_array(stdout, q, L);
-        printf(",\n \"mu\": [");
-        for (int l = 0; l < L; l++) {
-            if (l) printf(", ");
-            json_array(stdout, mu + (size_t)l * o.kmax, (int)K);
-        }
-        printf("],\n \"mu_error\": %.3g,\n \"moments\": ", dw_spectrum_mu_error(s));
-        json_array(stdout, m, (int)K);
-        printf(",\n \"variance\": %.17g, \"route\": \"S-transform\"", var);
-        if (checked) printf(", \"route_nc_max_rel_diff\": %.3g", maxrel);
-        if (have_qs) printf(",\n \"q_star\": %.17g, \"chi_star\": %.17g", qs, chi);
-        else printf(",\n \"q_star\": null, \"chi_star\": null");
-        printf(", \"critical\": %s, \"atom0\": %.17g, \"support\": [%.17g, %.17g]", critical ? "true" : "false",
-               dw_spectrum_atom0(s), lo, hi);
-        if (exact) {
-            printf(",\n \"exact\": {\"q\": ");
-            json_strings(stdout, ex.q, L);
-            printf(", \"mu\": [");
-            for (int l = 0; l < L; l++) {
-                if (l) printf(", ");
-                json_strings(stdout, ex.mu + (size_t)l * K, (int)K);
-            }
-            printf("], \"moments\": ");
-            json_strings(stdout, ex.m, (int)K);
-            printf(", \"variance\": ");
-            if (ex.var) cli_json_string(stdout, ex.var);
-            else printf("null");
-            if (exact_agree >= 0) printf(", \"routes_agree\": %s", exact_agree ? "true" : "false");
-            printf("}");
-        }
-        if (density) {
-            printf(",\n \"density\": {\"out\": ");
-            cli_json_string(stdout, out);
-            printf(", \"n\": %ld, \"grid\": [%.17g, %.17g], \"mass_on_grid_trapezoid\": %.17g}", gn, ga, gb, mass);
-        }
-        if (sample) {
-            char lb[64];
-            printf(",\n \"sample\": {\"law\": ");
-            cli_json_string(stdout, dw_law_format(&law, lb, sizeof lb));
-            printf(", \"width\": %ld, \"samples\": %ld, \"seed\": %ld, \"probes\": %ld, \"q0\": %.17g, \"moments\": ",
-                   width, samples, seed, probes, q0s);
-            json_array(stdout, sm, (int)K);
-            printf(", \"se\": ");
-            json_array(stdout, sse, (int)K);
-            printf(", \"z\": [");
-            for (long k = 0; k < K; k++) printf("%s%.6g", k ? ", " : "", sse[k] > 0 ? (sm[k] - m[k]) / sse[k] : 0.0);
-            printf("]");
-            if (s2) printf(", \"atom0\": %.17g, \"zeros\": %zu", atom_emp, zeros);
-            printf(", \"threads\": %d, \"seconds\": %.6f}", dw_core_threads((int)threads), secs);
-        }
-        if (plot) {
-            printf(",\n \"plot\": ");
-            cli_json_string(stdout, plot);
-        }
-        printf("}\n");
+        fputs(dw_spectrum_report_json(r), stdout);
+        fputc('\n', stdout);
     } else {
-        printf("activation %s, depth %d, %s weights, %s\n", dw_act_name(act), L, weights,
-               fixed ? "at the fixed point" : "from q0");
-        printf("q_L = %.17g%s\n", q[L - 1], have_qs ? "" : " (no stable fixed point)");
-        if (have_qs) printf("q* = %.17g, chi = sigma_w^2 mu_1(q*) = %.17g: %s\n", qs, chi,
-                            critical ? "critical (edge of chaos)" : chi < 1 ? "ordered" : "chaotic");
-        for (int k = 0; k < K; k++) {
-            printf("m_%d = %.17g", k + 1, m[k]);
-            if (exact) printf("  = %s", ex.m[k]);
-            printf("\n");
-        }
-        if (K >= 2) printf("variance = %.17g\n", var);
-        if (checked) printf("NC(k) route agrees to %.3g relative\n", maxrel);
-        printf("atom at 0: %.17g; support within [%.17g, %.17g]\n", dw_spectrum_atom0(s), lo, hi);
-        if (density) printf("density: %ld points on [%g, %g] -> %s (trapezoid mass on the grid %.9g)\n", gn, ga, gb, out, mass);
-        if (sample) {
-            char lb[64];
-            printf("sampled: %ld networks of width %ld, %s weights, %s, q0 = %.6g (%.2f s)\n", samples, width,
-                   dw_law_format(&law, lb, sizeof lb), probes ? "Hutchinson" : "exact SVD", q0s, secs);
-            printf("  k  limit                    sample                   SE          z\n");
-            for (long k = 0; k < K; k++)
-                printf("%3ld  %-23.17g  %-23.17g  %-10.3g  %+.2f\n", k + 1, m[k], sm[k], sse[k],
-                       sse[k] > 0 ? (sm[k] - m[k]) / sse[k] : 0.0);
-            if (s2)
-                printf("atom at 0: sample %.6g (%zu values zero to the SVD's resolution), limit %.6g\n", atom_emp, zeros,
-                       dw_spectrum_atom0(s));
-            printf("(the finite-width bias is O(1/N): |z| grows with the number of networks at fixed N)\n");
-        }
-        if (plot) printf("plot -> %s\n", plot);
+        jacobian_summary(r, dw_act_name(act), weights, fixed, exact, density ? out : NULL, sample ? lawbuf : NULL,
+                         (size_t)probes, plot);
     }
     rc = 0;
 done:
-    dw_spectrum_exact_clear(&ex);
-    dw_spectrum_exact_clear(&ex2);
-    dw_spectrum_clear(s);
+    dw_spectrum_report_clear(r);
+    dw_spectrum_sample_opts_clear(so);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
     free(wv);
     free(bv);
     free(q0v);
-    free(m);
-    free(mnc);
-    free(t);
-    free(rho);
-    free(csv);
-    free(sm);
-    free(sse);
-    free(s2);
-    free(pt);
-    free(prho);
-    free(edges);
-    free(height);
     return rc;
 }

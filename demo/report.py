@@ -141,19 +141,9 @@ def rho_star(s, q):
     return 0.5 * (lo + hi)
 
 
-def edge_of_chaos(act, b, lo=0.5, hi=8.0):
-    """weight_var with chi_1 = w E[phi'(sqrt(q*) Z)^2] = 1 at the given bias_var (bisection on w)."""
-    def chi(w):
-        s = Setting(act, w, b)
-        q = q_star(s)
-        return float(corr_map(s, q, 1.0)[1])
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if chi(mid) < 1:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+def edge_of_chaos(act, b):
+    """weight_var with chi_1 = w E[phi'(sqrt(q*) Z)^2] = 1 at the given bias_var (the library's deepwick.criticality)."""
+    return deepwick.criticality(act, b)[0]
 
 
 def phase(chi1):
@@ -790,11 +780,12 @@ def section_jacobian(ctx):
             ytop = 0.0
             for L, color in zip(depths, ("C0", "C1", "C2")):
                 kw = dict(weight_var=w, bias_var=b, fixed_point=True, weights=weights)
-                r = deepwick.jacobian_moments(L, act, K=4, support=True, **kw)
+                # the library's report: the limit, and S networks of width N from the sampling module (input scaled
+                # so that q_1 = q*)
+                r = deepwick.jacobian_report(L, act, K=4, width=N, samples=S, seed=100 * L + 10 * i + j,
+                                             return_spectra=True, **kw)
                 hi = r["support"][1]
-                # S networks of width N from the sampling module (input scaled so that q_1 = q*)
-                fs = deepwick.sample_jacobian(L, act, width=N, samples=S, K=2, seed=100 * L + 10 * i + j,
-                                              return_spectra=True, **kw)
+                fs = r["sample"]
                 s2 = fs["spectra"].ravel()
                 nz = np.sort(s2)[int(round(fs["atom0"] * s2.size)):]   # without the exact zeros (the library's count)
                 pm = ["%.4g \u00b1 %.2g" % (fs["moments"][k], fs["se"][k]) for k in (0, 1)]
@@ -833,8 +824,9 @@ def section_jacobian(ctx):
     html_ = ("<p>Limiting law of the squared singular values of the input-output Jacobian J = D<sub>L</sub>W<sup>L</sup>"
              " ... D<sub>1</sub>W<sup>1</sup> at the edge of chaos (m<sub>1</sub> = 1 at the fixed point q*), from "
              "<code>deepwick.jacobian_density</code> (Stieltjes inversion of the S-transform equation) and "
-             "<code>deepwick.jacobian_moments</code> (curves), against the squared singular values of %d finite "
-             "networks of width %d per case (shaded histograms; <code>deepwick.sample_jacobian</code>: weights "
+             "<code>deepwick.jacobian_report</code> (the report of <code>deepwick jacobian</code>), against the squared "
+             "singular values of %d finite networks of width %d per case (shaded histograms; the report's sampled "
+             "networks: weights "
              "from the sampling module, Jacobian by a GEMM chain, SVD by LAPACK; moments &plusmn; one standard error "
              "over the networks). Top: i.i.d. Gaussian weights; bottom: Haar orthogonal. "
              "Orthogonal weights keep the spectrum far narrower: its variance grows like L (mu_2/mu_1^2 - 1) instead "

@@ -115,6 +115,10 @@ DW_API bool dw_net_has_readout(const dw_net *net);                  /* the list 
 DW_API bool dw_net_is_given(const dw_net *net);                     /* built by dw_net_set_given */
 DW_API dw_param dw_net_param(const dw_net *net);
 DW_API dw_law dw_net_law(const dw_net *net);
+/** The net's law as text, for bindings that hold no dw_law: its canonical spelling into buf (dw_law_format; returns buf)
+ * and its warning (dw_law_warning: NULL or a static string). */
+DW_API const char *dw_net_law_format(const dw_net *net, char *buf, size_t cap);
+DW_API const char *dw_net_law_warning(const dw_net *net);
 /** A one-line description, "dense(2, 0.1) > relu > dense(1, 0)" (owned by the net, valid until it changes). */
 DW_API const char *dw_net_describe(dw_net *net);
 

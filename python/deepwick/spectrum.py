@@ -4,126 +4,141 @@ J = D_L W^L ... D_1 W^1 with D_l = diag(phi'(h^l)), square layers of width N -> 
 sigma_w^2 / N (i.i.d., any law with finite moments) or sigma_w Q with Q Haar orthogonal. The moments
 m_k = lim (1/N) E tr (J J^T)^k of the squared singular values come from the S-transform as power series (route 2)
 or from the sum over non-crossing partitions with Kreweras complements (route 1, i.i.d. weights, k <= 16); the
-density from Stieltjes inversion. All mathematics is in libdeepwick; this module converts arguments and results.
+density from Stieltjes inversion. All mathematics is in libdeepwick; this module builds the network description
+(``_net.fc_net`` / ``_net.given_net``, no readout), sets the options and converts the results.
 
 For one given finite network (weights from numpy, a trained model, ...): ``jacobian_svd`` (J by a GEMM chain and
 its squared singular values by LAPACK dgesdd) and ``jacobian_hutchinson`` (moments from Jacobian-vector products).
 Many finite networks drawn by the sampling module's weight laws (``sample_jacobian``): their empirical moments with
 standard errors next to the limit, and the spectra themselves for histograms.
 """
+from __future__ import annotations
+
 import ctypes
+import warnings
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Activation, InputError, check, lib, ptr
-from .sampling import _Law, _int, _law
+from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr
+from ._net import ArrayLike, Net, activation_of, fc_net, given_net
 
-_dp = ctypes.POINTER(ctypes.c_double)
 _sz = ctypes.c_size_t
+_int = ctypes.c_int
+_dbl = ctypes.c_double
 
 KMAX = 256
 NC_KMAX = 16
 
+# ---- the limit -------------------------------------------------------------------------------------------------
+_opts_init = bind("dw_spectrum_opts_init", _int, c_handle_p)
+_opts_clear = bind("dw_spectrum_opts_clear", None, c_handle)
+_opts_q0 = bind("dw_spectrum_opts_set_q0", _int, c_handle, _dbl)
+_opts_fixed = bind("dw_spectrum_opts_set_fixed_point", _int, c_handle, ctypes.c_bool)
+_opts_kmax = bind("dw_spectrum_opts_set_kmax", _int, c_handle, _int)
+_init = bind("dw_spectrum_init", _int, c_handle_p, c_handle, c_handle)
+_clear = bind("dw_spectrum_clear", None, c_handle)
+_q = bind("dw_spectrum_q", c_double_p, c_handle)
+_mu = bind("dw_spectrum_mu", c_double_p, c_handle)
+_mu_error = bind("dw_spectrum_mu_error", _dbl, c_handle)
+_atom0 = bind("dw_spectrum_atom0", _dbl, c_handle)
+_input_q0 = bind("dw_spectrum_input_q0", _dbl, c_handle)
+_moments = bind("dw_spectrum_moments", _int, c_handle, _int, _int, c_double_p)
+_support = bind("dw_spectrum_support", _int, c_handle, c_double_p, c_double_p)
+_density = bind("dw_spectrum_density", _int, c_handle, _sz, c_double_p, c_double_p)
+_criticality = bind("dw_spectrum_criticality", _int, c_handle, _dbl, _dbl, c_double_p, c_double_p)
+_exact_init = bind("dw_spectrum_exact_init", _int, c_handle_p, c_handle, _int, _int)
+_exact_clear = bind("dw_spectrum_exact_clear", None, c_handle)
+_exact_q = bind("dw_spectrum_exact_q", ctypes.c_char_p, c_handle, _int)
+_exact_mu = bind("dw_spectrum_exact_mu", ctypes.c_char_p, c_handle, _int, _int)
+_exact_m = bind("dw_spectrum_exact_m", ctypes.c_char_p, c_handle, _int)
+_exact_var = bind("dw_spectrum_exact_var", ctypes.c_char_p, c_handle)
+_law_format = bind("dw_net_law_format", ctypes.c_char_p, c_handle, ctypes.c_char_p, _sz)
+_law_warning = bind("dw_net_law_warning", ctypes.c_char_p, c_handle)
 
-class _Opts(ctypes.Structure):
-    _fields_ = [("depth", ctypes.c_int), ("act", ctypes.c_void_p),
-                ("n_weight_var", _sz), ("weight_var", _dp),
-                ("n_bias_var", _sz), ("bias_var", _dp),
-                ("q0", ctypes.c_double), ("fixed_point", ctypes.c_int),
-                ("weights", ctypes.c_int), ("kmax", ctypes.c_int)]
+# ---- finite networks -------------------------------------------------------------------------------------------
+_sopts_init = bind("dw_spectrum_sample_opts_init", _int, c_handle_p)
+_sopts_clear = bind("dw_spectrum_sample_opts_clear", None, c_handle)
+_sopts_samples = bind("dw_spectrum_sample_opts_set_samples", _int, c_handle, _sz)
+_sopts_K = bind("dw_spectrum_sample_opts_set_K", _int, c_handle, _int)
+_sopts_probes = bind("dw_spectrum_sample_opts_set_probes", _int, c_handle, _sz)
+_sopts_seed = bind("dw_spectrum_sample_opts_set_seed", _int, c_handle, ctypes.c_ulonglong)
+_sopts_q0 = bind("dw_spectrum_sample_opts_set_q0", _int, c_handle, _dbl)
+_sopts_threads = bind("dw_spectrum_sample_opts_set_threads", _int, c_handle, _int)
+_net_jacobian = bind("dw_spectrum_network_jacobian", _int, c_handle, c_double_p, c_double_p, c_double_p)
+_net_hutchinson = bind("dw_spectrum_network_hutchinson", _int, c_handle, c_handle, c_double_p, c_double_p,
+                       c_double_p)
+_sample_law = bind("dw_spectrum_sample_law", _int, c_handle, c_handle, ctypes.c_ulonglong, c_double_p, c_double_p,
+                   c_double_p)
+_count_zeros = bind("dw_spectrum_count_zeros", _sz, _sz, _sz, c_double_p)
 
-
-class _Exact(ctypes.Structure):
-    _fields_ = [("depth", ctypes.c_int), ("K", ctypes.c_int),
-                ("q", ctypes.POINTER(ctypes.c_char_p)), ("mu", ctypes.POINTER(ctypes.c_char_p)),
-                ("m", ctypes.POINTER(ctypes.c_char_p)), ("var", ctypes.c_char_p)]
-
-
-lib.dw_spectrum_opts_init.argtypes = [ctypes.POINTER(_Opts)]
-lib.dw_spectrum_opts_init.restype = None
-lib.dw_spectrum_init.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(_Opts)]
-lib.dw_spectrum_clear.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_clear.restype = None
-lib.dw_spectrum_depth.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_kmax.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_q.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_q.restype = _dp
-lib.dw_spectrum_mu.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_mu.restype = _dp
-lib.dw_spectrum_mu_error.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_mu_error.restype = ctypes.c_double
-lib.dw_spectrum_atom0.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_atom0.restype = ctypes.c_double
-lib.dw_spectrum_moments.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, _dp]
-lib.dw_spectrum_exact_init.argtypes = [ctypes.POINTER(_Exact), ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-lib.dw_spectrum_exact_clear.argtypes = [ctypes.POINTER(_Exact)]
-lib.dw_spectrum_exact_clear.restype = None
-lib.dw_spectrum_support.argtypes = [ctypes.c_void_p, _dp, _dp]
-lib.dw_spectrum_density.argtypes = [ctypes.c_void_p, _sz, _dp, _dp]
-lib.dw_spectrum_criticality.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, _dp, _dp]
-lib.dw_spectrum_input_q0.argtypes = [ctypes.c_void_p]
-lib.dw_spectrum_input_q0.restype = ctypes.c_double
-
-_WEIGHTS = {"gaussian": 0, "orthogonal": 1}
+_WEIGHTS = {"gaussian", "orthogonal"}
 _ROUTES = {"s": 2, "s-transform": 2, "nc": 1, "kreweras": 1}
 
 
-def _layer_values(name, value, depth):
-    try:
-        v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
-    except (TypeError, ValueError):
-        raise InputError("%s: expected a number or a sequence of %d numbers, got %r" % (name, depth, value)) from None
-    if v.ndim != 1 or v.size not in (1, depth):
-        raise InputError("%s: expected one value or depth = %d values, got %d" % (name, depth, v.size))
-    return v
+class _Handle:
+    """Owns one C object (freed by its clear function)."""
 
+    def __init__(self, init: Any, clear: Any, *args: Any) -> None:
+        h = c_handle()
+        check(init(ctypes.byref(h), *args))
+        self.h: Optional[c_handle] = h
+        self._clear = clear
 
-class _Spectrum:
-    """Owns a dw_spectrum (and the activation and arrays it borrows)."""
-
-    def __init__(self, depth, act, weight_var, bias_var, q0, weights, fixed_point, kmax):
-        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
-            raise InputError("depth: expected an integer >= 1, got %r" % (depth,))
-        if weights not in _WEIGHTS:
-            raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
-        self.act = act if isinstance(act, Activation) else Activation(act)
-        self.w = _layer_values("weight_var", weight_var, int(depth))
-        self.b = _layer_values("bias_var", bias_var, int(depth))
-        o = _Opts()
-        lib.dw_spectrum_opts_init(ctypes.byref(o))
-        o.depth = int(depth)
-        o.act = self.act._h
-        o.n_weight_var, o.weight_var = self.w.size, ptr(self.w)
-        o.n_bias_var, o.bias_var = self.b.size, ptr(self.b)
-        o.q0 = float(q0)
-        o.fixed_point = 1 if fixed_point else 0
-        o.weights = _WEIGHTS[weights]
-        o.kmax = int(kmax)
-        h = ctypes.c_void_p()
-        check(lib.dw_spectrum_init(ctypes.byref(h), ctypes.byref(o)))
-        self.h = h
-        self.depth = int(depth)
-        self.kmax = int(kmax)
-
-    def __del__(self):
+    def __del__(self) -> None:
         h = getattr(self, "h", None)
         if h is not None and h.value:
-            lib.dw_spectrum_clear(h)
+            self._clear(h)
             self.h = None
 
 
-def _check_k(K):
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)):
-        raise InputError("K: expected an integer, got %r" % (K,))
-    if K < 1:
-        raise InputError("K: %d; the number of moments must be >= 1" % K)
-    if K > KMAX:
-        raise InputError("K: %d is above the supported maximum %d" % (K, KMAX))
-    return int(K)
+class _Spectrum:
+    """A dw_spectrum of the network without a readout (the net, kept alive with its activation, and options)."""
+
+    def __init__(self, depth: int, act: Union[str, Activation], weight_var: ArrayLike, bias_var: ArrayLike,
+                 q0: float, weights: str, fixed_point: bool, kmax: int, K: Optional[int] = None,
+                 law: Optional[str] = None, width: Optional[int] = None) -> None:
+        if weights not in _WEIGHTS:
+            raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
+        self.net = fc_net(depth, act, weight_var, bias_var, readout=False, law=law if law is not None else weights,
+                          width=None if width is None else float(width))
+        o = _Handle(_opts_init, _opts_clear)
+        check(_opts_q0(o.h, float(q0)))
+        check(_opts_fixed(o.h, bool(fixed_point)))
+        if K is not None:
+            check(_opts_kmax(o.h, K))  # the library's check of K itself, before kmax = max(K, 2)
+        check(_opts_kmax(o.h, kmax))
+        self.s = _Handle(_init, _clear, self.net.handle, o.h)
+        self.h = self.s.h
+        self.depth = int(depth)
+        self.kmax = kmax
+
+    def moments(self, K: int, route: int) -> np.ndarray:
+        m = np.empty(K)
+        check(_moments(self.h, K, route, ptr(m)))
+        return m
 
 
-def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, weights="gaussian",
-                     fixed_point=False, exact=False, route="s", support=False):
+def _exact(sp: _Spectrum, K: int, route: int) -> Dict[str, Any]:
+    e = _Handle(_exact_init, _exact_clear, sp.h, K, route)
+    L = sp.depth
+    var = _exact_var(e.h)
+    return {"q": [_exact_q(e.h, l).decode() for l in range(1, L + 1)],
+            "mu": [[_exact_mu(e.h, l, j).decode() for j in range(1, K + 1)] for l in range(1, L + 1)],
+            "moments": [_exact_m(e.h, k).decode() for k in range(1, K + 1)],
+            "variance": var.decode() if var else None}
+
+
+def _route(route: str) -> int:
+    if route not in _ROUTES:
+        raise InputError("route: expected 's' or 'nc', got %r" % (route,))
+    return _ROUTES[route]
+
+
+def jacobian_moments(depth: int, act: Union[str, Activation], *, K: int = 8, weight_var: ArrayLike = 1.0,
+                     bias_var: ArrayLike = 0.0, q0: float = 1.0, weights: str = "gaussian",
+                     fixed_point: bool = False, exact: bool = False, route: str = "s",
+                     support: bool = False) -> Dict[str, Any]:
     """Moments of the squared singular values of the input-output Jacobian in the infinite-width limit.
 
     Parameters
@@ -135,7 +150,7 @@ def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, w
     K : int
         Number of moments, 1 <= K <= 256 (route 'nc': K <= 16).
     weight_var, bias_var : float or sequence of depth floats
-        sigma_w^2 and sigma_b^2 of W^1..W^L, b^1..b^L.
+        sigma_w^2 (> 0) and sigma_b^2 of W^1..W^L, b^1..b^L.
     q0 : float
         Input variance |x|^2 / N > 0: q_1 = sigma_w^2 q0 + sigma_b^2, q_{l+1} = sigma_w^2 E[phi(sqrt(q_l) Z)^2] + sigma_b^2.
     weights : {'gaussian', 'orthogonal'}
@@ -153,7 +168,7 @@ def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, w
 
     Returns
     -------
-    dict with
+    dict
         'moments' : ndarray (K,), m_1..m_K;
         'variance' : float, m_2 - m_1^2 (computed whatever K is);
         'q' : ndarray (depth,), q_1..q_L;
@@ -163,36 +178,27 @@ def jacobian_moments(depth, act, *, K=8, weight_var=1.0, bias_var=0.0, q0=1.0, w
         'support' : (lo, hi), an interval containing the squared singular values (lo is 0), when support=True;
         'exact' : dict with 'q', 'mu', 'moments' (lists of strings) and 'variance', when exact=True.
     """
-    K = _check_k(K)
-    if route not in _ROUTES:
-        raise InputError("route: expected 's' or 'nc', got %r" % (route,))
-    sp = _Spectrum(depth, act, weight_var, bias_var, q0, weights, fixed_point, max(K, 2))
-    m = np.empty(max(K, 2))
-    check(lib.dw_spectrum_moments(sp.h, max(K, 2), _ROUTES[route], ptr(m)))
+    K = as_int("K", K)
+    r = _route(route)
+    sp = _Spectrum(depth, act, weight_var, bias_var, q0, weights, fixed_point, max(K, 2), K=K)
+    m = sp.moments(max(K, 2), r)
     L = sp.depth
-    q = np.ctypeslib.as_array(lib.dw_spectrum_q(sp.h), shape=(L,)).copy()
-    mu = np.ctypeslib.as_array(lib.dw_spectrum_mu(sp.h), shape=(L, sp.kmax))[:, :K].copy()
-    out = {"moments": m[:K].copy(), "variance": float(m[1] - m[0] ** 2), "q": q, "mu": mu,
-           "mu_error": float(lib.dw_spectrum_mu_error(sp.h)), "atom0": float(lib.dw_spectrum_atom0(sp.h))}
+    q = np.ctypeslib.as_array(_q(sp.h), shape=(L,)).copy()
+    mu = np.ctypeslib.as_array(_mu(sp.h), shape=(L, sp.kmax))[:, :K].copy()
+    out: Dict[str, Any] = {"moments": m[:K].copy(), "variance": float(m[1] - m[0] ** 2), "q": q, "mu": mu,
+                           "mu_error": float(_mu_error(sp.h)), "atom0": float(_atom0(sp.h))}
     if support:
         lo, hi = ctypes.c_double(), ctypes.c_double()
-        check(lib.dw_spectrum_support(sp.h, ctypes.byref(lo), ctypes.byref(hi)))
+        check(_support(sp.h, ctypes.byref(lo), ctypes.byref(hi)))
         out["support"] = (lo.value, hi.value)
     if exact:
-        e = _Exact()
-        check(lib.dw_spectrum_exact_init(ctypes.byref(e), sp.h, K, _ROUTES[route]))
-        try:
-            out["exact"] = {"q": [e.q[i].decode() for i in range(L)],
-                            "mu": [[e.mu[l * K + j].decode() for j in range(K)] for l in range(L)],
-                            "moments": [e.m[k].decode() for k in range(K)],
-                            "variance": e.var.decode() if e.var else None}
-        finally:
-            lib.dw_spectrum_exact_clear(ctypes.byref(e))
+        out["exact"] = _exact(sp, K, r)
     return out
 
 
-def jacobian_density(t, depth, act, *, weight_var=1.0, bias_var=0.0, q0=1.0, weights="gaussian",
-                     fixed_point=False):
+def jacobian_density(t: ArrayLike, depth: int, act: Union[str, Activation], *, weight_var: ArrayLike = 1.0,
+                     bias_var: ArrayLike = 0.0, q0: float = 1.0, weights: str = "gaussian",
+                     fixed_point: bool = False) -> np.ndarray:
     """Density of the squared singular values of the Jacobian (infinite width) by Stieltjes inversion.
 
     Parameters
@@ -209,15 +215,16 @@ def jacobian_density(t, depth, act, *, weight_var=1.0, bias_var=0.0, q0=1.0, wei
         rho(t) >= 0. The continuous part integrates to 1 - atom0. InputError names the abscissa where the
         solver did not converge.
     """
-    t = np.asarray(t, dtype=np.float64)
-    flat = np.ascontiguousarray(t.reshape(-1))
+    ta = np.asarray(t, dtype=np.float64)
+    flat = np.ascontiguousarray(ta.reshape(-1))
     sp = _Spectrum(depth, act, weight_var, bias_var, q0, weights, fixed_point, 2)
     rho = np.empty_like(flat)
-    check(lib.dw_spectrum_density(sp.h, flat.size, ptr(flat), ptr(rho)))
-    return rho.reshape(t.shape)
+    check(_density(sp.h, flat.size, ptr(flat), ptr(rho)))
+    return rho.reshape(ta.shape)
 
 
-def criticality(act, bias_var=0.0, *, q0=1.0):
+def criticality(act: Union[str, Activation], bias_var: ArrayLike = 0.0, *,
+                q0: float = 1.0) -> Tuple[Union[float, np.ndarray], Union[float, np.ndarray]]:
     """Weight variance on the edge of chaos: sigma_w^2 E[phi'(sqrt(q*) Z)^2] = 1 at the fixed point q*.
 
     Parameters
@@ -234,14 +241,14 @@ def criticality(act, bias_var=0.0, *, q0=1.0):
     (weight_var, q_star)
         floats, or ndarrays of the shape of bias_var.
     """
-    a = act if isinstance(act, Activation) else Activation(act)
+    a = activation_of(act)
     b = np.asarray(bias_var, dtype=np.float64)
     flat = b.reshape(-1)
     w = np.empty_like(flat)
     qs = np.empty_like(flat)
     for i, bi in enumerate(flat):
         wi, qi = ctypes.c_double(), ctypes.c_double()
-        check(lib.dw_spectrum_criticality(a._h, float(bi), float(q0), ctypes.byref(wi), ctypes.byref(qi)))
+        check(_criticality(a._h, float(bi), float(q0), ctypes.byref(wi), ctypes.byref(qi)))
         w[i], qs[i] = wi.value, qi.value
     if b.ndim == 0:
         return float(w[0]), float(qs[0])
@@ -250,92 +257,63 @@ def criticality(act, bias_var=0.0, *, q0=1.0):
 
 # ---- one given finite network ---------------------------------------------------------------------------------------
 
-class _Net(ctypes.Structure):
-    _fields_ = [("depth", ctypes.c_int), ("width", ctypes.POINTER(_sz)), ("W", ctypes.POINTER(_dp)),
-                ("b", ctypes.POINTER(_dp)), ("act", ctypes.c_void_p)]
+def _given(weights: Union[np.ndarray, Sequence[np.ndarray]], biases: Optional[Sequence[Any]], x: ArrayLike,
+           act: Union[str, Activation]) -> Tuple[Net, np.ndarray, int, int]:
+    """The given net without a readout, the input as float64, N_0 and N_L (x's length: a shape C cannot see)."""
+    Ws: Any = weights
+    if isinstance(weights, np.ndarray):  # one layer, or a stack of layers
+        Ws = [weights] if weights.ndim == 2 else list(weights)
+    elif isinstance(weights, tuple):
+        Ws = list(weights)
+    net = given_net(act, Ws, biases, readout=False)  # checks that the weights are 2-D and chain
+    n0, nL = np.shape(Ws[0])[1], np.shape(Ws[-1])[0]
+    xa = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+    if xa.ndim != 1 or xa.size != n0:
+        raise InputError("x: expected a 1-D input of %d values (the columns of weights[0]), got shape %s"
+                         % (n0, xa.shape))
+    return net, xa, n0, nL
 
 
-lib.dw_spectrum_network_jacobian.argtypes = [ctypes.POINTER(_Net), _dp, _dp, _dp]
-lib.dw_spectrum_network_hutchinson.argtypes = [ctypes.POINTER(_Net), _dp, ctypes.c_int, _sz, ctypes.c_ulonglong,
-                                               _dp, _dp]
-
-
-class _Network:
-    """Validated float64 copies of the layers and the dw_spectrum_network that borrows them."""
-
-    def __init__(self, weights, x, act, biases):
-        if isinstance(weights, np.ndarray) and weights.ndim == 2:
-            weights = [weights]
-        try:
-            Ws = [np.ascontiguousarray(np.asarray(W, dtype=np.float64)) for W in weights]
-        except (TypeError, ValueError):
-            raise InputError("weights: expected a sequence of 2-D float arrays") from None
-        if not Ws:
-            raise InputError("weights: expected at least one layer")
-        self.x = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
-        if self.x.ndim != 1:
-            raise InputError("x: expected a 1-D input of %s values, got shape %s"
-                             % (Ws[0].shape[1] if Ws[0].ndim == 2 else "N_0", self.x.shape))
-        widths = [self.x.size]
-        for l, W in enumerate(Ws):
-            if W.ndim != 2 or W.shape[1] != widths[-1]:
-                raise InputError("weights[%d]: expected shape (N_%d, %d), got %s" % (l, l + 1, widths[-1], W.shape))
-            widths.append(W.shape[0])
-        L = len(Ws)
-        bs = [None] * L
-        if biases is not None:
-            if len(biases) != L:
-                raise InputError("biases: expected %d vectors (or None), got %d" % (L, len(biases)))
-            for l, b in enumerate(biases):
-                if b is None:
-                    continue
-                b = np.ascontiguousarray(np.asarray(b, dtype=np.float64))
-                if b.shape != (widths[l + 1],):
-                    raise InputError("biases[%d]: expected shape (%d,), got %s" % (l, widths[l + 1], b.shape))
-                bs[l] = b
-        self.act = act if isinstance(act, Activation) else Activation(act)
-        self.Ws, self.bs, self.widths = Ws, bs, widths
-        self._w = (_sz * (L + 1))(*widths)
-        self._W = (_dp * L)(*[ptr(W) for W in Ws])
-        self._b = (_dp * L)(*[ptr(b) for b in bs])
-        n = _Net()
-        n.depth, n.width, n.W, n.b, n.act = L, self._w, self._W, self._b, self.act._h
-        self.net = n
-
-
-def jacobian_svd(weights, x, act, biases=None, *, return_jacobian=False):
+def jacobian_svd(weights: Union[np.ndarray, Sequence[np.ndarray]], biases: Optional[Sequence[Any]], x: ArrayLike,
+                 act: Union[str, Activation], *,
+                 return_jacobian: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Squared singular values of the input-output Jacobian of one given finite network.
 
     Parameters
     ----------
-    weights : sequence of L arrays, weights[l] of shape (N_{l+1}, N_l)
-        The scaled weight matrices W^1..W^L (e.g. entries of variance sigma_w^2 / N_l); not copied by the library.
+    weights : sequence of L arrays, weights[l] of shape (N_{l+1}, N_l), or one 2-D array
+        The scaled weight matrices W^1..W^L (e.g. entries of variance sigma_w^2 / N_l), torch's nn.Linear layout.
+    biases : None or sequence of L arrays (N_{l+1},) or None entries
     x : array_like (N_0,)
         The input: h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}.
     act : str or Activation
-    biases : None or sequence of L arrays (N_{l+1},) or None entries
     return_jacobian : bool
         Also return J = D_L W^L ... D_1 W^1, shape (N_L, N_0), D_l = diag(phi'(h^l)).
 
     Returns
     -------
-    ndarray (min(N_L, N_0),) of the squared singular values of J in descending order (LAPACK dgesdd), and J with
-    return_jacobian. Their mean power k, sum(s2 ** k) / N_0, is (1/N_0) tr (J J^T)^k, whose limit for square layers
-    is ``jacobian_moments(...)['moments'][k - 1]``.
+    ndarray (min(N_L, N_0),)
+        The squared singular values of J in descending order (LAPACK dgesdd), and J with return_jacobian. Their
+        mean power k, sum(s2 ** k) / N_0, is (1/N_0) tr (J J^T)^k, whose limit for square layers is
+        ``jacobian_moments(...)['moments'][k - 1]``.
     """
-    n = _Network(weights, x, act, biases)
-    s2 = np.empty(min(n.widths[0], n.widths[-1]))
-    J = np.empty((n.widths[-1], n.widths[0])) if return_jacobian else None
-    check(lib.dw_spectrum_network_jacobian(ctypes.byref(n.net), ptr(n.x), ptr(J), ptr(s2)))
-    return (s2, J) if return_jacobian else s2
+    net, xa, n0, nL = _given(weights, biases, x, act)
+    s2 = np.empty(min(n0, nL))
+    J = np.empty((nL, n0)) if return_jacobian else None
+    check(_net_jacobian(net.handle, ptr(xa), ptr(J), ptr(s2)))
+    if J is not None:
+        return s2, J
+    return s2
 
 
-def jacobian_hutchinson(weights, x, act, biases=None, *, K=4, probes=16, seed=0):
+def jacobian_hutchinson(weights: Union[np.ndarray, Sequence[np.ndarray]], biases: Optional[Sequence[Any]],
+                        x: ArrayLike, act: Union[str, Activation], *, K: int = 4, probes: int = 16,
+                        seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """Moments (1/N_0) tr (J^T J)^k, k = 1..K, of one given network by Hutchinson's estimator (no SVD).
 
     Parameters
     ----------
-    weights, x, act, biases
+    weights, biases, x, act
         As in :func:`jacobian_svd`.
     K : int
         1 <= K <= 256.
@@ -350,43 +328,23 @@ def jacobian_hutchinson(weights, x, act, biases=None, *, K=4, probes=16, seed=0)
         The unbiased estimates and their standard errors over the probes. Each costs about K / 2 passes of
         Jacobian-vector and vector-Jacobian products, O(L N^2 P K) instead of O(L N^3) for the SVD.
     """
-    K = _check_k(K)
-    if isinstance(probes, bool) or not isinstance(probes, (int, np.integer)) or probes < 2:
-        raise InputError("probes: expected an integer >= 2, got %r" % (probes,))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 64:
-        raise InputError("seed: expected an integer in [0, 2^64), got %r" % (seed,))
-    n = _Network(weights, x, act, biases)
+    K = as_int("K", K)
+    o = _Handle(_sopts_init, _sopts_clear)
+    check(_sopts_K(o.h, K))
+    check(_sopts_probes(o.h, as_int("probes", probes, "size_t")))
+    check(_sopts_seed(o.h, as_int("seed", seed, "u64")))
+    net, xa, _, _ = _given(weights, biases, x, act)
     m, se = np.empty(K), np.empty(K)
-    check(lib.dw_spectrum_network_hutchinson(ctypes.byref(n.net), ptr(n.x), K, int(probes), int(seed), ptr(m),
-                                             ptr(se)))
+    check(_net_hutchinson(net.handle, o.h, ptr(xa), ptr(m), ptr(se)))
     return m, se
 
 
-_PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_double, ctypes.c_double)
-_DRAW = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_ulonglong, ctypes.c_int, ctypes.c_int, _sz, _sz,
-                         _dp)
+# ---- many sampled networks ------------------------------------------------------------------------------------------
 
-
-class _SampleOpts(ctypes.Structure):
-    _fields_ = [("depth", ctypes.c_int), ("act", ctypes.c_void_p), ("width", _sz),
-                ("n_weight_var", _sz), ("weight_var", _dp),
-                ("n_bias_var", _sz), ("bias_var", _dp),
-                ("q0", ctypes.c_double), ("samples", _sz), ("K", ctypes.c_int), ("probes", _sz),
-                ("seed", ctypes.c_ulonglong), ("threads", ctypes.c_int),
-                ("draw", _DRAW), ("ctx", ctypes.c_void_p),
-                ("progress", _PROGRESS), ("progress_ctx", ctypes.c_void_p)]
-
-
-lib.dw_spectrum_sample_opts_init.argtypes = [ctypes.POINTER(_SampleOpts)]
-lib.dw_spectrum_sample_opts_init.restype = None
-lib.dw_spectrum_sample_law.argtypes = [ctypes.POINTER(_SampleOpts), ctypes.POINTER(_Law), ctypes.c_ulonglong, _dp, _dp,
-                                       _dp]
-lib.dw_spectrum_count_zeros.argtypes = [_sz, _sz, _dp]
-lib.dw_spectrum_count_zeros.restype = _sz
-
-
-def sample_jacobian(depth, act, *, width, samples, law=None, weights=None, weight_var=1.0, bias_var=0.0,
-                    q0=1.0, fixed_point=False, K=4, probes=0, seed=0, threads=0, return_spectra=False):
+def sample_jacobian(depth: int, act: Union[str, Activation], *, width: int, samples: int, law: Optional[str] = None,
+                    weights: Optional[str] = None, weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
+                    q0: float = 1.0, fixed_point: bool = False, K: int = 4, probes: int = 0, seed: int = 0,
+                    threads: Optional[int] = None, return_spectra: bool = False) -> Dict[str, Any]:
     """Jacobian spectra of sampled finite networks, next to their infinite-width limit.
 
     Each of `samples` networks has `depth` square layers of width N = `width`, weights W^l = sqrt(sigma_w^2 / N)
@@ -416,14 +374,14 @@ def sample_jacobian(depth, act, *, width, samples, law=None, weights=None, weigh
         0 (exact spectra) or >= 2 Hutchinson probes per network.
     seed : int
         Seed of the weights, biases, inputs and probes.
-    threads : int
-        0: all cores.
+    threads : int or None
+        None or 0: all cores.
     return_spectra : bool
         Also return every network's squared singular values (exact mode only).
 
     Returns
     -------
-    dict with
+    dict
         'moments' : ndarray (K,), mean over the networks of (1/N) tr (J J^T)^k;
         'se' : ndarray (K,), their standard errors over the networks;
         'limit' : ndarray (K,), the infinite-width moments (``jacobian_moments``);
@@ -436,47 +394,157 @@ def sample_jacobian(depth, act, *, width, samples, law=None, weights=None, weigh
                   too small to resolve;
         'spectra' : ndarray (S, N), each network's squared singular values in descending order (return_spectra).
     """
-    K = _check_k(K)
-    width = _int("width", width, 1, 46340)
-    samples = _int("samples", samples, 2, 100000000)
-    probes = _int("probes", probes, 0)
-    if probes == 1:
-        raise InputError("probes: 1 probe gives no standard error; use 0 (exact) or >= 2")
-    seed = _int("seed", seed, 0, 2 ** 64 - 1)
-    threads = _int("threads", threads, 0, 4096)
+    K = as_int("K", K)
+    o = _Handle(_sopts_init, _sopts_clear)
+    check(_sopts_K(o.h, K))
+    check(_sopts_samples(o.h, as_int("samples", samples, "size_t")))
+    probes = as_int("probes", probes, "size_t")
+    check(_sopts_probes(o.h, probes))
+    seed = as_int("seed", seed, "u64")
+    check(_sopts_seed(o.h, seed))
+    check(_sopts_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    width = as_int("width", width, "size_t")
     if weights is not None and weights not in _WEIGHTS:
         raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
-    lw = _law(law if law is not None else weights or "gaussian")
-    if lw.kind == 5:
-        raise InputError("law: complex-gaussian: the Jacobian spectrum is for real networks")
-    orth = lw.kind == 6
+    if law is not None and not isinstance(law, str):
+        raise InputError("law: expected a law name such as 'gaussian', got %r" % (law,))
+    spec = law if law is not None else weights or "gaussian"
+    if return_spectra and probes:
+        raise InputError("return_spectra: the spectra need exact mode (probes = 0)")
+    sp = _Spectrum(depth, act, weight_var, bias_var, q0, "gaussian", fixed_point, max(K, 2), law=spec, width=width)
+    buf = ctypes.create_string_buffer(64)
+    canon = _law_format(sp.net.handle, buf, 64).decode()
+    orth = canon == "orthogonal"
     if weights is not None and orth != (weights == "orthogonal"):
         raise InputError("law %r does not go with weights %r (orthogonal with orthogonal; every i.i.d. law with "
                          "gaussian)" % (law, weights))
-    weights = "orthogonal" if orth else "gaussian"
-    if return_spectra and probes:
-        raise InputError("return_spectra: the spectra need exact mode (probes = 0)")
-    sp = _Spectrum(depth, act, weight_var, bias_var, q0, weights, fixed_point, max(K, 2))
-    limit = np.empty(max(K, 2))
-    check(lib.dw_spectrum_moments(sp.h, max(K, 2), _ROUTES["s"], ptr(limit)))
-    qin = float(lib.dw_spectrum_input_q0(sp.h))
+    w = _law_warning(sp.net.handle)
+    if w:
+        warnings.warn("law %s: %s" % (spec, w.decode()), RuntimeWarning, stacklevel=2)
+    limit = sp.moments(max(K, 2), _ROUTES["s"])
+    qin = float(_input_q0(sp.h))
     if not qin > 0:
+        wv = np.atleast_1d(np.asarray(weight_var, dtype=np.float64))
+        bv = np.atleast_1d(np.asarray(bias_var, dtype=np.float64))
         raise InputError("no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)"
-                         % (np.ctypeslib.as_array(lib.dw_spectrum_q(sp.h), shape=(1,))[0], sp.w[0], sp.b[0]))
-    o = _SampleOpts()
-    lib.dw_spectrum_sample_opts_init(ctypes.byref(o))
-    o.depth, o.act, o.width = sp.depth, sp.act._h, width
-    o.n_weight_var, o.weight_var = sp.w.size, ptr(sp.w)
-    o.n_bias_var, o.bias_var = sp.b.size, ptr(sp.b)
-    o.q0, o.samples, o.K, o.probes, o.seed, o.threads = qin, samples, K, probes, seed, threads
+                         % (np.ctypeslib.as_array(_q(sp.h), shape=(1,))[0], wv[0], bv[0]))
+    check(_sopts_q0(o.h, qin))
     m, se = np.empty(K), np.empty(K)
-    s2 = None if probes else np.empty((samples, width))
-    check(lib.dw_spectrum_sample_law(ctypes.byref(o), ctypes.byref(lw), seed, ptr(m), ptr(se), ptr(s2)))
-    buf = ctypes.create_string_buffer(64)
-    out = {"moments": m, "se": se, "limit": limit[:K].copy(), "z": (m - limit[:K]) / np.where(se > 0, se, np.inf),
-           "q0": qin, "law": lib.dw_law_format(ctypes.byref(lw), buf, 64).decode()}
+    s2 = None if probes else np.empty((as_int("samples", samples, "size_t"), width))
+    check(_sample_law(sp.net.handle, o.h, seed, ptr(m), ptr(se), ptr(s2)))
+    out: Dict[str, Any] = {"moments": m, "se": se, "limit": limit[:K].copy(),
+                           "z": (m - limit[:K]) / np.where(se > 0, se, np.inf), "q0": qin, "law": canon}
     if s2 is not None:
-        out["atom0"] = lib.dw_spectrum_count_zeros(samples, width, ptr(s2)) / float(s2.size)
+        out["atom0"] = _count_zeros(s2.shape[0], width, ptr(s2)) / float(s2.size)
         if return_spectra:
             out["spectra"] = s2
+    return out
+
+
+# ---- the report of `deepwick jacobian` ------------------------------------------------------------------------------
+
+_rep_init = bind("dw_spectrum_report_init", _int, c_handle_p, c_handle, c_handle, _int)
+_rep_clear = bind("dw_spectrum_report_clear", None, c_handle)
+_rep_exact = bind("dw_spectrum_report_exact", _int, c_handle)
+_rep_density = bind("dw_spectrum_report_density", _int, c_handle, _dbl, _dbl, _sz)
+_rep_sample = bind("dw_spectrum_report_sample", _int, c_handle, c_handle, ctypes.c_ulonglong)
+_rep_json = bind("dw_spectrum_report_json", ctypes.c_char_p, c_handle)
+_rep_grid = bind("dw_spectrum_report_density_grid", _sz, c_handle, ctypes.POINTER(c_double_p),
+                 ctypes.POINTER(c_double_p), c_double_p)
+_rep_sampled = bind("dw_spectrum_report_sampled", ctypes.c_bool, c_handle, ctypes.POINTER(c_double_p),
+                    ctypes.POINTER(c_double_p), c_double_p, ctypes.POINTER(c_double_p), ctypes.POINTER(_sz),
+                    ctypes.POINTER(_sz), ctypes.POINTER(_sz), c_double_p)
+
+
+def jacobian_report(depth: int, act: Union[str, Activation], *, K: int = 8, weight_var: ArrayLike = 1.0,
+                    bias_var: ArrayLike = 0.0, q0: float = 1.0, weights: Optional[str] = None,
+                    fixed_point: bool = False, exact: bool = False,
+                    grid: Optional[Tuple[float, float, int]] = None, width: Optional[int] = None,
+                    samples: Optional[int] = None, law: Optional[str] = None, probes: int = 0, seed: int = 0,
+                    threads: Optional[int] = None, return_spectra: bool = False) -> Dict[str, Any]:
+    """Everything ``deepwick jacobian --json`` reports, from the library's one report object.
+
+    The limit's moments (S-transform) with the NC(k) route as a check, q_l, mu_j, criticality at the fixed point
+    (q*, chi = sigma_w^2 mu_1(q*), critical when |chi - 1| <= 1e-9), the atom at 0 and the support; optionally the
+    exact rationals, the density on a grid, and sampled finite networks against the limit.
+
+    Parameters
+    ----------
+    depth, act, K, weight_var, bias_var, q0, fixed_point, exact
+        As in :func:`jacobian_moments`.
+    weights : {'gaussian', 'orthogonal'} or None
+        The limit (None: from `law`, else gaussian).
+    grid : (a, b, n) or None
+        The density at n >= 2 evenly spaced points of [a, b], 0 < a < b.
+    width, samples : int or None
+        With both: `samples` networks of width N = `width` drawn from `law` (as :func:`sample_jacobian`, `seed`
+        keying both the weights and the probes).
+    law, probes, seed, threads
+        As in :func:`sample_jacobian`.
+    return_spectra : bool
+        Also return the sampled networks' squared singular values (exact mode).
+
+    Returns
+    -------
+    dict
+        The library's JSON object (keys 'act', 'depth', 'weights', 'q0', 'fixed_point', 'q', 'mu', 'mu_error',
+        'moments', 'variance', 'route', 'route_nc_max_rel_diff' (i.i.d., K <= 12), 'q_star', 'chi_star',
+        'critical', 'atom0', 'support', and 'exact', 'density', 'sample' when asked for), with 'density' also
+        holding the arrays 't' and 'rho' (n,), and 'sample' the array 'spectra' (samples, N) with return_spectra.
+    """
+    import json
+
+    K = as_int("K", K)
+    if weights is not None and weights not in _WEIGHTS:
+        raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
+    if law is not None and not isinstance(law, str):
+        raise InputError("law: expected a law name such as 'gaussian', got %r" % (law,))
+    sample = width is not None or samples is not None
+    if sample and (width is None or samples is None):
+        raise InputError("width, samples: sampled networks need both")
+    if return_spectra and (not sample or probes):
+        raise InputError("return_spectra: the spectra need sampled networks in exact mode (probes = 0)")
+    spec = law if law is not None else weights or "gaussian"
+    net = fc_net(depth, act, weight_var, bias_var, readout=False, law=spec,
+                 width=None if width is None else float(as_int("width", width, "size_t")))
+    buf = ctypes.create_string_buffer(64)
+    canon = _law_format(net.handle, buf, 64).decode()
+    if weights is not None and (canon == "orthogonal") != (weights == "orthogonal"):
+        raise InputError("law %r does not go with weights %r (orthogonal with orthogonal; every i.i.d. law with "
+                         "gaussian)" % (law, weights))
+    o = _Handle(_opts_init, _opts_clear)
+    check(_opts_q0(o.h, float(q0)))
+    check(_opts_fixed(o.h, bool(fixed_point)))
+    r = _Handle(_rep_init, _rep_clear, net.handle, o.h, K)
+    if exact:
+        check(_rep_exact(r.h))
+    if grid is not None:
+        try:
+            a, b, n = grid
+        except (TypeError, ValueError):
+            raise InputError("grid: expected (a, b, n), got %r" % (grid,)) from None
+        check(_rep_density(r.h, float(a), float(b), as_int("grid n", n, "size_t")))
+    if sample:
+        w = _law_warning(net.handle)
+        if w:
+            warnings.warn("law %s: %s" % (spec, w.decode()), RuntimeWarning, stacklevel=2)
+        so = _Handle(_sopts_init, _sopts_clear)
+        check(_sopts_samples(so.h, as_int("samples", samples, "size_t")))
+        check(_sopts_probes(so.h, as_int("probes", probes, "size_t")))
+        seed = as_int("seed", seed, "u64")
+        check(_sopts_seed(so.h, seed))
+        check(_sopts_threads(so.h, 0 if threads is None else as_int("threads", threads)))
+        check(_rep_sample(r.h, so.h, seed))
+    out: Dict[str, Any] = json.loads(_rep_json(r.h).decode())
+    if grid is not None:
+        tp, rp, mass = c_double_p(), c_double_p(), ctypes.c_double()
+        n = _rep_grid(r.h, ctypes.byref(tp), ctypes.byref(rp), ctypes.byref(mass))
+        out["density"]["t"] = np.ctypeslib.as_array(tp, shape=(n,)).copy()
+        out["density"]["rho"] = np.ctypeslib.as_array(rp, shape=(n,)).copy()
+    if return_spectra:
+        s2p = c_double_p()
+        S, N, z = _sz(), _sz(), _sz()
+        _rep_sampled(r.h, None, None, None, ctypes.byref(s2p), ctypes.byref(S), ctypes.byref(N), ctypes.byref(z),
+                     None)
+        out["sample"]["spectra"] = np.ctypeslib.as_array(s2p, shape=(S.value, N.value)).copy()
     return out

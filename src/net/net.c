@@ -143,6 +143,18 @@ dw_law dw_net_law(const dw_net *net)
     return net ? net->law : g;
 }
 
+const char *dw_net_law_format(const dw_net *net, char *buf, size_t cap)
+{
+    const dw_law law = dw_net_law(net);
+    return dw_law_format(&law, buf, cap);
+}
+
+const char *dw_net_law_warning(const dw_net *net)
+{
+    const dw_law law = dw_net_law(net);
+    return dw_law_warning(&law);
+}
+
 const dw_net_layer *dw_net_dense(const dw_net *net, size_t k)
 {
     for (size_t i = 0; net && i < net->n; i++)

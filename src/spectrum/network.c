@@ -24,23 +24,54 @@
 #include <omp.h>
 #endif
 
-static dw_status check_net(const dw_spectrum_network *net, const double *x)
+static dw_status check_fnet(const dw_spec_fnet *net, const double *x)
 {
-    if (!net) return dw_fail(DW_ERR_INVALID, "network: NULL argument");
-    if (net->depth < 1 || net->depth > DW_SPECTRUM_DEPTH_MAX)
-        return dw_fail(DW_ERR_INVALID, "network: depth %d outside 1..%d", net->depth, DW_SPECTRUM_DEPTH_MAX);
-    if (!net->width || !net->W || !net->act || !x)
-        return dw_fail(DW_ERR_INVALID, "network: NULL widths, weights, activation or input");
     for (int l = 0; l <= net->depth; l++) {
         const size_t n = net->width[l];
-        if (n < 1 || n > 46340) /* n^2 within a LAPACK int */
-            return dw_fail(DW_ERR_INVALID, "network: width N_%d = %zu outside 1..46340", l, n);
+        if (n < 1 || n > DW_SPECTRUM_WIDTH_MAX) /* n^2 within a LAPACK int */
+            return dw_fail(DW_ERR_INVALID, "network: width N_%d = %zu outside 1..%d", l, n, DW_SPECTRUM_WIDTH_MAX);
     }
-    for (int l = 0; l < net->depth; l++)
-        if (!net->W[l]) return dw_fail(DW_ERR_INVALID, "network: weight matrix W^%d is NULL", l + 1);
+    if (!x) return dw_fail(DW_ERR_INVALID, "network: NULL input");
     for (size_t i = 0; i < net->width[0]; i++)
         if (!isfinite(x[i])) return dw_fail(DW_ERR_INVALID, "network: input x[%zu] is not finite", i);
     return DW_OK;
+}
+
+dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f)
+{
+    memset(f, 0, sizeof *f);
+    dw_net_fc fc;
+    dw_status st = dw_net_fc_view(net, "network", 0, &fc);
+    if (st) return st;
+    if (!dw_net_is_given(net))
+        return dw_fail(DW_ERR_INVALID, "network: the net has no given weights (build it with dw_net_set_given)");
+    const int L = fc.depth;
+    size_t *width = dw_alloc((size_t)L + 1, sizeof(size_t), "network widths");
+    const double **W = dw_alloc((size_t)L, sizeof(double *), "network layers");
+    const double **b = dw_alloc((size_t)L, sizeof(double *), "network layers");
+    if (!width || !W || !b) {
+        free(width);
+        free(W);
+        free(b);
+        return DW_ERR_NOMEM;
+    }
+    for (int l = 0; l < L; l++) {
+        const dw_net_layer *d = dw_net_dense(net, (size_t)l);
+        if (l == 0) width[0] = d->cols;
+        width[l + 1] = d->rows;
+        W[l] = d->W;
+        b[l] = d->b;
+    }
+    *f = (dw_spec_fnet){L, width, W, b, fc.act};
+    return DW_OK;
+}
+
+void dw_spec_fnet_free(dw_spec_fnet *f)
+{
+    free((void *)f->width);
+    free((void *)f->W);
+    free((void *)f->b);
+    memset(f, 0, sizeof *f);
 }
 
 /* h = W a + b, a_out = phi(h), d = phi'(h) (rows x cols, row-major W) */
@@ -73,7 +104,7 @@ static void layer_vjp(size_t rows, size_t cols, size_t P, const double *W, const
 
 /* The forward pass: d (sum of N_1..N_L doubles, layer l at off[l]); DW_ERR_RANGE names the layer where h or phi'
  * stops being finite. */
-static dw_status forward(const dw_spectrum_network *net, const double *x, double *d, const size_t *off)
+static dw_status forward(const dw_spec_fnet *net, const double *x, double *d, const size_t *off)
 {
     size_t nmax = 0;
     for (int l = 0; l <= net->depth; l++) nmax = net->width[l] > nmax ? net->width[l] : nmax;
@@ -98,7 +129,7 @@ static dw_status forward(const dw_spectrum_network *net, const double *x, double
     return DW_OK;
 }
 
-static dw_status alloc_d(const dw_spectrum_network *net, double **d, size_t **off)
+static dw_status alloc_d(const dw_spec_fnet *net, double **d, size_t **off)
 {
     *off = dw_alloc((size_t)net->depth + 1, sizeof(size_t), "network offsets");
     if (!*off) return DW_ERR_NOMEM;
@@ -118,49 +149,60 @@ static dw_status alloc_d(const dw_spectrum_network *net, double **d, size_t **of
 
 #define DW_NET_THREADED_WIDTH 2048
 
-static int single_threaded(const dw_spectrum_network *net)
+static int single_threaded(const dw_spec_fnet *net)
 {
     for (int l = 0; l <= net->depth; l++)
         if (net->width[l] >= DW_NET_THREADED_WIDTH) return 0;
     return 1;
 }
 
-static dw_status jacobian_body(const dw_spectrum_network *net, const double *x, double *J, double *s2);
-static dw_status hutchinson_body(const dw_spectrum_network *net, const double *x, int K, size_t probes,
-                                 unsigned long long seed, double *m, double *se);
-
-dw_status dw_spectrum_network_jacobian(const dw_spectrum_network *net, const double *x, double *J, double *s2)
+dw_status dw_spectrum_network_jacobian(const dw_net *net, const double *x, double *J, double *s2)
 {
-    dw_status st = check_net(net, x);
+    dw_spec_fnet f;
+    dw_status st = dw_spec_fnet_of(net, &f);
     if (st) return st;
-    if (!single_threaded(net)) return jacobian_body(net, x, J, s2);
+    if ((st = check_fnet(&f, x))) goto done;
+    if (!single_threaded(&f)) {
+        st = dw_spec_jacobian_body(&f, x, J, s2);
+        goto done;
+    }
 #pragma omp parallel num_threads(1)
     {
 #ifdef _OPENMP
         omp_set_num_threads(1); /* this implicit task's ICV only */
 #endif
-        st = jacobian_body(net, x, J, s2);
+        st = dw_spec_jacobian_body(&f, x, J, s2);
     }
+done:
+    dw_spec_fnet_free(&f);
     return st;
 }
 
-dw_status dw_spectrum_network_hutchinson(const dw_spectrum_network *net, const double *x, int K, size_t probes,
-                                         unsigned long long seed, double *m, double *se)
+dw_status dw_spectrum_network_hutchinson(const dw_net *net, const dw_spectrum_sample_opts *o, const double *x,
+                                         double *m, double *se)
 {
-    dw_status st = check_net(net, x);
+    if (!o) return dw_fail(DW_ERR_INVALID, "hutchinson: NULL options");
+    dw_spec_fnet f;
+    dw_status st = dw_spec_fnet_of(net, &f);
     if (st) return st;
-    if (!single_threaded(net)) return hutchinson_body(net, x, K, probes, seed, m, se);
+    if ((st = check_fnet(&f, x))) goto done;
+    if (!single_threaded(&f)) {
+        st = dw_spec_hutchinson_body(&f, x, o->K, o->probes, o->seed, m, se);
+        goto done;
+    }
 #pragma omp parallel num_threads(1)
     {
 #ifdef _OPENMP
         omp_set_num_threads(1);
 #endif
-        st = hutchinson_body(net, x, K, probes, seed, m, se);
+        st = dw_spec_hutchinson_body(&f, x, o->K, o->probes, o->seed, m, se);
     }
+done:
+    dw_spec_fnet_free(&f);
     return st;
 }
 
-static dw_status jacobian_body(const dw_spectrum_network *net, const double *x, double *J, double *s2)
+dw_status dw_spec_jacobian_body(const dw_spec_fnet *net, const double *x, double *J, double *s2)
 {
     dw_status st;
     double *d;
@@ -215,7 +257,7 @@ done_d:
     return st;
 }
 
-static uint64_t splitmix64(uint64_t z)
+uint64_t dw_spec_splitmix64(uint64_t z)
 {
     z += 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -227,10 +269,10 @@ static uint64_t splitmix64(uint64_t z)
 static void rademacher(uint64_t seed, size_t n, size_t P, double *V)
 {
     for (size_t p = 0; p < P; p++) {
-        uint64_t key = splitmix64(seed ^ splitmix64((uint64_t)p + 0x632BE59BD9B4E019ull));
+        uint64_t key = dw_spec_splitmix64(seed ^ dw_spec_splitmix64((uint64_t)p + 0x632BE59BD9B4E019ull));
         uint64_t bits = 0;
         for (size_t i = 0; i < n; i++) {
-            if (i % 64 == 0) bits = splitmix64(key + (uint64_t)(i / 64));
+            if (i % 64 == 0) bits = dw_spec_splitmix64(key + (uint64_t)(i / 64));
             V[i * P + p] = (bits >> (i % 64)) & 1 ? 1.0 : -1.0;
         }
     }
@@ -245,14 +287,14 @@ static void probe_norms(size_t rows, size_t P, const double *X, double n0, doubl
     for (size_t p = 0; p < P; p++) out[p] /= n0;
 }
 
-static dw_status hutchinson_body(const dw_spectrum_network *net, const double *x, int K, size_t probes,
+dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int K, size_t probes,
                                  unsigned long long seed, double *m, double *se)
 {
     dw_status st;
     if (K < 1 || K > DW_SPECTRUM_KMAX)
-        return dw_fail(DW_ERR_INVALID, "hutchinson: K = %d outside 1..%d", K, DW_SPECTRUM_KMAX);
+        return dw_fail(DW_ERR_INVALID, "moments: K = %d is outside 1..%d (the supported maximum)", K, DW_SPECTRUM_KMAX);
     if (probes < 2 || probes > 1000000)
-        return dw_fail(DW_ERR_INVALID, "hutchinson: %zu probes; need 2..1000000 (the standard error needs two)",
+        return dw_fail(DW_ERR_INVALID, "probes: %zu; Hutchinson needs 2..1000000 (the standard error needs two)",
                        probes);
     if (!m || !se) return dw_fail(DW_ERR_INVALID, "hutchinson: NULL output");
     const size_t P = probes, n0 = net->width[0];
@@ -311,215 +353,4 @@ done:
     free(d);
     free(off);
     return st;
-}
-
-static int thread_num(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-/* ---- many networks: weights from the caller's drawing function ---------------------------------------------------- */
-
-void dw_spectrum_sample_opts_init(dw_spectrum_sample_opts *o)
-{
-    static const double one = 1.0, zero = 0.0;
-    memset(o, 0, sizeof *o);
-    o->depth = 1;
-    o->width = 100;
-    o->n_weight_var = 1;
-    o->weight_var = &one;
-    o->n_bias_var = 1;
-    o->bias_var = &zero;
-    o->q0 = 1;
-    o->samples = 10;
-    o->K = 4;
-}
-
-static dw_status check_sample_opts(const dw_spectrum_sample_opts *o)
-{
-    if (!o) return dw_fail(DW_ERR_INVALID, "sample: NULL options");
-    if (o->depth < 1 || o->depth > DW_SPECTRUM_DEPTH_MAX)
-        return dw_fail(DW_ERR_INVALID, "sample: depth %d outside 1..%d", o->depth, DW_SPECTRUM_DEPTH_MAX);
-    if (!o->act || !o->draw) return dw_fail(DW_ERR_INVALID, "sample: NULL activation or drawing function");
-    if (o->width < 1 || o->width > 46340) return dw_fail(DW_ERR_INVALID, "sample: width %zu outside 1..46340", o->width);
-    if (o->samples < 2 || o->samples > 100000000)
-        return dw_fail(DW_ERR_INVALID, "sample: %zu samples; need at least 2 (for the standard error)", o->samples);
-    if (o->K < 1 || o->K > DW_SPECTRUM_KMAX)
-        return dw_fail(DW_ERR_INVALID, "sample: K = %d outside 1..%d", o->K, DW_SPECTRUM_KMAX);
-    if (o->probes == 1) return dw_fail(DW_ERR_INVALID, "sample: 1 probe; use 0 (exact SVD) or at least 2");
-    if (!(o->q0 > 0) || !isfinite(o->q0)) return dw_fail(DW_ERR_INVALID, "sample: q0 = %g must be > 0", o->q0);
-    const struct {
-        const char *name;
-        size_t n;
-        const double *v;
-    } vv[2] = {{"weight_var", o->n_weight_var, o->weight_var}, {"bias_var", o->n_bias_var, o->bias_var}};
-    for (int k = 0; k < 2; k++) {
-        if (!vv[k].v || (vv[k].n != 1 && vv[k].n != (size_t)o->depth))
-            return dw_fail(DW_ERR_INVALID, "sample: %s needs 1 or depth = %d values, got %zu", vv[k].name, o->depth,
-                           vv[k].v ? vv[k].n : 0);
-        for (size_t i = 0; i < vv[k].n; i++)
-            if (!(vv[k].v[i] >= 0) || !isfinite(vv[k].v[i]))
-                return dw_fail(DW_ERR_INVALID, "sample: %s[%zu] = %g must be finite and >= 0", vv[k].name, i,
-                               vv[k].v[i]);
-    }
-    return DW_OK;
-}
-
-/* One network: draw, scale, and its K moments (exact: from the squared singular values; else Hutchinson). */
-static dw_status sample_one(const dw_spectrum_sample_opts *o, unsigned long long s, double *buf, double *m,
-                            double *s2out)
-{
-    const int L = o->depth;
-    const size_t N = o->width;
-    double *W = buf, *b = buf + (size_t)L * N * N, *x = b + (size_t)L * N, *s2 = x + N;
-    const double **Wp = dw_alloc((size_t)L, sizeof(double *), "layers");
-    const double **bp = dw_alloc((size_t)L, sizeof(double *), "layers");
-    size_t *width = dw_alloc((size_t)L + 1, sizeof(size_t), "widths");
-    dw_status st = DW_OK;
-    if (!Wp || !bp || !width) {
-        st = DW_ERR_NOMEM;
-        goto done;
-    }
-    for (int l = 0; l < L; l++) {
-        const double sw = sqrt(o->weight_var[o->n_weight_var == 1 ? 0 : l] / (double)N),
-                     sb = sqrt(o->bias_var[o->n_bias_var == 1 ? 0 : l]);
-        double *Wl = W + (size_t)l * N * N, *bl = b + (size_t)l * N;
-        if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_WEIGHTS, l, N, N, Wl))) goto done;
-        if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_BIAS, l, N, 1, bl))) goto done;
-        for (size_t i = 0; i < N * N; i++) Wl[i] *= sw;
-        for (size_t i = 0; i < N; i++) bl[i] *= sb;
-        Wp[l] = Wl;
-        bp[l] = bl;
-        width[l] = N;
-    }
-    width[L] = N;
-    if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_INPUT, 0, N, 1, x))) goto done;
-    double nx = 0;
-    for (size_t i = 0; i < N; i++) nx += x[i] * x[i];
-    if (!(nx > 0) || !isfinite(nx)) {
-        st = dw_fail(DW_ERR_RANGE, "sample: the drawn input of network %llu has norm %g", s, sqrt(nx));
-        goto done;
-    }
-    const double scale = sqrt(o->q0 * (double)N / nx);
-    for (size_t i = 0; i < N; i++) x[i] *= scale;
-    dw_spectrum_network net = {L, width, Wp, bp, o->act};
-    if (o->probes == 0) {
-        if ((st = jacobian_body(&net, x, NULL, s2))) goto done;
-        for (int k = 0; k < o->K; k++) m[k] = 0;
-        for (size_t i = 0; i < N; i++) {
-            double p = 1;
-            for (int k = 0; k < o->K; k++) {
-                p *= s2[i];
-                m[k] += p;
-            }
-        }
-        for (int k = 0; k < o->K; k++) m[k] /= (double)N;
-        if (s2out) memcpy(s2out, s2, N * sizeof(double));
-    } else {
-        double *tmp = dw_alloc((size_t)o->K, sizeof(double), "standard errors"); /* per-probe s.e., unused */
-        if (!tmp) {
-            st = DW_ERR_NOMEM;
-            goto done;
-        }
-        st = hutchinson_body(&net, x, o->K, o->probes, o->seed ^ splitmix64(s), m, tmp);
-        free(tmp);
-    }
-done:
-    free(Wp);
-    free(bp);
-    free(width);
-    return st;
-}
-
-dw_status dw_spectrum_sample(const dw_spectrum_sample_opts *o, double *m, double *se, double *s2)
-{
-    dw_status st = check_sample_opts(o);
-    if (st) return st;
-    if (!m || !se) return dw_fail(DW_ERR_INVALID, "sample: NULL output");
-    const size_t S = o->samples, N = o->width, K = (size_t)o->K;
-    const size_t per = (size_t)o->depth * N * N + (size_t)o->depth * N + 2 * N;
-    const int threads = dw_core_threads(o->threads);
-    /* one network per thread in flight: L N^2 weights each (plus the SVD's work space, about 5 N^2) */
-    if ((st = dw_core_check_alloc(8.0 * (double)threads * ((double)per + 6.0 * (double)N * (double)N) +
-                                      8.0 * (double)S * (double)K,
-                                  "sample: the networks in flight (one per thread)")))
-        return st;
-    double *all = dw_alloc(S * K, sizeof(double), "per-network moments");
-    if (!all) return DW_ERR_NOMEM;
-    dw_status err = DW_OK;
-    size_t err_s = SIZE_MAX;
-    char err_msg[1024] = "";
-    size_t done_count = 0;
-    int cancel = 0;
-    /* networks are the unit of parallelism: BLAS and LAPACK run single-threaded inside (OpenMP build of OpenBLAS);
-     * each network's draws are keyed by its index and the reduction below runs in index order, so the results do
-     * not depend on the thread count */
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-        omp_set_num_threads(1); /* BLAS inside a network: one thread, even in a team of one */
-#endif
-        double *buf = dw_alloc(per, sizeof(double), "network weights");
-        dw_status ts = buf ? DW_OK : DW_ERR_NOMEM;
-        if (ts) {
-#pragma omp critical(dw_spectrum_sample_err)
-            if (err_s == SIZE_MAX || err == DW_OK) {
-                err = ts;
-                err_s = 0;
-                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
-            }
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (size_t s = 0; s < S; s++) {
-            int stop;
-#pragma omp atomic read
-            stop = cancel;
-            if (!buf || stop) continue;
-            dw_status r = sample_one(o, s, buf, all + s * K, s2 ? s2 + s * N : NULL);
-            if (r) {
-#pragma omp critical(dw_spectrum_sample_err)
-                if (s < err_s) {
-                    err_s = s;
-                    err = r;
-                    snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
-                }
-            }
-            size_t d;
-#pragma omp atomic capture
-            d = ++done_count;
-            /* progress from the calling thread only (thread 0 of the team) */
-            if (o->progress && thread_num() == 0 && o->progress(o->progress_ctx, (double)d, (double)S)) {
-#pragma omp atomic write
-                cancel = 1;
-            }
-        }
-        free(buf);
-    }
-    if (err) {
-        free(all);
-        return dw_fail(err, "%s", err_msg);
-    }
-    if (!cancel && o->progress && o->progress(o->progress_ctx, (double)S, (double)S)) cancel = 1;
-    if (cancel) {
-        free(all);
-        return dw_fail(DW_ERR_INVALID, "sample: cancelled by the progress callback");
-    }
-    for (size_t k = 0; k < K; k++) {
-        double mean = 0, var = 0;
-        for (size_t s = 0; s < S; s++) mean += all[s * K + k];
-        mean /= (double)S;
-        for (size_t s = 0; s < S; s++) var += (all[s * K + k] - mean) * (all[s * K + k] - mean);
-        m[k] = mean;
-        se[k] = sqrt(var / (double)(S - 1) / (double)S);
-        if (!isfinite(m[k]) || !isfinite(se[k])) {
-            free(all);
-            return dw_fail(DW_ERR_RANGE, "sample: moment %zu overflows", k + 1);
-        }
-    }
-    free(all);
-    return DW_OK;
 }

@@ -1,6 +1,6 @@
 /* Finite networks for the Jacobian spectrum with weights from the sampling module's laws (theory.md 2, 3): the glue
  * between dw_spectrum_sample (which takes any drawing function) and dw_sample_weights / dw_sample_bias. */
-#include "core/internal.h"
+#include "spectrum/spectrum.h"
 
 #include <float.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 
 typedef struct law_ctx {
     dw_law law;
+    bool gaussian_input_layer; /* layer 0 Gaussian whatever the law */
     unsigned long long seed;
 } law_ctx;
 
@@ -19,8 +20,11 @@ static dw_status draw_law(void *ctx, unsigned long long s, dw_spectrum_draw_what
 {
     const law_ctx *c = ctx;
     switch (what) {
-    case DW_SPECTRUM_DRAW_WEIGHTS:
-        return dw_sample_weights(&c->law, c->seed, s, (unsigned long long)layer, rows, cols, out);
+    case DW_SPECTRUM_DRAW_WEIGHTS: {
+        const dw_law g = {DW_LAW_GAUSSIAN, 0};
+        return dw_sample_weights(layer == 0 && c->gaussian_input_layer ? &g : &c->law, c->seed, s,
+                                 (unsigned long long)layer, rows, cols, out);
+    }
     case DW_SPECTRUM_DRAW_BIAS:
         return dw_sample_bias(&c->law, c->seed, s, (unsigned long long)layer, rows * cols, out);
     case DW_SPECTRUM_DRAW_INPUT:
@@ -32,23 +36,21 @@ static dw_status draw_law(void *ctx, unsigned long long s, dw_spectrum_draw_what
     }
 }
 
-dw_status dw_spectrum_sample_law(const dw_spectrum_sample_opts *o, const dw_law *law, unsigned long long seed,
+dw_status dw_spectrum_sample_law(const dw_net *net, const dw_spectrum_sample_opts *o, unsigned long long seed,
                                  double *m, double *se, double *s2)
 {
-    if (!o || !law) return dw_fail(DW_ERR_INVALID, "sample: NULL options or law");
-    if (law->kind == DW_LAW_COMPLEX_GAUSSIAN)
-        return dw_fail(DW_ERR_INVALID, "sample: complex-gaussian weights: the Jacobian spectrum is for real networks; "
+    if (!net || !o) return dw_fail(DW_ERR_INVALID, "sample: NULL network or options");
+    const dw_law law = dw_net_law(net);
+    if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
+        return dw_fail(DW_ERR_INVALID, "law: complex-gaussian weights: the Jacobian spectrum is for real networks; "
                                        "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
-    char buf[64];
-    dw_law chk;
-    /* re-parse the canonical spelling: rejects a law struct with bad parameters (nu <= 2, p outside (0, 1]) */
-    dw_status st = dw_law_parse(&chk, dw_law_format(law, buf, sizeof buf));
-    if (st) return st;
-    law_ctx c = {*law, seed};
+    if (law.kind == DW_LAW_ORTHOGONAL && net->gaussian_input_layer)
+        return dw_fail(DW_ERR_INVALID, "gaussian_input_layer: the orthogonal limit needs every layer orthogonal");
+    law_ctx c = {law, net->gaussian_input_layer, seed};
     dw_spectrum_sample_opts oo = *o;
     oo.draw = draw_law;
     oo.ctx = &c;
-    return dw_spectrum_sample(&oo, m, se, s2);
+    return dw_spectrum_sample(net, &oo, m, se, s2);
 }
 
 size_t dw_spectrum_count_zeros(size_t samples, size_t N, const double *s2)

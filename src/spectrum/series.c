@@ -85,7 +85,7 @@ dw_status dw_spec_series_moments(const dw_spectrum *s, int K, double *m)
     ld scale = 1;
     for (int l = 0; l < s->L; l++) scale /= s->sw2[l];
     for (int k = 0; k < K; k++) P[k] *= scale;
-    if (s->weights == DW_SPECTRUM_ORTHOGONAL) {
+    if (s->orth) {
         /* prod (chi_g/z)(1+z)/sw2 times z/(1+z): (1+z)^(L-1) */
         ld b[DW_SPECTRUM_KMAX + 2];
         for (int k = 0; k < K; k++) b[k] = k == 0 ? 1 : k == 1 ? 1 : 0;
@@ -107,7 +107,7 @@ dw_status dw_spec_series_moments(const dw_spectrum *s, int K, double *m)
     return DW_OK;
 }
 
-dw_status dw_spec_series_moments_exact(int L, int K, dw_spectrum_weights w, const fmpq *sw2, const fmpq *mu, int ldmu,
+dw_status dw_spec_series_moments_exact(int L, int K, int orth, const fmpq *sw2, const fmpq *mu, int ldmu,
                                        fmpq *m)
 {
     for (int l = 0; l < L; l++)
@@ -143,7 +143,7 @@ dw_status dw_spec_series_moments_exact(int L, int K, dw_spectrum_weights w, cons
     fmpq_poly_zero(b);
     fmpq_poly_set_coeff_si(b, 0, 1);
     fmpq_poly_set_coeff_si(b, 1, 1); /* 1 + z */
-    if (w == DW_SPECTRUM_ORTHOGONAL) {
+    if (orth) {
         fmpq_poly_pow_trunc(b, b, L - 1, K);
         fmpq_poly_mullow(P, P, b, K);
     } else {

@@ -9,21 +9,6 @@
 
 #include <flint/flint.h>
 
-void dw_spectrum_opts_init(dw_spectrum_opts *o)
-{
-    if (!o) return;
-    memset(o, 0, sizeof *o);
-    static const double one = 1.0, zero = 0.0;
-    o->depth = 1;
-    o->n_weight_var = 1;
-    o->weight_var = &one;
-    o->n_bias_var = 1;
-    o->bias_var = &zero;
-    o->q0 = 1.0;
-    o->weights = DW_SPECTRUM_GAUSSIAN;
-    o->kmax = 8;
-}
-
 void dw_spectrum_clear(dw_spectrum *s)
 {
     if (!s) return;
@@ -56,49 +41,56 @@ double dw_spectrum_input_q0(const dw_spectrum *s)
     return q0 > 0 && isfinite(q0) ? q0 : 0;
 }
 
-static dw_status check_list(const char *what, size_t n, const double *v, int L, double lo_excl, int allow_zero)
+bool dw_spectrum_orthogonal(const dw_spectrum *s) { return s && s->orth; }
+
+/* The net as the spectrum takes it (spectrum.h): no readout, random weights, a real law, weight_var > 0. */
+static dw_status check_net(const dw_net *net, dw_net_fc *fc)
 {
-    if (!v || (n != 1 && n != (size_t)L))
-        return dw_fail(DW_ERR_INVALID, "%s: %zu values given; expected 1 or depth = %d", what, v ? n : 0, L);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]) || v[i] < lo_excl || (!allow_zero && v[i] == lo_excl))
-            return dw_fail(DW_ERR_INVALID, "%s: value %zu is %g; it must be finite and %s 0", what, i + 1, v[i],
-                           allow_zero ? ">=" : ">");
+    dw_status st = dw_net_fc_view(net, "spectrum", 0, fc);
+    if (st) return st;
+    if (dw_net_is_given(net))
+        return dw_fail(DW_ERR_INVALID, "spectrum: the network has given weights; its Jacobian is "
+                       "dw_spectrum_network_jacobian's (the limit takes a random network, dw_net_set_fc)");
+    const dw_law law = dw_net_law(net);
+    if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
+        return dw_fail(DW_ERR_INVALID, "law: complex-gaussian weights: the Jacobian spectrum is for real networks; "
+                                       "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
+    if (law.kind == DW_LAW_ORTHOGONAL && net->gaussian_input_layer)
+        return dw_fail(DW_ERR_INVALID, "gaussian_input_layer: the orthogonal limit needs every layer orthogonal");
+    for (size_t k = 0; k < fc->n_dense; k++) {
+        const double w = dw_net_dense(net, k)->weight_var;
+        if (!(w > 0))
+            return dw_fail(DW_ERR_INVALID, "weight_var: value %zu is %g; the Jacobian spectrum needs it > 0", k + 1,
+                           w);
+    }
     return DW_OK;
 }
 
-dw_status dw_spectrum_init(dw_spectrum **out, const dw_spectrum_opts *o)
+dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectrum_opts *opts)
 {
     if (!out) return dw_fail(DW_ERR_INVALID, "dw_spectrum_init: NULL output");
     *out = NULL;
-    if (!o || !o->act) return dw_fail(DW_ERR_INVALID, "spectrum: no activation given");
-    const int L = o->depth;
-    if (L < 1 || L > DW_SPECTRUM_DEPTH_MAX)
-        return dw_fail(DW_ERR_INVALID, "depth: %d is outside 1..%d", L, DW_SPECTRUM_DEPTH_MAX);
-    if (o->kmax < 1 || o->kmax > DW_SPECTRUM_KMAX)
-        return dw_fail(DW_ERR_INVALID, "moments: K = %d is outside 1..%d (the supported maximum)", o->kmax,
-                       DW_SPECTRUM_KMAX);
-    if (o->weights != DW_SPECTRUM_GAUSSIAN && o->weights != DW_SPECTRUM_ORTHOGONAL)
-        return dw_fail(DW_ERR_INVALID, "weights: unknown law %d (gaussian or orthogonal)", (int)o->weights);
-    dw_status st;
-    if ((st = check_list("weight variance", o->n_weight_var, o->weight_var, L, 0, 0))) return st;
-    if ((st = check_list("bias variance", o->n_bias_var, o->bias_var, L, 0, 1))) return st;
-    if (!(o->q0 > 0) || !isfinite(o->q0))
-        return dw_fail(DW_ERR_INVALID, "q0: %g; the input variance |x|^2/N must be finite and > 0", o->q0);
+    dw_spectrum_opts defaults = {.q0 = 1.0, .fixed_point = false, .kmax = 8};
+    const dw_spectrum_opts *o = opts ? opts : &defaults;
+    dw_net_fc fc;
+    dw_status st = check_net(net, &fc);
+    if (st) return st;
+    const int L = fc.depth;
     if (o->fixed_point) {
-        for (size_t i = 1; i < o->n_weight_var; i++)
-            if (o->weight_var[i] != o->weight_var[0])
+        for (size_t k = 1; k < fc.n_dense; k++)
+            if (dw_net_dense(net, k)->weight_var != dw_net_dense(net, 0)->weight_var)
                 return dw_fail(DW_ERR_INVALID, "fixed point: needs one weight variance for all layers");
-        for (size_t i = 1; i < o->n_bias_var; i++)
-            if (o->bias_var[i] != o->bias_var[0])
+        for (size_t k = 1; k < fc.n_dense; k++)
+            if (dw_net_dense(net, k)->bias_var != dw_net_dense(net, 0)->bias_var)
                 return dw_fail(DW_ERR_INVALID, "fixed point: needs one bias variance for all layers");
     }
+    const dw_act *act = fc.act;
     dw_spectrum *s = dw_calloc(1, sizeof *s, "spectrum");
     if (!s) return DW_ERR_NOMEM;
     s->L = L;
     s->kmax = o->kmax;
-    s->weights = o->weights;
-    s->act = o->act;
+    s->orth = dw_net_law(net).kind == DW_LAW_ORTHOGONAL;
+    s->act = act;
     s->q0 = o->q0;
     s->fixed_point = o->fixed_point;
     const int K = o->kmax;
@@ -112,19 +104,17 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_spectrum_opts *o)
         st = DW_ERR_NOMEM;
         goto fail;
     }
-    for (int l = 0; l < L; l++) {
-        s->sw2[l] = o->weight_var[o->n_weight_var == 1 ? 0 : l];
-        s->sb2[l] = o->bias_var[o->n_bias_var == 1 ? 0 : l];
-        s->log_sw2_sum += log(s->sw2[l]);
-    }
+    dw_net_dense_values(net, 0, s->sw2);
+    dw_net_dense_values(net, 1, s->sb2);
+    for (int l = 0; l < L; l++) s->log_sw2_sum += log(s->sw2[l]);
     if (o->fixed_point) {
         double qs;
-        if ((st = dw_spec_fixed_point(o->act, s->sw2[0], s->sb2[0], o->q0, &qs))) goto fail;
+        if ((st = dw_spec_fixed_point(act, s->sw2[0], s->sb2[0], o->q0, &qs))) goto fail;
         for (int l = 0; l < L; l++) s->q[l] = qs;
     } else {
         for (int l = 0; l < L; l++) {
             double V = o->q0;
-            if (l > 0 && (st = dw_spec_V(o->act, s->q[l - 1], &V, NULL))) goto fail;
+            if (l > 0 && (st = dw_spec_V(act, s->q[l - 1], &V, NULL))) goto fail;
             s->q[l] = s->sw2[l] * V + s->sb2[l];
             if (!isfinite(s->q[l])) {
                 st = dw_fail(DW_ERR_RANGE, "the variance q_%d overflows", l + 1);
@@ -133,8 +123,8 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_spectrum_opts *o)
         }
     }
     /* distinct variances (the law of d^2 depends on q only; the relu family not even on q) */
-    const int qfree = o->act->fam == DW_FAM_RELU || o->act->fam == DW_FAM_STEP || o->act->fam == DW_FAM_IDENTITY ||
-                      (o->act->fam == DW_FAM_POLY && o->act->deg <= 1);
+    const int qfree = act->fam == DW_FAM_RELU || act->fam == DW_FAM_STEP || act->fam == DW_FAM_IDENTITY ||
+                      (act->fam == DW_FAM_POLY && act->deg <= 1);
     double *gq = dw_alloc((size_t)L, sizeof(double), "spectrum groups");
     if (!gq) {
         st = DW_ERR_NOMEM;
@@ -163,19 +153,19 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_spectrum_opts *o)
     }
     s->gq = gq;
     s->law_lazy = 1;
-    for (int g = 0; g < s->ng; g++) s->law_lazy &= gq[g] > 0 && dw_spec_closed_mu(o->act, gq[g], K, s->gmu + (size_t)g * K);
+    for (int g = 0; g < s->ng; g++) s->law_lazy &= gq[g] > 0 && dw_spec_closed_mu(act, gq[g], K, s->gmu + (size_t)g * K);
     for (int g = 0; g < s->ng; g++) {
         double err;
         if (s->law_lazy) {
             for (int j = 0; j < K; j++)
                 if (!isfinite(s->gmu[(size_t)g * K + j])) {
                     st = dw_fail(DW_ERR_RANGE, "mu_%d = E[phi'(sqrt(q) Z)^%d] of %s overflows at variance q = %g", j + 1,
-                                 2 * (j + 1), o->act->name, gq[g]);
+                                 2 * (j + 1), act->name, gq[g]);
                     goto fail;
                 }
             continue;
         }
-        if ((st = dw_spec_law(o->act, gq[g], K, &s->law[g], s->gmu + (size_t)g * K, &err))) goto fail;
+        if ((st = dw_spec_law(act, gq[g], K, &s->law[g], s->gmu + (size_t)g * K, &err))) goto fail;
         s->mu_err = fmax(s->mu_err, err);
         s->atom0 = fmax(s->atom0, s->law[g].atom0);
     }
@@ -193,7 +183,7 @@ dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route rou
     if (K < 1 || K > s->kmax)
         return dw_fail(DW_ERR_INVALID, "moments: K = %d is outside 1..%d (the kmax of this spectrum)", K, s->kmax);
     if (route == DW_SPECTRUM_ROUTE_NC) {
-        if (s->weights == DW_SPECTRUM_ORTHOGONAL)
+        if (s->orth)
             return dw_fail(DW_ERR_INVALID, "moments: the NC(k) route applies to i.i.d. weights only; orthogonal "
                            "weights need the S-transform route");
         return dw_spec_nc_moments(s->L, K, s->sw2, s->mu, s->kmax, m);
@@ -213,6 +203,15 @@ static char *qstr(const fmpq_t x)
     return c;
 }
 
+/* The exact result: strings owned by it. */
+struct dw_spectrum_exact {
+    int depth, K;
+    char **q;  /* depth strings */
+    char **mu; /* depth * K strings, mu[(l - 1) * K + (j - 1)] */
+    char **m;  /* K strings: m_1..m_K */
+    char *var; /* m_2 - m_1^2 (K >= 2, else NULL) */
+};
+
 void dw_spectrum_exact_clear(dw_spectrum_exact *e)
 {
     if (!e) return;
@@ -226,18 +225,59 @@ void dw_spectrum_exact_clear(dw_spectrum_exact *e)
     free(e->mu);
     free(e->m);
     free(e->var);
-    memset(e, 0, sizeof *e);
+    free(e);
 }
 
-dw_status dw_spectrum_exact_init(dw_spectrum_exact *e, const dw_spectrum *s, int K, dw_spectrum_route route)
+int dw_spectrum_exact_depth(const dw_spectrum_exact *e) { return e ? e->depth : 0; }
+int dw_spectrum_exact_K(const dw_spectrum_exact *e) { return e ? e->K : 0; }
+const char *dw_spectrum_exact_q(const dw_spectrum_exact *e, int l)
 {
-    if (!e || !s) return dw_fail(DW_ERR_INVALID, "exact: NULL argument");
-    memset(e, 0, sizeof *e);
+    return e && l >= 1 && l <= e->depth ? e->q[l - 1] : NULL;
+}
+const char *dw_spectrum_exact_mu(const dw_spectrum_exact *e, int l, int j)
+{
+    return e && l >= 1 && l <= e->depth && j >= 1 && j <= e->K ? e->mu[(size_t)(l - 1) * (size_t)e->K + (size_t)(j - 1)]
+                                                               : NULL;
+}
+const char *dw_spectrum_exact_m(const dw_spectrum_exact *e, int k)
+{
+    return e && k >= 1 && k <= e->K ? e->m[k - 1] : NULL;
+}
+const char *dw_spectrum_exact_var(const dw_spectrum_exact *e) { return e ? e->var : NULL; }
+
+/* The strings of the rationals into e (allocated here). */
+static dw_status exact_strings(dw_spectrum_exact *e, int L, int K, const fmpq *q, const fmpq *mu, const fmpq *m)
+{
+    e->depth = L;
+    e->K = K;
+    e->q = calloc((size_t)L, sizeof(char *));
+    e->mu = calloc((size_t)L * (size_t)K, sizeof(char *));
+    e->m = calloc((size_t)K, sizeof(char *));
+    int bad = !e->q || !e->mu || !e->m;
+    for (int l = 0; l < L && !bad; l++) bad = !(e->q[l] = qstr(q + l));
+    for (int i = 0; i < L * K && !bad; i++) bad = !(e->mu[i] = qstr(mu + i));
+    for (int k = 0; k < K && !bad; k++) bad = !(e->m[k] = qstr(m + k));
+    if (!bad && K >= 2) {
+        fmpq_t v;
+        fmpq_init(v);
+        fmpq_mul(v, m, m);
+        fmpq_sub(v, m + 1, v);
+        bad = !(e->var = qstr(v));
+        fmpq_clear(v);
+    }
+    return bad ? dw_fail(DW_ERR_NOMEM, "exact: out of memory for the rational strings") : DW_OK;
+}
+
+dw_status dw_spectrum_exact_init(dw_spectrum_exact **out, const dw_spectrum *s, int K, dw_spectrum_route route)
+{
+    if (!out) return dw_fail(DW_ERR_INVALID, "exact: NULL output");
+    *out = NULL;
+    if (!s) return dw_fail(DW_ERR_INVALID, "exact: NULL argument");
     if (K < 1 || K > DW_SPECTRUM_KMAX)
         return dw_fail(DW_ERR_INVALID, "moments: K = %d is outside 1..%d (the supported maximum)", K, DW_SPECTRUM_KMAX);
     if (route != DW_SPECTRUM_ROUTE_NC && route != DW_SPECTRUM_ROUTE_S)
         return dw_fail(DW_ERR_INVALID, "exact: unknown route %d (1: NC(k), 2: S-transform)", (int)route);
-    if (route == DW_SPECTRUM_ROUTE_NC && s->weights == DW_SPECTRUM_ORTHOGONAL)
+    if (route == DW_SPECTRUM_ROUTE_NC && s->orth)
         return dw_fail(DW_ERR_INVALID, "exact: the NC(k) route applies to i.i.d. weights only; orthogonal weights "
                        "need the S-transform route");
     if (route == DW_SPECTRUM_ROUTE_NC && K > DW_SPECTRUM_NC_KMAX)
@@ -249,35 +289,22 @@ dw_status dw_spectrum_exact_init(dw_spectrum_exact *e, const dw_spectrum *s, int
     if (!st) {
         for (int l = 0; l < L; l++) dw_spec_decimal_fmpq(sw + l, s->sw2[l]);
         st = route == DW_SPECTRUM_ROUTE_NC ? dw_spec_nc_moments_exact(L, K, sw, mu, K, m)
-                                           : dw_spec_series_moments_exact(L, K, s->weights, sw, mu, K, m);
+                                           : dw_spec_series_moments_exact(L, K, s->orth, sw, mu, K, m);
     }
+    dw_spectrum_exact *e = NULL;
     if (!st) {
-        e->depth = L;
-        e->K = K;
-        e->q = calloc((size_t)L, sizeof(char *));
-        e->mu = calloc((size_t)L * (size_t)K, sizeof(char *));
-        e->m = calloc((size_t)K, sizeof(char *));
-        int bad = !e->q || !e->mu || !e->m;
-        for (int l = 0; l < L && !bad; l++) bad = !(e->q[l] = qstr(q + l));
-        for (int i = 0; i < L * K && !bad; i++) bad = !(e->mu[i] = qstr(mu + i));
-        for (int k = 0; k < K && !bad; k++) bad = !(e->m[k] = qstr(m + k));
-        if (!bad && K >= 2) {
-            fmpq_t v;
-            fmpq_init(v);
-            fmpq_mul(v, m, m);
-            fmpq_sub(v, m + 1, v);
-            bad = !(e->var = qstr(v));
-            fmpq_clear(v);
-        }
-        if (bad) {
-            dw_spectrum_exact_clear(e);
-            st = dw_fail(DW_ERR_NOMEM, "exact: out of memory for the rational strings");
-        }
+        e = dw_calloc(1, sizeof *e, "exact result");
+        if (!e) st = DW_ERR_NOMEM;
+    }
+    if (!st && (st = exact_strings(e, L, K, q, mu, m))) {
+        dw_spectrum_exact_clear(e);
+        e = NULL;
     }
     _fmpq_vec_clear(q, L);
     _fmpq_vec_clear(mu, (slong)L * K);
     _fmpq_vec_clear(sw, L);
     _fmpq_vec_clear(m, K);
+    *out = e;
     return st;
 }
 

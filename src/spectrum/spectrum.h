@@ -5,13 +5,23 @@
  *   nc.c       route 1: NC(k) with Kreweras complements, grouped by the pair of block-size types.
  *   series.c   route 2: S-transforms as power series (long double, and exact rationals with fmpq_poly).
  *   density.c  Stieltjes inversion: Newton on (z, u_g) for x = t + i eta, support edges.
- *   spectrum.c public driver, criticality.
+ *   pushforward.c  orthogonal weights with one continuous layer law: the push-forward density and its edge.
+ *   exact.c    exact rationals of q_l and mu_j (layers.c: floating point).
+ *   spectrum.c public driver: set-up of the layers from the net, the routes, exact rationals.
+ *   network.c  one given finite network: its Jacobian (GEMM chain + SVD) and Hutchinson's moments.
+ *   sample.c   many sampled networks (the caller's drawing function), in parallel; sample_law.c: the sampling
+ *              module's laws as that drawing function.
+ *   opts.c     the options objects (limit and finite networks) and their setters.
  */
 #ifndef DW_SPECTRUM_H
 #define DW_SPECTRUM_H
 
 #include "act/act.h"
 #include "core/internal.h"
+#include "net/net.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <flint/fmpq.h>
 #include <flint/fmpq_poly.h>
@@ -28,7 +38,7 @@ typedef struct dw_d2_law {
 
 struct dw_spectrum {
     int L, kmax;
-    dw_spectrum_weights weights;
+    int orth;        /* 1: Haar orthogonal weights, 0: i.i.d. */
     const dw_act *act;
     double *sw2, *sb2, *q, *mu; /* L, L, L, L * kmax */
     double q0, mu_err, atom0, log_sw2_sum;
@@ -71,7 +81,50 @@ dw_status dw_spec_nc_stats(int k, long *n_partitions, long *n_pairs);
 /* Route 2. Groups: ng distinct laws with moments gmu (ng * ldmu), multiplicities mult, sum of log sw2 handled
  * through sw2 per layer (L). */
 dw_status dw_spec_series_moments(const dw_spectrum *s, int K, double *m);
-dw_status dw_spec_series_moments_exact(int L, int K, dw_spectrum_weights w, const fmpq *sw2, const fmpq *mu, int ldmu,
+dw_status dw_spec_series_moments_exact(int L, int K, int orth, const fmpq *sw2, const fmpq *mu, int ldmu,
                                        fmpq *m);
+
+/* Orthogonal weights with one continuous layer law (pushforward.c): the right edge and the density of the push-forward
+ * of the Gaussian by g(z) = c phi'(sqrt(q) z)^2. */
+dw_status dw_spec_pushforward_support(const dw_spectrum *s, double *hi);
+dw_status dw_spec_pushforward_density(const dw_spectrum *s, size_t n, const double *t, double *rho);
+
+/* One finite network with given weights (network.c), the view both a given dw_net and a sampled network take:
+ * L layers, widths N_0..N_L, W[l] N_{l+1} x N_l row-major, b[l] NULL or N_{l+1} values. */
+typedef struct dw_spec_fnet {
+    int depth;
+    const size_t *width;
+    const double *const *W;
+    const double *const *b;
+    const dw_act *act;
+} dw_spec_fnet;
+/* The view of a given net (dw_net_set_given without a readout); its arrays are freed by dw_spec_fnet_free. */
+dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f);
+void dw_spec_fnet_free(dw_spec_fnet *f);
+/* J and its squared singular values (either may be NULL), and Hutchinson's moments; the caller checked the net. */
+dw_status dw_spec_jacobian_body(const dw_spec_fnet *net, const double *x, double *J, double *s2);
+dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int K, size_t probes,
+                                  unsigned long long seed, double *m, double *se);
+uint64_t dw_spec_splitmix64(uint64_t z);
+
+/* The options objects (opts.c). */
+struct dw_spectrum_opts {
+    double q0;
+    bool fixed_point;
+    int kmax;
+};
+
+struct dw_spectrum_sample_opts {
+    size_t samples;
+    int K;
+    size_t probes;
+    unsigned long long seed;
+    double q0;
+    int threads;
+    dw_spectrum_draw_fn draw;
+    void *ctx;
+    int (*progress)(void *ctx, double done, double total);
+    void *progress_ctx;
+};
 
 #endif

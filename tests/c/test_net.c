@@ -88,6 +88,13 @@ static void test_validation(void)
     CHECK(dw_net_law(n).kind == DW_LAW_GAUSSIAN);
     CHECK(dw_net_set_law(n, "sparse:0.25") == DW_OK && dw_net_law(n).kind == DW_LAW_SPARSE &&
           dw_net_law(n).param == 0.25);
+    {
+        char lb[64];
+        CHECK(strcmp(dw_net_law_format(n, lb, sizeof lb), "sparse:0.25") == 0 && dw_net_law_warning(n) == NULL);
+        CHECK(dw_net_set_law(n, "student-t:3") == DW_OK && dw_net_law_warning(n) != NULL &&
+              strcmp(dw_net_law_format(n, lb, sizeof lb), "student-t:3") == 0);
+        CHECK(dw_net_set_law(n, "sparse:0.25") == DW_OK);
+    }
     CHECK(dw_net_add_dense(n, -1, 0, 0) == DW_ERR_INVALID && has("weight_var: value 4 (-1)"));
     CHECK(dw_net_add_dense(n, 1, 0, -3) == DW_ERR_INVALID && has("width: value 4 (-3)"));
     CHECK(dw_net_add_act(n, NULL) == DW_ERR_INVALID && has("act: no activation"));

@@ -23,18 +23,18 @@ static dw_spectrum *make(const char *act_spec, int L, double sw2, double sb2, do
         CHECK(!"activation");
         return NULL;
     }
-    dw_spectrum_opts o;
-    dw_spectrum_opts_init(&o);
-    o.act = act;
-    o.depth = L;
-    o.weight_var = &sw2;
-    o.bias_var = &sb2;
-    o.q0 = q0;
-    o.fixed_point = fixed;
-    o.weights = orth ? DW_SPECTRUM_ORTHOGONAL : DW_SPECTRUM_GAUSSIAN;
-    o.kmax = K;
+    dw_net *net = NULL;
+    dw_spectrum_opts *o = NULL;
+    CHECK(dw_net_init(&net) == DW_OK && dw_spectrum_opts_init(&o) == DW_OK);
+    CHECK(dw_net_set_fc(net, L, act, false) == DW_OK);
+    CHECK(dw_net_set_weight_var(net, 1, &sw2) == DW_OK && dw_net_set_bias_var(net, 1, &sb2) == DW_OK);
+    if (orth) CHECK(dw_net_set_law(net, "orthogonal") == DW_OK);
+    CHECK(dw_spectrum_opts_set_q0(o, q0) == DW_OK && dw_spectrum_opts_set_fixed_point(o, fixed) == DW_OK &&
+          dw_spectrum_opts_set_kmax(o, K) == DW_OK);
     dw_spectrum *s = NULL;
-    dw_status st = dw_spectrum_init(&s, &o);
+    dw_status st = dw_spectrum_init(&s, net, o);
+    dw_net_clear(net); /* the spectrum keeps what it needs of the net (its activation is borrowed) */
+    dw_spectrum_opts_clear(o);
     if (st) {
         fprintf(stderr, "init %s: %s\n", act_spec, dw_error_message());
         CHECK(st == DW_OK);
@@ -68,7 +68,7 @@ static void test_fuss_catalan(void)
         dw_act *act;
         dw_spectrum *s = make("identity", L, 1.0, 0.0, 1.0, 0, 0, K, &act);
         if (!s) continue;
-        dw_spectrum_exact e1, e2;
+        dw_spectrum_exact *e1 = NULL, *e2 = NULL;
         CHECK(dw_spectrum_exact_init(&e1, s, K, DW_SPECTRUM_ROUTE_NC) == DW_OK);
         CHECK(dw_spectrum_exact_init(&e2, s, K, DW_SPECTRUM_ROUTE_S) == DW_OK);
         double m[10];
@@ -77,13 +77,13 @@ static void test_fuss_catalan(void)
             fmpz_bin_uiui(b, (ulong)((L + 1) * k), (ulong)k);
             fmpz_divexact_ui(b, b, (ulong)(L * k + 1));
             char *want = fmpz_get_str(NULL, 10, b);
-            CHECK(e1.m && !strcmp(e1.m[k - 1], want));
-            CHECK(e2.m && !strcmp(e2.m[k - 1], want));
+            CHECK(dw_spectrum_exact_m(e1, k) && !strcmp(dw_spectrum_exact_m(e1, k), want));
+            CHECK(dw_spectrum_exact_m(e2, k) && !strcmp(dw_spectrum_exact_m(e2, k), want));
             CHECK_CLOSE(m[k - 1], fmpz_get_d(b), 1e-14, 0);
             flint_free(want);
         }
-        dw_spectrum_exact_clear(&e1);
-        dw_spectrum_exact_clear(&e2);
+        dw_spectrum_exact_clear(e1);
+        dw_spectrum_exact_clear(e2);
         dw_spectrum_clear(s);
         dw_act_clear(act);
     }
@@ -101,18 +101,18 @@ static void test_schroeder(void)
     double sch[16];
     sch[1] = sch[2] = 1;
     for (int n = 3; n <= K + 1; n++) sch[n] = (3.0 * (2 * n - 3) * sch[n - 1] - (n - 3) * sch[n - 2]) / n;
-    dw_spectrum_exact e;
+    dw_spectrum_exact *e = NULL;
     CHECK(dw_spectrum_exact_init(&e, s, K, DW_SPECTRUM_ROUTE_NC) == DW_OK);
     double m[12];
     CHECK(dw_spectrum_moments(s, K, DW_SPECTRUM_ROUTE_NC, m) == DW_OK);
     for (int k = 1; k <= K; k++) {
         char want[64];
         snprintf(want, sizeof want, "%.0f", sch[k + 1]);
-        CHECK(e.m && !strcmp(e.m[k - 1], want));
+        CHECK(dw_spectrum_exact_m(e, k) && !strcmp(dw_spectrum_exact_m(e, k), want));
         CHECK(m[k - 1] == sch[k + 1]);
     }
-    CHECK(e.var && !strcmp(e.var, "2")); /* 3 - 1^2 */
-    dw_spectrum_exact_clear(&e);
+    CHECK(dw_spectrum_exact_var(e) && !strcmp(dw_spectrum_exact_var(e), "2")); /* 3 - 1^2 */
+    dw_spectrum_exact_clear(e);
     dw_spectrum_clear(s);
     dw_act_clear(act);
 }
@@ -141,20 +141,21 @@ static void test_routes(void)
             }
             /* exact: the q_l of a cubic grow 3x in size per layer; keep its depth small */
             if (dw_spec_rational_act(act) && (act->fam != DW_FAM_POLY || L <= 3)) {
-                dw_spectrum_exact e1, e2;
+                dw_spectrum_exact *e1 = NULL, *e2 = NULL;
                 CHECK(dw_spectrum_exact_init(&e1, s, K, DW_SPECTRUM_ROUTE_NC) == DW_OK);
                 CHECK(dw_spectrum_exact_init(&e2, s, K, DW_SPECTRUM_ROUTE_S) == DW_OK);
                 for (int k = 0; k < K; k++) {
-                    CHECK(e1.m && e2.m && !strcmp(e1.m[k], e2.m[k]));
+                    CHECK(dw_spectrum_exact_m(e1, k + 1) && dw_spectrum_exact_m(e2, k + 1) &&
+                          !strcmp(dw_spectrum_exact_m(e1, k + 1), dw_spectrum_exact_m(e2, k + 1)));
                     /* the floating-point moments round the exact ones */
                     fmpq_t x;
                     fmpq_init(x);
-                    if (e1.m) fmpq_set_str(x, e1.m[k], 10);
+                    if (dw_spectrum_exact_m(e1, k + 1)) fmpq_set_str(x, dw_spectrum_exact_m(e1, k + 1), 10);
                     CHECK_CLOSE(m2[k], fmpq_get_d(x), 1e-12, 0);
                     fmpq_clear(x);
                 }
-                dw_spectrum_exact_clear(&e1);
-                dw_spectrum_exact_clear(&e2);
+                dw_spectrum_exact_clear(e1);
+                dw_spectrum_exact_clear(e2);
             }
             dw_spectrum_clear(s);
             dw_act_clear(act);
@@ -209,12 +210,19 @@ static void test_mu(void)
     /* leaky relu: (1 + alpha^2j) / 2 exactly, as a rational string */
     s = make("leaky_relu:0.1", 2, 1.5, 0.1, 2.0, 0, 0, 3, &act);
     if (s) {
-        dw_spectrum_exact e;
+        dw_spectrum_exact *e = NULL;
         CHECK(dw_spectrum_exact_init(&e, s, 3, DW_SPECTRUM_ROUTE_S) == DW_OK);
-        CHECK(e.mu && !strcmp(e.mu[0], "101/200") && !strcmp(e.mu[2], "1000001/2000000"));
+        CHECK(dw_spectrum_exact_mu(e, 1, 1) && !strcmp(dw_spectrum_exact_mu(e, 1, 1), "101/200") &&
+              !strcmp(dw_spectrum_exact_mu(e, 1, 3), "1000001/2000000"));
         /* q_1 = 1.5 * 2 + 0.1 = 31/10, q_2 = 1.5 * (1.01/2) * 3.1 + 0.1 */
-        CHECK(e.q && !strcmp(e.q[0], "31/10") && !strcmp(e.q[1], "9793/4000"));
-        dw_spectrum_exact_clear(&e);
+        CHECK(dw_spectrum_exact_q(e, 1) && !strcmp(dw_spectrum_exact_q(e, 1), "31/10") &&
+              !strcmp(dw_spectrum_exact_q(e, 2), "9793/4000"));
+        /* the getters' ranges: 1-based, NULL outside */
+        CHECK(dw_spectrum_exact_depth(e) == 2 && dw_spectrum_exact_K(e) == 3);
+        CHECK(!dw_spectrum_exact_q(e, 0) && !dw_spectrum_exact_q(e, 3) && !dw_spectrum_exact_mu(e, 1, 4) &&
+              !dw_spectrum_exact_mu(e, 0, 1) && !dw_spectrum_exact_m(e, 0) && !dw_spectrum_exact_m(e, 4));
+        CHECK(dw_spectrum_exact_m(e, 3) != NULL && dw_spectrum_exact_var(e) != NULL);
+        dw_spectrum_exact_clear(e);
         dw_spectrum_clear(s);
         dw_act_clear(act);
     }
@@ -275,7 +283,7 @@ static void test_orthogonal(void)
     for (int L = 1; L <= 2; L++) {
         s = make("relu", L, 2.0, 0.0, 1.0, 0, 1, K, &act);
         if (!s) continue;
-        dw_spectrum_exact e;
+        dw_spectrum_exact *e = NULL;
         CHECK(dw_spectrum_exact_init(&e, s, K, DW_SPECTRUM_ROUTE_S) == DW_OK);
         double m[10], bin = 1;
         CHECK(dw_spectrum_moments(s, K, DW_SPECTRUM_ROUTE_S, m) == DW_OK);
@@ -284,10 +292,10 @@ static void test_orthogonal(void)
             double want = L == 1 ? pow(2, k - 1) : bin / 2;
             char ws[64];
             snprintf(ws, sizeof ws, "%.0f", want);
-            CHECK(e.m && !strcmp(e.m[k - 1], ws));
+            CHECK(dw_spectrum_exact_m(e, k) && !strcmp(dw_spectrum_exact_m(e, k), ws));
             CHECK_CLOSE(m[k - 1], want, 1e-13, 0);
         }
-        dw_spectrum_exact_clear(&e);
+        dw_spectrum_exact_clear(e);
         dw_spectrum_clear(s);
         dw_act_clear(act);
     }
@@ -477,54 +485,85 @@ static void test_criticality(void)
 
 static void test_errors(void)
 {
-    dw_act *act;
-    CHECK(dw_act_init(&act, "relu") == DW_OK);
-    dw_spectrum_opts o;
-    dw_spectrum_opts_init(&o);
-    o.act = act;
+    dw_act *relu, *act;
+    CHECK(dw_act_init(&relu, "relu") == DW_OK);
+    act = relu;
+    dw_spectrum_opts *o = NULL;
+    CHECK(dw_spectrum_opts_init(&o) == DW_OK && o != NULL);
+    dw_net *net = NULL;
+    CHECK(dw_net_init(&net) == DW_OK);
     dw_spectrum *s = NULL;
-    o.kmax = 0;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID && s == NULL);
+    /* the options' setters validate at once, naming the option */
+    CHECK(dw_spectrum_opts_set_kmax(o, 0) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "K = 0") != NULL);
-    o.kmax = DW_SPECTRUM_KMAX + 1;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_opts_set_kmax(o, DW_SPECTRUM_KMAX + 1) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "supported maximum") != NULL);
-    o.kmax = 4;
-    o.q0 = 0;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_opts_set_kmax(o, 4) == DW_OK);
+    CHECK(dw_spectrum_opts_set_q0(o, 0) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "q0") != NULL);
-    o.q0 = 1;
-    o.depth = 0;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID);
-    o.depth = 2;
+    CHECK(dw_spectrum_opts_set_q0(o, NAN) == DW_ERR_INVALID && dw_spectrum_opts_set_q0(o, INFINITY) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_opts_set_q0(o, 1) == DW_OK);
+    CHECK(dw_spectrum_opts_set_kmax(NULL, 4) == DW_ERR_INVALID && dw_spectrum_opts_set_q0(NULL, 1) == DW_ERR_INVALID &&
+          dw_spectrum_opts_set_fixed_point(NULL, true) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_opts_init(NULL) == DW_ERR_INVALID);
+    dw_spectrum_opts_clear(NULL);
+    /* the network: depth 0, an empty net, a readout, given weights, a complex law, weight_var 0 */
+    CHECK(dw_net_set_fc(net, 0, act, false) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && s == NULL && strstr(dw_error_message(), "no layers"));
+    CHECK(dw_net_set_fc(net, 2, act, true) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && s == NULL);
+    CHECK(strstr(dw_error_message(), "spectrum: the network must end with an activation (no readout layer)") != NULL);
+    {
+        const size_t widths[3] = {2, 2, 2};
+        const double W[4] = {1, 0, 0, 1}, *Ws[2] = {W, W};
+        CHECK(dw_net_set_given(net, act, 2, widths, Ws, NULL, false) == DW_OK);
+        CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "given weights"));
+    }
+    CHECK(dw_net_set_fc(net, 2, act, false) == DW_OK);
+    CHECK(dw_net_set_law(net, "complex-gaussian") == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "real networks"));
+    CHECK(dw_net_set_law(net, "orthogonal") == DW_OK && dw_net_set_gaussian_input_layer(net, true) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "gaussian_input_layer"));
+    CHECK(dw_net_set_gaussian_input_layer(net, false) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_OK && dw_spectrum_orthogonal(s));
+    dw_spectrum_clear(s);
+    s = NULL;
+    CHECK(dw_net_set_law(net, "rademacher") == DW_OK); /* any i.i.d. law: the Gaussian limit */
+    CHECK(dw_spectrum_init(&s, net, o) == DW_OK && !dw_spectrum_orthogonal(s));
+    dw_spectrum_clear(s);
+    s = NULL;
+    const double zero = 0;
+    CHECK(dw_net_set_weight_var(net, 1, &zero) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "weight_var: value 1 is 0"));
     double wv[3] = {1, 2, 3};
-    o.weight_var = wv;
-    o.n_weight_var = 3;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID);
-    o.n_weight_var = 2;
-    o.fixed_point = 1;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID);
-    o.fixed_point = 0;
+    CHECK(dw_net_set_weight_var(net, 3, wv) == DW_ERR_INVALID);
+    CHECK(dw_net_set_weight_var(net, 2, wv) == DW_OK);
+    CHECK(dw_spectrum_opts_set_fixed_point(o, true) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "one weight variance"));
+    CHECK(dw_spectrum_opts_set_fixed_point(o, false) == DW_OK);
     wv[0] = -1;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_INVALID);
+    CHECK(dw_net_set_weight_var(net, 2, wv) == DW_ERR_INVALID);
     wv[0] = 3;
     double bv = 1;
-    o.bias_var = &bv;
-    o.fixed_point = 1;
-    o.n_weight_var = 1;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_RANGE); /* relu, sigma^2 = 3 > 2 with a bias: no fixed point */
+    CHECK(dw_net_set_weight_var(net, 1, wv) == DW_OK && dw_net_set_bias_var(net, 1, &bv) == DW_OK);
+    CHECK(dw_spectrum_opts_set_fixed_point(o, true) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_RANGE); /* relu, sigma^2 = 3 > 2 with a bias: no fixed point */
     CHECK(strstr(dw_error_message(), "fixed point") != NULL);
-    o.fixed_point = 0;
-    CHECK(dw_spectrum_init(&s, &o) == DW_OK);
+    CHECK(dw_spectrum_opts_set_fixed_point(o, false) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_OK);
     double m[8], t[2] = {1.0, 0.0}, rho[2];
     CHECK(dw_spectrum_moments(s, 5, 3, m) == DW_ERR_INVALID);
     CHECK(dw_spectrum_moments(s, 5, DW_SPECTRUM_ROUTE_S, m) == DW_ERR_INVALID); /* above kmax */
     CHECK(dw_spectrum_density(s, 2, t, rho) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "abscissa 1") != NULL);
-    dw_spectrum_exact e;
-    CHECK(dw_spectrum_exact_init(&e, s, DW_SPECTRUM_NC_KMAX + 1, DW_SPECTRUM_ROUTE_NC) == DW_ERR_INVALID);
+    dw_spectrum_exact *e = NULL;
+    CHECK(dw_spectrum_exact_init(&e, s, DW_SPECTRUM_NC_KMAX + 1, DW_SPECTRUM_ROUTE_NC) == DW_ERR_INVALID && !e);
+    CHECK(dw_spectrum_exact_init(&e, s, 0, DW_SPECTRUM_ROUTE_S) == DW_ERR_INVALID && !e);
+    CHECK(dw_spectrum_exact_init(&e, s, 3, (dw_spectrum_route)7) == DW_ERR_INVALID && !e);
+    CHECK(dw_spectrum_exact_init(NULL, s, 3, DW_SPECTRUM_ROUTE_S) == DW_ERR_INVALID);
+    dw_spectrum_exact_clear(NULL);
+    CHECK(dw_spectrum_exact_m(NULL, 1) == NULL && dw_spectrum_exact_var(NULL) == NULL);
     dw_spectrum_clear(s);
-    dw_act_clear(act);
     /* exact for a non-rational activation; exact fixed point of a nonlinear polynomial */
     s = make("erf", 2, 1.0, 0.0, 1.0, 0, 0, 3, &act);
     if (s) {
@@ -540,14 +579,13 @@ static void test_errors(void)
         dw_act_clear(act);
     }
     /* moments of phi' overflow: exp at a large variance */
-    CHECK(dw_act_init(&act, "exp") == DW_OK);
-    dw_spectrum_opts_init(&o);
-    o.act = act;
-    o.q0 = 50;
-    o.kmax = 12;
-    CHECK(dw_spectrum_init(&s, &o) == DW_ERR_RANGE);
+    dw_act *ex;
+    CHECK(dw_act_init(&ex, "exp") == DW_OK);
+    CHECK(dw_net_set_fc(net, 1, ex, false) == DW_OK && dw_net_set_law(net, "gaussian") == DW_OK);
+    CHECK(dw_spectrum_opts_set_q0(o, 50) == DW_OK && dw_spectrum_opts_set_kmax(o, 12) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_RANGE);
     CHECK(strstr(dw_error_message(), "variance q = 50") != NULL);
-    dw_act_clear(act);
+    dw_act_clear(ex);
     /* step: J = 0, all moments 0, density 0, atom 1 */
     s = make("step", 2, 1.0, 0.0, 1.0, 0, 0, 3, &act);
     if (s) {
@@ -558,8 +596,15 @@ static void test_errors(void)
         dw_spectrum_clear(s);
         dw_act_clear(act);
     }
-    CHECK(dw_spectrum_init(NULL, &o) == DW_ERR_INVALID);
-    CHECK(dw_spectrum_init(&s, NULL) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_init(NULL, net, o) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_init(&s, NULL, o) == DW_ERR_INVALID && s == NULL);
+    /* no options: the defaults (q0 1, kmax 8) */
+    CHECK(dw_net_set_fc(net, 2, relu, false) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_OK && dw_spectrum_kmax(s) == 8 && dw_spectrum_depth(s) == 2);
+    dw_spectrum_clear(s);
+    dw_net_clear(net);
+    dw_spectrum_opts_clear(o);
+    dw_act_clear(relu);
 }
 
 int main(void)

@@ -2,7 +2,7 @@
  * assembled here from dw_sample_weights / dw_sample_bias and the documented streams (its squared singular values by
  * dw_spectrum_network_jacobian); results independent of the thread count; dw_spectrum_count_zeros against the rank
  * of a one-layer relu network (N minus its dead units, counted here from the pre-activations); dw_spectrum_input_q0;
- * the progress callback (called, and cancelling); the error paths. */
+ * the Gaussian input layer; the progress callback (called, and cancelling); the error paths. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -48,35 +48,47 @@ static void by_hand(const dw_act *act, const dw_law *law, unsigned long long see
     double nx = 0;
     for (int i = 0; i < N; i++) nx += x[i] * x[i];
     for (int i = 0; i < N; i++) x[i] *= sqrt(q0 * N / nx);
-    dw_spectrum_network net = {L, width, Wp, bp, act};
-    CHECK(dw_spectrum_network_jacobian(&net, x, NULL, s2) == DW_OK);
+    dw_net *net = NULL;
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_given(net, act, L, width, Wp, bp, false) == DW_OK);
+    CHECK(dw_spectrum_network_jacobian(net, x, NULL, s2) == DW_OK);
+    dw_net_clear(net);
+}
+
+/* The sampled networks' net: depth, one width, the variances (1 or depth values) and the law. */
+static dw_net *fc(const dw_act *act, int depth, double width, size_t nv, const double *wv, const double *bv,
+                  const char *law)
+{
+    dw_net *net = NULL;
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_fc(net, depth, act, false) == DW_OK);
+    CHECK(dw_net_set_weight_var(net, nv, wv) == DW_OK && dw_net_set_bias_var(net, nv, bv) == DW_OK);
+    CHECK(dw_net_set_widths(net, 1, &width) == DW_OK && dw_net_set_law(net, law) == DW_OK);
+    return net;
+}
+
+static dw_spectrum_sample_opts *sopts(size_t samples, int K)
+{
+    dw_spectrum_sample_opts *o = NULL;
+    CHECK(dw_spectrum_sample_opts_init(&o) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_samples(o, samples) == DW_OK && dw_spectrum_sample_opts_set_K(o, K) == DW_OK);
+    return o;
 }
 
 static void test_against_hand(const char *actname, const char *lawname)
 {
     dw_act *act = NULL;
     CHECK(dw_act_init(&act, actname) == DW_OK);
-    dw_law law;
+    dw_law law; /* for the hand-made networks */
     CHECK(dw_law_parse(&law, lawname) == DW_OK);
     const double wv[L] = {1.7, 1.3, 2.0}, bv[L] = {0.1, 0.0, 0.3};
-    dw_spectrum_sample_opts o;
-    dw_spectrum_sample_opts_init(&o);
-    o.depth = L;
-    o.act = act;
-    o.width = N;
-    o.n_weight_var = L;
-    o.weight_var = wv;
-    o.n_bias_var = L;
-    o.bias_var = bv;
-    o.q0 = 0.7;
-    o.samples = S;
-    o.K = 3;
+    dw_net *net = fc(act, L, N, L, wv, bv, lawname);
+    dw_spectrum_sample_opts *o = sopts(S, 3);
+    CHECK(dw_spectrum_sample_opts_set_q0(o, 0.7) == DW_OK);
     static double s2[S * N], s2b[S * N], hand[N];
     double m[3], se[3], m2[3], se2[3];
-    o.threads = 1;
-    CHECK(dw_spectrum_sample_law(&o, &law, 99, m, se, s2) == DW_OK);
-    o.threads = 3;
-    CHECK(dw_spectrum_sample_law(&o, &law, 99, m2, se2, s2b) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_threads(o, 1) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 99, m, se, s2) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_threads(o, 3) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 99, m2, se2, s2b) == DW_OK);
     CHECK(!memcmp(m, m2, sizeof m) && !memcmp(se, se2, sizeof se) && !memcmp(s2, s2b, sizeof s2));
     double mean[3] = {0, 0, 0};
     for (int s = 0; s < S; s++) {
@@ -92,8 +104,10 @@ static void test_against_hand(const char *actname, const char *lawname)
     }
     for (int k = 0; k < 3; k++) CHECK_CLOSE(m[k], mean[k], 1e-12, 0);
     /* another seed is another network */
-    CHECK(dw_spectrum_sample_law(&o, &law, 100, m2, se2, s2b) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 100, m2, se2, s2b) == DW_OK);
     CHECK(memcmp(s2, s2b, sizeof s2) != 0);
+    dw_spectrum_sample_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
 }
 
@@ -104,18 +118,13 @@ static void test_zeros_relu(void)
     CHECK(dw_act_init(&act, "relu") == DW_OK);
     dw_law law = {DW_LAW_RADEMACHER, 0};
     const double wv = 2.0, bv = 0.2;
-    dw_spectrum_sample_opts o;
-    dw_spectrum_sample_opts_init(&o);
-    o.depth = 1;
-    o.act = act;
-    o.width = N;
-    o.weight_var = &wv;
-    o.bias_var = &bv;
-    o.samples = S;
-    o.K = 2;
+    dw_net *net = fc(act, 1, N, 1, &wv, &bv, "rademacher");
+    dw_spectrum_sample_opts *o = sopts(S, 2);
     static double s2[S * N], W[N * N], b[N], x[N];
     double m[2], se[2];
-    CHECK(dw_spectrum_sample_law(&o, &law, 7, m, se, s2) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 7, m, se, s2) == DW_OK);
+    dw_spectrum_sample_opts_clear(o);
+    dw_net_clear(net);
     size_t dead = 0;
     const dw_law g = {DW_LAW_GAUSSIAN, 0};
     for (int s = 0; s < S; s++) {
@@ -137,30 +146,52 @@ static void test_zeros_relu(void)
     dw_act_clear(act);
 }
 
+/* gaussian_input_layer: layer 1 draws Gaussian weights whatever the law, the others the law's: at depth 1 the
+ * networks are the Gaussian ones, at depth 2 they are not */
+static void test_gaussian_input_layer(void)
+{
+    dw_act *act = NULL;
+    CHECK(dw_act_init(&act, "tanh") == DW_OK);
+    const double wv = 1.5, bv = 0.2;
+    static double a[S * N], b[S * N];
+    double m[2], se[2];
+    for (int depth = 1; depth <= 2; depth++) {
+        dw_net *g = fc(act, depth, N, 1, &wv, &bv, "gaussian"), *r = fc(act, depth, N, 1, &wv, &bv, "rademacher");
+        dw_spectrum_sample_opts *o = sopts(S, 2);
+        CHECK(dw_spectrum_sample_law(g, o, 11, m, se, a) == DW_OK);
+        CHECK(dw_spectrum_sample_law(r, o, 11, m, se, b) == DW_OK && memcmp(a, b, sizeof a) != 0);
+        CHECK(dw_net_set_gaussian_input_layer(r, true) == DW_OK);
+        CHECK(dw_spectrum_sample_law(r, o, 11, m, se, b) == DW_OK);
+        CHECK((memcmp(a, b, sizeof a) == 0) == (depth == 1));
+        dw_spectrum_sample_opts_clear(o);
+        dw_net_clear(g);
+        dw_net_clear(r);
+    }
+    dw_act_clear(act);
+}
+
 static void test_input_q0(void)
 {
     dw_act *act = NULL;
     CHECK(dw_act_init(&act, "erf") == DW_OK);
     const double wv = 1.6, bv = 0.1;
-    dw_spectrum_opts o;
-    dw_spectrum_opts_init(&o);
-    o.depth = 2;
-    o.act = act;
-    o.weight_var = &wv;
-    o.bias_var = &bv;
-    o.q0 = 0.3;
-    o.kmax = 2;
+    dw_net *net = fc(act, 2, 10, 1, &wv, &bv, "gaussian");
+    dw_spectrum_opts *o = NULL;
+    CHECK(dw_spectrum_opts_init(&o) == DW_OK);
+    CHECK(dw_spectrum_opts_set_q0(o, 0.3) == DW_OK && dw_spectrum_opts_set_kmax(o, 2) == DW_OK);
     dw_spectrum *sp = NULL;
-    CHECK(dw_spectrum_init(&sp, &o) == DW_OK);
+    CHECK(dw_spectrum_init(&sp, net, o) == DW_OK);
     CHECK(dw_spectrum_input_q0(sp) == 0.3);
     dw_spectrum_clear(sp);
-    o.fixed_point = 1;
-    CHECK(dw_spectrum_init(&sp, &o) == DW_OK);
+    CHECK(dw_spectrum_opts_set_fixed_point(o, true) == DW_OK);
+    CHECK(dw_spectrum_init(&sp, net, o) == DW_OK);
     const double qs = dw_spectrum_q(sp)[0], q0 = dw_spectrum_input_q0(sp);
     CHECK_CLOSE(wv * q0 + bv, qs, 1e-15, 0);
     /* and q* is the fixed point: sigma_w^2 E erf(sqrt(q*) Z)^2 + sigma_b^2, E erf^2 = (2/pi) asin(2q/(1+2q)) */
     CHECK_CLOSE(wv * (2 / M_PI) * asin(2 * qs / (1 + 2 * qs)) + bv, qs, 1e-12, 0);
     dw_spectrum_clear(sp);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
 }
 
@@ -168,42 +199,40 @@ static void test_progress_and_errors(void)
 {
     dw_act *act = NULL;
     CHECK(dw_act_init(&act, "tanh") == DW_OK);
-    dw_spectrum_sample_opts o;
-    dw_spectrum_sample_opts_init(&o);
-    o.depth = 2;
-    o.act = act;
-    o.width = 10;
-    o.samples = S;
-    o.K = 2;
+    const double one = 1, zero = 0;
+    dw_net *net = fc(act, 2, 10, 1, &one, &zero, "uniform");
+    dw_spectrum_sample_opts *o = sopts(S, 2);
     double m[2], se[2];
-    dw_law law = {DW_LAW_UNIFORM, 0};
     prog_t p = {0, 0};
-    o.progress = progress;
-    o.progress_ctx = &p;
-    o.threads = 2;
-    CHECK(dw_spectrum_sample_law(&o, &law, 1, m, se, NULL) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_progress(o, progress, &p) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_threads(o, 2) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 1, m, se, NULL) == DW_OK);
     CHECK(p.calls >= 1);
     prog_t c = {0, 1};
-    o.progress_ctx = &c;
-    o.threads = 1;
-    CHECK(dw_spectrum_sample_law(&o, &law, 1, m, se, NULL) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_sample_opts_set_progress(o, progress, &c) == DW_OK);
+    CHECK(dw_spectrum_sample_opts_set_threads(o, 1) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 1, m, se, NULL) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "cancelled") != NULL);
-    o.progress = NULL;
-    dw_law cg = {DW_LAW_COMPLEX_GAUSSIAN, 0};
-    CHECK(dw_spectrum_sample_law(&o, &cg, 1, m, se, NULL) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_sample_opts_set_progress(o, NULL, NULL) == DW_OK);
+    CHECK(dw_net_set_law(net, "complex-gaussian") == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 1, m, se, NULL) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "complex-gaussian") != NULL);
-    dw_law bad = {DW_LAW_STUDENT_T, 1.5};
-    CHECK(dw_spectrum_sample_law(&o, &bad, 1, m, se, NULL) == DW_ERR_INVALID);
-    CHECK(dw_spectrum_sample_law(&o, NULL, 1, m, se, NULL) == DW_ERR_INVALID);
-    o.samples = 1;
-    CHECK(dw_spectrum_sample_law(&o, &law, 1, m, se, NULL) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "at least 2") != NULL);
-    o.samples = S;
-    o.width = 46341;
-    CHECK(dw_spectrum_sample_law(&o, &law, 1, m, se, NULL) == DW_ERR_INVALID);
-    o.width = 40000; /* 12.8 TB of weights per network: refused before allocating */
-    o.depth = 1000;
-    CHECK(dw_spectrum_sample_law(&o, &law, 1, m, se, NULL) == DW_ERR_NOMEM);
+    CHECK(dw_net_set_law(net, "student-t:1.5") == DW_ERR_INVALID); /* the net's own check of a law */
+    CHECK(dw_net_set_law(net, "orthogonal") == DW_OK && dw_net_set_gaussian_input_layer(net, true) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 1, m, se, NULL) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "gaussian_input_layer"));
+    CHECK(dw_net_set_law(net, "uniform") == DW_OK);
+    CHECK(dw_spectrum_sample_law(NULL, o, 1, m, se, NULL) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_sample_law(net, NULL, 1, m, se, NULL) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_sample_opts_set_samples(o, 1) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "the standard error needs two") != NULL);
+    const double wide = 46341, big = 40000;
+    CHECK(dw_net_set_widths(net, 1, &wide) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 1, m, se, NULL) == DW_ERR_INVALID);
+    CHECK(dw_net_set_fc(net, 1000, act, false) == DW_OK && dw_net_set_widths(net, 1, &big) == DW_OK);
+    CHECK(dw_spectrum_sample_law(net, o, 1, m, se, NULL) == DW_ERR_NOMEM); /* 12.8 TB of weights: refused first */
+    dw_spectrum_sample_opts_clear(o);
+    dw_net_clear(net);
     CHECK(dw_spectrum_count_zeros(3, 0, NULL) == 0);
     dw_act_clear(act);
 }
@@ -216,6 +245,7 @@ int main(void)
     test_against_hand("gelu", "sparse:0.5");
     test_zeros_relu();
     test_input_q0();
+    test_gaussian_input_layer();
     test_progress_and_errors();
     return check_done("spectrum_sample_law");
 }

@@ -53,18 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 4; i++) t[i] = value(&b);
     dw_act *act = NULL;
     if (dw_act_init(&act, acts[ai]) != DW_OK) abort();
-    dw_spectrum_opts o;
-    dw_spectrum_opts_init(&o);
-    o.act = act;
-    o.depth = L;
-    o.weight_var = &sw2;
-    o.bias_var = &sb2;
-    o.q0 = q0;
-    o.fixed_point = (flags & 1) != 0;
-    o.weights = (flags & 2) ? DW_SPECTRUM_ORTHOGONAL : DW_SPECTRUM_GAUSSIAN;
-    o.kmax = K;
+    dw_net *net = NULL;
+    dw_spectrum_opts *o = NULL;
+    if (dw_net_init(&net) != DW_OK || dw_spectrum_opts_init(&o) != DW_OK) abort();
     dw_spectrum *s = NULL;
-    dw_status st = dw_spectrum_init(&s, &o);
+    const int orth = (flags & 2) != 0;
+    /* each setter validates its value; the first refusal ends the input as the init's did */
+    dw_status st = dw_net_set_fc(net, L, act, false);
+    if (!st) st = dw_net_set_weight_var(net, 1, &sw2);
+    if (!st) st = dw_net_set_bias_var(net, 1, &sb2);
+    if (!st && orth) st = dw_net_set_law(net, "orthogonal");
+    if (!st) st = dw_spectrum_opts_set_q0(o, q0);
+    if (!st) st = dw_spectrum_opts_set_fixed_point(o, (flags & 1) != 0);
+    if (!st) st = dw_spectrum_opts_set_kmax(o, K);
+    if (!st) st = dw_spectrum_init(&s, net, o);
+    dw_net_clear(net);
+    dw_spectrum_opts_clear(o);
     if (st != DW_OK) {
         if (s) abort();
         one_line();
@@ -76,15 +80,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st == DW_OK) {
         for (int k = 0; k < K; k++)
             if (!isfinite(m[k]) || m[k] < 0) abort();
-        if (o.weights == DW_SPECTRUM_GAUSSIAN && K <= 10 && dw_spectrum_moments(s, K, DW_SPECTRUM_ROUTE_NC, m1) == DW_OK)
+        if (!orth && K <= 10 && dw_spectrum_moments(s, K, DW_SPECTRUM_ROUTE_NC, m1) == DW_OK)
             for (int k = 0; k < K; k++)
                 if (!(fabs(m1[k] - m[k]) <= 1e-9 * fabs(m[k]) + 1e-300) && m[k] < 1e250) abort();
     } else {
         one_line();
     }
     if ((flags & 4) && L <= 3) {
-        dw_spectrum_exact e;
-        if (dw_spectrum_exact_init(&e, s, K < 6 ? K : 6, DW_SPECTRUM_ROUTE_S) == DW_OK) dw_spectrum_exact_clear(&e);
+        dw_spectrum_exact *e = NULL;
+        if (dw_spectrum_exact_init(&e, s, K < 6 ? K : 6, DW_SPECTRUM_ROUTE_S) == DW_OK) dw_spectrum_exact_clear(e);
         else one_line();
     }
     /* support and density cost O(atoms of the laws of phi'^2), about 24 sqrt(q) x 16 per layer for the activations

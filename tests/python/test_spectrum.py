@@ -249,7 +249,7 @@ def test_cli_exact_and_critical():
     (["--moments", 3, "--act", "erf", "--exact"], "not rational"),
     (["--moments", 3, "--act", "erf", "--exact", "--weights", "orthogonal"], "not rational"),
     (["--moments", 3, "--weights", "haar"], "--weights"),
-    (["--moments", 3, "--weight-var", "1,2,3"], "weight variance"),
+    (["--moments", 3, "--weight-var", "1,2,3"], "weight_var: expected 1 or 2"),
     (["--moments", 3, "--act", "exp", "--q0", 50, "--moments", 12], "variance q = 50"),
     (["--moments", 3, "--act", "tanhh"], "--act"),
     (["--moments", 3, "--sample"], "--sample needs --width"),
@@ -279,7 +279,7 @@ def test_cli_usage_errors():
 
 
 def test_python_errors():
-    with pytest.raises(dw.InputError, match="K: 0"):
+    with pytest.raises(dw.InputError, match="K = 0"):
         dw.jacobian_moments(2, "relu", K=0)
     with pytest.raises(dw.InputError, match="supported maximum"):
         dw.jacobian_moments(2, "relu", K=300)
@@ -291,3 +291,33 @@ def test_python_errors():
         dw.jacobian_moments(0, "relu")
     with pytest.raises(dw.InputError, match="not rational"):
         dw.jacobian_moments(2, "sin", exact=True)
+
+
+def test_report_matches_cli_and_parts():
+    """deepwick.jacobian_report is the CLI's report: the same JSON, and the same numbers as the separate calls."""
+    args = ["--depth", 3, "--act", "relu", "--moments", 4, "--weight-var", 2, "--exact", "--json", "--sample",
+            "--width", 20, "--samples", 4, "--seed", 3]
+    p = subprocess.run([str(CLI), "jacobian", *map(str, args)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    c = json.loads(p.stdout)
+    r = dw.jacobian_report(3, "relu", K=4, weight_var=2, exact=True, width=20, samples=4, seed=3,
+                           return_spectra=True, grid=(0.1, 3, 20))
+    for k in c:
+        if k == "sample":
+            assert {kk: v for kk, v in c[k].items() if kk != "seconds"} == \
+                {kk: v for kk, v in r[k].items() if kk not in ("seconds", "spectra")}
+        else:
+            assert c[k] == r[k], k
+    m = dw.jacobian_moments(3, "relu", K=4, weight_var=2, exact=True, support=True)
+    assert r["moments"] == list(m["moments"]) and r["exact"]["moments"] == m["exact"]["moments"]
+    assert tuple(r["support"]) == m["support"] and r["critical"] is True and r["exact"]["routes_agree"] is True
+    fs = dw.sample_jacobian(3, "relu", K=4, weight_var=2, width=20, samples=4, seed=3, return_spectra=True)
+    assert np.array_equal(fs["spectra"], r["sample"]["spectra"]) and r["sample"]["moments"] == list(fs["moments"])
+    rho = dw.jacobian_density(r["density"]["t"], 3, "relu", weight_var=2)
+    assert np.allclose(rho, r["density"]["rho"], rtol=1e-9, atol=0)
+    with pytest.raises(dw.InputError, match="grid: A = 0"):
+        dw.jacobian_report(2, "relu", grid=(0, 1, 5))
+    with pytest.raises(dw.InputError, match="need both"):
+        dw.jacobian_report(2, "relu", width=10)
+    with pytest.raises(dw.InputError, match="does not go"):
+        dw.jacobian_report(2, "relu", width=10, samples=3, law="orthogonal", weights="gaussian")

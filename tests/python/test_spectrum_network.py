@@ -84,25 +84,25 @@ def test_jacobian_svd_against_numpy():
     bs = [0.2 * rng.standard_normal(w) for w in widths[1:]]
     x = rng.standard_normal(widths[0])
     for act in ("relu", "erf", "sin"):
-        s2, J = dw.jacobian_svd(Ws, x, act, bs, return_jacobian=True)
+        s2, J = dw.jacobian_svd(Ws, bs, x, act, return_jacobian=True)
         Jn = numpy_jacobian(act, Ws, bs, x)
         assert J.shape == (40, 30) and s2.shape == (30,)
         assert np.allclose(J, Jn, rtol=0, atol=1e-13 * np.abs(Jn).max())
         ev = np.sort(np.linalg.eigvalsh(Jn.T @ Jn))[::-1]
         assert np.allclose(s2, ev, rtol=0, atol=1e-12 * ev[0])
     # no biases, a single layer given as one matrix
-    s2 = dw.jacobian_svd(Ws[0], x, "identity")
+    s2 = dw.jacobian_svd(Ws[0], None, x, "identity")
     assert np.allclose(s2, np.sort(np.linalg.eigvalsh(Ws[0].T @ Ws[0]))[::-1], atol=1e-12)
 
 
 def test_hutchinson_against_exact_traces():
     rng = np.random.default_rng(6)
     Ws, bs, x = draw(rng, 3, 60, 1.5, 0.1, 1.0)
-    s2 = dw.jacobian_svd(Ws, x, "erf", bs)
+    s2 = dw.jacobian_svd(Ws, bs, x, "erf")
     exact = np.array([np.mean(s2 ** k) for k in range(1, 6)])
-    m, se = dw.jacobian_hutchinson(Ws, x, "erf", bs, K=5, probes=3000, seed=1)
+    m, se = dw.jacobian_hutchinson(Ws, bs, x, "erf", K=5, probes=3000, seed=1)
     assert np.all(se > 0) and np.all(np.abs(m - exact) < 4 * se), (m, exact, se)
-    m2, se2 = dw.jacobian_hutchinson(Ws, x, "erf", bs, K=5, probes=3000, seed=1)
+    m2, se2 = dw.jacobian_hutchinson(Ws, bs, x, "erf", K=5, probes=3000, seed=1)
     assert np.array_equal(m, m2) and np.array_equal(se, se2)
 
 
@@ -139,7 +139,7 @@ def ks(samples, cdf, atom0=0.0, zero=1e-20):
 def test_density_against_histogram(act, sw2, sb2, orth):
     rng = np.random.default_rng(7)
     L, N, S = 2, (200 if orth else 400), 5
-    s2 = np.concatenate([dw.jacobian_svd(Ws, x, act, bs) for Ws, bs, x in
+    s2 = np.concatenate([dw.jacobian_svd(Ws, bs, x, act) for Ws, bs, x in
                          (draw(rng, L, N, sw2, sb2, 1.0, orth) for _ in range(S))])
     thr = 1.628 / np.sqrt(s2.size)
     a0 = dw.jacobian_moments(L, act, K=1, weight_var=sw2, bias_var=sb2)["atom0"]
@@ -154,23 +154,23 @@ def test_errors():
     rng = np.random.default_rng(8)
     Ws, bs, x = draw(rng, 2, 5, 1.0, 0.1, 1.0)
     with pytest.raises(dw.InputError, match="weights\\[1\\]"):
-        dw.jacobian_svd([Ws[0], np.ones((5, 4))], x, "relu")
+        dw.jacobian_svd([Ws[0], np.ones((5, 4))], None, x, "relu")
     with pytest.raises(dw.InputError, match="x: expected a 1-D"):
-        dw.jacobian_svd(Ws, np.ones((5, 1)), "relu")
+        dw.jacobian_svd(Ws, None, np.ones((5, 1)), "relu")
     with pytest.raises(dw.InputError, match="biases"):
-        dw.jacobian_svd(Ws, x, "relu", [bs[0]])
+        dw.jacobian_svd(Ws, [bs[0]], x, "relu")
     with pytest.raises(dw.InputError, match="biases\\[0\\]"):
-        dw.jacobian_svd(Ws, x, "relu", [np.ones(4), None])
+        dw.jacobian_svd(Ws, [np.ones(4), None], x, "relu")
     with pytest.raises(dw.InputError, match="x\\[2\\]"):
-        dw.jacobian_svd(Ws, [0, 1, np.nan, 0, 0], "relu")
+        dw.jacobian_svd(Ws, None, [0, 1, np.nan, 0, 0], "relu")
     with pytest.raises(dw.InputError, match="probes"):
-        dw.jacobian_hutchinson(Ws, x, "relu", probes=1)
+        dw.jacobian_hutchinson(Ws, None, x, "relu", probes=1)
     with pytest.raises(dw.InputError, match="supported maximum"):
-        dw.jacobian_hutchinson(Ws, x, "relu", K=300)
+        dw.jacobian_hutchinson(Ws, None, x, "relu", K=300)
     with pytest.raises(dw.InputError, match="layer 1"):
-        dw.jacobian_svd([np.full((5, 5), 1e300), Ws[1]], np.ones(5), "exp")
+        dw.jacobian_svd([np.full((5, 5), 1e300), Ws[1]], None, np.ones(5), "exp")
     with pytest.raises(dw.InputError, match="unknown activation"):
-        dw.jacobian_svd(Ws, x, "nope")
+        dw.jacobian_svd(Ws, None, x, "nope")
 
 
 # ---- long: the limit against networks of width 1000 -----------------------------------------------------------------
@@ -181,9 +181,9 @@ def sampled_moments(act, L, sw2, sb2, N, S, K, seed, hutchinson=False):
     for s in range(S):
         Ws, bs, x = draw(rng, L, N, sw2, sb2, 1.0)
         if hutchinson:
-            out[s] = dw.jacobian_hutchinson(Ws, x, act, bs, K=K, probes=8, seed=seed * 1000 + s)[0]
+            out[s] = dw.jacobian_hutchinson(Ws, bs, x, act, K=K, probes=8, seed=seed * 1000 + s)[0]
         else:
-            s2 = dw.jacobian_svd(Ws, x, act, bs)
+            s2 = dw.jacobian_svd(Ws, bs, x, act)
             out[s] = [np.mean(s2 ** k) for k in range(1, K + 1)]
     return out.mean(0), out.std(0, ddof=1) / np.sqrt(S)
 

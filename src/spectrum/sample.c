@@ -1,0 +1,236 @@
+/* Many finite networks for the Jacobian spectrum (theory.md 3 at finite width): square layers of width N drawn by the
+ * caller's function (sample_law.c gives the sampling module's laws), each network's moments by an SVD of its
+ * Jacobian or by Hutchinson's estimator (network.c), in parallel over networks with a reduction in index order, so
+ * the results do not depend on the thread count. */
+#include "spectrum/spectrum.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* ---- many networks: weights from the caller's drawing function --------------------------------------------------- */
+
+/* The sampled networks' shape: the net (dw_net_set_fc without a readout, one integer width) and the options. */
+typedef struct sample_net {
+    int L;
+    const dw_act *act;
+    size_t N;
+    double *sw2, *sb2; /* L each */
+} sample_net;
+
+static void sample_net_free(sample_net *n)
+{
+    free(n->sw2);
+    free(n->sb2);
+}
+
+static dw_status sample_net_of(const dw_net *net, sample_net *n)
+{
+    memset(n, 0, sizeof *n);
+    dw_net_fc fc;
+    dw_status st = dw_net_fc_view(net, "sample", 0, &fc);
+    if (st) return st;
+    if (dw_net_is_given(net))
+        return dw_fail(DW_ERR_INVALID, "sample: the network has given weights; sampling draws them (dw_net_set_fc)");
+    const double N = dw_net_dense(net, 0)->width;
+    for (size_t k = 0; k < fc.n_dense; k++)
+        if (dw_net_dense(net, k)->width != N)
+            return dw_fail(DW_ERR_INVALID, "width: the sampled networks have square layers: one width N for every "
+                           "layer (layer %zu has %g, layer 1 %g)", k + 1, dw_net_dense(net, k)->width, N);
+    if (N == 0) return dw_fail(DW_ERR_INVALID, "width: not set (dw_net_set_widths with one value N)");
+    if (N != floor(N) || N > DW_SPECTRUM_WIDTH_MAX)
+        return dw_fail(DW_ERR_INVALID, "width: %g; need an integer in 1..%d", N, DW_SPECTRUM_WIDTH_MAX);
+    n->L = fc.depth;
+    n->act = fc.act;
+    n->N = (size_t)N;
+    n->sw2 = dw_alloc(fc.n_dense, sizeof(double), "sample layers");
+    n->sb2 = dw_alloc(fc.n_dense, sizeof(double), "sample layers");
+    if (!n->sw2 || !n->sb2) {
+        sample_net_free(n);
+        return DW_ERR_NOMEM;
+    }
+    dw_net_dense_values(net, 0, n->sw2);
+    dw_net_dense_values(net, 1, n->sb2);
+    return DW_OK;
+}
+
+/* One network: draw, scale, and its K moments (exact: from the squared singular values; else Hutchinson). */
+static dw_status sample_one(const sample_net *n, const dw_spectrum_sample_opts *o, unsigned long long s, double *buf,
+                            double *m, double *s2out)
+{
+    const int L = n->L;
+    const size_t N = n->N;
+    double *W = buf, *b = buf + (size_t)L * N * N, *x = b + (size_t)L * N, *s2 = x + N;
+    const double **Wp = dw_alloc((size_t)L, sizeof(double *), "layers");
+    const double **bp = dw_alloc((size_t)L, sizeof(double *), "layers");
+    size_t *width = dw_alloc((size_t)L + 1, sizeof(size_t), "widths");
+    dw_status st = DW_OK;
+    if (!Wp || !bp || !width) {
+        st = DW_ERR_NOMEM;
+        goto done;
+    }
+    for (int l = 0; l < L; l++) {
+        const double sw = sqrt(n->sw2[l] / (double)N), sb = sqrt(n->sb2[l]);
+        double *Wl = W + (size_t)l * N * N, *bl = b + (size_t)l * N;
+        if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_WEIGHTS, l, N, N, Wl))) goto done;
+        if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_BIAS, l, N, 1, bl))) goto done;
+        for (size_t i = 0; i < N * N; i++) Wl[i] *= sw;
+        for (size_t i = 0; i < N; i++) bl[i] *= sb;
+        Wp[l] = Wl;
+        bp[l] = bl;
+        width[l] = N;
+    }
+    width[L] = N;
+    if ((st = o->draw(o->ctx, s, DW_SPECTRUM_DRAW_INPUT, 0, N, 1, x))) goto done;
+    double nx = 0;
+    for (size_t i = 0; i < N; i++) nx += x[i] * x[i];
+    if (!(nx > 0) || !isfinite(nx)) {
+        st = dw_fail(DW_ERR_RANGE, "sample: the drawn input of network %llu has norm %g", s, sqrt(nx));
+        goto done;
+    }
+    const double scale = sqrt(o->q0 * (double)N / nx);
+    for (size_t i = 0; i < N; i++) x[i] *= scale;
+    dw_spec_fnet net = {L, width, Wp, bp, n->act};
+    if (o->probes == 0) {
+        if ((st = dw_spec_jacobian_body(&net, x, NULL, s2))) goto done;
+        for (int k = 0; k < o->K; k++) m[k] = 0;
+        for (size_t i = 0; i < N; i++) {
+            double p = 1;
+            for (int k = 0; k < o->K; k++) {
+                p *= s2[i];
+                m[k] += p;
+            }
+        }
+        for (int k = 0; k < o->K; k++) m[k] /= (double)N;
+        if (s2out) memcpy(s2out, s2, N * sizeof(double));
+    } else {
+        double *tmp = dw_alloc((size_t)o->K, sizeof(double), "standard errors"); /* per-probe s.e., unused */
+        if (!tmp) {
+            st = DW_ERR_NOMEM;
+            goto done;
+        }
+        st = dw_spec_hutchinson_body(&net, x, o->K, o->probes, o->seed ^ dw_spec_splitmix64(s), m, tmp);
+        free(tmp);
+    }
+done:
+    free(Wp);
+    free(bp);
+    free(width);
+    return st;
+}
+
+static dw_status sample_run(const sample_net *n, const dw_spectrum_sample_opts *o, double *m, double *se, double *s2);
+
+dw_status dw_spectrum_sample(const dw_net *net, const dw_spectrum_sample_opts *o, double *m, double *se, double *s2)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "sample: NULL options");
+    if (!o->draw) return dw_fail(DW_ERR_INVALID, "sample: no drawing function (dw_spectrum_sample_opts_set_draw)");
+    if (!m || !se) return dw_fail(DW_ERR_INVALID, "sample: NULL output");
+    sample_net n;
+    dw_status st = sample_net_of(net, &n);
+    if (st) return st;
+    st = sample_run(&n, o, m, se, s2);
+    sample_net_free(&n);
+    return st;
+}
+
+static dw_status sample_run(const sample_net *n, const dw_spectrum_sample_opts *o, double *m, double *se, double *s2)
+{
+    dw_status st;
+    const size_t S = o->samples, N = n->N, K = (size_t)o->K;
+    const size_t per = (size_t)n->L * N * N + (size_t)n->L * N + 2 * N;
+    const int threads = dw_core_threads(o->threads);
+    /* one network per thread in flight: L N^2 weights each (plus the SVD's work space, about 5 N^2) */
+    if ((st = dw_core_check_alloc(8.0 * (double)threads * ((double)per + 6.0 * (double)N * (double)N) +
+                                      8.0 * (double)S * (double)K,
+                                  "sample: the networks in flight (one per thread)")))
+        return st;
+    double *all = dw_alloc(S * K, sizeof(double), "per-network moments");
+    if (!all) return DW_ERR_NOMEM;
+    dw_status err = DW_OK;
+    size_t err_s = SIZE_MAX;
+    char err_msg[1024] = "";
+    size_t done_count = 0;
+    int cancel = 0;
+    /* networks are the unit of parallelism: BLAS and LAPACK run single-threaded inside (OpenMP build of OpenBLAS);
+     * each network's draws are keyed by its index and the reduction below runs in index order, so the results do
+     * not depend on the thread count */
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+        omp_set_num_threads(1); /* BLAS inside a network: one thread, even in a team of one */
+#endif
+        double *buf = dw_alloc(per, sizeof(double), "network weights");
+        dw_status ts = buf ? DW_OK : DW_ERR_NOMEM;
+        if (ts) {
+#pragma omp critical(dw_spectrum_sample_err)
+            if (err_s == SIZE_MAX || err == DW_OK) {
+                err = ts;
+                err_s = 0;
+                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
+            }
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < S; s++) {
+            int stop;
+#pragma omp atomic read
+            stop = cancel;
+            if (!buf || stop) continue;
+            dw_status r = sample_one(n, o, s, buf, all + s * K, s2 ? s2 + s * N : NULL);
+            if (r) {
+#pragma omp critical(dw_spectrum_sample_err)
+                if (s < err_s) {
+                    err_s = s;
+                    err = r;
+                    snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
+                }
+            }
+            size_t d;
+#pragma omp atomic capture
+            d = ++done_count;
+            /* progress from the calling thread only (thread 0 of the team) */
+            if (o->progress && thread_num() == 0 && o->progress(o->progress_ctx, (double)d, (double)S)) {
+#pragma omp atomic write
+                cancel = 1;
+            }
+        }
+        free(buf);
+    }
+    if (err) {
+        free(all);
+        return dw_fail(err, "%s", err_msg);
+    }
+    if (!cancel && o->progress && o->progress(o->progress_ctx, (double)S, (double)S)) cancel = 1;
+    if (cancel) {
+        free(all);
+        return dw_fail(DW_ERR_INVALID, "sample: cancelled by the progress callback");
+    }
+    for (size_t k = 0; k < K; k++) {
+        double mean = 0, var = 0;
+        for (size_t s = 0; s < S; s++) mean += all[s * K + k];
+        mean /= (double)S;
+        for (size_t s = 0; s < S; s++) var += (all[s * K + k] - mean) * (all[s * K + k] - mean);
+        m[k] = mean;
+        se[k] = sqrt(var / (double)(S - 1) / (double)S);
+        if (!isfinite(m[k]) || !isfinite(se[k])) {
+            free(all);
+            return dw_fail(DW_ERR_RANGE, "sample: moment %zu overflows", k + 1);
+        }
+    }
+    free(all);
+    return DW_OK;
+}
