@@ -12,7 +12,7 @@
  */
 #include "check.h"
 #include "deepwick.h"
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
-/* deepwick/signatures.h: part of the public API of deepwick (include <deepwick.h> for all of it).
- * Mirrors src/signatures/. Arrays are row-major float64 (C order) throughout. */
-#ifndef DEEPWICK_SIGNATURES_H
-#define DEEPWICK_SIGNATURES_H
+/* deepwick/sig.h: part of the public API of deepwick (include <deepwick.h> for all of it).
+ * Mirrors src/sig/. Arrays are row-major float64 (C order) throughout. */
+#ifndef DEEPWICK_SIG_H
+#define DEEPWICK_SIG_H
 
 #include "deepwick/act.h"
 
@@ -124,4 +124,4 @@ DW_API dw_status dw_sig_cresnet_sample(const dw_sig_nsk_opts *o, size_t width, s
 #ifdef __cplusplus
 }
 #endif
-#endif /* DEEPWICK_SIGNATURES_H */
+#endif /* DEEPWICK_SIG_H */

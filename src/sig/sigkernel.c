@@ -10,7 +10,7 @@
  * not depend on its lane, group, tile or thread; the update is symmetric under transposing the grid (sums
  * commute), so k(x, y) and k(y, x) agree bit for bit and K(X, X) is exactly symmetric.
  */
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Truncated signatures and log-signatures of batches of piecewise-linear paths (theory.md 5): the driver. */
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdint.h>

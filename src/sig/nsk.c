@@ -16,7 +16,7 @@
  * Inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m / M): the ODE along the diagonal,
  *   kappa' = f(kappa^{xx}, kappa^{xy}, kappa^{yy}) <dx_m, dy_m> M, Euler (first order, --grid) or Heun steps.
  */
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -9,7 +9,7 @@
  * Weights are plain Gaussians (dw_rng_normal); other weight laws belong to src/sampling.
  */
 #include "core/rng.h"
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdint.h>
