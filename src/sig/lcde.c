@@ -43,15 +43,6 @@ static void matmul_t(const double *M, size_t N, size_t K, const double *Y, size_
     }
 }
 
-void dw_sig_lcde_opts_init(dw_sig_lcde_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->sigma_B = 1.0;
-    o->sigma_C = 1.0;
-    o->sigma_c = 0.0;
-    o->sigma_A = 1.0;
-}
-
 /* Resolve the channel lists (0 entries: all d channels) into owned arrays. */
 static dw_status channels(const char *what, size_t n, const size_t *idx, size_t d, size_t **out, size_t *cnt)
 {
@@ -77,11 +68,6 @@ static dw_status channels(const char *what, size_t n, const size_t *idx, size_t 
 static dw_status check_lcde_opts(const dw_sig_lcde_opts *o)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "lcde: NULL options");
-    const double v[4] = {o->sigma_B, o->sigma_C, o->sigma_c, o->sigma_A};
-    const char *nm[4] = {"sigma_B", "sigma_C", "sigma_c", "sigma_A"};
-    for (int k = 0; k < 4; k++)
-        if (!isfinite(v[k]) || v[k] < 0)
-            return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", nm[k], v[k]);
     return DW_OK;
 }
 
@@ -277,7 +263,7 @@ static void fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t s
 }
 
 dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples, unsigned long long seed,
-                             int all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
+                             bool all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
 {
     size_t *gate, *inp, ng, ni;
     dw_status s = lcde_prepare(o, N, X, batch, len, d, &gate, &ng, &inp, &ni);
@@ -337,15 +323,10 @@ done:
 /* controlled ResNets                                                                                          */
 
 dw_status dw_sig_cresnet_sample(const dw_sig_nsk_opts *o, size_t N, size_t samples, unsigned long long seed,
-                                int all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
+                                bool all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "cresnet: NULL options");
     if (!o->act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
-    const double sg[3] = {o->sigma0, o->sigma_a, o->sigma_b};
-    const char *sn[3] = {"sigma0", "sigma_a", "sigma_b"};
-    for (int k = 0; k < 3; k++)
-        if (!isfinite(sg[k]) || sg[k] < 0)
-            return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", sn[k], sg[k]);
     if (N == 0) return dw_fail(DW_ERR_INVALID, "width: must be at least 1");
     if (N > 1000000) return dw_fail(DW_ERR_INVALID, "width: %zu is above the maximum 1000000", N);
     dw_status s = dw_sig_check_paths(X, batch, len, d, "X");

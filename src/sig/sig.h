@@ -4,6 +4,7 @@
 
 #include "core/internal.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DW_SIG_MAX_LEVEL 64
@@ -56,5 +57,41 @@ dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d
 
 /* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
 size_t dw_lyndon_count(size_t d, int k);
+
+/* Increments of a batch of paths: (n x (len - 1) x d), dX[b, i] = X[b, i + 1] - X[b, i]; NULL (DW_ERR_NOMEM
+ * recorded) on failure; free(). */
+double *dw_sig_increments(const double *X, size_t n, size_t len, size_t d);
+
+/* ---- the options objects (opts.c); the public header keeps them opaque ---- */
+struct dw_sig_opts {
+    int level; /* 0: unset */
+    int threads;
+};
+
+struct dw_sig_kernel_opts {
+    int dyadic_order;
+    dw_sig_solver solver;
+    dw_sig_static static_kernel;
+    double scale;
+    int threads;
+};
+
+struct dw_sig_nsk_opts {
+    const dw_act *act; /* borrowed */
+    double sigma0, sigma_a, sigma_b;
+    bool inhomogeneous;
+    int dyadic_order;
+    dw_sig_solver solver;
+    bool grid;
+    int threads;
+};
+
+struct dw_sig_lcde_opts {
+    size_t n_gate, n_input; /* 0: every channel */
+    size_t *gate, *input;   /* owned copies */
+    double sigma_A, sigma_B, sigma_C, sigma_c;
+    bool diagonal;
+    int threads;
+};
 
 #endif
