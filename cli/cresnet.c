@@ -80,7 +80,7 @@ int cmd_cresnet(int argc, char **argv)
     if ((s = dw_sig_nsk_opts_init(&o)) || (s = dw_sig_nsk_opts_set_act(o, act)) ||
         (s = dw_sig_nsk_opts_set_sigma0(o, sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, sigma_a)) ||
         (s = dw_sig_nsk_opts_set_sigma_b(o, sigma_b)) || (s = dw_sig_nsk_opts_set_inhomogeneous(o, inhom)) ||
-        (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads))) {
+        (co.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads)))) {
         rc = cli_status(s);
         goto done;
     }

@@ -92,7 +92,7 @@ int cmd_lcde(int argc, char **argv)
         (s = dw_sig_lcde_opts_set_input(o, n_inp, inp)) || (s = dw_sig_lcde_opts_set_sigma_A(o, sigma_A)) ||
         (s = dw_sig_lcde_opts_set_sigma_B(o, sigma_B)) || (s = dw_sig_lcde_opts_set_sigma_C(o, sigma_C)) ||
         (s = dw_sig_lcde_opts_set_sigma_c(o, sigma_c)) || (s = dw_sig_lcde_opts_set_diagonal(o, diagonal)) ||
-        (s = dw_sig_lcde_opts_set_threads(o, (int)co.threads))) {
+        (co.threads && (s = dw_sig_lcde_opts_set_threads(o, (int)co.threads)))) {
         rc = cli_status(s);
         goto done;
     }

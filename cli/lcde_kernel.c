@@ -73,7 +73,7 @@ int cmd_lcde_kernel(int argc, char **argv)
     if ((s = dw_sig_lcde_opts_init(&o)) || (s = dw_sig_lcde_opts_set_gate(o, n_gate, gate)) ||
         (s = dw_sig_lcde_opts_set_input(o, n_inp, inp)) || (s = dw_sig_lcde_opts_set_sigma_B(o, sigma_B)) ||
         (s = dw_sig_lcde_opts_set_sigma_C(o, sigma_C)) || (s = dw_sig_lcde_opts_set_sigma_c(o, sigma_c)) ||
-        (s = dw_sig_lcde_opts_set_threads(o, (int)co.threads))) {
+        (co.threads && (s = dw_sig_lcde_opts_set_threads(o, (int)co.threads)))) {
         rc = cli_status(s);
         goto done;
     }

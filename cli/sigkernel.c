@@ -74,7 +74,7 @@ int cmd_sigkernel(int argc, char **argv)
     dw_status s;
     if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
         (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
-        (s = dw_sig_kernel_opts_set_scale(o, scale)) || (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads))) {
+        (s = dw_sig_kernel_opts_set_scale(o, scale)) || (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads)))) {
         rc = cli_status(s);
         goto done;
     }

@@ -70,7 +70,7 @@ static int run(int argc, char **argv, int log)
     dw_sig_opts *o = NULL;
     dw_status s;
     if ((s = dw_sig_opts_init(&o)) || (s = dw_sig_opts_set_level(o, (int)level)) ||
-        (s = dw_sig_opts_set_threads(o, (int)threads))) {
+        (threads && (s = dw_sig_opts_set_threads(o, (int)threads)))) {
         rc = cli_status(s);
         goto done;
     }

@@ -14,8 +14,9 @@
 
 static dw_status check_threads(int threads)
 {
-    if (threads < 0 || threads > DW_SIG_THREADS_MAX)
-        return dw_fail(DW_ERR_INVALID, "threads: must be 0 (the OpenMP default) or between 1 and %d (got %d)",
+    if (threads < 1 || threads > DW_SIG_THREADS_MAX)
+        return dw_fail(DW_ERR_INVALID, "threads: must be between 1 and %d (got %d); leave it unset for the OpenMP "
+                                       "default",
                        DW_SIG_THREADS_MAX, threads);
     return DW_OK;
 }
