@@ -12,6 +12,7 @@
  * input edge); the glued graph's Euler characteristic is chi = V_all - E_all = 1 + V - E_h, so the power of N is
  * chi - 1 = minus its number of independent cycles.
  * */
+#include "core/unionfind.h"
 #include "wick/expand.h"
 
 #include <stdlib.h>
@@ -137,9 +138,8 @@ void dw_wick_expand_flatten(const dw_wick_expansion *e, graph *g, int level, int
 typedef struct wstate {
     const graph *g;
     int partner[EXPAND_MAX_EDGES];
-    int par[EXPAND_MAX_EDGES + 1], sz[EXPAND_MAX_EDGES + 1];
-    int stack[2 * EXPAND_MAX_EDGES], nstack;
-    int classes;
+    int par[EXPAND_MAX_EDGES + 1], sz[EXPAND_MAX_EDGES + 1], undo[EXPAND_MAX_EDGES + 1];
+    dw_uf uf; /* vertex classes over par, sz, undo */
     int nq[3];
     int n_hid; /* glued hidden-layer weight pairs */
     int nW1;
@@ -150,42 +150,9 @@ typedef struct wstate {
     int failed;
 } wstate;
 
-static int wfind(const wstate *s, int x)
-{
-    while (s->par[x] != x) x = s->par[x];
-    return x;
-}
-
-static void wunite(wstate *s, int a, int b)
-{
-    a = wfind(s, a);
-    b = wfind(s, b);
-    if (a == b) return;
-    if (s->sz[a] < s->sz[b]) {
-        int t = a;
-        a = b;
-        b = t;
-    }
-    s->par[b] = a;
-    s->sz[a] += s->sz[b];
-    s->classes--;
-    s->stack[s->nstack++] = b;
-}
-
-static void wrollback(wstate *s, int to)
-{
-    while (s->nstack > to) {
-        int b = s->stack[--s->nstack];
-        int a = s->par[b];
-        s->sz[a] -= s->sz[b];
-        s->par[b] = b;
-        s->classes++;
-    }
-}
-
 static void wleaf(wstate *s)
 {
-    int power = (s->classes - 1) - s->n_hid;
+    int power = (s->uf.classes - 1) - s->n_hid;
     for (int i = 0; i < s->n_cls; i++)
         if (s->cls[i].power == power && s->cls[i].a == s->nq[0] && s->cls[i].b == s->nq[1]) {
             s->cls[i].count++;
@@ -221,9 +188,9 @@ static void wdfs(wstate *s, int a)
     for (int b = a + 1; b < g->ne; b++) {
         const gedge *B = g->ed + b;
         if (s->partner[b] >= 0 || B->layer != A->layer || B->kind != A->kind) continue;
-        int mark = s->nstack;
-        wunite(s, A->parent, B->parent);
-        if (A->child >= 0) wunite(s, A->child, B->child);
+        const int mark = s->uf.nundo;
+        dw_uf_unite(&s->uf, A->parent, B->parent);
+        if (A->child >= 0) dw_uf_unite(&s->uf, A->child, B->child);
         int qi = -1, hid = 0;
         if (A->kind == 0 && A->layer == 1) qi = A->side + B->side;
         if (A->kind == 0 && A->layer >= 2) hid = 1;
@@ -235,7 +202,7 @@ static void wdfs(wstate *s, int a)
         s->partner[a] = s->partner[b] = -1;
         if (qi >= 0) s->nq[qi]--;
         s->n_hid -= hid;
-        wrollback(s, mark);
+        dw_uf_rollback(&s->uf, mark);
     }
 }
 
@@ -300,11 +267,8 @@ dw_status dw_wick_expand_trees(dw_wick_expansion *e)
             memset(s, 0, sizeof *s);
             s->g = g;
             for (int k = 0; k < g->ne; k++) s->partner[k] = -1;
-            for (int k = 0; k < g->nv; k++) {
-                s->par[k] = k;
-                s->sz[k] = 1;
-            }
-            s->classes = g->nv;
+            s->uf = (dw_uf){s->par, s->sz, s->undo, 0, 0};
+            dw_uf_reset(&s->uf, g->nv);
             s->nW1 = nW1;
             s->best_power = -1000000;
             wdfs(s, 0);
