@@ -94,7 +94,8 @@ int cmd_nsk(int argc, char **argv)
         (s = dw_sig_nsk_opts_set_sigma0(o, sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, sigma_a)) ||
         (s = dw_sig_nsk_opts_set_sigma_b(o, sigma_b)) || (s = dw_sig_nsk_opts_set_inhomogeneous(o, inhom)) ||
         (s = dw_sig_nsk_opts_set_grid(o, grid)) || (s = dw_sig_nsk_opts_set_solver(o, sv)) ||
-        (s = dw_sig_nsk_opts_set_dyadic_order(o, (int)lam)) || (co.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads)))) {
+        (s = dw_sig_nsk_opts_set_dyadic_order(o, (int)lam)) ||
+        (co.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads)))) {
         rc = cli_status(s);
         goto done;
     }

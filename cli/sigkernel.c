@@ -65,7 +65,8 @@ int cmd_sigkernel(int argc, char **argv)
     if (!co.out) return cli_usage_error("sigkernel", "--out is required");
     dw_sig_solver sv;
     dw_sig_static sk;
-    if (dw_sig_solver_parse(solver, &sv) || dw_sig_static_parse(stat, &sk)) return cli_error("--%s", dw_error_message());
+    if (dw_sig_solver_parse(solver, &sv) || dw_sig_static_parse(stat, &sk))
+        return cli_error("--%s", dw_error_message());
     if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
@@ -74,7 +75,8 @@ int cmd_sigkernel(int argc, char **argv)
     dw_status s;
     if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
         (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
-        (s = dw_sig_kernel_opts_set_scale(o, scale)) || (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads)))) {
+        (s = dw_sig_kernel_opts_set_scale(o, scale)) ||
+        (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads)))) {
         rc = cli_status(s);
         goto done;
     }

@@ -79,7 +79,8 @@ int cmd_wick(int argc, char **argv)
     dw_wick_result *res = NULL;
     dw_status s;
     if ((s = dw_wick_opts_init(&o)) || (s = dw_wick_opts_set_ensembles(o, ens)) ||
-        (s = dw_wick_opts_set_normalized(o, normalized)) || (threads && (s = dw_wick_opts_set_threads(o, (int)threads))) ||
+        (s = dw_wick_opts_set_normalized(o, normalized)) ||
+        (threads && (s = dw_wick_opts_set_threads(o, (int)threads))) ||
         (s = dw_wick_opts_set_max_pairings(o, pairings ? (size_t)max_pairings : 0)) ||
         (s = dw_wick_opts_set_route(o, r)) || (s = dw_wick_compute(o, expr, &res))) {
         dw_wick_opts_clear(o);

@@ -501,7 +501,8 @@ def lcde(X: ArrayLike, *, width: int, samples: int = 1, seed: int = 0, diagonal:
 
 
 def lcde_forward(X: ArrayLike, A: ArrayLike, B: Optional[ArrayLike], C: ArrayLike, c: Optional[ArrayLike] = None, *,
-                 gate: Channels = None, input: Channels = None, diagonal: bool = False) -> np.ndarray:
+                 gate: Channels = None, input: Channels = None, diagonal: bool = False,
+                 threads: Optional[int] = None) -> np.ndarray:
     """The linear-CDE recursion of :func:`lcde` with given weights.
 
     Parameters
@@ -518,6 +519,8 @@ def lcde_forward(X: ArrayLike, A: ArrayLike, B: Optional[ArrayLike], C: ArrayLik
         Channel indices forming omega and xi (default: all channels).
     diagonal : bool
         Diagonal A_i.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -547,7 +550,7 @@ def lcde_forward(X: ArrayLike, A: ArrayLike, B: Optional[ArrayLike], C: ArrayLik
         ca = np.ascontiguousarray(c, dtype=np.float64)
         if ca.shape != (N,):
             raise InputError("lcde_forward: expected c of shape (%d,), got %s" % (N, ca.shape))
-    o = _lcde_opts(gate, input, {}, diagonal, None)
+    o = _lcde_opts(gate, input, {}, diagonal, threads)
     out = np.empty((b, n, N))
     check(_lcde_forward(o.handle, N, ptr(Aa), ptr(Ba), ptr(Ca), ptr(ca), ptr(Xa), b, n, d, ptr(out)))
     return out[0] if one else out

@@ -493,8 +493,10 @@ static void test_expand(void)
     CHECK(dw_wick_net_set_bias_var(NULL, "1") == DW_ERR_INVALID);
     static const char *cube[] = {"0", "1", "1", "1"};
     net = poly_net(5, 4, cube, "1", "0");
-    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_ERR_INVALID && strstr(dw_error_message(), "conditional"));
-    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 3, &a) == DW_ERR_INVALID && strstr(dw_error_message(), "limit"));
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "conditional"));
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 3, &a) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "limit"));
     dw_wick_net_clear(net);
 }
 
