@@ -237,7 +237,7 @@ static void test_sigkernel(void)
     /* errors */
     dw_sig_kernel_opts_clear(o);
     CHECK(dw_sig_kernel_opts_init(&o) == DW_OK);
-    double K[4];
+    double K[9];
     /* a refused setter leaves the option as it was */
     CHECK(dw_sig_kernel_opts_set_dyadic_order(o, -1) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "dyadic_order") != NULL);
