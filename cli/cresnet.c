@@ -36,9 +36,9 @@ int cmd_cresnet(int argc, char **argv)
         {"inhomogeneous", no_argument, 0, 'i'}, {"all-times", no_argument, 0, 'T'},
         {"out", required_argument, 0, 'o'},     {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    int all = 0, c;
-    dw_sig_nsk_opts o;
-    dw_sig_nsk_opts_init(&o);
+    int c;
+    bool all = false, inhom = false;
+    double sigma0 = 1.0, sigma_a = 1.0, sigma_b = 0.0;
     long width = 0, samples = 1, seed = 0;
     cli_common co;
     cli_common_init(&co, "cresnet", help);
@@ -49,16 +49,16 @@ int cmd_cresnet(int argc, char **argv)
         if (r != CLI_OPT_OWN) return r;
         switch (c) {
         case '0':
-            if (!cli_parse_double("--sigma0", optarg, &o.sigma0)) return 1;
+            if (!cli_parse_double("--sigma0", optarg, &sigma0)) return 1;
             break;
         case 'A':
-            if (!cli_parse_double("--sigma-a", optarg, &o.sigma_a)) return 1;
+            if (!cli_parse_double("--sigma-a", optarg, &sigma_a)) return 1;
             break;
         case 'b':
-            if (!cli_parse_double("--sigma-b", optarg, &o.sigma_b)) return 1;
+            if (!cli_parse_double("--sigma-b", optarg, &sigma_b)) return 1;
             break;
-        case 'i': o.inhomogeneous = 1; break;
-        case 'T': all = 1; break;
+        case 'i': inhom = true; break;
+        case 'T': all = true; break;
         default: return cli_unknown_option(&co, argv);
         }
     }
@@ -66,18 +66,24 @@ int cmd_cresnet(int argc, char **argv)
     if (!width) return cli_usage_error("cresnet", "--width is required");
     if (!co.act) return cli_usage_error("cresnet", "--act is required");
     if (!co.out) return cli_usage_error("cresnet", "--out is required");
-    const double sg[3] = {o.sigma0, o.sigma_a, o.sigma_b};
+    const double sg[3] = {sigma0, sigma_a, sigma_b};
     static const char *const sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
     if (!cli_check_nonneg(3, sg, sn)) return 1;
-    o.threads = (int)co.threads;
     if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *res = NULL;
     dw_act *act = NULL;
+    dw_sig_nsk_opts *o = NULL;
     size_t b, len, d;
     dw_status s;
     if (!cli_act_init(&act, co.act)) goto done;
-    o.act = act;
+    if ((s = dw_sig_nsk_opts_init(&o)) || (s = dw_sig_nsk_opts_set_act(o, act)) ||
+        (s = dw_sig_nsk_opts_set_sigma0(o, sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, sigma_a)) ||
+        (s = dw_sig_nsk_opts_set_sigma_b(o, sigma_b)) || (s = dw_sig_nsk_opts_set_inhomogeneous(o, inhom)) ||
+        (co.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads)))) {
+        rc = cli_status(s);
+        goto done;
+    }
     if (!cli_read_paths(co.x, &X, &b, &len, &d)) goto done;
     const double count = (double)samples * (double)b * (double)(all ? len : 1) * (double)width;
     if ((s = dw_core_check_alloc(count * 8.0, "the cResNet states"))) {
@@ -89,7 +95,7 @@ int cmd_cresnet(int argc, char **argv)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    if ((s = dw_sig_cresnet_sample(&o, (size_t)width, (size_t)samples, (unsigned long long)seed, all, X, b, len, d,
+    if ((s = dw_sig_cresnet_sample(o, (size_t)width, (size_t)samples, (unsigned long long)seed, all, X, b, len, d,
                                    res))) {
         rc = cli_status(s);
         goto done;
@@ -107,6 +113,7 @@ int cmd_cresnet(int argc, char **argv)
 done:
     free(X);
     dw_core_free_large(res);
+    dw_sig_nsk_opts_clear(o);
     dw_act_clear(act);
     return rc;
 }

@@ -95,9 +95,7 @@ int cmd_expand(int argc, char **argv)
     if (!poly) return cli_usage_error("expand", "--poly is required");
     if (!xpath) return cli_usage_error("expand", "--inputs is required");
     dw_wick_expand_route r;
-    if (!strcmp(route, "trees")) r = DW_WICK_EXPAND_TREES;
-    else if (!strcmp(route, "conditional")) r = DW_WICK_EXPAND_CONDITIONAL;
-    else return cli_error("--route: expected trees or conditional (got '%s')", route);
+    if (dw_wick_expand_route_parse(route, &r)) return cli_error("--%s", dw_error_message());
     if ((terms || dotpath) && r != DW_WICK_EXPAND_TREES)
         return cli_error("--terms and --dot need the trees route");
     int rc = 1;
@@ -106,6 +104,7 @@ int cmd_expand(int argc, char **argv)
     dw_matrix X;
     dw_matrix_init(&X);
     dw_wick_expansion **ex = NULL;
+    dw_wick_net *net = NULL;
     size_t npairs = 0;
     dw_status s;
     if (!coef) {
@@ -128,7 +127,12 @@ int cmd_expand(int argc, char **argv)
         rc = cli_error("%s: %zu rows; expand takes at most 64 inputs (2080 pairs)", xpath, X.rows);
         goto done;
     }
-    dw_wick_net net = {(int)depth, ncoef, (const char *const *)coef, wv, bv};
+    if ((s = dw_wick_net_init(&net)) || (s = dw_wick_net_set_depth(net, (int)depth)) ||
+        (s = dw_wick_net_set_poly(net, ncoef, (const char *const *)coef)) ||
+        (s = dw_wick_net_set_weight_var(net, wv)) || (s = dw_wick_net_set_bias_var(net, bv))) {
+        rc = cli_status(s);
+        goto done;
+    }
     const size_t n = X.rows;
     ex = calloc(n * (n + 1) / 2, sizeof *ex);
     if (!ex) {
@@ -138,8 +142,8 @@ int cmd_expand(int argc, char **argv)
     const size_t fi = 0, fj = n > 1 ? 1 : 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = i; j < n; j++) {
-            int rec = (terms || dotpath) && i == fi && j == fj;
-            s = dw_wick_expand(&ex[npairs], &net, X.data + i * X.cols, X.data + j * X.cols, X.cols, r, rec);
+            const bool rec = (terms || dotpath) && i == fi && j == fj;
+            s = dw_wick_expand(net, r, rec, X.data + i * X.cols, X.data + j * X.cols, X.cols, &ex[npairs]);
             if (s) {
                 rc = cli_status(s);
                 goto done;
@@ -200,6 +204,7 @@ done:
     if (ex)
         for (size_t k = 0; k < npairs; k++) dw_wick_expansion_clear(ex[k]);
     free(ex);
+    dw_wick_net_clear(net);
     if (coef) {
         free(coef[ncoef]);
         free(coef);

@@ -43,9 +43,9 @@ int cmd_lcde(int argc, char **argv)
         {"out", required_argument, 0, 'o'},      {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *gtext = NULL, *itext = NULL;
-    int all = 0, c;
-    dw_sig_lcde_opts o;
-    dw_sig_lcde_opts_init(&o);
+    int c;
+    bool all = false, diagonal = false;
+    double sigma_A = 1.0, sigma_B = 1.0, sigma_C = 1.0, sigma_c = 0.0;
     long width = 0, samples = 1, seed = 0;
     cli_common co;
     cli_common_init(&co, "lcde", help);
@@ -55,41 +55,47 @@ int cmd_lcde(int argc, char **argv)
         if (r == CLI_OPT_DONE) continue;
         if (r != CLI_OPT_OWN) return r;
         switch (c) {
-        case 'D': o.diagonal = 1; break;
+        case 'D': diagonal = true; break;
         case 'g': gtext = optarg; break;
         case 'u': itext = optarg; break;
         case 'A':
-            if (!cli_parse_double("--sigma-a", optarg, &o.sigma_A)) return 1;
+            if (!cli_parse_double("--sigma-a", optarg, &sigma_A)) return 1;
             break;
         case 'b':
-            if (!cli_parse_double("--sigma-b", optarg, &o.sigma_B)) return 1;
+            if (!cli_parse_double("--sigma-b", optarg, &sigma_B)) return 1;
             break;
         case 'c':
-            if (!cli_parse_double("--sigma-c", optarg, &o.sigma_C)) return 1;
+            if (!cli_parse_double("--sigma-c", optarg, &sigma_C)) return 1;
             break;
         case 'z':
-            if (!cli_parse_double("--sigma-c0", optarg, &o.sigma_c)) return 1;
+            if (!cli_parse_double("--sigma-c0", optarg, &sigma_c)) return 1;
             break;
-        case 'T': all = 1; break;
+        case 'T': all = true; break;
         default: return cli_unknown_option(&co, argv);
         }
     }
     if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (!width) return cli_usage_error("lcde", "--width is required");
     if (!co.out) return cli_usage_error("lcde", "--out is required");
-    const double sg[4] = {o.sigma_A, o.sigma_B, o.sigma_C, o.sigma_c};
+    const double sg[4] = {sigma_A, sigma_B, sigma_C, sigma_c};
     static const char *const sn[4] = {"--sigma-a", "--sigma-b", "--sigma-c", "--sigma-c0"};
     if (!cli_check_nonneg(4, sg, sn)) return 1;
-    o.threads = (int)co.threads;
     if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *res = NULL;
-    size_t *gate = NULL, *inp = NULL, b, len, d;
+    size_t *gate = NULL, *inp = NULL, n_gate = 0, n_inp = 0, b, len, d;
+    dw_sig_lcde_opts *o = NULL;
     dw_status s;
-    if (gtext && !cli_parse_channels("--gate", gtext, &gate, &o.n_gate)) goto done;
-    if (itext && !cli_parse_channels("--input", itext, &inp, &o.n_input)) goto done;
-    o.gate = gate;
-    o.input = inp;
+    if (gtext && !cli_parse_channels("--gate", gtext, &gate, &n_gate)) goto done;
+    if (itext && !cli_parse_channels("--input", itext, &inp, &n_inp)) goto done;
+    if ((s = dw_sig_lcde_opts_init(&o)) || (s = dw_sig_lcde_opts_set_gate(o, n_gate, gate)) ||
+        (s = dw_sig_lcde_opts_set_input(o, n_inp, inp)) || (s = dw_sig_lcde_opts_set_sigma_A(o, sigma_A)) ||
+        (s = dw_sig_lcde_opts_set_sigma_B(o, sigma_B)) || (s = dw_sig_lcde_opts_set_sigma_C(o, sigma_C)) ||
+        (s = dw_sig_lcde_opts_set_sigma_c(o, sigma_c)) || (s = dw_sig_lcde_opts_set_diagonal(o, diagonal)) ||
+        (co.threads && (s = dw_sig_lcde_opts_set_threads(o, (int)co.threads)))) {
+        rc = cli_status(s);
+        goto done;
+    }
     if (!cli_read_paths(co.x, &X, &b, &len, &d)) goto done;
     const double count = (double)samples * (double)b * (double)(all ? len : 1) * (double)width;
     if ((s = dw_core_check_alloc(count * 8.0, "the LCDE states"))) {
@@ -101,7 +107,7 @@ int cmd_lcde(int argc, char **argv)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    if ((s = dw_sig_lcde_sample(&o, (size_t)width, (size_t)samples, (unsigned long long)seed, all, X, b, len, d, res))) {
+    if ((s = dw_sig_lcde_sample(o, (size_t)width, (size_t)samples, (unsigned long long)seed, all, X, b, len, d, res))) {
         rc = cli_status(s);
         goto done;
     }
@@ -120,5 +126,6 @@ done:
     free(gate);
     free(inp);
     dw_core_free_large(res);
+    dw_sig_lcde_opts_clear(o);
     return rc;
 }

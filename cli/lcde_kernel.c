@@ -35,8 +35,7 @@ int cmd_lcde_kernel(int argc, char **argv)
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *gtext = NULL, *itext = NULL;
     int c;
-    dw_sig_lcde_opts o;
-    dw_sig_lcde_opts_init(&o);
+    double sigma_B = 1.0, sigma_C = 1.0, sigma_c = 0.0;
     cli_common co;
     cli_common_init(&co, "lcde-kernel", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -47,32 +46,37 @@ int cmd_lcde_kernel(int argc, char **argv)
         case 'g': gtext = optarg; break;
         case 'u': itext = optarg; break;
         case 'b':
-            if (!cli_parse_double("--sigma-b", optarg, &o.sigma_B)) return 1;
+            if (!cli_parse_double("--sigma-b", optarg, &sigma_B)) return 1;
             break;
         case 'c':
-            if (!cli_parse_double("--sigma-c", optarg, &o.sigma_C)) return 1;
+            if (!cli_parse_double("--sigma-c", optarg, &sigma_C)) return 1;
             break;
         case 'z':
-            if (!cli_parse_double("--sigma-c0", optarg, &o.sigma_c)) return 1;
+            if (!cli_parse_double("--sigma-c0", optarg, &sigma_c)) return 1;
             break;
         default: return cli_unknown_option(&co, argv);
         }
     }
     if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (!co.out) return cli_usage_error("lcde-kernel", "--out is required");
-    const double sg[3] = {o.sigma_B, o.sigma_C, o.sigma_c};
+    const double sg[3] = {sigma_B, sigma_C, sigma_c};
     static const char *const sn[3] = {"--sigma-b", "--sigma-c", "--sigma-c0"};
     if (!cli_check_nonneg(3, sg, sn)) return 1;
-    o.threads = (int)co.threads;
     if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
-    size_t *gate = NULL, *inp = NULL, n, lx, m = 0, ly = 0, d;
+    size_t *gate = NULL, *inp = NULL, n_gate = 0, n_inp = 0, n, lx, m = 0, ly = 0, d;
+    dw_sig_lcde_opts *o = NULL;
     dw_status s;
-    if (gtext && !cli_parse_channels("--gate", gtext, &gate, &o.n_gate)) goto done;
-    if (itext && !cli_parse_channels("--input", itext, &inp, &o.n_input)) goto done;
-    o.gate = gate;
-    o.input = inp;
+    if (gtext && !cli_parse_channels("--gate", gtext, &gate, &n_gate)) goto done;
+    if (itext && !cli_parse_channels("--input", itext, &inp, &n_inp)) goto done;
+    if ((s = dw_sig_lcde_opts_init(&o)) || (s = dw_sig_lcde_opts_set_gate(o, n_gate, gate)) ||
+        (s = dw_sig_lcde_opts_set_input(o, n_inp, inp)) || (s = dw_sig_lcde_opts_set_sigma_B(o, sigma_B)) ||
+        (s = dw_sig_lcde_opts_set_sigma_C(o, sigma_C)) || (s = dw_sig_lcde_opts_set_sigma_c(o, sigma_c)) ||
+        (co.threads && (s = dw_sig_lcde_opts_set_threads(o, (int)co.threads)))) {
+        rc = cli_status(s);
+        goto done;
+    }
     if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
     if (!co.y) {
         m = n;
@@ -88,7 +92,7 @@ int cmd_lcde_kernel(int argc, char **argv)
         goto done;
     }
     double t0 = cli_now();
-    if ((s = dw_sig_lcde_kernel(&o, X, n, lx, Y, m, ly, d, K))) {
+    if ((s = dw_sig_lcde_kernel(o, X, n, lx, Y, m, ly, d, K))) {
         rc = cli_status(s);
         goto done;
     }
@@ -101,7 +105,7 @@ int cmd_lcde_kernel(int argc, char **argv)
     if (co.json) {
         printf("{\"command\": \"lcde-kernel\", \"version\": \"%s\", \"n\": %zu, \"m\": %zu, \"d\": %zu, "
                "\"sigma_b\": %.17g, \"sigma_c\": %.17g, \"sigma_c0\": %.17g, \"shape\": [%zu, %zu], \"out\": ",
-               dw_version(), n, m, d, o.sigma_B, o.sigma_C, o.sigma_c, n, m);
+               dw_version(), n, m, d, sigma_B, sigma_C, sigma_c, n, m);
         cli_json_string(stdout, co.out);
         printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
@@ -112,5 +116,6 @@ done:
     free(gate);
     free(inp);
     dw_core_free_large(K);
+    dw_sig_lcde_opts_clear(o);
     return rc;
 }

@@ -45,8 +45,8 @@ int cmd_nsk(int argc, char **argv)
     const char *solver = "second-order";
     long lam = 0;
     int c, have_lam = 0;
-    dw_sig_nsk_opts o;
-    dw_sig_nsk_opts_init(&o);
+    double sigma0 = 1.0, sigma_a = 1.0, sigma_b = 0.0;
+    bool inhom = false, grid = false;
     cli_common co;
     cli_common_init(&co, "nsk", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -55,43 +55,50 @@ int cmd_nsk(int argc, char **argv)
         if (r != CLI_OPT_OWN) return r;
         switch (c) {
         case '0':
-            if (!cli_parse_double("--sigma0", optarg, &o.sigma0)) return 1;
+            if (!cli_parse_double("--sigma0", optarg, &sigma0)) return 1;
             break;
         case 'A':
-            if (!cli_parse_double("--sigma-a", optarg, &o.sigma_a)) return 1;
+            if (!cli_parse_double("--sigma-a", optarg, &sigma_a)) return 1;
             break;
         case 'b':
-            if (!cli_parse_double("--sigma-b", optarg, &o.sigma_b)) return 1;
+            if (!cli_parse_double("--sigma-b", optarg, &sigma_b)) return 1;
             break;
-        case 'i': o.inhomogeneous = 1; break;
+        case 'i': inhom = true; break;
         case 'L':
             if (!cli_parse_int("--dyadic-order", optarg, 0, 30, &lam)) return 1;
             have_lam = 1;
             break;
         case 's': solver = optarg; break;
-        case 'g': o.grid = 1; break;
+        case 'g': grid = true; break;
         default: return cli_unknown_option(&co, argv);
         }
     }
     if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (!co.act) return cli_usage_error("nsk", "--act is required");
     if (!co.out) return cli_usage_error("nsk", "--out is required");
-    if (o.grid && have_lam) return cli_usage_error("nsk", "--grid and --dyadic-order exclude each other");
-    if (!strcmp(solver, "first-order")) o.solver = DW_SIG_FIRST_ORDER;
-    else if (strcmp(solver, "second-order")) return cli_error("--solver: expected second-order or first-order (got '%s')", solver);
-    const double sg[3] = {o.sigma0, o.sigma_a, o.sigma_b};
+    if (grid && have_lam) return cli_usage_error("nsk", "--grid and --dyadic-order exclude each other");
+    dw_sig_solver sv;
+    if (dw_sig_solver_parse(solver, &sv)) return cli_error("--%s", dw_error_message());
+    const double sg[3] = {sigma0, sigma_a, sigma_b};
     static const char *const sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
     if (!cli_check_nonneg(3, sg, sn)) return 1;
-    o.dyadic_order = (int)lam;
-    o.threads = (int)co.threads;
     if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     dw_act *act = NULL;
+    dw_sig_nsk_opts *o = NULL;
     size_t n, lx, m = 0, ly = 0, d;
     dw_status s;
     if (!cli_act_init(&act, co.act)) goto done;
-    o.act = act;
+    if ((s = dw_sig_nsk_opts_init(&o)) || (s = dw_sig_nsk_opts_set_act(o, act)) ||
+        (s = dw_sig_nsk_opts_set_sigma0(o, sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, sigma_a)) ||
+        (s = dw_sig_nsk_opts_set_sigma_b(o, sigma_b)) || (s = dw_sig_nsk_opts_set_inhomogeneous(o, inhom)) ||
+        (s = dw_sig_nsk_opts_set_grid(o, grid)) || (s = dw_sig_nsk_opts_set_solver(o, sv)) ||
+        (s = dw_sig_nsk_opts_set_dyadic_order(o, (int)lam)) ||
+        (co.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads)))) {
+        rc = cli_status(s);
+        goto done;
+    }
     if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
     if (!co.y) {
         m = n;
@@ -107,7 +114,7 @@ int cmd_nsk(int argc, char **argv)
         goto done;
     }
     double t0 = cli_now();
-    s = dw_sig_nsk_gram(&o, X, n, lx, Y, m, ly, d, K);
+    s = dw_sig_nsk_gram(o, X, n, lx, Y, m, ly, d, K);
     double secs = cli_now() - t0;
     if (s) {
         rc = cli_status(s);
@@ -124,8 +131,8 @@ int cmd_nsk(int argc, char **argv)
         printf(", \"sigma0\": %.17g, \"sigma_a\": %.17g, \"sigma_b\": %.17g, \"inhomogeneous\": %s, \"grid\": %s, "
                "\"dyadic_order\": %d, \"solver\": \"%s\", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], "
                "\"out\": ",
-               o.sigma0, o.sigma_a, o.sigma_b, o.inhomogeneous ? "true" : "false", o.grid ? "true" : "false",
-               o.grid ? 0 : o.dyadic_order, o.grid ? "first-order" : solver, n, m, d, n, m);
+               sigma0, sigma_a, sigma_b, inhom ? "true" : "false", grid ? "true" : "false", grid ? 0 : (int)lam,
+               grid ? "first-order" : solver, n, m, d, n, m);
         cli_json_string(stdout, co.out);
         printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
     }
@@ -134,6 +141,7 @@ done:
     free(X);
     free(Y);
     dw_core_free_large(K);
+    dw_sig_nsk_opts_clear(o);
     dw_act_clear(act);
     return rc;
 }

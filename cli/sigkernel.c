@@ -63,20 +63,23 @@ int cmd_sigkernel(int argc, char **argv)
     }
     if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
     if (!co.out) return cli_usage_error("sigkernel", "--out is required");
-    dw_sig_kernel_opts o;
-    dw_sig_kernel_opts_init(&o);
-    if (!strcmp(solver, "first-order")) o.solver = DW_SIG_FIRST_ORDER;
-    else if (strcmp(solver, "second-order")) return cli_error("--solver: expected second-order or first-order (got '%s')", solver);
-    if (!strcmp(stat, "rbf")) o.static_kernel = DW_SIG_RBF;
-    else if (strcmp(stat, "linear")) return cli_error("--static: expected linear or rbf (got '%s')", stat);
-    o.dyadic_order = (int)lam;
-    o.scale = scale;
-    o.threads = (int)co.threads;
+    dw_sig_solver sv;
+    dw_sig_static sk;
+    if (dw_sig_solver_parse(solver, &sv) || dw_sig_static_parse(stat, &sk))
+        return cli_error("--%s", dw_error_message());
     if (!cli_check_out_npy(co.out)) return 1;
     int rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     size_t n, lx, m = 0, ly = 0, d;
+    dw_sig_kernel_opts *o = NULL;
     dw_status s;
+    if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
+        (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
+        (s = dw_sig_kernel_opts_set_scale(o, scale)) ||
+        (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads)))) {
+        rc = cli_status(s);
+        goto done;
+    }
     if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
     if (!co.y) {
         m = n;
@@ -85,7 +88,8 @@ int cmd_sigkernel(int argc, char **argv)
     char what[96];
     snprintf(what, sizeof what, "the PDE grid rows at dyadic order %ld (2^%ld cells per segment and direction)", lam,
              lam);
-    if ((s = dw_core_check_alloc(dw_sig_kernel_bytes(&o, lx, ly, d), what)) ||
+    double work = 0.0;
+    if ((s = dw_sig_kernel_bytes(o, lx, ly, d, &work)) || (s = dw_core_check_alloc(work, what)) ||
         (s = dw_core_check_alloc((double)n * (double)m * 8.0, "the signature-kernel Gram matrix"))) {
         rc = cli_status(s);
         goto done;
@@ -97,14 +101,14 @@ int cmd_sigkernel(int argc, char **argv)
     }
     double t0 = cli_now();
     if (!maxb) {
-        s = dw_sig_kernel_gram(&o, X, n, lx, Y, m, ly, d, K);
+        s = dw_sig_kernel_gram(o, X, n, lx, Y, m, ly, d, K);
     } else {
         s = DW_OK;
         const size_t B = (size_t)maxb;
         for (size_t i0 = 0; i0 < n && !s; i0 += B)
             for (size_t j0 = 0; j0 < m && !s; j0 += B) {
                 const size_t i1 = i0 + B < n ? i0 + B : n, j1 = j0 + B < m ? j0 + B : m;
-                s = dw_sig_kernel_tile(&o, X, n, lx, Y, m, ly, d, i0, i1, j0, j1, K + i0 * m + j0, m);
+                s = dw_sig_kernel_tile(o, X, n, lx, Y, m, ly, d, i0, i1, j0, j1, m, K + i0 * m + j0);
             }
     }
     double secs = cli_now() - t0;
@@ -113,7 +117,7 @@ int cmd_sigkernel(int argc, char **argv)
         goto done;
     }
     double eabs = 0, erel = 0;
-    if (co.json && (s = dw_sig_kernel_error(&o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
+    if (co.json && (s = dw_sig_kernel_error(o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
         rc = cli_status(s);
         goto done;
     }
@@ -137,5 +141,6 @@ done:
     free(X);
     free(Y);
     dw_core_free_large(K);
+    dw_sig_kernel_opts_clear(o);
     return rc;
 }

@@ -66,12 +66,17 @@ static int run(int argc, char **argv, int log)
     if (!cli_check_out_npy(out)) return 1;
     int rc = 1;
     double *X = NULL, *res = NULL;
-    size_t b, len, d;
+    size_t b, len, d, sz = 0;
+    dw_sig_opts *o = NULL;
+    dw_status s;
+    if ((s = dw_sig_opts_init(&o)) || (s = dw_sig_opts_set_level(o, (int)level)) ||
+        (threads && (s = dw_sig_opts_set_threads(o, (int)threads)))) {
+        rc = cli_status(s);
+        goto done;
+    }
     if (!cli_read_paths(xpath, &X, &b, &len, &d)) goto done;
-    const size_t sz = log ? dw_sig_logsig_size(d, (int)level) : dw_sig_size(d, (int)level);
-    if (!sz) {
-        rc = cli_error("--level: the level-%ld %s of a %zu-dimensional path has too many entries to index", level,
-                       log ? "log-signature" : "signature", d);
+    if ((s = log ? dw_sig_logsig_size(d, (int)level, &sz) : dw_sig_size(d, (int)level, &sz))) {
+        rc = cli_error("--%s", dw_error_message());
         goto done;
     }
     if (dw_core_check_alloc((double)b * (double)sz * 8.0, log ? "the log-signature output" : "the signature output")) {
@@ -84,8 +89,7 @@ static int run(int argc, char **argv, int log)
         goto done;
     }
     double t0 = cli_now();
-    dw_status s = log ? dw_sig_logsignature(X, b, len, d, (int)level, (int)threads, res)
-                      : dw_sig_signature(X, b, len, d, (int)level, (int)threads, res);
+    s = log ? dw_sig_logsignature(o, X, b, len, d, res) : dw_sig_signature(o, X, b, len, d, res);
     double secs = cli_now() - t0;
     if (s) {
         rc = cli_status(s);
@@ -107,6 +111,7 @@ static int run(int argc, char **argv, int log)
 done:
     free(X);
     dw_core_free_large(res);
+    dw_sig_opts_clear(o);
     return rc;
 }
 

@@ -45,16 +45,17 @@ int cmd_wick(int argc, char **argv)
         {"threads", required_argument, 0, 't'},  {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *ens = NULL, *route = "auto", *expr = NULL;
-    int normalized = 0, by_genus = 0, pairings = 0, json = 0, c;
+    bool normalized = false, by_genus = false, pairings = false, json = false;
+    int c;
     long max_pairings = 200, threads = 0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'e': ens = optarg; break;
-        case 'n': normalized = 1; break;
-        case 'g': by_genus = 1; break;
-        case 'p': pairings = 1; break;
+        case 'n': normalized = true; break;
+        case 'g': by_genus = true; break;
+        case 'p': pairings = true; break;
         case 'm':
             if (!cli_parse_int("--max-pairings", optarg, 1, 1000000, &max_pairings)) return 1;
             break;
@@ -62,7 +63,7 @@ int cmd_wick(int argc, char **argv)
         case 't':
             if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
             break;
-        case 'j': json = 1; break;
+        case 'j': json = true; break;
         case 'h': fputs(help, stdout); return 0;
         default: return cli_usage_error("wick", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -72,20 +73,20 @@ int cmd_wick(int argc, char **argv)
         expr = argv[optind];
     }
     if (!expr) return cli_usage_error("wick", "an expression such as \"tr(A A^T)\" is required");
-    dw_wick_opts o;
-    dw_wick_opts_init(&o);
-    o.ensembles = ens;
-    o.normalized = normalized;
-    o.threads = (int)threads;
-    o.max_pairings = pairings ? (size_t)max_pairings : 0;
-    if (!strcmp(route, "auto")) o.route = DW_WICK_AUTO;
-    else if (!strcmp(route, "pairings")) o.route = DW_WICK_PAIRINGS;
-    else if (!strcmp(route, "partitions")) o.route = DW_WICK_PARTITIONS;
-    else if (!strcmp(route, "recursion")) o.route = DW_WICK_RECURSION;
-    else return cli_error("--route: expected auto, pairings, partitions or recursion (got '%s')", route);
+    dw_wick_route r;
+    if (dw_wick_route_parse(route, &r)) return cli_error("--%s", dw_error_message());
+    dw_wick_opts *o = NULL;
     dw_wick_result *res = NULL;
-    dw_status s = dw_wick_compute(&res, expr, &o);
-    if (s) return cli_status(s);
+    dw_status s;
+    if ((s = dw_wick_opts_init(&o)) || (s = dw_wick_opts_set_ensembles(o, ens)) ||
+        (s = dw_wick_opts_set_normalized(o, normalized)) ||
+        (threads && (s = dw_wick_opts_set_threads(o, (int)threads))) ||
+        (s = dw_wick_opts_set_max_pairings(o, pairings ? (size_t)max_pairings : 0)) ||
+        (s = dw_wick_opts_set_route(o, r)) || (s = dw_wick_compute(o, expr, &res))) {
+        dw_wick_opts_clear(o);
+        return cli_status(s);
+    }
+    dw_wick_opts_clear(o);
     if (json) {
         fputs(dw_wick_result_json(res), stdout);
         fputc('\n', stdout);

@@ -16,6 +16,6 @@
 #include "deepwick/sampling.h"
 #include "deepwick/spectrum.h"
 #include "deepwick/wick.h"
-#include "deepwick/signatures.h"
+#include "deepwick/sig.h"
 
 #endif /* DEEPWICK_H */

@@ -3,64 +3,119 @@
 
 Paths are piecewise linear through ``len`` points in R^d: arrays of shape (batch, len, d), or (len, d) for one
 path (the batch axis is then dropped from the result where it would lead).
+
+The options of each computation live in an opaque C object (dw_sig_opts, dw_sig_kernel_opts, dw_sig_nsk_opts,
+dw_sig_lcde_opts) set through its setters, which validate every value and name the keyword in their messages; this
+module only converts types and shapes.
 """
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Activation, InputError, check, lib, ptr
+from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr
 
-_dp = ctypes.POINTER(ctypes.c_double)
 _sz = ctypes.c_size_t
 _szp = ctypes.POINTER(ctypes.c_size_t)
+_int = ctypes.c_int
+_st = ctypes.c_int  # dw_status
+_dbl = ctypes.c_double
+_bool = ctypes.c_bool
+_u64 = ctypes.c_ulonglong
+
+ArrayLike = Union[Sequence[Any], np.ndarray]
+ActLike = Union[str, Activation]
+Channels = Optional[Union[int, Sequence[int], np.ndarray]]
+
+_check_alloc = bind("dw_core_check_alloc", _st, _dbl, ctypes.c_char_p)
+_size = bind("dw_sig_size", _st, _sz, _int, _szp)
+_logsig_size = bind("dw_sig_logsig_size", _st, _sz, _int, _szp)
+_signature = bind("dw_sig_signature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
+_logsignature = bind("dw_sig_logsignature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
+_solver_parse = bind("dw_sig_solver_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
+_static_parse = bind("dw_sig_static_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
+_kernel_gram = bind("dw_sig_kernel_gram", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
+_kernel_tile = bind("dw_sig_kernel_tile", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, _sz, _sz,
+                    _sz, _sz, _sz, c_double_p)
+_kernel_error = bind("dw_sig_kernel_error", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz,
+                     c_double_p, c_double_p, c_double_p)
+_nsk_gram = bind("dw_sig_nsk_gram", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
+_cresnet_sample = bind("dw_sig_cresnet_sample", _st, c_handle, _sz, _sz, _u64, _bool, c_double_p, _sz, _sz, _sz,
+                       c_double_p)
+_lcde_kernel = bind("dw_sig_lcde_kernel", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
+_lcde_sample = bind("dw_sig_lcde_sample", _st, c_handle, _sz, _sz, _u64, _bool, c_double_p, _sz, _sz, _sz, c_double_p)
+_lcde_forward = bind("dw_sig_lcde_forward", _st, c_handle, _sz, c_double_p, c_double_p, c_double_p, c_double_p,
+                     c_double_p, _sz, _sz, _sz, c_double_p)
+
+# The setters of each options object, by Python keyword: (C suffix, C argument type).
+_SETTERS: Dict[str, Dict[str, Any]] = {
+    "dw_sig_opts": {"level": _int, "threads": _int},
+    "dw_sig_kernel_opts": {"dyadic_order": _int, "solver": _int, "static": _int, "scale": _dbl, "threads": _int},
+    "dw_sig_nsk_opts": {"act": c_handle, "sigma0": _dbl, "sigma_a": _dbl, "sigma_b": _dbl, "inhomogeneous": _bool,
+                        "dyadic_order": _int, "solver": _int, "grid": _bool, "threads": _int},
+    "dw_sig_lcde_opts": {"sigma_A": _dbl, "sigma_B": _dbl, "sigma_C": _dbl, "sigma_c": _dbl, "diagonal": _bool,
+                         "threads": _int},
+}
+_BOUND: Dict[str, Dict[str, Callable[..., int]]] = {
+    kind: {key: bind("%s_set_%s" % (kind, key), _st, c_handle, t) for key, t in table.items()}
+    for kind, table in _SETTERS.items()}
+_INIT = {kind: bind(kind + "_init", _st, c_handle_p) for kind in _SETTERS}
+_CLEAR = {kind: bind(kind + "_clear", None, c_handle) for kind in _SETTERS}
+_lcde_set_gate = bind("dw_sig_lcde_opts_set_gate", _st, c_handle, _sz, _szp)
+_lcde_set_input = bind("dw_sig_lcde_opts_set_input", _st, c_handle, _sz, _szp)
 
 
-class _KernelOpts(ctypes.Structure):
-    _fields_ = [("dyadic_order", ctypes.c_int), ("solver", ctypes.c_int), ("static_kernel", ctypes.c_int),
-                ("scale", ctypes.c_double), ("threads", ctypes.c_int)]
+class _Opts:
+    """One options object of the library (owned), set keyword by keyword through its validating setters."""
+
+    def __init__(self, kind: str) -> None:
+        self._kind = kind
+        h = c_handle()
+        check(_INIT[kind](ctypes.byref(h)))
+        self._h: Optional[c_handle] = h
+        self._keep: list = []
+
+    @property
+    def handle(self) -> Optional[c_handle]:
+        return self._h
+
+    def set(self, key: str, value: Any) -> "_Opts":
+        check(_BOUND[self._kind][key](self._h, value))
+        return self
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", None)
+        if h is not None and h.value:
+            _CLEAR[self._kind](h)
+            self._h = None
 
 
-class _NskOpts(ctypes.Structure):
-    _fields_ = [("act", ctypes.c_void_p), ("sigma0", ctypes.c_double), ("sigma_a", ctypes.c_double),
-                ("sigma_b", ctypes.c_double), ("inhomogeneous", ctypes.c_int), ("dyadic_order", ctypes.c_int),
-                ("solver", ctypes.c_int), ("grid", ctypes.c_int), ("threads", ctypes.c_int)]
+def _float(name: str, v: Any) -> float:
+    """A Python float for a C double argument (type only: the library validates the value)."""
+    if isinstance(v, bool):
+        raise InputError("%s: expected a number, got %r" % (name, v))
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise InputError("%s: expected a number, got %r" % (name, v)) from None
 
 
-class _LcdeOpts(ctypes.Structure):
-    _fields_ = [("n_gate", _sz), ("gate", _szp), ("n_input", _sz), ("input", _szp),
-                ("sigma_B", ctypes.c_double), ("sigma_C", ctypes.c_double), ("sigma_c", ctypes.c_double),
-                ("sigma_A", ctypes.c_double), ("diagonal", ctypes.c_int), ("threads", ctypes.c_int)]
+def _threads(o: _Opts, threads: Optional[int]) -> None:
+    if threads is not None:
+        o.set("threads", as_int("threads", threads))
 
 
-lib.dw_sig_size.argtypes = [_sz, ctypes.c_int]
-lib.dw_sig_size.restype = _sz
-lib.dw_sig_logsig_size.argtypes = [_sz, ctypes.c_int]
-lib.dw_sig_logsig_size.restype = _sz
-lib.dw_sig_signature.argtypes = [_dp, _sz, _sz, _sz, ctypes.c_int, ctypes.c_int, _dp]
-lib.dw_sig_logsignature.argtypes = [_dp, _sz, _sz, _sz, ctypes.c_int, ctypes.c_int, _dp]
-lib.dw_sig_kernel_opts_init.argtypes = [ctypes.POINTER(_KernelOpts)]
-lib.dw_sig_kernel_opts_init.restype = None
-lib.dw_sig_kernel_gram.argtypes = [ctypes.POINTER(_KernelOpts), _dp, _sz, _sz, _dp, _sz, _sz, _sz, _dp]
-lib.dw_sig_kernel_tile.argtypes = [ctypes.POINTER(_KernelOpts), _dp, _sz, _sz, _dp, _sz, _sz, _sz, _sz, _sz, _sz,
-                                   _sz, _dp, _sz]
-lib.dw_sig_kernel_error.argtypes = [ctypes.POINTER(_KernelOpts), _dp, _sz, _sz, _dp, _sz, _sz, _sz, _dp, _dp, _dp]
-lib.dw_sig_nsk_opts_init.argtypes = [ctypes.POINTER(_NskOpts)]
-lib.dw_sig_nsk_opts_init.restype = None
-lib.dw_sig_nsk_gram.argtypes = [ctypes.POINTER(_NskOpts), _dp, _sz, _sz, _dp, _sz, _sz, _sz, _dp]
-lib.dw_sig_lcde_opts_init.argtypes = [ctypes.POINTER(_LcdeOpts)]
-lib.dw_sig_lcde_opts_init.restype = None
-lib.dw_sig_lcde_kernel.argtypes = [ctypes.POINTER(_LcdeOpts), _dp, _sz, _sz, _dp, _sz, _sz, _sz, _dp]
-lib.dw_sig_lcde_sample.argtypes = [ctypes.POINTER(_LcdeOpts), _sz, _sz, ctypes.c_ulonglong, ctypes.c_int, _dp, _sz,
-                                   _sz, _sz, _dp]
-lib.dw_sig_lcde_forward.argtypes = [ctypes.POINTER(_LcdeOpts), _sz, _dp, _dp, _dp, _dp, _dp, _sz, _sz, _sz, _dp]
-lib.dw_sig_cresnet_sample.argtypes = [ctypes.POINTER(_NskOpts), _sz, _sz, ctypes.c_ulonglong, ctypes.c_int, _dp, _sz,
-                                      _sz, _sz, _dp]
-
-_SOLVERS = {"second-order": 0, "first-order": 1}
-_STATIC = {"linear": 0, "rbf": 1}
+def _enum(parse: Callable[..., int], name: str, value: Any) -> int:
+    if not isinstance(value, str):
+        raise InputError("%s: expected a string, got %r" % (name, value))
+    out = _int()
+    check(parse(value.encode(), ctypes.byref(out)))
+    return out.value
 
 
-def _paths(name, X):
+def _paths(name: str, X: ArrayLike) -> Tuple[np.ndarray, bool]:
     """(batch, len, d) float64 C-order array and whether the input was a single (len, d) path."""
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
@@ -74,29 +129,18 @@ def _paths(name, X):
     return np.ascontiguousarray(X, dtype=np.float64), False
 
 
-def _pair(X, Y):
-    X, one_x = _paths("X", X)
+def _pair(X: ArrayLike, Y: Optional[ArrayLike]) -> Tuple[np.ndarray, Optional[np.ndarray], bool, bool]:
+    Xa, one_x = _paths("X", X)
     if Y is None:
-        return X, None, one_x, one_x
-    Y, one_y = _paths("Y", Y)
-    if Y.shape[2] != X.shape[2]:
-        raise InputError("Y: paths have d = %d channels but X has d = %d (they must match)" % (Y.shape[2], X.shape[2]))
-    return X, Y, one_x, one_y
+        return Xa, None, one_x, one_x
+    Ya, one_y = _paths("Y", Y)
+    if Ya.shape[2] != Xa.shape[2]:
+        raise InputError("Y: paths have d = %d channels but X has d = %d (they must match)"
+                         % (Ya.shape[2], Xa.shape[2]))
+    return Xa, Ya, one_x, one_y
 
 
-def _int(name, v, lo, hi):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise InputError("%s: expected an integer, got %r" % (name, v))
-    if not lo <= v <= hi:
-        raise InputError("%s: %d is out of range [%d, %d]" % (name, v, lo, hi))
-    return int(v)
-
-
-def _threads(threads):
-    return 0 if threads is None else _int("threads", threads, 1, 4096)
-
-
-def _shape2(K, one_x, one_y):
+def _shape2(K: np.ndarray, one_x: bool, one_y: bool) -> Any:
     if one_x and one_y:
         return K[0, 0]
     if one_x:
@@ -106,164 +150,249 @@ def _shape2(K, one_x, one_y):
     return K
 
 
-def _choice(name, v, table):
-    if v not in table:
-        raise InputError("%s: expected one of %s, got %r" % (name, ", ".join(repr(k) for k in table), v))
-    return table[v]
+def _alloc_check(nbytes: float, what: str) -> None:
+    check(_check_alloc(float(nbytes), what.encode()))
 
 
-def _alloc_check(nbytes, what):
-    check(lib.dw_core_check_alloc(ctypes.c_double(float(nbytes)), what.encode()))
-
-
-def _sig(X, level, threads, log):
-    X, one = _paths("X", X)
-    level = _int("level", level, 1, 64)
-    b, n, d = X.shape
-    size = (lib.dw_sig_logsig_size if log else lib.dw_sig_size)(d, level)
-    if size == 0:
-        raise InputError("level: the level-%d %ssignature of a %d-dimensional path is too large to index"
-                         % (level, "log-" if log else "", d))
-    _alloc_check(8.0 * b * size, "the %s output" % ("log-signature" if log else "signature"))
-    out = np.empty((b, size))
-    f = lib.dw_sig_logsignature if log else lib.dw_sig_signature
-    check(f(ptr(X), b, n, d, level, _threads(threads), ptr(out)))
+def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool) -> np.ndarray:
+    Xa, one = _paths("X", X)
+    lv = as_int("level", level)
+    o = _Opts("dw_sig_opts").set("level", lv)
+    _threads(o, threads)
+    b, n, d = Xa.shape
+    size = _sz()
+    check((_logsig_size if log else _size)(d, lv, ctypes.byref(size)))
+    _alloc_check(8.0 * b * size.value, "the %s output" % ("log-signature" if log else "signature"))
+    out = np.empty((b, size.value))
+    check((_logsignature if log else _signature)(o.handle, ptr(Xa), b, n, d, ptr(out)))
     return out[0] if one else out
 
 
-def signature(X, level, *, threads=None):
-    """Truncated signature S(x) = exp(dx_1) (x) ... (x) exp(dx_M) of piecewise-linear paths (Chen's identity).
+def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+    """Truncated signature of piecewise-linear paths, S(x) = exp(dx_1) (x) ... (x) exp(dx_M) (Chen's identity).
 
-    X : (batch, len, d) or (len, d); len >= 2.  level : n >= 1.
-    Returns (batch, d + d^2 + ... + d^n) (or the 1-D row for one path): level 0 omitted, words level by level and
-    lexicographically within a level, iisignature's ``sig`` order.
+    Parameters
+    ----------
+    X : array_like, shape (batch, len, d) or (len, d)
+        Paths through len >= 2 points in R^d (finite entries).
+    level : int
+        Truncation level n, 1..64.
+    threads : int, optional
+        OpenMP threads (1..4096; default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, d + d^2 + ... + d^n), or (d + ... + d^n,) for one path
+        Levels 1..n (level 0 omitted), words level by level and lexicographically within a level: iisignature's
+        ``sig`` order.
+
+    Raises
+    ------
+    InputError
+        Invalid paths or level. ResultTooLargeError when the output would not fit in memory.
     """
     return _sig(X, level, threads, False)
 
 
-def logsignature(X, level, *, threads=None):
-    """Log-signature in the Lyndon basis (standard bracketing), iisignature's ``logsig`` coordinates.
+def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+    """Log-signature of piecewise-linear paths in the Lyndon basis (standard bracketing): iisignature's ``logsig``.
 
-    X : (batch, len, d) or (len, d).  Returns (batch, number of Lyndon words of length 1..n): Lyndon words level by
-    level, lexicographic within a level.
+    Parameters
+    ----------
+    X : array_like, shape (batch, len, d) or (len, d)
+        Paths through len >= 2 points in R^d.
+    level : int
+        Truncation level n, 1..64.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, number of Lyndon words of length 1..n), or 1-D for one path
+        Coordinates c_w of log S(x) = sum_w c_w P_w, Lyndon words level by level, lexicographic within a level.
     """
     return _sig(X, level, threads, True)
 
 
-def _kernel_opts(dyadic_order, solver, static, scale, threads):
-    o = _KernelOpts()
-    lib.dw_sig_kernel_opts_init(ctypes.byref(o))
-    o.dyadic_order = _int("dyadic_order", dyadic_order, 0, 40)
-    o.solver = _choice("solver", solver, _SOLVERS)
-    o.static_kernel = _choice("static", static, _STATIC)
-    o.scale = float(scale)
-    o.threads = _threads(threads)
+def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int]) -> _Opts:
+    o = _Opts("dw_sig_kernel_opts")
+    o.set("dyadic_order", as_int("dyadic_order", dyadic_order))
+    o.set("solver", _enum(_solver_parse, "solver", solver))
+    o.set("static", _enum(_static_parse, "static", static))
+    o.set("scale", _float("scale", scale))
+    _threads(o, threads)
     return o
 
 
-def sigkernel(X, Y=None, *, dyadic_order=0, solver="second-order", static="linear", scale=1.0, max_batch=None,
-              error=False, threads=None):
+def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int = 0, solver: str = "second-order",
+              static: str = "linear", scale: float = 1.0, max_batch: Optional[int] = None, error: bool = False,
+              threads: Optional[int] = None) -> Any:
     """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (theory.md 5).
 
-    X : (n, lx, d); Y : (m, ly, d) or None for K(X, X) (then exactly symmetric).
-    dyadic_order : lambda >= 0, each segment cut into 2^lambda pieces; solver : 'second-order' (error falls ~4x per
-    level) or 'first-order' (~2x); static : 'linear' (kappa = scale^2 <x, y>) or 'rbf'
-    (kappa = exp(-|x - y|^2 / (2 scale^2)), second differences on the data grid as in pySigLib).
-    max_batch : compute the Gram matrix in tiles of at most max_batch x max_batch pairs.
-    error : also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
-    lambda -> infinity limit from the Gram matrix at the neighbouring dyadic order.
-    Returns K (n, m) (a scalar / 1-D row for single paths), or (K, estimate) with error=True.
+    Parameters
+    ----------
+    X : array_like, shape (n, lx, d) or (lx, d)
+        First paths.
+    Y : array_like, shape (m, ly, d) or (ly, d), optional
+        Second paths; None gives K(X, X), then exactly symmetric.
+    dyadic_order : int
+        lambda in 0..40: each segment cut into 2^lambda pieces.
+    solver : {'second-order', 'first-order'}
+        Cell update; the error falls ~4x per dyadic level (second order) or ~2x (first order).
+    static : {'linear', 'rbf'}
+        Static kernel: kappa = scale^2 <x, y>, or kappa = exp(-|x - y|^2 / (2 scale^2)) with second differences on
+        the data grid as in pySigLib.
+    scale : float
+        > 0, the static kernel's scale.
+    max_batch : int, optional
+        Compute the Gram matrix in tiles of at most max_batch x max_batch pairs (the same entries, bit for bit).
+    error : bool
+        Also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
+        lambda -> infinity limit from the Gram matrix at the neighbouring dyadic order.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), or a scalar / 1-D row for single paths
+        K; with ``error=True`` the pair (K, estimate).
     """
-    X, Y, one_x, one_y = _pair(X, Y)
+    Xa, Ya, one_x, one_y = _pair(X, Y)
     o = _kernel_opts(dyadic_order, solver, static, scale, threads)
-    n, lx, d = X.shape
-    m, ly = (n, lx) if Y is None else Y.shape[:2]
+    n, lx, d = Xa.shape
+    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
     _alloc_check(8.0 * n * m, "the signature-kernel Gram matrix")
     K = np.empty((n, m))
     if max_batch is None:
-        check(lib.dw_sig_kernel_gram(ctypes.byref(o), ptr(X), n, lx, ptr(Y), m, ly, d, ptr(K)))
+        check(_kernel_gram(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
     else:
-        B = _int("max_batch", max_batch, 1, 2 ** 62)
+        B = as_int("max_batch", max_batch, "size_t")
+        if B < 1:
+            raise InputError("max_batch: expected a positive integer, got %d" % B)
         for i0 in range(0, n, B):
             for j0 in range(0, m, B):
                 i1, j1 = min(n, i0 + B), min(m, j0 + B)
-                tile = K[i0:i1, j0:j1]
                 buf = np.empty((i1 - i0, j1 - j0))
-                check(lib.dw_sig_kernel_tile(ctypes.byref(o), ptr(X), n, lx, ptr(Y), m, ly, d, i0, i1, j0, j1,
-                                             ptr(buf), j1 - j0))
-                tile[...] = buf
+                check(_kernel_tile(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, i0, i1, j0, j1, j1 - j0, ptr(buf)))
+                K[i0:i1, j0:j1] = buf
     res = _shape2(K, one_x, one_y)
     if not error:
         return res
-    ea, er = ctypes.c_double(), ctypes.c_double()
-    check(lib.dw_sig_kernel_error(ctypes.byref(o), ptr(X), n, lx, ptr(Y), m, ly, d, ptr(K), ctypes.byref(ea),
-                                  ctypes.byref(er)))
+    ea, er = _dbl(), _dbl()
+    check(_kernel_error(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K), ctypes.byref(ea), ctypes.byref(er)))
     return res, {"max_abs": ea.value, "max_rel": er.value}
 
 
-def _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, dyadic_order, solver, grid, threads):
+def _nsk_opts(act: ActLike, sigma0: float, sigma_a: float, sigma_b: float, inhomogeneous: bool,
+              dyadic_order: Optional[int], solver: Optional[str], grid: bool, threads: Optional[int]) -> _Opts:
     a = act if isinstance(act, Activation) else Activation(act)
-    o = _NskOpts()
-    lib.dw_sig_nsk_opts_init(ctypes.byref(o))
-    o.act = a._h
-    o.sigma0, o.sigma_a, o.sigma_b = float(sigma0), float(sigma_a), float(sigma_b)
-    o.inhomogeneous = 1 if inhomogeneous else 0
-    o.dyadic_order = _int("dyadic_order", dyadic_order, 0, 30)
-    o.solver = _choice("solver", solver, _SOLVERS)
-    o.grid = 1 if grid else 0
-    o.threads = _threads(threads)
-    return o, a
+    o = _Opts("dw_sig_nsk_opts")
+    o._keep.append(a)  # the options borrow the activation
+    o.set("act", a._h)
+    o.set("sigma0", _float("sigma0", sigma0)).set("sigma_a", _float("sigma_a", sigma_a))
+    o.set("sigma_b", _float("sigma_b", sigma_b))
+    o.set("inhomogeneous", bool(inhomogeneous)).set("grid", bool(grid))
+    if dyadic_order is not None:
+        o.set("dyadic_order", as_int("dyadic_order", dyadic_order))
+    if solver is not None:
+        o.set("solver", _enum(_solver_parse, "solver", solver))
+    _threads(o, threads)
+    return o
 
 
-def nsk(X, Y=None, *, act, sigma0=1.0, sigma_a=1.0, sigma_b=0.0, inhomogeneous=False, dyadic_order=0,
-        solver="second-order", grid=False, threads=None):
+def nsk(X: ArrayLike, Y: Optional[ArrayLike] = None, *, act: ActLike, sigma0: float = 1.0, sigma_a: float = 1.0,
+        sigma_b: float = 0.0, inhomogeneous: bool = False, dyadic_order: int = 0, solver: str = "second-order",
+        grid: bool = False, threads: Optional[int] = None) -> Any:
     """Neural signature kernel: the infinite-width limit of random controlled ResNets (theory.md 5.1).
 
-    X : (n, lx, d); Y : (m, ly, d) or None (exactly symmetric K(X, X)).
-    act : any activation spec (its Gaussian expectations V_phi come from the activation registry).
-    sigma0, sigma_a, sigma_b : Y_0 = sigma0 z_0; A_k entries N(0, sigma_a^2 / N); b_k entries N(0, sigma_b^2).
-    inhomogeneous : fresh weights at every step, scaled by dt^-1/2 with t_m = m / M (then lx == ly).
-    dyadic_order, solver : the PDE/ODE on the grid refined 2^lambda times, second order (Heun cell update) or first
-    order. grid=True: the exact width limit of the discrete network on the data grid (the first-order recursion,
-    no refinement): Monte Carlo of finite networks (``cresnet``) converges to it.
-    Returns K (n, m).
+    Parameters
+    ----------
+    X : array_like, shape (n, lx, d) or (lx, d)
+        First paths.
+    Y : array_like, shape (m, ly, d) or (ly, d), optional
+        Second paths; None gives the exactly symmetric K(X, X).
+    act : str or Activation
+        phi, any activation spec (its Gaussian expectations V_phi come from the activation registry).
+    sigma0, sigma_a, sigma_b : float
+        Standard deviations (the papers' notation): Y_0 = sigma0 z_0; A_k entries N(0, sigma_a^2 / N); b_k entries
+        N(0, sigma_b^2). Each >= 0.
+    inhomogeneous : bool
+        Fresh weights at every step, scaled by dt^-1/2 with t_m = m / M (then lx == ly).
+    dyadic_order : int
+        lambda in 0..30: the PDE/ODE on the grid refined 2^lambda times.
+    solver : {'second-order', 'first-order'}
+        Heun cell update or first order.
+    grid : bool
+        The exact width limit of the discrete network on the data grid (the first-order recursion, no
+        refinement): Monte Carlo of finite networks (:func:`cresnet`) converges to it.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), or a scalar / 1-D row for single paths
+        K.
     """
-    X, Y, one_x, one_y = _pair(X, Y)
-    o, a = _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, dyadic_order, solver, grid, threads)
-    n, lx, d = X.shape
-    m, ly = (n, lx) if Y is None else Y.shape[:2]
+    Xa, Ya, one_x, one_y = _pair(X, Y)
+    o = _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, dyadic_order, solver, grid, threads)
+    n, lx, d = Xa.shape
+    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
     _alloc_check(8.0 * n * m, "the neural-signature-kernel Gram matrix")
     K = np.empty((n, m))
-    check(lib.dw_sig_nsk_gram(ctypes.byref(o), ptr(X), n, lx, ptr(Y), m, ly, d, ptr(K)))
-    del a
+    check(_nsk_gram(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
     return _shape2(K, one_x, one_y)
 
 
-def cresnet(X, *, width, samples=1, seed=0, act, sigma0=1.0, sigma_a=1.0, sigma_b=0.0, inhomogeneous=False,
-            all_times=False, threads=None):
-    """Hidden states of random controlled ResNets (theory.md 5.1), one network per sample, shared by the batch:
-    Y_0 = sigma0 z_0, Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m
-    (inhomogeneous: fresh A_k, b_k at every step and dx scaled by sqrt(M)). Gaussian weights from Philox streams
-    keyed by (seed, sample, step, row): reproducible, independent of threads.
+def _states_shape(samples: int, b: int, n: int, N: int, all_times: bool) -> Tuple[int, ...]:
+    return (samples, b, n, N) if all_times else (samples, b, N)
 
-    X : (batch, len, d). Returns (samples, batch, N), or (samples, batch, len, N) with all_times.
-    (1/N) <Y^x, Y^y> averages to nsk(..., grid=True) as N grows.
+
+def cresnet(X: ArrayLike, *, width: int, samples: int = 1, seed: int = 0, act: ActLike, sigma0: float = 1.0,
+            sigma_a: float = 1.0, sigma_b: float = 0.0, inhomogeneous: bool = False, all_times: bool = False,
+            threads: Optional[int] = None) -> np.ndarray:
+    """Hidden states of random controlled ResNets (theory.md 5.1), one network per sample, shared by the batch.
+
+    Y_0 = sigma0 z_0, Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m (inhomogeneous:
+    fresh A_k, b_k at every step and dx scaled by sqrt(M)). Gaussian weights from Philox streams keyed by
+    (seed, sample, step, row): reproducible, independent of threads. (1/N) <Y^x, Y^y> averages to
+    ``nsk(..., grid=True)`` as N grows.
+
+    Parameters
+    ----------
+    X : array_like, shape (batch, len, d) or (len, d)
+        Paths.
+    width : int
+        N, 1..1000000.
+    samples : int
+        Number of independent networks (>= 1).
+    seed : int
+        0..2^64 - 1.
+    act, sigma0, sigma_a, sigma_b, inhomogeneous
+        As for :func:`nsk`.
+    all_times : bool
+        Return the states at every time, not only the final ones.
+    threads : int, optional
+        OpenMP threads for drawing the weights (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (samples, batch, N), or (samples, batch, len, N) with all_times
+        The batch axis is dropped for one path.
     """
-    X, one = _paths("X", X)
-    o, a = _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, 0, "second-order", True, threads)
-    N = _int("width", width, 1, 1000000)
-    S = _int("samples", samples, 1, 2 ** 40)
-    seed = _int("seed", seed, 0, 2 ** 64 - 1)
-    b, n, d = X.shape
-    shape = (S, b, n, N) if all_times else (S, b, N)
+    Xa, one = _paths("X", X)
+    o = _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, None, None, True, threads)
+    N = as_int("width", width, "size_t")
+    S = as_int("samples", samples, "size_t")
+    seed = as_int("seed", seed, "u64")
+    b, n, d = Xa.shape
+    shape = _states_shape(S, b, n, N, all_times)
     _alloc_check(8.0 * np.prod(shape, dtype=float), "the cResNet states")
     out = np.empty(shape)
-    check(lib.dw_sig_cresnet_sample(ctypes.byref(o), N, S, seed, 1 if all_times else 0, ptr(X), b, n, d, ptr(out)))
-    del a
+    check(_cresnet_sample(o.handle, N, S, seed, bool(all_times), ptr(Xa), b, n, d, ptr(out)))
     return out[:, 0] if one else out
 
 
-def _channels(name, v):
+def _channels(name: str, v: Channels) -> Optional[np.ndarray]:
     if v is None:
         return None
     arr = np.ascontiguousarray(np.atleast_1d(np.asarray(v)))
@@ -272,87 +401,156 @@ def _channels(name, v):
     return arr.astype(np.uintp)
 
 
-def _lcde_opts(gate, input, sigma_B, sigma_C, sigma_c, sigma_A, diagonal, threads):
-    o = _LcdeOpts()
-    lib.dw_sig_lcde_opts_init(ctypes.byref(o))
-    g, i = _channels("gate", gate), _channels("input", input)
-    if g is not None:
-        o.n_gate, o.gate = g.size, g.ctypes.data_as(_szp)
-    if i is not None:
-        o.n_input, o.input = i.size, i.ctypes.data_as(_szp)
-    o.sigma_B, o.sigma_C, o.sigma_c, o.sigma_A = float(sigma_B), float(sigma_C), float(sigma_c), float(sigma_A)
-    o.diagonal = 1 if diagonal else 0
-    o.threads = _threads(threads)
-    return o, (g, i)
+def _lcde_opts(gate: Channels, input: Channels, sigmas: Dict[str, float], diagonal: bool,
+               threads: Optional[int]) -> _Opts:
+    o = _Opts("dw_sig_lcde_opts")
+    for key, setter in (("gate", _lcde_set_gate), ("input", _lcde_set_input)):
+        c = _channels(key, gate if key == "gate" else input)
+        if c is not None:  # the options copy the list
+            check(setter(o.handle, c.size, c.ctypes.data_as(_szp)))
+    for key, v in sigmas.items():
+        o.set(key, _float(key, v))
+    o.set("diagonal", bool(diagonal))
+    _threads(o, threads)
+    return o
 
 
-def lcde_kernel(X, Y=None, *, gate=None, input=None, sigma_B=1.0, sigma_C=1.0, sigma_c=0.0, threads=None):
-    """Width limit of (1/N) <Y^x_M, Y^y_M'> for random dense linear CDEs (theory.md 5.2), exact on the data grid:
+def lcde_kernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, gate: Channels = None, input: Channels = None,
+                sigma_B: float = 1.0, sigma_C: float = 1.0, sigma_c: float = 0.0,
+                threads: Optional[int] = None) -> Any:
+    """Width limit of (1/N) <Y^x_M, Y^y_M'> for random dense linear CDEs (theory.md 5.2), exact on the data grid.
+
     K[m+1,n+1] = K[m+1,n] + K[m,n+1] - K[m,n] + <d omega^x_m, d omega^y_n> K[m,n] + sigma_B^2 <d xi^x_m, d xi^y_n>,
     edges sigma_C^2 <x_0, y_0> + sigma_c^2.
 
-    X : (n, lx, d); Y : (m, ly, d) or None. gate / input : channel indices forming omega and xi (default: all).
-    Returns K (n, m).
+    Parameters
+    ----------
+    X : array_like, shape (n, lx, d) or (lx, d)
+        First paths.
+    Y : array_like, shape (m, ly, d) or (ly, d), optional
+        Second paths; None gives K(X, X).
+    gate, input : sequence of int, optional
+        Channel indices forming the gate path omega and the input path xi (default: all channels).
+    sigma_B, sigma_C, sigma_c : float
+        Standard deviations (the papers' notation) of the entries of B, C and c; each >= 0.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), or a scalar / 1-D row for single paths
+        K.
     """
-    X, Y, one_x, one_y = _pair(X, Y)
-    o, keep = _lcde_opts(gate, input, sigma_B, sigma_C, sigma_c, 1.0, False, threads)
-    n, lx, d = X.shape
-    m, ly = (n, lx) if Y is None else Y.shape[:2]
+    Xa, Ya, one_x, one_y = _pair(X, Y)
+    o = _lcde_opts(gate, input, {"sigma_B": sigma_B, "sigma_C": sigma_C, "sigma_c": sigma_c}, False, threads)
+    n, lx, d = Xa.shape
+    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
     _alloc_check(8.0 * n * m, "the LCDE kernel Gram matrix")
     K = np.empty((n, m))
-    check(lib.dw_sig_lcde_kernel(ctypes.byref(o), ptr(X), n, lx, ptr(Y), m, ly, d, ptr(K)))
-    del keep
+    check(_lcde_kernel(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
     return _shape2(K, one_x, one_y)
 
 
-def lcde(X, *, width, samples=1, seed=0, diagonal=False, gate=None, input=None, sigma_A=1.0, sigma_B=1.0,
-         sigma_C=1.0, sigma_c=0.0, all_times=False, threads=None):
-    """Hidden states of random linear CDEs / selective SSMs (theory.md 5.2), one model per sample, shared by the batch:
+def lcde(X: ArrayLike, *, width: int, samples: int = 1, seed: int = 0, diagonal: bool = False,
+         gate: Channels = None, input: Channels = None, sigma_A: float = 1.0, sigma_B: float = 1.0,
+         sigma_C: float = 1.0, sigma_c: float = 0.0, all_times: bool = False,
+         threads: Optional[int] = None) -> np.ndarray:
+    """Hidden states of random linear CDEs / selective SSMs (theory.md 5.2), one model per sample, shared by the batch.
+
     Y_{m+1} = (I + sum_i A_i d omega^i_m) Y_m + B d xi_m, Y_0 = C x_0 + c; dense A_i entries N(0, 1/N) or diagonal
     (Mamba-like) A_i with entries N(0, sigma_A^2); B, C, c entries N(0, sigma_B^2), N(0, sigma_C^2), N(0, sigma_c^2).
 
-    X : (batch, len, d). Returns (samples, batch, N), or (samples, batch, len, N) with all_times.
+    Parameters
+    ----------
+    X : array_like, shape (batch, len, d) or (len, d)
+        Paths.
+    width : int
+        N, 1..1000000.
+    samples : int
+        Number of independent models (>= 1).
+    seed : int
+        0..2^64 - 1.
+    diagonal : bool
+        Diagonal A_i.
+    gate, input : sequence of int, optional
+        Channel indices forming omega and xi (default: all channels).
+    sigma_A, sigma_B, sigma_C, sigma_c : float
+        Standard deviations (the papers' notation), each >= 0.
+    all_times : bool
+        Return the states at every time, not only the final ones.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (samples, batch, N), or (samples, batch, len, N) with all_times
+        The batch axis is dropped for one path.
     """
-    X, one = _paths("X", X)
-    o, keep = _lcde_opts(gate, input, sigma_B, sigma_C, sigma_c, sigma_A, diagonal, threads)
-    N = _int("width", width, 1, 1000000)
-    S = _int("samples", samples, 1, 2 ** 40)
-    seed = _int("seed", seed, 0, 2 ** 64 - 1)
-    b, n, d = X.shape
-    shape = (S, b, n, N) if all_times else (S, b, N)
+    Xa, one = _paths("X", X)
+    o = _lcde_opts(gate, input, {"sigma_A": sigma_A, "sigma_B": sigma_B, "sigma_C": sigma_C, "sigma_c": sigma_c},
+                   diagonal, threads)
+    N = as_int("width", width, "size_t")
+    S = as_int("samples", samples, "size_t")
+    seed = as_int("seed", seed, "u64")
+    b, n, d = Xa.shape
+    shape = _states_shape(S, b, n, N, all_times)
     _alloc_check(8.0 * np.prod(shape, dtype=float), "the LCDE states")
     out = np.empty(shape)
-    check(lib.dw_sig_lcde_sample(ctypes.byref(o), N, S, seed, 1 if all_times else 0, ptr(X), b, n, d, ptr(out)))
-    del keep
+    check(_lcde_sample(o.handle, N, S, seed, bool(all_times), ptr(Xa), b, n, d, ptr(out)))
     return out[:, 0] if one else out
 
 
-def lcde_forward(X, A, B, C, c=None, *, gate=None, input=None, diagonal=False):
-    """The linear-CDE recursion with given weights: A (p, N, N) (diagonal: (p, N)), B (N, q) or None, C (N, d),
-    c (N,) or None; p = number of gate channels, q = number of input channels. Returns states (batch, len, N)."""
-    X, one = _paths("X", X)
-    b, n, d = X.shape
-    A = np.ascontiguousarray(A, dtype=np.float64)
-    C = np.ascontiguousarray(C, dtype=np.float64)
-    N = C.shape[0] if C.ndim == 2 else -1
+def lcde_forward(X: ArrayLike, A: ArrayLike, B: Optional[ArrayLike], C: ArrayLike, c: Optional[ArrayLike] = None, *,
+                 gate: Channels = None, input: Channels = None, diagonal: bool = False,
+                 threads: Optional[int] = None) -> np.ndarray:
+    """The linear-CDE recursion of :func:`lcde` with given weights.
+
+    Parameters
+    ----------
+    X : array_like, shape (batch, len, d) or (len, d)
+        Paths.
+    A : array_like, shape (p, N, N), or (p, N) with diagonal
+        p = number of gate channels.
+    B : array_like, shape (N, q), or None
+        q = number of input channels.
+    C : array_like, shape (N, d)
+    c : array_like, shape (N,), optional
+    gate, input : sequence of int, optional
+        Channel indices forming omega and xi (default: all channels).
+    diagonal : bool
+        Diagonal A_i.
+    threads : int, optional
+        OpenMP threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, len, N), or (len, N) for one path
+        The states at every time.
+    """
+    Xa, one = _paths("X", X)
+    b, n, d = Xa.shape
+    Aa = np.ascontiguousarray(A, dtype=np.float64)
+    Ca = np.ascontiguousarray(C, dtype=np.float64)
+    N = Ca.shape[0] if Ca.ndim == 2 else -1
     g = _channels("gate", gate)
     i = _channels("input", input)
     p = d if g is None else g.size
     q = d if i is None else i.size
     want_a = (p, N) if diagonal else (p, N, N)
-    if C.shape != (N, d) or A.shape != want_a:
+    if Ca.shape != (N, d) or Aa.shape != want_a:
         raise InputError("lcde_forward: expected C of shape (N, %d) and A of shape %s, got %s and %s"
-                         % (d, want_a, C.shape, A.shape))
+                         % (d, want_a, Ca.shape, Aa.shape))
+    Ba = None
     if B is not None:
-        B = np.ascontiguousarray(B, dtype=np.float64)
-        if B.shape != (N, q):
-            raise InputError("lcde_forward: expected B of shape (%d, %d), got %s" % (N, q, B.shape))
+        Ba = np.ascontiguousarray(B, dtype=np.float64)
+        if Ba.shape != (N, q):
+            raise InputError("lcde_forward: expected B of shape (%d, %d), got %s" % (N, q, Ba.shape))
+    ca = None
     if c is not None:
-        c = np.ascontiguousarray(c, dtype=np.float64)
-        if c.shape != (N,):
-            raise InputError("lcde_forward: expected c of shape (%d,), got %s" % (N, c.shape))
-    o, keep = _lcde_opts(gate, input, 1.0, 1.0, 0.0, 1.0, diagonal, None)
+        ca = np.ascontiguousarray(c, dtype=np.float64)
+        if ca.shape != (N,):
+            raise InputError("lcde_forward: expected c of shape (%d,), got %s" % (N, ca.shape))
+    o = _lcde_opts(gate, input, {}, diagonal, threads)
     out = np.empty((b, n, N))
-    check(lib.dw_sig_lcde_forward(ctypes.byref(o), N, ptr(A), ptr(B), ptr(C), ptr(c), ptr(X), b, n, d, ptr(out)))
-    del keep
+    check(_lcde_forward(o.handle, N, ptr(Aa), ptr(Ba), ptr(Ca), ptr(ca), ptr(Xa), b, n, d, ptr(out)))
     return out[0] if one else out

@@ -2,48 +2,72 @@
 
 Exact values cross the C boundary as decimal strings and come back as Python ints or fractions.Fraction.
 """
+from __future__ import annotations
+
 import ctypes
 import json
 import numbers
 from fractions import Fraction
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ._lib import InputError, check, lib
+from ._lib import InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check
 
-_ROUTES = {"auto": 0, "pairings": 1, "partitions": 2, "recursion": 3}
-_EXPAND_ROUTES = {"trees": 0, "conditional": 1}
+_st = ctypes.c_int  # dw_status
+_opts_init = bind("dw_wick_opts_init", _st, c_handle_p)
+_opts_clear = bind("dw_wick_opts_clear", None, c_handle)
+_set_ensembles = bind("dw_wick_opts_set_ensembles", _st, c_handle, ctypes.c_char_p)
+_set_normalized = bind("dw_wick_opts_set_normalized", _st, c_handle, ctypes.c_bool)
+_set_route = bind("dw_wick_opts_set_route", _st, c_handle, ctypes.c_int)
+_set_max_pairings = bind("dw_wick_opts_set_max_pairings", _st, c_handle, ctypes.c_size_t)
+_set_threads = bind("dw_wick_opts_set_threads", _st, c_handle, ctypes.c_int)
+_route_parse = bind("dw_wick_route_parse", _st, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int))
+_compute = bind("dw_wick_compute", _st, c_handle, ctypes.c_char_p, c_handle_p)
+_result_clear = bind("dw_wick_result_clear", None, c_handle)
+_result_json = bind("dw_wick_result_json", ctypes.c_char_p, c_handle)
+_net_init = bind("dw_wick_net_init", _st, c_handle_p)
+_net_clear = bind("dw_wick_net_clear", None, c_handle)
+_net_set_depth = bind("dw_wick_net_set_depth", _st, c_handle, ctypes.c_int)
+_net_set_poly = bind("dw_wick_net_set_poly", _st, c_handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p))
+_net_set_weight_var = bind("dw_wick_net_set_weight_var", _st, c_handle, ctypes.c_char_p)
+_net_set_bias_var = bind("dw_wick_net_set_bias_var", _st, c_handle, ctypes.c_char_p)
+_expand_route_parse = bind("dw_wick_expand_route_parse", _st, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int))
+_expand = bind("dw_wick_expand", _st, c_handle, ctypes.c_int, ctypes.c_bool, c_double_p, c_double_p, ctypes.c_size_t,
+               c_handle_p)
+_expansion_clear = bind("dw_wick_expansion_clear", None, c_handle)
+_expansion_json = bind("dw_wick_expansion_json", ctypes.c_char_p, c_handle)
+_expansion_dot = bind("dw_wick_expansion_dot", _st, c_handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p))
 
-
-class _WickOpts(ctypes.Structure):
-    _fields_ = [("ensembles", ctypes.c_char_p), ("normalized", ctypes.c_int), ("route", ctypes.c_int),
-                ("max_pairings", ctypes.c_size_t), ("threads", ctypes.c_int), ("max_letters", ctypes.c_size_t)]
-
-
-class _Net(ctypes.Structure):
-    _fields_ = [("depth", ctypes.c_int), ("n_coef", ctypes.c_size_t), ("coef", ctypes.POINTER(ctypes.c_char_p)),
-                ("weight_var", ctypes.c_char_p), ("bias_var", ctypes.c_char_p)]
-
-
-_vp = ctypes.c_void_p
-_dp = ctypes.POINTER(ctypes.c_double)
-lib.dw_wick_opts_init.argtypes = [ctypes.POINTER(_WickOpts)]
-lib.dw_wick_opts_init.restype = None
-lib.dw_wick_compute.argtypes = [ctypes.POINTER(_vp), ctypes.c_char_p, ctypes.POINTER(_WickOpts)]
-lib.dw_wick_result_clear.argtypes = [_vp]
-lib.dw_wick_result_clear.restype = None
-lib.dw_wick_result_json.argtypes = [_vp]
-lib.dw_wick_result_json.restype = ctypes.c_char_p
-lib.dw_wick_expand.argtypes = [ctypes.POINTER(_vp), ctypes.POINTER(_Net), _dp, _dp, ctypes.c_size_t, ctypes.c_int,
-                               ctypes.c_int]
-lib.dw_wick_expansion_clear.argtypes = [_vp]
-lib.dw_wick_expansion_clear.restype = None
-lib.dw_wick_expansion_json.argtypes = [_vp]
-lib.dw_wick_expansion_json.restype = ctypes.c_char_p
-lib.dw_wick_expansion_dot.argtypes = [_vp, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p)]
+Exact = Union[int, Fraction]
+Number = Union[int, float, Fraction, str]
 
 
-def _int(s):
+class _Handle:
+    """A library object owned by Python: freed with its clear function."""
+
+    def __init__(self, init: Any, clear: Any) -> None:
+        h = c_handle()
+        check(init(ctypes.byref(h)))
+        self.h: Optional[c_handle] = h
+        self._clear = clear
+
+    def __del__(self) -> None:
+        h = getattr(self, "h", None)
+        if h is not None and h.value:
+            self._clear(h)
+            self.h = None
+
+
+def _parse_route(parse: Any, name: str, value: Any) -> int:
+    if not isinstance(value, str):
+        raise InputError("%s: expected a string, got %r" % (name, value))
+    out = ctypes.c_int()
+    check(parse(value.encode(), ctypes.byref(out)))
+    return out.value
+
+
+def _int(s: str) -> int:
     """int(s) for any length (Python >= 3.11 refuses int() of more than 4300 digits by default)."""
     s = s.strip()
     if len(s) < 4000:
@@ -57,7 +81,7 @@ def _int(s):
     return -v if neg else v
 
 
-def _exact(s):
+def _exact(s: str) -> Exact:
     """'p' -> int, 'p/q' -> Fraction."""
     num, _, den = s.partition("/")
     if not den:
@@ -65,12 +89,12 @@ def _exact(s):
     return Fraction(_int(num), _int(den))
 
 
-def _poly(d):
+def _poly(d: Mapping[str, str]) -> Dict[int, Exact]:
     """{"N^e": "p/q"} -> {e: int or Fraction}."""
     return {int(k[2:]): _exact(v) for k, v in d.items()}
 
 
-def _number_text(name, v):
+def _number_text(name: str, v: Any) -> str:
     if isinstance(v, bool):
         raise InputError("%s: expected a number, got %r" % (name, v))
     if isinstance(v, Fraction):
@@ -78,15 +102,13 @@ def _number_text(name, v):
     if isinstance(v, numbers.Integral):
         return str(int(v))
     if isinstance(v, numbers.Real):
-        if not np.isfinite(float(v)):
-            raise InputError("%s: %r is not finite" % (name, v))
         return repr(float(v))
     if isinstance(v, str):
         return v
     raise InputError("%s: expected a number (int, float, Fraction or decimal string), got %r" % (name, v))
 
 
-def _ensembles_text(ensembles):
+def _ensembles_text(ensembles: Any) -> Optional[str]:
     if ensembles is None:
         return None
     if isinstance(ensembles, str):
@@ -99,8 +121,9 @@ def _ensembles_text(ensembles):
     raise InputError("ensembles: expected a string such as 'A=goe,B=gue' or a dict, got %r" % (ensembles,))
 
 
-def wick(expr, ensembles=None, *, normalized=False, route="auto", by_genus=False, pairings=False,
-         max_pairings=200, threads=None):
+def wick(expr: str, ensembles: Optional[Union[str, Mapping[str, str]]] = None, *, normalized: bool = False,
+         route: str = "auto", by_genus: bool = False, pairings: bool = False, max_pairings: int = 200,
+         threads: Optional[int] = None) -> Dict[Any, Any]:
     """Exact E[prod_i tr(w_i)] of random-matrix words as a Laurent polynomial in N (theory.md 4.1-4.2).
 
     Parameters
@@ -134,31 +157,28 @@ def wick(expr, ensembles=None, *, normalized=False, route="auto", by_genus=False
     """
     if not isinstance(expr, str):
         raise InputError("expr: expected a string such as 'tr(A A^T)', got %r" % (expr,))
-    if route not in _ROUTES:
-        raise InputError("route: expected one of %s, got %r" % (", ".join(_ROUTES), route))
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
-                                or not 1 <= threads <= 4096):
-        raise InputError("threads: expected an integer between 1 and 4096, got %r" % (threads,))
-    if isinstance(max_pairings, bool) or not isinstance(max_pairings, numbers.Integral) or max_pairings < 1:
-        raise InputError("max_pairings: expected a positive integer, got %r" % (max_pairings,))
-    o = _WickOpts()
-    lib.dw_wick_opts_init(ctypes.byref(o))
+    o = _Handle(_opts_init, _opts_clear)
     ens = _ensembles_text(ensembles)
-    o.ensembles = ens.encode() if ens is not None else None
-    o.normalized = 1 if normalized else 0
-    o.route = _ROUTES[route]
-    o.max_pairings = int(max_pairings) if pairings else 0
-    o.threads = int(threads or 0)
-    h = _vp()
-    check(lib.dw_wick_compute(ctypes.byref(h), expr.encode(), ctypes.byref(o)))
+    check(_set_ensembles(o.h, ens.encode() if ens is not None else None))
+    check(_set_normalized(o.h, bool(normalized)))
+    check(_set_route(o.h, _parse_route(_route_parse, "route", route)))
+    if threads is not None:
+        check(_set_threads(o.h, as_int("threads", threads)))
+    if pairings:
+        mp = as_int("max_pairings", max_pairings, "size_t")
+        if mp < 1:  # 0 means "no listing" to the library: a request to list asks for at least one
+            raise InputError("max_pairings: expected a positive integer, got %r" % (max_pairings,))
+        check(_set_max_pairings(o.h, mp))
+    h = c_handle()
+    check(_compute(o.h, expr.encode(), ctypes.byref(h)))
     try:
-        d = json.loads(lib.dw_wick_result_json(h).decode())
+        d = json.loads(_result_json(h).decode())
     finally:
-        lib.dw_wick_result_clear(h)
+        _result_clear(h)
     value = _poly(d["value"])
     if not (by_genus or pairings):
         return value
-    out = {"value": value, "route": d["route"], "terms": int(d["terms"]), "expression": d["expression"],
+    out: Dict[str, Any] = {"value": value, "route": d["route"], "terms": int(d["terms"]), "expression": d["expression"],
            "ensembles": d["ensembles"]}
     if "by_genus" in d:
         out["by_genus"] = [{"chi": g["chi"], "power": g["power"], "orientable": int(g["orientable"]),
@@ -168,19 +188,17 @@ def wick(expr, ensembles=None, *, normalized=False, route="auto", by_genus=False
     return out
 
 
-def _vector(name, v):
+def _vector(name: str, v: Any) -> np.ndarray:
+    """A flat float64 copy of an input vector (the library checks its size and entries)."""
     try:
-        a = np.ascontiguousarray(np.asarray(v, dtype=np.float64).reshape(-1))
+        return np.ascontiguousarray(np.asarray(v, dtype=np.float64).reshape(-1))
     except (TypeError, ValueError):
         raise InputError("%s: expected a vector of numbers" % name) from None
-    if a.size == 0:
-        raise InputError("%s: empty input vector" % name)
-    if not np.all(np.isfinite(a)):
-        raise InputError("%s: entries must be finite" % name)
-    return a
 
 
-def expand(x, y=None, *, depth, poly, weight_var=1, bias_var=0, route="trees", terms=False, dot=None):
+def expand(x: Any, y: Any = None, *, depth: int, poly: Sequence[Number], weight_var: Number = 1,
+           bias_var: Number = 0, route: str = "trees", terms: bool = False,
+           dot: Optional[int] = None) -> Dict[Any, Any]:
     """Exact E[f(x) f(y)] at hidden width N of a network with polynomial activation, as a polynomial in 1/N.
 
     The network (theory.md 4.3): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1} (one
@@ -212,41 +230,40 @@ def expand(x, y=None, *, depth, poly, weight_var=1, bias_var=0, route="trees", t
         ``{0: c0, -1: c1, -2: c2, ...}``: exponent of N to the exact coefficient (int or Fraction). With ``terms``
         or ``dot``: ``{"value": {...}, "trees": [...], "terms": [...], "dot": str}``.
     """
-    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or not 0 <= depth <= 64:
-        raise InputError("depth: expected an integer between 0 and 64, got %r" % (depth,))
-    if route not in _EXPAND_ROUTES:
-        raise InputError("route: expected 'trees' or 'conditional', got %r" % (route,))
+    r = _parse_route(_expand_route_parse, "route", route)
     if isinstance(poly, (str, bytes)) or not hasattr(poly, "__len__") or len(poly) == 0:
         raise InputError("poly: expected a non-empty sequence of coefficients c0, c1, ..., got %r" % (poly,))
-    if (terms or dot is not None) and route != "trees":
+    record = bool(terms or dot is not None)
+    if record and route != "trees":
         raise InputError("terms/dot: need route='trees'")
+    if dot is not None:
+        dot = as_int("dot", dot, "size_t")
     xv = _vector("x", x)
     yv = xv if y is None else _vector("y", y)
     if yv.size != xv.size:
         raise InputError("y: has %d entries but x has %d" % (yv.size, xv.size))
+    net = _Handle(_net_init, _net_clear)
+    check(_net_set_depth(net.h, as_int("depth", depth)))
     coef = [_number_text("poly[%d]" % k, c).encode() for k, c in enumerate(poly)]
-    carr = (ctypes.c_char_p * len(coef))(*coef)
-    net = _Net(int(depth), len(coef), carr, _number_text("weight_var", weight_var).encode(),
-               _number_text("bias_var", bias_var).encode())
-    h = _vp()
-    record = 1 if (terms or dot is not None) else 0
-    check(lib.dw_wick_expand(ctypes.byref(h), ctypes.byref(net), xv.ctypes.data_as(_dp), yv.ctypes.data_as(_dp),
-                             xv.size, _EXPAND_ROUTES[route], record))
+    check(_net_set_poly(net.h, len(coef), (ctypes.c_char_p * len(coef))(*coef)))
+    check(_net_set_weight_var(net.h, _number_text("weight_var", weight_var).encode()))
+    check(_net_set_bias_var(net.h, _number_text("bias_var", bias_var).encode()))
+    h = c_handle()
+    check(_expand(net.h, r, record, xv.ctypes.data_as(c_double_p), yv.ctypes.data_as(c_double_p), xv.size,
+                  ctypes.byref(h)))
     try:
-        d = json.loads(lib.dw_wick_expansion_json(h).decode())
+        d = json.loads(_expansion_json(h).decode())
         text = None
         if dot is not None:
-            if isinstance(dot, bool) or not isinstance(dot, numbers.Integral) or dot < 0:
-                raise InputError("dot: expected a term index >= 0, got %r" % (dot,))
             p = ctypes.c_char_p()
-            check(lib.dw_wick_expansion_dot(h, int(dot), ctypes.byref(p)))
-            text = p.value.decode()
+            check(_expansion_dot(h, dot, ctypes.byref(p)))
+            text = (p.value or b"").decode()
     finally:
-        lib.dw_wick_expansion_clear(h)
+        _expansion_clear(h)
     value = _poly(d["value"])
     if not record:
         return value
-    out = {"value": value, "trees": d.get("trees", []), "terms": d.get("terms", []),
+    out: Dict[Any, Any] = {"value": value, "trees": d.get("trees", []), "terms": d.get("terms", []),
            "terms_truncated": d.get("terms_truncated", False)}
     if text is not None:
         out["dot"] = text

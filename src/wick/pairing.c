@@ -5,6 +5,7 @@
  * both faces to keep their orientation, a twisted one to flip it, and a contradiction makes the surface
  * non-orientable. The search is a depth-first enumeration; its first two levels are split into tasks run in
  * parallel, and for a one-trace word the cyclic symmetry halves the first level (integer counts, so the result does not depend on the thread count). */
+#include "core/unionfind.h"
 #include "wick/wick.h"
 
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 enum { GLUE_CROSS = 0, GLUE_STRAIGHT = 1 };
 
 typedef struct ufop {
-    int kind;  /* 0 slot union, 1 face union, 2 face contradiction */
+    int kind;  /* 1 face union, 2 face contradiction */
     int child; /* root attached */
     int root;
     int size_change;
@@ -26,9 +27,9 @@ typedef struct pstate {
     int n, nt;
     int *partner;
     char *glue;
-    int *par, *sz;          /* slots */
+    dw_uf slots;            /* index slots (V = slots.classes) */
     int *fpar, *fsz, *fpty; /* faces: parent, size, parity to parent */
-    int V, bad;
+    int bad;
     ufop *ops;
     int nops;
     const int *cand;        /* per letter: candidates after it (same matrix), -1 terminated lists */
@@ -39,28 +40,6 @@ typedef struct pstate {
     dw_wick_pairing_rec *list;
     int list_failed;
 } pstate;
-
-static int find(const int *par, int x)
-{
-    while (par[x] != x) x = par[x];
-    return x;
-}
-
-static void unite(pstate *s, int a, int b)
-{
-    a = find(s->par, a);
-    b = find(s->par, b);
-    if (a == b) return;
-    if (s->sz[a] < s->sz[b]) {
-        int t = a;
-        a = b;
-        b = t;
-    }
-    s->par[b] = a;
-    s->sz[a] += s->sz[b];
-    s->V--;
-    s->ops[s->nops++] = (ufop){0, b, a, s->sz[b]};
-}
 
 static int ffind(const pstate *s, int x, int *parity)
 {
@@ -100,11 +79,7 @@ static void rollback(pstate *s, int to)
 {
     while (s->nops > to) {
         ufop o = s->ops[--s->nops];
-        if (o.kind == 0) {
-            s->par[o.child] = o.child;
-            s->sz[o.root] -= o.size_change;
-            s->V++;
-        } else if (o.kind == 1) {
+        if (o.kind == 1) {
             s->fpar[o.child] = o.child;
             s->fpty[o.child] = 0;
             s->fsz[o.root] -= o.size_change;
@@ -117,11 +92,11 @@ static void glue(pstate *s, int a, int b, int g)
 {
     const dw_wick_letter *A = s->w->let + a, *B = s->w->let + b;
     if (g == GLUE_CROSS) {
-        unite(s, A->r, B->c);
-        unite(s, A->c, B->r);
+        dw_uf_unite(&s->slots, A->r, B->c);
+        dw_uf_unite(&s->slots, A->c, B->r);
     } else {
-        unite(s, A->r, B->r);
-        unite(s, A->c, B->c);
+        dw_uf_unite(&s->slots, A->r, B->r);
+        dw_uf_unite(&s->slots, A->c, B->c);
     }
     face_constraint(s, A->trace, B->trace, (g == GLUE_STRAIGHT) ^ A->tflip ^ B->tflip);
     s->partner[a] = b;
@@ -129,9 +104,11 @@ static void glue(pstate *s, int a, int b, int g)
     s->glue[a] = s->glue[b] = (char)g;
 }
 
-static void unglue(pstate *s, int a, int b, int mark)
+/* Undo the gluings made since the marks (of the face log and of the slots) were taken. */
+static void unglue(pstate *s, int a, int b, int mark, int slot_mark)
 {
     rollback(s, mark);
+    dw_uf_rollback(&s->slots, slot_mark);
     s->partner[a] = s->partner[b] = -1;
 }
 
@@ -154,7 +131,7 @@ static void record(pstate *s)
     }
     memcpy(r->partner, s->partner, (size_t)s->n * sizeof(int));
     memcpy(r->twist, s->glue, (size_t)s->n);
-    r->chi = s->V - s->n / 2 + s->nt;
+    r->chi = s->slots.classes - s->n / 2 + s->nt;
     r->orientable = s->bad == 0;
     s->n_list++;
 }
@@ -163,7 +140,7 @@ static void dfs(pstate *s, int a)
 {
     while (a < s->n && s->partner[a] >= 0) a++;
     if (a >= s->n) {
-        s->hist[2 * s->V + (s->bad > 0)]++;
+        s->hist[2 * s->slots.classes + (s->bad > 0)]++;
         if (s->max_list) record(s);
         return;
     }
@@ -173,10 +150,10 @@ static void dfs(pstate *s, int a)
         int b = s->cand[k];
         if (s->partner[b] >= 0) continue;
         for (int g = glue_first(e); g <= glue_last(e); g++) {
-            int mark = s->nops;
+            const int mark = s->nops, slot_mark = s->slots.nundo;
             glue(s, a, b, g);
             dfs(s, a + 1);
-            unglue(s, a, b, mark);
+            unglue(s, a, b, mark, slot_mark);
         }
     }
 }
@@ -214,13 +191,13 @@ static void collect(pstate *s, int a, int level, int *prefix, tasklist *t)
         int b = s->cand[k];
         if (s->partner[b] >= 0) continue;
         for (int g = glue_first(e); g <= glue_last(e); g++) {
-            int mark = s->nops;
+            const int mark = s->nops, slot_mark = s->slots.nundo;
             glue(s, a, b, g);
             prefix[3 * level] = a;
             prefix[3 * level + 1] = b;
             prefix[3 * level + 2] = g;
             collect(s, a + 1, level + 1, prefix, t);
-            unglue(s, a, b, mark);
+            unglue(s, a, b, mark, slot_mark);
         }
     }
 }
@@ -237,23 +214,22 @@ static int state_init(pstate *s, const dw_wick_word *w, const int *cand, const i
     size_t n = (size_t)w->n, nt = (size_t)w->n_traces;
     s->partner = malloc(n * sizeof(int));
     s->glue = calloc(n, 1);
-    s->par = malloc(n * sizeof(int));
-    s->sz = malloc(n * sizeof(int));
+    s->slots.par = malloc(n * sizeof(int));
+    s->slots.sz = malloc(n * sizeof(int));
+    s->slots.undo = malloc((n + 1) * sizeof(int));
     s->fpar = malloc(nt * sizeof(int));
     s->fsz = malloc(nt * sizeof(int));
     s->fpty = calloc(nt, sizeof(int));
     s->ops = malloc((3 * n + 4) * sizeof(ufop));
-    if (!s->partner || !s->glue || !s->par || !s->sz || !s->fpar || !s->fsz || !s->fpty || !s->ops) return 0;
-    for (size_t i = 0; i < n; i++) {
-        s->partner[i] = -1;
-        s->par[i] = (int)i;
-        s->sz[i] = 1;
-    }
+    if (!s->partner || !s->glue || !s->slots.par || !s->slots.sz || !s->slots.undo || !s->fpar || !s->fsz ||
+        !s->fpty || !s->ops)
+        return 0;
+    for (size_t i = 0; i < n; i++) s->partner[i] = -1;
+    dw_uf_reset(&s->slots, w->n);
     for (size_t i = 0; i < nt; i++) {
         s->fpar[i] = (int)i;
         s->fsz[i] = 1;
     }
-    s->V = w->n;
     return 1;
 }
 
@@ -261,8 +237,9 @@ static void state_clear(pstate *s)
 {
     free(s->partner);
     free(s->glue);
-    free(s->par);
-    free(s->sz);
+    free(s->slots.par);
+    free(s->slots.sz);
+    free(s->slots.undo);
     free(s->fpar);
     free(s->fsz);
     free(s->fpty);
@@ -399,8 +376,9 @@ dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, in
                     dfs(&s, 0);
                     for (size_t i = 0; i < hsz; i++) h[i] += (uint64_t)mult[t] * ht[i];
                     for (int l = tl.levels - 1; l >= 0; l--)
-                        if (pre[3 * l] >= 0) unglue(&s, pre[3 * l], pre[3 * l + 1], 0);
+                        if (pre[3 * l] >= 0) unglue(&s, pre[3 * l], pre[3 * l + 1], 0, 0);
                     rollback(&s, 0);
+                    dw_uf_rollback(&s.slots, 0);
                 }
 #pragma omp critical(dw_wick_pairings)
                 {

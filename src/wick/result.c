@@ -4,12 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dw_wick_opts_init(dw_wick_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->route = DW_WICK_AUTO;
-}
-
 void dw_wick_result_clear(dw_wick_result *res)
 {
     if (!res) return;
@@ -32,17 +26,12 @@ void dw_wick_result_clear(dw_wick_result *res)
     free(res);
 }
 
-dw_status dw_wick_compute(dw_wick_result **out, const char *expr, const dw_wick_opts *o)
+dw_status dw_wick_compute(const dw_wick_opts *o, const char *expr, dw_wick_result **out)
 {
     if (!out) return dw_fail(DW_ERR_INVALID, "dw_wick_compute: result pointer is NULL");
     *out = NULL;
-    dw_wick_opts def;
-    if (!o) {
-        dw_wick_opts_init(&def);
-        o = &def;
-    }
-    if (o->route < DW_WICK_AUTO || o->route > DW_WICK_RECURSION)
-        return dw_fail(DW_ERR_INVALID, "route: %d is not a route (auto, pairings, partitions, recursion)", (int)o->route);
+    static const dw_wick_opts def = {NULL, false, DW_WICK_AUTO, 0, 0, 0};
+    if (!o) o = &def;
     dw_wick_result *res = calloc(1, sizeof *res);
     if (!res) return dw_fail(DW_ERR_NOMEM, "out of memory");
     fmpz_init(res->terms);
@@ -225,7 +214,7 @@ static void put_value_text(dw_sbuf *b, const dw_laurent *v)
     fmpq_clear(a);
 }
 
-const char *dw_wick_result_text(dw_wick_result *res, int by_genus, int pairings)
+const char *dw_wick_result_text(dw_wick_result *res, bool by_genus, bool pairings)
 {
     free(res->text);
     res->text = NULL;

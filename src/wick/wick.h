@@ -7,10 +7,13 @@
 #ifndef DW_WICK_INTERNAL_H
 #define DW_WICK_INTERNAL_H
 
-#include "internal.h"
+#include "core/internal.h"
+#include "core/rational.h"
+#include "core/sbuf.h"
 
 #include <flint/fmpq.h>
 #include <flint/fmpz.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DW_WICK_MAX_LETTERS 4096 /* letters of an expression after powers are expanded */
@@ -69,8 +72,6 @@ dw_status dw_wick_law_parse(dw_wick_law *law, const char *spec);
 void dw_wick_law_clear(dw_wick_law *law);
 /* E xi^{k} of an i.i.d. law as an exact rational (k even), or an error if the law does not give it. */
 dw_status dw_wick_law_moment(fmpq_t out, const dw_wick_law *law, int k, const char *name);
-/* Exact rational from a decimal ("0.1", "1e-3", "-2.5") or fraction ("1/3") string; 0 on failure. */
-int dw_wick_parse_rational(fmpq_t out, const char *s, size_t len);
 
 /* A Laurent polynomial in N: coef[e - lo] for exponents lo..hi. */
 typedef struct dw_laurent {
@@ -110,6 +111,24 @@ struct dw_wick_result {
     char *json, *text, *coef_str;
 };
 
+/* The options object (opts.c). */
+struct dw_wick_opts {
+    char *ensembles; /* owned; NULL: every letter GUE */
+    bool normalized;
+    dw_wick_route route;
+    size_t max_pairings;
+    int threads; /* 0: the OpenMP default */
+    size_t max_letters;
+};
+
+/* The polynomial network of the operator-graph expansion (polynet.c): exact values, parsed by the setters. */
+struct dw_wick_net {
+    int depth;     /* -1: not set */
+    int n_coef;    /* 0: not set */
+    fmpq *coef;    /* n_coef */
+    fmpq_t sw, sb; /* weight and bias variances */
+};
+
 /* Routes: each fills res->value (and genus where it has one); the word is res->word. */
 dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, int threads);
 dw_status dw_wick_route_partitions(struct dw_wick_result *res);
@@ -122,16 +141,5 @@ dw_status dw_wick_harer_zagier(fmpz **table, int nmax);
 
 /* Upper estimates of the work (number of pairings / partition-tree nodes) of each route. */
 double dw_wick_pairings_estimate(const dw_wick_word *w);
-
-/* A growing string buffer. */
-typedef struct dw_sbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} dw_sbuf;
-void dw_sbuf_printf(dw_sbuf *b, const char *fmt, ...) DW_PRINTF(2, 3);
-void dw_sbuf_puts(dw_sbuf *b, const char *s);
-void dw_sbuf_json_string(dw_sbuf *b, const char *s);
-void dw_sbuf_fmpq(dw_sbuf *b, const fmpq_t q);
 
 #endif

@@ -24,14 +24,15 @@
 
 static dw_wick_result *compute(const char *expr, const char *ens, dw_wick_route route, int normalized, int threads)
 {
-    dw_wick_opts o;
-    dw_wick_opts_init(&o);
-    o.ensembles = ens;
-    o.route = route;
-    o.normalized = normalized;
-    o.threads = threads;
+    dw_wick_opts *o = NULL;
+    CHECK(dw_wick_opts_init(&o) == DW_OK);
+    CHECK(dw_wick_opts_set_ensembles(o, ens) == DW_OK);
+    CHECK(dw_wick_opts_set_route(o, route) == DW_OK);
+    CHECK(dw_wick_opts_set_normalized(o, normalized != 0) == DW_OK);
+    if (threads) CHECK(dw_wick_opts_set_threads(o, threads) == DW_OK);
     dw_wick_result *r = NULL;
-    dw_status s = dw_wick_compute(&r, expr, &o);
+    dw_status s = dw_wick_compute(o, expr, &r);
+    dw_wick_opts_clear(o);
     if (s) fprintf(stderr, "compute '%s' (%s): %s\n", expr, ens ? ens : "gue", dw_error_message());
     return r;
 }
@@ -313,33 +314,81 @@ static void test_errors(void)
         {"tr(A^)", NULL, "after '^'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        dw_wick_opts o;
-        dw_wick_opts_init(&o);
-        o.ensembles = bad[i].ens;
+        dw_wick_opts *o = NULL;
+        CHECK(dw_wick_opts_init(&o) == DW_OK);
+        CHECK(dw_wick_opts_set_ensembles(o, bad[i].ens) == DW_OK);
         dw_wick_result *r = (dw_wick_result *)1;
-        dw_status s = dw_wick_compute(&r, bad[i].expr, &o);
+        dw_status s = dw_wick_compute(o, bad[i].expr, &r);
+        dw_wick_opts_clear(o);
         CHECK(s == DW_ERR_INVALID && r == NULL);
         int ok = strstr(dw_error_message(), bad[i].needle) != NULL;
         if (!ok) fprintf(stderr, "'%s': message '%s' lacks '%s'\n", bad[i].expr, dw_error_message(), bad[i].needle);
         CHECK(ok);
     }
-    dw_wick_opts o;
-    dw_wick_opts_init(&o);
+    dw_wick_opts *o = NULL;
+    CHECK(dw_wick_opts_init(&o) == DW_OK);
     dw_wick_result *r = NULL;
-    o.route = DW_WICK_PAIRINGS;
-    o.ensembles = "goe";
-    CHECK(dw_wick_compute(&r, "tr(A^30)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "limit"));
-    o.route = DW_WICK_PARTITIONS;
-    CHECK(dw_wick_compute(&r, "tr(A^30)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "limit 20"));
-    o.route = DW_WICK_RECURSION;
-    o.ensembles = "ginibre";
-    CHECK(dw_wick_compute(&r, "tr(A A)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
-    CHECK(dw_wick_compute(&r, "tr((A A^T)^2000)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "verified"));
-    o.ensembles = "A=goe,B=goe";
-    CHECK(dw_wick_compute(&r, "tr(A B)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
-    o.route = DW_WICK_PAIRINGS;
-    o.ensembles = "rademacher";
-    CHECK(dw_wick_compute(&r, "tr(A^4)", &o) == DW_ERR_INVALID && strstr(dw_error_message(), "Gaussian"));
+    CHECK(dw_wick_opts_set_route(o, DW_WICK_PAIRINGS) == DW_OK);
+    CHECK(dw_wick_opts_set_ensembles(o, "goe") == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A^30)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "limit"));
+    CHECK(dw_wick_opts_set_route(o, DW_WICK_PARTITIONS) == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A^30)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "limit 20"));
+    CHECK(dw_wick_opts_set_route(o, DW_WICK_RECURSION) == DW_OK);
+    CHECK(dw_wick_opts_set_ensembles(o, "ginibre") == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A A)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
+    CHECK(dw_wick_compute(o, "tr((A A^T)^2000)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "verified"));
+    CHECK(dw_wick_opts_set_ensembles(o, "A=goe,B=goe") == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A B)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "recursion"));
+    CHECK(dw_wick_opts_set_route(o, DW_WICK_PAIRINGS) == DW_OK);
+    CHECK(dw_wick_opts_set_ensembles(o, "rademacher") == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A^4)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "Gaussian"));
+    /* the setters' own errors; a refused value leaves the option as it was */
+    CHECK(dw_wick_opts_set_route(o, (dw_wick_route)9) == DW_ERR_INVALID && strstr(dw_error_message(), "route"));
+    CHECK(dw_wick_opts_set_threads(o, 0) == DW_ERR_INVALID && strstr(dw_error_message(), "threads"));
+    CHECK(dw_wick_opts_set_threads(o, DW_WICK_THREADS_MAX + 1) == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_set_threads(o, 2) == DW_OK);
+    CHECK(dw_wick_opts_set_max_letters(o, 3) == DW_OK);
+    CHECK(dw_wick_opts_set_ensembles(o, NULL) == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A^4)", &r) == DW_ERR_INVALID && strstr(dw_error_message(), "max_letters"));
+    CHECK(dw_wick_opts_set_max_letters(o, 0) == DW_OK);
+    CHECK(dw_wick_opts_set_max_pairings(o, 5) == DW_OK);
+    CHECK(dw_wick_compute(o, "tr(A^4)", &r) == DW_OK && r);
+    CHECK(strstr(dw_wick_result_json(r), "\"pairings\"") != NULL);
+    dw_wick_result_clear(r);
+    r = NULL;
+    CHECK(dw_wick_opts_set_ensembles(NULL, "gue") == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_set_normalized(NULL, true) == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_set_route(NULL, DW_WICK_AUTO) == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_set_max_pairings(NULL, 1) == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_set_threads(NULL, 1) == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_set_max_letters(NULL, 1) == DW_ERR_INVALID);
+    CHECK(dw_wick_opts_init(NULL) == DW_ERR_INVALID);
+    dw_wick_opts_clear(NULL);
+    CHECK(dw_wick_compute(o, "tr(A^4)", NULL) == DW_ERR_INVALID);
+    CHECK(dw_wick_compute(NULL, "tr(A^4)", &r) == DW_OK && r); /* NULL options: the defaults */
+    CHECK(!strcmp(dw_wick_result_coef(r, 1), "2"));
+    dw_wick_result_clear(r);
+    dw_wick_opts_clear(o);
+    dw_wick_route rt = DW_WICK_AUTO;
+    CHECK(dw_wick_route_parse("partitions", &rt) == DW_OK && rt == DW_WICK_PARTITIONS);
+    CHECK(dw_wick_route_parse("x", &rt) == DW_ERR_INVALID && rt == DW_WICK_PARTITIONS);
+    CHECK(strstr(dw_error_message(), "route: expected auto, pairings, partitions or recursion"));
+    CHECK(dw_wick_route_parse(NULL, &rt) == DW_ERR_INVALID);
+    dw_wick_expand_route er = DW_WICK_EXPAND_TREES;
+    CHECK(dw_wick_expand_route_parse("conditional", &er) == DW_OK && er == DW_WICK_EXPAND_CONDITIONAL);
+    CHECK(dw_wick_expand_route_parse("forest", &er) == DW_ERR_INVALID && er == DW_WICK_EXPAND_CONDITIONAL);
+}
+
+/* A polynomial network (every setter checked). */
+static dw_wick_net *poly_net(int L, size_t nc, const char *const *c, const char *sw, const char *sb)
+{
+    dw_wick_net *net = NULL;
+    CHECK(dw_wick_net_init(&net) == DW_OK);
+    CHECK(dw_wick_net_set_depth(net, L) == DW_OK);
+    CHECK(dw_wick_net_set_poly(net, nc, c) == DW_OK);
+    CHECK(dw_wick_net_set_weight_var(net, sw) == DW_OK);
+    CHECK(dw_wick_net_set_bias_var(net, sb) == DW_OK);
+    return net;
 }
 
 static void test_expand(void)
@@ -350,10 +399,11 @@ static void test_expand(void)
         {1, 4, c2, "2", "0"},      {2, 3, c3, "0.5", "0.5"},  {1, 3, c3, "1/3", "2/7"}};
     const double x[] = {1.0, 0.5, -0.25}, y[] = {0.5, -1.0, 2.0};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        dw_wick_net net = {nets[i].L, nets[i].nc, nets[i].c, nets[i].sw, nets[i].sb};
+        dw_wick_net *net = poly_net(nets[i].L, nets[i].nc, nets[i].c, nets[i].sw, nets[i].sb);
         dw_wick_expansion *a = NULL, *b = NULL;
-        CHECK(dw_wick_expand(&a, &net, x, y, 3, DW_WICK_EXPAND_TREES, 1) == DW_OK);
-        CHECK(dw_wick_expand(&b, &net, x, y, 3, DW_WICK_EXPAND_CONDITIONAL, 0) == DW_OK);
+        CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, true, x, y, 3, &a) == DW_OK);
+        CHECK(dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 3, &b) == DW_OK);
+        dw_wick_net_clear(net);
         if (!a || !b) continue;
         CHECK(dw_wick_expansion_degree(a) == dw_wick_expansion_degree(b));
         CHECK(dw_wick_expansion_degree(a) == (nets[i].L >= 2 ? (nets[i].L - 1) * 1 + 0 : 0) ||
@@ -396,23 +446,58 @@ static void test_expand(void)
     }
     /* a linear network has no 1/N terms: E f f = sw^{L+1} q + bias terms, exactly */
     static const char *lin[] = {"0", "1"};
-    dw_wick_net net = {3, 2, lin, "2", "0"};
+    dw_wick_net *net = poly_net(3, 2, lin, "2", "0");
     dw_wick_expansion *a = NULL;
-    CHECK(dw_wick_expand(&a, &net, x, y, 3, DW_WICK_EXPAND_TREES, 0) == DW_OK);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_OK);
     CHECK(a && dw_wick_expansion_degree(a) == 0);
     CHECK(a && !strcmp(dw_wick_expansion_coef(a, 0), "-8/3")); /* 2^4 <x,y>/3 = 16 (-1/2) / 3 */
     dw_wick_expansion_clear(a);
     /* errors */
     static const char *badc[] = {"1", "x"};
-    dw_wick_net bad = {1, 2, badc, "1", "0"};
-    CHECK(dw_wick_expand(&a, &bad, x, y, 3, DW_WICK_EXPAND_TREES, 0) == DW_ERR_INVALID && !a);
-    CHECK(strstr(dw_error_message(), "c1"));
-    dw_wick_net neg = {1, 2, lin, "-1", "0"};
-    CHECK(dw_wick_expand(&a, &neg, x, y, 3, DW_WICK_EXPAND_TREES, 0) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_poly(net, 2, badc) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "poly: coefficient c1"));
+    CHECK(dw_wick_net_set_poly(net, 0, lin) == DW_ERR_INVALID && strstr(dw_error_message(), "poly: expected 1 to 33"));
+    CHECK(dw_wick_net_set_poly(net, 34, lin) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_poly(net, 2, NULL) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_weight_var(net, "-1") == DW_ERR_INVALID && strstr(dw_error_message(), "weight_var"));
+    CHECK(dw_wick_net_set_bias_var(net, "1/0") == DW_ERR_INVALID && strstr(dw_error_message(), "bias_var"));
+    CHECK(dw_wick_net_set_bias_var(net, NULL) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_depth(net, -1) == DW_ERR_INVALID && strstr(dw_error_message(), "depth"));
+    CHECK(dw_wick_net_set_depth(net, 65) == DW_ERR_INVALID);
+    /* refused values left the network as it was */
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 3, &a) == DW_OK);
+    CHECK(a && !strcmp(dw_wick_expansion_coef(a, 0), "-8/3"));
+    dw_wick_expansion_clear(a);
+    a = (dw_wick_expansion *)1;
+    CHECK(dw_wick_expand(net, (dw_wick_expand_route)5, false, x, y, 3, &a) == DW_ERR_INVALID && !a);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 0, &a) == DW_ERR_INVALID);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, NULL, 3, &a) == DW_ERR_INVALID);
+    CHECK(dw_wick_expand(NULL, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_ERR_INVALID);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, NULL) == DW_ERR_INVALID);
+    const double nan_x[3] = {1.0, NAN, 0.0};
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, nan_x, y, 3, &a) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "not finite"));
+    dw_wick_net_clear(net);
+    CHECK(dw_wick_net_init(&net) == DW_OK);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "depth: not set"));
+    CHECK(dw_wick_net_set_depth(net, 1) == DW_OK);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "poly: not set"));
+    dw_wick_net_clear(net);
+    dw_wick_net_clear(NULL);
+    CHECK(dw_wick_net_init(NULL) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_depth(NULL, 1) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_poly(NULL, 2, lin) == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_weight_var(NULL, "1") == DW_ERR_INVALID);
+    CHECK(dw_wick_net_set_bias_var(NULL, "1") == DW_ERR_INVALID);
     static const char *cube[] = {"0", "1", "1", "1"};
-    dw_wick_net big = {5, 4, cube, "1", "0"};
-    CHECK(dw_wick_expand(&a, &big, x, y, 3, DW_WICK_EXPAND_TREES, 0) == DW_ERR_INVALID && strstr(dw_error_message(), "conditional"));
-    CHECK(dw_wick_expand(&a, &big, x, y, 3, DW_WICK_EXPAND_CONDITIONAL, 0) == DW_ERR_INVALID && strstr(dw_error_message(), "limit"));
+    net = poly_net(5, 4, cube, "1", "0");
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, x, y, 3, &a) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "conditional"));
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 3, &a) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "limit"));
+    dw_wick_net_clear(net);
 }
 
 /* the by-genus part of a result's JSON (same layout for every route) */

@@ -41,28 +41,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ens = text;
         expr = nl + 1;
     }
-    dw_wick_opts o;
-    dw_wick_opts_init(&o);
-    o.ensembles = ens;
-    o.max_letters = 10;
-    o.threads = 1;
+    dw_wick_opts *o = NULL;
+    if (dw_wick_opts_init(&o) || dw_wick_opts_set_ensembles(o, ens) || dw_wick_opts_set_max_letters(o, 10) ||
+        dw_wick_opts_set_threads(o, 1))
+        abort();
     dw_wick_result *r = NULL;
-    dw_status s = dw_wick_compute(&r, expr, &o);
+    dw_status s = dw_wick_compute(o, expr, &r);
     if (s == DW_OK) {
         if (!r) abort();
         (void)dw_wick_result_json(r);
-        (void)dw_wick_result_text(r, 1, 1);
+        (void)dw_wick_result_text(r, true, true);
         dw_wick_result *q = NULL;
-        o.route = DW_WICK_PARTITIONS;
-        if (dw_wick_compute(&q, expr, &o) == DW_OK) {
+        if (dw_wick_opts_set_route(o, DW_WICK_PARTITIONS)) abort();
+        if (dw_wick_compute(o, expr, &q) == DW_OK) {
             if (!same(r, q)) abort();
             dw_wick_result_clear(q);
         }
-        o.route = DW_WICK_PAIRINGS;
-        o.max_pairings = 50;
-        if (dw_wick_compute(&q, expr, &o) == DW_OK) {
+        if (dw_wick_opts_set_route(o, DW_WICK_PAIRINGS) || dw_wick_opts_set_max_pairings(o, 50)) abort();
+        if (dw_wick_compute(o, expr, &q) == DW_OK) {
             if (!same(r, q)) abort();
-            (void)dw_wick_result_text(q, 1, 1);
+            (void)dw_wick_result_text(q, true, true);
             dw_wick_result_clear(q);
         }
         dw_wick_result_clear(r);
@@ -70,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *msg = dw_error_message();
         if (r || !msg[0] || strchr(msg, '\n')) abort();
     }
+    dw_wick_opts_clear(o);
     free(text);
     return 0;
 }

@@ -4,7 +4,9 @@
 
 #include "core/internal.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DW_SIG_MAX_LEVEL 64
 
@@ -56,5 +58,49 @@ dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d
 
 /* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
 size_t dw_lyndon_count(size_t d, int k);
+
+/* Increments of a batch of paths: (n x (len - 1) x d), dX[b, i] = X[b, i + 1] - X[b, i]; NULL (DW_ERR_NOMEM
+ * recorded) on failure; free(). */
+double *dw_sig_increments(const double *X, size_t n, size_t len, size_t d);
+
+/* Shared by the samplers (lcde.c, cresnet.c). Z (batch x N) = Y (batch x K) M^T for M (N x K) with a fixed
+ * summation order (results independent of the thread count); rows r of M (rows x cols) drawn from the Philox stream
+ * (seed, sample, b, c0 + r) times sd; DW_ERR_RANGE naming `what` if an entry of out is not finite. */
+void dw_sig_matmul_t(const double *M, size_t N, size_t K, const double *Y, size_t batch, double *Z, int threads);
+void dw_sig_fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t seed, uint64_t sample, uint64_t b,
+                      uint64_t c0, int threads);
+dw_status dw_sig_check_states(const double *out, size_t count, const char *what);
+
+/* ---- the options objects (opts.c); the public header keeps them opaque ---- */
+struct dw_sig_opts {
+    int level; /* 0: unset */
+    int threads;
+};
+
+struct dw_sig_kernel_opts {
+    int dyadic_order;
+    dw_sig_solver solver;
+    dw_sig_static static_kernel;
+    double scale;
+    int threads;
+};
+
+struct dw_sig_nsk_opts {
+    const dw_act *act; /* borrowed */
+    double sigma0, sigma_a, sigma_b;
+    bool inhomogeneous;
+    int dyadic_order;
+    dw_sig_solver solver;
+    bool grid;
+    int threads;
+};
+
+struct dw_sig_lcde_opts {
+    size_t n_gate, n_input; /* 0: every channel */
+    size_t *gate, *input;   /* owned copies */
+    double sigma_A, sigma_B, sigma_C, sigma_c;
+    bool diagonal;
+    int threads;
+};
 
 #endif

@@ -1,5 +1,6 @@
-/* Random linear CDEs / selective state-space models (theory.md 5.2) and random controlled ResNets (theory.md 5.1):
- * the LCDE kernel recursion (exact width limit on the grid), forward passes with given weights, and samplers.
+/* Random linear CDEs / selective state-space models (theory.md 5.2): the LCDE kernel recursion (exact width limit on
+ * the grid), forward passes with given weights, and the sampler; with the helpers the cResNet sampler (cresnet.c)
+ * shares (Philox weight rows, a thread-count-independent product, the overflow check).
  *
  * Random numbers: Philox streams (src/core/rng.h) keyed by (seed, sample, b, c), one stream per matrix row, so a
  * draw does not depend on the number of threads:
@@ -9,7 +10,7 @@
  * Weights are plain Gaussians (dw_rng_normal); other weight laws belong to src/sampling.
  */
 #include "core/rng.h"
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -22,7 +23,7 @@
 /* Z (batch x N) = Y (batch x K) M^T for M (N x K), rows of M in parallel blocks; plain loops with a fixed summation
  * order (4 partial sums), so results do not depend on the thread count (BLAS called outside a parallel region would
  * also spin up its own threads against ours). */
-static void matmul_t(const double *M, size_t N, size_t K, const double *Y, size_t batch, double *Z, int threads)
+void dw_sig_matmul_t(const double *M, size_t N, size_t K, const double *Y, size_t batch, double *Z, int threads)
 {
 #pragma omp parallel for schedule(static) num_threads(threads) if ((double)N * K * batch > 4e6)
     for (size_t r = 0; r < N; r++) {
@@ -41,15 +42,6 @@ static void matmul_t(const double *M, size_t N, size_t K, const double *Y, size_
             Z[b * N + r] = (s0 + s1) + (s2 + s3);
         }
     }
-}
-
-void dw_sig_lcde_opts_init(dw_sig_lcde_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->sigma_B = 1.0;
-    o->sigma_C = 1.0;
-    o->sigma_c = 0.0;
-    o->sigma_A = 1.0;
 }
 
 /* Resolve the channel lists (0 entries: all d channels) into owned arrays. */
@@ -77,11 +69,6 @@ static dw_status channels(const char *what, size_t n, const size_t *idx, size_t 
 static dw_status check_lcde_opts(const dw_sig_lcde_opts *o)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "lcde: NULL options");
-    const double v[4] = {o->sigma_B, o->sigma_C, o->sigma_c, o->sigma_A};
-    const char *nm[4] = {"sigma_B", "sigma_C", "sigma_c", "sigma_A"};
-    for (int k = 0; k < 4; k++)
-        if (!isfinite(v[k]) || v[k] < 0)
-            return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", nm[k], v[k]);
     return DW_OK;
 }
 
@@ -190,7 +177,7 @@ static void lcde_run(const dw_sig_lcde_opts *o, size_t N, const double *A, const
                     for (size_t r = 0; r < N; r++) yn[r] += dw * a[r] * y[r];
                 }
             } else {
-                matmul_t(A + i * N * N, N, N, Yt, batch, Z, nt);
+                dw_sig_matmul_t(A + i * N * N, N, N, Yt, batch, Z, nt);
                 for (size_t b = 0; b < batch; b++) {
                     const double *x = X + (b * len + t) * d;
                     const double dw = x[d + gate[i]] - x[gate[i]];
@@ -230,7 +217,7 @@ static dw_status lcde_prepare(const dw_sig_lcde_opts *o, size_t N, const double 
     return DW_OK;
 }
 
-static dw_status check_states(const double *out, size_t count, const char *what)
+dw_status dw_sig_check_states(const double *out, size_t count, const char *what)
 {
     for (size_t q = 0; q < count; q++)
         if (!isfinite(out[q]))
@@ -261,10 +248,10 @@ dw_status dw_sig_lcde_forward(const dw_sig_lcde_opts *o, size_t N, const double 
     free(tmp);
     free(gate);
     free(inp);
-    return check_states(out, batch * len * N, "lcde");
+    return dw_sig_check_states(out, batch * len * N, "lcde");
 }
 
-static void fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t seed, uint64_t sample, uint64_t b,
+void dw_sig_fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t seed, uint64_t sample, uint64_t b,
                       uint64_t c0, int threads)
 {
 #pragma omp parallel for schedule(static) num_threads(threads) if ((double)rows * cols > 1e6)
@@ -277,7 +264,7 @@ static void fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t s
 }
 
 dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples, unsigned long long seed,
-                             int all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
+                             bool all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
 {
     size_t *gate, *inp, ng, ni;
     dw_status s = lcde_prepare(o, N, X, batch, len, d, &gate, &ng, &inp, &ni);
@@ -307,11 +294,11 @@ dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples
         goto done;
     }
     for (size_t smp = 0; smp < samples; smp++) {
-        if (o->diagonal) fill_rows(A, ng, N, o->sigma_A, seed, smp, 0, 0, nt);
-        else fill_rows(A, ng * N, N, 1.0 / sqrt((double)N), seed, smp, 0, 0, nt);
-        fill_rows(B, N, ni, o->sigma_B, seed, smp, 1, 0, nt);
-        fill_rows(C, N, d, o->sigma_C, seed, smp, 2, 0, nt);
-        fill_rows(c, 1, N, o->sigma_c, seed, smp, 3, 0, 1);
+        if (o->diagonal) dw_sig_fill_rows(A, ng, N, o->sigma_A, seed, smp, 0, 0, nt);
+        else dw_sig_fill_rows(A, ng * N, N, 1.0 / sqrt((double)N), seed, smp, 0, 0, nt);
+        dw_sig_fill_rows(B, N, ni, o->sigma_B, seed, smp, 1, 0, nt);
+        dw_sig_fill_rows(C, N, d, o->sigma_C, seed, smp, 2, 0, nt);
+        dw_sig_fill_rows(c, 1, N, o->sigma_c, seed, smp, 3, 0, 1);
         lcde_run(o, N, A, o->sigma_B > 0 ? B : NULL, C, c, gate, ng, inp, ni, X, batch, len, d, st, tmp);
         for (size_t b = 0; b < batch; b++) {
             if (all_times)
@@ -320,7 +307,7 @@ dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples
                 memcpy(out + (smp * batch + b) * N, st + (b * len + len - 1) * N, N * sizeof(double));
         }
     }
-    s = check_states(out, samples * batch * (all_times ? len : 1) * N, "lcde");
+    s = dw_sig_check_states(out, samples * batch * (all_times ? len : 1) * N, "lcde");
 done:
     free(A);
     free(B);
@@ -330,76 +317,5 @@ done:
     free(tmp);
     free(gate);
     free(inp);
-    return s;
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* controlled ResNets                                                                                          */
-
-dw_status dw_sig_cresnet_sample(const dw_sig_nsk_opts *o, size_t N, size_t samples, unsigned long long seed,
-                                int all_times, const double *X, size_t batch, size_t len, size_t d, double *out)
-{
-    if (!o) return dw_fail(DW_ERR_INVALID, "cresnet: NULL options");
-    if (!o->act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
-    const double sg[3] = {o->sigma0, o->sigma_a, o->sigma_b};
-    const char *sn[3] = {"sigma0", "sigma_a", "sigma_b"};
-    for (int k = 0; k < 3; k++)
-        if (!isfinite(sg[k]) || sg[k] < 0)
-            return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", sn[k], sg[k]);
-    if (N == 0) return dw_fail(DW_ERR_INVALID, "width: must be at least 1");
-    if (N > 1000000) return dw_fail(DW_ERR_INVALID, "width: %zu is above the maximum 1000000", N);
-    dw_status s = dw_sig_check_paths(X, batch, len, d, "X");
-    if (s) return s;
-    if (!out || samples == 0) return dw_fail(DW_ERR_INVALID, "cresnet: NULL output or no samples");
-    const double bytes = 8.0 * ((double)d * N * (N + 1) + 3.0 * (double)batch * N + (double)batch * len * N);
-    if ((s = dw_core_check_alloc(bytes, "the controlled-ResNet weights and states"))) return s;
-    const size_t M = len - 1;
-    double *W = dw_alloc(d * (N + 1), N * sizeof(double), "cResNet weights"); /* A_k rows then b_k, per k */
-    double *Yc = dw_alloc(batch, N * sizeof(double), "cResNet states");
-    double *Ph = dw_alloc(batch, N * sizeof(double), "cResNet states");
-    double *Z = dw_alloc(batch, N * sizeof(double), "cResNet states");
-    double *z0 = dw_alloc(N, sizeof(double), "cResNet states");
-    const int nt = dw_core_threads(o->threads);
-    if (!W || !Yc || !Ph || !Z || !z0) {
-        s = DW_ERR_NOMEM;
-        goto done;
-    }
-    const double sa = o->sigma_a / sqrt((double)N);
-    const double tscale = o->inhomogeneous ? sqrt((double)M) : 1.0; /* dt^-1/2 with t_m = m / M */
-    for (size_t smp = 0; smp < samples && !s; smp++) {
-        fill_rows(z0, 1, N, o->sigma0, seed, smp, 0, 0, 1);
-        for (size_t b = 0; b < batch; b++) {
-            memcpy(Yc + b * N, z0, N * sizeof(double));
-            if (all_times) memcpy(out + ((smp * batch + b) * len) * N, z0, N * sizeof(double));
-        }
-        if (!o->inhomogeneous) fill_rows(W, d * (N + 1), N, 1.0, seed, smp, 1, 0, nt);
-        for (size_t t = 0; t < M && !s; t++) {
-            if (o->inhomogeneous) fill_rows(W, d * (N + 1), N, 1.0, seed, smp, 2 + t, 0, nt);
-            if ((s = dw_act_eval(o->act, batch * N, Yc, Ph, NULL))) break;
-            for (size_t k = 0; k < d; k++) {
-                /* Z = phi(Y) A_k^T; Y += (sa Z + sigma_b b_k) dx^k tscale, per path */
-                matmul_t(W + k * (N + 1) * N, N, N, Ph, batch, Z, nt);
-                const double *bk = W + (k * (N + 1) + N) * N;
-                for (size_t b = 0; b < batch; b++) {
-                    const double dx = (X[(b * len + t + 1) * d + k] - X[(b * len + t) * d + k]) * tscale;
-                    if (dx == 0.0) continue;
-                    double *y = Yc + b * N;
-                    const double *z = Z + b * N;
-                    for (size_t r = 0; r < N; r++) y[r] += (sa * z[r] + o->sigma_b * bk[r]) * dx;
-                }
-            }
-            if (all_times)
-                for (size_t b = 0; b < batch; b++)
-                    memcpy(out + ((smp * batch + b) * len + t + 1) * N, Yc + b * N, N * sizeof(double));
-        }
-        if (!s && !all_times) memcpy(out + smp * batch * N, Yc, batch * N * sizeof(double));
-    }
-    if (!s) s = check_states(out, samples * batch * (all_times ? len : 1) * N, "cresnet");
-done:
-    free(W);
-    free(Yc);
-    free(Ph);
-    free(Z);
-    free(z0);
     return s;
 }

@@ -16,7 +16,7 @@
  * Inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m / M): the ODE along the diagonal,
  *   kappa' = f(kappa^{xx}, kappa^{xy}, kappa^{yy}) <dx_m, dy_m> M, Euler (first order, --grid) or Heun steps.
  */
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -26,16 +26,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-#define MAX_DYADIC 30
-
-void dw_sig_nsk_opts_init(dw_sig_nsk_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->sigma0 = o->sigma_a = 1.0;
-    o->sigma_b = 0.0;
-    o->solver = DW_SIG_SECOND_ORDER;
-}
 
 typedef struct {
     const dw_sig_nsk_opts *o;
@@ -50,14 +40,23 @@ typedef struct {
 
 static int lambda_of(const dw_sig_nsk_opts *o) { return o->grid ? 0 : o->dyadic_order; }
 
-double dw_sig_nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx, size_t m, size_t ly)
+static double nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx, size_t m, size_t ly)
 {
-    if (!o || lx < 2 || ly < 2) return 0.0;
     const int lam = lambda_of(o);
     const double rx = ldexp((double)(lx - 1), lam) + 1.0, ry = ldexp((double)(ly - 1), lam) + 1.0;
     const double diag = o->inhomogeneous ? 0.0 : (double)n * rx + (double)m * ry;
     const double rows = 6.0 * (rx > ry ? rx : ry) * dw_core_threads(o->threads);
     return 8.0 * (diag + rows + (double)n * (double)lx + (double)m * (double)ly);
+}
+
+dw_status dw_sig_nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx, size_t m, size_t ly, double *bytes)
+{
+    if (!bytes) return dw_fail(DW_ERR_INVALID, "dw_sig_nsk_bytes: NULL output");
+    *bytes = 0.0;
+    if (!o) return dw_fail(DW_ERR_INVALID, "nsk: NULL options");
+    if (lx < 2 || ly < 2) return dw_fail(DW_ERR_INVALID, "paths need at least 2 points (got %zu and %zu)", lx, ly);
+    *bytes = nsk_bytes(o, n, lx, m, ly);
+    return DW_OK;
 }
 
 /* f = sigma_A^2 V(a, b, c) + sigma_b^2 */
@@ -234,17 +233,6 @@ static dw_status diagonal_ode(const nsk *p, const double *dx, const double *dy, 
     return DW_OK;
 }
 
-static double *incr(const double *X, size_t n, size_t len, size_t d)
-{
-    double *dX = dw_alloc(n * (len - 1), d * sizeof(double), "path increments");
-    if (!dX) return NULL;
-    for (size_t b = 0; b < n; b++)
-        for (size_t i = 0; i + 1 < len; i++)
-            for (size_t k = 0; k < d; k++)
-                dX[(b * (len - 1) + i) * d + k] = X[(b * len + i + 1) * d + k] - X[(b * len + i) * d + k];
-    return dX;
-}
-
 typedef struct {
     dw_status s;
     size_t at;
@@ -266,15 +254,6 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "nsk: NULL options");
     if (!o->act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
-    const double sg[3] = {o->sigma0, o->sigma_a, o->sigma_b};
-    const char *sn[3] = {"sigma0", "sigma_a", "sigma_b"};
-    for (int k = 0; k < 3; k++)
-        if (!isfinite(sg[k]) || sg[k] < 0)
-            return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", sn[k], sg[k]);
-    if (!o->grid && (o->dyadic_order < 0 || o->dyadic_order > MAX_DYADIC))
-        return dw_fail(DW_ERR_INVALID, "dyadic order: must be between 0 and %d (got %d)", MAX_DYADIC, o->dyadic_order);
-    if (o->solver != DW_SIG_SECOND_ORDER && o->solver != DW_SIG_FIRST_ORDER)
-        return dw_fail(DW_ERR_INVALID, "solver: unknown solver %d", (int)o->solver);
     dw_status s = dw_sig_check_paths(X, n, lx, d, "X");
     if (s) return s;
     if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;
@@ -289,7 +268,7 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
         return dw_fail(DW_ERR_INVALID, "inhomogeneous kernel: X and Y must share the time grid (same length), got %zu "
                                        "and %zu points",
                        lx, ly);
-    if ((s = dw_core_check_alloc(dw_sig_nsk_bytes(o, n, lx, sym ? 0 : m, ly), "the neural-signature-kernel grid")))
+    if ((s = dw_core_check_alloc(nsk_bytes(o, n, lx, sym ? 0 : m, ly), "the neural-signature-kernel grid")))
         return s;
     nsk p;
     memset(&p, 0, sizeof p);
@@ -303,8 +282,8 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
     p.identity = p.second && !o->inhomogeneous && p.sa2 > 0 && !strcmp(dw_act_name(o->act), "identity");
     p.d = d;
     const size_t Mx = lx - 1, My = ly - 1, Nx = Mx * (size_t)p.R, Ny = My * (size_t)p.R;
-    p.dX = incr(X, n, lx, d);
-    p.dY = sym ? p.dX : incr(Y, m, ly, d);
+    p.dX = dw_sig_increments(X, n, lx, d);
+    p.dY = sym ? p.dX : dw_sig_increments(Y, m, ly, d);
     const int need_diag = !o->inhomogeneous && !p.identity;
     if (need_diag) {
         p.DX = dw_alloc(n, (Nx + 1) * sizeof(double), "self-kernel diagonals");

@@ -7,7 +7,7 @@
  * The log-signature's Lyndon coordinates c_w solve log S = sum_w c_w P_w, where P_w is the standard bracketing of
  * the Lyndon word w; P_w = w + (words lexicographically larger than w), so the system is unitriangular.
  */
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * not depend on its lane, group, tile or thread; the update is symmetric under transposing the grid (sums
  * commute), so k(x, y) and k(y, x) agree bit for bit and K(X, X) is exactly symmetric.
  */
-#include "signatures/sig.h"
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +22,6 @@
 #endif
 
 #define LANES 16
-#define MAX_DYADIC 40
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(DW_NO_CLONES)
 #define DW_CLONES __attribute__((target_clones("avx2", "default")))
@@ -30,39 +29,32 @@
 #define DW_CLONES
 #endif
 
-void dw_sig_kernel_opts_init(dw_sig_kernel_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->solver = DW_SIG_SECOND_ORDER;
-    o->static_kernel = DW_SIG_LINEAR;
-    o->scale = 1.0;
-}
-
 static double cells_per_row(const dw_sig_kernel_opts *o, size_t ly)
 {
     return ldexp((double)(ly - 1), o->dyadic_order) + 1.0;
 }
 
-double dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d)
+static double kernel_bytes(const dw_sig_kernel_opts *o, size_t ly, size_t d)
 {
-    (void)lx;
-    if (!o || ly < 2) return 0.0;
     const double per_thread = ((double)LANES * (cells_per_row(o, ly) + 4.0 * (double)ly + (double)ly * d) + 64.0) * 8.0;
     return per_thread * dw_core_threads(o->threads);
+}
+
+dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d, double *bytes)
+{
+    (void)lx;
+    if (!bytes) return dw_fail(DW_ERR_INVALID, "dw_sig_kernel_bytes: NULL output");
+    *bytes = 0.0;
+    if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
+    if (ly < 2) return dw_fail(DW_ERR_INVALID, "paths need at least 2 points (got %zu)", ly);
+    *bytes = kernel_bytes(o, ly, d);
+    return DW_OK;
 }
 
 static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
                           size_t m, size_t ly, size_t d)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
-    if (o->dyadic_order < 0 || o->dyadic_order > MAX_DYADIC)
-        return dw_fail(DW_ERR_INVALID, "dyadic order: must be between 0 and %d (got %d)", MAX_DYADIC, o->dyadic_order);
-    if (o->solver != DW_SIG_SECOND_ORDER && o->solver != DW_SIG_FIRST_ORDER)
-        return dw_fail(DW_ERR_INVALID, "solver: unknown solver %d", (int)o->solver);
-    if (o->static_kernel != DW_SIG_LINEAR && o->static_kernel != DW_SIG_RBF)
-        return dw_fail(DW_ERR_INVALID, "static kernel: unknown kernel %d", (int)o->static_kernel);
-    if (!isfinite(o->scale) || o->scale <= 0)
-        return dw_fail(DW_ERR_INVALID, "scale: must be positive and finite (got %g)", o->scale);
     dw_status s = dw_sig_check_paths(X, n, lx, d, "X");
     if (s) return s;
     if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;
@@ -70,7 +62,7 @@ static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n
     char what[96];
     snprintf(what, sizeof what, "the PDE grid rows at dyadic order %d (2^%d cells per segment and direction)",
              o->dyadic_order, o->dyadic_order);
-    return dw_core_check_alloc(dw_sig_kernel_bytes(o, lx, Y ? ly : lx, d), what);
+    return dw_core_check_alloc(kernel_bytes(o, Y ? ly : lx, d), what);
 }
 
 typedef struct {
@@ -192,17 +184,6 @@ static void solve_group(const plan *p, const size_t *xi, const size_t *yj, work 
     for (int l = 0; l < LANES; l++) out[l] = w->row[cols * LANES + l];
 }
 
-static double *increments(const double *X, size_t n, size_t len, size_t d)
-{
-    double *dX = dw_alloc(n * (len - 1), d * sizeof(double), "path increments");
-    if (!dX) return NULL;
-    for (size_t b = 0; b < n; b++)
-        for (size_t i = 0; i + 1 < len; i++)
-            for (size_t k = 0; k < d; k++)
-                dX[(b * (len - 1) + i) * d + k] = X[(b * len + i + 1) * d + k] - X[(b * len + i) * d + k];
-    return dX;
-}
-
 static void plan_clear(plan *p)
 {
     free(p->dX);
@@ -224,9 +205,9 @@ static dw_status plan_init(plan *p, const dw_sig_kernel_opts *o, const double *X
         return DW_OK;
     }
     p->s2 = o->scale * o->scale;
-    p->dX = increments(X, n, lx, d);
+    p->dX = dw_sig_increments(X, n, lx, d);
     if (!p->dX) return DW_ERR_NOMEM;
-    p->dY = Y ? increments(Y, m, ly, d) : p->dX;
+    p->dY = Y ? dw_sig_increments(Y, m, ly, d) : p->dX;
     if (!p->dY) {
         plan_clear(p);
         return DW_ERR_NOMEM;
@@ -335,8 +316,8 @@ dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_
 }
 
 dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
-                             size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                             size_t ld)
+                             size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1, size_t ld,
+                             double *K)
 {
     dw_status s = validate(o, X, n, lx, Y, m, ly, d);
     if (s) return s;

@@ -1,5 +1,6 @@
-/* Truncated signatures and log-signatures of batches of piecewise-linear paths (theory.md 5): the driver. */
-#include "signatures/sig.h"
+/* Truncated signatures and log-signatures of batches of piecewise-linear paths (theory.md 5): the driver, with the
+ * path utilities every route of the module shares (checks, increments, reading). */
+#include "sig/sig.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -29,23 +30,45 @@ dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d
     return DW_OK;
 }
 
-size_t dw_sig_size(size_t d, int level)
+double *dw_sig_increments(const double *X, size_t n, size_t len, size_t d)
 {
-    dw_tens t;
-    if (dw_tens_init(&t, d, level)) return 0;
-    return t.off[level + 1];
+    double *dX = dw_alloc(n * (len - 1), d * sizeof(double), "path increments");
+    if (!dX) return NULL;
+    for (size_t b = 0; b < n; b++)
+        for (size_t i = 0; i + 1 < len; i++)
+            for (size_t k = 0; k < d; k++)
+                dX[(b * (len - 1) + i) * d + k] = X[(b * len + i + 1) * d + k] - X[(b * len + i) * d + k];
+    return dX;
 }
 
-size_t dw_sig_logsig_size(size_t d, int level)
+dw_status dw_sig_size(size_t d, int level, size_t *size)
 {
-    if (d == 0 || level < 1 || level > DW_SIG_MAX_LEVEL) return 0;
+    if (!size) return dw_fail(DW_ERR_INVALID, "dw_sig_size: NULL output");
+    *size = 0;
+    dw_tens t;
+    dw_status s = dw_tens_init(&t, d, level);
+    if (!s) *size = t.off[level + 1];
+    return s;
+}
+
+dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
+{
+    if (!size) return dw_fail(DW_ERR_INVALID, "dw_sig_logsig_size: NULL output");
+    *size = 0;
+    if (d == 0) return dw_fail(DW_ERR_INVALID, "path dimension d must be at least 1");
+    if (level < 1 || level > DW_SIG_MAX_LEVEL)
+        return dw_fail(DW_ERR_INVALID, "level: must be between 1 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
     size_t tot = 0;
     for (int k = 1; k <= level; k++) {
         size_t c = dw_lyndon_count(d, k);
-        if (!c || tot > SIZE_MAX / 8 - c) return 0;
+        if (!c || tot > SIZE_MAX / 8 - c)
+            return dw_fail(DW_ERR_NOMEM, "level %d: the log-signature of a %zu-dimensional path has more than 2^64 / 8 "
+                                         "entries (Lyndon words of length %d alone overflow)",
+                           level, d, k);
         tot += c;
     }
-    return tot;
+    *size = tot;
+    return DW_OK;
 }
 
 /* Chen's step for LANES paths at once, entries interleaved (entry e of lane l at e * LANES + l): every lane does
@@ -118,9 +141,12 @@ static void group_signature(const dw_tens *t, const double *X, size_t batch, siz
     }
 }
 
-static dw_status run(const double *X, size_t batch, size_t len, size_t d, int level, int threads, double *out,
+static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d, double *out,
                      int logsig)
 {
+    if (!o) return dw_fail(DW_ERR_INVALID, "%s: NULL options", logsig ? "logsignature" : "signature");
+    if (!o->level) return dw_fail(DW_ERR_INVALID, "level: not set (dw_sig_opts_set_level)");
+    const int level = o->level, threads = o->threads;
     dw_tens t;
     dw_status s = dw_tens_init(&t, d, level);
     if (s) return s;
@@ -178,15 +204,14 @@ static dw_status run(const double *X, size_t batch, size_t len, size_t d, int le
     return DW_OK;
 }
 
-dw_status dw_sig_signature(const double *X, size_t batch, size_t len, size_t d, int level, int threads, double *out)
+dw_status dw_sig_signature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d, double *out)
 {
-    return run(X, batch, len, d, level, threads, out, 0);
+    return run(o, X, batch, len, d, out, 0);
 }
 
-dw_status dw_sig_logsignature(const double *X, size_t batch, size_t len, size_t d, int level, int threads,
-                              double *out)
+dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d, double *out)
 {
-    return run(X, batch, len, d, level, threads, out, 1);
+    return run(o, X, batch, len, d, out, 1);
 }
 
 dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d)
