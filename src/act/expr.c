@@ -262,64 +262,8 @@ static void eval_all(const dw_expr *e, double z, double *vals)
     }
 }
 
-int dw_expr_kink_away_from_zero(const dw_expr *e, double *where)
-{
-    if (!e || e->smooth) return 0;
-    double *cur = malloc(2 * (size_t)e->n * sizeof(double));
-    if (!cur) return 0;
-    double *prev = cur + e->n;
-    int found = 0;
-    /* z = -10^4 .. -10^-6, then 10^-6 .. 10^4, geometric (ratio 10^0.002), skipping 0 itself */
-    enum { PER_SIDE = 5000 };
-    double zprev = 0.0;
-    for (int side = -1; side <= 1 && !found; side += 2) {
-        for (int t = 0; t <= PER_SIDE && !found; t++) {
-            const int tt = side < 0 ? t : PER_SIDE - t;
-            const double z = side * pow(10.0, 4.0 - 10.0 * tt / PER_SIDE);
-            eval_all(e, z, cur);
-            for (int i = 0; i < e->n && !found; i++) {
-                const node *nd = &e->nodes[i];
-                if (!nd->has_z || (nd->op != OP_RELU && nd->op != OP_ABS && nd->op != OP_MAX && nd->op != OP_MIN))
-                    continue;
-                const double s1 = switch_value(e, i, cur);
-                if (s1 == 0.0) {
-                    found = 1;
-                    *where = z;
-                    break;
-                }
-                if (t == 0) continue;
-                const double s0 = switch_value(e, i, prev);
-                if ((s0 < 0) != (s1 < 0) && isfinite(s0) && isfinite(s1) && (zprev < 0) == (z < 0)) {
-                    /* bisect the crossing between zprev and z */
-                    double lo = zprev, hi = z, slo = s0;
-                    for (int it = 0; it < 200 && lo != hi; it++) {
-                        const double mid = 0.5 * (lo + hi);
-                        if (mid == lo || mid == hi) break;
-                        eval_all(e, mid, prev);
-                        const double sm = switch_value(e, i, prev);
-                        if ((sm < 0) == (slo < 0)) {
-                            lo = mid;
-                            slo = sm;
-                        } else {
-                            hi = mid;
-                        }
-                    }
-                    found = 1;
-                    *where = 0.5 * (lo + hi);
-                }
-            }
-            if (!found) {
-                memcpy(prev, cur, (size_t)e->n * sizeof(double));
-                zprev = z;
-            }
-        }
-    }
-    free(cur);
-    return found;
-}
-
 /* Every kink of the expression: where the sign (-1, 0 or +1) of a switch (relu/abs argument, max/min
- * difference) changes between neighbours of the geometric grid of dw_expr_kink_away_from_zero (on both sides of
+ * difference) changes between neighbours of the geometric grid of dw_expr_kinks (on both sides of
  * 0, and across [-1e-6, 1e-6]), located by bisection on the sign; sorted, positions within 1e-12 relative merged,
  * |z| < 1e-9 taken as 0. */
 static int sign_class(double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
@@ -350,7 +294,7 @@ int dw_expr_kinks(const dw_expr *e, double *where, int max)
 {
     if (!e || e->smooth || max <= 0) return 0;
     double *cur = malloc(3 * (size_t)e->n * sizeof(double));
-    if (!cur) return -1;
+    if (!cur) return -2;
     double *prev = cur + e->n, *tmp = prev + e->n;
     int nk = 0;
     enum { PER_SIDE = 5000 };

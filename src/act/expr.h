@@ -66,12 +66,10 @@ double dw_expr_eval_side(const dw_expr *e, double z, double *dphi, int side);
 int dw_expr_is_polynomial(const dw_expr *e);
 /* 0 if abs, relu, max or min appear (possible kinks), else 1. */
 int dw_expr_is_smooth(const dw_expr *e);
-/* 1 if a kink (a relu/abs argument or a max/min difference changing sign) lies away from z = 0, with its
- * location in *where; searched on |z| in [1e-6, 1e4] on a geometric grid (ratio 10^0.002) and refined by
- * bisection, so two crossings closer than the grid spacing, or a kink within 1e-6 of 0, can be missed. */
-int dw_expr_kink_away_from_zero(const dw_expr *e, double *where);
-/* All kinks (0 included), sorted, at most max of them, located as above; returns their number, or -1 if there are
- * more than max (or no memory). A switch that vanishes on a whole grid point run (e.g. relu(z) - relu(z)) counts
+/* All kinks (relu/abs arguments or max/min differences changing sign; 0 included), sorted, at most max of them,
+ * searched on |z| in [1e-6, 1e4] on a geometric grid (ratio 10^0.002) and refined by bisection, so two crossings
+ * closer than the grid spacing can be missed; returns their number, or -1 if there are
+ * more than max, -2 if out of memory. A switch that vanishes on a whole grid point run (e.g. relu(z) - relu(z)) counts
  * each zero it meets. */
 int dw_expr_kinks(const dw_expr *e, double *where, int max);
 /* A normalised spelling: no spaces, the fewest parentheses that keep the same tree, unary plus dropped,

@@ -42,6 +42,7 @@ static dw_status init_generic(dw_act *act, const char *canonical, const char *fo
     act->fam = DW_FAM_GENERIC;
     act->method = GENERIC_METHOD;
     act->nkinks = dw_expr_kinks(act->expr, act->kinks, DW_COND_MAX_KINKS);
+    if (act->nkinks == -2) return dw_fail(DW_ERR_NOMEM, "activation %s: out of memory locating its kinks", formula);
     act->kink = NAN;
     for (int k = 0; k < act->nkinks; k++)
         if (act->kinks[k] != 0.0 && isnan(act->kink)) act->kink = act->kinks[k];
