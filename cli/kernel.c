@@ -160,10 +160,11 @@ int cmd_kernel(int argc, char **argv)
         /* the largest error bound of any Gaussian expectation evaluated (relative to its scale), and the
          * target; null for closed forms (exact to rounding) */
         if (dw_kernel_info_target(info) > 0)
-            printf(", \"max_error_bound\": %.3g, \"error_target\": %.3g, \"series_terms\": %d, "
-                   "\"evaluations\": %zu, \"quadrature_evaluations\": %zu",
-                   dw_kernel_info_max_bound(info), dw_kernel_info_target(info), dw_kernel_info_series_terms(info),
-                   dw_kernel_info_evaluations(info), dw_kernel_info_quadrature(info));
+            printf(", \"max_error_bound\": %.3g, \"error_bound_is_estimate\": %s, \"error_target\": %.3g, "
+                   "\"series_terms\": %d, \"evaluations\": %zu, \"quadrature_evaluations\": %zu",
+                   dw_kernel_info_max_bound(info), dw_kernel_info_estimate(info) ? "true" : "false",
+                   dw_kernel_info_target(info), dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
+                   dw_kernel_info_quadrature(info));
         else
             printf(", \"max_error_bound\": null");
         printf(", \"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "

@@ -38,8 +38,13 @@ DW_API dw_status dw_kernel_info_init(dw_kernel_info **info);
 DW_API void dw_kernel_info_clear(dw_kernel_info *info);
 /* "closed form ...", "Isserlis ..." or the generic route(s) used (owned by the library; "" before any call). */
 DW_API const char *dw_kernel_info_method(const dw_kernel_info *info);
-/* The largest such bound; 0 for closed forms (exact to rounding). */
+/* The largest such bound; 0 for closed forms (exact to rounding). See dw_kernel_info_estimate. */
 DW_API double dw_kernel_info_max_bound(const dw_kernel_info *info);
+/* true when max_bound holds an ESTIMATED part: a Gram over inputs of many distinct norms takes the Hermite
+ * coefficients at most variances from an interpolant in log q, whose error is estimated from its last Chebyshev
+ * coefficients, with the nodes' own errors carried with factor 1 where the Lebesgue constant of the 17 nodes is
+ * ~2.8: an estimate, not a bound. false: every coefficient was expanded at its own variance. */
+DW_API bool dw_kernel_info_estimate(const dw_kernel_info *info);
 /* The bound aimed at by the generic route (DW_DUAL_TARGET), 0 for closed forms. */
 DW_API double dw_kernel_info_target(const dw_kernel_info *info);
 /* Gaussian expectations evaluated by the generic route (pairs x layers). */

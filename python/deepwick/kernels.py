@@ -23,6 +23,7 @@ _info_target = bind("dw_kernel_info_target", ctypes.c_double, c_handle)
 _info_evaluations = bind("dw_kernel_info_evaluations", ctypes.c_size_t, c_handle)
 _info_quadrature = bind("dw_kernel_info_quadrature", ctypes.c_size_t, c_handle)
 _info_series_terms = bind("dw_kernel_info_series_terms", ctypes.c_int, c_handle)
+_info_estimate = bind("dw_kernel_info_estimate", ctypes.c_bool, c_handle)
 _gram_bytes = bind("dw_kernel_gram_bytes", ctypes.c_int, c_handle, c_handle, ctypes.c_size_t, ctypes.c_size_t,
                    ctypes.c_bool, ctypes.c_bool, ctypes.POINTER(ctypes.c_double))
 _gram = bind("dw_kernel_gram", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
@@ -103,7 +104,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     return_info : bool
         Also return a dict: 'method' (how the Gaussian expectations were computed), 'max_bound' (the largest
         error bound of any expectation evaluated, relative to sqrt(E phi(u)^2 E phi(v)^2); 0 for closed forms),
-        'target', 'evaluations', 'quadrature' (entries the series could not certify) and 'series_terms'.
+        'target', 'evaluations', 'quadrature' (entries the series could not certify), 'series_terms' and
+        'estimate' (True when part of max_bound is an estimate, not a bound: Hermite coefficients interpolated
+        across the variances of inputs of many distinct norms).
 
     Returns
     -------
@@ -144,7 +147,8 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     if info is not None:
         return out, {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
                      "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
-                     "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h))}
+                     "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h)),
+                     "estimate": bool(_info_estimate(info.h))}
     return out
 
 

@@ -24,6 +24,8 @@ dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_
     double layers = o && o->all_layers ? L1 : 1.0;
     double out = (double)n * (double)m * layers * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) * 8.0;
     double fields = ((double)n + (double)m + 2.0 * DW_PAD) * L1 * (double)dw_kern_nfields(act) * 8.0;
+    if (act->fam == DW_FAM_GENERIC) /* one layer's coefficients of the distinct variances, and the node cache */
+        fields += ((double)(n > m ? n : m) + DW_PAD + 2.0 * (GEN_M + 1) + GEN_CACHE_MAX) * GEN_PER * 8.0;
     *bytes = out + fields;
     return DW_OK;
 }
@@ -84,17 +86,18 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
     }
     if (!err && info) {
         memset(info, 0, sizeof *info);
-        info->method = p->act->method;
+        const char *method = p->act->method;
         if (p->stats) {
             info->max_bound = p->stats->max_bound;
             info->target = p->target;
             info->evaluations = p->stats->evaluations;
             info->quadrature = p->stats->quadrature;
-            for (int l = 0; l <= p->depth; l++)
+            for (int l = 0; l < p->depth; l++)
                 if (p->kl[l] > info->series_terms) info->series_terms = p->kl[l];
-            info->method =
-                p->stats->routes ? dw_act_fix_method(p->act) : "Hermite series (Mehler) with Parseval tail bound";
+            method = p->stats->routes ? dw_act_fix_method(p->act) : "Hermite series (Mehler) with Parseval tail bound";
+            info->estimate = p->stats->interpolated > 0;
         }
+        info->method = method;
     }
     free(blocks);
     dw_kernel_plan_clear(p);

@@ -117,6 +117,7 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
             if (at[j] < 0) miss[nmiss++] = j;
         }
         if (hi - lo <= (size_t)nmiss + (size_t)nmiss / 2) continue; /* expanded directly below */
+        if (p->cache->n + (size_t)nmiss > GEN_CACHE_MAX) continue;  /* the cache is full: likewise */
         if (nmiss) {
             if (gen_cache_reserve(p->cache, (size_t)nmiss)) {
                 err = DW_ERR_NOMEM;
@@ -176,6 +177,7 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
         }
     }
     free(stack);
+    for (size_t k = 0; k < nu; k++) p->stats->interpolated += (size_t)done[k];
     /* The values left (and below, those whose E phi^2 needs the 2-D routes), listed first, so that the parallel
      * loops see only real work (fewer idle threads at a barrier on a loaded machine). */
     size_t *todo = err ? NULL : dw_alloc(nu + 1, sizeof(size_t), "Hermite coefficient cache");
@@ -227,7 +229,7 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
         }
     }
     if (!err) {
-        double *an = l < p->depth ? field(p, sd, l + 1, F_A) : NULL;
+        double *an = field(p, sd, l + 1, F_A); /* l < depth: the output layer has no activation */
         for (size_t i = 0; i < np; i++) {
             /* binary search of a[i] among the distinct values */
             size_t lo = 0, hi = nu;
@@ -237,14 +239,12 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
             }
             const double *cv = co + lo * per;
             for (size_t f = 0; f < per; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
-            if (an) {
-                const double e2 = cv[GEN_NC] * cv[GEN_NC];
-                an[i] = p->w[l + 1] * e2 + p->beta[l + 1];
-                if (i < sd->n && !isfinite(an[i])) {
-                    err = dw_fail(DW_ERR_RANGE, "kernel overflows: K(x, x) of %s row %zu is not finite at layer %d "
-                                                "(activation %s)", name, i + 1, l + 2, p->act->name);
-                    break;
-                }
+            const double e2 = cv[GEN_NC] * cv[GEN_NC];
+            an[i] = p->w[l + 1] * e2 + p->beta[l + 1];
+            if (i < sd->n && !isfinite(an[i])) {
+                err = dw_fail(DW_ERR_RANGE, "kernel overflows: K(x, x) of %s row %zu is not finite at layer %d "
+                                            "(activation %s)", name, i + 1, l + 2, p->act->name);
+                break;
             }
         }
     } else {
@@ -257,13 +257,14 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
     return err;
 }
 
-/* Generic activations, after both sides: the series order K of each layer (the smallest for which every point's
- * Parseval tails are below target * E phi^2, so that the truncation bound at |rho| = 1 meets the target; at most
- * DW_GAUSS_K, where entries with |rho| near 1 fall back to quadrature) and the tail factors at that order. */
+/* Generic activations, after both sides: the series order K of each layer with an activation (l < depth; the
+ * smallest for which every point's Parseval tails are below target * E phi^2, so that the truncation bound at
+ * |rho| = 1 meets the target; at most DW_GAUSS_K, where entries with |rho| near 1 fall back to quadrature) and the
+ * tail factors at that order. */
 void dw_kern_generic_orders(dw_kernel_plan *p)
 {
     const double tol = p->target;
-    for (int l = 0; l <= p->depth; l++) {
+    for (int l = 0; l < p->depth; l++) {
         int K = 0;
         for (int sdi = 0; sdi < (p->symmetric ? 1 : 2); sdi++) {
             side *sd = sdi ? &p->Y : &p->X;

@@ -53,12 +53,14 @@ dw_status dw_kern_expand_one(const dw_act *act, double q, double *cv)
  * a_k(q) (q_c/q)^(k/2) (q_c the panel's centre), which for analytic phi is E[phi^(k)(sqrt(q) Z)] (q_c)^(k/2)/sqrt(k!)
  * and removes the growth q^(k/2) that a polynomial in log q cannot follow at k ~ 150 (b_k likewise). The
  * tails are then recomputed by Parseval from the interpolated values with every error added. A value whose
- * estimate exceeds GEN_INTERP_TOL (relative to sqrt E phi^2) is expanded directly instead. */
+ * error estimate exceeds GEN_INTERP_TOL (relative to sqrt E phi^2) is expanded directly instead. */
 #define GEN_INTERP_TOL 1e-13
-/* Node errors enter the interpolant through the Lebesgue constant (2.8 for these 17 points); they are
- * dominated by the rounding allowance 8 eps sqrt(n) sqrt(E phi^2) given to every coefficient, which exceeds the
- * measured errors by orders of magnitude, so they are carried with factor 1 (with 2.8, softplus's NTK bounds
- * cross the target and a fifth of the entries go to quadrature; measured errors stay far below the bounds). */
+/* Node errors enter the interpolant through the Lebesgue constant (about 2.8 for these 17 points). They are carried
+ * with factor 1, not 2.8: they are dominated by the rounding allowance 8 eps sqrt(n) sqrt(E phi^2) given to every
+ * coefficient, which exceeds the measured errors by orders of magnitude (with 2.8, softplus's NTK bounds cross the
+ * target and a fifth of the entries go to quadrature; measured errors stay far below the bounds). With this
+ * factor, and the truncation term 2 (|c_{M-1}| + |c_M|) which assumes geometric decay, an interpolated value's
+ * error is an ESTIMATE, not a bound: the kernel's info says so (dw_kernel_info_estimate) whenever one was used. */
 #define GEN_LEB 1.0
 
 /* The scaled node values a_k(q_j) (q_c/q_j)^(k/2) (and b_k likewise, k restarting at 0), node j at

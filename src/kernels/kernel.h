@@ -27,6 +27,7 @@ struct dw_kernel_info {
     double max_bound, target;
     size_t evaluations, quadrature;
     int series_terms;
+    bool estimate; /* max_bound holds estimated parts: coefficients interpolated across variances */
 };
 
 /* Per-point fields of one layer (see dw_pts). */
@@ -58,9 +59,13 @@ typedef struct {
     double max_bound;
     size_t evaluations, quadrature;
     int routes; /* bit 0: 2-D quadrature answered some entry */
+    size_t interpolated; /* distinct variances whose coefficients were interpolated (error estimated, not bounded) */
 } gen_stats;
 
-/* Generic activations: the expansions at the interpolation nodes, shared by both sides and all layers of a plan. */
+/* Generic activations: the expansions at the interpolation nodes, shared by both sides and all layers of a plan.
+ * At most GEN_CACHE_MAX records (20 MB): once full, panels that need new nodes are expanded value by value, so the
+ * cache's memory is bounded whatever the inputs (dw_kernel_gram_bytes counts it). */
+#define GEN_CACHE_MAX 8192
 typedef struct gen_cache {
     size_t n, cap;
     double *q, *rec; /* node variances, their GEN_PER records */

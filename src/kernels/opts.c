@@ -49,3 +49,4 @@ double dw_kernel_info_target(const dw_kernel_info *info) { return info ? info->t
 size_t dw_kernel_info_evaluations(const dw_kernel_info *info) { return info ? info->evaluations : 0; }
 size_t dw_kernel_info_quadrature(const dw_kernel_info *info) { return info ? info->quadrature : 0; }
 int dw_kernel_info_series_terms(const dw_kernel_info *info) { return info ? info->series_terms : 0; }
+bool dw_kernel_info_estimate(const dw_kernel_info *info) { return info && info->estimate; }

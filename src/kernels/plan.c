@@ -50,7 +50,9 @@ dw_step dw_kern_step(const dw_kernel_plan *p, int l, int ntk)
     return st;
 }
 
-/* Fill the per-point fields of layer l from its variances (field F_A), for points [0, n) and the padding. */
+/* Fill the per-point fields of layer l from its variances (field F_A), for points [0, n) and the padding. The
+ * output layer (l = depth) has no activation: the readout only scales the kernel, so nothing of phi is evaluated
+ * at its variance K^{L+1}(x, x) (only sqrt and its inverse, which the layer before reads). */
 static void fill_layer(const dw_kernel_plan *p, side *sd, int l)
 {
     double *a = field(p, sd, l, F_A), *sa = field(p, sd, l, F_SA), *ih = field(p, sd, l, F_IH);
@@ -58,9 +60,13 @@ static void fill_layer(const dw_kernel_plan *p, side *sd, int l)
     for (size_t i = 0; i < sd->np; i++) {
         sa[i] = sqrt(a[i]);
         ih[i] = a[i] > 0 ? 1.0 / sa[i] : 0.0;
+        if (l == p->depth) {
+            r[i] = sp[i] = 0.0;
+            continue;
+        }
         double m2;
         dw_act_point(p->act, a[i], &r[i], &m2);
-        sp[i] = l < p->depth ? sqrt(p->w[l + 1] * m2) : 0.0;
+        sp[i] = sqrt(p->w[l + 1] * m2);
         if (p->act->fam == DW_FAM_POLY)
             dw_act_poly_point(p->act, a[i], field(p, sd, l, F_POLY) + i,
                               field(p, sd, l, F_POLY + (size_t)p->act->deg + 1) + i, sd->np);
@@ -103,13 +109,13 @@ static dw_status side_init(dw_kernel_plan *p, side *sd, const double *x, size_t 
     }
     for (int l = 0; l <= p->depth; l++) {
         fill_layer(p, sd, l);
+        if (l == p->depth) break;
         if (p->act->fam == DW_FAM_GENERIC) {
             dw_status st = dw_kern_generic_layer(p, sd, l, name);
             if (st) return st;
             continue;
         }
-        double *an = l < p->depth ? field(p, sd, l + 1, F_A) : NULL;
-        if (!an) break;
+        double *an = field(p, sd, l + 1, F_A);
         if (dw_act_homogeneous(p->act)) {
             const double *sp = field(p, sd, l, F_SP);
             for (size_t i = 0; i < sd->np; i++) an[i] = sp[i] * sp[i] + p->beta[l + 1];

@@ -165,7 +165,7 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     if (!ni || !nj) return DW_OK;
     if (nj > ld && (ni > 1 || p->all_layers)) return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
-    gen_stats gs = {0, 0, 0, 0};
+    gen_stats gs = {0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
     double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
