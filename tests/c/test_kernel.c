@@ -314,6 +314,7 @@ static void test_errors(void)
     CHECK(strstr(dw_kernel_info_method(info), "depth 0") != NULL && dw_kernel_info_max_bound(info) == 0.0);
     CHECK(dw_kernel_info_target(info) == 0.0 && dw_kernel_info_evaluations(info) == 0);
     CHECK(dw_kernel_info_quadrature(info) == 0 && dw_kernel_info_series_terms(info) == 0);
+    CHECK(!dw_kernel_info_estimate(info));
     CHECK(dw_net_set_param(net, DW_PARAM_STANDARD) == DW_OK);
     CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, NULL, T, NULL) == DW_OK);
     CHECK(T[0] == 15.0 && T[1] == 33.0 && T[3] == 78.0);
@@ -336,6 +337,7 @@ static void test_errors(void)
     dw_kernel_info_clear(NULL);
     CHECK(!strcmp(dw_kernel_info_method(NULL), "") && dw_kernel_info_max_bound(NULL) == 0.0);
     CHECK(dw_kernel_info_series_terms(NULL) == 0 && dw_kernel_info_evaluations(NULL) == 0);
+    CHECK(!dw_kernel_info_estimate(NULL) && dw_kernel_info_target(NULL) == 0.0 && dw_kernel_info_quadrature(NULL) == 0);
     /* sizes: the outputs asked for plus the per-point fields; a NULL output is refused */
     dw_act_init(&act, "relu");
     net = fc_net(2, act, 0, NULL, 0, NULL);
@@ -346,6 +348,21 @@ static void test_errors(void)
     CHECK(dw_kernel_gram_bytes(net, NULL, 10, 20, true, true, &b1) == DW_OK && b1 == b0 + 2 * 200 * 8);
     CHECK(dw_kernel_gram_bytes(net, o, 10, 20, true, false, &b2) == DW_OK && b2 == b0 + 3 * 200 * 8);
     dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    /* generic activations: the bounded Hermite node cache (8192 records of 310 doubles) is counted */
+    dw_act_init(&act, "tanh");
+    net = fc_net(2, act, 0, NULL, 0, NULL);
+    CHECK(dw_kernel_gram_bytes(net, NULL, 10, 20, false, false, &b2) == DW_OK && b2 > 8192.0 * 310 * 8);
+    /* and a generic Gram's info: the series, its target, its order (the output layer needs none) */
+    dw_kernel_info *ti = NULL;
+    double Kt[4], Tt[4];
+    CHECK(dw_kernel_info_init(&ti) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, Kt, Tt, ti) == DW_OK);
+    CHECK(strstr(dw_kernel_info_method(ti), "Hermite") != NULL && dw_kernel_info_target(ti) == DW_DUAL_TARGET);
+    CHECK(dw_kernel_info_series_terms(ti) > 0 && dw_kernel_info_evaluations(ti) > 0 && !dw_kernel_info_estimate(ti));
+    CHECK(dw_kernel_info_max_bound(ti) <= DW_DUAL_TARGET);
+    dw_kernel_info_clear(ti);
     dw_net_clear(net);
     dw_act_clear(act);
     /* overflow is reported, never returned as inf */
