@@ -274,7 +274,8 @@ void dw_kern_generic_orders(dw_kernel_plan *p)
                 const double ea = tol * g[i] * g[i], eb = tol * g[3 * sd->np + i] * g[3 * sd->np + i];
                 int k = DW_GAUSS_K;
                 while (k > K) { /* tails after k - 1 terms */
-                    const double ak = field(p, sd, l, F_POLY + (size_t)k)[i], bk = field(p, sd, l, GEN_B + (size_t)k)[i];
+                    const double ak = field(p, sd, l, F_POLY + (size_t)k)[i];
+                    const double bk = field(p, sd, l, GEN_B + (size_t)k)[i];
                     if (ta + ak * ak > ea || tb + bk * bk > eb) break;
                     ta += ak * ak;
                     tb += bk * bk;
@@ -300,7 +301,8 @@ void dw_kern_generic_orders(dw_kernel_plan *p)
                         c--;
                     }
                     if (c < 0) break;
-                    const double ak = field(p, sd, l, F_POLY + (size_t)k)[i], bk = field(p, sd, l, GEN_B + (size_t)k)[i];
+                    const double ak = field(p, sd, l, F_POLY + (size_t)k)[i];
+                    const double bk = field(p, sd, l, GEN_B + (size_t)k)[i];
                     ta += ak * ak;
                     tb += bk * bk;
                 }

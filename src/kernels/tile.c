@@ -163,7 +163,8 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
                        i0, i1, j0, j1, p->X.n, p->Y.n);
     const size_t ni = i1 - i0, nj = j1 - j0, njp = (nj + 3) & ~(size_t)3;
     if (!ni || !nj) return DW_OK;
-    if (nj > ld && (ni > 1 || p->all_layers)) return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
+    if (nj > ld && (ni > 1 || p->all_layers))
+        return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
