@@ -117,7 +117,8 @@ int cmd_kernel(int argc, char **argv)
     if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
         (s = dw_net_set_weight_var(net, nw, wv)) || (s = dw_net_set_bias_var(net, nb, bv)) ||
         (s = dw_net_set_param(net, strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
-        (wid && (s = dw_net_set_widths(net, nwid, wid))) || (s = dw_kernel_opts_init(&o)) ||
+        (wid && depth > 0 && (s = dw_net_set_widths(net, nwid, wid))) || /* depth 0: no hidden layer */
+        (s = dw_kernel_opts_init(&o)) ||
         (s = dw_kernel_opts_set_all_layers(o, all_layers)) || (s = dw_kernel_opts_set_threads(o, (int)co.threads)) ||
         (s = dw_kernel_info_init(&info))) {
         rc = cli_status(s);

@@ -128,7 +128,8 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     if Yc is not None and Yc.shape[1] != Xc.shape[1]:
         raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
                          % (Yc.shape[1], Xc.shape[1]))
-    net = _net.fc_net(depth, act, weight_var, bias_var, width=width, param=param)
+    # depth 0 has no hidden layer: a width is then ignored, as it always was
+    net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_all_layers(o.h, bool(all_layers)))
     check(_opts_set_threads(o.h, nthreads))
