@@ -55,7 +55,7 @@ DW_API size_t dw_kernel_info_quadrature(const dw_kernel_info *info);
 DW_API int dw_kernel_info_series_terms(const dw_kernel_info *info);
 
 /* Gram matrices K(X, Y) (NNGP, K^{L+1}) and/or Theta(X, Y) (NTK, Theta^{L+1}); X is n x d, Y is m x d, or
- * Y == NULL for K(X, X), which is then exactly symmetric (m must then equal n). K and Theta are caller-allocated
+ * Y == NULL for K(X, X), which is then exactly symmetric (m is then n). K and Theta are caller-allocated
  * n x m (or (depth + 1) x n x m with all_layers), either may be NULL but not both. o NULL: the defaults.
  * info (NULL: not wanted) receives how the expectations were computed. */
 DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
