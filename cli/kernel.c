@@ -50,7 +50,8 @@ int cmd_kernel(int argc, char **argv)
     const char *kind = "nngp", *param = "ntk";
     const char *wtext = "1", *btext = "0", *widtext = NULL;
     long depth = -1;
-    int all_layers = 0, c;
+    bool all_layers = false;
+    int c;
     cli_common co;
     cli_common_init(&co, "kernel", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -67,7 +68,7 @@ int cmd_kernel(int argc, char **argv)
         case 'k': kind = optarg; break;
         case 'p': param = optarg; break;
         case 'W': widtext = optarg; break;
-        case 'A': all_layers = 1; break;
+        case 'A': all_layers = true; break;
         default: return cli_unknown_option(&co, argv);
         }
     }
@@ -87,6 +88,9 @@ int cmd_kernel(int argc, char **argv)
     double *wv = NULL, *bv = NULL, *wid = NULL, *res = NULL;
     size_t nw = 0, nb = 0, nwid = 0;
     dw_act *act = NULL;
+    dw_net *net = NULL;
+    dw_kernel_opts *o = NULL;
+    dw_kernel_info *info = NULL;
     dw_matrix X, Y;
     dw_matrix_init(&X);
     dw_matrix_init(&Y);
@@ -109,23 +113,20 @@ int cmd_kernel(int argc, char **argv)
             goto done;
         }
     }
-    dw_kernel_opts o;
-    dw_kernel_opts_init(&o);
-    o.depth = (int)depth;
-    o.act = act;
-    o.n_weight_var = nw;
-    o.weight_var = wv;
-    o.n_bias_var = nb;
-    o.bias_var = bv;
-    o.param = strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD;
-    o.n_width = nwid;
-    o.width = wid;
-    o.all_layers = all_layers;
-    o.threads = (int)co.threads;
-    dw_kernel_info info;
-    o.info = &info;
     const size_t n = X.rows, m = co.y ? Y.rows : X.rows;
-    if ((s = dw_core_check_alloc(dw_kernel_gram_bytes(&o, n, m, nngp, ntk), "the kernel result"))) {
+    if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
+        (s = dw_net_set_weight_var(net, nw, wv)) || (s = dw_net_set_bias_var(net, nb, bv)) ||
+        (s = dw_net_set_param(net, strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
+        (wid && depth > 0 && (s = dw_net_set_widths(net, nwid, wid))) || /* depth 0: no hidden layer */
+        (s = dw_kernel_opts_init(&o)) ||
+        (s = dw_kernel_opts_set_all_layers(o, all_layers)) || (s = dw_kernel_opts_set_threads(o, (int)co.threads)) ||
+        (s = dw_kernel_info_init(&info))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    double bytes;
+    if ((s = dw_kernel_gram_bytes(net, o, n, m, nngp, ntk, &bytes)) ||
+        (s = dw_core_check_alloc(bytes, "the kernel result"))) {
         rc = cli_status(s);
         goto done;
     }
@@ -136,8 +137,8 @@ int cmd_kernel(int argc, char **argv)
         goto done;
     }
     double t0 = cli_now();
-    s = dw_kernel_gram(&o, X.data, n, co.y ? Y.data : NULL, m, X.cols, nngp ? res : NULL,
-                       ntk ? res + (nngp ? one : 0) : NULL);
+    s = dw_kernel_gram(net, o, X.data, n, co.y ? Y.data : NULL, m, X.cols, nngp ? res : NULL,
+                       ntk ? res + (nngp ? one : 0) : NULL, info);
     double secs = cli_now() - t0;
     if (s) {
         rc = cli_status(s);
@@ -156,13 +157,15 @@ int cmd_kernel(int argc, char **argv)
         printf("{\"command\": \"kernel\", \"version\": \"%s\", \"act\": ", dw_version());
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"method\": ");
-        cli_json_string(stdout, info.method ? info.method : dw_act_method(act));
+        cli_json_string(stdout, dw_kernel_info_method(info));
         /* the largest error bound of any Gaussian expectation evaluated (relative to its scale), and the
          * target; null for closed forms (exact to rounding) */
-        if (info.target > 0)
-            printf(", \"max_error_bound\": %.3g, \"error_target\": %.3g, \"series_terms\": %d, "
-                   "\"evaluations\": %zu, \"quadrature_evaluations\": %zu",
-                   info.max_bound, info.target, info.series_terms, info.evaluations, info.quadrature);
+        if (dw_kernel_info_target(info) > 0)
+            printf(", \"max_error_bound\": %.3g, \"error_bound_is_estimate\": %s, \"error_target\": %.3g, "
+                   "\"series_terms\": %d, \"evaluations\": %zu, \"quadrature_evaluations\": %zu",
+                   dw_kernel_info_max_bound(info), dw_kernel_info_estimate(info) ? "true" : "false",
+                   dw_kernel_info_target(info), dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
+                   dw_kernel_info_quadrature(info));
         else
             printf(", \"max_error_bound\": null");
         printf(", \"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
@@ -183,6 +186,9 @@ done:
     free(bv);
     free(wid);
     dw_core_free_large(res);
+    dw_kernel_info_clear(info);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
     dw_matrix_clear(&X);
     dw_matrix_clear(&Y);

@@ -62,20 +62,6 @@ def as_doubles(name, value):
     return v
 
 
-class KernelOpts(ctypes.Structure):
-    _fields_ = [("depth", ctypes.c_int), ("act", ctypes.c_void_p),
-                ("n_weight_var", _sz), ("weight_var", _dp),
-                ("n_bias_var", _sz), ("bias_var", _dp),
-                ("param", ctypes.c_int),
-                ("n_width", _sz), ("width", _dp),
-                ("all_layers", ctypes.c_int), ("threads", ctypes.c_int), ("info", ctypes.c_void_p)]
-
-
-class KernelInfo(ctypes.Structure):
-    _fields_ = [("method", ctypes.c_char_p), ("max_bound", ctypes.c_double), ("target", ctypes.c_double),
-                ("evaluations", _sz), ("quadrature", _sz), ("series_terms", ctypes.c_int)]
-
-
 lib.dw_error_message.restype = ctypes.c_char_p
 lib.dw_version.restype = ctypes.c_char_p
 lib.dw_act_init.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p]
@@ -90,11 +76,6 @@ lib.dw_act_dual.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, c
 lib.dw_act_dual_bound.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double,
                                   _dp, _dp, _dp, _dp, ctypes.POINTER(ctypes.c_char_p)]
 lib.dw_act_dual_n.argtypes = [ctypes.c_void_p, _sz, _dp, _dp, _dp, _dp, _dp]
-lib.dw_kernel_opts_init.argtypes = [ctypes.POINTER(KernelOpts)]
-lib.dw_kernel_opts_init.restype = None
-lib.dw_kernel_gram.argtypes = [ctypes.POINTER(KernelOpts), _dp, _sz, _dp, _sz, _sz, _dp, _dp]
-lib.dw_kernel_gram_bytes.argtypes = [ctypes.POINTER(KernelOpts), _sz, _sz, ctypes.c_int, ctypes.c_int]
-lib.dw_kernel_gram_bytes.restype = ctypes.c_double
 lib.dw_core_check_alloc.argtypes = [ctypes.c_double, ctypes.c_char_p]
 
 DW_ERR_IO = 2

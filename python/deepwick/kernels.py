@@ -1,12 +1,54 @@
 """NNGP and NTK Gram matrices of fully connected networks (theory.md 1.2-1.3)."""
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Activation, InputError, KernelInfo, KernelOpts, check, lib, ptr
+from . import _net
+from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr)
+
+ArrayLike = Union[float, Sequence[float], np.ndarray]
+
+_opts_init = bind("dw_kernel_opts_init", ctypes.c_int, c_handle_p)
+_opts_clear = bind("dw_kernel_opts_clear", None, c_handle)
+_opts_set_all_layers = bind("dw_kernel_opts_set_all_layers", ctypes.c_int, c_handle, ctypes.c_bool)
+_opts_set_threads = bind("dw_kernel_opts_set_threads", ctypes.c_int, c_handle, ctypes.c_int)
+_info_init = bind("dw_kernel_info_init", ctypes.c_int, c_handle_p)
+_info_clear = bind("dw_kernel_info_clear", None, c_handle)
+_info_method = bind("dw_kernel_info_method", ctypes.c_char_p, c_handle)
+_info_max_bound = bind("dw_kernel_info_max_bound", ctypes.c_double, c_handle)
+_info_target = bind("dw_kernel_info_target", ctypes.c_double, c_handle)
+_info_evaluations = bind("dw_kernel_info_evaluations", ctypes.c_size_t, c_handle)
+_info_quadrature = bind("dw_kernel_info_quadrature", ctypes.c_size_t, c_handle)
+_info_series_terms = bind("dw_kernel_info_series_terms", ctypes.c_int, c_handle)
+_info_estimate = bind("dw_kernel_info_estimate", ctypes.c_bool, c_handle)
+_gram_bytes = bind("dw_kernel_gram_bytes", ctypes.c_int, c_handle, c_handle, ctypes.c_size_t, ctypes.c_size_t,
+                   ctypes.c_bool, ctypes.c_bool, ctypes.POINTER(ctypes.c_double))
+_gram = bind("dw_kernel_gram", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
+             ctypes.c_size_t, ctypes.c_size_t, c_double_p, c_double_p, c_handle)
+_check_alloc = bind("dw_core_check_alloc", ctypes.c_int, ctypes.c_double, ctypes.c_char_p)
 
 
-def _per_layer(name, value, count):
+class _Handle:
+    """An owned C object (options or info), freed with its clear function."""
+
+    def __init__(self, init: Any, clear: Any) -> None:
+        h = c_handle()
+        check(init(ctypes.byref(h)))
+        self.h = h
+        self._clear = clear
+
+    def __del__(self) -> None:
+        h = getattr(self, "h", None)
+        if h is not None and h.value:
+            self._clear(h)
+            self.h = None
+
+
+def _per_layer(name: str, value: Any, count: int) -> np.ndarray:
+    """A number or a sequence as a 1-D float64 array (sampling.py's converters; the kernel uses _net.fc_net)."""
     try:
         v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
     except (TypeError, ValueError):
@@ -16,7 +58,7 @@ def _per_layer(name, value, count):
     return v
 
 
-def _points(name, A):
+def _points(name: str, A: Any) -> np.ndarray:
     if not isinstance(A, np.ndarray):
         A = np.asarray(A)
     if A.dtype not in (np.float64, np.float32) and not np.issubdtype(A.dtype, np.integer):
@@ -26,11 +68,13 @@ def _points(name, A):
     return np.ascontiguousarray(A, dtype=np.float64)
 
 
-DUAL_TARGET = 1e-10  # include/deepwick.h DW_DUAL_TARGET
+DUAL_TARGET = 1e-10  # include/deepwick/act.h DW_DUAL_TARGET
 
 
-def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", param="ntk", width=None,
-           all_layers=False, threads=None, return_info=False):
+def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
+           bias_var: ArrayLike = 0.0, kind: str = "nngp", param: str = "ntk", width: Optional[ArrayLike] = None,
+           all_layers: bool = False, threads: Optional[int] = None,
+           return_info: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
     """Infinite-width NNGP and/or NTK Gram matrix of a fully connected network.
 
     Parameters
@@ -60,78 +104,75 @@ def kernel(X, Y=None, *, depth, act, weight_var=1.0, bias_var=0.0, kind="nngp", 
     return_info : bool
         Also return a dict: 'method' (how the Gaussian expectations were computed), 'max_bound' (the largest
         error bound of any expectation evaluated, relative to sqrt(E phi(u)^2 E phi(v)^2); 0 for closed forms),
-        'target', 'evaluations', 'quadrature' (entries the series could not certify) and 'series_terms'.
+        'target', 'evaluations', 'quadrature' (entries the series could not certify), 'series_terms' and
+        'estimate' (True when part of max_bound is an estimate, not a bound: Hermite coefficients interpolated
+        across the variances of inputs of many distinct norms).
 
     Returns
     -------
     ndarray, float64
         kind 'nngp' or 'ntk': (n, m), or (depth + 1, n, m) with all_layers;
         kind 'both': (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP and 1 the NTK.
+        With return_info, the pair (array, dict).
     """
     if kind not in ("nngp", "ntk", "both"):
         raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
     if param not in ("ntk", "standard"):
         raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
-        raise InputError("depth: expected an integer, got %r" % (depth,))
-    if depth < 0:  # checked here too: a Python int may not fit the C int it is passed as
-        raise InputError("depth: must be >= 0 (got %d)" % depth)
-    if depth > 100000:
-        raise InputError("depth: %d is above the maximum 100000" % depth)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
-                                or not 1 <= threads <= 4096):
-        raise InputError("threads: expected an integer between 1 and 4096, got %r" % (threads,))
+    depth = as_int("depth", depth)
+    nthreads = 0 if threads is None else as_int("threads", threads)
     if width is not None and param != "standard":
         raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    X = _points("X", X)
+    Xc = _points("X", X)
     Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != X.shape[1]:
+    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
         raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], X.shape[1]))
-    a = act if isinstance(act, Activation) else Activation(act)
-    wv = _per_layer("weight_var", weight_var, depth + 1)
-    bv = _per_layer("bias_var", bias_var, depth + 1)
-    o = KernelOpts()
-    lib.dw_kernel_opts_init(ctypes.byref(o))
-    o.depth = int(depth)
-    o.act = a._h
-    o.n_weight_var, o.weight_var = wv.size, ptr(wv)
-    o.n_bias_var, o.bias_var = bv.size, ptr(bv)
-    o.param = 1 if param == "standard" else 0
-    wd = None
-    if width is not None:
-        wd = _per_layer("width", width, depth)
-        o.n_width, o.width = wd.size, ptr(wd)
-    o.all_layers = 1 if all_layers else 0
-    o.threads = 0 if threads is None else int(threads)
-    n = X.shape[0]
+                         % (Yc.shape[1], Xc.shape[1]))
+    # depth 0 has no hidden layer: a width is then ignored, as it always was
+    net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
+    o = _Handle(_opts_init, _opts_clear)
+    check(_opts_set_all_layers(o.h, bool(all_layers)))
+    check(_opts_set_threads(o.h, nthreads))
+    n = Xc.shape[0]
     m = n if Yc is None else Yc.shape[0]
     nngp, ntk = kind in ("nngp", "both"), kind in ("ntk", "both")
-    check(lib.dw_core_check_alloc(lib.dw_kernel_gram_bytes(ctypes.byref(o), n, m, int(nngp), int(ntk)),
-                                  b"the kernel result"))
+    nbytes = ctypes.c_double()
+    check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
+    check(_check_alloc(nbytes.value, b"the kernel result"))
     shape = ((depth + 1,) if all_layers else ()) + (n, m)
     out = np.empty((2,) + shape if kind == "both" else shape)
     K = out[0] if kind == "both" else out if nngp else None
     T = out[1] if kind == "both" else out if ntk else None
-    info = KernelInfo()
-    o.info = ctypes.cast(ctypes.byref(info), ctypes.c_void_p)
-    check(lib.dw_kernel_gram(ctypes.byref(o), ptr(X), n, ptr(Yc), m, X.shape[1], ptr(K), ptr(T)))
-    if return_info:
-        return out, {"method": info.method.decode() if info.method else "", "max_bound": info.max_bound,
-                     "target": info.target, "evaluations": int(info.evaluations),
-                     "quadrature": int(info.quadrature), "series_terms": int(info.series_terms)}
+    info = _Handle(_info_init, _info_clear) if return_info else None
+    check(_gram(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T), info.h if info else None))
+    if info is not None:
+        return out, {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
+                     "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
+                     "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h)),
+                     "estimate": bool(_info_estimate(info.h))}
     return out
 
 
-def dual(act, a, b, c, *, return_bound=False):
+def dual(act: Union[str, Activation], a: ArrayLike, b: ArrayLike, c: ArrayLike, *,
+         return_bound: bool = False) -> Tuple[np.ndarray, ...]:
     """Gaussian expectations of an activation: (E[phi(u) phi(v)], E[phi'(u) phi'(v)]).
 
-    (u, v) ~ N(0, [[a, c], [c, b]]); a, b >= 0 and c with c^2 <= ab, broadcast together.
-    Returns two float64 arrays of the broadcast shape (0-d for scalars). Closed forms use the same code as the
-    kernels; other activations the certified pairwise route (Hermite series, else 2-D quadrature; for kinked
-    activations such as elu, selu, relu(z-1), the conditional 1-D route, route name "conditional").
-    With return_bound=True, returns (V, Vd, bound_V, bound_Vd, routes): absolute error bounds (0 for closed
-    forms, exact to rounding) and, per element, the route that answered (an object array of str).
+    Closed forms use the same code as the kernels; other activations the certified pairwise route (Hermite
+    series, else 2-D quadrature; for kinked activations such as elu, selu, relu(z-1), the conditional 1-D route,
+    route name "conditional").
+
+    Parameters
+    ----------
+    act : str or Activation
+    a, b, c : array_like, broadcast together
+        The covariance of (u, v) ~ N(0, [[a, c], [c, b]]): a, b >= 0 and c^2 <= ab.
+    return_bound : bool
+        Also return absolute error bounds (0 for closed forms, exact to rounding) and the route per element.
+
+    Returns
+    -------
+    (V, Vd) : two float64 arrays of the broadcast shape (0-d for scalars);
+    with return_bound, (V, Vd, bound_V, bound_Vd, routes), routes an object array of str.
     """
     h = act if isinstance(act, Activation) else Activation(act)
     if return_bound:
@@ -144,8 +185,8 @@ def dual(act, a, b, c, *, return_bound=False):
             check(lib.dw_act_dual_bound(h._h, float(A[idx]), float(B[idx]), float(C[idx]), DUAL_TARGET,
                                         ctypes.byref(v), ctypes.byref(vd), ctypes.byref(bv), ctypes.byref(bd),
                                         ctypes.byref(r)))
-            for o, x in zip(out, (v, vd, bv, bd)):
-                o[idx] = x.value
+            for arr, x in zip(out, (v, vd, bv, bd)):
+                arr[idx] = x.value
             routes[idx] = r.value.decode() if r.value else ""
         return (*out, routes)
     A, B, C = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))

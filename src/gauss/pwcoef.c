@@ -12,6 +12,9 @@
 #include <stdlib.h>
 
 #define PW_H 0.25 /* panel length: ~1 period of h_150 near 0 */
+/* The most nodes one composite rule may have: the rule and the coefficient pass keep ~10 doubles per node, so one
+ * expansion stays under ~340 MB whatever the variance (tanh's panels of 2 / sqrt(q) reach it at q ~ 2e7). */
+#define PW_MAX_NODES (1 << 22)
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -24,8 +27,14 @@ static dw_status pw_rule(dw_gh_rule *r, int which, const double *br, int nb, dou
 {
     const double *gx, *gw;
     const int p = dw_gl_rule(which, &gx, &gw);
-    int n = 0;
-    for (int j = 0; j + 1 < nb; j++) n += p * (int)ceil((br[j + 1] - br[j]) / H);
+    double nd = 0;
+    for (int j = 0; j + 1 < nb; j++) nd += p * ceil((br[j + 1] - br[j]) / H);
+    if (nd > PW_MAX_NODES)
+        return dw_fail(DW_ERR_NOMEM,
+                       "hermite expansion: panels of length %.3g need %.3g quadrature nodes, above the limit %d that "
+                       "bounds the memory of one expansion (phi(sqrt(q) z) varies on too fine a scale at this "
+                       "variance: reduce the variances)", H, nd, PW_MAX_NODES);
+    const int n = (int)nd;
     dw_status st = dw_rule_alloc(r, n, "piecewise Gauss-Legendre rule");
     if (st) return st;
     int t = 0;
@@ -149,9 +158,14 @@ dw_status dw_hermite_expand_smooth(dw_fn f, const void *ctx, double q, int K, dw
     char first[1024];
     snprintf(first, sizeof first, "%s", dw_error_message());
     const double zero = 0.0;
-    if (dw_hermite_expand_pw_h(f, ctx, &zero, 1, q, K, fmin(PW_H, 2.0 / sqrt(q)), h) == DW_OK) {
+    const dw_status st2 = dw_hermite_expand_pw_h(f, ctx, &zero, 1, q, K, fmin(PW_H, 2.0 / sqrt(q)), h);
+    if (st2 == DW_OK) {
         dw_error_clear();
         return DW_OK;
+    }
+    if (st2 == DW_ERR_NOMEM) { /* the memory bound: say so, not the trapezoidal rules' failure */
+        snprintf(first, sizeof first, "%s", dw_error_message());
+        return dw_fail(st2, "variance q = %g: %s", q, first);
     }
     return dw_fail(st, "%s", first);
 }

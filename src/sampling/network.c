@@ -619,16 +619,16 @@ dw_status dw_sampling_converge(const dw_sample_opts *o, const double *X, size_t 
         free(e2);
         return DW_ERR_NOMEM;
     }
-    dw_kernel_opts ko;
-    dw_kernel_opts_init(&ko);
-    ko.depth = o->depth;
-    ko.act = o->act;
-    ko.n_weight_var = o->n_weight_var;
-    ko.weight_var = o->weight_var;
-    ko.n_bias_var = o->n_bias_var;
-    ko.bias_var = o->bias_var;
-    ko.threads = o->threads;
-    st = dw_kernel_gram(&ko, X, n, NULL, n, d, gram == DW_SAMPLE_NNGP ? K : NULL, gram == DW_SAMPLE_NTK ? K : NULL);
+    dw_net *kn = NULL;
+    dw_kernel_opts *ko = NULL;
+    if (!(st = dw_net_init(&kn)) && !(st = dw_net_set_fc(kn, o->depth, o->act, true)) &&
+        !(st = dw_net_set_weight_var(kn, o->n_weight_var, o->weight_var)) &&
+        !(st = dw_net_set_bias_var(kn, o->n_bias_var, o->bias_var)) && !(st = dw_kernel_opts_init(&ko)) &&
+        !(st = dw_kernel_opts_set_threads(ko, o->threads)))
+        st = dw_kernel_gram(kn, ko, X, n, NULL, n, d, gram == DW_SAMPLE_NNGP ? K : NULL,
+                            gram == DW_SAMPLE_NTK ? K : NULL, NULL);
+    dw_kernel_opts_clear(ko);
+    dw_net_clear(kn);
     double kf = 0;
     for (size_t e = 0; e < nn && !st; e++) kf += K[e] * K[e];
     kf = sqrt(kf);

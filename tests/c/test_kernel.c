@@ -1,6 +1,7 @@
 /* Kernels: tiling and thread-count invariance (bit for bit), exact symmetry, SIMD vs scalar sweeps, the
  * dual function vs one layer of the Gram recursion, Price's theorem (d/dc E[phi phi] = E[phi' phi']) by
- * central differences, special values, and every error path of the options. */
+ * central differences, special values, depth 0 (no activation), and every error path of the options, the info
+ * and the network shapes the kernel takes. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -38,6 +39,26 @@ static void make_inputs(double *X, size_t n, size_t d, unsigned long long seed)
 
 static int bits_equal(const double *a, const double *b, size_t n) { return memcmp(a, b, n * sizeof(double)) == 0; }
 
+/* The fully connected net with a readout: nw (nb) per-layer values or 1 for every layer. */
+static dw_net *fc_net(int depth, const dw_act *act, size_t nw, const double *wv, size_t nb, const double *bv)
+{
+    dw_net *net = NULL;
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_set_fc(net, depth, act, true) == DW_OK);
+    if (nw) CHECK(dw_net_set_weight_var(net, nw, wv) == DW_OK);
+    if (nb) CHECK(dw_net_set_bias_var(net, nb, bv) == DW_OK);
+    return net;
+}
+
+static dw_kernel_opts *kopts(bool all_layers, int threads)
+{
+    dw_kernel_opts *o = NULL;
+    CHECK(dw_kernel_opts_init(&o) == DW_OK);
+    CHECK(dw_kernel_opts_set_all_layers(o, all_layers) == DW_OK);
+    CHECK(dw_kernel_opts_set_threads(o, threads) == DW_OK);
+    return o;
+}
+
 static void test_invariance(void)
 {
     const size_t n = 70, m = 45, d = 6;
@@ -49,29 +70,19 @@ static void test_invariance(void)
     for (size_t a = 0; a < NINV; a++) {
         dw_act *act;
         CHECK(dw_act_init(&act, inv_name(a)) == DW_OK);
-        dw_kernel_opts o;
-        dw_kernel_opts_init(&o);
-        o.depth = L;
-        o.act = act;
-        o.weight_var = wv;
-        o.bias_var = bv;
-        o.n_weight_var = o.n_bias_var = 4;
-        o.all_layers = 1;
-        if (!strcmp(inv_name(a), "exp")) { /* keep exp's variances moderate */
-            static const double we[4] = {0.5, 0.3, 0.3, 0.3};
-            o.weight_var = we;
-        }
+        static const double we[4] = {0.5, 0.3, 0.3, 0.3}; /* keep exp's variances moderate */
+        const double *w = !strcmp(inv_name(a), "exp") ? we : wv;
+        dw_net *net = fc_net(L, act, 4, w, 4, bv);
+        dw_kernel_opts *o1 = kopts(true, 1), *o2 = kopts(true, 2);
         const size_t sz = (size_t)(L + 1) * n * m;
         double *K1 = malloc(sz * sizeof(double)), *T1 = malloc(sz * sizeof(double));
         double *K2 = malloc(sz * sizeof(double)), *T2 = malloc(sz * sizeof(double));
-        o.threads = 1;
-        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K1, T1) == DW_OK);
-        o.threads = 2;
-        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
+        CHECK(dw_kernel_gram(net, o1, X, n, Y, m, d, K1, T1, NULL) == DW_OK);
+        CHECK(dw_kernel_gram(net, o2, X, n, Y, m, d, K2, T2, NULL) == DW_OK);
         CHECK(bits_equal(K1, K2, sz) && bits_equal(T1, T2, sz));
         /* odd tiles through the public tile API */
         dw_kernel_plan *p;
-        CHECK(dw_kernel_plan_init(&p, &o, X, n, Y, m, d) == DW_OK);
+        CHECK(dw_kernel_plan_init(&p, net, o2, X, n, Y, m, d) == DW_OK);
         memset(K2, 0, sz * sizeof(double));
         memset(T2, 0, sz * sizeof(double));
         for (size_t i0 = 0; i0 < n; i0 += 7)
@@ -83,18 +94,20 @@ static void test_invariance(void)
         int same = bits_equal(K1, K2, sz) && bits_equal(T1, T2, sz);
         if (!same) fprintf(stderr, "  tiles differ for %s\n", inv_name(a));
         CHECK(same);
-        /* the last layer of all_layers equals the plain output */
-        o.all_layers = 0;
-        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
+        /* the last layer of all_layers equals the plain output (default options: NULL) */
+        CHECK(dw_kernel_gram(net, NULL, X, n, Y, m, d, K2, T2, NULL) == DW_OK);
         CHECK(bits_equal(K1 + (size_t)L * n * m, K2, n * m) && bits_equal(T1 + (size_t)L * n * m, T2, n * m));
         /* scalar and SIMD sweeps (SLEEF functions of the same accuracy classes) agree to rounding after one
          * sweep (deeper layers amplify ulps by the recursion's own condition number, not what this checks) */
-        o.depth = 1;
-        o.n_weight_var = o.n_bias_var = 2; /* the first two per-layer values */
-        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K2, T2) == DW_OK);
+        dw_net_clear(net);
+        net = fc_net(1, act, 2, w, 2, bv); /* the first two per-layer values */
+        CHECK(dw_kernel_gram(net, o2, X, n, Y, m, d, K2, T2, NULL) == DW_OK);
         setenv("DW_NO_SIMD", "1", 1);
-        CHECK(dw_kernel_gram(&o, X, n, Y, m, d, K1, T1) == DW_OK);
+        CHECK(dw_kernel_gram(net, o2, X, n, Y, m, d, K1, T1, NULL) == DW_OK);
         unsetenv("DW_NO_SIMD");
+        dw_net_clear(net);
+        dw_kernel_opts_clear(o1);
+        dw_kernel_opts_clear(o2);
         /* relative error, or absolute at the matrix's scale for entries near zero */
         double worst = 0, kmax = 0, tmax = 0;
         for (size_t e = 0; e < n * m; e++) {
@@ -126,18 +139,16 @@ static void test_symmetry(void)
     for (size_t a = 0; a < NACTS; a++) {
         dw_act *act;
         dw_act_init(&act, acts[a]);
-        dw_kernel_opts o;
-        dw_kernel_opts_init(&o);
-        o.depth = 2;
-        o.act = act;
+        dw_net *net = fc_net(2, act, 0, NULL, 0, NULL);
         double *K = malloc(n * n * sizeof *K), *T = malloc(n * n * sizeof *T), *K2 = malloc(n * n * sizeof *K2);
-        CHECK(dw_kernel_gram(&o, X, n, NULL, n, d, K, T) == DW_OK);
+        CHECK(dw_kernel_gram(net, NULL, X, n, NULL, n, d, K, T, NULL) == DW_OK);
         int sym = 1;
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < i; j++) sym &= K[i * n + j] == K[j * n + i] && T[i * n + j] == T[j * n + i];
         CHECK(sym);
         /* with Y = a copy of X: the same numbers up to rounding of the diagonal route */
-        CHECK(dw_kernel_gram(&o, X, n, X, n, d, K2, NULL) == DW_OK);
+        CHECK(dw_kernel_gram(net, NULL, X, n, X, n, d, K2, NULL, NULL) == DW_OK);
+        dw_net_clear(net);
         double worst = 0;
         /* relative to sqrt(K(x,x) K(y,y)): gelu's kernel passes through 0 (E[phi(u) phi(v)] changes sign) */
         for (size_t i = 0; i < n; i++)
@@ -178,14 +189,11 @@ static void test_dual(void)
         }
         /* the Gram recursion with depth 1, w = 1, b = 0 on points whose K^1 = (a, b, c) */
         double X[4] = {sqrt(a), 0, 0.4 * sqrt(b), sqrt(b) * sqrt(1 - 0.16)};
-        dw_kernel_opts o;
-        dw_kernel_opts_init(&o);
-        o.depth = 1;
-        o.act = act;
         static const double w2 = 2.0; /* w/d with d = 2 gives K^1 = <x, y> */
-        o.weight_var = &w2;
+        dw_net *net = fc_net(1, act, 1, &w2, 0, NULL);
         double K[4], T[4], v, vd;
-        CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 2, K, T) == DW_OK);
+        CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 2, K, T, NULL) == DW_OK);
+        dw_net_clear(net);
         CHECK(dw_act_dual(act, a, b, 0.4 * sqrt(a * b), &v, &vd) == DW_OK);
         CHECK_CLOSE(K[1], 2.0 * v, 1e-14, 1e-15);
         CHECK_CLOSE(T[1], 2.0 * v + 2.0 * vd * 0.4 * sqrt(a * b), 1e-14, 1e-15);
@@ -241,48 +249,129 @@ static void test_errors(void)
     CHECK(dw_act_init(&act, "  ReLU ") == DW_OK && !strcmp(dw_act_name(act), "relu"));
 
     double X[6] = {1, 2, 3, 4, 5, 6}, K[4];
-    dw_kernel_opts o;
-    dw_kernel_opts_init(&o);
-    o.act = act;
-    o.depth = -1;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    /* the network's own checks (dw_net), with the wording the kernel had */
+    dw_net *net = NULL;
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_set_fc(net, -1, act, true) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "depth") != NULL);
-    o.depth = 2;
+    CHECK(dw_net_set_fc(net, 2, NULL, true) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "act") != NULL);
+    CHECK(dw_net_set_fc(net, 2, act, true) == DW_OK);
     double w2[2] = {1, 2};
-    o.weight_var = w2;
-    o.n_weight_var = 2;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(dw_net_set_weight_var(net, 2, w2) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "expected 1 or 3 per-layer values, got 2") != NULL);
     double neg = -1, nanv = NAN;
-    o.n_weight_var = 1;
-    o.weight_var = &neg;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
-    o.weight_var = &nanv;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
-    dw_kernel_opts_init(&o);
-    o.act = act;
-    o.depth = 2;
-    o.param = DW_PARAM_STANDARD;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "width") != NULL);
-    o.param = DW_PARAM_NTK;
+    CHECK(dw_net_set_weight_var(net, 1, &neg) == DW_ERR_INVALID);
+    CHECK(dw_net_set_weight_var(net, 1, &nanv) == DW_ERR_INVALID);
+    /* the kernel's own: widths for the standard parameterisation, the inputs, the outputs */
+    CHECK(dw_net_set_param(net, DW_PARAM_STANDARD) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "width: the standard parameterisation needs the hidden width(s)") != NULL);
+    double bytes = -1;
+    CHECK(dw_kernel_gram_bytes(net, NULL, 2, 2, true, false, &bytes) == DW_ERR_INVALID && bytes == 0.0);
+    double wid = 10;
+    CHECK(dw_net_set_widths(net, 1, &wid) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_OK);
+    CHECK(dw_net_set_param(net, DW_PARAM_NTK) == DW_OK);
     X[4] = INFINITY;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "X: row 2, column 2") != NULL);
     X[4] = 5;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, NULL, NULL) == DW_ERR_INVALID);
-    o.act = NULL;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, NULL, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(dw_kernel_gram(net, NULL, NULL, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "X: NULL") != NULL);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 0, K, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "dimension") != NULL);
+    CHECK(dw_kernel_gram(NULL, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
+    /* shapes the kernel does not take: no readout, given weights, an empty list */
+    CHECK(dw_net_set_fc(net, 2, act, false) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "kernel: the network must end with a dense (readout) layer") != NULL);
+    CHECK(dw_kernel_gram_bytes(net, NULL, 2, 2, true, false, &bytes) == DW_ERR_INVALID);
+    dw_kernel_plan *plan = (dw_kernel_plan *)&bytes;
+    CHECK(dw_kernel_plan_init(&plan, net, NULL, X, 2, NULL, 2, 3) == DW_ERR_INVALID && plan == NULL);
+    CHECK(dw_kernel_plan_init(NULL, net, NULL, X, 2, NULL, 2, 3) == DW_ERR_INVALID);
+    const size_t widths[3] = {3, 2, 1};
+    const double W1[6] = {1, 0, 0, 0, 1, 0}, W2[2] = {1, 1}, *Ws[2] = {W1, W2};
+    CHECK(dw_net_set_given(net, act, 2, widths, Ws, NULL, true) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "given weights") != NULL);
+    dw_net_clear(net);
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "no layers") != NULL);
+    /* depth 0, the linear model, needs no activation: K = w/d <x, y> + b, Theta = K (NTK), Theta = <x, y> + 1
+     * (standard) */
+    CHECK(dw_net_set_fc(net, 0, NULL, true) == DW_OK);
+    const double w3 = 3.0, b05 = 0.5;
+    CHECK(dw_net_set_weight_var(net, 1, &w3) == DW_OK && dw_net_set_bias_var(net, 1, &b05) == DW_OK);
+    double T[4];
+    dw_kernel_info *info = NULL;
+    CHECK(dw_kernel_info_init(&info) == DW_OK && !strcmp(dw_kernel_info_method(info), ""));
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, T, info) == DW_OK);
+    CHECK(K[0] == 14.0 + 0.5 && K[1] == 32.0 + 0.5 && K[2] == K[1] && K[3] == 77.0 + 0.5);
+    CHECK(bits_equal(K, T, 4));
+    CHECK(strstr(dw_kernel_info_method(info), "depth 0") != NULL && dw_kernel_info_max_bound(info) == 0.0);
+    CHECK(dw_kernel_info_target(info) == 0.0 && dw_kernel_info_evaluations(info) == 0);
+    CHECK(dw_kernel_info_quadrature(info) == 0 && dw_kernel_info_series_terms(info) == 0);
+    CHECK(!dw_kernel_info_estimate(info));
+    CHECK(dw_net_set_param(net, DW_PARAM_STANDARD) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, NULL, T, NULL) == DW_OK);
+    CHECK(T[0] == 15.0 && T[1] == 33.0 && T[3] == 78.0);
+    dw_kernel_info_clear(info);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    /* the options' and info's own errors; NULL getters and clears are harmless */
+    dw_kernel_opts *o = NULL;
+    CHECK(dw_kernel_opts_init(NULL) == DW_ERR_INVALID);
+    CHECK(dw_kernel_info_init(NULL) == DW_ERR_INVALID);
+    CHECK(dw_kernel_opts_init(&o) == DW_OK);
+    CHECK(dw_kernel_opts_set_threads(o, -1) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "threads: expected 0 (the OpenMP default) to 4096, got -1") != NULL);
+    CHECK(dw_kernel_opts_set_threads(o, 4097) == DW_ERR_INVALID);
+    CHECK(dw_kernel_opts_set_threads(o, 4096) == DW_OK && dw_kernel_opts_set_threads(o, 0) == DW_OK);
+    CHECK(dw_kernel_opts_set_threads(NULL, 1) == DW_ERR_INVALID);
+    CHECK(dw_kernel_opts_set_all_layers(NULL, true) == DW_ERR_INVALID);
+    dw_kernel_opts_clear(o);
+    dw_kernel_opts_clear(NULL);
+    dw_kernel_info_clear(NULL);
+    CHECK(!strcmp(dw_kernel_info_method(NULL), "") && dw_kernel_info_max_bound(NULL) == 0.0);
+    CHECK(dw_kernel_info_series_terms(NULL) == 0 && dw_kernel_info_evaluations(NULL) == 0);
+    CHECK(!dw_kernel_info_estimate(NULL) && dw_kernel_info_target(NULL) == 0.0 && dw_kernel_info_quadrature(NULL) == 0);
+    /* sizes: the outputs asked for plus the per-point fields; a NULL output is refused */
+    dw_act_init(&act, "relu");
+    net = fc_net(2, act, 0, NULL, 0, NULL);
+    CHECK(dw_kernel_gram_bytes(net, NULL, 10, 20, false, false, NULL) == DW_ERR_INVALID);
+    double b0, b1, b2;
+    o = kopts(true, 0);
+    CHECK(dw_kernel_gram_bytes(net, NULL, 10, 20, false, false, &b0) == DW_OK && b0 > 0);
+    CHECK(dw_kernel_gram_bytes(net, NULL, 10, 20, true, true, &b1) == DW_OK && b1 == b0 + 2 * 200 * 8);
+    CHECK(dw_kernel_gram_bytes(net, o, 10, 20, true, false, &b2) == DW_OK && b2 == b0 + 3 * 200 * 8);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    /* generic activations: the bounded Hermite node cache (8192 records of 310 doubles) is counted */
+    dw_act_init(&act, "tanh");
+    net = fc_net(2, act, 0, NULL, 0, NULL);
+    CHECK(dw_kernel_gram_bytes(net, NULL, 10, 20, false, false, &b2) == DW_OK && b2 > 8192.0 * 310 * 8);
+    /* and a generic Gram's info: the series, its target, its order (the output layer needs none) */
+    dw_kernel_info *ti = NULL;
+    double Kt[4], Tt[4];
+    CHECK(dw_kernel_info_init(&ti) == DW_OK);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, Kt, Tt, ti) == DW_OK);
+    CHECK(strstr(dw_kernel_info_method(ti), "Hermite") != NULL && dw_kernel_info_target(ti) == DW_DUAL_TARGET);
+    CHECK(dw_kernel_info_series_terms(ti) > 0 && dw_kernel_info_evaluations(ti) > 0 && !dw_kernel_info_estimate(ti));
+    CHECK(dw_kernel_info_max_bound(ti) <= DW_DUAL_TARGET);
+    dw_kernel_info_clear(ti);
+    dw_net_clear(net);
     dw_act_clear(act);
     /* overflow is reported, never returned as inf */
     dw_act_init(&act, "exp");
-    dw_kernel_opts_init(&o);
-    o.act = act;
-    o.depth = 4;
     static const double big = 3.0;
-    o.weight_var = &big;
-    CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_RANGE);
+    net = fc_net(4, act, 1, &big, 0, NULL);
+    CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_RANGE);
     CHECK(strstr(dw_error_message(), "overflows") != NULL);
+    dw_net_clear(net);
     dw_act_clear(act);
     /* a too-large request is refused before allocating */
     CHECK(dw_core_check_alloc(1e18, "the kernel result") == DW_ERR_NOMEM);

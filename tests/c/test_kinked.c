@@ -230,18 +230,16 @@ static void test_gram(void)
     for (int n = 0; n < 3; n++) {
         dw_act *act;
         CHECK(dw_act_init(&act, names[n]) == DW_OK);
-        dw_kernel_opts o;
-        dw_kernel_opts_init(&o);
-        dw_kernel_info info;
-        o.depth = 3;
-        o.act = act;
         const double wv = 2.0, bv = 0.1;
-        o.weight_var = &wv;
-        o.bias_var = &bv;
-        o.info = &info;
+        dw_net *net = NULL;
+        CHECK(dw_net_init(&net) == DW_OK && dw_net_set_fc(net, 3, act, true) == DW_OK);
+        CHECK(dw_net_set_weight_var(net, 1, &wv) == DW_OK && dw_net_set_bias_var(net, 1, &bv) == DW_OK);
+        dw_kernel_info *info = NULL;
+        CHECK(dw_kernel_info_init(&info) == DW_OK);
         double K[N * N], T[N * N];
-        CHECK(dw_kernel_gram(&o, X, N, NULL, N, D, K, T) == DW_OK);
-        CHECK(info.max_bound <= 1e-10);
+        CHECK(dw_kernel_gram(net, NULL, X, N, NULL, N, D, K, T, info) == DW_OK);
+        CHECK(dw_kernel_info_max_bound(info) <= 1e-10);
+        dw_kernel_info_clear(info);
         for (int i = 0; i < N; i++)
             for (int j = 0; j < N; j++) {
                 CHECK(K[i * N + j] == K[j * N + i]);
@@ -253,10 +251,12 @@ static void test_gram(void)
         const double a1 = wv * x2 / D + bv;
         double V, Vd, b1, b2;
         CHECK(dw_act_dual_bound(act, a1, a1, a1, 1e-10, &V, &Vd, &b1, &b2, NULL) == DW_OK);
-        o.depth = 1;
+        CHECK(dw_net_set_fc(net, 1, act, true) == DW_OK);
+        CHECK(dw_net_set_weight_var(net, 1, &wv) == DW_OK && dw_net_set_bias_var(net, 1, &bv) == DW_OK);
         double K1[N * N];
-        CHECK(dw_kernel_gram(&o, X, N, NULL, N, D, K1, NULL) == DW_OK);
+        CHECK(dw_kernel_gram(net, NULL, X, N, NULL, N, D, K1, NULL, NULL) == DW_OK);
         CHECK_CLOSE(K1[0], wv * V + bv, 1e-12, 0);
+        dw_net_clear(net);
         dw_act_clear(act);
     }
 }

@@ -232,13 +232,12 @@ int main(void)
         o.act = act;
         o.weight_var = &wv;
         o.bias_var = &bv;
-        dw_kernel_opts ko;
-        dw_kernel_opts_init(&ko);
-        ko.act = act;
-        ko.weight_var = &wv;
-        ko.bias_var = &bv;
+        dw_net *kn = NULL;
+        CHECK(dw_net_init(&kn) == DW_OK && dw_net_set_fc(kn, 0, NULL, true) == DW_OK);
+        CHECK(dw_net_set_weight_var(kn, 1, &wv) == DW_OK && dw_net_set_bias_var(kn, 1, &bv) == DW_OK);
         double *K = malloc(n * n * sizeof *K), *G = malloc(2 * n * n * sizeof *G);
-        CHECK(dw_kernel_gram(&ko, X, n, NULL, n, d, K, NULL) == DW_OK);
+        CHECK(dw_kernel_gram(kn, NULL, X, n, NULL, n, d, K, NULL, NULL) == DW_OK);
+        dw_net_clear(kn);
         for (int g = 1; g <= 2; g++) {
             CHECK(dw_sample_run(&o, X, n, d, 2, NULL, (dw_sample_gram)g, 0, G, NULL) == DW_OK);
             double worst = 0;

@@ -422,17 +422,15 @@ static void test_expand(void)
         }
         dw_act *act = NULL;
         CHECK(dw_act_init(&act, spec) == DW_OK);
-        dw_kernel_opts o;
-        dw_kernel_opts_init(&o);
         double sw = strchr(nets[i].sw, '/') ? 1.0 / 3 : atof(nets[i].sw), sb = strchr(nets[i].sb, '/') ? 2.0 / 7 : atof(nets[i].sb);
-        o.depth = nets[i].L;
-        o.act = act;
-        o.weight_var = &sw;
-        o.bias_var = &sb;
+        dw_net *kn = NULL;
+        CHECK(dw_net_init(&kn) == DW_OK && dw_net_set_fc(kn, nets[i].L, act, true) == DW_OK);
+        CHECK(dw_net_set_weight_var(kn, 1, &sw) == DW_OK && dw_net_set_bias_var(kn, 1, &sb) == DW_OK);
         double X[6], K[4];
         memcpy(X, x, sizeof x);
         memcpy(X + 3, y, sizeof y);
-        CHECK(dw_kernel_gram(&o, X, 2, NULL, 2, 3, K, NULL) == DW_OK);
+        CHECK(dw_kernel_gram(kn, NULL, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_OK);
+        dw_net_clear(kn);
         CHECK_CLOSE(dw_wick_expansion_coef_d(a, 0), K[1], 1e-12, 1e-14);
         dw_act_clear(act);
         /* a DOT drawing of the first term */

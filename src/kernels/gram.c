@@ -1,0 +1,106 @@
+/* NNGP / NTK Gram matrices (theory.md 1.2-1.3): the threaded driver over tiles, the size query and the info.
+ * The driver hands tiles to OpenMP threads; each entry depends only on its own inputs, so results are
+ * bit-identical for any thread count. */
+#include "kernels/kernel.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                               double *bytes)
+{
+    if (!bytes) return dw_fail(DW_ERR_INVALID, "kernel: NULL bytes output");
+    *bytes = 0.0;
+    dw_net_fc fc;
+    const dw_act *act;
+    dw_status s = dw_kern_check(net, &fc, &act);
+    if (s) return s;
+    const double L1 = (double)fc.depth + 1.0;
+    double layers = o && o->all_layers ? L1 : 1.0;
+    double out = (double)n * (double)m * layers * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) * 8.0;
+    double fields = ((double)n + (double)m + 2.0 * DW_PAD) * L1 * (double)dw_kern_nfields(act) * 8.0;
+    if (act->fam == DW_FAM_GENERIC) /* one layer's coefficients of the distinct variances, and the node cache */
+        fields += ((double)(n > m ? n : m) + DW_PAD + 2.0 * (GEN_M + 1) + GEN_CACHE_MAX) * GEN_PER * 8.0;
+    *bytes = out + fields;
+    return DW_OK;
+}
+
+#define TILE_I 32
+#define TILE_J 256
+
+dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                         size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+{
+    if (!K && !Theta) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (K and Theta are both NULL)");
+    if (!Y) m = n;
+    dw_kernel_plan *p;
+    dw_status s = dw_kernel_plan_init(&p, net, o, X, n, Y, m, d);
+    if (s) return s;
+    const size_t bi = (n + TILE_I - 1) / TILE_I, bj = (m + TILE_J - 1) / TILE_J;
+    size_t nb = 0;
+    size_t *blocks = dw_alloc(bi * bj + 1, 2 * sizeof(size_t), "tile list");
+    if (!blocks) {
+        dw_kernel_plan_clear(p);
+        return DW_ERR_NOMEM;
+    }
+    for (size_t a = 0; a < bi; a++)
+        for (size_t b = 0; b < bj; b++)
+            if (!p->symmetric || (b + 1) * TILE_J > a * TILE_I) { /* symmetric: blocks holding some j >= i */
+                blocks[2 * nb] = a;
+                blocks[2 * nb + 1] = b;
+                nb++;
+            }
+    const size_t lstride = n * m;
+    dw_status err = DW_OK;
+    size_t err_block = SIZE_MAX;
+    char err_msg[1024] = "";
+    const int threads = dw_core_threads(p->threads);
+    /* Tiles are the unit of parallelism; OpenBLAS (OpenMP build) runs single-threaded inside this region. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (size_t k = 0; k < nb; k++) {
+        const size_t i0 = blocks[2 * k] * TILE_I, j0 = blocks[2 * k + 1] * TILE_J;
+        const size_t i1 = i0 + TILE_I < n ? i0 + TILE_I : n, j1 = j0 + TILE_J < m ? j0 + TILE_J : m;
+        dw_status ts = dw_kern_tile(p, i0, i1, j0, j1, K ? K + i0 * m + j0 : NULL,
+                                    Theta ? Theta + i0 * m + j0 : NULL, m, lstride, p->symmetric);
+        if (ts) {
+#pragma omp critical(dw_kernel_err)
+            if (k < err_block) { /* report the first failing tile, whatever the schedule */
+                err_block = k;
+                err = ts;
+                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
+            }
+        }
+    }
+    if (!err && p->symmetric && K) {
+        /* The diagonal is the per-point recursion itself (the tiles agree with it to rounding). */
+        const size_t L1 = p->all_layers ? (size_t)p->depth + 1 : 1;
+        for (size_t l = 0; l < L1; l++) {
+            const double *a = field(p, &p->X, p->all_layers ? (int)l : p->depth, F_A);
+            for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
+        }
+    }
+    if (!err && info) {
+        memset(info, 0, sizeof *info);
+        const char *method = p->act->method;
+        if (p->stats) {
+            info->max_bound = p->stats->max_bound;
+            info->target = p->target;
+            info->evaluations = p->stats->evaluations;
+            info->quadrature = p->stats->quadrature;
+            for (int l = 0; l < p->depth; l++)
+                if (p->kl[l] > info->series_terms) info->series_terms = p->kl[l];
+            method = p->stats->routes ? dw_act_fix_method(p->act) : "Hermite series (Mehler) with Parseval tail bound";
+            info->estimate = p->stats->interpolated > 0;
+        }
+        info->method = method;
+    }
+    free(blocks);
+    dw_kernel_plan_clear(p);
+    if (err) return dw_fail(err, "%s", err_msg);
+    return DW_OK;
+}

@@ -1,0 +1,124 @@
+/* The kernel module's internals, shared by its files (not installed):
+ *   opts.c            the options and info objects;
+ *   plan.c            the plan: per-point recursions K^l(x, x) and the fields the sweeps read;
+ *   hermite_interp.c  generic activations: one Hermite expansion, and its interpolation across variances;
+ *   hermite_cache.c   generic activations: the node cache, the per-layer coefficients, the series orders;
+ *   tile.c            one tile: layer 1 from the inner products, then every layer while the tile is in cache;
+ *   gram.c            the threaded driver over tiles, the size query and the info.
+ * The sweeps themselves (the closed forms and the Mehler series) are in sweep.h / sweep_body.h. */
+#ifndef DW_KERNELS_KERNEL_H
+#define DW_KERNELS_KERNEL_H
+
+#include "act/act.h"
+#include "core/internal.h"
+#include "gauss/gauss.h"
+#include "kernels/sweep.h"
+#include "net/net.h"
+
+#include <stdbool.h>
+
+struct dw_kernel_opts {
+    bool all_layers; /* outputs hold every layer, (depth + 1) x n x m */
+    int threads;     /* 0: the OpenMP default; results do not depend on it */
+};
+
+struct dw_kernel_info {
+    const char *method; /* static strings only */
+    double max_bound, target;
+    size_t evaluations, quadrature;
+    int series_terms;
+    bool estimate; /* max_bound holds estimated parts: coefficients interpolated across variances */
+};
+
+/* Per-point fields of one layer (see dw_pts). */
+enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
+/* Generic activations: a_k at F_POLY + k, b_k at GEN_B + k (k = 0..DW_GAUSS_K), then 6 bound factors at GEN_GB
+ * (sqrt E phi^2, sqrt tail_a, |da|, and the same for phi'); before the series order K of the layer is known the
+ * tail slots hold the tails at DW_GAUSS_K. */
+#define GEN_B (F_POLY + DW_GAUSS_K + 1)
+#define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
+#define GEN_TC (GEN_GB + 8) /* the Parseval tails at the checkpoint orders (sweep.h), phi then phi' */
+#define GEN_NF (GEN_TC + 2 * DW_GEN_NCP)
+/* One expansion record: a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db|, and the errors of E phi^2,
+ * E phi'^2 (copied to the fields F_POLY.. of a point). */
+#define GEN_PER (2 * (DW_GAUSS_K + 1) + 8)
+#define GEN_NC (2 * (DW_GAUSS_K + 1)) /* interpolated coefficients: a_k, b_k */
+/* An entry's series stops at the first checkpoint order whose truncation bound is within this fraction of the
+ * target (the rest of the target is left to the coefficients' errors and rounding). */
+#define GEN_TRUNC 0.125
+
+typedef struct {
+    const double *x; /* n x d inputs (borrowed) */
+    size_t n, np;    /* points, padded count */
+    double *f;       /* fields: layer l, field k at f + (l * nf + k) * np */
+    double *fx;      /* homogeneous: sqrt(w_1/d)/sqrt(a^1) and sqrt(b_1)/sqrt(a^1) per point (refinement) */
+} side;
+
+/* Generic activations: what the tiles found, merged under a lock (the plan is otherwise read-only). */
+typedef struct {
+    double max_bound;
+    size_t evaluations, quadrature;
+    int routes; /* bit 0: 2-D quadrature answered some entry */
+    size_t interpolated; /* distinct variances whose coefficients were interpolated (error estimated, not bounded) */
+} gen_stats;
+
+/* Generic activations: the expansions at the interpolation nodes, shared by both sides and all layers of a plan.
+ * At most GEN_CACHE_MAX records (20 MB): once full, panels that need new nodes are expanded value by value, so the
+ * cache's memory is bounded whatever the inputs (dw_kernel_gram_bytes counts it). */
+#define GEN_CACHE_MAX 8192
+typedef struct gen_cache {
+    size_t n, cap;
+    double *q, *rec; /* node variances, their GEN_PER records */
+} gen_cache;
+
+struct dw_kernel_plan {
+    int *kl;          /* generic: Mehler order K per layer */
+    gen_cache *cache; /* generic: expansions at the interpolation nodes */
+    gen_stats *stats; /* generic: tile statistics */
+    double target;    /* generic: relative bound aimed at */
+    int threads;
+    int depth;
+    const dw_act *act; /* the net's activation; depth 0: an identity that is never applied */
+    double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of theory.md) */
+    int standard, all_layers;
+    size_t d, nf;
+    side X, Y;
+    int symmetric;
+    const dw_sweep_impl *impl;
+};
+
+static inline double *field(const dw_kernel_plan *p, const side *sd, int layer, size_t k)
+{
+    return sd->f + ((size_t)layer * p->nf + k) * sd->np;
+}
+
+/* plan.c: the net's shape checked for this computation, and the activation the plan carries (depth 0: an
+ * identity never applied). */
+dw_status dw_kern_check(const dw_net *net, dw_net_fc *fc, const dw_act **act);
+/* plan.c: the sweeps' view of layer l's per-point fields, and the step from layer l to l + 1. */
+dw_pts dw_kern_pts(const dw_kernel_plan *p, const side *sd, int l);
+dw_step dw_kern_step(const dw_kernel_plan *p, int l, int ntk);
+/* Fields per point and layer for an activation (all layers alike). */
+size_t dw_kern_nfields(const dw_act *act);
+
+/* hermite_interp.c: the expansion of phi at variance q >= 0 into one GEN_PER record (thread-safe); the
+ * interpolation of records across variances on one panel of GEN_M + 1 Chebyshev-Lobatto nodes in log q. */
+#define GEN_M 16
+dw_status dw_kern_expand_one(const dw_act *act, double q, double *rec);
+/* The panel's node records (node), their node times tn (log q), and nsc, est (GEN_NC x (GEN_M + 1) and
+ * 2 GEN_NC + 2 values) filled by dw_kern_interp_panel; nerr: the nodes' largest own errors. */
+void dw_kern_interp_panel(const double *node, const double *tn, double *nsc, double *est);
+void dw_kern_interp_one(const double *node, const double *nsc, const double *tn, const double *nerr,
+                        const double *est, double q, double *rec, int *ok);
+
+/* hermite_cache.c: layer l's coefficients for every point of a side, and the next layer's variances (generic
+ * activations); after both sides, the series order of every layer. */
+dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const char *name);
+void dw_kern_generic_orders(dw_kernel_plan *p);
+void dw_kern_cache_free(gen_cache *c);
+
+/* tile.c: one tile (sym: write a symmetric Gram's entries j >= i to both halves). */
+dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                       double *Theta, size_t ld, size_t layer_stride, int sym);
+
+#endif

@@ -1,0 +1,254 @@
+/* One tile of the Gram matrices (theory.md 1.2-1.3): X_I Y_J^T with OpenBLAS, the first layer, then every layer
+ * on the tile while it sits in cache (no Gram-sized temporaries). Each entry depends only on its own inputs, so
+ * results are bit-identical for any tiling. */
+#include "kernels/kernel.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Layer-1 pairs this close to collinear (min(s, t) below) get s, t from the inputs directly (Kahan's chord
+ * formula) instead of from the rounded K^1(x, y): the angle is then exact to rounding, not to sqrt(rounding). */
+#define DW_REFINE_BELOW 0.0625
+
+/* s = sin^2(theta/2), t = cos^2(theta/2) of the angle between the augmented inputs (sqrt(w/d) x, sqrt(b)) of a
+ * nearly parallel (rho > 0) or antiparallel pair, exact to rounding of the inputs: sin^2 theta = |x~ ^ y~|^2/(ab)
+ * from the wedge product written as x_k y_l - x_l y_k = m_k e_l - m_l e_k with e = y -+ x (exact by Sterbenz for
+ * near-duplicates) and m = (x +- y)/2, or directly where that is more accurate (norms far apart); both forms are
+ * symmetric under swapping x and y; then s = sin^2 / (2 (1 + cos)). O(d^2) per
+ * refined pair; above DW_WEDGE_MAX_D the O(d) chord |xh - yh|^2 of the normalised vectors is used instead. */
+#define DW_WEDGE_MAX_D 256
+static void refine_pair(const dw_kernel_plan *p, size_t i, size_t j, double rho, double *s, double *t)
+{
+    const size_t d = p->d;
+    const double *x = p->X.x + i * d, *y = p->Y.x + j * d;
+    if (d > DW_WEDGE_MAX_D) {
+        const double fi = p->X.fx[2 * i], fj = p->Y.fx[2 * j], bi = p->X.fx[2 * i + 1], bj = p->Y.fx[2 * j + 1];
+        double S = (bi - bj) * (bi - bj), T = (bi + bj) * (bi + bj);
+        for (size_t k = 0; k < d; k++) {
+            double dm = fi * x[k] - fj * y[k], dp = fi * x[k] + fj * y[k];
+            S += dm * dm;
+            T += dp * dp;
+        }
+        *s = S / (S + T);
+        *t = T / (S + T);
+        return;
+    }
+    const double sg = rho >= 0 ? 1.0 : -1.0, wd = p->w[0] / (double)d, b0 = p->beta[0];
+    /* Rounding error of the summands: ~eps |x||y| directly, ~eps |m||e| in the midpoint form; take the smaller. */
+    double xx = 0, yy = 0, mm = 0, ee = 0;
+    for (size_t k = 0; k < d; k++) {
+        const double ek = y[k] - sg * x[k], mk = 0.5 * (x[k] + sg * y[k]);
+        xx += x[k] * x[k];
+        yy += y[k] * y[k];
+        mm += mk * mk;
+        ee += ek * ek;
+    }
+    const int midpoint = mm * ee < xx * yy;
+    double wedge = 0.0, bias = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        const double ek = y[k] - sg * x[k], mk = 0.5 * (x[k] + sg * y[k]);
+        for (size_t l = k + 1; l < d; l++) {
+            double q;
+            if (midpoint) {
+                const double el = y[l] - sg * x[l], ml = 0.5 * (x[l] + sg * y[l]);
+                q = mk * el - ml * ek;
+            } else {
+                q = x[k] * y[l] - x[l] * y[k];
+            }
+            wedge += q * q;
+        }
+        const double dk = x[k] - y[k]; /* the bias coordinate's wedge components sqrt(wd b) (x_k - y_k) */
+        bias += dk * dk;
+    }
+    const double a = field(p, &p->X, 0, F_A)[i], b = field(p, &p->Y, 0, F_A)[j];
+    const double sin2 = fmin((wd * wd * wedge + wd * b0 * bias) / a / b, 1.0);
+    const double near = sin2 / (2.0 * (1.0 + fabs(rho)));
+    *s = rho >= 0 ? near : 1.0 - near;
+    *t = rho >= 0 ? 1.0 - near : near;
+}
+
+static dw_status check_finite(const double *v, size_t ni, size_t nj, size_t njp, size_t i0, size_t j0, int layer,
+                              const char *what)
+{
+    for (size_t i = 0; i < ni; i++)
+        for (size_t j = 0; j < nj; j++)
+            if (!isfinite(v[i * njp + j]))
+                return dw_fail(DW_ERR_RANGE,
+                               "kernel overflows: %s(x_%zu, y_%zu) is not finite at layer %d; reduce the depth or "
+                               "the variances",
+                               what, i0 + i + 1, j0 + j + 1, layer);
+    return DW_OK;
+}
+
+/* Write a tile. Symmetric Gram matrices (sym): entries with j >= i go to (i, j) and those with j > i also to
+ * (j, i), so every entry is written exactly once, from cache, with no separate mirror pass. out points at entry
+ * (i0, j0) with leading dimension ld. */
+static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj, size_t njp, int sym, size_t i0,
+                  size_t j0)
+{
+    if (!sym) {
+        for (size_t i = 0; i < ni; i++) memcpy(out + i * ld, v + i * njp, nj * sizeof(double));
+        return;
+    }
+    double *origin = out - i0 * ld - j0; /* entry (0, 0) */
+    for (size_t i = 0; i < ni; i++) {
+        const size_t gi = i0 + i, jstart = gi > j0 ? gi - j0 : 0;
+        if (jstart < nj) memcpy(origin + gi * ld + j0 + jstart, v + i * njp + jstart, (nj - jstart) * sizeof(double));
+    }
+    for (size_t j = 0; j < nj; j++) {
+        const size_t gj = j0 + j;
+        for (size_t i = 0; i < ni && i0 + i < gj; i++) origin[gj * ld + i0 + i] = v[i * njp + j];
+    }
+}
+
+/* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
+ * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature). */
+static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
+                             const double *bnd, const double *c0, const double *th0, double *c, double *th,
+                             gen_stats *gs)
+{
+    const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
+    const double *gi = field(p, &p->X, l, GEN_GB), *gj = field(p, &p->Y, l, GEN_GB);
+    const size_t si = p->X.np, sj = p->Y.np;
+    gs->evaluations += nj;
+    for (size_t j = 0; j < nj; j++) {
+        double b = bnd[j];
+        if (p->symmetric && i == j0 + j) {
+            /* the pair (x, x): E[phi(u)^2] and E[phi'(u)^2] of the per-point expansion (no series) */
+            const double V = gi[i] * gi[i], Vd = gi[3 * si + i] * gi[3 * si + i], cn = sp->w * V + sp->beta;
+            c[j] = cn;
+            if (sp->ntk) th[j] = (sp->standard ? sp->fan_in * V + sp->has_bias : cn) + sp->w * Vd * th0[j];
+            /* bound: the errors of E phi^2, E phi'^2 (slow convergence of the rules at a kink can leave them
+             * above the target: then the pair goes to the 2-D routes below, at rho = 1) */
+            const double rb = fmax(V > 0 ? gi[6 * si + i] / V : 0.0, Vd > 0 ? gi[7 * si + i] / Vd : 0.0);
+            if (rb <= p->target) {
+                if (rb > gs->max_bound) gs->max_bound = rb;
+                continue;
+            }
+            b = rb;
+        }
+        if (b > p->target) {
+            double V, Vd, bv, bd;
+            const double lim = sqrt(ai[i]) * sqrt(aj[j0 + j]), cc = fmin(fmax(c0[j], -lim), lim);
+            const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
+            dw_status st = dw_act_dual_fix(p->act, ai[i], aj[j0 + j], cc, p->target, sc, scd, &V, &Vd, &bv, &bd);
+            if (st) return st;
+            const double rb = fmax(sc > 0 ? bv / sc : bv > 0 ? INFINITY : 0.0,
+                                   scd > 0 ? bd / scd : bd > 0 ? INFINITY : 0.0);
+            if (rb < b) {
+                const double cn = sp->w * V + sp->beta;
+                c[j] = cn;
+                if (sp->ntk) {
+                    const double base = sp->standard ? sp->fan_in * V + sp->has_bias : cn;
+                    th[j] = base + sp->w * Vd * th0[j];
+                }
+                b = rb;
+                gs->quadrature++;
+                gs->routes |= 1;
+            }
+        }
+        if (b > gs->max_bound) gs->max_bound = b;
+    }
+    return DW_OK;
+}
+
+dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                       double *Theta, size_t ld, size_t layer_stride, int sym)
+{
+    if (!p || (!K && !Theta)) return dw_fail(DW_ERR_INVALID, "kernel tile: NULL plan or no output");
+    if (i1 < i0 || j1 < j0 || i1 > p->X.n || j1 > p->Y.n)
+        return dw_fail(DW_ERR_INVALID, "kernel tile: range [%zu, %zu) x [%zu, %zu) outside the %zu x %zu Gram matrix",
+                       i0, i1, j0, j1, p->X.n, p->Y.n);
+    const size_t ni = i1 - i0, nj = j1 - j0, njp = (nj + 3) & ~(size_t)3;
+    if (!ni || !nj) return DW_OK;
+    if (nj > ld && (ni > 1 || p->all_layers))
+        return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
+    const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
+    gen_stats gs = {0, 0, 0, 0, 0};
+    const size_t sz = ni * njp;
+    double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
+    if (!buf) return DW_ERR_NOMEM;
+    double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
+
+    /* Layer 1 from the inner products. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)p->d, 1.0, p->X.x + i0 * p->d,
+                (int)p->d, p->Y.x + j0 * p->d, (int)p->d, 0.0, g, (int)njp);
+    const double wd = p->w[0] / (double)p->d, b0 = p->beta[0], hb0 = b0 > 0 ? 1.0 : 0.0;
+    const double *ihx = field(p, &p->X, 0, F_IH), *ihy = field(p, &p->Y, 0, F_IH);
+    for (size_t i = 0; i < ni; i++) {
+        for (size_t j = 0; j < njp; j++) {
+            const size_t e = i * njp + j;
+            if (j >= nj) { /* padding lanes: harmless values */
+                c[e] = th[e] = 0.0;
+                s[e] = t[e] = 0.5;
+                continue;
+            }
+            c[e] = wd * g[e] + b0;
+            th[e] = p->standard ? g[e] + hb0 : c[e];
+            if (homog) {
+                const double ih = ihx[i0 + i] * ihy[j0 + j];
+                if (ih == 0.0) {
+                    s[e] = t[e] = 0.5;
+                    continue;
+                }
+                const double rho = c[e] * ih;
+                s[e] = fmin(fmax(0.5 - 0.5 * rho, 0.0), 1.0);
+                t[e] = fmin(fmax(0.5 + 0.5 * rho, 0.0), 1.0);
+                if (fmin(s[e], t[e]) < DW_REFINE_BELOW) refine_pair(p, i0 + i, j0 + j, rho, &s[e], &t[e]);
+            }
+        }
+    }
+    dw_status st = DW_OK;
+    for (int l = 0;; l++) {
+        if (p->all_layers || l == p->depth) {
+            size_t off = p->all_layers ? (size_t)l * layer_stride : 0;
+            if (K) {
+                if ((st = check_finite(c, ni, nj, njp, i0, j0, l + 1, "K"))) break;
+                store(K + off, ld, c, ni, nj, njp, sym, i0, j0);
+            }
+            if (Theta) {
+                if ((st = check_finite(th, ni, nj, njp, i0, j0, l + 1, "Theta"))) break;
+                store(Theta + off, ld, th, ni, nj, njp, sym, i0, j0);
+            }
+        }
+        if (l == p->depth) break;
+        dw_pts px = dw_kern_pts(p, &p->X, l), py = dw_kern_pts(p, &p->Y, l);
+        dw_step sp = dw_kern_step(p, l, ntk);
+        dw_row_fn fn = homog ? p->impl->homog : p->impl->smooth;
+        for (size_t i = 0; i < ni; i++) {
+            /* Symmetric Gram: only entries with j >= i are stored, so start each row there (4-aligned). */
+            const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0;
+            if (js >= nj) continue;
+            if (generic) { /* keep the layer-l state of the row for entries the series cannot certify */
+                memcpy(g + i * njp + js, c + i * njp + js, (nj - js) * sizeof(double));
+                if (ntk) memcpy(t + i * njp + js, th + i * njp + js, (nj - js) * sizeof(double));
+            }
+            fn(&sp, nj - js, &px, i0 + i, &py, j0 + js, s + i * njp + js, t + i * njp + js, c + i * njp + js,
+               th + i * njp + js);
+            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
+                                             t + i * njp + js, c + i * njp + js, th + i * njp + js, &gs)))
+                break;
+        }
+        if (st) break;
+    }
+    if (generic) {
+#pragma omp critical(dw_kernel_stats)
+        {
+            gen_stats *S = p->stats;
+            if (gs.max_bound > S->max_bound) S->max_bound = gs.max_bound;
+            S->evaluations += gs.evaluations;
+            S->quadrature += gs.quadrature;
+            S->routes |= gs.routes;
+        }
+    }
+    free(buf);
+    return st;
+}
+
+dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                         double *Theta, size_t ld, size_t layer_stride)
+{
+    return dw_kern_tile(p, i0, i1, j0, j1, K, Theta, ld, layer_stride, 0);
+}
