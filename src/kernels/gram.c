@@ -1,15 +1,14 @@
 /* NNGP / NTK Gram matrices (theory.md 1.2-1.3): the threaded driver over tiles, the size query and the info.
- * The driver hands tiles to OpenMP threads; each entry depends only on its own inputs, so results are
+ * The driver hands tiles to dw_par_for; each entry depends only on its own inputs, so results are
  * bit-identical for any thread count. */
 #include "kernels/kernel.h"
+
+#include "core/par.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
                                double *bytes)
@@ -32,6 +31,25 @@ dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_
 
 #define TILE_I 32
 #define TILE_J 256
+
+typedef struct gram_job {
+    const dw_kernel_plan *p;
+    const size_t *blocks;
+    size_t n, m;
+    double *K, *Theta;
+} gram_job;
+
+/* One tile of the Gram matrices (an item of dw_par_for). */
+static dw_status gram_tile(void *ctx, size_t k, int tid)
+{
+    const gram_job *g = ctx;
+    (void)tid;
+    const size_t n = g->n, m = g->m;
+    const size_t i0 = g->blocks[2 * k] * TILE_I, j0 = g->blocks[2 * k + 1] * TILE_J;
+    const size_t i1 = i0 + TILE_I < n ? i0 + TILE_I : n, j1 = j0 + TILE_J < m ? j0 + TILE_J : m;
+    return dw_kern_tile(g->p, i0, i1, j0, j1, g->K ? g->K + i0 * m + j0 : NULL,
+                        g->Theta ? g->Theta + i0 * m + j0 : NULL, m, n * m, g->p->symmetric);
+}
 
 dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
                          size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
@@ -56,26 +74,8 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
                 nb++;
             }
     const size_t lstride = n * m;
-    dw_status err = DW_OK;
-    size_t err_block = SIZE_MAX;
-    char err_msg[1024] = "";
-    const int threads = dw_core_threads(p->threads);
-    /* Tiles are the unit of parallelism; OpenBLAS (OpenMP build) runs single-threaded inside this region. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t k = 0; k < nb; k++) {
-        const size_t i0 = blocks[2 * k] * TILE_I, j0 = blocks[2 * k + 1] * TILE_J;
-        const size_t i1 = i0 + TILE_I < n ? i0 + TILE_I : n, j1 = j0 + TILE_J < m ? j0 + TILE_J : m;
-        dw_status ts = dw_kern_tile(p, i0, i1, j0, j1, K ? K + i0 * m + j0 : NULL,
-                                    Theta ? Theta + i0 * m + j0 : NULL, m, lstride, p->symmetric);
-        if (ts) {
-#pragma omp critical(dw_kernel_err)
-            if (k < err_block) { /* report the first failing tile, whatever the schedule */
-                err_block = k;
-                err = ts;
-                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
-            }
-        }
-    }
+    gram_job job = {p, blocks, n, m, K, Theta};
+    dw_status err = dw_par_for(nb, p->threads, gram_tile, &job);
     if (!err && p->symmetric && K) {
         /* The diagonal is the per-point recursion itself (the tiles agree with it to rounding). */
         const size_t L1 = p->all_layers ? (size_t)p->depth + 1 : 1;
@@ -101,6 +101,5 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
     }
     free(blocks);
     dw_kernel_plan_clear(p);
-    if (err) return dw_fail(err, "%s", err_msg);
-    return DW_OK;
+    return err; /* dw_par_for left the first failing tile's message */
 }

@@ -3,6 +3,8 @@
  * plan), the next layer's variances, and the Mehler order of every layer. */
 #include "kernels/kernel.h"
 
+#include "core/par.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +49,71 @@ static int gen_cache_reserve(gen_cache *c, size_t more)
     return 0;
 }
 
+/* The parallel loops below, as dw_par_for items (each result depends on its own variance only). */
+typedef struct expand_job {
+    const dw_kernel_plan *p;
+    const double *q;      /* variances to expand, or NULL: u[idx[x]] */
+    const double *u;
+    const size_t *idx;
+    double *out;          /* records, GEN_PER each: out + (base + x) * GEN_PER, or out + idx[x] * GEN_PER */
+    double *out_q;        /* where to store the variance expanded (node cache), or NULL */
+    size_t base;
+} expand_job;
+
+static dw_status expand_item(void *ctx, size_t x, int tid)
+{
+    const expand_job *j = ctx;
+    (void)tid;
+    if (j->q) { /* lattice nodes into the cache */
+        j->out_q[j->base + x] = j->q[x];
+        return dw_kern_expand_one(j->p->act, j->q[x], j->out + (j->base + x) * GEN_PER);
+    }
+    const size_t k = j->idx[x];
+    return dw_kern_expand_one(j->p->act, j->u[k], j->out + k * GEN_PER);
+}
+
+typedef struct interp_job {
+    const double *node, *nsc, *tn, *nerr, *est, *u;
+    double *co;
+    int *done;
+    size_t lo, hi;
+} interp_job;
+
+#define INTERP_CHUNK 1024
+
+static dw_status interp_item(void *ctx, size_t x, int tid)
+{
+    const interp_job *j = ctx;
+    (void)tid;
+    const size_t k0 = j->lo + x * INTERP_CHUNK, k1 = k0 + INTERP_CHUNK < j->hi ? k0 + INTERP_CHUNK : j->hi;
+    for (size_t k = k0; k < k1; k++)
+        dw_kern_interp_one(j->node, j->nsc, j->tn, j->nerr, j->est, j->u[k], j->co + k * GEN_PER, &j->done[k]);
+    return DW_OK;
+}
+
+typedef struct fix_job {
+    const dw_kernel_plan *p;
+    const double *u;
+    const size_t *idx;
+    double *co;
+} fix_job;
+
+/* E phi^2 and E phi'^2 at rho = 1 from the certified 2-D routes, where the rules' estimate misses the target. */
+static dw_status fix_item(void *ctx, size_t x, int tid)
+{
+    const fix_job *j = ctx;
+    (void)tid;
+    const size_t k = j->idx[x];
+    double *g = j->co + k * GEN_PER + GEN_NC;
+    double V, Vd, bv, bd;
+    dw_status st = dw_act_dual_fix(j->p->act, j->u[k], j->u[k], j->u[k], j->p->target, g[0] * g[0], g[3] * g[3], &V,
+                                   &Vd, &bv, &bd);
+    if (st) return st;
+    if (bv < g[6] && V >= 0) g[0] = sqrt(V), g[6] = bv;
+    if (bd < g[7] && Vd >= 0) g[3] = sqrt(Vd), g[7] = bd;
+    return DW_OK;
+}
+
 /* Generic activations, layer l: Hermite coefficients of phi and phi' at each distinct variance (directly, or
  * by interpolation across variances when there are many), copied to the points, and the next layer's variances
  * a' = w E[phi^2] + beta. Parallel over values; each value's result depends on nothing else. */
@@ -72,9 +139,7 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
     }
     double *node = co + nu * per, *nsc = node + (GEN_M + 1) * per; /* the panel's nodes, scaled */
     dw_status err = DW_OK;
-    size_t err_at = SIZE_MAX;
     char msg[1024] = "";
-    const int threads = dw_core_threads(p->threads);
     /* Panels of distinct values on a fixed lattice in log2 q: level r, index m covers log2 q in [m, m + 1) 2^-r.
      * The nodes of a lattice panel depend on (r, m) only, so they are cached in the plan and reused by the other
      * side and by later layers, whose variances often fall in the same panels. A panel is interpolated when
@@ -125,20 +190,11 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
             }
             gen_cache *gc = p->cache;
             const size_t base = gc->n;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (nmiss > 1)
-            for (int x = 0; x < nmiss; x++) {
-                const double q = exp(tn[miss[x]]);
-                gc->q[base + (size_t)x] = q;
-                dw_status st = dw_kern_expand_one(p->act, q, gc->rec + (base + (size_t)x) * per);
-                if (st) {
-#pragma omp critical(dw_generic_err)
-                    if ((size_t)x < err_at) {
-                        err_at = (size_t)x;
-                        err = st;
-                        snprintf(msg, sizeof msg, "%s", dw_error_message());
-                    }
-                }
-            }
+double qs[GEN_M + 1];
+            for (int x = 0; x < nmiss; x++) qs[x] = exp(tn[miss[x]]);
+            expand_job job = {p, qs, NULL, NULL, gc->rec, gc->q, base};
+            err = dw_par_for((size_t)nmiss, p->threads, expand_item, &job);
+            if (err) snprintf(msg, sizeof msg, "%s", dw_error_message());
             if (err) break;
             gc->n += (size_t)nmiss;
             for (int x = 0; x < nmiss; x++) at[miss[x]] = (int)(base + (size_t)x);
@@ -160,12 +216,11 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
         }
         double est[2 * GEN_NC + 2];
         dw_kern_interp_panel(node, tn, nsc, est);
+        interp_job ij = {node, nsc, tn, nerr, est, u, co, done, lo, hi};
+        (void)dw_par_for((hi - lo + INTERP_CHUNK - 1) / INTERP_CHUNK, hi - lo >= 4096 ? p->threads : 1, interp_item,
+                         &ij); /* cannot fail */
         size_t ok = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : ok) if (hi - lo >= 4096)
-        for (size_t k = lo; k < hi; k++) {
-            dw_kern_interp_one(node, nsc, tn, nerr, est, u[k], co + k * per, &done[k]);
-            ok += (size_t)done[k];
-        }
+        for (size_t k = lo; k < hi; k++) ok += (size_t)done[k];
         if (10 * (hi - lo - ok) > hi - lo && r + 1 < GEN_LEVELS) {
             for (size_t k = lo; k < hi; k++) done[k] = 0;
             size_t mid = lo;
@@ -186,19 +241,9 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
     if (!err) {
         for (size_t k = 0; k < nu; k++)
             if (!done[k]) todo[ntodo++] = k;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (ntodo > 1)
-        for (size_t x = 0; x < ntodo; x++) {
-            const size_t k = todo[x];
-            dw_status st = dw_kern_expand_one(p->act, u[k], co + k * per);
-            if (st) {
-#pragma omp critical(dw_generic_err)
-                if (k < err_at) {
-                    err_at = k;
-                    err = st;
-                    snprintf(msg, sizeof msg, "%s", dw_error_message());
-                }
-            }
-        }
+expand_job job = {p, NULL, u, todo, co, NULL, 0};
+        err = dw_par_for(ntodo, p->threads, expand_item, &job);
+        if (err) snprintf(msg, sizeof msg, "%s", dw_error_message());
     }
     if (!err) {
         /* E phi^2 and E phi'^2 give the diagonal and the next layer's variances: where the rules' error estimate
@@ -208,25 +253,9 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
             const double *g = co + k * per + GEN_NC;
             if (!(g[6] <= p->target * g[0] * g[0] && g[7] <= p->target * g[3] * g[3])) todo[ntodo++] = k;
         }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (ntodo > 1)
-        for (size_t x = 0; x < ntodo; x++) {
-            const size_t k = todo[x];
-            double *g = co + k * per + GEN_NC;
-            double V, Vd, bv, bd;
-            dw_status st = dw_act_dual_fix(p->act, u[k], u[k], u[k], p->target, g[0] * g[0], g[3] * g[3], &V, &Vd, &bv,
-                                           &bd);
-            if (st) {
-#pragma omp critical(dw_generic_err)
-                if (k < err_at) {
-                    err_at = k;
-                    err = st;
-                    snprintf(msg, sizeof msg, "%s", dw_error_message());
-                }
-                continue;
-            }
-            if (bv < g[6] && V >= 0) g[0] = sqrt(V), g[6] = bv;
-            if (bd < g[7] && Vd >= 0) g[3] = sqrt(Vd), g[7] = bd;
-        }
+fix_job fj = {p, u, todo, co};
+        err = dw_par_for(ntodo, p->threads, fix_item, &fj);
+        if (err) snprintf(msg, sizeof msg, "%s", dw_error_message());
     }
     if (!err) {
         double *an = field(p, sd, l + 1, F_A); /* l < depth: the output layer has no activation */

@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Layer-1 pairs this close to collinear (min(s, t) below) get s, t from the inputs directly (Kahan's chord
  * formula) instead of from the rounded K^1(x, y): the angle is then exact to rounding, not to sqrt(rounding). */
@@ -233,15 +236,14 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
         }
         if (st) break;
     }
-    if (generic) {
-#pragma omp critical(dw_kernel_stats)
-        {
-            gen_stats *S = p->stats;
-            if (gs.max_bound > S->max_bound) S->max_bound = gs.max_bound;
-            S->evaluations += gs.evaluations;
-            S->quadrature += gs.quadrature;
-            S->routes |= gs.routes;
-        }
+    if (generic) { /* max, integer sums and a bitwise or: the same whatever the order of the tiles */
+        pthread_mutex_lock(&stats_lock);
+        gen_stats *S = p->stats;
+        if (gs.max_bound > S->max_bound) S->max_bound = gs.max_bound;
+        S->evaluations += gs.evaluations;
+        S->quadrature += gs.quadrature;
+        S->routes |= gs.routes;
+        pthread_mutex_unlock(&stats_lock);
     }
     free(buf);
     return st;
