@@ -4,7 +4,7 @@
 #define DEEPWICK_SPECTRUM_H
 
 #include "deepwick/net.h"
-#include "deepwick/sampling.h"
+#include "deepwick/sample.h"
 
 #ifdef __cplusplus
 extern "C" {
