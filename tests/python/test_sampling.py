@@ -502,7 +502,7 @@ def test_cli_sample_equals_python(xfile):
     (["--law", "student-t:1.5"], ["nu", "> 2"]),
     (["--law", "lognormal"], ["unknown law"]),
     (["--law", "complex-gaussian", "--gram", "ntk"], ["complex"]),
-    (["--width", "8,8,8"], ["width", "hidden widths"]),
+    (["--width", "8,8,8"], ["width", "expected 1 or 2"]),
     (["--weight-var", "1,2"], ["weight_var"]),
     (["--width", 10 ** 9], ["needs", "available"]),
     (["--width", 10 ** 11], ["width", "maximum"]),
@@ -560,7 +560,7 @@ def test_cli_converge(xfile):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the Gaussian stream, rebuilt in pure Python (Philox4x64-10 + the ziggurat of src/sampling/laws.c, drawn one
+# the Gaussian stream, rebuilt in pure Python (Philox4x64-10 + the ziggurat of src/sample/laws.c, drawn one
 # normal at a time): pins the batched, vectorised C fast path to the sequential algorithm, slow paths included
 # ----------------------------------------------------------------------------------------------------------------
 
