@@ -109,7 +109,7 @@ def test_ntk_matches_torch_autograd(case):
     if param == "standard":
         Tg = dw.network_kernel(Wg, bg, X, act)
     else:
-        Tg = dw.network_kernel(Wg, bg, X, act, weight_scale=[s * s for s in sw], bias_scale=bv)
+        Tg = dw.network_kernel(Wg, bg, X, act, weight_var=[s * s for s in sw], bias_var=bv)
     err = np.abs(T - Tg).max() / np.abs(T).max()
     print("  network_kernel on the same weights: %.1e" % err)
     assert err < 1e-12, err

@@ -283,7 +283,7 @@ def bench_size(width, peers, lines):
     t_init = best_of(lambda: dw.sample(X[:1], samples=1, **kw), key="init")  # drawing the weights (+ 1 row)
     t_fwd = best_of(lambda: dw.sample(X, samples=1, **kw), key="forward")
     t_ntk = best_of(lambda: dw.empirical_kernel(X, kind="ntk", samples=1, **kw), key="ntk")
-    scales = dict(weight_scale=[WV / sizes[l] for l in range(DEPTH + 1)], bias_scale=BV)
+    scales = dict(weight_var=[WV / sizes[l] for l in range(DEPTH + 1)], bias_var=BV)
     t_ntkg = best_of(lambda: dw.network_kernel(Weff, beff, X, "relu", **scales), key="ntk_given")
     c_given, c_init, c_fwd, c_ntk, c_ntkg = CPU["given"], CPU["init"], CPU["forward"], CPU["ntk"], CPU["ntk_given"]
     T_dw = dw.empirical_kernel(X, kind="ntk", samples=1, **kw)

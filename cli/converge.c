@@ -1,5 +1,5 @@
 /* deepwick converge: how fast empirical Grams of finite networks approach the exact limit (theory.md 1.4).
- * Reads inputs, calls dw_sampling_converge, prints a table or JSON, writes an SVG plot atomically. */
+ * Reads inputs, calls dw_sample_converge, prints a table or JSON, writes an SVG plot atomically. */
 #include "cli.h"
 
 #include <getopt.h>
@@ -43,10 +43,33 @@ static const char help[] =
     "  --json              print the results as one JSON object instead of the table\n"
     "  -h, --help          this help\n";
 
+/* The library's result arrays (dw_sample_width_col, dw_sample_fit_entry) unpacked for printing. */
+typedef struct {
+    double width, rms, rms_se, rel_rms, bias, bias_se, bias_fro, noise_fro;
+} cv_width;
+
+typedef struct {
+    double slope, slope_se, slope_lo, slope_hi, intercept, bias_inf, bias_inf_se, bias_coef, bias_coef_se, limit_fro,
+        chi2_dof, bias_chi2_dof;
+} cv_fit;
+
+static void unpack(size_t k, const double *pw, const double *f, cv_width *r, cv_fit *fit)
+{
+    for (size_t i = 0; i < k; i++) {
+        const double *row = pw + i * DW_SAMPLE_WIDTH_COLS;
+        r[i] = (cv_width){row[DW_SAMPLE_W_WIDTH],   row[DW_SAMPLE_W_RMS],      row[DW_SAMPLE_W_RMS_SE],
+                          row[DW_SAMPLE_W_REL_RMS], row[DW_SAMPLE_W_BIAS],     row[DW_SAMPLE_W_BIAS_SE],
+                          row[DW_SAMPLE_W_BIAS_FRO], row[DW_SAMPLE_W_NOISE_FRO]};
+    }
+    *fit = (cv_fit){f[DW_SAMPLE_FIT_SLOPE],       f[DW_SAMPLE_FIT_SLOPE_SE],     f[DW_SAMPLE_FIT_SLOPE_LO],
+                    f[DW_SAMPLE_FIT_SLOPE_HI],    f[DW_SAMPLE_FIT_INTERCEPT],    f[DW_SAMPLE_FIT_BIAS_INF],
+                    f[DW_SAMPLE_FIT_BIAS_INF_SE], f[DW_SAMPLE_FIT_BIAS_COEF],    f[DW_SAMPLE_FIT_BIAS_COEF_SE],
+                    f[DW_SAMPLE_FIT_LIMIT_FRO],   f[DW_SAMPLE_FIT_CHI2_DOF],     f[DW_SAMPLE_FIT_BIAS_CHI2_DOF]};
+}
+
 /* A log-log SVG plot: relative RMS error with 2-SE bars and its fit, |bias| (relative) and the N^-1/2, N^-1
  * reference slopes. Written into a memory buffer, then atomically to path. */
-static dw_status write_plot(const char *path, const char *title, size_t k, const dw_sampling_width *r,
-                            const dw_sampling_fit *fit)
+static dw_status write_plot(const char *path, const char *title, size_t k, const cv_width *r, const cv_fit *fit)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -192,8 +215,11 @@ int cmd_converge(int argc, char **argv)
     int rc = 1;
     double *wv = NULL, *bv = NULL, *wd = NULL;
     size_t *wid = NULL, nw = 0, nb = 0, nwid = 0;
-    dw_sampling_width *res = NULL;
+    cv_width *res = NULL;
+    double *pw = NULL;
     dw_act *act = NULL;
+    dw_net *net = NULL;
+    dw_sample_opts *o = NULL;
     dw_matrix X;
     dw_matrix_init(&X);
     dw_status s;
@@ -219,36 +245,36 @@ int cmd_converge(int argc, char **argv)
     }
     if (!cli_law_parse(&law, lawtext) || !cli_act_init(&act, co.act)) goto done;
     if (!cli_check_writable("--plot", plot) || !cli_read_points(co.x, &X)) goto done;
-    if (!(res = calloc(nwid, sizeof *res))) {
+    if (!(res = calloc(nwid, sizeof *res)) || !(pw = calloc(nwid, DW_SAMPLE_WIDTH_COLS * sizeof *pw))) {
         rc = cli_error("out of memory");
         goto done;
     }
-    dw_sample_opts o;
-    dw_sample_opts_init(&o);
-    o.depth = (int)depth;
-    o.act = act;
-    o.out_dim = (size_t)outdim;
-    o.n_weight_var = nw;
-    o.weight_var = wv;
-    o.n_bias_var = nb;
-    o.bias_var = bv;
-    o.law = law;
-    o.gaussian_input_layer = gauss1;
-    o.seed = (unsigned long long)seed;
-    o.threads = (int)co.threads;
-    o.progress = cli_progress_cb;
-    o.progress_ctx = &prog;
+    if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
+        (s = dw_net_set_weight_var(net, nw, wv)) || (s = dw_net_set_bias_var(net, nb, bv)) ||
+        (s = dw_net_set_out_dim(net, (size_t)outdim)) || (s = dw_net_set_law(net, lawtext)) ||
+        (s = dw_net_set_gaussian_input_layer(net, gauss1))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if ((s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_seed(o, (unsigned long long)seed)) ||
+        (s = dw_sample_opts_set_threads(o, (int)co.threads)) ||
+        (s = dw_sample_opts_set_progress(o, cli_progress_cb, &prog))) {
+        rc = cli_status(s);
+        goto done;
+    }
     const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", lawtext, warn);
-    dw_sampling_fit fit;
+    cv_fit fit;
+    double fitv[DW_SAMPLE_FIT_LEN];
     double t0 = cli_now();
-    s = dw_sampling_converge(&o, X.data, X.rows, X.cols, gram, nwid, wid, (size_t)samples, res, &fit);
+    s = dw_sample_converge(net, o, X.data, X.rows, X.cols, gram, nwid, wid, (size_t)samples, pw, fitv);
     double secs = cli_now() - t0;
     cli_progress_done(&prog);
     if (s) {
         rc = cli_status(s);
         goto done;
     }
+    unpack(nwid, pw, fitv, res, &fit);
     char lname[128];
     dw_law_format(&law, lname, sizeof lname);
     if (plot) {
@@ -303,6 +329,9 @@ done:
     free(wd);
     free(wid);
     free(res);
+    free(pw);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
     dw_matrix_clear(&X);
     return rc;

@@ -151,6 +151,8 @@ int cmd_network(int argc, char **argv)
     size_t *widths = NULL;
     double *ws = NULL, *bs = NULL, *F = NULL, *G = NULL;
     dw_act *act = NULL;
+    dw_net *net = NULL;
+    dw_sample_opts *o = NULL;
     dw_status s;
     dw_matrix_init(&X);
     dw_matrix_init(&Y);
@@ -227,13 +229,18 @@ int cmd_network(int argc, char **argv)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    const double t0 = cli_now();
-    if (outputs && (s = dw_sample_forward(act, L, widths, W, b, X.data, n, F, (int)co.threads))) {
+    if ((s = dw_net_init(&net)) || (s = dw_net_set_given(net, act, L, widths, W, b, true)) ||
+        (ws && (s = dw_net_set_weight_var(net, L, ws))) || (bs && (s = dw_net_set_bias_var(net, L, bs))) ||
+        (s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_threads(o, (int)co.threads))) {
         rc = cli_status(s);
         goto done;
     }
-    if (gram && (s = dw_sample_network_gram(act, L, widths, W, b, ws, bs, X.data, n, co.y ? Y.data : NULL, m, gram,
-                                            G, (int)co.threads))) {
+    const double t0 = cli_now();
+    if (outputs && (s = dw_sample_forward(net, o, X.data, n, X.cols, F))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (gram && (s = dw_sample_network_gram(net, o, X.data, n, co.y ? Y.data : NULL, m, X.cols, gram, G))) {
         rc = cli_status(s);
         goto done;
     }
@@ -261,6 +268,8 @@ done:
     dw_core_free_large(G);
     free_paths(wp, L);
     free_paths(bp, nbias);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
     dw_matrix_clear(&X);
     dw_matrix_clear(&Y);

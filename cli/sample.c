@@ -46,28 +46,20 @@ static const char help[] =
     "Memory is estimated before anything is allocated; a run that would not fit is refused.\n"
     "A progress bar with an ETA is drawn on stderr when stderr is a terminal.\n";
 
-/* Parse a list of positive integer widths. */
-static int parse_widths(const char *opt, const char *text, size_t **out, size_t *count)
+/* Parse a list of positive integer widths (kept as doubles, the network object's type). */
+static int parse_widths(const char *opt, const char *text, double **out, size_t *count)
 {
     double *v;
     size_t n;
     if (!cli_parse_list(opt, text, &v, &n)) return 0;
-    size_t *w = malloc(n * sizeof *w);
-    if (!w) {
-        free(v);
-        return cli_error("%s: out of memory", opt), 0;
-    }
     for (size_t k = 0; k < n; k++) {
         if (v[k] < 1 || v[k] != floor(v[k]) || v[k] > 1e12) {
             cli_error("%s: value %zu (%g) must be an integer >= 1", opt, k + 1, v[k]);
             free(v);
-            free(w);
             return 0;
         }
-        w[k] = (size_t)v[k];
     }
-    free(v);
-    *out = w;
+    *out = v;
     *count = n;
     return 1;
 }
@@ -144,9 +136,11 @@ int cmd_sample(int argc, char **argv)
     if (outputs && co.out && !strcmp(outputs, co.out)) return cli_error("--outputs and --out name the same file '%s'", co.out);
 
     int rc = 1;
-    double *wv = NULL, *bv = NULL, *F = NULL, *G = NULL;
-    size_t *wid = NULL, nw = 0, nb = 0, nwid = 0;
+    double *wv = NULL, *bv = NULL, *F = NULL, *G = NULL, *wid = NULL;
+    size_t nw = 0, nb = 0, nwid = 0;
     dw_act *act = NULL;
+    dw_net *net = NULL;
+    dw_sample_opts *o = NULL;
     dw_matrix X;
     dw_matrix_init(&X);
     dw_status s;
@@ -158,32 +152,27 @@ int cmd_sample(int argc, char **argv)
     if (!cli_law_parse(&law, lawtext) || !cli_act_init(&act, co.act)) goto done;
     if (!cli_check_writable("--outputs", outputs) || !cli_check_writable("--out", co.out)) goto done;
     if (!cli_read_points(co.x, &X)) goto done;
-    dw_sample_opts o;
-    dw_sample_opts_init(&o);
-    o.depth = (int)depth;
-    o.act = act;
-    o.n_width = nwid;
-    o.width = wid;
-    o.out_dim = (size_t)outdim;
-    o.n_weight_var = nw;
-    o.weight_var = wv;
-    o.n_bias_var = nb;
-    o.bias_var = bv;
-    o.param = strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD;
-    o.law = law;
-    o.gaussian_input_layer = gauss1;
-    o.seed = (unsigned long long)seed;
-    o.first_sample = (unsigned long long)first;
-    o.threads = (int)co.threads;
-    o.progress = cli_progress_cb;
-    o.progress_ctx = &prog;
-    const size_t n = X.rows, S = (size_t)samples;
-    const double need = dw_sample_bytes(&o, n, X.cols, S, outputs != NULL, gram, red);
-    if (need < 0) { /* invalid options: the library's message */
-        rc = cli_status(DW_ERR_INVALID);
+    if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
+        (s = dw_net_set_weight_var(net, nw, wv)) || (s = dw_net_set_bias_var(net, nb, bv)) ||
+        (depth > 0 && wid && (s = dw_net_set_widths(net, nwid, wid))) ||
+        (s = dw_net_set_out_dim(net, (size_t)outdim)) ||
+        (s = dw_net_set_param(net, strcmp(param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
+        (s = dw_net_set_law(net, lawtext)) || (s = dw_net_set_gaussian_input_layer(net, gauss1))) {
+        rc = cli_status(s);
         goto done;
     }
-    if ((s = dw_core_check_alloc(need, "this sampling run"))) {
+    if ((s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_seed(o, (unsigned long long)seed)) ||
+        (s = dw_sample_opts_set_first_sample(o, (unsigned long long)first)) ||
+        (s = dw_sample_opts_set_threads(o, (int)co.threads)) ||
+        (s = dw_sample_opts_set_progress(o, cli_progress_cb, &prog)) ||
+        (s = dw_sample_opts_set_reduce(o, red))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    const size_t n = X.rows, S = (size_t)samples;
+    double need;
+    if ((s = dw_sample_bytes(net, o, n, X.cols, S, gram, outputs != NULL, &need)) ||
+        (s = dw_core_check_alloc(need, "this sampling run"))) {
         rc = cli_status(s);
         goto done;
     }
@@ -200,7 +189,7 @@ int cmd_sample(int argc, char **argv)
     const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", lawtext, warn);
     double t0 = cli_now();
-    s = dw_sample_run(&o, X.data, n, X.cols, S, F, gram, red, G, gram && red ? G + n * n : NULL);
+    s = dw_sample_run(net, o, X.data, n, X.cols, S, gram, F, G, gram && red ? G + n * n : NULL);
     double secs = cli_now() - t0;
     cli_progress_done(&prog);
     if (s) {
@@ -216,7 +205,7 @@ int cmd_sample(int argc, char **argv)
         printf(", \"law\": ");
         cli_json_string(stdout, dw_law_format(&law, lname, sizeof lname));
         printf(", \"depth\": %ld, \"width\": [", depth);
-        for (size_t k = 0; k < nwid; k++) printf("%s%zu", k ? ", " : "", wid[k]);
+        for (size_t k = 0; k < nwid; k++) printf("%s%.0f", k ? ", " : "", wid[k]);
         printf("], \"samples\": %zu, \"seed\": %ld, \"first_sample\": %ld, \"n\": %zu, \"d\": %zu, \"out_dim\": %ld, "
                "\"param\": \"%s\", \"gaussian_input_layer\": %s, \"gram\": %s%s%s, \"reduce\": \"%s\", \"outputs\": ",
                S, seed, first, n, X.cols, outdim, param, gauss1 ? "true" : "false", gram ? "\"" : "",
@@ -234,6 +223,8 @@ done:
     free(wid);
     dw_core_free_large(F);
     dw_core_free_large(G);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
     dw_matrix_clear(&X);
     return rc;

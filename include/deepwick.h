@@ -13,7 +13,7 @@
 #include "deepwick/act.h"
 #include "deepwick/net.h"
 #include "deepwick/kernels.h"
-#include "deepwick/sampling.h"
+#include "deepwick/sample.h"
 #include "deepwick/spectrum.h"
 #include "deepwick/wick.h"
 #include "deepwick/sig.h"

@@ -4,6 +4,7 @@
 #define DEEPWICK_SPECTRUM_H
 
 #include "deepwick/net.h"
+#include "deepwick/sample.h"
 
 #ifdef __cplusplus
 extern "C" {

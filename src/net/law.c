@@ -1,5 +1,5 @@
 /* Weight laws (theory.md 2): parsing and spelling. A law belongs to the network's description (dw_net_set_law);
- * drawing from it is the sampling module's (src/sampling/laws.c). */
+ * drawing from it is the sampling module's (src/sample/laws.c). */
 #include "net/net.h"
 
 #include <ctype.h>

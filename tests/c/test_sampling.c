@@ -3,7 +3,7 @@
  * samples, reductions against per-sample Grams, the depth-0 Grams against the exact kernel, and the error paths. */
 #include "check.h"
 #include "deepwick.h"
-#include "sampling/sampling.h"
+#include "sample/sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -67,28 +67,37 @@ typedef struct {
 static dw_status run(const char *lawspec, const char *actspec, int threads, unsigned long long first, size_t S,
                      dw_sample_gram gram, int reduce, const double *X, size_t n, size_t d, result *r, double *se)
 {
-    static const size_t widths[3] = {70, 130, 65};
+    static const double widths[3] = {70, 130, 65};
     static const double wv[4] = {1.5, 2.0, 1.2, 0.8}, bv[4] = {0.1, 0.0, 0.2, 0.3};
     dw_act *act;
     dw_act_init(&act, actspec);
-    dw_sample_opts o;
-    dw_sample_opts_init(&o);
-    o.depth = 3;
-    o.act = act;
-    o.n_width = 3;
-    o.width = widths;
-    o.out_dim = 2;
-    o.n_weight_var = 4;
-    o.weight_var = wv;
-    o.n_bias_var = 4;
-    o.bias_var = bv;
-    dw_law_parse(&o.law, lawspec);
-    o.seed = 2026;
-    o.first_sample = first;
-    o.threads = threads;
-    dw_status s = dw_sample_run(&o, X, n, d, S, r->F, gram, reduce, r->G, se);
+    dw_net *net = NULL;
+    dw_sample_opts *o = NULL;
+    dw_status s;
+    if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, 3, act, true)) || (s = dw_net_set_widths(net, 3, widths)) ||
+        (s = dw_net_set_out_dim(net, 2)) || (s = dw_net_set_weight_var(net, 4, wv)) ||
+        (s = dw_net_set_bias_var(net, 4, bv)) || (s = dw_net_set_law(net, lawspec)) || (s = dw_sample_opts_init(&o)) ||
+        (s = dw_sample_opts_set_seed(o, 2026)) || (s = dw_sample_opts_set_first_sample(o, first)) ||
+        (s = dw_sample_opts_set_threads(o, threads)) || (s = dw_sample_opts_set_reduce(o, reduce)))
+        goto done;
+    s = dw_sample_run(net, o, X, n, d, S, gram, r->F, r->G, se);
+done:
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
     dw_act_clear(act);
     return s;
+}
+
+/* A depth-`depth` net with readout, one hidden width (0: none set), one weight_var, one bias_var. */
+static dw_net *fc(int depth, const dw_act *act, double width, double wv, double bv)
+{
+    dw_net *net = NULL;
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_set_fc(net, depth, act, true) == DW_OK);
+    if (width > 0) CHECK(dw_net_set_widths(net, 1, &width) == DW_OK);
+    CHECK(dw_net_set_weight_var(net, 1, &wv) == DW_OK);
+    CHECK(dw_net_set_bias_var(net, 1, &bv) == DW_OK);
+    return net;
 }
 
 int main(void)
@@ -227,81 +236,122 @@ int main(void)
         dw_act *act;
         dw_act_init(&act, "relu");
         const double wv = 1.7, bv = 0.3;
-        dw_sample_opts o;
-        dw_sample_opts_init(&o);
-        o.act = act;
-        o.weight_var = &wv;
-        o.bias_var = &bv;
-        dw_net *kn = NULL;
-        CHECK(dw_net_init(&kn) == DW_OK && dw_net_set_fc(kn, 0, NULL, true) == DW_OK);
-        CHECK(dw_net_set_weight_var(kn, 1, &wv) == DW_OK && dw_net_set_bias_var(kn, 1, &bv) == DW_OK);
+        dw_net *net0 = fc(0, act, 0, wv, bv);
         double *K = malloc(n * n * sizeof *K), *G = malloc(2 * n * n * sizeof *G);
-        CHECK(dw_kernel_gram(kn, NULL, X, n, NULL, n, d, K, NULL, NULL) == DW_OK);
-        dw_net_clear(kn);
+        CHECK(dw_kernel_gram(net0, NULL, X, n, NULL, n, d, K, NULL, NULL) == DW_OK);
         for (int g = 1; g <= 2; g++) {
-            CHECK(dw_sample_run(&o, X, n, d, 2, NULL, (dw_sample_gram)g, 0, G, NULL) == DW_OK);
+            CHECK(dw_sample_run(net0, NULL, X, n, d, 2, (dw_sample_gram)g, NULL, G, NULL) == DW_OK);
             double worst = 0;
             for (size_t e = 0; e < n * n; e++) worst = fmax(worst, fabs(G[e] - K[e]) / fmax(fabs(K[e]), 1));
             CHECK(worst < 1e-14);
         }
+        dw_net_clear(net0);
         /* errors */
-        size_t w0 = 0, wbig = (size_t)1 << 30, whuge = (size_t)1 << 36;
-        o.depth = 2;
-        o.n_width = 1;
-        o.width = &w0;
-        CHECK(dw_sample_run(&o, X, n, d, 2, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        dw_sample_opts *o = NULL, *red = NULL;
+        CHECK(dw_sample_opts_init(&o) == DW_OK && dw_sample_opts_init(&red) == DW_OK);
+        CHECK(dw_sample_opts_set_reduce(red, true) == DW_OK);
+        double bytes = -1;
+        dw_net *net = fc(2, act, 0, wv, bv); /* no width set */
+        CHECK(dw_sample_run(net, o, X, n, d, 2, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "width") != NULL);
-        o.width = &wbig;
-        CHECK(dw_sample_run(&o, X, n, d, 2, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_NOMEM);
+        CHECK(dw_sample_bytes(net, o, n, d, 2, DW_SAMPLE_NO_GRAM, true, &bytes) == DW_ERR_INVALID && bytes == 0);
+        CHECK(strstr(dw_error_message(), "width") != NULL);
+        const double wbig = (double)((size_t)1 << 30), whuge = (double)((size_t)1 << 36), wfrac = 2.5;
+        CHECK(dw_net_set_widths(net, 1, &wfrac) == DW_OK);
+        CHECK(dw_sample_run(net, o, X, n, d, 2, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "width: value 1 (2.5) must be a whole number") != NULL);
+        CHECK(dw_net_set_widths(net, 1, &wbig) == DW_OK);
+        CHECK(dw_sample_run(net, o, X, n, d, 2, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_NOMEM);
         CHECK(strstr(dw_error_message(), "needs") != NULL);
-        CHECK(isinf(dw_sample_bytes(&o, n, d, 2, 1, DW_SAMPLE_NO_GRAM, 0)) || dw_sample_bytes(&o, n, d, 2, 1, DW_SAMPLE_NO_GRAM, 0) > 1e12);
-        o.width = &whuge; /* beyond BLAS's int dimensions */
-        CHECK(dw_sample_run(&o, X, n, d, 2, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_bytes(net, o, n, d, 2, DW_SAMPLE_NO_GRAM, true, &bytes) == DW_OK);
+        CHECK(isinf(bytes) || bytes > 1e12);
+        CHECK(dw_net_set_widths(net, 1, &whuge) == DW_OK); /* beyond BLAS's int dimensions */
+        CHECK(dw_sample_run(net, o, X, n, d, 2, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "maximum") != NULL);
-        CHECK(dw_sample_bytes(&o, n, d, 2, 1, DW_SAMPLE_NO_GRAM, 0) < 0);
-        size_t w5 = 5;
-        o.width = &w5;
-        CHECK(dw_sample_run(&o, X, n, d, 0, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_bytes(net, o, n, d, 2, DW_SAMPLE_NO_GRAM, true, &bytes) == DW_ERR_INVALID);
+        CHECK(dw_sample_bytes(net, o, n, d, 2, DW_SAMPLE_NO_GRAM, true, NULL) == DW_ERR_INVALID);
+        const double w5 = 5;
+        CHECK(dw_net_set_widths(net, 1, &w5) == DW_OK);
+        CHECK(dw_sample_bytes(net, NULL, n, d, 2, DW_SAMPLE_NNGP, true, &bytes) == DW_OK && bytes > 0);
+        CHECK(dw_sample_run(net, o, X, n, d, 0, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "samples") != NULL);
-        CHECK(dw_sample_run(&o, X, n, d, 1, NULL, DW_SAMPLE_NNGP, 1, G, G + n * n) == DW_ERR_INVALID);
-        CHECK(dw_sample_run(&o, X, n, d, 1, NULL, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_run(net, red, X, n, d, 1, DW_SAMPLE_NNGP, NULL, G, G + n * n) == DW_ERR_INVALID);
+        CHECK(dw_sample_run(net, o, X, n, d, 1, DW_SAMPLE_NO_GRAM, NULL, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_run(net, o, X, n, d, 1, (dw_sample_gram)7, NULL, G, NULL) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "gram") != NULL);
         const double bad[2] = {1, 2};
-        o.n_weight_var = 2;
-        o.weight_var = bad;
-        CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_net_set_weight_var(net, 2, bad) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "weight_var") != NULL);
-        o.n_weight_var = 1;
-        o.law.kind = DW_LAW_SPARSE;
-        o.law.param = 2;
-        CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
-        o.law.kind = DW_LAW_GAUSSIAN;
+        CHECK(dw_net_set_law(net, "sparse:2") == DW_ERR_INVALID);
         X[7] = NAN;
-        CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NO_GRAM, 0, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_run(net, o, X, n, d, 1, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "not finite") != NULL);
         X[7] = 0.5;
+        /* the shapes the sampler takes: a readout, no given weights */
+        {
+            dw_net *nr = NULL;
+            CHECK(dw_net_init(&nr) == DW_OK && dw_net_set_fc(nr, 2, act, false) == DW_OK);
+            CHECK(dw_sample_run(nr, o, X, n, d, 1, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
+            CHECK(strstr(dw_error_message(), "sample: the network must end with a dense (readout) layer") != NULL);
+            const double W1[10] = {0}, *Wg[1] = {W1};
+            const size_t wg[2] = {5, 2};
+            CHECK(dw_net_set_given(nr, act, 1, wg, Wg, NULL, true) == DW_OK);
+            CHECK(dw_sample_run(nr, o, X, n, d, 1, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
+            CHECK(strstr(dw_error_message(), "given weights") != NULL);
+            CHECK(dw_sample_run(NULL, o, X, n, d, 1, DW_SAMPLE_NO_GRAM, G, NULL, NULL) == DW_ERR_INVALID);
+            dw_net_clear(nr);
+        }
         /* overflow: exp at huge variance is an error, never Inf/NaN */
         dw_act *ex;
         dw_act_init(&ex, "exp");
-        const double huge = 1e4;
-        o.act = ex;
-        o.weight_var = &huge;
-        o.depth = 2;
-        CHECK(dw_sample_run(&o, X, n, d, 1, G, DW_SAMPLE_NNGP, 0, G, NULL) == DW_ERR_RANGE);
+        dw_net *nex = fc(2, ex, 5, 1e4, bv);
+        CHECK(dw_sample_run(nex, o, X, n, d, 1, DW_SAMPLE_NNGP, G, G, NULL) == DW_ERR_RANGE);
+        dw_net_clear(nex);
         dw_act_clear(ex);
         /* convergence study: argument errors, and a small run whose numbers are finite and sane */
-        dw_sampling_width res[3];
-        dw_sampling_fit fit;
+        double res[3 * DW_SAMPLE_WIDTH_COLS], fit[DW_SAMPLE_FIT_LEN];
         const size_t ws[3] = {16, 32, 64}, dup[2] = {16, 16};
-        o.act = act;
-        o.weight_var = &wv;
-        o.depth = 0;
-        CHECK(dw_sampling_converge(&o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 10, res, &fit) == DW_ERR_INVALID);
-        o.depth = 2;
-        CHECK(dw_sampling_converge(&o, X, 8, d, DW_SAMPLE_NTK, 1, ws, 10, res, &fit) == DW_ERR_INVALID);
-        CHECK(dw_sampling_converge(&o, X, 8, d, DW_SAMPLE_NTK, 2, dup, 10, res, &fit) == DW_ERR_INVALID);
-        CHECK(dw_sampling_converge(&o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 1, res, &fit) == DW_ERR_INVALID);
-        CHECK(dw_sampling_converge(&o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 40, res, &fit) == DW_OK);
-        CHECK(fit.slope < 0 && fit.slope_lo < fit.slope && fit.slope < fit.slope_hi && res[0].rms > res[2].rms);
+        dw_net *n0 = fc(0, act, 0, wv, bv), *n2 = fc(2, act, 0, wv, bv);
+        CHECK(dw_sample_converge(n0, o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 10, res, fit) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "depth") != NULL);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NTK, 1, ws, 10, res, fit) == DW_ERR_INVALID);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NTK, 2, dup, 10, res, fit) == DW_ERR_INVALID);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 1, res, fit) == DW_ERR_INVALID);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NO_GRAM, 3, ws, 10, res, fit) == DW_ERR_INVALID);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 10, res, NULL) == DW_ERR_INVALID);
+        CHECK(dw_net_set_param(n2, DW_PARAM_STANDARD) == DW_OK);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 10, res, fit) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "param") != NULL);
+        CHECK(dw_net_set_param(n2, DW_PARAM_NTK) == DW_OK);
+        CHECK(dw_sample_converge(n2, o, X, 8, d, DW_SAMPLE_NTK, 3, ws, 40, res, fit) == DW_OK);
+        CHECK(fit[DW_SAMPLE_FIT_SLOPE] < 0 && fit[DW_SAMPLE_FIT_SLOPE_LO] < fit[DW_SAMPLE_FIT_SLOPE] &&
+              fit[DW_SAMPLE_FIT_SLOPE] < fit[DW_SAMPLE_FIT_SLOPE_HI] &&
+              res[DW_SAMPLE_W_RMS] > res[2 * DW_SAMPLE_WIDTH_COLS + DW_SAMPLE_W_RMS]);
+        CHECK(res[DW_SAMPLE_W_WIDTH] == 16 && res[2 * DW_SAMPLE_WIDTH_COLS + DW_SAMPLE_W_WIDTH] == 64);
+        /* the same study with opts NULL (the defaults: seed 0, first sample 0) gives the same numbers */
+        {
+            double res2[3 * DW_SAMPLE_WIDTH_COLS], fit2[DW_SAMPLE_FIT_LEN];
+            CHECK(dw_sample_converge(n2, NULL, X, 8, d, DW_SAMPLE_NTK, 3, ws, 40, res2, fit2) == DW_OK);
+            CHECK(!memcmp(res, res2, sizeof res) && !memcmp(fit, fit2, sizeof fit));
+        }
+        dw_net_clear(n0);
+        dw_net_clear(n2);
+        dw_net_clear(net);
+        /* the options' setters and their error paths */
+        CHECK(dw_sample_opts_init(NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_opts_set_threads(o, -1) == DW_ERR_INVALID && strstr(dw_error_message(), "threads") != NULL);
+        CHECK(dw_sample_opts_set_threads(o, 4097) == DW_ERR_INVALID && strstr(dw_error_message(), "maximum") != NULL);
+        CHECK(dw_sample_opts_set_threads(o, 0) == DW_OK && dw_sample_opts_set_threads(o, 3) == DW_OK);
+        CHECK(dw_sample_opts_set_seed(NULL, 1) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "sample options") != NULL);
+        CHECK(dw_sample_opts_set_first_sample(NULL, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_opts_set_threads(NULL, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_opts_set_progress(NULL, NULL, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_opts_set_reduce(NULL, true) == DW_ERR_INVALID);
+        CHECK(dw_sample_opts_set_progress(o, NULL, NULL) == DW_OK);
+        dw_sample_opts_clear(NULL);
+        dw_sample_opts_clear(o);
+        dw_sample_opts_clear(red);
         free(K);
         free(G);
         dw_act_clear(act);
@@ -324,25 +374,52 @@ int main(void)
             }
             for (int k = 0; k < 2; k++) want[2 * i + k] = W2[3 * k] * a[0] + W2[3 * k + 1] * a[1] + W2[3 * k + 2] * a[2];
         }
-        CHECK(dw_sample_forward(act, 2, widths, W, b, X, 3, F, 1) == DW_OK);
+        dw_net *net = NULL;
+        dw_sample_opts *o1 = NULL, *o2 = NULL;
+        CHECK(dw_net_init(&net) == DW_OK && dw_net_set_given(net, act, 2, widths, W, b, true) == DW_OK);
+        CHECK(dw_sample_opts_init(&o1) == DW_OK && dw_sample_opts_set_threads(o1, 1) == DW_OK);
+        CHECK(dw_sample_opts_init(&o2) == DW_OK && dw_sample_opts_set_threads(o2, 2) == DW_OK);
+        CHECK(dw_sample_forward(net, o1, X, 3, 2, F) == DW_OK);
         for (int e = 0; e < 6; e++) CHECK_CLOSE(F[e], want[e], 1e-15, 1e-15);
-        CHECK(dw_sample_forward(act, 2, widths, W, b, X, 3, G, 2) == DW_OK);
+        CHECK(dw_sample_forward(net, o2, X, 3, 2, G) == DW_OK);
         CHECK(memcmp(F, G, sizeof F) == 0);
-        CHECK(dw_sample_forward(NULL, 2, widths, W, b, X, 3, F, 1) == DW_ERR_INVALID);
-        CHECK(dw_sample_forward(act, 0, widths, W, b, X, 3, F, 1) == DW_ERR_INVALID);
-        CHECK(dw_sample_forward(act, 2, widths, W, b, X, 0, F, 1) == DW_ERR_INVALID);
-        CHECK(dw_sample_forward(act, 2, widths, NULL, b, X, 3, F, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(net, NULL, X, 3, 2, G) == DW_OK);
+        CHECK(memcmp(F, G, sizeof F) == 0);
+        /* the net's own checks (dw_net_set_given) and the call's */
+        dw_net *bad = NULL;
+        CHECK(dw_net_init(&bad) == DW_OK);
+        CHECK(dw_net_set_given(bad, NULL, 2, widths, W, b, true) == DW_ERR_INVALID);
+        CHECK(dw_net_set_given(bad, act, 0, widths, W, b, true) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(net, o1, X, 0, 2, F) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(net, o1, X, 3, 3, F) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "X: 3 columns, but the network's first layer takes 2 inputs") != NULL);
+        CHECK(dw_sample_forward(net, o1, X, 3, 2, NULL) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(net, o1, NULL, 3, 2, F) == DW_ERR_INVALID);
+        CHECK(dw_net_set_given(bad, act, 2, widths, NULL, b, true) == DW_ERR_INVALID);
         const size_t bad_widths[] = {2, 0, 2};
-        CHECK(dw_sample_forward(act, 2, bad_widths, W, b, X, 3, F, 1) == DW_ERR_INVALID);
-        CHECK(strstr(dw_error_message(), "layer 1 has no output units") != NULL);
+        CHECK(dw_net_set_given(bad, act, 2, bad_widths, W, b, true) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "weights: width 1 is 0") != NULL);
         const double *Wn[] = {W1, NULL};
-        CHECK(dw_sample_forward(act, 2, widths, Wn, b, X, 3, F, 1) == DW_ERR_INVALID);
+        CHECK(dw_net_set_given(bad, act, 2, widths, Wn, b, true) == DW_ERR_INVALID);
+        /* a random net, or a given one without a readout, is not a given network with a readout */
+        CHECK(dw_net_set_fc(bad, 1, act, true) == DW_OK);
+        CHECK(dw_sample_forward(bad, o1, X, 3, 2, F) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "forward: the network has no given weights") != NULL);
+        CHECK(dw_net_set_given(bad, act, 2, widths, W, b, false) == DW_OK);
+        CHECK(dw_sample_forward(bad, o1, X, 3, 2, F) == DW_ERR_INVALID);
+        CHECK(strstr(dw_error_message(), "readout") != NULL);
+        CHECK(dw_sample_forward(NULL, o1, X, 3, 2, F) == DW_ERR_INVALID);
         const double Xn[] = {1, 2, NAN, 0.5, 0, 0};
-        CHECK(dw_sample_forward(act, 2, widths, W, b, Xn, 3, F, 1) == DW_ERR_INVALID);
+        CHECK(dw_sample_forward(net, o1, Xn, 3, 2, F) == DW_ERR_INVALID);
         const double W2n[] = {1, 2, -1, 0.5, INFINITY, 1};
         const double *Wi[] = {W1, W2n};
-        CHECK(dw_sample_forward(act, 2, widths, Wi, b, X, 3, F, 2) == DW_ERR_RANGE);
+        CHECK(dw_net_set_given(bad, act, 2, widths, Wi, b, true) == DW_OK);
+        CHECK(dw_sample_forward(bad, o2, X, 3, 2, F) == DW_ERR_RANGE);
         CHECK(strstr(dw_error_message(), "forward: layer 2 is not finite at input row 1") != NULL);
+        dw_net_clear(bad);
+        dw_net_clear(net);
+        dw_sample_opts_clear(o1);
+        dw_sample_opts_clear(o2);
         dw_act_clear(act);
     }
     return check_done("sampling");

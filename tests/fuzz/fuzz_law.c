@@ -1,4 +1,4 @@
-/* libFuzzer harness for weight-law specs (src/sampling/laws.c): any input either parses to a law whose canonical
+/* libFuzzer harness for weight-law specs (src/sample/laws.c): any input either parses to a law whose canonical
  * spelling parses back to the same law and whose draws have the right count and are finite, or fails with a
  * one-line message; never crashes, leaks or reads out of bounds. */
 #include "deepwick.h"

@@ -62,7 +62,7 @@ def test_ntk_equals_finite_differences(act, dout, bias):
     Ws, bs = net(rng, sizes, bias)
     X = rng.standard_normal((5, 3))
     ws, bsc = [0.7, 1.3, 0.4], [0.5, 2.0, 1.1]
-    T = dw.network_kernel(Ws, bs, X, act, weight_scale=ws, bias_scale=bsc)
+    T = dw.network_kernel(Ws, bs, X, act, weight_var=ws, bias_var=bsc)
     R = ntk_fd(Ws, bs, X, act, ws, bsc)
     # central differences: error O(eps^2 |f'''|) + O(rounding / eps) ~ 1e-10 relative
     assert np.abs(T - R).max() <= 1e-8 * np.abs(R).max()
@@ -77,10 +77,10 @@ def test_nngp_equals_numpy_features():
     Ws, bs = net(rng, [4, 9, 7, 2])
     X = rng.standard_normal((11, 4))
     a = np.tanh(np.tanh(X @ Ws[0].T + bs[0]) @ Ws[1].T + bs[1])
-    K = dw.network_kernel(Ws, bs, X, "tanh", kind="nngp", weight_scale=[1, 1, 0.6], bias_scale=[1, 1, 0.2])
+    K = dw.network_kernel(Ws, bs, X, "tanh", kind="nngp", weight_var=[1, 1, 0.6], bias_var=[1, 1, 0.2])
     assert np.allclose(K, 0.6 * a @ a.T + 0.2, rtol=1e-14, atol=1e-14)
     # no bias in the last layer: no bias term
-    K0 = dw.network_kernel(Ws, bs[:2] + [None], X, "tanh", kind="nngp", weight_scale=[1, 1, 0.6], bias_scale=0.2)
+    K0 = dw.network_kernel(Ws, bs[:2] + [None], X, "tanh", kind="nngp", weight_var=[1, 1, 0.6], bias_var=0.2)
     assert np.allclose(K0, 0.6 * a @ a.T, rtol=1e-14, atol=1e-14)
 
 
@@ -104,10 +104,10 @@ def test_backprop_formula_with_numpy_at_ragged_tiles():
             T += (g @ g.T) * (ws[l - 1] * acts[l - 1] @ acts[l - 1].T + bsc[l - 1]) / 2
             if l > 1:
                 g = ders[l - 2] * (g @ Ws[l - 1])
-    G = dw.network_kernel(Ws, bs, X, "tanh", weight_scale=ws, bias_scale=bsc)
+    G = dw.network_kernel(Ws, bs, X, "tanh", weight_var=ws, bias_var=bsc)
     assert np.abs(G - T).max() <= 1e-13 * np.abs(T).max()
     assert np.array_equal(G, G.T)
-    assert np.array_equal(G, dw.network_kernel(Ws, bs, X, "tanh", weight_scale=ws, bias_scale=bsc, threads=1))
+    assert np.array_equal(G, dw.network_kernel(Ws, bs, X, "tanh", weight_var=ws, bias_var=bsc, threads=1))
 
 
 @pytest.mark.parametrize("kind", ["ntk", "nngp"])
@@ -120,8 +120,8 @@ def test_reproduces_empirical_kernel_of_a_sampled_network(kind):
     Wg = [np.sqrt(wv[l] / sizes[l]) * sm.weights("gaussian", sizes[l + 1], sizes[l], seed=4, sample=0, layer=l + 1)
           for l in range(3)]
     bg = [np.sqrt(bv[l]) * sm.bias("gaussian", sizes[l + 1], seed=4, sample=0, layer=l + 1) for l in range(3)]
-    G = dw.network_kernel(Wg, bg, X, "erf", kind=kind, weight_scale=[wv[l] / sizes[l] for l in range(3)],
-                          bias_scale=bv)
+    G = dw.network_kernel(Wg, bg, X, "erf", kind=kind, weight_var=[wv[l] / sizes[l] for l in range(3)],
+                          bias_var=bv)
     assert np.abs(G - ref).max() <= 1e-14 * np.abs(ref).max()
 
 
@@ -131,7 +131,7 @@ def test_cross_gram_is_the_block_of_the_stacked_gram(kind):
     rng = np.random.default_rng(4)
     Ws, bs = net(rng, [5, 40, 30, 3])
     X, Y = rng.standard_normal((150, 5)), rng.standard_normal((70, 5))
-    kw = dict(kind=kind, weight_scale=[0.8, 1.2, 0.5], bias_scale=0.4)
+    kw = dict(kind=kind, weight_var=[0.8, 1.2, 0.5], bias_var=0.4)
     C = dw.network_kernel(Ws, bs, X, "tanh", Y=Y, **kw)
     F = dw.network_kernel(Ws, bs, np.vstack([X, Y]), "tanh", **kw)
     assert C.shape == (150, 70)
@@ -146,7 +146,7 @@ def test_single_layer_is_the_linear_kernel():
     W, b = rng.standard_normal((2, 5)), rng.standard_normal(2)
     X = rng.standard_normal((4, 5))
     for kind in ("ntk", "nngp"):
-        G = dw.network_kernel([W], [b], X, "relu", kind=kind, weight_scale=0.4, bias_scale=0.7)
+        G = dw.network_kernel([W], [b], X, "relu", kind=kind, weight_var=0.4, bias_var=0.7)
         assert np.allclose(G, 0.4 * X @ X.T + 0.7, rtol=1e-14, atol=1e-14)
 
 
@@ -156,10 +156,10 @@ def test_bad_input():
     X = rng.standard_normal((2, 3))
     with pytest.raises(dw.InputError, match="kind"):
         dw.network_kernel(Ws, bs, X, "tanh", kind="ntk2")
-    with pytest.raises(dw.InputError, match="weight_scale: expected a scalar or 2 values"):
-        dw.network_kernel(Ws, bs, X, "tanh", weight_scale=[1, 2, 3])
-    with pytest.raises(dw.DeepwickError, match="bias_scale: value 2 .* non-negative"):
-        dw.network_kernel(Ws, bs, X, "tanh", bias_scale=[1, -1])
+    with pytest.raises(dw.InputError, match="weight_var: expected 1 or 2 per-layer values, got 3"):
+        dw.network_kernel(Ws, bs, X, "tanh", weight_var=[1, 2, 3])
+    with pytest.raises(dw.DeepwickError, match="bias_var: value 2 .* non-negative"):
+        dw.network_kernel(Ws, bs, X, "tanh", bias_var=[1, -1])
     with pytest.raises(dw.InputError, match="expects 3 inputs"):
         dw.network_kernel(Ws, bs, X[:, :2], "tanh")
     bad = [w.copy() for w in Ws]
@@ -211,8 +211,8 @@ def test_cli_network_equals_python(saved):
     assert info["widths"] == [4, 12, 9, 2] and info["biases"] == [True, False, True] and info["gram"] == "ntk"
     b = [bs[0], None, bs[2]]
     assert np.array_equal(np.load(d / "f.npy"), dw.forward(Ws, b, X, "tanh"))
-    assert np.array_equal(np.load(d / "g.npy"), dw.network_kernel(Ws, b, X, "tanh", weight_scale=[0.5, 1, 2],
-                                                                  bias_scale=0.3))
+    assert np.array_equal(np.load(d / "g.npy"), dw.network_kernel(Ws, b, X, "tanh", weight_var=[0.5, 1, 2],
+                                                                  bias_var=0.3))
     p = run("network", "--x", d / "x.npy", "--weights", wlist(d), "--act", "relu", "--gram", "nngp", "--out",
             d / "k.npy", "--threads", 1)
     assert p.returncode == 0 and p.stdout == "" and p.stderr == ""

@@ -375,6 +375,24 @@ def test_measured_ntk_slope_is_minus_half(act, law):
     assert abs(r["bias_inf"]) < 4 * r["bias_inf_se"]
 
 
+def test_result_objects():
+    """sample() and converge() return small result objects whose fields are also reachable as dict keys."""
+    X = inputs(4, 3)
+    r = dw.sample(X, depth=1, act="relu", width=8, samples=3, gram="nngp", reduce="none")
+    assert isinstance(r, sm.SampleResult)
+    assert r.outputs.shape == (3, 4, 1) and r.gram.shape == (3, 4, 4) and r.gram_se is None
+    assert r["gram"] is r.gram and "gram" in r and "gram_se" not in r and sorted(r) == ["gram", "outputs"]
+    with pytest.raises(KeyError):
+        r["gram_se"]
+    c = dw.converge(X, depth=1, act="relu", widths=[8, 16, 32], samples=4, threads=1)
+    assert isinstance(c, sm.ConvergeResult)
+    assert c.rms is c["rms"] and c.slope_ci == (c.slope_lo, c.slope_hi) == c["slope_ci"]
+    assert c.law == "gaussian" and c.act == "relu" and c.depth == 1 and c.samples == 4 and c.kind == "ntk"
+    assert c.widths.dtype == np.int64 and "bias_chi2_dof" in c and "nope" not in c
+    with pytest.raises(InputError, match="threads"):
+        dw.converge(X, depth=1, act="relu", widths=[8, 16], samples=4, threads=5000)
+
+
 def test_converge_small():
     X = inputs(5, 4)
     r = dw.converge(X, depth=2, act="relu", widths=[32, 64, 128, 256], samples=60, kind="ntk", weight_var=2.0,
@@ -502,7 +520,7 @@ def test_cli_sample_equals_python(xfile):
     (["--law", "student-t:1.5"], ["nu", "> 2"]),
     (["--law", "lognormal"], ["unknown law"]),
     (["--law", "complex-gaussian", "--gram", "ntk"], ["complex"]),
-    (["--width", "8,8,8"], ["width", "hidden widths"]),
+    (["--width", "8,8,8"], ["width", "expected 1 or 2"]),
     (["--weight-var", "1,2"], ["weight_var"]),
     (["--width", 10 ** 9], ["needs", "available"]),
     (["--width", 10 ** 11], ["width", "maximum"]),
@@ -560,7 +578,7 @@ def test_cli_converge(xfile):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the Gaussian stream, rebuilt in pure Python (Philox4x64-10 + the ziggurat of src/sampling/laws.c, drawn one
+# the Gaussian stream, rebuilt in pure Python (Philox4x64-10 + the ziggurat of src/sample/laws.c, drawn one
 # normal at a time): pins the batched, vectorised C fast path to the sequential algorithm, slow paths included
 # ----------------------------------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 /* Weight laws (theory.md 2): unit-variance draws, row-block streams, Haar orthogonal matrices. */
-#include "sampling/sampling.h"
+#include "sample/sample.h"
 
 #include <Random123/philox.h>
 #include <lapacke.h>
@@ -356,5 +356,33 @@ dw_status dw_sample_bias(const dw_law *law, unsigned long long seed, unsigned lo
     dw_status s = dw_sample_weights(law, seed, sample, layer, 0, 0, NULL);
     if (s) return s;
     dw_law_bias(law, seed, sample, layer, n, b);
+    return DW_OK;
+}
+
+/* The law by its spelling, for bindings that hold no dw_law value. */
+dw_status dw_sample_law_weights(const char *law, unsigned long long seed, unsigned long long sample,
+                                unsigned long long layer, size_t rows, size_t cols, double *W)
+{
+    dw_law l;
+    dw_status s = dw_law_parse(&l, law);
+    return s ? s : dw_sample_weights(&l, seed, sample, layer, rows, cols, W);
+}
+
+dw_status dw_sample_law_bias(const char *law, unsigned long long seed, unsigned long long sample,
+                             unsigned long long layer, size_t n, double *b)
+{
+    dw_law l;
+    dw_status s = dw_law_parse(&l, law);
+    return s ? s : dw_sample_bias(&l, seed, sample, layer, n, b);
+}
+
+dw_status dw_sample_law_query(const char *law, bool *is_complex, char *canon, size_t cap, const char **warning)
+{
+    dw_law l;
+    dw_status s = dw_law_parse(&l, law);
+    if (s) return s;
+    if (is_complex) *is_complex = dw_law_complex(&l);
+    if (canon && cap) dw_law_format(&l, canon, cap);
+    if (warning) *warning = dw_law_warning(&l);
     return DW_OK;
 }

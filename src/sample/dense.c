@@ -1,5 +1,5 @@
 /* Shared pieces of the dense-network drivers (see dense.h). */
-#include "sampling/dense.h"
+#include "sample/dense.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -1,8 +1,8 @@
 /* Internal: the pieces shared by the dense-network drivers (sampled networks in network.c, given networks in
  * given.c): the fused bias + activation kernel, input checks, the error record of parallel loops, the blocking.
  */
-#ifndef DW_SAMPLING_DENSE_H
-#define DW_SAMPLING_DENSE_H
+#ifndef DW_SAMPLE_DENSE_H
+#define DW_SAMPLE_DENSE_H
 
 #include "act/act.h"
 #include "core/internal.h"

@@ -1,0 +1,182 @@
+/* Networks with GIVEN weights (trained ones, another framework's, or sampled ones scaled by the caller), described
+ * by a net built with dw_net_set_given: the forward pass (theory.md 1.1) and the empirical NNGP / NTK Gram by
+ * back-propagation (theory.md 1.3).
+ *
+ * Both run on the engine of dense.c (as sampled networks do), so their results do not depend on the thread count.
+ */
+#include "sample/dense.h"
+#include "sample/sample.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A given network's arrays in the engine's form, gathered from the net's dense layers. */
+typedef struct {
+    size_t L;           /* dense layers */
+    size_t *widths;     /* widths[0] = d, ..., widths[L] = d_out */
+    const double **W, **b;
+    double *ws, *bs;    /* the tangent kernel's scales: the layers' weight_var, bias_var */
+    const dw_act *act;
+    size_t mx;          /* the widest hidden layer (0 without hidden layers) */
+} given_view;
+
+static void view_clear(given_view *g)
+{
+    free(g->widths);
+    free(g->W);
+    free(g->b);
+    free(g->ws);
+    memset(g, 0, sizeof *g);
+}
+
+/* Check that net is a given network with a readout that takes X (n x d), and gather its arrays. */
+static dw_status view_init(given_view *g, const dw_net *net, const char *who, const double *X, size_t n, size_t d)
+{
+    memset(g, 0, sizeof *g);
+    dw_net_fc fc;
+    dw_status s = dw_net_fc_view(net, who, 1, &fc);
+    if (s) return s;
+    if (!dw_net_is_given(net))
+        return dw_fail(DW_ERR_INVALID, "%s: the network has no given weights (build it with dw_net_set_given)", who);
+    if (!X) return dw_fail(DW_ERR_INVALID, "%s: NULL argument", who);
+    if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
+    if (n > (size_t)INT_MAX)
+        return dw_fail(DW_ERR_INVALID, "X: number of points: %zu is above the maximum supported by BLAS (%d)", n,
+                       INT_MAX);
+    const size_t L = fc.n_dense;
+    const size_t d0 = dw_net_dense(net, 0)->cols;
+    if (d != d0)
+        return dw_fail(DW_ERR_INVALID, "X: %zu columns, but the network's first layer takes %zu inputs", d, d0);
+    g->L = L;
+    g->act = fc.act;
+    g->widths = dw_alloc(L + 1, sizeof *g->widths, "layer widths");
+    g->W = dw_alloc(L, sizeof *g->W, "layer pointers");
+    g->b = dw_alloc(L, sizeof *g->b, "layer pointers");
+    g->ws = dw_alloc(L, 2 * sizeof *g->ws, "layer scales");
+    if (!g->widths || !g->W || !g->b || !g->ws) {
+        view_clear(g);
+        return DW_ERR_NOMEM;
+    }
+    g->bs = g->ws + L;
+    g->widths[0] = d0;
+    for (size_t l = 0; l < L; l++) {
+        const dw_net_layer *dl = dw_net_dense(net, l);
+        g->widths[l + 1] = dl->rows;
+        g->W[l] = dl->W;
+        g->b[l] = dl->b;
+        g->ws[l] = dl->weight_var;
+        g->bs[l] = dl->bias_var;
+    }
+    for (size_t l = 0; l <= L; l++) {
+        if (g->widths[l] > (size_t)INT_MAX) {
+            s = dw_fail(DW_ERR_INVALID, "weights: width %zu of layer %zu is above the maximum supported by BLAS (%d)",
+                        g->widths[l], l, INT_MAX);
+            view_clear(g);
+            return s;
+        }
+        if (l > 0 && l < L && g->widths[l] > g->mx) g->mx = g->widths[l];
+    }
+    if (!dw_dense_check_inputs("X", X, n, d0)) {
+        view_clear(g);
+        return DW_ERR_INVALID;
+    }
+    return DW_OK;
+}
+
+/* Run the engine on one given network. */
+static dw_status run_given(const given_view *g, const double *X, size_t n, size_t n1, double *F, dw_sample_gram kind,
+                           double *G, int threads_opt, const char *what)
+{
+    const dw_dense_shape sh = {g->L, g->widths, g->act, g->ws, g->bs, 1};
+    const double cnt = dw_dense_work(&sh, n, kind);
+    dw_status st = dw_core_check_alloc(8.0 * cnt, what);
+    if (st) return st;
+    double *work = cnt > 0 ? dw_core_alloc_large((size_t)(8.0 * cnt), what) : NULL;
+    if (cnt > 0 && !work) return DW_ERR_NOMEM;
+    const dw_dense_net net = {g->W, g->b, F, G, work, 0};
+    st = dw_dense_eval(&sh, &net, 1, X, n, n1, kind, dw_core_threads(threads_opt));
+    dw_core_free_large(work);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * dw_sample_forward
+ * ---------------------------------------------------------------------------------------------------------- */
+
+dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
+                            double *F)
+{
+    o = dw_sample_opts_or_default(o);
+    given_view g;
+    dw_status st = view_init(&g, net, "forward", X, n, d);
+    if (st) return st;
+    if (!F)
+        st = dw_fail(DW_ERR_INVALID, "forward: NULL argument");
+    else
+        st = run_given(&g, X, n, n, F, DW_SAMPLE_NO_GRAM, NULL, o->threads, "the forward pass's activations");
+    view_clear(&g);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * dw_sample_network_gram
+ * ---------------------------------------------------------------------------------------------------------- */
+
+static dw_status network_gram(const given_view *g, const dw_sample_opts *o, const double *X, size_t n,
+                              const double *Y, size_t m, dw_sample_gram kind, double *G)
+{
+    const size_t *widths = g->widths;
+    const size_t n_layers = g->L;
+    if (Y) {
+        if (m == 0) return dw_fail(DW_ERR_INVALID, "Y: no input points (0 rows)");
+        if (!dw_dense_check_inputs("Y", Y, m, widths[0])) return DW_ERR_INVALID;
+        if ((double)n + (double)m > (double)INT_MAX)
+            return dw_fail(DW_ERR_INVALID, "X, Y: %zu + %zu points is above the maximum supported by BLAS", n, m);
+    }
+    const size_t nt = Y ? n + m : n; /* the stacked inputs */
+    if (!G) return dw_fail(DW_ERR_INVALID, "network gram: NULL output");
+    if (kind != DW_SAMPLE_NNGP && kind != DW_SAMPLE_NTK)
+        return dw_fail(DW_ERR_INVALID, "kind: expected the nngp or ntk Gram (got %d)", (int)kind);
+    const size_t dout = widths[n_layers];
+    /* BLAS takes int dimensions: the back-propagation GEMM has n d_out rows, the gradients' Gram d_out n_l columns */
+    if (kind == DW_SAMPLE_NTK && n_layers > 1 &&
+        ((double)nt * (double)dout > (double)INT_MAX || (double)g->mx * (double)dout > (double)INT_MAX))
+        return dw_fail(DW_ERR_INVALID, "network gram: %zu points x %zu outputs is above the maximum supported by BLAS",
+                       nt, dout);
+    /* with Y: one pass over the stacked points X; Y (the cross tiles only) */
+    double *XY = NULL;
+    dw_status st;
+    if (Y) {
+        const size_t d = widths[0];
+        st = dw_core_check_alloc(8.0 * (double)nt * (double)d, "the stacked inputs");
+        if (st) return st;
+        if (!(XY = dw_core_alloc_large(nt * d * sizeof *XY, "the stacked inputs"))) return DW_ERR_NOMEM;
+        memcpy(XY, X, n * d * sizeof *XY);
+        memcpy(XY + n * d, Y, m * d * sizeof *XY);
+    }
+    st = run_given(g, Y ? XY : X, nt, n, NULL, kind, G, o->threads, "the network's activations and gradients");
+    dw_core_free_large(XY);
+    if (st) return st;
+    const size_t cols = Y ? m : n;
+    for (size_t i = 0; i < n; i++) /* gradients can overflow where the activations did not */
+        for (size_t j = Y ? 0 : i; j < cols; j++)
+            if (!isfinite(G[i * cols + j]))
+                return dw_fail(DW_ERR_RANGE,
+                               "network gram: entry (%zu, %zu) is not finite (overflow in the back-propagation)",
+                               i + 1, j + 1);
+    return DW_OK;
+}
+
+dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
+                                 const double *Y, size_t m, size_t d, dw_sample_gram kind, double *G)
+{
+    o = dw_sample_opts_or_default(o);
+    given_view g;
+    dw_status st = view_init(&g, net, "network gram", X, n, d);
+    if (st) return st;
+    st = network_gram(&g, o, X, n, Y, m, kind, G);
+    view_clear(&g);
+    return st;
+}

@@ -1,0 +1,194 @@
+/* dw_sample_run and dw_sample_bytes: S sampled networks on the inputs, their outputs and per-sample or reduced
+ * empirical Grams (theory.md 1.1, 1.3, 2); and the options object they take. The drawing and the engine are
+ * driver.c's, the network's shape snet.c's. */
+#include "sample/dense.h"
+#include "sample/sample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Options
+ * ---------------------------------------------------------------------------------------------------------- */
+
+static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false};
+
+const dw_sample_opts *dw_sample_opts_or_default(const dw_sample_opts *o) { return o ? o : &defaults; }
+
+dw_status dw_sample_opts_init(dw_sample_opts **o)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "sample options: NULL output");
+    *o = dw_alloc(1, sizeof **o, "sample options");
+    if (!*o) return DW_ERR_NOMEM;
+    **o = defaults;
+    return DW_OK;
+}
+
+void dw_sample_opts_clear(dw_sample_opts *o) { free(o); }
+
+static dw_status need_opts(const dw_sample_opts *o)
+{
+    return o ? DW_OK : dw_fail(DW_ERR_INVALID, "sample options: NULL options");
+}
+
+dw_status dw_sample_opts_set_seed(dw_sample_opts *o, unsigned long long seed)
+{
+    dw_status s = need_opts(o);
+    if (!s) o->seed = seed;
+    return s;
+}
+
+dw_status dw_sample_opts_set_first_sample(dw_sample_opts *o, unsigned long long first_sample)
+{
+    dw_status s = need_opts(o);
+    if (!s) o->first_sample = first_sample;
+    return s;
+}
+
+dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads)
+{
+    dw_status s = need_opts(o);
+    if (s) return s;
+    if (threads < 0) return dw_fail(DW_ERR_INVALID, "threads: must be >= 0 (0: the OpenMP default; got %d)", threads);
+    if (threads > DW_SAMPLE_THREADS_MAX)
+        return dw_fail(DW_ERR_INVALID, "threads: %d is above the maximum %d", threads, DW_SAMPLE_THREADS_MAX);
+    o->threads = threads;
+    return DW_OK;
+}
+
+dw_status dw_sample_opts_set_progress(dw_sample_opts *o, dw_sample_progress_fn fn, void *ctx)
+{
+    dw_status s = need_opts(o);
+    if (s) return s;
+    o->progress = fn;
+    o->progress_ctx = ctx;
+    return DW_OK;
+}
+
+dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce)
+{
+    dw_status s = need_opts(o);
+    if (!s) o->reduce = reduce;
+    return s;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * dw_sample_run
+ * ---------------------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    double *F, *G, *Gse;
+    int reduce;
+    size_t S;
+    double *shift, *s1, *s2; /* reduce: first Gram, sums of deviations from it and of their squares */
+} run_ctx;
+
+static dw_status run_consume(void *vc, size_t s, const dw_snet *t, const double *base)
+{
+    run_ctx *c = vc;
+    const size_t n = t->n, dout = t->dout;
+    if (c->F) {
+        const double *u = base + t->offF;
+        double *f = c->F + s * n * dout;
+        if (!t->cplx) {
+            memcpy(f, u, n * dout * sizeof(double));
+        } else { /* f = (u_re + i u_im)/sqrt2, (re, im) interleaved */
+            const size_t co = dout / 2;
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < co; k++) {
+                    f[(i * co + k) * 2] = 0.7071067811865476 * u[i * dout + k];
+                    f[(i * co + k) * 2 + 1] = 0.7071067811865476 * u[i * dout + co + k];
+                }
+        }
+    }
+    if (!c->G) return DW_OK;
+    const double *g = base + t->offGram;
+    const size_t nn = n * n;
+    for (size_t e = 0; e < nn; e++)
+        if (!isfinite(g[e]))
+            return dw_fail(DW_ERR_RANGE, "sample %zu: the empirical Gram overflows at entry (%zu, %zu)", s + 1,
+                           e / n + 1, e % n + 1);
+    if (!c->reduce) {
+        memcpy(c->G + s * nn, g, nn * sizeof(double));
+        return DW_OK;
+    }
+    if (s == 0) memcpy(c->shift, g, nn * sizeof(double));
+    for (size_t e = 0; e < nn; e++) {
+        const double dv = g[e] - c->shift[e];
+        c->s1[e] += dv;
+        c->s2[e] += dv * dv;
+    }
+    return DW_OK;
+}
+
+dw_status dw_sample_bytes(const dw_net *net, const dw_sample_opts *o, size_t n, size_t d, size_t S,
+                          dw_sample_gram gram, bool outputs, double *bytes)
+{
+    if (!bytes) return dw_fail(DW_ERR_INVALID, "sample bytes: NULL output");
+    *bytes = 0;
+    o = dw_sample_opts_or_default(o);
+    dw_snet t;
+    dw_status st = dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
+    if (st == DW_ERR_NOMEM) { /* sizes beyond any memory: the caller's dw_core_check_alloc says so */
+        *bytes = INFINITY;
+        return DW_OK;
+    }
+    if (st) return st;
+    const int threads = dw_core_threads(o->threads);
+    const double chunk = (double)(S < (size_t)threads ? S : (size_t)threads);
+    double b = chunk * dw_snet_sample_bytes(&t);
+    const double nn = (double)n * (double)n * 8.0;
+    if (outputs) b += (double)S * (double)n * (double)t.dout * 8.0;
+    if (gram) b += o->reduce ? 5.0 * nn : (double)S * nn;
+    dw_snet_clear(&t);
+    *bytes = b;
+    return DW_OK;
+}
+
+dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d, size_t S,
+                        dw_sample_gram gram, double *F, double *G, double *Gse)
+{
+    o = dw_sample_opts_or_default(o);
+    const int reduce = o->reduce;
+    if (!X) return dw_fail(DW_ERR_INVALID, "X: NULL input");
+    if (S < 1) return dw_fail(DW_ERR_INVALID, "samples: must be >= 1 (got %zu)", S);
+    if (gram && !G) return dw_fail(DW_ERR_INVALID, "gram: no output array G given");
+    if (!gram && !F) return dw_fail(DW_ERR_INVALID, "sample: no output requested (F is NULL and no Gram)");
+    if (gram && reduce && Gse && S < 2)
+        return dw_fail(DW_ERR_INVALID, "samples: the standard error of the mean needs at least 2 samples (got 1)");
+    dw_snet t;
+    dw_status st = dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
+    if (st) return st;
+    if (!dw_dense_check_inputs("X", X, n, d)) {
+        dw_snet_clear(&t);
+        return DW_ERR_INVALID;
+    }
+    t.outputs = F != NULL;
+    run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL};
+    const size_t nn = n * n;
+    if (gram && reduce) {
+        c.shift = dw_alloc(nn, sizeof(double), "Gram accumulator");
+        c.s1 = dw_calloc(nn, sizeof(double), "Gram accumulator");
+        c.s2 = dw_calloc(nn, sizeof(double), "Gram accumulator");
+        if (!c.shift || !c.s1 || !c.s2) st = DW_ERR_NOMEM;
+    }
+    dw_snet_progress prog = {o->progress, o->progress_ctx, 0.0, 1.0, (double)S};
+    if (!st) st = dw_snet_run(&t, X, S, o->first_sample, o->threads, run_consume, &c, &prog);
+    if (!st && gram && reduce) {
+        const double Sd = (double)S;
+        for (size_t e = 0; e < nn; e++) {
+            const double m1 = c.s1[e] / Sd;
+            G[e] = c.shift[e] + m1;
+            if (Gse) {
+                double var = S > 1 ? (c.s2[e] - c.s1[e] * m1) / (Sd - 1.0) : 0.0;
+                Gse[e] = sqrt(var > 0 ? var / Sd : 0.0);
+            }
+        }
+    }
+    free(c.shift);
+    free(c.s1);
+    free(c.s2);
+    dw_snet_clear(&t);
+    return st;
+}
