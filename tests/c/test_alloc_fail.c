@@ -81,6 +81,187 @@ static dw_status sc_io(void)
     return s;
 }
 
+/* A fully connected net of the given depth and activation (caller frees both), or a status. */
+static dw_status make_net(dw_net **net, dw_act **act, const char *spec, int depth, bool readout, double width)
+{
+    *net = NULL;
+    *act = NULL;
+    dw_status s = dw_act_init(act, spec);
+    if (!s) s = dw_net_init(net);
+    if (!s) s = dw_net_set_fc(*net, depth, *act, readout);
+    const double wv = 1.7, bv = 0.1;
+    if (!s) s = dw_net_set_weight_var(*net, 1, &wv);
+    if (!s) s = dw_net_set_bias_var(*net, 1, &bv);
+    if (!s && width > 0) s = dw_net_set_widths(*net, 1, &width);
+    return s;
+}
+
+static const double PTS[4 * 3] = {0.3, -1.2, 0.8, 1.1, 0.4, -0.5, -0.7, 0.9, 0.2, 0.31, -1.19, 0.8};
+
+static dw_status sc_kernels(void)
+{
+    static const char *specs[] = {"relu", "erf", "tanh", "max(z, 0.1*z)"};
+    dw_status s = DW_OK;
+    for (size_t a = 0; a < sizeof specs / sizeof specs[0] && !s; a++) {
+        dw_net *net;
+        dw_act *act;
+        dw_kernel_opts *o = NULL;
+        dw_kernel_info *info = NULL;
+        double K[2 * 4 * 4], T[2 * 4 * 4];
+        s = make_net(&net, &act, specs[a], 2, true, 0);
+        if (!s) s = dw_kernel_opts_init(&o);
+        if (!s) s = dw_kernel_opts_set_threads(o, 1);
+        if (!s) s = dw_kernel_info_init(&info);
+        if (!s) s = dw_kernel_gram(net, o, PTS, 4, NULL, 4, 3, K, T, info);
+        if (!s) s = dw_kernel_gram(net, o, PTS, 2, PTS + 6, 2, 3, K, T, NULL);
+        dw_kernel_info_clear(info);
+        dw_kernel_opts_clear(o);
+        dw_net_clear(net);
+        dw_act_clear(act);
+    }
+    return s;
+}
+
+static dw_status sc_sample(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_sample_opts *o = NULL;
+    double G[4 * 4], Gse[4 * 4], F[3 * 4];
+    dw_status s = make_net(&net, &act, "tanh", 2, true, 16);
+    if (!s) s = dw_sample_opts_init(&o);
+    if (!s) s = dw_sample_opts_set_threads(o, 1);
+    if (!s) s = dw_sample_opts_set_reduce(o, true);
+    if (!s) s = dw_sample_run(net, o, PTS, 4, 3, 3, DW_SAMPLE_NTK, NULL, G, Gse);
+    if (!s) s = dw_net_set_law(net, "orthogonal");
+    if (!s) s = dw_sample_opts_set_reduce(o, false);
+    if (!s) s = dw_sample_run(net, o, PTS, 4, 3, 1, DW_SAMPLE_NNGP, F, G, NULL);
+    if (!s) s = dw_net_set_law(net, "gaussian");
+    const size_t widths[2] = {8, 16};
+    double per[2 * DW_SAMPLE_WIDTH_COLS], fit[DW_SAMPLE_FIT_LEN];
+    if (!s) s = dw_sample_converge(net, o, PTS, 4, 3, DW_SAMPLE_NNGP, 2, widths, 2, per, fit);
+    /* a given network */
+    const double W1[4 * 3] = {1, 0.5, -0.3, 0.2, -1, 0.4, 0.7, 0.1, 0.9, -0.6, 0.3, 0.2}, W2[4] = {0.5, -0.2, 0.3, 1};
+    const double b1[4] = {0.1, 0, -0.1, 0.2};
+    const double *W[2] = {W1, W2}, *b[2] = {b1, NULL};
+    const size_t wd[3] = {3, 4, 1};
+    if (!s) s = dw_net_set_given(net, act, 2, wd, W, b, true);
+    if (!s) s = dw_sample_network_gram(net, o, PTS, 4, NULL, 0, 3, DW_SAMPLE_NTK, G);
+    if (!s) s = dw_sample_forward(net, o, PTS, 4, 3, F);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
+static dw_status sc_spectrum(void)
+{
+    static const char *specs[] = {"relu", "erf", "tanh"};
+    dw_status s = DW_OK;
+    for (size_t a = 0; a < sizeof specs / sizeof specs[0] && !s; a++) {
+        dw_net *net;
+        dw_act *act;
+        dw_spectrum *sp = NULL;
+        dw_spectrum_exact *ex = NULL;
+        dw_spectrum_sample_opts *so = NULL;
+        double m[6], se[6], t[3] = {0.1, 0.5, 1.5}, rho[3];
+        s = make_net(&net, &act, specs[a], 2, false, 0);
+        if (!s) s = dw_spectrum_init(&sp, net, NULL);
+        if (!s) s = dw_spectrum_moments(sp, 4, DW_SPECTRUM_ROUTE_S, m);
+        if (!s) s = dw_spectrum_moments(sp, 4, DW_SPECTRUM_ROUTE_NC, m);
+        if (!s) s = dw_spectrum_density(sp, 3, t, rho);
+        if (!s && a == 0) s = dw_spectrum_exact_init(&ex, sp, 3, DW_SPECTRUM_ROUTE_S);
+        const double N = 12;
+        if (!s) s = dw_net_set_widths(net, 1, &N);
+        if (!s) s = dw_spectrum_sample_opts_init(&so);
+        if (!s) s = dw_spectrum_sample_opts_set_threads(so, 1);
+        if (!s) s = dw_spectrum_sample_opts_set_samples(so, 2);
+        if (!s) s = dw_spectrum_sample_law(net, so, 7, m, se, NULL);
+        dw_spectrum_sample_opts_clear(so);
+        dw_spectrum_exact_clear(ex);
+        dw_spectrum_clear(sp);
+        dw_net_clear(net);
+        dw_act_clear(act);
+    }
+    return s;
+}
+
+static dw_status sc_wick(void)
+{
+    dw_wick_opts *o = NULL;
+    dw_wick_result *r = NULL;
+    dw_status s = dw_wick_opts_init(&o);
+    if (!s) s = dw_wick_opts_set_threads(o, 1);
+    if (!s) s = dw_wick_opts_set_max_pairings(o, 3);
+    if (!s) s = dw_wick_compute(o, "tr(A A^T A A^T) tr(B B)", &r);
+    if (!s && !dw_wick_result_json(r)[0]) s = DW_ERR_INTERNAL;
+    dw_wick_result_clear(r);
+    r = NULL;
+    if (!s) s = dw_wick_opts_set_ensembles(o, "A=sparse:0.5,B=goe");
+    if (!s) s = dw_wick_opts_set_route(o, DW_WICK_PARTITIONS);
+    if (!s) s = dw_wick_opts_set_max_pairings(o, 0);
+    if (!s) s = dw_wick_compute(o, "tr(A B A^T B)", &r);
+    if (!s && !dw_wick_result_text(r, true, false)[0]) s = DW_ERR_INTERNAL;
+    dw_wick_result_clear(r);
+    dw_wick_opts_clear(o);
+    if (s) return s;
+    dw_wick_net *net = NULL;
+    dw_wick_expansion *e = NULL;
+    const char *coef[3] = {"0", "1", "1/2"};
+    const double x[2] = {0.5, -1}, y[2] = {1, 0.25};
+    s = dw_wick_net_init(&net);
+    if (!s) s = dw_wick_net_set_depth(net, 1);
+    if (!s) s = dw_wick_net_set_poly(net, 3, coef);
+    if (!s) s = dw_wick_net_set_bias_var(net, "0.1");
+    if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_TREES, true, x, y, 2, &e);
+    const char *dot;
+    if (!s && dw_wick_expansion_terms(e) > 0) s = dw_wick_expansion_dot(e, 0, &dot);
+    if (!s && !dw_wick_expansion_json(e)[0]) s = DW_ERR_INTERNAL;
+    dw_wick_expansion_clear(e);
+    e = NULL;
+    if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 2, &e);
+    dw_wick_expansion_clear(e);
+    dw_wick_net_clear(net);
+    return s;
+}
+
+static dw_status sc_sig(void)
+{
+    /* two paths of 4 points in R^2 */
+    const double P[2 * 4 * 2] = {0, 0, 1, 0.5, 0.3, 1.2, 1, 1, 0, 0, -0.4, 0.2, 0.6, 0.9, 1.3, 0.1};
+    double out[2 * 64], K[4];
+    dw_sig_opts *so = NULL;
+    dw_sig_kernel_opts *ko = NULL;
+    dw_sig_nsk_opts *no = NULL;
+    dw_sig_lcde_opts *lo = NULL;
+    dw_act *act = NULL;
+    dw_status s = dw_sig_opts_init(&so);
+    if (!s) s = dw_sig_opts_set_level(so, 3);
+    if (!s) s = dw_sig_opts_set_threads(so, 1);
+    if (!s) s = dw_sig_signature(so, P, 2, 4, 2, out);
+    if (!s) s = dw_sig_logsignature(so, P, 2, 4, 2, out);
+    if (!s) s = dw_sig_kernel_opts_init(&ko);
+    if (!s) s = dw_sig_kernel_opts_set_threads(ko, 1);
+    if (!s) s = dw_sig_kernel_opts_set_dyadic_order(ko, 1);
+    if (!s) s = dw_sig_kernel_gram(ko, P, 2, 4, NULL, 2, 4, 2, K);
+    if (!s) s = dw_act_init(&act, "relu");
+    if (!s) s = dw_sig_nsk_opts_init(&no);
+    if (!s) s = dw_sig_nsk_opts_set_act(no, act);
+    if (!s) s = dw_sig_nsk_opts_set_threads(no, 1);
+    if (!s) s = dw_sig_nsk_gram(no, P, 2, 4, NULL, 2, 4, 2, K);
+    if (!s) s = dw_sig_cresnet_sample(no, 4, 2, 3, false, P, 2, 4, 2, out);
+    if (!s) s = dw_sig_lcde_opts_init(&lo);
+    if (!s) s = dw_sig_lcde_opts_set_threads(lo, 1);
+    if (!s) s = dw_sig_lcde_kernel(lo, P, 2, 4, NULL, 2, 4, 2, K);
+    if (!s) s = dw_sig_lcde_sample(lo, 4, 2, 3, false, P, 2, 4, 2, out);
+    dw_sig_lcde_opts_clear(lo);
+    dw_sig_nsk_opts_clear(no);
+    dw_act_clear(act);
+    dw_sig_kernel_opts_clear(ko);
+    dw_sig_opts_clear(so);
+    return s;
+}
+
 static int dir_is_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -132,6 +313,11 @@ int main(void)
     sweep("act", sc_act);
     sweep("net", sc_net);
     sweep("io", sc_io);
+    sweep("kernels", sc_kernels);
+    sweep("sample", sc_sample);
+    sweep("spectrum", sc_spectrum);
+    sweep("wick", sc_wick);
+    sweep("sig", sc_sig);
     rmdir(tmpdir);
     return check_done("alloc_fail");
 }
