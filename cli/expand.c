@@ -162,6 +162,12 @@ int cmd_expand(int argc, char **argv)
             goto done;
         }
     }
+    /* The JSON texts are built (and cached) before anything is printed: no half-written output if one fails. */
+    for (size_t p = 0; p < npairs && (json || terms); p++)
+        if ((json || p == first) && !dw_wick_expansion_json(ex[p])) {
+            rc = cli_status(DW_ERR_NOMEM);
+            goto done;
+        }
     if (json) {
         printf("{\"command\": \"expand\", \"version\": \"%s\", \"depth\": %ld, \"poly\": [", dw_version(), depth);
         for (size_t k = 0; k < ncoef; k++) {

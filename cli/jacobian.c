@@ -300,7 +300,12 @@ int cmd_jacobian(int argc, char **argv)
         }
     }
     if (json) {
-        fputs(dw_spectrum_report_json(r), stdout);
+        const char *js = dw_spectrum_report_json(r);
+        if (!js) {
+            rc = cli_status(DW_ERR_NOMEM);
+            goto done;
+        }
+        fputs(js, stdout);
         fputc('\n', stdout);
     } else {
         jacobian_summary(r, dw_act_name(act), weights, fixed, exact, density ? out : NULL, sample ? lawbuf : NULL,

@@ -87,11 +87,13 @@ int cmd_wick(int argc, char **argv)
         return cli_status(s);
     }
     dw_wick_opts_clear(o);
-    if (json) {
-        fputs(dw_wick_result_json(res), stdout);
-        fputc('\n', stdout);
-    } else
-        fputs(dw_wick_result_text(res, by_genus, pairings), stdout);
+    const char *out = json ? dw_wick_result_json(res) : dw_wick_result_text(res, by_genus, pairings);
+    if (!out) {
+        dw_wick_result_clear(res);
+        return cli_status(DW_ERR_NOMEM);
+    }
+    fputs(out, stdout);
+    if (json) fputc('\n', stdout);
     dw_wick_result_clear(res);
     return 0;
 }

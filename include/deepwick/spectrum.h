@@ -205,6 +205,7 @@ DW_API dw_status dw_spectrum_report_sample(dw_spectrum_report *r, const dw_spect
                                            unsigned long long seed);
 /* Record a file name for the JSON ("density": the CSV of the density, "plot": a picture); copied. */
 DW_API dw_status dw_spectrum_report_set_file(dw_spectrum_report *r, const char *what, const char *path);
+/* NULL if out of memory (DW_ERR_NOMEM's message then says so); "{}" for a NULL report. */
 DW_API const char *dw_spectrum_report_json(dw_spectrum_report *r);
 /* Getters (NULL / 0 where the part was not computed). */
 DW_API const dw_spectrum *dw_spectrum_report_spectrum(const dw_spectrum_report *r);

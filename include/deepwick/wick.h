@@ -73,6 +73,7 @@ DW_API const char *dw_wick_result_coef(dw_wick_result *res, long e);
 /* Everything as one JSON object: {"expression", "ensembles", "route", "normalized", "value": {"N^1": "2", ...},
  * "terms", "by_genus": [{"chi", "power", "orientable", "nonorientable"}...] (pairings and recursion routes),
  * "pairings": [...] (when listed)}; and a human-readable text. Owned by the result. */
+/* NULL if out of memory (DW_ERR_NOMEM's message then says so). */
 DW_API const char *dw_wick_result_json(dw_wick_result *res);
 DW_API const char *dw_wick_result_text(dw_wick_result *res, bool by_genus, bool pairings);
 
@@ -121,6 +122,7 @@ DW_API int dw_wick_expansion_degree(const dw_wick_expansion *e);
 DW_API const char *dw_wick_expansion_coef(dw_wick_expansion *e, int k);
 DW_API double dw_wick_expansion_coef_d(const dw_wick_expansion *e, int k);
 /* JSON: {"value": {"N^0": ..., "N^-1": ...}, "trees": [...], "terms": [...]} (trees/terms when recorded). */
+/* NULL if out of memory (DW_ERR_NOMEM's message then says so). */
 DW_API const char *dw_wick_expansion_json(dw_wick_expansion *e);
 /* Number of recorded terms (tree pairs with a non-zero expectation) and a Graphviz DOT drawing of term k. */
 DW_API size_t dw_wick_expansion_terms(const dw_wick_expansion *e);

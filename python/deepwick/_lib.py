@@ -110,6 +110,13 @@ def check(status):
     raise InputError(msg)
 
 
+def text(value):
+    """A string the library returned, decoded; None (the library ran out of memory building it) raises."""
+    if value is None:
+        check(DW_ERR_NOMEM)
+    return value.decode()
+
+
 def ptr(a):
     """Pointer to a C-contiguous float64 array (or None)."""
     if a is None:

@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr
+from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr, text as c_text
 from ._net import ArrayLike, Net, activation_of, fc_net, given_net
 
 _sz = ctypes.c_size_t
@@ -535,7 +535,7 @@ def jacobian_report(depth: int, act: Union[str, Activation], *, K: int = 8, weig
         check(_sopts_seed(so.h, seed))
         check(_sopts_threads(so.h, 0 if threads is None else as_int("threads", threads)))
         check(_rep_sample(r.h, so.h, seed))
-    out: Dict[str, Any] = json.loads(_rep_json(r.h).decode())
+    out: Dict[str, Any] = json.loads(c_text(_rep_json(r.h)))
     if grid is not None:
         tp, rp, mass = c_double_p(), c_double_p(), ctypes.c_double()
         n = _rep_grid(r.h, ctypes.byref(tp), ctypes.byref(rp), ctypes.byref(mass))

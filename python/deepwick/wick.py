@@ -12,7 +12,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ._lib import InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check
+from ._lib import InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, text as c_text
 
 _st = ctypes.c_int  # dw_status
 _opts_init = bind("dw_wick_opts_init", _st, c_handle_p)
@@ -172,7 +172,7 @@ def wick(expr: str, ensembles: Optional[Union[str, Mapping[str, str]]] = None, *
     h = c_handle()
     check(_compute(o.h, expr.encode(), ctypes.byref(h)))
     try:
-        d = json.loads(_result_json(h).decode())
+        d = json.loads(c_text(_result_json(h)))
     finally:
         _result_clear(h)
     value = _poly(d["value"])
@@ -252,7 +252,7 @@ def expand(x: Any, y: Any = None, *, depth: int, poly: Sequence[Number], weight_
     check(_expand(net.h, r, record, xv.ctypes.data_as(c_double_p), yv.ctypes.data_as(c_double_p), xv.size,
                   ctypes.byref(h)))
     try:
-        d = json.loads(_expansion_json(h).decode())
+        d = json.loads(c_text(_expansion_json(h)))
         text = None
         if dot is not None:
             p = ctypes.c_char_p()

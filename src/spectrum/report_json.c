@@ -61,7 +61,10 @@ const char *dw_spectrum_report_json(dw_spectrum_report *r)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f) return "{}";
+    if (!f) {
+        dw_fail(DW_ERR_NOMEM, "report: out of memory writing its JSON");
+        return NULL;
+    }
     const int L = r->L, K = r->K;
     dw_net_fc fc;
     dw_net_fc_view(r->net, "report", 0, &fc);
@@ -118,7 +121,8 @@ const char *dw_spectrum_report_json(dw_spectrum_report *r)
     fputs("}", f);
     if (fclose(f) != 0 || !buf) {
         free(buf);
-        return "{}";
+        dw_fail(DW_ERR_NOMEM, "report: out of memory writing its JSON");
+        return NULL;
     }
     r->json = buf;
     return buf;

@@ -215,7 +215,8 @@ const char *dw_wick_expansion_json(dw_wick_expansion *e)
     dw_sbuf_puts(&b, "}");
     if (b.failed) {
         free(b.s);
-        return "{}";
+        dw_fail(DW_ERR_NOMEM, "expansion: out of memory writing its JSON");
+        return NULL;
     }
     e->json = b.s;
     return e->json;

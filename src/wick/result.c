@@ -185,7 +185,8 @@ const char *dw_wick_result_json(dw_wick_result *res)
     dw_sbuf_puts(&b, "}");
     if (b.failed) {
         free(b.s);
-        return "{}";
+        dw_fail(DW_ERR_NOMEM, "wick result: out of memory writing its JSON");
+        return NULL;
     }
     res->json = b.s;
     return res->json;
@@ -257,7 +258,8 @@ const char *dw_wick_result_text(dw_wick_result *res, bool by_genus, bool pairing
     }
     if (b.failed) {
         free(b.s);
-        return "";
+        dw_fail(DW_ERR_NOMEM, "wick result: out of memory writing its text");
+        return NULL;
     }
     res->text = b.s;
     return res->text;

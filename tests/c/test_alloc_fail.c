@@ -194,14 +194,14 @@ static dw_status sc_wick(void)
     if (!s) s = dw_wick_opts_set_threads(o, 1);
     if (!s) s = dw_wick_opts_set_max_pairings(o, 3);
     if (!s) s = dw_wick_compute(o, "tr(A A^T A A^T) tr(B B)", &r);
-    if (!s && !dw_wick_result_json(r)[0]) s = DW_ERR_INTERNAL;
+    if (!s && !dw_wick_result_json(r)) s = DW_ERR_NOMEM;
     dw_wick_result_clear(r);
     r = NULL;
     if (!s) s = dw_wick_opts_set_ensembles(o, "A=sparse:0.5,B=goe");
     if (!s) s = dw_wick_opts_set_route(o, DW_WICK_PARTITIONS);
     if (!s) s = dw_wick_opts_set_max_pairings(o, 0);
     if (!s) s = dw_wick_compute(o, "tr(A B A^T B)", &r);
-    if (!s && !dw_wick_result_text(r, true, false)[0]) s = DW_ERR_INTERNAL;
+    if (!s && !dw_wick_result_text(r, true, false)) s = DW_ERR_NOMEM;
     dw_wick_result_clear(r);
     dw_wick_opts_clear(o);
     if (s) return s;
@@ -216,7 +216,7 @@ static dw_status sc_wick(void)
     if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_TREES, true, x, y, 2, &e);
     const char *dot;
     if (!s && dw_wick_expansion_terms(e) > 0) s = dw_wick_expansion_dot(e, 0, &dot);
-    if (!s && !dw_wick_expansion_json(e)[0]) s = DW_ERR_INTERNAL;
+    if (!s && !dw_wick_expansion_json(e)) s = DW_ERR_NOMEM;
     dw_wick_expansion_clear(e);
     e = NULL;
     if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 2, &e);
