@@ -67,11 +67,18 @@ static int set_value(const cli_opt *o, const char *text, void *args)
     }
     case CLI_CHOICE:
         if (!choice_ok(o->choices, text)) {
-            char list[256];
-            snprintf(list, sizeof list, "%s", o->choices);
-            for (char *p = list; *p; p++)
-                if (*p == '|') *p = ',';
-            return cli_error("%s: expected one of %s (got '%s')", opt, list, text), 0;
+            /* "a, b or c" from "a|b|c" */
+            char list[256] = "";
+            size_t len = 0, nalt = 1;
+            for (const char *p = o->choices; *p; p++) nalt += *p == '|';
+            size_t k = 0;
+            for (const char *p = o->choices; *p && len < sizeof list - 8; k++) {
+                size_t w = strcspn(p, "|");
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%.*s", k == 0 ? "" : k + 1 == nalt ? " or " : ", ",
+                                        (int)w, p);
+                p += w + (p[w] == '|');
+            }
+            return cli_error("%s: expected %s (got '%s')", opt, list, text), 0;
         }
         *(const char **)f = text;
         return 1;

@@ -213,11 +213,11 @@ def test_json_escapes_strings(data, tmp_path):
 # ----------------------------------------------------------------------------------------------------------------
 
 def kernel_options():
-    """The long options of the kernel command, read from its getopt table in cli/kernel.c."""
+    """The long options of the kernel command, read from its option table in cli/kernel.c."""
     src = (ROOT / "cli" / "kernel.c").read_text()
-    table = src[src.index("struct option opts[]"):]
-    table = table[:table.index("{0, 0, 0, 0}")]
-    return re.findall(r'\{"([a-z-]+)",', table)
+    table = src[src.index("static const cli_opt opts[]"):]
+    table = table[:table.index("{NULL, CLI_FLAG")]
+    return re.findall(r'\{"([a-z-]+)", CLI_', table)
 
 
 def test_help_kernel():
@@ -447,13 +447,13 @@ BAD_OPTIONS = [
     (["--depth", 2, "--act", "poly:"], ["--act", "poly"]),
     (["--depth", 2, "--act", "relu:3"], ["--act", "relu", "no parameter"]),
     (["--depth", 2, "--act", ""], ["--act", "empty"]),
-    (["--depth", -1, "--act", "relu"], ["--depth", ">= 0", "-1"]),
+    (["--depth", -1, "--act", "relu"], ["re:(--)?depth", ">= 0", "-1"]),
     (["--depth", "1.5", "--act", "relu"], ["--depth", "'1.5'", "not an integer"]),
     (["--depth", "two", "--act", "relu"], ["--depth", "'two'", "not an integer"]),
     (["--depth", "", "--act", "relu"], ["--depth", "not an integer"]),
     (["--depth", "3x", "--act", "relu"], ["--depth", "'3x'"]),
     (["--depth", "99999999999999999999", "--act", "relu"], ["--depth", "99999999999999999999"]),
-    (["--depth", 100001, "--act", "relu"], ["--depth", "100001"]),
+    (["--depth", 100001, "--act", "relu"], ["re:(--)?depth", "100001"]),
     (["--depth", 2, "--act", "relu", "--kind", "gp"], ["--kind", "'gp'", "nngp, ntk or both"]),
     (["--depth", 2, "--act", "relu", "--param", "mup"], ["--param", "'mup'", "ntk or standard"]),
     (["--depth", 2, "--act", "relu", "--threads", 0], ["--threads", "0"]),
