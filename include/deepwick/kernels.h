@@ -1,4 +1,4 @@
-/* deepwick/kernels.h: part of the public API of deepwick (include <deepwick.h> for all of it).
+/** deepwick/kernels.h: part of the public API of deepwick (include <deepwick.h> for all of it).
  * Mirrors src/kernels/. Arrays are row-major float64 (C order) throughout. */
 #ifndef DEEPWICK_KERNELS_H
 #define DEEPWICK_KERNELS_H
@@ -11,7 +11,7 @@
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------------------------------------------------
+/** ------------------------------------------------------------------------------------------------------------
  * kernel: NNGP and NTK of fully connected networks (theory.md 1.1-1.3)
  *
  * The network is a dw_net of the fully connected shape with a readout (dw_net_set_fc(net, depth, act, true)):
@@ -21,51 +21,51 @@ extern "C" {
  * the weight law and the output dimension do not enter the infinite-width limits.
  * ---------------------------------------------------------------------------------------------------------- */
 
-/* Options (an opaque object, see net.h for the conventions). Defaults: the last layer only, threads 0. */
+/** Options (an opaque object, see net.h for the conventions). Defaults: the last layer only, threads 0. */
 typedef struct dw_kernel_opts dw_kernel_opts;
 DW_API dw_status dw_kernel_opts_init(dw_kernel_opts **o);
 DW_API void dw_kernel_opts_clear(dw_kernel_opts *o);
-/* true: the outputs hold every layer K^1..K^{L+1}, (depth + 1) x n x m. */
+/** true: the outputs hold every layer K^1..K^{L+1}, (depth + 1) x n x m. */
 DW_API dw_status dw_kernel_opts_set_all_layers(dw_kernel_opts *o, bool on);
-/* OpenMP threads, 0 (the OpenMP default) to 4096; results do not depend on it. */
+/** OpenMP threads, 0 (the OpenMP default) to 4096; results do not depend on it. */
 DW_API dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads);
 
-/* What one dw_kernel_gram call did (an opaque result object). Bounds are on each Gaussian expectation evaluated
+/** What one dw_kernel_gram call did (an opaque result object). Bounds are on each Gaussian expectation evaluated
  * (E[phi(u)phi(v)] and E[phi'(u)phi'(v)], every entry and layer), relative to sqrt(E[phi(u)^2] E[phi(v)^2])
  * (resp. phi'), before propagation through later layers. */
 typedef struct dw_kernel_info dw_kernel_info;
 DW_API dw_status dw_kernel_info_init(dw_kernel_info **info);
 DW_API void dw_kernel_info_clear(dw_kernel_info *info);
-/* "closed form ...", "Isserlis ..." or the generic route(s) used (owned by the library; "" before any call). */
+/** "closed form ...", "Isserlis ..." or the generic route(s) used (owned by the library; "" before any call). */
 DW_API const char *dw_kernel_info_method(const dw_kernel_info *info);
-/* The largest such bound; 0 for closed forms (exact to rounding). See dw_kernel_info_estimate. */
+/** The largest such bound; 0 for closed forms (exact to rounding). See dw_kernel_info_estimate. */
 DW_API double dw_kernel_info_max_bound(const dw_kernel_info *info);
-/* true when max_bound holds an ESTIMATED part: a Gram over inputs of many distinct norms takes the Hermite
+/** true when max_bound holds an ESTIMATED part: a Gram over inputs of many distinct norms takes the Hermite
  * coefficients at most variances from an interpolant in log q, whose error is estimated from its last Chebyshev
  * coefficients, with the nodes' own errors carried with factor 1 where the Lebesgue constant of the 17 nodes is
  * ~2.8: an estimate, not a bound. false: every coefficient was expanded at its own variance. */
 DW_API bool dw_kernel_info_estimate(const dw_kernel_info *info);
-/* The bound aimed at by the generic route (DW_DUAL_TARGET), 0 for closed forms. */
+/** The bound aimed at by the generic route (DW_DUAL_TARGET), 0 for closed forms. */
 DW_API double dw_kernel_info_target(const dw_kernel_info *info);
-/* Gaussian expectations evaluated by the generic route (pairs x layers). */
+/** Gaussian expectations evaluated by the generic route (pairs x layers). */
 DW_API size_t dw_kernel_info_evaluations(const dw_kernel_info *info);
-/* Of those, how many the series could not certify: answered by 2-D quadrature. */
+/** Of those, how many the series could not certify: answered by 2-D quadrature. */
 DW_API size_t dw_kernel_info_quadrature(const dw_kernel_info *info);
-/* The largest Mehler order K used (generic), else 0. */
+/** The largest Mehler order K used (generic), else 0. */
 DW_API int dw_kernel_info_series_terms(const dw_kernel_info *info);
 
-/* Gram matrices K(X, Y) (NNGP, K^{L+1}) and/or Theta(X, Y) (NTK, Theta^{L+1}); X is n x d, Y is m x d, or
+/** Gram matrices K(X, Y) (NNGP, K^{L+1}) and/or Theta(X, Y) (NTK, Theta^{L+1}); X is n x d, Y is m x d, or
  * Y == NULL for K(X, X), which is then exactly symmetric (m is then n). K and Theta are caller-allocated
  * n x m (or (depth + 1) x n x m with all_layers), either may be NULL but not both. o NULL: the defaults.
  * info (NULL: not wanted) receives how the expectations were computed. */
 DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
                                 const double *Y, size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info);
 
-/* Bytes a Gram computation needs (outputs + work space) for the outputs asked for (nngp, ntk), into *bytes. */
+/** Bytes a Gram computation needs (outputs + work space) for the outputs asked for (nngp, ntk), into *bytes. */
 DW_API dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp,
                                       bool ntk, double *bytes);
 
-/* Tiles: a plan holds the inputs' per-point recursions; a tile computes rows i0..i1-1, columns j0..j1-1 of
+/** Tiles: a plan holds the inputs' per-point recursions; a tile computes rows i0..i1-1, columns j0..j1-1 of
  * the outputs, entry (i, j) of layer l going to out[l * layer_stride + (i - i0) * ld + (j - j0)].
  * A tile's entries are bit-identical to those of dw_kernel_gram, whatever the tiling. Thread-safe. The plan
  * borrows the net's activation and the inputs X, Y: they must outlive it. */

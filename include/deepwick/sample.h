@@ -1,4 +1,4 @@
-/* deepwick/sample.h: part of the public API of deepwick (include <deepwick.h> for all of it).
+/** deepwick/sample.h: part of the public API of deepwick (include <deepwick.h> for all of it).
  * Mirrors src/sample/: finite-width networks: weight laws, sampled networks and their empirical NNGP / NTK Grams,
  * networks with given weights, the convergence study (theory.md 1.1, 1.3, 1.4, 2).
  * Arrays are row-major float64 (C order) throughout.
@@ -21,55 +21,55 @@
 extern "C" {
 #endif
 
-/* ---- weight laws: the streams every sampled network draws from ----
+/** ---- weight laws: the streams every sampled network draws from ----
  * Unit-variance weight matrix W-hat (rows x cols, row-major) of one layer, drawn from the Philox streams keyed by
  * (seed, sample, layer, row block): the same bits for any thread count and any process split. Complex laws
  * write 2 * rows * cols doubles, (re, im) interleaved. */
 DW_API dw_status dw_sample_weights(const dw_law *law, unsigned long long seed, unsigned long long sample,
                                    unsigned long long layer, size_t rows, size_t cols, double *W);
 
-/* Unit-variance bias vector b-hat of one layer (length n; complex: n (re, im) pairs). Biases are Gaussian for every
+/** Unit-variance bias vector b-hat of one layer (length n; complex: n (re, im) pairs). Biases are Gaussian for every
  * law (complex Gaussian for complex-gaussian): one bias term per unit would keep h non-Gaussian at any width. */
 DW_API dw_status dw_sample_bias(const dw_law *law, unsigned long long seed, unsigned long long sample,
                                 unsigned long long layer, size_t n, double *b);
 
-/* The same two draws with the law given by its spelling (dw_law_parse), for bindings that hold no dw_law value. */
+/** The same two draws with the law given by its spelling (dw_law_parse), for bindings that hold no dw_law value. */
 DW_API dw_status dw_sample_law_weights(const char *law, unsigned long long seed, unsigned long long sample,
                                        unsigned long long layer, size_t rows, size_t cols, double *W);
 DW_API dw_status dw_sample_law_bias(const char *law, unsigned long long seed, unsigned long long sample,
                                     unsigned long long layer, size_t n, double *b);
-/* A law's spelling checked (dw_law_parse's errors), with what a binding needs to know of it: is_complex (its draws
+/** A law's spelling checked (dw_law_parse's errors), with what a binding needs to know of it: is_complex (its draws
  * are (re, im) pairs), its canonical spelling into canon (cap bytes; canon may be NULL) and dw_law_warning's
  * warning or NULL (warning may be NULL). Every output pointer may be NULL. */
 DW_API dw_status dw_sample_law_query(const char *law, bool *is_complex, char *canon, size_t cap,
                                      const char **warning);
 
-/* ---- options (not the network: what to draw and how to run) ---- */
+/** ---- options (not the network: what to draw and how to run) ---- */
 typedef enum dw_sample_gram { DW_SAMPLE_NO_GRAM = 0, DW_SAMPLE_NNGP = 1, DW_SAMPLE_NTK = 2 } dw_sample_gram;
 
-/* Progress callback: called from the calling thread between chunks of samples with work done / total (any
+/** Progress callback: called from the calling thread between chunks of samples with work done / total (any
  * units); return non-zero to cancel (the call then fails with DW_ERR_INVALID "cancelled"). */
 typedef int (*dw_sample_progress_fn)(void *ctx, double done, double total);
 
 typedef struct dw_sample_opts dw_sample_opts;
 
-/* Defaults: seed 0, first_sample 0, threads 0 (the OpenMP default), no progress callback, reduce false. */
+/** Defaults: seed 0, first_sample 0, threads 0 (the OpenMP default), no progress callback, reduce false. */
 DW_API dw_status dw_sample_opts_init(dw_sample_opts **o);
 DW_API void dw_sample_opts_clear(dw_sample_opts *o);
-/* The random seed of the Philox streams (any value). */
+/** The random seed of the Philox streams (any value). */
 DW_API dw_status dw_sample_opts_set_seed(dw_sample_opts *o, unsigned long long seed);
-/* Samples are first_sample .. first_sample + S - 1 (streams keyed by the index): a run may be split across calls
+/** Samples are first_sample .. first_sample + S - 1 (streams keyed by the index): a run may be split across calls
  * or processes and gives the same networks (any value). */
 DW_API dw_status dw_sample_opts_set_first_sample(dw_sample_opts *o, unsigned long long first_sample);
-/* OpenMP threads, 0 (the OpenMP default) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
+/** OpenMP threads, 0 (the OpenMP default) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
 #define DW_SAMPLE_THREADS_MAX 4096
 DW_API dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads);
-/* fn NULL: none. ctx is borrowed. */
+/** fn NULL: none. ctx is borrowed. */
 DW_API dw_status dw_sample_opts_set_progress(dw_sample_opts *o, dw_sample_progress_fn fn, void *ctx);
-/* dw_sample_run's Gram: false, the S per-sample Grams; true, their mean and its standard error. */
+/** dw_sample_run's Gram: false, the S per-sample Grams; true, their mean and its standard error. */
 DW_API dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce);
 
-/* ---- sampled networks (a random net: dw_net_set_fc with readout) ----
+/** ---- sampled networks (a random net: dw_net_set_fc with readout) ----
  * Sample S networks and evaluate them on X (n x d):
  *  F (optional): outputs f(x), S x n x out_dim (complex-gaussian: S x n x out_dim x 2, (re, im));
  *  gram: DW_SAMPLE_NNGP: w_{L+1}/n_L a^L(x).a^L(y) + b_{L+1}, the covariance of the outputs given the hidden
@@ -80,13 +80,13 @@ DW_API dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce);
  * Grams are exactly symmetric. */
 DW_API dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                size_t S, dw_sample_gram gram, double *F, double *G, double *Gse);
-/* *bytes = what dw_sample_run needs (work space plus the outputs it is asked for: F if outputs, the Gram of kind
+/** *bytes = what dw_sample_run needs (work space plus the outputs it is asked for: F if outputs, the Gram of kind
  * gram); compare with dw_core_check_alloc before allocating. Invalid settings: their status and message
  * (*bytes = 0); sizes that overflow: DW_OK with *bytes infinite. */
 DW_API dw_status dw_sample_bytes(const dw_net *net, const dw_sample_opts *o, size_t n, size_t d, size_t S,
                                  dw_sample_gram gram, bool outputs, double *bytes);
 
-/* ---- networks with GIVEN weights (a net built by dw_net_set_given with readout true) ----
+/** ---- networks with GIVEN weights (a net built by dw_net_set_given with readout true) ----
  * Forward pass, batched over the n inputs X (n x d, d the net's input width):
  *   h^1 = W_1 x + b_1,  h^{l+1} = W_{l+1} phi(h^l) + b_{l+1},  f(x) = h^{n_dense}  into F (n x d_out).
  * The weights are applied as given (no weight_var / fan_in scaling). GEMMs by OpenBLAS on blocks of rows and output
@@ -95,7 +95,7 @@ DW_API dw_status dw_sample_bytes(const dw_net *net, const dw_sample_opts *o, siz
 DW_API dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                    double *F);
 
-/* The empirical NNGP or NTK Gram of ONE given network on the points X (n x d); H = n_dense - 1 hidden layers,
+/** The empirical NNGP or NTK Gram of ONE given network on the points X (n x d); H = n_dense - 1 hidden layers,
  * a^0 = x, a^l = phi(h^l):
  *  DW_SAMPLE_NNGP: K(x, y) = ws_H a^H(x).a^H(y) + bs_H, the covariance of the outputs if the last layer were
  *                  redrawn with variance ws_H per weight and bs_H per bias;
@@ -112,7 +112,7 @@ DW_API dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, c
 DW_API dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
                                         const double *Y, size_t m, size_t d, dw_sample_gram kind, double *G);
 
-/* ---- convergence study (theory.md 1.4) ----
+/** ---- convergence study (theory.md 1.4) ----
  * For each hidden width N (every hidden layer N; the net's own widths are not used), S networks; errors of the
  * empirical Gram G_s against the exact limit K of the kernel module (NTK parameterisation; the net's param must be
  * NTK). Width i (0-based) uses networks first_sample + i S .. first_sample + (i + 1) S - 1, so the widths are

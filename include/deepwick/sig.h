@@ -1,4 +1,4 @@
-/* deepwick/sig.h: part of the public API of deepwick (include <deepwick.h> for all of it).
+/** deepwick/sig.h: part of the public API of deepwick (include <deepwick.h> for all of it).
  * Mirrors src/sig/. Arrays are row-major float64 (C order) throughout. */
 #ifndef DEEPWICK_SIG_H
 #define DEEPWICK_SIG_H
@@ -11,11 +11,11 @@
 extern "C" {
 #endif
 
-/* ======================================================================================
+/** ======================================================================================
  * sig: signatures, signature kernels, neural signature kernels, cResNets, linear CDEs (theory.md 5)
  * ====================================================================================== */
 
-/* Paths are piecewise linear through `len` points in R^d, stored batch x len x d (row-major, float64); every
+/** Paths are piecewise linear through `len` points in R^d, stored batch x len x d (row-major, float64); every
  * function checks len >= 2, d >= 1 and that every entry is finite, naming the offending path and point.
  *
  * Conventions of the module. Every computation takes its options object first (an opaque object, dw_X_init /
@@ -26,140 +26,140 @@ extern "C" {
 
 #define DW_SIG_THREADS_MAX 4096
 
-/* Read paths from .npy (3-D: batch x len x d; 2-D: one path len x d) or .csv (one path, len x d); *data is
+/** Read paths from .npy (3-D: batch x len x d; 2-D: one path len x d) or .csv (one path, len x d); *data is
  * malloc'ed (free()). Entries must be finite (the readers' checks). On error *data is NULL and the sizes are 0. */
 DW_API dw_status dw_sig_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d);
 
-/* ---- truncated signatures (theory.md 5) ---- */
+/** ---- truncated signatures (theory.md 5) ---- */
 typedef struct dw_sig_opts dw_sig_opts;
-/* level 0 (unset: the computations ask for it), default threads. */
+/** level 0 (unset: the computations ask for it), default threads. */
 DW_API dw_status dw_sig_opts_init(dw_sig_opts **o);
 DW_API void dw_sig_opts_clear(dw_sig_opts *o);
-/* Truncation level n, 1..64. */
+/** Truncation level n, 1..64. */
 DW_API dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level);
 DW_API dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads);
 
-/* Entries of a level-n signature without level 0: d + d^2 + ... + d^n. DW_ERR_INVALID when d = 0 or the level is
+/** Entries of a level-n signature without level 0: d + d^2 + ... + d^n. DW_ERR_INVALID when d = 0 or the level is
  * outside 1..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */
 DW_API dw_status dw_sig_size(size_t d, int level, size_t *size);
-/* Entries of a level-n log-signature: the number of Lyndon words of length 1..n; errors as dw_sig_size. */
+/** Entries of a level-n log-signature: the number of Lyndon words of length 1..n; errors as dw_sig_size. */
 DW_API dw_status dw_sig_logsig_size(size_t d, int level, size_t *size);
-/* out (batch x dw_sig_size): S(x) = exp(dx_1) (x) ... (x) exp(dx_M) (Chen), words level by level and
+/** out (batch x dw_sig_size): S(x) = exp(dx_1) (x) ... (x) exp(dx_M) (Chen), words level by level and
  * lexicographically within a level (iisignature's order). */
 DW_API dw_status dw_sig_signature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                   double *out);
-/* out (batch x dw_sig_logsig_size): coordinates of log S(x) in the Lyndon basis (standard bracketing, Lyndon words
+/** out (batch x dw_sig_logsig_size): coordinates of log S(x) in the Lyndon basis (standard bracketing, Lyndon words
  * level by level, lexicographic within a level): iisignature's logsig. */
 DW_API dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                      double *out);
 
-/* ---- signature kernels: the Goursat PDE (theory.md 5) ---- */
+/** ---- signature kernels: the Goursat PDE (theory.md 5) ---- */
 typedef enum dw_sig_solver { DW_SIG_SECOND_ORDER = 0, DW_SIG_FIRST_ORDER = 1 } dw_sig_solver;
 typedef enum dw_sig_static { DW_SIG_LINEAR = 0, DW_SIG_RBF = 1 } dw_sig_static;
-/* "second-order" / "first-order"; "linear" / "rbf". DW_ERR_INVALID naming `solver` / `static` otherwise. */
+/** "second-order" / "first-order"; "linear" / "rbf". DW_ERR_INVALID naming `solver` / `static` otherwise. */
 DW_API dw_status dw_sig_solver_parse(const char *name, dw_sig_solver *solver);
 DW_API dw_status dw_sig_static_parse(const char *name, dw_sig_static *kind);
 
 #define DW_SIG_KERNEL_DYADIC_MAX 40
 typedef struct dw_sig_kernel_opts dw_sig_kernel_opts;
-/* dyadic order 0, second order, linear static kernel, scale 1, default threads. */
+/** dyadic order 0, second order, linear static kernel, scale 1, default threads. */
 DW_API dw_status dw_sig_kernel_opts_init(dw_sig_kernel_opts **o);
 DW_API void dw_sig_kernel_opts_clear(dw_sig_kernel_opts *o);
-/* lambda in 0..DW_SIG_KERNEL_DYADIC_MAX: each segment cut into 2^lambda pieces. */
+/** lambda in 0..DW_SIG_KERNEL_DYADIC_MAX: each segment cut into 2^lambda pieces. */
 DW_API dw_status dw_sig_kernel_opts_set_dyadic_order(dw_sig_kernel_opts *o, int dyadic_order);
-/* Second order (default) or first order (for comparison). */
+/** Second order (default) or first order (for comparison). */
 DW_API dw_status dw_sig_kernel_opts_set_solver(dw_sig_kernel_opts *o, dw_sig_solver solver);
-/* linear: kappa = scale^2 <x, y>; rbf: exp(-|x - y|^2 / (2 scale^2)). */
+/** linear: kappa = scale^2 <x, y>; rbf: exp(-|x - y|^2 / (2 scale^2)). */
 DW_API dw_status dw_sig_kernel_opts_set_static(dw_sig_kernel_opts *o, dw_sig_static kind);
-/* scale > 0, finite. */
+/** scale > 0, finite. */
 DW_API dw_status dw_sig_kernel_opts_set_scale(dw_sig_kernel_opts *o, double scale);
 DW_API dw_status dw_sig_kernel_opts_set_threads(dw_sig_kernel_opts *o, int threads);
 
-/* Work-space bytes of a Gram computation (the output excluded) into *bytes. */
+/** Work-space bytes of a Gram computation (the output excluded) into *bytes. */
 DW_API dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d, double *bytes);
-/* K (n x m) = k(x_i, y_j) for X (n x lx x d), Y (m x ly x d); Y == NULL gives K(X, X), exactly symmetric. */
+/** K (n x m) = k(x_i, y_j) for X (n x lx x d), Y (m x ly x d); Y == NULL gives K(X, X), exactly symmetric. */
 DW_API dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, double *K);
-/* Rows i0..i1-1 and columns j0..j1-1 of the Gram matrix into K (leading dimension ld), bit-identical to
+/** Rows i0..i1-1 and columns j0..j1-1 of the Gram matrix into K (leading dimension ld), bit-identical to
  * dw_sig_kernel_gram's entries (Y == NULL: the symmetric Gram's entries). */
 DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0,
                                     size_t j1, size_t ld, double *K);
-/* Richardson-style error estimate of a Gram matrix K computed with options o: the Gram matrix at the next lower
+/** Richardson-style error estimate of a Gram matrix K computed with options o: the Gram matrix at the next lower
  * dyadic order (the next higher one when lambda = 0) K', and err = |K - K'| / (r - 1) (r = 4 second order,
  * 2 first order; lambda = 0: |K - K'| r / (r - 1)). Writes the largest absolute and relative (to |K|) values. */
 DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                      const double *Y, size_t m, size_t ly, size_t d, const double *K,
                                      double *max_abs, double *max_rel);
 
-/* ---- neural signature kernels and random controlled ResNets (theory.md 5.1) ----
+/** ---- neural signature kernels and random controlled ResNets (theory.md 5.1) ----
  * The controlled ResNet Y_0 = sigma0 z_0, dY = sum_k ((sigma_a / sqrt N) A_k phi(Y) + sigma_b b_k) dx^k with
  * standard Gaussian z_0, A_k, b_k. sigma0, sigma_a and sigma_b are standard deviations, as in the papers (Cirone et
  * al. 2023); they are not the variances weight_var / bias_var of dw_net, whose layers these networks do not have. */
 #define DW_SIG_NSK_DYADIC_MAX 30
 typedef struct dw_sig_nsk_opts dw_sig_nsk_opts;
-/* no activation (the computations ask for one), sigma0 = sigma_a = 1, sigma_b = 0, homogeneous, dyadic order 0,
+/** no activation (the computations ask for one), sigma0 = sigma_a = 1, sigma_b = 0, homogeneous, dyadic order 0,
  * second order, not on the grid, default threads. */
 DW_API dw_status dw_sig_nsk_opts_init(dw_sig_nsk_opts **o);
 DW_API void dw_sig_nsk_opts_clear(dw_sig_nsk_opts *o);
-/* phi (borrowed: it must outlive the options' use); its Gaussian expectations come from dw_act_dual. */
+/** phi (borrowed: it must outlive the options' use); its Gaussian expectations come from dw_act_dual. */
 DW_API dw_status dw_sig_nsk_opts_set_act(dw_sig_nsk_opts *o, const dw_act *act);
-/* Each >= 0, finite. */
+/** Each >= 0, finite. */
 DW_API dw_status dw_sig_nsk_opts_set_sigma0(dw_sig_nsk_opts *o, double sigma0);
 DW_API dw_status dw_sig_nsk_opts_set_sigma_a(dw_sig_nsk_opts *o, double sigma_a);
 DW_API dw_status dw_sig_nsk_opts_set_sigma_b(dw_sig_nsk_opts *o, double sigma_b);
-/* false: weights shared over time (Goursat system); true: fresh weights at every step (diagonal ODE). */
+/** false: weights shared over time (Goursat system); true: fresh weights at every step (diagonal ODE). */
 DW_API dw_status dw_sig_nsk_opts_set_inhomogeneous(dw_sig_nsk_opts *o, bool inhomogeneous);
-/* lambda in 0..DW_SIG_NSK_DYADIC_MAX (ignored with grid). */
+/** lambda in 0..DW_SIG_NSK_DYADIC_MAX (ignored with grid). */
 DW_API dw_status dw_sig_nsk_opts_set_dyadic_order(dw_sig_nsk_opts *o, int dyadic_order);
-/* Second order (Heun cell update) or first order. */
+/** Second order (Heun cell update) or first order. */
 DW_API dw_status dw_sig_nsk_opts_set_solver(dw_sig_nsk_opts *o, dw_sig_solver solver);
-/* true: the exact width limit of the discrete network on the data grid. */
+/** true: the exact width limit of the discrete network on the data grid. */
 DW_API dw_status dw_sig_nsk_opts_set_grid(dw_sig_nsk_opts *o, bool grid);
 DW_API dw_status dw_sig_nsk_opts_set_threads(dw_sig_nsk_opts *o, int threads);
 
-/* Work-space bytes of a Gram computation (n x m pairs; m = 0 for K(X, X)) into *bytes. */
+/** Work-space bytes of a Gram computation (n x m pairs; m = 0 for K(X, X)) into *bytes. */
 DW_API dw_status dw_sig_nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx, size_t m, size_t ly, double *bytes);
-/* K (n x m) of the neural signature kernel; the inhomogeneous kernel needs lx == ly (one time grid, t_m = m/M). */
+/** K (n x m) of the neural signature kernel; the inhomogeneous kernel needs lx == ly (one time grid, t_m = m/M). */
 DW_API dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y,
                                  size_t m, size_t ly, size_t d, double *K);
-/* Hidden states of `samples` random controlled ResNets of width N (options as for the kernel: act, sigmas,
+/** Hidden states of `samples` random controlled ResNets of width N (options as for the kernel: act, sigmas,
  * inhomogeneous; dyadic_order, solver and grid are ignored): out is samples x batch x N, or samples x batch x
  * len x N with all_times. The same network for the whole batch. */
 DW_API dw_status dw_sig_cresnet_sample(const dw_sig_nsk_opts *o, size_t width, size_t samples, unsigned long long seed,
                                        bool all_times, const double *X, size_t batch, size_t len, size_t d,
                                        double *out);
 
-/* ---- random linear CDEs / selective state-space models (theory.md 5.2) ----
+/** ---- random linear CDEs / selective state-space models (theory.md 5.2) ----
  * Y_{m+1} = (I + sum_i A_i d omega^i_m) Y_m + B d xi_m, Y_0 = C x_0 + c. sigma_A, sigma_B, sigma_C, sigma_c are the
  * standard deviations of the entries of A (diagonal models), B, C, c, the papers' notation (Cirone et al. 2024). */
 typedef struct dw_sig_lcde_opts dw_sig_lcde_opts;
-/* all channels for the gate and the input, sigma_A = sigma_B = sigma_C = 1, sigma_c = 0, dense, default threads. */
+/** all channels for the gate and the input, sigma_A = sigma_B = sigma_C = 1, sigma_c = 0, dense, default threads. */
 DW_API dw_status dw_sig_lcde_opts_init(dw_sig_lcde_opts **o);
 DW_API void dw_sig_lcde_opts_clear(dw_sig_lcde_opts *o);
-/* Channels of the path forming the gate path omega / the input path xi (copied; n = 0: all channels). Indices are
+/** Channels of the path forming the gate path omega / the input path xi (copied; n = 0: all channels). Indices are
  * checked against the paths' d by the computations. */
 DW_API dw_status dw_sig_lcde_opts_set_gate(dw_sig_lcde_opts *o, size_t n, const size_t *channels);
 DW_API dw_status dw_sig_lcde_opts_set_input(dw_sig_lcde_opts *o, size_t n, const size_t *channels);
-/* Each >= 0, finite: B entries N(0, sigma_B^2), C entries N(0, sigma_C^2), c entries N(0, sigma_c^2); sigma_A:
+/** Each >= 0, finite: B entries N(0, sigma_B^2), C entries N(0, sigma_C^2), c entries N(0, sigma_c^2); sigma_A:
  * diagonal models only, diagonal entries N(0, sigma_A^2) (dense A: N(0, 1/N)). */
 DW_API dw_status dw_sig_lcde_opts_set_sigma_A(dw_sig_lcde_opts *o, double sigma_A);
 DW_API dw_status dw_sig_lcde_opts_set_sigma_B(dw_sig_lcde_opts *o, double sigma_B);
 DW_API dw_status dw_sig_lcde_opts_set_sigma_C(dw_sig_lcde_opts *o, double sigma_C);
 DW_API dw_status dw_sig_lcde_opts_set_sigma_c(dw_sig_lcde_opts *o, double sigma_c);
-/* true: diagonal (Mamba-like) A_i. */
+/** true: diagonal (Mamba-like) A_i. */
 DW_API dw_status dw_sig_lcde_opts_set_diagonal(dw_sig_lcde_opts *o, bool diagonal);
 DW_API dw_status dw_sig_lcde_opts_set_threads(dw_sig_lcde_opts *o, int threads);
 
-/* The width limit of (1/N) <Y^x_M, Y^y_M'> on the data grid (exact for dense A). K is n x m. */
+/** The width limit of (1/N) <Y^x_M, Y^y_M'> on the data grid (exact for dense A). K is n x m. */
 DW_API dw_status dw_sig_lcde_kernel(const dw_sig_lcde_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, double *K);
-/* States of `samples` independent random models of width N applied to every path (the same weights for the whole
+/** States of `samples` independent random models of width N applied to every path (the same weights for the whole
  * batch): out is samples x batch x N (final states) or samples x batch x len x N (all_times). Random numbers:
  * Philox streams keyed by (seed, sample, matrix, row block). */
 DW_API dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t width, size_t samples, unsigned long long seed,
                                     bool all_times, const double *X, size_t batch, size_t len, size_t d, double *out);
-/* The same recursion with given weights: A (p x N x N, p gate channels; diagonal: p x N), B (N x q, or NULL),
+/** The same recursion with given weights: A (p x N x N, p gate channels; diagonal: p x N), B (N x q, or NULL),
  * C (N x d), c (N, or NULL); out is batch x len x N. */
 DW_API dw_status dw_sig_lcde_forward(const dw_sig_lcde_opts *o, size_t width, const double *A, const double *B,
                                      const double *C, const double *c, const double *X, size_t batch, size_t len,

@@ -114,6 +114,18 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         kind 'nngp' or 'ntk': (n, m), or (depth + 1, n, m) with all_layers;
         kind 'both': (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP and 1 the NTK.
         With return_info, the pair (array, dict).
+
+    Examples
+    --------
+    One hidden relu layer with weight_var 2 on two unit vectors at cos(theta) = 0.6: the arc-cosine kernel.
+
+    >>> X = np.array([[1.0, 0.0], [0.6, 0.8]])
+    >>> K = deepwick.kernel(X, depth=1, act="relu", weight_var=2.0)
+    >>> theta = np.arccos(0.6)
+    >>> bool(np.isclose(K[0, 1], (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi))
+    True
+    >>> np.diag(K)
+    array([1., 1.])
     """
     if kind not in ("nngp", "ntk", "both"):
         raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))

@@ -230,7 +230,7 @@ def sample(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], samp
     param : 'ntk' or 'standard' (only the NTK Gram depends on it, as in deepwick.kernel)
     gram : None, 'nngp' or 'ntk'
         'nngp': weight_var_{L+1} / n_L phi(h^L(x)) . phi(h^L(y)) + bias_var_{L+1} (the covariance of the outputs
-        given the hidden layers; for complex weights Re E[f(x) conj f(y) | hidden]);
+        given the hidden layers; for complex weights ``Re E[f(x) conj f(y) | hidden]``);
         'ntk': the empirical NTK sum_theta df(x)/dtheta df(y)/dtheta, by back-propagation (theory.md 1.3), averaged
         over the out_dim output units; not defined for 'complex-gaussian'.
     reduce : 'mean' or 'none'
@@ -375,7 +375,7 @@ def network_kernel(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: A
     framework's, or sampled ones): the tangent kernel with respect to every weight and bias, by back-propagation
     (theory.md 1.3: one GEMM per layer, no per-example Jacobians), averaged over the output units.
 
-    With H = len(weights) - 1 hidden layers, a^0 = x and a^l = phi(h^l):
+    With H = len(weights) - 1 hidden layers, a^0 = x and a^l = phi(h^l)::
 
         ntk:  Theta(x, y) = (1/d_out) sum_k sum_{l=0..H} <df_k/dh^{l+1}(x), df_k/dh^{l+1}(y)>
                                                   * (ws_l <a^l(x), a^l(y)> + bs_l)
@@ -480,8 +480,8 @@ def converge(X: Any, *, depth: int, act: ActLike, widths: Sequence[int], samples
 
     For each width N (all hidden layers N), `samples` networks (width i uses networks i * samples ..
     (i + 1) * samples - 1 of the seed, so the widths are independent): the RMS Frobenius error
-    sqrt(mean_s |G_s - K|_F^2) against K = deepwick.kernel(...), its standard error, the signed bias of the mean
-    (mean over entries of mean_s G_s - K) with its standard error, |mean_s G_s - K|_F and its size without
+    ``sqrt(mean_s |G_s - K|_F^2)`` against K = deepwick.kernel(...), its standard error, the signed bias of the mean
+    (mean over entries of mean_s G_s - K) with its standard error, ``|mean_s G_s - K|_F`` and its size without
     bias. Then the fitted log-log slope of the RMS error with its 95% interval (weighted least squares), and the
     fit bias(N) = bias_inf + bias_coef / N.
 

@@ -190,6 +190,14 @@ def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.
     ------
     InputError
         Invalid paths or level. ResultTooLargeError when the output would not fit in memory.
+
+    Examples
+    --------
+    The signature of one straight segment is exp of its increment: (dx, dy) = (1, 2) gives, at level 2,
+    dx, dy, dx^2/2, dx dy, dy dx, dy^2/2.
+
+    >>> deepwick.signature(np.array([[[0.0, 0.0], [1.0, 2.0]]]), 2)
+    array([[1. , 2. , 0.5, 1. , 1. , 2. ]])
     """
     return _sig(X, level, threads, False)
 
@@ -240,7 +248,7 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
     solver : {'second-order', 'first-order'}
         Cell update; the error falls ~4x per dyadic level (second order) or ~2x (first order).
     static : {'linear', 'rbf'}
-        Static kernel: kappa = scale^2 <x, y>, or kappa = exp(-|x - y|^2 / (2 scale^2)) with second differences on
+        Static kernel: kappa = scale^2 <x, y>, or ``kappa = exp(-|x - y|^2 / (2 scale^2))`` with second differences on
         the data grid as in pySigLib.
     scale : float
         > 0, the static kernel's scale.

@@ -152,7 +152,7 @@ def jacobian_moments(depth: int, act: Union[str, Activation], *, K: int = 8, wei
     weight_var, bias_var : float or sequence of depth floats
         sigma_w^2 (> 0) and sigma_b^2 of W^1..W^L, b^1..b^L.
     q0 : float
-        Input variance |x|^2 / N > 0: q_1 = sigma_w^2 q0 + sigma_b^2, q_{l+1} = sigma_w^2 E[phi(sqrt(q_l) Z)^2] + sigma_b^2.
+        Input variance ``|x|^2 / N`` > 0: q_1 = sigma_w^2 q0 + sigma_b^2, q_{l+1} = sigma_w^2 E[phi(sqrt(q_l) Z)^2] + sigma_b^2.
     weights : {'gaussian', 'orthogonal'}
         i.i.d. weights (any law with finite moments has the same limit) or Haar orthogonal.
     fixed_point : bool
@@ -350,7 +350,7 @@ def sample_jacobian(depth: int, act: Union[str, Activation], *, width: int, samp
     Each of `samples` networks has `depth` square layers of width N = `width`, weights W^l = sqrt(sigma_w^2 / N)
     W-hat with W-hat drawn from `law` by the sampling module (the same streams as :func:`deepwick.weights`,
     keyed by (seed, network, layer); orthogonal: W-hat = sqrt(N) Q, Q Haar), Gaussian biases of variance
-    sigma_b^2 and a Gaussian input direction scaled to |x|^2 / N = q0 (at the fixed point, the q0 that gives
+    sigma_b^2 and a Gaussian input direction scaled to ``|x|^2 / N = q0`` (at the fixed point, the q0 that gives
     q_1 = q*). J = D_L W^L ... D_1 W^1 by a GEMM chain and its squared singular values by LAPACK dgesdd
     (probes = 0), or the moments by Hutchinson's estimator with Jacobian-vector products (probes >= 2).
     Networks run in parallel, one per thread; the results do not depend on `threads`.
@@ -385,13 +385,13 @@ def sample_jacobian(depth: int, act: Union[str, Activation], *, width: int, samp
         'moments' : ndarray (K,), mean over the networks of (1/N) tr (J J^T)^k;
         'se' : ndarray (K,), their standard errors over the networks;
         'limit' : ndarray (K,), the infinite-width moments (``jacobian_moments``);
-        'z' : ndarray (K,), (moments - limit) / se (the finite-width bias is O(1/N), so |z| grows with S);
+        'z' : ndarray (K,), (moments - limit) / se (the finite-width bias is O(1/N), so ``|z|`` grows with S);
         'q0' : float, the input variance used;
         'law' : str, the canonical law;
         'atom0' : float, fraction of the squared singular values that are 0 to the SVD's resolution, at most
-                  (16 N eps)^2 times their network's largest (exact mode): the exact zeros of a rank-deficient J
-                  (relu: the limit's ``jacobian_moments(...)['atom0']``) and, for deep networks, genuine values
-                  too small to resolve;
+        (16 N eps)^2 times their network's largest (exact mode): the exact zeros of a rank-deficient J
+        (relu: the limit's ``jacobian_moments(...)['atom0']``) and, for deep networks, genuine values
+        too small to resolve;
         'spectra' : ndarray (S, N), each network's squared singular values in descending order (return_spectra).
     """
     K = as_int("K", K)
@@ -465,7 +465,7 @@ def jacobian_report(depth: int, act: Union[str, Activation], *, K: int = 8, weig
     """Everything ``deepwick jacobian --json`` reports, from the library's one report object.
 
     The limit's moments (S-transform) with the NC(k) route as a check, q_l, mu_j, criticality at the fixed point
-    (q*, chi = sigma_w^2 mu_1(q*), critical when |chi - 1| <= 1e-9), the atom at 0 and the support; optionally the
+    (q*, chi = sigma_w^2 mu_1(q*), critical when ``|chi - 1| <= 1e-9``), the atom at 0 and the support; optionally the
     exact rationals, the density on a grid, and sampled finite networks against the limit.
 
     Parameters

@@ -154,6 +154,16 @@ def wick(expr: str, ensembles: Optional[Union[str, Mapping[str, str]]] = None, *
         E tr(A^4) for GUE is ``{1: 2, -1: 1}``. With ``by_genus`` or ``pairings``: ``{"value": {e: c},
         "route": str, "terms": int, "by_genus": [{"chi", "power", "orientable", "nonorientable"}, ...],
         "pairings": [{"pairs": [[i, j, glue], ...], "chi", "power", "orientable"}, ...]}`` (positions 1-based).
+
+    Examples
+    --------
+    E tr(A^4) for a GUE matrix with entries of variance 1/N is 2 N + 1/N (Harer-Zagier: two planar gluings of a
+    square, one torus); for GOE the non-orientable gluings add more:
+
+    >>> deepwick.wick("tr(A^4)", "gue")
+    {1: 2, -1: 1}
+    >>> deepwick.wick("tr(A^4)", "goe")
+    {1: 2, 0: 5, -1: 5}
     """
     if not isinstance(expr, str):
         raise InputError("expr: expected a string such as 'tr(A A^T)', got %r" % (expr,))
