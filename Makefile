@@ -34,9 +34,9 @@ test-asan:
 test-python:
 	$(PY) -m pytest -q tests/python
 
-# `pip install .` into a throwaway venv: the shared library, the package and the `deepwick` command.
+# The wheel, repaired by auditwheel (its libraries bundled), installed into a fresh venv and run there.
 test-package:
-	bash scripts/test-package
+	PY=$(PY) bash scripts/test-package
 
 # Every benchmark, or one: `make bench BENCH=wick`.
 BENCH ?= kernels kernels_generic sample jacobian wick signatures
