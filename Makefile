@@ -26,12 +26,12 @@ deps:
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@MAKEFLAGS= cmake --build $(BUILD) -j$(JOBS)
 
 # The C tests only (no shared library, no CLI), -O1: ASan+UBSan at -O0 ran 2.5x slower and finds nothing more here.
 build-asan:
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DDW_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN) -j$(JOBS) --target dw_c_tests
+	@MAKEFLAGS= cmake --build $(ASAN) -j$(JOBS) --target dw_c_tests
 
 # The main job: kernels on a built-in data set, a summary on stdout, demo/report.html.
 demo: deps build
@@ -43,10 +43,10 @@ check: deps build
 	$(PY) -m pytest -q -n $(JOBS) tests/python $(addprefix --ignore=tests/python/,$(SLOW_PY))
 	$(PY) -m mypy
 
-# The full gate: two of its targets at a time (each of them runs $(JOBS) ways), each target's output printed whole
-# when it ends.
+# The full gate: two of its targets at a time, longest first (each of them runs $(JOBS) ways; cmake --build runs
+# outside make's job server), each target's output printed whole when it ends.
 test: deps
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-c test-asan test-python test-package mypy
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-asan test-c test-package mypy
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
