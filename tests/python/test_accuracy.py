@@ -16,9 +16,7 @@ from mpmath import mpf
 
 import mpref
 
-dw = pytest.importorskip("deepwick")
-if not (hasattr(dw, "kernel") and hasattr(dw, "dual")):
-    pytest.skip("the deepwick Python package is not built yet", allow_module_level=True)
+import deepwick as dw
 
 RTOL = mpf("1e-12")
 STOL = mpf("1e-14")

@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
 sys.path.insert(0, str(ROOT / "python"))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 
 SENTINEL = b"sentinel: an existing output that a failing command must not touch\n"
 

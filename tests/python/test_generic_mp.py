@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 import mpgeneric  # noqa: E402
 
 TRIPLES = [(1.0, 2.0, 0.999 * math.sqrt(2.0)), (0.5, 3.0, -0.5 * math.sqrt(1.5)), (2.0, 0.7, -0.999 * math.sqrt(1.4))]

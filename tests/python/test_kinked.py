@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 import glref  # noqa: E402
 import mpgeneric  # noqa: E402
 

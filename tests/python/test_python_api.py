@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 from deepwick import FileError, InputError, ResultTooLargeError  # noqa: E402
 
 RNG = np.random.default_rng(11)

@@ -26,7 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
 sys.path.insert(0, str(ROOT / "python"))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 
 PHI = {"relu": lambda h: np.maximum(h, 0), "erf": np.vectorize(math.erf), "sin": np.sin}
 DPHI = {"relu": lambda h: (h > 0).astype(float), "erf": lambda h: 2 / np.sqrt(np.pi) * np.exp(-h * h),

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).parent))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 from deepwick.sampling import bias as draw_bias, weights as draw_weights  # noqa: E402
 from test_spectrum_network import ks, limit_cdf  # noqa: E402  (the limiting CDF by quadrature of the density)
 

@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
-dw = pytest.importorskip("deepwick")
+import deepwick as dw  # noqa: E402
 sys.setrecursionlimit(100000)
 
 
