@@ -6,6 +6,8 @@
 #   make test        the full gate, < 10 min from a clean clone: every C test (incl. fuzz-corpus replay), the same
 #                    under ASan+UBSan (-O1), every Python test (pytest-xdist), mypy, and the wheel (auditwheel-repaired,
 #                    installed into a fresh venv), two of these at a time.
+#   make docs        the API reference (Sphinx, warnings as errors) into build/docs/html, and its examples run as
+#                    doctests; part of check and test.
 #   make check-long  the heavy validations (Monte Carlo, full grids) marked @pytest.mark.long.
 PY      := .venv/bin/python
 JOBS    ?= 2
@@ -15,7 +17,7 @@ SLOW_PY := test_accuracy.py test_closed_forms.py test_generic.py test_kinked.py
 export PYTHONPATH := $(CURDIR)/python
 export DEEPWICK_LIBRARY := $(CURDIR)/$(BUILD)/lib/libdeepwick.so
 
-.PHONY: all deps build build-asan demo check test test-c test-asan test-python test-package mypy \
+.PHONY: all deps build build-asan demo check test test-c test-asan test-python test-package mypy docs \
         bench check-long check-peers fuzz clean
 
 all: build
@@ -42,11 +44,12 @@ check: deps build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(PY) -m pytest -q -n $(JOBS) tests/python $(addprefix --ignore=tests/python/,$(SLOW_PY))
 	$(PY) -m mypy
+	@$(MAKE) --no-print-directory docs
 
 # The full gate: two of its targets at a time, longest first (each of them runs $(JOBS) ways; cmake --build runs
 # outside make's job server), each target's output printed whole when it ends.
 test: deps
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-asan test-c test-package mypy
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-asan test-c test-package mypy docs
 
 test-c: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -59,6 +62,11 @@ test-python: build
 
 mypy:
 	$(PY) -m mypy
+
+# The API reference: the C headers and the Python docstrings, warnings as errors; the docstrings' examples as doctests.
+docs: build
+	$(PY) -m sphinx -q -W -b html docs/api $(BUILD)/docs/html
+	$(PY) -m sphinx -q -W -b doctest docs/api $(BUILD)/docs/doctest
 
 # The wheel, repaired by auditwheel (its libraries bundled), installed into a fresh venv and run there.
 test-package:

@@ -144,7 +144,7 @@ class Activation:
         h = getattr(self, "_h", None)
         if h is not None and h.value:
             lib.dw_act_clear(h)
-            self._h = None
+            self._h = ctypes.c_void_p()  # a null handle: cleared
 
     @property
     def name(self):

@@ -50,7 +50,7 @@ class Net:
         h = getattr(self, "_h", None)
         if h is not None and h.value:
             _clear(h)
-            self._h = None
+            self._h = c_handle()  # a null handle: cleared
 
     def __repr__(self) -> str:
         return "deepwick.Net(%s)" % _describe(self._h).decode()
@@ -128,7 +128,10 @@ def given_net(act: Union[str, Activation], weights: Sequence[np.ndarray], biases
                              % (k, Ws[k].shape[1], k - 1, Ws[k - 1].shape[0]))
     widths = (ctypes.c_size_t * (nd + 1))(*([Ws[0].shape[1]] + [W.shape[0] for W in Ws]))
     Wp = (c_double_p * nd)(*[ptr(W) for W in Ws])
-    bp = (c_double_p * nd)(*[ptr(b) if b is not None else None for b in bs])
+    bp = (c_double_p * nd)()  # NULL where a layer has no bias
+    for k, b in enumerate(bs):
+        if b is not None:
+            bp[k] = ptr(b)
     net = Net()
     net._keep += [a, Ws, bs, widths, Wp, bp]
     check(_set_given(net.handle, a._h, nd, widths, Wp, bp, bool(readout)))

@@ -44,7 +44,7 @@ class _Handle:
         h = getattr(self, "h", None)
         if h is not None and h.value:
             self._clear(h)
-            self.h = None
+            self.h = ctypes.c_void_p()  # a null handle: cleared
 
 
 def _per_layer(name: str, value: Any, count: int) -> np.ndarray:
@@ -207,5 +207,4 @@ def dual(act: Union[str, Activation], a: ArrayLike, b: ArrayLike, c: ArrayLike, 
     V = np.empty(A.size)
     D = np.empty(A.size)
     check(lib.dw_act_dual_n(h._h, A.size, ptr(A), ptr(B), ptr(C), ptr(V), ptr(D)))
-    V, D = V.reshape(shape), D.reshape(shape)
-    return V, D
+    return V.reshape(shape), D.reshape(shape)
