@@ -10,6 +10,7 @@ n = 2000 points in d = 10 (fixed seed), depth 5, float64, kind='both' (NNGP and 
   * numpy: the same recursion (theory.md 1.2-1.3) vectorised over the Gram matrix, best of 3;
   * Neural Tangents: stax kernel_fn under jax.jit with x64: the first call (compile + run) separately, then
     best of 5 with block_until_ready().
+A second pair of timings (best of 3) runs deepwick and numpy beside one busy process per core (a shared machine).
 Every result is checked against deepwick's (relative to sqrt(K(x,x) K(y,y))); where Neural Tangents is off
 (its NTK diagonal for relu, see bench/check_peers.py), the worst entry is settled with the 50-digit mpmath
 reference tests/python/mpref.py. deepwick's peak memory over the call: the high-water mark of resident memory
@@ -240,7 +241,22 @@ def bench_activation(X, act, tmp):
     rows.append(["Neural Tangents (jit, after compile)", t_nt, d_nt])
     rows.append(["Neural Tangents (first call: compile + run)", t_nt_first, d_nt])
 
+    # Shared machines: the same two calls while another process keeps every core busy (one spinning process per
+    # core), deepwick and numpy in the same conditions. Threads that spin while they wait would lose their cores.
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(CORES)]
+    try:
+        time.sleep(0.5)
+        t_py_busy = best_of(call, 3)
+        t_np_busy = best_of(lambda: numpy_kernels(X, act, DEPTH, WEIGHT_VAR, BIAS_VAR), 3)
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    rows.append(["deepwick (Python call) beside %d busy processes" % CORES, t_py_busy, None])
+    rows.append(["numpy beside %d busy processes" % CORES, t_np_busy, d_np])
+
     mem_delta, mem_total = peak_memory(xpath, act)
+    info.update(t_py_busy=t_py_busy, t_np_busy=t_np_busy)
     info.update(t_py=t_py, t_cli=t_cli, t_np=t_np, t_nt=t_nt, t_nt_first=t_nt_first, d_np=d_np, d_nt=d_nt,
                 d_cli=rows[1][2], mem=mem_delta, mem_total=mem_total, nt_check=nt_check)
     return rows, info
@@ -314,7 +330,11 @@ def main():
                 ("Neural Tangents (jit) / Python call >= 2", s["t_nt"] / s["t_py"], s["t_nt"] / s["t_py"] >= 2),
                 ("CLI / Python call <= 2", s["t_cli"] / s["t_py"], s["t_cli"] / s["t_py"] <= 2),
                 ("peak memory of the call <= 3 Gram matrices", s["mem"], s["mem"] <= 3),
+                ("slowdown beside busy processes: deepwick <= numpy's", s["t_py_busy"] / s["t_py"],
+                 s["t_py_busy"] / s["t_py"] <= s["t_np_busy"] / s["t_np"]),
             ]
+            lines += ["", "beside %d busy processes: deepwick %.2fx slower, numpy %.2fx slower"
+                      % (CORES, s["t_py_busy"] / s["t_py"], s["t_np_busy"] / s["t_np"])]
             lines += ["", "deepwick's peak memory over the Python call: %.2f Gram matrices (%.1f MiB; one Gram "
                       "matrix = n*n*8 bytes = %.1f MiB; the whole process, Python and numpy included, peaks at "
                       "%.2f)" % (s["mem"], s["mem"] * GRAM_BYTES / 2 ** 20, GRAM_BYTES / 2 ** 20, s["mem_total"]),
