@@ -99,3 +99,30 @@ dw_status dw_par_for(size_t n, int threads, dw_par_fn fn, void *ctx)
     if (L.status) return dw_fail(L.status, "%s", L.message);
     return DW_OK;
 }
+
+void dw_par_first_init(dw_par_first *f)
+{
+    pthread_mutex_init(&f->lock, NULL);
+    f->key = SIZE_MAX;
+    f->status = DW_OK;
+    f->message[0] = 0;
+}
+
+void dw_par_first_record(dw_par_first *f, size_t key, dw_status s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&f->lock);
+    if (f->status == DW_OK || key < f->key) {
+        f->key = key;
+        f->status = s;
+        snprintf(f->message, sizeof f->message, "%s", dw_error_message());
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+dw_status dw_par_first_done(dw_par_first *f)
+{
+    pthread_mutex_destroy(&f->lock);
+    if (f->status) return dw_fail(f->status, "%s", f->message);
+    return DW_OK;
+}

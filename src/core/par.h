@@ -5,6 +5,8 @@
 
 #include "internal.h"
 
+#include <pthread.h>
+
 /* One item of a loop: `tid` in [0, threads) says which worker runs it (for per-worker scratch space and
  * statistics that merge exactly: integer counts, max, min; a floating-point SUM must be kept per item and added
  * in item order by the caller, or it would depend on the schedule). Return DW_OK or dw_fail(...). */
@@ -22,5 +24,22 @@ dw_status dw_par_for(size_t n, int threads, dw_par_fn fn, void *ctx);
 
 /* Number of workers dw_par_for would use for n items (for sizing per-worker scratch space). */
 int dw_par_workers(size_t n, int threads);
+
+/* The first failure by a KEY of the caller's choosing, for loops whose error order is not their item order (the
+ * dense engine reports the first failure in (network, layer, input row) order across several loops): such items
+ * record their failure here and return DW_OK, so every item runs and the lowest key wins whatever the schedule.
+ * dw_par_first_init before the loops, dw_par_first_done after them (returns DW_OK, or the failure with the lowest
+ * key and its message re-posted on the calling thread). */
+typedef struct dw_par_first {
+    pthread_mutex_t lock;
+    size_t key; /* SIZE_MAX: none */
+    dw_status status;
+    char message[1024];
+} dw_par_first;
+
+void dw_par_first_init(dw_par_first *f);
+/* Keep (key, s, the thread's current error message) if s is a failure with the lowest key so far. */
+void dw_par_first_record(dw_par_first *f, size_t key, dw_status s);
+dw_status dw_par_first_done(dw_par_first *f);
 
 #endif

@@ -1,12 +1,11 @@
 /* Shared pieces of the dense-network drivers (see dense.h). */
 #include "sample/dense.h"
 
+#include "core/par.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ------------------------------------------------------------------------------------------------------------
  * The hot kernel of a dense layer after its GEMM: bias and activation fused in one pass over each row (the row,
@@ -55,13 +54,6 @@ int dw_dense_check_inputs(const char *name, const double *X, size_t n, size_t d)
             return 0;
         }
     return 1;
-}
-
-void dw_dense_serial_blas(void)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -197,6 +189,136 @@ static dw_status layer_fail(const dw_dense_shape *sh, const dw_dense_net *net, s
                    net->label, l, row + 1, dw_act_name(sh->act));
 }
 
+/* The engine's loops as dw_par_for items: one loop per phase (each phase reads what the previous one wrote). A
+ * failure is recorded with its key (network, layer, input row) and every item runs, so the first failure in that
+ * order is reported whatever the schedule, as the phases' items do not come in that order. */
+typedef struct eval_job {
+    const dw_dense_shape *sh;
+    const dw_dense_net *nets;
+    const double *X;
+    size_t n, n1, L1, H, dout;
+    int ntk, cross;
+    const size_t *offA, *offD;
+    size_t offG[2];
+    double ws_top, bs_top, inv;
+    size_t ldg, jg, ntiles;
+    double *tiles;       /* per worker: two DW_DENSE_TILE^2 tiles */
+    size_t l, per;       /* the current loop: layer, items per network */
+    size_t nout, ngb;    /* phase 2: output blocks, gradient row blocks per network */
+    size_t nbb;          /* phase 3: gradient blocks per network */
+    double ws, bs;       /* phase 3: the layer's Gram scales */
+    dw_par_first err;
+} eval_job;
+
+static const double *act_of(const eval_job *j, size_t s, size_t l)
+{
+    return l == 0 ? j->X : j->nets[s].work + j->offA[l];
+}
+
+static size_t err_key(const eval_job *j, size_t s, size_t l, size_t row)
+{
+    return (s * (j->L1 + 1) + l) * (j->n + 1) + row;
+}
+
+/* 1. forward through hidden layer l: a^l = phi(W_l a^{l-1} + b_l), with phi' for the NTK */
+static dw_status forward_item(void *ctx, size_t k, int tid)
+{
+    eval_job *j = ctx;
+    (void)tid;
+    const dw_dense_shape *sh = j->sh;
+    const size_t l = j->l, n = j->n, s = k / j->per;
+    const size_t rin = sh->widths[l - 1], rout = sh->widths[l];
+    size_t r0, rows, c0, cols;
+    block_of(k % j->per, n, rout, &r0, &rows, &c0, &cols);
+    const dw_dense_net *net = &j->nets[s];
+    const size_t bad = layer_block(act_of(j, s, l - 1) + r0 * rin, rin, net->W[l - 1] + c0 * rin,
+                                   net->b && net->b[l - 1] ? net->b[l - 1] + c0 : NULL,
+                                   net->work + j->offA[l] + r0 * rout + c0, rout, rows, cols, sh->act,
+                                   j->ntk ? net->work + j->offD[l] + r0 * rout + c0 : NULL, sh->given);
+    if (bad != SIZE_MAX) dw_par_first_record(&j->err, err_key(j, s, l, r0 + bad), layer_fail(sh, net, l, r0 + bad));
+    return DW_OK;
+}
+
+/* 2. the outputs; the top layer's Gram term ws <a^H, a^H> + bs; the gradients at layer H,
+ *    df_k/dh^H = phi'(h^H) .* W_{H+1}[k, :] (row i of the buffer: k = 0..d_out-1 side by side) */
+static dw_status top_item(void *ctx, size_t k, int tid)
+{
+    eval_job *j = ctx;
+    const dw_dense_shape *sh = j->sh;
+    const size_t n = j->n, H = j->H, L1 = j->L1, dout = j->dout, wH = sh->widths[H];
+    const size_t s = k / j->per, q = k % j->per;
+    const dw_dense_net *net = &j->nets[s];
+    if (q < j->nout) {
+        size_t r0, rows, c0, cols;
+        block_of(q, n, dout, &r0, &rows, &c0, &cols);
+        const size_t bad = layer_block(act_of(j, s, H) + r0 * wH, wH, net->W[H] + c0 * wH,
+                                       net->b && net->b[H] ? net->b[H] + c0 : NULL, net->F + r0 * dout + c0, dout,
+                                       rows, cols, NULL, NULL, 1);
+        if (bad != SIZE_MAX)
+            dw_par_first_record(&j->err, err_key(j, s, L1, r0 + bad), layer_fail(sh, net, L1, r0 + bad));
+    } else if (q < j->nout + j->ngb) {
+        const size_t r0 = (q - j->nout) * DW_FWD_ROWS, r1 = r0 + DW_FWD_ROWS < n ? r0 + DW_FWD_ROWS : n;
+        double *g0 = net->work + j->offG[H & 1];
+        for (size_t i = r0; i < r1; i++)
+            for (size_t o = 0; o < dout; o++) {
+                const double *d = net->work + j->offD[H] + i * wH, *w = net->W[H] + o * wH;
+                double *g = g0 + (i * dout + o) * wH;
+                for (size_t c = 0; c < wH; c++) g[c] = d[c] * w[c];
+            }
+    } else {
+        double *T1 = j->tiles + (size_t)tid * 2 * DW_DENSE_TILE * DW_DENSE_TILE;
+        size_t i0, i1, j0, j1;
+        tile_of(q - j->nout - j->ngb, n, j->cross ? j->n1 : n, &i0, &i1, &j0, &j1);
+        const size_t nj = j1 - j0;
+        const double bsh = net->b && net->b[H] ? j->bs_top : 0.0;
+        gram_tile(act_of(j, s, H), wH, wH, i0, i1, j0, j1, 1.0, T1);
+        for (size_t i = i0; i < i1; i++)
+            for (size_t c = i0 == j0 ? i : j0; c < j1; c++)
+                net->G[i * j->ldg + c - j->jg] = j->ws_top * T1[(i - i0) * nj + (c - j0)] + bsh;
+    }
+    return DW_OK;
+}
+
+/* 3. back-propagation at layer l: the Gram of the gradients at layer l times the layer's input kernel, and in the
+ *    same loop the gradients at layer l - 1 (both only read those at layer l) */
+static dw_status back_item(void *ctx, size_t k, int tid)
+{
+    eval_job *j = ctx;
+    const dw_dense_shape *sh = j->sh;
+    const size_t n = j->n, l = j->l, dout = j->dout, wl = sh->widths[l], wp = sh->widths[l - 1], R = n * dout;
+    const size_t s = k / j->per, q = k % j->per;
+    const dw_dense_net *net = &j->nets[s];
+    const double *Gl = net->work + j->offG[l & 1];
+    if (q < j->nbb) { /* df/dh^{l-1} = phi'(h^{l-1}) .* (df/dh^l W_l): rows x units of (n d_out) x n_{l-1} */
+        size_t r0, rows, c0, cols;
+        block_of(q, R, wp, &r0, &rows, &c0, &cols);
+        double *o = net->work + j->offG[(l - 1) & 1] + r0 * wp + c0;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)wl, 1.0, Gl + r0 * wl,
+                    (int)wl, net->W[l - 1] + c0, (int)wp, 0.0, o, (int)wp);
+        const double *D = net->work + j->offD[l - 1];
+        for (size_t r = 0; r < rows; r++) {
+            const double *d = D + ((r0 + r) / dout) * wp + c0;
+            double *g = o + r * wp;
+            for (size_t c = 0; c < cols; c++) g[c] *= d[c];
+        }
+    } else {
+        double *T1 = j->tiles + (size_t)tid * 2 * DW_DENSE_TILE * DW_DENSE_TILE;
+        double *T2 = T1 + DW_DENSE_TILE * DW_DENSE_TILE;
+        size_t i0, i1, j0, j1;
+        tile_of(q - j->nbb, n, j->cross ? j->n1 : n, &i0, &i1, &j0, &j1);
+        const size_t nj = j1 - j0;
+        const double bsl = net->b && net->b[l - 1] ? j->bs : 0.0;
+        gram_tile(Gl, dout * wl, dout * wl, i0, i1, j0, j1, j->inv, T1);
+        gram_tile(act_of(j, s, l - 1), wp, wp, i0, i1, j0, j1, j->ws, T2);
+        for (size_t i = i0; i < i1; i++)
+            for (size_t c = i0 == j0 ? i : j0; c < j1; c++) {
+                const size_t e = (i - i0) * nj + (c - j0);
+                net->G[i * j->ldg + c - j->jg] += T1[e] * (T2[e] + bsl);
+            }
+    }
+    return DW_OK;
+}
+
 dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
                         size_t n1, dw_sample_gram kind, int threads)
 {
@@ -209,122 +331,53 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
         free(offA), free(offD);
         return dw_fail(DW_ERR_NOMEM, "network evaluation: out of memory");
     }
-    size_t offG[2] = {0, 0};
-    (void)layout(sh, n, kind, offA, offD, offG);
-#define ACT(s, l) ((l) == 0 ? X : nets[s].work + offA[l])
-    const double ws_top = sh->ws ? sh->ws[H] : 1.0, bs_top = sh->bs ? sh->bs[H] : 1.0;
+    eval_job j = {.sh = sh, .nets = nets, .X = X, .n = n, .n1 = n1, .L1 = L1, .H = H, .dout = dout, .ntk = ntk,
+                  .offA = offA, .offD = offD};
+    (void)layout(sh, n, kind, offA, offD, j.offG);
+    j.ws_top = sh->ws ? sh->ws[H] : 1.0;
+    j.bs_top = sh->bs ? sh->bs[H] : 1.0;
     /* the Gram: symmetric n x n (n1 >= n), or the cross block n1 x (n - n1), leading dimension ldg, columns from jg */
-    const int cross = n1 < n;
-    const size_t ldg = cross ? n - n1 : n, jg = cross ? n1 : 0;
+    j.cross = n1 < n;
+    j.ldg = j.cross ? n - n1 : n;
+    j.jg = j.cross ? n1 : 0;
     const size_t nt = (n + DW_DENSE_TILE - 1) / DW_DENSE_TILE;
-    const size_t ntiles = !gram ? 0
-                          : cross ? ((n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE) * ((n - n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE)
-                                  : nt * (nt + 1) / 2;
-    const double inv = 1.0 / (double)dout;
-    ERR_DECL;
-#pragma omp parallel num_threads(threads)
-    {
-        dw_dense_serial_blas();
-        double *T1 = gram ? malloc(2 * DW_DENSE_TILE * DW_DENSE_TILE * sizeof(double)) : NULL;
-        double *T2 = T1 ? T1 + DW_DENSE_TILE * DW_DENSE_TILE : NULL;
-        if (gram && !T1) ERR_RECORD(0, dw_fail(DW_ERR_NOMEM, "network evaluation: out of memory (Gram tile)"));
-        /* 1. forward through the hidden layers: a^l = phi(W_l a^{l-1} + b_l), with phi' for the NTK */
-        for (size_t l = 1; l <= H; l++) {
-            const size_t rin = sh->widths[l - 1], rout = sh->widths[l], per = blocks(n, rout);
-#pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < m * per; k++) {
-                const size_t s = k / per;
-                size_t r0, rows, c0, cols;
-                block_of(k % per, n, rout, &r0, &rows, &c0, &cols);
-                const dw_dense_net *net = &nets[s];
-                const size_t bad = layer_block(ACT(s, l - 1) + r0 * rin, rin, net->W[l - 1] + c0 * rin,
-                                               net->b && net->b[l - 1] ? net->b[l - 1] + c0 : NULL,
-                                               net->work + offA[l] + r0 * rout + c0, rout, rows, cols, sh->act,
-                                               ntk ? net->work + offD[l] + r0 * rout + c0 : NULL, sh->given);
-                if (bad != SIZE_MAX) ERR_RECORD((s * (L1 + 1) + l) * (n + 1) + r0 + bad, layer_fail(sh, net, l, r0 + bad));
-            }
+    j.ntiles = !gram    ? 0
+               : j.cross ? ((n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE) * ((n - n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE)
+                         : nt * (nt + 1) / 2;
+    j.inv = 1.0 / (double)dout;
+    if (gram) { /* every worker's tiles (no loop has more workers than dw_par_workers(SIZE_MAX, threads)) */
+        const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);
+        j.tiles = malloc(nw * 2 * DW_DENSE_TILE * DW_DENSE_TILE * sizeof(double));
+        if (!j.tiles) {
+            free(offA), free(offD);
+            return dw_fail(DW_ERR_NOMEM, "network evaluation: out of memory (Gram tile)");
         }
-        /* 2. the outputs; the top layer's Gram term ws <a^H, a^H> + bs; the gradients at layer H,
-         *    df_k/dh^H = phi'(h^H) .* W_{H+1}[k, :] (row i of the buffer: k = 0..d_out-1 side by side) */
-        const size_t wH = sh->widths[H], nout = outputs ? blocks(n, dout) : 0;
-        const size_t ngb = ntk ? (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS : 0, per2 = nout + ntiles + ngb;
-#pragma omp for schedule(dynamic, 1)
-        for (size_t k = 0; k < m * per2; k++) {
-            const size_t s = k / per2, q = k % per2;
-            const dw_dense_net *net = &nets[s];
-            if (q < nout) {
-                size_t r0, rows, c0, cols;
-                block_of(q, n, dout, &r0, &rows, &c0, &cols);
-                const size_t bad = layer_block(ACT(s, H) + r0 * wH, wH, net->W[H] + c0 * wH,
-                                               net->b && net->b[H] ? net->b[H] + c0 : NULL, net->F + r0 * dout + c0,
-                                               dout, rows, cols, NULL, NULL, 1);
-                if (bad != SIZE_MAX) ERR_RECORD((s * (L1 + 1) + L1) * (n + 1) + r0 + bad, layer_fail(sh, net, L1, r0 + bad));
-            } else if (q < nout + ngb) {
-                const size_t r0 = (q - nout) * DW_FWD_ROWS, r1 = r0 + DW_FWD_ROWS < n ? r0 + DW_FWD_ROWS : n;
-                double *g0 = net->work + offG[H & 1];
-                for (size_t i = r0; i < r1; i++)
-                    for (size_t o = 0; o < dout; o++) {
-                        const double *d = net->work + offD[H] + i * wH, *w = net->W[H] + o * wH;
-                        double *g = g0 + (i * dout + o) * wH;
-                        for (size_t j = 0; j < wH; j++) g[j] = d[j] * w[j];
-                    }
-            } else if (T1) {
-                size_t i0, i1, j0, j1;
-                tile_of(q - nout - ngb, n, cross ? n1 : n, &i0, &i1, &j0, &j1);
-                const size_t nj = j1 - j0;
-                const double bsh = net->b && net->b[H] ? bs_top : 0.0;
-                gram_tile(ACT(s, H), wH, wH, i0, i1, j0, j1, 1.0, T1);
-                for (size_t i = i0; i < i1; i++)
-                    for (size_t j = i0 == j0 ? i : j0; j < j1; j++)
-                        net->G[i * ldg + j - jg] = ws_top * T1[(i - i0) * nj + (j - j0)] + bsh;
-            }
-        }
-        /* 3. back-propagation, layer by layer: the Gram of the gradients at layer l times the layer's input
-         *    kernel, and in the same loop the gradients at layer l - 1 (both only read those at layer l) */
-        for (size_t l = H; ntk && l >= 1; l--) {
-            const size_t wl = sh->widths[l], wp = sh->widths[l - 1], R = n * dout;
-            const double ws = sh->ws ? sh->ws[l - 1] : 1.0, bs = sh->bs ? sh->bs[l - 1] : 1.0;
-            const size_t nbb = l >= 2 ? blocks(R, wp) : 0, per3 = nbb + ntiles;
-#pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < m * per3; k++) {
-                const size_t s = k / per3, q = k % per3;
-                const dw_dense_net *net = &nets[s];
-                const double *Gl = net->work + offG[l & 1];
-                if (q < nbb) { /* df/dh^{l-1} = phi'(h^{l-1}) .* (df/dh^l W_l): rows x units of (n d_out) x n_{l-1} */
-                    size_t r0, rows, c0, cols;
-                    block_of(q, R, wp, &r0, &rows, &c0, &cols);
-                    double *o = net->work + offG[(l - 1) & 1] + r0 * wp + c0;
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)wl, 1.0,
-                                Gl + r0 * wl, (int)wl, net->W[l - 1] + c0, (int)wp, 0.0, o, (int)wp);
-                    const double *D = net->work + offD[l - 1];
-                    for (size_t r = 0; r < rows; r++) {
-                        const double *d = D + ((r0 + r) / dout) * wp + c0;
-                        double *g = o + r * wp;
-                        for (size_t j = 0; j < cols; j++) g[j] *= d[j];
-                    }
-                } else if (T1) {
-                    size_t i0, i1, j0, j1;
-                    tile_of(q - nbb, n, cross ? n1 : n, &i0, &i1, &j0, &j1);
-                    const size_t nj = j1 - j0;
-                    const double bsl = net->b && net->b[l - 1] ? bs : 0.0;
-                    gram_tile(Gl, dout * wl, dout * wl, i0, i1, j0, j1, inv, T1);
-                    gram_tile(ACT(s, l - 1), wp, wp, i0, i1, j0, j1, ws, T2);
-                    for (size_t i = i0; i < i1; i++)
-                        for (size_t j = i0 == j0 ? i : j0; j < j1; j++) {
-                            const size_t e = (i - i0) * nj + (j - j0);
-                            net->G[i * ldg + j - jg] += T1[e] * (T2[e] + bsl);
-                        }
-                }
-            }
-        }
-        free(T1);
     }
-#undef ACT
+    dw_par_first_init(&j.err);
+    for (size_t l = 1; l <= H; l++) {
+        j.l = l;
+        j.per = blocks(n, sh->widths[l]);
+        (void)dw_par_for(m * j.per, threads, forward_item, &j);
+    }
+    j.nout = outputs ? blocks(n, dout) : 0;
+    j.ngb = ntk ? (n + DW_FWD_ROWS - 1) / DW_FWD_ROWS : 0;
+    j.per = j.nout + j.ntiles + j.ngb;
+    (void)dw_par_for(m * j.per, threads, top_item, &j);
+    for (size_t l = H; ntk && l >= 1; l--) {
+        j.l = l;
+        j.ws = sh->ws ? sh->ws[l - 1] : 1.0;
+        j.bs = sh->bs ? sh->bs[l - 1] : 1.0;
+        j.nbb = l >= 2 ? blocks(n * dout, sh->widths[l - 1]) : 0;
+        j.per = j.nbb + j.ntiles;
+        (void)dw_par_for(m * j.per, threads, back_item, &j);
+    }
+    free(j.tiles);
     free(offA), free(offD);
-    if (err) return dw_fail(err, "%s", err_msg);
-    if (gram && !cross) /* the lower triangle by symmetry */
+    dw_status err = dw_par_first_done(&j.err);
+    if (err) return err;
+    if (gram && !j.cross) /* the lower triangle by symmetry */
         for (size_t s = 0; s < m; s++)
             for (size_t i = 0; i < n; i++)
-                for (size_t j = i + 1; j < n; j++) nets[s].G[j * n + i] = nets[s].G[i * n + j];
+                for (size_t c = i + 1; c < n; c++) nets[s].G[c * n + i] = nets[s].G[i * n + c];
     return DW_OK;
 }

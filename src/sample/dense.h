@@ -1,5 +1,6 @@
 /* Internal: the pieces shared by the dense-network drivers (sampled networks in network.c, given networks in
- * given.c): the fused bias + activation kernel, input checks, the error record of parallel loops, the blocking.
+ * given.c): the fused bias + activation kernel, input checks, the blocking. Parallel loops run through dw_par_for
+ * (src/core/par.h).
  */
 #ifndef DW_SAMPLE_DENSE_H
 #define DW_SAMPLE_DENSE_H
@@ -22,29 +23,6 @@ size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, c
 
 /* 1 if the n x d inputs are finite; else 0 with the error set ("NAME: row i, column j ..."). */
 int dw_dense_check_inputs(const char *name, const double *X, size_t n, size_t d);
-
-/* Inside our parallel regions every BLAS/LAPACK call must run single-threaded, also in a team of one thread
- * (which OpenMP does not count as parallel): OpenBLAS's OpenMP build takes its thread count from this task's
- * nthreads ICV. Otherwise threads = 1 would let OpenBLAS split GEMMs its own way (other rounding, and its
- * threads spinning against ours). Call at the start of every parallel region. */
-void dw_dense_serial_blas(void);
-
-/* The first failure of a parallel loop in item order (not thread order), with its message. */
-#define ERR_DECL                                                                                                      \
-    dw_status err = DW_OK;                                                                                            \
-    size_t err_item = SIZE_MAX;                                                                                       \
-    char err_msg[1024] = ""
-#define ERR_RECORD(k, s)                                                                                              \
-    do {                                                                                                              \
-        if (s) {                                                                                                      \
-            _Pragma("omp critical(dw_sample_err)") if ((k) < err_item)                                               \
-            {                                                                                                         \
-                err_item = (k);                                                                                       \
-                err = (s);                                                                                            \
-                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());                                         \
-            }                                                                                                         \
-        }                                                                                                             \
-    } while (0)
 
 /* ------------------------------------------------------------------------------------------------------------
  * The engine: forward pass, outputs, empirical NNGP / NTK Gram of m networks of one shape on the same inputs

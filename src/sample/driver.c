@@ -15,6 +15,7 @@
  * NNGP Gram is Re E[f(x) conj f(y) | hidden layers] = (sigma_w^2/(2 n_L)) phi(u^L(x)).phi(u^L(y)) + sigma_b^2.
  */
 #include "act/act.h"
+#include "core/par.h"
 #include "sample/dense.h"
 #include "sample/sample.h"
 
@@ -92,6 +93,28 @@ static dw_status gen_block(const dw_snet *t, double *base, uint64_t sample, int 
     return DW_OK;
 }
 
+/* Item k of a chunk's weights: sample k / nA of the chunk, (layer, row block) itA[k % nA]. */
+typedef struct weights_job {
+    const dw_snet *t;
+    const size_t *itA; /* (layer, row block) pairs */
+    size_t nA;
+    double *mem;    /* the chunk's work spaces, t->total doubles each */
+    uint64_t first; /* the chunk's first sample number */
+} weights_job;
+
+static dw_status weights_item(void *ctx, size_t k, int tid)
+{
+    const weights_job *j = ctx;
+    const dw_snet *t = j->t;
+    (void)tid;
+    const size_t s = k / j->nA, it = k % j->nA, l = j->itA[2 * it], b = j->itA[2 * it + 1];
+    const size_t rows = t->cw[l];
+    const int iid = layer_iid(t, l);
+    const size_t r0 = iid ? b * DW_SAMPLE_ROWBLOCK : 0;
+    const size_t r1 = iid && r0 + DW_SAMPLE_ROWBLOCK < rows ? r0 + DW_SAMPLE_ROWBLOCK : rows;
+    return gen_block(t, j->mem + s * t->total, j->first + s, (int)l, r0, r1);
+}
+
 /* ------------------------------------------------------------------------------------------------------------
  * The driver: chunks of samples, three parallel phases, then the consumer in sample order.
  * ---------------------------------------------------------------------------------------------------------- */
@@ -147,27 +170,10 @@ dw_status dw_snet_run(const dw_snet *t, const double *X, size_t S, uint64_t firs
     st = DW_OK;
     for (size_t c0 = 0; c0 < S && !st; c0 += chunk) {
         const size_t cs = S - c0 < chunk ? S - c0 : chunk;
-        ERR_DECL;
-        /* A: weights */
-        const size_t totA = cs * nA;
-#pragma omp parallel num_threads(threads)
-        {
-            dw_dense_serial_blas();
-#pragma omp for schedule(dynamic, 1)
-            for (size_t k = 0; k < totA; k++) {
-                const size_t s = k / nA, it = k % nA, l = itA[2 * it], b = itA[2 * it + 1];
-                const size_t rows = t->cw[l];
-                const int iid = layer_iid(t, l);
-                const size_t r0 = iid ? b * DW_SAMPLE_ROWBLOCK : 0;
-                const size_t r1 = iid && r0 + DW_SAMPLE_ROWBLOCK < rows ? r0 + DW_SAMPLE_ROWBLOCK : rows;
-                dw_status ts = gen_block(t, mem + s * t->total, first + c0 + s, (int)l, r0, r1);
-                ERR_RECORD(k, ts);
-            }
-        }
-        if (err) {
-            st = dw_fail(err, "%s", err_msg);
-            break;
-        }
+        /* A: weights (the first failure in item order, i.e. by sample, then layer and row block) */
+        weights_job wj = {t, itA, nA, mem, first + c0};
+        st = dw_par_for(cs * nA, threads, weights_item, &wj);
+        if (st) break;
         /* B: the networks (the engine); its first failure in (network, layer, row) order is reported */
         {
             const dw_dense_shape sh = {(size_t)L + 1, t->rw, t->act, t->gws, t->gbs, 0};

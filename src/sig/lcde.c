@@ -9,6 +9,7 @@
  *            (inhomogeneous);  A_k row r at c = k (N + 1) + r, b_k at c = k (N + 1) + N.
  * Weights are plain Gaussians (dw_rng_normal); other weight laws belong to src/sampling.
  */
+#include "core/par.h"
 #include "core/rng.h"
 #include "sig/sig.h"
 
@@ -16,20 +17,29 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Z (batch x N) = Y (batch x K) M^T for M (N x K), rows of M in parallel blocks; plain loops with a fixed summation
  * order (4 partial sums), so results do not depend on the thread count (BLAS called outside a parallel region would
  * also spin up its own threads against ours). */
-void dw_sig_matmul_t(const double *M, size_t N, size_t K, const double *Y, size_t batch, double *Z, int threads)
+/* Contiguous row ranges, one per worker, as OpenMP's static schedule splits a loop (each row's result depends on
+ * that row only, so the split changes nothing in the results). Item k of nw covers [rows k / nw, rows (k+1) / nw). */
+static size_t range_lo(size_t rows, size_t k, size_t nw) { return rows / nw * k + (k < rows % nw ? k : rows % nw); }
+
+typedef struct matmul_job {
+    const double *M, *Y;
+    size_t N, K, batch, nw;
+    double *Z;
+} matmul_job;
+
+static dw_status matmul_rows(void *ctx, size_t it, int tid)
 {
-#pragma omp parallel for schedule(static) num_threads(threads) if ((double)N * K * batch > 4e6)
-    for (size_t r = 0; r < N; r++) {
-        const double *m = M + r * K;
-        for (size_t b = 0; b < batch; b++) {
-            const double *y = Y + b * K;
+    const matmul_job *j = ctx;
+    (void)tid;
+    const size_t K = j->K, N = j->N;
+    for (size_t r = range_lo(N, it, j->nw); r < range_lo(N, it + 1, j->nw); r++) {
+        const double *m = j->M + r * K;
+        for (size_t b = 0; b < j->batch; b++) {
+            const double *y = j->Y + b * K;
             double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
             size_t k = 0;
             for (; k + 4 <= K; k += 4) {
@@ -39,9 +49,20 @@ void dw_sig_matmul_t(const double *M, size_t N, size_t K, const double *Y, size_
                 s3 += m[k + 3] * y[k + 3];
             }
             for (; k < K; k++) s0 += m[k] * y[k];
-            Z[b * N + r] = (s0 + s1) + (s2 + s3);
+            j->Z[b * N + r] = (s0 + s1) + (s2 + s3);
         }
     }
+    return DW_OK;
+}
+
+/* Z (batch x N) = Y (batch x K) M^T for M (N x K), rows of M in parallel blocks; plain loops with a fixed summation
+ * order (4 partial sums), so results do not depend on the thread count (BLAS called outside a parallel region would
+ * also spin up its own threads against ours). */
+void dw_sig_matmul_t(const double *M, size_t N, size_t K, const double *Y, size_t batch, double *Z, int threads)
+{
+    const int thr = (double)N * K * batch > 4e6 ? threads : 1;
+    matmul_job job = {M, Y, N, K, batch, (size_t)dw_par_workers(N, thr), Z};
+    (void)dw_par_for(job.nw, thr, matmul_rows, &job);
 }
 
 /* Resolve the channel lists (0 entries: all d channels) into owned arrays. */
@@ -69,6 +90,50 @@ static dw_status channels(const char *what, size_t n, const size_t *idx, size_t 
 static dw_status check_lcde_opts(const dw_sig_lcde_opts *o)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "lcde: NULL options");
+    return DW_OK;
+}
+
+/* Pair (i, c) = (q / m, q % m) of the LCDE kernel, as a dw_par_for item (symmetric: c >= i only); each worker has
+ * its own two rows. */
+typedef struct lcde_kernel_job {
+    const double *X, *Y;
+    size_t m, lx, ly, d;
+    const size_t *gate, *inp;
+    size_t ng, ni;
+    double sB2, sC2, sc2;
+    int sym;
+    double *K;
+    double *rows; /* per worker: 2 ly doubles */
+} lcde_kernel_job;
+
+static dw_status lcde_kernel_pair(void *ctx, size_t q, int tid)
+{
+    const lcde_kernel_job *j = ctx;
+    const size_t m = j->m, lx = j->lx, ly = j->ly, d = j->d, i = q / m, c = q % m;
+    const size_t *gate = j->gate, *inp = j->inp, ng = j->ng, ni = j->ni;
+    const double sB2 = j->sB2, sC2 = j->sC2, sc2 = j->sc2;
+    if (j->sym && c < i) return DW_OK;
+    double *P = j->rows + (size_t)tid * 2 * ly;
+    double *Q = P + ly;
+    const double *x = j->X + i * lx * d, *y = j->Y + c * ly * d;
+    double x0y0 = 0.0;
+    for (size_t k = 0; k < d; k++) x0y0 += x[k] * y[k];
+    const double edge = sC2 * x0y0 + sc2;
+    for (size_t b = 0; b < ly; b++) P[b] = edge;
+    for (size_t a = 0; a + 1 < lx; a++) {
+        const double *xa = x + a * d, *xa1 = xa + d;
+        Q[0] = edge;
+        for (size_t b = 0; b + 1 < ly; b++) {
+            const double *yb = y + b * d, *yb1 = yb + d;
+            double go = 0.0, gi = 0.0;
+            for (size_t k = 0; k < ng; k++) go += (xa1[gate[k]] - xa[gate[k]]) * (yb1[gate[k]] - yb[gate[k]]);
+            for (size_t k = 0; k < ni; k++) gi += (xa1[inp[k]] - xa[inp[k]]) * (yb1[inp[k]] - yb[inp[k]]);
+            Q[b + 1] = Q[b] + P[b + 1] - P[b] + go * P[b] + sB2 * gi;
+        }
+        memcpy(P, Q, ly * sizeof(double));
+    }
+    j->K[i * m + c] = P[ly - 1];
+    if (j->sym) j->K[c * m + i] = P[ly - 1];
     return DW_OK;
 }
 
@@ -101,42 +166,14 @@ dw_status dw_sig_lcde_kernel(const dw_sig_lcde_opts *o, const double *X, size_t 
         return s;
     }
     const double sB2 = o->sigma_B * o->sigma_B, sC2 = o->sigma_C * o->sigma_C, sc2 = o->sigma_c * o->sigma_c;
-    int failed = 0;
-#pragma omp parallel num_threads(dw_core_threads(o->threads)) if ((double)n * m * lx * ly > 1e5)
-    {
-        double *P = malloc(2 * ly * sizeof(double));
-#pragma omp for schedule(dynamic, 1) collapse(2)
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < m; j++) {
-                if (sym && j < i) continue;
-                if (!P) {
-#pragma omp atomic write
-                    failed = 1;
-                    continue;
-                }
-                double *Q = P + ly;
-                const double *x = X + i * lx * d, *y = Y + j * ly * d;
-                double x0y0 = 0.0;
-                for (size_t k = 0; k < d; k++) x0y0 += x[k] * y[k];
-                const double edge = sC2 * x0y0 + sc2;
-                for (size_t b = 0; b < ly; b++) P[b] = edge;
-                for (size_t a = 0; a + 1 < lx; a++) {
-                    const double *xa = x + a * d, *xa1 = xa + d;
-                    Q[0] = edge;
-                    for (size_t b = 0; b + 1 < ly; b++) {
-                        const double *yb = y + b * d, *yb1 = yb + d;
-                        double go = 0.0, gi = 0.0;
-                        for (size_t k = 0; k < ng; k++) go += (xa1[gate[k]] - xa[gate[k]]) * (yb1[gate[k]] - yb[gate[k]]);
-                        for (size_t k = 0; k < ni; k++) gi += (xa1[inp[k]] - xa[inp[k]]) * (yb1[inp[k]] - yb[inp[k]]);
-                        Q[b + 1] = Q[b] + P[b + 1] - P[b] + go * P[b] + sB2 * gi;
-                    }
-                    memcpy(P, Q, ly * sizeof(double));
-                }
-                K[i * m + j] = P[ly - 1];
-                if (sym) K[j * m + i] = P[ly - 1];
-            }
-        free(P);
+    const int thr = (double)n * m * lx * ly > 1e5 ? dw_core_threads(o->threads) : 1;
+    double *rows = malloc((size_t)dw_par_workers(n * m, thr) * 2 * ly * sizeof(double));
+    const int failed = !rows;
+    if (rows) {
+        lcde_kernel_job job = {X, Y, m, lx, ly, d, gate, inp, ng, ni, sB2, sC2, sc2, sym, K, rows};
+        (void)dw_par_for(n * m, thr, lcde_kernel_pair, &job);
     }
+    free(rows);
     free(gate);
     free(inp);
     if (failed) return dw_fail(DW_ERR_NOMEM, "lcde kernel work space: out of memory");
@@ -251,16 +288,32 @@ dw_status dw_sig_lcde_forward(const dw_sig_lcde_opts *o, size_t N, const double 
     return dw_sig_check_states(out, batch * len * N, "lcde");
 }
 
+typedef struct fill_job {
+    double *M;
+    size_t rows, cols, nw;
+    double sd;
+    uint64_t seed, sample, b, c0;
+} fill_job;
+
+static dw_status fill_item(void *ctx, size_t it, int tid)
+{
+    const fill_job *j = ctx;
+    (void)tid;
+    for (size_t r = range_lo(j->rows, it, j->nw); r < range_lo(j->rows, it + 1, j->nw); r++) {
+        dw_rng g;
+        dw_rng_init(&g, j->seed, j->sample, j->b, j->c0 + r);
+        dw_rng_normals(&g, j->M + r * j->cols, j->cols);
+        for (size_t k = 0; k < j->cols; k++) j->M[r * j->cols + k] *= j->sd;
+    }
+    return DW_OK;
+}
+
 void dw_sig_fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t seed, uint64_t sample, uint64_t b,
                       uint64_t c0, int threads)
 {
-#pragma omp parallel for schedule(static) num_threads(threads) if ((double)rows * cols > 1e6)
-    for (size_t r = 0; r < rows; r++) {
-        dw_rng g;
-        dw_rng_init(&g, seed, sample, b, c0 + r);
-        dw_rng_normals(&g, M + r * cols, cols);
-        for (size_t k = 0; k < cols; k++) M[r * cols + k] *= sd;
-    }
+    const int thr = (double)rows * cols > 1e6 ? threads : 1;
+    fill_job job = {M, rows, cols, (size_t)dw_par_workers(rows, thr), sd, seed, sample, b, c0};
+    (void)dw_par_for(job.nw, thr, fill_item, &job);
 }
 
 dw_status dw_sig_lcde_sample(const dw_sig_lcde_opts *o, size_t N, size_t samples, unsigned long long seed,

@@ -18,14 +18,12 @@
  */
 #include "sig/sig.h"
 
+#include "core/par.h"
+
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 typedef struct {
     const dw_sig_nsk_opts *o;
@@ -233,20 +231,63 @@ static dw_status diagonal_ode(const nsk *p, const double *dx, const double *dy, 
     return DW_OK;
 }
 
-typedef struct {
-    dw_status s;
-    size_t at;
-    char msg[1024];
-} first_err;
+/* The two loops (self-kernels, pairs) as dw_par_for items; each worker has its own work space. */
+typedef struct nsk_job {
+    const nsk *p;
+    const dw_sig_nsk_opts *o;
+    size_t n, m, Mx, My, Nx, Ny, d;
+    int sym, need_diag;
+    const size_t *rowstart; /* sym: pairs q -> (i, j), j >= i, row-major over the upper triangle */
+    double *K;
+    double *ws; /* per worker: wsz doubles */
+    size_t wsz;
+} nsk_job;
 
-static void record(first_err *e, dw_status s, size_t at)
+/* 1. self-kernel q: path q of X (q < n), else path q - n of Y */
+static dw_status self_item(void *ctx, size_t q, int tid)
 {
-#pragma omp critical(dw_nsk_err)
-    if (at < e->at) {
-        e->at = at;
-        e->s = s;
-        snprintf(e->msg, sizeof e->msg, "%s", dw_error_message());
+    const nsk_job *j = ctx;
+    const nsk *p = j->p;
+    const int isx = q < j->n;
+    const size_t b = isx ? q : q - j->n, M = isx ? j->Mx : j->My, N = isx ? j->Nx : j->Ny;
+    return self_shells(p, (isx ? p->dX : p->dY) + b * M * j->d, M, (isx ? p->DX : p->DY) + b * (N + 1),
+                       j->ws + (size_t)tid * j->wsz);
+}
+
+/* 2. pair q */
+static dw_status pair_item(void *ctx, size_t q, int tid)
+{
+    const nsk_job *jb = ctx;
+    const nsk *p = jb->p;
+    const size_t n = jb->n, m = jb->m, Mx = jb->Mx, My = jb->My, Nx = jb->Nx, Ny = jb->Ny, d = jb->d;
+    size_t i, j;
+    if (jb->sym) {
+        size_t lo = 0, hi = n; /* the row i with rowstart[i] <= q < rowstart[i + 1] */
+        while (hi - lo > 1) {
+            const size_t mid = (lo + hi) / 2;
+            if (jb->rowstart[mid] <= q) lo = mid;
+            else hi = mid;
+        }
+        i = lo;
+        j = i + (q - jb->rowstart[i]);
+    } else {
+        i = q / m;
+        j = q % m;
     }
+    double v = 0.0;
+    dw_status ss;
+    const double *dxi = p->dX + i * Mx * d, *dyj = p->dY + j * My * d;
+    if (jb->o->inhomogeneous) ss = diagonal_ode(p, dxi, dyj, Mx, &v);
+    else if (jb->sym && i == j && jb->need_diag) {
+        v = p->DX[i * (Nx + 1) + Nx];
+        ss = DW_OK;
+    } else
+        ss = cross(p, dxi, Mx, jb->need_diag ? p->DX + i * (Nx + 1) : NULL, dyj, My,
+                   jb->need_diag ? p->DY + j * (Ny + 1) : NULL, jb->ws + (size_t)tid * jb->wsz, &v);
+    if (ss) return ss;
+    jb->K[i * m + j] = v;
+    if (jb->sym) jb->K[j * m + i] = v;
+    return DW_OK;
 }
 
 dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y, size_t m,
@@ -295,31 +336,19 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
     }
     const int nt = dw_core_threads(o->threads);
     const size_t wsz = 6 * ((Nx > Ny ? Nx : Ny) + 1);
-    first_err err = {DW_OK, SIZE_MAX, ""};
+    nsk_job job = {&p, o, n, m, Mx, My, Nx, Ny, d, sym, need_diag, NULL, K, NULL, wsz};
     /* 1. self-kernels (homogeneous) */
     if (need_diag) {
         const size_t tot = sym ? n : n + m;
-#pragma omp parallel num_threads(nt) if (tot > 1 && (double)tot * (double)Nx * (double)Nx > 2e4)
-        {
-            double *w = malloc(wsz * sizeof(double));
-#pragma omp for schedule(dynamic, 1)
-            for (size_t q = 0; q < tot; q++) {
-                if (!w) {
-                    dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
-                    record(&err, DW_ERR_NOMEM, q);
-                    continue;
-                }
-                const int isx = q < n;
-                const size_t b = isx ? q : q - n, M = isx ? Mx : My, N = isx ? Nx : Ny;
-                dw_status ss = self_shells(&p, (isx ? p.dX : p.dY) + b * M * d, M, (isx ? p.DX : p.DY) + b * (N + 1), w);
-                if (ss) record(&err, ss, q);
-            }
-            free(w);
-        }
-        if (err.s) {
-            s = dw_fail(err.s, "%s", err.msg);
+        const int thr = tot > 1 && (double)tot * (double)Nx * (double)Nx > 2e4 ? nt : 1;
+        if (!(job.ws = malloc((size_t)dw_par_workers(tot, thr) * wsz * sizeof(double)))) {
+            s = dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
             goto done;
         }
+        s = dw_par_for(tot, thr, self_item, &job);
+        free(job.ws);
+        job.ws = NULL;
+        if (s) goto done;
     }
     /* 2. pairs */
     {
@@ -334,54 +363,15 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
             rowstart[0] = 0;
             for (size_t i = 0; i < n; i++) rowstart[i + 1] = rowstart[i] + (n - i);
         }
-#pragma omp parallel num_threads(nt) if (npairs > 1 && (double)npairs * (double)Nx * (double)Ny > 2e4)
-        {
-            double *w = malloc(wsz * sizeof(double));
-#pragma omp for schedule(dynamic, 1)
-            for (size_t q = 0; q < npairs; q++) {
-                size_t i, j;
-                if (sym) {
-                    size_t lo = 0, hi = n; /* the row i with rowstart[i] <= q < rowstart[i + 1] */
-                    while (hi - lo > 1) {
-                        const size_t mid = (lo + hi) / 2;
-                        if (rowstart[mid] <= q) lo = mid;
-                        else hi = mid;
-                    }
-                    i = lo;
-                    j = i + (q - rowstart[i]);
-                } else {
-                    i = q / m;
-                    j = q % m;
-                }
-                if (!w) {
-                    dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
-                    record(&err, DW_ERR_NOMEM, q);
-                    continue;
-                }
-                double v = 0.0;
-                dw_status ss;
-                const double *dxi = p.dX + i * Mx * d, *dyj = p.dY + j * My * d;
-                if (o->inhomogeneous) ss = diagonal_ode(&p, dxi, dyj, Mx, &v);
-                else if (sym && i == j && need_diag) {
-                    v = p.DX[i * (Nx + 1) + Nx];
-                    ss = DW_OK;
-                } else
-                    ss = cross(&p, dxi, Mx, need_diag ? p.DX + i * (Nx + 1) : NULL, dyj, My,
-                               need_diag ? p.DY + j * (Ny + 1) : NULL, w, &v);
-                if (ss) {
-                    record(&err, ss, q);
-                    continue;
-                }
-                K[i * m + j] = v;
-                if (sym) K[j * m + i] = v;
-            }
-            free(w);
-        }
+        job.rowstart = rowstart;
+        const int thr = npairs > 1 && (double)npairs * (double)Nx * (double)Ny > 2e4 ? nt : 1;
+        if (!(job.ws = malloc((size_t)dw_par_workers(npairs, thr) * wsz * sizeof(double))))
+            s = dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
+        else
+            s = dw_par_for(npairs, thr, pair_item, &job);
+        free(job.ws);
         free(rowstart);
-        if (err.s) {
-            s = dw_fail(err.s, "%s", err.msg);
-            goto done;
-        }
+        if (s) goto done;
     }
     for (size_t q = 0; q < n * m; q++)
         if (!isfinite(K[q])) {

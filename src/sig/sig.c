@@ -2,13 +2,12 @@
  * path utilities every route of the module shares (checks, increments, reading). */
 #include "sig/sig.h"
 
+#include "core/par.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
 {
@@ -141,6 +140,38 @@ static void group_signature(const dw_tens *t, const double *X, size_t batch, siz
     }
 }
 
+/* Groups of LANES paths, as dw_par_for items; each worker has its own work space. */
+typedef struct sig_job {
+    const dw_tens *t;
+    const dw_lyndon *ly;
+    const double *X;
+    size_t batch, len;
+    double *out;
+    double *ws; /* per worker: wsz doubles */
+    size_t wsz, sz, osz;
+    int logsig;
+} sig_job;
+
+static dw_status sig_group(void *ctx, size_t g, int tid)
+{
+    const sig_job *j = ctx;
+    const dw_tens *t = j->t;
+    const size_t sz = j->sz, d = t->d;
+    double *SL = j->ws + (size_t)tid * j->wsz, *B = SL + sz * LANES, *h = B + t->pw[t->n] / d * LANES;
+    double *S = h + d * LANES, *L = S + sz, *work = L + sz;
+    const size_t b0 = g * LANES;
+    group_signature(t, j->X, j->batch, j->len, b0, SL, h, B);
+    for (size_t l = 0; l < LANES && b0 + l < j->batch; l++) {
+        double *dst = j->logsig ? S : j->out + (b0 + l) * sz;
+        for (size_t e = 0; e < sz; e++) dst[e] = SL[e * LANES + l];
+        if (j->logsig) {
+            dw_tens_log(t, S, L, work);
+            dw_lyndon_project(j->ly, t, L, j->out + (b0 + l) * j->osz);
+        }
+    }
+    return DW_OK;
+}
+
 static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d, double *out,
                      int logsig)
 {
@@ -157,45 +188,23 @@ static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t
     dw_lyndon ly;
     memset(&ly, 0, sizeof ly);
     const int nt = dw_core_threads(threads);
-    /* per thread: the interleaved signatures, the Horner scratch (d^(n-1) lanes), increments, and for the log its
+    /* per worker: the interleaved signatures, the Horner scratch (d^(n-1) lanes), increments, and for the log its
      * three tensors */
     const size_t wsz = (sz + t.pw[level] / d + d) * LANES + (logsig ? 4 * sz : 0);
     s = dw_core_check_alloc((double)wsz * 8.0 * nt, logsig ? "the log-signature work space" : "the signature work space");
     if (s) return s;
     if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
     const size_t osz = logsig ? ly.count : sz, groups = (batch + LANES - 1) / LANES;
-    int failed = 0;
-#pragma omp parallel num_threads(nt) if ((double)batch * (double)len * (double)sz > 2e5)
-    {
-        /* no barrier before the loop and none after it (nowait): on a loaded machine a thread that is not yet
-         * running does not hold up the others, which take its groups. A thread without work space skips its
-         * groups; the call then fails anyway. */
-        double *w = malloc(wsz * sizeof(double));
-        if (!w) {
-#pragma omp atomic write
-            failed = 1;
-        }
-        {
-            double *SL = w, *B = w ? SL + sz * LANES : NULL, *h = w ? B + t.pw[level] / d * LANES : NULL;
-            double *S = w ? h + d * LANES : NULL, *L = w ? S + sz : NULL, *work = w ? L + sz : NULL;
-#pragma omp for schedule(dynamic, 1) nowait
-            for (size_t g = 0; g < groups; g++) {
-                if (!w) continue;
-                const size_t b0 = g * LANES;
-                group_signature(&t, X, batch, len, b0, SL, h, B);
-                for (size_t l = 0; l < LANES && b0 + l < batch; l++) {
-                    double *dst = logsig ? S : out + (b0 + l) * sz;
-                    for (size_t e = 0; e < sz; e++) dst[e] = SL[e * LANES + l];
-                    if (logsig) {
-                        dw_tens_log(&t, S, L, work);
-                        dw_lyndon_project(&ly, &t, L, out + (b0 + l) * osz);
-                    }
-                }
-            }
-        }
-        free(w);
+    /* per worker: the work space (one block) */
+    const int thr = (double)batch * (double)len * (double)sz > 2e5 ? nt : 1;
+    double *ws = malloc((size_t)dw_par_workers(groups, thr) * wsz * sizeof(double));
+    const int failed = !ws;
+    if (ws) {
+        sig_job job = {&t, &ly, X, batch, len, out, ws, wsz, sz, osz, logsig};
+        (void)dw_par_for(groups, thr, sig_group, &job);
     }
     dw_lyndon_clear(&ly);
+    free(ws);
     if (failed) return dw_fail(DW_ERR_NOMEM, "signature work space: out of memory");
     for (size_t i = 0; i < batch * osz; i++)
         if (!isfinite(out[i]))

@@ -12,14 +12,13 @@
  */
 #include "sig/sig.h"
 
+#include "core/par.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define LANES 16
 
@@ -215,6 +214,47 @@ static dw_status plan_init(plan *p, const dw_sig_kernel_opts *o, const double *X
     return DW_OK;
 }
 
+/* Groups of LANES pairs, as dw_par_for items; each worker has its own work space. */
+typedef struct pairs_job {
+    const plan *p;
+    const size_t *pairs;
+    size_t npairs;
+    int sym, mirror;
+    size_t i0, j0;
+    double *K;
+    size_t ld;
+    work *ws; /* per worker */
+} pairs_job;
+
+static dw_status pairs_group(void *ctx, size_t g, int tid)
+{
+    const pairs_job *j = ctx;
+    const size_t *pairs = j->pairs;
+    size_t xi[LANES], yj[LANES];
+    double out[LANES];
+    int nl = 0;
+    for (int l = 0; l < LANES; l++) {
+        size_t q = g * LANES + (size_t)l;
+        if (q >= j->npairs) q = g * LANES; /* padding lanes repeat the first pair */
+        else nl++;
+        size_t a = pairs[2 * q], b = pairs[2 * q + 1];
+        if (j->sym && a > b) {
+            size_t t = a;
+            a = b;
+            b = t;
+        }
+        xi[l] = a;
+        yj[l] = b;
+    }
+    solve_group(j->p, xi, yj, &j->ws[tid], out);
+    for (int l = 0; l < nl; l++) {
+        const size_t q = g * LANES + (size_t)l, i = pairs[2 * q], c = pairs[2 * q + 1];
+        j->K[(i - j->i0) * j->ld + (c - j->j0)] = out[l];
+        if (j->mirror && i != c) j->K[(c - j->i0) * j->ld + (i - j->j0)] = out[l];
+    }
+    return DW_OK;
+}
+
 /* Pairs (i, j) of the tile in row-major order; symmetric pairs are solved as (min, max). Entries go to
  * K[(i - i0) * ld + (j - j0)]; with mirror, only j >= i are solved and (j, i) is filled from (i, j). */
 static dw_status compute(const plan *p, int sym, size_t i0, size_t i1, size_t j0, size_t j1, double *K, size_t ld,
@@ -238,51 +278,29 @@ static dw_status compute(const plan *p, int sym, size_t i0, size_t i1, size_t j0
     const size_t ngroups = (npairs + LANES - 1) / LANES;
     const size_t cols = ((p->ly - 1) << p->o->dyadic_order) + 1;
     const int nt = dw_core_threads(p->o->threads);
-    int failed = 0;
-#pragma omp parallel num_threads(nt) if (ngroups > 1 && (double)ngroups * (double)cols * (double)((p->lx - 1) << p->o->dyadic_order) > 1e5)
-    {
-        work w;
-        memset(&w, 0, sizeof w);
-        double *buf = malloc((cols + 1 + 4 * p->ly + (p->ly - 1) * p->d) * LANES * sizeof(double));
-        w.row = buf;
-        if (buf) {
-            w.A = buf + (cols + 1) * LANES;
-            w.B = w.A + p->ly * LANES;
-            w.k0 = w.B + p->ly * LANES;
-            w.k1 = w.k0 + p->ly * LANES;
-            w.dyl = w.k1 + p->ly * LANES;
-        } else {
-#pragma omp atomic write
-            failed = 1;
+    const int thr =
+        ngroups > 1 && (double)ngroups * (double)cols * (double)((p->lx - 1) << p->o->dyadic_order) > 1e5 ? nt : 1;
+    /* per worker: its rows and lanes (one block), and its work pointers */
+    const int nw = dw_par_workers(ngroups, thr);
+    const size_t per = (cols + 1 + 4 * p->ly + (p->ly - 1) * p->d) * LANES;
+    double *buf = malloc((size_t)nw * per * sizeof(double));
+    work *ws = calloc((size_t)nw, sizeof *ws);
+    const int failed = !buf || !ws;
+    if (!failed) {
+        for (int k = 0; k < nw; k++) {
+            work *w = &ws[k];
+            w->row = buf + (size_t)k * per;
+            w->A = w->row + (cols + 1) * LANES;
+            w->B = w->A + p->ly * LANES;
+            w->k0 = w->B + p->ly * LANES;
+            w->k1 = w->k0 + p->ly * LANES;
+            w->dyl = w->k1 + p->ly * LANES;
         }
-#pragma omp for schedule(dynamic, 1) nowait
-        for (size_t g = 0; g < ngroups; g++) {
-            if (!buf) continue;
-            size_t xi[LANES], yj[LANES];
-            double out[LANES];
-            int nl = 0;
-            for (int l = 0; l < LANES; l++) {
-                size_t q = g * LANES + (size_t)l;
-                if (q >= npairs) q = g * LANES; /* padding lanes repeat the first pair */
-                else nl++;
-                size_t a = pairs[2 * q], b = pairs[2 * q + 1];
-                if (sym && a > b) {
-                    size_t t = a;
-                    a = b;
-                    b = t;
-                }
-                xi[l] = a;
-                yj[l] = b;
-            }
-            solve_group(p, xi, yj, &w, out);
-            for (int l = 0; l < nl; l++) {
-                const size_t q = g * LANES + (size_t)l, i = pairs[2 * q], j = pairs[2 * q + 1];
-                K[(i - i0) * ld + (j - j0)] = out[l];
-                if (mirror && i != j) K[(j - i0) * ld + (i - j0)] = out[l];
-            }
-        }
-        free(buf);
+        pairs_job job = {p, pairs, npairs, sym, mirror, i0, j0, K, ld, ws};
+        (void)dw_par_for(ngroups, thr, pairs_group, &job);
     }
+    free(buf);
+    free(ws);
     free(pairs);
     if (failed) return dw_fail(DW_ERR_NOMEM, "signature-kernel work space: out of memory");
     return DW_OK;

@@ -7,11 +7,13 @@
  *                per probe v: |c_i|^2 = v^T (J^T J)^{2i+1} v and |a_{i+1}|^2 = v^T (J^T J)^{2i+2} v, unbiased for
  *                tr (J^T J)^k; m_k = that / N_0, its standard error from the spread over the probes.
  * Hot kernels (forward_layer, layer_jvp, layer_vjp, probe_norms) are plain functions on arrays; the drivers allocate.
- * Threads: below DW_NET_THREADED_WIDTH the BLAS and LAPACK calls run on one thread (inside a one-thread OpenMP region
- * whose nthreads ICV is 1, so the OpenMP build of OpenBLAS does not wake its pool): at those sizes waking and spinning
- * threads costs more than it gains (a 400 x 400 dgesdd took 4 s instead of 0.05 s on a loaded 2-core machine), and
- * callers parallelise over networks. Wider networks use OpenBLAS's threads. */
+ * Threads: below DW_NET_THREADED_WIDTH the BLAS and LAPACK calls run on one thread (as the one item of a
+ * dw_par_for on one worker, which runs BLAS single-threaded, so the OpenMP build of OpenBLAS does not wake its
+ * pool): at those sizes waking and spinning threads costs more than it gains (a 400 x 400 dgesdd took 4 s instead
+ * of 0.05 s on a loaded 2-core machine), and callers parallelise over networks. Wider networks use OpenBLAS's threads. */
 #include "spectrum/spectrum.h"
+
+#include "core/par.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -20,9 +22,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static dw_status check_fnet(const dw_spec_fnet *net, const double *x)
 {
@@ -156,6 +155,24 @@ static int single_threaded(const dw_spec_fnet *net)
     return 1;
 }
 
+/* One network's Jacobian or Hutchinson estimate, as the one item of a dw_par_for on one worker (BLAS
+ * single-threaded). */
+typedef struct body_job {
+    const dw_spec_fnet *f;
+    const double *x;
+    double *J, *s2;                   /* Jacobian */
+    const dw_spectrum_sample_opts *o; /* Hutchinson (NULL: Jacobian) */
+    double *m, *se;
+} body_job;
+
+static dw_status body_item(void *ctx, size_t i, int tid)
+{
+    const body_job *j = ctx;
+    (void)i, (void)tid;
+    if (!j->o) return dw_spec_jacobian_body(j->f, j->x, j->J, j->s2);
+    return dw_spec_hutchinson_body(j->f, j->x, j->o->K, j->o->probes, j->o->seed, j->m, j->se);
+}
+
 dw_status dw_spectrum_network_jacobian(const dw_net *net, const double *x, double *J, double *s2)
 {
     dw_spec_fnet f;
@@ -166,13 +183,8 @@ dw_status dw_spectrum_network_jacobian(const dw_net *net, const double *x, doubl
         st = dw_spec_jacobian_body(&f, x, J, s2);
         goto done;
     }
-#pragma omp parallel num_threads(1)
-    {
-#ifdef _OPENMP
-        omp_set_num_threads(1); /* this implicit task's ICV only */
-#endif
-        st = dw_spec_jacobian_body(&f, x, J, s2);
-    }
+    body_job job = {.f = &f, .x = x, .J = J, .s2 = s2};
+    st = dw_par_for(1, 1, body_item, &job);
 done:
     dw_spec_fnet_free(&f);
     return st;
@@ -190,13 +202,8 @@ dw_status dw_spectrum_network_hutchinson(const dw_net *net, const dw_spectrum_sa
         st = dw_spec_hutchinson_body(&f, x, o->K, o->probes, o->seed, m, se);
         goto done;
     }
-#pragma omp parallel num_threads(1)
-    {
-#ifdef _OPENMP
-        omp_set_num_threads(1);
-#endif
-        st = dw_spec_hutchinson_body(&f, x, o->K, o->probes, o->seed, m, se);
-    }
+    body_job job = {.f = &f, .x = x, .o = o, .m = m, .se = se};
+    st = dw_par_for(1, 1, body_item, &job);
 done:
     dw_spec_fnet_free(&f);
     return st;

@@ -4,23 +4,14 @@
  * the results do not depend on the thread count. */
 #include "spectrum/spectrum.h"
 
+#include "core/par.h"
+
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-static int thread_num(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* ---- many networks: weights from the caller's drawing function --------------------------------------------------- */
 
@@ -148,6 +139,31 @@ dw_status dw_spectrum_sample(const dw_net *net, const dw_spectrum_sample_opts *o
     return st;
 }
 
+/* The loop over networks, as dw_par_for items: network s into all + s K (and s2 + s N). */
+typedef struct sample_job {
+    const sample_net *n;
+    const dw_spectrum_sample_opts *o;
+    double *all, *s2;
+    double **bufs; /* per worker: one network's weights */
+    size_t S;
+    atomic_size_t done;
+    atomic_int cancel; /* set by the progress callback: the remaining networks are skipped */
+} sample_job;
+
+static dw_status sample_item(void *ctx, size_t s, int tid)
+{
+    sample_job *j = ctx;
+    const dw_spectrum_sample_opts *o = j->o;
+    const size_t K = (size_t)o->K, N = j->n->N;
+    if (atomic_load(&j->cancel)) return DW_OK;
+    dw_status r = sample_one(j->n, o, s, j->bufs[tid], j->all + s * K, j->s2 ? j->s2 + s * N : NULL);
+    if (r) return r;
+    const size_t d = atomic_fetch_add(&j->done, 1) + 1;
+    /* progress from the calling thread only (worker 0) */
+    if (o->progress && tid == 0 && o->progress(o->progress_ctx, (double)d, (double)j->S)) atomic_store(&j->cancel, 1);
+    return DW_OK;
+}
+
 static dw_status sample_run(const sample_net *n, const dw_spectrum_sample_opts *o, double *m, double *se, double *s2)
 {
     dw_status st;
@@ -161,59 +177,28 @@ static dw_status sample_run(const sample_net *n, const dw_spectrum_sample_opts *
         return st;
     double *all = dw_alloc(S * K, sizeof(double), "per-network moments");
     if (!all) return DW_ERR_NOMEM;
-    dw_status err = DW_OK;
-    size_t err_s = SIZE_MAX;
-    char err_msg[1024] = "";
-    size_t done_count = 0;
-    int cancel = 0;
-    /* networks are the unit of parallelism: BLAS and LAPACK run single-threaded inside (OpenMP build of OpenBLAS);
-     * each network's draws are keyed by its index and the reduction below runs in index order, so the results do
-     * not depend on the thread count */
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-        omp_set_num_threads(1); /* BLAS inside a network: one thread, even in a team of one */
-#endif
-        double *buf = dw_alloc(per, sizeof(double), "network weights");
-        dw_status ts = buf ? DW_OK : DW_ERR_NOMEM;
-        if (ts) {
-#pragma omp critical(dw_spectrum_sample_err)
-            if (err_s == SIZE_MAX || err == DW_OK) {
-                err = ts;
-                err_s = 0;
-                snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
-            }
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (size_t s = 0; s < S; s++) {
-            int stop;
-#pragma omp atomic read
-            stop = cancel;
-            if (!buf || stop) continue;
-            dw_status r = sample_one(n, o, s, buf, all + s * K, s2 ? s2 + s * N : NULL);
-            if (r) {
-#pragma omp critical(dw_spectrum_sample_err)
-                if (s < err_s) {
-                    err_s = s;
-                    err = r;
-                    snprintf(err_msg, sizeof err_msg, "%s", dw_error_message());
-                }
-            }
-            size_t d;
-#pragma omp atomic capture
-            d = ++done_count;
-            /* progress from the calling thread only (thread 0 of the team) */
-            if (o->progress && thread_num() == 0 && o->progress(o->progress_ctx, (double)d, (double)S)) {
-#pragma omp atomic write
-                cancel = 1;
-            }
-        }
-        free(buf);
-    }
-    if (err) {
+    /* one network's weights per worker */
+    const int nw = dw_par_workers(S, threads);
+    double **bufs = dw_calloc((size_t)nw, sizeof *bufs, "network weights");
+    if (!bufs) {
         free(all);
-        return dw_fail(err, "%s", err_msg);
+        return DW_ERR_NOMEM;
     }
+    for (int k = 0; k < nw && !st; k++)
+        if (!(bufs[k] = dw_alloc(per, sizeof(double), "network weights"))) st = DW_ERR_NOMEM;
+    /* networks are the unit of parallelism (BLAS and LAPACK single-threaded inside); each network's draws are keyed
+     * by its index and the reduction below runs in index order, so the results do not depend on the thread count */
+    sample_job job = {.n = n, .o = o, .all = all, .s2 = s2, .bufs = bufs, .S = S};
+    atomic_init(&job.done, 0);
+    atomic_init(&job.cancel, 0);
+    if (!st) st = dw_par_for(S, threads, sample_item, &job);
+    for (int k = 0; k < nw; k++) free(bufs[k]);
+    free(bufs);
+    if (st) {
+        free(all);
+        return st;
+    }
+    int cancel = atomic_load(&job.cancel);
     if (!cancel && o->progress && o->progress(o->progress_ctx, (double)S, (double)S)) cancel = 1;
     if (cancel) {
         free(all);

@@ -5,6 +5,7 @@
  * both faces to keep their orientation, a twisted one to flip it, and a contradiction makes the surface
  * non-orientable. The search is a depth-first enumeration; its first two levels are split into tasks run in
  * parallel, and for a one-trace word the cyclic symmetry halves the first level (integer counts, so the result does not depend on the thread count). */
+#include "core/par.h"
 #include "core/unionfind.h"
 #include "wick/wick.h"
 
@@ -267,6 +268,39 @@ double dw_wick_pairings_estimate(const dw_wick_word *w)
     return total;
 }
 
+/* The enumeration's tasks (prefixes of the first levels), as dw_par_for items; each worker has its own state. */
+typedef struct pairing_worker {
+    pstate s;
+    uint64_t *h, *ht; /* the worker's histogram, and one task's */
+    int ok;
+} pairing_worker;
+
+typedef struct pairing_job {
+    const tasklist *tl;
+    const int *mult;
+    pairing_worker *pw;
+    size_t hsz;
+} pairing_job;
+
+static dw_status pairing_task(void *ctx, size_t t, int tid)
+{
+    const pairing_job *j = ctx;
+    const tasklist *tl = j->tl;
+    pairing_worker *wk = &j->pw[tid];
+    pstate *s = &wk->s;
+    if (!j->mult[t]) return DW_OK;
+    const int *pre = tl->v + t * (size_t)tl->levels * 3;
+    for (int l = 0; l < tl->levels && pre[3 * l] >= 0; l++) glue(s, pre[3 * l], pre[3 * l + 1], pre[3 * l + 2]);
+    memset(wk->ht, 0, j->hsz * sizeof(uint64_t));
+    dfs(s, 0);
+    for (size_t i = 0; i < j->hsz; i++) wk->h[i] += (uint64_t)j->mult[t] * wk->ht[i];
+    for (int l = tl->levels - 1; l >= 0; l--)
+        if (pre[3 * l] >= 0) unglue(s, pre[3 * l], pre[3 * l + 1], 0, 0);
+    rollback(s, 0);
+    dw_uf_rollback(&s->slots, 0);
+    return DW_OK;
+}
+
 dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, int threads)
 {
     const dw_wick_word *w = &res->word;
@@ -359,37 +393,29 @@ dw_status dw_wick_route_pairings(struct dw_wick_result *res, size_t max_list, in
                 if (!sym) continue;
                 mult[t] = 2 * b < n ? 2 : 0;
             }
-            int failed = 0;
-            const long ntask = (long)tl.n;
+            /* per worker: its search state and histograms (integer counts, summed in any order: exact) */
             const size_t hsz = (size_t)(n + 1) * 2;
-#pragma omp parallel num_threads(dw_core_threads(est > 1e4 ? threads : 1))
-            {
-                uint64_t *h = calloc(hsz, sizeof(uint64_t)), *ht = calloc(hsz, sizeof(uint64_t));
-                pstate s;
-                int ok = h && ht && state_init(&s, w, cand, cand_start, ht);
-#pragma omp for schedule(dynamic, 1)
-                for (long t = 0; t < ntask; t++) {
-                    if (!ok || !mult[t]) continue;
-                    const int *pre = tl.v + (size_t)t * (size_t)tl.levels * 3;
-                    for (int l = 0; l < tl.levels && pre[3 * l] >= 0; l++) glue(&s, pre[3 * l], pre[3 * l + 1], pre[3 * l + 2]);
-                    memset(ht, 0, hsz * sizeof(uint64_t));
-                    dfs(&s, 0);
-                    for (size_t i = 0; i < hsz; i++) h[i] += (uint64_t)mult[t] * ht[i];
-                    for (int l = tl.levels - 1; l >= 0; l--)
-                        if (pre[3 * l] >= 0) unglue(&s, pre[3 * l], pre[3 * l + 1], 0, 0);
-                    rollback(&s, 0);
-                    dw_uf_rollback(&s.slots, 0);
-                }
-#pragma omp critical(dw_wick_pairings)
-                {
-                    if (!ok) failed = 1;
-                    else
-                        for (size_t i = 0; i < hsz; i++) hist[i] += h[i];
-                }
-                if (h && ht) state_clear(&s);
-                free(h);
-                free(ht);
+            const int thr = est > 1e4 ? threads : 1, nw = dw_par_workers(tl.n, thr);
+            pairing_worker *pw = calloc((size_t)nw, sizeof *pw);
+            int failed = !pw;
+            for (int k = 0; k < nw && !failed; k++) {
+                pw[k].h = calloc(hsz, sizeof(uint64_t));
+                pw[k].ht = calloc(hsz, sizeof(uint64_t));
+                pw[k].ok = pw[k].h && pw[k].ht && state_init(&pw[k].s, w, cand, cand_start, pw[k].ht);
+                if (!pw[k].ok) failed = 1;
             }
+            if (!failed) {
+                pairing_job job = {&tl, mult, pw, hsz};
+                (void)dw_par_for(tl.n, thr, pairing_task, &job);
+                for (int k = 0; k < nw; k++)
+                    for (size_t i = 0; i < hsz; i++) hist[i] += pw[k].h[i];
+            }
+            for (int k = 0; pw && k < nw; k++) {
+                if (pw[k].h && pw[k].ht) state_clear(&pw[k].s);
+                free(pw[k].h);
+                free(pw[k].ht);
+            }
+            free(pw);
             free(mult);
             if (failed) {
                 st = dw_fail(DW_ERR_NOMEM, "out of memory (pairings)");

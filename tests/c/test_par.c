@@ -33,6 +33,17 @@ static dw_status item(void *c, size_t i, int tid)
     return DW_OK;
 }
 
+/* Keyed first failure: items fail in an order unlike their keys; the lowest key wins for every thread count. */
+static dw_status keyed_item(void *c, size_t i, int tid)
+{
+    (void)tid;
+    dw_par_first *f = c;
+    const size_t key = (i * 7919) % 101; /* a permutation of 0..100 */
+    if (key % 3 == 1) dw_par_first_record(f, key, dw_fail(key % 2 ? DW_ERR_RANGE : DW_ERR_INVALID, "key %zu", key));
+    dw_par_first_record(f, key, DW_OK); /* successes record nothing */
+    return DW_OK;
+}
+
 int main(void)
 {
     enum { N = 257, D = 16 };
@@ -64,6 +75,16 @@ int main(void)
         int before = 1;
         for (int k = 0; k < 100; k++) before &= atomic_load(&runs[k]) == 1;
         CHECK(before);
+    }
+    for (int threads = 1; threads <= 4; threads++) {
+        dw_par_first f;
+        dw_par_first_init(&f);
+        CHECK(dw_par_for(101, threads, keyed_item, &f) == DW_OK);
+        dw_error_clear();
+        CHECK(dw_par_first_done(&f) == DW_ERR_RANGE);
+        CHECK(strcmp(dw_error_message(), "key 1") == 0);
+        dw_par_first_init(&f);
+        CHECK(dw_par_first_done(&f) == DW_OK);
     }
     CHECK(dw_par_for(0, 4, item, NULL) == DW_OK);
     CHECK(dw_par_workers(3, 8) == 3 && dw_par_workers(0, 8) == 1 && dw_par_workers(100, 2) == 2);
