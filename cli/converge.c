@@ -39,7 +39,7 @@ static const char help[] =
     "  --gaussian-input-layer  layer 1 (fan-in d, which does not grow with N) draws Gaussian weights: with a\n"
     "                      non-Gaussian law there the limit is off by O(kappa_4 / d) at every width\n"
     "  --plot FILE         log-log plot of the relative RMS error and bias, SVG\n"
-    "  --threads T         OpenMP threads (default: all cores); results are bit-identical for any T\n"
+    "  --threads T         threads (default: all cores); results are bit-identical for any T\n"
     "  --json              print the results as one JSON object instead of the table\n"
     "  -h, --help          this help\n";
 

@@ -24,7 +24,7 @@ static const char help[] =
     "  --inhomogeneous   fresh weights at every step\n"
     "  --all-times       output every time: samples x batch x len x N (default: final, samples x batch x N)\n"
     "  --out FILE        output .npy (float64)\n"
-    "  --threads T       OpenMP threads for drawing the weights (results do not depend on it)\n";
+    "  --threads T       threads for drawing the weights (results do not depend on it)\n";
 
 int cmd_cresnet(int argc, char **argv)
 {

@@ -50,7 +50,7 @@ static const char help[] =
     "  --probes P          0: exact squared singular values (default); P >= 2: Hutchinson with P Rademacher\n"
     "                      probes and Jacobian-vector products only (large N; no histogram)\n"
     "  --seed SEED         seed of the weights, biases, inputs and probes (default 0)\n"
-    "  --threads T         OpenMP threads, one network each (default: all cores); results do not depend on T\n"
+    "  --threads T         threads, one network each (default: all cores); results do not depend on T\n"
     "  --bins B            histogram bins for --plot (default 60)\n"
     "  --log-t             --plot on a logarithmic t axis: t rho(t) (the density of ln t), geometric bins and\n"
     "                      --grid points (deep networks spread over many decades)\n"

@@ -29,7 +29,7 @@ static const char help[] =
     "  --sigma-c0 S      c entries' scale (default 0)\n"
     "  --all-times       output every time: samples x batch x len x N (default: samples x batch x N)\n"
     "  --out FILE        output .npy (float64)\n"
-    "  --threads T       OpenMP threads for drawing the weights\n";
+    "  --threads T       threads for drawing the weights\n";
 
 int cmd_lcde(int argc, char **argv)
 {

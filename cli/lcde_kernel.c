@@ -21,7 +21,7 @@ static const char help[] =
     "  --input LIST   channels forming xi (default: all)\n"
     "  --sigma-b SB, --sigma-c SC, --sigma-c0 S   scales of B, C, c (defaults 1, 1, 0)\n"
     "  --out FILE     output .npy (float64) n x m\n"
-    "  --threads T    OpenMP threads\n"
+    "  --threads T    threads (default: all cores)\n"
     "  --json         print a machine-readable summary on stdout\n";
 
 int cmd_lcde_kernel(int argc, char **argv)

@@ -31,7 +31,7 @@ static const char help[] =
     "  --weight-scale S    ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
     "                      W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})\n"
     "  --bias-scale B      bs_l: one value or L values (default 1; NTK parameterisation: bias_var)\n"
-    "  --threads T         OpenMP threads (default: all cores); the result does not depend on T\n"
+    "  --threads T         threads (default: all cores); the result does not depend on T\n"
     "  --json              print a machine-readable summary on stdout\n"
     "  -h, --help          this help\n";
 

@@ -28,7 +28,7 @@ static const char help[] =
     "  --grid               the exact width limit of the discrete network on the data grid (first-order\n"
     "                       recursion, no refinement): what Monte Carlo of finite networks converges to\n"
     "  --out FILE           output .npy (float64) n x m\n"
-    "  --threads T          OpenMP threads (default: all cores)\n"
+    "  --threads T          threads (default: all cores)\n"
     "  --json               print a machine-readable summary on stdout\n";
 
 int cmd_nsk(int argc, char **argv)

@@ -39,7 +39,7 @@ static const char help[] =
     "  --reduce R          mean (default; needs S >= 2) or none\n"
     "  --param P           ntk (default) or standard: the NTK's parameterisation, as in `deepwick kernel`\n"
     "  --gaussian-input-layer  layer 1 (fan-in d, fixed) draws Gaussian weights whatever the law\n"
-    "  --threads T         OpenMP threads (default: all cores); results are bit-identical for any T\n"
+    "  --threads T         threads (default: all cores); results are bit-identical for any T\n"
     "  --json              print a machine-readable summary on stdout\n"
     "  -h, --help          this help\n"
     "\n"

@@ -22,7 +22,7 @@ static const char help[] =
     "                       second differences on the data grid as in pySigLib)\n"
     "  --scale S            static-kernel scale, > 0 (default 1)\n"
     "  --max-batch B        compute the Gram matrix in tiles of at most B x B pairs (same entries, bit for bit)\n"
-    "  --threads T          OpenMP threads (default: all cores); results do not depend on it\n"
+    "  --threads T          threads (default: all cores); results do not depend on it\n"
     "  --json               print a summary on stdout, with a Richardson-style error estimate from the Gram matrix\n"
     "                       at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order, / 1 first order)\n";
 

@@ -16,7 +16,7 @@ static const char help_sig[] =
     "  --x FILE       paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 2\n"
     "  --level N      truncation level, 1..64 (refused if the output would not fit in memory)\n"
     "  --out FILE     output .npy (float64), written atomically\n"
-    "  --threads T    OpenMP threads (default: all cores); results do not depend on it\n"
+    "  --threads T    threads (default: all cores); results do not depend on it\n"
     "  --json         print a machine-readable summary on stdout\n";
 
 static const char help_log[] =
@@ -29,7 +29,7 @@ static const char help_log[] =
     "  --x FILE       paths: .npy batch x len x d, or one path len x d (.npy or .csv); len >= 2\n"
     "  --level N      truncation level, 1..64\n"
     "  --out FILE     output .npy (float64), written atomically\n"
-    "  --threads T    OpenMP threads (default: all cores)\n"
+    "  --threads T    threads (default: all cores)\n"
     "  --json         print a machine-readable summary on stdout\n";
 
 static int run(int argc, char **argv, int log)

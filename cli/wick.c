@@ -29,7 +29,7 @@ static const char help[] =
     "                      index slots, every law), recursion (one-trace GUE tr(A^2k) by Harer-Zagier, GOE\n"
     "                      tr(A^2k) by Ledoux, complex Ginibre tr((G G^*)^k) by Haagerup-Thorbjornsen, real\n"
     "                      Ginibre tr((A A^T)^k), k <= 50, by a five-term recurrence; see docs/wick.md)\n"
-    "  --threads T         OpenMP threads for the pairings route (the result does not depend on it)\n"
+    "  --threads T         threads for the pairings route (the result does not depend on it)\n"
     "  --json              one JSON object: {\"value\": {\"N^1\": \"2\", \"N^-1\": \"1\"}, \"route\": ..., ...}\n"
     "  -h, --help          this help\n"
     "\n"

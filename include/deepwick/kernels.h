@@ -27,7 +27,7 @@ DW_API dw_status dw_kernel_opts_init(dw_kernel_opts **o);
 DW_API void dw_kernel_opts_clear(dw_kernel_opts *o);
 /** true: the outputs hold every layer K^1..K^{L+1}, (depth + 1) x n x m. */
 DW_API dw_status dw_kernel_opts_set_all_layers(dw_kernel_opts *o, bool on);
-/** OpenMP threads, 0 (the OpenMP default) to 4096; results do not depend on it. */
+/** Threads (dw_par_for workers), 0 (the OpenMP default) to 4096; results do not depend on it. */
 DW_API dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads);
 
 /** What one dw_kernel_gram call did (an opaque result object). Bounds are on each Gaussian expectation evaluated

@@ -61,7 +61,7 @@ DW_API dw_status dw_sample_opts_set_seed(dw_sample_opts *o, unsigned long long s
 /** Samples are first_sample .. first_sample + S - 1 (streams keyed by the index): a run may be split across calls
  * or processes and gives the same networks (any value). */
 DW_API dw_status dw_sample_opts_set_first_sample(dw_sample_opts *o, unsigned long long first_sample);
-/** OpenMP threads, 0 (the OpenMP default) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
+/** Threads (dw_par_for workers), 0 (the OpenMP default) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
 #define DW_SAMPLE_THREADS_MAX 4096
 DW_API dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads);
 /** fn NULL: none. ctx is borrowed. */

@@ -100,7 +100,7 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     all_layers : bool
         Return every layer K^1..K^{L+1} instead of the last.
     threads : int, optional
-        OpenMP threads (default: all); the result does not depend on it.
+        threads (default: all); the result does not depend on it.
     return_info : bool
         Also return a dict: 'method' (how the Gaussian expectations were computed), 'max_bound' (the largest
         error bound of any expectation evaluated, relative to sqrt(E phi(u)^2 E phi(v)^2); 0 for closed forms),

@@ -120,7 +120,7 @@ def bias(law: str, n: int, *, seed: int = 0, sample: int = 0, layer: int = 1) ->
 # ---------------------------------------------------------------------------------------------------------------
 
 def _threads(threads: Optional[int]) -> Optional[int]:
-    """None (the OpenMP default) or a thread count >= 1 (0 is C's spelling of None, not Python's)."""
+    """None (all cores) or a thread count >= 1 (0 is C's spelling of None, not Python's)."""
     if threads is None:
         return None
     t = as_int("threads", threads)
@@ -235,7 +235,7 @@ def sample(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], samp
         over the out_dim output units; not defined for 'complex-gaussian'.
     reduce : 'mean' or 'none'
     outputs : bool, return the outputs f(x)
-    threads : None (all cores) or int >= 1, OpenMP threads (the result does not depend on it)
+    threads : None (all cores) or int >= 1, threads (the result does not depend on it)
     progress : callable(done, total), optional; return False to cancel
     gaussian_input_layer : bool, Gaussian weights in layer 1 whatever the law (see above)
 
@@ -351,7 +351,7 @@ def forward(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: Any, act
     biases : None, or a sequence of the same length of None or 1-D arrays of shape (n_{l+1},)
     X : array_like (n, d), one input per row
     act : str or Activation
-    threads : None (all cores) or int >= 1, OpenMP threads (the result does not depend on it)
+    threads : None (all cores) or int >= 1, threads (the result does not depend on it)
 
     Returns
     -------
@@ -395,7 +395,7 @@ def network_kernel(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: A
         points, then only the n x m tiles)
     kind : 'ntk' or 'nngp'
     weight_var, bias_var : None, a scalar, or a sequence of len(weights) non-negative numbers
-    threads : None (all cores) or int >= 1, OpenMP threads (the result does not depend on it)
+    threads : None (all cores) or int >= 1, threads (the result does not depend on it)
 
     Returns
     -------

@@ -178,7 +178,7 @@ def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.
     level : int
         Truncation level n, 1..64.
     threads : int, optional
-        OpenMP threads (1..4096; default: all cores). The result does not depend on it.
+        threads (1..4096; default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -212,7 +212,7 @@ def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> 
     level : int
         Truncation level n, 1..64.
     threads : int, optional
-        OpenMP threads (default: all cores). The result does not depend on it.
+        threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -258,7 +258,7 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
         Also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
         lambda -> infinity limit from the Gram matrix at the neighbouring dyadic order.
     threads : int, optional
-        OpenMP threads (default: all cores). The result does not depend on it.
+        threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -334,7 +334,7 @@ def nsk(X: ArrayLike, Y: Optional[ArrayLike] = None, *, act: ActLike, sigma0: fl
         The exact width limit of the discrete network on the data grid (the first-order recursion, no
         refinement): Monte Carlo of finite networks (:func:`cresnet`) converges to it.
     threads : int, optional
-        OpenMP threads (default: all cores). The result does not depend on it.
+        threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -380,7 +380,7 @@ def cresnet(X: ArrayLike, *, width: int, samples: int = 1, seed: int = 0, act: A
     all_times : bool
         Return the states at every time, not only the final ones.
     threads : int, optional
-        OpenMP threads for drawing the weights (default: all cores). The result does not depend on it.
+        threads for drawing the weights (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -442,7 +442,7 @@ def lcde_kernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, gate: Channels =
     sigma_B, sigma_C, sigma_c : float
         Standard deviations (the papers' notation) of the entries of B, C and c; each >= 0.
     threads : int, optional
-        OpenMP threads (default: all cores). The result does not depend on it.
+        threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -487,7 +487,7 @@ def lcde(X: ArrayLike, *, width: int, samples: int = 1, seed: int = 0, diagonal:
     all_times : bool
         Return the states at every time, not only the final ones.
     threads : int, optional
-        OpenMP threads (default: all cores). The result does not depend on it.
+        threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -528,7 +528,7 @@ def lcde_forward(X: ArrayLike, A: ArrayLike, B: Optional[ArrayLike], C: ArrayLik
     diagonal : bool
         Diagonal A_i.
     threads : int, optional
-        OpenMP threads (default: all cores). The result does not depend on it.
+        threads (default: all cores). The result does not depend on it.
 
     Returns
     -------

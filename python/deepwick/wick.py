@@ -145,7 +145,7 @@ def wick(expr: str, ensembles: Optional[Union[str, Mapping[str, str]]] = None, *
     max_pairings : int
         How many pairings to list when ``pairings`` is set.
     threads : int, optional
-        OpenMP threads for the pairings route; the result does not depend on it.
+        threads for the pairings route; the result does not depend on it.
 
     Returns
     -------
