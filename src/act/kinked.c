@@ -88,6 +88,14 @@ void dw_act_detect_pwl(dw_act *act)
     act->pwl = 1;
 }
 
+int dw_act_relu_form(const dw_act *act, double *alpha)
+{
+    if (act->fam != DW_FAM_GENERIC || !act->pwl || act->nkinks != 1 || act->kinks[0] != 0.0) return 0;
+    if (act->pwl_a[0] != 0.0 || act->pwl_a[1] != 0.0 || act->pwl_b[1] != 1.0 || !isfinite(act->pwl_b[0])) return 0;
+    if (alpha) *alpha = act->pwl_b[0];
+    return 1;
+}
+
 static double pwl_fn(double z, double *dphi, const void *ctx)
 {
     const dw_act *act = ctx;

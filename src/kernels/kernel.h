@@ -78,7 +78,8 @@ struct dw_kernel_plan {
     double target;    /* generic: relative bound aimed at */
     int threads;
     int depth;
-    const dw_act *act; /* the net's activation; depth 0: an identity that is never applied */
+    const dw_act *act; /* the net's activation; depth 0: an identity that is never applied; or &relu_view */
+    dw_act relu_view;  /* an expression that is exactly a relu-family phi, as that family (dw_act_relu_form) */
     double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of theory.md) */
     int standard, all_layers;
     size_t d, nf;
