@@ -80,6 +80,7 @@ struct dw_kernel_plan {
     int depth;
     const dw_act *act; /* the net's activation; depth 0: an identity that is never applied; or &relu_view */
     dw_act relu_view;  /* an expression that is exactly a relu-family phi, as that family (dw_act_relu_form) */
+    double lam2;       /* relu_view: the square of its scale lam, folded into the variances w and fan-ins n */
     double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of theory.md) */
     int standard, all_layers;
     size_t d, nf;

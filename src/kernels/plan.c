@@ -192,16 +192,18 @@ dw_status dw_kern_check(const dw_net *net, dw_net_fc *fc, const dw_act **act)
     return DW_OK;
 }
 
-/* An expression that is exactly alpha z + (1 - alpha) relu(z) (max(z, 0.1*z), abs(z), ...) takes the relu family's
- * closed form: the same Gaussian expectations without truncation or quadrature, and an angle state that stays
- * exact for near-duplicate inputs, where the generic route loses ~eps/theta of the angle at every layer (issue 21).
- * Not where a layer-1 variance is 0 (a zero input without bias): there the two routes' conventions for
- * E[phi'(0) phi'(v)] differ, and the expression keeps its generic one. */
+/* An expression that is exactly lam (alpha z + (1 - alpha) relu(z)) (max(z, 0.1*z), abs(z), 2*relu(z), ...) takes
+ * the relu family's closed form, lam^2 folded into the variances of the layers after an activation (and into the
+ * standard parameterisation's fan-ins): the same Gaussian expectations without truncation or quadrature, and an
+ * angle state that stays exact for near-duplicate inputs, where the generic route loses ~eps/theta of the angle at
+ * every layer (issue 21). Not where a layer-1 variance is 0 (a zero input without bias): there the two routes'
+ * conventions for E[phi'(0) phi'(v)] differ, and the expression keeps its generic one. */
 static void relu_view(dw_kernel_plan *p, const dw_net *net, const double *X, size_t n, const double *Y, size_t m,
                       size_t d)
 {
-    double alpha;
-    if (p->depth < 1 || !dw_act_relu_form(p->act, &alpha)) return;
+    double alpha, lam;
+    p->lam2 = 1.0;
+    if (p->depth < 1 || !dw_act_relu_form(p->act, &alpha, &lam)) return;
     const double b0 = dw_net_dense(net, 0)->bias_var, wd = dw_net_dense(net, 0)->weight_var / (double)d;
     if (!(b0 > 0)) /* the layer-1 variances as side_init forms them */
         for (int side = 0; side < 2; side++) {
@@ -217,7 +219,8 @@ static void relu_view(dw_kernel_plan *p, const dw_net *net, const double *X, siz
     p->relu_view.fam = DW_FAM_RELU;
     p->relu_view.alpha = alpha;
     p->relu_view.d0 = 1.0;
-    p->relu_view.method = "closed form (arc-cosine): the expression is alpha z + (1 - alpha) relu(z)";
+    p->relu_view.method = "closed form (arc-cosine): the expression is lam (alpha z + (1 - alpha) relu(z))";
+    p->lam2 = lam * lam;
     p->act = &p->relu_view;
 }
 
@@ -268,6 +271,10 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_net *net, const dw_
         p->w[l] = dl->weight_var;
         p->beta[l] = dl->bias_var;
         p->fan_in[l] = l == 0 ? (double)d : p->standard ? dw_net_dense(net, l - 1)->width : 0.0;
+        if (l > 0 && p->lam2 != 1.0) { /* E[phi phi] and E[phi' phi'] of lam psi are lam^2 those of psi */
+            p->w[l] *= p->lam2;
+            p->fan_in[l] *= p->lam2;
+        }
     }
     s = side_init(p, &p->X, X, n, "X");
     if (!s) {
