@@ -109,7 +109,10 @@ static dw_status side_init(dw_kernel_plan *p, side *sd, const double *x, size_t 
     }
     for (int l = 0; l <= p->depth; l++) {
         fill_layer(p, sd, l);
-        if (l == p->depth) break;
+        if (l == p->depth) {
+            if (p->act->fam == DW_FAM_GENERIC) dw_kern_bound_fields(p, sd);
+            break;
+        }
         if (p->act->fam == DW_FAM_GENERIC) {
             dw_status st = dw_kern_generic_layer(p, sd, l, name);
             if (st) return st;
@@ -251,6 +254,7 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_net *net, const dw_
     size_t L1 = (size_t)p->depth + 1;
     if (act->fam == DW_FAM_GENERIC) {
         p->target = DW_DUAL_TARGET;
+        p->kink_slope = dw_kern_kink_slope(act);
         p->kl = dw_calloc(L1, sizeof(int), "series orders");
         p->stats = dw_calloc(1, sizeof(gen_stats), "kernel statistics");
         p->cache = dw_calloc(1, sizeof(gen_cache), "Hermite node cache");

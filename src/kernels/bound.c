@@ -1,0 +1,137 @@
+/* Generic activations: the error bound of the final Gram entries, propagated through the layers (issue 21).
+ *
+ * Each layer's Gaussian expectations carry their own bounds (sweep_body.h, tile.c generic_fix), but an entry of
+ * layer l + 1 also inherits the errors of layer l: of its covariance c (through dV/dc = Vd), of the two variances
+ * a_x, a_y (through dV/da), and of Theta^l. The sharpest of these is the angle: for phi with a jump of phi' (a
+ * kink), Vd = E[phi'(u) phi'(v)] moves linearly in theta (Price: |dVd/dtheta| <= (sum |jumps|)^2 / (2 pi)), while
+ * an error d of rho = cos theta moves theta by ~d / sin theta, or up to sqrt(6 d) near theta = 0. A near-duplicate
+ * pair (1 - rho ~ 1e-13) whose rho carries an error of a few ulps then has Vd off by ~1e-10 relative: more than
+ * the expectations' own bounds, and before this bound, more than the kernel reported.
+ *
+ * Per point and layer (fields GEN_PB.. of the plan, filled once per side): from the Hermite coefficients a_k, b_k
+ * of phi(sqrt(a) Z), phi'(sqrt(a) Z) (orthonormal h_k, Z h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1}),
+ *   PB_M = sqrt(E[u^2 phi'(u)^2]),  PB_N = sqrt(E[u^2 phi''(u)^2]),  PB_S = sqrt(a E[phi''(u)^2])
+ * (the smooth part of phi'', truncated at DW_GAUSS_K terms), the relative error bound PB_EA of a = K^l(x, x)
+ * (rules' error of E phi^2 plus a dP/da = sqrt(a) E[Z phi phi'] times the previous layer's), and Theta^l(x, x)
+ * (PB_TH, the scale of the NTK's relative bound). Per entry (tile.c): the absolute error bounds of rho and Theta,
+ * advanced by dw_kern_bound_row. The propagation is first order (products of small errors are left out) and the
+ * jump/smooth cross terms of dVd/dtheta, which vanish like theta, are taken from the truncated smooth part. */
+#include "kernels/kernel.h"
+
+#include <float.h>
+#include <math.h>
+
+#define EPS DBL_EPSILON
+
+/* sum_m (sqrt(m) g_{m-1} + sqrt(m+1) g_{m+1})^2 = E[(Z g(Z))^2] for g = sum_k g_k h_k, k = 0..K. */
+static double z_norm2(const double *g, size_t stride, int K)
+{
+    double s = 0;
+    for (int m = 0; m <= K + 1; m++) {
+        const double lo = m >= 1 ? sqrt((double)m) * g[(size_t)(m - 1) * stride] : 0.0;
+        const double hi = m + 1 <= K ? sqrt((double)(m + 1)) * g[(size_t)(m + 1) * stride] : 0.0;
+        s += (lo + hi) * (lo + hi);
+    }
+    return s;
+}
+
+double dw_kern_kink_slope(const dw_act *act)
+{
+    if (act->fam != DW_FAM_GENERIC || act->nkinks <= 0 || !act->expr) return 0.0;
+    double J = 0;
+    for (int k = 0; k < act->nkinks; k++) {
+        double dl = 0, dr = 0;
+        dw_expr_eval_side(act->expr, act->kinks[k], &dl, -1);
+        dw_expr_eval_side(act->expr, act->kinks[k], &dr, 1);
+        const double j = fabs(dr - dl);
+        J += isfinite(j) ? j : INFINITY;
+    }
+    return J * J / (2.0 * 3.14159265358979323846);
+}
+
+void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
+{
+    const size_t np = sd->np, d = p->d;
+    const int K = DW_GAUSS_K;
+    const double wd = p->w[0] / (double)d, hb0 = p->beta[0] > 0 ? 1.0 : 0.0;
+    double cp[DW_GAUSS_K + 1]; /* sqrt(m + 1) b_{m+1}: the coefficients of sqrt(a) phi''(sqrt(a) Z) */
+    for (size_t i = 0; i < np; i++) {
+        double nx = 0;
+        if (i < sd->n)
+            for (size_t k = 0; k < d; k++) nx += sd->x[i * d + k] * sd->x[i * d + k];
+        field(p, sd, 0, PB_EA)[i] = (double)(d + 2) * EPS;
+        field(p, sd, 0, PB_TH)[i] = p->standard ? nx + hb0 : wd * nx + p->beta[0];
+    }
+    for (int l = 0; l < p->depth; l++) {
+        const double *a = field(p, sd, l, F_A), *an = field(p, sd, l + 1, F_A);
+        const double *ak = field(p, sd, l, F_POLY), *bk = field(p, sd, l, GEN_B), *g = field(p, sd, l, GEN_GB);
+        double *M = field(p, sd, l, PB_M), *N = field(p, sd, l, PB_N), *S = field(p, sd, l, PB_S);
+        const double *ea = field(p, sd, l, PB_EA), *th = field(p, sd, l, PB_TH);
+        double *ean = field(p, sd, l + 1, PB_EA), *thn = field(p, sd, l + 1, PB_TH);
+        const double w = p->w[l + 1], beta = p->beta[l + 1], hb = beta > 0 ? 1.0 : 0.0;
+        for (size_t i = 0; i < np; i++) {
+            const double *ai = ak + i, *bi = bk + i;
+            double s2 = 0, zpp = 0;
+            for (int m = 0; m < K; m++) {
+                cp[m] = sqrt((double)(m + 1)) * bi[(size_t)(m + 1) * np];
+                s2 += cp[m] * cp[m];
+            }
+            cp[K] = 0.0;
+            for (int m = 0; m <= K; m++) /* E[Z phi phi'] = sum_m (sqrt(m) a_{m-1} + sqrt(m+1) a_{m+1}) b_m */
+                zpp += ((m >= 1 ? sqrt((double)m) * ai[(size_t)(m - 1) * np] : 0.0) +
+                        (m + 1 <= K ? sqrt((double)(m + 1)) * ai[(size_t)(m + 1) * np] : 0.0)) *
+                       bi[(size_t)m * np];
+            M[i] = sqrt(a[i] * z_norm2(bi, np, K));
+            N[i] = sqrt(z_norm2(cp, 1, K));
+            S[i] = sqrt(s2);
+            const double P = g[i] * g[i], Pd = g[3 * np + i] * g[3 * np + i], errP = g[6 * np + i];
+            const double dPa = sqrt(a[i]) * fabs(zpp); /* a dP/da */
+            ean[i] = an[i] > 0 ? (w * (errP + dPa * ea[i])) / an[i] + 2 * EPS : 0.0;
+            thn[i] = (p->standard ? p->fan_in[l + 1] * P + hb : an[i]) + w * Pd * th[i];
+        }
+    }
+}
+
+void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
+                       const double *bnd, const double *c0, const double *th0, const double *c, const double *th,
+                       double *er, double *et, double *worst)
+{
+    const side *X = &p->X, *Y = &p->Y;
+    const size_t si = X->np, sj = Y->np;
+    const double *ai = field(p, X, l, F_A), *aj = field(p, Y, l, F_A);
+    const double *gi = field(p, X, l, GEN_GB), *gj = field(p, Y, l, GEN_GB);
+    const double *Mi = field(p, X, l, PB_M), *Mj = field(p, Y, l, PB_M), *Ni = field(p, X, l, PB_N),
+                 *Nj = field(p, Y, l, PB_N), *Si = field(p, X, l, PB_S), *Sj = field(p, Y, l, PB_S);
+    const double *eai = field(p, X, l, PB_EA), *eaj = field(p, Y, l, PB_EA);
+    const double *ani = field(p, X, l + 1, F_A), *anj = field(p, Y, l + 1, F_A);
+    const double *eani = field(p, X, l + 1, PB_EA), *eanj = field(p, Y, l + 1, PB_EA);
+    const double *thi = field(p, X, l + 1, PB_TH), *thj = field(p, Y, l + 1, PB_TH);
+    const double w = sp->w, Dk = p->kink_slope;
+    const int report = p->all_layers || l + 1 == p->depth;
+    double wst = *worst;
+    for (size_t j = 0; j < nj; j++) {
+        const size_t J = j0 + j;
+        const double sab = sqrt(ai[i]) * sqrt(aj[J]), sc = gi[i] * gj[J], scd = gi[3 * si + i] * gj[3 * sj + J];
+        const int same = p->symmetric && i == J; /* the pair (x, x): rho = 1 exactly, no angle to lose */
+        const double rho = sab > 0 ? fmin(fmax(c0[j] / sab, -1.0), 1.0) : 0.0, sn = sqrt((1 - rho) * (1 + rho));
+        const double dr = same ? 0.0 : er[j];
+        const double dth = dr > 0 ? (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr)) : 0.0;
+        const double b = bnd[j];
+        const double dV = b * sc + sab * scd * dr + 0.5 * (Mi[i] * gj[J] * eai[i] + Mj[J] * gi[i] * eaj[J]);
+        const double dVd = b * scd + (Dk + (sn + dth) * Si[i] * Sj[J]) * dth +
+                           0.5 * (Ni[i] * gj[3 * sj + J] * eai[i] + Nj[J] * gi[3 * si + i] * eaj[J]);
+        const double dc = w * dV + 2 * EPS * fabs(c[j]);
+        const double san = sqrt(ani[i]) * sqrt(anj[J]);
+        const double rel_c = san > 0 ? dc / san : (dc > 0 ? INFINITY : 0.0);
+        er[j] = rel_c + 0.5 * (san > 0 ? fabs(c[j]) / san : 1.0) * (eani[i] + eanj[J]) + 4 * EPS;
+        double rel = rel_c;
+        if (sp->ntk) {
+            const double base = sp->standard ? sp->fan_in * dV : dc;
+            et[j] = base + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * fabs(th[j]);
+            const double st = sqrt(thi[i]) * sqrt(thj[J]);
+            rel = fmax(rel, st > 0 ? et[j] / st : (et[j] > 0 ? INFINITY : 0.0));
+        }
+        if (report && !(rel <= wst)) wst = isnan(rel) ? INFINITY : rel;
+    }
+    *worst = wst;
+}
