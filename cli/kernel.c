@@ -158,16 +158,19 @@ int cmd_kernel(int argc, char **argv)
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"method\": ");
         cli_json_string(stdout, dw_kernel_info_method(info));
-        /* the largest error bound of any Gaussian expectation evaluated (relative to its scale), and the
-         * target; null for closed forms (exact to rounding) */
+        /* the largest error bound of a returned entry (relative to sqrt(K(x,x) K(y,y)), propagated through the
+         * layers), of any Gaussian expectation evaluated (relative to its scale), and the target of the latter;
+         * null for closed forms (exact to rounding) */
         if (dw_kernel_info_target(info) > 0)
-            printf(", \"max_error_bound\": %.3g, \"error_bound_is_estimate\": %s, \"error_target\": %.3g, "
-                   "\"series_terms\": %d, \"evaluations\": %zu, \"quadrature_evaluations\": %zu",
-                   dw_kernel_info_max_bound(info), dw_kernel_info_estimate(info) ? "true" : "false",
-                   dw_kernel_info_target(info), dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
+            printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
+                   "\"error_target\": %.3g, \"series_terms\": %d, \"evaluations\": %zu, "
+                   "\"quadrature_evaluations\": %zu",
+                   dw_kernel_info_max_bound(info), dw_kernel_info_expectation_bound(info),
+                   dw_kernel_info_estimate(info) ? "true" : "false", dw_kernel_info_target(info),
+                   dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
                    dw_kernel_info_quadrature(info));
         else
-            printf(", \"max_error_bound\": null");
+            printf(", \"max_error_bound\": null, \"expectation_error_bound\": null");
         printf(", \"kind\": \"%s\", \"param\": \"%s\", \"depth\": %ld, \"n\": %zu, \"m\": %zu, \"d\": %zu, "
                "\"symmetric\": %s, \"all_layers\": %s, \"weight_var\": [",
                kind, param, depth, n, m, X.cols, co.y ? "false" : "true", all_layers ? "true" : "false");

@@ -3,7 +3,9 @@
  * Each layer's Gaussian expectations carry their own bounds (sweep_body.h, tile.c generic_fix), but an entry of
  * layer l + 1 also inherits the errors of layer l: of its covariance c (through dV/dc = Vd), of the two variances
  * a_x, a_y (through dV/da), and of Theta^l. The sharpest of these is the angle: for phi with a jump of phi' (a
- * kink), Vd = E[phi'(u) phi'(v)] moves linearly in theta (Price: |dVd/dtheta| <= (sum |jumps|)^2 / (2 pi)), while
+ * kink), Vd = E[phi'(u) phi'(v)] moves linearly in theta (Price: with jumps J_k of phi' at the kinks c_k,
+ * |dVd/dtheta| <= sum_kl J_k J_l exp(-(h_k^2 + h'_l^2) / 4) / (2 pi), h = c / sqrt(a): the bivariate density at the
+ * kinks times sin theta, whose exponent is at least (h^2 + h'^2) / (1 + rho)), while
  * an error d of rho = cos theta moves theta by ~d / sin theta, or up to sqrt(6 d) near theta = 0. A near-duplicate
  * pair (1 - rho ~ 1e-13) whose rho carries an error of a few ulps then has Vd off by ~1e-10 relative: more than
  * the expectations' own bounds, and before this bound, more than the kernel reported.
@@ -11,7 +13,7 @@
  * Per point and layer (fields GEN_PB.. of the plan, filled once per side): from the Hermite coefficients a_k, b_k
  * of phi(sqrt(a) Z), phi'(sqrt(a) Z) (orthonormal h_k, Z h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1}),
  *   PB_M = sqrt(E[u^2 phi'(u)^2]),  PB_N = sqrt(E[u^2 phi''(u)^2]),  PB_S = sqrt(a E[phi''(u)^2])
- * (the smooth part of phi'', truncated at DW_GAUSS_K terms), the relative error bound PB_EA of a = K^l(x, x)
+ * (the smooth part of phi'', truncated at DW_GAUSS_K terms), PB_J = sum_k J_k exp(-c_k^2 / (4a)) / sqrt(2 pi), the relative error bound PB_EA of a = K^l(x, x)
  * (rules' error of E phi^2 plus a dP/da = sqrt(a) E[Z phi phi'] times the previous layer's), and Theta^l(x, x)
  * (PB_TH, the scale of the NTK's relative bound). Per entry (tile.c): the absolute error bounds of rho and Theta,
  * advanced by dw_kern_bound_row. The propagation is first order (products of small errors are left out) and the
@@ -35,18 +37,17 @@ static double z_norm2(const double *g, size_t stride, int K)
     return s;
 }
 
-double dw_kern_kink_slope(const dw_act *act)
+/* The jumps |phi'(c+) - phi'(c-)| at the kinks c of phi (0 if none); returns their number. */
+static int kink_jumps(const dw_act *act, double *jump)
 {
-    if (act->fam != DW_FAM_GENERIC || act->nkinks <= 0 || !act->expr) return 0.0;
-    double J = 0;
+    if (act->fam != DW_FAM_GENERIC || act->nkinks <= 0 || !act->expr) return 0;
     for (int k = 0; k < act->nkinks; k++) {
         double dl = 0, dr = 0;
         dw_expr_eval_side(act->expr, act->kinks[k], &dl, -1);
         dw_expr_eval_side(act->expr, act->kinks[k], &dr, 1);
-        const double j = fabs(dr - dl);
-        J += isfinite(j) ? j : INFINITY;
+        jump[k] = isfinite(dr - dl) ? fabs(dr - dl) : INFINITY;
     }
-    return J * J / (2.0 * 3.14159265358979323846);
+    return act->nkinks;
 }
 
 void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
@@ -55,6 +56,8 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
     const int K = DW_GAUSS_K;
     const double wd = p->w[0] / (double)d, hb0 = p->beta[0] > 0 ? 1.0 : 0.0;
     double cp[DW_GAUSS_K + 1]; /* sqrt(m + 1) b_{m+1}: the coefficients of sqrt(a) phi''(sqrt(a) Z) */
+    double jump[DW_COND_MAX_KINKS];
+    const int nk = kink_jumps(p->act, jump);
     for (size_t i = 0; i < np; i++) {
         double nx = 0;
         if (i < sd->n)
@@ -66,6 +69,7 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
         const double *a = field(p, sd, l, F_A), *an = field(p, sd, l + 1, F_A);
         const double *ak = field(p, sd, l, F_POLY), *bk = field(p, sd, l, GEN_B), *g = field(p, sd, l, GEN_GB);
         double *M = field(p, sd, l, PB_M), *N = field(p, sd, l, PB_N), *S = field(p, sd, l, PB_S);
+        double *Jk = field(p, sd, l, PB_J);
         const double *ea = field(p, sd, l, PB_EA), *th = field(p, sd, l, PB_TH);
         double *ean = field(p, sd, l + 1, PB_EA), *thn = field(p, sd, l + 1, PB_TH);
         const double w = p->w[l + 1], beta = p->beta[l + 1], hb = beta > 0 ? 1.0 : 0.0;
@@ -84,6 +88,10 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
             M[i] = sqrt(a[i] * z_norm2(bi, np, K));
             N[i] = sqrt(z_norm2(cp, 1, K));
             S[i] = sqrt(s2);
+            double jk = 0;
+            for (int k = 0; k < nk; k++) /* the density factor at the kink: see dw_kern_bound_row */
+                jk += jump[k] * (a[i] > 0 ? exp(-p->act->kinks[k] * p->act->kinks[k] / (4 * a[i])) : 0.0);
+            Jk[i] = jk / sqrt(2.0 * 3.14159265358979323846);
             const double P = g[i] * g[i], Pd = g[3 * np + i] * g[3 * np + i], errP = g[6 * np + i];
             const double dPa = sqrt(a[i]) * fabs(zpp); /* a dP/da */
             ean[i] = an[i] > 0 ? (w * (errP + dPa * ea[i])) / an[i] + 2 * EPS : 0.0;
@@ -106,7 +114,8 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
     const double *ani = field(p, X, l + 1, F_A), *anj = field(p, Y, l + 1, F_A);
     const double *eani = field(p, X, l + 1, PB_EA), *eanj = field(p, Y, l + 1, PB_EA);
     const double *thi = field(p, X, l + 1, PB_TH), *thj = field(p, Y, l + 1, PB_TH);
-    const double w = sp->w, Dk = p->kink_slope;
+    const double *Ji = field(p, X, l, PB_J), *Jj = field(p, Y, l, PB_J);
+    const double w = sp->w;
     const int report = p->all_layers || l + 1 == p->depth;
     double wst = *worst;
     for (size_t j = 0; j < nj; j++) {
@@ -118,17 +127,19 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
         const double dth = dr > 0 ? (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr)) : 0.0;
         const double b = bnd[j];
         const double dV = b * sc + sab * scd * dr + 0.5 * (Mi[i] * gj[J] * eai[i] + Mj[J] * gi[i] * eaj[J]);
-        const double dVd = b * scd + (Dk + (sn + dth) * Si[i] * Sj[J]) * dth +
+        const double dVd = b * scd + (Ji[i] * Jj[J] + (sn + dth) * Si[i] * Sj[J]) * dth +
                            0.5 * (Ni[i] * gj[3 * sj + J] * eai[i] + Nj[J] * gi[3 * si + i] * eaj[J]);
-        const double dc = w * dV + 2 * EPS * fabs(c[j]);
         const double san = sqrt(ani[i]) * sqrt(anj[J]);
+        /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
+         * underflows to 0 (relu(z - 1) at small variances) then gives the bound 0 it deserves */
+        const double dc = fmin(w * dV + 2 * EPS * fabs(c[j]), fabs(c[j]) + san);
         const double rel_c = san > 0 ? dc / san : (dc > 0 ? INFINITY : 0.0);
         er[j] = rel_c + 0.5 * (san > 0 ? fabs(c[j]) / san : 1.0) * (eani[i] + eanj[J]) + 4 * EPS;
         double rel = rel_c;
         if (sp->ntk) {
             const double base = sp->standard ? sp->fan_in * dV : dc;
-            et[j] = base + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * fabs(th[j]);
             const double st = sqrt(thi[i]) * sqrt(thj[J]);
+            et[j] = fmin(base + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * fabs(th[j]), fabs(th[j]) + st);
             rel = fmax(rel, st > 0 ? et[j] / st : (et[j] > 0 ? INFINITY : 0.0));
         }
         if (report && !(rel <= wst)) wst = isnan(rel) ? INFINITY : rel;

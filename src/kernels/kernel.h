@@ -24,7 +24,7 @@ struct dw_kernel_opts {
 
 struct dw_kernel_info {
     const char *method; /* static strings only */
-    double max_bound, target;
+    double max_bound, exp_bound, target; /* final entries' bound (bound.c), one expectation's */
     size_t evaluations, quadrature;
     int series_terms;
     bool estimate; /* max_bound holds estimated parts: coefficients interpolated across variances */
@@ -38,11 +38,11 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
 #define GEN_B (F_POLY + DW_GAUSS_K + 1)
 #define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
 #define GEN_TC (GEN_GB + 8) /* the Parseval tails at the checkpoint orders (sweep.h), phi then phi' */
-/* bound.c: per point and layer, the factors of the propagated bound (PB_M, PB_N, PB_S), the relative error bound
+/* bound.c: per point and layer, the factors of the propagated bound (PB_M, PB_N, PB_S, PB_J), the relative error bound
  * of a = K^l(x, x) (PB_EA) and Theta^l(x, x) (PB_TH) */
 #define GEN_PB (GEN_TC + 2 * DW_GEN_NCP)
-enum { PB_M = GEN_PB, PB_N, PB_S, PB_EA, PB_TH };
-#define GEN_NF (GEN_PB + 5)
+enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH };
+#define GEN_NF (GEN_PB + 6)
 /* One expansion record: a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db|, and the errors of E phi^2,
  * E phi'^2 (copied to the fields F_POLY.. of a point). */
 #define GEN_PER (2 * (DW_GAUSS_K + 1) + 8)
@@ -60,7 +60,8 @@ typedef struct {
 
 /* Generic activations: what the tiles found, merged under a lock (the plan is otherwise read-only). */
 typedef struct {
-    double max_bound;
+    double max_bound;   /* the largest bound of one expectation */
+    double entry_bound; /* the largest propagated bound of a returned entry (bound.c) */
     size_t evaluations, quadrature;
     int routes; /* bit 0: 2-D quadrature answered some entry */
     size_t interpolated; /* distinct variances whose coefficients were interpolated (error estimated, not bounded) */
@@ -80,7 +81,6 @@ struct dw_kernel_plan {
     gen_cache *cache; /* generic: expansions at the interpolation nodes */
     gen_stats *stats; /* generic: tile statistics */
     double target;    /* generic: relative bound aimed at */
-    double kink_slope; /* generic: (sum of the jumps of phi')^2 / (2 pi), a bound of |dVd/dtheta| (bound.c) */
     int threads;
     int depth;
     const dw_act *act; /* the net's activation; depth 0: an identity that is never applied; or &relu_view */
@@ -125,11 +125,10 @@ void dw_kern_generic_orders(dw_kernel_plan *p);
 void dw_kern_cache_free(gen_cache *c);
 
 /* bound.c: the propagated error bound of the final entries (generic activations): the per-point factors of a
- * side (after its layers), the jump constant of phi', and one row's step from layer l to l + 1: er, et hold the
+ * side (after its layers), and one row's step from layer l to l + 1: er, et hold the
  * absolute error bounds of rho and Theta of the row's entries (in: layer l, out: l + 1); bnd the expectations'
  * relative bounds; c0, th0 the layer-l state; *worst the largest relative bound of a reported layer's entry. */
 void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd);
-double dw_kern_kink_slope(const dw_act *act);
 void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                        const double *bnd, const double *c0, const double *th0, const double *c, const double *th,
                        double *er, double *et, double *worst);

@@ -257,7 +257,6 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_net *net, const dw_
     size_t L1 = (size_t)p->depth + 1;
     if (act->fam == DW_FAM_GENERIC) {
         p->target = DW_DUAL_TARGET;
-        p->kink_slope = dw_kern_kink_slope(act);
         p->kl = dw_calloc(L1, sizeof(int), "series orders");
         p->stats = dw_calloc(1, sizeof(gen_stats), "kernel statistics");
         p->cache = dw_calloc(1, sizeof(gen_cache), "Hermite node cache");

@@ -168,8 +168,7 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     if (nj > ld && (ni > 1 || p->all_layers))
         return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
-    gen_stats gs = {0, 0, 0, 0, 0};
-    double entry_bound = 0.0; /* generic: the largest propagated relative bound of a reported entry (bound.c) */
+    gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
     double *buf = dw_alloc(generic ? 7 * sz : 5 * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
@@ -242,7 +241,7 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             if (generic)
                 dw_kern_bound_row(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
                                   t + i * njp + js, c + i * njp + js, th + i * njp + js, er + i * njp + js,
-                                  et + i * njp + js, &entry_bound);
+                                  et + i * njp + js, &gs.entry_bound);
         }
         if (st) break;
     }
@@ -251,7 +250,7 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
         {
             gen_stats *S = p->stats;
             if (gs.max_bound > S->max_bound) S->max_bound = gs.max_bound;
-            if (entry_bound > S->max_bound) S->max_bound = entry_bound;
+            if (gs.entry_bound > S->entry_bound) S->entry_bound = gs.entry_bound;
             S->evaluations += gs.evaluations;
             S->quadrature += gs.quadrature;
             S->routes |= gs.routes;
