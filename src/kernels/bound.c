@@ -13,11 +13,12 @@
  * Per point and layer (fields GEN_PB.. of the plan, filled once per side): from the Hermite coefficients a_k, b_k
  * of phi(sqrt(a) Z), phi'(sqrt(a) Z) (orthonormal h_k, Z h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1}),
  *   PB_M = sqrt(E[u^2 phi'(u)^2]),  PB_N = sqrt(E[u^2 phi''(u)^2]),  PB_S = sqrt(a E[phi''(u)^2])
- * (the smooth part of phi'', truncated at DW_GAUSS_K terms), PB_J = sum_k J_k exp(-c_k^2 / (4a)) / sqrt(2 pi), the relative error bound PB_EA of a = K^l(x, x)
- * (rules' error of E phi^2 plus a dP/da = sqrt(a) E[Z phi phi'] times the previous layer's), and Theta^l(x, x)
- * (PB_TH, the scale of the NTK's relative bound). Per entry (tile.c): the absolute error bounds of rho and Theta,
- * advanced by dw_kern_bound_row. The propagation is first order (products of small errors are left out) and the
- * jump/smooth cross terms of dVd/dtheta, which vanish like theta, are taken from the truncated smooth part. */
+ * (the smooth part of phi'', truncated at DW_GAUSS_K terms), PB_J = sum_k J_k exp(-c_k^2 / (4a)) / sqrt(2 pi),
+ * the relative error bound PB_EA of a = K^l(x, x) (rules' error of E phi^2 plus a dP/da = sqrt(a) E[Z phi phi']
+ * times the previous layer's), and the square root of Theta^l(x, x) (PB_TH, the scale of the NTK's relative
+ * bound). Per entry (tile.c): the absolute error bounds of rho and Theta, advanced by dw_kern_bound_row. The
+ * propagation is first order (products of small errors are left out) and the jump/smooth cross terms of
+ * dVd/dtheta, which vanish like theta, are taken from the truncated smooth part. */
 #include "kernels/kernel.h"
 
 #include <float.h>
@@ -63,7 +64,7 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
         if (i < sd->n)
             for (size_t k = 0; k < d; k++) nx += sd->x[i * d + k] * sd->x[i * d + k];
         field(p, sd, 0, PB_EA)[i] = (double)(d + 2) * EPS;
-        field(p, sd, 0, PB_TH)[i] = p->standard ? nx + hb0 : wd * nx + p->beta[0];
+        field(p, sd, 0, PB_TH)[i] = sqrt(p->standard ? nx + hb0 : wd * nx + p->beta[0]);
     }
     for (int l = 0; l < p->depth; l++) {
         const double *a = field(p, sd, l, F_A), *an = field(p, sd, l + 1, F_A);
@@ -95,7 +96,7 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
             const double P = g[i] * g[i], Pd = g[3 * np + i] * g[3 * np + i], errP = g[6 * np + i];
             const double dPa = sqrt(a[i]) * fabs(zpp); /* a dP/da */
             ean[i] = an[i] > 0 ? (w * (errP + dPa * ea[i])) / an[i] + 2 * EPS : 0.0;
-            thn[i] = (p->standard ? p->fan_in[l + 1] * P + hb : an[i]) + w * Pd * th[i];
+            thn[i] = sqrt((p->standard ? p->fan_in[l + 1] * P + hb : an[i]) + w * Pd * th[i] * th[i]);
         }
     }
 }
@@ -106,12 +107,14 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
 {
     const side *X = &p->X, *Y = &p->Y;
     const size_t si = X->np, sj = Y->np;
-    const double *ai = field(p, X, l, F_A), *aj = field(p, Y, l, F_A);
+    const double *ihi = field(p, X, l, F_IH), *ihj = field(p, Y, l, F_IH);
     const double *gi = field(p, X, l, GEN_GB), *gj = field(p, Y, l, GEN_GB);
     const double *Mi = field(p, X, l, PB_M), *Mj = field(p, Y, l, PB_M), *Ni = field(p, X, l, PB_N),
                  *Nj = field(p, Y, l, PB_N), *Si = field(p, X, l, PB_S), *Sj = field(p, Y, l, PB_S);
     const double *eai = field(p, X, l, PB_EA), *eaj = field(p, Y, l, PB_EA);
-    const double *ani = field(p, X, l + 1, F_A), *anj = field(p, Y, l + 1, F_A);
+    const double *sai = field(p, X, l, F_SA), *saj = field(p, Y, l, F_SA);
+    const double *sani = field(p, X, l + 1, F_SA), *sanj = field(p, Y, l + 1, F_SA);
+    const double *ihni = field(p, X, l + 1, F_IH), *ihnj = field(p, Y, l + 1, F_IH);
     const double *eani = field(p, X, l + 1, PB_EA), *eanj = field(p, Y, l + 1, PB_EA);
     const double *thi = field(p, X, l + 1, PB_TH), *thj = field(p, Y, l + 1, PB_TH);
     const double *Ji = field(p, X, l, PB_J), *Jj = field(p, Y, l, PB_J);
@@ -120,27 +123,27 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
     double wst = *worst;
     for (size_t j = 0; j < nj; j++) {
         const size_t J = j0 + j;
-        const double sab = sqrt(ai[i]) * sqrt(aj[J]), sc = gi[i] * gj[J], scd = gi[3 * si + i] * gj[3 * sj + J];
+        const double sab = sai[i] * saj[J], sc = gi[i] * gj[J], scd = gi[3 * si + i] * gj[3 * sj + J];
         const int same = p->symmetric && i == J; /* the pair (x, x): rho = 1 exactly, no angle to lose */
-        const double rho = sab > 0 ? fmin(fmax(c0[j] / sab, -1.0), 1.0) : 0.0, sn = sqrt((1 - rho) * (1 + rho));
+        const double rho = fmin(fmax(c0[j] * (ihi[i] * ihj[J]), -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
         const double dr = same ? 0.0 : er[j];
         const double dth = dr > 0 ? (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr)) : 0.0;
         const double b = bnd[j];
         const double dV = b * sc + sab * scd * dr + 0.5 * (Mi[i] * gj[J] * eai[i] + Mj[J] * gi[i] * eaj[J]);
         const double dVd = b * scd + (Ji[i] * Jj[J] + (sn + dth) * Si[i] * Sj[J]) * dth +
                            0.5 * (Ni[i] * gj[3 * sj + J] * eai[i] + Nj[J] * gi[3 * si + i] * eaj[J]);
-        const double san = sqrt(ani[i]) * sqrt(anj[J]);
+        const double san = sani[i] * sanj[J], isan = ihni[i] * ihnj[J];
         /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
          * underflows to 0 (relu(z - 1) at small variances) then gives the bound 0 it deserves */
         const double dc = fmin(w * dV + 2 * EPS * fabs(c[j]), fabs(c[j]) + san);
-        const double rel_c = san > 0 ? dc / san : (dc > 0 ? INFINITY : 0.0);
-        er[j] = rel_c + 0.5 * (san > 0 ? fabs(c[j]) / san : 1.0) * (eani[i] + eanj[J]) + 4 * EPS;
+        const double rel_c = san > 0 ? dc * isan : (dc > 0 ? INFINITY : 0.0);
+        er[j] = rel_c + 0.5 * (san > 0 ? fabs(c[j]) * isan : 1.0) * (eani[i] + eanj[J]) + 4 * EPS;
         double rel = rel_c;
         if (sp->ntk) {
             const double base = sp->standard ? sp->fan_in * dV : dc;
-            const double st = sqrt(thi[i]) * sqrt(thj[J]);
+            const double st = thi[i] * thj[J];
             et[j] = fmin(base + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * fabs(th[j]), fabs(th[j]) + st);
-            rel = fmax(rel, st > 0 ? et[j] / st : (et[j] > 0 ? INFINITY : 0.0));
+            rel = fmax(rel, st > 0 ? et[j] / st : (et[j] > 0 ? INFINITY : 0.0)); /* st: PB_TH holds square roots */
         }
         if (report && !(rel <= wst)) wst = isnan(rel) ? INFINITY : rel;
     }

@@ -39,7 +39,7 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
 #define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
 #define GEN_TC (GEN_GB + 8) /* the Parseval tails at the checkpoint orders (sweep.h), phi then phi' */
 /* bound.c: per point and layer, the factors of the propagated bound (PB_M, PB_N, PB_S, PB_J), the relative error bound
- * of a = K^l(x, x) (PB_EA) and Theta^l(x, x) (PB_TH) */
+ * of a = K^l(x, x) (PB_EA) and sqrt(Theta^l(x, x)) (PB_TH) */
 #define GEN_PB (GEN_TC + 2 * DW_GEN_NCP)
 enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH };
 #define GEN_NF (GEN_PB + 6)

@@ -192,8 +192,8 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             th[e] = p->standard ? g[e] + hb0 : c[e];
             if (generic) { /* the rounding of the inner products, the norms and the first layer */
                 er[e] = (double)(2 * p->d + 4) * DBL_EPSILON;
-                et[e] = (double)(p->d + 2) * DBL_EPSILON *
-                        sqrt(field(p, &p->X, 0, PB_TH)[i0 + i] * field(p, &p->Y, 0, PB_TH)[j0 + j]);
+                et[e] = (double)(p->d + 2) * DBL_EPSILON * field(p, &p->X, 0, PB_TH)[i0 + i] *
+                        field(p, &p->Y, 0, PB_TH)[j0 + j];
             }
             if (homog) {
                 const double ih = ihx[i0 + i] * ihy[j0 + j];
