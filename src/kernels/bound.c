@@ -26,13 +26,25 @@
 
 #define EPS DBL_EPSILON
 
+/* sqrt(m) for m = 0..DW_GAUSS_K + 1 */
+static const double *sqrt_table(void)
+{
+    static double t[DW_GAUSS_K + 2];
+    static int ready; /* benign: every thread writes the same values */
+    if (!ready) {
+        for (int m = 0; m <= DW_GAUSS_K + 1; m++) t[m] = sqrt((double)m);
+        ready = 1;
+    }
+    return t;
+}
+
 /* sum_m (sqrt(m) g_{m-1} + sqrt(m+1) g_{m+1})^2 = E[(Z g(Z))^2] for g = sum_k g_k h_k, k = 0..K. */
-static double z_norm2(const double *g, size_t stride, int K)
+static double z_norm2(const double *g, size_t stride, int K, const double *sq)
 {
     double s = 0;
     for (int m = 0; m <= K + 1; m++) {
-        const double lo = m >= 1 ? sqrt((double)m) * g[(size_t)(m - 1) * stride] : 0.0;
-        const double hi = m + 1 <= K ? sqrt((double)(m + 1)) * g[(size_t)(m + 1) * stride] : 0.0;
+        const double lo = m >= 1 ? sq[m] * g[(size_t)(m - 1) * stride] : 0.0;
+        const double hi = m + 1 <= K ? sq[m + 1] * g[(size_t)(m + 1) * stride] : 0.0;
         s += (lo + hi) * (lo + hi);
     }
     return s;
@@ -59,6 +71,7 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
     double cp[DW_GAUSS_K + 1]; /* sqrt(m + 1) b_{m+1}: the coefficients of sqrt(a) phi''(sqrt(a) Z) */
     double jump[DW_COND_MAX_KINKS];
     const int nk = kink_jumps(p->act, jump);
+    const double *sq = sqrt_table();
     for (size_t i = 0; i < np; i++) {
         double nx = 0;
         if (i < sd->n)
@@ -78,16 +91,16 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
             const double *ai = ak + i, *bi = bk + i;
             double s2 = 0, zpp = 0;
             for (int m = 0; m < K; m++) {
-                cp[m] = sqrt((double)(m + 1)) * bi[(size_t)(m + 1) * np];
+                cp[m] = sq[m + 1] * bi[(size_t)(m + 1) * np];
                 s2 += cp[m] * cp[m];
             }
             cp[K] = 0.0;
             for (int m = 0; m <= K; m++) /* E[Z phi phi'] = sum_m (sqrt(m) a_{m-1} + sqrt(m+1) a_{m+1}) b_m */
-                zpp += ((m >= 1 ? sqrt((double)m) * ai[(size_t)(m - 1) * np] : 0.0) +
-                        (m + 1 <= K ? sqrt((double)(m + 1)) * ai[(size_t)(m + 1) * np] : 0.0)) *
+                zpp += ((m >= 1 ? sq[m] * ai[(size_t)(m - 1) * np] : 0.0) +
+                        (m + 1 <= K ? sq[m + 1] * ai[(size_t)(m + 1) * np] : 0.0)) *
                        bi[(size_t)m * np];
-            M[i] = sqrt(a[i] * z_norm2(bi, np, K));
-            N[i] = sqrt(z_norm2(cp, 1, K));
+            M[i] = sqrt(a[i] * z_norm2(bi, np, K, sq));
+            N[i] = sqrt(z_norm2(cp, 1, K, sq));
             S[i] = sqrt(s2);
             double jk = 0;
             for (int k = 0; k < nk; k++) /* the density factor at the kink: see dw_kern_bound_row */
@@ -119,18 +132,23 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
     const double *thi = field(p, X, l + 1, PB_TH), *thj = field(p, Y, l + 1, PB_TH);
     const double *Ji = field(p, X, l, PB_J), *Jj = field(p, Y, l, PB_J);
     const double w = sp->w;
+    const int jrow = Ji[i] > 0;
     const int report = p->all_layers || l + 1 == p->depth;
     double wst = *worst;
     for (size_t j = 0; j < nj; j++) {
         const size_t J = j0 + j;
         const double sab = sai[i] * saj[J], sc = gi[i] * gj[J], scd = gi[3 * si + i] * gj[3 * sj + J];
         const int same = p->symmetric && i == J; /* the pair (x, x): rho = 1 exactly, no angle to lose */
-        const double rho = fmin(fmax(c0[j] * (ihi[i] * ihj[J]), -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
-        const double dr = same ? 0.0 : er[j];
-        const double dth = dr > 0 ? (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr)) : 0.0;
-        const double b = bnd[j];
+        const double dr = same ? 0.0 : er[j], b = bnd[j];
+        /* the angle's error: dth <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr); the smooth
+         * part of dVd/dtheta is sab sin(theta) E[phi'' phi''] and (sin(theta) + dth) dth <= 11 dr either way */
+        double kink = 0.0;
+        if (jrow && Jj[J] > 0 && dr > 0) {
+            const double rho = fmin(fmax(c0[j] * (ihi[i] * ihj[J]), -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
+            kink = Ji[i] * Jj[J] * (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr));
+        }
         const double dV = b * sc + sab * scd * dr + 0.5 * (Mi[i] * gj[J] * eai[i] + Mj[J] * gi[i] * eaj[J]);
-        const double dVd = b * scd + (Ji[i] * Jj[J] + (sn + dth) * Si[i] * Sj[J]) * dth +
+        const double dVd = b * scd + kink + 11 * dr * Si[i] * Sj[J] +
                            0.5 * (Ni[i] * gj[3 * sj + J] * eai[i] + Nj[J] * gi[3 * si + i] * eaj[J]);
         const double san = sani[i] * sanj[J], isan = ihni[i] * ihnj[J];
         /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
