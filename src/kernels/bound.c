@@ -114,56 +114,73 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
     }
 }
 
+#define MIN(x, y) ((x) < (y) ? (x) : (y))
+#define MAX(x, y) ((x) > (y) ? (x) : (y))
+
+/* One row's entries j (the pair (x, x) of a symmetric Gram excluded: there rho = 1 exactly). Branch-free unless
+ * phi' jumps (kinked), so that the compiler vectorizes the common case. A variance that is 0 at layer l + 1 has
+ * inverse square root 0 (F_IH): its entries get the relative bound 0 (by Cauchy-Schwarz the entry is 0 too). */
+static inline double bound_entries(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t ja,
+                                   size_t jb, const double *bnd, const double *c0, const double *th0, const double *c,
+                                   const double *th, double *er, double *et, double wst, const int kinked)
+{
+    const side *X = &p->X, *Y = &p->Y;
+    const size_t si = X->np, sj = Y->np;
+    const double *ihj = field(p, Y, l, F_IH), *gj = field(p, Y, l, GEN_GB);
+    const double *Mj = field(p, Y, l, PB_M), *Nj = field(p, Y, l, PB_N), *Sj = field(p, Y, l, PB_S);
+    const double *eaj = field(p, Y, l, PB_EA), *saj = field(p, Y, l, F_SA), *Jj = field(p, Y, l, PB_J);
+    const double *sanj = field(p, Y, l + 1, F_SA), *ihnj = field(p, Y, l + 1, F_IH);
+    const double *eanj = field(p, Y, l + 1, PB_EA), *thj = field(p, Y, l + 1, PB_TH);
+    const double *gi = field(p, X, l, GEN_GB);
+    const double g0i = gi[i], g3i = gi[3 * si + i], sai = field(p, X, l, F_SA)[i], ihi = field(p, X, l, F_IH)[i];
+    const double mi = 0.5 * field(p, X, l, PB_M)[i] * field(p, X, l, PB_EA)[i], ea = field(p, X, l, PB_EA)[i];
+    const double ni = 0.5 * field(p, X, l, PB_N)[i] * ea, Si = 11 * field(p, X, l, PB_S)[i];
+    const double Ji = field(p, X, l, PB_J)[i], sani = field(p, X, l + 1, F_SA)[i];
+    const double ihni = field(p, X, l + 1, F_IH)[i], eani = field(p, X, l + 1, PB_EA)[i];
+    const double thi = field(p, X, l + 1, PB_TH)[i], ithi = thi > 0 ? 1.0 / thi : 0.0;
+    const double w = sp->w, base_v = sp->standard ? sp->fan_in : 0.0, base_c = sp->standard ? 0.0 : 1.0;
+    const int ntk = sp->ntk;
+    for (size_t j = ja; j < jb; j++) {
+        const size_t J = j0 + j;
+        const double g0j = gj[J], g3j = gj[3 * sj + J];
+        const double sab = sai * saj[J], sc = g0i * g0j, scd = g3i * g3j, dr = er[j], b = bnd[j];
+        /* the angle's error: dth <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr); the smooth
+         * part of dVd/dtheta is sab sin(theta) E[phi'' phi''] and (sin(theta) + dth) dth <= 11 dr either way */
+        double kink = 0.0;
+        if (kinked && Jj[J] > 0 && dr > 0) {
+            const double r = c0[j] * (ihi * ihj[J]), rho = MIN(MAX(r, -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
+            kink = Ji * Jj[J] * (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr));
+        }
+        const double dV = b * sc + sab * scd * dr + (mi * g0j + 0.5 * Mj[J] * eaj[J] * g0i);
+        const double dVd = b * scd + kink + dr * Si * Sj[J] + (ni * g3j + 0.5 * Nj[J] * eaj[J] * g3i);
+        const double san = sani * sanj[J], isan = ihni * ihnj[J], ac = fabs(c[j]);
+        /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
+         * underflows to 0 (relu(z - 1) at small variances) then gives the bound 0 it deserves */
+        const double dc = MIN(w * dV + 2 * EPS * ac, ac + san), rel_c = dc * isan;
+        er[j] = rel_c + 0.5 * ac * isan * (eani + eanj[J]) + 4 * EPS;
+        double rel = rel_c;
+        if (ntk) {
+            const double st = thi * thj[J], ist = ithi * (thj[J] > 0 ? 1.0 / thj[J] : 0.0), ath = fabs(th[j]);
+            const double e = (base_v * dV + base_c * dc) + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * ath;
+            et[j] = MIN(e, ath + st);
+            rel = MAX(rel, et[j] * ist);
+        }
+        wst = MAX(wst, rel);
+    }
+    return wst;
+}
+
 void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                        const double *bnd, const double *c0, const double *th0, const double *c, const double *th,
                        double *er, double *et, double *worst)
 {
-    const side *X = &p->X, *Y = &p->Y;
-    const size_t si = X->np, sj = Y->np;
-    const double *ihi = field(p, X, l, F_IH), *ihj = field(p, Y, l, F_IH);
-    const double *gi = field(p, X, l, GEN_GB), *gj = field(p, Y, l, GEN_GB);
-    const double *Mi = field(p, X, l, PB_M), *Mj = field(p, Y, l, PB_M), *Ni = field(p, X, l, PB_N),
-                 *Nj = field(p, Y, l, PB_N), *Si = field(p, X, l, PB_S), *Sj = field(p, Y, l, PB_S);
-    const double *eai = field(p, X, l, PB_EA), *eaj = field(p, Y, l, PB_EA);
-    const double *sai = field(p, X, l, F_SA), *saj = field(p, Y, l, F_SA);
-    const double *sani = field(p, X, l + 1, F_SA), *sanj = field(p, Y, l + 1, F_SA);
-    const double *ihni = field(p, X, l + 1, F_IH), *ihnj = field(p, Y, l + 1, F_IH);
-    const double *eani = field(p, X, l + 1, PB_EA), *eanj = field(p, Y, l + 1, PB_EA);
-    const double *thi = field(p, X, l + 1, PB_TH), *thj = field(p, Y, l + 1, PB_TH);
-    const double *Ji = field(p, X, l, PB_J), *Jj = field(p, Y, l, PB_J);
-    const double w = sp->w;
-    const int jrow = Ji[i] > 0;
-    const int report = p->all_layers || l + 1 == p->depth;
-    double wst = *worst;
-    for (size_t j = 0; j < nj; j++) {
-        const size_t J = j0 + j;
-        const double sab = sai[i] * saj[J], sc = gi[i] * gj[J], scd = gi[3 * si + i] * gj[3 * sj + J];
-        const int same = p->symmetric && i == J; /* the pair (x, x): rho = 1 exactly, no angle to lose */
-        const double dr = same ? 0.0 : er[j], b = bnd[j];
-        /* the angle's error: dth <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr); the smooth
-         * part of dVd/dtheta is sab sin(theta) E[phi'' phi''] and (sin(theta) + dth) dth <= 11 dr either way */
-        double kink = 0.0;
-        if (jrow && Jj[J] > 0 && dr > 0) {
-            const double rho = fmin(fmax(c0[j] * (ihi[i] * ihj[J]), -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
-            kink = Ji[i] * Jj[J] * (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr));
-        }
-        const double dV = b * sc + sab * scd * dr + 0.5 * (Mi[i] * gj[J] * eai[i] + Mj[J] * gi[i] * eaj[J]);
-        const double dVd = b * scd + kink + 11 * dr * Si[i] * Sj[J] +
-                           0.5 * (Ni[i] * gj[3 * sj + J] * eai[i] + Nj[J] * gi[3 * si + i] * eaj[J]);
-        const double san = sani[i] * sanj[J], isan = ihni[i] * ihnj[J];
-        /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
-         * underflows to 0 (relu(z - 1) at small variances) then gives the bound 0 it deserves */
-        const double dc = fmin(w * dV + 2 * EPS * fabs(c[j]), fabs(c[j]) + san);
-        const double rel_c = san > 0 ? dc * isan : (dc > 0 ? INFINITY : 0.0);
-        er[j] = rel_c + 0.5 * (san > 0 ? fabs(c[j]) * isan : 1.0) * (eani[i] + eanj[J]) + 4 * EPS;
-        double rel = rel_c;
-        if (sp->ntk) {
-            const double base = sp->standard ? sp->fan_in * dV : dc;
-            const double st = thi[i] * thj[J];
-            et[j] = fmin(base + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * fabs(th[j]), fabs(th[j]) + st);
-            rel = fmax(rel, st > 0 ? et[j] / st : (et[j] > 0 ? INFINITY : 0.0)); /* st: PB_TH holds square roots */
-        }
-        if (report && !(rel <= wst)) wst = isnan(rel) ? INFINITY : rel;
-    }
-    *worst = wst;
+    /* the pair (x, x) of a symmetric Gram: its angle is exactly 0, whatever er says */
+    if (p->symmetric && i >= j0 && i < j0 + nj) er[i - j0] = 0.0;
+    const int kinked = field(p, &p->X, l, PB_J)[i] > 0;
+    double wst = 0.0;
+    if (kinked)
+        wst = bound_entries(p, sp, l, i, j0, 0, nj, bnd, c0, th0, c, th, er, et, wst, 1);
+    else
+        wst = bound_entries(p, sp, l, i, j0, 0, nj, bnd, c0, th0, c, th, er, et, wst, 0);
+    if (p->all_layers || l + 1 == p->depth) *worst = isnan(wst) ? INFINITY : MAX(*worst, wst);
 }
