@@ -12,11 +12,11 @@
  *
  * Per point and layer (fields GEN_PB.. of the plan, filled once per side): from the Hermite coefficients a_k, b_k
  * of phi(sqrt(a) Z), phi'(sqrt(a) Z) (orthonormal h_k, Z h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1}),
- *   PB_M = sqrt(E[u^2 phi'(u)^2]),  PB_N = sqrt(E[u^2 phi''(u)^2]),  PB_S = sqrt(a E[phi''(u)^2])
+ *   PB_M = sqrt(E[u^2 phi'(u)^2]) EA / 2,  PB_N = sqrt(E[u^2 phi''(u)^2]) EA / 2,  PB_S = sqrt(a E[phi''(u)^2])
  * (the smooth part of phi'', truncated at DW_GAUSS_K terms), PB_J = sum_k J_k exp(-c_k^2 / (4a)) / sqrt(2 pi),
- * the relative error bound PB_EA of a = K^l(x, x) (rules' error of E phi^2 plus a dP/da = sqrt(a) E[Z phi phi']
- * times the previous layer's), and the square root of Theta^l(x, x) (PB_TH, the scale of the NTK's relative
- * bound). Per entry (tile.c): the absolute error bounds of rho and Theta, advanced by dw_kern_bound_row. The
+ * where EA (field PB_EA) is the relative error bound of a = K^l(x, x) (rules' error of E phi^2 plus
+ * a dP/da = sqrt(a) E[Z phi phi'] times the previous layer's), and the square root of Theta^l(x, x) and its
+ * inverse (PB_TH, PB_ITH: the scale of the NTK's relative bound). Per entry (tile.c): the absolute error bounds of rho and Theta, advanced by dw_kern_bound_row. The
  * propagation is first order (products of small errors are left out) and the jump/smooth cross terms of
  * dVd/dtheta, which vanish like theta, are taken from the truncated smooth part. */
 #include "kernels/kernel.h"
@@ -77,7 +77,9 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
         if (i < sd->n)
             for (size_t k = 0; k < d; k++) nx += sd->x[i * d + k] * sd->x[i * d + k];
         field(p, sd, 0, PB_EA)[i] = (double)(d + 2) * EPS;
-        field(p, sd, 0, PB_TH)[i] = sqrt(p->standard ? nx + hb0 : wd * nx + p->beta[0]);
+        const double th = sqrt(p->standard ? nx + hb0 : wd * nx + p->beta[0]);
+        field(p, sd, 0, PB_TH)[i] = th;
+        field(p, sd, 0, PB_ITH)[i] = th > 0 ? 1.0 / th : 0.0;
     }
     for (int l = 0; l < p->depth; l++) {
         const double *a = field(p, sd, l, F_A), *an = field(p, sd, l + 1, F_A);
@@ -99,8 +101,8 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
                 zpp += ((m >= 1 ? sq[m] * ai[(size_t)(m - 1) * np] : 0.0) +
                         (m + 1 <= K ? sq[m + 1] * ai[(size_t)(m + 1) * np] : 0.0)) *
                        bi[(size_t)m * np];
-            M[i] = sqrt(a[i] * z_norm2(bi, np, K, sq));
-            N[i] = sqrt(z_norm2(cp, 1, K, sq));
+            M[i] = 0.5 * sqrt(a[i] * z_norm2(bi, np, K, sq)) * ea[i];
+            N[i] = 0.5 * sqrt(z_norm2(cp, 1, K, sq)) * ea[i];
             S[i] = sqrt(s2);
             double jk = 0;
             for (int k = 0; k < nk; k++) /* the density factor at the kink: see dw_kern_bound_row */
@@ -110,6 +112,7 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
             const double dPa = sqrt(a[i]) * fabs(zpp); /* a dP/da */
             ean[i] = an[i] > 0 ? (w * (errP + dPa * ea[i])) / an[i] + 2 * EPS : 0.0;
             thn[i] = sqrt((p->standard ? p->fan_in[l + 1] * P + hb : an[i]) + w * Pd * th[i] * th[i]);
+            field(p, sd, l + 1, PB_ITH)[i] = thn[i] > 0 ? 1.0 / thn[i] : 0.0;
         }
     }
 }
@@ -120,52 +123,63 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
 /* One row's entries j (the pair (x, x) of a symmetric Gram excluded: there rho = 1 exactly). Branch-free unless
  * phi' jumps (kinked), so that the compiler vectorizes the common case. A variance that is 0 at layer l + 1 has
  * inverse square root 0 (F_IH): its entries get the relative bound 0 (by Cauchy-Schwarz the entry is 0 too). */
-static inline double bound_entries(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t ja,
-                                   size_t jb, const double *bnd, const double *c0, const double *th0, const double *c,
-                                   const double *th, double *er, double *et, double wst, const int kinked)
+static inline double bound_entries(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
+                                   const double *restrict bnd, const double *restrict c0,
+                                   const double *restrict th0, const double *restrict c,
+                                   const double *restrict th, double *restrict er, double *restrict et, double wst,
+                                   const int kinked)
 {
     const side *X = &p->X, *Y = &p->Y;
     const size_t si = X->np, sj = Y->np;
-    const double *ihj = field(p, Y, l, F_IH), *gj = field(p, Y, l, GEN_GB);
-    const double *Mj = field(p, Y, l, PB_M), *Nj = field(p, Y, l, PB_N), *Sj = field(p, Y, l, PB_S);
-    const double *eaj = field(p, Y, l, PB_EA), *saj = field(p, Y, l, F_SA), *Jj = field(p, Y, l, PB_J);
-    const double *sanj = field(p, Y, l + 1, F_SA), *ihnj = field(p, Y, l + 1, F_IH);
-    const double *eanj = field(p, Y, l + 1, PB_EA), *thj = field(p, Y, l + 1, PB_TH);
+    const double *restrict g0 = field(p, Y, l, GEN_GB) + j0, *restrict g3 = field(p, Y, l, GEN_GB) + 3 * sj + j0;
+    const double *restrict Mj = field(p, Y, l, PB_M) + j0, *restrict Nj = field(p, Y, l, PB_N) + j0;
+    const double *restrict Sj = field(p, Y, l, PB_S) + j0, *restrict saj = field(p, Y, l, F_SA) + j0;
+    const double *restrict sanj = field(p, Y, l + 1, F_SA) + j0, *restrict ihnj = field(p, Y, l + 1, F_IH) + j0;
+    const double *restrict eanj = field(p, Y, l + 1, PB_EA) + j0, *restrict thj = field(p, Y, l + 1, PB_TH) + j0;
+    const double *restrict ithj = field(p, Y, l + 1, PB_ITH) + j0;
+    const double *restrict ihj = field(p, Y, l, F_IH) + j0, *restrict Jj = field(p, Y, l, PB_J) + j0;
     const double *gi = field(p, X, l, GEN_GB);
     const double g0i = gi[i], g3i = gi[3 * si + i], sai = field(p, X, l, F_SA)[i], ihi = field(p, X, l, F_IH)[i];
-    const double mi = 0.5 * field(p, X, l, PB_M)[i] * field(p, X, l, PB_EA)[i], ea = field(p, X, l, PB_EA)[i];
-    const double ni = 0.5 * field(p, X, l, PB_N)[i] * ea, Si = 11 * field(p, X, l, PB_S)[i];
+    const double mi = field(p, X, l, PB_M)[i], ni = field(p, X, l, PB_N)[i], Si = 11 * field(p, X, l, PB_S)[i];
     const double Ji = field(p, X, l, PB_J)[i], sani = field(p, X, l + 1, F_SA)[i];
     const double ihni = field(p, X, l + 1, F_IH)[i], eani = field(p, X, l + 1, PB_EA)[i];
-    const double thi = field(p, X, l + 1, PB_TH)[i], ithi = thi > 0 ? 1.0 / thi : 0.0;
+    const double thi = field(p, X, l + 1, PB_TH)[i], ithi = field(p, X, l + 1, PB_ITH)[i];
     const double w = sp->w, base_v = sp->standard ? sp->fan_in : 0.0, base_c = sp->standard ? 0.0 : 1.0;
-    const int ntk = sp->ntk;
-    for (size_t j = ja; j < jb; j++) {
-        const size_t J = j0 + j;
-        const double g0j = gj[J], g3j = gj[3 * sj + J];
-        const double sab = sai * saj[J], sc = g0i * g0j, scd = g3i * g3j, dr = er[j], b = bnd[j];
+    const double e2 = 2 * EPS, e4 = 4 * EPS;
+    if (!sp->ntk) {
+#pragma omp simd reduction(max : wst)
+        for (size_t j = 0; j < nj; j++) {
+            const double dr = er[j], b = bnd[j], sc = g0i * g0[j], scd = g3i * g3[j];
+            const double dV = b * sc + sai * saj[j] * scd * dr + (mi * g0[j] + Mj[j] * g0i);
+            const double san = sani * sanj[j], isan = ihni * ihnj[j], ac = fabs(c[j]);
+            const double dc = MIN(w * dV + e2 * ac, ac + san), rel_c = dc * isan;
+            er[j] = rel_c + 0.5 * ac * isan * (eani + eanj[j]) + e4;
+            wst = MAX(wst, rel_c);
+        }
+        return wst;
+    }
+#pragma omp simd reduction(max : wst)
+    for (size_t j = 0; j < nj; j++) {
+        const double dr = er[j], b = bnd[j], sc = g0i * g0[j], scd = g3i * g3[j];
         /* the angle's error: dth <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr); the smooth
          * part of dVd/dtheta is sab sin(theta) E[phi'' phi''] and (sin(theta) + dth) dth <= 11 dr either way */
         double kink = 0.0;
-        if (kinked && Jj[J] > 0 && dr > 0) {
-            const double r = c0[j] * (ihi * ihj[J]), rho = MIN(MAX(r, -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
-            kink = Ji * Jj[J] * (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr));
+        if (kinked && Jj[j] > 0 && dr > 0) {
+            const double r = c0[j] * (ihi * ihj[j]), rho = MIN(MAX(r, -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
+            kink = Ji * Jj[j] * (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr));
         }
-        const double dV = b * sc + sab * scd * dr + (mi * g0j + 0.5 * Mj[J] * eaj[J] * g0i);
-        const double dVd = b * scd + kink + dr * Si * Sj[J] + (ni * g3j + 0.5 * Nj[J] * eaj[J] * g3i);
-        const double san = sani * sanj[J], isan = ihni * ihnj[J], ac = fabs(c[j]);
+        const double dV = b * sc + sai * saj[j] * scd * dr + (mi * g0[j] + Mj[j] * g0i);
+        const double dVd = b * scd + kink + dr * Si * Sj[j] + (ni * g3[j] + Nj[j] * g3i);
+        const double san = sani * sanj[j], isan = ihni * ihnj[j], ac = fabs(c[j]);
         /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
          * underflows to 0 (relu(z - 1) at small variances) then gives the bound 0 it deserves */
-        const double dc = MIN(w * dV + 2 * EPS * ac, ac + san), rel_c = dc * isan;
-        er[j] = rel_c + 0.5 * ac * isan * (eani + eanj[J]) + 4 * EPS;
-        double rel = rel_c;
-        if (ntk) {
-            const double st = thi * thj[J], ist = ithi * (thj[J] > 0 ? 1.0 / thj[J] : 0.0), ath = fabs(th[j]);
-            const double e = (base_v * dV + base_c * dc) + w * (dVd * fabs(th0[j]) + scd * et[j]) + 4 * EPS * ath;
-            et[j] = MIN(e, ath + st);
-            rel = MAX(rel, et[j] * ist);
-        }
-        wst = MAX(wst, rel);
+        const double dc = MIN(w * dV + e2 * ac, ac + san), rel_c = dc * isan;
+        er[j] = rel_c + 0.5 * ac * isan * (eani + eanj[j]) + e4;
+        const double ath = fabs(th[j]);
+        const double e = (base_v * dV + base_c * dc) + w * (dVd * fabs(th0[j]) + scd * et[j]) + e4 * ath;
+        const double ej = MIN(e, ath + thi * thj[j]);
+        et[j] = ej;
+        wst = MAX(wst, MAX(rel_c, ej * (ithi * ithj[j])));
     }
     return wst;
 }
@@ -179,8 +193,8 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
     const int kinked = field(p, &p->X, l, PB_J)[i] > 0;
     double wst = 0.0;
     if (kinked)
-        wst = bound_entries(p, sp, l, i, j0, 0, nj, bnd, c0, th0, c, th, er, et, wst, 1);
+        wst = bound_entries(p, sp, l, i, j0, nj, bnd, c0, th0, c, th, er, et, wst, 1);
     else
-        wst = bound_entries(p, sp, l, i, j0, 0, nj, bnd, c0, th0, c, th, er, et, wst, 0);
+        wst = bound_entries(p, sp, l, i, j0, nj, bnd, c0, th0, c, th, er, et, wst, 0);
     if (p->all_layers || l + 1 == p->depth) *worst = isnan(wst) ? INFINITY : MAX(*worst, wst);
 }

@@ -39,10 +39,10 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
 #define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
 #define GEN_TC (GEN_GB + 8) /* the Parseval tails at the checkpoint orders (sweep.h), phi then phi' */
 /* bound.c: per point and layer, the factors of the propagated bound (PB_M, PB_N, PB_S, PB_J), the relative error bound
- * of a = K^l(x, x) (PB_EA) and sqrt(Theta^l(x, x)) (PB_TH) */
+ * of a = K^l(x, x) (PB_EA), sqrt(Theta^l(x, x)) (PB_TH) and its inverse (PB_ITH, 0 where Theta is 0) */
 #define GEN_PB (GEN_TC + 2 * DW_GEN_NCP)
-enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH };
-#define GEN_NF (GEN_PB + 6)
+enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH, PB_ITH };
+#define GEN_NF (GEN_PB + 7)
 /* One expansion record: a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db|, and the errors of E phi^2,
  * E phi'^2 (copied to the fields F_POLY.. of a point). */
 #define GEN_PER (2 * (DW_GAUSS_K + 1) + 8)
