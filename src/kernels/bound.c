@@ -12,11 +12,14 @@
  *
  * Per point and layer (fields GEN_PB.. of the plan, filled once per side): from the Hermite coefficients a_k, b_k
  * of phi(sqrt(a) Z), phi'(sqrt(a) Z) (orthonormal h_k, Z h_k = sqrt(k+1) h_{k+1} + sqrt(k) h_{k-1}),
- *   PB_M = sqrt(E[u^2 phi'(u)^2]) EA / 2,  PB_N = sqrt(E[u^2 phi''(u)^2]) EA / 2,  PB_S = sqrt(a E[phi''(u)^2])
+ *   PB_M = sqrt(E[u^2 phi'(u)^2]) EA / 2,  PB_N = sqrt(E[u^2 phi''(u)^2]) EA / 2,
+ *   PB_S = sqrt(a E[phi''(u)^2])
  * (the smooth part of phi'', truncated at DW_GAUSS_K terms), PB_J = sum_k J_k exp(-c_k^2 / (4a)) / sqrt(2 pi),
  * where EA (field PB_EA) is the relative error bound of a = K^l(x, x) (rules' error of E phi^2 plus
  * a dP/da = sqrt(a) E[Z phi phi'] times the previous layer's), and the square root of Theta^l(x, x) and its
- * inverse (PB_TH, PB_ITH: the scale of the NTK's relative bound). Per entry (tile.c): the absolute error bounds of rho and Theta, advanced by dw_kern_bound_row. The
+ * inverse (PB_TH, PB_ITH: the scale of the NTK's relative bound). Per entry (tile.c, phi' with a jump): the
+ * absolute error bounds of rho and Theta, advanced by dw_kern_bound_row; smooth phi: per tile, from per-point
+ * maxima (dw_kern_bound_tile). The
  * propagation is first order (products of small errors are left out) and the jump/smooth cross terms of
  * dVd/dtheta, which vanish like theta, are taken from the truncated smooth part. */
 #include "kernels/kernel.h"
@@ -197,4 +200,50 @@ void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t
     else
         wst = bound_entries(p, sp, l, i, j0, nj, bnd, c0, th0, c, th, er, et, wst, 0);
     if (p->all_layers || l + 1 == p->depth) *worst = isnan(wst) ? INFINITY : MAX(*worst, wst);
+}
+
+/* Smooth phi (no jump of phi'): the same propagation for a whole tile at once, every per-entry factor replaced by
+ * its largest value over the tile's rows times its largest over the tile's columns (each term is a product of a
+ * row factor and a column factor, so the maximum of a term is that product and the maximum of a sum at most the
+ * sum of the maxima), and each entry's expectation bound by the tile's largest so far (B). dr, et: the tile's
+ * relative bounds of rho and of Theta (relative to sqrt(Theta(x, x) Theta(y, y))); O(rows + columns) per layer. */
+enum { Q_P1, Q_P2, Q_P3, Q_EAN, Q_Q1, Q_Q2, Q_Q3, Q_R1, Q_R2, Q_R3, Q_RT, Q_N };
+
+static void side_max(const dw_kernel_plan *p, const side *sd, int l, size_t a, size_t b, double *mx)
+{
+    const size_t np = sd->np;
+    const double *g = field(p, sd, l, GEN_GB), *sa = field(p, sd, l, F_SA), *th = field(p, sd, l, PB_TH);
+    const double *m = field(p, sd, l, PB_M), *n = field(p, sd, l, PB_N), *S = field(p, sd, l, PB_S);
+    const double *ih1 = field(p, sd, l + 1, F_IH), *sa1 = field(p, sd, l + 1, F_SA);
+    const double *ean = field(p, sd, l + 1, PB_EA), *ith1 = field(p, sd, l + 1, PB_ITH);
+    for (int q = 0; q < Q_N; q++) mx[q] = 0.0;
+    for (size_t k = a; k < b; k++) {
+        const double v[Q_N] = {g[k] * ih1[k],          sa[k] * g[3 * np + k] * ih1[k], m[k] * ih1[k],
+                               ean[k],                 g[3 * np + k] * th[k] * ith1[k], S[k] * th[k] * ith1[k],
+                               n[k] * th[k] * ith1[k], g[k] * ith1[k],                  sa[k] * g[3 * np + k] * ith1[k],
+                               m[k] * ith1[k],         sa1[k] * ith1[k]};
+        for (int q = 0; q < Q_N; q++) mx[q] = MAX(mx[q], v[q]);
+    }
+}
+
+void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
+                        size_t j1, double B, double *dr, double *et, double *worst)
+{
+    double x[Q_N], y[Q_N];
+    side_max(p, &p->X, l, i0, i1, x);
+    side_max(p, &p->Y, l, j0, j1, y);
+    const double w = sp->w, D = *dr, T = *et;
+    const double dV_c = B * x[Q_P1] * y[Q_P1] + D * x[Q_P2] * y[Q_P2] + x[Q_P3] * y[Q_P1] + x[Q_P1] * y[Q_P3];
+    const double rel_c = MIN(w * dV_c + 2 * EPS, 2.0); /* |c| <= sqrt(a'_x a'_y): at most twice that */
+    *dr = rel_c + 0.5 * (x[Q_EAN] + y[Q_EAN]) + 4 * EPS;
+    double rel = rel_c;
+    if (sp->ntk) {
+        const double dV_t = B * x[Q_R1] * y[Q_R1] + D * x[Q_R2] * y[Q_R2] + x[Q_R3] * y[Q_R1] + x[Q_R1] * y[Q_R3];
+        const double base = sp->standard ? sp->fan_in * dV_t : rel_c * x[Q_RT] * y[Q_RT];
+        const double dVd = B * x[Q_Q1] * y[Q_Q1] + 11 * D * x[Q_Q2] * y[Q_Q2] + x[Q_Q3] * y[Q_Q1] +
+                           x[Q_Q1] * y[Q_Q3];
+        *et = MIN(base + w * (dVd + T * x[Q_Q1] * y[Q_Q1]) + 4 * EPS, 2.0);
+        rel = MAX(rel, *et);
+    }
+    if (p->all_layers || l + 1 == p->depth) *worst = isnan(rel) ? INFINITY : MAX(*worst, rel);
 }

@@ -127,8 +127,12 @@ void dw_kern_cache_free(gen_cache *c);
 /* bound.c: the propagated error bound of the final entries (generic activations): the per-point factors of a
  * side (after its layers), and one row's step from layer l to l + 1: er, et hold the
  * absolute error bounds of rho and Theta of the row's entries (in: layer l, out: l + 1); bnd the expectations'
- * relative bounds; c0, th0 the layer-l state; *worst the largest relative bound of a reported layer's entry. */
+ * relative bounds; c0, th0 the layer-l state; *worst the largest relative bound of a reported layer's entry.
+ * Smooth phi (no jump of phi'): dw_kern_bound_tile, the same for the whole tile from per-point maxima (dr, et:
+ * the tile's relative bounds of rho and Theta; B: its largest expectation bound so far). */
 void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd);
+void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
+                        size_t j1, double B, double *dr, double *et, double *worst);
 void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                        const double *bnd, const double *c0, const double *th0, const double *c, const double *th,
                        double *er, double *et, double *worst);

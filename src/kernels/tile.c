@@ -170,10 +170,13 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
-    double *buf = dw_alloc(generic ? 7 * sz : 5 * sz, sizeof(double), "kernel tile");
+    double *buf = dw_alloc(generic && p->act->nkinks > 0 ? 7 * sz : 5 * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
-    double *er = generic ? buf + 5 * sz : NULL, *et = generic ? buf + 6 * sz : NULL; /* bound.c: rho's, Theta's */
+    /* bound.c: the error bounds of rho and Theta per entry (phi' jumps: kinked), else per tile (tdr, tet) */
+    const int kinked = generic && p->act->nkinks > 0;
+    double *er = kinked ? buf + 5 * sz : NULL, *et = kinked ? buf + 6 * sz : NULL;
+    double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)p->d, 1.0, p->X.x + i0 * p->d,
@@ -190,7 +193,7 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             }
             c[e] = wd * g[e] + b0;
             th[e] = p->standard ? g[e] + hb0 : c[e];
-            if (generic) { /* the rounding of the inner products, the norms and the first layer */
+            if (kinked) { /* the rounding of the inner products, the norms and the first layer */
                 er[e] = (double)(2 * p->d + 4) * DBL_EPSILON;
                 et[e] = (double)(p->d + 2) * DBL_EPSILON * field(p, &p->X, 0, PB_TH)[i0 + i] *
                         field(p, &p->Y, 0, PB_TH)[j0 + j];
@@ -238,12 +241,14 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
                                              t + i * njp + js, c + i * njp + js, th + i * njp + js, &gs)))
                 break;
-            if (generic)
+            if (kinked)
                 dw_kern_bound_row(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
                                   t + i * njp + js, c + i * njp + js, th + i * njp + js, er + i * njp + js,
                                   et + i * njp + js, &gs.entry_bound);
         }
         if (st) break;
+        if (generic && !kinked)
+            dw_kern_bound_tile(p, &sp, l, i0, i1, j0, j1, gs.max_bound, &tdr, &tet, &gs.entry_bound);
     }
     if (generic) {
 #pragma omp critical(dw_kernel_stats)
