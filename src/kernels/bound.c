@@ -123,91 +123,13 @@ void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd)
 #define MIN(x, y) ((x) < (y) ? (x) : (y))
 #define MAX(x, y) ((x) > (y) ? (x) : (y))
 
-/* One row's entries j (the pair (x, x) of a symmetric Gram excluded: there rho = 1 exactly). Branch-free unless
- * phi' jumps (kinked), so that the compiler vectorizes the common case. A variance that is 0 at layer l + 1 has
- * inverse square root 0 (F_IH): its entries get the relative bound 0 (by Cauchy-Schwarz the entry is 0 too). */
-static inline double bound_entries(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
-                                   const double *restrict bnd, const double *restrict c0,
-                                   const double *restrict th0, const double *restrict c,
-                                   const double *restrict th, double *restrict er, double *restrict et, double wst,
-                                   const int kinked)
-{
-    const side *X = &p->X, *Y = &p->Y;
-    const size_t si = X->np, sj = Y->np;
-    const double *restrict g0 = field(p, Y, l, GEN_GB) + j0, *restrict g3 = field(p, Y, l, GEN_GB) + 3 * sj + j0;
-    const double *restrict Mj = field(p, Y, l, PB_M) + j0, *restrict Nj = field(p, Y, l, PB_N) + j0;
-    const double *restrict Sj = field(p, Y, l, PB_S) + j0, *restrict saj = field(p, Y, l, F_SA) + j0;
-    const double *restrict sanj = field(p, Y, l + 1, F_SA) + j0, *restrict ihnj = field(p, Y, l + 1, F_IH) + j0;
-    const double *restrict eanj = field(p, Y, l + 1, PB_EA) + j0, *restrict thj = field(p, Y, l + 1, PB_TH) + j0;
-    const double *restrict ithj = field(p, Y, l + 1, PB_ITH) + j0;
-    const double *restrict ihj = field(p, Y, l, F_IH) + j0, *restrict Jj = field(p, Y, l, PB_J) + j0;
-    const double *gi = field(p, X, l, GEN_GB);
-    const double g0i = gi[i], g3i = gi[3 * si + i], sai = field(p, X, l, F_SA)[i], ihi = field(p, X, l, F_IH)[i];
-    const double mi = field(p, X, l, PB_M)[i], ni = field(p, X, l, PB_N)[i], Si = 11 * field(p, X, l, PB_S)[i];
-    const double Ji = field(p, X, l, PB_J)[i], sani = field(p, X, l + 1, F_SA)[i];
-    const double ihni = field(p, X, l + 1, F_IH)[i], eani = field(p, X, l + 1, PB_EA)[i];
-    const double thi = field(p, X, l + 1, PB_TH)[i], ithi = field(p, X, l + 1, PB_ITH)[i];
-    const double w = sp->w, base_v = sp->standard ? sp->fan_in : 0.0, base_c = sp->standard ? 0.0 : 1.0;
-    const double e2 = 2 * EPS, e4 = 4 * EPS;
-    if (!sp->ntk) {
-#pragma omp simd reduction(max : wst)
-        for (size_t j = 0; j < nj; j++) {
-            const double dr = er[j], b = bnd[j], sc = g0i * g0[j], scd = g3i * g3[j];
-            const double dV = b * sc + sai * saj[j] * scd * dr + (mi * g0[j] + Mj[j] * g0i);
-            const double san = sani * sanj[j], isan = ihni * ihnj[j], ac = fabs(c[j]);
-            const double dc = MIN(w * dV + e2 * ac, ac + san), rel_c = dc * isan;
-            er[j] = rel_c + 0.5 * ac * isan * (eani + eanj[j]) + e4;
-            wst = MAX(wst, rel_c);
-        }
-        return wst;
-    }
-#pragma omp simd reduction(max : wst)
-    for (size_t j = 0; j < nj; j++) {
-        const double dr = er[j], b = bnd[j], sc = g0i * g0[j], scd = g3i * g3[j];
-        /* the angle's error: dth <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr); the smooth
-         * part of dVd/dtheta is sab sin(theta) E[phi'' phi''] and (sin(theta) + dth) dth <= 11 dr either way */
-        double kink = 0.0;
-        if (kinked && Jj[j] > 0 && dr > 0) {
-            const double r = c0[j] * (ihi * ihj[j]), rho = MIN(MAX(r, -1.0), 1.0), sn = sqrt((1 - rho) * (1 + rho));
-            kink = Ji * Jj[j] * (dr <= 0.5 * (1 - fabs(rho)) ? 2 * dr / sn : sqrt(6 * dr));
-        }
-        const double dV = b * sc + sai * saj[j] * scd * dr + (mi * g0[j] + Mj[j] * g0i);
-        const double dVd = b * scd + kink + dr * Si * Sj[j] + (ni * g3[j] + Nj[j] * g3i);
-        const double san = sani * sanj[j], isan = ihni * ihnj[j], ac = fabs(c[j]);
-        /* |K(x, y)| <= sqrt(K(x, x) K(y, y)) (Cauchy-Schwarz), so the error is at most |c| + san: a variance that
-         * underflows to 0 (relu(z - 1) at small variances) then gives the bound 0 it deserves */
-        const double dc = MIN(w * dV + e2 * ac, ac + san), rel_c = dc * isan;
-        er[j] = rel_c + 0.5 * ac * isan * (eani + eanj[j]) + e4;
-        const double ath = fabs(th[j]);
-        const double e = (base_v * dV + base_c * dc) + w * (dVd * fabs(th0[j]) + scd * et[j]) + e4 * ath;
-        const double ej = MIN(e, ath + thi * thj[j]);
-        et[j] = ej;
-        wst = MAX(wst, MAX(rel_c, ej * (ithi * ithj[j])));
-    }
-    return wst;
-}
-
-void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
-                       const double *bnd, const double *c0, const double *th0, const double *c, const double *th,
-                       double *er, double *et, double *worst)
-{
-    /* the pair (x, x) of a symmetric Gram: its angle is exactly 0, whatever er says */
-    if (p->symmetric && i >= j0 && i < j0 + nj) er[i - j0] = 0.0;
-    const int kinked = field(p, &p->X, l, PB_J)[i] > 0;
-    double wst = 0.0;
-    if (kinked)
-        wst = bound_entries(p, sp, l, i, j0, nj, bnd, c0, th0, c, th, er, et, wst, 1);
-    else
-        wst = bound_entries(p, sp, l, i, j0, nj, bnd, c0, th0, c, th, er, et, wst, 0);
-    if (p->all_layers || l + 1 == p->depth) *worst = isnan(wst) ? INFINITY : MAX(*worst, wst);
-}
-
-/* Smooth phi (no jump of phi'): the same propagation for a whole tile at once, every per-entry factor replaced by
- * its largest value over the tile's rows times its largest over the tile's columns (each term is a product of a
- * row factor and a column factor, so the maximum of a term is that product and the maximum of a sum at most the
- * sum of the maxima), and each entry's expectation bound by the tile's largest so far (B). dr, et: the tile's
- * relative bounds of rho and of Theta (relative to sqrt(Theta(x, x) Theta(y, y))); O(rows + columns) per layer. */
-enum { Q_P1, Q_P2, Q_P3, Q_EAN, Q_Q1, Q_Q2, Q_Q3, Q_R1, Q_R2, Q_R3, Q_RT, Q_N };
+/* The propagation for a whole tile at once: every per-entry factor replaced by its largest value over the tile's
+ * rows times its largest over the tile's columns (each term is a product of a row factor and a column factor, so
+ * the maximum of a term is that product and the maximum of a sum at most the sum of the maxima), each entry's
+ * expectation bound by the tile's largest so far (B), and the angle term of a jump of phi' by its largest over
+ * the tile's entries (kink, from dw_kern_kink_max). dr, et: the tile's relative bounds of rho and of Theta
+ * (relative to sqrt(Theta(x, x) Theta(y, y))); O(rows + columns) per layer. */
+enum { Q_P1, Q_P2, Q_P3, Q_EAN, Q_Q1, Q_Q2, Q_Q3, Q_R1, Q_R2, Q_R3, Q_RT, Q_TH, Q_N };
 
 static void side_max(const dw_kernel_plan *p, const side *sd, int l, size_t a, size_t b, double *mx)
 {
@@ -221,13 +143,13 @@ static void side_max(const dw_kernel_plan *p, const side *sd, int l, size_t a, s
         const double v[Q_N] = {g[k] * ih1[k],          sa[k] * g[3 * np + k] * ih1[k], m[k] * ih1[k],
                                ean[k],                 g[3 * np + k] * th[k] * ith1[k], S[k] * th[k] * ith1[k],
                                n[k] * th[k] * ith1[k], g[k] * ith1[k],                  sa[k] * g[3 * np + k] * ith1[k],
-                               m[k] * ith1[k],         sa1[k] * ith1[k]};
+                               m[k] * ith1[k],         sa1[k] * ith1[k],               th[k] * ith1[k]};
         for (int q = 0; q < Q_N; q++) mx[q] = MAX(mx[q], v[q]);
     }
 }
 
 void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
-                        size_t j1, double B, double *dr, double *et, double *worst)
+                        size_t j1, double B, double kink, double *dr, double *et, double *worst)
 {
     double x[Q_N], y[Q_N];
     side_max(p, &p->X, l, i0, i1, x);
@@ -242,8 +164,40 @@ void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_
         const double base = sp->standard ? sp->fan_in * dV_t : rel_c * x[Q_RT] * y[Q_RT];
         const double dVd = B * x[Q_Q1] * y[Q_Q1] + 11 * D * x[Q_Q2] * y[Q_Q2] + x[Q_Q3] * y[Q_Q1] +
                            x[Q_Q1] * y[Q_Q3];
-        *et = MIN(base + w * (dVd + T * x[Q_Q1] * y[Q_Q1]) + 4 * EPS, 2.0);
+        const double dk = kink * x[Q_TH] * y[Q_TH]; /* |Theta^l(x, y)| <= sqrt(Theta^l(x, x) Theta^l(y, y)) */
+        *et = MIN(base + w * (dVd + dk + T * x[Q_Q1] * y[Q_Q1]) + 4 * EPS, 2.0);
         rel = MAX(rel, *et);
     }
     if (p->all_layers || l + 1 == p->depth) *worst = isnan(rel) ? INFINITY : MAX(*worst, rel);
+}
+
+/* The largest over a tile's entries (rows i0..i1, columns j0..j1; c0: their layer-l covariances, row stride njp;
+ * sym: only entries j >= i, the pairs (x, x) left out, whose angle is exactly 0) of the angle term
+ * J_x J_y dtheta, dtheta <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr) (dr: the tile's bound
+ * of rho's error). 0 where phi' has no jump. */
+double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, size_t j0, size_t j1,
+                        const double *c0, size_t njp, int sym, double dr)
+{
+    if (!(dr > 0)) return 0.0;
+    const double *Jx = field(p, &p->X, l, PB_J), *Jy = field(p, &p->Y, l, PB_J) + j0;
+    const double *ihx = field(p, &p->X, l, F_IH), *ihy = field(p, &p->Y, l, F_IH) + j0;
+    const double far = sqrt(6 * dr);
+    double mx = 0.0;
+    for (size_t i = i0; i < i1; i++) {
+        if (!(Jx[i] > 0)) continue;
+        const double *cr = c0 + (i - i0) * njp;
+        const size_t js = sym && i > j0 ? ((i - j0) & ~(size_t)3) : 0; /* the rows the sweep computed */
+        const double ji = Jx[i], ih = ihx[i];
+        double m = 0.0;
+#pragma omp simd reduction(max : m)
+        for (size_t j = js; j < j1 - j0; j++) {
+            const double r = cr[j] * (ih * ihy[j]), rho = MIN(MAX(r, -1.0), 1.0);
+            const double gap = 1 - (rho < 0 ? -rho : rho), sn = sqrt((1 - rho) * (1 + rho));
+            const double dth = dr <= 0.5 * gap ? 2 * dr / (sn > 0 ? sn : 1.0) : far;
+            const double v = (sym && i == j0 + j) ? 0.0 : ji * Jy[j] * dth;
+            m = MAX(m, v);
+        }
+        mx = MAX(mx, m);
+    }
+    return mx;
 }

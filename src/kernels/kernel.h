@@ -124,18 +124,16 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
 void dw_kern_generic_orders(dw_kernel_plan *p);
 void dw_kern_cache_free(gen_cache *c);
 
-/* bound.c: the propagated error bound of the final entries (generic activations): the per-point factors of a
- * side (after its layers), and one row's step from layer l to l + 1: er, et hold the
- * absolute error bounds of rho and Theta of the row's entries (in: layer l, out: l + 1); bnd the expectations'
- * relative bounds; c0, th0 the layer-l state; *worst the largest relative bound of a reported layer's entry.
- * Smooth phi (no jump of phi'): dw_kern_bound_tile, the same for the whole tile from per-point maxima (dr, et:
- * the tile's relative bounds of rho and Theta; B: its largest expectation bound so far). */
+/* bound.c: the propagated error bound of the returned entries (generic activations): the per-point factors of a
+ * side (after its layers); per tile and layer, the largest angle term of a jump of phi' over its entries (c0: the
+ * layer-l covariances, row stride njp) and the step of the tile's relative bounds dr (of rho) and et (of Theta)
+ * from layer l to l + 1 (B: the tile's largest expectation bound so far); *worst: the largest relative bound of a
+ * reported layer. */
 void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd);
+double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, size_t j0, size_t j1,
+                        const double *c0, size_t njp, int sym, double dr);
 void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
-                        size_t j1, double B, double *dr, double *et, double *worst);
-void dw_kern_bound_row(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
-                       const double *bnd, const double *c0, const double *th0, const double *c, const double *th,
-                       double *er, double *et, double *worst);
+                        size_t j1, double B, double kink, double *dr, double *et, double *worst);
 
 /* tile.c: one tile (sym: write a symmetric Gram's entries j >= i to both halves). */
 dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,

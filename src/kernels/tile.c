@@ -107,7 +107,8 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
 /* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
  * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature). */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
-                             double *bnd, const double *c0, const double *th0, double *c, double *th, gen_stats *gs)
+                             const double *bnd, const double *c0, const double *th0, double *c, double *th,
+                             gen_stats *gs)
 {
     const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
     const double *gi = field(p, &p->X, l, GEN_GB), *gj = field(p, &p->Y, l, GEN_GB);
@@ -125,7 +126,6 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             const double rb = fmax(V > 0 ? gi[6 * si + i] / V : 0.0, Vd > 0 ? gi[7 * si + i] / Vd : 0.0);
             if (rb <= p->target) {
                 if (rb > gs->max_bound) gs->max_bound = rb;
-                bnd[j] = rb;
                 continue;
             }
             b = rb;
@@ -151,7 +151,6 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             }
         }
         if (b > gs->max_bound) gs->max_bound = b;
-        bnd[j] = b; /* the expectations' bound of the entry, for the propagated one (bound.c) */
     }
     return DW_OK;
 }
@@ -170,12 +169,11 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
-    double *buf = dw_alloc(generic && p->act->nkinks > 0 ? 7 * sz : 5 * sz, sizeof(double), "kernel tile");
+    double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
-    /* bound.c: the error bounds of rho and Theta per entry (phi' jumps: kinked), else per tile (tdr, tet) */
+    /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
     const int kinked = generic && p->act->nkinks > 0;
-    double *er = kinked ? buf + 5 * sz : NULL, *et = kinked ? buf + 6 * sz : NULL;
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
@@ -193,11 +191,6 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             }
             c[e] = wd * g[e] + b0;
             th[e] = p->standard ? g[e] + hb0 : c[e];
-            if (kinked) { /* the rounding of the inner products, the norms and the first layer */
-                er[e] = (double)(2 * p->d + 4) * DBL_EPSILON;
-                et[e] = (double)(p->d + 2) * DBL_EPSILON * field(p, &p->X, 0, PB_TH)[i0 + i] *
-                        field(p, &p->Y, 0, PB_TH)[j0 + j];
-            }
             if (homog) {
                 const double ih = ihx[i0 + i] * ihy[j0 + j];
                 if (ih == 0.0) {
@@ -241,14 +234,12 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
                                              t + i * njp + js, c + i * njp + js, th + i * njp + js, &gs)))
                 break;
-            if (kinked)
-                dw_kern_bound_row(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
-                                  t + i * njp + js, c + i * njp + js, th + i * njp + js, er + i * njp + js,
-                                  et + i * njp + js, &gs.entry_bound);
         }
         if (st) break;
-        if (generic && !kinked)
-            dw_kern_bound_tile(p, &sp, l, i0, i1, j0, j1, gs.max_bound, &tdr, &tet, &gs.entry_bound);
+        if (generic) { /* bound.c: the tile's propagated bounds (g holds the layer-l covariances) */
+            const double kink = kinked ? dw_kern_kink_max(p, l, i0, i1, j0, j1, g, njp, sym, tdr) : 0.0;
+            dw_kern_bound_tile(p, &sp, l, i0, i1, j0, j1, gs.max_bound, kink, &tdr, &tet, &gs.entry_bound);
+        }
     }
     if (generic) {
 #pragma omp critical(dw_kernel_stats)
