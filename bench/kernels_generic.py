@@ -6,8 +6,10 @@ tree (PYTHONPATH=python, DEEPWICK_LIBRARY=build/lib/libdeepwick.so, exported by 
 Points in d = 10 (fixed seed), depth 3, float64, weight_var 2, bias_var 0.0625, kind='both', for tanh, gelu,
 silu, softplus, mish, elu, and relu (closed form) as the reference cost:
   * deepwick's cost: the Python call (threads = all cores) at n = N_DW points, one warm-up, best of 3, with
-    info['max_bound'] (largest certified error bound of any Gaussian expectation, relative to
-    sqrt(E phi(u)^2 E phi(v)^2)) and info['quadrature'] (entries the series bound could not certify);
+    info['max_bound'] (largest error bound of a returned entry, relative to sqrt(K(x,x) K(y,y)), the
+    expectations' bounds propagated through the layers; before issue 21 part 2 it was the largest bound of any
+    one Gaussian expectation, now info['expectation_bound']) and info['quadrature'] (entries the series bound
+    could not certify);
   * against Neural Tangents at n = N_NT points (the first N_NT of the same set): deepwick's Python call (best
     of 3 after a warm-up) and `stax.ElementwiseNumerical(fn, deg=25, df)` with the analytic derivative (jax.jit,
     x64; first call separately, then best of 3, block_until_ready()), and NT's closed forms where it has them

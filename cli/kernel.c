@@ -148,16 +148,19 @@ int cmd_kernel(int argc, char **argv)
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"method\": ");
         cli_json_string(stdout, dw_kernel_info_method(info));
-        /* the largest error bound of any Gaussian expectation evaluated (relative to its scale), and the
-         * target; null for closed forms (exact to rounding) */
+        /* the largest error bound of a returned entry (relative to sqrt(K(x,x) K(y,y)), propagated through the
+         * layers), of any Gaussian expectation evaluated (relative to its scale), and the target of the latter;
+         * null for closed forms (exact to rounding) */
         if (dw_kernel_info_target(info) > 0)
-            printf(", \"max_error_bound\": %.3g, \"error_bound_is_estimate\": %s, \"error_target\": %.3g, "
-                   "\"series_terms\": %d, \"evaluations\": %zu, \"quadrature_evaluations\": %zu",
-                   dw_kernel_info_max_bound(info), dw_kernel_info_estimate(info) ? "true" : "false",
-                   dw_kernel_info_target(info), dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
+            printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
+                   "\"error_target\": %.3g, \"series_terms\": %d, \"evaluations\": %zu, "
+                   "\"quadrature_evaluations\": %zu",
+                   dw_kernel_info_max_bound(info), dw_kernel_info_expectation_bound(info),
+                   dw_kernel_info_estimate(info) ? "true" : "false", dw_kernel_info_target(info),
+                   dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
                    dw_kernel_info_quadrature(info));
         else
-            printf(", \"max_error_bound\": null");
+            printf(", \"max_error_bound\": null, \"expectation_error_bound\": null");
         printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"symmetric\": %s, \"shape\": [", n, m, X.cols,
                a.y ? "false" : "true");
         for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);

@@ -30,16 +30,24 @@ DW_API dw_status dw_kernel_opts_set_all_layers(dw_kernel_opts *o, bool on);
 /** Threads (dw_par_for workers), 0 (the OpenMP default) to 4096; results do not depend on it. */
 DW_API dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads);
 
-/** What one dw_kernel_gram call did (an opaque result object). Bounds are on each Gaussian expectation evaluated
- * (E[phi(u)phi(v)] and E[phi'(u)phi'(v)], every entry and layer), relative to sqrt(E[phi(u)^2] E[phi(v)^2])
- * (resp. phi'), before propagation through later layers. */
+/** What one dw_kernel_gram call did (an opaque result object): the route, and two bounds for the generic route:
+ * on the returned entries (max_bound, propagated through the layers) and on each Gaussian expectation evaluated
+ * (expectation_bound: E[phi(u)phi(v)] and E[phi'(u)phi'(v)], every entry and layer, relative to
+ * sqrt(E[phi(u)^2] E[phi(v)^2]) (resp. phi'), at its evaluated argument). */
 typedef struct dw_kernel_info dw_kernel_info;
 DW_API dw_status dw_kernel_info_init(dw_kernel_info **info);
 DW_API void dw_kernel_info_clear(dw_kernel_info *info);
 /** "closed form ...", "Isserlis ..." or the generic route(s) used (owned by the library; "" before any call). */
 DW_API const char *dw_kernel_info_method(const dw_kernel_info *info);
-/** The largest such bound; 0 for closed forms (exact to rounding). See dw_kernel_info_estimate. */
+/** The largest error bound of a returned entry, relative to sqrt(K(x, x) K(y, y)) for the NNGP and to
+ * sqrt(Theta(x, x) Theta(y, y)) for the NTK: the expectations' bounds of every layer propagated through the
+ * recursion (first order; with a kink of phi' the rounding of rho moves E[phi'(u) phi'(v)] like 1/theta, so
+ * near-duplicate pairs get large bounds: docs/ACCURACY.md), and at least expectation_bound. 0 for closed forms
+ * (exact to rounding). See dw_kernel_info_estimate. */
 DW_API double dw_kernel_info_max_bound(const dw_kernel_info *info);
+/** The largest error bound of one Gaussian expectation at its evaluated argument, relative to
+ * sqrt(E phi(u)^2 E phi(v)^2) (what the generic route's target applies to); 0 for closed forms. */
+DW_API double dw_kernel_info_expectation_bound(const dw_kernel_info *info);
 /** true when max_bound holds an ESTIMATED part: a Gram over inputs of many distinct norms takes the Hermite
  * coefficients at most variances from an interpolant in log q, whose error is estimated from its last Chebyshev
  * coefficients, with the nodes' own errors carried with factor 1 where the Lebesgue constant of the 17 nodes is

@@ -19,6 +19,7 @@ _info_init = bind("dw_kernel_info_init", ctypes.c_int, c_handle_p)
 _info_clear = bind("dw_kernel_info_clear", None, c_handle)
 _info_method = bind("dw_kernel_info_method", ctypes.c_char_p, c_handle)
 _info_max_bound = bind("dw_kernel_info_max_bound", ctypes.c_double, c_handle)
+_info_exp_bound = bind("dw_kernel_info_expectation_bound", ctypes.c_double, c_handle)
 _info_target = bind("dw_kernel_info_target", ctypes.c_double, c_handle)
 _info_evaluations = bind("dw_kernel_info_evaluations", ctypes.c_size_t, c_handle)
 _info_quadrature = bind("dw_kernel_info_quadrature", ctypes.c_size_t, c_handle)
@@ -103,8 +104,11 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         threads (default: all); the result does not depend on it.
     return_info : bool
         Also return a dict: 'method' (how the Gaussian expectations were computed), 'max_bound' (the largest
-        error bound of any expectation evaluated, relative to sqrt(E phi(u)^2 E phi(v)^2); 0 for closed forms),
-        'target', 'evaluations', 'quadrature' (entries the series could not certify), 'series_terms' and
+        error bound of a returned entry, relative to sqrt(K(x,x) K(y,y)) for the NNGP and sqrt(Theta(x,x)
+        Theta(y,y)) for the NTK: the expectations' bounds propagated through the layers; 0 for closed forms),
+        'expectation_bound' (the largest bound of one Gaussian expectation, relative to sqrt(E phi(u)^2 E
+        phi(v)^2): what 'target' applies to), 'target', 'evaluations', 'quadrature' (entries the series could
+        not certify), 'series_terms' and
         'estimate' (True when part of max_bound is an estimate, not a bound: Hermite coefficients interpolated
         across the variances of inputs of many distinct norms).
 
@@ -159,6 +163,7 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     check(_gram(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T), info.h if info else None))
     if info is not None:
         return out, {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
+                     "expectation_bound": _info_exp_bound(info.h),
                      "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
                      "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h)),
                      "estimate": bool(_info_estimate(info.h))}

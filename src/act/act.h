@@ -51,6 +51,11 @@ int dw_act_dual_soft(const dw_act *act, double a, double b, double c, double tar
 /* Sets act->pwl (and its pieces) if phi is linear between its kinks, checked at sample points of every piece. */
 void dw_act_detect_pwl(dw_act *act);
 
+/* 1 if the generic phi is lam (alpha z + (1 - alpha) relu(z)) in the Gaussian expectations of pairs (piecewise
+ * linear, one kink at 0, no intercept: max(z, 0.1*z), relu(z) - 0.1*relu(-z), abs(z), 2*max(z, 0), min(z, 0)).
+ * The kernel then takes the relu family's closed form, whose angle state stays exact near rho = 1. */
+int dw_act_relu_form(const dw_act *act, double *alpha, double *lam);
+
 /* Homogeneous families carry the angle state (sweep.h). */
 static inline int dw_act_homogeneous(const dw_act *act)
 {

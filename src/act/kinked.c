@@ -88,6 +88,18 @@ void dw_act_detect_pwl(dw_act *act)
     act->pwl = 1;
 }
 
+int dw_act_relu_form(const dw_act *act, double *alpha, double *lam)
+{
+    if (act->fam != DW_FAM_GENERIC || !act->pwl || act->nkinks != 1 || act->kinks[0] != 0.0) return 0;
+    const double q = act->pwl_b[0], p = act->pwl_b[1]; /* phi = p z (z > 0), q z (z < 0) */
+    if (act->pwl_a[0] != 0.0 || act->pwl_a[1] != 0.0 || !isfinite(p) || !isfinite(q) || (p == 0.0 && q == 0.0))
+        return 0;
+    /* p = 0: phi(z) = -q relu(-z), and (-u, -v) has the law of (u, v): the kernel of -q relu */
+    *alpha = p != 0.0 ? q / p : 0.0;
+    *lam = p != 0.0 ? p : -q;
+    return 1;
+}
+
 static double pwl_fn(double z, double *dphi, const void *ctx)
 {
     const dw_act *act = ctx;

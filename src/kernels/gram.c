@@ -88,7 +88,9 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
         memset(info, 0, sizeof *info);
         const char *method = p->act->method;
         if (p->stats) {
-            info->max_bound = p->stats->max_bound;
+            info->exp_bound = p->stats->max_bound;
+            const double eb = p->stats->entry_bound;
+            info->max_bound = eb > p->stats->max_bound ? eb : p->stats->max_bound;
             info->target = p->target;
             info->evaluations = p->stats->evaluations;
             info->quadrature = p->stats->quadrature;

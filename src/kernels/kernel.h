@@ -24,7 +24,7 @@ struct dw_kernel_opts {
 
 struct dw_kernel_info {
     const char *method; /* static strings only */
-    double max_bound, target;
+    double max_bound, exp_bound, target; /* final entries' bound (bound.c), one expectation's */
     size_t evaluations, quadrature;
     int series_terms;
     bool estimate; /* max_bound holds estimated parts: coefficients interpolated across variances */
@@ -38,7 +38,11 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
 #define GEN_B (F_POLY + DW_GAUSS_K + 1)
 #define GEN_GB (F_POLY + 2 * (DW_GAUSS_K + 1))
 #define GEN_TC (GEN_GB + 8) /* the Parseval tails at the checkpoint orders (sweep.h), phi then phi' */
-#define GEN_NF (GEN_TC + 2 * DW_GEN_NCP)
+/* bound.c: per point and layer, the factors of the propagated bound (PB_M, PB_N, PB_S, PB_J), the relative error bound
+ * of a = K^l(x, x) (PB_EA), sqrt(Theta^l(x, x)) (PB_TH) and its inverse (PB_ITH, 0 where Theta is 0) */
+#define GEN_PB (GEN_TC + 2 * DW_GEN_NCP)
+enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH, PB_ITH };
+#define GEN_NF (GEN_PB + 7)
 /* One expansion record: a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db|, and the errors of E phi^2,
  * E phi'^2 (copied to the fields F_POLY.. of a point). */
 #define GEN_PER (2 * (DW_GAUSS_K + 1) + 8)
@@ -56,7 +60,8 @@ typedef struct {
 
 /* Generic activations: what the tiles found, merged under a lock (the plan is otherwise read-only). */
 typedef struct {
-    double max_bound;
+    double max_bound;   /* the largest bound of one expectation */
+    double entry_bound; /* the largest propagated bound of a returned entry (bound.c) */
     size_t evaluations, quadrature;
     int routes; /* bit 0: 2-D quadrature answered some entry */
     size_t interpolated; /* distinct variances whose coefficients were interpolated (error estimated, not bounded) */
@@ -78,7 +83,9 @@ struct dw_kernel_plan {
     double target;    /* generic: relative bound aimed at */
     int threads;
     int depth;
-    const dw_act *act; /* the net's activation; depth 0: an identity that is never applied */
+    const dw_act *act; /* the net's activation; depth 0: an identity that is never applied; or &relu_view */
+    dw_act relu_view;  /* an expression that is exactly a relu-family phi, as that family (dw_act_relu_form) */
+    double lam2;       /* relu_view: the square of its scale lam, folded into the variances w and fan-ins n */
     double *w, *beta, *fan_in; /* per layer 0..depth (layer l + 1 of theory.md) */
     int standard, all_layers;
     size_t d, nf;
@@ -116,6 +123,17 @@ void dw_kern_interp_one(const double *node, const double *nsc, const double *tn,
 dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const char *name);
 void dw_kern_generic_orders(dw_kernel_plan *p);
 void dw_kern_cache_free(gen_cache *c);
+
+/* bound.c: the propagated error bound of the returned entries (generic activations): the per-point factors of a
+ * side (after its layers); per tile and layer, the largest angle term of a jump of phi' over its entries (c0: the
+ * layer-l covariances, row stride njp) and the step of the tile's relative bounds dr (of rho) and et (of Theta)
+ * from layer l to l + 1 (B: the tile's largest expectation bound so far); *worst: the largest relative bound of a
+ * reported layer. */
+void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd);
+double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, size_t j0, size_t j1,
+                        const double *c0, size_t njp, int sym, double dr);
+void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
+                        size_t j1, double B, double kink, double *dr, double *et, double *worst);
 
 /* tile.c: one tile (sym: write a symmetric Gram's entries j >= i to both halves). */
 dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,

@@ -45,6 +45,7 @@ void dw_kernel_info_clear(dw_kernel_info *info) { free(info); }
 
 const char *dw_kernel_info_method(const dw_kernel_info *info) { return info && info->method ? info->method : ""; }
 double dw_kernel_info_max_bound(const dw_kernel_info *info) { return info ? info->max_bound : 0.0; }
+double dw_kernel_info_expectation_bound(const dw_kernel_info *info) { return info ? info->exp_bound : 0.0; }
 double dw_kernel_info_target(const dw_kernel_info *info) { return info ? info->target : 0.0; }
 size_t dw_kernel_info_evaluations(const dw_kernel_info *info) { return info ? info->evaluations : 0; }
 size_t dw_kernel_info_quadrature(const dw_kernel_info *info) { return info ? info->quadrature : 0; }

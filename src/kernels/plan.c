@@ -109,7 +109,10 @@ static dw_status side_init(dw_kernel_plan *p, side *sd, const double *x, size_t 
     }
     for (int l = 0; l <= p->depth; l++) {
         fill_layer(p, sd, l);
-        if (l == p->depth) break;
+        if (l == p->depth) {
+            if (p->act->fam == DW_FAM_GENERIC) dw_kern_bound_fields(p, sd);
+            break;
+        }
         if (p->act->fam == DW_FAM_GENERIC) {
             dw_status st = dw_kern_generic_layer(p, sd, l, name);
             if (st) return st;
@@ -192,6 +195,41 @@ dw_status dw_kern_check(const dw_net *net, dw_net_fc *fc, const dw_act **act)
     return DW_OK;
 }
 
+/* An expression that is exactly lam (alpha z + (1 - alpha) relu(z)) (max(z, 0.1*z), abs(z), 2*relu(z), ...) takes
+ * the relu family's closed form, lam^2 folded into the variances of the layers after an activation (and into the
+ * standard parameterisation's fan-ins): the same Gaussian expectations without truncation or quadrature, and an
+ * angle state that stays exact for near-duplicate inputs, where the generic route loses ~eps/theta of the angle at
+ * every layer (issue 21). Not where a layer-1 variance is 0 (a zero input without bias): there the two routes'
+ * conventions for E[phi'(0) phi'(v)] differ, and the expression keeps its generic one. DW_GENERIC_ONLY=1 in the
+ * environment turns this off (tests check the generic route against the closed forms with it). */
+static void relu_view(dw_kernel_plan *p, const dw_net *net, const double *X, size_t n, const double *Y, size_t m,
+                      size_t d)
+{
+    double alpha, lam;
+    p->lam2 = 1.0;
+    if (p->depth < 1 || !dw_act_relu_form(p->act, &alpha, &lam)) return;
+    const char *env = getenv("DW_GENERIC_ONLY"); /* tests: keep the generic route, to check it on these phi */
+    if (env && env[0] == '1') return;
+    const double b0 = dw_net_dense(net, 0)->bias_var, wd = dw_net_dense(net, 0)->weight_var / (double)d;
+    if (!(b0 > 0)) /* the layer-1 variances as side_init forms them */
+        for (int side = 0; side < 2; side++) {
+            const double *Z = side ? Y : X;
+            const size_t nz = side ? m : n;
+            for (size_t i = 0; Z && i < nz; i++) {
+                double nrm = 0.0;
+                for (size_t k = 0; k < d; k++) nrm += Z[i * d + k] * Z[i * d + k];
+                if (!(wd * nrm + b0 > 0)) return;
+            }
+        }
+    p->relu_view = *p->act;
+    p->relu_view.fam = DW_FAM_RELU;
+    p->relu_view.alpha = alpha;
+    p->relu_view.d0 = 1.0;
+    p->relu_view.method = "closed form (arc-cosine): the expression is lam (alpha z + (1 - alpha) relu(z))";
+    p->lam2 = lam * lam;
+    p->act = &p->relu_view;
+}
+
 dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_net *net, const dw_kernel_opts *o, const double *X,
                               size_t n, const double *Y, size_t m, size_t d)
 {
@@ -207,6 +245,8 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_net *net, const dw_
     if (!p) return DW_ERR_NOMEM;
     p->depth = fc.depth;
     p->act = act;
+    relu_view(p, net, X, n, Y, m, d);
+    act = p->act;
     p->d = d;
     p->standard = net->param == DW_PARAM_STANDARD;
     p->all_layers = o ? o->all_layers : 0;
@@ -237,6 +277,10 @@ dw_status dw_kernel_plan_init(dw_kernel_plan **out, const dw_net *net, const dw_
         p->w[l] = dl->weight_var;
         p->beta[l] = dl->bias_var;
         p->fan_in[l] = l == 0 ? (double)d : p->standard ? dw_net_dense(net, l - 1)->width : 0.0;
+        if (l > 0 && p->lam2 != 1.0) { /* E[phi phi] and E[phi' phi'] of lam psi are lam^2 those of psi */
+            p->w[l] *= p->lam2;
+            p->fan_in[l] *= p->lam2;
+        }
     }
     s = side_init(p, &p->X, X, n, "X");
     if (!s) {

@@ -4,6 +4,7 @@
 #include "kernels/kernel.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,11 +170,14 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     if (nj > ld && (ni > 1 || p->all_layers))
         return dw_fail(DW_ERR_INVALID, "kernel tile: ld %zu < %zu columns", ld, nj);
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
-    gen_stats gs = {0, 0, 0, 0, 0};
+    gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
     double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
+    /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
+    const int kinked = generic && p->act->nkinks > 0;
+    double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)p->d, 1.0, p->X.x + i0 * p->d,
@@ -235,11 +239,16 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
                 break;
         }
         if (st) break;
+        if (generic) { /* bound.c: the tile's propagated bounds (g holds the layer-l covariances) */
+            const double kink = kinked ? dw_kern_kink_max(p, l, i0, i1, j0, j1, g, njp, sym, tdr) : 0.0;
+            dw_kern_bound_tile(p, &sp, l, i0, i1, j0, j1, gs.max_bound, kink, &tdr, &tet, &gs.entry_bound);
+        }
     }
     if (generic) { /* max, integer sums and a bitwise or: the same whatever the order of the tiles */
         pthread_mutex_lock(&stats_lock);
         gen_stats *S = p->stats;
         if (gs.max_bound > S->max_bound) S->max_bound = gs.max_bound;
+        if (gs.entry_bound > S->entry_bound) S->entry_bound = gs.entry_bound;
         S->evaluations += gs.evaluations;
         S->quadrature += gs.quadrature;
         S->routes |= gs.routes;

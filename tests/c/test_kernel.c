@@ -336,6 +336,7 @@ static void test_errors(void)
     dw_kernel_opts_clear(NULL);
     dw_kernel_info_clear(NULL);
     CHECK(!strcmp(dw_kernel_info_method(NULL), "") && dw_kernel_info_max_bound(NULL) == 0.0);
+    CHECK(dw_kernel_info_expectation_bound(NULL) == 0.0);
     CHECK(dw_kernel_info_series_terms(NULL) == 0 && dw_kernel_info_evaluations(NULL) == 0);
     CHECK(!dw_kernel_info_estimate(NULL) && dw_kernel_info_target(NULL) == 0.0 && dw_kernel_info_quadrature(NULL) == 0);
     /* sizes: the outputs asked for plus the per-point fields; a NULL output is refused */
@@ -361,7 +362,8 @@ static void test_errors(void)
     CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, Kt, Tt, ti) == DW_OK);
     CHECK(strstr(dw_kernel_info_method(ti), "Hermite") != NULL && dw_kernel_info_target(ti) == DW_DUAL_TARGET);
     CHECK(dw_kernel_info_series_terms(ti) > 0 && dw_kernel_info_evaluations(ti) > 0 && !dw_kernel_info_estimate(ti));
-    CHECK(dw_kernel_info_max_bound(ti) <= DW_DUAL_TARGET);
+    CHECK(dw_kernel_info_expectation_bound(ti) <= DW_DUAL_TARGET);
+    CHECK(dw_kernel_info_max_bound(ti) >= dw_kernel_info_expectation_bound(ti) && dw_kernel_info_max_bound(ti) < 1e-8);
     dw_kernel_info_clear(ti);
     dw_net_clear(net);
     dw_act_clear(act);
@@ -378,8 +380,46 @@ static void test_errors(void)
     CHECK(strstr(dw_error_message(), "the kernel result needs") != NULL);
 }
 
+/* Expressions that spell a relu-family activation (lam (alpha z + (1 - alpha) relu(z))) take its closed form:
+ * bit-identical to the built-in (lam = 1), near-duplicate pairs included (issue 21); a scaled one equals the
+ * built-in at weight variances / lam^2. */
+static void test_relu_expressions(void)
+{
+    const double x[3] = {0.12573022, -0.13210486, 0.64042265};
+    double X[6];
+    for (int k = 0; k < 3; k++) X[k] = x[k], X[3 + k] = x[k] * (1 + 1e-7 * (k + 1));
+    const double wv[3] = {2, 1.8, 2.1}, bv[3] = {0.1, 0, 0.2}, wv4[3] = {2, 0.45, 0.525};
+    const char *exprs[3] = {"max(z, 0.1*z)", "relu(z) - 0.1*relu(-z)", "2*max(z, 0.1*z)"};
+    dw_act *ref;
+    CHECK(dw_act_init(&ref, "leaky_relu:0.1") == DW_OK);
+    dw_net *rnet = fc_net(2, ref, 3, wv, 3, bv);
+    double K0[4], T0[4];
+    CHECK(dw_kernel_gram(rnet, NULL, X, 2, NULL, 2, 3, K0, T0, NULL) == DW_OK);
+    for (int e = 0; e < 3; e++) {
+        dw_act *act;
+        CHECK(dw_act_init(&act, exprs[e]) == DW_OK);
+        dw_net *net = fc_net(2, act, 3, e == 2 ? wv4 : wv, 3, bv);
+        dw_kernel_info *info = NULL;
+        CHECK(dw_kernel_info_init(&info) == DW_OK);
+        double K[4], T[4];
+        CHECK(dw_kernel_gram(net, NULL, X, 2, NULL, 2, 3, K, T, info) == DW_OK);
+        CHECK(strstr(dw_kernel_info_method(info), "closed form") != NULL && dw_kernel_info_max_bound(info) == 0.0);
+        for (int k = 0; k < 4; k++) {
+            if (e < 2) CHECK(K[k] == K0[k] && T[k] == T0[k]);
+            CHECK_CLOSE(K[k], K0[k], 1e-14, 0);
+            CHECK_CLOSE(T[k], T0[k], 1e-14, 0);
+        }
+        dw_kernel_info_clear(info);
+        dw_net_clear(net);
+        dw_act_clear(act);
+    }
+    dw_net_clear(rnet);
+    dw_act_clear(ref);
+}
+
 int main(void)
 {
+    test_relu_expressions();
     test_invariance();
     test_symmetry();
     test_dual();

@@ -70,7 +70,11 @@ def test_cost_does_not_grow_with_the_readout_variance():
         infos.append(info)
     for out, info in zip(outs[1:], infos[1:]):
         assert rel(out, outs[0]) <= 4e-16
-        assert info == infos[0]  # the same expansions, the same series orders
+        # the same expansions, the same series orders; the entries' propagated bound is relative, so the readout
+        # variance cancels from it up to rounding
+        assert {k: v for k, v in info.items() if k != "max_bound"} == \
+            {k: v for k, v in infos[0].items() if k != "max_bound"}
+        assert abs(info["max_bound"] - infos[0]["max_bound"]) <= 1e-12 * infos[0]["max_bound"]
     assert max(times[1:]) <= 3 * times[0] + 0.5, times  # was 23 s and 1.7 GB at 1e9, killed at 1e12
 
 
