@@ -4,6 +4,9 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
 
 int dw_rational_parse(fmpq_t out, const char *s, size_t len)
 {
@@ -114,4 +117,14 @@ void dw_sbuf_fmpq(dw_sbuf *b, const fmpq_t q)
     }
     dw_sbuf_puts(b, s);
     flint_free(s);
+}
+
+void dw_rational_set_shortest(fmpq_t out, double x)
+{
+    char buf[64];
+    for (int p = 1; p <= 17; p++) { /* the fewest significant digits that round-trip */
+        snprintf(buf, sizeof buf, "%.*e", p - 1, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    if (!dw_rational_parse(out, buf, strlen(buf))) dw_rational_set_double(out, x); /* not finite: cannot happen */
 }

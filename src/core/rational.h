@@ -12,6 +12,9 @@
 int dw_rational_parse(fmpq_t out, const char *s, size_t len);
 /* The exact binary value of a finite double (0.1 -> 3602879701896397/36028797018963968). */
 void dw_rational_set_double(fmpq_t out, double x);
+/* The shortest decimal that reads back as x, as an exact rational (0.1 -> 1/10): how the exact routes read the
+ * decimals a user typed. */
+void dw_rational_set_shortest(fmpq_t out, double x);
 /* q in decimal, "p" or "p/q". */
 void dw_sbuf_fmpq(dw_sbuf *b, const fmpq_t q);
 

@@ -8,56 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rational.h"
+
 #include <flint/fmpz.h>
 
 /* ---- exact rationals --------------------------------------------------------------------------------------- */
 
 static const fmpz two[1] = {2};
 
-void dw_spec_decimal_fmpq(fmpq_t r, double x)
-{
-    char buf[64];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p - 1, x);
-        if (strtod(buf, NULL) == x) break;
-    }
-    /* buf = [-]d.ddde[+-]XX */
-    char *e = strchr(buf, 'e');
-    int ex = atoi(e + 1);
-    *e = '\0';
-    char digits[64];
-    int nd = 0, neg = buf[0] == '-', frac = 0, seen_dot = 0;
-    for (char *p = buf + neg; *p; p++) {
-        if (*p == '.') {
-            seen_dot = 1;
-            continue;
-        }
-        digits[nd++] = *p;
-        frac += seen_dot;
-    }
-    digits[nd] = '\0';
-    fmpz_t num, den;
-    fmpz_init(num);
-    fmpz_init(den);
-    fmpz_set_str(num, digits, 10);
-    if (neg) fmpz_neg(num, num);
-    int p10 = ex - frac;
-    fmpz_one(den);
-    if (p10 >= 0) {
-        fmpz_t t;
-        fmpz_init(t);
-        fmpz_set_ui(t, 10);
-        fmpz_pow_ui(t, t, (ulong)p10);
-        fmpz_mul(num, num, t);
-        fmpz_clear(t);
-    } else {
-        fmpz_set_ui(den, 10);
-        fmpz_pow_ui(den, den, (ulong)(-p10));
-    }
-    fmpq_set_fmpz_frac(r, num, den);
-    fmpz_clear(num);
-    fmpz_clear(den);
-}
 
 int dw_spec_rational_act(const dw_act *act)
 {
@@ -105,7 +63,7 @@ static void exact_V(const dw_act *act, const fmpq_t q, fmpq_t V)
     fmpq_init(a);
     switch (act->fam) {
     case DW_FAM_RELU: /* (1 + alpha^2) q / 2 */
-        dw_spec_decimal_fmpq(a, act->alpha);
+        dw_rational_set_shortest(a, act->alpha);
         fmpq_mul(a, a, a);
         fmpq_add_si(a, a, 1);
         fmpq_mul(V, a, q);
@@ -121,7 +79,7 @@ static void exact_V(const dw_act *act, const fmpq_t q, fmpq_t V)
         fmpq_poly_t p;
         fmpq_poly_init(p);
         for (int i = 0; i <= act->deg; i++) {
-            dw_spec_decimal_fmpq(a, act->coef[i]);
+            dw_rational_set_shortest(a, act->coef[i]);
             fmpq_poly_set_coeff_fmpq(p, i, a);
         }
         fmpq_poly_mul(p, p, p);
@@ -138,7 +96,7 @@ static void exact_mu(const dw_act *act, const fmpq_t q, int K, fmpq *mu)
     fmpq_init(a);
     switch (act->fam) {
     case DW_FAM_RELU: /* (1 + alpha^(2j)) / 2 */
-        dw_spec_decimal_fmpq(a, act->alpha);
+        dw_rational_set_shortest(a, act->alpha);
         fmpq_mul(a, a, a);
         for (int j = 1; j <= K; j++) {
             fmpq_pow_si(mu + j - 1, a, j);
@@ -158,7 +116,7 @@ static void exact_mu(const dw_act *act, const fmpq_t q, int K, fmpq *mu)
         fmpq_poly_init(p);
         fmpq_poly_init(pj);
         for (int i = 1; i <= act->deg; i++) {
-            dw_spec_decimal_fmpq(a, act->coef[i]);
+            dw_rational_set_shortest(a, act->coef[i]);
             fmpq_mul_si(a, a, i);
             fmpq_poly_set_coeff_fmpq(d, i - 1, a);
         }
@@ -206,14 +164,14 @@ dw_status dw_spec_exact_layers(const dw_spectrum *s, int K, fmpq *q, fmpq *mu)
         fmpq_one(t);
         exact_V(act, t, v1);
         fmpq_sub(v1, v1, v0);
-        dw_spec_decimal_fmpq(sw, s->sw2[0]);
-        dw_spec_decimal_fmpq(sb, s->sb2[0]);
+        dw_rational_set_shortest(sw, s->sw2[0]);
+        dw_rational_set_shortest(sb, s->sb2[0]);
         /* q = sw (v0 + v1 q) + sb  ->  q (1 - sw v1) = sw v0 + sb */
         fmpq_mul(t, sw, v1);
         fmpq_sub_si(t, t, 1);
         fmpq_neg(t, t);
         if (fmpq_is_zero(t)) {
-            dw_spec_decimal_fmpq(q, s->q[0]); /* every q is a fixed point (the double one is exact here) */
+            dw_rational_set_shortest(q, s->q[0]); /* every q is a fixed point (the double one is exact here) */
         } else {
             fmpq_mul(v0, sw, v0);
             fmpq_add(v0, v0, sb);
@@ -226,10 +184,10 @@ dw_status dw_spec_exact_layers(const dw_spectrum *s, int K, fmpq *q, fmpq *mu)
     } else {
         fmpq_t prev;
         fmpq_init(prev);
-        dw_spec_decimal_fmpq(prev, s->q0);
+        dw_rational_set_shortest(prev, s->q0);
         for (int l = 0; l < s->L; l++) {
-            dw_spec_decimal_fmpq(sw, s->sw2[l]);
-            dw_spec_decimal_fmpq(sb, s->sb2[l]);
+            dw_rational_set_shortest(sw, s->sw2[l]);
+            dw_rational_set_shortest(sb, s->sb2[l]);
             if (l == 0)
                 fmpq_set(V, prev);
             else

@@ -40,12 +40,9 @@ dw_status dw_spectrum_sample_law(const dw_net *net, const dw_spectrum_sample_opt
                                  double *m, double *se, double *s2)
 {
     if (!net || !o) return dw_fail(DW_ERR_INVALID, "sample: NULL network or options");
+    dw_status cs = dw_spec_check_law(net);
+    if (cs) return cs;
     const dw_law law = dw_net_law(net);
-    if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
-        return dw_fail(DW_ERR_INVALID, "law: complex-gaussian weights: the Jacobian spectrum is for real networks; "
-                                       "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
-    if (law.kind == DW_LAW_ORTHOGONAL && net->gaussian_input_layer)
-        return dw_fail(DW_ERR_INVALID, "gaussian_input_layer: the orthogonal limit needs every layer orthogonal");
     law_ctx c = {law, net->gaussian_input_layer, seed};
     dw_spectrum_sample_opts oo = *o;
     oo.draw = draw_law;

@@ -2,6 +2,8 @@
  * rationals, criticality. */
 #include "spectrum/spectrum.h"
 
+#include "core/rational.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +53,7 @@ static dw_status check_net(const dw_net *net, dw_net_fc *fc)
     if (dw_net_is_given(net))
         return dw_fail(DW_ERR_INVALID, "spectrum: the network has given weights; its Jacobian is "
                        "dw_spectrum_network_jacobian's (the limit takes a random network, dw_net_set_fc)");
-    const dw_law law = dw_net_law(net);
-    if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
-        return dw_fail(DW_ERR_INVALID, "law: complex-gaussian weights: the Jacobian spectrum is for real networks; "
-                                       "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
-    if (law.kind == DW_LAW_ORTHOGONAL && net->gaussian_input_layer)
-        return dw_fail(DW_ERR_INVALID, "gaussian_input_layer: the orthogonal limit needs every layer orthogonal");
+    if ((st = dw_spec_check_law(net))) return st;
     for (size_t k = 0; k < fc->n_dense; k++) {
         const double w = dw_net_dense(net, k)->weight_var;
         if (!(w > 0))
@@ -287,7 +284,7 @@ dw_status dw_spectrum_exact_init(dw_spectrum_exact **out, const dw_spectrum *s, 
     fmpq *q = _fmpq_vec_init(L), *mu = _fmpq_vec_init((slong)L * K), *sw = _fmpq_vec_init(L), *m = _fmpq_vec_init(K);
     dw_status st = dw_spec_exact_layers(s, K, q, mu);
     if (!st) {
-        for (int l = 0; l < L; l++) dw_spec_decimal_fmpq(sw + l, s->sw2[l]);
+        for (int l = 0; l < L; l++) dw_rational_set_shortest(sw + l, s->sw2[l]);
         st = route == DW_SPECTRUM_ROUTE_NC ? dw_spec_nc_moments_exact(L, K, sw, mu, K, m)
                                            : dw_spec_series_moments_exact(L, K, s->orth, sw, mu, K, m);
     }
@@ -392,5 +389,16 @@ dw_status dw_spectrum_criticality(const dw_act *act, double bias_var, double q0,
     *weight_var = fabs(fhi) < fabs(flo) ? hi : lo;
     if ((st = crit_f(act, *weight_var, bias_var, q0, &fhi, &qhi))) return st;
     if (q_star) *q_star = qhi;
+    return DW_OK;
+}
+
+dw_status dw_spec_check_law(const dw_net *net)
+{
+    const dw_law law = dw_net_law(net);
+    if (law.kind == DW_LAW_COMPLEX_GAUSSIAN)
+        return dw_fail(DW_ERR_INVALID, "law: complex-gaussian weights: the Jacobian spectrum is for real networks; "
+                                       "use gaussian, rademacher, uniform, student-t:NU, sparse:P or orthogonal");
+    if (law.kind == DW_LAW_ORTHOGONAL && net->gaussian_input_layer)
+        return dw_fail(DW_ERR_INVALID, "gaussian_input_layer: the orthogonal limit needs every layer orthogonal");
     return DW_OK;
 }

@@ -52,8 +52,8 @@ struct dw_spectrum {
     double *gmu;     /* ng * kmax moments of each group */
 };
 
-/* Shortest decimal reading of a double as an exact rational (0.1 -> 1/10). */
-void dw_spec_decimal_fmpq(fmpq_t r, double x);
+/* The weight laws the spectrum takes (real; orthogonal without a Gaussian input layer), with the error naming why. */
+dw_status dw_spec_check_law(const dw_net *net);
 /* 1 if the mu_j of this activation are rational polynomials in q (relu family, step, identity, poly). */
 int dw_spec_rational_act(const dw_act *act);
 /* Exact q_1..q_L and mu (L * K) for a rational activation; DW_ERR_INVALID if not rational. */
