@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "core/sbuf.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -76,19 +78,7 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void cli_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
+void cli_json_string(FILE *f, const char *s) { dw_json_fput_string(f, s); }
 
 void cli_common_init(cli_common *co, const char *cmd, const char *help)
 {

@@ -55,18 +55,29 @@ void dw_sbuf_put(dw_sbuf *b, const char *s, size_t n)
 
 void dw_sbuf_puts(dw_sbuf *b, const char *s) { dw_sbuf_put(b, s, strlen(s)); }
 
+/* One byte of a JSON string: quote and backslash escaped, control bytes as \u00XX; every other byte as it is (UTF-8
+ * passes through: escaping its bytes one by one would name other code points). Returns the text's length. */
+static int json_char(unsigned char c, char out[8])
+{
+    if (c == '"' || c == '\\') return snprintf(out, 8, "\\%c", c);
+    if (c < 0x20 || c == 0x7f) return snprintf(out, 8, "\\u%04x", c);
+    out[0] = (char)c;
+    out[1] = '\0';
+    return 1;
+}
+
 void dw_sbuf_json_string(dw_sbuf *b, const char *s)
 {
+    char c[8];
     dw_sbuf_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            dw_sbuf_printf(b, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f)
-            dw_sbuf_printf(b, "\\u%04x", *p);
-        else {
-            char c[2] = {(char)*p, 0};
-            dw_sbuf_puts(b, c);
-        }
-    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) dw_sbuf_put(b, c, (size_t)json_char(*p, c));
     dw_sbuf_puts(b, "\"");
+}
+
+void dw_json_fput_string(FILE *f, const char *s)
+{
+    char c[8];
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) fwrite(c, 1, (size_t)json_char(*p, c), f);
+    fputc('"', f);
 }

@@ -6,6 +6,7 @@
 #include "core/internal.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct dw_sbuf {
     char *s;
@@ -18,5 +19,7 @@ void dw_sbuf_puts(dw_sbuf *b, const char *s);
 void dw_sbuf_printf(dw_sbuf *b, const char *fmt, ...) DW_PRINTF(2, 3);
 /* s as a JSON string literal, quotes included (", \ and bytes outside 0x20..0x7e escaped). */
 void dw_sbuf_json_string(dw_sbuf *b, const char *s);
+/* The same written to f. */
+void dw_json_fput_string(FILE *f, const char *s);
 
 #endif

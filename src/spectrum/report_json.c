@@ -2,20 +2,13 @@
  * serializer the CLI and Python use. Numbers print as %.17g (round-trip), except the diagnostics as before. */
 #include "spectrum/report.h"
 
+#include "core/sbuf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static void jstring(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
+static void jstring(FILE *f, const char *s) { dw_json_fput_string(f, s ? s : ""); }
 
 static void jarray(FILE *f, const double *v, int n)
 {

@@ -208,6 +208,14 @@ def test_json_escapes_strings(data, tmp_path):
     assert out.is_file()
 
 
+def test_json_keeps_utf8(data, tmp_path):
+    """Non-ASCII bytes pass through as UTF-8 (escaping them one by one would name other code points)."""
+    d, X, _ = data
+    out = tmp_path / "K \u00e9\u4e2d.npy"
+    p = ok("kernel", "--x", d / "x.npy", "--depth", 1, "--act", "relu", "--json", "--out", out)
+    assert json.loads(p.stdout)["out"] == str(out)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # help, version
 # ----------------------------------------------------------------------------------------------------------------
