@@ -124,6 +124,27 @@ def ptr(a):
     return a.ctypes.data_as(_dp)
 
 
+class Handle:
+    """A library object owned by Python: made by its init function (``init(&h, *args)``), freed by its clear
+    function when collected. ``handle`` is what the C calls take."""
+
+    def __init__(self, init, clear, *args):
+        h = c_handle()
+        check(init(ctypes.byref(h), *args))
+        self.h = h
+        self._clear = clear
+
+    @property
+    def handle(self):
+        return self.h
+
+    def __del__(self):
+        h = getattr(self, "h", None)
+        if h is not None and h.value:
+            self._clear(h)
+            self.h = c_handle()  # a null handle: cleared
+
+
 class Activation:
     """An activation function phi, parsed from a spec such as "relu", "leaky_relu:0.1" or "poly:0,1,0.5".
 

@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ._lib import (Activation, InputError, as_doubles, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib,
+from ._lib import (Activation, Handle, InputError, as_doubles, as_int, bind, c_double_p, c_handle, c_handle_p, check,
                    ptr)
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
@@ -29,7 +29,7 @@ _describe = bind("dw_net_describe", ctypes.c_char_p, c_handle)
 _PARAMS = {"ntk": 0, "standard": 1}
 
 
-class Net:
+class Net(Handle):
     """A network description owned by the library (a list of dense and activation layers).
 
     Build one with :func:`fc_net` or :func:`given_net`; pass ``net.handle`` to the C calls. It keeps alive
@@ -37,23 +37,11 @@ class Net:
     """
 
     def __init__(self) -> None:
-        h = c_handle()
-        check(_init(ctypes.byref(h)))
-        self._h = h
+        super().__init__(_init, _clear)
         self._keep: list = []
 
-    @property
-    def handle(self) -> c_handle:
-        return self._h
-
-    def __del__(self) -> None:
-        h = getattr(self, "_h", None)
-        if h is not None and h.value:
-            _clear(h)
-            self._h = c_handle()  # a null handle: cleared
-
     def __repr__(self) -> str:
-        return "deepwick.Net(%s)" % _describe(self._h).decode()
+        return "deepwick.Net(%s)" % _describe(self.h).decode()
 
 
 def activation_of(act: Union[str, Activation]) -> Activation:

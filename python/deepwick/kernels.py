@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _net
+from ._lib import Handle as _Handle
 from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr)
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
@@ -30,33 +31,6 @@ _gram_bytes = bind("dw_kernel_gram_bytes", ctypes.c_int, c_handle, c_handle, cty
 _gram = bind("dw_kernel_gram", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
              ctypes.c_size_t, ctypes.c_size_t, c_double_p, c_double_p, c_handle)
 _check_alloc = bind("dw_core_check_alloc", ctypes.c_int, ctypes.c_double, ctypes.c_char_p)
-
-
-class _Handle:
-    """An owned C object (options or info), freed with its clear function."""
-
-    def __init__(self, init: Any, clear: Any) -> None:
-        h = c_handle()
-        check(init(ctypes.byref(h)))
-        self.h = h
-        self._clear = clear
-
-    def __del__(self) -> None:
-        h = getattr(self, "h", None)
-        if h is not None and h.value:
-            self._clear(h)
-            self.h = ctypes.c_void_p()  # a null handle: cleared
-
-
-def _per_layer(name: str, value: Any, count: int) -> np.ndarray:
-    """A number or a sequence as a 1-D float64 array (sampling.py's converters; the kernel uses _net.fc_net)."""
-    try:
-        v = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
-    except (TypeError, ValueError):
-        raise InputError("%s: expected a number or a sequence of %d numbers, got %r" % (name, count, value)) from None
-    if v.ndim != 1:
-        raise InputError("%s: expected a number or a sequence of %d numbers" % (name, count))
-    return v
 
 
 def _points(name: str, A: Any) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from . import _net
-from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr)
+from ._lib import (Activation, Handle, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr)
 from .kernels import _points
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
@@ -129,14 +129,13 @@ def _threads(threads: Optional[int]) -> Optional[int]:
     return t
 
 
-class _Opts:
+class _Opts(Handle):
     """The library's sampler options (dw_sample_opts): seed, first sample, threads, progress, reduction."""
 
     def __init__(self, *, seed: int = 0, first_sample: int = 0, threads: Optional[int] = None,
                  progress: Optional[Progress] = None, reduce: bool = False) -> None:
-        h = c_handle()
-        check(_opts_init(ctypes.byref(h)))
-        self._h: Optional[c_handle] = h
+        super().__init__(_opts_init, _opts_clear)
+        h = self.h
         self._cb: Any = None
         check(_set_seed(h, as_int("seed", seed, "u64")))
         check(_set_first(h, as_int("first_sample", first_sample, "u64")))
@@ -153,15 +152,6 @@ class _Opts:
             self._cb = _PROGRESS(cb)
             check(_set_progress(h, self._cb, None))
 
-    @property
-    def handle(self) -> Optional[c_handle]:
-        return self._h
-
-    def __del__(self) -> None:
-        h = getattr(self, "_h", None)
-        if h is not None and h.value:
-            _opts_clear(h)
-            self._h = None
 
 
 def _random_net(depth: int, act: ActLike, width: Optional[ArrayLike], weight_var: ArrayLike, bias_var: ArrayLike,

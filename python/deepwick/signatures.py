@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr
+from ._lib import Activation, Handle, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr
 
 _sz = ctypes.c_size_t
 _szp = ctypes.POINTER(ctypes.c_size_t)
@@ -67,29 +67,17 @@ _lcde_set_gate = bind("dw_sig_lcde_opts_set_gate", _st, c_handle, _sz, _szp)
 _lcde_set_input = bind("dw_sig_lcde_opts_set_input", _st, c_handle, _sz, _szp)
 
 
-class _Opts:
+class _Opts(Handle):
     """One options object of the library (owned), set keyword by keyword through its validating setters."""
 
     def __init__(self, kind: str) -> None:
+        super().__init__(_INIT[kind], _CLEAR[kind])
         self._kind = kind
-        h = c_handle()
-        check(_INIT[kind](ctypes.byref(h)))
-        self._h: Optional[c_handle] = h
         self._keep: list = []
 
-    @property
-    def handle(self) -> Optional[c_handle]:
-        return self._h
-
     def set(self, key: str, value: Any) -> "_Opts":
-        check(_BOUND[self._kind][key](self._h, value))
+        check(_BOUND[self._kind][key](self.h, value))
         return self
-
-    def __del__(self) -> None:
-        h = getattr(self, "_h", None)
-        if h is not None and h.value:
-            _CLEAR[self._kind](h)
-            self._h = None
 
 
 def _float(name: str, v: Any) -> float:

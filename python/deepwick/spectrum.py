@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._lib import Handle as _Handle
 from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr, text as c_text
 from ._net import ArrayLike, Net, activation_of, fc_net, given_net
 
@@ -74,22 +75,6 @@ _count_zeros = bind("dw_spectrum_count_zeros", _sz, _sz, _sz, c_double_p)
 
 _WEIGHTS = {"gaussian", "orthogonal"}
 _ROUTES = {"s": 2, "s-transform": 2, "nc": 1, "kreweras": 1}
-
-
-class _Handle:
-    """Owns one C object (freed by its clear function)."""
-
-    def __init__(self, init: Any, clear: Any, *args: Any) -> None:
-        h = c_handle()
-        check(init(ctypes.byref(h), *args))
-        self.h: Optional[c_handle] = h
-        self._clear = clear
-
-    def __del__(self) -> None:
-        h = getattr(self, "h", None)
-        if h is not None and h.value:
-            self._clear(h)
-            self.h = None
 
 
 class _Spectrum:

@@ -12,6 +12,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ._lib import Handle as _Handle
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, text as c_text
 
 _st = ctypes.c_int  # dw_status
@@ -41,22 +42,6 @@ _expansion_dot = bind("dw_wick_expansion_dot", _st, c_handle, ctypes.c_size_t, c
 
 Exact = Union[int, Fraction]
 Number = Union[int, float, Fraction, str]
-
-
-class _Handle:
-    """A library object owned by Python: freed with its clear function."""
-
-    def __init__(self, init: Any, clear: Any) -> None:
-        h = c_handle()
-        check(init(ctypes.byref(h)))
-        self.h: Optional[c_handle] = h
-        self._clear = clear
-
-    def __del__(self) -> None:
-        h = getattr(self, "h", None)
-        if h is not None and h.value:
-            self._clear(h)
-            self.h = None
 
 
 def _parse_route(parse: Any, name: str, value: Any) -> int:
