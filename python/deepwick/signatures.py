@@ -128,6 +128,16 @@ def _pair(X: ArrayLike, Y: Optional[ArrayLike]) -> Tuple[np.ndarray, Optional[np
     return Xa, Ya, one_x, one_y
 
 
+def _gram(fn: Any, o: Handle, Xa: np.ndarray, Ya: Optional[np.ndarray], what: str) -> np.ndarray:
+    """K (n, m) from a library Gram call fn(o, X, n, lx, Y, m, ly, d, K), its size checked first."""
+    n, lx, d = Xa.shape
+    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
+    _alloc_check(8.0 * n * m, what)
+    K = np.empty((n, m))
+    check(fn(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
+    return K
+
+
 def _shape2(K: np.ndarray, one_x: bool, one_y: bool) -> Any:
     if one_x and one_y:
         return K[0, 0]
@@ -331,12 +341,7 @@ def nsk(X: ArrayLike, Y: Optional[ArrayLike] = None, *, act: ActLike, sigma0: fl
     """
     Xa, Ya, one_x, one_y = _pair(X, Y)
     o = _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, dyadic_order, solver, grid, threads)
-    n, lx, d = Xa.shape
-    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
-    _alloc_check(8.0 * n * m, "the neural-signature-kernel Gram matrix")
-    K = np.empty((n, m))
-    check(_nsk_gram(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
-    return _shape2(K, one_x, one_y)
+    return _shape2(_gram(_nsk_gram, o, Xa, Ya, "the neural-signature-kernel Gram matrix"), one_x, one_y)
 
 
 def _states_shape(samples: int, b: int, n: int, N: int, all_times: bool) -> Tuple[int, ...]:
@@ -439,12 +444,7 @@ def lcde_kernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, gate: Channels =
     """
     Xa, Ya, one_x, one_y = _pair(X, Y)
     o = _lcde_opts(gate, input, {"sigma_B": sigma_B, "sigma_C": sigma_C, "sigma_c": sigma_c}, False, threads)
-    n, lx, d = Xa.shape
-    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
-    _alloc_check(8.0 * n * m, "the LCDE kernel Gram matrix")
-    K = np.empty((n, m))
-    check(_lcde_kernel(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
-    return _shape2(K, one_x, one_y)
+    return _shape2(_gram(_lcde_kernel, o, Xa, Ya, "the LCDE kernel Gram matrix"), one_x, one_y)
 
 
 def lcde(X: ArrayLike, *, width: int, samples: int = 1, seed: int = 0, diagonal: bool = False,
