@@ -58,6 +58,8 @@ DW_API void *dw_core_alloc_large(size_t bytes, const char *what);
 DW_API void dw_core_free_large(void *p);
 /** Number of threads a parallel region uses when asked for `threads` (0 = the OpenMP default). */
 DW_API int dw_core_threads(int threads);
+/** The most threads an options object takes. */
+#define DW_THREADS_MAX 4096
 
 #ifdef __cplusplus
 }

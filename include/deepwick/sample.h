@@ -62,7 +62,7 @@ DW_API dw_status dw_sample_opts_set_seed(dw_sample_opts *o, unsigned long long s
  * or processes and gives the same networks (any value). */
 DW_API dw_status dw_sample_opts_set_first_sample(dw_sample_opts *o, unsigned long long first_sample);
 /** Threads (dw_par_for workers), 0 (the OpenMP default) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
-#define DW_SAMPLE_THREADS_MAX 4096
+#define DW_SAMPLE_THREADS_MAX DW_THREADS_MAX
 DW_API dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads);
 /** fn NULL: none. ctx is borrowed. */
 DW_API dw_status dw_sample_opts_set_progress(dw_sample_opts *o, dw_sample_progress_fn fn, void *ctx);

@@ -24,7 +24,7 @@ extern "C" {
  * OpenMP default); results never depend on it. An options object is read-only during computations: calls
  * may share it across threads. */
 
-#define DW_SIG_THREADS_MAX 4096
+#define DW_SIG_THREADS_MAX DW_THREADS_MAX
 
 /** Read paths from .npy (3-D: batch x len x d; 2-D: one path len x d) or .csv (one path, len x d); *data is
  * malloc'ed (free()). Entries must be finite (the readers' checks). On error *data is NULL and the sizes are 0. */

@@ -37,7 +37,7 @@ typedef enum dw_wick_route {
     DW_WICK_RECURSION = 3
 } dw_wick_route;
 
-#define DW_WICK_THREADS_MAX 4096
+#define DW_WICK_THREADS_MAX DW_THREADS_MAX
 
 /** Options (an opaque object: dw_wick_opts_init / _clear; setters validate at once and name the Python keyword). */
 typedef struct dw_wick_opts dw_wick_opts;

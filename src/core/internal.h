@@ -20,6 +20,10 @@ dw_status dw_fail(dw_status s, const char *fmt, ...) DW_PRINTF(2, 3);
 void *dw_alloc(size_t count, size_t size, const char *what);
 void *dw_calloc(size_t count, size_t size, const char *what);
 
+/* The one check of a `threads` option, min (0: 0 means the OpenMP default; 1: the default is "unset") to
+ * DW_THREADS_MAX, with one wording. */
+dw_status dw_core_check_threads(int threads, int min);
+
 /* io helpers shared by src/io (io/files.c). */
 dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body, size_t body_len);
 dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);

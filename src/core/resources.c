@@ -77,6 +77,16 @@ void *dw_calloc(size_t count, size_t size, const char *what)
     return p;
 }
 
+dw_status dw_core_check_threads(int threads, int min)
+{
+    if (threads >= min && threads <= DW_THREADS_MAX) return DW_OK;
+    if (min == 0)
+        return dw_fail(DW_ERR_INVALID, "threads: expected 0 (the OpenMP default) to %d, got %d", DW_THREADS_MAX,
+                       threads);
+    return dw_fail(DW_ERR_INVALID, "threads: expected %d to %d (unset: the OpenMP default), got %d", min,
+                   DW_THREADS_MAX, threads);
+}
+
 int dw_core_threads(int threads)
 {
 #ifdef _OPENMP

@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 
-#define DW_KERNEL_THREADS_MAX 4096
 
 dw_status dw_kernel_opts_init(dw_kernel_opts **out)
 {
@@ -25,9 +24,8 @@ dw_status dw_kernel_opts_set_all_layers(dw_kernel_opts *o, bool on)
 dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "kernel options: NULL options");
-    if (threads < 0 || threads > DW_KERNEL_THREADS_MAX)
-        return dw_fail(DW_ERR_INVALID, "threads: expected 0 (the OpenMP default) to %d, got %d", DW_KERNEL_THREADS_MAX,
-                       threads);
+    dw_status s = dw_core_check_threads(threads, 0);
+    if (s) return s;
     o->threads = threads;
     return DW_OK;
 }

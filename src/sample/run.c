@@ -50,9 +50,7 @@ dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads)
 {
     dw_status s = need_opts(o);
     if (s) return s;
-    if (threads < 0) return dw_fail(DW_ERR_INVALID, "threads: must be >= 0 (0: the OpenMP default; got %d)", threads);
-    if (threads > DW_SAMPLE_THREADS_MAX)
-        return dw_fail(DW_ERR_INVALID, "threads: %d is above the maximum %d", threads, DW_SAMPLE_THREADS_MAX);
+    if ((s = dw_core_check_threads(threads, 0))) return s;
     o->threads = threads;
     return DW_OK;
 }

@@ -12,15 +12,6 @@
         if (!(o)) return dw_fail(DW_ERR_INVALID, "%s: NULL options", who);                                            \
     } while (0)
 
-static dw_status check_threads(int threads)
-{
-    if (threads < 1 || threads > DW_SIG_THREADS_MAX)
-        return dw_fail(DW_ERR_INVALID, "threads: must be between 1 and %d (got %d); leave it unset for the OpenMP "
-                                       "default",
-                       DW_SIG_THREADS_MAX, threads);
-    return DW_OK;
-}
-
 static dw_status check_sigma(const char *name, double v)
 {
     if (!isfinite(v) || v < 0) return dw_fail(DW_ERR_INVALID, "%s: must be non-negative and finite (got %g)", name, v);
@@ -83,7 +74,7 @@ dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level)
 dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = check_threads(threads);
+    dw_status s = dw_core_check_threads(threads, 1);
     if (!s) o->threads = threads;
     return s;
 }
@@ -140,7 +131,7 @@ dw_status dw_sig_kernel_opts_set_scale(dw_sig_kernel_opts *o, double scale)
 dw_status dw_sig_kernel_opts_set_threads(dw_sig_kernel_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = check_threads(threads);
+    dw_status s = dw_core_check_threads(threads, 1);
     if (!s) o->threads = threads;
     return s;
 }
@@ -214,7 +205,7 @@ dw_status dw_sig_nsk_opts_set_grid(dw_sig_nsk_opts *o, bool grid)
 dw_status dw_sig_nsk_opts_set_threads(dw_sig_nsk_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = check_threads(threads);
+    dw_status s = dw_core_check_threads(threads, 1);
     if (!s) o->threads = threads;
     return s;
 }
@@ -281,7 +272,7 @@ dw_status dw_sig_lcde_opts_set_diagonal(dw_sig_lcde_opts *o, bool diagonal)
 dw_status dw_sig_lcde_opts_set_threads(dw_sig_lcde_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = check_threads(threads);
+    dw_status s = dw_core_check_threads(threads, 1);
     if (!s) o->threads = threads;
     return s;
 }

@@ -128,8 +128,7 @@ dw_status dw_spectrum_sample_opts_set_threads(dw_spectrum_sample_opts *o, int th
 {
     dw_status s = need(o);
     if (s) return s;
-    if (threads < 0 || threads > 4096)
-        return dw_fail(DW_ERR_INVALID, "threads: %d is outside 0..4096 (0: the OpenMP default)", threads);
+    if ((s = dw_core_check_threads(threads, 0))) return s;
     o->threads = threads;
     return DW_OK;
 }

@@ -69,10 +69,8 @@ dw_status dw_wick_opts_set_max_pairings(dw_wick_opts *o, size_t max_pairings)
 dw_status dw_wick_opts_set_threads(dw_wick_opts *o, int threads)
 {
     NEED(o, "threads");
-    if (threads < 1 || threads > DW_WICK_THREADS_MAX)
-        return dw_fail(DW_ERR_INVALID, "threads: must be between 1 and %d (got %d); leave it unset for the OpenMP "
-                                       "default",
-                       DW_WICK_THREADS_MAX, threads);
+    dw_status s = dw_core_check_threads(threads, 1);
+    if (s) return s;
     o->threads = threads;
     return DW_OK;
 }
