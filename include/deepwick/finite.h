@@ -1,0 +1,87 @@
+/** deepwick/finite.h: part of the public API of deepwick (include <deepwick.h> for all of it).
+ * Mirrors src/finite/. Arrays are row-major float64 (C order) throughout. */
+#ifndef DEEPWICK_FINITE_H
+#define DEEPWICK_FINITE_H
+
+#include <stdbool.h>
+
+#include "deepwick/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ------------------------------------------------------------------------------------------------------------
+ * finite: the next order in 1/N of fully connected networks at width N, for any activation (theory.md 1.6)
+ *
+ * The network is a dw_net of the fully connected shape with a readout (dw_net_set_fc(net, depth, act, true)),
+ * NTK parameterisation, Gaussian weights, one output unit. Hidden widths are n_l = c_l N: the net's widths
+ * (dw_net_set_widths) are read as the ratios c_l (default 1), N is the reference width. For every pair of inputs
+ * (x, y) the results are, with G(x, y) = sigma_b^2 + sigma_w^2 (1/N) sum_j phi(h_j(x)) phi(h_j(y)) the empirical
+ * NNGP entry of the output layer (mean E f(x) f(y)) and Theta_N(x, y) the empirical NTK:
+ *   DW_FW_NNGP      K(x, y)                          the limit of E G(x, y)
+ *   DW_FW_NTK       Theta(x, y)                      the limit of E Theta_N(x, y)
+ *   DW_FW_NNGP_1    G1:     E G(x, y)        = K + G1 / N + O(1/N^2)
+ *   DW_FW_NTK_1     Theta1: E Theta_N(x, y)  = Theta + Theta1 / N + O(1/N^2)
+ *   DW_FW_NNGP_VAR  N Var G(x, y)                    (leading order, likewise below)
+ *   DW_FW_NTK_VAR   N Var Theta_N(x, y)
+ *   DW_FW_NNGP_COV  N Cov(G(x, x), G(y, y))
+ *   DW_FW_NTK_COV   N Cov(Theta_N(x, x), Theta_N(y, y))
+ *   DW_FW_KAPPA4    N kappa_4(f(x), f(x), f(y), f(y)), the fourth joint cumulant of the outputs
+ * and over the whole Gram block the Frobenius constants C_nngp = lim N E||G - K||_F^2 and
+ * C_ntk = lim N E||Theta_N - Theta||_F^2 (the RMS error of a width-N Gram is sqrt(C / N)).
+ * ---------------------------------------------------------------------------------------------------------- */
+
+/** The quantities, in the order of the stacked output (DW_FW_COUNT x n x m). */
+typedef enum dw_fw_quantity {
+    DW_FW_NNGP,
+    DW_FW_NTK,
+    DW_FW_NNGP_1,
+    DW_FW_NTK_1,
+    DW_FW_NNGP_VAR,
+    DW_FW_NTK_VAR,
+    DW_FW_NNGP_COV,
+    DW_FW_NTK_COV,
+    DW_FW_KAPPA4,
+    DW_FW_COUNT
+} dw_fw_quantity;
+
+/** The quantity's name as the Python keys and the CLI's JSON spell it ("nngp", "ntk_1", ...), NULL if unknown. */
+DW_API const char *dw_finite_quantity_name(int q);
+
+/** Options (an opaque object, see net.h for the conventions). Defaults: threads 0. */
+typedef struct dw_finite_opts dw_finite_opts;
+DW_API dw_status dw_finite_opts_init(dw_finite_opts **o);
+DW_API void dw_finite_opts_clear(dw_finite_opts *o);
+/** Threads (dw_par_for workers), 0 (the default) to 4096; results do not depend on it. */
+DW_API dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads);
+
+/** What one dw_finite_gram call did (an opaque result object). */
+typedef struct dw_finite_info dw_finite_info;
+DW_API dw_status dw_finite_info_init(dw_finite_info **info);
+DW_API void dw_finite_info_clear(dw_finite_info *info);
+/** How the Gaussian expectations were computed (owned by the library; "" before any call). */
+DW_API const char *dw_finite_info_method(const dw_finite_info *info);
+/** C_nngp and C_ntk of the Gram block (see above). */
+DW_API double dw_finite_info_frobenius_nngp(const dw_finite_info *info);
+DW_API double dw_finite_info_frobenius_ntk(const dw_finite_info *info);
+/** The largest estimated absolute error of one Gaussian moment used (any pair, any layer), relative to
+ * max(E phi(u)^2, E phi'(u)^2) over the pair's points at that layer: coefficient errors and the series' truncation
+ * (generic activations) or rounding (closed forms). An estimate of the inputs of the recursion, not a bound on the
+ * returned quantities. */
+DW_API double dw_finite_info_moment_error(const dw_finite_info *info);
+/** Pairs whose Gaussian moments came from the closed form (relu family) and from the Mehler series. */
+DW_API size_t dw_finite_info_pairs_closed(const dw_finite_info *info);
+DW_API size_t dw_finite_info_pairs_series(const dw_finite_info *info);
+
+/** The stacked quantities for all pairs (X_i, Y_j): X is n x d, Y is m x d, or Y == NULL for X against itself
+ * (then m is n and every quantity is exactly symmetric). out is caller-allocated DW_FW_COUNT x n x m. o, info may
+ * be NULL. */
+DW_API dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const double *X, size_t n,
+                                const double *Y, size_t m, size_t d, double *out, dw_finite_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

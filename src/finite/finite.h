@@ -1,0 +1,91 @@
+/* finite: the 1/N corrections of fully connected networks (theory.md 1.6). Internal, not installed.
+ *
+ *   prim.c         the Gaussian primitives of one layer (s, p, S2, P2, S4, P4, SS, SP, PP, Q1) from one function,
+ *                  the bivariate moment E[F^(nx)(u) G^(ny)(v)] of products F = phi^i phi'^j at each point
+ *   prim_series.c  that moment by the Mehler series of Hermite coefficients (any activation)
+ *   prim_relu.c    that moment in closed form for the relu family (Stein form over the quadrants)
+ *   recur.c        the layer step of the state (K, Theta, G1, Theta1, V, D, A, B, F) and the outputs
+ *   gram.c         the driver over the pairs of a data set, options and info
+ *
+ * A point set I has one input (single-input recursion, m = 1) or two (a pair, m = 2). Tensors over I are stored as
+ * 2 x 2 x 2 x 2 arrays whatever m (only indices < m are used). */
+#ifndef DW_FINITE_INTERNAL_H
+#define DW_FINITE_INTERNAL_H
+
+#include "core/internal.h"
+#include "act/act.h"
+
+#define DW_FW_I4(a, b, c, d) ((((a) * 2 + (b)) * 2 + (c)) * 2 + (d))
+#define DW_FW_I6(a, b, c, d, e, f) (DW_FW_I4(a, b, c, d) * 4 + (e) * 2 + (f))
+
+/* Products F_ij = phi^i phi'^j, i + j <= DW_FW_POW, indexed by dw_fw_fidx(i, j). */
+#define DW_FW_POW 4
+#define DW_FW_NF 15
+static inline int dw_fw_fidx(int i, int j) { return (i + j) * (i + j + 1) / 2 + j; }
+
+/* E[F^(nx)(u) G^(ny)(v)] with F = F_{ix jx}, G = F_{iy jy}, (u, v) ~ N(0, Sigma) (derivatives in the sense of
+ * distributions; G = 1 (iy = jy = 0) makes it one-dimensional). err receives an absolute error estimate. */
+typedef dw_status (*dw_fw_moment_fn)(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value,
+                                     double *err);
+
+typedef struct dw_fw_prim {
+    double s[2][2], p[2][2];
+    double S2[16], P2[16];      /* [a][b][e][f] */
+    double S4[64], P4[64];      /* [a][b][c][d][e][f] */
+    double SS[16], SP[16], PP[16];
+    double Q1[8];               /* [a][c][e] */
+    double err;                 /* the largest error estimate of a moment used, absolute */
+} dw_fw_prim;
+
+/* Fill every primitive for a point set of m (1 or 2) inputs from the moment function. */
+dw_status dw_fw_prim_fill(int m, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P);
+
+/* ---- the Mehler route (prim_series.c) ---------------------------------------------------------------------- */
+/* Hermite coefficients of every F_ij at one variance q: c[f][k], k = 0..K + 4 (Stein shifts up to 4). */
+#define DW_FW_K 120
+typedef struct dw_fw_coefs {
+    double q;
+    int K;
+    double c[DW_FW_NF][DW_FW_K + 5];
+    double err[DW_FW_NF]; /* the largest coefficient error estimate of each F */
+} dw_fw_coefs;
+dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c);
+/* The moment function's context: the two points' coefficients and the correlation. */
+typedef struct dw_fw_series {
+    const dw_fw_coefs *x, *y;
+    double rho;
+} dw_fw_series;
+dw_status dw_fw_series_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
+
+/* ---- the relu family in closed form (prim_relu.c): phi = lam (z on z > 0, alpha z on z < 0) --------------- */
+typedef struct dw_fw_relu {
+    double alpha, lam;
+    double a, b, c;    /* Sigma */
+    double theta;      /* the angle, from the state's distance (accurate near 0 and pi) */
+    int m;             /* 1: one-dimensional at variance a */
+} dw_fw_relu;
+dw_status dw_fw_relu_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
+
+/* ---- the recursion (recur.c) ----------------------------------------------------------------------------------- */
+typedef struct dw_fw_state {
+    int m;
+    double K[2][2], T[2][2], G1[2][2], T1[2][2];
+    double V[16], D[16], A[16], B[16], F[16];
+    double dist; /* K_xx + K_yy - 2 K_xy carried without cancellation (pairs of the relu family) */
+    double err;  /* accumulated error estimate, relative to the largest |K| */
+} dw_fw_state;
+
+/* The constants of one dense layer: C_W, C_b (NNGP), lambda_W, lambda_b (NTK rates), c = n_l / N of the layer
+ * whose activations it reads. */
+typedef struct dw_fw_layer {
+    double cw, cb, lw, lb, c;
+} dw_fw_layer;
+
+/* Layer 1 from the inputs (x, and y when m = 2) of dimension d. */
+void dw_fw_state_init(dw_fw_state *s, int m, const double *x, const double *y, size_t d, const dw_fw_layer *L1);
+/* One step l -> l + 1 with the layer's primitives at Sigma = K^l. */
+void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L);
+/* The output quantities (DW_FW_COUNT) of the pair (x, y) (m = 2) or (x, x) (m = 1). */
+void dw_fw_state_outputs(const dw_fw_state *s, double out[]);
+
+#endif

@@ -1,0 +1,231 @@
+/* The finite-width driver (theory.md 1.6): per point the single-input recursion (and, for generic activations,
+ * the Hermite coefficients of every product phi^i phi'^j at each layer's variance, reused by all pairs of that
+ * point), then per pair the two-input recursion; rows are dw_par_for items, so results do not depend on the thread
+ * count. */
+#include "finite/gram.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/par.h"
+#include "gauss/gauss.h"
+#include "net/net.h"
+
+typedef struct job {
+    const dw_act *act;
+    int closed;          /* relu family in closed form */
+    double alpha, lam;
+    int L;
+    const dw_fw_layer *lay; /* lay[0]: layer 1; lay[l]: the step l -> l + 1 */
+    const double *X, *Y;
+    size_t n, m, d;
+    int sym;
+    dw_fw_coefs *coefs;  /* series route: point p (X then Y), layer l = 1..L at [p * L + l - 1] */
+    double *diag;        /* sym: per point the outputs of (x, x) */
+    double *out;
+    double *err;         /* per item (points, then rows) */
+} job;
+
+static const dw_fw_coefs *coefs_of(const job *J, size_t p, int l) { return &J->coefs[p * (size_t)J->L + l - 1]; }
+
+/* sin t - t cos t without cancellation for small t */
+static double sin_minus(double t)
+{
+    if (t > 0.1) return sin(t) - t * cos(t);
+    double t2 = t * t;
+    return t * t2 * (1.0 / 3 - t2 * (1.0 / 30 - t2 * (1.0 / 840 - t2 * (1.0 / 45360 - t2 / 3991680))));
+}
+
+static double angle(double a, double b, double c, double dist)
+{
+    double sa = sqrt(a), sb = sqrt(b);
+    double s2 = (dist - (sa - sb) * (sa - sb)) / (4 * sa * sb); /* sin^2(theta / 2) */
+    if (s2 > 0.5) {
+        double r = c / (sa * sb);
+        return acos(r < -1 ? -1 : r > 1 ? 1 : r);
+    }
+    return 2 * asin(sqrt(s2 > 0 ? s2 : 0));
+}
+
+/* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1). */
+static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
+                     double *err)
+{
+    dw_fw_state s;
+    dw_fw_prim P;
+    dw_fw_state_init(&s, m, x, y, J->d, &J->lay[0]);
+    for (int l = 1; l <= J->L; l++) {
+        const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
+        dw_status st;
+        if (J->closed) {
+            dw_fw_relu R = {J->alpha, J->lam, a, b, c, m == 2 ? angle(a, b, c, s.dist) : 0.0, m};
+            st = dw_fw_prim_fill(m, dw_fw_relu_moment, &R, &P);
+            if (!st && m == 2) {
+                /* the distance of the next layer, E[(phi(u) - phi(v))^2] without cancellation */
+                const double al = J->alpha, D = s.dist;
+                double e = al * al * D + (1 - al) * (1 - al) * (0.5 * D - sqrt(a * b) * sin_minus(R.theta) / M_PI) +
+                           al * (1 - al) * D;
+                s.dist = J->lay[l].cw * J->lam * J->lam * e;
+            }
+        } else {
+            double rho = 1.0, sr;
+            if (m == 2) dw_corr(a, b, c, &rho, &sr);
+            dw_fw_series S = {coefs_of(J, p, l), coefs_of(J, q, l), rho};
+            st = dw_fw_prim_fill(m, dw_fw_series_moment, &S, &P);
+        }
+        if (st) return st;
+        double scale = 0.0;
+        for (int i = 0; i < m; i++) scale = fmax(scale, fmax(fabs(P.s[i][i]), fabs(P.p[i][i])));
+        if (scale > 0 && P.err / scale > *err) *err = P.err / scale;
+        dw_fw_state_step(&s, &P, &J->lay[l]);
+    }
+    dw_fw_state_outputs(&s, out);
+    for (int k = 0; k < DW_FW_COUNT; k++)
+        if (!isfinite(out[k]))
+            return dw_fail(DW_ERR_RANGE, "finite-width corrections: %s is not finite (%g): the network's variances "
+                                         "overflow at this depth", dw_finite_quantity_name(k), out[k]);
+    return DW_OK;
+}
+
+/* Item p < n + m': point p's coefficients at every layer (series route) and, for X against itself, its
+ * single-input outputs. */
+static dw_status point_item(void *ctx, size_t p, int tid)
+{
+    (void)tid;
+    job *J = ctx;
+    const double *x = p < J->n ? J->X + p * J->d : J->Y + (p - J->n) * J->d;
+    if (!J->closed) {
+        /* the variances K^l(x, x) by the single-input recursion's leading order, the coefficients at each */
+        double q = J->lay[0].cb, dot = 0.0;
+        for (size_t k = 0; k < J->d; k++) dot += x[k] * x[k];
+        q += J->lay[0].cw * dot / (double)J->d;
+        for (int l = 1; l <= J->L; l++) {
+            if (!(q > 0) || !isfinite(q))
+                return dw_fail(DW_ERR_RANGE, "finite-width corrections: K(x, x) = %g at layer %d for input row %zu "
+                                             "(a variance must be positive and finite)", q, l, p % J->n + 1);
+            dw_fw_coefs *c = &J->coefs[p * (size_t)J->L + l - 1];
+            dw_status st = dw_fw_coefs_compute(J->act, q, c);
+            if (st) return st;
+            q = J->lay[l].cb + J->lay[l].cw * c->c[dw_fw_fidx(2, 0)][0];
+        }
+    }
+    if (J->sym) {
+        double e = 0.0;
+        dw_status st = run(J, 1, x, x, p, p, J->diag + p * DW_FW_COUNT, &e);
+        J->err[p] = e;
+        return st;
+    }
+    return DW_OK;
+}
+
+static dw_status row_item(void *ctx, size_t i, int tid)
+{
+    (void)tid;
+    job *J = ctx;
+    const size_t n = J->n, m = J->m, nm = n * m;
+    const double *x = J->X + i * J->d;
+    double o[DW_FW_COUNT], e = 0.0;
+    for (size_t j = J->sym ? i : 0; j < m; j++) {
+        dw_status st;
+        if (J->sym && j == i) {
+            memcpy(o, J->diag + i * DW_FW_COUNT, sizeof o);
+        } else {
+            const double *y = J->sym ? J->X + j * J->d : J->Y + j * J->d;
+            size_t q = J->sym ? j : n + j;
+            int same = !memcmp(x, y, J->d * sizeof(double));
+            if ((st = run(J, same ? 1 : 2, x, y, i, same ? i : q, o, &e))) return st;
+        }
+        for (int k = 0; k < DW_FW_COUNT; k++) {
+            J->out[k * nm + i * m + j] = o[k];
+            if (J->sym) J->out[k * nm + j * m + i] = o[k];
+        }
+    }
+    J->err[J->n + (J->sym ? 0 : J->m) + i] = e;
+    return DW_OK;
+}
+
+static dw_status check_inputs(const double *x, size_t n, size_t d, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < d; k++)
+            if (!isfinite(x[i * d + k]))
+                return dw_fail(DW_ERR_INVALID, "%s: row %zu, column %zu is not finite (%g)", name, i + 1, k + 1,
+                               x[i * d + k]);
+    return DW_OK;
+}
+
+dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const double *X, size_t n, const double *Y,
+                         size_t m, size_t d, double *out, dw_finite_info *info)
+{
+    const char *who = "finite-width corrections";
+    if (!net || !X || !out) return dw_fail(DW_ERR_INVALID, "%s: NULL argument", who);
+    if (n == 0 || d == 0 || (Y && m == 0)) return dw_fail(DW_ERR_INVALID, "%s: empty input (n = %zu, d = %zu)", who, n, d);
+    dw_net_fc fc;
+    dw_status st = dw_net_fc_view(net, who, 1, &fc);
+    if (st) return st;
+    if (dw_net_is_given(net))
+        return dw_fail(DW_ERR_INVALID, "%s: the network has given weights; the 1/N expansion is over random weights", who);
+    if (net->param != DW_PARAM_NTK)
+        return dw_fail(DW_ERR_INVALID, "%s: only the NTK parameterisation is supported (got standard)", who);
+    if (net->law.kind != DW_LAW_GAUSSIAN) {
+        char buf[64];
+        return dw_fail(DW_ERR_INVALID, "%s: only Gaussian weights are supported (got %s): the fourth cumulant of "
+                                       "other laws adds terms not derived yet", who, dw_law_format(&net->law, buf, sizeof buf));
+    }
+    if (fc.depth > 0 && fc.act->fam == DW_FAM_STEP)
+        return dw_fail(DW_ERR_INVALID, "%s: activation %s has no derivative as a function (phi' is a delta), so "
+                                       "its NTK is not defined", who, fc.act->name);
+    if ((st = check_inputs(X, n, d, "x")) || (Y && (st = check_inputs(Y, m, d, "y")))) return st;
+    const int L = fc.depth;
+    dw_fw_layer lay[L + 1];
+    double wv[L + 1], bv[L + 1], wd[L + 1];
+    dw_net_dense_values(net, 0, wv);
+    dw_net_dense_values(net, 1, bv);
+    dw_net_dense_values(net, 2, wd);
+    for (int l = 0; l <= L; l++) {
+        lay[l] = (dw_fw_layer){wv[l], bv[l], wv[l], bv[l], 1.0};
+        if (l > 0 && wd[l - 1] > 0) lay[l].c = wd[l - 1];
+    }
+    job J = {.act = fc.act, .L = L, .lay = lay, .X = X, .Y = Y, .n = n, .m = Y ? m : n, .d = d, .sym = Y == NULL,
+             .out = out};
+    J.closed = L == 0 || fc.act->fam == DW_FAM_RELU || fc.act->fam == DW_FAM_IDENTITY;
+    J.alpha = L == 0 ? 1.0 : fc.act->fam == DW_FAM_RELU ? fc.act->alpha : 1.0;
+    J.lam = 1.0;
+    if (L > 0 && fc.act->fam == DW_FAM_GENERIC && dw_act_relu_form(fc.act, &J.alpha, &J.lam)) J.closed = 1;
+    const size_t npts = n + (Y ? J.m : 0), threads = o ? o->threads : 0;
+    J.err = dw_calloc(npts + n, sizeof(double), "finite-width error estimates");
+    if (!J.err) return DW_ERR_NOMEM;
+    if (!J.closed && !(J.coefs = dw_alloc(npts * (size_t)L, sizeof(dw_fw_coefs), "finite-width Hermite coefficients"))) {
+        free(J.err);
+        return DW_ERR_NOMEM;
+    }
+    if (J.sym && !(J.diag = dw_alloc(n, DW_FW_COUNT * sizeof(double), "finite-width diagonal"))) {
+        free(J.err);
+        free(J.coefs);
+        return DW_ERR_NOMEM;
+    }
+    st = dw_par_for(npts, (int)threads, point_item, &J);
+    if (!st) st = dw_par_for(n, (int)threads, row_item, &J);
+    if (!st && info) {
+        const size_t nm = n * J.m;
+        double fn = 0.0, ft = 0.0, e = 0.0;
+        for (size_t k = 0; k < nm; k++) {
+            fn += out[DW_FW_NNGP_VAR * nm + k];
+            ft += out[DW_FW_NTK_VAR * nm + k];
+        }
+        for (size_t k = 0; k < npts + n; k++) e = fmax(e, J.err[k]);
+        info->frob_nngp = fn;
+        info->frob_ntk = ft;
+        info->moment_error = e;
+        size_t pairs = J.sym ? n * (n + 1) / 2 : nm;
+        info->pairs_closed = J.closed ? pairs : 0;
+        info->pairs_series = J.closed ? 0 : pairs;
+        info->method = J.closed ? "closed form (quadrant moments of the relu family, Stein form)"
+                                : "Mehler series of Hermite coefficients of the products phi^i phi'^j (Stein shifts)";
+    }
+    free(J.err);
+    free(J.coefs);
+    free(J.diag);
+    return st;
+}

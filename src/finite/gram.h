@@ -1,0 +1,18 @@
+/* The finite-width driver's objects (gram.c, opts.c). Internal, not installed. */
+#ifndef DW_FINITE_GRAM_H
+#define DW_FINITE_GRAM_H
+
+#include "finite/finite.h"
+
+struct dw_finite_opts {
+    int threads;
+};
+
+struct dw_finite_info {
+    const char *method;
+    double frob_nngp, frob_ntk;
+    double moment_error;
+    size_t pairs_closed, pairs_series;
+};
+
+#endif

@@ -1,0 +1,45 @@
+/* The finite-width options and info objects (opaque, with validating setters and getters). */
+#include "finite/gram.h"
+
+#include <stdlib.h>
+
+static const char *const names[DW_FW_COUNT] = {"nngp",     "ntk",      "nngp_1",   "ntk_1", "nngp_var",
+                                               "ntk_var",  "nngp_cov", "ntk_cov",  "kappa4"};
+
+const char *dw_finite_quantity_name(int q) { return q >= 0 && q < DW_FW_COUNT ? names[q] : NULL; }
+
+dw_status dw_finite_opts_init(dw_finite_opts **out)
+{
+    if (!out) return dw_fail(DW_ERR_INVALID, "finite-width options: NULL output");
+    *out = dw_calloc(1, sizeof **out, "finite-width options");
+    return *out ? DW_OK : DW_ERR_NOMEM;
+}
+
+void dw_finite_opts_clear(dw_finite_opts *o) { free(o); }
+
+dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "finite-width options: NULL options");
+    dw_status s = dw_core_check_threads(threads, 0);
+    if (s) return s;
+    o->threads = threads;
+    return DW_OK;
+}
+
+dw_status dw_finite_info_init(dw_finite_info **out)
+{
+    if (!out) return dw_fail(DW_ERR_INVALID, "finite-width info: NULL output");
+    *out = dw_calloc(1, sizeof **out, "finite-width info");
+    if (!*out) return DW_ERR_NOMEM;
+    (*out)->method = "";
+    return DW_OK;
+}
+
+void dw_finite_info_clear(dw_finite_info *info) { free(info); }
+
+const char *dw_finite_info_method(const dw_finite_info *i) { return i && i->method ? i->method : ""; }
+double dw_finite_info_frobenius_nngp(const dw_finite_info *i) { return i ? i->frob_nngp : 0.0; }
+double dw_finite_info_frobenius_ntk(const dw_finite_info *i) { return i ? i->frob_ntk : 0.0; }
+double dw_finite_info_moment_error(const dw_finite_info *i) { return i ? i->moment_error : 0.0; }
+size_t dw_finite_info_pairs_closed(const dw_finite_info *i) { return i ? i->pairs_closed : 0; }
+size_t dw_finite_info_pairs_series(const dw_finite_info *i) { return i ? i->pairs_series : 0; }

@@ -1,0 +1,140 @@
+/* The layer step of the finite-width state (theory.md 1.6): the leading-order kernels K, Theta, the mean
+ * corrections G1, Theta1, and the covariance tensors V, D, A, B, F of a point set I, from layer l to l + 1 by
+ * conditioning on layer l. Plain functions on arrays; the driver (gram.c) supplies the primitives. */
+#include "finite/finite.h"
+
+#include <math.h>
+#include <string.h>
+
+#define I4 DW_FW_I4
+#define I6 DW_FW_I6
+
+void dw_fw_state_init(dw_fw_state *s, int m, const double *x, const double *y, size_t d, const dw_fw_layer *L1)
+{
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    const double *pt[2] = {x, m == 2 ? y : x};
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++) {
+            double dot = 0.0;
+            for (size_t k = 0; k < d; k++) dot += pt[a][k] * pt[b][k];
+            dot /= (double)d;
+            s->K[a][b] = L1->cb + L1->cw * dot;
+            s->T[a][b] = L1->lb + L1->lw * dot;
+        }
+    double dist = 0.0;
+    if (m == 2)
+        for (size_t k = 0; k < d; k++) dist += (x[k] - y[k]) * (x[k] - y[k]);
+    s->dist = L1->cw * dist / (double)d;
+}
+
+/* out_abcd = sum_efgh X_abef V_efgh Y_cdgh over indices < m (X, Y, V: 2x2x2x2). */
+static void sandwich(int m, const double *X, const double *V, const double *Y, double *out)
+{
+    double XV[16];
+    memset(XV, 0, sizeof XV);
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++)
+            for (int g = 0; g < m; g++)
+                for (int h = 0; h < m; h++) {
+                    double t = 0.0;
+                    for (int e = 0; e < m; e++)
+                        for (int f = 0; f < m; f++) t += X[I4(a, b, e, f)] * V[I4(e, f, g, h)];
+                    XV[I4(a, b, g, h)] = t;
+                }
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++)
+            for (int c = 0; c < m; c++)
+                for (int d = 0; d < m; d++) {
+                    double t = 0.0;
+                    for (int g = 0; g < m; g++)
+                        for (int h = 0; h < m; h++) t += XV[I4(a, b, g, h)] * Y[I4(c, d, g, h)];
+                    out[I4(a, b, c, d)] = t;
+                }
+}
+
+void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
+{
+    const int m = s->m;
+    const double cw = L->cw, cb = L->cb, lw = L->lw, lb = L->lb, ic = 1.0 / L->c;
+    dw_fw_state o;
+    memset(&o, 0, sizeof o);
+    o.m = m;
+    o.dist = s->dist;
+    o.err = s->err;
+    double Jg[16] = {0}, Jf[16] = {0}, kap[2][2] = {{0}};
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++) {
+            kap[a][b] = cw * P->p[a][b];
+            for (int e = 0; e < m; e++)
+                for (int f = 0; f < m; f++) {
+                    Jg[I4(a, b, e, f)] = 0.5 * cw * P->S2[I4(a, b, e, f)];
+                    Jf[I4(a, b, e, f)] = 0.5 * (lw * P->S2[I4(a, b, e, f)] + cw * s->T[a][b] * P->P2[I4(a, b, e, f)]);
+                }
+        }
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++) {
+            o.K[a][b] = cb + cw * P->s[a][b];
+            o.T[a][b] = lb + lw * P->s[a][b] + cw * P->p[a][b] * s->T[a][b];
+            double ds = 0.0, dp = 0.0, dd = 0.0;
+            for (int e = 0; e < m; e++)
+                for (int f = 0; f < m; f++) {
+                    ds += 0.5 * s->G1[e][f] * P->S2[I4(a, b, e, f)];
+                    dp += 0.5 * s->G1[e][f] * P->P2[I4(a, b, e, f)];
+                    dd += (0.5 * s->D[I4(a, b, e, f)] + s->F[I4(a, b, e, f)]) * P->P2[I4(a, b, e, f)];
+                    for (int c = 0; c < m; c++)
+                        for (int d = 0; d < m; d++) {
+                            ds += 0.125 * s->V[I4(c, d, e, f)] * P->S4[I6(a, b, c, d, e, f)];
+                            dp += 0.125 * s->V[I4(c, d, e, f)] * P->P4[I6(a, b, c, d, e, f)];
+                        }
+                }
+            o.G1[a][b] = cw * ds;
+            o.T1[a][b] = lw * ds + cw * (P->p[a][b] * s->T1[a][b] + s->T[a][b] * dp + dd);
+        }
+    /* the fluctuation tensors: sources (1/c) plus the propagation of layer l's fluctuations */
+    double JgVJg[16], JfVJg[16], JfVJf[16];
+    sandwich(m, Jg, s->V, Jg, JgVJg);
+    sandwich(m, Jf, s->V, Jg, JfVJg);
+    sandwich(m, Jf, s->V, Jf, JfVJf);
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++)
+            for (int c = 0; c < m; c++)
+                for (int d = 0; d < m; d++) {
+                    const int i = I4(a, b, c, d);
+                    const double sab = P->s[a][b], scd = P->s[c][d], pab = P->p[a][b], pcd = P->p[c][d];
+                    const double Tab = s->T[a][b], Tcd = s->T[c][d];
+                    const double ss = P->SS[i] - sab * scd;
+                    const double sp_abcd = P->SP[i] - sab * pcd, sp_cdab = P->SP[I4(c, d, a, b)] - pab * scd;
+                    const double pp = P->PP[i] - pab * pcd;
+                    double DJg = 0.0, JfD = 0.0, DJf = 0.0, FQQ = 0.0;
+                    for (int g = 0; g < m; g++)
+                        for (int h = 0; h < m; h++) {
+                            DJg += s->D[I4(a, b, g, h)] * Jg[I4(c, d, g, h)];
+                            JfD += Jf[I4(a, b, g, h)] * s->D[I4(c, d, g, h)];
+                            DJf += s->D[I4(a, b, g, h)] * Jf[I4(c, d, g, h)];
+                            FQQ += s->F[I4(a, b, g, h)] * P->Q1[(a * 2 + c) * 2 + g] * P->Q1[(b * 2 + d) * 2 + h];
+                        }
+                    o.V[i] = ic * cw * cw * ss + JgVJg[i];
+                    o.D[i] = ic * cw * (lw * ss + cw * Tab * sp_cdab) + JfVJg[i] + kap[a][b] * DJg;
+                    o.A[i] = ic * (lw * lw * ss + lw * cw * Tcd * sp_abcd + lw * cw * Tab * sp_cdab +
+                                   cw * cw * Tab * Tcd * pp) +
+                             JfVJf[i] + kap[c][d] * JfD + kap[a][b] * DJf + kap[a][b] * kap[c][d] * s->A[i];
+                    o.B[i] = ic * cw * cw * Tab * Tcd * P->PP[i] + cw * cw * P->p[a][c] * P->p[b][d] * s->B[i];
+                    o.F[i] = ic * cw * cw * Tab * P->SP[I4(c, d, a, b)] + cw * cw * FQQ;
+                }
+    *s = o;
+}
+
+void dw_fw_state_outputs(const dw_fw_state *s, double out[])
+{
+    const int x = 0, y = s->m - 1;
+    out[DW_FW_NNGP] = s->K[x][y];
+    out[DW_FW_NTK] = s->T[x][y];
+    out[DW_FW_NNGP_1] = s->G1[x][y];
+    out[DW_FW_NTK_1] = s->T1[x][y];
+    out[DW_FW_NNGP_VAR] = s->V[I4(x, y, x, y)];
+    out[DW_FW_NTK_VAR] = s->A[I4(x, y, x, y)] + s->B[I4(x, y, x, y)] + s->B[I4(x, y, y, x)];
+    out[DW_FW_NNGP_COV] = s->V[I4(x, x, y, y)];
+    out[DW_FW_NTK_COV] = s->A[I4(x, x, y, y)] + 2.0 * s->B[I4(x, x, y, y)];
+    out[DW_FW_KAPPA4] = s->V[I4(x, x, y, y)] + 2.0 * s->V[I4(x, y, x, y)];
+}
