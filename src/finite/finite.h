@@ -63,7 +63,16 @@ typedef struct dw_fw_relu {
     double a, b, c;    /* Sigma */
     double theta;      /* the angle, from the state's distance (accurate near 0 and pi) */
     int m;             /* 1: one-dimensional at variance a */
+    /* filled by dw_fw_relu_prepare: Sigma^-1, the quadrant moments E[u^p v^q; quadrant] (p, q <= 8; quadrants
+     * (+,-), (+,+), (-,+), (-,-)) and the half-line moments E[u^p; u > 0] */
+    double L[2][2];
+    double mq[9][9][4], aq[9][9][4];   /* aq: their absolute values' integrals (rounding scale) */
+    double half[9];
+    double he[5][5][9][9];             /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
+    unsigned char have_he[5][5];
 } dw_fw_relu;
+/* Tables of R for the moments below (after alpha, lam, a, b, c, theta, m are set). */
+dw_status dw_fw_relu_prepare(dw_fw_relu *R);
 dw_status dw_fw_relu_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
 
 /* ---- the recursion (recur.c) ----------------------------------------------------------------------------------- */

@@ -59,8 +59,10 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
         dw_status st;
         if (J->closed) {
-            dw_fw_relu R = {J->alpha, J->lam, a, b, c, m == 2 ? angle(a, b, c, s.dist) : 0.0, m};
-            st = dw_fw_prim_fill(m, dw_fw_relu_moment, &R, &P);
+            dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = m,
+                            .theta = m == 2 ? angle(a, b, c, s.dist) : 0.0};
+            st = dw_fw_relu_prepare(&R);
+            if (!st) st = dw_fw_prim_fill(m, dw_fw_relu_moment, &R, &P);
             if (!st && m == 2) {
                 /* the distance of the next layer, E[(phi(u) - phi(v))^2] without cancellation */
                 const double al = J->alpha, D = s.dist;

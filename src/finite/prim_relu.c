@@ -40,25 +40,68 @@ static void hermite2(int nx, int ny, const double L[2][2], double P[PD][PD])
     }
 }
 
-/* int over [t0, t1] of cos^p t cos^q (t - theta), 24-point Gauss-Legendre. */
-static double arc(double t0, double t1, int p, int q, double theta)
+dw_status dw_fw_relu_prepare(dw_fw_relu *R)
 {
+    const double a = R->a, b = R->b, th = R->theta;
+    memset(R->have_he, 0, sizeof R->have_he);
+    for (int p = 0; p < PD; p++)
+        R->half[p] = pow(2 * a, 0.5 * p) * tgamma(0.5 * (p + 1)) / (2.0 * sqrt(M_PI));
+    if (R->m == 1) return DW_OK;
+    /* Sigma^-1 from the determinant a b sin^2 theta (accurate through theta) */
+    double det = a * b * sin(th) * sin(th);
+    if (!(det > 0))
+        return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", th);
+    R->L[0][0] = b / det;
+    R->L[0][1] = R->L[1][0] = -R->c / det;
+    R->L[1][1] = a / det;
+    /* arcs: (+,-) [-pi/2, th - pi/2], (+,+) [th - pi/2, pi/2], (-,+) [pi/2, th + pi/2], (-,-) [th + pi/2, 3pi/2];
+     * 24-point Gauss-Legendre on each (a trigonometric polynomial of degree <= 8: exact to rounding) */
+    const double t0[4] = {-M_PI_2, th - M_PI_2, M_PI_2, th + M_PI_2};
+    const double t1[4] = {th - M_PI_2, M_PI_2, th + M_PI_2, 1.5 * M_PI};
     const double *x, *w;
     int n = dw_gl_rule(2, &x, &w);
-    double h = 0.5 * (t1 - t0), mid = 0.5 * (t1 + t0), s = 0.0;
-    for (int k = 0; k < n; k++) {
-        double t = mid + h * x[k];
-        s += w[k] * pow(cos(t), p) * pow(cos(t - theta), q);
+    /* 2^(n/2) Gamma(n/2 + 1) / (2 pi), the radial moments E R^n of the Rayleigh law over 2 pi */
+    static const double radn[PD] = {0.15915494309189535, 0.19947114020071635, 0.3183098861837907,
+                                    0.5984134206021492,  1.2732395447351628,  2.992067103010745,
+                                    7.639437268410976,   20.944469721075215,  61.11549814728781};
+    double sa[PD], sb[PD];
+    sa[0] = sb[0] = 1.0;
+    for (int p = 1; p < PD; p++) sa[p] = sa[p - 1] * sqrt(a), sb[p] = sb[p - 1] * sqrt(b);
+    for (int k = 0; k < 4; k++) {
+        double h = 0.5 * (t1[k] - t0[k]), mid = 0.5 * (t1[k] + t0[k]);
+        double I[PD][PD], J[PD][PD];
+        memset(I, 0, sizeof I);
+        memset(J, 0, sizeof J);
+        for (int g = 0; g < n; g++) {
+            double t = mid + h * x[g], cu = cos(t), cv = cos(t - th), pu[PD], pv[PD];
+            pu[0] = pv[0] = 1.0;
+            for (int p = 1; p < PD; p++) pu[p] = pu[p - 1] * cu, pv[p] = pv[p - 1] * cv;
+            for (int p = 0; p < PD; p++)
+                for (int q = 0; p + q < PD; q++) {
+                    double v = w[g] * pu[p] * pv[q];
+                    I[p][q] += v;
+                    J[p][q] += fabs(v);
+                }
+        }
+        for (int p = 0; p < PD; p++)
+            for (int q = 0; p + q < PD; q++) {
+                int nn = p + q;
+                double rad = sa[p] * sb[q] * radn[nn] * h;
+                R->mq[p][q][k] = rad * I[p][q];
+                R->aq[p][q][k] = rad * J[p][q];
+            }
     }
-    return h * s;
+    return DW_OK;
 }
 
 dw_status dw_fw_relu_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err)
 {
-    const dw_fw_relu *R = vctx;
+    dw_fw_relu *R = vctx;
     const double al = R->alpha, lam = R->lam, a = R->a;
-    const double sc = pow(lam, ix + jx + iy + jy);
-    const double wxn = pow(al, ix + jx), wyn = pow(al, iy + jy); /* the factors' weights on z < 0 */
+    double sc = 1.0, wxn = 1.0, wyn = 1.0; /* lam^(factors), and the factors' weights on z < 0 */
+    for (int k = 0; k < ix + jx + iy + jy; k++) sc *= lam;
+    for (int k = 0; k < ix + jx; k++) wxn *= al;
+    for (int k = 0; k < iy + jy; k++) wyn *= al;
     if (R->m == 1 || (iy + jy == 0 && ny == 0)) {
         /* one-dimensional: E[F(u) He_n(u; a)], He_{n+1} = (u/a) He_n - d/du He_n */
         double P[PD] = {1.0}, Q[PD];
@@ -73,47 +116,32 @@ dw_status dw_fw_relu_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, 
         double sum = 0.0, sabs = 0.0;
         for (int i = 0; i < PD - ix; i++) {
             if (P[i] == 0.0) continue;
-            int p = i + ix;
-            /* E[u^p; u > 0] = a^(p/2) 2^(p/2) Gamma((p+1)/2) / (2 sqrt(pi)), and (-1)^p that on u < 0 */
-            double half = pow(a, 0.5 * p) * pow(2.0, 0.5 * p) * tgamma(0.5 * (p + 1)) / (2.0 * sqrt(M_PI));
-            double t = P[i] * half * (1.0 + wxn * ((p & 1) ? -1.0 : 1.0));
-            sum += t;
-            sabs += fabs(P[i] * half) * (1.0 + fabs(wxn));
+            int p = i + ix; /* E[u^p; u > 0] and (-1)^p that on u < 0 */
+            sum += P[i] * R->half[p] * (1.0 + wxn * ((p & 1) ? -1.0 : 1.0));
+            sabs += fabs(P[i] * R->half[p]) * (1.0 + fabs(wxn));
         }
         *value = sc * sum;
         *err = 8 * DBL_EPSILON * fabs(sc) * sabs;
         return DW_OK;
     }
-    const double b = R->b, c = R->c, th = R->theta;
-    /* Sigma^-1 from the determinant a b sin^2 theta (accurate through theta) */
-    double det = a * b * sin(th) * sin(th);
-    if (!(det > 0)) {
-        *value = NAN;
-        *err = INFINITY;
-        return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", th);
+    if (!R->have_he[nx][ny]) {
+        hermite2(nx, ny, R->L, R->he[nx][ny]);
+        R->have_he[nx][ny] = 1;
     }
-    double L[2][2] = {{b / det, -c / det}, {-c / det, a / det}};
-    double P[PD][PD];
-    hermite2(nx, ny, L, P);
-    /* arcs: (+,-) [-pi/2, th - pi/2], (+,+) [th - pi/2, pi/2], (-,+) [pi/2, th + pi/2], (-,-) [th + pi/2, 3pi/2] */
-    const double t0[4] = {-M_PI_2, th - M_PI_2, M_PI_2, th + M_PI_2};
-    const double t1[4] = {th - M_PI_2, M_PI_2, th + M_PI_2, 1.5 * M_PI};
+    double (*P)[PD] = R->he[nx][ny];
     const double wq[4] = {wyn, 1.0, wxn, wxn * wyn};
     double sum = 0.0, sabs = 0.0;
     for (int i = 0; i + ix < PD; i++)
-        for (int j = 0; j + iy < PD; j++) {
+        for (int j = 0; j + iy < PD && i + ix + j + iy < PD; j++) {
             if (P[i][j] == 0.0) continue;
-            int p = i + ix, q = j + iy, n = p + q;
-            double rad = pow(a, 0.5 * p) * pow(b, 0.5 * q) * pow(2.0, 0.5 * n) * tgamma(0.5 * n + 1) / (2 * M_PI);
+            const double *mq = R->mq[i + ix][j + iy], *aq = R->aq[i + ix][j + iy];
             double m = 0.0, mabs = 0.0;
             for (int k = 0; k < 4; k++) {
-                if (wq[k] == 0.0 || t1[k] <= t0[k]) continue;
-                double v = arc(t0[k], t1[k], p, q, th);
-                m += wq[k] * v;
-                mabs += fabs(wq[k] * v);
+                m += wq[k] * mq[k];
+                mabs += fabs(wq[k]) * aq[k];
             }
-            sum += P[i][j] * rad * m;
-            sabs += fabs(P[i][j]) * rad * mabs;
+            sum += P[i][j] * m;
+            sabs += fabs(P[i][j]) * mabs;
         }
     *value = sc * sum;
     *err = 16 * DBL_EPSILON * fabs(sc) * sabs;
