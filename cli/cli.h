@@ -51,9 +51,9 @@ int cli_law_parse(dw_law *law, const char *spec);
 int cli_read_points(const char *path, dw_matrix *X);
 /* A path as a JSON string, or null. */
 void cli_json_path(FILE *f, const char *path);
-/* --gram nngp|ntk (text may be NULL: none) with the --out it needs (co->out): -1 if fine, else the exit code
- * after the error. */
-int cli_parse_gram(const cli_common *co, const char *text, dw_sample_gram *gram);
+/* The outputs of `sample` and `network`: at least one of --outputs and --gram, --gram with --out, two different
+ * files. -1 if fine, else the exit code after the error. */
+int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out);
 /* Write the outputs and/or the Gram (each where its path is not NULL), atomically; if the Gram cannot be written
  * the outputs are removed again (no partial output). 0, or the exit code after the error. */
 int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,

@@ -66,7 +66,8 @@ int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out
     errno = 0;
     long v = strtol(text, &end, 10);
     if (end == text || *end != '\0' || errno == ERANGE) return cli_error("%s: '%s' is not an integer", opt, text), 0;
-    if (v < lo || v > hi) return cli_error("%s: %ld is out of range [%ld, %ld]", opt, v, lo, hi), 0;
+    if (v < lo) return cli_error("%s: must be >= %ld (got %ld)", opt, lo, v), 0;
+    if (v > hi) return cli_error("%s: must be <= %ld (got %ld)", opt, hi, v), 0;
     *out = v;
     return 1;
 }
@@ -176,17 +177,13 @@ void cli_json_path(FILE *f, const char *path)
         fputs("null", f);
 }
 
-int cli_parse_gram(const cli_common *co, const char *text, dw_sample_gram *gram)
+int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out)
 {
-    *gram = DW_SAMPLE_NO_GRAM;
-    if (!text) return co->out ? cli_usage_error(co->cmd, "--out needs --gram nngp|ntk") : -1;
-    if (!strcmp(text, "nngp"))
-        *gram = DW_SAMPLE_NNGP;
-    else if (!strcmp(text, "ntk"))
-        *gram = DW_SAMPLE_NTK;
-    else
-        return cli_error("--gram: expected nngp or ntk (got '%s')", text);
-    return co->out ? -1 : cli_usage_error(co->cmd, "--gram needs --out FILE");
+    if (!outputs && !gram) return cli_usage_error(cmd, "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
+    if (!gram && out) return cli_usage_error(cmd, "--out needs --gram nngp|ntk");
+    if (gram && !out) return cli_usage_error(cmd, "--gram needs --out FILE");
+    if (outputs && out && !strcmp(outputs, out)) return cli_error("--outputs and --out name the same file '%s'", out);
+    return -1;
 }
 
 int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,
