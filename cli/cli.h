@@ -67,9 +67,9 @@ int cmd_expand(int argc, char **argv);
 int cli_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d);
 int cli_read_pair(const char *xpath, const char *ypath, double **X, size_t *n, size_t *lx, double **Y, size_t *m,
                   size_t *ly, size_t *d);
-int cli_parse_double(const char *opt, const char *text, double *out);
-int cli_parse_channels(const char *opt, const char *text, size_t **out, size_t *count);
-int cli_check_out_npy(const char *out);
+struct cli_reals; /* opts.h */
+/* The channel indices of an integer-list option (CLI_INTS, already >= 0) as size_t; none when not given. */
+int cli_channels(const char *opt, const struct cli_reals *r, size_t **out, size_t *count);
 int cmd_signature(int argc, char **argv);
 int cmd_logsignature(int argc, char **argv);
 int cmd_sigkernel(int argc, char **argv);
