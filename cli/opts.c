@@ -87,6 +87,32 @@ static int parse_numbers(const cli_opt *o, const char *opt, const char *text, do
     return 1;
 }
 
+/* "A:B:N" into a cli_grid; 1, or 0 after the error. */
+static int parse_grid(const cli_opt *o, const char *opt, const char *text, cli_grid *g)
+{
+    char *end;
+    const char *p = text;
+    bool ok = true;
+    double v[2];
+    for (int k = 0; k < 2 && ok; k++) {
+        errno = 0;
+        v[k] = strtod(p, &end);
+        ok = end != p && *end == ':' && errno != ERANGE && isfinite(v[k]);
+        p = end + 1;
+    }
+    long n = 0;
+    if (ok) {
+        errno = 0;
+        n = strtol(p, &end, 10);
+        ok = end != p && !*end && errno != ERANGE;
+    }
+    if (!ok) return cli_error("%s: '%s' is not %s (two finite numbers and an integer)", opt, text, o->metavar), 0;
+    if (n < o->lo) return cli_error("%s: N = %ld; at least %ld points are needed", opt, n, o->lo), 0;
+    if (n > o->hi) return cli_error("%s: N = %ld is above %ld", opt, n, o->hi), 0;
+    *g = (cli_grid){v[0], v[1], n};
+    return 1;
+}
+
 /* Parse one value into its field; 1, or 0 after printing the error. `text` may be a default. */
 static int set_value(const cli_opt *o, const char *text, void *args)
 {
@@ -113,6 +139,7 @@ static int set_value(const cli_opt *o, const char *text, void *args)
         }
         return 1;
     }
+    case CLI_GRID: return parse_grid(o, opt, text, f);
     case CLI_CHOICE:
         if (!choice_ok(o->choices, text)) {
             char list[256];
@@ -165,7 +192,12 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, void *args)
             size_t k;
             for (k = 0; k < n; k++)
                 if ((cmd->opts[k].flags & CLI_POSITIONAL) && !(base->given >> k & 1)) break;
-            if (k == n) return cli_usage_error(cmd->name, "unexpected argument '%s'", a);
+            if (k == n) {
+                bool takes = false; /* a command with positional arguments: perhaps one with spaces, unquoted */
+                for (size_t j = 0; j < n; j++) takes |= (cmd->opts[j].flags & CLI_POSITIONAL) != 0;
+                return cli_usage_error(cmd->name, "unexpected argument '%s'%s", a,
+                                       takes ? " (quote an argument that has spaces)" : "");
+            }
             if (!set_value(&cmd->opts[k], a, args)) return 1;
             base->given |= (uint64_t)1 << k;
             continue;
@@ -293,6 +325,11 @@ void cli_json_options(FILE *f, const cli_cmd *cmd, const void *args)
             fputc('[', f);
             for (size_t i = 0; i < r->n; i++) fprintf(f, "%s%.17g", i ? ", " : "", r->v[i]);
             fputc(']', f);
+            break;
+        }
+        case CLI_GRID: {
+            const cli_grid *g = v;
+            have ? fprintf(f, "[%.17g, %.17g, %ld]", g->a, g->b, g->n) : fputs("null", f);
             break;
         }
         case CLI_TEXT:

@@ -24,6 +24,7 @@ typedef enum cli_type {
     CLI_REAL,   /* one finite double (CLI_NONNEG: >= 0, CLI_POSITIVE: > 0) */
     CLI_REALS,  /* "v" or "v1,v2,...": finite doubles, a cli_reals (CLI_NONNEG: each >= 0) */
     CLI_INTS,   /* "v" or "v1,v2,...": integers in [lo, hi], a cli_reals of integral doubles */
+    CLI_GRID,   /* "A:B:N": two finite numbers and an integer N in [lo, hi], a cli_grid (its meaning: the command's) */
     CLI_TEXT,   /* a string: a path, an activation, a law (const char *) */
     CLI_CHOICE  /* one of `choices` ("nngp|ntk|both"), stored as the const char * */
 } cli_type;
@@ -42,6 +43,11 @@ typedef struct cli_reals {
     size_t n;
 } cli_reals;
 
+typedef struct cli_grid {
+    double a, b;
+    long n;
+} cli_grid;
+
 typedef struct cli_opt {
     const char *name;    /* the long option without "--" ("weight-var"); its JSON key has '_' for '-' */
     cli_type type;
@@ -50,7 +56,7 @@ typedef struct cli_opt {
     const char *help;    /* one or more lines */
     const char *def;     /* default as text, parsed like a given value (NULL: none) */
     unsigned flags;
-    long lo, hi;         /* CLI_INT, CLI_INTS range */
+    long lo, hi;         /* CLI_INT, CLI_INTS range; CLI_GRID: of N */
     const char *choices; /* CLI_CHOICE */
     const char *ext;     /* CLI_TEXT: the path must end in this (".npy", ".svg", ".csv"); NULL: any */
 } cli_opt;

@@ -3,7 +3,6 @@
 #include "core/sbuf.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,65 +80,6 @@ double cli_now(void)
 
 void cli_json_string(FILE *f, const char *s) { dw_json_fput_string(f, s); }
 
-void cli_common_init(cli_common *co, const char *cmd, const char *help)
-{
-    memset(co, 0, sizeof *co);
-    co->cmd = cmd;
-    co->help = help;
-    opterr = 0;
-    optind = 1;
-}
-
-int cli_common_opt(cli_common *co, int c)
-{
-    switch (c) {
-    case 'x': co->x = optarg; return CLI_OPT_DONE;
-    case 'y': co->y = optarg; return CLI_OPT_DONE;
-    case 'o': co->out = optarg; return CLI_OPT_DONE;
-    case 'a': co->act = optarg; return CLI_OPT_DONE;
-    case 't': return cli_parse_int("--threads", optarg, 1, 4096, &co->threads) ? CLI_OPT_DONE : 1;
-    case 'j': co->json = 1; return CLI_OPT_DONE;
-    case 'h': fputs(co->help, stdout); return 0;
-    default: return CLI_OPT_OWN;
-    }
-}
-
-int cli_unknown_option(const cli_common *co, char **argv)
-{
-    return cli_usage_error(co->cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-}
-
-int cli_common_end(const cli_common *co, int argc, char **argv, int need_x)
-{
-    if (optind < argc) return cli_usage_error(co->cmd, "unexpected argument '%s'", argv[optind]);
-    if (need_x && !co->x) return cli_usage_error(co->cmd, "--x is required");
-    return -1;
-}
-
-int cli_net_opt(int c, long *width, long *samples, long *seed)
-{
-    switch (c) {
-    case 'N': return cli_parse_int("--width", optarg, 1, 1000000, width) ? CLI_OPT_DONE : 1;
-    case 'S': return cli_parse_int("--samples", optarg, 1, 1L << 40, samples) ? CLI_OPT_DONE : 1;
-    case 'r': return cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, seed) ? CLI_OPT_DONE : 1;
-    default: return CLI_OPT_OWN;
-    }
-}
-
-int cli_check_nonneg(size_t k, const double *v, const char *const *opts)
-{
-    for (size_t i = 0; i < k; i++)
-        if (v[i] < 0) return cli_error("%s: must be non-negative (got %g)", opts[i], v[i]), 0;
-    return 1;
-}
-
-int cli_npy_path(const char *opt, const char *path)
-{
-    size_t len = strlen(path);
-    if (len < 4 || strcmp(path + len - 4, ".npy")) return cli_error("%s: '%s' must end in .npy", opt, path), 0;
-    return 1;
-}
-
 int cli_check_writable(const char *opt, const char *path)
 {
     if (path && dw_io_check_writable(path)) return cli_error("%s: %s", opt, dw_error_message()), 0;
@@ -167,14 +107,6 @@ int cli_read_points(const char *path, dw_matrix *X)
                          X->rows == 0 ? "points (0 rows)" : "features (0 columns)", X->rows, X->cols),
                0;
     return 1;
-}
-
-void cli_json_path(FILE *f, const char *path)
-{
-    if (path)
-        cli_json_string(f, path);
-    else
-        fputs("null", f);
 }
 
 int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out)
