@@ -63,7 +63,8 @@ int cmd_cresnet(int argc, char **argv)
     if (!cli_act_init(&act, a.act)) goto done;
     if ((s = dw_sig_nsk_opts_init(&o)) || (s = dw_sig_nsk_opts_set_act(o, act)) ||
         (s = dw_sig_nsk_opts_set_sigma0(o, a.sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, a.sigma_a)) ||
-        (s = dw_sig_nsk_opts_set_sigma_b(o, a.sigma_b)) || (s = dw_sig_nsk_opts_set_inhomogeneous(o, a.inhomogeneous)) ||
+        (s = dw_sig_nsk_opts_set_sigma_b(o, a.sigma_b)) ||
+        (s = dw_sig_nsk_opts_set_inhomogeneous(o, a.inhomogeneous)) ||
         (a.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)a.threads)))) {
         rc = cli_status(s);
         goto done;

@@ -24,9 +24,11 @@ typedef struct jacobian_args {
 static const cli_opt opts[] = {
     {"depth", CLI_INT, F(depth), "L", "number of layers, 1 <= L <= 100000", .flags = CLI_REQUIRED, .lo = 1,
      .hi = DW_SPECTRUM_DEPTH_MAX},
-    {"act", CLI_TEXT, F(act), "ACT", "any activation of `deepwick kernel` (relu, erf, tanh, gelu, ... or an expression\n"
+    {"act", CLI_TEXT, F(act), "ACT",
+     "any activation of `deepwick kernel` (relu, erf, tanh, gelu, ... or an expression\n"
      "in z); rational mu_j for identity, relu, leaky_relu:ALPHA, abs, step, poly:...", .flags = CLI_REQUIRED},
-    {"moments", CLI_INT, F(moments), "K", "number of moments, 1 <= K <= 256", .flags = CLI_REQUIRED, .lo = 1, .hi = DW_SPECTRUM_KMAX},
+    {"moments", CLI_INT, F(moments), "K", "number of moments, 1 <= K <= 256", .flags = CLI_REQUIRED, .lo = 1,
+     .hi = DW_SPECTRUM_KMAX},
     {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L comma-separated per-layer values",
      .def = "1"},
     {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L values", .def = "0"},
@@ -42,17 +44,21 @@ static const cli_opt opts[] = {
     {"grid", CLI_GRID, F(grid), "A:B:N", "density abscissae: N >= 2 points evenly spaced on [A, B], 0 < A < B",
      .lo = 2, .hi = 100000000L},
     {"out", CLI_TEXT, F(out), "FILE.csv", "density output, written atomically", .flags = CLI_OUTPUT, .ext = ".csv"},
-    {"plot", CLI_TEXT, F(plot), "FILE.svg", "plot the density (on --grid, else across the support) and, with --sample,\n"
+    {"plot", CLI_TEXT, F(plot), "FILE.svg",
+     "plot the density (on --grid, else across the support) and, with --sample,\n"
      "the histogram of the sampled networks' squared singular values", .flags = CLI_OUTPUT, .ext = ".svg"},
     {"json", CLI_FLAG, F(json), NULL, "print everything as one JSON object on stdout", .flags = 0},
     /* finite networks */
-    {"sample", CLI_FLAG, F(sample), NULL, "finite networks (compared with the limit above): draw --samples networks of\n"
+    {"sample", CLI_FLAG, F(sample), NULL,
+     "finite networks (compared with the limit above): draw --samples networks of\n"
      "width N (every layer N x N) and compute the moments of their J J^T: exactly\n"
      "(GEMM chain + SVD) or by Hutchinson's estimator (--probes)", .flags = 0},
     {"width", CLI_INT, F(width), "N", "hidden width, 1 <= N <= 46340 (--sample)", .lo = 1, .hi = 46340},
-    {"samples", CLI_INT, F(samples), "S", "number of networks, S >= 2 (--sample; standard errors are over the networks)",
+    {"samples", CLI_INT, F(samples), "S",
+     "number of networks, S >= 2 (--sample; standard errors are over the networks)",
      .lo = 2, .hi = 100000000L},
-    {"law", CLI_TEXT, F(law), "LAW", "gaussian, rademacher, uniform, student-t:NU, sparse:P (i.i.d.: compared with the\n"
+    {"law", CLI_TEXT, F(law), "LAW",
+     "gaussian, rademacher, uniform, student-t:NU, sparse:P (i.i.d.: compared with the\n"
      "--weights gaussian limit) or orthogonal (Haar: the --weights orthogonal limit);\n"
      "default: the law of --weights", .flags = 0},
     {"probes", CLI_INT, F(probes), "P", "0: exact squared singular values; P >= 2: Hutchinson with P Rademacher\n"
@@ -102,7 +108,8 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
         }
     } else if (cli_given(&cmd, a, "width") || cli_given(&cmd, a, "samples") || a->law || a->probes || a->seed ||
                a->threads) {
-        return cli_usage_error("jacobian", "--width, --samples, --law, --probes, --seed and --threads go with --sample");
+        return cli_usage_error("jacobian",
+                               "--width, --samples, --law, --probes, --seed and --threads go with --sample");
     }
     if (a->probes == 1) return cli_error("--probes: 1 probe gives no standard error; use 0 (exact) or >= 2");
     if (a->plot) {
@@ -158,7 +165,8 @@ int cmd_jacobian(int argc, char **argv)
         (st = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
         (st = dw_net_set_law(net, sample ? dw_law_format(&law, lawbuf, sizeof lawbuf) : weights)) ||
         (st = dw_spectrum_opts_init(&o)) || (st = dw_spectrum_opts_set_q0(o, a.q0)) ||
-        (st = dw_spectrum_opts_set_fixed_point(o, a.fixed_point)) || (st = dw_spectrum_report_init(&r, net, o, (int)K))) {
+        (st = dw_spectrum_opts_set_fixed_point(o, a.fixed_point)) ||
+        (st = dw_spectrum_report_init(&r, net, o, (int)K))) {
         rc = cli_status(st);
         goto done;
     }
@@ -217,7 +225,8 @@ int cmd_jacobian(int argc, char **argv)
         fputs(js, stdout);
         fputc('\n', stdout);
     } else {
-        jacobian_summary(r, dw_act_name(act), weights, a.fixed_point, a.exact, density ? out : NULL, sample ? lawbuf : NULL,
+        jacobian_summary(r, dw_act_name(act), weights, a.fixed_point, a.exact, density ? out : NULL,
+                         sample ? lawbuf : NULL,
                          (size_t)probes, plot);
     }
     rc = 0;

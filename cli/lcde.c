@@ -86,7 +86,8 @@ int cmd_lcde(int argc, char **argv)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    if ((s = dw_sig_lcde_sample(o, (size_t)width, (size_t)samples, (unsigned long long)a.seed, all, X, b, len, d, res))) {
+    if ((s = dw_sig_lcde_sample(o, (size_t)width, (size_t)samples, (unsigned long long)a.seed, all, X, b, len, d,
+                                res))) {
         rc = cli_status(s);
         goto done;
     }

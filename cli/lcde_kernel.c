@@ -94,8 +94,8 @@ int cmd_lcde_kernel(int argc, char **argv)
     if (a.json) {
         printf("{\"command\": \"lcde-kernel\", \"version\": \"%s\", ", dw_version());
         cli_json_options(stdout, &cmd, &a);
-        printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], \"threads\": %d, \"seconds\": %.6f}\n", n, m,
-               d, n, m, dw_core_threads((int)a.threads), secs);
+        printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], \"threads\": %d, \"seconds\": %.6f}\n",
+               n, m, d, n, m, dw_core_threads((int)a.threads), secs);
     }
     rc = 0;
 done:

@@ -97,7 +97,8 @@ static int layer_scales(const char *opt, const cli_reals *r, size_t L, double **
 {
     *out = NULL;
     if (!r->v) return 1;
-    if (r->n != 1 && r->n != L) return cli_error("%s: expected 1 or %zu values (one per layer), got %zu", opt, L, r->n), 0;
+    if (r->n != 1 && r->n != L)
+        return cli_error("%s: expected 1 or %zu values (one per layer), got %zu", opt, L, r->n), 0;
     double *w = malloc(L * sizeof *w);
     if (!w) return cli_error("%s: out of memory", opt), 0;
     for (size_t i = 0; i < L; i++) w[i] = r->v[r->n == 1 ? 0 : i];
@@ -110,7 +111,8 @@ int cmd_network(int argc, char **argv)
     network_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc < 0) rc = cli_outputs_gram(cmd.name, a.outputs, a.gram, a.out);
-    if (rc < 0 && a.y && !a.gram) rc = cli_usage_error("network", "--y needs --gram nngp|ntk (it gives the cross Gram)");
+    if (rc < 0 && a.y && !a.gram)
+        rc = cli_usage_error("network", "--y needs --gram nngp|ntk (it gives the cross Gram)");
     if (rc >= 0) {
         cli_args_free(&cmd, &a);
         return rc;
@@ -136,7 +138,8 @@ int cmd_network(int argc, char **argv)
         cli_error("--biases: expected %zu entries (one per layer, '-' for none), got %zu", L, nbias);
         goto done;
     }
-    if (!layer_scales("--weight-scale", &a.weight_scale, L, &ws) || !layer_scales("--bias-scale", &a.bias_scale, L, &bs))
+    if (!layer_scales("--weight-scale", &a.weight_scale, L, &ws) ||
+        !layer_scales("--bias-scale", &a.bias_scale, L, &bs))
         goto done;
     if (!cli_act_init(&act, a.act) || !cli_read_points(a.x, &X)) goto done;
     if (a.y && !cli_read_points(a.y, &Y)) goto done;

@@ -267,13 +267,18 @@ static void help_entry(const cli_opt *o, FILE *f)
         snprintf(left, sizeof left, "  --%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
     fprintf(f, "%-22s", left);
     if (strlen(left) >= 22) fprintf(f, "\n%22s", "");
+    size_t last = 0; /* the length of the last line of the help */
     for (const char *p = o->help; *p;) {
         size_t k = strcspn(p, "\n");
         fprintf(f, "%.*s", (int)k, p);
+        last = k;
         p += k;
         if (*p == '\n' && *++p) fprintf(f, "\n%22s", "");
     }
-    if (o->def && o->type != CLI_FLAG) fprintf(f, " (default %s)", o->def);
+    if (o->def && o->type != CLI_FLAG) { /* on a line of its own where it would run past 110 columns */
+        if (22 + last + 11 + strlen(o->def) > 110) fprintf(f, "\n%22s", "");
+        fprintf(f, "%s(default %s)", last && 22 + last + 11 + strlen(o->def) <= 110 ? " " : "", o->def);
+    }
     fputc('\n', f);
 }
 

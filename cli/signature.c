@@ -92,8 +92,9 @@ static int run(int argc, char **argv, int log)
     if (a.json) {
         printf("{\"command\": \"%s\", \"version\": \"%s\", ", cmd->name, dw_version());
         cli_json_options(stdout, cmd, &a);
-        printf(", \"batch\": %zu, \"len\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], \"threads\": %d, \"seconds\": %.6f}\n", b,
-               len, d, b, sz, dw_core_threads((int)threads), secs);
+        printf(", \"batch\": %zu, \"len\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], \"threads\": %d, "
+               "\"seconds\": %.6f}\n",
+               b, len, d, b, sz, dw_core_threads((int)threads), secs);
     }
     rc = 0;
 done:

@@ -111,7 +111,8 @@ int cli_read_points(const char *path, dw_matrix *X)
 
 int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out)
 {
-    if (!outputs && !gram) return cli_usage_error(cmd, "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
+    if (!outputs && !gram)
+        return cli_usage_error(cmd, "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
     if (!gram && out) return cli_usage_error(cmd, "--out needs --gram nngp|ntk");
     if (gram && !out) return cli_usage_error(cmd, "--gram needs --out FILE");
     if (outputs && out && !strcmp(outputs, out)) return cli_error("--outputs and --out name the same file '%s'", out);

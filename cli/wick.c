@@ -28,7 +28,8 @@ static const cli_opt opts[] = {
      "gue, goe, ginibre (real), complex-ginibre, rademacher, sparse:P,\n"
      "moments:m4,m6,... (E xi^4, E xi^6, ... of the entries xi / sqrt N)", .flags = 0},
     {"normalized", CLI_FLAG, F(normalized), NULL, "normalised traces (1/N) tr", .flags = 0},
-    {"by-genus", CLI_FLAG, F(by_genus), NULL, "split by the Euler characteristic chi = V - E + F of the glued surface,\n"
+    {"by-genus", CLI_FLAG, F(by_genus), NULL,
+     "split by the Euler characteristic chi = V - E + F of the glued surface,\n"
      "with orientable and non-orientable counts (pairings and recursion routes)", .flags = 0},
     {"pairings", CLI_FLAG, F(pairings), NULL, "list the pairings (up to --max-pairings) with chi and the power of N",
      .flags = 0},
@@ -40,8 +41,8 @@ static const cli_opt opts[] = {
      "Ginibre tr((A A^T)^k), k <= 50, by a five-term recurrence; see docs/wick.md)", .def = "auto"},
     {"threads", CLI_INT, F(threads), "T", "threads for the pairings route (the result does not depend on it)", .lo = 1,
      .hi = 4096},
-    {"json", CLI_FLAG, F(json), NULL, "one JSON object: {\"value\": {\"N^1\": \"2\", \"N^-1\": \"1\"}, \"route\": ..., ...}",
-     .flags = 0},
+    {"json", CLI_FLAG, F(json), NULL,
+     "one JSON object: {\"value\": {\"N^1\": \"2\", \"N^-1\": \"1\"}, \"route\": ..., ...}", .flags = 0},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 
