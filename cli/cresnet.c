@@ -20,7 +20,7 @@ typedef struct cresnet_args {
 #define F(field) offsetof(cresnet_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "paths: .npy batch x len x d, or one path len x d", .flags = CLI_REQUIRED},
-    {"width", CLI_INT, F(width), "N", "hidden width", .flags = CLI_REQUIRED, .lo = 1, .hi = 1000000},
+    {"width", CLI_INT, F(width), "N", "hidden width, 1 <= N <= 1000000", .flags = CLI_REQUIRED, .lo = 1, .hi = 1000000},
     {"act", CLI_TEXT, F(act), "ACT", "activation (as `deepwick kernel` accepts)", .flags = CLI_REQUIRED},
     {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64)", .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"samples", CLI_INT, F(samples), "S", "independent networks", .def = "1", .lo = 1, .hi = 1L << 40},

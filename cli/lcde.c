@@ -21,7 +21,8 @@ typedef struct lcde_args {
 #define F(field) offsetof(lcde_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "paths: .npy batch x len x d, or one path len x d", .flags = CLI_REQUIRED},
-    {"width", CLI_INT, F(width), "N", "state dimension", .flags = CLI_REQUIRED, .lo = 1, .hi = 1000000},
+    {"width", CLI_INT, F(width), "N", "state dimension, 1 <= N <= 1000000", .flags = CLI_REQUIRED, .lo = 1,
+     .hi = 1000000},
     {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64)", .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"samples", CLI_INT, F(samples), "S", "independent models", .def = "1", .lo = 1, .hi = 1L << 40},
     {"seed", CLI_INT, F(seed), "SEED", "Philox seed", .def = "0", .lo = 0, .hi = 0x7fffffffffffffffL},
