@@ -18,30 +18,6 @@ double cli_now(void);
 /* Write s as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
 
-/* Options most commands share, with the same letters in their getopt_long tables: 'x' --x FILE, 'y' --y FILE,
- * 'o' --out FILE, 'a' --act ACT, 't' --threads T (1..4096), 'j' --json, 'h' --help (prints the help). */
-typedef struct cli_common {
-    const char *cmd, *help;        /* the command's name (for usage errors) and its --help text */
-    const char *x, *y, *out, *act; /* NULL unless given */
-    long threads;                  /* 0 unless given */
-    int json;
-} cli_common;
-#define CLI_OPT_DONE (-1) /* a shared option, handled */
-#define CLI_OPT_OWN (-2)  /* not a shared option: the command's own switch handles it */
-void cli_common_init(cli_common *co, const char *cmd, const char *help);
-/* Handle getopt_long's return c (optarg): CLI_OPT_DONE, CLI_OPT_OWN, or an exit code to return at once (0 after
- * --help, 1 after an error). */
-int cli_common_opt(cli_common *co, int c);
-/* The usage error for an option getopt_long rejected (the command switch's default). */
-int cli_unknown_option(const cli_common *co, char **argv);
-/* After the option loop: the usage error for a positional argument, or for a missing --x if need_x; -1 if none. */
-int cli_common_end(const cli_common *co, int argc, char **argv, int need_x);
-/* The network samplers' 'N' --width (1..10^6), 'S' --samples (1..2^40), 'r' --seed: like cli_common_opt. */
-int cli_net_opt(int c, long *width, long *samples, long *seed);
-/* Scales given as --OPT values must be >= 0: 1 if all are, else the error for the first that is not, 0. */
-int cli_check_nonneg(size_t k, const double *v, const char *const *opts);
-/* path names a .npy file (else "OPT: 'path' must end in .npy"); 1 or 0 after the error. */
-int cli_npy_path(const char *opt, const char *path);
 /* path (if not NULL) can be written (checked before any work); 1 or 0 after "OPT: reason". */
 int cli_check_writable(const char *opt, const char *path);
 /* dw_act_init / dw_law_parse with "--act: " / "--law: " errors; 1 or 0 after the error. */
@@ -49,11 +25,9 @@ int cli_act_init(dw_act **act, const char *spec);
 int cli_law_parse(dw_law *law, const char *spec);
 /* Read points (n x d, .npy or .csv) with at least one row and one column; 1 or 0 after the error. */
 int cli_read_points(const char *path, dw_matrix *X);
-/* A path as a JSON string, or null. */
-void cli_json_path(FILE *f, const char *path);
-/* --gram nngp|ntk (text may be NULL: none) with the --out it needs (co->out): -1 if fine, else the exit code
- * after the error. */
-int cli_parse_gram(const cli_common *co, const char *text, dw_sample_gram *gram);
+/* The outputs of `sample` and `network`: at least one of --outputs and --gram, --gram with --out, two different
+ * files. -1 if fine, else the exit code after the error. */
+int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out);
 /* Write the outputs and/or the Gram (each where its path is not NULL), atomically; if the Gram cannot be written
  * the outputs are removed again (no partial output). 0, or the exit code after the error. */
 int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,
@@ -67,9 +41,9 @@ int cmd_expand(int argc, char **argv);
 int cli_read_paths(const char *path, double **data, size_t *batch, size_t *len, size_t *d);
 int cli_read_pair(const char *xpath, const char *ypath, double **X, size_t *n, size_t *lx, double **Y, size_t *m,
                   size_t *ly, size_t *d);
-int cli_parse_double(const char *opt, const char *text, double *out);
-int cli_parse_channels(const char *opt, const char *text, size_t **out, size_t *count);
-int cli_check_out_npy(const char *out);
+struct cli_reals; /* opts.h */
+/* The channel indices of an integer-list option (CLI_INTS, already >= 0) as size_t; none when not given. */
+int cli_channels(const char *opt, const struct cli_reals *r, size_t **out, size_t *count);
 int cmd_signature(int argc, char **argv);
 int cmd_logsignature(int argc, char **argv);
 int cmd_sigkernel(int argc, char **argv);

@@ -2,16 +2,60 @@
  * Reads inputs, calls dw_sample_converge, prints a table or JSON, writes an SVG plot atomically. */
 #include "cli.h"
 
-#include <getopt.h>
+#include "opts.h"
+
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "usage: deepwick converge --x X.npy --depth L --act ACT --widths 64,128,...,4096 --samples S\n"
-    "                         [--law LAW] [--kind nngp|ntk] [--json] [--plot conv.svg] [options]\n"
-    "\n"
+/* The options: one table gives the parsing, --help and the JSON echo. */
+typedef struct converge_args {
+    cli_args base;
+    const char *x, *act, *law, *kind, *plot;
+    long depth, samples, seed, out_dim, threads;
+    cli_reals widths, weight_var, bias_var;
+    bool gaussian_input_layer, json;
+} converge_args;
+
+#define F(field) offsetof(converge_args, field)
+static const cli_opt opts[] = {
+    {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy or .csv", .flags = CLI_REQUIRED},
+    {"depth", CLI_INT, F(depth), "L", "number of hidden layers, L >= 1 (depth 0 equals its limit exactly)",
+     .flags = CLI_REQUIRED, .lo = 1, .hi = 10000},
+    {"act", CLI_TEXT, F(act), "ACT", "any activation of `deepwick kernel`",
+     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"widths", CLI_INTS, F(widths), "LIST", "at least 2 distinct widths, e.g. 64,128,256,512",
+     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON, .lo = 1, .hi = 1000000000000L}, /* "widths" holds the results */
+    {"samples", CLI_INT, F(samples), "S", "networks per width, S >= 2 (for standard errors)", .flags = CLI_REQUIRED,
+     .lo = 2, .hi = 1000000000L},
+    {"law", CLI_TEXT, F(law), "LAW",
+     "gaussian, rademacher, uniform, student-t:NU, sparse:P, complex-gaussian (nngp\nonly), orthogonal",
+     .def = "gaussian", .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"kind", CLI_CHOICE, F(kind), "K", "ntk or nngp", .def = "ntk", .choices = "nngp|ntk"},
+    {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 values", .def = "1"},
+    {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L+1 values", .def = "0"},
+    {"seed", CLI_INT, F(seed), "SEED", "random seed", .def = "0", .lo = 0, .hi = 0x7fffffffffffffffL},
+    {"out-dim", CLI_INT, F(out_dim), "K", "output units (the NTK is averaged over them)", .def = "1", .lo = 1,
+     .hi = 1000000},
+    {"gaussian-input-layer", CLI_FLAG, F(gaussian_input_layer), NULL,
+     "layer 1 (fan-in d, which does not grow with N) draws Gaussian weights: with a\n"
+     "non-Gaussian law there the limit is off by O(kappa_4 / d) at every width",
+     .flags = 0},
+    {"plot", CLI_TEXT, F(plot), "FILE", "log-log plot of the relative RMS error and bias, SVG",
+     .flags = CLI_OUTPUT, .ext = ".svg"},
+    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results are bit-identical for any T",
+     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"json", CLI_FLAG, F(json), NULL, "print the results as one JSON object instead of the table",
+     .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
+#undef F
+
+static const cli_cmd cmd = {
+    "converge",
+    "--x X.npy --depth L --act ACT --widths 64,128,...,4096 --samples S\n"
+    "                         [--law LAW] [--kind nngp|ntk] [--json] [--plot conv.svg] [options]",
     "For each hidden width N (every hidden layer N), sample S networks and compare their empirical Gram G_s\n"
     "(`deepwick sample --gram`) with the exact limit K (`deepwick kernel`, NTK parameterisation); width i (from 0)\n"
     "uses networks i S .. (i+1) S - 1 of the seed, so that the widths are independent:\n"
@@ -20,28 +64,8 @@ static const char help[] =
     "          its size without bias, sqrt(sum of squared entry standard errors);\n"
     "then the slope of log rms against log N (weighted least squares, 95% interval; theory: -1/2) and the fit\n"
     "bias(N) = bias_inf + c / N (theory: bias_inf = 0). Where a fit's chi2/dof exceeds 1 its standard errors\n"
-    "are scaled by sqrt(chi2/dof) (the Birge ratio).\n"
-    "\n"
-    "required:\n"
-    "  --x FILE            inputs, n x d: .npy or .csv\n"
-    "  --depth L           number of hidden layers, L >= 1\n"
-    "  --act ACT           any activation of `deepwick kernel`\n"
-    "  --widths LIST       at least 2 distinct widths, e.g. 64,128,256,512\n"
-    "  --samples S         networks per width, S >= 2\n"
-    "options:\n"
-    "  --law LAW           gaussian (default), rademacher, uniform, student-t:NU, sparse:P, complex-gaussian (nngp\n"
-    "                      only), orthogonal\n"
-    "  --kind K            ntk (default) or nngp\n"
-    "  --weight-var V      sigma_w^2, one value or L+1 values (default 1)\n"
-    "  --bias-var B        sigma_b^2, one value or L+1 values (default 0)\n"
-    "  --seed SEED         random seed (default 0)\n"
-    "  --out-dim K         output units (default 1; the NTK is averaged over them)\n"
-    "  --gaussian-input-layer  layer 1 (fan-in d, which does not grow with N) draws Gaussian weights: with a\n"
-    "                      non-Gaussian law there the limit is off by O(kappa_4 / d) at every width\n"
-    "  --plot FILE         log-log plot of the relative RMS error and bias, SVG\n"
-    "  --threads T         threads (default: all cores); results are bit-identical for any T\n"
-    "  --json              print the results as one JSON object instead of the table\n"
-    "  -h, --help          this help\n";
+    "are scaled by sqrt(chi2/dof) (the Birge ratio).\n",
+    opts, NULL};
 
 /* The library's result arrays (dw_sample_width_col, dw_sample_fit_entry) unpacked for printing. */
 typedef struct {
@@ -152,69 +176,18 @@ static dw_status write_plot(const char *path, const char *title, size_t k, const
 
 int cmd_converge(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"x", required_argument, 0, 'x'},          {"depth", required_argument, 0, 'L'},
-        {"act", required_argument, 0, 'a'},        {"widths", required_argument, 0, 'W'},
-        {"samples", required_argument, 0, 'S'},    {"law", required_argument, 0, 'l'},
-        {"kind", required_argument, 0, 'k'},       {"weight-var", required_argument, 0, 'w'},
-        {"bias-var", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
-        {"out-dim", required_argument, 0, 'D'},    {"gaussian-input-layer", no_argument, 0, 'G'},
-        {"plot", required_argument, 0, 'P'},       {"threads", required_argument, 0, 't'},
-        {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *widtext = NULL, *lawtext = "gaussian", *kind = "ntk", *plot = NULL;
-    const char *wtext = "1", *btext = "0";
-    long depth = -1, samples = -1, outdim = 1, seed = 0;
-    int gauss1 = 0, c;
-    cli_common co;
-    cli_common_init(&co, "converge", help);
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_opt(&co, c);
-        if (r == CLI_OPT_DONE) continue;
-        if (r != CLI_OPT_OWN) return r;
-        switch (c) {
-        case 'L':
-            if (!cli_parse_int("--depth", optarg, -1000000, 10000, &depth)) return 1;
-            if (depth < 1) return cli_error("--depth: must be >= 1 (got %ld; depth 0 equals its limit exactly)", depth);
-            break;
-        case 'W': widtext = optarg; break;
-        case 'S':
-            if (!cli_parse_int("--samples", optarg, -1000000000L, 1000000000L, &samples)) return 1;
-            if (samples < 2) return cli_error("--samples: must be >= 2 for standard errors (got %ld)", samples);
-            break;
-        case 'l': lawtext = optarg; break;
-        case 'k': kind = optarg; break;
-        case 'w': wtext = optarg; break;
-        case 'b': btext = optarg; break;
-        case 's':
-            if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 1;
-            break;
-        case 'D':
-            if (!cli_parse_int("--out-dim", optarg, -1000000, 1000000, &outdim)) return 1;
-            if (outdim < 1) return cli_error("--out-dim: must be >= 1 (got %ld)", outdim);
-            break;
-        case 'G': gauss1 = 1; break;
-        case 'P': plot = optarg; break;
-        default: return cli_unknown_option(&co, argv);
-        }
+    converge_args a = {0};
+    int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc >= 0) {
+        cli_args_free(&cmd, &a);
+        return rc;
     }
-    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
-    if (depth < 0) return cli_usage_error("converge", "--depth is required");
-    if (!co.act) return cli_usage_error("converge", "--act is required");
-    if (!widtext) return cli_usage_error("converge", "--widths is required");
-    if (samples < 0) return cli_usage_error("converge", "--samples is required");
-    dw_sample_gram gram;
-    if (!strcmp(kind, "ntk")) gram = DW_SAMPLE_NTK;
-    else if (!strcmp(kind, "nngp")) gram = DW_SAMPLE_NNGP;
-    else return cli_error("--kind: expected nngp or ntk (got '%s')", kind);
-    if (plot) {
-        size_t len = strlen(plot);
-        if (len < 4 || strcmp(plot + len - 4, ".svg")) return cli_error("--plot: '%s' must end in .svg", plot);
-    }
-
-    int rc = 1;
-    double *wv = NULL, *bv = NULL, *wd = NULL;
-    size_t *wid = NULL, nw = 0, nb = 0, nwid = 0;
+    const long depth = a.depth, samples = a.samples;
+    const bool gauss1 = a.gaussian_input_layer;
+    const size_t nwid = a.widths.n;
+    dw_sample_gram gram = strcmp(a.kind, "ntk") ? DW_SAMPLE_NNGP : DW_SAMPLE_NTK;
+    rc = 1;
+    size_t *wid = NULL;
     cv_width *res = NULL;
     double *pw = NULL;
     dw_act *act = NULL;
@@ -226,8 +199,6 @@ int cmd_converge(int argc, char **argv)
     dw_law law;
     cli_progress prog;
     cli_progress_init(&prog, "converge");
-    if (!cli_parse_list("--weight-var", wtext, &wv, &nw) || !cli_parse_list("--bias-var", btext, &bv, &nb)) goto done;
-    if (!cli_parse_list("--widths", widtext, &wd, &nwid)) goto done;
     if (nwid < 2) {
         rc = cli_error("--widths: a convergence study needs at least 2 widths (got %zu)", nwid);
         goto done;
@@ -236,34 +207,28 @@ int cmd_converge(int argc, char **argv)
         rc = cli_error("--widths: out of memory");
         goto done;
     }
-    for (size_t k = 0; k < nwid; k++) {
-        if (wd[k] < 1 || wd[k] != floor(wd[k]) || wd[k] > 1e12) {
-            rc = cli_error("--widths: value %zu (%g) must be an integer >= 1", k + 1, wd[k]);
-            goto done;
-        }
-        wid[k] = (size_t)wd[k];
-    }
-    if (!cli_law_parse(&law, lawtext) || !cli_act_init(&act, co.act)) goto done;
-    if (!cli_check_writable("--plot", plot) || !cli_read_points(co.x, &X)) goto done;
+    for (size_t k = 0; k < nwid; k++) wid[k] = (size_t)a.widths.v[k];
+    if (!cli_law_parse(&law, a.law) || !cli_act_init(&act, a.act) || !cli_read_points(a.x, &X)) goto done;
     if (!(res = calloc(nwid, sizeof *res)) || !(pw = calloc(nwid, DW_SAMPLE_WIDTH_COLS * sizeof *pw))) {
         rc = cli_error("out of memory");
         goto done;
     }
     if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
-        (s = dw_net_set_weight_var(net, nw, wv)) || (s = dw_net_set_bias_var(net, nb, bv)) ||
-        (s = dw_net_set_out_dim(net, (size_t)outdim)) || (s = dw_net_set_law(net, lawtext)) ||
+        (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
+        (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
+        (s = dw_net_set_out_dim(net, (size_t)a.out_dim)) || (s = dw_net_set_law(net, a.law)) ||
         (s = dw_net_set_gaussian_input_layer(net, gauss1))) {
         rc = cli_status(s);
         goto done;
     }
-    if ((s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_seed(o, (unsigned long long)seed)) ||
-        (s = dw_sample_opts_set_threads(o, (int)co.threads)) ||
+    if ((s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_seed(o, (unsigned long long)a.seed)) ||
+        (s = dw_sample_opts_set_threads(o, (int)a.threads)) ||
         (s = dw_sample_opts_set_progress(o, cli_progress_cb, &prog))) {
         rc = cli_status(s);
         goto done;
     }
     const char *warn = dw_law_warning(&law);
-    if (warn) fprintf(stderr, "warning: --law %s: %s\n", lawtext, warn);
+    if (warn) fprintf(stderr, "warning: --law %s: %s\n", a.law, warn);
     cv_fit fit;
     double fitv[DW_SAMPLE_FIT_LEN];
     double t0 = cli_now();
@@ -277,22 +242,24 @@ int cmd_converge(int argc, char **argv)
     unpack(nwid, pw, fitv, res, &fit);
     char lname[128];
     dw_law_format(&law, lname, sizeof lname);
-    if (plot) {
+    if (a.plot) {
         char title[512];
-        snprintf(title, sizeof title, "%s, depth %ld, %s, %s weights%s, %ld samples per width", kind, depth,
+        snprintf(title, sizeof title, "%s, depth %ld, %s, %s weights%s, %ld samples per width", a.kind, depth,
                  dw_act_name(act), lname, gauss1 ? " (Gaussian input layer)" : "", samples);
-        if ((s = write_plot(plot, title, nwid, res, &fit))) {
+        if ((s = write_plot(a.plot, title, nwid, res, &fit))) {
             rc = cli_status(s);
             goto done;
         }
     }
-    if (co.json) {
-        printf("{\"command\": \"converge\", \"version\": \"%s\", \"kind\": \"%s\", \"act\": ", dw_version(), kind);
+    if (a.json) {
+        /* the options as parsed (one table), then the results */
+        printf("{\"command\": \"converge\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, &a);
+        printf(", \"act\": ");
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"law\": ");
         cli_json_string(stdout, lname);
-        printf(", \"gaussian_input_layer\": %s, \"depth\": %ld, \"samples\": %ld, \"seed\": %ld, \"n\": %zu, "
-               "\"d\": %zu, \"widths\": [", gauss1 ? "true" : "false", depth, samples, seed, X.rows, X.cols);
+        printf(", \"n\": %zu, \"d\": %zu, \"widths\": [", X.rows, X.cols);
         for (size_t k = 0; k < nwid; k++)
             printf("%s{\"width\": %zu, \"rms\": %.9g, \"rms_se\": %.4g, \"rel_rms\": %.9g, \"bias\": %.6g, "
                    "\"bias_se\": %.4g, \"bias_fro\": %.6g, \"noise_fro\": %.6g}",
@@ -300,16 +267,12 @@ int cmd_converge(int argc, char **argv)
                    res[k].bias_fro, res[k].noise_fro);
         printf("], \"slope\": %.6f, \"slope_se\": %.6f, \"slope_ci95\": [%.6f, %.6f], \"bias_inf\": %.6g, "
                "\"bias_inf_se\": %.4g, \"bias_coef\": %.6g, \"bias_coef_se\": %.4g, \"limit_fro\": %.9g, "
-               "\"chi2_dof\": %.4g, \"bias_chi2_dof\": %.4g, \"plot\": ",
+               "\"chi2_dof\": %.4g, \"bias_chi2_dof\": %.4g",
                fit.slope, fit.slope_se, fit.slope_lo, fit.slope_hi, fit.bias_inf, fit.bias_inf_se, fit.bias_coef,
                fit.bias_coef_se, fit.limit_fro, fit.chi2_dof, fit.bias_chi2_dof);
-        if (plot)
-            cli_json_string(stdout, plot);
-        else
-            printf("null");
-        printf(", \"threads\": %d, \"seconds\": %.3f}\n", dw_core_threads((int)co.threads), secs);
+        printf(", \"threads\": %d, \"seconds\": %.3f}\n", dw_core_threads((int)a.threads), secs);
     } else {
-        printf("# %s, depth %ld, act %s, law %s%s, %ld samples per width, n = %zu, |K|_F = %.6g\n", kind, depth,
+        printf("# %s, depth %ld, act %s, law %s%s, %ld samples per width, n = %zu, |K|_F = %.6g\n", a.kind, depth,
                dw_act_name(act), lname, gauss1 ? " (Gaussian input layer)" : "", samples, X.rows, fit.limit_fro);
         printf("%8s %13s %10s %11s %12s %10s %11s %11s\n", "width", "rms", "rms_se", "rel_rms", "bias", "bias_se",
                "bias_fro", "noise_fro");
@@ -324,9 +287,7 @@ int cmd_converge(int argc, char **argv)
     rc = 0;
 done:
     cli_progress_done(&prog);
-    free(wv);
-    free(bv);
-    free(wd);
+    cli_args_free(&cmd, &a);
     free(wid);
     free(res);
     free(pw);

@@ -1,37 +1,51 @@
 /* deepwick expand: exact finite-width E[f(x) f(y)] of a polynomial-activation network (theory.md 4.3). */
 #include "cli.h"
 
-#include <getopt.h>
+#include "opts.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "usage: deepwick expand --depth L --poly c0,c1,c2,... --inputs X.npy [--weight-var V] [--bias-var B]\n"
-    "                       [--route trees|conditional] [--terms] [--dot term.dot [--term K]] [--json]\n"
-    "\n"
+/* The options: one table gives the parsing, --help and the JSON echo. */
+typedef struct expand_args {
+    cli_args base;
+    const char *poly, *weight_var, *bias_var, *inputs, *route, *dot;
+    long depth, term;
+    bool terms, json;
+} expand_args;
+
+#define F(field) offsetof(expand_args, field)
+static const cli_opt opts[] = {
+    {"depth", CLI_INT, F(depth), "L", "number of activations, L >= 0", .flags = CLI_REQUIRED, .lo = 0,
+     .hi = DW_WICK_NET_DEPTH_MAX},
+    {"poly", CLI_TEXT, F(poly), "C", "coefficients c0,c1,...,cK (exact: decimals such as 0.1 mean 1/10, or p/q)",
+     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed as a list of exact strings */
+    {"inputs", CLI_TEXT, F(inputs), "FILE", "n x d inputs (.npy or .csv); every pair i <= j of rows is expanded",
+     .flags = CLI_REQUIRED},
+    {"weight-var", CLI_TEXT, F(weight_var), "V", "sigma_w^2, exact decimal or p/q", .def = "1"},
+    {"bias-var", CLI_TEXT, F(bias_var), "B", "sigma_b^2", .def = "0"},
+    {"route", CLI_TEXT, F(route), "R", "trees (the operator-graph expansion, a sum over pairs of trees of their\n"
+     "Wick pairings) or conditional (the layer recursion conditioned on the layer below)", .def = "trees"},
+    {"terms", CLI_FLAG, F(terms), NULL, "list the trees with their coefficients and, per pair of trees, the pairings'\n"
+     "powers of N and Euler characteristics (first pair of inputs; trees route)", .flags = 0},
+    {"dot", CLI_TEXT, F(dot), "FILE", "write a Graphviz drawing of term K of the first pair of inputs",
+     .flags = CLI_OUTPUT},
+    {"term", CLI_INT, F(term), "K", "which term --dot draws", .def = "0", .lo = 0, .hi = 1000000000},
+    {"json", CLI_FLAG, F(json), NULL, "one JSON object on stdout", .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
+#undef F
+
+static const cli_cmd cmd = {
+    "expand",
+    "--depth L --poly c0,c1,c2,... --inputs X.npy [--weight-var V] [--bias-var B]\n"
+    "                       [--route trees|conditional] [--terms] [--dot term.dot [--term K]] [--json]",
     "E[f(x) f(y)] at finite hidden width N, exactly, as a polynomial in 1/N, for the network\n"
     "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1},  phi(z) = c0 + c1 z + c2 z^2 + ...\n"
     "with Gaussian weights of variance V / fan_in and biases of variance B (theory.md 4.3). The constant term is the\n"
-    "NNGP kernel of `deepwick kernel --act poly:c0,c1,...`.\n"
-    "\n"
-    "required:\n"
-    "  --depth L           number of activations, L >= 0\n"
-    "  --poly C            coefficients c0,c1,...,cK (exact: decimals such as 0.1 mean 1/10, or p/q)\n"
-    "  --inputs FILE       n x d inputs (.npy or .csv); every pair i <= j of rows is expanded\n"
-    "options:\n"
-    "  --weight-var V      sigma_w^2 (default 1), exact decimal or p/q\n"
-    "  --bias-var B        sigma_b^2 (default 0)\n"
-    "  --route R           trees (default: the operator-graph expansion, a sum over pairs of trees of their\n"
-    "                      Wick pairings) or conditional (the layer recursion conditioned on the layer below)\n"
-    "  --terms             list the trees with their coefficients and, per pair of trees, the pairings' powers\n"
-    "                      of N and Euler characteristics (first pair of inputs; trees route)\n"
-    "  --dot FILE          write a Graphviz drawing of term K (default 0) of the first pair of inputs\n"
-    "  --term K            which term --dot draws\n"
-    "  --json              one JSON object on stdout\n"
-    "  -h, --help          this help\n"
-    "\n"
-    "The first pair of inputs is (0, 1) when X has two or more rows, else (0, 0).\n";
+    "NNGP kernel of `deepwick kernel --act poly:c0,c1,...`.\n",
+    opts, "The first pair of inputs is (0, 1) when X has two or more rows, else (0, 0).\n"};
 
 static char **split_list(const char *text, size_t *n)
 {
@@ -58,49 +72,19 @@ static char **split_list(const char *text, size_t *n)
 
 int cmd_expand(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"depth", required_argument, 0, 'L'},      {"poly", required_argument, 0, 'p'},
-        {"weight-var", required_argument, 0, 'w'}, {"bias-var", required_argument, 0, 'b'},
-        {"inputs", required_argument, 0, 'x'},     {"route", required_argument, 0, 'r'},
-        {"terms", no_argument, 0, 'T'},            {"dot", required_argument, 0, 'd'},
-        {"term", required_argument, 0, 'k'},       {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
-    const char *poly = NULL, *wv = "1", *bv = "0", *xpath = NULL, *route = "trees", *dotpath = NULL;
-    long depth = -1, termk = 0;
-    int json = 0, terms = 0, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'L':
-            if (!cli_parse_int("--depth", optarg, 0, 64, &depth)) return 1;
-            break;
-        case 'p': poly = optarg; break;
-        case 'w': wv = optarg; break;
-        case 'b': bv = optarg; break;
-        case 'x': xpath = optarg; break;
-        case 'r': route = optarg; break;
-        case 'T': terms = 1; break;
-        case 'd': dotpath = optarg; break;
-        case 'k':
-            if (!cli_parse_int("--term", optarg, 0, 1000000000, &termk)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return cli_usage_error("expand", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error("expand", "unexpected argument '%s'", argv[optind]);
-    if (depth < 0) return cli_usage_error("expand", "--depth is required");
-    if (!poly) return cli_usage_error("expand", "--poly is required");
-    if (!xpath) return cli_usage_error("expand", "--inputs is required");
+    expand_args a = {0};
+    int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc >= 0) return rc;
+    const long depth = a.depth;
+    const bool terms = a.terms, json = a.json;
+    const char *dotpath = a.dot, *xpath = a.inputs;
     dw_wick_expand_route r;
-    if (dw_wick_expand_route_parse(route, &r)) return cli_error("--%s", dw_error_message());
+    if (dw_wick_expand_route_parse(a.route, &r)) return cli_error("--%s", dw_error_message());
     if ((terms || dotpath) && r != DW_WICK_EXPAND_TREES)
         return cli_error("--terms and --dot need the trees route");
-    int rc = 1;
+    rc = 1;
     size_t ncoef = 0;
-    char **coef = split_list(poly, &ncoef);
+    char **coef = split_list(a.poly, &ncoef);
     dw_matrix X;
     dw_matrix_init(&X);
     dw_wick_expansion **ex = NULL;
@@ -109,10 +93,6 @@ int cmd_expand(int argc, char **argv)
     dw_status s;
     if (!coef) {
         rc = cli_error("out of memory");
-        goto done;
-    }
-    if (dotpath && (s = dw_io_check_writable(dotpath))) {
-        rc = cli_error("--dot: %s", dw_error_message());
         goto done;
     }
     if ((s = dw_io_read_matrix(&X, xpath))) {
@@ -129,7 +109,7 @@ int cmd_expand(int argc, char **argv)
     }
     if ((s = dw_wick_net_init(&net)) || (s = dw_wick_net_set_depth(net, (int)depth)) ||
         (s = dw_wick_net_set_poly(net, ncoef, (const char *const *)coef)) ||
-        (s = dw_wick_net_set_weight_var(net, wv)) || (s = dw_wick_net_set_bias_var(net, bv))) {
+        (s = dw_wick_net_set_weight_var(net, a.weight_var)) || (s = dw_wick_net_set_bias_var(net, a.bias_var))) {
         rc = cli_status(s);
         goto done;
     }
@@ -153,7 +133,7 @@ int cmd_expand(int argc, char **argv)
     size_t first = fj; /* index of pair (0, fj) in the i <= j order */
     if (dotpath) {
         const char *dot;
-        if ((s = dw_wick_expansion_dot(ex[first], (size_t)termk, &dot))) {
+        if ((s = dw_wick_expansion_dot(ex[first], (size_t)a.term, &dot))) {
             rc = cli_error("--term: %s", dw_error_message());
             goto done;
         }
@@ -169,16 +149,14 @@ int cmd_expand(int argc, char **argv)
             goto done;
         }
     if (json) {
-        printf("{\"command\": \"expand\", \"version\": \"%s\", \"depth\": %ld, \"poly\": [", dw_version(), depth);
+        printf("{\"command\": \"expand\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, &a);
+        printf(", \"poly\": [");
         for (size_t k = 0; k < ncoef; k++) {
             printf(k ? ", " : "");
             cli_json_string(stdout, coef[k]);
         }
-        printf("], \"weight_var\": ");
-        cli_json_string(stdout, wv);
-        printf(", \"bias_var\": ");
-        cli_json_string(stdout, bv);
-        printf(", \"route\": \"%s\", \"pairs\": [", route);
+        printf("], \"pairs\": [");
         size_t p = 0;
         for (size_t i = 0; i < n; i++)
             for (size_t j = i; j < n; j++, p++) {

@@ -20,36 +20,34 @@ typedef struct kernel_args {
 
 #define F(field) offsetof(kernel_args, field)
 static const cli_opt opts[] = {
-    {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy (float64/float32, C order) or .csv", NULL, CLI_REQUIRED, 0, 0,
-     NULL},
-    {"depth", CLI_INT, F(depth), "L", "number of activations (hidden layers), L >= 0; 0 is the linear model K^1", NULL,
-     CLI_REQUIRED, INT_MIN, INT_MAX, NULL}, /* the range is the network's to check (one wording) */
+    {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy (float64/float32, C order) or .csv", .flags = CLI_REQUIRED},
+    {"depth", CLI_INT, F(depth), "L", "number of activations (hidden layers), L >= 0; 0 is the linear model K^1",
+     .flags = CLI_REQUIRED, .lo = INT_MIN, .hi = INT_MAX}, /* the range is the network's to check (one wording) */
     {"act", CLI_TEXT, F(act), "ACT",
      "identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp, poly:c0,c1,...,\n"
      "gelu (closed forms); tanh, sigmoid, gelu_tanh, silu, softplus, elu, selu, mish;\n"
      "or an expression in z, e.g. 'tanh(z)^2', 'z*sigmoid(1.702*z)', 'max(z, 0.1*z)'\n"
      "(+ - * / ^, exp log sqrt abs tanh sigmoid erf sin cos relu softplus max min)",
-     NULL, CLI_REQUIRED | CLI_HIDDEN_JSON, 0, 0, NULL}, /* echoed in its canonical spelling */
-    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically", NULL,
-     CLI_REQUIRED | CLI_NPY | CLI_OUTPUT, 0, 0, NULL},
-    {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)", NULL, 0, 0, 0,
-     NULL},
-    {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 comma-separated per-layer values", "1",
-     0, 0, 0, NULL},
-    {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L+1 values", "0", 0, 0, 0, NULL},
-    {"kind", CLI_CHOICE, F(kind), "K",
-     "nngp, ntk or both; both writes one stacked array,\nindex 0 = NNGP, 1 = NTK: shape (2, n, m)", "nngp", 0, 0, 0,
-     "nngp|ntk|both"},
-    {"param", CLI_CHOICE, F(param), "P", "NTK parameterisation: ntk or standard; the NNGP is the same", "ntk", 0, 0, 0,
-     "ntk|standard"},
-    {"width", CLI_REALS, F(width), "N", "hidden widths n_1..n_L for --param standard (one value or L values)", NULL, 0,
-     0, 0, NULL},
-    {"all-layers", CLI_FLAG, F(all_layers), NULL, "output every layer: (L+1, n, m), or (2, L+1, n, m) with --kind both",
-     NULL, 0, 0, 0, NULL},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it", NULL,
-     CLI_HIDDEN_JSON, 1, 4096, NULL},
-    {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", NULL, CLI_HIDDEN_JSON, 0, 0, NULL},
-    {NULL, CLI_FLAG, 0, NULL, NULL, NULL, 0, 0, 0, NULL}};
+     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically", .flags = CLI_REQUIRED | CLI_OUTPUT,
+     .ext = ".npy"},
+    {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)",
+     .flags = 0},
+    {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 comma-separated per-layer values",
+     .def = "1"},
+    {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L+1 values", .def = "0"},
+    {"kind", CLI_CHOICE, F(kind), "K", "nngp, ntk or both; both writes one stacked array,\nindex 0 = NNGP, 1 = NTK: "
+     "shape (2, n, m)", .def = "nngp", .choices = "nngp|ntk|both"},
+    {"param", CLI_CHOICE, F(param), "P", "NTK parameterisation: ntk or standard; the NNGP is the same", .def = "ntk",
+     .choices = "ntk|standard"},
+    {"width", CLI_REALS, F(width), "N", "hidden widths n_1..n_L for --param standard (one value or L values)",
+     .flags = 0},
+    {"all-layers", CLI_FLAG, F(all_layers), NULL,
+     "output every layer: (L+1, n, m), or (2, L+1, n, m) with --kind both", .flags = 0},
+    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 
 static const cli_cmd cmd = {

@@ -2,38 +2,58 @@
  * (theory.md 1.1, 1.3). Reads the arrays, calls dw_sample_forward / dw_sample_network_gram, writes .npy atomically. */
 #include "cli.h"
 
-#include <getopt.h>
+#include "opts.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "usage: deepwick network --x X.npy --weights W1.npy,...,WL.npy --act ACT [--biases b1.npy,...,bL.npy]\n"
-    "                        [--outputs F.npy] [--gram nngp|ntk --out G.npy] [options]\n"
-    "\n"
+/* The options: one table gives the parsing, --help and the JSON echo. */
+typedef struct network_args {
+    cli_args base;
+    const char *x, *y, *weights, *biases, *act, *outputs, *gram, *out;
+    cli_reals weight_scale, bias_scale;
+    long threads;
+    bool json;
+} network_args;
+
+#define F(field) offsetof(network_args, field)
+static const cli_opt opts[] = {
+    {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy (float64/float32, C order) or .csv", .flags = CLI_REQUIRED},
+    {"weights", CLI_TEXT, F(weights), "LIST",
+     "comma-separated .npy files, W_l of shape (n_l, n_{l-1}), n_0 = d, used as given", .flags = CLI_REQUIRED},
+    {"act", CLI_TEXT, F(act), "ACT", "the activation after every layer but the last (any of `deepwick kernel`)",
+     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"biases", CLI_TEXT, F(biases), "LIST",
+     "comma-separated .npy files of shape (n_l,), one per layer; '-' for a layer without bias\n"
+     "(default: no biases)", .flags = CLI_HIDDEN_JSON}, /* "biases" reports which layers have one */
+    {"outputs", CLI_TEXT, F(outputs), "FILE", "f(x), .npy (n, n_L)", .flags = CLI_OUTPUT, .ext = ".npy"},
+    {"gram", CLI_CHOICE, F(gram), "KIND",
+     "ntk: the tangent kernel in every weight and bias, by back-propagation, averaged over\n"
+     "the n_L outputs: (1/n_L) sum_k sum_l <df_k/dh^l(x), df_k/dh^l(y)> (ws_l a.a + bs_l);\n"
+     "nngp: ws_L a^{L-1}(x).a^{L-1}(y) + bs_L", .choices = "nngp|ntk"},
+    {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d: the cross Gram K(x_i, y_j), (n, m)", .flags = 0},
+    {"out", CLI_TEXT, F(out), "FILE", "the Gram, .npy (n, n), or (n, m) with --y", .flags = CLI_OUTPUT, .ext = ".npy"},
+    {"weight-scale", CLI_REALS, F(weight_scale), "S",
+     "ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
+     "W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})", .flags = CLI_NONNEG},
+    {"bias-scale", CLI_REALS, F(bias_scale), "B", "bs_l: one value or L values (default 1; NTK parameterisation: "
+     "bias_var)", .flags = CLI_NONNEG},
+    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); the result does not depend on T",
+     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
+#undef F
+
+static const cli_cmd cmd = {
+    "network",
+    "--x X.npy --weights W1.npy,...,WL.npy --act ACT [--biases b1.npy,...,bL.npy]\n"
+    "                        [--outputs F.npy] [--gram nngp|ntk --out G.npy] [options]",
     "The network h^1 = W_1 x + b_1, h^{l+1} = W_{l+1} phi(h^l) + b_{l+1}, f = h^L with the weights you give\n"
     "(trained ones, torch's nn.Linear weights saved with numpy.save, or sampled ones), on the rows of X.\n"
-    "\n"
-    "required:\n"
-    "  --x FILE            inputs, n x d: .npy (float64/float32, C order) or .csv\n"
-    "  --weights LIST      comma-separated .npy files, W_l of shape (n_l, n_{l-1}), n_0 = d, used as given\n"
-    "  --act ACT           the activation after every layer but the last (any of `deepwick kernel`)\n"
-    "  and at least one of --outputs, --gram\n"
-    "options:\n"
-    "  --biases LIST       comma-separated .npy files of shape (n_l,), one per layer; '-' for a layer without bias\n"
-    "                      (default: no biases)\n"
-    "  --outputs FILE      f(x), .npy (n, n_L)\n"
-    "  --gram KIND         ntk: the tangent kernel in every weight and bias, by back-propagation, averaged over\n"
-    "                      the n_L outputs: (1/n_L) sum_k sum_l <df_k/dh^l(x), df_k/dh^l(y)> (ws_l a.a + bs_l);\n"
-    "                      nngp: ws_L a^{L-1}(x).a^{L-1}(y) + bs_L\n"
-    "  --y FILE            second inputs, m x d: the cross Gram K(x_i, y_j), (n, m)\n"
-    "  --out FILE          the Gram, .npy (n, n), or (n, m) with --y\n"
-    "  --weight-scale S    ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
-    "                      W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})\n"
-    "  --bias-scale B      bs_l: one value or L values (default 1; NTK parameterisation: bias_var)\n"
-    "  --threads T         threads (default: all cores); the result does not depend on T\n"
-    "  --json              print a machine-readable summary on stdout\n"
-    "  -h, --help          this help\n";
+    "Give at least one of --outputs, --gram.\n",
+    opts, NULL};
 
 /* Split a comma-separated list of paths (in place in a copy); count in *n. */
 static char **split_paths(const char *opt, const char *text, size_t *n)
@@ -72,78 +92,34 @@ static void free_paths(char **v, size_t n)
     free(v);
 }
 
-/* Per-layer scales: one value (repeated) or L; NULL for the default. */
-static int parse_scales(const char *opt, const char *text, size_t L, double **out)
+/* Per-layer scales: one value (repeated) or L; NULL for the default. 1, or 0 after the error. */
+static int layer_scales(const char *opt, const cli_reals *r, size_t L, double **out)
 {
-    double *v;
-    size_t k;
     *out = NULL;
-    if (!text) return 1;
-    if (!cli_parse_list(opt, text, &v, &k)) return 0;
-    if (k != 1 && k != L) {
-        cli_error("%s: expected 1 or %zu values (one per layer), got %zu", opt, L, k);
-        free(v);
-        return 0;
-    }
-    for (size_t i = 0; i < k; i++)
-        if (v[i] < 0) {
-            cli_error("%s: value %zu (%g) must be non-negative", opt, i + 1, v[i]);
-            free(v);
-            return 0;
-        }
+    if (!r->v) return 1;
+    if (r->n != 1 && r->n != L)
+        return cli_error("%s: expected 1 or %zu values (one per layer), got %zu", opt, L, r->n), 0;
     double *w = malloc(L * sizeof *w);
-    if (!w) {
-        free(v);
-        return cli_error("%s: out of memory", opt), 0;
-    }
-    for (size_t i = 0; i < L; i++) w[i] = v[k == 1 ? 0 : i];
-    free(v);
+    if (!w) return cli_error("%s: out of memory", opt), 0;
+    for (size_t i = 0; i < L; i++) w[i] = r->v[r->n == 1 ? 0 : i];
     *out = w;
     return 1;
 }
 
 int cmd_network(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"x", required_argument, 0, 'x'},           {"y", required_argument, 0, 'y'},
-        {"weights", required_argument, 0, 'W'},
-        {"biases", required_argument, 0, 'B'},      {"act", required_argument, 0, 'a'},
-        {"outputs", required_argument, 0, 'O'},     {"gram", required_argument, 0, 'g'},
-        {"out", required_argument, 0, 'o'},         {"weight-scale", required_argument, 0, 'w'},
-        {"bias-scale", required_argument, 0, 'b'},  {"threads", required_argument, 0, 't'},
-        {"json", no_argument, 0, 'j'},              {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *wtext = NULL, *btext = NULL, *outputs = NULL, *gramtext = NULL, *wstext = NULL, *bstext = NULL;
-    int c;
-    cli_common co;
-    cli_common_init(&co, "network", help);
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_opt(&co, c);
-        if (r == CLI_OPT_DONE) continue;
-        if (r != CLI_OPT_OWN) return r;
-        switch (c) {
-        case 'W': wtext = optarg; break;
-        case 'B': btext = optarg; break;
-        case 'O': outputs = optarg; break;
-        case 'g': gramtext = optarg; break;
-        case 'w': wstext = optarg; break;
-        case 'b': bstext = optarg; break;
-        default: return cli_unknown_option(&co, argv);
-        }
+    network_args a = {0};
+    int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc < 0) rc = cli_outputs_gram(cmd.name, a.outputs, a.gram, a.out);
+    if (rc < 0 && a.y && !a.gram)
+        rc = cli_usage_error("network", "--y needs --gram nngp|ntk (it gives the cross Gram)");
+    if (rc >= 0) {
+        cli_args_free(&cmd, &a);
+        return rc;
     }
-    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
-    if (!wtext) return cli_usage_error("network", "--weights is required");
-    if (!co.act) return cli_usage_error("network", "--act is required");
-    if (!outputs && !gramtext)
-        return cli_usage_error("network", "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
-    dw_sample_gram gram;
-    if ((c = cli_parse_gram(&co, gramtext, &gram)) >= 0) return c;
-    if (outputs && !cli_npy_path("--outputs", outputs)) return 1;
-    if (co.out && !cli_npy_path("--out", co.out)) return 1;
-    if (outputs && co.out && !strcmp(outputs, co.out))
-        return cli_error("--outputs and --out name the same file '%s'", co.out);
-
-    int rc = 1;
+    const dw_sample_gram gram = !a.gram ? DW_SAMPLE_NO_GRAM : strcmp(a.gram, "ntk") ? DW_SAMPLE_NNGP : DW_SAMPLE_NTK;
+    const char *outputs = a.outputs;
+    rc = 1;
     size_t L = 0, nbias = 0;
     char **wp = NULL, **bp = NULL;
     dw_matrix *Wm = NULL, *bm = NULL, X, Y;
@@ -156,23 +132,19 @@ int cmd_network(int argc, char **argv)
     dw_status s;
     dw_matrix_init(&X);
     dw_matrix_init(&Y);
-    if (co.y && !gram) {
-        cli_usage_error("network", "--y needs --gram nngp|ntk (it gives the cross Gram)");
-        goto done;
-    }
-    if (!(wp = split_paths("--weights", wtext, &L))) goto done;
-    if (btext && !(bp = split_paths("--biases", btext, &nbias))) goto done;
+    if (!(wp = split_paths("--weights", a.weights, &L))) goto done;
+    if (a.biases && !(bp = split_paths("--biases", a.biases, &nbias))) goto done;
     if (bp && nbias != L) {
         cli_error("--biases: expected %zu entries (one per layer, '-' for none), got %zu", L, nbias);
         goto done;
     }
-    if (!parse_scales("--weight-scale", wstext, L, &ws) || !parse_scales("--bias-scale", bstext, L, &bs)) goto done;
-    if (!cli_act_init(&act, co.act)) goto done;
-    if (!cli_check_writable("--outputs", outputs) || !cli_check_writable("--out", co.out)) goto done;
-    if (!cli_read_points(co.x, &X)) goto done;
-    if (co.y && !cli_read_points(co.y, &Y)) goto done;
-    if (co.y && Y.cols != X.cols) {
-        cli_error("--y: %s has %zu columns, but --x has %zu", co.y, Y.cols, X.cols);
+    if (!layer_scales("--weight-scale", &a.weight_scale, L, &ws) ||
+        !layer_scales("--bias-scale", &a.bias_scale, L, &bs))
+        goto done;
+    if (!cli_act_init(&act, a.act) || !cli_read_points(a.x, &X)) goto done;
+    if (a.y && !cli_read_points(a.y, &Y)) goto done;
+    if (a.y && Y.cols != X.cols) {
+        cli_error("--y: %s has %zu columns, but --x has %zu", a.y, Y.cols, X.cols);
         goto done;
     }
     Wm = calloc(L, sizeof *Wm), bm = calloc(L, sizeof *bm);
@@ -216,7 +188,7 @@ int cmd_network(int argc, char **argv)
             b[l] = bm[l].data;
         }
     }
-    const size_t n = X.rows, dout = widths[L], m = co.y ? Y.rows : n;
+    const size_t n = X.rows, dout = widths[L], m = a.y ? Y.rows : n;
     if (outputs && !(F = malloc(n * dout * sizeof *F))) {
         cli_error("--outputs: out of memory (%zu x %zu doubles)", n, dout);
         goto done;
@@ -231,7 +203,7 @@ int cmd_network(int argc, char **argv)
     }
     if ((s = dw_net_init(&net)) || (s = dw_net_set_given(net, act, L, widths, W, b, true)) ||
         (ws && (s = dw_net_set_weight_var(net, L, ws))) || (bs && (s = dw_net_set_bias_var(net, L, bs))) ||
-        (s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_threads(o, (int)co.threads))) {
+        (s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_threads(o, (int)a.threads))) {
         rc = cli_status(s);
         goto done;
     }
@@ -240,25 +212,24 @@ int cmd_network(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    if (gram && (s = dw_sample_network_gram(net, o, X.data, n, co.y ? Y.data : NULL, m, X.cols, gram, G))) {
+    if (gram && (s = dw_sample_network_gram(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, gram, G))) {
         rc = cli_status(s);
         goto done;
     }
     const double secs = cli_now() - t0;
     const size_t fshape[2] = {n, dout}, gshape[2] = {n, m};
-    if ((rc = cli_write_outputs_gram(outputs, F, 2, fshape, gram ? co.out : NULL, G, 2, gshape))) goto done;
-    if (co.json) {
-        printf("{\"command\": \"network\", \"version\": \"%s\", \"act\": ", dw_version());
+    if ((rc = cli_write_outputs_gram(outputs, F, 2, fshape, gram ? a.out : NULL, G, 2, gshape))) goto done;
+    if (a.json) {
+        /* the options as parsed (one table), then what the network is */
+        printf("{\"command\": \"network\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, &a);
+        printf(", \"act\": ");
         cli_json_string(stdout, dw_act_name(act));
         printf(", \"widths\": [");
         for (size_t l = 0; l <= L; l++) printf("%s%zu", l ? ", " : "", widths[l]);
         printf("], \"n\": %zu, \"m\": %zu, \"biases\": [", n, m);
         for (size_t l = 0; l < L; l++) printf("%s%s", l ? ", " : "", b[l] ? "true" : "false");
-        printf("], \"gram\": %s%s%s, \"outputs\": ", gram ? "\"" : "", gram ? gramtext : "null", gram ? "\"" : "");
-        cli_json_path(stdout, outputs);
-        printf(", \"out\": ");
-        cli_json_path(stdout, co.out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
+        printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)a.threads), secs);
     }
     rc = 0;
 done:
@@ -266,6 +237,7 @@ done:
     for (size_t l = 0; bm && l < L; l++) dw_matrix_clear(&bm[l]);
     free(Wm), free(bm), free(W), free(b), free(widths), free(ws), free(bs), free(F);
     dw_core_free_large(G);
+    cli_args_free(&cmd, &a);
     free_paths(wp, L);
     free_paths(bp, nbias);
     dw_sample_opts_clear(o);

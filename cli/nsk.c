@@ -1,106 +1,85 @@
 /* deepwick nsk: neural signature kernels (theory.md 5.1). */
 #include "cli.h"
 
-#include <getopt.h>
+#include "opts.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "usage: deepwick nsk --x X.npy [--y Y.npy] --act ACT [--sigma0 S0 --sigma-a SA --sigma-b SB]\n"
-    "                    [--inhomogeneous] [--dyadic-order L | --grid] --out K.npy [options]\n"
-    "\n"
+/* The options: one table gives the parsing, --help and the JSON echo. */
+typedef struct nsk_args {
+    cli_args base;
+    const char *x, *y, *act, *solver, *out;
+    double sigma0, sigma_a, sigma_b;
+    long dyadic_order, threads;
+    bool inhomogeneous, grid, json;
+} nsk_args;
+
+#define F(field) offsetof(nsk_args, field)
+static const cli_opt opts[] = {
+    {"x", CLI_TEXT, F(x), "FILE", "paths: .npy n x len x d, or one path len x d (.npy or .csv)", .flags = CLI_REQUIRED},
+    {"act", CLI_TEXT, F(act), "ACT", "any activation (identity, relu, erf, tanh... as `deepwick kernel` accepts)",
+     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64) n x m", .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
+    {"y", CLI_TEXT, F(y), "FILE", "second paths (default: X, exactly symmetric); --inhomogeneous needs the same len",
+     .flags = 0},
+    {"sigma0", CLI_REAL, F(sigma0), "S0", "initial-state scale", .def = "1", .flags = CLI_NONNEG},
+    {"sigma-a", CLI_REAL, F(sigma_a), "SA", "weight scale", .def = "1", .flags = CLI_NONNEG},
+    {"sigma-b", CLI_REAL, F(sigma_b), "SB", "bias scale", .def = "0", .flags = CLI_NONNEG},
+    {"inhomogeneous", CLI_FLAG, F(inhomogeneous), NULL, "fresh weights at every step", .flags = 0},
+    {"dyadic-order", CLI_INT, F(dyadic_order), "L", "refine every segment 2^L times", .def = "0",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 30}, /* echoed as used (0 with --grid) */
+    {"solver", CLI_TEXT, F(solver), "S", "second-order (Heun cell update, ~4x per level) or first-order (~2x)",
+     .def = "second-order", .flags = CLI_HIDDEN_JSON}, /* echoed as used (first-order with --grid) */
+    {"grid", CLI_FLAG, F(grid), NULL, "the exact width limit of the discrete network on the data grid (first-order\n"
+     "recursion, no refinement): what Monte Carlo of finite networks converges to", .flags = 0},
+    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 1,
+     .hi = 4096},
+    {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
+#undef F
+
+static const cli_cmd cmd = {
+    "nsk",
+    "--x X.npy [--y Y.npy] --act ACT [--sigma0 S0 --sigma-a SA --sigma-b SB]\n"
+    "                    [--inhomogeneous] [--dyadic-order L | --grid] --out K.npy [options]",
     "Neural signature kernel: the infinite-width limit of the random controlled ResNet\n"
     "  Y_0 = sigma0 z_0,  Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m\n"
     "(theory.md 5.1): the Goursat system d^2 K / ds dt = (sigma_a^2 V_phi(K^xx, K^xy, K^yy) + sigma_b^2) <x', y'>\n"
     "(weights shared over time), or with --inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m/M)\n"
-    "the ODE along the diagonal.\n"
-    "\n"
-    "  --x FILE             paths: .npy n x len x d, or one path len x d (.npy or .csv)\n"
-    "  --y FILE             second paths (default: X, exactly symmetric); --inhomogeneous needs the same len\n"
-    "  --act ACT            any activation (identity, relu, erf, tanh... as `deepwick kernel` accepts)\n"
-    "  --sigma0 S0          initial-state scale (default 1)\n"
-    "  --sigma-a SA         weight scale (default 1)\n"
-    "  --sigma-b SB         bias scale (default 0)\n"
-    "  --inhomogeneous      fresh weights at every step\n"
-    "  --dyadic-order L     refine every segment 2^L times (default 0)\n"
-    "  --solver S           second-order (default: Heun cell update, ~4x per level) or first-order (~2x)\n"
-    "  --grid               the exact width limit of the discrete network on the data grid (first-order\n"
-    "                       recursion, no refinement): what Monte Carlo of finite networks converges to\n"
-    "  --out FILE           output .npy (float64) n x m\n"
-    "  --threads T          threads (default: all cores)\n"
-    "  --json               print a machine-readable summary on stdout\n";
+    "the ODE along the diagonal.\n",
+    opts, NULL};
 
 int cmd_nsk(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"x", required_argument, 0, 'x'},          {"y", required_argument, 0, 'y'},
-        {"out", required_argument, 0, 'o'},        {"act", required_argument, 0, 'a'},
-        {"sigma0", required_argument, 0, '0'},     {"sigma-a", required_argument, 0, 'A'},
-        {"sigma-b", required_argument, 0, 'b'},    {"inhomogeneous", no_argument, 0, 'i'},
-        {"dyadic-order", required_argument, 0, 'L'}, {"solver", required_argument, 0, 's'},
-        {"grid", no_argument, 0, 'g'},             {"threads", required_argument, 0, 't'},
-        {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *solver = "second-order";
-    long lam = 0;
-    int c, have_lam = 0;
-    double sigma0 = 1.0, sigma_a = 1.0, sigma_b = 0.0;
-    bool inhom = false, grid = false;
-    cli_common co;
-    cli_common_init(&co, "nsk", help);
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_opt(&co, c);
-        if (r == CLI_OPT_DONE) continue;
-        if (r != CLI_OPT_OWN) return r;
-        switch (c) {
-        case '0':
-            if (!cli_parse_double("--sigma0", optarg, &sigma0)) return 1;
-            break;
-        case 'A':
-            if (!cli_parse_double("--sigma-a", optarg, &sigma_a)) return 1;
-            break;
-        case 'b':
-            if (!cli_parse_double("--sigma-b", optarg, &sigma_b)) return 1;
-            break;
-        case 'i': inhom = true; break;
-        case 'L':
-            if (!cli_parse_int("--dyadic-order", optarg, 0, 30, &lam)) return 1;
-            have_lam = 1;
-            break;
-        case 's': solver = optarg; break;
-        case 'g': grid = true; break;
-        default: return cli_unknown_option(&co, argv);
-        }
-    }
-    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
-    if (!co.act) return cli_usage_error("nsk", "--act is required");
-    if (!co.out) return cli_usage_error("nsk", "--out is required");
-    if (grid && have_lam) return cli_usage_error("nsk", "--grid and --dyadic-order exclude each other");
+    nsk_args a = {0};
+    int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc < 0 && a.grid && cli_given(&cmd, &a, "dyadic-order"))
+        rc = cli_usage_error("nsk", "--grid and --dyadic-order exclude each other");
+    if (rc >= 0) return rc;
     dw_sig_solver sv;
-    if (dw_sig_solver_parse(solver, &sv)) return cli_error("--%s", dw_error_message());
-    const double sg[3] = {sigma0, sigma_a, sigma_b};
-    static const char *const sn[3] = {"--sigma0", "--sigma-a", "--sigma-b"};
-    if (!cli_check_nonneg(3, sg, sn)) return 1;
-    if (!cli_check_out_npy(co.out)) return 1;
-    int rc = 1;
+    if (dw_sig_solver_parse(a.solver, &sv)) return cli_error("--%s", dw_error_message());
+    rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     dw_act *act = NULL;
     dw_sig_nsk_opts *o = NULL;
     size_t n, lx, m = 0, ly = 0, d;
     dw_status s;
-    if (!cli_act_init(&act, co.act)) goto done;
+    if (!cli_act_init(&act, a.act)) goto done;
     if ((s = dw_sig_nsk_opts_init(&o)) || (s = dw_sig_nsk_opts_set_act(o, act)) ||
-        (s = dw_sig_nsk_opts_set_sigma0(o, sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, sigma_a)) ||
-        (s = dw_sig_nsk_opts_set_sigma_b(o, sigma_b)) || (s = dw_sig_nsk_opts_set_inhomogeneous(o, inhom)) ||
-        (s = dw_sig_nsk_opts_set_grid(o, grid)) || (s = dw_sig_nsk_opts_set_solver(o, sv)) ||
-        (s = dw_sig_nsk_opts_set_dyadic_order(o, (int)lam)) ||
-        (co.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)co.threads)))) {
+        (s = dw_sig_nsk_opts_set_sigma0(o, a.sigma0)) || (s = dw_sig_nsk_opts_set_sigma_a(o, a.sigma_a)) ||
+        (s = dw_sig_nsk_opts_set_sigma_b(o, a.sigma_b)) ||
+        (s = dw_sig_nsk_opts_set_inhomogeneous(o, a.inhomogeneous)) ||
+        (s = dw_sig_nsk_opts_set_grid(o, a.grid)) || (s = dw_sig_nsk_opts_set_solver(o, sv)) ||
+        (s = dw_sig_nsk_opts_set_dyadic_order(o, (int)a.dyadic_order)) ||
+        (a.threads && (s = dw_sig_nsk_opts_set_threads(o, (int)a.threads)))) {
         rc = cli_status(s);
         goto done;
     }
-    if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
-    if (!co.y) {
+    if (!cli_read_pair(a.x, a.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
+    if (!a.y) {
         m = n;
         ly = lx;
     }
@@ -121,20 +100,19 @@ int cmd_nsk(int argc, char **argv)
         goto done;
     }
     size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(co.out, K, 2, shape))) {
+    if ((s = dw_io_write_npy(a.out, K, 2, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (co.json) {
-        printf("{\"command\": \"nsk\", \"version\": \"%s\", \"act\": ", dw_version());
+    if (a.json) {
+        printf("{\"command\": \"nsk\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, &a);
+        printf(", \"act\": ");
         cli_json_string(stdout, dw_act_name(act));
-        printf(", \"sigma0\": %.17g, \"sigma_a\": %.17g, \"sigma_b\": %.17g, \"inhomogeneous\": %s, \"grid\": %s, "
-               "\"dyadic_order\": %d, \"solver\": \"%s\", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], "
-               "\"out\": ",
-               sigma0, sigma_a, sigma_b, inhom ? "true" : "false", grid ? "true" : "false", grid ? 0 : (int)lam,
-               grid ? "first-order" : solver, n, m, d, n, m);
-        cli_json_string(stdout, co.out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
+        printf(", \"dyadic_order\": %d, \"solver\": \"%s\", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], "
+               "\"threads\": %d, \"seconds\": %.6f}\n",
+               a.grid ? 0 : (int)a.dyadic_order, a.grid ? "first-order" : a.solver, n, m, d, n, m,
+               dw_core_threads((int)a.threads), secs);
     }
     rc = 0;
 done:

@@ -1,5 +1,15 @@
 /* Declarative command-line options: one table per command gives the parsing, the --help text and the JSON echo of
- * the options, so a command is parse -> library calls -> serialise and the three never disagree. */
+ * the options, so a command is parse -> library calls -> serialise and the three never disagree.
+ *
+ * A table is an array of cli_opt, one entry per option, terminated by {NULL, CLI_FLAG, .offset = 0}. Entries give
+ * the first five fields by position and the rest by name:
+ *     {"depth", CLI_INT, F(depth), "L", "number of hidden layers", .flags = CLI_REQUIRED, .lo = 1, .hi = 10000},
+ * where F(field) is offsetof(the command's argument struct, field). The struct starts with a cli_args.
+ *
+ * Positional arguments: an entry with CLI_POSITIONAL (CLI_TEXT only) takes the next argument that is not an option,
+ * in table order ("--" ends the options: everything after it is positional); its metavar names it in the usage
+ * errors and the help, its name is its JSON key. A command without positional entries refuses any positional
+ * argument ("unexpected argument"). */
 #ifndef DW_CLI_OPTS_H
 #define DW_CLI_OPTS_H
 
@@ -11,24 +21,32 @@
 typedef enum cli_type {
     CLI_FLAG,   /* bool, no argument */
     CLI_INT,    /* long in [lo, hi] */
-    CLI_REAL,   /* one finite double (>= 0 with CLI_NONNEG) */
-    CLI_REALS,  /* "v" or "v1,v2,...": finite doubles, a cli_reals (>= 0 each with CLI_NONNEG) */
+    CLI_REAL,   /* one finite double (CLI_NONNEG: >= 0, CLI_POSITIVE: > 0) */
+    CLI_REALS,  /* "v" or "v1,v2,...": finite doubles, a cli_reals (CLI_NONNEG: each >= 0) */
+    CLI_INTS,   /* "v" or "v1,v2,...": integers in [lo, hi], a cli_reals of integral doubles */
+    CLI_GRID,   /* "A:B:N": two finite numbers and an integer N in [lo, hi], a cli_grid (its meaning: the command's) */
     CLI_TEXT,   /* a string: a path, an activation, a law (const char *) */
     CLI_CHOICE  /* one of `choices` ("nngp|ntk|both"), stored as the const char * */
 } cli_type;
 
 enum {
-    CLI_REQUIRED = 1u << 0, /* a usage error when missing */
-    CLI_NONNEG = 1u << 1,   /* CLI_REAL(S): every value >= 0 */
-    CLI_NPY = 1u << 2,      /* CLI_TEXT: a path that must end in .npy */
-    CLI_OUTPUT = 1u << 3,   /* CLI_TEXT: an output path, checked writable before any work */
-    CLI_HIDDEN_JSON = 1u << 4 /* not echoed in the JSON summary */
+    CLI_REQUIRED = 1u << 0,    /* a usage error when missing */
+    CLI_NONNEG = 1u << 1,      /* CLI_REAL(S): every value >= 0 */
+    CLI_POSITIVE = 1u << 2,    /* CLI_REAL: the value > 0 */
+    CLI_OUTPUT = 1u << 3,      /* CLI_TEXT: an output path, checked writable before any work */
+    CLI_HIDDEN_JSON = 1u << 4, /* not echoed in the JSON summary (the command prints its own form, or none) */
+    CLI_POSITIONAL = 1u << 5   /* CLI_TEXT: a positional argument (see above) */
 };
 
 typedef struct cli_reals {
     double *v;
     size_t n;
 } cli_reals;
+
+typedef struct cli_grid {
+    double a, b;
+    long n;
+} cli_grid;
 
 typedef struct cli_opt {
     const char *name;    /* the long option without "--" ("weight-var"); its JSON key has '_' for '-' */
@@ -38,13 +56,14 @@ typedef struct cli_opt {
     const char *help;    /* one or more lines */
     const char *def;     /* default as text, parsed like a given value (NULL: none) */
     unsigned flags;
-    long lo, hi;         /* CLI_INT range */
+    long lo, hi;         /* CLI_INT, CLI_INTS range; CLI_GRID: of N */
     const char *choices; /* CLI_CHOICE */
+    const char *ext;     /* CLI_TEXT: the path must end in this (".npy", ".svg", ".csv"); NULL: any */
 } cli_opt;
 
 typedef struct cli_cmd {
     const char *name;    /* "kernel" */
-    const char *usage;   /* after "usage: deepwick NAME " */
+    const char *usage;   /* after "usage: deepwick NAME " (may span lines) */
     const char *summary; /* paragraphs between the usage line and the options */
     const cli_opt *opts; /* terminated by an entry with name NULL; at most 64 */
     const char *epilog;  /* after the options (may be NULL) */
@@ -58,7 +77,7 @@ typedef struct cli_args {
 /* Fill args (defaults, then argv[1..]); -1 when the command should go on, else the exit code to return: 0 after
  * --help (printed on stdout), 1 after a value error, 2 after a usage error (one line on stderr each). */
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, void *args);
-/* Free what cli_parse allocated (CLI_REALS arrays). */
+/* Free what cli_parse allocated (CLI_REALS / CLI_INTS arrays). */
 void cli_args_free(const cli_cmd *cmd, void *args);
 /* true if the option named `name` was given on the command line. */
 bool cli_given(const cli_cmd *cmd, const void *args, const char *name);

@@ -1,87 +1,78 @@
 /* deepwick sigkernel: signature-kernel Gram matrices by the Goursat PDE (theory.md 5). */
 #include "cli.h"
 
-#include <getopt.h>
+#include "opts.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-    "usage: deepwick sigkernel --x X.npy [--y Y.npy] [--dyadic-order L] --out K.npy [options]\n"
-    "\n"
+/* The options: one table gives the parsing, --help and the JSON echo. */
+typedef struct sigkernel_args {
+    cli_args base;
+    const char *x, *y, *out, *solver, *stat;
+    long dyadic_order, max_batch, threads;
+    double scale;
+    bool json;
+} sigkernel_args;
+
+#define F(field) offsetof(sigkernel_args, field)
+static const cli_opt opts[] = {
+    {"x", CLI_TEXT, F(x), "FILE", "paths: .npy n x len x d (float64/float32), or one path len x d (.npy or .csv)",
+     .flags = CLI_REQUIRED},
+    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64) n x m, written atomically",
+     .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
+    {"y", CLI_TEXT, F(y), "FILE", "second paths, m x len' x d (default: X; K(X, X) is then exactly symmetric)",
+     .flags = 0},
+    {"dyadic-order", CLI_INT, F(dyadic_order), "L",
+     "cut every segment into 2^L pieces; refused if the PDE rows would not fit in memory", .def = "0", .lo = 0,
+     .hi = 40},
+    {"solver", CLI_TEXT, F(solver), "S", "second-order (error falls ~4x per dyadic level) or first-order (~2x)",
+     .def = "second-order"},
+    {"static", CLI_TEXT, F(stat), "K", "linear (kappa = scale^2 <x, y>) or rbf (kappa = exp(-|x-y|^2 / (2 scale^2)),\n"
+     "second differences on the data grid as in pySigLib)", .def = "linear"},
+    {"scale", CLI_REAL, F(scale), "S", "static-kernel scale, > 0", .def = "1", .flags = CLI_POSITIVE},
+    {"max-batch", CLI_INT, F(max_batch), "B", "compute the Gram matrix in tiles of at most B x B pairs (same entries,\n"
+     "bit for bit)", .lo = 1, .hi = 1L << 40},
+    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"json", CLI_FLAG, F(json), NULL, "print a summary on stdout, with a Richardson-style error estimate from the\n"
+     "Gram matrix at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order,\n/ 1 first order)",
+     .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
+#undef F
+
+static const cli_cmd cmd = {
+    "sigkernel", "--x X.npy [--y Y.npy] [--dyadic-order L] --out K.npy [options]",
     "Gram matrix of signature kernels k(x, y) = <S(x), S(y)> (all levels), the solution at the end of both paths\n"
-    "of the Goursat problem d^2 k / ds dt = k <x'(s), y'(t)>, k = 1 on the edges (theory.md 5).\n"
-    "\n"
-    "  --x FILE             paths: .npy n x len x d (float64/float32), or one path len x d (.npy or .csv)\n"
-    "  --y FILE             second paths, m x len' x d (default: X; K(X, X) is then exactly symmetric)\n"
-    "  --out FILE           output .npy (float64) n x m, written atomically\n"
-    "  --dyadic-order L     cut every segment into 2^L pieces (default 0); refused if the PDE rows would not fit\n"
-    "                       in memory\n"
-    "  --solver S           second-order (default; error falls ~4x per dyadic level) or first-order (~2x)\n"
-    "  --static K           linear (default; kappa = scale^2 <x, y>) or rbf (kappa = exp(-|x-y|^2 / (2 scale^2)),\n"
-    "                       second differences on the data grid as in pySigLib)\n"
-    "  --scale S            static-kernel scale, > 0 (default 1)\n"
-    "  --max-batch B        compute the Gram matrix in tiles of at most B x B pairs (same entries, bit for bit)\n"
-    "  --threads T          threads (default: all cores); results do not depend on it\n"
-    "  --json               print a summary on stdout, with a Richardson-style error estimate from the Gram matrix\n"
-    "                       at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order, / 1 first order)\n";
+    "of the Goursat problem d^2 k / ds dt = k <x'(s), y'(t)>, k = 1 on the edges (theory.md 5).\n",
+    opts, NULL};
 
 int cmd_sigkernel(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"x", required_argument, 0, 'x'},         {"y", required_argument, 0, 'y'},
-        {"out", required_argument, 0, 'o'},       {"dyadic-order", required_argument, 0, 'L'},
-        {"solver", required_argument, 0, 's'},    {"static", required_argument, 0, 'k'},
-        {"scale", required_argument, 0, 'c'},     {"max-batch", required_argument, 0, 'B'},
-        {"threads", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    const char *solver = "second-order", *stat = "linear";
-    long lam = 0, maxb = 0;
-    double scale = 1.0;
-    int c;
-    cli_common co;
-    cli_common_init(&co, "sigkernel", help);
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = cli_common_opt(&co, c);
-        if (r == CLI_OPT_DONE) continue;
-        if (r != CLI_OPT_OWN) return r;
-        switch (c) {
-        case 'L':
-            if (!cli_parse_int("--dyadic-order", optarg, 0, 40, &lam)) return 1;
-            break;
-        case 's': solver = optarg; break;
-        case 'k': stat = optarg; break;
-        case 'c':
-            if (!cli_parse_double("--scale", optarg, &scale)) return 1;
-            if (!(scale > 0)) return cli_error("--scale: must be positive (got %g)", scale);
-            break;
-        case 'B':
-            if (!cli_parse_int("--max-batch", optarg, 1, 1L << 40, &maxb)) return 1;
-            break;
-        default: return cli_unknown_option(&co, argv);
-        }
-    }
-    if ((c = cli_common_end(&co, argc, argv, 1)) >= 0) return c;
-    if (!co.out) return cli_usage_error("sigkernel", "--out is required");
+    sigkernel_args a = {0};
+    int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc >= 0) return rc;
+    const long lam = a.dyadic_order, maxb = a.max_batch;
     dw_sig_solver sv;
     dw_sig_static sk;
-    if (dw_sig_solver_parse(solver, &sv) || dw_sig_static_parse(stat, &sk))
+    if (dw_sig_solver_parse(a.solver, &sv) || dw_sig_static_parse(a.stat, &sk))
         return cli_error("--%s", dw_error_message());
-    if (!cli_check_out_npy(co.out)) return 1;
-    int rc = 1;
+    rc = 1;
     double *X = NULL, *Y = NULL, *K = NULL;
     size_t n, lx, m = 0, ly = 0, d;
     dw_sig_kernel_opts *o = NULL;
     dw_status s;
     if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
         (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
-        (s = dw_sig_kernel_opts_set_scale(o, scale)) ||
-        (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads)))) {
+        (s = dw_sig_kernel_opts_set_scale(o, a.scale)) ||
+        (a.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)a.threads)))) {
         rc = cli_status(s);
         goto done;
     }
-    if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
-    if (!co.y) {
+    if (!cli_read_pair(a.x, a.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;
+    if (!a.y) {
         m = n;
         ly = lx;
     }
@@ -117,24 +108,23 @@ int cmd_sigkernel(int argc, char **argv)
         goto done;
     }
     double eabs = 0, erel = 0;
-    if (co.json && (s = dw_sig_kernel_error(o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
+    if (a.json && (s = dw_sig_kernel_error(o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
         rc = cli_status(s);
         goto done;
     }
     size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(co.out, K, 2, shape))) {
+    if ((s = dw_io_write_npy(a.out, K, 2, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (co.json) {
-        printf("{\"command\": \"sigkernel\", \"version\": \"%s\", \"n\": %zu, \"m\": %zu, \"len_x\": %zu, "
-               "\"len_y\": %zu, \"d\": %zu, \"dyadic_order\": %ld, \"solver\": \"%s\", \"static\": \"%s\", "
-               "\"scale\": %.17g, \"symmetric\": %s, \"error_estimate\": {\"max_abs\": %.6g, \"max_rel\": %.6g, "
-               "\"compared_with_dyadic_order\": %ld}, \"shape\": [%zu, %zu], \"out\": ",
-               dw_version(), n, m, lx, ly, d, lam, solver, stat, scale, co.y ? "false" : "true", eabs, erel,
-               lam == 0 ? 1L : lam - 1, n, m);
-        cli_json_string(stdout, co.out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)co.threads), secs);
+    if (a.json) {
+        printf("{\"command\": \"sigkernel\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, &a);
+        printf(", \"n\": %zu, \"m\": %zu, \"len_x\": %zu, \"len_y\": %zu, \"d\": %zu, \"symmetric\": %s, "
+               "\"error_estimate\": {\"max_abs\": %.6g, \"max_rel\": %.6g, \"compared_with_dyadic_order\": %ld}, "
+               "\"shape\": [%zu, %zu], \"threads\": %d, \"seconds\": %.6f}\n",
+               n, m, lx, ly, d, a.y ? "false" : "true", eabs, erel, lam == 0 ? 1L : lam - 1, n, m,
+               dw_core_threads((int)a.threads), secs);
     }
     rc = 0;
 done:

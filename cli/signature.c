@@ -1,70 +1,59 @@
 /* deepwick signature / logsignature: truncated signatures and Lyndon-basis log-signatures (theory.md 5). */
 #include "cli.h"
 
-#include <getopt.h>
+#include "opts.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char help_sig[] =
-    "usage: deepwick signature --x X.npy --level N --out S.npy [--threads T] [--json]\n"
-    "\n"
+/* The options of both commands: one table gives the parsing, --help and the JSON echo. */
+typedef struct sig_args {
+    cli_args base;
+    const char *x, *out;
+    long level, threads;
+    bool json;
+} sig_args;
+
+#define F(field) offsetof(sig_args, field)
+static const cli_opt opts[] = {
+    {"x", CLI_TEXT, F(x), "FILE",
+     "paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 2",
+     .flags = CLI_REQUIRED},
+    {"level", CLI_INT, F(level), "N", "truncation level, 1..64 (refused if the output would not fit in memory)",
+     .flags = CLI_REQUIRED, .lo = 1, .hi = 64},
+    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically", .flags = CLI_REQUIRED | CLI_OUTPUT,
+     .ext = ".npy"},
+    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
+    {NULL, CLI_FLAG, .offset = 0}};
+#undef F
+
+static const cli_cmd cmd_sig = {
+    "signature", "--x X.npy --level N --out S.npy [--threads T] [--json]",
     "Truncated signature S(x) = exp(dx_1) (x) ... (x) exp(dx_M) of piecewise-linear paths (Chen's identity),\n"
     "levels 1..N (level 0 omitted), words level by level and lexicographically within a level (iisignature's\n"
-    "sig order). Output: batch x (d + d^2 + ... + d^N).\n"
-    "\n"
-    "  --x FILE       paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 2\n"
-    "  --level N      truncation level, 1..64 (refused if the output would not fit in memory)\n"
-    "  --out FILE     output .npy (float64), written atomically\n"
-    "  --threads T    threads (default: all cores); results do not depend on it\n"
-    "  --json         print a machine-readable summary on stdout\n";
+    "sig order). Output: batch x (d + d^2 + ... + d^N).\n",
+    opts, NULL};
 
-static const char help_log[] =
-    "usage: deepwick logsignature --x X.npy --level N --out L.npy [--threads T] [--json]\n"
-    "\n"
+static const cli_cmd cmd_log = {
+    "logsignature", "--x X.npy --level N --out L.npy [--threads T] [--json]",
     "Log-signature of piecewise-linear paths in the Lyndon basis: coordinates c_w of log S(x) = sum_w c_w P_w,\n"
     "P_w the standard bracketing of the Lyndon word w, words level by level and lexicographic within a level\n"
-    "(iisignature's logsig). Output: batch x (number of Lyndon words of length 1..N).\n"
-    "\n"
-    "  --x FILE       paths: .npy batch x len x d, or one path len x d (.npy or .csv); len >= 2\n"
-    "  --level N      truncation level, 1..64\n"
-    "  --out FILE     output .npy (float64), written atomically\n"
-    "  --threads T    threads (default: all cores)\n"
-    "  --json         print a machine-readable summary on stdout\n";
+    "(iisignature's logsig). Output: batch x (number of Lyndon words of length 1..N).\n",
+    opts, NULL};
 
 static int run(int argc, char **argv, int log)
 {
-    const char *cmd = log ? "logsignature" : "signature";
-    static const struct option opts[] = {{"x", required_argument, 0, 'x'},     {"level", required_argument, 0, 'n'},
-                                         {"out", required_argument, 0, 'o'},   {"threads", required_argument, 0, 't'},
-                                         {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *xpath = NULL, *out = NULL;
-    long level = 0, threads = 0;
-    int json = 0, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'x': xpath = optarg; break;
-        case 'n':
-            if (!cli_parse_int("--level", optarg, 1, 64, &level)) return 1;
-            break;
-        case 'o': out = optarg; break;
-        case 't':
-            if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs(log ? help_log : help_sig, stdout); return 0;
-        default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!xpath) return cli_usage_error(cmd, "--x is required");
-    if (!level) return cli_usage_error(cmd, "--level is required");
-    if (!out) return cli_usage_error(cmd, "--out is required");
-    if (!cli_check_out_npy(out)) return 1;
-    int rc = 1;
+    const cli_cmd *cmd = log ? &cmd_log : &cmd_sig;
+    sig_args a = {0};
+    int rc = cli_parse(cmd, argc, argv, &a);
+    if (rc >= 0) return rc;
+    const long level = a.level, threads = a.threads;
+    const char *out = a.out;
+    rc = 1;
     double *X = NULL, *res = NULL;
     size_t b, len, d, sz = 0;
     dw_sig_opts *o = NULL;
@@ -74,7 +63,7 @@ static int run(int argc, char **argv, int log)
         rc = cli_status(s);
         goto done;
     }
-    if (!cli_read_paths(xpath, &X, &b, &len, &d)) goto done;
+    if (!cli_read_paths(a.x, &X, &b, &len, &d)) goto done;
     if ((s = log ? dw_sig_logsig_size(d, (int)level, &sz) : dw_sig_size(d, (int)level, &sz))) {
         rc = cli_error("--%s", dw_error_message());
         goto done;
@@ -100,12 +89,12 @@ static int run(int argc, char **argv, int log)
         rc = cli_status(s);
         goto done;
     }
-    if (json) {
-        printf("{\"command\": \"%s\", \"version\": \"%s\", \"batch\": %zu, \"len\": %zu, \"d\": %zu, \"level\": %ld, "
-               "\"shape\": [%zu, %zu], \"out\": ",
-               cmd, dw_version(), b, len, d, level, b, sz);
-        cli_json_string(stdout, out);
-        printf(", \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)threads), secs);
+    if (a.json) {
+        printf("{\"command\": \"%s\", \"version\": \"%s\", ", cmd->name, dw_version());
+        cli_json_options(stdout, cmd, &a);
+        printf(", \"batch\": %zu, \"len\": %zu, \"d\": %zu, \"shape\": [%zu, %zu], \"threads\": %d, "
+               "\"seconds\": %.6f}\n",
+               b, len, d, b, sz, dw_core_threads((int)threads), secs);
     }
     rc = 0;
 done:

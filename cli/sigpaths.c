@@ -1,7 +1,8 @@
 /* Helpers shared by the signature commands (signature, logsignature, sigkernel, nsk, cresnet, lcde, lcde-kernel). */
 #include "cli.h"
 
-#include <math.h>
+#include "opts.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,48 +13,17 @@ int cli_read_paths(const char *path, double **data, size_t *batch, size_t *len, 
     return 1;
 }
 
-int cli_parse_double(const char *opt, const char *text, double *out)
+int cli_channels(const char *opt, const cli_reals *r, size_t **out, size_t *count)
 {
-    double *v = NULL;
-    size_t n = 0;
-    if (!cli_parse_list(opt, text, &v, &n)) return 0;
-    if (n != 1) {
-        free(v);
-        return cli_error("%s: expected one number, got %zu", opt, n), 0;
-    }
-    *out = v[0];
-    free(v);
-    return 1;
-}
-
-int cli_parse_channels(const char *opt, const char *text, size_t **out, size_t *count)
-{
-    double *v = NULL;
-    size_t n = 0;
-    if (!cli_parse_list(opt, text, &v, &n)) return 0;
-    size_t *c = malloc(n * sizeof *c);
-    if (!c) {
-        free(v);
-        return cli_error("%s: out of memory", opt), 0;
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (v[k] < 0 || v[k] != floor(v[k]) || v[k] > 1e15) {
-            cli_error("%s: value %zu (%g) is not a channel index (an integer >= 0)", opt, k + 1, v[k]);
-            free(v);
-            free(c);
-            return 0;
-        }
-        c[k] = (size_t)v[k];
-    }
-    free(v);
+    *out = NULL;
+    *count = 0;
+    if (!r->v) return 1;
+    size_t *c = malloc(r->n * sizeof *c);
+    if (!c) return cli_error("%s: out of memory", opt), 0;
+    for (size_t k = 0; k < r->n; k++) c[k] = (size_t)r->v[k];
     *out = c;
-    *count = n;
+    *count = r->n;
     return 1;
-}
-
-int cli_check_out_npy(const char *out)
-{
-    return cli_npy_path("--out", out) && cli_check_writable("--out", out);
 }
 
 int cli_read_pair(const char *xpath, const char *ypath, double **X, size_t *n, size_t *lx, double **Y, size_t *m,

@@ -3,7 +3,6 @@
 #include "core/sbuf.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,7 +65,8 @@ int cli_parse_int(const char *opt, const char *text, long lo, long hi, long *out
     errno = 0;
     long v = strtol(text, &end, 10);
     if (end == text || *end != '\0' || errno == ERANGE) return cli_error("%s: '%s' is not an integer", opt, text), 0;
-    if (v < lo || v > hi) return cli_error("%s: %ld is out of range [%ld, %ld]", opt, v, lo, hi), 0;
+    if (v < lo) return cli_error("%s: must be >= %ld (got %ld)", opt, lo, v), 0;
+    if (v > hi) return cli_error("%s: must be <= %ld (got %ld)", opt, hi, v), 0;
     *out = v;
     return 1;
 }
@@ -79,65 +79,6 @@ double cli_now(void)
 }
 
 void cli_json_string(FILE *f, const char *s) { dw_json_fput_string(f, s); }
-
-void cli_common_init(cli_common *co, const char *cmd, const char *help)
-{
-    memset(co, 0, sizeof *co);
-    co->cmd = cmd;
-    co->help = help;
-    opterr = 0;
-    optind = 1;
-}
-
-int cli_common_opt(cli_common *co, int c)
-{
-    switch (c) {
-    case 'x': co->x = optarg; return CLI_OPT_DONE;
-    case 'y': co->y = optarg; return CLI_OPT_DONE;
-    case 'o': co->out = optarg; return CLI_OPT_DONE;
-    case 'a': co->act = optarg; return CLI_OPT_DONE;
-    case 't': return cli_parse_int("--threads", optarg, 1, 4096, &co->threads) ? CLI_OPT_DONE : 1;
-    case 'j': co->json = 1; return CLI_OPT_DONE;
-    case 'h': fputs(co->help, stdout); return 0;
-    default: return CLI_OPT_OWN;
-    }
-}
-
-int cli_unknown_option(const cli_common *co, char **argv)
-{
-    return cli_usage_error(co->cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-}
-
-int cli_common_end(const cli_common *co, int argc, char **argv, int need_x)
-{
-    if (optind < argc) return cli_usage_error(co->cmd, "unexpected argument '%s'", argv[optind]);
-    if (need_x && !co->x) return cli_usage_error(co->cmd, "--x is required");
-    return -1;
-}
-
-int cli_net_opt(int c, long *width, long *samples, long *seed)
-{
-    switch (c) {
-    case 'N': return cli_parse_int("--width", optarg, 1, 1000000, width) ? CLI_OPT_DONE : 1;
-    case 'S': return cli_parse_int("--samples", optarg, 1, 1L << 40, samples) ? CLI_OPT_DONE : 1;
-    case 'r': return cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, seed) ? CLI_OPT_DONE : 1;
-    default: return CLI_OPT_OWN;
-    }
-}
-
-int cli_check_nonneg(size_t k, const double *v, const char *const *opts)
-{
-    for (size_t i = 0; i < k; i++)
-        if (v[i] < 0) return cli_error("%s: must be non-negative (got %g)", opts[i], v[i]), 0;
-    return 1;
-}
-
-int cli_npy_path(const char *opt, const char *path)
-{
-    size_t len = strlen(path);
-    if (len < 4 || strcmp(path + len - 4, ".npy")) return cli_error("%s: '%s' must end in .npy", opt, path), 0;
-    return 1;
-}
 
 int cli_check_writable(const char *opt, const char *path)
 {
@@ -168,25 +109,14 @@ int cli_read_points(const char *path, dw_matrix *X)
     return 1;
 }
 
-void cli_json_path(FILE *f, const char *path)
+int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out)
 {
-    if (path)
-        cli_json_string(f, path);
-    else
-        fputs("null", f);
-}
-
-int cli_parse_gram(const cli_common *co, const char *text, dw_sample_gram *gram)
-{
-    *gram = DW_SAMPLE_NO_GRAM;
-    if (!text) return co->out ? cli_usage_error(co->cmd, "--out needs --gram nngp|ntk") : -1;
-    if (!strcmp(text, "nngp"))
-        *gram = DW_SAMPLE_NNGP;
-    else if (!strcmp(text, "ntk"))
-        *gram = DW_SAMPLE_NTK;
-    else
-        return cli_error("--gram: expected nngp or ntk (got '%s')", text);
-    return co->out ? -1 : cli_usage_error(co->cmd, "--gram needs --out FILE");
+    if (!outputs && !gram)
+        return cli_usage_error(cmd, "nothing to do: give --outputs FILE and/or --gram KIND --out FILE");
+    if (!gram && out) return cli_usage_error(cmd, "--out needs --gram nngp|ntk");
+    if (gram && !out) return cli_usage_error(cmd, "--gram needs --out FILE");
+    if (outputs && out && !strcmp(outputs, out)) return cli_error("--outputs and --out name the same file '%s'", out);
+    return -1;
 }
 
 int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,

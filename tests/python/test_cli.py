@@ -543,3 +543,103 @@ def test_output_checked_before_computing(bad, tmp_path):
     """An unwritable output is refused even when the computation would be long or fail later."""
     p = run("kernel", "--x", bad / "big.npy", *BASE, "--out", tmp_path / "nodir" / "K.npy")
     check_failure(p, ["nodir", "No such file"], tmp_path, {})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# every command: its option table (cli/*.c) gives --help; the table parser's errors
+# ----------------------------------------------------------------------------------------------------------------
+
+def dispatched_commands():
+    """The commands cli/main.c dispatches."""
+    return re.findall(r'if \(!strcmp\(cmd, "([a-z-]+)"\)\) return cmd_', (ROOT / "cli" / "main.c").read_text())
+
+
+def option_tables():
+    """{command: [(name, metavar, positional, default)]} from every `static const cli_opt opts[]` in cli/*.c."""
+    tables = {}
+    for path in sorted((ROOT / "cli").glob("*.c")):
+        src = path.read_text()
+        if "static const cli_opt opts[]" not in src:
+            continue
+        table = src[src.index("static const cli_opt opts[]"):]
+        table = table[:table.index("{NULL, CLI_FLAG")]
+        entries = []
+        for e in re.split(r'\n    \{(?=")', table)[1:]:
+            m = re.match(r'"([a-z0-9-]+)", CLI_\w+, F\(\w+\), (NULL|"[^"]*")', e)
+            assert m, "%s: unparsed table entry %r" % (path.name, e[:60])
+            d = re.search(r'\.def = "([^"]*)"', e)
+            entries.append((m.group(1), m.group(2).strip('"'), "CLI_POSITIONAL" in e, d.group(1) if d else None))
+        for name in re.findall(r'static const cli_cmd \w+ = \{\s*"([a-z-]+)"', src):
+            tables[name] = entries
+    return tables
+
+
+def test_every_command_has_a_table():
+    cmds = dispatched_commands()
+    assert len(cmds) >= 15 and "converge" in cmds and "wick" in cmds
+    assert sorted(option_tables()) == sorted(cmds)
+    top = ok("--help").stdout
+    for c in cmds:
+        assert re.search(r"^  %s\s" % re.escape(c), top, re.M), "%s is not in `deepwick --help`" % c
+
+
+@pytest.mark.parametrize("cmd", dispatched_commands())
+def test_help_every_command(cmd):
+    entries = option_tables()[cmd]
+    for flag in ["--help", "-h"]:
+        h = ok(cmd, flag).stdout
+        assert h.startswith("usage: deepwick %s " % cmd) and "  -h, --help" in h
+        for name, metavar, positional, default in entries:
+            if positional:
+                assert re.search(r"^  %s\s" % re.escape(metavar), h, re.M), "%s is not in the help" % metavar
+            else:
+                assert re.search(r"^  --%s\b" % re.escape(name), h, re.M), "--%s is not in the help" % name
+            if default is not None:
+                assert "(default %s)" % default in h, (name, default)
+    # --help wins over the other options, and nothing is left on stderr
+    p = ok(cmd, "--help", "--frobnicate")
+    assert p.stdout.startswith("usage: deepwick " + cmd)
+
+
+TABLE_ERRORS = [
+    # (arguments, exit code, words of the one error line)
+    (["sigkernel", "--x", "X.npy", "--out", "K.npy", "--scale", 0], 1, ["--scale: must be positive (got 0)"]),
+    (["sigkernel", "--x", "X.npy", "--out", "K.npy", "--scale", "1,2"], 1, ["--scale: expected one number (got 2)"]),
+    (["signature", "--x", "X.npy", "--out", "S.npy", "--level", 0], 1, ["--level: must be >= 1 (got 0)"]),
+    (["signature", "--x", "X.npy", "--out", "S.npy", "--level", 65], 1, ["--level: must be <= 64 (got 65)"]),
+    (["signature", "--x", "X.npy", "--out", "S.txt", "--level", 2], 1, ["--out: 'S.txt' must end in .npy"]),
+    (["lcde", "--x", "X.npy", "--out", "Y.npy", "--width", 4, "--gate", "0,1.5"], 1,
+     ["--gate: value 2 (1.5) must be an integer >= 0"]),
+    (["cresnet", "--x", "X.npy", "--out", "Y.npy", "--width", 4, "--act", "relu", "--sigma-b", -1], 1,
+     ["--sigma-b: must be non-negative (got -1)"]),
+    (["criticality", "--act", "erf", "--curve", "0:1:x"], 1, ["--curve: '0:1:x' is not B0:B1:N"]),
+    (["criticality", "--act", "erf", "--curve", "0:1:1"], 1, ["--curve: N = 1; at least 2 points"]),
+    (["sample", "--x", "X.npy", "--depth", 1, "--act", "relu", "--width", 4, "--gram", "gp"], 1,
+     ["--gram: expected nngp or ntk (got 'gp')"]),
+    (["converge", "--x", "X.npy", "--depth", 1, "--act", "relu", "--widths", "8,16", "--samples", 1], 1,
+     ["--samples: must be >= 2 (got 1)"]),
+    (["converge", "--x", "X.npy", "--depth", 1, "--act", "relu", "--widths", "8,16", "--samples", 3, "--json=1"], 2,
+     ["--json takes no value", "--help"]),
+    (["signature", "--x", "X.npy", "--out", "S.npy", "--level"], 2, ["--level needs a value (N)", "--help"]),
+    (["signature", "--x", "X.npy", "--out", "S.npy", "--lev", 2], 2, ["unknown option '--lev'", "--help"]),
+    (["signature", "--x", "X.npy", "--out", "S.npy", "--level", 2, "extra"], 2, ["unexpected argument 'extra'"]),
+    (["signature", "--out", "S.npy", "--level", 2], 2, ["--x is required"]),
+    (["wick"], 2, ["the argument EXPR is required", "--help"]),
+    (["wick", "tr(A)", "tr(B)"], 2, ["unexpected argument 'tr(B)' (quote an argument that has spaces)"]),
+    (["wick", "tr(A)", "--max-pairings", 0], 1, ["--max-pairings: must be >= 1 (got 0)"]),
+]
+
+
+@pytest.mark.parametrize("args,code,words", TABLE_ERRORS, ids=[" ".join(map(str, a)) for a, _, _ in TABLE_ERRORS])
+def test_table_parser_errors(tmp_path, args, code, words):
+    p = run(*args, cwd=tmp_path)
+    check_failure(p, words, tmp_path, {})
+    assert p.returncode == code
+
+
+def test_positional_after_double_dash_and_anywhere():
+    """A positional argument may come before or after the options, or after "--" (which ends the options)."""
+    want = ok("wick", "tr(A A)", "--json").stdout
+    assert ok("wick", "--json", "tr(A A)").stdout == want
+    assert ok("wick", "--json", "--", "tr(A A)").stdout == want
+    assert json.loads(want)["value"]

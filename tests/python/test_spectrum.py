@@ -242,8 +242,8 @@ def test_cli_exact_and_critical():
 
 
 @pytest.mark.parametrize("args,what", [
-    (["--moments", 0], "K must be >= 1"),
-    (["--moments", 257], "supported maximum 256"),
+    (["--moments", 0], "--moments: must be >= 1 (got 0)"),
+    (["--moments", 257], "--moments: must be <= 256 (got 257)"),
     (["--moments", 3, "--q0", 0], "q0"),
     (["--moments", 3, "--q0", -1], "q0"),
     (["--moments", 3, "--act", "erf", "--exact"], "not rational"),
