@@ -80,6 +80,11 @@ DW_API size_t dw_finite_info_pairs_series(const dw_finite_info *info);
 DW_API dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const double *X, size_t n,
                                 const double *Y, size_t m, size_t d, double *out, dw_finite_info *info);
 
+/** At width N, from the stacked quantities q (DW_FW_COUNT x count, as dw_finite_gram writes them for count = n m
+ * entries): out (4 x count) receives the corrected means K + G1/N and Theta + Theta1/N, and the standard deviations
+ * sqrt(nngp_var / N) and sqrt(ntk_var / N) of the empirical entries (leading order); N > 0. */
+DW_API dw_status dw_finite_at_width(const double *q, size_t count, double N, double *out);
+
 #ifdef __cplusplus
 }
 #endif

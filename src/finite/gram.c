@@ -27,6 +27,9 @@ typedef struct job {
     double *err;         /* per item (points, then rows) */
 } job;
 
+/* the largest relative error estimate of one Gaussian moment accepted from the relu family's closed form */
+#define DW_FW_CLOSED_MAX_ERR 1e-4
+
 static const dw_fw_coefs *coefs_of(const job *J, size_t p, int l) { return &J->coefs[p * (size_t)J->L + l - 1]; }
 
 /* sin t - t cos t without cancellation for small t */
@@ -80,6 +83,12 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         double scale = 0.0;
         for (int i = 0; i < m; i++) scale = fmax(scale, fmax(fabs(P.s[i][i]), fabs(P.p[i][i])));
         if (scale > 0 && P.err / scale > *err) *err = P.err / scale;
+        if (J->closed && m == 2 && !(P.err <= DW_FW_CLOSED_MAX_ERR * scale))
+            return dw_fail(DW_ERR_RANGE,
+                           "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer %d): "
+                           "the relu family's closed form loses its accuracy there (estimated error %.2g relative; "
+                           "theory.md 1.6, pitfall 1: not supported yet)",
+                           p + 1, (J->sym ? q : q - J->n) + 1, angle(a, b, c, s.dist), l, P.err / scale);
         dw_fw_state_step(&s, &P, &J->lay[l]);
     }
     dw_fw_state_outputs(&s, out);

@@ -1,6 +1,7 @@
 /* The finite-width options and info objects (opaque, with validating setters and getters). */
 #include "finite/gram.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static const char *const names[DW_FW_COUNT] = {"nngp",     "ntk",      "nngp_1",   "ntk_1", "nngp_var",
@@ -43,3 +44,16 @@ double dw_finite_info_frobenius_ntk(const dw_finite_info *i) { return i ? i->fro
 double dw_finite_info_moment_error(const dw_finite_info *i) { return i ? i->moment_error : 0.0; }
 size_t dw_finite_info_pairs_closed(const dw_finite_info *i) { return i ? i->pairs_closed : 0; }
 size_t dw_finite_info_pairs_series(const dw_finite_info *i) { return i ? i->pairs_series : 0; }
+
+dw_status dw_finite_at_width(const double *q, size_t count, double N, double *out)
+{
+    if (!q || !out) return dw_fail(DW_ERR_INVALID, "finite-width at width N: NULL argument");
+    if (!(N > 0) || !isfinite(N)) return dw_fail(DW_ERR_INVALID, "width: must be a positive number (got %g)", N);
+    for (size_t k = 0; k < count; k++) {
+        out[k] = q[DW_FW_NNGP * count + k] + q[DW_FW_NNGP_1 * count + k] / N;
+        out[count + k] = q[DW_FW_NTK * count + k] + q[DW_FW_NTK_1 * count + k] / N;
+        out[2 * count + k] = sqrt(fmax(q[DW_FW_NNGP_VAR * count + k], 0.0) / N);
+        out[3 * count + k] = sqrt(fmax(q[DW_FW_NTK_VAR * count + k], 0.0) / N);
+    }
+    return DW_OK;
+}
