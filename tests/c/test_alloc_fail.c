@@ -123,6 +123,27 @@ static dw_status sc_kernels(void)
     return s;
 }
 
+static dw_status sc_finite(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_finite_opts *o = NULL;
+    dw_finite_info *info = NULL;
+    double out[DW_FW_COUNT * 4 * 4];
+    dw_status s = make_net(&net, &act, kernel_act, 2, true, 0);
+    if (!s) s = dw_finite_opts_init(&o);
+    if (!s) s = dw_finite_opts_set_threads(o, 1);
+    if (!s) s = dw_finite_info_init(&info);
+    static const double X[3 * 3] = {0.3, -1.2, 0.8, 1.1, 0.4, -0.5, -0.7, 0.9, 0.2}; /* no nearly parallel pair */
+    if (!s) s = dw_finite_gram(net, o, X, 3, NULL, 3, 3, out, info);
+    if (!s) s = dw_finite_gram(net, o, X, 1, X + 3, 2, 3, out, NULL);
+    dw_finite_info_clear(info);
+    dw_finite_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_sample(void)
 {
     dw_net *net;
@@ -328,6 +349,13 @@ int main(void)
         snprintf(name, sizeof name, "kernels %s", kernel_acts[a]);
         kernel_act = kernel_acts[a];
         sweep(name, sc_kernels);
+    }
+    static const char *finite_acts[] = {"relu", "tanh"};
+    for (size_t a = 0; a < sizeof finite_acts / sizeof finite_acts[0]; a++) {
+        char name[64];
+        snprintf(name, sizeof name, "finite %s", finite_acts[a]);
+        kernel_act = finite_acts[a];
+        sweep(name, sc_finite);
     }
     sweep("sample", sc_sample);
     sweep("spectrum", sc_spectrum);
