@@ -34,6 +34,7 @@ int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const
                            const double *G, int gdim, const size_t *gshape);
 
 int cmd_kernel(int argc, char **argv);
+int cmd_finite(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
 int cmd_expand(int argc, char **argv);
 

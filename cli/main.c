@@ -11,6 +11,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  kernel        NNGP / NTK Gram matrices of a fully connected network (any activation)\n"
+    "  finite-width  the 1/N corrections at width N: mean shifts, variances, Frobenius constants\n"
     "  wick          exact finite-N expectations of traces of random-matrix words (genus expansion)\n"
     "  expand        exact finite-width E[f(x) f(y)] of a polynomial network (operator-graph expansion)\n"
     "  signature     truncated signatures of piecewise-linear paths (Chen; iisignature's order)\n"
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "finite-width")) return cmd_finite(argc - 1, argv + 1);
     if (!strcmp(cmd, "wick")) return cmd_wick(argc - 1, argv + 1);
     if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
     if (!strcmp(cmd, "signature")) return cmd_signature(argc - 1, argv + 1);
