@@ -1,0 +1,501 @@
+"""Independent reference for the finite-width (1/N) corrections of theory.md 1.6, for one pair {x, y} or one input.
+
+Written from the recursion's statement (conditioning on the layer below, second order in the fluctuation of the
+random covariance, Stein's lemma on the weight rows), not from deepwick's C sources.  What makes it a different
+route from the engine (whose Gaussian primitives come from the Hermite / Mehler series of theory.md 1.5 b):
+
+* every Gaussian primitive <d^alpha F(z)>, z ~ N(0, Sigma), |alpha| <= 4, is taken in the derivative-free Stein form
+  <F(z) He_alpha(z; Sigma)>, He_alpha the multivariate Hermite polynomial of the covariance (He_e = w_e,
+  He_ef = w_e w_f - P_ef, ...; P = Sigma^-1, w = P z), expanded into monomials z_x^P z_y^Q, P + Q <= 4;
+  a product that depends on one coordinate only uses the 1-D Hermite polynomials of that variance (and is 0 for
+  a derivative in the other coordinate);
+* relu: the monomial moments are orthant moments (closed form, theory.md 1.6)
+      E[z_x^P z_y^Q; z_x > 0, z_y > 0] = a^{P/2} b^{Q/2} 2^{(P+Q)/2} Gamma((P+Q)/2 + 1) / (2 pi)
+                                           * int_{theta - pi/2}^{pi/2} cos^P t cos^Q(t - theta) dt
+  whose 1-D trigonometric integral is taken by mpmath.quad (tanh-sinh) at `dps` digits, and the whole recursion
+  runs in mpmath at `dps` digits (default 30: relative accuracy of the outputs ~1e-25 away from parallel pairs; a
+  pair at angle theta loses ~8 log10(1/theta) digits in the Stein weights, so raise dps for near-duplicates);
+* smooth activations (tanh, erf, gelu, a callable): the moments by a 2-D tensor trapezoidal rule in the Cholesky
+  coordinates z_x = sqrt(a) u1, z_y = sqrt(b) (rho u1 + sqrt(1 - rho^2) u2), u1, u2 on [-U, U] with step h
+  (default U = 12, h = 1/16), in float64.  For integrands analytic in a strip |Im u| < s the error is
+  ~exp(-2 pi s / h) + exp(-U^2 / 2): tanh at variance q has s = pi / (2 sqrt q), so ~1e-13 relative up to q ~ 20
+  (checked in test_fwref.py against the erf closed form's Price derivatives taken by mpmath.diff, and by halving h).
+
+Conventions (theory.md 1.1, 1.3, 1.6): layers 1..L+1, K^1 = C_b + C_W <x_a, x_b>/d, hidden widths n_l = c_l N,
+NTK parameterisation (lambda = C unless ntk_weight_var / ntk_bias_var are given), one output unit.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import mpmath
+import numpy as np
+
+Number = Any  # float or mpmath.mpf
+ActSpec = Union[str, Tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]]
+
+_SQ2 = math.sqrt(2.0)
+_erf_u = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(z: np.ndarray) -> np.ndarray:
+    return np.asarray(_erf_u(z), dtype=float)
+
+
+def _gelu(z: np.ndarray) -> np.ndarray:
+    return 0.5 * z * (1.0 + _erf(z / _SQ2))
+
+
+def _dgelu(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + _erf(z / _SQ2)) + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+SMOOTH: Dict[str, Tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "erf": (_erf, lambda z: (2.0 / math.sqrt(math.pi)) * np.exp(-z * z)),
+    "gelu": (_gelu, _dgelu),
+    "identity": (lambda z: np.asarray(z, dtype=float), lambda z: np.ones_like(z, dtype=float)),
+}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Hermite weights of the Stein form, as polynomials {(P, Q): coefficient} in (z_x, z_y) (or {(P,): c} in 1-D)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _padd(p: Dict, q: Dict, s: Number) -> Dict:
+    r = dict(p)
+    for k, v in q.items():
+        r[k] = r.get(k, 0) + s * v
+    return r
+
+
+def _pmul(p: Dict, q: Dict) -> Dict:
+    r: Dict = {}
+    for k1, v1 in p.items():
+        for k2, v2 in q.items():
+            k = tuple(i + j for i, j in zip(k1, k2))
+            r[k] = r.get(k, 0) + v1 * v2
+    return r
+
+
+def hermite_poly(alpha: Tuple[int, ...], prec: Sequence[Sequence[Number]]) -> Dict:
+    """He_alpha(z; Sigma) as a polynomial in z: alpha a tuple of coordinate indices (len <= 4), prec = Sigma^-1.
+
+    He_alpha(z) p(z) = (-1)^|alpha| d^alpha p(z) for the density p of N(0, Sigma), so <d^alpha F> = <F He_alpha>."""
+    n = len(prec)
+    one = tuple([0] * n)
+    w = []
+    for e in range(n):
+        w.append({tuple(1 if u == v else 0 for v in range(n)): prec[e][u] for u in range(n)})
+    k = len(alpha)
+    if k == 0:
+        return {one: 1}
+    if k == 1:
+        return dict(w[alpha[0]])
+    # products of w's with pairings removed: He = sum over partial pairings (-1)^{#pairs} prod P_pairs prod w_rest
+    res: Dict = {}
+    idx = list(range(k))
+
+    def pairings(items: List[int]) -> List[Tuple[List[Tuple[int, int]], List[int]]]:
+        # all partial matchings of items: (pairs, unmatched)
+        if not items:
+            return [([], [])]
+        first, rest = items[0], items[1:]
+        out = [(pr, [first] + un) for pr, un in pairings(rest)]
+        for i, other in enumerate(rest):
+            for pr, un in pairings(rest[:i] + rest[i + 1:]):
+                out.append(([(first, other)] + pr, un))
+        return out
+
+    for pairs, rest in pairings(idx):
+        coef: Number = 1
+        for (i, j) in pairs:
+            coef = coef * prec[alpha[i]][alpha[j]]
+        if len(pairs) % 2:
+            coef = -coef
+        poly: Dict = {one: coef}
+        for i in rest:
+            poly = _pmul(poly, w[alpha[i]])
+        res = _padd(res, poly, 1)
+    return res
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# moment providers: E[g_x(z_x) g_y(z_y) z_x^P z_y^Q] with g = phi^i phi'^j
+# ----------------------------------------------------------------------------------------------------------------
+
+class _ReluMoments:
+    """Orthant / half-line moments of relu in mpmath (g = z^i 1[z > 0] when i + j >= 1)."""
+
+    def __init__(self, Sigma: Any, dps: int) -> None:
+        self.dps = dps
+        self.S = Sigma
+        n = len(Sigma)
+        self.n = n
+        if n == 2:
+            a, b, c = Sigma[0][0], Sigma[1][1], Sigma[0][1]
+            rho = c / mpmath.sqrt(a * b)
+            rho = max(min(rho, mpmath.mpf(1)), mpmath.mpf(-1))
+            self.theta = mpmath.acos(rho)
+        self._c1: Dict = {}
+        self._c2: Dict = {}
+
+    @staticmethod
+    def _half(m: int) -> Any:
+        """E[Z^m; Z > 0] for Z ~ N(0, 1)."""
+        if m % 2 == 0:
+            return mpmath.fac2(m - 1) / 2 if m > 0 else mpmath.mpf(1) / 2
+        return mpmath.mpf(2) ** ((m - 1) // 2) * mpmath.factorial((m - 1) // 2) / mpmath.sqrt(2 * mpmath.pi)
+
+    def m1(self, u: int, g: Tuple[int, int], P: int) -> Any:
+        i, j = g
+        key = (u, i, j, P)
+        if key not in self._c1:
+            q = self.S[u][u]
+            if i + j == 0:  # g = 1: full Gaussian moment
+                v = q ** (mpmath.mpf(P) / 2) * (mpmath.fac2(P - 1) if P % 2 == 0 else 0) if P > 0 else mpmath.mpf(1)
+            else:
+                m = i + P
+                v = q ** (mpmath.mpf(m) / 2) * self._half(m)
+            self._c1[key] = v
+        return self._c1[key]
+
+    def m2(self, gx: Tuple[int, int], gy: Tuple[int, int], P: int, Q: int) -> Any:
+        assert sum(gx) > 0 and sum(gy) > 0
+        Px, Qy = gx[0] + P, gy[0] + Q
+        key = (Px, Qy)
+        if key not in self._c2:
+            a, b, th = self.S[0][0], self.S[1][1], self.theta
+            s = Px + Qy
+            integ = mpmath.quad(lambda t: mpmath.cos(t) ** Px * mpmath.cos(t - th) ** Qy, [th - mpmath.pi / 2,
+                                                                                         mpmath.pi / 2])
+            self._c2[key] = (a ** (mpmath.mpf(Px) / 2) * b ** (mpmath.mpf(Qy) / 2) * mpmath.mpf(2) ** (mpmath.mpf(s) / 2)
+                             * mpmath.gamma(mpmath.mpf(s) / 2 + 1) / (2 * mpmath.pi) * integ)
+        return self._c2[key]
+
+
+class _QuadMoments:
+    """Tensor trapezoidal rule in Cholesky coordinates (float64) for smooth phi."""
+
+    def __init__(self, Sigma: Any, phi: Callable, dphi: Callable, h: float, U: float) -> None:
+        S = np.array(Sigma, dtype=float)
+        self.n = n = S.shape[0]
+        u = np.arange(-U, U + 0.5 * h, h)
+        w = h * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
+        self.u, self.w = u, w
+        self.phi, self.dphi = phi, dphi
+        self.S = S
+        # 1-D grids per coordinate
+        self.z1 = [math.sqrt(S[k, k]) * u for k in range(n)]
+        self.f1 = [(phi(z), dphi(z)) for z in self.z1]
+        if n == 2:
+            a, b, c = S[0, 0], S[1, 1], S[0, 1]
+            rho = c / math.sqrt(a * b)
+            r = math.sqrt(max(0.0, 1.0 - rho * rho))
+            self.zx = (math.sqrt(a) * u)[:, None]
+            self.zy = math.sqrt(b) * (rho * u[:, None] + r * u[None, :])
+            self.W2 = w[:, None] * w[None, :]
+            self.fx = (phi(self.zx), dphi(self.zx))
+            self.fy = (phi(self.zy), dphi(self.zy))
+        self._c1: Dict = {}
+        self._c2: Dict = {}
+        self._g2: Dict = {}
+
+    def m1(self, u: int, g: Tuple[int, int], P: int) -> float:
+        key = (u, g, P)
+        if key not in self._c1:
+            f, df = self.f1[u]
+            z = self.z1[u]
+            self._c1[key] = float(np.sum(self.w * f ** g[0] * df ** g[1] * z ** P))
+        return self._c1[key]
+
+    def _gprod(self, gx: Tuple[int, int], gy: Tuple[int, int]) -> np.ndarray:
+        key = (gx, gy)
+        if key not in self._g2:
+            gxv = self.fx[0] ** gx[0] * self.fx[1] ** gx[1]
+            gyv = self.fy[0] ** gy[0] * self.fy[1] ** gy[1]
+            self._g2[key] = self.W2 * gxv * gyv
+        return self._g2[key]
+
+    def m2(self, gx: Tuple[int, int], gy: Tuple[int, int], P: int, Q: int) -> float:
+        key = (gx, gy, P, Q)
+        if key not in self._c2:
+            self._c2[key] = float(np.sum(self._gprod(gx, gy) * self.zx ** P * self.zy ** Q))
+        return self._c2[key]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# primitives
+# ----------------------------------------------------------------------------------------------------------------
+
+class _Prims:
+    """<d^alpha F> for F = prod_k phi^{(t_k)}(z_{a_k}), t in {0, 1}, by the Stein form."""
+
+    def __init__(self, Sigma: Any, mom: Any, mp: bool) -> None:
+        self.n = n = len(Sigma)
+        self.mom = mom
+        self.mp = mp
+        self.zero: Number = mpmath.mpf(0) if mp else 0.0
+        if n == 2:
+            det = Sigma[0][0] * Sigma[1][1] - Sigma[0][1] * Sigma[1][0]
+            self.prec = [[Sigma[1][1] / det, -Sigma[0][1] / det], [-Sigma[1][0] / det, Sigma[0][0] / det]]
+        self._hp: Dict = {}
+        self._cache: Dict = {}
+        self.S = Sigma
+
+    def _herm2(self, alpha: Tuple[int, ...]) -> Dict:
+        key = tuple(sorted(alpha))
+        if key not in self._hp:
+            self._hp[key] = hermite_poly(key, self.prec)
+        return self._hp[key]
+
+    def _herm1(self, u: int, k: int) -> Dict:
+        key = ("1d", u, k)
+        if key not in self._hp:
+            self._hp[key] = hermite_poly(tuple([0] * k), [[1 / self.S[u][u]]])
+        return self._hp[key]
+
+    def E(self, factors: Sequence[Tuple[int, int]], alpha: Tuple[int, ...] = ()) -> Number:
+        """factors: (coordinate, derivative order 0/1) per factor; alpha: derivative coordinates."""
+        cnt = [[0, 0] for _ in range(self.n)]
+        for (u, t) in factors:
+            cnt[u][t] += 1
+        g = [tuple(c) for c in cnt]
+        key = (tuple(g), tuple(sorted(alpha)))
+        if key in self._cache:
+            return self._cache[key]
+        used = [u for u in range(self.n) if sum(g[u]) > 0]
+        if len(used) == 1:
+            u = used[0]
+            if any(e != u for e in alpha):
+                val = self.zero
+            else:
+                val = self.zero
+                for (P,), cf in self._herm1(u, len(alpha)).items():
+                    val = val + cf * self.mom.m1(u, g[u], P)
+        else:
+            val = self.zero
+            for (P, Q), cf in self._herm2(alpha).items():
+                val = val + cf * self.mom.m2(g[0], g[1], P, Q)
+        self._cache[key] = val
+        return val
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the recursion
+# ----------------------------------------------------------------------------------------------------------------
+
+def _per_layer(v: Any, depth: int, name: str) -> List[float]:
+    if np.ndim(v) == 0:
+        return [float(v)] * (depth + 1)
+    vals = [float(t) for t in v]
+    if len(vals) != depth + 1:
+        raise ValueError("%s: expected a scalar or %d values (layers 1..L+1), got %d" % (name, depth + 1, len(vals)))
+    return vals
+
+
+def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
+    if isinstance(act, str):
+        if act == "relu":
+            return "relu", None, None
+        if act in SMOOTH:
+            return act, SMOOTH[act][0], SMOOTH[act][1]
+        raise ValueError("act: unknown activation %r (relu, tanh, erf, gelu, identity or (phi, dphi))" % (act,))
+    phi, dphi = act
+    return "callable", phi, dphi
+
+
+def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weight_var: Any = 1.0,
+              bias_var: Any = 0.0, widths: Optional[Sequence[float]] = None, *, ntk_weight_var: Any = None,
+              ntk_bias_var: Any = None, dps: int = 30, h: float = 1.0 / 16, U: float = 12.0,
+              return_layers: bool = False) -> Dict[str, Any]:
+    """The 1/N corrections of theory.md 1.6 at the output layer L+1 for the pair {x, y} (or the input {x}).
+
+    Parameters
+    ----------
+    x, y : (d,) arrays (y None: one input)
+    depth : L >= 0 hidden layers
+    act : 'relu', 'tanh', 'erf', 'gelu', 'identity', or a pair (phi, dphi) of numpy callables
+    weight_var, bias_var : C_W, C_b, scalars or sequences of depth + 1 values (layers 1..L+1)
+    widths : None or `depth` factors c_l (hidden widths n_l = c_l N)
+    ntk_weight_var, ntk_bias_var : lambda_W, lambda_b (default: the C's, the NTK parameterisation)
+    dps : mpmath digits for relu; h, U : trapezoidal step and half-range for smooth activations
+
+    Returns
+    -------
+    dict of float arrays (n = 2 for a pair, 1 for one input): 'K', 'Theta', 'G1', 'Theta1' (n, n);
+    'V', 'D', 'A', 'B', 'F' (n, n, n, n); derived: 'ntk_var' (n, n) = N Var Theta_N(a, b) = A_abab + B_abab + B_abba,
+    'ntk_cov' (n,)*4 = A_abcd + B_abcd + B_abdc, 'nngp_var' (n, n) = V_abab, 'kappa4' (n,)*4 = V_abcd + V_acbd + V_adbc,
+    'excess_kurtosis' (n,) = 3 V_aaaa / K_aa^2 (times 1/N); with return_layers, 'layers': the same state per layer.
+    """
+    L = int(depth)
+    if L < 0:
+        raise ValueError("depth must be >= 0")
+    CW = _per_layer(weight_var, L, "weight_var")
+    Cb = _per_layer(bias_var, L, "bias_var")
+    lW = CW if ntk_weight_var is None else _per_layer(ntk_weight_var, L, "ntk_weight_var")
+    lb = Cb if ntk_bias_var is None else _per_layer(ntk_bias_var, L, "ntk_bias_var")
+    cl = [1.0] * L if widths is None else [float(c) for c in widths]
+    if len(cl) != L:
+        raise ValueError("widths: expected %d factors, got %d" % (L, len(cl)))
+    name, phi, dphi = _act(act)
+    mp = name == "relu"
+    X = [np.asarray(x, dtype=float).ravel()]
+    if y is not None:
+        X.append(np.asarray(y, dtype=float).ravel())
+    n = len(X)
+    d = X[0].size
+    ctx = mpmath.workdps(dps) if mp else _Null()
+    with ctx:
+        num: Callable[[Any], Number] = (lambda v: mpmath.mpf(float(v))) if mp else float
+        zero = num(0)
+
+        def arr(k: int) -> np.ndarray:
+            a = np.empty((n,) * k, dtype=object)
+            a.fill(zero)
+            return a
+
+        I = range(n)
+        K, Th = arr(2), arr(2)
+        for a, b in itertools.product(I, I):
+            # exact dot product of the float64 inputs (mpmath) for relu, float64 otherwise
+            dot = mpmath.fsum(num(u) * num(v) for u, v in zip(X[a], X[b])) if mp else float(np.dot(X[a], X[b]))
+            K[a, b] = num(Cb[0]) + num(CW[0]) * dot / d
+            Th[a, b] = num(lb[0]) + num(lW[0]) * dot / d
+        G1, T1 = arr(2), arr(2)
+        V, D, A, B, F = arr(4), arr(4), arr(4), arr(4), arr(4)
+        layers = [_state(K, Th, G1, T1, V, D, A, B, F)]
+        for l in range(1, L + 1):
+            CWl, Cbl, lWl, lbl, c = num(CW[l]), num(Cb[l]), num(lW[l]), num(lb[l]), num(cl[l - 1])
+            Sigma = [[K[a, b] for b in I] for a in I]
+            mom = _ReluMoments(Sigma, dps) if mp else _QuadMoments(Sigma, phi, dphi, h, U)
+            pr = _Prims(Sigma, mom, mp)
+            s, p = arr(2), arr(2)
+            S2, P2, SS, SP, PP = arr(4), arr(4), arr(4), arr(4), arr(4)
+            S4, P4, Q1 = arr(6), arr(6), arr(3)
+            for a, b in itertools.product(I, I):
+                s[a, b] = pr.E([(a, 0), (b, 0)])
+                p[a, b] = pr.E([(a, 1), (b, 1)])
+                for e, f in itertools.product(I, I):
+                    S2[a, b, e, f] = pr.E([(a, 0), (b, 0)], (e, f))
+                    P2[a, b, e, f] = pr.E([(a, 1), (b, 1)], (e, f))
+                    SS[a, b, e, f] = pr.E([(a, 0), (b, 0), (e, 0), (f, 0)])
+                    SP[a, b, e, f] = pr.E([(a, 0), (b, 0), (e, 1), (f, 1)])
+                    PP[a, b, e, f] = pr.E([(a, 1), (b, 1), (e, 1), (f, 1)])
+                    for c2, d2 in itertools.product(I, I):
+                        S4[a, b, c2, d2, e, f] = pr.E([(a, 0), (b, 0)], (c2, d2, e, f))
+                        P4[a, b, c2, d2, e, f] = pr.E([(a, 1), (b, 1)], (c2, d2, e, f))
+                for e in I:
+                    Q1[a, b, e] = pr.E([(a, 1), (b, 0)], (e,))
+            half, eighth = num(0.5), num(0.125)
+            ds, dp = arr(2), arr(2)
+            for a, b in itertools.product(I, I):
+                v1, v2 = zero, zero
+                for e, f in itertools.product(I, I):
+                    v1 += half * G1[e, f] * S2[a, b, e, f]
+                    v2 += half * G1[e, f] * P2[a, b, e, f]
+                    for c2, d2 in itertools.product(I, I):
+                        v1 += eighth * V[c2, d2, e, f] * S4[a, b, c2, d2, e, f]
+                        v2 += eighth * V[c2, d2, e, f] * P4[a, b, c2, d2, e, f]
+                ds[a, b], dp[a, b] = v1, v2
+            Jg, Jf, kap = arr(4), arr(4), arr(2)
+            for a, b in itertools.product(I, I):
+                kap[a, b] = CWl * p[a, b]
+                for e, f in itertools.product(I, I):
+                    Jg[a, b, e, f] = half * CWl * S2[a, b, e, f]
+                    Jf[a, b, e, f] = half * (lWl * S2[a, b, e, f] + CWl * Th[a, b] * P2[a, b, e, f])
+            nK, nTh, nG1, nT1 = arr(2), arr(2), arr(2), arr(2)
+            for a, b in itertools.product(I, I):
+                nK[a, b] = Cbl + CWl * s[a, b]
+                nTh[a, b] = lbl + lWl * s[a, b] + CWl * p[a, b] * Th[a, b]
+                nG1[a, b] = CWl * ds[a, b]
+                acc = p[a, b] * T1[a, b] + Th[a, b] * dp[a, b]
+                for c2, d2 in itertools.product(I, I):
+                    acc += (half * D[a, b, c2, d2] + F[a, b, c2, d2]) * P2[a, b, c2, d2]
+                nT1[a, b] = lWl * ds[a, b] + CWl * acc
+            # contractions X_abef V_efgh Y_cdgh
+            def sandwich(Xl: np.ndarray, Yl: np.ndarray) -> np.ndarray:
+                XV = arr(4)
+                for a, b, g, h2 in itertools.product(I, I, I, I):
+                    t = zero
+                    for e, f in itertools.product(I, I):
+                        t += Xl[a, b, e, f] * V[e, f, g, h2]
+                    XV[a, b, g, h2] = t
+                out = arr(4)
+                for a, b, c2, d2 in itertools.product(I, I, I, I):
+                    t = zero
+                    for g, h2 in itertools.product(I, I):
+                        t += XV[a, b, g, h2] * Yl[c2, d2, g, h2]
+                    out[a, b, c2, d2] = t
+                return out
+
+            def right(M: np.ndarray, Yl: np.ndarray) -> np.ndarray:
+                """sum_gh M_abgh Y_cdgh"""
+                out = arr(4)
+                for a, b, c2, d2 in itertools.product(I, I, I, I):
+                    t = zero
+                    for g, h2 in itertools.product(I, I):
+                        t += M[a, b, g, h2] * Yl[c2, d2, g, h2]
+                    out[a, b, c2, d2] = t
+                return out
+
+            JgVJg, JfVJg, JfVJf = sandwich(Jg, Jg), sandwich(Jf, Jg), sandwich(Jf, Jf)
+            DJg, DJf = right(D, Jg), right(D, Jf)
+            nV, nD, nA, nB, nF = arr(4), arr(4), arr(4), arr(4), arr(4)
+            for a, b, c2, d2 in itertools.product(I, I, I, I):
+                cs = SS[a, b, c2, d2] - s[a, b] * s[c2, d2]
+                nV[a, b, c2, d2] = CWl * CWl * cs / c + JgVJg[a, b, c2, d2]
+                nD[a, b, c2, d2] = (CWl * (lWl * cs + CWl * Th[a, b] * (SP[c2, d2, a, b] - p[a, b] * s[c2, d2])) / c
+                                    + JfVJg[a, b, c2, d2] + kap[a, b] * DJg[a, b, c2, d2])
+                jfd = zero
+                for e, f in itertools.product(I, I):
+                    jfd += Jf[a, b, e, f] * D[c2, d2, e, f]
+                nA[a, b, c2, d2] = ((lWl * lWl * cs
+                                     + lWl * CWl * Th[c2, d2] * (SP[a, b, c2, d2] - s[a, b] * p[c2, d2])
+                                     + lWl * CWl * Th[a, b] * (SP[c2, d2, a, b] - p[a, b] * s[c2, d2])
+                                     + CWl * CWl * Th[a, b] * Th[c2, d2] * (PP[a, b, c2, d2] - p[a, b] * p[c2, d2])) / c
+                                    + JfVJf[a, b, c2, d2] + kap[c2, d2] * jfd + kap[a, b] * DJf[a, b, c2, d2]
+                                    + kap[a, b] * kap[c2, d2] * A[a, b, c2, d2])
+                nB[a, b, c2, d2] = (CWl * CWl * Th[a, b] * Th[c2, d2] * PP[a, b, c2, d2] / c
+                                    + CWl * CWl * p[a, c2] * p[b, d2] * B[a, b, c2, d2])
+                fq = zero
+                for e, f in itertools.product(I, I):
+                    fq += F[a, b, e, f] * Q1[a, c2, e] * Q1[b, d2, f]
+                nF[a, b, c2, d2] = CWl * CWl * Th[a, b] * SP[c2, d2, a, b] / c + CWl * CWl * fq
+            K, Th, G1, T1, V, D, A, B, F = nK, nTh, nG1, nT1, nV, nD, nA, nB, nF
+            layers.append(_state(K, Th, G1, T1, V, D, A, B, F))
+    out = dict(layers[-1])
+    out.update(_derived(out))
+    if return_layers:
+        out["layers"] = layers
+    return out
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: Any) -> None:
+        return None
+
+
+def _state(K: np.ndarray, Th: np.ndarray, G1: np.ndarray, T1: np.ndarray, V: np.ndarray, D: np.ndarray,
+           A: np.ndarray, B: np.ndarray, F: np.ndarray) -> Dict[str, np.ndarray]:
+    f = lambda a: np.array(a.tolist(), dtype=float).reshape(a.shape)  # noqa: E731
+    return {"K": f(K), "Theta": f(Th), "G1": f(G1), "Theta1": f(T1), "V": f(V), "D": f(D), "A": f(A), "B": f(B),
+            "F": f(F)}
+
+
+def _derived(st: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """Outputs at layer L+1 (theory.md 1.6): N Var / Cov of Theta_N and G, the outputs' fourth cumulant."""
+    A, B, V, K = st["A"], st["B"], st["V"], st["K"]
+    n = K.shape[0]
+    ntk_cov = A + B + B.transpose(0, 1, 3, 2)
+    ntk_var = np.array([[ntk_cov[a, b, a, b] for b in range(n)] for a in range(n)])
+    nngp_var = np.array([[V[a, b, a, b] for b in range(n)] for a in range(n)])
+    kappa4 = V + V.transpose(0, 2, 1, 3) + V.transpose(0, 2, 3, 1)
+    exk = np.array([3 * V[a, a, a, a] / K[a, a] ** 2 for a in range(n)])
+    return {"ntk_cov": ntk_cov, "ntk_var": ntk_var, "nngp_cov": V.copy(), "nngp_var": nngp_var, "kappa4": kappa4,
+            "excess_kurtosis": exk}
