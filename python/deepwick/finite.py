@@ -191,8 +191,8 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
             raise InputError("width: expected a number, got %r" % (width,))
         at = np.empty((4, n, m))
         check(_at_width(ptr(out), n * m, float(width), ptr(at)))
-        frob = np.array([r.frobenius_nngp, r.frobenius_ntk, 0.0, 0.0, 0.0, r.frobenius_nngp, r.frobenius_ntk,
-                         0.0, 0.0])
+        frob = np.zeros(len(QUANTITIES))
+        frob[QUANTITIES.index("nngp_var")], frob[QUANTITIES.index("ntk_var")] = r.frobenius_nngp, r.frobenius_ntk
         rms = np.empty(4)
         check(_at_width(ptr(frob), 1, float(width), ptr(rms)))  # sqrt(C / N) by the same rule as the entries
         r.width = float(width)
