@@ -16,7 +16,7 @@ typedef struct converge_args {
     const char *x, *act, *law, *kind, *plot;
     long depth, samples, seed, out_dim, threads;
     cli_reals widths, weight_var, bias_var;
-    bool gaussian_input_layer, json;
+    bool gaussian_input_layer, json, predict;
 } converge_args;
 
 #define F(field) offsetof(converge_args, field)
@@ -43,6 +43,10 @@ static const cli_opt opts[] = {
      "layer 1 (fan-in d, which does not grow with N) draws Gaussian weights: with a\n"
      "non-Gaussian law there the limit is off by O(kappa_4 / d) at every width",
      .flags = 0},
+    {"predict", CLI_FLAG, F(predict), NULL,
+     "also the finite-width expansion's predictions (`deepwick finite-width`, theory.md 1.6): RMS error\n"
+     "sqrt(C/N) and mean bias q1/N per width, measured/predicted, and their lines on the plot\n"
+     "(Gaussian weights, --out-dim 1)", .flags = 0},
     {"plot", CLI_TEXT, F(plot), "FILE", "log-log plot of the relative RMS error and bias, SVG",
      .flags = CLI_OUTPUT, .ext = ".svg"},
     {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results are bit-identical for any T",
@@ -93,7 +97,8 @@ static void unpack(size_t k, const double *pw, const double *f, cv_width *r, cv_
 
 /* A log-log SVG plot: relative RMS error with 2-SE bars and its fit, |bias| (relative) and the N^-1/2, N^-1
  * reference slopes. Written into a memory buffer, then atomically to path. */
-static dw_status write_plot(const char *path, const char *title, size_t k, const cv_width *r, const cv_fit *fit)
+static dw_status write_plot(const char *path, const char *title, size_t k, const cv_width *r, const cv_fit *fit,
+                            const double *pred)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -117,6 +122,11 @@ static dw_status write_plot(const char *path, const char *title, size_t k, const
             ly0 = fmin(ly0, log10(b));
             ly1 = fmax(ly1, log10(b));
         }
+        for (int j = 0; pred && j < 3; j += 2)
+            if (pred[3 * i + j] > 0) {
+                ly0 = fmin(ly0, log10(pred[3 * i + j] / kf));
+                ly1 = fmax(ly1, log10(pred[3 * i + j] / kf));
+            }
     }
     lx0 = floor(lx0 * 10) / 10 - 0.05;
     lx1 = ceil(lx1 * 10) / 10 + 0.05;
@@ -157,6 +167,19 @@ static dw_status write_plot(const char *path, const char *title, size_t k, const
         double b = r[i].bias_fro / kf;
         if (b > 0) fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" fill=\"#d62728\"/>\n", px - 3.5, PY(log10(b)) - 3.5);
     }
+    if (pred) { /* the predictions: sqrt(C/N) and |q1|_F / N, relative to |K|_F, as dashed polylines */
+        for (int j = 0; j < 3; j += 2) {
+            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"6 3\" points=\"",
+                    j ? "#d62728" : "#1f77b4");
+            for (size_t i = 0; i < k; i++)
+                if (pred[3 * i + j] > 0) fprintf(f, "%.1f,%.1f ", PX(log10(r[i].width)), PY(log10(pred[3 * i + j] / kf)));
+            fputs("\"/>\n", f);
+        }
+        fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#1f77b4\" stroke-dasharray=\"6 3\"/>",
+                x0 + 5, y1 + 75.0, x0 + 22, y1 + 75.0);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">predicted by the 1/N expansion: RMS sqrt(C/N); "
+                   "bias (red)</text>\n", x0 + 25, y1 + 79.0);
+    }
     fprintf(f, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/>", x0 + 15, y1 + 15.0);
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">RMS |G - K|_F / |K|_F (2 SE bars); fit slope %.3f "
                "[%.3f, %.3f]</text>\n", x0 + 25, y1 + 19.0, fit->slope, fit->slope_lo, fit->slope_hi);
@@ -193,6 +216,8 @@ int cmd_converge(int argc, char **argv)
     dw_act *act = NULL;
     dw_net *net = NULL;
     dw_sample_opts *o = NULL;
+    dw_finite_opts *fo = NULL;
+    double *pred = NULL, *q = NULL; /* --predict: per width sqrt(C/N), bias, |q1|_F/N; the stacked quantities */
     dw_matrix X;
     dw_matrix_init(&X);
     dw_status s;
@@ -240,13 +265,33 @@ int cmd_converge(int argc, char **argv)
         goto done;
     }
     unpack(nwid, pw, fitv, res, &fit);
+    if (a.predict) {
+        /* the finite-width expansion on the same inputs and network (theory.md 1.6) */
+        const size_t nm = X.rows * X.rows;
+        double *wd = malloc(nwid * sizeof *wd);
+        if (!wd || !(pred = malloc(3 * nwid * sizeof *pred)) ||
+            !(q = dw_core_alloc_large((size_t)DW_FW_COUNT * nm * sizeof *q, "the finite-width prediction"))) {
+            free(wd);
+            rc = cli_error("--predict: out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < nwid; k++) wd[k] = (double)wid[k];
+        if ((s = dw_finite_opts_init(&fo)) || (s = dw_finite_opts_set_threads(fo, (int)a.threads)) ||
+            (s = dw_finite_gram(net, fo, X.data, X.rows, NULL, X.rows, X.cols, q, NULL)) ||
+            (s = dw_finite_predict_widths(q, nm, gram == DW_SAMPLE_NTK ? DW_FW_NTK : DW_FW_NNGP, nwid, wd, pred))) {
+            free(wd);
+            rc = cli_status(s);
+            goto done;
+        }
+        free(wd);
+    }
     char lname[128];
     dw_law_format(&law, lname, sizeof lname);
     if (a.plot) {
         char title[512];
         snprintf(title, sizeof title, "%s, depth %ld, %s, %s weights%s, %ld samples per width", a.kind, depth,
                  dw_act_name(act), lname, gauss1 ? " (Gaussian input layer)" : "", samples);
-        if ((s = write_plot(a.plot, title, nwid, res, &fit))) {
+        if ((s = write_plot(a.plot, title, nwid, res, &fit, pred))) {
             rc = cli_status(s);
             goto done;
         }
@@ -265,7 +310,18 @@ int cmd_converge(int argc, char **argv)
                    "\"bias_se\": %.4g, \"bias_fro\": %.6g, \"noise_fro\": %.6g}",
                    k ? ", " : "", wid[k], res[k].rms, res[k].rms_se, res[k].rel_rms, res[k].bias, res[k].bias_se,
                    res[k].bias_fro, res[k].noise_fro);
-        printf("], \"slope\": %.6f, \"slope_se\": %.6f, \"slope_ci95\": [%.6f, %.6f], \"bias_inf\": %.6g, "
+        printf("]");
+        if (pred) {
+            printf(", \"predicted\": [");
+            for (size_t k = 0; k < nwid; k++)
+                printf("%s{\"width\": %zu, \"rms\": %.9g, \"rel_rms\": %.9g, \"bias\": %.6g, \"bias_fro\": %.6g, "
+                       "\"rms_ratio\": %.6g, \"bias_ratio\": %.6g}",
+                       k ? ", " : "", wid[k], pred[3 * k], pred[3 * k] / fit.limit_fro, pred[3 * k + 1],
+                       pred[3 * k + 2], res[k].rms / pred[3 * k],
+                       pred[3 * k + 1] != 0 ? res[k].bias / pred[3 * k + 1] : 0.0);
+            printf("], \"predicted_bias_coef\": %.6g", pred[1] * (double)wid[0]);
+        }
+        printf(", \"slope\": %.6f, \"slope_se\": %.6f, \"slope_ci95\": [%.6f, %.6f], \"bias_inf\": %.6g, "
                "\"bias_inf_se\": %.4g, \"bias_coef\": %.6g, \"bias_coef_se\": %.4g, \"limit_fro\": %.9g, "
                "\"chi2_dof\": %.4g, \"bias_chi2_dof\": %.4g",
                fit.slope, fit.slope_se, fit.slope_lo, fit.slope_hi, fit.bias_inf, fit.bias_inf_se, fit.bias_coef,
@@ -283,6 +339,15 @@ int cmd_converge(int argc, char **argv)
                fit.slope, fit.slope_se, fit.slope_lo, fit.slope_hi, fit.chi2_dof);
         printf("bias(N) = %.4g (+- %.2g) + %.4g (+- %.2g) / N   (theory: bias_inf = 0)\n", fit.bias_inf,
                fit.bias_inf_se, fit.bias_coef, fit.bias_coef_se);
+        if (pred) {
+            printf("# predicted by the 1/N expansion (theory.md 1.6): rms = sqrt(C/N), bias = mean(q1)/N, "
+                   "bias coefficient %.4g\n", pred[1] * (double)wid[0]);
+            printf("%8s %13s %11s %12s %11s %11s\n", "width", "rms_pred", "rms/pred", "bias_pred", "bias/pred",
+                   "bias_fro_pr");
+            for (size_t k = 0; k < nwid; k++)
+                printf("%8zu %13.6g %11.4f %12.4g %11.4f %11.4g\n", wid[k], pred[3 * k], res[k].rms / pred[3 * k],
+                       pred[3 * k + 1], pred[3 * k + 1] != 0 ? res[k].bias / pred[3 * k + 1] : 0.0, pred[3 * k + 2]);
+        }
     }
     rc = 0;
 done:
@@ -291,6 +356,9 @@ done:
     free(wid);
     free(res);
     free(pw);
+    free(pred);
+    dw_core_free_large(q);
+    dw_finite_opts_clear(fo);
     dw_sample_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);

@@ -85,6 +85,13 @@ DW_API dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, cons
  * sqrt(nngp_var / N) and sqrt(ntk_var / N) of the empirical entries (leading order); N > 0. */
 DW_API dw_status dw_finite_at_width(const double *q, size_t count, double N, double *out);
 
+/** What a convergence study of width-N Grams should measure (theory.md 1.4), from the stacked quantities q of one
+ * Gram block (DW_FW_COUNT x count): for which = DW_FW_NNGP or DW_FW_NTK and each of the k widths N, out[3 i] =
+ * sqrt(C / N) (the RMS of |G - K|_F, C the Frobenius constant), out[3 i + 1] = the mean over entries of the
+ * mean correction divided by N (the bias), out[3 i + 2] = its Frobenius norm divided by N. */
+DW_API dw_status dw_finite_predict_widths(const double *q, size_t count, int which, size_t k, const double *widths,
+                                          double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -194,6 +194,9 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     dw_net_dense_values(net, 0, wv);
     dw_net_dense_values(net, 1, bv);
     dw_net_dense_values(net, 2, wd);
+    if (wd[L] > 1)
+        return dw_fail(DW_ERR_INVALID, "%s: one output unit only (out_dim = %.0f): with several, the NTK's "
+                                       "between-output terms are not reported yet", who, wd[L]);
     for (int l = 0; l <= L; l++) {
         lay[l] = (dw_fw_layer){wv[l], bv[l], wv[l], bv[l], 1.0};
         if (l > 0 && wd[l - 1] > 0) lay[l].c = wd[l - 1];

@@ -57,3 +57,29 @@ dw_status dw_finite_at_width(const double *q, size_t count, double N, double *ou
     }
     return DW_OK;
 }
+
+dw_status dw_finite_predict_widths(const double *q, size_t count, int which, size_t k, const double *widths,
+                                   double *out)
+{
+    if (!q || !widths || !out || count == 0) return dw_fail(DW_ERR_INVALID, "finite-width predictions: NULL argument");
+    if (which != DW_FW_NNGP && which != DW_FW_NTK)
+        return dw_fail(DW_ERR_INVALID, "finite-width predictions: `which` must be the NNGP or the NTK (got %d)", which);
+    const double *var = q + (size_t)(which == DW_FW_NNGP ? DW_FW_NNGP_VAR : DW_FW_NTK_VAR) * count;
+    const double *q1 = q + (size_t)(which == DW_FW_NNGP ? DW_FW_NNGP_1 : DW_FW_NTK_1) * count;
+    double C = 0.0, mean = 0.0, fro = 0.0;
+    for (size_t e = 0; e < count; e++) {
+        C += var[e];
+        mean += q1[e];
+        fro += q1[e] * q1[e];
+    }
+    mean /= (double)count;
+    fro = sqrt(fro);
+    for (size_t i = 0; i < k; i++) {
+        const double N = widths[i];
+        if (!(N > 0) || !isfinite(N)) return dw_fail(DW_ERR_INVALID, "widths: must be positive (got %g)", N);
+        out[3 * i] = sqrt(fmax(C, 0.0) / N);
+        out[3 * i + 1] = mean / N;
+        out[3 * i + 2] = fro / N;
+    }
+    return DW_OK;
+}
