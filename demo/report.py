@@ -39,6 +39,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "demo"))
 import deepwick  # noqa: E402
 
 CLI = ROOT / "build" / "bin" / "deepwick"
@@ -894,9 +895,14 @@ def section_convergence(ctx):
     return Section("(f) Finite networks: convergence to the limit", html_, summary)
 
 
+def section_finite(ctx):
+    import sec_finite
+    return sec_finite.section_finite_width(ctx, circle, fig_html, table_html, Section, plt, SEED)
+
+
 # The report: sections in order. A later capability appends its own function here.
 SECTIONS = [section_angle, section_fixed_point, section_table, section_conventions, section_moons,
-            section_convergence, section_jacobian, section_wick_genus, section_wick_network, section_sig_convergence,
+            section_convergence, section_finite, section_jacobian, section_wick_genus, section_wick_network, section_sig_convergence,
             section_cresnet_mc, section_levy]
 
 

@@ -13,7 +13,7 @@ from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature,
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
                        jacobian_svd, sample_jacobian)
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
-from .finite import FiniteWidth, finite_width
+from .finite import FiniteWidth, finite_width, predict_convergence
 
 __version__ = lib.dw_version().decode()
 
@@ -24,4 +24,4 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
            "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
-           "finite_width", "FiniteWidth"]
+           "finite_width", "FiniteWidth", "predict_convergence"]

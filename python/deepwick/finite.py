@@ -201,3 +201,42 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     if return_info:
         return r, r.info
     return r
+
+
+_predict_widths = bind("dw_finite_predict_widths", ctypes.c_int, c_double_p, ctypes.c_size_t, ctypes.c_int,
+                       ctypes.c_size_t, c_double_p, c_double_p)
+
+
+def predict_convergence(X: Any, *, depth: int, act: Union[str, Activation], widths: Sequence[float],
+                        kind: str = "ntk", weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
+                        threads: Optional[int] = None) -> Dict[str, np.ndarray]:
+    """What a convergence study (:func:`deepwick.converge`) should measure at each width, by the 1/N expansion.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    depth, act, weight_var, bias_var : as for :func:`finite_width`
+    widths : sequence of k positive numbers
+    kind : {'ntk', 'nngp'}
+
+    Returns
+    -------
+    dict
+        Arrays of shape (k,): 'rms' = sqrt(C / N) (the RMS Frobenius error of one width-N Gram), 'bias' (the mean
+        over entries of the mean shift, ntk_1 / N or nngp_1 / N) and 'bias_fro' (its Frobenius norm).
+    """
+    if kind not in ("nngp", "ntk"):
+        raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))
+    wl = np.ascontiguousarray(np.atleast_1d(np.asarray(widths, dtype=np.float64)))
+    if wl.ndim != 1 or wl.size == 0:
+        raise InputError("widths: expected a non-empty sequence of positive numbers, got %r" % (widths,))
+    Xc = _points("X", X)
+    n, d = Xc.shape
+    net = _net.fc_net(as_int("depth", depth), act, weight_var, bias_var)
+    o = _Handle(_opts_init, _opts_clear)
+    check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    q = np.empty((len(QUANTITIES), n, n))
+    check(_gram(net.handle, o.h, ptr(Xc), n, None, n, d, ptr(q), None))
+    out = np.empty((wl.size, 3))
+    check(_predict_widths(ptr(q), n * n, QUANTITIES.index(kind), wl.size, ptr(wl), ptr(out)))
+    return {"rms": out[:, 0].copy(), "bias": out[:, 1].copy(), "bias_fro": out[:, 2].copy()}
