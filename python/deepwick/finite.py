@@ -158,7 +158,7 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     rational function of depth (here depth 1: N Var Theta_N(x, x) / Theta^2 = 3).
 
     >>> r = deepwick.finite_width(np.array([[1.0, 1.0]]), depth=1, act="relu", weight_var=2.0)
-    >>> float(r.ntk[0, 0]), abs(float(r.ntk_1[0, 0])) < 1e-12, round(float(r.ntk_var[0, 0] / r.ntk[0, 0] ** 2), 12)
+    >>> round(float(r.ntk[0, 0]), 12), abs(float(r.ntk_1[0, 0])) < 1e-12, round(float(r.ntk_var[0, 0] / r.ntk[0, 0] ** 2), 12)
     (4.0, True, 3.0)
     """
     depth = as_int("depth", depth)
