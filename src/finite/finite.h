@@ -66,9 +66,9 @@ typedef struct dw_fw_relu {
     /* filled by dw_fw_relu_prepare: Sigma^-1, the quadrant moments E[u^p v^q; quadrant] (p, q <= 8; quadrants
      * (+,-), (+,+), (-,+), (-,-)) and the half-line moments E[u^p; u > 0] */
     double L[2][2];
-    double mq[9][9][4], aq[9][9][4];   /* aq: their absolute values' integrals (rounding scale) */
+    double mq[9][9][4];
     double half[9];
-    double he[5][5][9][9];             /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
+    double he[5][5][5][5];             /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
     unsigned char have_he[5][5];
 } dw_fw_relu;
 /* Tables of R for the moments below (after alpha, lam, a, b, c, theta, m are set). */

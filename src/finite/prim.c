@@ -14,7 +14,8 @@ typedef struct fill_ctx {
     dw_fw_moment_fn mom;
     void *ctx;
     double val[KEYS];
-    unsigned char have[KEYS];
+    unsigned stamp[KEYS]; /* == gen: computed in this fill (no clearing between fills) */
+    unsigned gen;
     double err;
     dw_status st;
 } fill_ctx;
@@ -29,7 +30,7 @@ static double moment(fill_ctx *F, const int *phis, int np, const int *dphis, int
     for (int k = 0; k < nv; k++) n[derivs[k]]++;
     if (i[1] + j[1] == 0 && n[1] > 0) return 0.0; /* a derivative of the constant 1 */
     int key = (dw_fw_fidx(i[0], j[0]) * 5 + n[0]) * SIDE + dw_fw_fidx(i[1], j[1]) * 5 + n[1];
-    if (!F->have[key]) {
+    if (F->stamp[key] != F->gen) {
         double v, e;
         dw_status st = F->mom(F->ctx, i[0], j[0], n[0], i[1], j[1], n[1], &v, &e);
         if (st) {
@@ -37,7 +38,7 @@ static double moment(fill_ctx *F, const int *phis, int np, const int *dphis, int
             return 0.0;
         }
         F->val[key] = v;
-        F->have[key] = 1;
+        F->stamp[key] = F->gen;
         if (e > F->err) F->err = e;
     }
     return F->val[key];
@@ -51,7 +52,10 @@ dw_status dw_fw_prim_fill(int m, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P)
     F.ctx = ctx;
     F.err = 0.0;
     F.st = DW_OK;
-    memset(F.have, 0, sizeof F.have);
+    if (++F.gen == 0) { /* wrapped: every stamp is stale again */
+        memset(F.stamp, 0, sizeof F.stamp);
+        F.gen = 1;
+    }
     memset(P, 0, sizeof *P);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++) {

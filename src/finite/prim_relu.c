@@ -15,20 +15,22 @@
 
 #include "gauss/gauss.h"
 
-#define PD 9 /* polynomial degrees 0..8 */
+#define PD 9    /* polynomial degrees 0..8 */
+#define HD 5    /* Hermite weights: degree <= 4 */
+#define MAXPQ 6 /* the moments' degrees: 2 factors z^i and a Hermite weight of degree 4 */
 
 /* Hermite polynomial He_alpha(u, v; Sigma) for nx derivatives along u and ny along v, as coefficients P[i][j] of
  * u^i v^j: He_{alpha + e} = w_e He_alpha - d_e He_alpha, w = Sigma^-1 (u, v). */
-static void hermite2(int nx, int ny, const double L[2][2], double P[PD][PD])
+static void hermite2(int nx, int ny, const double L[2][2], double P[HD][HD])
 {
-    double Q[PD][PD];
-    memset(P, 0, sizeof(double) * PD * PD);
+    double Q[HD][HD];
+    memset(P, 0, sizeof(double) * HD * HD);
     P[0][0] = 1.0;
     for (int step = 0; step < nx + ny; step++) {
         int e = step < nx ? 0 : 1;
         memset(Q, 0, sizeof Q);
-        for (int i = 0; i < PD - 1; i++)
-            for (int j = 0; j < PD - 1; j++) {
+        for (int i = 0; i <= step; i++)
+            for (int j = 0; i + j <= step; j++) {
                 double c = P[i][j];
                 if (c == 0.0) continue;
                 Q[i + 1][j] += L[e][0] * c; /* w_e = L_e0 u + L_e1 v */
@@ -69,26 +71,20 @@ dw_status dw_fw_relu_prepare(dw_fw_relu *R)
     for (int p = 1; p < PD; p++) sa[p] = sa[p - 1] * sqrt(a), sb[p] = sb[p - 1] * sqrt(b);
     for (int k = 0; k < 4; k++) {
         double h = 0.5 * (t1[k] - t0[k]), mid = 0.5 * (t1[k] + t0[k]);
-        double I[PD][PD], J[PD][PD];
+        double I[PD][PD];
         memset(I, 0, sizeof I);
-        memset(J, 0, sizeof J);
         for (int g = 0; g < n; g++) {
             double t = mid + h * x[g], cu = cos(t), cv = cos(t - th), pu[PD], pv[PD];
-            pu[0] = pv[0] = 1.0;
-            for (int p = 1; p < PD; p++) pu[p] = pu[p - 1] * cu, pv[p] = pv[p - 1] * cv;
-            for (int p = 0; p < PD; p++)
-                for (int q = 0; p + q < PD; q++) {
-                    double v = w[g] * pu[p] * pv[q];
-                    I[p][q] += v;
-                    J[p][q] += fabs(v);
-                }
+            pu[0] = w[g];
+            pv[0] = 1.0;
+            for (int p = 1; p <= MAXPQ; p++) pu[p] = pu[p - 1] * cu, pv[p] = pv[p - 1] * cv;
+            for (int p = 0; p <= MAXPQ; p++)
+                for (int q = 0; p + q <= MAXPQ; q++) I[p][q] += pu[p] * pv[q];
         }
-        for (int p = 0; p < PD; p++)
-            for (int q = 0; p + q < PD; q++) {
-                int nn = p + q;
-                double rad = sa[p] * sb[q] * radn[nn] * h;
+        for (int p = 0; p <= MAXPQ; p++)
+            for (int q = 0; p + q <= MAXPQ; q++) {
+                double rad = sa[p] * sb[q] * radn[p + q] * h;
                 R->mq[p][q][k] = rad * I[p][q];
-                R->aq[p][q][k] = rad * J[p][q];
             }
     }
     return DW_OK;
@@ -128,17 +124,17 @@ dw_status dw_fw_relu_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, 
         hermite2(nx, ny, R->L, R->he[nx][ny]);
         R->have_he[nx][ny] = 1;
     }
-    double (*P)[PD] = R->he[nx][ny];
+    double (*P)[HD] = R->he[nx][ny];
     const double wq[4] = {wyn, 1.0, wxn, wxn * wyn};
     double sum = 0.0, sabs = 0.0;
-    for (int i = 0; i + ix < PD; i++)
-        for (int j = 0; j + iy < PD && i + ix + j + iy < PD; j++) {
+    for (int i = 0; i + ix <= MAXPQ && i <= nx + ny; i++)
+        for (int j = 0; i + ix + j + iy <= MAXPQ && i + j <= nx + ny; j++) {
             if (P[i][j] == 0.0) continue;
-            const double *mq = R->mq[i + ix][j + iy], *aq = R->aq[i + ix][j + iy];
+            const double *mq = R->mq[i + ix][j + iy];
             double m = 0.0, mabs = 0.0;
             for (int k = 0; k < 4; k++) {
                 m += wq[k] * mq[k];
-                mabs += fabs(wq[k]) * aq[k];
+                mabs += fabs(wq[k] * mq[k]);
             }
             sum += P[i][j] * m;
             sabs += fabs(P[i][j]) * mabs;
