@@ -48,6 +48,7 @@ typedef struct dw_fw_coefs {
     int K;
     double c[DW_FW_NF][DW_FW_K + 5];
     double err[DW_FW_NF]; /* the largest coefficient error estimate of each F */
+    double rel[DW_FW_NF]; /* err relative to F's largest coefficient */
 } dw_fw_coefs;
 dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c);
 /* The moment function's context: the two points' coefficients and the correlation. */
@@ -56,6 +57,23 @@ typedef struct dw_fw_series {
     double rho;
 } dw_fw_series;
 dw_status dw_fw_series_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
+
+/* The same for pairs as dot products of cached vectors: per point and layer, the Stein-shifted coefficients
+ * v_k = sqrt((k+1)...(k+n)) F_{k+n}(q) / q^(n/2) of each product F and shift n (the x side, reused along a row of
+ * the Gram matrix), and on the y side the same times rho^k (per pair and layer). Vectors are built on first use;
+ * a new generation (dw_fw_vecs_reset) invalidates them without clearing. */
+typedef struct dw_fw_vecs {
+    const dw_fw_coefs *c;
+    double rho; /* 1 on the x side */
+    unsigned gen;
+    unsigned stamp[DW_FW_NF][5];
+    double v[DW_FW_NF][5][DW_FW_K + 1];
+} dw_fw_vecs;
+void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho);
+typedef struct dw_fw_series2 {
+    dw_fw_vecs *x, *y;
+} dw_fw_series2;
+dw_status dw_fw_series2_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
 
 /* ---- the relu family in closed form (prim_relu.c): phi = lam (z on z > 0, alpha z on z < 0) --------------- */
 typedef struct dw_fw_relu {

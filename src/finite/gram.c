@@ -25,6 +25,7 @@ typedef struct job {
     double *diag;        /* sym: per point the outputs of (x, x) */
     double *out;
     double *err;         /* per item (points, then rows) */
+    dw_fw_vecs *vecs;    /* series route: per worker, L x-side vectors (one per layer) and one y-side */
 } job;
 
 /* the largest relative error estimate of one Gaussian moment accepted from the relu family's closed form */
@@ -53,7 +54,7 @@ static double angle(double a, double b, double c, double dist)
 
 /* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1). */
 static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
-                     double *err)
+                     double *err, dw_fw_vecs *vx)
 {
     dw_fw_state s;
     dw_fw_prim P;
@@ -76,8 +77,16 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         } else {
             double rho = 1.0, sr;
             if (m == 2) dw_corr(a, b, c, &rho, &sr);
-            dw_fw_series S = {coefs_of(J, p, l), coefs_of(J, q, l), rho};
-            st = dw_fw_prim_fill(m, dw_fw_series_moment, &S, &P);
+            if (m == 2 && vx) {
+                /* vx[l - 1]: the row's x-side vectors at layer l (kept along the row); vx[L]: this pair's y side */
+                dw_fw_vecs *vy = &vx[J->L];
+                dw_fw_vecs_reset(vy, coefs_of(J, q, l), rho);
+                dw_fw_series2 S2 = {&vx[l - 1], vy};
+                st = dw_fw_prim_fill(m, dw_fw_series2_moment, &S2, &P);
+            } else {
+                dw_fw_series S = {coefs_of(J, p, l), coefs_of(J, q, l), rho};
+                st = dw_fw_prim_fill(m, dw_fw_series_moment, &S, &P);
+            }
         }
         if (st) return st;
         double scale = 0.0;
@@ -123,7 +132,7 @@ static dw_status point_item(void *ctx, size_t p, int tid)
     }
     if (J->sym) {
         double e = 0.0;
-        dw_status st = run(J, 1, x, x, p, p, J->diag + p * DW_FW_COUNT, &e);
+        dw_status st = run(J, 1, x, x, p, p, J->diag + p * DW_FW_COUNT, &e, NULL);
         J->err[p] = e;
         return st;
     }
@@ -132,8 +141,12 @@ static dw_status point_item(void *ctx, size_t p, int tid)
 
 static dw_status row_item(void *ctx, size_t i, int tid)
 {
-    (void)tid;
     job *J = ctx;
+    dw_fw_vecs *vx = NULL;
+    if (J->vecs) { /* a new row: its x-side vectors are rebuilt on first use */
+        vx = J->vecs + (size_t)tid * (J->L + 1);
+        for (int l = 1; l <= J->L; l++) dw_fw_vecs_reset(&vx[l - 1], coefs_of(J, i, l), 1.0);
+    }
     const size_t n = J->n, m = J->m, nm = n * m;
     const double *x = J->X + i * J->d;
     double o[DW_FW_COUNT], e = 0.0;
@@ -145,7 +158,7 @@ static dw_status row_item(void *ctx, size_t i, int tid)
             const double *y = J->sym ? J->X + j * J->d : J->Y + j * J->d;
             size_t q = J->sym ? j : n + j;
             int same = !memcmp(x, y, J->d * sizeof(double));
-            if ((st = run(J, same ? 1 : 2, x, y, i, same ? i : q, o, &e))) return st;
+            if ((st = run(J, same ? 1 : 2, x, y, i, same ? i : q, o, &e, vx))) return st;
         }
         for (int k = 0; k < DW_FW_COUNT; k++) {
             J->out[k * nm + i * m + j] = o[k];
@@ -220,6 +233,11 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
         return DW_ERR_NOMEM;
     }
     st = dw_par_for(npts, (int)threads, point_item, &J);
+    if (!st && !J.closed && L > 0) {
+        const size_t workers = (size_t)dw_par_workers(n, (int)threads);
+        if (!(J.vecs = dw_calloc(workers * (size_t)(L + 1), sizeof(dw_fw_vecs), "finite-width series vectors")))
+            st = DW_ERR_NOMEM;
+    }
     if (!st) st = dw_par_for(n, (int)threads, row_item, &J);
     if (!st && info) {
         const size_t nm = n * J.m;
@@ -241,5 +259,6 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     free(J.err);
     free(J.coefs);
     free(J.diag);
+    free(J.vecs);
     return st;
 }

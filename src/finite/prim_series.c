@@ -5,6 +5,7 @@
 #include "finite/finite.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <float.h>
 #include <math.h>
@@ -43,17 +44,22 @@ static int coefs_onepass(const dw_act *act, double q, dw_fw_coefs *c, dw_status 
     if ((*st = dw_gauss_rules(r3))) return 1;
     const dw_gh_rule *r = r3[1]; /* step 0.05: tanh at q = 16 (poles pi / 8 from the axis) converges like e^-49 */
     const int n = r->n, K = DW_FW_K + 4;
-    /* node-major: val[g * NF + f] = sqrt(w_g) F_f(sqrt(q) x_g); par[g] = 1 for the nodes of the rule of step 2h */
+    /* node-major: val[g * NF + f] = sqrt(w_g) F_f(sqrt(q) x_g) */
     double *buf = dw_alloc((size_t)(NF + 4) * n, sizeof(double), "finite-width Hermite coefficients");
     if (!buf) {
         *st = DW_ERR_NOMEM;
         return 1;
     }
-    double *val = buf, *u0 = val + (size_t)NF * n, *u1 = u0 + n, *xs = u1 + n, *par = xs + n;
+    double *val = buf, *u0 = val + (size_t)NF * n, *u1 = u0 + n, *xs = u1 + n;
     const double sq = sqrt(q);
     const int mid = n / 2;
     double e2[NF] = {0};
     int ok = 1, kept = 0;
+    /* two sweeps, the nodes of the rule of step 2h first (slots 0..ne-1), the others after (from the end) */
+    int ne = 0;
+    for (int g = 0; g < n; g++)
+        if (!((g - mid) & 1)) ne++;
+    int top_e = 0, top_o = ne;
     for (int g = 0; g < n && ok; g++) {
         double z = sq * r->x[g], f, d;
         if (act->fam == DW_FAM_GENERIC || act->fam == DW_FAM_GELU)
@@ -61,7 +67,8 @@ static int coefs_onepass(const dw_act *act, double q, dw_fw_coefs *c, dw_status 
         else
             dw_act_eval(act, 1, &z, &f, &d);
         if (!isfinite(f) || !isfinite(d)) ok = 0;
-        double pf[DW_FW_POW + 1], pd[DW_FW_POW + 1], *v = val + (size_t)kept * NF, big = 0.0;
+        const int even = !((g - mid) & 1), at = even ? top_e : top_o;
+        double pf[DW_FW_POW + 1], pd[DW_FW_POW + 1], *v = val + (size_t)at * NF, big = 0.0;
         pf[0] = pd[0] = 1.0;
         for (int k = 1; k <= DW_FW_POW; k++) pf[k] = pf[k - 1] * f, pd[k] = pd[k - 1] * d;
         for (int i = 0; i <= DW_FW_POW; i++)
@@ -75,33 +82,49 @@ static int coefs_onepass(const dw_act *act, double q, dw_fw_coefs *c, dw_status 
         if ((g == 0 || g == n - 1) && big > 1e-25) ok = 0; /* the integrands are not negligible at the ends */
         /* |u_k| <= 1: a node whose every sqrt(w) F is below 1e-22 changes no coefficient by more than that */
         if (big < 1e-22) continue;
-        xs[kept] = r->x[g];
-        u0[kept] = r->sw[g];
-        u1[kept] = r->x[g] * r->sw[g];
-        par[kept] = ((g - mid) & 1) ? 0.0 : 1.0;
-        kept++;
+        xs[at] = r->x[g];
+        u0[at] = r->sw[g];
+        u1[at] = r->x[g] * r->sw[g];
+        if (even)
+            top_e++;
+        else
+            top_o++;
     }
+    kept = top_o;
     if (!ok) {
         free(buf);
         return 0;
     }
+    /* compact the odd nodes down to top_e (they were placed from slot ne on) */
+    if (top_e < ne) {
+        const int nodd = top_o - ne;
+        memmove(val + (size_t)top_e * NF, val + (size_t)ne * NF, (size_t)nodd * NF * sizeof(double));
+        memmove(xs + top_e, xs + ne, (size_t)nodd * sizeof(double));
+        memmove(u0 + top_e, u0 + ne, (size_t)nodd * sizeof(double));
+        memmove(u1 + top_e, u1 + ne, (size_t)nodd * sizeof(double));
+        kept = top_e + nodd;
+    }
+    ne = top_e;
     for (int f = 0; f < NF; f++) c->err[f + 1] = 0.0;
     for (int k = 0; k <= K; k++) {
-        double se[NF] = {0}, sa[NF] = {0};
+        double se[NF] = {0}, sa[NF] = {0}, so[NF] = {0};
         const double c0 = sqrt((double)k), c1 = 1.0 / sqrt((double)(k + 1));
-        for (int g = 0; g < kept; g++) {
-            const double u = k == 0 ? u0[g] : u1[g], pe = par[g] * u;
-            const double *v = val + (size_t)g * NF;
-            for (int f = 0; f < NF; f++) {
-                sa[f] += v[f] * u;
-                se[f] += v[f] * pe;
-            }
-            if (k > 0) { /* advance the recurrence u_{k+1} = (x u_k - sqrt(k) u_{k-1}) / sqrt(k+1) in place */
-                double u2 = (xs[g] * u1[g] - c0 * u0[g]) * c1;
+        const double *uk = k == 0 ? u0 : u1;
+        for (int g = 0; g < ne; g++) {
+            const double u = uk[g], *v = val + (size_t)g * NF;
+            for (int f = 0; f < NF; f++) se[f] += v[f] * u;
+        }
+        for (int g = ne; g < kept; g++) {
+            const double u = uk[g], *v = val + (size_t)g * NF;
+            for (int f = 0; f < NF; f++) so[f] += v[f] * u;
+        }
+        if (k > 0) /* advance the recurrence u_{k+1} = (x u_k - sqrt(k) u_{k-1}) / sqrt(k+1) in place */
+            for (int g = 0; g < kept; g++) {
+                const double u2 = (xs[g] * u1[g] - c0 * u0[g]) * c1;
                 u0[g] = u1[g];
                 u1[g] = u2;
             }
-        }
+        for (int f = 0; f < NF; f++) sa[f] = se[f] + so[f];
         for (int f = 0; f < NF; f++) {
             /* T(h) = sa, T(2h) = 2 se; rounding: sum |v u| <= sqrt(sum v^2) (sum u^2 <= 1) */
             double e = fabs(sa[f] - 2 * se[f]) + 8 * DBL_EPSILON * sqrt((double)kept * e2[f]) + 1e-22 * n;
@@ -113,6 +136,15 @@ static int coefs_onepass(const dw_act *act, double q, dw_fw_coefs *c, dw_status 
     return 1;
 }
 
+static void coefs_rel(dw_fw_coefs *c)
+{
+    for (int f = 0; f < DW_FW_NF; f++) {
+        double big = 0.0;
+        for (int k = 0; k <= DW_FW_K + 4; k++) big = fmax(big, fabs(c->c[f][k]));
+        c->rel[f] = big > 0 ? c->err[f] / big : 0.0;
+    }
+}
+
 dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c)
 {
     static _Thread_local dw_hermite h; /* 8 KB: off the stack */
@@ -122,7 +154,10 @@ dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c)
     c->err[0] = 0.0;
     dw_status st = DW_OK;
     int kinked = act->fam == DW_FAM_GENERIC && act->nkinks > 0;
-    if (!kinked && q <= 16 && coefs_onepass(act, q, c, &st)) return st;
+    if (!kinked && q <= 16 && coefs_onepass(act, q, c, &st)) {
+        if (!st) coefs_rel(c);
+        return st;
+    }
     for (int i = 0; i <= DW_FW_POW; i++)
         for (int j = 0; i + j <= DW_FW_POW; j++) {
             int f = dw_fw_fidx(i, j);
@@ -140,6 +175,7 @@ dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c)
             }
             c->err[f] = e;
         }
+    coefs_rel(c);
     return DW_OK;
 }
 
@@ -184,5 +220,58 @@ dw_status dw_fw_series_moment(void *vctx, int ix, int jx, int nx, int iy, int jy
     double tail = last * (r < 1.0 ? fmin(r / (1.0 - r), (double)K) : (double)K);
     *value = sum;
     *err = (serr + tail + 4 * DBL_EPSILON * (K + 1) * sabs) * sx * sy;
+    return DW_OK;
+}
+
+void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho)
+{
+    V->c = c;
+    V->rho = rho;
+    if (++V->gen == 0) { /* wrapped: every stamp is stale again */
+        memset(V->stamp, 0, sizeof V->stamp);
+        V->gen = 1;
+    }
+}
+
+/* The vector of product f with shift n, built on first use. */
+static const double *vec(dw_fw_vecs *V, int f, int n)
+{
+    if (V->stamp[f][n] == V->gen) return V->v[f][n];
+    pthread_once(&shift_once, shift_init);
+    const double *c = V->c->c[f] + n, *w = shift[n];
+    const double s = pow(V->c->q, -0.5 * n);
+    double *out = V->v[f][n], p = s;
+    for (int k = 0; k <= DW_FW_K; k++) {
+        out[k] = w[k] * c[k] * p;
+        p *= V->rho;
+    }
+    V->stamp[f][n] = V->gen;
+    return out;
+}
+
+dw_status dw_fw_series2_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err)
+{
+    const dw_fw_series2 *S = vctx;
+    const int fx = dw_fw_fidx(ix, jx), fy = dw_fw_fidx(iy, jy), K = DW_FW_K;
+    const double *u = vec(S->x, fx, nx), *v = vec(S->y, fy, ny);
+    double sv = 0.0, sa = 0.0;
+    /* the one hot loop: a dot product (a fixed order for a given build, whatever the thread count) */
+#pragma omp simd reduction(+ : sv, sa)
+    for (int k = 0; k <= K; k++) {
+        const double uv = u[k] * v[k];
+        sv += uv;
+        sa += fabs(uv);
+    }
+    double last = 0.0;
+    for (int k = K - 7; k <= K; k++) {
+        const double t = fabs(u[k] * v[k]);
+        last = t > last ? t : last;
+    }
+    const double r = fabs(S->y->rho);
+    /* an estimate: the coefficients' errors relative to their scale times the terms' magnitudes (the terms that
+     * matter are those of large coefficients), truncation as in dw_fw_series_moment, rounding */
+    *value = sv;
+    *err = (S->x->c->rel[fx] + S->y->c->rel[fy] + 4 * DBL_EPSILON * (K + 1)) * sa +
+           last * (r < 1.0 ? fmin(r / (1.0 - r), (double)K) : (double)K);
     return DW_OK;
 }
