@@ -15,6 +15,8 @@
 #include "core/internal.h"
 #include "act/act.h"
 
+#include <stdbool.h>
+
 #define DW_FW_I4(a, b, c, d) ((((a) * 2 + (b)) * 2 + (c)) * 2 + (d))
 #define DW_FW_I6(a, b, c, d, e, f) (DW_FW_I4(a, b, c, d) * 4 + (e) * 2 + (f))
 
@@ -37,8 +39,10 @@ typedef struct dw_fw_prim {
     double err;                 /* the largest error estimate of a moment used, absolute */
 } dw_fw_prim;
 
-/* Fill every primitive for a point set of m (1 or 2) inputs from the moment function. */
-dw_status dw_fw_prim_fill(int m, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P);
+/* Fill every primitive for a point set of m (1 or 2) inputs from the moment function; without `deriv` only those
+ * without derivatives (s, p, SS, SP, PP; the others read 0): what the step from layer 1 needs, whose corrections
+ * are all zero (so a degenerate pair, x and -x, needs no derivative there). */
+dw_status dw_fw_prim_fill(int m, bool deriv, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P);
 
 /* ---- the Mehler route (prim_series.c) ---------------------------------------------------------------------- */
 /* Hermite coefficients of every F_ij at one variance q: c[f][k], k = 0..K + 4 (Stein shifts up to 4). */
@@ -90,7 +94,7 @@ typedef struct dw_fw_relu {
     unsigned char have_he[5][5];
 } dw_fw_relu;
 /* Tables of R for the moments below (after alpha, lam, a, b, c, theta, m are set). */
-dw_status dw_fw_relu_prepare(dw_fw_relu *R);
+dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv);
 dw_status dw_fw_relu_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
 
 /* ---- the recursion (recur.c) ----------------------------------------------------------------------------------- */

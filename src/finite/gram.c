@@ -65,8 +65,8 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         if (J->closed) {
             dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = m,
                             .theta = m == 2 ? angle(a, b, c, s.dist) : 0.0};
-            st = dw_fw_relu_prepare(&R);
-            if (!st) st = dw_fw_prim_fill(m, dw_fw_relu_moment, &R, &P);
+            st = dw_fw_relu_prepare(&R, l > 1);
+            if (!st) st = dw_fw_prim_fill(m, l > 1, dw_fw_relu_moment, &R, &P);
             if (!st && m == 2) {
                 /* the distance of the next layer, E[(phi(u) - phi(v))^2] without cancellation */
                 const double al = J->alpha, D = s.dist;
@@ -82,10 +82,10 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
                 dw_fw_vecs *vy = &vx[J->L];
                 dw_fw_vecs_reset(vy, coefs_of(J, q, l), rho);
                 dw_fw_series2 S2 = {&vx[l - 1], vy};
-                st = dw_fw_prim_fill(m, dw_fw_series2_moment, &S2, &P);
+                st = dw_fw_prim_fill(m, l > 1, dw_fw_series2_moment, &S2, &P);
             } else {
                 dw_fw_series S = {coefs_of(J, p, l), coefs_of(J, q, l), rho};
-                st = dw_fw_prim_fill(m, dw_fw_series_moment, &S, &P);
+                st = dw_fw_prim_fill(m, l > 1, dw_fw_series_moment, &S, &P);
             }
         }
         if (st) return st;

@@ -44,7 +44,7 @@ static double moment(fill_ctx *F, const int *phis, int np, const int *dphis, int
     return F->val[key];
 }
 
-dw_status dw_fw_prim_fill(int m, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P)
+dw_status dw_fw_prim_fill(int m, bool deriv, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P)
 {
     static _Thread_local fill_ctx F; /* 50 KB: off the stack */
     F.m = m;
@@ -62,7 +62,7 @@ dw_status dw_fw_prim_fill(int m, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P)
             int ab[2] = {a, b};
             P->s[a][b] = moment(&F, ab, 2, NULL, 0, NULL, 0);
             P->p[a][b] = moment(&F, NULL, 0, ab, 2, NULL, 0);
-            for (int e = 0; e < m; e++) {
+            for (int e = 0; e < m && deriv; e++) {
                 for (int f = 0; f < m; f++) {
                     int ef[2] = {e, f};
                     P->S2[DW_FW_I4(a, b, e, f)] = moment(&F, ab, 2, NULL, 0, ef, 2);

@@ -42,7 +42,7 @@ static void hermite2(int nx, int ny, const double L[2][2], double P[HD][HD])
     }
 }
 
-dw_status dw_fw_relu_prepare(dw_fw_relu *R)
+dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv)
 {
     const double a = R->a, b = R->b, th = R->theta;
     memset(R->have_he, 0, sizeof R->have_he);
@@ -51,11 +51,11 @@ dw_status dw_fw_relu_prepare(dw_fw_relu *R)
     if (R->m == 1) return DW_OK;
     /* Sigma^-1 from the determinant a b sin^2 theta (accurate through theta) */
     double det = a * b * sin(th) * sin(th);
-    if (!(det > 0))
+    if (!(det > 0) && deriv)
         return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", th);
-    R->L[0][0] = b / det;
-    R->L[0][1] = R->L[1][0] = -R->c / det;
-    R->L[1][1] = a / det;
+    R->L[0][0] = det > 0 ? b / det : 0.0; /* not used without derivatives */
+    R->L[0][1] = R->L[1][0] = det > 0 ? -R->c / det : 0.0;
+    R->L[1][1] = det > 0 ? a / det : 0.0;
     /* arcs: (+,-) [-pi/2, th - pi/2], (+,+) [th - pi/2, pi/2], (-,+) [pi/2, th + pi/2], (-,-) [th + pi/2, 3pi/2];
      * 24-point Gauss-Legendre on each (a trigonometric polynomial of degree <= 8: exact to rounding) */
     const double t0[4] = {-M_PI_2, th - M_PI_2, M_PI_2, th + M_PI_2};
