@@ -171,8 +171,9 @@ class _ReluMoments:
             s = Px + Qy
             integ = mpmath.quad(lambda t: mpmath.cos(t) ** Px * mpmath.cos(t - th) ** Qy, [th - mpmath.pi / 2,
                                                                                          mpmath.pi / 2])
-            self._c2[key] = (a ** (mpmath.mpf(Px) / 2) * b ** (mpmath.mpf(Qy) / 2) * mpmath.mpf(2) ** (mpmath.mpf(s) / 2)
-                             * mpmath.gamma(mpmath.mpf(s) / 2 + 1) / (2 * mpmath.pi) * integ)
+            half = mpmath.mpf(1) / 2
+            self._c2[key] = (a ** (Px * half) * b ** (Qy * half) * mpmath.mpf(2) ** (s * half)
+                             * mpmath.gamma(s * half + 1) / (2 * mpmath.pi) * integ)
         return self._c2[key]
 
 
@@ -310,7 +311,7 @@ def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
 def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weight_var: Any = 1.0,
               bias_var: Any = 0.0, widths: Optional[Sequence[float]] = None, *, ntk_weight_var: Any = None,
               ntk_bias_var: Any = None, dps: int = 30, h: float = 1.0 / 16, U: float = 12.0,
-              return_layers: bool = False) -> Dict[str, Any]:
+              return_layers: bool = False, f_weight: float = 1.0) -> Dict[str, Any]:
     """The 1/N corrections of theory.md 1.6 at the output layer L+1 for the pair {x, y} (or the input {x}).
 
     Parameters
@@ -322,6 +323,8 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     widths : None or `depth` factors c_l (hidden widths n_l = c_l N)
     ntk_weight_var, ntk_bias_var : lambda_W, lambda_b (default: the C's, the NTK parameterisation)
     dps : mpmath digits for relu; h, U : trapezoidal step and half-range for smooth activations
+    f_weight : the weight of F in Theta1's recursion (theory.md 1.6: 1; another value only to measure the power of
+        the Monte Carlo gates against that mistake)
 
     Returns
     -------
@@ -351,6 +354,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     with ctx:
         num: Callable[[Any], Number] = (lambda v: mpmath.mpf(float(v))) if mp else float
         zero = num(0)
+        fw = num(f_weight)
 
         def arr(k: int) -> np.ndarray:
             a = np.empty((n,) * k, dtype=object)
@@ -413,7 +417,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
                 nG1[a, b] = CWl * ds[a, b]
                 acc = p[a, b] * T1[a, b] + Th[a, b] * dp[a, b]
                 for c2, d2 in itertools.product(I, I):
-                    acc += (half * D[a, b, c2, d2] + F[a, b, c2, d2]) * P2[a, b, c2, d2]
+                    acc += (half * D[a, b, c2, d2] + fw * F[a, b, c2, d2]) * P2[a, b, c2, d2]
                 nT1[a, b] = lWl * ds[a, b] + CWl * acc
             # contractions X_abef V_efgh Y_cdgh
             def sandwich(Xl: np.ndarray, Yl: np.ndarray) -> np.ndarray:
