@@ -146,6 +146,9 @@ def test_erf_primitives_price():
 
     for Sig in ([[1.0, 0.3], [0.3, 1.6]], [[2.5, -1.9], [-1.9, 1.8]]):
         _check_prims("erf", ks, kp, Sig, 1e-10)
+    # sin: E[sin u sin v] = exp(-(a+b)/2) sinh(c), E[cos u cos v] = exp(-(a+b)/2) cosh(c)
+    _check_prims("sin", lambda a, b, c: mpmath.exp(-(a + b) / 2) * mpmath.sinh(c),
+                 lambda a, b, c: mpmath.exp(-(a + b) / 2) * mpmath.cosh(c), [[1.2, -0.5], [-0.5, 0.8]], 1e-10)
     # the 1-D functions: S2_xxxx = 2 m2'(q), S4_xxxxxx = 4 m2''(q)
     q = 1.3
     pr = fwref._Prims([[q]], fwref._QuadMoments([[q]], *fwref.SMOOTH["erf"], 1 / 16, 12.0), False)
@@ -207,7 +210,18 @@ def test_polynomial_square_single_input():
     x = np.array([0.7, -0.2, 0.4])
     cw, cb = 0.8, 0.1
     r = fwref.reference(x, None, 2, (lambda z: z * z, lambda z: 2 * z), cw, cb)
+    assert fwref.reference(x, None, 2, "poly:0,0,1", cw, cb)["G1"][0, 0] == pytest.approx(r["G1"][0, 0], rel=1e-14)
     K1 = cb + cw * np.dot(x, x) / 3
     K2 = cb + cw * 3 * K1 ** 2
     assert r["G1"][0, 0] == pytest.approx(288 * cw ** 3 * K1 ** 4, rel=1e-12)
     assert r["K"][0, 0] == pytest.approx(cb + cw * 3 * K2 ** 2, rel=1e-13)
+
+
+def test_activation_spellings_are_deepwicks():
+    """fwref's numpy activations are the functions deepwick's registry means by the same names."""
+    import deepwick as dw
+    z = np.linspace(-5.0, 5.0, 101)
+    for name, (phi, dphi) in fwref.SMOOTH.items():
+        a = dw.Activation(name)
+        np.testing.assert_allclose(phi(z), a(z), rtol=1e-14, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(dphi(z), a.derivative(z), rtol=1e-13, atol=1e-14, err_msg=name)
