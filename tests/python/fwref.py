@@ -52,11 +52,36 @@ def _dgelu(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + _erf(z / _SQ2)) + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
 
 
+def _sigm(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+_GT = math.sqrt(2 / math.pi)
+
+
+def _gelu_tanh(z: np.ndarray) -> np.ndarray:
+    return 0.5 * z * (1.0 + np.tanh(_GT * (z + 0.044715 * z ** 3)))
+
+
+def _dgelu_tanh(z: np.ndarray) -> np.ndarray:
+    t = np.tanh(_GT * (z + 0.044715 * z ** 3))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * _GT * (1.0 + 3 * 0.044715 * z * z)
+
+
+# deepwick's spellings (its activation registry) -> (phi, phi'), evaluated in numpy
 SMOOTH: Dict[str, Tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
     "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
     "erf": (_erf, lambda z: (2.0 / math.sqrt(math.pi)) * np.exp(-z * z)),
     "gelu": (_gelu, _dgelu),
+    "gelu_tanh": (_gelu_tanh, _dgelu_tanh),
     "identity": (lambda z: np.asarray(z, dtype=float), lambda z: np.ones_like(z, dtype=float)),
+    "sigmoid": (_sigm, lambda z: _sigm(z) * (1.0 - _sigm(z))),
+    "silu": (lambda z: z * _sigm(z), lambda z: _sigm(z) * (1.0 + z * (1.0 - _sigm(z)))),
+    "softplus": (lambda z: np.logaddexp(0.0, z), _sigm),
+    "sin": (np.sin, np.cos),
+    "cos": (np.cos, lambda z: -np.sin(z)),
+    "z*sigmoid(1.702*z)": (lambda z: z * _sigm(1.702 * z),
+                           lambda z: _sigm(1.702 * z) * (1.0 + 1.702 * z * (1.0 - _sigm(1.702 * z)))),
 }
 
 
@@ -171,8 +196,9 @@ class _ReluMoments:
             s = Px + Qy
             integ = mpmath.quad(lambda t: mpmath.cos(t) ** Px * mpmath.cos(t - th) ** Qy, [th - mpmath.pi / 2,
                                                                                          mpmath.pi / 2])
-            self._c2[key] = (a ** (mpmath.mpf(Px) / 2) * b ** (mpmath.mpf(Qy) / 2) * mpmath.mpf(2) ** (mpmath.mpf(s) / 2)
-                             * mpmath.gamma(mpmath.mpf(s) / 2 + 1) / (2 * mpmath.pi) * integ)
+            half = mpmath.mpf(1) / 2
+            self._c2[key] = (a ** (Px * half) * b ** (Qy * half) * mpmath.mpf(2) ** (s * half)
+                             * mpmath.gamma(s * half + 1) / (2 * mpmath.pi) * integ)
         return self._c2[key]
 
 
@@ -302,7 +328,13 @@ def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
             return "relu", None, None
         if act in SMOOTH:
             return act, SMOOTH[act][0], SMOOTH[act][1]
-        raise ValueError("act: unknown activation %r (relu, tanh, erf, gelu, identity or (phi, dphi))" % (act,))
+        if act.startswith("poly:"):
+            c = np.array([float(t) for t in act[5:].split(",")])
+            dc = c[1:] * np.arange(1, c.size)
+            return act, (lambda z: np.polynomial.polynomial.polyval(z, c)), \
+                (lambda z: np.polynomial.polynomial.polyval(z, dc) if dc.size else 0.0 * z)
+        raise ValueError("act: unknown activation %r (relu, %s, poly:c0,c1,... or (phi, dphi))"
+                         % (act, ", ".join(SMOOTH)))
     phi, dphi = act
     return "callable", phi, dphi
 
@@ -310,18 +342,21 @@ def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
 def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weight_var: Any = 1.0,
               bias_var: Any = 0.0, widths: Optional[Sequence[float]] = None, *, ntk_weight_var: Any = None,
               ntk_bias_var: Any = None, dps: int = 30, h: float = 1.0 / 16, U: float = 12.0,
-              return_layers: bool = False) -> Dict[str, Any]:
+              return_layers: bool = False, f_weight: float = 1.0) -> Dict[str, Any]:
     """The 1/N corrections of theory.md 1.6 at the output layer L+1 for the pair {x, y} (or the input {x}).
 
     Parameters
     ----------
     x, y : (d,) arrays (y None: one input)
     depth : L >= 0 hidden layers
-    act : 'relu', 'tanh', 'erf', 'gelu', 'identity', or a pair (phi, dphi) of numpy callables
+    act : 'relu', a key of SMOOTH ('tanh', 'erf', 'gelu', 'sigmoid', 'z*sigmoid(1.702*z)', ...), 'poly:c0,c1,...',
+        or a pair (phi, dphi) of numpy callables
     weight_var, bias_var : C_W, C_b, scalars or sequences of depth + 1 values (layers 1..L+1)
     widths : None or `depth` factors c_l (hidden widths n_l = c_l N)
     ntk_weight_var, ntk_bias_var : lambda_W, lambda_b (default: the C's, the NTK parameterisation)
     dps : mpmath digits for relu; h, U : trapezoidal step and half-range for smooth activations
+    f_weight : the weight of F in Theta1's recursion (theory.md 1.6: 1; another value only to measure the power of
+        the Monte Carlo gates against that mistake)
 
     Returns
     -------
@@ -351,6 +386,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     with ctx:
         num: Callable[[Any], Number] = (lambda v: mpmath.mpf(float(v))) if mp else float
         zero = num(0)
+        fw = num(f_weight)
 
         def arr(k: int) -> np.ndarray:
             a = np.empty((n,) * k, dtype=object)
@@ -413,7 +449,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
                 nG1[a, b] = CWl * ds[a, b]
                 acc = p[a, b] * T1[a, b] + Th[a, b] * dp[a, b]
                 for c2, d2 in itertools.product(I, I):
-                    acc += (half * D[a, b, c2, d2] + F[a, b, c2, d2]) * P2[a, b, c2, d2]
+                    acc += (half * D[a, b, c2, d2] + fw * F[a, b, c2, d2]) * P2[a, b, c2, d2]
                 nT1[a, b] = lWl * ds[a, b] + CWl * acc
             # contractions X_abef V_efgh Y_cdgh
             def sandwich(Xl: np.ndarray, Yl: np.ndarray) -> np.ndarray:

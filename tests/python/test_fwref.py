@@ -146,6 +146,9 @@ def test_erf_primitives_price():
 
     for Sig in ([[1.0, 0.3], [0.3, 1.6]], [[2.5, -1.9], [-1.9, 1.8]]):
         _check_prims("erf", ks, kp, Sig, 1e-10)
+    # sin: E[sin u sin v] = exp(-(a+b)/2) sinh(c), E[cos u cos v] = exp(-(a+b)/2) cosh(c)
+    _check_prims("sin", lambda a, b, c: mpmath.exp(-(a + b) / 2) * mpmath.sinh(c),
+                 lambda a, b, c: mpmath.exp(-(a + b) / 2) * mpmath.cosh(c), [[1.2, -0.5], [-0.5, 0.8]], 1e-10)
     # the 1-D functions: S2_xxxx = 2 m2'(q), S4_xxxxxx = 4 m2''(q)
     q = 1.3
     pr = fwref._Prims([[q]], fwref._QuadMoments([[q]], *fwref.SMOOTH["erf"], 1 / 16, 12.0), False)
@@ -185,3 +188,40 @@ def test_per_layer_arguments():
     r = fwref.reference(x, None, 2, "relu", 2.0, 0.0, widths=[0.5, 2.0])
     K = r["K"][0, 0]
     assert r["V"][0, 0, 0, 0] == pytest.approx(5 * K ** 2 * (1 / 0.5 + 1 / 2.0), rel=1e-14)
+
+
+def test_relu_near_parallel_cusp():
+    """theory.md 1.6 pitfall 1: Theta1_xy vanishes linearly in the angle (a cusp at x = y), N Var Theta_N(x, y) tends
+    to N Var Theta_N(x, x), and the Stein weights' cancellation is absorbed by the digits (dps)."""
+    x = np.array([1.0, 1.0, 1.0, 1.0])
+    u, e = x / 2, np.array([1.0, -1.0, 0.0, 0.0]) / math.sqrt(2)
+    r = {}
+    for th in (1e-3, 2e-3):
+        y = 2 * (math.cos(th) * u + math.sin(th) * e)
+        r[th] = fwref.reference(x, y, 2, "relu", 2.0, 0.1, dps=60)
+    assert r[2e-3]["Theta1"][0, 1] / r[1e-3]["Theta1"][0, 1] == pytest.approx(2.0, rel=1e-2)
+    assert r[1e-3]["ntk_var"][0, 1] == pytest.approx(r[1e-3]["ntk_var"][0, 0], rel=1e-2)
+    assert np.all(np.isfinite(r[1e-3]["A"]))
+
+
+def test_polynomial_square_single_input():
+    """phi(z) = z^2, depth 2, one input (the quadrature route): G^2 = C_b + C_W/N sum_j h_j^4 has N Var = 96 C_W^2 K^4
+    (E h^8 - (E h^4)^2 = 105 K^4 - 9 K^4), so E G^3 = C_b + 3 C_W E[(G^2)^2] gives G1 = 288 C_W^3 K^4 exactly."""
+    x = np.array([0.7, -0.2, 0.4])
+    cw, cb = 0.8, 0.1
+    r = fwref.reference(x, None, 2, (lambda z: z * z, lambda z: 2 * z), cw, cb)
+    assert fwref.reference(x, None, 2, "poly:0,0,1", cw, cb)["G1"][0, 0] == pytest.approx(r["G1"][0, 0], rel=1e-14)
+    K1 = cb + cw * np.dot(x, x) / 3
+    K2 = cb + cw * 3 * K1 ** 2
+    assert r["G1"][0, 0] == pytest.approx(288 * cw ** 3 * K1 ** 4, rel=1e-12)
+    assert r["K"][0, 0] == pytest.approx(cb + cw * 3 * K2 ** 2, rel=1e-13)
+
+
+def test_activation_spellings_are_deepwicks():
+    """fwref's numpy activations are the functions deepwick's registry means by the same names."""
+    import deepwick as dw
+    z = np.linspace(-5.0, 5.0, 101)
+    for name, (phi, dphi) in fwref.SMOOTH.items():
+        a = dw.Activation(name)
+        np.testing.assert_allclose(phi(z), a(z), rtol=1e-14, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(dphi(z), a.derivative(z), rtol=1e-13, atol=1e-14, err_msg=name)
