@@ -76,6 +76,8 @@ int cmd_finite(int argc, char **argv)
     dw_matrix_init(&X);
     dw_matrix_init(&Y);
     dw_status s;
+    cli_progress prog;
+    cli_progress_init(&prog, "finite-width");
     if (!cli_act_init(&act, a.act) || !cli_read_points(a.x, &X)) goto done;
     if (a.y) {
         if ((s = dw_io_read_matrix(&Y, a.y))) {
@@ -98,7 +100,7 @@ int cmd_finite(int argc, char **argv)
         (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) || (s = dw_net_set_law(net, a.law)) ||
         (a.widths.v && a.depth > 0 && (s = dw_net_set_widths(net, a.widths.n, a.widths.v))) ||
         (s = dw_finite_opts_init(&o)) || (s = dw_finite_opts_set_threads(o, (int)a.threads)) ||
-        (s = dw_finite_info_init(&info))) {
+        (s = dw_finite_opts_set_progress(o, cli_progress_cb, &prog)) || (s = dw_finite_info_init(&info))) {
         rc = cli_status(s);
         goto done;
     }
@@ -116,6 +118,7 @@ int cmd_finite(int argc, char **argv)
     s = dw_finite_gram(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, res, info);
     if (!s && at_width) s = dw_finite_at_width(res, nm, a.width, res + DW_FW_COUNT * nm);
     double secs = cli_now() - t0;
+    cli_progress_done(&prog);
     if (s) {
         rc = cli_status(s);
         goto done;
@@ -154,6 +157,7 @@ int cmd_finite(int argc, char **argv)
     }
     rc = 0;
 done:
+    cli_progress_done(&prog);
     cli_args_free(&cmd, &a);
     dw_core_free_large(res);
     dw_finite_info_clear(info);

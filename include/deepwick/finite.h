@@ -55,6 +55,10 @@ DW_API dw_status dw_finite_opts_init(dw_finite_opts **o);
 DW_API void dw_finite_opts_clear(dw_finite_opts *o);
 /** Threads (dw_par_for workers), 0 (the default) to 4096; results do not depend on it. */
 DW_API dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads);
+/** Progress: fn(ctx, done, total) is called on the calling thread after each block of rows (done and total count
+ * the pairs); a non-zero return cancels the computation (DW_ERR_INVALID, "cancelled"). fn NULL: none. */
+typedef int (*dw_finite_progress_fn)(void *ctx, double done, double total);
+DW_API dw_status dw_finite_opts_set_progress(dw_finite_opts *o, dw_finite_progress_fn fn, void *ctx);
 
 /** What one dw_finite_gram call did (an opaque result object). */
 typedef struct dw_finite_info dw_finite_info;

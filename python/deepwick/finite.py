@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -16,6 +16,8 @@ ArrayLike = Union[float, Sequence[float], np.ndarray]
 _opts_init = bind("dw_finite_opts_init", ctypes.c_int, c_handle_p)
 _opts_clear = bind("dw_finite_opts_clear", None, c_handle)
 _opts_set_threads = bind("dw_finite_opts_set_threads", ctypes.c_int, c_handle, ctypes.c_int)
+_PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_double, ctypes.c_double)
+_opts_set_progress = bind("dw_finite_opts_set_progress", ctypes.c_int, c_handle, _PROGRESS, ctypes.c_void_p)
 _info_init = bind("dw_finite_info_init", ctypes.c_int, c_handle_p)
 _info_clear = bind("dw_finite_info_clear", None, c_handle)
 _info_method = bind("dw_finite_info_method", ctypes.c_char_p, c_handle)
@@ -116,6 +118,7 @@ class FiniteWidth:
 def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
                  bias_var: ArrayLike = 0.0, widths: Optional[ArrayLike] = None, law: str = "gaussian",
                  width: Optional[float] = None, threads: Optional[int] = None,
+                 progress: Optional[Callable[[float, float], Any]] = None,
                  return_info: bool = False) -> Union[FiniteWidth, Tuple[FiniteWidth, Dict[str, Any]]]:
     """The 1/N corrections of the NNGP and NTK of a fully connected network, for every pair of inputs.
 
@@ -144,6 +147,8 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
         N: also return the corrected means, the standard deviations and the RMS errors at this width.
     threads : int, optional
         Threads (default: all); results do not depend on it.
+    progress : callable(done, total), optional
+        Called after each block of rows with the pairs done and their total; return False to cancel.
     return_info : bool
         Also return the info dict (as the result's ``info``).
 
@@ -171,6 +176,14 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     net = _net.fc_net(depth, act, weight_var, bias_var, width=widths if depth > 0 else None, law=law)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_threads(o.h, nthreads))
+    if progress is not None:
+        def cb(_ctx: Any, done: float, total: float) -> int:
+            try:
+                return 1 if progress(done, total) is False else 0
+            except Exception:  # an exception cannot cross the C frames: cancel instead
+                return 1
+        keep = _PROGRESS(cb)
+        check(_opts_set_progress(o.h, keep, None))
     info_h = _Handle(_info_init, _info_clear)
     n, d = Xc.shape
     m = n if Yc is None else Yc.shape[0]

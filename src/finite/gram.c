@@ -25,6 +25,7 @@ typedef struct job {
     double *diag;        /* sym: per point the outputs of (x, x) */
     double *out;
     double *err;         /* per item (points, then rows) */
+    size_t row0;         /* the block of rows dw_par_for runs: item k is row row0 + k */
     dw_fw_vecs *vecs;    /* series route: per worker, L x-side vectors (one per layer) and one y-side */
 } job;
 
@@ -139,9 +140,10 @@ static dw_status point_item(void *ctx, size_t p, int tid)
     return DW_OK;
 }
 
-static dw_status row_item(void *ctx, size_t i, int tid)
+static dw_status row_item(void *ctx, size_t item, int tid)
 {
     job *J = ctx;
+    const size_t i = J->row0 + item;
     dw_fw_vecs *vx = NULL;
     if (J->vecs) { /* a new row: its x-side vectors are rebuilt on first use */
         vx = J->vecs + (size_t)tid * (J->L + 1);
@@ -220,7 +222,7 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     J.alpha = L == 0 ? 1.0 : fc.act->fam == DW_FAM_RELU ? fc.act->alpha : 1.0;
     J.lam = 1.0;
     if (L > 0 && fc.act->fam == DW_FAM_GENERIC && dw_act_relu_form(fc.act, &J.alpha, &J.lam)) J.closed = 1;
-    const size_t npts = n + (Y ? J.m : 0), threads = o ? o->threads : 0;
+    const size_t npts = n + (Y ? J.m : 0), threads = o ? (size_t)o->threads : 0;
     J.err = dw_calloc(npts + n, sizeof(double), "finite-width error estimates");
     if (!J.err) return DW_ERR_NOMEM;
     if (!J.closed && !(J.coefs = dw_alloc(npts * (size_t)L, sizeof(dw_fw_coefs), "finite-width Hermite coefficients"))) {
@@ -238,7 +240,23 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
         if (!(J.vecs = dw_calloc(workers * (size_t)(L + 1), sizeof(dw_fw_vecs), "finite-width series vectors")))
             st = DW_ERR_NOMEM;
     }
-    if (!st) st = dw_par_for(n, (int)threads, row_item, &J);
+    /* rows in blocks of about 1/64 of the pairs, so that progress is reported from the calling thread */
+    const double total = J.sym ? 0.5 * (double)n * (double)(n + 1) : (double)n * (double)J.m;
+    double done = 0.0;
+    for (size_t r0 = 0; r0 < n && !st;) {
+        size_t r1 = r0;
+        double pairs = 0.0;
+        while (r1 < n && (r1 == r0 || pairs < total / 64)) {
+            pairs += J.sym ? (double)(n - r1) : (double)J.m;
+            r1++;
+        }
+        J.row0 = r0;
+        st = dw_par_for(r1 - r0, (int)threads, row_item, &J);
+        done += pairs;
+        r0 = r1;
+        if (!st && o && o->progress && o->progress(o->progress_ctx, done, total))
+            st = dw_fail(DW_ERR_INVALID, "finite-width corrections: cancelled by the progress callback");
+    }
     if (!st && info) {
         const size_t nm = n * J.m;
         double fn = 0.0, ft = 0.0, e = 0.0;

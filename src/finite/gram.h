@@ -6,6 +6,8 @@
 
 struct dw_finite_opts {
     int threads;
+    dw_finite_progress_fn progress;
+    void *progress_ctx;
 };
 
 struct dw_finite_info {

@@ -27,6 +27,14 @@ dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads)
     return DW_OK;
 }
 
+dw_status dw_finite_opts_set_progress(dw_finite_opts *o, dw_finite_progress_fn fn, void *ctx)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "finite-width options: NULL options");
+    o->progress = fn;
+    o->progress_ctx = ctx;
+    return DW_OK;
+}
+
 dw_status dw_finite_info_init(dw_finite_info **out)
 {
     if (!out) return dw_fail(DW_ERR_INVALID, "finite-width info: NULL output");
