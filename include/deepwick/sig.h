@@ -16,7 +16,9 @@ extern "C" {
  * ====================================================================================== */
 
 /** Paths are piecewise linear through `len` points in R^d, stored batch x len x d (row-major, float64); every
- * function checks len >= 2, d >= 1 and that every entry is finite, naming the offending path and point.
+ * function checks d >= 1 and that every entry is finite, naming the offending path and point, and len >= 2, except
+ * signatures, log-signatures, signature kernels and their gradients, which accept len >= 1: a one-point path is
+ * constant, its signature is (1, 0, ..., 0) (zeros once level 0 is left out) and its kernel with any path is 1.
  *
  * Conventions of the module. Every computation takes its options object first (an opaque object, dw_X_init /
  * dw_X_clear, setters that validate at once and name the option as the Python keyword does), then its inputs, and
@@ -32,15 +34,15 @@ DW_API dw_status dw_sig_read_paths(const char *path, double **data, size_t *batc
 
 /** ---- truncated signatures (theory.md 5) ---- */
 typedef struct dw_sig_opts dw_sig_opts;
-/** level 0 (unset: the computations ask for it), default threads. */
+/** level unset (the computations ask for it), default threads. */
 DW_API dw_status dw_sig_opts_init(dw_sig_opts **o);
 DW_API void dw_sig_opts_clear(dw_sig_opts *o);
-/** Truncation level n, 1..64. */
+/** Truncation level n, 0..64 (level 0 is never stored: n = 0 gives no entries). */
 DW_API dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level);
 DW_API dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads);
 
-/** Entries of a level-n signature without level 0: d + d^2 + ... + d^n. DW_ERR_INVALID when d = 0 or the level is
- * outside 1..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */
+/** Entries of a level-n signature without level 0: d + d^2 + ... + d^n (0 for n = 0). DW_ERR_INVALID when d = 0 or
+ * the level is outside 0..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */
 DW_API dw_status dw_sig_size(size_t d, int level, size_t *size);
 /** Entries of a level-n log-signature: the number of Lyndon words of length 1..n; errors as dw_sig_size. */
 DW_API dw_status dw_sig_logsig_size(size_t d, int level, size_t *size);

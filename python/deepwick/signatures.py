@@ -172,9 +172,9 @@ def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.
     Parameters
     ----------
     X : array_like, shape (batch, len, d) or (len, d)
-        Paths through len >= 2 points in R^d (finite entries).
+        Paths through len >= 1 points in R^d (finite entries); a one-point path is constant, signature (1, 0, ...).
     level : int
-        Truncation level n, 1..64.
+        Truncation level n, 0..64 (0: no entries).
     threads : int, optional
         threads (1..4096; default: all cores). The result does not depend on it.
 
@@ -206,9 +206,9 @@ def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> 
     Parameters
     ----------
     X : array_like, shape (batch, len, d) or (len, d)
-        Paths through len >= 2 points in R^d.
+        Paths through len >= 1 points in R^d.
     level : int
-        Truncation level n, 1..64.
+        Truncation level n, 0..64 (0: no entries).
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -238,7 +238,7 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
     Parameters
     ----------
     X : array_like, shape (n, lx, d) or (lx, d)
-        First paths.
+        First paths (len >= 1: a one-point path is constant, its kernel with any path is 1).
     Y : array_like, shape (m, ly, d) or (ly, d), optional
         Second paths; None gives K(X, X), then exactly symmetric.
     dyadic_order : int

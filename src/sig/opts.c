@@ -57,7 +57,9 @@ dw_status dw_sig_opts_init(dw_sig_opts **o)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "dw_sig_opts_init: NULL pointer");
     *o = dw_calloc(1, sizeof **o, "signature options");
-    return *o ? DW_OK : DW_ERR_NOMEM;
+    if (!*o) return DW_ERR_NOMEM;
+    (*o)->level = -1;
+    return DW_OK;
 }
 
 void dw_sig_opts_clear(dw_sig_opts *o) { free(o); }
@@ -65,8 +67,8 @@ void dw_sig_opts_clear(dw_sig_opts *o) { free(o); }
 dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level)
 {
     NEED(o, "level");
-    if (level < 1 || level > DW_SIG_MAX_LEVEL)
-        return dw_fail(DW_ERR_INVALID, "level: must be between 1 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
+    if (level < 0 || level > DW_SIG_MAX_LEVEL)
+        return dw_fail(DW_ERR_INVALID, "level: must be between 0 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
     o->level = level;
     return DW_OK;
 }

@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
+static dw_status check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name, size_t min_len)
 {
     if (!X) return dw_fail(DW_ERR_INVALID, "%s: NULL paths", name);
     if (batch == 0) return dw_fail(DW_ERR_INVALID, "%s: no paths (batch size 0)", name);
     if (d == 0) return dw_fail(DW_ERR_INVALID, "%s: path dimension d must be at least 1", name);
-    if (len < 2)
+    if (len < 1) return dw_fail(DW_ERR_INVALID, "%s: paths need at least 1 point (got 0)", name);
+    if (len < min_len)
         return dw_fail(DW_ERR_INVALID, "%s: paths need at least 2 points (got %zu): a path of one point has no "
                                        "increments",
                        name, len);
@@ -27,6 +28,16 @@ dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d
                                    b + 1, i + 1, k + 1, v);
             }
     return DW_OK;
+}
+
+dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
+{
+    return check_paths(X, batch, len, d, name, 2);
+}
+
+dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name)
+{
+    return check_paths(X, batch, len, d, name, 1);
 }
 
 double *dw_sig_increments(const double *X, size_t n, size_t len, size_t d)
@@ -44,6 +55,7 @@ dw_status dw_sig_size(size_t d, int level, size_t *size)
 {
     if (!size) return dw_fail(DW_ERR_INVALID, "dw_sig_size: NULL output");
     *size = 0;
+    if (level == 0 && d > 0) return DW_OK; /* level 0 alone: nothing is stored */
     dw_tens t;
     dw_status s = dw_tens_init(&t, d, level);
     if (!s) *size = t.off[level + 1];
@@ -55,8 +67,8 @@ dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
     if (!size) return dw_fail(DW_ERR_INVALID, "dw_sig_logsig_size: NULL output");
     *size = 0;
     if (d == 0) return dw_fail(DW_ERR_INVALID, "path dimension d must be at least 1");
-    if (level < 1 || level > DW_SIG_MAX_LEVEL)
-        return dw_fail(DW_ERR_INVALID, "level: must be between 1 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
+    if (level < 0 || level > DW_SIG_MAX_LEVEL)
+        return dw_fail(DW_ERR_INVALID, "level: must be between 0 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
     size_t tot = 0;
     for (int k = 1; k <= level; k++) {
         size_t c = dw_lyndon_count(d, k);
@@ -176,14 +188,14 @@ static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t
                      int logsig)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "%s: NULL options", logsig ? "logsignature" : "signature");
-    if (!o->level) return dw_fail(DW_ERR_INVALID, "level: not set (dw_sig_opts_set_level)");
+    if (o->level < 0) return dw_fail(DW_ERR_INVALID, "level: not set (dw_sig_opts_set_level)");
     const int level = o->level, threads = o->threads;
-    dw_tens t;
-    dw_status s = dw_tens_init(&t, d, level);
-    if (s) return s;
-    s = dw_sig_check_paths(X, batch, len, d, "X");
+    dw_status s = dw_sig_check_points(X, batch, len, d, "X");
     if (s) return s;
     if (!out) return dw_fail(DW_ERR_INVALID, "%s: NULL output", logsig ? "logsignature" : "signature");
+    if (level == 0) return DW_OK; /* no entries to write */
+    dw_tens t;
+    if ((s = dw_tens_init(&t, d, level))) return s;
     const size_t sz = t.off[level + 1];
     dw_lyndon ly;
     memset(&ly, 0, sizeof ly);

@@ -55,6 +55,8 @@ void dw_lyndon_expand(const dw_lyndon *ly, const dw_tens *t, const double *c, do
 
 /* Checks a batch of paths (batch x len x d): non-NULL, batch >= 1, len >= 2, d >= 1, finite entries. */
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name);
+/* The same with len >= 1: signatures and signature kernels accept one-point (constant) paths. */
+dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name);
 
 /* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
 size_t dw_lyndon_count(size_t d, int k);
@@ -73,7 +75,7 @@ dw_status dw_sig_check_states(const double *out, size_t count, const char *what)
 
 /* ---- the options objects (opts.c); the public header keeps them opaque ---- */
 struct dw_sig_opts {
-    int level; /* 0: unset */
+    int level; /* -1: unset; 0: the empty truncation (no entries) */
     int threads;
 };
 
