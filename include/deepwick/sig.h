@@ -55,6 +55,17 @@ DW_API dw_status dw_sig_signature(const dw_sig_opts *o, const double *X, size_t 
 DW_API dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                      double *out);
 
+/** ---- gradients of signatures with respect to the paths (theory.md 5) ----
+ * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's
+ * products, each prefix rebuilt from the next by the inverse segment exponential (memory: a few tensors per thread,
+ * whatever the length; iisignature's sigbackprop). The log-signature's version takes grad_out (batch x
+ * dw_sig_logsig_size) back through the Lyndon projection and the log series first. grad_out may be NULL when the
+ * output has no entries (level 0); its entries must be finite. Results do not depend on the thread count. */
+DW_API dw_status dw_sig_signature_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                           const double *grad_out, double *grad_X);
+DW_API dw_status dw_sig_logsignature_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len,
+                                              size_t d, const double *grad_out, double *grad_X);
+
 /** ---- signature kernels: the Goursat PDE (theory.md 5) ---- */
 typedef enum dw_sig_solver { DW_SIG_SECOND_ORDER = 0, DW_SIG_FIRST_ORDER = 1 } dw_sig_solver;
 typedef enum dw_sig_static { DW_SIG_LINEAR = 0, DW_SIG_RBF = 1 } dw_sig_static;
@@ -93,6 +104,16 @@ DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X
 DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                      const double *Y, size_t m, size_t ly, size_t d, const double *K,
                                      double *max_abs, double *max_rel);
+
+/** Gradient of the Gram matrix: grad_X (n x lx x d) = d(sum_ij grad_K[i, j] K[i, j])/dX, grad_Y (m x ly x d) likewise
+ * (NULL exactly when Y is NULL: then K = K(X, X) and both slots of every entry count towards grad_X), and
+ * *grad_scale = the derivative with respect to the static kernel's scale (grad_scale may be NULL). grad_K (n x m)
+ * must be finite. The discrete adjoint of the Goursat solver above (the adjoint PDE of sigkernel / pySigLib, at the
+ * same dyadic order and solver): the exact gradient of the computed K. Work space: the refined PDE grid of one pair
+ * ((lx-1) 2^lambda + 1) x ((ly-1) 2^lambda + 1) kept whole, for 8 pairs per thread. Independent of the thread count. */
+DW_API dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
+                                             const double *Y, size_t m, size_t ly, size_t d, const double *grad_K,
+                                             double *grad_X, double *grad_Y, double *grad_scale);
 
 /** ---- neural signature kernels and random controlled ResNets (theory.md 5.1) ----
  * The controlled ResNet Y_0 = sigma0 z_0, dY = sum_k ((sigma_a / sqrt N) A_k phi(Y) + sigma_b b_k) dx^k with

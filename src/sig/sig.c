@@ -72,7 +72,7 @@ dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
     size_t tot = 0;
     for (int k = 1; k <= level; k++) {
         size_t c = dw_lyndon_count(d, k);
-        if (!c || tot > SIZE_MAX / 8 - c)
+        if ((!c && !(d == 1 && k > 1)) || tot > SIZE_MAX / 8 - c) /* one letter: no Lyndon words beyond length 1 */
             return dw_fail(DW_ERR_NOMEM, "level %d: the log-signature of a %zu-dimensional path has more than 2^64 / 8 "
                                          "entries (Lyndon words of length %d alone overflow)",
                            level, d, k);

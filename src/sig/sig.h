@@ -33,6 +33,14 @@ void dw_tens_log(const dw_tens *t, const double *X, double *L, double *work);
 /* E = exp(L) - 1 (L with zero level 0); work holds 2 tensors. */
 void dw_tens_exp(const dw_tens *t, const double *L, double *E, double *work);
 
+/* Adjoints (tensor_grad.c). One reverse step of Chen's product: on entry P = Q (x) exp(h) and G = dL/dP; on exit
+ * P = Q (reconstructed as P (x) exp(-h)), G = dL/dQ and gh (d) = dL/dh. work: 3 tensors + d doubles. */
+void dw_tens_chen_step_backward(const dw_tens *t, double *P, double *G, const double *h, double *gh, double *work);
+/* For out = A (x) B (dw_tens_mul) and G = dL/dout: gA += dL/dA, gB += dL/dB. */
+void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB);
+/* For L = log(1 + X) (dw_tens_log) and gL = dL/dL: gX = dL/dX (overwritten); work holds n + 2 tensors. */
+void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, double *gX, double *work);
+
 /* Lyndon basis: words of length 1..n over 0..d-1, level by level, lexicographic within a level, each with the
  * sparse expansion of its standard bracketing restricted to Lyndon words (a unitriangular system). */
 typedef struct {
@@ -50,6 +58,8 @@ dw_status dw_lyndon_init(dw_lyndon *ly, const dw_tens *t);
 void dw_lyndon_clear(dw_lyndon *ly);
 /* Lyndon coordinates of a Lie element L (full tensor): out[k] for k < count. */
 void dw_lyndon_project(const dw_lyndon *ly, const dw_tens *t, const double *L, double *out);
+/* Adjoint of dw_lyndon_project: gL (full tensor, overwritten) = dL/dL for g = dL/dout; y: count doubles of scratch. */
+void dw_lyndon_project_adjoint(const dw_lyndon *ly, const dw_tens *t, const double *g, double *gL, double *y);
 /* The Lie element sum_k c[k] P_k as a full tensor. */
 void dw_lyndon_expand(const dw_lyndon *ly, const dw_tens *t, const double *c, double *L);
 
