@@ -25,6 +25,12 @@
 
 #define LANES 8
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(DW_NO_CLONES)
+#define DW_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DW_CLONES
+#endif
+
 typedef struct {
     const dw_sig_kernel_opts *o;
     const double *X, *Y; /* Y == X when symmetric */
@@ -39,57 +45,11 @@ typedef struct {
     double w[LANES]; /* weight of the pair (the sum of its grad_K entries) */
 } lanes;
 
-static double sq_dist(const double *x, const double *y, size_t d)
+/* The forward solve with every row kept: k is (Nr + 1) x (Nc + 1) x LANES; A, B per segment pair (Mx x My x LANES). */
+DW_CLONES static void forward_grid(double *restrict k, const double *restrict A, const double *restrict B, size_t Nr,
+                                   size_t Nc, size_t My, int lam)
 {
-    double s = 0.0;
-    for (size_t k = 0; k < d; k++) {
-        const double t = x[k] - y[k];
-        s += t * t;
-    }
-    return s;
-}
-
-/* One group of LANES pairs: out[l * per ..] = w_l (dK/dx (lx x d), dK/dy (ly x d), dK/dscale). */
-static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
-{
-    const dw_sig_kernel_opts *o = p->o;
-    const size_t lx = p->lx, ly = p->ly, d = p->d, Mx = lx - 1, My = ly - 1, Nr = p->Nr, Nc = p->Nc;
-    const int lam = o->dyadic_order, second = o->solver == DW_SIG_SECOND_ORDER, isrbf = o->static_kernel == DW_SIG_RBF;
-    const double scale4 = ldexp(1.0, -2 * lam);
-    const double s2 = isrbf ? 0.5 / (o->scale * o->scale) : o->scale * o->scale;
-    const size_t nb = Mx * My * LANES, W = Nc + 1;
-    double *G = ws, *A = G + nb, *B = A + nb, *gg = B + nb, *kap = gg + nb, *gk = kap + lx * ly * LANES;
-    double *k = gk + lx * ly * LANES, *an = k + (Nr + 1) * W * LANES, *ac = an + (W + 1) * LANES;
-    /* increment products per segment pair, as the forward computes them */
-    for (size_t I = 0; I < Mx; I++)
-        for (size_t J = 0; J < My; J++)
-            for (int l = 0; l < LANES; l++) {
-                const double *x = p->X + L->xi[l] * lx * d, *y = p->Y + L->yj[l] * ly * d;
-                double g = 0.0;
-                if (isrbf) {
-                    g = (exp(-sq_dist(x + (I + 1) * d, y + (J + 1) * d, d) * s2) + exp(-sq_dist(x + I * d, y + J * d,
-                                                                                                   d) * s2)) -
-                        (exp(-sq_dist(x + (I + 1) * d, y + J * d, d) * s2) +
-                         exp(-sq_dist(x + I * d, y + (J + 1) * d, d) * s2));
-                    g *= scale4;
-                } else {
-                    for (size_t c = 0; c < d; c++)
-                        g += (x[(I + 1) * d + c] - x[I * d + c]) * (y[(J + 1) * d + c] - y[J * d + c]);
-                    g = g * s2 * scale4;
-                }
-                const size_t q = (I * My + J) * LANES + (size_t)l;
-                G[q] = g;
-                if (second) {
-                    const double g2 = g * g / 12.0;
-                    A[q] = 1.0 + 0.5 * g + g2;
-                    B[q] = 1.0 - g2;
-                } else {
-                    A[q] = 1.0;
-                    B[q] = 1.0 - g;
-                }
-                gg[q] = 0.0;
-            }
-    /* forward: the whole grid */
+    const size_t W = Nc + 1;
     for (size_t c = 0; c < W * LANES; c++) k[c] = 1.0;
     for (size_t r = 0; r < Nr; r++) {
         const double *up = k + r * W * LANES;
@@ -103,7 +63,15 @@ static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
                     (nw[c * LANES + l] + up[(c + 1) * LANES + l]) * a[l] - up[c * LANES + l] * b[l];
         }
     }
-    /* adjoint sweep: an = row p + 1, ac = row p, entries 0..Nc + 1 (Nc + 1 and row Nr + 1: zero padding) */
+}
+
+/* The adjoint sweep: an = row P + 1, ac = row P of a, entries 0..Nc + 1 (entry Nc + 1 and row Nr + 1 are zero
+ * padding, whose coefficients are clamped to existing cells); gg (per segment pair) += the cells' dK/dg. */
+DW_CLONES static void adjoint(const double *restrict k, const double *restrict A, const double *restrict B,
+                              const double *restrict DA, const double *restrict DB, double *restrict gg,
+                              double *restrict an, double *restrict ac, size_t Nr, size_t Nc, size_t My, int lam)
+{
+    const size_t W = Nc + 1;
     memset(an, 0, (W + 1) * LANES * sizeof(double));
     for (size_t P = Nr; P >= 1; P--) {
         memset(ac + Nc * LANES, 0, 2 * LANES * sizeof(double));
@@ -112,72 +80,200 @@ static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
         for (size_t Q = Nc; Q >= 1; Q--) {
             const size_t cq = (Q < Nc ? Q : Nc - 1) >> lam, cm = (Q - 1) >> lam;
             const double *a1 = A + (bu + cq) * LANES, *a2 = A + (bd + cm) * LANES, *b3 = B + (bd + cq) * LANES;
-            double *gc = gg + (bu + cm) * LANES;
-            const double *Gc = G + (bu + cm) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                double v = ac[(Q + 1) * LANES + l] * a1[l] + an[Q * LANES + l] * a2[l] - an[(Q + 1) * LANES + l] * b3[l];
-                if (P == Nr && Q == Nc) v = 1.0;
-                ac[Q * LANES + l] = v;
-                /* cell (P - 1, Q - 1) */
-                const double g = Gc[l];
-                const double dA = second ? 0.5 + g / 6.0 : 0.0, dB = second ? -g / 6.0 : -1.0;
-                gc[l] += v * ((kr[(Q - 1) * LANES + l] + kp[Q * LANES + l]) * dA - kp[(Q - 1) * LANES + l] * dB);
+            const double *da = DA + (bu + cm) * LANES, *db = DB + (bu + cm) * LANES;
+            double *gc = gg + (bu + cm) * LANES, v[LANES];
+            for (int l = 0; l < LANES; l++)
+                v[l] = ac[(Q + 1) * LANES + l] * a1[l] + an[Q * LANES + l] * a2[l] - an[(Q + 1) * LANES + l] * b3[l];
+            if (P == Nr && Q == Nc)
+                for (int l = 0; l < LANES; l++) v[l] = 1.0; /* dK/dK */
+            for (int l = 0; l < LANES; l++) { /* cell (P - 1, Q - 1) */
+                ac[Q * LANES + l] = v[l];
+                gc[l] += v[l] * ((kr[(Q - 1) * LANES + l] + kp[Q * LANES + l]) * da[l] - kp[(Q - 1) * LANES + l] * db[l]);
             }
         }
         double *t = an;
         an = ac;
         ac = t;
     }
-    /* dK/dG_IJ (the cells' g are G_IJ 4^-lambda) to the points */
+}
+
+/* Lane-interleaved points (diff = 0) or increments (diff = 1) of the paths P_l = base + idx[l] len d:
+ * out[(i d + a) LANES + l]. */
+static void lanes_of(const double *base, const size_t *idx, size_t len, size_t d, int diff, double *out)
+{
     for (int l = 0; l < LANES; l++) {
-        double *gx = out + (size_t)l * p->per, *gy = gx + lx * d, *gs = gy + ly * d;
-        memset(gx, 0, p->per * sizeof(double));
-        if (L->w[l] == 0.0) continue;
-        const double *x = p->X + L->xi[l] * lx * d, *y = p->Y + L->yj[l] * ly * d;
-        if (isrbf) {
-            for (size_t i = 0; i < lx * ly; i++) gk[i] = 0.0;
-            for (size_t I = 0; I < Mx; I++)
-                for (size_t J = 0; J < My; J++) {
-                    const double v = gg[(I * My + J) * LANES + (size_t)l] * scale4;
-                    gk[(I + 1) * ly + J + 1] += v;
-                    gk[I * ly + J] += v;
-                    gk[(I + 1) * ly + J] -= v;
-                    gk[I * ly + J + 1] -= v;
-                }
-            /* kappa = exp(-|x - y|^2 s2), s2 = 1 / (2 scale^2): dkappa/dx = -2 s2 kappa (x - y),
-             * dkappa/dscale = kappa |x - y|^2 / scale^3 */
-            double dsc = 0.0;
-            for (size_t i = 0; i < lx; i++)
-                for (size_t j = 0; j < ly; j++) {
-                    const double *xi = x + i * d, *yj = y + j * d;
-                    const double r2 = sq_dist(xi, yj, d), kv = exp(-r2 * s2), c = gk[i * ly + j] * kv;
-                    for (size_t a = 0; a < d; a++) {
-                        const double t = -2.0 * s2 * c * (xi[a] - yj[a]);
-                        gx[i * d + a] += t;
-                        gy[j * d + a] -= t;
-                    }
-                    dsc += c * r2;
-                }
-            *gs = dsc / (o->scale * o->scale * o->scale);
-        } else {
-            /* G_IJ = scale^2 <dx_I, dy_J>: dK/d<dx_I, dy_J> = scale^2 4^-lambda gg_IJ; dK/dscale = 2 sum gg G / scale */
-            double dsc = 0.0;
-            for (size_t I = 0; I < Mx; I++)
-                for (size_t J = 0; J < My; J++) {
-                    const size_t q = (I * My + J) * LANES + (size_t)l;
-                    const double v = gg[q] * s2 * scale4;
-                    dsc += gg[q] * G[q];
-                    for (size_t a = 0; a < d; a++) {
-                        const double dx = x[(I + 1) * d + a] - x[I * d + a], dy = y[(J + 1) * d + a] - y[J * d + a];
-                        gx[(I + 1) * d + a] += v * dy;
-                        gx[I * d + a] -= v * dy;
-                        gy[(J + 1) * d + a] += v * dx;
-                        gy[J * d + a] -= v * dx;
-                    }
-                }
-            *gs = 2.0 * dsc / o->scale;
+        const double *x = base + idx[l] * len * d;
+        for (size_t i = 0; i + (size_t)diff < len; i++)
+            for (size_t a = 0; a < d; a++)
+                out[(i * d + a) * LANES + (size_t)l] = diff ? x[(i + 1) * d + a] - x[i * d + a] : x[i * d + a];
+    }
+}
+
+/* Per segment pair: g (G), the cell coefficients A, B and their derivatives in g, as the forward computes them.
+ * Linear: from the lanes' increments u (Mx x d) and v (My x d); RBF: from kappa on the points (lx x ly). */
+DW_CLONES static void coefficients(const double *restrict u, const double *restrict v, const double *restrict kap,
+                                   size_t Mx, size_t My, size_t d, double s2, double scale4, int isrbf, int second,
+                                   double *restrict G, double *restrict A, double *restrict B, double *restrict DA,
+                                   double *restrict DB)
+{
+    for (size_t I = 0; I < Mx; I++)
+        for (size_t J = 0; J < My; J++) {
+            double *g = G + (I * My + J) * LANES;
+            if (isrbf) {
+                const double *k0 = kap + (I * (My + 1) + J) * LANES, *k1 = k0 + (My + 1) * LANES;
+                for (int l = 0; l < LANES; l++) g[l] = ((k1[LANES + l] + k0[l]) - (k1[l] + k0[LANES + l])) * scale4;
+            } else {
+                double acc[LANES] = {0};
+                for (size_t a = 0; a < d; a++)
+                    for (int l = 0; l < LANES; l++) acc[l] += u[(I * d + a) * LANES + l] * v[(J * d + a) * LANES + l];
+                for (int l = 0; l < LANES; l++) g[l] = acc[l] * s2 * scale4;
+            }
         }
-        for (size_t i = 0; i < p->per; i++) gx[i] *= L->w[l];
+    for (size_t q = 0; q < Mx * My * LANES; q++) {
+        const double g = G[q];
+        if (second) {
+            const double g2 = g * g / 12.0;
+            A[q] = 1.0 + 0.5 * g + g2;
+            B[q] = 1.0 - g2;
+            DA[q] = 0.5 + g / 6.0;
+            DB[q] = -g / 6.0;
+        } else {
+            A[q] = 1.0;
+            B[q] = 1.0 - g;
+            DA[q] = 0.0;
+            DB[q] = -1.0;
+        }
+    }
+}
+
+/* Linear: with c = dK/d<u_I, v_J> (gg scaled in place), gu_I = sum_J c_IJ v_J and gv_J = sum_I c_IJ u_I. */
+DW_CLONES static void to_increments(double *restrict gg, const double *restrict u, const double *restrict v,
+                                    size_t Mx, size_t My, size_t d, double f, double *restrict gu,
+                                    double *restrict gv)
+{
+    for (size_t q = 0; q < Mx * My * LANES; q++) gg[q] *= f;
+    memset(gu, 0, Mx * d * LANES * sizeof(double));
+    memset(gv, 0, My * d * LANES * sizeof(double));
+    for (size_t I = 0; I < Mx; I++)
+        for (size_t J = 0; J < My; J++) {
+            const double *c = gg + (I * My + J) * LANES;
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++) {
+                    gu[(I * d + a) * LANES + l] += c[l] * v[(J * d + a) * LANES + l];
+                    gv[(J * d + a) * LANES + l] += c[l] * u[(I * d + a) * LANES + l];
+                }
+        }
+}
+
+/* RBF: dK/dkappa on the points (gk, lx x ly) from dK/dG (second differences), then through kappa = exp(-r^2 s2):
+ * dkappa/dx = -2 s2 kappa (x - y), dkappa/dscale = kappa r^2 / scale^3 (summed into dsc without the 1/scale^3). */
+DW_CLONES static void rbf_to_points(const double *restrict gg, const double *restrict kap, const double *restrict xl,
+                                    const double *restrict yl, size_t lx, size_t ly, size_t d, double s2,
+                                    double scale4, double *restrict gk, double *restrict gx, double *restrict gy,
+                                    double *restrict dsc)
+{
+    const size_t Mx = lx - 1, My = ly - 1;
+    memset(gk, 0, lx * ly * LANES * sizeof(double));
+    for (size_t I = 0; I < Mx; I++)
+        for (size_t J = 0; J < My; J++)
+            for (int l = 0; l < LANES; l++) {
+                const double v = gg[(I * My + J) * LANES + l] * scale4;
+                gk[((I + 1) * ly + J + 1) * LANES + l] += v;
+                gk[(I * ly + J) * LANES + l] += v;
+                gk[((I + 1) * ly + J) * LANES + l] -= v;
+                gk[(I * ly + J + 1) * LANES + l] -= v;
+            }
+    memset(gx, 0, lx * d * LANES * sizeof(double));
+    memset(gy, 0, ly * d * LANES * sizeof(double));
+    for (int l = 0; l < LANES; l++) dsc[l] = 0.0;
+    for (size_t i = 0; i < lx; i++)
+        for (size_t j = 0; j < ly; j++) {
+            double c[LANES], r2[LANES] = {0};
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++) {
+                    const double t = xl[(i * d + a) * LANES + l] - yl[(j * d + a) * LANES + l];
+                    r2[l] += t * t;
+                }
+            for (int l = 0; l < LANES; l++) {
+                c[l] = gk[(i * ly + j) * LANES + l] * kap[(i * ly + j) * LANES + l];
+                dsc[l] += c[l] * r2[l];
+            }
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++) {
+                    const double t = -2.0 * s2 * c[l] * (xl[(i * d + a) * LANES + l] - yl[(j * d + a) * LANES + l]);
+                    gx[(i * d + a) * LANES + l] += t;
+                    gy[(j * d + a) * LANES + l] -= t;
+                }
+        }
+}
+
+/* One group of LANES pairs: out[l * per ..] = w_l (dK/dx (lx x d), dK/dy (ly x d), dK/dscale). */
+static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
+{
+    const dw_sig_kernel_opts *o = p->o;
+    const size_t lx = p->lx, ly = p->ly, d = p->d, Mx = lx - 1, My = ly - 1, Nr = p->Nr, Nc = p->Nc;
+    const int lam = o->dyadic_order, second = o->solver == DW_SIG_SECOND_ORDER, isrbf = o->static_kernel == DW_SIG_RBF;
+    const double scale4 = ldexp(1.0, -2 * lam);
+    const double s2 = isrbf ? 0.5 / (o->scale * o->scale) : o->scale * o->scale;
+    const size_t nb = Mx * My * LANES, W = Nc + 1;
+    double *G = ws, *A = G + nb, *B = A + nb, *DA = B + nb, *DB = DA + nb, *gg = DB + nb;
+    double *xl = gg + nb, *yl = xl + lx * d * LANES, *gx = yl + ly * d * LANES, *gy = gx + lx * d * LANES;
+    double *kap = gy + ly * d * LANES, *gk = kap + lx * ly * LANES;
+    double *k = gk + lx * ly * LANES, *an = k + (Nr + 1) * W * LANES, *ac = an + (W + 1) * LANES;
+    double dsc[LANES];
+    /* linear: xl, yl hold the increments; RBF: the points, and kappa on them */
+    lanes_of(p->X, L->xi, lx, d, !isrbf, xl);
+    lanes_of(p->Y, L->yj, ly, d, !isrbf, yl);
+    if (isrbf)
+        for (size_t i = 0; i < lx; i++)
+            for (size_t j = 0; j < ly; j++)
+                for (int l = 0; l < LANES; l++) {
+                    double r2 = 0.0;
+                    for (size_t a = 0; a < d; a++) {
+                        const double t = xl[(i * d + a) * LANES + (size_t)l] - yl[(j * d + a) * LANES + (size_t)l];
+                        r2 += t * t;
+                    }
+                    kap[(i * ly + j) * LANES + (size_t)l] = exp(-r2 * s2);
+                }
+    coefficients(xl, yl, kap, Mx, My, d, s2, scale4, isrbf, second, G, A, B, DA, DB);
+    memset(gg, 0, nb * sizeof(double));
+    forward_grid(k, A, B, Nr, Nc, My, lam);
+    adjoint(k, A, B, DA, DB, gg, an, ac, Nr, Nc, My, lam);
+    /* dK/dG_IJ (the cells' g are G_IJ 4^-lambda) to the points */
+    if (isrbf) {
+        rbf_to_points(gg, kap, xl, yl, lx, ly, d, s2, scale4, gk, gx, gy, dsc);
+        for (int l = 0; l < LANES; l++) dsc[l] /= o->scale * o->scale * o->scale;
+    } else {
+        /* G_IJ = scale^2 <dx_I, dy_J>: dK/d<dx_I, dy_J> = scale^2 4^-lambda gg_IJ; dK/dscale = 2 sum gg G / scale */
+        for (int l = 0; l < LANES; l++) dsc[l] = 0.0;
+        for (size_t q = 0; q < nb; q++) dsc[q % LANES] += gg[q] * G[q];
+        for (int l = 0; l < LANES; l++) dsc[l] *= 2.0 / o->scale;
+        to_increments(gg, xl, yl, Mx, My, d, s2 * scale4, gx, gy);
+    }
+    for (int l = 0; l < LANES; l++) {
+        double *ox = out + (size_t)l * p->per, *oy = ox + lx * d;
+        memset(ox, 0, p->per * sizeof(double));
+        const double w = L->w[l];
+        if (w == 0.0) continue;
+        for (size_t i = 0; i < (isrbf ? lx : Mx); i++)
+            for (size_t a = 0; a < d; a++) {
+                const double t = gx[(i * d + a) * LANES + (size_t)l] * w;
+                if (isrbf) ox[i * d + a] = t;
+                else {
+                    ox[(i + 1) * d + a] += t;
+                    ox[i * d + a] -= t;
+                }
+            }
+        for (size_t j = 0; j < (isrbf ? ly : My); j++)
+            for (size_t a = 0; a < d; a++) {
+                const double t = gy[(j * d + a) * LANES + (size_t)l] * w;
+                if (isrbf) oy[j * d + a] = t;
+                else {
+                    oy[(j + 1) * d + a] += t;
+                    oy[j * d + a] -= t;
+                }
+            }
+        oy[ly * d] = dsc[l] * w;
     }
 }
 
@@ -221,7 +317,7 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
     gplan p = {o, X, Y ? Y : X, lx, ly, d, (lx - 1) << o->dyadic_order, (ly - 1) << o->dyadic_order,
                (lx + ly) * d + 1, 0};
     const double nbl = (double)(lx - 1) * (double)(ly - 1) * LANES;
-    const double wsz = 4.0 * nbl + 2.0 * (double)lx * (double)ly * LANES +
+    const double wsz = 6.0 * nbl + 2.0 * (double)(lx + ly) * (double)d * LANES + 2.0 * (double)lx * (double)ly * LANES +
                        ((double)p.Nr + 1.0) * ((double)p.Nc + 1.0) * LANES + 2.0 * ((double)p.Nc + 2.0) * LANES;
     const int nt = dw_core_threads(o->threads);
     char what[128];
