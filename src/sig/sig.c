@@ -85,7 +85,7 @@ dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
 /* Chen's step for LANES paths at once, entries interleaved (entry e of lane l at e * LANES + l): every lane does
  * the same operations, so a path's signature does not depend on its lane or group, and the lane loops are SIMD.
  * The Horner form of dw_tens_chen_step (tensor.c). D: the dimension as a compile-time constant (0: t->d). */
-#define LANES 8
+#define LANES DW_SIG_LANES
 static inline void chen_lanes_body(const dw_tens *t, double *restrict S, const double *restrict h,
                                    double *restrict B, const size_t D)
 {
@@ -122,7 +122,7 @@ static inline void chen_lanes_body(const dw_tens *t, double *restrict S, const d
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void chen_lanes(const dw_tens *t, double *S, const double *h, double *B)
+void dw_sig_chen_lanes(const dw_tens *t, double *S, const double *h, double *B)
 {
     switch (t->d) {
     case 1: chen_lanes_body(t, S, h, B, 1); break;
@@ -148,7 +148,7 @@ static void group_signature(const dw_tens *t, const double *X, size_t batch, siz
             const double *x = X + (b * len + i) * d;
             for (size_t k = 0; k < d; k++) h[k * LANES + (size_t)l] = x[d + k] - x[k];
         }
-        chen_lanes(t, SL, h, B);
+        dw_sig_chen_lanes(t, SL, h, B);
     }
 }
 

@@ -33,9 +33,16 @@ void dw_tens_log(const dw_tens *t, const double *X, double *L, double *work);
 /* E = exp(L) - 1 (L with zero level 0); work holds 2 tensors. */
 void dw_tens_exp(const dw_tens *t, const double *L, double *E, double *work);
 
-/* Adjoints (tensor_grad.c). One reverse step of Chen's product: on entry P = Q (x) exp(h) and G = dL/dP; on exit
- * P = Q (reconstructed as P (x) exp(-h)), G = dL/dQ and gh (d) = dL/dh. work: 3 tensors + d doubles. */
-void dw_tens_chen_step_backward(const dw_tens *t, double *P, double *G, const double *h, double *gh, double *work);
+/* Chen's step for DW_SIG_LANES paths at once (sig.c), entries interleaved (entry e of lane l at e * LANES + l):
+ * S <- S (x) exp(h) per lane; B: scratch of d^(n-1) LANES doubles. Every lane does the same operations. */
+#define DW_SIG_LANES 8
+void dw_sig_chen_lanes(const dw_tens *t, double *S, const double *h, double *B);
+
+/* Adjoints (tensor_grad.c). One reverse step of Chen's product for DW_SIG_LANES paths at once, every array
+ * interleaved as for dw_sig_chen_lanes: on entry P = Q (x) exp(h) and G = dL/dP; on exit P = Q (reconstructed as
+ * P (x) exp(-h)), G = dL/dQ and gh (d) = dL/dh. work: (3 tensors + d) LANES doubles. */
+void dw_tens_chen_step_backward_lanes(const dw_tens *t, double *P, double *G, const double *h, double *gh,
+                                      double *work);
 /* For out = A (x) B (dw_tens_mul) and G = dL/dout: gA += dL/dA, gB += dL/dB. */
 void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB);
 /* For L = log(1 + X) (dw_tens_log) and gL = dL/dL: gX = dL/dX (overwritten); work holds n + 2 tensors. */

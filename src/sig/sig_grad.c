@@ -2,8 +2,9 @@
  * the reverse pass (the adjoint operations are in tensor_grad.c). Per path: the signature forward, then the segments
  * last to first, each prefix rebuilt from the next by the inverse segment exponential, so that the memory is a few
  * tensors whatever the length (iisignature's sigbackprop does the same). The log-signature's gradient first goes
- * back through the Lyndon projection and the log series. Paths are independent items: the result does not depend on
- * the thread count. */
+ * back through the Lyndon projection and the log series. Eight paths go at once in SIMD lanes (as the forward
+ * pass's); every lane does the same operations, so the result depends neither on the grouping nor on the thread
+ * count. */
 #include "sig/sig.h"
 
 #include "core/par.h"
@@ -12,41 +13,62 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LANES DW_SIG_LANES
+
 typedef struct grad_job {
     const dw_tens *t;
     const dw_lyndon *ly; /* log-signatures only */
     const double *X, *gout;
-    size_t len, osz, wsz;
+    size_t batch, len, osz, wsz;
     double *gX, *ws; /* ws: wsz doubles per worker */
 } grad_job;
 
-static dw_status grad_path(void *ctx, size_t b, int tid)
+/* Paths g LANES .. g LANES + LANES - 1 in SIMD lanes (lanes past the batch repeat the group's first path, with a
+ * zero gradient, and are not written back). */
+static dw_status grad_group(void *ctx, size_t g, int tid)
 {
     const grad_job *j = ctx;
     const dw_tens *t = j->t;
-    const size_t sz = t->off[t->n + 1], d = t->d, len = j->len;
-    double *P = j->ws + (size_t)tid * j->wsz, *G = P + sz, *work = G + sz, *h = work + 3 * sz + d, *gh = h + d;
-    const double *x = j->X + b * len * d;
-    double *gx = j->gX + b * len * d;
-    memset(P, 0, sz * sizeof(double));
+    const size_t sz = t->off[t->n + 1], d = t->d, len = j->len, b0 = g * LANES;
+    double *P = j->ws + (size_t)tid * j->wsz, *G = P + sz * LANES, *work = G + sz * LANES;
+    double *h = work + (3 * sz + d) * LANES, *gh = h + d * LANES;
+    size_t b[LANES];
+    for (int l = 0; l < LANES; l++) b[l] = b0 + (size_t)l < j->batch ? b0 + (size_t)l : b0;
+    memset(P, 0, sz * LANES * sizeof(double));
     for (size_t i = 0; i + 1 < len; i++) {
-        for (size_t a = 0; a < d; a++) h[a] = x[(i + 1) * d + a] - x[i * d + a];
-        dw_tens_chen_step(t, P, h, work);
+        for (int l = 0; l < LANES; l++) {
+            const double *x = j->X + (b[l] * len + i) * d;
+            for (size_t a = 0; a < d; a++) h[a * LANES + (size_t)l] = x[d + a] - x[a];
+        }
+        dw_sig_chen_lanes(t, P, h, work);
     }
-    if (j->ly) { /* dL/dS = (d log)^T (E^T-projection)^T dL/dlogsig */
-        double *gL = gh + d, *y = gL + sz, *lw = y + j->osz;
-        dw_lyndon_project_adjoint(j->ly, t, j->gout + b * j->osz, gL, y);
-        dw_tens_log_backward(t, P, gL, G, lw);
-    } else {
-        memcpy(G, j->gout + b * sz, sz * sizeof(double));
+    for (int l = 0; l < LANES; l++) {
+        const int live = b0 + (size_t)l < j->batch;
+        if (!live) {
+            for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = 0.0;
+        } else if (j->ly) { /* dL/dS = (d log)^T (the projection)^T dL/dlogsig, one lane at a time */
+            double *S = gh + d * LANES, *gS = S + sz, *gL = gS + sz, *y = gL + sz, *lw = y + j->osz;
+            for (size_t e = 0; e < sz; e++) S[e] = P[e * LANES + (size_t)l];
+            dw_lyndon_project_adjoint(j->ly, t, j->gout + b[l] * j->osz, gL, y);
+            dw_tens_log_backward(t, S, gL, gS, lw);
+            for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = gS[e];
+        } else {
+            for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = j->gout[b[l] * sz + e];
+        }
     }
-    memset(gx, 0, len * d * sizeof(double));
+    for (int l = 0; l < LANES && b0 + (size_t)l < j->batch; l++) memset(j->gX + b[l] * len * d, 0, len * d * 8);
     for (size_t i = len - 1; i-- > 0;) {
-        for (size_t a = 0; a < d; a++) h[a] = x[(i + 1) * d + a] - x[i * d + a];
-        dw_tens_chen_step_backward(t, P, G, h, gh, work);
-        for (size_t a = 0; a < d; a++) {
-            gx[(i + 1) * d + a] += gh[a];
-            gx[i * d + a] -= gh[a];
+        for (int l = 0; l < LANES; l++) {
+            const double *x = j->X + (b[l] * len + i) * d;
+            for (size_t a = 0; a < d; a++) h[a * LANES + (size_t)l] = x[d + a] - x[a];
+        }
+        dw_tens_chen_step_backward_lanes(t, P, G, h, gh, work);
+        for (int l = 0; l < LANES && b0 + (size_t)l < j->batch; l++) {
+            double *gx = j->gX + (b[l] * len + i) * d;
+            for (size_t a = 0; a < d; a++) {
+                gx[d + a] += gh[a * LANES + (size_t)l];
+                gx[a] -= gh[a * LANES + (size_t)l];
+            }
         }
     }
     return DW_OK;
@@ -74,12 +96,14 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
     dw_tens t;
     if ((s = dw_tens_init(&t, d, level))) return s;
     const size_t sz = t.off[level + 1];
-    /* per worker: P, G, the step's work (3 tensors + d), h, gh; for the log: gL, y, the log's n + 2 tensors */
-    const double wsz = 5.0 * (double)sz + 3.0 * (double)d +
-                       (logsig ? (double)sz + (double)osz + (double)(level + 2) * (double)sz : 0.0);
+    /* per worker, in lanes: P, G, the step's work (3 tensors + d), h, gh; for the log, one lane at a time: S, gS,
+     * gL, y, the log's n + 2 tensors */
+    const double wsz = (5.0 * (double)sz + 3.0 * (double)d) * LANES +
+                       (logsig ? 3.0 * (double)sz + (double)osz + (double)(level + 2) * (double)sz : 0.0);
+    const size_t groups = (batch + LANES - 1) / LANES;
     const int nt = dw_core_threads(o->threads);
     const int thr = (double)batch * (double)len * (double)sz > 2e4 ? nt : 1;
-    const int nw = dw_par_workers(batch, thr);
+    const int nw = dw_par_workers(groups, thr);
     s = dw_core_check_alloc(wsz * 8.0 * nw, logsig ? "the log-signature gradient's work space"
                                                    : "the signature gradient's work space");
     if (s) return s;
@@ -88,8 +112,8 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
     if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
     double *ws = dw_alloc((size_t)nw * (size_t)wsz, sizeof(double), "the signature gradient's work space");
     if (ws) {
-        grad_job job = {&t, logsig ? &ly : NULL, X, grad_out, len, osz, (size_t)wsz, grad_X, ws};
-        (void)dw_par_for(batch, thr, grad_path, &job);
+        grad_job job = {&t, logsig ? &ly : NULL, X, grad_out, batch, len, osz, (size_t)wsz, grad_X, ws};
+        (void)dw_par_for(groups, thr, grad_group, &job);
     }
     dw_lyndon_clear(&ly);
     free(ws);

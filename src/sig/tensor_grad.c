@@ -13,9 +13,11 @@
 
 #include <string.h>
 
-/* The Horner chain of level k forward (W_1 .. W_{k-1} at W + off[i]), then its adjoint: G_k is the gradient of P_k;
- * on exit G_i (i < k) has the level-k contributions to dL/dQ_i added and gh those to dL/dh. GW: scratch of one
- * tensor. D: the dimension as a compile-time constant (0: t->d). */
+#define LANES DW_SIG_LANES
+
+/* The Horner chain of level k forward (W_1 .. W_{k-1} at W + off[i] LANES), then its adjoint: G_k is the gradient of
+ * P_k; on exit G_i (i < k) has the level-k contributions to dL/dQ_i added and gh those to dL/dh. GW: scratch of one
+ * tensor. LANES paths at once, interleaved. D: the dimension as a compile-time constant (0: t->d). */
 static inline void level_back(const dw_tens *t, int k, const double *restrict Q, double *restrict G,
                               const double *restrict h, double *restrict gh, double *restrict W, double *restrict GW,
                               const size_t D)
@@ -23,45 +25,52 @@ static inline void level_back(const dw_tens *t, int k, const double *restrict Q,
     const size_t d = D ? D : t->d;
     const size_t *off = t->off, *pw = t->pw;
     /* forward chain */
-    for (size_t a = 0; a < d; a++) W[a] = h[a] / k + Q[a];
+    const double ik = 1.0 / k;
+    for (size_t a = 0; a < d * LANES; a++) W[a] = h[a] * ik + Q[a];
     for (int i = 1; i <= k - 2; i++) {
         const double c = 1.0 / (k - i);
-        const double *Wi = W + off[i], *Qn = Q + off[i + 1];
-        double *Wn = W + off[i + 1];
+        const double *Wi = W + off[i] * LANES, *Qn = Q + off[i + 1] * LANES;
+        double *Wn = W + off[i + 1] * LANES;
         for (size_t w = 0; w < pw[i]; w++) {
-            const double v = Wi[w] * c;
-            for (size_t a = 0; a < d; a++) Wn[w * d + a] = v * h[a] + Qn[w * d + a];
+            double v[LANES];
+            for (int l = 0; l < LANES; l++) v[l] = Wi[w * LANES + l] * c;
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++)
+                    Wn[(w * d + a) * LANES + l] = v[l] * h[a * LANES + l] + Qn[(w * d + a) * LANES + l];
         }
     }
     /* adjoint: R (the gradient of W_i (x) h c at level i + 1) -> gradient of W_i */
-    const double *R = G + off[k];
+    const double *R = G + off[k] * LANES;
     double c = 1.0;
     for (int i = k - 1; i >= 1; i--) {
-        const double *Wi = W + off[i];
-        double *gW = GW + off[i], *Gi = G + off[i];
+        const double *Wi = W + off[i] * LANES;
+        double *gW = GW + off[i] * LANES, *Gi = G + off[i] * LANES;
         for (size_t w = 0; w < pw[i]; w++) {
-            const double *r = R + w * d;
-            double s = 0.0;
-            const double wv = Wi[w] * c;
-            for (size_t a = 0; a < d; a++) {
-                s += r[a] * h[a];
-                gh[a] += r[a] * wv;
+            const double *r = R + w * d * LANES;
+            double s[LANES] = {0}, wv[LANES];
+            for (int l = 0; l < LANES; l++) wv[l] = Wi[w * LANES + l] * c;
+            for (size_t a = 0; a < d; a++)
+                for (int l = 0; l < LANES; l++) {
+                    s[l] += r[a * LANES + l] * h[a * LANES + l];
+                    gh[a * LANES + l] += r[a * LANES + l] * wv[l];
+                }
+            for (int l = 0; l < LANES; l++) {
+                gW[w * LANES + l] = s[l] * c;
+                Gi[w * LANES + l] += s[l] * c;
             }
-            gW[w] = s * c;
-            Gi[w] += gW[w];
         }
         R = gW;
         c = 1.0 / (k - i + 1);
     }
     /* W_1 = h / k + Q_1 */
-    for (size_t a = 0; a < d; a++) gh[a] += R[a] / k;
+    for (size_t a = 0; a < d * LANES; a++) gh[a] += R[a] * ik;
 }
 
 static inline void back_body(const dw_tens *t, double *P, double *G, const double *h, double *gh, double *W,
                              double *GW, const size_t D)
 {
     const size_t d = D ? D : t->d;
-    for (size_t a = 0; a < d; a++) gh[a] = G[a]; /* level 1: P_1 = Q_1 + h */
+    for (size_t a = 0; a < d * LANES; a++) gh[a] = G[a]; /* level 1: P_1 = Q_1 + h */
     /* ascending levels: level k reads G_k, which only higher levels have not yet modified, and writes G_i, i < k */
     for (int k = 2; k <= t->n; k++) level_back(t, k, P, G, h, gh, W, GW, D);
 }
@@ -82,12 +91,13 @@ static void back_levels(const dw_tens *t, double *P, double *G, const double *h,
     }
 }
 
-void dw_tens_chen_step_backward(const dw_tens *t, double *P, double *G, const double *h, double *gh, double *work)
+void dw_tens_chen_step_backward_lanes(const dw_tens *t, double *P, double *G, const double *h, double *gh,
+                                      double *work)
 {
     const size_t sz = t->off[t->n + 1], d = t->d;
-    double *W = work, *GW = W + sz, *mh = GW + sz, *B = mh + d;
-    for (size_t a = 0; a < d; a++) mh[a] = -h[a];
-    dw_tens_chen_step(t, P, mh, B); /* P (x) exp(-h) = Q */
+    double *W = work, *GW = W + sz * LANES, *mh = GW + sz * LANES, *B = mh + d * LANES;
+    for (size_t a = 0; a < d * LANES; a++) mh[a] = -h[a];
+    dw_sig_chen_lanes(t, P, mh, B); /* P (x) exp(-h) = Q, lane by lane */
     back_levels(t, P, G, h, gh, W, GW);
 }
 
