@@ -56,7 +56,7 @@ static dw_status grad_group(void *ctx, size_t g, int tid)
             for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = j->gout[b[l] * sz + e];
         }
     }
-    for (int l = 0; l < LANES && b0 + (size_t)l < j->batch; l++) memset(j->gX + b[l] * len * d, 0, len * d * 8);
+    for (int l = 0; l < LANES && b0 + (size_t)l < j->batch; l++) memset(j->gX + b[l] * len * d, 0, len * d * sizeof(double));
     for (size_t i = len - 1; i-- > 0;) {
         for (int l = 0; l < LANES; l++) {
             const double *x = j->X + (b[l] * len + i) * d;

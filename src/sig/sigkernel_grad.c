@@ -317,8 +317,10 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
     gplan p = {o, X, Y ? Y : X, lx, ly, d, (lx - 1) << o->dyadic_order, (ly - 1) << o->dyadic_order,
                (lx + ly) * d + 1, 0};
     const double nbl = (double)(lx - 1) * (double)(ly - 1) * LANES;
+    /* the refined grid's sizes in floating point: (lx - 1) 2^lambda may not fit a size_t before the check */
+    const double Nr = ldexp((double)(lx - 1), o->dyadic_order), Nc = ldexp((double)(ly - 1), o->dyadic_order);
     const double wsz = 6.0 * nbl + 2.0 * (double)(lx + ly) * (double)d * LANES + 2.0 * (double)lx * (double)ly * LANES +
-                       ((double)p.Nr + 1.0) * ((double)p.Nc + 1.0) * LANES + 2.0 * ((double)p.Nc + 2.0) * LANES;
+                       (Nr + 1.0) * (Nc + 1.0) * LANES + 2.0 * (Nc + 2.0) * LANES;
     const int nt = dw_core_threads(o->threads);
     char what[128];
     snprintf(what, sizeof what, "the PDE grids of the signature-kernel gradient at dyadic order %d (kept whole per "
