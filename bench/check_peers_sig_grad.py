@@ -12,6 +12,8 @@ Run by `make check-peers` inside .venv-peers: pytest -q bench/check_peers_sig_gr
   coincide, so 1e-12 max|grad|;
 * torch autograd (float64) through pure-torch references written here: Chen's identity with full tensor products,
   and the second-order Goursat scheme cell by cell: 1e-12 max|grad|, also for the scale.
+* also the forward helpers added with the gradients: signature_stream vs iisignature.sig(X, n, 2) and sig_combine vs
+  pysiglib.sig_combine, 1e-12 relative to max(1, |entry|).
 """
 import os
 import sys
@@ -90,6 +92,17 @@ def kernel_pair(lam, static):
 def test_sigkernel_backward_pysiglib(lam, static):
     (gx, gy), (rx, ry) = kernel_pair(lam, static)
     assert rel(gx, rx) <= TOL and rel(gy, ry) <= TOL
+
+
+@pytest.mark.parametrize("d,n,length", [(2, 5, 8), (3, 4, 12)])
+def test_stream_and_combine(d, n, length):
+    X = paths(d + n, 4, length, d)
+    St = dw.signature_stream(X, n)
+    assert float(np.max(np.abs(St - iisignature.sig(X, n, 2)) / np.maximum(1, np.abs(St)))) <= TOL
+    A, B = dw.signature(X[:, :5], n), dw.signature(X[:, 4:], n)
+    ref = np.asarray(pysiglib.sig_combine(A, B, d, n))
+    ours = dw.sig_combine(A, B, d, n)
+    assert float(np.max(np.abs(ours - ref) / np.maximum(1, np.abs(ref)))) <= TOL
 
 
 # ---- torch autograd through pure-torch references ----

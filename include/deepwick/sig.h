@@ -55,6 +55,16 @@ DW_API dw_status dw_sig_signature(const dw_sig_opts *o, const double *X, size_t 
 DW_API dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                      double *out);
 
+/** ---- Chen's identity: streams and products (theory.md 5) ---- */
+/** out (batch x (len - 1) x dw_sig_size): the signature of every prefix, entry i = S(x_0 .. x_{i+1}) (iisignature's
+ * sig(..., format=2)), each bit for bit dw_sig_signature's of that prefix. A one-point path has no entries. */
+DW_API dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                         double *out);
+/** out (batch x dw_sig_size) = S1 (x) S2 (level 0 of each taken as 1, left out of the arrays): the signature of the
+ * concatenation of two paths from theirs (pySigLib's sig_combine). S1, S2: batch x dw_sig_size(d, level), finite. */
+DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
+                                double *out);
+
 /** ---- gradients of signatures with respect to the paths (theory.md 5) ----
  * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's
  * products, each prefix rebuilt from the next by the inverse segment exponential (memory: a few tensors per thread,

@@ -29,13 +29,13 @@ _kernel_back = bind("dw_sig_kernel_gram_backward", _st, c_handle, c_double_p, _s
                     c_double_p, c_double_p, c_double_p, ctypes.POINTER(ctypes.c_double))
 
 
-def _grad(name: str, g: ArrayLike, shape: Tuple[int, ...]) -> np.ndarray:
-    """grad as a C-order float64 array of exactly `shape` (the forward output's shape)."""
+def _grad(name: str, g: ArrayLike, shape: Tuple[int, ...], what: str = "the forward output's") -> np.ndarray:
+    """g as a C-order float64 array of exactly `shape` (`what`: whose shape that is, for the message)."""
     a = np.asarray(g)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise InputError("%s: unsupported dtype %s (use float64)" % (name, a.dtype))
     if a.shape != shape:
-        raise InputError("%s: expected shape %s (the forward output's), got %s" % (name, shape, a.shape))
+        raise InputError("%s: expected shape %s (%s), got %s" % (name, shape, what, a.shape))
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
