@@ -87,17 +87,15 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
     size_t osz = 0;
     if ((s = logsig ? dw_sig_logsig_size(d, level, &osz) : dw_sig_size(d, level, &osz))) return s;
     if (osz && !grad_out) return dw_fail(DW_ERR_INVALID, "grad_out: NULL");
-    for (size_t i = 0; i < batch * osz; i++)
-        if (!isfinite(grad_out[i]))
-            return dw_fail(DW_ERR_INVALID, "grad_out: entry %zu of path %zu is not finite (%g)", i % osz + 1,
-                           i / osz + 1, grad_out[i]);
-    memset(grad_X, 0, batch * len * d * sizeof(double));
-    if (level == 0 || len == 1) return DW_OK; /* the output is constant in the paths */
+    if (level == 0) {
+        memset(grad_X, 0, batch * len * d * sizeof(double));
+        return DW_OK; /* no output */
+    }
     dw_tens t;
     if ((s = dw_tens_init(&t, d, level))) return s;
     const size_t sz = t.off[level + 1];
     /* per worker, in lanes: P, G, the step's work (3 tensors + d), h, gh; for the log, one lane at a time: S, gS,
-     * gL, y, the log's n + 2 tensors */
+     * gL, y, the log's n + 2 tensors; refused before grad_out (batch x osz) is read */
     const double wsz = (5.0 * (double)sz + 3.0 * (double)d) * LANES +
                        (logsig ? 3.0 * (double)sz + (double)osz + (double)(level + 2) * (double)sz : 0.0);
     const size_t groups = (batch + LANES - 1) / LANES;
@@ -107,6 +105,12 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
     s = dw_core_check_alloc(wsz * 8.0 * nw, logsig ? "the log-signature gradient's work space"
                                                    : "the signature gradient's work space");
     if (s) return s;
+    for (size_t i = 0; i < batch * osz; i++)
+        if (!isfinite(grad_out[i]))
+            return dw_fail(DW_ERR_INVALID, "grad_out: entry %zu of path %zu is not finite (%g)", i % osz + 1,
+                           i / osz + 1, grad_out[i]);
+    memset(grad_X, 0, batch * len * d * sizeof(double));
+    if (len == 1) return DW_OK; /* the output is constant in the paths */
     dw_lyndon ly;
     memset(&ly, 0, sizeof ly);
     if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;

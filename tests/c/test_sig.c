@@ -335,7 +335,7 @@ static void test_signature_errors(void)
  * writes nothing. */
 static void test_one_point_and_level0(void)
 {
-    double X[3 * 1 * 2], Y[2 * 4 * 2], out[3 * 14], K[3 * 2], K2[3 * 2];
+    double X[3 * 1 * 2], Y[2 * 4 * 2], out[3 * 14], K[3 * 3], K2[3 * 2];
     paths(X, 6, 1.0, 41);
     paths(Y, 16, 0.7, 42);
     for (size_t i = 0; i < 3 * 14; i++) out[i] = 7.0;

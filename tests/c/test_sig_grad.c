@@ -432,7 +432,8 @@ static void test_sigkernel_backward_trivial_and_errors(void)
     CHECK(dw_sig_kernel_gram_backward(o, X, 3, 4, Y, 2, 4, d, GK, gX, gY, NULL) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "Y: path 1, point 2, channel 2 is not finite") != NULL);
     CHECK(dw_sig_kernel_opts_set_dyadic_order(o, 30) == DW_OK); /* the whole grid of 2^60 cells: refused */
-    CHECK(dw_sig_kernel_gram_backward(o, X, 3, 4, NULL, 0, 0, d, GK, gX, NULL, NULL) != DW_OK);
+    const double GK9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}; /* K(X, X): 3 x 3 */
+    CHECK(dw_sig_kernel_gram_backward(o, X, 3, 4, NULL, 0, 0, d, GK9, gX, NULL, NULL) != DW_OK);
     CHECK(strstr(dw_error_message(), "dyadic order 30") != NULL);
     CHECK(dw_sig_kernel_opts_set_dyadic_order(o, 0) == DW_OK);
     double huge[4] = {0, 0, 1e200, 1e200}, g1 = 1.0, gh[4];
