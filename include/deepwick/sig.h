@@ -41,6 +41,19 @@ DW_API void dw_sig_opts_clear(dw_sig_opts *o);
 DW_API dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level);
 DW_API dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads);
 
+/** Path transforms, applied to every path before the computation (and adjointly in the gradients), in this order:
+ * basepoint (the origin prepended), lead-lag (pySigLib's transform: channels (lag, lead), 2 len - 1 points), time
+ * augmentation (a last channel t_i = end_time i / (len' - 1), len' the length so far; end_time > 0, finite, default
+ * 1), as pySigLib's time_aug / lead_lag / end_time. The same setters exist for dw_sig_kernel_opts. The transformed
+ * paths are formed in memory (batch x len' x d'). */
+DW_API dw_status dw_sig_opts_set_time_aug(dw_sig_opts *o, bool time_aug);
+DW_API dw_status dw_sig_opts_set_lead_lag(dw_sig_opts *o, bool lead_lag);
+DW_API dw_status dw_sig_opts_set_basepoint(dw_sig_opts *o, bool basepoint);
+DW_API dw_status dw_sig_opts_set_end_time(dw_sig_opts *o, double end_time);
+/** The length and dimension of the paths the computations see after the transforms: the signature's entries are
+ * dw_sig_size(*d2, level), a stream's length *len2 - 1. */
+DW_API dw_status dw_sig_opts_path_shape(const dw_sig_opts *o, size_t len, size_t d, size_t *len2, size_t *d2);
+
 /** Entries of a level-n signature without level 0: d + d^2 + ... + d^n (0 for n = 0). DW_ERR_INVALID when d = 0 or
  * the level is outside 0..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */
 DW_API dw_status dw_sig_size(size_t d, int level, size_t *size);
@@ -97,6 +110,11 @@ DW_API dw_status dw_sig_kernel_opts_set_static(dw_sig_kernel_opts *o, dw_sig_sta
 /** scale > 0, finite. */
 DW_API dw_status dw_sig_kernel_opts_set_scale(dw_sig_kernel_opts *o, double scale);
 DW_API dw_status dw_sig_kernel_opts_set_threads(dw_sig_kernel_opts *o, int threads);
+/** Path transforms of both path sets, as for dw_sig_opts (dw_sig_opts_set_time_aug). */
+DW_API dw_status dw_sig_kernel_opts_set_time_aug(dw_sig_kernel_opts *o, bool time_aug);
+DW_API dw_status dw_sig_kernel_opts_set_lead_lag(dw_sig_kernel_opts *o, bool lead_lag);
+DW_API dw_status dw_sig_kernel_opts_set_basepoint(dw_sig_kernel_opts *o, bool basepoint);
+DW_API dw_status dw_sig_kernel_opts_set_end_time(dw_sig_kernel_opts *o, double end_time);
 
 /** Work-space bytes of a Gram computation (the output excluded) into *bytes. */
 DW_API dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d, double *bytes);

@@ -15,7 +15,8 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
-from .signatures import ArrayLike, _alloc_check, _kernel_opts, _Opts, _pair, _paths, _threads
+from .signatures import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _kernel_opts, _Opts, _pair, _path_dims,
+                         _paths, _threads, _transforms)
 
 _sz = ctypes.c_size_t
 _st = ctypes.c_int
@@ -39,14 +40,15 @@ def _grad(name: str, g: ArrayLike, shape: Tuple[int, ...], what: str = "the forw
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-def _sig_backward(X: ArrayLike, level: int, grad_out: ArrayLike, threads: Optional[int], log: bool) -> np.ndarray:
+def _sig_backward(X: ArrayLike, level: int, grad_out: ArrayLike, threads: Optional[int], log: bool,
+                  tr: Transform = _NO_TRANSFORM) -> np.ndarray:
     Xa, one = _paths("X", X)
     lv = as_int("level", level)
-    o = _Opts("dw_sig_opts").set("level", lv)
+    o = _transforms(_Opts("dw_sig_opts").set("level", lv), tr)
     _threads(o, threads)
     b, n, d = Xa.shape
     size = _sz()
-    check((_logsig_size if log else _size)(d, lv, ctypes.byref(size)))
+    check((_logsig_size if log else _size)(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
     G = _grad("grad_out", grad_out, (size.value,) if one else (b, size.value))
     _alloc_check(8.0 * Xa.size, "the gradient")
     out = np.empty_like(Xa)
@@ -54,7 +56,9 @@ def _sig_backward(X: ArrayLike, level: int, grad_out: ArrayLike, threads: Option
     return out[0] if one else out
 
 
-def signature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, threads: Optional[int] = None) -> np.ndarray:
+def signature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time_aug: bool = False,
+                       lead_lag: bool = False, end_time: float = 1.0, basepoint: bool = False,
+                       threads: Optional[int] = None) -> np.ndarray:
     """Gradient of <grad_out, signature(X, level)> with respect to the path points (iisignature's ``sigbackprop``).
 
     The reverse pass of Chen's products in C, each prefix signature rebuilt from the next by the inverse segment
@@ -68,6 +72,8 @@ def signature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, threads
         Truncation level n, 0..64.
     grad_out : array_like, shape (batch, d + ... + d^n), or (d + ... + d^n,) for one path
         dL/dS, the shape of ``signature(X, level)``; finite entries.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature` (the gradient goes back through them).
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -83,10 +89,11 @@ def signature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, threads
     array([[-1.,  0.],
            [ 1.,  0.]])
     """
-    return _sig_backward(X, level, grad_out, threads, False)
+    return _sig_backward(X, level, grad_out, threads, False, (time_aug, lead_lag, end_time, basepoint))
 
 
-def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *,
+def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time_aug: bool = False,
+                          lead_lag: bool = False, end_time: float = 1.0, basepoint: bool = False,
                           threads: Optional[int] = None) -> np.ndarray:
     """Gradient of <grad_out, logsignature(X, level)> with respect to the path points (iisignature's
     ``logsigbackprop`` for the Lyndon basis).
@@ -99,6 +106,8 @@ def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *,
         Truncation level n, 0..64.
     grad_out : array_like, shape (batch, number of Lyndon words of length 1..n), or 1-D for one path
         dL/d(log-signature), the shape of ``logsignature(X, level)``; finite entries.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature`.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -107,12 +116,13 @@ def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *,
     numpy.ndarray, the shape of X
         dL/dX.
     """
-    return _sig_backward(X, level, grad_out, threads, True)
+    return _sig_backward(X, level, grad_out, threads, True, (time_aug, lead_lag, end_time, basepoint))
 
 
 def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, *, dyadic_order: int = 0,
                        solver: str = "second-order", static: str = "linear", scale: float = 1.0,
-                       scale_grad: bool = False, threads: Optional[int] = None) -> Any:
+                       scale_grad: bool = False, time_aug: bool = False, lead_lag: bool = False,
+                       end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> Any:
     """Gradient of sum_ij grad_K[i, j] K[i, j], K = ``sigkernel(X, Y, ...)``, with respect to the paths (and the
     static kernel's scale): the adjoint Goursat sweep of the same discretisation (pySigLib's
     ``sig_kernel_backprop``), exact for the computed K.
@@ -125,7 +135,7 @@ def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, 
         Second paths; None for K(X, X) (then both slots of every entry count towards X's gradient).
     grad_K : array_like, the shape of ``sigkernel(X, Y, ...)``: (n, m), (m,), (n,) or a scalar
         dL/dK; finite entries.
-    dyadic_order, solver, static, scale
+    dyadic_order, solver, static, scale, time_aug, lead_lag, end_time, basepoint
         As for :func:`deepwick.sigkernel`.
     scale_grad : bool
         Also return dL/dscale.
@@ -139,7 +149,7 @@ def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, 
         float dL/dscale comes last.
     """
     Xa, Ya, one_x, one_y = _pair(X, Y)
-    o = _kernel_opts(dyadic_order, solver, static, scale, threads)
+    o = _kernel_opts(dyadic_order, solver, static, scale, threads, (time_aug, lead_lag, end_time, basepoint))
     n, lx, d = Xa.shape
     m, ly = (n, lx) if Ya is None else Ya.shape[:2]
     shape = {(True, True): (), (True, False): (m,), (False, True): (n,), (False, False): (n, m)}[(one_x, one_y)]

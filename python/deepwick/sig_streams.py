@@ -10,7 +10,7 @@ import numpy as np
 
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
 from .sig_grad import _grad
-from .signatures import ArrayLike, _alloc_check, _Opts, _paths, _threads
+from .signatures import ArrayLike, _alloc_check, _Opts, _path_dims, _paths, _threads, _transforms
 
 _sz = ctypes.c_size_t
 _st = ctypes.c_int
@@ -32,7 +32,8 @@ def _sig_size(d: int, level: int) -> int:
     return size.value
 
 
-def signature_stream(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+def signature_stream(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: bool = False,
+                     end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> np.ndarray:
     """Signatures of every prefix of the paths (iisignature's ``sig(X, level, 2)``).
 
     Parameters
@@ -41,20 +42,23 @@ def signature_stream(X: ArrayLike, level: int, *, threads: Optional[int] = None)
         Paths through len >= 1 points.
     level : int
         Truncation level n, 0..64.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature`: then len and d are those of the transformed paths.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
     numpy.ndarray, shape (batch, len - 1, d + ... + d^n), or (len - 1, d + ... + d^n) for one path
-        Entry i is ``signature(X[..., :i + 2, :], level)``, bit for bit.
+        Entry i is ``signature(X[..., :i + 2, :], level)``, bit for bit (without transforms).
     """
     Xa, one = _paths("X", X)
-    o = _opts(level, threads)
+    o = _transforms(_opts(level, threads), (time_aug, lead_lag, end_time, basepoint))
     b, n, d = Xa.shape
-    sz = _sig_size(d, level)
-    _alloc_check(8.0 * b * (n - 1) * sz, "the signature stream")
-    out = np.empty((b, n - 1, sz))
+    n2, d2 = _path_dims(o, n, d)
+    sz = _sig_size(d2, level)
+    _alloc_check(8.0 * b * (n2 - 1) * sz, "the signature stream")
+    out = np.empty((b, n2 - 1, sz))
     check(_stream(o.handle, ptr(Xa), b, n, d, ptr(out)))
     return out[0] if one else out
 

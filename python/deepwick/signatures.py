@@ -50,9 +50,11 @@ _lcde_forward = bind("dw_sig_lcde_forward", _st, c_handle, _sz, c_double_p, c_do
                      c_double_p, _sz, _sz, _sz, c_double_p)
 
 # The setters of each options object, by Python keyword: (C suffix, C argument type).
+_TRANSFORM = {"time_aug": _bool, "lead_lag": _bool, "basepoint": _bool, "end_time": _dbl}
 _SETTERS: Dict[str, Dict[str, Any]] = {
-    "dw_sig_opts": {"level": _int, "threads": _int},
-    "dw_sig_kernel_opts": {"dyadic_order": _int, "solver": _int, "static": _int, "scale": _dbl, "threads": _int},
+    "dw_sig_opts": {"level": _int, "threads": _int, **_TRANSFORM},
+    "dw_sig_kernel_opts": {"dyadic_order": _int, "solver": _int, "static": _int, "scale": _dbl, "threads": _int,
+                           **_TRANSFORM},
     "dw_sig_nsk_opts": {"act": c_handle, "sigma0": _dbl, "sigma_a": _dbl, "sigma_b": _dbl, "inhomogeneous": _bool,
                         "dyadic_order": _int, "solver": _int, "grid": _bool, "threads": _int},
     "dw_sig_lcde_opts": {"sigma_A": _dbl, "sigma_B": _dbl, "sigma_C": _dbl, "sigma_c": _dbl, "diagonal": _bool,
@@ -63,6 +65,7 @@ _BOUND: Dict[str, Dict[str, Callable[..., int]]] = {
     for kind, table in _SETTERS.items()}
 _INIT = {kind: bind(kind + "_init", _st, c_handle_p) for kind in _SETTERS}
 _CLEAR = {kind: bind(kind + "_clear", None, c_handle) for kind in _SETTERS}
+_path_shape = bind("dw_sig_opts_path_shape", _st, c_handle, _sz, _sz, _szp, _szp)
 _lcde_set_gate = bind("dw_sig_lcde_opts_set_gate", _st, c_handle, _sz, _szp)
 _lcde_set_input = bind("dw_sig_lcde_opts_set_input", _st, c_handle, _sz, _szp)
 
@@ -152,21 +155,39 @@ def _alloc_check(nbytes: float, what: str) -> None:
     check(_check_alloc(float(nbytes), what.encode()))
 
 
-def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool) -> np.ndarray:
+Transform = Tuple[bool, bool, float, bool]  # time_aug, lead_lag, end_time, basepoint
+_NO_TRANSFORM: Transform = (False, False, 1.0, False)
+
+
+def _transforms(o: _Opts, tr: Transform) -> _Opts:
+    """The path transforms (pySigLib's time_aug, lead_lag, end_time; basepoint) into an options object."""
+    o.set("time_aug", bool(tr[0])).set("lead_lag", bool(tr[1])).set("basepoint", bool(tr[3]))
+    return o.set("end_time", _float("end_time", tr[2]))
+
+
+def _path_dims(o: _Opts, n: int, d: int) -> Tuple[int, int]:
+    """(len, d) of the paths the computation sees after the transforms."""
+    n2, d2 = _sz(), _sz()
+    check(_path_shape(o.handle, n, d, ctypes.byref(n2), ctypes.byref(d2)))
+    return n2.value, d2.value
+
+
+def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool, tr: Transform = _NO_TRANSFORM) -> np.ndarray:
     Xa, one = _paths("X", X)
     lv = as_int("level", level)
-    o = _Opts("dw_sig_opts").set("level", lv)
+    o = _transforms(_Opts("dw_sig_opts").set("level", lv), tr)
     _threads(o, threads)
     b, n, d = Xa.shape
     size = _sz()
-    check((_logsig_size if log else _size)(d, lv, ctypes.byref(size)))
+    check((_logsig_size if log else _size)(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
     _alloc_check(8.0 * b * size.value, "the %s output" % ("log-signature" if log else "signature"))
     out = np.empty((b, size.value))
     check((_logsignature if log else _signature)(o.handle, ptr(Xa), b, n, d, ptr(out)))
     return out[0] if one else out
 
 
-def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+def signature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+              basepoint: bool = False, threads: Optional[int] = None) -> np.ndarray:
     """Truncated signature of piecewise-linear paths, S(x) = exp(dx_1) (x) ... (x) exp(dx_M) (Chen's identity).
 
     Parameters
@@ -175,6 +196,10 @@ def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.
         Paths through len >= 1 points in R^d (finite entries); a one-point path is constant, signature (1, 0, ...).
     level : int
         Truncation level n, 0..64 (0: no entries).
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, applied in C in this order: basepoint (the origin prepended), lead-lag (pySigLib's:
+        channels (lag, lead), 2 len - 1 points; d doubles), time augmentation (a last channel from 0 to end_time > 0).
+        d below is the transformed dimension.
     threads : int, optional
         threads (1..4096; default: all cores). The result does not depend on it.
 
@@ -197,10 +222,11 @@ def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.
     >>> deepwick.signature(np.array([[[0.0, 0.0], [1.0, 2.0]]]), 2)
     array([[1. , 2. , 0.5, 1. , 1. , 2. ]])
     """
-    return _sig(X, level, threads, False)
+    return _sig(X, level, threads, False, (time_aug, lead_lag, end_time, basepoint))
 
 
-def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+def logsignature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+                 basepoint: bool = False, threads: Optional[int] = None) -> np.ndarray:
     """Log-signature of piecewise-linear paths in the Lyndon basis (standard bracketing): iisignature's ``logsig``.
 
     Parameters
@@ -209,6 +235,8 @@ def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> 
         Paths through len >= 1 points in R^d.
     level : int
         Truncation level n, 0..64 (0: no entries).
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`signature`.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -217,11 +245,12 @@ def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> 
     numpy.ndarray, shape (batch, number of Lyndon words of length 1..n), or 1-D for one path
         Coordinates c_w of log S(x) = sum_w c_w P_w, Lyndon words level by level, lexicographic within a level.
     """
-    return _sig(X, level, threads, True)
+    return _sig(X, level, threads, True, (time_aug, lead_lag, end_time, basepoint))
 
 
-def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int]) -> _Opts:
-    o = _Opts("dw_sig_kernel_opts")
+def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int],
+                 tr: Transform = _NO_TRANSFORM) -> _Opts:
+    o = _transforms(_Opts("dw_sig_kernel_opts"), tr)
     o.set("dyadic_order", as_int("dyadic_order", dyadic_order))
     o.set("solver", _enum(_solver_parse, "solver", solver))
     o.set("static", _enum(_static_parse, "static", static))
@@ -232,6 +261,7 @@ def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, thre
 
 def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int = 0, solver: str = "second-order",
               static: str = "linear", scale: float = 1.0, max_batch: Optional[int] = None, error: bool = False,
+              time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0, basepoint: bool = False,
               threads: Optional[int] = None) -> Any:
     """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (theory.md 5).
 
@@ -255,6 +285,8 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
     error : bool
         Also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
         lambda -> infinity limit from the Gram matrix at the neighbouring dyadic order.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms of X and Y, as for :func:`signature`.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -264,7 +296,7 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
         K; with ``error=True`` the pair (K, estimate).
     """
     Xa, Ya, one_x, one_y = _pair(X, Y)
-    o = _kernel_opts(dyadic_order, solver, static, scale, threads)
+    o = _kernel_opts(dyadic_order, solver, static, scale, threads, (time_aug, lead_lag, end_time, basepoint))
     n, lx, d = Xa.shape
     m, ly = (n, lx) if Ya is None else Ya.shape[:2]
     _alloc_check(8.0 * n * m, "the signature-kernel Gram matrix")

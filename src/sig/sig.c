@@ -193,6 +193,17 @@ static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t
     dw_status s = dw_sig_check_points(X, batch, len, d, "X");
     if (s) return s;
     if (!out) return dw_fail(DW_ERR_INVALID, "%s: NULL output", logsig ? "logsignature" : "signature");
+    if (dw_sig_transform_active(&o->tr)) { /* the same computation on the transformed paths */
+        size_t len2, d2;
+        dw_sig_transform_shape(&o->tr, len, d, &len2, &d2);
+        double *T = dw_sig_transform_apply(&o->tr, X, batch, len, d);
+        if (!T) return DW_ERR_NOMEM;
+        dw_sig_opts o2 = *o;
+        o2.tr.basepoint = o2.tr.lead_lag = o2.tr.time_aug = false;
+        s = run(&o2, T, batch, len2, d2, out, logsig);
+        free(T);
+        return s;
+    }
     if (level == 0) return DW_OK; /* no entries to write */
     dw_tens t;
     if ((s = dw_tens_init(&t, d, level))) return s;

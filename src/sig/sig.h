@@ -90,10 +90,30 @@ void dw_sig_fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t s
                       uint64_t c0, int threads);
 dw_status dw_sig_check_states(const double *out, size_t count, const char *what);
 
+/* Path transforms (transform.c): the basepoint (origin prepended), lead-lag (pySigLib's: channels (lag, lead),
+ * 2 len - 1 points), time augmentation (last channel end_time i / (len' - 1)), in this order. */
+typedef struct {
+    bool basepoint, lead_lag, time_aug;
+    double end_time;
+} dw_sig_transform;
+
+static inline bool dw_sig_transform_active(const dw_sig_transform *tr)
+{
+    return tr->basepoint || tr->lead_lag || tr->time_aug;
+}
+/* The transformed paths' length and dimension. */
+void dw_sig_transform_shape(const dw_sig_transform *tr, size_t len, size_t d, size_t *len2, size_t *d2);
+/* The transformed paths (batch x len2 x d2), malloc'ed; NULL (failure recorded) when they do not fit. */
+double *dw_sig_transform_apply(const dw_sig_transform *tr, const double *X, size_t batch, size_t len, size_t d);
+/* gX (batch x len x d, overwritten) = the transform's adjoint applied to gT (batch x len2 x d2). */
+void dw_sig_transform_backward(const dw_sig_transform *tr, const double *gT, size_t batch, size_t len, size_t d,
+                               double *gX);
+
 /* ---- the options objects (opts.c); the public header keeps them opaque ---- */
 struct dw_sig_opts {
     int level; /* -1: unset; 0: the empty truncation (no entries) */
     int threads;
+    dw_sig_transform tr;
 };
 
 struct dw_sig_kernel_opts {
@@ -102,7 +122,18 @@ struct dw_sig_kernel_opts {
     dw_sig_static static_kernel;
     double scale;
     int threads;
+    dw_sig_transform tr;
 };
+
+/* Kernel computations with path transforms run on the transformed paths with options o (transforms off);
+ * X, Y malloc'ed (Y NULL when the input Y is NULL), free() both. */
+typedef struct {
+    double *X, *Y;
+    size_t lx, ly, d;
+    dw_sig_kernel_opts o;
+} dw_sig_kernel_paths;
+dw_status dw_sig_kernel_transform(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
+                                  size_t m, size_t ly, size_t d, dw_sig_kernel_paths *t);
 
 struct dw_sig_nsk_opts {
     const dw_act *act; /* borrowed */

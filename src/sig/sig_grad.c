@@ -84,6 +84,23 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
     dw_status s = dw_sig_check_points(X, batch, len, d, "X");
     if (s) return s;
     if (!grad_X) return dw_fail(DW_ERR_INVALID, "%s: NULL output", who);
+    if (dw_sig_transform_active(&o->tr)) { /* the gradient on the transformed paths, then the transform's adjoint */
+        size_t len2, d2;
+        dw_sig_transform_shape(&o->tr, len, d, &len2, &d2);
+        double *T = dw_sig_transform_apply(&o->tr, X, batch, len, d);
+        double *gT = T ? dw_alloc(batch * len2, d2 * sizeof(double), "the transformed paths' gradient") : NULL;
+        if (!gT) {
+            free(T);
+            return DW_ERR_NOMEM;
+        }
+        dw_sig_opts o2 = *o;
+        o2.tr.basepoint = o2.tr.lead_lag = o2.tr.time_aug = false;
+        s = backward(&o2, T, batch, len2, d2, grad_out, gT, logsig);
+        if (!s) dw_sig_transform_backward(&o->tr, gT, batch, len, d, grad_X);
+        free(T);
+        free(gT);
+        return s;
+    }
     size_t osz = 0;
     if ((s = logsig ? dw_sig_logsig_size(d, level, &osz) : dw_sig_size(d, level, &osz))) return s;
     if (osz && !grad_out) return dw_fail(DW_ERR_INVALID, "grad_out: NULL");

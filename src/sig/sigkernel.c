@@ -333,6 +333,14 @@ dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_
     dw_status s = validate(o, X, n, lx, Y, m, ly, d);
     if (s) return s;
     if (!K) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL output");
+    if (dw_sig_transform_active(&o->tr)) { /* the Gram matrix of the transformed paths */
+        dw_sig_kernel_paths t;
+        if ((s = dw_sig_kernel_transform(o, X, n, lx, Y, m, ly, d, &t))) return s;
+        s = dw_sig_kernel_gram(&t.o, t.X, n, t.lx, t.Y, m, t.ly, t.d, K);
+        free(t.X);
+        free(t.Y);
+        return s;
+    }
     if (!Y) m = n;
     if (constant_pairs(lx, Y ? ly : lx, 0, n, 0, m, K, m)) return DW_OK;
     plan p;
@@ -357,6 +365,14 @@ dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_
                        i0, i1, j0, j1, n, m);
     if (j1 - j0 > ld && i1 - i0 > 1)
         return dw_fail(DW_ERR_INVALID, "sigkernel tile: ld %zu < %zu columns", ld, j1 - j0);
+    if (dw_sig_transform_active(&o->tr)) { /* the tile of the transformed paths' Gram matrix */
+        dw_sig_kernel_paths t;
+        if ((s = dw_sig_kernel_transform(o, X, n, lx, Y, m, ly, d, &t))) return s;
+        s = dw_sig_kernel_tile(&t.o, t.X, n, t.lx, t.Y, m, t.ly, t.d, i0, i1, j0, j1, ld, K);
+        free(t.X);
+        free(t.Y);
+        return s;
+    }
     if (constant_pairs(lx, Y ? ly : lx, i0, i1, j0, j1, K, ld)) return DW_OK;
     plan p;
     if ((s = plan_init(&p, o, X, n, lx, Y, m, ly, d))) return s;

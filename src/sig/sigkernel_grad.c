@@ -310,6 +310,23 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
         if (!isfinite(grad_K[i]))
             return dw_fail(DW_ERR_INVALID, "grad_K: entry (%zu, %zu) is not finite (%g)", i / m + 1, i % m + 1,
                            grad_K[i]);
+    if (dw_sig_transform_active(&o->tr)) { /* the gradient on the transformed paths, then the transform's adjoint */
+        dw_sig_kernel_paths t;
+        if ((s = dw_sig_kernel_transform(o, X, n, lx, Y, m, Y ? ly : 0, d, &t))) return s;
+        double *gX = dw_alloc(n * t.lx, t.d * sizeof(double), "the transformed paths' gradient");
+        double *gY = Y && gX ? dw_alloc(m * t.ly, t.d * sizeof(double), "the transformed paths' gradient") : NULL;
+        if (!gX || (Y && !gY)) s = DW_ERR_NOMEM;
+        else s = dw_sig_kernel_gram_backward(&t.o, t.X, n, t.lx, t.Y, m, t.ly, t.d, grad_K, gX, gY, grad_scale);
+        if (!s) {
+            dw_sig_transform_backward(&o->tr, gX, n, lx, d, grad_X);
+            if (Y) dw_sig_transform_backward(&o->tr, gY, m, ly, d, grad_Y);
+        }
+        free(gX);
+        free(gY);
+        free(t.X);
+        free(t.Y);
+        return s;
+    }
     memset(grad_X, 0, n * lx * d * sizeof(double));
     if (grad_Y) memset(grad_Y, 0, m * ly * d * sizeof(double));
     if (grad_scale) *grad_scale = 0.0;
