@@ -13,7 +13,8 @@ Run by `make check-peers` inside .venv-peers: pytest -q bench/check_peers_sig_gr
 * torch autograd (float64) through pure-torch references written here: Chen's identity with full tensor products,
   and the second-order Goursat scheme cell by cell: 1e-12 max|grad|, also for the scale.
 * also the forward helpers added with the gradients: signature_stream vs iisignature.sig(X, n, 2) and sig_combine vs
-  pysiglib.sig_combine, 1e-12 relative to max(1, |entry|).
+  pysiglib.sig_combine, 1e-12 relative to max(1, |entry|); the path transforms time_aug / lead_lag / end_time vs
+  pySigLib's (signature, its backward, the Gram matrix and its backward), 1e-12.
 """
 import os
 import sys
@@ -103,6 +104,25 @@ def test_stream_and_combine(d, n, length):
     ref = np.asarray(pysiglib.sig_combine(A, B, d, n))
     ours = dw.sig_combine(A, B, d, n)
     assert float(np.max(np.abs(ours - ref) / np.maximum(1, np.abs(ref)))) <= TOL
+
+
+TRANSFORMS = [dict(time_aug=True), dict(lead_lag=True), dict(time_aug=True, lead_lag=True, end_time=2.5)]
+
+
+@pytest.mark.parametrize("kw", TRANSFORMS)
+def test_transforms_pysiglib(kw):
+    X, Y = paths(7, 4, 8, 2, 0.3), paths(8, 3, 6, 2, 0.3)
+    S = dw.signature(X, 4, **kw)
+    assert rel(S, np.asarray(pysiglib.sig(X, 4, **kw))) <= TOL
+    G = np.random.default_rng(0).normal(size=S.shape)
+    ref = pysiglib.sig_backprop(X, pysiglib.sig(X, 4, **kw), G, 4, **kw)
+    assert rel(dw.signature_backward(X, 4, G, **kw), ref) <= TOL
+    K = dw.sigkernel(X, Y, dyadic_order=1, **kw)
+    assert rel(K, np.asarray(pysiglib.sig_kernel_gram(X, Y, dyadic_order=1, **kw))) <= TOL
+    GK = np.random.default_rng(1).normal(size=K.shape)
+    gx, gy = dw.sigkernel_backward(X, Y, GK, dyadic_order=1, **kw)
+    rx, ry = pysiglib.sig_kernel_gram_backprop(GK, X, Y, dyadic_order=1, left_deriv=True, right_deriv=True, **kw)
+    assert rel(gx, rx) <= TOL and rel(gy, ry) <= TOL
 
 
 # ---- torch autograd through pure-torch references ----

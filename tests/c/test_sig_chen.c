@@ -2,7 +2,9 @@
  * - the stream's entry i is, bit for bit, the signature of the prefix through point i + 1 (computed alone);
  * - Chen's identity: sig_combine(S(x_0..x_k), S(x_k..x_M)) = S(x) for every split k, to 1e-13;
  * - the zero signature (a constant path) is the identity of sig_combine, exactly; associativity to 1e-13;
- * - threads bit for bit; level 0 and one-point paths; every error path.
+ * - threads bit for bit; level 0 and one-point paths; every error path;
+ * - the path transforms' options (setters, errors, the transformed shape), and a lead-lag + time signature against
+ *   the signature of the transformed path written out here (bit for bit).
  */
 #include "check.h"
 #include "deepwick.h"
@@ -121,8 +123,50 @@ static void test_stream_and_combine(void)
     free(R);
 }
 
+static void test_transform_options(void)
+{
+    dw_sig_opts *o = opts(3, 1);
+    dw_sig_kernel_opts *k = NULL;
+    CHECK(dw_sig_kernel_opts_init(&k) == DW_OK);
+    size_t l2 = 0, d2 = 0;
+    CHECK(dw_sig_opts_path_shape(o, 5, 2, &l2, &d2) == DW_OK && l2 == 5 && d2 == 2);
+    CHECK(dw_sig_opts_set_lead_lag(o, true) == DW_OK && dw_sig_opts_set_time_aug(o, true) == DW_OK);
+    CHECK(dw_sig_opts_path_shape(o, 5, 2, &l2, &d2) == DW_OK && l2 == 9 && d2 == 5);
+    CHECK(dw_sig_opts_set_basepoint(o, true) == DW_OK);
+    CHECK(dw_sig_opts_path_shape(o, 5, 2, &l2, &d2) == DW_OK && l2 == 11 && d2 == 5);
+    CHECK(dw_sig_opts_set_basepoint(o, false) == DW_OK);
+    CHECK(dw_sig_opts_set_end_time(o, 0.0) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "end_time: must be positive and finite (got 0)") != NULL);
+    CHECK(dw_sig_kernel_opts_set_end_time(k, INFINITY) == DW_ERR_INVALID);
+    CHECK(dw_sig_opts_set_end_time(o, 2.0) == DW_OK && dw_sig_kernel_opts_set_end_time(k, 2.0) == DW_OK);
+    CHECK(dw_sig_opts_set_time_aug(NULL, true) == DW_ERR_INVALID && dw_sig_kernel_opts_set_lead_lag(NULL, 1) != 0);
+    CHECK(dw_sig_kernel_opts_set_basepoint(NULL, true) == DW_ERR_INVALID);
+    CHECK(dw_sig_kernel_opts_set_time_aug(k, true) == DW_OK && dw_sig_kernel_opts_set_basepoint(k, true) == DW_OK);
+    CHECK(dw_sig_opts_path_shape(NULL, 5, 2, &l2, &d2) == DW_ERR_INVALID);
+    CHECK(dw_sig_opts_path_shape(o, 5, 2, NULL, &d2) == DW_ERR_INVALID);
+    /* x = (0, 1), (2, 3), (5, 4): lead-lag (lag, lead) then time 0 .. 2 over the 5 points */
+    const double x[6] = {0, 1, 2, 3, 5, 4};
+    double T[5 * 5];
+    for (int i = 0; i < 5; i++) {
+        const int lag = i / 2, lead = (i + 1) / 2;
+        T[i * 5 + 0] = x[2 * lag];
+        T[i * 5 + 1] = x[2 * lag + 1];
+        T[i * 5 + 2] = x[2 * lead];
+        T[i * 5 + 3] = x[2 * lead + 1];
+        T[i * 5 + 4] = 2.0 * i / 4.0;
+    }
+    dw_sig_opts *p = opts(3, 1);
+    double S1[155], S2[155];
+    CHECK(dw_sig_signature(o, x, 1, 3, 2, S1) == DW_OK && dw_sig_signature(p, T, 1, 5, 5, S2) == DW_OK);
+    CHECK(!memcmp(S1, S2, sizeof S1));
+    dw_sig_opts_clear(p);
+    dw_sig_opts_clear(o);
+    dw_sig_kernel_opts_clear(k);
+}
+
 int main(void)
 {
     test_stream_and_combine();
+    test_transform_options();
     return check_done("sig_chen");
 }
