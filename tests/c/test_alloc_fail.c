@@ -280,6 +280,19 @@ static dw_status sc_sig_grad(void)
     if (!s) s = dw_sig_kernel_opts_set_dyadic_order(ko, 1);
     if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, NULL, 0, 0, 2, GK, gX, NULL, &gs);
     if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, P, 2, 4, 2, GK, gX, gY, NULL);
+    /* streams, products and the path transforms (lead-lag, time, basepoint: 4 points -> 9 in d = 5) */
+    double St[2 * 3 * 14], T[2 * 155], gT[2 * 155], K[4];
+    if (!s) s = dw_sig_signature_stream(so, P, 2, 4, 2, St);
+    if (!s) s = dw_sig_combine(so, g, g, 2, 2, St);
+    if (!s) s = dw_sig_opts_set_lead_lag(so, true);
+    if (!s) s = dw_sig_opts_set_time_aug(so, true);
+    if (!s) s = dw_sig_opts_set_basepoint(so, true);
+    if (!s) s = dw_sig_signature(so, P, 2, 4, 2, T);
+    for (int i = 0; i < 2 * 155; i++) gT[i] = 0.01 * i;
+    if (!s) s = dw_sig_signature_backward(so, P, 2, 4, 2, gT, gX);
+    if (!s) s = dw_sig_kernel_opts_set_lead_lag(ko, true);
+    if (!s) s = dw_sig_kernel_gram(ko, P, 2, 4, NULL, 0, 0, 2, K);
+    if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, P, 2, 4, 2, GK, gX, gY, NULL);
     dw_sig_kernel_opts_clear(ko);
     dw_sig_opts_clear(so);
     return s;
