@@ -22,6 +22,10 @@ static const char help[] =
     "                       second differences on the data grid as in pySigLib)\n"
     "  --scale S            static-kernel scale, > 0 (default 1)\n"
     "  --max-batch B        compute the Gram matrix in tiles of at most B x B pairs (same entries, bit for bit)\n"
+    "  --basepoint          prepend the origin to every path\n"
+    "  --lead-lag           the lead-lag transform of every path (pySigLib's: channels (lag, lead), 2 len - 1\n"
+    "                       points)\n"
+    "  --time-aug           append time as a last channel, from 0 to --end-time T (> 0, default 1); in this order\n"
     "  --threads T          threads (default: all cores); results do not depend on it\n"
     "  --json               print a summary on stdout, with a Richardson-style error estimate from the Gram matrix\n"
     "                       at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order, / 1 first order)\n";
@@ -34,11 +38,13 @@ int cmd_sigkernel(int argc, char **argv)
         {"solver", required_argument, 0, 's'},    {"static", required_argument, 0, 'k'},
         {"scale", required_argument, 0, 'c'},     {"max-batch", required_argument, 0, 'B'},
         {"threads", required_argument, 0, 't'},   {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},            {"time-aug", no_argument, 0, 'T'},
+        {"lead-lag", no_argument, 0, 'l'},        {"end-time", required_argument, 0, 'e'},
+        {"basepoint", no_argument, 0, 'b'},       {0, 0, 0, 0}};
     const char *solver = "second-order", *stat = "linear";
     long lam = 0, maxb = 0;
-    double scale = 1.0;
-    int c;
+    double scale = 1.0, end_time = 1.0;
+    int c, time_aug = 0, lead_lag = 0, basepoint = 0;
     cli_common co;
     cli_common_init(&co, "sigkernel", help);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -58,6 +64,12 @@ int cmd_sigkernel(int argc, char **argv)
         case 'B':
             if (!cli_parse_int("--max-batch", optarg, 1, 1L << 40, &maxb)) return 1;
             break;
+        case 'T': time_aug = 1; break;
+        case 'l': lead_lag = 1; break;
+        case 'b': basepoint = 1; break;
+        case 'e':
+            if (!cli_parse_double("--end-time", optarg, &end_time)) return 1;
+            break;
         default: return cli_unknown_option(&co, argv);
         }
     }
@@ -76,8 +88,10 @@ int cmd_sigkernel(int argc, char **argv)
     if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
         (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
         (s = dw_sig_kernel_opts_set_scale(o, scale)) ||
-        (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads)))) {
-        rc = cli_status(s);
+        (co.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)co.threads))) ||
+        (s = dw_sig_kernel_opts_set_time_aug(o, time_aug)) || (s = dw_sig_kernel_opts_set_lead_lag(o, lead_lag)) ||
+        (s = dw_sig_kernel_opts_set_basepoint(o, basepoint)) || (s = dw_sig_kernel_opts_set_end_time(o, end_time))) {
+        rc = s == DW_ERR_INVALID ? cli_error("--%s", dw_error_message()) : cli_status(s);
         goto done;
     }
     if (!cli_read_pair(co.x, co.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;

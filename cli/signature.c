@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const char help_sig[] =
-    "usage: deepwick signature --x X.npy --level N --out S.npy [--threads T] [--json]\n"
+    "usage: deepwick signature --x X.npy --level N --out S.npy [--time-aug] [--lead-lag] [--end-time T]\n"
+    "                          [--basepoint] [--threads T] [--json]\n"
     "\n"
     "Truncated signature S(x) = exp(dx_1) (x) ... (x) exp(dx_M) of piecewise-linear paths (Chen's identity),\n"
     "levels 1..N (level 0 omitted), words level by level and lexicographically within a level (iisignature's\n"
@@ -15,12 +16,17 @@ static const char help_sig[] =
     "\n"
     "  --x FILE       paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 1\n"
     "  --level N      truncation level, 1..64 (refused if the output would not fit in memory)\n"
+    "  --basepoint    prepend the origin to every path\n"
+    "  --lead-lag     the lead-lag transform (pySigLib's: channels (lag, lead), 2 len - 1 points, d doubles)\n"
+    "  --time-aug     append time as a last channel, from 0 to --end-time T (> 0, default 1); applied in this\n"
+    "                 order, so d above is the transformed dimension\n"
     "  --out FILE     output .npy (float64), written atomically\n"
     "  --threads T    threads (default: all cores); results do not depend on it\n"
     "  --json         print a machine-readable summary on stdout\n";
 
 static const char help_log[] =
-    "usage: deepwick logsignature --x X.npy --level N --out L.npy [--threads T] [--json]\n"
+    "usage: deepwick logsignature --x X.npy --level N --out L.npy [--time-aug] [--lead-lag] [--end-time T]\n"
+    "                             [--basepoint] [--threads T] [--json]\n"
     "\n"
     "Log-signature of piecewise-linear paths in the Lyndon basis: coordinates c_w of log S(x) = sum_w c_w P_w,\n"
     "P_w the standard bracketing of the Lyndon word w, words level by level and lexicographic within a level\n"
@@ -28,6 +34,10 @@ static const char help_log[] =
     "\n"
     "  --x FILE       paths: .npy batch x len x d, or one path len x d (.npy or .csv); len >= 1\n"
     "  --level N      truncation level, 1..64\n"
+    "  --basepoint    prepend the origin to every path\n"
+    "  --lead-lag     the lead-lag transform (pySigLib's: channels (lag, lead), 2 len - 1 points, d doubles)\n"
+    "  --time-aug     append time as a last channel, from 0 to --end-time T (> 0, default 1); applied in this\n"
+    "                 order, so d above is the transformed dimension\n"
     "  --out FILE     output .npy (float64), written atomically\n"
     "  --threads T    threads (default: all cores)\n"
     "  --json         print a machine-readable summary on stdout\n";
@@ -38,10 +48,13 @@ static int run(int argc, char **argv, int log)
     static const struct option opts[] = {{"x", required_argument, 0, 'x'},     {"level", required_argument, 0, 'n'},
                                          {"out", required_argument, 0, 'o'},   {"threads", required_argument, 0, 't'},
                                          {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+                                         {"time-aug", no_argument, 0, 'T'},    {"lead-lag", no_argument, 0, 'l'},
+                                         {"end-time", required_argument, 0, 'e'},
+                                         {"basepoint", no_argument, 0, 'b'},   {0, 0, 0, 0}};
     const char *xpath = NULL, *out = NULL;
     long level = 0, threads = 0;
-    int json = 0, c;
+    int json = 0, c, time_aug = 0, lead_lag = 0, basepoint = 0;
+    double end_time = 1.0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -55,6 +68,12 @@ static int run(int argc, char **argv, int log)
             if (!cli_parse_int("--threads", optarg, 1, 4096, &threads)) return 1;
             break;
         case 'j': json = 1; break;
+        case 'T': time_aug = 1; break;
+        case 'l': lead_lag = 1; break;
+        case 'b': basepoint = 1; break;
+        case 'e':
+            if (!cli_parse_double("--end-time", optarg, &end_time)) return 1;
+            break;
         case 'h': fputs(log ? help_log : help_sig, stdout); return 0;
         default: return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -70,12 +89,16 @@ static int run(int argc, char **argv, int log)
     dw_sig_opts *o = NULL;
     dw_status s;
     if ((s = dw_sig_opts_init(&o)) || (s = dw_sig_opts_set_level(o, (int)level)) ||
-        (threads && (s = dw_sig_opts_set_threads(o, (int)threads)))) {
-        rc = cli_status(s);
+        (threads && (s = dw_sig_opts_set_threads(o, (int)threads))) || (s = dw_sig_opts_set_time_aug(o, time_aug)) ||
+        (s = dw_sig_opts_set_lead_lag(o, lead_lag)) || (s = dw_sig_opts_set_basepoint(o, basepoint)) ||
+        (s = dw_sig_opts_set_end_time(o, end_time))) {
+        rc = s == DW_ERR_INVALID ? cli_error("--%s", dw_error_message()) : cli_status(s);
         goto done;
     }
     if (!cli_read_paths(xpath, &X, &b, &len, &d)) goto done;
-    if ((s = log ? dw_sig_logsig_size(d, (int)level, &sz) : dw_sig_size(d, (int)level, &sz))) {
+    size_t len2 = len, d2 = d; /* the paths the computation sees, after the transforms */
+    (void)dw_sig_opts_path_shape(o, len, d, &len2, &d2);
+    if ((s = log ? dw_sig_logsig_size(d2, (int)level, &sz) : dw_sig_size(d2, (int)level, &sz))) {
         rc = cli_error("--%s", dw_error_message());
         goto done;
     }
