@@ -33,41 +33,44 @@ def _host(f: Any, shape: Tuple[int, ...], dtype: Any, *args: Any) -> Any:
     return jax.pure_callback(cb, jax.ShapeDtypeStruct(shape, dtype), *args)
 
 
-def _sig_shape(X: Any, level: int, log: bool) -> Tuple[int, ...]:
+Static = Tuple[Tuple[str, Any], ...]  # keyword arguments, hashable
+
+
+def _sig_shape(X: Any, level: int, log: bool, kw: Static) -> Tuple[int, ...]:
     probe = np.zeros((1, 1, X.shape[-1]))  # the output size from the library (a one-point path)
-    n = (_logsignature if log else _signature)(probe, level).shape[-1]
+    n = (_logsignature if log else _signature)(probe, level, **dict(kw)).shape[-1]
     return tuple(X.shape[:-2]) + (n,)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
-def _sig(X: Any, level: int, log: bool, threads: Optional[int]) -> Any:
+def _sig(X: Any, level: int, log: bool, kw: Static) -> Any:
     fn = _logsignature if log else _signature
-    return _host(lambda x: fn(x, level, threads=threads), _sig_shape(X, level, log), X.dtype, X)
+    return _host(lambda x: fn(x, level, **dict(kw)), _sig_shape(X, level, log, kw), X.dtype, X)
 
 
-def _sig_fwd(X: Any, level: int, log: bool, threads: Optional[int]) -> Tuple[Any, Any]:
-    return _sig(X, level, log, threads), X
+def _sig_fwd(X: Any, level: int, log: bool, kw: Static) -> Tuple[Any, Any]:
+    return _sig(X, level, log, kw), X
 
 
-def _sig_bwd(level: int, log: bool, threads: Optional[int], X: Any, g: Any) -> Tuple[Any]:
+def _sig_bwd(level: int, log: bool, kw: Static, X: Any, g: Any) -> Tuple[Any]:
     fn = _logsignature_backward if log else _signature_backward
-    return (_host(lambda x, gg: fn(x, level, gg, threads=threads), X.shape, X.dtype, X, g),)
+    return (_host(lambda x, gg: fn(x, level, gg, **dict(kw)), X.shape, X.dtype, X, g),)
 
 
 _sig.defvjp(_sig_fwd, _sig_bwd)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _kernel(X: Any, Y: Any, kw: Tuple[Tuple[str, Any], ...]) -> Any:
+def _kernel(X: Any, Y: Any, kw: Static) -> Any:
     shape = tuple(X.shape[:-2]) + tuple(Y.shape[:-2])
     return _host(lambda x, y: _sigkernel(x, y, **dict(kw)), shape, X.dtype, X, Y)
 
 
-def _kernel_fwd(X: Any, Y: Any, kw: Tuple[Tuple[str, Any], ...]) -> Tuple[Any, Any]:
+def _kernel_fwd(X: Any, Y: Any, kw: Static) -> Tuple[Any, Any]:
     return _kernel(X, Y, kw), (X, Y)
 
 
-def _kernel_bwd(kw: Tuple[Tuple[str, Any], ...], res: Any, g: Any) -> Tuple[Any, Any]:
+def _kernel_bwd(kw: Static, res: Any, g: Any) -> Tuple[Any, Any]:
     X, Y = res
     k = {a: b for a, b in kw if a != "max_batch"}
     gx = _host(lambda x, y, gg: _sigkernel_backward(x, y, gg, **k)[0], X.shape, X.dtype, X, Y, g)
@@ -78,7 +81,8 @@ def _kernel_bwd(kw: Tuple[Tuple[str, Any], ...], res: Any, g: Any) -> Tuple[Any,
 _kernel.defvjp(_kernel_fwd, _kernel_bwd)
 
 
-def signature(X: Any, level: int, *, threads: Optional[int] = None) -> Any:
+def signature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+              basepoint: bool = False, threads: Optional[int] = None) -> Any:
     """Differentiable :func:`deepwick.signature` for JAX arrays.
 
     Parameters
@@ -87,6 +91,8 @@ def signature(X: Any, level: int, *, threads: Optional[int] = None) -> Any:
         Paths.
     level : int
         Truncation level, 0..64 (static).
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature` (static).
     threads : int, optional
         threads of the C computations (default: all cores).
 
@@ -94,10 +100,12 @@ def signature(X: Any, level: int, *, threads: Optional[int] = None) -> Any:
     -------
     jax.Array, shape (batch, d + ... + d^level), or 1-D for one path
     """
-    return _sig(X, level, False, threads)
+    return _sig(X, level, False, (("time_aug", time_aug), ("lead_lag", lead_lag), ("end_time", float(end_time)),
+                               ("basepoint", basepoint), ("threads", threads)))
 
 
-def logsignature(X: Any, level: int, *, threads: Optional[int] = None) -> Any:
+def logsignature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+                 basepoint: bool = False, threads: Optional[int] = None) -> Any:
     """Differentiable :func:`deepwick.logsignature` (Lyndon basis) for JAX arrays.
 
     Parameters
@@ -106,6 +114,8 @@ def logsignature(X: Any, level: int, *, threads: Optional[int] = None) -> Any:
         Paths.
     level : int
         Truncation level, 0..64 (static).
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature` (static).
     threads : int, optional
         threads of the C computations (default: all cores).
 
@@ -113,11 +123,13 @@ def logsignature(X: Any, level: int, *, threads: Optional[int] = None) -> Any:
     -------
     jax.Array, shape (batch, number of Lyndon words of length 1..level), or 1-D for one path
     """
-    return _sig(X, level, True, threads)
+    return _sig(X, level, True, (("time_aug", time_aug), ("lead_lag", lead_lag), ("end_time", float(end_time)),
+                               ("basepoint", basepoint), ("threads", threads)))
 
 
 def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-order", static: str = "linear",
-              scale: float = 1.0, max_batch: Optional[int] = None, threads: Optional[int] = None) -> Any:
+              scale: float = 1.0, max_batch: Optional[int] = None, time_aug: bool = False, lead_lag: bool = False,
+              end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> Any:
     """Differentiable :func:`deepwick.sigkernel` K(X, Y) for JAX arrays (gradients by the adjoint Goursat sweep).
 
     Parameters
@@ -126,7 +138,7 @@ def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-or
         First paths.
     Y : jax.Array, shape (m, ly, d) or (ly, d)
         Second paths (pass X again for K(X, X)).
-    dyadic_order, solver, static, scale, max_batch, threads
+    dyadic_order, solver, static, scale, max_batch, time_aug, lead_lag, end_time, basepoint, threads
         As for :func:`deepwick.sigkernel` (static arguments).
 
     Returns
@@ -134,5 +146,6 @@ def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-or
     jax.Array, shape (n, m), or 0-d / 1-D for single paths
     """
     kw = (("dyadic_order", dyadic_order), ("solver", solver), ("static", static), ("scale", float(scale)),
-          ("max_batch", max_batch), ("threads", threads))
+          ("max_batch", max_batch), ("time_aug", time_aug), ("lead_lag", lead_lag), ("end_time", float(end_time)),
+          ("basepoint", basepoint), ("threads", threads))
     return _kernel(X, Y, kw)

@@ -44,19 +44,19 @@ def _back(a: Any, like: torch.Tensor) -> torch.Tensor:
 
 class _Signature(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, X: torch.Tensor, level: int, log: bool, threads: Optional[int]) -> torch.Tensor:
+    def forward(ctx: Any, X: torch.Tensor, level: int, log: bool, kw: dict) -> torch.Tensor:
         ctx.save_for_backward(X)
-        ctx.args = (level, log, threads)
+        ctx.args = (level, log, kw)
         fn = _logsignature if log else _signature
-        return _back(fn(_np(X), level, threads=threads), X)
+        return _back(fn(_np(X), level, **kw), X)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], None, None, None]:
         (X,) = ctx.saved_tensors
-        level, log, threads = ctx.args
+        level, log, kw = ctx.args
         fn = _logsignature_backward if log else _signature_backward
-        return _back(fn(_np(X), level, _np(grad), threads=threads), X), None, None, None
+        return _back(fn(_np(X), level, _np(grad), **kw), X), None, None, None
 
 
 class _SigKernel(torch.autograd.Function):
@@ -77,7 +77,8 @@ class _SigKernel(torch.autograd.Function):
         return _back(res[0], X), _back(res[1], Y), None
 
 
-def signature(X: torch.Tensor, level: int, *, threads: Optional[int] = None) -> torch.Tensor:
+def signature(X: torch.Tensor, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+              basepoint: bool = False, threads: Optional[int] = None) -> torch.Tensor:
     """Differentiable :func:`deepwick.signature`.
 
     Parameters
@@ -86,6 +87,8 @@ def signature(X: torch.Tensor, level: int, *, threads: Optional[int] = None) -> 
         Paths.
     level : int
         Truncation level, 0..64.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature`.
     threads : int, optional
         threads of the C computations (default: all cores).
 
@@ -94,11 +97,13 @@ def signature(X: torch.Tensor, level: int, *, threads: Optional[int] = None) -> 
     torch.Tensor, shape (batch, d + ... + d^level), or 1-D for one path
         The signature, differentiable with respect to X.
     """
-    out: torch.Tensor = _Signature.apply(X, level, False, threads)
+    kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, basepoint=basepoint, threads=threads)
+    out: torch.Tensor = _Signature.apply(X, level, False, kw)
     return out
 
 
-def logsignature(X: torch.Tensor, level: int, *, threads: Optional[int] = None) -> torch.Tensor:
+def logsignature(X: torch.Tensor, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+                 basepoint: bool = False, threads: Optional[int] = None) -> torch.Tensor:
     """Differentiable :func:`deepwick.logsignature` (Lyndon basis).
 
     Parameters
@@ -107,6 +112,8 @@ def logsignature(X: torch.Tensor, level: int, *, threads: Optional[int] = None) 
         Paths.
     level : int
         Truncation level, 0..64.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`deepwick.signature`.
     threads : int, optional
         threads of the C computations (default: all cores).
 
@@ -115,13 +122,15 @@ def logsignature(X: torch.Tensor, level: int, *, threads: Optional[int] = None) 
     torch.Tensor, shape (batch, number of Lyndon words of length 1..level), or 1-D for one path
         The log-signature, differentiable with respect to X.
     """
-    out: torch.Tensor = _Signature.apply(X, level, True, threads)
+    kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, basepoint=basepoint, threads=threads)
+    out: torch.Tensor = _Signature.apply(X, level, True, kw)
     return out
 
 
 def sigkernel(X: torch.Tensor, Y: Optional[torch.Tensor] = None, *, dyadic_order: int = 0,
               solver: str = "second-order", static: str = "linear", scale: float = 1.0,
-              max_batch: Optional[int] = None, threads: Optional[int] = None) -> torch.Tensor:
+              max_batch: Optional[int] = None, time_aug: bool = False, lead_lag: bool = False,
+              end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> torch.Tensor:
     """Differentiable :func:`deepwick.sigkernel` (the Gram matrix; gradients by the adjoint Goursat sweep).
 
     Parameters
@@ -130,7 +139,7 @@ def sigkernel(X: torch.Tensor, Y: Optional[torch.Tensor] = None, *, dyadic_order
         First paths.
     Y : torch.Tensor, shape (m, ly, d) or (ly, d), optional
         Second paths; None for K(X, X).
-    dyadic_order, solver, static, scale, max_batch, threads
+    dyadic_order, solver, static, scale, max_batch, time_aug, lead_lag, end_time, basepoint, threads
         As for :func:`deepwick.sigkernel` (the scale is a float, not differentiated here; see
         :func:`deepwick.sigkernel_backward` for its derivative).
 
@@ -140,6 +149,6 @@ def sigkernel(X: torch.Tensor, Y: Optional[torch.Tensor] = None, *, dyadic_order
         K, differentiable with respect to X and Y.
     """
     kw = dict(dyadic_order=dyadic_order, solver=solver, static=static, scale=scale, max_batch=max_batch,
-              threads=threads)
+              time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, basepoint=basepoint, threads=threads)
     out: torch.Tensor = _SigKernel.apply(X, Y, kw)
     return out

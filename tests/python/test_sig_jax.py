@@ -46,3 +46,6 @@ def test_check_grads():
     check_grads(lambda A: dwj.signature(A, 3), (X,), order=1, modes=["rev"])
     check_grads(lambda A: dwj.logsignature(A, 3), (X,), order=1, modes=["rev"])
     check_grads(lambda A, B: dwj.sigkernel(A, B, static="rbf", scale=0.8), (X, Y), order=1, modes=["rev"])
+    kw = dict(time_aug=True, lead_lag=True, end_time=2.0, basepoint=True)
+    check_grads(lambda A: dwj.signature(A, 3, **kw), (X,), order=1, modes=["rev"])
+    check_grads(lambda A, B: dwj.sigkernel(A, B, **kw), (X, Y), order=1, modes=["rev"])

@@ -32,6 +32,13 @@ def test_gradcheck_signatures():
     assert torch.autograd.gradcheck(lambda A: dwt.signature(A, 3), (paths(1, 6, 3),))  # one path
 
 
+def test_gradcheck_transforms():
+    X, Y = paths(5, 2, 4, 2), paths(6, 2, 3, 2)
+    kw = dict(time_aug=True, lead_lag=True, end_time=2.0, basepoint=True)
+    assert torch.autograd.gradcheck(lambda A: dwt.signature(A, 3, **kw), (X,))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigkernel(A, B, **kw), (X, Y))
+
+
 @pytest.mark.parametrize("static", ["linear", "rbf"])
 def test_gradcheck_sigkernel(static):
     X, Y = paths(2, 3, 4, 2), paths(3, 2, 5, 2)
