@@ -15,8 +15,9 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
-from .signatures import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _kernel_opts, _Opts, _pair, _path_dims,
-                         _paths, _threads, _transforms)
+from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _Opts, _pair, _path_dims, _paths,
+                          _threads, _transforms)
+from .signatures import _kernel_opts
 
 _sz = ctypes.c_size_t
 _st = ctypes.c_int

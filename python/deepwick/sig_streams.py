@@ -10,7 +10,7 @@ import numpy as np
 
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
 from .sig_grad import _grad
-from .signatures import ArrayLike, _alloc_check, _Opts, _path_dims, _paths, _threads, _transforms
+from ._sig_common import ArrayLike, _alloc_check, _Opts, _path_dims, _paths, _threads, _transforms
 
 _sz = ctypes.c_size_t
 _st = ctypes.c_int

@@ -3,6 +3,7 @@
  * - Chen's identity: sig_combine(S(x_0..x_k), S(x_k..x_M)) = S(x) for every split k, to 1e-13;
  * - the zero signature (a constant path) is the identity of sig_combine, exactly; associativity to 1e-13;
  * - threads bit for bit; level 0 and one-point paths; every error path;
+ * - one-point paths (signature (1, 0, ...), kernel 1 with any path) and level 0 (no entries);
  * - the path transforms' options (setters, errors, the transformed shape), and a lead-lag + time signature against
  *   the signature of the transformed path written out here (bit for bit).
  */
@@ -25,6 +26,68 @@ static dw_sig_opts *opts(int level, int threads)
     CHECK(dw_sig_opts_init(&o) == DW_OK && dw_sig_opts_set_level(o, level) == DW_OK);
     if (threads) CHECK(dw_sig_opts_set_threads(o, threads) == DW_OK);
     return o;
+}
+
+static void paths(double *X, size_t n, double amp, unsigned long long seed)
+{
+    for (size_t i = 0; i < n; i++) X[i] = amp * (2.0 * urand(&seed) - 1.0);
+}
+
+static double maxdiff(const double *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
+    return m;
+}
+
+static dw_status sig(const double *X, size_t batch, size_t len, size_t d, int level, int threads, double *out, int log)
+{
+    dw_sig_opts *o = opts(level, threads);
+    dw_status s = log ? dw_sig_logsignature(o, X, batch, len, d, out) : dw_sig_signature(o, X, batch, len, d, out);
+    dw_sig_opts_clear(o);
+    return s;
+}
+
+/* A one-point path is constant: signature (1, 0, ...), i.e. zeros without level 0, log-signature 0, kernel 1 with
+ * any path (also against the kernel of the same path given as two equal points, a zero-length segment). Level 0
+ * writes nothing. */
+static void test_one_point_and_level0(void)
+{
+    double X[3 * 1 * 2], Y[2 * 4 * 2], out[3 * 14], K[3 * 3], K2[3 * 2];
+    paths(X, 6, 1.0, 41);
+    paths(Y, 16, 0.7, 42);
+    for (size_t i = 0; i < 3 * 14; i++) out[i] = 7.0;
+    CHECK(sig(X, 3, 1, 2, 3, 1, out, 0) == DW_OK);
+    CHECK(maxdiff(out, (double[42]){0}, 42) == 0.0);
+    for (size_t i = 0; i < 3 * 14; i++) out[i] = 7.0;
+    CHECK(sig(X, 3, 1, 2, 3, 1, out, 1) == DW_OK);
+    CHECK(maxdiff(out, (double[15]){0}, 15) == 0.0 && out[15] == 7.0);
+    out[0] = 7.0;
+    CHECK(sig(Y, 2, 4, 2, 0, 1, out, 0) == DW_OK && out[0] == 7.0); /* level 0: no entries */
+    CHECK(sig(Y, 2, 4, 2, 0, 1, out, 1) == DW_OK && out[0] == 7.0);
+    dw_sig_kernel_opts *o = NULL;
+    CHECK(dw_sig_kernel_opts_init(&o) == DW_OK && dw_sig_kernel_opts_set_dyadic_order(o, 2) == DW_OK);
+    for (int st = 0; st < 2; st++) {
+        CHECK(dw_sig_kernel_opts_set_static(o, st ? DW_SIG_RBF : DW_SIG_LINEAR) == DW_OK);
+        CHECK(dw_sig_kernel_gram(o, X, 3, 1, Y, 2, 4, 2, K) == DW_OK);
+        double X2[3 * 2 * 2]; /* the same points twice: a zero segment, through the PDE */
+        for (size_t b = 0; b < 3; b++)
+            for (size_t r = 0; r < 2; r++)
+                for (size_t k = 0; k < 2; k++) X2[(b * 2 + r) * 2 + k] = X[b * 2 + k];
+        CHECK(dw_sig_kernel_gram(o, X2, 3, 2, Y, 2, 4, 2, K2) == DW_OK);
+        CHECK(maxdiff(K, K2, 6) < 1e-15);
+        for (int i = 0; i < 6; i++) CHECK(K[i] == 1.0);
+        CHECK(dw_sig_kernel_gram(o, Y, 2, 4, X, 3, 1, 2, K) == DW_OK && K[5] == 1.0);
+        CHECK(dw_sig_kernel_gram(o, X, 3, 1, NULL, 0, 0, 2, K) == DW_OK && K[8 - 3] == 1.0);
+        K[0] = 0.0;
+        CHECK(dw_sig_kernel_tile(o, X, 3, 1, NULL, 0, 0, 2, 1, 2, 0, 1, 1, K) == DW_OK && K[0] == 1.0);
+        double ea = 1, er = 1;
+        CHECK(dw_sig_kernel_error(o, X, 3, 1, Y, 2, 4, 2, K2, &ea, &er) == DW_OK && ea == 0.0 && er == 0.0);
+    }
+    double bytes = 0;
+    CHECK(dw_sig_kernel_bytes(o, 1, 1, 2, &bytes) == DW_OK && bytes > 0);
+    CHECK(dw_sig_kernel_bytes(o, 1, 0, 2, &bytes) == DW_ERR_INVALID);
+    dw_sig_kernel_opts_clear(o);
 }
 
 static void test_stream_and_combine(void)
@@ -168,5 +231,6 @@ int main(void)
 {
     test_stream_and_combine();
     test_transform_options();
+    test_one_point_and_level0();
     return check_done("sig_chen");
 }
