@@ -70,11 +70,13 @@ DW_API dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size
 
 /** ---- Chen's identity: streams and products (theory.md 5) ---- */
 /** out (batch x (len - 1) x dw_sig_size): the signature of every prefix, entry i = S(x_0 .. x_{i+1}) (iisignature's
- * sig(..., format=2)), each bit for bit dw_sig_signature's of that prefix. A one-point path has no entries. */
+ * sig(..., format=2)), each bit for bit dw_sig_signature's of that prefix. A one-point path has no entries. With
+ * path transforms: the prefixes of the transformed paths (len and d from dw_sig_opts_path_shape). */
 DW_API dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                          double *out);
 /** out (batch x dw_sig_size) = S1 (x) S2 (level 0 of each taken as 1, left out of the arrays): the signature of the
- * concatenation of two paths from theirs (pySigLib's sig_combine). S1, S2: batch x dw_sig_size(d, level), finite. */
+ * concatenation of two paths from theirs (pySigLib's sig_combine). S1, S2: batch x dw_sig_size(d, level), finite.
+ * Only the level and threads of o are used (the path transforms do not apply). */
 DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
                                 double *out);
 
@@ -83,7 +85,9 @@ DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const do
  * products, each prefix rebuilt from the next by the inverse segment exponential (memory: a few tensors per thread,
  * whatever the length; iisignature's sigbackprop). The log-signature's version takes grad_out (batch x
  * dw_sig_logsig_size) back through the Lyndon projection and the log series first. grad_out may be NULL when the
- * output has no entries (level 0); its entries must be finite. Results do not depend on the thread count. */
+ * output has no entries (level 0); its entries must be finite. With path transforms the output sizes are those of
+ * the transformed dimension and the gradient goes back through the transform. Results do not depend on the thread
+ * count. */
 DW_API dw_status dw_sig_signature_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                            const double *grad_out, double *grad_X);
 DW_API dw_status dw_sig_logsignature_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len,
