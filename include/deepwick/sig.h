@@ -76,7 +76,7 @@ DW_API dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, 
                                          double *out);
 /** out (batch x dw_sig_size) = S1 (x) S2 (level 0 of each taken as 1, left out of the arrays): the signature of the
  * concatenation of two paths from theirs (pySigLib's sig_combine). S1, S2: batch x dw_sig_size(d, level), finite.
- * Only the level and threads of o are used (the path transforms do not apply). */
+ * Only the level of o is used (one thread; the path transforms do not apply). */
 DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
                                 double *out);
 
