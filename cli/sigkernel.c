@@ -13,8 +13,8 @@ typedef struct sigkernel_args {
     cli_args base;
     const char *x, *y, *out, *solver, *stat;
     long dyadic_order, max_batch, threads;
-    double scale;
-    bool json;
+    double scale, end_time;
+    bool json, time_aug, lead_lag, basepoint;
 } sigkernel_args;
 
 #define F(field) offsetof(sigkernel_args, field)
@@ -35,6 +35,13 @@ static const cli_opt opts[] = {
     {"scale", CLI_REAL, F(scale), "S", "static-kernel scale, > 0", .def = "1", .flags = CLI_POSITIVE},
     {"max-batch", CLI_INT, F(max_batch), "B", "compute the Gram matrix in tiles of at most B x B pairs (same entries,\n"
      "bit for bit)", .lo = 1, .hi = 1L << 40},
+    {"basepoint", CLI_FLAG, F(basepoint), NULL, "prepend the origin to every path", .flags = 0},
+    {"lead-lag", CLI_FLAG, F(lead_lag), NULL,
+     "the lead-lag transform of every path (pySigLib's: channels (lag, lead), 2 len - 1\npoints, d doubles)",
+     .flags = 0},
+    {"time-aug", CLI_FLAG, F(time_aug), NULL,
+     "append time as a last channel, from 0 to --end-time; in this order", .flags = 0},
+    {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},
     {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
      .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a summary on stdout, with a Richardson-style error estimate from the\n"
@@ -67,8 +74,10 @@ int cmd_sigkernel(int argc, char **argv)
     if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
         (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
         (s = dw_sig_kernel_opts_set_scale(o, a.scale)) ||
-        (a.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)a.threads)))) {
-        rc = cli_status(s);
+        (a.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)a.threads))) ||
+        (s = dw_sig_kernel_opts_set_time_aug(o, a.time_aug)) || (s = dw_sig_kernel_opts_set_lead_lag(o, a.lead_lag)) ||
+        (s = dw_sig_kernel_opts_set_basepoint(o, a.basepoint)) || (s = dw_sig_kernel_opts_set_end_time(o, a.end_time))) {
+        rc = s == DW_ERR_INVALID ? cli_error("--%s", dw_error_message()) : cli_status(s);
         goto done;
     }
     if (!cli_read_pair(a.x, a.y, &X, &n, &lx, &Y, &m, &ly, &d)) goto done;

@@ -13,18 +13,26 @@ typedef struct sig_args {
     cli_args base;
     const char *x, *out;
     long level, threads;
-    bool json;
+    double end_time;
+    bool json, time_aug, lead_lag, basepoint;
 } sig_args;
 
 #define F(field) offsetof(sig_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE",
-     "paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 2",
+     "paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 1",
      .flags = CLI_REQUIRED},
     {"level", CLI_INT, F(level), "N", "truncation level, 1..64 (refused if the output would not fit in memory)",
      .flags = CLI_REQUIRED, .lo = 1, .hi = 64},
     {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically", .flags = CLI_REQUIRED | CLI_OUTPUT,
      .ext = ".npy"},
+    {"basepoint", CLI_FLAG, F(basepoint), NULL, "prepend the origin to every path", .flags = 0},
+    {"lead-lag", CLI_FLAG, F(lead_lag), NULL,
+     "the lead-lag transform (pySigLib's: channels (lag, lead), 2 len - 1 points, d doubles)", .flags = 0},
+    {"time-aug", CLI_FLAG, F(time_aug), NULL,
+     "append time as a last channel, from 0 to --end-time; applied in this order, so d\n"
+     "above is the transformed dimension", .flags = 0},
+    {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},
     {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
      .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
@@ -32,14 +40,14 @@ static const cli_opt opts[] = {
 #undef F
 
 static const cli_cmd cmd_sig = {
-    "signature", "--x X.npy --level N --out S.npy [--threads T] [--json]",
+    "signature", "--x X.npy --level N --out S.npy [--time-aug] [--lead-lag] [--end-time T] [--basepoint] [options]",
     "Truncated signature S(x) = exp(dx_1) (x) ... (x) exp(dx_M) of piecewise-linear paths (Chen's identity),\n"
     "levels 1..N (level 0 omitted), words level by level and lexicographically within a level (iisignature's\n"
     "sig order). Output: batch x (d + d^2 + ... + d^N).\n",
     opts, NULL};
 
 static const cli_cmd cmd_log = {
-    "logsignature", "--x X.npy --level N --out L.npy [--threads T] [--json]",
+    "logsignature", "--x X.npy --level N --out L.npy [--time-aug] [--lead-lag] [--end-time T] [--basepoint] [options]",
     "Log-signature of piecewise-linear paths in the Lyndon basis: coordinates c_w of log S(x) = sum_w c_w P_w,\n"
     "P_w the standard bracketing of the Lyndon word w, words level by level and lexicographic within a level\n"
     "(iisignature's logsig). Output: batch x (number of Lyndon words of length 1..N).\n",
@@ -53,18 +61,24 @@ static int run(int argc, char **argv, int log)
     if (rc >= 0) return rc;
     const long level = a.level, threads = a.threads;
     const char *out = a.out;
+    const int time_aug = a.time_aug, lead_lag = a.lead_lag, basepoint = a.basepoint;
+    const double end_time = a.end_time;
     rc = 1;
     double *X = NULL, *res = NULL;
     size_t b, len, d, sz = 0;
     dw_sig_opts *o = NULL;
     dw_status s;
     if ((s = dw_sig_opts_init(&o)) || (s = dw_sig_opts_set_level(o, (int)level)) ||
-        (threads && (s = dw_sig_opts_set_threads(o, (int)threads)))) {
-        rc = cli_status(s);
+        (threads && (s = dw_sig_opts_set_threads(o, (int)threads))) || (s = dw_sig_opts_set_time_aug(o, time_aug)) ||
+        (s = dw_sig_opts_set_lead_lag(o, lead_lag)) || (s = dw_sig_opts_set_basepoint(o, basepoint)) ||
+        (s = dw_sig_opts_set_end_time(o, end_time))) {
+        rc = s == DW_ERR_INVALID ? cli_error("--%s", dw_error_message()) : cli_status(s);
         goto done;
     }
     if (!cli_read_paths(a.x, &X, &b, &len, &d)) goto done;
-    if ((s = log ? dw_sig_logsig_size(d, (int)level, &sz) : dw_sig_size(d, (int)level, &sz))) {
+    size_t len2 = len, d2 = d; /* the paths the computation sees, after the transforms */
+    (void)dw_sig_opts_path_shape(o, len, d, &len2, &d2);
+    if ((s = log ? dw_sig_logsig_size(d2, (int)level, &sz) : dw_sig_size(d2, (int)level, &sz))) {
         rc = cli_error("--%s", dw_error_message());
         goto done;
     }

@@ -16,7 +16,9 @@ extern "C" {
  * ====================================================================================== */
 
 /** Paths are piecewise linear through `len` points in R^d, stored batch x len x d (row-major, float64); every
- * function checks len >= 2, d >= 1 and that every entry is finite, naming the offending path and point.
+ * function checks d >= 1 and that every entry is finite, naming the offending path and point, and len >= 2, except
+ * signatures, log-signatures, signature kernels and their gradients, which accept len >= 1: a one-point path is
+ * constant, its signature is (1, 0, ..., 0) (zeros once level 0 is left out) and its kernel with any path is 1.
  *
  * Conventions of the module. Every computation takes its options object first (an opaque object, dw_X_init /
  * dw_X_clear, setters that validate at once and name the option as the Python keyword does), then its inputs, and
@@ -32,15 +34,28 @@ DW_API dw_status dw_sig_read_paths(const char *path, double **data, size_t *batc
 
 /** ---- truncated signatures (theory.md 5) ---- */
 typedef struct dw_sig_opts dw_sig_opts;
-/** level 0 (unset: the computations ask for it), default threads. */
+/** level unset (the computations ask for it), default threads. */
 DW_API dw_status dw_sig_opts_init(dw_sig_opts **o);
 DW_API void dw_sig_opts_clear(dw_sig_opts *o);
-/** Truncation level n, 1..64. */
+/** Truncation level n, 0..64 (level 0 is never stored: n = 0 gives no entries). */
 DW_API dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level);
 DW_API dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads);
 
-/** Entries of a level-n signature without level 0: d + d^2 + ... + d^n. DW_ERR_INVALID when d = 0 or the level is
- * outside 1..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */
+/** Path transforms, applied to every path before the computation (and adjointly in the gradients), in this order:
+ * basepoint (the origin prepended), lead-lag (pySigLib's transform: channels (lag, lead), 2 len - 1 points), time
+ * augmentation (a last channel t_i = end_time i / (len' - 1), len' the length so far; end_time > 0, finite, default
+ * 1), as pySigLib's time_aug / lead_lag / end_time. The same setters exist for dw_sig_kernel_opts. The transformed
+ * paths are formed in memory (batch x len' x d'). */
+DW_API dw_status dw_sig_opts_set_time_aug(dw_sig_opts *o, bool time_aug);
+DW_API dw_status dw_sig_opts_set_lead_lag(dw_sig_opts *o, bool lead_lag);
+DW_API dw_status dw_sig_opts_set_basepoint(dw_sig_opts *o, bool basepoint);
+DW_API dw_status dw_sig_opts_set_end_time(dw_sig_opts *o, double end_time);
+/** The length and dimension of the paths the computations see after the transforms: the signature's entries are
+ * dw_sig_size(*d2, level), a stream's length *len2 - 1. */
+DW_API dw_status dw_sig_opts_path_shape(const dw_sig_opts *o, size_t len, size_t d, size_t *len2, size_t *d2);
+
+/** Entries of a level-n signature without level 0: d + d^2 + ... + d^n (0 for n = 0). DW_ERR_INVALID when d = 0 or
+ * the level is outside 0..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */
 DW_API dw_status dw_sig_size(size_t d, int level, size_t *size);
 /** Entries of a level-n log-signature: the number of Lyndon words of length 1..n; errors as dw_sig_size. */
 DW_API dw_status dw_sig_logsig_size(size_t d, int level, size_t *size);
@@ -52,6 +67,31 @@ DW_API dw_status dw_sig_signature(const dw_sig_opts *o, const double *X, size_t 
  * level by level, lexicographic within a level): iisignature's logsig. */
 DW_API dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                      double *out);
+
+/** ---- Chen's identity: streams and products (theory.md 5) ---- */
+/** out (batch x (len - 1) x dw_sig_size): the signature of every prefix, entry i = S(x_0 .. x_{i+1}) (iisignature's
+ * sig(..., format=2)), each bit for bit dw_sig_signature's of that prefix. A one-point path has no entries. With
+ * path transforms: the prefixes of the transformed paths (len and d from dw_sig_opts_path_shape). */
+DW_API dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                         double *out);
+/** out (batch x dw_sig_size) = S1 (x) S2 (level 0 of each taken as 1, left out of the arrays): the signature of the
+ * concatenation of two paths from theirs (pySigLib's sig_combine). S1, S2: batch x dw_sig_size(d, level), finite.
+ * Only the level of o is used (one thread; the path transforms do not apply). */
+DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
+                                double *out);
+
+/** ---- gradients of signatures with respect to the paths (theory.md 5) ----
+ * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's
+ * products, each prefix rebuilt from the next by the inverse segment exponential (memory: a few tensors per thread,
+ * whatever the length; iisignature's sigbackprop). The log-signature's version takes grad_out (batch x
+ * dw_sig_logsig_size) back through the Lyndon projection and the log series first. grad_out may be NULL when the
+ * output has no entries (level 0); its entries must be finite. With path transforms the output sizes are those of
+ * the transformed dimension and the gradient goes back through the transform. Results do not depend on the thread
+ * count. */
+DW_API dw_status dw_sig_signature_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                           const double *grad_out, double *grad_X);
+DW_API dw_status dw_sig_logsignature_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len,
+                                              size_t d, const double *grad_out, double *grad_X);
 
 /** ---- signature kernels: the Goursat PDE (theory.md 5) ---- */
 typedef enum dw_sig_solver { DW_SIG_SECOND_ORDER = 0, DW_SIG_FIRST_ORDER = 1 } dw_sig_solver;
@@ -74,6 +114,11 @@ DW_API dw_status dw_sig_kernel_opts_set_static(dw_sig_kernel_opts *o, dw_sig_sta
 /** scale > 0, finite. */
 DW_API dw_status dw_sig_kernel_opts_set_scale(dw_sig_kernel_opts *o, double scale);
 DW_API dw_status dw_sig_kernel_opts_set_threads(dw_sig_kernel_opts *o, int threads);
+/** Path transforms of both path sets, as for dw_sig_opts (dw_sig_opts_set_time_aug). */
+DW_API dw_status dw_sig_kernel_opts_set_time_aug(dw_sig_kernel_opts *o, bool time_aug);
+DW_API dw_status dw_sig_kernel_opts_set_lead_lag(dw_sig_kernel_opts *o, bool lead_lag);
+DW_API dw_status dw_sig_kernel_opts_set_basepoint(dw_sig_kernel_opts *o, bool basepoint);
+DW_API dw_status dw_sig_kernel_opts_set_end_time(dw_sig_kernel_opts *o, double end_time);
 
 /** Work-space bytes of a Gram computation (the output excluded) into *bytes. */
 DW_API dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d, double *bytes);
@@ -91,6 +136,16 @@ DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X
 DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                      const double *Y, size_t m, size_t ly, size_t d, const double *K,
                                      double *max_abs, double *max_rel);
+
+/** Gradient of the Gram matrix: grad_X (n x lx x d) = d(sum_ij grad_K[i, j] K[i, j])/dX, grad_Y (m x ly x d) likewise
+ * (NULL exactly when Y is NULL: then K = K(X, X) and both slots of every entry count towards grad_X), and
+ * *grad_scale = the derivative with respect to the static kernel's scale (grad_scale may be NULL). grad_K (n x m)
+ * must be finite. The discrete adjoint of the Goursat solver above (the adjoint PDE of sigkernel / pySigLib, at the
+ * same dyadic order and solver): the exact gradient of the computed K. Work space: the refined PDE grid of one pair
+ * ((lx-1) 2^lambda + 1) x ((ly-1) 2^lambda + 1) kept whole, for 8 pairs per thread. Independent of the thread count. */
+DW_API dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
+                                             const double *Y, size_t m, size_t ly, size_t d, const double *grad_K,
+                                             double *grad_X, double *grad_Y, double *grad_scale);
 
 /** ---- neural signature kernels and random controlled ResNets (theory.md 5.1) ----
  * The controlled ResNet Y_0 = sigma0 z_0, dY = sum_k ((sigma_a / sqrt N) A_k phi(Y) + sigma_b b_k) dx^k with

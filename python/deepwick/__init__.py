@@ -10,6 +10,8 @@ from .kernels import dual, kernel
 from .wick import expand, wick
 from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
                          signature)
+from .sig_grad import logsignature_backward, sigkernel_backward, signature_backward
+from .sig_streams import sig_combine, signature_stream
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
                        jacobian_svd, sample_jacobian)
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
@@ -22,6 +24,7 @@ activation = Activation
 __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
+           "signature_backward", "logsignature_backward", "sigkernel_backward", "signature_stream", "sig_combine",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
            "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
            "finite_width", "FiniteWidth", "predict_convergence"]

@@ -11,25 +11,19 @@ module only converts types and shapes.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Activation, Handle, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr
+from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr
+from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _bool, _dbl, _enum, _float, _gram, _int,
+                          _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp, _threads, _transforms)
 
-_sz = ctypes.c_size_t
-_szp = ctypes.POINTER(ctypes.c_size_t)
-_int = ctypes.c_int
-_st = ctypes.c_int  # dw_status
-_dbl = ctypes.c_double
-_bool = ctypes.c_bool
 _u64 = ctypes.c_ulonglong
 
-ArrayLike = Union[Sequence[Any], np.ndarray]
 ActLike = Union[str, Activation]
 Channels = Optional[Union[int, Sequence[int], np.ndarray]]
 
-_check_alloc = bind("dw_core_check_alloc", _st, _dbl, ctypes.c_char_p)
 _size = bind("dw_sig_size", _st, _sz, _int, _szp)
 _logsig_size = bind("dw_sig_logsig_size", _st, _sz, _int, _szp)
 _signature = bind("dw_sig_signature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
@@ -49,132 +43,38 @@ _lcde_sample = bind("dw_sig_lcde_sample", _st, c_handle, _sz, _sz, _u64, _bool, 
 _lcde_forward = bind("dw_sig_lcde_forward", _st, c_handle, _sz, c_double_p, c_double_p, c_double_p, c_double_p,
                      c_double_p, _sz, _sz, _sz, c_double_p)
 
-# The setters of each options object, by Python keyword: (C suffix, C argument type).
-_SETTERS: Dict[str, Dict[str, Any]] = {
-    "dw_sig_opts": {"level": _int, "threads": _int},
-    "dw_sig_kernel_opts": {"dyadic_order": _int, "solver": _int, "static": _int, "scale": _dbl, "threads": _int},
-    "dw_sig_nsk_opts": {"act": c_handle, "sigma0": _dbl, "sigma_a": _dbl, "sigma_b": _dbl, "inhomogeneous": _bool,
-                        "dyadic_order": _int, "solver": _int, "grid": _bool, "threads": _int},
-    "dw_sig_lcde_opts": {"sigma_A": _dbl, "sigma_B": _dbl, "sigma_C": _dbl, "sigma_c": _dbl, "diagonal": _bool,
-                         "threads": _int},
-}
-_BOUND: Dict[str, Dict[str, Callable[..., int]]] = {
-    kind: {key: bind("%s_set_%s" % (kind, key), _st, c_handle, t) for key, t in table.items()}
-    for kind, table in _SETTERS.items()}
-_INIT = {kind: bind(kind + "_init", _st, c_handle_p) for kind in _SETTERS}
-_CLEAR = {kind: bind(kind + "_clear", None, c_handle) for kind in _SETTERS}
 _lcde_set_gate = bind("dw_sig_lcde_opts_set_gate", _st, c_handle, _sz, _szp)
 _lcde_set_input = bind("dw_sig_lcde_opts_set_input", _st, c_handle, _sz, _szp)
 
 
-class _Opts(Handle):
-    """One options object of the library (owned), set keyword by keyword through its validating setters."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(_INIT[kind], _CLEAR[kind])
-        self._kind = kind
-        self._keep: list = []
-
-    def set(self, key: str, value: Any) -> "_Opts":
-        check(_BOUND[self._kind][key](self.h, value))
-        return self
-
-
-def _float(name: str, v: Any) -> float:
-    """A Python float for a C double argument (type only: the library validates the value)."""
-    if isinstance(v, bool):
-        raise InputError("%s: expected a number, got %r" % (name, v))
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        raise InputError("%s: expected a number, got %r" % (name, v)) from None
-
-
-def _threads(o: _Opts, threads: Optional[int]) -> None:
-    if threads is not None:
-        o.set("threads", as_int("threads", threads))
-
-
-def _enum(parse: Callable[..., int], name: str, value: Any) -> int:
-    if not isinstance(value, str):
-        raise InputError("%s: expected a string, got %r" % (name, value))
-    out = _int()
-    check(parse(value.encode(), ctypes.byref(out)))
-    return out.value
-
-
-def _paths(name: str, X: ArrayLike) -> Tuple[np.ndarray, bool]:
-    """(batch, len, d) float64 C-order array and whether the input was a single (len, d) path."""
-    if not isinstance(X, np.ndarray):
-        X = np.asarray(X)
-    if X.dtype not in (np.float64, np.float32) and not np.issubdtype(X.dtype, np.integer):
-        raise InputError("%s: unsupported dtype %s (use float64 or float32)" % (name, X.dtype))
-    if X.ndim == 2:
-        return np.ascontiguousarray(X[None], dtype=np.float64), True
-    if X.ndim != 3:
-        raise InputError("%s: expected paths of shape (batch, len, d) or one path (len, d), got shape %s"
-                         % (name, X.shape))
-    return np.ascontiguousarray(X, dtype=np.float64), False
-
-
-def _pair(X: ArrayLike, Y: Optional[ArrayLike]) -> Tuple[np.ndarray, Optional[np.ndarray], bool, bool]:
-    Xa, one_x = _paths("X", X)
-    if Y is None:
-        return Xa, None, one_x, one_x
-    Ya, one_y = _paths("Y", Y)
-    if Ya.shape[2] != Xa.shape[2]:
-        raise InputError("Y: paths have d = %d channels but X has d = %d (they must match)"
-                         % (Ya.shape[2], Xa.shape[2]))
-    return Xa, Ya, one_x, one_y
-
-
-def _gram(fn: Any, o: Handle, Xa: np.ndarray, Ya: Optional[np.ndarray], what: str) -> np.ndarray:
-    """K (n, m) from a library Gram call fn(o, X, n, lx, Y, m, ly, d, K), its size checked first."""
-    n, lx, d = Xa.shape
-    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
-    _alloc_check(8.0 * n * m, what)
-    K = np.empty((n, m))
-    check(fn(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
-    return K
-
-
-def _shape2(K: np.ndarray, one_x: bool, one_y: bool) -> Any:
-    if one_x and one_y:
-        return K[0, 0]
-    if one_x:
-        return K[0]
-    if one_y:
-        return K[:, 0]
-    return K
-
-
-def _alloc_check(nbytes: float, what: str) -> None:
-    check(_check_alloc(float(nbytes), what.encode()))
-
-
-def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool) -> np.ndarray:
+def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool, tr: Transform = _NO_TRANSFORM) -> np.ndarray:
     Xa, one = _paths("X", X)
     lv = as_int("level", level)
-    o = _Opts("dw_sig_opts").set("level", lv)
+    o = _transforms(_Opts("dw_sig_opts").set("level", lv), tr)
     _threads(o, threads)
     b, n, d = Xa.shape
     size = _sz()
-    check((_logsig_size if log else _size)(d, lv, ctypes.byref(size)))
+    check((_logsig_size if log else _size)(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
     _alloc_check(8.0 * b * size.value, "the %s output" % ("log-signature" if log else "signature"))
     out = np.empty((b, size.value))
     check((_logsignature if log else _signature)(o.handle, ptr(Xa), b, n, d, ptr(out)))
     return out[0] if one else out
 
 
-def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+def signature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+              basepoint: bool = False, threads: Optional[int] = None) -> np.ndarray:
     """Truncated signature of piecewise-linear paths, S(x) = exp(dx_1) (x) ... (x) exp(dx_M) (Chen's identity).
 
     Parameters
     ----------
     X : array_like, shape (batch, len, d) or (len, d)
-        Paths through len >= 2 points in R^d (finite entries).
+        Paths through len >= 1 points in R^d (finite entries); a one-point path is constant, signature (1, 0, ...).
     level : int
-        Truncation level n, 1..64.
+        Truncation level n, 0..64 (0: no entries).
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, applied in C in this order: basepoint (the origin prepended), lead-lag (pySigLib's:
+        channels (lag, lead), 2 len - 1 points; d doubles), time augmentation (a last channel from 0 to end_time > 0).
+        d below is the transformed dimension.
     threads : int, optional
         threads (1..4096; default: all cores). The result does not depend on it.
 
@@ -197,18 +97,21 @@ def signature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.
     >>> deepwick.signature(np.array([[[0.0, 0.0], [1.0, 2.0]]]), 2)
     array([[1. , 2. , 0.5, 1. , 1. , 2. ]])
     """
-    return _sig(X, level, threads, False)
+    return _sig(X, level, threads, False, (time_aug, lead_lag, end_time, basepoint))
 
 
-def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> np.ndarray:
+def logsignature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+                 basepoint: bool = False, threads: Optional[int] = None) -> np.ndarray:
     """Log-signature of piecewise-linear paths in the Lyndon basis (standard bracketing): iisignature's ``logsig``.
 
     Parameters
     ----------
     X : array_like, shape (batch, len, d) or (len, d)
-        Paths through len >= 2 points in R^d.
+        Paths through len >= 1 points in R^d.
     level : int
-        Truncation level n, 1..64.
+        Truncation level n, 0..64 (0: no entries).
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms, as for :func:`signature`.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -217,11 +120,12 @@ def logsignature(X: ArrayLike, level: int, *, threads: Optional[int] = None) -> 
     numpy.ndarray, shape (batch, number of Lyndon words of length 1..n), or 1-D for one path
         Coordinates c_w of log S(x) = sum_w c_w P_w, Lyndon words level by level, lexicographic within a level.
     """
-    return _sig(X, level, threads, True)
+    return _sig(X, level, threads, True, (time_aug, lead_lag, end_time, basepoint))
 
 
-def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int]) -> _Opts:
-    o = _Opts("dw_sig_kernel_opts")
+def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int],
+                 tr: Transform = _NO_TRANSFORM) -> _Opts:
+    o = _transforms(_Opts("dw_sig_kernel_opts"), tr)
     o.set("dyadic_order", as_int("dyadic_order", dyadic_order))
     o.set("solver", _enum(_solver_parse, "solver", solver))
     o.set("static", _enum(_static_parse, "static", static))
@@ -232,13 +136,14 @@ def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, thre
 
 def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int = 0, solver: str = "second-order",
               static: str = "linear", scale: float = 1.0, max_batch: Optional[int] = None, error: bool = False,
+              time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0, basepoint: bool = False,
               threads: Optional[int] = None) -> Any:
     """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (theory.md 5).
 
     Parameters
     ----------
     X : array_like, shape (n, lx, d) or (lx, d)
-        First paths.
+        First paths (len >= 1: a one-point path is constant, its kernel with any path is 1).
     Y : array_like, shape (m, ly, d) or (ly, d), optional
         Second paths; None gives K(X, X), then exactly symmetric.
     dyadic_order : int
@@ -255,6 +160,8 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
     error : bool
         Also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
         lambda -> infinity limit from the Gram matrix at the neighbouring dyadic order.
+    time_aug, lead_lag, end_time, basepoint
+        Path transforms of X and Y, as for :func:`signature`.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -264,7 +171,7 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int 
         K; with ``error=True`` the pair (K, estimate).
     """
     Xa, Ya, one_x, one_y = _pair(X, Y)
-    o = _kernel_opts(dyadic_order, solver, static, scale, threads)
+    o = _kernel_opts(dyadic_order, solver, static, scale, threads, (time_aug, lead_lag, end_time, basepoint))
     n, lx, d = Xa.shape
     m, ly = (n, lx) if Ya is None else Ya.shape[:2]
     _alloc_check(8.0 * n * m, "the signature-kernel Gram matrix")

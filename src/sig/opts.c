@@ -57,7 +57,10 @@ dw_status dw_sig_opts_init(dw_sig_opts **o)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "dw_sig_opts_init: NULL pointer");
     *o = dw_calloc(1, sizeof **o, "signature options");
-    return *o ? DW_OK : DW_ERR_NOMEM;
+    if (!*o) return DW_ERR_NOMEM;
+    (*o)->level = -1;
+    (*o)->tr.end_time = 1.0;
+    return DW_OK;
 }
 
 void dw_sig_opts_clear(dw_sig_opts *o) { free(o); }
@@ -65,8 +68,8 @@ void dw_sig_opts_clear(dw_sig_opts *o) { free(o); }
 dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level)
 {
     NEED(o, "level");
-    if (level < 1 || level > DW_SIG_MAX_LEVEL)
-        return dw_fail(DW_ERR_INVALID, "level: must be between 1 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
+    if (level < 0 || level > DW_SIG_MAX_LEVEL)
+        return dw_fail(DW_ERR_INVALID, "level: must be between 0 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
     o->level = level;
     return DW_OK;
 }
@@ -89,6 +92,7 @@ dw_status dw_sig_kernel_opts_init(dw_sig_kernel_opts **o)
     (*o)->solver = DW_SIG_SECOND_ORDER;
     (*o)->static_kernel = DW_SIG_LINEAR;
     (*o)->scale = 1.0;
+    (*o)->tr.end_time = 1.0;
     return DW_OK;
 }
 
@@ -134,6 +138,52 @@ dw_status dw_sig_kernel_opts_set_threads(dw_sig_kernel_opts *o, int threads)
     dw_status s = dw_core_check_threads(threads, 1);
     if (!s) o->threads = threads;
     return s;
+}
+
+/* ---- path transforms (both options objects) ---- */
+
+static dw_status check_end_time(double t)
+{
+    if (!isfinite(t) || t <= 0) return dw_fail(DW_ERR_INVALID, "end_time: must be positive and finite (got %g)", t);
+    return DW_OK;
+}
+
+#define TRANSFORM_SETTERS(obj)                                                                                        \
+    dw_status obj##_set_time_aug(obj *o, bool time_aug)                                                               \
+    {                                                                                                                 \
+        NEED(o, "time_aug");                                                                                          \
+        o->tr.time_aug = time_aug;                                                                                    \
+        return DW_OK;                                                                                                 \
+    }                                                                                                                 \
+    dw_status obj##_set_lead_lag(obj *o, bool lead_lag)                                                               \
+    {                                                                                                                 \
+        NEED(o, "lead_lag");                                                                                          \
+        o->tr.lead_lag = lead_lag;                                                                                    \
+        return DW_OK;                                                                                                 \
+    }                                                                                                                 \
+    dw_status obj##_set_basepoint(obj *o, bool basepoint)                                                             \
+    {                                                                                                                 \
+        NEED(o, "basepoint");                                                                                         \
+        o->tr.basepoint = basepoint;                                                                                  \
+        return DW_OK;                                                                                                 \
+    }                                                                                                                 \
+    dw_status obj##_set_end_time(obj *o, double end_time)                                                             \
+    {                                                                                                                 \
+        NEED(o, "end_time");                                                                                          \
+        dw_status s = check_end_time(end_time);                                                                       \
+        if (!s) o->tr.end_time = end_time;                                                                            \
+        return s;                                                                                                     \
+    }
+
+TRANSFORM_SETTERS(dw_sig_opts)
+TRANSFORM_SETTERS(dw_sig_kernel_opts)
+
+dw_status dw_sig_opts_path_shape(const dw_sig_opts *o, size_t len, size_t d, size_t *len2, size_t *d2)
+{
+    NEED(o, "path shape");
+    if (!len2 || !d2) return dw_fail(DW_ERR_INVALID, "dw_sig_opts_path_shape: NULL output");
+    dw_sig_transform_shape(&o->tr, len, d, len2, d2);
+    return DW_OK;
 }
 
 /* ---- neural signature kernels and controlled ResNets ---- */

@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
+static dw_status check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name, size_t min_len)
 {
     if (!X) return dw_fail(DW_ERR_INVALID, "%s: NULL paths", name);
     if (batch == 0) return dw_fail(DW_ERR_INVALID, "%s: no paths (batch size 0)", name);
     if (d == 0) return dw_fail(DW_ERR_INVALID, "%s: path dimension d must be at least 1", name);
-    if (len < 2)
+    if (len < 1) return dw_fail(DW_ERR_INVALID, "%s: paths need at least 1 point (got 0)", name);
+    if (len < min_len)
         return dw_fail(DW_ERR_INVALID, "%s: paths need at least 2 points (got %zu): a path of one point has no "
                                        "increments",
                        name, len);
@@ -27,6 +28,16 @@ dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d
                                    b + 1, i + 1, k + 1, v);
             }
     return DW_OK;
+}
+
+dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
+{
+    return check_paths(X, batch, len, d, name, 2);
+}
+
+dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name)
+{
+    return check_paths(X, batch, len, d, name, 1);
 }
 
 double *dw_sig_increments(const double *X, size_t n, size_t len, size_t d)
@@ -44,6 +55,7 @@ dw_status dw_sig_size(size_t d, int level, size_t *size)
 {
     if (!size) return dw_fail(DW_ERR_INVALID, "dw_sig_size: NULL output");
     *size = 0;
+    if (level == 0 && d > 0) return DW_OK; /* level 0 alone: nothing is stored */
     dw_tens t;
     dw_status s = dw_tens_init(&t, d, level);
     if (!s) *size = t.off[level + 1];
@@ -55,12 +67,12 @@ dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
     if (!size) return dw_fail(DW_ERR_INVALID, "dw_sig_logsig_size: NULL output");
     *size = 0;
     if (d == 0) return dw_fail(DW_ERR_INVALID, "path dimension d must be at least 1");
-    if (level < 1 || level > DW_SIG_MAX_LEVEL)
-        return dw_fail(DW_ERR_INVALID, "level: must be between 1 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
+    if (level < 0 || level > DW_SIG_MAX_LEVEL)
+        return dw_fail(DW_ERR_INVALID, "level: must be between 0 and %d (got %d)", DW_SIG_MAX_LEVEL, level);
     size_t tot = 0;
     for (int k = 1; k <= level; k++) {
         size_t c = dw_lyndon_count(d, k);
-        if (!c || tot > SIZE_MAX / 8 - c)
+        if ((!c && !(d == 1 && k > 1)) || tot > SIZE_MAX / 8 - c) /* one letter: no Lyndon words beyond length 1 */
             return dw_fail(DW_ERR_NOMEM, "level %d: the log-signature of a %zu-dimensional path has more than 2^64 / 8 "
                                          "entries (Lyndon words of length %d alone overflow)",
                            level, d, k);
@@ -73,7 +85,7 @@ dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
 /* Chen's step for LANES paths at once, entries interleaved (entry e of lane l at e * LANES + l): every lane does
  * the same operations, so a path's signature does not depend on its lane or group, and the lane loops are SIMD.
  * The Horner form of dw_tens_chen_step (tensor.c). D: the dimension as a compile-time constant (0: t->d). */
-#define LANES 8
+#define LANES DW_SIG_LANES
 static inline void chen_lanes_body(const dw_tens *t, double *restrict S, const double *restrict h,
                                    double *restrict B, const size_t D)
 {
@@ -110,7 +122,7 @@ static inline void chen_lanes_body(const dw_tens *t, double *restrict S, const d
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void chen_lanes(const dw_tens *t, double *S, const double *h, double *B)
+void dw_sig_chen_lanes(const dw_tens *t, double *S, const double *h, double *B)
 {
     switch (t->d) {
     case 1: chen_lanes_body(t, S, h, B, 1); break;
@@ -136,7 +148,7 @@ static void group_signature(const dw_tens *t, const double *X, size_t batch, siz
             const double *x = X + (b * len + i) * d;
             for (size_t k = 0; k < d; k++) h[k * LANES + (size_t)l] = x[d + k] - x[k];
         }
-        chen_lanes(t, SL, h, B);
+        dw_sig_chen_lanes(t, SL, h, B);
     }
 }
 
@@ -176,14 +188,25 @@ static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t
                      int logsig)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "%s: NULL options", logsig ? "logsignature" : "signature");
-    if (!o->level) return dw_fail(DW_ERR_INVALID, "level: not set (dw_sig_opts_set_level)");
+    if (o->level < 0) return dw_fail(DW_ERR_INVALID, "level: not set (dw_sig_opts_set_level)");
     const int level = o->level, threads = o->threads;
-    dw_tens t;
-    dw_status s = dw_tens_init(&t, d, level);
-    if (s) return s;
-    s = dw_sig_check_paths(X, batch, len, d, "X");
+    dw_status s = dw_sig_check_points(X, batch, len, d, "X");
     if (s) return s;
     if (!out) return dw_fail(DW_ERR_INVALID, "%s: NULL output", logsig ? "logsignature" : "signature");
+    if (dw_sig_transform_active(&o->tr)) { /* the same computation on the transformed paths */
+        size_t len2, d2;
+        dw_sig_transform_shape(&o->tr, len, d, &len2, &d2);
+        double *T = dw_sig_transform_apply(&o->tr, X, batch, len, d);
+        if (!T) return DW_ERR_NOMEM;
+        dw_sig_opts o2 = *o;
+        o2.tr.basepoint = o2.tr.lead_lag = o2.tr.time_aug = false;
+        s = run(&o2, T, batch, len2, d2, out, logsig);
+        free(T);
+        return s;
+    }
+    if (level == 0) return DW_OK; /* no entries to write */
+    dw_tens t;
+    if ((s = dw_tens_init(&t, d, level))) return s;
     const size_t sz = t.off[level + 1];
     dw_lyndon ly;
     memset(&ly, 0, sizeof ly);

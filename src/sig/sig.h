@@ -33,6 +33,21 @@ void dw_tens_log(const dw_tens *t, const double *X, double *L, double *work);
 /* E = exp(L) - 1 (L with zero level 0); work holds 2 tensors. */
 void dw_tens_exp(const dw_tens *t, const double *L, double *E, double *work);
 
+/* Chen's step for DW_SIG_LANES paths at once (sig.c), entries interleaved (entry e of lane l at e * LANES + l):
+ * S <- S (x) exp(h) per lane; B: scratch of d^(n-1) LANES doubles. Every lane does the same operations. */
+#define DW_SIG_LANES 8
+void dw_sig_chen_lanes(const dw_tens *t, double *S, const double *h, double *B);
+
+/* Adjoints (tensor_grad.c). One reverse step of Chen's product for DW_SIG_LANES paths at once, every array
+ * interleaved as for dw_sig_chen_lanes: on entry P = Q (x) exp(h) and G = dL/dP; on exit P = Q (reconstructed as
+ * P (x) exp(-h)), G = dL/dQ and gh (d) = dL/dh. work: (3 tensors + d) LANES doubles. */
+void dw_tens_chen_step_backward_lanes(const dw_tens *t, double *P, double *G, const double *h, double *gh,
+                                      double *work);
+/* For out = A (x) B (dw_tens_mul) and G = dL/dout: gA += dL/dA, gB += dL/dB. */
+void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB);
+/* For L = log(1 + X) (dw_tens_log) and gL = dL/dL: gX = dL/dX (overwritten); work holds n + 2 tensors. */
+void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, double *gX, double *work);
+
 /* Lyndon basis: words of length 1..n over 0..d-1, level by level, lexicographic within a level, each with the
  * sparse expansion of its standard bracketing restricted to Lyndon words (a unitriangular system). */
 typedef struct {
@@ -50,11 +65,15 @@ dw_status dw_lyndon_init(dw_lyndon *ly, const dw_tens *t);
 void dw_lyndon_clear(dw_lyndon *ly);
 /* Lyndon coordinates of a Lie element L (full tensor): out[k] for k < count. */
 void dw_lyndon_project(const dw_lyndon *ly, const dw_tens *t, const double *L, double *out);
+/* Adjoint of dw_lyndon_project: gL (full tensor, overwritten) = dL/dL for g = dL/dout; y: count doubles of scratch. */
+void dw_lyndon_project_adjoint(const dw_lyndon *ly, const dw_tens *t, const double *g, double *gL, double *y);
 /* The Lie element sum_k c[k] P_k as a full tensor. */
 void dw_lyndon_expand(const dw_lyndon *ly, const dw_tens *t, const double *c, double *L);
 
 /* Checks a batch of paths (batch x len x d): non-NULL, batch >= 1, len >= 2, d >= 1, finite entries. */
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name);
+/* The same with len >= 1: signatures and signature kernels accept one-point (constant) paths. */
+dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name);
 
 /* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
 size_t dw_lyndon_count(size_t d, int k);
@@ -71,10 +90,30 @@ void dw_sig_fill_rows(double *M, size_t rows, size_t cols, double sd, uint64_t s
                       uint64_t c0, int threads);
 dw_status dw_sig_check_states(const double *out, size_t count, const char *what);
 
+/* Path transforms (transform.c): the basepoint (origin prepended), lead-lag (pySigLib's: channels (lag, lead),
+ * 2 len - 1 points), time augmentation (last channel end_time i / (len' - 1)), in this order. */
+typedef struct {
+    bool basepoint, lead_lag, time_aug;
+    double end_time;
+} dw_sig_transform;
+
+static inline bool dw_sig_transform_active(const dw_sig_transform *tr)
+{
+    return tr->basepoint || tr->lead_lag || tr->time_aug;
+}
+/* The transformed paths' length and dimension. */
+void dw_sig_transform_shape(const dw_sig_transform *tr, size_t len, size_t d, size_t *len2, size_t *d2);
+/* The transformed paths (batch x len2 x d2), malloc'ed; NULL (failure recorded) when they do not fit. */
+double *dw_sig_transform_apply(const dw_sig_transform *tr, const double *X, size_t batch, size_t len, size_t d);
+/* gX (batch x len x d, overwritten) = the transform's adjoint applied to gT (batch x len2 x d2). */
+void dw_sig_transform_backward(const dw_sig_transform *tr, const double *gT, size_t batch, size_t len, size_t d,
+                               double *gX);
+
 /* ---- the options objects (opts.c); the public header keeps them opaque ---- */
 struct dw_sig_opts {
-    int level; /* 0: unset */
+    int level; /* -1: unset; 0: the empty truncation (no entries) */
     int threads;
+    dw_sig_transform tr;
 };
 
 struct dw_sig_kernel_opts {
@@ -83,7 +122,18 @@ struct dw_sig_kernel_opts {
     dw_sig_static static_kernel;
     double scale;
     int threads;
+    dw_sig_transform tr;
 };
+
+/* Kernel computations with path transforms run on the transformed paths with options o (transforms off);
+ * X, Y malloc'ed (Y NULL when the input Y is NULL), free() both. */
+typedef struct {
+    double *X, *Y;
+    size_t lx, ly, d;
+    dw_sig_kernel_opts o;
+} dw_sig_kernel_paths;
+dw_status dw_sig_kernel_transform(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
+                                  size_t m, size_t ly, size_t d, dw_sig_kernel_paths *t);
 
 struct dw_sig_nsk_opts {
     const dw_act *act; /* borrowed */

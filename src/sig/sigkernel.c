@@ -45,7 +45,7 @@ dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly,
     if (!bytes) return dw_fail(DW_ERR_INVALID, "dw_sig_kernel_bytes: NULL output");
     *bytes = 0.0;
     if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
-    if (ly < 2) return dw_fail(DW_ERR_INVALID, "paths need at least 2 points (got %zu)", ly);
+    if (ly < 1) return dw_fail(DW_ERR_INVALID, "paths need at least 1 point (got 0)");
     *bytes = kernel_bytes(o, ly, d);
     return DW_OK;
 }
@@ -54,9 +54,9 @@ static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n
                           size_t m, size_t ly, size_t d)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
-    dw_status s = dw_sig_check_paths(X, n, lx, d, "X");
+    dw_status s = dw_sig_check_points(X, n, lx, d, "X");
     if (s) return s;
-    if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;
+    if (Y && (s = dw_sig_check_points(Y, m, ly, d, "Y"))) return s;
     /* the PDE grid of one pair, held one row at a time per lane and thread */
     char what[96];
     snprintf(what, sizeof what, "the PDE grid rows at dyadic order %d (2^%d cells per segment and direction)",
@@ -318,13 +318,31 @@ static dw_status check_out(const double *K, size_t ni, size_t nj, size_t ld, siz
     return DW_OK;
 }
 
+/* A one-point path is constant: its signature is (1, 0, 0, ...) and its kernel with any path is 1 (no PDE cells). */
+static int constant_pairs(size_t lx, size_t ly, size_t i0, size_t i1, size_t j0, size_t j1, double *K, size_t ld)
+{
+    if (lx > 1 && ly > 1) return 0;
+    for (size_t i = i0; i < i1; i++)
+        for (size_t j = j0; j < j1; j++) K[(i - i0) * ld + (j - j0)] = 1.0;
+    return 1;
+}
+
 dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
                              size_t m, size_t ly, size_t d, double *K)
 {
     dw_status s = validate(o, X, n, lx, Y, m, ly, d);
     if (s) return s;
     if (!K) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL output");
+    if (dw_sig_transform_active(&o->tr)) { /* the Gram matrix of the transformed paths */
+        dw_sig_kernel_paths t;
+        if ((s = dw_sig_kernel_transform(o, X, n, lx, Y, m, ly, d, &t))) return s;
+        s = dw_sig_kernel_gram(&t.o, t.X, n, t.lx, t.Y, m, t.ly, t.d, K);
+        free(t.X);
+        free(t.Y);
+        return s;
+    }
     if (!Y) m = n;
+    if (constant_pairs(lx, Y ? ly : lx, 0, n, 0, m, K, m)) return DW_OK;
     plan p;
     if ((s = plan_init(&p, o, X, n, lx, Y, m, ly, d))) return s;
     s = compute(&p, Y == NULL, 0, n, 0, m, K, m, Y == NULL);
@@ -347,6 +365,15 @@ dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_
                        i0, i1, j0, j1, n, m);
     if (j1 - j0 > ld && i1 - i0 > 1)
         return dw_fail(DW_ERR_INVALID, "sigkernel tile: ld %zu < %zu columns", ld, j1 - j0);
+    if (dw_sig_transform_active(&o->tr)) { /* the tile of the transformed paths' Gram matrix */
+        dw_sig_kernel_paths t;
+        if ((s = dw_sig_kernel_transform(o, X, n, lx, Y, m, ly, d, &t))) return s;
+        s = dw_sig_kernel_tile(&t.o, t.X, n, t.lx, t.Y, m, t.ly, t.d, i0, i1, j0, j1, ld, K);
+        free(t.X);
+        free(t.Y);
+        return s;
+    }
+    if (constant_pairs(lx, Y ? ly : lx, i0, i1, j0, j1, K, ld)) return DW_OK;
     plan p;
     if ((s = plan_init(&p, o, X, n, lx, Y, m, ly, d))) return s;
     s = compute(&p, Y == NULL, i0, i1, j0, j1, K, ld, 0);

@@ -256,7 +256,7 @@ dw_status dw_lyndon_init(dw_lyndon *ly, const dw_tens *t)
     size_t count = 0;
     for (int k = 1; k <= n; k++) {
         size_t c = dw_lyndon_count(d, k);
-        if (!c || count > SIZE_MAX / 64 - c) return dw_fail(DW_ERR_NOMEM, "level %d: too many Lyndon words", n);
+        if ((!c && !(d == 1 && k > 1)) || count > SIZE_MAX / 64 - c) return dw_fail(DW_ERR_NOMEM, "level %d: too many Lyndon words", n);
         count += c;
     }
     /* Sparse expansions hold at most 2^(k-1) words each (distinct words of a bracketing of k letters). */

@@ -284,6 +284,41 @@ static dw_status sc_sig(void)
     return s;
 }
 
+static dw_status sc_sig_grad(void)
+{
+    const double P[2 * 4 * 2] = {0, 0, 1, 0.5, 0.3, 1.2, 1, 1, 0, 0, -0.4, 0.2, 0.6, 0.9, 1.3, 0.1};
+    double g[2 * 14], gX[2 * 4 * 2], gY[2 * 4 * 2], gs, GK[4] = {1, 0.5, -0.3, 2};
+    for (int i = 0; i < 28; i++) g[i] = 0.1 * i - 1.0;
+    dw_sig_opts *so = NULL;
+    dw_sig_kernel_opts *ko = NULL;
+    dw_status s = dw_sig_opts_init(&so);
+    if (!s) s = dw_sig_opts_set_level(so, 3);
+    if (!s) s = dw_sig_opts_set_threads(so, 1);
+    if (!s) s = dw_sig_signature_backward(so, P, 2, 4, 2, g, gX);
+    if (!s) s = dw_sig_logsignature_backward(so, P, 2, 4, 2, g, gX);
+    if (!s) s = dw_sig_kernel_opts_init(&ko);
+    if (!s) s = dw_sig_kernel_opts_set_threads(ko, 1);
+    if (!s) s = dw_sig_kernel_opts_set_dyadic_order(ko, 1);
+    if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, NULL, 0, 0, 2, GK, gX, NULL, &gs);
+    if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, P, 2, 4, 2, GK, gX, gY, NULL);
+    /* streams, products and the path transforms (lead-lag, time, basepoint: 4 points -> 9 in d = 5) */
+    double St[2 * 3 * 14], T[2 * 155], gT[2 * 155], K[4];
+    if (!s) s = dw_sig_signature_stream(so, P, 2, 4, 2, St);
+    if (!s) s = dw_sig_combine(so, g, g, 2, 2, St);
+    if (!s) s = dw_sig_opts_set_lead_lag(so, true);
+    if (!s) s = dw_sig_opts_set_time_aug(so, true);
+    if (!s) s = dw_sig_opts_set_basepoint(so, true);
+    if (!s) s = dw_sig_signature(so, P, 2, 4, 2, T);
+    for (int i = 0; i < 2 * 155; i++) gT[i] = 0.01 * i;
+    if (!s) s = dw_sig_signature_backward(so, P, 2, 4, 2, gT, gX);
+    if (!s) s = dw_sig_kernel_opts_set_lead_lag(ko, true);
+    if (!s) s = dw_sig_kernel_gram(ko, P, 2, 4, NULL, 0, 0, 2, K);
+    if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, P, 2, 4, 2, GK, gX, gY, NULL);
+    dw_sig_kernel_opts_clear(ko);
+    dw_sig_opts_clear(so);
+    return s;
+}
+
 static int dir_is_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -361,6 +396,7 @@ int main(void)
     sweep("spectrum", sc_spectrum);
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
+    sweep("sig_grad", sc_sig_grad);
     rmdir(tmpdir);
     return check_done("alloc_fail");
 }

@@ -248,7 +248,7 @@ static void test_sigkernel(void)
     CHECK(strstr(dw_error_message(), "dyadic order 38") != NULL);
     double bytes = -1;
     CHECK(dw_sig_kernel_bytes(o, lx, lx, d, &bytes) == DW_OK && bytes > 1e12);
-    CHECK(dw_sig_kernel_bytes(o, lx, 1, d, &bytes) == DW_ERR_INVALID && bytes == 0.0);
+    CHECK(dw_sig_kernel_bytes(o, lx, 0, d, &bytes) == DW_ERR_INVALID && bytes == 0.0);
     CHECK(dw_sig_kernel_bytes(NULL, lx, lx, d, &bytes) == DW_ERR_INVALID);
     CHECK(dw_sig_kernel_bytes(o, lx, lx, d, NULL) == DW_ERR_INVALID);
     dw_sig_kernel_opts_clear(o);
@@ -275,8 +275,8 @@ static void test_sigkernel(void)
     CHECK(dw_sig_static_parse("rbf", &sk) == DW_OK && sk == DW_SIG_RBF);
     CHECK(dw_sig_static_parse("cubic", &sk) == DW_ERR_INVALID && sk == DW_SIG_RBF);
     CHECK(dw_sig_kernel_gram(NULL, X, 3, lx, NULL, 0, 0, d, K) == DW_ERR_INVALID);
-    CHECK(dw_sig_kernel_gram(o, X, 3, 1, NULL, 0, 0, d, K) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "at least 2 points") != NULL);
+    CHECK(dw_sig_kernel_gram(o, X, 3, 0, NULL, 0, 0, d, K) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "at least 1 point") != NULL);
     double bad[4] = {0, 0, NAN, 1};
     CHECK(dw_sig_kernel_gram(o, X, 1, lx, bad, 1, 2, d, K) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "not finite") != NULL);
@@ -293,8 +293,8 @@ static void test_signature_errors(void)
     CHECK(dw_sig_opts_init(&o) == DW_OK);
     CHECK(dw_sig_signature(o, X, 1, 3, 2, out) == DW_ERR_INVALID); /* no level set */
     CHECK(strstr(dw_error_message(), "level") != NULL);
-    CHECK(dw_sig_opts_set_level(o, 0) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "level: must be between 1 and 64") != NULL);
+    CHECK(dw_sig_opts_set_level(o, -1) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "level: must be between 0 and 64") != NULL);
     CHECK(dw_sig_opts_set_level(o, 65) == DW_ERR_INVALID);
     CHECK(dw_sig_opts_set_threads(o, 0) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "threads") != NULL);
@@ -305,7 +305,7 @@ static void test_signature_errors(void)
     dw_sig_opts_clear(NULL);
     CHECK(dw_sig_opts_set_level(o, 2) == DW_OK);
     CHECK(dw_sig_signature(NULL, X, 1, 3, 2, out) == DW_ERR_INVALID);
-    CHECK(dw_sig_signature(o, X, 1, 1, 2, out) == DW_ERR_INVALID);
+    CHECK(dw_sig_signature(o, X, 1, 0, 2, out) == DW_ERR_INVALID);
     CHECK(dw_sig_signature(o, NULL, 1, 3, 2, out) == DW_ERR_INVALID);
     CHECK(dw_sig_signature(o, X, 1, 3, 0, out) == DW_ERR_INVALID);
     CHECK(dw_sig_signature(o, X, 1, 3, 2, NULL) == DW_ERR_INVALID);
@@ -315,7 +315,9 @@ static void test_signature_errors(void)
     CHECK(dw_sig_size(1000, 10, &sz) == DW_ERR_NOMEM && sz == 0);
     sz = 7;
     CHECK(dw_sig_logsig_size(1000, 10, &sz) == DW_ERR_NOMEM && sz == 0);
-    CHECK(dw_sig_size(0, 2, &sz) == DW_ERR_INVALID && dw_sig_logsig_size(2, 0, &sz) == DW_ERR_INVALID);
+    CHECK(dw_sig_size(0, 2, &sz) == DW_ERR_INVALID && dw_sig_logsig_size(2, -1, &sz) == DW_ERR_INVALID);
+    CHECK(dw_sig_size(0, 0, &sz) == DW_ERR_INVALID && dw_sig_logsig_size(0, 0, &sz) == DW_ERR_INVALID);
+    CHECK(dw_sig_size(3, 0, &sz) == DW_OK && sz == 0 && dw_sig_logsig_size(3, 0, &sz) == DW_OK && sz == 0);
     CHECK(dw_sig_size(2, 2, NULL) == DW_ERR_INVALID && dw_sig_logsig_size(2, 2, NULL) == DW_ERR_INVALID);
     CHECK(dw_sig_size(2, 3, &sz) == DW_OK && sz == 14 && dw_sig_logsig_size(2, 3, &sz) == DW_OK && sz == 5);
     X[3] = INFINITY;

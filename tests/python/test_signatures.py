@@ -149,16 +149,33 @@ def test_logsignature_reexpands_to_numpy_log(d, n):
         assert np.max(np.abs(flat(R) - flat(L))) < 1e-13
 
 
+def test_one_point_paths_and_level_zero():
+    """A one-point path is constant: signature (1, 0, ...) (zeros without level 0), log-signature 0, kernel 1 with
+    any path, as for the same point given twice (a zero segment through the PDE); level 0 has no entries."""
+    rng = np.random.default_rng(7)
+    P = rng.normal(size=(2, 1, 3))
+    Y = rand_paths(rng, 3, 5, 3)
+    assert np.array_equal(dw.signature(P, 3), np.zeros((2, 39)))
+    assert np.array_equal(dw.logsignature(P[0], 3), np.zeros(14))
+    assert dw.signature(Y, 0).shape == (3, 0) and dw.logsignature(Y[0], 0).shape == (0,)
+    for static in ("linear", "rbf"):
+        K = dw.sigkernel(P, Y, dyadic_order=1, static=static)
+        K2 = dw.sigkernel(np.repeat(P, 2, axis=1), Y, dyadic_order=1, static=static)
+        assert np.array_equal(K, np.ones((2, 3))) and np.max(np.abs(K2 - 1)) < 1e-15
+        assert dw.sigkernel(P[0], P[1], static=static) == 1.0
+        assert np.array_equal(dw.sigkernel(Y, P, max_batch=2, static=static), np.ones((3, 2)))
+
+
 def test_signature_errors():
     X = np.zeros((2, 5, 3))
-    with pytest.raises(dw.InputError, match="at least 2 points"):
-        dw.signature(np.zeros((2, 1, 3)), 3)
+    with pytest.raises(dw.InputError, match="at least 1 point"):
+        dw.signature(np.zeros((2, 0, 3)), 3)
     with pytest.raises(dw.InputError, match="not finite"):
         Y = X.copy()
         Y[1, 2, 0] = np.nan
         dw.signature(Y, 2)
-    with pytest.raises(dw.InputError, match="level"):
-        dw.signature(X, 0)
+    with pytest.raises(dw.InputError, match="level: must be between 0 and 64"):
+        dw.signature(X, -1)
     with pytest.raises(dw.DeepwickError):
         dw.signature(X, 40)
     with pytest.raises(dw.InputError, match="shape"):
@@ -463,6 +480,11 @@ def files(tmp_path_factory):
 CLI_CASES = [
     (["signature", "--level", 4], lambda X, Y: dw.signature(X, 4), False),
     (["logsignature", "--level", 3], lambda X, Y: dw.logsignature(X, 3), False),
+    (["signature", "--level", 3, "--lead-lag", "--time-aug", "--end-time", 2.5],
+     lambda X, Y: dw.signature(X, 3, lead_lag=True, time_aug=True, end_time=2.5), False),
+    (["logsignature", "--level", 3, "--basepoint"], lambda X, Y: dw.logsignature(X, 3, basepoint=True), False),
+    (["sigkernel", "--dyadic-order", 1, "--time-aug", "--lead-lag", "--basepoint"],
+     lambda X, Y: dw.sigkernel(X, Y, dyadic_order=1, time_aug=True, lead_lag=True, basepoint=True), True),
     (["sigkernel", "--dyadic-order", 2], lambda X, Y: dw.sigkernel(X, Y, dyadic_order=2), True),
     (["sigkernel", "--dyadic-order", 1, "--static", "rbf", "--scale", 0.8, "--solver", "first-order",
       "--max-batch", 2], lambda X, Y: dw.sigkernel(X, Y, dyadic_order=1, static="rbf", scale=0.8,
@@ -492,6 +514,17 @@ def test_cli_equals_python(files, tmp_path, case):
     assert os.listdir(tmp_path) == ["o.npy"]
 
 
+def test_cli_one_point_paths(files, tmp_path):
+    d, X, _ = files
+    np.save(tmp_path / "p.npy", X[:, :1])
+    p = run("signature", "--x", tmp_path / "p.npy", "--level", 2, "--out", tmp_path / "s.npy")
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert np.array_equal(np.load(tmp_path / "s.npy"), dw.signature(X[:, :1], 2))
+    p = run("sigkernel", "--x", tmp_path / "p.npy", "--y", d / "y.npy", "--out", tmp_path / "k.npy")
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert np.array_equal(np.load(tmp_path / "k.npy"), np.ones((X.shape[0], np.load(d / "y.npy").shape[0])))
+
+
 def test_cli_one_path_csv_and_json(files, tmp_path):
     d, X, _ = files
     for f in ("one.npy", "one.csv"):
@@ -518,19 +551,21 @@ def test_cli_errors(files, tmp_path):
     bad = X.copy()
     bad[1, 2, 0] = np.inf
     np.save(tmp_path / "bad.npy", bad)
-    np.save(tmp_path / "short.npy", X[:, :1])
+    np.save(tmp_path / "empty.npy", X[:, :0])
     np.save(tmp_path / "d2.npy", X[:, :, :2])
     np.save(tmp_path / "four.npy", X[None])
     out = tmp_path / "o.npy"
     out.write_bytes(b"sentinel")
     cases = [
         (["signature", "--x", tmp_path / "bad.npy", "--level", 2], "not finite"),
-        (["signature", "--x", tmp_path / "short.npy", "--level", 2], "at least 2 points"),
+        (["signature", "--x", tmp_path / "empty.npy", "--level", 2], "empty paths"),
         (["signature", "--x", tmp_path / "four.npy", "--level", 2], "4 dimensions"),
         (["logsignature", "--x", d / "missing.npy", "--level", 2], "missing.npy"),
         (["signature", "--x", d / "x.npy", "--level", 30], "memory"),
         (["sigkernel", "--x", d / "x.npy", "--y", tmp_path / "d2.npy"], "same dimension"),
         (["sigkernel", "--x", d / "x.npy", "--dyadic-order", 39], "dyadic order 39"),
+        (["signature", "--x", d / "x.npy", "--level", 2, "--time-aug", "--end-time", 0], "end_time: must be positive"),
+        (["sigkernel", "--x", d / "x.npy", "--end-time", "-1"], "end_time: must be positive"),
         (["nsk", "--x", d / "x.npy", "--act", "relu", "--sigma-a", -1], "non-negative"),
         (["nsk", "--x", d / "x.npy", "--y", d / "y.npy", "--act", "relu", "--inhomogeneous"], "same length|time grid"),
         (["lcde", "--x", d / "x.npy", "--width", 4, "--gate", 7], "out of range"),
@@ -547,4 +582,4 @@ def test_cli_errors(files, tmp_path):
         assert re.search(msg, lines[0]), (msg, lines[0])
         assert p.stdout == ""
         assert out.read_bytes() == b"sentinel"
-    assert sorted(os.listdir(tmp_path)) == ["bad.npy", "d2.npy", "four.npy", "o.npy", "short.npy"]
+    assert sorted(os.listdir(tmp_path)) == ["bad.npy", "d2.npy", "empty.npy", "four.npy", "o.npy"]

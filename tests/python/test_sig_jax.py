@@ -1,0 +1,51 @@
+"""deepwick.jax: custom_vjp over the C gradients (skipped where jax is absent; the development venv has no jax,
+.venv-peers has: `.venv-peers/bin/python -m pytest tests/python/test_sig_jax.py`).
+
+* jax.grad / jax.vjp equal deepwick's numpy backward functions bit for bit, also under jax.jit;
+* jax.test_util.check_grads (reverse mode, central differences) for signature, logsignature and sigkernel.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+import deepwick as dw  # noqa: E402
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+from jax.test_util import check_grads  # noqa: E402
+
+import deepwick.jax as dwj  # noqa: E402
+
+
+def paths(seed, *shape):
+    return np.cumsum(np.random.default_rng(seed).normal(size=shape) * 0.4, axis=-2)
+
+
+def test_vjp_equals_numpy_backward():
+    X = paths(0, 3, 6, 2)
+    for fwd, back, jf in ((dw.signature, dw.signature_backward, dwj.signature),
+                          (dw.logsignature, dw.logsignature_backward, dwj.logsignature)):
+        S, vjp = jax.vjp(lambda A: jf(A, 4), jnp.asarray(X))
+        assert np.array_equal(np.asarray(S), fwd(X, 4))
+        G = np.random.default_rng(1).normal(size=S.shape)
+        assert np.array_equal(np.asarray(vjp(jnp.asarray(G))[0]), back(X, 4, G))
+    Y = paths(2, 2, 5, 2)
+    GK = np.random.default_rng(3).normal(size=(3, 2))
+    gx, gy = jax.jit(jax.grad(lambda A, B: jnp.sum(dwj.sigkernel(A, B, dyadic_order=1) * GK), argnums=(0, 1)))(
+        jnp.asarray(X), jnp.asarray(Y))
+    rx, ry = dw.sigkernel_backward(X, Y, GK, dyadic_order=1)
+    assert np.array_equal(np.asarray(gx), rx) and np.array_equal(np.asarray(gy), ry)
+
+
+def test_check_grads():
+    X, Y = jnp.asarray(paths(4, 2, 5, 2)), jnp.asarray(paths(5, 2, 4, 2))
+    check_grads(lambda A: dwj.signature(A, 3), (X,), order=1, modes=["rev"])
+    check_grads(lambda A: dwj.logsignature(A, 3), (X,), order=1, modes=["rev"])
+    check_grads(lambda A, B: dwj.sigkernel(A, B, static="rbf", scale=0.8), (X, Y), order=1, modes=["rev"])
+    kw = dict(time_aug=True, lead_lag=True, end_time=2.0, basepoint=True)
+    check_grads(lambda A: dwj.signature(A, 3, **kw), (X,), order=1, modes=["rev"])
+    check_grads(lambda A, B: dwj.sigkernel(A, B, **kw), (X, Y), order=1, modes=["rev"])

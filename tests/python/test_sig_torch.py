@@ -1,0 +1,67 @@
+"""deepwick.torch: autograd through the C gradients (skipped where torch is absent; the development venv has no
+torch, .venv-peers has: `.venv-peers/bin/python -m pytest tests/python/test_sig_torch.py`).
+
+* torch.autograd.gradcheck (central differences in float64) of signature, logsignature and sigkernel (K(X, Y) and
+  K(X, X), linear and RBF);
+* the same numbers as the numpy API; float32 inputs come back float32; `import deepwick` does not import torch.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python"))
+import deepwick as dw  # noqa: E402
+
+torch = pytest.importorskip("torch")
+import deepwick.torch as dwt  # noqa: E402
+
+
+def paths(seed, *shape):
+    g = torch.Generator().manual_seed(seed)
+    return torch.cumsum(torch.randn(*shape, generator=g, dtype=torch.float64) * 0.4, dim=-2).requires_grad_(True)
+
+
+def test_gradcheck_signatures():
+    X = paths(0, 2, 5, 2)
+    assert torch.autograd.gradcheck(lambda A: dwt.signature(A, 4), (X,))
+    assert torch.autograd.gradcheck(lambda A: dwt.logsignature(A, 4), (X,))
+    assert torch.autograd.gradcheck(lambda A: dwt.signature(A, 3), (paths(1, 6, 3),))  # one path
+
+
+def test_gradcheck_transforms():
+    X, Y = paths(5, 2, 4, 2), paths(6, 2, 3, 2)
+    kw = dict(time_aug=True, lead_lag=True, end_time=2.0, basepoint=True)
+    assert torch.autograd.gradcheck(lambda A: dwt.signature(A, 3, **kw), (X,))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigkernel(A, B, **kw), (X, Y))
+
+
+@pytest.mark.parametrize("static", ["linear", "rbf"])
+def test_gradcheck_sigkernel(static):
+    X, Y = paths(2, 3, 4, 2), paths(3, 2, 5, 2)
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigkernel(A, B, dyadic_order=1, static=static), (X, Y))
+    assert torch.autograd.gradcheck(lambda A: dwt.sigkernel(A, static=static), (X,))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigkernel(A, B, static=static), (X[0], Y[1]))  # 0-d
+
+
+def test_same_numbers_and_dtypes():
+    X = paths(4, 3, 6, 3)
+    S = dwt.signature(X, 3)
+    assert np.array_equal(S.detach().numpy(), dw.signature(X.detach().numpy(), 3))
+    G = torch.randn(S.shape, dtype=torch.float64)
+    (S * G).sum().backward()
+    assert np.array_equal(X.grad.numpy(), dw.signature_backward(X.detach().numpy(), 3, G.numpy()))
+    X32 = X.detach().float().requires_grad_(True)
+    K = dwt.sigkernel(X32)
+    assert K.dtype == torch.float32 and K.shape == (3, 3)
+    K.sum().backward()
+    assert X32.grad.dtype == torch.float32
+
+
+def test_import_deepwick_does_not_import_torch():
+    code = "import sys, deepwick; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
