@@ -17,5 +17,6 @@
 #include "deepwick/spectrum.h"
 #include "deepwick/wick.h"
 #include "deepwick/sig.h"
+#include "deepwick/predict.h"
 
 #endif /* DEEPWICK_H */

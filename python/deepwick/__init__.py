@@ -13,6 +13,8 @@ from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature,
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
                        jacobian_svd, sample_jacobian)
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
+from . import predict  # noqa: F401
+from .predict import kernel_regression
 
 __version__ = lib.dw_version().decode()
 
@@ -22,4 +24,5 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
-           "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel"]
+           "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
+           "predict", "kernel_regression"]
