@@ -128,6 +128,14 @@ DW_API dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o,
                                     const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,
                                     double *cov, dw_predict_info *info);
 
+/** ---- class labels ----
+ * Integer class labels 0..C-1 as targets: one-hot and centred, Y[i][c] = [labels[i] == c] - 1/C (Lee et al. 2018's
+ * -0.1 / 0.9 for ten classes). The mean prediction is linear in Y, so the centring shifts every class column
+ * equally and leaves the argmax unchanged. dw_predict_classes checks the labels (finite integers in [0, 2^31)) and
+ * gives C = max + 1; dw_predict_one_hot writes Y (n x C). */
+DW_API dw_status dw_predict_classes(const double *labels, size_t n, size_t *classes);
+DW_API dw_status dw_predict_one_hot(const double *labels, size_t n, size_t classes, double *Y);
+
 #ifdef __cplusplus
 }
 #endif

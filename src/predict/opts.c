@@ -167,3 +167,33 @@ dw_status dw_pred_check_finite(const double *a, size_t rows, size_t cols, const 
                                a[i * cols + j]);
     return DW_OK;
 }
+
+dw_status dw_predict_classes(const double *labels, size_t n, size_t *classes)
+{
+    if (!classes) return dw_fail(DW_ERR_INVALID, "labels: NULL output");
+    *classes = 0;
+    if (!labels || n == 0) return dw_fail(DW_ERR_INVALID, "labels: no labels (n = 0)");
+    double mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double v = labels[i];
+        if (!(v >= 0 && v < 2147483648.0) || v != floor(v))
+            return dw_fail(DW_ERR_INVALID, "labels: entry %zu is %g, not a class label (an integer >= 0)", i, v);
+        if (v > mx) mx = v;
+    }
+    *classes = (size_t)mx + 1;
+    return DW_OK;
+}
+
+dw_status dw_predict_one_hot(const double *labels, size_t n, size_t classes, double *Y)
+{
+    size_t c;
+    dw_status s = dw_predict_classes(labels, n, &c);
+    if (s) return s;
+    if (!Y) return dw_fail(DW_ERR_INVALID, "labels: NULL output");
+    if (classes < c)
+        return dw_fail(DW_ERR_INVALID, "labels: a label is %zu but there are %zu classes", c - 1, classes);
+    const double off = 1.0 / (double)classes;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < classes; j++) Y[i * classes + j] = (labels[i] == (double)j ? 1.0 : 0.0) - off;
+    return DW_OK;
+}
