@@ -70,19 +70,20 @@ static dw_status not_definite(dw_predict *p, const char *where)
     }
     const double lmin = ev[0], scale = fmax(fabs(ev[0]), fabs(ev[n - 1]));
     free(ev);
-    const double need = p->lambda - lmin + 4.0 * (double)n * DBL_EPSILON * scale;
+    /* rounded up by 1e-6 relative, so that the value printed to 10 digits is still enough */
+    const double need = (p->lambda - lmin) * (1.0 + 1e-6) + 4.0 * (double)n * DBL_EPSILON * scale;
     if (p->o.absolute)
         return dw_fail(DW_ERR_INVALID,
                        "k_train_train + lambda I is not positive definite (%s): lambda_min = %.6g at lambda = %.6g; "
-                       "diag_reg >= %.6g (absolute) would make it definite", where, lmin, p->lambda, need);
+                       "diag_reg >= %.10g (absolute) would make it definite", where, lmin, p->lambda, need);
     if (!(p->trace_k > 0))
         return dw_fail(DW_ERR_INVALID,
                        "k_train_train + lambda I is not positive definite (%s): lambda_min = %.6g at lambda = %.6g, "
                        "and tr(k_train_train) = %.6g <= 0, so no relative diag_reg helps; use "
-                       "diag_reg_absolute_scale with diag_reg >= %.6g", where, lmin, p->lambda, p->trace_k, need);
+                       "diag_reg_absolute_scale with diag_reg >= %.10g", where, lmin, p->lambda, p->trace_k, need);
     return dw_fail(DW_ERR_INVALID,
                    "k_train_train + lambda I is not positive definite (%s): lambda_min = %.6g at lambda = %.6g; "
-                   "diag_reg >= %.6g would make it definite", where, lmin, p->lambda, need / (p->trace_k / (double)n));
+                   "diag_reg >= %.10g would make it definite", where, lmin, p->lambda, need / (p->trace_k / (double)n));
 }
 
 /* solve R^T R X = B in place, B n x c row-major, R the row-major upper factor in F */
