@@ -15,7 +15,7 @@
 typedef struct predict_args {
     cli_args base;
     const char *train, *labels, *test, *act, *out, *cov, *kind, *solver;
-    long depth, threads, rank;
+    long depth, threads, rank, max_iter;
     cli_reals weight_var, bias_var;
     double t, diag_reg, learning_rate, tol;
     bool classes, absolute, json;
@@ -47,8 +47,9 @@ static const cli_opt opts[] = {
     {"solver", CLI_CHOICE, F(solver), "S", "auto (by memory), cholesky or cg (matrix-free)", "auto", 0, 0, 0,
      "auto|cholesky|cg"},
     {"tol", CLI_REAL, F(tol), "E", "cg: relative residual per column", "1e-10", 0, 0, 0, NULL},
-    {"rank", CLI_INT, F(rank), "K", "cg: rank of the RPCholesky preconditioner (0: automatic)", "0", 0, 0, LONG_MAX,
-     NULL},
+    {"rank", CLI_INT, F(rank), "K", "cg: rank of the RPCholesky preconditioner (0: none; default min(n, 500))", NULL, 0,
+     0, LONG_MAX, NULL},
+    {"max-iter", CLI_INT, F(max_iter), "N", "cg: the most iterations", "10000", 0, 1, LONG_MAX, NULL},
     {"classes", CLI_FLAG, F(classes), NULL, "--labels holds integer class labels (one-hot, centred)", NULL, 0, 0, 0,
      NULL},
     {"threads", CLI_INT, F(threads), "T", "threads (default: all cores)", NULL, CLI_HIDDEN_JSON, 1, 4096, NULL},
@@ -63,8 +64,19 @@ static const cli_cmd cmd = {
     "K*(K + lambda I)^{-1} Y), lambda = diag_reg tr(K)/n, as Neural Tangents' gradient_descent_mse_ensemble.\n",
     opts, "With --classes the predicted class is the argmax of each row of the output.\n"};
 
+/* cg's progress on a terminal: one line, overwritten, cleared at the end */
+static int cg_progress(void *ctx, size_t iteration, double residual)
+{
+    int *shown = ctx;
+    fprintf(stderr, "\rcg: iteration %zu, relative residual %.3g   ", iteration, residual);
+    fflush(stderr);
+    *shown = 1;
+    return 0;
+}
+
 int cmd_predict(int argc, char **argv)
 {
+    int shown = 0;
     predict_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc >= 0) {
@@ -127,8 +139,9 @@ int cmd_predict(int argc, char **argv)
         (s = dw_predict_opts_set_diag_reg_absolute_scale(o, a.absolute)) ||
         (s = dw_predict_opts_set_learning_rate(o, a.learning_rate)) ||
         (cli_given(&cmd, &a, "t") && (s = dw_predict_opts_set_t(o, a.t))) || (s = dw_predict_opts_set_tol(o, a.tol)) ||
-        (s = dw_predict_opts_set_rank(o, (size_t)a.rank)) || (s = dw_predict_opts_set_threads(o, (int)a.threads)) ||
-        (s = dw_predict_opts_set_progress(o, isatty(2))) || (s = dw_predict_info_init(&info))) {
+        (cli_given(&cmd, &a, "rank") && (s = dw_predict_opts_set_rank(o, (size_t)a.rank))) || (s = dw_predict_opts_set_max_iter(o, (size_t)a.max_iter)) ||
+        (s = dw_predict_opts_set_threads(o, (int)a.threads)) ||
+        (isatty(2) && (s = dw_predict_opts_set_progress(o, cg_progress, &shown))) || (s = dw_predict_info_init(&info))) {
         rc = cli_status(s);
         goto done;
     }
@@ -141,6 +154,7 @@ int cmd_predict(int argc, char **argv)
     double t0 = cli_now();
     s = dw_predict_regress(net, o, X.data, n, targets, k, T.data, m, X.cols, mean, cov, info);
     double secs = cli_now() - t0;
+    if (shown) fputs("\r\033[K", stderr);
     if (s) {
         rc = cli_status(s);
         goto done;

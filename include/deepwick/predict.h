@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 /** Options (an opaque object, see net.h for the conventions). Defaults: diag_reg 0 (relative), learning_rate 1,
- * t INFINITY, kind nngp, solver auto, cg tolerance 1e-10, rank 0 (automatic), threads 0. */
+ * t INFINITY, kind nngp, solver auto, cg tolerance 1e-10, rank automatic, max_iter 10000, threads 0. */
 typedef struct dw_predict_opts dw_predict_opts;
 DW_API dw_status dw_predict_opts_init(dw_predict_opts **o);
 DW_API void dw_predict_opts_clear(dw_predict_opts *o);
@@ -58,12 +58,15 @@ DW_API dw_status dw_predict_opts_set_kind(dw_predict_opts *o, const char *kind);
 DW_API dw_status dw_predict_opts_set_solver(dw_predict_opts *o, const char *solver);
 /** cg: relative residual ||A x - y|| / ||y|| per column to reach, in (0, 1). */
 DW_API dw_status dw_predict_opts_set_tol(dw_predict_opts *o, double tol);
-/** cg: rank of the randomly pivoted Cholesky preconditioner, 0 (automatic: min(n, 500)) to n. */
+/** cg: rank of the randomly pivoted Cholesky preconditioner (0: none, plain CG; larger than n: n). Not set: automatic,
+ * min(n, 500). */
 DW_API dw_status dw_predict_opts_set_rank(dw_predict_opts *o, size_t rank);
 /** cg: the most iterations, >= 1 (default 10000). */
 DW_API dw_status dw_predict_opts_set_max_iter(dw_predict_opts *o, size_t max_iter);
-/** Progress lines (iteration, residual) on stderr from cg; the CLI sets it when stderr is a terminal. */
-DW_API dw_status dw_predict_opts_set_progress(dw_predict_opts *o, bool on);
+/** cg progress: fn(ctx, iteration, largest relative residual) after each iteration (NULL: none); a non-zero return
+ * stops the solve with DW_ERR_INVALID ("cancelled"). The library never prints: the CLI shows it on a terminal. */
+typedef int (*dw_predict_progress_fn)(void *ctx, size_t iteration, double residual);
+DW_API dw_status dw_predict_opts_set_progress(dw_predict_opts *o, dw_predict_progress_fn fn, void *ctx);
 /** Threads (BLAS / LAPACK and the kernel tiles), 0 (the OpenMP default) to 4096. */
 DW_API dw_status dw_predict_opts_set_threads(dw_predict_opts *o, int threads);
 

@@ -94,6 +94,7 @@ dw_status dw_predict_opts_set_rank(dw_predict_opts *o, size_t rank)
     NEED_O(o);
     if (rank > ((size_t)1 << 40)) return dw_fail(DW_ERR_INVALID, "rank: %zu is out of range", rank);
     o->rank = rank;
+    o->rank_set = true;
     return DW_OK;
 }
 
@@ -105,10 +106,11 @@ dw_status dw_predict_opts_set_max_iter(dw_predict_opts *o, size_t max_iter)
     return DW_OK;
 }
 
-dw_status dw_predict_opts_set_progress(dw_predict_opts *o, bool on)
+dw_status dw_predict_opts_set_progress(dw_predict_opts *o, dw_predict_progress_fn fn, void *ctx)
 {
     NEED_O(o);
-    o->progress = on;
+    o->progress = fn;
+    o->progress_ctx = ctx;
     return DW_OK;
 }
 

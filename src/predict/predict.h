@@ -18,7 +18,9 @@ struct dw_predict_opts {
     dw_pred_solver solver; /* regress */
     double tol;            /* cg */
     size_t rank, max_iter; /* cg */
-    bool progress;         /* cg */
+    bool rank_set;         /* cg: rank given (else automatic) */
+    dw_predict_progress_fn progress;
+    void *progress_ctx;
     int threads;
 };
 

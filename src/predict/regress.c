@@ -101,6 +101,7 @@ dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o, const 
         return dw_fail(DW_ERR_INVALID, "return_cov: the covariance needs solver 'cholesky' (cg gives the mean)");
     if (solver == DW_PRED_CG && finite_t)
         return dw_fail(DW_ERR_INVALID, "t: a finite time with solver 'cg' is not supported yet (use 'cholesky')");
+    if (info) info->solver = solver == DW_PRED_CG ? "cg" : "cholesky";
     if (solver == DW_PRED_CHOLESKY && (s = dw_core_check_alloc(need, "kernel_regression: the dense kernel route")))
         return s;
     dw_kernel_opts *ko = NULL;

@@ -305,7 +305,7 @@ static void test_bad_input(void)
     CHECK(dw_predict_opts_set_max_iter(o, 0) == DW_ERR_INVALID && has("max_iter"));
     CHECK(dw_predict_opts_set_rank(o, (size_t)1 << 50) == DW_ERR_INVALID && has("rank"));
     CHECK(dw_predict_opts_set_threads(o, -1) == DW_ERR_INVALID && has("threads"));
-    CHECK(dw_predict_opts_set_progress(o, false) == DW_OK);
+    CHECK(dw_predict_opts_set_progress(o, NULL, NULL) == DW_OK);
     CHECK(dw_predict_opts_set_diag_reg(NULL, 0) == DW_ERR_INVALID && has("NULL options"));
     CHECK(dw_predict_opts_init(NULL) == DW_ERR_INVALID);
     dw_predict *p = (dw_predict *)1;
