@@ -282,8 +282,9 @@ static dw_status sc_predict(void)
     if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
     if (!s) s = dw_predict_opts_set_threads(o, 1);
     if (!s) s = dw_predict_info_init(&info);
-    if (!s) s = dw_predict_one_hot(lab, 4, 3, Y); /* 3 columns: use the first two as targets below */
-    for (int i = 0; !s && i < 4; i++) Y[2 * i] = Y[3 * i], Y[2 * i + 1] = Y[3 * i + 1];
+    double Y3[4 * 3];
+    if (!s) s = dw_predict_one_hot(lab, 4, 3, Y3); /* 3 columns: the first two are the targets below */
+    for (int i = 0; !s && i < 4; i++) Y[2 * i] = Y3[3 * i], Y[2 * i + 1] = Y3[3 * i + 1];
     if (!s) s = dw_predict_init(&p, o, K, G, 4, Y, 2);
     if (!s) s = dw_predict_mean_cov(p, INFINITY, Kt, Kt, Ktt, 2, mean, cov);
     if (!s) s = dw_predict_mean_cov(p, 1.5, Kt, Kt, Ktt, 2, mean, cov);
@@ -301,6 +302,10 @@ static dw_status sc_predict(void)
     }
     if (!s) s = dw_predict_opts_set_kind(o, "ntk");
     if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, cov, info);
+    if (!s) s = dw_predict_opts_set_solver(o, "cg");
+    if (!s) s = dw_predict_opts_set_rank(o, 2);
+    if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, NULL, info);
+    if (!s) s = dw_predict_opts_set_solver(o, "cholesky");
     if (!s) s = dw_predict_opts_set_t(o, 3.0);
     if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, NULL, info);
     dw_predict_info_clear(info);

@@ -217,8 +217,8 @@ def test_kernel_regression(digits):
     X, lab, T, tlab = digits
     y = P.one_hot(lab)
     assert np.allclose(y.sum(axis=1), 1 - 10 / 10) and y.max() == 1 - 1 / 10
+    K, Th, Kt, Tht, Ktt, _ = kernels(X, T, **NET)
     for kind in ("nngp", "ntk"):
-        K, Th, Kt, Tht, Ktt, _ = kernels(X, T, **NET)
         k, kt = (K, Kt) if kind == "nngp" else (Th, Tht)
         mean, info = dw.kernel_regression(X, lab, T, **NET, kind=kind, diag_reg=1e-3, return_info=True)
         assert np.array_equal(mean, P.gp_inference(k, y, diag_reg=1e-3)(kind, kt))
@@ -231,6 +231,28 @@ def test_kernel_regression(digits):
     # 1-D float targets give 1-D predictions
     m1 = dw.kernel_regression(X, y[:, 0], T, **NET, diag_reg=1e-3)
     assert m1.shape == (len(T),)
+
+
+def test_cg_equals_cholesky(digits):
+    """The matrix-free route equals the dense one to its tolerance; the preconditioner cuts the iterations."""
+    X, lab, T, _ = digits
+    X, lab = X[:200], lab[:200]
+    for kind in ("nngp", "ntk"):
+        ref, ri = dw.kernel_regression(X, lab, T, **NET, kind=kind, diag_reg=1e-3, solver="cholesky",
+                                       return_info=True)
+        its = {}
+        for rank in (0, 30):
+            got, info = dw.kernel_regression(X, lab, T, **NET, kind=kind, diag_reg=1e-3, solver="cg", tol=1e-12,
+                                             rank=rank, return_info=True)
+            assert info["solver"] == "cg" and info["residual"] <= 1e-11 and info["rank"] == rank
+            # |x - x*| / |x*| <= cond(A) * residual: rcond from dpocon, a margin of 10
+            assert rel(got, ref) < 10 * 1e-12 / ri["rcond"]
+            its[rank] = info["iterations"]
+        assert its[30] < its[0]
+    with pytest.raises(dw.InputError, match="return_cov: the covariance needs solver 'cholesky'"):
+        dw.kernel_regression(X, lab, T, **NET, solver="cg", return_cov=True)
+    with pytest.raises(dw.InputError, match="t: a finite time with solver 'cg' is not supported yet"):
+        dw.kernel_regression(X, lab, T, **NET, solver="cg", t=1.0)
 
 
 def test_bad_input(digits):
@@ -304,6 +326,7 @@ def test_cli(digits, tmp_path):
         (["--labels", "missing.npy", "--test", "T.npy"], "missing.npy"),
         (["--labels", "Y.npy", "--classes", "--test", "T.npy"], "one column"),
         (["--labels", "L.npy", "--test", "T.npy", "--solver", "cg", "--t", 1], "not supported"),
+        (["--labels", "L.npy", "--test", "T.npy", "--solver", "cg", "--rank", 0, "--max-iter", 1], "not converged"),
     ]
     for args, what in bad:
         p = run("predict", "--train", "X.npy", *args, *net, "--out", "Q.npy", cwd=tmp_path)
