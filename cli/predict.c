@@ -152,7 +152,7 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     double t0 = cli_now();
-    s = dw_predict_regress(net, o, X.data, n, targets, k, T.data, m, X.cols, mean, cov, info);
+    s = dw_predict_regress(net, o, X.data, n, targets, k, T.data, m, X.cols, mean, cov, a.json ? info : NULL);
     double secs = cli_now() - t0;
     if (shown) fputs("\r\033[K", stderr);
     if (s) {

@@ -101,8 +101,9 @@ typedef struct dw_predict dw_predict;
 DW_API dw_status dw_predict_init(dw_predict **p, const dw_predict_opts *o, const double *k_train_train,
                                  const double *nngp_train_train, size_t n, const double *y_train, size_t k);
 DW_API void dw_predict_clear(dw_predict *p);
-/** The info of the factorisations made so far (jitter, lambda_min, rcond, solver). */
-DW_API dw_status dw_predict_get_info(const dw_predict *p, dw_predict_info *info);
+/** The info of the factorisations made so far (jitter, lambda_min, rcond, solver); the Cholesky route's rcond and
+ * lambda_min estimate are computed here, on the first call after the factorisation (a few passes over the factor). */
+DW_API dw_status dw_predict_get_info(dw_predict *p, dw_predict_info *info);
 
 /** Mean (m x k) and, if cov is not NULL, covariance (m x m) of gp_inference (t = INFINITY) or of the infinite
  * ensemble at time t >= 0 (gradient_descent_mse_ensemble), see the conventions above.

@@ -147,7 +147,7 @@ def _gets(get: Get) -> Tuple[Tuple[str, ...], bool]:
 def _pack(out: Dict[str, Any], gets: Tuple[str, ...], single: bool) -> Any:
     if single:
         return out[gets[0]]
-    return collections.namedtuple("Gaussians", gets)(*(out[g] for g in gets))  # type: ignore[misc]
+    return collections.namedtuple("Gaussians", gets)(*(out[g] for g in gets))
 
 
 def _info_dict(h: Any) -> Dict[str, Any]:
@@ -287,7 +287,7 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
                     g_td = _matrix("k_test_train", _attr(k_test_train, "nngp"), (m, n))
             mean, C = tr.mean_cov(math.inf, k_td, g_td, k_tt, cov)
             mean = _out(mean, one_d)
-            out[g] = Gaussian(mean, C) if cov else mean
+            out[g] = Gaussian(mean, C) if C is not None else mean
         return _pack(out, gets, single)
 
     return PredictFn(predict_fn, trains)
@@ -413,13 +413,13 @@ def gradient_descent_mse_ensemble(kernel_fn: Callable[..., Any], x_train: Any, y
         for g in gets:
             if g not in ("nngp", "ntk"):
                 raise InputError("get: expected 'nngp' or 'ntk', got %r" % (g,))
-        for key in [k for k in cache if k[0] != "k_train_train"]:
-            del cache[key]  # test kernels belong to one call
+        for old in [k for k in cache if k[0] != "k_train_train"]:
+            del cache[old]  # test kernels belong to one call
         out: Dict[str, Any] = {}
         times, t_shape = _time(t)
         for g in gets:
             ntk_form = g == "ntk" and bool(compute_cov)
-            key = (g, ntk_form)
+            key: Tuple[str, bool] = (g, ntk_form)
             if key not in trains:
                 K = kern("k_train_train", x_train, None, g, (n, n))
                 G = kern("k_train_train", x_train, None, "nngp", (n, n)) if ntk_form else None
@@ -557,12 +557,13 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
         check(_set_max_iter(o.h, as_int("max_iter", max_iter, "size_t")))
     mean = np.empty((m, y.shape[1]))
     cov = np.empty((m, m)) if return_cov else None
-    info = Handle(_info_init, _info_clear)
-    check(_regress(net.handle, o.h, ptr(Xc), n, ptr(y), y.shape[1], ptr(Tc), m, d, ptr(mean), ptr(cov), info.h))
+    info = Handle(_info_init, _info_clear) if return_info else None  # the report costs a few passes: on demand
+    check(_regress(net.handle, o.h, ptr(Xc), n, ptr(y), y.shape[1], ptr(Tc), m, d, ptr(mean), ptr(cov),
+                   info.h if info else None))
     res: list = [_out(mean, one_d)]
     if return_cov:
         res.append(cov)
-    if return_info:
+    if info is not None:
         res.append(_info_dict(info.h))
     return res[0] if len(res) == 1 else tuple(res)
 

@@ -125,8 +125,8 @@ dw_status dw_pred_cholesky(dw_predict *p)
     if (!F) return DW_ERR_NOMEM;
     memcpy(F, p->A, n * n * sizeof *F);
     const int saved = dw_pred_threads_begin(p->o.threads);
-    const double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'L', (lapack_int)n, p->A, (lapack_int)n);
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, F, (lapack_int)n);
+    dw_pred_threads_end(saved);
     dw_status s = DW_OK;
     if (info > 0) {
         char where[96];
@@ -135,26 +135,31 @@ dw_status dw_pred_cholesky(dw_predict *p)
     } else if (info < 0) {
         s = dw_fail(DW_ERR_INTERNAL, "k_train_train: dpotrf failed (info %d)", (int)info);
     }
-    double rcond = NAN;
-    if (!s) {
-        info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'L', (lapack_int)n, F, (lapack_int)n, anorm, &rcond);
-        if (info) s = dw_fail(DW_ERR_INTERNAL, "k_train_train: dpocon failed (info %d)", (int)info);
-    }
     if (s) {
-        dw_pred_threads_end(saved);
         dw_pred_free(F);
         return s;
     }
     p->F = F;
-    p->info.rcond = rcond;
-    if (!p->info.lambda_min_exact) {
-        double lm;
-        s = estimate_lambda_min(p, &lm);
-        if (!s) p->info.lambda_min = lm;
-    }
+    p->info.solver = p->Q ? "cholesky+eigh" : "cholesky";
+    return DW_OK;
+}
+
+dw_status dw_pred_diagnostics(dw_predict *p)
+{
+    if (!p->F || p->diagnosed) return DW_OK;
+    const size_t n = p->n;
+    const int saved = dw_pred_threads_begin(p->o.threads);
+    const double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'L', (lapack_int)n, p->A, (lapack_int)n);
+    double rcond = NAN;
+    lapack_int info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'L', (lapack_int)n, p->F, (lapack_int)n, anorm, &rcond);
+    dw_status s = info ? dw_fail(DW_ERR_INTERNAL, "k_train_train: dpocon failed (info %d)", (int)info) : DW_OK;
+    double lm = NAN;
+    if (!s && !p->info.lambda_min_exact) s = estimate_lambda_min(p, &lm);
     dw_pred_threads_end(saved);
     if (s) return s;
-    p->info.solver = p->Q ? "cholesky+eigh" : "cholesky";
+    p->info.rcond = rcond;
+    if (!p->info.lambda_min_exact) p->info.lambda_min = lm;
+    p->diagnosed = true;
     return DW_OK;
 }
 

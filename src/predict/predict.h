@@ -51,6 +51,7 @@ struct dw_predict {
     double *F;    /* Cholesky: col-major lower L of A, i.e. row-major R = L^T, A = R^T R; NULL until made */
     double *Q;    /* eigenvectors, row i the i-th (ascending ev); NULL until made */
     double *ev;
+    bool diagnosed; /* rcond and the lambda_min estimate computed (on demand: dw_pred_diagnostics) */
     dw_predict_info info;
 };
 
@@ -61,6 +62,9 @@ dw_status dw_pred_init_owned(dw_predict **p, const dw_predict_opts *o, double *K
 /* Make the Cholesky factor / the eigendecomposition (once); errors as predict.h says. */
 dw_status dw_pred_cholesky(dw_predict *p);
 dw_status dw_pred_eigh(dw_predict *p);
+/* The Cholesky route's report, on demand (a few more passes over the factor): rcond by dpocon and the lambda_min
+ * estimate, unless the eigendecomposition gave it exactly. */
+dw_status dw_pred_diagnostics(dw_predict *p);
 /* out = f(A) B for B n x c row-major (out may be B): DW_F_INV by Cholesky, the others by the eigendecomposition. */
 dw_status dw_pred_apply(dw_predict *p, dw_pred_fn fn, double tau, const double *B, size_t c, double *out);
 /* Check that every entry of a (rows x cols) is finite; the message names `what`, row and column. */

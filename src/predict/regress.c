@@ -44,6 +44,7 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
         s = dw_pred_init_owned(&p, o, kernel, second, n, Y, k);
     }
     if (!s) s = dw_predict_mean_cov(p, o->t, ntk ? Ttd : Ktd, Ktd, Ktt, m, mean, cov);
+    if (!s && p && info) s = dw_pred_diagnostics(p);
     if (p && info) {
         char reason[sizeof info->reason];
         memcpy(reason, info->reason, sizeof reason);
