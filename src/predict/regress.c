@@ -30,12 +30,20 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     if (want_nngp_dd && !(Kdd = dw_core_alloc_large(n * n * sizeof(double), "train NNGP kernel"))) s = DW_ERR_NOMEM;
     if (!s && ntk && !(Tdd = dw_core_alloc_large(n * n * sizeof(double), "train NTK"))) s = DW_ERR_NOMEM;
     if (!s) s = dw_kernel_gram(net, ko, X, n, NULL, n, d, Kdd, Tdd, NULL);
+    /* the test inputs ARE the train inputs (the same array): their kernels are copies, not recomputed */
+    const bool same = T == X && m == n;
     if (!s && (!ntk || cov) && !(Ktd = dw_core_alloc_large(m * n * sizeof(double), "test-train NNGP kernel")))
         s = DW_ERR_NOMEM;
     if (!s && ntk && !(Ttd = dw_core_alloc_large(m * n * sizeof(double), "test-train NTK"))) s = DW_ERR_NOMEM;
-    if (!s) s = dw_kernel_gram(net, ko, T, m, X, n, d, Ktd, Ttd, NULL);
+    if (!s && same) {
+        if (Ktd) memcpy(Ktd, Kdd, n * n * sizeof *Ktd);
+        if (Ttd) memcpy(Ttd, Tdd, n * n * sizeof *Ttd);
+    } else if (!s) {
+        s = dw_kernel_gram(net, ko, T, m, X, n, d, Ktd, Ttd, NULL);
+    }
     if (!s && cov && !(Ktt = dw_core_alloc_large(m * m * sizeof(double), "test NNGP kernel"))) s = DW_ERR_NOMEM;
-    if (!s && cov) s = dw_kernel_gram(net, ko, T, m, NULL, m, d, Ktt, NULL, NULL);
+    if (!s && cov && same) memcpy(Ktt, Kdd, n * n * sizeof *Ktt);
+    else if (!s && cov) s = dw_kernel_gram(net, ko, T, m, NULL, m, d, Ktt, NULL, NULL);
     if (!s) {
         /* ownership of the train kernels passes to p (freed by it, on failure too) */
         double *kernel = ntk ? Tdd : Kdd, *second = ntk && cov ? Kdd : NULL;

@@ -389,6 +389,15 @@ static void test_regress(void)
             CHECK(strstr(dw_predict_info_reason(info), "auto: cholesky") != NULL);
             CHECK(dw_predict_info_jitter(info) > 0);
         }
+    /* the test inputs being the train array itself (kernels copied, not recomputed) == a copy of it */
+    {
+        double Xc[n * d], a1[n * KC], a2[n * KC], c1[n * n], c2[n * n];
+        memcpy(Xc, X, sizeof Xc);
+        CHECK(dw_predict_opts_set_kind(o, "ntk") == DW_OK);
+        CHECK(dw_predict_regress(net, o, X, n, y, KC, X, n, d, a1, c1, NULL) == DW_OK);
+        CHECK(dw_predict_regress(net, o, X, n, y, KC, Xc, n, d, a2, c2, NULL) == DW_OK);
+        CHECK(reldiff(a1, a2, n * KC) < 1e-13 && reldiff(c1, c2, n * n) < 1e-13);
+    }
     /* threads: the kernels are bit-identical for any thread count; OpenBLAS's threaded LAPACK / BLAS reorder sums,
      * so the solve agrees to rounding (relative 1e-13 here, cond(A) ~ 1e3) */
     double m1[m * KC], m2[m * KC];
