@@ -428,69 +428,6 @@ static void test_regress(void)
     dw_act_clear(act);
 }
 
-/* cg == the dense route to its tolerance; the preconditioner cuts the iterations; thread counts agree bit for bit;
- * an indefinite kernel is named; the covariance and a finite t are refused. */
-static void test_cg(void)
-{
-    dw_act *act;
-    dw_net *net;
-    CHECK(dw_act_init(&act, "erf") == DW_OK && dw_net_init(&net) == DW_OK);
-    CHECK(dw_net_set_fc(net, 3, act, true) == DW_OK);
-    const double wv = 2.5, bv = 0.05;
-    CHECK(dw_net_set_weight_var(net, 1, &wv) == DW_OK && dw_net_set_bias_var(net, 1, &bv) == DW_OK);
-    enum { n = 150, m = 70, d = 4, k = 3 };
-    static double X[n * d], T[m * d], y[n * k], ref[m * k], got[m * k], got2[m * k];
-    for (int i = 0; i < n * d; i++) X[i] = sin(0.37 * i * i + 0.1 * i);
-    for (int i = 0; i < m * d; i++) T[i] = cos(0.71 * i * i);
-    for (int i = 0; i < n * k; i++) y[i] = sin(1.7 * i);
-    dw_predict_opts *o;
-    dw_predict_info *info;
-    CHECK(dw_predict_opts_init(&o) == DW_OK && dw_predict_info_init(&info) == DW_OK);
-    CHECK(dw_predict_opts_set_diag_reg(o, 1e-4) == DW_OK);
-    CHECK(dw_predict_opts_set_tol(o, 1e-12) == DW_OK);
-    for (int ntk = 0; ntk < 2; ntk++) {
-        CHECK(dw_predict_opts_set_kind(o, ntk ? "ntk" : "nngp") == DW_OK);
-        CHECK(dw_predict_opts_set_solver(o, "cholesky") == DW_OK);
-        CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, ref, NULL, info) == DW_OK);
-        const double rcond = dw_predict_info_rcond(info);
-        CHECK(dw_predict_opts_set_solver(o, "cg") == DW_OK);
-        size_t iters[3];
-        const size_t ranks[3] = {0, 20, 400};
-        for (int r = 0; r < 3; r++) {
-            CHECK(dw_predict_opts_set_rank(o, ranks[r]) == DW_OK);
-            CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, info) == DW_OK);
-            iters[r] = dw_predict_info_iterations(info);
-            CHECK(strcmp(dw_predict_info_solver(info), "cg") == 0);
-            CHECK(dw_predict_info_residual(info) <= 1e-11); /* the true residual, to the tolerance and rounding */
-            CHECK(dw_predict_info_rank(info) <= (ranks[r] < n ? ranks[r] : n));
-            /* |x - x*| <= cond(A) |r| / |A| -type bound: relative 1e-12 / rcond, with a margin of 10 */
-            CHECK(reldiff(got, ref, m * k) < 10 * 1e-12 / rcond + 1e-12);
-        }
-        CHECK(iters[1] < iters[0] && iters[2] <= 3);
-        /* threads: bit-identical (each row block is one work item summing its tiles in order) */
-        CHECK(dw_predict_opts_set_rank(o, 20) == DW_OK);
-        CHECK(dw_predict_opts_set_threads(o, 1) == DW_OK);
-        CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_OK);
-        CHECK(dw_predict_opts_set_threads(o, 2) == DW_OK);
-        CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got2, NULL, NULL) == DW_OK);
-        CHECK(memcmp(got, got2, sizeof got) == 0);
-    }
-    /* refused: the covariance; not converged within max_iter */
-    double cov[m * m];
-    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, cov, NULL) == DW_ERR_INVALID && has("return_cov"));
-    CHECK(dw_predict_opts_set_rank(o, 0) == DW_OK && dw_predict_opts_set_max_iter(o, 2) == DW_OK);
-    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_ERR_RANGE &&
-          has("not converged after 2 iterations"));
-    /* auto picks cholesky when it fits, and says so */
-    CHECK(dw_predict_opts_set_solver(o, "auto") == DW_OK);
-    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, info) == DW_OK);
-    CHECK(strstr(dw_predict_info_reason(info), "auto: cholesky (the dense route needs") != NULL);
-    dw_predict_info_clear(info);
-    dw_predict_opts_clear(o);
-    dw_net_clear(net);
-    dw_act_clear(act);
-}
-
 int main(void)
 {
     setup();
@@ -500,6 +437,5 @@ int main(void)
     test_indefinite();
     test_bad_input();
     test_regress();
-    test_cg();
     return check_done("predict");
 }
