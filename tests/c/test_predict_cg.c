@@ -1,6 +1,6 @@
 /* predict, solver cg (src/predict/cg.c): the matrix-free route equals the dense one within cond(A) tol; the RPCholesky
  * preconditioner cuts the iterations (full rank: at most 3); thread counts agree bit for bit; the covariance is
- * refused and a run that does not converge within max_iter is an error; auto says what it chose. */
+ * refused, and so is a finite t (not supported yet); a run that does not converge within max_iter is an error; auto says what it chose. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -19,8 +19,6 @@ static double reldiff(const double *a, const double *b, int n)
     return d / s;
 }
 
-/* cg == the dense route to its tolerance; the preconditioner cuts the iterations; thread counts agree bit for bit;
- * an indefinite kernel is named; the covariance and a finite t are refused. */
 static void test_cg(void)
 {
     dw_act *act;
@@ -66,9 +64,13 @@ static void test_cg(void)
         CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got2, NULL, NULL) == DW_OK);
         CHECK(memcmp(got, got2, sizeof got) == 0);
     }
-    /* refused: the covariance; not converged within max_iter */
+    /* refused: the covariance, a finite t; not converged within max_iter */
     double cov[m * m];
     CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, cov, NULL) == DW_ERR_INVALID && has("return_cov"));
+    CHECK(dw_predict_opts_set_t(o, 1.0) == DW_OK);
+    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_ERR_INVALID &&
+          has("t: a finite time with solver 'cg' is not supported yet"));
+    CHECK(dw_predict_opts_set_t(o, INFINITY) == DW_OK);
     CHECK(dw_predict_opts_set_rank(o, 0) == DW_OK && dw_predict_opts_set_max_iter(o, 2) == DW_OK);
     CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_ERR_RANGE &&
           has("not converged after 2 iterations"));
