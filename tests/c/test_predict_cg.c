@@ -1,6 +1,7 @@
 /* predict, solver cg (src/predict/cg.c): the matrix-free route equals the dense one within cond(A) tol; the RPCholesky
  * preconditioner cuts the iterations (full rank: at most 3); thread counts agree bit for bit; the covariance is
- * refused, and so is a finite t (not supported yet); a run that does not converge within max_iter is an error; auto says what it chose. */
+ * refused, and so is a finite t (not supported yet); a run that does not converge within max_iter is an error;
+ * auto says what it chose. */
 #include "check.h"
 #include "deepwick.h"
 
