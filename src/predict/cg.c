@@ -4,10 +4,9 @@
  * r from r kernel columns, applied by Woodbury); the k target columns are iterated together (one tiled product per
  * iteration for all columns, each column with its own step lengths). Then mean = K(T, X) alpha, tile by tile too.
  * Each row block of a product is one dw_par_for item summing its column tiles in order, so results do not depend on
- * the thread count. */
+ * the thread count (tiles.c). */
 #include "predict/predict.h"
 
-#include "core/par.h"
 #include "core/rng.h"
 
 #include <cblas.h>
@@ -16,46 +15,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RB 64  /* rows of a tile */
-#define CB 512 /* columns of a tile */
-
-typedef struct mv_job {
-    const dw_kernel_plan *plan;
-    bool ntk;
-    size_t rows, cols, c; /* out (rows x c) = K(rows, cols) V (cols x c) */
-    const double *V;
-    double *out;
-    double *scratch; /* per worker RB x CB */
-} mv_job;
-
-static dw_status mv_item(void *ctx, size_t item, int tid)
-{
-    const mv_job *j = ctx;
-    const size_t i0 = item * RB, i1 = i0 + RB < j->rows ? i0 + RB : j->rows, c = j->c;
-    double *S = j->scratch + (size_t)tid * RB * CB;
-    double *out = j->out + i0 * c;
-    memset(out, 0, (i1 - i0) * c * sizeof *out);
-    for (size_t j0 = 0; j0 < j->cols; j0 += CB) {
-        const size_t j1 = j0 + CB < j->cols ? j0 + CB : j->cols, w = j1 - j0;
-        dw_status s = dw_kernel_tile(j->plan, i0, i1, j0, j1, j->ntk ? NULL : S, j->ntk ? S : NULL, w, RB * w);
-        if (s) return s;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c, (int)w, 1.0, S, (int)w,
-                    j->V + j0 * c, (int)c, 1.0, out, (int)c);
-    }
-    return DW_OK;
-}
-
-/* out = K V (+ shift V), the kernel never stored */
-static dw_status matvec(mv_job *j, const double *V, double *out, double shift, int threads)
-{
-    j->V = V;
-    j->out = out;
-    dw_status s = dw_par_for((j->rows + RB - 1) / RB, threads, mv_item, j);
-    if (!s && shift != 0.0)
-        for (size_t i = 0; i < j->rows * j->c; i++) out[i] += shift * V[i];
-    return s;
-}
 
 typedef struct precond {
     size_t n, r, ld; /* r columns in use of F's ld */
@@ -67,8 +26,8 @@ typedef struct precond {
 
 /* RPCholesky: r pivots drawn with probability proportional to the residual diagonal; stops early when the
  * residual diagonal vanishes (the kernel has rank < r). diag: K's diagonal (n), overwritten. */
-static dw_status rpcholesky(const dw_kernel_plan *plan, bool ntk, double *diag, size_t n, size_t r, double lambda,
-                            precond *P, size_t c)
+static dw_status rpcholesky(dw_pred_tiles *tiles, double *diag, size_t n, size_t r, double lambda, precond *P,
+                            size_t c)
 {
     memset(P, 0, sizeof *P);
     P->n = n;
@@ -98,7 +57,7 @@ static dw_status rpcholesky(const dw_kernel_plan *plan, bool ntk, double *diag, 
                 break;
             }
         }
-        if ((s = dw_kernel_tile(plan, 0, n, piv, piv + 1, ntk ? NULL : g, ntk ? g : NULL, 1, n))) break;
+        if ((s = dw_pred_tiles_column(tiles, piv, g))) break;
         if (k) cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, -1.0, P->F, (int)r, P->F + piv * r, 1, 1.0, g, 1);
         if (!(g[piv] > 0)) break;
         const double sc = 1.0 / sqrt(g[piv]);
@@ -152,46 +111,23 @@ static void precond_free(precond *P)
     free(P->w);
 }
 
-/* the kernel's diagonal from RB x RB diagonal tiles */
-static dw_status diagonal(const dw_kernel_plan *plan, bool ntk, size_t n, double *diag, double *S)
-{
-    for (size_t i0 = 0; i0 < n; i0 += RB) {
-        const size_t i1 = i0 + RB < n ? i0 + RB : n, w = i1 - i0;
-        dw_status s = dw_kernel_tile(plan, i0, i1, i0, i1, ntk ? NULL : S, ntk ? S : NULL, w, w * w);
-        if (s) return s;
-        for (size_t i = 0; i < w; i++) diag[i0 + i] = S[i * w + i];
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(diag[i])) return dw_fail(DW_ERR_RANGE, "kernel: diagonal entry %zu is not finite", i);
-    return DW_OK;
-}
-
 dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
                              size_t k, const double *T, size_t m, size_t d, double *mean, dw_predict_info *info)
 {
-    dw_kernel_opts *ko = NULL;
-    dw_kernel_plan *pxx = NULL, *ptx = NULL;
+    dw_pred_tiles tiles;
     precond P = {0};
-    const int workers = dw_par_workers(((n > m ? n : m) + RB - 1) / RB, o->threads);
-    double *scratch = NULL, *work = NULL;
-    dw_status s = dw_kernel_opts_init(&ko);
-    if (!s) s = dw_kernel_opts_set_threads(ko, o->threads);
-    if (!s) s = dw_kernel_plan_init(&pxx, net, ko, X, n, NULL, n, d);
-    if (!s) s = dw_kernel_plan_init(&ptx, net, ko, T, m, X, n, d);
-    if (!s && !(scratch = dw_alloc((size_t)workers * RB * CB, sizeof *scratch, "cg: tile scratch"))) s = DW_ERR_NOMEM;
+    double *work = NULL;
+    dw_status s = dw_pred_tiles_init(&tiles, net, o, X, n, T, m, d);
+    if (s) return s;
     /* x, r, z, p, q (n x k each) and the diagonal */
-    if (!s && !(work = dw_alloc(5 * n * k + n, sizeof *work, "cg: vectors"))) s = DW_ERR_NOMEM;
+    if (!(work = dw_alloc(5 * n * k + n, sizeof *work, "cg: vectors"))) s = DW_ERR_NOMEM;
     if (s) goto done;
     double *x = work, *r = x + n * k, *z = r + n * k, *p = z + n * k, *q = p + n * k, *diag = q + n * k;
-    const bool ntk = o->ntk;
-    if ((s = diagonal(pxx, ntk, n, diag, scratch))) goto done;
-    double tr = 0;
-    for (size_t i = 0; i < n; i++) tr += diag[i];
-    const double lambda = o->absolute ? o->diag_reg : o->diag_reg * tr / (double)n;
+    if ((s = dw_pred_tiles_diag(&tiles, diag))) goto done;
+    const double lambda = dw_pred_lambda(o, diag, n);
     size_t rank = o->rank_set ? o->rank : (n < 500 ? n : 500);
     if (rank > n) rank = n;
-    if ((s = rpcholesky(pxx, ntk, diag, n, rank, lambda, &P, k))) goto done;
-    mv_job J = {.plan = pxx, .ntk = ntk, .rows = n, .cols = n, .c = k, .scratch = scratch};
+    if ((s = rpcholesky(&tiles, diag, n, rank, lambda, &P, k))) goto done;
     double *ynorm = dw_alloc(4 * k, sizeof *ynorm, "cg: column norms");
     if (!ynorm) {
         s = DW_ERR_NOMEM;
@@ -223,7 +159,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     double worst = 0;
     for (size_t c = 0; c < k; c++) worst = fmax(worst, active[c] ? 1.0 : 0.0);
     while (worst > o->tol && it < o->max_iter) {
-        if ((s = matvec(&J, p, q, lambda, o->threads))) break;
+        if ((s = dw_pred_tiles_train(&tiles, p, k, lambda, q))) break;
         it++;
         for (size_t c = 0; c < k && !s; c++) {
             double pq = 0;
@@ -266,7 +202,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     double true_res = 0;
     if (!s) {
         /* the true residual of the answer, not the recursively updated one */
-        s = matvec(&J, x, q, lambda, o->threads);
+        s = dw_pred_tiles_train(&tiles, x, k, lambda, q);
         for (size_t c = 0; !s && c < k; c++) {
             if (!(ynorm[c] > 0)) continue;
             double s2 = 0;
@@ -280,10 +216,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     }
     free(ynorm);
     free(active);
-    if (!s) {
-        mv_job Jt = {.plan = ptx, .ntk = ntk, .rows = m, .cols = n, .c = k, .scratch = scratch};
-        s = matvec(&Jt, x, mean, 0.0, o->threads);
-    }
+    if (!s) s = dw_pred_tiles_test(&tiles, x, k, mean);
     if (!s && info) {
         info->solver = "cg";
         info->jitter = lambda;
@@ -293,10 +226,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     }
 done:
     precond_free(&P);
-    free(scratch);
     free(work);
-    dw_kernel_plan_clear(pxx);
-    dw_kernel_plan_clear(ptx);
-    dw_kernel_opts_clear(ko);
+    dw_pred_tiles_clear(&tiles);
     return s;
 }

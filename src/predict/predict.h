@@ -79,8 +79,32 @@ void dw_pred_info_reset(dw_predict_info *info);
 /* Free large n x n arrays. */
 void dw_pred_free(void *p);
 
-/* Kernel regression by matrix-free block preconditioned CG (cg.c): the mean only, t infinite. */
+/* The kernel as an operator, never stored (tiles.c): products with the train-train kernel (plus shift I) and the
+ * test-train kernel, its diagonal and its columns, for the kind of the options. */
+typedef struct dw_pred_tiles {
+    dw_kernel_opts *ko;
+    dw_kernel_plan *pxx, *ptx;
+    bool ntk;
+    size_t n, m;
+    int threads;
+    double *scratch;
+} dw_pred_tiles;
+dw_status dw_pred_tiles_init(dw_pred_tiles *t, const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
+                             const double *T, size_t m, size_t d);
+void dw_pred_tiles_clear(dw_pred_tiles *t);
+dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out); /* n x c */
+dw_status dw_pred_tiles_test(dw_pred_tiles *t, const double *V, size_t c, double *out);               /* m x c */
+dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag);
+dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g);
+/* lambda from the options and the kernel's diagonal (n entries) */
+double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n);
+
+/* Kernel regression by matrix-free preconditioned CG (cg.c): the mean only, t infinite. */
 dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
                              size_t k, const double *T, size_t m, size_t d, double *mean, dw_predict_info *info);
+/* The same at a finite t by Lanczos (lanczos.c): f(A) Y with f(x) = -expm1(-x tau) / x, no eigendecomposition. */
+dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
+                                  const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,
+                                  dw_predict_info *info);
 
 #endif
