@@ -54,14 +54,16 @@ DW_API dw_status dw_predict_opts_set_learning_rate(dw_predict_opts *o, double le
 DW_API dw_status dw_predict_opts_set_t(dw_predict_opts *o, double t);
 /** dw_predict_regress only: the kernel, "nngp" or "ntk". */
 DW_API dw_status dw_predict_opts_set_kind(dw_predict_opts *o, const char *kind);
-/** dw_predict_regress only: "auto" (cholesky when the dense kernel fits in memory, else cg), "cholesky" or "cg". */
+/** dw_predict_regress only: "auto" (cholesky when the dense kernel fits in memory, else cg), "cholesky" or "cg"
+ * (matrix-free: preconditioned CG at t = INFINITY, Lanczos at a finite t). */
 DW_API dw_status dw_predict_opts_set_solver(dw_predict_opts *o, const char *solver);
-/** cg: relative residual ||A x - y|| / ||y|| per column to reach, in (0, 1). */
+/** cg: relative residual ||A x - y|| / ||y|| per column to reach, in (0, 1); Lanczos: the relative change of the
+ * result over two consecutive steps. */
 DW_API dw_status dw_predict_opts_set_tol(dw_predict_opts *o, double tol);
 /** cg: rank of the randomly pivoted Cholesky preconditioner (0: none, plain CG; larger than n: n). Not set: automatic,
  * min(n, 500). */
 DW_API dw_status dw_predict_opts_set_rank(dw_predict_opts *o, size_t rank);
-/** cg: the most iterations, >= 1 (default 10000). */
+/** cg: the most iterations, >= 1 (default 10000); Lanczos: steps, at most min(n, 1000). */
 DW_API dw_status dw_predict_opts_set_max_iter(dw_predict_opts *o, size_t max_iter);
 /** cg progress: fn(ctx, iteration, largest relative residual) after each iteration (NULL: none); a non-zero return
  * stops the solve with DW_ERR_INVALID ("cancelled"). The library never prints: the CLI shows it on a terminal. */
@@ -74,7 +76,7 @@ DW_API dw_status dw_predict_opts_set_threads(dw_predict_opts *o, int threads);
 typedef struct dw_predict_info dw_predict_info;
 DW_API dw_status dw_predict_info_init(dw_predict_info **info);
 DW_API void dw_predict_info_clear(dw_predict_info *info);
-/** "cholesky", "eigh", "cholesky+eigh" or "cg" (owned by the library; "" before any solve). */
+/** "cholesky", "eigh", "cholesky+eigh", "cg" or "lanczos" (owned by the library; "" before any solve). */
 DW_API const char *dw_predict_info_solver(const dw_predict_info *info);
 /** Why the solver was chosen ("requested", or auto's reason with the sizes); "" before any call. */
 DW_API const char *dw_predict_info_reason(const dw_predict_info *info);
@@ -87,7 +89,8 @@ DW_API double dw_predict_info_lambda_min(const dw_predict_info *info);
 DW_API bool dw_predict_info_lambda_min_exact(const dw_predict_info *info);
 /** Reciprocal condition number of A in the 1-norm, estimated by dpocon (Cholesky); NaN when not computed. */
 DW_API double dw_predict_info_rcond(const dw_predict_info *info);
-/** cg: iterations, the rank of the preconditioner and the largest final relative residual (0 otherwise). */
+/** cg: iterations, the rank of the preconditioner and the largest final TRUE relative residual; lanczos: steps and
+ * the last relative change (its lambda_min is the smallest Ritz value, an upper bound); 0 otherwise. */
 DW_API size_t dw_predict_info_iterations(const dw_predict_info *info);
 DW_API size_t dw_predict_info_rank(const dw_predict_info *info);
 DW_API double dw_predict_info_residual(const dw_predict_info *info);
@@ -127,7 +130,8 @@ DW_API dw_status dw_predict_gd_mse(dw_predict *p, double t, const double *fx_tra
  * The infinite ensemble's mean (m x k) at the options' t (default INFINITY: kernel ridge regression) and, if
  * cov is not NULL, its covariance (m x m), for the net's kernel of the options' kind (nngp or ntk; the net as for
  * dw_kernel_gram), train inputs X (n x d) with targets Y (n x k), test inputs T (m x d). The kernels are computed in
- * C (dw_kernel_gram for cholesky; tile by tile, never stored, for cg). info (NULL: not wanted) says what was done. */
+ * C (dw_kernel_gram for cholesky; tile by tile, never stored, for cg and Lanczos). info (NULL: not wanted) says what
+ * was done; the Cholesky route's rcond and lambda_min estimate are computed only when info is given. */
 DW_API dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                     const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,
                                     double *cov, dw_predict_info *info);

@@ -303,20 +303,22 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
         The network, as for ``deepwick.kernel``.
     kind : {'nngp', 'ntk'}
     t : float, optional
-        Training time (None: infinity); a finite t needs solver 'cholesky' (or 'auto').
+        Training time (None: infinity); with solver 'cg' a finite t is computed by Lanczos.
     diag_reg, diag_reg_absolute_scale, learning_rate
         As for :func:`gradient_descent_mse`.
     solver : {'auto', 'cholesky', 'cg'}
-        'cholesky': the dense kernel; 'cg': matrix-free preconditioned conjugate gradients (the kernel is never
-        stored); 'auto': cholesky when the dense route fits in memory (info['reason'] says what it chose).
+        'cholesky': the dense kernel; 'cg': matrix-free, the kernel never stored (preconditioned conjugate
+        gradients for t = None, Lanczos for a finite t); 'auto': cholesky when the dense route fits in memory
+        (info['reason'] says what it chose).
     tol, rank, max_iter
-        cg: relative residual per column, rank of the RPCholesky preconditioner (None: automatic), most iterations.
+        cg: relative residual per column (Lanczos: relative change of the result over the last steps), rank of
+        the RPCholesky preconditioner (None: automatic, 0: none), most iterations (Lanczos: at most 1000 steps).
     return_cov : bool
         Also return the covariance (m, m) (cholesky only).
     threads : int, optional
     return_info : bool
         Also return a dict: 'solver', 'reason', 'jitter' (the lambda added), 'lambda_min' (of K + lambda I; exact
-        when 'lambda_min_exact'), 'rcond' (dpocon), and for cg 'iterations', 'rank', 'residual'.
+        when 'lambda_min_exact'), 'rcond' (dpocon), and for cg / lanczos 'iterations', 'rank', 'residual'.
 
     Returns
     -------

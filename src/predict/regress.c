@@ -99,18 +99,16 @@ dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o, const 
     char reason[256];
     if (solver == DW_PRED_AUTO) {
         const bool fits = need <= 0.8 * avail;
-        solver = fits || cov || finite_t ? DW_PRED_CHOLESKY : DW_PRED_CG;
+        solver = fits || cov ? DW_PRED_CHOLESKY : DW_PRED_CG;
         snprintf(reason, sizeof reason, "auto: %s (the dense route needs %.3g GB of %.3g GB available%s)",
-                 solver == DW_PRED_CHOLESKY ? "cholesky" : "cg", need / 1e9, avail / 1e9,
-                 !fits ? (cov ? "; the covariance needs it" : finite_t ? "; a finite t needs it" : "") : "");
+                 solver == DW_PRED_CHOLESKY ? "cholesky" : finite_t ? "cg (lanczos at a finite t)" : "cg",
+                 need / 1e9, avail / 1e9, !fits && cov ? "; the covariance needs it" : "");
     } else {
         snprintf(reason, sizeof reason, "requested");
     }
     if (solver == DW_PRED_CG && cov)
         return dw_fail(DW_ERR_INVALID, "return_cov: the covariance needs solver 'cholesky' (cg gives the mean)");
-    if (solver == DW_PRED_CG && finite_t)
-        return dw_fail(DW_ERR_INVALID, "t: a finite time with solver 'cg' is not supported yet (use 'cholesky')");
-    if (info) info->solver = solver == DW_PRED_CG ? "cg" : "cholesky";
+    if (info) info->solver = solver == DW_PRED_CG ? (finite_t ? "lanczos" : "cg") : "cholesky";
     if (solver == DW_PRED_CHOLESKY && (s = dw_core_check_alloc(need, "kernel_regression: the dense kernel route")))
         return s;
     dw_kernel_opts *ko = NULL;
@@ -118,7 +116,8 @@ dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o, const 
     s = dw_kernel_opts_set_threads(ko, o->threads);
     if (info) snprintf(info->reason, sizeof info->reason, "%s", reason);
     if (!s) {
-        if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, info);
+        if (solver == DW_PRED_CG && finite_t) s = dw_pred_regress_lanczos(net, o, X, n, Y, k, T, m, d, mean, info);
+        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, info);
         else s = dense(net, o, ko, X, n, Y, k, T, m, d, mean, cov, info);
     }
     dw_kernel_opts_clear(ko);

@@ -1,7 +1,7 @@
 /* predict, solver cg (src/predict/cg.c): the matrix-free route equals the dense one within cond(A) tol; the RPCholesky
  * preconditioner cuts the iterations (full rank: at most 3); thread counts agree bit for bit; the covariance is
- * refused, and so is a finite t (not supported yet); a run that does not converge within max_iter is an error;
- * auto says what it chose. */
+ * refused; a run that does not converge within max_iter is an error; auto says what it chose. A finite t (Lanczos)
+ * equals the dense eigendecomposition route. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -69,8 +69,7 @@ static void test_cg(void)
     double cov[m * m];
     CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, cov, NULL) == DW_ERR_INVALID && has("return_cov"));
     CHECK(dw_predict_opts_set_t(o, 1.0) == DW_OK);
-    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_ERR_INVALID &&
-          has("t: a finite time with solver 'cg' is not supported yet"));
+    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, cov, NULL) == DW_ERR_INVALID && has("return_cov"));
     CHECK(dw_predict_opts_set_t(o, INFINITY) == DW_OK);
     CHECK(dw_predict_opts_set_rank(o, 0) == DW_OK && dw_predict_opts_set_max_iter(o, 2) == DW_OK);
     CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_ERR_RANGE &&
@@ -85,8 +84,51 @@ static void test_cg(void)
     dw_act_clear(act);
 }
 
+/* Lanczos at a finite t == the dense route (eigendecomposition), both kernels, several times; the zero column. */
+static void test_lanczos(void)
+{
+    dw_act *act;
+    dw_net *net;
+    CHECK(dw_act_init(&act, "tanh") == DW_OK && dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_set_fc(net, 2, act, true) == DW_OK);
+    const double wv = 1.8, bv = 0.2;
+    CHECK(dw_net_set_weight_var(net, 1, &wv) == DW_OK && dw_net_set_bias_var(net, 1, &bv) == DW_OK);
+    enum { n = 90, m = 25, d = 3, k = 3 };
+    static double X[n * d], T[m * d], y[n * k], ref[m * k], got[m * k];
+    for (int i = 0; i < n * d; i++) X[i] = sin(0.53 * i * i + 0.3);
+    for (int i = 0; i < m * d; i++) T[i] = cos(0.29 * i * i);
+    for (int i = 0; i < n * k; i++) y[i] = i % k == 2 ? 0.0 : cos(0.9 * i); /* column 2 is zero */
+    dw_predict_opts *o;
+    dw_predict_info *info;
+    CHECK(dw_predict_opts_init(&o) == DW_OK && dw_predict_info_init(&info) == DW_OK);
+    CHECK(dw_predict_opts_set_diag_reg(o, 1e-3) == DW_OK && dw_predict_opts_set_tol(o, 1e-13) == DW_OK);
+    CHECK(dw_predict_opts_set_learning_rate(o, 0.5) == DW_OK);
+    const double ts[3] = {0.5, 40.0, 3000.0};
+    for (int ntk = 0; ntk < 2; ntk++)
+        for (int it = 0; it < 3; it++) {
+            CHECK(dw_predict_opts_set_kind(o, ntk ? "ntk" : "nngp") == DW_OK);
+            CHECK(dw_predict_opts_set_t(o, ts[it]) == DW_OK);
+            CHECK(dw_predict_opts_set_solver(o, "cholesky") == DW_OK);
+            CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, ref, NULL, NULL) == DW_OK);
+            CHECK(dw_predict_opts_set_solver(o, "cg") == DW_OK);
+            CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, info) == DW_OK);
+            CHECK(strcmp(dw_predict_info_solver(info), "lanczos") == 0);
+            CHECK(reldiff(got, ref, m * k) < 1e-11);
+            CHECK(dw_predict_info_iterations(info) >= 2 && dw_predict_info_iterations(info) < n);
+            for (int a = 0; a < m; a++) CHECK(got[a * k + 2] == 0.0);
+        }
+    CHECK(dw_predict_opts_set_max_iter(o, 2) == DW_OK);
+    CHECK(dw_predict_regress(net, o, X, n, y, k, T, m, d, got, NULL, NULL) == DW_ERR_RANGE &&
+          has("lanczos: not converged after 2 steps"));
+    dw_predict_info_clear(info);
+    dw_predict_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+}
+
 int main(void)
 {
     test_cg();
+    test_lanczos();
     return check_done("predict_cg");
 }

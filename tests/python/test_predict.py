@@ -251,8 +251,12 @@ def test_cg_equals_cholesky(digits):
         assert its[30] < its[0]
     with pytest.raises(dw.InputError, match="return_cov: the covariance needs solver 'cholesky'"):
         dw.kernel_regression(X, lab, T, **NET, solver="cg", return_cov=True)
-    with pytest.raises(dw.InputError, match="t: a finite time with solver 'cg' is not supported yet"):
-        dw.kernel_regression(X, lab, T, **NET, solver="cg", t=1.0)
+    # a finite t: Lanczos, against the dense eigendecomposition route
+    for t in (3.0, 500.0):
+        ref = dw.kernel_regression(X, lab, T, **NET, kind="ntk", diag_reg=1e-3, t=t, solver="cholesky")
+        got, info = dw.kernel_regression(X, lab, T, **NET, kind="ntk", diag_reg=1e-3, t=t, solver="cg", tol=1e-13,
+                                         return_info=True)
+        assert info["solver"] == "lanczos" and rel(got, ref) < 1e-11
 
 
 def test_bad_input(digits):
@@ -325,7 +329,7 @@ def test_cli(digits, tmp_path):
         (["--labels", "L.npy", "--test", "T0.npy"], "no input points"),
         (["--labels", "missing.npy", "--test", "T.npy"], "missing.npy"),
         (["--labels", "Y.npy", "--classes", "--test", "T.npy"], "one column"),
-        (["--labels", "L.npy", "--test", "T.npy", "--solver", "cg", "--t", 1], "not supported"),
+        (["--labels", "L.npy", "--test", "T.npy", "--tol", 2], "tol: expected a value in (0, 1)"),
         (["--labels", "L.npy", "--test", "T.npy", "--solver", "cg", "--rank", 0, "--max-iter", 1], "not converged"),
     ]
     for args, what in bad:
