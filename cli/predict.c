@@ -44,9 +44,11 @@ static const cli_opt opts[] = {
     {"diag-reg", CLI_REAL, F(diag_reg), "R", "regulariser, relative to the mean diagonal tr(K)/n", "0", 0, 0, 0, NULL},
     {"diag-reg-absolute", CLI_FLAG, F(absolute), NULL, "--diag-reg is in absolute units", NULL, 0, 0, 0, NULL},
     {"learning-rate", CLI_REAL, F(learning_rate), "E", "learning rate (time unit)", "1", 0, 0, 0, NULL},
-    {"solver", CLI_CHOICE, F(solver), "S", "auto (by memory), cholesky, or cg (matrix-free: CG, Lanczos at a finite t)", "auto", 0, 0, 0,
+    {"solver", CLI_CHOICE, F(solver), "S", "auto (by memory), cholesky, or cg (matrix-free: CG, Lanczos at a finite t)",
+     "auto", 0, 0, 0,
      "auto|cholesky|cg"},
-    {"tol", CLI_REAL, F(tol), "E", "cg: relative residual per column (Lanczos: relative change)", "1e-10", 0, 0, 0, NULL},
+    {"tol", CLI_REAL, F(tol), "E", "cg: relative residual per column (Lanczos: relative change)", "1e-10", 0, 0, 0,
+     NULL},
     {"rank", CLI_INT, F(rank), "K", "cg: rank of the RPCholesky preconditioner (0: none; default min(n, 500))", NULL, 0,
      0, LONG_MAX, NULL},
     {"max-iter", CLI_INT, F(max_iter), "N", "cg: the most iterations", "10000", 0, 1, LONG_MAX, NULL},
@@ -139,9 +141,11 @@ int cmd_predict(int argc, char **argv)
         (s = dw_predict_opts_set_diag_reg_absolute_scale(o, a.absolute)) ||
         (s = dw_predict_opts_set_learning_rate(o, a.learning_rate)) ||
         (cli_given(&cmd, &a, "t") && (s = dw_predict_opts_set_t(o, a.t))) || (s = dw_predict_opts_set_tol(o, a.tol)) ||
-        (cli_given(&cmd, &a, "rank") && (s = dw_predict_opts_set_rank(o, (size_t)a.rank))) || (s = dw_predict_opts_set_max_iter(o, (size_t)a.max_iter)) ||
+        (cli_given(&cmd, &a, "rank") && (s = dw_predict_opts_set_rank(o, (size_t)a.rank))) ||
+        (s = dw_predict_opts_set_max_iter(o, (size_t)a.max_iter)) ||
         (s = dw_predict_opts_set_threads(o, (int)a.threads)) ||
-        (isatty(2) && (s = dw_predict_opts_set_progress(o, cg_progress, &shown))) || (s = dw_predict_info_init(&info))) {
+        (isatty(2) && (s = dw_predict_opts_set_progress(o, cg_progress, &shown))) ||
+        (s = dw_predict_info_init(&info))) {
         rc = cli_status(s);
         goto done;
     }

@@ -58,7 +58,8 @@ static dw_status rpcholesky(dw_pred_tiles *tiles, double *diag, size_t n, size_t
             }
         }
         if ((s = dw_pred_tiles_column(tiles, piv, g))) break;
-        if (k) cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, -1.0, P->F, (int)r, P->F + piv * r, 1, 1.0, g, 1);
+        if (k)
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, -1.0, P->F, (int)r, P->F + piv * r, 1, 1.0, g, 1);
         if (!(g[piv] > 0)) break;
         const double sc = 1.0 / sqrt(g[piv]);
         for (size_t i = 0; i < n; i++) {
@@ -82,7 +83,8 @@ static dw_status rpcholesky(dw_pred_tiles *tiles, double *diag, size_t n, size_t
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)k, (int)n, 1.0, P->F, (int)r, 0.0, P->M, (int)k);
     for (size_t i = 0; i < k; i++) P->M[i * k + i] += P->mu;
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, P->M, (lapack_int)k);
-    if (info) return dw_fail(DW_ERR_RANGE, "cg: the preconditioner's core matrix is not definite (dpotrf %d)", (int)info);
+    if (info)
+        return dw_fail(DW_ERR_RANGE, "cg: the preconditioner's core matrix is not definite (dpotrf %d)", (int)info);
     return DW_OK;
 }
 

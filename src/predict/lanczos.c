@@ -27,7 +27,8 @@ static dw_status ritz_coef(const double *a, const double *b, size_t j, double ta
     memcpy(d, a, j * sizeof *d);
     if (j > 1) memcpy(e, b, (j - 1) * sizeof *e);
     lapack_int info = LAPACKE_dstev(LAPACK_COL_MAJOR, 'V', (lapack_int)j, d, e, Z, (lapack_int)j);
-    if (info) return dw_fail(DW_ERR_RANGE, "lanczos: the tridiagonal eigenproblem did not converge (dstev %d)", (int)info);
+    if (info)
+        return dw_fail(DW_ERR_RANGE, "lanczos: the tridiagonal eigenproblem did not converge (dstev %d)", (int)info);
     const double scale = fmax(fabs(d[0]), fabs(d[j - 1]));
     *theta_min = d[0];
     if (d[0] < -4.0 * (double)j * DBL_EPSILON * scale)

@@ -193,7 +193,8 @@ dw_status dw_predict_mean_cov(dw_predict *p, double t, const double *k_test_trai
     if (!mean && !cov) return dw_fail(DW_ERR_INVALID, "predict: neither mean nor cov asked for");
     const size_t n = p->n, k = p->k;
     if (!k_test_train) {
-        if (m != n) return dw_fail(DW_ERR_INVALID, "k_test_train: none (train-set outputs) but m = %zu != n = %zu", m, n);
+        if (m != n)
+            return dw_fail(DW_ERR_INVALID, "k_test_train: none (train-set outputs) but m = %zu != n = %zu", m, n);
         return train_mean_cov(p, t, mean, cov);
     }
     if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
