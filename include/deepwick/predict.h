@@ -23,6 +23,7 @@
  *   at t = INFINITY, -e / ev = 1 / ev (A^{-1}): the GP posterior (gp_inference) in NNGP form, and the infinite
  *   ensemble of NTK-trained networks in NTK form.
  *
+ * k_train_train must be symmetric to 1e-10 of its largest diagonal entry (its upper triangle is used).
  * Never a NaN: a K_train_train + lambda I that is not numerically positive definite (a failing Cholesky pivot, or an
  * eigenvalue below -n eps ||A||) is one DW_ERR_INVALID error naming lambda_min(A) and the diag_reg that would make
  * A definite; non-finite inputs are refused naming the array, row and column.

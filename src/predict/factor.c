@@ -111,7 +111,7 @@ static dw_status estimate_lambda_min(dw_predict *p, double *out)
         if (!(nv > 0) || !isfinite(nv)) break;
         cblas_dscal((int)n, 1.0 / nv, v, 1);
     }
-    cblas_dsymv(CblasRowMajor, CblasLower, (int)n, 1.0, p->A, (int)n, v, 1, 0.0, w, 1);
+    cblas_dsymv(CblasRowMajor, CblasUpper, (int)n, 1.0, p->A, (int)n, v, 1, 0.0, w, 1);
     *out = cblas_ddot((int)n, v, 1, w, 1);
     free(v);
     return DW_OK;
