@@ -57,6 +57,7 @@ int cmd_criticality(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_converge(int argc, char **argv);
 int cmd_network(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* SVG text (cli/plot.c): s with <, >, & escaped; a printf-formatted label at (x, y), 12 px. */
 void cli_svg_escape(FILE *f, const char *s);

@@ -26,6 +26,7 @@ static const char usage[] =
     "  sample        sample finite networks: outputs, empirical NNGP / NTK Grams, any weight law\n"
     "  converge      convergence of empirical Grams to the limit: RMS error per width, fitted rate\n"
     "  network       a network with given weights (.npy): outputs, empirical NNGP / NTK Gram\n"
+    "  predict       kernel regression with the NNGP / NTK (GP posterior mean, gradient descent at time t)\n"
     "\n"
     "options:\n"
     "  -h, --help     this help; `deepwick COMMAND --help` documents each command\n"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
     if (!strcmp(cmd, "finite-width")) return cmd_finite(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "wick")) return cmd_wick(argc - 1, argv + 1);
     if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
     if (!strcmp(cmd, "signature")) return cmd_signature(argc - 1, argv + 1);

@@ -18,5 +18,6 @@
 #include "deepwick/wick.h"
 #include "deepwick/sig.h"
 #include "deepwick/finite.h"
+#include "deepwick/predict.h"
 
 #endif /* DEEPWICK_H */

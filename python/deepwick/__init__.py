@@ -16,6 +16,8 @@ from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacob
                        jacobian_svd, sample_jacobian)
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
 from .finite import FiniteWidth, finite_width, predict_convergence
+from . import predict  # noqa: F401
+from .predict import kernel_regression
 
 __version__ = lib.dw_version().decode()
 
@@ -27,4 +29,4 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "signature_backward", "logsignature_backward", "sigkernel_backward", "signature_stream", "sig_combine",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
            "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
-           "finite_width", "FiniteWidth", "predict_convergence"]
+           "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression"]

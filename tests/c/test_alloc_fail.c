@@ -319,6 +319,59 @@ static dw_status sc_sig_grad(void)
     return s;
 }
 
+/* predict: the dense routes on given kernels (Cholesky, eigendecomposition, both covariance forms, gradient
+ * descent), the indefinite-kernel diagnosis, kernel regression from inputs, the labels. */
+static dw_status sc_predict(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_predict_opts *o = NULL;
+    dw_predict_info *info = NULL;
+    dw_predict *p = NULL;
+    double K[4 * 4], G[4 * 4], Kt[2 * 4], Ktt[2 * 2], Y[4 * 2], mean[4 * 2], cov[4 * 4], ft[4 * 2];
+    const double lab[4] = {0, 1, 2, 1};
+    dw_status s = make_net(&net, &act, "relu", 1, true, 0);
+    if (!s) s = dw_kernel_gram(net, NULL, PTS, 4, NULL, 4, 3, G, K, NULL);
+    if (!s) s = dw_kernel_gram(net, NULL, PTS, 2, PTS, 4, 3, Kt, NULL, NULL);
+    if (!s) s = dw_kernel_gram(net, NULL, PTS, 2, NULL, 2, 3, Ktt, NULL, NULL);
+    if (!s) s = dw_predict_opts_init(&o);
+    if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
+    if (!s) s = dw_predict_opts_set_threads(o, 1);
+    if (!s) s = dw_predict_info_init(&info);
+    double Y3[4 * 3];
+    if (!s) s = dw_predict_one_hot(lab, 4, 3, Y3); /* 3 columns: the first two are the targets below */
+    for (int i = 0; !s && i < 4; i++) Y[2 * i] = Y3[3 * i], Y[2 * i + 1] = Y3[3 * i + 1];
+    if (!s) s = dw_predict_init(&p, o, K, G, 4, Y, 2);
+    if (!s) s = dw_predict_mean_cov(p, INFINITY, Kt, Kt, Ktt, 2, mean, cov);
+    if (!s) s = dw_predict_mean_cov(p, 1.5, Kt, Kt, Ktt, 2, mean, cov);
+    if (!s) s = dw_predict_mean_cov(p, 1.5, NULL, NULL, NULL, 4, mean, cov);
+    if (!s) s = dw_predict_gd_mse(p, 2.0, Y, Kt, mean, 2, ft, cov);
+    if (!s) s = dw_predict_get_info(p, info);
+    dw_predict_clear(p);
+    p = NULL;
+    if (!s) {
+        for (int i = 0; i < 4; i++) K[5 * i] -= 10.0; /* indefinite: the diagnosis allocates too */
+        s = dw_predict_init(&p, NULL, K, NULL, 4, Y, 2);
+        if (!s) s = dw_predict_mean_cov(p, INFINITY, Kt, NULL, NULL, 2, mean, NULL);
+        if (s == DW_ERR_INVALID) s = DW_OK;
+        dw_predict_clear(p);
+    }
+    if (!s) s = dw_predict_opts_set_kind(o, "ntk");
+    if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, cov, info);
+    if (!s) s = dw_predict_opts_set_solver(o, "cg");
+    if (!s) s = dw_predict_opts_set_rank(o, 2);
+    if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, NULL, info);
+    if (!s) s = dw_predict_opts_set_t(o, 3.0); /* cg at a finite t: Lanczos */
+    if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, NULL, info);
+    if (!s) s = dw_predict_opts_set_solver(o, "cholesky");
+    if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, NULL, info);
+    dw_predict_info_clear(info);
+    dw_predict_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static int dir_is_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -397,6 +450,7 @@ int main(void)
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
     sweep("sig_grad", sc_sig_grad);
+    sweep("predict", sc_predict);
     rmdir(tmpdir);
     return check_done("alloc_fail");
 }

@@ -1,0 +1,110 @@
+/* The predict module's objects and the linear algebra they share (not installed). */
+#ifndef DW_PREDICT_INTERNAL_H
+#define DW_PREDICT_INTERNAL_H
+
+#include "core/internal.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { DW_PRED_AUTO = 0, DW_PRED_CHOLESKY = 1, DW_PRED_CG = 2 } dw_pred_solver;
+
+struct dw_predict_opts {
+    double diag_reg;
+    bool absolute;
+    double learning_rate;
+    double t;
+    bool ntk;              /* regress: the kernel is the NTK */
+    dw_pred_solver solver; /* regress */
+    double tol;            /* cg */
+    size_t rank, max_iter; /* cg */
+    bool rank_set;         /* cg: rank given (else automatic) */
+    dw_predict_progress_fn progress;
+    void *progress_ctx;
+    int threads;
+};
+
+struct dw_predict_info {
+    const char *solver; /* static string */
+    char reason[256];
+    double jitter, lambda_min, rcond, residual;
+    bool lambda_min_exact;
+    size_t iterations, rank;
+};
+
+/* Functions of A = Q^T diag(ev) Q applied by dw_pred_apply (ev+ = max(ev, 0)). */
+typedef enum {
+    DW_F_INV,           /* A^{-1} (Cholesky) */
+    DW_F_NEG_INV_EXPM1, /* -expm1(-ev+ tau) / ev, tau where ev <= 0 (the limit) */
+    DW_F_NEG_EXPM1,     /* -expm1(-ev+ tau) */
+    DW_F_EXP,           /* exp(-ev+ tau) */
+    DW_F_EV_EXP2        /* ev+ exp(-2 ev+ tau) */
+} dw_pred_fn;
+
+struct dw_predict {
+    dw_predict_opts o;
+    size_t n, k;
+    double *A;    /* K + lambda I, n x n (owned) */
+    double *nngp; /* n x n or NULL: NTK form (owned) */
+    double *Y;    /* n x k */
+    double lambda, trace_k;
+    double *F;    /* Cholesky: col-major lower L of A, i.e. row-major R = L^T, A = R^T R; NULL until made */
+    double *Q;    /* eigenvectors, row i the i-th (ascending ev); NULL until made */
+    double *ev;
+    bool diagnosed; /* rcond and the lambda_min estimate computed (on demand: dw_pred_diagnostics) */
+    dw_predict_info info;
+};
+
+/* A dw_predict that takes ownership of K (n x n) and nngp (NULL or n x n), which must come from dw_alloc or
+ * dw_core_alloc_large according to `large`; they are freed on failure too. */
+dw_status dw_pred_init_owned(dw_predict **p, const dw_predict_opts *o, double *K, double *nngp, size_t n,
+                             const double *Y, size_t k);
+/* Make the Cholesky factor / the eigendecomposition (once); errors as predict.h says. */
+dw_status dw_pred_cholesky(dw_predict *p);
+dw_status dw_pred_eigh(dw_predict *p);
+/* The Cholesky route's report, on demand (a few more passes over the factor): rcond by dpocon and the lambda_min
+ * estimate, unless the eigendecomposition gave it exactly. */
+dw_status dw_pred_diagnostics(dw_predict *p);
+/* out = f(A) B for B n x c row-major (out may be B): DW_F_INV by Cholesky, the others by the eigendecomposition. */
+dw_status dw_pred_apply(dw_predict *p, dw_pred_fn fn, double tau, const double *B, size_t c, double *out);
+/* Check that every entry of a (rows x cols) is finite; the message names `what`, row and column. */
+dw_status dw_pred_check_finite(const double *a, size_t rows, size_t cols, const char *what);
+/* tau = learning_rate t / (n k); t must be >= 0 (INFINITY allowed: the caller takes the limit route). */
+dw_status dw_pred_check_t(double t, const char *who);
+/* BLAS/LAPACK thread count for the options (0: unchanged): set, returning the previous one to restore. */
+int dw_pred_threads_begin(int threads);
+void dw_pred_threads_end(int saved);
+/* A fresh info: no solve yet (lambda_min, rcond NaN). */
+void dw_pred_info_reset(dw_predict_info *info);
+/* Free large n x n arrays. */
+void dw_pred_free(void *p);
+
+/* The kernel as an operator, never stored (tiles.c): products with the train-train kernel (plus shift I) and the
+ * test-train kernel, its diagonal and its columns, for the kind of the options. */
+typedef struct dw_pred_tiles {
+    dw_kernel_opts *ko;
+    dw_kernel_plan *pxx, *ptx;
+    bool ntk;
+    size_t n, m;
+    int threads;
+    double *scratch;
+} dw_pred_tiles;
+dw_status dw_pred_tiles_init(dw_pred_tiles *t, const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
+                             const double *T, size_t m, size_t d);
+void dw_pred_tiles_clear(dw_pred_tiles *t);
+dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out); /* n x c */
+dw_status dw_pred_tiles_test(dw_pred_tiles *t, const double *V, size_t c, double *out);               /* m x c */
+dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag);
+dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g);
+/* lambda from the options and the kernel's diagonal (n entries) */
+double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n);
+
+/* Kernel regression by matrix-free preconditioned CG (cg.c): the mean only, t infinite. */
+dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
+                             size_t k, const double *T, size_t m, size_t d, double *mean, dw_predict_info *info);
+/* The same at a finite t by Lanczos (lanczos.c): f(A) Y with f(x) = -expm1(-x tau) / x, no eigendecomposition. */
+dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
+                                  const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,
+                                  dw_predict_info *info);
+
+#endif
