@@ -53,6 +53,7 @@ typedef struct dw_fw_coefs {
     double c[DW_FW_NF][DW_FW_K + 5];
     double err[DW_FW_NF]; /* the largest coefficient error estimate of each F */
     double rel[DW_FW_NF]; /* err relative to F's largest coefficient */
+    int last[DW_FW_NF];   /* the last k with |c_k| > 1e-20 max |c| */
 } dw_fw_coefs;
 dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c);
 /* The moment function's context: the two points' coefficients and the correlation. */
@@ -71,6 +72,7 @@ typedef struct dw_fw_vecs {
     double rho; /* 1 on the x side */
     unsigned gen;
     unsigned stamp[DW_FW_NF][5];
+    int kmax[DW_FW_NF][5]; /* the last k whose term is not negligible (|v_k| > 1e-20 max |v|) */
     double v[DW_FW_NF][5][DW_FW_K + 1];
 } dw_fw_vecs;
 void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho);

@@ -142,6 +142,9 @@ static void coefs_rel(dw_fw_coefs *c)
         double big = 0.0;
         for (int k = 0; k <= DW_FW_K + 4; k++) big = fmax(big, fabs(c->c[f][k]));
         c->rel[f] = big > 0 ? c->err[f] / big : 0.0;
+        int last = DW_FW_K + 4;
+        while (last > 0 && !(fabs(c->c[f][last]) > 1e-20 * big)) last--;
+        c->last[f] = last;
     }
 }
 
@@ -240,11 +243,24 @@ static const double *vec(dw_fw_vecs *V, int f, int n)
     pthread_once(&shift_once, shift_init);
     const double *c = V->c->c[f] + n, *w = shift[n];
     const double s = pow(V->c->q, -0.5 * n);
+    /* the coefficients of smooth products decay fast, and rho^k too: the dot products stop where the remaining
+     * coefficients are below 1e-20 of their largest or rho^k is below 1e-20 (changes far below the coefficients'
+     * own errors) */
     double *out = V->v[f][n], p = s;
-    for (int k = 0; k <= DW_FW_K; k++) {
+    const double pmin = 1e-20 * s;
+    int km = V->c->last[f] - n;
+    if (km > DW_FW_K) km = DW_FW_K;
+    if (km < 0) km = 0;
+    for (int k = 0; k <= km; k++) {
         out[k] = w[k] * c[k] * p;
         p *= V->rho;
+        if (!(fabs(p) > pmin) && k < km) {
+            km = k + 1;
+            out[km] = 0.0;
+            break;
+        }
     }
+    V->kmax[f][n] = km;
     V->stamp[f][n] = V->gen;
     return out;
 }
@@ -254,16 +270,17 @@ dw_status dw_fw_series2_moment(void *vctx, int ix, int jx, int nx, int iy, int j
     const dw_fw_series2 *S = vctx;
     const int fx = dw_fw_fidx(ix, jx), fy = dw_fw_fidx(iy, jy), K = DW_FW_K;
     const double *u = vec(S->x, fx, nx), *v = vec(S->y, fy, ny);
+    const int ke = S->x->kmax[fx][nx] < S->y->kmax[fy][ny] ? S->x->kmax[fx][nx] : S->y->kmax[fy][ny];
     double sv = 0.0, sa = 0.0;
     /* the one hot loop: a dot product (a fixed order for a given build, whatever the thread count) */
 #pragma omp simd reduction(+ : sv, sa)
-    for (int k = 0; k <= K; k++) {
+    for (int k = 0; k <= ke; k++) {
         const double uv = u[k] * v[k];
         sv += uv;
         sa += fabs(uv);
     }
     double last = 0.0;
-    for (int k = K - 7; k <= K; k++) {
+    for (int k = ke - 7 > 0 ? ke - 7 : 0; k <= ke; k++) {
         const double t = fabs(u[k] * v[k]);
         last = t > last ? t : last;
     }
