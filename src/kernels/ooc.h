@@ -1,0 +1,49 @@
+/* The out-of-core Gram driver's files (ooc_files.c), shared with the driver (ooc.c). Not installed.
+ *
+ * For an output "<dir>/<name>" the run writes "<dir>/.<name>.deepwick-partial" (the .npy being filled, locked with
+ * flock while a run writes it) and keeps "<dir>/.<name>.deepwick-resume" (a few text lines: the hash of the
+ * computation, the rows completed, the tile statistics so far), replaced through "<dir>/.<name>.deepwick-resume.tmp".
+ * The suffixes name them as deepwick's, so the next start recognises and removes (or resumes) them. */
+#ifndef DW_KERNELS_OOC_H
+#define DW_KERNELS_OOC_H
+
+#include "kernels/kernel.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ooc_files {
+    const char *path;             /* the final output (borrowed) */
+    char *partial, *side, *sidetmp;
+    int fd;                       /* the partial file, locked; -1 when not open */
+    char head[DW_NPY_HEADER_MAX]; /* the .npy header */
+    size_t head_len;
+    uint64_t data_bytes;          /* after the header */
+    uint64_t hash;                /* of the computation (ooc.c) */
+    size_t n;                     /* rows of the Gram matrix */
+    size_t rows_done;             /* completed rows (from the side file when resumed) */
+    gen_stats stats;              /* generic activations: the tile statistics of the completed rows */
+} ooc_files;
+
+/* FNV-1a over bytes, continuing from h (start with DW_OOC_HASH0). */
+#define DW_OOC_HASH0 0xcbf29ce484222325ULL
+uint64_t dw_ooc_hash(uint64_t h, const void *p, size_t len);
+
+/* Names beside `path`, the header of shape[0..ndim); fd -1. Nothing is created. */
+dw_status dw_ooc_names(ooc_files *f, const char *path, int ndim, const size_t *shape, size_t n);
+/* DW_OK if the file system of the output has room for what the run still has to write ("needs ... on disk"). */
+dw_status dw_ooc_check_space(const ooc_files *f);
+/* Open and lock the partial file. resume: continue from the side file when its hash is f->hash (else
+ * DW_ERR_INVALID, the files kept), from row 0 when there is none; otherwise the old files are removed. Then the
+ * header and the size are set and the side file records the start. */
+dw_status dw_ooc_open(ooc_files *f, bool resume);
+/* Write bytes at offset `off` of the data (after the header). */
+dw_status dw_ooc_write(ooc_files *f, const void *buf, size_t bytes, uint64_t off);
+/* Record rows_done and stats in the side file (atomically: .tmp then rename). */
+dw_status dw_ooc_record(ooc_files *f);
+/* fsync, permissions, rename the partial file to the output, remove the side file. */
+dw_status dw_ooc_finish(ooc_files *f);
+/* Release everything; keep: leave the partial and side files for a resume, else remove them. */
+void dw_ooc_close(ooc_files *f, bool keep);
+
+#endif
