@@ -102,6 +102,12 @@ DW_API dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o,
                                      const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
                                      dw_kernel_info *info);
 
+/** The working memory of dw_kernel_gram_file: `fixed` bytes (the plan, the tiles' scratch, staging) plus
+ * `per_row` bytes per row of a block (a block of B rows needs fixed + B per_row; dw_kernel_opts_set_memory then
+ * gives blocks of floor((memory - fixed) / per_row) rows, rounded down to a multiple of 32 from 32 on). */
+DW_API dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m,
+                                           bool nngp, bool ntk, double *fixed, double *per_row);
+
 /** Bytes a Gram computation needs (outputs + work space) for the outputs asked for (nngp, ntk), into *bytes. */
 DW_API dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp,
                                       bool ntk, double *bytes);

@@ -128,37 +128,39 @@ static uint64_t run_hash(const dw_kernel_plan *p, const ooc_files *f, bool nngp,
     return h;
 }
 
-static void format_size(double b, char *buf, size_t len)
+dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp,
+                                   bool ntk, double *fixed, double *per_row)
 {
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    int u = 0;
-    while (b >= 1024.0 && u < 6) {
-        b /= 1024.0;
-        u++;
-    }
-    snprintf(buf, len, "%.1f %s", b, unit[u]);
+    if (!fixed || !per_row) return dw_fail(DW_ERR_INVALID, "kernel: NULL bytes output");
+    *fixed = *per_row = 0.0;
+    dw_net_fc fc;
+    const dw_act *act;
+    dw_status s = dw_kern_check(net, &fc, &act);
+    if (!s) s = dw_kernel_gram_bytes(net, o, n, m, false, false, fixed);
+    if (s) return s;
+    const double L = o && o->all_layers ? (double)fc.depth + 1.0 : 1.0, nout = (double)nngp + (double)ntk;
+    const int workers = dw_par_workers(SIZE_MAX, o ? o->threads : 0);
+    *fixed += (double)workers * 5.0 * TILE_I * (TILE_J + 4) * 8.0;  /* dw_kern_tile's scratch */
+    *fixed += (double)(STAGE_BYTES > 8 * n ? STAGE_BYTES : 8 * n); /* the mirror staging */
+    *fixed += 2.0 * (double)n * 8.0 + 2.0 * (double)m * 8.0;       /* per-point factors of homogeneous phi */
+    *per_row = nout * L * (double)m * 8.0 + 2.0 * 8.0 * ((double)m / TILE_J + 1.0); /* values, tile list */
+    return DW_OK;
 }
 
-/* Rows per block in the working memory: the plan, the tiles' scratch and the mirror staging are fixed, the rest
- * holds rows of nout x L x m values; a multiple of TILE_I when there is room for one tile row. */
-static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, size_t L, size_t nout,
+/* Rows per block in the working memory: a multiple of TILE_I when there is room for one tile row. */
+static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
                             size_t *B)
 {
-    double fixed;
-    dw_status s = dw_kernel_gram_bytes(net, o, n, m, false, false, &fixed);
+    double fixed, row;
+    dw_status s = dw_kernel_gram_file_bytes(net, o, n, m, nngp, ntk, &fixed, &row);
     if (s) return s;
-    const int workers = dw_par_workers(SIZE_MAX, o ? o->threads : 0);
-    fixed += (double)workers * 5.0 * TILE_I * (TILE_J + 4) * 8.0;  /* dw_kern_tile's scratch */
-    fixed += (double)(STAGE_BYTES > 8 * n ? STAGE_BYTES : 8 * n); /* the mirror staging */
-    fixed += 2.0 * (double)n * 8.0 + 2.0 * (double)m * 8.0;       /* per-point factors of homogeneous phi */
-    const double row = (double)nout * (double)L * (double)m * 8.0 + 2.0 * 8.0 * ((double)m / TILE_J + 1.0);
     const double mem = o && o->memory > 0 ? o->memory : DW_KERNEL_MEMORY_FRACTION * dw_core_mem_available();
     const double rows = (mem - fixed) / row;
     if (!(rows >= 1.0) && n > 0) {
         char a[32], b[32], c[32];
-        format_size(mem, a, sizeof a);
-        format_size(fixed, b, sizeof b);
-        format_size(fixed + row, c, sizeof c);
+        dw_ooc_format_size(mem, a, sizeof a);
+        dw_ooc_format_size(fixed, b, sizeof b);
+        dw_ooc_format_size(fixed + row, c, sizeof c);
         return dw_fail(DW_ERR_NOMEM, "memory: %s is too small for this Gram matrix: the plan and scratch need %s and "
                                      "one row of the result more; give at least %s", a, b, c);
     }
@@ -194,6 +196,12 @@ static dw_status run_blocks(ooc_run *r, ooc_files *f)
         f->rows_done = r->r1;
         if (p->stats) f->stats = *p->stats;
         if ((s = dw_ooc_record(f))) break;
+        /* from the calling thread after every block too (the workers may have taken every tile) */
+        if (r->o && r->o->progress && r->r1 < r->n &&
+            r->o->progress(r->o->progress_ctx, (double)atomic_load(&r->done), r->total) != 0) {
+            atomic_store(&r->cancel, 1);
+            s = dw_fail(DW_ERR_INVALID, "kernel: cancelled by the progress callback");
+        }
     }
     free(stage);
     free(r->tiles);
@@ -224,7 +232,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     shape[nd++] = m;
     ooc_files f;
     if ((s = dw_ooc_names(&f, path, (int)nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
-        (s = block_rows(net, o, n, m, L, nout, &B))) {
+        (s = block_rows(net, o, n, m, nngp, ntk, &B))) {
         dw_ooc_close(&f, true);
         return s;
     }
@@ -239,7 +247,13 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
         dw_kernel_plan_clear(p);
         return s;
     }
-    if (p->stats) *p->stats = f.stats;
+    if (p->stats) { /* the tiles' statistics of the completed rows (interpolated is the plan's own) */
+        p->stats->max_bound = f.stats.max_bound;
+        p->stats->entry_bound = f.stats.entry_bound;
+        p->stats->evaluations = f.stats.evaluations;
+        p->stats->quadrature = f.stats.quadrature;
+        p->stats->routes = f.stats.routes;
+    }
     ooc_run r = {.p = p, .n = n, .m = m, .L = L, .nout = nout, .B = B, .ntk_only = !nngp, .o = o};
     atomic_init(&r.done, 0);
     atomic_init(&r.cancel, 0);
@@ -254,9 +268,9 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     if (!s && o && o->progress) o->progress(o->progress_ctx, r.total, r.total);
     if (!s) s = dw_ooc_finish(&f);
     if (!s && info) dw_kern_fill_info(p, info);
-    /* a failure a rerun would repeat (bad values, overflow) removes the files; an interruption or a failed write
-     * (a full disk) keeps them for a resume */
-    dw_ooc_close(&f, s == DW_ERR_IO || s == DW_ERR_NOMEM || atomic_load(&r.cancel));
+    /* an interruption or a failed write (a full disk) keeps the files for a resume; any other failure (bad values,
+     * overflow, memory) removes them */
+    dw_ooc_close(&f, s == DW_ERR_IO || atomic_load(&r.cancel));
     dw_kernel_plan_clear(p);
     return s;
 }

@@ -63,7 +63,7 @@ dw_status dw_ooc_names(ooc_files *f, const char *path, int ndim, const size_t *s
     return DW_OK;
 }
 
-static void format_size(double b, char *buf, size_t len)
+void dw_ooc_format_size(double b, char *buf, size_t len)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     int u = 0;
@@ -96,8 +96,8 @@ dw_status dw_ooc_check_space(const ooc_files *f)
         have += (double)st.st_blocks * 512.0;
     if (need > have) {
         char a[32], b[32];
-        format_size(need, a, sizeof a);
-        format_size(have, b, sizeof b);
+        dw_ooc_format_size(need, a, sizeof a);
+        dw_ooc_format_size(have, b, sizeof b);
         return dw_fail(DW_ERR_IO, "%s: the kernel result needs %s on disk but only %s is available there", f->path, a,
                        b);
     }
