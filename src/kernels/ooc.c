@@ -1,6 +1,7 @@
 /* Out-of-core Gram matrices (dw_kernel_gram_file): the rows are computed in blocks that fit the working memory,
- * each block's tiles by dw_par_for (the tiles of dw_kernel_gram, so the same bits), then written at their place
- * in the .npy (ooc_files.c) and recorded, so that a killed run resumes from its completed blocks.
+ * each block's tiles by dw_par_for (the tiles of dw_kernel_gram, so the same bits), then handed to the writer
+ * thread (ooc_write.c), which puts them at their place in the .npy (ooc_files.c) and records them, so that a killed
+ * run resumes from its completed blocks; two buffers let the next block be computed while one is written.
  *
  * A symmetric Gram K(X, X) computes each entry once, as dw_kernel_gram does: block [r0, r1) computes its entries
  * with j >= i (the tiles store them without the mirror, sym 2), fills its own lower triangle from them, writes
@@ -11,18 +12,18 @@
 #include "core/par.h"
 #include "kernels/sweep.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STAGE_BYTES ((size_t)1 << 16) /* the transposed mirror pieces, staged (64 KiB, or one piece) */
 
 typedef struct ooc_run {
     const dw_kernel_plan *p;
     size_t n, m, L, nout;     /* rows, columns, layers per output, outputs (K and/or Theta) */
     size_t B;                 /* rows per block */
-    double *buf;              /* nout x L x B x w: output o, layer l at buf + (o L + l) B w */
+    double *buf;              /* the block being computed (ooc_block's layout) */
     size_t r0, r1, cb, w;     /* the block's rows, its first column (a multiple of TILE_J) and width m - cb */
     size_t *tiles;            /* the block's tiles (i0, j0) */
     size_t ntiles;
@@ -65,44 +66,16 @@ static dw_status block_tile(void *ctx, size_t k, int tid)
 static void block_fill(const ooc_run *r)
 {
     const dw_kernel_plan *p = r->p;
-    const size_t lstride = r->B * r->w;
+    const size_t lstride = r->B * r->w, nb = r->r1 - r->r0, c0 = r->r0 - r->cb;
     for (size_t ol = 0; ol < r->nout * r->L; ol++) {
         double *v = r->buf + ol * lstride;
-        for (size_t i = r->r0; i < r->r1; i++)
-            for (size_t j = r->r0; j < i; j++) v[(i - r->r0) * r->w + j - r->cb] = v[(j - r->r0) * r->w + i - r->cb];
+        /* (j, i) <- (i, j) for r0 <= i < j < r1: the upper triangle transposed into the lower one */
+        dw_ooc_transpose(v + c0, r->w, v + c0, r->w, nb, nb, true);
         if (ol < r->L && !r->ntk_only) {
             const double *a = field(p, &p->X, p->all_layers ? (int)ol : p->depth, F_A);
             for (size_t i = r->r0; i < r->r1; i++) v[(i - r->r0) * r->w + i - r->cb] = a[i];
         }
     }
-}
-
-/* Write the block's rows (from column r0 when symmetric) and, symmetric, their mirror into the later rows. */
-static dw_status block_write(const ooc_run *r, ooc_files *f, double *stage, size_t stage_rows)
-{
-    const size_t lstride = r->B * r->w, nb = r->r1 - r->r0, n = r->n, m = r->m;
-    for (size_t ol = 0; ol < r->nout * r->L; ol++) {
-        const double *v = r->buf + ol * lstride;
-        const uint64_t base = (uint64_t)ol * n * m * 8u;
-        dw_status s;
-        if (!r->p->symmetric) {
-            if ((s = dw_ooc_write(f, v, nb * m * 8u, base + (uint64_t)r->r0 * m * 8u))) return s;
-            continue;
-        }
-        for (size_t i = r->r0; i < r->r1; i++)
-            if ((s = dw_ooc_write(f, v + (i - r->r0) * r->w + (r->r0 - r->cb), (m - r->r0) * 8u,
-                                  base + ((uint64_t)i * m + r->r0) * 8u)))
-                return s;
-        for (size_t j0 = r->r1; j0 < m; j0 += stage_rows) {
-            const size_t j1 = j0 + stage_rows < m ? j0 + stage_rows : m;
-            for (size_t j = j0; j < j1; j++)
-                for (size_t i = 0; i < nb; i++) stage[(j - j0) * nb + i] = v[i * r->w + j - r->cb];
-            for (size_t j = j0; j < j1; j++)
-                if ((s = dw_ooc_write(f, stage + (j - j0) * nb, nb * 8u, base + ((uint64_t)j * m + r->r0) * 8u)))
-                    return s;
-        }
-    }
-    return DW_OK;
 }
 
 /* The hash of everything that decides the bits: the library, the plan's network and route, the outputs, the
@@ -141,28 +114,33 @@ dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, 
     const double L = o && o->all_layers ? (double)fc.depth + 1.0 : 1.0, nout = (double)nngp + (double)ntk;
     const int workers = dw_par_workers(SIZE_MAX, o ? o->threads : 0);
     *fixed += (double)workers * 5.0 * TILE_I * (TILE_J + 4) * 8.0;  /* dw_kern_tile's scratch */
-    *fixed += (double)(STAGE_BYTES > 8 * n ? STAGE_BYTES : 8 * n); /* the mirror staging */
+    *fixed += (double)(DW_OOC_STAGE_BYTES > 8 * n ? DW_OOC_STAGE_BYTES : 8 * n); /* the mirror staging */
     *fixed += 2.0 * (double)n * 8.0 + 2.0 * (double)m * 8.0;       /* per-point factors of homogeneous phi */
     *per_row = nout * L * (double)m * 8.0 + 2.0 * 8.0 * ((double)m / TILE_J + 1.0); /* values, tile list */
     return DW_OK;
 }
 
-/* Rows per block in the working memory: a multiple of TILE_I when there is room for one tile row. */
+/* Rows per block, and buffers (1 when one block holds every row, else 2: one computed while the other is
+ * written), in the working memory: a multiple of TILE_I when there is room for one tile row, and at most
+ * max(1024 rows, 64 MiB), so that the writer has blocks to overlap with the computation, while a symmetric
+ * Gram's mirror pieces (a block's rows wide) stay >= 8 KiB. */
 static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
-                            size_t *B)
+                            size_t *B, int *nbuf)
 {
     double fixed, row;
     dw_status s = dw_kernel_gram_file_bytes(net, o, n, m, nngp, ntk, &fixed, &row);
     if (s) return s;
     const double mem = o && o->memory > 0 ? o->memory : DW_KERNEL_MEMORY_FRACTION * dw_core_mem_available();
-    const double rows = (mem - fixed) / row;
+    const double cap = fmax(1024.0, 64.0 * 1048576.0 / row);
+    *nbuf = (mem - fixed) / row >= (double)n && (double)n <= cap ? 1 : 2;
+    const double rows = fmin((mem - fixed) / (row * *nbuf), cap);
     if (!(rows >= 1.0) && n > 0) {
         char a[32], b[32], c[32];
         dw_ooc_format_size(mem, a, sizeof a);
         dw_ooc_format_size(fixed, b, sizeof b);
-        dw_ooc_format_size(fixed + row, c, sizeof c);
+        dw_ooc_format_size(fixed + 2 * row, c, sizeof c);
         return dw_fail(DW_ERR_NOMEM, "memory: %s is too small for this Gram matrix: the plan and scratch need %s and "
-                                     "one row of the result more; give at least %s", a, b, c);
+                                     "two rows of the result more; give at least %s", a, b, c);
     }
     size_t k = rows >= (double)n ? n : (size_t)rows;
     if (k >= TILE_I) k -= k % TILE_I;
@@ -170,19 +148,24 @@ static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n
     return DW_OK;
 }
 
-static dw_status run_blocks(ooc_run *r, ooc_files *f)
+static dw_status run_blocks(ooc_run *r, ooc_files *f, int nbuf)
 {
     dw_kernel_plan *p = (dw_kernel_plan *)r->p;
-    const size_t nbj = (r->m + TILE_J - 1) / TILE_J, stage_rows_max = STAGE_BYTES / (8 * r->B);
-    const size_t stage_rows = stage_rows_max > 0 ? stage_rows_max : 1;
-    r->buf = dw_core_alloc_large(r->nout * r->L * r->B * r->m * sizeof(double), "the kernel's row block");
+    const size_t nbj = (r->m + TILE_J - 1) / TILE_J;
+    const ooc_layout lay = {r->n, r->m, r->L, r->nout, r->B, p->symmetric};
+    double *bufs[2] = {NULL, NULL};
+    for (int k = 0; k < nbuf; k++)
+        bufs[k] = dw_core_alloc_large(r->nout * r->L * r->B * r->m * sizeof(double), "the kernel's row block");
     r->tiles = dw_alloc(2 * ((r->B + TILE_I - 1) / TILE_I) * nbj + 2, sizeof(size_t), "tile list");
-    double *stage = p->symmetric ? dw_alloc(stage_rows * r->B, sizeof(double), "the mirror staging") : NULL;
-    dw_status s = !r->buf || !r->tiles || (p->symmetric && !stage) ? DW_ERR_NOMEM : DW_OK;
-    for (r->r0 = f->rows_done; !s && r->r0 < r->n; r->r0 = r->r1) {
+    ooc_writer *wr = NULL;
+    dw_status s = !bufs[0] || (nbuf == 2 && !bufs[1]) || !r->tiles ? DW_ERR_NOMEM : DW_OK;
+    if (!s) s = dw_ooc_writer_start(&wr, f, &lay);
+    int k = 0;
+    for (r->r0 = f->rows_done; !s && r->r0 < r->n; r->r0 = r->r1, k ^= nbuf - 1) {
         r->r1 = r->r0 + r->B < r->n ? r->r0 + r->B : r->n;
         r->cb = p->symmetric ? r->r0 / TILE_J * TILE_J : 0;
         r->w = r->m - r->cb;
+        r->buf = bufs[k]; /* free: the block that used it was written before the last post returned */
         r->ntiles = 0;
         for (size_t i0 = r->r0; i0 < r->r1; i0 += TILE_I)
             for (size_t b = p->symmetric ? i0 / TILE_J : 0; b < nbj; b++) {
@@ -192,10 +175,10 @@ static dw_status run_blocks(ooc_run *r, ooc_files *f)
             }
         if ((s = dw_par_for(r->ntiles, p->threads, block_tile, r))) break;
         if (p->symmetric) block_fill(r);
-        if ((s = block_write(r, f, stage, stage_rows))) break;
-        f->rows_done = r->r1;
-        if (p->stats) f->stats = *p->stats;
-        if ((s = dw_ooc_record(f))) break;
+        ooc_block blk = {r->buf, r->r0, r->r1, r->cb, r->w, {0, 0, 0, 0, 0, 0}};
+        if (p->stats) blk.stats = *p->stats;
+        if ((s = dw_ooc_writer_post(wr, &blk))) break;
+        if (nbuf == 1 && (s = dw_ooc_writer_wait(wr))) break; /* one buffer: written before it is reused */
         /* from the calling thread after every block too (the workers may have taken every tile) */
         if (r->o && r->o->progress && r->r1 < r->n &&
             r->o->progress(r->o->progress_ctx, (double)atomic_load(&r->done), r->total) != 0) {
@@ -203,9 +186,11 @@ static dw_status run_blocks(ooc_run *r, ooc_files *f)
             s = dw_fail(DW_ERR_INVALID, "kernel: cancelled by the progress callback");
         }
     }
-    free(stage);
+    /* the blocks handed over are written and recorded before anything returns (a cancelled run resumes after them) */
+    const dw_status ws = dw_ooc_writer_stop(wr);
+    if (!s) s = ws;
     free(r->tiles);
-    dw_core_free_large(r->buf);
+    for (int b = 0; b < nbuf; b++) dw_core_free_large(bufs[b]);
     return s;
 }
 
@@ -226,13 +211,14 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     const bool all = o && o->all_layers;
     const size_t L = all ? (size_t)fc.depth + 1 : 1, nout = (size_t)nngp + (size_t)ntk;
     size_t shape[4], nd = 0, B = 1;
+    int nbuf = 1;
     if (nout == 2) shape[nd++] = 2;
     if (all) shape[nd++] = L;
     shape[nd++] = n;
     shape[nd++] = m;
     ooc_files f;
     if ((s = dw_ooc_names(&f, path, (int)nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
-        (s = block_rows(net, o, n, m, nngp, ntk, &B))) {
+        (s = block_rows(net, o, n, m, nngp, ntk, &B, &nbuf))) {
         dw_ooc_close(&f, true);
         return s;
     }
@@ -264,7 +250,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     if (o && o->progress && o->progress(o->progress_ctx, (double)atomic_load(&r.done), r.total) != 0)
         atomic_store(&r.cancel, 1);
     s = atomic_load(&r.cancel) ? dw_fail(DW_ERR_INVALID, "kernel: cancelled by the progress callback")
-                               : run_blocks(&r, &f);
+                               : run_blocks(&r, &f, nbuf);
     if (!s && o && o->progress) o->progress(o->progress_ctx, r.total, r.total);
     if (!s) s = dw_ooc_finish(&f);
     if (!s && info) dw_kern_fill_info(p, info);

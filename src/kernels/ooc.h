@@ -48,4 +48,36 @@ dw_status dw_ooc_finish(ooc_files *f);
 /* Release everything; keep: leave the partial and side files for a resume, else remove them. */
 void dw_ooc_close(ooc_files *f, bool keep);
 
+/* ooc_write.c: one block of rows in memory and where it goes. Output o, layer l, entry (i, j) of the block is at
+ * buf[(o L + l) B w + (i - r0) w + (j - cb)]; a symmetric Gram's block holds the entries with j >= r0 (cb: r0
+ * rounded down to a tile column), a rectangular one every column (cb 0, w m). */
+typedef struct ooc_block {
+    double *buf;
+    size_t r0, r1, cb, w;
+    gen_stats stats; /* the tile statistics once this block is done (recorded with it) */
+} ooc_block;
+
+typedef struct ooc_layout {
+    size_t n, m, L, nout, B; /* rows, columns, layers per output, outputs, rows per block */
+    bool symmetric;
+} ooc_layout;
+
+/* The writer's staging of the transposed mirror pieces: 64 KiB, or one piece. */
+#define DW_OOC_STAGE_BYTES ((size_t)1 << 16)
+
+/* dst[j * lddst + i] = src[i * ldsrc + j] for i < ni, j < nj (upper: only j > i), in cache-sized squares. */
+void dw_ooc_transpose(double *dst, size_t lddst, const double *src, size_t ldsrc, size_t ni, size_t nj, bool upper);
+
+/* The writer: a thread that writes a block's rows (and a symmetric Gram's mirror of them into the later rows),
+ * syncs them to the disk, then records them in the side file, while the caller computes the next block. */
+typedef struct ooc_writer ooc_writer;
+dw_status dw_ooc_writer_start(ooc_writer **w, ooc_files *f, const ooc_layout *lay);
+/* Wait until the previous block is written (its status: a failure is returned here and ends the run), then hand
+ * over b (its buffer is the writer's until the next post or wait returns). */
+dw_status dw_ooc_writer_post(ooc_writer *w, const ooc_block *b);
+/* Wait until every posted block is written and recorded; the first failure. */
+dw_status dw_ooc_writer_wait(ooc_writer *w);
+/* Wait, stop the thread, free; the first failure. NULL-safe. */
+dw_status dw_ooc_writer_stop(ooc_writer *w);
+
 #endif

@@ -113,7 +113,8 @@ static void test_bits(void)
                             CHECK(dw_kernel_opts_set_threads(o, threads) == DW_OK);
                             /* the fixed part depends on the threads: query it again */
                             CHECK(dw_kernel_gram_file_bytes(net, o, n, mm, nngp, ntk, &fixed, &row) == DW_OK);
-                            CHECK(dw_kernel_opts_set_memory(o, fixed + (rows[b] + 0.5) * row) == DW_OK);
+                            /* two buffers of rows[b] rows (one when all rows fit in one) */
+                            CHECK(dw_kernel_opts_set_memory(o, fixed + (2 * rows[b] + 0.5) * row) == DW_OK);
                             CHECK(dw_kernel_gram_file(net, o, X, n, sym ? NULL : Y, mm, d, nngp, ntk, out, ig) ==
                                   DW_OK);
                             double *got = read_data(out, nout * one);
@@ -154,7 +155,7 @@ static void test_resume(void)
         CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, want, want + n * n, iw) == DW_OK);
         double fixed, row;
         CHECK(dw_kernel_gram_file_bytes(net, o, n, n, true, true, &fixed, &row) == DW_OK);
-        CHECK(dw_kernel_opts_set_memory(o, fixed + 64.5 * row) == DW_OK);
+        CHECK(dw_kernel_opts_set_memory(o, fixed + 128.5 * row) == DW_OK); /* 2 buffers of 64 rows */
         CHECK(dw_kernel_opts_set_progress(o, progress, NULL) == DW_OK);
         FILE *f = fopen(out, "wb"); /* a previous output */
         fputs("previous", f);
@@ -191,7 +192,7 @@ static void test_resume(void)
         /* the resume, with other blocks and threads */
         CHECK(dw_kernel_opts_set_threads(o, 1) == DW_OK);
         CHECK(dw_kernel_gram_file_bytes(net, o, n, n, true, true, &fixed, &row) == DW_OK);
-        CHECK(dw_kernel_opts_set_memory(o, fixed + 100.5 * row) == DW_OK);
+        CHECK(dw_kernel_opts_set_memory(o, fixed + 200.5 * row) == DW_OK);
         CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, ig) == DW_OK);
         CHECK(seen_total > 0);
         double *got = read_data(out, 2 * n * n);

@@ -69,7 +69,7 @@ def test_bits_equal_in_memory(tmp_path, act, kind, rect):
         mem = None
         if rows is not None:
             fixed, row = file_bytes(kw, 130, m, kind != "ntk", kind != "nngp", threads=threads)
-            mem = fixed + (rows + 0.5) * row
+            mem = fixed + (2 * rows + 0.5) * row  # two buffers of `rows` rows
         out = tmp_path / ("K%s.npy" % rows)
         got, ginfo = dw.kernel(X, Y, kind=kind, out=out, memory=mem, threads=threads, return_info=True, **kw)
         assert isinstance(got, np.memmap) and not got.flags.writeable
@@ -86,7 +86,7 @@ def test_all_layers(tmp_path):
     kw = dict(depth=3, act="gelu", bias_var=0.2)
     want = dw.kernel(X, kind="both", all_layers=True, **kw)
     fixed, row = file_bytes(kw, 70, 70, True, True, all_layers=True)
-    got = dw.kernel(X, kind="both", all_layers=True, out=tmp_path / "K.npy", memory=fixed + 9.5 * row, threads=1, **kw)
+    got = dw.kernel(X, kind="both", all_layers=True, out=tmp_path / "K.npy", memory=fixed + 18.5 * row, threads=1, **kw)
     assert got.shape == (2, 4, 70, 70) and np.array_equal(got, want)
 
 
