@@ -357,10 +357,8 @@ int main(void)
         kernel_act = kernel_acts[a];
         sweep(name, sc_kernels);
     }
-    kernel_act = "relu";
-    sweep("kernels file relu", sc_kernels_file);
-    kernel_act = "tanh";
-    sweep("kernels file tanh", sc_kernels_file);
+    kernel_act = "relu"; /* the file route's own allocations are the same for every activation */
+    sweep("kernels file", sc_kernels_file);
     sweep("sample", sc_sample);
     sweep("spectrum", sc_spectrum);
     sweep("wick", sc_wick);
