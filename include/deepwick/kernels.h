@@ -88,8 +88,9 @@ DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, cons
  * m: shape (n, m), (depth + 1, n, m) with all_layers, and with nngp and ntk both (2, n, m) or (2, depth + 1, n, m),
  * index 0 the NNGP (the CLI's --kind both). The bytes of the array are those of dw_kernel_gram's result.
  *
- * The rows go into "<dir>/.<name>.deepwick-partial" beside `path`, renamed to `path` once complete (after
- * fsync), so `path` is never half-written: an interrupted run (a signal, SIGKILL, a full disk, a progress callback
+ * The rows go into "<dir>/.<name>.deepwick-partial" beside `path`, renamed to `path` once complete (after an
+ * fsync when there were several blocks, each block synced before it is recorded; a run of one block is written like
+ * dw_io_write_npy's outputs, without a sync), so `path` is never half-written: an interrupted run (a signal, SIGKILL, a full disk, a progress callback
  * returning non-zero) leaves the previous `path` untouched. A side file "<dir>/.<name>.deepwick-resume" records
  * the completed rows and a hash of the computation (library version, network, kind, layers, inputs; not the
  * memory nor the threads, which do not change a bit): with dw_kernel_opts_set_resume the next run continues from

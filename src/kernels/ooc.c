@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 typedef struct ooc_run {
     const dw_kernel_plan *p;
     size_t n, m, L, nout;     /* rows, columns, layers per output, outputs (K and/or Theta) */
@@ -240,6 +239,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
         p->stats->quadrature = f.stats.quadrature;
         p->stats->routes = f.stats.routes;
     }
+    f.sync = (n + B - 1) / B > 1;
     ooc_run r = {.p = p, .n = n, .m = m, .L = L, .nout = nout, .B = B, .ntk_only = !nngp, .o = o};
     atomic_init(&r.done, 0);
     atomic_init(&r.cancel, 0);

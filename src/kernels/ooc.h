@@ -22,6 +22,7 @@ typedef struct ooc_files {
     uint64_t hash;                /* of the computation (ooc.c) */
     size_t n;                     /* rows of the Gram matrix */
     size_t rows_done;             /* completed rows (from the side file when resumed) */
+    bool sync;                    /* several blocks: each is synced before it is recorded, the file before the rename */
     gen_stats stats;              /* generic activations: the tile statistics of the completed rows */
 } ooc_files;
 
@@ -43,7 +44,7 @@ dw_status dw_ooc_open(ooc_files *f, bool resume);
 dw_status dw_ooc_write(ooc_files *f, const void *buf, size_t bytes, uint64_t off);
 /* Record rows_done and stats in the side file (atomically: .tmp then rename). */
 dw_status dw_ooc_record(ooc_files *f);
-/* fsync, permissions, rename the partial file to the output, remove the side file. */
+/* fsync (f->sync), rename the partial file to the output, remove the side file. */
 dw_status dw_ooc_finish(ooc_files *f);
 /* Release everything; keep: leave the partial and side files for a resume, else remove them. */
 void dw_ooc_close(ooc_files *f, bool keep);

@@ -205,7 +205,7 @@ dw_status dw_ooc_open(ooc_files *f, bool resume)
 
 dw_status dw_ooc_finish(ooc_files *f)
 {
-    if (fsync(f->fd) != 0) return dw_fail(DW_ERR_IO, "%s: %s", f->partial, strerror(errno));
+    if (f->sync && fsync(f->fd) != 0) return dw_fail(DW_ERR_IO, "%s: %s", f->partial, strerror(errno));
     if (rename(f->partial, f->path) != 0) return dw_fail(DW_ERR_IO, "%s: %s", f->path, strerror(errno));
     unlink(f->side);
     close(f->fd); /* the lock goes with it */

@@ -1,7 +1,8 @@
 /* The out-of-core Gram's writer (ooc.h): a thread that puts a computed block of rows at its place in the .npy,
  * syncs it, and records it in the side file, while the driver (ooc.c) computes the next block into the other
- * buffer, so the disk's time hides behind the computation. The block is synced before it is recorded, so the side
- * file never claims rows that a crash of the machine could lose. */
+ * buffer, so the disk's time hides behind the computation. With several blocks each is synced before it is
+ * recorded, so the side file never claims rows that a crash of the machine could lose; a run of one block is
+ * written like the library's other outputs (dw_io_write_npy: temporary file and rename, no sync). */
 #include "kernels/ooc.h"
 
 #include <errno.h>
@@ -62,7 +63,7 @@ static dw_status write_block(ooc_writer *w, const ooc_block *b)
                     return s;
         }
     }
-    if (fdatasync(w->f->fd) != 0) return dw_fail(DW_ERR_IO, "%s: %s", w->f->partial, strerror(errno));
+    if (w->f->sync && fdatasync(w->f->fd) != 0) return dw_fail(DW_ERR_IO, "%s: %s", w->f->partial, strerror(errno));
     w->f->rows_done = b->r1;
     w->f->stats = b->stats;
     return dw_ooc_record(w->f);
