@@ -209,3 +209,29 @@ def test_memory_option_sizes(tmp_path):
     r = run("kernel", "--x", tmp_path / "x.npy", "--depth", 2, "--act", "erf", "--out", tmp_path / "K.npy",
             "--memory", "10K")
     assert r.returncode == 1 and "too small" in r.stderr and "give at least" in r.stderr
+
+
+@needs_cli
+def test_progress_on_a_terminal(tmp_path):
+    """With stderr a terminal (a pty) the run draws tiles done / total, the rate and the ETA, then clears the line."""
+    import pty
+    np.save(tmp_path / "x.npy", np.random.default_rng(7).standard_normal((500, 3)))
+    master, slave = pty.openpty()
+    p = subprocess.Popen([str(CLI), "kernel", "--x", str(tmp_path / "x.npy"), "--depth", "2", "--act", "relu",
+                          "--out", str(tmp_path / "K.npy"), "--memory", "2M"], stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 4096)
+        except OSError:  # EIO once the child has closed the terminal
+            break
+        if not b:
+            break
+        chunks.append(b)
+    os.close(master)
+    assert p.wait(timeout=120) == 0
+    text = b"".join(chunks).decode()
+    total = sum(1 + (500 - 1) // 256 - i0 // 256 for i0 in range(0, 500, 32))  # symmetric: tiles with some j >= i
+    assert "/%d tiles" % total in text and "tiles/s" in text and "ETA" in text, text
+    assert text.endswith("\r\x1b[K"), repr(text[-40:])
