@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+import signal
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -19,6 +20,8 @@ _opts_set_all_layers = bind("dw_kernel_opts_set_all_layers", ctypes.c_int, c_han
 _opts_set_threads = bind("dw_kernel_opts_set_threads", ctypes.c_int, c_handle, ctypes.c_int)
 _opts_set_memory = bind("dw_kernel_opts_set_memory", ctypes.c_int, c_handle, ctypes.c_double)
 _opts_set_resume = bind("dw_kernel_opts_set_resume", ctypes.c_int, c_handle, ctypes.c_bool)
+_progress_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_double, ctypes.c_double)
+_opts_set_progress = bind("dw_kernel_opts_set_progress", ctypes.c_int, c_handle, _progress_fn, ctypes.c_void_p)
 _info_init = bind("dw_kernel_info_init", ctypes.c_int, c_handle_p)
 _info_clear = bind("dw_kernel_info_clear", None, c_handle)
 _info_method = bind("dw_kernel_info_method", ctypes.c_char_p, c_handle)
@@ -36,6 +39,33 @@ _gram = bind("dw_kernel_gram", ctypes.c_int, c_handle, c_handle, c_double_p, cty
 _gram_file = bind("dw_kernel_gram_file", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
                   ctypes.c_size_t, ctypes.c_size_t, ctypes.c_bool, ctypes.c_bool, ctypes.c_char_p, c_handle)
 _check_alloc = bind("dw_core_check_alloc", ctypes.c_int, ctypes.c_double, ctypes.c_char_p)
+
+
+def _gram_file_interruptible(call: Callable[[Any], int]) -> int:
+    """Run call(progress) (dw_kernel_gram_file with a progress callback) so that Ctrl-C stops it resumably: while it
+    runs, SIGINT only sets a flag (a handler of ours, in the main thread), which the callback, run by the library
+    on this thread between tiles, hands back as "stop". Then KeyboardInterrupt is raised."""
+    hit: List[bool] = []
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        hit.append(True)
+
+    def cb(ctx: Any, done: float, total: float) -> int:
+        return 1 if hit else 0
+
+    progress = _progress_fn(cb)
+    try:
+        old = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: no handler of ours, Ctrl-C waits for the call
+        old = None
+    try:
+        status = call(progress)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    if hit:
+        raise KeyboardInterrupt("deepwick.kernel: interrupted; resume=True continues from the completed rows")
+    return status
 
 
 def _points(name: str, A: Any) -> np.ndarray:
@@ -101,7 +131,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         With ``out``: the working memory in bytes (default: half the available memory).
     resume : bool
         With ``out``: continue an interrupted run of the same computation from its completed rows (its side file
-        ``.<name>.deepwick-resume``); a run with other options or inputs is refused.
+        ``.<name>.deepwick-resume``); a run with other options or inputs is refused. Ctrl-C during an ``out``
+        run raises KeyboardInterrupt once the blocks handed to the writer are recorded, so that resume=True
+        continues from them.
 
     Returns
     -------
@@ -149,8 +181,13 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         check(_opts_set_memory(o.h, 0.0 if memory is None else float(memory)))
         check(_opts_set_resume(o.h, bool(resume)))
         path = os.fsencode(os.fspath(out))
-        check(_gram_file(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], nngp, ntk, path,
-                         info.h if info else None))
+
+        def call(progress: Any) -> int:
+            check(_opts_set_progress(o.h, progress, None))
+            return int(_gram_file(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], nngp, ntk, path,
+                                  info.h if info else None))
+
+        check(_gram_file_interruptible(call))
         result = np.load(os.fsdecode(path), mmap_mode="r")
     else:
         if memory is not None or resume:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -235,3 +236,28 @@ def test_progress_on_a_terminal(tmp_path):
     total = sum(1 + (500 - 1) // 256 - i0 // 256 for i0 in range(0, 500, 32))  # symmetric: tiles with some j >= i
     assert "/%d tiles" % total in text and "tiles/s" in text and "ETA" in text, text
     assert text.endswith("\r\x1b[K"), repr(text[-40:])
+
+
+def test_python_ctrl_c_then_resume(big, tmp_path):
+    """Ctrl-C (SIGINT) during deepwick.kernel(out=) raises KeyboardInterrupt, keeps the completed rows; resume=True
+    finishes with the in-memory bits."""
+    out = tmp_path / "K.npy"
+    script = ("import numpy as np, deepwick as dw\n"
+              "X = np.load(%r)\n"
+              "dw.kernel(X, depth=3, act='relu', kind='both', bias_var=0.1, out=%r, memory=4e6, threads=2)\n"
+              % (str(big / "x.npy"), str(out)))
+    side = tmp_path / ".K.npy.deepwick-resume"
+    p = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while side_rows(side) == 0 and p.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.01)
+    assert p.poll() is None, "the run ended before it could be interrupted"
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=300)[1]
+    assert p.returncode != 0 and "KeyboardInterrupt" in err and "resume=True" in err, err
+    assert not out.exists()
+    assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
+    X = np.load(big / "x.npy")
+    got = dw.kernel(X, depth=3, act="relu", kind="both", bias_var=0.1, out=out, resume=True)
+    assert np.array_equal(got, dw.kernel(X, depth=3, act="relu", kind="both", bias_var=0.1))
+    assert leftovers(tmp_path) == []
