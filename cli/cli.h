@@ -74,6 +74,9 @@ typedef struct cli_progress {
     const char *label;
     double start, last;
     int shown, enabled;
+    const char *unit; /* NULL (cli_progress_init): a percentage; else "12/345 UNIT, 6.7 UNIT/s" with the rate and ETA
+                       * of this run (counted from the first call: a resumed run starts there) */
+    double base;
 } cli_progress;
 void cli_progress_init(cli_progress *p, const char *label);
 int cli_progress_cb(void *ctx, double done, double total); /* a dw_sample_progress_fn */

@@ -1,9 +1,12 @@
-/* deepwick kernel: NNGP / NTK Gram matrices (theory.md 1.2-1.3). Reads inputs, calls dw_kernel_gram, writes .npy. */
+/* deepwick kernel: NNGP / NTK Gram matrices (theory.md 1.2-1.3). Reads inputs, calls dw_kernel_gram_file, which
+ * writes the .npy row block by row block within --memory (out of core), resumable with --resume. */
 #include "cli.h"
 
 #include "opts.h"
 
 #include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +15,10 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct kernel_args {
     cli_args base;
-    const char *x, *y, *act, *out, *kind, *param;
+    const char *x, *y, *act, *out, *kind, *param, *memory;
     long depth, threads;
     cli_reals weight_var, bias_var, width;
-    bool all_layers, json;
+    bool all_layers, json, resume;
 } kernel_args;
 
 #define F(field) offsetof(kernel_args, field)
@@ -29,8 +32,10 @@ static const cli_opt opts[] = {
      "or an expression in z, e.g. 'tanh(z)^2', 'z*sigmoid(1.702*z)', 'max(z, 0.1*z)'\n"
      "(+ - * / ^, exp log sqrt abs tanh sigmoid erf sin cos relu softplus max min)",
      .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
-    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically", .flags = CLI_REQUIRED | CLI_OUTPUT,
-     .ext = ".npy"},
+    {"out", CLI_TEXT, F(out), "FILE",
+     "output .npy (float64), written atomically: row blocks go into .FILE.deepwick-partial\n"
+     "beside it, renamed when complete; a previous FILE stays untouched until then",
+     .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)",
      .flags = 0},
     {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 comma-separated per-layer values",
@@ -44,17 +49,56 @@ static const cli_opt opts[] = {
      .flags = 0},
     {"all-layers", CLI_FLAG, F(all_layers), NULL,
      "output every layer: (L+1, n, m), or (2, L+1, n, m) with --kind both", .flags = 0},
+    {"memory", CLI_TEXT, F(memory), "SIZE",
+     "working memory, e.g. 2G, 512M (K, M, G, T: powers of 1024; default: half the\n"
+     "available memory); the result may be larger: it goes to disk by row blocks", .flags = 0},
+    {"resume", CLI_FLAG, F(resume), NULL,
+     "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"
+     "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0},
     {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
      .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 
+/* "2G", "512M", "1.5GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 and a message if not. */
+static double parse_size(const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || !isfinite(v) || !(v > 0)) return 0;
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, *end == 'k' ? 'K' : *end) : NULL;
+    if (u && *u) {
+        v *= pow(1024.0, (double)(u - units + 1));
+        end++;
+        if (*end == 'i' && end[1] == 'B') end += 2;
+        else if (*end == 'B') end++;
+    } else if (*end == 'B') {
+        end++;
+    }
+    return *end ? 0 : v;
+}
+
+/* SIGINT / SIGTERM: the next progress call stops the run, which keeps its rows for --resume; a second signal
+ * kills at once (SA_RESETHAND). */
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static int kernel_progress(void *ctx, double done, double total)
+{
+    if (stop_signal) return 1;
+    return cli_progress_cb(ctx, done, total);
+}
+
 static const cli_cmd cmd = {
     "kernel", "--x X.npy [--y Y.npy] --depth L --act ACT --out K.npy [options]",
     "Infinite-width NNGP kernel K^{L+1} and/or neural tangent kernel Theta^{L+1} of the network\n"
     "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1}   (theory.md 1.1-1.3)\n"
-    "on every pair of rows of X (and Y).\n",
+    "on every pair of rows of X (and Y). The result goes to disk by blocks of rows, so n and m are\n"
+    "limited by the disk, not the memory; the bits are those of the in-memory computation whatever\n"
+    "--memory and --threads. A progress bar is drawn on stderr when it is a terminal. After Ctrl-C,\n"
+    "SIGTERM or a kill, FILE is untouched and the same command with --resume continues.\n",
     opts, "weight_var = W_std**2 of Neural Tangents' stax.Dense; a layer with bias-var 0 has no bias.\n"};
 
 int cmd_kernel(int argc, char **argv)
@@ -73,7 +117,6 @@ int cmd_kernel(int argc, char **argv)
     }
     const long depth = a.depth;
     rc = 1;
-    double *res = NULL;
     dw_act *act = NULL;
     dw_net *net = NULL;
     dw_kernel_opts *o = NULL;
@@ -109,35 +152,49 @@ int cmd_kernel(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    double bytes;
-    if ((s = dw_kernel_gram_bytes(net, o, n, m, nngp, ntk, &bytes)) ||
-        (s = dw_core_check_alloc(bytes, "the kernel result"))) {
+    const double memory = a.memory ? parse_size(a.memory) : 0.0;
+    if (a.memory && !(memory > 0)) {
+        rc = cli_error("--memory: expected a size such as 2G, 512M or a number of bytes, got '%s'", a.memory);
+        goto done;
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, "kernel");
+    prog.unit = "tiles";
+    if ((s = dw_kernel_opts_set_memory(o, memory)) || (s = dw_kernel_opts_set_resume(o, a.resume)) ||
+        (s = dw_kernel_opts_set_progress(o, kernel_progress, &prog))) {
         rc = cli_status(s);
         goto done;
     }
-    const size_t layers = a.all_layers ? (size_t)depth + 1 : 1, one = n * m * layers;
-    res = dw_core_alloc_large((size_t)(nngp + ntk) * one * sizeof(double), "the kernel result");
-    if (!res) {
-        rc = cli_status(DW_ERR_NOMEM);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    double t0 = cli_now();
+    s = dw_kernel_gram_file(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, nngp, ntk, a.out, info);
+    double secs = cli_now() - t0;
+    cli_progress_done(&prog);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (s && stop_signal) {
+        rc = cli_error("interrupted (%s): %s is untouched; the same command with --resume continues from the "
+                       "completed rows", stop_signal == SIGINT ? "SIGINT" : "SIGTERM", a.out);
+        rc = 128 + stop_signal;
         goto done;
     }
-    double t0 = cli_now();
-    s = dw_kernel_gram(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, nngp ? res : NULL,
-                       ntk ? res + (nngp ? one : 0) : NULL, info);
-    double secs = cli_now() - t0;
     if (s) {
         rc = cli_status(s);
         goto done;
     }
+    const size_t layers = a.all_layers ? (size_t)depth + 1 : 1;
     size_t shape[4], nd = 0;
     if (nngp && ntk) shape[nd++] = 2;
     if (a.all_layers) shape[nd++] = layers;
     shape[nd++] = n;
     shape[nd++] = m;
-    if ((s = dw_io_write_npy(a.out, res, (int)nd, shape))) {
-        rc = cli_status(s);
-        goto done;
-    }
     if (a.json) {
         /* the options as parsed (one table), then what the library reports */
         printf("{\"command\": \"kernel\", \"version\": \"%s\", ", dw_version());
@@ -167,7 +224,6 @@ int cmd_kernel(int argc, char **argv)
     rc = 0;
 done:
     cli_args_free(&cmd, &a);
-    dw_core_free_large(res);
     dw_kernel_info_clear(info);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);

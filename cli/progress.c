@@ -11,6 +11,8 @@ void cli_progress_init(cli_progress *p, const char *label)
     p->last = 0;
     p->shown = 0;
     p->enabled = isatty(2);
+    p->unit = NULL;
+    p->base = -1;
 }
 
 int cli_progress_cb(void *ctx, double done, double total)
@@ -26,6 +28,15 @@ int cli_progress_cb(void *ctx, double done, double total)
     int k = (int)(f * 30);
     for (int i = 0; i < 30; i++) bar[i] = i < k ? '#' : '.';
     bar[30] = '\0';
+    if (p->unit) {
+        if (p->base < 0) p->base = done;
+        const double rate = el > 0 ? (done - p->base) / el : 0;
+        fprintf(stderr, "\r%s [%s] %.0f/%.0f %s  %.1f %s/s  ETA %.0fs   ", p->label, bar, done, total, p->unit, rate,
+                p->unit, rate > 0 ? (total - done) / rate : 0.0);
+        fflush(stderr);
+        p->shown = 1;
+        return 0;
+    }
     double eta = f > 0 ? el * (1 - f) / f : 0;
     fprintf(stderr, "\r%s [%s] %5.1f%%  elapsed %.0fs  ETA %.0fs   ", p->label, bar, 100 * f, el, eta);
     fflush(stderr);

@@ -30,6 +30,20 @@ DW_API dw_status dw_kernel_opts_set_all_layers(dw_kernel_opts *o, bool on);
 /** Threads (dw_par_for workers), 0 (the OpenMP default) to 4096; results do not depend on it. */
 DW_API dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads);
 
+/** Out-of-core Grams (dw_kernel_gram_file only). Working memory in bytes (> 0), or 0 (the default):
+ * DW_KERNEL_MEMORY_FRACTION of the memory available when the computation starts (MemAvailable). It bounds the
+ * library's own allocations (the plan, the row block, the tiles' scratch); the process adds its code, BLAS'
+ * buffers and the caller's inputs. */
+#define DW_KERNEL_MEMORY_FRACTION 0.5
+DW_API dw_status dw_kernel_opts_set_memory(dw_kernel_opts *o, double bytes);
+/** true: continue an interrupted dw_kernel_gram_file of the same output from its completed rows (see there). */
+DW_API dw_status dw_kernel_opts_set_resume(dw_kernel_opts *o, bool on);
+/** Progress of dw_kernel_gram_file, called from the calling thread with the tiles done and their total (tiles of
+ * TILE_I = 32 rows x 256 columns; a resumed run starts at the tiles already done); a non-zero return stops the
+ * computation as an interruption (resumable). fn NULL: none. */
+typedef int (*dw_kernel_progress_fn)(void *ctx, double done, double total);
+DW_API dw_status dw_kernel_opts_set_progress(dw_kernel_opts *o, dw_kernel_progress_fn fn, void *ctx);
+
 /** What one dw_kernel_gram call did (an opaque result object): the route, and two bounds for the generic route:
  * on the returned entries (max_bound, propagated through the layers) and on each Gaussian expectation evaluated
  * (expectation_bound: E[phi(u)phi(v)] and E[phi'(u)phi'(v)], every entry and layer, relative to
@@ -68,6 +82,32 @@ DW_API int dw_kernel_info_series_terms(const dw_kernel_info *info);
  * info (NULL: not wanted) receives how the expectations were computed. */
 DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
                                 const double *Y, size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info);
+
+/** The Gram matrices of dw_kernel_gram written into the .npy file `path` (float64, little endian, C order) row
+ * block by row block, so that only the working memory of dw_kernel_opts_set_memory is resident, whatever n and
+ * m: shape (n, m), (depth + 1, n, m) with all_layers, and with nngp and ntk both (2, n, m) or (2, depth + 1, n, m),
+ * index 0 the NNGP (the CLI's --kind both). The bytes of the array are those of dw_kernel_gram's result.
+ *
+ * The rows go into "<dir>/.<name>.deepwick-partial" beside `path`, renamed to `path` once complete (after an
+ * fsync when there were several blocks, each block synced before it is recorded; a run of one block is written like
+ * dw_io_write_npy's outputs, without a sync), so `path` is never half-written: an interrupted run (a signal, SIGKILL, a full disk, a progress callback
+ * returning non-zero) leaves the previous `path` untouched. A side file "<dir>/.<name>.deepwick-resume" records
+ * the completed rows and a hash of the computation (library version, network, kind, layers, inputs; not the
+ * memory nor the threads, which do not change a bit): with dw_kernel_opts_set_resume the next run continues from
+ * there (a run with another hash is refused, DW_ERR_INVALID, and the files are kept); without it, or after a
+ * failure that a rerun would repeat (bad input, overflow), the next start removes them. The partial file is
+ * locked (flock) while a run writes it: a second run on the same output fails at once. Space on the disk is
+ * checked before any work. Y NULL: K(X, X), exactly symmetric, each entry computed once. info as dw_kernel_gram
+ * (across a resume too: the side file carries the statistics of the completed rows). */
+DW_API dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                                     const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
+                                     dw_kernel_info *info);
+
+/** The working memory of dw_kernel_gram_file: `fixed` bytes (the plan, the tiles' scratch, staging) plus
+ * `per_row` bytes per row of a block (a block of B rows needs fixed + B per_row; dw_kernel_opts_set_memory then
+ * gives blocks of floor((memory - fixed) / per_row) rows, rounded down to a multiple of 32 from 32 on). */
+DW_API dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m,
+                                           bool nngp, bool ntk, double *fixed, double *per_row);
 
 /** Bytes a Gram computation needs (outputs + work space) for the outputs asked for (nngp, ntk), into *bytes. */
 DW_API dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp,

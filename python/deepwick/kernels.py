@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+import os
+import signal
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -16,6 +18,10 @@ _opts_init = bind("dw_kernel_opts_init", ctypes.c_int, c_handle_p)
 _opts_clear = bind("dw_kernel_opts_clear", None, c_handle)
 _opts_set_all_layers = bind("dw_kernel_opts_set_all_layers", ctypes.c_int, c_handle, ctypes.c_bool)
 _opts_set_threads = bind("dw_kernel_opts_set_threads", ctypes.c_int, c_handle, ctypes.c_int)
+_opts_set_memory = bind("dw_kernel_opts_set_memory", ctypes.c_int, c_handle, ctypes.c_double)
+_opts_set_resume = bind("dw_kernel_opts_set_resume", ctypes.c_int, c_handle, ctypes.c_bool)
+_progress_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_double, ctypes.c_double)
+_opts_set_progress = bind("dw_kernel_opts_set_progress", ctypes.c_int, c_handle, _progress_fn, ctypes.c_void_p)
 _info_init = bind("dw_kernel_info_init", ctypes.c_int, c_handle_p)
 _info_clear = bind("dw_kernel_info_clear", None, c_handle)
 _info_method = bind("dw_kernel_info_method", ctypes.c_char_p, c_handle)
@@ -30,7 +36,36 @@ _gram_bytes = bind("dw_kernel_gram_bytes", ctypes.c_int, c_handle, c_handle, cty
                    ctypes.c_bool, ctypes.c_bool, ctypes.POINTER(ctypes.c_double))
 _gram = bind("dw_kernel_gram", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
              ctypes.c_size_t, ctypes.c_size_t, c_double_p, c_double_p, c_handle)
+_gram_file = bind("dw_kernel_gram_file", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
+                  ctypes.c_size_t, ctypes.c_size_t, ctypes.c_bool, ctypes.c_bool, ctypes.c_char_p, c_handle)
 _check_alloc = bind("dw_core_check_alloc", ctypes.c_int, ctypes.c_double, ctypes.c_char_p)
+
+
+def _gram_file_interruptible(call: Callable[[Any], int]) -> int:
+    """Run call(progress) (dw_kernel_gram_file with a progress callback) so that Ctrl-C stops it resumably: while it
+    runs, SIGINT only sets a flag (a handler of ours, in the main thread), which the callback, run by the library
+    on this thread between tiles, hands back as "stop". Then KeyboardInterrupt is raised."""
+    hit: List[bool] = []
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        hit.append(True)
+
+    def cb(ctx: Any, done: float, total: float) -> int:
+        return 1 if hit else 0
+
+    progress = _progress_fn(cb)
+    try:
+        old = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: no handler of ours, Ctrl-C waits for the call
+        old = None
+    try:
+        status = call(progress)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    if hit:
+        raise KeyboardInterrupt("deepwick.kernel: interrupted; resume=True continues from the completed rows")
+    return status
 
 
 def _points(name: str, A: Any) -> np.ndarray:
@@ -48,8 +83,9 @@ DUAL_TARGET = 1e-10  # include/deepwick/act.h DW_DUAL_TARGET
 
 def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
            bias_var: ArrayLike = 0.0, kind: str = "nngp", param: str = "ntk", width: Optional[ArrayLike] = None,
-           all_layers: bool = False, threads: Optional[int] = None,
-           return_info: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
+           all_layers: bool = False, threads: Optional[int] = None, return_info: bool = False,
+           out: Optional[Union[str, "os.PathLike[str]"]] = None, memory: Optional[float] = None,
+           resume: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
     """Infinite-width NNGP and/or NTK Gram matrix of a fully connected network.
 
     Parameters
@@ -85,13 +121,26 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         not certify), 'series_terms' and
         'estimate' (True when part of max_bound is an estimate, not a bound: Hermite coefficients interpolated
         across the variances of inputs of many distinct norms).
+    out : str or path, optional
+        Write the result into this .npy file instead of memory (out of core: row blocks of the Gram matrix go to
+        their place in the file as they are computed, so n and m are limited by the disk, not the memory) and
+        return it as a read-only ``np.memmap``. The bits are those of the in-memory result. The file appears only
+        when complete (a partial ``.<name>.deepwick-partial`` beside it is renamed); an interrupted run leaves a
+        previous ``out`` untouched. See ``dw_kernel_gram_file`` in include/deepwick/kernels.h.
+    memory : float, optional
+        With ``out``: the working memory in bytes (default: half the available memory).
+    resume : bool
+        With ``out``: continue an interrupted run of the same computation from its completed rows (its side file
+        ``.<name>.deepwick-resume``); a run with other options or inputs is refused. Ctrl-C during an ``out``
+        run raises KeyboardInterrupt once the blocks handed to the writer are recorded, so that resume=True
+        continues from them.
 
     Returns
     -------
     ndarray, float64
         kind 'nngp' or 'ntk': (n, m), or (depth + 1, n, m) with all_layers;
         kind 'both': (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP and 1 the NTK.
-        With return_info, the pair (array, dict).
+        With ``out``, a read-only ``np.memmap`` of the file. With return_info, the pair (array, dict).
 
     Examples
     --------
@@ -126,22 +175,39 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     n = Xc.shape[0]
     m = n if Yc is None else Yc.shape[0]
     nngp, ntk = kind in ("nngp", "both"), kind in ("ntk", "both")
-    nbytes = ctypes.c_double()
-    check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
-    check(_check_alloc(nbytes.value, b"the kernel result"))
-    shape = ((depth + 1,) if all_layers else ()) + (n, m)
-    out = np.empty((2,) + shape if kind == "both" else shape)
-    K = out[0] if kind == "both" else out if nngp else None
-    T = out[1] if kind == "both" else out if ntk else None
     info = _Handle(_info_init, _info_clear) if return_info else None
-    check(_gram(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T), info.h if info else None))
+    result: np.ndarray
+    if out is not None:
+        check(_opts_set_memory(o.h, 0.0 if memory is None else float(memory)))
+        check(_opts_set_resume(o.h, bool(resume)))
+        path = os.fsencode(os.fspath(out))
+
+        def call(progress: Any) -> int:
+            check(_opts_set_progress(o.h, progress, None))
+            return int(_gram_file(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], nngp, ntk, path,
+                                  info.h if info else None))
+
+        check(_gram_file_interruptible(call))
+        result = np.load(os.fsdecode(path), mmap_mode="r")
+    else:
+        if memory is not None or resume:
+            raise InputError("memory, resume: apply only with out= (an out-of-core result on disk)")
+        nbytes = ctypes.c_double()
+        check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
+        check(_check_alloc(nbytes.value, b"the kernel result"))
+        shape = ((depth + 1,) if all_layers else ()) + (n, m)
+        result = np.empty((2,) + shape if kind == "both" else shape)
+        K = result[0] if kind == "both" else result if nngp else None
+        T = result[1] if kind == "both" else result if ntk else None
+        check(_gram(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T),
+                    info.h if info else None))
     if info is not None:
-        return out, {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
+        return result, {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
                      "expectation_bound": _info_exp_bound(info.h),
                      "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
                      "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h)),
                      "estimate": bool(_info_estimate(info.h))}
-    return out
+    return result
 
 
 def dual(act: Union[str, Activation], a: ArrayLike, b: ArrayLike, c: ArrayLike, *,

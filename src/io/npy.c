@@ -423,26 +423,21 @@ static int host_is_little_endian(void)
     return c == 1;
 }
 
-dw_status dw_io_write_npy(const char *path, const double *data, int ndim, const size_t *shape)
+dw_status dw_io_npy_header(const char *path, int ndim, const size_t *shape, char *head, size_t *len, size_t *count)
 {
-    if (!path || !*path) return dw_fail(DW_ERR_INVALID, "output file path is empty");
     if (ndim < 1 || ndim > 8)
         return dw_fail(DW_ERR_INVALID, "%s: cannot write a %d-dimensional array (ndim must be 1..8)", path, ndim);
     if (!shape) return dw_fail(DW_ERR_INVALID, "%s: the shape is NULL", path);
-
     /* the header dict, as numpy writes it: keys sorted, trailing ", " before '}' */
-    char head[512];
-    int n = snprintf(head + 10, sizeof head - 10, "{'descr': '<f8', 'fortran_order': False, 'shape': (");
-    size_t count = 1, overflow = 0;
+    int n = snprintf(head + 10, DW_NPY_HEADER_MAX - 10, "{'descr': '<f8', 'fortran_order': False, 'shape': (");
+    size_t c = 1, overflow = 0;
     for (int k = 0; k < ndim; k++) {
-        n += snprintf(head + 10 + n, sizeof head - 10 - (size_t)n, "%s%zu", k ? ", " : "", shape[k]);
-        if (shape[k] && count > SIZE_MAX / shape[k]) overflow = 1;
-        else count *= shape[k];
+        n += snprintf(head + 10 + n, DW_NPY_HEADER_MAX - 10 - (size_t)n, "%s%zu", k ? ", " : "", shape[k]);
+        if (shape[k] && c > SIZE_MAX / shape[k]) overflow = 1;
+        else c *= shape[k];
     }
-    if (overflow || count > SIZE_MAX / 8)
-        return dw_fail(DW_ERR_INVALID, "%s: the array shape is too large to write", path);
-    if (count && !data) return dw_fail(DW_ERR_INVALID, "%s: the data is NULL", path);
-    n += snprintf(head + 10 + n, sizeof head - 10 - (size_t)n, "%s), }", ndim == 1 ? "," : "");
+    if (overflow || c > SIZE_MAX / 8) return dw_fail(DW_ERR_INVALID, "%s: the array shape is too large to write", path);
+    n += snprintf(head + 10 + n, DW_NPY_HEADER_MAX - 10 - (size_t)n, "%s), }", ndim == 1 ? "," : "");
     /* pad with spaces so that magic + length + dict + '\n' is a multiple of 64 */
     size_t total = 10 + (size_t)n + 1;
     size_t pad = (64 - total % 64) % 64;
@@ -455,6 +450,19 @@ dw_status dw_io_write_npy(const char *path, const double *data, int ndim, const 
     head[7] = 0;
     head[8] = (char)(hlen & 0xff);
     head[9] = (char)(hlen >> 8);
+    *len = total;
+    *count = c;
+    return DW_OK;
+}
+
+dw_status dw_io_write_npy(const char *path, const double *data, int ndim, const size_t *shape)
+{
+    if (!path || !*path) return dw_fail(DW_ERR_INVALID, "output file path is empty");
+    char head[DW_NPY_HEADER_MAX];
+    size_t total, count;
+    dw_status hs = dw_io_npy_header(path, ndim, shape, head, &total, &count);
+    if (hs) return hs;
+    if (count && !data) return dw_fail(DW_ERR_INVALID, "%s: the data is NULL", path);
 
     if (host_is_little_endian()) return dw_io_atomic_write(path, head, total, data, count * 8);
     /* big-endian host: the file is little endian */

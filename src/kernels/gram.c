@@ -29,8 +29,24 @@ dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_
     return DW_OK;
 }
 
-#define TILE_I 32
-#define TILE_J 256
+void dw_kern_fill_info(const dw_kernel_plan *p, dw_kernel_info *info)
+{
+    memset(info, 0, sizeof *info);
+    const char *method = p->act->method;
+    if (p->stats) {
+        info->exp_bound = p->stats->max_bound;
+        const double eb = p->stats->entry_bound;
+        info->max_bound = eb > p->stats->max_bound ? eb : p->stats->max_bound;
+        info->target = p->target;
+        info->evaluations = p->stats->evaluations;
+        info->quadrature = p->stats->quadrature;
+        for (int l = 0; l < p->depth; l++)
+            if (p->kl[l] > info->series_terms) info->series_terms = p->kl[l];
+        method = p->stats->routes ? dw_act_fix_method(p->act) : "Hermite series (Mehler) with Parseval tail bound";
+        info->estimate = p->stats->interpolated > 0;
+    }
+    info->method = method;
+}
 
 typedef struct gram_job {
     const dw_kernel_plan *p;
@@ -84,23 +100,7 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
             for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
         }
     }
-    if (!err && info) {
-        memset(info, 0, sizeof *info);
-        const char *method = p->act->method;
-        if (p->stats) {
-            info->exp_bound = p->stats->max_bound;
-            const double eb = p->stats->entry_bound;
-            info->max_bound = eb > p->stats->max_bound ? eb : p->stats->max_bound;
-            info->target = p->target;
-            info->evaluations = p->stats->evaluations;
-            info->quadrature = p->stats->quadrature;
-            for (int l = 0; l < p->depth; l++)
-                if (p->kl[l] > info->series_terms) info->series_terms = p->kl[l];
-            method = p->stats->routes ? dw_act_fix_method(p->act) : "Hermite series (Mehler) with Parseval tail bound";
-            info->estimate = p->stats->interpolated > 0;
-        }
-        info->method = method;
-    }
+    if (!err && info) dw_kern_fill_info(p, info);
     free(blocks);
     dw_kernel_plan_clear(p);
     return err; /* dw_par_for left the first failing tile's message */

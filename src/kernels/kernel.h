@@ -4,7 +4,9 @@
  *   hermite_interp.c  generic activations: one Hermite expansion, and its interpolation across variances;
  *   hermite_cache.c   generic activations: the node cache, the per-layer coefficients, the series orders;
  *   tile.c            one tile: layer 1 from the inner products, then every layer while the tile is in cache;
- *   gram.c            the threaded driver over tiles, the size query and the info.
+ *   gram.c            the threaded driver over tiles, the size query and the info;
+ *   ooc.c             the out-of-core driver: row blocks of tiles written into a .npy on disk (dw_kernel_gram_file);
+ *   ooc_files.c       its files: the partial output, the resume side file, the lock, the hash of the run.
  * The sweeps themselves (the closed forms and the Mehler series) are in sweep.h / sweep_body.h. */
 #ifndef DW_KERNELS_KERNEL_H
 #define DW_KERNELS_KERNEL_H
@@ -20,6 +22,11 @@
 struct dw_kernel_opts {
     bool all_layers; /* outputs hold every layer, (depth + 1) x n x m */
     int threads;     /* 0: the OpenMP default; results do not depend on it */
+    /* dw_kernel_gram_file only */
+    double memory; /* bytes of working memory; 0: DW_KERNEL_MEMORY_FRACTION of the available memory */
+    bool resume;   /* continue an interrupted run of the same output */
+    dw_kernel_progress_fn progress;
+    void *progress_ctx;
 };
 
 struct dw_kernel_info {
@@ -29,6 +36,10 @@ struct dw_kernel_info {
     int series_terms;
     bool estimate; /* max_bound holds estimated parts: coefficients interpolated across variances */
 };
+
+/* The tiles of the drivers (gram.c, ooc.c): rows x columns. */
+#define TILE_I 32
+#define TILE_J 256
 
 /* Per-point fields of one layer (see dw_pts). */
 enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
@@ -135,7 +146,10 @@ double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, si
 void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
                         size_t j1, double B, double kink, double *dr, double *et, double *worst);
 
-/* tile.c: one tile (sym: write a symmetric Gram's entries j >= i to both halves). */
+/* gram.c: the info of a finished computation over plan p. */
+void dw_kern_fill_info(const dw_kernel_plan *p, dw_kernel_info *info);
+
+/* tile.c: one tile (sym 1: write a symmetric Gram's entries j >= i to both halves; 2: to (i, j) only). */
 dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                        double *Theta, size_t ld, size_t layer_stride, int sym);
 

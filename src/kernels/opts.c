@@ -2,6 +2,7 @@
  * crosses the library's boundary. */
 #include "kernels/kernel.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 
@@ -27,6 +28,30 @@ dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads)
     dw_status s = dw_core_check_threads(threads, 0);
     if (s) return s;
     o->threads = threads;
+    return DW_OK;
+}
+
+dw_status dw_kernel_opts_set_memory(dw_kernel_opts *o, double bytes)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "kernel options: NULL options");
+    if (!(bytes >= 0) || !isfinite(bytes))
+        return dw_fail(DW_ERR_INVALID, "memory: expected a number of bytes > 0 (or 0 for the default), got %g", bytes);
+    o->memory = bytes;
+    return DW_OK;
+}
+
+dw_status dw_kernel_opts_set_resume(dw_kernel_opts *o, bool on)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "kernel options: NULL options");
+    o->resume = on;
+    return DW_OK;
+}
+
+dw_status dw_kernel_opts_set_progress(dw_kernel_opts *o, dw_kernel_progress_fn fn, void *ctx)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "kernel options: NULL options");
+    o->progress = fn;
+    o->progress_ctx = ctx;
     return DW_OK;
 }
 

@@ -86,9 +86,9 @@ static dw_status check_finite(const double *v, size_t ni, size_t nj, size_t njp,
     return DW_OK;
 }
 
-/* Write a tile. Symmetric Gram matrices (sym): entries with j >= i go to (i, j) and those with j > i also to
- * (j, i), so every entry is written exactly once, from cache, with no separate mirror pass. out points at entry
- * (i0, j0) with leading dimension ld. */
+/* Write a tile. Symmetric Gram matrices (sym 1): entries with j >= i go to (i, j) and those with j > i also to
+ * (j, i), so every entry is written exactly once, from cache, with no separate mirror pass; sym 2 (the file
+ * driver, ooc.c): the entries with j >= i only. out points at entry (i0, j0) with leading dimension ld. */
 static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj, size_t njp, int sym, size_t i0,
                   size_t j0)
 {
@@ -96,11 +96,12 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
         for (size_t i = 0; i < ni; i++) memcpy(out + i * ld, v + i * njp, nj * sizeof(double));
         return;
     }
-    double *origin = out - i0 * ld - j0; /* entry (0, 0) */
     for (size_t i = 0; i < ni; i++) {
         const size_t gi = i0 + i, jstart = gi > j0 ? gi - j0 : 0;
-        if (jstart < nj) memcpy(origin + gi * ld + j0 + jstart, v + i * njp + jstart, (nj - jstart) * sizeof(double));
+        if (jstart < nj) memcpy(out + i * ld + jstart, v + i * njp + jstart, (nj - jstart) * sizeof(double));
     }
+    if (sym == 2) return;
+    double *origin = out - i0 * ld - j0; /* entry (0, 0) */
     for (size_t j = 0; j < nj; j++) {
         const size_t gj = j0 + j;
         for (size_t i = 0; i < ni && i0 + i < gj; i++) origin[gj * ld + i0 + i] = v[i * njp + j];

@@ -144,6 +144,34 @@ static dw_status sc_finite(void)
     return s;
 }
 
+/* The out-of-core Gram: a symmetric and a rectangular one in several row blocks (memory for a few rows). */
+static dw_status sc_kernels_file(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_kernel_opts *o = NULL;
+    dw_kernel_info *info = NULL;
+    char path[300];
+    snprintf(path, sizeof path, "%s/K.npy", tmpdir);
+    double X[40 * 3];
+    for (size_t i = 0; i < 40 * 3; i++) X[i] = PTS[i % 12] + 0.01 * (double)i;
+    dw_status s = make_net(&net, &act, kernel_act, 1, true, 0);
+    if (!s) s = dw_kernel_opts_init(&o);
+    if (!s) s = dw_kernel_opts_set_threads(o, 1);
+    double fixed = 0, row = 0;
+    if (!s) s = dw_kernel_gram_file_bytes(net, o, 40, 40, true, true, &fixed, &row);
+    if (!s) s = dw_kernel_opts_set_memory(o, fixed + 12.5 * row); /* blocks of 12 rows */
+    if (!s) s = dw_kernel_info_init(&info);
+    if (!s) s = dw_kernel_gram_file(net, o, X, 40, NULL, 40, 3, true, true, path, info);
+    if (!s) s = dw_kernel_gram_file(net, o, X, 40, X + 9, 30, 3, false, true, path, NULL);
+    unlink(path);
+    dw_kernel_info_clear(info);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_sample(void)
 {
     dw_net *net;
@@ -445,6 +473,8 @@ int main(void)
         kernel_act = finite_acts[a];
         sweep(name, sc_finite);
     }
+    kernel_act = "relu"; /* the file route's own allocations are the same for every activation */
+    sweep("kernels file", sc_kernels_file);
     sweep("sample", sc_sample);
     sweep("spectrum", sc_spectrum);
     sweep("wick", sc_wick);

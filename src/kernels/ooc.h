@@ -1,0 +1,84 @@
+/* The out-of-core Gram driver's files (ooc_files.c), shared with the driver (ooc.c). Not installed.
+ *
+ * For an output "<dir>/<name>" the run writes "<dir>/.<name>.deepwick-partial" (the .npy being filled, locked with
+ * flock while a run writes it) and keeps "<dir>/.<name>.deepwick-resume" (a few text lines: the hash of the
+ * computation, the rows completed, the tile statistics so far), replaced through "<dir>/.<name>.deepwick-resume.tmp".
+ * The suffixes name them as deepwick's, so the next start recognises and removes (or resumes) them. */
+#ifndef DW_KERNELS_OOC_H
+#define DW_KERNELS_OOC_H
+
+#include "kernels/kernel.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ooc_files {
+    const char *path;             /* the final output (borrowed) */
+    char *partial, *side, *sidetmp;
+    int fd;                       /* the partial file, locked; -1 when not open */
+    char head[DW_NPY_HEADER_MAX]; /* the .npy header */
+    size_t head_len;
+    uint64_t data_bytes;          /* after the header */
+    uint64_t hash;                /* of the computation (ooc.c) */
+    size_t n;                     /* rows of the Gram matrix */
+    size_t rows_done;             /* completed rows (from the side file when resumed) */
+    bool sync;                    /* several blocks: each is synced before it is recorded, the file before the rename */
+    gen_stats stats;              /* generic activations: the tile statistics of the completed rows */
+} ooc_files;
+
+/* FNV-1a over bytes, continuing from h (start with DW_OOC_HASH0). */
+#define DW_OOC_HASH0 0xcbf29ce484222325ULL
+uint64_t dw_ooc_hash(uint64_t h, const void *p, size_t len);
+
+/* "1.5 GiB" */
+void dw_ooc_format_size(double bytes, char *buf, size_t len);
+/* Names beside `path`, the header of shape[0..ndim); fd -1. Nothing is created. */
+dw_status dw_ooc_names(ooc_files *f, const char *path, int ndim, const size_t *shape, size_t n);
+/* DW_OK if the file system of the output has room for what the run still has to write ("needs ... on disk"). */
+dw_status dw_ooc_check_space(const ooc_files *f);
+/* Open and lock the partial file. resume: continue from the side file when its hash is f->hash (else
+ * DW_ERR_INVALID, the files kept), from row 0 when there is none; otherwise the old files are removed. Then the
+ * header and the size are set and the side file records the start. */
+dw_status dw_ooc_open(ooc_files *f, bool resume);
+/* Write bytes at offset `off` of the data (after the header). */
+dw_status dw_ooc_write(ooc_files *f, const void *buf, size_t bytes, uint64_t off);
+/* Record rows_done and stats in the side file (atomically: .tmp then rename). */
+dw_status dw_ooc_record(ooc_files *f);
+/* fsync (f->sync), rename the partial file to the output, remove the side file. */
+dw_status dw_ooc_finish(ooc_files *f);
+/* Release everything; keep: leave the partial and side files for a resume, else remove them. */
+void dw_ooc_close(ooc_files *f, bool keep);
+
+/* ooc_write.c: one block of rows in memory and where it goes. Output o, layer l, entry (i, j) of the block is at
+ * buf[(o L + l) B w + (i - r0) w + (j - cb)]; a symmetric Gram's block holds the entries with j >= r0 (cb: r0
+ * rounded down to a tile column), a rectangular one every column (cb 0, w m). */
+typedef struct ooc_block {
+    double *buf;
+    size_t r0, r1, cb, w;
+    gen_stats stats; /* the tile statistics once this block is done (recorded with it) */
+} ooc_block;
+
+typedef struct ooc_layout {
+    size_t n, m, L, nout, B; /* rows, columns, layers per output, outputs, rows per block */
+    bool symmetric;
+} ooc_layout;
+
+/* The writer's staging of the transposed mirror pieces: 64 KiB, or one piece. */
+#define DW_OOC_STAGE_BYTES ((size_t)1 << 16)
+
+/* dst[j * lddst + i] = src[i * ldsrc + j] for i < ni, j < nj (upper: only j > i), in cache-sized squares. */
+void dw_ooc_transpose(double *dst, size_t lddst, const double *src, size_t ldsrc, size_t ni, size_t nj, bool upper);
+
+/* The writer: a thread that writes a block's rows (and a symmetric Gram's mirror of them into the later rows),
+ * syncs them to the disk, then records them in the side file, while the caller computes the next block. */
+typedef struct ooc_writer ooc_writer;
+dw_status dw_ooc_writer_start(ooc_writer **w, ooc_files *f, const ooc_layout *lay);
+/* Wait until the previous block is written (its status: a failure is returned here and ends the run), then hand
+ * over b (its buffer is the writer's until the next post or wait returns). */
+dw_status dw_ooc_writer_post(ooc_writer *w, const ooc_block *b);
+/* Wait until every posted block is written and recorded; the first failure. */
+dw_status dw_ooc_writer_wait(ooc_writer *w);
+/* Wait, stop the thread, free; the first failure. NULL-safe. */
+dw_status dw_ooc_writer_stop(ooc_writer *w);
+
+#endif
