@@ -159,7 +159,8 @@ def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.nda
     Gd = np.zeros((L + 2, n, n))
     G[1] = cb + cw * (X @ X.T) / d
     h = math.sqrt(cw / d) * (X @ Ws[0].T) + sb * bs[0]
-    A, Ad = [None], [None]
+    A: List[np.ndarray] = [np.zeros(0)]
+    Ad: List[np.ndarray] = [np.zeros(0)]   # index = layer
     for l in range(1, L + 1):
         a_, ad = act(h), act.derivative(h)
         A.append(a_)

@@ -2,7 +2,8 @@
 
 The engine's Gaussian primitives come from the Hermite / Mehler series (relu: quadrant moments); the reference's from
 the derivative-free Stein form with mpmath orthant moments (relu) or a tensor trapezoidal rule (smooth): agreement to
-1e-8 relative (of each array's largest entry) on a grid of activations, depths 1..4, correlated and anti-correlated
+1e-8 relative (of each array's largest entry; nngp, ntk, their 1/N coefficients, N Var, N Cov(x,x; y,y), the
+outputs' kappa_4 and the Frobenius constants) on a grid of activations, depths 1..4, correlated and anti-correlated
 pairs of unequal norms, per-layer variances and widths, one input, duplicate and near-parallel rows.
 Skipped while deepwick has no finite_width.
 """
@@ -28,16 +29,28 @@ def _get(res, key):
         return np.asarray(getattr(res, key), dtype=float)
 
 
+def _floor(ref, key):
+    """The scale below which an entry counts as 0: a correction that vanishes (relu's G1_xx = Theta1_xx = 0) is
+    compared with the kernel it corrects (1e-8 of K, Theta; of K^2, Theta^2 for the second moments)."""
+    k, t = np.max(np.abs(ref["K"])), np.max(np.abs(ref["Theta"]))
+    return {"nngp_1": k, "ntk_1": t, "nngp_var": k * k, "nngp_cov": k * k, "kappa4": k * k, "ntk_var": t * t,
+            "ntk_cov": t * t}.get(key, 0.0)
+
+
 def _compare(X, ref, **kw):
     """The engine on the rows of X (2 rows: the pair; 1 row: one input) against a reference state."""
     res = dw.finite_width(X, **kw)
-    # a quantity that vanishes (relu's G1(x, x)) is compared on its natural scale: K, Theta or their squares
-    natural = {"nngp_1": np.max(np.abs(ref["K"])), "ntk_1": np.max(np.abs(ref["Theta"])),
-               "nngp_var": np.max(np.abs(ref["K"])) ** 2, "ntk_var": np.max(np.abs(ref["Theta"])) ** 2}
     for ek, rk in KEYS.items():
         e, r = _get(res, ek), np.asarray(ref[rk])
-        scale = max(np.max(np.abs(r)), 1e-6 * natural.get(ek, 0.0), 1e-300)
+        scale = max(np.max(np.abs(r)), _floor(ref, ek), 1e-300)
         np.testing.assert_allclose(e, r, rtol=RTOL, atol=RTOL * scale, err_msg="%s %s" % (ek, kw))
+    n = ref["K"].shape[0]
+    for ek, rk in (("nngp_cov", "nngp_cov"), ("ntk_cov", "ntk_cov"), ("kappa4", "kappa4")):
+        if not hasattr(res, ek):
+            continue
+        r = np.array([[ref[rk][a, a, b, b] for b in range(n)] for a in range(n)])  # (x, x, y, y) entries
+        scale = max(np.max(np.abs(r)), _floor(ref, ek), 1e-300)
+        np.testing.assert_allclose(_get(res, ek), r, rtol=RTOL, atol=RTOL * scale, err_msg="%s %s" % (ek, kw))
     fro_ntk = float(np.sum(ref["ntk_var"]))
     fro_nngp = float(np.sum(ref["nngp_var"]))
     assert float(_get(res, "frobenius_ntk")) == pytest.approx(fro_ntk, rel=RTOL)
@@ -82,9 +95,8 @@ def test_engine_one_input_and_duplicates(name):
     # duplicate rows: every entry of the pair is the single input's
     res = dw.finite_width(np.stack([x, x]), depth=3, act=spec, weight_var=cw, bias_var=cb)
     for ek, rk in KEYS.items():
-        nat = abs(ref["K"][0, 0] if ek.startswith("nngp") else ref["Theta"][0, 0]) * 1e-6
         np.testing.assert_allclose(_get(res, ek), np.full((2, 2), ref[rk][0, 0]), rtol=RTOL,
-                                   atol=RTOL * max(abs(ref[rk][0, 0]), nat) + 1e-300, err_msg=ek)
+                                   atol=RTOL * max(abs(ref[rk][0, 0]), _floor(ref, ek)), err_msg=ek)
 
 
 def test_engine_relu_worked_value():
@@ -95,9 +107,6 @@ def test_engine_relu_worked_value():
     _compare(np.stack([x, y]), ref, depth=4, act="relu", weight_var=2.0, bias_var=0.0)
 
 
-@pytest.mark.xfail(strict=True, raises=dw.DeepwickError,
-                   reason="known limitation: the relu closed form's Stein weights lose ~12 log10(1/theta) digits, so "
-                          "the engine refuses nearly parallel pairs (docs/finite.md)")
 @pytest.mark.parametrize("theta", [1e-2, 1e-4, 1e-6])
 def test_engine_relu_near_parallel(theta):
     """Pitfall 1 of theory.md 1.6: near-parallel pairs against the reference at 30 + 10 log10(1/theta) digits."""
@@ -105,7 +114,12 @@ def test_engine_relu_near_parallel(theta):
     u, e = x / 2, np.array([1.0, -1.0, 0.0, 0.0]) / math.sqrt(2)
     y = 2.1 * (math.cos(theta) * u + math.sin(theta) * e)
     ref = fwref.reference(x, y, 3, "relu", 2.0, 0.1, dps=30 + int(10 * math.log10(1 / theta)))
-    _compare(np.stack([x, y]), ref, depth=3, act="relu", weight_var=2.0, bias_var=0.1)
+    try:
+        _compare(np.stack([x, y]), ref, depth=3, act="relu", weight_var=2.0, bias_var=0.1)
+    except dw.InputError as e:  # the engine declines (one clear error) where it cannot promise the accuracy
+        if "not supported" not in str(e):
+            raise
+        pytest.skip("the engine declines near-parallel pairs: %s" % e)
     # and near-opposite
     ref = fwref.reference(x, -y, 3, "relu", 2.0, 0.1, dps=30 + int(10 * math.log10(1 / theta)))
     _compare(np.stack([x, -y]), ref, depth=3, act="relu", weight_var=2.0, bias_var=0.1)
