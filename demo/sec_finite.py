@@ -1,4 +1,4 @@
-"""Report section (g): the 1/N expansion predicts a finite network's distance from its limit (theory.md 1.6).
+"""Report section (f2): the 1/N expansion predicts a finite network's distance from its limit (theory.md 1.6).
 
 Kept apart from report.py (one concern per file); report.py passes its helpers in.
 """
@@ -8,7 +8,7 @@ import deepwick
 
 
 def section_finite_width(ctx, circle, fig_html, table_html, Section, plt, seed):
-    """(g) measured RMS error and bias of the empirical NTK against the expansion's sqrt(C/N) and Theta1/N."""
+    """(f2) measured RMS error and bias of the empirical NTK against the expansion's sqrt(C/N) and Theta1/N."""
     X = circle([0, 30, 75, 120, 180])
     widths = [32, 64, 128, 256, 512]
     S, wv, bv = 80, 2.0, 0.05
@@ -52,6 +52,6 @@ def section_finite_width(ctx, circle, fig_html, table_html, Section, plt, seed):
              + fig_html(fig, "finite-width prediction of the NTK's convergence")
              + table_html(["activation", "depth", "rms ratio N=%d" % widths[0], "rms ratio N=%d" % widths[-1],
                            "max |z| (N >= %d)" % widths[2], "bias coef. predicted", "bias coef. fitted"], rows))
-    summary = ["(g) finite-width prediction: measured/predicted RMS at N=%d: " % widths[-1] + "; ".join(
+    summary = ["(f2) finite-width prediction: measured/predicted RMS at N=%d: " % widths[-1] + "; ".join(
         "%s d%s %s" % (r[0], r[1], r[3]) for r in rows)]
-    return Section("(g) Finite width: the 1/N expansion against sampled networks", html_, summary)
+    return Section("(f2) Finite width: the 1/N expansion against sampled networks", html_, summary)
