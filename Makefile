@@ -1,8 +1,9 @@
 # Thin wrapper over CMake: `make` builds into build/, `make demo`, `make check` and `make test` install what they need.
 #
 # Test tiers (times for an idle 2-core machine):
-#   make check       the edit loop, < 3 min once built: the C tests (ctest), every Python module except the four
-#                    mpmath-reference accuracy modules ($(SLOW_PY)), and mypy.
+#   make check       the edit loop, < 3 min once built: the C tests (ctest), every Python module except the slow
+#                    reference modules ($(SLOW_PY): mpmath references, the finite-width reference, out-of-core
+#                    kill/resume runs), and mypy.
 #   make test        the full gate, < 10 min from a clean clone: every C test (incl. fuzz-corpus replay), the same
 #                    under ASan+UBSan (-O1), every Python test (pytest-xdist), mypy, and the wheel (auditwheel-repaired,
 #                    installed into a fresh venv), two of these at a time.
@@ -13,7 +14,8 @@ PY      := .venv/bin/python
 JOBS    ?= 2
 BUILD   := build
 ASAN    := build-asan
-SLOW_PY := test_accuracy.py test_closed_forms.py test_generic.py test_kinked.py
+SLOW_PY := test_accuracy.py test_closed_forms.py test_generic.py test_kinked.py test_fwref.py test_finite_width_ref.py \
+           test_kernel_ooc.py
 export PYTHONPATH := $(CURDIR)/python
 export DEEPWICK_LIBRARY := $(CURDIR)/$(BUILD)/lib/libdeepwick.so
 
