@@ -13,11 +13,19 @@ regularisation rule are fixed here and documented in docs/predict.md ("Accuracy 
   same for every kernel, chosen in advance and never on the test set: it approximates the t -> infinity limit of
   gradient-descent training (the quantity the NNGP/NTK accuracy literature reports) while keeping K + lambda I
   well conditioned; being relative, it is invariant to the kernel's overall scale, which changes with depth;
+* run alone (``.venv/bin/python demo/sec_accuracy.py [--seed S --n-train N --n-test M]``) it prints the table in
+  Markdown, as docs/predict.md shows it;
 * network: weight_var = 2, bias_var = 0.01 for every activation (relu's critical line), readout included.
 """
+import pathlib
+import sys
+import time
+
 import numpy as np
 
-import deepwick
+if __name__ == "__main__":
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "python"))
+import deepwick  # noqa: E402
 
 DEPTHS = (1, 2, 3, 5, 10)
 ACTS = ("relu", "erf", "tanh", "gelu")
@@ -84,3 +92,27 @@ def section_accuracy(ctx, fig_html, table_html, Section, plt, seed, n_train=500,
     summary = ["(h) digits accuracy (%d train / %d test): best %s %s depth %d %.3f; worst %.3f"
                % (n_train, n_test, best[2], best[0], best[1], acc[best], min(acc.values()))]
     return Section("(h) Accuracy on digits: NNGP and NTK against depth and activation", html_, summary), acc
+
+
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(description="NNGP/NTK test accuracy on load_digits; prints a Markdown table")
+    ap.add_argument("--seed", type=int, default=20240607, help="seed of the train/test permutation (report.py's)")
+    ap.add_argument("--n-train", type=int, default=500)
+    ap.add_argument("--n-test", type=int, default=1297)
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    acc = accuracy_table(args.n_train, args.n_test, args.seed)
+    print("| activation | kernel | " + " | ".join("depth %d" % L for L in DEPTHS) + " |")
+    print("|---|---|" + "---|" * len(DEPTHS))
+    for act in ACTS:
+        for kind in KINDS:
+            print("| %s | %s | " % (act, kind.upper()) + " | ".join("%.3f" % acc[act, L, kind] for L in DEPTHS) + " |")
+    print("\n%d train / %d test digits, seed %d, diag_reg %g (relative), %.1f s"
+          % (args.n_train, args.n_test, args.seed, DIAG_REG, time.perf_counter() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
