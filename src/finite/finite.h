@@ -89,10 +89,10 @@ typedef struct dw_fw_relu {
     int m;             /* 1: one-dimensional at variance a */
     /* filled by dw_fw_relu_prepare: Sigma^-1, the quadrant moments E[u^p v^q; quadrant] (p, q <= 8; quadrants
      * (+,-), (+,+), (-,+), (-,-)) and the half-line moments E[u^p; u > 0] */
-    double L[2][2];
-    double mq[9][9][4];
+    long double L[2][2]; /* the tables in extended precision: the Stein weights cancel (theory.md 1.6, pitfall 1) */
+    long double mq[9][9][4];
     double half[9];
-    double he[5][5][5][5];             /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
+    long double he[5][5][5][5];        /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
     unsigned char have_he[5][5];
 } dw_fw_relu;
 /* Tables of R for the moments below (after alpha, lam, a, b, c, theta, m are set). */

@@ -10,6 +10,7 @@
 #include "finite/finite.h"
 
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <string.h>
 
@@ -21,17 +22,17 @@
 
 /* Hermite polynomial He_alpha(u, v; Sigma) for nx derivatives along u and ny along v, as coefficients P[i][j] of
  * u^i v^j: He_{alpha + e} = w_e He_alpha - d_e He_alpha, w = Sigma^-1 (u, v). */
-static void hermite2(int nx, int ny, const double L[2][2], double P[HD][HD])
+static void hermite2(int nx, int ny, const long double L[2][2], long double P[HD][HD])
 {
-    double Q[HD][HD];
-    memset(P, 0, sizeof(double) * HD * HD);
+    long double Q[HD][HD];
+    memset(P, 0, sizeof(long double) * HD * HD);
     P[0][0] = 1.0;
     for (int step = 0; step < nx + ny; step++) {
         int e = step < nx ? 0 : 1;
         memset(Q, 0, sizeof Q);
         for (int i = 0; i <= step; i++)
             for (int j = 0; i + j <= step; j++) {
-                double c = P[i][j];
+                long double c = P[i][j];
                 if (c == 0.0) continue;
                 Q[i + 1][j] += L[e][0] * c; /* w_e = L_e0 u + L_e1 v */
                 Q[i][j + 1] += L[e][1] * c;
@@ -42,6 +43,32 @@ static void hermite2(int nx, int ny, const double L[2][2], double P[HD][HD])
     }
 }
 
+/* The 24-point Gauss-Legendre rule in long double (Newton on the Legendre recurrence), built once. */
+#define GLN 24
+static long double glx[GLN], glw[GLN];
+static pthread_once_t gl_once = PTHREAD_ONCE_INIT;
+static void gl_init(void)
+{
+    const long double pi = 3.141592653589793238462643383279502884L;
+    for (int i = 0; i < GLN; i++) {
+        long double z = cosl(pi * (i + 0.75L) / (GLN + 0.5L)), dp = 1.0L;
+        for (int it = 0; it < 100; it++) {
+            long double p0 = 1.0L, p1 = z;
+            for (int k = 2; k <= GLN; k++) {
+                long double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+                p0 = p1;
+                p1 = p2;
+            }
+            dp = GLN * (z * p1 - p0) / (z * z - 1.0L);
+            long double dz = p1 / dp;
+            z -= dz;
+            if (fabsl(dz) < 1e-21L * fabsl(z) + 1e-24L) break;
+        }
+        glx[i] = z;
+        glw[i] = 2.0L / ((1.0L - z * z) * dp * dp);
+    }
+}
+
 dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv)
 {
     const double a = R->a, b = R->b, th = R->theta;
@@ -49,43 +76,38 @@ dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv)
     for (int p = 0; p < PD; p++)
         R->half[p] = pow(2 * a, 0.5 * p) * tgamma(0.5 * (p + 1)) / (2.0 * sqrt(M_PI));
     if (R->m == 1) return DW_OK;
-    /* Sigma^-1 from the determinant a b sin^2 theta (accurate through theta) */
-    double det = a * b * sin(th) * sin(th);
+    /* Sigma^-1 from the determinant a b sin^2 theta (accurate through theta), in long double */
+    const long double thl = th, st = sinl(thl), det = (long double)a * b * st * st;
     if (!(det > 0) && deriv)
         return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", th);
-    R->L[0][0] = det > 0 ? b / det : 0.0; /* not used without derivatives */
-    R->L[0][1] = R->L[1][0] = det > 0 ? -R->c / det : 0.0;
-    R->L[1][1] = det > 0 ? a / det : 0.0;
+    R->L[0][0] = det > 0 ? b / det : 0.0L; /* not used without derivatives */
+    R->L[0][1] = R->L[1][0] = det > 0 ? -(long double)R->c / det : 0.0L;
+    R->L[1][1] = det > 0 ? a / det : 0.0L;
     /* arcs: (+,-) [-pi/2, th - pi/2], (+,+) [th - pi/2, pi/2], (-,+) [pi/2, th + pi/2], (-,-) [th + pi/2, 3pi/2];
-     * 24-point Gauss-Legendre on each (a trigonometric polynomial of degree <= 8: exact to rounding) */
-    const double t0[4] = {-M_PI_2, th - M_PI_2, M_PI_2, th + M_PI_2};
-    const double t1[4] = {th - M_PI_2, M_PI_2, th + M_PI_2, 1.5 * M_PI};
-    const double *x, *w;
-    int n = dw_gl_rule(2, &x, &w);
+     * 24-point Gauss-Legendre on each (a trigonometric polynomial of degree <= 6: exact to rounding) */
+    pthread_once(&gl_once, gl_init);
+    const long double hp = 1.570796326794896619231321691639751442L;
+    const long double t0[4] = {-hp, thl - hp, hp, thl + hp};
+    const long double t1[4] = {thl - hp, hp, thl + hp, 3 * hp};
+    long double sa[PD], sb[PD], radn[PD];
+    sa[0] = sb[0] = 1.0L;
+    for (int p = 1; p < PD; p++) sa[p] = sa[p - 1] * sqrtl(a), sb[p] = sb[p - 1] * sqrtl(b);
     /* 2^(n/2) Gamma(n/2 + 1) / (2 pi), the radial moments E R^n of the Rayleigh law over 2 pi */
-    static const double radn[PD] = {0.15915494309189535, 0.19947114020071635, 0.3183098861837907,
-                                    0.5984134206021492,  1.2732395447351628,  2.992067103010745,
-                                    7.639437268410976,   20.944469721075215,  61.11549814728781};
-    double sa[PD], sb[PD];
-    sa[0] = sb[0] = 1.0;
-    for (int p = 1; p < PD; p++) sa[p] = sa[p - 1] * sqrt(a), sb[p] = sb[p - 1] * sqrt(b);
+    for (int q = 0; q < PD; q++) radn[q] = powl(2.0L, 0.5L * q) * tgammal(0.5L * q + 1) / (4 * hp);
     for (int k = 0; k < 4; k++) {
-        double h = 0.5 * (t1[k] - t0[k]), mid = 0.5 * (t1[k] + t0[k]);
-        double I[PD][PD];
+        long double h = 0.5L * (t1[k] - t0[k]), mid = 0.5L * (t1[k] + t0[k]);
+        long double I[PD][PD];
         memset(I, 0, sizeof I);
-        for (int g = 0; g < n; g++) {
-            double t = mid + h * x[g], cu = cos(t), cv = cos(t - th), pu[PD], pv[PD];
-            pu[0] = w[g];
-            pv[0] = 1.0;
+        for (int g = 0; g < GLN; g++) {
+            long double t = mid + h * glx[g], cu = cosl(t), cv = cosl(t - thl), pu[PD], pv[PD];
+            pu[0] = glw[g];
+            pv[0] = 1.0L;
             for (int p = 1; p <= MAXPQ; p++) pu[p] = pu[p - 1] * cu, pv[p] = pv[p - 1] * cv;
             for (int p = 0; p <= MAXPQ; p++)
                 for (int q = 0; p + q <= MAXPQ; q++) I[p][q] += pu[p] * pv[q];
         }
         for (int p = 0; p <= MAXPQ; p++)
-            for (int q = 0; p + q <= MAXPQ; q++) {
-                double rad = sa[p] * sb[q] * radn[p + q] * h;
-                R->mq[p][q][k] = rad * I[p][q];
-            }
+            for (int q = 0; p + q <= MAXPQ; q++) R->mq[p][q][k] = sa[p] * sb[q] * radn[p + q] * h * I[p][q];
     }
     return DW_OK;
 }
@@ -124,22 +146,23 @@ dw_status dw_fw_relu_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, 
         hermite2(nx, ny, R->L, R->he[nx][ny]);
         R->have_he[nx][ny] = 1;
     }
-    double (*P)[HD] = R->he[nx][ny];
-    const double wq[4] = {wyn, 1.0, wxn, wxn * wyn};
-    double sum = 0.0, sabs = 0.0;
+    long double (*P)[HD] = R->he[nx][ny];
+    const long double wq[4] = {wyn, 1.0, wxn, wxn * wyn};
+    long double sum = 0.0L, sabs = 0.0L;
     for (int i = 0; i + ix <= MAXPQ && i <= nx + ny; i++)
         for (int j = 0; i + ix + j + iy <= MAXPQ && i + j <= nx + ny; j++) {
             if (P[i][j] == 0.0) continue;
-            const double *mq = R->mq[i + ix][j + iy];
-            double m = 0.0, mabs = 0.0;
+            const long double *mq = R->mq[i + ix][j + iy];
+            long double m = 0.0L, mabs = 0.0L;
             for (int k = 0; k < 4; k++) {
                 m += wq[k] * mq[k];
-                mabs += fabs(wq[k] * mq[k]);
+                mabs += fabsl(wq[k] * mq[k]);
             }
             sum += P[i][j] * m;
-            sabs += fabs(P[i][j]) * mabs;
+            sabs += fabsl(P[i][j]) * mabs;
         }
-    *value = sc * sum;
-    *err = 16 * DBL_EPSILON * fabs(sc) * sabs;
+    /* rounding of the extended-precision sum, then of the result to double */
+    *value = (double)(sc * sum);
+    *err = (double)(16 * LDBL_EPSILON * fabsl(sc * sabs)) + DBL_EPSILON * fabs(*value);
     return DW_OK;
 }
