@@ -5,6 +5,10 @@
 - the permutation p-value is uniform under the null (binomial and Kolmogorov-Smirnov checks on 50 replications) and
   1 / (B + 1) for clearly different laws; bad input gives one error naming it.
 """
+import json
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,3 +117,38 @@ def test_bad_input():
         dw.sig_mmd(np.zeros((4, 2)), np.zeros((3, 4, 2)))
     with pytest.raises(dw.InputError, match="y: expected one path"):
         dw.sig_score(np.zeros((3, 4, 2)), np.zeros((2, 4, 2)))
+
+
+CLI = Path(__file__).resolve().parents[2] / "build" / "bin" / "deepwick"
+
+
+def _cli(*args, cwd):
+    return subprocess.run([str(CLI), "sigscore", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+@pytest.mark.skipif(not CLI.is_file(), reason="build/bin/deepwick is not built")
+def test_cli(tmp_path):
+    rng = np.random.default_rng(6)
+    X, Y = _brownian(rng, 6), _brownian(rng, 7)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "Y.npy", Y)
+    np.save(tmp_path / "y.npy", Y[0])
+    kw = dict(dyadic_order=1)
+    p = _cli("--x", "X.npy", "--y", "Y.npy", "--dyadic-order", 1, cwd=tmp_path)
+    assert p.returncode == 0 and p.stderr == ""
+    assert json.loads(p.stdout)["mmd2"] == dw.sig_mmd(X, Y, **kw)
+    p = _cli("--x", "X.npy", "--y", "Y.npy", "--dyadic-order", 1, "--biased", cwd=tmp_path)
+    assert json.loads(p.stdout)["mmd2"] == dw.sig_mmd(X, Y, unbiased=False, **kw)
+    p = _cli("--x", "X.npy", "--y", "Y.npy", "--dyadic-order", 1, "--permutations", 60, "--seed", 4, cwd=tmp_path)
+    out = json.loads(p.stdout)
+    assert (out["mmd2"], out["p_value"]) == dw.sig_two_sample_test(X, Y, permutations=60, seed=4, **kw)
+    p = _cli("--x", "X.npy", "--y", "Y.npy", "--dyadic-order", 1, "--score", cwd=tmp_path)
+    assert json.loads(p.stdout)["scores"] == [dw.sig_score(X, y, **kw) for y in Y]
+    for args, words in [(["--permutations", 0], "--permutations: must be >= 1"),
+                        (["--score", "--biased"], "--score: cannot be combined"),
+                        (["--permutations", 5, "--biased"], "--permutations: the test uses the unbiased"),
+                        (["--y", "y.npy"], "unbiased MMD: need at least 2 paths")]:
+        full = ["--x", "X.npy", "--y", "Y.npy", *args] if args[0] != "--y" else ["--x", "X.npy", *args]
+        p = _cli(*full, cwd=tmp_path)
+        assert p.returncode != 0 and p.stdout == "" and words in p.stderr, (args, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1
