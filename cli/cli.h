@@ -48,6 +48,7 @@ int cli_channels(const char *opt, const struct cli_reals *r, size_t **out, size_
 int cmd_signature(int argc, char **argv);
 int cmd_logsignature(int argc, char **argv);
 int cmd_sigkernel(int argc, char **argv);
+int cmd_sigscore(int argc, char **argv);
 int cmd_nsk(int argc, char **argv);
 int cmd_cresnet(int argc, char **argv);
 int cmd_lcde(int argc, char **argv);

@@ -17,6 +17,7 @@ static const char usage[] =
     "  signature     truncated signatures of piecewise-linear paths (Chen; iisignature's order)\n"
     "  logsignature  log-signatures in the Lyndon basis (iisignature's logsig)\n"
     "  sigkernel     signature-kernel Gram matrices (Goursat PDE, dyadic refinement)\n"
+    "  sigscore      signature-kernel MMD, two-sample test and scoring rule of samples of paths\n"
     "  nsk           neural signature kernels (infinite-width controlled ResNets)\n"
     "  cresnet       sample random controlled ResNets\n"
     "  lcde          sample random linear CDEs / selective state-space models\n"
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "signature")) return cmd_signature(argc - 1, argv + 1);
     if (!strcmp(cmd, "logsignature")) return cmd_logsignature(argc - 1, argv + 1);
     if (!strcmp(cmd, "sigkernel")) return cmd_sigkernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sigscore")) return cmd_sigscore(argc - 1, argv + 1);
     if (!strcmp(cmd, "nsk")) return cmd_nsk(argc - 1, argv + 1);
     if (!strcmp(cmd, "cresnet")) return cmd_cresnet(argc - 1, argv + 1);
     if (!strcmp(cmd, "lcde")) return cmd_lcde(argc - 1, argv + 1);

@@ -130,6 +130,21 @@ DW_API dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X
 DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0,
                                     size_t j1, size_t ld, double *K);
+/* Kernel scores on Gram matrices computed once (theory.md 5; any kernel's Grams, row-major, finite entries).
+ * MMD^2 = E k(X, X') + E k(Y, Y') - 2 E k(X, Y) from Kxx (n x n), Kyy (m x m), Kxy (n x m): the unbiased form
+ * (U-statistic) leaves out the diagonals of Kxx and Kyy (needs n, m >= 2), the biased form (V-statistic) keeps them. */
+DW_API dw_status dw_sig_mmd(const double *Kxx, size_t n, const double *Kyy, size_t m, const double *Kxy, bool unbiased,
+                            double *mmd2);
+/** The scoring rule S(P, y) = E k(X, X') - 2 E k(X, y) of the sample X (n >= 2 paths, Kxx n x n, unbiased form of the
+ * first term) at the observation y (kxy: the n values k(x_i, y)). Lower is better; E_y S(P, y) is minimal at y ~ P. */
+DW_API dw_status dw_sig_score(const double *Kxx, size_t n, const double *kxy, double *score);
+/** Two-sample test of P_X = P_Y: *mmd2 the unbiased MMD^2, *p_value = (1 + #{b : MMD^2_b >= MMD^2 - tol}) / (1 + B)
+ * (tol = 8 (n + m) DBL_EPSILON max |K|, the rounding bound, so that mere reorderings tie) over
+ * B = permutations >= 1 random relabellings of the pooled sample (its Gram assembled once; permutation b drawn from
+ * the keyed stream (seed, b), so the result is a pure function of the inputs and the seed). */
+DW_API dw_status dw_sig_mmd_test(const double *Kxx, size_t n, const double *Kyy, size_t m, const double *Kxy,
+                                 size_t permutations, unsigned long long seed, double *mmd2, double *p_value);
+
 /** Richardson-style error estimate of a Gram matrix K computed with options o: the Gram matrix at the next lower
  * dyadic order (the next higher one when lambda = 0) K', and err = |K - K'| / (r - 1) (r = 4 second order,
  * 2 first order; lambda = 0: |K - K'| r / (r - 1)). Writes the largest absolute and relative (to |K|) values. */

@@ -275,6 +275,13 @@ static dw_status sc_wick(void)
     return s;
 }
 
+static dw_status sc_sig_scores(void)
+{
+    const double Kxx[4] = {1, 0.5, 0.5, 1}, Kyy[4] = {2, 0.1, 0.1, 1}, Kxy[4] = {0.3, 0.2, 0.1, 0.4};
+    double t, p;
+    return dw_sig_mmd_test(Kxx, 2, Kyy, 2, Kxy, 5, 1, &t, &p);
+}
+
 static dw_status sc_sig(void)
 {
     /* two paths of 4 points in R^2 */
@@ -479,6 +486,7 @@ int main(void)
     sweep("spectrum", sc_spectrum);
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
+    sweep("sig_scores", sc_sig_scores);
     sweep("sig_grad", sc_sig_grad);
     sweep("predict", sc_predict);
     rmdir(tmpdir);
