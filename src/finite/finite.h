@@ -2,7 +2,7 @@
  *
  *   prim.c         the Gaussian primitives of one layer (s, p, S2, P2, S4, P4, SS, SP, PP, Q1) from one function,
  *                  the bivariate moment E[F^(nx)(u) G^(ny)(v)] of products F = phi^i phi'^j at each point
- *   prim_series.c  that moment by the Mehler series of Hermite coefficients (any activation)
+ *   prim_series.c  that moment by the Mehler series of Hermite coefficients (any activation), as dot products
  *   prim_relu.c    that moment in closed form for the relu family (Stein form over the quadrants)
  *   recur.c        the layer step of the state (K, Theta, G1, Theta1, V, D, A, B, F) and the outputs
  *   gram.c         the driver over the pairs of a data set, options and info
@@ -56,14 +56,7 @@ typedef struct dw_fw_coefs {
     int last[DW_FW_NF];   /* the last k with |c_k| > 1e-20 max |c| */
 } dw_fw_coefs;
 dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c);
-/* The moment function's context: the two points' coefficients and the correlation. */
-typedef struct dw_fw_series {
-    const dw_fw_coefs *x, *y;
-    double rho;
-} dw_fw_series;
-dw_status dw_fw_series_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
-
-/* The same for pairs as dot products of cached vectors: per point and layer, the Stein-shifted coefficients
+/* The moments as dot products of cached vectors: per point and layer, the Stein-shifted coefficients
  * v_k = sqrt((k+1)...(k+n)) F_{k+n}(q) / q^(n/2) of each product F and shift n (the x side, reused along a row of
  * the Gram matrix), and on the y side the same times rho^k (per pair and layer). Vectors are built on first use;
  * a new generation (dw_fw_vecs_reset) invalidates them without clearing. */

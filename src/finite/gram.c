@@ -56,7 +56,8 @@ static double angle(double a, double b, double c, double dist)
     return 2 * asin(sqrt(s2 > 0 ? s2 : 0));
 }
 
-/* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1). */
+/* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1); vx: the worker's
+ * series vectors (series route only), their x side reset to point p. */
 static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
                      double *err, dw_fw_vecs *vx)
 {
@@ -81,16 +82,12 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         } else {
             double rho = 1.0, sr;
             if (m == 2) dw_corr(a, b, c, &rho, &sr);
-            if (m == 2 && vx) {
-                /* vx[l - 1]: the row's x-side vectors at layer l (kept along the row); vx[L]: this pair's y side */
-                dw_fw_vecs *vy = &vx[J->L];
-                dw_fw_vecs_reset(vy, coefs_of(J, q, l), rho);
-                dw_fw_series2 S2 = {&vx[l - 1], vy};
-                st = dw_fw_prim_fill(m, l > 1, dw_fw_series2_moment, &S2, &P);
-            } else {
-                dw_fw_series S = {coefs_of(J, p, l), coefs_of(J, q, l), rho};
-                st = dw_fw_prim_fill(m, l > 1, dw_fw_series_moment, &S, &P);
-            }
+            /* vx[l - 1]: point p's x-side vectors at layer l (the caller resets them; kept along a row); vx[L]: the
+             * y side of this pair (for one input: the same point, rho = 1, where only the constant is used) */
+            dw_fw_vecs *vy = &vx[J->L];
+            dw_fw_vecs_reset(vy, coefs_of(J, q, l), rho);
+            dw_fw_series2 S2 = {&vx[l - 1], vy};
+            st = dw_fw_prim_fill(m, l > 1, dw_fw_series2_moment, &S2, &P);
         }
         if (st) return st;
         double scale = 0.0;
@@ -116,7 +113,6 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
  * single-input outputs. */
 static dw_status point_item(void *ctx, size_t p, int tid)
 {
-    (void)tid;
     job *J = ctx;
     const double *x = p < J->n ? J->X + p * J->d : J->Y + (p - J->n) * J->d;
     if (!J->closed) {
@@ -136,7 +132,9 @@ static dw_status point_item(void *ctx, size_t p, int tid)
     }
     if (J->sym) {
         double e = 0.0;
-        dw_status st = run(J, 1, x, x, p, p, J->diag + p * DW_FW_COUNT, &e, NULL);
+        dw_fw_vecs *vx = J->vecs ? J->vecs + (size_t)tid * (J->L + 1) : NULL;
+        for (int l = 1; vx && l <= J->L; l++) dw_fw_vecs_reset(&vx[l - 1], coefs_of(J, p, l), 1.0);
+        dw_status st = run(J, 1, x, x, p, p, J->diag + p * DW_FW_COUNT, &e, vx);
         J->err[p] = e;
         return st;
     }
@@ -237,12 +235,13 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
         free(J.coefs);
         return DW_ERR_NOMEM;
     }
-    st = dw_par_for(npts, (int)threads, point_item, &J);
-    if (!st && !J.closed && L > 0) {
-        const size_t workers = (size_t)dw_par_workers(n, (int)threads);
+    st = DW_OK;
+    if (!J.closed && L > 0) { /* per worker of either loop: L x-side vectors and one y side */
+        const size_t workers = (size_t)dw_par_workers(npts > n ? npts : n, (int)threads);
         if (!(J.vecs = dw_calloc(workers * (size_t)(L + 1), sizeof(dw_fw_vecs), "finite-width series vectors")))
             st = DW_ERR_NOMEM;
     }
+    if (!st) st = dw_par_for(npts, (int)threads, point_item, &J);
     /* rows in blocks of about 1/64 of the pairs, so that progress is reported from the calling thread */
     const double total = J.sym ? 0.5 * (double)n * (double)(n + 1) : (double)n * (double)J.m;
     double done = 0.0;

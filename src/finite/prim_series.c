@@ -197,35 +197,6 @@ static void shift_init(void)
     }
 }
 
-dw_status dw_fw_series_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err)
-{
-    const dw_fw_series *S = vctx;
-    pthread_once(&shift_once, shift_init);
-    const double *cx = S->x->c[dw_fw_fidx(ix, jx)] + nx, *cy = S->y->c[dw_fw_fidx(iy, jy)] + ny;
-    const double ex = S->x->err[dw_fw_fidx(ix, jx)], ey = S->y->err[dw_fw_fidx(iy, jy)];
-    const double sx = pow(S->x->q, -0.5 * nx), sy = pow(S->y->q, -0.5 * ny);
-    const double *wx = shift[nx], *wy = shift[ny];
-    const int K = S->x->K;
-    double sum = 0.0, sabs = 0.0, serr = 0.0, p = 1.0, last = 0.0; /* last: max |term| over the last 8 */
-    for (int k = 0; k <= K; k++) {
-        const double w = wx[k] * wy[k], u = cx[k], v = cy[k];
-        const double t = w * u * v * p;
-        sum += t;
-        sabs += fabs(t);
-        serr += w * fabs(p) * (ex * fabs(v) + ey * fabs(u) + ex * ey);
-        if (k > K - 8) last = fmax(last, fabs(t));
-        p *= S->rho;
-    }
-    sum *= sx * sy;
-    /* truncation: the last terms' size carried on geometrically, at most K more of them (an estimate: the
-     * coefficients of a kinked product decay algebraically, those of a smooth one faster) */
-    double r = fabs(S->rho);
-    double tail = last * (r < 1.0 ? fmin(r / (1.0 - r), (double)K) : (double)K);
-    *value = sum;
-    *err = (serr + tail + 4 * DBL_EPSILON * (K + 1) * sabs) * sx * sy;
-    return DW_OK;
-}
-
 void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho)
 {
     V->c = c;
@@ -286,7 +257,9 @@ dw_status dw_fw_series2_moment(void *vctx, int ix, int jx, int nx, int iy, int j
     }
     const double r = fabs(S->y->rho);
     /* an estimate: the coefficients' errors relative to their scale times the terms' magnitudes (the terms that
-     * matter are those of large coefficients), truncation as in dw_fw_series_moment, rounding */
+     * matter are those of large coefficients); truncation: the last terms' size carried on geometrically, at most
+     * K more of them (the coefficients of a kinked product decay algebraically, those of a smooth one faster);
+     * rounding */
     *value = sv;
     *err = (S->x->c->rel[fx] + S->y->c->rel[fy] + 4 * DBL_EPSILON * (K + 1)) * sa +
            last * (r < 1.0 ? fmin(r / (1.0 - r), (double)K) : (double)K);
