@@ -25,6 +25,9 @@ int cli_act_init(dw_act **act, const char *spec);
 int cli_law_parse(dw_law *law, const char *spec);
 /* Read points (n x d, .npy or .csv) with at least one row and one column; 1 or 0 after the error. */
 int cli_read_points(const char *path, dw_matrix *X);
+/* The second inputs Y of a Gram K(X, Y): read, the same number of columns as X, at least one row; 0 after one error
+ * line, 1 if fine. */
+int cli_read_second_points(const char *ypath, const char *xpath, const dw_matrix *X, dw_matrix *Y);
 /* The outputs of `sample` and `network`: at least one of --outputs and --gram, --gram with --out, two different
  * files. -1 if fine, else the exit code after the error. */
 int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out);

@@ -79,21 +79,7 @@ int cmd_finite(int argc, char **argv)
     cli_progress prog;
     cli_progress_init(&prog, "finite-width");
     if (!cli_act_init(&act, a.act) || !cli_read_points(a.x, &X)) goto done;
-    if (a.y) {
-        if ((s = dw_io_read_matrix(&Y, a.y))) {
-            rc = cli_status(s);
-            goto done;
-        }
-        if (Y.cols != X.cols) {
-            rc = cli_error("%s has %zu columns but %s has %zu: X and Y must have the same dimension", a.y, Y.cols,
-                           a.x, X.cols);
-            goto done;
-        }
-        if (Y.rows == 0) {
-            rc = cli_error("%s: no input points (0 rows)", a.y);
-            goto done;
-        }
-    }
+    if (a.y && !cli_read_second_points(a.y, a.x, &X, &Y)) goto done;
     const size_t n = X.rows, m = a.y ? Y.rows : X.rows, nm = n * m;
     if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)a.depth, act, true)) ||
         (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||

@@ -109,6 +109,18 @@ int cli_read_points(const char *path, dw_matrix *X)
     return 1;
 }
 
+int cli_read_second_points(const char *ypath, const char *xpath, const dw_matrix *X, dw_matrix *Y)
+{
+    dw_status s = dw_io_read_matrix(Y, ypath);
+    if (s) return cli_status(s), 0;
+    if (Y->cols != X->cols)
+        return cli_error("%s has %zu columns but %s has %zu: X and Y must have the same dimension", ypath, Y->cols,
+                         xpath, X->cols),
+               0;
+    if (Y->rows == 0) return cli_error("%s: no input points (0 rows)", ypath), 0;
+    return 1;
+}
+
 int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, const char *out)
 {
     if (!outputs && !gram)
