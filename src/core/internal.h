@@ -23,6 +23,9 @@ void *dw_calloc(size_t count, size_t size, const char *what);
 /* The one check of a `threads` option, min (0: 0 means the OpenMP default; 1: the default is "unset") to
  * DW_THREADS_MAX, with one wording. */
 dw_status dw_core_check_threads(int threads, int min);
+/* The one check of input points: DW_OK if the n x d array is finite, else DW_ERR_INVALID naming NAME, the row and
+ * the column. */
+dw_status dw_core_check_points(const char *name, const double *X, size_t n, size_t d);
 
 /* io helpers shared by src/io (io/files.c). */
 dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body, size_t body_len);

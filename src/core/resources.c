@@ -1,6 +1,7 @@
 /* Memory budget, checked allocation and thread counts. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,15 @@ void *dw_calloc(size_t count, size_t size, const char *what)
     void *p = dw_alloc(count, size, what);
     if (p) memset(p, 0, count * size);
     return p;
+}
+
+dw_status dw_core_check_points(const char *name, const double *X, size_t n, size_t d)
+{
+    for (size_t i = 0; i < n * d; i++)
+        if (!isfinite(X[i]))
+            return dw_fail(DW_ERR_INVALID, "%s: row %zu, column %zu is not finite (%g)", name, i / d + 1, i % d + 1,
+                           X[i]);
+    return DW_OK;
 }
 
 dw_status dw_core_check_threads(int threads, int min)

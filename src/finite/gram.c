@@ -172,16 +172,6 @@ static dw_status row_item(void *ctx, size_t item, int tid)
     return DW_OK;
 }
 
-static dw_status check_inputs(const double *x, size_t n, size_t d, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < d; k++)
-            if (!isfinite(x[i * d + k]))
-                return dw_fail(DW_ERR_INVALID, "%s: row %zu, column %zu is not finite (%g)", name, i + 1, k + 1,
-                               x[i * d + k]);
-    return DW_OK;
-}
-
 dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const double *X, size_t n, const double *Y,
                          size_t m, size_t d, double *out, dw_finite_info *info)
 {
@@ -203,7 +193,7 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     if (fc.depth > 0 && fc.act->fam == DW_FAM_STEP)
         return dw_fail(DW_ERR_INVALID, "%s: activation %s has no derivative as a function (phi' is a delta), so "
                                        "its NTK is not defined", who, fc.act->name);
-    if ((st = check_inputs(X, n, d, "x")) || (Y && (st = check_inputs(Y, m, d, "y")))) return st;
+    if ((st = dw_core_check_points("x", X, n, d)) || (Y && (st = dw_core_check_points("y", Y, m, d)))) return st;
     const int L = fc.depth;
     dw_fw_layer lay[L + 1];
     double wv[L + 1], bv[L + 1], wd[L + 1];

@@ -79,11 +79,8 @@ static dw_status side_init(dw_kernel_plan *p, side *sd, const double *x, size_t 
     sd->x = x;
     sd->n = n;
     sd->np = n + DW_PAD;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < d; k++)
-            if (!isfinite(x[i * d + k]))
-                return dw_fail(DW_ERR_INVALID, "%s: row %zu, column %zu is not finite (%g)", name, i + 1, k + 1,
-                               x[i * d + k]);
+    dw_status st = dw_core_check_points(name, x, n, d);
+    if (st) return st;
     sd->f = dw_alloc((size_t)(p->depth + 1) * p->nf * sd->np, sizeof(double), "per-point kernel fields");
     if (!sd->f) return DW_ERR_NOMEM;
     /* Layer 1 variances; padding points get variance 1 (safe values, never read back). */

@@ -178,7 +178,7 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
         const double chunk = (double)(S < (size_t)threads ? S : (size_t)threads);
         const double need = chunk * dw_snet_sample_bytes(&t) + 5.0 * (double)n * (double)n * 8.0;
         dw_snet_clear(&t);
-        if (!dw_dense_check_inputs("X", X, n, d)) return DW_ERR_INVALID;
+        if ((st = dw_core_check_points("X", X, n, d))) return st;
         if ((st = dw_core_check_alloc(need, "the convergence study"))) return st;
     }
     const size_t nn = n * n;

@@ -46,16 +46,6 @@ size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, c
     return SIZE_MAX;
 }
 
-int dw_dense_check_inputs(const char *name, const double *X, size_t n, size_t d)
-{
-    for (size_t i = 0; i < n * d; i++)
-        if (!isfinite(X[i])) {
-            dw_fail(DW_ERR_INVALID, "%s: row %zu, column %zu is not finite (%g)", name, i / d + 1, i % d + 1, X[i]);
-            return 0;
-        }
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------------------------------------
  * The engine
  * ---------------------------------------------------------------------------------------------------------- */

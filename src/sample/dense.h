@@ -21,8 +21,6 @@
 size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, const double *b, const dw_act *act,
                               double *A, size_t lda, double *D, size_t ldd, int check_h);
 
-/* 1 if the n x d inputs are finite; else 0 with the error set ("NAME: row i, column j ..."). */
-int dw_dense_check_inputs(const char *name, const double *X, size_t n, size_t d);
 
 /* ------------------------------------------------------------------------------------------------------------
  * The engine: forward pass, outputs, empirical NNGP / NTK Gram of m networks of one shape on the same inputs

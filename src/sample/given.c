@@ -78,9 +78,10 @@ static dw_status view_init(given_view *g, const dw_net *net, const char *who, co
         }
         if (l > 0 && l < L && g->widths[l] > g->mx) g->mx = g->widths[l];
     }
-    if (!dw_dense_check_inputs("X", X, n, d0)) {
+    dw_status st = dw_core_check_points("X", X, n, d0);
+    if (st) {
         view_clear(g);
-        return DW_ERR_INVALID;
+        return st;
     }
     return DW_OK;
 }
@@ -131,7 +132,8 @@ static dw_status network_gram(const given_view *g, const dw_sample_opts *o, cons
     const size_t n_layers = g->L;
     if (Y) {
         if (m == 0) return dw_fail(DW_ERR_INVALID, "Y: no input points (0 rows)");
-        if (!dw_dense_check_inputs("Y", Y, m, widths[0])) return DW_ERR_INVALID;
+        dw_status st = dw_core_check_points("Y", Y, m, widths[0]);
+        if (st) return st;
         if ((double)n + (double)m > (double)INT_MAX)
             return dw_fail(DW_ERR_INVALID, "X, Y: %zu + %zu points is above the maximum supported by BLAS", n, m);
     }

@@ -158,9 +158,9 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
     dw_snet t;
     dw_status st = dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
     if (st) return st;
-    if (!dw_dense_check_inputs("X", X, n, d)) {
+    if ((st = dw_core_check_points("X", X, n, d))) {
         dw_snet_clear(&t);
-        return DW_ERR_INVALID;
+        return st;
     }
     t.outputs = F != NULL;
     run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL};
