@@ -59,7 +59,30 @@ DW_API const char *dw_law_format(const dw_law *law, char *buf, size_t cap);
  * or NULL. The library never prints: the CLI and Python show it. */
 DW_API const char *dw_law_warning(const dw_law *law);
 
-typedef enum dw_layer_kind { DW_LAYER_DENSE = 0, DW_LAYER_ACT = 1 } dw_layer_kind;
+/** Layer kinds. Beyond the fully connected pair (dense, act), the architectures of Neural Tangents' stax
+ * (theory.md 7): the infinite-width kernels (dw_kernel_gram) take every kind; the other computations say so, naming
+ * the layer, where they take only the fully connected shape. Inputs with spatial axes (dw_net_set_input_shape) are
+ * NHWC as in NT: spatial axes first, channels last; a dense layer acts on the channels at every position. */
+typedef enum dw_layer_kind {
+    DW_LAYER_DENSE = 0,
+    DW_LAYER_ACT = 1,
+    DW_LAYER_CONV = 2,        /* convolution over the spatial axes, weights shared across positions */
+    DW_LAYER_POOL = 3,        /* AvgPool / SumPool over windows */
+    DW_LAYER_GLOBAL_POOL = 4, /* GlobalAvgPool / GlobalSumPool: removes the spatial axes */
+    DW_LAYER_FLATTEN = 5,     /* spatial axes and channels into one feature axis */
+    DW_LAYER_LAYERNORM = 6,   /* normalisation over the channels (and optionally the spatial axes) */
+    DW_LAYER_DROPOUT = 7,     /* NT's Dropout(rate, mode) */
+    DW_LAYER_SCALE = 8,       /* h' = c h */
+    DW_LAYER_IDENTITY = 9,
+    DW_LAYER_FANOUT = 10,     /* one stream into n copies */
+    DW_LAYER_PARALLEL = 11,   /* branch k applied to stream k */
+    DW_LAYER_FANIN_SUM = 12   /* the streams summed into one */
+} dw_layer_kind;
+
+/** Padding of convolutions and pools (NT's names). */
+typedef enum dw_padding { DW_PAD_VALID = 0, DW_PAD_SAME = 1, DW_PAD_CIRCULAR = 2 } dw_padding;
+/** The most spatial axes an input may have. */
+#define DW_NET_SPATIAL_MAX 3
 
 typedef struct dw_net dw_net;
 
@@ -78,6 +101,54 @@ DW_API dw_status dw_net_add_act(dw_net *net, const dw_act *act);
  * gets weight_var 1, bias_var 0, width unset (a readout: width 1, the output dimension). */
 #define DW_NET_DEPTH_MAX 100000
 DW_API dw_status dw_net_set_fc(dw_net *net, int depth, const dw_act *act, bool readout);
+
+/** ---- architectures (Neural Tangents' stax; theory.md 7) ----
+ * The input's shape without the batch axis: `rank` - 1 <= DW_NET_SPATIAL_MAX spatial sizes then the channels
+ * ((H, W, C), (L, C)); rank 1 (d): a vector (the default, d taken from the data). The kernels check the data's
+ * feature count against it. */
+DW_API dw_status dw_net_set_input_shape(dw_net *net, size_t rank, const size_t *shape);
+/** Convolution over the `rank` spatial axes (as many as the input has): filter sizes, strides (NULL: 1), padding,
+ * weight_var = W_std^2 (fan-in: filter size x input channels, NT's convention), bias_var = b_std^2, out_chan the
+ * output channels (0: not set; a finite network and the standard parameterisation's NTK ask for it). */
+DW_API dw_status dw_net_add_conv(dw_net *net, size_t rank, const size_t *filter, const size_t *strides,
+                                 dw_padding padding, double weight_var, double bias_var, size_t out_chan);
+/** The last dense or conv layer: its own parameterisation (NT's per-layer `parameterization`; default: the
+ * net's, dw_net_set_param), and no bias at all (NT's b_std=None, which differs from b_std=0 in the standard
+ * parameterisation's NTK). */
+DW_API dw_status dw_net_set_last_param(dw_net *net, dw_param param);
+DW_API dw_status dw_net_set_last_no_bias(dw_net *net);
+/** AvgPool (average true) or SumPool over windows of the spatial axes: window sizes, strides (NULL: 1), padding;
+ * normalize_edges (AvgPool with SAME padding): divide by the window's positions inside the image, as NT. */
+DW_API dw_status dw_net_add_pool(dw_net *net, bool average, size_t rank, const size_t *window, const size_t *strides,
+                                 dw_padding padding, bool normalize_edges);
+/** GlobalAvgPool (average true) or GlobalSumPool. */
+DW_API dw_status dw_net_add_global_pool(dw_net *net, bool average);
+DW_API dw_status dw_net_add_flatten(dw_net *net);
+/** LayerNorm over the channels (spatial false: NT's axis=-1) or over the channels and every spatial axis; eps >= 0
+ * is added to the variance (NT's default 1e-12). */
+DW_API dw_status dw_net_add_layernorm(dw_net *net, bool spatial, double eps);
+/** Dropout with keep probability rate in (0, 1]; train false: the test mode, an identity. */
+DW_API dw_status dw_net_add_dropout(dw_net *net, double rate, bool train);
+/** h' = c h (c finite). */
+DW_API dw_status dw_net_add_scale(dw_net *net, double c);
+DW_API dw_status dw_net_add_identity(dw_net *net);
+/** NT's FanOut(n >= 1), parallel(branch_1, ..., branch_n) (the branches are copied: the net does not keep the
+ * pointers; their activations stay borrowed) and FanInSum. */
+DW_API dw_status dw_net_add_fanout(dw_net *net, size_t n);
+DW_API dw_status dw_net_add_parallel(dw_net *net, size_t n, const dw_net *const *branches);
+DW_API dw_status dw_net_add_fanin_sum(dw_net *net);
+/** h' = skip_scale h + branch_scale branch(h): FanOut(2), parallel(branch then Scale(branch_scale),
+ * Scale(skip_scale)), FanInSum. */
+DW_API dw_status dw_net_add_residual(dw_net *net, const dw_net *branch, double skip_scale, double branch_scale);
+
+/** The layers of a one-line text spelling appended to the net (docs/architectures.md gives the grammar), e.g.
+ * "conv(3x3, same, W_std=1.4, b_std=0.1); relu; avgpool(2x2); flatten; dense(W_std=1.4)". Activations spelt
+ * in the text are owned by the net. A malformed spelling: DW_ERR_INVALID with "net: column C: what was expected",
+ * the net unchanged. */
+DW_API dw_status dw_net_parse(dw_net *net, const char *spec);
+/** The canonical spelling of the net's layers, which dw_net_parse reads back to the same network (owned by the
+ * net, valid until it changes). */
+DW_API const char *dw_net_spec(dw_net *net);
 
 /** ---- per-dense-layer values: n = 1 (every dense layer) or one per dense layer, in order ---- */
 DW_API dw_status dw_net_set_weight_var(dw_net *net, size_t n, const double *v);

@@ -19,11 +19,21 @@ dw_status dw_net_init(dw_net **out)
     return DW_OK;
 }
 
+static void clear_layers(dw_net *net)
+{
+    for (size_t i = 0; i < net->n; i++) dw_net_layer_free(&net->layer[i]);
+    net->n = 0;
+}
+
 void dw_net_clear(dw_net *net)
 {
     if (!net) return;
+    clear_layers(net);
     free(net->layer);
     free(net->desc);
+    free(net->spec);
+    for (size_t i = 0; i < net->n_owned; i++) dw_act_clear(net->owned[i]);
+    free(net->owned);
     free(net);
 }
 
@@ -60,7 +70,7 @@ static dw_status check_width(const char *what, double v, size_t k)
     return DW_OK;
 }
 
-static dw_status append(dw_net *net, const dw_net_layer *l)
+dw_status dw_net_append(dw_net *net, const dw_net_layer *l)
 {
     dw_status s = reserve(net, 1);
     if (s) return s;
@@ -77,7 +87,7 @@ dw_status dw_net_add_dense(dw_net *net, double weight_var, double bias_var, doub
     if ((s = check_var("weight_var", weight_var, k)) || (s = check_var("bias_var", bias_var, k))) return s;
     if (width != 0 && (s = check_width("width", width, k))) return s;
     dw_net_layer l = {.kind = DW_LAYER_DENSE, .weight_var = weight_var, .bias_var = bias_var, .width = width};
-    return append(net, &l);
+    return dw_net_append(net, &l);
 }
 
 dw_status dw_net_add_act(dw_net *net, const dw_act *act)
@@ -87,7 +97,7 @@ dw_status dw_net_add_act(dw_net *net, const dw_act *act)
     if (!act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
     if (net->given) return dw_fail(DW_ERR_INVALID, "net: a network with given weights takes no more layers");
     dw_net_layer l = {.kind = DW_LAYER_ACT, .act = act};
-    return append(net, &l);
+    return dw_net_append(net, &l);
 }
 
 dw_status dw_net_set_fc(dw_net *net, int depth, const dw_act *act, bool readout)
@@ -101,7 +111,7 @@ dw_status dw_net_set_fc(dw_net *net, int depth, const dw_act *act, bool readout)
         return dw_fail(DW_ERR_INVALID, "depth: must be >= 1 for a network without a readout (got 0)");
     if (depth > 0 && !act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
     size_t n = 2 * (size_t)depth + (readout ? 1 : 0);
-    net->n = 0;
+    clear_layers(net);
     net->given = false;
     if ((s = reserve(net, n))) return s;
     for (int l = 0; l < depth; l++) {
@@ -267,7 +277,7 @@ dw_status dw_net_set_given(dw_net *net, const dw_act *act, size_t n_dense, const
     for (size_t k = 0; k < n_dense; k++)
         if (!W[k]) return dw_fail(DW_ERR_INVALID, "weights: matrix %zu is NULL", k + 1);
     size_t n = readout ? 2 * n_dense - 1 : 2 * n_dense;
-    net->n = 0;
+    clear_layers(net);
     if ((s = reserve(net, n))) return s;
     for (size_t k = 0; k < n_dense; k++) {
         net->layer[net->n++] = (dw_net_layer){.kind = DW_LAYER_DENSE, .weight_var = 1.0, .bias_var = 1.0,
@@ -284,16 +294,26 @@ dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, d
     dw_status s = need_net(net);
     if (s) return s;
     if (!net->n) return dw_fail(DW_ERR_INVALID, "%s: the network has no layers", who);
+    if (net->in_rank > 1)
+        return dw_fail(DW_ERR_INVALID, "%s: the input has spatial axes: this computation takes vectors only", who);
     memset(fc, 0, sizeof *fc);
     for (size_t i = 0; i < net->n; i++) {
         const dw_net_layer *l = &net->layer[i];
         dw_layer_kind want = i % 2 == 0 ? DW_LAYER_DENSE : DW_LAYER_ACT;
+        if (l->kind != DW_LAYER_DENSE && l->kind != DW_LAYER_ACT)
+            return dw_fail(DW_ERR_INVALID,
+                           "%s: layer %zu is a %s layer: this computation takes fully connected networks only "
+                           "(dense and activation layers)",
+                           who, i + 1, dw_net_kind_name(l->kind));
         if (l->kind != want)
             return dw_fail(DW_ERR_INVALID,
                            "%s: layer %zu is %s where a fully connected network has %s (dense and activation "
                            "layers alternate, starting with a dense one)",
                            who, i + 1, l->kind == DW_LAYER_DENSE ? "dense" : "an activation",
                            want == DW_LAYER_DENSE ? "a dense layer" : "an activation");
+        if (l->kind == DW_LAYER_DENSE && (l->param || l->no_bias))
+            return dw_fail(DW_ERR_INVALID, "%s: layer %zu has its own parameterization or no bias: this computation "
+                           "takes the network's parameterization and a bias in every layer", who, i + 1);
         if (l->kind == DW_LAYER_ACT) {
             if (!fc->act) fc->act = l->act;
             if (l->act != fc->act)
@@ -328,6 +348,8 @@ static size_t describe_layer(const dw_net_layer *l, const char *sep, char *buf, 
     int r;
     if (l->kind == DW_LAYER_ACT)
         r = snprintf(buf, cap, "%s%s", sep, dw_act_name(l->act));
+    else if (l->kind != DW_LAYER_DENSE)
+        r = snprintf(buf, cap, "%s%s", sep, dw_net_kind_name(l->kind));
     else if (l->W)
         r = snprintf(buf, cap, "%sdense[%zux%zu%s]", sep, l->rows, l->cols, l->b ? "+b" : "");
     else

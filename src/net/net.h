@@ -15,6 +15,22 @@ typedef struct dw_net_layer {
     size_t rows, cols;
     /* DW_LAYER_ACT */
     const dw_act *act;
+    /* DW_LAYER_DENSE and DW_LAYER_CONV: the layer's own parameterisation (0: the net's, else 1 + dw_param), and
+     * no bias (NT's b_std=None; bias_var is then 0) */
+    int param;
+    bool no_bias;
+    /* DW_LAYER_CONV, DW_LAYER_POOL: `rank` spatial axes; window = filter or pool window */
+    size_t rank;
+    size_t window[DW_NET_SPATIAL_MAX], stride[DW_NET_SPATIAL_MAX];
+    dw_padding padding;
+    bool average;         /* POOL, GLOBAL_POOL: average (else sum) */
+    bool normalize_edges; /* POOL */
+    /* DW_LAYER_LAYERNORM: spatial axes too; eps. DW_LAYER_DROPOUT: rate, train. DW_LAYER_SCALE: c */
+    bool spatial, train;
+    double eps, rate, c;
+    /* DW_LAYER_FANOUT: n. DW_LAYER_PARALLEL: n branches (owned copies) */
+    size_t n;
+    struct dw_net **branch;
 } dw_net_layer;
 
 struct dw_net {
@@ -25,7 +41,31 @@ struct dw_net {
     bool gaussian_input_layer;
     bool given;
     char *desc; /* dw_net_describe's string */
+    char *spec; /* dw_net_spec's string */
+    size_t in_rank; /* input shape (dw_net_set_input_shape); 0: a vector of the data's dimension */
+    size_t in_shape[DW_NET_SPATIAL_MAX + 1];
+    dw_act **owned; /* activations the net owns (parsed from text), freed by dw_net_clear */
+    size_t n_owned;
 };
+
+/* The parameterisation layer l uses. */
+static inline dw_param dw_net_layer_param(const dw_net *net, const dw_net_layer *l)
+{
+    return l->param ? (dw_param)(l->param - 1) : net->param;
+}
+/* "conv", "pool", ... */
+const char *dw_net_kind_name(dw_layer_kind k);
+/* Frees what a layer owns (its branches). */
+void dw_net_layer_free(dw_net_layer *l);
+/* Appends a layer (the net takes what it owns). */
+dw_status dw_net_append(dw_net *net, const dw_net_layer *l);
+/* A deep copy of `src` (branches copied, activations shared) into a new net. */
+dw_status dw_net_copy(dw_net **out, const dw_net *src);
+/* The net takes ownership of `act` (freed by dw_net_clear, also on failure here). */
+dw_status dw_net_own_act(dw_net *net, dw_act *act);
+/* true when the list is the fully connected shape dw_net_fc_view accepts and the input has no spatial axes (the
+ * dense kernel engine's case). */
+bool dw_net_is_fc(const dw_net *net);
 
 /* The k-th dense layer (0-based among the dense layers), or NULL. */
 const dw_net_layer *dw_net_dense(const dw_net *net, size_t k);
