@@ -4,6 +4,7 @@
 #include "kernels/kernel.h"
 
 #include "core/par.h"
+#include "kernels/arch.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +73,7 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
 {
     if (!K && !Theta) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (K and Theta are both NULL)");
     if (!Y) m = n;
+    if (dw_arch_wanted(net)) return dw_arch_gram(net, o, X, n, Y, m, d, K, Theta, info);
     dw_kernel_plan *p;
     dw_status s = dw_kernel_plan_init(&p, net, o, X, n, Y, m, d);
     if (s) return s;

@@ -1,0 +1,119 @@
+/* The architecture engine (theory.md 7): NNGP and NTK of any network in the layer list (convolutions, pools,
+ * normalisation, branches), not installed. A net is compiled once into a straight-line program over registers,
+ * each register holding one stream's pair covariances Sigma(x, y) and Theta(x, y) over spatial positions, either
+ * all P x P pairs of positions (FULL: needed when a pool averages across positions) or the P diagonal ones
+ * (DIAG: enough when the spatial axes end in Flatten; O(P) instead of O(P^2) per pair of inputs). The program
+ * then runs once per input (x, x), recording the per-position variances later layers need ("slots"), and once
+ * per pair (x, y), which reads the two inputs' slots. Every step is a plain function on arrays. */
+#ifndef DW_KERNELS_ARCH_H
+#define DW_KERNELS_ARCH_H
+
+#include "core/internal.h"
+#include "net/net.h"
+#include "act/act.h"
+
+#include <stdbool.h>
+
+/* A stream's spatial shape (rank 0: no spatial axes, P = 1) and channel count (0: unknown). */
+typedef struct arch_shape {
+    int rank;
+    size_t dim[DW_NET_SPATIAL_MAX];
+    size_t P;
+    double C;
+} arch_shape;
+
+typedef enum arch_opk {
+    OP_INPUT, OP_DENSE, OP_CONV, OP_ACT, OP_POOL, OP_GPOOL, OP_FLATTEN, OP_LN, OP_DROPOUT, OP_SCALE, OP_COPY, OP_SUM
+} arch_opk;
+
+/* One cross term of a sum: Cov(stream a (x), stream b (y)) for two streams that are functions of the same
+ * Gaussian origin h0 without a weight layer between (theory.md 7: skip connections into activations). fa, fb:
+ * NULL the identity, else the activation; s = the product of their scales. */
+typedef struct arch_cross {
+    int origin;                /* the register holding h0's covariances */
+    const dw_act *fa, *fb;
+    double s;
+    int var_slot, md_slot;     /* slots of h0's variances and of E[phi'] at them (-1: not needed) */
+} arch_cross;
+
+typedef struct arch_op {
+    arch_opk k;
+    const dw_net_layer *l;
+    int reg, src;        /* the register changed (in place), COPY's source */
+    arch_shape in, out;
+    bool standard;       /* DENSE / CONV: the standard parameterisation's tangent kernel */
+    double fan_in;       /* its fan-in: channels (x filter size) */
+    double wv, bv;       /* weight_var, bias_var; SCALE: c^2; DROPOUT: 1 / rate */
+    bool has_bias;
+    const dw_act *act;   /* ACT */
+    int slot;            /* ACT, LN: the slot of the input's per-position variances */
+    size_t lo[DW_NET_SPATIAL_MAX]; /* CONV, POOL: padding before each axis */
+    int nsrc;            /* SUM: registers summed into reg (srcs[0] == reg) */
+    int *srcs;
+    int ncross;
+    arch_cross *cross;
+} arch_op;
+
+typedef enum arch_slotk { SLOT_VAR, SLOT_MDERIV } arch_slotk;
+typedef struct arch_slot {
+    arch_slotk k;
+    size_t P, off; /* positions, offset in an input's record */
+    int src;       /* SLOT_MDERIV: the variance slot it is taken at */
+    const dw_act *act;
+} arch_slot;
+
+typedef struct arch_prog {
+    arch_op *op;
+    size_t nop, cap;
+    arch_slot *slot;
+    size_t nslot, slot_cap, rec; /* rec: doubles per input record */
+    int nreg;
+    bool full;
+    size_t maxP;     /* the largest P of any register */
+    size_t reg_len;  /* doubles per register array: maxP^2 (FULL) or maxP */
+    bool generic;    /* some activation takes the generic (bounded) route */
+    const char *method;
+} arch_prog;
+
+/* Per-thread scratch and statistics of a run. */
+typedef struct arch_work {
+    double *K, *T;   /* nreg registers of reg_len doubles */
+    double *tmp;     /* 2 reg_len */
+    double max_bound;
+    size_t evaluations;
+} arch_work;
+
+/* arch_compile.c */
+dw_status dw_arch_compile(arch_prog *prog, const dw_net *net, size_t d);
+void dw_arch_prog_clear(arch_prog *prog);
+/* Whether the net takes the architecture engine (not the fully connected one). */
+bool dw_arch_wanted(const dw_net *net);
+
+/* arch_run.c: run the program on one pair. rx, ry: the two inputs' slot records; same: x and y are the same input
+ * (Dropout's diagonal); record: fill rx (the per-input pass, x == y). Outputs: *k, *t. */
+dw_status dw_arch_run(const arch_prog *prog, arch_work *w, const double *x, const double *y, size_t d, double *rx,
+                      const double *ry, bool same, bool record, double *k, double *t);
+
+/* The steps (arch_dense.c, arch_conv.c, arch_pool.c, arch_act.c, arch_norm.c, arch_branch.c): in place on
+ * register arrays K, T (T may be NULL: no tangent kernel wanted). */
+void dw_arch_input(const arch_op *op, bool full, const double *x, const double *y, size_t d, double *K, double *T);
+void dw_arch_dense(const arch_op *op, bool full, double *K, double *T);
+void dw_arch_affine(const arch_op *op, size_t n, double *K, double *T);
+void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp);
+void dw_arch_pool(const arch_op *op, bool full, double *K, double *T, double *tmp);
+void dw_arch_gpool(const arch_op *op, bool full, double *K, double *T);
+dw_status dw_arch_act(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T,
+                      arch_work *w);
+void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);
+void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
+dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,
+                      bool want_t);
+/* arch_gram.c: dw_kernel_gram for nets that are not fully connected (same contract). */
+struct dw_kernel_opts;
+struct dw_kernel_info;
+dw_status dw_arch_gram(const dw_net *net, const struct dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                       size_t m, size_t d, double *K, double *Theta, struct dw_kernel_info *info);
+/* E[phi'(sqrt(q) Z)] in Stein's sense (E[Z phi(sqrt(q) Z)] / sqrt(q)), and an error bound. */
+dw_status dw_arch_mean_deriv(const dw_act *act, double q, double *m, double *err);
+
+#endif

@@ -1,0 +1,101 @@
+/* Convolutions of the architecture engine (theory.md 7): with weights shared across positions, the covariance
+ * of output positions (I, J) averages the input's over the filter offsets a applied to BOTH positions,
+ * Sigma'_IJ = (1/|w|) sum_a Sigma_{Is+a-lo, Js+a-lo}, positions outside the input (zero padding) counting as
+ * zeros and CIRCULAR padding wrapping around (Neural Tangents' conventions). The average is separable over the
+ * spatial axes: one axis at a time. */
+#include "kernels/arch.h"
+
+#include <string.h>
+
+/* The input index for output index I and offset t, or -1 outside (zero padding). */
+static inline long src_index(size_t I, size_t t, size_t s, size_t lo, size_t N, bool circ)
+{
+    long i = (long)(I * s + t) - (long)lo;
+    if (circ) {
+        i %= (long)N;
+        return i < 0 ? i + (long)N : i;
+    }
+    return i >= 0 && i < (long)N ? i : -1;
+}
+
+/* FULL: in is [A][N][B] x [A][N][B], out [A][O][B] x [A][O][B]. */
+static void axis_full(const double *in, double *out, size_t A, size_t N, size_t B, size_t O, size_t f, size_t s,
+                      size_t lo, bool circ)
+{
+    const size_t Pin = A * N * B, Pout = A * O * B;
+    const double inv = 1.0 / (double)f;
+    memset(out, 0, Pout * Pout * sizeof *out);
+    for (size_t a1 = 0; a1 < A; a1++)
+        for (size_t I = 0; I < O; I++)
+            for (size_t b1 = 0; b1 < B; b1++) {
+                double *orow = out + ((a1 * O + I) * B + b1) * Pout;
+                for (size_t t = 0; t < f; t++) {
+                    const long i = src_index(I, t, s, lo, N, circ);
+                    if (i < 0) continue;
+                    const double *irow = in + ((a1 * N + (size_t)i) * B + b1) * Pin;
+                    for (size_t a2 = 0; a2 < A; a2++)
+                        for (size_t J = 0; J < O; J++) {
+                            const long j = src_index(J, t, s, lo, N, circ);
+                            if (j < 0) continue;
+                            double *od = orow + (a2 * O + J) * B;
+                            const double *id = irow + (a2 * N + (size_t)j) * B;
+                            for (size_t b2 = 0; b2 < B; b2++) od[b2] += id[b2];
+                        }
+                }
+                for (size_t q = 0; q < Pout; q++) orow[q] *= inv;
+            }
+}
+
+/* DIAG: in is [A][N][B], out [A][O][B]. */
+static void axis_diag(const double *in, double *out, size_t A, size_t N, size_t B, size_t O, size_t f, size_t s,
+                      size_t lo, bool circ)
+{
+    const double inv = 1.0 / (double)f;
+    for (size_t a = 0; a < A; a++)
+        for (size_t I = 0; I < O; I++) {
+            double *od = out + (a * O + I) * B;
+            memset(od, 0, B * sizeof *od);
+            for (size_t t = 0; t < f; t++) {
+                const long i = src_index(I, t, s, lo, N, circ);
+                if (i < 0) continue;
+                const double *id = in + (a * N + (size_t)i) * B;
+                for (size_t b = 0; b < B; b++) od[b] += id[b];
+            }
+            for (size_t b = 0; b < B; b++) od[b] *= inv;
+        }
+}
+
+/* The filter average of one array, axis by axis (ping-pong between a and tmp; the result ends in a). */
+static void conv_unscaled(const arch_op *op, bool full, double *a, double *tmp)
+{
+    size_t dims[DW_NET_SPATIAL_MAX];
+    const int r = op->in.rank;
+    memcpy(dims, op->in.dim, sizeof dims);
+    const bool circ = op->l->padding == DW_PAD_CIRCULAR;
+    double *src = a, *dst = tmp;
+    for (int k = 0; k < r; k++) {
+        size_t A = 1, B = 1;
+        for (int q = 0; q < k; q++) A *= dims[q];
+        for (int q = k + 1; q < r; q++) B *= dims[q];
+        const size_t O = op->out.dim[k];
+        if (full)
+            axis_full(src, dst, A, dims[k], B, O, op->l->window[k], op->l->stride[k], op->lo[k], circ);
+        else
+            axis_diag(src, dst, A, dims[k], B, O, op->l->window[k], op->l->stride[k], op->lo[k], circ);
+        dims[k] = O;
+        double *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != a) {
+        const size_t n = full ? op->out.P * op->out.P : op->out.P;
+        memcpy(a, src, n * sizeof *a);
+    }
+}
+
+void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp)
+{
+    conv_unscaled(op, full, K, tmp);
+    if (T) conv_unscaled(op, full, T, tmp);
+    dw_arch_affine(op, full ? op->out.P * op->out.P : op->out.P, K, T);
+}

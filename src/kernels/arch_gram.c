@@ -1,0 +1,121 @@
+/* The architecture engine's driver (theory.md 7): compile the net, one pass per input (its own covariances, and
+ * the per-position variances the pairs read), then one pass per pair of inputs, rows of the Gram handed to
+ * dw_par_for. Each entry depends only on its two inputs: results are the same for every thread count. Memory:
+ * the outputs, the inputs' records (a few doubles per position and layer) and per worker the registers. */
+#include "kernels/arch.h"
+#include "kernels/kernel.h"
+
+#include "core/par.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct arch_job {
+    const arch_prog *p;
+    const double *X, *Y;
+    size_t n, m, d;
+    double *recX, *recY; /* records of the inputs */
+    double *kx, *tx;     /* the inputs' own K(x, x), Theta(x, x) (pass 1) */
+    arch_work *w;
+    double *K, *Theta;
+    bool symmetric;
+} arch_job;
+
+static dw_status pass_input(void *ctx, size_t item, int tid)
+{
+    arch_job *g = ctx;
+    const arch_prog *p = g->p;
+    const bool isx = item < g->n;
+    const size_t i = isx ? item : item - g->n;
+    const double *z = (isx ? g->X : g->Y) + i * g->d;
+    double *rec = (isx ? g->recX : g->recY) + i * p->rec;
+    double k, t;
+    dw_status s = dw_arch_run(p, &g->w[tid], z, z, g->d, rec, rec, true, true, &k, g->Theta ? &t : NULL);
+    if (!s && isx) {
+        g->kx[i] = k;
+        if (g->Theta) g->tx[i] = t;
+    }
+    return s;
+}
+
+static dw_status pass_row(void *ctx, size_t i, int tid)
+{
+    arch_job *g = ctx;
+    const arch_prog *p = g->p;
+    const size_t m = g->m;
+    const double *x = g->X + i * g->d;
+    for (size_t j = g->symmetric ? i : 0; j < m; j++) {
+        double k, t;
+        if (g->symmetric && j == i) {
+            k = g->kx[i];
+            t = g->Theta ? g->tx[i] : 0.0;
+        } else {
+            const double *y = (g->symmetric ? g->X : g->Y) + j * g->d;
+            const double *ry = (g->symmetric ? g->recX : g->recY) + j * p->rec;
+            dw_status s = dw_arch_run(p, &g->w[tid], x, y, g->d, g->recX + i * p->rec, ry, false, false, &k,
+                                      g->Theta ? &t : NULL);
+            if (s) return s;
+        }
+        if (g->K) g->K[i * m + j] = k;
+        if (g->Theta) g->Theta[i * m + j] = t;
+        if (g->symmetric && j != i) {
+            if (g->K) g->K[j * m + i] = k;
+            if (g->Theta) g->Theta[j * m + i] = t;
+        }
+    }
+    return DW_OK;
+}
+
+dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                       size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+{
+    if (o && o->all_layers)
+        return dw_fail(DW_ERR_INVALID, "all_layers: not available for architectures beyond the fully connected one");
+    if (!X) return dw_fail(DW_ERR_INVALID, "X: NULL input");
+    if (d == 0) return dw_fail(DW_ERR_INVALID, "X: input dimension d must be at least 1");
+    dw_status s = dw_core_check_points("X", X, n, d);
+    if (!s && Y) s = dw_core_check_points("Y", Y, m, d);
+    if (s) return s;
+    arch_prog p;
+    if ((s = dw_arch_compile(&p, net, d))) return s;
+    const bool sym = Y == NULL;
+    const int threads = o ? o->threads : 0;
+    const size_t ny = sym ? 0 : m, items = n + ny;
+    const int W = dw_par_workers(items > n ? items : n, threads);
+    arch_job g = {.p = &p, .X = X, .Y = Y, .n = n, .m = m, .d = d, .K = K, .Theta = Theta, .symmetric = sym};
+    g.recX = dw_alloc(n * p.rec + 1, sizeof(double), "kernel records");
+    g.recY = ny ? dw_alloc(ny * p.rec + 1, sizeof(double), "kernel records") : NULL;
+    g.kx = dw_alloc(2 * n + 1, sizeof(double), "kernel records");
+    g.w = dw_calloc((size_t)W, sizeof *g.w, "kernel work space");
+    s = g.recX && (!ny || g.recY) && g.kx && g.w ? DW_OK : DW_ERR_NOMEM;
+    if (!s) g.tx = g.kx + n;
+    const size_t regs = (size_t)p.nreg * p.reg_len;
+    for (int t = 0; t < W && !s; t++) {
+        g.w[t].K = dw_alloc(2 * regs + p.reg_len, sizeof(double), "kernel registers");
+        if (!g.w[t].K) s = DW_ERR_NOMEM;
+        else {
+            g.w[t].T = g.w[t].K + regs;
+            g.w[t].tmp = g.w[t].T + regs;
+        }
+    }
+    if (!s) s = dw_par_for(items, threads, pass_input, &g);
+    if (!s) s = dw_par_for(n, threads, pass_row, &g);
+    if (!s && info) {
+        memset(info, 0, sizeof *info);
+        info->method = p.method;
+        for (int t = 0; t < W; t++) {
+            if (g.w[t].max_bound > info->exp_bound) info->exp_bound = g.w[t].max_bound;
+            info->evaluations += g.w[t].evaluations;
+        }
+        info->max_bound = info->exp_bound;
+        info->target = p.generic ? DW_DUAL_TARGET : 0.0;
+        info->estimate = p.generic;
+    }
+    for (int t = 0; g.w && t < W; t++) free(g.w[t].K);
+    free(g.w);
+    free(g.kx);
+    free(g.recX);
+    free(g.recY);
+    dw_arch_prog_clear(&p);
+    return s;
+}
