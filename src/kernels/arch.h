@@ -108,6 +108,9 @@ void dw_arch_pool(const arch_op *op, bool full, double *K, double *T, double *tm
 void dw_arch_gpool(const arch_op *op, bool full, double *K, double *T);
 dw_status dw_arch_act(const arch_prog *prog, const arch_op *op, const double *vx, const double *vy, double *K,
                       double *T, arch_work *w);
+/* One Gaussian expectation pair (V, Vd) of act; generic activations record their bound and count in w. */
+dw_status dw_arch_dual(const arch_prog *prog, const dw_act *act, double a, double b, double c, double *v, double *vd,
+                       arch_work *w);
 /* The scratch dw_arch_act needs per worker for P positions. */
 size_t dw_arch_act_len(size_t P);
 void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);
@@ -119,6 +122,9 @@ struct dw_kernel_opts;
 struct dw_kernel_info;
 dw_status dw_arch_gram(const dw_net *net, const struct dw_kernel_opts *o, const double *X, size_t n, const double *Y,
                        size_t m, size_t d, double *K, double *Theta, struct dw_kernel_info *info);
+/* dw_kernel_gram_bytes for those nets: the outputs, the inputs' records and the workers' registers. */
+dw_status dw_arch_gram_bytes(const dw_net *net, const struct dw_kernel_opts *o, size_t n, size_t m, bool nngp,
+                             bool ntk, double *bytes);
 /* E[phi'(sqrt(q) Z)] in Stein's sense (E[Z phi(sqrt(q) Z)] / sqrt(q)), and an error bound. */
 dw_status dw_arch_mean_deriv(const dw_act *act, double q, double *m, double *err);
 

@@ -8,10 +8,9 @@
 #include <string.h>
 
 /* One entry; for the generic route also its bound relative to sqrt(E phi(u)^2 E phi(v)^2). */
-static dw_status entry(const arch_prog *p, const arch_op *op, double a, double b, double c, double *v, double *vd,
+dw_status dw_arch_dual(const arch_prog *p, const dw_act *act, double a, double b, double c, double *v, double *vd,
                        arch_work *w)
 {
-    const dw_act *act = op->act;
     if (act->fam != DW_FAM_GENERIC) return dw_act_dual_with(p->impl, act, a, b, c, v, vd);
     double bd, bdd;
     dw_status s = dw_act_dual_bound(act, a, b, c, DW_DUAL_TARGET, v, vd, &bd, &bdd, NULL);
@@ -95,7 +94,7 @@ dw_status dw_arch_act(const arch_prog *p, const arch_op *op, const double *vx, c
     double v, vd;
     if (!p->full) {
         for (size_t i = 0; i < P; i++) {
-            dw_status s = entry(p, op, vx[i], vy[i], K[i], &v, &vd, w);
+            dw_status s = dw_arch_dual(p, op->act, vx[i], vy[i], K[i], &v, &vd, w);
             if (s) return s;
             K[i] = v;
             if (T) T[i] *= vd;
@@ -106,7 +105,7 @@ dw_status dw_arch_act(const arch_prog *p, const arch_op *op, const double *vx, c
     for (size_t i = 0; i < P; i++)
         for (size_t j = 0; j < P; j++) {
             const size_t q = i * P + j;
-            dw_status s = entry(p, op, vx[i], vy[j], K[q], &v, &vd, w);
+            dw_status s = dw_arch_dual(p, op->act, vx[i], vy[j], K[q], &v, &vd, w);
             if (s) return s;
             K[q] = v;
             if (T) T[q] *= vd;

@@ -126,3 +126,22 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     dw_arch_prog_clear(&p);
     return s;
 }
+
+dw_status dw_arch_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                             double *bytes)
+{
+    if (o && o->all_layers)
+        return dw_fail(DW_ERR_INVALID, "all_layers: not available for architectures beyond the fully connected one");
+    /* the program of the net's input shape (a vector input: one position, whatever its dimension) */
+    size_t d = 1;
+    for (size_t k = 0; k < net->in_rank; k++) d *= net->in_shape[k];
+    arch_prog p;
+    dw_status s = dw_arch_compile(&p, net, d);
+    if (s) return s;
+    const int W = dw_par_workers(n + m, o ? o->threads : 0);
+    const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + (double)p.reg_len + (double)p.act_len;
+    *bytes = 8.0 * ((double)n * (double)m * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) +
+                    (double)(n + m) * ((double)p.rec + 2.0) + (double)W * regs);
+    dw_arch_prog_clear(&p);
+    return DW_OK;
+}

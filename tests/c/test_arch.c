@@ -445,6 +445,13 @@ static void test_threads(void)
     CHECK(dw_kernel_opts_set_threads(o, 3) == DW_OK);
     CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, K2, T2, NULL) == DW_OK);
     CHECK(memcmp(K1, K2, sizeof K1) == 0 && memcmp(T1, T2, sizeof T1) == 0);
+    /* the memory a run needs: at least its outputs, and more per worker (the P x P registers) */
+    double b1, b3, b0;
+    CHECK(dw_kernel_gram_bytes(net, o, n, n, true, true, &b3) == DW_OK);
+    CHECK(dw_kernel_opts_set_threads(o, 1) == DW_OK);
+    CHECK(dw_kernel_gram_bytes(net, o, n, n, true, true, &b1) == DW_OK);
+    CHECK(dw_kernel_gram_bytes(net, o, n, n, false, false, &b0) == DW_OK);
+    CHECK(b0 > 0 && b1 >= b0 + 2.0 * 8 * n * n && b3 > b1);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);
