@@ -43,7 +43,7 @@ static int new_val(ctx *c, const asamp_val *shape)
     if (p->nval == p->vcap) {
         size_t cap = p->vcap ? 2 * p->vcap : 16;
         asamp_val *v = realloc(p->val, cap * sizeof *v);
-        if (!v) return -1;
+        if (!v) return (void)dw_fail(DW_ERR_NOMEM, "out of memory (network program)"), -1;
         p->val = v;
         p->vcap = cap;
     }
@@ -61,7 +61,7 @@ static asamp_op *push(ctx *c, asamp_opk k, const dw_net_layer *l, int in)
     if (p->nop == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 16;
         asamp_op *o = realloc(p->op, cap * sizeof *o);
-        if (!o) return NULL;
+        if (!o) return (void)dw_fail(DW_ERR_NOMEM, "out of memory (network program)"), NULL;
         p->op = o;
         p->cap = cap;
     }
@@ -279,7 +279,7 @@ static dw_status compile_layer(ctx *c, const dw_net_layer *l, int *sts, int *nst
         if (p->nval == p->vcap) {
             size_t cap = 2 * p->vcap;
             asamp_val *v = realloc(p->val, cap * sizeof *v);
-            if (!v) return DW_ERR_NOMEM;
+            if (!v) return dw_fail(DW_ERR_NOMEM, "out of memory (network program)");
             p->val = v;
             p->vcap = cap;
         }
