@@ -108,12 +108,16 @@ def test_entry_points_agree():
         sampling.params_size(Build(5, 2).conv((3,), "same", 1.0, 0.0, 0).net, 10)
 
 
-@pytest.mark.parametrize("kind", ["nngp", "ntk"])
-def test_mean_matches_limit(kind):
-    # one hidden layer (conv > erf > avgpool > train-mode dropout > flatten > dense readout): the pre-activations are
-    # exactly Gaussian at any width, so the mean empirical Gram is the limit itself, not only up to O(1/N)
+@pytest.mark.parametrize("kind,law", [("nngp", "gaussian"), ("ntk", "gaussian"), ("ntk", "rademacher"),
+                                      ("ntk", "student-t:6"), ("ntk", "sparse:0.5"), ("ntk", "orthogonal")])
+def test_mean_matches_limit(kind, law):
+    # one hidden layer (conv > erf > avgpool > train-mode dropout > flatten > dense readout) with Gaussian weights in
+    # the first: the pre-activations are exactly Gaussian at any width and the readout's weights enter through their
+    # second moments only, so the mean empirical Gram is the limit itself, not only up to O(1/N), for every law
     net = (Build(5, 2).conv((3,), "circular", 1.5, 0.1, 8).act("erf").avgpool((2,)).dropout(0.8).flatten()
            .dense(1.2, 0.2, 2)).net
+    check(_net._set_law(net.handle, law.encode()))
+    check(_net._set_gil(net.handle, True))
     X = _points(3, 10, seed=4)
     K = _limit(net, X, kind)
     r = sampling.net_sample(net, X, samples=400, gram=kind, outputs=False, seed=3)
