@@ -19,8 +19,9 @@
  *   beta with trainable w, beta drawn from the law (biases Gaussian), or standard: W, b trainable, drawn with those
  *   scales; train-mode Dropout keeps each entry of each input with probability rate (a Bernoulli mask per network
  *   and input, keyed by the seed, the sample and the input's row) and scales it by 1 / rate.
- * Widths: every dense layer's width (out_dim) and conv layer's out_chan must be set (dw_sample_converge sets every
- * one but the readout's, the top level's last dense or conv layer, to the study's width). The outputs are the last
+ * Widths: every dense layer's width (out_dim) and conv layer's out_chan, or where the net leaves one unset the
+ * options' width (dw_sample_opts_set_width); dw_sample_converge sets every one but the readout's (the top level's
+ * last dense or conv layer) to the study's width. The outputs are the last
  * layer's P x C entries (NHWC; P = 1 without spatial axes): out_dim = P x C. Grams: NTK, the tangent kernel with
  * respect to every parameter, (1/out_dim) sum over the output units, by back-propagation through every layer (the
  * Jacobian rows, n x out_dim x parameters doubles per network); NNGP, where the net ends with a dense layer (weight_var
@@ -87,6 +88,9 @@ DW_API dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads);
 DW_API dw_status dw_sample_opts_set_progress(dw_sample_opts *o, dw_sample_progress_fn fn, void *ctx);
 /** dw_sample_run's Gram: false, the S per-sample Grams; true, their mean and its standard error. */
 DW_API dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce);
+/** Architecture nets (not fully connected): the width of every dense / conv layer whose width (out_dim / out_chan)
+ * the net leaves unset; 0 (the default): none, such a layer is an error. At most 2^30. */
+DW_API dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width);
 
 /** ---- sampled networks (a random net: dw_net_set_fc with readout) ----
  * Sample S networks and evaluate them on X (n x d):
@@ -141,8 +145,9 @@ DW_API dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts 
  * standard, W = theta_W, b = theta_b. A fully connected net is taken too (by the same engine, its kernels C_in x
  * C_out: not the streams of dw_sample_run's fully connected sampler).
  * dw_sample_params_size: *n_params = theta's length and *out_dim = the outputs per input (P x C), for inputs of d
- * features (either pointer may be NULL). */
-DW_API dw_status dw_sample_params_size(const dw_net *net, size_t d, size_t *n_params, size_t *out_dim);
+ * features and o's width (either pointer may be NULL). */
+DW_API dw_status dw_sample_params_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n_params,
+                                      size_t *out_dim);
 /** Draw the parameters of sample o->first_sample with o->seed (weight layer k, 1-based, from the streams of
  * dw_sample_weights(law, seed, sample, k, R, C_out) and dw_sample_bias(law, seed, sample, k, C_out), times the
  * initial scales: 1 (NTK parameterisation) or sqrt(weight_var / fan_in), sqrt(bias_var) (standard)) into theta

@@ -78,8 +78,10 @@ typedef struct asamp_prog {
 
 /* arch_compile.c: check the net against the inputs' dimension d and compile it; `who` names the call in messages.
  * all_width > 0: every dense/conv layer but the readout (the top level's last weight layer) has that width (the
- * convergence study); 0: the net's widths (out_dim / out_chan), which must be set. */
-dw_status dw_asamp_compile(asamp_prog *p, const dw_net *net, const char *who, size_t d, size_t all_width);
+ * convergence study); 0: the net's widths (out_dim / out_chan), or default_width (the options' width) where one
+ * is unset. */
+dw_status dw_asamp_compile(asamp_prog *p, const dw_net *net, const char *who, size_t d, size_t all_width,
+                           size_t default_width);
 void dw_asamp_clear(asamp_prog *p);
 
 /* arch_weights.c: draw one network's theta (sample `sample` of the streams keyed by seed), sequentially. */
@@ -129,8 +131,8 @@ double dw_asamp_sample_bytes(const asamp_prog *p, size_t n, int kind, bool outpu
 
 /* arch_params.c: the checks of every call (n inputs of dimension d, the Gram kind, BLAS's int sizes) and the
  * compilation; dw_sample_forward / dw_sample_network_gram for a net that is not fully connected. */
-dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const char *who, size_t n, size_t d, int kind,
-                        size_t all_width);
+dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
+                        size_t d, int kind, size_t all_width);
 dw_status dw_asamp_forward_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                  double *F);
 dw_status dw_asamp_gram_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, const double *Y,

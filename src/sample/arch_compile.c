@@ -15,7 +15,7 @@ typedef struct ctx {
     const dw_net *root;
     const char *who;
     size_t layer_no;
-    size_t all_width;
+    size_t all_width, default_width;
     const dw_net_layer *readout; /* the top level's last weight layer */
 } ctx;
 
@@ -146,9 +146,12 @@ static dw_status window_map(ctx *c, asamp_op *op, const dw_net_layer *l, const a
 static dw_status layer_width(const ctx *c, const dw_net_layer *l, size_t *w)
 {
     double v = c->all_width && l != c->readout ? (double)c->all_width : l->width;
+    if (v == 0) v = (double)c->default_width;
     if (v == 0)
-        return fail(c, l->kind == DW_LAYER_CONV ? "a finite network needs the conv layer's out_chan"
-                                                : "a finite network needs the dense layer's width (out_dim)");
+        return fail(c, l->kind == DW_LAYER_CONV ? "a finite network needs the conv layer's out_chan (or the sampler's "
+                                                  "width option)"
+                                                : "a finite network needs the dense layer's width (out_dim, or the "
+                                                  "sampler's width option)");
     if (v != floor(v) || v < 1) return fail(c, "the width must be a whole number");
     if (v > (double)((size_t)1 << 30)) return fail(c, "the width is too large");
     *w = (size_t)v;
@@ -324,7 +327,8 @@ static dw_status compile_list(ctx *c, const dw_net *net, int *sts, int *nst)
     return DW_OK;
 }
 
-dw_status dw_asamp_compile(asamp_prog *p, const dw_net *net, const char *who, size_t d, size_t all_width)
+dw_status dw_asamp_compile(asamp_prog *p, const dw_net *net, const char *who, size_t d, size_t all_width,
+                           size_t default_width)
 {
     memset(p, 0, sizeof *p);
     if (!net) return dw_fail(DW_ERR_INVALID, "net: NULL network");
@@ -351,7 +355,7 @@ dw_status dw_asamp_compile(asamp_prog *p, const dw_net *net, const char *who, si
         return dw_fail(DW_ERR_INVALID, "X: %zu features per input where the input shape set on the network has %zu", d,
                        net->in_shape[0]);
     }
-    ctx c = {.p = p, .root = net, .who = who, .all_width = all_width};
+    ctx c = {.p = p, .root = net, .who = who, .all_width = all_width, .default_width = default_width};
     for (size_t i = 0; i < net->n; i++)
         if (net->layer[i].kind == DW_LAYER_DENSE || net->layer[i].kind == DW_LAYER_CONV) c.readout = &net->layer[i];
     p->law = net->law;

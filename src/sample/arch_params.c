@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const char *who, size_t n, size_t d, int kind,
-                        size_t all_width)
+dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
+                        size_t d, int kind, size_t all_width)
 {
     memset(p, 0, sizeof *p);
     if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
@@ -20,7 +20,7 @@ dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const char *who, size_
                        INT_MAX);
     if (kind != DW_SAMPLE_NO_GRAM && kind != DW_SAMPLE_NNGP && kind != DW_SAMPLE_NTK)
         return dw_fail(DW_ERR_INVALID, "gram: unknown kind %d", kind);
-    dw_status s = dw_asamp_compile(p, net, who, d, all_width);
+    dw_status s = dw_asamp_compile(p, net, who, d, all_width, dw_sample_opts_or_default(o)->width);
     if (s) return s;
     if ((double)p->tape > (double)INT_MAX || (double)p->maxcol > (double)INT_MAX ||
         (double)p->dout * (double)p->nparam > (double)INT_MAX) {
@@ -31,12 +31,13 @@ dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const char *who, size_
     return DW_OK;
 }
 
-dw_status dw_sample_params_size(const dw_net *net, size_t d, size_t *n_params, size_t *out_dim)
+dw_status dw_sample_params_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n_params,
+                                size_t *out_dim)
 {
     if (n_params) *n_params = 0;
     if (out_dim) *out_dim = 0;
     asamp_prog p;
-    dw_status s = dw_asamp_init(&p, net, "params", 1, d, DW_SAMPLE_NO_GRAM, 0);
+    dw_status s = dw_asamp_init(&p, net, o, "params", 1, d, DW_SAMPLE_NO_GRAM, 0);
     if (s) return s;
     if (n_params) *n_params = p.nparam;
     if (out_dim) *out_dim = p.dout;
@@ -45,11 +46,11 @@ dw_status dw_sample_params_size(const dw_net *net, size_t d, size_t *n_params, s
 }
 
 /* The program of a parameter-vector call, with the vector's length checked. */
-static dw_status params_prog(asamp_prog *p, const dw_net *net, const char *who, size_t n, size_t d, int kind,
-                             const double *theta, size_t n_params)
+static dw_status params_prog(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
+                             size_t d, int kind, const double *theta, size_t n_params)
 {
     if (!theta && n_params) return dw_fail(DW_ERR_INVALID, "%s: NULL parameters", who);
-    dw_status s = dw_asamp_init(p, net, who, n, d, kind, 0);
+    dw_status s = dw_asamp_init(p, net, o, who, n, d, kind, 0);
     if (s) return s;
     if (n_params != p->nparam) {
         s = dw_fail(DW_ERR_INVALID, "%s: %zu parameters given where the network has %zu", who, n_params, p->nparam);
@@ -62,7 +63,7 @@ dw_status dw_sample_params(const dw_net *net, const dw_sample_opts *o, size_t d,
 {
     o = dw_sample_opts_or_default(o);
     asamp_prog p;
-    dw_status s = params_prog(&p, net, "params", 1, d, DW_SAMPLE_NO_GRAM, theta, n_params);
+    dw_status s = params_prog(&p, net, o, "params", 1, d, DW_SAMPLE_NO_GRAM, theta, n_params);
     if (s) return s;
     s = dw_asamp_draw(&p, o->seed, o->first_sample, theta);
     dw_asamp_clear(&p);
@@ -111,7 +112,7 @@ dw_status dw_sample_apply(const dw_net *net, const dw_sample_opts *o, const doub
     o = dw_sample_opts_or_default(o);
     if (!X || !F) return dw_fail(DW_ERR_INVALID, "apply: NULL argument");
     asamp_prog p;
-    dw_status s = params_prog(&p, net, "apply", n, d, DW_SAMPLE_NO_GRAM, theta, n_params);
+    dw_status s = params_prog(&p, net, o, "apply", n, d, DW_SAMPLE_NO_GRAM, theta, n_params);
     if (s) return s;
     if (!(s = dw_core_check_points("X", X, n, d))) s = eval_one(&p, o, theta, X, n, NULL, 0, 0, F, NULL, true);
     dw_asamp_clear(&p);
@@ -138,7 +139,7 @@ dw_status dw_sample_params_gram(const dw_net *net, const dw_sample_opts *o, cons
 {
     o = dw_sample_opts_or_default(o);
     asamp_prog p;
-    dw_status s = params_prog(&p, net, "network gram", n, d, kind, theta, n_params);
+    dw_status s = params_prog(&p, net, o, "network gram", n, d, kind, theta, n_params);
     if (s) return s;
     if (!(s = gram_args(X, n, Y, m, d, kind, G))) s = eval_one(&p, o, theta, X, n, Y, m, kind, NULL, G, true);
     dw_asamp_clear(&p);
@@ -151,7 +152,7 @@ static dw_status drawn(const dw_net *net, const dw_sample_opts *o, const char *w
                        asamp_prog *p, double **theta)
 {
     *theta = NULL;
-    dw_status s = dw_asamp_init(p, net, who, n, d, kind, 0);
+    dw_status s = dw_asamp_init(p, net, o, who, n, d, kind, 0);
     if (s) return s;
     if (!(*theta = dw_alloc(p->nparam + 1, sizeof(double), "network parameters"))) s = DW_ERR_NOMEM;
     if (!s) s = dw_asamp_draw(p, o->seed, o->first_sample, *theta);

@@ -212,7 +212,7 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
     for (size_t i = 0; i < n_widths; i++) wmax = widths[i] > wmax ? widths[i] : wmax;
     dw_snet t = {0};
     asamp_prog p = {0};
-    if ((st = arch ? dw_asamp_init(&p, net, "converge", n, d, gram, wmax)
+    if ((st = arch ? dw_asamp_init(&p, net, o, "converge", n, d, gram, wmax)
                    : dw_snet_init(&t, net, "converge", o->seed, n, d, gram, wmax)))
         return st;
     {
@@ -246,7 +246,7 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
     double done = 0;
     const double Sd = (double)S;
     for (size_t i = 0; i < n_widths && !st; i++) {
-        if ((st = arch ? dw_asamp_init(&p, net, "converge", n, d, gram, widths[i])
+        if ((st = arch ? dw_asamp_init(&p, net, o, "converge", n, d, gram, widths[i])
                        : dw_snet_init(&t, net, "converge", o->seed, n, d, gram, widths[i])))
             break;
         t.outputs = 0; /* the study needs the Grams only */

@@ -13,7 +13,7 @@
  * Options
  * ---------------------------------------------------------------------------------------------------------- */
 
-static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false};
+static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false, 0};
 
 const dw_sample_opts *dw_sample_opts_or_default(const dw_sample_opts *o) { return o ? o : &defaults; }
 
@@ -70,6 +70,15 @@ dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce)
     dw_status s = need_opts(o);
     if (!s) o->reduce = reduce;
     return s;
+}
+
+dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width)
+{
+    dw_status s = need_opts(o);
+    if (s) return s;
+    if (width > ((size_t)1 << 30)) return dw_fail(DW_ERR_INVALID, "width: %zu is too large", width);
+    o->width = width;
+    return DW_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -138,7 +147,7 @@ dw_status dw_sample_bytes(const dw_net *net, const dw_sample_opts *o, size_t n, 
     o = dw_sample_opts_or_default(o);
     if (!dw_net_is_fc(net)) {
         asamp_prog p;
-        dw_status st = dw_asamp_init(&p, net, "sample", n, d, gram, 0);
+        dw_status st = dw_asamp_init(&p, net, o, "sample", n, d, gram, 0);
         if (st) return st;
         const int threads = dw_core_threads(o->threads);
         const double chunk = (double)(S < (size_t)threads ? S : (size_t)threads);
@@ -182,7 +191,7 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
     const bool arch = !dw_net_is_fc(net);
     dw_snet t = {0};
     asamp_prog p = {0};
-    dw_status st = arch ? dw_asamp_init(&p, net, "sample", n, d, gram, 0)
+    dw_status st = arch ? dw_asamp_init(&p, net, o, "sample", n, d, gram, 0)
                         : dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
     if (st) return st;
     if ((st = dw_core_check_points("X", X, n, d))) {

@@ -238,7 +238,7 @@ static dw_status sc_sample_arch(void)
     double per[2 * DW_SAMPLE_WIDTH_COLS], fit[DW_SAMPLE_FIT_LEN];
     if (!s) s = dw_sample_converge(net, o, X, 4, 12, DW_SAMPLE_NNGP, 2, widths, 2, per, fit);
     size_t np = 0, dout = 0;
-    if (!s) s = dw_sample_params_size(net, 12, &np, &dout);
+    if (!s) s = dw_sample_params_size(net, o, 12, &np, &dout);
     if (!s && np > 256) s = DW_ERR_INVALID; /* the buffer th is too small */
     if (!s) s = dw_sample_params(net, o, 12, th, np);
     if (!s) s = dw_sample_apply(net, o, th, np, X, 4, 12, F);

@@ -129,7 +129,7 @@ static void check_ntk_fd(const char *name, dw_net *net, size_t d, int dropout)
 {
     const size_t n = 4;
     size_t np = 0, D = 0;
-    CHECK(dw_sample_params_size(net, d, &np, &D) == DW_OK);
+    CHECK(dw_sample_params_size(net, NULL, d, &np, &D) == DW_OK);
     double *X = points(n, d, 0.5), *theta = malloc(np * sizeof *theta), G[16], Gfd[16];
     dw_sample_opts *o;
     CHECK(dw_sample_opts_init(&o) == DW_OK && dw_sample_opts_set_seed(o, 11) == DW_OK);
@@ -160,7 +160,7 @@ static void check_nngp_conditional(void)
     dw_net *net = net_conv();
     const size_t d = 32, n = 5;
     size_t np, D;
-    CHECK(dw_sample_params_size(net, d, &np, &D) == DW_OK && D == 2);
+    CHECK(dw_sample_params_size(net, NULL, d, &np, &D) == DW_OK && D == 2);
     double *X = points(n, d, 1.0), *theta = malloc(np * sizeof *theta), G[25];
     CHECK(dw_sample_params(net, NULL, d, theta, np) == DW_OK);
     CHECK(dw_sample_params_gram(net, NULL, theta, np, X, n, NULL, 0, d, DW_SAMPLE_NNGP, G) == DW_OK);
@@ -177,7 +177,7 @@ static void check_nngp_conditional(void)
     CHECK(dw_net_add_act(b, erf_) == DW_OK);
     CHECK(dw_net_add_flatten(b) == DW_OK);
     size_t nb, C;
-    CHECK(dw_sample_params_size(b, d, &nb, &C) == DW_OK && nb < np);
+    CHECK(dw_sample_params_size(b, NULL, d, &nb, &C) == DW_OK && nb < np);
     double *A = malloc(n * C * sizeof *A);
     CHECK(dw_sample_apply(b, NULL, theta, nb, X, n, d, A) == DW_OK);
     double worst = 0;
@@ -206,7 +206,7 @@ static void check_conv1x1(void)
     CHECK(dw_net_add_act(net, tanh_) == DW_OK);
     CHECK(dw_net_add_conv(net, 1, &f1, NULL, DW_PAD_SAME, 1.1, 0.3, O) == DW_OK);
     size_t np, D;
-    CHECK(dw_sample_params_size(net, d, &np, &D) == DW_OK && np == C * H + H + H * O + O && D == P * O);
+    CHECK(dw_sample_params_size(net, NULL, d, &np, &D) == DW_OK && np == C * H + H + H * O + O && D == P * O);
     double *X = points(n, d, 2.0), *theta = malloc(np * sizeof *theta);
     dw_sample_opts *o;
     CHECK(dw_sample_opts_init(&o) == DW_OK && dw_sample_opts_set_seed(o, 5) == DW_OK);
@@ -255,7 +255,7 @@ static void check_run(dw_net *net, size_t d, int kind)
 {
     const size_t n = 5, S = 3;
     size_t np, D;
-    CHECK(dw_sample_params_size(net, d, &np, &D) == DW_OK);
+    CHECK(dw_sample_params_size(net, NULL, d, &np, &D) == DW_OK);
     double *X = points(n, d, 0.1), *theta = malloc(np * sizeof *theta);
     double *F1 = malloc(S * n * D * sizeof *F1), *F3 = malloc(S * n * D * sizeof *F3), G1[3 * 25], G3[3 * 25];
     double F[50], G[25], M[25], Mse[25];
@@ -291,20 +291,31 @@ static void check_errors(void)
     size_t np;
     CHECK(dw_net_init(&net) == DW_OK);
     set_shape(net, 4, 4, 2);
-    CHECK(dw_sample_params_size(net, 32, &np, NULL) == DW_ERR_INVALID && has("no layers"));
+    CHECK(dw_sample_params_size(net, NULL, 32, &np, NULL) == DW_ERR_INVALID && has("no layers"));
     conv2(net, 3, DW_PAD_VALID, 1, 1, 0, 0);
-    CHECK(dw_sample_params_size(net, 32, &np, NULL) == DW_ERR_INVALID && has("out_chan") && has("layer 1"));
+    CHECK(dw_sample_params_size(net, NULL, 32, &np, NULL) == DW_ERR_INVALID && has("out_chan") && has("layer 1"));
+    {   /* the options' width where the net leaves one unset */
+        dw_sample_opts *o;
+        size_t D;
+        CHECK(dw_sample_opts_init(&o) == DW_OK && dw_sample_opts_set_width(o, 5) == DW_OK);
+        CHECK(dw_sample_opts_set_width(o, (size_t)1 << 31) == DW_ERR_INVALID && has("width"));
+        CHECK(dw_sample_params_size(net, o, 32, &np, &D) == DW_OK && np == 9 * 2 * 5 + 5 && D == 2 * 2 * 5);
+        double *Xp = points(1, 32, 0.0);
+        CHECK(dw_sample_run(net, o, Xp, 1, 32, 1, DW_SAMPLE_NTK, NULL, G, NULL) == DW_OK && G[0] > 0);
+        free(Xp);
+        dw_sample_opts_clear(o);
+    }
     dw_net_clear(net);
     CHECK(dw_net_init(&net) == DW_OK);
     set_shape(net, 4, 4, 2);
     conv2(net, 5, DW_PAD_VALID, 1, 1, 0, 2);
-    CHECK(dw_sample_params_size(net, 32, &np, NULL) == DW_ERR_INVALID && has("larger than the input"));
+    CHECK(dw_sample_params_size(net, NULL, 32, &np, NULL) == DW_ERR_INVALID && has("larger than the input"));
     dw_net_clear(net);
     CHECK(dw_net_init(&net) == DW_OK);
     set_shape(net, 4, 4, 2);
     conv2(net, 2, DW_PAD_VALID, 1, 1, 0, 2);
-    CHECK(dw_sample_params_size(net, 31, &np, NULL) == DW_ERR_INVALID && has("31 features"));
-    CHECK(dw_sample_params_size(net, 32, &np, NULL) == DW_OK && np == 2 * 2 * 2 * 2 + 2);
+    CHECK(dw_sample_params_size(net, NULL, 31, &np, NULL) == DW_ERR_INVALID && has("31 features"));
+    CHECK(dw_sample_params_size(net, NULL, 32, &np, NULL) == DW_OK && np == 2 * 2 * 2 * 2 + 2);
     CHECK(dw_sample_params(net, NULL, 32, th, 4) == DW_ERR_INVALID && has("4 parameters given") && has("18"));
     CHECK(dw_sample_run(net, NULL, X, 1, 32, 1, DW_SAMPLE_NTK, NULL, G, NULL) == DW_OK);
     CHECK(dw_sample_run(net, NULL, X, 1, 32, 1, 7, NULL, G, NULL) == DW_ERR_INVALID && has("unknown kind"));
@@ -330,11 +341,11 @@ static void check_errors(void)
     }
     /* open streams; windows on a vector; converge with a standard layer */
     CHECK(dw_net_add_fanout(net, 2) == DW_OK);
-    CHECK(dw_sample_params_size(net, 32, &np, NULL) == DW_ERR_INVALID && has("2 open streams"));
+    CHECK(dw_sample_params_size(net, NULL, 32, &np, NULL) == DW_ERR_INVALID && has("2 open streams"));
     dw_net_clear(net);
     CHECK(dw_net_init(&net) == DW_OK);
     conv2(net, 1, DW_PAD_VALID, 1, 1, 0, 2);
-    CHECK(dw_sample_params_size(net, 3, &np, NULL) == DW_ERR_INVALID && has("without spatial axes"));
+    CHECK(dw_sample_params_size(net, NULL, 3, &np, NULL) == DW_ERR_INVALID && has("without spatial axes"));
     dw_net_clear(net);
     net = net_res();
     const size_t widths[2] = {4, 8};

@@ -104,8 +104,13 @@ def test_entry_points_agree():
     np.testing.assert_allclose(cross, full[:3, 1:], rtol=1e-13, atol=1e-14)
     with pytest.raises(Exception, match="parameters given"):
         sampling.apply_params(net, th[:-1], X)
+    unset = Build(5, 2).conv((3,), "same", 1.0, 0.0, 0).net
     with pytest.raises(Exception, match="out_chan"):
-        sampling.params_size(Build(5, 2).conv((3,), "same", 1.0, 0.0, 0).net, 10)
+        sampling.params_size(unset, 10)
+    assert sampling.params_size(unset, 10, width=4) == (3 * 2 * 4 + 4, 5 * 4)
+    r = sampling.net_sample(unset, X, samples=2, gram="nngp", width=4, seed=1)
+    th = sampling.init_params(unset, 10, seed=1, sample=1, width=4)
+    np.testing.assert_array_equal(sampling.apply_params(unset, th, X, width=4), r.outputs[1])
 
 
 @pytest.mark.parametrize("kind,law", [("nngp", "gaussian"), ("ntk", "gaussian"), ("ntk", "rademacher"),
