@@ -204,6 +204,54 @@ static dw_status sc_sample(void)
     return s;
 }
 
+/* Finite networks of the architectures (src/sample/arch_*.c): conv > residual > erf > avgpool > flatten > dense with
+ * train-mode dropout, sampled runs (NTK reduced, outputs), the convergence study, the parameter calls. */
+static dw_status sc_sample_arch(void)
+{
+    dw_net *net = NULL, *br = NULL;
+    dw_act *act = NULL;
+    dw_sample_opts *o = NULL;
+    double X[4 * 12], G[16], Gse[16], F[2 * 4 * 2], th[256];
+    for (size_t i = 0; i < 48; i++) X[i] = sin(0.9 * (double)i);
+    const size_t shape[2] = {6, 2}, f3 = 3, w2 = 2;
+    dw_status s = dw_act_init(&act, "erf"); /* closed-form duals: the limit of converge is cheap */
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_set_input_shape(net, 2, shape);
+    if (!s) s = dw_net_add_conv(net, 1, &f3, NULL, DW_PAD_SAME, 1.5, 0.1, 3);
+    if (!s) s = dw_net_add_conv(br, 1, &f3, NULL, DW_PAD_SAME, 1.2, 0.1, 3);
+    if (!s) s = dw_net_add_act(br, act);
+    if (!s) s = dw_net_add_conv(br, 1, &f3, NULL, DW_PAD_CIRCULAR, 1.2, 0.0, 3);
+    if (!s) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_net_add_act(net, act);
+    if (!s) s = dw_net_add_pool(net, true, 1, &w2, NULL, DW_PAD_VALID, false);
+    if (!s) s = dw_net_add_dropout(net, 0.9, true);
+    if (!s) s = dw_net_add_flatten(net);
+    if (!s) s = dw_net_add_dense(net, 1.0, 0.1, 2);
+    if (!s) s = dw_sample_opts_init(&o);
+    if (!s) s = dw_sample_opts_set_threads(o, 2);
+    if (!s) s = dw_sample_opts_set_reduce(o, true);
+    if (!s) s = dw_sample_run(net, o, X, 4, 12, 3, DW_SAMPLE_NTK, NULL, G, Gse);
+    if (!s) s = dw_sample_opts_set_reduce(o, false);
+    if (!s) s = dw_sample_run(net, o, X, 4, 12, 2, DW_SAMPLE_NO_GRAM, F, NULL, NULL);
+    const size_t widths[2] = {3, 5};
+    double per[2 * DW_SAMPLE_WIDTH_COLS], fit[DW_SAMPLE_FIT_LEN];
+    if (!s) s = dw_sample_converge(net, o, X, 4, 12, DW_SAMPLE_NNGP, 2, widths, 2, per, fit);
+    size_t np = 0, dout = 0;
+    if (!s) s = dw_sample_params_size(net, o, 12, &np, &dout);
+    if (!s && np > 256) s = DW_ERR_INVALID; /* the buffer th is too small */
+    if (!s) s = dw_sample_params(net, o, 12, th, np);
+    if (!s) s = dw_sample_apply(net, o, th, np, X, 4, 12, F);
+    if (!s) s = dw_sample_params_gram(net, o, th, np, X, 2, X + 24, 2, 12, DW_SAMPLE_NTK, G);
+    if (!s) s = dw_sample_forward(net, o, X, 4, 12, F);
+    if (!s) s = dw_sample_network_gram(net, o, X, 4, NULL, 0, 12, DW_SAMPLE_NTK, G);
+    dw_sample_opts_clear(o);
+    dw_net_clear(br);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_spectrum(void)
 {
     static const char *specs[] = {"relu", "erf", "tanh"};
@@ -530,6 +578,7 @@ int main(void)
     sweep("kernels file", sc_kernels_file);
     sweep("arch", sc_arch);
     sweep("sample", sc_sample);
+    sweep("sample arch", sc_sample_arch);
     sweep("spectrum", sc_spectrum);
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
