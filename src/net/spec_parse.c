@@ -60,20 +60,20 @@ static const layerdef layers[L_COUNT] = {
                    {{"window", A_SHAPE, ANY, NULL}, {"strides", A_SHAPE, ANY, NULL}, PAD,
                     {"normalize_edges", A_CHOICE, ANY, "false|true"}}},
     [L_SUMPOOL] = {"sumpool", 1, 1, {{"window", A_SHAPE, ANY, NULL}, {"strides", A_SHAPE, ANY, NULL}, PAD}},
-    [L_GAVG] = {"globalavgpool", 0, 0, {{NULL}}},
-    [L_GSUM] = {"globalsumpool", 0, 0, {{NULL}}},
-    [L_FLATTEN] = {"flatten", 0, 0, {{NULL}}},
-    [L_IDENTITY] = {"identity", 0, 0, {{NULL}}},
+    [L_GAVG] = {.name = "globalavgpool"},
+    [L_GSUM] = {.name = "globalsumpool"},
+    [L_FLATTEN] = {.name = "flatten"},
+    [L_IDENTITY] = {.name = "identity"},
     [L_LAYERNORM] = {"layernorm", 0, 0, {{"axis", A_CHOICE, ANY, "channels|all"}, {"eps", A_NUM, NONNEG, NULL}}},
     [L_DROPOUT] = {"dropout", 1, 1, {{"rate", A_NUM, 0.0, 1, 1.0, NULL}, {"mode", A_CHOICE, ANY, "train|test"}}},
     [L_SCALE] = {"scale", 1, 1, {{"c", A_NUM, ANY, NULL}}},
     [L_FANOUT] = {"fanout", 1, 1, {{"n", A_COUNT, 1.0, 0, (double)SIZE_MAX, NULL}}},
-    [L_PARALLEL] = {"parallel", 0, 0, {{NULL}}}, /* its own syntax: NET ('|' NET)* */
-    [L_FANINSUM] = {"faninsum", 0, 0, {{NULL}}},
+    [L_PARALLEL] = {.name = "parallel"}, /* its own syntax: NET ('|' NET)* */
+    [L_FANINSUM] = {.name = "faninsum"},
     [L_RESIDUAL] = {"residual", 1, 1,
                     {{"branch", A_NET, ANY, NULL}, {"skip_scale", A_NUM, ANY, NULL},
                      {"branch_scale", A_NUM, ANY, NULL}}},
-    [L_ACT] = {"act", 0, 0, {{NULL}}}, /* act(ACTIVATION): an activation named like a layer (identity) */
+    [L_ACT] = {.name = "act"}, /* act(ACTIVATION): an activation named like a layer (identity) */
 };
 
 int dw_net_spec_is_layer_word(const char *s, size_t n)
