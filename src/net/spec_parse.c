@@ -356,6 +356,8 @@ static dw_status parse_args(parser *P, const layerdef *L, size_t open, argval *v
     while (more) {
         skip_ws(P);
         size_t at = P->pos, w = at;
+        if (at >= P->len)
+            return fail_at(P, at, "%s: expected an argument and ')' to close the '(' at column %zu", L->name, open + 1);
         while (w < P->len && is_word(P->s[w])) w++;
         size_t q = w;
         while (q < P->len && isspace((unsigned char)P->s[q])) q++;

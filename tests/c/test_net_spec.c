@@ -281,6 +281,8 @@ static void test_errors(void)
     check_error("dense(parameterization=mean_field)", 7 + 17, "parameterization = ntk|standard");
     check_error("sumpool(2, normalize_edges=true)", 12, "sumpool: expected an argument of sumpool");
     /* parentheses, separators, branches */
+    check_error("dense(", 7, "dense: expected an argument and ')' to close the '(' at column 6, found the end");
+    check_error("conv(3x3, ", 11, "conv: expected an argument and ')' to close the '(' at column 5, found the end");
     check_error("conv(3x3, same", 15, "conv: expected ',' or ')' to close the '(' at column 5, found the end");
     check_error("dense(W_std=1 b_std=1)", 15, "dense: expected ',' or ')' to close the '(' at column 6, found 'b_std'");
     check_error("parallel(relu | erf", 20, "parallel: expected ';', '|' or ')' to close the '(' at column 9");
