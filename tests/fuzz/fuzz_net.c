@@ -25,7 +25,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!spec) abort();
         char *canon = strdup(spec);
         if (!canon || dw_net_init(&back) != DW_OK) abort();
-        if (dw_net_parse(back, canon) != DW_OK) abort();
+        /* the canonical spelling reads back, unless an activation's canonical form outgrew the activations' limit
+         * of 4096 characters (".5" is written "0.5"), which only a spelling over that length can hold */
+        if (dw_net_parse(back, canon) != DW_OK) {
+            if (strlen(canon) <= 4096) abort();
+            dw_net_clear(back);
+            dw_net_clear(net);
+            free(canon);
+            free(text);
+            return 0;
+        }
         if (dw_net_layers(back) != dw_net_layers(net)) abort();
         for (size_t i = 0; i < dw_net_layers(net); i++)
             if (dw_net_layer_kind(back, i) != dw_net_layer_kind(net, i)) abort();
