@@ -403,7 +403,7 @@ dw_status dw_net_parse(dw_net *net, const char *spec)
     if (s) {
         net->n = n0; /* the appended copies still belong to tmp */
     } else {
-        memcpy(net->owned + net->n_owned, tmp->owned, tmp->n_owned * sizeof *tmp->owned);
+        if (tmp->n_owned) memcpy(net->owned + net->n_owned, tmp->owned, tmp->n_owned * sizeof *tmp->owned);
         net->n_owned += tmp->n_owned;
         tmp->n_owned = 0;
         tmp->n = 0;
