@@ -109,7 +109,7 @@ static dw_status parse_act(spec_parser *P, dw_net *net, int ctx)
         snprintf(msg, sizeof msg, "%s", dw_error_message());
         size_t col;
         int used = 0;
-        if (word && ctx != CTX_ACT)
+        if (word && ctx != CTX_ACT && strncmp(msg, "unknown activation", 18) == 0)
             s = dw_net_spec_fail(P, a, "expected a layer (dense, conv, avgpool, sumpool, globalavgpool, globalsumpool, "
                               "flatten, identity, layernorm, dropout, scale, fanout, parallel, faninsum, residual) "
                               "or an activation (relu, erf, tanh, ..., or an expression in z)");

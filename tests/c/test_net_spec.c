@@ -259,6 +259,7 @@ static void test_errors(void)
                                     "parameterization), found 'W_sd'");
     check_error("relu; flaten", 7, "expected a layer (dense, conv,");
     check_error("relu; flaten", 7, "found 'flaten'");
+    check_error("relu; leaky_relu", 7, "activation 'leaky_relu' needs a slope");
     check_error("leaky_relu:x", 1, "slope 'x' is not a finite number");
     check_error("relu; z*+", 10, "activation: ");
     check_error("relu; tanh(z", 13, "activation: ");
