@@ -103,11 +103,12 @@ static const cli_cmd cmd = {
     "kernel", "--x X.npy [--y Y.npy] (--depth L --act ACT | --net SPEC) --out K.npy [options]",
     "Infinite-width NNGP kernel K^{L+1} and/or neural tangent kernel Theta^{L+1} of the network\n"
     "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1}   (theory.md 1.1-1.3)\n"
-    "on every pair of rows of X (and Y), or of the architecture of --net (conv, pools, layernorm,\n"
-    "residual and parallel branches: docs/architectures.md). The result goes to disk by blocks of rows, so n and m are\n"
+    "on every pair of rows of X (and Y). The result goes to disk by blocks of rows, so n and m are\n"
     "limited by the disk, not the memory; the bits are those of the in-memory computation whatever\n"
     "--memory and --threads. A progress bar is drawn on stderr when it is a terminal. After Ctrl-C,\n"
-    "SIGTERM or a kill, FILE is untouched and the same command with --resume continues.\n",
+    "SIGTERM or a kill, FILE is untouched and the same command with --resume continues.\n\n"
+    "With --net SPEC, the kernels of the architecture it spells (conv, pools, layernorm, dropout,\n"
+    "residual and parallel branches: docs/architectures.md), computed in memory.\n",
     opts, "weight_var = W_std**2 of Neural Tangents' stax.Dense; a layer with bias-var 0 has no bias.\n"};
 
 static int kernel_net(kernel_args *a);

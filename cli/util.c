@@ -134,8 +134,8 @@ int cli_read_points_nd(const char *path, dw_matrix *X, int *ndim, size_t *dims)
     for (int k = 1; k < *ndim; k++)
         if (dims[k] == 0) X->cols = 0;
     if (X->rows == 0 || X->cols == 0)
-        return cli_error("%s: no input %s (shape %s)", path, X->rows == 0 ? "points (0 rows)" : "features (an axis of size 0)",
-                         cli_shape_text(*ndim, dims)),
+        return cli_error("%s: no input %s (shape %s)", path,
+                         X->rows == 0 ? "points (0 rows)" : "features (an axis of size 0)", cli_shape_text(*ndim, dims)),
                0;
     return 1;
 }

@@ -111,8 +111,8 @@ static dw_status parse_act(spec_parser *P, dw_net *net, int ctx)
         int used = 0;
         if (word && ctx != CTX_ACT && strncmp(msg, "unknown activation", 18) == 0)
             s = dw_net_spec_fail(P, a, "expected a layer (dense, conv, avgpool, sumpool, globalavgpool, globalsumpool, "
-                              "flatten, identity, layernorm, dropout, scale, fanout, parallel, faninsum, residual) "
-                              "or an activation (relu, erf, tanh, ..., or an expression in z)");
+                                 "flatten, identity, layernorm, dropout, scale, fanout, parallel, faninsum, residual) "
+                                 "or an activation (relu, erf, tanh, ..., or an expression in z)");
         else if (sscanf(msg, "column %zu: %n", &col, &used) == 1 && used > 0)
             s = dw_fail(DW_ERR_INVALID, "net: column %zu: activation: %s", a + col, msg + used);
         else
@@ -156,7 +156,8 @@ static dw_status parse_args(spec_parser *P, const layerdef *L, size_t open, spec
         dw_net_spec_skip_ws(P);
         size_t at = P->pos, w = at;
         if (at >= P->len)
-            return dw_net_spec_fail(P, at, "%s: expected an argument and ')' to close the '(' at column %zu", L->name, open + 1);
+            return dw_net_spec_fail(P, at, "%s: expected an argument and ')' to close the '(' at column %zu",
+                                    L->name, open + 1);
         while (w < P->len && dw_net_spec_is_word(P->s[w])) w++;
         size_t q = w;
         while (q < P->len && isspace((unsigned char)P->s[q])) q++;
@@ -171,7 +172,7 @@ static dw_status parse_args(spec_parser *P, const layerdef *L, size_t open, spec
                 return dw_net_spec_fail(P, at, "%s: expected an argument of %s (%s)", L->name, L->name, keys);
             }
             if (v[k].given) return dw_net_spec_fail(P, at, "%s: %s given twice: expected each argument once", L->name,
-                                           L->arg[k].key);
+                                                    L->arg[k].key);
             P->pos = q + 1;
             dw_net_spec_skip_ws(P);
             keyed = 1;
@@ -180,9 +181,9 @@ static dw_status parse_args(spec_parser *P, const layerdef *L, size_t open, spec
             if (n_pos >= L->positional) {
                 if (L->positional == 0)
                     return dw_net_spec_fail(P, at, "%s: expected KEY=value (%s takes keyword arguments only)", L->name,
-                                   L->name);
-                return dw_net_spec_fail(P, at, "%s: expected ')' after %d positional argument%s", L->name, L->positional,
-                               L->positional > 1 ? "s" : "");
+                                            L->name);
+                return dw_net_spec_fail(P, at, "%s: expected ')' after %d positional argument%s", L->name,
+                                        L->positional, L->positional > 1 ? "s" : "");
             }
             k = n_pos++;
             if (v[k].given) return dw_net_spec_fail(P, at, "%s: %s given twice", L->name, L->arg[k].key);
@@ -203,7 +204,8 @@ static dw_status parse_args(spec_parser *P, const layerdef *L, size_t open, spec
         if (s || (s = after_value(P, open, L->name, &more))) return s;
     }
     for (int j = 0; j < L->required; j++)
-        if (!v[j].given) return dw_net_spec_fail(P, P->pos - 1, "%s: expected %s (a required argument)", L->name, L->arg[j].key);
+        if (!v[j].given)
+            return dw_net_spec_fail(P, P->pos - 1, "%s: expected %s (a required argument)", L->name, L->arg[j].key);
     return DW_OK;
 }
 
@@ -254,7 +256,8 @@ static dw_status build(spec_parser *P, dw_net *net, int k, size_t at, spec_argva
 static dw_status parse_layer(spec_parser *P, dw_net *net, int ctx)
 {
     dw_net_spec_skip_ws(P);
-    if (P->nest > NEST_MAX) return dw_net_spec_fail(P, P->pos, "expected at most %d nested parallel or residual layers", NEST_MAX);
+    if (P->nest > NEST_MAX)
+        return dw_net_spec_fail(P, P->pos, "expected at most %d nested parallel or residual layers", NEST_MAX);
     const size_t at = P->pos;
     size_t w = at;
     while (w < P->len && dw_net_spec_is_word(P->s[w])) w++;
@@ -302,8 +305,10 @@ static dw_status affine(spec_parser *P, const spec_argval *v, double *wv, double
     *wv = v[1].given ? v[1].x : v[0].given ? v[0].x * v[0].x : 1.0;
     *no_bias = !(v[3].given || (v[2].given && !v[2].none));
     *bv = v[3].given ? v[3].x : v[2].given && !v[2].none ? v[2].x * v[2].x : 0.0;
-    if (!isfinite(*wv)) return dw_net_spec_fail(P, v[0].col, "W_std squared overflows a double: expected a smaller W_std");
-    if (!isfinite(*bv)) return dw_net_spec_fail(P, v[2].col, "b_std squared overflows a double: expected a smaller b_std");
+    if (!isfinite(*wv))
+        return dw_net_spec_fail(P, v[0].col, "W_std squared overflows a double: expected a smaller W_std");
+    if (!isfinite(*bv))
+        return dw_net_spec_fail(P, v[2].col, "b_std squared overflows a double: expected a smaller b_std");
     return DW_OK;
 }
 
@@ -329,7 +334,7 @@ static dw_status build(spec_parser *P, dw_net *net, int k, size_t at, spec_argva
         const size_t rank = v[0].count;
         if (v[2].given && v[2].count != rank)
             return dw_net_spec_fail(P, v[2].col, "conv: expected strides with %zu axes as the filter, not %zu", rank,
-                           v[2].count);
+                                    v[2].count);
         if ((s = affine(P, v + 3, &wv, &bv, &nb))) return s;
         s = dw_net_add_conv(net, rank, v[0].shape, v[2].given ? v[2].shape : NULL, (dw_padding)v[1].count, wv, bv,
                             v[7].given ? v[7].count : 0);
@@ -339,8 +344,8 @@ static dw_status build(spec_parser *P, dw_net *net, int k, size_t at, spec_argva
     case L_AVGPOOL:
     case L_SUMPOOL:
         if (v[1].given && v[1].count != v[0].count)
-            return dw_net_spec_fail(P, v[1].col, "%s: expected strides with %zu axes as the window, not %zu", layers[k].name,
-                           v[0].count, v[1].count);
+            return dw_net_spec_fail(P, v[1].col, "%s: expected strides with %zu axes as the window, not %zu",
+                                    layers[k].name, v[0].count, v[1].count);
         return dw_net_spec_placed(P, at, dw_net_add_pool(net, k == L_AVGPOOL, v[0].count, v[0].shape,
                                              v[1].given ? v[1].shape : NULL, (dw_padding)v[2].count,
                                              k == L_AVGPOOL && v[3].count == 1));
@@ -349,7 +354,8 @@ static dw_status build(spec_parser *P, dw_net *net, int k, size_t at, spec_argva
     case L_FLATTEN: return dw_net_spec_placed(P, at, dw_net_add_flatten(net));
     case L_IDENTITY: return dw_net_spec_placed(P, at, dw_net_add_identity(net));
     case L_FANINSUM: return dw_net_spec_placed(P, at, dw_net_add_fanin_sum(net));
-    case L_LAYERNORM: return dw_net_spec_placed(P, at, dw_net_add_layernorm(net, v[0].count == 1, v[1].given ? v[1].x : 1e-12));
+    case L_LAYERNORM:
+        return dw_net_spec_placed(P, at, dw_net_add_layernorm(net, v[0].count == 1, v[1].given ? v[1].x : 1e-12));
     case L_DROPOUT: return dw_net_spec_placed(P, at, dw_net_add_dropout(net, v[0].x, v[1].count == 0));
     case L_SCALE: return dw_net_spec_placed(P, at, dw_net_add_scale(net, v[0].x));
     case L_FANOUT: return dw_net_spec_placed(P, at, dw_net_add_fanout(net, v[0].count));
@@ -373,7 +379,7 @@ static dw_status parse_net(spec_parser *P, dw_net *net, int ctx)
             if (P->pos >= P->len || P->s[P->pos] == ';' || P->s[P->pos] == '|' || P->s[P->pos] == ')' ||
                 (P->s[P->pos] == ',' && ctx == CTX_RESIDUAL))
                 return dw_net_spec_fail(P, P->pos, "expected a layer or an activation after the ';' at column %zu",
-                               semi + 1);
+                                        semi + 1);
             continue;
         }
         return DW_OK;

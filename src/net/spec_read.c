@@ -36,8 +36,8 @@ static void found(const spec_parser *P, size_t at, char *out, size_t cap)
 }
 
 dw_status dw_net_spec_fail(const spec_parser *P, size_t at, const char *fmt, ...)
-{
-    char msg[768], what[64];
+                           {
+                           char msg[768], what[64];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -97,10 +97,11 @@ static dw_status read_number(spec_parser *P, const spec_argdef *d, const char *w
         if (!strcasecmp(t, "nan") || !strcasecmp(t, "inf") || !strcasecmp(t, "infinity"))
             return dw_net_spec_fail(P, P->pos, "%s: expected a finite number for %s", who, d->key);
         return dw_net_spec_fail(P, P->pos, "%s: expected a number for %s%s", who, d->key,
-                       d->type == A_NUM_NONE ? " (or none)" : "");
+                                d->type == A_NUM_NONE ? " (or none)" : "");
     }
     double x = strtod(buf, NULL);
-    if (!isfinite(x)) return dw_net_spec_fail(P, P->pos, "%s: %s overflows a double (expected a finite number)", who, d->key);
+    if (!isfinite(x))
+        return dw_net_spec_fail(P, P->pos, "%s: %s overflows a double (expected a finite number)", who, d->key);
     if (x < d->lo || (d->lo_open && x == d->lo) || x > d->hi) {
         char range[96];
         if (d->lo == 0 && !d->lo_open && d->hi == HUGE_VAL) snprintf(range, sizeof range, ">= 0");
@@ -147,7 +148,7 @@ static dw_status read_shape(spec_parser *P, const spec_argdef *d, const char *wh
         while (b < e && P->s[b] != 'x' && P->s[b] != 'X') b++;
         if (v->count == DW_NET_SPATIAL_MAX)
             return dw_net_spec_fail(P, P->pos, "%s: expected %s with at most %d axes (such as 3x3)", who, d->key,
-                           DW_NET_SPATIAL_MAX);
+                                    DW_NET_SPATIAL_MAX);
         int err;
         v->shape[v->count++] = read_uint(P->s, a, b, (double)SIZE_MAX, &err);
         if (err == 1) return dw_net_spec_fail(P, P->pos, "%s: expected %s, a shape such as 3 or 3x3", who, d->key);

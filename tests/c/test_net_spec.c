@@ -346,7 +346,8 @@ static void test_gram(void)
     CHECK(dw_net_init(&p) == DW_OK && dw_net_init(&q) == DW_OK && dw_net_init(&rb) == DW_OK);
     CHECK(dw_net_set_input_shape(p, 3, shape) == DW_OK && dw_net_set_input_shape(q, 3, shape) == DW_OK);
     CHECK(dw_net_parse(p, "conv(3x3, circular, W_std=1.2, b_std=0.1); relu; residual(conv(3x3, same, W_var=1.5, "
-                          "b_var=0.02); erf; conv(1x1, valid, W_var=0.8), skip_scale=1, branch_scale=0.5); conv(2x2, valid, W_var=2); "
+                          "b_var=0.02); erf; conv(1x1, valid, W_var=0.8), skip_scale=1, branch_scale=0.5); "
+                          "conv(2x2, valid, W_var=2); "
                           "avgpool(2x2, padding=same, normalize_edges=true); layernorm; relu; flatten; "
                           "dense(W_var=1.3, b_var=0.05)") == DW_OK);
     const size_t f3[2] = {3, 3}, f2[2] = {2, 2};
