@@ -105,8 +105,9 @@ static dw_status parse_act(spec_parser *P, dw_net *net, int ctx)
     dw_act *act = NULL;
     dw_status s = dw_act_init(&act, text);
     if (s == DW_ERR_INVALID) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", dw_error_message());
+        char msg[512]; /* one printable line: dw_act_init may echo the text as it is */
+        const char *m = dw_error_message();
+        dw_io_excerpt(msg, sizeof msg, m, strlen(m));
         size_t col;
         int used = 0;
         if (word && ctx != CTX_ACT && strncmp(msg, "unknown activation", 18) == 0)

@@ -331,6 +331,8 @@ static void test_errors(void)
     strcat(deep, "relu");
     for (int k = 0; k < 40; k++) strcat(deep, ")");
     check_error(deep, 33 * 9 + 1, "expected at most 32 nested parallel or residual layers");
+    /* an activation's message echoing the text stays one line */
+    check_error("relu; a\nb:c", 7, "unknown activation 'a\\x0ab'");
     /* a non-printable byte is shown escaped */
     check_error("relu; dense(W_std=\x01)", 19, "found '\\x01'");
 }
