@@ -100,6 +100,15 @@ static void test_round_trips(void)
     check_round_trip(net, "dense and activations");
     dw_net_clear(net);
 
+    /* the fully connected network of dw_net_set_fc and its per-layer setters */
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_fc(net, 3, erf, true) == DW_OK);
+    check_round_trip(net, "set_fc");
+    const double wv[4] = {2, 1.5, 1, 0.5}, bv[4] = {0.1, 0, 0.2, 0.3}, widths[3] = {64, 32, 16};
+    CHECK(dw_net_set_weight_var(net, 4, wv) == DW_OK && dw_net_set_bias_var(net, 4, bv) == DW_OK);
+    CHECK(dw_net_set_widths(net, 3, widths) == DW_OK && dw_net_set_out_dim(net, 3) == DW_OK);
+    check_round_trip(net, "set_fc with per-layer values");
+    dw_net_clear(net);
+
     /* convolutions and pools of 1, 2 and 3 axes, every padding */
     CHECK(dw_net_init(&net) == DW_OK);
     const size_t f1[1] = {3}, f2[2] = {3, 2}, f3[3] = {2, 2, 3}, s2[2] = {2, 1}, s3[3] = {1, 2, 3};
@@ -149,8 +158,8 @@ static void test_round_trips(void)
     CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&b1) == DW_OK);
     const double W[2] = {1, 2};
     const double *Ws[1] = {W};
-    const size_t widths[2] = {2, 1};
-    CHECK(dw_net_set_given(net, NULL, 1, widths, Ws, NULL, true) == DW_OK);
+    const size_t given_widths[2] = {2, 1};
+    CHECK(dw_net_set_given(net, NULL, 1, given_widths, Ws, NULL, true) == DW_OK);
     CHECK(dw_net_spec(net) == NULL && has("given weights"));
     CHECK(dw_net_parse(net, "relu") == DW_ERR_INVALID && has("given weights"));
     dw_net_clear(net);
