@@ -25,6 +25,13 @@ int cli_act_init(dw_act **act, const char *spec);
 int cli_law_parse(dw_law *law, const char *spec);
 /* Read points (n x d, .npy or .csv) with at least one row and one column; 1 or 0 after the error. */
 int cli_read_points(const char *path, dw_matrix *X);
+/* Points with feature axes: a .npy of shape (n, d), (n, L, C), (n, H, W, C) or (n, D, H, W, C) (a (k,) array: k x 1),
+ * or a .csv (n, d), read as n x prod(feature axes); ndim and dims (CLI_POINTS_NDIM_MAX entries) receive the shape.
+ * At least one point and one feature; 1 or 0 after the error. */
+#define CLI_POINTS_NDIM_MAX 5
+int cli_read_points_nd(const char *path, dw_matrix *X, int *ndim, size_t *dims);
+/* "(2, 4, 4, 3)" (a static buffer: one use at a time). */
+const char *cli_shape_text(int ndim, const size_t *dims);
 /* The second inputs Y of a Gram K(X, Y): read, the same number of columns as X, at least one row; 0 after one error
  * line, 1 if fine. */
 int cli_read_second_points(const char *ypath, const char *xpath, const dw_matrix *X, dw_matrix *Y);

@@ -58,6 +58,45 @@ static dw_status sc_net(void)
     return s;
 }
 
+/* The text spelling: parse (activations owned by the net, branches copied), the canonical spelling, a failed parse
+ * (the net unchanged, the temporary net freed), and the Gram of a parsed spatial net. */
+static dw_status sc_net_spec(void)
+{
+    dw_net *n;
+    dw_status s = dw_net_init(&n);
+    if (s) return s;
+    const size_t shape[2] = {3, 2};
+    s = dw_net_set_input_shape(n, 2, shape);
+    if (!s) s = dw_net_parse(n, "conv(2, same, W_std=1.2, b_std=0.1); relu; residual(conv(3, circular); "
+                                "erf; conv(1), branch_scale=0.5); fanout(3); parallel(dense(W_var=2); "
+                                "poly:0,1,0.5; dense | scale(2) | dense(W_var=0.5); act(identity); dense); faninsum; avgpool(2, padding=same); "
+                                "flatten; dense(W_var=1.5, b_var=0.1)");
+    const size_t layers = dw_net_layers(n);
+    if (!s) { /* a refused spelling (after allocations) leaves the net as it was */
+        dw_status r = dw_net_parse(n, "relu; parallel(erf | dense(W_std=-1))");
+        if (r == DW_ERR_NOMEM) s = r;
+        else if (r != DW_ERR_INVALID || dw_net_layers(n) != layers) s = DW_ERR_INTERNAL;
+    }
+    const char *spec = s ? NULL : dw_net_spec(n);
+    if (!s && !spec) s = DW_ERR_NOMEM;
+    dw_net *m = NULL;
+    if (!s) s = dw_net_init(&m);
+    if (!s) s = dw_net_set_input_shape(m, 2, shape);
+    if (!s) s = dw_net_parse(m, spec);
+    const double X[2 * 6] = {0.1, -0.3, 0.5, 0.2, -0.7, 0.4, 0.3, 0.3, -0.2, 0.6, 0.1, -0.5};
+    double K[4], T[4];
+    if (!s) s = dw_kernel_gram(m, NULL, X, 2, NULL, 2, 6, K, T, NULL);
+    dw_net_clear(m);
+    dw_net_clear(n);
+    if (s) return s;
+    /* an expression's spelling (not computed: the generic route is slow under the sweep) */
+    if ((s = dw_net_init(&n))) return s;
+    s = dw_net_parse(n, "dense; z*sigmoid(1.702*z); parallel(max(z, 0.1*z) | leaky_relu:0.1)");
+    if (!s && !dw_net_spec(n)) s = DW_ERR_NOMEM;
+    dw_net_clear(n);
+    return s;
+}
+
 static dw_status sc_io(void)
 {
     char path[512];
@@ -559,6 +598,7 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     sweep("act", sc_act);
     sweep("net", sc_net);
+    sweep("net_spec", sc_net_spec);
     sweep("io", sc_io);
     static const char *kernel_acts[] = {"relu", "erf", "tanh", "max(z, 0.1*z)", "relu(z - 0.5) + 0.1*z", "sin(z)^2"};
     for (size_t a = 0; a < sizeof kernel_acts / sizeof kernel_acts[0]; a++) {
