@@ -89,6 +89,16 @@ dw_status dw_spectrum_report_init(dw_spectrum_report **out, const dw_net *net, c
         st = DW_ERR_NOMEM;
         goto fail;
     }
+    if (dw_spectrum_residual(r->s)) {
+        /* residual blocks: the block recursion of the pairings is the one route; no criticality, no support */
+        if ((st = dw_spectrum_moments(r->s, r->kmax, DW_SPECTRUM_ROUTE_NC, r->m))) goto fail;
+        r->residual = true;
+        r->res_c = dw_spectrum_residual_c(r->s);
+        r->lo = 0;
+        r->hi = NAN;
+        *out = r;
+        return DW_OK;
+    }
     if ((st = dw_spectrum_moments(r->s, r->kmax, DW_SPECTRUM_ROUTE_S, r->m))) goto fail;
     if (!r->orth && K <= NC_CHECK_KMAX) {
         double mnc[NC_CHECK_KMAX];
@@ -167,6 +177,9 @@ dw_status dw_spectrum_report_density(dw_spectrum_report *r, double a, double b, 
 dw_status dw_spectrum_report_sample(dw_spectrum_report *r, const dw_spectrum_sample_opts *o, unsigned long long seed)
 {
     if (!r || !o) return dw_fail(DW_ERR_INVALID, "report: NULL report or options");
+    if (r->residual)
+        return dw_fail(DW_ERR_INVALID, "sample: finite residual networks are not sampled yet (the limit's moments "
+                       "are computed)");
     const dw_net_layer *d0 = dw_net_dense(r->net, 0);
     const double q0s = dw_spectrum_input_q0(r->s);
     if (!(q0s > 0))
