@@ -151,8 +151,8 @@ static int nc_build(ncset *s, int r)
     s->n = 0;
     int cap = 1;
     for (int i = 0; i < r; i++) cap = cap * 4 + 1; /* > Catalan(r) */
-    s->lab = malloc((size_t)cap * (size_t)r);
-    s->key = malloc((size_t)cap * sizeof(unsigned long));
+    s->lab = dw_alloc((size_t)cap, (size_t)r, "residual spectrum partitions");
+    s->key = dw_alloc((size_t)cap, sizeof(unsigned long), "residual spectrum partitions");
     if (!s->lab || !s->key) return 0;
     unsigned char a[DW_SPECTRUM_RES_KMAX] = {0}, mx[DW_SPECTRUM_RES_KMAX] = {0};
     for (;;) {
@@ -318,7 +318,7 @@ dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m)
     double *c[DW_SPECTRUM_RES_KMAX] = {0}, *cn[DW_SPECTRUM_RES_KMAX] = {0};
     dw_status st = DW_OK;
     for (int r = 1; r <= K && !st; r++) {
-        if (!nc_build(&nc[r - 1], r)) st = dw_fail(DW_ERR_NOMEM, "residual spectrum: out of memory");
+        if (!nc_build(&nc[r - 1], r)) st = DW_ERR_NOMEM;
         else {
             c[r - 1] = dw_calloc((size_t)nc[r - 1].n, sizeof(double), "residual spectrum");
             cn[r - 1] = dw_calloc((size_t)nc[r - 1].n, sizeof(double), "residual spectrum");

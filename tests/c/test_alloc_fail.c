@@ -236,6 +236,35 @@ static dw_status sc_spectrum(void)
     return s;
 }
 
+static dw_status sc_spectrum_residual(void)
+{
+    dw_act *act = NULL;
+    dw_net *net = NULL, *br = NULL;
+    dw_spectrum *sp = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum_report *r = NULL;
+    double m[5];
+    dw_status s = dw_act_init(&act, "tanh");
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_add_dense(br, 1.5, 0.1, 0);
+    if (!s) s = dw_net_add_act(br, act);
+    for (int l = 0; l < 2 && !s; l++) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_spectrum_opts_init(&o);
+    if (!s) s = dw_spectrum_opts_set_kmax(o, 5);
+    if (!s) s = dw_spectrum_init(&sp, net, o);
+    if (!s) s = dw_spectrum_moments(sp, 5, DW_SPECTRUM_ROUTE_NC, m);
+    if (!s) s = dw_spectrum_report_init(&r, net, NULL, 3);
+    if (!s && !dw_spectrum_report_json(r)) s = DW_ERR_NOMEM;
+    dw_spectrum_report_clear(r);
+    dw_spectrum_clear(sp);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(br);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_wick(void)
 {
     dw_wick_opts *o = NULL;
@@ -484,6 +513,7 @@ int main(void)
     sweep("kernels file", sc_kernels_file);
     sweep("sample", sc_sample);
     sweep("spectrum", sc_spectrum);
+    sweep("spectrum_residual", sc_spectrum_residual);
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
     sweep("sig_scores", sc_sig_scores);

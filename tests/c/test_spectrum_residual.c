@@ -1,0 +1,217 @@
+/* Residual networks' Jacobian spectrum (src/spectrum/residual.c) against independent computations: the one-block
+ * closed forms of MATH.md 7 (linear branch: m_1 = g^2 + a^2 s, m_2 = g^4 + 4 g^2 a^2 s + 2 a^4 s^2, derived here
+ * from the traces of (g + aW)(g + aW)^T), the free multiplicative convolution of linear blocks (free: D = I) and of
+ * relu blocks for k <= 3 (the blocks' non-freeness shows first at k = 4), m_1 = prod_l (g^2 + a^2 s mu_1), the
+ * large-depth limit with its 1/L rate, the universal moments' closed forms, and every refusal. */
+#include "check.h"
+#include "deepwick.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* L blocks residual(dense(sw2, sb2); act, gamma, alpha[l]); NULL on failure (reported). */
+static dw_spectrum *res_spec(const dw_act *act, int L, const double *alpha, double gamma, double sw2, double sb2,
+                             double q0, int K)
+{
+    dw_net *net = NULL, *br = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum *s = NULL;
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK && dw_spectrum_opts_init(&o) == DW_OK);
+    CHECK(dw_net_add_dense(br, sw2, sb2, 0) == DW_OK && dw_net_add_act(br, act) == DW_OK);
+    for (int l = 0; l < L; l++) CHECK(dw_net_add_residual(net, br, gamma, alpha[l]) == DW_OK);
+    CHECK(dw_spectrum_opts_set_q0(o, q0) == DW_OK && dw_spectrum_opts_set_kmax(o, K) == DW_OK);
+    if (dw_spectrum_init(&s, net, o) != DW_OK) {
+        fprintf(stderr, "init: %s\n", dw_error_message());
+        CHECK(!"residual spectrum init");
+    }
+    dw_net_clear(br);
+    dw_net_clear(net); /* the spectrum keeps what it needs */
+    dw_spectrum_opts_clear(o);
+    return s;
+}
+
+static void moments_of(const dw_spectrum *s, int K, double *m)
+{
+    if (dw_spectrum_moments(s, K, DW_SPECTRUM_ROUTE_NC, m) != DW_OK) {
+        fprintf(stderr, "moments: %s\n", dw_error_message());
+        CHECK(!"moments");
+    }
+}
+
+static void test_one_block_linear(void)
+{
+    dw_act *id = NULL;
+    CHECK(dw_act_init(&id, "poly:0,1") == DW_OK);
+    const double as[3] = {0.3, 0.7, 1.4}, gs[3] = {1.0, 1.0, 0.6}, ss[3] = {1.0, 2.0, 0.5};
+    for (int i = 0; i < 3; i++) {
+        const double a = as[i], g = gs[i], sw = ss[i];
+        dw_spectrum *s = res_spec(id, 1, &a, g, sw, 0.0, 1.0, 2);
+        double m[2];
+        moments_of(s, 2, m);
+        /* tr (g + aW)(g + aW)^T = g^2 + a^2 s; its square: g^4 + g^2 a^2 tr(W + W^T)^2 + 2 g^2 a^2 tr WW^T
+         * + a^4 tr (WW^T)^2 with tr (W + W^T)^2 = 2 s, tr (WW^T)^2 = 2 s^2 (odd words vanish) */
+        CHECK_CLOSE(m[0], g * g + a * a * sw, 1e-14, 0);
+        CHECK_CLOSE(m[1], g * g * g * g + 4 * g * g * a * a * sw + 2 * a * a * a * a * sw * sw, 1e-14, 0);
+        if (g == 1 && sw == 1) {
+            CHECK_CLOSE(m[0], 1 + a * a, 1e-14, 0); /* MATH.md 7 */
+            CHECK_CLOSE(m[1], 1 + 4 * a * a + 2 * pow(a, 4), 1e-14, 0);
+        }
+        dw_spectrum_clear(s);
+    }
+    dw_act_clear(id);
+}
+
+/* Free multiplicative convolution of laws with moments a = (a1, a2, a3) and b: the moments of x y,
+ * m_n = sum_{pi in NC(n)} kappa_pi(x) m_{K(pi)}(y) (Kreweras complement K) for n = 1, 2, 3. */
+static void free_product(const double *a, const double *b, double *m)
+{
+    const double k1 = a[0], k2 = a[1] - a[0] * a[0], k3 = a[2] - 3 * a[0] * a[1] + 2 * pow(a[0], 3);
+    m[0] = k1 * b[0];
+    m[1] = k1 * k1 * b[1] + k2 * b[0] * b[0];
+    m[2] = pow(k1, 3) * b[2] + 3 * k2 * k1 * b[1] * b[0] + k3 * pow(b[0], 3);
+}
+
+static void test_two_blocks_free(void)
+{
+    /* Linear branches (D = I): the blocks are free, so the two-block moments are the free product of the
+     * one-block ones; relu branches: also for k <= 3 (the commuting D_l of different blocks meet first at k = 4) */
+    const char *acts[2] = {"poly:0,1", "relu"};
+    for (int i = 0; i < 2; i++) {
+        dw_act *act = NULL;
+        CHECK(dw_act_init(&act, acts[i]) == DW_OK);
+        const double a1 = 0.6, a2 = 1.1, al[2] = {a1, a2};
+        dw_spectrum *s1 = res_spec(act, 1, &a1, 0.9, 1.3, 0.0, 1.0, 4);
+        dw_spectrum *s2 = res_spec(act, 1, &a2, 0.9, 1.3, 0.0, 1.0, 4);
+        dw_spectrum *s12 = res_spec(act, 2, al, 0.9, 1.3, 0.0, 1.0, 4);
+        double m1[4], m2[4], m12[4], f[3];
+        moments_of(s1, 4, m1);
+        moments_of(s2, 4, m2);
+        moments_of(s12, 4, m12);
+        free_product(m2, m1, f); /* J J^T of F2 F1 ~ (F2^T F2)(F1 F1^T): free product of the blocks' laws */
+        for (int k = 0; k < 3; k++) CHECK_CLOSE(m12[k], f[k], 1e-13, 0);
+        /* m_1 = prod_l (g^2 + a_l^2 sw2 mu_1) whatever the activation */
+        const double mu1 = dw_spectrum_mu(s12)[0];
+        CHECK_CLOSE(m12[0], (0.81 + a1 * a1 * 1.3 * mu1) * (0.81 + a2 * a2 * 1.3 * mu1), 1e-14, 0);
+        dw_spectrum_clear(s1);
+        dw_spectrum_clear(s2);
+        dw_spectrum_clear(s12);
+        dw_act_clear(act);
+    }
+}
+
+static void test_universal(void)
+{
+    double m[4];
+    CHECK(dw_spectrum_residual_universal(0.0, 4, m) == DW_OK);
+    for (int k = 0; k < 4; k++) CHECK_CLOSE(m[k], 1.0, 0, 1e-15);
+    const double c = 0.37;
+    CHECK(dw_spectrum_residual_universal(c, 3, m) == DW_OK);
+    /* Lagrange inversion of chi(z) = z exp(-c(1 + 2z)) / (1 + z), by hand for n = 1, 2, 3 */
+    CHECK_CLOSE(m[0], exp(c), 1e-15, 0);
+    CHECK_CLOSE(m[1], exp(2 * c) * (1 + 2 * c), 1e-15, 0);
+    CHECK_CLOSE(m[2], exp(3 * c) * (1 + 6 * c + 6 * c * c), 1e-15, 0);
+    CHECK(dw_spectrum_residual_universal(-1, 3, m) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_residual_universal(1, 0, m) == DW_ERR_INVALID);
+}
+
+/* alpha^2 = c / L: the moments approach the universal ones at c_eff = sum_l alpha^2 sw2 mu_1, the error ~ 1/L. */
+static void test_large_depth(void)
+{
+    const char *acts[2] = {"relu", "tanh"};
+    for (int i = 0; i < 2; i++) {
+        dw_act *act = NULL;
+        CHECK(dw_act_init(&act, acts[i]) == DW_OK);
+        double err_prev[4] = {0};
+        for (int L = 8; L <= 64; L *= 2) {
+            double alpha[64], m[4], u[4];
+            for (int l = 0; l < L; l++) alpha[l] = sqrt(1.0 / L);
+            dw_spectrum *s = res_spec(act, L, alpha, 1.0, 1.0, 0.0, 1.0, 4);
+            moments_of(s, 4, m);
+            const double c = dw_spectrum_residual_c(s);
+            CHECK(dw_spectrum_residual_universal(c, 4, u) == DW_OK);
+            for (int k = 0; k < 4; k++) {
+                const double err = fabs(m[k] / u[k] - 1);
+                CHECK(err < 2.0 / L); /* measured: 0.15 at L = 8 for m_4, halving with L */
+                if (L > 8) CHECK(err_prev[k] / err > 1.8 && err_prev[k] / err < 2.2);
+                err_prev[k] = err;
+            }
+            dw_spectrum_clear(s);
+        }
+        dw_act_clear(act);
+    }
+}
+
+static void test_refusals(void)
+{
+    dw_act *relu = NULL, *tanh_ = NULL;
+    CHECK(dw_act_init(&relu, "relu") == DW_OK && dw_act_init(&tanh_, "tanh") == DW_OK);
+    dw_net *net = NULL, *br = NULL, *br2 = NULL;
+    dw_spectrum *s = NULL;
+    dw_spectrum_opts *o = NULL;
+    CHECK(dw_spectrum_opts_init(&o) == DW_OK);
+    /* act; dense branch */
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK);
+    CHECK(dw_net_add_act(br, relu) == DW_OK && dw_net_add_dense(br, 1, 0, 0) == DW_OK);
+    CHECK(dw_net_add_residual(net, br, 1, 0.5) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID && strstr(dw_error_message(), "dense; ACT"));
+    dw_net_clear(net);
+    dw_net_clear(br);
+    /* two activations */
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK && dw_net_init(&br2) == DW_OK);
+    CHECK(dw_net_add_dense(br, 1, 0, 0) == DW_OK && dw_net_add_act(br, relu) == DW_OK);
+    CHECK(dw_net_add_dense(br2, 1, 0, 0) == DW_OK && dw_net_add_act(br2, tanh_) == DW_OK);
+    CHECK(dw_net_add_residual(net, br, 1, 0.5) == DW_OK && dw_net_add_residual(net, br2, 1, 0.5) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID && strstr(dw_error_message(), "one activation"));
+    dw_net_clear(net);
+    /* a dense layer after the blocks */
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_add_residual(net, br, 1, 0.5) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID);
+    dw_net_clear(net);
+    /* orthogonal, fixed point, kmax */
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_add_residual(net, br, 1, 0.5) == DW_OK);
+    CHECK(dw_net_set_law(net, "orthogonal") == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID && strstr(dw_error_message(), "orthogonal"));
+    CHECK(dw_net_set_law(net, "gaussian") == DW_OK);
+    CHECK(dw_spectrum_opts_set_fixed_point(o, true) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "fixed point"));
+    CHECK(dw_spectrum_opts_set_fixed_point(o, false) == DW_OK && dw_spectrum_opts_set_kmax(o, 9) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "kmax"));
+    /* the routes and parts that need free layers */
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_OK);
+    CHECK(dw_spectrum_residual(s) && dw_spectrum_residual_c(s) > 0);
+    double m[3], lo, hi, t = 1, rho;
+    CHECK(dw_spectrum_moments(s, 3, DW_SPECTRUM_ROUTE_S, m) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "not free"));
+    CHECK(dw_spectrum_support(s, &lo, &hi) == DW_ERR_INVALID);
+    CHECK(dw_spectrum_density(s, 1, &t, &rho) == DW_ERR_INVALID);
+    dw_spectrum_exact *e = NULL;
+    CHECK(dw_spectrum_exact_init(&e, s, 3, DW_SPECTRUM_ROUTE_NC) == DW_ERR_INVALID);
+    dw_spectrum_clear(s);
+    /* the report: moments, no sampling */
+    dw_spectrum_report *r = NULL;
+    CHECK(dw_spectrum_report_init(&r, net, NULL, 3) == DW_OK);
+    CHECK(strstr(dw_spectrum_report_json(r), "\"residual\": {") != NULL);
+    dw_spectrum_sample_opts *so = NULL;
+    CHECK(dw_spectrum_sample_opts_init(&so) == DW_OK);
+    CHECK(dw_spectrum_report_sample(r, so, 1) == DW_ERR_INVALID);
+    dw_spectrum_sample_opts_clear(so);
+    dw_spectrum_report_clear(r);
+    dw_net_clear(net);
+    dw_net_clear(br);
+    dw_net_clear(br2);
+    dw_spectrum_opts_clear(o);
+    dw_act_clear(relu);
+    dw_act_clear(tanh_);
+}
+
+int main(void)
+{
+    test_one_block_linear();
+    test_two_blocks_free();
+    test_universal();
+    test_large_depth();
+    test_refusals();
+    return check_done("test_spectrum_residual");
+}
