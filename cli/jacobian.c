@@ -35,7 +35,8 @@ static const cli_opt opts[] = {
     {"q0", CLI_REAL, F(q0), "Q", "input variance |x|^2/N > 0; q_1 = sigma_w^2 Q + sigma_b^2", .def = "1"},
     {"residual", CLI_REALS, F(residual), "ALPHA",
      "residual network: L blocks x' = GAMMA x + ALPHA phi(W x + b) (branch dense; ACT),\n"
-     "J = prod (GAMMA I + ALPHA D_l W_l); one ALPHA or L values; K <= 8; moments only", .flags = 0},
+     "J = prod (GAMMA I + ALPHA D_l W_l); one ALPHA or L values; K <= 8; the moments\n"
+     "(and --sample), no density", .flags = 0},
     {"skip", CLI_REAL, F(skip), "GAMMA", "the skip connection's scale of --residual", .def = "1"},
     {"fixed-point", CLI_FLAG, F(fixed_point), NULL, "every layer at the stable fixed point q* of the variance map",
      .flags = 0},
@@ -118,9 +119,9 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
     if (cli_given(&cmd, a, "skip") && !cli_given(&cmd, a, "residual"))
         return cli_usage_error("jacobian", "--skip goes with --residual");
     if (cli_given(&cmd, a, "residual") &&
-        (a->fixed_point || a->exact || a->density || a->plot || a->sample || !strcmp(a->weights, "orthogonal")))
-        return cli_usage_error("jacobian", "--residual gives the limit's moments only (i.i.d. weights): not with "
-                               "--fixed-point, --exact, --density, --plot, --sample or --weights orthogonal");
+        (a->fixed_point || a->exact || a->density || a->plot || !strcmp(a->weights, "orthogonal")))
+        return cli_usage_error("jacobian", "--residual gives the limit's moments (i.i.d. weights) and --sample: not "
+                               "with --fixed-point, --exact, --density, --plot or --weights orthogonal");
     if (cli_given(&cmd, a, "residual")) {
         const cli_reals *lists[3] = {&a->residual, &a->weight_var, &a->bias_var};
         const char *names[3] = {"residual", "weight-var", "bias-var"};
@@ -157,7 +158,8 @@ static dw_status residual_net(dw_net *net, const jacobian_args *a, const dw_act 
     dw_status st = DW_OK;
     for (long l = 0; l < a->depth && !st; l++) {
         dw_net *b = NULL;
-        if (!(st = dw_net_init(&b)) && !(st = dw_net_add_dense(b, pick(&a->weight_var, l), pick(&a->bias_var, l), 0)) &&
+        if (!(st = dw_net_init(&b)) &&
+            !(st = dw_net_add_dense(b, pick(&a->weight_var, l), pick(&a->bias_var, l), a->sample ? (double)a->width : 0)) &&
             !(st = dw_net_add_act(b, act)))
             st = dw_net_add_residual(net, b, a->skip, pick(&a->residual, l));
         dw_net_clear(b);
@@ -224,7 +226,8 @@ int cmd_jacobian(int argc, char **argv)
         const double Nd = (double)a.width;
         cli_progress prog;
         cli_progress_init(&prog, "jacobian --sample");
-        if ((st = dw_net_set_widths(net, 1, &Nd)) || (st = dw_spectrum_sample_opts_init(&so)) ||
+        if ((!cli_given(&cmd, &a, "residual") && (st = dw_net_set_widths(net, 1, &Nd))) ||
+            (st = dw_spectrum_sample_opts_init(&so)) ||
             (st = dw_spectrum_sample_opts_set_samples(so, (size_t)a.samples)) ||
             (st = dw_spectrum_sample_opts_set_probes(so, (size_t)probes)) ||
             (st = dw_spectrum_sample_opts_set_seed(so, (unsigned long long)seed)) ||

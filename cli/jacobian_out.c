@@ -110,7 +110,10 @@ void jacobian_summary(const dw_spectrum_report *r, const char *act, const char *
         for (int k = 0; k < K; k++)
             printf("%3d  %-23.17g  %-23.17g  %-10.3g  %+.2f\n", k + 1, m[k], sm[k], sse[k],
                    sse[k] > 0 ? (sm[k] - m[k]) / sse[k] : 0.0);
-        if (s2)
+        if (s2 && res)
+            printf("atom at 0: sample %.6g (%zu values zero to the SVD's resolution)\n",
+                   (double)zeros / (double)(S * N), zeros);
+        else if (s2)
             printf("atom at 0: sample %.6g (%zu values zero to the SVD's resolution), limit %.6g\n",
                    (double)zeros / (double)(S * N), zeros, dw_spectrum_atom0(s));
         printf("(the finite-width bias is O(1/N): |z| grows with the number of networks at fixed N)\n");

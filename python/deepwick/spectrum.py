@@ -253,6 +253,60 @@ def residual_universal_moments(c: float, K: int = 4) -> np.ndarray:
     return m
 
 
+def sample_residual_jacobian(depth: int, act: Union[str, Activation], alpha: ArrayLike, *, width: int,
+                             samples: int, gamma: float = 1.0, K: int = 4, weight_var: ArrayLike = 1.0,
+                             bias_var: ArrayLike = 0.0, q0: float = 1.0, law: str = "gaussian", probes: int = 0,
+                             seed: int = 0, threads: Optional[int] = None) -> Dict[str, Any]:
+    """Jacobian moments of sampled finite residual networks, next to their infinite-width limit.
+
+    The networks of :func:`residual_jacobian_moments` at width N = `width`, drawn as in :func:`sample_jacobian`
+    (weights from `law`, keyed by (seed, network, block); Gaussian biases; a Gaussian input direction with
+    ``|x|^2 / N = q0``); J = prod_l (gamma I + alpha_l D_l W_l) by a GEMM chain and dgesdd (probes = 0) or
+    Hutchinson's estimator (probes >= 2).
+
+    Parameters
+    ----------
+    depth, act, alpha, gamma, weight_var, bias_var, q0
+        As in :func:`residual_jacobian_moments`.
+    width : int
+        N, 1 <= N <= 46340.
+    samples : int
+        S >= 2 networks.
+    K : int
+        Moments k = 1..K, 1 <= K <= 8.
+    law : str
+        An i.i.d. law ('gaussian', 'rademacher', 'uniform', 'student-t:NU', 'sparse:P'); the limit is the same.
+    probes, seed, threads
+        As in :func:`sample_jacobian`.
+
+    Returns
+    -------
+    dict
+        'moments', 'se' : ndarray (K,), the mean over the networks of (1/N) tr (J J^T)^k and its standard error;
+        'limit' : ndarray (K,), the infinite-width moments; 'z' : ndarray (K,), (moments - limit) / se.
+    """
+    K = as_int("K", K)
+    net = residual_net(depth, act, alpha, gamma=gamma, weight_var=weight_var, bias_var=bias_var, law=law,
+                       width=width)
+    lo = _Handle(_opts_init, _opts_clear)
+    check(_opts_q0(lo.h, float(q0)))
+    check(_opts_kmax(lo.h, K))
+    s = _Handle(_init, _clear, net.handle, lo.h)
+    limit = np.empty(K)
+    check(_moments(s.h, K, 1, ptr(limit)))
+    o = _Handle(_sopts_init, _sopts_clear)
+    check(_sopts_K(o.h, K))
+    check(_sopts_samples(o.h, as_int("samples", samples, "size_t")))
+    check(_sopts_probes(o.h, as_int("probes", probes, "size_t")))
+    seed = as_int("seed", seed, "u64")
+    check(_sopts_seed(o.h, seed))
+    check(_sopts_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    check(_sopts_q0(o.h, float(q0)))
+    m, se = np.empty(K), np.empty(K)
+    check(_sample_law(net.handle, o.h, seed, ptr(m), ptr(se), ptr(None)))
+    return {"moments": m, "se": se, "limit": limit, "z": (m - limit) / np.where(se > 0, se, np.inf)}
+
+
 def jacobian_density(t: ArrayLike, depth: int, act: Union[str, Activation], *, weight_var: ArrayLike = 1.0,
                      bias_var: ArrayLike = 0.0, q0: float = 1.0, weights: str = "gaussian",
                      fixed_point: bool = False) -> np.ndarray:

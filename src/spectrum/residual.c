@@ -78,6 +78,17 @@ dw_status dw_spec_residual_view(const dw_net *net, dw_spec_res *r)
     return DW_OK;
 }
 
+double dw_spec_residual_width(const dw_net *net)
+{
+    double N = -1;
+    for (size_t i = 1; i < net->n; i += 3) {
+        const double w = net->layer[i].branch[0]->layer[0].width;
+        if (N >= 0 && w != N) return 0;
+        N = w;
+    }
+    return N < 0 ? 0 : N;
+}
+
 /* E phi(sqrt(q) Z): the magnitude from the dual at correlation 0 ((E phi)^2), the sign from a midpoint rule. */
 static dw_status mean_phi(const dw_act *act, double q, double *m)
 {

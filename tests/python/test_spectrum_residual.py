@@ -4,7 +4,8 @@
   2 k L factors of tr (J J^T)^k, every non-crossing pairing of the W's (W_l with W_l^T), each face weighted by
   prod_l mu^{(l)}_{n_l} (n_l arcs of block l whose D's lie in it); small k and L, relu and tanh with a bias.
 * Finite networks drawn with numpy (mc_residual.py): widths N and 2N, the 1/N bias removed by 2 m(2N) - m(N),
-  agreement within 4 standard errors of that estimate (fast: k <= 3 at N = 100, 200; long: k <= 4 at 300, 600).
+  agreement within 4 standard errors of that estimate (fast: k <= 3 at N = 100, 200; long: k <= 4 at 300, 600);
+  the library's sampler (sample_residual_jacobian) against numpy's networks at the same N.
 * The large-depth limit (alpha^2 = c / L): relative error C / L, C the same at L = 64 and 128 within 5%.
 * The CLI (--residual) gives the Python numbers; bad input gives one `error:` line.
 """
@@ -119,6 +120,15 @@ def test_monte_carlo_long(act, L, gamma, sb2):
     check_mc(act, L, 0.7, gamma, 1.5, sb2, 300, 30, 4)
 
 
+@pytest.mark.parametrize("act,sb2", [("relu", 0.0), ("tanh", 0.2)])
+def test_sampler_vs_numpy(act, sb2):
+    """The library's finite residual networks and numpy's (independent draws, same N): the same moments."""
+    r = dw.sample_residual_jacobian(2, act, 0.8, gamma=0.9, width=150, samples=40, K=3, weight_var=1.2, bias_var=sb2,
+                                    seed=3)
+    m, se = mc(act, 2, 0.8, 0.9, 1.2, sb2, 1.0, 150, 40, 3, 21)
+    assert np.all(np.abs(r["moments"] - m) < 4 * np.hypot(r["se"], se)), (r["moments"], m)
+
+
 @pytest.mark.parametrize("act", ["relu", "erf"])
 def test_large_depth(act):
     scaled = []
@@ -144,8 +154,18 @@ def test_cli_matches_python():
     assert js["support"] is None and js["atom0"] is None
 
 
+def test_cli_sample():
+    p = subprocess.run([str(CLI), "jacobian", "--depth", "2", "--act", "relu", "--moments", "3", "--residual", "0.8",
+                        "--sample", "--width", "120", "--samples", "4", "--seed", "2", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    js = json.loads(p.stdout)
+    r = dw.sample_residual_jacobian(2, "relu", 0.8, width=120, samples=4, K=3, seed=2)
+    assert js["sample"]["moments"] == r["moments"].tolist() and js["sample"]["width"] == 120
+
+
 @pytest.mark.parametrize("args,text", [
-    (["--residual", "0.5", "--exact"], "--residual gives the limit's moments only"),
+    (["--residual", "0.5", "--exact"], "--residual gives the limit's moments"),
     (["--residual", "0.5,0.2,0.1"], "--residual: 3 values"),
     (["--skip", "0.5"], "--skip goes with --residual"),
     (["--residual", "0.5", "--moments", "9"], "kmax: 9 is above 8"),
