@@ -15,8 +15,8 @@ from .sig_streams import sig_combine, signature_stream
 from .sig_scores import (mmd_from_grams, score_from_grams, sig_mmd, sig_score, sig_two_sample_test,  # noqa: F401
                          two_sample_test_from_grams)
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
-                       jacobian_svd, residual_jacobian_moments, residual_universal_moments, sample_jacobian,
-                       sample_residual_jacobian)
+                       jacobian_svd, sample_jacobian)
+from .spectrum_residual import residual_jacobian_moments, residual_universal_moments, sample_residual_jacobian
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
 from .finite import FiniteWidth, finite_width, predict_convergence
 from . import predict  # noqa: F401

@@ -1,7 +1,8 @@
 /* Residual networks' Jacobian spectrum (src/spectrum/residual.c) against independent computations: the one-block
  * closed forms of MATH.md 7 (linear branch: m_1 = g^2 + a^2 s, m_2 = g^4 + 4 g^2 a^2 s + 2 a^4 s^2, derived here
  * from the traces of (g + aW)(g + aW)^T), the free multiplicative convolution of linear blocks (free: D = I) and of
- * relu blocks for k <= 3 (the blocks' non-freeness shows first at k = 4), m_1 = prod_l (g^2 + a^2 s mu_1), the
+ * relu blocks for k <= 3 (the blocks' non-freeness shows first at k = 4), m_1 = prod_l (g^2 + a^2 s mu_1), gamma = 0
+ * against the fully connected network's S-transform route, the
  * large-depth limit with its 1/L rate, the universal moments' closed forms, and every refusal. */
 #include "check.h"
 #include "deepwick.h"
@@ -98,6 +99,32 @@ static void test_two_blocks_free(void)
         dw_spectrum_clear(s12);
         dw_act_clear(act);
     }
+}
+
+/* gamma = 0, alpha = 1: x_l = phi(W x_{l-1} + b), the fully connected network (its S-transform route). */
+static void test_gamma0_is_fc(void)
+{
+    dw_act *act = NULL;
+    CHECK(dw_act_init(&act, "tanh") == DW_OK);
+    const double one[3] = {1, 1, 1}, sw2 = 1.7, sb2 = 0.2;
+    dw_spectrum *r = res_spec(act, 3, one, 0.0, sw2, sb2, 0.8, 5);
+    dw_net *net = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum *f = NULL;
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_fc(net, 3, act, false) == DW_OK);
+    CHECK(dw_net_set_weight_var(net, 1, &sw2) == DW_OK && dw_net_set_bias_var(net, 1, &sb2) == DW_OK);
+    CHECK(dw_spectrum_opts_init(&o) == DW_OK && dw_spectrum_opts_set_q0(o, 0.8) == DW_OK &&
+          dw_spectrum_opts_set_kmax(o, 5) == DW_OK && dw_spectrum_init(&f, net, o) == DW_OK);
+    double mr[5], mf[5];
+    moments_of(r, 5, mr);
+    CHECK(dw_spectrum_moments(f, 5, DW_SPECTRUM_ROUTE_S, mf) == DW_OK);
+    for (int l = 0; l < 3; l++) CHECK_CLOSE(dw_spectrum_q(r)[l], dw_spectrum_q(f)[l], 1e-15, 0);
+    for (int k = 0; k < 5; k++) CHECK_CLOSE(mr[k], mf[k], 1e-13, 0);
+    dw_spectrum_clear(r);
+    dw_spectrum_clear(f);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
 }
 
 static void test_universal(void)
@@ -245,6 +272,7 @@ int main(void)
     test_sampler();
     test_one_block_linear();
     test_two_blocks_free();
+    test_gamma0_is_fc();
     test_universal();
     test_large_depth();
     test_refusals();
