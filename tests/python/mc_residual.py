@@ -11,8 +11,9 @@ import sys
 import numpy as np
 
 DPHI = {"relu": lambda h: (h > 0).astype(float), "tanh": lambda h: 1 / np.cosh(h) ** 2,
-        "erf": lambda h: 2 / np.sqrt(np.pi) * np.exp(-h * h)}
-PHI = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "erf": np.vectorize(math.erf)}
+        "erf": lambda h: 2 / np.sqrt(np.pi) * np.exp(-h * h), "softplus": lambda h: 1 / (1 + np.exp(-h))}
+PHI = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "erf": np.vectorize(math.erf),
+       "softplus": lambda h: np.logaddexp(0, h)}
 
 
 def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed):

@@ -109,13 +109,14 @@ def check_mc(act, L, alpha, gamma, sw2, sb2, N, S, K):
     assert np.all(np.abs(z) < 4), (lim, ex, se, z)
 
 
-@pytest.mark.parametrize("act,sb2", [("relu", 0.0), ("tanh", 0.3)])
+@pytest.mark.parametrize("act,sb2", [("relu", 0.0), ("tanh", 0.3), ("softplus", 0.1)])
 def test_monte_carlo(act, sb2):
     check_mc(act, 2, 0.8, 1.0, 1.2, sb2, 100, 30, 3)
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("act,L,gamma,sb2", [("relu", 3, 1.0, 0.0), ("erf", 2, 0.9, 0.2), ("tanh", 4, 1.0, 0.1)])
+@pytest.mark.parametrize("act,L,gamma,sb2", [("relu", 3, 1.0, 0.0), ("erf", 2, 0.9, 0.2), ("tanh", 4, 1.0, 0.1),
+                                             ("softplus", 3, 1.0, 0.1)])
 def test_monte_carlo_long(act, L, gamma, sb2):
     check_mc(act, L, 0.7, gamma, 1.5, sb2, 300, 30, 4)
 
