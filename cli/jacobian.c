@@ -119,9 +119,9 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
     if (cli_given(&cmd, a, "skip") && !cli_given(&cmd, a, "residual"))
         return cli_usage_error("jacobian", "--skip goes with --residual");
     if (cli_given(&cmd, a, "residual") &&
-        (a->fixed_point || a->exact || a->density || a->plot || !strcmp(a->weights, "orthogonal")))
-        return cli_usage_error("jacobian", "--residual gives the limit's moments (i.i.d. weights) and --sample: not "
-                               "with --fixed-point, --exact, --density, --plot or --weights orthogonal");
+        (a->fixed_point || a->exact || a->density || a->plot))
+        return cli_usage_error("jacobian", "--residual gives the limit's moments and --sample: not with "
+                               "--fixed-point, --exact, --density or --plot");
     if (cli_given(&cmd, a, "residual")) {
         const cli_reals *lists[3] = {&a->residual, &a->weight_var, &a->bias_var};
         const char *names[3] = {"residual", "weight-var", "bias-var"};

@@ -77,8 +77,8 @@ DW_API double dw_spectrum_input_q0(const dw_spectrum *s);
  * J = prod_l (gamma_l I + alpha_l D_l W_l), D_l = diag(phi'(u_l)), u_l = W_l x_{l-1} + b_l of variance
  * q_l = sigma_w,l^2 (1/N)|x_{l-1}|^2 + sigma_b,l^2 (the input: (1/N)|x_0|^2 = q0 and mean 0, e.g. a random
  * direction). The moments m_k, k <= DW_SPECTRUM_RES_KMAX, come from the non-crossing pairings of the W's, one block
- * at a time (DW_SPECTRUM_ROUTE_NC; the S-transform route is refused: the blocks are not free of each other). i.i.d.
- * weights only (orthogonal refused), no fixed point, no exact rationals, density or support yet; the branch
+ * at a time (DW_SPECTRUM_ROUTE_NC; the S-transform route is refused: the blocks are not free of each other), i.i.d.
+ * or Haar orthogonal weights (the net's law); no fixed point, no exact rationals, density or support yet; the branch
  * ACT; dense (D_l correlated along the residual stream) is refused. Finite residual networks: dw_spectrum_sample /
  * dw_spectrum_sample_law on the same net, the branches' dense layers of one width N (dw_net_add_dense's width). */
 /** The large-depth limit (alpha_l^2 = O(1/L), gamma = 1): S(z) = exp(-c (1 + 2 z)), c = sum_l alpha_l^2 sigma_w,l^2

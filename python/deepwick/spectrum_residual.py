@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
-from ._lib import Activation, as_int, bind, c_double_p, c_handle, check, ptr
+from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr
 from ._lib import Handle as _Handle
 from ._net import ArrayLike, residual_net
 from .spectrum import (_clear, _dbl, _init, _int, _moments, _mu, _opts_clear, _opts_init, _opts_kmax, _opts_q0, _q,
@@ -24,7 +24,7 @@ RES_KMAX = 8
 
 def residual_jacobian_moments(depth: int, act: Union[str, Activation], alpha: ArrayLike, *, gamma: float = 1.0,
                               K: int = 4, weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
-                              q0: float = 1.0) -> Dict[str, Any]:
+                              q0: float = 1.0, weights: str = "gaussian") -> Dict[str, Any]:
     """Moments of J J^T for a residual network in the infinite-width limit (docs/spectrum.md, residual networks).
 
     Parameters
@@ -44,6 +44,8 @@ def residual_jacobian_moments(depth: int, act: Union[str, Activation], alpha: Ar
         sigma_w^2 (> 0) and sigma_b^2 of each block's dense layer (i.i.d. weights).
     q0 : float
         ``|x_0|^2 / N`` > 0 of an input with mean 0.
+    weights : {'gaussian', 'orthogonal'}
+        i.i.d. weights (any law with finite moments has the same limit) or Haar orthogonal W_l = sigma_w O_l.
 
     Returns
     -------
@@ -55,7 +57,9 @@ def residual_jacobian_moments(depth: int, act: Union[str, Activation], alpha: Ar
         'universal' : ndarray (K,), the large-depth limit's moments at that c (gamma = 1, alpha_l^2 = O(1/L)).
     """
     K = as_int("K", K)
-    net = residual_net(depth, act, alpha, gamma=gamma, weight_var=weight_var, bias_var=bias_var)
+    if weights not in ("gaussian", "orthogonal"):
+        raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
+    net = residual_net(depth, act, alpha, gamma=gamma, weight_var=weight_var, bias_var=bias_var, law=weights)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_q0(o.h, float(q0)))
     check(_opts_kmax(o.h, K))
@@ -112,7 +116,8 @@ def sample_residual_jacobian(depth: int, act: Union[str, Activation], alpha: Arr
     K : int
         Moments k = 1..K, 1 <= K <= 8.
     law : str
-        An i.i.d. law ('gaussian', 'rademacher', 'uniform', 'student-t:NU', 'sparse:P'); the limit is the same.
+        'gaussian', 'rademacher', 'uniform', 'student-t:NU', 'sparse:P' (i.i.d.: the same limit) or 'orthogonal'
+        (W_l = sqrt(sigma_w^2 / N) sqrt(N) Q, Q Haar: the orthogonal limit).
     probes, seed, threads
         As in :func:`sample_jacobian`.
 

@@ -210,6 +210,9 @@ typedef struct stepctx {
     const double *const *cl; /* cl[r - 1][pi]: c_l on NC(r) */
     double *cn;             /* c_{l+1} on NC(k) */
     const double *mu;       /* mu[0..k] of block l + 1 (mu[0] = 1) */
+    double gam, alp;        /* gamma_{l+1}, alpha_{l+1} */
+    int orth;               /* Haar orthogonal weights: blocks of any even size */
+    double kappa[DW_SPECTRUM_RES_KMAX + 1]; /* kappa[n]: sw2^n times the free cumulant of a block of 2n */
     int nf;
     face f[PMAX + 1];
 } stepctx;
@@ -295,28 +298,49 @@ static void faces_of(stepctx *c, const int *mate, double w)
     combine(c, 0, w, blockof, 0, dcount);
 }
 
-/* Partial non-crossing pairings of W (even) with W^T (odd) points, by a stack; w: gamma, alpha, sw2 factors. */
-static void pairings(stepctx *c, int p, int *stack, int sp, int *mate, double w, double gam, double alp,
-                     double sw2)
+/* Partial non-crossing partitions of the W (even) and W^T (odd) points into blocks that alternate W, W^T in cyclic
+ * order, by a stack of open blocks (only the top one may grow): i.i.d. weights pair them (blocks of 2, the circular
+ * element's one cumulant); Haar orthogonal ones take blocks of 2n with the Haar unitary's free cumulant
+ * kappa_2n = (-1)^(n-1) Catalan(n-1). mate[p]: the previous point of p's block, cyclically (faces_of's jump).
+ * Each active point weighs alpha, each inactive gamma, each block of 2n sw2^n kappa_2n. */
+typedef struct blockstack {
+    int first[PMAX], last[PMAX], size[PMAX];
+} blockstack;
+
+static void blocks(stepctx *c, int p, int sp, blockstack *b, int *mate, double w)
 {
     const int P = 2 * c->k;
     if (p == P) {
         if (sp == 0) faces_of(c, mate, w);
         return;
     }
+    if (sp < 0 || sp >= PMAX || sp > P - p) return; /* more open blocks than points left: none closes */
     mate[p] = -1;
-    pairings(c, p + 1, stack, sp, mate, w * gam, gam, alp, sw2); /* inactive: gamma */
-    stack[sp] = p;
-    pairings(c, p + 1, stack, sp + 1, mate, w * alp, gam, alp, sw2); /* opens an arc */
-    if (sp > 0 && (stack[sp - 1] - p) % 2 != 0) {
-        const int q = stack[sp - 1];
-        mate[p] = q;
-        mate[q] = p;
-        pairings(c, p + 1, stack, sp - 1, mate, w * alp * sw2, gam, alp, sw2);
-        mate[q] = -1;
-        stack[sp - 1] = q;
+    blocks(c, p + 1, sp, b, mate, w * c->gam); /* inactive: gamma */
+    const int f0 = b->first[sp], l0 = b->last[sp], s0 = b->size[sp];
+    b->first[sp] = b->last[sp] = p;
+    b->size[sp] = 1;
+    blocks(c, p + 1, sp + 1, b, mate, w * c->alp); /* opens a block */
+    b->first[sp] = f0, b->last[sp] = l0, b->size[sp] = s0;
+    if (sp > 0 && (b->last[sp - 1] - p) % 2 != 0) {
+        const int t = sp - 1, ft = b->first[t], lt = b->last[t], st = b->size[t];
+        mate[p] = lt;
+        if (c->orth) { /* grows and stays open */
+            b->last[t] = p;
+            b->size[t] = st + 1;
+            blocks(c, p + 1, sp, b, mate, w * c->alp);
+            b->last[t] = lt;
+            b->size[t] = st;
+        }
+        if ((st + 1) % 2 == 0) { /* closes: 2n points */
+            const int n = (st + 1) / 2;
+            mate[ft] = p;
+            blocks(c, p + 1, t, b, mate, w * c->alp * c->kappa[n]);
+            b->first[t] = ft, b->last[t] = lt, b->size[t] = st; /* deeper blocks may have reused slot t */
+            mate[ft] = -1; /* a block's first point gets its mate when the block closes */
+        }
+        mate[p] = -1;
     }
-    mate[p] = -1;
 }
 
 dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m)
@@ -342,11 +366,21 @@ dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m)
         mu[0] = 1;
         for (int j = 1; j <= K; j++) mu[j] = s->mu[(size_t)l * s->kmax + (j - 1)];
         for (int k = 1; k <= K; k++) {
-            stepctx ctx = {.k = k, .nc = nc, .cl = (const double *const *)c, .cn = cn[k - 1], .mu = mu};
+            stepctx ctx = {.k = k, .nc = nc, .cl = (const double *const *)c, .cn = cn[k - 1], .mu = mu,
+                           .gam = s->res_gamma[l], .alp = s->res_alpha[l], .orth = s->orth};
+            /* kappa_2n of the circular element (1, 0, 0, ...) or of a Haar unitary ((-1)^(n-1) Catalan(n-1)) */
+            double cat = 1, pw = 1;
+            for (int n = 1; n <= DW_SPECTRUM_RES_KMAX; n++) {
+                pw *= s->sw2[l];
+                ctx.kappa[n] = s->orth ? (n % 2 ? 1 : -1) * cat * pw : (n == 1 ? pw : 0);
+                cat = cat * 2 * (2 * n - 1) / (n + 1); /* Catalan(n) from Catalan(n - 1) */
+            }
             memset(cn[k - 1], 0, sizeof(double) * (size_t)nc[k - 1].n);
-            int stack[PMAX], mate[PMAX];
+            int mate[PMAX];
+            blockstack bs;
+            memset(&bs, 0, sizeof bs);
             for (int p = 0; p < PMAX; p++) mate[p] = -1;
-            pairings(&ctx, 0, stack, 0, mate, 1.0, s->res_gamma[l], s->res_alpha[l], s->sw2[l]);
+            blocks(&ctx, 0, 0, &bs, mate, 1.0);
         }
         for (int k = 1; k <= K; k++) {
             double *t = c[k - 1];

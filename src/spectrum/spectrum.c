@@ -80,9 +80,6 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
             return dw_fail(DW_ERR_INVALID, "fixed point: a residual network's variance grows along the blocks; give "
                            "q0 instead");
         if ((st = dw_spec_check_law(net))) return st;
-        if (dw_net_law(net).kind == DW_LAW_ORTHOGONAL)
-            return dw_fail(DW_ERR_INVALID, "law: orthogonal weights in a residual network: the spectrum's block "
-                           "recursion pairs Gaussian (i.i.d.) weights only");
         if (o->kmax > DW_SPECTRUM_RES_KMAX)
             return dw_fail(DW_ERR_INVALID, "kmax: %d is above %d, the largest moment order of residual networks",
                            o->kmax, DW_SPECTRUM_RES_KMAX);

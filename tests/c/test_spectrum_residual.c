@@ -3,7 +3,9 @@
  * from the traces of (g + aW)(g + aW)^T), the free multiplicative convolution of linear blocks (free: D = I) and of
  * relu blocks for k <= 3 (the blocks' non-freeness shows first at k = 4), m_1 = prod_l (g^2 + a^2 s mu_1), gamma = 0
  * against the fully connected network's S-transform route, the
- * large-depth limit with its 1/L rate, the universal moments' closed forms, and every refusal. */
+ * large-depth limit with its 1/L rate, the universal moments' closed forms, Haar orthogonal weights (one-block
+ * closed forms, free products of linear blocks, gamma = 0 against the fully connected route), finite networks, and
+ * every refusal. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -11,9 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* L blocks residual(dense(sw2, sb2); act, gamma, alpha[l]); NULL on failure (reported). */
-static dw_spectrum *res_spec(const dw_act *act, int L, const double *alpha, double gamma, double sw2, double sb2,
-                             double q0, int K)
+/* L blocks residual(dense(sw2, sb2); act, gamma, alpha[l]) with weights of `law`; NULL on failure (reported). */
+static dw_spectrum *res_spec_law(const dw_act *act, int L, const double *alpha, double gamma, double sw2, double sb2,
+                                 double q0, int K, const char *law)
 {
     dw_net *net = NULL, *br = NULL;
     dw_spectrum_opts *o = NULL;
@@ -21,6 +23,7 @@ static dw_spectrum *res_spec(const dw_act *act, int L, const double *alpha, doub
     CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK && dw_spectrum_opts_init(&o) == DW_OK);
     CHECK(dw_net_add_dense(br, sw2, sb2, 0) == DW_OK && dw_net_add_act(br, act) == DW_OK);
     for (int l = 0; l < L; l++) CHECK(dw_net_add_residual(net, br, gamma, alpha[l]) == DW_OK);
+    CHECK(dw_net_set_law(net, law) == DW_OK);
     CHECK(dw_spectrum_opts_set_q0(o, q0) == DW_OK && dw_spectrum_opts_set_kmax(o, K) == DW_OK);
     if (dw_spectrum_init(&s, net, o) != DW_OK) {
         fprintf(stderr, "init: %s\n", dw_error_message());
@@ -30,6 +33,12 @@ static dw_spectrum *res_spec(const dw_act *act, int L, const double *alpha, doub
     dw_net_clear(net); /* the spectrum keeps what it needs */
     dw_spectrum_opts_clear(o);
     return s;
+}
+
+static dw_spectrum *res_spec(const dw_act *act, int L, const double *alpha, double gamma, double sw2, double sb2,
+                             double q0, int K)
+{
+    return res_spec_law(act, L, alpha, gamma, sw2, sb2, q0, K, "gaussian");
 }
 
 static void moments_of(const dw_spectrum *s, int K, double *m)
@@ -101,17 +110,19 @@ static void test_two_blocks_free(void)
     }
 }
 
-/* gamma = 0, alpha = 1: x_l = phi(W x_{l-1} + b), the fully connected network (its S-transform route). */
-static void test_gamma0_is_fc(void)
+/* gamma = 0, alpha = 1: x_l = phi(W x_{l-1} + b), the fully connected network (its S-transform route), with i.i.d.
+ * or Haar orthogonal weights. */
+static void test_gamma0_is_fc(int orth)
 {
     dw_act *act = NULL;
     CHECK(dw_act_init(&act, "tanh") == DW_OK);
     const double one[3] = {1, 1, 1}, sw2 = 1.7, sb2 = 0.2;
-    dw_spectrum *r = res_spec(act, 3, one, 0.0, sw2, sb2, 0.8, 5);
+    dw_spectrum *r = res_spec_law(act, 3, one, 0.0, sw2, sb2, 0.8, 5, orth ? "orthogonal" : "gaussian");
     dw_net *net = NULL;
     dw_spectrum_opts *o = NULL;
     dw_spectrum *f = NULL;
     CHECK(dw_net_init(&net) == DW_OK && dw_net_set_fc(net, 3, act, false) == DW_OK);
+    CHECK(dw_net_set_law(net, orth ? "orthogonal" : "gaussian") == DW_OK);
     CHECK(dw_net_set_weight_var(net, 1, &sw2) == DW_OK && dw_net_set_bias_var(net, 1, &sb2) == DW_OK);
     CHECK(dw_spectrum_opts_init(&o) == DW_OK && dw_spectrum_opts_set_q0(o, 0.8) == DW_OK &&
           dw_spectrum_opts_set_kmax(o, 5) == DW_OK && dw_spectrum_init(&f, net, o) == DW_OK);
@@ -125,6 +136,36 @@ static void test_gamma0_is_fc(void)
     dw_spectrum_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);
+}
+
+/* Haar orthogonal W = sigma O, one linear block: (g + aO)(g + aO)^T = g^2 + a^2 s + g a (O + O^T), so
+ * m_1 = g^2 + a^2 s, m_2 = m_1^2 + 2 g^2 a^2 s (tr (O + O^T)^2 = 2 s), m_3 = m_1^3 + 6 m_1 g^2 a^2 s (the odd
+ * traces of O + O^T vanish); two linear blocks are free: their free product. */
+static void test_orthogonal_block(void)
+{
+    dw_act *id = NULL;
+    CHECK(dw_act_init(&id, "poly:0,1") == DW_OK);
+    const double g = 0.9, a = 0.7, sw = 1.3, a2[2] = {0.7, 1.2};
+    dw_spectrum *s = res_spec_law(id, 1, &a, g, sw, 0, 1, 3, "orthogonal");
+    double m[3], m1[3], m2[3], m12[3], f[3];
+    moments_of(s, 3, m);
+    const double t = g * g + a * a * sw, u = g * g * a * a * sw;
+    CHECK_CLOSE(m[0], t, 1e-14, 0);
+    CHECK_CLOSE(m[1], t * t + 2 * u, 1e-14, 0);
+    CHECK_CLOSE(m[2], t * t * t + 6 * t * u, 1e-14, 0);
+    dw_spectrum_clear(s);
+    dw_spectrum *s1 = res_spec_law(id, 1, &a2[0], g, sw, 0, 1, 3, "orthogonal");
+    dw_spectrum *s2 = res_spec_law(id, 1, &a2[1], g, sw, 0, 1, 3, "orthogonal");
+    dw_spectrum *s12 = res_spec_law(id, 2, a2, g, sw, 0, 1, 3, "orthogonal");
+    moments_of(s1, 3, m1);
+    moments_of(s2, 3, m2);
+    moments_of(s12, 3, m12);
+    free_product(m2, m1, f);
+    for (int k = 0; k < 3; k++) CHECK_CLOSE(m12[k], f[k], 1e-13, 0);
+    dw_spectrum_clear(s1);
+    dw_spectrum_clear(s2);
+    dw_spectrum_clear(s12);
+    dw_act_clear(id);
 }
 
 static void test_universal(void)
@@ -196,11 +237,8 @@ static void test_refusals(void)
     CHECK(dw_net_add_residual(net, br, 1, 0.5) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
     CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID);
     dw_net_clear(net);
-    /* orthogonal, fixed point, kmax */
+    /* fixed point, kmax */
     CHECK(dw_net_init(&net) == DW_OK && dw_net_add_residual(net, br, 1, 0.5) == DW_OK);
-    CHECK(dw_net_set_law(net, "orthogonal") == DW_OK);
-    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID && strstr(dw_error_message(), "orthogonal"));
-    CHECK(dw_net_set_law(net, "gaussian") == DW_OK);
     CHECK(dw_spectrum_opts_set_fixed_point(o, true) == DW_OK);
     CHECK(dw_spectrum_init(&s, net, o) == DW_ERR_INVALID && strstr(dw_error_message(), "fixed point"));
     CHECK(dw_spectrum_opts_set_fixed_point(o, false) == DW_OK && dw_spectrum_opts_set_kmax(o, 9) == DW_OK);
@@ -272,7 +310,9 @@ int main(void)
     test_sampler();
     test_one_block_linear();
     test_two_blocks_free();
-    test_gamma0_is_fc();
+    test_gamma0_is_fc(0);
+    test_gamma0_is_fc(1);
+    test_orthogonal_block();
     test_universal();
     test_large_depth();
     test_refusals();

@@ -1,8 +1,9 @@
 """Monte Carlo of residual networks' Jacobians with numpy (an independent check of docs/spectrum.md, residual
 networks; no deepwick inside). Run as a script so that OpenBLAS can be pinned to one thread before numpy loads:
-    OPENBLAS_NUM_THREADS=1 python mc_residual.py ACT L ALPHA GAMMA SW2 SB2 Q0 N S K SEED
+    OPENBLAS_NUM_THREADS=1 python mc_residual.py ACT L ALPHA GAMMA SW2 SB2 Q0 N S K SEED [ORTH]
 prints JSON {"mean": [...], "se": [...]} of (1/N) tr (J J^T)^k, k = 1..K, over S networks of width N, with
-x_l = GAMMA x_{l-1} + ALPHA phi(W_l x_{l-1} + b_l), J = prod_l (GAMMA I + ALPHA D_l W_l).
+x_l = GAMMA x_{l-1} + ALPHA phi(W_l x_{l-1} + b_l), J = prod_l (GAMMA I + ALPHA D_l W_l); ORTH 1: W_l = sqrt(SW2) Q,
+Q Haar orthogonal (else Gaussian entries of variance SW2 / N).
 """
 import json
 import math
@@ -16,7 +17,12 @@ PHI = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "erf": np.vectorize(
        "softplus": lambda h: np.logaddexp(0, h)}
 
 
-def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed):
+def haar(rng, N):
+    Q, R = np.linalg.qr(rng.standard_normal((N, N)))
+    return Q * np.sign(np.diag(R))
+
+
+def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False):
     rng = np.random.default_rng(seed)
     out = np.empty((S, K))
     for s in range(S):
@@ -24,7 +30,7 @@ def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed):
         x *= np.sqrt(q0 * N) / np.linalg.norm(x)
         J = np.eye(N)
         for _ in range(L):
-            W = rng.standard_normal((N, N)) * np.sqrt(sw2 / N)
+            W = np.sqrt(sw2) * haar(rng, N) if orth else rng.standard_normal((N, N)) * np.sqrt(sw2 / N)
             u = W @ x + np.sqrt(sb2) * rng.standard_normal(N)
             J = gamma * J + alpha * (DPHI[act](u)[:, None] * (W @ J))
             x = gamma * x + alpha * PHI[act](u)
@@ -36,5 +42,5 @@ def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed):
 if __name__ == "__main__":
     a = sys.argv[1:]
     m, se = mc_moments(a[0], int(a[1]), float(a[2]), float(a[3]), float(a[4]), float(a[5]), float(a[6]), int(a[7]),
-                       int(a[8]), int(a[9]), int(a[10]))
+                       int(a[8]), int(a[9]), int(a[10]), len(a) > 11 and a[11] == "1")
     print(json.dumps({"mean": m.tolist(), "se": se.tolist()}))

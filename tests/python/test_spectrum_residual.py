@@ -91,19 +91,21 @@ def test_direct_sum(act, L, K):
         assert abs(r["moments"][k - 1] - want) <= 1e-12 * abs(want), (k, r["moments"][k - 1], want)
 
 
-def mc(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed):
+def mc(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     p = subprocess.run([sys.executable, str(Path(__file__).with_name("mc_residual.py")), act, str(L), str(alpha),
-                        str(gamma), str(sw2), str(sb2), str(q0), str(N), str(S), str(K), str(seed)],
+                        str(gamma), str(sw2), str(sb2), str(q0), str(N), str(S), str(K), str(seed),
+                        "1" if orth else "0"],
                        capture_output=True, text=True, env=env, timeout=1800, check=True)
     r = json.loads(p.stdout)
     return np.array(r["mean"]), np.array(r["se"])
 
 
-def check_mc(act, L, alpha, gamma, sw2, sb2, N, S, K):
-    lim = dw.residual_jacobian_moments(L, act, alpha, gamma=gamma, K=K, weight_var=sw2, bias_var=sb2)["moments"]
-    m1, s1 = mc(act, L, alpha, gamma, sw2, sb2, 1.0, N, 2 * S, K, 11)
-    m2, s2 = mc(act, L, alpha, gamma, sw2, sb2, 1.0, 2 * N, S, K, 12)
+def check_mc(act, L, alpha, gamma, sw2, sb2, N, S, K, orth=False):
+    lim = dw.residual_jacobian_moments(L, act, alpha, gamma=gamma, K=K, weight_var=sw2, bias_var=sb2,
+                                       weights="orthogonal" if orth else "gaussian")["moments"]
+    m1, s1 = mc(act, L, alpha, gamma, sw2, sb2, 1.0, N, 2 * S, K, 11, orth)
+    m2, s2 = mc(act, L, alpha, gamma, sw2, sb2, 1.0, 2 * N, S, K, 12, orth)
     ex, se = 2 * m2 - m1, np.sqrt(4 * s2 ** 2 + s1 ** 2)
     z = (ex - lim) / se
     assert np.all(np.abs(z) < 4), (lim, ex, se, z)
@@ -114,11 +116,35 @@ def test_monte_carlo(act, sb2):
     check_mc(act, 2, 0.8, 1.0, 1.2, sb2, 100, 30, 3)
 
 
+@pytest.mark.parametrize("act,sb2", [("relu", 0.0), ("tanh", 0.3)])
+def test_monte_carlo_orthogonal(act, sb2):
+    check_mc(act, 2, 0.9, 1.0, 1.2, sb2, 100, 30, 3, orth=True)
+
+
+def test_orthogonal_closed_forms():
+    """Haar orthogonal W = sigma O: one linear block, (g + aO)(g + aO)^T = g^2 + a^2 s + g a (O + O^T), so
+    m_1 = g^2 + a^2 s and m_2 = m_1^2 + 2 g^2 a^2 s; gamma = 0, alpha = 1 is the fully connected network."""
+    g, a, s = 0.9, 0.7, 1.3
+    m = dw.residual_jacobian_moments(1, "poly:0,1", a, gamma=g, K=2, weight_var=s, weights="orthogonal")["moments"]
+    m1 = g * g + a * a * s
+    assert abs(m[0] - m1) < 1e-14 and abs(m[1] - (m1 ** 2 + 2 * g * g * a * a * s)) < 1e-13
+    r = dw.residual_jacobian_moments(3, "tanh", 1.0, gamma=0.0, K=5, weight_var=1.7, bias_var=0.2, q0=0.8,
+                                     weights="orthogonal")["moments"]
+    f = dw.jacobian_moments(3, "tanh", K=5, weight_var=1.7, bias_var=0.2, q0=0.8, weights="orthogonal")["moments"]
+    assert np.allclose(r, f, rtol=1e-13, atol=0)
+
+
 @pytest.mark.long
 @pytest.mark.parametrize("act,L,gamma,sb2", [("relu", 3, 1.0, 0.0), ("erf", 2, 0.9, 0.2), ("tanh", 4, 1.0, 0.1),
                                              ("softplus", 3, 1.0, 0.1)])
 def test_monte_carlo_long(act, L, gamma, sb2):
     check_mc(act, L, 0.7, gamma, 1.5, sb2, 300, 30, 4)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("act,L,gamma,sb2", [("relu", 3, 1.0, 0.0), ("softplus", 2, 0.8, 0.1)])
+def test_monte_carlo_orthogonal_long(act, L, gamma, sb2):
+    check_mc(act, L, 0.8, gamma, 1.3, sb2, 300, 30, 4, orth=True)
 
 
 @pytest.mark.parametrize("act,sb2", [("relu", 0.0), ("tanh", 0.2)])
@@ -130,11 +156,11 @@ def test_sampler_vs_numpy(act, sb2):
     assert np.all(np.abs(r["moments"] - m) < 4 * np.hypot(r["se"], se)), (r["moments"], m)
 
 
-@pytest.mark.parametrize("act", ["relu", "erf"])
-def test_large_depth(act):
+@pytest.mark.parametrize("act,weights", [("relu", "gaussian"), ("erf", "gaussian"), ("relu", "orthogonal")])
+def test_large_depth(act, weights):
     scaled = []
     for L in (64, 128):
-        r = dw.residual_jacobian_moments(L, act, np.sqrt(1.5 / L), K=4)
+        r = dw.residual_jacobian_moments(L, act, np.sqrt(1.5 / L), K=4, weights=weights)
         err = np.abs(r["moments"] / r["universal"] - 1)
         assert np.all(err < 4.0 / L)
         scaled.append(L * err)
