@@ -6,6 +6,7 @@
 * Finite networks drawn with numpy (mc_residual.py): widths N and 2N, the 1/N bias removed by 2 m(2N) - m(N),
   agreement within 4 standard errors of that estimate (fast: k <= 3 at N = 100, 200; long: k <= 4 at 300, 600);
   the library's sampler (sample_residual_jacobian) against numpy's networks at the same N.
+* Linear branches: the N^0 term of the Wick engine's exact finite-N polynomial (sum over the expanded words).
 * The large-depth limit (alpha^2 = c / L): relative error C / L, C the same at L = 64 and 128 within 5%.
 * The CLI (--residual) gives the Python numbers; bad input gives one `error:` line.
 """
@@ -89,6 +90,34 @@ def test_direct_sum(act, L, K):
     for k in range(1, K + 1):
         want = direct_sum(L, k, alpha, 0.8, 1.4, r["mu"])
         assert abs(r["moments"][k - 1] - want) <= 1e-12 * abs(want), (k, r["moments"][k - 1], want)
+
+
+def wick_exact(L, k, alpha, gamma, sw2):
+    """E (1/N) tr (J J^T)^k of the linear residual network J = prod_l (gamma + alpha_l W_l) at finite N, exactly:
+    the sum over the 2^(2kL) words of the Wick engine's Laurent polynomials in N (Ginibre W_l). {power: value}."""
+    slots = []
+    for _ in range(k):
+        slots += [(l, "") for l in range(L - 1, -1, -1)] + [(l, "^T") for l in range(L)]
+    out = {}
+    for mask in range(1 << len(slots)):
+        act = [slots[i] for i in range(len(slots)) if mask >> i & 1]
+        if any(sum(1 for l, _ in act if l == m) % 2 for m in range(L)):
+            continue  # an odd number of W_m: zero
+        w = gamma ** (len(slots) - len(act)) * np.prod([alpha[l] * np.sqrt(sw2) for l, _ in act])
+        terms = {1: 1} if not act else dw.wick("tr(%s)" % " ".join("W%d%s" % (l + 1, t) for l, t in act), "ginibre")
+        for p, c in terms.items():
+            out[p - 1] = out.get(p - 1, 0.0) + w * float(c)
+    return out
+
+
+@pytest.mark.parametrize("L,K", [(1, 3), (2, 2), (3, 1)])
+def test_wick_linear(L, K):
+    """Linear branches (D = I): the N^0 term of the Wick engine's exact finite-N moments is the limit."""
+    alpha, gamma, sw2 = [0.7, 1.2, 0.4][:L], 0.9, 1.3
+    r = dw.residual_jacobian_moments(L, "poly:0,1", alpha, gamma=gamma, K=K, weight_var=sw2)
+    for k in range(1, K + 1):
+        ex = wick_exact(L, k, alpha, gamma, sw2)
+        assert max(ex) == 0 and abs(ex[0] - r["moments"][k - 1]) <= 1e-12 * ex[0], (k, ex, r["moments"])
 
 
 def mc(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False):
