@@ -10,6 +10,8 @@
  * pairing the W's without crossings, every face of the W-pairing holds some M_l's (c_l applies to them) and
  * diagonal letters: D_{l+1} (two per arc, in the face on the D side of the arc: weight mu_n of the n arcs there)
  * and the gaps e_j of M_{l+1}. c_0 = 1 on the one-block partitions (M_0 = I); m_k = sum_pi c_L(pi) on NC(k).
+ * Haar orthogonal weights: the W's of a step form non-crossing blocks of 2n letters alternating W, W^T, weighted
+ * by a Haar unitary's free cumulant (blocks()); the faces' rule is the same.
  */
 #include "spectrum/spectrum.h"
 
