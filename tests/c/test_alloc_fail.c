@@ -323,6 +323,53 @@ static dw_status sc_spectrum(void)
     return s;
 }
 
+static dw_status sc_spectrum_residual(void)
+{
+    dw_act *act = NULL;
+    dw_net *net = NULL, *br = NULL;
+    dw_spectrum *sp = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum_report *r = NULL;
+    double m[5];
+    dw_status s = dw_act_init(&act, "tanh");
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_add_dense(br, 1.5, 0.1, 0);
+    if (!s) s = dw_net_add_act(br, act);
+    for (int l = 0; l < 2 && !s; l++) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_spectrum_opts_init(&o);
+    if (!s) s = dw_spectrum_opts_set_kmax(o, 5);
+    if (!s) s = dw_spectrum_init(&sp, net, o);
+    if (!s) s = dw_spectrum_moments(sp, 5, DW_SPECTRUM_ROUTE_NC, m);
+    if (!s) s = dw_spectrum_report_init(&r, net, NULL, 3);
+    if (!s && !dw_spectrum_report_json(r)) s = DW_ERR_NOMEM;
+    dw_spectrum_sample_opts *so = NULL;
+    dw_net *nw = NULL, *bw = NULL;
+    double sm[3], sse[3];
+    if (!s) s = dw_net_init(&nw);
+    if (!s) s = dw_net_init(&bw);
+    if (!s) s = dw_net_add_dense(bw, 1.5, 0.1, 6);
+    if (!s) s = dw_net_add_act(bw, act);
+    for (int l = 0; l < 2 && !s; l++) s = dw_net_add_residual(nw, bw, 1.0, 0.5);
+    if (!s) s = dw_spectrum_sample_opts_init(&so);
+    if (!s) s = dw_spectrum_sample_opts_set_threads(so, 1);
+    if (!s) s = dw_spectrum_sample_opts_set_samples(so, 2);
+    if (!s) s = dw_spectrum_sample_opts_set_K(so, 3);
+    if (!s) s = dw_spectrum_sample_law(nw, so, 7, sm, sse, NULL);
+    if (!s) s = dw_spectrum_sample_opts_set_probes(so, 2);
+    if (!s) s = dw_spectrum_sample_law(nw, so, 7, sm, sse, NULL);
+    dw_spectrum_sample_opts_clear(so);
+    dw_net_clear(bw);
+    dw_net_clear(nw);
+    dw_spectrum_report_clear(r);
+    dw_spectrum_clear(sp);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(br);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_wick(void)
 {
     dw_wick_opts *o = NULL;
@@ -620,6 +667,7 @@ int main(void)
     sweep("sample", sc_sample);
     sweep("sample arch", sc_sample_arch);
     sweep("spectrum", sc_spectrum);
+    sweep("spectrum_residual", sc_spectrum_residual);
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
     sweep("sig_scores", sc_sig_scores);
