@@ -19,6 +19,7 @@ from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacob
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
 from .finite import FiniteWidth, finite_width, predict_convergence
 from . import predict  # noqa: F401
+from . import stax  # noqa: F401
 from .predict import kernel_regression
 
 __version__ = lib.dw_version().decode()
@@ -33,4 +34,4 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "two_sample_test_from_grams",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
            "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
-           "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression"]
+           "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression", "stax"]

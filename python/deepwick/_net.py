@@ -130,3 +130,32 @@ def given_net(act: Union[str, Activation], weights: Sequence[np.ndarray], biases
         bsc = as_doubles("bias_scale", bias_scale)
         check(_set_bias_var(net.handle, bsc.size, ptr(bsc)))
     return net
+
+
+# ---- the architecture layers (include/deepwick/net.h, "architectures"): the setters deepwick.stax's recipes call ----
+_sizes_p = ctypes.POINTER(ctypes.c_size_t)
+net_set_input_shape = bind("dw_net_set_input_shape", ctypes.c_int, c_handle, ctypes.c_size_t, _sizes_p)
+net_add_dense = bind("dw_net_add_dense", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_double, ctypes.c_double)
+net_add_act = bind("dw_net_add_act", ctypes.c_int, c_handle, c_handle)
+net_add_conv = bind("dw_net_add_conv", ctypes.c_int, c_handle, ctypes.c_size_t, _sizes_p, _sizes_p, ctypes.c_int,
+                    ctypes.c_double, ctypes.c_double, ctypes.c_size_t)
+net_set_last_param = bind("dw_net_set_last_param", ctypes.c_int, c_handle, ctypes.c_int)
+net_set_last_no_bias = bind("dw_net_set_last_no_bias", ctypes.c_int, c_handle)
+net_add_pool = bind("dw_net_add_pool", ctypes.c_int, c_handle, ctypes.c_bool, ctypes.c_size_t, _sizes_p, _sizes_p,
+                    ctypes.c_int, ctypes.c_bool)
+net_add_global_pool = bind("dw_net_add_global_pool", ctypes.c_int, c_handle, ctypes.c_bool)
+net_add_flatten = bind("dw_net_add_flatten", ctypes.c_int, c_handle)
+net_add_layernorm = bind("dw_net_add_layernorm", ctypes.c_int, c_handle, ctypes.c_bool, ctypes.c_double)
+net_add_dropout = bind("dw_net_add_dropout", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_bool)
+net_add_scale = bind("dw_net_add_scale", ctypes.c_int, c_handle, ctypes.c_double)
+net_add_identity = bind("dw_net_add_identity", ctypes.c_int, c_handle)
+net_add_fanout = bind("dw_net_add_fanout", ctypes.c_int, c_handle, ctypes.c_size_t)
+net_add_parallel = bind("dw_net_add_parallel", ctypes.c_int, c_handle, ctypes.c_size_t, c_handle_p)
+net_add_fanin_sum = bind("dw_net_add_fanin_sum", ctypes.c_int, c_handle)
+net_add_residual = bind("dw_net_add_residual", ctypes.c_int, c_handle, c_handle, ctypes.c_double, ctypes.c_double)
+PADDINGS = {"VALID": 0, "SAME": 1, "CIRCULAR": 2}  # dw_padding
+
+
+def sizes(values: Sequence[int]) -> "ctypes.Array[ctypes.c_size_t]":
+    """A C array of size_t (shapes, windows, strides) for the setters above."""
+    return (ctypes.c_size_t * len(values))(*values)
