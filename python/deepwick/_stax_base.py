@@ -56,9 +56,9 @@ class Layer:
 
         Parameters
         ----------
-        x1 : array_like, shape (n, *input_shape)
+        x1 : array_like, shape (n,) + input_shape
             Inputs, batch axis first, then NT's NHWC axes: (n, d), (n, L, C), (n, H, W, C) or (n, D, H, W, C).
-        x2 : array_like, shape (m, *input_shape), optional
+        x2 : array_like, shape (m,) + input_shape, optional
             Second inputs; default x1 (the result is then exactly symmetric).
         get : None, 'nngp', 'ntk' or a tuple of them
             A string: that array; a tuple: a ``Kernel`` named tuple with those fields in that order; None: both,
