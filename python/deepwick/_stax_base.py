@@ -37,6 +37,10 @@ class Layer:
     def __repr__(self) -> str:
         return "deepwick.stax.%s" % self.name
 
+    def __iter__(self) -> Any:
+        raise InputError("%s: NT's (init_fn, apply_fn, kernel_fn) unpacking: deepwick's layers have no finite network "
+                         "yet (init_fn, apply_fn); take .kernel_fn (docs/stax.md)" % self.name.split("(")[0])
+
     def _apply(self, b: _Build) -> None:
         for step in self._steps:
             step(b)

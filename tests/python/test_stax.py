@@ -264,6 +264,11 @@ def test_refusals_at_kernel_fn(make, x, words):
         make().kernel_fn(x)
 
 
+def test_triple_unpacking_is_refused():
+    with pytest.raises(InputError, match="^serial: NT's \\(init_fn, apply_fn, kernel_fn\\) unpacking"):
+        _, _, kernel_fn = stax.serial(stax.Dense(1))
+
+
 def test_kernel_fn_arguments():
     net = stax.serial(stax.Dense(1))
     X = np.ones((2, 3))
