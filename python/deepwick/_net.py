@@ -153,6 +153,7 @@ net_add_fanout = bind("dw_net_add_fanout", ctypes.c_int, c_handle, ctypes.c_size
 net_add_parallel = bind("dw_net_add_parallel", ctypes.c_int, c_handle, ctypes.c_size_t, c_handle_p)
 net_add_fanin_sum = bind("dw_net_add_fanin_sum", ctypes.c_int, c_handle)
 net_add_residual = bind("dw_net_add_residual", ctypes.c_int, c_handle, c_handle, ctypes.c_double, ctypes.c_double)
+net_has_readout = bind("dw_net_has_readout", ctypes.c_bool, c_handle)
 PADDINGS = {"VALID": 0, "SAME": 1, "CIRCULAR": 2}  # dw_padding
 
 

@@ -13,11 +13,13 @@ from ._lib import Activation, InputError, as_int, check
 
 class _Build:
     """What a recipe step appends to: the net, the axes of the stream (batch included: NT's axis arithmetic), and
-    the objects the net borrows (activations, branch nets until they are copied)."""
+    the activations by spelling (one object per spelling, so that a fully connected net is recognised as one and
+    takes the fully connected engine, which compares activation objects)."""
 
-    def __init__(self, ndim: int) -> None:
+    def __init__(self, ndim: int, acts: Optional[Dict[str, Activation]] = None) -> None:
         self.net = _net.Net()
         self.ndim = ndim
+        self.acts: Dict[str, Activation] = {} if acts is None else acts
 
 
 Step = Callable[[_Build], None]
@@ -52,6 +54,10 @@ class Layer:
         b = _Build(len(shape) + 1)
         check(_net.net_set_input_shape(b.net.handle, len(shape), _net.sizes(shape)))
         self._apply(b)
+        if not _net.net_has_readout(b.net.handle):
+            # NT takes nets that end elsewhere (an activation's kernel); the fully connected engine wants a readout,
+            # the architecture engine does not: an identity layer makes the net one of its
+            check(_net.net_add_identity(b.net.handle))
         return b.net
 
     def kernel_fn(self, x1: Any, x2: Any = None, get: Union[None, str, Sequence[str]] = None, *,
@@ -139,6 +145,7 @@ def activation_layer(name: str, parts: Sequence[Union[str, float]]) -> Layer:
             a = Activation(p)
 
             def act_step(b: _Build, a: Activation = a) -> None:
+                a = b.acts.setdefault(a.name, a)
                 b.net._keep.append(a)
                 check(_net.net_add_act(b.net.handle, a._h))
 

@@ -70,6 +70,11 @@ def _variances(layer: str, W_std: Any, b_std: Any) -> Tuple[float, float]:
 
 
 def _weight_steps(layer: str, param: int, no_bias: bool) -> List[Step]:
+    """The layer's parameterisation where it is not the net's (ntk), and NT's b_std=None. In the ntk
+    parameterisation no bias and a bias of variance 0 are the same kernels (NT's convention, theory.md 7): the
+    layer is then left a plain dense/conv layer, so that a fully connected net takes the fully connected engine."""
+    if param == _net._PARAMS["ntk"]:
+        return []
     steps = [_call(_net.net_set_last_param, param)]
     if no_bias:
         steps.append(_call(_net.net_set_last_no_bias))
@@ -102,7 +107,7 @@ def parallel(*layers: Layer) -> Layer:
     def step(b: _Build) -> None:
         subs = []
         for l in layers:
-            sb = _Build(b.ndim)
+            sb = _Build(b.ndim, b.acts)
             l._apply(sb)
             subs.append(sb)
         b.net._keep.extend(sb.net._keep for sb in subs)  # the branches' activations stay borrowed by the copies
@@ -130,7 +135,7 @@ def Residual(branch: Layer, skip_scale: float = 1.0, branch_scale: float = 1.0) 
         raise InputError("Residual: skip_scale, branch_scale: expected numbers") from None
 
     def step(b: _Build) -> None:
-        sb = _Build(b.ndim)
+        sb = _Build(b.ndim, b.acts)
         branch._apply(sb)
         b.net._keep.append(sb.net._keep)
         check(_net.net_add_residual(b.net.handle, sb.net.handle, ss, bs))
