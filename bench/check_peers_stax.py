@@ -8,7 +8,7 @@ Each case is a function of the stax module (NT's or deepwick's), so both sides a
 Myrtle-like CNNs (3x3 SAME convolutions, Relu, AvgPool 2x2, GlobalAvgPool, Dense), Wide-ResNet blocks (a conv/relu
 branch plus the identity or a strided conv shortcut: NT's own WideResnetBlock), a Flatten CNN, LayerNorm networks
 (over the channels and over the whole input), Erf and Gelu networks, the standard parameterisation with finite
-out_chan/out_dim and no-bias layers, on scikit-learn's digits (8x8x1, pixels / 16) and MNIST-1D (length 40, one
+out_chan/out_dim and no-bias layers, a fully connected net with NT's defaults, on scikit-learn's digits (8x8x1, pixels / 16) and MNIST-1D (length 40, one
 channel; mnist1d's own generator, make_dataset, seed 42).
 Inputs: a Gram matrix of points X and Y stacked (so both the X-X and the X-Y blocks are compared), and one
 kernel_fn(X, Y) call that must equal its block bit for bit (deepwick's x2 path).
@@ -118,6 +118,16 @@ def residual_mlp(S):
                     S.Dense(1, W_std=1.0))
 
 
+def mlp(S):
+    """NT's defaults (b_std=None in the hidden layers) on flat inputs: deepwick's fully connected engine."""
+    return S.serial(S.Dense(512, W_std=SQ2), S.Relu(), S.Dense(512, W_std=SQ2, b_std=0.25), S.Relu(),
+                    S.Dense(1, W_std=1.0, b_std=0.5))
+
+
+def digits_flat(n):
+    return digits(n).reshape(n, 64)
+
+
 # name -> (network of a stax module, data, number of points X, number of points Y)
 CASES = {
     "myrtle_digits": (myrtle, digits, 10, 5),
@@ -125,6 +135,7 @@ CASES = {
     "flatten_cnn_digits": (flatten_cnn, digits, 10, 5),
     "standard_cnn_digits": (standard_cnn, digits, 8, 4),
     "residual_mlp_digits": (residual_mlp, digits, 12, 6),
+    "mlp_digits": (mlp, digits_flat, 12, 6),
     "layernorm_mnist1d": (layernorm_1d, mnist1d, 10, 5),
     "erf_gelu_mnist1d": (erf_gelu_1d, mnist1d, 10, 5),
     "myrtle_mnist1d": (lambda S: S.serial(
