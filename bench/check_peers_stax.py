@@ -8,8 +8,9 @@ Each case is a function of the stax module (NT's or deepwick's), so both sides a
 Myrtle-like CNNs (3x3 SAME convolutions, Relu, AvgPool 2x2, GlobalAvgPool, Dense), Wide-ResNet blocks (a conv/relu
 branch plus the identity or a strided conv shortcut: NT's own WideResnetBlock), a Flatten CNN, LayerNorm networks
 (over the channels and over the whole input), Erf and Gelu networks, the standard parameterisation with finite
-out_chan/out_dim and no-bias layers, a fully connected net with NT's defaults, on scikit-learn's digits (8x8x1, pixels / 16) and MNIST-1D (length 40, one
-channel; mnist1d's own generator, make_dataset, seed 42).
+out_chan/out_dim and no-bias layers, a fully connected net with NT's defaults (deepwick's fully connected engine),
+on scikit-learn's digits (8x8x1, pixels / 16) and MNIST-1D (length 40, one channel; mnist1d's own generator,
+make_dataset, seed 42).
 Inputs: a Gram matrix of points X and Y stacked (so both the X-X and the X-Y blocks are compared), and one
 kernel_fn(X, Y) call that must equal its block bit for bit (deepwick's x2 path).
 Tolerance: |deepwick - NT| <= 1e-12 * sqrt(K(x,x) K(y,y)) (the diagonal of the same kernel, NNGP or NTK).

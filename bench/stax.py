@@ -109,9 +109,10 @@ def main():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import neural_tangents
-    lines = ["Machine: %s, %d cores (os.sched_getaffinity), Python %s; deepwick %s, neural_tangents %s, jax %s (CPU, x64)."
-             % (platform.processor() or platform.machine(), len(os.sched_getaffinity(0)), platform.python_version(),
-                deepwick.__version__, neural_tangents.__version__, jax.__version__),
+    lines = ["Machine: %s, %d cores (os.sched_getaffinity), Python %s; deepwick %s, neural_tangents %s, "
+             "jax %s (CPU, x64)." % (platform.processor() or platform.machine(), len(os.sched_getaffinity(0)),
+                                     platform.python_version(), deepwick.__version__, neural_tangents.__version__,
+                                     jax.__version__),
              "Command: .venv-peers/bin/python bench/stax.py --n %d (digits 8x8x1, NNGP + NTK)." % a.n, "",
              "| network | n | deepwick (s) | NT first call (s) | NT after compile (s) | NT / deepwick | "
              "peak MiB deepwick | peak MiB NT | max rel. difference |",

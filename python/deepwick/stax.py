@@ -16,6 +16,7 @@ them. Activations are in :mod:`deepwick._stax_act` and re-exported here.
 from __future__ import annotations
 
 import ctypes
+import enum
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -27,7 +28,14 @@ from ._stax_act import __all__ as _act_all
 from ._stax_base import Layer, Step, _Build, _call
 
 __all__ = _act_all + ["Layer", "serial", "parallel", "repeat", "Dense", "Conv", "AvgPool", "SumPool", "GlobalAvgPool",
-           "GlobalSumPool", "Flatten", "LayerNorm", "Dropout", "Identity", "FanOut", "FanInSum", "Residual"]
+           "GlobalSumPool", "Flatten", "LayerNorm", "Dropout", "Identity", "FanOut", "FanInSum", "Residual", "Padding"]
+
+
+class Padding(enum.Enum):
+    """NT's padding names (the layers also take the strings, in any case)."""
+    CIRCULAR = "CIRCULAR"
+    SAME = "SAME"
+    VALID = "VALID"
 
 
 def _defaults(layer: str, **given: Any) -> None:

@@ -185,6 +185,20 @@ def test_dropout_train_scales_the_diagonal():
     np.testing.assert_allclose(net, base + np.diag(np.diag(base)) * (1 / 0.8 - 1), rtol=1e-14)
 
 
+def test_padding_names():
+    """NT's Padding enum or its names in any case: the same network."""
+    X = RNG.standard_normal((3, 5, 2))
+
+    def net(p):
+        return stax.serial(stax.Conv(1, (3,), padding=p, W_std=W1), stax.Relu(), stax.AvgPool((2,), padding=p),
+                           stax.Flatten(), stax.Dense(1))
+
+    ref = both(net("SAME"), X)
+    for p in (stax.Padding.SAME, "same", "Same"):
+        np.testing.assert_array_equal(both(net(p), X), ref)
+    assert rel(both(net("CIRCULAR"), X), ref) > 1e-3  # the padding reaches the C layer
+
+
 def test_get_forms_and_threads():
     X, Y = RNG.standard_normal((5, 3)), RNG.standard_normal((2, 3))
     net = stax.serial(stax.Dense(1, W1, B1), stax.Erf(), stax.Dense(1))
@@ -234,6 +248,7 @@ def test_nt_names_and_defaults(name):
     (lambda: stax.Dense(1, parameterization="mup"), "Dense: parameterization"),
     (lambda: stax.Conv(1, (3, 3), dimension_numbers=("NCHW", "OIHW", "NCHW")), "Conv: dimension_numbers"),
     (lambda: stax.Conv(1, (3, 3), padding="REFLECT"), "Conv: padding"),
+    (lambda: stax.AvgPool((2, 2), padding=None), "AvgPool: padding"),
     (lambda: stax.Conv(1, 3), "Conv: filter_shape"),
     (lambda: stax.Conv(1, (3, 3), s=(1, 2)), "Conv: s=(1, 2)"),
     (lambda: stax.AvgPool((2, 2), channel_axis=1), "AvgPool: channel_axis=1"),
