@@ -91,14 +91,15 @@ DW_API dw_status dw_net_init(dw_net **net);
 DW_API void dw_net_clear(dw_net *net);
 
 /** ---- building the list ---- */
-/** Append a dense layer: weight_var, bias_var >= 0 finite; width = its output units (> 0 finite), or 0: not set (an
+/** Append a dense layer: weight_var, bias_var >= 0 finite (a bias of variance 0 is still a trainable bias, NT's
+ * b_std=0, counted by the standard parameterisation's NTK; none at all: dw_net_set_last_no_bias); width = its output units (> 0 finite), or 0: not set (an
  * infinite-width limit needs none; a finite network or the standard parameterisation's NTK asks for it). */
 DW_API dw_status dw_net_add_dense(dw_net *net, double weight_var, double bias_var, double width);
 /** Append an activation layer (act borrowed). */
 DW_API dw_status dw_net_add_act(dw_net *net, const dw_act *act);
 /** Replace the list by the fully connected network of `depth` >= 0 activations (at most DW_NET_DEPTH_MAX): Dense, act,
  * ..., and with `readout` a last Dense (depth + 1 dense layers; without, depth >= 1 dense layers). Every dense layer
- * gets weight_var 1, bias_var 0, width unset (a readout: width 1, the output dimension). */
+ * gets weight_var 1, no bias (bias_var 0), width unset (a readout: width 1, the output dimension). */
 #define DW_NET_DEPTH_MAX 100000
 DW_API dw_status dw_net_set_fc(dw_net *net, int depth, const dw_act *act, bool readout);
 
@@ -152,6 +153,7 @@ DW_API const char *dw_net_spec(dw_net *net);
 
 /** ---- per-dense-layer values: n = 1 (every dense layer) or one per dense layer, in order ---- */
 DW_API dw_status dw_net_set_weight_var(dw_net *net, size_t n, const double *v);
+/* bias_var: a value 0 means no bias (NT's b_std=None), as the fully connected front ends have always read it. */
 DW_API dw_status dw_net_set_bias_var(dw_net *net, size_t n, const double *v);
 /** Widths of the HIDDEN dense layers (every dense layer but a readout): n = 1 or one per hidden layer, each > 0. */
 DW_API dw_status dw_net_set_widths(dw_net *net, size_t n, const double *width);

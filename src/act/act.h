@@ -7,6 +7,8 @@
 #include "kernels/sweep.h"
 #include "gauss/gauss.h"
 
+#include <math.h>
+
 #define DW_POLY_MAX_DEGREE 40
 
 struct dw_act {
@@ -63,6 +65,27 @@ static inline int dw_act_homogeneous(const dw_act *act)
 }
 
 /* Per-point quantities at variance a: r (see dw_pts.r) and, for homogeneous families, E[phi(sqrt(a) Z)^2]. */
+/* dw_act_dual through a given sweep implementation (dw_sweep_select(), chosen once by a caller that asks
+ * many times: the choice reads the environment). */
+dw_status dw_act_dual_with(const dw_sweep_impl *impl, const dw_act *act, double a, double b, double c, double *v,
+                           double *vdot);
+/* The homogeneous sweeps' pair state of one entry (sweep.h): s = sin^2(theta/2), t = cos^2(theta/2) of the angle
+ * between u and v (Var a, b, Cov c), with ab - c^2 exact to rounding (FMA error-free products): c / sqrt(ab)
+ * rounded would put theta ~ 1e-8 off near |rho| = 1. A zero variance: s = t = 1/2 (rho = 0). */
+static inline void dw_act_half_angle(double a, double b, double c, double *s, double *t)
+{
+    const double p = a * b;
+    if (!(p > 0)) {
+        *s = *t = 0.5;
+        return;
+    }
+    const double e1 = fma(a, b, -p), q = c * c, e2 = fma(c, c, -q);
+    const double disc = fmax((p - q) + (e1 - e2), 0.0);
+    const double sab = sqrt(p) * sqrt(1.0 + e1 / p); /* sqrt(ab) to rounding */
+    const double near = disc / (2.0 * sab * (sab + fabs(c))), far = (sab + fabs(c)) / (2.0 * sab);
+    *s = fmin(c >= 0 ? near : far, 1.0);
+    *t = fmin(c >= 0 ? far : near, 1.0);
+}
 void dw_act_point(const dw_act *act, double a, double *r, double *m2);
 /* Poly: pk[k * stride] = M_k(a)/sqrt(k!), qk[k * stride] = M_{k+1}(a)/sqrt(k!), M_k(a) = E[phi^(k)(sqrt(a) Z)]. */
 void dw_act_poly_point(const dw_act *act, double a, double *pk, double *qk, size_t stride);

@@ -9,6 +9,12 @@
 
 dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot)
 {
+    return dw_act_dual_with(dw_sweep_select(), act, a, b, c, v, vdot);
+}
+
+dw_status dw_act_dual_with(const dw_sweep_impl *impl, const dw_act *act, double a, double b, double c, double *v,
+                           double *vdot)
+{
     if (!act) return dw_fail(DW_ERR_INVALID, "dual: NULL activation");
     if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a < 0 || b < 0)
         return dw_fail(DW_ERR_INVALID, "dual: variances must be finite and >= 0, covariance finite (a=%g, b=%g, c=%g)",
@@ -41,18 +47,8 @@ dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v
     st.standard = 1; /* theta' = 0 * E + 0 + E[phi'phi'] * 1: returns E[phi'phi'] exactly */
     st.deg = act->deg;
     double s[4] = {0.5, 0.5, 0.5, 0.5}, t[4] = {0.5, 0.5, 0.5, 0.5}, cc[4] = {c, c, c, c}, th[4] = {1, 1, 1, 1};
-    const dw_sweep_impl *impl = dw_sweep_select();
     if (dw_act_homogeneous(act)) {
-        if (lim > 0) {
-            /* sin^2(theta/2) = (ab - c^2) / (2 sqrt(ab) (sqrt(ab) + c)) with ab - c^2 exact to rounding (FMA
-             * error-free products): c/sqrt(ab) rounded would put theta ~ 1e-8 off near |rho| = 1. */
-            const double p = a * b, e1 = fma(a, b, -p), q = c * c, e2 = fma(c, c, -q);
-            const double disc = fmax((p - q) + (e1 - e2), 0.0);
-            const double sab = sqrt(p) * sqrt(1.0 + e1 / p); /* sqrt(ab) to rounding */
-            const double near = disc / (2.0 * sab * (sab + fabs(c))), far = (sab + fabs(c)) / (2.0 * sab);
-            s[0] = fmin(c >= 0 ? near : far, 1.0);
-            t[0] = fmin(c >= 0 ? far : near, 1.0);
-        }
+        if (lim > 0) dw_act_half_angle(a, b, c, &s[0], &t[0]);
         impl->homog(&st, 1, &q, 0, &q, 1, s, t, cc, th);
     } else {
         impl->smooth(&st, 1, &q, 0, &q, 1, s, t, cc, th);

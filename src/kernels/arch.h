@@ -73,12 +73,16 @@ typedef struct arch_prog {
     size_t reg_len;  /* doubles per register array: maxP^2 (FULL) or maxP */
     bool generic;    /* some activation takes the generic (bounded) route */
     const char *method;
+    size_t no_width_layer; /* the first standard-parameterised layer whose fan-in is unknown (0: none) */
+    const dw_sweep_impl *impl; /* the vector sweeps (dw_sweep_select, once) */
+    size_t act_len;  /* doubles of per-worker activation scratch (arch_act.c) */
 } arch_prog;
 
 /* Per-thread scratch and statistics of a run. */
 typedef struct arch_work {
     double *K, *T;   /* nreg registers of reg_len doubles */
     double *tmp;     /* 2 reg_len */
+    double *act;     /* act_len: one row's sweep state and the two sides' per-position fields */
     double max_bound;
     size_t evaluations;
 } arch_work;
@@ -102,8 +106,13 @@ void dw_arch_affine(const arch_op *op, size_t n, double *K, double *T);
 void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp);
 void dw_arch_pool(const arch_op *op, bool full, double *K, double *T, double *tmp);
 void dw_arch_gpool(const arch_op *op, bool full, double *K, double *T);
-dw_status dw_arch_act(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T,
-                      arch_work *w);
+dw_status dw_arch_act(const arch_prog *prog, const arch_op *op, const double *vx, const double *vy, double *K,
+                      double *T, arch_work *w);
+/* One Gaussian expectation pair (V, Vd) of act; generic activations record their bound and count in w. */
+dw_status dw_arch_dual(const arch_prog *prog, const dw_act *act, double a, double b, double c, double *v, double *vd,
+                       arch_work *w);
+/* The scratch dw_arch_act needs per worker for P positions. */
+size_t dw_arch_act_len(size_t P);
 void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);
 void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
 dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,
@@ -113,6 +122,9 @@ struct dw_kernel_opts;
 struct dw_kernel_info;
 dw_status dw_arch_gram(const dw_net *net, const struct dw_kernel_opts *o, const double *X, size_t n, const double *Y,
                        size_t m, size_t d, double *K, double *Theta, struct dw_kernel_info *info);
+/* dw_kernel_gram_bytes for those nets: the outputs, the inputs' records and the workers' registers. */
+dw_status dw_arch_gram_bytes(const dw_net *net, const struct dw_kernel_opts *o, size_t n, size_t m, bool nngp,
+                             bool ntk, double *bytes);
 /* E[phi'(sqrt(q) Z)] in Stein's sense (E[Z phi(sqrt(q) Z)] / sqrt(q)), and an error bound. */
 dw_status dw_arch_mean_deriv(const dw_act *act, double q, double *m, double *err);
 

@@ -38,7 +38,7 @@ dw_status dw_arch_sum(const arch_prog *p, const arch_op *op, arch_work *w, const
                     t = T ? T0[q] * mx[i] : 0.0;
                 } else {
                     double v, vd;
-                    dw_status s = dw_act_dual(x->fa, vx[i], vy[jj], K0[q], &v, &vd);
+                    dw_status s = dw_arch_dual(p, x->fa, vx[i], vy[jj], K0[q], &v, &vd, w);
                     if (s) return s;
                     k = v;
                     t = T ? vd * T0[q] : 0.0;

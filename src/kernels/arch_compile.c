@@ -284,9 +284,8 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
             for (size_t k = 0; k < l->rank; k++) fan *= (double)l->window[k];
         }
         op->fan_in = fan;
-        if (op->standard && !(fan > 0))
-            return fail_layer(c, NULL, "the standard parameterisation needs the width (out_dim / out_chan) of the "
-                                       "layer before");
+        /* the NNGP needs no width: only a tangent kernel asked of the run is refused (dw_arch_gram) */
+        if (op->standard && !(fan > 0) && !c->p->no_width_layer) c->p->no_width_layer = c->layer_no;
         st->sh.C = l->width;
         op->out.C = l->width;
         st->gaussian = true;
@@ -478,6 +477,8 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
         if (p->op[i].out.P > p->maxP) p->maxP = p->op[i].out.P;
     }
     p->reg_len = p->full ? p->maxP * p->maxP : p->maxP;
+    p->impl = dw_sweep_select();
+    p->act_len = dw_arch_act_len(p->maxP);
     p->method = p->generic ? "architecture engine: closed forms, and for generic activations the Hermite series with "
                              "certified bounds per expectation"
                            : "architecture engine: closed-form Gaussian expectations (exact to rounding)";

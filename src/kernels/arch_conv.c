@@ -18,12 +18,63 @@ static inline long src_index(size_t I, size_t t, size_t s, size_t lo, size_t N, 
     return i >= 0 && i < (long)N ? i : -1;
 }
 
+/* The output indices J < O whose input index src_index(J, t) exists, as runs of consecutive J on which the input
+ * index is J s + off: one run with zero padding, at most three where CIRCULAR wraps (J s + t - lo spans less than
+ * N + s). The inner loops then add contiguous (s = 1) segments, which the compiler vectorises. */
+typedef struct conv_run {
+    size_t J0, J1;
+    long off;
+} conv_run;
+enum { RUNS_MAX = 4, RUNS_WINDOW = 64 };
+
+static int runs_of(size_t t, size_t O, size_t s, size_t lo, size_t N, bool circ, conv_run *r)
+{
+    int n = 0;
+    for (size_t J = 0; J < O; J++) {
+        const long j = src_index(J, t, s, lo, N, circ);
+        if (j < 0) continue;
+        if (n && r[n - 1].J1 == J && (long)(J * s) + r[n - 1].off == j)
+            r[n - 1].J1++;
+        else if (n < RUNS_MAX)
+            r[n++] = (conv_run){J, J + 1, j - (long)(J * s)};
+    }
+    return n;
+}
+
+/* out[.. I ..][.. J ..] += in[.. i ..][.. j ..] over the runs of one offset t, for every (a2, b2). */
+static void add_runs(double *orow, const double *irow, size_t A, size_t N, size_t B, size_t O, size_t s,
+                     const conv_run *r, int nr)
+{
+    for (size_t a2 = 0; a2 < A; a2++) {
+        double *oa = orow + a2 * O * B;
+        const double *ia = irow + a2 * N * B;
+        for (int q = 0; q < nr; q++) {
+            const size_t J0 = r[q].J0, J1 = r[q].J1;
+            const long off = r[q].off;
+            if (B == 1 && s == 1) {
+                const double *src = ia + off;
+                for (size_t J = J0; J < J1; J++) oa[J] += src[J];
+            } else {
+                for (size_t J = J0; J < J1; J++) {
+                    double *od = oa + J * B;
+                    const double *id = ia + (size_t)((long)(J * s) + off) * B;
+                    for (size_t b2 = 0; b2 < B; b2++) od[b2] += id[b2];
+                }
+            }
+        }
+    }
+}
+
 /* FULL: in is [A][N][B] x [A][N][B], out [A][O][B] x [A][O][B]. */
 static void axis_full(const double *in, double *out, size_t A, size_t N, size_t B, size_t O, size_t f, size_t s,
                       size_t lo, bool circ)
 {
     const size_t Pin = A * N * B, Pout = A * O * B;
     const double inv = 1.0 / (double)f;
+    conv_run R[RUNS_WINDOW * RUNS_MAX], local[RUNS_MAX];
+    int nR[RUNS_WINDOW];
+    const bool table = f <= RUNS_WINDOW;
+    for (size_t t = 0; table && t < f; t++) nR[t] = runs_of(t, O, s, lo, N, circ, R + t * RUNS_MAX);
     memset(out, 0, Pout * Pout * sizeof *out);
     for (size_t a1 = 0; a1 < A; a1++)
         for (size_t I = 0; I < O; I++)
@@ -33,14 +84,10 @@ static void axis_full(const double *in, double *out, size_t A, size_t N, size_t 
                     const long i = src_index(I, t, s, lo, N, circ);
                     if (i < 0) continue;
                     const double *irow = in + ((a1 * N + (size_t)i) * B + b1) * Pin;
-                    for (size_t a2 = 0; a2 < A; a2++)
-                        for (size_t J = 0; J < O; J++) {
-                            const long j = src_index(J, t, s, lo, N, circ);
-                            if (j < 0) continue;
-                            double *od = orow + (a2 * O + J) * B;
-                            const double *id = irow + (a2 * N + (size_t)j) * B;
-                            for (size_t b2 = 0; b2 < B; b2++) od[b2] += id[b2];
-                        }
+                    if (table)
+                        add_runs(orow, irow, A, N, B, O, s, R + t * RUNS_MAX, nR[t]);
+                    else
+                        add_runs(orow, irow, A, N, B, O, s, local, runs_of(t, O, s, lo, N, circ, local));
                 }
                 for (size_t q = 0; q < Pout; q++) orow[q] *= inv;
             }

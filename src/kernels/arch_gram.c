@@ -78,6 +78,12 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     if (s) return s;
     arch_prog p;
     if ((s = dw_arch_compile(&p, net, d))) return s;
+    if (Theta && p.no_width_layer) {
+        s = dw_fail(DW_ERR_INVALID, "kernel: layer %zu: the standard parameterisation's NTK needs the width "
+                    "(out_dim / out_chan) of the layer before", p.no_width_layer);
+        dw_arch_prog_clear(&p);
+        return s;
+    }
     const bool sym = Y == NULL;
     const int threads = o ? o->threads : 0;
     const size_t ny = sym ? 0 : m, items = n + ny;
@@ -91,11 +97,12 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     if (!s) g.tx = g.kx + n;
     const size_t regs = (size_t)p.nreg * p.reg_len;
     for (int t = 0; t < W && !s; t++) {
-        g.w[t].K = dw_alloc(2 * regs + p.reg_len, sizeof(double), "kernel registers");
+        g.w[t].K = dw_alloc(2 * regs + p.reg_len + p.act_len, sizeof(double), "kernel registers");
         if (!g.w[t].K) s = DW_ERR_NOMEM;
         else {
             g.w[t].T = g.w[t].K + regs;
             g.w[t].tmp = g.w[t].T + regs;
+            g.w[t].act = g.w[t].tmp + p.reg_len;
         }
     }
     if (!s) s = dw_par_for(items, threads, pass_input, &g);
@@ -118,4 +125,23 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     free(g.recY);
     dw_arch_prog_clear(&p);
     return s;
+}
+
+dw_status dw_arch_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                             double *bytes)
+{
+    if (o && o->all_layers)
+        return dw_fail(DW_ERR_INVALID, "all_layers: not available for architectures beyond the fully connected one");
+    /* the program of the net's input shape (a vector input: one position, whatever its dimension) */
+    size_t d = 1;
+    for (size_t k = 0; k < net->in_rank; k++) d *= net->in_shape[k];
+    arch_prog p;
+    dw_status s = dw_arch_compile(&p, net, d);
+    if (s) return s;
+    const int W = dw_par_workers(n + m, o ? o->threads : 0);
+    const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + (double)p.reg_len + (double)p.act_len;
+    *bytes = 8.0 * ((double)n * (double)m * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) +
+                    (double)(n + m) * ((double)p.rec + 2.0) + (double)W * regs);
+    dw_arch_prog_clear(&p);
+    return DW_OK;
 }

@@ -44,7 +44,7 @@ dw_status dw_arch_run(const arch_prog *p, arch_work *w, const double *x, const d
             const arch_slot *sl = &p->slot[op->slot];
             if (record) diag_of(K, op->in.P, full, rx + sl->off);
             if (op->k == OP_ACT)
-                s = dw_arch_act(op, full, rx + sl->off, ry + sl->off, K, T, w);
+                s = dw_arch_act(p, op, rx + sl->off, ry + sl->off, K, T, w);
             else
                 dw_arch_ln(op, full, rx + sl->off, ry + sl->off, K, T);
             break;

@@ -16,6 +16,7 @@ dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_
 {
     if (!bytes) return dw_fail(DW_ERR_INVALID, "kernel: NULL bytes output");
     *bytes = 0.0;
+    if (dw_arch_wanted(net)) return dw_arch_gram_bytes(net, o, n, m, nngp, ntk, bytes);
     dw_net_fc fc;
     const dw_act *act;
     dw_status s = dw_kern_check(net, &fc, &act);

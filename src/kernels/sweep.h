@@ -75,9 +75,14 @@ typedef struct {
 typedef void (*dw_row_fn)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
                           double *s, double *t, double *c, double *th);
 
+/* The homogeneous pair state of n entries of one row (a: the row's variance; b, c, s, t: n rounded up to a
+ * multiple of 4 entries): as dw_act_half_angle, entry by entry. */
+typedef void (*dw_half_fn)(double a, const double *b, const double *c, size_t n, double *s, double *t);
+
 typedef struct {
     dw_row_fn homog;
     dw_row_fn smooth;
+    dw_half_fn half;
     const char *name;
 } dw_sweep_impl;
 

@@ -333,3 +333,20 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
         }
     }
 }
+
+/* The homogeneous pair state of a row (dw_act_half_angle, vectorised): s = sin^2(theta/2), t = cos^2(theta/2) for
+ * variances a (the row's) and b[j], covariances c[j], with ab - c^2 exact to rounding; a zero variance: 1/2. */
+static void FN(half_row)(double a, const double *b, const double *c, size_t n, double *s, double *t)
+{
+    const VD av = VSET1(a), zero = VSET1(0.0), one = VSET1(1.0), half = VSET1(0.5), two = VSET1(2.0);
+    for (size_t j = 0; j < n; j += VW) {
+        const VD bv = VLOAD(b + j), cv = VLOAD(c + j);
+        const VD p = av * bv, e1 = VFMA(av, bv, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
+        const VD disc = VMAX((p - q) + (e1 - e2), zero);
+        const VD sab = VSQRT(p) * VSQRT(one + e1 / p), ac = VABS(cv);
+        const VD near = disc / (two * sab * (sab + ac)), far = (sab + ac) / (two * sab);
+        const VM pos = VLE(zero, cv), degenerate = VLE(p, zero);
+        VSTORE(s + j, VSEL(degenerate, half, VMIN(VSEL(pos, near, far), one)));
+        VSTORE(t + j, VSEL(degenerate, half, VMIN(VSEL(pos, far, near), one)));
+    }
+}

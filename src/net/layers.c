@@ -49,7 +49,10 @@ bool dw_net_is_fc(const dw_net *net)
         const dw_net_layer *l = &net->layer[i];
         if (l->kind != (i % 2 ? DW_LAYER_ACT : DW_LAYER_DENSE)) return false;
         if (l->kind == DW_LAYER_ACT && l->act != net->layer[1].act) return false;
-        if (l->kind == DW_LAYER_DENSE && (l->param || l->no_bias)) return false;
+        if (l->kind != DW_LAYER_DENSE) continue;
+        /* the fully connected engine reads bias_var 0 as no bias: a zero-variance bias that is there (NT's
+         * b_std=0, whose standard-parameterisation NTK counts it) takes the architecture engine */
+        if (l->param || (l->bias_var == 0.0 && !l->no_bias && net->param == DW_PARAM_STANDARD)) return false;
     }
     return true;
 }

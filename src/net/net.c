@@ -115,10 +115,10 @@ dw_status dw_net_set_fc(dw_net *net, int depth, const dw_act *act, bool readout)
     net->given = false;
     if ((s = reserve(net, n))) return s;
     for (int l = 0; l < depth; l++) {
-        net->layer[net->n++] = (dw_net_layer){.kind = DW_LAYER_DENSE, .weight_var = 1.0};
+        net->layer[net->n++] = (dw_net_layer){.kind = DW_LAYER_DENSE, .weight_var = 1.0, .no_bias = true};
         net->layer[net->n++] = (dw_net_layer){.kind = DW_LAYER_ACT, .act = act};
     }
-    if (readout) net->layer[net->n++] = (dw_net_layer){.kind = DW_LAYER_DENSE, .weight_var = 1.0, .width = 1.0};
+    if (readout) net->layer[net->n++] = (dw_net_layer){.kind = DW_LAYER_DENSE, .weight_var = 1.0, .width = 1.0, .no_bias = true};
     return DW_OK;
 }
 
@@ -195,8 +195,10 @@ static dw_status set_var(dw_net *net, size_t n, const double *v, int bias)
     for (size_t i = 0; i < net->n; i++) {
         if (net->layer[i].kind != DW_LAYER_DENSE) continue;
         double x = v[n == 1 ? 0 : k++];
-        if (bias)
+        if (bias) { /* the per-layer values' 0 is NT's b_std=None: no bias (dw_net_set_bias_var) */
             net->layer[i].bias_var = x;
+            net->layer[i].no_bias = x == 0.0;
+        }
         else
             net->layer[i].weight_var = x;
     }
@@ -311,9 +313,10 @@ dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, d
                            "layers alternate, starting with a dense one)",
                            who, i + 1, l->kind == DW_LAYER_DENSE ? "dense" : "an activation",
                            want == DW_LAYER_DENSE ? "a dense layer" : "an activation");
-        if (l->kind == DW_LAYER_DENSE && (l->param || l->no_bias))
-            return dw_fail(DW_ERR_INVALID, "%s: layer %zu has its own parameterization or no bias: this computation "
-                           "takes the network's parameterization and a bias in every layer", who, i + 1);
+        /* no_bias (NT's b_std=None) is bias_var 0 here: this engine reads a zero bias variance as no bias */
+        if (l->kind == DW_LAYER_DENSE && l->param)
+            return dw_fail(DW_ERR_INVALID, "%s: layer %zu has its own parameterization: this computation takes the "
+                           "network's parameterization in every layer", who, i + 1);
         if (l->kind == DW_LAYER_ACT) {
             if (!fc->act) fc->act = l->act;
             if (l->act != fc->act)

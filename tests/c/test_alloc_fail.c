@@ -459,6 +459,52 @@ static void sweep(const char *name, scenario_fn fn)
     fprintf(stderr, "%s: %ld allocations swept%s (%.1f s)\n", name, total, bad ? " WITH FAILURES" : "", now() - t0);
 }
 
+/* The architecture engine: every layer kind of the list, both register modes (FULL with a pool, DIAG with flatten),
+ * a residual branch with an activation (cross terms, mean-derivative slots) and a generic activation. */
+static dw_status sc_arch(void)
+{
+    dw_act *relu = NULL, *tanh_ = NULL;
+    dw_net *net = NULL, *br = NULL, *br2[2] = {NULL, NULL};
+    dw_status s = dw_act_init(&relu, "relu");
+    if (!s) s = dw_act_init(&tanh_, "erf"); /* closed forms: the generic route's allocations are swept above */
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_add_act(br, tanh_);
+    for (int i = 0; i < 2 && !s; i++) s = dw_net_init(&br2[i]);
+    if (!s) s = dw_net_add_dense(br2[0], 1.5, 0.1, 0);
+    if (!s) s = dw_net_add_identity(br2[1]);
+    const size_t shape[3] = {3, 3, 2}, f[2] = {2, 2}, w[2] = {2, 2};
+    double X[3 * 18];
+    for (size_t i = 0; i < 3 * 18; i++) X[i] = 0.1 * (double)(i % 7) - 0.3;
+    double K[9], T[9];
+    for (int pooled = 0; pooled < 2 && !s; pooled++) {
+        if (!s) s = dw_net_init(&net);
+        if (!s) s = dw_net_set_input_shape(net, 3, shape);
+        if (!s) s = dw_net_add_conv(net, 2, f, NULL, DW_PAD_SAME, 2, 0.1, 0);
+        if (!s) s = dw_net_add_layernorm(net, false, 1e-12);
+        if (!s) s = dw_net_add_conv(net, 2, f, NULL, DW_PAD_CIRCULAR, 2, 0.1, 0);
+        if (!s) s = dw_net_add_residual(net, br, 1.0, 0.5);
+        if (!s) s = dw_net_add_conv(net, 2, f, NULL, DW_PAD_SAME, 2, 0.1, 0);
+        if (!s) s = dw_net_add_act(net, relu);
+        if (!s) s = dw_net_add_dropout(net, 0.8, true);
+        if (!s && pooled) s = dw_net_add_pool(net, true, 2, w, NULL, DW_PAD_VALID, false);
+        if (!s) s = pooled ? dw_net_add_global_pool(net, true) : dw_net_add_flatten(net);
+        if (!s) s = dw_net_add_dense(net, 1, 0, 0);
+        if (!s) s = dw_net_add_fanout(net, 2);
+        if (!s) s = dw_net_add_parallel(net, 2, (const dw_net *const *)br2);
+        if (!s) s = dw_net_add_fanin_sum(net);
+        if (!s) s = dw_net_add_scale(net, 0.5);
+        if (!s) s = dw_kernel_gram(net, NULL, X, 3, NULL, 3, 18, K, T, NULL);
+        if (!s) s = dw_kernel_gram(net, NULL, X, 2, X + 18, 1, 18, K, T, NULL);
+        dw_net_clear(net);
+        net = NULL;
+    }
+    dw_net_clear(br);
+    for (int i = 0; i < 2; i++) dw_net_clear(br2[i]);
+    dw_act_clear(relu);
+    dw_act_clear(tanh_);
+    return s;
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dw_alloc_fail_XXXXXX");
@@ -482,6 +528,7 @@ int main(void)
     }
     kernel_act = "relu"; /* the file route's own allocations are the same for every activation */
     sweep("kernels file", sc_kernels_file);
+    sweep("arch", sc_arch);
     sweep("sample", sc_sample);
     sweep("spectrum", sc_spectrum);
     sweep("wick", sc_wick);
