@@ -223,8 +223,9 @@ def gram_of_net(net: _net.Net, X: np.ndarray, Y: Optional[np.ndarray], nngp: boo
     check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
     n = X.shape[0]
     m = n if Y is None else Y.shape[0]
-    # dw_kernel_gram_bytes sizes the fully connected plan only: the result arrays are checked here
-    check(_check_alloc(8.0 * n * m * (int(nngp) + int(ntk)), b"the kernel result"))
+    nbytes = ctypes.c_double()
+    check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
+    check(_check_alloc(nbytes.value, b"the kernel result"))
     K = np.empty((n, m)) if nngp else None
     T = np.empty((n, m)) if ntk else None
     info = _Handle(_info_init, _info_clear) if return_info else None

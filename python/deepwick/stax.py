@@ -78,12 +78,9 @@ def _variances(layer: str, W_std: Any, b_std: Any) -> Tuple[float, float]:
 
 
 def _weight_steps(layer: str, param: int, no_bias: bool) -> List[Step]:
-    """The layer's parameterisation where it is not the net's (ntk), and NT's b_std=None. In the ntk
-    parameterisation no bias and a bias of variance 0 are the same kernels (NT's convention, theory.md 7): the
-    layer is then left a plain dense/conv layer, so that a fully connected net takes the fully connected engine."""
-    if param == _net._PARAMS["ntk"]:
-        return []
-    steps = [_call(_net.net_set_last_param, param)]
+    """The layer's parameterisation where it is not the net's (ntk: left unset, so that a fully connected net takes
+    the fully connected engine), and NT's b_std=None (no bias at all; b_std=0 is a trainable bias of variance 0)."""
+    steps = [] if param == _net._PARAMS["ntk"] else [_call(_net.net_set_last_param, param)]
     if no_bias:
         steps.append(_call(_net.net_set_last_no_bias))
     return steps
