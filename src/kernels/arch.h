@@ -111,6 +111,10 @@ dw_status dw_arch_act(const arch_prog *prog, const arch_op *op, const double *vx
 /* One Gaussian expectation pair (V, Vd) of act; generic activations record their bound and count in w. */
 dw_status dw_arch_dual(const arch_prog *prog, const dw_act *act, double a, double b, double c, double *v, double *vd,
                        arch_work *w);
+/* An activation's slot in an input's record: its P variances, and for closed forms after them (stride P + DW_PAD)
+ * sqrt, the sweeps' per-point factor and poly's moments, which dw_arch_act_fields fills in from the variances. */
+size_t dw_arch_act_slot_len(const dw_act *act, size_t P);
+void dw_arch_act_fields(const dw_act *act, double *v, size_t P);
 /* The scratch dw_arch_act needs per worker for P positions. */
 size_t dw_arch_act_len(size_t P);
 void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);

@@ -99,7 +99,8 @@ static int add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act)
         p->slot_cap = cap;
     }
     p->slot[p->nslot] = (arch_slot){.k = k, .P = P, .off = p->rec, .src = src, .act = act};
-    p->rec += P;
+    /* an activation's own variances carry its per-position fields too (SLOT_VAR with act) */
+    p->rec += k == SLOT_VAR && act ? dw_arch_act_slot_len(act, P) : P;
     return (int)p->nslot++;
 }
 
@@ -340,7 +341,7 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         if (!op) return DW_ERR_NOMEM;
         op->act = l->act;
         note_act(c, l->act);
-        if ((op->slot = add_slot(c, SLOT_VAR, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
+        if ((op->slot = add_slot(c, SLOT_VAR, st->sh.P, -1, l->act)) < 0) return DW_ERR_NOMEM;
         if (st->kind == S_PURE && !st->f)
             st->f = l->act;
         else

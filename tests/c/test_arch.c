@@ -261,7 +261,7 @@ static void test_conv1d_brute(void)
     const size_t shape[2] = {L, C};
     for (int pc = 0; pc < 3; pc++)
         for (size_t stride = 1; stride <= 2; stride++)
-            for (int pool = 0; pool < 2; pool++) {
+            for (int pool = 0; pool < 3; pool++) { /* 0: global pool, 1: avg pool then global, 2: flatten (DIAG) */
                 const int pad = pads[pc];
                 const size_t w = 3, st[1] = {stride}, win[1] = {w}, pw[1] = {2};
                 dw_net *net;
@@ -271,14 +271,14 @@ static void test_conv1d_brute(void)
                 CHECK(dw_net_add_act(net, relu) == DW_OK);
                 CHECK(dw_net_add_conv(net, 1, win, NULL, (dw_padding)pad, 2.0, 0.05, 0) == DW_OK);
                 CHECK(dw_net_add_act(net, relu) == DW_OK);
-                if (pool) CHECK(dw_net_add_pool(net, true, 1, pw, pw, DW_PAD_VALID, false) == DW_OK);
-                CHECK(dw_net_add_global_pool(net, true) == DW_OK);
+                if (pool == 1) CHECK(dw_net_add_pool(net, true, 1, pw, pw, DW_PAD_VALID, false) == DW_OK);
+                CHECK((pool == 2 ? dw_net_add_flatten(net) : dw_net_add_global_pool(net, true)) == DW_OK);
                 CHECK(dw_net_add_dense(net, 1.4, 0.3, 0) == DW_OK);
                 double XY[2 * d], K[4], T[4];
                 memcpy(XY, x, sizeof x);
                 memcpy(XY + d, y, sizeof y);
                 dw_status s = gram(net, XY, 2, NULL, 2, d, K, T);
-                if (pad == DW_PAD_VALID && stride == 2 && pool) { /* 7 -> 3 -> 1 position: no 2-window fits */
+                if (pad == DW_PAD_VALID && stride == 2 && pool == 1) { /* 7 -> 3 -> 1 position: no 2-window fits */
                     CHECK(s == DW_ERR_INVALID && has("layer 5: the window is larger than the input"));
                     dw_net_clear(net);
                     continue;
@@ -290,12 +290,17 @@ static void test_conv1d_brute(void)
                 brute_relu(&b);
                 brute_window(&b, w, 1, pad, 2.0, 0.05);
                 brute_relu(&b);
-                if (pool) brute_window(&b, 2, 2, DW_PAD_VALID, -1.0, 0.0);
+                if (pool == 1) brute_window(&b, 2, 2, DW_PAD_VALID, -1.0, 0.0);
                 double kb[3], tb[3];
                 for (int p = 0; p < 3; p++) {
                     double s = 0, t = 0;
-                    for (size_t i = 0; i < b.L * b.L; i++) s += b.S[p][i], t += b.T[p][i];
-                    s /= (double)(b.L * b.L), t /= (double)(b.L * b.L);
+                    if (pool == 2) { /* flatten: the mean of the diagonal */
+                        for (size_t i = 0; i < b.L; i++) s += b.S[p][i * b.L + i], t += b.T[p][i * b.L + i];
+                        s /= (double)b.L, t /= (double)b.L;
+                    } else {
+                        for (size_t i = 0; i < b.L * b.L; i++) s += b.S[p][i], t += b.T[p][i];
+                        s /= (double)(b.L * b.L), t /= (double)(b.L * b.L);
+                    }
                     kb[p] = 1.4 * s + 0.3;
                     tb[p] = kb[p] + 1.4 * t;
                 }
