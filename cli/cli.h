@@ -56,6 +56,9 @@ int cli_net_parse(dw_net **net, const char *spec);
  * refused for nets with conv or pool layers. 1, or 0 after the error. */
 int cli_net_points(dw_net *net, const char *xpath, const char *ypath, dw_matrix *X, dw_matrix *Y, int *ndim,
                    size_t *dims);
+/* dw_sample_params_size of a --net network (its parameters and outputs per input for d features and o's width),
+ * its errors as "--net: ..."; 1, or 0 after the error. */
+int cli_net_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n_params, size_t *out_dim);
 /* The JSON members `, "net": CANONICAL SPELLING, "input_shape": [...]`. */
 void cli_net_json(FILE *f, dw_net *net, int ndim, const size_t *dims);
 

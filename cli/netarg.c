@@ -79,3 +79,17 @@ void cli_net_json(FILE *f, dw_net *net, int ndim, const size_t *dims)
     for (int k = 1; k < ndim; k++) fprintf(f, "%s%zu", k > 1 ? ", " : "", dims[k]);
     fprintf(f, "]");
 }
+
+int cli_net_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n_params, size_t *out_dim)
+{
+    if (!dw_sample_params_size(net, o, d, n_params, out_dim)) return 1;
+    /* the library's "params: ..." names its own call; here the spelling (and --width) are at fault */
+    const char *msg = dw_error_message(), *colon = strstr(msg, ": ");
+    msg = colon && !strncmp(msg, "params", (size_t)(colon - msg)) ? colon + 2 : msg;
+    const char *opt = strstr(msg, "the sampler's width option");
+    if (opt)
+        cli_error("--net: %.*s--width N%s", (int)(opt - msg), msg, opt + strlen("the sampler's width option"));
+    else
+        cli_error("--net: %s", msg);
+    return 0;
+}

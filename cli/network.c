@@ -339,11 +339,11 @@ static int network_net(network_args *a)
         (s = dw_sample_opts_set_seed(o, (unsigned long long)a->seed)) ||
         (s = dw_sample_opts_set_first_sample(o, (unsigned long long)a->sample)) ||
         (s = dw_sample_opts_set_threads(o, (int)a->threads)) ||
-        (a->width && (s = dw_sample_opts_set_width(o, (size_t)a->width))) ||
-        (s = dw_sample_params_size(net, o, d, &npar, &dout))) {
+        (a->width && (s = dw_sample_opts_set_width(o, (size_t)a->width)))) {
         rc = cli_status(s);
         goto done;
     }
+    if (!cli_net_size(net, o, d, &npar, &dout)) goto done;
     if (a->params) {
         if ((s = dw_io_read_npy(&T, a->params))) {
             rc = cli_status(s);

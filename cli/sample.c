@@ -215,11 +215,11 @@ static int sample_net(sample_args *a)
         (s = dw_sample_opts_set_first_sample(o, (unsigned long long)a->first_sample)) ||
         (s = dw_sample_opts_set_threads(o, (int)a->threads)) ||
         (s = dw_sample_opts_set_progress(o, cli_progress_cb, &prog)) || (s = dw_sample_opts_set_reduce(o, red)) ||
-        (a->width.v && (s = dw_sample_opts_set_width(o, (size_t)a->width.v[0]))) ||
-        (s = dw_sample_params_size(net, o, X.cols, NULL, &dout))) {
+        (a->width.v && (s = dw_sample_opts_set_width(o, (size_t)a->width.v[0])))) {
         rc = cli_status(s);
         goto done;
     }
+    if (!cli_net_size(net, o, X.cols, NULL, &dout)) goto done;
     const size_t n = X.rows, S = (size_t)a->samples;
     double need;
     if ((s = dw_sample_bytes(net, o, n, X.cols, S, gram, a->outputs != NULL, &need)) ||
