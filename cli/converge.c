@@ -259,11 +259,11 @@ int cmd_converge(int argc, char **argv)
         rc = cli_error("out of memory");
         goto done;
     }
-    if (a.net ? (s = dw_net_set_param(net, DW_PARAM_NTK))
-              : (s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
-                    (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
-                    (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
-                    (s = dw_net_set_out_dim(net, (size_t)a.out_dim)) ||
+    if ((a.net ? (s = dw_net_set_param(net, DW_PARAM_NTK))
+               : (s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
+                     (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
+                     (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
+                     (s = dw_net_set_out_dim(net, (size_t)a.out_dim))) ||
         (s = dw_net_set_law(net, a.law)) || (s = dw_net_set_gaussian_input_layer(net, gauss1))) {
         rc = cli_status(s);
         goto done;

@@ -137,12 +137,15 @@ def test_sample_equals_net_sample(data, case, gram):
     np.testing.assert_array_equal(np.load(G2), np.load(G))
 
 
-def test_sample_width_and_reduce_none(data):
+def test_sample_width_law_param_and_reduce_none(data):
     d, X3, *_ = data
     G = d / "G_width.npy"
     ok("sample", "--x", d / "x3.npy", "--net", CONV_UNSET, "--width", 3, "--samples", 2, "--seed", 1,
-       "--gram", "ntk", "--reduce", "none", "--out", G)
-    ref = sampling.net_sample(conv_net(0).net, X3.reshape(4, -1), samples=2, gram="ntk", reduce="none", seed=1,
+       "--gram", "ntk", "--reduce", "none", "--out", G, "--law", "rademacher", "--param", "standard")
+    net = conv_net(0).net
+    check(_net._set_law(net.handle, b"rademacher"))
+    check(_net._set_param(net.handle, 1))  # DW_PARAM_STANDARD
+    ref = sampling.net_sample(net, X3.reshape(4, -1), samples=2, gram="ntk", reduce="none", seed=1,
                               outputs=False, width=3)
     np.testing.assert_array_equal(np.load(G), ref.gram)
     assert ref.gram.shape == (2, 4, 4)
@@ -199,7 +202,8 @@ def test_bad_inputs(data):
     x3, x2 = d / "x3.npy", d / "x2.npy"
     s = ["sample", "--x", x3, "--samples", 2, "--gram", "ntk", "--out", d / "bad_g.npy"]
     nw = ["network", "--x", x3, "--outputs", d / "bad_f.npy"]
-    outs = ["bad_g.npy", "bad_f.npy", "bad_t.npy"]
+    cv = ["converge", "--x", x3, "--widths", "2,4", "--samples", 2, "--plot", d / "bad_p.svg"]
+    outs = ["bad_g.npy", "bad_f.npy", "bad_t.npy", "bad_p.svg"]
     cases = [
         (s + ["--net", CONV, "--depth", 2], "--depth"),
         (s + ["--net", CONV, "--act", "relu"], "--act"),
@@ -223,7 +227,33 @@ def test_bad_inputs(data):
         (["network", "--x", x3, "--net", CONV, "--init-params", d / "bad_t.npy", "--out", d / "bad_g.npy"], "--gram"),
         (nw + ["--params", d / "short.npy", "--weights", d / "matrix.npy", "--act", "relu"], "--params"),
         (nw + ["--seed", 2, "--weights", d / "matrix.npy", "--act", "relu"], "--seed"),
+        (cv + ["--net", CONV_UNSET, "--predict"], "--predict"),
+        (cv + ["--net", CONV_UNSET, "--out-dim", 2], "--out-dim"),
+        (cv + ["--net", CONV_UNSET, "--law", "complex-gaussian", "--kind", "nngp"], "complex"),
+        (cv + ["--depth", 1], "--act"),
     ]
     for args, word in cases:
         line = bad(d, args, outs)
         assert word in line, (args, line)
+
+
+def test_converge_equals_sample_and_kernel(data):
+    """converge --net's RMS error and bias per width from the per-sample Grams of `sample --net` (width i: networks
+    i S .. (i + 1) S - 1, every layer but the readout of width N) and the limit of `kernel --net`."""
+    d, X3, *_ = data
+    S, widths = 3, (2, 5)
+    p = ok("converge", "--x", d / "x3.npy", "--net", CONV_UNSET, "--widths", ",".join(map(str, widths)),
+           "--samples", S, "--seed", 9, "--json")
+    rows = json.loads(p.stdout)["widths"]
+    K = d / "K_conv.npy"
+    ok("kernel", "--x", d / "x3.npy", "--net", CONV_UNSET, "--kind", "ntk", "--out", K)
+    K = np.load(K)
+    for i, N in enumerate(widths):
+        G = d / ("Gs_%d.npy" % N)
+        ok("sample", "--x", d / "x3.npy", "--net", CONV_UNSET, "--width", N, "--samples", S, "--seed", 9,
+           "--first-sample", i * S, "--gram", "ntk", "--reduce", "none", "--out", G)
+        D = np.load(G) - K
+        rms = np.sqrt(np.mean(np.sum(D ** 2, axis=(1, 2))))
+        assert rows[i]["width"] == N
+        np.testing.assert_allclose(rows[i]["rms"], rms, rtol=1e-8)
+        np.testing.assert_allclose(rows[i]["bias"], D.mean(), rtol=1e-5, atol=1e-12 * np.abs(K).max())
