@@ -75,7 +75,7 @@ test-package:
 	PY=$(PY) bash scripts/test-package
 
 # Every benchmark, or one: `make bench BENCH=wick`.
-BENCH ?= kernels kernels_generic sample jacobian wick signatures signatures_grad finite
+BENCH ?= kernels kernels_generic sample jacobian wick signatures signatures_grad finite stax
 bench: deps build
 	bash scripts/peers-env
 	@for b in $(BENCH); do if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; .venv-peers/bin/python bench/$$b.py || exit 1; fi; done

@@ -39,7 +39,7 @@ class Model:
         self.net, self.shape, self.steps, self.nparam = _net.Net(), shape, [], 0
         s = (ctypes.c_size_t * len(shape))(*shape)
         self.net._keep.append(s)
-        check(_net._set_input_shape(self.net.handle, len(shape), s))
+        check(_net.net_set_input_shape(self.net.handle, len(shape), s))
 
     def _weights(self, R, C, wv, bv, standard, bias=True):
         pW, self.nparam = self.nparam, self.nparam + R * C
@@ -53,11 +53,11 @@ class Model:
         net = net or self.net
         fs = (ctypes.c_size_t * len(f))(*f)
         net._keep.append(fs)
-        check(_net._add_conv(net.handle, len(f), fs, None, _net._PADDINGS[pad], wv, bv, out))
+        check(_net.net_add_conv(net.handle, len(f), fs, None, _net.PADDINGS[pad.upper()], wv, bv, out))
         if standard:
-            check(_net._set_last_param(net.handle, 1))
+            check(_net.net_set_last_param(net.handle, 1))
         if not bias:
-            check(_net._set_last_no_bias(net.handle))
+            check(_net.net_set_last_no_bias(net.handle))
 
         def step(x, th, c=[None]):
             cin = x.shape[-1]
@@ -80,9 +80,9 @@ class Model:
         return self
 
     def dense(self, wv, bv, out, standard=False):
-        check(_net._add_dense(self.net.handle, wv, bv, out))
+        check(_net.net_add_dense(self.net.handle, wv, bv, out))
         if standard:
-            check(_net._set_last_param(self.net.handle, 1))
+            check(_net.net_set_last_param(self.net.handle, 1))
 
         def step(x, th, c=[None]):
             R = x.shape[-1]
@@ -96,14 +96,14 @@ class Model:
     def act(self, name, net=None):
         a = Activation(name)
         (net or self.net)._keep.append(a)
-        check(_net._add_act((net or self.net).handle, a._h))
+        check(_net.net_add_act((net or self.net).handle, a._h))
         self.steps.append(lambda x, th: ACTS[name](x))
         return self
 
     def avgpool(self, w):
         ws = (ctypes.c_size_t * len(w))(*w)
         self.net._keep.append(ws)
-        check(_net._add_pool(self.net.handle, True, len(w), ws, None, 0, False))
+        check(_net.net_add_pool(self.net.handle, True, len(w), ws, None, 0, False))
 
         def step(x, th):
             xc = x.permute(-1, *range(len(w))).unsqueeze(0)
@@ -113,12 +113,12 @@ class Model:
         return self
 
     def flatten(self):
-        check(_net._add_flatten(self.net.handle))
+        check(_net.net_add_flatten(self.net.handle))
         self.steps.append(lambda x, th: x.reshape(-1))
         return self
 
     def gap(self):
-        check(_net._add_global_pool(self.net.handle, True))
+        check(_net.net_add_global_pool(self.net.handle, True))
         self.steps.append(lambda x, th: x.reshape(-1, x.shape[-1]).mean(0))
         return self
 
@@ -129,7 +129,7 @@ class Model:
         build_branch(self, branch)
         bsteps = self.steps[mark:]
         del self.steps[mark:]
-        check(_net._add_residual(self.net.handle, branch.handle, skip, scale))
+        check(_net.net_add_residual(self.net.handle, branch.handle, skip, scale))
         self.net._keep.append(branch)
 
         def step(x, th):
@@ -141,7 +141,7 @@ class Model:
         return self
 
     def layernorm(self, eps, net):
-        check(_net._add_layernorm(net.handle, False, eps))
+        check(_net.net_add_layernorm(net.handle, False, eps))
 
         def step(x, th):
             m = x.mean(-1, keepdim=True)

@@ -20,6 +20,7 @@ from .spectrum_residual import residual_jacobian_moments, residual_universal_mom
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
 from .finite import FiniteWidth, finite_width, predict_convergence
 from . import predict  # noqa: F401
+from . import stax  # noqa: F401
 from .predict import kernel_regression
 
 __version__ = lib.dw_version().decode()
@@ -33,5 +34,6 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "sig_mmd", "sig_score", "sig_two_sample_test", "mmd_from_grams", "score_from_grams",
            "two_sample_test_from_grams",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
-           "residual_jacobian_moments", "residual_universal_moments", "sample_residual_jacobian", "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
-           "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression"]
+           "residual_jacobian_moments", "residual_universal_moments", "sample_residual_jacobian", "sample_jacobian",
+           "sample", "empirical_kernel", "converge", "forward", "network_kernel",
+           "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression", "stax"]

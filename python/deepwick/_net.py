@@ -164,26 +164,31 @@ def given_net(act: Union[str, Activation], weights: Sequence[np.ndarray], biases
     return net
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Architecture layer setters (theory.md 7), bound for the finite-network sampler and its tests; deepwick.stax
-# builds nets from them. Raw bindings only: the caller passes a Net's handle and C-typed arguments.
-# ---------------------------------------------------------------------------------------------------------------
-_szp = ctypes.POINTER(ctypes.c_size_t)
-_add_dense = bind("dw_net_add_dense", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_double, ctypes.c_double)
-_add_act = bind("dw_net_add_act", ctypes.c_int, c_handle, c_handle)
-_set_input_shape = bind("dw_net_set_input_shape", ctypes.c_int, c_handle, ctypes.c_size_t, _szp)
-_add_conv = bind("dw_net_add_conv", ctypes.c_int, c_handle, ctypes.c_size_t, _szp, _szp, ctypes.c_int,
-                 ctypes.c_double, ctypes.c_double, ctypes.c_size_t)
-_set_last_param = bind("dw_net_set_last_param", ctypes.c_int, c_handle, ctypes.c_int)
-_set_last_no_bias = bind("dw_net_set_last_no_bias", ctypes.c_int, c_handle)
-_add_pool = bind("dw_net_add_pool", ctypes.c_int, c_handle, ctypes.c_bool, ctypes.c_size_t, _szp, _szp, ctypes.c_int,
-                 ctypes.c_bool)
-_add_global_pool = bind("dw_net_add_global_pool", ctypes.c_int, c_handle, ctypes.c_bool)
-_add_flatten = bind("dw_net_add_flatten", ctypes.c_int, c_handle)
-_add_layernorm = bind("dw_net_add_layernorm", ctypes.c_int, c_handle, ctypes.c_bool, ctypes.c_double)
-_add_dropout = bind("dw_net_add_dropout", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_bool)
-_add_scale = bind("dw_net_add_scale", ctypes.c_int, c_handle, ctypes.c_double)
-_add_fanout = bind("dw_net_add_fanout", ctypes.c_int, c_handle, ctypes.c_size_t)
-_add_fanin_sum = bind("dw_net_add_fanin_sum", ctypes.c_int, c_handle)
-_add_residual = bind("dw_net_add_residual", ctypes.c_int, c_handle, c_handle, ctypes.c_double, ctypes.c_double)
-_PADDINGS = {"valid": 0, "same": 1, "circular": 2}
+# ---- the architecture layers (include/deepwick/net.h, "architectures"): the setters deepwick.stax's recipes call ----
+_sizes_p = ctypes.POINTER(ctypes.c_size_t)
+net_set_input_shape = bind("dw_net_set_input_shape", ctypes.c_int, c_handle, ctypes.c_size_t, _sizes_p)
+net_add_dense = bind("dw_net_add_dense", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_double, ctypes.c_double)
+net_add_act = bind("dw_net_add_act", ctypes.c_int, c_handle, c_handle)
+net_add_conv = bind("dw_net_add_conv", ctypes.c_int, c_handle, ctypes.c_size_t, _sizes_p, _sizes_p, ctypes.c_int,
+                    ctypes.c_double, ctypes.c_double, ctypes.c_size_t)
+net_set_last_param = bind("dw_net_set_last_param", ctypes.c_int, c_handle, ctypes.c_int)
+net_set_last_no_bias = bind("dw_net_set_last_no_bias", ctypes.c_int, c_handle)
+net_add_pool = bind("dw_net_add_pool", ctypes.c_int, c_handle, ctypes.c_bool, ctypes.c_size_t, _sizes_p, _sizes_p,
+                    ctypes.c_int, ctypes.c_bool)
+net_add_global_pool = bind("dw_net_add_global_pool", ctypes.c_int, c_handle, ctypes.c_bool)
+net_add_flatten = bind("dw_net_add_flatten", ctypes.c_int, c_handle)
+net_add_layernorm = bind("dw_net_add_layernorm", ctypes.c_int, c_handle, ctypes.c_bool, ctypes.c_double)
+net_add_dropout = bind("dw_net_add_dropout", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_bool)
+net_add_scale = bind("dw_net_add_scale", ctypes.c_int, c_handle, ctypes.c_double)
+net_add_identity = bind("dw_net_add_identity", ctypes.c_int, c_handle)
+net_add_fanout = bind("dw_net_add_fanout", ctypes.c_int, c_handle, ctypes.c_size_t)
+net_add_parallel = bind("dw_net_add_parallel", ctypes.c_int, c_handle, ctypes.c_size_t, c_handle_p)
+net_add_fanin_sum = bind("dw_net_add_fanin_sum", ctypes.c_int, c_handle)
+net_add_residual = bind("dw_net_add_residual", ctypes.c_int, c_handle, c_handle, ctypes.c_double, ctypes.c_double)
+net_has_readout = bind("dw_net_has_readout", ctypes.c_bool, c_handle)
+PADDINGS = {"VALID": 0, "SAME": 1, "CIRCULAR": 2}  # dw_padding
+
+
+def sizes(values: Sequence[int]) -> "ctypes.Array[ctypes.c_size_t]":
+    """A C array of size_t (shapes, windows, strides) for the setters above."""
+    return (ctypes.c_size_t * len(values))(*values)

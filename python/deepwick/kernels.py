@@ -202,12 +202,35 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         check(_gram(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T),
                     info.h if info else None))
     if info is not None:
-        return result, {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
-                     "expectation_bound": _info_exp_bound(info.h),
-                     "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
-                     "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h)),
-                     "estimate": bool(_info_estimate(info.h))}
+        return result, _info_dict(info)
     return result
+
+
+def _info_dict(info: _Handle) -> Dict[str, Any]:
+    return {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
+            "expectation_bound": _info_exp_bound(info.h),
+            "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
+            "quadrature": int(_info_quadrature(info.h)), "series_terms": int(_info_series_terms(info.h)),
+            "estimate": bool(_info_estimate(info.h))}
+
+
+def gram_of_net(net: _net.Net, X: np.ndarray, Y: Optional[np.ndarray], nngp: bool, ntk: bool,
+                threads: Optional[int], return_info: bool
+                ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[Dict[str, Any]]]:
+    """dw_kernel_gram of a built network (deepwick.stax): X (n, d), Y (m, d) or None (X) float64 C order;
+    returns the NNGP and NTK arrays (n, m) asked for (None otherwise) and the info dict or None."""
+    o = _Handle(_opts_init, _opts_clear)
+    check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    n = X.shape[0]
+    m = n if Y is None else Y.shape[0]
+    nbytes = ctypes.c_double()
+    check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
+    check(_check_alloc(nbytes.value, b"the kernel result"))
+    K = np.empty((n, m)) if nngp else None
+    T = np.empty((n, m)) if ntk else None
+    info = _Handle(_info_init, _info_clear) if return_info else None
+    check(_gram(net.handle, o.h, ptr(X), n, ptr(Y), m, X.shape[1], ptr(K), ptr(T), info.h if info else None))
+    return K, T, None if info is None else _info_dict(info)
 
 
 def dual(act: Union[str, Activation], a: ArrayLike, b: ArrayLike, c: ArrayLike, *,

@@ -19,6 +19,7 @@ typedef struct stream {
     int reg;
     arch_shape sh;
     bool gaussian; /* its entries are jointly Gaussian (an activation may follow) */
+    bool zero_mean; /* its entries have mean zero (a layernorm may follow: its channel mean vanishes) */
     skind kind;
     int origin;      /* PURE: the register of h0 */
     bool origin_gaussian;
@@ -152,6 +153,42 @@ static dw_status need_gaussian(cctx *c, const stream *st, const char *what)
     return fail_layer(c, msg, NULL);
 }
 
+/* Whether phi is odd, so that phi of a centred Gaussian has mean zero: by family, or for expressions phi(-z) ==
+ * -phi(z) exactly at a spread of points (odd formulas such as tanh evaluate exactly so). */
+static bool act_is_odd(const dw_act *act)
+{
+    switch (act->fam) {
+    case DW_FAM_IDENTITY:
+    case DW_FAM_ERF:
+    case DW_FAM_SIN:
+        return true;
+    case DW_FAM_POLY:
+        for (int k = 0; k <= act->deg; k += 2)
+            if (act->coef[k] != 0.0) return false;
+        return true;
+    case DW_FAM_GENERIC: {
+        static const double z[] = {0.0, 0.03125, 0.1, 0.3, 0.7, 1.1, 1.7, 2.3, 3.1, 4.7, 6.1, 9.3};
+        for (size_t i = 0; i < sizeof z / sizeof z[0]; i++) {
+            double a, b, m = -z[i];
+            if (dw_act_eval(act, 1, &z[i], &a, NULL) || dw_act_eval(act, 1, &m, &b, NULL) || a != -b) return false;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static dw_status need_zero_mean(cctx *c, const stream *st, const char *what)
+{
+    if (st->zero_mean) return DW_OK;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "%s needs an input of mean zero: put a dense or conv layer before it (or an odd activation such as "
+             "erf or tanh after one); its input is the data or a non-odd activation's output", what);
+    return fail_layer(c, msg, NULL);
+}
+
 /* A linear layer: CENTRED streams stay so; PURE ones become OTHER (a pool of phi(h0) is not of the form s f(h0)). */
 static void linear(stream *st)
 {
@@ -170,7 +207,7 @@ static dw_status compile_sum(cctx *c, const dw_net_layer *l, stream *sts, int *n
     op->cross = dw_alloc((size_t)n * (size_t)n, sizeof(arch_cross), "kernel program");
     if (!op->srcs || !op->cross) return DW_ERR_NOMEM;
     op->nsrc = n;
-    bool gaussian = true, all_centred = true, id_only = true;
+    bool gaussian = true, zero_mean = true, all_centred = true, id_only = true;
     double S = 0.0; /* the identity branches' total scale: the sum is S h0 + centred streams when id_only */
     int fan = -1;
     for (int a = 0; a < n; a++) {
@@ -179,6 +216,7 @@ static dw_status compile_sum(cctx *c, const dw_net_layer *l, stream *sts, int *n
         if (A->sh.rank != sts[0].sh.rank || A->sh.P != sts[0].sh.P)
             return fail_layer(c, NULL, "fanin_sum of streams of different spatial shapes");
         gaussian = gaussian && A->gaussian;
+        zero_mean = zero_mean && A->zero_mean;
         if (A->kind != S_CENTRED) all_centred = false;
         if (A->kind == S_OTHER || (A->kind == S_PURE && A->f)) id_only = false;
         if (A->kind == S_PURE) {
@@ -215,6 +253,7 @@ static dw_status compile_sum(cctx *c, const dw_net_layer *l, stream *sts, int *n
         }
     stream r = sts[0];
     r.gaussian = gaussian;
+    r.zero_mean = zero_mean;
     if (all_centred) {
         r.kind = S_CENTRED;
     } else if (id_only && fan >= 0) {
@@ -289,6 +328,7 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         st->sh.C = l->width;
         op->out.C = l->width;
         st->gaussian = true;
+        st->zero_mean = true;
         st->kind = S_CENTRED;
         return DW_OK;
     }
@@ -306,6 +346,7 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         else
             st->kind = S_OTHER;
         st->gaussian = false;
+        st->zero_mean = act_is_odd(l->act);
         return DW_OK;
     }
     case DW_LAYER_POOL:
@@ -326,7 +367,9 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         op->out = st->sh;
         return DW_OK;
     case DW_LAYER_LAYERNORM: {
-        dw_status s = need_gaussian(c, st, "layernorm");
+        /* the channel mean and variance concentrate at 0 and Sigma_ii for any input of mean zero (NT asks for a
+         * Gaussian one) */
+        dw_status s = need_zero_mean(c, st, "layernorm");
         if (s) return s;
         if (!(op = push(c, OP_LN, l, st))) return DW_ERR_NOMEM;
         if ((op->slot = add_slot(c, SLOT_VAR, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
