@@ -49,7 +49,8 @@ int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const
 struct cli_cmd; /* opts.h */
 int cli_net_refuse(const struct cli_cmd *cmd, const void *args, const char *const *spelled,
                    const char *const *fc_only);
-/* dw_net_parse with "--net: ..." errors (and a spelling without layers refused); 1, or 0 after the error (*net NULL). */
+/* dw_net_parse with "--net: ..." errors (and a spelling without layers refused); 1, or 0 after the error (*net
+ * NULL). */
 int cli_net_parse(dw_net **net, const char *spec);
 /* The inputs of a --net command: X (and Y, where ypath is not NULL: the same shape after the first axis) read with
  * their feature axes (cli_read_points_nd), the net's input shape set from X's (more than 2 axes), (n, d) points

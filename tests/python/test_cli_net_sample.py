@@ -23,7 +23,8 @@ from deepwick._lib import Activation, check
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
 
-CONV = "conv(3, same, W_var=1.5, b_var=0.1, out_chan=4); erf; avgpool(2); flatten; dense(W_var=1.2, b_var=0.2, out_dim=2)"
+CONV = ("conv(3, same, W_var=1.5, b_var=0.1, out_chan=4); erf; avgpool(2); flatten; "
+        "dense(W_var=1.2, b_var=0.2, out_dim=2)")
 CONV_UNSET = "conv(3, same, W_var=1.5, b_var=0.1); erf; avgpool(2); flatten; dense(W_var=1.2, b_var=0.2, out_dim=2)"
 RESIDUAL = ("dense(W_var=1.5, b_var=0.1, out_dim=6); erf; "
             "residual(tanh; dense(W_var=1.5, b_var=0.05, out_dim=6), skip_scale=1, branch_scale=0.7); relu; "
@@ -58,36 +59,36 @@ class Build:
         if shape:
             s = _sizes(*shape)
             self.net._keep.append(s)
-            check(_net._set_input_shape(self.net.handle, len(shape), s))
+            check(_net.net_set_input_shape(self.net.handle, len(shape), s))
 
     def conv(self, f, pad, wv, bv, out):
         fs = _sizes(*f)
         self.net._keep.append(fs)
-        check(_net._add_conv(self.net.handle, len(f), fs, None, _net._PADDINGS[pad], wv, bv, out))
+        check(_net.net_add_conv(self.net.handle, len(f), fs, None, _net.PADDINGS[pad.upper()], wv, bv, out))
         return self
 
     def dense(self, wv, bv, out):
-        check(_net._add_dense(self.net.handle, wv, bv, out))
+        check(_net.net_add_dense(self.net.handle, wv, bv, out))
         return self
 
     def act(self, name):
         a = Activation(name)
         self.net._keep.append(a)
-        check(_net._add_act(self.net.handle, a._h))
+        check(_net.net_add_act(self.net.handle, a._h))
         return self
 
     def avgpool(self, w):
         ws = _sizes(*w)
         self.net._keep.append(ws)
-        check(_net._add_pool(self.net.handle, True, len(w), ws, None, _net._PADDINGS["valid"], False))
+        check(_net.net_add_pool(self.net.handle, True, len(w), ws, None, _net.PADDINGS["VALID"], False))
         return self
 
     def flatten(self):
-        check(_net._add_flatten(self.net.handle))
+        check(_net.net_add_flatten(self.net.handle))
         return self
 
     def residual(self, branch, skip, scale):
-        check(_net._add_residual(self.net.handle, branch.net.handle, skip, scale))
+        check(_net.net_add_residual(self.net.handle, branch.net.handle, skip, scale))
         self.net._keep.append(branch.net)
         return self
 
