@@ -3,7 +3,8 @@ subprocesses.
 
 * Their arrays equal those of deepwick.sampling's net-object entry points (net_sample, init_params, apply_params,
   params_kernel) bit for bit, on the same network built by the raw layer setters (an independent route that neither
-  parses the spelling nor reads the input shape from a .npy), for a conv + pool spelling and a residual one, with
+  parses the spelling nor reads the input shape from a .npy), for a conv + pool spelling, a residual one and one
+  with train-mode dropout (its masks keyed by --seed and --sample / --first-sample), with
   --width for layers left unset, --first-sample, --reduce none, --y, and draw-then-evaluate (--init-params, then
   --params).
 * The canonical spelling echoed by --json reads back to the same networks (the same bits).
@@ -29,6 +30,7 @@ CONV_UNSET = "conv(3, same, W_var=1.5, b_var=0.1); erf; avgpool(2); flatten; den
 RESIDUAL = ("dense(W_var=1.5, b_var=0.1, out_dim=6); erf; "
             "residual(tanh; dense(W_var=1.5, b_var=0.05, out_dim=6), skip_scale=1, branch_scale=0.7); relu; "
             "dense(W_var=1.2, b_var=0.2, out_dim=3)")
+DROPOUT = "dense(W_var=2, b_var=0.1, out_dim=5); relu; dropout(0.8, mode=train); dense(W_var=1.5, b_var=0.1, out_dim=2)"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -87,6 +89,10 @@ class Build:
         check(_net.net_add_flatten(self.net.handle))
         return self
 
+    def dropout(self, rate):
+        check(_net.net_add_dropout(self.net.handle, rate, True))
+        return self
+
     def residual(self, branch, skip, scale):
         check(_net.net_add_residual(self.net.handle, branch.net.handle, skip, scale))
         self.net._keep.append(branch.net)
@@ -113,7 +119,12 @@ def data(tmp_path_factory):
     return d, X3, Y3, X2, Y2
 
 
-CASES = {"conv": (CONV, conv_net, "x3", "y3"), "residual": (RESIDUAL, residual_net, "x2", "y2")}
+def dropout_net():
+    return Build().dense(2.0, 0.1, 5).act("relu").dropout(0.8).dense(1.5, 0.1, 2)
+
+
+CASES = {"conv": (CONV, conv_net, "x3", "y3"), "residual": (RESIDUAL, residual_net, "x2", "y2"),
+         "dropout": (DROPOUT, dropout_net, "x2", "y2")}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -166,14 +177,18 @@ def test_network_draw_then_evaluate(data, case):
     np.testing.assert_array_equal(np.load(T), theta)
     assert json.loads(p.stdout)["n_params"] == theta.size
     np.testing.assert_array_equal(np.load(F0), sampling.apply_params(net, theta, X, seed=3, sample=2))
+    # the network `sample --net --seed 3 --first-sample 2` draws first
+    FS = d / ("FS_%s.npy" % case)
+    ok("sample", "--x", d / (xn + ".npy"), "--net", spec, "--seed", 3, "--first-sample", 2, "--outputs", FS)
+    np.testing.assert_array_equal(np.load(FS)[0], np.load(F0))
     # evaluate a given vector (here a perturbed one: not the drawn network)
     theta2 = theta * 0.9 + 0.01
     np.save(d / ("theta2_%s.npy" % case), theta2)
     F, G, GY = d / ("F_%s.npy" % case), d / ("G_%s.npy" % case), d / ("GY_%s.npy" % case)
     ok("network", "--x", d / (xn + ".npy"), "--net", spec, "--params", d / ("theta2_%s.npy" % case), "--outputs", F,
-       "--gram", "ntk", "--out", G)
-    np.testing.assert_array_equal(np.load(F), sampling.apply_params(net, theta2, X))
-    np.testing.assert_array_equal(np.load(G), sampling.params_kernel(net, theta2, X, kind="ntk"))
+       "--gram", "ntk", "--out", G, "--seed", 4, "--sample", 1)
+    np.testing.assert_array_equal(np.load(F), sampling.apply_params(net, theta2, X, seed=4, sample=1))
+    np.testing.assert_array_equal(np.load(G), sampling.params_kernel(net, theta2, X, kind="ntk", seed=4, sample=1))
     ok("network", "--x", d / (xn + ".npy"), "--y", d / (yn + ".npy"), "--net", spec, "--params",
        d / ("theta2_%s.npy" % case), "--gram", "nngp", "--out", GY)
     np.testing.assert_array_equal(np.load(GY), sampling.params_kernel(net, theta2, X, Y, kind="nngp"))
