@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct kernel_args {
@@ -240,16 +239,13 @@ done:
 /* --net SPEC: the Gram of an architecture (dw_net_parse), computed in memory and written as one .npy. */
 static int kernel_net(kernel_args *a)
 {
-    static const char *const fc_only[] = {"depth", "act", "weight-var", "bias-var", "width", "all-layers", "resume",
-                                          "memory"};
-    for (size_t k = 0; k < sizeof fc_only / sizeof *fc_only; k++)
-        if (cli_given(&cmd, a, fc_only[k]))
-            return cli_usage_error("kernel", "--%s: %s", fc_only[k],
-                                   k < 5 ? "not with --net: the spelling gives every layer and its variances"
-                                         : "not available with --net (the fully connected network's options)");
+    static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "width", NULL};
+    static const char *const fc_only[] = {"all-layers", "resume", "memory", NULL};
+    int rc = cli_net_refuse(&cmd, a, spelled, fc_only);
+    if (rc >= 0) return rc;
     const bool nngp = strcmp(a->kind, "ntk") != 0, ntk = strcmp(a->kind, "nngp") != 0;
-    int rc = 1, ndim = 0, ndy = 0;
-    size_t dims[CLI_POINTS_NDIM_MAX], dy[CLI_POINTS_NDIM_MAX];
+    int ndim = 0;
+    size_t dims[CLI_POINTS_NDIM_MAX];
     dw_net *net = NULL;
     dw_kernel_opts *o = NULL;
     dw_kernel_info *info = NULL;
@@ -258,43 +254,8 @@ static int kernel_net(kernel_args *a)
     dw_matrix_init(&X);
     dw_matrix_init(&Y);
     dw_status s;
-    if ((s = dw_net_init(&net))) return cli_status(s);
-    if ((s = dw_net_parse(net, a->net))) {
-        const char *msg = dw_error_message();
-        rc = cli_error("--net: %s", strncmp(msg, "net: ", 5) ? msg : msg + 5);
-        goto done;
-    }
-    if (!dw_net_layers(net)) {
-        rc = cli_error("--net: the spelling has no layers");
-        goto done;
-    }
-    if (!cli_read_points_nd(a->x, &X, &ndim, dims)) goto done;
-    if (a->y) {
-        if (!cli_read_points_nd(a->y, &Y, &ndy, dy)) goto done;
-        char xs[160];
-        snprintf(xs, sizeof xs, "%s", cli_shape_text(ndim, dims));
-        if (ndy != ndim || memcmp(dy + 1, dims + 1, (size_t)(ndim - 1) * sizeof *dims) != 0) {
-            rc = cli_error("%s has shape %s but %s has %s: X and Y must have the same shape after the first axis",
-                           a->y, cli_shape_text(ndy, dy), a->x, xs);
-            goto done;
-        }
-    }
-    if (ndim > 2 && (s = dw_net_set_input_shape(net, (size_t)ndim - 1, dims + 1))) {
-        rc = cli_error("--x: %s", dw_error_message());
-        goto done;
-    }
-    if (ndim == 2)
-        for (size_t i = 0; i < dw_net_layers(net); i++) {
-            dw_layer_kind k = dw_net_layer_kind(net, i);
-            if (k == DW_LAYER_CONV || k == DW_LAYER_POOL || k == DW_LAYER_GLOBAL_POOL) {
-                const char *dot = strrchr(a->x, '.');
-                rc = cli_error("%s: (n, d) points, but --net has %s layers over spatial axes: give X as a .npy of "
-                               "shape (n, L, C), (n, H, W, C) or (n, D, H, W, C)%s",
-                               a->x, k == DW_LAYER_CONV ? "conv" : "pool",
-                               dot && !strcasecmp(dot, ".csv") ? " (a .csv holds (n, d) points only)" : "");
-                goto done;
-            }
-        }
+    rc = 1;
+    if (!cli_net_parse(&net, a->net) || !cli_net_points(net, a->x, a->y, &X, &Y, &ndim, dims)) goto done;
     const size_t n = X.rows, m = a->y ? Y.rows : X.rows, d = X.cols;
     const double entries = (double)(nngp + ntk) * (double)n * (double)m;
     if ((s = dw_net_set_param(net, strcmp(a->param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
@@ -326,11 +287,8 @@ static int kernel_net(kernel_args *a)
         a->weight_var = a->bias_var = (cli_reals){NULL, 0};
         printf("{\"command\": \"kernel\", \"version\": \"%s\", ", dw_version());
         cli_json_options(stdout, &cmd, a);
-        printf(", \"net\": ");
-        cli_json_string(stdout, dw_net_spec(net) ? dw_net_spec(net) : "");
-        printf(", \"input_shape\": [");
-        for (int k = 1; k < ndim; k++) printf("%s%zu", k > 1 ? ", " : "", dims[k]);
-        printf("], \"method\": ");
+        cli_net_json(stdout, net, ndim, dims);
+        printf(", \"method\": ");
         cli_json_string(stdout, dw_kernel_info_method(info));
         if (dw_kernel_info_target(info) > 0)
             printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
