@@ -42,6 +42,7 @@ typedef struct arch_op {
     int reg, src;        /* the register changed (in place), COPY's source */
     arch_shape in, out;
     bool standard;       /* DENSE / CONV: the standard parameterisation's tangent kernel */
+    bool flat;           /* INPUT: followed by Flatten, fused (out: one position of all d features) */
     double fan_in;       /* its fan-in: channels (x filter size) */
     double wv, bv;       /* weight_var, bias_var; SCALE: c^2; DROPOUT: 1 / rate */
     bool has_bias;

@@ -357,6 +357,17 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         return windowed(c, op, l, st);
     case DW_LAYER_GLOBAL_POOL:
     case DW_LAYER_FLATTEN:
+        if (l->kind == DW_LAYER_FLATTEN && c->p->nop == 1 && c->p->op[0].k == OP_INPUT && st->reg == 0) {
+            /* Flatten of the input itself: one dot product x . y / d per pair instead of P (theory.md 7.2) */
+            arch_op *in = &c->p->op[0];
+            in->flat = true;
+            st->sh.C *= (double)st->sh.P;
+            st->gaussian = false;
+            st->sh.rank = 0;
+            st->sh.P = 1;
+            in->out = st->sh;
+            return DW_OK;
+        }
         if (!(op = push(c, l->kind == DW_LAYER_FLATTEN ? OP_FLATTEN : OP_GPOOL, l, st))) return DW_ERR_NOMEM;
         linear(st);
         if (l->kind == DW_LAYER_FLATTEN) {
