@@ -287,7 +287,7 @@ static void check_run(dw_net *net, size_t d, int kind)
 static void check_errors(void)
 {
     dw_net *net;
-    double X[32] = {0}, th[4], F[8], G[4];
+    double X[32] = {0}, th[4], F[64], G[4]; /* F: up to 18 outputs (3 x 3 positions x 2 channels) */
     size_t np;
     CHECK(dw_net_init(&net) == DW_OK);
     set_shape(net, 4, 4, 2);
