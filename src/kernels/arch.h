@@ -77,6 +77,7 @@ typedef struct arch_prog {
     size_t no_width_layer; /* the first standard-parameterised layer whose fan-in is unknown (0: none) */
     const dw_sweep_impl *impl; /* the vector sweeps (dw_sweep_select, once) */
     size_t act_len;  /* doubles of per-worker activation scratch (arch_act.c) */
+    bool rows_ok;    /* every register holds one position after the input: pairs run in blocks (arch_rows.c) */
 } arch_prog;
 
 /* Per-thread scratch and statistics of a run. */
@@ -84,6 +85,7 @@ typedef struct arch_work {
     double *K, *T;   /* nreg registers of reg_len doubles */
     double *tmp;     /* 2 reg_len */
     double *act;     /* act_len: one row's sweep state and the two sides' per-position fields */
+    double *rows;    /* rows_ok programs: dw_arch_rows_len (arch_rows.c) */
     double max_bound;
     size_t evaluations;
 } arch_work;
@@ -122,6 +124,13 @@ void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy
 void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
 dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,
                       bool want_t);
+/* arch_rows.c: programs whose registers hold one position after the input (no conv / pool) run DW_ARCH_ROWS pairs
+ * (x, y_b) of a row at once: Yb the block's inputs (nb x d, row-major), ry their records; k, t receive nb entries. */
+#define DW_ARCH_ROWS 64
+bool dw_arch_rows_ok(const arch_prog *prog);
+size_t dw_arch_rows_len(const arch_prog *prog);
+dw_status dw_arch_run_rows(const arch_prog *prog, arch_work *w, const double *x, const double *rx, const double *Yb,
+                           const double *const *ry, size_t nb, size_t d, double *k, double *t);
 /* arch_gram.c: dw_kernel_gram for nets that are not fully connected (same contract). */
 struct dw_kernel_opts;
 struct dw_kernel_info;

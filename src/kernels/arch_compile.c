@@ -374,6 +374,7 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
     p->reg_len = p->full ? p->maxP * p->maxP : p->maxP;
     p->impl = dw_sweep_select();
     p->act_len = dw_arch_act_len(p->maxP);
+    p->rows_ok = dw_arch_rows_ok(p);
     p->method = p->generic ? "architecture engine: closed forms, and for generic activations the Hermite series with "
                              "certified bounds per expectation"
                            : "architecture engine: closed-form Gaussian expectations (exact to rounding)";
