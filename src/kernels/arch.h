@@ -43,6 +43,10 @@ typedef struct arch_op {
     arch_shape in, out;
     bool standard;       /* DENSE / CONV: the standard parameterisation's tangent kernel */
     bool flat;           /* INPUT: followed by Flatten, fused (out: one position of all d features) */
+    size_t *gptr, *gidx; /* CONV in DIAG mode: output o averages the input positions gidx[gptr[o] .. gptr[o + 1])
+                          * (its window's positions inside the input; dw_arch_conv_table) */
+    size_t gw;           /* the window's positions (the average's divisor, padding included) */
+    bool t_zero;         /* CONV: its input's tangent kernel is 0 (it follows the input) */
     double fan_in;       /* its fan-in: channels (x filter size) */
     double wv, bv;       /* weight_var, bias_var; SCALE: c^2; DROPOUT: 1 / rate */
     bool has_bias;
@@ -83,7 +87,7 @@ typedef struct arch_prog {
 /* Per-thread scratch and statistics of a run. */
 typedef struct arch_work {
     double *K, *T;   /* nreg registers of reg_len doubles */
-    double *tmp;     /* 2 reg_len */
+    double *tmp;     /* 2 reg_len: scratch of the window steps */
     double *act;     /* act_len: one row's sweep state and the two sides' per-position fields */
     double *rows;    /* rows_ok programs: dw_arch_rows_len (arch_rows.c) */
     double max_bound;
@@ -107,6 +111,7 @@ void dw_arch_input(const arch_op *op, bool full, const double *x, const double *
 void dw_arch_dense(const arch_op *op, bool full, double *K, double *T);
 void dw_arch_affine(const arch_op *op, size_t n, double *K, double *T);
 void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp);
+dw_status dw_arch_conv_table(arch_op *op);
 void dw_arch_pool(const arch_op *op, bool full, double *K, double *T, double *tmp);
 void dw_arch_gpool(const arch_op *op, bool full, double *K, double *T);
 dw_status dw_arch_act(const arch_prog *prog, const arch_op *op, const double *vx, const double *vy, double *K,

@@ -159,6 +159,7 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         op->standard = dw_net_layer_param(root, l) == DW_PARAM_STANDARD;
         double fan = st->sh.C;
         if (l->kind == DW_LAYER_CONV) {
+            op->t_zero = c->p->nop == 2 && c->p->op[0].k == OP_INPUT && !c->p->op[0].flat && op->reg == 0;
             dw_status s = windowed(c, op, l, st);
             if (s) return s;
             for (size_t k = 0; k < l->rank; k++) fan *= (double)l->window[k];
@@ -308,6 +309,8 @@ void dw_arch_prog_clear(arch_prog *p)
     for (size_t i = 0; i < p->nop; i++) {
         free(p->op[i].srcs);
         free(p->op[i].cross);
+        free(p->op[i].gidx);
+        free(p->op[i].gptr);
     }
     free(p->op);
     free(p->slot);
@@ -372,6 +375,11 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
         if (p->op[i].out.P > p->maxP) p->maxP = p->op[i].out.P;
     }
     p->reg_len = p->full ? p->maxP * p->maxP : p->maxP;
+    for (size_t i = 0; i < p->nop && !p->full; i++) /* DIAG convolutions: one gather table each */
+        if (p->op[i].k == OP_CONV && (s = dw_arch_conv_table(&p->op[i]))) {
+            dw_arch_prog_clear(p);
+            return s;
+        }
     p->impl = dw_sweep_select();
     p->act_len = dw_arch_act_len(p->maxP);
     p->rows_ok = dw_arch_rows_ok(p);

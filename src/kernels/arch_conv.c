@@ -135,8 +135,73 @@ static void conv_unscaled(const arch_op *op, bool full, double *a, double *tmp)
     }
 }
 
+/* DIAG registers: each output position averages the input positions its window covers, read from a table built
+ * once per program (a direct gather beats the axis-by-axis passes on the short axes of images). */
+dw_status dw_arch_conv_table(arch_op *op)
+{
+    const int r = op->in.rank;
+    size_t gw = 1;
+    for (int k = 0; k < r; k++) gw *= op->l->window[k];
+    op->gw = gw;
+    /* compressed rows: output o reads gidx[gptr[o] .. gptr[o + 1]) (padding positions left out) */
+    op->gptr = dw_alloc(op->out.P + 1, sizeof *op->gptr, "kernel program");
+    op->gidx = dw_alloc(op->out.P * gw + 1, sizeof *op->gidx, "kernel program");
+    if (!op->gptr || !op->gidx) return DW_ERR_NOMEM;
+    const bool circ = op->l->padding == DW_PAD_CIRCULAR;
+    size_t n = 0;
+    for (size_t o = 0; o < op->out.P; o++) {
+        op->gptr[o] = n;
+        for (size_t a = 0; a < gw; a++) {
+            size_t orem = o, arem = a, idx = 0;
+            bool inside = true;
+            for (int k = r - 1; k >= 0 && inside; k--) { /* row-major: the last axis varies fastest */
+                const size_t I = orem % op->out.dim[k], t = arem % op->l->window[k];
+                orem /= op->out.dim[k];
+                arem /= op->l->window[k];
+                const long i = src_index(I, t, op->l->stride[k], op->lo[k], op->in.dim[k], circ);
+                size_t stride = 1;
+                for (int q = k + 1; q < r; q++) stride *= op->in.dim[q];
+                if (i < 0)
+                    inside = false;
+                else
+                    idx += (size_t)i * stride;
+            }
+            if (inside) op->gidx[n++] = idx;
+        }
+    }
+    op->gptr[op->out.P] = n;
+    return DW_OK;
+}
+
+/* K (and T) through the table, into tmp, then back. */
+static void conv_gather(const arch_op *op, double *K, double *T, double *tmp)
+{
+    const size_t Po = op->out.P;
+    const double inv = 1.0 / (double)op->gw;
+    double *tk = tmp, *tt = tmp + Po;
+    for (size_t o = 0; o < Po; o++) {
+        const size_t *g = op->gidx + op->gptr[o], c = op->gptr[o + 1] - op->gptr[o];
+        double s = 0.0, u = 0.0;
+        if (T)
+            for (size_t t = 0; t < c; t++) s += K[g[t]], u += T[g[t]];
+        else
+            for (size_t t = 0; t < c; t++) s += K[g[t]];
+        tk[o] = s * inv;
+        tt[o] = u * inv;
+    }
+    memcpy(K, tk, Po * sizeof *K);
+    if (T) memcpy(T, tt, Po * sizeof *T);
+}
+
 void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp)
 {
+    if (!full && op->gidx) {
+        /* right after the input Theta is 0: its window sum too */
+        conv_gather(op, K, op->t_zero ? NULL : T, tmp);
+        if (T && op->t_zero) memset(T, 0, op->out.P * sizeof *T);
+        dw_arch_affine(op, op->out.P, K, T);
+        return;
+    }
     conv_unscaled(op, full, K, tmp);
     if (T) conv_unscaled(op, full, T, tmp);
     dw_arch_affine(op, full ? op->out.P * op->out.P : op->out.P, K, T);

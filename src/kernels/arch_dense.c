@@ -18,6 +18,8 @@ void dw_arch_input(const arch_op *op, bool full, const double *x, const double *
     if (full) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)P, (int)C, inv, x, (int)C, y, (int)C, 0.0, K,
                     (int)P);
+    } else if (C == 1) { /* one channel (grey images, sequences): a product per position */
+        for (size_t i = 0; i < P; i++) K[i] = x[i] * y[i];
     } else {
         for (size_t i = 0; i < P; i++) {
             double s = 0.0;

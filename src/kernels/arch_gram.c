@@ -132,12 +132,12 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     const size_t regs = (size_t)p.nreg * p.reg_len;
     for (int t = 0; t < W && !s; t++) {
         const size_t rows = p.rows_ok ? dw_arch_rows_len(&p) : 0;
-        g.w[t].K = dw_alloc(2 * regs + p.reg_len + p.act_len + rows, sizeof(double), "kernel registers");
+        g.w[t].K = dw_alloc(2 * regs + 2 * p.reg_len + p.act_len + rows, sizeof(double), "kernel registers");
         if (!g.w[t].K) s = DW_ERR_NOMEM;
         else {
             g.w[t].T = g.w[t].K + regs;
             g.w[t].tmp = g.w[t].T + regs;
-            g.w[t].act = g.w[t].tmp + p.reg_len;
+            g.w[t].act = g.w[t].tmp + 2 * p.reg_len;
             g.w[t].rows = p.rows_ok ? g.w[t].act + p.act_len : NULL;
         }
     }
@@ -175,7 +175,7 @@ dw_status dw_arch_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t 
     dw_status s = dw_arch_compile(&p, net, d);
     if (s) return s;
     const int W = dw_par_workers(n + m, o ? o->threads : 0);
-    const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + (double)p.reg_len + (double)p.act_len +
+    const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + 2.0 * (double)p.reg_len + (double)p.act_len +
                         (p.rows_ok ? (double)dw_arch_rows_len(&p) : 0.0);
     *bytes = 8.0 * ((double)n * (double)m * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) +
                     (double)(n + m) * ((double)p.rec + 2.0) + (double)W * regs);
