@@ -25,6 +25,13 @@ int cli_act_init(dw_act **act, const char *spec);
 int cli_law_parse(dw_law *law, const char *spec);
 /* Read points (n x d, .npy or .csv) with at least one row and one column; 1 or 0 after the error. */
 int cli_read_points(const char *path, dw_matrix *X);
+/* Points with feature axes: a .npy of shape (n, d), (n, L, C), (n, H, W, C) or (n, D, H, W, C) (a (k,) array: k x 1),
+ * or a .csv (n, d), read as n x prod(feature axes); ndim and dims (CLI_POINTS_NDIM_MAX entries) receive the shape.
+ * At least one point and one feature; 1 or 0 after the error. */
+#define CLI_POINTS_NDIM_MAX 5
+int cli_read_points_nd(const char *path, dw_matrix *X, int *ndim, size_t *dims);
+/* "(2, 4, 4, 3)" (a static buffer: one use at a time). */
+const char *cli_shape_text(int ndim, const size_t *dims);
 /* The second inputs Y of a Gram K(X, Y): read, the same number of columns as X, at least one row; 0 after one error
  * line, 1 if fine. */
 int cli_read_second_points(const char *ypath, const char *xpath, const dw_matrix *X, dw_matrix *Y);
@@ -35,6 +42,26 @@ int cli_outputs_gram(const char *cmd, const char *outputs, const char *gram, con
  * the outputs are removed again (no partial output). 0, or the exit code after the error. */
 int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const size_t *fshape, const char *out,
                            const double *G, int gdim, const size_t *gshape);
+
+/* --net SPEC (cli/netarg.c). The options of the fully connected network refused with --net, one usage line for the
+ * first given: `spelled` (NULL-terminated option names without "--": what the spelling gives) and `fc_only` (what
+ * has no meaning for an architecture); -1 if none is given, else the exit code. */
+struct cli_cmd; /* opts.h */
+int cli_net_refuse(const struct cli_cmd *cmd, const void *args, const char *const *spelled,
+                   const char *const *fc_only);
+/* dw_net_parse with "--net: ..." errors (and a spelling without layers refused); 1, or 0 after the error (*net
+ * NULL). */
+int cli_net_parse(dw_net **net, const char *spec);
+/* The inputs of a --net command: X (and Y, where ypath is not NULL: the same shape after the first axis) read with
+ * their feature axes (cli_read_points_nd), the net's input shape set from X's (more than 2 axes), (n, d) points
+ * refused for nets with conv or pool layers. 1, or 0 after the error. */
+int cli_net_points(dw_net *net, const char *xpath, const char *ypath, dw_matrix *X, dw_matrix *Y, int *ndim,
+                   size_t *dims);
+/* dw_sample_params_size of a --net network (its parameters and outputs per input for d features and o's width),
+ * its errors as "--net: ..."; 1, or 0 after the error. */
+int cli_net_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n_params, size_t *out_dim);
+/* The JSON members `, "net": CANONICAL SPELLING, "input_shape": [...]`. */
+void cli_net_json(FILE *f, dw_net *net, int ndim, const size_t *dims);
 
 int cmd_kernel(int argc, char **argv);
 int cmd_finite(int argc, char **argv);

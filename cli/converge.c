@@ -13,7 +13,7 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct converge_args {
     cli_args base;
-    const char *x, *act, *law, *kind, *plot;
+    const char *x, *net, *act, *law, *kind, *plot;
     long depth, samples, seed, out_dim, threads;
     cli_reals widths, weight_var, bias_var;
     bool gaussian_input_layer, json, predict;
@@ -22,10 +22,16 @@ typedef struct converge_args {
 #define F(field) offsetof(converge_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy or .csv", .flags = CLI_REQUIRED},
-    {"depth", CLI_INT, F(depth), "L", "number of hidden layers, L >= 1 (depth 0 equals its limit exactly)",
-     .flags = CLI_REQUIRED, .lo = 1, .hi = 10000},
-    {"act", CLI_TEXT, F(act), "ACT", "any activation of `deepwick kernel`",
-     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"net", CLI_TEXT, F(net), "SPEC",
+     "an architecture as a one-line spelling (docs/architectures.md), instead of --depth,\n"
+     "--act, --weight-var, --bias-var, --out-dim: every dense / conv layer but the readout\n"
+     "(the last one at the top level) gets the study's width; X of shape (n, d), (n, L, C),\n"
+     "(n, H, W, C) or (n, D, H, W, C) (.npy) sets the input shape",
+     .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"depth", CLI_INT, F(depth), "L", "number of hidden layers, L >= 1 (depth 0 equals its limit exactly)\n"
+     "(required without --net)", .flags = 0, .lo = 1, .hi = 10000},
+    {"act", CLI_TEXT, F(act), "ACT", "any activation of `deepwick kernel` (required without --net)",
+     .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
     {"widths", CLI_INTS, F(widths), "LIST", "at least 2 distinct widths, e.g. 64,128,256,512",
      .flags = CLI_REQUIRED | CLI_HIDDEN_JSON, .lo = 1, .hi = 1000000000000L}, /* "widths" holds the results */
     {"samples", CLI_INT, F(samples), "S", "networks per width, S >= 2 (for standard errors)", .flags = CLI_REQUIRED,
@@ -58,7 +64,7 @@ static const cli_opt opts[] = {
 
 static const cli_cmd cmd = {
     "converge",
-    "--x X.npy --depth L --act ACT --widths 64,128,...,4096 --samples S\n"
+    "--x X.npy (--depth L --act ACT | --net SPEC) --widths 64,128,...,4096 --samples S\n"
     "                         [--law LAW] [--kind nngp|ntk] [--json] [--plot conv.svg] [options]",
     "For each hidden width N (every hidden layer N), sample S networks and compare their empirical Gram G_s\n"
     "(`deepwick sample --gram`) with the exact limit K (`deepwick kernel`, NTK parameterisation); width i (from 0)\n"
@@ -68,7 +74,9 @@ static const cli_cmd cmd = {
     "          its size without bias, sqrt(sum of squared entry standard errors);\n"
     "then the slope of log rms against log N (weighted least squares, 95% interval; theory: -1/2) and the fit\n"
     "bias(N) = bias_inf + c / N (theory: bias_inf = 0). Where a fit's chi2/dof exceeds 1 its standard errors\n"
-    "are scaled by sqrt(chi2/dof) (the Birge ratio).\n",
+    "are scaled by sqrt(chi2/dof) (the Birge ratio).\n\n"
+    "With --net SPEC, the same study for the architecture it spells (`deepwick sample --net`, `deepwick kernel\n"
+    "--net`): every dense / conv layer but the readout has width N.\n",
     opts, NULL};
 
 /* The library's result arrays (dw_sample_width_col, dw_sample_fit_entry) unpacked for printing. */
@@ -201,6 +209,13 @@ int cmd_converge(int argc, char **argv)
 {
     converge_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc < 0 && !a.net && (!a.act || !cli_given(&cmd, &a, "depth")))
+        rc = cli_usage_error("converge", "--%s is required (or --net SPEC)", a.act ? "depth" : "act");
+    if (rc < 0 && a.net) {
+        static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "out-dim", NULL};
+        static const char *const fc_only[] = {"predict", NULL};
+        rc = cli_net_refuse(&cmd, &a, spelled, fc_only);
+    }
     if (rc >= 0) {
         cli_args_free(&cmd, &a);
         return rc;
@@ -222,6 +237,9 @@ int cmd_converge(int argc, char **argv)
     dw_matrix_init(&X);
     dw_status s;
     dw_law law;
+    int ndim = 0;
+    size_t dims[CLI_POINTS_NDIM_MAX];
+    char what[512]; /* "depth 2, act relu" or "net SPEC" for the plot's title and the table's header */
     cli_progress prog;
     cli_progress_init(&prog, "converge");
     if (nwid < 2) {
@@ -233,16 +251,20 @@ int cmd_converge(int argc, char **argv)
         goto done;
     }
     for (size_t k = 0; k < nwid; k++) wid[k] = (size_t)a.widths.v[k];
-    if (!cli_law_parse(&law, a.law) || !cli_act_init(&act, a.act) || !cli_read_points(a.x, &X)) goto done;
+    if (!cli_law_parse(&law, a.law)) goto done;
+    if (a.net ? !cli_net_parse(&net, a.net) || !cli_net_points(net, a.x, NULL, &X, NULL, &ndim, dims)
+              : !cli_act_init(&act, a.act) || !cli_read_points(a.x, &X))
+        goto done;
     if (!(res = calloc(nwid, sizeof *res)) || !(pw = calloc(nwid, DW_SAMPLE_WIDTH_COLS * sizeof *pw))) {
         rc = cli_error("out of memory");
         goto done;
     }
-    if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
-        (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
-        (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
-        (s = dw_net_set_out_dim(net, (size_t)a.out_dim)) || (s = dw_net_set_law(net, a.law)) ||
-        (s = dw_net_set_gaussian_input_layer(net, gauss1))) {
+    if ((a.net ? (s = dw_net_set_param(net, DW_PARAM_NTK))
+               : (s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)depth, act, true)) ||
+                     (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
+                     (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
+                     (s = dw_net_set_out_dim(net, (size_t)a.out_dim))) ||
+        (s = dw_net_set_law(net, a.law)) || (s = dw_net_set_gaussian_input_layer(net, gauss1))) {
         rc = cli_status(s);
         goto done;
     }
@@ -251,6 +273,12 @@ int cmd_converge(int argc, char **argv)
         (s = dw_sample_opts_set_progress(o, cli_progress_cb, &prog))) {
         rc = cli_status(s);
         goto done;
+    }
+    if (a.net) {
+        const char *spec = dw_net_spec(net);
+        snprintf(what, sizeof what, "net %s", spec ? spec : a.net);
+    } else {
+        snprintf(what, sizeof what, "depth %ld, act %s", depth, dw_act_name(act));
     }
     const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", a.law, warn);
@@ -288,9 +316,9 @@ int cmd_converge(int argc, char **argv)
     char lname[128];
     dw_law_format(&law, lname, sizeof lname);
     if (a.plot) {
-        char title[512];
-        snprintf(title, sizeof title, "%s, depth %ld, %s, %s weights%s, %ld samples per width", a.kind, depth,
-                 dw_act_name(act), lname, gauss1 ? " (Gaussian input layer)" : "", samples);
+        char title[1024];
+        snprintf(title, sizeof title, "%s, %s, %s weights%s, %ld samples per width", a.kind, what, lname,
+                 gauss1 ? " (Gaussian input layer)" : "", samples);
         if ((s = write_plot(a.plot, title, nwid, res, &fit, pred))) {
             rc = cli_status(s);
             goto done;
@@ -298,10 +326,28 @@ int cmd_converge(int argc, char **argv)
     }
     if (a.json) {
         /* the options as parsed (one table), then the results */
+        size_t dout = 0;
+        if (a.net) {
+            /* the fully connected network's variances are not this net's (null); out_dim: the net's outputs per
+             * input at the first width */
+            free(a.weight_var.v);
+            free(a.bias_var.v);
+            a.weight_var = a.bias_var = (cli_reals){NULL, 0};
+            if (!(s = dw_sample_opts_set_width(o, wid[0]))) s = dw_sample_params_size(net, o, X.cols, NULL, &dout);
+            if (s || dout > (size_t)1000000000) {
+                rc = cli_status(s ? s : DW_ERR_RANGE);
+                goto done;
+            }
+            a.out_dim = (long)dout;
+        }
         printf("{\"command\": \"converge\", \"version\": \"%s\", ", dw_version());
         cli_json_options(stdout, &cmd, &a);
-        printf(", \"act\": ");
-        cli_json_string(stdout, dw_act_name(act));
+        if (a.net) {
+            cli_net_json(stdout, net, ndim, dims);
+        } else {
+            printf(", \"act\": ");
+            cli_json_string(stdout, dw_act_name(act));
+        }
         printf(", \"law\": ");
         cli_json_string(stdout, lname);
         printf(", \"n\": %zu, \"d\": %zu, \"widths\": [", X.rows, X.cols);
@@ -328,8 +374,8 @@ int cmd_converge(int argc, char **argv)
                fit.bias_coef_se, fit.limit_fro, fit.chi2_dof, fit.bias_chi2_dof);
         printf(", \"threads\": %d, \"seconds\": %.3f}\n", dw_core_threads((int)a.threads), secs);
     } else {
-        printf("# %s, depth %ld, act %s, law %s%s, %ld samples per width, n = %zu, |K|_F = %.6g\n", a.kind, depth,
-               dw_act_name(act), lname, gauss1 ? " (Gaussian input layer)" : "", samples, X.rows, fit.limit_fro);
+        printf("# %s, %s, law %s%s, %ld samples per width, n = %zu, |K|_F = %.6g\n", a.kind, what, lname,
+               gauss1 ? " (Gaussian input layer)" : "", samples, X.rows, fit.limit_fro);
         printf("%8s %13s %10s %11s %12s %10s %11s %11s\n", "width", "rms", "rms_se", "rel_rms", "bias", "bias_se",
                "bias_fro", "noise_fro");
         for (size_t k = 0; k < nwid; k++)

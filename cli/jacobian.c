@@ -14,8 +14,8 @@ typedef struct jacobian_args {
     cli_args base;
     const char *act, *weights, *out, *plot, *law;
     long depth, moments, width, samples, probes, seed, threads, bins;
-    cli_reals weight_var, bias_var;
-    double q0;
+    cli_reals weight_var, bias_var, residual;
+    double q0, skip;
     cli_grid grid;
     bool fixed_point, exact, density, json, sample, log_t;
 } jacobian_args;
@@ -33,6 +33,11 @@ static const cli_opt opts[] = {
      .def = "1"},
     {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L values", .def = "0"},
     {"q0", CLI_REAL, F(q0), "Q", "input variance |x|^2/N > 0; q_1 = sigma_w^2 Q + sigma_b^2", .def = "1"},
+    {"residual", CLI_REALS, F(residual), "ALPHA",
+     "residual network: L blocks x' = GAMMA x + ALPHA phi(W x + b) (branch dense; ACT),\n"
+     "J = prod (GAMMA I + ALPHA D_l W_l); one ALPHA or L values; K <= 8; the moments\n"
+     "(and --sample), no density", .flags = 0},
+    {"skip", CLI_REAL, F(skip), "GAMMA", "the skip connection's scale of --residual", .def = "1"},
     {"fixed-point", CLI_FLAG, F(fixed_point), NULL, "every layer at the stable fixed point q* of the variance map",
      .flags = 0},
     {"weights", CLI_CHOICE, F(weights), "W", "gaussian (any i.i.d. law: the same limit) or orthogonal (Haar)",
@@ -111,6 +116,19 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
         return cli_usage_error("jacobian",
                                "--width, --samples, --law, --probes, --seed and --threads go with --sample");
     }
+    if (cli_given(&cmd, a, "skip") && !cli_given(&cmd, a, "residual"))
+        return cli_usage_error("jacobian", "--skip goes with --residual");
+    if (cli_given(&cmd, a, "residual") &&
+        (a->fixed_point || a->exact || a->density || a->plot))
+        return cli_usage_error("jacobian", "--residual gives the limit's moments and --sample: not with "
+                               "--fixed-point, --exact, --density or --plot");
+    if (cli_given(&cmd, a, "residual")) {
+        const cli_reals *lists[3] = {&a->residual, &a->weight_var, &a->bias_var};
+        const char *names[3] = {"residual", "weight-var", "bias-var"};
+        for (int i = 0; i < 3; i++)
+            if (lists[i]->n != 1 && lists[i]->n != (size_t)a->depth)
+                return cli_error("--%s: %zu values; give one or L = %ld", names[i], lists[i]->n, a->depth);
+    }
     if (a->probes == 1) return cli_error("--probes: 1 probe gives no standard error; use 0 (exact) or >= 2");
     if (a->plot) {
         if (a->sample && a->probes)
@@ -129,6 +147,24 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
         return cli_error("--grid: A = %g; the abscissae must be > 0 (the atom at 0 is reported apart)", a->grid.a);
     if (grid && !(a->grid.b > a->grid.a)) return cli_error("--grid: B = %g must be above A = %g", a->grid.b, a->grid.a);
     return -1;
+}
+
+/* One value, or value l of L (1 or L values, checked by check_relations). */
+static double pick(const cli_reals *r, long l) { return r->n == 1 ? r->v[0] : r->v[l]; }
+
+/* --residual: L blocks residual(dense(weight_var_l, bias_var_l); ACT, skip_scale = GAMMA, branch_scale = ALPHA_l). */
+static dw_status residual_net(dw_net *net, const jacobian_args *a, const dw_act *act)
+{
+    dw_status st = DW_OK;
+    for (long l = 0; l < a->depth && !st; l++) {
+        dw_net *b = NULL;
+        if (!(st = dw_net_init(&b)) &&
+            !(st = dw_net_add_dense(b, pick(&a->weight_var, l), pick(&a->bias_var, l), a->sample ? (double)a->width : 0)) &&
+            !(st = dw_net_add_act(b, act)))
+            st = dw_net_add_residual(net, b, a->skip, pick(&a->residual, l));
+        dw_net_clear(b);
+    }
+    return st;
 }
 
 int cmd_jacobian(int argc, char **argv)
@@ -160,9 +196,10 @@ int cmd_jacobian(int argc, char **argv)
     if (!cli_act_init(&act, a.act)) goto done;
     /* the network (its law: the sampled one, or the limit's) and the limit's options */
     char lawbuf[64];
-    if ((st = dw_net_init(&net)) || (st = dw_net_set_fc(net, (int)depth, act, false)) ||
-        (st = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
-        (st = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) ||
+    if ((st = dw_net_init(&net)) ||
+        (st = cli_given(&cmd, &a, "residual") ? residual_net(net, &a, act) : dw_net_set_fc(net, (int)depth, act, false)) ||
+        (!cli_given(&cmd, &a, "residual") && (st = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v))) ||
+        (!cli_given(&cmd, &a, "residual") && (st = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v))) ||
         (st = dw_net_set_law(net, sample ? dw_law_format(&law, lawbuf, sizeof lawbuf) : weights)) ||
         (st = dw_spectrum_opts_init(&o)) || (st = dw_spectrum_opts_set_q0(o, a.q0)) ||
         (st = dw_spectrum_opts_set_fixed_point(o, a.fixed_point)) ||
@@ -189,7 +226,8 @@ int cmd_jacobian(int argc, char **argv)
         const double Nd = (double)a.width;
         cli_progress prog;
         cli_progress_init(&prog, "jacobian --sample");
-        if ((st = dw_net_set_widths(net, 1, &Nd)) || (st = dw_spectrum_sample_opts_init(&so)) ||
+        if ((!cli_given(&cmd, &a, "residual") && (st = dw_net_set_widths(net, 1, &Nd))) ||
+            (st = dw_spectrum_sample_opts_init(&so)) ||
             (st = dw_spectrum_sample_opts_set_samples(so, (size_t)a.samples)) ||
             (st = dw_spectrum_sample_opts_set_probes(so, (size_t)probes)) ||
             (st = dw_spectrum_sample_opts_set_seed(so, (unsigned long long)seed)) ||

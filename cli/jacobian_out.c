@@ -69,8 +69,10 @@ void jacobian_summary(const dw_spectrum_report *r, const char *act, const char *
     const bool have_qs = dw_spectrum_report_criticality(r, &qs, &chi, &critical);
     dw_spectrum_report_routes_agree(r, &maxrel);
     dw_spectrum_report_support(r, &lo, &hi);
-    printf("activation %s, depth %d, %s weights, %s\n", act, L, weights, fixed ? "at the fixed point" : "from q0");
-    printf("q_L = %.17g%s\n", dw_spectrum_q(s)[L - 1], have_qs ? "" : " (no stable fixed point)");
+    const bool res = dw_spectrum_residual(s);
+    printf("activation %s, depth %d%s, %s weights, %s\n", act, L, res ? " residual blocks" : "", weights,
+           fixed ? "at the fixed point" : "from q0");
+    printf("q_L = %.17g%s\n", dw_spectrum_q(s)[L - 1], have_qs || res ? "" : " (no stable fixed point)");
     if (have_qs)
         printf("q* = %.17g, chi = sigma_w^2 mu_1(q*) = %.17g: %s\n", qs, chi,
                critical ? "critical (edge of chaos)" : chi < 1 ? "ordered" : "chaotic");
@@ -81,7 +83,16 @@ void jacobian_summary(const dw_spectrum_report *r, const char *act, const char *
     }
     if (K >= 2) printf("variance = %.17g\n", m[1] - m[0] * m[0]);
     if (!isnan(maxrel)) printf("NC(k) route agrees to %.3g relative\n", maxrel);
-    printf("atom at 0: %.17g; support within [%.17g, %.17g]\n", dw_spectrum_atom0(s), lo, hi);
+    if (res) {
+        double u[DW_SPECTRUM_RES_KMAX];
+        const double c = dw_spectrum_residual_c(s);
+        printf("large-depth parameter c = sum_l alpha_l^2 sigma_w^2 mu_1 = %.17g", c);
+        if (dw_spectrum_residual_universal(c, K, u) == DW_OK) printf("; universal limit (gamma = 1) m_%d = %.17g", K,
+                                                                     u[K - 1]);
+        printf("\n");
+    } else {
+        printf("atom at 0: %.17g; support within [%.17g, %.17g]\n", dw_spectrum_atom0(s), lo, hi);
+    }
     if (density_out) {
         const double *t;
         double mass;
@@ -99,7 +110,10 @@ void jacobian_summary(const dw_spectrum_report *r, const char *act, const char *
         for (int k = 0; k < K; k++)
             printf("%3d  %-23.17g  %-23.17g  %-10.3g  %+.2f\n", k + 1, m[k], sm[k], sse[k],
                    sse[k] > 0 ? (sm[k] - m[k]) / sse[k] : 0.0);
-        if (s2)
+        if (s2 && res)
+            printf("atom at 0: sample %.6g (%zu values zero to the SVD's resolution)\n",
+                   (double)zeros / (double)(S * N), zeros);
+        else if (s2)
             printf("atom at 0: sample %.6g (%zu values zero to the SVD's resolution), limit %.6g\n",
                    (double)zeros / (double)(S * N), zeros, dw_spectrum_atom0(s));
         printf("(the finite-width bias is O(1/N): |z| grows with the number of networks at fixed N)\n");

@@ -15,7 +15,7 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct kernel_args {
     cli_args base;
-    const char *x, *y, *act, *out, *kind, *param, *memory;
+    const char *x, *y, *act, *out, *kind, *param, *memory, *net;
     long depth, threads;
     cli_reals weight_var, bias_var, width;
     bool all_layers, json, resume;
@@ -24,14 +24,21 @@ typedef struct kernel_args {
 #define F(field) offsetof(kernel_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy (float64/float32, C order) or .csv", .flags = CLI_REQUIRED},
-    {"depth", CLI_INT, F(depth), "L", "number of activations (hidden layers), L >= 0; 0 is the linear model K^1",
-     .flags = CLI_REQUIRED, .lo = INT_MIN, .hi = INT_MAX}, /* the range is the network's to check (one wording) */
+    {"net", CLI_TEXT, F(net), "SPEC",
+     "the network as a one-line spelling (docs/architectures.md), instead of --depth,\n"
+     "--act, --weight-var, --bias-var, --width, e.g. 'conv(3x3, same, W_std=1.4);\n"
+     "relu; avgpool(2x2); flatten; dense(W_std=1.4)'; X of shape (n, d), (n, L, C),\n"
+     "(n, H, W, C) or (n, D, H, W, C) (.npy) sets the input shape",
+     .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"depth", CLI_INT, F(depth), "L",
+     "number of activations (hidden layers), L >= 0; 0 is the linear model K^1\n(required without --net)",
+     .flags = 0, .lo = INT_MIN, .hi = INT_MAX}, /* the range is the network's to check (one wording) */
     {"act", CLI_TEXT, F(act), "ACT",
      "identity, relu, leaky_relu:ALPHA, abs, step, erf, sin, cos, exp, poly:c0,c1,...,\n"
      "gelu (closed forms); tanh, sigmoid, gelu_tanh, silu, softplus, elu, selu, mish;\n"
      "or an expression in z, e.g. 'tanh(z)^2', 'z*sigmoid(1.702*z)', 'max(z, 0.1*z)'\n"
-     "(+ - * / ^, exp log sqrt abs tanh sigmoid erf sin cos relu softplus max min)",
-     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+     "(+ - * / ^, exp log sqrt abs tanh sigmoid erf sin cos relu softplus max min)\n(required without --net)",
+     .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
     {"out", CLI_TEXT, F(out), "FILE",
      "output .npy (float64), written atomically: row blocks go into .FILE.deepwick-partial\n"
      "beside it, renamed when complete; a previous FILE stays untouched until then",
@@ -92,20 +99,30 @@ static int kernel_progress(void *ctx, double done, double total)
 }
 
 static const cli_cmd cmd = {
-    "kernel", "--x X.npy [--y Y.npy] --depth L --act ACT --out K.npy [options]",
+    "kernel", "--x X.npy [--y Y.npy] (--depth L --act ACT | --net SPEC) --out K.npy [options]",
     "Infinite-width NNGP kernel K^{L+1} and/or neural tangent kernel Theta^{L+1} of the network\n"
     "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1}   (theory.md 1.1-1.3)\n"
     "on every pair of rows of X (and Y). The result goes to disk by blocks of rows, so n and m are\n"
     "limited by the disk, not the memory; the bits are those of the in-memory computation whatever\n"
     "--memory and --threads. A progress bar is drawn on stderr when it is a terminal. After Ctrl-C,\n"
-    "SIGTERM or a kill, FILE is untouched and the same command with --resume continues.\n",
+    "SIGTERM or a kill, FILE is untouched and the same command with --resume continues.\n\n"
+    "With --net SPEC, the kernels of the architecture it spells (conv, pools, layernorm, dropout,\n"
+    "residual and parallel branches: docs/architectures.md), computed in memory.\n",
     opts, "weight_var = W_std**2 of Neural Tangents' stax.Dense; a layer with bias-var 0 has no bias.\n"};
+
+static int kernel_net(kernel_args *a);
 
 int cmd_kernel(int argc, char **argv)
 {
     kernel_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc >= 0) {
+        cli_args_free(&cmd, &a);
+        return rc;
+    }
+    if (a.net || !a.act || !cli_given(&cmd, &a, "depth")) {
+        rc = a.net ? kernel_net(&a) : cli_usage_error("kernel", "--%s is required (or --net SPEC)",
+                                                      a.act ? "depth" : "act");
         cli_args_free(&cmd, &a);
         return rc;
     }
@@ -214,6 +231,86 @@ done:
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);
+    dw_matrix_clear(&X);
+    dw_matrix_clear(&Y);
+    return rc;
+}
+
+/* --net SPEC: the Gram of an architecture (dw_net_parse), computed in memory and written as one .npy. */
+static int kernel_net(kernel_args *a)
+{
+    static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "width", NULL};
+    static const char *const fc_only[] = {"all-layers", "resume", "memory", NULL};
+    int rc = cli_net_refuse(&cmd, a, spelled, fc_only);
+    if (rc >= 0) return rc;
+    const bool nngp = strcmp(a->kind, "ntk") != 0, ntk = strcmp(a->kind, "nngp") != 0;
+    int ndim = 0;
+    size_t dims[CLI_POINTS_NDIM_MAX];
+    dw_net *net = NULL;
+    dw_kernel_opts *o = NULL;
+    dw_kernel_info *info = NULL;
+    double *out = NULL;
+    dw_matrix X, Y;
+    dw_matrix_init(&X);
+    dw_matrix_init(&Y);
+    dw_status s;
+    rc = 1;
+    if (!cli_net_parse(&net, a->net) || !cli_net_points(net, a->x, a->y, &X, &Y, &ndim, dims)) goto done;
+    const size_t n = X.rows, m = a->y ? Y.rows : X.rows, d = X.cols;
+    const double entries = (double)(nngp + ntk) * (double)n * (double)m;
+    if ((s = dw_net_set_param(net, strcmp(a->param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
+        (s = dw_kernel_opts_init(&o)) || (s = dw_kernel_opts_set_threads(o, (int)a->threads)) ||
+        (s = dw_kernel_info_init(&info)) || (s = dw_core_check_alloc(8.0 * entries, "the Gram matrices"))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (!(out = dw_core_alloc_large((size_t)entries * sizeof *out, "the Gram matrices"))) {
+        rc = cli_status(DW_ERR_NOMEM);
+        goto done;
+    }
+    double t0 = cli_now();
+    s = dw_kernel_gram(net, o, X.data, n, a->y ? Y.data : NULL, m, d, nngp ? out : NULL,
+                       ntk ? out + (nngp ? n * m : 0) : NULL, info);
+    double secs = cli_now() - t0;
+    size_t shape[3], nd = 0;
+    if (nngp && ntk) shape[nd++] = 2;
+    shape[nd++] = n;
+    shape[nd++] = m;
+    if (s || (s = dw_io_write_npy(a->out, out, (int)nd, shape))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (a->json) {
+        /* the fully connected network's variances are not this net's: echoed as null */
+        free(a->weight_var.v);
+        free(a->bias_var.v);
+        a->weight_var = a->bias_var = (cli_reals){NULL, 0};
+        printf("{\"command\": \"kernel\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, a);
+        cli_net_json(stdout, net, ndim, dims);
+        printf(", \"method\": ");
+        cli_json_string(stdout, dw_kernel_info_method(info));
+        if (dw_kernel_info_target(info) > 0)
+            printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
+                   "\"error_target\": %.3g, \"series_terms\": %d, \"evaluations\": %zu, "
+                   "\"quadrature_evaluations\": %zu",
+                   dw_kernel_info_max_bound(info), dw_kernel_info_expectation_bound(info),
+                   dw_kernel_info_estimate(info) ? "true" : "false", dw_kernel_info_target(info),
+                   dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
+                   dw_kernel_info_quadrature(info));
+        else
+            printf(", \"max_error_bound\": null, \"expectation_error_bound\": null");
+        printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"symmetric\": %s, \"shape\": [", n, m, d,
+               a->y ? "false" : "true");
+        for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
+        printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)a->threads), secs);
+    }
+    rc = 0;
+done:
+    dw_core_free_large(out);
+    dw_kernel_info_clear(info);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
     dw_matrix_clear(&X);
     dw_matrix_clear(&Y);
     return rc;

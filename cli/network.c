@@ -12,19 +12,45 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct network_args {
     cli_args base;
-    const char *x, *y, *weights, *biases, *act, *outputs, *gram, *out;
+    const char *x, *y, *net, *params, *init_params, *law, *param, *weights, *biases, *act, *outputs, *gram, *out;
     cli_reals weight_scale, bias_scale;
-    long threads;
+    long threads, seed, sample, width;
     bool json;
 } network_args;
 
 #define F(field) offsetof(network_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "inputs, n x d: .npy (float64/float32, C order) or .csv", .flags = CLI_REQUIRED},
+    {"net", CLI_TEXT, F(net), "SPEC",
+     "an architecture as a one-line spelling (docs/architectures.md), instead of\n"
+     "--weights, --act, --biases: its parameters are --params or drawn by --init-params;\n"
+     "X of shape (n, d), (n, L, C), (n, H, W, C) or (n, D, H, W, C) (.npy) sets the\n"
+     "input shape", .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"params", CLI_TEXT, F(params), "FILE",
+     "with --net: the network's trainable parameters, a .npy vector in the layout of\n"
+     "dw_sample_params (deepwick/sample.h; deepwick.sampling.init_params): every dense /\n"
+     "conv layer in order, its kernel (filter x C_in x C_out, HWIO) then its bias", .flags = 0},
+    {"init-params", CLI_TEXT, F(init_params), "FILE",
+     "with --net: draw the parameters of network --sample of --seed (the networks of\n"
+     "`deepwick sample --net`) and write them, .npy (n_params,); --outputs / --gram then\n"
+     "evaluate that network", .flags = CLI_OUTPUT, .ext = ".npy"},
+    {"seed", CLI_INT, F(seed), "SEED", "with --net: the seed of --init-params and of train-mode dropout's masks",
+     .def = "0", .lo = 0, .hi = 0x7fffffffffffffffL},
+    {"sample", CLI_INT, F(sample), "K", "with --net: the network's index among the seed's (as --seed)", .def = "0",
+     .lo = 0, .hi = 0x7fffffffffffffffL},
+    {"width", CLI_INT, F(width), "N",
+     "with --net: the width of every dense / conv layer whose out_dim / out_chan the\n"
+     "spelling leaves unset", .lo = 1, .hi = 1L << 30},
+    {"law", CLI_TEXT, F(law), "LAW", "with --net: the weights' law of --init-params (as `deepwick sample`)",
+     .def = "gaussian", .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+    {"param", CLI_CHOICE, F(param), "P",
+     "with --net: ntk or standard, the parameterisation of layers whose spelling leaves it\n"
+     "unset", .def = "ntk", .choices = "ntk|standard"},
     {"weights", CLI_TEXT, F(weights), "LIST",
-     "comma-separated .npy files, W_l of shape (n_l, n_{l-1}), n_0 = d, used as given", .flags = CLI_REQUIRED},
-    {"act", CLI_TEXT, F(act), "ACT", "the activation after every layer but the last (any of `deepwick kernel`)",
-     .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
+     "comma-separated .npy files, W_l of shape (n_l, n_{l-1}), n_0 = d, used as given\n(required without --net)",
+     .flags = 0},
+    {"act", CLI_TEXT, F(act), "ACT", "the activation after every layer but the last (any of `deepwick kernel`)\n"
+     "(required without --net)", .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
     {"biases", CLI_TEXT, F(biases), "LIST",
      "comma-separated .npy files of shape (n_l,), one per layer; '-' for a layer without bias\n"
      "(default: no biases)", .flags = CLI_HIDDEN_JSON}, /* "biases" reports which layers have one */
@@ -49,10 +75,16 @@ static const cli_opt opts[] = {
 static const cli_cmd cmd = {
     "network",
     "--x X.npy --weights W1.npy,...,WL.npy --act ACT [--biases b1.npy,...,bL.npy]\n"
+    "                        [--outputs F.npy] [--gram nngp|ntk --out G.npy] [options]\n"
+    "       deepwick network --x X.npy --net SPEC (--params THETA.npy | --init-params THETA.npy [--seed S])\n"
     "                        [--outputs F.npy] [--gram nngp|ntk --out G.npy] [options]",
     "The network h^1 = W_1 x + b_1, h^{l+1} = W_{l+1} phi(h^l) + b_{l+1}, f = h^L with the weights you give\n"
     "(trained ones, torch's nn.Linear weights saved with numpy.save, or sampled ones), on the rows of X.\n"
-    "Give at least one of --outputs, --gram.\n",
+    "Give at least one of --outputs, --gram.\n\n"
+    "With --net SPEC, the network of an architecture (docs/architectures.md) whose trainable parameters are the\n"
+    "vector THETA (--params), or drawn (--init-params writes them: draw, then evaluate, e.g. after training them\n"
+    "elsewhere): its outputs (n, out_dim), out_dim = the last layer's positions x channels, and its empirical\n"
+    "NNGP / NTK Gram, as `deepwick sample --net` computes them for sampled networks.\n",
     opts, NULL};
 
 /* Split a comma-separated list of paths (in place in a copy); count in *n. */
@@ -106,13 +138,48 @@ static int layer_scales(const char *opt, const cli_reals *r, size_t L, double **
     return 1;
 }
 
+/* The options' combinations, one usage line for the first wrong one; -1 if fine. */
+static int network_check(const network_args *a)
+{
+    static const char *const net_only[] = {"params", "init-params", "seed", "sample", "width", "law", "param", NULL};
+    if (!a->net) {
+        for (size_t k = 0; net_only[k]; k++)
+            if (cli_given(&cmd, a, net_only[k]))
+                return cli_usage_error("network", "--%s: only with --net SPEC (an architecture's parameter vector)",
+                                       net_only[k]);
+        if (!a->weights || !a->act)
+            return cli_usage_error("network", "--%s is required (or --net SPEC)", a->weights ? "act" : "weights");
+        return cli_outputs_gram(cmd.name, a->outputs, a->gram, a->out);
+    }
+    static const char *const spelled[] = {"act", NULL};
+    static const char *const given_only[] = {"weights", "biases", "weight-scale", "bias-scale", NULL};
+    int rc = cli_net_refuse(&cmd, a, spelled, given_only);
+    if (rc >= 0) return rc;
+    if (!a->params == !a->init_params)
+        return cli_usage_error("network", a->params ? "--params and --init-params: give one (evaluate a vector, or "
+                                                      "draw one)"
+                                                    : "--net needs --params THETA.npy or --init-params THETA.npy");
+    if (a->params && cli_given(&cmd, a, "law"))
+        return cli_usage_error("network", "--law: only with --init-params (it draws the parameters)");
+    if (a->params || a->outputs || a->gram || a->out)
+        if ((rc = cli_outputs_gram(cmd.name, a->outputs, a->gram, a->out)) >= 0) return rc;
+    if (a->init_params && ((a->outputs && !strcmp(a->outputs, a->init_params)) ||
+                           (a->out && !strcmp(a->out, a->init_params))))
+        return cli_error("--init-params and --%s name the same file '%s'",
+                         a->outputs && !strcmp(a->outputs, a->init_params) ? "outputs" : "out", a->init_params);
+    return -1;
+}
+
+static int network_net(network_args *a);
+
 int cmd_network(int argc, char **argv)
 {
     network_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
-    if (rc < 0) rc = cli_outputs_gram(cmd.name, a.outputs, a.gram, a.out);
+    if (rc < 0) rc = network_check(&a);
     if (rc < 0 && a.y && !a.gram)
         rc = cli_usage_error("network", "--y needs --gram nngp|ntk (it gives the cross Gram)");
+    if (rc < 0 && a.net) rc = network_net(&a);
     if (rc >= 0) {
         cli_args_free(&cmd, &a);
         return rc;
@@ -243,6 +310,111 @@ done:
     dw_sample_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);
+    dw_matrix_clear(&X);
+    dw_matrix_clear(&Y);
+    return rc;
+}
+
+/* --net SPEC: one network of an architecture, its parameters the flat vector of dw_sample_params (given or drawn). */
+static int network_net(network_args *a)
+{
+    const dw_sample_gram gram = !a->gram ? DW_SAMPLE_NO_GRAM : strcmp(a->gram, "ntk") ? DW_SAMPLE_NNGP : DW_SAMPLE_NTK;
+    int rc = 1, ndim = 0;
+    size_t dims[CLI_POINTS_NDIM_MAX], npar = 0, dout = 0;
+    double *theta = NULL, *F = NULL, *G = NULL;
+    dw_net *net = NULL;
+    dw_sample_opts *o = NULL;
+    dw_matrix X, Y, T;
+    dw_matrix_init(&X);
+    dw_matrix_init(&Y);
+    dw_matrix_init(&T);
+    dw_status s;
+    dw_law law;
+    if (!cli_law_parse(&law, a->law) || !cli_net_parse(&net, a->net) ||
+        !cli_net_points(net, a->x, a->y, &X, &Y, &ndim, dims))
+        goto done;
+    const size_t n = X.rows, m = a->y ? Y.rows : n, d = X.cols;
+    if ((s = dw_net_set_param(net, strcmp(a->param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
+        (s = dw_net_set_law(net, a->law)) || (s = dw_sample_opts_init(&o)) ||
+        (s = dw_sample_opts_set_seed(o, (unsigned long long)a->seed)) ||
+        (s = dw_sample_opts_set_first_sample(o, (unsigned long long)a->sample)) ||
+        (s = dw_sample_opts_set_threads(o, (int)a->threads)) ||
+        (a->width && (s = dw_sample_opts_set_width(o, (size_t)a->width)))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if (!cli_net_size(net, o, d, &npar, &dout)) goto done;
+    if (a->params) {
+        if ((s = dw_io_read_npy(&T, a->params))) {
+            rc = cli_status(s);
+            goto done;
+        }
+        if ((T.rows != 1 && T.cols != 1) || T.rows * T.cols != npar) {
+            rc = cli_error("--params: %s has shape (%zu, %zu): the network has %zu parameters "
+                           "(dw_sample_params_size), a vector (%zu,)", a->params, T.rows, T.cols, npar, npar);
+            goto done;
+        }
+        theta = T.data;
+    } else {
+        if ((s = dw_core_check_alloc(8.0 * (double)npar, "the parameters"))) {
+            rc = cli_status(s);
+            goto done;
+        }
+        if (!(theta = T.data = dw_core_alloc_large((npar ? npar : 1) * sizeof *theta, "the parameters"))) {
+            rc = cli_status(DW_ERR_NOMEM);
+            goto done;
+        }
+        const char *warn = dw_law_warning(&law);
+        if (warn) fprintf(stderr, "warning: --law %s: %s\n", a->law, warn);
+        if ((s = dw_sample_params(net, o, d, theta, npar))) {
+            rc = cli_status(s);
+            goto done;
+        }
+    }
+    if ((a->outputs && (s = dw_core_check_alloc(8.0 * (double)n * (double)dout, "the outputs"))) ||
+        (gram && (s = dw_core_check_alloc(8.0 * (double)n * (double)m, "the Gram matrix")))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if ((a->outputs && !(F = dw_core_alloc_large(n * dout * sizeof *F, "the outputs"))) ||
+        (gram && !(G = dw_core_alloc_large(n * m * sizeof *G, "the Gram matrix")))) {
+        rc = cli_status(DW_ERR_NOMEM);
+        goto done;
+    }
+    const double t0 = cli_now();
+    if ((a->outputs && (s = dw_sample_apply(net, o, theta, npar, X.data, n, d, F))) ||
+        (gram && (s = dw_sample_params_gram(net, o, theta, npar, X.data, n, a->y ? Y.data : NULL, m, d, gram, G)))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    const double secs = cli_now() - t0;
+    const size_t fshape[2] = {n, dout}, gshape[2] = {n, m}, tshape[1] = {npar};
+    if (a->init_params && (s = dw_io_write_npy(a->init_params, theta, 1, tshape))) {
+        rc = cli_status(s);
+        goto done;
+    }
+    if ((rc = cli_write_outputs_gram(a->outputs, F, 2, fshape, gram ? a->out : NULL, G, 2, gshape))) {
+        if (a->init_params) remove(a->init_params); /* no partial output */
+        goto done;
+    }
+    if (a->json) {
+        char lname[128];
+        printf("{\"command\": \"network\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, a);
+        cli_net_json(stdout, net, ndim, dims);
+        printf(", \"law\": ");
+        cli_json_string(stdout, dw_law_format(&law, lname, sizeof lname));
+        printf(", \"n_params\": %zu, \"out_dim\": %zu, \"n\": %zu, \"m\": %zu, \"d\": %zu, \"threads\": %d, "
+               "\"seconds\": %.6f}\n", npar, dout, n, m, d, dw_core_threads((int)a->threads), secs);
+    }
+    rc = 0;
+done:
+    if (a->params) dw_matrix_clear(&T);
+    else dw_core_free_large(T.data);
+    dw_core_free_large(F);
+    dw_core_free_large(G);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
     dw_matrix_clear(&X);
     dw_matrix_clear(&Y);
     return rc;

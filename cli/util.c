@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "core/internal.h"
 #include "core/sbuf.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 int cli_error(const char *fmt, ...)
@@ -107,6 +109,46 @@ int cli_read_points(const char *path, dw_matrix *X)
                          X->rows == 0 ? "points (0 rows)" : "features (0 columns)", X->rows, X->cols),
                0;
     return 1;
+}
+
+int cli_read_points_nd(const char *path, dw_matrix *X, int *ndim, size_t *dims)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot || strcasecmp(dot, ".npy") != 0) { /* .csv (or an unsupported extension: read_matrix says so) */
+        if (!cli_read_points(path, X)) return 0;
+        *ndim = 2;
+        dims[0] = X->rows;
+        dims[1] = X->cols;
+        return 1;
+    }
+    dw_status s = dw_io_read_npy_nd(X, path, CLI_POINTS_NDIM_MAX, ndim, dims);
+    if (s) return cli_status(s), 0;
+    if (*ndim == 0) return cli_error("%s: a scalar array holds no input points", path), 0;
+    if (*ndim == 1) { /* (k,): k points of one feature, as dw_io_read_matrix */
+        *ndim = 2;
+        dims[1] = 1;
+    }
+    size_t count = X->rows * X->cols;
+    X->rows = dims[0];
+    X->cols = dims[0] ? count / dims[0] : 0;
+    for (int k = 1; k < *ndim; k++)
+        if (dims[k] == 0) X->cols = 0;
+    if (X->rows == 0 || X->cols == 0)
+        return cli_error("%s: no input %s (shape %s)", path,
+                         X->rows == 0 ? "points (0 rows)" : "features (an axis of size 0)", cli_shape_text(*ndim, dims)),
+               0;
+    return 1;
+}
+
+const char *cli_shape_text(int ndim, const size_t *dims)
+{
+    static char buf[160];
+    size_t o = 0;
+    buf[o++] = '(';
+    for (int k = 0; k < ndim && o + 24 < sizeof buf; k++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%zu", k ? ", " : "", dims[k]);
+    snprintf(buf + o, sizeof buf - o, ")");
+    return buf;
 }
 
 int cli_read_second_points(const char *ypath, const char *xpath, const dw_matrix *X, dw_matrix *Y)

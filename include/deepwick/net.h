@@ -145,10 +145,11 @@ DW_API dw_status dw_net_add_residual(dw_net *net, const dw_net *branch, double s
 /** The layers of a one-line text spelling appended to the net (docs/architectures.md gives the grammar), e.g.
  * "conv(3x3, same, W_std=1.4, b_std=0.1); relu; avgpool(2x2); flatten; dense(W_std=1.4)". Activations spelt
  * in the text are owned by the net. A malformed spelling: DW_ERR_INVALID with "net: column C: what was expected",
- * the net unchanged. */
+ * the net unchanged. The empty spelling appends no layers. */
 DW_API dw_status dw_net_parse(dw_net *net, const char *spec);
-/** The canonical spelling of the net's layers, which dw_net_parse reads back to the same network (owned by the
- * net, valid until it changes). */
+/** The canonical spelling of the net's layers, which dw_net_parse reads back to the same layers bit for bit (owned by
+ * the net, valid until it changes; "" for no layers). NULL, with the message, for what has no spelling (given
+ * weights, an empty parallel branch) and on allocation failure. */
 DW_API const char *dw_net_spec(dw_net *net);
 
 /** ---- per-dense-layer values: n = 1 (every dense layer) or one per dense layer, in order ---- */

@@ -8,7 +8,27 @@
  * widths (required where depth >= 1, whole numbers), out_dim (the readout's width), parameterisation, law and
  * gaussian_input_layer describe the networks drawn; the given-weights calls take a net built by dw_net_set_given
  * with readout true. What is not the network (seed, samples, threads, progress, reduction) lives in the opaque
- * dw_sample_opts; every call accepts opts NULL for the defaults. */
+ * dw_sample_opts; every call accepts opts NULL for the defaults.
+ *
+ * ARCHITECTURES (theory.md 7): every call here also takes a net that is not fully connected (convolutions, pools,
+ * flatten, layernorm, dropout, scale, fanout / parallel / fanin_sum, residual blocks, per-layer parameterisation,
+ * no bias; inputs NHWC, flattened row-major per point, d = the product of the input shape). Such a net's finite
+ * networks follow Neural Tangents' stax:
+ *   a dense layer acts on the channels at every position; a conv layer's kernel is filter x C_in x C_out (HWIO),
+ *   fan-in = filter size x C_in; per layer, NTK parameterisation W = sqrt(weight_var / fan_in) w, b = sqrt(bias_var)
+ *   beta with trainable w, beta drawn from the law (biases Gaussian), or standard: W, b trainable, drawn with those
+ *   scales; train-mode Dropout keeps each entry of each input with probability rate (a Bernoulli mask per network
+ *   and input, keyed by the seed, the sample and the input's row) and scales it by 1 / rate.
+ * Widths: every dense layer's width (out_dim) and conv layer's out_chan, or where the net leaves one unset the
+ * options' width (dw_sample_opts_set_width); dw_sample_converge sets every one but the readout's (the top level's
+ * last dense or conv layer) to the study's width. The outputs are the last
+ * layer's P x C entries (NHWC; P = 1 without spatial axes): out_dim = P x C. Grams: NTK, the tangent kernel with
+ * respect to every parameter, (1/out_dim) sum over the output units, by back-propagation through every layer (the
+ * Jacobian rows, n x out_dim x parameters doubles per network); NNGP, where the net ends with a dense layer (weight_var
+ * w, bias_var b, input a of C channels at P positions) the covariance of the outputs given the layers below,
+ * (1/P) sum_p (w / C) a_p(x).a_p(y) + b, else (1/out_dim) f(x).f(y). Complex-gaussian weights and given weights are
+ * taken by fully connected nets only. dw_sample_forward and dw_sample_network_gram evaluate the network of sample
+ * first_sample (o's seed), the one dw_sample_params draws. */
 #ifndef DEEPWICK_SAMPLE_H
 #define DEEPWICK_SAMPLE_H
 
@@ -68,6 +88,9 @@ DW_API dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads);
 DW_API dw_status dw_sample_opts_set_progress(dw_sample_opts *o, dw_sample_progress_fn fn, void *ctx);
 /** dw_sample_run's Gram: false, the S per-sample Grams; true, their mean and its standard error. */
 DW_API dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce);
+/** Architecture nets (not fully connected): the width of every dense / conv layer whose width (out_dim / out_chan)
+ * the net leaves unset; 0 (the default): none, such a layer is an error. At most 2^30. */
+DW_API dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width);
 
 /** ---- sampled networks (a random net: dw_net_set_fc with readout) ----
  * Sample S networks and evaluate them on X (n x d):
@@ -111,6 +134,34 @@ DW_API dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, c
  * DW_ERR_RANGE where an activation or the result is not finite; the result does not depend on the thread count. */
 DW_API dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
                                         const double *Y, size_t m, size_t d, dw_sample_gram kind, double *G);
+
+/** ---- finite networks as a flat parameter vector (any net but given or complex ones; deepwick.stax's init_fn and
+ * apply_fn) ----
+ * theta holds, for every dense and conv layer in order (depth first: parallel branches in order, residual blocks'
+ * branches where they stand), its kernel as R x C_out row-major (R = filter size x C_in: the filter's spatial offsets
+ * row-major, then the input channel, NT's HWIO layout; a dense layer's is C_in x C_out, NT's Dense kernel) and then
+ * its bias (C_out entries) unless the layer has none (dw_net_set_last_no_bias). These are the TRAINABLE parameters:
+ * NTK parameterisation, the layer applies W = sqrt(weight_var / fan_in) theta_W, b = sqrt(bias_var) theta_b;
+ * standard, W = theta_W, b = theta_b. A fully connected net is taken too (by the same engine, its kernels C_in x
+ * C_out: not the streams of dw_sample_run's fully connected sampler).
+ * dw_sample_params_size: *n_params = theta's length and *out_dim = the outputs per input (P x C), for inputs of d
+ * features and o's width (either pointer may be NULL). */
+DW_API dw_status dw_sample_params_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n_params,
+                                      size_t *out_dim);
+/** Draw the parameters of sample o->first_sample with o->seed (weight layer k, 1-based, from the streams of
+ * dw_sample_weights(law, seed, sample, k, R, C_out) and dw_sample_bias(law, seed, sample, k, C_out), times the
+ * initial scales: 1 (NTK parameterisation) or sqrt(weight_var / fan_in), sqrt(bias_var) (standard)) into theta
+ * (n_params doubles, as dw_sample_params_size says). */
+DW_API dw_status dw_sample_params(const dw_net *net, const dw_sample_opts *o, size_t d, double *theta, size_t n_params);
+/** The forward pass of the network theta on X (n x d) into F (n x out_dim). Train-mode Dropout draws its masks from
+ * (o->seed, o->first_sample, input row). DW_ERR_RANGE where a layer's output is not finite. */
+DW_API dw_status dw_sample_apply(const dw_net *net, const dw_sample_opts *o, const double *theta, size_t n_params,
+                                 const double *X, size_t n, size_t d, double *F);
+/** The empirical NNGP or NTK Gram (as described at the top) of the network theta: Y NULL, the n x n Gram of X
+ * (exactly symmetric); else the n x m cross Gram of X against Y (m x d). */
+DW_API dw_status dw_sample_params_gram(const dw_net *net, const dw_sample_opts *o, const double *theta,
+                                       size_t n_params, const double *X, size_t n, const double *Y, size_t m,
+                                       size_t d, dw_sample_gram kind, double *G);
 
 /** ---- convergence study (theory.md 1.4) ----
  * For each hidden width N (every hidden layer N; the net's own widths are not used), S networks; errors of the

@@ -31,6 +31,8 @@ typedef enum dw_spectrum_route { DW_SPECTRUM_ROUTE_NC = 1, DW_SPECTRUM_ROUTE_S =
 
 #define DW_SPECTRUM_KMAX 256    /* largest moment order (S-transform route) */
 #define DW_SPECTRUM_NC_KMAX 16  /* largest order of the NC(k) route (Catalan(16) = 35357670 partitions) */
+#define DW_SPECTRUM_RES_KMAX 8   /* largest moment order of residual networks (the block recursion) */
+#define DW_SPECTRUM_RES_DEPTH_MAX 1024 /* most residual blocks */
 #define DW_SPECTRUM_DEPTH_MAX DW_NET_DEPTH_MAX
 #define DW_SPECTRUM_WIDTH_MAX 46340 /* a finite network's widths: N^2 within a LAPACK int */
 
@@ -68,6 +70,25 @@ DW_API double dw_spectrum_atom0(const dw_spectrum *s);
 /** The input variance |x|^2 / N of a finite network with this limit: q0, or at the fixed point the one that gives
  * q_1 = q*, (q* - sigma_b^2) / sigma_w^2 of layer 1; 0 where none does (sigma_w^2 = 0 or q* = sigma_b^2). */
 DW_API double dw_spectrum_input_q0(const dw_spectrum *s);
+
+/** Residual networks (theory.md 3, residual networks): a net of L >= 1 blocks
+ * dw_net_add_residual(net, branch, gamma_l, alpha_l), each branch dense; ACT (one activation for all blocks; per-block
+ * weight and bias variances in the dense layers), i.e. x_l = gamma_l x_{l-1} + alpha_l phi(W_l x_{l-1} + b_l),
+ * J = prod_l (gamma_l I + alpha_l D_l W_l), D_l = diag(phi'(u_l)), u_l = W_l x_{l-1} + b_l of variance
+ * q_l = sigma_w,l^2 (1/N)|x_{l-1}|^2 + sigma_b,l^2 (the input: (1/N)|x_0|^2 = q0 and mean 0, e.g. a random
+ * direction). The moments m_k, k <= DW_SPECTRUM_RES_KMAX, come from the non-crossing pairings of the W's, one block
+ * at a time (DW_SPECTRUM_ROUTE_NC; the S-transform route is refused: the blocks are not free of each other), i.i.d.
+ * or Haar orthogonal weights (the net's law); no fixed point, no exact rationals, density or support yet; the branch
+ * ACT; dense (D_l correlated along the residual stream) is refused. Finite residual networks: dw_spectrum_sample /
+ * dw_spectrum_sample_law on the same net, the branches' dense layers of one width N (dw_net_add_dense's width). */
+/** The large-depth limit (alpha_l^2 = O(1/L), gamma = 1): S(z) = exp(-c (1 + 2 z)), c = sum_l alpha_l^2 sigma_w,l^2
+ * mu_1^{(l)} (the free multiplicative Brownian motion at time 2c; Tarnowski et al. 2019's universality): its moments
+ * m_1..m_K (K <= DW_SPECTRUM_KMAX). */
+DW_API dw_status dw_spectrum_residual_universal(double c, int K, double *m);
+/** c of a residual spectrum (sum_l alpha_l^2 sigma_w,l^2 mu_1^{(l)}); 0 (and false from dw_spectrum_residual) for
+ * a fully connected one. */
+DW_API bool dw_spectrum_residual(const dw_spectrum *s);
+DW_API double dw_spectrum_residual_c(const dw_spectrum *s);
 
 /** m_1..m_K of the squared singular values of J, m_k = lim (1/N) E tr (J J^T)^k, K <= kmax, by either route. */
 DW_API dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m);

@@ -16,6 +16,7 @@ from .sig_scores import (mmd_from_grams, score_from_grams, sig_mmd, sig_score, s
                          two_sample_test_from_grams)
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
                        jacobian_svd, sample_jacobian)
+from .spectrum_residual import residual_jacobian_moments, residual_universal_moments, sample_residual_jacobian
 from .sampling import converge, empirical_kernel, forward, network_kernel, sample
 from .finite import FiniteWidth, finite_width, predict_convergence
 from . import predict  # noqa: F401
@@ -33,5 +34,6 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "sig_mmd", "sig_score", "sig_two_sample_test", "mmd_from_grams", "score_from_grams",
            "two_sample_test_from_grams",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
-           "sample_jacobian", "sample", "empirical_kernel", "converge", "forward", "network_kernel",
+           "residual_jacobian_moments", "residual_universal_moments", "sample_residual_jacobian", "sample_jacobian",
+           "sample", "empirical_kernel", "converge", "forward", "network_kernel",
            "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression", "stax"]

@@ -25,6 +25,9 @@ _set_given = bind("dw_net_set_given", ctypes.c_int, c_handle, c_handle, ctypes.c
                   ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(c_double_p), ctypes.POINTER(c_double_p),
                   ctypes.c_bool)
 _describe = bind("dw_net_describe", ctypes.c_char_p, c_handle)
+_add_dense = bind("dw_net_add_dense", ctypes.c_int, c_handle, ctypes.c_double, ctypes.c_double, ctypes.c_double)
+_add_act = bind("dw_net_add_act", ctypes.c_int, c_handle, c_handle)
+_add_residual = bind("dw_net_add_residual", ctypes.c_int, c_handle, c_handle, ctypes.c_double, ctypes.c_double)
 
 _PARAMS = {"ntk": 0, "standard": 1}
 
@@ -80,6 +83,35 @@ def fc_net(depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
         check(_set_law(net.handle, law.encode()))
     if gaussian_input_layer is not None:
         check(_set_gil(net.handle, bool(gaussian_input_layer)))
+    return net
+
+
+def residual_net(depth: int, act: Union[str, Activation], alpha: ArrayLike, *, gamma: float = 1.0,
+                 weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0, law: Optional[str] = None,
+                 width: Optional[int] = None) -> Net:
+    """``depth`` residual blocks x' = gamma x + alpha_l phi(W_l x + b_l): residual(dense; act) each.
+
+    alpha, weight_var, bias_var: one value for every block or one per block (the library checks the values);
+    width: the dense layers' width N (for sampled networks).
+    """
+    a = activation_of(act)
+    L = as_int("depth", depth)
+    vals = [as_doubles(n, v) for n, v in (("alpha", alpha), ("weight_var", weight_var), ("bias_var", bias_var))]
+    for name, v in zip(("alpha", "weight_var", "bias_var"), vals):
+        if v.size not in (1, L):
+            raise InputError("%s: %d values; give one or depth = %d" % (name, v.size, L))
+    net = Net()
+    net._keep.append(a)
+    for l in range(L):
+        al, wv, bv = (float(v[l if v.size > 1 else 0]) for v in vals)
+        branch = Net()
+        check(_add_dense(branch.handle, wv, bv, 0.0 if width is None else float(as_int("width", width, "size_t"))))
+        check(_add_act(branch.handle, a._h))
+        check(_add_residual(net.handle, branch.handle, float(gamma), al))
+    if law is not None:
+        if not isinstance(law, str):
+            raise InputError("law: expected a law name such as 'gaussian', got %r" % (law,))
+        check(_set_law(net.handle, law.encode()))
     return net
 
 

@@ -26,10 +26,11 @@ Step = Callable[[_Build], None]
 
 
 class Layer:
-    """A layer or a network: NT's ``(init_fn, apply_fn, kernel_fn)`` triple without (yet) the finite network.
+    """A layer or a network: NT's ``(init_fn, apply_fn, kernel_fn)`` triple.
 
-    Build it with the layer functions and :func:`serial` / :func:`parallel`; take :attr:`kernel_fn`. ``name`` is
-    the NT call it came from, for messages.
+    Build it with the layer functions and :func:`serial` / :func:`parallel`; unpack it as NT's triple, or take
+    :meth:`kernel_fn` (the infinite-width limits), :meth:`init_fn` and :meth:`apply_fn` (the finite network).
+    ``name`` is the NT call it came from, for messages.
     """
 
     def __init__(self, name: str, steps: Sequence[Step]) -> None:
@@ -40,8 +41,62 @@ class Layer:
         return "deepwick.stax.%s" % self.name
 
     def __iter__(self) -> Any:
-        raise InputError("%s: NT's (init_fn, apply_fn, kernel_fn) unpacking: deepwick's layers have no finite network "
-                         "yet (init_fn, apply_fn); take .kernel_fn (docs/stax.md)" % self.name.split("(")[0])
+        """NT's unpacking: ``init_fn, apply_fn, kernel_fn = stax.serial(...)``."""
+        return iter((self.init_fn, self.apply_fn, self.kernel_fn))
+
+    def init_fn(self, rng: Any, input_shape: Sequence[int]) -> Tuple[Tuple[int, ...], np.ndarray]:
+        """Draw the parameters of a finite network of this architecture (NT's ``init_fn``).
+
+        Widths are the layers' ``out_dim`` / ``out_chan``; weights and biases are Gaussian with NT's
+        parameterisations (C ``dw_sample_params``; docs/sampling.md).
+
+        Parameters
+        ----------
+        rng : int or NT's PRNG key
+            The seed: an int >= 0, or a ``jax.random.PRNGKey`` (its words make the seed).
+        input_shape : sequence of int
+            NT's input shape, batch axis first: (-1, d), (-1, L, C), (-1, H, W, C) or (-1, D, H, W, C).
+
+        Returns
+        -------
+        (output_shape, params)
+            output_shape (batch, out_dim), out_dim the last layer's positions x channels; params (n_params,)
+            float64, the flat parameter vector (every dense / conv layer in order: its kernel, then its bias).
+        """
+        from . import sampling
+
+        shape = [as_int("input_shape", s, "size_t") for s in tuple(input_shape)[1:]]
+        if not shape:
+            raise InputError("input_shape: expected the batch axis then the input's axes, got %r" % (input_shape,))
+        net = self.net(shape)
+        d = int(np.prod(shape))
+        _, out_dim = sampling.params_size(net, d)
+        return (tuple(input_shape)[0], out_dim), sampling.init_params(net, d, seed=_seed(rng))
+
+    def apply_fn(self, params: Any, inputs: Any, *, rng: Any = None, threads: Optional[int] = None,
+                 **kwargs: Any) -> np.ndarray:
+        """The finite network of ``params`` (from :meth:`init_fn`) on ``inputs`` (NT's ``apply_fn``).
+
+        Parameters
+        ----------
+        params : (n_params,) array
+        inputs : array_like, shape (n,) + input_shape
+        rng : int or NT's PRNG key, optional
+            The train-mode Dropout masks' seed (default 0).
+
+        Returns
+        -------
+        (n, out_dim) float64
+        """
+        from . import sampling
+
+        if kwargs:
+            raise InputError("apply_fn: %s: not supported by deepwick (it takes params, inputs, rng, threads)"
+                             % ", ".join(sorted(kwargs)))
+        X = _inputs("inputs", inputs)
+        net = self.net(X.shape[1:])
+        return sampling.apply_params(net, params, X.reshape(X.shape[0], -1), seed=0 if rng is None else _seed(rng),
+                                     threads=threads)
 
     def _apply(self, b: _Build) -> None:
         for step in self._steps:
@@ -107,6 +162,22 @@ def _kernel_type(names: Tuple[str, ...]) -> Any:
     if names not in _KERNEL_TYPES:
         _KERNEL_TYPES[names] = collections.namedtuple("Kernel", names)
     return _KERNEL_TYPES[names]
+
+
+def _seed(rng: Any) -> int:
+    """An int seed from an int or NT's PRNG key (an array of 32-bit words)."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return as_int("rng", rng, "size_t")
+    try:
+        words = np.asarray(rng)
+    except Exception:
+        words = np.zeros(0)
+    if words.size == 0 or not np.issubdtype(words.dtype, np.integer):
+        raise InputError("rng: expected an int seed or a jax.random.PRNGKey, got %r" % (type(rng),))
+    seed = 0
+    for w in words.astype(np.uint64).ravel():
+        seed = (seed * 4294967296 + int(w) % 4294967296) % 18446744073709551616
+    return seed
 
 
 def _get_names(get: Union[None, str, Sequence[str]]) -> Tuple[str, ...]:

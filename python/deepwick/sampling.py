@@ -41,6 +41,7 @@ _set_first = bind("dw_sample_opts_set_first_sample", ctypes.c_int, c_handle, _u6
 _set_threads = bind("dw_sample_opts_set_threads", ctypes.c_int, c_handle, ctypes.c_int)
 _set_progress = bind("dw_sample_opts_set_progress", ctypes.c_int, c_handle, _PROGRESS, ctypes.c_void_p)
 _set_reduce = bind("dw_sample_opts_set_reduce", ctypes.c_int, c_handle, ctypes.c_bool)
+_set_width = bind("dw_sample_opts_set_width", ctypes.c_int, c_handle, _sz)
 _run = bind("dw_sample_run", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, _sz, _sz, ctypes.c_int, c_double_p,
             c_double_p, c_double_p)
 _bytes = bind("dw_sample_bytes", ctypes.c_int, c_handle, c_handle, _sz, _sz, _sz, ctypes.c_int, ctypes.c_bool,
@@ -130,10 +131,11 @@ def _threads(threads: Optional[int]) -> Optional[int]:
 
 
 class _Opts(Handle):
-    """The library's sampler options (dw_sample_opts): seed, first sample, threads, progress, reduction."""
+    """The library's sampler options (dw_sample_opts): seed, first sample, threads, progress, reduction, and the
+    architecture sampler's width where a layer's is unset."""
 
     def __init__(self, *, seed: int = 0, first_sample: int = 0, threads: Optional[int] = None,
-                 progress: Optional[Progress] = None, reduce: bool = False) -> None:
+                 progress: Optional[Progress] = None, reduce: bool = False, width: Optional[int] = None) -> None:
         super().__init__(_opts_init, _opts_clear)
         h = self.h
         self._cb: Any = None
@@ -143,6 +145,8 @@ class _Opts(Handle):
         if t is not None:
             check(_set_threads(h, t))
         check(_set_reduce(h, bool(reduce)))
+        if width is not None:
+            check(_set_width(h, as_int("width", width, "size_t")))
         if progress is not None:
             def cb(ctx: Any, done: float, total: float) -> int:
                 try:
@@ -515,3 +519,7 @@ def converge(X: Any, *, depth: int, act: ActLike, widths: Sequence[int], samples
     fits: Dict[str, Any] = {k: float(fit[j]) for j, k in enumerate(_FIT_ENTRIES)}
     name = act.name if isinstance(act, Activation) else Activation(act).name
     return ConvergeResult(**cols, **fits, kind=kind, depth=int(depth), act=name, samples=S, law=canon)
+
+
+# networks described by a net object (any architecture; deepwick.stax's init_fn / apply_fn): _sampling_net.py
+from ._sampling_net import apply_params, init_params, net_sample, params_kernel, params_size  # noqa: E402,F401

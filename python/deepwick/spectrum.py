@@ -73,6 +73,7 @@ _sample_law = bind("dw_spectrum_sample_law", _int, c_handle, c_handle, ctypes.c_
                    c_double_p)
 _count_zeros = bind("dw_spectrum_count_zeros", _sz, _sz, _sz, c_double_p)
 
+
 _WEIGHTS = {"gaussian", "orthogonal"}
 _ROUTES = {"s": 2, "s-transform": 2, "nc": 1, "kreweras": 1}
 

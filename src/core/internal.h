@@ -33,6 +33,9 @@ dw_status dw_io_slurp(const char *path, unsigned char **buf, size_t *len);
 /* Read a .npy of at most max_ndim (<= 32) dimensions as a (d_0 ... d_{n-2}) x d_{n-1} matrix; ndim and dims
  * (max_ndim entries) receive its shape. Same checks and messages as dw_io_read_npy. */
 dw_status dw_io_read_npy_nd(dw_matrix *m, const char *path, int max_ndim, int *ndim, size_t *dims);
+/* The same from a buffer (`name` in the messages). */
+dw_status dw_io_parse_npy_nd(dw_matrix *m, const unsigned char *buf, size_t len, const char *name, int max_ndim,
+                             int *ndim, size_t *dims);
 /* The header of a float64 little-endian C-order .npy of shape[0..ndim) (ndim 1..8) into head
  * (DW_NPY_HEADER_MAX bytes): *len bytes, a multiple of 64; *count: the number of elements. */
 #define DW_NPY_HEADER_MAX 512

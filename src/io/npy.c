@@ -274,6 +274,15 @@ dw_status dw_io_parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, co
     return parse_npy(m, buf, len, name, 2, NULL, NULL);
 }
 
+dw_status dw_io_parse_npy_nd(dw_matrix *m, const unsigned char *buf, size_t len, const char *name, int max_ndim,
+                             int *ndim, size_t *dims)
+{
+    if (!m) return dw_fail(DW_ERR_INVALID, "dw_io_parse_npy_nd: the matrix is NULL");
+    dw_matrix_init(m);
+    if (max_ndim < 1 || max_ndim > 32) return dw_fail(DW_ERR_INVALID, "%s: at most 1 to 32 dimensions", name);
+    return parse_npy(m, buf, len, name, max_ndim, ndim, dims);
+}
+
 dw_status dw_io_read_npy_nd(dw_matrix *m, const char *path, int max_ndim, int *ndim, size_t *dims)
 {
     if (!m) return dw_fail(DW_ERR_INVALID, "dw_io_read_npy_nd: the matrix is NULL");
@@ -282,7 +291,7 @@ dw_status dw_io_read_npy_nd(dw_matrix *m, const char *path, int max_ndim, int *n
     size_t len;
     dw_status s = dw_io_slurp(path, &buf, &len);
     if (s != DW_OK) return s;
-    s = parse_npy(m, buf, len, path, max_ndim, ndim, dims);
+    s = dw_io_parse_npy_nd(m, buf, len, path, max_ndim, ndim, dims);
     free(buf);
     return s;
 }
@@ -384,10 +393,19 @@ static dw_status parse_npy(dw_matrix *m, const unsigned char *buf, size_t len, c
         }
         if (!isfinite(v)) {
             free(data);
-            if (h.ndim == 3)
-                return dw_fail(DW_ERR_FORMAT, "%s: entry [%zu, %zu, %zu] (from 0): value is not finite (%s)", name,
-                               k / cols / h.dims[1], (k / cols) % h.dims[1], k % cols,
+            if (h.ndim >= 3) { /* the entry's index, every axis (from 0) */
+                char idx[256];
+                size_t o = 0, r = k;
+                size_t at[NPY_MAX_DIMS];
+                for (int a = h.ndim - 1; a >= 0; a--) {
+                    at[a] = r % h.dims[a];
+                    r /= h.dims[a];
+                }
+                for (int a = 0; a < h.ndim && o + 24 < sizeof idx; a++)
+                    o += (size_t)snprintf(idx + o, sizeof idx - o, "%s%zu", a ? ", " : "", at[a]);
+                return dw_fail(DW_ERR_FORMAT, "%s: entry [%s] (from 0): value is not finite (%s)", name, idx,
                                isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+            }
             return dw_fail(DW_ERR_FORMAT, "%s: row %zu, column %zu: value is not finite (%s)", name, k / cols + 1,
                            k % cols + 1, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
         }

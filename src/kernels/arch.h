@@ -42,6 +42,7 @@ typedef struct arch_op {
     int reg, src;        /* the register changed (in place), COPY's source */
     arch_shape in, out;
     bool standard;       /* DENSE / CONV: the standard parameterisation's tangent kernel */
+    bool flat;           /* INPUT: followed by Flatten, fused (out: one position of all d features) */
     double fan_in;       /* its fan-in: channels (x filter size) */
     double wv, bv;       /* weight_var, bias_var; SCALE: c^2; DROPOUT: 1 / rate */
     bool has_bias;
@@ -76,6 +77,7 @@ typedef struct arch_prog {
     size_t no_width_layer; /* the first standard-parameterised layer whose fan-in is unknown (0: none) */
     const dw_sweep_impl *impl; /* the vector sweeps (dw_sweep_select, once) */
     size_t act_len;  /* doubles of per-worker activation scratch (arch_act.c) */
+    bool rows_ok;    /* every register holds one position after the input: pairs run in blocks (arch_rows.c) */
 } arch_prog;
 
 /* Per-thread scratch and statistics of a run. */
@@ -83,6 +85,7 @@ typedef struct arch_work {
     double *K, *T;   /* nreg registers of reg_len doubles */
     double *tmp;     /* 2 reg_len */
     double *act;     /* act_len: one row's sweep state and the two sides' per-position fields */
+    double *rows;    /* rows_ok programs: dw_arch_rows_len (arch_rows.c) */
     double max_bound;
     size_t evaluations;
 } arch_work;
@@ -111,12 +114,23 @@ dw_status dw_arch_act(const arch_prog *prog, const arch_op *op, const double *vx
 /* One Gaussian expectation pair (V, Vd) of act; generic activations record their bound and count in w. */
 dw_status dw_arch_dual(const arch_prog *prog, const dw_act *act, double a, double b, double c, double *v, double *vd,
                        arch_work *w);
+/* An activation's slot in an input's record: its P variances, and for closed forms after them (stride P + DW_PAD)
+ * sqrt, the sweeps' per-point factor and poly's moments, which dw_arch_act_fields fills in from the variances. */
+size_t dw_arch_act_slot_len(const dw_act *act, size_t P);
+void dw_arch_act_fields(const dw_act *act, double *v, size_t P);
 /* The scratch dw_arch_act needs per worker for P positions. */
 size_t dw_arch_act_len(size_t P);
 void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);
 void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
 dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,
                       bool want_t);
+/* arch_rows.c: programs whose registers hold one position after the input (no conv / pool) run DW_ARCH_ROWS pairs
+ * (x, y_b) of a row at once: Yb the block's inputs (nb x d, row-major), ry their records; k, t receive nb entries. */
+#define DW_ARCH_ROWS 64
+bool dw_arch_rows_ok(const arch_prog *prog);
+size_t dw_arch_rows_len(const arch_prog *prog);
+dw_status dw_arch_run_rows(const arch_prog *prog, arch_work *w, const double *x, const double *rx, const double *Yb,
+                           const double *const *ry, size_t nb, size_t d, double *k, double *t);
 /* arch_gram.c: dw_kernel_gram for nets that are not fully connected (same contract). */
 struct dw_kernel_opts;
 struct dw_kernel_info;

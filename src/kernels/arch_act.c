@@ -27,36 +27,47 @@ dw_status dw_arch_dual(const arch_prog *p, const dw_act *act, double a, double b
 /* The row sweeps' layout of the scratch for P positions: a stride of P + DW_PAD per array; per side a, sqrt(a),
  * r and (poly) the 2 (deg + 1) moment fields; shared zeros; the row's s, t, c, theta. */
 static size_t stride_of(size_t P) { return P + DW_PAD; }
-size_t dw_arch_act_len(size_t P) { return (2 * (3 + 2 * (DW_POLY_MAX_DEGREE + 1)) + 1 + 4) * stride_of(P); }
+size_t dw_arch_act_len(size_t P) { return 5 * stride_of(P); }
 
-/* One side's per-position fields (sweep.h's dw_pts) at the variances v[0..P-1]; the padding lanes get variance 0. */
-static void side(const dw_act *act, const double *v, size_t P, double *buf, const double *zero, dw_pts *q)
+size_t dw_arch_act_slot_len(const dw_act *act, size_t P)
 {
-    const size_t S = stride_of(P);
-    double *a = buf, *sa = a + S, *r = sa + S, *pk = r + S, *qk = pk + (DW_POLY_MAX_DEGREE + 1) * S;
-    for (size_t i = 0; i < S; i++) {
-        const double x = i < P ? v[i] : 0.0;
-        a[i] = x;
-        sa[i] = sqrt(x);
-        dw_act_point(act, x, &r[i], NULL);
-        if (act->fam == DW_FAM_POLY) dw_act_poly_point(act, x, pk + i, qk + i, S);
-    }
-    *q = (dw_pts){a, sa, r, zero, zero, zero, pk, qk, S, zero, zero};
+    if (act->fam == DW_FAM_GENERIC) return P;
+    return stride_of(P) * (3 + (act->fam == DW_FAM_POLY ? 2 * (size_t)(act->deg + 1) : 0));
 }
 
-/* FULL registers, closed forms: row i of the P x P covariance is one call of the Gram sweeps (one layer with w = 1,
- * no bias, the standard parameterisation's theta' = 0 E + 0 + E[phi' phi'] theta), the same code as dw_act_dual
- * and the fully connected kernels, vectorised along the row. */
-static dw_status full_rows(const arch_prog *p, const arch_op *op, const double *vx, const double *vy, double *K,
-                           double *T, arch_work *w)
+void dw_arch_act_fields(const dw_act *act, double *v, size_t P)
+{
+    if (act->fam == DW_FAM_GENERIC) return;
+    const size_t S = stride_of(P);
+    double *sa = v + S, *r = sa + S, *pk = r + S, *qk = pk + (size_t)(act->deg + 1) * S;
+    for (size_t i = 0; i < S; i++) {
+        if (i >= P) v[i] = 0.0;
+        sa[i] = sqrt(v[i]);
+        dw_act_point(act, v[i], &r[i], NULL);
+        if (act->fam == DW_FAM_POLY) dw_act_poly_point(act, v[i], pk + i, qk + i, S);
+    }
+}
+
+/* One side's per-position fields (sweep.h's dw_pts) from its record (dw_arch_act_fields). */
+static dw_pts side(const dw_act *act, const double *v, size_t P, const double *zero)
+{
+    const size_t S = stride_of(P);
+    const double *pk = v + 3 * S;
+    return (dw_pts){v, v + S, v + 2 * S, zero, zero, zero, pk, pk + (size_t)(act->deg + 1) * S, S, zero, zero};
+}
+
+/* Closed forms, by the Gram sweeps (one layer with w = 1, no bias, the standard parameterisation's
+ * theta' = 0 E + 0 + E[phi' phi'] theta): the same code as dw_act_dual and the fully connected kernels, vectorised.
+ * FULL registers: row i of the P x P covariance is one row call; DIAG registers: the diagonal forms, entry i
+ * pairing position i of x with position i of y. */
+static dw_status closed_forms(const arch_prog *p, const arch_op *op, const double *vx, const double *vy, double *K,
+                              double *T, arch_work *w)
 {
     const dw_act *act = op->act;
-    const size_t P = op->in.P, S = stride_of(P), side_len = (3 + 2 * (DW_POLY_MAX_DEGREE + 1)) * S;
-    double *zero = w->act + 2 * side_len, *rs = zero + S, *rt = rs + S, *rc = rt + S, *rth = rc + S;
+    const size_t P = op->in.P, S = stride_of(P);
+    double *zero = w->act, *rs = zero + S, *rt = rs + S, *rc = rt + S, *rth = rc + S;
     memset(zero, 0, S * sizeof *zero);
-    dw_pts qx, qy;
-    side(act, vx, P, w->act, zero, &qx);
-    side(act, vy, P, w->act + side_len, zero, &qy);
+    const dw_pts qx = side(act, vx, P, zero), qy = side(act, vy, P, zero);
     dw_step st;
     memset(&st, 0, sizeof st);
     st.fam = act->fam;
@@ -65,22 +76,25 @@ static dw_status full_rows(const arch_prog *p, const arch_op *op, const double *
     st.ntk = T != NULL;
     st.standard = 1;
     st.deg = act->deg;
-    const bool homog = dw_act_homogeneous(act);
+    const bool homog = dw_act_homogeneous(act), full = p->full;
     for (size_t j = P; j < S; j++) rs[j] = rt[j] = 0.5, rc[j] = 0.0, rth[j] = 0.0;
-    for (size_t i = 0; i < P; i++) {
-        double *Ki = K + i * P, *Ti = T ? T + i * P : NULL;
+    for (size_t i = 0; i < (full ? P : 1); i++) {
+        double *Ki = K + (full ? i * P : 0), *Ti = T ? T + (full ? i * P : 0) : NULL;
         memcpy(rc, Ki, P * sizeof *rc);
         if (Ti) memcpy(rth, Ti, P * sizeof *rth);
-        if (homog) {
+        if (homog && full) {
             p->impl->half(vx[i], qy.a, rc, P, rs, rt);
             p->impl->homog(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
+        } else if (homog) {
+            p->impl->half_diag(qx.a, qy.a, rc, P, rs, rt);
+            p->impl->homog_diag(&st, P, &qx, 0, &qy, 0, rs, rt, rc, rth);
         } else {
-            p->impl->smooth(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
+            (full ? p->impl->smooth : p->impl->smooth_diag)(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
         }
         for (size_t j = 0; j < P; j++)
             if (!isfinite(rc[j]) || (Ti && !isfinite(rth[j])))
                 return dw_fail(DW_ERR_RANGE, "kernel: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g, c=%g",
-                               act->name, vx[i], vy[j], Ki[j]);
+                               act->name, full ? vx[i] : vx[j], vy[j], Ki[j]);
         memcpy(Ki, rc, P * sizeof *rc);
         if (Ti) memcpy(Ti, rth, P * sizeof *rth);
     }
@@ -90,22 +104,14 @@ static dw_status full_rows(const arch_prog *p, const arch_op *op, const double *
 dw_status dw_arch_act(const arch_prog *p, const arch_op *op, const double *vx, const double *vy, double *K,
                       double *T, arch_work *w)
 {
+    if (op->act->fam != DW_FAM_GENERIC) return closed_forms(p, op, vx, vy, K, T, w);
+    /* generic activations: entry by entry, each with its certified bound */
     const size_t P = op->in.P;
     double v, vd;
-    if (!p->full) {
-        for (size_t i = 0; i < P; i++) {
-            dw_status s = dw_arch_dual(p, op->act, vx[i], vy[i], K[i], &v, &vd, w);
-            if (s) return s;
-            K[i] = v;
-            if (T) T[i] *= vd;
-        }
-        return DW_OK;
-    }
-    if (op->act->fam != DW_FAM_GENERIC) return full_rows(p, op, vx, vy, K, T, w);
     for (size_t i = 0; i < P; i++)
-        for (size_t j = 0; j < P; j++) {
-            const size_t q = i * P + j;
-            dw_status s = dw_arch_dual(p, op->act, vx[i], vy[j], K[q], &v, &vd, w);
+        for (size_t j = 0; j < (p->full ? P : 1); j++) {
+            const size_t q = p->full ? i * P + j : i, jj = p->full ? j : i;
+            dw_status s = dw_arch_dual(p, op->act, vx[i], vy[jj], K[q], &v, &vd, w);
             if (s) return s;
             K[q] = v;
             if (T) T[q] *= vd;

@@ -9,37 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What the compiler knows of one open stream, for the cross terms of sums (theory.md 7): CENTRED streams (a
- * weight layer's output, then only linear layers) have mean zero and are independent of every other open stream in
- * the limit, so their cross terms vanish; PURE streams are s f(h0) of the fanout's input h0 with f the identity or
- * one activation, whose cross terms are Gaussian expectations of h0; anything else is OTHER, and a sum that would
- * need its cross term is refused. */
-typedef enum skind { S_CENTRED, S_PURE, S_OTHER } skind;
-typedef struct stream {
-    int reg;
-    arch_shape sh;
-    bool gaussian; /* its entries are jointly Gaussian (an activation may follow) */
-    skind kind;
-    int origin;      /* PURE: the register of h0 */
-    bool origin_gaussian;
-    int origin_slot; /* PURE: the variance slot of h0 (-1: h0 not Gaussian) */
-    const dw_act *f; /* PURE: NULL for s h0, else s phi(h0) */
-    double s;
-    int fan;         /* PURE: the fanout that opened it (index into cctx.fan) */
-} stream;
+#include "kernels/arch_cc.h"
 
-typedef struct cctx {
-    arch_prog *p;
-    const dw_net *root;
-    int *reg_free; /* register allocation: a stack of free registers */
-    int nfree, free_cap;
-    size_t layer_no; /* the current layer's position in the top-level list (messages) */
-    const char *where;
-    stream fan[256]; /* the input stream of every fanout, for the sums that close it */
-    int nfan;
-} cctx;
-
-static dw_status fail_layer(cctx *c, const char *fmt, const char *what)
+dw_status dw_acc_fail(cctx *c, const char *fmt, const char *what)
 {
     return dw_fail(DW_ERR_INVALID, "kernel: %s%zu: %s", c->where, c->layer_no, fmt ? fmt : what);
 }
@@ -50,7 +22,7 @@ static int new_reg(cctx *c)
     return c->p->nreg++;
 }
 
-static dw_status free_reg(cctx *c, int r)
+dw_status dw_acc_free_reg(cctx *c, int r)
 {
     if (c->nfree == c->free_cap) {
         int cap = c->free_cap ? 2 * c->free_cap : 16;
@@ -63,7 +35,7 @@ static dw_status free_reg(cctx *c, int r)
     return DW_OK;
 }
 
-static arch_op *push(cctx *c, arch_opk k, const dw_net_layer *l, const stream *st)
+arch_op *dw_acc_push(cctx *c, arch_opk k, const dw_net_layer *l, const stream *st)
 {
     arch_prog *p = c->p;
     if (p->nop == p->cap) {
@@ -85,7 +57,7 @@ static arch_op *push(cctx *c, arch_opk k, const dw_net_layer *l, const stream *s
     return op;
 }
 
-static int add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act)
+int dw_acc_add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act)
 {
     arch_prog *p = c->p;
     if (p->nslot == p->slot_cap) {
@@ -98,11 +70,12 @@ static int add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act)
         p->slot_cap = cap;
     }
     p->slot[p->nslot] = (arch_slot){.k = k, .P = P, .off = p->rec, .src = src, .act = act};
-    p->rec += P;
+    /* an activation's own variances carry its per-position fields too (SLOT_VAR with act) */
+    p->rec += k == SLOT_VAR && act ? dw_arch_act_slot_len(act, P) : P;
     return (int)p->nslot++;
 }
 
-static void note_act(cctx *c, const dw_act *act)
+void dw_acc_note_act(cctx *c, const dw_act *act)
 {
     if (act->fam == DW_FAM_GENERIC) c->p->generic = true;
 }
@@ -111,7 +84,7 @@ static void note_act(cctx *c, const dw_act *act)
 static dw_status axis_geometry(cctx *c, size_t n, size_t f, size_t s, dw_padding pad, size_t *out, size_t *lo)
 {
     if (pad == DW_PAD_VALID) {
-        if (f > n) return fail_layer(c, NULL, "the window is larger than the input (padding valid)");
+        if (f > n) return dw_acc_fail(c, NULL, "the window is larger than the input (padding valid)");
         *out = (n - f) / s + 1;
         *lo = 0;
         return DW_OK;
@@ -128,7 +101,7 @@ static dw_status windowed(cctx *c, arch_op *op, const dw_net_layer *l, stream *s
     if ((int)l->rank != st->sh.rank) {
         char msg[160];
         snprintf(msg, sizeof msg, "a %zu-D window on an input with %d spatial axes", l->rank, st->sh.rank);
-        return fail_layer(c, msg, NULL);
+        return dw_acc_fail(c, msg, NULL);
     }
     arch_shape o = st->sh;
     o.P = 1;
@@ -142,100 +115,7 @@ static dw_status windowed(cctx *c, arch_op *op, const dw_net_layer *l, stream *s
     return DW_OK;
 }
 
-static dw_status need_gaussian(cctx *c, const stream *st, const char *what)
-{
-    if (st->gaussian) return DW_OK;
-    char msg[256];
-    snprintf(msg, sizeof msg,
-             "%s needs a Gaussian input: put a dense or conv layer before it (its input is an activation's output, "
-             "a flatten's, a train-mode dropout's or a sum with such a branch)", what);
-    return fail_layer(c, msg, NULL);
-}
-
-/* A linear layer: CENTRED streams stay so; PURE ones become OTHER (a pool of phi(h0) is not of the form s f(h0)). */
-static void linear(stream *st)
-{
-    if (st->kind == S_PURE) st->kind = S_OTHER;
-}
-
 static dw_status compile_list(cctx *c, const dw_net *net, stream *sts, int *nst, int cap);
-
-/* FanInSum: the streams' kernels plus the cross terms of every ordered pair of PURE streams (theory.md 7). */
-static dw_status compile_sum(cctx *c, const dw_net_layer *l, stream *sts, int *nst)
-{
-    arch_op *op = push(c, OP_SUM, l, &sts[0]);
-    if (!op) return DW_ERR_NOMEM;
-    const int n = *nst;
-    op->srcs = dw_alloc((size_t)n, sizeof(int), "kernel program");
-    op->cross = dw_alloc((size_t)n * (size_t)n, sizeof(arch_cross), "kernel program");
-    if (!op->srcs || !op->cross) return DW_ERR_NOMEM;
-    op->nsrc = n;
-    bool gaussian = true, all_centred = true, id_only = true;
-    double S = 0.0; /* the identity branches' total scale: the sum is S h0 + centred streams when id_only */
-    int fan = -1;
-    for (int a = 0; a < n; a++) {
-        const stream *A = &sts[a];
-        op->srcs[a] = A->reg;
-        if (A->sh.rank != sts[0].sh.rank || A->sh.P != sts[0].sh.P)
-            return fail_layer(c, NULL, "fanin_sum of streams of different spatial shapes");
-        gaussian = gaussian && A->gaussian;
-        if (A->kind != S_CENTRED) all_centred = false;
-        if (A->kind == S_OTHER || (A->kind == S_PURE && A->f)) id_only = false;
-        if (A->kind == S_PURE) {
-            S += A->s;
-            fan = A->fan;
-        }
-    }
-    for (int a = 0; a < n; a++)
-        for (int b = 0; b < n; b++) {
-            const stream *A = &sts[a], *B = &sts[b];
-            if (a == b || A->kind == S_CENTRED || B->kind == S_CENTRED) continue;
-            if (A->kind == S_OTHER || B->kind == S_OTHER || A->origin != B->origin)
-                return fail_layer(c, NULL,
-                                  "fanin_sum of two branches whose correlation is not known (each branch needs a "
-                                  "dense or conv layer after its last activation, or to be s h or s phi(h) of the "
-                                  "fanout's input h)");
-            if (A->f && B->f && strcmp(dw_act_name(A->f), dw_act_name(B->f)))
-                return fail_layer(c, NULL, "fanin_sum of two branches with different activations of the same "
-                                           "stream (their cross-covariance is not supported)");
-            if ((A->f || B->f) && A->origin_slot < 0)
-                return fail_layer(c, NULL, "fanin_sum: a branch applies an activation to a non-Gaussian stream");
-            if ((A->f && A->f->fam == DW_FAM_STEP && !B->f) || (B->f && B->f->fam == DW_FAM_STEP && !A->f))
-                return fail_layer(c, NULL, "fanin_sum of a step activation and its own input is not supported");
-            arch_cross *x = &op->cross[op->ncross++];
-            *x = (arch_cross){.origin = A->origin, .fa = A->f, .fb = B->f, .s = A->s * B->s, .var_slot = -1,
-                              .md_slot = -1};
-            if (A->f || B->f) {
-                x->var_slot = A->origin_slot;
-                if (!A->f || !B->f) {
-                    x->md_slot = add_slot(c, SLOT_MDERIV, A->sh.P, A->origin_slot, A->f ? A->f : B->f);
-                    if (x->md_slot < 0) return DW_ERR_NOMEM;
-                }
-            }
-        }
-    stream r = sts[0];
-    r.gaussian = gaussian;
-    if (all_centred) {
-        r.kind = S_CENTRED;
-    } else if (id_only && fan >= 0) {
-        /* S h0 + centred streams: for the sums further out it is h0 scaled by S */
-        const stream *M = &c->fan[fan];
-        r.kind = M->kind;
-        r.origin = M->origin;
-        r.origin_gaussian = M->origin_gaussian;
-        r.origin_slot = M->origin_slot;
-        r.f = M->f;
-        r.s = M->s * S;
-        r.fan = M->fan;
-    } else {
-        r.kind = S_OTHER;
-    }
-    for (int a = 1; a < n; a++)
-        if (free_reg(c, sts[a].reg)) return DW_ERR_NOMEM;
-    sts[0] = r;
-    *nst = 1;
-    return DW_OK;
-}
 
 static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int *nst, int cap)
 {
@@ -245,7 +125,7 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
             char msg[160];
             snprintf(msg, sizeof msg, "parallel with %zu branches on %d open streams (a fanout(%zu) before it?)", l->n,
                      *nst, l->n);
-            return fail_layer(c, msg, NULL);
+            return dw_acc_fail(c, msg, NULL);
         }
         for (size_t b = 0; b < l->n; b++) {
             int one = 1;
@@ -253,25 +133,25 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
             sub[0] = sts[b];
             dw_status s = compile_list(c, l->branch[b], sub, &one, 64);
             if (s) return s;
-            if (one != 1) return fail_layer(c, NULL, "a parallel branch must end with one stream (fanin_sum)");
+            if (one != 1) return dw_acc_fail(c, NULL, "a parallel branch must end with one stream (fanin_sum)");
             sts[b] = sub[0];
         }
         return DW_OK;
     }
-    if (l->kind == DW_LAYER_FANIN_SUM) return compile_sum(c, l, sts, nst);
+    if (l->kind == DW_LAYER_FANIN_SUM) return dw_acc_sum(c, l, sts, nst);
     if (*nst != 1) {
         char msg[200];
         snprintf(msg, sizeof msg, "a %s layer with %d open streams (after a fanout: parallel[...] or fanin_sum first)",
                  dw_net_kind_name(l->kind), *nst);
-        return fail_layer(c, msg, NULL);
+        return dw_acc_fail(c, msg, NULL);
     }
     stream *st = &sts[0];
     arch_op *op;
     switch (l->kind) {
     case DW_LAYER_DENSE:
     case DW_LAYER_CONV: {
-        if (l->W) return fail_layer(c, NULL, "given weights: the infinite-width kernel is of a random network");
-        op = push(c, l->kind == DW_LAYER_DENSE ? OP_DENSE : OP_CONV, l, st);
+        if (l->W) return dw_acc_fail(c, NULL, "given weights: the infinite-width kernel is of a random network");
+        op = dw_acc_push(c, l->kind == DW_LAYER_DENSE ? OP_DENSE : OP_CONV, l, st);
         if (!op) return DW_ERR_NOMEM;
         op->wv = l->weight_var;
         op->bv = l->bias_var;
@@ -289,34 +169,47 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         st->sh.C = l->width;
         op->out.C = l->width;
         st->gaussian = true;
+        st->zero_mean = true;
         st->kind = S_CENTRED;
         return DW_OK;
     }
     case DW_LAYER_ACT: {
-        dw_status s = need_gaussian(c, st, "an activation");
+        dw_status s = dw_acc_need_gaussian(c, st, "an activation");
         if (s) return s;
         if (l->act->fam == DW_FAM_GENERIC && dw_act_check_generic(l->act)) return DW_ERR_INVALID;
-        op = push(c, OP_ACT, l, st);
+        op = dw_acc_push(c, OP_ACT, l, st);
         if (!op) return DW_ERR_NOMEM;
         op->act = l->act;
-        note_act(c, l->act);
-        if ((op->slot = add_slot(c, SLOT_VAR, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
+        dw_acc_note_act(c, l->act);
+        if ((op->slot = dw_acc_add_slot(c, SLOT_VAR, st->sh.P, -1, l->act)) < 0) return DW_ERR_NOMEM;
         if (st->kind == S_PURE && !st->f)
             st->f = l->act;
         else
             st->kind = S_OTHER;
         st->gaussian = false;
+        st->zero_mean = dw_acc_act_is_odd(l->act);
         return DW_OK;
     }
     case DW_LAYER_POOL:
-        if (st->sh.rank == 0) return fail_layer(c, NULL, "a pool on an input without spatial axes");
-        if (!(op = push(c, OP_POOL, l, st))) return DW_ERR_NOMEM;
-        linear(st);
+        if (st->sh.rank == 0) return dw_acc_fail(c, NULL, "a pool on an input without spatial axes");
+        if (!(op = dw_acc_push(c, OP_POOL, l, st))) return DW_ERR_NOMEM;
+        dw_acc_linear(st);
         return windowed(c, op, l, st);
     case DW_LAYER_GLOBAL_POOL:
     case DW_LAYER_FLATTEN:
-        if (!(op = push(c, l->kind == DW_LAYER_FLATTEN ? OP_FLATTEN : OP_GPOOL, l, st))) return DW_ERR_NOMEM;
-        linear(st);
+        if (l->kind == DW_LAYER_FLATTEN && c->p->nop == 1 && c->p->op[0].k == OP_INPUT && st->reg == 0) {
+            /* Flatten of the input itself: one dot product x . y / d per pair instead of P (theory.md 7.2) */
+            arch_op *in = &c->p->op[0];
+            in->flat = true;
+            st->sh.C *= (double)st->sh.P;
+            st->gaussian = false;
+            st->sh.rank = 0;
+            st->sh.P = 1;
+            in->out = st->sh;
+            return DW_OK;
+        }
+        if (!(op = dw_acc_push(c, l->kind == DW_LAYER_FLATTEN ? OP_FLATTEN : OP_GPOOL, l, st))) return DW_ERR_NOMEM;
+        dw_acc_linear(st);
         if (l->kind == DW_LAYER_FLATTEN) {
             st->sh.C *= (double)st->sh.P;
             st->gaussian = false; /* its positions have different variances: only a weight layer may follow */
@@ -326,38 +219,40 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         op->out = st->sh;
         return DW_OK;
     case DW_LAYER_LAYERNORM: {
-        dw_status s = need_gaussian(c, st, "layernorm");
+        /* the channel mean and variance concentrate at 0 and Sigma_ii for any input of mean zero (NT asks for a
+         * Gaussian one) */
+        dw_status s = dw_acc_need_zero_mean(c, st, "layernorm");
         if (s) return s;
-        if (!(op = push(c, OP_LN, l, st))) return DW_ERR_NOMEM;
-        if ((op->slot = add_slot(c, SLOT_VAR, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
-        linear(st);
+        if (!(op = dw_acc_push(c, OP_LN, l, st))) return DW_ERR_NOMEM;
+        if ((op->slot = dw_acc_add_slot(c, SLOT_VAR, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
+        dw_acc_linear(st);
         return DW_OK;
     }
     case DW_LAYER_DROPOUT:
         if (!l->train) return DW_OK;
-        if (!(op = push(c, OP_DROPOUT, l, st))) return DW_ERR_NOMEM;
+        if (!(op = dw_acc_push(c, OP_DROPOUT, l, st))) return DW_ERR_NOMEM;
         op->wv = 1.0 / l->rate;
-        linear(st);
+        dw_acc_linear(st);
         st->gaussian = false;
         return DW_OK;
     case DW_LAYER_SCALE:
-        if (!(op = push(c, OP_SCALE, l, st))) return DW_ERR_NOMEM;
+        if (!(op = dw_acc_push(c, OP_SCALE, l, st))) return DW_ERR_NOMEM;
         op->wv = l->c * l->c;
         st->s *= l->c;
         return DW_OK;
     case DW_LAYER_IDENTITY:
         return DW_OK;
     case DW_LAYER_FANOUT: {
-        if (*nst + (int)l->n - 1 > cap) return fail_layer(c, NULL, "too many open streams");
+        if (*nst + (int)l->n - 1 > cap) return dw_acc_fail(c, NULL, "too many open streams");
         const stream in = *st;
         /* h0 stays in its register, untouched, while the copies change */
-        if (c->nfan == (int)(sizeof c->fan / sizeof *c->fan)) return fail_layer(c, NULL, "too many fanouts");
+        if (c->nfan == (int)(sizeof c->fan / sizeof *c->fan)) return dw_acc_fail(c, NULL, "too many fanouts");
         const int fan = c->nfan;
         c->fan[c->nfan++] = in;
         int vs = -1;
         if (in.gaussian) { /* h0's variances, for cross terms with activations */
-            if ((vs = add_slot(c, SLOT_VAR, in.sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
-            if (!(op = push(c, OP_COPY, l, &in))) return DW_ERR_NOMEM; /* records the slot, copies nothing */
+            if ((vs = dw_acc_add_slot(c, SLOT_VAR, in.sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
+            if (!(op = dw_acc_push(c, OP_COPY, l, &in))) return DW_ERR_NOMEM; /* records the slot, copies nothing */
             op->src = -1;
             op->slot = vs;
         }
@@ -373,14 +268,14 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
             o->f = NULL;
             o->s = 1.0;
             o->fan = fan;
-            if (!(op = push(c, OP_COPY, l, o))) return DW_ERR_NOMEM;
+            if (!(op = dw_acc_push(c, OP_COPY, l, o))) return DW_ERR_NOMEM;
             op->src = in.reg;
         }
         *nst = (int)l->n;
         return DW_OK;
     }
     default:
-        return fail_layer(c, NULL, "a layer kind the kernels do not know");
+        return dw_acc_fail(c, NULL, "a layer kind the kernels do not know");
     }
 }
 
@@ -451,7 +346,7 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
     p->full = st.sh.rank > 0 && has_pool(net);
     cctx c = {.p = p, .root = net, .where = "layer "};
     p->nreg = 1;
-    arch_op *op = push(&c, OP_INPUT, NULL, &st);
+    arch_op *op = dw_acc_push(&c, OP_INPUT, NULL, &st);
     dw_status s = op ? DW_OK : DW_ERR_NOMEM;
     stream sts[64];
     int nst = 1;
@@ -462,7 +357,7 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
         s = dw_fail(DW_ERR_INVALID, "kernel: the network's output has spatial axes: end it with flatten or a global "
                                     "pool before the readout (per-position kernels are not returned)");
     if (!s && sts[0].reg != 0) { /* the result is read from register 0 */
-        op = push(&c, OP_COPY, NULL, &(stream){.reg = 0, .sh = sts[0].sh});
+        op = dw_acc_push(&c, OP_COPY, NULL, &(stream){.reg = 0, .sh = sts[0].sh});
         if (!op) s = DW_ERR_NOMEM;
         else op->src = sts[0].reg;
     }
@@ -479,6 +374,7 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
     p->reg_len = p->full ? p->maxP * p->maxP : p->maxP;
     p->impl = dw_sweep_select();
     p->act_len = dw_arch_act_len(p->maxP);
+    p->rows_ok = dw_arch_rows_ok(p);
     p->method = p->generic ? "architecture engine: closed forms, and for generic activations the Hermite series with "
                              "certified bounds per expectation"
                            : "architecture engine: closed-form Gaussian expectations (exact to rounding)";

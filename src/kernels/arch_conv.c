@@ -93,23 +93,18 @@ static void axis_full(const double *in, double *out, size_t A, size_t N, size_t 
             }
 }
 
-/* DIAG: in is [A][N][B], out [A][O][B]. */
+/* DIAG: in is [A][N][B], out [A][O][B]: out[a][I] = (1/f) sum_t in[a][src(I, t)], by the runs of each offset. */
 static void axis_diag(const double *in, double *out, size_t A, size_t N, size_t B, size_t O, size_t f, size_t s,
                       size_t lo, bool circ)
 {
     const double inv = 1.0 / (double)f;
-    for (size_t a = 0; a < A; a++)
-        for (size_t I = 0; I < O; I++) {
-            double *od = out + (a * O + I) * B;
-            memset(od, 0, B * sizeof *od);
-            for (size_t t = 0; t < f; t++) {
-                const long i = src_index(I, t, s, lo, N, circ);
-                if (i < 0) continue;
-                const double *id = in + (a * N + (size_t)i) * B;
-                for (size_t b = 0; b < B; b++) od[b] += id[b];
-            }
-            for (size_t b = 0; b < B; b++) od[b] *= inv;
-        }
+    memset(out, 0, A * O * B * sizeof *out);
+    for (size_t t = 0; t < f; t++) {
+        conv_run r[RUNS_MAX];
+        const int nr = runs_of(t, O, s, lo, N, circ, r);
+        add_runs(out, in, A, N, B, O, s, r, nr); /* a row of A blocks: the same runs for every a */
+    }
+    for (size_t q = 0; q < A * O * B; q++) out[q] *= inv;
 }
 
 /* The filter average of one array, axis by axis (ping-pong between a and tmp; the result ends in a). */

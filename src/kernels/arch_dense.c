@@ -8,6 +8,11 @@
 /* Sigma^0_ij(x, y) = x_i . y_j / C, the input's covariance over positions (channels averaged); Theta^0 = 0. */
 void dw_arch_input(const arch_op *op, bool full, const double *x, const double *y, size_t d, double *K, double *T)
 {
+    if (op->flat) { /* the input flattened: one position, all d features */
+        K[0] = cblas_ddot((int)d, x, 1, y, 1) / (double)d;
+        if (T) T[0] = 0.0;
+        return;
+    }
     const size_t P = op->out.P, C = d / P;
     const double inv = 1.0 / (double)C;
     if (full) {

@@ -38,10 +38,44 @@ static dw_status pass_input(void *ctx, size_t item, int tid)
     return s;
 }
 
+/* Row i of the Gram in blocks of DW_ARCH_ROWS pairs (dw_arch_run_rows); the diagonal from the inputs' own pass. */
+static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
+{
+    const arch_prog *p = g->p;
+    const size_t m = g->m, d = g->d;
+    const double *x = g->X + i * d, *Y = g->symmetric ? g->X : g->Y, *recY = g->symmetric ? g->recX : g->recY;
+    const double *ry[DW_ARCH_ROWS];
+    double k[DW_ARCH_ROWS], t[DW_ARCH_ROWS];
+    size_t j0 = 0;
+    if (g->symmetric) {
+        if (g->K) g->K[i * m + i] = g->kx[i];
+        if (g->Theta) g->Theta[i * m + i] = g->tx[i];
+        j0 = i + 1;
+    }
+    for (; j0 < m; j0 += DW_ARCH_ROWS) {
+        const size_t nb = m - j0 < DW_ARCH_ROWS ? m - j0 : DW_ARCH_ROWS;
+        for (size_t b = 0; b < nb; b++) ry[b] = recY + (j0 + b) * p->rec;
+        dw_status s = dw_arch_run_rows(p, &g->w[tid], x, g->recX + i * p->rec, Y + j0 * d, ry, nb, d, k,
+                                       g->Theta ? t : NULL);
+        if (s) return s;
+        for (size_t b = 0; b < nb; b++) {
+            const size_t j = j0 + b;
+            if (g->K) g->K[i * m + j] = k[b];
+            if (g->Theta) g->Theta[i * m + j] = t[b];
+            if (g->symmetric) {
+                if (g->K) g->K[j * m + i] = k[b];
+                if (g->Theta) g->Theta[j * m + i] = t[b];
+            }
+        }
+    }
+    return DW_OK;
+}
+
 static dw_status pass_row(void *ctx, size_t i, int tid)
 {
     arch_job *g = ctx;
     const arch_prog *p = g->p;
+    if (p->rows_ok) return pass_row_blocks(g, i, tid);
     const size_t m = g->m;
     const double *x = g->X + i * g->d;
     for (size_t j = g->symmetric ? i : 0; j < m; j++) {
@@ -97,12 +131,14 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     if (!s) g.tx = g.kx + n;
     const size_t regs = (size_t)p.nreg * p.reg_len;
     for (int t = 0; t < W && !s; t++) {
-        g.w[t].K = dw_alloc(2 * regs + p.reg_len + p.act_len, sizeof(double), "kernel registers");
+        const size_t rows = p.rows_ok ? dw_arch_rows_len(&p) : 0;
+        g.w[t].K = dw_alloc(2 * regs + p.reg_len + p.act_len + rows, sizeof(double), "kernel registers");
         if (!g.w[t].K) s = DW_ERR_NOMEM;
         else {
             g.w[t].T = g.w[t].K + regs;
             g.w[t].tmp = g.w[t].T + regs;
             g.w[t].act = g.w[t].tmp + p.reg_len;
+            g.w[t].rows = p.rows_ok ? g.w[t].act + p.act_len : NULL;
         }
     }
     if (!s) s = dw_par_for(items, threads, pass_input, &g);
@@ -139,7 +175,8 @@ dw_status dw_arch_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t 
     dw_status s = dw_arch_compile(&p, net, d);
     if (s) return s;
     const int W = dw_par_workers(n + m, o ? o->threads : 0);
-    const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + (double)p.reg_len + (double)p.act_len;
+    const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + (double)p.reg_len + (double)p.act_len +
+                        (p.rows_ok ? (double)dw_arch_rows_len(&p) : 0.0);
     *bytes = 8.0 * ((double)n * (double)m * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) +
                     (double)(n + m) * ((double)p.rec + 2.0) + (double)W * regs);
     dw_arch_prog_clear(&p);

@@ -42,7 +42,10 @@ dw_status dw_arch_run(const arch_prog *p, arch_work *w, const double *x, const d
         case OP_ACT:
         case OP_LN: {
             const arch_slot *sl = &p->slot[op->slot];
-            if (record) diag_of(K, op->in.P, full, rx + sl->off);
+            if (record) {
+                diag_of(K, op->in.P, full, rx + sl->off);
+                if (op->k == OP_ACT) dw_arch_act_fields(op->act, rx + sl->off, op->in.P);
+            }
             if (op->k == OP_ACT)
                 s = dw_arch_act(p, op, rx + sl->off, ry + sl->off, K, T, w);
             else

@@ -79,15 +79,19 @@ static inline VD FN(clamp01)(VD x) { return VMIN(VMAX(x, VSET1(0.0)), VSET1(1.0)
  *   sqrt(a'_i a'_j) - c' = beta (sqrt p_i - sqrt p_j)^2 / (sqrt(a'_i a'_j) + sqrt(p_i p_j) + beta) + w r_i r_j Em
  *   sqrt(a'_i a'_j) + c' = (the same bias term) + 2 beta + w r_i r_j Ep
  * both sums of non-negative terms, and s' = (sqrt(a'a') - c')/(2 sqrt(a'a')), t' likewise. */
-static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
-                          double *s, double *t, double *c, double *th)
+/* The row-side value of a per-point field: point i broadcast (a row of the Gram) or, on the diagonal of two
+ * point sets (diag: entry j pairs point j0 + j of each side), the vector of points j0 + j.. */
+#define ISIDE(field, off) (diag ? VLOAD(pi->field + (off) + j0 + j) : VSET1(pi->field[(off) + i]))
+
+static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
+                                  size_t j0, double *s, double *t, double *c, double *th, const int diag)
 {
     const double w = st->w, beta = st->beta;
     const int is_step = st->fam == DW_FAM_STEP;
-    const VD ri = VSET1(pi->r[i]), spi = VSET1(pi->sp[i]), sa1i = VSET1(pi->sa1[i]), ih1i = VSET1(pi->ih1[i]);
     const double *rj = pj->r + j0, *spj = pj->sp + j0, *sa1j = pj->sa1 + j0, *ih1j = pj->ih1 + j0;
     const VD wv = VSET1(w), bv = VSET1(beta), zero = VSET1(0.0), half = VSET1(0.5);
     for (size_t j = 0; j < nj; j += VW) {
+        const VD ri = ISIDE(r, 0), spi = ISIDE(sp, 0), sa1i = ISIDE(sa1, 0), ih1i = ISIDE(ih1, 0);
         VD V, Vd, Em, Ep;
         if (is_step)
             FN(step_dual)(VLOAD(s + j), VLOAD(t + j), &V, &Vd, &Em, &Ep);
@@ -115,6 +119,18 @@ static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t
             VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
         }
     }
+}
+
+static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                          double *s, double *t, double *c, double *th)
+{
+    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0);
+}
+
+static void FN(homog_diag)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                           double *s, double *t, double *c, double *th)
+{
+    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 1);
 }
 
 /* Generic activations (theory.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
@@ -243,19 +259,13 @@ static void FN(generic_row)(const dw_step *st, size_t nj, const dw_pts *pi, size
 }
 
 /* Smooth families: advance c (and theta) from layer l to l + 1 with the closed forms of theory.md 1.5(a). */
-static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
-                           double *s, double *t, double *c, double *th)
+static inline void FN(smooth_core)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
+                                   size_t j0, double *c, double *th, const int diag)
 {
-    (void)t;
-    if (st->fam == DW_FAM_GENERIC) {
-        FN(generic_row)(st, nj, pi, i, pj, j0, s, c, th);
-        return;
-    }
-    (void)s;
-    const VD ai = VSET1(pi->a[i]), sai = VSET1(pi->sa[i]), ri = VSET1(pi->r[i]);
     const double *aj = pj->a + j0, *saj = pj->sa + j0, *rj = pj->r + j0;
     const VD wv = VSET1(st->w), bv = VSET1(st->beta), one = VSET1(1.0), zero = VSET1(0.0);
     for (size_t j = 0; j < nj; j += VW) {
+        const VD ai = ISIDE(a, 0), sai = ISIDE(sa, 0), ri = ISIDE(r, 0);
         const VD ajv = VLOAD(aj + j);
         const VD lim = sai * VLOAD(saj + j);
         const VD cv = VMIN(VMAX(VLOAD(c + j), zero - lim), lim); /* |c| <= sqrt(ab) up to rounding */
@@ -312,8 +322,8 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
             const size_t ks = pi->stride, kt = pj->stride; /* the two sides have their own padded lengths */
             VD pv = zero, qv = zero;
             for (int k = st->deg; k >= 0; k--) {
-                pv = pv * cv + VSET1(pi->pk[k * ks + i]) * VLOAD(pj->pk + k * kt + j0 + j);
-                qv = qv * cv + VSET1(pi->qk[k * ks + i]) * VLOAD(pj->qk + k * kt + j0 + j);
+                pv = pv * cv + ISIDE(pk, k * ks) * VLOAD(pj->pk + k * kt + j0 + j);
+                qv = qv * cv + ISIDE(qk, k * ks) * VLOAD(pj->qk + k * kt + j0 + j);
             }
             V = pv;
             Vd = qv;
@@ -334,13 +344,34 @@ static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_
     }
 }
 
+static void FN(smooth_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                           double *s, double *t, double *c, double *th)
+{
+    (void)t;
+    if (st->fam == DW_FAM_GENERIC) {
+        FN(generic_row)(st, nj, pi, i, pj, j0, s, c, th);
+        return;
+    }
+    FN(smooth_core)(st, nj, pi, i, pj, j0, c, th, 0);
+}
+
+/* The diagonal of two point sets (entry j: point j0 + j of each side); closed forms only (not the generic family). */
+static void FN(smooth_diag)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                            double *s, double *t, double *c, double *th)
+{
+    (void)s;
+    (void)t;
+    FN(smooth_core)(st, nj, pi, i, pj, j0, c, th, 1);
+}
+
 /* The homogeneous pair state of a row (dw_act_half_angle, vectorised): s = sin^2(theta/2), t = cos^2(theta/2) for
  * variances a (the row's) and b[j], covariances c[j], with ab - c^2 exact to rounding; a zero variance: 1/2. */
-static void FN(half_row)(double a, const double *b, const double *c, size_t n, double *s, double *t)
+static inline void FN(half_core)(const double *a, const double *b, const double *c, size_t n, double *s, double *t,
+                                 const int diag)
 {
-    const VD av = VSET1(a), zero = VSET1(0.0), one = VSET1(1.0), half = VSET1(0.5), two = VSET1(2.0);
+    const VD zero = VSET1(0.0), one = VSET1(1.0), half = VSET1(0.5), two = VSET1(2.0);
     for (size_t j = 0; j < n; j += VW) {
-        const VD bv = VLOAD(b + j), cv = VLOAD(c + j);
+        const VD av = diag ? VLOAD(a + j) : VSET1(a[0]), bv = VLOAD(b + j), cv = VLOAD(c + j);
         const VD p = av * bv, e1 = VFMA(av, bv, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
         const VD disc = VMAX((p - q) + (e1 - e2), zero);
         const VD sab = VSQRT(p) * VSQRT(one + e1 / p), ac = VABS(cv);
@@ -349,4 +380,15 @@ static void FN(half_row)(double a, const double *b, const double *c, size_t n, d
         VSTORE(s + j, VSEL(degenerate, half, VMIN(VSEL(pos, near, far), one)));
         VSTORE(t + j, VSEL(degenerate, half, VMIN(VSEL(pos, far, near), one)));
     }
+}
+
+static void FN(half_row)(double a, const double *b, const double *c, size_t n, double *s, double *t)
+{
+    FN(half_core)(&a, b, c, n, s, t, 0);
+}
+
+/* The same on the diagonal: variances a[j], b[j]. */
+static void FN(half_diag)(const double *a, const double *b, const double *c, size_t n, double *s, double *t)
+{
+    FN(half_core)(a, b, c, n, s, t, 1);
 }

@@ -1,6 +1,7 @@
 /* The convergence study (theory.md 1.4): errors of sampled networks' empirical Grams against the exact limit of
  * the kernel module, width by width, and the fits of their rates. Kept apart from dw_sample_run because it is
  * statistics on top of the driver (driver.c), with its own accumulators and least-squares fits. */
+#include "sample/arch.h"
 #include "sample/dense.h"
 #include "sample/sample.h"
 
@@ -15,11 +16,8 @@ typedef struct {
     double *e1, *e2;         /* per entry: sums of G_s - K and of its square */
 } conv_ctx;
 
-static dw_status conv_consume(void *vc, size_t s, const dw_snet *t, const double *base)
+static dw_status conv_take(conv_ctx *c, const double *g)
 {
-    (void)s;
-    conv_ctx *c = vc;
-    const double *g = base + t->offGram;
     const size_t nn = c->n * c->n;
     double f = 0, m = 0;
     for (size_t e = 0; e < nn; e++) {
@@ -38,6 +36,33 @@ static dw_status conv_consume(void *vc, size_t s, const dw_snet *t, const double
     c->sm += m;
     c->sm2 += m * m;
     return DW_OK;
+}
+
+static dw_status conv_consume(void *vc, size_t s, const dw_snet *t, const double *base)
+{
+    (void)s;
+    return conv_take(vc, base + t->offGram);
+}
+
+static dw_status arch_conv_consume(void *vc, size_t s, const double *F, const double *G)
+{
+    (void)s;
+    (void)F;
+    return conv_take(vc, G);
+}
+
+/* Every dense / conv layer of an architecture net in the NTK parameterisation (the study's limit). */
+static bool all_ntk(const dw_net *root, const dw_net *net)
+{
+    for (size_t i = 0; i < net->n; i++) {
+        const dw_net_layer *l = &net->layer[i];
+        if ((l->kind == DW_LAYER_DENSE || l->kind == DW_LAYER_CONV) && dw_net_layer_param(root, l) != DW_PARAM_NTK)
+            return false;
+        if (l->kind == DW_LAYER_PARALLEL)
+            for (size_t b = 0; b < l->n; b++)
+                if (!all_ntk(root, l->branch[b])) return false;
+    }
+    return true;
 }
 
 /* Weighted least squares y = a + b x with standard deviations sd; returns a, b, their standard errors and
@@ -83,6 +108,16 @@ typedef struct {
 static dw_status exact_limit(const dw_net *net, const dw_net_fc *fc, int threads, const double *X, size_t n,
                              size_t d, dw_sample_gram gram, double *K)
 {
+    if (!fc) { /* an architecture: its own limit (NTK parameterisation, which does not depend on the widths) */
+        dw_kernel_opts *ko = NULL;
+        dw_status st = dw_kernel_opts_init(&ko);
+        if (!st) st = dw_kernel_opts_set_threads(ko, threads);
+        if (!st)
+            st = dw_kernel_gram(net, ko, X, n, NULL, n, d, gram == DW_SAMPLE_NNGP ? K : NULL,
+                                gram == DW_SAMPLE_NTK ? K : NULL, NULL);
+        dw_kernel_opts_clear(ko);
+        return st;
+    }
     /* The limit of the NTK parameterisation, as the empirical Grams are (a fresh net: the sampled one may carry
      * finite widths and another parameterisation, which the limit does not take). */
     double *wv = dw_alloc(fc->n_dense, 2 * sizeof(double), "layer variances");
@@ -154,11 +189,15 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
     if (n_widths < 2 || !widths)
         return dw_fail(DW_ERR_INVALID, "widths: a convergence study needs at least 2 widths (got %zu)", n_widths);
     if (S < 2) return dw_fail(DW_ERR_INVALID, "samples: a convergence study needs at least 2 samples (got %zu)", S);
-    dw_net_fc fc;
-    dw_status st = dw_net_fc_view(net, "converge", 1, &fc);
+    dw_net_fc fc = {0};
+    const bool arch = net && !dw_net_is_fc(net);
+    dw_status st = arch ? DW_OK : dw_net_fc_view(net, "converge", 1, &fc);
     if (st) return st;
-    if (fc.depth == 0)
+    if (!arch && fc.depth == 0)
         return dw_fail(DW_ERR_INVALID, "depth: a depth-0 network equals its limit exactly (nothing converges)");
+    if (arch && !all_ntk(net, net))
+        return dw_fail(DW_ERR_INVALID, "param: the convergence study uses the NTK parameterisation in every layer (the "
+                       "standard one has no limit)");
     if (dw_net_param(net) != DW_PARAM_NTK)
         return dw_fail(DW_ERR_INVALID,
                        "param: the convergence study uses the NTK parameterisation (the standard one has no limit)");
@@ -171,13 +210,18 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
     /* validate everything (largest width) before the long run, and get the limit */
     size_t wmax = 0;
     for (size_t i = 0; i < n_widths; i++) wmax = widths[i] > wmax ? widths[i] : wmax;
-    dw_snet t;
-    if ((st = dw_snet_init(&t, net, "converge", o->seed, n, d, gram, wmax))) return st;
+    dw_snet t = {0};
+    asamp_prog p = {0};
+    if ((st = arch ? dw_asamp_init(&p, net, o, "converge", n, d, gram, wmax)
+                   : dw_snet_init(&t, net, "converge", o->seed, n, d, gram, wmax)))
+        return st;
     {
         const int threads = dw_core_threads(o->threads);
         const double chunk = (double)(S < (size_t)threads ? S : (size_t)threads);
-        const double need = chunk * dw_snet_sample_bytes(&t) + 5.0 * (double)n * (double)n * 8.0;
+        const double need = chunk * (arch ? dw_asamp_sample_bytes(&p, n, gram, false) : dw_snet_sample_bytes(&t)) +
+                            5.0 * (double)n * (double)n * 8.0;
         dw_snet_clear(&t);
+        dw_asamp_clear(&p);
         if ((st = dw_core_check_points("X", X, n, d))) return st;
         if ((st = dw_core_check_alloc(need, "the convergence study"))) return st;
     }
@@ -193,7 +237,7 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
         free(res);
         return DW_ERR_NOMEM;
     }
-    st = exact_limit(net, &fc, o->threads, X, n, d, gram, K);
+    st = exact_limit(net, arch ? NULL : &fc, o->threads, X, n, d, gram, K);
     double kf = 0;
     for (size_t e = 0; e < nn && !st; e++) kf += K[e] * K[e];
     kf = sqrt(kf);
@@ -202,7 +246,9 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
     double done = 0;
     const double Sd = (double)S;
     for (size_t i = 0; i < n_widths && !st; i++) {
-        if ((st = dw_snet_init(&t, net, "converge", o->seed, n, d, gram, widths[i]))) break;
+        if ((st = arch ? dw_asamp_init(&p, net, o, "converge", n, d, gram, widths[i])
+                       : dw_snet_init(&t, net, "converge", o->seed, n, d, gram, widths[i])))
+            break;
         t.outputs = 0; /* the study needs the Grams only */
         memset(e1, 0, nn * sizeof(double));
         memset(e2, 0, nn * sizeof(double));
@@ -212,8 +258,11 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
         /* width i samples networks first_sample + i S .. + S - 1: streams are keyed by the sample index, so reusing
          * the same indices at every width would correlate the widths (layer 1's first units would be identical)
          * and void the independence the fit's standard errors assume. */
-        st = dw_snet_run(&t, X, S, o->first_sample + (uint64_t)i * (uint64_t)S, o->threads, conv_consume, &c, &prog);
+        const uint64_t first = o->first_sample + (uint64_t)i * (uint64_t)S;
+        st = arch ? dw_asamp_run(&p, o->seed, X, n, S, first, o->threads, gram, false, arch_conv_consume, &c, &prog)
+                  : dw_snet_run(&t, X, S, first, o->threads, conv_consume, &c, &prog);
         dw_snet_clear(&t);
+        dw_asamp_clear(&p);
         done += Sd * unit;
         if (st) break;
         width_res *r = &res[i];

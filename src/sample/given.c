@@ -4,6 +4,7 @@
  *
  * Both run on the engine of dense.c (as sampled networks do), so their results do not depend on the thread count.
  */
+#include "sample/arch.h"
 #include "sample/dense.h"
 #include "sample/sample.h"
 
@@ -110,6 +111,7 @@ dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, const do
                             double *F)
 {
     o = dw_sample_opts_or_default(o);
+    if (net && !dw_net_is_fc(net)) return dw_asamp_forward_drawn(net, o, X, n, d, F);
     given_view g;
     dw_status st = view_init(&g, net, "forward", X, n, d);
     if (st) return st;
@@ -175,6 +177,7 @@ dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts *o, con
                                  const double *Y, size_t m, size_t d, dw_sample_gram kind, double *G)
 {
     o = dw_sample_opts_or_default(o);
+    if (net && !dw_net_is_fc(net)) return dw_asamp_gram_drawn(net, o, X, n, Y, m, d, kind, G);
     given_view g;
     dw_status st = view_init(&g, net, "network gram", X, n, d);
     if (st) return st;

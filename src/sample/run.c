@@ -1,6 +1,7 @@
 /* dw_sample_run and dw_sample_bytes: S sampled networks on the inputs, their outputs and per-sample or reduced
  * empirical Grams (theory.md 1.1, 1.3, 2); and the options object they take. The drawing and the engine are
  * driver.c's, the network's shape snet.c's. */
+#include "sample/arch.h"
 #include "sample/dense.h"
 #include "sample/sample.h"
 
@@ -12,7 +13,7 @@
  * Options
  * ---------------------------------------------------------------------------------------------------------- */
 
-static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false};
+static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false, 0};
 
 const dw_sample_opts *dw_sample_opts_or_default(const dw_sample_opts *o) { return o ? o : &defaults; }
 
@@ -71,6 +72,15 @@ dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce)
     return s;
 }
 
+dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width)
+{
+    dw_status s = need_opts(o);
+    if (s) return s;
+    if (width > ((size_t)1 << 30)) return dw_fail(DW_ERR_INVALID, "width: %zu is too large", width);
+    o->width = width;
+    return DW_OK;
+}
+
 /* ------------------------------------------------------------------------------------------------------------
  * dw_sample_run
  * ---------------------------------------------------------------------------------------------------------- */
@@ -80,16 +90,15 @@ typedef struct {
     int reduce;
     size_t S;
     double *shift, *s1, *s2; /* reduce: first Gram, sums of deviations from it and of their squares */
+    size_t n, dout;          /* the architecture sampler's sizes */
 } run_ctx;
 
-static dw_status run_consume(void *vc, size_t s, const dw_snet *t, const double *base)
+/* One sample's outputs u (real layout; complex: the real network's (u_re, u_im)) and Gram g, into the results. */
+static dw_status run_take(run_ctx *c, size_t s, size_t n, size_t dout, int cplx, const double *u, const double *g)
 {
-    run_ctx *c = vc;
-    const size_t n = t->n, dout = t->dout;
     if (c->F) {
-        const double *u = base + t->offF;
         double *f = c->F + s * n * dout;
-        if (!t->cplx) {
+        if (!cplx) {
             memcpy(f, u, n * dout * sizeof(double));
         } else { /* f = (u_re + i u_im)/sqrt2, (re, im) interleaved */
             const size_t co = dout / 2;
@@ -101,7 +110,6 @@ static dw_status run_consume(void *vc, size_t s, const dw_snet *t, const double 
         }
     }
     if (!c->G) return DW_OK;
-    const double *g = base + t->offGram;
     const size_t nn = n * n;
     for (size_t e = 0; e < nn; e++)
         if (!isfinite(g[e]))
@@ -120,12 +128,37 @@ static dw_status run_consume(void *vc, size_t s, const dw_snet *t, const double 
     return DW_OK;
 }
 
+static dw_status run_consume(void *vc, size_t s, const dw_snet *t, const double *base)
+{
+    return run_take(vc, s, t->n, t->dout, t->cplx, base + t->offF, base + t->offGram);
+}
+
+static dw_status arch_consume(void *vc, size_t s, const double *F, const double *G)
+{
+    run_ctx *c = vc;
+    return run_take(c, s, c->n, c->dout, 0, F, G);
+}
+
 dw_status dw_sample_bytes(const dw_net *net, const dw_sample_opts *o, size_t n, size_t d, size_t S,
                           dw_sample_gram gram, bool outputs, double *bytes)
 {
     if (!bytes) return dw_fail(DW_ERR_INVALID, "sample bytes: NULL output");
     *bytes = 0;
     o = dw_sample_opts_or_default(o);
+    if (!dw_net_is_fc(net)) {
+        asamp_prog p;
+        dw_status st = dw_asamp_init(&p, net, o, "sample", n, d, gram, 0);
+        if (st) return st;
+        const int threads = dw_core_threads(o->threads);
+        const double chunk = (double)(S < (size_t)threads ? S : (size_t)threads);
+        const double nn = (double)n * (double)n * 8.0;
+        double b = chunk * dw_asamp_sample_bytes(&p, n, gram, outputs);
+        if (outputs) b += (double)S * (double)n * (double)p.dout * 8.0;
+        if (gram) b += o->reduce ? 5.0 * nn : (double)S * nn;
+        dw_asamp_clear(&p);
+        *bytes = b;
+        return DW_OK;
+    }
     dw_snet t;
     dw_status st = dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
     if (st == DW_ERR_NOMEM) { /* sizes beyond any memory: the caller's dw_core_check_alloc says so */
@@ -155,15 +188,19 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
     if (!gram && !F) return dw_fail(DW_ERR_INVALID, "sample: no output requested (F is NULL and no Gram)");
     if (gram && reduce && Gse && S < 2)
         return dw_fail(DW_ERR_INVALID, "samples: the standard error of the mean needs at least 2 samples (got 1)");
-    dw_snet t;
-    dw_status st = dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
+    const bool arch = !dw_net_is_fc(net);
+    dw_snet t = {0};
+    asamp_prog p = {0};
+    dw_status st = arch ? dw_asamp_init(&p, net, o, "sample", n, d, gram, 0)
+                        : dw_snet_init(&t, net, "sample", o->seed, n, d, gram, 0);
     if (st) return st;
     if ((st = dw_core_check_points("X", X, n, d))) {
         dw_snet_clear(&t);
+        dw_asamp_clear(&p);
         return st;
     }
     t.outputs = F != NULL;
-    run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL};
+    run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL, n, p.dout};
     const size_t nn = n * n;
     if (gram && reduce) {
         c.shift = dw_alloc(nn, sizeof(double), "Gram accumulator");
@@ -172,7 +209,11 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
         if (!c.shift || !c.s1 || !c.s2) st = DW_ERR_NOMEM;
     }
     dw_snet_progress prog = {o->progress, o->progress_ctx, 0.0, 1.0, (double)S};
-    if (!st) st = dw_snet_run(&t, X, S, o->first_sample, o->threads, run_consume, &c, &prog);
+    if (!st && arch)
+        st = dw_asamp_run(&p, o->seed, X, n, S, o->first_sample, o->threads, gram, F != NULL, arch_consume, &c,
+                          &prog);
+    else if (!st)
+        st = dw_snet_run(&t, X, S, o->first_sample, o->threads, run_consume, &c, &prog);
     if (!st && gram && reduce) {
         const double Sd = (double)S;
         for (size_t e = 0; e < nn; e++) {
@@ -188,5 +229,6 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
     free(c.s1);
     free(c.s2);
     dw_snet_clear(&t);
+    dw_asamp_clear(&p);
     return st;
 }

@@ -58,6 +58,7 @@ struct dw_sample_opts {
     dw_sample_progress_fn progress;
     void *progress_ctx;
     bool reduce;
+    size_t width; /* the architecture sampler's width where a layer's is unset (0: none) */
 };
 
 /* o, or the defaults where o is NULL. */

@@ -289,6 +289,9 @@ static dw_status support_with(const dw_spectrum *s, const dw_d2_law *law, double
 dw_status dw_spectrum_support(const dw_spectrum *s, double *lo, double *hi)
 {
     if (!s || !lo || !hi) return dw_fail(DW_ERR_INVALID, "support: NULL argument");
+    if (s->residual)
+        return dw_fail(DW_ERR_INVALID, "support: not available for residual networks (their blocks are not free: "
+                       "no S-transform); their moments are (dw_spectrum_moments, NC route)");
     const int dg = degenerate(s);
     if (dg == 1) {
         *lo = *hi = 0;
@@ -312,6 +315,9 @@ static dw_status density_with(const dw_spectrum *s, const dw_d2_law *law, size_t
 dw_status dw_spectrum_density(const dw_spectrum *s, size_t n, const double *t, double *rho)
 {
     if (!s || (n && (!t || !rho))) return dw_fail(DW_ERR_INVALID, "density: NULL argument");
+    if (s->residual)
+        return dw_fail(DW_ERR_INVALID, "density: not available for residual networks (their blocks are not free: "
+                       "no S-transform); their moments are (dw_spectrum_moments, NC route)");
     for (size_t i = 0; i < n; i++)
         if (!(t[i] > 0) || !isfinite(t[i]))
             return dw_fail(DW_ERR_INVALID, "density: abscissa %zu is %g; the abscissae must be finite and > 0 (the atom "

@@ -61,7 +61,7 @@ dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f)
         W[l] = d->W;
         b[l] = d->b;
     }
-    *f = (dw_spec_fnet){L, width, W, b, fc.act};
+    *f = (dw_spec_fnet){L, width, W, b, fc.act, NULL, NULL};
     return DW_OK;
 }
 
@@ -114,6 +114,8 @@ static dw_status forward(const dw_spec_fnet *net, const double *x, double *d, co
     for (int l = 0; l < net->depth; l++) {
         const size_t r = net->width[l + 1], c = net->width[l];
         forward_layer(net->act, r, c, net->W[l], net->b ? net->b[l] : NULL, a, h, an, d + off[l]);
+        if (net->gamma)
+            for (size_t i = 0; i < r; i++) an[i] = net->gamma[l] * a[i] + net->alpha[l] * an[i];
         for (size_t i = 0; i < r; i++)
             if (!isfinite(h[i]) || !isfinite(an[i]) || !isfinite(d[off[l] + i])) {
                 free(buf);
@@ -224,14 +226,19 @@ dw_status dw_spec_jacobian_body(const dw_spec_fnet *net, const double *x, double
         st = DW_ERR_NOMEM;
         goto done_m;
     }
-    /* M = D_1 W^1, then M <- D_l W^l M */
-    {
+    /* M = D_1 W^1, then M <- D_l W^l M (residual: M = I, then M <- gamma M + alpha D_l W^l M) */
+    if (net->gamma) {
+        for (size_t i = 0; i < n0 * n0; i++) M[i] = 0;
+        for (size_t i = 0; i < n0; i++) M[i * n0 + i] = 1;
+    } else {
         const size_t r = net->width[1];
         for (size_t i = 0; i < r; i++)
             for (size_t j = 0; j < n0; j++) M[i * n0 + j] = d[i] * net->W[0][i * n0 + j];
     }
-    for (int l = 1; l < net->depth; l++) {
+    for (int l = net->gamma ? 0 : 1; l < net->depth; l++) {
         layer_jvp(net->width[l + 1], net->width[l], n0, net->W[l], d + off[l], M, T);
+        if (net->gamma)
+            for (size_t i = 0; i < n0 * n0; i++) T[i] = net->gamma[l] * M[i] + net->alpha[l] * T[i];
         double *t = M;
         M = T;
         T = t;
@@ -314,7 +321,8 @@ dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int 
     if ((st = alloc_d(net, &d, &off))) return st;
     double *A = dw_alloc(nmax * P, sizeof(double), "probes"), *B = dw_alloc(nmax * P, sizeof(double), "probes"),
            *est = dw_alloc((size_t)K * P, sizeof(double), "probe estimates");
-    if (!A || !B || !est) {
+    double *C = net->gamma ? dw_alloc(nmax * P, sizeof(double), "probes") : NULL; /* residual: the skip's copy */
+    if (!A || !B || !est || (net->gamma && !C)) {
         st = DW_ERR_NOMEM;
         goto done;
     }
@@ -324,6 +332,8 @@ dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int 
         /* B = J A (A: N_0 x P), then A = J^T B */
         for (int l = 0; l < net->depth; l++) {
             layer_jvp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], A, B);
+            if (net->gamma)
+                for (size_t i = 0; i < n0 * P; i++) B[i] = net->gamma[l] * A[i] + net->alpha[l] * B[i];
             double *t = A;
             A = B;
             B = t;
@@ -331,7 +341,13 @@ dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int 
         probe_norms(net->width[net->depth], P, A, (double)n0, est + (size_t)k * P);
         if (++k == K) break;
         for (int l = net->depth - 1; l >= 0; l--) {
-            layer_vjp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], A, B);
+            if (net->gamma) {
+                memcpy(C, A, n0 * P * sizeof(double)); /* layer_vjp scales its input by D in place */
+                layer_vjp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], C, B);
+                for (size_t i = 0; i < n0 * P; i++) B[i] = net->gamma[l] * A[i] + net->alpha[l] * B[i];
+            } else {
+                layer_vjp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], A, B);
+            }
             double *t = A;
             A = B;
             B = t;
@@ -356,6 +372,7 @@ dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int 
 done:
     free(A);
     free(B);
+    free(C);
     free(est);
     free(d);
     free(off);

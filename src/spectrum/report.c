@@ -89,6 +89,16 @@ dw_status dw_spectrum_report_init(dw_spectrum_report **out, const dw_net *net, c
         st = DW_ERR_NOMEM;
         goto fail;
     }
+    if (dw_spectrum_residual(r->s)) {
+        /* residual blocks: the block recursion of the pairings is the one route; no criticality, no support */
+        if ((st = dw_spectrum_moments(r->s, r->kmax, DW_SPECTRUM_ROUTE_NC, r->m))) goto fail;
+        r->residual = true;
+        r->res_c = dw_spectrum_residual_c(r->s);
+        r->lo = 0;
+        r->hi = NAN;
+        *out = r;
+        return DW_OK;
+    }
     if ((st = dw_spectrum_moments(r->s, r->kmax, DW_SPECTRUM_ROUTE_S, r->m))) goto fail;
     if (!r->orth && K <= NC_CHECK_KMAX) {
         double mnc[NC_CHECK_KMAX];
@@ -167,14 +177,16 @@ dw_status dw_spectrum_report_density(dw_spectrum_report *r, double a, double b, 
 dw_status dw_spectrum_report_sample(dw_spectrum_report *r, const dw_spectrum_sample_opts *o, unsigned long long seed)
 {
     if (!r || !o) return dw_fail(DW_ERR_INVALID, "report: NULL report or options");
-    const dw_net_layer *d0 = dw_net_dense(r->net, 0);
     const double q0s = dw_spectrum_input_q0(r->s);
     if (!(q0s > 0))
         return dw_fail(DW_ERR_INVALID,
                        "sample: no input norm gives q_1 = %g (sigma_w^2 of layer 1 is %g, sigma_b^2 %g)",
-                       dw_spectrum_q(r->s)[0], d0->weight_var, d0->bias_var);
-    if (!(d0->width >= 1)) return dw_fail(DW_ERR_INVALID, "width: not set (dw_net_set_widths with one value N)");
-    const size_t S = o->samples, N = (size_t)d0->width, K = (size_t)r->K;
+                       dw_spectrum_q(r->s)[0], r->s->sw2[0], r->s->sb2[0]);
+    const double width = r->residual ? dw_spec_residual_width(r->net) : dw_net_dense(r->net, 0)->width;
+    if (!(width >= 1))
+        return dw_fail(DW_ERR_INVALID, r->residual ? "width: not set (the branches' dense layers' width N)"
+                                                   : "width: not set (dw_net_set_widths with one value N)");
+    const size_t S = o->samples, N = (size_t)width, K = (size_t)r->K;
     dw_spectrum_sample_opts oo = *o;
     oo.q0 = q0s;
     oo.K = r->K;

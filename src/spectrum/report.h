@@ -13,6 +13,8 @@ struct dw_spectrum_report {
     double *m;     /* kmax moments by the S-transform */
     double maxrel; /* NC(k) check, NaN when not run */
     bool have_qs, critical;
+    bool residual; /* residual blocks: moments by the pairings' block recursion only */
+    double res_c;  /* their large-depth parameter c */
     double qs, chi;
     double lo, hi;
     dw_spectrum_exact *ex;

@@ -47,6 +47,23 @@ static void put_sample(FILE *f, const dw_spectrum_report *r)
     fprintf(f, ", \"threads\": %d, \"seconds\": %.6f}", r->threads, r->seconds);
 }
 
+/* The residual blocks' scales, the large-depth parameter c and the universal limit's moments at that c. */
+static void put_residual(FILE *f, const dw_spectrum_report *r)
+{
+    const dw_spectrum *s = r->s;
+    fputs(",\n \"residual\": {\"gamma\": ", f);
+    jarray(f, s->res_gamma, r->L);
+    fputs(", \"alpha\": ", f);
+    jarray(f, s->res_alpha, r->L);
+    fprintf(f, ", \"c\": %.17g, \"universal\": ", r->res_c);
+    double m[DW_SPECTRUM_RES_KMAX];
+    bool skip1 = true; /* the universal limit is that of gamma = 1 */
+    for (int l = 0; l < r->L; l++) skip1 &= s->res_gamma[l] == 1.0;
+    if (skip1 && dw_spectrum_residual_universal(r->res_c, r->K, m) == DW_OK) jarray(f, m, r->K);
+    else fputs("null", f);
+    fputs("}", f);
+}
+
 const char *dw_spectrum_report_json(dw_spectrum_report *r)
 {
     if (!r) return "{}";
@@ -59,10 +76,8 @@ const char *dw_spectrum_report_json(dw_spectrum_report *r)
         return NULL;
     }
     const int L = r->L, K = r->K;
-    dw_net_fc fc;
-    dw_net_fc_view(r->net, "report", 0, &fc);
     fputs("{\"act\": ", f);
-    jstring(f, dw_act_name(fc.act));
+    jstring(f, dw_act_name(r->s->act));
     fprintf(f, ", \"depth\": %d, \"weights\": \"%s\", \"q0\": %.17g, \"fixed_point\": %s", L,
             r->orth ? "orthogonal" : "gaussian", r->q0, r->fixed_point ? "true" : "false");
     fputs(",\n \"q\": ", f);
@@ -74,12 +89,15 @@ const char *dw_spectrum_report_json(dw_spectrum_report *r)
     }
     fprintf(f, "],\n \"mu_error\": %.3g,\n \"moments\": ", dw_spectrum_mu_error(r->s));
     jarray(f, r->m, K);
-    fprintf(f, ",\n \"variance\": %.17g, \"route\": \"S-transform\"", r->m[1] - r->m[0] * r->m[0]);
+    fprintf(f, ",\n \"variance\": %.17g, \"route\": \"%s\"", r->m[1] - r->m[0] * r->m[0],
+            r->residual ? "residual blocks" : "S-transform");
+    if (r->residual) put_residual(f, r);
     if (!isnan(r->maxrel)) fprintf(f, ", \"route_nc_max_rel_diff\": %.3g", r->maxrel);
     if (r->have_qs) fprintf(f, ",\n \"q_star\": %.17g, \"chi_star\": %.17g", r->qs, r->chi);
     else fputs(",\n \"q_star\": null, \"chi_star\": null", f);
-    fprintf(f, ", \"critical\": %s, \"atom0\": %.17g, \"support\": [%.17g, %.17g]", r->critical ? "true" : "false",
-            dw_spectrum_atom0(r->s), r->lo, r->hi);
+    fprintf(f, ", \"critical\": %s", r->critical ? "true" : "false");
+    if (r->residual) fputs(", \"atom0\": null, \"support\": null", f);
+    else fprintf(f, ", \"atom0\": %.17g, \"support\": [%.17g, %.17g]", dw_spectrum_atom0(r->s), r->lo, r->hi);
     if (r->ex) {
         fputs(",\n \"exact\": {\"q\": ", f);
         jexact(f, r->ex, 'q', 0, L);

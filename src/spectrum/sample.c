@@ -21,17 +21,53 @@ typedef struct sample_net {
     const dw_act *act;
     size_t N;
     double *sw2, *sb2; /* L each */
+    double *gamma, *alpha; /* residual blocks: L each; NULL: fully connected */
 } sample_net;
 
 static void sample_net_free(sample_net *n)
 {
     free(n->sw2);
     free(n->sb2);
+    free(n->gamma);
+    free(n->alpha);
+}
+
+/* A residual net (dw_spec_residual_view) with one integer width N in every branch's dense layer. */
+static dw_status sample_res_of(const dw_net *net, sample_net *n)
+{
+    dw_spec_res *r = dw_alloc(1, sizeof *r, "residual blocks");
+    if (!r) return DW_ERR_NOMEM;
+    dw_status st = dw_spec_residual_view(net, r);
+    const double N = st ? 0 : dw_spec_residual_width(net);
+    if (!st && !(N >= 1 && N == floor(N) && N <= DW_SPECTRUM_WIDTH_MAX))
+        st = dw_fail(DW_ERR_INVALID, "width: the residual branches' dense layers need one integer width N in "
+                     "1..%d (the residual sum keeps it); got %g", DW_SPECTRUM_WIDTH_MAX, N);
+    if (!st) {
+        const size_t L = (size_t)r->L;
+        n->L = r->L;
+        n->act = r->act;
+        n->N = (size_t)N;
+        n->sw2 = dw_alloc(L, sizeof(double), "sample layers");
+        n->sb2 = dw_alloc(L, sizeof(double), "sample layers");
+        n->gamma = dw_alloc(L, sizeof(double), "sample layers");
+        n->alpha = dw_alloc(L, sizeof(double), "sample layers");
+        if (!n->sw2 || !n->sb2 || !n->gamma || !n->alpha) st = DW_ERR_NOMEM;
+        else {
+            memcpy(n->sw2, r->sw2, L * sizeof(double));
+            memcpy(n->sb2, r->sb2, L * sizeof(double));
+            memcpy(n->gamma, r->gamma, L * sizeof(double));
+            memcpy(n->alpha, r->alpha, L * sizeof(double));
+        }
+    }
+    free(r);
+    if (st) sample_net_free(n);
+    return st;
 }
 
 static dw_status sample_net_of(const dw_net *net, sample_net *n)
 {
     memset(n, 0, sizeof *n);
+    if (dw_spec_is_residual(net)) return sample_res_of(net, n);
     dw_net_fc fc;
     dw_status st = dw_net_fc_view(net, "sample", 0, &fc);
     if (st) return st;
@@ -95,7 +131,7 @@ static dw_status sample_one(const sample_net *n, const dw_spectrum_sample_opts *
     }
     const double scale = sqrt(o->q0 * (double)N / nx);
     for (size_t i = 0; i < N; i++) x[i] *= scale;
-    dw_spec_fnet net = {L, width, Wp, bp, n->act};
+    dw_spec_fnet net = {L, width, Wp, bp, n->act, n->gamma, n->alpha};
     if (o->probes == 0) {
         if ((st = dw_spec_jacobian_body(&net, x, NULL, s2))) goto done;
         for (int k = 0; k < o->K; k++) m[k] = 0;

@@ -25,6 +25,8 @@ void dw_spectrum_clear(dw_spectrum *s)
     free(s->group);
     free(s->mult);
     free(s->gmu);
+    free(s->res_gamma);
+    free(s->res_alpha);
     free(s);
 }
 
@@ -69,9 +71,28 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
     *out = NULL;
     dw_spectrum_opts defaults = {.q0 = 1.0, .fixed_point = false, .kmax = 8};
     const dw_spectrum_opts *o = opts ? opts : &defaults;
-    dw_net_fc fc;
-    dw_status st = check_net(net, &fc);
-    if (st) return st;
+    if (!net) return dw_fail(DW_ERR_INVALID, "spectrum: NULL net");
+    dw_net_fc fc = {0};
+    dw_spec_res *res = NULL;
+    dw_status st;
+    if (dw_spec_is_residual(net)) {
+        if (o->fixed_point)
+            return dw_fail(DW_ERR_INVALID, "fixed point: a residual network's variance grows along the blocks; give "
+                           "q0 instead");
+        if ((st = dw_spec_check_law(net))) return st;
+        if (o->kmax > DW_SPECTRUM_RES_KMAX)
+            return dw_fail(DW_ERR_INVALID, "kmax: %d is above %d, the largest moment order of residual networks",
+                           o->kmax, DW_SPECTRUM_RES_KMAX);
+        res = dw_alloc(1, sizeof *res, "residual blocks");
+        if (!res) return DW_ERR_NOMEM;
+        if ((st = dw_spec_residual_view(net, res))) {
+            free(res);
+            return st;
+        }
+        fc.depth = res->L;
+        fc.act = res->act;
+    } else if ((st = check_net(net, &fc)))
+        return st;
     const int L = fc.depth;
     if (o->fixed_point) {
         for (size_t k = 1; k < fc.n_dense; k++)
@@ -83,7 +104,10 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
     }
     const dw_act *act = fc.act;
     dw_spectrum *s = dw_calloc(1, sizeof *s, "spectrum");
-    if (!s) return DW_ERR_NOMEM;
+    if (!s) {
+        free(res);
+        return DW_ERR_NOMEM;
+    }
     s->L = L;
     s->kmax = o->kmax;
     s->orth = dw_net_law(net).kind == DW_LAW_ORTHOGONAL;
@@ -101,10 +125,26 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
         st = DW_ERR_NOMEM;
         goto fail;
     }
-    dw_net_dense_values(net, 0, s->sw2);
-    dw_net_dense_values(net, 1, s->sb2);
+    if (res) {
+        s->residual = 1;
+        s->res_gamma = dw_alloc((size_t)L, sizeof(double), "spectrum layers");
+        s->res_alpha = dw_alloc((size_t)L, sizeof(double), "spectrum layers");
+        if (!s->res_gamma || !s->res_alpha) {
+            st = DW_ERR_NOMEM;
+            goto fail;
+        }
+        memcpy(s->sw2, res->sw2, sizeof(double) * (size_t)L);
+        memcpy(s->sb2, res->sb2, sizeof(double) * (size_t)L);
+        memcpy(s->res_gamma, res->gamma, sizeof(double) * (size_t)L);
+        memcpy(s->res_alpha, res->alpha, sizeof(double) * (size_t)L);
+    } else {
+        dw_net_dense_values(net, 0, s->sw2);
+        dw_net_dense_values(net, 1, s->sb2);
+    }
     for (int l = 0; l < L; l++) s->log_sw2_sum += log(s->sw2[l]);
-    if (o->fixed_point) {
+    if (res) {
+        if ((st = dw_spec_residual_q(res, o->q0, s->q))) goto fail;
+    } else if (o->fixed_point) {
         double qs;
         if ((st = dw_spec_fixed_point(act, s->sw2[0], s->sb2[0], o->q0, &qs))) goto fail;
         for (int l = 0; l < L; l++) s->q[l] = qs;
@@ -167,9 +207,11 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
         s->atom0 = fmax(s->atom0, s->law[g].atom0);
     }
     for (int l = 0; l < L; l++) memcpy(s->mu + (size_t)l * K, s->gmu + (size_t)s->group[l] * K, sizeof(double) * (size_t)K);
+    free(res);
     *out = s;
     return DW_OK;
 fail:
+    free(res);
     dw_spectrum_clear(s);
     return st;
 }
@@ -179,6 +221,14 @@ dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route rou
     if (!s || !m) return dw_fail(DW_ERR_INVALID, "moments: NULL argument");
     if (K < 1 || K > s->kmax)
         return dw_fail(DW_ERR_INVALID, "moments: K = %d is outside 1..%d (the kmax of this spectrum)", K, s->kmax);
+    if (s->residual) {
+        if (route != DW_SPECTRUM_ROUTE_NC && route != DW_SPECTRUM_ROUTE_S)
+            return dw_fail(DW_ERR_INVALID, "moments: unknown route %d (1: NC(k), 2: S-transform)", (int)route);
+        if (route == DW_SPECTRUM_ROUTE_S)
+            return dw_fail(DW_ERR_INVALID, "moments: the S-transform route multiplies free layers; a residual "
+                           "network's blocks are not free of each other (their diagonal D_l commute): use the NC route");
+        return dw_spec_residual_moments(s, K, m);
+    }
     if (route == DW_SPECTRUM_ROUTE_NC) {
         if (s->orth)
             return dw_fail(DW_ERR_INVALID, "moments: the NC(k) route applies to i.i.d. weights only; orthogonal "
@@ -274,6 +324,9 @@ dw_status dw_spectrum_exact_init(dw_spectrum_exact **out, const dw_spectrum *s, 
         return dw_fail(DW_ERR_INVALID, "moments: K = %d is outside 1..%d (the supported maximum)", K, DW_SPECTRUM_KMAX);
     if (route != DW_SPECTRUM_ROUTE_NC && route != DW_SPECTRUM_ROUTE_S)
         return dw_fail(DW_ERR_INVALID, "exact: unknown route %d (1: NC(k), 2: S-transform)", (int)route);
+    if (s->residual)
+        return dw_fail(DW_ERR_INVALID, "exact: not available for residual networks (floating point only: "
+                       "dw_spectrum_moments)");
     if (route == DW_SPECTRUM_ROUTE_NC && s->orth)
         return dw_fail(DW_ERR_INVALID, "exact: the NC(k) route applies to i.i.d. weights only; orthogonal weights "
                        "need the S-transform route");

@@ -50,7 +50,27 @@ struct dw_spectrum {
     dw_d2_law *law;     /* ng laws, built at set-up unless law_lazy (closed-form mu_j: built by density/support) */
     int law_lazy;
     double *gmu;     /* ng * kmax moments of each group */
+    int residual;    /* 1: residual blocks x' = gamma x + alpha phi(W x + b) (residual.c) */
+    double *res_gamma, *res_alpha; /* L each (residual only) */
 };
+
+/* A residual network's blocks (residual.c): residual(dense; ACT, skip_scale = gamma, branch_scale = alpha). */
+typedef struct dw_spec_res {
+    int L;
+    const dw_act *act;
+    double gamma[DW_SPECTRUM_RES_DEPTH_MAX], alpha[DW_SPECTRUM_RES_DEPTH_MAX];
+    double sw2[DW_SPECTRUM_RES_DEPTH_MAX], sb2[DW_SPECTRUM_RES_DEPTH_MAX];
+} dw_spec_res;
+/* 1 if the net starts with a fanout (the residual networks' form; dw_spec_residual_view checks the rest). */
+int dw_spec_is_residual(const dw_net *net);
+/* The blocks, or DW_ERR_INVALID naming the layer or block that is not of the form. */
+dw_status dw_spec_residual_view(const dw_net *net, dw_spec_res *r);
+/* The one width of the branches' dense layers (after dw_spec_residual_view), 0 if unset or not one. */
+double dw_spec_residual_width(const dw_net *net);
+/* q_l = sw2_l (1/N)|x_{l-1}|^2 + sb2_l, l = 1..L, from (1/N)|x_0|^2 = q0 and an input of mean 0. */
+dw_status dw_spec_residual_q(const dw_spec_res *r, double q0, double *q);
+/* m_1..m_K (K <= DW_SPECTRUM_RES_KMAX) by the block recursion of the non-crossing pairings. */
+dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m);
 
 /* The weight laws the spectrum takes (real; orthogonal without a Gaussian input layer), with the error naming why. */
 dw_status dw_spec_check_law(const dw_net *net);
@@ -97,6 +117,9 @@ typedef struct dw_spec_fnet {
     const double *const *W;
     const double *const *b;
     const dw_act *act;
+    /* residual blocks (square layers): x_l = gamma_l x_{l-1} + alpha_l phi(W x + b), J = prod (gamma + alpha D W);
+     * NULL: the fully connected x_l = phi(W x + b) */
+    const double *gamma, *alpha;
 } dw_spec_fnet;
 /* The view of a given net (dw_net_set_given without a readout); its arrays are freed by dw_spec_fnet_free. */
 dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f);

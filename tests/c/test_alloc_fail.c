@@ -58,6 +58,45 @@ static dw_status sc_net(void)
     return s;
 }
 
+/* The text spelling: parse (activations owned by the net, branches copied), the canonical spelling, a failed parse
+ * (the net unchanged, the temporary net freed), and the Gram of a parsed spatial net. */
+static dw_status sc_net_spec(void)
+{
+    dw_net *n;
+    dw_status s = dw_net_init(&n);
+    if (s) return s;
+    const size_t shape[2] = {3, 2};
+    s = dw_net_set_input_shape(n, 2, shape);
+    if (!s) s = dw_net_parse(n, "conv(2, same, W_std=1.2, b_std=0.1); relu; residual(conv(3, circular); "
+                                "erf; conv(1), branch_scale=0.5); fanout(3); parallel(dense(W_var=2); "
+                                "poly:0,1,0.5; dense | scale(2) | dense(W_var=0.5); act(identity); dense); faninsum; avgpool(2, padding=same); "
+                                "flatten; dense(W_var=1.5, b_var=0.1)");
+    const size_t layers = dw_net_layers(n);
+    if (!s) { /* a refused spelling (after allocations) leaves the net as it was */
+        dw_status r = dw_net_parse(n, "relu; parallel(erf | dense(W_std=-1))");
+        if (r == DW_ERR_NOMEM) s = r;
+        else if (r != DW_ERR_INVALID || dw_net_layers(n) != layers) s = DW_ERR_INTERNAL;
+    }
+    const char *spec = s ? NULL : dw_net_spec(n);
+    if (!s && !spec) s = DW_ERR_NOMEM;
+    dw_net *m = NULL;
+    if (!s) s = dw_net_init(&m);
+    if (!s) s = dw_net_set_input_shape(m, 2, shape);
+    if (!s) s = dw_net_parse(m, spec);
+    const double X[2 * 6] = {0.1, -0.3, 0.5, 0.2, -0.7, 0.4, 0.3, 0.3, -0.2, 0.6, 0.1, -0.5};
+    double K[4], T[4];
+    if (!s) s = dw_kernel_gram(m, NULL, X, 2, NULL, 2, 6, K, T, NULL);
+    dw_net_clear(m);
+    dw_net_clear(n);
+    if (s) return s;
+    /* an expression's spelling (not computed: the generic route is slow under the sweep) */
+    if ((s = dw_net_init(&n))) return s;
+    s = dw_net_parse(n, "dense; z*sigmoid(1.702*z); parallel(max(z, 0.1*z) | leaky_relu:0.1)");
+    if (!s && !dw_net_spec(n)) s = DW_ERR_NOMEM;
+    dw_net_clear(n);
+    return s;
+}
+
 static dw_status sc_io(void)
 {
     char path[512];
@@ -204,6 +243,54 @@ static dw_status sc_sample(void)
     return s;
 }
 
+/* Finite networks of the architectures (src/sample/arch_*.c): conv > residual > erf > avgpool > flatten > dense with
+ * train-mode dropout, sampled runs (NTK reduced, outputs), the convergence study, the parameter calls. */
+static dw_status sc_sample_arch(void)
+{
+    dw_net *net = NULL, *br = NULL;
+    dw_act *act = NULL;
+    dw_sample_opts *o = NULL;
+    double X[4 * 12], G[16], Gse[16], F[2 * 4 * 2], th[256];
+    for (size_t i = 0; i < 48; i++) X[i] = sin(0.9 * (double)i);
+    const size_t shape[2] = {6, 2}, f3 = 3, w2 = 2;
+    dw_status s = dw_act_init(&act, "erf"); /* closed-form duals: the limit of converge is cheap */
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_set_input_shape(net, 2, shape);
+    if (!s) s = dw_net_add_conv(net, 1, &f3, NULL, DW_PAD_SAME, 1.5, 0.1, 3);
+    if (!s) s = dw_net_add_conv(br, 1, &f3, NULL, DW_PAD_SAME, 1.2, 0.1, 3);
+    if (!s) s = dw_net_add_act(br, act);
+    if (!s) s = dw_net_add_conv(br, 1, &f3, NULL, DW_PAD_CIRCULAR, 1.2, 0.0, 3);
+    if (!s) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_net_add_act(net, act);
+    if (!s) s = dw_net_add_pool(net, true, 1, &w2, NULL, DW_PAD_VALID, false);
+    if (!s) s = dw_net_add_dropout(net, 0.9, true);
+    if (!s) s = dw_net_add_flatten(net);
+    if (!s) s = dw_net_add_dense(net, 1.0, 0.1, 2);
+    if (!s) s = dw_sample_opts_init(&o);
+    if (!s) s = dw_sample_opts_set_threads(o, 2);
+    if (!s) s = dw_sample_opts_set_reduce(o, true);
+    if (!s) s = dw_sample_run(net, o, X, 4, 12, 3, DW_SAMPLE_NTK, NULL, G, Gse);
+    if (!s) s = dw_sample_opts_set_reduce(o, false);
+    if (!s) s = dw_sample_run(net, o, X, 4, 12, 2, DW_SAMPLE_NO_GRAM, F, NULL, NULL);
+    const size_t widths[2] = {3, 5};
+    double per[2 * DW_SAMPLE_WIDTH_COLS], fit[DW_SAMPLE_FIT_LEN];
+    if (!s) s = dw_sample_converge(net, o, X, 4, 12, DW_SAMPLE_NNGP, 2, widths, 2, per, fit);
+    size_t np = 0, dout = 0;
+    if (!s) s = dw_sample_params_size(net, o, 12, &np, &dout);
+    if (!s && np > 256) s = DW_ERR_INVALID; /* the buffer th is too small */
+    if (!s) s = dw_sample_params(net, o, 12, th, np);
+    if (!s) s = dw_sample_apply(net, o, th, np, X, 4, 12, F);
+    if (!s) s = dw_sample_params_gram(net, o, th, np, X, 2, X + 24, 2, 12, DW_SAMPLE_NTK, G);
+    if (!s) s = dw_sample_forward(net, o, X, 4, 12, F);
+    if (!s) s = dw_sample_network_gram(net, o, X, 4, NULL, 0, 12, DW_SAMPLE_NTK, G);
+    dw_sample_opts_clear(o);
+    dw_net_clear(br);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_spectrum(void)
 {
     static const char *specs[] = {"relu", "erf", "tanh"};
@@ -233,6 +320,53 @@ static dw_status sc_spectrum(void)
         dw_net_clear(net);
         dw_act_clear(act);
     }
+    return s;
+}
+
+static dw_status sc_spectrum_residual(void)
+{
+    dw_act *act = NULL;
+    dw_net *net = NULL, *br = NULL;
+    dw_spectrum *sp = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum_report *r = NULL;
+    double m[5];
+    dw_status s = dw_act_init(&act, "tanh");
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_add_dense(br, 1.5, 0.1, 0);
+    if (!s) s = dw_net_add_act(br, act);
+    for (int l = 0; l < 2 && !s; l++) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_spectrum_opts_init(&o);
+    if (!s) s = dw_spectrum_opts_set_kmax(o, 5);
+    if (!s) s = dw_spectrum_init(&sp, net, o);
+    if (!s) s = dw_spectrum_moments(sp, 5, DW_SPECTRUM_ROUTE_NC, m);
+    if (!s) s = dw_spectrum_report_init(&r, net, NULL, 3);
+    if (!s && !dw_spectrum_report_json(r)) s = DW_ERR_NOMEM;
+    dw_spectrum_sample_opts *so = NULL;
+    dw_net *nw = NULL, *bw = NULL;
+    double sm[3], sse[3];
+    if (!s) s = dw_net_init(&nw);
+    if (!s) s = dw_net_init(&bw);
+    if (!s) s = dw_net_add_dense(bw, 1.5, 0.1, 6);
+    if (!s) s = dw_net_add_act(bw, act);
+    for (int l = 0; l < 2 && !s; l++) s = dw_net_add_residual(nw, bw, 1.0, 0.5);
+    if (!s) s = dw_spectrum_sample_opts_init(&so);
+    if (!s) s = dw_spectrum_sample_opts_set_threads(so, 1);
+    if (!s) s = dw_spectrum_sample_opts_set_samples(so, 2);
+    if (!s) s = dw_spectrum_sample_opts_set_K(so, 3);
+    if (!s) s = dw_spectrum_sample_law(nw, so, 7, sm, sse, NULL);
+    if (!s) s = dw_spectrum_sample_opts_set_probes(so, 2);
+    if (!s) s = dw_spectrum_sample_law(nw, so, 7, sm, sse, NULL);
+    dw_spectrum_sample_opts_clear(so);
+    dw_net_clear(bw);
+    dw_net_clear(nw);
+    dw_spectrum_report_clear(r);
+    dw_spectrum_clear(sp);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(br);
+    dw_net_clear(net);
+    dw_act_clear(act);
     return s;
 }
 
@@ -511,6 +645,7 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     sweep("act", sc_act);
     sweep("net", sc_net);
+    sweep("net_spec", sc_net_spec);
     sweep("io", sc_io);
     static const char *kernel_acts[] = {"relu", "erf", "tanh", "max(z, 0.1*z)", "relu(z - 0.5) + 0.1*z", "sin(z)^2"};
     for (size_t a = 0; a < sizeof kernel_acts / sizeof kernel_acts[0]; a++) {
@@ -530,7 +665,9 @@ int main(void)
     sweep("kernels file", sc_kernels_file);
     sweep("arch", sc_arch);
     sweep("sample", sc_sample);
+    sweep("sample arch", sc_sample_arch);
     sweep("spectrum", sc_spectrum);
+    sweep("spectrum_residual", sc_spectrum_residual);
     sweep("wick", sc_wick);
     sweep("sig", sc_sig);
     sweep("sig_scores", sc_sig_scores);

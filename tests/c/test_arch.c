@@ -261,7 +261,7 @@ static void test_conv1d_brute(void)
     const size_t shape[2] = {L, C};
     for (int pc = 0; pc < 3; pc++)
         for (size_t stride = 1; stride <= 2; stride++)
-            for (int pool = 0; pool < 2; pool++) {
+            for (int pool = 0; pool < 3; pool++) { /* 0: global pool, 1: avg pool then global, 2: flatten (DIAG) */
                 const int pad = pads[pc];
                 const size_t w = 3, st[1] = {stride}, win[1] = {w}, pw[1] = {2};
                 dw_net *net;
@@ -271,14 +271,14 @@ static void test_conv1d_brute(void)
                 CHECK(dw_net_add_act(net, relu) == DW_OK);
                 CHECK(dw_net_add_conv(net, 1, win, NULL, (dw_padding)pad, 2.0, 0.05, 0) == DW_OK);
                 CHECK(dw_net_add_act(net, relu) == DW_OK);
-                if (pool) CHECK(dw_net_add_pool(net, true, 1, pw, pw, DW_PAD_VALID, false) == DW_OK);
-                CHECK(dw_net_add_global_pool(net, true) == DW_OK);
+                if (pool == 1) CHECK(dw_net_add_pool(net, true, 1, pw, pw, DW_PAD_VALID, false) == DW_OK);
+                CHECK((pool == 2 ? dw_net_add_flatten(net) : dw_net_add_global_pool(net, true)) == DW_OK);
                 CHECK(dw_net_add_dense(net, 1.4, 0.3, 0) == DW_OK);
                 double XY[2 * d], K[4], T[4];
                 memcpy(XY, x, sizeof x);
                 memcpy(XY + d, y, sizeof y);
                 dw_status s = gram(net, XY, 2, NULL, 2, d, K, T);
-                if (pad == DW_PAD_VALID && stride == 2 && pool) { /* 7 -> 3 -> 1 position: no 2-window fits */
+                if (pad == DW_PAD_VALID && stride == 2 && pool == 1) { /* 7 -> 3 -> 1 position: no 2-window fits */
                     CHECK(s == DW_ERR_INVALID && has("layer 5: the window is larger than the input"));
                     dw_net_clear(net);
                     continue;
@@ -290,12 +290,17 @@ static void test_conv1d_brute(void)
                 brute_relu(&b);
                 brute_window(&b, w, 1, pad, 2.0, 0.05);
                 brute_relu(&b);
-                if (pool) brute_window(&b, 2, 2, DW_PAD_VALID, -1.0, 0.0);
+                if (pool == 1) brute_window(&b, 2, 2, DW_PAD_VALID, -1.0, 0.0);
                 double kb[3], tb[3];
                 for (int p = 0; p < 3; p++) {
                     double s = 0, t = 0;
-                    for (size_t i = 0; i < b.L * b.L; i++) s += b.S[p][i], t += b.T[p][i];
-                    s /= (double)(b.L * b.L), t /= (double)(b.L * b.L);
+                    if (pool == 2) { /* flatten: the mean of the diagonal */
+                        for (size_t i = 0; i < b.L; i++) s += b.S[p][i * b.L + i], t += b.T[p][i * b.L + i];
+                        s /= (double)b.L, t /= (double)b.L;
+                    } else {
+                        for (size_t i = 0; i < b.L * b.L; i++) s += b.S[p][i], t += b.T[p][i];
+                        s /= (double)(b.L * b.L), t /= (double)(b.L * b.L);
+                    }
                     kb[p] = 1.4 * s + 0.3;
                     tb[p] = kb[p] + 1.4 * t;
                 }
@@ -493,6 +498,72 @@ static void test_bias_none(void)
     dw_act_clear(act);
 }
 
+/* ---- 8. the row-block runner (programs of one position) against the pair-by-pair run ----
+ * The same network twice: on vectors (dense layers: the block runner) and on sequences of one position (1-wide
+ * convolutions: the pair-by-pair run, which takes every program). Every op kind a one-position program has. */
+static void build_rows_net(dw_net *net, bool conv, dw_act *const *acts)
+{
+    const size_t one[1] = {1};
+    dw_net *br[2];
+    CHECK(dw_net_init(&br[0]) == DW_OK && dw_net_init(&br[1]) == DW_OK);
+    CHECK(dw_net_add_act(br[0], acts[0]) == DW_OK && dw_net_add_scale(br[0], 0.7) == DW_OK);
+    CHECK(dw_net_add_act(br[1], acts[0]) == DW_OK);
+    for (int layer = 0; layer < 4; layer++) {
+        const double wv = 1.2 + 0.3 * layer, bv = layer == 2 ? 0.0 : 0.1 * (layer + 1);
+        if (conv)
+            CHECK(dw_net_add_conv(net, 1, one, NULL, DW_PAD_VALID, wv, bv, 0) == DW_OK);
+        else
+            CHECK(dw_net_add_dense(net, wv, bv, 0) == DW_OK);
+        if (layer == 1) CHECK(dw_net_add_layernorm(net, false, 1e-12) == DW_OK);
+        if (layer == 2) { /* two equal activations of one stream and the stream itself: every cross term */
+            CHECK(dw_net_add_fanout(net, 3) == DW_OK);
+            dw_net *id;
+            CHECK(dw_net_init(&id) == DW_OK && dw_net_add_identity(id) == DW_OK);
+            const dw_net *three[3] = {br[0], br[1], id};
+            CHECK(dw_net_add_parallel(net, 3, three) == DW_OK && dw_net_add_fanin_sum(net) == DW_OK);
+            dw_net_clear(id);
+            continue;
+        }
+        CHECK(dw_net_add_act(net, acts[layer % 4]) == DW_OK);
+        if (layer == 3) CHECK(dw_net_add_dropout(net, 0.8, true) == DW_OK);
+    }
+    if (conv) CHECK(dw_net_add_flatten(net) == DW_OK);
+    CHECK(dw_net_add_dense(net, 1.0, 0.0, 0) == DW_OK);
+    dw_net_clear(br[0]);
+    dw_net_clear(br[1]);
+}
+
+static void test_rows_vs_pairs(void)
+{
+    enum { n = 70, m = 67, d = 3 }; /* more than one block of 64, and a ragged last one */
+    static double X[n * d], Y[m * d], K1[n * m], T1[n * m], K2[n * m], T2[n * m], S1[n * n], S2[n * n];
+    fill(X, n * d, 10);
+    fill(Y, m * d, 11);
+    const char *sets[2][4] = {{"relu", "poly:0.1,1,0.3", "erf", "step"}, {"gelu", "tanh", "leaky_relu:0.1", "sin"}};
+    for (int set = 0; set < 2; set++) {
+        dw_act *acts[4];
+        for (int a = 0; a < 4; a++) CHECK(dw_act_init(&acts[a], sets[set][a]) == DW_OK);
+        dw_net *vec, *seq;
+        CHECK(dw_net_init(&vec) == DW_OK && dw_net_init(&seq) == DW_OK);
+        const size_t shape[2] = {1, d};
+        CHECK(dw_net_set_input_shape(seq, 2, shape) == DW_OK);
+        build_rows_net(vec, false, acts);
+        build_rows_net(seq, true, acts);
+        CHECK(gram(vec, X, n, Y, m, d, K1, T1) == DW_OK);
+        CHECK(gram(seq, X, n, Y, m, d, K2, T2) == DW_OK);
+        const double tol = set ? 1e-9 : 1e-13; /* tanh: the certified series, per entry in both runs */
+        CHECK(rel_diff(K1, K2, n * m) < tol && rel_diff(T1, T2, n * m) < tol);
+        CHECK(gram(vec, X, n, NULL, n, d, S1, NULL) == DW_OK);
+        CHECK(gram(seq, X, n, NULL, n, d, S2, NULL) == DW_OK);
+        CHECK(rel_diff(S1, S2, n * n) < tol);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) CHECK(S1[i * n + j] == S1[j * n + i]);
+        dw_net_clear(vec);
+        dw_net_clear(seq);
+        for (int a = 0; a < 4; a++) dw_act_clear(acts[a]);
+    }
+}
+
 int main(void)
 {
     test_fc_both_engines();
@@ -502,5 +573,6 @@ int main(void)
     test_refusals();
     test_threads();
     test_bias_none();
+    test_rows_vs_pairs();
     return check_done("arch");
 }

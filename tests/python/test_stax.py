@@ -296,9 +296,37 @@ def test_refusals_at_kernel_fn(make, x, words):
         make().kernel_fn(x)
 
 
-def test_triple_unpacking_is_refused():
-    with pytest.raises(InputError, match="^serial: NT's \\(init_fn, apply_fn, kernel_fn\\) unpacking"):
-        _, _, kernel_fn = stax.serial(stax.Dense(1))
+def test_triple_finite_network_against_the_limit():
+    # NT's unpacking; the finite networks of init_fn / apply_fn (sampler) against kernel_fn's limit (kernel engine):
+    # two independent implementations. One hidden layer with Gaussian weights: the mean of f(x) f(y) over networks
+    # is the NNGP itself at any width (the readout enters through its second moments), so a z-test is exact.
+    init_fn, apply_fn, kernel_fn = stax.serial(
+        stax.Conv(6, (3,), padding="CIRCULAR", W_std=1.3, b_std=0.2), stax.Erf(), stax.AvgPool((2,)),
+        stax.Flatten(), stax.Dense(3, W_std=1.1, b_std=0.1))
+    X = np.random.default_rng(2).standard_normal((3, 6, 2))
+    out_shape, params = init_fn(0, (-1, 6, 2))
+    # conv 3 x 2 -> 6 (+ bias); AvgPool strides 1 (NT's None): 5 positions x 6 channels -> 3 (+ bias)
+    assert out_shape == (-1, 3) and params.shape == (3 * 2 * 6 + 6 + 5 * 6 * 3 + 3,)
+    S = 400
+    prods = np.empty((S, 3, 3))
+    for s in range(S):
+        _, p = init_fn(s, (-1, 6, 2))
+        f = apply_fn(p, X)
+        assert f.shape == (3, 3)
+        prods[s] = f @ f.T / 3
+    K = kernel_fn(X, get="nngp")
+    z = np.abs(prods.mean(0) - K) / (prods.std(0, ddof=1) / np.sqrt(S))
+    assert np.all(z < 5), z
+    # the seed decides the parameters; NT's PRNG keys (uint32 words) are seeds too
+    np.testing.assert_array_equal(init_fn(7, (1, 6, 2))[1], init_fn(7, (5, 6, 2))[1])
+    assert not np.array_equal(init_fn(7, (1, 6, 2))[1], init_fn(8, (1, 6, 2))[1])
+    np.testing.assert_array_equal(init_fn(np.array([0, 7], dtype=np.uint32), (1, 6, 2))[1], init_fn(7, (1, 6, 2))[1])
+    with pytest.raises(InputError, match="^rng: expected an int seed"):
+        init_fn("key", (1, 6, 2))
+    with pytest.raises(InputError, match="parameters given"):
+        apply_fn(params[:-1], X)
+    with pytest.raises(InputError, match="^apply_fn: mask: not supported"):
+        apply_fn(params, X, mask=None)
 
 
 def test_kernel_fn_arguments():
