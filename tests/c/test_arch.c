@@ -549,15 +549,18 @@ static void test_rows_vs_pairs(void)
         CHECK(dw_net_set_input_shape(seq, 2, shape) == DW_OK);
         build_rows_net(vec, false, acts);
         build_rows_net(seq, true, acts);
-        CHECK(gram(vec, X, n, Y, m, d, K1, T1) == DW_OK);
-        CHECK(gram(seq, X, n, Y, m, d, K2, T2) == DW_OK);
-        const double tol = set ? 1e-9 : 1e-13; /* tanh: the certified series, per entry in both runs */
-        CHECK(rel_diff(K1, K2, n * m) < tol && rel_diff(T1, T2, n * m) < tol);
-        CHECK(gram(vec, X, n, NULL, n, d, S1, NULL) == DW_OK);
-        CHECK(gram(seq, X, n, NULL, n, d, S2, NULL) == DW_OK);
-        CHECK(rel_diff(S1, S2, n * n) < tol);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) CHECK(S1[i * n + j] == S1[j * n + i]);
+        /* the set with a generic activation (tanh: the certified series, entry by entry in both runs, slow under
+         * the sanitizers) on 3 rows: one full block and a ragged one per row all the same */
+        const size_t rows = set ? 3 : n;
+        CHECK(gram(vec, X, rows, Y, m, d, K1, T1) == DW_OK);
+        CHECK(gram(seq, X, rows, Y, m, d, K2, T2) == DW_OK);
+        const double tol = set ? 1e-9 : 1e-13;
+        CHECK(rel_diff(K1, K2, rows * m) < tol && rel_diff(T1, T2, rows * m) < tol);
+        CHECK(gram(vec, X, rows, NULL, rows, d, S1, NULL) == DW_OK);
+        CHECK(gram(seq, X, rows, NULL, rows, d, S2, NULL) == DW_OK);
+        CHECK(rel_diff(S1, S2, rows * rows) < tol);
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < rows; j++) CHECK(S1[i * rows + j] == S1[j * rows + i]);
         dw_net_clear(vec);
         dw_net_clear(seq);
         for (int a = 0; a < 4; a++) dw_act_clear(acts[a]);
