@@ -110,8 +110,9 @@ class Layer:
         check(_net.net_set_input_shape(b.net.handle, len(shape), _net.sizes(shape)))
         self._apply(b)
         if not _net.net_has_readout(b.net.handle):
-            # NT takes nets that end elsewhere (an activation's kernel); the fully connected engine wants a readout,
-            # the architecture engine does not: an identity layer makes the net one of its
+            # NT takes nets that end elsewhere (an activation's kernel); the kernels route such nets to the
+            # architecture engine themselves, the fully connected sampler wants a readout: an identity layer makes
+            # the net one the architecture sampler takes
             check(_net.net_add_identity(b.net.handle))
         return b.net
 

@@ -302,7 +302,12 @@ static bool has_pool(const dw_net *net)
     return false;
 }
 
-bool dw_arch_wanted(const dw_net *net) { return net && !dw_net_is_fc(net); }
+/* Nets beyond the fully connected shape, and fully connected ones without a readout (NT's kernel of the last
+ * activation's output), which the fully connected engine does not take. */
+bool dw_arch_wanted(const dw_net *net)
+{
+    return net && (!dw_net_is_fc(net) || (dw_net_layers(net) && !dw_net_has_readout(net) && !dw_net_is_given(net)));
+}
 
 void dw_arch_prog_clear(arch_prog *p)
 {
