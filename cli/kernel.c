@@ -112,6 +112,29 @@ static const cli_cmd cmd = {
 
 static int kernel_net(kernel_args *a);
 
+/* The JSON fields of what the library reports, after the options: how the expectations were computed (the method,
+ * the largest error bound of a returned entry (relative to sqrt(K(x,x) K(y,y)), propagated through the layers), of
+ * any Gaussian expectation evaluated (relative to its scale), and the target of the latter; null for closed forms,
+ * exact to rounding), the sizes, the result's shape, the threads and the time; the closing brace. */
+static void json_result(const dw_kernel_info *info, size_t n, size_t m, size_t d, bool symmetric, const size_t *shape,
+                        size_t nd, int threads, double secs)
+{
+    printf(", \"method\": ");
+    cli_json_string(stdout, dw_kernel_info_method(info));
+    if (dw_kernel_info_target(info) > 0)
+        printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
+               "\"error_target\": %.3g, \"series_terms\": %d, \"evaluations\": %zu, \"quadrature_evaluations\": %zu",
+               dw_kernel_info_max_bound(info), dw_kernel_info_expectation_bound(info),
+               dw_kernel_info_estimate(info) ? "true" : "false", dw_kernel_info_target(info),
+               dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info), dw_kernel_info_quadrature(info));
+    else
+        printf(", \"max_error_bound\": null, \"expectation_error_bound\": null");
+    printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"symmetric\": %s, \"shape\": [", n, m, d,
+           symmetric ? "true" : "false");
+    for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
+    printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads(threads), secs);
+}
+
 int cmd_kernel(int argc, char **argv)
 {
     kernel_args a = {0};
@@ -204,25 +227,7 @@ int cmd_kernel(int argc, char **argv)
         cli_json_options(stdout, &cmd, &a);
         printf(", \"act\": ");
         cli_json_string(stdout, dw_act_name(act));
-        printf(", \"method\": ");
-        cli_json_string(stdout, dw_kernel_info_method(info));
-        /* the largest error bound of a returned entry (relative to sqrt(K(x,x) K(y,y)), propagated through the
-         * layers), of any Gaussian expectation evaluated (relative to its scale), and the target of the latter;
-         * null for closed forms (exact to rounding) */
-        if (dw_kernel_info_target(info) > 0)
-            printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
-                   "\"error_target\": %.3g, \"series_terms\": %d, \"evaluations\": %zu, "
-                   "\"quadrature_evaluations\": %zu",
-                   dw_kernel_info_max_bound(info), dw_kernel_info_expectation_bound(info),
-                   dw_kernel_info_estimate(info) ? "true" : "false", dw_kernel_info_target(info),
-                   dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
-                   dw_kernel_info_quadrature(info));
-        else
-            printf(", \"max_error_bound\": null, \"expectation_error_bound\": null");
-        printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"symmetric\": %s, \"shape\": [", n, m, X.cols,
-               a.y ? "false" : "true");
-        for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
-        printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)a.threads), secs);
+        json_result(info, n, m, X.cols, !a.y, shape, nd, (int)a.threads, secs);
     }
     rc = 0;
 done:
@@ -288,22 +293,7 @@ static int kernel_net(kernel_args *a)
         printf("{\"command\": \"kernel\", \"version\": \"%s\", ", dw_version());
         cli_json_options(stdout, &cmd, a);
         cli_net_json(stdout, net, ndim, dims);
-        printf(", \"method\": ");
-        cli_json_string(stdout, dw_kernel_info_method(info));
-        if (dw_kernel_info_target(info) > 0)
-            printf(", \"max_error_bound\": %.3g, \"expectation_error_bound\": %.3g, \"error_bound_is_estimate\": %s, "
-                   "\"error_target\": %.3g, \"series_terms\": %d, \"evaluations\": %zu, "
-                   "\"quadrature_evaluations\": %zu",
-                   dw_kernel_info_max_bound(info), dw_kernel_info_expectation_bound(info),
-                   dw_kernel_info_estimate(info) ? "true" : "false", dw_kernel_info_target(info),
-                   dw_kernel_info_series_terms(info), dw_kernel_info_evaluations(info),
-                   dw_kernel_info_quadrature(info));
-        else
-            printf(", \"max_error_bound\": null, \"expectation_error_bound\": null");
-        printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"symmetric\": %s, \"shape\": [", n, m, d,
-               a->y ? "false" : "true");
-        for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
-        printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads((int)a->threads), secs);
+        json_result(info, n, m, d, !a->y, shape, nd, (int)a->threads, secs);
     }
     rc = 0;
 done:

@@ -65,6 +65,9 @@ static inline int dw_act_homogeneous(const dw_act *act)
 }
 
 /* Per-point quantities at variance a: r (see dw_pts.r) and, for homogeneous families, E[phi(sqrt(a) Z)^2]. */
+/* The sweeps' step of the pairwise expectations (one layer with w = 1, no bias, the standard parameterisation's
+ * tangent form with fan-in 0): c' = E[phi(u) phi(v)], theta' = E[phi'(u) phi'(v)] theta. */
+void dw_act_dual_step(const dw_act *act, bool ntk, dw_step *st);
 /* dw_act_dual through a given sweep implementation (dw_sweep_select(), chosen once by a caller that asks
  * many times: the choice reads the environment). */
 dw_status dw_act_dual_with(const dw_sweep_impl *impl, const dw_act *act, double a, double b, double c, double *v,

@@ -7,6 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 
+void dw_act_dual_step(const dw_act *act, bool ntk, dw_step *st)
+{
+    memset(st, 0, sizeof *st);
+    st->fam = act->fam;
+    st->alpha = act->alpha;
+    st->w = 1.0;
+    st->ntk = ntk;
+    st->standard = 1; /* theta' = fan_in 0 * E + 0 + w E[phi'phi'] theta */
+    st->deg = act->deg;
+}
+
 dw_status dw_act_dual(const dw_act *act, double a, double b, double c, double *v, double *vdot)
 {
     return dw_act_dual_with(dw_sweep_select(), act, a, b, c, v, vdot);
@@ -39,13 +50,7 @@ dw_status dw_act_dual_with(const dw_sweep_impl *impl, const dw_act *act, double 
     }
     dw_pts q = {fa, fsa, fr, fzero, fzero, fzero, pk, qk, NP, fzero, fzero};
     dw_step st;
-    memset(&st, 0, sizeof st);
-    st.fam = act->fam;
-    st.alpha = act->alpha;
-    st.w = 1.0;
-    st.ntk = 1;
-    st.standard = 1; /* theta' = 0 * E + 0 + E[phi'phi'] * 1: returns E[phi'phi'] exactly */
-    st.deg = act->deg;
+    dw_act_dual_step(act, true, &st); /* theta' = E[phi'phi'] * 1 exactly */
     double s[4] = {0.5, 0.5, 0.5, 0.5}, t[4] = {0.5, 0.5, 0.5, 0.5}, cc[4] = {c, c, c, c}, th[4] = {1, 1, 1, 1};
     if (dw_act_homogeneous(act)) {
         if (lim > 0) dw_act_half_angle(a, b, c, &s[0], &t[0]);

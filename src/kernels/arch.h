@@ -119,6 +119,10 @@ dw_status dw_arch_act(const arch_prog *prog, const arch_op *op, const double *vx
 /* One Gaussian expectation pair (V, Vd) of act; generic activations record their bound and count in w. */
 dw_status dw_arch_dual(const arch_prog *prog, const dw_act *act, double a, double b, double c, double *v, double *vd,
                        arch_work *w);
+/* act's closed forms on n diagonal pairs (entry j: point j of qx with point j of qy): c <- E[phi(u) phi(v)] and,
+ * th not NULL, th <- E[phi'(u) phi'(v)] th, in place; s, t scratch (the homogeneous families' angle state). */
+void dw_arch_sweep_diag(const dw_sweep_impl *impl, const dw_act *act, size_t n, const dw_pts *qx, const dw_pts *qy,
+                        double *s, double *t, double *c, double *th);
 /* An activation's slot in an input's record: its P variances, and for closed forms after them (stride P + DW_PAD)
  * sqrt, the sweeps' per-point factor and poly's moments, which dw_arch_act_fields fills in from the variances. */
 size_t dw_arch_act_slot_len(const dw_act *act, size_t P);

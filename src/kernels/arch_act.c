@@ -56,6 +56,19 @@ static dw_pts side(const dw_act *act, const double *v, size_t P, const double *z
     return (dw_pts){v, v + S, v + 2 * S, zero, zero, zero, pk, pk + (size_t)(act->deg + 1) * S, S, zero, zero};
 }
 
+void dw_arch_sweep_diag(const dw_sweep_impl *impl, const dw_act *act, size_t n, const dw_pts *qx, const dw_pts *qy,
+                        double *s, double *t, double *c, double *th)
+{
+    dw_step st;
+    dw_act_dual_step(act, th != NULL, &st);
+    if (dw_act_homogeneous(act)) { /* the angle state first */
+        impl->half_diag(qx->a, qy->a, c, n, s, t);
+        impl->homog_diag(&st, n, qx, 0, qy, 0, s, t, c, th);
+    } else {
+        impl->smooth_diag(&st, n, qx, 0, qy, 0, s, t, c, th);
+    }
+}
+
 /* Closed forms, by the Gram sweeps (one layer with w = 1, no bias, the standard parameterisation's
  * theta' = 0 E + 0 + E[phi' phi'] theta): the same code as dw_act_dual and the fully connected kernels, vectorised.
  * FULL registers: row i of the P x P covariance is one row call; DIAG registers: the diagonal forms, entry i
@@ -69,27 +82,20 @@ static dw_status closed_forms(const arch_prog *p, const arch_op *op, const doubl
     memset(zero, 0, S * sizeof *zero);
     const dw_pts qx = side(act, vx, P, zero), qy = side(act, vy, P, zero);
     dw_step st;
-    memset(&st, 0, sizeof st);
-    st.fam = act->fam;
-    st.alpha = act->alpha;
-    st.w = 1.0;
-    st.ntk = T != NULL;
-    st.standard = 1;
-    st.deg = act->deg;
+    dw_act_dual_step(act, T != NULL, &st);
     const bool homog = dw_act_homogeneous(act), full = p->full;
     for (size_t j = P; j < S; j++) rs[j] = rt[j] = 0.5, rc[j] = 0.0, rth[j] = 0.0;
     for (size_t i = 0; i < (full ? P : 1); i++) {
         double *Ki = K + (full ? i * P : 0), *Ti = T ? T + (full ? i * P : 0) : NULL;
         memcpy(rc, Ki, P * sizeof *rc);
         if (Ti) memcpy(rth, Ti, P * sizeof *rth);
-        if (homog && full) {
+        if (!full) {
+            dw_arch_sweep_diag(p->impl, act, P, &qx, &qy, rs, rt, rc, Ti ? rth : NULL);
+        } else if (homog) {
             p->impl->half(vx[i], qy.a, rc, P, rs, rt);
             p->impl->homog(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
-        } else if (homog) {
-            p->impl->half_diag(qx.a, qy.a, rc, P, rs, rt);
-            p->impl->homog_diag(&st, P, &qx, 0, &qy, 0, rs, rt, rc, rth);
         } else {
-            (full ? p->impl->smooth : p->impl->smooth_diag)(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
+            p->impl->smooth(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
         }
         for (size_t j = 0; j < P; j++)
             if (!isfinite(rc[j]) || (Ti && !isfinite(rth[j])))

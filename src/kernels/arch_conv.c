@@ -1,8 +1,8 @@
 /* Convolutions of the architecture engine (theory.md 7): with weights shared across positions, the covariance
  * of output positions (I, J) averages the input's over the filter offsets a applied to BOTH positions,
  * Sigma'_IJ = (1/|w|) sum_a Sigma_{Is+a-lo, Js+a-lo}, positions outside the input (zero padding) counting as
- * zeros and CIRCULAR padding wrapping around (Neural Tangents' conventions). The average is separable over the
- * spatial axes: one axis at a time. */
+ * zeros and CIRCULAR padding wrapping around (Neural Tangents' conventions). On FULL registers the average is
+ * separable over the spatial axes (one axis at a time); on DIAG ones each output position gathers its window. */
 #include "kernels/arch.h"
 
 #include <string.h>
@@ -93,22 +93,8 @@ static void axis_full(const double *in, double *out, size_t A, size_t N, size_t 
             }
 }
 
-/* DIAG: in is [A][N][B], out [A][O][B]: out[a][I] = (1/f) sum_t in[a][src(I, t)], by the runs of each offset. */
-static void axis_diag(const double *in, double *out, size_t A, size_t N, size_t B, size_t O, size_t f, size_t s,
-                      size_t lo, bool circ)
-{
-    const double inv = 1.0 / (double)f;
-    memset(out, 0, A * O * B * sizeof *out);
-    for (size_t t = 0; t < f; t++) {
-        conv_run r[RUNS_MAX];
-        const int nr = runs_of(t, O, s, lo, N, circ, r);
-        add_runs(out, in, A, N, B, O, s, r, nr); /* a row of A blocks: the same runs for every a */
-    }
-    for (size_t q = 0; q < A * O * B; q++) out[q] *= inv;
-}
-
-/* The filter average of one array, axis by axis (ping-pong between a and tmp; the result ends in a). */
-static void conv_unscaled(const arch_op *op, bool full, double *a, double *tmp)
+/* FULL registers: the filter average of one array, axis by axis (ping-pong between a and tmp; the result ends in a). */
+static void conv_unscaled(const arch_op *op, double *a, double *tmp)
 {
     size_t dims[DW_NET_SPATIAL_MAX];
     const int r = op->in.rank;
@@ -120,18 +106,14 @@ static void conv_unscaled(const arch_op *op, bool full, double *a, double *tmp)
         for (int q = 0; q < k; q++) A *= dims[q];
         for (int q = k + 1; q < r; q++) B *= dims[q];
         const size_t O = op->out.dim[k];
-        if (full)
-            axis_full(src, dst, A, dims[k], B, O, op->l->window[k], op->l->stride[k], op->lo[k], circ);
-        else
-            axis_diag(src, dst, A, dims[k], B, O, op->l->window[k], op->l->stride[k], op->lo[k], circ);
+        axis_full(src, dst, A, dims[k], B, O, op->l->window[k], op->l->stride[k], op->lo[k], circ);
         dims[k] = O;
         double *x = src;
         src = dst;
         dst = x;
     }
     if (src != a) {
-        const size_t n = full ? op->out.P * op->out.P : op->out.P;
-        memcpy(a, src, n * sizeof *a);
+        memcpy(a, src, op->out.P * op->out.P * sizeof *a);
     }
 }
 
@@ -195,14 +177,14 @@ static void conv_gather(const arch_op *op, double *K, double *T, double *tmp)
 
 void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp)
 {
-    if (!full && op->gidx) {
+    if (!full) { /* DIAG: the table dw_arch_compile built */
         /* right after the input Theta is 0: its window sum too */
         conv_gather(op, K, op->t_zero ? NULL : T, tmp);
         if (T && op->t_zero) memset(T, 0, op->out.P * sizeof *T);
         dw_arch_affine(op, op->out.P, K, T);
         return;
     }
-    conv_unscaled(op, full, K, tmp);
-    if (T) conv_unscaled(op, full, T, tmp);
+    conv_unscaled(op, K, tmp);
+    if (T) conv_unscaled(op, T, tmp);
     dw_arch_affine(op, full ? op->out.P * op->out.P : op->out.P, K, T);
 }

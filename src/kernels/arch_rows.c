@@ -69,24 +69,11 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
     double *zero = base + 2 * side, *rs = zero + NBS, *rt = rs + NBS;
     memset(zero, 0, NBS * sizeof *zero);
     const dw_pts qx = fields(act, rx, NULL, off, nb, base, zero), qy = fields(act, rx, ry, off, nb, base + side, zero);
-    dw_step st;
-    memset(&st, 0, sizeof st);
-    st.fam = act->fam;
-    st.alpha = act->alpha;
-    st.w = 1.0;
-    st.ntk = T != NULL;
-    st.standard = 1;
-    st.deg = act->deg;
     for (size_t b = nb; b < DW_ARCH_ROWS; b++) { /* lanes past the block: harmless values */
         K[b] = 0.0;
         if (T) T[b] = 0.0;
     }
-    if (dw_act_homogeneous(act)) {
-        p->impl->half_diag(qx.a, qy.a, K, nb, rs, rt);
-        p->impl->homog_diag(&st, nb, &qx, 0, &qy, 0, rs, rt, K, T);
-    } else {
-        p->impl->smooth_diag(&st, nb, &qx, 0, &qy, 0, rs, rt, K, T);
-    }
+    dw_arch_sweep_diag(p->impl, act, nb, &qx, &qy, rs, rt, K, T);
     for (size_t b = 0; b < nb; b++)
         if (!isfinite(K[b]) || (T && !isfinite(T[b])))
             return dw_fail(DW_ERR_RANGE, "kernel: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g", act->name,

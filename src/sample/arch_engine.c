@@ -10,6 +10,7 @@
  * so results do not depend on the thread count. */
 #include "core/par.h"
 #include "sample/arch.h"
+#include "sample/dense.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -77,28 +78,6 @@ static dw_status backward_item(void *ctx, size_t k, int tid)
     return DW_OK;
 }
 
-/* Tile q: rows [i0, i1), columns [j0, j1) of the stacked inputs (as dense.c's tiling). */
-static void tile_of(size_t q, size_t n, size_t n1, size_t *i0, size_t *i1, size_t *j0, size_t *j1)
-{
-    if (n1 < n) {
-        const size_t nt2 = (n - n1 + TILE - 1) / TILE;
-        *i0 = (q / nt2) * TILE;
-        *j0 = n1 + (q % nt2) * TILE;
-        *i1 = *i0 + TILE < n1 ? *i0 + TILE : n1;
-    } else {
-        const size_t nt = (n + TILE - 1) / TILE;
-        size_t r = 0;
-        while (q >= nt - r) {
-            q -= nt - r;
-            r++;
-        }
-        *i0 = r * TILE;
-        *j0 = (r + q) * TILE;
-        *i1 = *i0 + TILE < n ? *i0 + TILE : n;
-    }
-    *j1 = *j0 + TILE < n ? *j0 + TILE : n;
-}
-
 static dw_status gram_item(void *ctx, size_t k, int tid)
 {
     job *j = ctx;
@@ -106,7 +85,7 @@ static dw_status gram_item(void *ctx, size_t k, int tid)
     const size_t s = k / j->ntiles;
     const asamp_net *net = &j->nets[s];
     size_t i0, i1, j0, j1;
-    tile_of(k % j->ntiles, j->n, j->cross ? j->n1 : j->n, &i0, &i1, &j0, &j1);
+    dw_dense_tile_of(k % j->ntiles, j->n, j->cross ? j->n1 : j->n, TILE, &i0, &i1, &j0, &j1);
     const int ni = (int)(i1 - i0), nj = (int)(j1 - j0);
     double *T = worker(j, tid) + p->tape + (size_t)dw_asamp_scratch(p);
     double alpha, c = 0.0;
@@ -148,8 +127,7 @@ dw_status dw_asamp_eval(const asamp_prog *p, const asamp_net *nets, size_t m, co
     j.cross = n1 < n;
     j.ldg = j.cross ? n - n1 : n;
     j.jg = j.cross ? n1 : 0;
-    const size_t nt = (n + TILE - 1) / TILE;
-    j.ntiles = !kind ? 0 : j.cross ? ((n1 + TILE - 1) / TILE) * ((n - n1 + TILE - 1) / TILE) : nt * (nt + 1) / 2;
+    j.ntiles = kind ? dw_dense_ntiles(n, n1, TILE) : 0;
     j.wk_len = p->tape + (size_t)dw_asamp_scratch(p) + TILE * TILE;
     const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);
     j.wk = dw_alloc(nw, j.wk_len * sizeof(double), "network work space");

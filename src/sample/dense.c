@@ -91,12 +91,15 @@ static void gram_tile(const double *P, size_t ld, size_t K, size_t i0, size_t i1
                     (int)ld, 0.0, T, nj);
 }
 
-/* Tile q of the Gram, in rows of the stacked inputs: rows [i0, i1), columns [j0, j1). Symmetric (n1 == n): the
- * upper triangle of an nt x nt tiling, j0 >= i0. Cross (n1 < n): rows 0..n1-1 against rows n1..n-1, a full
- * nt1 x nt2 tiling. */
-static void tile_of(size_t q, size_t n, size_t n1, size_t *i0, size_t *i1, size_t *j0, size_t *j1)
+/* The Gram's tiles (dense.h). */
+size_t dw_dense_ntiles(size_t n, size_t n1, size_t T)
 {
-    const size_t T = DW_DENSE_TILE;
+    const size_t nt = (n + T - 1) / T;
+    return n1 < n ? ((n1 + T - 1) / T) * ((n - n1 + T - 1) / T) : nt * (nt + 1) / 2;
+}
+
+void dw_dense_tile_of(size_t q, size_t n, size_t n1, size_t T, size_t *i0, size_t *i1, size_t *j0, size_t *j1)
+{
     if (n1 < n) {
         const size_t nt2 = (n - n1 + T - 1) / T;
         *i0 = (q / nt2) * T;
@@ -258,7 +261,7 @@ static dw_status top_item(void *ctx, size_t k, int tid)
     } else {
         double *T1 = j->tiles + (size_t)tid * 2 * DW_DENSE_TILE * DW_DENSE_TILE;
         size_t i0, i1, j0, j1;
-        tile_of(q - j->nout - j->ngb, n, j->cross ? j->n1 : n, &i0, &i1, &j0, &j1);
+        dw_dense_tile_of(q - j->nout - j->ngb, n, j->cross ? j->n1 : n, DW_DENSE_TILE, &i0, &i1, &j0, &j1);
         const size_t nj = j1 - j0;
         const double bsh = net->b && net->b[H] ? j->bs_top : 0.0;
         gram_tile(act_of(j, s, H), wH, wH, i0, i1, j0, j1, 1.0, T1);
@@ -295,7 +298,7 @@ static dw_status back_item(void *ctx, size_t k, int tid)
         double *T1 = j->tiles + (size_t)tid * 2 * DW_DENSE_TILE * DW_DENSE_TILE;
         double *T2 = T1 + DW_DENSE_TILE * DW_DENSE_TILE;
         size_t i0, i1, j0, j1;
-        tile_of(q - j->nbb, n, j->cross ? j->n1 : n, &i0, &i1, &j0, &j1);
+        dw_dense_tile_of(q - j->nbb, n, j->cross ? j->n1 : n, DW_DENSE_TILE, &i0, &i1, &j0, &j1);
         const size_t nj = j1 - j0;
         const double bsl = net->b && net->b[l - 1] ? j->bs : 0.0;
         gram_tile(Gl, dout * wl, dout * wl, i0, i1, j0, j1, j->inv, T1);
@@ -330,10 +333,7 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
     j.cross = n1 < n;
     j.ldg = j.cross ? n - n1 : n;
     j.jg = j.cross ? n1 : 0;
-    const size_t nt = (n + DW_DENSE_TILE - 1) / DW_DENSE_TILE;
-    j.ntiles = !gram    ? 0
-               : j.cross ? ((n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE) * ((n - n1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE)
-                         : nt * (nt + 1) / 2;
+    j.ntiles = gram ? dw_dense_ntiles(n, n1, DW_DENSE_TILE) : 0;
     j.inv = 1.0 / (double)dout;
     if (gram) { /* every worker's tiles (no loop has more workers than dw_par_workers(SIZE_MAX, threads)) */
         const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);

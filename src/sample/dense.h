@@ -33,6 +33,11 @@ size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, c
  * ---------------------------------------------------------------------------------------------------------- */
 
 #define DW_DENSE_TILE 128 /* Gram tile (diagonal tiles by dsyrk: half the work) */
+/* The Gram's tiles of side T over the stacked inputs: symmetric (n1 >= n), the upper triangle of an nt x nt tiling
+ * (j0 >= i0); cross (n1 < n), rows 0..n1-1 against rows n1..n-1, a full nt1 x nt2 tiling. How many, and tile q's
+ * rows [i0, i1) and columns [j0, j1). Shared by the dense and the architecture samplers. */
+size_t dw_dense_ntiles(size_t n, size_t n1, size_t T);
+void dw_dense_tile_of(size_t q, size_t n, size_t n1, size_t T, size_t *i0, size_t *i1, size_t *j0, size_t *j1);
 
 typedef struct {
     size_t n_layers;      /* weight matrices: hidden layers + 1 */

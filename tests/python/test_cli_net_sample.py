@@ -10,7 +10,6 @@ subprocesses.
 * The canonical spelling echoed by --json reads back to the same networks (the same bits).
 * Bad input: exactly one line on stderr, "error: ...", a non-zero exit, no output file.
 """
-import ctypes
 import json
 import subprocess
 from pathlib import Path
@@ -19,7 +18,8 @@ import numpy as np
 import pytest
 
 from deepwick import _net, sampling
-from deepwick._lib import Activation, check
+from deepwick._lib import check
+from netbuild import Build
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
@@ -47,56 +47,6 @@ def ok(*args):
     assert p.returncode == 0, "deepwick %s\nexit %d\n%s" % (" ".join(map(str, args)), p.returncode, p.stderr)
     assert p.stderr == ""
     return p
-
-
-def _sizes(*v):
-    return (ctypes.c_size_t * len(v))(*v)
-
-
-class Build:
-    """The network by the raw layer setters (one call each)."""
-
-    def __init__(self, *shape):
-        self.net = _net.Net()
-        if shape:
-            s = _sizes(*shape)
-            self.net._keep.append(s)
-            check(_net.net_set_input_shape(self.net.handle, len(shape), s))
-
-    def conv(self, f, pad, wv, bv, out):
-        fs = _sizes(*f)
-        self.net._keep.append(fs)
-        check(_net.net_add_conv(self.net.handle, len(f), fs, None, _net.PADDINGS[pad.upper()], wv, bv, out))
-        return self
-
-    def dense(self, wv, bv, out):
-        check(_net.net_add_dense(self.net.handle, wv, bv, out))
-        return self
-
-    def act(self, name):
-        a = Activation(name)
-        self.net._keep.append(a)
-        check(_net.net_add_act(self.net.handle, a._h))
-        return self
-
-    def avgpool(self, w):
-        ws = _sizes(*w)
-        self.net._keep.append(ws)
-        check(_net.net_add_pool(self.net.handle, True, len(w), ws, None, _net.PADDINGS["VALID"], False))
-        return self
-
-    def flatten(self):
-        check(_net.net_add_flatten(self.net.handle))
-        return self
-
-    def dropout(self, rate):
-        check(_net.net_add_dropout(self.net.handle, rate, True))
-        return self
-
-    def residual(self, branch, skip, scale):
-        check(_net.net_add_residual(self.net.handle, branch.net.handle, skip, scale))
-        self.net._keep.append(branch.net)
-        return self
 
 
 def conv_net(out_chan=4):
