@@ -109,7 +109,14 @@ dw_status dw_arch_run(const arch_prog *prog, arch_work *w, const double *x, cons
  * register arrays K, T (T may be NULL: no tangent kernel wanted). */
 void dw_arch_input(const arch_op *op, bool full, const double *x, const double *y, size_t d, double *K, double *T);
 void dw_arch_dense(const arch_op *op, bool full, double *K, double *T);
-void dw_arch_affine(const arch_op *op, size_t n, double *K, double *T);
+/* The block runner's loops over lanes are also built for AVX2, chosen when the library loads (GCC's function
+ * clones; not under the sanitizers, whose start-up the clones' resolver would run before). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define DW_LANES __attribute__((target_clones("avx2", "default")))
+#else
+#define DW_LANES
+#endif
+void dw_arch_affine(const arch_op *op, size_t n, double *restrict K, double *restrict T);
 void dw_arch_conv(const arch_op *op, bool full, double *K, double *T, double *tmp);
 dw_status dw_arch_conv_table(arch_op *op);
 void dw_arch_pool(const arch_op *op, bool full, double *K, double *T, double *tmp);
@@ -127,19 +134,28 @@ void dw_arch_sweep_diag(const dw_sweep_impl *impl, const dw_act *act, size_t n, 
  * sqrt, the sweeps' per-point factor and poly's moments, which dw_arch_act_fields fills in from the variances. */
 size_t dw_arch_act_slot_len(const dw_act *act, size_t P);
 void dw_arch_act_fields(const dw_act *act, double *v, size_t P);
+/* The distance between an activation slot's fields for P positions, and the sweeps' view (sweep.h's dw_pts) of
+ * fields S apart from v (a record: S = dw_arch_act_stride(P); transposed records: that times their ld). */
+size_t dw_arch_act_stride(size_t P);
+dw_pts dw_arch_act_pts(const dw_act *act, const double *v, size_t S, const double *zero);
 /* The scratch dw_arch_act needs per worker for P positions. */
 size_t dw_arch_act_len(size_t P);
 void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);
 void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
 dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,
                       bool want_t);
-/* arch_rows.c: programs whose registers hold one position after the input (no conv / pool) run DW_ARCH_ROWS pairs
- * (x, y_b) of a row at once: Yb the block's inputs (nb x d, row-major), ry their records; k, t receive nb entries. */
+/* arch_rows.c: programs on DIAG registers (no pool) run DW_ARCH_ROWS pairs (x, y_b) of a row at once: Yb the
+ * block's inputs (nb x d, row-major), yt the same (NULL for a flattened input) and ty their records, both
+ * transposed (dw_arch_records_t: feature / field f of input b at [f * ld + b], valid to b < nb + DW_ARCH_ROWS);
+ * k, t receive nb entries. */
 #define DW_ARCH_ROWS 64
+extern bool dw_arch_rows_disabled; /* tests only: every program pair by pair */
 bool dw_arch_rows_ok(const arch_prog *prog);
 size_t dw_arch_rows_len(const arch_prog *prog);
+/* n records of len doubles transposed into t (len x (n + DW_ARCH_ROWS), the padding copies the last record). */
+void dw_arch_records_t(const double *rec, size_t n, size_t len, double *t);
 dw_status dw_arch_run_rows(const arch_prog *prog, arch_work *w, const double *x, const double *rx, const double *Yb,
-                           const double *const *ry, size_t nb, size_t d, double *k, double *t);
+                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t);
 /* arch_gram.c: dw_kernel_gram for nets that are not fully connected (same contract). */
 struct dw_kernel_opts;
 struct dw_kernel_info;

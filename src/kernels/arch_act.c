@@ -27,6 +27,7 @@ dw_status dw_arch_dual(const arch_prog *p, const dw_act *act, double a, double b
 /* The row sweeps' layout of the scratch for P positions: a stride of P + DW_PAD per array; per side a, sqrt(a),
  * r and (poly) the 2 (deg + 1) moment fields; shared zeros; the row's s, t, c, theta. */
 static size_t stride_of(size_t P) { return P + DW_PAD; }
+size_t dw_arch_act_stride(size_t P) { return stride_of(P); }
 size_t dw_arch_act_len(size_t P) { return 5 * stride_of(P); }
 
 size_t dw_arch_act_slot_len(const dw_act *act, size_t P)
@@ -49,11 +50,15 @@ void dw_arch_act_fields(const dw_act *act, double *v, size_t P)
 }
 
 /* One side's per-position fields (sweep.h's dw_pts) from its record (dw_arch_act_fields). */
-static dw_pts side(const dw_act *act, const double *v, size_t P, const double *zero)
+dw_pts dw_arch_act_pts(const dw_act *act, const double *v, size_t S, const double *zero)
 {
-    const size_t S = stride_of(P);
     const double *pk = v + 3 * S;
     return (dw_pts){v, v + S, v + 2 * S, zero, zero, zero, pk, pk + (size_t)(act->deg + 1) * S, S, zero, zero};
+}
+
+static dw_pts side(const dw_act *act, const double *v, size_t P, const double *zero)
+{
+    return dw_arch_act_pts(act, v, stride_of(P), zero);
 }
 
 void dw_arch_sweep_diag(const dw_sweep_impl *impl, const dw_act *act, size_t n, const dw_pts *qx, const dw_pts *qy,

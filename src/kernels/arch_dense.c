@@ -32,7 +32,7 @@ void dw_arch_input(const arch_op *op, bool full, const double *x, const double *
 
 /* The affine step shared with convolutions, on n entries: K' = wv K + bv; Theta' = K' + wv Theta (NTK
  * parameterisation) or fan_in K + wv Theta (+ 1 with a bias) (standard). K holds the (convolved) K before. */
-void dw_arch_affine(const arch_op *op, size_t n, double *K, double *T)
+DW_LANES void dw_arch_affine(const arch_op *op, size_t n, double *restrict K, double *restrict T)
 {
     const double wv = op->wv, bv = op->has_bias ? op->bv : 0.0, one = op->has_bias ? 1.0 : 0.0;
     if (T) {

@@ -15,6 +15,8 @@ typedef struct arch_job {
     const double *X, *Y;
     size_t n, m, d;
     double *recX, *recY; /* records of the inputs */
+    double *tX, *tY;     /* the same transposed (dw_arch_records_t), for the block runner */
+    double *xT, *yT;     /* the inputs transposed, for the block runner when the input is not flattened */
     double *kx, *tx;     /* the inputs' own K(x, x), Theta(x, x) (pass 1) */
     arch_work *w;
     double *K, *Theta;
@@ -43,8 +45,9 @@ static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
 {
     const arch_prog *p = g->p;
     const size_t m = g->m, d = g->d;
-    const double *x = g->X + i * d, *Y = g->symmetric ? g->X : g->Y, *recY = g->symmetric ? g->recX : g->recY;
-    const double *ry[DW_ARCH_ROWS];
+    const double *x = g->X + i * d, *Y = g->symmetric ? g->X : g->Y;
+    const double *tY = g->symmetric ? g->tX : g->tY, *yT = g->symmetric ? g->xT : g->yT;
+    const size_t ld = (g->symmetric ? g->n : g->m) + DW_ARCH_ROWS;
     double k[DW_ARCH_ROWS], t[DW_ARCH_ROWS];
     size_t j0 = 0;
     if (g->symmetric) {
@@ -54,9 +57,8 @@ static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
     }
     for (; j0 < m; j0 += DW_ARCH_ROWS) {
         const size_t nb = m - j0 < DW_ARCH_ROWS ? m - j0 : DW_ARCH_ROWS;
-        for (size_t b = 0; b < nb; b++) ry[b] = recY + (j0 + b) * p->rec;
-        dw_status s = dw_arch_run_rows(p, &g->w[tid], x, g->recX + i * p->rec, Y + j0 * d, ry, nb, d, k,
-                                       g->Theta ? t : NULL);
+        dw_status s = dw_arch_run_rows(p, &g->w[tid], x, g->recX + i * p->rec, Y + j0 * d, yT ? yT + j0 : NULL,
+                                       tY + j0, ld, nb, d, k, g->Theta ? t : NULL);
         if (s) return s;
         for (size_t b = 0; b < nb; b++) {
             const size_t j = j0 + b;
@@ -142,6 +144,20 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
         }
     }
     if (!s) s = dw_par_for(items, threads, pass_input, &g);
+    if (!s && p.rows_ok) { /* the block runner reads the records field by field */
+        g.tX = dw_alloc((n + DW_ARCH_ROWS) * p.rec + 1, sizeof(double), "kernel records");
+        g.tY = ny ? dw_alloc((ny + DW_ARCH_ROWS) * p.rec + 1, sizeof(double), "kernel records") : NULL;
+        if (!g.tX || (ny && !g.tY)) s = DW_ERR_NOMEM;
+        if (!s && n) dw_arch_records_t(g.recX, n, p.rec, g.tX);
+        if (!s && ny) dw_arch_records_t(g.recY, ny, p.rec, g.tY);
+        if (!s && n && !p.op[0].flat) { /* the input's per-position products read feature by feature */
+            g.xT = dw_alloc((n + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs");
+            g.yT = ny ? dw_alloc((ny + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs") : NULL;
+            if (!g.xT || (ny && !g.yT)) s = DW_ERR_NOMEM;
+            if (!s) dw_arch_records_t(X, n, d, g.xT);
+            if (!s && ny) dw_arch_records_t(Y, ny, d, g.yT);
+        }
+    }
     if (!s) s = dw_par_for(n, threads, pass_row, &g);
     if (!s && info) {
         memset(info, 0, sizeof *info);
@@ -159,6 +175,10 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     free(g.kx);
     free(g.recX);
     free(g.recY);
+    free(g.tX);
+    free(g.tY);
+    free(g.xT);
+    free(g.yT);
     dw_arch_prog_clear(&p);
     return s;
 }
@@ -177,8 +197,9 @@ dw_status dw_arch_gram_bytes(const dw_net *net, const dw_kernel_opts *o, size_t 
     const int W = dw_par_workers(n + m, o ? o->threads : 0);
     const double regs = 2.0 * (double)p.nreg * (double)p.reg_len + 2.0 * (double)p.reg_len + (double)p.act_len +
                         (p.rows_ok ? (double)dw_arch_rows_len(&p) : 0.0);
-    *bytes = 8.0 * ((double)n * (double)m * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) +
-                    (double)(n + m) * ((double)p.rec + 2.0) + (double)W * regs);
+    const double recs = (double)(n + m) * ((double)p.rec + 2.0) +
+                        (p.rows_ok ? (double)(n + m + 2 * DW_ARCH_ROWS) * (double)(p.rec + d) : 0.0);
+    *bytes = 8.0 * ((double)n * (double)m * (double)((nngp ? 1 : 0) + (ntk ? 1 : 0)) + recs + (double)W * regs);
     dw_arch_prog_clear(&p);
     return DW_OK;
 }

@@ -1,171 +1,323 @@
-/* The architecture engine on a block of pairs at once (theory.md 7.1), for programs whose registers all hold one
- * position after the input (Flatten first, or vector inputs: residual MLPs, per-layer parameterisations, LayerNorm
- * networks). Pair by pair such a program spends its time in per-op overhead on single numbers; here register r
- * holds the pairs (x, y_b), b < nb, of one row of the Gram, so each op is one loop over the block and each
- * activation one call of the vectorised sweeps (their diagonal form: x's fields tiled, y_b's gathered from the
- * inputs' records). Each entry is the pair-by-pair run's arithmetic, lane by lane, but for the input's dot product
- * (one matrix-vector product per block: the summation order differs by rounding). */
+/* The architecture engine on a block of pairs at once (theory.md 7.1), for every program on DIAG registers (no
+ * pool: the spatial axes end in Flatten, or there are none: residual MLPs, LayerNorm networks, Flatten CNNs).
+ * Pair by pair such a program spends its time in per-op overhead on a few numbers; here register r holds, per
+ * position, the pairs (x, y_b), b < nb, of one row of the Gram (position-major: lane b of position q at
+ * q * DW_ARCH_ROWS + b), so each op is a loop over the block that the compiler vectorises, a convolution's window
+ * gather adds whole lanes, and an activation is one call of the vectorised row sweeps per position (x's point
+ * against the block's points). The block's per-input fields come from the inputs' records transposed (field by
+ * field, inputs contiguous: dw_arch_records_t), and so do the inputs, so no gather is needed. Each entry is the
+ * pair-by-pair run's arithmetic, lane by lane (the same bits), but for a flattened input's dot product (one
+ * matrix-vector product per block: the pair run's ddot sums in another order, they differ by rounding). */
 #include "kernels/arch.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-enum { NBS = DW_ARCH_ROWS + DW_PAD }; /* the gathered fields' stride */
+enum { R = DW_ARCH_ROWS, NBS = DW_ARCH_ROWS + DW_PAD, ROWS_MAX_DOUBLES = 1 << 21 };
+
+/* Tests only: route every program pair by pair (the reference the block runner is checked against). */
+bool dw_arch_rows_disabled = false;
+
+static size_t regs_len(const arch_prog *p) { return 2 * (size_t)p->nreg * p->maxP * R; }
 
 bool dw_arch_rows_ok(const arch_prog *p)
 {
-    for (size_t i = 0; i < p->nop; i++) {
-        const arch_op *op = &p->op[i];
-        if (op->k == OP_CONV || op->k == OP_POOL) return false;
-        if (op->k == OP_INPUT) {
-            if (!op->flat && op->out.P != 1) return false;
-        } else if (op->in.P != 1 || op->out.P != 1) {
-            return false;
-        }
-    }
-    return true;
+    if (p->full || dw_arch_rows_disabled) return false;
+    for (size_t i = 0; i < p->nop; i++)
+        if (p->op[i].k == OP_POOL) return false;
+    /* per worker the registers and a convolution's scratch: the block stays a few MiB */
+    return regs_len(p) + 2 * p->maxP * R <= ROWS_MAX_DOUBLES;
 }
 
 size_t dw_arch_rows_len(const arch_prog *p)
 {
-    /* registers K, T; per side a, sqrt(a), r and poly's 2 (deg + 1) fields; zeros; the state s, t */
-    return 2 * (size_t)p->nreg * DW_ARCH_ROWS + (2 * (3 + 2 * (DW_POLY_MAX_DEGREE + 1)) + 3) * (size_t)NBS;
+    /* registers K, T; a convolution's two outputs; zeros and the sweeps' state s, t */
+    return regs_len(p) + 2 * p->maxP * R + 3 * (size_t)NBS;
 }
 
-/* One side's fields for the block: x's record tiled (ry NULL) or y_b's gathered; padding lanes copy lane 0. */
-static dw_pts fields(const dw_act *act, const double *rx, const double *const *ry, size_t off, size_t nb,
-                     double *buf, const double *zero)
+void dw_arch_records_t(const double *rec, size_t n, size_t len, double *t)
 {
-    const size_t S = 1 + DW_PAD; /* a record's stride for one position (dw_arch_act_fields) */
-    const int nf = 3 + (act->fam == DW_FAM_POLY ? 2 * (act->deg + 1) : 0);
-    for (int f = 0; f < nf; f++)
-        for (size_t b = 0; b < NBS; b++) {
-            const double *rec = ry ? ry[b < nb ? b : 0] : rx;
-            buf[(size_t)f * NBS + b] = rec[off + (size_t)f * S];
-        }
-    const double *pk = buf + 3 * NBS;
-    return (dw_pts){buf, buf + NBS, buf + 2 * NBS, zero, zero, zero, pk, pk + (size_t)(act->deg + 1) * NBS, NBS,
-                    zero, zero};
+    const size_t ld = n + R;
+    for (size_t j = 0; j < ld; j++) { /* padding lanes: the last input's record (harmless values) */
+        const double *r = rec + (j < n ? j : n - 1) * len;
+        for (size_t f = 0; f < len; f++) t[f * ld + j] = r[f];
+    }
 }
 
-static dw_status act_block(const arch_prog *p, const arch_op *op, const double *rx, const double *const *ry,
+/* The input's covariance per position, as dw_arch_input: flattened, from the block's inputs Yb (row-major); else
+ * from the inputs transposed (yt: feature f of lane b at
+ * yt[f * ld + b]); lanes past the block 0 (harmless in every later op). */
+static void input_block(const arch_op *op, const double *x, const double *Yb, const double *yt, size_t ld, size_t nb,
+                        size_t d, double *K, double *T)
+{
+    const size_t P = op->out.P;
+    if (nb < R) /* lanes past the block */
+        for (size_t q = 0; q < P; q++) memset(K + q * R + nb, 0, (R - nb) * sizeof *K);
+    if (T) memset(T, 0, P * R * sizeof *T);
+    if (op->flat) { /* one position of all d features: a matrix-vector product (the pair run's ddot sums in
+                     * another order) */
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.0 / (double)d, Yb, (int)d, x, 1, 0.0, K, 1);
+        return;
+    }
+    const size_t C = d / P;
+    const double inv = 1.0 / (double)C;
+    for (size_t q = 0; q < P; q++) {
+        double *restrict Kq = K + q * R;
+        const double *xq = x + q * C;
+        if (C == 1) {
+            const double *restrict y = yt + q * ld;
+            for (size_t b = 0; b < nb; b++) Kq[b] = xq[0] * y[b];
+            continue;
+        }
+        for (size_t b = 0; b < nb; b++) Kq[b] = 0.0;
+        for (size_t c = 0; c < C; c++) {
+            const double *restrict y = yt + (q * C + c) * ld;
+            for (size_t b = 0; b < nb; b++) Kq[b] += xq[c] * y[b];
+        }
+        for (size_t b = 0; b < nb; b++) Kq[b] *= inv;
+    }
+}
+
+/* o[b] += a[b] over the lanes (distinct arrays): the loop of sums. The lane loops are also built for AVX2. */
+DW_LANES static void add_lanes(double *restrict o, const double *restrict a)
+{
+    for (size_t b = 0; b < R; b++) o[b] += a[b];
+}
+
+DW_LANES static void scale_lanes(double *restrict o, double c)
+{
+    for (size_t b = 0; b < R; b++) o[b] *= c;
+}
+
+/* One output position of a convolution: the mean of its window's c input positions g[.] of in, lane by lane (a
+ * call per position: inlined, GCC unrolls and jams the two loops into gathers). */
+static void window_lanes(const size_t *g, size_t c, double inv, const double *in, double *o)
+{
+    memset(o, 0, R * sizeof *o);
+    for (size_t a = 0; a < c; a++) add_lanes(o, in + g[a] * R);
+    scale_lanes(o, inv);
+}
+
+/* Whether the first n lanes are all finite: a * 0 is 0 for finite a and NaN otherwise, summed on 8 chains. */
+DW_LANES static bool lanes_finite(const double *restrict a, size_t n)
+{
+    double acc[8] = {0.0};
+    size_t b = 0;
+    for (; b + 8 <= n; b += 8)
+        for (size_t u = 0; u < 8; u++) acc[u] += a[b + u] * 0.0;
+    for (; b < n; b++) acc[0] += a[b] * 0.0;
+    double s = 0.0;
+    for (size_t u = 0; u < 8; u++) s += acc[u];
+    return s == 0.0;
+}
+
+/* A convolution on DIAG registers through its window table (dw_arch_conv_table), whole lanes at a time. */
+static void conv_block(const arch_op *op, double *K, double *T, double *tmp)
+{
+    const size_t Po = op->out.P;
+    const double inv = 1.0 / (double)op->gw;
+    const bool t = T && !op->t_zero;
+    double *tk = tmp, *tt = tmp + Po * R;
+    for (size_t o = 0; o < Po; o++) {
+        const size_t *g = op->gidx + op->gptr[o], c = op->gptr[o + 1] - op->gptr[o];
+        window_lanes(g, c, inv, K, tk + o * R);
+        if (t) window_lanes(g, c, inv, T, tt + o * R);
+    }
+    memcpy(K, tk, Po * R * sizeof *K);
+    if (T) {
+        if (t)
+            memcpy(T, tt, Po * R * sizeof *T);
+        else
+            memset(T, 0, Po * R * sizeof *T);
+    }
+    dw_arch_affine(op, Po * R, K, T);
+}
+
+/* Flatten, or a global pool of DIAG registers: the mean (sum) over positions, lane by lane. */
+static void flatten_block(const arch_op *op, double *K)
+{
+    const size_t P = op->in.P;
+    for (size_t q = 1; q < P; q++) add_lanes(K, K + q * R);
+    if (op->k == OP_FLATTEN || op->l->average)
+        for (size_t b = 0; b < R; b++) K[b] /= (double)P;
+}
+
+static dw_status act_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
                            size_t nb, double *K, double *T, arch_work *w)
 {
     const dw_act *act = op->act;
-    const size_t off = p->slot[op->slot].off;
+    const size_t P = op->in.P, off = p->slot[op->slot].off;
+    const double *vx = rx + off;
     if (act->fam == DW_FAM_GENERIC) { /* entry by entry, each with its certified bound */
-        for (size_t b = 0; b < nb; b++) {
-            double v, vd;
-            dw_status s = dw_arch_dual(p, act, rx[off], ry[b][off], K[b], &v, &vd, w);
-            if (s) return s;
-            K[b] = v;
-            if (T) T[b] *= vd;
-        }
+        for (size_t q = 0; q < P; q++)
+            for (size_t b = 0; b < nb; b++) {
+                double v, vd;
+                dw_status s = dw_arch_dual(p, act, vx[q], ty[(off + q) * ld + b], K[q * R + b], &v, &vd, w);
+                if (s) return s;
+                K[q * R + b] = v;
+                if (T) T[q * R + b] *= vd;
+            }
         return DW_OK;
     }
-    const size_t side = (3 + 2 * (DW_POLY_MAX_DEGREE + 1)) * (size_t)NBS;
-    double *base = w->rows + 2 * (size_t)p->nreg * DW_ARCH_ROWS;
-    double *zero = base + 2 * side, *rs = zero + NBS, *rt = rs + NBS;
+    double *zero = w->rows + dw_arch_rows_len(p) - 3 * (size_t)NBS, *rs = zero + NBS, *rt = rs + NBS;
     memset(zero, 0, NBS * sizeof *zero);
-    const dw_pts qx = fields(act, rx, NULL, off, nb, base, zero), qy = fields(act, rx, ry, off, nb, base + side, zero);
-    for (size_t b = nb; b < DW_ARCH_ROWS; b++) { /* lanes past the block: harmless values */
-        K[b] = 0.0;
-        if (T) T[b] = 0.0;
+    const size_t S = dw_arch_act_stride(P);
+    const dw_pts qx = dw_arch_act_pts(act, vx, S, zero);
+    dw_step st;
+    dw_act_dual_step(act, T != NULL, &st);
+    const bool homog = dw_act_homogeneous(act);
+    for (size_t q = 0; q < P; q++) {
+        /* x's point q against the block's points q: the row sweeps (as a FULL register's row) */
+        const dw_pts qy = dw_arch_act_pts(act, ty + (off + q) * ld, S * ld, zero);
+        double *c = K + q * R, *th = T ? T + q * R : NULL;
+        if (homog) {
+            p->impl->half(vx[q], qy.a, c, nb, rs, rt);
+            p->impl->homog(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
+        } else {
+            p->impl->smooth(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
+        }
+        if (!lanes_finite(c, nb) || (th && !lanes_finite(th, nb)))
+            for (size_t b = 0; b < nb; b++)
+                if (!isfinite(c[b]) || (th && !isfinite(th[b])))
+                    return dw_fail(DW_ERR_RANGE, "kernel: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g",
+                                   act->name, vx[q], ty[(off + q) * ld + b]);
     }
-    dw_arch_sweep_diag(p->impl, act, nb, &qx, &qy, rs, rt, K, T);
-    for (size_t b = 0; b < nb; b++)
-        if (!isfinite(K[b]) || (T && !isfinite(T[b])))
-            return dw_fail(DW_ERR_RANGE, "kernel: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g", act->name,
-                           rx[off], ry[b][off]);
     return DW_OK;
 }
 
-/* A sum's cross terms on the block (arch_branch.c for one pair, P = 1). */
-static dw_status cross_block(const arch_prog *p, const arch_op *op, const double *rx, const double *const *ry,
+/* LayerNorm's factor 1 / sqrt((eps + Sigma_xx)(eps + Sigma_yy)) on the lanes (ex = eps + Sigma_xx). */
+DW_LANES static void ln_lanes(double ex, double eps, const double *restrict vy, size_t nb, double *restrict K,
+                              double *restrict T)
+{
+    for (size_t b = 0; b < nb; b++) {
+        const double c = 1.0 / sqrt(ex * (eps + vy[b]));
+        K[b] *= c;
+        if (T) T[b] *= c;
+    }
+}
+
+static void ln_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
+                     size_t nb, double *K, double *T)
+{
+    const size_t P = op->in.P, off = p->slot[op->slot].off;
+    const double eps = op->l->eps, *vx = rx + off;
+    if (op->l->spatial) { /* the positions' mean variances, summed in the pair run's order */
+        double mx = 0.0, my[R];
+        for (size_t q = 0; q < P; q++) mx += vx[q];
+        for (size_t b = 0; b < nb; b++) my[b] = 0.0;
+        for (size_t q = 0; q < P; q++)
+            for (size_t b = 0; b < nb; b++) my[b] += ty[(off + q) * ld + b];
+        for (size_t b = 0; b < nb; b++) {
+            const double c = 1.0 / sqrt((eps + mx / (double)P) * (eps + my[b] / (double)P));
+            for (size_t q = 0; q < P; q++) {
+                K[q * R + b] *= c;
+                if (T) T[q * R + b] *= c;
+            }
+        }
+        return;
+    }
+    for (size_t q = 0; q < P; q++)
+        ln_lanes(eps + vx[q], eps, ty + (off + q) * ld, nb, K + q * R, T ? T + q * R : NULL);
+}
+
+/* A sum's cross terms on the block (arch_branch.c for one pair). */
+static dw_status cross_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
                              size_t nb, double *K, double *T, arch_work *w)
 {
+    const size_t P = op->in.P, len = p->maxP * R;
     for (int c = 0; c < op->ncross; c++) {
         const arch_cross *x = &op->cross[c];
-        const double *K0 = w->rows + (size_t)x->origin * DW_ARCH_ROWS;
-        const double *T0 = w->rows + ((size_t)p->nreg + (size_t)x->origin) * DW_ARCH_ROWS;
+        const double *K0 = w->rows + (size_t)x->origin * len;
+        const double *T0 = w->rows + ((size_t)p->nreg + (size_t)x->origin) * len;
         const size_t voff = x->var_slot >= 0 ? p->slot[x->var_slot].off : 0;
         const size_t moff = x->md_slot >= 0 ? p->slot[x->md_slot].off : 0;
-        for (size_t b = 0; b < nb; b++) {
-            double k, t;
-            if (!x->fa && !x->fb) {
-                k = K0[b];
-                t = T ? T0[b] : 0.0;
-            } else if (!x->fa || !x->fb) { /* E[u phi(v)] = Sigma0 E[phi'(v)], or its mirror */
-                const double m = !x->fa ? ry[b][moff] : rx[moff];
-                k = K0[b] * m;
-                t = T ? T0[b] * m : 0.0;
-            } else {
-                double v, vd;
-                dw_status s = dw_arch_dual(p, x->fa, rx[voff], ry[b][voff], K0[b], &v, &vd, w);
-                if (s) return s;
-                k = v;
-                t = T ? vd * T0[b] : 0.0;
+        for (size_t q = 0; q < P; q++)
+            for (size_t b = 0; b < nb; b++) {
+                const size_t e = q * R + b;
+                double k, t;
+                if (!x->fa && !x->fb) {
+                    k = K0[e];
+                    t = T ? T0[e] : 0.0;
+                } else if (!x->fa || !x->fb) { /* E[u phi(v)] = Sigma0 E[phi'(v)], or its mirror */
+                    const double m = !x->fa ? ty[(moff + q) * ld + b] : rx[moff + q];
+                    k = K0[e] * m;
+                    t = T ? T0[e] * m : 0.0;
+                } else {
+                    double v, vd;
+                    dw_status s = dw_arch_dual(p, x->fa, rx[voff + q], ty[(voff + q) * ld + b], K0[e], &v, &vd, w);
+                    if (s) return s;
+                    k = v;
+                    t = T ? vd * T0[e] : 0.0;
+                }
+                K[e] += x->s * k;
+                if (T) T[e] += x->s * t;
             }
-            K[b] += x->s * k;
-            if (T) T[b] += x->s * t;
-        }
     }
     return DW_OK;
 }
 
 dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
-                           const double *const *ry, size_t nb, size_t d, double *k, double *t)
+                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
 {
     const bool want_t = t != NULL;
+    const size_t len = p->maxP * R;
+    double *conv_tmp = w->rows + regs_len(p);
     for (size_t i = 0; i < p->nop; i++) {
         const arch_op *op = &p->op[i];
-        double *K = w->rows + (size_t)op->reg * DW_ARCH_ROWS;
-        double *T = want_t ? w->rows + ((size_t)p->nreg + (size_t)op->reg) * DW_ARCH_ROWS : NULL;
+        double *K = w->rows + (size_t)op->reg * len;
+        double *T = want_t ? w->rows + ((size_t)p->nreg + (size_t)op->reg) * len : NULL;
+        const size_t n = op->in.P * R;
         dw_status s = DW_OK;
         switch (op->k) {
-        case OP_INPUT: /* x . y_b / d: the flattened input, or a vector input (one position of d channels) */
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.0 / (double)d, Yb, (int)d, x, 1, 0.0, K, 1);
-            if (T) memset(T, 0, nb * sizeof *T);
+        case OP_INPUT:
+            input_block(op, x, Yb, yt, ld, nb, d, K, T);
             break;
         case OP_DENSE:
-            dw_arch_affine(op, nb, K, T);
+            dw_arch_affine(op, n, K, T);
+            break;
+        case OP_CONV:
+            conv_block(op, K, T, conv_tmp);
+            break;
+        case OP_GPOOL:
+        case OP_FLATTEN:
+            flatten_block(op, K);
+            if (T) flatten_block(op, T);
             break;
         case OP_ACT:
-            s = act_block(p, op, rx, ry, nb, K, T, w);
+            s = act_block(p, op, rx, ty, ld, nb, K, T, w);
             break;
-        case OP_LN: {
-            const size_t off = p->slot[op->slot].off;
-            for (size_t b = 0; b < nb; b++) dw_arch_ln(op, false, rx + off, ry[b] + off, K + b, T ? T + b : NULL);
+        case OP_LN:
+            ln_block(p, op, rx, ty, ld, nb, K, T);
             break;
-        }
         case OP_SCALE:
-            for (size_t b = 0; b < nb; b++) K[b] *= op->wv;
+            for (size_t b = 0; b < n; b++) K[b] *= op->wv;
             if (T)
-                for (size_t b = 0; b < nb; b++) T[b] *= op->wv;
+                for (size_t b = 0; b < n; b++) T[b] *= op->wv;
             break;
         case OP_COPY:
             if (op->src >= 0) {
-                memcpy(K, w->rows + (size_t)op->src * DW_ARCH_ROWS, nb * sizeof *K);
-                if (T) memcpy(T, w->rows + ((size_t)p->nreg + (size_t)op->src) * DW_ARCH_ROWS, nb * sizeof *T);
+                memcpy(K, w->rows + (size_t)op->src * len, n * sizeof *K);
+                if (T) memcpy(T, w->rows + ((size_t)p->nreg + (size_t)op->src) * len, n * sizeof *T);
             }
             break;
         case OP_SUM:
             for (int a = 1; a < op->nsrc; a++) {
-                const double *Ka = w->rows + (size_t)op->srcs[a] * DW_ARCH_ROWS;
-                const double *Ta = w->rows + ((size_t)p->nreg + (size_t)op->srcs[a]) * DW_ARCH_ROWS;
-                for (size_t b = 0; b < nb; b++) K[b] += Ka[b];
-                if (T)
-                    for (size_t b = 0; b < nb; b++) T[b] += Ta[b];
+                const double *Ka = w->rows + (size_t)op->srcs[a] * len;
+                const double *Ta = w->rows + ((size_t)p->nreg + (size_t)op->srcs[a]) * len;
+                for (size_t q = 0; q < op->in.P; q++) {
+                    add_lanes(K + q * R, Ka + q * R);
+                    if (T) add_lanes(T + q * R, Ta + q * R);
+                }
             }
-            s = cross_block(p, op, rx, ry, nb, K, T, w);
+            s = cross_block(p, op, rx, ty, ld, nb, K, T, w);
             break;
-        default: /* DROPOUT between distinct inputs, GPOOL / FLATTEN of one position: the identity */
+        default: /* DROPOUT between distinct inputs: the identity (POOL never reaches the block runner) */
             break;
         }
         if (s) return s;
     }
     memcpy(k, w->rows, nb * sizeof *k);
-    if (t) memcpy(t, w->rows + (size_t)p->nreg * DW_ARCH_ROWS, nb * sizeof *t);
+    if (t) memcpy(t, w->rows + (size_t)p->nreg * len, nb * sizeof *t);
     return DW_OK;
 }

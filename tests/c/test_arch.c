@@ -498,9 +498,14 @@ static void test_bias_none(void)
     dw_act_clear(act);
 }
 
-/* ---- 8. the row-block runner (programs of one position) against the pair-by-pair run ----
- * The same network twice: on vectors (dense layers: the block runner) and on sequences of one position (1-wide
- * convolutions: the pair-by-pair run, which takes every program). Every op kind a one-position program has. */
+/* ---- 8. the block runner (programs on DIAG registers) against the pair-by-pair run ----
+ * dw_arch_rows_disabled (the engine's test switch) routes the same program pair by pair. Each net twice: on vectors
+ * (dense layers, a flattened input: its dot product's rounding differs) and on sequences of one position (1-wide
+ * convolutions: the same bits); then a Flatten CNN on 2-D images (SAME / VALID / CIRCULAR convolutions, strides,
+ * two channels, LayerNorm per position and over the image, a residual convolution branch with an activation on
+ * it): the same bits. Every op kind a DIAG program has. */
+extern bool dw_arch_rows_disabled;
+
 static void build_rows_net(dw_net *net, bool conv, dw_act *const *acts)
 {
     const size_t one[1] = {1};
@@ -533,36 +538,76 @@ static void build_rows_net(dw_net *net, bool conv, dw_act *const *acts)
     dw_net_clear(br[1]);
 }
 
+/* 7 x 6 images of 2 channels: conv 3x3 SAME, LN per position, residual(act; conv 3x3 CIRCULAR), residual(act), conv 2x2
+ * stride 2 VALID, LN over the image, act, Flatten, dense. */
+static void build_image_net(dw_net *net, dw_act *const *acts)
+{
+    const size_t shape[3] = {7, 6, 2}, f3[2] = {3, 3}, f2[2] = {2, 2}, s2[2] = {2, 2};
+    CHECK(dw_net_set_input_shape(net, 3, shape) == DW_OK);
+    CHECK(dw_net_add_conv(net, 2, f3, NULL, DW_PAD_SAME, 1.7, 0.2, 0) == DW_OK);
+    CHECK(dw_net_add_layernorm(net, false, 1e-12) == DW_OK);
+    dw_net *br;
+    CHECK(dw_net_init(&br) == DW_OK && dw_net_add_act(br, acts[1]) == DW_OK);
+    CHECK(dw_net_add_conv(br, 2, f3, NULL, DW_PAD_CIRCULAR, 1.3, 0.1, 0) == DW_OK);
+    CHECK(dw_net_add_residual(net, br, 1.0, 0.5) == DW_OK);
+    dw_net_clear(br);
+    CHECK(dw_net_init(&br) == DW_OK && dw_net_add_act(br, acts[0]) == DW_OK); /* h + 0.6 phi(h): cross terms */
+    CHECK(dw_net_add_residual(net, br, 1.0, 0.6) == DW_OK);
+    dw_net_clear(br);
+    CHECK(dw_net_add_conv(net, 2, f2, s2, DW_PAD_VALID, 2.0, 0.0, 0) == DW_OK);
+    CHECK(dw_net_add_layernorm(net, true, 1e-12) == DW_OK);
+    CHECK(dw_net_add_act(net, acts[2]) == DW_OK);
+    CHECK(dw_net_add_flatten(net) == DW_OK);
+    CHECK(dw_net_add_dense(net, 1.1, 0.3, 0) == DW_OK);
+}
+
+/* The net's Gram (X, Y) and (X, X) by both runners: rel_diff within tol (0: the same bits), symmetric. */
+static void rows_vs_pairs(const dw_net *net, const double *X, size_t rows, const double *Y, size_t m, size_t d,
+                          double tol)
+{
+    static double K1[70 * 70], T1[70 * 70], K2[70 * 70], T2[70 * 70];
+    CHECK(gram(net, X, rows, Y, m, d, K1, T1) == DW_OK);
+    dw_arch_rows_disabled = true;
+    CHECK(gram(net, X, rows, Y, m, d, K2, T2) == DW_OK);
+    dw_arch_rows_disabled = false;
+    CHECK(rel_diff(K1, K2, rows * m) <= tol && rel_diff(T1, T2, rows * m) <= tol);
+    CHECK(gram(net, X, rows, NULL, rows, d, K1, T1) == DW_OK);
+    dw_arch_rows_disabled = true;
+    CHECK(gram(net, X, rows, NULL, rows, d, K2, NULL) == DW_OK);
+    dw_arch_rows_disabled = false;
+    CHECK(rel_diff(K1, K2, rows * rows) <= tol);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < rows; j++) CHECK(K1[i * rows + j] == K1[j * rows + i]);
+}
+
 static void test_rows_vs_pairs(void)
 {
-    enum { n = 70, m = 67, d = 3 }; /* more than one block of 64, and a ragged last one */
-    static double X[n * d], Y[m * d], K1[n * m], T1[n * m], K2[n * m], T2[n * m], S1[n * n], S2[n * n];
+    enum { n = 70, m = 67, d = 3, di = 7 * 6 * 2 }; /* more than one block of 64, and a ragged last one */
+    static double X[n * d], Y[m * d], XI[n * di], YI[m * di];
     fill(X, n * d, 10);
     fill(Y, m * d, 11);
+    fill(XI, n * di, 12);
+    fill(YI, m * di, 13);
     const char *sets[2][4] = {{"relu", "poly:0.1,1,0.3", "erf", "step"}, {"gelu", "tanh", "leaky_relu:0.1", "sin"}};
     for (int set = 0; set < 2; set++) {
         dw_act *acts[4];
         for (int a = 0; a < 4; a++) CHECK(dw_act_init(&acts[a], sets[set][a]) == DW_OK);
-        dw_net *vec, *seq;
-        CHECK(dw_net_init(&vec) == DW_OK && dw_net_init(&seq) == DW_OK);
+        dw_net *vec, *seq, *img;
+        CHECK(dw_net_init(&vec) == DW_OK && dw_net_init(&seq) == DW_OK && dw_net_init(&img) == DW_OK);
         const size_t shape[2] = {1, d};
         CHECK(dw_net_set_input_shape(seq, 2, shape) == DW_OK);
         build_rows_net(vec, false, acts);
         build_rows_net(seq, true, acts);
+        build_image_net(img, acts);
         /* the set with a generic activation (tanh: the certified series, entry by entry in both runs, slow under
          * the sanitizers) on 3 rows: one full block and a ragged one per row all the same */
         const size_t rows = set ? 3 : n;
-        CHECK(gram(vec, X, rows, Y, m, d, K1, T1) == DW_OK);
-        CHECK(gram(seq, X, rows, Y, m, d, K2, T2) == DW_OK);
-        const double tol = set ? 1e-9 : 1e-13;
-        CHECK(rel_diff(K1, K2, rows * m) < tol && rel_diff(T1, T2, rows * m) < tol);
-        CHECK(gram(vec, X, rows, NULL, rows, d, S1, NULL) == DW_OK);
-        CHECK(gram(seq, X, rows, NULL, rows, d, S2, NULL) == DW_OK);
-        CHECK(rel_diff(S1, S2, rows * rows) < tol);
-        for (size_t i = 0; i < rows; i++)
-            for (size_t j = 0; j < rows; j++) CHECK(S1[i * rows + j] == S1[j * rows + i]);
+        rows_vs_pairs(vec, X, rows, Y, m, d, 1e-13);
+        rows_vs_pairs(seq, X, rows, Y, m, d, 0.0);
+        rows_vs_pairs(img, XI, set ? 2 : 20, YI, m, di, 0.0);
         dw_net_clear(vec);
         dw_net_clear(seq);
+        dw_net_clear(img);
         for (int a = 0; a < 4; a++) dw_act_clear(acts[a]);
     }
 }
