@@ -172,5 +172,6 @@ def sig_combine_backward(sig1: ArrayLike, sig2: ArrayLike, dimension: int, level
     B = _grad("sig2", sig2, shape, "sig1's").reshape(-1, sz)
     G = _grad("grad_out", grad_out, shape, "sig1's").reshape(-1, sz)
     gA, gB = np.empty_like(A), np.empty_like(B)
-    check(_combine_back(_opts(level, None).handle, ptr(A), ptr(B), A.shape[0], d, ptr(G), ptr(gA), ptr(gB)))
+    o = _opts(level, None)
+    check(_combine_back(o.handle, ptr(A), ptr(B), A.shape[0], d, ptr(G), ptr(gA), ptr(gB)))
     return (gA[0], gB[0]) if one else (gA, gB)
