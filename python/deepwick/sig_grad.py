@@ -15,8 +15,8 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
-from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _logsig_len, _Opts, _pair, _path_dims, _paths,
-                          _threads, _transforms)
+from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _logsig_len, _Opts, _pair,
+                          _path_dims, _paths, _threads, _transforms)
 from .signatures import _kernel_opts
 
 _sz = ctypes.c_size_t

@@ -17,7 +17,8 @@ import numpy as np
 
 from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr
 from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _bool, _dbl, _enum, _float,
-                          _gram, _int, _logsig_len, _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp, _threads, _transforms)
+                          _gram, _int, _logsig_len, _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp,
+                          _threads, _transforms)
 
 _u64 = ctypes.c_ulonglong
 

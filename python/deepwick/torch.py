@@ -3,7 +3,8 @@ deepwick[torch]``; torch is not a dependency of the package, and ``import deepwi
 
 Each function is a ``torch.autograd.Function`` whose forward and backward passes are libdeepwick's C code
 (:func:`deepwick.signature` / :func:`deepwick.signature_backward`, and so on: also signature streams, sig_combine,
-sigjoin and sigscale), so ``loss.backward()`` works through them. Tensors are computed in float64 on the CPU: inputs on another device or in another floating dtype are copied
+sigjoin and sigscale), so ``loss.backward()`` works through them.
+Tensors are computed in float64 on the CPU: inputs on another device or in another floating dtype are copied
 there and the results copied back to the input's device and dtype. Second derivatives are not available.
 
 Examples

@@ -5,13 +5,16 @@ functions against central differences of the forward functions (step 1e-4: trunc
 ~1e-12 relative), shapes of single items and batches, and the errors.
 (C: tests/c/test_sig_join.c; peers: bench/check_peers_sig_algebra.py.)
 """
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "build" / "bin" / "deepwick"
+sys.path.insert(0, str(ROOT / "python"))
 import deepwick as dw  # noqa: E402
 
 
@@ -112,3 +115,37 @@ def test_errors():
         dw.signature_stream_backward(paths(1, 2, 4, 2), 3, np.ones((2, 4, 14)))
     with pytest.raises(dw.InputError, match="dimension: must be at least 1"):
         dw.sigscale(S, np.ones((2, 2)), 0, 3)
+
+
+def run(*args):
+    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("basis", ["lyndon", "hall", "expanded"])
+def test_cli_basis_and_logsigtosig(tmp_path, basis):
+    X = paths(11, 3, 6, 2)
+    np.save(tmp_path / "x.npy", X)
+    p = run("logsignature", "--x", tmp_path / "x.npy", "--level", 4, "--basis", basis, "--out", tmp_path / "l.npy")
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    L = np.load(tmp_path / "l.npy")
+    assert np.array_equal(L, dw.logsignature(X, 4, basis=basis))
+    p = run("logsigtosig", "--logsig", tmp_path / "l.npy", "--dimension", 2, "--level", 4, "--basis", basis,
+            "--out", tmp_path / "s.npy")
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert np.array_equal(np.load(tmp_path / "s.npy"), dw.logsigtosig(L, 2, 4, basis=basis))
+    np.save(tmp_path / "one.npy", L[1])  # one log-signature, 1-D
+    p = run("logsigtosig", "--logsig", tmp_path / "one.npy", "--dimension", 2, "--level", 4, "--basis", basis,
+            "--out", tmp_path / "s1.npy")
+    assert p.returncode == 0 and np.array_equal(np.load(tmp_path / "s1.npy")[0], np.load(tmp_path / "s.npy")[1])
+
+
+def test_cli_errors(tmp_path):
+    np.save(tmp_path / "l.npy", np.ones((2, 7)))
+    out = tmp_path / "o.npy"
+    for args, msg in [(["logsigtosig", "--logsig", tmp_path / "l.npy", "--dimension", 2, "--level", 3],
+                       "expected log-signatures of 5 entries"),
+                      (["logsignature", "--x", tmp_path / "l.npy", "--level", 2, "--basis", "halls"], "basis")]:
+        p = run(*args, "--out", out)
+        lines = p.stderr.strip().splitlines()
+        assert p.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: ") and msg in lines[0], p.stderr
+        assert not out.exists()
