@@ -9,7 +9,7 @@ through ``jax.pure_callback`` (:func:`deepwick.signature` / :func:`deepwick.sign
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 try:
     import jax
@@ -193,7 +193,8 @@ def signature_stream(X: Any, level: int, *, time_aug: bool = False, lead_lag: bo
     -------
     jax.Array, shape (batch, len - 1, d + ... + d^level), or without the batch axis for one path
     """
-    kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=float(end_time), basepoint=basepoint, threads=threads)
+    kw: Dict[str, Any] = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=float(end_time), basepoint=basepoint,
+                              threads=threads)
     probe = _streams.signature_stream(np.zeros((1,) + tuple(X.shape[-2:])), level, **kw)  # the shape, from one path
     return _op(partial(_stream_fwd, level, tuple(kw.items())), partial(_stream_bwd, level, tuple(kw.items())),
                tuple(X.shape[:-2]) + probe.shape[1:], X)

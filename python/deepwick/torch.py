@@ -15,7 +15,7 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 try:
     import torch
@@ -196,7 +196,8 @@ def signature_stream(X: torch.Tensor, level: int, *, time_aug: bool = False, lea
     -------
     torch.Tensor, shape (batch, len - 1, d + ... + d^level), or without the batch axis for one path
     """
-    kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, basepoint=basepoint, threads=threads)
+    kw: Dict[str, Any] = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time, basepoint=basepoint,
+                              threads=threads)
     out: torch.Tensor = _Op.apply(lambda x: _streams.signature_stream(x, level, **kw),
                                   lambda x, g: (_streams.signature_stream_backward(x, level, g, **kw),), X)
     return out
