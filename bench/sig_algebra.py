@@ -42,7 +42,8 @@ def main():
     print("B = %d signatures, d = %d, level %d; one thread; load %.1f" % (B, d, n, os.getloadavg()[0]))
     for name, ours, ps, ii in rows:
         t, ti = best(ours), best(ii)
-        vs_ps = "pySigLib %.4f s (%.1fx)" % (best(ps), best(ps) / t) if ps else "pySigLib -"
+        tp = best(ps) if ps else 0.0
+        vs_ps = "pySigLib %.4f s (%.1fx)" % (tp, tp / t) if ps else "pySigLib -"
         print("%-45s deepwick %.4f s   %s   iisignature %.4f s (%.1fx)" % (name, t, vs_ps, ti, ti / t))
 
 
