@@ -81,10 +81,10 @@ DW_API dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, 
 DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
                                 double *out);
 
-/** Gradients of the above (reverse mode; grad_out / grad_* finite, outputs overwritten; one thread).
+/** Gradients of the above (reverse mode; grad_out finite, outputs overwritten).
  * Stream: grad_out (batch x (len - 1) x dw_sig_size) -> grad_X (batch x len x d), one reverse pass of Chen's
- * products accumulating each prefix's gradient (with path transforms: sizes of the transformed paths, the gradient
- * back through the transform). Combine: grad_S1, grad_S2 (batch x dw_sig_size) from grad_out (pySigLib's
+ * products accumulating each prefix's gradient, threaded as dw_sig_signature_backward (with path transforms: sizes
+ * of the transformed paths, the gradient back through the transform). Combine (one thread): grad_S1, grad_S2 (batch x dw_sig_size) from grad_out (pySigLib's
  * sig_combine_backprop, iisignature's sigcombinebackprop). */
 DW_API dw_status dw_sig_signature_stream_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len,
                                                   size_t d, const double *grad_out, double *grad_X);
@@ -135,7 +135,7 @@ DW_API dw_status dw_sig_logsig_join(const dw_sig_opts *o, const double *L, const
  * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's
  * products, each prefix rebuilt from the next by the inverse segment exponential (memory: a few tensors per thread,
  * whatever the length; iisignature's sigbackprop). The log-signature's version takes grad_out (batch x
- * dw_sig_logsig_size) back through the Lyndon projection and the log series first. grad_out may be NULL when the
+ * dw_sig_basis_size, the basis of o) back through the projection onto the basis and the log series first. grad_out may be NULL when the
  * output has no entries (level 0); its entries must be finite. With path transforms the output sizes are those of
  * the transformed dimension and the gradient goes back through the transform. Results do not depend on the thread
  * count. */

@@ -2,7 +2,8 @@
  * the reverse pass (the adjoint operations are in tensor_grad.c). Per path: the signature forward, then the segments
  * last to first, each prefix rebuilt from the next by the inverse segment exponential, so that the memory is a few
  * tensors whatever the length (iisignature's sigbackprop does the same). The log-signature's gradient first goes
- * back through the Lyndon projection and the log series. Eight paths go at once in SIMD lanes (as the forward
+ * back through the projection onto its basis (hall.c) and the log series; a stream's gradient (every prefix's
+ * signature) joins the reverse pass at each prefix's step. Eight paths go at once in SIMD lanes (as the forward
  * pass's); every lane does the same operations, so the result depends neither on the grouping nor on the thread
  * count. */
 #include "sig/sig.h"

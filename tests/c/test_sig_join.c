@@ -7,7 +7,8 @@
  *   (Hall [2,[1,2]] = -(Lyndon [[1,2],2]), the others equal);
  * - every backward against fourth-order central differences of long-double forwards written here from the
  *   definitions (full truncated products, no Horner): S (x) exp(h), S1 (x) S2, the scaled words, the prefixes;
- *   the Hall log-signature's backward against differences of the library's forward; every error path.
+ *   the Hall log-signature's backward against differences of the library's forward; the stream's backward
+ *   bit for bit on 1 and 3 threads; every error path.
  */
 #include "check.h"
 #include "deepwick.h"
@@ -324,6 +325,23 @@ static void test_backward(void)
     free(G), free(L);
 }
 
+/* the stream's backward does not depend on the thread count (groups of paths in lanes, as the signature's) */
+static void test_stream_threads(void)
+{
+    const size_t B = 20, len = 40, d = 2, sz = 30;
+    double *X = malloc(B * len * d * sizeof(double)), *G = malloc(B * (len - 1) * sz * sizeof(double));
+    double *g1 = malloc(B * len * d * sizeof(double)), *g3 = malloc(B * len * d * sizeof(double));
+    walk(X, B, len, d, 80);
+    fill(G, B * (len - 1) * sz, 1.0, 81);
+    dw_sig_opts *o = opts(4, DW_SIG_LYNDON);
+    CHECK(dw_sig_signature_stream_backward(o, X, B, len, d, G, g1) == DW_OK);
+    CHECK(dw_sig_opts_set_threads(o, 3) == DW_OK);
+    CHECK(dw_sig_signature_stream_backward(o, X, B, len, d, G, g3) == DW_OK);
+    CHECK(memcmp(g1, g3, B * len * d * sizeof(double)) == 0);
+    dw_sig_opts_clear(o);
+    free(X), free(G), free(g1), free(g3);
+}
+
 static void test_errors(void)
 {
     dw_sig_opts *o = opts(2, DW_SIG_LYNDON);
@@ -362,6 +380,7 @@ int main(void)
     test_join_scale();
     test_log_bases();
     test_backward();
+    test_stream_threads();
     test_errors();
     return check_done("test_sig_join");
 }
