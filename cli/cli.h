@@ -77,6 +77,7 @@ struct cli_reals; /* opts.h */
 int cli_channels(const char *opt, const struct cli_reals *r, size_t **out, size_t *count);
 int cmd_signature(int argc, char **argv);
 int cmd_logsignature(int argc, char **argv);
+int cmd_logsigtosig(int argc, char **argv);
 int cmd_sigkernel(int argc, char **argv);
 int cmd_sigscore(int argc, char **argv);
 int cmd_nsk(int argc, char **argv);

@@ -15,7 +15,8 @@ static const char usage[] =
     "  wick          exact finite-N expectations of traces of random-matrix words (genus expansion)\n"
     "  expand        exact finite-width E[f(x) f(y)] of a polynomial network (operator-graph expansion)\n"
     "  signature     truncated signatures of piecewise-linear paths (Chen; iisignature's order)\n"
-    "  logsignature  log-signatures in the Lyndon basis (iisignature's logsig)\n"
+    "  logsignature  log-signatures in the Lyndon or Hall basis, or expanded (iisignature's logsig)\n"
+    "  logsigtosig   signatures from log-signatures (iisignature's logsigtosig)\n"
     "  sigkernel     signature-kernel Gram matrices (Goursat PDE, dyadic refinement)\n"
     "  sigscore      signature-kernel MMD, two-sample test and scoring rule of samples of paths\n"
     "  nsk           neural signature kernels (infinite-width controlled ResNets)\n"
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
     if (!strcmp(cmd, "signature")) return cmd_signature(argc - 1, argv + 1);
     if (!strcmp(cmd, "logsignature")) return cmd_logsignature(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logsigtosig")) return cmd_logsigtosig(argc - 1, argv + 1);
     if (!strcmp(cmd, "sigkernel")) return cmd_sigkernel(argc - 1, argv + 1);
     if (!strcmp(cmd, "sigscore")) return cmd_sigscore(argc - 1, argv + 1);
     if (!strcmp(cmd, "nsk")) return cmd_nsk(argc - 1, argv + 1);

@@ -1,4 +1,4 @@
-/* deepwick signature / logsignature: truncated signatures and Lyndon-basis log-signatures (theory.md 5). */
+/* deepwick signature / logsignature: truncated signatures and log-signatures (Lyndon, Hall or expanded; theory.md 5). */
 #include "cli.h"
 
 #include "opts.h"
@@ -11,31 +11,42 @@
 /* The options of both commands: one table gives the parsing, --help and the JSON echo. */
 typedef struct sig_args {
     cli_args base;
-    const char *x, *out;
+    const char *x, *out, *basis;
     long level, threads;
     double end_time;
     bool json, time_aug, lead_lag, basepoint;
 } sig_args;
 
 #define F(field) offsetof(sig_args, field)
-static const cli_opt opts[] = {
-    {"x", CLI_TEXT, F(x), "FILE",
-     "paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 1",
-     .flags = CLI_REQUIRED},
-    {"level", CLI_INT, F(level), "N", "truncation level, 1..64 (refused if the output would not fit in memory)",
-     .flags = CLI_REQUIRED, .lo = 1, .hi = 64},
-    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically", .flags = CLI_REQUIRED | CLI_OUTPUT,
-     .ext = ".npy"},
-    {"basepoint", CLI_FLAG, F(basepoint), NULL, "prepend the origin to every path", .flags = 0},
-    {"lead-lag", CLI_FLAG, F(lead_lag), NULL,
-     "the lead-lag transform (pySigLib's: channels (lag, lead), 2 len - 1 points, d doubles)", .flags = 0},
-    {"time-aug", CLI_FLAG, F(time_aug), NULL,
-     "append time as a last channel, from 0 to --end-time; applied in this order, so d\n"
-     "above is the transformed dimension", .flags = 0},
-    {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
-    {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
+/* the options of both commands; logsignature adds --basis */
+#define SIG_OPTS                                                                                                      \
+    {"x", CLI_TEXT, F(x), "FILE",                                                                                     \
+     "paths: .npy batch x len x d (float64/float32), or one path len x d (.npy or .csv); len >= 1",                   \
+     .flags = CLI_REQUIRED},                                                                                          \
+        {"level", CLI_INT, F(level), "N", "truncation level, 1..64 (refused if the output would not fit in memory)",  \
+         .flags = CLI_REQUIRED, .lo = 1, .hi = 64},                                                                   \
+        {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64), written atomically",                                \
+         .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},                                                          \
+        {"basepoint", CLI_FLAG, F(basepoint), NULL, "prepend the origin to every path", .flags = 0},                  \
+        {"lead-lag", CLI_FLAG, F(lead_lag), NULL,                                                                     \
+         "the lead-lag transform (pySigLib's: channels (lag, lead), 2 len - 1 points, d doubles)", .flags = 0},       \
+        {"time-aug", CLI_FLAG, F(time_aug), NULL,                                                                     \
+         "append time as a last channel, from 0 to --end-time; applied in this order, so d\n"                         \
+         "above is the transformed dimension",                                                                        \
+         .flags = 0},                                                                                                 \
+        {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},  \
+        {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",            \
+         .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},                                                              \
+    {                                                                                                                 \
+        "json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON       \
+    }
+static const cli_opt opts[] = {SIG_OPTS, {NULL, CLI_FLAG, .offset = 0}};
+static const cli_opt log_opts[] = {
+    SIG_OPTS,
+    {"basis", CLI_CHOICE, F(basis), "B",
+     "lyndon (iisignature's logsig), hall (libalgebra's Hall basis, iisignature's prepare(d, N, 'H')) or\n"
+     "expanded (log S itself in the tensor algebra, d + ... + d^N entries)",
+     .def = "lyndon", .choices = "lyndon|hall|expanded"},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 
@@ -47,11 +58,13 @@ static const cli_cmd cmd_sig = {
     opts, NULL};
 
 static const cli_cmd cmd_log = {
-    "logsignature", "--x X.npy --level N --out L.npy [--time-aug] [--lead-lag] [--end-time T] [--basepoint] [options]",
+    "logsignature",
+    "--x X.npy --level N --out L.npy [--basis B] [--time-aug] [--lead-lag] [--end-time T] [--basepoint] [options]",
     "Log-signature of piecewise-linear paths in the Lyndon basis: coordinates c_w of log S(x) = sum_w c_w P_w,\n"
     "P_w the standard bracketing of the Lyndon word w, words level by level and lexicographic within a level\n"
-    "(iisignature's logsig). Output: batch x (number of Lyndon words of length 1..N).\n",
-    opts, NULL};
+    "(iisignature's logsig). Output: batch x (number of Lyndon words of length 1..N). --basis hall: the Hall\n"
+    "basis (same count); --basis expanded: log S in the tensor algebra (batch x (d + ... + d^N)).\n",
+    log_opts, NULL};
 
 static int run(int argc, char **argv, int log)
 {
@@ -75,10 +88,15 @@ static int run(int argc, char **argv, int log)
         rc = s == DW_ERR_INVALID ? cli_error("--%s", dw_error_message()) : cli_status(s);
         goto done;
     }
+    dw_sig_basis basis = DW_SIG_LYNDON;
+    if (log && ((s = dw_sig_basis_parse(a.basis, &basis)) || (s = dw_sig_opts_set_basis(o, basis)))) {
+        rc = s == DW_ERR_INVALID ? cli_error("--%s", dw_error_message()) : cli_status(s);
+        goto done;
+    }
     if (!cli_read_paths(a.x, &X, &b, &len, &d)) goto done;
     size_t len2 = len, d2 = d; /* the paths the computation sees, after the transforms */
     (void)dw_sig_opts_path_shape(o, len, d, &len2, &d2);
-    if ((s = log ? dw_sig_logsig_size(d2, (int)level, &sz) : dw_sig_size(d2, (int)level, &sz))) {
+    if ((s = log ? dw_sig_basis_size(basis, d2, (int)level, &sz) : dw_sig_size(d2, (int)level, &sz))) {
         rc = cli_error("--%s", dw_error_message());
         goto done;
     }

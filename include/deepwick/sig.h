@@ -64,7 +64,8 @@ DW_API dw_status dw_sig_logsig_size(size_t d, int level, size_t *size);
 DW_API dw_status dw_sig_signature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                   double *out);
 /** out (batch x dw_sig_logsig_size): coordinates of log S(x) in the Lyndon basis (standard bracketing, Lyndon words
- * level by level, lexicographic within a level): iisignature's logsig. */
+ * level by level, lexicographic within a level): iisignature's logsig. Other bases: dw_sig_opts_set_basis (then
+ * batch x dw_sig_basis_size entries, here and in the backward). */
 DW_API dw_status dw_sig_logsignature(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
                                      double *out);
 
@@ -80,11 +81,61 @@ DW_API dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, 
 DW_API dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
                                 double *out);
 
+/** Gradients of the above (reverse mode; grad_out finite, outputs overwritten).
+ * Stream: grad_out (batch x (len - 1) x dw_sig_size) -> grad_X (batch x len x d), one reverse pass of Chen's
+ * products accumulating each prefix's gradient, threaded as dw_sig_signature_backward (with path transforms: sizes
+ * of the transformed paths, the gradient back through the transform). Combine (one thread): grad_S1, grad_S2 (batch x dw_sig_size) from grad_out (pySigLib's
+ * sig_combine_backprop, iisignature's sigcombinebackprop). */
+DW_API dw_status dw_sig_signature_stream_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len,
+                                                  size_t d, const double *grad_out, double *grad_X);
+DW_API dw_status dw_sig_combine_backward(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch,
+                                         size_t d, const double *grad_out, double *grad_S1, double *grad_S2);
+
+/** ---- extending and transforming given signatures (iisignature's sigjoin, sigscale, logsigtosig) ----
+ * out (batch x dw_sig_size) = S (x) exp(h): the signature S (batch x dw_sig_size) of a path extended by one straight
+ * segment of increment h. fixed_last NULL: h is batch x d; otherwise h is batch x (d - 1) and every segment's last
+ * channel moves by *fixed_last (iisignature's sigjoin(X, D, m, f)). Only the level of o is used. */
+DW_API dw_status dw_sig_join(const dw_sig_opts *o, const double *S, const double *h, size_t batch, size_t d,
+                             const double *fixed_last, double *out);
+/** Gradient of <grad_out, dw_sig_join(...)>: grad_S (batch x dw_sig_size), grad_h (the shape of h) and, with
+ * fixed_last, *grad_fixed_last summed over the batch (may be NULL). iisignature's sigjoinbackprop. */
+DW_API dw_status dw_sig_join_backward(const dw_sig_opts *o, const double *S, const double *h, size_t batch, size_t d,
+                                      const double *fixed_last, const double *grad_out, double *grad_S,
+                                      double *grad_h, double *grad_fixed_last);
+/** out (batch x dw_sig_size): the signature of the path with channel i multiplied by scales[b, i] (scales batch x
+ * d): word i_1..i_k times scales_{i_1} ... scales_{i_k} (iisignature's sigscale). */
+DW_API dw_status dw_sig_scale(const dw_sig_opts *o, const double *S, const double *scales, size_t batch, size_t d,
+                              double *out);
+/** grad_S (batch x dw_sig_size) and grad_scales (batch x d) of <grad_out, dw_sig_scale(...)> (sigscalebackprop). */
+DW_API dw_status dw_sig_scale_backward(const dw_sig_opts *o, const double *S, const double *scales, size_t batch,
+                                       size_t d, const double *grad_out, double *grad_S, double *grad_scales);
+
+/** ---- ways of writing log-signatures ----
+ * lyndon (default): the Lyndon basis above; hall: the Hall basis of libalgebra / CoRoPa, iisignature's prepare(d,
+ * m, 'H') (elements by degree; [h_i, h_j] with i < j in that order and, when h_j = [h_k, h_l], k <= i; basis(s)
+ * lists them); expanded: log S itself in the tensor algebra, dw_sig_size entries (iisignature's 'X' method,
+ * pySigLib's log_sig method 0). The Hall projection solves, level by level, a dense system on the Hall elements'
+ * foliage words (memory and set-up O(c_k^2) and O(c_k^3) for c_k elements of level k). */
+typedef enum dw_sig_basis { DW_SIG_LYNDON = 0, DW_SIG_HALL = 1, DW_SIG_EXPANDED = 2 } dw_sig_basis;
+/** "lyndon" / "hall" / "expanded"; DW_ERR_INVALID naming `basis` otherwise. */
+DW_API dw_status dw_sig_basis_parse(const char *name, dw_sig_basis *basis);
+/** The basis of dw_sig_logsignature, its backward, dw_sig_logsig_to_sig and dw_sig_logsig_join. */
+DW_API dw_status dw_sig_opts_set_basis(dw_sig_opts *o, dw_sig_basis basis);
+/** Entries of a level-n log-signature in the basis (expanded: dw_sig_size; else dw_sig_logsig_size). */
+DW_API dw_status dw_sig_basis_size(dw_sig_basis basis, size_t d, int level, size_t *size);
+/** out (batch x dw_sig_size) = exp(L) - 1 for the log-signatures L (batch x dw_sig_basis_size, basis of o): the
+ * signature whose log-signature L is (iisignature's logsigtosig). */
+DW_API dw_status dw_sig_logsig_to_sig(const dw_sig_opts *o, const double *L, size_t batch, size_t d, double *out);
+/** out = log(exp(L) (x) exp(h)) in the basis of o: a log-signature extended by one segment (h and fixed_last as for
+ * dw_sig_join; iisignature's logsigjoin). */
+DW_API dw_status dw_sig_logsig_join(const dw_sig_opts *o, const double *L, const double *h, size_t batch, size_t d,
+                                    const double *fixed_last, double *out);
+
 /** ---- gradients of signatures with respect to the paths (theory.md 5) ----
  * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's
  * products, each prefix rebuilt from the next by the inverse segment exponential (memory: a few tensors per thread,
  * whatever the length; iisignature's sigbackprop). The log-signature's version takes grad_out (batch x
- * dw_sig_logsig_size) back through the Lyndon projection and the log series first. grad_out may be NULL when the
+ * dw_sig_basis_size, the basis of o) back through the projection onto the basis and the log series first. grad_out may be NULL when the
  * output has no entries (level 0); its entries must be finite. With path transforms the output sizes are those of
  * the transformed dimension and the gradient goes back through the transform. Results do not depend on the thread
  * count. */

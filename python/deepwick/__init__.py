@@ -11,7 +11,8 @@ from .wick import expand, wick
 from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
                          signature)
 from .sig_grad import logsignature_backward, sigkernel_backward, signature_backward
-from .sig_streams import sig_combine, signature_stream
+from .sig_streams import sig_combine, sig_combine_backward, signature_stream, signature_stream_backward
+from .sig_algebra import logsigjoin, logsigtosig, sigjoin, sigjoin_backward, sigscale, sigscale_backward
 from .sig_scores import (mmd_from_grams, score_from_grams, sig_mmd, sig_score, sig_two_sample_test,  # noqa: F401
                          two_sample_test_from_grams)
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
@@ -31,6 +32,8 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "signature_backward", "logsignature_backward", "sigkernel_backward", "signature_stream", "sig_combine",
+           "signature_stream_backward", "sig_combine_backward", "sigjoin", "sigjoin_backward", "sigscale",
+           "sigscale_backward", "logsigtosig", "logsigjoin",
            "sig_mmd", "sig_score", "sig_two_sample_test", "mmd_from_grams", "score_from_grams",
            "two_sample_test_from_grams",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",

@@ -24,7 +24,7 @@ _check_alloc = bind("dw_core_check_alloc", _st, _dbl, ctypes.c_char_p)
 # The setters of each options object, by Python keyword: (C suffix, C argument type).
 _TRANSFORM = {"time_aug": _bool, "lead_lag": _bool, "basepoint": _bool, "end_time": _dbl}
 _SETTERS: Dict[str, Dict[str, Any]] = {
-    "dw_sig_opts": {"level": _int, "threads": _int, **_TRANSFORM},
+    "dw_sig_opts": {"level": _int, "threads": _int, "basis": _int, **_TRANSFORM},
     "dw_sig_kernel_opts": {"dyadic_order": _int, "solver": _int, "static": _int, "scale": _dbl, "threads": _int,
                            **_TRANSFORM},
     "dw_sig_nsk_opts": {"act": c_handle, "sigma0": _dbl, "sigma_a": _dbl, "sigma_b": _dbl, "inhomogeneous": _bool,
@@ -38,6 +38,8 @@ _BOUND: Dict[str, Dict[str, Callable[..., int]]] = {
 _INIT = {kind: bind(kind + "_init", _st, c_handle_p) for kind in _SETTERS}
 _CLEAR = {kind: bind(kind + "_clear", None, c_handle) for kind in _SETTERS}
 _path_shape = bind("dw_sig_opts_path_shape", _st, c_handle, _sz, _sz, _szp, _szp)
+_basis_parse = bind("dw_sig_basis_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
+_basis_size = bind("dw_sig_basis_size", _st, _int, _sz, _int, _szp)
 
 class _Opts(Handle):
     """One options object of the library (owned), set keyword by keyword through its validating setters."""
@@ -139,3 +141,15 @@ def _path_dims(o: _Opts, n: int, d: int) -> Tuple[int, int]:
     n2, d2 = _sz(), _sz()
     check(_path_shape(o.handle, n, d, ctypes.byref(n2), ctypes.byref(d2)))
     return n2.value, d2.value
+
+
+def _basis(o: _Opts, basis: str) -> _Opts:
+    """The log-signature basis ('lyndon', 'hall' or 'expanded') into an options object."""
+    return o.set("basis", _enum(_basis_parse, "basis", basis))
+
+
+def _logsig_len(o: _Opts, basis: str, d: int, level: int) -> int:
+    """Entries of a level-`level` log-signature of d-dimensional paths in the basis."""
+    size = _sz()
+    check(_basis_size(_enum(_basis_parse, "basis", basis), d, as_int("level", level), ctypes.byref(size)))
+    return size.value

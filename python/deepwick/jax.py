@@ -9,7 +9,7 @@ through ``jax.pure_callback`` (:func:`deepwick.signature` / :func:`deepwick.sign
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 try:
     import jax
@@ -24,6 +24,8 @@ from .signatures import signature as _signature
 from .sig_grad import logsignature_backward as _logsignature_backward
 from .sig_grad import sigkernel_backward as _sigkernel_backward
 from .sig_grad import signature_backward as _signature_backward
+from . import sig_algebra as _alg
+from . import sig_streams as _streams
 
 
 def _host(f: Any, shape: Tuple[int, ...], dtype: Any, *args: Any) -> Any:
@@ -81,6 +83,26 @@ def _kernel_bwd(kw: Static, res: Any, g: Any) -> Tuple[Any, Any]:
 _kernel.defvjp(_kernel_fwd, _kernel_bwd)
 
 
+@partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _op(fwd: Any, bwd: Any, shape: Tuple[int, ...], *args: Any) -> Any:
+    """fwd(*args) on the host (output `shape`), with the vjp bwd(*args, g) (a tuple, one gradient per argument)."""
+    return _host(fwd, shape, args[0].dtype, *args)
+
+
+def _op_fwd(fwd: Any, bwd: Any, shape: Tuple[int, ...], *args: Any) -> Tuple[Any, Any]:
+    return _op(fwd, bwd, shape, *args), args
+
+
+def _op_bwd(fwd: Any, bwd: Any, shape: Tuple[int, ...], args: Any, g: Any) -> Tuple[Any, ...]:
+    def cb(*a: Any) -> Tuple[np.ndarray, ...]:
+        gs = bwd(*[np.asarray(x, dtype=np.float64) for x in a])
+        return tuple(np.asarray(v, dtype=x.dtype).reshape(x.shape) for v, x in zip(gs, args))
+    return tuple(jax.pure_callback(cb, tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in args), *args, g))
+
+
+_op.defvjp(_op_fwd, _op_bwd)
+
+
 def signature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
               basepoint: bool = False, threads: Optional[int] = None) -> Any:
     """Differentiable :func:`deepwick.signature` for JAX arrays.
@@ -105,8 +127,8 @@ def signature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool = Fa
 
 
 def logsignature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
-                 basepoint: bool = False, threads: Optional[int] = None) -> Any:
-    """Differentiable :func:`deepwick.logsignature` (Lyndon basis) for JAX arrays.
+                 basepoint: bool = False, basis: str = "lyndon", threads: Optional[int] = None) -> Any:
+    """Differentiable :func:`deepwick.logsignature` (Lyndon, Hall or expanded) for JAX arrays.
 
     Parameters
     ----------
@@ -119,12 +141,15 @@ def logsignature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool =
     threads : int, optional
         threads of the C computations (default: all cores).
 
+    basis : {'lyndon', 'hall', 'expanded'}
+        As for :func:`deepwick.logsignature` (static).
+
     Returns
     -------
     jax.Array, shape (batch, number of Lyndon words of length 1..level), or 1-D for one path
     """
     return _sig(X, level, True, (("time_aug", time_aug), ("lead_lag", lead_lag), ("end_time", float(end_time)),
-                               ("basepoint", basepoint), ("threads", threads)))
+                               ("basepoint", basepoint), ("basis", basis), ("threads", threads)))
 
 
 def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-order", static: str = "linear",
@@ -149,3 +174,108 @@ def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-or
           ("max_batch", max_batch), ("time_aug", time_aug), ("lead_lag", lead_lag), ("end_time", float(end_time)),
           ("basepoint", basepoint), ("threads", threads))
     return _kernel(X, Y, kw)
+
+
+def signature_stream(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
+                     basepoint: bool = False, threads: Optional[int] = None) -> Any:
+    """Differentiable :func:`deepwick.signature_stream` for JAX arrays.
+
+    Parameters
+    ----------
+    X : jax.Array, shape (batch, len, d) or (len, d)
+        Paths.
+    level : int
+        Truncation level, 0..64 (static).
+    time_aug, lead_lag, end_time, basepoint, threads
+        As for :func:`signature` (static).
+
+    Returns
+    -------
+    jax.Array, shape (batch, len - 1, d + ... + d^level), or without the batch axis for one path
+    """
+    kw: Dict[str, Any] = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=float(end_time), basepoint=basepoint,
+                              threads=threads)
+    probe = _streams.signature_stream(np.zeros((1,) + tuple(X.shape[-2:])), level, **kw)  # the shape, from one path
+    return _op(partial(_stream_fwd, level, tuple(kw.items())), partial(_stream_bwd, level, tuple(kw.items())),
+               tuple(X.shape[:-2]) + probe.shape[1:], X)
+
+
+def _stream_fwd(level: int, kw: Static, x: np.ndarray) -> np.ndarray:
+    return _streams.signature_stream(x, level, **dict(kw))
+
+
+def _stream_bwd(level: int, kw: Static, x: np.ndarray, g: np.ndarray) -> Tuple[np.ndarray]:
+    return (_streams.signature_stream_backward(x, level, g, **dict(kw)),)
+
+
+def sig_combine(sig1: Any, sig2: Any, dimension: int, level: int) -> Any:
+    """Differentiable :func:`deepwick.sig_combine` for JAX arrays.
+
+    Parameters
+    ----------
+    sig1, sig2 : jax.Array, shape (batch, d + ... + d^level) or 1-D
+        Signatures.
+    dimension, level : int
+        d and the truncation level (static).
+
+    Returns
+    -------
+    jax.Array, the shape of sig1
+    """
+    return _op(partial(_streams.sig_combine, dimension=dimension, level=level),
+               partial(_combine_bwd, dimension, level), tuple(sig1.shape), sig1, sig2)
+
+
+def _combine_bwd(dimension: int, level: int, a: np.ndarray, b: np.ndarray, g: np.ndarray) -> Tuple[Any, ...]:
+    return _streams.sig_combine_backward(a, b, dimension, level, g)
+
+
+def sigjoin(sig: Any, segment: Any, dimension: int, level: int, *, fixed_last: Optional[float] = None) -> Any:
+    """Differentiable :func:`deepwick.sigjoin` for JAX arrays (fixed_last static, not differentiated).
+
+    Parameters
+    ----------
+    sig : jax.Array, shape (batch, d + ... + d^level) or 1-D
+        Signatures.
+    segment : jax.Array, shape (batch, d) or (d,); (batch, d - 1) with fixed_last
+        Increments.
+    dimension, level : int
+        d and the truncation level (static).
+    fixed_last : float, optional
+        The last channel's increment.
+
+    Returns
+    -------
+    jax.Array, the shape of sig
+    """
+    return _op(partial(_alg.sigjoin, dimension=dimension, level=level, fixed_last=fixed_last),
+               partial(_join_bwd, dimension, level, fixed_last), tuple(sig.shape), sig, segment)
+
+
+def _join_bwd(dimension: int, level: int, fixed_last: Optional[float], s: np.ndarray, h: np.ndarray,
+              g: np.ndarray) -> Tuple[Any, ...]:
+    return _alg.sigjoin_backward(s, h, dimension, level, g, fixed_last=fixed_last)[:2]
+
+
+def sigscale(sig: Any, scales: Any, dimension: int, level: int) -> Any:
+    """Differentiable :func:`deepwick.sigscale` for JAX arrays.
+
+    Parameters
+    ----------
+    sig : jax.Array, shape (batch, d + ... + d^level) or 1-D
+        Signatures.
+    scales : jax.Array, shape (batch, d) or (d,)
+        Factors of the channels.
+    dimension, level : int
+        d and the truncation level (static).
+
+    Returns
+    -------
+    jax.Array, the shape of sig
+    """
+    return _op(partial(_alg.sigscale, dimension=dimension, level=level),
+               partial(_scale_bwd, dimension, level), tuple(sig.shape), sig, scales)
+
+
+def _scale_bwd(dimension: int, level: int, s: np.ndarray, c: np.ndarray, g: np.ndarray) -> Tuple[Any, ...]:
+    return _alg.sigscale_backward(s, c, dimension, level, g)

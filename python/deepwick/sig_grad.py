@@ -15,8 +15,8 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
-from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _Opts, _pair, _path_dims, _paths,
-                          _threads, _transforms)
+from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _logsig_len, _Opts, _pair,
+                          _path_dims, _paths, _threads, _transforms)
 from .signatures import _kernel_opts
 
 _sz = ctypes.c_size_t
@@ -42,14 +42,17 @@ def _grad(name: str, g: ArrayLike, shape: Tuple[int, ...], what: str = "the forw
 
 
 def _sig_backward(X: ArrayLike, level: int, grad_out: ArrayLike, threads: Optional[int], log: bool,
-                  tr: Transform = _NO_TRANSFORM) -> np.ndarray:
+                  tr: Transform = _NO_TRANSFORM, basis: str = "lyndon") -> np.ndarray:
     Xa, one = _paths("X", X)
     lv = as_int("level", level)
     o = _transforms(_Opts("dw_sig_opts").set("level", lv), tr)
     _threads(o, threads)
     b, n, d = Xa.shape
     size = _sz()
-    check((_logsig_size if log else _size)(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
+    if log:
+        size.value = _logsig_len(_basis(o, basis), basis, _path_dims(o, n, d)[1], lv)
+    else:
+        check(_size(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
     G = _grad("grad_out", grad_out, (size.value,) if one else (b, size.value))
     _alloc_check(8.0 * Xa.size, "the gradient")
     out = np.empty_like(Xa)
@@ -95,7 +98,7 @@ def signature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time_au
 
 def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time_aug: bool = False,
                           lead_lag: bool = False, end_time: float = 1.0, basepoint: bool = False,
-                          threads: Optional[int] = None) -> np.ndarray:
+                          basis: str = "lyndon", threads: Optional[int] = None) -> np.ndarray:
     """Gradient of <grad_out, logsignature(X, level)> with respect to the path points (iisignature's
     ``logsigbackprop`` for the Lyndon basis).
 
@@ -106,9 +109,11 @@ def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time
     level : int
         Truncation level n, 0..64.
     grad_out : array_like, shape (batch, number of Lyndon words of length 1..n), or 1-D for one path
-        dL/d(log-signature), the shape of ``logsignature(X, level)``; finite entries.
+        dL/d(log-signature), the shape of ``logsignature(X, level, basis=basis)``; finite entries.
     time_aug, lead_lag, end_time, basepoint
         Path transforms, as for :func:`deepwick.signature`.
+    basis : {'lyndon', 'hall', 'expanded'}
+        The log-signature's basis, as for :func:`deepwick.logsignature`.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
@@ -117,7 +122,7 @@ def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time
     numpy.ndarray, the shape of X
         dL/dX.
     """
-    return _sig_backward(X, level, grad_out, threads, True, (time_aug, lead_lag, end_time, basepoint))
+    return _sig_backward(X, level, grad_out, threads, True, (time_aug, lead_lag, end_time, basepoint), basis)
 
 
 def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, *, dyadic_order: int = 0,

@@ -16,8 +16,9 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr
-from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _bool, _dbl, _enum, _float, _gram, _int,
-                          _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp, _threads, _transforms)
+from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _bool, _dbl, _enum, _float,
+                          _gram, _int, _logsig_len, _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp,
+                          _threads, _transforms)
 
 _u64 = ctypes.c_ulonglong
 
@@ -47,14 +48,18 @@ _lcde_set_gate = bind("dw_sig_lcde_opts_set_gate", _st, c_handle, _sz, _szp)
 _lcde_set_input = bind("dw_sig_lcde_opts_set_input", _st, c_handle, _sz, _szp)
 
 
-def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool, tr: Transform = _NO_TRANSFORM) -> np.ndarray:
+def _sig(X: ArrayLike, level: int, threads: Optional[int], log: bool, tr: Transform = _NO_TRANSFORM,
+         basis: str = "lyndon") -> np.ndarray:
     Xa, one = _paths("X", X)
     lv = as_int("level", level)
     o = _transforms(_Opts("dw_sig_opts").set("level", lv), tr)
     _threads(o, threads)
     b, n, d = Xa.shape
     size = _sz()
-    check((_logsig_size if log else _size)(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
+    if log:
+        size.value = _logsig_len(_basis(o, basis), basis, _path_dims(o, n, d)[1], lv)
+    else:
+        check(_size(_path_dims(o, n, d)[1], lv, ctypes.byref(size)))
     _alloc_check(8.0 * b * size.value, "the %s output" % ("log-signature" if log else "signature"))
     out = np.empty((b, size.value))
     check((_logsignature if log else _signature)(o.handle, ptr(Xa), b, n, d, ptr(out)))
@@ -101,8 +106,9 @@ def signature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: boo
 
 
 def logsignature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
-                 basepoint: bool = False, threads: Optional[int] = None) -> np.ndarray:
-    """Log-signature of piecewise-linear paths in the Lyndon basis (standard bracketing): iisignature's ``logsig``.
+                 basepoint: bool = False, basis: str = "lyndon", threads: Optional[int] = None) -> np.ndarray:
+    """Log-signature of piecewise-linear paths in the Lyndon basis (standard bracketing): iisignature's ``logsig``;
+    or in the Hall basis, or expanded in the tensor algebra.
 
     Parameters
     ----------
@@ -112,15 +118,21 @@ def logsignature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: 
         Truncation level n, 0..64 (0: no entries).
     time_aug, lead_lag, end_time, basepoint
         Path transforms, as for :func:`signature`.
+    basis : {'lyndon', 'hall', 'expanded'}
+        'lyndon' (default): iisignature's ``logsig``; 'hall': the Hall basis of libalgebra, iisignature's
+        ``prepare(d, n, 'H')`` (elements in the order of its ``basis(s)``); 'expanded': log S(x) itself in the tensor
+        algebra, levels 1..n word by word as :func:`signature` (iisignature's 'X' method, pySigLib's
+        ``log_sig(..., method=0)``).
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
 
     Returns
     -------
     numpy.ndarray, shape (batch, number of Lyndon words of length 1..n), or 1-D for one path
-        Coordinates c_w of log S(x) = sum_w c_w P_w, Lyndon words level by level, lexicographic within a level.
+        Coordinates c_w of log S(x) = sum_w c_w P_w, Lyndon (or Hall) elements level by level, lexicographic within
+        a level for Lyndon words; expanded: shape (batch, d + ... + d^n).
     """
-    return _sig(X, level, threads, True, (time_aug, lead_lag, end_time, basepoint))
+    return _sig(X, level, threads, True, (time_aug, lead_lag, end_time, basepoint), basis)
 
 
 def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int],

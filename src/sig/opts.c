@@ -82,6 +82,26 @@ dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads)
     return s;
 }
 
+dw_status dw_sig_basis_parse(const char *name, dw_sig_basis *basis)
+{
+    if (!basis) return dw_fail(DW_ERR_INVALID, "basis: NULL output");
+    if (name && !strcmp(name, "lyndon")) *basis = DW_SIG_LYNDON;
+    else if (name && !strcmp(name, "hall")) *basis = DW_SIG_HALL;
+    else if (name && !strcmp(name, "expanded")) *basis = DW_SIG_EXPANDED;
+    else
+        return dw_fail(DW_ERR_INVALID, "basis: expected lyndon, hall or expanded (got '%.40s')", name ? name : "NULL");
+    return DW_OK;
+}
+
+dw_status dw_sig_opts_set_basis(dw_sig_opts *o, dw_sig_basis basis)
+{
+    NEED(o, "basis");
+    if (basis != DW_SIG_LYNDON && basis != DW_SIG_HALL && basis != DW_SIG_EXPANDED)
+        return dw_fail(DW_ERR_INVALID, "basis: unknown basis %d", (int)basis);
+    o->basis = (int)basis;
+    return DW_OK;
+}
+
 /* ---- signature kernels ---- */
 
 dw_status dw_sig_kernel_opts_init(dw_sig_kernel_opts **o)

@@ -82,6 +82,15 @@ dw_status dw_sig_logsig_size(size_t d, int level, size_t *size)
     return DW_OK;
 }
 
+dw_status dw_sig_basis_size(dw_sig_basis basis, size_t d, int level, size_t *size)
+{
+    if (basis != DW_SIG_LYNDON && basis != DW_SIG_HALL && basis != DW_SIG_EXPANDED) {
+        if (size) *size = 0;
+        return dw_fail(DW_ERR_INVALID, "basis: unknown basis %d", (int)basis);
+    }
+    return basis == DW_SIG_EXPANDED ? dw_sig_size(d, level, size) : dw_sig_logsig_size(d, level, size);
+}
+
 /* Chen's step for LANES paths at once, entries interleaved (entry e of lane l at e * LANES + l): every lane does
  * the same operations, so a path's signature does not depend on its lane or group, and the lane loops are SIMD.
  * The Horner form of dw_tens_chen_step (tensor.c). D: the dimension as a compile-time constant (0: t->d). */
@@ -155,7 +164,7 @@ static void group_signature(const dw_tens *t, const double *X, size_t batch, siz
 /* Groups of LANES paths, as dw_par_for items; each worker has its own work space. */
 typedef struct sig_job {
     const dw_tens *t;
-    const dw_lyndon *ly;
+    const dw_liebasis *lb;
     const double *X;
     size_t batch, len;
     double *out;
@@ -178,7 +187,7 @@ static dw_status sig_group(void *ctx, size_t g, int tid)
         for (size_t e = 0; e < sz; e++) dst[e] = SL[e * LANES + l];
         if (j->logsig) {
             dw_tens_log(t, S, L, work);
-            dw_lyndon_project(j->ly, t, L, j->out + (b0 + l) * j->osz);
+            dw_liebasis_project(j->lb, t, L, j->out + (b0 + l) * j->osz, work);
         }
     }
     return DW_OK;
@@ -208,25 +217,25 @@ static dw_status run(const dw_sig_opts *o, const double *X, size_t batch, size_t
     dw_tens t;
     if ((s = dw_tens_init(&t, d, level))) return s;
     const size_t sz = t.off[level + 1];
-    dw_lyndon ly;
-    memset(&ly, 0, sizeof ly);
+    dw_liebasis lb;
+    memset(&lb, 0, sizeof lb);
     const int nt = dw_core_threads(threads);
     /* per worker: the interleaved signatures, the Horner scratch (d^(n-1) lanes), increments, and for the log its
      * three tensors */
     const size_t wsz = (sz + t.pw[level] / d + d) * LANES + (logsig ? 4 * sz : 0);
     s = dw_core_check_alloc((double)wsz * 8.0 * nt, logsig ? "the log-signature work space" : "the signature work space");
     if (s) return s;
-    if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
-    const size_t osz = logsig ? ly.count : sz, groups = (batch + LANES - 1) / LANES;
+    if (logsig && (s = dw_liebasis_init(&lb, &t, o->basis))) return s;
+    const size_t osz = logsig ? lb.count : sz, groups = (batch + LANES - 1) / LANES;
     /* per worker: the work space (one block) */
     const int thr = (double)batch * (double)len * (double)sz > 2e5 ? nt : 1;
     double *ws = malloc((size_t)dw_par_workers(groups, thr) * wsz * sizeof(double));
     const int failed = !ws;
     if (ws) {
-        sig_job job = {&t, &ly, X, batch, len, out, ws, wsz, sz, osz, logsig};
+        sig_job job = {&t, &lb, X, batch, len, out, ws, wsz, sz, osz, logsig};
         (void)dw_par_for(groups, thr, sig_group, &job);
     }
-    dw_lyndon_clear(&ly);
+    dw_liebasis_clear(&lb);
     free(ws);
     if (failed) return dw_fail(DW_ERR_NOMEM, "signature work space: out of memory");
     for (size_t i = 0; i < batch * osz; i++)

@@ -43,6 +43,10 @@ void dw_sig_chen_lanes(const dw_tens *t, double *S, const double *h, double *B);
  * P (x) exp(-h)), G = dL/dQ and gh (d) = dL/dh. work: (3 tensors + d) LANES doubles. */
 void dw_tens_chen_step_backward_lanes(const dw_tens *t, double *P, double *G, const double *h, double *gh,
                                       double *work);
+/* The same step's adjoint with the prefix given: Q (interleaved, unchanged), G = dL/d(Q (x) exp(h)) on entry and
+ * dL/dQ on exit, gh = dL/dh. work: 2 tensors LANES doubles. */
+void dw_tens_chen_adjoint_lanes(const dw_tens *t, const double *Q, double *G, const double *h, double *gh,
+                                double *work);
 /* For out = A (x) B (dw_tens_mul) and G = dL/dout: gA += dL/dA, gB += dL/dB. */
 void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB);
 /* For L = log(1 + X) (dw_tens_log) and gL = dL/dL: gX = dL/dX (overwritten); work holds n + 2 tensors. */
@@ -69,6 +73,40 @@ void dw_lyndon_project(const dw_lyndon *ly, const dw_tens *t, const double *L, d
 void dw_lyndon_project_adjoint(const dw_lyndon *ly, const dw_tens *t, const double *g, double *gL, double *y);
 /* The Lie element sum_k c[k] P_k as a full tensor. */
 void dw_lyndon_expand(const dw_lyndon *ly, const dw_tens *t, const double *c, double *L);
+
+/* A Lie polynomial as a sparse list of words of one level (lexicographic indices, sorted) with coefficients. */
+typedef struct {
+    size_t *word;
+    double *c;
+    size_t n;
+} dw_lie_poly;
+/* out = [u, v] = u v - v u for u of pu = d^|u| words and v of pv = d^|v| words (concatenation: u's word times pv
+ * plus v's); out's arrays malloc'ed. 0 when out of memory (nothing recorded). */
+int dw_lie_bracket(const dw_lie_poly *u, size_t pu, const dw_lie_poly *v, size_t pv, dw_lie_poly *out);
+
+/* The coordinates of log-signatures (opts.c's basis): Lyndon (dw_lyndon), Hall (the Hall set of libalgebra /
+ * iisignature's 'H', hall.c: the same dw_lyndon fields, words being the Hall elements' foliages, with a dense LU
+ * per level of the change of basis from Lyndon) or expanded (the full tensor, no basis). */
+typedef struct {
+    int basis;     /* dw_sig_basis */
+    size_t count;  /* coordinates */
+    dw_lyndon ly;  /* Lyndon / Hall: the elements' levels, words (Hall: foliages) and expansions */
+    dw_lyndon lyn; /* Hall: the Lyndon basis, through which coordinates are found */
+    double *lu;    /* Hall: per level k the LU factors of the Hall elements' Lyndon coordinates */
+    size_t *piv;   /* row permutation of each level's factors */
+    size_t first[DW_SIG_MAX_LEVEL + 2]; /* Hall: index of the first element of level k */
+    size_t lu_off[DW_SIG_MAX_LEVEL + 2];
+} dw_liebasis;
+dw_status dw_liebasis_init(dw_liebasis *b, const dw_tens *t, int basis);
+void dw_liebasis_clear(dw_liebasis *b);
+/* Coordinates of a Lie element L (full tensor) into out (count); work: 2 count doubles. */
+void dw_liebasis_project(const dw_liebasis *b, const dw_tens *t, const double *L, double *out, double *work);
+/* Its adjoint: gL (full tensor, overwritten) from g (count); work: 2 count doubles. */
+void dw_liebasis_project_adjoint(const dw_liebasis *b, const dw_tens *t, const double *g, double *gL, double *work);
+/* The Lie element with coordinates c as a full tensor. */
+void dw_liebasis_expand(const dw_liebasis *b, const dw_tens *t, const double *c, double *L);
+/* Hall (hall.c): fills b->ly with the Hall set and b->lu / piv with the factors. */
+dw_status dw_hall_init(dw_liebasis *b, const dw_tens *t);
 
 /* Checks a batch of paths (batch x len x d): non-NULL, batch >= 1, len >= 2, d >= 1, finite entries. */
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name);
@@ -113,6 +151,7 @@ void dw_sig_transform_backward(const dw_sig_transform *tr, const double *gT, siz
 struct dw_sig_opts {
     int level; /* -1: unset; 0: the empty truncation (no entries) */
     int threads;
+    int basis; /* dw_sig_basis of log-signatures */
     dw_sig_transform tr;
 };
 

@@ -2,7 +2,8 @@
  * the reverse pass (the adjoint operations are in tensor_grad.c). Per path: the signature forward, then the segments
  * last to first, each prefix rebuilt from the next by the inverse segment exponential, so that the memory is a few
  * tensors whatever the length (iisignature's sigbackprop does the same). The log-signature's gradient first goes
- * back through the Lyndon projection and the log series. Eight paths go at once in SIMD lanes (as the forward
+ * back through the projection onto its basis (hall.c) and the log series; a stream's gradient (every prefix's
+ * signature) joins the reverse pass at each prefix's step. Eight paths go at once in SIMD lanes (as the forward
  * pass's); every lane does the same operations, so the result depends neither on the grouping nor on the thread
  * count. */
 #include "sig/sig.h"
@@ -17,7 +18,8 @@
 
 typedef struct grad_job {
     const dw_tens *t;
-    const dw_lyndon *ly; /* log-signatures only */
+    const dw_liebasis *lb; /* log-signatures only */
+    int stream;            /* grad_out holds every prefix's gradient (signature streams) */
     const double *X, *gout;
     size_t batch, len, osz, wsz;
     double *gX, *ws; /* ws: wsz doubles per worker */
@@ -46,10 +48,12 @@ static dw_status grad_group(void *ctx, size_t g, int tid)
         const int live = b0 + (size_t)l < j->batch;
         if (!live) {
             for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = 0.0;
-        } else if (j->ly) { /* dL/dS = (d log)^T (the projection)^T dL/dlogsig, one lane at a time */
+        } else if (j->stream) { /* the full path's entry joins at the last step */
+            for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = 0.0;
+        } else if (j->lb) { /* dL/dS = (d log)^T (the projection)^T dL/dlogsig, one lane at a time */
             double *S = gh + d * LANES, *gS = S + sz, *gL = gS + sz, *y = gL + sz, *lw = y + j->osz;
             for (size_t e = 0; e < sz; e++) S[e] = P[e * LANES + (size_t)l];
-            dw_lyndon_project_adjoint(j->ly, t, j->gout + b[l] * j->osz, gL, y);
+            dw_liebasis_project_adjoint(j->lb, t, j->gout + b[l] * j->osz, gL, y);
             dw_tens_log_backward(t, S, gL, gS, lw);
             for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] = gS[e];
         } else {
@@ -62,6 +66,11 @@ static dw_status grad_group(void *ctx, size_t g, int tid)
             const double *x = j->X + (b[l] * len + i) * d;
             for (size_t a = 0; a < d; a++) h[a * LANES + (size_t)l] = x[d + a] - x[a];
         }
+        if (j->stream) /* + dL/d(prefix i + 1) */
+            for (int l = 0; l < LANES && b0 + (size_t)l < j->batch; l++) {
+                const double *go = j->gout + (b[l] * (len - 1) + i) * sz;
+                for (size_t e = 0; e < sz; e++) G[e * LANES + (size_t)l] += go[e];
+            }
         dw_tens_chen_step_backward_lanes(t, P, G, h, gh, work);
         for (int l = 0; l < LANES && b0 + (size_t)l < j->batch; l++) {
             double *gx = j->gX + (b[l] * len + i) * d;
@@ -75,9 +84,11 @@ static dw_status grad_group(void *ctx, size_t g, int tid)
 }
 
 static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
-                          const double *grad_out, double *grad_X, int logsig)
+                          const double *grad_out, double *grad_X, int mode)
 {
-    const char *who = logsig ? "logsignature_backward" : "signature_backward";
+    /* mode 0: signature, 1: log-signature, 2: signature stream */
+    const int logsig = mode == 1, stream = mode == 2;
+    const char *who = logsig ? "logsignature_backward" : stream ? "signature_stream_backward" : "signature_backward";
     if (!o) return dw_fail(DW_ERR_INVALID, "%s: NULL options", who);
     if (o->level < 0) return dw_fail(DW_ERR_INVALID, "level: not set (dw_sig_opts_set_level)");
     const int level = o->level;
@@ -95,15 +106,17 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
         }
         dw_sig_opts o2 = *o;
         o2.tr.basepoint = o2.tr.lead_lag = o2.tr.time_aug = false;
-        s = backward(&o2, T, batch, len2, d2, grad_out, gT, logsig);
+        s = backward(&o2, T, batch, len2, d2, grad_out, gT, mode);
         if (!s) dw_sig_transform_backward(&o->tr, gT, batch, len, d, grad_X);
         free(T);
         free(gT);
         return s;
     }
     size_t osz = 0;
-    if ((s = logsig ? dw_sig_logsig_size(d, level, &osz) : dw_sig_size(d, level, &osz))) return s;
-    if (osz && !grad_out) return dw_fail(DW_ERR_INVALID, "grad_out: NULL");
+    if ((s = logsig ? dw_sig_basis_size((dw_sig_basis)o->basis, d, level, &osz) : dw_sig_size(d, level, &osz)))
+        return s;
+    const size_t per = stream ? (len - 1) * osz : osz; /* grad_out entries per path */
+    if (per && !grad_out) return dw_fail(DW_ERR_INVALID, "grad_out: NULL");
     if (level == 0) {
         memset(grad_X, 0, batch * len * d * sizeof(double));
         return DW_OK; /* no output */
@@ -122,21 +135,21 @@ static dw_status backward(const dw_sig_opts *o, const double *X, size_t batch, s
     s = dw_core_check_alloc(wsz * 8.0 * nw, logsig ? "the log-signature gradient's work space"
                                                    : "the signature gradient's work space");
     if (s) return s;
-    for (size_t i = 0; i < batch * osz; i++)
+    for (size_t i = 0; i < batch * per; i++)
         if (!isfinite(grad_out[i]))
-            return dw_fail(DW_ERR_INVALID, "grad_out: entry %zu of path %zu is not finite (%g)", i % osz + 1,
-                           i / osz + 1, grad_out[i]);
+            return dw_fail(DW_ERR_INVALID, "grad_out: entry %zu of path %zu is not finite (%g)", i % per + 1,
+                           i / per + 1, grad_out[i]);
     memset(grad_X, 0, batch * len * d * sizeof(double));
     if (len == 1) return DW_OK; /* the output is constant in the paths */
-    dw_lyndon ly;
-    memset(&ly, 0, sizeof ly);
-    if (logsig && (s = dw_lyndon_init(&ly, &t))) return s;
+    dw_liebasis lb;
+    memset(&lb, 0, sizeof lb);
+    if (logsig && (s = dw_liebasis_init(&lb, &t, o->basis))) return s;
     double *ws = dw_alloc((size_t)nw * (size_t)wsz, sizeof(double), "the signature gradient's work space");
     if (ws) {
-        grad_job job = {&t, logsig ? &ly : NULL, X, grad_out, batch, len, osz, (size_t)wsz, grad_X, ws};
+        grad_job job = {&t, logsig ? &lb : NULL, stream, X, grad_out, batch, len, osz, (size_t)wsz, grad_X, ws};
         (void)dw_par_for(groups, thr, grad_group, &job);
     }
-    dw_lyndon_clear(&ly);
+    dw_liebasis_clear(&lb);
     free(ws);
     if (!ws) return DW_ERR_NOMEM;
     for (size_t i = 0; i < batch * len * d; i++)
@@ -157,4 +170,10 @@ dw_status dw_sig_logsignature_backward(const dw_sig_opts *o, const double *X, si
                                        const double *grad_out, double *grad_X)
 {
     return backward(o, X, batch, len, d, grad_out, grad_X, 1);
+}
+
+dw_status dw_sig_signature_stream_backward(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                           const double *grad_out, double *grad_X)
+{
+    return backward(o, X, batch, len, d, grad_out, grad_X, 2);
 }

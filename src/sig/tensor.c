@@ -178,11 +178,7 @@ size_t dw_lyndon_count(size_t d, int k)
     return r > SIZE_MAX ? 0 : (size_t)r;
 }
 
-typedef struct {
-    size_t *word; /* lexicographic index within the level */
-    double *c;
-    size_t n;
-} sparse;
+typedef dw_lie_poly sparse;
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -191,7 +187,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* [u, v] = P_u P_v - P_v P_u with |v| = q letters and |u| = p letters; entries sorted, duplicates merged. */
-static int bracket(const sparse *u, size_t pu, const sparse *v, size_t pv, sparse *out)
+int dw_lie_bracket(const sparse *u, size_t pu, const sparse *v, size_t pv, sparse *out)
 {
     const size_t n = 2 * u->n * v->n;
     size_t *buf = malloc(n * 2 * sizeof(size_t)); /* pairs (word, signed slot) sorted together */
@@ -313,7 +309,7 @@ dw_status dw_lyndon_init(dw_lyndon *ly, const dw_tens *t)
                     for (int q = 0; q < split; q++) ul = ul * d + (size_t)w[q];
                     for (int q = split; q < k; q++) vl = vl * d + (size_t)w[q];
                     const size_t iu = lookup[t->off[split] + ul], iv = lookup[t->off[k - split] + vl];
-                    if (!bracket(&ex[iu], t->pw[split], &ex[iv], t->pw[k - split], &ex[idx])) {
+                    if (!dw_lie_bracket(&ex[iu], t->pw[split], &ex[iv], t->pw[k - split], &ex[idx])) {
                         s = dw_fail(DW_ERR_NOMEM, "Lyndon expansions: out of memory");
                         goto fail;
                     }

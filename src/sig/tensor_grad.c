@@ -66,7 +66,7 @@ static inline void level_back(const dw_tens *t, int k, const double *restrict Q,
     for (size_t a = 0; a < d * LANES; a++) gh[a] += R[a] * ik;
 }
 
-static inline void back_body(const dw_tens *t, double *P, double *G, const double *h, double *gh, double *W,
+static inline void back_body(const dw_tens *t, const double *P, double *G, const double *h, double *gh, double *W,
                              double *GW, const size_t D)
 {
     const size_t d = D ? D : t->d;
@@ -78,7 +78,7 @@ static inline void back_body(const dw_tens *t, double *P, double *G, const doubl
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void back_levels(const dw_tens *t, double *P, double *G, const double *h, double *gh, double *W, double *GW)
+static void back_levels(const dw_tens *t, const double *P, double *G, const double *h, double *gh, double *W, double *GW)
 {
     switch (t->d) {
     case 1: back_body(t, P, G, h, gh, W, GW, 1); break;
@@ -99,6 +99,13 @@ void dw_tens_chen_step_backward_lanes(const dw_tens *t, double *P, double *G, co
     for (size_t a = 0; a < d * LANES; a++) mh[a] = -h[a];
     dw_sig_chen_lanes(t, P, mh, B); /* P (x) exp(-h) = Q, lane by lane */
     back_levels(t, P, G, h, gh, W, GW);
+}
+
+void dw_tens_chen_adjoint_lanes(const dw_tens *t, const double *Q, double *G, const double *h, double *gh,
+                                double *work)
+{
+    const size_t sz = t->off[t->n + 1];
+    back_levels(t, Q, G, h, gh, work, work + sz * LANES);
 }
 
 void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB)

@@ -488,6 +488,36 @@ static dw_status sc_sig_grad(void)
     return s;
 }
 
+/* operations on given signatures and their gradients (join.c, hall.c), streams' backward, the Hall and expanded
+ * log-signatures */
+static dw_status sc_sig_join(void)
+{
+    const double P[2 * 4 * 2] = {0, 0, 1, 0.5, 0.3, 1.2, 1, 1, 0, 0, -0.4, 0.2, 0.6, 0.9, 1.3, 0.1};
+    const double h[4] = {0.3, -0.2, 0.5, 0.1}, fl = 0.2;
+    double S[2 * 14], G[2 * 3 * 14], o1[2 * 14], o2[2 * 14], gh[4], gX[16], gf;
+    for (int i = 0; i < 2 * 3 * 14; i++) G[i] = 0.05 * i - 1.0;
+    dw_sig_opts *so = NULL;
+    dw_status s = dw_sig_opts_init(&so);
+    if (!s) s = dw_sig_opts_set_level(so, 3);
+    if (!s) s = dw_sig_opts_set_threads(so, 1);
+    if (!s) s = dw_sig_signature(so, P, 2, 4, 2, S);
+    if (!s) s = dw_sig_join(so, S, h, 2, 2, NULL, o1);
+    if (!s) s = dw_sig_join_backward(so, S, h, 2, 2, &fl, G, o1, gh, &gf);
+    if (!s) s = dw_sig_scale(so, S, h, 2, 2, o1);
+    if (!s) s = dw_sig_scale_backward(so, S, h, 2, 2, G, o1, gh);
+    if (!s) s = dw_sig_combine_backward(so, S, S, 2, 2, G, o1, o2);
+    if (!s) s = dw_sig_signature_stream_backward(so, P, 2, 4, 2, G, gX);
+    for (int b = DW_SIG_LYNDON; !s && b <= DW_SIG_EXPANDED; b++) {
+        s = dw_sig_opts_set_basis(so, (dw_sig_basis)b);
+        if (!s) s = dw_sig_logsignature(so, P, 2, 4, 2, o2);
+        if (!s) s = dw_sig_logsignature_backward(so, P, 2, 4, 2, G, gX);
+        if (!s) s = dw_sig_logsig_to_sig(so, o2, 2, 2, o1);
+        if (!s) s = dw_sig_logsig_join(so, o2, h, 2, 2, NULL, o1);
+    }
+    dw_sig_opts_clear(so);
+    return s;
+}
+
 /* predict: the dense routes on given kernels (Cholesky, eigendecomposition, both covariance forms, gradient
  * descent), the indefinite-kernel diagnosis, kernel regression from inputs, the labels. */
 static dw_status sc_predict(void)
@@ -672,6 +702,7 @@ int main(void)
     sweep("sig", sc_sig);
     sweep("sig_scores", sc_sig_scores);
     sweep("sig_grad", sc_sig_grad);
+    sweep("sig_join", sc_sig_join);
     sweep("predict", sc_predict);
     rmdir(tmpdir);
     return check_done("alloc_fail");

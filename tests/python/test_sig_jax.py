@@ -2,7 +2,8 @@
 .venv-peers has: `.venv-peers/bin/python -m pytest tests/python/test_sig_jax.py`).
 
 * jax.grad / jax.vjp equal deepwick's numpy backward functions bit for bit, also under jax.jit;
-* jax.test_util.check_grads (reverse mode, central differences) for signature, logsignature and sigkernel.
+* jax.test_util.check_grads (reverse mode, central differences) for signature, logsignature and sigkernel, and for
+  signature_stream, sig_combine, sigjoin, sigscale and the Hall log-signature.
 """
 import sys
 from pathlib import Path
@@ -49,3 +50,19 @@ def test_check_grads():
     kw = dict(time_aug=True, lead_lag=True, end_time=2.0, basepoint=True)
     check_grads(lambda A: dwj.signature(A, 3, **kw), (X,), order=1, modes=["rev"])
     check_grads(lambda A, B: dwj.sigkernel(A, B, **kw), (X, Y), order=1, modes=["rev"])
+
+
+def test_check_grads_streams_and_algebra():
+    X = jnp.asarray(paths(6, 2, 5, 2))
+    check_grads(lambda A: dwj.signature_stream(A, 3), (X,), order=1, modes=["rev"])
+    check_grads(lambda A: dwj.logsignature(A, 3, basis="hall"), (X,), order=1, modes=["rev"])
+    S = jnp.asarray(dw.signature(np.asarray(X), 3))
+    h = jnp.asarray(np.random.default_rng(7).normal(size=(2, 2)))
+    check_grads(lambda A, B: dwj.sig_combine(A, B, 2, 3), (S, 0.7 * S[::-1]), order=1, modes=["rev"])
+    check_grads(lambda A, B: dwj.sigjoin(A, B, 2, 3), (S, h), order=1, modes=["rev"])
+    check_grads(lambda A, B: dwj.sigjoin(A, B[:, :1], 2, 3, fixed_last=0.3), (S, h), order=1, modes=["rev"])
+    check_grads(lambda A, B: dwj.sigscale(A, B, 2, 3), (S, h), order=1, modes=["rev"])
+    g = jax.jit(jax.grad(lambda A, B: jnp.sum(dwj.sigjoin(A, B, 2, 3) ** 2), argnums=(0, 1)))(S, h)
+    Sn, hn = np.asarray(S), np.asarray(h)
+    r = dw.sigjoin_backward(Sn, hn, 2, 3, 2 * dw.sigjoin(Sn, hn, 2, 3))
+    assert np.array_equal(np.asarray(g[0]), r[0]) and np.array_equal(np.asarray(g[1]), r[1])

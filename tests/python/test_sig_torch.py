@@ -1,8 +1,8 @@
 """deepwick.torch: autograd through the C gradients (skipped where torch is absent; the development venv has no
 torch, .venv-peers has: `.venv-peers/bin/python -m pytest tests/python/test_sig_torch.py`).
 
-* torch.autograd.gradcheck (central differences in float64) of signature, logsignature and sigkernel (K(X, Y) and
-  K(X, X), linear and RBF);
+* torch.autograd.gradcheck (central differences in float64) of signature, logsignature (Lyndon, Hall, expanded),
+  sigkernel (K(X, Y) and K(X, X), linear and RBF), signature_stream, sig_combine, sigjoin and sigscale;
 * the same numbers as the numpy API; float32 inputs come back float32; `import deepwick` does not import torch.
 """
 import subprocess
@@ -45,6 +45,22 @@ def test_gradcheck_sigkernel(static):
     assert torch.autograd.gradcheck(lambda A, B: dwt.sigkernel(A, B, dyadic_order=1, static=static), (X, Y))
     assert torch.autograd.gradcheck(lambda A: dwt.sigkernel(A, static=static), (X,))
     assert torch.autograd.gradcheck(lambda A, B: dwt.sigkernel(A, B, static=static), (X[0], Y[1]))  # 0-d
+
+
+def test_gradcheck_streams_and_algebra():
+    X = paths(7, 2, 5, 2)
+    assert torch.autograd.gradcheck(lambda A: dwt.signature_stream(A, 3), (X,))
+    assert torch.autograd.gradcheck(lambda A: dwt.signature_stream(A, 2, lead_lag=True, basepoint=True), (X,))
+    assert torch.autograd.gradcheck(lambda A: dwt.logsignature(A, 3, basis="hall"), (X,))
+    assert torch.autograd.gradcheck(lambda A: dwt.logsignature(A, 3, basis="expanded"), (X,))
+    S1 = dwt.signature(X, 3).detach().requires_grad_(True)
+    S2 = (0.7 * S1.detach()).flip(0).requires_grad_(True)
+    h = paths(8, 2, 2).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sig_combine(A, B, 2, 3), (S1, S2))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigjoin(A, B, 2, 3), (S1, h))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigjoin(A, B[:, :1], 2, 3, fixed_last=0.4), (S1, h))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigscale(A, B, 2, 3), (S1, h))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.sigscale(A, B, 2, 3), (S1[0], h[0]))  # one signature
 
 
 def test_same_numbers_and_dtypes():

@@ -540,7 +540,8 @@ def test_cli_one_path_csv_and_json(files, tmp_path):
     assert info["error_estimate"]["max_abs"] == pytest.approx(est["max_abs"], rel=1e-5)
 
 
-@pytest.mark.parametrize("cmd", ["signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde-kernel"])
+@pytest.mark.parametrize("cmd", ["signature", "logsignature", "logsigtosig", "sigkernel", "nsk", "cresnet", "lcde",
+                                 "lcde-kernel"])
 def test_cli_help(cmd):
     p = run(cmd, "--help")
     assert p.returncode == 0 and "usage: deepwick " + cmd in p.stdout and "--out" in p.stdout
