@@ -117,7 +117,7 @@ struct dw_sig_opts {
 };
 
 struct dw_sig_kernel_opts {
-    int dyadic_order;
+    int dyadic_order, dyadic_order_y; /* along X's paths (the grid's rows) and Y's (its columns) */
     dw_sig_solver solver;
     dw_sig_static static_kernel;
     double scale;
