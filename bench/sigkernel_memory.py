@@ -1,8 +1,8 @@
 """Benchmark: peak memory of deepwick.sigkernel's Gram matrices, whole and with max_batch / out (bench/README-less:
 run `python bench/sigkernel_memory.py [N]`, deepwick from the source tree or DEEPWICK_LIBRARY).
 
-Each variant runs in a fresh subprocess: the peak resident set (resource.getrusage ru_maxrss) after the paths are
-made, and after the Gram call; the difference is the call's peak extra memory, printed next to the size of the
+Each variant runs in a fresh subprocess: the peak resident set (VmHWM; getrusage's ru_maxrss keeps the forking
+parent's) after the paths are made (the imports' peak reset through /proc/self/clear_refs), and after the Gram call; the difference is the call's peak extra memory, printed next to the size of the
 n x n output (8 n^2 bytes). K(X, X) of n = N paths of 3 points in d = 2 (few PDE cells: the memory, not the solve,
 is what is measured). Variants: the whole Gram matrix; max_batch = 256 in memory; out= a .npy file with
 max_batch = 256 (the library then holds one tile). Variants the library does not have are reported as such.
@@ -15,20 +15,28 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHILD = r"""
-import os, resource, sys
+import os, sys
 sys.path.insert(0, os.path.join(%r, "python"))
 import numpy as np
 import deepwick as dw
 n, variant, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 X = np.cumsum(np.random.default_rng(0).normal(size=(n, 3, 2)) * 0.3, axis=1)
 dw.sigkernel(X[:2])  # the library loaded and warm
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:  # the imports' peak reset to the current resident set (Linux >= 4.0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+except OSError:
+    pass
+def hwm():  # the peak resident set in KiB: VmHWM, which the reset moves (ru_maxrss keeps the forking parent's)
+    with open("/proc/self/status") as f:
+        return int(f.read().split("VmHWM:")[1].split()[0])
+before = hwm()
 kw = {"whole": {}, "max_batch": {"max_batch": 256}, "out": {"max_batch": 256, "out": path}}[variant]
 try:
     K = dw.sigkernel(X, **kw)
 except TypeError as e:
     print("n/a"); sys.exit(0)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = hwm()
 assert K.shape == (n, n) and K[3, 5] == K[5, 3]
 print("%%.1f" %% ((after - before) / 1024.0))
 """ % ROOT
