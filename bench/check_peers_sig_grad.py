@@ -7,9 +7,9 @@ Run by `make check-peers` inside .venv-peers: pytest -q bench/check_peers_sig_gr
 * signature_backward vs pysiglib.sig_backprop: |diff| <= 1e-12 max|grad|;
 * signature_backward / logsignature_backward vs iisignature.sigbackprop / logsigbackprop: iisignature 0.24 returns
   these in float32 (checked below), so the tolerance is float32's, 2^-21 max|grad|;
-* sigkernel_backward vs pysiglib.sig_kernel_gram_backprop (both sides, dyadic orders 0..2 and the pairs (0, 2), (2, 1), linear and RBF static
-  kernels; pySigLib's RBFKernel(sigma) is exp(-|x-y|^2 / sigma), deepwick's scale s gives sigma = 2 s^2): the schemes
-  coincide, so 1e-12 max|grad|;
+* sigkernel_backward vs pysiglib.sig_kernel_gram_backprop (both sides, dyadic orders 0..2 and the pairs (0, 2),
+  (2, 1), linear and RBF static kernels; pySigLib's RBFKernel(sigma) is exp(-|x-y|^2 / sigma), deepwick's scale s
+  gives sigma = 2 s^2): the schemes coincide, so 1e-12 max|grad|;
 * torch autograd (float64) through pure-torch references written here: Chen's identity with full tensor products,
   and the second-order Goursat scheme cell by cell: 1e-12 max|grad|, also for the scale.
 * also the forward helpers added with the gradients: signature_stream vs iisignature.sig(X, n, 2) and sig_combine vs

@@ -1,11 +1,12 @@
-"""Benchmark: peak memory of deepwick.sigkernel's Gram matrices, whole and with max_batch / out (bench/README-less:
-run `python bench/sigkernel_memory.py [N]`, deepwick from the source tree or DEEPWICK_LIBRARY).
+"""Benchmark: peak memory of deepwick.sigkernel's Gram matrices, whole and with max_batch / out (run
+`python bench/sigkernel_memory.py [N]`; deepwick from the source tree, the library from DEEPWICK_LIBRARY if set).
 
 Each variant runs in a fresh subprocess: the peak resident set (VmHWM; getrusage's ru_maxrss keeps the forking
-parent's) after the paths are made (the imports' peak reset through /proc/self/clear_refs), and after the Gram call; the difference is the call's peak extra memory, printed next to the size of the
-n x n output (8 n^2 bytes). K(X, X) of n = N paths of 3 points in d = 2 (few PDE cells: the memory, not the solve,
-is what is measured). Variants: the whole Gram matrix; max_batch = 256 in memory; out= a .npy file with
-max_batch = 256 (the library then holds one tile). Variants the library does not have are reported as such.
+parent's) after the paths are made (the imports' peak reset through /proc/self/clear_refs), and after the Gram
+call; the difference is the call's peak extra memory, printed next to the size of the n x n output (8 n^2 bytes).
+K(X, X) of n = N paths of 3 points in d = 2 (few PDE cells: the memory, not the solve, is what is measured).
+Variants: the whole Gram matrix; max_batch = 256 in memory; out= a .npy file with max_batch = 256 (the library then
+holds one tile). Variants the library does not have are reported as such.
 """
 import os
 import subprocess

@@ -164,8 +164,9 @@ DW_API dw_status dw_sig_kernel_grid(const dw_sig_kernel_opts *o, const double *X
                                     size_t lx, size_t ly, size_t d, double *grid);
 
 /** Richardson-style error estimate of a Gram matrix K computed with options o: the Gram matrix at the next lower
- * dyadic orders (both orders one lower; both one higher when either is 0) K', and err = |K - K'| / (r - 1) (r = 4 second order,
- * 2 first order; lambda = 0: |K - K'| r / (r - 1)). Writes the largest absolute and relative (to |K|) values. */
+ * dyadic orders (both orders one lower; both one higher when either is 0) K', and err = |K - K'| / (r - 1)
+ * (r = 4 second order, 2 first order; an order 0: |K - K'| r / (r - 1)). Writes the largest absolute and relative
+ * (to |K|) values. */
 DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                      const double *Y, size_t m, size_t ly, size_t d, const double *K,
                                      double *max_abs, double *max_rel);
@@ -175,7 +176,8 @@ DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *
  * *grad_scale = the derivative with respect to the static kernel's scale (grad_scale may be NULL). grad_K (n x m)
  * must be finite. The discrete adjoint of the Goursat solver above (the adjoint PDE of sigkernel / pySigLib, at the
  * same dyadic orders and solver): the exact gradient of the computed K. Work space: the refined PDE grid of one pair
- * ((lx-1) 2^order_x + 1) x ((ly-1) 2^order_y + 1) kept whole, for 8 pairs per thread. Independent of the thread count. */
+ * ((lx-1) 2^order_x + 1) x ((ly-1) 2^order_y + 1) kept whole, for 8 pairs per thread. Independent of the thread
+ * count. */
 DW_API dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                              const double *Y, size_t m, size_t ly, size_t d, const double *grad_K,
                                              double *grad_X, double *grad_Y, double *grad_scale);

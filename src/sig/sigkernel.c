@@ -441,7 +441,8 @@ dw_status dw_sig_kernel_grid_shape(const dw_sig_kernel_opts *o, size_t lx, size_
     size_t lx2, ly2, d2;
     dw_sig_transform_shape(&o->tr, lx, d, &lx2, &d2);
     dw_sig_transform_shape(&o->tr, ly, d, &ly2, &d2);
-    const double r = ldexp((double)(lx2 - 1), o->dyadic_order) + 1.0, c = ldexp((double)(ly2 - 1), o->dyadic_order_y) + 1.0;
+    const double r = ldexp((double)(lx2 - 1), o->dyadic_order) + 1.0;
+    const double c = ldexp((double)(ly2 - 1), o->dyadic_order_y) + 1.0;
     if (r * c * 8.0 > (double)(SIZE_MAX / 2))
         return dw_fail(DW_ERR_NOMEM, "sigkernel grid: %g x %g entries per pair do not fit in memory", r, c);
     *rows = (size_t)r;

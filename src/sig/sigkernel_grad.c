@@ -3,8 +3,8 @@
  * (the same dyadic refinement and cell update), not of the PDE's limit.
  *
  * The forward cell update is k[p+1, q+1] = (k[p+1, q] + k[p, q+1]) A_c - k[p, q] B_c, with A_c, B_c functions of the
- * cell's increment product g_c = G_IJ / 2^(ox + oy) (dyadic orders ox of X, oy of Y; one value per segment pair (I, J)). With a[p, q] = dK/dk[p, q]
- * (a = 1 at the far corner) the adjoint sweep runs the grid backwards:
+ * cell's increment product g_c = G_IJ / 2^(ox + oy) (dyadic orders ox of X, oy of Y; one value per segment pair
+ * (I, J)). With a[p, q] = dK/dk[p, q] (a = 1 at the far corner) the adjoint sweep runs the grid backwards:
  *   a[p, q] = a[p, q+1] A_(p-1, q) + a[p+1, q] A_(p, q-1) - a[p+1, q+1] B_(p, q)   (missing cells count 0),
  * the adjoint Goursat problem of sigkernel / pySigLib, and dK/dg_c = a[p+1, q+1] ((k[p+1, q] + k[p, q+1]) A'(g_c) -
  * k[p, q] B'(g_c)). Summed over a segment pair's cells this gives dK/dG_IJ, which goes to the path points through
