@@ -134,7 +134,8 @@ DW_API dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, siz
 DW_API dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, double *K);
 /** Rows i0..i1-1 and columns j0..j1-1 of the Gram matrix into K (leading dimension ld), bit-identical to
- * dw_sig_kernel_gram's entries (Y == NULL: the symmetric Gram's entries). */
+ * dw_sig_kernel_gram's entries (Y == NULL: the symmetric Gram's entries). Only the tile's paths (x_i0..x_i1-1 and
+ * y_j0..y_j1-1) are read, checked and transformed, so a loop over the tiles costs what the Gram matrix costs. */
 DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0,
                                     size_t j1, size_t ld, double *K);

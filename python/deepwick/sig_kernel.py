@@ -92,9 +92,11 @@ def _to_file(path: PathLike, n: int, m: int, fill: Any) -> np.ndarray:
                     os.pwrite(fd, rows[r].data, offset + 8 * ((i0 + r) * m + j0))
             fill(put)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError):
+            raise InputError("out: cannot write %s (%s)" % (path, e.strerror or e)) from None
         raise
     return np.load(path, mmap_mode="r")
 

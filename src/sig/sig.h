@@ -74,6 +74,9 @@ void dw_lyndon_expand(const dw_lyndon *ly, const dw_tens *t, const double *c, do
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name);
 /* The same with len >= 1: signatures and signature kernels accept one-point (constant) paths. */
 dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name);
+/* The same, reading only paths first .. first + count - 1 of the batch (a tile's; numbered in the whole batch). */
+dw_status dw_sig_check_points_range(const double *X, size_t batch, size_t first, size_t count, size_t len, size_t d,
+                                    const char *name);
 
 /* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
 size_t dw_lyndon_count(size_t d, int k);

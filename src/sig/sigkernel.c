@@ -53,13 +53,16 @@ dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly,
     return DW_OK;
 }
 
+/* The options, and the paths of rows i0..i1-1 and columns j0..j1-1 (Y NULL: both of X); no other path is read. */
 static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
-                          size_t m, size_t ly, size_t d)
+                          size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
-    dw_status s = dw_sig_check_points(X, n, lx, d, "X");
+    dw_status s = dw_sig_check_points_range(X, n, i0, i1 - i0, lx, d, "X");
     if (s) return s;
-    if (Y && (s = dw_sig_check_points(Y, m, ly, d, "Y"))) return s;
+    if (Y) s = dw_sig_check_points_range(Y, m, j0, j1 - j0, ly, d, "Y");
+    else if (j1 > i1 || j0 < i0) s = dw_sig_check_points_range(X, n, j0, j1 - j0, lx, d, "X");
+    if (s) return s;
     /* the PDE grid of one pair, held one row at a time per lane and thread */
     char what[128];
     if (o->dyadic_order == o->dyadic_order_y)
@@ -348,7 +351,7 @@ static int constant_pairs(size_t lx, size_t ly, size_t i0, size_t i1, size_t j0,
 dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
                              size_t m, size_t ly, size_t d, double *K)
 {
-    dw_status s = validate(o, X, n, lx, Y, m, ly, d);
+    dw_status s = validate(o, X, n, lx, Y, m, ly, d, 0, n, 0, Y ? m : n);
     if (s) return s;
     if (!K) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL output");
     if (!Y && o->dyadic_order != o->dyadic_order_y) /* unequal orders: no symmetry, both slots solved */
@@ -374,16 +377,18 @@ dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_
                              size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1, size_t ld,
                              double *K)
 {
-    dw_status s = validate(o, X, n, lx, Y, m, ly, d);
-    if (s) return s;
-    if (!Y) m = n;
+    if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
+    const size_t mm = Y ? m : n;
     if (!K) return dw_fail(DW_ERR_INVALID, "sigkernel tile: NULL output");
-    if (i1 < i0 || j1 < j0 || i1 > n || j1 > m)
+    if (i1 < i0 || j1 < j0 || i1 > n || j1 > mm)
         return dw_fail(DW_ERR_INVALID, "sigkernel tile: range [%zu, %zu) x [%zu, %zu) outside the %zu x %zu Gram "
                                        "matrix",
-                       i0, i1, j0, j1, n, m);
+                       i0, i1, j0, j1, n, mm);
     if (j1 - j0 > ld && i1 - i0 > 1)
         return dw_fail(DW_ERR_INVALID, "sigkernel tile: ld %zu < %zu columns", ld, j1 - j0);
+    dw_status s = validate(o, X, n, lx, Y, m, ly, d, i0, i1, j0, j1); /* the tile's paths only */
+    if (s) return s;
+    if (!Y) m = n;
     if (i1 == i0 || j1 == j0) return DW_OK;
     if (dw_sig_transform_active(&o->tr)) { /* the tile's own paths transformed: rows i0.. of X, columns j0.. */
         const double *Ys = Y ? Y : X;
@@ -453,7 +458,7 @@ dw_status dw_sig_kernel_grid_shape(const dw_sig_kernel_opts *o, size_t lx, size_
 dw_status dw_sig_kernel_grid(const dw_sig_kernel_opts *o, const double *X, const double *Y, size_t n, size_t lx,
                              size_t ly, size_t d, double *grid)
 {
-    dw_status s = validate(o, X, n, lx, Y, n, ly, d);
+    dw_status s = validate(o, X, n, lx, Y, n, ly, d, 0, n, 0, n);
     if (s) return s;
     if (!Y || !grid) return dw_fail(DW_ERR_INVALID, "sigkernel grid: NULL %s", !Y ? "Y" : "output");
     size_t H, W;

@@ -7,7 +7,7 @@
  *   x_0..x_p and y_0..y_q computed as their own Gram matrices, the last entry the Gram entry; independent of the
  *   thread count; one-point paths give one row or column of ones;
  * - K(X, X) with unequal orders = K(X, Y = a copy of X), not symmetric; tiles (with path transforms) = the Gram
- *   matrix bit for bit;
+ *   matrix bit for bit, and a tile reads only its own paths;
  * - the gradient with unequal orders (paths and scale, both static kernels, K(X, Y) and K(X, X)) against
  *   fourth-order central differences of the forward, within the stencil's own error estimate (the change from
  *   step 2h to h) plus the rounding floor;
@@ -178,6 +178,13 @@ static void test_unsymmetric_and_tiles(void)
                                          j0 + 3 < N ? j0 + 3 : N, N, T + i0 * N + j0) == DW_OK);
         CHECK(memcmp(K, T, sizeof K) == 0);
     }
+    /* a tile reads only its own paths: a NaN outside it goes unnoticed, inside it is named in the whole batch */
+    X[3 * L * D + 1] = NAN;
+    CHECK(dw_sig_kernel_tile(o, X, N, L, NULL, 0, 0, D, 0, 2, 1, 3, N, T) == DW_OK);
+    CHECK(dw_sig_kernel_tile(o, X, N, L, Xc, N, L, D, 3, 4, 0, 1, N, T) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "X: path 4, point 1, channel 2 is not finite") != NULL);
+    CHECK(dw_sig_kernel_tile(o, X, N, L, NULL, 0, 0, D, 0, 1, 2, 5, N, T) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "X: path 4,") != NULL);
     dw_sig_kernel_opts_clear(o);
 }
 

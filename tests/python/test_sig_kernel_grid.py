@@ -76,6 +76,14 @@ def test_out_file(tmp_path):
         dw.sigkernel(X, out=f, error=True)
     with pytest.raises(dw.InputError, match="max_batch"):
         dw.sigkernel(X, out=tmp_path / "L.npy", max_batch=0)
+    with pytest.raises(dw.InputError, match="out: cannot write .*missing"):
+        dw.sigkernel(X, out=tmp_path / "missing" / "K.npy")
+    bad = X.copy()
+    bad[4, 1, 0] = np.nan
+    with pytest.raises(dw.InputError, match="X: path 5, point 2, channel 1 is not finite"):
+        dw.sigkernel(bad, out=f, max_batch=2)
+    assert sorted(os.listdir(tmp_path)) == ["K.npy"] and np.array_equal(np.load(f), dw.sigkernel(X, dyadic_order=(0, 1),
+                                                                                                  basepoint=True))
     assert sorted(os.listdir(tmp_path)) == ["K.npy"]
 
 
