@@ -177,8 +177,8 @@ DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *
  * *grad_scale = the derivative with respect to the static kernel's scale (grad_scale may be NULL). grad_K (n x m)
  * must be finite. The discrete adjoint of the Goursat solver above (the adjoint PDE of sigkernel / pySigLib, at the
  * same dyadic orders and solver): the exact gradient of the computed K. Work space: the refined PDE grid of one pair
- * ((lx-1) 2^order_x + 1) x ((ly-1) 2^order_y + 1) kept whole, for 8 pairs per thread. Independent of the thread
- * count. */
+ * ((lx-1) 2^order_x + 1) x ((ly-1) 2^order_y + 1) kept whole, for 8 pairs per thread, and the pair list and
+ * per-pair gradients of one batch of pairs (about 8 MB), whatever n x m. Independent of the thread count. */
 DW_API dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                              const double *Y, size_t m, size_t ly, size_t d, const double *grad_K,
                                              double *grad_X, double *grad_Y, double *grad_scale);

@@ -279,6 +279,40 @@ static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
     }
 }
 
+/* The pairs with a non-zero weight in row-major order, one batch of groups at a time (the pair list of one batch
+ * only); symmetric: (i <= j) once, weight grad_K[i, j] + grad_K[j, i]. */
+typedef struct {
+    const double *grad_K;
+    size_t n, m;
+    int sym;
+    size_t i, j; /* the next pair to look at */
+} pair_cursor;
+
+static void next_groups(pair_cursor *c, lanes *groups, size_t ng)
+{
+    size_t q = 0;
+    while (q < ng * LANES && c->i < c->n) {
+        const size_t i = c->i, j = c->j;
+        const double w = c->grad_K[i * c->m + j] + (c->sym && j > i ? c->grad_K[j * c->m + i] : 0.0);
+        if (++c->j == c->m) {
+            c->i++;
+            c->j = c->sym ? c->i : 0;
+        }
+        if (w == 0.0) continue;
+        lanes *g = &groups[q / LANES];
+        g->xi[q % LANES] = i;
+        g->yj[q % LANES] = j;
+        g->w[q % LANES] = w;
+        q++;
+    }
+    for (; q % LANES; q++) { /* padding lanes repeat the group's first pair with weight 0 */
+        lanes *g = &groups[q / LANES];
+        g->xi[q % LANES] = g->xi[0];
+        g->yj[q % LANES] = g->yj[0];
+        g->w[q % LANES] = 0.0;
+    }
+}
+
 typedef struct {
     const gplan *p;
     const lanes *groups;
@@ -374,7 +408,7 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
     if (per_batch > ngroups) per_batch = ngroups;
     const int thr = (double)npairs * (double)p.Nr * (double)p.Nc > 1e5 ? nt : 1;
     const int nw = dw_par_workers(per_batch, thr);
-    lanes *groups = dw_alloc(ngroups, sizeof(lanes), "signature-kernel gradient pair list");
+    lanes *groups = dw_alloc(per_batch, sizeof(lanes), "signature-kernel gradient pair list");
     double *buf = groups ? dw_alloc(per_batch * LANES, p.per * sizeof(double), "signature-kernel gradient buffer")
                          : NULL;
     double *ws = buf ? dw_alloc((size_t)nw, p.wsz * sizeof(double), "signature-kernel gradient work space") : NULL;
@@ -383,32 +417,16 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
         free(buf);
         return DW_ERR_NOMEM;
     }
-    size_t q = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = Y ? 0 : i; j < m; j++) {
-            const double w = grad_K[i * m + j] + (!Y && j > i ? grad_K[j * m + i] : 0.0);
-            if (w == 0.0) continue;
-            lanes *g = &groups[q / LANES];
-            const int l = (int)(q % LANES);
-            g->xi[l] = i;
-            g->yj[l] = j;
-            g->w[l] = w;
-            q++;
-        }
-    for (; q % LANES; q++) { /* padding lanes repeat the group's first pair with weight 0 */
-        lanes *g = &groups[q / LANES];
-        g->xi[q % LANES] = g->xi[0];
-        g->yj[q % LANES] = g->yj[0];
-        g->w[q % LANES] = 0.0;
-    }
     double dscale = 0.0;
+    pair_cursor cur = {grad_K, n, m, Y == NULL, 0, 0};
     for (size_t g0 = 0; g0 < ngroups; g0 += per_batch) {
         const size_t nbg = ngroups - g0 < per_batch ? ngroups - g0 : per_batch;
-        batch_job job = {&p, groups, g0, buf, ws};
+        next_groups(&cur, groups, nbg);
+        batch_job job = {&p, groups, 0, buf, ws};
         (void)dw_par_for(nbg, thr, batch_group, &job);
         for (size_t g = 0; g < nbg; g++)
             for (int l = 0; l < LANES; l++) {
-                const lanes *L = &groups[g0 + g];
+                const lanes *L = &groups[g];
                 if (L->w[l] == 0.0) continue;
                 const double *src = buf + (g * LANES + (size_t)l) * p.per;
                 double *dx = grad_X + L->xi[l] * lx * d, *dy = (Y ? grad_Y : grad_X) + L->yj[l] * ly * d;

@@ -3,7 +3,8 @@ test_sig_kernel_orders.c, which checks the numbers by independent routes; here t
 
 * dyadic_order=(a, b) is the C pair of orders: K(X, X) equals K(X, a copy of X) and is not symmetric; a = b gives the
   integer order bit for bit; bad pairs are refused with one clear message; the CLI's --dyadic-order-y gives the same
-  matrix; sigkernel_backward of K(X, X) is the sum of K(X, Y = X)'s two gradients; torch and JAX take the pair;
+  matrix; sigkernel_backward of K(X, X) is the sum of K(X, Y = X)'s two gradients, and in batches of pairs the same
+  bit for bit; torch and JAX take the pair;
 * return_grid: shapes, row and column 0 equal to 1, the last entry the Gram diagonal bit for bit;
 * max_batch and out=: the Gram matrix bit for bit, the file whole and read-only, and the peak memory of the call
   (the peak resident set VmHWM of a subprocess, reset after its imports; getrusage's ru_maxrss cannot be used: it
@@ -48,6 +49,16 @@ def test_backward_pair_of_orders():
     gX = dw.sigkernel_backward(X, None, G, dyadic_order=(1, 2))
     g1, g2 = dw.sigkernel_backward(X, X.copy(), G, dyadic_order=(1, 2))
     np.testing.assert_allclose(gX, g1 + g2, rtol=0, atol=1e-14 * np.abs(g1 + g2).max())
+
+
+def test_backward_in_batches():
+    """Long paths in d = 30: one batch of the gradient holds 80 pairs, so the 100 pairs go in two batches (one pair
+    list at a time). Row i of grad_X sums its pairs (i, j) in the order j, alone or among all rows: bit for bit."""
+    A, B = paths(3, 10, 200, 30) * 0.05, paths(4, 10, 200, 30) * 0.05
+    G = np.random.default_rng(5).normal(size=(10, 10))
+    gX, _ = dw.sigkernel_backward(A, B, G, dyadic_order=(0, 1))
+    for i in (0, 9):
+        assert np.array_equal(gX[i], dw.sigkernel_backward(A[i:i + 1], B, G[i:i + 1], dyadic_order=(0, 1))[0][0])
 
 
 def test_return_grid():
