@@ -10,7 +10,13 @@ Run by `make check-peers` inside .venv-peers: pytest -q bench/check_peers_signat
 * signature kernel: deepwick.sigkernel vs pysiglib.sig_kernel_gram for dyadic orders 0..3, linear and RBF static
   kernels (pySigLib's RBFKernel(sigma) is exp(-|x-y|^2 / sigma), deepwick's scale s gives sigma = 2 s^2): the schemes
   coincide (the second-order update with the data-grid static-kernel increments divided by 4^lambda), so the
-  tolerance is 1e-12 relative to the entry.
+  tolerance is 1e-12 relative to the entry; also pairs of orders (order_x, order_y) (cells of G / 2^(order_x +
+  order_y)). K(X, X) with unequal orders is compared with pySigLib's sig_kernel_gram(X, X.copy()): given the same
+  object twice, pySigLib 4.0.0 solves the upper triangle and mirrors it, which with unequal orders puts k(x_j, x_i)
+  refined the other way round below the diagonal (its lower triangle then differs from its own
+  sig_kernel_gram(X, X.copy()) by ~1e-3; deepwick agrees with the latter to 1e-14);
+* PDE grids: deepwick.sigkernel(..., return_grid=True) vs pysiglib.sig_kernel(..., return_grid=True), pairs of orders
+  and both static kernels, |diff| <= 1e-12 max(1, |ref|) entry by entry.
 """
 import os
 import sys
@@ -60,7 +66,7 @@ def test_logsignature_iisignature(d, n, length):
     assert rel(dw.logsignature(X, n), iisignature.logsig(X, prep)) <= TOL
 
 
-KERNEL_CASES = [(lam, static) for lam in range(4) for static in ("linear", "rbf")]
+KERNEL_CASES = [(lam, static) for lam in (0, 1, 2, 3, (0, 2), (2, 1), (3, 0)) for static in ("linear", "rbf")]
 
 
 @pytest.mark.parametrize("lam,static", KERNEL_CASES)
@@ -70,8 +76,18 @@ def test_sigkernel_pysiglib(lam, static):
     sk = None if static == "linear" else pysiglib.RBFKernel(2 * scale ** 2)
     for A, B in ((X, Y), (X, X)):
         ours = dw.sigkernel(A, None if B is A else B, dyadic_order=lam, static=static, scale=1.0 if sk is None else scale)
-        ref = np.asarray(pysiglib.sig_kernel_gram(A, B, dyadic_order=lam, static_kernel=sk))
+        ref = np.asarray(pysiglib.sig_kernel_gram(A, B if B is not A else B.copy(), dyadic_order=lam,
+                                                  static_kernel=sk))
         assert float(np.max(np.abs(ours - ref) / np.abs(ref))) <= TOL
+
+
+@pytest.mark.parametrize("lam,static", [(lam, st) for lam in (1, (0, 2), (2, 1)) for st in ("linear", "rbf")])
+def test_sigkernel_grid_pysiglib(lam, static):
+    X, Y = paths(3, 4, 10, 3, 0.3), paths(4, 4, 7, 3, 0.3)
+    sk = None if static == "linear" else pysiglib.RBFKernel(2 * 0.81)
+    ours = dw.sigkernel(X, Y, dyadic_order=lam, static=static, scale=1.0 if sk is None else 0.9, return_grid=True)
+    ref = np.asarray(pysiglib.sig_kernel(X, Y, dyadic_order=lam, static_kernel=sk, return_grid=True))
+    assert ours.shape == ref.shape and rel(ours, ref) <= TOL
 
 
 if __name__ == "__main__":
@@ -89,4 +105,9 @@ if __name__ == "__main__":
         sk = None if static == "linear" else pysiglib.RBFKernel(2 * 0.81)
         ours = dw.sigkernel(X, Y, dyadic_order=lam, static=static, scale=1.0 if sk is None else 0.9)
         ref = np.asarray(pysiglib.sig_kernel_gram(X, Y, dyadic_order=lam, static_kernel=sk))
-        print("sigkernel lambda=%d %s: pySigLib %.2e" % (lam, static, float(np.max(np.abs(ours - ref) / np.abs(ref)))))
+        print("sigkernel lambda=%s %s: pySigLib %.2e" % (lam, static, float(np.max(np.abs(ours - ref) / np.abs(ref)))))
+    for lam in (1, (0, 2), (2, 1)):
+        A, B = paths(3, 4, 10, 3, 0.3), paths(4, 4, 7, 3, 0.3)
+        ours = dw.sigkernel(A, B, dyadic_order=lam, return_grid=True)
+        print("sigkernel grid lambda=%s: pySigLib %.2e"
+              % (lam, rel(ours, np.asarray(pysiglib.sig_kernel(A, B, dyadic_order=lam, return_grid=True)))))

@@ -12,7 +12,7 @@
 typedef struct sigkernel_args {
     cli_args base;
     const char *x, *y, *out, *solver, *stat;
-    long dyadic_order, max_batch, threads;
+    long dyadic_order, dyadic_order_y, max_batch, threads;
     double scale, end_time;
     bool json, time_aug, lead_lag, basepoint;
 } sigkernel_args;
@@ -28,6 +28,9 @@ static const cli_opt opts[] = {
     {"dyadic-order", CLI_INT, F(dyadic_order), "L",
      "cut every segment into 2^L pieces; refused if the PDE rows would not fit in memory", .def = "0", .lo = 0,
      .hi = 40},
+    {"dyadic-order-y", CLI_INT, F(dyadic_order_y), "L2",
+     "a different order for the second paths (--y, or the second slot of K(X, X), then not\nsymmetric): "
+     "pySigLib's dyadic_order = (L, L2); default L", .lo = 0, .hi = 40},
     {"solver", CLI_TEXT, F(solver), "S", "second-order (error falls ~4x per dyadic level) or first-order (~2x)",
      .def = "second-order"},
     {"static", CLI_TEXT, F(stat), "K", "linear (kappa = scale^2 <x, y>) or rbf (kappa = exp(-|x-y|^2 / (2 scale^2)),\n"
@@ -62,6 +65,7 @@ int cmd_sigkernel(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc >= 0) return rc;
     const long lam = a.dyadic_order, maxb = a.max_batch;
+    const bool has_y_order = cli_given(&cmd, &a, "dyadic-order-y");
     dw_sig_solver sv;
     dw_sig_static sk;
     if (dw_sig_solver_parse(a.solver, &sv) || dw_sig_static_parse(a.stat, &sk))
@@ -73,6 +77,7 @@ int cmd_sigkernel(int argc, char **argv)
     dw_status s;
     if ((s = dw_sig_kernel_opts_init(&o)) || (s = dw_sig_kernel_opts_set_solver(o, sv)) ||
         (s = dw_sig_kernel_opts_set_static(o, sk)) || (s = dw_sig_kernel_opts_set_dyadic_order(o, (int)lam)) ||
+        (has_y_order && (s = dw_sig_kernel_opts_set_dyadic_order_y(o, (int)a.dyadic_order_y))) ||
         (s = dw_sig_kernel_opts_set_scale(o, a.scale)) ||
         (a.threads && (s = dw_sig_kernel_opts_set_threads(o, (int)a.threads))) ||
         (s = dw_sig_kernel_opts_set_time_aug(o, a.time_aug)) || (s = dw_sig_kernel_opts_set_lead_lag(o, a.lead_lag)) ||
@@ -127,12 +132,17 @@ int cmd_sigkernel(int argc, char **argv)
         goto done;
     }
     if (a.json) {
+        /* the orders the error estimate compared with: both one lower, or both one higher when either is 0 */
+        const long ly_ord = has_y_order ? a.dyadic_order_y : lam, step = (lam < ly_ord ? lam : ly_ord) == 0 ? 1 : -1;
+        char cmp[48];
+        if (ly_ord == lam) snprintf(cmp, sizeof cmp, "%ld", lam + step);
+        else snprintf(cmp, sizeof cmp, "[%ld, %ld]", lam + step, ly_ord + step);
         printf("{\"command\": \"sigkernel\", \"version\": \"%s\", ", dw_version());
         cli_json_options(stdout, &cmd, &a);
         printf(", \"n\": %zu, \"m\": %zu, \"len_x\": %zu, \"len_y\": %zu, \"d\": %zu, \"symmetric\": %s, "
-               "\"error_estimate\": {\"max_abs\": %.6g, \"max_rel\": %.6g, \"compared_with_dyadic_order\": %ld}, "
+               "\"error_estimate\": {\"max_abs\": %.6g, \"max_rel\": %.6g, \"compared_with_dyadic_order\": %s}, "
                "\"shape\": [%zu, %zu], \"threads\": %d, \"seconds\": %.6f}\n",
-               n, m, lx, ly, d, a.y ? "false" : "true", eabs, erel, lam == 0 ? 1L : lam - 1, n, m,
+               n, m, lx, ly, d, a.y || ly_ord != lam ? "false" : "true", eabs, erel, cmp, n, m,
                dw_core_threads((int)a.threads), secs);
     }
     rc = 0;

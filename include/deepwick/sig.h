@@ -156,8 +156,15 @@ typedef struct dw_sig_kernel_opts dw_sig_kernel_opts;
 /** dyadic order 0, second order, linear static kernel, scale 1, default threads. */
 DW_API dw_status dw_sig_kernel_opts_init(dw_sig_kernel_opts **o);
 DW_API void dw_sig_kernel_opts_clear(dw_sig_kernel_opts *o);
-/** lambda in 0..DW_SIG_KERNEL_DYADIC_MAX: each segment cut into 2^lambda pieces. */
+/** lambda in 0..DW_SIG_KERNEL_DYADIC_MAX: each segment of both path sets cut into 2^lambda pieces (sets both
+ * orders). */
 DW_API dw_status dw_sig_kernel_opts_set_dyadic_order(dw_sig_kernel_opts *o, int dyadic_order);
+/** The order of the second path set Y alone (pySigLib's dyadic_order = (order_x, order_y)), set after
+ * dw_sig_kernel_opts_set_dyadic_order: a segment pair (I, J) is cut into 2^order_x x 2^order_y cells with
+ * g = G_IJ / 2^(order_x + order_y). With unequal orders K(X, X) (Y == NULL) is not symmetric: entry (i, j) refines
+ * x_i by 2^order_x and x_j by 2^order_y. Refining x_i by 2^a (order_x + a) is refining the path itself: inserting
+ * 2^a - 1 equally spaced points in each of its segments (linear static kernel). */
+DW_API dw_status dw_sig_kernel_opts_set_dyadic_order_y(dw_sig_kernel_opts *o, int dyadic_order_y);
 /** Second order (default) or first order (for comparison). */
 DW_API dw_status dw_sig_kernel_opts_set_solver(dw_sig_kernel_opts *o, dw_sig_solver solver);
 /** linear: kappa = scale^2 <x, y>; rbf: exp(-|x - y|^2 / (2 scale^2)). */
@@ -171,13 +178,15 @@ DW_API dw_status dw_sig_kernel_opts_set_lead_lag(dw_sig_kernel_opts *o, bool lea
 DW_API dw_status dw_sig_kernel_opts_set_basepoint(dw_sig_kernel_opts *o, bool basepoint);
 DW_API dw_status dw_sig_kernel_opts_set_end_time(dw_sig_kernel_opts *o, double end_time);
 
-/** Work-space bytes of a Gram computation (the output excluded) into *bytes. */
+/** Work-space bytes of a Gram computation (the output excluded) into *bytes: the PDE rows of each thread, whatever
+ * the number of paths (no per-pair or per-path buffers; path transforms add the transformed paths of the call). */
 DW_API dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d, double *bytes);
 /** K (n x m) = k(x_i, y_j) for X (n x lx x d), Y (m x ly x d); Y == NULL gives K(X, X), exactly symmetric. */
 DW_API dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, double *K);
 /** Rows i0..i1-1 and columns j0..j1-1 of the Gram matrix into K (leading dimension ld), bit-identical to
- * dw_sig_kernel_gram's entries (Y == NULL: the symmetric Gram's entries). */
+ * dw_sig_kernel_gram's entries (Y == NULL: the symmetric Gram's entries). Only the tile's paths (x_i0..x_i1-1 and
+ * y_j0..y_j1-1) are read, checked and transformed, so a loop over the tiles costs what the Gram matrix costs. */
 DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0,
                                     size_t j1, size_t ld, double *K);
@@ -196,9 +205,20 @@ DW_API dw_status dw_sig_score(const double *Kxx, size_t n, const double *kxy, do
 DW_API dw_status dw_sig_mmd_test(const double *Kxx, size_t n, const double *Kyy, size_t m, const double *Kxy,
                                  size_t permutations, unsigned long long seed, double *mmd2, double *p_value);
 
+/** The full PDE grid of n pairs (x_b, y_b) (pySigLib's sig_kernel(..., return_grid=True)): grid (n x rows x cols),
+ * grid[b, p, q] = k(x_b on its first p refined pieces, y_b on its first q), rows = ((lx' - 1) << order_x) + 1,
+ * cols = ((ly' - 1) << order_y) + 1 (lx', ly' the lengths after the path transforms; dw_sig_kernel_grid_shape).
+ * Row 0 and column 0 are 1; grid[b, rows - 1, cols - 1] is bit for bit the Gram matrix's entry k(x_b, y_b).
+ * X (n x lx x d), Y (n x ly x d), both required. */
+DW_API dw_status dw_sig_kernel_grid_shape(const dw_sig_kernel_opts *o, size_t lx, size_t ly, size_t d, size_t *rows,
+                                          size_t *cols);
+DW_API dw_status dw_sig_kernel_grid(const dw_sig_kernel_opts *o, const double *X, const double *Y, size_t n,
+                                    size_t lx, size_t ly, size_t d, double *grid);
+
 /** Richardson-style error estimate of a Gram matrix K computed with options o: the Gram matrix at the next lower
- * dyadic order (the next higher one when lambda = 0) K', and err = |K - K'| / (r - 1) (r = 4 second order,
- * 2 first order; lambda = 0: |K - K'| r / (r - 1)). Writes the largest absolute and relative (to |K|) values. */
+ * dyadic orders (both orders one lower; both one higher when either is 0) K', and err = |K - K'| / (r - 1)
+ * (r = 4 second order, 2 first order; an order 0: |K - K'| r / (r - 1)). Writes the largest absolute and relative
+ * (to |K|) values. */
 DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                      const double *Y, size_t m, size_t ly, size_t d, const double *K,
                                      double *max_abs, double *max_rel);
@@ -207,8 +227,9 @@ DW_API dw_status dw_sig_kernel_error(const dw_sig_kernel_opts *o, const double *
  * (NULL exactly when Y is NULL: then K = K(X, X) and both slots of every entry count towards grad_X), and
  * *grad_scale = the derivative with respect to the static kernel's scale (grad_scale may be NULL). grad_K (n x m)
  * must be finite. The discrete adjoint of the Goursat solver above (the adjoint PDE of sigkernel / pySigLib, at the
- * same dyadic order and solver): the exact gradient of the computed K. Work space: the refined PDE grid of one pair
- * ((lx-1) 2^lambda + 1) x ((ly-1) 2^lambda + 1) kept whole, for 8 pairs per thread. Independent of the thread count. */
+ * same dyadic orders and solver): the exact gradient of the computed K. Work space: the refined PDE grid of one pair
+ * ((lx-1) 2^order_x + 1) x ((ly-1) 2^order_y + 1) kept whole, for 8 pairs per thread, and the pair list and
+ * per-pair gradients of one batch of pairs (about 8 MB), whatever n x m. Independent of the thread count. */
 DW_API dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                              const double *Y, size_t m, size_t ly, size_t d, const double *grad_K,
                                              double *grad_X, double *grad_Y, double *grad_scale);

@@ -25,7 +25,8 @@ _check_alloc = bind("dw_core_check_alloc", _st, _dbl, ctypes.c_char_p)
 _TRANSFORM = {"time_aug": _bool, "lead_lag": _bool, "basepoint": _bool, "end_time": _dbl}
 _SETTERS: Dict[str, Dict[str, Any]] = {
     "dw_sig_opts": {"level": _int, "threads": _int, "basis": _int, **_TRANSFORM},
-    "dw_sig_kernel_opts": {"dyadic_order": _int, "solver": _int, "static": _int, "scale": _dbl, "threads": _int,
+    "dw_sig_kernel_opts": {"dyadic_order": _int, "dyadic_order_y": _int, "solver": _int, "static": _int,
+                           "scale": _dbl, "threads": _int,
                            **_TRANSFORM},
     "dw_sig_nsk_opts": {"act": c_handle, "sigma0": _dbl, "sigma_a": _dbl, "sigma_b": _dbl, "inhomogeneous": _bool,
                         "dyadic_order": _int, "solver": _int, "grid": _bool, "threads": _int},

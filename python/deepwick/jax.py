@@ -9,7 +9,7 @@ through ``jax.pure_callback`` (:func:`deepwick.signature` / :func:`deepwick.sign
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 try:
     import jax
@@ -152,8 +152,9 @@ def logsignature(X: Any, level: int, *, time_aug: bool = False, lead_lag: bool =
                                ("basepoint", basepoint), ("basis", basis), ("threads", threads)))
 
 
-def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-order", static: str = "linear",
-              scale: float = 1.0, max_batch: Optional[int] = None, time_aug: bool = False, lead_lag: bool = False,
+def sigkernel(X: Any, Y: Any, *, dyadic_order: Union[int, Tuple[int, int]] = 0, solver: str = "second-order",
+              static: str = "linear", scale: float = 1.0, max_batch: Optional[int] = None, time_aug: bool = False,
+              lead_lag: bool = False,
               end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> Any:
     """Differentiable :func:`deepwick.sigkernel` K(X, Y) for JAX arrays (gradients by the adjoint Goursat sweep).
 
@@ -164,13 +165,14 @@ def sigkernel(X: Any, Y: Any, *, dyadic_order: int = 0, solver: str = "second-or
     Y : jax.Array, shape (m, ly, d) or (ly, d)
         Second paths (pass X again for K(X, X)).
     dyadic_order, solver, static, scale, max_batch, time_aug, lead_lag, end_time, basepoint, threads
-        As for :func:`deepwick.sigkernel` (static arguments).
+        As for :func:`deepwick.sigkernel` (static arguments; dyadic_order may be a pair (order_x, order_y)).
 
     Returns
     -------
     jax.Array, shape (n, m), or 0-d / 1-D for single paths
     """
-    kw = (("dyadic_order", dyadic_order), ("solver", solver), ("static", static), ("scale", float(scale)),
+    order = tuple(dyadic_order) if isinstance(dyadic_order, (tuple, list)) else dyadic_order  # hashable
+    kw = (("dyadic_order", order), ("solver", solver), ("static", static), ("scale", float(scale)),
           ("max_batch", max_batch), ("time_aug", time_aug), ("lead_lag", lead_lag), ("end_time", float(end_time)),
           ("basepoint", basepoint), ("threads", threads))
     return _kernel(X, Y, kw)

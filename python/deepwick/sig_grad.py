@@ -10,7 +10,7 @@ pySigLib's ``sig_backprop`` / ``sig_kernel_backprop``.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
@@ -125,7 +125,8 @@ def logsignature_backward(X: ArrayLike, level: int, grad_out: ArrayLike, *, time
     return _sig_backward(X, level, grad_out, threads, True, (time_aug, lead_lag, end_time, basepoint), basis)
 
 
-def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, *, dyadic_order: int = 0,
+def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, *,
+                       dyadic_order: Union[int, Tuple[int, int]] = 0,
                        solver: str = "second-order", static: str = "linear", scale: float = 1.0,
                        scale_grad: bool = False, time_aug: bool = False, lead_lag: bool = False,
                        end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> Any:
@@ -142,7 +143,7 @@ def sigkernel_backward(X: ArrayLike, Y: Optional[ArrayLike], grad_K: ArrayLike, 
     grad_K : array_like, the shape of ``sigkernel(X, Y, ...)``: (n, m), (m,), (n,) or a scalar
         dL/dK; finite entries.
     dyadic_order, solver, static, scale, time_aug, lead_lag, end_time, basepoint
-        As for :func:`deepwick.sigkernel`.
+        As for :func:`deepwick.sigkernel` (dyadic_order an integer or a pair (order_x, order_y)).
     scale_grad : bool
         Also return dL/dscale.
     threads : int, optional

@@ -19,6 +19,7 @@ from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, ch
 from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _bool, _dbl, _enum, _float,
                           _gram, _int, _logsig_len, _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp,
                           _threads, _transforms)
+from .sig_kernel import _kernel_opts, _solver_parse, sigkernel  # noqa: F401 (sigkernel: re-exported)
 
 _u64 = ctypes.c_ulonglong
 
@@ -29,13 +30,6 @@ _size = bind("dw_sig_size", _st, _sz, _int, _szp)
 _logsig_size = bind("dw_sig_logsig_size", _st, _sz, _int, _szp)
 _signature = bind("dw_sig_signature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
 _logsignature = bind("dw_sig_logsignature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
-_solver_parse = bind("dw_sig_solver_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
-_static_parse = bind("dw_sig_static_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
-_kernel_gram = bind("dw_sig_kernel_gram", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
-_kernel_tile = bind("dw_sig_kernel_tile", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, _sz, _sz,
-                    _sz, _sz, _sz, c_double_p)
-_kernel_error = bind("dw_sig_kernel_error", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz,
-                     c_double_p, c_double_p, c_double_p)
 _nsk_gram = bind("dw_sig_nsk_gram", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
 _cresnet_sample = bind("dw_sig_cresnet_sample", _st, c_handle, _sz, _sz, _u64, _bool, c_double_p, _sz, _sz, _sz,
                        c_double_p)
@@ -133,79 +127,6 @@ def logsignature(X: ArrayLike, level: int, *, time_aug: bool = False, lead_lag: 
         a level for Lyndon words; expanded: shape (batch, d + ... + d^n).
     """
     return _sig(X, level, threads, True, (time_aug, lead_lag, end_time, basepoint), basis)
-
-
-def _kernel_opts(dyadic_order: int, solver: str, static: str, scale: float, threads: Optional[int],
-                 tr: Transform = _NO_TRANSFORM) -> _Opts:
-    o = _transforms(_Opts("dw_sig_kernel_opts"), tr)
-    o.set("dyadic_order", as_int("dyadic_order", dyadic_order))
-    o.set("solver", _enum(_solver_parse, "solver", solver))
-    o.set("static", _enum(_static_parse, "static", static))
-    o.set("scale", _float("scale", scale))
-    _threads(o, threads)
-    return o
-
-
-def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: int = 0, solver: str = "second-order",
-              static: str = "linear", scale: float = 1.0, max_batch: Optional[int] = None, error: bool = False,
-              time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0, basepoint: bool = False,
-              threads: Optional[int] = None) -> Any:
-    """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (theory.md 5).
-
-    Parameters
-    ----------
-    X : array_like, shape (n, lx, d) or (lx, d)
-        First paths (len >= 1: a one-point path is constant, its kernel with any path is 1).
-    Y : array_like, shape (m, ly, d) or (ly, d), optional
-        Second paths; None gives K(X, X), then exactly symmetric.
-    dyadic_order : int
-        lambda in 0..40: each segment cut into 2^lambda pieces.
-    solver : {'second-order', 'first-order'}
-        Cell update; the error falls ~4x per dyadic level (second order) or ~2x (first order).
-    static : {'linear', 'rbf'}
-        Static kernel: kappa = scale^2 <x, y>, or ``kappa = exp(-|x - y|^2 / (2 scale^2))`` with second differences on
-        the data grid as in pySigLib.
-    scale : float
-        > 0, the static kernel's scale.
-    max_batch : int, optional
-        Compute the Gram matrix in tiles of at most max_batch x max_batch pairs (the same entries, bit for bit).
-    error : bool
-        Also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
-        lambda -> infinity limit from the Gram matrix at the neighbouring dyadic order.
-    time_aug, lead_lag, end_time, basepoint
-        Path transforms of X and Y, as for :func:`signature`.
-    threads : int, optional
-        threads (default: all cores). The result does not depend on it.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, m), or a scalar / 1-D row for single paths
-        K; with ``error=True`` the pair (K, estimate).
-    """
-    Xa, Ya, one_x, one_y = _pair(X, Y)
-    o = _kernel_opts(dyadic_order, solver, static, scale, threads, (time_aug, lead_lag, end_time, basepoint))
-    n, lx, d = Xa.shape
-    m, ly = (n, lx) if Ya is None else Ya.shape[:2]
-    _alloc_check(8.0 * n * m, "the signature-kernel Gram matrix")
-    K = np.empty((n, m))
-    if max_batch is None:
-        check(_kernel_gram(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K)))
-    else:
-        B = as_int("max_batch", max_batch, "size_t")
-        if B < 1:
-            raise InputError("max_batch: expected a positive integer, got %d" % B)
-        for i0 in range(0, n, B):
-            for j0 in range(0, m, B):
-                i1, j1 = min(n, i0 + B), min(m, j0 + B)
-                buf = np.empty((i1 - i0, j1 - j0))
-                check(_kernel_tile(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, i0, i1, j0, j1, j1 - j0, ptr(buf)))
-                K[i0:i1, j0:j1] = buf
-    res = _shape2(K, one_x, one_y)
-    if not error:
-        return res
-    ea, er = _dbl(), _dbl()
-    check(_kernel_error(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, ptr(K), ctypes.byref(ea), ctypes.byref(er)))
-    return res, {"max_abs": ea.value, "max_rel": er.value}
 
 
 def _nsk_opts(act: ActLike, sigma0: float, sigma_a: float, sigma_b: float, inhomogeneous: bool,

@@ -15,7 +15,7 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 try:
     import torch
@@ -152,8 +152,9 @@ def logsignature(X: torch.Tensor, level: int, *, time_aug: bool = False, lead_la
     return out
 
 
-def sigkernel(X: torch.Tensor, Y: Optional[torch.Tensor] = None, *, dyadic_order: int = 0,
-              solver: str = "second-order", static: str = "linear", scale: float = 1.0,
+def sigkernel(X: torch.Tensor, Y: Optional[torch.Tensor] = None, *,
+              dyadic_order: Union[int, Tuple[int, int]] = 0, solver: str = "second-order", static: str = "linear",
+              scale: float = 1.0,
               max_batch: Optional[int] = None, time_aug: bool = False, lead_lag: bool = False,
               end_time: float = 1.0, basepoint: bool = False, threads: Optional[int] = None) -> torch.Tensor:
     """Differentiable :func:`deepwick.sigkernel` (the Gram matrix; gradients by the adjoint Goursat sweep).
@@ -165,8 +166,9 @@ def sigkernel(X: torch.Tensor, Y: Optional[torch.Tensor] = None, *, dyadic_order
     Y : torch.Tensor, shape (m, ly, d) or (ly, d), optional
         Second paths; None for K(X, X).
     dyadic_order, solver, static, scale, max_batch, time_aug, lead_lag, end_time, basepoint, threads
-        As for :func:`deepwick.sigkernel` (the scale is a float, not differentiated here; see
-        :func:`deepwick.sigkernel_backward` for its derivative).
+        As for :func:`deepwick.sigkernel` (dyadic_order may be a pair (order_x, order_y); the scale is a float,
+        not differentiated here; see :func:`deepwick.sigkernel_backward` for its derivative; return_grid and out are
+        not offered: the grids are not differentiable).
 
     Returns
     -------

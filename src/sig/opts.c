@@ -122,7 +122,15 @@ dw_status dw_sig_kernel_opts_set_dyadic_order(dw_sig_kernel_opts *o, int dyadic_
 {
     NEED(o, "dyadic_order");
     dw_status s = check_dyadic(dyadic_order, DW_SIG_KERNEL_DYADIC_MAX);
-    if (!s) o->dyadic_order = dyadic_order;
+    if (!s) o->dyadic_order = o->dyadic_order_y = dyadic_order;
+    return s;
+}
+
+dw_status dw_sig_kernel_opts_set_dyadic_order_y(dw_sig_kernel_opts *o, int dyadic_order_y)
+{
+    NEED(o, "dyadic_order");
+    dw_status s = check_dyadic(dyadic_order_y, DW_SIG_KERNEL_DYADIC_MAX);
+    if (!s) o->dyadic_order_y = dyadic_order_y;
     return s;
 }
 

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dw_status check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name, size_t min_len)
+/* The shape of the whole batch, and the entries of paths first .. first + count - 1 (numbered in the whole batch). */
+static dw_status check_paths(const double *X, size_t batch, size_t first, size_t count, size_t len, size_t d,
+                             const char *name, size_t min_len)
 {
     if (!X) return dw_fail(DW_ERR_INVALID, "%s: NULL paths", name);
     if (batch == 0) return dw_fail(DW_ERR_INVALID, "%s: no paths (batch size 0)", name);
@@ -19,7 +21,7 @@ static dw_status check_paths(const double *X, size_t batch, size_t len, size_t d
         return dw_fail(DW_ERR_INVALID, "%s: paths need at least 2 points (got %zu): a path of one point has no "
                                        "increments",
                        name, len);
-    for (size_t b = 0; b < batch; b++)
+    for (size_t b = first; b < first + count; b++)
         for (size_t i = 0; i < len; i++)
             for (size_t k = 0; k < d; k++) {
                 const double v = X[(b * len + i) * d + k];
@@ -32,12 +34,18 @@ static dw_status check_paths(const double *X, size_t batch, size_t len, size_t d
 
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name)
 {
-    return check_paths(X, batch, len, d, name, 2);
+    return check_paths(X, batch, 0, batch, len, d, name, 2);
 }
 
 dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name)
 {
-    return check_paths(X, batch, len, d, name, 1);
+    return check_paths(X, batch, 0, batch, len, d, name, 1);
+}
+
+dw_status dw_sig_check_points_range(const double *X, size_t batch, size_t first, size_t count, size_t len, size_t d,
+                                    const char *name)
+{
+    return check_paths(X, batch, first, count, len, d, name, 1);
 }
 
 double *dw_sig_increments(const double *X, size_t n, size_t len, size_t d)

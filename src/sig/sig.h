@@ -112,6 +112,9 @@ dw_status dw_hall_init(dw_liebasis *b, const dw_tens *t);
 dw_status dw_sig_check_paths(const double *X, size_t batch, size_t len, size_t d, const char *name);
 /* The same with len >= 1: signatures and signature kernels accept one-point (constant) paths. */
 dw_status dw_sig_check_points(const double *X, size_t batch, size_t len, size_t d, const char *name);
+/* The same, reading only paths first .. first + count - 1 of the batch (a tile's; numbered in the whole batch). */
+dw_status dw_sig_check_points_range(const double *X, size_t batch, size_t first, size_t count, size_t len, size_t d,
+                                    const char *name);
 
 /* Number of Lyndon words of length k over d letters (Witt's formula); 0 on overflow. */
 size_t dw_lyndon_count(size_t d, int k);
@@ -156,7 +159,7 @@ struct dw_sig_opts {
 };
 
 struct dw_sig_kernel_opts {
-    int dyadic_order;
+    int dyadic_order, dyadic_order_y; /* along X's paths (the grid's rows) and Y's (its columns) */
     dw_sig_solver solver;
     dw_sig_static static_kernel;
     double scale;

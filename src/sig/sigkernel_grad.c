@@ -3,14 +3,14 @@
  * (the same dyadic refinement and cell update), not of the PDE's limit.
  *
  * The forward cell update is k[p+1, q+1] = (k[p+1, q] + k[p, q+1]) A_c - k[p, q] B_c, with A_c, B_c functions of the
- * cell's increment product g_c = G_IJ / 4^lambda (one value per segment pair (I, J)). With a[p, q] = dK/dk[p, q]
- * (a = 1 at the far corner) the adjoint sweep runs the grid backwards:
+ * cell's increment product g_c = G_IJ / 2^(ox + oy) (dyadic orders ox of X, oy of Y; one value per segment pair
+ * (I, J)). With a[p, q] = dK/dk[p, q] (a = 1 at the far corner) the adjoint sweep runs the grid backwards:
  *   a[p, q] = a[p, q+1] A_(p-1, q) + a[p+1, q] A_(p, q-1) - a[p+1, q+1] B_(p, q)   (missing cells count 0),
  * the adjoint Goursat problem of sigkernel / pySigLib, and dK/dg_c = a[p+1, q+1] ((k[p+1, q] + k[p, q+1]) A'(g_c) -
  * k[p, q] B'(g_c)). Summed over a segment pair's cells this gives dK/dG_IJ, which goes to the path points through
  * G_IJ = scale^2 <dx_I, dy_J> (linear) or the second difference of exp(-|x - y|^2 / (2 scale^2)) (RBF).
  *
- * The forward grid of a pair is kept whole ((lx-1) 2^lambda + 1) x ((ly-1) 2^lambda + 1) per lane), LANES pairs at
+ * The forward grid of a pair is kept whole ((lx-1) 2^ox + 1) x ((ly-1) 2^oy + 1) per lane), LANES pairs at
  * once as in the forward solver. Pairs go in batches of a fixed number of groups, whose per-pair gradients are
  * added into grad_X / grad_Y in pair order: the result does not depend on the thread count.
  */
@@ -47,17 +47,17 @@ typedef struct {
 
 /* The forward solve with every row kept: k is (Nr + 1) x (Nc + 1) x LANES; A, B per segment pair (Mx x My x LANES). */
 DW_CLONES static void forward_grid(double *restrict k, const double *restrict A, const double *restrict B, size_t Nr,
-                                   size_t Nc, size_t My, int lam)
+                                   size_t Nc, size_t My, int lx, int ly)
 {
     const size_t W = Nc + 1;
     for (size_t c = 0; c < W * LANES; c++) k[c] = 1.0;
     for (size_t r = 0; r < Nr; r++) {
         const double *up = k + r * W * LANES;
         double *nw = k + (r + 1) * W * LANES;
-        const double *Ar = A + (r >> lam) * My * LANES, *Br = B + (r >> lam) * My * LANES;
+        const double *Ar = A + (r >> lx) * My * LANES, *Br = B + (r >> lx) * My * LANES;
         for (int l = 0; l < LANES; l++) nw[l] = 1.0;
         for (size_t c = 0; c < Nc; c++) {
-            const double *a = Ar + (c >> lam) * LANES, *b = Br + (c >> lam) * LANES;
+            const double *a = Ar + (c >> ly) * LANES, *b = Br + (c >> ly) * LANES;
             for (int l = 0; l < LANES; l++)
                 nw[(c + 1) * LANES + l] =
                     (nw[c * LANES + l] + up[(c + 1) * LANES + l]) * a[l] - up[c * LANES + l] * b[l];
@@ -69,16 +69,17 @@ DW_CLONES static void forward_grid(double *restrict k, const double *restrict A,
  * padding, whose coefficients are clamped to existing cells); gg (per segment pair) += the cells' dK/dg. */
 DW_CLONES static void adjoint(const double *restrict k, const double *restrict A, const double *restrict B,
                               const double *restrict DA, const double *restrict DB, double *restrict gg,
-                              double *restrict an, double *restrict ac, size_t Nr, size_t Nc, size_t My, int lam)
+                              double *restrict an, double *restrict ac, size_t Nr, size_t Nc, size_t My, int lx,
+                              int ly)
 {
     const size_t W = Nc + 1;
     memset(an, 0, (W + 1) * LANES * sizeof(double));
     for (size_t P = Nr; P >= 1; P--) {
         memset(ac + Nc * LANES, 0, 2 * LANES * sizeof(double));
-        const size_t bu = ((P - 1) >> lam) * My, bd = ((P < Nr ? P : Nr - 1) >> lam) * My;
+        const size_t bu = ((P - 1) >> lx) * My, bd = ((P < Nr ? P : Nr - 1) >> lx) * My;
         const double *kr = k + P * W * LANES, *kp = kr - W * LANES;
         for (size_t Q = Nc; Q >= 1; Q--) {
-            const size_t cq = (Q < Nc ? Q : Nc - 1) >> lam, cm = (Q - 1) >> lam;
+            const size_t cq = (Q < Nc ? Q : Nc - 1) >> ly, cm = (Q - 1) >> ly;
             const double *a1 = A + (bu + cq) * LANES, *a2 = A + (bd + cm) * LANES, *b3 = B + (bd + cq) * LANES;
             const double *da = DA + (bu + cm) * LANES, *db = DB + (bu + cm) * LANES;
             double *gc = gg + (bu + cm) * LANES, v[LANES];
@@ -212,8 +213,9 @@ static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
 {
     const dw_sig_kernel_opts *o = p->o;
     const size_t lx = p->lx, ly = p->ly, d = p->d, Mx = lx - 1, My = ly - 1, Nr = p->Nr, Nc = p->Nc;
-    const int lam = o->dyadic_order, second = o->solver == DW_SIG_SECOND_ORDER, isrbf = o->static_kernel == DW_SIG_RBF;
-    const double scale4 = ldexp(1.0, -2 * lam);
+    const int ox = o->dyadic_order, oy = o->dyadic_order_y;
+    const int second = o->solver == DW_SIG_SECOND_ORDER, isrbf = o->static_kernel == DW_SIG_RBF;
+    const double scale4 = ldexp(1.0, -(ox + oy));
     const double s2 = isrbf ? 0.5 / (o->scale * o->scale) : o->scale * o->scale;
     const size_t nb = Mx * My * LANES, W = Nc + 1;
     double *G = ws, *A = G + nb, *B = A + nb, *DA = B + nb, *DB = DA + nb, *gg = DB + nb;
@@ -237,14 +239,14 @@ static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
                 }
     coefficients(xl, yl, kap, Mx, My, d, s2, scale4, isrbf, second, G, A, B, DA, DB);
     memset(gg, 0, nb * sizeof(double));
-    forward_grid(k, A, B, Nr, Nc, My, lam);
-    adjoint(k, A, B, DA, DB, gg, an, ac, Nr, Nc, My, lam);
-    /* dK/dG_IJ (the cells' g are G_IJ 4^-lambda) to the points */
+    forward_grid(k, A, B, Nr, Nc, My, ox, oy);
+    adjoint(k, A, B, DA, DB, gg, an, ac, Nr, Nc, My, ox, oy);
+    /* dK/dG_IJ (the cells' g are G_IJ 2^-(ox + oy)) to the points */
     if (isrbf) {
         rbf_to_points(gg, kap, xl, yl, lx, ly, d, s2, scale4, gk, gx, gy, dsc);
         for (int l = 0; l < LANES; l++) dsc[l] /= o->scale * o->scale * o->scale;
     } else {
-        /* G_IJ = scale^2 <dx_I, dy_J>: dK/d<dx_I, dy_J> = scale^2 4^-lambda gg_IJ; dK/dscale = 2 sum gg G / scale */
+        /* G_IJ = scale^2 <dx_I, dy_J>: dK/d<dx_I, dy_J> = scale^2 2^-(ox + oy) gg_IJ; dK/dscale = 2 sum gg G / scale */
         for (int l = 0; l < LANES; l++) dsc[l] = 0.0;
         for (size_t q = 0; q < nb; q++) dsc[q % LANES] += gg[q] * G[q];
         for (int l = 0; l < LANES; l++) dsc[l] *= 2.0 / o->scale;
@@ -274,6 +276,40 @@ static void solve_group(const gplan *p, const lanes *L, double *ws, double *out)
                 }
             }
         oy[ly * d] = dsc[l] * w;
+    }
+}
+
+/* The pairs with a non-zero weight in row-major order, one batch of groups at a time (the pair list of one batch
+ * only); symmetric: (i <= j) once, weight grad_K[i, j] + grad_K[j, i]. */
+typedef struct {
+    const double *grad_K;
+    size_t n, m;
+    int sym;
+    size_t i, j; /* the next pair to look at */
+} pair_cursor;
+
+static void next_groups(pair_cursor *c, lanes *groups, size_t ng)
+{
+    size_t q = 0;
+    while (q < ng * LANES && c->i < c->n) {
+        const size_t i = c->i, j = c->j;
+        const double w = c->grad_K[i * c->m + j] + (c->sym && j > i ? c->grad_K[j * c->m + i] : 0.0);
+        if (++c->j == c->m) {
+            c->i++;
+            c->j = c->sym ? c->i : 0;
+        }
+        if (w == 0.0) continue;
+        lanes *g = &groups[q / LANES];
+        g->xi[q % LANES] = i;
+        g->yj[q % LANES] = j;
+        g->w[q % LANES] = w;
+        q++;
+    }
+    for (; q % LANES; q++) { /* padding lanes repeat the group's first pair with weight 0 */
+        lanes *g = &groups[q / LANES];
+        g->xi[q % LANES] = g->xi[0];
+        g->yj[q % LANES] = g->yj[0];
+        g->w[q % LANES] = 0.0;
     }
 }
 
@@ -310,6 +346,15 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
         if (!isfinite(grad_K[i]))
             return dw_fail(DW_ERR_INVALID, "grad_K: entry (%zu, %zu) is not finite (%g)", i / m + 1, i % m + 1,
                            grad_K[i]);
+    if (!Y && o->dyadic_order != o->dyadic_order_y) { /* no symmetry: K(X, Y = X), both gradients to X */
+        double *gY = dw_alloc(n * lx, d * sizeof(double), "the second slot's gradient");
+        if (!gY) return DW_ERR_NOMEM;
+        s = dw_sig_kernel_gram_backward(o, X, n, lx, X, n, lx, d, grad_K, grad_X, gY, grad_scale);
+        if (!s)
+            for (size_t e = 0; e < n * lx * d; e++) grad_X[e] += gY[e];
+        free(gY);
+        return s;
+    }
     if (dw_sig_transform_active(&o->tr)) { /* the gradient on the transformed paths, then the transform's adjoint */
         dw_sig_kernel_paths t;
         if ((s = dw_sig_kernel_transform(o, X, n, lx, Y, m, Y ? ly : 0, d, &t))) return s;
@@ -331,18 +376,21 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
     if (grad_Y) memset(grad_Y, 0, m * ly * d * sizeof(double));
     if (grad_scale) *grad_scale = 0.0;
     if (lx == 1 || ly == 1) return DW_OK; /* k = 1 whatever the paths */
-    gplan p = {o, X, Y ? Y : X, lx, ly, d, (lx - 1) << o->dyadic_order, (ly - 1) << o->dyadic_order,
+    gplan p = {o, X, Y ? Y : X, lx, ly, d, (lx - 1) << o->dyadic_order, (ly - 1) << o->dyadic_order_y,
                (lx + ly) * d + 1, 0};
     const double nbl = (double)(lx - 1) * (double)(ly - 1) * LANES;
-    /* the refined grid's sizes in floating point: (lx - 1) 2^lambda may not fit a size_t before the check */
-    const double Nr = ldexp((double)(lx - 1), o->dyadic_order), Nc = ldexp((double)(ly - 1), o->dyadic_order);
+    /* the refined grid's sizes in floating point: (lx - 1) 2^ox may not fit a size_t before the check */
+    const double Nr = ldexp((double)(lx - 1), o->dyadic_order), Nc = ldexp((double)(ly - 1), o->dyadic_order_y);
     const double wsz = 6.0 * nbl + 2.0 * (double)(lx + ly) * (double)d * LANES + 2.0 * (double)lx * (double)ly * LANES +
                        (Nr + 1.0) * (Nc + 1.0) * LANES + 2.0 * (Nc + 2.0) * LANES;
     const int nt = dw_core_threads(o->threads);
     char what[128];
-    snprintf(what, sizeof what, "the PDE grids of the signature-kernel gradient at dyadic order %d (kept whole per "
-                                "pair and thread)",
-             o->dyadic_order);
+    if (o->dyadic_order == o->dyadic_order_y)
+        snprintf(what, sizeof what, "the PDE grids of the signature-kernel gradient at dyadic order %d (kept whole "
+                                    "per pair and thread)", o->dyadic_order);
+    else
+        snprintf(what, sizeof what, "the PDE grids of the signature-kernel gradient at dyadic orders (%d, %d) (kept "
+                                    "whole per pair and thread)", o->dyadic_order, o->dyadic_order_y);
     if ((s = dw_core_check_alloc(wsz * 8.0 * nt, what))) return s;
     p.wsz = (size_t)wsz;
     /* the pairs with a non-zero weight; symmetric: (i <= j) once, weight grad_K[i, j] + grad_K[j, i] */
@@ -360,7 +408,7 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
     if (per_batch > ngroups) per_batch = ngroups;
     const int thr = (double)npairs * (double)p.Nr * (double)p.Nc > 1e5 ? nt : 1;
     const int nw = dw_par_workers(per_batch, thr);
-    lanes *groups = dw_alloc(ngroups, sizeof(lanes), "signature-kernel gradient pair list");
+    lanes *groups = dw_alloc(per_batch, sizeof(lanes), "signature-kernel gradient pair list");
     double *buf = groups ? dw_alloc(per_batch * LANES, p.per * sizeof(double), "signature-kernel gradient buffer")
                          : NULL;
     double *ws = buf ? dw_alloc((size_t)nw, p.wsz * sizeof(double), "signature-kernel gradient work space") : NULL;
@@ -369,32 +417,16 @@ dw_status dw_sig_kernel_gram_backward(const dw_sig_kernel_opts *o, const double 
         free(buf);
         return DW_ERR_NOMEM;
     }
-    size_t q = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = Y ? 0 : i; j < m; j++) {
-            const double w = grad_K[i * m + j] + (!Y && j > i ? grad_K[j * m + i] : 0.0);
-            if (w == 0.0) continue;
-            lanes *g = &groups[q / LANES];
-            const int l = (int)(q % LANES);
-            g->xi[l] = i;
-            g->yj[l] = j;
-            g->w[l] = w;
-            q++;
-        }
-    for (; q % LANES; q++) { /* padding lanes repeat the group's first pair with weight 0 */
-        lanes *g = &groups[q / LANES];
-        g->xi[q % LANES] = g->xi[0];
-        g->yj[q % LANES] = g->yj[0];
-        g->w[q % LANES] = 0.0;
-    }
     double dscale = 0.0;
+    pair_cursor cur = {grad_K, n, m, Y == NULL, 0, 0};
     for (size_t g0 = 0; g0 < ngroups; g0 += per_batch) {
         const size_t nbg = ngroups - g0 < per_batch ? ngroups - g0 : per_batch;
-        batch_job job = {&p, groups, g0, buf, ws};
+        next_groups(&cur, groups, nbg);
+        batch_job job = {&p, groups, 0, buf, ws};
         (void)dw_par_for(nbg, thr, batch_group, &job);
         for (size_t g = 0; g < nbg; g++)
             for (int l = 0; l < LANES; l++) {
-                const lanes *L = &groups[g0 + g];
+                const lanes *L = &groups[g];
                 if (L->w[l] == 0.0) continue;
                 const double *src = buf + (g * LANES + (size_t)l) * p.per;
                 double *dx = grad_X + L->xi[l] * lx * d, *dy = (Y ? grad_Y : grad_X) + L->yj[l] * ly * d;

@@ -483,6 +483,15 @@ static dw_status sc_sig_grad(void)
     if (!s) s = dw_sig_kernel_opts_set_lead_lag(ko, true);
     if (!s) s = dw_sig_kernel_gram(ko, P, 2, 4, NULL, 0, 0, 2, K);
     if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, P, 2, 4, 2, GK, gX, gY, NULL);
+    /* unequal orders (K(X, X) through K(X, Y = X)), tiles of transformed paths, the PDE grids of pairs */
+    double grid[2 * 13 * 25];
+    if (!s) s = dw_sig_kernel_opts_set_dyadic_order_y(ko, 2);
+    if (!s) s = dw_sig_kernel_gram(ko, P, 2, 4, NULL, 0, 0, 2, K);
+    if (!s) s = dw_sig_kernel_tile(ko, P, 2, 4, NULL, 0, 0, 2, 1, 2, 0, 2, 2, K);
+    if (!s) s = dw_sig_kernel_gram_backward(ko, P, 2, 4, NULL, 0, 0, 2, GK, gX, NULL, NULL);
+    if (!s) s = dw_sig_kernel_grid(ko, P, P, 2, 4, 4, 2, grid); /* lead-lag: 7 points, 13 x 25 cells */
+    if (!s) s = dw_sig_kernel_opts_set_lead_lag(ko, false);
+    if (!s) s = dw_sig_kernel_grid(ko, P, P, 2, 4, 4, 2, grid);
     dw_sig_kernel_opts_clear(ko);
     dw_sig_opts_clear(so);
     return s;
