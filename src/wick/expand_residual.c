@@ -12,78 +12,14 @@
  *   alpha^2 = 1 and S = sw <x,y>/d + sb. Exact rational polynomials by FLINT's fmpq_mpoly, memoised per multiset
  *   of factors within a layer. */
 #include "wick/expand.h"
+#include "wick/multiset.h"
 
 #include <flint/fmpq_mpoly.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RES_MAX_FACTORS 48 /* m factors of one monomial */
 #define RES_MAX_WEIGHT 32  /* a + b of a moment m_ab: 2 K^L */
-
-/* memo: sorted multisets of factor types -> polynomial (open addressing) */
-typedef struct mentry {
-    int k;
-    int *key;
-    fmpq_mpoly_struct *val;
-} mentry;
-
-typedef struct memo {
-    mentry *e;
-    size_t cap, n;
-    const fmpq_mpoly_ctx_struct *ctx;
-} memo;
-
-static size_t mslot(const memo *m, const int *key, int k)
-{
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)k;
-    for (int i = 0; i < k; i++) h = (h ^ (uint64_t)key[i]) * 1099511628211ull;
-    size_t j = (size_t)h & (m->cap - 1);
-    while (m->e[j].val && (m->e[j].k != k || memcmp(m->e[j].key, key, (size_t)k * sizeof(int))))
-        j = (j + 1) & (m->cap - 1);
-    return j;
-}
-
-static fmpq_mpoly_struct *memo_get(const memo *m, const int *key, int k)
-{
-    return m->cap ? m->e[mslot(m, key, k)].val : NULL;
-}
-
-/* takes val (NULL on failure, val freed) */
-static fmpq_mpoly_struct *memo_put(memo *m, const int *key, int k, fmpq_mpoly_struct *val)
-{
-    if (2 * (m->n + 1) > m->cap) {
-        memo g = {calloc(m->cap ? 2 * m->cap : 64, sizeof(mentry)), m->cap ? 2 * m->cap : 64, m->n, m->ctx};
-        if (!g.e) goto fail;
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->e[i].val) g.e[mslot(&g, m->e[i].key, m->e[i].k)] = m->e[i];
-        free(m->e);
-        *m = g;
-    }
-    int *kc = malloc((size_t)(k ? k : 1) * sizeof(int));
-    if (!kc) goto fail;
-    memcpy(kc, key, (size_t)k * sizeof(int));
-    m->e[mslot(m, key, k)] = (mentry){k, kc, val};
-    m->n++;
-    return val;
-fail:
-    fmpq_mpoly_clear(val, m->ctx);
-    free(val);
-    return NULL;
-}
-
-static void memo_clear(memo *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->e[i].val) {
-            fmpq_mpoly_clear(m->e[i].val, m->ctx);
-            free(m->e[i].val);
-            free(m->e[i].key);
-        }
-    free(m->e);
-    m->e = NULL;
-    m->cap = m->n = 0;
-}
 
 static fmpq_mpoly_struct *poly_new(const fmpq_mpoly_ctx_struct *ctx)
 {
@@ -103,7 +39,7 @@ typedef struct res {
     fmpq_mpoly_struct S[3];
     fmpq_mpoly_struct **mu;   /* (W+1)^2, lazy */
     fmpq_mpoly_struct **Spow; /* 3 x (W+1), lazy */
-    memo kap, phi, R;
+    mset_memo kap, phi, R;
     slong *ex;
     dw_status st;
 } res;
@@ -178,55 +114,6 @@ static const fmpq_mpoly_struct *spow(res *r, int w, int p)
     return *slot = q;
 }
 
-/* The sub-multisets B of a sorted multiset that hold its first element: B and the rest, sorted, with the number of
- * ways to pick B's positions. */
-typedef struct split {
-    int D, dv[RES_MAX_FACTORS], dn[RES_MAX_FACTORS], b[RES_MAX_FACTORS];
-} split;
-
-static void split_init(split *s, const int *key, int k)
-{
-    s->D = 0;
-    for (int i = 0; i < k; i++) {
-        if (!s->D || s->dv[s->D - 1] != key[i]) {
-            s->dv[s->D] = key[i];
-            s->dn[s->D] = 0;
-            s->b[s->D++] = 0;
-        }
-        s->dn[s->D - 1]++;
-    }
-    s->b[0] = 1;
-}
-
-static int split_next(split *s)
-{
-    for (int i = s->D - 1; i >= 0; i--) {
-        if (s->b[i] < s->dn[i]) {
-            s->b[i]++;
-            return 1;
-        }
-        s->b[i] = i == 0 ? 1 : 0;
-    }
-    return 0;
-}
-
-static void split_keys(const split *s, int *kb, int *nb, int *kr, int *nr, fmpz_t mult)
-{
-    fmpz_t t;
-    fmpz_init(t);
-    fmpz_one(mult);
-    *nb = *nr = 0;
-    for (int i = 0; i < s->D; i++) {
-        for (int j = 0; j < s->dn[i]; j++) {
-            if (j < s->b[i]) kb[(*nb)++] = s->dv[i];
-            else kr[(*nr)++] = s->dv[i];
-        }
-        fmpz_bin_uiui(t, (ulong)(s->dn[i] - (i == 0)), (ulong)(s->b[i] - (i == 0)));
-        fmpz_mul(mult, mult, t);
-    }
-    fmpz_clear(t);
-}
-
 static void sums(const res *r, const int *key, int k, int *A, int *B)
 {
     *A = *B = 0;
@@ -239,9 +126,9 @@ static void sums(const res *r, const int *key, int k, int *A, int *B)
 /* kappa_z(Y_t : t in key) in (h_x, h_y, s) */
 static const fmpq_mpoly_struct *kappa(res *r, const int *key, int k)
 {
-    fmpq_mpoly_struct *K = memo_get(&r->kap, key, k);
+    fmpq_mpoly_struct *K = mset_memo_get(&r->kap, key, k);
     if (K) return K;
-    int A, B, kb[RES_MAX_FACTORS], kr[RES_MAX_FACTORS], nb, nr;
+    int A, B, kb[MSET_MAX], kr[MSET_MAX], nb, nr;
     sums(r, key, k, &A, &B);
     const fmpq_mpoly_struct *M = mu(r, A, B);
     if (!M || !(K = poly_new(r->c5))) return NULL;
@@ -250,11 +137,11 @@ static const fmpq_mpoly_struct *kappa(res *r, const int *key, int k)
     fmpq_mpoly_init(t, r->c5);
     fmpz_t mult;
     fmpz_init(mult);
-    split s;
-    split_init(&s, key, k);
+    mset_split s;
+    mset_split_init(&s, key, k);
     int ok = 1;
     do {
-        split_keys(&s, kb, &nb, kr, &nr, mult);
+        mset_split_keys(&s, kb, &nb, kr, &nr, mult);
         if (!nr) continue; /* B = C: the cumulant itself */
         const fmpq_mpoly_struct *kB = kappa(r, kb, nb);
         int Ar, Br;
@@ -267,7 +154,7 @@ static const fmpq_mpoly_struct *kappa(res *r, const int *key, int k)
         fmpq_mpoly_mul(t, kB, mR, r->c5);
         fmpq_mpoly_scalar_mul_fmpz(t, t, mult, r->c5);
         fmpq_mpoly_sub(K, K, t, r->c5);
-    } while (split_next(&s));
+    } while (mset_split_next(&s));
     fmpz_clear(mult);
     fmpq_mpoly_clear(t, r->c5);
     if (!ok) {
@@ -275,13 +162,13 @@ static const fmpq_mpoly_struct *kappa(res *r, const int *key, int k)
         free(K);
         return NULL;
     }
-    return memo_put(&r->kap, key, k, K);
+    return mset_memo_put(&r->kap, key, k, K);
 }
 
 /* F(C): the cumulant with its h monomials summed over the units (h_x^p h_y^q -> m_pq) and s -> S */
 static const fmpq_mpoly_struct *block(res *r, const int *key, int k)
 {
-    fmpq_mpoly_struct *F = memo_get(&r->phi, key, k);
+    fmpq_mpoly_struct *F = mset_memo_get(&r->phi, key, k);
     if (F) return F;
     const fmpq_mpoly_struct *K = kappa(r, key, k);
     if (!K || !(F = poly_new(r->ctx))) return NULL;
@@ -321,29 +208,29 @@ static const fmpq_mpoly_struct *block(res *r, const int *key, int k)
         free(F);
         return NULL;
     }
-    return memo_put(&r->phi, key, k, F);
+    return mset_memo_put(&r->phi, key, k, F);
 }
 
 /* R(C) = sum over set partitions s of C of u^{|C| - |s|} prod_{blocks} F: by the block of the first factor */
 static const fmpq_mpoly_struct *Rget(res *r, const int *key, int k)
 {
-    fmpq_mpoly_struct *R = memo_get(&r->R, key, k);
+    fmpq_mpoly_struct *R = mset_memo_get(&r->R, key, k);
     if (R) return R;
     if (!(R = poly_new(r->ctx))) return NULL;
     if (!k) {
         fmpq_mpoly_one(R, r->ctx);
-        return memo_put(&r->R, key, k, R);
+        return mset_memo_put(&r->R, key, k, R);
     }
-    int kb[RES_MAX_FACTORS], kr[RES_MAX_FACTORS], nb, nr, ok = 1;
+    int kb[MSET_MAX], kr[MSET_MAX], nb, nr, ok = 1;
     fmpq_mpoly_t t, u;
     fmpq_mpoly_init(t, r->ctx);
     fmpq_mpoly_init(u, r->ctx);
     fmpz_t mult;
     fmpz_init(mult);
-    split s;
-    split_init(&s, key, k);
+    mset_split s;
+    mset_split_init(&s, key, k);
     do {
-        split_keys(&s, kb, &nb, kr, &nr, mult);
+        mset_split_keys(&s, kb, &nb, kr, &nr, mult);
         const fmpq_mpoly_struct *F = block(r, kb, nb), *S = F ? Rget(r, kr, nr) : NULL;
         if (!S) {
             ok = 0;
@@ -355,7 +242,7 @@ static const fmpq_mpoly_struct *Rget(res *r, const int *key, int k)
         fmpq_mpoly_mul(t, t, u, r->ctx);
         fmpq_mpoly_scalar_mul_fmpz(t, t, mult, r->ctx);
         fmpq_mpoly_add(R, R, t, r->ctx);
-    } while (split_next(&s));
+    } while (mset_split_next(&s));
     fmpz_clear(mult);
     fmpq_mpoly_clear(t, r->ctx);
     fmpq_mpoly_clear(u, r->ctx);
@@ -364,14 +251,14 @@ static const fmpq_mpoly_struct *Rget(res *r, const int *key, int k)
         free(R);
         return NULL;
     }
-    return memo_put(&r->R, key, k, R);
+    return mset_memo_put(&r->R, key, k, R);
 }
 
 static void step_clear(res *r)
 {
-    memo_clear(&r->kap);
-    memo_clear(&r->phi);
-    memo_clear(&r->R);
+    mset_memo_clear(&r->kap);
+    mset_memo_clear(&r->phi);
+    mset_memo_clear(&r->R);
     const int n = (r->W + 1) * (r->W + 1);
     for (int i = 0; i < n; i++)
         if (r->mu[i]) {
@@ -419,16 +306,16 @@ static void step(res *r, fmpq_mpoly_t P)
     fmpq_mpoly_init(t, r->ctx);
     fmpq_t c;
     fmpq_init(c);
-    int key[RES_MAX_FACTORS];
+    int key[MSET_MAX];
     for (slong i = 0; i < fmpq_mpoly_length(P, r->ctx) && !r->st; i++) {
         fmpq_mpoly_get_term_exp_si(r->ex, P, i, r->ctx);
         fmpq_mpoly_get_term_coeff_fmpq(c, P, i, r->ctx);
         int k = 0;
-        for (int v = 0; v < r->T && k <= RES_MAX_FACTORS; v++)
-            for (slong j = 0; j < r->ex[1 + v] && k <= RES_MAX_FACTORS; j++)
-                if (k < RES_MAX_FACTORS) key[k++] = v;
-                else k = RES_MAX_FACTORS + 1;
-        if (k > RES_MAX_FACTORS) {
+        for (int v = 0; v < r->T && k <= MSET_MAX; v++)
+            for (slong j = 0; j < r->ex[1 + v] && k <= MSET_MAX; j++)
+                if (k < MSET_MAX) key[k++] = v;
+                else k = MSET_MAX + 1;
+        if (k > MSET_MAX) {
             fail(r, DW_ERR_INVALID, "residual route: a product of more than 48 moments (a smaller depth or degree)");
             break;
         }
