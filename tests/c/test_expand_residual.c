@@ -236,6 +236,10 @@ static void test_terms_and_errors(void)
           strstr(dw_error_message(), "above its limit"));
     CHECK(dw_wick_expand(net, DW_WICK_EXPAND_TREES, false, X0, Y0, 3, &e) == DW_ERR_INVALID &&
           strstr(dw_error_message(), "conditional route"));
+    /* and its bound on the depth for a nonlinear phi */
+    CHECK(dw_wick_net_set_depth(net, 4) == DW_OK && dw_wick_net_set_poly(net, 3, pq) == DW_OK);
+    CHECK(dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, X0, Y0, 3, &e) == DW_ERR_INVALID &&
+          strstr(dw_error_message(), "depth <= 3"));
     dw_wick_net_clear(net);
 }
 
