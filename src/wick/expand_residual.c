@@ -45,9 +45,18 @@ typedef struct res {
     dw_status st;
 } res;
 
+static void fail(res *r, dw_status st, const char *what)
+{
+    if (!r->st) r->st = st == DW_ERR_NOMEM ? dw_fail(st, "out of memory") : dw_fail(st, "expand: %s", what);
+}
+
 /* E_z[(g h_x + alpha z_x)^A (g h_y + alpha z_y)^B] for z ~ N(0, s) */
 static const fmpq_mpoly_struct *mu(res *r, int A, int B)
 {
+    if (A > r->W || B > r->W) { /* the degree bound 2 K^L makes this unreachable */
+        fail(r, DW_ERR_INTERNAL, "residual route: a moment above the degree bound");
+        return NULL;
+    }
     const int key = A * (r->W + 1) + B;
     if (r->mu[key]) return r->mu[key];
     fmpq_mpoly_struct *M = poly_new(r->c5);
@@ -95,10 +104,6 @@ static const fmpq_mpoly_struct *mu(res *r, int A, int B)
     return M;
 }
 
-static void fail(res *r, dw_status st, const char *what)
-{
-    if (!r->st) r->st = st == DW_ERR_NOMEM ? dw_fail(st, "out of memory") : dw_fail(st, "expand: %s", what);
-}
 
 /* S[w]^p in the state's ring (lazy) */
 static const fmpq_mpoly_struct *spow(res *r, int w, int p)
