@@ -27,9 +27,10 @@ static const cli_opt opts[] = {
     {"weight-var", CLI_TEXT, F(weight_var), "V", "sigma_w^2, exact decimal or p/q", .def = "1"},
     {"bias-var", CLI_TEXT, F(bias_var), "B", "sigma_b^2", .def = "0"},
     {"residual", CLI_TEXT, F(residual), "G,A2", "residual blocks: the hidden layers 2..L become\n"
-     "h^l = G h^{l-1} + alpha (W^l phi(h^{l-1}) + b^l) with alpha^2 = A2 (exact); one pair for every block or\n"
-     "L-1 pairs G2,A2_2,G3,A2_3,...; the constant term is the NNGP of `deepwick kernel --net 'dense;\n"
-     "residual(phi; dense, skip_scale=G, branch_scale=alpha); ...; phi; dense'`", .def = NULL},
+     "h^l = G h^{l-1} + alpha (W^l phi(h^{l-1}) + b^l), alpha^2 = A2 (exact);\n"
+     "one pair for every block or L-1 pairs G2,A2_2,G3,A2_3,...; the constant term\n"
+     "is the NNGP of `deepwick kernel --net 'dense; residual(phi; dense,\n"
+     "skip_scale=G, branch_scale=alpha); ...; phi; dense'`", .def = NULL},
     {"route", CLI_TEXT, F(route), "R", "trees (the operator-graph expansion, a sum over pairs of trees of their\n"
      "Wick pairings) or conditional (the layer recursion conditioned on the layer below)", .def = "trees"},
     {"terms", CLI_FLAG, F(terms), NULL, "list the trees with their coefficients and, per pair of trees, the pairings'\n"
