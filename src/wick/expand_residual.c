@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define RES_MAX_WEIGHT 32  /* a + b of a moment m_ab: 2 K^L */
-#define RES_MAX_DEPTH 3    /* nonlinear phi: depth 3 quadratic 0.1 s, depth 4 quadratic 540 s */
+#define RES_MAX_DEPTH 3    /* nonlinear phi: depth 3 quadratic 0.03 s, depth 4 quadratic > 400 s */
 
 static fmpq_mpoly_struct *poly_new(const fmpq_mpoly_ctx_struct *ctx)
 {
@@ -39,7 +39,7 @@ typedef struct res {
     fmpq_t g, a2;
     fmpq_mpoly_struct S[3];
     fmpq_mpoly_struct **mu;   /* (W+1)^2, lazy */
-    fmpq_mpoly_struct **Spow; /* 3 x (W+1), lazy */
+    fmpq_mpoly_struct **Spow; /* (W/2+1)^3 products of S entries, lazy */
     mset_memo kap, phi, R;
     slong *ex;
     dw_status st;
@@ -105,17 +105,24 @@ static const fmpq_mpoly_struct *mu(res *r, int A, int B)
 }
 
 
-/* S[w]^p in the state's ring (lazy) */
-static const fmpq_mpoly_struct *spow(res *r, int w, int p)
+/* S_xx^i S_xy^j S_yy^k in the state's ring (lazy, i, j, k <= W / 2) */
+static const fmpq_mpoly_struct *sprod(res *r, int i, int j, int k)
 {
-    fmpq_mpoly_struct **slot = r->Spow + w * (r->W + 1) + p;
+    const int H = r->W / 2 + 1;
+    fmpq_mpoly_struct **slot = r->Spow + (i * H + j) * H + k;
     if (*slot) return *slot;
     fmpq_mpoly_struct *q = poly_new(r->ctx);
     if (!q) return NULL;
-    if (!fmpq_mpoly_pow_ui(q, r->S + w, (ulong)p, r->ctx)) {
-        fmpq_mpoly_clear(q, r->ctx);
-        free(q);
-        return NULL;
+    if (!i && !j && !k) fmpq_mpoly_one(q, r->ctx);
+    else { /* one factor times a memoised product of one fewer */
+        const int w = k ? 2 : j ? 1 : 0;
+        const fmpq_mpoly_struct *p = sprod(r, i - (w == 0), j - (w == 1), k - (w == 2));
+        if (!p) {
+            fmpq_mpoly_clear(q, r->ctx);
+            free(q);
+            return NULL;
+        }
+        fmpq_mpoly_mul(q, p, r->S + w, r->ctx);
     }
     return *slot = q;
 }
@@ -178,37 +185,47 @@ static const fmpq_mpoly_struct *block(res *r, const int *key, int k)
     if (F) return F;
     const fmpq_mpoly_struct *K = kappa(r, key, k);
     if (!K || !(F = poly_new(r->ctx))) return NULL;
-    fmpq_mpoly_t t;
-    fmpq_mpoly_init(t, r->ctx);
+    const slong n = fmpq_mpoly_length(K, r->c5);
+    char *done = calloc((size_t)(n ? n : 1), 1);
+    fmpq_mpoly_t lin, m;
+    fmpq_mpoly_init(lin, r->ctx);
+    fmpq_mpoly_init(m, r->ctx);
     fmpq_t c;
     fmpq_init(c);
-    slong ex[5];
-    int ok = 1;
-    for (slong i = 0; i < fmpq_mpoly_length(K, r->c5) && ok; i++) {
+    slong ex[5], ey[5];
+    int ok = done != NULL;
+    /* the terms grouped by their power of S: (sum of c m_pq) times one product of S entries per group */
+    for (slong i = 0; i < n && ok; i++) {
+        if (done[i]) continue;
         fmpq_mpoly_get_term_exp_si(ex, K, i, r->c5);
-        fmpq_mpoly_get_term_coeff_fmpq(c, K, i, r->c5);
-        if (ex[0] + ex[1] > r->W) {
-            fail(r, DW_ERR_INTERNAL, "residual route: a moment above the degree bound");
+        fmpq_mpoly_zero(lin, r->ctx);
+        for (slong j = i; j < n && ok; j++) {
+            fmpq_mpoly_get_term_exp_si(ey, K, j, r->c5);
+            if (done[j] || ey[2] != ex[2] || ey[3] != ex[3] || ey[4] != ex[4]) continue;
+            done[j] = 1;
+            if (ey[0] + ey[1] > r->W) {
+                fail(r, DW_ERR_INTERNAL, "residual route: a moment above the degree bound");
+                ok = 0;
+                break;
+            }
+            fmpq_mpoly_get_term_coeff_fmpq(c, K, j, r->c5);
+            if (ey[0] + ey[1]) fmpq_mpoly_gen(m, 1 + r->tix[ey[0] * (r->W + 1) + ey[1]], r->ctx);
+            else fmpq_mpoly_one(m, r->ctx);
+            fmpq_mpoly_scalar_mul_fmpq(m, m, c, r->ctx);
+            fmpq_mpoly_add(lin, lin, m, r->ctx);
+        }
+        const fmpq_mpoly_struct *p = ok ? sprod(r, (int)ex[2], (int)ex[3], (int)ex[4]) : NULL;
+        if (!p) {
             ok = 0;
             break;
         }
-        fmpq_mpoly_set_fmpq(t, c, r->ctx);
-        if (ex[0] + ex[1]) {
-            fmpq_mpoly_t m;
-            fmpq_mpoly_init(m, r->ctx);
-            fmpq_mpoly_gen(m, 1 + r->tix[ex[0] * (r->W + 1) + ex[1]], r->ctx);
-            fmpq_mpoly_mul(t, t, m, r->ctx);
-            fmpq_mpoly_clear(m, r->ctx);
-        }
-        for (int w = 0; w < 3 && ok; w++) {
-            const fmpq_mpoly_struct *p = ex[2 + w] ? spow(r, w, (int)ex[2 + w]) : NULL;
-            if (ex[2 + w] && !p) ok = 0;
-            else if (p) fmpq_mpoly_mul(t, t, p, r->ctx);
-        }
-        fmpq_mpoly_add(F, F, t, r->ctx);
+        fmpq_mpoly_mul(lin, lin, p, r->ctx);
+        fmpq_mpoly_add(F, F, lin, r->ctx);
     }
+    free(done);
     fmpq_clear(c);
-    fmpq_mpoly_clear(t, r->ctx);
+    fmpq_mpoly_clear(lin, r->ctx);
+    fmpq_mpoly_clear(m, r->ctx);
     if (!ok) {
         fmpq_mpoly_clear(F, r->ctx);
         free(F);
@@ -272,7 +289,7 @@ static void step_clear(res *r)
             free(r->mu[i]);
             r->mu[i] = NULL;
         }
-    for (int i = 0; i < 3 * (r->W + 1); i++)
+    for (int i = 0; i < (r->W / 2 + 1) * (r->W / 2 + 1) * (r->W / 2 + 1); i++)
         if (r->Spow[i]) {
             fmpq_mpoly_clear(r->Spow[i], r->ctx);
             free(r->Spow[i]);
@@ -349,7 +366,7 @@ dw_status dw_wick_expand_residual(dw_wick_expansion *e)
     const double w = K <= 1 ? 2 : 2 * pow(K, L);
     if (K >= 2 && L > RES_MAX_DEPTH)
         return dw_fail(DW_ERR_INVALID, "expand: the residual conditional route takes depth <= %d for a nonlinear phi "
-                       "(depth %d given; depth 4 quadratic takes about 9 minutes)", RES_MAX_DEPTH, L);
+                       "(depth %d given; depth 4 quadratic takes more than 6 minutes)", RES_MAX_DEPTH, L);
     if (w > RES_MAX_WEIGHT)
         return dw_fail(DW_ERR_INVALID, "expand: the residual conditional route needs the moments m_ab up to a + b = "
                        "2 K^L = %.0f, above its limit %d (a smaller depth or degree, or the trees route)", w,
@@ -363,7 +380,7 @@ dw_status dw_wick_expand_residual(dw_wick_expansion *e)
     r.tb = malloc((size_t)W1 * W1 * sizeof(int));
     r.tix = malloc((size_t)W1 * W1 * sizeof(int));
     r.mu = calloc((size_t)W1 * W1, sizeof *r.mu);
-    r.Spow = calloc((size_t)3 * W1, sizeof *r.Spow);
+    r.Spow = calloc((size_t)(r.W / 2 + 1) * (r.W / 2 + 1) * (r.W / 2 + 1), sizeof *r.Spow);
     r.ex = malloc((size_t)W1 * W1 * sizeof(slong));
     if (!r.ta || !r.tb || !r.tix || !r.mu || !r.Spow || !r.ex) {
         free(r.ta);
