@@ -3,7 +3,8 @@
 
 * The constant term equals the architecture engine's NNGP of the same residual net (`deepwick kernel --net` with an
   expression activation) to 1e-13; the CLI's JSON equals the Python call; the trees route equals the conditional
-  route exactly.
+  route exactly; at N = 1 the expansion equals the width-1 network's expectation by exact Gauss-Hermite quadrature
+  (two nonlinear blocks included).
 * Monte Carlo with deepwick's finite sampler (net_sample of the same residual net, the readout integrated exactly:
   the per-network NNGP Gram entry) at widths 4, 8, 16 (long: depth 3 at 4..32): a weighted fit c0 + c1/N of the
   means (the exact N^-2.. terms subtracted) has c0 and c1 within 4 standard errors of the exact ones, and c1 is
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.polynomial.hermite_e import hermegauss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
@@ -108,6 +110,42 @@ def test_errors(xfile):
                           (["--residual", "y,1"], "gamma"), (["--residual", "1,1,1,1"], "2 blocks given")]:
         p = run(*base, *extra, code=1)
         assert needle in p.stderr and p.stderr.count("\n") == 1 and p.stdout == "", p.stderr
+
+
+def width_one(x, y, poly, sw, sb, blocks, nz=10, nw=6):
+    """E[f(x) f(y)] of the width-1 residual network by tensor Gauss-Hermite quadrature over its Gaussians (h^1 at x
+    and y, each block's w and b; the readout integrated: sw phi(h(x)) phi(h(y)) + sb), exact to rounding for the
+    polynomial degrees here (nz, nw nodes integrate degree 2 nz - 1, 2 nw - 1 exactly)."""
+    d, sw, sb = len(x), float(sw), float(sb)
+    C = np.array([[sw * x @ x / d + sb, sw * x @ y / d + sb], [sw * x @ y / d + sb, sw * y @ y / d + sb]])
+    ev, V = np.linalg.eigh(C)
+    A = V * np.sqrt(np.clip(ev, 0, None))
+    (tz, wz), (tw, ww) = hermegauss(nz), hermegauss(nw)
+    t = np.meshgrid(*([tz] * 2 + [tw] * (2 * len(blocks))), indexing="ij")
+    w = np.prod(np.meshgrid(*([wz] * 2 + [ww] * (2 * len(blocks))), indexing="ij"), axis=0)
+    w = w / np.sqrt(2 * np.pi) ** len(t)
+    c = [float(v) for v in poly]
+
+    def phi(z):
+        return sum(ck * z ** k for k, ck in enumerate(c))
+
+    hx, hy = A[0, 0] * t[0] + A[0, 1] * t[1], A[1, 0] * t[0] + A[1, 1] * t[1]
+    for b, (g, a2) in enumerate(blocks):
+        wb, bb, al = t[2 + 2 * b] * np.sqrt(sw), t[3 + 2 * b] * np.sqrt(sb), np.sqrt(float(a2))
+        hx, hy = float(g) * hx + al * (wb * phi(hx) + bb), float(g) * hy + al * (wb * phi(hy) + bb)
+    return float(np.sum(w * (sw * phi(hx) * phi(hy) + sb)))
+
+
+@pytest.mark.parametrize("net", range(len(NETS)))
+def test_width_one_equals_quadrature(net):
+    """At N = 1 the expansion (the sum of its coefficients) is the width-1 network's expectation: an independent
+    check of the conditional route on two nonlinear blocks, out of the trees route's reach."""
+    depth, poly, _, sw, sb, blocks = NETS[net]
+    for x, y in [(X[0], X[1]), (X[2], X[2])]:
+        e = dw.expand(x, y, depth=depth, poly=poly, weight_var=sw, bias_var=sb, residual=blocks,
+                      route="conditional")
+        q = width_one(x, y, poly, sw, sb, blocks)
+        assert abs(float(sum(e.values())) - q) <= 1e-12 * abs(q), (float(sum(e.values())), q)
 
 
 # ----------------------------------------------------------------------------------------------------------------
