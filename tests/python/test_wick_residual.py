@@ -190,8 +190,11 @@ def monte_carlo(depth, poly, sw, sb, blocks, widths, S, seed):
     fit_check(exact, widths, means, ses)
 
 
-def test_monte_carlo_one_block():
-    monte_carlo(2, [0, 1, 0.5], 1, 0.1, [(1, Fraction(1, 2))], [4, 8, 16], 40000, seed=10)
+@pytest.mark.parametrize("case", [([0, 1, 0.5], 1, [(1, Fraction(1, 2))], 10),
+                                  ([0.2, 1, -0.5], 1.5, [(Fraction(-1, 2), 2)], 30)])
+def test_monte_carlo_one_block(case):
+    poly, sw, blocks, seed = case
+    monte_carlo(2, poly, sw, 0.1, blocks, [4, 8, 16], 40000, seed=seed)
 
 
 @pytest.mark.long
