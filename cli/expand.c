@@ -11,7 +11,7 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct expand_args {
     cli_args base;
-    const char *poly, *weight_var, *bias_var, *inputs, *route, *dot;
+    const char *poly, *weight_var, *bias_var, *inputs, *route, *dot, *residual;
     long depth, term;
     bool terms, json;
 } expand_args;
@@ -26,6 +26,11 @@ static const cli_opt opts[] = {
      .flags = CLI_REQUIRED},
     {"weight-var", CLI_TEXT, F(weight_var), "V", "sigma_w^2, exact decimal or p/q", .def = "1"},
     {"bias-var", CLI_TEXT, F(bias_var), "B", "sigma_b^2", .def = "0"},
+    {"residual", CLI_TEXT, F(residual), "G,A2", "residual blocks: the hidden layers 2..L become\n"
+     "h^l = G h^{l-1} + alpha (W^l phi(h^{l-1}) + b^l), alpha^2 = A2 (exact);\n"
+     "one pair for every block or L-1 pairs G2,A2_2,G3,A2_3,...; the constant term\n"
+     "is the NNGP of `deepwick kernel --net 'dense; residual(phi; dense,\n"
+     "skip_scale=G, branch_scale=alpha); ...; phi; dense'`", .def = NULL},
     {"route", CLI_TEXT, F(route), "R", "trees (the operator-graph expansion, a sum over pairs of trees of their\n"
      "Wick pairings) or conditional (the layer recursion conditioned on the layer below)", .def = "trees"},
     {"terms", CLI_FLAG, F(terms), NULL, "list the trees with their coefficients and, per pair of trees, the pairings'\n"
@@ -40,11 +45,13 @@ static const cli_opt opts[] = {
 static const cli_cmd cmd = {
     "expand",
     "--depth L --poly c0,c1,c2,... --inputs X.npy [--weight-var V] [--bias-var B]\n"
-    "                       [--route trees|conditional] [--terms] [--dot term.dot [--term K]] [--json]",
+    "                       [--residual G,A2[,...]] [--route trees|conditional] [--terms] [--dot term.dot [--term K]]\n"
+    "                       [--json]",
     "E[f(x) f(y)] at finite hidden width N, exactly, as a polynomial in 1/N, for the network\n"
     "  h^1 = W^1 x + b^1,  h^{l+1} = W^{l+1} phi(h^l) + b^{l+1},  f = h^{L+1},  phi(z) = c0 + c1 z + c2 z^2 + ...\n"
     "with Gaussian weights of variance V / fan_in and biases of variance B (theory.md 4.3). The constant term is the\n"
-    "NNGP kernel of `deepwick kernel --act poly:c0,c1,...`.\n",
+    "NNGP kernel of `deepwick kernel --act poly:c0,c1,...`. With --residual the hidden layers 2..L are residual\n"
+    "blocks h^l = G h^{l-1} + alpha (W^l phi(h^{l-1}) + b^l).\n",
     opts, "The first pair of inputs is (0, 1) when X has two or more rows, else (0, 0).\n"};
 
 static char **split_list(const char *text, size_t *n)
@@ -112,6 +119,34 @@ int cmd_expand(int argc, char **argv)
         (s = dw_wick_net_set_weight_var(net, a.weight_var)) || (s = dw_wick_net_set_bias_var(net, a.bias_var))) {
         rc = cli_status(s);
         goto done;
+    }
+    if (a.residual) {
+        size_t nres = 0;
+        char **rv = split_list(a.residual, &nres);
+        if (!rv) {
+            rc = cli_error("out of memory");
+            goto done;
+        }
+        if (nres % 2) {
+            free(rv[nres]);
+            free(rv);
+            rc = cli_error("--residual: expected pairs GAMMA,ALPHA2 (an even number of values), got %zu values", nres);
+            goto done;
+        }
+        const char **g = malloc((nres / 2 + 1) * sizeof *g), **a2 = malloc((nres / 2 + 1) * sizeof *a2);
+        for (size_t k = 0; g && a2 && k < nres / 2; k++) {
+            g[k] = rv[2 * k];
+            a2[k] = rv[2 * k + 1];
+        }
+        s = g && a2 ? dw_wick_net_set_residual(net, nres / 2, g, a2) : DW_ERR_NOMEM;
+        free(g);
+        free(a2);
+        free(rv[nres]);
+        free(rv);
+        if (s) {
+            rc = s == DW_ERR_NOMEM ? cli_error("out of memory") : cli_error("--%s", dw_error_message());
+            goto done;
+        }
     }
     const size_t n = X.rows;
     ex = calloc(n * (n + 1) / 2, sizeof *ex);

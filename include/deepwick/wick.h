@@ -101,6 +101,14 @@ DW_API dw_status dw_wick_net_set_poly(dw_wick_net *net, size_t n_coef, const cha
 /** sigma_w^2, sigma_b^2 >= 0. */
 DW_API dw_status dw_wick_net_set_weight_var(dw_wick_net *net, const char *weight_var);
 DW_API dw_status dw_wick_net_set_bias_var(dw_wick_net *net, const char *bias_var);
+/** Residual blocks (theory.md 4.3): the hidden layers 2..L become h^l = gamma_l h^{l-1} + alpha_l (W^l phi(h^{l-1})
+ * + b^l) (the act-first branch, N x N weights of variance sigma_w^2 / N, biases sigma_b^2), the input layer
+ * h^1 = W^1 x + b^1 and the readout f = W^{L+1} phi(h^L) + b^{L+1} stay as they are. gamma_l and alpha_l^2 >= 0
+ * are exact (decimal or p/q strings): the expansion is a polynomial in them. n = 1: the same block at every layer;
+ * otherwise one per block, n = L - 1 (checked by dw_wick_expand, which refuses a residual network with no block,
+ * L < 2); n = 0: the plain network again. */
+DW_API dw_status dw_wick_net_set_residual(dw_wick_net *net, size_t n, const char *const *gamma,
+                                          const char *const *alpha2);
 
 typedef enum dw_wick_expand_route {
     DW_WICK_EXPAND_TREES = 0,      /* sum over pairs of trees of their Wick pairings */
@@ -121,7 +129,8 @@ DW_API void dw_wick_expansion_clear(dw_wick_expansion *e);
 DW_API int dw_wick_expansion_degree(const dw_wick_expansion *e);
 DW_API const char *dw_wick_expansion_coef(dw_wick_expansion *e, int k);
 DW_API double dw_wick_expansion_coef_d(const dw_wick_expansion *e, int k);
-/** JSON: {"value": {"N^0": ..., "N^-1": ...}, "trees": [...], "terms": [...]} (trees/terms when recorded). */
+/** JSON: {"value": {"N^0": ..., "N^-1": ...}, "trees": [...], "terms": [...]} (trees/terms when recorded), and for a
+ * residual network "residual": {"gamma": [...], "alpha2": [...]} (per block, layers 2..L, exact strings). */
 /** NULL if out of memory (DW_ERR_NOMEM's message then says so). */
 DW_API const char *dw_wick_expansion_json(dw_wick_expansion *e);
 /** Number of recorded terms (tree pairs with a non-zero expectation) and a Graphviz DOT drawing of term k. */

@@ -33,6 +33,8 @@ _net_set_depth = bind("dw_wick_net_set_depth", _st, c_handle, ctypes.c_int)
 _net_set_poly = bind("dw_wick_net_set_poly", _st, c_handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p))
 _net_set_weight_var = bind("dw_wick_net_set_weight_var", _st, c_handle, ctypes.c_char_p)
 _net_set_bias_var = bind("dw_wick_net_set_bias_var", _st, c_handle, ctypes.c_char_p)
+_net_set_residual = bind("dw_wick_net_set_residual", _st, c_handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p),
+                         ctypes.POINTER(ctypes.c_char_p))
 _expand_route_parse = bind("dw_wick_expand_route_parse", _st, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int))
 _expand = bind("dw_wick_expand", _st, c_handle, ctypes.c_int, ctypes.c_bool, c_double_p, c_double_p, ctypes.c_size_t,
                c_handle_p)
@@ -191,9 +193,25 @@ def _vector(name: str, v: Any) -> np.ndarray:
         raise InputError("%s: expected a vector of numbers" % name) from None
 
 
+def _set_residual(net: Any, residual: Any) -> None:
+    """residual=(gamma, alpha2) or [(gamma_2, alpha2_2), ...] onto the network object."""
+    if isinstance(residual, (str, bytes)) or not hasattr(residual, "__len__"):
+        raise InputError("residual: expected (gamma, alpha2) or a sequence of such pairs, got %r" % (residual,))
+    pairs = list(residual)
+    if len(pairs) == 2 and all(isinstance(v, (numbers.Number, str)) for v in pairs):
+        pairs = [tuple(pairs)]
+    for k, p in enumerate(pairs):
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 2:
+            raise InputError("residual[%d]: expected a pair (gamma, alpha2), got %r" % (k, p))
+    g = [_number_text("residual[%d] gamma" % k, p[0]).encode() for k, p in enumerate(pairs)]
+    a = [_number_text("residual[%d] alpha2" % k, p[1]).encode() for k, p in enumerate(pairs)]
+    n = len(pairs)
+    check(_net_set_residual(net, n, (ctypes.c_char_p * n)(*g), (ctypes.c_char_p * n)(*a)))
+
+
 def expand(x: Any, y: Any = None, *, depth: int, poly: Sequence[Number], weight_var: Number = 1,
            bias_var: Number = 0, route: str = "trees", terms: bool = False,
-           dot: Optional[int] = None) -> Dict[Any, Any]:
+           dot: Optional[int] = None, residual: Any = None) -> Dict[Any, Any]:
     """Exact E[f(x) f(y)] at hidden width N of a network with polynomial activation, as a polynomial in 1/N.
 
     The network (theory.md 4.3): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1} (one
@@ -218,6 +236,12 @@ def expand(x: Any, y: Any = None, *, depth: int, poly: Sequence[Number], weight_
         With route 'trees': also return the trees and the per-pair pairings (power of N, Euler characteristic).
     dot : int, optional
         With route 'trees': also return the Graphviz DOT drawing of that term.
+    residual : (gamma, alpha2) or sequence of L - 1 such pairs, optional
+        Residual blocks: the hidden layers 2..L become h^l = gamma h^{l-1} + alpha (W^l phi(h^{l-1}) + b^l) (the
+        act-first branch), the input layer and the readout f = W^{L+1} phi(h^L) + b^{L+1} stay; one pair for every
+        block or one per block. gamma and alpha^2 >= 0 are exact (as for poly), so alpha = c / sqrt(L) is exact.
+        The constant term is the NNGP of ``dense; residual(phi; dense, skip_scale=gamma, branch_scale=alpha)...;
+        phi; dense`` (`deepwick kernel --net`).
 
     Returns
     -------
@@ -243,6 +267,8 @@ def expand(x: Any, y: Any = None, *, depth: int, poly: Sequence[Number], weight_
     check(_net_set_poly(net.h, len(coef), (ctypes.c_char_p * len(coef))(*coef)))
     check(_net_set_weight_var(net.h, _number_text("weight_var", weight_var).encode()))
     check(_net_set_bias_var(net.h, _number_text("bias_var", bias_var).encode()))
+    if residual is not None:
+        _set_residual(net.h, residual)
     h = c_handle()
     check(_expand(net.h, r, record, xv.ctypes.data_as(c_double_p), yv.ctypes.data_as(c_double_p), xv.size,
                   ctypes.byref(h)))

@@ -18,6 +18,10 @@ void dw_wick_expansion_clear(dw_wick_expansion *e)
     fmpq_clear(e->sw);
     fmpq_clear(e->sb);
     for (int i = 0; i < 3; i++) fmpq_clear(e->q[i]);
+    for (int l = 0; e->gam && l <= e->L + 1; l++) fmpq_clear(e->gam + l);
+    for (int l = 0; e->al2 && l <= e->L + 1; l++) fmpq_clear(e->al2 + l);
+    free(e->gam);
+    free(e->al2);
     if (e->u) {
         for (int k = 0; k <= e->deg; k++) fmpq_clear(e->u + k);
         free(e->u);
@@ -96,6 +100,38 @@ dw_status dw_wick_expand(const dw_wick_net *net, dw_wick_expand_route route, boo
     while (e->K > 0 && fmpq_is_zero(e->c + e->K)) e->K--; /* trailing zeros do not change phi */
     fmpq_set(e->sw, net->sw);
     fmpq_set(e->sb, net->sb);
+    if (net->n_res) {
+        if (e->L < 2) {
+            st = dw_fail(DW_ERR_INVALID, "residual: a network of depth %d has no residual block (blocks are the "
+                         "hidden layers 2..L: depth >= 2)", e->L);
+            goto fail;
+        }
+        if (net->n_res != 1 && net->n_res != e->L - 1) {
+            st = dw_fail(DW_ERR_INVALID, "residual: %d blocks given, the network of depth %d has %d (or give one "
+                         "for all)", net->n_res, e->L, e->L - 1);
+            goto fail;
+        }
+        e->gam = calloc((size_t)e->L + 2, sizeof(fmpq));
+        e->al2 = calloc((size_t)e->L + 2, sizeof(fmpq));
+        if (!e->gam || !e->al2) {
+            free(e->gam);
+            free(e->al2);
+            e->gam = e->al2 = NULL;
+            st = dw_fail(DW_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (int l = 0; l <= e->L + 1; l++) {
+            fmpq_init(e->gam + l);
+            fmpq_init(e->al2 + l);
+            fmpq_one(e->al2 + l);
+        }
+        for (int l = 2; l <= e->L; l++) {
+            int b = net->n_res == 1 ? 0 : l - 2;
+            fmpq_set(e->gam + l, net->gam + b);
+            fmpq_set(e->al2 + l, net->al2 + b);
+        }
+        e->residual = 1;
+    }
     {
         fmpq_t a, b;
         fmpq_init(a);
@@ -121,7 +157,9 @@ dw_status dw_wick_expand(const dw_wick_net *net, dw_wick_expand_route route, boo
         fmpq_clear(a);
         fmpq_clear(b);
     }
-    st = route == DW_WICK_EXPAND_TREES ? dw_wick_expand_trees(e) : dw_wick_expand_conditional(e);
+    st = route == DW_WICK_EXPAND_TREES ? dw_wick_expand_trees(e)
+         : e->residual               ? dw_wick_expand_residual(e)
+                                     : dw_wick_expand_conditional(e);
     if (st) goto fail;
     while (e->deg >= 0 && fmpq_is_zero(e->u + e->deg)) fmpq_clear(e->u + e->deg--);
     *out = e;
@@ -165,6 +203,12 @@ static void put_tree(const dw_wick_expansion *e, dw_sbuf *b, int level, int idx)
         dw_sbuf_puts(b, "W1 x");
         return;
     }
+    if (nd->kind == 2) {
+        dw_sbuf_printf(b, "skip%d(", level);
+        put_tree(e, b, level - 1, nd->first);
+        dw_sbuf_puts(b, ")");
+        return;
+    }
     dw_sbuf_printf(b, "W%d c%d(", level, nd->k);
     for (int j = 0; j < nd->k; j++) {
         if (j) dw_sbuf_puts(b, ", ");
@@ -185,6 +229,17 @@ const char *dw_wick_expansion_json(dw_wick_expansion *e)
         dw_sbuf_puts(&b, "\"");
     }
     dw_sbuf_puts(&b, "}");
+    if (e->residual) {
+        for (int w = 0; w < 2; w++) {
+            dw_sbuf_puts(&b, w ? "], \"alpha2\": [" : ", \"residual\": {\"gamma\": [");
+            for (int l = 2; l <= e->L; l++) {
+                dw_sbuf_puts(&b, l > 2 ? ", \"" : "\"");
+                dw_sbuf_fmpq(&b, w ? e->al2 + l : e->gam + l);
+                dw_sbuf_puts(&b, "\"");
+            }
+        }
+        dw_sbuf_puts(&b, "]}");
+    }
     if (e->lev && e->record) {
         const tlevel *T = e->lev + e->L + 1;
         dw_sbuf_puts(&b, ", \"trees\": [");

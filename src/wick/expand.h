@@ -1,6 +1,7 @@
-/* Internal interface of the expansion of polynomial-activation networks (theory.md 4.3), shared by its three files:
+/* Internal interface of the expansion of polynomial-activation networks (theory.md 4.3), shared by its files:
  * expand.c (the network object's use, the driver and the outputs), expand_trees.c (the trees route: operator graphs
- * and their Wick pairings) and expand_cond.c (the conditional route). Not installed. */
+ * and their Wick pairings, residual skips included), expand_cond.c (the conditional route) and expand_residual.c
+ * (the conditional route of residual networks). Not installed. */
 #ifndef DW_WICK_EXPAND_H
 #define DW_WICK_EXPAND_H
 
@@ -12,9 +13,9 @@
 #define EXPAND_MAX_WORK 3e7 /* Wick pairings summed over the tree pairs */
 
 typedef struct tnode {
-    int kind;  /* 0 bias, 1 weight edge */
+    int kind;  /* 0 bias, 1 weight edge, 2 residual skip (the same unit one layer down) */
     int k;     /* children (level >= 2) */
-    int first; /* into the level's pool */
+    int first; /* into the level's pool; a skip: its child, a tree of the level below */
 } tnode;
 
 typedef struct tlevel {
@@ -48,6 +49,8 @@ struct dw_wick_expansion {
     int L, K;
     fmpq *c;
     fmpq_t sw, sb, q[3];
+    int residual; /* layers 2..L are residual blocks */
+    fmpq *gam, *al2; /* by layer 0..L+1: skip gamma_l and branch alpha_l^2 (0 and 1 outside the blocks) */
     int deg;
     fmpq *u; /* coefficient of N^{-k} */
     tlevel *lev;
@@ -72,5 +75,6 @@ void dw_wick_expand_flatten(const dw_wick_expansion *e, graph *g, int level, int
 /* The routes: each fills e->u (and, trees with e->record, the trees and the terms). */
 dw_status dw_wick_expand_trees(dw_wick_expansion *e);
 dw_status dw_wick_expand_conditional(dw_wick_expansion *e);
+dw_status dw_wick_expand_residual(dw_wick_expansion *e);
 
 #endif

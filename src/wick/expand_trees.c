@@ -11,6 +11,11 @@
  * weight edges, a pairing weighs N^{V - E_h} sw^{#W} sb^{#b} prod q (q = <x,y>/d, <x,x>/d or <y,y>/d for each glued
  * input edge); the glued graph's Euler characteristic is chi = V_all - E_all = 1 + V - E_h, so the power of N is
  * chi - 1 = minus its number of independent cycles.
+ *
+ * Residual blocks h^l = gamma_l h^{l-1} + alpha_l (W^l phi(h^{l-1}) + b^l): a level-l tree is also a skip (gamma_l
+ * times a level-(l-1) tree rooted at the same unit: the skip edge is the identity, it adds no vertex and no Wick
+ * edge), so a term is a choice of which branches are active. Every W^l and b^l carries alpha_l and the pairings
+ * pair them within their layer, so a pairing weighs alpha_l^2 per glued layer-l pair.
  * */
 #include "core/unionfind.h"
 #include "wick/expand.h"
@@ -37,10 +42,14 @@ static dw_status build_trees(dw_wick_expansion *e)
     for (int l = 1; l <= L + 1; l++) {
         tlevel *T = e->lev + l;
         double count = 1;
+        /* skips of the level below (none where gamma_l = 0: they would weigh 0) */
+        const int nskip = l >= 2 && l <= L && e->residual && !fmpq_is_zero(e->gam + l) ? e->lev[l - 1].n : 0;
         if (l == 1) count = 2;
-        else
+        else {
+            count += nskip;
             for (int k = 0; k <= e->K; k++)
                 if (!fmpq_is_zero(e->c + k)) count += multisets(e->lev[l - 1].n, k);
+        }
         if (count > 5e6 || count != count)
             return dw_fail(DW_ERR_INVALID,
                            "expand: %.3g trees at layer %d, above the limit 5e6 of the trees route; use the "
@@ -69,6 +78,11 @@ static dw_status build_trees(dw_wick_expansion *e)
         if (!T->pool) return dw_fail(DW_ERR_NOMEM, "out of memory (trees)");
         const tlevel *S = e->lev + l - 1;
         int idx = 1;
+        for (int c = 0; c < nskip; c++, idx++) {
+            T->t[idx] = (tnode){2, 1, c};
+            fmpq_mul(T->coef + idx, e->gam + l, S->coef + c);
+            memcpy(T->cnt + (size_t)idx * nl, S->cnt + (size_t)c * nl, (size_t)nl * sizeof(int));
+        }
         int tuple[64];
         for (int k = 0; k <= e->K; k++) {
             if (fmpq_is_zero(e->c + k)) continue;
@@ -124,6 +138,10 @@ void dw_wick_expand_flatten(const dw_wick_expansion *e, graph *g, int level, int
     }
     if (level == 1) {
         g->ed[g->ne++] = (gedge){1, 0, parent, -1, side};
+        return;
+    }
+    if (nd->kind == 2) { /* the skip: the same unit, one layer down */
+        dw_wick_expand_flatten(e, g, level - 1, nd->first, parent, side);
         return;
     }
     int v = g->nv++;
@@ -283,6 +301,10 @@ dw_status dw_wick_expand_trees(dw_wick_expansion *e)
             fmpq_mul(w, w, t);
             fmpq_pow_si(t, e->sb, nb / 2);
             fmpq_mul(w, w, t);
+            for (int l = 2; e->residual && l <= L; l++) { /* alpha_l^2 per glued layer-l pair */
+                fmpq_pow_si(t, e->al2 + l, (ci[2 * l] + cj[2 * l] + ci[2 * l + 1] + cj[2 * l + 1]) / 2);
+                fmpq_mul(w, w, t);
+            }
             for (int c = 0; c < s->n_cls && !st; c++) {
                 const hclass *h = s->cls + c;
                 fmpq_pow_si(qp, e->q[0], h->a);

@@ -34,6 +34,8 @@ void dw_wick_net_clear(dw_wick_net *net)
 {
     if (!net) return;
     free_coef(net->coef, net->n_coef);
+    free_coef(net->gam, net->n_res);
+    free_coef(net->al2, net->n_res);
     fmpq_clear(net->sw);
     fmpq_clear(net->sb);
     free(net);
@@ -92,4 +94,43 @@ dw_status dw_wick_net_set_bias_var(dw_wick_net *net, const char *bias_var)
 {
     NEED(net, "bias_var");
     return set_var(net->sb, "bias_var", bias_var);
+}
+
+dw_status dw_wick_net_set_residual(dw_wick_net *net, size_t n, const char *const *gamma, const char *const *alpha2)
+{
+    NEED(net, "residual");
+    if (n > DW_WICK_NET_DEPTH_MAX || (n && (!gamma || !alpha2)))
+        return dw_fail(DW_ERR_INVALID, "residual: expected 0 to %d blocks (gamma, alpha^2), got %zu%s",
+                       DW_WICK_NET_DEPTH_MAX, n, n && (!gamma || !alpha2) ? " with a NULL list" : "");
+    fmpq *g = n ? dw_calloc(n, sizeof(fmpq), "residual blocks") : NULL;
+    fmpq *a = n ? dw_calloc(n, sizeof(fmpq), "residual blocks") : NULL;
+    if (n && (!g || !a)) {
+        free(g);
+        free(a);
+        return DW_ERR_NOMEM;
+    }
+    for (size_t k = 0; k < n; k++) {
+        fmpq_init(g + k);
+        fmpq_init(a + k);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (!gamma[k] || !dw_rational_parse(g + k, gamma[k], strlen(gamma[k]))) {
+            free_coef(g, (int)n);
+            free_coef(a, (int)n);
+            return dw_fail(DW_ERR_INVALID, "residual: gamma of block %zu ('%.40s') is not a number (decimal or p/q)",
+                           k + 1, gamma[k] ? gamma[k] : "NULL");
+        }
+        if (!alpha2[k] || !dw_rational_parse(a + k, alpha2[k], strlen(alpha2[k])) || fmpq_sgn(a + k) < 0) {
+            free_coef(g, (int)n);
+            free_coef(a, (int)n);
+            return dw_fail(DW_ERR_INVALID, "residual: alpha^2 of block %zu ('%.40s') is not a number >= 0", k + 1,
+                           alpha2[k] ? alpha2[k] : "NULL");
+        }
+    }
+    free_coef(net->gam, net->n_res);
+    free_coef(net->al2, net->n_res);
+    net->gam = g;
+    net->al2 = a;
+    net->n_res = (int)n;
+    return DW_OK;
 }

@@ -127,6 +127,8 @@ struct dw_wick_net {
     int n_coef;    /* 0: not set */
     fmpq *coef;    /* n_coef */
     fmpq_t sw, sb; /* weight and bias variances */
+    int n_res;     /* residual blocks given: 0 none, 1 the same at every layer, else one per block */
+    fmpq *gam, *al2; /* n_res skip factors gamma and branch variances alpha^2 */
 };
 
 /* Routes: each fills res->value (and genus where it has one); the word is res->word. */

@@ -409,6 +409,35 @@ static dw_status sc_wick(void)
     return s;
 }
 
+static dw_status sc_wick_residual(void)
+{
+    dw_wick_net *net = NULL;
+    dw_wick_expansion *e = NULL;
+    const char *coef[3] = {"0", "1", "1/2"}, *g[2] = {"1", "1/2"}, *a2[2] = {"1/2", "2"};
+    const double x[2] = {0.5, -1}, y[2] = {1, 0.25};
+    dw_status s = dw_wick_net_init(&net);
+    if (!s) s = dw_wick_net_set_depth(net, 2);
+    if (!s) s = dw_wick_net_set_poly(net, 3, coef);
+    if (!s) s = dw_wick_net_set_bias_var(net, "0.1");
+    if (!s) s = dw_wick_net_set_residual(net, 1, g, a2);
+    if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_TREES, true, x, y, 2, &e);
+    if (!s && !dw_wick_expansion_json(e)) s = DW_ERR_NOMEM;
+    dw_wick_expansion_clear(e);
+    e = NULL;
+    if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 2, &e);
+    if (!s && !dw_wick_expansion_json(e)) s = DW_ERR_NOMEM;
+    dw_wick_expansion_clear(e);
+    e = NULL;
+    if (!s) s = dw_wick_net_set_depth(net, 3); /* per-block lists, a linear phi (few allocations to sweep) */
+    if (!s) s = dw_wick_net_set_poly(net, 2, coef);
+    if (!s) s = dw_wick_net_set_residual(net, 2, g, a2);
+    if (!s) s = dw_wick_expand(net, DW_WICK_EXPAND_CONDITIONAL, false, x, y, 2, &e);
+    if (!s && !dw_wick_expansion_json(e)) s = DW_ERR_NOMEM;
+    dw_wick_expansion_clear(e);
+    dw_wick_net_clear(net);
+    return s;
+}
+
 static dw_status sc_sig_scores(void)
 {
     const double Kxx[4] = {1, 0.5, 0.5, 1}, Kyy[4] = {2, 0.1, 0.1, 1}, Kxy[4] = {0.3, 0.2, 0.1, 0.4};
@@ -708,6 +737,7 @@ int main(void)
     sweep("spectrum", sc_spectrum);
     sweep("spectrum_residual", sc_spectrum_residual);
     sweep("wick", sc_wick);
+    sweep("wick_residual", sc_wick_residual);
     sweep("sig", sc_sig);
     sweep("sig_scores", sc_sig_scores);
     sweep("sig_grad", sc_sig_grad);
