@@ -32,6 +32,7 @@ typedef enum dw_spectrum_route { DW_SPECTRUM_ROUTE_NC = 1, DW_SPECTRUM_ROUTE_S =
 #define DW_SPECTRUM_KMAX 256    /* largest moment order (S-transform route) */
 #define DW_SPECTRUM_NC_KMAX 16  /* largest order of the NC(k) route (Catalan(16) = 35357670 partitions) */
 #define DW_SPECTRUM_RES_KMAX 8   /* largest moment order of residual networks (the block recursion) */
+#define DW_SPECTRUM_ACTFIRST_KMAX 4 /* largest moment order of act-first residual networks (the grid route) */
 #define DW_SPECTRUM_RES_DEPTH_MAX 1024 /* most residual blocks */
 #define DW_SPECTRUM_DEPTH_MAX DW_NET_DEPTH_MAX
 #define DW_SPECTRUM_WIDTH_MAX 46340 /* a finite network's widths: N^2 within a LAPACK int */

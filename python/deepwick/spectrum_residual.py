@@ -24,7 +24,7 @@ RES_KMAX = 8
 
 def residual_jacobian_moments(depth: int, act: Union[str, Activation], alpha: ArrayLike, *, gamma: float = 1.0,
                               K: int = 4, weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
-                              q0: float = 1.0, weights: str = "gaussian") -> Dict[str, Any]:
+                              q0: float = 1.0, weights: str = "gaussian", act_first: bool = False) -> Dict[str, Any]:
     """Moments of J J^T for a residual network in the infinite-width limit (docs/spectrum.md, residual networks).
 
     Parameters
@@ -59,7 +59,8 @@ def residual_jacobian_moments(depth: int, act: Union[str, Activation], alpha: Ar
     K = as_int("K", K)
     if weights not in ("gaussian", "orthogonal"):
         raise InputError("weights: expected 'gaussian' or 'orthogonal', got %r" % (weights,))
-    net = residual_net(depth, act, alpha, gamma=gamma, weight_var=weight_var, bias_var=bias_var, law=weights)
+    net = residual_net(depth, act, alpha, gamma=gamma, weight_var=weight_var, bias_var=bias_var, law=weights,
+                       act_first=act_first)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_q0(o.h, float(q0)))
     check(_opts_kmax(o.h, K))
