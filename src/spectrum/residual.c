@@ -449,6 +449,8 @@ dw_status dw_spectrum_residual_universal(double c, int K, double *m)
 
 bool dw_spectrum_residual(const dw_spectrum *s) { return s && s->residual; }
 
+bool dw_spectrum_residual_act_first(const dw_spectrum *s) { return s && s->residual && s->res_act_first; }
+
 double dw_spectrum_residual_c(const dw_spectrum *s)
 {
     if (!s || !s->residual) return 0;

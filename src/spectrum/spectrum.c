@@ -237,7 +237,8 @@ fail:
     return st;
 }
 
-dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m)
+/* The arguments of dw_spectrum_moments; residual blocks: their one route. */
+static dw_status moments_check(const dw_spectrum *s, int K, dw_spectrum_route route, const double *m)
 {
     if (!s || !m) return dw_fail(DW_ERR_INVALID, "moments: NULL argument");
     if (K < 1 || K > s->kmax)
@@ -248,8 +249,26 @@ dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route rou
         if (route == DW_SPECTRUM_ROUTE_S)
             return dw_fail(DW_ERR_INVALID, "moments: the S-transform route multiplies free layers; a residual "
                            "network's blocks are not free of each other (their diagonal D_l commute): use the NC route");
-        return s->res_act_first ? dw_spec_actfirst_moments(s, K, m, NULL) : dw_spec_residual_moments(s, K, m);
     }
+    return DW_OK;
+}
+
+dw_status dw_spectrum_moments_error(const dw_spectrum *s, int K, dw_spectrum_route route, double *m, double *err)
+{
+    if (!err) return dw_fail(DW_ERR_INVALID, "moments: NULL argument");
+    dw_status st = moments_check(s, K, route, m);
+    if (st) return st;
+    if (s->residual && s->res_act_first) return dw_spec_actfirst_moments(s, K, m, err);
+    for (int k = 0; k < K; k++) err[k] = 0;
+    return dw_spectrum_moments(s, K, route, m);
+}
+
+dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m)
+{
+    dw_status st = moments_check(s, K, route, m);
+    if (st) return st;
+    if (s->residual)
+        return s->res_act_first ? dw_spec_actfirst_moments(s, K, m, NULL) : dw_spec_residual_moments(s, K, m);
     if (route == DW_SPECTRUM_ROUTE_NC) {
         if (s->orth)
             return dw_fail(DW_ERR_INVALID, "moments: the NC(k) route applies to i.i.d. weights only; orthogonal "

@@ -153,6 +153,7 @@ typedef struct dw_spec_fnet {
     /* residual blocks (square layers): x_l = gamma_l x_{l-1} + alpha_l phi(W x + b), J = prod (gamma + alpha D W);
      * NULL: the fully connected x_l = phi(W x + b) */
     const double *gamma, *alpha;
+    int act_first; /* residual blocks x_l = gamma_l x_{l-1} + alpha_l (W phi(x_{l-1}) + b), J = prod (gamma + alpha W D) */
 } dw_spec_fnet;
 /* The view of a given net (dw_net_set_given without a readout); its arrays are freed by dw_spec_fnet_free. */
 dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f);
