@@ -35,9 +35,9 @@ dw_status dw_spec_residual_view(const dw_net *net, dw_spec_res *r)
         return dw_fail(DW_ERR_INVALID, "spectrum: the residual network has given weights; the limit takes a random "
                                        "network");
     if (net->n % 3)
-        return dw_fail(DW_ERR_INVALID, "spectrum: a residual network is a list of residual(dense; ACT) blocks "
-                                       "(fanout(2), parallel(dense; ACT; scale | scale), faninsum); %zu layers is "
-                                       "not a multiple of 3", net->n);
+        return dw_fail(DW_ERR_INVALID, "spectrum: a residual network is a list of residual(dense; ACT) or "
+                                       "residual(ACT; dense) blocks (fanout(2), parallel(branch; scale | scale), "
+                                       "faninsum); %zu layers is not a multiple of 3", net->n);
     for (size_t i = 0; i < net->n; i += 3) {
         const int blk = (int)(i / 3) + 1;
         if (blk > DW_SPECTRUM_RES_DEPTH_MAX)

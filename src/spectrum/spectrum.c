@@ -90,11 +90,6 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
             free(res);
             return st;
         }
-        if (res->act_first && o->kmax > DW_SPECTRUM_ACTFIRST_KMAX) {
-            free(res);
-            return dw_fail(DW_ERR_INVALID, "kmax: %d is above %d, the largest moment order of act-first residual "
-                           "networks", o->kmax, DW_SPECTRUM_ACTFIRST_KMAX);
-        }
         if (res->act_first && isfinite(res->act->kink) && res->act->kink != 0) {
             const dw_act *a = res->act;
             free(res);

@@ -223,7 +223,7 @@ def test_cli_matches_python():
 
 
 @pytest.mark.parametrize("args,text", [
-    (["--residual", "0.5", "--act-first", "--moments", "5"], "kmax: 5 is above 4"),
+    (["--residual", "0.5", "--act-first", "--moments", "5"], "K = 5 is above 4"),
     (["--act-first"], "--act-first goes with --residual"),
     (["--residual", "0.5", "--act-first", "--act", "max(z, 1)"], "kinked at 0 only"),
 ])
@@ -238,5 +238,5 @@ def test_cli_errors(args, text):
 
 
 def test_python_errors():
-    with pytest.raises(dw.InputError, match="kmax: 5 is above 4"):
+    with pytest.raises(dw.InputError, match="K = 5 is above 4"):
         dw.residual_jacobian_moments(2, "relu", 0.5, K=5, act_first=True)
