@@ -15,7 +15,9 @@
  * gaps, then carries each gap region to x_{l+1} by the backward conditional law x_l | x_{l+1} (N(rho z, 1 - rho^2) in
  * units of the standard deviations, rho = gamma sqrt(p_l / p_{l+1})), integrated per half line by composite
  * Gauss-Legendre against the piece's interpolating polynomial (exact per piece up to the interpolation). Cost
- * ~ G^{|pi| + 1} per step: h falls with the order (ACT_H) and m_k's error estimate is |m_k(h) - m_k(h / 2)|.
+ * ~ G^{|pi| + 1} per step: h falls with the order (ACT_H), and m_k's error estimate is |m_k(h) - m_k(3h/4)| (the
+ * coarser grid's error, an overestimate of this one's where the grid converges geometrically). Hot loops: the
+ * leaves' outer products walk the target tensor in order, the carries are one GEMM per argument.
  */
 #include "spectrum/spectrum.h"
 
@@ -72,21 +74,18 @@ static dw_status half_rule(grid *g, int h)
             t[q * ng + i] = x;
             u[q * ng + i] = 0.125 * 0.5 * gw[i] * exp(-0.5 * x * x) * 0.79788456080286535588; /* 2 / sqrt(2 pi) */
         }
-    double nrm_prev = 1;
     for (int i = 0; i < n; i++) p0[i] = 0, p1[i] = 1;
     for (int j = 0; j < h; j++) {
         double nn = 0, xn = 0;
         for (int i = 0; i < n; i++) nn += u[i] * p1[i] * p1[i], xn += u[i] * t[i] * p1[i] * p1[i];
         a[j] = xn / nn;
-        b[j] = j ? nn / nrm_prev : 0;
-        nrm_prev = nn;
+        b[j] = j ? nn : 0; /* <pi_j, pi_j> / <pi_{j-1}, pi_{j-1}>, the latter rescaled to 1 below */
         const double sc = 1 / sqrt(nn); /* rescale the pair to keep the recurrence in range */
         for (int i = 0; i < n; i++) {
             const double next = (t[i] - a[j]) * p1[i] - b[j] * p0[i];
             p0[i] = p1[i] * sc;
             p1[i] = next * sc;
         }
-        nrm_prev = 1;
     }
     free(t);
     for (int j = 0; j + 1 < h; j++) e[j] = sqrt(b[j + 1]);
@@ -187,7 +186,7 @@ static double *wdpow(const afctx *c, int d) { return c->wdp + (size_t)d * c->g->
 
 /* A face's factor: its tensor (nm == 0: the constant 1 on one argument) with each argument multiplied by its
  * region's D's, the arguments without gaps summed against the weights; the kept arguments stay in order. */
-static int face_factor(const afctx *c, const tens *T, int nb, const int *dcnt, const int *keep, double *out)
+static void face_factor(const afctx *c, const tens *T, int nb, const int *dcnt, const int *keep, double *out)
 {
     const int G = c->g->G;
     size_t n = 1;
@@ -196,7 +195,6 @@ static int face_factor(const afctx *c, const tens *T, int nb, const int *dcnt, c
     const double *src = T ? T->v : NULL;
     if (T) memcpy(out, src, n * sizeof(double));
     else for (int i = 0; i < G; i++) out[i] = 1;
-    int nk = 0;
     size_t cur = n; /* current size; arguments b..nb-1 processed from the back */
     for (int b = nb - 1; b >= 0; b--) {
         size_t inner = 1; /* size of the kept arguments after b */
@@ -209,7 +207,6 @@ static int face_factor(const afctx *c, const tens *T, int nb, const int *dcnt, c
                 for (size_t o = 0; o < outer; o++)
                     for (int i = 0; i < G; i++)
                         for (size_t r = 0; r < inner; r++) out[(o * G + i) * inner + r] *= d[i];
-            nk++;
         } else {
             const double *wd = wdpow(c, dcnt[b]);
             for (size_t o = 0; o < outer; o++)
@@ -221,7 +218,6 @@ static int face_factor(const afctx *c, const tens *T, int nb, const int *dcnt, c
             cur /= (size_t)G;
         }
     }
-    return nk;
 }
 
 /* The leaf of the choices: the regions' gap sets give pi'; the faces' factors go into c_{l+1}(pi') as an outer
@@ -429,9 +425,8 @@ static dw_status run(const dw_spectrum *s, int h, int K, double *m)
         double sum = 0;
         for (int p = 0; p < c.nc[k - 1].n; p++) {
             tens *T = &c.t[k - 1][p];
-            int keep[DW_SPECTRUM_RES_KMAX] = {0}, dc[DW_SPECTRUM_RES_KMAX] = {0};
+            int keep[DW_SPECTRUM_RES_KMAX] = {0}, dc[DW_SPECTRUM_RES_KMAX] = {0}; /* all summed, no D's */
             if (!T->nz) continue;
-            for (int i = 0; i < G; i++) c.wdp[i] = g.w[i]; /* d = 0 */
             face_factor(&c, T, T->nb, dc, keep, tmp);
             sum += tmp[0];
         }
