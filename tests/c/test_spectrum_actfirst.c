@@ -3,7 +3,7 @@
  * moments are dense-first ones at the same variance (i.i.d. and Haar orthogonal, relu and tanh); relu's one block
  * in closed form (D a projection of trace 1/2: m_1 = g^2 + a^2 s / 2, m_2 = g^4 + 2 g^2 a^2 s + 3 a^4 s^2 / 4, from
  * the two non-crossing pairings of W P W^T W P W^T); gamma = 0 against the fully connected chain's S-transform route;
- * identity branches against the dense-first recursion; the error estimates; finite networks (SVD vs Hutchinson on
+ * identity branches against the dense-first recursion and one linear block's closed form; the error estimates; finite networks (SVD vs Hutchinson on
  * the same networks, thread independence, near the limit); the refusals. (Multi-block relu against orthant
  * probabilities and numpy Monte Carlo: tests/python/test_spectrum_actfirst.py.) */
 #include "check.h"
@@ -127,6 +127,13 @@ static void test_identity(void)
     CHECK(fabs(dw_spectrum_residual_c(af) - dw_spectrum_residual_c(df)) <= 1e-15);
     dw_spectrum_clear(af);
     dw_spectrum_clear(df);
+    /* one linear block (MATH.md 7): m_1 = g^2 + a^2 s, m_2 = g^4 + 4 g^2 a^2 s + 2 a^4 s^2 */
+    const double a1 = 0.7, g = 0.9, sw = 1.3;
+    af = spec(id, 1, 1, &a1, g, sw, 0.2, 1.0, 2, "gaussian");
+    moments_err(af, 2, ma, ea);
+    const double m1 = g * g + a1 * a1 * sw, m2 = pow(g, 4) + 4 * g * g * a1 * a1 * sw + 2 * pow(a1, 4) * sw * sw;
+    CHECK(fabs(ma[0] - m1) <= 1e-14 * m1 && fabs(ma[1] - m2) <= 1e-14 * m2);
+    dw_spectrum_clear(af);
     dw_act_clear(id);
 }
 

@@ -9,7 +9,8 @@ path x_0, x_1, ... is a centred Gaussian Markov chain, so the D's are correlated
   form for every k (no quadrature).
 * gamma = 0: the D's are independent again and the net is the fully connected chain (jacobian_moments).
 * identity: equal to the dense-first blocks with identity (D = I either way).
-* Finite networks drawn with numpy (mc_residual.py, act-first mode): N and 2N, 2 m(2N) - m(N) within 4 standard errors.
+* Finite networks drawn with numpy (mc_residual.py, act-first mode): N and 2N, 2 m(2N) - m(N) within 4 standard errors
+  (i.i.d. and, long, Haar orthogonal weights); the library's sampler against numpy's networks at the same N.
 * Large depth (alpha^2 = c / L): m_1 = e^c (1 + O(1/L)); the higher moments converge at rate 1/L but NOT to the
   universal limit of dense-first blocks (the D's along the slowly moving stream stay correlated).
 """
@@ -154,19 +155,21 @@ def test_first_moment_product():
     assert abs(r["moments"][0] - want) <= 1e-12 * want + 4 * r["error"][0]
 
 
-def mc(act, L, alpha, gamma, sw2, sb2, N, S, K, seed):
+def mc(act, L, alpha, gamma, sw2, sb2, N, S, K, seed, orth=False):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     p = subprocess.run([sys.executable, str(Path(__file__).with_name("mc_residual.py")), act, str(L), str(alpha),
-                        str(gamma), str(sw2), str(sb2), "1.0", str(N), str(S), str(K), str(seed), "0", "1"],
+                        str(gamma), str(sw2), str(sb2), "1.0", str(N), str(S), str(K), str(seed),
+                        "1" if orth else "0", "1"],
                        capture_output=True, text=True, env=env, timeout=1800, check=True)
     r = json.loads(p.stdout)
     return np.array(r["mean"]), np.array(r["se"])
 
 
-def check_mc(act, L, alpha, gamma, sw2, sb2, N, S, K):
-    r = dw.residual_jacobian_moments(L, act, alpha, gamma=gamma, K=K, weight_var=sw2, bias_var=sb2, act_first=True)
-    m1, s1 = mc(act, L, alpha, gamma, sw2, sb2, N, 2 * S, K, 11)
-    m2, s2 = mc(act, L, alpha, gamma, sw2, sb2, 2 * N, S, K, 12)
+def check_mc(act, L, alpha, gamma, sw2, sb2, N, S, K, orth=False):
+    r = dw.residual_jacobian_moments(L, act, alpha, gamma=gamma, K=K, weight_var=sw2, bias_var=sb2, act_first=True,
+                                     weights="orthogonal" if orth else "gaussian")
+    m1, s1 = mc(act, L, alpha, gamma, sw2, sb2, N, 2 * S, K, 11, orth)
+    m2, s2 = mc(act, L, alpha, gamma, sw2, sb2, 2 * N, S, K, 12, orth)
     ex, se = 2 * m2 - m1, np.sqrt(4 * s2 ** 2 + s1 ** 2)
     z = (ex - r["moments"]) / np.hypot(se, r["error"])
     assert np.all(np.abs(z) < 4), (r["moments"], ex, se, z)
@@ -182,6 +185,12 @@ def test_monte_carlo(act, sb2):
                                              ("tanh", 4, 1.0, 0.1)])
 def test_monte_carlo_long(act, L, gamma, sb2):
     check_mc(act, L, 0.7, gamma, 1.5, sb2, 300, 30, 4)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("act,L", [("relu", 3), ("tanh", 2)])
+def test_monte_carlo_orthogonal_long(act, L):
+    check_mc(act, L, 0.8, 1.0, 1.3, 0.1, 300, 30, 4, orth=True)
 
 
 @pytest.mark.parametrize("act,sb2", [("relu", 0.0), ("tanh", 0.2)])
