@@ -21,6 +21,7 @@
  */
 #include "spectrum/spectrum.h"
 
+#include "core/par.h"
 #include "gauss/gauss.h"
 
 #include <cblas.h>
@@ -449,24 +450,41 @@ static dw_status run(const dw_spectrum *s, int h, int K, double *m)
     return st;
 }
 
+/* The grids' runs as items of one dw_par_for: BLAS single-threaded inside (the OpenMP build of OpenBLAS would
+ * otherwise wake and spin its pool for every small GEMM, most of the CPU time), the runs side by side. */
+typedef struct afjob {
+    const dw_spectrum *s;
+    int h[2 * DW_SPECTRUM_ACTFIRST_KMAX], k[2 * DW_SPECTRUM_ACTFIRST_KMAX];
+    double m[2 * DW_SPECTRUM_ACTFIRST_KMAX][DW_SPECTRUM_ACTFIRST_KMAX];
+} afjob;
+
+static dw_status run_item(void *ctx, size_t i, int tid)
+{
+    afjob *j = ctx;
+    (void)tid;
+    return run(j->s, j->h[i], j->k[i], j->m[i]);
+}
+
 dw_status dw_spec_actfirst_moments(const dw_spectrum *s, int K, double *m, double *err)
 {
     if (K > DW_SPECTRUM_ACTFIRST_KMAX)
         return dw_fail(DW_ERR_INVALID, "moments: K = %d is above %d, the largest order of act-first residual "
                        "networks (the grid route's tensors grow like G^K)", K, DW_SPECTRUM_ACTFIRST_KMAX);
-    dw_status st = DW_OK;
-    double mf[DW_SPECTRUM_ACTFIRST_KMAX], mc[DW_SPECTRUM_ACTFIRST_KMAX];
-    int H[DW_SPECTRUM_ACTFIRST_KMAX];
-    for (int k = 0; k < DW_SPECTRUM_ACTFIRST_KMAX; k++) H[k] = ACT_H[k];
-    for (int k = 1; k <= K && !st; k++) {
-        const int h = H[k - 1];
-        if (k < K && H[k] == h) continue; /* the next order's run gives this one too */
-        if ((st = run(s, h, k, mf))) break;
-        if (err && (st = run(s, 3 * h / 4, k, mc))) break;
-        for (int j = k; j >= 1 && H[j - 1] == h; j--) {
-            m[j - 1] = mf[j - 1];
-            if (err) err[j - 1] = fabs(mf[j - 1] - mc[j - 1]);
-        }
+    afjob *job = dw_alloc(1, sizeof *job, "act-first moments");
+    if (!job) return DW_ERR_NOMEM;
+    job->s = s;
+    size_t n = 0;
+    for (int k = 1; k <= K; k++) { /* one run per distinct h, to the highest order that takes it */
+        if (k < K && ACT_H[k] == ACT_H[k - 1]) continue;
+        job->h[n] = ACT_H[k - 1], job->k[n++] = k;
+        if (err) job->h[n] = 3 * ACT_H[k - 1] / 4, job->k[n++] = k;
     }
+    dw_status st = dw_par_for(n, 0, run_item, job);
+    for (size_t i = 0; i < n && !st; i += err ? 2 : 1)
+        for (int j = job->k[i]; j >= 1 && ACT_H[j - 1] == job->h[i]; j--) {
+            m[j - 1] = job->m[i][j - 1];
+            if (err) err[j - 1] = fabs(job->m[i][j - 1] - job->m[i + 1][j - 1]);
+        }
+    free(job);
     return st;
 }
