@@ -124,7 +124,7 @@ def sample_residual_jacobian(depth: int, act: Union[str, Activation], alpha: Arr
     samples : int
         S >= 2 networks.
     K : int
-        Moments k = 1..K, 1 <= K <= 8.
+        Moments k = 1..K, 1 <= K <= 8 (act first: <= 4, the limit's).
     law : str
         'gaussian', 'rademacher', 'uniform', 'student-t:NU', 'sparse:P' (i.i.d.: the same limit) or 'orthogonal'
         (W_l = sqrt(sigma_w^2 / N) sqrt(N) Q, Q Haar: the orthogonal limit).
