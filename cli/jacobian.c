@@ -17,7 +17,7 @@ typedef struct jacobian_args {
     cli_reals weight_var, bias_var, residual;
     double q0, skip;
     cli_grid grid;
-    bool fixed_point, exact, density, json, sample, log_t;
+    bool fixed_point, exact, density, json, sample, log_t, act_first;
 } jacobian_args;
 
 #define F(field) offsetof(jacobian_args, field)
@@ -38,6 +38,9 @@ static const cli_opt opts[] = {
      "J = prod (GAMMA I + ALPHA D_l W_l); one ALPHA or L values; K <= 8; the moments\n"
      "(and --sample), no density", .flags = 0},
     {"skip", CLI_REAL, F(skip), "GAMMA", "the skip connection's scale of --residual", .def = "1"},
+    {"act-first", CLI_FLAG, F(act_first), NULL,
+     "--residual's blocks act first: x' = GAMMA x + ALPHA (W phi(x) + b) (branch ACT; dense),\n"
+     "J = prod (GAMMA I + ALPHA W_l D_{l-1}); K <= 4, with an error estimate", .flags = 0},
     {"fixed-point", CLI_FLAG, F(fixed_point), NULL, "every layer at the stable fixed point q* of the variance map",
      .flags = 0},
     {"weights", CLI_CHOICE, F(weights), "W", "gaussian (any i.i.d. law: the same limit) or orthogonal (Haar)",
@@ -118,6 +121,8 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
     }
     if (cli_given(&cmd, a, "skip") && !cli_given(&cmd, a, "residual"))
         return cli_usage_error("jacobian", "--skip goes with --residual");
+    if (a->act_first && !cli_given(&cmd, a, "residual"))
+        return cli_usage_error("jacobian", "--act-first goes with --residual");
     if (cli_given(&cmd, a, "residual") &&
         (a->fixed_point || a->exact || a->density || a->plot))
         return cli_usage_error("jacobian", "--residual gives the limit's moments and --sample: not with "
@@ -152,15 +157,16 @@ static int check_relations(const jacobian_args *a, const char **weights, dw_law 
 /* One value, or value l of L (1 or L values, checked by check_relations). */
 static double pick(const cli_reals *r, long l) { return r->n == 1 ? r->v[0] : r->v[l]; }
 
-/* --residual: L blocks residual(dense(weight_var_l, bias_var_l); ACT, skip_scale = GAMMA, branch_scale = ALPHA_l). */
+/* --residual: L blocks residual(dense(weight_var_l, bias_var_l); ACT, skip_scale = GAMMA, branch_scale = ALPHA_l),
+ * with --act-first residual(ACT; dense(...)). */
 static dw_status residual_net(dw_net *net, const jacobian_args *a, const dw_act *act)
 {
     dw_status st = DW_OK;
     for (long l = 0; l < a->depth && !st; l++) {
         dw_net *b = NULL;
-        if (!(st = dw_net_init(&b)) &&
+        if (!(st = dw_net_init(&b)) && !(a->act_first && (st = dw_net_add_act(b, act))) &&
             !(st = dw_net_add_dense(b, pick(&a->weight_var, l), pick(&a->bias_var, l), a->sample ? (double)a->width : 0)) &&
-            !(st = dw_net_add_act(b, act)))
+            !(!a->act_first && (st = dw_net_add_act(b, act))))
             st = dw_net_add_residual(net, b, a->skip, pick(&a->residual, l));
         dw_net_clear(b);
     }

@@ -76,8 +76,10 @@ void jacobian_summary(const dw_spectrum_report *r, const char *act, const char *
     if (have_qs)
         printf("q* = %.17g, chi = sigma_w^2 mu_1(q*) = %.17g: %s\n", qs, chi,
                critical ? "critical (edge of chaos)" : chi < 1 ? "ordered" : "chaotic");
+    const double *merr = dw_spectrum_report_moments_error(r);
     for (int k = 0; k < K; k++) {
         printf("m_%d = %.17g", k + 1, m[k]);
+        if (merr) printf("  (error estimate %.3g)", merr[k]);
         if (exact) printf("  = %s", dw_spectrum_exact_m(dw_spectrum_report_exact_result(r), k + 1));
         printf("\n");
     }
@@ -87,7 +89,8 @@ void jacobian_summary(const dw_spectrum_report *r, const char *act, const char *
         double u[DW_SPECTRUM_RES_KMAX];
         const double c = dw_spectrum_residual_c(s);
         printf("large-depth parameter c = sum_l alpha_l^2 sigma_w^2 mu_1 = %.17g", c);
-        if (dw_spectrum_residual_universal(c, K, u) == DW_OK) printf("; universal limit (gamma = 1) m_%d = %.17g", K,
+        if (dw_spectrum_residual_act_first(s)) printf(" (act-first blocks: m_1 -> e^c, no universal limit)");
+        else if (dw_spectrum_residual_universal(c, K, u) == DW_OK) printf("; universal limit (gamma = 1) m_%d = %.17g", K,
                                                                      u[K - 1]);
         printf("\n");
     } else {

@@ -32,6 +32,7 @@ typedef enum dw_spectrum_route { DW_SPECTRUM_ROUTE_NC = 1, DW_SPECTRUM_ROUTE_S =
 #define DW_SPECTRUM_KMAX 256    /* largest moment order (S-transform route) */
 #define DW_SPECTRUM_NC_KMAX 16  /* largest order of the NC(k) route (Catalan(16) = 35357670 partitions) */
 #define DW_SPECTRUM_RES_KMAX 8   /* largest moment order of residual networks (the block recursion) */
+#define DW_SPECTRUM_ACTFIRST_KMAX 4 /* largest moment order of act-first residual networks (the grid route) */
 #define DW_SPECTRUM_RES_DEPTH_MAX 1024 /* most residual blocks */
 #define DW_SPECTRUM_DEPTH_MAX DW_NET_DEPTH_MAX
 #define DW_SPECTRUM_WIDTH_MAX 46340 /* a finite network's widths: N^2 within a LAPACK int */
@@ -89,9 +90,28 @@ DW_API dw_status dw_spectrum_residual_universal(double c, int K, double *m);
  * a fully connected one. */
 DW_API bool dw_spectrum_residual(const dw_spectrum *s);
 DW_API double dw_spectrum_residual_c(const dw_spectrum *s);
+/** Act-first residual blocks (theory.md 3): dw_net_add_residual(net, branch, gamma_l, alpha_l) with each branch
+ * ACT; dense, i.e. x_l = gamma_l x_{l-1} + alpha_l (W_l phi(x_{l-1}) + b_l), J = prod_l (gamma_l I + alpha_l W_l
+ * D_{l-1}), D_{l-1} = diag(phi'(x_{l-1})); the input x_0 with coordinates N(0, q0) in the limit (a random
+ * direction of |x_0|^2 / N = q0). One coordinate's path is a Gaussian Markov chain of variances p_0 = q0,
+ * p_l = gamma_l^2 p_{l-1} + alpha_l^2 (sigma_w,l^2 E phi(sqrt(p_{l-1}) Z)^2 + sigma_b,l^2), so the D's are
+ * correlated across blocks; dw_spectrum_q gives q_l = p_{l-1} (block l's D) and mu_j^{(l)} the moments there. The
+ * moments m_k, k <= DW_SPECTRUM_ACTFIRST_KMAX, come from the same pairings with each face's expectation along one
+ * path, on a grid of Gauss nodes per half line (a kink of phi at 0 lies between them; activations with kinks away
+ * from 0 are refused): dw_spectrum_moments_error gives its error estimate. m_1 = prod_l (gamma_l^2 + alpha_l^2
+ * sigma_w,l^2 mu_1^{(l)}) as for dense-first blocks, but at large depth (alpha_l^2 = c / L) the higher moments do not
+ * approach the universal limit unless phi is linear (the D's along the slowly moving stream stay correlated). i.i.d.
+ * or Haar orthogonal weights; no fixed point, density, support or exact rationals; finite networks: dw_spectrum_sample
+ * on the same net. */
+DW_API bool dw_spectrum_residual_act_first(const dw_spectrum *s);
 
 /** m_1..m_K of the squared singular values of J, m_k = lim (1/N) E tr (J J^T)^k, K <= kmax, by either route. */
 DW_API dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m);
+/** The same moments and err[k - 1], an absolute error estimate of m_k: for act-first residual blocks (a quadrature
+ * grid, see below) |m_k(h) - m_k(3h/4)| between the grid and a coarser one (conservative where the grid converges
+ * geometrically); 0 for the other routes (exact given the mu_j, whose own error is dw_spectrum_mu_error). */
+DW_API dw_status dw_spectrum_moments_error(const dw_spectrum *s, int K, dw_spectrum_route route, double *m,
+                                           double *err);
 
 /** Exact rationals where the mu_j and q_l are rational (identity, relu, leaky relu, abs, step, polynomials; the
  * decimal inputs read as the shortest decimals that round to them: 0.1 is 1/10), as strings "45/7" or "1285663"
@@ -232,6 +252,8 @@ DW_API const char *dw_spectrum_report_json(dw_spectrum_report *r);
 DW_API const dw_spectrum *dw_spectrum_report_spectrum(const dw_spectrum_report *r);
 DW_API int dw_spectrum_report_K(const dw_spectrum_report *r);
 DW_API const double *dw_spectrum_report_moments(const dw_spectrum_report *r);     /* K values */
+/** Their error estimates (dw_spectrum_moments_error; act-first residual blocks), NULL for the exact routes. */
+DW_API const double *dw_spectrum_report_moments_error(const dw_spectrum_report *r);
 DW_API const dw_spectrum_exact *dw_spectrum_report_exact_result(const dw_spectrum_report *r);
 /** -1: not compared (orthogonal, or K > 12); 1 the routes agree; 0 they do not (floating point: the largest relative
  * difference in *maxrel, NaN when not compared). */

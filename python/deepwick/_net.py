@@ -88,8 +88,9 @@ def fc_net(depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
 
 def residual_net(depth: int, act: Union[str, Activation], alpha: ArrayLike, *, gamma: float = 1.0,
                  weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0, law: Optional[str] = None,
-                 width: Optional[int] = None) -> Net:
-    """``depth`` residual blocks x' = gamma x + alpha_l phi(W_l x + b_l): residual(dense; act) each.
+                 width: Optional[int] = None, act_first: bool = False) -> Net:
+    """``depth`` residual blocks x' = gamma x + alpha_l phi(W_l x + b_l): residual(dense; act) each, or with
+    act_first x' = gamma x + alpha_l (W_l phi(x) + b_l): residual(act; dense).
 
     alpha, weight_var, bias_var: one value for every block or one per block (the library checks the values);
     width: the dense layers' width N (for sampled networks).
@@ -105,8 +106,11 @@ def residual_net(depth: int, act: Union[str, Activation], alpha: ArrayLike, *, g
     for l in range(L):
         al, wv, bv = (float(v[l if v.size > 1 else 0]) for v in vals)
         branch = Net()
+        if act_first:
+            check(_add_act(branch.handle, a._h))
         check(_add_dense(branch.handle, wv, bv, 0.0 if width is None else float(as_int("width", width, "size_t"))))
-        check(_add_act(branch.handle, a._h))
+        if not act_first:
+            check(_add_act(branch.handle, a._h))
         check(_add_residual(net.handle, branch.handle, float(gamma), al))
     if law is not None:
         if not isinstance(law, str):

@@ -6,6 +6,8 @@
  *   Hutchinson:  Rademacher probes V (N_0 x P); a_0 = V, c_i = J a_i, a_{i+1} = J^T c_i (GEMM chains both ways);
  *                per probe v: |c_i|^2 = v^T (J^T J)^{2i+1} v and |a_{i+1}|^2 = v^T (J^T J)^{2i+2} v, unbiased for
  *                tr (J^T J)^k; m_k = that / N_0, its standard error from the spread over the probes.
+ * Act-first residual blocks: x_l = gamma x_{l-1} + alpha (W phi(x_{l-1}) + b), d^l = phi'(x_{l-1}), and the chains
+ * apply W diag(d) (forward) and diag(d) W^T (backward) instead.
  * Hot kernels (forward_layer, layer_jvp, layer_vjp, probe_norms) are plain functions on arrays; the drivers allocate.
  * Threads: below DW_NET_THREADED_WIDTH the BLAS and LAPACK calls run on one thread (as the one item of a
  * dw_par_for on one worker, which runs BLAS single-threaded, so the OpenMP build of OpenBLAS does not wake its
@@ -61,7 +63,7 @@ dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f)
         W[l] = d->W;
         b[l] = d->b;
     }
-    *f = (dw_spec_fnet){L, width, W, b, fc.act, NULL, NULL};
+    *f = (dw_spec_fnet){L, width, W, b, fc.act, NULL, NULL, 0};
     return DW_OK;
 }
 
@@ -101,8 +103,18 @@ static void layer_vjp(size_t rows, size_t cols, size_t P, const double *W, const
                 0.0, X, (int)P);
 }
 
+/* Y (rows x P) = W diag(d) X, X (cols x P); tmp: cols x P (act-first blocks) */
+static void layer_jvp_af(size_t rows, size_t cols, size_t P, const double *W, const double *d, const double *X,
+                         double *tmp, double *Y)
+{
+    for (size_t i = 0; i < cols; i++)
+        for (size_t p = 0; p < P; p++) tmp[i * P + p] = d[i] * X[i * P + p];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)P, (int)cols, 1.0, W, (int)cols, tmp,
+                (int)P, 0.0, Y, (int)P);
+}
+
 /* The forward pass: d (sum of N_1..N_L doubles, layer l at off[l]); DW_ERR_RANGE names the layer where h or phi'
- * stops being finite. */
+ * stops being finite. Act-first blocks: d^l = phi'(x_{l-1}) (square layers). */
 static dw_status forward(const dw_spec_fnet *net, const double *x, double *d, const size_t *off)
 {
     size_t nmax = 0;
@@ -113,8 +125,14 @@ static dw_status forward(const dw_spec_fnet *net, const double *x, double *d, co
     memcpy(a, x, net->width[0] * sizeof(double));
     for (int l = 0; l < net->depth; l++) {
         const size_t r = net->width[l + 1], c = net->width[l];
-        forward_layer(net->act, r, c, net->W[l], net->b ? net->b[l] : NULL, a, h, an, d + off[l]);
-        if (net->gamma)
+        if (net->act_first) { /* h = phi(x), d = phi'(x); x' = gamma x + alpha (W h + b) */
+            dw_act_eval(net->act, c, a, h, d + off[l]);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)r, (int)c, 1.0, net->W[l], (int)c, h, 1, 0.0, an, 1);
+            for (size_t i = 0; i < r; i++)
+                an[i] = net->gamma[l] * a[i] + net->alpha[l] * (an[i] + (net->b && net->b[l] ? net->b[l][i] : 0));
+        } else
+            forward_layer(net->act, r, c, net->W[l], net->b ? net->b[l] : NULL, a, h, an, d + off[l]);
+        if (net->gamma && !net->act_first)
             for (size_t i = 0; i < r; i++) an[i] = net->gamma[l] * a[i] + net->alpha[l] * an[i];
         for (size_t i = 0; i < r; i++)
             if (!isfinite(h[i]) || !isfinite(an[i]) || !isfinite(d[off[l] + i])) {
@@ -222,7 +240,8 @@ dw_status dw_spec_jacobian_body(const dw_spec_fnet *net, const double *x, double
     size_t nmax = 0;
     for (int l = 1; l <= net->depth; l++) nmax = net->width[l] > nmax ? net->width[l] : nmax;
     double *M = dw_alloc(nmax * n0, sizeof(double), "Jacobian"), *T = dw_alloc(nmax * n0, sizeof(double), "Jacobian");
-    if (!M || !T) {
+    double *U = net->act_first ? dw_alloc(nmax * n0, sizeof(double), "Jacobian") : NULL;
+    if (!M || !T || (net->act_first && !U)) {
         st = DW_ERR_NOMEM;
         goto done_m;
     }
@@ -236,7 +255,8 @@ dw_status dw_spec_jacobian_body(const dw_spec_fnet *net, const double *x, double
             for (size_t j = 0; j < n0; j++) M[i * n0 + j] = d[i] * net->W[0][i * n0 + j];
     }
     for (int l = net->gamma ? 0 : 1; l < net->depth; l++) {
-        layer_jvp(net->width[l + 1], net->width[l], n0, net->W[l], d + off[l], M, T);
+        if (net->act_first) layer_jvp_af(net->width[l + 1], net->width[l], n0, net->W[l], d + off[l], M, U, T);
+        else layer_jvp(net->width[l + 1], net->width[l], n0, net->W[l], d + off[l], M, T);
         if (net->gamma)
             for (size_t i = 0; i < n0 * n0; i++) T[i] = net->gamma[l] * M[i] + net->alpha[l] * T[i];
         double *t = M;
@@ -265,6 +285,7 @@ dw_status dw_spec_jacobian_body(const dw_spec_fnet *net, const double *x, double
 done_m:
     free(M);
     free(T);
+    free(U);
 done_d:
     free(d);
     free(off);
@@ -331,7 +352,8 @@ dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int 
     for (int k = 0; k < K;) {
         /* B = J A (A: N_0 x P), then A = J^T B */
         for (int l = 0; l < net->depth; l++) {
-            layer_jvp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], A, B);
+            if (net->act_first) layer_jvp_af(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], A, C, B);
+            else layer_jvp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], A, B);
             if (net->gamma)
                 for (size_t i = 0; i < n0 * P; i++) B[i] = net->gamma[l] * A[i] + net->alpha[l] * B[i];
             double *t = A;
@@ -341,7 +363,15 @@ dw_status dw_spec_hutchinson_body(const dw_spec_fnet *net, const double *x, int 
         probe_norms(net->width[net->depth], P, A, (double)n0, est + (size_t)k * P);
         if (++k == K) break;
         for (int l = net->depth - 1; l >= 0; l--) {
-            if (net->gamma) {
+            if (net->act_first) { /* B = gamma A + alpha D W^T A */
+                const size_t r = net->width[l + 1], c = net->width[l];
+                const double *dl = d + off[l];
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c, (int)P, (int)r, 1.0, net->W[l], (int)c, A,
+                            (int)P, 0.0, B, (int)P);
+                for (size_t i = 0; i < c; i++)
+                    for (size_t p = 0; p < P; p++)
+                        B[i * P + p] = net->gamma[l] * A[i * P + p] + net->alpha[l] * dl[i] * B[i * P + p];
+            } else if (net->gamma) {
                 memcpy(C, A, n0 * P * sizeof(double)); /* layer_vjp scales its input by D in place */
                 layer_vjp(net->width[l + 1], net->width[l], P, net->W[l], d + off[l], C, B);
                 for (size_t i = 0; i < n0 * P; i++) B[i] = net->gamma[l] * A[i] + net->alpha[l] * B[i];

@@ -26,6 +26,7 @@ void dw_spectrum_report_clear(dw_spectrum_report *r)
     dw_spectrum_clear(r->s);
     dw_spectrum_exact_clear(r->ex);
     free(r->m);
+    free(r->merr);
     free(r->t);
     free(r->rho);
     free(r->sm);
@@ -91,8 +92,17 @@ dw_status dw_spectrum_report_init(dw_spectrum_report **out, const dw_net *net, c
     }
     if (dw_spectrum_residual(r->s)) {
         /* residual blocks: the block recursion of the pairings is the one route; no criticality, no support */
-        if ((st = dw_spectrum_moments(r->s, r->kmax, DW_SPECTRUM_ROUTE_NC, r->m))) goto fail;
         r->residual = true;
+        r->act_first = dw_spectrum_residual_act_first(r->s);
+        if (r->act_first) {
+            if (!(r->merr = dw_alloc((size_t)r->kmax, sizeof(double), "moments"))) {
+                st = DW_ERR_NOMEM;
+                goto fail;
+            }
+            st = dw_spectrum_moments_error(r->s, r->kmax, DW_SPECTRUM_ROUTE_NC, r->m, r->merr);
+        } else
+            st = dw_spectrum_moments(r->s, r->kmax, DW_SPECTRUM_ROUTE_NC, r->m);
+        if (st) goto fail;
         r->res_c = dw_spectrum_residual_c(r->s);
         r->lo = 0;
         r->hi = NAN;
@@ -305,6 +315,7 @@ dw_status dw_spectrum_report_curve(const dw_spectrum_report *r, size_t n, bool l
 const dw_spectrum *dw_spectrum_report_spectrum(const dw_spectrum_report *r) { return r ? r->s : NULL; }
 int dw_spectrum_report_K(const dw_spectrum_report *r) { return r ? r->K : 0; }
 const double *dw_spectrum_report_moments(const dw_spectrum_report *r) { return r ? r->m : NULL; }
+const double *dw_spectrum_report_moments_error(const dw_spectrum_report *r) { return r ? r->merr : NULL; }
 const dw_spectrum_exact *dw_spectrum_report_exact_result(const dw_spectrum_report *r) { return r ? r->ex : NULL; }
 
 int dw_spectrum_report_routes_agree(const dw_spectrum_report *r, double *maxrel)

@@ -15,6 +15,8 @@ struct dw_spectrum_report {
     bool have_qs, critical;
     bool residual; /* residual blocks: moments by the pairings' block recursion only */
     double res_c;  /* their large-depth parameter c */
+    bool act_first; /* residual(ACT; dense) blocks */
+    double *merr;   /* act first: kmax error estimates of m (the grid's); else NULL */
     double qs, chi;
     double lo, hi;
     dw_spectrum_exact *ex;

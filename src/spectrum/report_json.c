@@ -55,9 +55,12 @@ static void put_residual(FILE *f, const dw_spectrum_report *r)
     jarray(f, s->res_gamma, r->L);
     fputs(", \"alpha\": ", f);
     jarray(f, s->res_alpha, r->L);
+    fprintf(f, ", \"act_first\": %s, \"error\": ", r->act_first ? "true" : "false");
+    if (r->merr) jarray(f, r->merr, r->K);
+    else fputs("null", f);
     fprintf(f, ", \"c\": %.17g, \"universal\": ", r->res_c);
     double m[DW_SPECTRUM_RES_KMAX];
-    bool skip1 = true; /* the universal limit is that of gamma = 1 */
+    bool skip1 = !r->act_first; /* the universal limit is that of dense-first blocks with gamma = 1 */
     for (int l = 0; l < r->L; l++) skip1 &= s->res_gamma[l] == 1.0;
     if (skip1 && dw_spectrum_residual_universal(r->res_c, r->K, m) == DW_OK) jarray(f, m, r->K);
     else fputs("null", f);

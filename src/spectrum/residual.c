@@ -35,9 +35,9 @@ dw_status dw_spec_residual_view(const dw_net *net, dw_spec_res *r)
         return dw_fail(DW_ERR_INVALID, "spectrum: the residual network has given weights; the limit takes a random "
                                        "network");
     if (net->n % 3)
-        return dw_fail(DW_ERR_INVALID, "spectrum: a residual network is a list of residual(dense; ACT) blocks "
-                                       "(fanout(2), parallel(dense; ACT; scale | scale), faninsum); %zu layers is "
-                                       "not a multiple of 3", net->n);
+        return dw_fail(DW_ERR_INVALID, "spectrum: a residual network is a list of residual(dense; ACT) or "
+                                       "residual(ACT; dense) blocks (fanout(2), parallel(branch; scale | scale), "
+                                       "faninsum); %zu layers is not a multiple of 3", net->n);
     for (size_t i = 0; i < net->n; i += 3) {
         const int blk = (int)(i / 3) + 1;
         if (blk > DW_SPECTRUM_RES_DEPTH_MAX)
@@ -51,20 +51,23 @@ dw_status dw_spec_residual_view(const dw_net *net, dw_spec_res *r)
         if (sk->n != 1 || !is_scale(&sk->layer[0]))
             return dw_fail(DW_ERR_INVALID, "spectrum: block %d: the skip branch must be a scale (residual's "
                            "skip_scale)", blk);
-        if (br->n != 3 || br->layer[0].kind != DW_LAYER_DENSE || br->layer[1].kind != DW_LAYER_ACT ||
-            !is_scale(&br->layer[2])) {
-            if (br->n == 3 && br->layer[0].kind == DW_LAYER_ACT && br->layer[1].kind == DW_LAYER_DENSE)
-                return dw_fail(DW_ERR_INVALID, "spectrum: block %d: the branch is ACT; dense: its D_l = phi'(x_l) are "
-                               "functions of one residual stream, correlated across blocks; the spectrum takes the "
-                               "branch dense; ACT (x' = gamma x + alpha phi(W x + b))", blk);
-            return dw_fail(DW_ERR_INVALID, "spectrum: block %d: the branch must be dense; ACT", blk);
-        }
-        const dw_net_layer *d = &br->layer[0];
+        const int dense_first = br->n == 3 && br->layer[0].kind == DW_LAYER_DENSE && br->layer[1].kind == DW_LAYER_ACT &&
+                                is_scale(&br->layer[2]);
+        const int act_first = br->n == 3 && br->layer[0].kind == DW_LAYER_ACT && br->layer[1].kind == DW_LAYER_DENSE &&
+                              is_scale(&br->layer[2]);
+        if (!dense_first && !act_first)
+            return dw_fail(DW_ERR_INVALID, "spectrum: block %d: the branch must be dense; ACT or ACT; dense", blk);
+        if (blk > 1 && act_first != r->act_first)
+            return dw_fail(DW_ERR_INVALID, "spectrum: block %d is %s, block 1 %s; the residual spectrum takes one "
+                           "block type", blk, act_first ? "ACT; dense" : "dense; ACT",
+                           r->act_first ? "ACT; dense" : "dense; ACT");
+        r->act_first = act_first;
+        const dw_net_layer *d = &br->layer[act_first ? 1 : 0];
         if (d->W) return dw_fail(DW_ERR_INVALID, "spectrum: block %d: given weights", blk);
         if (!(d->weight_var > 0))
             return dw_fail(DW_ERR_INVALID, "weight_var: block %d has %g; the Jacobian spectrum needs it > 0", blk,
                            d->weight_var);
-        const dw_act *act = br->layer[1].act;
+        const dw_act *act = br->layer[act_first ? 0 : 1].act;
         if (r->act && act != r->act && strcmp(act->name, r->act->name))
             return dw_fail(DW_ERR_INVALID, "spectrum: block %d has activation %s, block 1 %s; the residual spectrum "
                            "takes one activation", blk, act->name, r->act->name);
@@ -84,7 +87,8 @@ double dw_spec_residual_width(const dw_net *net)
 {
     double N = -1;
     for (size_t i = 1; i < net->n; i += 3) {
-        const double w = net->layer[i].branch[0]->layer[0].width;
+        const dw_net *br = net->layer[i].branch[0];
+        const double w = br->layer[br->layer[0].kind == DW_LAYER_DENSE ? 0 : 1].width;
         if (N >= 0 && w != N) return 0;
         N = w;
     }
@@ -132,13 +136,7 @@ dw_status dw_spec_residual_q(const dw_spec_res *r, double q0, double *q)
 
 /* ---- non-crossing partitions of 1..r, r <= DW_SPECTRUM_RES_KMAX, as restricted growth strings ---- */
 
-typedef struct ncset {
-    int r, n;
-    unsigned char *lab; /* n * r labels */
-    unsigned long *key; /* sorted keys */
-} ncset;
-
-static unsigned long rgs_key(const unsigned char *lab, int r)
+unsigned long dw_res_rgs_key(const unsigned char *lab, int r)
 {
     unsigned long k = 0;
     for (int i = 0; i < r; i++) k = k * 16 + lab[i];
@@ -158,8 +156,9 @@ static int is_nc(const unsigned char *lab, int r)
 }
 
 /* Restricted growth strings in lexicographic order, which is also the order of their keys. */
-static int nc_build(ncset *s, int r)
+int dw_res_nc_build(dw_res_nc *s, int r)
 {
+    if (r < 1 || r > DW_SPECTRUM_RES_KMAX) return 0; /* callers pass 1..K */
     s->r = r;
     s->n = 0;
     int cap = 1;
@@ -171,7 +170,7 @@ static int nc_build(ncset *s, int r)
     for (;;) {
         if (is_nc(a, r)) {
             memcpy(s->lab + (size_t)s->n * r, a, (size_t)r);
-            s->key[s->n++] = rgs_key(a, r);
+            s->key[s->n++] = dw_res_rgs_key(a, r);
         }
         int i = r - 1;
         while (i > 0 && a[i] > mx[i - 1]) i--;
@@ -183,7 +182,7 @@ static int nc_build(ncset *s, int r)
     return 1;
 }
 
-static int nc_index(const ncset *s, unsigned long key)
+int dw_res_nc_index(const dw_res_nc *s, unsigned long key)
 {
     int lo = 0, hi = s->n - 1;
     while (lo <= hi) {
@@ -197,26 +196,14 @@ static int nc_index(const ncset *s, unsigned long key)
 
 /* ---- one block's step for M-words of length k ---- */
 
-enum { PMAX = 2 * DW_SPECTRUM_RES_KMAX };
-
-typedef struct face {
-    int nm;                        /* M's in the face */
-    int m[DW_SPECTRUM_RES_KMAX];   /* their copies, in order */
-    int gapD[DW_SPECTRUM_RES_KMAX + 1]; /* D letters in each insertion (after m[j]); nm == 0: gapD[0] all */
-    unsigned gapB[DW_SPECTRUM_RES_KMAX + 1]; /* b's (bit i: b_i) in each insertion */
-} face;
-
 typedef struct stepctx {
     int k;
-    const ncset *nc;        /* nc[r - 1]: NC(r) */
+    const dw_res_nc *nc;        /* nc[r - 1]: NC(r) */
     const double *const *cl; /* cl[r - 1][pi]: c_l on NC(r) */
     double *cn;             /* c_{l+1} on NC(k) */
     const double *mu;       /* mu[0..k] of block l + 1 (mu[0] = 1) */
-    double gam, alp;        /* gamma_{l+1}, alpha_{l+1} */
-    int orth;               /* Haar orthogonal weights: blocks of any even size */
-    double kappa[DW_SPECTRUM_RES_KMAX + 1]; /* kappa[n]: sw2^n times the free cumulant of a block of 2n */
+    const dw_res_face *f;
     int nf;
-    face f[PMAX + 1];
 } stepctx;
 
 /* Regions: for each face, a choice of pi in NC(nm); each region's b's join one block of pi'. */
@@ -227,7 +214,7 @@ static void combine(stepctx *c, int fi, double w, int *blockof, int nblk, int *d
         /* the weight of the regions' D's, and pi' from blockof */
         double wd = w;
         for (int b = 0; b < nblk; b++) wd *= c->mu[dcount[b] / 2];
-        unsigned char lab[DW_SPECTRUM_RES_KMAX], map[PMAX + DW_SPECTRUM_RES_KMAX + 2];
+        unsigned char lab[DW_SPECTRUM_RES_KMAX], map[DW_RES_PMAX + DW_SPECTRUM_RES_KMAX + 2];
         memset(map, 0xff, sizeof map);
         unsigned char next = 0;
         for (int i = 0; i < c->k; i++) {
@@ -235,11 +222,11 @@ static void combine(stepctx *c, int fi, double w, int *blockof, int nblk, int *d
             if (map[b] == 0xff) map[b] = next++;
             lab[i] = map[b];
         }
-        const int idx = nc_index(&c->nc[c->k - 1], rgs_key(lab, c->k));
+        const int idx = dw_res_nc_index(&c->nc[c->k - 1], dw_res_rgs_key(lab, c->k));
         if (idx >= 0) c->cn[idx] += wd;
         return;
     }
-    const face *f = &c->f[fi];
+    const dw_res_face *f = &c->f[fi];
     if (f->nm == 0) {
         const int b = nblk;
         dcount[b] = f->gapD[0];
@@ -248,7 +235,7 @@ static void combine(stepctx *c, int fi, double w, int *blockof, int nblk, int *d
         combine(c, fi + 1, w, blockof, nblk + 1, dcount);
         return;
     }
-    const ncset *s = &c->nc[f->nm - 1];
+    const dw_res_nc *s = &c->nc[f->nm - 1];
     const double *cl = c->cl[f->nm - 1];
     for (int p = 0; p < s->n; p++) {
         if (cl[p] == 0) continue;
@@ -266,16 +253,36 @@ static void combine(stepctx *c, int fi, double w, int *blockof, int nblk, int *d
     }
 }
 
+static void step_faces(void *ctx, const dw_res_face *f, int nf, double w)
+{
+    stepctx *c = ctx;
+    c->f = f;
+    c->nf = nf;
+    int blockof[DW_SPECTRUM_RES_KMAX], dcount[DW_RES_PMAX + DW_SPECTRUM_RES_KMAX + 2];
+    combine(c, 0, w, blockof, 0, dcount);
+}
+
+/* The enumeration's state: the pairing's faces and the open blocks. */
+typedef struct pairctx {
+    int k, orth, act_first;
+    double gam, alp;
+    double kappa[DW_SPECTRUM_RES_KMAX + 1]; /* kappa[n]: sw2^n times the free cumulant of a block of 2n */
+    dw_res_face f[DW_RES_PMAX + 1];
+    dw_res_faces_fn fn;
+    void *ctx;
+} pairctx;
+
 /* The faces of one pairing of the 2k points (point 2i: F of copy i, its W; point 2i + 1: F^T of copy i, its W^T;
- * gap 2i holds M_i, gap 2i + 1 holds b_i and the D's of the active points 2i + 1 and 2i + 2). */
-static void faces_of(stepctx *c, const int *mate, double w)
+ * gap 2i holds M_i, gap 2i + 1 holds b_i). The D of an active point sits on its W's far side from the point's
+ * neighbour gap in F = D W (dense first: in the odd gaps, beside the b's) or F = W D (act first: in the even gaps,
+ * D^a M_i D^b, so before and after M_i). */
+static void faces_of(pairctx *c, const int *mate, double w)
 {
     const int P = 2 * c->k;
-    int seen[PMAX] = {0};
-    c->nf = 0;
+    int seen[DW_RES_PMAX] = {0}, nf = 0;
     for (int g0 = 0; g0 < P; g0++) {
         if (seen[g0]) continue;
-        face *f = &c->f[c->nf++];
+        dw_res_face *f = &c->f[nf++];
         memset(f, 0, sizeof *f);
         /* walk the face from gap g0; insertions before the first M go after the last one (cyclic) */
         int pendD = 0;
@@ -284,9 +291,14 @@ static void faces_of(stepctx *c, const int *mate, double w)
         do {
             seen[g] = 1;
             if (g % 2 == 0) {
+                if (c->act_first) { /* D of point g before M, of point g + 1 after it */
+                    if (f->nm == 0) pendD += mate[g] >= 0;
+                    else f->gapD[f->nm - 1] += mate[g] >= 0;
+                }
                 f->m[f->nm++] = g / 2;
+                if (c->act_first) f->gapD[f->nm - 1] += mate[g + 1] >= 0;
             } else {
-                const int i = g / 2, nd = (mate[g] >= 0) + (mate[(g + 1) % P] >= 0);
+                const int i = g / 2, nd = c->act_first ? 0 : (mate[g] >= 0) + (mate[(g + 1) % P] >= 0);
                 if (f->nm == 0) pendD += nd, pendB |= 1u << i;
                 else f->gapD[f->nm - 1] += nd, f->gapB[f->nm - 1] |= 1u << i;
             }
@@ -296,8 +308,7 @@ static void faces_of(stepctx *c, const int *mate, double w)
         if (f->nm == 0) f->gapD[0] = pendD, f->gapB[0] = pendB;
         else f->gapD[f->nm - 1] += pendD, f->gapB[f->nm - 1] |= pendB;
     }
-    int blockof[DW_SPECTRUM_RES_KMAX], dcount[PMAX + DW_SPECTRUM_RES_KMAX + 2];
-    combine(c, 0, w, blockof, 0, dcount);
+    c->fn(c->ctx, c->f, nf, w);
 }
 
 /* Partial non-crossing partitions of the W (even) and W^T (odd) points into blocks that alternate W, W^T in cyclic
@@ -306,17 +317,17 @@ static void faces_of(stepctx *c, const int *mate, double w)
  * kappa_2n = (-1)^(n-1) Catalan(n-1). mate[p]: the previous point of p's block, cyclically (faces_of's jump).
  * Each active point weighs alpha, each inactive gamma, each block of 2n sw2^n kappa_2n. */
 typedef struct blockstack {
-    int first[PMAX], last[PMAX], size[PMAX];
+    int first[DW_RES_PMAX], last[DW_RES_PMAX], size[DW_RES_PMAX];
 } blockstack;
 
-static void blocks(stepctx *c, int p, int sp, blockstack *b, int *mate, double w)
+static void blocks(pairctx *c, int p, int sp, blockstack *b, int *mate, double w)
 {
     const int P = 2 * c->k;
     if (p == P) {
         if (sp == 0) faces_of(c, mate, w);
         return;
     }
-    if (sp < 0 || sp >= PMAX || sp > P - p) return; /* more open blocks than points left: none closes */
+    if (sp < 0 || sp >= DW_RES_PMAX || sp > P - p) return; /* more open blocks than points left: none closes */
     mate[p] = -1;
     blocks(c, p + 1, sp, b, mate, w * c->gam); /* inactive: gamma */
     const int f0 = b->first[sp], l0 = b->last[sp], s0 = b->size[sp];
@@ -345,17 +356,35 @@ static void blocks(stepctx *c, int p, int sp, blockstack *b, int *mate, double w
     }
 }
 
+void dw_res_pairings(int k, double gam, double alp, int orth, double sw2, int act_first, dw_res_faces_fn fn,
+                     void *ctx)
+{
+    pairctx c = {.k = k, .orth = orth, .act_first = act_first, .gam = gam, .alp = alp, .fn = fn, .ctx = ctx};
+    /* kappa_2n of the circular element (1, 0, 0, ...) or of a Haar unitary ((-1)^(n-1) Catalan(n-1)) */
+    double cat = 1, pw = 1;
+    for (int n = 1; n <= DW_SPECTRUM_RES_KMAX; n++) {
+        pw *= sw2;
+        c.kappa[n] = orth ? (n % 2 ? 1 : -1) * cat * pw : (n == 1 ? pw : 0);
+        cat = cat * 2 * (2 * n - 1) / (n + 1); /* Catalan(n) from Catalan(n - 1) */
+    }
+    int mate[DW_RES_PMAX];
+    blockstack bs;
+    memset(&bs, 0, sizeof bs);
+    for (int p = 0; p < DW_RES_PMAX; p++) mate[p] = -1;
+    blocks(&c, 0, 0, &bs, mate, 1.0);
+}
+
 dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m)
 {
     if (K > DW_SPECTRUM_RES_KMAX)
         return dw_fail(DW_ERR_INVALID, "moments: K = %d is above %d, the largest order of the residual networks' "
                        "route", K, DW_SPECTRUM_RES_KMAX);
-    ncset nc[DW_SPECTRUM_RES_KMAX];
+    dw_res_nc nc[DW_SPECTRUM_RES_KMAX];
     memset(nc, 0, sizeof nc);
     double *c[DW_SPECTRUM_RES_KMAX] = {0}, *cn[DW_SPECTRUM_RES_KMAX] = {0};
     dw_status st = DW_OK;
     for (int r = 1; r <= K && !st; r++) {
-        if (!nc_build(&nc[r - 1], r)) st = DW_ERR_NOMEM;
+        if (!dw_res_nc_build(&nc[r - 1], r)) st = DW_ERR_NOMEM;
         else {
             c[r - 1] = dw_calloc((size_t)nc[r - 1].n, sizeof(double), "residual spectrum");
             cn[r - 1] = dw_calloc((size_t)nc[r - 1].n, sizeof(double), "residual spectrum");
@@ -368,21 +397,9 @@ dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m)
         mu[0] = 1;
         for (int j = 1; j <= K; j++) mu[j] = s->mu[(size_t)l * s->kmax + (j - 1)];
         for (int k = 1; k <= K; k++) {
-            stepctx ctx = {.k = k, .nc = nc, .cl = (const double *const *)c, .cn = cn[k - 1], .mu = mu,
-                           .gam = s->res_gamma[l], .alp = s->res_alpha[l], .orth = s->orth};
-            /* kappa_2n of the circular element (1, 0, 0, ...) or of a Haar unitary ((-1)^(n-1) Catalan(n-1)) */
-            double cat = 1, pw = 1;
-            for (int n = 1; n <= DW_SPECTRUM_RES_KMAX; n++) {
-                pw *= s->sw2[l];
-                ctx.kappa[n] = s->orth ? (n % 2 ? 1 : -1) * cat * pw : (n == 1 ? pw : 0);
-                cat = cat * 2 * (2 * n - 1) / (n + 1); /* Catalan(n) from Catalan(n - 1) */
-            }
+            stepctx ctx = {.k = k, .nc = nc, .cl = (const double *const *)c, .cn = cn[k - 1], .mu = mu};
             memset(cn[k - 1], 0, sizeof(double) * (size_t)nc[k - 1].n);
-            int mate[PMAX];
-            blockstack bs;
-            memset(&bs, 0, sizeof bs);
-            for (int p = 0; p < PMAX; p++) mate[p] = -1;
-            blocks(&ctx, 0, 0, &bs, mate, 1.0);
+            dw_res_pairings(k, s->res_gamma[l], s->res_alpha[l], s->orth, s->sw2[l], 0, step_faces, &ctx);
         }
         for (int k = 1; k <= K; k++) {
             double *t = c[k - 1];
@@ -431,6 +448,8 @@ dw_status dw_spectrum_residual_universal(double c, int K, double *m)
 }
 
 bool dw_spectrum_residual(const dw_spectrum *s) { return s && s->residual; }
+
+bool dw_spectrum_residual_act_first(const dw_spectrum *s) { return s && s->residual && s->res_act_first; }
 
 double dw_spectrum_residual_c(const dw_spectrum *s)
 {

@@ -22,6 +22,7 @@ typedef struct sample_net {
     size_t N;
     double *sw2, *sb2; /* L each */
     double *gamma, *alpha; /* residual blocks: L each; NULL: fully connected */
+    int act_first;         /* residual(ACT; dense) blocks */
 } sample_net;
 
 static void sample_net_free(sample_net *n)
@@ -46,6 +47,7 @@ static dw_status sample_res_of(const dw_net *net, sample_net *n)
         const size_t L = (size_t)r->L;
         n->L = r->L;
         n->act = r->act;
+        n->act_first = r->act_first;
         n->N = (size_t)N;
         n->sw2 = dw_alloc(L, sizeof(double), "sample layers");
         n->sb2 = dw_alloc(L, sizeof(double), "sample layers");
@@ -131,7 +133,7 @@ static dw_status sample_one(const sample_net *n, const dw_spectrum_sample_opts *
     }
     const double scale = sqrt(o->q0 * (double)N / nx);
     for (size_t i = 0; i < N; i++) x[i] *= scale;
-    dw_spec_fnet net = {L, width, Wp, bp, n->act, n->gamma, n->alpha};
+    dw_spec_fnet net = {L, width, Wp, bp, n->act, n->gamma, n->alpha, n->act_first};
     if (o->probes == 0) {
         if ((st = dw_spec_jacobian_body(&net, x, NULL, s2))) goto done;
         for (int k = 0; k < o->K; k++) m[k] = 0;

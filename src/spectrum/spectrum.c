@@ -27,6 +27,7 @@ void dw_spectrum_clear(dw_spectrum *s)
     free(s->gmu);
     free(s->res_gamma);
     free(s->res_alpha);
+    free(s->res_p);
     free(s);
 }
 
@@ -89,6 +90,12 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
             free(res);
             return st;
         }
+        if (res->act_first && isfinite(res->act->kink) && res->act->kink != 0) {
+            const dw_act *a = res->act;
+            free(res);
+            return dw_fail(DW_ERR_INVALID, "spectrum: act-first residual blocks take activations smooth or kinked at 0 "
+                           "only; %s has a kink at %g", a->name, a->kink);
+        }
         fc.depth = res->L;
         fc.act = res->act;
     } else if ((st = check_net(net, &fc)))
@@ -137,13 +144,22 @@ dw_status dw_spectrum_init(dw_spectrum **out, const dw_net *net, const dw_spectr
         memcpy(s->sb2, res->sb2, sizeof(double) * (size_t)L);
         memcpy(s->res_gamma, res->gamma, sizeof(double) * (size_t)L);
         memcpy(s->res_alpha, res->alpha, sizeof(double) * (size_t)L);
+        s->res_act_first = res->act_first;
+        if (res->act_first && !(s->res_p = dw_alloc((size_t)L + 1, sizeof(double), "spectrum layers"))) {
+            st = DW_ERR_NOMEM;
+            goto fail;
+        }
     } else {
         dw_net_dense_values(net, 0, s->sw2);
         dw_net_dense_values(net, 1, s->sb2);
     }
     for (int l = 0; l < L; l++) s->log_sw2_sum += log(s->sw2[l]);
     if (res) {
-        if ((st = dw_spec_residual_q(res, o->q0, s->q))) goto fail;
+        if (res->act_first) { /* block l's D is phi'(x_{l-1}): q_l = p_{l-1} */
+            if ((st = dw_spec_actfirst_p(res, o->q0, s->res_p))) goto fail;
+            memcpy(s->q, s->res_p, sizeof(double) * (size_t)L);
+        } else if ((st = dw_spec_residual_q(res, o->q0, s->q)))
+            goto fail;
     } else if (o->fixed_point) {
         double qs;
         if ((st = dw_spec_fixed_point(act, s->sw2[0], s->sb2[0], o->q0, &qs))) goto fail;
@@ -216,7 +232,8 @@ fail:
     return st;
 }
 
-dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m)
+/* The arguments of dw_spectrum_moments; residual blocks: their one route. */
+static dw_status moments_check(const dw_spectrum *s, int K, dw_spectrum_route route, const double *m)
 {
     if (!s || !m) return dw_fail(DW_ERR_INVALID, "moments: NULL argument");
     if (K < 1 || K > s->kmax)
@@ -227,8 +244,26 @@ dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route rou
         if (route == DW_SPECTRUM_ROUTE_S)
             return dw_fail(DW_ERR_INVALID, "moments: the S-transform route multiplies free layers; a residual "
                            "network's blocks are not free of each other (their diagonal D_l commute): use the NC route");
-        return dw_spec_residual_moments(s, K, m);
     }
+    return DW_OK;
+}
+
+dw_status dw_spectrum_moments_error(const dw_spectrum *s, int K, dw_spectrum_route route, double *m, double *err)
+{
+    if (!err) return dw_fail(DW_ERR_INVALID, "moments: NULL argument");
+    dw_status st = moments_check(s, K, route, m);
+    if (st) return st;
+    if (s->residual && s->res_act_first) return dw_spec_actfirst_moments(s, K, m, err);
+    for (int k = 0; k < K; k++) err[k] = 0;
+    return dw_spectrum_moments(s, K, route, m);
+}
+
+dw_status dw_spectrum_moments(const dw_spectrum *s, int K, dw_spectrum_route route, double *m)
+{
+    dw_status st = moments_check(s, K, route, m);
+    if (st) return st;
+    if (s->residual)
+        return s->res_act_first ? dw_spec_actfirst_moments(s, K, m, NULL) : dw_spec_residual_moments(s, K, m);
     if (route == DW_SPECTRUM_ROUTE_NC) {
         if (s->orth)
             return dw_fail(DW_ERR_INVALID, "moments: the NC(k) route applies to i.i.d. weights only; orthogonal "

@@ -52,11 +52,14 @@ struct dw_spectrum {
     double *gmu;     /* ng * kmax moments of each group */
     int residual;    /* 1: residual blocks x' = gamma x + alpha phi(W x + b) (residual.c) */
     double *res_gamma, *res_alpha; /* L each (residual only) */
+    int res_act_first;  /* 1: act-first blocks x' = gamma x + alpha (W phi(x) + b) (residual_actfirst.c) */
+    double *res_p;      /* act first: L + 1 variances of the stream x_0..x_L */
 };
 
 /* A residual network's blocks (residual.c): residual(dense; ACT, skip_scale = gamma, branch_scale = alpha). */
 typedef struct dw_spec_res {
     int L;
+    int act_first; /* 1: residual(ACT; dense) blocks, x' = gamma x + alpha (W phi(x) + b) */
     const dw_act *act;
     double gamma[DW_SPECTRUM_RES_DEPTH_MAX], alpha[DW_SPECTRUM_RES_DEPTH_MAX];
     double sw2[DW_SPECTRUM_RES_DEPTH_MAX], sb2[DW_SPECTRUM_RES_DEPTH_MAX];
@@ -71,6 +74,36 @@ double dw_spec_residual_width(const dw_net *net);
 dw_status dw_spec_residual_q(const dw_spec_res *r, double q0, double *q);
 /* m_1..m_K (K <= DW_SPECTRUM_RES_KMAX) by the block recursion of the non-crossing pairings. */
 dw_status dw_spec_residual_moments(const dw_spectrum *s, int K, double *m);
+
+/* residual.c's pieces shared with residual_actfirst.c. NC(r), r <= DW_SPECTRUM_RES_KMAX, as restricted growth
+ * strings (labels by first appearance) in lexicographic order; dw_res_nc_build returns 0 on allocation failure
+ * (the caller frees lab and key). */
+typedef struct dw_res_nc {
+    int r, n;
+    unsigned char *lab; /* n * r labels */
+    unsigned long *key; /* sorted keys */
+} dw_res_nc;
+int dw_res_nc_build(dw_res_nc *s, int r);
+unsigned long dw_res_rgs_key(const unsigned char *lab, int r);
+int dw_res_nc_index(const dw_res_nc *s, unsigned long key); /* -1 if absent */
+/* A face of one block step's W pairing on the word M e_0 M e_1 ... M e_{k-1} (M = F M_l F^T): its M's in order
+ * and, after each, the D letters and the gaps e_i (bit i) up to the next M; nm == 0: all in insertion 0. */
+enum { DW_RES_PMAX = 2 * DW_SPECTRUM_RES_KMAX };
+typedef struct dw_res_face {
+    int nm;
+    int m[DW_SPECTRUM_RES_KMAX];
+    int gapD[DW_SPECTRUM_RES_KMAX + 1];
+    unsigned gapB[DW_SPECTRUM_RES_KMAX + 1];
+} dw_res_face;
+typedef void (*dw_res_faces_fn)(void *ctx, const dw_res_face *f, int nf, double w);
+/* Every pairing (orth: Haar blocks) of the W's of F = gamma + alpha D W (act_first: gamma + alpha W D) in the k
+ * copies of F M F^T, with its weight (gamma, alpha, sw2^n kappa_2n) and faces. */
+void dw_res_pairings(int k, double gam, double alp, int orth, double sw2, int act_first, dw_res_faces_fn fn,
+                     void *ctx);
+/* Act-first blocks x_l = gamma x_{l-1} + alpha (W phi(x_{l-1}) + b) (residual_actfirst.c): the variances
+ * p_l of x_l, l = 0..L (p_0 = q0), and m_1..m_K with an absolute error estimate per moment (err may be NULL). */
+dw_status dw_spec_actfirst_p(const dw_spec_res *r, double q0, double *p);
+dw_status dw_spec_actfirst_moments(const dw_spectrum *s, int K, double *m, double *err);
 
 /* The weight laws the spectrum takes (real; orthogonal without a Gaussian input layer), with the error naming why. */
 dw_status dw_spec_check_law(const dw_net *net);
@@ -120,6 +153,7 @@ typedef struct dw_spec_fnet {
     /* residual blocks (square layers): x_l = gamma_l x_{l-1} + alpha_l phi(W x + b), J = prod (gamma + alpha D W);
      * NULL: the fully connected x_l = phi(W x + b) */
     const double *gamma, *alpha;
+    int act_first; /* residual blocks x_l = gamma_l x_{l-1} + alpha_l (W phi(x_{l-1}) + b), J = prod (gamma + alpha W D) */
 } dw_spec_fnet;
 /* The view of a given net (dw_net_set_given without a readout); its arrays are freed by dw_spec_fnet_free. */
 dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f);

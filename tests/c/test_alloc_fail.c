@@ -323,6 +323,45 @@ static dw_status sc_spectrum(void)
     return s;
 }
 
+/* Act-first residual blocks: the grid route with its error estimate, the report, finite networks (SVD, Hutchinson). */
+static dw_status sc_spectrum_actfirst(void)
+{
+    dw_act *act = NULL;
+    dw_net *net = NULL, *br = NULL;
+    dw_spectrum *sp = NULL;
+    dw_spectrum_opts *o = NULL;
+    dw_spectrum_report *r = NULL;
+    dw_spectrum_sample_opts *so = NULL;
+    double m[2], err[2], sm[2], sse[2];
+    dw_status s = dw_act_init(&act, "relu");
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_init(&br);
+    if (!s) s = dw_net_add_act(br, act);
+    if (!s) s = dw_net_add_dense(br, 1.5, 0.1, 6);
+    if (!s) s = dw_net_add_residual(net, br, 1.0, 0.5); /* one block reaches every allocation */
+    if (!s) s = dw_spectrum_opts_init(&o);
+    if (!s) s = dw_spectrum_opts_set_kmax(o, 2);
+    if (!s) s = dw_spectrum_init(&sp, net, o);
+    if (!s) s = dw_spectrum_moments_error(sp, 2, DW_SPECTRUM_ROUTE_NC, m, err);
+    if (!s) s = dw_spectrum_report_init(&r, net, o, 2);
+    if (!s && !dw_spectrum_report_json(r)) s = DW_ERR_NOMEM;
+    if (!s) s = dw_spectrum_sample_opts_init(&so);
+    if (!s) s = dw_spectrum_sample_opts_set_threads(so, 1);
+    if (!s) s = dw_spectrum_sample_opts_set_samples(so, 2);
+    if (!s) s = dw_spectrum_sample_opts_set_K(so, 2);
+    if (!s) s = dw_spectrum_sample_law(net, so, 7, sm, sse, NULL);
+    if (!s) s = dw_spectrum_sample_opts_set_probes(so, 2);
+    if (!s) s = dw_spectrum_sample_law(net, so, 7, sm, sse, NULL);
+    dw_spectrum_sample_opts_clear(so);
+    dw_spectrum_report_clear(r);
+    dw_spectrum_clear(sp);
+    dw_spectrum_opts_clear(o);
+    dw_net_clear(br);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static dw_status sc_spectrum_residual(void)
 {
     dw_act *act = NULL;
@@ -736,6 +775,7 @@ int main(void)
     sweep("sample arch", sc_sample_arch);
     sweep("spectrum", sc_spectrum);
     sweep("spectrum_residual", sc_spectrum_residual);
+    sweep("spectrum_actfirst", sc_spectrum_actfirst);
     sweep("wick", sc_wick);
     sweep("wick_residual", sc_wick_residual);
     sweep("sig", sc_sig);

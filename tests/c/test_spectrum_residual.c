@@ -218,13 +218,15 @@ static void test_refusals(void)
     dw_spectrum *s = NULL;
     dw_spectrum_opts *o = NULL;
     CHECK(dw_spectrum_opts_init(&o) == DW_OK);
-    /* act; dense branch */
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK);
-    CHECK(dw_net_add_act(br, relu) == DW_OK && dw_net_add_dense(br, 1, 0, 0) == DW_OK);
-    CHECK(dw_net_add_residual(net, br, 1, 0.5) == DW_OK);
-    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID && strstr(dw_error_message(), "dense; ACT"));
+    /* an act; dense block after a dense; ACT one (act-first blocks: test_spectrum_actfirst.c) */
+    CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK && dw_net_init(&br2) == DW_OK);
+    CHECK(dw_net_add_dense(br, 1, 0, 0) == DW_OK && dw_net_add_act(br, relu) == DW_OK);
+    CHECK(dw_net_add_act(br2, relu) == DW_OK && dw_net_add_dense(br2, 1, 0, 0) == DW_OK);
+    CHECK(dw_net_add_residual(net, br, 1, 0.5) == DW_OK && dw_net_add_residual(net, br2, 1, 0.5) == DW_OK);
+    CHECK(dw_spectrum_init(&s, net, NULL) == DW_ERR_INVALID && strstr(dw_error_message(), "one block type"));
     dw_net_clear(net);
     dw_net_clear(br);
+    dw_net_clear(br2);
     /* two activations */
     CHECK(dw_net_init(&net) == DW_OK && dw_net_init(&br) == DW_OK && dw_net_init(&br2) == DW_OK);
     CHECK(dw_net_add_dense(br, 1, 0, 0) == DW_OK && dw_net_add_act(br, relu) == DW_OK);

@@ -1,9 +1,10 @@
 """Monte Carlo of residual networks' Jacobians with numpy (an independent check of docs/spectrum.md, residual
 networks; no deepwick inside). Run as a script so that OpenBLAS can be pinned to one thread before numpy loads:
-    OPENBLAS_NUM_THREADS=1 python mc_residual.py ACT L ALPHA GAMMA SW2 SB2 Q0 N S K SEED [ORTH]
+    OPENBLAS_NUM_THREADS=1 python mc_residual.py ACT L ALPHA GAMMA SW2 SB2 Q0 N S K SEED [ORTH [ACTFIRST]]
 prints JSON {"mean": [...], "se": [...]} of (1/N) tr (J J^T)^k, k = 1..K, over S networks of width N, with
 x_l = GAMMA x_{l-1} + ALPHA phi(W_l x_{l-1} + b_l), J = prod_l (GAMMA I + ALPHA D_l W_l); ORTH 1: W_l = sqrt(SW2) Q,
-Q Haar orthogonal (else Gaussian entries of variance SW2 / N).
+Q Haar orthogonal (else Gaussian entries of variance SW2 / N). ACTFIRST 1: the blocks
+x_l = GAMMA x_{l-1} + ALPHA (W_l phi(x_{l-1}) + b_l), J = prod_l (GAMMA I + ALPHA W_l D_{l-1}), D_{l-1} = phi'(x_{l-1}).
 """
 import json
 import math
@@ -22,7 +23,7 @@ def haar(rng, N):
     return Q * np.sign(np.diag(R))
 
 
-def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False):
+def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False, act_first=False):
     rng = np.random.default_rng(seed)
     out = np.empty((S, K))
     for s in range(S):
@@ -31,6 +32,10 @@ def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False):
         J = np.eye(N)
         for _ in range(L):
             W = np.sqrt(sw2) * haar(rng, N) if orth else rng.standard_normal((N, N)) * np.sqrt(sw2 / N)
+            if act_first:
+                J = gamma * J + alpha * (W @ (DPHI[act](x)[:, None] * J))
+                x = gamma * x + alpha * (W @ PHI[act](x) + np.sqrt(sb2) * rng.standard_normal(N))
+                continue
             u = W @ x + np.sqrt(sb2) * rng.standard_normal(N)
             J = gamma * J + alpha * (DPHI[act](u)[:, None] * (W @ J))
             x = gamma * x + alpha * PHI[act](u)
@@ -42,5 +47,5 @@ def mc_moments(act, L, alpha, gamma, sw2, sb2, q0, N, S, K, seed, orth=False):
 if __name__ == "__main__":
     a = sys.argv[1:]
     m, se = mc_moments(a[0], int(a[1]), float(a[2]), float(a[3]), float(a[4]), float(a[5]), float(a[6]), int(a[7]),
-                       int(a[8]), int(a[9]), int(a[10]), len(a) > 11 and a[11] == "1")
+                       int(a[8]), int(a[9]), int(a[10]), len(a) > 11 and a[11] == "1", len(a) > 12 and a[12] == "1")
     print(json.dumps({"mean": m.tolist(), "se": se.tolist()}))
