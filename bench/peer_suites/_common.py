@@ -38,11 +38,7 @@ def to_np(a: Any, name: str = "path") -> np.ndarray:
     if is_torch(a):
         return a.detach().cpu().to(torch.float64).numpy()
     arr = np.asarray(a)
-    if arr.dtype.kind in "fiu":
-        return arr.astype(np.float64)
-    if arr.dtype.kind in "USO":
-        raise TypeError("%s: expected a numeric array, got dtype %s" % (name, arr.dtype))
-    return arr
+    return arr.astype(np.float64) if arr.dtype.kind in "fiu" else arr
 
 
 def like(out: Any, ref: Any) -> Any:

@@ -55,9 +55,7 @@ def _static(k: Optional[StaticKernel]) -> dict:
 
 # ---- signatures (pySigLib's carry the level-0 term 1 first)
 def sig_length(dimension: int, degree: int) -> int:
-    if dimension < 0 or degree < 0:
-        raise ValueError("sig_length: dimension and degree must be >= 0")
-    return 1 if dimension == 0 else 1 + sig_size(dimension, degree)
+    return 1 if dimension == 0 and degree >= 0 else 1 + sig_size(dimension, degree)
 
 
 def log_sig_length(dimension: int, degree: int) -> int:
@@ -160,16 +158,22 @@ def sig_to_log_sig_backprop(*args: Any, **kw: Any) -> Any:
     raise Unsupported("sig_to_log_sig_backprop")
 
 
-# ---- path transforms: deepwick applies them inside each computation and does not materialise them
+# ---- path transforms (deepwick applies them inside each computation; these materialise them)
 def transform_path(path: Any, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
                    n_jobs: int = 1) -> Any:
     fn = optional(deepwick, "transform_path", "transform_path (materialised transformed path)")
-    return like(fn(_one("path", path), **_tr(time_aug, lead_lag, end_time)), path)
+    return like(fn(_one("path", path), threads=threads(n_jobs), **_tr(time_aug, lead_lag, end_time)), path)
 
 
 def transform_path_backprop(derivs: Any, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
                             n_jobs: int = 1) -> Any:
-    raise Unsupported("transform_path_backprop")
+    fn = optional(deepwick, "transform_path_backward", "transform_path_backprop")
+    g = _one("derivs", derivs)
+    n2, d2 = g.shape[-2:]  # pySigLib infers the path's shape from the derivatives' (deepwick takes the path)
+    d = (d2 - (1 if time_aug else 0)) // (2 if lead_lag else 1)
+    n = (n2 + 1) // 2 if lead_lag else n2
+    return like(fn(np.zeros(g.shape[:-2] + (n, d)), g, threads=threads(n_jobs), **_tr(time_aug, lead_lag, end_time)),
+                derivs)
 
 
 # ---- signature kernels
@@ -179,8 +183,6 @@ def _dyadic(dyadic_order: Any) -> dict:
             return {"dyadic_order": dyadic_order[0]}
         if not _accepts_pair():
             raise Unsupported("different dyadic orders for the two paths (dyadic_order=(l1, l2))")
-    elif isinstance(dyadic_order, (str, float)):
-        raise TypeError("dyadic_order: expected an int or a pair of ints")
     return {"dyadic_order": dyadic_order}
 
 
@@ -214,8 +216,6 @@ def sig_kernel(path1: Any, path2: Any, dyadic_order: Any, static_kernel: Optiona
                time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0, n_jobs: int = 1,
                return_grid: bool = False) -> Any:
     """k(path1[i], path2[i]) for each i (pySigLib pairs the batches; deepwick computes each pair's 1 x 1 Gram)."""
-    if isinstance(path1, str) or isinstance(path2, str):
-        raise TypeError("paths must be arrays")
     kw = _kw(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)
     if return_grid:
         if not accepts(deepwick.sigkernel, "return_grid"):
