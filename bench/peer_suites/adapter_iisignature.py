@@ -63,17 +63,50 @@ def sigcombine(sig1: Any, sig2: Any, d: int, m: int) -> np.ndarray:
 
 
 def sigcombinebackprop(derivs: Any, sig1: Any, sig2: Any, d: int, m: int) -> Tuple[np.ndarray, np.ndarray]:
-    return optional(deepwick, "sig_combine_backward", "sigcombinebackprop")(sig1, sig2, derivs, d, m)
+    fn = optional(deepwick, "sig_combine_backward", "sigcombinebackprop")
+    a, b, g = (np.asarray(v, dtype=np.float64) for v in (sig1, sig2, derivs))
+    ga, gb = fn(a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1]), d, m, g.reshape(-1, g.shape[-1]))
+    return ga.reshape(a.shape), gb.reshape(b.shape)
 
 
-def _named(name: str, feature: str) -> Any:
-    return lambda *args, **kw: optional(deepwick, name, feature)(*args, **kw)
+def _flat(*arrays: Any) -> Tuple[np.ndarray, ...]:
+    """Each array as (batch, last axis) float64 (iisignature accepts any number of leading axes)."""
+    return tuple(np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1]) for a in arrays)
 
 
-sigjoin = _named("sigjoin", "sigjoin")
-sigjoinbackprop = _named("sigjoin_backward", "sigjoinbackprop")
-sigscale = _named("sigscale", "sigscale")
-sigscalebackprop = _named("sigscale_backward", "sigscalebackprop")
+def _fixed(fixedLast: float) -> Any:
+    return None if fixedLast is None or np.isnan(fixedLast) else float(fixedLast)
+
+
+def sigjoin(sigs: Any, segments: Any, m: int, fixedLast: float = float("nan")) -> np.ndarray:
+    fn = optional(deepwick, "sigjoin", "sigjoin")
+    S, h = _flat(sigs, segments)
+    fl = _fixed(fixedLast)
+    d = h.shape[1] + (0 if fl is None else 1)
+    return fn(S, h, d, m, fixed_last=fl).reshape(np.shape(sigs))
+
+
+def sigjoinbackprop(derivs: Any, sigs: Any, segments: Any, m: int, fixedLast: float = float("nan")) -> Any:
+    fn = optional(deepwick, "sigjoin_backward", "sigjoinbackprop")
+    G, S, h = _flat(derivs, sigs, segments)
+    fl = _fixed(fixedLast)
+    d = h.shape[1] + (0 if fl is None else 1)
+    res = fn(S, h, d, m, G, fixed_last=fl)
+    out = (res[0].reshape(np.shape(sigs)), res[1].reshape(np.shape(segments)))
+    return out + (res[2],) if fl is not None else out
+
+
+def sigscale(sigs: Any, scales: Any, m: int) -> np.ndarray:
+    fn = optional(deepwick, "sigscale", "sigscale")
+    S, c = _flat(sigs, scales)
+    return fn(S, c, c.shape[1], m).reshape(np.shape(sigs))
+
+
+def sigscalebackprop(derivs: Any, sigs: Any, scales: Any, m: int) -> Tuple[np.ndarray, np.ndarray]:
+    fn = optional(deepwick, "sigscale_backward", "sigscalebackprop")
+    G, S, c = _flat(derivs, sigs, scales)
+    gS, gc = fn(S, c, c.shape[1], m, G)
+    return gS.reshape(np.shape(sigs)), gc.reshape(np.shape(scales))
 
 
 class _Prepared:
@@ -90,42 +123,44 @@ def prepare(d: int, m: int, methods: str = "") -> _Prepared:
     return _Prepared(d, m, methods)
 
 
-def _basis_kw(s: _Prepared, fn: Any) -> dict:
-    if not s.hall:
+def _basis(s: _Prepared, fn: Any, methods: str = "") -> dict:
+    """deepwick's basis= for iisignature's method letters: 'X' expanded, 'H' (in prepare) Hall, else Lyndon."""
+    want = "expanded" if "X" in (methods or "").upper() else "hall" if s.hall else "lyndon"
+    if want == "lyndon":
         return {}
     if not accepts(fn, "basis"):
-        raise Unsupported("Hall basis (prepare(..., 'H'))")
-    return {"basis": "hall"}
+        raise Unsupported("logsig method 'X' (expanded log-signature)" if want == "expanded"
+                          else "Hall basis (prepare(..., 'H'))")
+    return {"basis": want}
 
 
 def logsig(path: Any, s: _Prepared, methods: str = "") -> np.ndarray:
     X, lead = _paths(path)
-    if "X" in (methods or "").upper():
-        fn = optional(deepwick, "logsignature_expanded", "logsig method 'X' (expanded log-signature)")
-        return _lead(fn(X, s.m), lead)
-    return _lead(deepwick.logsignature(X, s.m, **_basis_kw(s, deepwick.logsignature)), lead)
+    return _lead(deepwick.logsignature(X, s.m, **_basis(s, deepwick.logsignature, methods)), lead)
 
 
 def logsigbackprop(derivs: Any, path: Any, s: _Prepared, methods: str = "") -> np.ndarray:
     X, lead = _paths(path)
     g = np.asarray(derivs, dtype=np.float64).reshape(X.shape[0], -1)
-    if "X" in (methods or "").upper():
-        fn = optional(deepwick, "logsignature_expanded_backward", "logsigbackprop method 'X'")
-        return _lead(fn(X, s.m, g), lead)
-    return _lead(deepwick.logsignature_backward(X, s.m, g, **_basis_kw(s, deepwick.logsignature_backward)), lead)
+    return _lead(deepwick.logsignature_backward(X, s.m, g, **_basis(s, deepwick.logsignature_backward, methods)),
+                 lead)
 
 
 def logsigtosig(logsig: Any, s: _Prepared) -> np.ndarray:
     fn = optional(deepwick, "logsigtosig", "logsigtosig")
-    return fn(logsig, s.d, s.m, **_basis_kw(s, fn))
+    (L,) = _flat(logsig)
+    out = fn(L, s.d, s.m, **_basis(s, fn))
+    return out.reshape(np.shape(logsig)[:-1] + out.shape[-1:])
 
 
 def logsigtosigbackprop(derivs: Any, logsig: Any, s: _Prepared) -> np.ndarray:
-    return optional(deepwick, "logsigtosig_backward", "logsigtosigbackprop")(derivs, logsig, s.d, s.m)
+    raise Unsupported("logsigtosigbackprop")
 
 
 def logsigjoin(logsigs: Any, segments: Any, s: _Prepared) -> np.ndarray:
-    return optional(deepwick, "logsigjoin", "logsigjoin")(logsigs, segments, s.d, s.m)
+    fn = optional(deepwick, "logsigjoin", "logsigjoin")
+    L, h = _flat(logsigs, segments)
+    return fn(L, h, s.d, s.m, **_basis(s, fn)).reshape(np.shape(logsigs))
 
 
 def logsigjoinbackprop(*args: Any) -> Any:

@@ -108,11 +108,17 @@ def sig_backprop(path: Any, sig: Any, sig_derivs: Any, degree: int, time_aug: bo
 
 def sig_combine_backprop(deriv: Any, sig1: Any, sig2: Any, dimension: int, degree: int, time_aug: bool = False,
                          lead_lag: bool = False, n_jobs: int = 1) -> Tuple[Any, Any]:
+    """(d/dsig1, d/dsig2); the level-0 entries' derivatives are left 0 (deepwick's signatures have no level 0)."""
     fn = optional(deepwick, "sig_combine_backward", "sig_combine_backprop (gradient of the Chen product)")
+    if time_aug or lead_lag:
+        raise Unsupported("sig_combine_backprop with time_aug / lead_lag (the transformed dimension)")
     a, b, g = to_np(sig1, "sig1")[..., 1:], to_np(sig2, "sig2")[..., 1:], to_np(deriv, "deriv")[..., 1:]
-    ga, gb = fn(a, b, g, dimension, degree)
-    z = np.zeros(ga.shape[:-1] + (1,))
-    return like(np.concatenate([z, ga], -1), sig1), like(np.concatenate([z, gb], -1), sig2)
+    ga, gb = fn(a, b, dimension, degree, g)
+    return like(_with_zero0(ga), sig1), like(_with_zero0(gb), sig2)
+
+
+def _with_zero0(g: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.zeros(g.shape[:-1] + (1,)), g], axis=-1)
 
 
 # ---- log-signatures: method 2 is deepwick's Lyndon-basis log-signature; pySigLib's output keeps no level 0 there
@@ -132,8 +138,10 @@ def clear_cache(use_disk: bool = False) -> None:
 
 
 def _expanded(X: np.ndarray, degree: int, kw: dict) -> np.ndarray:
-    fn = optional(deepwick, "logsignature_expanded", "log_sig method=0 (expanded log-signature)")
-    return _with_level0(fn(X, degree, **kw)) - np.eye(1, sig_size(X.shape[-1], degree) + 1)[0] * 1.0
+    """pySigLib's method 0: the tensor log with its level-0 entry (0) first."""
+    if not accepts(deepwick.logsignature, "basis"):
+        raise Unsupported("log_sig method=0 (expanded log-signature)")
+    return _with_zero0(deepwick.logsignature(X, degree, basis="expanded", **kw))
 
 
 def log_sig(path: Any, degree: int, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
@@ -217,13 +225,14 @@ def sig_kernel(path1: Any, path2: Any, dyadic_order: Any, static_kernel: Optiona
                return_grid: bool = False) -> Any:
     """k(path1[i], path2[i]) for each i (pySigLib pairs the batches; deepwick computes each pair's 1 x 1 Gram)."""
     kw = _kw(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs)
-    if return_grid:
+    X, Y, one = _pair_paths(path1, path2)
+    if return_grid:  # deepwick's grids are of the pairs (X[b], Y[b]), as pySigLib's
         if not accepts(deepwick.sigkernel, "return_grid"):
             raise Unsupported("sig_kernel return_grid=True (the full PDE grid)")
-        kw["return_grid"] = True
-    X, Y, one = _pair_paths(path1, path2)
+        G = deepwick.sigkernel(X, Y, return_grid=True, **kw)
+        return like(G[0] if one else G, path1)
     out = np.array([deepwick.sigkernel(X[i], Y[i], **kw) for i in range(X.shape[0])])
-    return like(out[0] if one and not return_grid else out, path1)
+    return like(out[0] if one else out, path1)
 
 
 def sig_kernel_gram(path1: Any, path2: Any, dyadic_order: Any, static_kernel: Optional[StaticKernel] = None,
