@@ -10,7 +10,7 @@ import torch
 
 import deepwick.torch as dwt
 import adapter_pysiglib as _np_api
-from _common import Unsupported, is_torch
+from _common import Unsupported, accepts, is_torch
 from adapter_pysiglib import (BUILT_WITH_AVX, BUILT_WITH_CUDA, SYSTEM, Context, LinearKernel,  # noqa: F401
                               RBFKernel, ScaledLinearKernel, StaticKernel, clear_cache, log_sig_length,
                               prepare_log_sig, set_cache_dir, sig_length, transform_path, _kw, _tr)
@@ -33,9 +33,15 @@ signature = sig
 
 def log_sig(path: Any, degree: int, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
             method: int = 1, n_jobs: int = 1) -> Any:
-    if not is_torch(path) or method != 2:
+    if not is_torch(path) or method not in (0, 2):
         return _np_api.log_sig(path, degree, time_aug, lead_lag, end_time, method, n_jobs)
-    return dwt.logsignature(path, degree, threads=threads(n_jobs), **_tr(time_aug, lead_lag, end_time))
+    kw = dict(threads=threads(n_jobs), **_tr(time_aug, lead_lag, end_time))
+    if method == 2:
+        return dwt.logsignature(path, degree, **kw)
+    if not accepts(dwt.logsignature, "basis"):
+        raise Unsupported("log_sig method=0 (expanded log-signature)")
+    out = dwt.logsignature(path, degree, basis="expanded", **kw)  # pySigLib's method 0 keeps the level-0 entry 0
+    return torch.cat([torch.zeros(out.shape[:-1] + (1,), dtype=out.dtype, device=out.device), out], dim=-1)
 
 
 def sig_combine(*args: Any, **kw: Any) -> Any:
