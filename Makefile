@@ -86,6 +86,7 @@ check-long: deps build
 check-peers: deps build
 	bash scripts/peers-env
 	.venv-peers/bin/python -m pytest -q bench/check_peers*.py
+	.venv-peers/bin/python bench/peer_suites/run.py
 
 fuzz: deps
 	bash scripts/fuzz

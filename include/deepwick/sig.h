@@ -53,6 +53,14 @@ DW_API dw_status dw_sig_opts_set_end_time(dw_sig_opts *o, double end_time);
 /** The length and dimension of the paths the computations see after the transforms: the signature's entries are
  * dw_sig_size(*d2, level), a stream's length *len2 - 1. */
 DW_API dw_status dw_sig_opts_path_shape(const dw_sig_opts *o, size_t len, size_t d, size_t *len2, size_t *d2);
+/** out (batch x len2 x d2, from dw_sig_opts_path_shape): the transformed paths themselves (pySigLib's
+ * transform_path), the paths every computation with these options sees. X: batch x len x d finite points. */
+DW_API dw_status dw_sig_transform_paths(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                        double *out);
+/** gX (batch x len x d) = the adjoint of the transforms applied to gT (batch x len2 x d2): the gradient with respect
+ * to the paths of <gT, transformed paths> (pySigLib's transform_path_backprop). */
+DW_API dw_status dw_sig_transform_paths_backward(const dw_sig_opts *o, const double *gT, size_t batch, size_t len,
+                                                 size_t d, double *gX);
 
 /** Entries of a level-n signature without level 0: d + d^2 + ... + d^n (0 for n = 0). DW_ERR_INVALID when d = 0 or
  * the level is outside 0..64, DW_ERR_NOMEM naming the level when the count overflows; *size is 0 on error. */

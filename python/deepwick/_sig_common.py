@@ -133,8 +133,16 @@ _NO_TRANSFORM: Transform = (False, False, 1.0, False)
 
 def _transforms(o: _Opts, tr: Transform) -> _Opts:
     """The path transforms (pySigLib's time_aug, lead_lag, end_time; basepoint) into an options object."""
-    o.set("time_aug", bool(tr[0])).set("lead_lag", bool(tr[1])).set("basepoint", bool(tr[3]))
+    o.set("time_aug", _flag("time_aug", tr[0])).set("lead_lag", _flag("lead_lag", tr[1]))
+    o.set("basepoint", _flag("basepoint", tr[3]))
     return o.set("end_time", _float("end_time", tr[2]))
+
+
+def _flag(name: str, v: Any) -> bool:
+    """A switch: True or False (numpy's too), not any truthy value (time_aug='no' would silently be True)."""
+    if not isinstance(v, (bool, np.bool_)):
+        raise InputError("%s: expected True or False, got %r" % (name, v))
+    return bool(v)
 
 
 def _path_dims(o: _Opts, n: int, d: int) -> Tuple[int, int]:

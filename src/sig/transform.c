@@ -18,11 +18,34 @@ void dw_sig_transform_shape(const dw_sig_transform *tr, size_t len, size_t d, si
     *d2 = D + (tr->time_aug ? 1 : 0);
 }
 
-/* The point of index i of the basepointed path (batch b): the origin or X[b, i - 1]. */
-static const double *point(const dw_sig_transform *tr, const double *x, size_t i, size_t d, const double *zero)
+/* Copies the point of index i of the basepointed path x to dst: the origin or x[i - 1]. */
+static void copy_point(const dw_sig_transform *tr, const double *x, size_t i, size_t d, double *dst)
 {
-    if (tr->basepoint) return i == 0 ? zero : x + (i - 1) * d;
-    return x + i * d;
+    if (tr->basepoint && i == 0)
+        memset(dst, 0, d * sizeof(double));
+    else
+        memcpy(dst, x + (i - (tr->basepoint ? 1 : 0)) * d, d * sizeof(double));
+}
+
+/* The transformed paths into T (batch x len2 x d2). */
+static void transform_fill(const dw_sig_transform *tr, const double *X, size_t batch, size_t len, size_t d,
+                           double *T)
+{
+    size_t L2, D2;
+    dw_sig_transform_shape(tr, len, d, &L2, &D2);
+    for (size_t b = 0; b < batch; b++) {
+        const double *x = X + b * len * d;
+        for (size_t i = 0; i < L2; i++) {
+            double *t = T + (b * L2 + i) * D2;
+            if (tr->lead_lag) { /* lag = point floor(i / 2), lead = point ceil(i / 2) */
+                copy_point(tr, x, i / 2, d, t);
+                copy_point(tr, x, (i + 1) / 2, d, t + d);
+            } else {
+                copy_point(tr, x, i, d, t);
+            }
+            if (tr->time_aug) t[D2 - 1] = L2 > 1 ? tr->end_time * (double)i / (double)(L2 - 1) : 0.0;
+        }
+    }
 }
 
 double *dw_sig_transform_apply(const dw_sig_transform *tr, const double *X, size_t batch, size_t len, size_t d)
@@ -31,27 +54,34 @@ double *dw_sig_transform_apply(const dw_sig_transform *tr, const double *X, size
     dw_sig_transform_shape(tr, len, d, &L2, &D2);
     if (dw_core_check_alloc((double)batch * (double)L2 * (double)D2 * 8.0, "the transformed paths")) return NULL;
     double *T = dw_alloc(batch * L2, D2 * sizeof(double), "the transformed paths");
-    double *zero = dw_calloc(d, sizeof(double), "the basepoint");
-    if (!T || !zero) {
-        free(T);
-        free(zero);
-        return NULL;
-    }
-    for (size_t b = 0; b < batch; b++) {
-        const double *x = X + b * len * d;
-        for (size_t i = 0; i < L2; i++) {
-            double *t = T + (b * L2 + i) * D2;
-            if (tr->lead_lag) { /* lag = point floor(i / 2), lead = point ceil(i / 2) */
-                memcpy(t, point(tr, x, i / 2, d, zero), d * sizeof(double));
-                memcpy(t + d, point(tr, x, (i + 1) / 2, d, zero), d * sizeof(double));
-            } else {
-                memcpy(t, point(tr, x, i, d, zero), d * sizeof(double));
-            }
-            if (tr->time_aug) t[D2 - 1] = L2 > 1 ? tr->end_time * (double)i / (double)(L2 - 1) : 0.0;
-        }
-    }
-    free(zero);
+    if (T) transform_fill(tr, X, batch, len, d, T);
     return T;
+}
+
+dw_status dw_sig_transform_paths(const dw_sig_opts *o, const double *X, size_t batch, size_t len, size_t d,
+                                 double *out)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "transform paths: NULL options");
+    dw_status s = dw_sig_check_points(X, batch, len, d, "X");
+    if (s) return s;
+    if (!out) return dw_fail(DW_ERR_INVALID, "transform paths: NULL output");
+    transform_fill(&o->tr, X, batch, len, d, out);
+    return DW_OK;
+}
+
+dw_status dw_sig_transform_paths_backward(const dw_sig_opts *o, const double *gT, size_t batch, size_t len,
+                                          size_t d, double *gX)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "transform paths backward: NULL options");
+    if (batch == 0 || len == 0 || d == 0)
+        return dw_fail(DW_ERR_INVALID, "transform paths backward: batch, len and d must be positive");
+    size_t L2, D2;
+    dw_sig_transform_shape(&o->tr, len, d, &L2, &D2);
+    dw_status s = dw_sig_check_points(gT, batch, L2, D2, "grad_out");
+    if (s) return s;
+    if (!gX) return dw_fail(DW_ERR_INVALID, "transform paths backward: NULL output");
+    dw_sig_transform_backward(&o->tr, gT, batch, len, d, gX);
+    return DW_OK;
 }
 
 void dw_sig_transform_backward(const dw_sig_transform *tr, const double *gT, size_t batch, size_t len, size_t d,

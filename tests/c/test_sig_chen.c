@@ -222,6 +222,19 @@ static void test_transform_options(void)
     double S1[155], S2[155];
     CHECK(dw_sig_signature(o, x, 1, 3, 2, S1) == DW_OK && dw_sig_signature(p, T, 1, 5, 5, S2) == DW_OK);
     CHECK(!memcmp(S1, S2, sizeof S1));
+    /* the transformed path itself = T built by hand; its adjoint on all-ones counts each point's copies: the
+     * ends appear 3 times (lag twice, lead once or the converse), the middle point 4 times */
+    double U[5 * 5], ones[5 * 5], gx[6];
+    CHECK(dw_sig_transform_paths(o, x, 1, 3, 2, U) == DW_OK && !memcmp(U, T, sizeof T));
+    for (int i = 0; i < 25; i++) ones[i] = 1.0;
+    CHECK(dw_sig_transform_paths_backward(o, ones, 1, 3, 2, gx) == DW_OK);
+    CHECK(gx[0] == 3 && gx[1] == 3 && gx[2] == 4 && gx[3] == 4 && gx[4] == 3 && gx[5] == 3);
+    CHECK(dw_sig_transform_paths(NULL, x, 1, 3, 2, U) == DW_ERR_INVALID);
+    CHECK(dw_sig_transform_paths(o, x, 1, 3, 2, NULL) == DW_ERR_INVALID);
+    ones[7] = NAN;
+    CHECK(dw_sig_transform_paths_backward(o, ones, 1, 3, 2, gx) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "grad_out") != NULL);
+    CHECK(dw_sig_transform_paths_backward(o, ones, 0, 3, 2, gx) == DW_ERR_INVALID);
     dw_sig_opts_clear(p);
     dw_sig_opts_clear(o);
     dw_sig_kernel_opts_clear(k);

@@ -74,3 +74,28 @@ def test_transform_errors():
         dw.sigkernel(X, end_time=float("nan"))
     with pytest.raises(dw.InputError, match=r"grad_out: expected shape \(2, 20\)"):
         dw.signature_backward(X, 2, np.zeros((2, 6)), lead_lag=True)
+
+
+@pytest.mark.parametrize("kw", CASES)
+def test_transform_path_and_backward(kw):
+    """dw.transform_path and its adjoint against the numpy transform above (one path and a batch)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3, 4, 2))
+    T, pull = transform(X, **kw)
+    assert np.array_equal(dw.transform_path(X, **kw), T)
+    assert np.array_equal(dw.transform_path(X[1], **kw), T[1])
+    G = rng.normal(size=T.shape)
+    assert np.array_equal(dw.transform_path_backward(X, G, **kw), pull(G))
+    assert np.array_equal(dw.transform_path_backward(X[1], G[1], **kw), pull(G[1:2])[0])
+
+
+def test_transform_path_errors():
+    X = np.zeros((2, 3, 2))
+    with pytest.raises(dw.InputError, match="lead_lag: expected True or False, got 'a'"):
+        dw.transform_path(X, lead_lag="a")
+    with pytest.raises(dw.InputError, match="time_aug: expected True or False"):
+        dw.signature(X, 2, time_aug=1)
+    with pytest.raises(dw.InputError, match=r"grad_out: expected shape \(2, 5, 4\)"):
+        dw.transform_path_backward(X, np.zeros((2, 3, 2)), lead_lag=True)
+    with pytest.raises(dw.InputError, match="X"):
+        dw.transform_path(np.array([[[np.nan]]]))
