@@ -48,7 +48,7 @@ static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
     const double *x = g->X + i * d, *Y = g->symmetric ? g->X : g->Y;
     const double *tY = g->symmetric ? g->tX : g->tY, *yT = g->symmetric ? g->xT : g->yT;
     const size_t ld = (g->symmetric ? g->n : g->m) + DW_ARCH_ROWS;
-    double k[DW_ARCH_ROWS], t[DW_ARCH_ROWS];
+    double k[DW_ARCH_ROWS]; /* the NNGP when only the NTK is wanted */
     size_t j0 = 0;
     if (g->symmetric) {
         if (g->K) g->K[i * m + i] = g->kx[i];
@@ -58,18 +58,30 @@ static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
     for (; j0 < m; j0 += DW_ARCH_ROWS) {
         const size_t nb = m - j0 < DW_ARCH_ROWS ? m - j0 : DW_ARCH_ROWS;
         dw_status s = dw_arch_run_rows(p, &g->w[tid], x, g->recX + i * p->rec, Y + j0 * d, yT ? yT + j0 : NULL,
-                                       tY + j0, ld, nb, d, k, g->Theta ? t : NULL);
+                                       tY + j0, ld, nb, d, g->K ? g->K + i * m + j0 : k,
+                                       g->Theta ? g->Theta + i * m + j0 : NULL);
         if (s) return s;
-        for (size_t b = 0; b < nb; b++) {
-            const size_t j = j0 + b;
-            if (g->K) g->K[i * m + j] = k[b];
-            if (g->Theta) g->Theta[i * m + j] = t[b];
-            if (g->symmetric) {
-                if (g->K) g->K[j * m + i] = k[b];
-                if (g->Theta) g->Theta[j * m + i] = t[b];
-            }
-        }
     }
+    return DW_OK;
+}
+
+/* The lower triangle of a symmetric Gram from the upper one (the row passes write only j >= i), tile row by tile
+ * row: a 64 x 64 tile's rows read contiguously, its columns written while their cache lines stay resident. */
+enum { MIRROR_TILE = 64 };
+static void mirror(double *A, size_t n, size_t i0)
+{
+    const size_t i1 = i0 + MIRROR_TILE < n ? i0 + MIRROR_TILE : n;
+    for (size_t j0 = 0; j0 < i1; j0 += MIRROR_TILE)
+        for (size_t j = j0; j < j0 + MIRROR_TILE && j < i1; j++)
+            for (size_t i = i0 > j + 1 ? i0 : j + 1; i < i1; i++) A[i * n + j] = A[j * n + i];
+}
+
+static dw_status pass_mirror(void *ctx, size_t tile, int tid)
+{
+    (void)tid;
+    arch_job *g = ctx;
+    if (g->K) mirror(g->K, g->n, tile * MIRROR_TILE);
+    if (g->Theta) mirror(g->Theta, g->n, tile * MIRROR_TILE);
     return DW_OK;
 }
 
@@ -94,10 +106,6 @@ static dw_status pass_row(void *ctx, size_t i, int tid)
         }
         if (g->K) g->K[i * m + j] = k;
         if (g->Theta) g->Theta[i * m + j] = t;
-        if (g->symmetric && j != i) {
-            if (g->K) g->K[j * m + i] = k;
-            if (g->Theta) g->Theta[j * m + i] = t;
-        }
     }
     return DW_OK;
 }
@@ -159,6 +167,7 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
         }
     }
     if (!s) s = dw_par_for(n, threads, pass_row, &g);
+    if (!s && sym) s = dw_par_for((n + MIRROR_TILE - 1) / MIRROR_TILE, threads, pass_mirror, &g);
     if (!s && info) {
         memset(info, 0, sizeof *info);
         info->method = p.method;
