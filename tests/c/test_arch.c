@@ -598,7 +598,10 @@ static void test_rows_vs_pairs(void)
         CHECK(dw_net_set_input_shape(seq, 2, shape) == DW_OK);
         build_rows_net(vec, false, acts);
         build_rows_net(seq, true, acts);
-        build_image_net(img, acts);
+        /* the image net without the generic tanh (42 positions of certified series: minutes under the sanitizers);
+         * the block runner's generic route is covered by vec and seq */
+        dw_act *const img_acts[3] = {acts[0], set ? acts[3] : acts[1], acts[2]};
+        build_image_net(img, img_acts);
         /* the set with a generic activation (tanh: the certified series, entry by entry in both runs, slow under
          * the sanitizers) on 3 rows: one full block and a ragged one per row all the same */
         const size_t rows = set ? 3 : n;
