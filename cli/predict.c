@@ -159,6 +159,10 @@ int cmd_predict(int argc, char **argv)
         rc = cli_error("out of memory for the predictions (%zu x %zu)", m, a.cov ? m : k);
         goto done;
     }
+    if (a.bound && (cli_given(&cmd, &a, "t") || !strcmp(a.solver, "cg"))) {
+        rc = cli_error("--bound: the certified bound needs t infinite (no --t) and the cholesky solver");
+        goto done;
+    }
     /* the certified bound (a second factorisation): with --bound, and with --json where it can be certified */
     const bool certify = a.bound || (a.json && !cli_given(&cmd, &a, "t") && strcmp(a.solver, "cg") != 0);
     if (certify && !(bound = malloc(m * k * sizeof *bound))) {

@@ -101,7 +101,7 @@ DW_API double dw_predict_info_residual(const dw_predict_info *info);
  * when none could be proved, NaN when no bound was asked for. */
 DW_API double dw_predict_info_lambda_lower(const dw_predict_info *info);
 /** The kernel entries' error bound the certified bound used, relative to sqrt(K(x, x) K(y, y)) (the kernel's
- * max_bound, or for closed forms 16 (layers) eps of rounding; 0 for given kernel matrices). */
+ * max_bound, or for closed forms their rounding, see dw_predict_regress_bound; 0 for given kernel matrices). */
 DW_API double dw_predict_info_kernel_bound(const dw_predict_info *info);
 /** true when that kernel bound holds an estimated part (dw_kernel_info_estimate): the bound is then an estimate. */
 DW_API bool dw_predict_info_bound_estimate(const dw_predict_info *info);
@@ -160,8 +160,9 @@ DW_API dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o,
 
 /** dw_predict_regress with a certified bound (m x k) on every entry of the mean: |mean_exact - mean| <= bound,
  * mean_exact the exact-arithmetic prediction with the exact kernel (t = INFINITY and the dense route only: with a
- * finite t or the cg solver every entry is +INFINITY, no certificate). The kernel's error is its max_bound (dw_kernel_info), or the
- * closed forms' rounding, 16 eps per layer (docs/predict.md); info (NULL: not wanted) also gets
+ * finite t or the cg solver every entry is +INFINITY, no certificate). The kernel's error is its max_bound (dw_kernel_info), or for the
+ * closed forms their rounding, gamma_{d+2} (the inputs' inner product) + 8 eps per layer of the net
+ * (docs/predict.md); info (NULL: not wanted) also gets
  * lambda_lower, kernel_bound and bound_estimate. */
 DW_API dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                           const double *Y, size_t k, const double *T, size_t m, size_t d,

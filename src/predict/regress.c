@@ -23,7 +23,7 @@ static double dense_bytes(size_t n, size_t m, bool ntk, bool cov, bool finite_t)
 }
 
 /* The certified bound's kernel side: the entries' relative bound (the Grams' max_bound; closed forms, whose
- * bound is 0, get 8 eps of rounding per layer of the net, docs/predict.md) and the scales sqrt(K(x, x)) of the
+ * bound is 0, get the inner product's gamma_{d+2} and 8 eps of rounding per layer of the net, docs/predict.md) and the scales sqrt(K(x, x)) of the
  * train points (from the train Gram's diagonal) and of the test points (1 x 1 tiles), raised by the diagonal's own
  * error. */
 typedef struct kside {
@@ -37,7 +37,10 @@ static dw_status kside_scales(kside *ks, const dw_net *net, const dw_kernel_opts
     double kb = dw_kernel_info_max_bound(ks->train);
     if (ks->test) kb = fmax(kb, dw_kernel_info_max_bound(ks->test));
     const bool est = dw_kernel_info_estimate(ks->train) || (ks->test && dw_kernel_info_estimate(ks->test));
-    if (!(kb > 0)) kb = 8.0 * DBL_EPSILON * (double)net->n;
+    if (!(kb > 0)) { /* closed form: the layer-1 inner product's gamma_{d+2}, then 8 eps per layer */
+        const double u = DBL_EPSILON / 2, g = ((double)d + 2.0) * u / (1.0 - ((double)d + 2.0) * u);
+        kb = g + 8.0 * DBL_EPSILON * (double)net->n;
+    }
     if (!(ks->s_train = dw_alloc(n + m, sizeof *ks->s_train, "certified bound: kernel scales"))) return DW_ERR_NOMEM;
     ks->s_test = ks->s_train + n;
     const double raise = (1.0 + 2.0 * kb) * (1.0 + 4.0 * DBL_EPSILON);
