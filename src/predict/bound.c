@@ -106,7 +106,7 @@ static double sdot(const double *s, const double *v, size_t n, size_t stride)
 #define BLOCK 64
 static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m, double rel, const double *st,
                              const double *ss, double snorm, double lam, const double *alpha, const double *z,
-                             const double *znorm, double *mean, double *bound)
+                             const double *znorm, const double *mean, double *bound)
 {
     const size_t n = p->n, k = p->k;
     const double u = DBL_EPSILON / 2, gLn = gamma_k((double)n, LDBL_EPSILON / 2);
@@ -129,7 +129,8 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
                                2.0 * u * up(sqrt(up(d2, (double)n)), 2.0);
             const double omega = lam > 0 ? up(up(num, 6.0) / lam, 2.0) * (1.0 + 2.0 * u) : INFINITY;
             for (size_t c = 0; c < k; c++) {
-                /* the mean itself in long double: its rounding u |mean| + gamma^L_n |k|.|alpha| */
+                /* the product again in long double (rounding <= gamma^L_n |k|.|alpha|); the returned mean, the
+                 * BLAS product (bit for bit that of dw_predict_mean_cov), is within |mean - acc| of it */
                 long double acc = 0;
                 double wz = 0, dot = 0;
                 for (size_t j = 0; j < n; j++) {
@@ -137,10 +138,9 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
                     wz += fabs(w[j * b]) * z[j * k + c];
                     dot += fabs(kt[j]) * fabs(alpha[j * k + c]);
                 }
-                const double mu = (double)acc;
-                mean[(i0 + i) * k + c] = mu;
-                const double v = up(wz, (double)n) + omega * znorm[c] + rel * ti * sdot(ss, alpha + c, n, k) +
-                                 u * fabs(mu) + gLn * up(dot, (double)n);
+                const double gap = fabs((double)(acc - (long double)mean[(i0 + i) * k + c])) * (1.0 + 2.0 * u);
+                const double v = up(wz, (double)n) + omega * znorm[c] + rel * ti * sdot(ss, alpha + c, n, k) + gap +
+                                 gLn * up(dot, (double)n);
                 bound[(i0 + i) * k + c] = isfinite(v) ? up(v, 8.0) : INFINITY;
             }
         }
@@ -173,6 +173,10 @@ dw_status dw_pred_mean_bound(dw_predict *p, const double *k_test_train, size_t m
      * rounding of K_ii + lambda) */
     double amax = 0;
     for (size_t j = 0; j < n; j++) amax = fmax(amax, fabs(p->A[j * n + j]));
+    const int saved = dw_pred_threads_begin(p->o.threads);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)n, 1.0, k_test_train, (int)n, alpha,
+                (int)k, 0.0, mean, (int)k);
+    dw_pred_threads_end(saved);
     const double snorm = ss ? norm2(ss, n, 1) : 0.0, dA = up(rel * snorm * snorm + 2.0 * u * amax, 4.0);
     double lam = lr > -INFINITY ? (lr - dA) * (1.0 - 2.0 * u) : -INFINITY;
     if (e && e->psd) lam = fmax(lam, p->lambda); /* K_exact is positive semi-definite */
