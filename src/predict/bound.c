@@ -110,18 +110,40 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
 {
     const size_t n = p->n, k = p->k;
     const double u = DBL_EPSILON / 2, gLn = gamma_k((double)n, LDBL_EPSILON / 2);
-    double *W = dw_alloc(n * BLOCK + n, sizeof *W, "certified bound: adjoint solutions");
+
+    /* the adjoint residuals enter only through ||w - w_hat||, a second-order term: computed in double by BLAS,
+     * |fl(A W) - A W| <= gamma_n |A||W| (and the subtraction of k: u per entry) */
+    double *W = dw_alloc(4 * n * BLOCK + n, sizeof *W, "certified bound: adjoint solutions");
     if (!W) return DW_ERR_NOMEM;
-    double *rw = W + n * BLOCK;
+    double *AW = W + n * BLOCK, *Wa = AW + n * BLOCK, *AWa = Wa + n * BLOCK, *rw = AWa + n * BLOCK;
+    double *absA = dw_core_check_alloc((double)n * (double)n * sizeof(double), "certified bound: |A|")
+                       ? NULL
+                       : dw_core_alloc_large(n * n * sizeof *absA, "certified bound: |A|");
+    if (!absA) {
+        free(W);
+        return DW_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n * n; i++) absA[i] = fabs(p->A[i]);
+    const double gn1 = gamma_k((double)n + 1.0, u);
     dw_status s = DW_OK;
     for (size_t i0 = 0; !s && i0 < m; i0 += BLOCK) {
         const size_t b = m - i0 < BLOCK ? m - i0 : BLOCK;
         for (size_t j = 0; j < n; j++)
             for (size_t i = 0; i < b; i++) W[j * b + i] = k_test_train[(i0 + i) * n + j];
         if ((s = dw_pred_apply(p, DW_F_INV, 0.0, W, b, W))) break;
+        for (size_t j = 0; j < n * b; j++) Wa[j] = fabs(W[j]);
+        const int saved = dw_pred_threads_begin(p->o.threads);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)b, (int)n, 1.0, p->A, (int)n, W, (int)b,
+                    0.0, AW, (int)b);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)b, (int)n, 1.0, absA, (int)n, Wa, (int)b,
+                    0.0, AWa, (int)b);
+        dw_pred_threads_end(saved);
         for (size_t i = 0; i < b; i++) {
             const double *kt = k_test_train + (i0 + i) * n, *w = W + i;
-            residual(p, kt, 1, w, b, rw);
+            for (size_t j = 0; j < n; j++) {
+                const double d = AW[j * b + i] - kt[j];
+                rw[j] = fabs(d) * (1.0 + 2.0 * u) + up(gn1 * (AWa[j * b + i] + fabs(kt[j])), (double)n + 4.0);
+            }
             double d2 = 0;
             for (size_t j = 0; j < n; j++) d2 += (p->A[j * n + j] * w[j * b]) * (p->A[j * n + j] * w[j * b]);
             const double ti = rel > 0 ? st[i0 + i] : 0.0;
@@ -146,6 +168,7 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
         }
     }
     free(W);
+    dw_core_free_large(absA);
     return s;
 }
 

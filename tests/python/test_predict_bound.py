@@ -100,7 +100,7 @@ def test_kernel_regression_bound(act, ref, kind, depth, diag_reg):
     if act == "erf(z)":
         assert info["kernel_bound"] > 1e-12  # the generic route's bound, not rounding
     assert np.all(b >= err), (b / np.maximum(err, 1e-300)).min()
-    # measured (docs/predict.md): 40x..400x here; the kernel's max_bound is taken entry by entry, signs adversarial
+    # measured (docs/predict.md): ~800x..1400x here; the kernel's max_bound is taken entry by entry, signs adversarial
     assert b.max() <= 3e3 * err.max(), b.max() / err.max()
     assert info["lambda_min_lower"] >= info["jitter"]
 
