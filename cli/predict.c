@@ -14,7 +14,7 @@
 
 typedef struct predict_args {
     cli_args base;
-    const char *train, *labels, *test, *act, *out, *cov, *kind, *solver;
+    const char *train, *labels, *test, *act, *out, *cov, *bound, *kind, *solver;
     long depth, threads, rank, max_iter;
     cli_reals weight_var, bias_var;
     double t, diag_reg, learning_rate, tol;
@@ -37,6 +37,9 @@ static const cli_opt opts[] = {
      CLI_REQUIRED | CLI_OUTPUT, 0, 0, NULL, ".npy"},
     {"cov", CLI_TEXT, F(cov), "FILE", "also write the covariance of the predictions, m x m (cholesky only)", NULL,
      CLI_OUTPUT, 0, 0, NULL, ".npy"},
+    {"bound", CLI_TEXT, F(bound), "FILE",
+     "also write the certified bound on every prediction, m x k (t infinite, cholesky only;\n"
+     "docs/predict.md \"Certified bounds\"); --json reports its largest entry", NULL, CLI_OUTPUT, 0, 0, NULL, ".npy"},
     {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 values", "1", 0, 0, 0, NULL, NULL},
     {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L+1 values", "0", 0, 0, 0, NULL, NULL},
     {"kind", CLI_CHOICE, F(kind), "K", "the kernel: nngp or ntk", "nngp", 0, 0, 0, "nngp|ntk", NULL},
@@ -91,7 +94,7 @@ int cmd_predict(int argc, char **argv)
     dw_net *net = NULL;
     dw_predict_opts *o = NULL;
     dw_predict_info *info = NULL;
-    double *Y = NULL, *mean = NULL, *cov = NULL;
+    double *Y = NULL, *mean = NULL, *cov = NULL, *bound = NULL;
     dw_matrix X, L, T;
     dw_matrix_init(&X);
     dw_matrix_init(&L);
@@ -156,8 +159,19 @@ int cmd_predict(int argc, char **argv)
         rc = cli_error("out of memory for the predictions (%zu x %zu)", m, a.cov ? m : k);
         goto done;
     }
+    if (a.bound && (cli_given(&cmd, &a, "t") || !strcmp(a.solver, "cg"))) {
+        rc = cli_error("--bound: the certified bound needs t infinite (no --t) and the cholesky solver");
+        goto done;
+    }
+    /* the certified bound (a second factorisation): with --bound, and with --json where it can be certified */
+    const bool certify = a.bound || (a.json && !cli_given(&cmd, &a, "t") && strcmp(a.solver, "cg") != 0);
+    if (certify && !(bound = malloc(m * k * sizeof *bound))) {
+        rc = cli_error("out of memory for the bounds (%zu x %zu)", m, k);
+        goto done;
+    }
     double t0 = cli_now();
-    s = dw_predict_regress(net, o, X.data, n, targets, k, T.data, m, X.cols, mean, cov, a.json ? info : NULL);
+    s = dw_predict_regress_bound(net, o, X.data, n, targets, k, T.data, m, X.cols, mean, cov, bound,
+                                 a.json ? info : NULL);
     double secs = cli_now() - t0;
     if (shown) fputs("\r\033[K", stderr);
     if (s) {
@@ -171,6 +185,12 @@ int cmd_predict(int argc, char **argv)
     }
     if (a.cov && (s = dw_io_write_npy(a.cov, cov, 2, cshape))) {
         remove(a.out); /* no partial output */
+        rc = cli_status(s);
+        goto done;
+    }
+    if (a.bound && (s = dw_io_write_npy(a.bound, bound, 2, shape))) {
+        remove(a.out);
+        if (a.cov) remove(a.cov);
         rc = cli_status(s);
         goto done;
     }
@@ -190,6 +210,15 @@ int cmd_predict(int argc, char **argv)
         isfinite(rcond) ? printf("%.17g", rcond) : printf("null");
         printf(", \"iterations\": %zu, \"rank_used\": %zu, \"residual\": %.3g", dw_predict_info_iterations(info),
                dw_predict_info_rank(info), dw_predict_info_residual(info));
+        double bmax = bound ? 0.0 : NAN;
+        for (size_t i = 0; bound && i < m * k; i++) bmax = fmax(bmax, bound[i]);
+        const double ll = dw_predict_info_lambda_lower(info);
+        printf(", \"bound_max\": ");
+        isnan(bmax) ? printf("null") : isinf(bmax) ? printf("\"inf\"") : printf("%.6g", bmax);
+        printf(", \"lambda_min_lower\": ");
+        isfinite(ll) ? printf("%.17g", ll) : printf("null");
+        printf(", \"kernel_bound\": %.6g, \"bound_estimate\": %s", dw_predict_info_kernel_bound(info),
+               dw_predict_info_bound_estimate(info) ? "true" : "false");
         printf(", \"n\": %zu, \"m\": %zu, \"d\": %zu, \"k\": %zu, \"threads\": %d, \"seconds\": %.6f}\n", n, m, X.cols,
                k, dw_core_threads((int)a.threads), secs);
     }
@@ -198,6 +227,7 @@ done:
     cli_args_free(&cmd, &a);
     free(Y);
     free(mean);
+    free(bound);
     dw_core_free_large(cov);
     dw_predict_info_clear(info);
     dw_predict_opts_clear(o);

@@ -95,6 +95,16 @@ DW_API double dw_predict_info_rcond(const dw_predict_info *info);
 DW_API size_t dw_predict_info_iterations(const dw_predict_info *info);
 DW_API size_t dw_predict_info_rank(const dw_predict_info *info);
 DW_API double dw_predict_info_residual(const dw_predict_info *info);
+/** Certified bounds (dw_predict_mean_bound, dw_predict_regress_bound; docs/predict.md "Certified bounds"): a
+ * rigorous lower bound on lambda_min of the EXACT K + lambda I (Rump's shifted Cholesky test on the computed A,
+ * minus the kernel's error, and lambda itself for a network's kernel, which is positive semi-definite); -INFINITY
+ * when none could be proved, NaN when no bound was asked for. */
+DW_API double dw_predict_info_lambda_lower(const dw_predict_info *info);
+/** The kernel entries' error bound the certified bound used, relative to sqrt(K(x, x) K(y, y)) (the kernel's
+ * max_bound, or for closed forms their rounding, see dw_predict_regress_bound; 0 for given kernel matrices). */
+DW_API double dw_predict_info_kernel_bound(const dw_predict_info *info);
+/** true when that kernel bound holds an estimated part (dw_kernel_info_estimate): the bound is then an estimate. */
+DW_API bool dw_predict_info_bound_estimate(const dw_predict_info *info);
 
 /** ---- predictions on given kernel matrices ----
  * A dw_predict holds the train side: A = k_train_train + lambda I (n x n, copied) with its factorisations, made
@@ -120,6 +130,17 @@ DW_API dw_status dw_predict_mean_cov(dw_predict *p, double t, const double *k_te
                                      const double *nngp_test_train, const double *k_test_test, size_t m, double *mean,
                                      double *cov);
 
+/** The mean of dw_predict_mean_cov at t = INFINITY (m x k; k_test_train m x n, m >= 1) with a certified bound
+ * (m x k): |mean_exact - mean| <= bound entry by entry, where mean_exact = K*_exact (K_exact + lambda I)^{-1} Y in
+ * exact arithmetic, for kernels within |K_exact - K|_ij <= kernel_bound s_i s_j of the given ones (train-train:
+ * s = scale_train both sides, n entries; test-train: scale_test_i (m entries) times scale_train_j). kernel_bound 0
+ * (scales may then be NULL): the given matrices are exact and the bound covers the solve and the products'
+ * rounding. An entry is +INFINITY when no positive lower bound on lambda_min could be proved. Costs a second
+ * Cholesky factorisation (of A shifted, for lambda_min) and two passes over A. */
+DW_API dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_t m, double kernel_bound,
+                                       const double *scale_train, const double *scale_test, double *mean,
+                                       double *bound);
+
 /** gradient_descent_mse: outputs of the linearised network at time t (INFINITY: the limit) from its outputs at t = 0.
  * fx_train_0 (n x k) and fx_train_t (n x k) may be NULL together (no train outputs; the train-side right-hand side
  * is then -Y as Neural Tangents' fx_train_0 = None); fx_test_0 (m x k), k_test_train (m x n) and fx_test_t (m x k)
@@ -136,6 +157,16 @@ DW_API dw_status dw_predict_gd_mse(dw_predict *p, double t, const double *fx_tra
 DW_API dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                     const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,
                                     double *cov, dw_predict_info *info);
+
+/** dw_predict_regress with a certified bound (m x k) on every entry of the mean: |mean_exact - mean| <= bound,
+ * mean_exact the exact-arithmetic prediction with the exact kernel (t = INFINITY and the dense route only: with a
+ * finite t or the cg solver every entry is +INFINITY, no certificate). The kernel's error is its max_bound (dw_kernel_info), or for the
+ * closed forms their rounding, gamma_{d+2} (the inputs' inner product) + 8 eps per layer of the net
+ * (docs/predict.md); info (NULL: not wanted) also gets
+ * lambda_lower, kernel_bound and bound_estimate. */
+DW_API dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
+                                          const double *Y, size_t k, const double *T, size_t m, size_t d,
+                                          double *mean, double *cov, double *bound, dw_predict_info *info);
 
 /** ---- class labels ----
  * Integer class labels 0..C-1 as targets: one-hot and centred, Y[i][c] = [labels[i] == c] - 1/C (Lee et al. 2018's

@@ -39,6 +39,9 @@ _info_rcond = bind("dw_predict_info_rcond", _dbl, c_handle)
 _info_iterations = bind("dw_predict_info_iterations", _sz, c_handle)
 _info_rank = bind("dw_predict_info_rank", _sz, c_handle)
 _info_residual = bind("dw_predict_info_residual", _dbl, c_handle)
+_info_lambda_lower = bind("dw_predict_info_lambda_lower", _dbl, c_handle)
+_info_kernel_bound = bind("dw_predict_info_kernel_bound", _dbl, c_handle)
+_info_bound_estimate = bind("dw_predict_info_bound_estimate", ctypes.c_bool, c_handle)
 _init = bind("dw_predict_init", ctypes.c_int, c_handle_p, c_handle, c_double_p, c_double_p, _sz, c_double_p, _sz)
 _clear = bind("dw_predict_clear", None, c_handle)
 _get_info = bind("dw_predict_get_info", ctypes.c_int, c_handle, c_handle)
@@ -48,6 +51,10 @@ _gd_mse = bind("dw_predict_gd_mse", ctypes.c_int, c_handle, _dbl, c_double_p, c_
                c_double_p, c_double_p)
 _regress = bind("dw_predict_regress", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, c_double_p, _sz, c_double_p,
                 _sz, _sz, c_double_p, c_double_p, c_handle)
+_regress_bound = bind("dw_predict_regress_bound", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, c_double_p, _sz,
+                      c_double_p, _sz, _sz, c_double_p, c_double_p, c_double_p, c_handle)
+_mean_bound = bind("dw_predict_mean_bound", ctypes.c_int, c_handle, c_double_p, _sz, _dbl, c_double_p, c_double_p,
+                   c_double_p, c_double_p)
 
 
 class Gaussian(NamedTuple):
@@ -137,7 +144,8 @@ def _info_dict(h: Any) -> Dict[str, Any]:
     return {"solver": (_info_solver(h) or b"").decode(), "reason": (_info_reason(h) or b"").decode(),
             "jitter": _info_jitter(h), "lambda_min": _info_lmin(h), "lambda_min_exact": bool(_info_lmin_exact(h)),
             "rcond": _info_rcond(h), "iterations": int(_info_iterations(h)), "rank": int(_info_rank(h)),
-            "residual": _info_residual(h)}
+            "residual": _info_residual(h), "lambda_min_lower": _info_lambda_lower(h),
+            "kernel_bound": _info_kernel_bound(h), "bound_estimate": bool(_info_bound_estimate(h))}
 
 
 class _Train:
@@ -164,6 +172,15 @@ class _Train:
         C = np.empty((m, m)) if cov else None
         check(_mean_cov(self.obj.h, t, ptr(k_td), ptr(g_td), ptr(k_tt), m, ptr(mean), ptr(C)))
         return mean, C
+
+    def mean_bound(self, k_td: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+        """The t = infinity mean (m, k) and its certified bound (m, k) (the given kernels taken as exact)."""
+        if k_td is None:  # the train set: Neural Tangents returns y_train itself, exactly
+            return self.mean_cov(math.inf, None, None, None, False)[0], np.zeros((self.n, self.k))
+        m = k_td.shape[0]
+        mean, bound = np.empty((m, self.k)), np.empty((m, self.k))
+        check(_mean_bound(self.obj.h, ptr(k_td), m, 0.0, None, None, ptr(mean), ptr(bound)))
+        return mean, bound
 
 
 def _time(t: Optional[ArrayLike]) -> Tuple[np.ndarray, Tuple[int, ...]]:

@@ -26,7 +26,7 @@ import numpy as np
 from . import _net
 from ._lib import Activation, Handle, InputError, as_int, check, ptr
 from ._predict import (ArrayLike, Gaussian, Get, PredictFn, _attr, _broadcast, _check_trace_axes, _gd_mse, _gets,
-                       _has, _info_clear, _info_dict, _info_init, _matrix, _opts, _out, _pack, _real, _regress,
+                       _has, _info_clear, _info_dict, _info_init, _matrix, _opts, _out, _pack, _real, _regress_bound,
                        _set_kind, _set_max_iter, _set_rank, _set_solver, _set_t, _set_tol, _stack, _targets, _time,
                        _Train, one_hot_labels)
 from .kernels import _points
@@ -57,7 +57,11 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
         (both nngp and ntk); ``k_test_train`` (m, n) (None: the train set, mean y_train and covariance 0);
         ``k_test_test`` (m, m), the prior kernel (NNGP; NTK for 'ntkgp'), or None for the mean only. Returns the
         mean (m, k) or ``Gaussian(mean, covariance (m, m))``, one per mode (a namedtuple ``Gaussians`` unless get is
-        a string).
+        a string). With ``return_info=True`` (keyword only, not in Neural Tangents) it returns ``(result, info)``:
+        info is the dict of :meth:`PredictFn.info` plus 'bound', shaped like the mean, a certified bound on the
+        distance of every mean entry from the exact-arithmetic posterior mean of the given kernel matrices
+        (docs/predict.md "Certified bounds"; +inf where lambda_min could not be certified positive), and
+        'lambda_min_lower'; for a tuple of modes a dict of such dicts keyed by mode.
     """
     _check_trace_axes(trace_axes)
     y, one_d = _targets(y_train)
@@ -72,10 +76,12 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
             trains[key] = _Train(opts, _attr(k_train_train, k), _attr(k_train_train, "nngp") if ntk_form else None, y)
         return trains[key]
 
-    def predict_fn(get: Get = None, k_test_train: Any = None, k_test_test: Any = None) -> Any:
+    def predict_fn(get: Get = None, k_test_train: Any = None, k_test_test: Any = None, *,
+                   return_info: bool = False) -> Any:
         """The posterior on a test set (see gp_inference)."""
         gets, single = _gets(get)
         out: Dict[str, Any] = {}
+        infos: Dict[str, Any] = {}
         n = y.shape[0]
         for g in gets:
             if g not in ("nngp", "ntk", "ntkgp"):
@@ -94,8 +100,13 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
                 if g == "ntk":
                     g_td = _matrix("k_test_train", _attr(k_test_train, "nngp"), (m, n))
             mean, C = tr.mean_cov(math.inf, k_td, g_td, k_tt, cov)
+            if return_info:  # the certified bound is of the mean it computes (the same products)
+                mean, bound = tr.mean_bound(k_td)
+                infos[g] = dict(tr.info(), bound=_out(bound, one_d))
             mean = _out(mean, one_d)
             out[g] = Gaussian(mean, C) if C is not None else mean
+        if return_info:
+            return _pack(out, gets, single), (infos[gets[0]] if single else infos)
         return _pack(out, gets, single)
 
     return PredictFn(predict_fn, trains)
@@ -318,7 +329,12 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
     threads : int, optional
     return_info : bool
         Also return a dict: 'solver', 'reason', 'jitter' (the lambda added), 'lambda_min' (of K + lambda I; exact
-        when 'lambda_min_exact'), 'rcond' (dpocon), and for cg / lanczos 'iterations', 'rank', 'residual'.
+        when 'lambda_min_exact'), 'rcond' (dpocon), and for cg / lanczos 'iterations', 'rank', 'residual'; and the
+        certified bound (docs/predict.md "Certified bounds"): 'bound', shaped like the mean, with
+        ``|mean_exact - mean| <= bound`` entry by entry, mean_exact the exact-arithmetic prediction with the exact
+        kernel (t None and the cholesky route only, else None), 'lambda_min_lower' (certified lower bound on
+        lambda_min of the exact K + lambda I), 'kernel_bound' (the kernel entries' bound used, relative to
+        sqrt(K(x, x) K(y, y))) and 'bound_estimate' (True: that kernel bound holds an estimated part).
 
     Returns
     -------
@@ -352,13 +368,15 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
     mean = np.empty((m, y.shape[1]))
     cov = np.empty((m, m)) if return_cov else None
     info = Handle(_info_init, _info_clear) if return_info else None  # the report costs a few passes: on demand
-    check(_regress(net.handle, o.h, ptr(Xc), n, ptr(y), y.shape[1], ptr(Tc), m, d, ptr(mean), ptr(cov),
-                   info.h if info else None))
+    bound = np.empty((m, y.shape[1])) if return_info and t is None and solver != "cg" else None
+    check(_regress_bound(net.handle, o.h, ptr(Xc), n, ptr(y), y.shape[1], ptr(Tc), m, d, ptr(mean), ptr(cov),
+                         ptr(bound), info.h if info else None))
     res: list = [_out(mean, one_d)]
     if return_cov:
         res.append(cov)
     if info is not None:
         res.append(_info_dict(info.h))
+        res[-1]["bound"] = None if bound is None or res[-1]["solver"] != "cholesky" else _out(bound, one_d)
     return res[0] if len(res) == 1 else tuple(res)
 
 

@@ -129,6 +129,7 @@ static void info_reset(dw_predict_info *info)
     info->solver = "";
     info->lambda_min = NAN;
     info->rcond = NAN;
+    info->lambda_lower = NAN;
 }
 
 dw_status dw_predict_info_init(dw_predict_info **out)
@@ -151,6 +152,9 @@ double dw_predict_info_rcond(const dw_predict_info *info) { return info ? info->
 size_t dw_predict_info_iterations(const dw_predict_info *info) { return info ? info->iterations : 0; }
 size_t dw_predict_info_rank(const dw_predict_info *info) { return info ? info->rank : 0; }
 double dw_predict_info_residual(const dw_predict_info *info) { return info ? info->residual : 0.0; }
+double dw_predict_info_lambda_lower(const dw_predict_info *info) { return info ? info->lambda_lower : NAN; }
+double dw_predict_info_kernel_bound(const dw_predict_info *info) { return info ? info->kernel_bound : NAN; }
+bool dw_predict_info_bound_estimate(const dw_predict_info *info) { return info && info->bound_estimate; }
 
 void dw_pred_info_reset(dw_predict_info *info) { info_reset(info); }
 

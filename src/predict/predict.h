@@ -28,7 +28,10 @@ struct dw_predict_info {
     const char *solver; /* static string */
     char reason[256];
     double jitter, lambda_min, rcond, residual;
+    double lambda_lower;   /* certified lower bound on lambda_min of the exact K + lambda I (bound.c); NaN: none */
+    double kernel_bound;   /* the kernel entries' bound used by the certified bound (relative to the scales) */
     bool lambda_min_exact;
+    bool bound_estimate;   /* the kernel's bound holds an estimated part (dw_kernel_info_estimate) */
     size_t iterations, rank;
 };
 
@@ -106,5 +109,18 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
 dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                   const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,
                                   dw_predict_info *info);
+
+/* The kernel's errors for the certified bound (bound.c): |K_exact - K|_ij <= rel * s_i s_j (train-train: s_train
+ * both sides; test-train: s_test_i s_train_j); rel 0: the kernel matrices are exact. psd: the exact train kernel is
+ * positive semi-definite (a network's kernel), so lambda_min(K_exact + lambda I) >= lambda. */
+typedef struct dw_pred_kerr {
+    double rel;
+    const double *s_train, *s_test;
+    bool psd;
+} dw_pred_kerr;
+/* mean = k_test_train A^{-1} Y (m x k, as dw_predict_mean_cov at t = INFINITY) and bound (m x k) >= its distance from
+ * the exact K*_exact (K_exact + lambda I)^{-1} Y; sets p->info.lambda_lower. */
+dw_status dw_pred_mean_bound(dw_predict *p, const double *k_test_train, size_t m, const dw_pred_kerr *e, double *mean,
+                             double *bound);
 
 #endif

@@ -648,6 +648,33 @@ static dw_status sc_predict(void)
     return s;
 }
 
+/* predict: the certified bounds (given kernels; kernel regression with the kernel's bound and scales). */
+static dw_status sc_predict_bound(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_predict_opts *o = NULL;
+    dw_predict_info *info = NULL;
+    dw_predict *p = NULL;
+    double K[4 * 4], Kt[2 * 4], Y[4 * 2] = {1, 0, 0, 1, -1, 0.5, 0.25, 2}, mean[2 * 2], bound[2 * 2];
+    dw_status s = make_net(&net, &act, "erf", 1, true, 0);
+    if (!s) s = dw_kernel_gram(net, NULL, PTS, 4, NULL, 4, 3, K, NULL, NULL);
+    if (!s) s = dw_kernel_gram(net, NULL, PTS, 2, PTS, 4, 3, Kt, NULL, NULL);
+    if (!s) s = dw_predict_opts_init(&o);
+    if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
+    if (!s) s = dw_predict_opts_set_threads(o, 1);
+    if (!s) s = dw_predict_info_init(&info);
+    if (!s) s = dw_predict_init(&p, o, K, NULL, 4, Y, 2);
+    if (!s) s = dw_predict_mean_bound(p, Kt, 2, 0.0, NULL, NULL, mean, bound);
+    dw_predict_clear(p);
+    if (!s) s = dw_predict_regress_bound(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, NULL, bound, info);
+    dw_predict_info_clear(info);
+    dw_predict_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static int dir_is_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -783,6 +810,7 @@ int main(void)
     sweep("sig_grad", sc_sig_grad);
     sweep("sig_join", sc_sig_join);
     sweep("predict", sc_predict);
+    sweep("predict bound", sc_predict_bound);
     rmdir(tmpdir);
     return check_done("alloc_fail");
 }
