@@ -126,11 +126,12 @@ def section_gd_width(ctx, fig_html, table_html, Section, plt, seed):
              "preprocessing, centred one-hot targets). The kernel prediction is "
              "<code>deepwick.predict.gradient_descent_mse</code> with the limiting NTK at t = %d from each "
              "network's own initial outputs. Plotted: the RMS over %d test digits x 10 outputs of network minus "
-             "prediction, mean over %d seeds with 2-SE bars, and the weighted least-squares fit of log RMS "
-             "against log N over every (width, seed), slope %.3f &plusmn; %.3f (theory: -1/2, approached from above: "
-             "the next order of the 1/N expansion, N^{-1}, bends the curve at small N; with that term in the fit, "
-             "log RMS = a + s log N + c N^{-1/2}, s = %.3f &plusmn; %.3f). The dashed line is the gap between discrete steps and gradient "
-             "flow for the linear model itself, which no width removes: it stays below every point.</p>"
+             "prediction, mean over %d seeds with 2-SE bars, and the least-squares fit of log RMS against "
+             "log N over every (width, seed), slope %.3f &plusmn; %.3f (theory: -1/2, approached from above: the "
+             "next order of the 1/N expansion, N^{-1}, bends the curve at small N; with that term in the fit, "
+             "log RMS = a + s log N + c N^{-1/2}, s = %.3f &plusmn; %.3f). The dashed line is the gap between "
+             "discrete steps and gradient flow for the linear model itself, which no width removes: it stays "
+             "below every point.</p>"
              % (sec_accuracy.WEIGHT_VAR, sec_accuracy.BIAS_VAR, r["steps"], r["lr"], r["n_train"], r["steps"],
                 r["n_test"], len(SEEDS), r["slope"], r["slope_se"], r["slope_corrected"], r["slope_corrected_se"])
              + fig_html(fig, "trained networks approach the NTK prediction")
@@ -149,7 +150,8 @@ def main():
     for n, m, s in zip(r["widths"], r["mean"], r["se"]):
         print("| %d | %.4g | %.2g |" % (n, m, s))
     print("\nslope %.3f ± %.3f (with the N^-1 term: %.3f ± %.3f), floor %.2g, learning rate %.4g, %d steps, %.1f s"
-          % (r["slope"], r["slope_se"], r["slope_corrected"], r["slope_corrected_se"], r["floor"], r["lr"], r["steps"], time.perf_counter() - t0))
+          % (r["slope"], r["slope_se"], r["slope_corrected"], r["slope_corrected_se"], r["floor"], r["lr"],
+             r["steps"], time.perf_counter() - t0))
     return 0
 
 
