@@ -9,7 +9,8 @@ Nothing is downloaded: the data are made here, with fixed seeds.
   orthogonal map Q (10 x 2) and scaled to |x|^2 = s d, so that the input angle t is known exactly and
   K^1(x, y) = weight_var s cos t + bias_var (theory.md 1.2);
 * moons: a small two-moons classification set in the plane, lifted into d = 10 by the same map.
-* digits: scikit-learn's bundled load_digits (no download), section (h), demo/sec_accuracy.py.
+* digits: scikit-learn's bundled load_digits (no download), section (h), demo/sec_accuracy.py; trained finite
+  networks against the NTK prediction on digits, section (h2), demo/sec_gd_width.py (numpy trainer demo/gd_net.py).
 * MNIST-1D: generated offline by the mnist1d package's generator, section (a1), demo/sec_arch.py.
 
 The report is a list of sections (SECTIONS below); each section is a function ctx -> Section that may add lines to
@@ -907,6 +908,11 @@ def section_accuracy(ctx):
     return sec_accuracy.section_accuracy(ctx, fig_html, table_html, Section, plt, SEED)[0]
 
 
+def section_gd_width(ctx):
+    import sec_gd_width
+    return sec_gd_width.section_gd_width(ctx, fig_html, table_html, Section, plt, SEED)[0]
+
+
 def section_arch(ctx):
     import sec_arch
     return sec_arch.section_arch(ctx, fig_html, table_html, Section, plt, 42)[0]
@@ -915,7 +921,8 @@ def section_arch(ctx):
 # The report: sections in order. A later capability appends its own function here.
 SECTIONS = [section_angle, section_fixed_point, section_table, section_conventions, section_moons,
             section_convergence, section_finite, section_jacobian, section_wick_genus, section_wick_network, section_sig_convergence,
-            section_cresnet_mc, section_levy, section_accuracy, section_arch]
+            section_cresnet_mc, section_levy, section_accuracy, section_gd_width,
+            section_arch]
 
 
 CSS = """
