@@ -138,6 +138,15 @@ DW_API dw_status dw_sig_logsig_to_sig(const dw_sig_opts *o, const double *L, siz
  * dw_sig_join; iisignature's logsigjoin). */
 DW_API dw_status dw_sig_logsig_join(const dw_sig_opts *o, const double *L, const double *h, size_t batch, size_t d,
                                     const double *fixed_last, double *out);
+/** Their gradients (iisignature's logsigtosigbackprop / logsigjoinbackprop): grad_L (batch x dw_sig_basis_size) of
+ * <grad_out, dw_sig_logsig_to_sig(L)> for grad_out (batch x dw_sig_size); for the join grad_out has L's shape, and
+ * grad_h (the shape of h) and *grad_fixed_last (summed over the batch; may be NULL) come too. Only the level and the
+ * basis of o are used (one thread). */
+DW_API dw_status dw_sig_logsig_to_sig_backward(const dw_sig_opts *o, const double *L, size_t batch, size_t d,
+                                               const double *grad_out, double *grad_L);
+DW_API dw_status dw_sig_logsig_join_backward(const dw_sig_opts *o, const double *L, const double *h, size_t batch,
+                                             size_t d, const double *fixed_last, const double *grad_out,
+                                             double *grad_L, double *grad_h, double *grad_fixed_last);
 
 /** ---- gradients of signatures with respect to the paths (theory.md 5) ----
  * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's

@@ -256,3 +256,18 @@ void dw_liebasis_expand(const dw_liebasis *b, const dw_tens *t, const double *c,
     if (b->basis == DW_SIG_EXPANDED) memcpy(L, c, b->count * sizeof(double));
     else dw_lyndon_expand(&b->ly, t, c, L);
 }
+
+void dw_liebasis_expand_adjoint(const dw_liebasis *b, const dw_tens *t, const double *gL, double *gc)
+{
+    if (b->basis == DW_SIG_EXPANDED) {
+        memcpy(gc, gL, b->count * sizeof(double));
+        return;
+    }
+    const dw_lyndon *ly = &b->ly;
+    for (size_t u = 0; u < ly->count; u++) {
+        const double *gk = gL + t->off[ly->level_of[u]];
+        double s = 0.0;
+        for (size_t e = ly->fstart[u]; e < ly->fstart[u + 1]; e++) s += gk[ly->full_word[e]] * ly->full_coef[e];
+        gc[u] = s;
+    }
+}

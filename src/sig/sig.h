@@ -51,6 +51,8 @@ void dw_tens_chen_adjoint_lanes(const dw_tens *t, const double *Q, double *G, co
 void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB);
 /* For L = log(1 + X) (dw_tens_log) and gL = dL/dL: gX = dL/dX (overwritten); work holds n + 2 tensors. */
 void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, double *gX, double *work);
+/* For E = exp(L) - 1 (dw_tens_exp) and gE = dL/dE: gL = dL/dL (overwritten); work holds n + 2 tensors. */
+void dw_tens_exp_backward(const dw_tens *t, const double *L, const double *gE, double *gL, double *work);
 
 /* Lyndon basis: words of length 1..n over 0..d-1, level by level, lexicographic within a level, each with the
  * sparse expansion of its standard bracketing restricted to Lyndon words (a unitriangular system). */
@@ -105,6 +107,8 @@ void dw_liebasis_project(const dw_liebasis *b, const dw_tens *t, const double *L
 void dw_liebasis_project_adjoint(const dw_liebasis *b, const dw_tens *t, const double *g, double *gL, double *work);
 /* The Lie element with coordinates c as a full tensor. */
 void dw_liebasis_expand(const dw_liebasis *b, const dw_tens *t, const double *c, double *L);
+/* Its adjoint: gc (count, overwritten) = dL/dc for gL = dL/dL (full tensor). */
+void dw_liebasis_expand_adjoint(const dw_liebasis *b, const dw_tens *t, const double *gL, double *gc);
 /* Hall (hall.c): fills b->ly with the Hall set and b->lu / piv with the factors. */
 dw_status dw_hall_init(dw_liebasis *b, const dw_tens *t);
 
