@@ -149,3 +149,32 @@ def test_cli_errors(tmp_path):
         lines = p.stderr.strip().splitlines()
         assert p.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: ") and msg in lines[0], p.stderr
         assert not out.exists()
+
+
+@pytest.mark.parametrize("basis", ["lyndon", "hall", "expanded"])
+def test_logsig_backward_directional(basis):
+    d, n = 3, 3
+    rng = np.random.default_rng(11)
+    L = dw.logsignature(paths(12, 4, 6, d), n, basis=basis)
+    h = rng.normal(size=(4, d)) * 0.5
+    Gs, Gl = rng.normal(size=(4, 39)), rng.normal(size=L.shape)
+    vL, vh = rng.normal(size=L.shape), rng.normal(size=h.shape)
+    want = fd(lambda t: Gs * dw.logsigtosig(L + t * vL, d, n, basis=basis), 0.0, 1.0)
+    assert abs(np.sum(dw.logsigtosig_backward(L, d, n, Gs, basis=basis) * vL) - want) < 1e-7 * max(1, abs(want))
+    gL, gh = dw.logsigjoin_backward(L, h, d, n, Gl, basis=basis)
+    want = fd(lambda t: Gl * dw.logsigjoin(L + t * vL, h + t * vh, d, n, basis=basis), 0.0, 1.0)
+    assert abs(np.sum(gL * vL) + np.sum(gh * vh) - want) < 1e-7 * max(1, abs(want))
+    # one log-signature, the fixed last channel: the last entry of the full segment gradient
+    g1, gh1, gf = dw.logsigjoin_backward(L[1], h[1, :2], d, n, Gl[1], fixed_last=h[1, 2], basis=basis)
+    assert g1.shape == L[1].shape and gh1.shape == (2,) and isinstance(gf, float)
+    assert np.array_equal(g1, gL[1]) and np.array_equal(gh1, gh[1, :2]) and gf == gh[1, 2]
+
+
+def test_logsig_backward_errors():
+    L = dw.logsignature(paths(1, 2, 4, 2), 3)
+    with pytest.raises(dw.InputError, match=r"grad_out: expected shape \(2, 14\)"):
+        dw.logsigtosig_backward(L, 2, 3, np.ones((2, 5)))
+    with pytest.raises(dw.InputError, match=r"grad_out: expected shape \(2, 5\)"):
+        dw.logsigjoin_backward(L, np.ones((2, 2)), 2, 3, np.ones((2, 14)))
+    with pytest.raises(dw.InputError, match="grad_out: entry 2 of signature 1 is not finite"):
+        dw.logsigtosig_backward(L, 2, 3, np.array([[1, np.nan] + [0] * 12] * 2))
