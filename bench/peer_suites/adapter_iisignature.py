@@ -187,7 +187,8 @@ def logsigjoinbackprop(derivs: Any, logsigs: Any, segments: Any, s: _Prepared,
 
 
 def basis(s: _Prepared) -> Any:
-    raise Unsupported("basis (the bracketed expressions as strings)")
+    fn = optional(deepwick, "logsig_basis", "basis (the bracketed expressions as strings)")
+    return tuple(fn(s.d, s.m, basis="hall" if s.hall else "lyndon"))
 
 
 def info(s: _Prepared) -> Any:

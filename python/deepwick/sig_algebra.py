@@ -10,7 +10,7 @@ a single signature 1-D.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -31,6 +31,7 @@ _scale_back = bind("dw_sig_scale_backward", _st, c_handle, c_double_p, c_double_
                    c_double_p)
 _to_sig = bind("dw_sig_logsig_to_sig", _st, c_handle, c_double_p, _sz, _sz, c_double_p)
 _log_join = bind("dw_sig_logsig_join", _st, c_handle, c_double_p, c_double_p, _sz, _sz, _dp, c_double_p)
+_labels = bind("dw_sig_basis_labels", _st, c_handle, _sz, ctypes.c_char_p, _sz, ctypes.POINTER(_sz))
 _to_sig_back = bind("dw_sig_logsig_to_sig_backward", _st, c_handle, c_double_p, _sz, _sz, c_double_p, c_double_p)
 _log_join_back = bind("dw_sig_logsig_join_backward", _st, c_handle, c_double_p, c_double_p, _sz, _sz, _dp, c_double_p,
                       c_double_p, c_double_p, _dp)
@@ -294,3 +295,29 @@ def logsigjoin_backward(logsig: ArrayLike, segment: ArrayLike, dimension: int, l
     check(_log_join_back(o.handle, ptr(L), ptr(H), b, d, fl, ptr(G), ptr(gL), ptr(gH), ctypes.byref(gf)))
     res: Tuple[Any, ...] = (gL[0] if one else gL, gH[0] if one else gH)
     return res + (gf.value,) if fixed_last is not None else res
+
+
+def logsig_basis(dimension: int, level: int, *, basis: str = "lyndon") -> List[str]:
+    """The elements of the log-signature's basis as brackets, in the order of :func:`deepwick.logsignature`'s
+    coordinates (iisignature's ``basis``): letters numbered from 1, Lyndon words with their standard bracketing.
+
+    Parameters
+    ----------
+    dimension, level : int
+        d and the truncation level n.
+    basis : {'lyndon', 'hall'}
+        The basis (the expanded log-signature's entries are the signature's words, with no brackets).
+
+    Returns
+    -------
+    list of str, one per coordinate
+        For example ``['1', '2', '[1,2]', '[1,[1,2]]', '[[1,2],2]']`` for d = 2, n = 3.
+    """
+    o, d, _ = _setup(dimension, level)
+    _basis(o, basis)
+    n = _sz()
+    check(_labels(o.handle, d, None, 0, ctypes.byref(n)))
+    buf = ctypes.create_string_buffer(n.value)
+    check(_labels(o.handle, d, buf, n.value, ctypes.byref(n)))
+    text = buf.value.decode("ascii")
+    return text.split("\n") if text else []

@@ -154,6 +154,9 @@ dw_status dw_hall_init(dw_liebasis *b, const dw_tens *t)
         off += nk * nk;
     }
     b->lu_off[n + 1] = off;
+    b->left = left; /* kept for the labels (basis_labels.c) */
+    b->right = right;
+    left = right = NULL;
     s = DW_OK;
     goto done;
 nomem:
@@ -190,6 +193,8 @@ void dw_liebasis_clear(dw_liebasis *b)
     dw_lyndon_clear(&b->lyn);
     free(b->lu);
     free(b->piv);
+    free(b->left);
+    free(b->right);
     memset(b, 0, sizeof *b);
 }
 

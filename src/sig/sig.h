@@ -97,6 +97,7 @@ typedef struct {
     double *lu;    /* Hall: per level k the LU factors of the Hall elements' Lyndon coordinates */
     size_t *piv;   /* row permutation of each level's factors */
     size_t first[DW_SIG_MAX_LEVEL + 2]; /* Hall: index of the first element of level k */
+    size_t *left, *right; /* Hall: element m = [h_left[m], h_right[m]]; a letter: left[m] = SIZE_MAX, right[m] */
     size_t lu_off[DW_SIG_MAX_LEVEL + 2];
 } dw_liebasis;
 dw_status dw_liebasis_init(dw_liebasis *b, const dw_tens *t, int basis);

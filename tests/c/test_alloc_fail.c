@@ -592,6 +592,9 @@ static dw_status sc_sig_join(void)
         if (!s) s = dw_sig_logsig_join(so, o2, h, 2, 2, NULL, o1);
         if (!s) s = dw_sig_logsig_to_sig_backward(so, o2, 2, 2, G, gL);
         if (!s) s = dw_sig_logsig_join_backward(so, o2, h, 2, 2, &fl, G, gL, gh, &gf);
+        size_t len;
+        char lab[64];
+        if (!s && b != DW_SIG_EXPANDED) s = dw_sig_basis_labels(so, 2, lab, sizeof lab, &len);
     }
     dw_sig_opts_clear(so);
     return s;

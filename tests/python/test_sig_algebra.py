@@ -178,3 +178,37 @@ def test_logsig_backward_errors():
         dw.logsigjoin_backward(L, np.ones((2, 2)), 2, 3, np.ones((2, 14)))
     with pytest.raises(dw.InputError, match="grad_out: entry 2 of signature 1 is not finite"):
         dw.logsigtosig_backward(L, 2, 3, np.array([[1, np.nan] + [0] * 12] * 2))
+
+
+def bracket_tensor(label, d):
+    """(level, the Lie polynomial of a bracket label as a flat d^level tensor), from the label's text alone."""
+    def parse(s, i):
+        if s[i] == "[":
+            a, i = parse(s, i + 1)
+            b, i = parse(s, i + 1)  # skip ','
+            return (a[0] + b[0], np.kron(a[1], b[1]) - np.kron(b[1], a[1])), i + 1
+        j = i
+        while j < len(s) and s[j].isdigit():
+            j += 1
+        e = np.zeros(d)
+        e[int(s[i:j]) - 1] = 1
+        return (1, e), j
+    return parse(label, 0)[0]
+
+
+@pytest.mark.parametrize("basis", ["lyndon", "hall"])
+def test_logsig_basis_labels_expand_to_the_log(basis):
+    # sum_i L_i P_i, P_i expanded from the label's brackets here, is the log-signature in the tensor algebra
+    d, n = 3, 4
+    X = paths(13, 2, 6, d)
+    labels = dw.logsig_basis(d, n, basis=basis)
+    L, E = dw.logsignature(X, n, basis=basis), dw.logsignature(X, n, basis="expanded")
+    assert len(labels) == L.shape[1] == len(set(labels))
+    offs = np.cumsum([0] + [d ** k for k in range(1, n + 1)])
+    got = np.zeros_like(E)
+    for i, lab in enumerate(labels):
+        k, P = bracket_tensor(lab, d)
+        got[:, offs[k - 1]:offs[k]] += L[:, i:i + 1] * P
+    assert rel(got, E) < 1e-13
+    with pytest.raises(dw.InputError, match="expanded log-signature has no Lie basis"):
+        dw.logsig_basis(d, n, basis="expanded")
