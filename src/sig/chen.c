@@ -6,6 +6,7 @@
 #include "core/par.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,8 @@ dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, size_t 
 }
 
 /* O = A + B + A (x) B, level by level: O_k = A_k + B_k + sum_{i<k} A_i (x) B_{k-i}. Two loop orders:
- * - terms: each term an outer product of a d^i and a d^(k-i) vector added to O_k in place (k - 1 passes over O_k);
+ * - terms: each term an outer product of a d^i and a d^(k-i) vector added to O_k in place (k - 1 passes over O_k,
+ *   the first one also writing A_k + B_k);
  *   used for d = 2 and d > 8;
  * - rows (3 <= d <= 8, D a compile-time constant): O_k as d^(k-1) rows of d entries, row P (the word's first k - 1
  *   letters) = sum_i A_i[P / d^(k-1-i)] B_{k-i}[row P mod d^(k-1-i)], summed in registers and stored once; the
@@ -97,8 +99,13 @@ static inline void combine_terms(const dw_tens *t, const double *restrict A, con
     for (int k = 2; k <= t->n; k++) {
         double *restrict o = O + t->off[k];
         const double *Ak = A + t->off[k], *Bk = B + t->off[k];
-        for (size_t w = 0; w < t->pw[k]; w++) o[w] = Ak[w] + Bk[w];
-        for (int i = 1; i < k; i++) {
+        { /* the sum and the first term (i = 1: d rows of d^(k-1)) in one pass */
+            const size_t nb = t->pw[k - 1];
+            const double *Bj = B + t->off[k - 1];
+            for (size_t u = 0; u < d; u++)
+                for (size_t v = 0; v < nb; v++) o[u * nb + v] = Ak[u * nb + v] + Bk[u * nb + v] + A[u] * Bj[v];
+        }
+        for (int i = 2; i < k; i++) {
             const double *Ai = A + t->off[i], *Bj = B + t->off[k - i];
             const size_t nu = t->pw[i], nb = t->pw[k - i];
             if (k - i == 1) /* rows of d and d^2 entries: unrolled with D constant */
@@ -162,12 +169,21 @@ static void combine_batch(const dw_tens *t, const double *S1, const double *S2, 
     }
 }
 
-/* whether every entry is finite, by one vectorisable pass (x * 0 is NaN exactly for infinite or NaN x) */
+/* whether every entry is finite: the entries whose exponent bits are all set (infinite or NaN) counted with integer
+ * operations, which vectorise (a floating-point reduction would be a serial chain of additions) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static int all_finite(const double *x, size_t n)
 {
-    double z = 0.0;
-    for (size_t i = 0; i < n; i++) z += x[i] * 0.0;
-    return z == 0.0;
+    const uint64_t EXP = 0x7ff0000000000000ULL;
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad += (u & EXP) == EXP;
+    }
+    return bad == 0;
 }
 
 dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
