@@ -14,8 +14,11 @@ Run by `make check-peers` inside .venv-peers: pytest -q bench/check_peers_sig_al
   tolerance is float32's, 2^-21 relative;
 * the stream's backward against torch autograd through deepwick.torch.signature on every prefix (an independent
   route: one reverse pass of the stream vs one per prefix), 1e-12.
-Not compared: iisignature's logsigtosig, whose prepare(d, m, '2') crashes (segmentation fault) in iisignature 0.24 as
-installed here; its results are checked through exp/log identities in the normal tests instead.
+* the gradients of logsigtosig and logsigjoin (Lyndon basis) against pySigLib's logsig_to_sig_backprop (method 2)
+  and log_sig_join_backprop, 1e-12, and logsigtosig's against iisignature's logsigtosigbackprop with
+  prepare(d, m, 'S2') (float64), 1e-12.
+Not compared: iisignature's logsigtosig with prepare(d, m, '2'), '2H' or 'O2', which crash (segmentation fault) in
+iisignature 0.24 as installed here ('S2' works); logsigjoinbackprop, which iisignature 0.24 lacks.
 """
 import os
 import sys
@@ -114,6 +117,22 @@ def test_logsig_pysiglib(d, n):
     assert rel(dw.logsignature(X, n, basis="expanded"), pysiglib.log_sig(X, n, method=0)) <= TOL
     L0, h = dw.logsignature(X[:, :-1], n), X[:, -1] - X[:, -2]
     assert rel(dw.logsigjoin(L0, h, d, n), pysiglib.log_sig_join(L0, h, d, n)) <= TOL
+
+
+@pytest.mark.parametrize("d,n", CASES)
+def test_logsig_gradients_peers(d, n):
+    X, _, h, _ = inputs(d, n)
+    rng = np.random.default_rng(d + 7 * n)
+    L = dw.logsignature(X, n)
+    Gs, Gl = rng.normal(size=dw.signature(X, n).shape), rng.normal(size=L.shape)
+    pysiglib.prepare_log_sig(d, n, 2)
+    pysiglib.prepare_log_sig(d, n, 3)
+    ours = dw.logsigtosig_backward(L, d, n, Gs)
+    assert rel(ours, pysiglib.logsig_to_sig_backprop(L, Gs, d, n, method=2)) <= TOL
+    assert rel(ours, iisignature.logsigtosigbackprop(Gs, L, iisignature.prepare(d, n, "S2"))) <= TOL
+    gL, gh = dw.logsigjoin_backward(L, h, d, n, Gl)
+    pL, ph = pysiglib.log_sig_join_backprop(Gl, L, h, d, n)
+    assert rel(gL, pL) <= TOL and rel(gh, ph) <= TOL
 
 
 def test_stream_backward_torch():

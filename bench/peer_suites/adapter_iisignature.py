@@ -43,7 +43,11 @@ def sig(path: Any, m: int, format: int = 0) -> np.ndarray:
         return _lead(deepwick.signature(X, m), lead)
     if format == 2:
         return _lead(deepwick.signature_stream(X, m), lead)
-    raise Unsupported("sig format=1 (levels as separate arrays)")
+    if format == 1:  # the signature split by level: a list of m arrays (..., d^k)
+        out, d = _lead(deepwick.signature(X, m), lead), X.shape[-1]
+        ends = np.cumsum([d ** k for k in range(1, m + 1)])
+        return list(np.split(out, ends[:-1], axis=-1))
+    raise ValueError("sig: format must be 0, 1 or 2 (got %r)" % (format,))
 
 
 def sigbackprop(derivs: Any, path: Any, m: int) -> np.ndarray:
@@ -53,7 +57,14 @@ def sigbackprop(derivs: Any, path: Any, m: int) -> np.ndarray:
 
 
 def sigjacobian(path: Any, m: int) -> np.ndarray:
-    raise Unsupported("sigjacobian (full Jacobian; deepwick gives vector-Jacobian products)")
+    """(n, d, siglength): one deepwick.signature_backward call on siglength copies of the path, grad_out the
+    identity (each copy's gradient is one column of the Jacobian)."""
+    X = np.asarray(path, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError("sigjacobian: expected one path (n, d), got shape %s" % (X.shape,))
+    sz = sig_size(X.shape[1], m)
+    g = deepwick.signature_backward(np.broadcast_to(X, (sz,) + X.shape), m, np.eye(sz))
+    return np.moveaxis(g, 0, -1)
 
 
 def sigcombine(sig1: Any, sig2: Any, d: int, m: int) -> np.ndarray:
@@ -154,7 +165,9 @@ def logsigtosig(logsig: Any, s: _Prepared) -> np.ndarray:
 
 
 def logsigtosigbackprop(derivs: Any, logsig: Any, s: _Prepared) -> np.ndarray:
-    raise Unsupported("logsigtosigbackprop")
+    fn = optional(deepwick, "logsigtosig_backward", "logsigtosigbackprop")
+    G, L = _flat(derivs, logsig)
+    return fn(L, s.d, s.m, G, **_basis(s, fn)).reshape(np.shape(logsig))
 
 
 def logsigjoin(logsigs: Any, segments: Any, s: _Prepared) -> np.ndarray:
@@ -163,16 +176,30 @@ def logsigjoin(logsigs: Any, segments: Any, s: _Prepared) -> np.ndarray:
     return fn(L, h, s.d, s.m, **_basis(s, fn)).reshape(np.shape(logsigs))
 
 
-def logsigjoinbackprop(*args: Any) -> Any:
-    raise Unsupported("logsigjoinbackprop")
+def logsigjoinbackprop(derivs: Any, logsigs: Any, segments: Any, s: _Prepared,
+                       fixedLast: float = float("nan")) -> Any:
+    fn = optional(deepwick, "logsigjoin_backward", "logsigjoinbackprop")
+    G, L, h = _flat(derivs, logsigs, segments)
+    fl = _fixed(fixedLast)
+    res = fn(L, h, s.d, s.m, G, fixed_last=fl, **_basis(s, fn))
+    out = (res[0].reshape(np.shape(logsigs)), res[1].reshape(np.shape(segments)))
+    return out + (res[2],) if fl is not None else out
 
 
 def basis(s: _Prepared) -> Any:
-    raise Unsupported("basis (the bracketed expressions as strings)")
+    fn = optional(deepwick, "logsig_basis", "basis (the bracketed expressions as strings)")
+    return tuple(fn(s.d, s.m, basis="hall" if s.hall else "lyndon"))
 
 
 def info(s: _Prepared) -> Any:
-    raise Unsupported("info (preparation diagnostics)")
+    """iisignature's description of a prepare() object. deepwick needs no preparation, so 'methods' lists what
+    iisignature would have prepared (the methods asked for, or C, O, S, X when none is, and A up to level 2) and
+    'logsigtosig_supported' says whether '2' was asked for, as iisignature's contract has it (deepwick's
+    logsigtosig works either way)."""
+    asked = set(c for c in "COSX" if c in s.methods) or set("COSX")
+    methods = "".join(c for c in "COSAX" if c in asked or (c == "A" and s.m <= 2))
+    return {"level": s.m, "dimension": s.d, "methods": methods,
+            "basis": "Standard Hall" if s.hall else "Lyndon", "logsigtosig_supported": "2" in s.methods}
 
 
 def sigmultcount(*args: Any) -> Any:

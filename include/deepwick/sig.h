@@ -129,6 +129,11 @@ typedef enum dw_sig_basis { DW_SIG_LYNDON = 0, DW_SIG_HALL = 1, DW_SIG_EXPANDED 
 DW_API dw_status dw_sig_basis_parse(const char *name, dw_sig_basis *basis);
 /** The basis of dw_sig_logsignature, its backward, dw_sig_logsig_to_sig and dw_sig_logsig_join. */
 DW_API dw_status dw_sig_opts_set_basis(dw_sig_opts *o, dw_sig_basis basis);
+/** The Lyndon or Hall basis of o (level and basis) in dimension d as brackets, iisignature's basis(s): one element
+ * a line ("1", "[1,2]", "[1,[1,2]]": letters numbered from 1; Lyndon words with their standard bracketing), in
+ * the log-signature's order, NUL-terminated. *len = the bytes needed (the NUL included); buf NULL asks only for
+ * that, otherwise cap must be at least *len. The expanded basis has no brackets (DW_ERR_INVALID). */
+DW_API dw_status dw_sig_basis_labels(const dw_sig_opts *o, size_t d, char *buf, size_t cap, size_t *len);
 /** Entries of a level-n log-signature in the basis (expanded: dw_sig_size; else dw_sig_logsig_size). */
 DW_API dw_status dw_sig_basis_size(dw_sig_basis basis, size_t d, int level, size_t *size);
 /** out (batch x dw_sig_size) = exp(L) - 1 for the log-signatures L (batch x dw_sig_basis_size, basis of o): the
@@ -138,6 +143,15 @@ DW_API dw_status dw_sig_logsig_to_sig(const dw_sig_opts *o, const double *L, siz
  * dw_sig_join; iisignature's logsigjoin). */
 DW_API dw_status dw_sig_logsig_join(const dw_sig_opts *o, const double *L, const double *h, size_t batch, size_t d,
                                     const double *fixed_last, double *out);
+/** Their gradients (iisignature's logsigtosigbackprop / logsigjoinbackprop): grad_L (batch x dw_sig_basis_size) of
+ * <grad_out, dw_sig_logsig_to_sig(L)> for grad_out (batch x dw_sig_size); for the join grad_out has L's shape, and
+ * grad_h (the shape of h) and *grad_fixed_last (summed over the batch; may be NULL) come too. Only the level and the
+ * basis of o are used (one thread). */
+DW_API dw_status dw_sig_logsig_to_sig_backward(const dw_sig_opts *o, const double *L, size_t batch, size_t d,
+                                               const double *grad_out, double *grad_L);
+DW_API dw_status dw_sig_logsig_join_backward(const dw_sig_opts *o, const double *L, const double *h, size_t batch,
+                                             size_t d, const double *fixed_last, const double *grad_out,
+                                             double *grad_L, double *grad_h, double *grad_fixed_last);
 
 /** ---- gradients of signatures with respect to the paths (theory.md 5) ----
  * grad_X (batch x len x d) = d<grad_out, S(X)>/dX for grad_out (batch x dw_sig_size): the reverse pass of Chen's

@@ -12,7 +12,8 @@ from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature,
                          signature)
 from .sig_grad import logsignature_backward, sigkernel_backward, signature_backward
 from .sig_streams import sig_combine, sig_combine_backward, signature_stream, signature_stream_backward
-from .sig_algebra import logsigjoin, logsigtosig, sigjoin, sigjoin_backward, sigscale, sigscale_backward
+from .sig_algebra import (logsig_basis, logsigjoin, logsigjoin_backward, logsigtosig,  # noqa: F401
+                          logsigtosig_backward, sigjoin, sigjoin_backward, sigscale, sigscale_backward)
 from .sig_transforms import transform_path, transform_path_backward
 from .sig_scores import (mmd_from_grams, score_from_grams, sig_mmd, sig_score, sig_two_sample_test,  # noqa: F401
                          two_sample_test_from_grams)
@@ -34,7 +35,7 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "signature_backward", "logsignature_backward", "sigkernel_backward", "signature_stream", "sig_combine",
            "signature_stream_backward", "sig_combine_backward", "sigjoin", "sigjoin_backward", "sigscale",
-           "sigscale_backward", "logsigtosig", "logsigjoin",
+           "sigscale_backward", "logsigtosig", "logsigjoin", "logsigtosig_backward", "logsigjoin_backward", "logsig_basis",
            "transform_path", "transform_path_backward",
            "sig_mmd", "sig_score", "sig_two_sample_test", "mmd_from_grams", "score_from_grams",
            "two_sample_test_from_grams",

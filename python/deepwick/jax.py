@@ -281,3 +281,58 @@ def sigscale(sig: Any, scales: Any, dimension: int, level: int) -> Any:
 
 def _scale_bwd(dimension: int, level: int, s: np.ndarray, c: np.ndarray, g: np.ndarray) -> Tuple[Any, ...]:
     return _alg.sigscale_backward(s, c, dimension, level, g)
+
+
+def logsigtosig(logsig: Any, dimension: int, level: int, *, basis: str = "lyndon") -> Any:
+    """Differentiable :func:`deepwick.logsigtosig` for JAX arrays.
+
+    Parameters
+    ----------
+    logsig : jax.Array, shape (batch, L) or (L,)
+        Log-signatures in the basis.
+    dimension, level : int
+        d and the truncation level (static).
+    basis : {'lyndon', 'hall', 'expanded'}
+        As for :func:`deepwick.logsignature` (static).
+
+    Returns
+    -------
+    jax.Array, shape (batch, d + ... + d^level) or (d + ... + d^level,)
+    """
+    n = _alg.logsigtosig(np.zeros(logsig.shape[-1]), dimension, level, basis=basis).shape[-1]
+    return _op(partial(_alg.logsigtosig, dimension=dimension, level=level, basis=basis),
+               partial(_tosig_bwd, dimension, level, basis), tuple(logsig.shape[:-1]) + (n,), logsig)
+
+
+def _tosig_bwd(dimension: int, level: int, basis: str, a: np.ndarray, g: np.ndarray) -> Tuple[Any, ...]:
+    return (_alg.logsigtosig_backward(a, dimension, level, g, basis=basis),)
+
+
+def logsigjoin(logsig: Any, segment: Any, dimension: int, level: int, *, fixed_last: Optional[float] = None,
+               basis: str = "lyndon") -> Any:
+    """Differentiable :func:`deepwick.logsigjoin` for JAX arrays (fixed_last static, not differentiated).
+
+    Parameters
+    ----------
+    logsig : jax.Array, shape (batch, L) or (L,)
+        Log-signatures in the basis.
+    segment : jax.Array, shape (batch, d) or (d,); (batch, d - 1) with fixed_last
+        Increments.
+    dimension, level : int
+        d and the truncation level (static).
+    fixed_last : float, optional
+        The last channel's increment.
+    basis : {'lyndon', 'hall', 'expanded'}
+        As for :func:`deepwick.logsignature` (static).
+
+    Returns
+    -------
+    jax.Array, the shape of logsig
+    """
+    return _op(partial(_alg.logsigjoin, dimension=dimension, level=level, fixed_last=fixed_last, basis=basis),
+               partial(_logjoin_bwd, dimension, level, fixed_last, basis), tuple(logsig.shape), logsig, segment)
+
+
+def _logjoin_bwd(dimension: int, level: int, fixed_last: Optional[float], basis: str, a: np.ndarray, h: np.ndarray,
+                 g: np.ndarray) -> Tuple[Any, ...]:
+    return _alg.logsigjoin_backward(a, h, dimension, level, g, fixed_last=fixed_last, basis=basis)[:2]

@@ -1,7 +1,7 @@
 """Operations on given signatures and log-signatures (theory.md 5): extending by a segment (iisignature's
 ``sigjoin`` / ``logsigjoin``, pySigLib's ``sig_join``), scaling the channels (``sigscale``), the signature from a
-log-signature (``logsigtosig``), and the gradients of sigjoin and sigscale (``sigjoinbackprop``,
-``sigscalebackprop``). numpy in, numpy out; every computation is libdeepwick's (dw_sig_join, dw_sig_scale,
+log-signature (``logsigtosig``), and the gradients of all four (``sigjoinbackprop``, ``sigscalebackprop``,
+``logsigtosigbackprop``, ``logsigjoinbackprop``). numpy in, numpy out; every computation is libdeepwick's (dw_sig_join, dw_sig_scale,
 dw_sig_logsig_to_sig, dw_sig_logsig_join and their backward functions).
 
 Signatures are without level 0, as :func:`deepwick.signature` returns them; a batch is a 2-D array (batch, entries),
@@ -10,7 +10,7 @@ a single signature 1-D.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -31,6 +31,10 @@ _scale_back = bind("dw_sig_scale_backward", _st, c_handle, c_double_p, c_double_
                    c_double_p)
 _to_sig = bind("dw_sig_logsig_to_sig", _st, c_handle, c_double_p, _sz, _sz, c_double_p)
 _log_join = bind("dw_sig_logsig_join", _st, c_handle, c_double_p, c_double_p, _sz, _sz, _dp, c_double_p)
+_labels = bind("dw_sig_basis_labels", _st, c_handle, _sz, ctypes.c_char_p, _sz, ctypes.POINTER(_sz))
+_to_sig_back = bind("dw_sig_logsig_to_sig_backward", _st, c_handle, c_double_p, _sz, _sz, c_double_p, c_double_p)
+_log_join_back = bind("dw_sig_logsig_join_backward", _st, c_handle, c_double_p, c_double_p, _sz, _sz, _dp, c_double_p,
+                      c_double_p, c_double_p, _dp)
 
 
 def _setup(dimension: int, level: int) -> Tuple[_Opts, int, int]:
@@ -232,3 +236,88 @@ def logsigjoin(logsig: ArrayLike, segment: ArrayLike, dimension: int, level: int
     out = np.empty_like(L)
     check(_log_join(o.handle, ptr(L), ptr(H), L.shape[0], d, fl, ptr(out)))
     return out[0] if one else out
+
+
+def _logsig_batch(o: _Opts, logsig: ArrayLike, d: int, level: int, basis: str) -> Tuple[np.ndarray, bool]:
+    return _batch("logsig", logsig, _logsig_len(_basis(o, basis), basis, d, level),
+                  "a level-%d log-signature's in dimension %d, basis %s" % (level, d, basis))
+
+
+def logsigtosig_backward(logsig: ArrayLike, dimension: int, level: int, grad_out: ArrayLike, *,
+                         basis: str = "lyndon") -> np.ndarray:
+    """Gradient of <grad_out, logsigtosig(logsig, ...)> with respect to the log-signatures (iisignature's
+    ``logsigtosigbackprop``).
+
+    Parameters
+    ----------
+    logsig, dimension, level, basis
+        As for :func:`logsigtosig`.
+    grad_out : array_like, shape (batch, d + ... + d^n) or (d + ... + d^n,)
+        dL/d(the signatures), finite, with the batch shape of logsig.
+
+    Returns
+    -------
+    numpy.ndarray, the shape of logsig
+        dL/dlogsig.
+    """
+    o, d, sz = _setup(dimension, level)
+    L, one = _logsig_batch(o, logsig, d, level, basis)
+    G = _like("grad_out", grad_out, L.shape[0], one, sz, "the signatures'")
+    gL = np.empty_like(L)
+    check(_to_sig_back(o.handle, ptr(L), L.shape[0], d, ptr(G), ptr(gL)))
+    return gL[0] if one else gL
+
+
+def logsigjoin_backward(logsig: ArrayLike, segment: ArrayLike, dimension: int, level: int, grad_out: ArrayLike, *,
+                        fixed_last: Optional[float] = None, basis: str = "lyndon") -> Tuple[Any, ...]:
+    """Gradient of <grad_out, logsigjoin(logsig, segment, ...)> (iisignature's ``logsigjoinbackprop``).
+
+    Parameters
+    ----------
+    logsig, segment, dimension, level, fixed_last, basis
+        As for :func:`logsigjoin`.
+    grad_out : array_like, the shape of logsig
+        dL/d(the joined log-signatures), finite.
+
+    Returns
+    -------
+    tuple
+        (dL/dlogsig: the shape of logsig, dL/dsegment: the shape of segment), and with ``fixed_last`` a third entry,
+        the float dL/dfixed_last summed over the batch.
+    """
+    o, d, _ = _setup(dimension, level)
+    L, one = _logsig_batch(o, logsig, d, level, basis)
+    fl, hd = _fixed(fixed_last, d)
+    b = L.shape[0]
+    H = _like("segment", segment, b, one, hd, "%d increments per log-signature" % hd)
+    G = _like("grad_out", grad_out, b, one, L.shape[1], "logsig's")
+    gL, gH, gf = np.empty_like(L), np.empty_like(H), ctypes.c_double()
+    check(_log_join_back(o.handle, ptr(L), ptr(H), b, d, fl, ptr(G), ptr(gL), ptr(gH), ctypes.byref(gf)))
+    res: Tuple[Any, ...] = (gL[0] if one else gL, gH[0] if one else gH)
+    return res + (gf.value,) if fixed_last is not None else res
+
+
+def logsig_basis(dimension: int, level: int, *, basis: str = "lyndon") -> List[str]:
+    """The elements of the log-signature's basis as brackets, in the order of :func:`deepwick.logsignature`'s
+    coordinates (iisignature's ``basis``): letters numbered from 1, Lyndon words with their standard bracketing.
+
+    Parameters
+    ----------
+    dimension, level : int
+        d and the truncation level n.
+    basis : {'lyndon', 'hall'}
+        The basis (the expanded log-signature's entries are the signature's words, with no brackets).
+
+    Returns
+    -------
+    list of str, one per coordinate
+        For example ``['1', '2', '[1,2]', '[1,[1,2]]', '[[1,2],2]']`` for d = 2, n = 3.
+    """
+    o, d, _ = _setup(dimension, level)
+    _basis(o, basis)
+    n = _sz()
+    check(_labels(o.handle, d, None, 0, ctypes.byref(n)))
+    buf = ctypes.create_string_buffer(n.value)
+    check(_labels(o.handle, d, buf, n.value, ctypes.byref(n)))
+    text = buf.value.decode("ascii")
+    return text.split("\n") if text else []

@@ -3,7 +3,7 @@ deepwick[torch]``; torch is not a dependency of the package, and ``import deepwi
 
 Each function is a ``torch.autograd.Function`` whose forward and backward passes are libdeepwick's C code
 (:func:`deepwick.signature` / :func:`deepwick.signature_backward`, and so on: also signature streams, sig_combine,
-sigjoin and sigscale), so ``loss.backward()`` works through them.
+sigjoin, sigscale, logsigtosig and logsigjoin), so ``loss.backward()`` works through them.
 Tensors are computed in float64 on the CPU: inputs on another device or in another floating dtype are copied
 there and the results copied back to the input's device and dtype. Second derivatives are not available.
 
@@ -268,4 +268,54 @@ def sigscale(sig: torch.Tensor, scales: torch.Tensor, dimension: int, level: int
     """
     out: torch.Tensor = _Op.apply(lambda a, c: _alg.sigscale(a, c, dimension, level),
                                   lambda a, c, g: _alg.sigscale_backward(a, c, dimension, level, g), sig, scales)
+    return out
+
+
+def logsigtosig(logsig: torch.Tensor, dimension: int, level: int, *, basis: str = "lyndon") -> torch.Tensor:
+    """Differentiable :func:`deepwick.logsigtosig` (the signature from a log-signature).
+
+    Parameters
+    ----------
+    logsig : torch.Tensor, shape (batch, L) or (L,)
+        Log-signatures in the basis.
+    dimension, level : int
+        d and the truncation level.
+    basis : {'lyndon', 'hall', 'expanded'}
+        As for :func:`deepwick.logsignature`.
+
+    Returns
+    -------
+    torch.Tensor, shape (batch, d + ... + d^level) or (d + ... + d^level,), differentiable with respect to logsig
+    """
+    out: torch.Tensor = _Op.apply(
+        lambda a: _alg.logsigtosig(a, dimension, level, basis=basis),
+        lambda a, g: (_alg.logsigtosig_backward(a, dimension, level, g, basis=basis),), logsig)
+    return out
+
+
+def logsigjoin(logsig: torch.Tensor, segment: torch.Tensor, dimension: int, level: int, *,
+               fixed_last: Optional[float] = None, basis: str = "lyndon") -> torch.Tensor:
+    """Differentiable :func:`deepwick.logsigjoin` (a log-signature extended by one segment).
+
+    Parameters
+    ----------
+    logsig : torch.Tensor, shape (batch, L) or (L,)
+        Log-signatures in the basis.
+    segment : torch.Tensor, shape (batch, d) or (d,); (batch, d - 1) with fixed_last
+        Increments.
+    dimension, level : int
+        d and the truncation level.
+    fixed_last : float, optional
+        The last channel's increment (not differentiated here: see :func:`deepwick.logsigjoin_backward`).
+    basis : {'lyndon', 'hall', 'expanded'}
+        As for :func:`deepwick.logsignature`.
+
+    Returns
+    -------
+    torch.Tensor, the shape of logsig, differentiable with respect to logsig and segment
+    """
+    out: torch.Tensor = _Op.apply(
+        lambda a, h: _alg.logsigjoin(a, h, dimension, level, fixed_last=fixed_last, basis=basis),
+        lambda a, h, g: _alg.logsigjoin_backward(a, h, dimension, level, g, fixed_last=fixed_last, basis=basis)[:2],
+        logsig, segment)
     return out

@@ -6,6 +6,7 @@
 #include "core/par.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,108 @@ dw_status dw_sig_signature_stream(const dw_sig_opts *o, const double *X, size_t 
     return DW_OK;
 }
 
+/* O = A + B + A (x) B, level by level: O_k = A_k + B_k + sum_{i<k} A_i (x) B_{k-i}. Two loop orders:
+ * - terms: each term an outer product of a d^i and a d^(k-i) vector added to O_k in place (k - 1 passes over O_k,
+ *   the first one also writing A_k + B_k);
+ *   used for d = 2 and d > 8;
+ * - rows (3 <= d <= 8, D a compile-time constant): O_k as d^(k-1) rows of d entries, row P (the word's first k - 1
+ *   letters) = sum_i A_i[P / d^(k-1-i)] B_{k-i}[row P mod d^(k-1-i)], summed in registers and stored once; the
+ *   quotients and remainders run as counters (no division). */
+static inline void combine_terms(const dw_tens *t, const double *restrict A, const double *restrict B,
+                                 double *restrict O, const size_t D)
+{
+    const size_t d = D ? D : t->d;
+    for (size_t a = 0; a < d; a++) O[a] = A[a] + B[a];
+    for (int k = 2; k <= t->n; k++) {
+        double *restrict o = O + t->off[k];
+        const double *Ak = A + t->off[k], *Bk = B + t->off[k];
+        { /* the sum and the first term (i = 1: d rows of d^(k-1)) in one pass */
+            const size_t nb = t->pw[k - 1];
+            const double *Bj = B + t->off[k - 1];
+            for (size_t u = 0; u < d; u++)
+                for (size_t v = 0; v < nb; v++) o[u * nb + v] = Ak[u * nb + v] + Bk[u * nb + v] + A[u] * Bj[v];
+        }
+        for (int i = 2; i < k; i++) {
+            const double *Ai = A + t->off[i], *Bj = B + t->off[k - i];
+            const size_t nu = t->pw[i], nb = t->pw[k - i];
+            if (k - i == 1) /* rows of d and d^2 entries: unrolled with D constant */
+                for (size_t u = 0; u < nu; u++)
+                    for (size_t v = 0; v < d; v++) o[u * d + v] += Ai[u] * Bj[v];
+            else if (k - i == 2 && d <= 3)
+                for (size_t u = 0; u < nu; u++)
+                    for (size_t v = 0; v < d * d; v++) o[u * d * d + v] += Ai[u] * Bj[v];
+            else
+                for (size_t u = 0; u < nu; u++)
+                    for (size_t v = 0; v < nb; v++) o[u * nb + v] += Ai[u] * Bj[v];
+        }
+    }
+}
+
+static inline void combine_rows(const dw_tens *t, const double *restrict A, const double *restrict B,
+                                double *restrict O, const size_t D)
+{
+    for (size_t a = 0; a < D; a++) O[a] = A[a] + B[a];
+    for (int k = 2; k <= t->n; k++) {
+        double *restrict o = O + t->off[k];
+        const double *Ak = A + t->off[k], *Bk = B + t->off[k], *A1 = A + t->off[k - 1];
+        size_t ai[DW_SIG_MAX_LEVEL + 1], br[DW_SIG_MAX_LEVEL + 1];
+        for (int i = 1; i <= k - 2; i++) ai[i] = br[i] = 0;
+        for (size_t P = 0; P < t->pw[k - 1]; P++) {
+            double acc[8];
+            const double a = A1[P];
+            for (size_t v = 0; v < D; v++) acc[v] = Ak[P * D + v] + Bk[P * D + v] + a * B[v];
+            for (int i = 1; i <= k - 2; i++) {
+                const double ac = A[t->off[i] + ai[i]], *row = B + t->off[k - i] + br[i] * D;
+                for (size_t v = 0; v < D; v++) acc[v] += ac * row[v];
+                if (++br[i] == t->pw[k - 1 - i]) {
+                    br[i] = 0;
+                    ai[i]++;
+                }
+            }
+            for (size_t v = 0; v < D; v++) o[P * D + v] = acc[v];
+        }
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void combine_batch(const dw_tens *t, const double *S1, const double *S2, size_t batch, double *out)
+{
+    const size_t sz = t->off[t->n + 1];
+    for (size_t b = 0; b < batch; b++) {
+        const double *a = S1 + b * sz, *c = S2 + b * sz;
+        double *o = out + b * sz;
+        switch (t->d) {
+        case 2: combine_terms(t, a, c, o, 2); break;
+        case 3: combine_terms(t, a, c, o, 3); break;
+        case 4: combine_terms(t, a, c, o, 4); break;
+        case 5: combine_terms(t, a, c, o, 5); break;
+        case 6: combine_terms(t, a, c, o, 6); break;
+        case 7: combine_terms(t, a, c, o, 7); break;
+        case 8: combine_terms(t, a, c, o, 8); break;
+        default: combine_terms(t, a, c, o, 0); break;
+        }
+    }
+}
+
+/* whether every entry is finite: the entries whose exponent bits are all set (infinite or NaN) counted with integer
+ * operations, which vectorise (a floating-point reduction would be a serial chain of additions) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static int all_finite(const double *x, size_t n)
+{
+    const uint64_t EXP = 0x7ff0000000000000ULL;
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad += (u & EXP) == EXP;
+    }
+    return bad == 0;
+}
+
 dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S2, size_t batch, size_t d,
                          double *out)
 {
@@ -98,20 +201,15 @@ dw_status dw_sig_combine(const dw_sig_opts *o, const double *S1, const double *S
     if (!S1 || !S2 || !out) return dw_fail(DW_ERR_INVALID, "sig_combine: NULL %s", !S1 ? "sig1" : !S2 ? "sig2" : "output");
     for (int w = 0; w < 2; w++) {
         const double *S = w ? S2 : S1;
+        if (all_finite(S, batch * sz)) continue;
         for (size_t i = 0; i < batch * sz; i++)
             if (!isfinite(S[i]))
                 return dw_fail(DW_ERR_INVALID, "sig%d: entry %zu of signature %zu is not finite (%g)", w + 1,
                                i % sz + 1, i / sz + 1, S[i]);
     }
-    double *tmp = dw_alloc(sz, sizeof(double), "sig_combine work space");
-    if (!tmp) return DW_ERR_NOMEM;
     /* (1 + S1) (x) (1 + S2) = 1 + S1 + S2 + S1 (x) S2 */
-    for (size_t b = 0; b < batch; b++) {
-        const double *a = S1 + b * sz, *c = S2 + b * sz;
-        dw_tens_mul(&t, a, c, tmp);
-        for (size_t e = 0; e < sz; e++) out[b * sz + e] = a[e] + c[e] + tmp[e];
-    }
-    free(tmp);
+    combine_batch(&t, S1, S2, batch, out);
+    if (all_finite(out, batch * sz)) return DW_OK;
     for (size_t i = 0; i < batch * sz; i++)
         if (!isfinite(out[i]))
             return dw_fail(DW_ERR_RANGE, "sig_combine: product %zu overflows (entry %zu is not finite)", i / sz + 1,

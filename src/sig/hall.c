@@ -154,6 +154,9 @@ dw_status dw_hall_init(dw_liebasis *b, const dw_tens *t)
         off += nk * nk;
     }
     b->lu_off[n + 1] = off;
+    b->left = left; /* kept for the labels (basis_labels.c) */
+    b->right = right;
+    left = right = NULL;
     s = DW_OK;
     goto done;
 nomem:
@@ -190,6 +193,8 @@ void dw_liebasis_clear(dw_liebasis *b)
     dw_lyndon_clear(&b->lyn);
     free(b->lu);
     free(b->piv);
+    free(b->left);
+    free(b->right);
     memset(b, 0, sizeof *b);
 }
 
@@ -255,4 +260,19 @@ void dw_liebasis_expand(const dw_liebasis *b, const dw_tens *t, const double *c,
 {
     if (b->basis == DW_SIG_EXPANDED) memcpy(L, c, b->count * sizeof(double));
     else dw_lyndon_expand(&b->ly, t, c, L);
+}
+
+void dw_liebasis_expand_adjoint(const dw_liebasis *b, const dw_tens *t, const double *gL, double *gc)
+{
+    if (b->basis == DW_SIG_EXPANDED) {
+        memcpy(gc, gL, b->count * sizeof(double));
+        return;
+    }
+    const dw_lyndon *ly = &b->ly;
+    for (size_t u = 0; u < ly->count; u++) {
+        const double *gk = gL + t->off[ly->level_of[u]];
+        double s = 0.0;
+        for (size_t e = ly->fstart[u]; e < ly->fstart[u + 1]; e++) s += gk[ly->full_word[e]] * ly->full_coef[e];
+        gc[u] = s;
+    }
 }

@@ -281,3 +281,97 @@ dw_status dw_sig_logsig_join(const dw_sig_opts *o, const double *L, const double
     if (!h) return dw_fail(DW_ERR_INVALID, "logsigjoin: NULL segment");
     return from_log(o, L, h, batch, d, fixed_last, out, "logsigjoin");
 }
+
+/* Gradients of logsigtosig (h NULL) and logsigjoin. Per item the forward is recomputed: E = expand(L), Q = exp(E),
+ * then with a segment P = Q (x) exp(h) and out = project(log P). Backward: the projection's and log's adjoints give
+ * dL/dP, Chen's adjoint with the prefix Q given (LANES items at once, as sigjoin_backward) gives dL/dQ and dL/dh,
+ * then the exp series' and the expansion's adjoints give dL/dL. */
+static dw_status from_log_backward(const dw_sig_opts *o, const double *L, const double *h, size_t batch, size_t d,
+                                   const double *fixed_last, const double *grad_out, double *grad_L,
+                                   double *grad_h, double *grad_fixed_last, const char *who)
+{
+    dw_tens t;
+    size_t sz, hd = 0;
+    dw_status s = start(o, batch, d, who, &t, &sz);
+    if (!s && h) s = check_segments(h, batch, d, fixed_last, &hd);
+    if (s) return s;
+    if (grad_fixed_last) *grad_fixed_last = 0.0;
+    if (hd && !grad_h) return dw_fail(DW_ERR_INVALID, "%s: NULL output", who);
+    if (hd) memset(grad_h, 0, batch * hd * sizeof(double));
+    if (!sz) return DW_OK;
+    dw_liebasis lb;
+    if ((s = dw_liebasis_init(&lb, &t, o->basis))) return s;
+    const size_t csz = lb.count, osz = h ? csz : sz, n = (size_t)t.n;
+    double *Es = NULL;
+    if ((s = check_array("logsig", L, batch, csz, "log-signature")) ||
+        (s = check_array("grad_out", grad_out, batch, osz, h ? "log-signature" : "signature")))
+        goto done;
+    if (!grad_L) {
+        s = dw_fail(DW_ERR_INVALID, "%s: NULL output", who);
+        goto done;
+    }
+    /* in lanes: the expansions, Q, G, Chen's adjoint's 2 tensors, h, gh; then one item's P, gP, gE, the series'
+     * n + 2 tensors, the projection's 2 csz, Horner's scratch and one segment */
+    Es = dw_alloc((5 * sz + 2 * d) * LANES + (n + 5) * sz + 2 * csz + t.pw[t.n] / d + d, sizeof(double),
+                  "the log-signature gradient's work space");
+    if (!Es) {
+        s = DW_ERR_NOMEM;
+        goto done;
+    }
+    double *Q = Es + sz * LANES, *G = Q + sz * LANES, *cw = G + sz * LANES, *hv = cw + 2 * sz * LANES;
+    double *gh = hv + d * LANES, *P = gh + d * LANES, *gP = P + sz, *gE = gP + sz, *sw = gE + sz;
+    double *y = sw + (n + 2) * sz, *scr = y + 2 * csz, *hs = scr + t.pw[t.n] / d;
+    double fl = 0.0;
+    for (size_t b0 = 0; b0 < batch; b0 += LANES) {
+        for (size_t l = 0; l < LANES; l++) {
+            const size_t b = b0 + l < batch ? b0 + l : b0;
+            const int live = b0 + l < batch;
+            double *E = Es + l * sz;
+            dw_liebasis_expand(&lb, &t, L + b * csz, E);
+            dw_tens_exp(&t, E, P, sw);
+            for (size_t e = 0; e < sz; e++) Q[e * LANES + l] = P[e];
+            if (h) {
+                segment(h, b, d, hd, fixed_last, hs);
+                for (size_t a = 0; a < d; a++) hv[a * LANES + l] = hs[a];
+                dw_tens_chen_step(&t, P, hs, scr);
+            }
+            const double *g = live ? grad_out + b * osz : NULL;
+            for (size_t e = 0; e < sz; e++) G[e * LANES + l] = (g && !h) ? g[e] : 0.0;
+            if (h && g) {
+                dw_liebasis_project_adjoint(&lb, &t, g, gE, y);
+                dw_tens_log_backward(&t, P, gE, gP, sw);
+                for (size_t e = 0; e < sz; e++) G[e * LANES + l] = gP[e];
+            }
+        }
+        if (h) dw_tens_chen_adjoint_lanes(&t, Q, G, hv, gh, cw);
+        for (size_t l = 0; l < LANES && b0 + l < batch; l++) {
+            const size_t b = b0 + l;
+            for (size_t e = 0; e < sz; e++) gP[e] = G[e * LANES + l];
+            dw_tens_exp_backward(&t, Es + l * sz, gP, gE, sw);
+            dw_liebasis_expand_adjoint(&lb, &t, gE, grad_L + b * csz);
+            for (size_t a = 0; a < hd; a++) grad_h[b * hd + a] = gh[a * LANES + l];
+            if (fixed_last) fl += gh[(d - 1) * LANES + l];
+        }
+    }
+    if (grad_fixed_last) *grad_fixed_last = fl;
+    if (!(s = check_out(who, grad_L, batch, csz))) s = check_out(who, grad_h, batch, hd);
+done:
+    free(Es);
+    dw_liebasis_clear(&lb);
+    return s;
+}
+
+dw_status dw_sig_logsig_to_sig_backward(const dw_sig_opts *o, const double *L, size_t batch, size_t d,
+                                        const double *grad_out, double *grad_L)
+{
+    return from_log_backward(o, L, NULL, batch, d, NULL, grad_out, grad_L, NULL, NULL, "logsigtosig_backward");
+}
+
+dw_status dw_sig_logsig_join_backward(const dw_sig_opts *o, const double *L, const double *h, size_t batch,
+                                      size_t d, const double *fixed_last, const double *grad_out, double *grad_L,
+                                      double *grad_h, double *grad_fixed_last)
+{
+    if (!h) return dw_fail(DW_ERR_INVALID, "logsigjoin_backward: NULL segment");
+    return from_log_backward(o, L, h, batch, d, fixed_last, grad_out, grad_L, grad_h, grad_fixed_last,
+                             "logsigjoin_backward");
+}

@@ -51,6 +51,8 @@ void dw_tens_chen_adjoint_lanes(const dw_tens *t, const double *Q, double *G, co
 void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, const double *G, double *gA, double *gB);
 /* For L = log(1 + X) (dw_tens_log) and gL = dL/dL: gX = dL/dX (overwritten); work holds n + 2 tensors. */
 void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, double *gX, double *work);
+/* For E = exp(L) - 1 (dw_tens_exp) and gE = dL/dE: gL = dL/dL (overwritten); work holds n + 2 tensors. */
+void dw_tens_exp_backward(const dw_tens *t, const double *L, const double *gE, double *gL, double *work);
 
 /* Lyndon basis: words of length 1..n over 0..d-1, level by level, lexicographic within a level, each with the
  * sparse expansion of its standard bracketing restricted to Lyndon words (a unitriangular system). */
@@ -95,6 +97,7 @@ typedef struct {
     double *lu;    /* Hall: per level k the LU factors of the Hall elements' Lyndon coordinates */
     size_t *piv;   /* row permutation of each level's factors */
     size_t first[DW_SIG_MAX_LEVEL + 2]; /* Hall: index of the first element of level k */
+    size_t *left, *right; /* Hall: element m = [h_left[m], h_right[m]]; a letter: left[m] = SIZE_MAX, right[m] */
     size_t lu_off[DW_SIG_MAX_LEVEL + 2];
 } dw_liebasis;
 dw_status dw_liebasis_init(dw_liebasis *b, const dw_tens *t, int basis);
@@ -105,6 +108,8 @@ void dw_liebasis_project(const dw_liebasis *b, const dw_tens *t, const double *L
 void dw_liebasis_project_adjoint(const dw_liebasis *b, const dw_tens *t, const double *g, double *gL, double *work);
 /* The Lie element with coordinates c as a full tensor. */
 void dw_liebasis_expand(const dw_liebasis *b, const dw_tens *t, const double *c, double *L);
+/* Its adjoint: gc (count, overwritten) = dL/dc for gL = dL/dL (full tensor). */
+void dw_liebasis_expand_adjoint(const dw_liebasis *b, const dw_tens *t, const double *gL, double *gc);
 /* Hall (hall.c): fills b->ly with the Hall set and b->lu / piv with the factors. */
 dw_status dw_hall_init(dw_liebasis *b, const dw_tens *t);
 

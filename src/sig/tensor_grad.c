@@ -1,7 +1,7 @@
 /* Reverse-mode (adjoint) versions of the truncated tensor algebra's operations (theory.md 5), kept apart from
  * tensor.c, which holds the forward operations: the backward pass of Chen's step with the prefix reconstructed by
  * the inverse segment exponential (iisignature's memory-light sigbackprop), and the adjoints of the truncated
- * product, the log series and the Lyndon projection (the log-signature's backward).
+ * product, the log and exp series and the Lyndon projection (the log-signature's backward, logsigtosig's).
  *
  * Chen's step for level k in Horner form (tensor.c), with Q the prefix signature and h the segment increment:
  *   W_1 = h/k + Q_1,   W_{i+1} = W_i (x) h / (k - i) + Q_{i+1}  (i = 1 .. k-2),   P_k = Q_k + W_{k-1} (x) h.
@@ -130,14 +130,13 @@ void dw_tens_mul_backward(const dw_tens *t, const double *A, const double *B, co
     }
 }
 
-void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, double *gX, double *work)
+/* Adjoint of tensor.c's series R = sum_k coef[k] X^k in Horner form: R_n = c_n X; R_k = c_k X + X (x) R_{k+1}
+ * (k = n-1 .. 1), R = R_1. The R_k are kept at work + (k - 1) sz, then two tensors for the adjoint of R. */
+static void series_backward(const dw_tens *t, const double *X, const double *coef, const double *gL, double *gX,
+                            double *work)
 {
-    /* forward (tensor.c's series): R_n = c_n X; R_k = c_k X + X (x) R_{k+1} (k = n-1 .. 1), L = R_1; R_k kept at
-     * work + (k - 1) sz, then two tensors for the adjoint of R */
     const int n = t->n;
     const size_t sz = t->off[n + 1];
-    double coef[DW_SIG_MAX_LEVEL + 1];
-    for (int k = 1; k <= n; k++) coef[k] = (k % 2 ? 1.0 : -1.0) / k;
     double *R = work, *gR = work + (size_t)n * sz, *gN = gR + sz;
     for (size_t i = 0; i < sz; i++) R[(size_t)(n - 1) * sz + i] = coef[n] * X[i];
     for (int k = n - 1; k >= 1; k--) {
@@ -156,6 +155,23 @@ void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, d
         gN = tmp;
     }
     for (size_t i = 0; i < sz; i++) gX[i] += coef[n] * gR[i];
+}
+
+void dw_tens_log_backward(const dw_tens *t, const double *X, const double *gL, double *gX, double *work)
+{
+    double coef[DW_SIG_MAX_LEVEL + 1];
+    for (int k = 1; k <= t->n; k++) coef[k] = (k % 2 ? 1.0 : -1.0) / k;
+    series_backward(t, X, coef, gL, gX, work);
+}
+
+void dw_tens_exp_backward(const dw_tens *t, const double *L, const double *gE, double *gL, double *work)
+{
+    double coef[DW_SIG_MAX_LEVEL + 1], f = 1.0;
+    for (int k = 1; k <= t->n; k++) {
+        f /= k;
+        coef[k] = f;
+    }
+    series_backward(t, L, coef, gE, gL, work);
 }
 
 void dw_lyndon_project_adjoint(const dw_lyndon *ly, const dw_tens *t, const double *g, double *gL, double *y)

@@ -571,7 +571,7 @@ static dw_status sc_sig_join(void)
 {
     const double P[2 * 4 * 2] = {0, 0, 1, 0.5, 0.3, 1.2, 1, 1, 0, 0, -0.4, 0.2, 0.6, 0.9, 1.3, 0.1};
     const double h[4] = {0.3, -0.2, 0.5, 0.1}, fl = 0.2;
-    double S[2 * 14], G[2 * 3 * 14], o1[2 * 14], o2[2 * 14], gh[4], gX[16], gf;
+    double S[2 * 14], G[2 * 3 * 14], o1[2 * 14], o2[2 * 14], gL[2 * 14], gh[4], gX[16], gf;
     for (int i = 0; i < 2 * 3 * 14; i++) G[i] = 0.05 * i - 1.0;
     dw_sig_opts *so = NULL;
     dw_status s = dw_sig_opts_init(&so);
@@ -590,6 +590,11 @@ static dw_status sc_sig_join(void)
         if (!s) s = dw_sig_logsignature_backward(so, P, 2, 4, 2, G, gX);
         if (!s) s = dw_sig_logsig_to_sig(so, o2, 2, 2, o1);
         if (!s) s = dw_sig_logsig_join(so, o2, h, 2, 2, NULL, o1);
+        if (!s) s = dw_sig_logsig_to_sig_backward(so, o2, 2, 2, G, gL);
+        if (!s) s = dw_sig_logsig_join_backward(so, o2, h, 2, 2, &fl, G, gL, gh, &gf);
+        size_t len;
+        char lab[64];
+        if (!s && b != DW_SIG_EXPANDED) s = dw_sig_basis_labels(so, 2, lab, sizeof lab, &len);
     }
     dw_sig_opts_clear(so);
     return s;

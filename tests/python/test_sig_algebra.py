@@ -149,3 +149,66 @@ def test_cli_errors(tmp_path):
         lines = p.stderr.strip().splitlines()
         assert p.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: ") and msg in lines[0], p.stderr
         assert not out.exists()
+
+
+@pytest.mark.parametrize("basis", ["lyndon", "hall", "expanded"])
+def test_logsig_backward_directional(basis):
+    d, n = 3, 3
+    rng = np.random.default_rng(11)
+    L = dw.logsignature(paths(12, 4, 6, d), n, basis=basis)
+    h = rng.normal(size=(4, d)) * 0.5
+    Gs, Gl = rng.normal(size=(4, 39)), rng.normal(size=L.shape)
+    vL, vh = rng.normal(size=L.shape), rng.normal(size=h.shape)
+    want = fd(lambda t: Gs * dw.logsigtosig(L + t * vL, d, n, basis=basis), 0.0, 1.0)
+    assert abs(np.sum(dw.logsigtosig_backward(L, d, n, Gs, basis=basis) * vL) - want) < 1e-7 * max(1, abs(want))
+    gL, gh = dw.logsigjoin_backward(L, h, d, n, Gl, basis=basis)
+    want = fd(lambda t: Gl * dw.logsigjoin(L + t * vL, h + t * vh, d, n, basis=basis), 0.0, 1.0)
+    assert abs(np.sum(gL * vL) + np.sum(gh * vh) - want) < 1e-7 * max(1, abs(want))
+    # one log-signature, the fixed last channel: the last entry of the full segment gradient
+    g1, gh1, gf = dw.logsigjoin_backward(L[1], h[1, :2], d, n, Gl[1], fixed_last=h[1, 2], basis=basis)
+    assert g1.shape == L[1].shape and gh1.shape == (2,) and isinstance(gf, float)
+    assert np.array_equal(g1, gL[1]) and np.array_equal(gh1, gh[1, :2]) and gf == gh[1, 2]
+
+
+def test_logsig_backward_errors():
+    L = dw.logsignature(paths(1, 2, 4, 2), 3)
+    with pytest.raises(dw.InputError, match=r"grad_out: expected shape \(2, 14\)"):
+        dw.logsigtosig_backward(L, 2, 3, np.ones((2, 5)))
+    with pytest.raises(dw.InputError, match=r"grad_out: expected shape \(2, 5\)"):
+        dw.logsigjoin_backward(L, np.ones((2, 2)), 2, 3, np.ones((2, 14)))
+    with pytest.raises(dw.InputError, match="grad_out: entry 2 of signature 1 is not finite"):
+        dw.logsigtosig_backward(L, 2, 3, np.array([[1, np.nan] + [0] * 12] * 2))
+
+
+def bracket_tensor(label, d):
+    """(level, the Lie polynomial of a bracket label as a flat d^level tensor), from the label's text alone."""
+    def parse(s, i):
+        if s[i] == "[":
+            a, i = parse(s, i + 1)
+            b, i = parse(s, i + 1)  # skip ','
+            return (a[0] + b[0], np.kron(a[1], b[1]) - np.kron(b[1], a[1])), i + 1
+        j = i
+        while j < len(s) and s[j].isdigit():
+            j += 1
+        e = np.zeros(d)
+        e[int(s[i:j]) - 1] = 1
+        return (1, e), j
+    return parse(label, 0)[0]
+
+
+@pytest.mark.parametrize("basis", ["lyndon", "hall"])
+def test_logsig_basis_labels_expand_to_the_log(basis):
+    # sum_i L_i P_i, P_i expanded from the label's brackets here, is the log-signature in the tensor algebra
+    d, n = 3, 4
+    X = paths(13, 2, 6, d)
+    labels = dw.logsig_basis(d, n, basis=basis)
+    L, E = dw.logsignature(X, n, basis=basis), dw.logsignature(X, n, basis="expanded")
+    assert len(labels) == L.shape[1] == len(set(labels))
+    offs = np.cumsum([0] + [d ** k for k in range(1, n + 1)])
+    got = np.zeros_like(E)
+    for i, lab in enumerate(labels):
+        k, P = bracket_tensor(lab, d)
+        got[:, offs[k - 1]:offs[k]] += L[:, i:i + 1] * P
+    assert rel(got, E) < 1e-13
+    with pytest.raises(dw.InputError, match="expanded log-signature has no Lie basis"):
+        dw.logsig_basis(d, n, basis="expanded")

@@ -66,3 +66,17 @@ def test_check_grads_streams_and_algebra():
     Sn, hn = np.asarray(S), np.asarray(h)
     r = dw.sigjoin_backward(Sn, hn, 2, 3, 2 * dw.sigjoin(Sn, hn, 2, 3))
     assert np.array_equal(np.asarray(g[0]), r[0]) and np.array_equal(np.asarray(g[1]), r[1])
+
+
+def test_check_grads_logsig_algebra():
+    X = jnp.asarray(paths(8, 2, 5, 2))
+    h = jnp.asarray(np.random.default_rng(8).normal(size=(2, 2)) * 0.5)
+    for basis in ("lyndon", "hall", "expanded"):
+        L = jnp.asarray(dw.logsignature(np.asarray(X), 3, basis=basis))
+        check_grads(lambda A: dwj.logsigtosig(A, 2, 3, basis=basis), (L,), order=1, modes=["rev"])
+        check_grads(lambda A, B: dwj.logsigjoin(A, B, 2, 3, basis=basis), (L, h), order=1, modes=["rev"])
+    L = jnp.asarray(dw.logsignature(np.asarray(X), 3))
+    check_grads(lambda A, B: dwj.logsigjoin(A, B[:, :1], 2, 3, fixed_last=0.3), (L, h), order=1, modes=["rev"])
+    g = jax.jit(jax.grad(lambda A: jnp.sum(dwj.logsigtosig(A, 2, 3) ** 2)))(L)
+    Ln = np.asarray(L)
+    assert np.array_equal(np.asarray(g), dw.logsigtosig_backward(Ln, 2, 3, 2 * dw.logsigtosig(Ln, 2, 3)))

@@ -26,7 +26,7 @@ def test_stream_is_prefix_signatures():
     assert dw.signature_stream(X[:, :1], 3).shape == (3, 0, 14)
 
 
-@pytest.mark.parametrize("d,n", [(2, 5), (3, 3)])
+@pytest.mark.parametrize("d,n", [(1, 4), (2, 5), (3, 3), (4, 3), (5, 3), (6, 2), (8, 2), (9, 2)])  # every kernel of chen.c
 def test_sig_combine_is_chen(d, n):
     X = paths(d, 4, 9, d)
     S = dw.signature(X, n)

@@ -81,3 +81,14 @@ def test_import_deepwick_does_not_import_torch():
     code = "import sys, deepwick; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("basis", ["lyndon", "hall", "expanded"])
+def test_gradcheck_logsig_algebra(basis):
+    X = paths(9, 2, 5, 2)
+    L = dwt.logsignature(X, 3, basis=basis).detach().requires_grad_(True)
+    h = (0.5 * paths(10, 2, 2)).detach().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda A: dwt.logsigtosig(A, 2, 3, basis=basis), (L,))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.logsigjoin(A, B, 2, 3, basis=basis), (L, h))
+    assert torch.autograd.gradcheck(lambda A, B: dwt.logsigjoin(A, B[:1], 2, 3, fixed_last=0.4, basis=basis),
+                                    (L[0], h[0]))  # one log-signature
