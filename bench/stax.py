@@ -9,10 +9,12 @@ first N of scikit-learn's digits (8x8x1, pixels / 16), kernel_fn(X, None, ('nngp
     (stride 2) between them, GlobalAvgPool, Dense;
   * flatten_cnn: Conv 3x3 VALID, Erf, Conv 2x2 stride 2, Relu, Flatten, Dense;
   * residual_mlp: Flatten, Dense, two residual blocks (Relu, Dense) + identity, LayerNorm, Relu, Dense.
-Each side runs in a fresh subprocess: deepwick (threads = all cores) one call timed whole (the first is the
-only one: nothing to compile); Neural Tangents under jax.jit with x64 (in row blocks of nt.batch for the Myrtle
-network, whose full spatial covariances do not fit in memory at once), the first call (compile + run) and then a
-second call timed. Peak memory: the subprocess's VmHWM less its resident size before the call. The two results are
+Each side runs in a fresh subprocess: deepwick (threads = all cores): its first call, and the best of three
+calls including it (nothing to compile; a first call over 10 s is the only one); Neural Tangents under jax.jit
+with x64 (in row blocks of nt.batch for the Myrtle network, whose full spatial covariances do not fit in memory at
+once), the first call (compile + run), then the best of three calls after it (one when the first took over 10 s).
+The ratio is of the two "best" columns: on the small networks (tens of milliseconds) a single call moves by 2x
+from run to run on this shared machine. Peak memory: the subprocess's VmHWM less its resident size before the call. The two results are
 compared (max |a - b| / sqrt(a(x,x) a(y,y))). The table goes to stdout and bench/out/stax.md.
 """
 
@@ -54,9 +56,14 @@ def one(side, case, n, out):
     build = {"myrtle": cps.myrtle, "flatten_cnn": cps.flatten_cnn, "residual_mlp": cps.residual_mlp}[case]
     before = status_kib("VmRSS")
     if side == "deepwick":
+        kfn = build(cps.dw_stax).kernel_fn
         t0 = time.perf_counter()
-        k = build(cps.dw_stax).kernel_fn(X, None, ("nngp", "ntk"))
+        k = kfn(X, None, ("nngp", "ntk"))
         first = best = time.perf_counter() - t0
+        for _ in range(2 if first < 10 else 0):
+            t0 = time.perf_counter()
+            kfn(X, None, ("nngp", "ntk"))
+            best = min(best, time.perf_counter() - t0)
         res = np.stack([k.nngp, k.ntk])
     else:
         import jax
@@ -74,9 +81,11 @@ def one(side, case, n, out):
             t0 = time.perf_counter()
             run()
             first = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            r = run()
-            best = time.perf_counter() - t0
+            best = float("inf")
+            for _ in range(3 if first < 10 else 1):
+                t0 = time.perf_counter()
+                r = run()
+                best = min(best, time.perf_counter() - t0)
         res = np.stack([np.asarray(r.nngp), np.asarray(r.ntk)])
     peak = status_kib("VmHWM")
     np.save(out, res)
@@ -114,9 +123,9 @@ def main():
                                      platform.python_version(), deepwick.__version__, neural_tangents.__version__,
                                      jax.__version__),
              "Command: .venv-peers/bin/python bench/stax.py --n %d (digits 8x8x1, NNGP + NTK)." % a.n, "",
-             "| network | n | deepwick (s) | NT first call (s) | NT after compile (s) | NT / deepwick | "
-             "peak MiB deepwick | peak MiB NT | max rel. difference |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| network | n | deepwick first call (s) | deepwick best (s) | NT first call (s) | NT best after compile (s) "
+             "| NT / deepwick (best) | peak MiB deepwick | peak MiB NT | max rel. difference |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for case in a.cases.split(","):
@@ -124,8 +133,9 @@ def main():
             t, tpath = measure("nt", case, a.n, tmp)
             A, B = np.load(dpath), np.load(tpath)
             diff = max(float(np.max(np.abs(x - y) / np.sqrt(np.outer(np.diag(x), np.diag(x))))) for x, y in zip(A, B))
-            row = "| %s | %d | %.3f | %.3f | %.3f | %.2f | %.0f | %.0f | %.1e |" % (
-                case, a.n, d["time"], t["first"], t["time"], t["time"] / d["time"], d["peak_mib"], t["peak_mib"], diff)
+            row = "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %.0f | %.0f | %.1e |" % (
+                case, a.n, d["first"], d["time"], t["first"], t["time"], t["time"] / d["time"], d["peak_mib"],
+                t["peak_mib"], diff)
             lines.append(row)
             print(row, flush=True)
     os.makedirs(os.path.dirname(OUT_MD), exist_ok=True)

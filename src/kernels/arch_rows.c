@@ -173,7 +173,7 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
         double *c = K + q * R, *th = T ? T + q * R : NULL;
         if (homog) {
             p->impl->half(vx[q], qy.a, c, nb, rs, rt);
-            p->impl->homog(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
+            p->impl->homog_cov(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
         } else {
             p->impl->smooth(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
         }

@@ -91,6 +91,7 @@ typedef struct {
     dw_row_fn homog_diag;
     dw_row_fn smooth_diag;
     dw_half_diag_fn half_diag;
+    dw_row_fn homog_cov; /* homog without the next layer's state (s, t only read) */
     const char *name;
 } dw_sweep_impl;
 

@@ -84,7 +84,8 @@ static inline VD FN(clamp01)(VD x) { return VMIN(VMAX(x, VSET1(0.0)), VSET1(1.0)
 #define ISIDE(field, off) (diag ? VLOAD(pi->field + (off) + j0 + j) : VSET1(pi->field[(off) + i]))
 
 static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
-                                  size_t j0, double *s, double *t, double *c, double *th, const int diag)
+                                  size_t j0, double *s, double *t, double *c, double *th, const int diag,
+                                  const int state)
 {
     const double w = st->w, beta = st->beta;
     const int is_step = st->fam == DW_FAM_STEP;
@@ -100,18 +101,20 @@ static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi
         const VD rr = ri * VLOAD(rj + j);
         const VD wrr = wv * rr;
         const VD cn = wrr * V + bv;
-        VD E = wrr * Em, F = wrr * Ep + VSET1(2.0 * beta);
-        if (beta > 0) {
-            const VD spjv = VLOAD(spj + j);
-            const VD dp = spi - spjv;
-            const VD gap = bv * (dp * dp) / (sa1i * VLOAD(sa1j + j) + spi * spjv + bv);
-            E = E + gap;
-            F = F + gap;
+        if (state) { /* the next layer's angle state */
+            VD E = wrr * Em, F = wrr * Ep + VSET1(2.0 * beta);
+            if (beta > 0) {
+                const VD spjv = VLOAD(spj + j);
+                const VD dp = spi - spjv;
+                const VD gap = bv * (dp * dp) / (sa1i * VLOAD(sa1j + j) + spi * spjv + bv);
+                E = E + gap;
+                F = F + gap;
+            }
+            const VD inv = (ih1i * VLOAD(ih1j + j)) * half;
+            const VM degenerate = VEQ(inv, zero); /* a variance is 0: u = 0 identically, take rho = 0 */
+            VSTORE(s + j, VSEL(degenerate, half, FN(clamp01)(E * inv)));
+            VSTORE(t + j, VSEL(degenerate, half, FN(clamp01)(F * inv)));
         }
-        const VD inv = (ih1i * VLOAD(ih1j + j)) * half;
-        const VM degenerate = VEQ(inv, zero); /* a variance is 0: u = 0 identically, take rho = 0 */
-        VSTORE(s + j, VSEL(degenerate, half, FN(clamp01)(E * inv)));
-        VSTORE(t + j, VSEL(degenerate, half, FN(clamp01)(F * inv)));
         VSTORE(c + j, cn);
         if (st->ntk) {
             VD base = cn;
@@ -124,13 +127,21 @@ static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi
 static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
                           double *s, double *t, double *c, double *th)
 {
-    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0);
+    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0, 1);
+}
+
+/* The row without the next layer's state (s, t left as they are): the architecture engine's activations, which
+ * take the state afresh from the covariance at each activation. */
+static void FN(homog_row_cov)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                              double *s, double *t, double *c, double *th)
+{
+    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0, 0);
 }
 
 static void FN(homog_diag)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
                            double *s, double *t, double *c, double *th)
 {
-    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 1);
+    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 1, 1);
 }
 
 /* Generic activations (theory.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
