@@ -144,6 +144,27 @@ void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy
 void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
 dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,
                       bool want_t);
+/* One cross term of a sum at one entry, for both runners (arch_branch.c, arch_rows.c): from h0's covariances k0,
+ * t0 there, the two sides' variances vx, vy (read when both streams are activations) and their E[phi'] mx, my
+ * (read when one is the identity), the term's k and t before the scale x->s. */
+static inline dw_status dw_arch_cross_entry(const arch_prog *p, const arch_cross *x, double k0, double t0, double vx,
+                                            double vy, double mx, double my, arch_work *w, double *k, double *t)
+{
+    if (!x->fa && !x->fb) {
+        *k = k0;
+        *t = t0;
+    } else if (!x->fa || !x->fb) { /* E[u phi(v)] = Sigma0 E[phi'(v)] (Stein), or its mirror */
+        const double m = !x->fa ? my : mx;
+        *k = k0 * m;
+        *t = t0 * m;
+    } else {
+        double vd;
+        dw_status s = dw_arch_dual(p, x->fa, vx, vy, k0, k, &vd, w);
+        if (s) return s;
+        *t = vd * t0;
+    }
+    return DW_OK;
+}
 /* arch_rows.c: programs on DIAG registers (no pool) run DW_ARCH_ROWS pairs (x, y_b) of a row at once: Yb the
  * block's inputs (nb x d, row-major), yt the same (NULL for a flattened input) and ty their records, both
  * transposed (dw_arch_records_t: feature / field f of input b at [f * ld + b], valid to b < nb + DW_ARCH_ROWS);

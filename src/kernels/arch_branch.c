@@ -27,22 +27,9 @@ dw_status dw_arch_sum(const arch_prog *p, const arch_op *op, arch_work *w, const
             for (size_t j = 0; j < (p->full ? P : 1); j++) {
                 const size_t jj = p->full ? j : i, q = p->full ? i * P + j : i;
                 double k, t;
-                if (!x->fa && !x->fb) {
-                    k = K0[q];
-                    t = T ? T0[q] : 0.0;
-                } else if (!x->fa) { /* E[u phi(v)] */
-                    k = K0[q] * my[jj];
-                    t = T ? T0[q] * my[jj] : 0.0;
-                } else if (!x->fb) { /* E[phi(u) v] */
-                    k = K0[q] * mx[i];
-                    t = T ? T0[q] * mx[i] : 0.0;
-                } else {
-                    double v, vd;
-                    dw_status s = dw_arch_dual(p, x->fa, vx[i], vy[jj], K0[q], &v, &vd, w);
-                    if (s) return s;
-                    k = v;
-                    t = T ? vd * T0[q] : 0.0;
-                }
+                dw_status s = dw_arch_cross_entry(p, x, K0[q], T ? T0[q] : 0.0, vx ? vx[i] : 0.0, vy ? vy[jj] : 0.0,
+                                                  mx ? mx[i] : 0.0, my ? my[jj] : 0.0, w, &k, &t);
+                if (s) return s;
                 K[q] += x->s * k;
                 if (T) T[q] += x->s * t;
             }

@@ -160,7 +160,7 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
             }
         return DW_OK;
     }
-    double *zero = w->rows + dw_arch_rows_len(p) - 3 * (size_t)NBS, *rs = zero + NBS, *rt = rs + NBS;
+    double *zero = w->rows + regs_len(p) + 2 * p->maxP * R, *rs = zero + NBS, *rt = rs + NBS; /* dw_arch_rows_len */
     memset(zero, 0, NBS * sizeof *zero);
     const size_t S = dw_arch_act_stride(P);
     const dw_pts qx = dw_arch_act_pts(act, vx, S, zero);
@@ -221,7 +221,7 @@ static void ln_block(const arch_prog *p, const arch_op *op, const double *rx, co
         ln_lanes(eps + vx[q], eps, ty + (off + q) * ld, nb, K + q * R, T ? T + q * R : NULL);
 }
 
-/* A sum's cross terms on the block (arch_branch.c for one pair). */
+/* A sum's cross terms on the block (dw_arch_cross_entry, as arch_branch.c for one pair). */
 static dw_status cross_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
                              size_t nb, double *K, double *T, arch_work *w)
 {
@@ -232,24 +232,15 @@ static dw_status cross_block(const arch_prog *p, const arch_op *op, const double
         const double *T0 = w->rows + ((size_t)p->nreg + (size_t)x->origin) * len;
         const size_t voff = x->var_slot >= 0 ? p->slot[x->var_slot].off : 0;
         const size_t moff = x->md_slot >= 0 ? p->slot[x->md_slot].off : 0;
+        const bool v = x->var_slot >= 0, m = x->md_slot >= 0;
         for (size_t q = 0; q < P; q++)
             for (size_t b = 0; b < nb; b++) {
                 const size_t e = q * R + b;
                 double k, t;
-                if (!x->fa && !x->fb) {
-                    k = K0[e];
-                    t = T ? T0[e] : 0.0;
-                } else if (!x->fa || !x->fb) { /* E[u phi(v)] = Sigma0 E[phi'(v)], or its mirror */
-                    const double m = !x->fa ? ty[(moff + q) * ld + b] : rx[moff + q];
-                    k = K0[e] * m;
-                    t = T ? T0[e] * m : 0.0;
-                } else {
-                    double v, vd;
-                    dw_status s = dw_arch_dual(p, x->fa, rx[voff + q], ty[(voff + q) * ld + b], K0[e], &v, &vd, w);
-                    if (s) return s;
-                    k = v;
-                    t = T ? vd * T0[e] : 0.0;
-                }
+                dw_status s = dw_arch_cross_entry(p, x, K0[e], T ? T0[e] : 0.0, v ? rx[voff + q] : 0.0,
+                                                  v ? ty[(voff + q) * ld + b] : 0.0, m ? rx[moff + q] : 0.0,
+                                                  m ? ty[(moff + q) * ld + b] : 0.0, w, &k, &t);
+                if (s) return s;
                 K[e] += x->s * k;
                 if (T) T[e] += x->s * t;
             }
