@@ -83,6 +83,18 @@ DW_API int dw_kernel_info_series_terms(const dw_kernel_info *info);
 DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
                                 const double *Y, size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info);
 
+/** dw_kernel_gram with a certified error bound beside every returned entry: BK[i, j] >= |K_exact(x_i, y_j) -
+ * K[i, j]| and BTheta likewise (absolute, the layout of K and Theta; either may be NULL, each needs its Gram
+ * matrix), K_exact the kernel of the float64 inputs in exact arithmetic (docs/kernel.md "Per-entry error
+ * bounds"). The Gram matrices are bit for bit those of dw_kernel_gram. The relu family (relu, leaky_relu, abs and
+ * expressions that are one): a forward rounding-error analysis of the closed form's operations; activations of the
+ * generic route: each entry's own expectation bound propagated through the layers (its estimated part, if any,
+ * as dw_kernel_info_estimate says). Dense networks only, final layer only (not with all_layers); other activations:
+ * DW_ERR_INVALID naming them. */
+DW_API dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                                      const double *Y, size_t m, size_t d, double *K, double *Theta, double *BK,
+                                      double *BTheta, dw_kernel_info *info);
+
 /** The Gram matrices of dw_kernel_gram written into the .npy file `path` (float64, little endian, C order) row
  * block by row block, so that only the working memory of dw_kernel_opts_set_memory is resident, whatever n and
  * m: shape (n, m), (depth + 1, n, m) with all_layers, and with nngp and ntk both (2, n, m) or (2, depth + 1, n, m),

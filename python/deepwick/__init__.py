@@ -6,7 +6,7 @@ Conventions (theory.md): layers h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + 
 Neural Tangents' ``stax.serial(Dense(W_std, b_std), act, ..., Dense(W_std, b_std))`` with weight_var = W_std**2.
 """
 from ._lib import Activation, DeepwickError, FileError, InputError, ResultTooLargeError, lib
-from .kernels import dual, kernel
+from .kernels import dual, kernel, kernel_bound
 from .wick import expand, wick
 from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
                          signature)
@@ -30,7 +30,7 @@ __version__ = lib.dw_version().decode()
 
 activation = Activation
 
-__all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
+__all__ = ["kernel", "kernel_bound", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "signature_backward", "logsignature_backward", "sigkernel_backward", "signature_stream", "sig_combine",

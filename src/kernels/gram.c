@@ -54,7 +54,7 @@ typedef struct gram_job {
     const dw_kernel_plan *p;
     const size_t *blocks;
     size_t n, m;
-    double *K, *Theta;
+    double *K, *Theta, *BK, *BT;
 } gram_job;
 
 /* One tile of the Gram matrices (an item of dw_par_for). */
@@ -65,19 +65,33 @@ static dw_status gram_tile(void *ctx, size_t k, int tid)
     const size_t n = g->n, m = g->m;
     const size_t i0 = g->blocks[2 * k] * TILE_I, j0 = g->blocks[2 * k + 1] * TILE_J;
     const size_t i1 = i0 + TILE_I < n ? i0 + TILE_I : n, j1 = j0 + TILE_J < m ? j0 + TILE_J : m;
-    return dw_kern_tile(g->p, i0, i1, j0, j1, g->K ? g->K + i0 * m + j0 : NULL,
-                        g->Theta ? g->Theta + i0 * m + j0 : NULL, m, n * m, g->p->symmetric);
+    const size_t o = i0 * m + j0;
+    return dw_kern_tile_b(g->p, i0, i1, j0, j1, g->K ? g->K + o : NULL, g->Theta ? g->Theta + o : NULL,
+                          g->BK ? g->BK + o : NULL, g->BT ? g->BT + o : NULL, m, n * m, g->p->symmetric);
 }
 
-dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
-                         size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                      size_t m, size_t d, double *K, double *Theta, double *BK, double *BT, dw_kernel_info *info)
 {
     if (!K && !Theta) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (K and Theta are both NULL)");
     if (!Y) m = n;
-    if (dw_arch_wanted(net)) return dw_arch_gram(net, o, X, n, Y, m, d, K, Theta, info);
+    const bool eb = BK || BT;
+    if (eb && ((BK && !K) || (BT && !Theta)))
+        return dw_fail(DW_ERR_INVALID, "kernel bounds: %s requested without its Gram matrix", BK && !K ? "BK" : "BTheta");
+    if (eb && o && o->all_layers) return dw_fail(DW_ERR_INVALID, "kernel bounds: not available with all_layers");
+    if (dw_arch_wanted(net)) {
+        if (eb) return dw_fail(DW_ERR_INVALID, "kernel bounds: not available for architectures (dense networks only)");
+        return dw_arch_gram(net, o, X, n, Y, m, d, K, Theta, info);
+    }
     dw_kernel_plan *p;
     dw_status s = dw_kernel_plan_init(&p, net, o, X, n, Y, m, d);
     if (s) return s;
+    if (eb && !dw_kern_ebound_supported(p)) {
+        s = dw_fail(DW_ERR_INVALID, "kernel bounds: not available for the activation '%s' (the relu family and "
+                                    "activations of the generic route only)", p->act->name);
+        dw_kernel_plan_clear(p);
+        return s;
+    }
     const size_t bi = (n + TILE_I - 1) / TILE_I, bj = (m + TILE_J - 1) / TILE_J;
     size_t nb = 0;
     size_t *blocks = dw_alloc(bi * bj + 1, 2 * sizeof(size_t), "tile list");
@@ -93,7 +107,7 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
                 nb++;
             }
     const size_t lstride = n * m;
-    gram_job job = {p, blocks, n, m, K, Theta};
+    gram_job job = {p, blocks, n, m, K, Theta, BK, BT};
     dw_status err = dw_par_for(nb, p->threads, gram_tile, &job);
     if (!err && p->symmetric && K) {
         /* The diagonal is the per-point recursion itself (the tiles agree with it to rounding). */
@@ -102,9 +116,35 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
             const double *a = field(p, &p->X, p->all_layers ? (int)l : p->depth, F_A);
             for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
         }
+        if (BK) { /* their bounds: the per-point relative bound of a^L */
+            const size_t L1n = (size_t)p->depth + 1;
+            double ea[64];
+            for (size_t i = 0; i < n; i++) {
+                double *e = L1n <= 64 ? ea : NULL;
+                if (!e) {
+                    BK[i * n + i] = INFINITY;
+                    continue;
+                }
+                dw_kern_ebound_points(p, &p->X, i, i + 1, e);
+                BK[i * n + i] = e[p->depth] * field(p, &p->X, p->depth, F_A)[i] * (1.0 + 1e-6);
+            }
+        }
     }
     if (!err && info) dw_kern_fill_info(p, info);
     free(blocks);
     dw_kernel_plan_clear(p);
     return err; /* dw_par_for left the first failing tile's message */
+}
+
+dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                         size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+{
+    return gram(net, o, X, n, Y, m, d, K, Theta, NULL, NULL, info);
+}
+
+dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                               const double *Y, size_t m, size_t d, double *K, double *Theta, double *BK,
+                               double *BTheta, dw_kernel_info *info)
+{
+    return gram(net, o, X, n, Y, m, d, K, Theta, BK, BTheta, info);
 }

@@ -111,7 +111,7 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
 /* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
  * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature). */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
-                             const double *bnd, const double *c0, const double *th0, double *c, double *th,
+                             double *bnd, const double *c0, const double *th0, double *c, double *th,
                              gen_stats *gs)
 {
     const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
@@ -130,6 +130,7 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             const double rb = fmax(V > 0 ? gi[6 * si + i] / V : 0.0, Vd > 0 ? gi[7 * si + i] / Vd : 0.0);
             if (rb <= p->target) {
                 if (rb > gs->max_bound) gs->max_bound = rb;
+                bnd[j] = rb;
                 continue;
             }
             b = rb;
@@ -155,12 +156,19 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             }
         }
         if (b > gs->max_bound) gs->max_bound = b;
+        bnd[j] = b; /* the entry's own bound (ebound.c) */
     }
     return DW_OK;
 }
 
 dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                        double *Theta, size_t ld, size_t layer_stride, int sym)
+{
+    return dw_kern_tile_b(p, i0, i1, j0, j1, K, Theta, NULL, NULL, ld, layer_stride, sym);
+}
+
+dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                         double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym)
 {
     if (!p || (!K && !Theta)) return dw_fail(DW_ERR_INVALID, "kernel tile: NULL plan or no output");
     if (i1 < i0 || j1 < j0 || i1 > p->X.n || j1 > p->Y.n)
@@ -173,9 +181,19 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
-    double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
+    const int eb = BK || BT; /* per-entry bounds (ebound.c): relu family or generic, final layer only */
+    const size_t L1 = (size_t)p->depth + 1, nb = eb ? 7 * sz + (ni + nj) * L1 : 0;
+    double *buf = dw_alloc(5 * sz + nb, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
+    /* bounds: the layer-l state as the sweep read it (os, ot, oth), the entries' bounds (generic: dsb holds the
+     * relative bound of rho, dthb Theta's), the points' relative bounds of a^l (eax, eay: L1 per point) */
+    double *os = buf + 5 * sz, *ot = os + sz, *oth = ot + sz, *dcb = oth + sz, *dsb = dcb + sz, *dtb = dsb + sz;
+    double *dthb = dtb + sz, *eax = dthb + sz, *eay = eax + ni * L1;
+    if (eb) {
+        dw_kern_ebound_points(p, &p->X, i0, i1, eax);
+        dw_kern_ebound_points(p, &p->Y, j0, j1, eay);
+    }
     /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
     const int kinked = generic && p->act->nkinks > 0;
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
@@ -208,8 +226,26 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             }
         }
     }
+    if (eb)
+        for (size_t i = 0; i < ni; i++) {
+            const size_t e = i * njp;
+            if (generic)
+                for (size_t j = 0; j < nj; j++) {
+                    dsb[e + j] = tdr;
+                    dthb[e + j] = tet;
+                }
+            else
+                dw_kern_ebound_first(p, i0 + i, j0, nj, c + e, s + e, t + e, ntk ? th + e : NULL, eax[i * L1], eay,
+                                     L1, dcb + e, dsb + e, dtb + e, dthb + e);
+        }
     dw_status st = DW_OK;
     for (int l = 0;; l++) {
+        if (eb && l == p->depth) {
+            for (size_t i = 0; i < ni; i++)
+                if (generic) dw_kern_ebound_generic_abs(p, i0 + i, j0, nj, dsb + i * njp, dthb + i * njp);
+            if (BK) store(BK, ld, generic ? dsb : dcb, ni, nj, njp, sym, i0, j0);
+            if (BT) store(BT, ld, dthb, ni, nj, njp, sym, i0, j0);
+        }
         if (p->all_layers || l == p->depth) {
             size_t off = p->all_layers ? (size_t)l * layer_stride : 0;
             if (K) {
@@ -233,11 +269,19 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
                 memcpy(g + i * njp + js, c + i * njp + js, (nj - js) * sizeof(double));
                 if (ntk) memcpy(t + i * njp + js, th + i * njp + js, (nj - js) * sizeof(double));
             }
-            fn(&sp, nj - js, &px, i0 + i, &py, j0 + js, s + i * njp + js, t + i * njp + js, c + i * njp + js,
-               th + i * njp + js);
-            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
-                                             t + i * njp + js, c + i * njp + js, th + i * njp + js, &gs)))
+            const size_t e = i * njp + js, ne = nj - js;
+            if (eb && !generic) {
+                memcpy(os + e, s + e, ne * sizeof(double));
+                memcpy(ot + e, t + e, ne * sizeof(double));
+                if (ntk) memcpy(oth + e, th + e, ne * sizeof(double));
+            }
+            fn(&sp, ne, &px, i0 + i, &py, j0 + js, s + e, t + e, c + e, th + e);
+            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, t + e, c + e, th + e, &gs)))
                 break;
+            if (eb && generic) dw_kern_ebound_generic(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, dsb + e, dthb + e);
+            if (eb && !generic)
+                dw_kern_ebound_relu(p, &sp, l, i0 + i, j0 + js, ne, os + e, ot + e, oth + e, s + e, t + e, c + e,
+                                    th + e, eax + i * L1, eay + js * L1, L1, dsb + e, dtb + e, dcb + e, dthb + e);
         }
         if (st) break;
         if (generic) { /* bound.c: the tile's propagated bounds (g holds the layer-l covariances) */
