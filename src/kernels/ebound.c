@@ -114,7 +114,7 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out)
     const double Dst = sum > 0 ? (DS * (T + DT) + DT * (S + DS)) / sum : 1.0;
     const double dsum = fmin(DS + DT, in->dsum);
     const double dang = angle_mod(sum > 0 ? S / sum : 0.5, Dst);
-    const int lo = S <= T;
+    const int lo = in->lo >= 0 ? in->lo : S <= T;
     const double x = 2.0 * atan2(sqrt(fmin(S, T)), sqrt(fmax(S, T)));
     const double theta = lo ? x : DW_PI_VALUE - x, phi = DW_PI_VALUE - theta;
     const double dat = (2.0 * in->at + 2.5) * u * x + (lo ? 0.0 : in->pi_err + u * theta); /* atan2, the sqrts */
@@ -193,7 +193,7 @@ void dw_kern_ebound_relu(const dw_kernel_plan *p, const dw_step *st, int l, size
     const double *spx = field(p, &p->X, l, F_SP), *spy = field(p, &p->Y, l, F_SP);
     const double *a1x = field(p, &p->X, l + 1, F_A), *a1y = field(p, &p->Y, l + 1, F_A);
     const double *ihx = field(p, &p->X, l + 1, F_IH), *ihy = field(p, &p->Y, l + 1, F_IH);
-    dw_relu_in in = {.u = U, .at = 3.5, .pi_err = PI_ERR, .series = 1, .alpha = st->alpha, .w = st->w,
+    dw_relu_in in = {.u = U, .at = 3.5, .pi_err = PI_ERR, .series = 1, .lo = -1, .alpha = st->alpha, .w = st->w,
                      .beta = st->beta, .uw = p->lam2 != 1.0 ? U : 0.0, .ntk = st->ntk, .standard = st->standard,
                      .fan_in = st->fan_in, .a_i = ax[i], .sp_i = spx[i], .a1_i = a1x[i], .ea_i = eai[l],
                      .e1_i = eai[l + 1]};

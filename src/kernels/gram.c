@@ -126,7 +126,8 @@ static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *
                     continue;
                 }
                 dw_kern_ebound_points(p, &p->X, i, i + 1, e);
-                BK[i * n + i] = e[p->depth] * field(p, &p->X, p->depth, F_A)[i] * (1.0 + 1e-6);
+                const double a = field(p, &p->X, p->depth, F_A)[i];
+                BK[i * n + i] = dw_kern_ebound_ref_diag(p, i, a, e[p->depth] * a * (1.0 + 1e-6));
             }
         }
     }

@@ -168,6 +168,7 @@ void dw_kern_ebound_generic_abs(const dw_kernel_plan *p, size_t i, size_t j0, si
 typedef struct {
     double u, at, pi_err; /* unit roundoff, atan2's error in ulps, |fl(pi) - pi| */
     int series, ntk, standard, same; /* g by its series below x = 1; NTK; standard parameterisation; the pair (x, x) */
+    int lo;                          /* the branch theta <= pi/2 taken (1, 0), or -1: s <= t */
     double alpha, w, beta, uw, fan_in; /* uw: the rounding of w (relu_view), 0 if exact */
     double a_i, a_j, sp_i, sp_j, a1_i, a1_j, ea_i, ea_j, e1_i, e1_j; /* a^l, sqrt(w m2 a^l), a^{l+1}, their bounds */
     double s, t, ds, dt, dsum;       /* the layer-l state, its bounds, a bound of |s + t - 1| */
@@ -183,6 +184,9 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out);
  * bound). 0: no reference (w rounded by relu_view). */
 int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
                        double *BK, double *BT);
+/* The same for the per-point variance a^L(x_i, x_i) (the symmetric Gram's diagonal): its bound, given its value a
+ * and the a priori bound b. */
+double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b);
 /* 1 if the activation has per-entry bounds (relu family, generic). */
 int dw_kern_ebound_supported(const dw_kernel_plan *p);
 

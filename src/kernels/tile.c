@@ -241,8 +241,11 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
     dw_status st = DW_OK;
     for (int l = 0;; l++) {
         if (eb && l == p->depth) {
-            for (size_t i = 0; i < ni; i++)
-                if (generic) dw_kern_ebound_generic_abs(p, i0 + i, j0, nj, dsb + i * njp, dthb + i * njp);
+            for (size_t i = 0; i < ni; i++) {
+                const size_t e = i * njp;
+                if (generic) dw_kern_ebound_generic_abs(p, i0 + i, j0, nj, dsb + e, dthb + e);
+                else dw_kern_ebound_ref(p, i0 + i, j0, nj, c + e, ntk ? th + e : NULL, dcb + e, ntk ? dthb + e : NULL);
+            }
             if (BK) store(BK, ld, generic ? dsb : dcb, ni, nj, njp, sym, i0, j0);
             if (BT) store(BT, ld, dthb, ni, nj, njp, sym, i0, j0);
         }

@@ -1,0 +1,142 @@
+/* The relu family's per-entry bounds by a reference (docs/kernel.md "Per-entry error bounds"): each entry's
+ * recursion again in long double (x87 extended: u_L = 2^-64, 2^11 times below double's), with its own rounding
+ * bound from the analysis of ebound.c at u_L (dw_kern_relu_step_bound; atan2l within 4 ulp, glibc's table of
+ * known maximal errors lists 1 ulp for x86 long double). Then |K_exact - K| <= |K - K_ref| + bound(K_ref): the
+ * double's actual error, measured, plus the reference's, bounded a priori; the smaller of this and the a priori
+ * bound of the double itself is kept. Where long double is double (other platforms), the reference is skipped. */
+#include "kernels/kernel.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+typedef long double LD;
+#define UL (LDBL_EPSILON / 2)
+#define PI_L 3.141592653589793238462643383279502884L
+#define PI_ERR_L 1.1e-19 /* |fl_L(pi) - pi| <= ulp(pi) / 2 = 2^-63 */
+#define MAXL 64
+
+static double gl(double k) { return k * UL / (1.0 - k * UL); }
+
+/* Up by the rounding of a conversion to double (and of the bound's own few operations). */
+static double up(LD x) { return (double)x * (1.0 + 4.0 * DBL_EPSILON); }
+
+typedef struct {
+    LD a[MAXL + 1], sp[MAXL + 1]; /* a^l and sqrt(w_{l+1} m2 a^l) */
+    double ea[MAXL + 1];          /* relative bounds of a^l */
+} ref_point;
+
+static void ref_point_init(const dw_kernel_plan *p, const double *x, ref_point *q)
+{
+    const size_t d = p->d;
+    const LD wd = (LD)p->w[0] / (LD)d, m2 = 0.5L * (1.0L + (LD)p->act->alpha * (LD)p->act->alpha);
+    LD nrm = 0;
+    for (size_t k = 0; k < d; k++) nrm += (LD)x[k] * (LD)x[k];
+    q->a[0] = wd * nrm + (LD)p->beta[0];
+    q->ea[0] = gl((double)d + 3.0);
+    for (int l = 0; l < p->depth; l++) {
+        const LD P = (LD)p->w[l + 1] * m2 * q->a[l];
+        q->sp[l] = sqrtl(P);
+        q->a[l + 1] = P + (LD)p->beta[l + 1];
+        q->ea[l + 1] = q->a[l + 1] > 0 ? (double)(((LD)q->ea[l] + 5.0L * UL) * (P / q->a[l + 1])) * (1.0 + 1e-6) + UL
+                                       : 0.0;
+    }
+}
+
+int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
+                       double *BK, double *BT)
+{
+    if (LDBL_MANT_DIG < 64 || p->lam2 != 1.0 || p->depth > MAXL || p->act->fam != DW_FAM_RELU) return 0;
+    const size_t d = p->d;
+    const int L = p->depth, ntk = T != NULL;
+    const LD alpha = (LD)p->act->alpha, k = (1.0L - alpha) * (1.0L - alpha) / (2.0L * PI_L);
+    const LD wd = (LD)p->w[0] / (LD)d, b0 = (LD)p->beta[0], hb0 = p->beta[0] > 0 ? 1.0L : 0.0L;
+    ref_point qi, qj;
+    const double *xi = p->X.x + i * d;
+    ref_point_init(p, xi, &qi);
+    for (size_t j = 0; j < nj; j++) {
+        const size_t jj = j0 + j;
+        const double *yj = p->Y.x + jj * d;
+        ref_point_init(p, yj, &qj);
+        const int same = (p->symmetric && i == jj) || !memcmp(xi, yj, d * sizeof *xi);
+        LD g = 0, ga = 0;
+        for (size_t m = 0; m < d; m++) {
+            g += (LD)xi[m] * (LD)yj[m];
+            ga += fabsl((LD)xi[m] * (LD)yj[m]);
+        }
+        /* layer 1: |g_L - g| <= gamma_d sum |x y| */
+        LD c = wd * g + b0, th = p->standard ? g + hb0 : c;
+        double dc = gl((double)d + 3.0) * (double)(wd * ga + b0) * (1.0 + 1e-6);
+        double dth = p->standard ? gl((double)d + 1.0) * (double)(ga + hb0) * (1.0 + 1e-6) : dc;
+        LD S = 0.5L, Tt = 0.5L;
+        double ds = 0, dt = 0;
+        const LD ab = qi.a[0] * qj.a[0];
+        if (same) {
+            S = 0.0L;
+            Tt = 1.0L;
+        } else if (ab > 0) {
+            const LD rho = c / sqrtl(ab);
+            const double drho = dc / (double)sqrtl(ab) * (1.0 + 1e-6) +
+                                fabs((double)rho) * (0.5 * (qi.ea[0] + qj.ea[0]) + 3.0 * UL);
+            S = fminl(fmaxl(0.5L - 0.5L * rho, 0.0L), 1.0L);
+            Tt = fminl(fmaxl(0.5L + 0.5L * rho, 0.0L), 1.0L);
+            ds = 0.5 * drho + UL * (double)S;
+            dt = 0.5 * drho + UL * (double)Tt;
+        }
+        for (int l = 0; l < L; l++) {
+            const LD w = (LD)p->w[l + 1], beta = (LD)p->beta[l + 1], hb = beta > 0 ? 1.0L : 0.0L;
+            const int lo = S <= Tt;
+            const LD x = 2.0L * atan2l(sqrtl(fminl(S, Tt)), sqrtl(fmaxl(S, Tt)));
+            const LD theta = lo ? x : PI_L - x, phi = PI_L - theta;
+            const LD sn = 2.0L * sqrtl(S) * sqrtl(Tt), cs = Tt - S;
+            const LD gpi = sn + phi * cs, gth = sn - theta * cs;
+            const LD V = alpha * cs + k * gpi, Vd = alpha + k * phi;
+            const LD R = sqrtl(qi.a[l]) * sqrtl(qj.a[l]);
+            const LD cn = w * R * V + beta;
+            const LD thn = (p->standard ? (LD)p->fan_in[l + 1] * R * V + hb : cn) + w * Vd * th;
+            const LD Em = lo ? (1.0L + alpha * alpha) * S - k * gth
+                             : 0.5L * (1.0L + alpha) * (1.0L + alpha) - 2.0L * alpha * Tt - k * gpi;
+            const LD Ep = 0.5L * (1.0L - alpha) * (1.0L - alpha) + 2.0L * alpha * Tt + k * gpi;
+            LD gap = 0;
+            if (beta > 0 && !same) {
+                const LD df = qi.sp[l] - qj.sp[l];
+                gap = beta * df * df / (sqrtl(qi.a[l + 1]) * sqrtl(qj.a[l + 1]) + qi.sp[l] * qj.sp[l] + beta);
+            }
+            const LD a1 = qi.a[l + 1] * qj.a[l + 1];
+            const LD inv = a1 > 0 ? 1.0L / (2.0L * sqrtl(qi.a[l + 1]) * sqrtl(qj.a[l + 1])) : 0.0L;
+            const LD S1 = inv > 0 ? fminl(fmaxl((w * R * Em + gap) * inv, 0.0L), 1.0L) : 0.5L;
+            const LD T1 = inv > 0 ? fminl(fmaxl((w * R * Ep + gap + 2.0L * beta) * inv, 0.0L), 1.0L) : 0.5L;
+            dw_relu_in in = {.u = UL, .at = 4.0, .pi_err = PI_ERR_L, .series = 0, .lo = lo, .alpha = (double)alpha,
+                             .w = (double)w, .beta = (double)beta, .uw = 0.0, .ntk = ntk, .standard = p->standard,
+                             .fan_in = p->fan_in[l + 1], .same = same,
+                             .a_i = (double)qi.a[l], .a_j = (double)qj.a[l], .sp_i = (double)qi.sp[l],
+                             .sp_j = (double)qj.sp[l], .a1_i = (double)qi.a[l + 1], .a1_j = (double)qj.a[l + 1],
+                             .ea_i = qi.ea[l], .ea_j = qj.ea[l], .e1_i = qi.ea[l + 1], .e1_j = qj.ea[l + 1],
+                             .s = (double)S, .t = (double)Tt, .ds = ds, .dt = dt,
+                             .dsum = (double)fabsl((S - 1.0L) + Tt) + 2.0 * UL, .th0 = (double)th, .dth0 = dth,
+                             .c = (double)cn, .th = (double)thn, .s1 = (double)S1, .t1 = (double)T1,
+                             .inv = (double)inv};
+            dw_relu_out o = {0, 0, 0, 0};
+            dw_kern_relu_step_bound(&in, &o);
+            c = cn;
+            th = thn;
+            S = S1;
+            Tt = T1;
+            dc = o.dc;
+            dth = ntk ? o.dth : 0.0;
+            ds = o.ds;
+            dt = o.dt;
+        }
+        if (BK) BK[j] = fmin(BK[j], up(fabsl((LD)K[j] - c)) + dc * (1.0 + 1e-6));
+        if (BT && ntk) BT[j] = fmin(BT[j], up(fabsl((LD)T[j] - th)) + dth * (1.0 + 1e-6));
+    }
+    return 1;
+}
+
+double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b)
+{
+    if (LDBL_MANT_DIG < 64 || p->lam2 != 1.0 || p->depth > MAXL || p->act->fam != DW_FAM_RELU) return b;
+    ref_point q;
+    ref_point_init(p, p->X.x + i * p->d, &q);
+    return fmin(b, up(fabsl((LD)a - q.a[p->depth])) + q.ea[p->depth] * (double)q.a[p->depth] * (1.0 + 1e-6));
+}
