@@ -95,6 +95,9 @@ DW_API dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o
                                       const double *Y, size_t m, size_t d, double *K, double *Theta, double *BK,
                                       double *BTheta, dw_kernel_info *info);
 
+/** true when dw_kernel_gram_bound has per-entry bounds for this network (dense, relu family or generic route). */
+DW_API bool dw_kernel_gram_bound_available(const dw_net *net);
+
 /** The Gram matrices of dw_kernel_gram written into the .npy file `path` (float64, little endian, C order) row
  * block by row block, so that only the working memory of dw_kernel_opts_set_memory is resident, whatever n and
  * m: shape (n, m), (depth + 1, n, m) with all_layers, and with nngp and ntk both (2, n, m) or (2, depth + 1, n, m),

@@ -149,3 +149,11 @@ dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o, const
 {
     return gram(net, o, X, n, Y, m, d, K, Theta, BK, BTheta, info);
 }
+
+bool dw_kernel_gram_bound_available(const dw_net *net)
+{
+    dw_net_fc fc;
+    const dw_act *act;
+    if (!net || dw_arch_wanted(net) || dw_kern_check(net, &fc, &act)) return false;
+    return act->fam == DW_FAM_RELU || act->fam == DW_FAM_GENERIC;
+}
