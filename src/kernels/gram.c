@@ -155,5 +155,5 @@ bool dw_kernel_gram_bound_available(const dw_net *net)
     dw_net_fc fc;
     const dw_act *act;
     if (!net || dw_arch_wanted(net) || dw_kern_check(net, &fc, &act)) return false;
-    return act->fam == DW_FAM_RELU || act->fam == DW_FAM_GENERIC;
+    return fc.depth == 0 || act->fam == DW_FAM_RELU || act->fam == DW_FAM_GENERIC;
 }

@@ -301,3 +301,32 @@ dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_
     p->info.kernel_bound = kernel_bound;
     return dw_pred_mean_bound(p, k_test_train, m, &e, mean, bound);
 }
+
+dw_status dw_predict_mean_bound_entries(dw_predict *p, const double *k_test_train, size_t m, const double *bound_train,
+                                        const double *bound_test, double *mean, double *bound)
+{
+    if (!p) return dw_fail(DW_ERR_INVALID, "certified bound: NULL predict object");
+    if (!k_test_train || !mean || !bound)
+        return dw_fail(DW_ERR_INVALID, "certified bound: NULL %s", !k_test_train ? "k_test_train"
+                                                                   : !mean        ? "mean"
+                                                                                  : "bound");
+    if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
+    dw_status s = dw_pred_check_finite(k_test_train, m, p->n, "k_test_train");
+    const double *E[2] = {bound_train, bound_test};
+    const size_t rows[2] = {p->n, m};
+    static const char *const name[2] = {"bound_train", "bound_test"};
+    for (int q = 0; !s && q < 2; q++)
+        for (size_t i = 0; E[q] && i < rows[q] * p->n; i++)
+            if (!(E[q][i] >= 0) || !isfinite(E[q][i]))
+                return dw_fail(DW_ERR_INVALID, "%s: entry (%zu, %zu) is %g, expected a finite number >= 0", name[q],
+                               i / p->n + 1, i % p->n + 1, E[q][i]);
+    if (s) return s;
+    double kb = 0; /* the largest train entry's bound relative to sqrt(K_ii K_jj), reported as kernel_bound */
+    for (size_t i = 0; bound_train && i < p->n; i++)
+        for (size_t j = 0; j < p->n; j++) {
+            const double sc = sqrt(fabs(p->A[i * p->n + i] - p->lambda)) * sqrt(fabs(p->A[j * p->n + j] - p->lambda));
+            if (bound_train[i * p->n + j] > 0) kb = fmax(kb, sc > 0 ? bound_train[i * p->n + j] / sc : INFINITY);
+        }
+    p->info.kernel_bound = kb;
+    return mean_bound(p, k_test_train, m, bound_train, bound_test, false, mean, bound);
+}
