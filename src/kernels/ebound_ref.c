@@ -14,50 +14,57 @@ typedef long double LD;
 #define UL (LDBL_EPSILON / 2)
 #define PI_L 3.141592653589793238462643383279502884L
 #define PI_ERR_L 1.1e-19 /* |fl_L(pi) - pi| <= ulp(pi) / 2 = 2^-63 */
-#define MAXL 64
 
 static double gl(double k) { return k * UL / (1.0 - k * UL); }
 
 /* Up by the rounding of a conversion to double (and of the bound's own few operations). */
 static double up(LD x) { return (double)x * (1.0 + 4.0 * DBL_EPSILON); }
 
-typedef struct {
-    LD a[MAXL + 1], sp[MAXL + 1]; /* a^l and sqrt(w_{l+1} m2 a^l) */
-    double ea[MAXL + 1];          /* relative bounds of a^l */
-} ref_point;
-
-static void ref_point_init(const dw_kernel_plan *p, const double *x, ref_point *q)
+int dw_kern_ebound_ref_ok(const dw_kernel_plan *p)
 {
-    const size_t d = p->d;
+    return LDBL_MANT_DIG >= 64 && p->lam2 == 1.0 && p->act->fam == DW_FAM_RELU;
+}
+
+/* Per point (L1 = depth + 1 values each): a^l and sqrt(w_{l+1} m2 a^l) in long double, and the relative bounds
+ * of a^l. */
+void dw_kern_ebound_ref_points(const dw_kernel_plan *p, const side *sd, size_t k0, size_t k1, LD *A, LD *SP,
+                               double *EA)
+{
+    const size_t d = p->d, L1 = (size_t)p->depth + 1;
     const LD wd = (LD)p->w[0] / (LD)d, m2 = 0.5L * (1.0L + (LD)p->act->alpha * (LD)p->act->alpha);
-    LD nrm = 0;
-    for (size_t k = 0; k < d; k++) nrm += (LD)x[k] * (LD)x[k];
-    q->a[0] = wd * nrm + (LD)p->beta[0];
-    q->ea[0] = gl((double)d + 3.0);
-    for (int l = 0; l < p->depth; l++) {
-        const LD P = (LD)p->w[l + 1] * m2 * q->a[l];
-        q->sp[l] = sqrtl(P);
-        q->a[l + 1] = P + (LD)p->beta[l + 1];
-        q->ea[l + 1] = q->a[l + 1] > 0 ? (double)(((LD)q->ea[l] + 5.0L * UL) * (P / q->a[l + 1])) * (1.0 + 1e-6) + UL
-                                       : 0.0;
+    for (size_t k = k0; k < k1; k++) {
+        const double *x = sd->x + k * d;
+        LD *a = A + (k - k0) * L1, *sp = SP + (k - k0) * L1;
+        double *ea = EA + (k - k0) * L1;
+        LD nrm = 0;
+        for (size_t m = 0; m < d; m++) nrm += (LD)x[m] * (LD)x[m];
+        a[0] = wd * nrm + (LD)p->beta[0];
+        ea[0] = gl((double)d + 3.0);
+        sp[p->depth] = 0;
+        for (int l = 0; l < p->depth; l++) {
+            const LD P = (LD)p->w[l + 1] * m2 * a[l];
+            sp[l] = sqrtl(P);
+            a[l + 1] = P + (LD)p->beta[l + 1];
+            ea[l + 1] = a[l + 1] > 0 ? (double)(((LD)ea[l] + 5.0L * UL) * (P / a[l + 1])) * (1.0 + 1e-6) + UL : 0.0;
+        }
     }
 }
 
-int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
-                       double *BK, double *BT)
+void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
+                        double *BK, double *BT, const dw_ref_pts *ri, const dw_ref_pts *rj)
 {
-    if (LDBL_MANT_DIG < 64 || p->lam2 != 1.0 || p->depth > MAXL || p->act->fam != DW_FAM_RELU) return 0;
-    const size_t d = p->d;
+    const size_t d = p->d, L1 = (size_t)p->depth + 1;
     const int L = p->depth, ntk = T != NULL;
     const LD alpha = (LD)p->act->alpha, k = (1.0L - alpha) * (1.0L - alpha) / (2.0L * PI_L);
     const LD wd = (LD)p->w[0] / (LD)d, b0 = (LD)p->beta[0], hb0 = p->beta[0] > 0 ? 1.0L : 0.0L;
-    ref_point qi, qj;
     const double *xi = p->X.x + i * d;
-    ref_point_init(p, xi, &qi);
+    const LD *ai = ri->a, *spi = ri->sp;
+    const double *eai = ri->ea;
     for (size_t j = 0; j < nj; j++) {
         const size_t jj = j0 + j;
         const double *yj = p->Y.x + jj * d;
-        ref_point_init(p, yj, &qj);
+        const LD *aj = rj->a + j * L1, *spj = rj->sp + j * L1;
+        const double *eaj = rj->ea + j * L1;
         const int same = (p->symmetric && i == jj) || !memcmp(xi, yj, d * sizeof *xi);
         LD g = 0, ga = 0;
         for (size_t m = 0; m < d; m++) {
@@ -70,14 +77,14 @@ int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, 
         double dth = p->standard ? gl((double)d + 1.0) * (double)(ga + hb0) * (1.0 + 1e-6) : dc;
         LD S = 0.5L, Tt = 0.5L;
         double ds = 0, dt = 0;
-        const LD ab = qi.a[0] * qj.a[0];
+        const LD ab = ai[0] * aj[0];
         if (same) {
             S = 0.0L;
             Tt = 1.0L;
         } else if (ab > 0) {
             const LD rho = c / sqrtl(ab);
             const double drho = dc / (double)sqrtl(ab) * (1.0 + 1e-6) +
-                                fabs((double)rho) * (0.5 * (qi.ea[0] + qj.ea[0]) + 3.0 * UL);
+                                fabs((double)rho) * (0.5 * (eai[0] + eaj[0]) + 3.0 * UL);
             S = fminl(fmaxl(0.5L - 0.5L * rho, 0.0L), 1.0L);
             Tt = fminl(fmaxl(0.5L + 0.5L * rho, 0.0L), 1.0L);
             ds = 0.5 * drho + UL * (double)S;
@@ -91,7 +98,7 @@ int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, 
             const LD sn = 2.0L * sqrtl(S) * sqrtl(Tt), cs = Tt - S;
             const LD gpi = sn + phi * cs, gth = sn - theta * cs;
             const LD V = alpha * cs + k * gpi, Vd = alpha + k * phi;
-            const LD R = sqrtl(qi.a[l]) * sqrtl(qj.a[l]);
+            const LD R = sqrtl(ai[l]) * sqrtl(aj[l]);
             const LD cn = w * R * V + beta;
             const LD thn = (p->standard ? (LD)p->fan_in[l + 1] * R * V + hb : cn) + w * Vd * th;
             const LD Em = lo ? (1.0L + alpha * alpha) * S - k * gth
@@ -99,19 +106,19 @@ int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, 
             const LD Ep = 0.5L * (1.0L - alpha) * (1.0L - alpha) + 2.0L * alpha * Tt + k * gpi;
             LD gap = 0;
             if (beta > 0 && !same) {
-                const LD df = qi.sp[l] - qj.sp[l];
-                gap = beta * df * df / (sqrtl(qi.a[l + 1]) * sqrtl(qj.a[l + 1]) + qi.sp[l] * qj.sp[l] + beta);
+                const LD df = spi[l] - spj[l];
+                gap = beta * df * df / (sqrtl(ai[l + 1]) * sqrtl(aj[l + 1]) + spi[l] * spj[l] + beta);
             }
-            const LD a1 = qi.a[l + 1] * qj.a[l + 1];
-            const LD inv = a1 > 0 ? 1.0L / (2.0L * sqrtl(qi.a[l + 1]) * sqrtl(qj.a[l + 1])) : 0.0L;
+            const LD a1 = ai[l + 1] * aj[l + 1];
+            const LD inv = a1 > 0 ? 1.0L / (2.0L * sqrtl(ai[l + 1]) * sqrtl(aj[l + 1])) : 0.0L;
             const LD S1 = inv > 0 ? fminl(fmaxl((w * R * Em + gap) * inv, 0.0L), 1.0L) : 0.5L;
             const LD T1 = inv > 0 ? fminl(fmaxl((w * R * Ep + gap + 2.0L * beta) * inv, 0.0L), 1.0L) : 0.5L;
             dw_relu_in in = {.u = UL, .at = 4.0, .pi_err = PI_ERR_L, .series = 0, .lo = lo, .alpha = (double)alpha,
                              .w = (double)w, .beta = (double)beta, .uw = 0.0, .ntk = ntk, .standard = p->standard,
                              .fan_in = p->fan_in[l + 1], .same = same,
-                             .a_i = (double)qi.a[l], .a_j = (double)qj.a[l], .sp_i = (double)qi.sp[l],
-                             .sp_j = (double)qj.sp[l], .a1_i = (double)qi.a[l + 1], .a1_j = (double)qj.a[l + 1],
-                             .ea_i = qi.ea[l], .ea_j = qj.ea[l], .e1_i = qi.ea[l + 1], .e1_j = qj.ea[l + 1],
+                             .a_i = (double)ai[l], .a_j = (double)aj[l], .sp_i = (double)spi[l],
+                             .sp_j = (double)spj[l], .a1_i = (double)ai[l + 1], .a1_j = (double)aj[l + 1],
+                             .ea_i = eai[l], .ea_j = eaj[l], .e1_i = eai[l + 1], .e1_j = eaj[l + 1],
                              .s = (double)S, .t = (double)Tt, .ds = ds, .dt = dt,
                              .dsum = (double)fabsl((S - 1.0L) + Tt) + 2.0 * UL, .th0 = (double)th, .dth0 = dth,
                              .c = (double)cn, .th = (double)thn, .s1 = (double)S1, .t1 = (double)T1,
@@ -130,13 +137,11 @@ int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, 
         if (BK) BK[j] = fmin(BK[j], up(fabsl((LD)K[j] - c)) + dc * (1.0 + 1e-6));
         if (BT && ntk) BT[j] = fmin(BT[j], up(fabsl((LD)T[j] - th)) + dth * (1.0 + 1e-6));
     }
-    return 1;
 }
 
-double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b)
+double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b, LD *A, LD *SP, double *EA)
 {
-    if (LDBL_MANT_DIG < 64 || p->lam2 != 1.0 || p->depth > MAXL || p->act->fam != DW_FAM_RELU) return b;
-    ref_point q;
-    ref_point_init(p, p->X.x + i * p->d, &q);
-    return fmin(b, up(fabsl((LD)a - q.a[p->depth])) + q.ea[p->depth] * (double)q.a[p->depth] * (1.0 + 1e-6));
+    dw_kern_ebound_ref_points(p, &p->X, i, i + 1, A, SP, EA);
+    const size_t L = (size_t)p->depth;
+    return fmin(b, up(fabsl((LD)a - A[L])) + EA[L] * (double)A[L] * (1.0 + 1e-6));
 }

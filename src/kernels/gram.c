@@ -116,19 +116,17 @@ static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *
             const double *a = field(p, &p->X, p->all_layers ? (int)l : p->depth, F_A);
             for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
         }
-        if (BK) { /* their bounds: the per-point relative bound of a^L */
+        if (BK) { /* their bounds: the per-point relative bound of a^L (and the reference's, relu family) */
             const size_t L1n = (size_t)p->depth + 1;
-            double ea[64];
-            for (size_t i = 0; i < n; i++) {
-                double *e = L1n <= 64 ? ea : NULL;
-                if (!e) {
-                    BK[i * n + i] = INFINITY;
-                    continue;
-                }
+            long double *A = dw_alloc(2 * L1n, sizeof *A + sizeof(double), "kernel bounds: the diagonal");
+            if (!A) err = DW_ERR_NOMEM;
+            double *e = A ? (double *)(A + 2 * L1n) : NULL;
+            for (size_t i = 0; A && i < n; i++) {
                 dw_kern_ebound_points(p, &p->X, i, i + 1, e);
-                const double a = field(p, &p->X, p->depth, F_A)[i];
-                BK[i * n + i] = dw_kern_ebound_ref_diag(p, i, a, e[p->depth] * a * (1.0 + 1e-6));
+                const double a = field(p, &p->X, p->depth, F_A)[i], b = e[p->depth] * a * (1.0 + 1e-6);
+                BK[i * n + i] = dw_kern_ebound_ref_ok(p) ? dw_kern_ebound_ref_diag(p, i, a, b, A, A + L1n, e) : b;
             }
+            free(A);
         }
     }
     if (!err && info) dw_kern_fill_info(p, info);

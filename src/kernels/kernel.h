@@ -179,14 +179,23 @@ typedef struct {
     double dc, dth, ds, dt;
 } dw_relu_out;
 void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out);
-/* ebound_ref.c: the relu family's reference in long double for one row of a tile (its final-layer K and Theta
- * with their bounds): BK, BT (in: the sweep's bounds; out: the smaller of those and |K - K_ref| + the reference's
- * bound). 0: no reference (w rounded by relu_view). */
-int dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
-                       double *BK, double *BT);
-/* The same for the per-point variance a^L(x_i, x_i) (the symmetric Gram's diagonal): its bound, given its value a
- * and the a priori bound b. */
-double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b);
+/* ebound_ref.c: the relu family's reference in long double (when dw_kern_ebound_ref_ok): per point, a^l and
+ * sqrt(w m2 a^l) in long double with the relative bounds of a^l (depth + 1 values per point, points k0..k1 of sd);
+ * for one row of a tile (row point ri, column points rj: their values from ref_points), BK, BT (in: the sweep's
+ * bounds; out: the smaller of those and |K - K_ref| + the reference's bound); the per-point variance a^L(x_i, x_i)
+ * (the symmetric Gram's diagonal): its bound given its value a and the a priori bound b (scratch A, SP, EA of
+ * depth + 1 values). */
+typedef struct {
+    const long double *a, *sp;
+    const double *ea;
+} dw_ref_pts;
+int dw_kern_ebound_ref_ok(const dw_kernel_plan *p);
+void dw_kern_ebound_ref_points(const dw_kernel_plan *p, const side *sd, size_t k0, size_t k1, long double *A,
+                               long double *SP, double *EA);
+void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
+                        double *BK, double *BT, const dw_ref_pts *ri, const dw_ref_pts *rj);
+double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b, long double *A, long double *SP,
+                               double *EA);
 /* 1 if the activation has per-entry bounds (relu family, generic). */
 int dw_kern_ebound_supported(const dw_kernel_plan *p);
 

@@ -190,9 +190,21 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
      * relative bound of rho, dthb Theta's), the points' relative bounds of a^l (eax, eay: L1 per point) */
     double *os = buf + 5 * sz, *ot = os + sz, *oth = ot + sz, *dcb = oth + sz, *dsb = dcb + sz, *dtb = dsb + sz;
     double *dthb = dtb + sz, *eax = dthb + sz, *eay = eax + ni * L1;
+    long double *ref = NULL; /* the relu family's long-double reference (ebound_ref.c): per point a, sp (L1 each) */
+    double *rea = NULL;
     if (eb) {
         dw_kern_ebound_points(p, &p->X, i0, i1, eax);
         dw_kern_ebound_points(p, &p->Y, j0, j1, eay);
+        if (!generic && dw_kern_ebound_ref_ok(p)) {
+            ref = dw_alloc(2 * (ni + nj) * L1, sizeof *ref + sizeof *rea, "kernel tile: bound reference");
+            if (!ref) {
+                free(buf);
+                return DW_ERR_NOMEM;
+            }
+            rea = (double *)(ref + 2 * (ni + nj) * L1);
+            dw_kern_ebound_ref_points(p, &p->X, i0, i1, ref, ref + ni * L1, rea);
+            dw_kern_ebound_ref_points(p, &p->Y, j0, j1, ref + 2 * ni * L1, ref + (2 * ni + nj) * L1, rea + ni * L1);
+        }
     }
     /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
     const int kinked = generic && p->act->nkinks > 0;
@@ -244,7 +256,15 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
             for (size_t i = 0; i < ni; i++) {
                 const size_t e = i * njp;
                 if (generic) dw_kern_ebound_generic_abs(p, i0 + i, j0, nj, dsb + e, dthb + e);
-                else dw_kern_ebound_ref(p, i0 + i, j0, nj, c + e, ntk ? th + e : NULL, dcb + e, ntk ? dthb + e : NULL);
+                else if (ref) { /* a symmetric Gram stores the entries j >= i of a row (4-aligned start) */
+                    const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0, f = e + js;
+                    const long double *ry = ref + 2 * ni * L1;
+                    const dw_ref_pts ri = {ref + i * L1, ref + (ni + i) * L1, rea + i * L1};
+                    const dw_ref_pts rj = {ry + js * L1, ry + (nj + js) * L1, rea + (ni + js) * L1};
+                    if (js < nj)
+                        dw_kern_ebound_ref(p, i0 + i, j0 + js, nj - js, c + f, ntk ? th + f : NULL, dcb + f,
+                                           ntk ? dthb + f : NULL, &ri, &rj);
+                }
             }
             if (BK) store(BK, ld, generic ? dsb : dcb, ni, nj, njp, sym, i0, j0);
             if (BT) store(BT, ld, dthb, ni, nj, njp, sym, i0, j0);
@@ -302,6 +322,7 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
         S->routes |= gs.routes;
         pthread_mutex_unlock(&stats_lock);
     }
+    free(ref);
     free(buf);
     return st;
 }
