@@ -81,6 +81,30 @@ def _points(name: str, A: Any) -> np.ndarray:
     return np.ascontiguousarray(A, dtype=np.float64)
 
 
+def _fc_setup(X: Any, Y: Any, depth: int, act: Union[str, Activation], weight_var: ArrayLike, bias_var: ArrayLike,
+              kind: str, param: str, width: Optional[ArrayLike], threads: Optional[int]
+              ) -> Tuple[np.ndarray, Optional[np.ndarray], _net.Net, _Handle]:
+    """The checked inputs, the fully connected network and the options (threads set) of kernel / kernel_bound."""
+    if kind not in ("nngp", "ntk", "both"):
+        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
+    if param not in ("ntk", "standard"):
+        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
+    depth = as_int("depth", depth)
+    nthreads = 0 if threads is None else as_int("threads", threads)
+    if width is not None and param != "standard":
+        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
+    Xc = _points("X", X)
+    Yc = None if Y is None else _points("Y", Y)
+    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
+        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
+                         % (Yc.shape[1], Xc.shape[1]))
+    # depth 0 has no hidden layer: a width is then ignored, as it always was
+    net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
+    o = _Handle(_opts_init, _opts_clear)
+    check(_opts_set_threads(o.h, nthreads))
+    return Xc, Yc, net, o
+
+
 DUAL_TARGET = 1e-10  # include/deepwick/act.h DW_DUAL_TARGET
 
 
@@ -157,24 +181,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     >>> np.diag(K)
     array([1., 1.])
     """
-    if kind not in ("nngp", "ntk", "both"):
-        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
-    if param not in ("ntk", "standard"):
-        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
+    Xc, Yc, net, o = _fc_setup(X, Y, depth, act, weight_var, bias_var, kind, param, width, threads)
     depth = as_int("depth", depth)
-    nthreads = 0 if threads is None else as_int("threads", threads)
-    if width is not None and param != "standard":
-        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    Xc = _points("X", X)
-    Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
-        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], Xc.shape[1]))
-    # depth 0 has no hidden layer: a width is then ignored, as it always was
-    net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
-    o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_all_layers(o.h, bool(all_layers)))
-    check(_opts_set_threads(o.h, nthreads))
     n = Xc.shape[0]
     m = n if Yc is None else Yc.shape[0]
     nngp, ntk = kind in ("nngp", "both"), kind in ("ntk", "both")
@@ -239,21 +248,7 @@ def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     >>> bool(np.all(B < 1e-14 * np.abs(K).max()))
     True
     """
-    if kind not in ("nngp", "ntk", "both"):
-        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
-    if param not in ("ntk", "standard"):
-        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
-    depth = as_int("depth", depth)
-    if width is not None and param != "standard":
-        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    Xc = _points("X", X)
-    Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
-        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], Xc.shape[1]))
-    net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
-    o = _Handle(_opts_init, _opts_clear)
-    check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    Xc, Yc, net, o = _fc_setup(X, Y, depth, act, weight_var, bias_var, kind, param, width, threads)
     n = Xc.shape[0]
     m = n if Yc is None else Yc.shape[0]
     nngp, ntk = kind in ("nngp", "both"), kind in ("ntk", "both")

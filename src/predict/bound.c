@@ -278,8 +278,9 @@ dw_status dw_pred_mean_bound(dw_predict *p, const double *k_test_train, size_t m
     return s;
 }
 
-dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_t m, double kernel_bound,
-                                const double *scale_train, const double *scale_test, double *mean, double *bound)
+/* The arguments every form of the certified bound checks (DW_OK or the failure). */
+static dw_status check_call(const dw_predict *p, const double *k_test_train, size_t m, const double *mean,
+                            const double *bound)
 {
     if (!p) return dw_fail(DW_ERR_INVALID, "certified bound: NULL predict object");
     if (!k_test_train || !mean || !bound)
@@ -287,9 +288,16 @@ dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_
                                                                    : !mean        ? "mean"
                                                                                   : "bound");
     if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
+    return dw_pred_check_finite(k_test_train, m, p->n, "k_test_train");
+}
+
+dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_t m, double kernel_bound,
+                                const double *scale_train, const double *scale_test, double *mean, double *bound)
+{
+    dw_status s = check_call(p, k_test_train, m, mean, bound);
+    if (s) return s;
     if (!(kernel_bound >= 0) || !isfinite(kernel_bound))
         return dw_fail(DW_ERR_INVALID, "kernel_bound: expected a finite number >= 0, got %g", kernel_bound);
-    dw_status s = dw_pred_check_finite(k_test_train, m, p->n, "k_test_train");
     if (!s && kernel_bound > 0) {
         if (!scale_train || !scale_test)
             return dw_fail(DW_ERR_INVALID, "kernel_bound: %g needs scale_train and scale_test", kernel_bound);
@@ -305,13 +313,7 @@ dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_
 dw_status dw_predict_mean_bound_entries(dw_predict *p, const double *k_test_train, size_t m, const double *bound_train,
                                         const double *bound_test, double *mean, double *bound)
 {
-    if (!p) return dw_fail(DW_ERR_INVALID, "certified bound: NULL predict object");
-    if (!k_test_train || !mean || !bound)
-        return dw_fail(DW_ERR_INVALID, "certified bound: NULL %s", !k_test_train ? "k_test_train"
-                                                                   : !mean        ? "mean"
-                                                                                  : "bound");
-    if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
-    dw_status s = dw_pred_check_finite(k_test_train, m, p->n, "k_test_train");
+    dw_status s = check_call(p, k_test_train, m, mean, bound);
     const double *E[2] = {bound_train, bound_test};
     const size_t rows[2] = {p->n, m};
     static const char *const name[2] = {"bound_train", "bound_test"};
