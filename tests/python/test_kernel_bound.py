@@ -127,3 +127,26 @@ def test_bad_input():
         P.gp_inference(K, np.ones(6), kernel_bound=-1.0)("nngp", K[:2], return_info=True)
     with pytest.raises(dw.InputError, match="bound_test"):
         fn("nngp", K[:2], return_info=True, k_test_train_bound=-B[:2])
+
+
+def test_cli_bound(tmp_path):
+    import json
+    import subprocess
+    cli = Path(__file__).resolve().parents[2] / "build" / "bin" / "deepwick"
+    X = np.random.default_rng(4).normal(size=(9, 3))
+    np.save(tmp_path / "X.npy", X)
+
+    def run(*args):
+        return subprocess.run([str(cli), "kernel", "--x", "X.npy", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=60)
+
+    r = run("--depth", "2", "--act", "relu", "--kind", "both", "--out", "K.npy", "--bound", "B.npy", "--json")
+    assert r.returncode == 0, r.stderr
+    K, B = dw.kernel_bound(X, depth=2, act="relu", kind="both")
+    np.testing.assert_array_equal(np.load(tmp_path / "K.npy"), K)
+    np.testing.assert_array_equal(np.load(tmp_path / "B.npy"), B)
+    assert json.loads(r.stdout)["bound_max"] == pytest.approx(B.max(), rel=1e-5)
+    for args, word in ((("--act", "sin"), "sin"), (("--act", "relu", "--all-layers"), "--all-layers")):
+        r = run("--depth", "2", *args, "--out", "K2.npy", "--bound", "B2.npy")
+        assert r.returncode != 0 and word in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "K2.npy").exists() and not (tmp_path / "B2.npy").exists()
