@@ -264,5 +264,6 @@ void dw_kern_ebound_generic_abs(const dw_kernel_plan *p, size_t i, size_t j0, si
 
 int dw_kern_ebound_supported(const dw_kernel_plan *p)
 {
-    return p->depth == 0 || p->act->fam == DW_FAM_RELU || p->act->fam == DW_FAM_GENERIC;
+    return p->depth == 0 || p->act->fam == DW_FAM_RELU || p->act->fam == DW_FAM_GENERIC ||
+           dw_kern_ebound_smooth_ok(p);
 }

@@ -6,6 +6,8 @@
 #include "core/par.h"
 #include "kernels/arch.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,9 +123,17 @@ static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *
             long double *A = dw_alloc(2 * L1n, sizeof *A + sizeof(double), "kernel bounds: the diagonal");
             if (!A) err = DW_ERR_NOMEM;
             double *e = A ? (double *)(A + 2 * L1n) : NULL;
+            const int smooth = dw_kern_ebound_smooth_ok(p);
             for (size_t i = 0; A && i < n; i++) {
+                const double a = field(p, &p->X, p->depth, F_A)[i];
+                if (smooth) { /* the reference's variance and its bound */
+                    dw_kern_ebound_smooth_points(p, &p->X, i, i + 1, A, e);
+                    BK[i * n + i] = (double)fabsl((long double)a - A[p->depth]) * (1.0 + 4.0 * DBL_EPSILON) +
+                                    e[p->depth] * (1.0 + 1e-6);
+                    continue;
+                }
                 dw_kern_ebound_points(p, &p->X, i, i + 1, e);
-                const double a = field(p, &p->X, p->depth, F_A)[i], b = e[p->depth] * a * (1.0 + 1e-6);
+                const double b = e[p->depth] * a * (1.0 + 1e-6);
                 BK[i * n + i] = dw_kern_ebound_ref_ok(p) ? dw_kern_ebound_ref_diag(p, i, a, b, A, A + L1n, e) : b;
             }
             free(A);
@@ -153,5 +163,8 @@ bool dw_kernel_gram_bound_available(const dw_net *net)
     dw_net_fc fc;
     const dw_act *act;
     if (!net || dw_arch_wanted(net) || dw_kern_check(net, &fc, &act)) return false;
-    return fc.depth == 0 || act->fam == DW_FAM_RELU || act->fam == DW_FAM_GENERIC;
+    const dw_family f = act->fam;
+    const bool smooth = LDBL_MANT_DIG >= 64 && (f == DW_FAM_ERF || f == DW_FAM_SIN || f == DW_FAM_COS ||
+                                                f == DW_FAM_EXP || f == DW_FAM_IDENTITY);
+    return fc.depth == 0 || f == DW_FAM_RELU || f == DW_FAM_GENERIC || smooth;
 }

@@ -196,7 +196,16 @@ void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj,
                         double *BK, double *BT, const dw_ref_pts *ri, const dw_ref_pts *rj);
 double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b, long double *A, long double *SP,
                                double *EA);
-/* 1 if the activation has per-entry bounds (relu family, generic). */
+/* ebound_smooth.c: the same for the smooth closed forms (identity, erf, sin, cos, exp; when
+ * dw_kern_ebound_smooth_ok): per point a^l in long double and their absolute bounds (depth + 1 each); one row
+ * (Ai, DAi: the row point's; Aj, DAj: the columns', depth + 1 per point). */
+int dw_kern_ebound_smooth_ok(const dw_kernel_plan *p);
+void dw_kern_ebound_smooth_points(const dw_kernel_plan *p, const side *sd, size_t k0, size_t k1, long double *A,
+                                  double *DA);
+void dw_kern_ebound_smooth(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
+                           double *BK, double *BT, const long double *Ai, const double *DAi, const long double *Aj,
+                           const double *DAj);
+/* 1 if the activation has per-entry bounds (relu family, generic, the smooth closed forms above, depth 0). */
 int dw_kern_ebound_supported(const dw_kernel_plan *p);
 
 /* gram.c: the info of a finished computation over plan p. */

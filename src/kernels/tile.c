@@ -195,7 +195,16 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
     if (eb) {
         dw_kern_ebound_points(p, &p->X, i0, i1, eax);
         dw_kern_ebound_points(p, &p->Y, j0, j1, eay);
-        if (!generic && dw_kern_ebound_ref_ok(p)) {
+        if (!generic && dw_kern_ebound_smooth_ok(p)) { /* smooth closed forms: a, and its absolute bound */
+            ref = dw_alloc((ni + nj) * L1, sizeof *ref + sizeof *rea, "kernel tile: bound reference");
+            if (!ref) {
+                free(buf);
+                return DW_ERR_NOMEM;
+            }
+            rea = (double *)(ref + (ni + nj) * L1);
+            dw_kern_ebound_smooth_points(p, &p->X, i0, i1, ref, rea);
+            dw_kern_ebound_smooth_points(p, &p->Y, j0, j1, ref + ni * L1, rea + ni * L1);
+        } else if (!generic && dw_kern_ebound_ref_ok(p)) {
             ref = dw_alloc(2 * (ni + nj) * L1, sizeof *ref + sizeof *rea, "kernel tile: bound reference");
             if (!ref) {
                 free(buf);
@@ -256,7 +265,14 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
             for (size_t i = 0; i < ni; i++) {
                 const size_t e = i * njp;
                 if (generic) dw_kern_ebound_generic_abs(p, i0 + i, j0, nj, dsb + e, dthb + e);
-                else if (ref) { /* a symmetric Gram stores the entries j >= i of a row (4-aligned start) */
+                else if (ref && dw_kern_ebound_smooth_ok(p)) {
+                    const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0, f = e + js;
+                    for (size_t j = js; j < nj; j++) dcb[e + j] = dthb[e + j] = INFINITY;
+                    if (js < nj)
+                        dw_kern_ebound_smooth(p, i0 + i, j0 + js, nj - js, c + f, ntk ? th + f : NULL, dcb + f,
+                                              ntk ? dthb + f : NULL, ref + i * L1, rea + i * L1,
+                                              ref + (ni + js) * L1, rea + (ni + js) * L1);
+                } else if (ref) { /* a symmetric Gram stores the entries j >= i of a row (4-aligned start) */
                     const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0, f = e + js;
                     const long double *ry = ref + 2 * ni * L1;
                     const dw_ref_pts ri = {ref + i * L1, ref + (ni + i) * L1, rea + i * L1};

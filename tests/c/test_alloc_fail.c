@@ -832,7 +832,7 @@ int main(void)
         kernel_act = finite_acts[a];
         sweep(name, sc_finite);
     }
-    static const char *bound_acts[] = {"relu", "tanh"};
+    static const char *bound_acts[] = {"relu", "tanh", "erf"};
     for (size_t a = 0; a < sizeof bound_acts / sizeof bound_acts[0]; a++) {
         char name[64];
         snprintf(name, sizeof name, "kernel bound %s", bound_acts[a]);
