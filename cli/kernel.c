@@ -44,8 +44,8 @@ static const cli_opt opts[] = {
      "beside it, renamed when complete; a previous FILE stays untouched until then",
      .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"bound", CLI_TEXT, F(bound), "FILE",
-     "also write a certified error bound of every entry (the shape of --out; relu family\n"
-     "and the generic route; in memory: not with --all-layers, --memory, --resume;\n"
+     "also write a certified error bound of every entry (the shape of --out; closed forms\n"
+     "but gelu, poly, step; the generic route; in memory: not with --all-layers, --memory, --resume;\n"
      "docs/kernel.md \"Per-entry error bounds\")",
      .flags = CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)",
@@ -226,8 +226,8 @@ int cmd_kernel(int argc, char **argv)
             goto done;
         }
         if (!dw_kernel_gram_bound_available(net)) {
-            rc = cli_error("--bound: no per-entry bounds for the activation '%s' (the relu family and activations "
-                           "of the generic route only)", dw_act_name(act));
+            rc = cli_error("--bound: no per-entry bounds for the activation '%s' (closed forms: the relu family, "
+                           "identity, erf, sin, cos, exp; and the generic route)", dw_act_name(act));
             goto done;
         }
         rc = kernel_bound_mem(&a, net, o, info, &X, a.y ? &Y : NULL, nngp, ntk, act);

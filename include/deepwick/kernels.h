@@ -86,16 +86,18 @@ DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, cons
 /** dw_kernel_gram with a certified error bound beside every returned entry: BK[i, j] >= |K_exact(x_i, y_j) -
  * K[i, j]| and BTheta likewise (absolute, the layout of K and Theta; either may be NULL, each needs its Gram
  * matrix), K_exact the kernel of the float64 inputs in exact arithmetic (docs/kernel.md "Per-entry error
- * bounds"). The Gram matrices are bit for bit those of dw_kernel_gram. The relu family (relu, leaky_relu, abs and
- * expressions that are one): a forward rounding-error analysis of the closed form's operations; activations of the
- * generic route: each entry's own expectation bound propagated through the layers (its estimated part, if any,
- * as dw_kernel_info_estimate says). Dense networks only, final layer only (not with all_layers); other activations:
- * DW_ERR_INVALID naming them. */
+ * bounds"). The Gram matrices are bit for bit those of dw_kernel_gram. Closed forms (the relu family: relu,
+ * leaky_relu, abs and expressions that are one; identity, erf, sin, cos, exp): the double's error measured against a
+ * long-double reference plus the reference's own a priori rounding bound (relu family: also a forward analysis of
+ * the sweep's operations, the smaller kept); activations of the generic route: each entry's own expectation bound
+ * propagated through the layers (its estimated part, if any, as dw_kernel_info_estimate says); depth 0: any
+ * activation. Dense networks only, final layer only (not with all_layers); gelu, poly, step: DW_ERR_INVALID naming
+ * them. */
 DW_API dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
                                       const double *Y, size_t m, size_t d, double *K, double *Theta, double *BK,
                                       double *BTheta, dw_kernel_info *info);
 
-/** true when dw_kernel_gram_bound has per-entry bounds for this network (dense, relu family or generic route). */
+/** true when dw_kernel_gram_bound has per-entry bounds for this network (see there). */
 DW_API bool dw_kernel_gram_bound_available(const dw_net *net);
 
 /** The Gram matrices of dw_kernel_gram written into the .npy file `path` (float64, little endian, C order) row

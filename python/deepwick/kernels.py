@@ -228,8 +228,9 @@ def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     ----------
     X, Y, depth, act, weight_var, bias_var, kind, param, width, threads
         As :func:`kernel` (no all_layers, no out). act: the relu family ('relu', 'leaky_relu:ALPHA', 'abs',
-        expressions that are one) or an activation of the generic route ('tanh', 'erf(z)', ...); other closed
-        forms raise :class:`deepwick.InputError`.
+        expressions that are one), the closed forms 'identity', 'erf', 'sin', 'cos', 'exp', or an activation of
+        the generic route ('tanh', 'erf(z)', ...); 'gelu', 'poly', 'step' raise :class:`deepwick.InputError`
+        (at depth 0 every activation has bounds).
 
     Returns
     -------
@@ -237,7 +238,8 @@ def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
         Bit for bit the result of :func:`kernel`.
     B : ndarray, float64, the shape of K
         ``|K_exact - K| <= B`` entry by entry, K_exact the kernel of the float64 inputs in exact arithmetic
-        (docs/kernel.md "Per-entry error bounds"). Relu family: a proved rounding-error bound; generic route: the
+        (docs/kernel.md "Per-entry error bounds"). Closed forms: a proved rounding-error bound (the double's
+        error measured against a long-double reference, plus that reference's own bound); generic route: the
         entry's expectation bounds propagated through the layers (an estimate where ``kernel(...,
         return_info=True)['estimate']`` is True).
 

@@ -89,8 +89,8 @@ static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *
     dw_status s = dw_kernel_plan_init(&p, net, o, X, n, Y, m, d);
     if (s) return s;
     if (eb && !dw_kern_ebound_supported(p)) {
-        s = dw_fail(DW_ERR_INVALID, "kernel bounds: not available for the activation '%s' (the relu family and "
-                                    "activations of the generic route only)", p->act->name);
+        s = dw_fail(DW_ERR_INVALID, "kernel bounds: not available for the activation '%s' (closed forms: the "
+                                    "relu family, identity, erf, sin, cos, exp; and the generic route)", p->act->name);
         dw_kernel_plan_clear(p);
         return s;
     }
