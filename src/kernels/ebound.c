@@ -116,25 +116,27 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out)
     const double dang = angle_mod(sum > 0 ? S / sum : 0.5, Dst);
     const int lo = in->lo >= 0 ? in->lo : S <= T;
     const double x = 2.0 * atan2(sqrt(fmin(S, T)), sqrt(fmax(S, T)));
-    const double theta = lo ? x : DW_PI_VALUE - x, phi = DW_PI_VALUE - theta;
-    const double dat = (2.0 * in->at + 2.5) * u * x + (lo ? 0.0 : in->pi_err + u * theta); /* atan2, the sqrts */
-    const double Dth = dang + dat;                                                           /* |theta_hat - theta| */
+    /* the small angle x is computed (x = theta, or pi - theta where theta > pi/2); the other one is fl(pi - x),
+     * which carries fl(pi)'s error and a rounding on top of x's */
+    const double theta = lo ? x : DW_PI_VALUE - x, phi = lo ? DW_PI_VALUE - x : x;
+    const double dx = (2.0 * in->at + 2.5) * u * x; /* atan2 and the square roots */
+    const double Dth = dang + dx;                   /* |x_hat - x|: theta and pi - theta move by that */
+    const double ephi = lo ? in->pi_err + u * phi : 0.0, eth = lo ? 0.0 : in->pi_err + u * theta;
     const double sn = 2.0 * sqrt(S) * sqrt(T), cs = T - S;
     const double sinmax = fmin(1.0, sn / (sum > 0 ? sum : 1.0) + Dth);
     const double thmax = fmin(theta + Dth, DW_PI_VALUE), phmax = fmin(phi + Dth, DW_PI_VALUE);
     /* g_pi = sin + (pi - theta) cos (V's part), g_th = sin - theta cos (Em's): |g'| = (pi - theta) sin, theta sin;
-     * either form of g (the series for x < 1: Horner and its truncation; the direct one); pi - theta carries
-     * fl(pi)'s error */
+     * either form of g (the series for x < 1: Horner and its truncation; the direct one) */
     const double gpi = sn + phi * cs, gth = sn - theta * cs;
     const double xs = fmin(x, 1.0), Rser = in->series ? (gam2(24.0, u) * 0.4 + 1e-18) * xs * xs * xs : 0.0;
-    const double Rpi = Rser + gam2(5.0, u) * (sn + phi * fabs(cs)) + fabs(cs) * in->pi_err;
-    const double Rth = Rser + gam2(5.0, u) * (sn + theta * fabs(cs)) + (lo ? 0.0 : fabs(cs) * in->pi_err);
-    const double dgpi = Rpi + phmax * sinmax * Dth + dsum * fabs(gpi) + fabs(cs) * dat;
-    const double dgth = Rth + thmax * sinmax * Dth + dsum * fabs(gth) + fabs(cs) * dat;
+    const double Rpi = Rser + gam2(5.0, u) * (sn + phi * fabs(cs));
+    const double Rth = Rser + gam2(5.0, u) * (sn + theta * fabs(cs));
+    const double dgpi = Rpi + phmax * sinmax * Dth + dsum * fabs(gpi) + fabs(cs) * (dx + ephi);
+    const double dgth = Rth + thmax * sinmax * Dth + dsum * fabs(gth) + fabs(cs) * (dx + eth);
     /* V = alpha cos + k g_pi; Vd = alpha + k (pi - theta) */
     const double V = alpha * cs + k * gpi, Vd = alpha + k * phi;
     const double dV = aa * (DS + DT + u * fabs(cs)) + k * dgpi + gam2(2.0, u) * (aa * fabs(cs) + k * fabs(gpi));
-    const double dVd = k * (Dth + in->pi_err + u * phi) + u * fabs(Vd);
+    const double dVd = k * (Dth + ephi) + u * fabs(Vd);
     /* r_i r_j = sqrt(a_i a_j) within er_i + er_j + u, er = ea / 2 + u (r = sqrt(a_hat)) */
     const double R = sqrt(in->a_i) * sqrt(in->a_j), er = 0.5 * (ea_i + ea_j) + 3.0 * u + uw;
     const double dcn = (w * R * (dV + fabs(V) * (er + 2.0 * u)) + u * fabs(in->c)) * slack(rel);

@@ -50,6 +50,48 @@ void dw_kern_ebound_ref_points(const dw_kernel_plan *p, const side *sd, size_t k
     }
 }
 
+/* A nearly parallel or opposite pair (min(s, t) < 1/16): the state from the wedge product, as tile.c refines it,
+ * in long double with its bound: sin^2 theta = ((w/d)^2 sum_{k<l} q_kl^2 + (w/d) b sum_k (x_k - y_k)^2) / (a_x a_y),
+ * q_kl = x_k y_l - x_l y_k within 2 u_L (|x_k y_l| + |x_l y_k|); s = sin^2 / (2 (1 + |rho|)) (or 1 - that), whose
+ * relative error adds |drho| / (1 + |rho|). Kept where its bound is the smaller. */
+static void wedge_state(const dw_kernel_plan *p, const double *x, const double *y, LD rho, double drho, LD ax, LD ay,
+                        double eax, double eay, LD *S, LD *T, double *ds, double *dt)
+{
+    const size_t d = p->d;
+    const LD wd = (LD)p->w[0] / (LD)d, b0 = (LD)p->beta[0];
+    LD W = 0, B = 0;
+    double eW = 0, eB = 0;
+    for (size_t k = 0; k < d; k++) {
+        for (size_t l = k + 1; l < d; l++) {
+            const LD a = (LD)x[k] * (LD)y[l], b = (LD)x[l] * (LD)y[k], q = a - b;
+            const double e = 2 * UL * (double)(fabsl(a) + fabsl(b));
+            W += q * q;
+            eW += e * (2 * (double)fabsl(q) + e);
+        }
+        const LD df = (LD)x[k] - (LD)y[k];
+        B += df * df;
+        eB += 3 * UL * (double)(df * df);
+    }
+    const double nt = (double)(d * d + d) * 0.5 + 2.0; /* the sums' accumulation: gamma_nt of their magnitudes */
+    eW += nt * UL * (double)W * 1.01;
+    eB += nt * UL * (double)B * 1.01;
+    const LD num = wd * wd * W + wd * b0 * B;
+    if (!(ax * ay > 0)) return;
+    const LD sin2 = fminl(num / ax / ay, 1.0L), den = 2.0L * (1.0L + fabsl(rho)), near = sin2 / den;
+    /* the sums' errors absolutely (a pair with W = 0 computed keeps a bound of order u_L^2), the rest relatively */
+    const double dnum = (double)(wd * wd) * eW + (double)(wd * b0) * eB;
+    const double rel = eax + eay + 8 * UL + drho / (1.0 + fabs((double)rho));
+    const double dn = (dnum / (double)(ax * ay * den) + (double)near * rel) * (1.0 + 1e-6);
+    const LD s1 = rho >= 0 ? near : 1.0L - near, t1 = rho >= 0 ? 1.0L - near : near;
+    const double d1 = rho >= 0 ? dn : dn + UL * (double)s1, d2 = rho >= 0 ? dn + UL * (double)t1 : dn;
+    if (fmax(d1, d2) < fmax(*ds, *dt)) {
+        *S = s1;
+        *T = t1;
+        *ds = d1;
+        *dt = d2;
+    }
+}
+
 void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
                         double *BK, double *BT, const dw_ref_pts *ri, const dw_ref_pts *rj)
 {
@@ -89,12 +131,14 @@ void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj,
             Tt = fminl(fmaxl(0.5L + 0.5L * rho, 0.0L), 1.0L);
             ds = 0.5 * drho + UL * (double)S;
             dt = 0.5 * drho + UL * (double)Tt;
+            if (fminl(S, Tt) < 0.0625L && d <= 256) wedge_state(p, xi, yj, rho, drho, ai[0], aj[0], eai[0], eaj[0],
+                                                               &S, &Tt, &ds, &dt);
         }
         for (int l = 0; l < L; l++) {
             const LD w = (LD)p->w[l + 1], beta = (LD)p->beta[l + 1], hb = beta > 0 ? 1.0L : 0.0L;
             const int lo = S <= Tt;
             const LD x = 2.0L * atan2l(sqrtl(fminl(S, Tt)), sqrtl(fmaxl(S, Tt)));
-            const LD theta = lo ? x : PI_L - x, phi = PI_L - theta;
+            const LD theta = lo ? x : PI_L - x, phi = lo ? PI_L - x : x; /* as the sweep: x exact, the other fl(pi - x) */
             const LD sn = 2.0L * sqrtl(S) * sqrtl(Tt), cs = Tt - S;
             const LD gpi = sn + phi * cs, gth = sn - theta * cs;
             const LD V = alpha * cs + k * gpi, Vd = alpha + k * phi;
