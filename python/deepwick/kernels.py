@@ -10,7 +10,8 @@ import numpy as np
 
 from . import _net
 from ._lib import Handle as _Handle
-from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr)
+from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr,
+                   threads_arg)
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
 
@@ -159,7 +160,7 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     if param not in ("ntk", "standard"):
         raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
     depth = as_int("depth", depth)
-    nthreads = 0 if threads is None else as_int("threads", threads)
+    nthreads = threads_arg(threads)
     if width is not None and param != "standard":
         raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
     Xc = _points("X", X)
@@ -220,7 +221,7 @@ def gram_of_net(net: _net.Net, X: np.ndarray, Y: Optional[np.ndarray], nngp: boo
     """dw_kernel_gram of a built network (deepwick.stax): X (n, d), Y (m, d) or None (X) float64 C order;
     returns the NNGP and NTK arrays (n, m) asked for (None otherwise) and the info dict or None."""
     o = _Handle(_opts_init, _opts_clear)
-    check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    check(_opts_set_threads(o.h, threads_arg(threads)))
     n = X.shape[0]
     m = n if Y is None else Y.shape[0]
     nbytes = ctypes.c_double()

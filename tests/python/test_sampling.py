@@ -746,5 +746,7 @@ def test_forward_bad_input():
         dw.forward(Ws, [None, np.array([np.nan, 0.0])], X, "relu")
     with pytest.raises(InputError, match="unknown activation"):
         dw.forward(Ws, None, X, "nope")
-    with pytest.raises(InputError, match="threads"):
-        dw.forward(Ws, None, X, "relu", threads=0)
+    with pytest.raises(InputError, match="threads: expected 0 \\(all cores"):
+        dw.forward(Ws, None, X, "relu", threads=-1)
+    # threads=0 is all cores, as None and as in every module: the same bits as one thread
+    assert np.array_equal(dw.forward(Ws, None, X, "relu", threads=0), dw.forward(Ws, None, X, "relu", threads=1))
