@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -247,17 +247,50 @@ def sample(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], samp
     return res
 
 
+class GramMean(NamedTuple):
+    """The mean of the empirical Grams of :func:`empirical_kernel` (reduce='mean') and its standard error, each
+    (n, n); a tuple: ``mean, se = empirical_kernel(..., reduce="mean")``."""
+
+    mean: np.ndarray
+    se: np.ndarray
+
+
+@overload
+def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], kind: str = ...,
+                     samples: int = ..., law: str = ..., weight_var: ArrayLike = ..., bias_var: ArrayLike = ...,
+                     seed: int = ..., out_dim: int = ..., param: str = ..., reduce: Literal["none"] = ...,
+                     threads: Optional[int] = ..., first_sample: int = ...,
+                     gaussian_input_layer: bool = ...) -> np.ndarray: ...
+
+
+@overload
+def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], kind: str = ...,
+                     samples: int = ..., law: str = ..., weight_var: ArrayLike = ..., bias_var: ArrayLike = ...,
+                     seed: int = ..., out_dim: int = ..., param: str = ..., reduce: Literal["mean"],
+                     threads: Optional[int] = ..., first_sample: int = ...,
+                     gaussian_input_layer: bool = ...) -> GramMean: ...
+
+
+@overload
+def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], kind: str = ...,
+                     samples: int = ..., law: str = ..., weight_var: ArrayLike = ..., bias_var: ArrayLike = ...,
+                     seed: int = ..., out_dim: int = ..., param: str = ..., reduce: str = ...,
+                     threads: Optional[int] = ..., first_sample: int = ...,
+                     gaussian_input_layer: bool = ...) -> Union[np.ndarray, GramMean]: ...
+
+
 def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], kind: str = "ntk",
                      samples: int = 1, law: str = "gaussian", weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
                      seed: int = 0, out_dim: int = 1, param: str = "ntk", reduce: str = "none",
                      threads: Optional[int] = None, first_sample: int = 0,
-                     gaussian_input_layer: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+                     gaussian_input_layer: bool = False) -> Union[np.ndarray, GramMean]:
     """Empirical NNGP or NTK Gram matrices of sampled networks (see :func:`sample`).
 
     Returns
     -------
-    (S, n, n) for reduce='none' (squeezed to (n, n) when samples == 1), or (mean, se), each (n, n), for
-    reduce='mean'.
+    ndarray or GramMean
+        (S, n, n) for reduce='none' (squeezed to (n, n) when samples == 1); for reduce='mean' a
+        :class:`GramMean` ``(mean, se)`` named tuple, each (n, n).
     """
     if kind not in ("nngp", "ntk"):
         raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))
@@ -266,7 +299,7 @@ def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayL
                outputs=False, threads=threads, first_sample=first_sample,
                gaussian_input_layer=gaussian_input_layer)
     if reduce == "mean":
-        return r["gram"], r["gram_se"]
+        return GramMean(r["gram"], r["gram_se"])
     return r["gram"][0] if samples == 1 else r["gram"]
 
 
