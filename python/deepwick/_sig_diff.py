@@ -121,126 +121,56 @@ _SIGS = """    dimension, level : int
         d and the truncation level."""
 _BASIS = """    basis : {{'lyndon', 'hall', 'expanded'}}
         As for :func:`deepwick.logsignature`."""
+_SEGMENT = """    segment : {T}, shape (batch, d) or (d,); (batch, d - 1) with fixed_last
+        Increments."""
+_LOGSIG = """    logsig : {T}, shape (batch, L) or (L,)
+        Log-signatures in the basis."""
+
+
+def _doc(summary: str, params: List[str], returns: str) -> str:
+    """A numpydoc docstring, ``{T}`` standing for the framework's array type."""
+    return "%s\n\n    Parameters\n    ----------\n%s\n\n    Returns\n    -------\n    %s\n    " % (
+        summary, "\n".join(params), returns)
+
 
 OPS: Dict[str, DiffOp] = {op.name: op for op in [
-    DiffOp("signature", _sigs.signature, _grad.signature_backward, 1, _sig_shape(_sigs.signature), f"""\
-Differentiable :func:`deepwick.signature`.
-
-    Parameters
-    ----------
-{_PATHS}
-{_TRANSFORMS}
-
-    Returns
-    -------
-    {{T}}, shape (batch, d + ... + d^level), or 1-D for one path
-        The signature, differentiable with respect to X.
-    """),
-    DiffOp("logsignature", _sigs.logsignature, _grad.logsignature_backward, 1, _sig_shape(_sigs.logsignature), f"""\
-Differentiable :func:`deepwick.logsignature` (Lyndon, Hall or expanded).
-
-    Parameters
-    ----------
-{_PATHS}
-{_TRANSFORMS}
-{_BASIS}
-
-    Returns
-    -------
-    {{T}}, shape (batch, number of Lyndon words of length 1..level), or 1-D for one path
-        The log-signature, differentiable with respect to X (expanded: shape (batch, d + ... + d^level)).
-    """),
-    DiffOp("signature_stream", _streams.signature_stream, _streams.signature_stream_backward, 1, _stream_shape, f"""\
-Differentiable :func:`deepwick.signature_stream` (the signatures of every prefix).
-
-    Parameters
-    ----------
-{_PATHS}
-{_TRANSFORMS}
-
-    Returns
-    -------
-    {{T}}, shape (batch, len - 1, d + ... + d^level), or without the batch axis for one path
-    """),
-    DiffOp("sig_combine", _streams.sig_combine, _streams.sig_combine_backward, 2, None, f"""\
-Differentiable :func:`deepwick.sig_combine` (Chen's product of two signatures).
-
-    Parameters
-    ----------
-    sig1, sig2 : {{T}}, shape (batch, d + ... + d^level) or (d + ... + d^level,)
-        Signatures.
-{_SIGS}
-    threads : int, optional
-        threads of the forward pass (None or 0: all cores).
-
-    Returns
-    -------
-    {{T}}, the shape of sig1, differentiable with respect to both signatures
-    """),
-    DiffOp("sigjoin", _alg.sigjoin, _alg.sigjoin_backward, 2, None, f"""\
-Differentiable :func:`deepwick.sigjoin` (a signature extended by one segment).
-
-    Parameters
-    ----------
-    sig : {{T}}, shape (batch, d + ... + d^level) or 1-D
-        Signatures.
-    segment : {{T}}, shape (batch, d) or (d,); (batch, d - 1) with fixed_last
-        Increments.
-{_SIGS}
-    fixed_last : float, optional
-        The last channel's increment (a float, not differentiated here: see :func:`deepwick.sigjoin_backward`).
-
-    Returns
-    -------
-    {{T}}, the shape of sig, differentiable with respect to sig and segment
-    """),
-    DiffOp("sigscale", _alg.sigscale, _alg.sigscale_backward, 2, None, f"""\
-Differentiable :func:`deepwick.sigscale` (signatures of channel-wise scaled paths).
-
-    Parameters
-    ----------
-    sig : {{T}}, shape (batch, d + ... + d^level) or 1-D
-        Signatures.
-    scales : {{T}}, shape (batch, d) or (d,)
-        Factors of the channels.
-{_SIGS}
-
-    Returns
-    -------
-    {{T}}, the shape of sig, differentiable with respect to sig and scales
-    """),
-    DiffOp("logsigtosig", _alg.logsigtosig, _alg.logsigtosig_backward, 1, _tosig_shape, f"""\
-Differentiable :func:`deepwick.logsigtosig` (the signature from a log-signature).
-
-    Parameters
-    ----------
-    logsig : {{T}}, shape (batch, L) or (L,)
-        Log-signatures in the basis.
-{_SIGS}
-{_BASIS}
-
-    Returns
-    -------
-    {{T}}, shape (batch, d + ... + d^level) or (d + ... + d^level,), differentiable with respect to logsig
-    """),
-    DiffOp("logsigjoin", _alg.logsigjoin, _alg.logsigjoin_backward, 2, None, f"""\
-Differentiable :func:`deepwick.logsigjoin` (a log-signature extended by one segment).
-
-    Parameters
-    ----------
-    logsig : {{T}}, shape (batch, L) or (L,)
-        Log-signatures in the basis.
-    segment : {{T}}, shape (batch, d) or (d,); (batch, d - 1) with fixed_last
-        Increments.
-{_SIGS}
-    fixed_last : float, optional
-        The last channel's increment (not differentiated here: see :func:`deepwick.logsigjoin_backward`).
-{_BASIS}
-
-    Returns
-    -------
-    {{T}}, the shape of logsig, differentiable with respect to logsig and segment
-    """),
+    DiffOp("signature", _sigs.signature, _grad.signature_backward, 1, _sig_shape(_sigs.signature), _doc(
+        "Differentiable :func:`deepwick.signature`.", [_PATHS, _TRANSFORMS],
+        "{T}, shape (batch, d + ... + d^level), or 1-D for one path\n"
+        "        The signature, differentiable with respect to X.")),
+    DiffOp("logsignature", _sigs.logsignature, _grad.logsignature_backward, 1, _sig_shape(_sigs.logsignature), _doc(
+        "Differentiable :func:`deepwick.logsignature` (Lyndon, Hall or expanded).", [_PATHS, _TRANSFORMS, _BASIS],
+        "{T}, shape (batch, number of Lyndon words of length 1..level), or 1-D for one path\n"
+        "        The log-signature, differentiable with respect to X (expanded: shape (batch, d + ... + d^level)).")),
+    DiffOp("signature_stream", _streams.signature_stream, _streams.signature_stream_backward, 1, _stream_shape, _doc(
+        "Differentiable :func:`deepwick.signature_stream` (the signatures of every prefix).", [_PATHS, _TRANSFORMS],
+        "{T}, shape (batch, len - 1, d + ... + d^level), or without the batch axis for one path")),
+    DiffOp("sig_combine", _streams.sig_combine, _streams.sig_combine_backward, 2, None, _doc(
+        "Differentiable :func:`deepwick.sig_combine` (Chen's product of two signatures).",
+        ["    sig1, sig2 : {T}, shape (batch, d + ... + d^level) or (d + ... + d^level,)\n        Signatures.", _SIGS,
+         "    threads : int, optional\n        threads of the forward pass (None or 0: all cores)."],
+        "{T}, the shape of sig1, differentiable with respect to both signatures")),
+    DiffOp("sigjoin", _alg.sigjoin, _alg.sigjoin_backward, 2, None, _doc(
+        "Differentiable :func:`deepwick.sigjoin` (a signature extended by one segment).",
+        ["    sig : {T}, shape (batch, d + ... + d^level) or 1-D\n        Signatures.", _SEGMENT, _SIGS,
+         "    fixed_last : float, optional\n        The last channel's increment (a float, not differentiated here: "
+         "see :func:`deepwick.sigjoin_backward`)."],
+        "{T}, the shape of sig, differentiable with respect to sig and segment")),
+    DiffOp("sigscale", _alg.sigscale, _alg.sigscale_backward, 2, None, _doc(
+        "Differentiable :func:`deepwick.sigscale` (signatures of channel-wise scaled paths).",
+        ["    sig : {T}, shape (batch, d + ... + d^level) or 1-D\n        Signatures.",
+         "    scales : {T}, shape (batch, d) or (d,)\n        Factors of the channels.", _SIGS],
+        "{T}, the shape of sig, differentiable with respect to sig and scales")),
+    DiffOp("logsigtosig", _alg.logsigtosig, _alg.logsigtosig_backward, 1, _tosig_shape, _doc(
+        "Differentiable :func:`deepwick.logsigtosig` (the signature from a log-signature).",
+        [_LOGSIG, _SIGS, _BASIS],
+        "{T}, shape (batch, d + ... + d^level) or (d + ... + d^level,), differentiable with respect to logsig")),
+    DiffOp("logsigjoin", _alg.logsigjoin, _alg.logsigjoin_backward, 2, None, _doc(
+        "Differentiable :func:`deepwick.logsigjoin` (a log-signature extended by one segment).",
+        [_LOGSIG, _SEGMENT, _SIGS,
+         "    fixed_last : float, optional\n        The last channel's increment (not differentiated here: see "
+         ":func:`deepwick.logsigjoin_backward`).", _BASIS],
+        "{T}, the shape of logsig, differentiable with respect to logsig and segment")),
 ]}
 
 
@@ -254,3 +184,9 @@ def diff_function(op: DiffOp, array_type: str, run: Callable[[DiffOp, Call], Any
     f.__doc__ = op.doc.format(T=array_type)
     f.__signature__ = signature_of(op, array_type)  # type: ignore[attr-defined]
     return f
+
+
+def diff_functions(array_type: str, run: Callable[[DiffOp, Call], Any], module: str) -> Tuple[Callable[..., Any], ...]:
+    """:func:`diff_function` of every operation, in the order of OPS (signature, logsignature, signature_stream,
+    sig_combine, sigjoin, sigscale, logsigtosig, logsigjoin)."""
+    return tuple(diff_function(op, array_type, run, module) for op in OPS.values())

@@ -110,11 +110,5 @@ def _run(op: _d.DiffOp, call: _d.Call) -> Any:
 
 # The operations described once in deepwick._sig_diff (the numpy pair, the docstring): JAX functions of the same
 # names and arguments (every argument but the arrays is static).
-signature = _d.diff_function(_d.OPS["signature"], "jax.Array", _run, __name__)
-logsignature = _d.diff_function(_d.OPS["logsignature"], "jax.Array", _run, __name__)
-signature_stream = _d.diff_function(_d.OPS["signature_stream"], "jax.Array", _run, __name__)
-sig_combine = _d.diff_function(_d.OPS["sig_combine"], "jax.Array", _run, __name__)
-sigjoin = _d.diff_function(_d.OPS["sigjoin"], "jax.Array", _run, __name__)
-sigscale = _d.diff_function(_d.OPS["sigscale"], "jax.Array", _run, __name__)
-logsigtosig = _d.diff_function(_d.OPS["logsigtosig"], "jax.Array", _run, __name__)
-logsigjoin = _d.diff_function(_d.OPS["logsigjoin"], "jax.Array", _run, __name__)
+(signature, logsignature, signature_stream, sig_combine, sigjoin, sigscale, logsigtosig,
+ logsigjoin) = _d.diff_functions("jax.Array", _run, __name__)

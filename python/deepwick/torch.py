@@ -115,11 +115,5 @@ def _run(op: _d.DiffOp, call: _d.Call) -> torch.Tensor:
 
 # The operations described once in deepwick._sig_diff (the numpy pair, the docstring): torch functions of the same
 # names and arguments.
-signature = _d.diff_function(_d.OPS["signature"], "torch.Tensor", _run, __name__)
-logsignature = _d.diff_function(_d.OPS["logsignature"], "torch.Tensor", _run, __name__)
-signature_stream = _d.diff_function(_d.OPS["signature_stream"], "torch.Tensor", _run, __name__)
-sig_combine = _d.diff_function(_d.OPS["sig_combine"], "torch.Tensor", _run, __name__)
-sigjoin = _d.diff_function(_d.OPS["sigjoin"], "torch.Tensor", _run, __name__)
-sigscale = _d.diff_function(_d.OPS["sigscale"], "torch.Tensor", _run, __name__)
-logsigtosig = _d.diff_function(_d.OPS["logsigtosig"], "torch.Tensor", _run, __name__)
-logsigjoin = _d.diff_function(_d.OPS["logsigjoin"], "torch.Tensor", _run, __name__)
+(signature, logsignature, signature_stream, sig_combine, sigjoin, sigscale, logsigtosig,
+ logsigjoin) = _d.diff_functions("torch.Tensor", _run, __name__)

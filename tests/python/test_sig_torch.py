@@ -110,7 +110,11 @@ def test_arguments_by_name_and_signatures():
     sig = inspect.signature(dwt.sigjoin)
     assert list(sig.parameters) == ["sig", "segment", "dimension", "level", "fixed_last"]
     assert sig.parameters["sig"].annotation == "torch.Tensor" and sig.return_annotation == "torch.Tensor"
-    assert dwt.sigjoin.__name__ == "sigjoin" and dwt.sigjoin.__module__ == "deepwick.torch"
+    for name in ("signature", "logsignature", "signature_stream", "sig_combine", "sigjoin", "sigscale", "logsigtosig",
+                 "logsigjoin"):  # each public name is its own operation
+        f = getattr(dwt, name)
+        assert f.__name__ == name and f.__module__ == "deepwick.torch" and getattr(dw, name).__name__ == name
+        assert list(inspect.signature(f).parameters) == list(inspect.signature(getattr(dw, name)).parameters)
     assert "Returns" in dwt.sigjoin.__doc__ and "torch.Tensor" in dwt.sigjoin.__doc__
     with pytest.raises(TypeError, match="level"):
         dwt.signature(X)
