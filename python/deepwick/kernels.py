@@ -236,6 +236,12 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     True
     >>> np.diag(K)
     array([1., 1.])
+
+    Both kernels as a named tuple; the NTK adds Theta^1 sigma_w^2 E[phi'(u) phi'(v)] = 0.6 (pi - theta) / pi:
+
+    >>> r = deepwick.kernel(X, depth=1, act="relu", weight_var=2.0, kind=("nngp", "ntk"))
+    >>> bool(np.isclose(r.ntk[0, 1], r.nngp[0, 1] + 0.6 * (np.pi - theta) / np.pi))
+    True
     """
     nngp, ntk = _kinds(kind)
     stacked = nngp and ntk  # the layout of both (kind 'both', the CLI's file): index 0 the NNGP, 1 the NTK
