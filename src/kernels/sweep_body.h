@@ -144,11 +144,11 @@ static inline void FN(homog_direct_core)(const dw_step *st, size_t nj, const dw_
                                          size_t j0, double *c, double *th, const int diag)
 {
     const double w = st->w, beta = st->beta, alpha = st->alpha;
-    const int is_step = st->fam == DW_FAM_STEP;
+    const int is_step = st->fam == DW_FAM_STEP, ntk = st->ntk, standard = st->standard;
     const double *aj = pj->a + j0, *rj = pj->r + j0;
     const double k = is_step ? 1.0 / (2.0 * DW_PI) : (1.0 - alpha) * (1.0 - alpha) / (2.0 * DW_PI);
     const VD wv = VSET1(w), bv = VSET1(beta), zero = VSET1(0.0), one = VSET1(1.0), pi_v = VSET1(DW_PI);
-    const VD kv = VSET1(k), av = VSET1(is_step ? 0.0 : alpha);
+    const VD kv = VSET1(k), av = VSET1(is_step ? 0.0 : alpha), fan = VSET1(st->fan_in), hb = VSET1(st->has_bias);
     for (size_t j = 0; j < nj; j += VW) {
         const VD ai = ISIDE(a, 0), ri = ISIDE(r, 0), bj = VLOAD(aj + j), cv = VLOAD(c + j);
         const VD p = ai * bj, e1 = VFMA(ai, bj, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
@@ -170,11 +170,11 @@ static inline void FN(homog_direct_core)(const dw_step *st, size_t nj, const dw_
         }
         const VD cn = wv * Vs + bv;
         VSTORE(c + j, cn);
-        if (st->ntk) {
-            const VD Vd = av + kv * phi;
-            VD base = cn;
-            if (st->standard) base = VSET1(st->fan_in) * Vs + VSET1(st->has_bias);
-            VSTORE(th + j, base + (wv * (is_step ? zero : Vd)) * VLOAD(th + j));
+        if (ntk) {
+            VD Vd = zero, base = cn;
+            if (!is_step) Vd = av + kv * phi;
+            if (standard) base = fan * Vs + hb;
+            VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
         }
     }
 }
