@@ -161,12 +161,12 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
         return DW_OK;
     }
     double *zero = w->rows + regs_len(p) + 2 * p->maxP * R, *rs = zero + NBS, *rt = rs + NBS; /* dw_arch_rows_len */
-    memset(zero, 0, NBS * sizeof *zero);
+    const bool homog = dw_act_homogeneous(act);
+    if (!homog) memset(zero, 0, NBS * sizeof *zero); /* the smooth sweeps read zero fields; the covariance form not */
     const size_t S = dw_arch_act_stride(P);
     const dw_pts qx = dw_arch_act_pts(act, vx, S, zero);
     dw_step st;
     dw_act_dual_step(act, T != NULL, &st);
-    const bool homog = dw_act_homogeneous(act);
     for (size_t q = 0; q < P; q++) {
         /* x's point q against the block's points q: the row sweeps (as a FULL register's row) */
         const dw_pts qy = dw_arch_act_pts(act, ty + (off + q) * ld, S * ld, zero);
