@@ -258,9 +258,3 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     free(buf);
     return st;
 }
-
-dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                         double *Theta, size_t ld, size_t layer_stride)
-{
-    return dw_kern_tile(p, i0, i1, j0, j1, K, Theta, ld, layer_stride, 0);
-}
