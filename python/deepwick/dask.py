@@ -110,7 +110,8 @@ def _normalize(chunks: Any, lead: Tuple[int, ...], n: int, m: int) -> Tuple[Tupl
         for k, (c, size) in enumerate(zip(chunks, lead)):
             whole = c is None or c == (size,) or (isinstance(c, (int, np.integer)) and (c == -1 or c >= size))
             if not whole:
-                raise InputError("chunks: axis %d (of size %d, kind='both' or all_layers) must be one block" % (k, size))
+                raise InputError("chunks: axis %d (of size %d, kind='both' or all_layers) must be one block"
+                                 % (k, size))
         chunks = tuple(chunks[len(lead):])
     if isinstance(chunks, (tuple, list)):
         if len(chunks) != 2:

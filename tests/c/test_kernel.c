@@ -117,7 +117,8 @@ static void test_tiling_blas(void)
                 CHECK(dw_kernel_tile(p, i0, i0 + 100 < n ? i0 + 100 : n, j0, j0 + 150 < w ? j0 + 150 : w,
                                      K2 + i0 * w + j0, NULL, w, 0) == DW_OK);
         same = same && bits_equal(K1, K2, n * w);
-        if (!same) fprintf(stderr, "  %s tiles of 300 x 8 inputs differ from the Gram\n", sym ? "symmetric" : "rectangular");
+        if (!same)
+            fprintf(stderr, "  %s tiles of 300 x 8 inputs differ from the Gram\n", sym ? "symmetric" : "rectangular");
         CHECK(same);
         dw_kernel_plan_clear(p);
     }

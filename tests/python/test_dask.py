@@ -102,8 +102,9 @@ def test_composes_with_dask(tmp_path):
 
 
 @pytest.mark.parametrize("chunks, msg", [(0, "at least 1"), (-2, "at least 1"), (1.5, "expected an int"),
-                                         ("abc", "chunks:"), (((100, 40), 50), "chunks:"), ((10, 10, 10, 10), "one spec"),
-                                         ((10, 0), "at least 1"), ((1, 50, 50), "must be one block"), ((2, 50, 50), None),
+                                         ("abc", "chunks:"), (((100, 40), 50), "chunks:"),
+                                         ((10, 10, 10, 10), "one spec"), ((10, 0), "at least 1"),
+                                         ((1, 50, 50), "must be one block"), ((2, 50, 50), None),
                                          ((True, 5), "expected an int")])
 def test_bad_chunks(chunks, msg):
     if msg is None:  # a leading axis whole: accepted
