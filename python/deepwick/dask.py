@@ -81,8 +81,8 @@ def _block(spec: _Spec, lead: Tuple[int, ...], i0: int, i1: int, j0: int, j1: in
 
 def _transpose(block: np.ndarray) -> np.ndarray:
     """A block below the diagonal of K(X, X) from its mirror above it (dw_kernel_gram's lower triangle is the
-    mirror of its upper one)."""
-    return np.ascontiguousarray(np.swapaxes(block, -1, -2))
+    mirror of its upper one): a view, as dask.array's own transpose gives (a consumer copies it if it must)."""
+    return np.swapaxes(block, -1, -2)
 
 
 def _axis_chunks(name: str, c: Any) -> Any:
