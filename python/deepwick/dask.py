@@ -24,8 +24,8 @@ except ImportError as e:  # pragma: no cover - exercised by test_dask's import t
     raise ImportError("deepwick.dask needs dask (pip install 'deepwick[dask]'): %s" % e) from None
 
 from . import _net
-from ._lib import (Activation, Handle, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr)
-from .kernels import ArrayLike, _opts_clear, _opts_init, _opts_set_all_layers, _points
+from ._lib import Activation, Handle, InputError, bind, c_double_p, c_handle, c_handle_p, check, ptr
+from .kernels import ArrayLike, _opts_clear, _opts_init, _opts_set_all_layers, check_args
 
 _plan_init = bind("dw_kernel_plan_init", ctypes.c_int, c_handle_p, c_handle, c_handle, c_double_p, ctypes.c_size_t,
                   c_double_p, ctypes.c_size_t, ctypes.c_size_t)
@@ -173,18 +173,7 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     >>> bool((K.compute() == deepwick.kernel(X, depth=2, act="relu", weight_var=2.0)).all())
     True
     """
-    if kind not in ("nngp", "ntk", "both"):
-        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
-    if param not in ("ntk", "standard"):
-        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
-    depth = as_int("depth", depth)
-    if width is not None and param != "standard":
-        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    Xc = _points("X", X)
-    Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
-        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], Xc.shape[1]))
+    Xc, Yc, depth = check_args(X, Y, depth, kind, param, width)
     name_act = act.name if isinstance(act, Activation) else act
     net_args = dict(depth=depth, act=name_act, weight_var=weight_var, bias_var=bias_var,
                     width=width if depth > 0 else None, param=param)

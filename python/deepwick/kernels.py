@@ -81,6 +81,25 @@ def _points(name: str, A: Any) -> np.ndarray:
 DUAL_TARGET = 1e-10  # include/deepwick/act.h DW_DUAL_TARGET
 
 
+def check_args(X: Any, Y: Any, depth: Any, kind: str, param: str, width: Any
+               ) -> Tuple[np.ndarray, Optional[np.ndarray], int]:
+    """kernel's checks of its options and inputs (also deepwick.dask.kernel's): X and Y as float64 C arrays (Y None
+    for K(X, X)) and the depth as an int."""
+    if kind not in ("nngp", "ntk", "both"):
+        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
+    if param not in ("ntk", "standard"):
+        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
+    depth = as_int("depth", depth)
+    if width is not None and param != "standard":
+        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
+    Xc = _points("X", X)
+    Yc = None if Y is None else _points("Y", Y)
+    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
+        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
+                         % (Yc.shape[1], Xc.shape[1]))
+    return Xc, Yc, depth
+
+
 def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
            bias_var: ArrayLike = 0.0, kind: str = "nngp", param: str = "ntk", width: Optional[ArrayLike] = None,
            all_layers: bool = False, threads: Optional[int] = None, return_info: bool = False,
@@ -154,19 +173,8 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     >>> np.diag(K)
     array([1., 1.])
     """
-    if kind not in ("nngp", "ntk", "both"):
-        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
-    if param not in ("ntk", "standard"):
-        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
-    depth = as_int("depth", depth)
+    Xc, Yc, depth = check_args(X, Y, depth, kind, param, width)
     nthreads = 0 if threads is None else as_int("threads", threads)
-    if width is not None and param != "standard":
-        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    Xc = _points("X", X)
-    Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
-        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], Xc.shape[1]))
     # depth 0 has no hidden layer: a width is then ignored, as it always was
     net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
     o = _Handle(_opts_init, _opts_clear)
