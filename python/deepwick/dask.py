@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -33,7 +33,15 @@ _plan_clear = bind("dw_kernel_plan_clear", None, c_handle)
 _tile = bind("dw_kernel_tile", ctypes.c_int, c_handle, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
              ctypes.c_size_t, c_double_p, c_double_p, ctypes.c_size_t, ctypes.c_size_t)
 
-__all__ = ["kernel"]
+__all__ = ["kernel", "Kernels"]
+
+
+class Kernels(NamedTuple):
+    """The NNGP and NTK of :func:`kernel` called with a tuple ``kind``, as :class:`deepwick.Kernels` but dask
+    arrays (None for a kind not asked for); computed together (``dask.compute(*r)``) they share their tiles."""
+
+    nngp: Optional[da.Array]
+    ntk: Optional[da.Array]
 
 
 class _Spec:
@@ -129,8 +137,8 @@ def _normalize(chunks: Any, lead: Tuple[int, ...], n: int, m: int) -> Tuple[Tupl
 
 
 def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
-           bias_var: ArrayLike = 0.0, kind: str = "nngp", param: str = "ntk", width: Optional[ArrayLike] = None,
-           all_layers: bool = False, chunks: Any = "auto") -> da.Array:
+           bias_var: ArrayLike = 0.0, kind: Any = "nngp", param: str = "ntk", width: Optional[ArrayLike] = None,
+           all_layers: bool = False, chunks: Any = "auto") -> Union[da.Array, Kernels]:
     """Infinite-width NNGP and/or NTK Gram matrix of a fully connected network, as a lazy ``dask.array``.
 
     The same computation as :func:`deepwick.kernel`, cut into blocks that any Dask scheduler runs in parallel;
@@ -158,7 +166,8 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     -------
     dask.array.Array, float64
         Shape and axes as :func:`deepwick.kernel`: (n, m), (depth + 1, n, m) with all_layers, and with kind 'both'
-        (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP. Nothing is computed until ``.compute()``, ``.store``,
+        (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP. A tuple kind such as ``("nngp", "ntk")`` gives a
+        :class:`Kernels` named tuple of such arrays. Nothing is computed until ``.compute()``, ``.store``,
         ``.to_zarr``, ``.to_npy_stack`` or ``dask.array.linalg`` asks for it. ``return_info``, ``out``,
         ``memory`` and ``resume`` of :func:`deepwick.kernel` have no counterpart (store the array instead), nor
         ``threads``: each block is one thread, the parallelism is the scheduler's.
@@ -173,7 +182,8 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     >>> bool((K.compute() == deepwick.kernel(X, depth=2, act="relu", weight_var=2.0)).all())
     True
     """
-    Xc, Yc, depth = check_args(X, Y, depth, kind, param, width)
+    Xc, Yc, depth, nngp, ntk = check_args(X, Y, depth, kind, param, width)
+    tuple_kind, kind = not isinstance(kind, str), "both" if nngp and ntk else "nngp" if nngp else "ntk"
     name_act = act.name if isinstance(act, Activation) else act
     net_args = dict(depth=depth, act=name_act, weight_var=weight_var, bias_var=bias_var,
                     width=width if depth > 0 else None, param=param)
@@ -198,5 +208,8 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
             else:
                 layer[key] = (_block, inputs, lead, r0[a], r0[a + 1], c0[b], c0[b + 1])
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
-    return da.Array(graph, name, chunks=tuple((s,) for s in lead) + (rows, cols), dtype=np.float64,
-                    meta=np.empty((0,) * (len(lead) + 2)))
+    A = da.Array(graph, name, chunks=tuple((s,) for s in lead) + (rows, cols), dtype=np.float64,
+                 meta=np.empty((0,) * (len(lead) + 2)))
+    if tuple_kind:
+        return Kernels(A[0] if kind == "both" else A if nngp else None, A[1] if kind == "both" else A if ntk else None)
+    return A

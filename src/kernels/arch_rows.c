@@ -172,8 +172,7 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
         const dw_pts qy = dw_arch_act_pts(act, ty + (off + q) * ld, S * ld, zero);
         double *c = K + q * R, *th = T ? T + q * R : NULL;
         if (homog) {
-            p->impl->half(vx[q], qy.a, c, nb, rs, rt);
-            p->impl->homog_cov(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
+            p->impl->homog_cov_row(&st, nb, &qx, q, &qy, 0, c, th);
         } else {
             p->impl->smooth(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
         }

@@ -411,7 +411,7 @@ static void test_errors(void)
     CHECK(dw_kernel_info_init(NULL) == DW_ERR_INVALID);
     CHECK(dw_kernel_opts_init(&o) == DW_OK);
     CHECK(dw_kernel_opts_set_threads(o, -1) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "threads: expected 0 (the OpenMP default) to 4096, got -1") != NULL);
+    CHECK(strstr(dw_error_message(), "threads: expected 0 (all cores, the OpenMP default) to 4096, got -1") != NULL);
     CHECK(dw_kernel_opts_set_threads(o, 4097) == DW_ERR_INVALID);
     CHECK(dw_kernel_opts_set_threads(o, 4096) == DW_OK && dw_kernel_opts_set_threads(o, 0) == DW_OK);
     CHECK(dw_kernel_opts_set_threads(NULL, 1) == DW_ERR_INVALID);

@@ -87,6 +87,18 @@ def test_chunks_layout(monkeypatch):
     assert same_bits(D.compute(scheduler="threads"), deepwick.kernel(X, act="relu", depth=1))
 
 
+def test_tuple_kind():
+    """kind=("nngp", "ntk") as deepwick.kernel spells it: a named tuple of the two arrays, sharing their tiles."""
+    want = deepwick.kernel(X, Y, act="relu", kind=("nngp", "ntk"), **NET)
+    r = dd.kernel(X, Y, act="relu", kind=("nngp", "ntk"), chunks=(64, 50), **NET)
+    assert isinstance(r, dd.Kernels) and r._fields == ("nngp", "ntk")
+    got = dask.compute(*r, scheduler="threads")
+    assert same_bits(got[0], want.nngp) and same_bits(got[1], want.ntk)
+    r = dd.kernel(X, act="relu", kind=("ntk",), chunks=64, **NET)
+    assert r.nngp is None
+    assert same_bits(r.ntk.compute(scheduler="threads"), deepwick.kernel(X, act="relu", kind="ntk", **NET))
+
+
 def test_composes_with_dask(tmp_path):
     want = deepwick.kernel(X, Y, act="gelu", **NET)
     A = dd.kernel(X, Y, act="gelu", chunks=(40, 50), **NET)
