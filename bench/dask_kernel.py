@@ -13,8 +13,12 @@ K(X, X).
         feeding dask.array.linalg, pays),
       - compute: the same, then gathered into one numpy array in the client (the transfer over loopback and the
         concatenation added).
+  * Dask sync: the same graph on dask's synchronous scheduler in this process (the blocks' own cost and the
+    concatenation, no cluster).
 Each timing reports the wall clock and the CPU seconds (getrusage of this process, and of the worker processes
-through client.run): on a loaded machine the CPU seconds are the comparable figure. The Dask result is checked
+through client.run): on a loaded machine the CPU seconds are the comparable figure. The workers' event loops cost
+CPU while they wait (measured idle over 5 s first, printed as a rate): "idle-corrected" subtracts that rate times
+the wall time. The Dask result is checked
 bit for bit against the in-process one. No assertion on the times: a benchmark, not a test (the bits are checked by
 tests/python/test_dask.py).
 """
@@ -67,6 +71,10 @@ def main() -> None:
         def cpu_workers() -> float:
             return sum(client.run(cpu_self).values())
 
+        w0, t0 = cpu_workers(), time.perf_counter()
+        time.sleep(5.0)
+        idle = (cpu_workers() - w0) / (time.perf_counter() - t0)
+
         for _ in range(a.repeat):
             A = deepwick.dask.kernel(X, kind=a.kind, chunks=a.chunks, **KW)
             w0, c0, t0 = cpu_workers(), cpu_self(), time.perf_counter()
@@ -80,13 +88,23 @@ def main() -> None:
             rows.append(("Dask compute", time.perf_counter() - t0, cpu_self() - c0, cpu_workers() - w0))
             assert K.tobytes() == ref.tobytes(), "the Dask result differs from the in-process one"
             del K
+    for _ in range(a.repeat):
+        A = deepwick.dask.kernel(X, kind=a.kind, chunks=a.chunks, **KW)
+        c0, t0 = cpu_self(), time.perf_counter()
+        K = A.compute(scheduler="sync")
+        rows.append(("Dask sync", time.perf_counter() - t0, cpu_self() - c0, 0.0))
+        assert K.tobytes() == ref.tobytes(), "the Dask result differs from the in-process one"
+        del K
     base = min(r[1] for r in rows if r[0] == "in process")
     base_cpu = min(r[2] for r in rows if r[0] == "in process")
-    print("%-14s %9s %9s %12s %12s %10s %10s" % ("route", "wall s", "client s", "workers s", "cpu total s",
-                                                   "wall/in", "cpu/in"))
+    print("workers idle: %.3f CPU s per s (both together)" % idle)
+    print("%-14s %8s %9s %10s %10s %8s %8s %14s" % ("route", "wall s", "client s", "workers s", "cpu tot s",
+                                                     "wall/in", "cpu/in", "cpu/in idle-c"))
     for name, wall, cself, cwork in rows:
-        print("%-14s %9.2f %9.2f %12.2f %12.2f %10.2f %10.2f" % (name, wall, cself, cwork, cself + cwork,
-                                                                 wall / base, (cself + cwork) / base_cpu))
+        corr = cself + (max(cwork - idle * wall, 0.0) if cwork else 0.0)
+        print("%-14s %8.2f %9.2f %10.2f %10.2f %8.2f %8.2f %14.2f" % (name, wall, cself, cwork, cself + cwork,
+                                                                     wall / base, (cself + cwork) / base_cpu,
+                                                                     corr / base_cpu))
     print("bits: the Dask result equals the in-process one; load after %s"
           % " ".join("%.2f" % v for v in os.getloadavg()))
 
