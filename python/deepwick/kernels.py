@@ -121,6 +121,24 @@ def _kinds(kind: Any) -> Tuple[bool, bool]:
     return "nngp" in kind, "ntk" in kind
 
 
+def check_args(X: Any, Y: Any, depth: Any, kind: Any, param: str, width: Any
+               ) -> Tuple[np.ndarray, Optional[np.ndarray], int, bool, bool]:
+    """kernel's checks of its options and inputs (also deepwick.dask.kernel's): X and Y as float64 C arrays (Y None
+    for K(X, X)), the depth as an int, and the kernels asked for (nngp, ntk)."""
+    nngp, ntk = _kinds(kind)
+    if param not in ("ntk", "standard"):
+        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
+    depth = as_int("depth", depth)
+    if width is not None and param != "standard":
+        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
+    Xc = _points("X", X)
+    Yc = None if Y is None else _points("Y", Y)
+    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
+        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
+                         % (Yc.shape[1], Xc.shape[1]))
+    return Xc, Yc, depth, nngp, ntk
+
+
 @overload
 def kernel(X: Any, Y: Any = ..., *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = ...,
            bias_var: ArrayLike = ..., kind: str = ..., param: str = ..., width: Optional[ArrayLike] = ...,
@@ -243,19 +261,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     >>> bool(np.isclose(r.ntk[0, 1], r.nngp[0, 1] + 0.6 * (np.pi - theta) / np.pi))
     True
     """
-    nngp, ntk = _kinds(kind)
+    Xc, Yc, depth, nngp, ntk = check_args(X, Y, depth, kind, param, width)
     stacked = nngp and ntk  # the layout of both (kind 'both', the CLI's file): index 0 the NNGP, 1 the NTK
-    if param not in ("ntk", "standard"):
-        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
-    depth = as_int("depth", depth)
     nthreads = threads_arg(threads)
-    if width is not None and param != "standard":
-        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    Xc = _points("X", X)
-    Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
-        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], Xc.shape[1]))
     # depth 0 has no hidden layer: a width is then ignored, as it always was
     net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
     o = _Handle(_opts_init, _opts_clear)
