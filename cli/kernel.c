@@ -67,8 +67,8 @@ static const cli_opt opts[] = {
     {"resume", CLI_FLAG, F(resume), NULL,
      "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"
      "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F

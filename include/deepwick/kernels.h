@@ -132,7 +132,10 @@ DW_API dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o
 
 /** Tiles: a plan holds the inputs' per-point recursions; a tile computes rows i0..i1-1, columns j0..j1-1 of
  * the outputs, entry (i, j) of layer l going to out[l * layer_stride + (i - i0) * ld + (j - j0)].
- * A tile's entries are bit-identical to those of dw_kernel_gram, whatever the tiling. Thread-safe. The plan
+ * A tile's entries are bit-identical to those of dw_kernel_gram, whatever the tiling: for K(X, X) (Y NULL) the
+ * entries below the diagonal are the mirrors of those above it and K's diagonal the per-point recursion, as
+ * dw_kernel_gram writes them (so a tile reaching below the diagonal also computes the mirrors of its entries there
+ * that lie outside it). Thread-safe. The plan
  * borrows the net's activation and the inputs X, Y: they must outlive it. */
 typedef struct dw_kernel_plan dw_kernel_plan;
 DW_API dw_status dw_kernel_plan_init(dw_kernel_plan **plan, const dw_net *net, const dw_kernel_opts *o,

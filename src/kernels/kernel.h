@@ -211,10 +211,15 @@ int dw_kern_ebound_supported(const dw_kernel_plan *p);
 /* gram.c: the info of a finished computation over plan p. */
 void dw_kern_fill_info(const dw_kernel_plan *p, dw_kernel_info *info);
 
-/* tile.c: one tile (sym 1: write a symmetric Gram's entries j >= i to both halves; 2: to (i, j) only). */
+/* tile.c: one tile (sym 1: write a symmetric Gram's entries j >= i to both halves; 2: to (i, j) only), each entry
+ * as dw_kernel_gram computes it. dw_kern_tile_direct: every entry (i, j) of any plan computed as such, the inner
+ * products from one BLAS call for the tile (equal to the Gram's to rounding; the matrix-free products of
+ * src/predict, whose narrow tiles would otherwise compute whole grid cells). */
 dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                        double *Theta, size_t ld, size_t layer_stride, int sym);
-/* The same with per-entry bounds of the final layer (BK, BT: NULL or as K, Theta; not with all_layers). */
+dw_status dw_kern_tile_direct(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                              double *Theta, size_t ld, size_t layer_stride);
+/* dw_kern_tile with per-entry bounds of the final layer (BK, BT: NULL or as K, Theta; not with all_layers). */
 dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                          double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym);
 

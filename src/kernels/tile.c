@@ -1,6 +1,7 @@
 /* One tile of the Gram matrices (theory.md 1.2-1.3): X_I Y_J^T with OpenBLAS, the first layer, then every layer
- * on the tile while it sits in cache (no Gram-sized temporaries). Each entry depends only on its own inputs, so
- * results are bit-identical for any tiling. */
+ * on the tile while it sits in cache (no Gram-sized temporaries). Each entry depends only on its own inputs and
+ * its inner product x.y comes from a BLAS call of one fixed shape (layer1_products), so results are bit-identical
+ * for any tiling. */
 #include "kernels/kernel.h"
 
 #include <cblas.h>
@@ -161,14 +162,46 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
     return DW_OK;
 }
 
-dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                       double *Theta, size_t ld, size_t layer_stride, int sym)
+/* A cell of the fixed grid of TILE_I x TILE_J blocks from (0, 0) that the drivers' tiles are (gram.c, ooc.c). */
+static int is_cell(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1)
 {
-    return dw_kern_tile_b(p, i0, i1, j0, j1, K, Theta, NULL, NULL, ld, layer_stride, sym);
+    return i0 % TILE_I == 0 && j0 % TILE_J == 0 && i1 == (i0 + TILE_I < p->X.n ? i0 + TILE_I : p->X.n) &&
+           j1 == (j0 + TILE_J < p->Y.n ? j0 + TILE_J : p->Y.n);
 }
 
-dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                         double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym)
+/* The inner products x_i . y_j of the tile into g (row stride njp). BLAS picks its kernel by the shape of the call
+ * (OpenBLAS' small-matrix kernels round differently), so with grid each product comes from the dgemm of the whole
+ * grid cell holding it, whatever the tile: a cell inside the tile straight into g, one it overlaps through cell
+ * (TILE_I x TILE_J scratch). Without grid (dw_kern_tile_direct): one call for the tile. */
+static void layer1_products(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *g,
+                            size_t njp, int grid, double *cell)
+{
+    const int d = (int)p->d;
+    if (!grid || is_cell(p, i0, i1, j0, j1)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)(j1 - j0), d, 1.0,
+                    p->X.x + i0 * p->d, d, p->Y.x + j0 * p->d, d, 0.0, g, (int)njp);
+        return;
+    }
+    for (size_t a0 = i0 / TILE_I * TILE_I; a0 < i1; a0 += TILE_I) {
+        const size_t a1 = a0 + TILE_I < p->X.n ? a0 + TILE_I : p->X.n, r0 = a0 > i0 ? a0 : i0, r1 = a1 < i1 ? a1 : i1;
+        for (size_t b0 = j0 / TILE_J * TILE_J; b0 < j1; b0 += TILE_J) {
+            const size_t b1 = b0 + TILE_J < p->Y.n ? b0 + TILE_J : p->Y.n, c0 = b0 > j0 ? b0 : j0;
+            const size_t c1 = b1 < j1 ? b1 : j1;
+            const int inside = r0 == a0 && r1 == a1 && c0 == b0 && c1 == b1;
+            double *dst = inside ? g + (a0 - i0) * njp + (b0 - j0) : cell;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(a1 - a0), (int)(b1 - b0), d, 1.0,
+                        p->X.x + a0 * p->d, d, p->Y.x + b0 * p->d, d, 0.0, dst, inside ? (int)njp : TILE_J);
+            if (!inside)
+                for (size_t i = r0; i < r1; i++)
+                    memcpy(g + (i - i0) * njp + (c0 - j0), cell + (i - a0) * TILE_J + (c0 - b0),
+                           (c1 - c0) * sizeof(double));
+        }
+    }
+}
+
+/* One tile (grid: layer 1's products as the grid cells compute them); BK, BT: per-entry bounds (ebound.c) or NULL. */
+static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                          double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym, int grid)
 {
     if (!p || (!K && !Theta)) return dw_fail(DW_ERR_INVALID, "kernel tile: NULL plan or no output");
     if (i1 < i0 || j1 < j0 || i1 > p->X.n || j1 > p->Y.n)
@@ -181,14 +214,17 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
-    const int eb = BK || BT; /* per-entry bounds (ebound.c): relu family or generic, final layer only */
+    const int eb = BK || BT; /* per-entry bounds (ebound.c): final layer only */
+    grid = grid && !is_cell(p, i0, i1, j0, j1);
     const size_t L1 = (size_t)p->depth + 1, nb = eb ? 7 * sz + (ni + nj) * L1 : 0;
-    double *buf = dw_alloc(5 * sz + nb, sizeof(double), "kernel tile");
+    const size_t ncell = grid ? (size_t)TILE_I * TILE_J : 0;
+    double *buf = dw_alloc(5 * sz + ncell + nb, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
     /* bounds: the layer-l state as the sweep read it (os, ot, oth), the entries' bounds (generic: dsb holds the
      * relative bound of rho, dthb Theta's), the points' relative bounds of a^l (eax, eay: L1 per point) */
-    double *os = buf + 5 * sz, *ot = os + sz, *oth = ot + sz, *dcb = oth + sz, *dsb = dcb + sz, *dtb = dsb + sz;
+    double *os = buf + 5 * sz + ncell, *ot = os + sz, *oth = ot + sz, *dcb = oth + sz, *dsb = dcb + sz;
+    double *dtb = dsb + sz;
     double *dthb = dtb + sz, *eax = dthb + sz, *eay = eax + ni * L1;
     long double *ref = NULL; /* the relu family's long-double reference (ebound_ref.c): per point a, sp (L1 each) */
     double *rea = NULL;
@@ -220,8 +256,7 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)p->d, 1.0, p->X.x + i0 * p->d,
-                (int)p->d, p->Y.x + j0 * p->d, (int)p->d, 0.0, g, (int)njp);
+    layer1_products(p, i0, i1, j0, j1, g, njp, grid, buf + 5 * sz);
     const double wd = p->w[0] / (double)p->d, b0 = p->beta[0], hb0 = b0 > 0 ? 1.0 : 0.0;
     const double *ihx = field(p, &p->X, 0, F_IH), *ihy = field(p, &p->Y, 0, F_IH);
     for (size_t i = 0; i < ni; i++) {
@@ -343,8 +378,20 @@ dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j
     return st;
 }
 
-dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                         double *Theta, size_t ld, size_t layer_stride)
+dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                       double *Theta, size_t ld, size_t layer_stride, int sym)
 {
-    return dw_kern_tile(p, i0, i1, j0, j1, K, Theta, ld, layer_stride, 0);
+    return tile_run(p, i0, i1, j0, j1, K, Theta, NULL, NULL, ld, layer_stride, sym, 1);
+}
+
+dw_status dw_kern_tile_direct(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                              double *Theta, size_t ld, size_t layer_stride)
+{
+    return tile_run(p, i0, i1, j0, j1, K, Theta, NULL, NULL, ld, layer_stride, 0, 0);
+}
+
+dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                         double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym)
+{
+    return tile_run(p, i0, i1, j0, j1, K, Theta, BK, BT, ld, layer_stride, sym, 1);
 }

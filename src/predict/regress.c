@@ -3,6 +3,8 @@
  * to the matrix-free route of cg.c; `auto` chooses by memory and records why. */
 #include "predict/predict.h"
 
+#include "kernels/kernel.h"
+
 #include "net/net.h"
 
 #include <float.h>
@@ -49,7 +51,7 @@ static dw_status kside_scales(kside *ks, const dw_net *net, const dw_kernel_opts
     dw_status s = dw_kernel_plan_init(&plan, net, ko, T, m, NULL, m, d);
     for (size_t i = 0; !s && i < m; i++) {
         double v = 0;
-        s = dw_kernel_tile(plan, i, i + 1, i, i + 1, ntk ? NULL : &v, ntk ? &v : NULL, 1, 1);
+        s = dw_kern_tile_direct(plan, i, i + 1, i, i + 1, ntk ? NULL : &v, ntk ? &v : NULL, 1, 1);
         ks->s_test[i] = sqrt(fmax(v, 0.0) * raise);
     }
     dw_kernel_plan_clear(plan);

@@ -159,6 +159,11 @@ static dw_status sc_kernels(void)
     if (!s) s = dw_kernel_info_init(&info);
     if (!s && !kernel_rect) s = dw_kernel_gram(net, o, PTS, 4, NULL, 4, 3, K, T, info);
     if (!s && kernel_rect) s = dw_kernel_gram(net, o, PTS, 2, PTS + 6, 2, 3, K, T, NULL);
+    /* a symmetric plan's tile reaching below the diagonal beyond its columns (mirrors computed into scratch) */
+    dw_kernel_plan *p = NULL;
+    if (!s && !kernel_rect) s = dw_kernel_plan_init(&p, net, o, PTS, 4, NULL, 4, 3);
+    if (!s && !kernel_rect) s = dw_kernel_tile(p, 2, 4, 0, 3, K, T, 3, 6);
+    dw_kernel_plan_clear(p);
     dw_kernel_info_clear(info);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
