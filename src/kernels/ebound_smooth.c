@@ -5,9 +5,9 @@
  * The reference's bound, per layer: with V(a, b, c) = E[phi(u) phi(v)], Vd = E[phi'(u) phi'(v)],
  *   |dc'| <= w (|dV/dc| dc + |dV/da| da + |dV/db| db + R_V) + u_L |c'|,
  *   |dTheta'| <= |dc'| (or the standard form's) + w (|dVd| |Theta| + |Vd| dTheta) + 3 u_L |w Vd Theta|,
- * the partial derivatives in closed form (dV/dc = Vd by Price's theorem), R_V = 32 u_L times the magnitudes of V's
- * terms (a few operations, and the long-double functions asinl, expl, expm1l within a few ulp: glibc's table of
- * known maximal errors, x86 long double). The derivatives are taken at the reference's values: over the interval of
+ * the partial derivatives in closed form (dV/dc = Vd by Price's theorem), R_V V's rounding: erf 32 u_L |V| (a few
+ * operations and asinl); sin, cos, exp 8 u_L of the exponentials' magnitudes plus 2 u_L |x| for the rounding of
+ * their arguments x (expl, sinhl within a few ulp: glibc's table of known maximal errors, x86 long double). The derivatives are taken at the reference's values: over the interval of
  * uncertainty (relative width below 1e-15 where the bound is used) they change by a fraction of that, covered by
  * the factor 1 + 1e-6 + 4 rel. The diagonal variances a^l carry their own bounds by the same rule at c = a. */
 #include "kernels/kernel.h"
