@@ -70,6 +70,8 @@ def test_relu_bounds_tight(depth, kind):
     X, T = rng.normal(size=(30, 4)), rng.normal(size=(8, 4))
     for Y in (None, T):
         K, B = dw.kernel_bound(X, Y, depth=depth, act="relu", weight_var=1.5, bias_var=0.1, kind=kind)
+        K1, B1 = dw.kernel_bound(X, Y, depth=depth, act="relu", weight_var=1.5, bias_var=0.1, kind=kind, threads=1)
+        assert np.array_equal(K, K1) and np.array_equal(B, B1)  # the same bits for any thread count
         Kr, Thr = mpref.kernel_ref(X, Y, depth, "relu", 1.5, 0.1)
         E = abs_err(Kr if kind == "nngp" else Thr, K)
         assert np.all(B >= E)
