@@ -177,3 +177,15 @@ def test_cli_bound(tmp_path):
         r = run("--depth", "2", *args, "--out", "K2.npy", "--bound", "B2.npy")
         assert r.returncode != 0 and word in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "K2.npy").exists() and not (tmp_path / "B2.npy").exists()
+
+
+def test_relu_scaled_expression_apriori():
+    """'2*max(z, 0)' takes the relu family's closed form with lam^2 = 4 folded into the variances (rounded), so no
+    long-double reference: the a priori analysis of the sweep alone (docs/kernel.md, item 1) must hold."""
+    X = hard_inputs()
+    for depth in (1, 3):
+        for kind in ("nngp", "ntk"):
+            K, B = dw.kernel_bound(X, depth=depth, act="2*max(z, 0)", weight_var=1.5, bias_var=0.3, kind=kind)
+            ref = mpref.kernel_ref(X, None, depth, "relu", [1.5] + [6.0] * depth, 0.3)
+            E = abs_err(ref[0] if kind == "nngp" else ref[1], K)
+            assert np.all(B >= E), (depth, kind)
