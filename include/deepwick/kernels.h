@@ -88,8 +88,9 @@ DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, cons
  * matrix), K_exact the kernel of the float64 inputs in exact arithmetic (docs/kernel.md "Per-entry error
  * bounds"). The Gram matrices are bit for bit those of dw_kernel_gram. Closed forms (the relu family: relu,
  * leaky_relu, abs and expressions that are one; identity, erf, sin, cos, exp): the double's error measured against a
- * long-double reference plus the reference's own a priori rounding bound (relu family: also a forward analysis of
- * the sweep's operations, the smaller kept); activations of the generic route: each entry's own expectation bound
+ * long-double reference plus the reference's own a priori rounding bound (where long double is double, or for
+ * relu-family expressions with a rounded scale: a forward analysis of the sweep's operations); activations of the
+ * generic route: each entry's own expectation bound
  * propagated through the layers (its estimated part, if any, as dw_kernel_info_estimate says); depth 0: any
  * activation. Dense networks only, final layer only (not with all_layers); gelu, poly, step: DW_ERR_INVALID naming
  * them. */
