@@ -164,8 +164,9 @@ int cmd_predict(int argc, char **argv)
         rc = cli_error("--bound: the certified bound needs t infinite (no --t) and the cholesky solver");
         goto done;
     }
-    /* the certified bound (a second factorisation): with --bound, and with --json where it can be certified */
-    const bool certify = a.bound || (a.json && !cli_given(&cmd, &a, "t") && strcmp(a.solver, "cg") != 0);
+    /* the certified bound (a second factorisation and the kernel's per-entry bounds, several times the solve's
+     * cost): only when asked for */
+    const bool certify = a.bound != NULL;
     if (certify && !(bound = malloc(m * k * sizeof *bound))) {
         rc = cli_error("out of memory for the bounds (%zu x %zu)", m, k);
         goto done;
