@@ -34,14 +34,21 @@ void dw_arch_input(const arch_op *op, bool full, const double *x, const double *
  * parameterisation) or fan_in K + wv Theta (+ 1 with a bias) (standard). K holds the (convolved) K before. */
 DW_LANES void dw_arch_affine(const arch_op *op, size_t n, double *restrict K, double *restrict T)
 {
-    const double wv = op->wv, bv = op->has_bias ? op->bv : 0.0, one = op->has_bias ? 1.0 : 0.0;
-    if (T) {
-        if (op->standard)
-            for (size_t j = 0; j < n; j++) T[j] = op->fan_in * K[j] + wv * T[j] + one;
-        else
-            for (size_t j = 0; j < n; j++) T[j] = wv * K[j] + bv + wv * T[j];
+    const double wv = op->wv, bv = op->has_bias ? op->bv : 0.0, one = op->has_bias ? 1.0 : 0.0, fan = op->fan_in;
+    if (!T) {
+        for (size_t j = 0; j < n; j++) K[j] = wv * K[j] + bv;
+    } else if (op->standard) {
+        for (size_t j = 0; j < n; j++) {
+            T[j] = fan * K[j] + wv * T[j] + one;
+            K[j] = wv * K[j] + bv;
+        }
+    } else { /* one pass: T' = K' + w T with K' = w K + b */
+        for (size_t j = 0; j < n; j++) {
+            const double k = wv * K[j] + bv;
+            T[j] = k + wv * T[j];
+            K[j] = k;
+        }
     }
-    for (size_t j = 0; j < n; j++) K[j] = wv * K[j] + bv;
 }
 
 void dw_arch_dense(const arch_op *op, bool full, double *K, double *T)
