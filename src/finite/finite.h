@@ -75,20 +75,21 @@ typedef struct dw_fw_series2 {
 dw_status dw_fw_series2_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
 
 /* ---- the relu family in closed form (prim_relu.c): phi = lam (z on z > 0, alpha z on z < 0) --------------- */
+#define DW_FW_RD 5 /* powers 0..4 of the moments' tables */
 typedef struct dw_fw_relu {
     double alpha, lam;
-    double a, b, c;    /* Sigma */
+    double a, b, c;    /* Sigma (c is recomputed from a, b, theta by dw_fw_relu_prepare) */
     double theta;      /* the angle, from the state's distance (accurate near 0 and pi) */
     int m;             /* 1: one-dimensional at variance a */
-    /* filled by dw_fw_relu_prepare: Sigma^-1, the quadrant moments E[u^p v^q; quadrant] (p, q <= 8; quadrants
-     * (+,-), (+,+), (-,+), (-,-)) and the half-line moments E[u^p; u > 0] */
-    long double L[2][2]; /* the tables in extended precision: the Stein weights cancel (theory.md 1.6, pitfall 1) */
-    long double mq[9][9][4];
-    double half[9];
-    long double he[5][5][5][5];        /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
-    unsigned char have_he[5][5];
+    /* filled by dw_fw_relu_prepare, in the coordinates (a, b, theta) that carry the pair without cancellation:
+     * full and half-line moments E[u^n], E[u^n; u > 0] (side 0: u, variance a; side 1: v, variance b), the
+     * regression slopes c / a, c / b and conditional deviations sqrt(b) sin theta, sqrt(a) sin theta, the density
+     * at the origin, and the (+,+) quadrant moments E[u^p v^q; u > 0, v > 0] (p + q <= 4) */
+    double full[2][DW_FW_RD], half[2][DW_FW_RD], slope[2], sig[2], sqv[2], p00, sinth, costh;
+    double quad[DW_FW_RD][DW_FW_RD];
 } dw_fw_relu;
-/* Tables of R for the moments below (after alpha, lam, a, b, c, theta, m are set). */
+/* Tables of R for the moments below (after alpha, lam, a, b, theta, m are set); DW_ERR_RANGE for a degenerate
+ * pair (theta = 0 or pi) where derivatives are asked for (their moments are infinite there). */
 dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv);
 dw_status dw_fw_relu_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
 
