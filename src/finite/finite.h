@@ -112,6 +112,10 @@ typedef struct dw_fw_layer {
 void dw_fw_state_init(dw_fw_state *s, int m, const double *x, const double *y, size_t d, const dw_fw_layer *L1);
 /* One step l -> l + 1 with the layer's primitives at Sigma = K^l. */
 void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L);
+/* The running error bound of a step: e holds absolute bounds on the errors of s's entries (K .. F); it becomes
+ * the bound for step(s), from the magnitudes of s and P, the primitives' errors (a few ulps of each, as the relu
+ * family's closed form gives them) and the rounding of the sums (first order in the errors). */
+void dw_fw_state_bound_step(dw_fw_state *e, const dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L);
 /* The output quantities (DW_FW_COUNT) of the pair (x, y) (m = 2) or (x, x) (m = 1). */
 void dw_fw_state_outputs(const dw_fw_state *s, double out[]);
 

@@ -4,6 +4,7 @@
  * count. */
 #include "finite/gram.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,30 @@ typedef struct job {
     dw_fw_vecs *vecs;    /* series route: per worker, L x-side vectors (one per layer) and one y-side */
 } job;
 
-/* the largest relative error estimate of one Gaussian moment accepted from the relu family's closed form: near
- * parallel pairs the contraction amplifies the moments' errors about a thousandfold (measured against the 70-digit
- * reference: moment error 3e-8 -> 2e-5 on G1 at correlation 0.999, depth 4), so this keeps the returned
- * corrections to about 1e-6 */
-#define DW_FW_CLOSED_MAX_ERR 1e-9
+/* the largest relative error bound accepted on a pair's outputs from the relu family's closed form (each output
+ * relative to its kernel's scale: K, Theta, K^2, Theta^2): the running bound of dw_fw_state_bound_step, which grows
+ * like eps / theta^3 for nearly parallel pairs (the contraction of moments diverging like sin^-3 theta with
+ * fluctuation tensors whose compensating components are carried only to the rounding of their largest entries) */
+#define DW_FW_CLOSED_MAX_ERR 1e-6
+
+/* the bound's largest ratio to each output's scale */
+static double rel_bound(const dw_fw_state *s, const dw_fw_state *e)
+{
+    double o[DW_FW_COUNT], eo[DW_FW_COUNT], k = 0.0, t = 0.0, r = 0.0;
+    dw_fw_state_outputs(s, o);
+    dw_fw_state_outputs(e, eo);
+    for (int a = 0; a < s->m; a++)
+        for (int b = 0; b < s->m; b++) k = fmax(k, fabs(s->K[a][b])), t = fmax(t, fabs(s->T[a][b]));
+    for (int q = 0; q < DW_FW_COUNT; q++) {
+        int ntk = q == DW_FW_NTK || q == DW_FW_NTK_1 || q == DW_FW_NTK_VAR || q == DW_FW_NTK_COV;
+        int second = q == DW_FW_NNGP_VAR || q == DW_FW_NTK_VAR || q == DW_FW_NNGP_COV || q == DW_FW_NTK_COV ||
+                     q == DW_FW_KAPPA4;
+        double sc = ntk ? t : k;
+        if (second) sc *= sc;
+        if (sc > 0) r = fmax(r, eo[q] / sc);
+    }
+    return r;
+}
 
 static const dw_fw_coefs *coefs_of(const job *J, size_t p, int l) { return &J->coefs[p * (size_t)J->L + l - 1]; }
 
@@ -61,9 +81,15 @@ static double angle(double a, double b, double c, double dist)
 static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
                      double *err, dw_fw_vecs *vx)
 {
-    dw_fw_state s;
+    dw_fw_state s, e; /* e: the running error bound (relu family pairs) */
     dw_fw_prim P;
     dw_fw_state_init(&s, m, x, y, J->d, &J->lay[0]);
+    const int bound = J->closed && m == 2;
+    if (bound) { /* layer 1: the rounding of the inputs' dot products */
+        e = s;
+        double *v = &e.K[0][0];
+        for (size_t k = 0; k < 96; k++) v[k] = fabs(v[k]) * (J->d + 2) * DBL_EPSILON;
+    }
     for (int l = 1; l <= J->L; l++) {
         const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
         dw_status st;
@@ -93,13 +119,20 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         double scale = 0.0;
         for (int i = 0; i < m; i++) scale = fmax(scale, fmax(fabs(P.s[i][i]), fabs(P.p[i][i])));
         if (scale > 0 && P.err / scale > *err) *err = P.err / scale;
-        if (J->closed && m == 2 && !(P.err <= DW_FW_CLOSED_MAX_ERR * scale))
-            return dw_fail(DW_ERR_RANGE,
-                           "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer %d): "
-                           "the relu family's closed form loses its accuracy there (estimated error %.2g relative; "
-                           "theory.md 1.6, pitfall 1: not supported yet)",
-                           p + 1, (J->sym ? q : q - J->n) + 1, angle(a, b, c, s.dist), l, P.err / scale);
+        if (bound) dw_fw_state_bound_step(&e, &s, &P, &J->lay[l]);
         dw_fw_state_step(&s, &P, &J->lay[l]);
+        if (bound) {
+            double rb = rel_bound(&s, &e);
+            if (rb > *err) *err = rb;
+            if (!(rb <= DW_FW_CLOSED_MAX_ERR))
+                return dw_fail(DW_ERR_RANGE,
+                               "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer "
+                               "%d): the error bound of the relu family's corrections reaches %.2g relative there "
+                               "(above %g: the Gaussian moments diverge like sin^-3 of the angle and their contraction "
+                               "cancels in double precision; theory.md 1.6, pitfall 1)",
+                               p + 1, (J->sym ? q : q - J->n) + 1, angle(a, b, c, s.dist), l, rb,
+                               DW_FW_CLOSED_MAX_ERR);
+        }
     }
     dw_fw_state_outputs(&s, out);
     for (int k = 0; k < DW_FW_COUNT; k++)

@@ -3,7 +3,9 @@
  * conditioning on layer l. Plain functions on arrays; the driver (gram.c) supplies the primitives. */
 #include "finite/finite.h"
 
+#include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #define I4 DW_FW_I4
@@ -53,7 +55,9 @@ static void sandwich(int m, const double *X, const double *V, const double *Y, d
                 }
 }
 
-void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
+/* sg = -1: the step; sg = +1: the same sums on magnitudes (the centred products SS - s s, ... turned into sums),
+ * for the running error bound (dw_fw_state_bound_step) */
+static void step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L, double sg)
 {
     const int m = s->m;
     const double cw = L->cw, cb = L->cb, lw = L->lw, lb = L->lb, ic = 1.0 / L->c;
@@ -103,9 +107,9 @@ void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
                     const int i = I4(a, b, c, d);
                     const double sab = P->s[a][b], scd = P->s[c][d], pab = P->p[a][b], pcd = P->p[c][d];
                     const double Tab = s->T[a][b], Tcd = s->T[c][d];
-                    const double ss = P->SS[i] - sab * scd;
-                    const double sp_abcd = P->SP[i] - sab * pcd, sp_cdab = P->SP[I4(c, d, a, b)] - pab * scd;
-                    const double pp = P->PP[i] - pab * pcd;
+                    const double ss = P->SS[i] + sg * sab * scd;
+                    const double sp_abcd = P->SP[i] + sg * sab * pcd, sp_cdab = P->SP[I4(c, d, a, b)] + sg * pab * scd;
+                    const double pp = P->PP[i] + sg * pab * pcd;
                     double DJg = 0.0, JfD = 0.0, DJf = 0.0, FQQ = 0.0;
                     for (int g = 0; g < m; g++)
                         for (int h = 0; h < m; h++) {
@@ -123,6 +127,37 @@ void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
                     o.F[i] = ic * cw * cw * Tab * P->SP[I4(c, d, a, b)] + cw * cw * FQQ;
                 }
     *s = o;
+}
+
+void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L) { step(s, P, L, -1.0); }
+
+/* The state's and the primitives' numbers as flat arrays (their double members are contiguous) */
+#define STATE_N 96
+#define PRIM_N 224
+_Static_assert(offsetof(dw_fw_state, F) + sizeof(double[16]) - offsetof(dw_fw_state, K) == STATE_N * sizeof(double),
+               "dw_fw_state: K .. F contiguous");
+_Static_assert(offsetof(dw_fw_prim, Q1) + sizeof(double[8]) - offsetof(dw_fw_prim, s) == PRIM_N * sizeof(double),
+               "dw_fw_prim: s .. Q1 contiguous");
+
+void dw_fw_state_bound_step(dw_fw_state *e, const dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
+{
+    /* every output of the step is a sum of products of state entries, primitives and non-negative constants; on
+     * magnitudes the step is monotone, so step(|s| + e, |P| (1 + 32 eps)) - step(|s|, |P|) bounds the propagated error
+     * to first order (each relu-family moment is accurate to a few ulps of itself: a sum of a few terms of one sign
+     * or of one scale, prim_relu.c), and a multiple of step(|s|, |P|) the rounding of the sums (at most 64 terms) */
+    dw_fw_state xa = *s, xp;
+    dw_fw_prim pa = *P, pp;
+    double *va = &xa.K[0][0], *ve = &e->K[0][0], *qa = &pa.s[0][0];
+    for (int k = 0; k < STATE_N; k++) va[k] = fabs(va[k]);
+    for (int k = 0; k < PRIM_N; k++) qa[k] = fabs(qa[k]);
+    xp = xa;
+    pp = pa;
+    double *vp = &xp.K[0][0], *qp = &pp.s[0][0];
+    for (int k = 0; k < STATE_N; k++) vp[k] += ve[k];
+    for (int k = 0; k < PRIM_N; k++) qp[k] += 32 * DBL_EPSILON * qp[k];
+    step(&xa, &pa, L, 1.0);
+    step(&xp, &pp, L, 1.0);
+    for (int k = 0; k < STATE_N; k++) ve[k] = (vp[k] - va[k]) + 64 * DBL_EPSILON * va[k];
 }
 
 void dw_fw_state_outputs(const dw_fw_state *s, double out[])
