@@ -33,47 +33,19 @@ typedef struct job {
 /* the largest relative error bound accepted on a pair's outputs from the relu family's closed form (each output
  * relative to its kernel's scale: K, Theta, K^2, Theta^2): the running bound of dw_fw_state_bound_step, which grows
  * like eps / theta^3 for nearly parallel pairs (the contraction of moments diverging like sin^-3 theta with
- * fluctuation tensors whose compensating components are carried only to the rounding of their largest entries) */
-#define DW_FW_CLOSED_MAX_ERR 1e-6
-
-/* the bound's largest ratio to each output's scale */
-static double rel_bound(const dw_fw_state *s, const dw_fw_state *e)
-{
-    double o[DW_FW_COUNT], eo[DW_FW_COUNT], k = 0.0, t = 0.0, r = 0.0;
-    dw_fw_state_outputs(s, o);
-    dw_fw_state_outputs(e, eo);
-    for (int a = 0; a < s->m; a++)
-        for (int b = 0; b < s->m; b++) k = fmax(k, fabs(s->K[a][b])), t = fmax(t, fabs(s->T[a][b]));
-    for (int q = 0; q < DW_FW_COUNT; q++) {
-        int ntk = q == DW_FW_NTK || q == DW_FW_NTK_1 || q == DW_FW_NTK_VAR || q == DW_FW_NTK_COV;
-        int second = q == DW_FW_NNGP_VAR || q == DW_FW_NTK_VAR || q == DW_FW_NNGP_COV || q == DW_FW_NTK_COV ||
-                     q == DW_FW_KAPPA4;
-        double sc = ntk ? t : k;
-        if (second) sc *= sc;
-        if (sc > 0) r = fmax(r, eo[q] / sc);
-    }
-    return r;
-}
+ * fluctuation tensors whose compensating components are carried only to the rounding of their largest entries).
+ * A pair over it in double is run again in __float128; one over it there is refused. */
+#define DW_FW_CLOSED_MAX_ERR 1e-9
 
 static const dw_fw_coefs *coefs_of(const job *J, size_t p, int l) { return &J->coefs[p * (size_t)J->L + l - 1]; }
 
-/* sin t - t cos t without cancellation for small t */
-static double sin_minus(double t)
+static dw_status finite_outputs(const double out[])
 {
-    if (t > 0.1) return sin(t) - t * cos(t);
-    double t2 = t * t;
-    return t * t2 * (1.0 / 3 - t2 * (1.0 / 30 - t2 * (1.0 / 840 - t2 * (1.0 / 45360 - t2 / 3991680))));
-}
-
-static double angle(double a, double b, double c, double dist)
-{
-    double sa = sqrt(a), sb = sqrt(b);
-    double s2 = (dist - (sa - sb) * (sa - sb)) / (4 * sa * sb); /* sin^2(theta / 2) */
-    if (s2 > 0.5) {
-        double r = c / (sa * sb);
-        return acos(r < -1 ? -1 : r > 1 ? 1 : r);
-    }
-    return 2 * asin(sqrt(s2 > 0 ? s2 : 0));
+    for (int k = 0; k < DW_FW_COUNT; k++)
+        if (!isfinite(out[k]))
+            return dw_fail(DW_ERR_RANGE, "finite-width corrections: %s is not finite (%g): the network's variances "
+                                         "overflow at this depth", dw_finite_quantity_name(k), out[k]);
+    return DW_OK;
 }
 
 /* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1); vx: the worker's
@@ -81,30 +53,33 @@ static double angle(double a, double b, double c, double dist)
 static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
                      double *err, dw_fw_vecs *vx)
 {
-    dw_fw_state s, e; /* e: the running error bound (relu family pairs) */
+    if (J->closed && m == 2) { /* a pair of the relu family: double, else __float128, else refused */
+        double rel, ang;
+        int at;
+        dw_status st = dw_fw_relu_pair(J->alpha, J->lam, J->L, J->lay, x, y, J->d, out, &rel, &ang, &at);
+        if (!st && !(rel <= DW_FW_CLOSED_MAX_ERR))
+            st = dw_fw_relu_pair_q(J->alpha, J->lam, J->L, J->lay, x, y, J->d, out, &rel, &ang, &at);
+        if (st) return st;
+        if (rel > *err) *err = rel;
+        if (!(rel <= DW_FW_CLOSED_MAX_ERR))
+            return dw_fail(DW_ERR_RANGE,
+                           "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer %d): "
+                           "the error bound of the relu family's corrections reaches %.2g relative there even in "
+                           "128-bit arithmetic (above %g: the Gaussian moments diverge like sin^-3 of the angle and "
+                           "their contraction cancels; theory.md 1.6, pitfall 1)",
+                           p + 1, (J->sym ? q : q - J->n) + 1, ang, at, rel, DW_FW_CLOSED_MAX_ERR);
+        return finite_outputs(out);
+    }
+    dw_fw_state s;
     dw_fw_prim P;
     dw_fw_state_init(&s, m, x, y, J->d, &J->lay[0]);
-    const int bound = J->closed && m == 2;
-    if (bound) { /* layer 1: the rounding of the inputs' dot products */
-        e = s;
-        double *v = &e.K[0][0];
-        for (size_t k = 0; k < 96; k++) v[k] = fabs(v[k]) * (J->d + 2) * DBL_EPSILON;
-    }
     for (int l = 1; l <= J->L; l++) {
         const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
         dw_status st;
         if (J->closed) {
-            dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = m,
-                            .theta = m == 2 ? angle(a, b, c, s.dist) : 0.0};
+            dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = 1}; /* one input */
             st = dw_fw_relu_prepare(&R, l > 1);
             if (!st) st = dw_fw_prim_fill(m, l > 1, dw_fw_relu_moment, &R, &P);
-            if (!st && m == 2) {
-                /* the distance of the next layer, E[(phi(u) - phi(v))^2] without cancellation */
-                const double al = J->alpha, D = s.dist;
-                double e = al * al * D + (1 - al) * (1 - al) * (0.5 * D - sqrt(a * b) * sin_minus(R.theta) / M_PI) +
-                           al * (1 - al) * D;
-                s.dist = J->lay[l].cw * J->lam * J->lam * e;
-            }
         } else {
             double rho = 1.0, sr;
             if (m == 2) dw_corr(a, b, c, &rho, &sr);
@@ -119,27 +94,10 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         double scale = 0.0;
         for (int i = 0; i < m; i++) scale = fmax(scale, fmax(fabs(P.s[i][i]), fabs(P.p[i][i])));
         if (scale > 0 && P.err / scale > *err) *err = P.err / scale;
-        if (bound) dw_fw_state_bound_step(&e, &s, &P, &J->lay[l]);
         dw_fw_state_step(&s, &P, &J->lay[l]);
-        if (bound) {
-            double rb = rel_bound(&s, &e);
-            if (rb > *err) *err = rb;
-            if (!(rb <= DW_FW_CLOSED_MAX_ERR))
-                return dw_fail(DW_ERR_RANGE,
-                               "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer "
-                               "%d): the error bound of the relu family's corrections reaches %.2g relative there "
-                               "(above %g: the Gaussian moments diverge like sin^-3 of the angle and their contraction "
-                               "cancels in double precision; theory.md 1.6, pitfall 1)",
-                               p + 1, (J->sym ? q : q - J->n) + 1, angle(a, b, c, s.dist), l, rb,
-                               DW_FW_CLOSED_MAX_ERR);
-        }
     }
     dw_fw_state_outputs(&s, out);
-    for (int k = 0; k < DW_FW_COUNT; k++)
-        if (!isfinite(out[k]))
-            return dw_fail(DW_ERR_RANGE, "finite-width corrections: %s is not finite (%g): the network's variances "
-                                         "overflow at this depth", dw_finite_quantity_name(k), out[k]);
-    return DW_OK;
+    return finite_outputs(out);
 }
 
 /* Item p < n + m': point p's coefficients at every layer (series route) and, for X against itself, its

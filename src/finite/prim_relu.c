@@ -9,7 +9,7 @@
  *     two half lines: the (+,+) quadrant moment, an angular integral of a positive trigonometric polynomial;
  *   delta^(r)(u) times a piece of v: (-1)^r d^r/du^r [p_u(u) E(piece | u)] at 0, Leibniz over the density's and the
  *     conditional moment's derivatives; the latter are those of M_q(t) = E[(t + Z)^q; Z > -t] (M_q' = q M_(q-1),
- *     M_0 = Phi), which bring the powers (sqrt(b) sin theta)^(q - j) that make the moment diverge as theta -> 0;
+ *     M_0 = Phi), which bring the powers (FN(sqrt)(b) sin theta)^(q - j) that make the moment diverge as theta -> 0;
  *   delta^(r)(u) delta^(s)(v): the density at the origin times He_alpha(0), products of Sigma^-1 entries written
  *     with sin^2 theta (no difference of nearly equal numbers).
  * No term is a difference of large numbers, so each moment is accurate to a few ulps of its terms' magnitudes at any
@@ -21,157 +21,168 @@
 #include <pthread.h>
 #include <string.h>
 
-#define RD DW_FW_RD
-enum { POLY, HALF, DELTA };
+#ifndef DW_FW_REAL /* the REAL build; quad.c sets these for __float128 and includes this file again */
+#define REAL double
+#define DW_FW_T(name) name
+#define FN(f) f
+#define EPS DBL_EPSILON
+#define RC(x) x
+#endif
 
-static const double fact[RD] = {1, 1, 2, 6, 24};
-static const double binom[RD][RD] = {{1}, {1, 1}, {1, 2, 1}, {1, 3, 3, 1}, {1, 4, 6, 4, 1}};
-#define ISQ2PI 0.398942280401432677939946059934381868 /* 1 / sqrt(2 pi) */
+#define RD DW_FW_RD
+#define PI_ RC(3.141592653589793238462643383279502884)
+#ifndef DW_FW_PIECE_KINDS
+#define DW_FW_PIECE_KINDS
+enum { POLY, HALF, DELTA };
+#endif
+
+static const REAL DW_FW_T(fact)[RD] = {1, 1, 2, 6, 24};
+static const REAL DW_FW_T(binom)[RD][RD] = {{1}, {1, 1}, {1, 2, 1}, {1, 3, 3, 1}, {1, 4, 6, 4, 1}};
+#define ISQ2PI RC(0.398942280401432677939946059934381868) /* 1 / FN(sqrt)(2 pi) */
 /* standard normal: full moments E Z^n, half-line moments E[Z^n; Z > 0], density derivatives phi^(n)(0) */
-static const double mfull[RD] = {1, 0, 1, 0, 3};
-static const double mhalf[RD] = {0.5, ISQ2PI, 0.5, 2 * ISQ2PI, 1.5};
-static const double dens0[RD] = {ISQ2PI, 0, -ISQ2PI, 0, 3 * ISQ2PI};
+static const REAL DW_FW_T(mfull)[RD] = {1, 0, 1, 0, 3};
+static const REAL DW_FW_T(mhalf)[RD] = {0.5, ISQ2PI, 0.5, 2 * ISQ2PI, 1.5};
+static const REAL DW_FW_T(dens0)[RD] = {ISQ2PI, 0, -ISQ2PI, 0, 3 * ISQ2PI};
 
 /* x^k for integer k of either sign (x^0 = 1 also for x = 0) */
-static double ipow(double x, int k)
+static REAL DW_FW_T(ipow)(REAL x, int k)
 {
-    double r = 1.0, y = k < 0 ? 1.0 / x : x;
+    REAL r = 1.0, y = k < 0 ? 1.0 / x : x;
     for (int i = 0; i < (k < 0 ? -k : k); i++) r *= y;
     return r;
 }
 
-/* The 24-point Gauss-Legendre rule (Newton on the Legendre recurrence in long double), built once. */
+/* The 24-point Gauss-Legendre rule (Newton on the Legendre recurrence in the real type), built once. */
 #define GLN 24
-static double glx[GLN], glw[GLN];
-static pthread_once_t gl_once = PTHREAD_ONCE_INIT;
-static void gl_init(void)
+static REAL DW_FW_T(glx)[GLN], DW_FW_T(glw)[GLN];
+static pthread_once_t DW_FW_T(gl_once) = PTHREAD_ONCE_INIT;
+static void DW_FW_T(gl_init)(void)
 {
-    const long double pi = 3.141592653589793238462643383279502884L;
     for (int i = 0; i < GLN; i++) {
-        long double z = cosl(pi * (i + 0.75L) / (GLN + 0.5L)), dp = 1.0L;
+        REAL z = FN(cos)(PI_ * (i + RC(0.75)) / (GLN + RC(0.5))), dp = 1;
         for (int it = 0; it < 100; it++) {
-            long double p0 = 1.0L, p1 = z;
+            REAL p0 = 1, p1 = z;
             for (int k = 2; k <= GLN; k++) {
-                long double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+                REAL p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
                 p0 = p1;
                 p1 = p2;
             }
-            dp = GLN * (z * p1 - p0) / (z * z - 1.0L);
-            long double dz = p1 / dp;
+            dp = GLN * (z * p1 - p0) / (z * z - 1);
+            REAL dz = p1 / dp;
             z -= dz;
-            if (fabsl(dz) < 1e-21L * fabsl(z) + 1e-24L) break;
+            if (FN(fabs)(dz) < 4 * EPS) break;
         }
-        glx[i] = (double)z;
-        glw[i] = (double)(2.0L / ((1.0L - z * z) * dp * dp));
+        DW_FW_T(glx)[i] = z;
+        DW_FW_T(glw)[i] = 2 / ((1 - z * z) * dp * dp);
     }
 }
 
-dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv)
+dw_status DW_FW_T(dw_fw_relu_prepare)(DW_FW_T(dw_fw_relu) *R, bool deriv)
 {
     const int two = R->m == 2;
-    const double a = R->a, b = two ? R->b : R->a, th = two ? R->theta : 0.0;
-    const double var[2] = {a, b};
-    R->sinth = sin(th);
-    R->costh = cos(th);
-    R->c = sqrt(a * b) * R->costh;
+    const REAL a = R->a, b = two ? R->b : R->a, th = two ? R->theta : 0.0;
+    const REAL var[2] = {a, b};
+    R->sinth = FN(sin)(th);
+    R->costh = FN(cos)(th);
+    R->c = FN(sqrt)(a * b) * R->costh;
     if (two && deriv && !(R->sinth > 0))
-        return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", th);
+        return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", (double)th);
     for (int s = 0; s < 2; s++) {
-        R->sqv[s] = sqrt(var[s]);
+        R->sqv[s] = FN(sqrt)(var[s]);
         R->slope[s] = R->c / var[s];
-        R->sig[1 - s] = sqrt(var[1 - s]) * R->sinth; /* deviation of the other side given this one */
+        R->sig[1 - s] = FN(sqrt)(var[1 - s]) * R->sinth; /* deviation of the other side given this one */
         for (int n = 0; n < RD; n++) {
-            double pw = ipow(R->sqv[s], n);
-            R->full[s][n] = pw * mfull[n];
-            R->half[s][n] = pw * mhalf[n];
+            REAL pw = DW_FW_T(ipow)(R->sqv[s], n);
+            R->full[s][n] = pw * DW_FW_T(mfull)[n];
+            R->half[s][n] = pw * DW_FW_T(mhalf)[n];
         }
     }
-    R->p00 = R->sinth > 0 ? ISQ2PI * ISQ2PI / (R->sqv[0] * R->sqv[1] * R->sinth) : INFINITY;
+    R->p00 = R->sinth > 0 ? ISQ2PI * ISQ2PI / (R->sqv[0] * R->sqv[1] * R->sinth) : (REAL)INFINITY;
     if (!two) return DW_OK;
-    /* (+,+) quadrant: u = sqrt(a) R cos t, v = sqrt(b) R cos(t - theta), t in [theta - pi/2, pi/2]; E R^n over 2 pi
+    /* (+,+) quadrant: u = FN(sqrt)(a) R cos t, v = FN(sqrt)(b) R FN(cos)(t - theta), t in [theta - pi/2, pi/2]; E R^n over 2 pi
      * is 2^(n/2) Gamma(n/2 + 1) / (2 pi); the integrand is positive (no cancellation) */
-    pthread_once(&gl_once, gl_init);
-    static const double radn[RD] = {1 / (2 * M_PI), ISQ2PI / 2, 1 / M_PI, 3 * ISQ2PI / 2, 4 / M_PI};
-    const double h = 0.5 * (M_PI - th), mid = 0.5 * th;
-    double I[RD][RD];
+    pthread_once(&DW_FW_T(gl_once), DW_FW_T(gl_init));
+    const REAL radn[RD] = {1 / (2 * PI_), ISQ2PI / 2, 1 / PI_, 3 * ISQ2PI / 2, 4 / PI_};
+    const REAL h = 0.5 * (PI_ - th), mid = 0.5 * th;
+    REAL I[RD][RD];
     memset(I, 0, sizeof I);
     for (int g = 0; g < GLN; g++) {
-        double t = mid + h * glx[g], cu = cos(t), cv = cos(t - th), pu = glw[g];
+        REAL t = mid + h * DW_FW_T(glx)[g], cu = FN(cos)(t), cv = FN(cos)(t - th), pu = DW_FW_T(glw)[g];
         for (int p = 0; p < RD; p++, pu *= cu) {
-            double pv = pu;
+            REAL pv = pu;
             for (int q = 0; p + q < RD; q++, pv *= cv) I[p][q] += pv;
         }
     }
     for (int p = 0; p < RD; p++)
         for (int q = 0; p + q < RD; q++)
-            R->quad[p][q] = ipow(R->sqv[0], p) * ipow(R->sqv[1], q) * radn[p + q] * h * I[p][q];
+            R->quad[p][q] = DW_FW_T(ipow)(R->sqv[0], p) * DW_FW_T(ipow)(R->sqv[1], q) * radn[p + q] * h * I[p][q];
     return DW_OK;
 }
 
 /* One piece of F^(n), F = phi^i phi'^j without the factor lam^(i+j): kind, power (POLY, HALF) or delta order, and
  * its coefficient. Returns the number of pieces (0..2). */
-typedef struct piece {
+typedef struct DW_FW_T(piece) {
     int kind, k;
-    double coef;
-} piece;
-static int pieces(double alpha, int i, int j, int n, piece out[2])
+    REAL coef;
+} DW_FW_T(piece);
+static int DW_FW_T(pieces)(REAL alpha, int i, int j, int n, DW_FW_T(piece) out[2])
 {
-    const double w = ipow(alpha, i + j);
+    const REAL w = DW_FW_T(ipow)(alpha, i + j);
     int np = 0;
     if (n <= i) {
-        double f = fact[i] / fact[i - n];
-        if (w != 0) out[np++] = (piece){POLY, i - n, w * f};
-        if (w != 1) out[np++] = (piece){HALF, i - n, (1 - w) * f};
+        REAL f = DW_FW_T(fact)[i] / DW_FW_T(fact)[i - n];
+        if (w != 0) out[np++] = (DW_FW_T(piece)){POLY, i - n, w * f};
+        if (w != 1) out[np++] = (DW_FW_T(piece)){HALF, i - n, (1 - w) * f};
     } else if (w != 1) {
-        out[np++] = (piece){DELTA, n - i - 1, (1 - w) * fact[i]};
+        out[np++] = (DW_FW_T(piece)){DELTA, n - i - 1, (1 - w) * DW_FW_T(fact)[i]};
     }
     return np;
 }
 
 /* E[delta^(r)(side s) x piece of the other side (POLY or HALF of power q)]; *mag += the terms' magnitudes */
-static double delta_piece(const dw_fw_relu *R, int s, int r, int kind, int q, double *mag)
+static REAL DW_FW_T(delta_piece)(const DW_FW_T(dw_fw_relu) *R, int s, int r, int kind, int q, REAL *mag)
 {
     const int o = 1 - s;
-    const double dens = ISQ2PI / R->sqv[s], ivar = 1.0 / (R->sqv[s] * R->sqv[s]);
-    double sum = 0.0;
+    const REAL dens = ISQ2PI / R->sqv[s], ivar = 1.0 / (R->sqv[s] * R->sqv[s]);
+    REAL sum = 0.0;
     for (int j = 0; j <= r; j++) {
         int i = r - j; /* the density's derivative order: p_s^(i)(0) = dens He_i(0) (-1)^i / var^(i/2) */
         if (i & 1) continue;
-        double pd = dens * ((i & 2) ? -1.0 : 1.0) * (i == 4 ? 3.0 : 1.0) * ipow(ivar, i / 2);
-        double g; /* d^j/du^j of E[piece | u] at 0 = slope^j sig^(q - j) M_q^(j)(0) */
-        if (j <= q) g = fact[q] / fact[q - j] * (kind == POLY ? mfull[q - j] : mhalf[q - j]);
-        else g = kind == POLY ? 0.0 : fact[q] * dens0[j - q - 1];
+        REAL pd = dens * ((i & 2) ? -1.0 : 1.0) * (i == 4 ? 3.0 : 1.0) * DW_FW_T(ipow)(ivar, i / 2);
+        REAL g; /* d^j/du^j of E[piece | u] at 0 = slope^j sig^(q - j) M_q^(j)(0) */
+        if (j <= q) g = DW_FW_T(fact)[q] / DW_FW_T(fact)[q - j] * (kind == POLY ? DW_FW_T(mfull)[q - j] : DW_FW_T(mhalf)[q - j]);
+        else g = kind == POLY ? 0.0 : DW_FW_T(fact)[q] * DW_FW_T(dens0)[j - q - 1];
         if (g == 0.0) continue;
-        double t = binom[r][j] * pd * ipow(R->slope[s], j) * ipow(R->sig[o], q - j) * g;
+        REAL t = DW_FW_T(binom)[r][j] * pd * DW_FW_T(ipow)(R->slope[s], j) * DW_FW_T(ipow)(R->sig[o], q - j) * g;
         sum += t;
-        *mag += fabs(t);
+        *mag += FN(fabs)(t);
     }
     return (r & 1) ? -sum : sum;
 }
 
 /* E[A(u) B(v)] for two pieces A (side 0), B (side 1) */
-static double piece_pair(const dw_fw_relu *R, const piece *A, const piece *B, double *mag)
+static REAL DW_FW_T(piece_pair)(const DW_FW_T(dw_fw_relu) *R, const DW_FW_T(piece) *A, const DW_FW_T(piece) *B, REAL *mag)
 {
-    const piece *P[2] = {A, B};
+    const DW_FW_T(piece) *P[2] = {A, B};
     if (A->kind == DELTA && B->kind == DELTA) { /* p(0, 0) He_alpha(0) */
         int idx[4], n = 0;
         for (int s = 0; s < 2; s++)
             for (int k = 0; k < P[s]->k && n < 4; k++) idx[n++] = s;
         if ((n & 1) || A->k + B->k > 4) return 0.0;
-        const double is2 = 1.0 / (R->sinth * R->sinth);
-        double Pm[2][2] = {{is2 / (R->sqv[0] * R->sqv[0]), -R->costh * is2 / (R->sqv[0] * R->sqv[1])}, {0, 0}};
+        const REAL is2 = 1.0 / (R->sinth * R->sinth);
+        REAL Pm[2][2] = {{is2 / (R->sqv[0] * R->sqv[0]), -R->costh * is2 / (R->sqv[0] * R->sqv[1])}, {0, 0}};
         Pm[1][0] = Pm[0][1];
         Pm[1][1] = is2 / (R->sqv[1] * R->sqv[1]);
-        double he = n == 0 ? 1.0
+        REAL he = n == 0 ? 1.0
                   : n == 2 ? -Pm[idx[0]][idx[1]]
                            : Pm[idx[0]][idx[1]] * Pm[idx[2]][idx[3]] + Pm[idx[0]][idx[2]] * Pm[idx[1]][idx[3]] +
                                  Pm[idx[0]][idx[3]] * Pm[idx[1]][idx[2]];
-        double t = R->p00 * he;
-        *mag += fabs(t);
+        REAL t = R->p00 * he;
+        *mag += FN(fabs)(t);
         return t;
     }
     for (int s = 0; s < 2; s++)
-        if (P[s]->kind == DELTA) return delta_piece(R, s, P[s]->k, P[1 - s]->kind, P[1 - s]->k, mag);
+        if (P[s]->kind == DELTA) return DW_FW_T(delta_piece)(R, s, P[s]->k, P[1 - s]->kind, P[1 - s]->k, mag);
     if (A->kind == HALF && B->kind == HALF) {
         *mag += R->quad[A->k][B->k];
         return R->quad[A->k][B->k];
@@ -179,31 +190,31 @@ static double piece_pair(const dw_fw_relu *R, const piece *A, const piece *B, do
     /* condition on side s (the half line if any): E[w^p K(w) E(x^q | w)], E(x^q | w) = sum_k C(q, k) (slope w)^k
      * sig^(q-k) E Z^(q-k) */
     const int s = B->kind == HALF ? 1 : 0, o = 1 - s, p = P[s]->k, q = P[o]->k;
-    const double *mom = P[s]->kind == HALF ? R->half[s] : R->full[s];
-    double sum = 0.0;
+    const REAL *mom = P[s]->kind == HALF ? R->half[s] : R->full[s];
+    REAL sum = 0.0;
     for (int k = q & 1; k <= q; k += 2) {
-        double t = binom[q][k] * ipow(R->slope[s], k) * ipow(R->sig[o], q - k) * mfull[q - k] * mom[p + k];
+        REAL t = DW_FW_T(binom)[q][k] * DW_FW_T(ipow)(R->slope[s], k) * DW_FW_T(ipow)(R->sig[o], q - k) * DW_FW_T(mfull)[q - k] * mom[p + k];
         sum += t;
-        *mag += fabs(t);
+        *mag += FN(fabs)(t);
     }
     return sum;
 }
 
-dw_status dw_fw_relu_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err)
+dw_status DW_FW_T(dw_fw_relu_moment)(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, REAL *value, REAL *err)
 {
-    const dw_fw_relu *R = vctx;
+    const DW_FW_T(dw_fw_relu) *R = vctx;
     if (R->m == 1) iy = jy = ny = 0; /* one input: only moments of one side are asked for */
-    piece A[2], B[2];
-    const int na = pieces(R->alpha, ix, jx, nx, A), nb = pieces(R->alpha, iy, jy, ny, B);
-    double sum = 0.0, mag = 0.0;
+    DW_FW_T(piece) A[2], B[2];
+    const int na = DW_FW_T(pieces)(R->alpha, ix, jx, nx, A), nb = DW_FW_T(pieces)(R->alpha, iy, jy, ny, B);
+    REAL sum = 0.0, mag = 0.0;
     for (int k = 0; k < na; k++)
         for (int l = 0; l < nb; l++) {
-            double mg = 0.0, v = piece_pair(R, &A[k], &B[l], &mg);
+            REAL mg = 0.0, v = DW_FW_T(piece_pair)(R, &A[k], &B[l], &mg);
             sum += A[k].coef * B[l].coef * v;
-            mag += fabs(A[k].coef * B[l].coef) * mg;
+            mag += FN(fabs)(A[k].coef * B[l].coef) * mg;
         }
-    const double sc = ipow(R->lam, ix + jx + iy + jy);
+    const REAL sc = DW_FW_T(ipow)(R->lam, ix + jx + iy + jy);
     *value = sc * sum;
-    *err = 16 * DBL_EPSILON * fabs(sc) * mag;
+    *err = 16 * EPS * FN(fabs)(sc) * mag;
     return DW_OK;
 }
