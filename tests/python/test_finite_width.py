@@ -172,7 +172,7 @@ def test_errors():
     with pytest.raises(dw.InputError, match="columns"):
         dw.finite_width(X, np.ones((2, 3)), depth=1, act="tanh")
     with pytest.raises(dw.DeepwickError, match="nearly parallel"):
-        dw.finite_width(np.array([[1.0, 0.0], [1.0, 1e-3]]), depth=2, act="relu", weight_var=2.0)
+        dw.finite_width(np.array([[1.0, 0.0], [1.0, 1e-9]]), depth=3, act="relu", weight_var=2.0)
 
 
 def run(*args):

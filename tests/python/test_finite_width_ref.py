@@ -137,8 +137,11 @@ def _near_parallel_case(rho, cb):
     """The engine at depths 1..4 against the reference at 30 + 12 log10(1/theta) digits; where the engine declines,
     its reason is the error bound (theory.md 1.6, pitfall 1). Returns the depths it declined."""
     x, y, theta = _equal_norm_pair(rho)
-    dmin = min(theta, math.pi - theta) if rho != -1 else 1.0
-    lay = _layers(x, y, 4, "relu", 2.0, cb, dps=30 + int(12 * math.log10(1 / dmin)))
+    y_ref, dmin = y, min(theta, math.pi - theta)
+    if rho == -1:  # exactly opposite: the reference (whose Sigma^-1 is singular there) 1e-14 off, by continuity
+        x, y = np.array([2.0, 0.0, 0.0, 0.0]), np.array([-2.0, 0.0, 0.0, 0.0])
+        y_ref, dmin = np.array([-2.0, 1e-14, 0.0, 0.0]), 1e-14
+    lay = _layers(x, y_ref, 4, "relu", 2.0, cb, dps=30 + int(12 * math.log10(1 / dmin)))
     declined = []
     for L in (1, 2, 3, 4):
         try:
