@@ -89,7 +89,13 @@ dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_
                         (1 - al) * (1 - al) * (RC(0.5) * D - FN(sqrt)(a * b) * DW_FW_T(sin_minus)(th) /
                                                                    RC(3.141592653589793238462643383279502884)) +
                         al * (1 - al) * D;
-        DW_FW_T(dw_fw_state_bound_step)(&e, &s, &P, &lay[l]);
+        /* the primitives' relative error: a few ulps, and the angle's error through moments growing like
+         * sin^-4 theta at most; the angle's from sin^2(theta / 2) = (dist - (sqrt a - sqrt b)^2) / (4 sqrt(ab)),
+         * with dist carried to about 8 ulps per layer */
+        const REAL sq = FN(sqrt)(a * b), dsa = FN(sqrt)(a) - FN(sqrt)(b), sn = R.sinth > 0 ? R.sinth : 1;
+        const REAL ds2 = 8 * l * EPS * (s.dist + dsa * dsa) / (4 * sq) + 4 * EPS;
+        const REAL prel = 32 * EPS + (l > 1 ? 8 * ds2 / (sn * sn) : 0);
+        DW_FW_T(dw_fw_state_bound_step)(&e, &s, &P, prel, &lay[l]);
         DW_FW_T(dw_fw_state_step)(&s, &P, &lay[l]);
         s.dist = lay[l].cw * (REAL)lam * lam * ed;
     }

@@ -51,9 +51,11 @@ void DW_FW_T(dw_fw_state_init)(DW_FW_T(dw_fw_state) *s, int m, const double *x, 
 /* One step l -> l + 1 with the layer's primitives at Sigma = K^l. */
 void DW_FW_T(dw_fw_state_step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L);
 /* The running error bound of a step: e holds absolute bounds on the errors of s's entries (K .. F); it becomes
- * the bound for step(s), from the magnitudes of s and P, the primitives' errors (a few ulps of each, as the relu
- * family's closed form gives them) and the rounding of the sums (first order in the errors). */
-void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L);
+ * the bound for step(s), from the magnitudes of s and P, the primitives' relative error prel (a few ulps of each
+ * from the relu family's closed form, plus the effect of the angle's error) and the rounding of the sums (first
+ * order in the errors). */
+void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
+                                     DW_FW_REAL prel, const dw_fw_layer *L);
 /* The output quantities (DW_FW_COUNT) of the pair (x, y) (m = 2) or (x, x) (m = 1). */
 void DW_FW_T(dw_fw_state_outputs)(const DW_FW_T(dw_fw_state) *s, DW_FW_REAL out[]);
 

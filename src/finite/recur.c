@@ -149,7 +149,8 @@ _Static_assert(offsetof(DW_FW_T(dw_fw_state), F) + sizeof(REAL[16]) - offsetof(D
 _Static_assert(offsetof(DW_FW_T(dw_fw_prim), Q1) + sizeof(REAL[8]) - offsetof(DW_FW_T(dw_fw_prim), s) == PRIM_N * sizeof(REAL),
                "DW_FW_T(dw_fw_prim): s .. Q1 contiguous");
 
-void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L)
+void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
+                                     REAL prel, const dw_fw_layer *L)
 {
     /* every output of the step is a sum of products of state entries, primitives and non-negative constants; on
      * magnitudes the step is monotone, so DW_FW_T(step)(|s| + e, |P| (1 + 32 eps)) - DW_FW_T(step)(|s|, |P|) bounds the propagated error
@@ -164,7 +165,7 @@ void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_f
     pp = pa;
     REAL *vp = &xp.K[0][0], *qp = &pp.s[0][0];
     for (int k = 0; k < STATE_N; k++) vp[k] += ve[k];
-    for (int k = 0; k < PRIM_N; k++) qp[k] += 32 * EPS * qp[k];
+    for (int k = 0; k < PRIM_N; k++) qp[k] += prel * qp[k];
     DW_FW_T(step)(&xa, &pa, L, 1.0);
     DW_FW_T(step)(&xp, &pp, L, 1.0);
     for (int k = 0; k < STATE_N; k++) ve[k] = (vp[k] - va[k]) + 64 * EPS * va[k];
