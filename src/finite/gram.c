@@ -132,6 +132,31 @@ static dw_status point_item(void *ctx, size_t p, int tid)
     return DW_OK;
 }
 
+/* Exactly parallel rows of the relu family, y = t x up to the inputs' rounding, where the pair's Gaussians are
+ * degenerate (their moments infinite) from the first layer whose derivatives enter: by positive homogeneity,
+ * without biases f(t x) = t f(x) for every weight draw (t > 0), so G(x, t x) = t G(x, x), Theta_N(x, t x) =
+ * t Theta_N(x, x), and every output of the pair is t (means) or t^2 (second moments) times that of (x, x). For an even
+ * activation (abs: alpha = -1), f(t x) = |t| f(x) also for t < 0, and for y = -x only the first layer's bias must
+ * vanish. Returns that factor, or 0 where the rule does not apply (relu and leaky relu at t < 0 are not degenerate
+ * after the first layer, which needs no derivative moments). */
+static double homogeneous_scale(const job *J, const double *x, const double *y)
+{
+    size_t k0 = 0;
+    for (size_t k = 1; k < J->d; k++)
+        if (fabs(x[k]) > fabs(x[k0])) k0 = k;
+    if (x[k0] == 0.0) return 0.0;
+    const double t = y[k0] / x[k0];
+    for (size_t k = 0; k < J->d; k++)
+        if (!(fabs(y[k] - t * x[k]) <= 4 * DBL_EPSILON * (fabs(y[k]) + fabs(t * x[k])))) return 0.0;
+    if (!(t > 0) && J->alpha != -1.0) return 0.0;
+    int bias = 0;
+    for (int l = 0; l <= J->L; l++) bias |= J->lay[l].cb != 0.0 || J->lay[l].lb != 0.0;
+    if (!bias) return fabs(t);
+    int bias1 = J->lay[0].cb != 0.0 || J->lay[0].lb != 0.0;
+    /* t = 1: a repeated row up to rounding; t = -1 (abs): f(-x) = f(x) when the first layer has no bias */
+    return fabs(t) == 1.0 && (t > 0 || !bias1) ? 1.0 : 0.0;
+}
+
 static dw_status row_item(void *ctx, size_t item, int tid)
 {
     job *J = ctx;
@@ -152,7 +177,14 @@ static dw_status row_item(void *ctx, size_t item, int tid)
             const double *y = J->sym ? J->X + j * J->d : J->Y + j * J->d;
             size_t q = J->sym ? j : n + j;
             int same = !memcmp(x, y, J->d * sizeof(double));
-            if ((st = run(J, same ? 1 : 2, x, y, i, same ? i : q, o, &e, vx))) return st;
+            double t = same ? 1.0 : J->closed ? homogeneous_scale(J, x, y) : 0.0;
+            if ((st = run(J, t != 0.0 ? 1 : 2, x, y, i, t != 0.0 ? i : q, o, &e, vx))) return st;
+            if (t != 0.0 && !same)
+                for (int k = 0; k < DW_FW_COUNT; k++) {
+                    int second = k == DW_FW_NNGP_VAR || k == DW_FW_NTK_VAR || k == DW_FW_NNGP_COV ||
+                                 k == DW_FW_NTK_COV || k == DW_FW_KAPPA4;
+                    o[k] *= second ? t * t : t;
+                }
         }
         for (int k = 0; k < DW_FW_COUNT; k++) {
             J->out[k * nm + i * m + j] = o[k];

@@ -169,3 +169,14 @@ def test_engine_relu_near_parallel_grid(rho, cb):
     if rho <= 0.999:
         assert declined == []
     assert 1 not in declined
+
+
+@pytest.mark.long
+def test_engine_relu_exactly_parallel_unequal_norms():
+    """y = 1.05 x without bias (the pair degenerate at every layer: the homogeneity rule) against the reference
+    1e-14 off parallel, by continuity (the corrections have a cusp, not a pole)."""
+    x = np.array([1.0, 1.0, 1.0, 1.0])
+    e = np.array([1.0, -1.0, 0.0, 0.0]) / math.sqrt(2)
+    lay = _layers(x, 1.05 * x + 1e-14 * e, 4, "relu", 2.0, 0.0, dps=200)
+    for L in (1, 2, 3, 4):
+        _compare(np.stack([x, 1.05 * x]), lay[L], depth=L, act="relu", weight_var=2.0, bias_var=0.0)
