@@ -7,13 +7,7 @@
 #include <float.h>
 #include <math.h>
 
-#ifndef DW_FW_REAL /* the double build; quad.c sets these for __float128 and includes this file again */
-#define REAL double
-#define DW_FW_T(name) name
-#define FN(f) f
-#define EPS DBL_EPSILON
-#define RC(x) x
-#endif
+#include "finite/real_cfg.h"
 
 /* sin t - t cos t = sum_k>=1 (-1)^(k+1) 2k t^(2k+1) / (2k+1)!, by its series below t = 1 (no cancellation) */
 static REAL DW_FW_T(sin_minus)(REAL t)

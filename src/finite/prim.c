@@ -8,13 +8,7 @@
 #include <float.h>
 #include <string.h>
 
-#ifndef DW_FW_REAL /* the REAL build; quad.c sets these for __float128 and includes this file again */
-#define REAL double
-#define DW_FW_T(name) name
-#define FN(f) f
-#define EPS DBL_EPSILON
-#define RC(x) x
-#endif
+#include "finite/real_cfg.h"
 
 #ifndef DW_FW_PRIM_KEYS
 #define DW_FW_PRIM_KEYS

@@ -21,13 +21,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#ifndef DW_FW_REAL /* the REAL build; quad.c sets these for __float128 and includes this file again */
-#define REAL double
-#define DW_FW_T(name) name
-#define FN(f) f
-#define EPS DBL_EPSILON
-#define RC(x) x
-#endif
+#include "finite/real_cfg.h"
 
 #define RD DW_FW_RD
 #define PI_ RC(3.141592653589793238462643383279502884)

@@ -8,13 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#ifndef DW_FW_REAL /* the REAL build; quad.c sets these for __float128 and includes this file again */
-#define REAL double
-#define DW_FW_T(name) name
-#define FN(f) f
-#define EPS DBL_EPSILON
-#define RC(x) x
-#endif
+#include "finite/real_cfg.h"
 
 #define I4 DW_FW_I4
 #define I6 DW_FW_I6
