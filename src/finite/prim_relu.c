@@ -79,7 +79,7 @@ dw_status DW_FW_T(dw_fw_relu_prepare)(DW_FW_T(dw_fw_relu) *R, bool deriv)
     R->sinth = FN(sin)(th);
     R->costh = FN(cos)(th);
     R->c = FN(sqrt)(a * b) * R->costh;
-    if (two && deriv && !(R->sinth > 0))
+    if (two && deriv && !(R->sinth > 0) && R->alpha != 1) /* linear phi: no kinked piece */
         return dw_fail(DW_ERR_RANGE, "finite-width corrections: a pair of inputs at angle %g is degenerate", (double)th);
     for (int s = 0; s < 2; s++) {
         R->sqv[s] = FN(sqrt)(var[s]);
