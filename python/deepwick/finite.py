@@ -71,8 +71,9 @@ class FiniteWidth:
     rms_nngp, rms_ntk : float or None
         At ``width``: sqrt(C / N), the predicted RMS Frobenius error per Gram.
     info : dict
-        'method', 'moment_error' (the largest estimated error of one Gaussian moment, relative), 'pairs_closed',
-        'pairs_series'.
+        'method', 'moment_error' (relu family: the largest running error bound of a pair's outputs, relative to
+        each output's scale; otherwise the largest estimated error of one Gaussian moment, relative),
+        'pairs_closed', 'pairs_series'.
     """
 
     nngp: np.ndarray

@@ -25,24 +25,27 @@
 #define DW_FW_NF 15
 static inline int dw_fw_fidx(int i, int j) { return (i + j) * (i + j + 1) / 2 + j; }
 
-/* E[F^(nx)(u) G^(ny)(v)] with F = F_{ix jx}, G = F_{iy jy}, (u, v) ~ N(0, Sigma) (derivatives in the sense of
- * distributions; G = 1 (iy = jy = 0) makes it one-dimensional). err receives an absolute error estimate. */
-typedef dw_status (*dw_fw_moment_fn)(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value,
-                                     double *err);
+#define DW_FW_RD 5 /* powers 0..4 of the relu family's moment tables */
 
-typedef struct dw_fw_prim {
-    double s[2][2], p[2][2];
-    double S2[16], P2[16];      /* [a][b][e][f] */
-    double S4[64], P4[64];      /* [a][b][c][d][e][f] */
-    double SS[16], SP[16], PP[16];
-    double Q1[8];               /* [a][c][e] */
-    double err;                 /* the largest error estimate of a moment used, absolute */
-} dw_fw_prim;
+/* The constants of one dense layer: C_W, C_b (NNGP), lambda_W, lambda_b (NTK rates), c = n_l / N of the layer
+ * whose activations it reads. */
+typedef struct dw_fw_layer {
+    double cw, cb, lw, lb, c;
+} dw_fw_layer;
 
-/* Fill every primitive for a point set of m (1 or 2) inputs from the moment function; without `deriv` only those
- * without derivatives (s, p, SS, SP, PP; the others read 0): what the step from layer 1 needs, whose corrections
- * are all zero (so a degenerate pair, x and -x, needs no derivative there). */
-dw_status dw_fw_prim_fill(int m, bool deriv, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P);
+/* The Gaussian primitives, the relu family's closed form and the recursion, in a real type: double (the names
+ * below) and, for the relu family's nearly parallel pairs, __float128 (the same names with the suffix _q; quad.c
+ * compiles prim.c, prim_relu.c, recur.c and pair.c again in that type). */
+#define DW_FW_REAL double
+#define DW_FW_T(name) name
+#include "finite/real.h"
+#undef DW_FW_REAL
+#undef DW_FW_T
+#define DW_FW_REAL __float128
+#define DW_FW_T(name) name##_q
+#include "finite/real.h"
+#undef DW_FW_REAL
+#undef DW_FW_T
 
 /* ---- the Mehler route (prim_series.c) ---------------------------------------------------------------------- */
 /* Hermite coefficients of every F_ij at one variance q: c[f][k], k = 0..K + 4 (Stein shifts up to 4). */
@@ -73,45 +76,5 @@ typedef struct dw_fw_series2 {
     dw_fw_vecs *x, *y;
 } dw_fw_series2;
 dw_status dw_fw_series2_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
-
-/* ---- the relu family in closed form (prim_relu.c): phi = lam (z on z > 0, alpha z on z < 0) --------------- */
-typedef struct dw_fw_relu {
-    double alpha, lam;
-    double a, b, c;    /* Sigma */
-    double theta;      /* the angle, from the state's distance (accurate near 0 and pi) */
-    int m;             /* 1: one-dimensional at variance a */
-    /* filled by dw_fw_relu_prepare: Sigma^-1, the quadrant moments E[u^p v^q; quadrant] (p, q <= 8; quadrants
-     * (+,-), (+,+), (-,+), (-,-)) and the half-line moments E[u^p; u > 0] */
-    long double L[2][2]; /* the tables in extended precision: the Stein weights cancel (theory.md 1.6, pitfall 1) */
-    long double mq[9][9][4];
-    double half[9];
-    long double he[5][5][5][5];        /* He_{nx,ny}(u, v; Sigma) as coefficients of u^i v^j, built on first use */
-    unsigned char have_he[5][5];
-} dw_fw_relu;
-/* Tables of R for the moments below (after alpha, lam, a, b, c, theta, m are set). */
-dw_status dw_fw_relu_prepare(dw_fw_relu *R, bool deriv);
-dw_status dw_fw_relu_moment(void *ctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err);
-
-/* ---- the recursion (recur.c) ----------------------------------------------------------------------------------- */
-typedef struct dw_fw_state {
-    int m;
-    double K[2][2], T[2][2], G1[2][2], T1[2][2];
-    double V[16], D[16], A[16], B[16], F[16];
-    double dist; /* K_xx + K_yy - 2 K_xy carried without cancellation (pairs of the relu family) */
-    double err;  /* accumulated error estimate, relative to the largest |K| */
-} dw_fw_state;
-
-/* The constants of one dense layer: C_W, C_b (NNGP), lambda_W, lambda_b (NTK rates), c = n_l / N of the layer
- * whose activations it reads. */
-typedef struct dw_fw_layer {
-    double cw, cb, lw, lb, c;
-} dw_fw_layer;
-
-/* Layer 1 from the inputs (x, and y when m = 2) of dimension d. */
-void dw_fw_state_init(dw_fw_state *s, int m, const double *x, const double *y, size_t d, const dw_fw_layer *L1);
-/* One step l -> l + 1 with the layer's primitives at Sigma = K^l. */
-void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L);
-/* The output quantities (DW_FW_COUNT) of the pair (x, y) (m = 2) or (x, x) (m = 1). */
-void dw_fw_state_outputs(const dw_fw_state *s, double out[]);
 
 #endif

@@ -4,6 +4,7 @@
  * count. */
 #include "finite/gram.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,31 +30,22 @@ typedef struct job {
     dw_fw_vecs *vecs;    /* series route: per worker, L x-side vectors (one per layer) and one y-side */
 } job;
 
-/* the largest relative error estimate of one Gaussian moment accepted from the relu family's closed form: near
- * parallel pairs the contraction amplifies the moments' errors about a thousandfold (measured against the 70-digit
- * reference: moment error 3e-8 -> 2e-5 on G1 at correlation 0.999, depth 4), so this keeps the returned
- * corrections to about 1e-6 */
+/* the largest relative error bound accepted on a pair's outputs from the relu family's closed form (each output
+ * relative to its kernel's scale: K, Theta, K^2, Theta^2): the running bound of dw_fw_state_bound_step, which grows
+ * like eps / theta^3 for nearly parallel pairs (the contraction of moments diverging like sin^-3 theta with
+ * fluctuation tensors whose compensating components are carried only to the rounding of their largest entries).
+ * A pair over it in double is run again in __float128; one over it there is refused. */
 #define DW_FW_CLOSED_MAX_ERR 1e-9
 
 static const dw_fw_coefs *coefs_of(const job *J, size_t p, int l) { return &J->coefs[p * (size_t)J->L + l - 1]; }
 
-/* sin t - t cos t without cancellation for small t */
-static double sin_minus(double t)
+static dw_status finite_outputs(const double out[])
 {
-    if (t > 0.1) return sin(t) - t * cos(t);
-    double t2 = t * t;
-    return t * t2 * (1.0 / 3 - t2 * (1.0 / 30 - t2 * (1.0 / 840 - t2 * (1.0 / 45360 - t2 / 3991680))));
-}
-
-static double angle(double a, double b, double c, double dist)
-{
-    double sa = sqrt(a), sb = sqrt(b);
-    double s2 = (dist - (sa - sb) * (sa - sb)) / (4 * sa * sb); /* sin^2(theta / 2) */
-    if (s2 > 0.5) {
-        double r = c / (sa * sb);
-        return acos(r < -1 ? -1 : r > 1 ? 1 : r);
-    }
-    return 2 * asin(sqrt(s2 > 0 ? s2 : 0));
+    for (int k = 0; k < DW_FW_COUNT; k++)
+        if (!isfinite(out[k]))
+            return dw_fail(DW_ERR_RANGE, "finite-width corrections: %s is not finite (%g): the network's variances "
+                                         "overflow at this depth", dw_finite_quantity_name(k), out[k]);
+    return DW_OK;
 }
 
 /* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1); vx: the worker's
@@ -61,6 +53,23 @@ static double angle(double a, double b, double c, double dist)
 static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
                      double *err, dw_fw_vecs *vx)
 {
+    if (J->closed && m == 2) { /* a pair of the relu family: double, else __float128, else refused */
+        double rel, ang;
+        int at;
+        dw_status st = dw_fw_relu_pair(J->alpha, J->lam, J->L, J->lay, x, y, J->d, out, &rel, &ang, &at);
+        if (!st && !(rel <= DW_FW_CLOSED_MAX_ERR))
+            st = dw_fw_relu_pair_q(J->alpha, J->lam, J->L, J->lay, x, y, J->d, out, &rel, &ang, &at);
+        if (st) return st;
+        if (rel > *err) *err = rel;
+        if (!(rel <= DW_FW_CLOSED_MAX_ERR))
+            return dw_fail(DW_ERR_RANGE,
+                           "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer %d): "
+                           "the error bound of the relu family's corrections reaches %.2g relative there even in "
+                           "128-bit arithmetic (above %g: the Gaussian moments diverge like sin^-3 of the angle and "
+                           "their contraction cancels; theory.md 1.6, pitfall 1)",
+                           p + 1, (J->sym ? q : q - J->n) + 1, ang, at, rel, DW_FW_CLOSED_MAX_ERR);
+        return finite_outputs(out);
+    }
     dw_fw_state s;
     dw_fw_prim P;
     dw_fw_state_init(&s, m, x, y, J->d, &J->lay[0]);
@@ -68,17 +77,9 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
         dw_status st;
         if (J->closed) {
-            dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = m,
-                            .theta = m == 2 ? angle(a, b, c, s.dist) : 0.0};
+            dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = 1}; /* one input */
             st = dw_fw_relu_prepare(&R, l > 1);
             if (!st) st = dw_fw_prim_fill(m, l > 1, dw_fw_relu_moment, &R, &P);
-            if (!st && m == 2) {
-                /* the distance of the next layer, E[(phi(u) - phi(v))^2] without cancellation */
-                const double al = J->alpha, D = s.dist;
-                double e = al * al * D + (1 - al) * (1 - al) * (0.5 * D - sqrt(a * b) * sin_minus(R.theta) / M_PI) +
-                           al * (1 - al) * D;
-                s.dist = J->lay[l].cw * J->lam * J->lam * e;
-            }
         } else {
             double rho = 1.0, sr;
             if (m == 2) dw_corr(a, b, c, &rho, &sr);
@@ -93,20 +94,10 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         double scale = 0.0;
         for (int i = 0; i < m; i++) scale = fmax(scale, fmax(fabs(P.s[i][i]), fabs(P.p[i][i])));
         if (scale > 0 && P.err / scale > *err) *err = P.err / scale;
-        if (J->closed && m == 2 && !(P.err <= DW_FW_CLOSED_MAX_ERR * scale))
-            return dw_fail(DW_ERR_RANGE,
-                           "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer %d): "
-                           "the relu family's closed form loses its accuracy there (estimated error %.2g relative; "
-                           "theory.md 1.6, pitfall 1: not supported yet)",
-                           p + 1, (J->sym ? q : q - J->n) + 1, angle(a, b, c, s.dist), l, P.err / scale);
         dw_fw_state_step(&s, &P, &J->lay[l]);
     }
     dw_fw_state_outputs(&s, out);
-    for (int k = 0; k < DW_FW_COUNT; k++)
-        if (!isfinite(out[k]))
-            return dw_fail(DW_ERR_RANGE, "finite-width corrections: %s is not finite (%g): the network's variances "
-                                         "overflow at this depth", dw_finite_quantity_name(k), out[k]);
-    return DW_OK;
+    return finite_outputs(out);
 }
 
 /* Item p < n + m': point p's coefficients at every layer (series route) and, for X against itself, its
@@ -141,6 +132,31 @@ static dw_status point_item(void *ctx, size_t p, int tid)
     return DW_OK;
 }
 
+/* Exactly parallel rows of the relu family, y = t x up to the inputs' rounding, where the pair's Gaussians are
+ * degenerate (their moments infinite) from the first layer whose derivatives enter: by positive homogeneity,
+ * without biases f(t x) = t f(x) for every weight draw (t > 0), so G(x, t x) = t G(x, x), Theta_N(x, t x) =
+ * t Theta_N(x, x), and every output of the pair is t (means) or t^2 (second moments) times that of (x, x). For an even
+ * activation (abs: alpha = -1), f(t x) = |t| f(x) also for t < 0, and for y = -x only the first layer's bias must
+ * vanish. Returns that factor, or 0 where the rule does not apply (relu and leaky relu at t < 0 are not degenerate
+ * after the first layer, which needs no derivative moments). */
+static double homogeneous_scale(const job *J, const double *x, const double *y)
+{
+    size_t k0 = 0;
+    for (size_t k = 1; k < J->d; k++)
+        if (fabs(x[k]) > fabs(x[k0])) k0 = k;
+    if (x[k0] == 0.0) return 0.0;
+    const double t = y[k0] / x[k0];
+    for (size_t k = 0; k < J->d; k++)
+        if (!(fabs(y[k] - t * x[k]) <= 4 * DBL_EPSILON * (fabs(y[k]) + fabs(t * x[k])))) return 0.0;
+    if (!(t > 0) && J->alpha != -1.0) return 0.0;
+    int bias = 0;
+    for (int l = 0; l <= J->L; l++) bias |= J->lay[l].cb != 0.0 || J->lay[l].lb != 0.0;
+    if (!bias) return fabs(t);
+    int bias1 = J->lay[0].cb != 0.0 || J->lay[0].lb != 0.0;
+    /* t = 1: a repeated row up to rounding; t = -1 (abs): f(-x) = f(x) when the first layer has no bias */
+    return fabs(t) == 1.0 && (t > 0 || !bias1) ? 1.0 : 0.0;
+}
+
 static dw_status row_item(void *ctx, size_t item, int tid)
 {
     job *J = ctx;
@@ -161,7 +177,14 @@ static dw_status row_item(void *ctx, size_t item, int tid)
             const double *y = J->sym ? J->X + j * J->d : J->Y + j * J->d;
             size_t q = J->sym ? j : n + j;
             int same = !memcmp(x, y, J->d * sizeof(double));
-            if ((st = run(J, same ? 1 : 2, x, y, i, same ? i : q, o, &e, vx))) return st;
+            double t = same ? 1.0 : J->closed ? homogeneous_scale(J, x, y) : 0.0;
+            if ((st = run(J, t != 0.0 ? 1 : 2, x, y, i, t != 0.0 ? i : q, o, &e, vx))) return st;
+            if (t != 0.0 && !same)
+                for (int k = 0; k < DW_FW_COUNT; k++) {
+                    int second = k == DW_FW_NNGP_VAR || k == DW_FW_NTK_VAR || k == DW_FW_NNGP_COV ||
+                                 k == DW_FW_NTK_COV || k == DW_FW_KAPPA4;
+                    o[k] *= second ? t * t : t;
+                }
         }
         for (int k = 0; k < DW_FW_COUNT; k++) {
             J->out[k * nm + i * m + j] = o[k];

@@ -5,23 +5,29 @@
  * fill. */
 #include "finite/finite.h"
 
+#include <float.h>
 #include <string.h>
 
-enum { SIDE = DW_FW_NF * 5, KEYS = SIDE * SIDE };
+#include "finite/real_cfg.h"
 
-typedef struct fill_ctx {
+#ifndef DW_FW_PRIM_KEYS
+#define DW_FW_PRIM_KEYS
+enum { SIDE = DW_FW_NF * 5, KEYS = SIDE * SIDE };
+#endif
+
+typedef struct DW_FW_T(fill_ctx) {
     int m;
-    dw_fw_moment_fn mom;
+    DW_FW_T(dw_fw_moment_fn) mom;
     void *ctx;
-    double val[KEYS];
+    REAL val[KEYS];
     unsigned stamp[KEYS]; /* == gen: computed in this fill (no clearing between fills) */
     unsigned gen;
-    double err;
+    REAL err;
     dw_status st;
-} fill_ctx;
+} DW_FW_T(fill_ctx);
 
 /* phis[k]: point of the k-th phi factor, dphis likewise, derivs: points of the derivatives. */
-static double moment(fill_ctx *F, const int *phis, int np, const int *dphis, int nd, const int *derivs, int nv)
+static REAL DW_FW_T(moment)(DW_FW_T(fill_ctx) *F, const int *phis, int np, const int *dphis, int nd, const int *derivs, int nv)
 {
     if (F->st) return 0.0;
     int i[2] = {0, 0}, j[2] = {0, 0}, n[2] = {0, 0};
@@ -31,7 +37,7 @@ static double moment(fill_ctx *F, const int *phis, int np, const int *dphis, int
     if (i[1] + j[1] == 0 && n[1] > 0) return 0.0; /* a derivative of the constant 1 */
     int key = (dw_fw_fidx(i[0], j[0]) * 5 + n[0]) * SIDE + dw_fw_fidx(i[1], j[1]) * 5 + n[1];
     if (F->stamp[key] != F->gen) {
-        double v, e;
+        REAL v, e;
         dw_status st = F->mom(F->ctx, i[0], j[0], n[0], i[1], j[1], n[1], &v, &e);
         if (st) {
             F->st = st;
@@ -44,9 +50,9 @@ static double moment(fill_ctx *F, const int *phis, int np, const int *dphis, int
     return F->val[key];
 }
 
-dw_status dw_fw_prim_fill(int m, bool deriv, dw_fw_moment_fn mom, void *ctx, dw_fw_prim *P)
+dw_status DW_FW_T(dw_fw_prim_fill)(int m, bool deriv, DW_FW_T(dw_fw_moment_fn) mom, void *ctx, DW_FW_T(dw_fw_prim) *P)
 {
-    static _Thread_local fill_ctx F; /* 50 KB: off the stack */
+    static _Thread_local DW_FW_T(fill_ctx) F; /* 50 KB: off the stack */
     F.m = m;
     F.mom = mom;
     F.ctx = ctx;
@@ -60,30 +66,30 @@ dw_status dw_fw_prim_fill(int m, bool deriv, dw_fw_moment_fn mom, void *ctx, dw_
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++) {
             int ab[2] = {a, b};
-            P->s[a][b] = moment(&F, ab, 2, NULL, 0, NULL, 0);
-            P->p[a][b] = moment(&F, NULL, 0, ab, 2, NULL, 0);
+            P->s[a][b] = DW_FW_T(moment)(&F, ab, 2, NULL, 0, NULL, 0);
+            P->p[a][b] = DW_FW_T(moment)(&F, NULL, 0, ab, 2, NULL, 0);
             for (int e = 0; e < m && deriv; e++) {
                 for (int f = 0; f < m; f++) {
                     int ef[2] = {e, f};
-                    P->S2[DW_FW_I4(a, b, e, f)] = moment(&F, ab, 2, NULL, 0, ef, 2);
-                    P->P2[DW_FW_I4(a, b, e, f)] = moment(&F, NULL, 0, ab, 2, ef, 2);
+                    P->S2[DW_FW_I4(a, b, e, f)] = DW_FW_T(moment)(&F, ab, 2, NULL, 0, ef, 2);
+                    P->P2[DW_FW_I4(a, b, e, f)] = DW_FW_T(moment)(&F, NULL, 0, ab, 2, ef, 2);
                     for (int c = 0; c < m; c++)
                         for (int d = 0; d < m; d++) {
                             int cdef[4] = {c, d, e, f};
-                            P->S4[DW_FW_I6(a, b, c, d, e, f)] = moment(&F, ab, 2, NULL, 0, cdef, 4);
-                            P->P4[DW_FW_I6(a, b, c, d, e, f)] = moment(&F, NULL, 0, ab, 2, cdef, 4);
+                            P->S4[DW_FW_I6(a, b, c, d, e, f)] = DW_FW_T(moment)(&F, ab, 2, NULL, 0, cdef, 4);
+                            P->P4[DW_FW_I6(a, b, c, d, e, f)] = DW_FW_T(moment)(&F, NULL, 0, ab, 2, cdef, 4);
                         }
                 }
                 /* Q1_{a b e} = <d_e (sigma'_a sigma_b)> (theory's Q1_ace with c renamed b) */
                 int pa[1] = {a}, pb[1] = {b}, pe[1] = {e};
-                P->Q1[(a * 2 + b) * 2 + e] = moment(&F, pb, 1, pa, 1, pe, 1);
+                P->Q1[(a * 2 + b) * 2 + e] = DW_FW_T(moment)(&F, pb, 1, pa, 1, pe, 1);
             }
             for (int c = 0; c < m; c++)
                 for (int d = 0; d < m; d++) {
                     int abcd[4] = {a, b, c, d}, cd[2] = {c, d};
-                    P->SS[DW_FW_I4(a, b, c, d)] = moment(&F, abcd, 4, NULL, 0, NULL, 0);
-                    P->SP[DW_FW_I4(a, b, c, d)] = moment(&F, ab, 2, cd, 2, NULL, 0);
-                    P->PP[DW_FW_I4(a, b, c, d)] = moment(&F, NULL, 0, abcd, 4, NULL, 0);
+                    P->SS[DW_FW_I4(a, b, c, d)] = DW_FW_T(moment)(&F, abcd, 4, NULL, 0, NULL, 0);
+                    P->SP[DW_FW_I4(a, b, c, d)] = DW_FW_T(moment)(&F, ab, 2, cd, 2, NULL, 0);
+                    P->PP[DW_FW_I4(a, b, c, d)] = DW_FW_T(moment)(&F, NULL, 0, abcd, 4, NULL, 0);
                 }
         }
     P->err = F.err;

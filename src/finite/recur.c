@@ -3,41 +3,45 @@
  * conditioning on layer l. Plain functions on arrays; the driver (gram.c) supplies the primitives. */
 #include "finite/finite.h"
 
+#include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
+
+#include "finite/real_cfg.h"
 
 #define I4 DW_FW_I4
 #define I6 DW_FW_I6
 
-void dw_fw_state_init(dw_fw_state *s, int m, const double *x, const double *y, size_t d, const dw_fw_layer *L1)
+void DW_FW_T(dw_fw_state_init)(DW_FW_T(dw_fw_state) *s, int m, const double *x, const double *y, size_t d, const dw_fw_layer *L1)
 {
     memset(s, 0, sizeof *s);
     s->m = m;
     const double *pt[2] = {x, m == 2 ? y : x};
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++) {
-            double dot = 0.0;
-            for (size_t k = 0; k < d; k++) dot += pt[a][k] * pt[b][k];
-            dot /= (double)d;
+            REAL dot = 0.0;
+            for (size_t k = 0; k < d; k++) dot += (REAL)pt[a][k] * pt[b][k];
+            dot /= (REAL)d;
             s->K[a][b] = L1->cb + L1->cw * dot;
             s->T[a][b] = L1->lb + L1->lw * dot;
         }
-    double dist = 0.0;
+    REAL dist = 0.0;
     if (m == 2)
-        for (size_t k = 0; k < d; k++) dist += (x[k] - y[k]) * (x[k] - y[k]);
-    s->dist = L1->cw * dist / (double)d;
+        for (size_t k = 0; k < d; k++) dist += ((REAL)x[k] - y[k]) * ((REAL)x[k] - y[k]);
+    s->dist = L1->cw * dist / (REAL)d;
 }
 
 /* out_abcd = sum_efgh X_abef V_efgh Y_cdgh over indices < m (X, Y, V: 2x2x2x2). */
-static void sandwich(int m, const double *X, const double *V, const double *Y, double *out)
+static void DW_FW_T(sandwich)(int m, const REAL *X, const REAL *V, const REAL *Y, REAL *out)
 {
-    double XV[16];
+    REAL XV[16];
     memset(XV, 0, sizeof XV);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++)
             for (int g = 0; g < m; g++)
                 for (int h = 0; h < m; h++) {
-                    double t = 0.0;
+                    REAL t = 0.0;
                     for (int e = 0; e < m; e++)
                         for (int f = 0; f < m; f++) t += X[I4(a, b, e, f)] * V[I4(e, f, g, h)];
                     XV[I4(a, b, g, h)] = t;
@@ -46,23 +50,25 @@ static void sandwich(int m, const double *X, const double *V, const double *Y, d
         for (int b = 0; b < m; b++)
             for (int c = 0; c < m; c++)
                 for (int d = 0; d < m; d++) {
-                    double t = 0.0;
+                    REAL t = 0.0;
                     for (int g = 0; g < m; g++)
                         for (int h = 0; h < m; h++) t += XV[I4(a, b, g, h)] * Y[I4(c, d, g, h)];
                     out[I4(a, b, c, d)] = t;
                 }
 }
 
-void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
+/* sg = -1: the step; sg = +1: the same sums on magnitudes (the centred products SS - s s, ... turned into sums),
+ * for the running error bound (DW_FW_T(dw_fw_state_bound_step)) */
+static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L, REAL sg)
 {
     const int m = s->m;
-    const double cw = L->cw, cb = L->cb, lw = L->lw, lb = L->lb, ic = 1.0 / L->c;
-    dw_fw_state o;
+    const REAL cw = L->cw, cb = L->cb, lw = L->lw, lb = L->lb, ic = 1.0 / L->c;
+    DW_FW_T(dw_fw_state) o;
     memset(&o, 0, sizeof o);
     o.m = m;
     o.dist = s->dist;
     o.err = s->err;
-    double Jg[16] = {0}, Jf[16] = {0}, kap[2][2] = {{0}};
+    REAL Jg[16] = {0}, Jf[16] = {0}, kap[2][2] = {{0}};
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++) {
             kap[a][b] = cw * P->p[a][b];
@@ -76,7 +82,7 @@ void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
         for (int b = 0; b < m; b++) {
             o.K[a][b] = cb + cw * P->s[a][b];
             o.T[a][b] = lb + lw * P->s[a][b] + cw * P->p[a][b] * s->T[a][b];
-            double ds = 0.0, dp = 0.0, dd = 0.0;
+            REAL ds = 0.0, dp = 0.0, dd = 0.0;
             for (int e = 0; e < m; e++)
                 for (int f = 0; f < m; f++) {
                     ds += 0.5 * s->G1[e][f] * P->S2[I4(a, b, e, f)];
@@ -92,21 +98,21 @@ void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
             o.T1[a][b] = lw * ds + cw * (P->p[a][b] * s->T1[a][b] + s->T[a][b] * dp + dd);
         }
     /* the fluctuation tensors: sources (1/c) plus the propagation of layer l's fluctuations */
-    double JgVJg[16], JfVJg[16], JfVJf[16];
-    sandwich(m, Jg, s->V, Jg, JgVJg);
-    sandwich(m, Jf, s->V, Jg, JfVJg);
-    sandwich(m, Jf, s->V, Jf, JfVJf);
+    REAL JgVJg[16], JfVJg[16], JfVJf[16];
+    DW_FW_T(sandwich)(m, Jg, s->V, Jg, JgVJg);
+    DW_FW_T(sandwich)(m, Jf, s->V, Jg, JfVJg);
+    DW_FW_T(sandwich)(m, Jf, s->V, Jf, JfVJf);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++)
             for (int c = 0; c < m; c++)
                 for (int d = 0; d < m; d++) {
                     const int i = I4(a, b, c, d);
-                    const double sab = P->s[a][b], scd = P->s[c][d], pab = P->p[a][b], pcd = P->p[c][d];
-                    const double Tab = s->T[a][b], Tcd = s->T[c][d];
-                    const double ss = P->SS[i] - sab * scd;
-                    const double sp_abcd = P->SP[i] - sab * pcd, sp_cdab = P->SP[I4(c, d, a, b)] - pab * scd;
-                    const double pp = P->PP[i] - pab * pcd;
-                    double DJg = 0.0, JfD = 0.0, DJf = 0.0, FQQ = 0.0;
+                    const REAL sab = P->s[a][b], scd = P->s[c][d], pab = P->p[a][b], pcd = P->p[c][d];
+                    const REAL Tab = s->T[a][b], Tcd = s->T[c][d];
+                    const REAL ss = P->SS[i] + sg * sab * scd;
+                    const REAL sp_abcd = P->SP[i] + sg * sab * pcd, sp_cdab = P->SP[I4(c, d, a, b)] + sg * pab * scd;
+                    const REAL pp = P->PP[i] + sg * pab * pcd;
+                    REAL DJg = 0.0, JfD = 0.0, DJf = 0.0, FQQ = 0.0;
                     for (int g = 0; g < m; g++)
                         for (int h = 0; h < m; h++) {
                             DJg += s->D[I4(a, b, g, h)] * Jg[I4(c, d, g, h)];
@@ -125,7 +131,41 @@ void dw_fw_state_step(dw_fw_state *s, const dw_fw_prim *P, const dw_fw_layer *L)
     *s = o;
 }
 
-void dw_fw_state_outputs(const dw_fw_state *s, double out[])
+void DW_FW_T(dw_fw_state_step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L) { DW_FW_T(step)(s, P, L, -1.0); }
+
+/* The state's and the primitives' numbers as flat arrays (their REAL members are contiguous) */
+#ifndef STATE_N
+#define STATE_N 96
+#define PRIM_N 224
+#endif
+_Static_assert(offsetof(DW_FW_T(dw_fw_state), F) + sizeof(REAL[16]) - offsetof(DW_FW_T(dw_fw_state), K) == STATE_N * sizeof(REAL),
+               "DW_FW_T(dw_fw_state): K .. F contiguous");
+_Static_assert(offsetof(DW_FW_T(dw_fw_prim), Q1) + sizeof(REAL[8]) - offsetof(DW_FW_T(dw_fw_prim), s) == PRIM_N * sizeof(REAL),
+               "DW_FW_T(dw_fw_prim): s .. Q1 contiguous");
+
+void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
+                                     REAL prel, const dw_fw_layer *L)
+{
+    /* every output of the step is a sum of products of state entries, primitives and non-negative constants; on
+     * magnitudes the step is monotone, so DW_FW_T(step)(|s| + e, |P| (1 + 32 eps)) - DW_FW_T(step)(|s|, |P|) bounds the propagated error
+     * to first order (each relu-family moment is accurate to a few ulps of itself: a sum of a few terms of one sign
+     * or of one scale, prim_relu.c), and a multiple of DW_FW_T(step)(|s|, |P|) the rounding of the sums (at most 64 terms) */
+    DW_FW_T(dw_fw_state) xa = *s, xp;
+    DW_FW_T(dw_fw_prim) pa = *P, pp;
+    REAL *va = &xa.K[0][0], *ve = &e->K[0][0], *qa = &pa.s[0][0];
+    for (int k = 0; k < STATE_N; k++) va[k] = FN(fabs)(va[k]);
+    for (int k = 0; k < PRIM_N; k++) qa[k] = FN(fabs)(qa[k]);
+    xp = xa;
+    pp = pa;
+    REAL *vp = &xp.K[0][0], *qp = &pp.s[0][0];
+    for (int k = 0; k < STATE_N; k++) vp[k] += ve[k];
+    for (int k = 0; k < PRIM_N; k++) qp[k] += prel * qp[k];
+    DW_FW_T(step)(&xa, &pa, L, 1.0);
+    DW_FW_T(step)(&xp, &pp, L, 1.0);
+    for (int k = 0; k < STATE_N; k++) ve[k] = (vp[k] - va[k]) + 64 * EPS * va[k];
+}
+
+void DW_FW_T(dw_fw_state_outputs)(const DW_FW_T(dw_fw_state) *s, REAL out[])
 {
     const int x = 0, y = s->m - 1;
     out[DW_FW_NNGP] = s->K[x][y];

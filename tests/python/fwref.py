@@ -13,7 +13,8 @@ route from the engine (whose Gaussian primitives come from the Hermite / Mehler 
       E[z_x^P z_y^Q; z_x > 0, z_y > 0] = a^{P/2} b^{Q/2} 2^{(P+Q)/2} Gamma((P+Q)/2 + 1) / (2 pi)
                                            * int_{theta - pi/2}^{pi/2} cos^P t cos^Q(t - theta) dt
   whose 1-D trigonometric integral is taken by mpmath.quad (tanh-sinh) at `dps` digits, and the whole recursion
-  runs in mpmath at `dps` digits (default 30: relative accuracy of the outputs ~1e-25 away from parallel pairs; a
+  runs in mpmath at `dps` digits; leaky relu and abs (phi = z on z > 0, alpha z on z < 0) weight the four
+  quadrants, the others being the (+,+) moment of (u, -v), (-u, v) or (-u, -v) (default 30: relative accuracy of the outputs ~1e-25 away from parallel pairs; a
   pair at angle theta loses ~8 log10(1/theta) digits in the Stein weights, so raise dps for near-duplicates);
 * smooth activations (tanh, erf, gelu, a callable): the moments by a 2-D tensor trapezoidal rule in the Cholesky
   coordinates z_x = sqrt(a) u1, z_y = sqrt(b) (rho u1 + sqrt(1 - rho^2) u2), u1, u2 on [-U, U] with step h
@@ -53,8 +54,8 @@ def _per_layer(v: Any, depth: int, name: str) -> List[float]:
 
 def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
     if isinstance(act, str):
-        if act == "relu":
-            return "relu", None, None
+        if act in ("relu", "abs") or act.startswith("leaky_relu:"):
+            return act, None, None
         if act in SMOOTH:
             return act, SMOOTH[act][0], SMOOTH[act][1]
         if act.startswith("poly:"):
@@ -105,7 +106,8 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     if len(cl) != L:
         raise ValueError("widths: expected %d factors, got %d" % (L, len(cl)))
     name, phi, dphi = _act(act)
-    mp = name == "relu"
+    mp = name in ("relu", "abs") or name.startswith("leaky_relu:")
+    slope = -1.0 if name == "abs" else float(name.split(":")[1]) if name.startswith("leaky_relu:") else 0.0
     X = [np.asarray(x, dtype=float).ravel()]
     if y is not None:
         X.append(np.asarray(y, dtype=float).ravel())
@@ -135,7 +137,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
         for l in range(1, L + 1):
             CWl, Cbl, lWl, lbl, c = num(CW[l]), num(Cb[l]), num(lW[l]), num(lb[l]), num(cl[l - 1])
             Sigma = [[K[a, b] for b in I] for a in I]
-            mom: Any = (_ReluMoments(Sigma, dps) if mp
+            mom: Any = (_ReluMoments(Sigma, dps, slope) if mp
                         else _QuadMoments(Sigma, phi, dphi, h, U))  # type: ignore[arg-type]
             pr = _Prims(Sigma, mom, mp)
             s, p = arr(2), arr(2)

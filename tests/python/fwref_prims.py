@@ -128,10 +128,12 @@ def hermite_poly(alpha: Tuple[int, ...], prec: Sequence[Sequence[Number]]) -> Di
 # ----------------------------------------------------------------------------------------------------------------
 
 class _ReluMoments:
-    """Orthant / half-line moments of relu in mpmath (g = z^i 1[z > 0] when i + j >= 1)."""
+    """Orthant / half-line moments of the relu family in mpmath: phi = z (z > 0), alpha z (z < 0), so
+    g = phi^i phi'^j = z^i (1[z > 0] + alpha^(i+j) 1[z < 0]) when i + j >= 1 (relu: alpha = 0)."""
 
-    def __init__(self, Sigma: Any, dps: int) -> None:
+    def __init__(self, Sigma: Any, dps: int, alpha: float = 0.0) -> None:
         self.dps = dps
+        self.alpha = mpmath.mpf(alpha)
         self.S = Sigma
         n = len(Sigma)
         self.n = n
@@ -157,18 +159,28 @@ class _ReluMoments:
             q = self.S[u][u]
             if i + j == 0:  # g = 1: full Gaussian moment
                 v = q ** (mpmath.mpf(P) / 2) * (mpmath.fac2(P - 1) if P % 2 == 0 else 0) if P > 0 else mpmath.mpf(1)
-            else:
+            else:  # the half line z > 0, and z < 0 weighted alpha^(i+j) (-1)^(i+P)
                 m = i + P
-                v = q ** (mpmath.mpf(m) / 2) * self._half(m)
+                v = q ** (mpmath.mpf(m) / 2) * self._half(m) * (1 + self.alpha ** (i + j) * (-1) ** m)
             self._c1[key] = v
         return self._c1[key]
 
     def m2(self, gx: Tuple[int, int], gy: Tuple[int, int], P: int, Q: int) -> Any:
         assert sum(gx) > 0 and sum(gy) > 0
         Px, Qy = gx[0] + P, gy[0] + Q
-        key = (Px, Qy)
+        if self.alpha == 0:
+            return self._pp(Px, Qy, self.theta)
+        # quadrants (sign u, sign v): (+,+) at theta; (+,-), (-,+) the (+,+) moment at pi - theta with the sign of
+        # the flipped coordinate's power; (-,-) at theta with (-1)^(Px+Qy)
+        wx, wy = self.alpha ** sum(gx), self.alpha ** sum(gy)
+        pp, pm = self._pp(Px, Qy, self.theta), self._pp(Px, Qy, mpmath.pi - self.theta)
+        return (pp + wx * wy * (-1) ** (Px + Qy) * pp + wy * (-1) ** Qy * pm + wx * (-1) ** Px * pm)
+
+    def _pp(self, Px: int, Qy: int, th: Any) -> Any:
+        """E[u^Px v^Qy; u > 0, v > 0] for variances a, b at angle th."""
+        key = (Px, Qy, th)
         if key not in self._c2:
-            a, b, th = self.S[0][0], self.S[1][1], self.theta
+            a, b = self.S[0][0], self.S[1][1]
             s = Px + Qy
             integ = mpmath.quad(lambda t: mpmath.cos(t) ** Px * mpmath.cos(t - th) ** Qy, [th - mpmath.pi / 2,
                                                                                          mpmath.pi / 2])

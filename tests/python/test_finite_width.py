@@ -8,6 +8,7 @@
 * the kernels module for the limits; invariances (threads, X vs Y = X, relative widths); the CLI bit for bit.
 """
 import json
+import math
 import subprocess
 import sys
 from fractions import Fraction
@@ -172,7 +173,7 @@ def test_errors():
     with pytest.raises(dw.InputError, match="columns"):
         dw.finite_width(X, np.ones((2, 3)), depth=1, act="tanh")
     with pytest.raises(dw.DeepwickError, match="nearly parallel"):
-        dw.finite_width(np.array([[1.0, 0.0], [1.0, 1e-3]]), depth=2, act="relu", weight_var=2.0)
+        dw.finite_width(np.array([[1.0, 0.0], [1.0, 1e-9]]), depth=3, act="relu", weight_var=2.0)
 
 
 def run(*args):
@@ -234,3 +235,22 @@ def test_opposite_and_repeated_inputs(act):
         for k in ("ntk", "ntk_1", "nngp", "nngp_1"):
             assert o[k][0, 1] == pytest.approx(-o[k][0, 0], rel=1e-8)
         assert o.ntk_var[0, 1] == pytest.approx(o.ntk_var[0, 0], rel=1e-8)
+
+
+@pytest.mark.parametrize("act,t,bias", [("relu", 1.05, 0.0), ("leaky_relu:0.2", 0.5, 0.0), ("abs", -1.3, 0.0),
+                                        ("abs", -1.0, [0.0, 0.1, 0.1, 0.1])])
+def test_relu_family_exactly_parallel_rows(act, t, bias):
+    """y = t x where the pair is degenerate (its kinked moments infinite): the homogeneity rule (every output t or
+    t^2 times that of (x, x)) is the limit of the pairs 1e-6 and 1e-5 away (run as pairs, in 128-bit arithmetic);
+    the corrections have a cusp there, so the distance shrinks in proportion to the angle."""
+    x = np.array([1.0, 1.0, 1.0, 1.0])
+    e = np.array([1.0, -1.0, 0.0, 0.0]) / math.sqrt(2)
+    kw = dict(depth=3, act=act, weight_var=2.0, bias_var=bias)
+    r0 = dw.finite_width(np.stack([x, t * x]), **kw)
+    d1, d2 = [dw.finite_width(np.stack([x, t * x + d * e]), **kw) for d in (1e-6, 1e-5)]
+    for key in ("nngp", "ntk", "nngp_1", "ntk_1", "nngp_var", "ntk_var", "nngp_cov", "ntk_cov", "kappa4"):
+        v0, v1, v2 = (float(getattr(r, key)[0, 1]) for r in (r0, d1, d2))
+        scale = abs(float(getattr(r0, "ntk" if "ntk" in key else "nngp")[0, 0]))
+        scale = scale * scale if key.endswith(("var", "cov")) or key == "kappa4" else scale
+        assert abs(v1 - v0) <= 1e-3 * scale and abs(v2 - v0) <= 1e-2 * scale, key
+        assert abs(v1 - v0) <= 0.2 * abs(v2 - v0) + 1e-12 * scale, key  # shrinks at least linearly in the angle
