@@ -23,22 +23,32 @@ dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double 
     if (!s) s = dw_pred_check_finite(K, n, n, "k_train_train");
     if (!s && nngp) s = dw_pred_check_finite(nngp, n, n, "nngp_train_train");
     if (!s) s = dw_pred_check_finite(Y, n, k, "y_train");
-    /* symmetry to 1e-10 of the largest diagonal entry (the factorisations read the upper triangle), by 64 x 64
-     * blocks (both blocks stay in cache) */
+    /* symmetry to 1e-10 of the largest diagonal entry (the factorisations read the upper triangle), by 32 x 32
+     * blocks (both blocks stay in cache): the largest |K_ij - K_ji| of a block without branches, and only a block
+     * over the tolerance scanned again for its first such entry */
     double dmax = 0;
     for (size_t i = 0; !s && i < n; i++) dmax = fmax(dmax, fabs(K[i * n + i]));
-    for (size_t i0 = 0; i0 < n && !s; i0 += 64)
-        for (size_t j0 = 0; j0 <= i0 && !s; j0 += 64)
-            for (size_t i = i0; i < i0 + 64 && i < n && !s; i++)
-                for (size_t j = j0; j < j0 + 64 && j < i; j++) {
+    const double tol = 1e-10 * dmax;
+    for (size_t i0 = 0; i0 < n && !s; i0 += 32)
+        for (size_t j0 = 0; j0 <= i0 && !s; j0 += 32) {
+            double worst = 0;
+            for (size_t i = i0; i < i0 + 32 && i < n; i++)
+                for (size_t j = j0; j < j0 + 32 && j < i; j++) {
+                    const double d = fabs(K[i * n + j] - K[j * n + i]);
+                    worst = d > worst ? d : worst;
+                }
+            if (!(worst > tol)) continue;
+            for (size_t i = i0; i < i0 + 32 && i < n && !s; i++)
+                for (size_t j = j0; j < j0 + 32 && j < i; j++) {
                     const double a = K[i * n + j], b = K[j * n + i];
-                    if (a != b && fabs(a - b) > 1e-10 * dmax) {
+                    if (a != b && fabs(a - b) > tol) {
                         s = dw_fail(DW_ERR_INVALID,
                                     "k_train_train: not symmetric: entry (%zu, %zu) = %.17g but (%zu, %zu) = %.17g", i,
                                     j, a, j, i, b);
                         break;
                     }
                 }
+        }
     if (!s && out) {
         p = dw_calloc(1, sizeof *p, "predict object");
         if (!p) s = DW_ERR_NOMEM;
@@ -110,6 +120,7 @@ void dw_predict_clear(dw_predict *p)
     dw_pred_free(p->A);
     dw_pred_free(p->nngp);
     dw_pred_free(p->F);
+    dw_core_free_large(p->Fs);
     dw_pred_free(p->Q);
     free(p->ev);
     free(p->Y);

@@ -52,6 +52,10 @@ struct dw_predict {
     double *Y;    /* n x k */
     double lambda, trace_k;
     double *F;    /* Cholesky: col-major lower L of A, i.e. row-major R = L^T, A = R^T R; NULL until made */
+    float *Fs;    /* float32 Cholesky factor of 2^-Fs_exp A, laid out as F (mixed.c); NULL until made */
+    int Fs_exp;
+    int mixed;    /* mixed.c: 0 not tried, 1 the float factor is usable, -1 not (the double factor instead) */
+    double anorm; /* ||A||_inf = ||A||_1, once the float factor is made */
     double *Q;    /* eigenvectors, row i the i-th (ascending ev); NULL until made */
     double *ev;
     bool diagnosed; /* rcond and the lambda_min estimate computed (on demand: dw_pred_diagnostics) */
@@ -70,6 +74,15 @@ dw_status dw_pred_eigh(dw_predict *p);
 dw_status dw_pred_diagnostics(dw_predict *p);
 /* out = f(A) B for B n x c row-major (out may be B): DW_F_INV by Cholesky, the others by the eigendecomposition. */
 dw_status dw_pred_apply(dw_predict *p, dw_pred_fn fn, double tau, const double *B, size_t c, double *out);
+/* B := A^{-1} B (n x c): by the float32 factor with refinement in double where that applies (mixed.c), else by
+ * the double Cholesky factor. */
+dw_status dw_pred_solve(dw_predict *p, double *B, size_t c);
+/* mixed.c: whether c right-hand sides take the float32 route; the refined solve (*done false: B untouched, use the
+ * double route); one unrefined inverse-iteration step with the float factor; rcond by dlacn2 with refined solves. */
+bool dw_pred_mixed_wanted(const dw_predict *p, size_t c);
+dw_status dw_pred_mixed_solve(dw_predict *p, double *B, size_t c, bool *done);
+dw_status dw_pred_mixed_inverse_step(dw_predict *p, double *v);
+dw_status dw_pred_mixed_rcond(dw_predict *p, double *rcond, bool *done);
 /* Check that every entry of a (rows x cols) is finite; the message names `what`, row and column. */
 dw_status dw_pred_check_finite(const double *a, size_t rows, size_t cols, const char *what);
 /* tau = learning_rate t / (n k); t must be >= 0 (INFINITY allowed: the caller takes the limit route). */
