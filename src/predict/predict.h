@@ -58,14 +58,19 @@ struct dw_predict {
     double anorm; /* ||A||_inf = ||A||_1, once the float factor is made */
     double *Q;    /* eigenvectors, row i the i-th (ascending ev); NULL until made */
     double *ev;
+    bool trusted;   /* kernels computed here (regress.c): finite and symmetric by construction, not checked again */
     bool diagnosed; /* rcond and the lambda_min estimate computed (on demand: dw_pred_diagnostics) */
     dw_predict_info info;
 };
 
-/* A dw_predict that takes ownership of K (n x n) and nngp (NULL or n x n), which must come from dw_alloc or
- * dw_core_alloc_large according to `large`; they are freed on failure too. */
+/* A dw_predict that takes ownership of K (n x n) and nngp (NULL or n x n), from dw_core_alloc_large; they are
+ * freed on failure too. trusted: the kernels were computed here (finite, exactly symmetric): not checked again, nor
+ * are the test kernels handed to dw_predict_mean_cov. */
 dw_status dw_pred_init_owned(dw_predict **p, const dw_predict_opts *o, double *K, double *nngp, size_t n,
-                             const double *Y, size_t k);
+                             const double *Y, size_t k, bool trusted);
+/* The mean at the train points themselves (the test array is the train array): dw_predict_mean_cov's mean with
+ * k_test_train the train kernel, read from A with its diagonal kdiag (the kernel's, before lambda) restored. */
+dw_status dw_pred_mean_train(dw_predict *p, double t, const double *kdiag, double *mean);
 /* Make the Cholesky factor / the eigendecomposition (once); errors as predict.h says. */
 dw_status dw_pred_cholesky(dw_predict *p);
 dw_status dw_pred_eigh(dw_predict *p);

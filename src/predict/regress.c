@@ -77,13 +77,24 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     if (!s) s = dw_kernel_gram(net, ko, X, n, NULL, n, d, Kdd, Tdd, ks.train);
     /* the test inputs ARE the train inputs (the same array): their kernels are copies, not recomputed */
     const bool same = T == X && m == n;
-    if (!s && (!ntk || cov) && !(Ktd = dw_core_alloc_large(m * n * sizeof(double), "test-train NNGP kernel")))
+    /* the mean alone at the train points: the train kernel itself serves as the test-train one (its diagonal kept
+     * aside, as A = K + lambda I overwrites it) */
+    const bool share = same && !cov && !bound;
+    double *kdiag = NULL;
+    if (!s && share) {
+        const double *K0 = ntk ? Tdd : Kdd;
+        if (!(kdiag = dw_alloc(n, sizeof *kdiag, "train kernel diagonal"))) s = DW_ERR_NOMEM;
+        for (size_t i = 0; !s && i < n; i++) kdiag[i] = K0[i * n + i];
+    }
+    if (!s && !share && (!ntk || cov) &&
+        !(Ktd = dw_core_alloc_large(m * n * sizeof(double), "test-train NNGP kernel")))
         s = DW_ERR_NOMEM;
-    if (!s && ntk && !(Ttd = dw_core_alloc_large(m * n * sizeof(double), "test-train NTK"))) s = DW_ERR_NOMEM;
-    if (!s && same) {
+    if (!s && !share && ntk && !(Ttd = dw_core_alloc_large(m * n * sizeof(double), "test-train NTK")))
+        s = DW_ERR_NOMEM;
+    if (!s && same && !share) {
         if (Ktd) memcpy(Ktd, Kdd, n * n * sizeof *Ktd);
         if (Ttd) memcpy(Ttd, Tdd, n * n * sizeof *Ttd);
-    } else if (!s) {
+    } else if (!s && !same) {
         if (bound) s = dw_kernel_info_init(&ks.test);
         if (!s) s = dw_kernel_gram(net, ko, T, m, X, n, d, Ktd, Ttd, ks.test);
     }
@@ -96,10 +107,12 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
         double *kernel = ntk ? Tdd : Kdd, *second = ntk && cov ? Kdd : NULL;
         if (ntk && !cov) dw_core_free_large(Kdd);
         Kdd = Tdd = NULL;
-        s = dw_pred_init_owned(&p, o, kernel, second, n, Y, k);
+        s = dw_pred_init_owned(&p, o, kernel, second, n, Y, k, true);
     }
     if (!s && bound) s = dw_pred_mean_bound(p, ntk ? Ttd : Ktd, m, &kerr, mean, bound);
-    if (!s && (cov || !bound)) s = dw_predict_mean_cov(p, o->t, ntk ? Ttd : Ktd, Ktd, Ktt, m, bound ? NULL : mean, cov);
+    if (!s && share) s = dw_pred_mean_train(p, o->t, kdiag, mean);
+    else if (!s && (cov || !bound))
+        s = dw_predict_mean_cov(p, o->t, ntk ? Ttd : Ktd, Ktd, Ktt, m, bound ? NULL : mean, cov);
     if (!s && p && info) s = dw_pred_diagnostics(p);
     if (p && info) {
         char reason[sizeof info->reason];
@@ -114,6 +127,7 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     dw_kernel_info_clear(ks.train);
     dw_kernel_info_clear(ks.test);
     free(ks.s_train);
+    free(kdiag);
     dw_predict_clear(p);
     dw_core_free_large(Kdd);
     dw_core_free_large(Tdd);
