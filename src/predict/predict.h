@@ -120,9 +120,27 @@ dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g);
 /* lambda from the options and the kernel's diagonal (n entries) */
 double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n);
 
-/* Kernel regression by matrix-free preconditioned CG (cg.c): the mean only, t infinite. */
+/* Kernel regression by matrix-free preconditioned CG (cg.c), t infinite: the mean and, cov not NULL, the covariance
+ * (cgcov.c). */
 dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
-                             size_t k, const double *T, size_t m, size_t d, double *mean, dw_predict_info *info);
+                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov,
+                             dw_predict_info *info);
+/* cg.c's solver handed to cgcov.c: X (n x c) = (K + lambda I)^{-1} B by preconditioned CG; iterations added to
+ * *iters, the worst true relative residual into *res. */
+typedef struct dw_pred_cg_solver {
+    dw_pred_tiles *tiles;
+    const void *precond;
+    const dw_predict_opts *o;
+    double lambda;
+    dw_status (*solve)(dw_pred_tiles *tiles, const void *precond, const dw_predict_opts *o, double lambda,
+                       const double *B, size_t c, double *X, size_t *iters, double *res);
+} dw_pred_cg_solver;
+/* Test columns solved at once by the covariance (the preconditioner's work space is sized for them). */
+size_t dw_pred_cov_chunk(size_t m);
+/* The covariance (m x m) on the matrix-free route: NNGP, K_tt - K_td A^{-1} K_td^T by blocks of test columns; NTK,
+ * K_tt + T1^T K T1 - T2 - T2^T with T1 = A^{-1} Theta_td^T (n x m, kept) and T2 = T1^T K_td^T (K the NNGP). */
+dw_status dw_pred_cg_cov(const dw_pred_cg_solver *sv, const dw_net *net, const double *X, const double *T, size_t m,
+                         size_t d, double *cov);
 /* The same at a finite t by Lanczos (lanczos.c): f(A) Y with f(x) = -expm1(-x tau) / x, no eigendecomposition. */
 dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                   const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,

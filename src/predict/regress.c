@@ -175,15 +175,16 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     char reason[256];
     if (solver == DW_PRED_AUTO) {
         const bool fits = need <= 0.8 * avail;
-        solver = fits || cov ? DW_PRED_CHOLESKY : DW_PRED_CG;
+        solver = fits || (cov && finite_t) ? DW_PRED_CHOLESKY : DW_PRED_CG;
         snprintf(reason, sizeof reason, "auto: %s (the dense route needs %.3g GB of %.3g GB available%s)",
                  solver == DW_PRED_CHOLESKY ? "cholesky" : finite_t ? "cg (lanczos at a finite t)" : "cg",
-                 need / 1e9, avail / 1e9, !fits && cov ? "; the covariance needs it" : "");
+                 need / 1e9, avail / 1e9, !fits && cov && finite_t ? "; the covariance at a finite t needs it" : "");
     } else {
         snprintf(reason, sizeof reason, "requested");
     }
-    if (solver == DW_PRED_CG && cov)
-        return dw_fail(DW_ERR_INVALID, "return_cov: the covariance needs solver 'cholesky' (cg gives the mean)");
+    if (solver == DW_PRED_CG && cov && finite_t)
+        return dw_fail(DW_ERR_INVALID, "return_cov: the covariance at a finite t needs solver 'cholesky' (cg's "
+                                       "Lanczos route gives the mean)");
     if (bound && (solver == DW_PRED_CG || finite_t)) { /* no certificate on these routes (docs/predict.md) */
         for (size_t i = 0; i < m * k; i++) bound[i] = INFINITY;
         bound = NULL;
@@ -197,7 +198,7 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     if (info) snprintf(info->reason, sizeof info->reason, "%s", reason);
     if (!s) {
         if (solver == DW_PRED_CG && finite_t) s = dw_pred_regress_lanczos(net, o, X, n, Y, k, T, m, d, mean, info);
-        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, info);
+        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, cov, info);
         else s = dense(net, o, ko, X, n, Y, k, T, m, d, mean, cov, bound, info);
     }
     dw_kernel_opts_clear(ko);
