@@ -166,7 +166,10 @@ dw_status dw_pred_mixed_solve(dw_predict *p, double *B, size_t c, bool *done)
     double prev = INFINITY;
     size_t it = 0;
     while (ok) {
+        /* one BLAS thread: ~2 n / 32 small dgemv calls, each a fork and join when threaded (and bound by memory) */
+        const int saved1 = dw_pred_threads_begin(1);
         residual(p, B, X, c, Xt, R);
+        dw_pred_threads_end(saved1);
         /* the worst column's max|R_j| / (max|X_j| cte): <= 1 everywhere is convergence */
         for (size_t j = 0; j < c; j++) xm[j] = 0;
         double worst = 0;
