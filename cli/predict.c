@@ -35,7 +35,7 @@ static const cli_opt opts[] = {
      NULL, NULL},
     {"out", CLI_TEXT, F(out), "FILE", "output .npy of the predictions, m x k (written atomically)", NULL,
      CLI_REQUIRED | CLI_OUTPUT, 0, 0, NULL, ".npy"},
-    {"cov", CLI_TEXT, F(cov), "FILE", "also write the covariance of the predictions, m x m (cholesky only)", NULL,
+    {"cov", CLI_TEXT, F(cov), "FILE", "also write the covariance of the predictions, m x m (cg: infinite t only)", NULL,
      CLI_OUTPUT, 0, 0, NULL, ".npy"},
     {"bound", CLI_TEXT, F(bound), "FILE",
      "also write the certified bound on every prediction, m x k (t infinite, cholesky only;\n"

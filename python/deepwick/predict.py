@@ -355,7 +355,7 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
         cg: relative residual per column (Lanczos: relative change of the result over the last steps), rank of
         the RPCholesky preconditioner (None: automatic, 0: none), most iterations (Lanczos: at most 1000 steps).
     return_cov : bool
-        Also return the covariance (m, m) (cholesky only).
+        Also return the covariance (m, m) (cg: t = None only, by CG on the test columns).
     threads : int, optional
     return_info : bool
         Also return a dict: 'solver', 'reason', 'jitter' (the lambda added), 'lambda_min' (of K + lambda I; exact

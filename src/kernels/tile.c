@@ -51,22 +51,31 @@ static void refine_pair(const dw_kernel_plan *p, size_t i, size_t j, double rho,
         ee += ek * ek;
     }
     const int midpoint = mm * ee < xx * yy;
-    double wedge = 0.0, bias = 0.0;
+    /* wedge = sum_{k<l} (u_k v_l - u_l v_k)^2 with (u, v) = (m, e) or (x, y): the factors once per pair (not once
+     * per term), the non-negative terms summed in 8 interleaved partial sums (independent chains the compiler can
+     * vectorise; a sum of non-negative terms has the same error bound in any order) */
+    double u[DW_WEDGE_MAX_D], v[DW_WEDGE_MAX_D], bias = 0.0;
     for (size_t k = 0; k < d; k++) {
-        const double ek = y[k] - sg * x[k], mk = 0.5 * (x[k] + sg * y[k]);
-        for (size_t l = k + 1; l < d; l++) {
-            double q;
-            if (midpoint) {
-                const double el = y[l] - sg * x[l], ml = 0.5 * (x[l] + sg * y[l]);
-                q = mk * el - ml * ek;
-            } else {
-                q = x[k] * y[l] - x[l] * y[k];
-            }
-            wedge += q * q;
-        }
+        u[k] = midpoint ? 0.5 * (x[k] + sg * y[k]) : x[k];
+        v[k] = midpoint ? y[k] - sg * x[k] : y[k];
         const double dk = x[k] - y[k]; /* the bias coordinate's wedge components sqrt(wd b) (x_k - y_k) */
         bias += dk * dk;
     }
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t k = 0; k + 1 < d; k++) {
+        const double uk = u[k], vk = v[k];
+        size_t l = k + 1;
+        for (; l + 8 <= d; l += 8)
+            for (int r = 0; r < 8; r++) {
+                const double q = uk * v[l + r] - u[l + r] * vk;
+                acc[r] += q * q;
+            }
+        for (int r = 0; l < d; l++, r++) {
+            const double q = uk * v[l] - u[l] * vk;
+            acc[r] += q * q;
+        }
+    }
+    const double wedge = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     const double a = field(p, &p->X, 0, F_A)[i], b = field(p, &p->Y, 0, F_A)[j];
     const double sin2 = fmin((wd * wd * wedge + wd * b0 * bias) / a / b, 1.0);
     const double near = sin2 / (2.0 * (1.0 + fabs(rho)));

@@ -2,7 +2,8 @@
  * (K + lambda I) alpha = Y where every product K V is computed tile by tile through the kernel's tile API (memory
  * O(n k + n r)), preconditioned by randomly pivoted Cholesky (Chen, Epperly, Tropp, Webber 2022: K ~ F F^T of rank
  * r from r kernel columns, applied by Woodbury); the k target columns are iterated together (one tiled product per
- * iteration for all columns, each column with its own step lengths). Then mean = K(T, X) alpha, tile by tile too.
+ * iteration for all columns, each column with its own step lengths). Then mean = K(T, X) alpha, tile by tile too,
+ * and the covariance, if asked for, by the same solver on the test columns (cgcov.c).
  * Each row block of a product is one dw_par_for item summing its column tiles in order, so results do not depend on
  * the thread count (tiles.c). */
 #include "predict/predict.h"
@@ -113,35 +114,23 @@ static void precond_free(precond *P)
     free(P->w);
 }
 
-dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
-                             size_t k, const double *T, size_t m, size_t d, double *mean, dw_predict_info *info)
+/* Preconditioned CG on (K + lambda I) x = Y (n x k), the k columns iterated together (one tiled product per
+ * iteration for all of them, each with its own step lengths); x n x k; the true relative residual of the answer,
+ * max_j ||Y_j - A x_j|| / ||Y_j||, recomputed at the end. */
+static dw_status pcg(dw_pred_tiles *tiles, const void *precond_, const dw_predict_opts *o, double lambda,
+                     const double *Y, size_t k, double *x, size_t *iters, double *true_res)
 {
-    dw_pred_tiles tiles;
-    precond P = {0};
-    double *work = NULL;
-    dw_status s = dw_pred_tiles_init(&tiles, net, o, X, n, T, m, d);
-    if (s) return s;
-    /* x, r, z, p, q (n x k each) and the diagonal */
-    if (!(work = dw_alloc(5 * n * k + n, sizeof *work, "cg: vectors"))) s = DW_ERR_NOMEM;
-    if (s) goto done;
-    double *x = work, *r = x + n * k, *z = r + n * k, *p = z + n * k, *q = p + n * k, *diag = q + n * k;
-    if ((s = dw_pred_tiles_diag(&tiles, diag))) goto done;
-    const double lambda = dw_pred_lambda(o, diag, n);
-    size_t rank = o->rank_set ? o->rank : (n < 500 ? n : 500);
-    if (rank > n) rank = n;
-    if ((s = rpcholesky(&tiles, diag, n, rank, lambda, &P, k))) goto done;
-    double *ynorm = dw_alloc(4 * k, sizeof *ynorm, "cg: column norms");
-    if (!ynorm) {
-        s = DW_ERR_NOMEM;
-        goto done;
-    }
-    double *rz = ynorm + k, *alpha = rz + k, *beta = alpha + k;
-    bool *active = dw_alloc(k, sizeof *active, "cg: column flags");
+    const precond *P = precond_;
+    const size_t n = tiles->n;
+    double *work = dw_alloc(4 * n * k + 4 * k, sizeof *work, "cg: vectors");
+    bool *active = work ? dw_alloc(k, sizeof *active, "cg: column flags") : NULL;
     if (!active) {
-        free(ynorm);
-        s = DW_ERR_NOMEM;
-        goto done;
+        free(work);
+        return DW_ERR_NOMEM;
     }
+    double *r = work, *z = r + n * k, *p = z + n * k, *q = p + n * k, *ynorm = q + n * k;
+    double *rz = ynorm + k, *alpha = rz + k, *beta = alpha + k;
+    dw_status s = DW_OK;
     for (size_t c = 0; c < k; c++) {
         double s2 = 0;
         for (size_t i = 0; i < n; i++) s2 += Y[i * k + c] * Y[i * k + c];
@@ -150,7 +139,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     }
     memset(x, 0, n * k * sizeof *x);
     memcpy(r, Y, n * k * sizeof *r);
-    precond_apply(&P, r, k, z);
+    precond_apply(P, r, k, z);
     memcpy(p, z, n * k * sizeof *p);
     for (size_t c = 0; c < k; c++) {
         double a = 0;
@@ -161,7 +150,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     double worst = 0;
     for (size_t c = 0; c < k; c++) worst = fmax(worst, active[c] ? 1.0 : 0.0);
     while (worst > o->tol && it < o->max_iter) {
-        if ((s = dw_pred_tiles_train(&tiles, p, k, lambda, q))) break;
+        if ((s = dw_pred_tiles_train(tiles, p, k, lambda, q))) break;
         it++;
         for (size_t c = 0; c < k && !s; c++) {
             double pq = 0;
@@ -191,7 +180,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
             s = dw_fail(DW_ERR_INVALID, "cg: cancelled at iteration %zu", it);
             break;
         }
-        precond_apply(&P, r, k, z);
+        precond_apply(P, r, k, z);
         for (size_t c = 0; c < k; c++) {
             double a = 0;
             for (size_t i = 0; i < n; i++) a += r[i * k + c] * z[i * k + c];
@@ -201,34 +190,64 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
         for (size_t i = 0; i < n; i++)
             for (size_t c = 0; c < k; c++) p[i * k + c] = active[c] ? z[i * k + c] + beta[c] * p[i * k + c] : 0.0;
     }
-    double true_res = 0;
     if (!s) {
         /* the true residual of the answer, not the recursively updated one */
-        s = dw_pred_tiles_train(&tiles, x, k, lambda, q);
+        double res = 0;
+        s = dw_pred_tiles_train(tiles, x, k, lambda, q);
         for (size_t c = 0; !s && c < k; c++) {
             if (!(ynorm[c] > 0)) continue;
             double s2 = 0;
             for (size_t i = 0; i < n; i++) s2 += (Y[i * k + c] - q[i * k + c]) * (Y[i * k + c] - q[i * k + c]);
-            true_res = fmax(true_res, sqrt(s2) / ynorm[c]);
+            res = fmax(res, sqrt(s2) / ynorm[c]);
         }
         if (!s && worst > o->tol)
             s = dw_fail(DW_ERR_RANGE,
                         "cg: not converged after %zu iterations (relative residual %.3g > tol %.3g); raise max_iter, "
                         "rank or diag_reg", it, worst, o->tol);
+        *true_res = fmax(*true_res, res);
     }
-    free(ynorm);
+    *iters += it;
+    free(work);
     free(active);
-    if (!s) s = dw_pred_tiles_test(&tiles, x, k, mean);
-    if (!s && info) {
+    return s;
+}
+
+dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
+                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov,
+                             dw_predict_info *info)
+{
+    dw_pred_tiles tiles;
+    precond P = {0};
+    double *x = NULL;
+    dw_status s = dw_pred_tiles_init(&tiles, net, o, X, n, T, m, d);
+    if (s) return s;
+    if (!(x = dw_alloc(n * k + n, sizeof *x, "cg: solution"))) s = DW_ERR_NOMEM;
+    if (s) goto done;
+    double *diag = x + n * k;
+    if ((s = dw_pred_tiles_diag(&tiles, diag))) goto done;
+    const double lambda = dw_pred_lambda(o, diag, n);
+    size_t rank = o->rank_set ? o->rank : (n < 500 ? n : 500);
+    if (rank > n) rank = n;
+    const size_t cmax = cov && dw_pred_cov_chunk(m) > k ? dw_pred_cov_chunk(m) : k;
+    if ((s = rpcholesky(&tiles, diag, n, rank, lambda, &P, cmax))) goto done;
+    size_t it = 0;
+    double true_res = 0;
+    s = pcg(&tiles, &P, o, lambda, Y, k, x, &it, &true_res);
+    if (!s && info) { /* the mean's solve: what is reported */
         info->solver = "cg";
         info->jitter = lambda;
         info->iterations = it;
         info->rank = P.r;
         info->residual = true_res;
     }
+    if (!s) s = dw_pred_tiles_test(&tiles, x, k, mean);
+    if (!s && cov) {
+        dw_pred_cg_solver sv = {&tiles, &P, o, lambda, pcg};
+        s = dw_pred_cg_cov(&sv, net, X, T, m, d, cov);
+    }
 done:
     precond_free(&P);
-    free(work);
+    free(x);
     dw_pred_tiles_clear(&tiles);
     return s;
 }

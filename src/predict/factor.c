@@ -95,7 +95,9 @@ static void chol_solve(const dw_predict *p, double *B, size_t c)
 }
 
 /* lambda_min(A) estimated by 30 steps of inverse iteration from a fixed start, then the Rayleigh quotient v^T A v of
- * the last unit vector (an upper bound on lambda_min up to rounding). */
+ * the last unit vector (an upper bound on lambda_min up to rounding). With the double factor every step is a
+ * Cholesky solve; with only the float32 factor (mixed.c) the first 28 steps use it alone and the last two are
+ * refined solves, which remove the float factor's bias from the direction. */
 static dw_status estimate_lambda_min(dw_predict *p, double *out)
 {
     const size_t n = p->n;
@@ -105,16 +107,25 @@ static dw_status estimate_lambda_min(dw_predict *p, double *out)
     for (size_t i = 0; i < n; i++) v[i] = 1.0 + 0.5 * sin(1.0 + (double)i); /* deterministic, no sign pattern */
     double nv = cblas_dnrm2((int)n, v, 1);
     cblas_dscal((int)n, 1.0 / nv, v, 1);
-    for (int it = 0; it < 30; it++) {
-        chol_solve(p, v, 1);
+    dw_status s = DW_OK;
+    for (int it = 0; it < 30 && !s; it++) {
+        bool done = true;
+        if (p->F) chol_solve(p, v, 1);
+        else if (it < 28) s = dw_pred_mixed_inverse_step(p, v);
+        else s = dw_pred_mixed_solve(p, v, 1, &done);
+        if (!s && !done) { /* refinement no longer converges: the double factor */
+            if (!(s = dw_pred_cholesky(p))) chol_solve(p, v, 1);
+        }
         nv = cblas_dnrm2((int)n, v, 1);
         if (!(nv > 0) || !isfinite(nv)) break;
         cblas_dscal((int)n, 1.0 / nv, v, 1);
     }
-    cblas_dsymv(CblasRowMajor, CblasUpper, (int)n, 1.0, p->A, (int)n, v, 1, 0.0, w, 1);
-    *out = cblas_ddot((int)n, v, 1, w, 1);
+    if (!s) {
+        cblas_dsymv(CblasRowMajor, CblasUpper, (int)n, 1.0, p->A, (int)n, v, 1, 0.0, w, 1);
+        *out = cblas_ddot((int)n, v, 1, w, 1);
+    }
     free(v);
-    return DW_OK;
+    return s;
 }
 
 dw_status dw_pred_cholesky(dw_predict *p)
@@ -125,7 +136,7 @@ dw_status dw_pred_cholesky(dw_predict *p)
     if (!F) return DW_ERR_NOMEM;
     memcpy(F, p->A, n * n * sizeof *F);
     const int saved = dw_pred_threads_begin(p->o.threads);
-    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, F, (lapack_int)n);
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n, F, (lapack_int)n); /* A is finite */
     dw_pred_threads_end(saved);
     dw_status s = DW_OK;
     if (info > 0) {
@@ -146,13 +157,17 @@ dw_status dw_pred_cholesky(dw_predict *p)
 
 dw_status dw_pred_diagnostics(dw_predict *p)
 {
-    if (!p->F || p->diagnosed) return DW_OK;
+    if ((!p->F && !p->Fs) || p->diagnosed) return DW_OK;
     const size_t n = p->n;
     const int saved = dw_pred_threads_begin(p->o.threads);
-    const double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'L', (lapack_int)n, p->A, (lapack_int)n);
     double rcond = NAN;
-    lapack_int info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'L', (lapack_int)n, p->F, (lapack_int)n, anorm, &rcond);
-    dw_status s = info ? dw_fail(DW_ERR_INTERNAL, "k_train_train: dpocon failed (info %d)", (int)info) : DW_OK;
+    bool done = false;
+    dw_status s = p->F ? DW_OK : dw_pred_mixed_rcond(p, &rcond, &done); /* no double factor: refined solves */
+    if (!s && !done && !(s = dw_pred_cholesky(p))) {
+        const double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'L', (lapack_int)n, p->A, (lapack_int)n);
+        lapack_int info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'L', (lapack_int)n, p->F, (lapack_int)n, anorm, &rcond);
+        if (info) s = dw_fail(DW_ERR_INTERNAL, "k_train_train: dpocon failed (info %d)", (int)info);
+    }
     double lm = NAN;
     if (!s && !p->info.lambda_min_exact) s = estimate_lambda_min(p, &lm);
     dw_pred_threads_end(saved);
@@ -200,7 +215,7 @@ dw_status dw_pred_eigh(dw_predict *p)
     p->ev = ev;
     p->info.lambda_min = ev[0];
     p->info.lambda_min_exact = true;
-    p->info.solver = p->F ? "cholesky+eigh" : "eigh";
+    p->info.solver = p->F || p->Fs ? "cholesky+eigh" : "eigh";
     return DW_OK;
 }
 
@@ -217,17 +232,27 @@ static double fn_of(dw_pred_fn fn, double ev, double tau)
     return NAN;
 }
 
+dw_status dw_pred_solve(dw_predict *p, double *B, size_t c)
+{
+    dw_status s;
+    if (dw_pred_mixed_wanted(p, c)) {
+        bool done = false;
+        if ((s = dw_pred_mixed_solve(p, B, c, &done)) || done) return s;
+    }
+    if ((s = dw_pred_cholesky(p))) return s;
+    const int saved = dw_pred_threads_begin(p->o.threads);
+    chol_solve(p, B, c);
+    dw_pred_threads_end(saved);
+    return DW_OK;
+}
+
 dw_status dw_pred_apply(dw_predict *p, dw_pred_fn fn, double tau, const double *B, size_t c, double *out)
 {
     const size_t n = p->n;
     dw_status s;
     if (fn == DW_F_INV) {
-        if ((s = dw_pred_cholesky(p))) return s;
         if (out != B) memcpy(out, B, n * c * sizeof *out);
-        const int saved = dw_pred_threads_begin(p->o.threads);
-        chol_solve(p, out, c);
-        dw_pred_threads_end(saved);
-        return DW_OK;
+        return dw_pred_solve(p, out, c);
     }
     if ((s = dw_pred_eigh(p))) return s;
     double *tmp = alloc_nn(n, c, "f(k_train_train) applied to a matrix");

@@ -9,7 +9,7 @@
 #include <string.h>
 
 dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double *K, double *nngp, size_t n,
-                             const double *Y, size_t k)
+                             const double *Y, size_t k, bool trusted)
 {
     dw_status s = DW_OK;
     dw_predict *p = NULL;
@@ -20,25 +20,35 @@ dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double 
     else if (k == 0) s = dw_fail(DW_ERR_INVALID, "y_train: no target columns (k = 0)");
     else if (n > (size_t)1 << 31 || k > (size_t)1 << 31)
         s = dw_fail(DW_ERR_INVALID, "k_train_train: n = %zu or k = %zu is too large", n, k);
-    if (!s) s = dw_pred_check_finite(K, n, n, "k_train_train");
-    if (!s && nngp) s = dw_pred_check_finite(nngp, n, n, "nngp_train_train");
+    if (!s && !trusted) s = dw_pred_check_finite(K, n, n, "k_train_train");
+    if (!s && nngp && !trusted) s = dw_pred_check_finite(nngp, n, n, "nngp_train_train");
     if (!s) s = dw_pred_check_finite(Y, n, k, "y_train");
-    /* symmetry to 1e-10 of the largest diagonal entry (the factorisations read the upper triangle), by 64 x 64
-     * blocks (both blocks stay in cache) */
+    /* symmetry to 1e-10 of the largest diagonal entry (the factorisations read the upper triangle), by 32 x 32
+     * blocks (both blocks stay in cache): the largest |K_ij - K_ji| of a block without branches, and only a block
+     * over the tolerance scanned again for its first such entry */
     double dmax = 0;
     for (size_t i = 0; !s && i < n; i++) dmax = fmax(dmax, fabs(K[i * n + i]));
-    for (size_t i0 = 0; i0 < n && !s; i0 += 64)
-        for (size_t j0 = 0; j0 <= i0 && !s; j0 += 64)
-            for (size_t i = i0; i < i0 + 64 && i < n && !s; i++)
-                for (size_t j = j0; j < j0 + 64 && j < i; j++) {
+    const double tol = 1e-10 * dmax;
+    for (size_t i0 = 0; i0 < n && !s && !trusted; i0 += 32)
+        for (size_t j0 = 0; j0 <= i0 && !s; j0 += 32) {
+            double worst = 0;
+            for (size_t i = i0; i < i0 + 32 && i < n; i++)
+                for (size_t j = j0; j < j0 + 32 && j < i; j++) {
+                    const double d = fabs(K[i * n + j] - K[j * n + i]);
+                    worst = d > worst ? d : worst;
+                }
+            if (!(worst > tol)) continue;
+            for (size_t i = i0; i < i0 + 32 && i < n && !s; i++)
+                for (size_t j = j0; j < j0 + 32 && j < i; j++) {
                     const double a = K[i * n + j], b = K[j * n + i];
-                    if (a != b && fabs(a - b) > 1e-10 * dmax) {
+                    if (a != b && fabs(a - b) > tol) {
                         s = dw_fail(DW_ERR_INVALID,
                                     "k_train_train: not symmetric: entry (%zu, %zu) = %.17g but (%zu, %zu) = %.17g", i,
                                     j, a, j, i, b);
                         break;
                     }
                 }
+        }
     if (!s && out) {
         p = dw_calloc(1, sizeof *p, "predict object");
         if (!p) s = DW_ERR_NOMEM;
@@ -63,6 +73,7 @@ dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double 
     p->k = k;
     p->A = K;
     p->nngp = nngp;
+    p->trusted = trusted;
     memcpy(p->Y, Y, n * k * sizeof *p->Y);
     double tr = 0;
     for (size_t i = 0; i < n; i++) tr += K[i * n + i];
@@ -101,7 +112,7 @@ dw_status dw_predict_init(dw_predict **out, const dw_predict_opts *o, const doub
             return DW_ERR_NOMEM;
         }
     }
-    return dw_pred_init_owned(out, o, K, G, n, y_train, k);
+    return dw_pred_init_owned(out, o, K, G, n, y_train, k, false);
 }
 
 void dw_predict_clear(dw_predict *p)
@@ -110,6 +121,7 @@ void dw_predict_clear(dw_predict *p)
     dw_pred_free(p->A);
     dw_pred_free(p->nngp);
     dw_pred_free(p->F);
+    dw_core_free_large(p->Fs);
     dw_pred_free(p->Q);
     free(p->ev);
     free(p->Y);
@@ -188,20 +200,52 @@ static dw_status train_mean_cov(dw_predict *p, double t, double *mean, double *c
     return s;
 }
 
+/* mean = k_test_train f(A) Y (m x k). kdiag: the test kernel is the train kernel itself, p->A with its diagonal
+ * replaced by kdiag (the kernel before lambda was added) while the product is formed: no n x n copy, and the
+ * same values, so the same bits as with a copy. */
+static dw_status mean_of(dw_predict *p, dw_pred_fn f, double tau, const double *k_test_train, size_t m,
+                         const double *kdiag, double *mean)
+{
+    const size_t n = p->n, k = p->k;
+    double *W = dw_alloc(n * k, sizeof *W, "A^{-1} y_train");
+    if (!W) return DW_ERR_NOMEM;
+    dw_status s = dw_pred_apply(p, f, tau, p->Y, k, W);
+    if (!s) {
+        if (kdiag)
+            for (size_t i = 0; i < n; i++) p->A[i * n + i] = kdiag[i];
+        const int saved = dw_pred_threads_begin(p->o.threads);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)n, 1.0,
+                    kdiag ? p->A : k_test_train, (int)n, W, (int)k, 0.0, mean, (int)k);
+        dw_pred_threads_end(saved);
+        if (kdiag)
+            for (size_t i = 0; i < n; i++) p->A[i * n + i] = kdiag[i] + p->lambda;
+    }
+    free(W);
+    return s;
+}
+
+dw_status dw_pred_mean_train(dw_predict *p, double t, const double *kdiag, double *mean)
+{
+    dw_status s = check_common(p, t, "predict");
+    if (s) return s;
+    const bool inf = isinf(t);
+    return mean_of(p, inf ? DW_F_INV : DW_F_NEG_INV_EXPM1, inf ? 0.0 : tau_of(p, t), NULL, p->n, kdiag, mean);
+}
+
 dw_status dw_predict_mean_cov(dw_predict *p, double t, const double *k_test_train, const double *nngp_test_train,
                               const double *k_test_test, size_t m, double *mean, double *cov)
 {
     dw_status s = check_common(p, t, "predict");
     if (s) return s;
     if (!mean && !cov) return dw_fail(DW_ERR_INVALID, "predict: neither mean nor cov asked for");
-    const size_t n = p->n, k = p->k;
+    const size_t n = p->n;
     if (!k_test_train) {
         if (m != n)
             return dw_fail(DW_ERR_INVALID, "k_test_train: none (train-set outputs) but m = %zu != n = %zu", m, n);
         return train_mean_cov(p, t, mean, cov);
     }
     if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
-    if ((s = dw_pred_check_finite(k_test_train, m, n, "k_test_train"))) return s;
+    if (!p->trusted && (s = dw_pred_check_finite(k_test_train, m, n, "k_test_train"))) return s;
     if (cov) {
         if (!k_test_test) return dw_fail(DW_ERR_INVALID, "k_test_test: needed for the covariance");
         if (p->nngp && !nngp_test_train)
@@ -212,19 +256,7 @@ dw_status dw_predict_mean_cov(dw_predict *p, double t, const double *k_test_trai
     const bool inf = isinf(t);
     const double tau = inf ? 0.0 : tau_of(p, t);
     const dw_pred_fn f = inf ? DW_F_INV : DW_F_NEG_INV_EXPM1;
-    if (mean) {
-        double *W = dw_alloc(n * k, sizeof *W, "A^{-1} y_train");
-        if (!W) return DW_ERR_NOMEM;
-        s = dw_pred_apply(p, f, tau, p->Y, k, W);
-        if (!s) {
-            const int saved = dw_pred_threads_begin(p->o.threads);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)n, 1.0, k_test_train, (int)n,
-                        W, (int)k, 0.0, mean, (int)k);
-            dw_pred_threads_end(saved);
-        }
-        free(W);
-        if (s) return s;
-    }
+    if (mean && (s = mean_of(p, f, tau, k_test_train, m, NULL, mean))) return s;
     if (!cov) return DW_OK;
     double *Kt = transpose(k_test_train, m, n, "k_test_train transposed");
     if (!Kt) return DW_ERR_NOMEM;

@@ -52,16 +52,25 @@ struct dw_predict {
     double *Y;    /* n x k */
     double lambda, trace_k;
     double *F;    /* Cholesky: col-major lower L of A, i.e. row-major R = L^T, A = R^T R; NULL until made */
+    float *Fs;    /* float32 Cholesky factor of 2^-Fs_exp A, laid out as F (mixed.c); NULL until made */
+    int Fs_exp;
+    int mixed;    /* mixed.c: 0 not tried, 1 the float factor is usable, -1 not (the double factor instead) */
+    double anorm; /* ||A||_inf = ||A||_1, once the float factor is made */
     double *Q;    /* eigenvectors, row i the i-th (ascending ev); NULL until made */
     double *ev;
+    bool trusted;   /* kernels computed here (regress.c): finite and symmetric by construction, not checked again */
     bool diagnosed; /* rcond and the lambda_min estimate computed (on demand: dw_pred_diagnostics) */
     dw_predict_info info;
 };
 
-/* A dw_predict that takes ownership of K (n x n) and nngp (NULL or n x n), which must come from dw_alloc or
- * dw_core_alloc_large according to `large`; they are freed on failure too. */
+/* A dw_predict that takes ownership of K (n x n) and nngp (NULL or n x n), from dw_core_alloc_large; they are
+ * freed on failure too. trusted: the kernels were computed here (finite, exactly symmetric): not checked again, nor
+ * are the test kernels handed to dw_predict_mean_cov. */
 dw_status dw_pred_init_owned(dw_predict **p, const dw_predict_opts *o, double *K, double *nngp, size_t n,
-                             const double *Y, size_t k);
+                             const double *Y, size_t k, bool trusted);
+/* The mean at the train points themselves (the test array is the train array): dw_predict_mean_cov's mean with
+ * k_test_train the train kernel, read from A with its diagonal kdiag (the kernel's, before lambda) restored. */
+dw_status dw_pred_mean_train(dw_predict *p, double t, const double *kdiag, double *mean);
 /* Make the Cholesky factor / the eigendecomposition (once); errors as predict.h says. */
 dw_status dw_pred_cholesky(dw_predict *p);
 dw_status dw_pred_eigh(dw_predict *p);
@@ -70,6 +79,15 @@ dw_status dw_pred_eigh(dw_predict *p);
 dw_status dw_pred_diagnostics(dw_predict *p);
 /* out = f(A) B for B n x c row-major (out may be B): DW_F_INV by Cholesky, the others by the eigendecomposition. */
 dw_status dw_pred_apply(dw_predict *p, dw_pred_fn fn, double tau, const double *B, size_t c, double *out);
+/* B := A^{-1} B (n x c): by the float32 factor with refinement in double where that applies (mixed.c), else by
+ * the double Cholesky factor. */
+dw_status dw_pred_solve(dw_predict *p, double *B, size_t c);
+/* mixed.c: whether c right-hand sides take the float32 route; the refined solve (*done false: B untouched, use the
+ * double route); one unrefined inverse-iteration step with the float factor; rcond by dlacn2 with refined solves. */
+bool dw_pred_mixed_wanted(const dw_predict *p, size_t c);
+dw_status dw_pred_mixed_solve(dw_predict *p, double *B, size_t c, bool *done);
+dw_status dw_pred_mixed_inverse_step(dw_predict *p, double *v);
+dw_status dw_pred_mixed_rcond(dw_predict *p, double *rcond, bool *done);
 /* Check that every entry of a (rows x cols) is finite; the message names `what`, row and column. */
 dw_status dw_pred_check_finite(const double *a, size_t rows, size_t cols, const char *what);
 /* tau = learning_rate t / (n k); t must be >= 0 (INFINITY allowed: the caller takes the limit route). */
@@ -102,9 +120,27 @@ dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g);
 /* lambda from the options and the kernel's diagonal (n entries) */
 double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n);
 
-/* Kernel regression by matrix-free preconditioned CG (cg.c): the mean only, t infinite. */
+/* Kernel regression by matrix-free preconditioned CG (cg.c), t infinite: the mean and, cov not NULL, the covariance
+ * (cgcov.c). */
 dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
-                             size_t k, const double *T, size_t m, size_t d, double *mean, dw_predict_info *info);
+                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov,
+                             dw_predict_info *info);
+/* cg.c's solver handed to cgcov.c: X (n x c) = (K + lambda I)^{-1} B by preconditioned CG; iterations added to
+ * *iters, the worst true relative residual into *res. */
+typedef struct dw_pred_cg_solver {
+    dw_pred_tiles *tiles;
+    const void *precond;
+    const dw_predict_opts *o;
+    double lambda;
+    dw_status (*solve)(dw_pred_tiles *tiles, const void *precond, const dw_predict_opts *o, double lambda,
+                       const double *B, size_t c, double *X, size_t *iters, double *res);
+} dw_pred_cg_solver;
+/* Test columns solved at once by the covariance (the preconditioner's work space is sized for them). */
+size_t dw_pred_cov_chunk(size_t m);
+/* The covariance (m x m) on the matrix-free route: NNGP, K_tt - K_td A^{-1} K_td^T by blocks of test columns; NTK,
+ * K_tt + T1^T K T1 - T2 - T2^T with T1 = A^{-1} Theta_td^T (n x m, kept) and T2 = T1^T K_td^T (K the NNGP). */
+dw_status dw_pred_cg_cov(const dw_pred_cg_solver *sv, const dw_net *net, const double *X, const double *T, size_t m,
+                         size_t d, double *cov);
 /* The same at a finite t by Lanczos (lanczos.c): f(A) Y with f(x) = -expm1(-x tau) / x, no eigendecomposition. */
 dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                   const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,

@@ -107,14 +107,25 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     else if (!s) s = dw_kernel_gram(net, ko, X, n, NULL, n, d, Kdd, Tdd, ks.train);
     /* the test inputs ARE the train inputs (the same array): their kernels are copies, not recomputed */
     const bool same = T == X && m == n;
-    if (!s && (!ntk || cov) && !(Ktd = dw_core_alloc_large(m * n * sizeof(double), "test-train NNGP kernel")))
+    /* the mean alone at the train points: the train kernel itself serves as the test-train one (its diagonal kept
+     * aside, as A = K + lambda I overwrites it) */
+    const bool share = same && !cov && !bound;
+    double *kdiag = NULL;
+    if (!s && share) {
+        const double *K0 = ntk ? Tdd : Kdd;
+        if (!(kdiag = dw_alloc(n, sizeof *kdiag, "train kernel diagonal"))) s = DW_ERR_NOMEM;
+        for (size_t i = 0; !s && i < n; i++) kdiag[i] = K0[i * n + i];
+    }
+    if (!s && !share && (!ntk || cov) &&
+        !(Ktd = dw_core_alloc_large(m * n * sizeof(double), "test-train NNGP kernel")))
         s = DW_ERR_NOMEM;
-    if (!s && ntk && !(Ttd = dw_core_alloc_large(m * n * sizeof(double), "test-train NTK"))) s = DW_ERR_NOMEM;
-    if (!s && same) {
+    if (!s && !share && ntk && !(Ttd = dw_core_alloc_large(m * n * sizeof(double), "test-train NTK")))
+        s = DW_ERR_NOMEM;
+    if (!s && same && !share) {
         if (Ktd) memcpy(Ktd, Kdd, n * n * sizeof *Ktd);
         if (Ttd) memcpy(Ttd, Tdd, n * n * sizeof *Ttd);
         if (Etd) memcpy(Etd, Edd, n * n * sizeof *Etd);
-    } else if (!s) {
+    } else if (!s && !same) {
         if (bound) s = dw_kernel_info_init(&ks.test);
         if (!s && entry)
             s = dw_kernel_gram_bound(net, ko, T, m, X, n, d, Ktd, Ttd, ntk ? NULL : Etd, ntk ? Etd : NULL, ks.test);
@@ -130,10 +141,12 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
         double *kernel = ntk ? Tdd : Kdd, *second = ntk && cov ? Kdd : NULL;
         if (ntk && !cov) dw_core_free_large(Kdd);
         Kdd = Tdd = NULL;
-        s = dw_pred_init_owned(&p, o, kernel, second, n, Y, k);
+        s = dw_pred_init_owned(&p, o, kernel, second, n, Y, k, true);
     }
     if (!s && bound) s = dw_pred_mean_bound(p, ntk ? Ttd : Ktd, m, &kerr, mean, bound);
-    if (!s && (cov || !bound)) s = dw_predict_mean_cov(p, o->t, ntk ? Ttd : Ktd, Ktd, Ktt, m, bound ? NULL : mean, cov);
+    if (!s && share) s = dw_pred_mean_train(p, o->t, kdiag, mean);
+    else if (!s && (cov || !bound))
+        s = dw_predict_mean_cov(p, o->t, ntk ? Ttd : Ktd, Ktd, Ktt, m, bound ? NULL : mean, cov);
     if (!s && p && info) s = dw_pred_diagnostics(p);
     if (p && info) {
         char reason[sizeof info->reason];
@@ -148,6 +161,7 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     dw_kernel_info_clear(ks.train);
     dw_kernel_info_clear(ks.test);
     free(ks.s_train);
+    free(kdiag);
     dw_predict_clear(p);
     dw_core_free_large(Kdd);
     dw_core_free_large(Tdd);
@@ -196,15 +210,16 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     char reason[256];
     if (solver == DW_PRED_AUTO) {
         const bool fits = need <= 0.8 * avail;
-        solver = fits || cov ? DW_PRED_CHOLESKY : DW_PRED_CG;
+        solver = fits || (cov && finite_t) ? DW_PRED_CHOLESKY : DW_PRED_CG;
         snprintf(reason, sizeof reason, "auto: %s (the dense route needs %.3g GB of %.3g GB available%s)",
                  solver == DW_PRED_CHOLESKY ? "cholesky" : finite_t ? "cg (lanczos at a finite t)" : "cg",
-                 need / 1e9, avail / 1e9, !fits && cov ? "; the covariance needs it" : "");
+                 need / 1e9, avail / 1e9, !fits && cov && finite_t ? "; the covariance at a finite t needs it" : "");
     } else {
         snprintf(reason, sizeof reason, "requested");
     }
-    if (solver == DW_PRED_CG && cov)
-        return dw_fail(DW_ERR_INVALID, "return_cov: the covariance needs solver 'cholesky' (cg gives the mean)");
+    if (solver == DW_PRED_CG && cov && finite_t)
+        return dw_fail(DW_ERR_INVALID, "return_cov: the covariance at a finite t needs solver 'cholesky' (cg's "
+                                       "Lanczos route gives the mean)");
     if (bound && (solver == DW_PRED_CG || finite_t)) { /* no certificate on these routes (docs/predict.md) */
         for (size_t i = 0; i < m * k; i++) bound[i] = INFINITY;
         bound = NULL;
@@ -218,7 +233,7 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     if (info) snprintf(info->reason, sizeof info->reason, "%s", reason);
     if (!s) {
         if (solver == DW_PRED_CG && finite_t) s = dw_pred_regress_lanczos(net, o, X, n, Y, k, T, m, d, mean, info);
-        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, info);
+        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, cov, info);
         else s = dense(net, o, ko, X, n, Y, k, T, m, d, mean, cov, bound, info);
     }
     dw_kernel_opts_clear(ko);

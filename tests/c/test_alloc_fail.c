@@ -662,6 +662,58 @@ static dw_status sc_predict(void)
     return s;
 }
 
+/* predict: the covariance on the matrix-free route (NTK form: the NNGP tiles, T1, K T1, K_td T1). */
+static dw_status sc_predict_cgcov(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_predict_opts *o = NULL;
+    double Y[4 * 2] = {1, 0, 0, 1, -1, 0.5, 0.25, 2}, mean[2 * 2], cov[2 * 2];
+    dw_status s = make_net(&net, &act, "relu", 1, true, 0);
+    if (!s) s = dw_predict_opts_init(&o);
+    if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
+    if (!s) s = dw_predict_opts_set_threads(o, 1);
+    if (!s) s = dw_predict_opts_set_kind(o, "ntk");
+    if (!s) s = dw_predict_opts_set_solver(o, "cg");
+    if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, cov, NULL);
+    dw_predict_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
+/* predict: the float32 Cholesky with refinement (n >= 256, few columns): the solve, the condition estimate and
+ * lambda_min by its refined solves; then a matrix too ill-conditioned for it (cond 1e12), which falls back. */
+static dw_status sc_predict_mixed(void)
+{
+    enum { N = 256 };
+    static double A[N * N];
+    double Y[N * 2], mean[2 * 2];
+    dw_predict *p = NULL;
+    dw_predict_info *info = NULL;
+    dw_predict_opts *o = NULL;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) A[i * N + j] = (i == j ? 2.0 * N : 0.0) + (double)(((i + 1) * (j + 1)) % 5) - 2.0;
+    for (int i = 0; i < N; i++) Y[2 * i] = 1.0, Y[2 * i + 1] = (double)(i % 3);
+    dw_status s = dw_predict_info_init(&info);
+    if (!s) s = dw_predict_opts_init(&o);
+    if (!s) s = dw_predict_opts_set_threads(o, 1);
+    for (int round = 0; round < 2 && !s; round++) {
+        if (round == 1) /* 1e6 v v^T + 1e-6 I */
+            for (int i = 0; i < N; i++)
+                for (int j = 0; j < N; j++)
+                    A[i * N + j] = 1e6 * (1.0 + 0.001 * i) * (1.0 + 0.001 * j) + (i == j ? 1e-6 : 0.0);
+        s = dw_predict_init(&p, o, A, NULL, N, Y, 2);
+        if (!s) s = dw_predict_mean_cov(p, INFINITY, A, NULL, NULL, 2, mean, NULL);
+        if (!s && round == 0) s = dw_predict_get_info(p, info); /* the fallback's dpocon: covered above */
+        dw_predict_clear(p);
+        p = NULL;
+    }
+    dw_predict_info_clear(info);
+    dw_predict_opts_clear(o);
+    return s;
+}
+
 /* predict: the certified bounds (given kernels; kernel regression with the kernel's bound and scales). */
 static dw_status sc_predict_bound(void)
 {
@@ -860,6 +912,8 @@ int main(void)
     sweep("sig_join", sc_sig_join);
     sweep("predict", sc_predict);
     sweep("predict bound", sc_predict_bound);
+    sweep("predict mixed", sc_predict_mixed);
+    sweep("predict cg cov", sc_predict_cgcov);
     rmdir(tmpdir);
     return check_done("alloc_fail");
 }

@@ -249,8 +249,15 @@ def test_cg_equals_cholesky(digits):
             assert rel(got, ref) < 10 * 1e-12 / ri["rcond"]
             its[rank] = info["iterations"]
         assert its[30] < its[0]
-    with pytest.raises(dw.InputError, match="return_cov: the covariance needs solver 'cholesky'"):
-        dw.kernel_regression(X, lab, T, **NET, solver="cg", return_cov=True)
+    # the covariance by cg on the test columns (both forms), against the dense route; refused at a finite t
+    for kind in ("nngp", "ntk"):
+        ref, rc, ri = dw.kernel_regression(X, lab, T, **NET, kind=kind, diag_reg=1e-3, solver="cholesky",
+                                           return_cov=True, return_info=True)
+        got, gc = dw.kernel_regression(X, lab, T, **NET, kind=kind, diag_reg=1e-3, solver="cg", tol=1e-12, rank=30,
+                                       return_cov=True)
+        assert rel(got, ref) < 10 * 1e-12 / ri["rcond"] and rel(gc, rc) < 10 * 1e-12 / ri["rcond"]
+    with pytest.raises(dw.InputError, match="return_cov: the covariance at a finite t needs solver 'cholesky'"):
+        dw.kernel_regression(X, lab, T, **NET, solver="cg", t=1.0, return_cov=True)
     # a finite t: Lanczos, against the dense eigendecomposition route
     for t in (3.0, 500.0):
         ref = dw.kernel_regression(X, lab, T, **NET, kind="ntk", diag_reg=1e-3, t=t, solver="cholesky")
