@@ -64,6 +64,13 @@ int cli_net_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n
 void cli_net_json(FILE *f, dw_net *net, int ndim, const size_t *dims);
 
 int cmd_kernel(int argc, char **argv);
+/* `kernel` with another Gram writer than dw_kernel_gram_file (NULL: that one): deepwick-mpi's (cli/mpi_kernel.c),
+ * which refuses --net (an architecture's Gram is computed in memory). The options, inputs and output are the
+ * command's own. */
+typedef dw_status (*cli_gram_file_fn)(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                                      const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
+                                      dw_kernel_info *info);
+int cli_kernel_run(int argc, char **argv, cli_gram_file_fn gram_file);
 int cmd_finite(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
 int cmd_expand(int argc, char **argv);
