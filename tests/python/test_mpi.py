@@ -1,0 +1,127 @@
+"""deepwick-mpi (docs/scaling.md, "MPI"): the commands over 1, 2 and 3 MPI ranks on this machine (loopback TCP).
+
+* kernel: the .npy of P = 1, 2, 3 ranks (1 thread each) has the sha256 of `deepwick kernel --out` with 2 threads,
+  for a symmetric and a rectangular Gram, closed-form and generic activations, NNGP / NTK / both, every layer, and a
+  --memory that gives each rank several blocks of fewer rows than a tile; the JSON summaries agree but for the time,
+  the threads and the file name.
+* Errors: an unwritable output, a bad option, --net and --resume give one error line (from one rank) and a non-zero
+  exit; a rank killed after its first block leaves the previous output untouched, and the next run removes its
+  temporary file.
+
+Every mpirun runs under a timeout, as root where the tests run as root (OMPI_ALLOW_RUN_AS_ROOT), oversubscribed, with
+the TCP transport on the loopback interface only. Skipped with the reason when deepwick-mpi or mpirun is absent.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "build" / "bin" / "deepwick"
+MPI_CLI = ROOT / "build" / "bin" / "deepwick-mpi"
+MPIRUN = shutil.which("mpirun")
+pytestmark = [
+    pytest.mark.skipif(MPIRUN is None, reason="mpirun not found (scripts/install-deps installs OpenMPI)"),
+    pytest.mark.skipif(not MPI_CLI.exists(), reason="build/bin/deepwick-mpi not built (CMake found no MPI)"),
+    pytest.mark.skipif(not CLI.exists(), reason="build/bin/deepwick not built"),
+]
+
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,tcp",
+           "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo", "OMP_NUM_THREADS": "1"}
+
+
+def mpirun(p, *args, env=None, timeout=120):
+    e = dict(os.environ, **MPI_ENV, **(env or {}))
+    cmd = [MPIRUN, "--oversubscribe", "-q", "-n", str(p), str(MPI_CLI)] + [str(a) for a in args]
+    return subprocess.run(["timeout", str(timeout)] + cmd, capture_output=True, text=True, env=e, timeout=timeout + 30)
+
+
+def single(*args):
+    return subprocess.run([str(CLI)] + [str(a) for a in args], capture_output=True, text=True, timeout=300)
+
+
+def sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture(scope="module")
+def points(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mpi")
+    rng = np.random.default_rng(24)
+    np.save(d / "x.npy", rng.standard_normal((150, 4)))
+    np.save(d / "y.npy", rng.standard_normal((70, 4)))
+    return d
+
+
+KERNEL_CASES = [
+    ["--depth", "3", "--act", "relu", "--kind", "both"],
+    ["--depth", "2", "--act", "erf", "--all-layers", "--memory", "800K", "--y", "{y}"],
+    ["--depth", "2", "--act", "tanh", "--kind", "ntk"],
+    ["--depth", "1", "--act", "relu", "--kind", "both", "--memory", "900K"],
+]
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES, ids=lambda c: "-".join(a for a in c if not a.startswith("-"))[:40])
+def test_kernel_bits_any_ranks(points, tmp_path, case):
+    args = ["kernel", "--x", points / "x.npy"] + [a.format(y=points / "y.npy") for a in case] + ["--json"]
+    ref = single(*args, "--out", tmp_path / "ref.npy", "--threads", "2")
+    assert ref.returncode == 0, ref.stderr
+    want = json.loads(ref.stdout)
+    for p in (1, 2, 3):
+        out = tmp_path / f"k{p}.npy"
+        r = mpirun(p, *args, "--out", out, "--threads", "1")
+        assert r.returncode == 0, r.stderr
+        assert sha(out) == sha(tmp_path / "ref.npy"), f"{p} ranks"
+        got = json.loads(r.stdout)
+        for k in ("seconds", "threads", "out"):
+            got.pop(k), want.pop(k, None)
+        assert got == want
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["k1.npy", "k2.npy", "k3.npy", "ref.npy"]
+
+
+@pytest.mark.parametrize("bad,message", [
+    (["--out", "/nonexistent-dir/k.npy"], "--out: /nonexistent-dir/k.npy"),
+    (["--act", "nope"], "--act: unknown activation 'nope'"),
+    (["--net", "dense(W_std=1); relu; dense(W_std=1)"], "--net: the architectures' Grams are computed in memory"),
+    (["--resume"], "resume: a distributed run cannot resume"),
+])
+def test_kernel_errors_one_line(points, tmp_path, bad, message):
+    args = {"--x": str(points / "x.npy"), "--depth": "2", "--act": "relu", "--out": str(tmp_path / "k.npy")}
+    for k, v in zip(bad[::2], bad[1::2] + [None] * (len(bad) % 2)):
+        if v is None:
+            args[k] = None
+        else:
+            args[k] = v
+    if "--net" in args:
+        del args["--depth"], args["--act"]
+    flat = [x for k, v in args.items() for x in ([k] if v is None else [k, v])]
+    r = mpirun(3, "kernel", *flat)
+    assert r.returncode != 0
+    lines = error_lines(r.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: " + message), r.stderr
+    assert not any(f.name.startswith(".") for f in tmp_path.iterdir())
+
+
+def test_kernel_rank_killed_leaves_no_output(points, tmp_path):
+    out = tmp_path / "k.npy"
+    out.write_bytes(b"previous")
+    args = ["kernel", "--x", points / "x.npy", "--depth", "2", "--act", "relu", "--out", out, "--memory", "900K"]
+    r = mpirun(3, *args, env={"DEEPWICK_MPI_TEST_ABORT_RANK": "1"})
+    assert r.returncode != 0
+    assert out.read_bytes() == b"previous"
+    assert (tmp_path / ".k.npy.deepwick-partial").exists()  # killed mid-run: the blocks went to the temporary file
+    # the next run starts again (the temporary file of the killed one removed) and completes
+    r = mpirun(2, *args)
+    assert r.returncode == 0, r.stderr
+    ref = single(*args[:-4], "--out", tmp_path / "ref.npy")
+    assert ref.returncode == 0 and sha(out) == sha(tmp_path / "ref.npy")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["k.npy", "ref.npy"]
