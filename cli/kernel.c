@@ -135,10 +135,9 @@ static void json_result(const dw_kernel_info *info, size_t n, size_t m, size_t d
     printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads(threads), secs);
 }
 
-int cmd_kernel(int argc, char **argv) { return cli_kernel_run(argc, argv, NULL); }
-
-int cli_kernel_run(int argc, char **argv, cli_gram_file_fn gram_file)
+int cmd_kernel(int argc, char **argv)
 {
+    const cli_gram_file_fn gram_file = cli_distributed.gram_file;
     kernel_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc >= 0) {

@@ -24,8 +24,10 @@ dw_status mpi_other_failed(void);
 /* An MPI error code as a status with "what: MPI's message" (DW_ERR_IO), or DW_OK. */
 dw_status mpi_status(int err, const char *what);
 
-/* The distributed commands. */
-int mpi_cmd_kernel(int argc, char **argv);
+/* The hooks of the distributed commands (cli.h's cli_dist): `kernel`'s Gram writer (cli/mpi_kernel.c), `sample`'s
+ * and `converge`'s split of the networks (cli/mpi_sample.c). */
+void mpi_kernel_setup(cli_dist *dist);
+void mpi_sample_setup(cli_dist *dist);
 
 /* The test hook: the rank named by DEEPWICK_MPI_TEST_ABORT_RANK kills itself (SIGKILL) at a point `where` of a
  * command, as a crashed node would. */

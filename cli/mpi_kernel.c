@@ -116,4 +116,4 @@ static dw_status mpi_gram_file(const dw_net *net, const dw_kernel_opts *o, const
     return s;
 }
 
-int mpi_cmd_kernel(int argc, char **argv) { return cli_kernel_run(argc, argv, mpi_gram_file); }
+void mpi_kernel_setup(cli_dist *dist) { dist->gram_file = mpi_gram_file; }

@@ -55,7 +55,9 @@ static const char usage[] =
     "usage: mpirun -n P deepwick-mpi COMMAND [OPTIONS]\n"
     "\n"
     "commands (the options of `deepwick COMMAND`; docs/scaling.md):\n"
-    "  kernel   NNGP / NTK Gram matrices: tile rows split over the ranks, one .npy written with MPI-IO\n"
+    "  kernel    NNGP / NTK Gram matrices: tile rows split over the ranks, one .npy written with MPI-IO\n"
+    "  sample    sampled finite networks: the networks split over the ranks, reduced in network order\n"
+    "  converge  the convergence study of empirical Grams: likewise, width by width\n"
     "\n"
     "The output is bit for bit that of `deepwick COMMAND`, whatever the number of ranks and threads.\n";
 
@@ -87,7 +89,12 @@ static int dispatch(int argc, char **argv)
         printf("deepwick-mpi %s\n", dw_version());
         return 0;
     }
-    if (!strcmp(cmd, "kernel")) return mpi_cmd_kernel(argc - 1, argv + 1);
+    mpi_kernel_setup(&cli_distributed);
+    mpi_sample_setup(&cli_distributed);
+    cli_distributed.writer = rank_ == 0;
+    if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
+    if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick-mpi --help`)\n", cmd);
     return 2;
 }
