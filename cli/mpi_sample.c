@@ -40,6 +40,6 @@ static dw_sample_split split;
 
 void mpi_sample_setup(cli_dist *dist)
 {
-    split = (dw_sample_split){mpi_rank(), mpi_size(), exchange, NULL};
+    split = (dw_sample_split){mpi_rank(), mpi_size(), 0, exchange, NULL};
     dist->sample_split = &split;
 }

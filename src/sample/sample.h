@@ -60,6 +60,7 @@ dw_status dw_law_haar_q(double *A, size_t m, size_t k);
  * order, as one process would: the results are the single process's bit for bit, for any nparts. */
 typedef struct dw_sample_split {
     int part, nparts;
+    size_t batch; /* networks per batch; 0: at least one per thread of every part, more within 64 MiB of records */
     dw_status (*exchange)(void *ctx, dw_status st, const double *mine, double *all, const size_t *counts,
                           size_t record);
     void *ctx;

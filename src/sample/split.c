@@ -60,6 +60,7 @@ dw_status dw_sample_drive(const dw_sample_opts *o, const dw_snet *t, const asamp
     size_t batch = P * (size_t)dw_core_threads(o->threads);
     const double fit = 64.0 * 1048576.0 / (8.0 * (double)rec);
     if (fit > (double)batch) batch = fit < (double)S ? (size_t)fit : S;
+    if (sp->batch > 0) batch = sp->batch;
     if (batch > S) batch = S;
     double *all = dw_alloc(batch * rec, sizeof(double), "the networks' records");
     double *mine = dw_alloc((batch + P - 1) / P * rec + 1, sizeof(double), "the networks' records");
