@@ -81,6 +81,7 @@ typedef struct cli_dist {
 extern cli_dist cli_distributed;
 /* o's split from cli_distributed (none for deepwick); 1, or 0 after the error. */
 int cli_sample_opts_dist(dw_sample_opts *o);
+int cli_spectrum_opts_dist(dw_spectrum_sample_opts *o); /* likewise for `jacobian --sample` */
 int cmd_finite(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
 int cmd_expand(int argc, char **argv);

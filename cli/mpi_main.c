@@ -58,6 +58,7 @@ static const char usage[] =
     "  kernel    NNGP / NTK Gram matrices: tile rows split over the ranks, one .npy written with MPI-IO\n"
     "  sample    sampled finite networks: the networks split over the ranks, reduced in network order\n"
     "  converge  the convergence study of empirical Grams: likewise, width by width\n"
+    "  jacobian  the Jacobian spectrum; with --sample the networks split over the ranks likewise\n"
     "\n"
     "The output is bit for bit that of `deepwick COMMAND`, whatever the number of ranks and threads.\n";
 
@@ -95,6 +96,7 @@ static int dispatch(int argc, char **argv)
     if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "jacobian")) return cmd_jacobian(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s' (see `deepwick-mpi --help`)\n", cmd);
     return 2;
 }

@@ -3,6 +3,7 @@
 #include "core/internal.h"
 #include "core/sbuf.h"
 #include "sample/sample.h"
+#include "spectrum/spectrum.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,6 +19,13 @@ cli_dist cli_distributed = {NULL, NULL, true};
 int cli_sample_opts_dist(dw_sample_opts *o)
 {
     if (cli_distributed.sample_split && dw_sample_opts_set_split(o, cli_distributed.sample_split))
+        return cli_status(DW_ERR_INVALID), 0;
+    return 1;
+}
+
+int cli_spectrum_opts_dist(dw_spectrum_sample_opts *o)
+{
+    if (cli_distributed.sample_split && dw_spectrum_sample_opts_set_split(o, cli_distributed.sample_split))
         return cli_status(DW_ERR_INVALID), 0;
     return 1;
 }

@@ -1,6 +1,7 @@
 /* The options objects of the Jacobian spectrum (the limit's, and the finite networks'): allocation, defaults and the
  * validating setters, kept apart from the computations so that each validates once, by the name Python uses. */
 #include "spectrum/spectrum.h"
+#include "sample/sample.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -121,6 +122,16 @@ dw_status dw_spectrum_sample_opts_set_q0(dw_spectrum_sample_opts *o, double q0)
     dw_status s = need(o);
     if (s || (s = check_q0(q0))) return s;
     o->q0 = q0;
+    return DW_OK;
+}
+
+dw_status dw_spectrum_sample_opts_set_split(dw_spectrum_sample_opts *o, const dw_sample_split *split)
+{
+    dw_status s = need(o);
+    if (s) return s;
+    if (split && (split->nparts < 1 || split->part < 0 || split->part >= split->nparts || !split->exchange))
+        return dw_fail(DW_ERR_INVALID, "sample options: part %d of %d, or no exchange", split->part, split->nparts);
+    o->split = split;
     return DW_OK;
 }
 
