@@ -16,6 +16,7 @@ static dw_status exchange(void *ctx, dw_status st, const double *mine, double *a
 {
     (void)ctx;
     if (!mpi_agree(!st)) return st ? st : mpi_other_failed();
+    mpi_test_abort("sample: in an exchange");
     const int P = mpi_size();
     int *cnt = malloc(2 * (size_t)P * sizeof *cnt);
     if (!cnt) return dw_fail(DW_ERR_NOMEM, "out of memory (the ranks' counts)");

@@ -6,11 +6,13 @@
  * - Split sampling (sample/sample.h): P = 3 parts as threads exchanging through shared memory give every part the
  *   single-process results bit for bit (in batches of 1 or 2 networks or automatic: parts with no network in a
  *   batch included): dw_sample_run (outputs and reduced Gram, and per-network Grams) and
- *   dw_sample_converge; an error in one part fails the exchange of every part. */
+ *   dw_sample_converge, dw_spectrum_sample_law (the Jacobian spectrum's networks); an error in one part fails the
+ *   exchange of every part. */
 #include "check.h"
 #include "deepwick.h"
 #include "kernels/ooc_part.h"
 #include "sample/sample.h"
+#include "spectrum/spectrum.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -180,7 +182,7 @@ typedef struct shared {
 typedef struct part_arg {
     shared *sh;
     dw_sample_split split;
-    int mode; /* 0: sample reduced, 1: per-network Grams and outputs, 2: converge */
+    int mode; /* 0: sample reduced, 1: per-network Grams and outputs, 2: converge, 3: Jacobian spectrum */
     double *out;
     dw_status st;
 } part_arg;
@@ -227,6 +229,22 @@ static dw_status run_mode(const dw_sample_split *split, int mode, double *out)
     if (!s) s = dw_sample_opts_set_split(o, split);
     if (!s && mode == 0) s = dw_sample_run(net, o, PX, 5, 3, S_NETS, DW_SAMPLE_NTK, NULL, out, out + 25);
     if (!s && mode == 1) s = dw_sample_run(net, o, PX, 5, 3, S_NETS, DW_SAMPLE_NNGP, out, out + S_NETS * 10, NULL);
+    if (!s && mode == 3) { /* the Jacobian spectrum's sampled networks: moments, errors, squared singular values */
+        dw_net *sq = NULL;
+        dw_spectrum_sample_opts *so = NULL;
+        const double N = 12;
+        s = dw_net_init(&sq);
+        if (!s) s = dw_net_set_fc(sq, 3, act, false);
+        if (!s) s = dw_net_set_widths(sq, 1, &N);
+        if (!s) s = dw_spectrum_sample_opts_init(&so);
+        if (!s) s = dw_spectrum_sample_opts_set_samples(so, S_NETS);
+        if (!s) s = dw_spectrum_sample_opts_set_K(so, 3);
+        if (!s) s = dw_spectrum_sample_opts_set_threads(so, 1);
+        if (!s) s = dw_spectrum_sample_opts_set_split(so, split);
+        if (!s) s = dw_spectrum_sample_law(sq, so, 4, out, out + 3, out + 6);
+        dw_spectrum_sample_opts_clear(so);
+        dw_net_clear(sq);
+    }
     const size_t widths[3] = {8, 16, 32};
     if (!s && mode == 2)
         s = dw_sample_converge(net, o, PX, 5, 3, DW_SAMPLE_NTK, 3, widths, S_NETS, out, out + 3 * DW_SAMPLE_WIDTH_COLS);
@@ -249,7 +267,7 @@ static void test_split(void)
     sh.cap = 64 * S_NETS * 64;
     sh.all = malloc(sh.cap * sizeof(double));
     pthread_barrier_init(&sh.bar, NULL, NP);
-    for (int mode = 0; mode < 3; mode++)
+    for (int mode = 0; mode < 4; mode++)
         for (int variant = 0; variant < (mode == 0 ? 5 : 3); variant++) {
             /* batches: automatic (one), 1, 2 networks; then part 0 / part 2 failing, batches of 3 */
             const size_t batch = variant < 3 ? (size_t)variant : 3;

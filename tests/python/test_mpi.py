@@ -4,9 +4,11 @@
   for a symmetric and a rectangular Gram, closed-form and generic activations, NNGP / NTK / both, every layer, and a
   --memory that gives each rank several blocks of fewer rows than a tile; the JSON summaries agree but for the time,
   the threads and the file name.
+* sample, converge, jacobian --sample: the files (outputs, Grams, plots) and the JSON of P = 1, 2, 3 ranks are those of
+  `deepwick` with 2 threads (fully connected, complex law, an architecture; reduced and per-network Grams).
 * Errors: an unwritable output, a bad option, --net and --resume give one error line (from one rank) and a non-zero
   exit; a rank killed after its first block leaves the previous output untouched, and the next run removes its
-  temporary file.
+  temporary file; a rank killed in sample's exchange leaves no output.
 
 Every mpirun runs under a timeout, as root where the tests run as root (OMPI_ALLOW_RUN_AS_ROOT), oversubscribed, with
 the TCP transport on the loopback interface only. Skipped with the reason when deepwick-mpi or mpirun is absent.
@@ -125,3 +127,51 @@ def test_kernel_rank_killed_leaves_no_output(points, tmp_path):
     ref = single(*args[:-4], "--out", tmp_path / "ref.npy")
     assert ref.returncode == 0 and sha(out) == sha(tmp_path / "ref.npy")
     assert sorted(f.name for f in tmp_path.iterdir()) == ["k.npy", "ref.npy"]
+
+
+SAMPLE_CASES = [
+    ["sample", "--depth", "2", "--act", "relu", "--width", "48", "--samples", "7", "--gram", "ntk", "--out", "G.npy",
+     "--outputs", "F.npy"],
+    ["sample", "--depth", "1", "--act", "tanh", "--width", "24", "--samples", "5", "--gram", "nngp", "--reduce", "none",
+     "--law", "complex-gaussian", "--out", "G.npy", "--outputs", "F.npy"],
+    ["sample", "--net", "dense(W_std=1.2, out_dim=16); relu; dense(W_std=1.0, out_dim=2)", "--samples", "6", "--gram",
+     "ntk", "--out", "G.npy"],
+    ["converge", "--depth", "2", "--act", "relu", "--widths", "16,32,64", "--samples", "5", "--plot", "conv.svg"],
+    ["jacobian", "--depth", "2", "--act", "relu", "--moments", "3", "--sample", "--width", "40", "--samples", "7",
+     "--plot", "p.svg"],
+]
+
+
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k not in ("seconds", "threads")}
+    return x
+
+
+@pytest.mark.parametrize("case", SAMPLE_CASES, ids=lambda c: c[0] + "-" + c[2][:12])
+def test_sampling_bits_any_ranks(points, tmp_path, case):
+    files = [a for a in case if a.endswith((".npy", ".svg"))]
+    args = case[:1] + (["--x", points / "x.npy"] if case[0] != "jacobian" else []) + case[1:] + ["--json"]
+    runs = [("ref", None)] + [(f"p{p}", p) for p in (1, 2, 3)]
+    got = {}
+    for name, p in runs:
+        d = tmp_path / name
+        d.mkdir()
+        if p is None:
+            r = subprocess.run([str(CLI)] + [str(a) for a in args] + ["--threads", "2"], capture_output=True,
+                               text=True, timeout=300, cwd=d)
+        else:
+            r = subprocess.run(["timeout", "120", MPIRUN, "--oversubscribe", "-q", "-n", str(p), str(MPI_CLI)]
+                               + [str(a) for a in args] + ["--threads", "1"], capture_output=True, text=True,
+                               env=dict(os.environ, **MPI_ENV), timeout=150, cwd=d)
+        assert r.returncode == 0, r.stderr
+        got[name] = (strip(json.loads(r.stdout)), [sha(d / f) for f in files], sorted(os.listdir(d)))
+    for name, _ in runs[1:]:
+        assert got[name] == got["ref"], name
+
+
+def test_sample_rank_killed_leaves_no_output(points, tmp_path):
+    r = mpirun(3, "sample", "--x", points / "x.npy", "--depth", "1", "--act", "relu", "--width", "8", "--samples", "6",
+               "--gram", "nngp", "--out", tmp_path / "G.npy", env={"DEEPWICK_MPI_TEST_ABORT_RANK": "2"})
+    assert r.returncode != 0
+    assert os.listdir(tmp_path) == []
