@@ -63,6 +63,10 @@ int cli_net_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n
 /* The JSON members `, "net": CANONICAL SPELLING, "input_shape": [...]`. */
 void cli_net_json(FILE *f, dw_net *net, int ndim, const size_t *dims);
 
+/* `PROG COMMAND [OPTIONS]` (cli/dispatch.c): usage on -h/--help (stdout) or without a command (stderr, 2), the
+ * version, or the command; only (NULL-terminated, or NULL: every command) limits the commands. The exit code. */
+int cli_run(int argc, char **argv, const char *prog, const char *usage, const char *const *only);
+
 int cmd_kernel(int argc, char **argv);
 
 /* deepwick-mpi's hooks (cli/mpi_main.c sets them on every rank; deepwick keeps the defaults {NULL, NULL, true}):

@@ -75,32 +75,6 @@ static void release(FILE *held, int fd)
     fclose(held);
 }
 
-static int dispatch(int argc, char **argv)
-{
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "--version")) {
-        printf("deepwick-mpi %s\n", dw_version());
-        return 0;
-    }
-    mpi_kernel_setup(&cli_distributed);
-    mpi_sample_setup(&cli_distributed);
-    cli_distributed.writer = rank_ == 0;
-    if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
-    if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
-    if (!strcmp(cmd, "jacobian")) return cmd_jacobian(argc - 1, argv + 1);
-    fprintf(stderr, "error: unknown command '%s' (see `deepwick-mpi --help`)\n", cmd);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     int provided;
@@ -117,7 +91,11 @@ int main(int argc, char **argv)
     FILE *held = tmpfile();
     if (held && err >= 0) dup2(fileno(held), STDERR_FILENO);
     if (rank_ != 0 && !freopen("/dev/null", "w", stdout)) return 1;
-    int rc = dispatch(argc, argv);
+    mpi_kernel_setup(&cli_distributed);
+    mpi_sample_setup(&cli_distributed);
+    cli_distributed.writer = rank_ == 0;
+    static const char *const distributed[] = {"kernel", "sample", "converge", "jacobian", NULL};
+    int rc = cli_run(argc, argv, "deepwick-mpi", usage, distributed);
     fflush(stdout);
     if (first_failed < 0 && !mpi_agree(rc == 0) && rc == 0) rc = 1;
     if (first_failed >= 0 && rc == 0) rc = 1;

@@ -187,30 +187,40 @@ static dw_status run_blocks(ooc_run *r, ooc_files *f, int nbuf)
     return s;
 }
 
-dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
-                              const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
-                              dw_kernel_info *info)
+dw_status dw_ooc_shape(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                       const char *path, size_t *shape, int *nd, size_t *L, size_t *nout)
 {
     if (!nngp && !ntk) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (nngp and ntk are both false)");
     if (!path || !*path) return dw_fail(DW_ERR_INVALID, "output file path is empty");
     const uint16_t one = 1;
     if (*(const unsigned char *)&one != 1)
         return dw_fail(DW_ERR_INVALID, "%s: out-of-core Gram files are written on little-endian hosts only", path);
-    if (!Y) m = n;
     dw_net_fc fc;
     const dw_act *act;
     dw_status s = dw_kern_check(net, &fc, &act);
     if (s) return s;
     const bool all = o && o->all_layers;
-    const size_t L = all ? (size_t)fc.depth + 1 : 1, nout = (size_t)nngp + (size_t)ntk;
-    size_t shape[4], nd = 0, B = 1;
-    int nbuf = 1;
-    if (nout == 2) shape[nd++] = 2;
-    if (all) shape[nd++] = L;
-    shape[nd++] = n;
-    shape[nd++] = m;
+    *L = all ? (size_t)fc.depth + 1 : 1;
+    *nout = (size_t)nngp + (size_t)ntk;
+    *nd = 0;
+    if (*nout == 2) shape[(*nd)++] = 2;
+    if (all) shape[(*nd)++] = *L;
+    shape[(*nd)++] = n;
+    shape[(*nd)++] = m;
+    return DW_OK;
+}
+
+dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                              const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
+                              dw_kernel_info *info)
+{
+    if (!Y) m = n;
+    size_t shape[4], L = 1, nout = 1, B = 1;
+    int nd = 0, nbuf = 1;
+    dw_status s = dw_ooc_shape(net, o, n, m, nngp, ntk, path, shape, &nd, &L, &nout);
+    if (s) return s;
     ooc_files f;
-    if ((s = dw_ooc_names(&f, path, (int)nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
+    if ((s = dw_ooc_names(&f, path, nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
         (s = dw_ooc_block_rows(net, o, n, m, nngp, ntk, 0, &B, &nbuf))) {
         dw_ooc_close(&f, true);
         return s;

@@ -107,6 +107,10 @@ typedef struct ooc_run {
     atomic_int cancel;        /* the progress callback asked to stop */
 } ooc_run;
 dw_status dw_ooc_compute(ooc_run *r);
+/* The checks of an out-of-core Gram (outputs asked for, a path, a little-endian host, the net) and the output's
+ * shape (nd axes: [2,] [L,] n, m), its layers per output L and outputs nout. */
+dw_status dw_ooc_shape(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                       const char *path, size_t *shape, int *nd, size_t *L, size_t *nout);
 size_t dw_ooc_tile_slots(size_t B, size_t m);
 /* The tiles of rows [a, b) in tile rows of TILE_I from a. */
 size_t dw_ooc_count_tiles(const ooc_run *r, size_t a, size_t b);

@@ -61,31 +61,19 @@ dw_status dw_gram_part_init(dw_gram_part **out, const dw_net *net, const dw_kern
     *out = NULL;
     if (nparts < 1 || part < 0 || part >= nparts)
         return dw_fail(DW_ERR_INVALID, "kernel: part %d of %d does not exist", part, nparts);
-    if (!nngp && !ntk) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (nngp and ntk are both false)");
     if (o && o->resume)
         return dw_fail(DW_ERR_INVALID, "resume: a distributed run cannot resume; run it again without resume");
-    const uint16_t one = 1;
-    if (*(const unsigned char *)&one != 1)
-        return dw_fail(DW_ERR_INVALID, "%s: out-of-core Gram files are written on little-endian hosts only", path);
     if (!Y) m = n;
-    dw_net_fc fc;
-    const dw_act *act;
-    dw_status s = dw_kern_check(net, &fc, &act);
+    size_t shape[4], L = 1, nout = 1, B = 1;
+    int nd = 0, nbuf;
+    dw_status s = dw_ooc_shape(net, o, n, m, nngp, ntk, path, shape, &nd, &L, &nout);
     if (s) return s;
     dw_gram_part *g = dw_calloc(1, sizeof *g, "the kernel's part");
     if (!g) return DW_ERR_NOMEM;
     *out = g;
-    const bool all = o && o->all_layers;
-    const size_t L = all ? (size_t)fc.depth + 1 : 1, nout = (size_t)nngp + (size_t)ntk;
-    size_t shape[4], nd = 0, B = 1;
-    int nbuf;
-    if (nout == 2) shape[nd++] = 2;
-    if (all) shape[nd++] = L;
-    shape[nd++] = n;
-    shape[nd++] = m;
     /* three block-sized buffers: the block, and its pieces packed (at most twice the block: a symmetric Gram's rows
      * and their mirror) */
-    if ((s = dw_ooc_names(&g->f, path, (int)nd, shape, n)) ||
+    if ((s = dw_ooc_names(&g->f, path, nd, shape, n)) ||
         (s = dw_ooc_block_rows(net, o, n, m, nngp, ntk, 3, &B, &nbuf)) ||
         (s = dw_kernel_plan_init(&g->p, net, o, X, n, Y, m, d)))
         return s;

@@ -76,8 +76,7 @@ dw_status dw_sample_opts_set_split(dw_sample_opts *o, const dw_sample_split *spl
 {
     dw_status s = need_opts(o);
     if (s) return s;
-    if (split && (split->nparts < 1 || split->part < 0 || split->part >= split->nparts || !split->exchange))
-        return dw_fail(DW_ERR_INVALID, "sample options: part %d of %d, or no exchange", split->part, split->nparts);
+    if ((s = dw_sample_split_check(split))) return s;
     o->split = split;
     return DW_OK;
 }

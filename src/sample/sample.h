@@ -78,6 +78,8 @@ struct dw_sample_opts {
 
 /* Set (or with NULL clear) o's split (borrowed). */
 dw_status dw_sample_opts_set_split(dw_sample_opts *o, const dw_sample_split *split);
+/* DW_OK for NULL or a split with its part among nparts >= 1 and an exchange (split.c). */
+dw_status dw_sample_split_check(const dw_sample_split *split);
 
 /* o, or the defaults where o is NULL. */
 const dw_sample_opts *dw_sample_opts_or_default(const dw_sample_opts *o);

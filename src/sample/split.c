@@ -16,6 +16,13 @@ typedef struct drive_ctx {
     size_t fl, gl, have;        /* doubles of outputs and Gram per record, records collected */
 } drive_ctx;
 
+dw_status dw_sample_split_check(const dw_sample_split *split)
+{
+    if (split && (split->nparts < 1 || split->part < 0 || split->part >= split->nparts || !split->exchange))
+        return dw_fail(DW_ERR_INVALID, "sample options: part %d of %d, or no exchange", split->part, split->nparts);
+    return DW_OK;
+}
+
 static dw_status snet_pass(void *c, size_t s, const dw_snet *t, const double *base)
 {
     const drive_ctx *d = c;
