@@ -76,9 +76,9 @@ dw_status dw_sample_drive(const dw_sample_opts *o, const dw_snet *t, const asamp
     d.rec = mine;
     for (size_t c0 = 0; c0 < S; c0 += batch) {
         const size_t cs = S - c0 < batch ? S - c0 : batch, k = (size_t)sp->part;
-        for (size_t q = 0; q < P; q++) counts[q] = cs * (q + 1) / P - cs * q / P;
+        for (size_t q = 0; counts && q < P; q++) counts[q] = cs * (q + 1) / P - cs * q / P;
         d.have = 0;
-        dw_status ls = st;
+        dw_status ls = st; /* a failed allocation still takes part in the exchange (which then fails everywhere) */
         if (!ls && counts[k] > 0) ls = run_part(o, t, p, X, n, counts[k], first + c0 + cs * k / P, kind, outputs, &d,
                                                 false, NULL);
         /* every part exchanges every batch (the exchange fails on all when one failed), so the parts stay in step */

@@ -234,7 +234,7 @@ static dw_status sc_dist(void)
     dw_sample_opts *so = NULL;
     double X[40 * 3], fixed = 0, row = 0, G[16], Gse[16];
     for (size_t i = 0; i < 40 * 3; i++) X[i] = PTS[i % 12] + 0.01 * (double)i;
-    dw_status s = make_net(&net, &act, "tanh", 1, true, 16);
+    dw_status s = make_net(&net, &act, "erf", 1, true, 16);
     if (!s) s = dw_kernel_opts_init(&o);
     if (!s) s = dw_kernel_opts_set_threads(o, 1);
     if (!s) s = dw_kernel_gram_file_bytes(net, o, 40, 40, true, true, &fixed, &row);
