@@ -86,6 +86,7 @@ extern cli_dist cli_distributed;
 /* o's split from cli_distributed (none for deepwick); 1, or 0 after the error. */
 int cli_sample_opts_dist(dw_sample_opts *o);
 int cli_spectrum_opts_dist(dw_spectrum_sample_opts *o); /* likewise for `jacobian --sample` */
+int cli_predict_opts_dist(dw_predict_opts *o);          /* `predict`: the matrix-free products' rows */
 int cmd_finite(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
 int cmd_expand(int argc, char **argv);

@@ -59,6 +59,7 @@ static const char usage[] =
     "  sample    sampled finite networks: the networks split over the ranks, reduced in network order\n"
     "  converge  the convergence study of empirical Grams: likewise, width by width\n"
     "  jacobian  the Jacobian spectrum; with --sample the networks split over the ranks likewise\n"
+    "  predict   kernel regression; --solver cg: each product K V's row blocks split over the ranks\n"
     "\n"
     "The output is bit for bit that of `deepwick COMMAND`, whatever the number of ranks and threads.\n";
 
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
     mpi_kernel_setup(&cli_distributed);
     mpi_sample_setup(&cli_distributed);
     cli_distributed.writer = rank_ == 0;
-    static const char *const distributed[] = {"kernel", "sample", "converge", "jacobian", NULL};
+    static const char *const distributed[] = {"kernel", "sample", "converge", "jacobian", "predict", NULL};
     int rc = cli_run(argc, argv, "deepwick-mpi", usage, distributed);
     fflush(stdout);
     if (first_failed < 0 && !mpi_agree(rc == 0) && rc == 0) rc = 1;

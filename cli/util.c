@@ -4,6 +4,7 @@
 #include "core/sbuf.h"
 #include "sample/sample.h"
 #include "spectrum/spectrum.h"
+#include "predict/predict.h"
 
 #include <errno.h>
 #include <math.h>
@@ -26,6 +27,13 @@ int cli_sample_opts_dist(dw_sample_opts *o)
 int cli_spectrum_opts_dist(dw_spectrum_sample_opts *o)
 {
     if (cli_distributed.sample_split && dw_spectrum_sample_opts_set_split(o, cli_distributed.sample_split))
+        return cli_status(DW_ERR_INVALID), 0;
+    return 1;
+}
+
+int cli_predict_opts_dist(dw_predict_opts *o)
+{
+    if (cli_distributed.sample_split && dw_predict_opts_set_split(o, cli_distributed.sample_split))
         return cli_status(DW_ERR_INVALID), 0;
     return 1;
 }

@@ -6,13 +6,14 @@
  * - Split sampling (sample/sample.h): P = 3 parts as threads exchanging through shared memory give every part the
  *   single-process results bit for bit (in batches of 1 or 2 networks or automatic: parts with no network in a
  *   batch included): dw_sample_run (outputs and reduced Gram, and per-network Grams) and
- *   dw_sample_converge, dw_spectrum_sample_law (the Jacobian spectrum's networks); an error in one part fails the
- *   exchange of every part. */
+ *   dw_sample_converge, dw_spectrum_sample_law (the Jacobian spectrum's networks), dw_predict_regress by CG (each
+ *   product's row blocks split); an error in one part fails the exchange of every part. */
 #include "check.h"
 #include "deepwick.h"
 #include "kernels/ooc_part.h"
 #include "sample/sample.h"
 #include "spectrum/spectrum.h"
+#include "predict/predict.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -182,7 +183,7 @@ typedef struct shared {
 typedef struct part_arg {
     shared *sh;
     dw_sample_split split;
-    int mode; /* 0: sample reduced, 1: per-network Grams and outputs, 2: converge, 3: Jacobian spectrum */
+    int mode; /* 0: sample reduced, 1: per-network Grams and outputs, 2: converge, 3: Jacobian spectrum, 4: CG */
     double *out;
     dw_status st;
 } part_arg;
@@ -245,6 +246,20 @@ static dw_status run_mode(const dw_sample_split *split, int mode, double *out)
         dw_spectrum_sample_opts_clear(so);
         dw_net_clear(sq);
     }
+    if (!s && mode == 4) { /* kernel regression by CG: the products' row blocks split (200 train points: 4 blocks) */
+        dw_predict_opts *po = NULL;
+        double X[200 * 3], Y[200], T[10 * 3];
+        for (size_t i = 0; i < 600; i++) X[i] = sin(0.37 * (double)i) + 0.01 * (double)(i % 7);
+        for (size_t i = 0; i < 200; i++) Y[i] = cos(X[3 * i]) - X[3 * i + 1];
+        for (size_t i = 0; i < 30; i++) T[i] = cos(0.71 * (double)i);
+        s = dw_predict_opts_init(&po);
+        if (!s) s = dw_predict_opts_set_solver(po, "cg");
+        if (!s) s = dw_predict_opts_set_threads(po, 1);
+        if (!s) s = dw_predict_opts_set_diag_reg(po, 1e-3);
+        if (!s) s = dw_predict_opts_set_split(po, split);
+        if (!s) s = dw_predict_regress(net, po, X, 200, Y, 1, T, 10, 3, out, NULL, NULL);
+        dw_predict_opts_clear(po);
+    }
     const size_t widths[3] = {8, 16, 32};
     if (!s && mode == 2)
         s = dw_sample_converge(net, o, PX, 5, 3, DW_SAMPLE_NTK, 3, widths, S_NETS, out, out + 3 * DW_SAMPLE_WIDTH_COLS);
@@ -267,7 +282,7 @@ static void test_split(void)
     sh.cap = 64 * S_NETS * 64;
     sh.all = malloc(sh.cap * sizeof(double));
     pthread_barrier_init(&sh.bar, NULL, NP);
-    for (int mode = 0; mode < 4; mode++)
+    for (int mode = 0; mode < 5; mode++)
         for (int variant = 0; variant < (mode == 0 ? 5 : 3); variant++) {
             /* batches: automatic (one), 1, 2 networks; then part 0 / part 2 failing, batches of 3 */
             const size_t batch = variant < 3 ? (size_t)variant : 3;

@@ -6,6 +6,8 @@
   the threads and the file name.
 * sample, converge, jacobian --sample: the files (outputs, Grams, plots) and the JSON of P = 1, 2, 3 ranks are those of
   `deepwick` with 2 threads (fully connected, complex law, an architecture; reduced and per-network Grams).
+* predict --solver cg: the predictions of P = 1, 2, 3 ranks equal `deepwick predict --solver cg` bit for bit (BLAS
+  single-threaded on both sides: OMP_NUM_THREADS=1), and the Cholesky solver's to the CG tolerance.
 * Errors: an unwritable output, a bad option, --net and --resume give one error line (from one rank) and a non-zero
   exit; a rank killed after its first block leaves the previous output untouched, and the next run removes its
   temporary file; a rank killed in sample's exchange leaves no output.
@@ -175,3 +177,24 @@ def test_sample_rank_killed_leaves_no_output(points, tmp_path):
                "--gram", "nngp", "--out", tmp_path / "G.npy", env={"DEEPWICK_MPI_TEST_ABORT_RANK": "2"})
     assert r.returncode != 0
     assert os.listdir(tmp_path) == []
+
+
+def test_predict_cg_any_ranks(tmp_path):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((300, 4))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.stack([np.sin(x[:, 0]), x[:, 1] * x[:, 2]], axis=1))
+    np.save(tmp_path / "t.npy", rng.standard_normal((40, 4)))
+    args = ["predict", "--train", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--test", tmp_path / "t.npy",
+            "--depth", "2", "--act", "erf", "--diag-reg", "1e-4", "--tol", "1e-12"]
+    one = dict(os.environ, OMP_NUM_THREADS="1")
+    for solver in ("cg", "cholesky"):
+        r = subprocess.run([str(CLI)] + [str(a) for a in args] + ["--solver", solver, "--threads", "2", "--out",
+                           str(tmp_path / f"{solver}.npy")], capture_output=True, text=True, timeout=300, env=one)
+        assert r.returncode == 0, r.stderr
+    ref = np.load(tmp_path / "cg.npy")
+    np.testing.assert_allclose(ref, np.load(tmp_path / "cholesky.npy"), rtol=1e-7, atol=1e-9)
+    for p in (1, 2, 3):
+        r = mpirun(p, *args, "--solver", "cg", "--threads", "1", "--out", tmp_path / f"p{p}.npy")
+        assert r.returncode == 0, r.stderr
+        assert sha(tmp_path / f"p{p}.npy") == sha(tmp_path / "cg.npy"), f"{p} ranks"
