@@ -8,6 +8,7 @@
 #include "deepwick.h"
 #include "kernels/ooc_part.h"
 #include "sample/sample.h"
+#include "predict/predict.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -217,8 +218,8 @@ static dw_status sc_kernels_file(void)
     return s;
 }
 
-/* Distributed runs' library side (deepwick-mpi): both parts of a Gram in blocks, and a sampling run split into one
- * part (the exchange a copy) in batches of two networks. */
+/* Distributed runs' library side (deepwick-mpi): both parts of a Gram in blocks, a sampling run split into one part
+ * (the exchange a copy) in batches of two networks, and CG kernel regression with its products split likewise. */
 static dw_status one_part(void *ctx, dw_status st, const double *mine, double *all, const size_t *counts, size_t rec)
 {
     (void)ctx;
@@ -252,6 +253,14 @@ static dw_status sc_dist(void)
     if (!s) s = dw_sample_opts_set_reduce(so, true);
     if (!s) s = dw_sample_opts_set_split(so, &split);
     if (!s) s = dw_sample_run(net, so, PTS, 4, 3, 3, DW_SAMPLE_NTK, NULL, G, Gse);
+    dw_predict_opts *po = NULL; /* CG's products split */
+    if (!s) s = dw_predict_opts_init(&po);
+    if (!s) s = dw_predict_opts_set_solver(po, "cg");
+    if (!s) s = dw_predict_opts_set_threads(po, 1);
+    if (!s) s = dw_predict_opts_set_diag_reg(po, 1e-2);
+    if (!s) s = dw_predict_opts_set_split(po, &split);
+    if (!s) s = dw_predict_regress(net, po, X, 40, X + 3, 1, PTS, 4, 3, G, NULL, NULL);
+    dw_predict_opts_clear(po);
     dw_sample_opts_clear(so);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
