@@ -7,6 +7,7 @@
 
 #include "kernels/ooc_part.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -43,11 +44,11 @@ static int write_round(MPI_File fh, MPI_Offset data0, const dw_gram_pieces *pc)
 {
     static const dw_gram_pieces none = {NULL, NULL, NULL, 0, 0};
     if (!pc) pc = &none;
+    if (pc->total > INT_MAX) return MPI_ERR_COUNT; /* a block over 16 GiB: a smaller --memory */
     MPI_Datatype t;
     int e = piece_type(pc, &t);
     if (e != MPI_SUCCESS) return e;
     e = MPI_File_set_view(fh, data0, MPI_DOUBLE, t, "native", MPI_INFO_NULL);
-    /* the count in units of the view's runs' sum (< 2^31 doubles per block: 16 GiB) */
     if (e == MPI_SUCCESS) e = MPI_File_write_all(fh, pc->data, (int)pc->total, MPI_DOUBLE, MPI_STATUS_IGNORE);
     MPI_Type_free(&t);
     return e;
