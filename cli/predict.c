@@ -57,7 +57,8 @@ static const cli_opt opts[] = {
     {"max-iter", CLI_INT, F(max_iter), "N", "cg: the most iterations", "10000", 0, 1, LONG_MAX, NULL, NULL},
     {"classes", CLI_FLAG, F(classes), NULL, "--labels holds integer class labels (one-hot, centred)", NULL, 0, 0, 0,
      NULL, NULL},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores)", NULL, CLI_HIDDEN_JSON, 1, 4096, NULL, NULL},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores)", NULL, CLI_HIDDEN_JSON, 0, 4096, NULL,
+     NULL},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", NULL, CLI_HIDDEN_JSON, 0, 0, NULL,
      NULL},
     {NULL, CLI_FLAG, 0, NULL, NULL, NULL, 0, 0, 0, NULL, NULL}};
@@ -164,8 +165,9 @@ int cmd_predict(int argc, char **argv)
         rc = cli_error("--bound: the certified bound needs t infinite (no --t) and the cholesky solver");
         goto done;
     }
-    /* the certified bound (a second factorisation): with --bound, and with --json where it can be certified */
-    const bool certify = a.bound || (a.json && !cli_given(&cmd, &a, "t") && strcmp(a.solver, "cg") != 0);
+    /* the certified bound (a second factorisation and the kernel's per-entry bounds, several times the solve's
+     * cost): only when asked for */
+    const bool certify = a.bound != NULL;
     if (certify && !(bound = malloc(m * k * sizeof *bound))) {
         rc = cli_error("out of memory for the bounds (%zu x %zu)", m, k);
         goto done;

@@ -126,7 +126,7 @@ dw_status dw_predict_opts_set_split(dw_predict_opts *o, const dw_sample_split *s
 dw_status dw_predict_opts_set_threads(dw_predict_opts *o, int threads)
 {
     NEED_O(o);
-    dw_status s = dw_core_check_threads(threads, 0);
+    dw_status s = dw_core_check_threads(threads);
     if (s) return s;
     o->threads = threads;
     return DW_OK;
