@@ -63,7 +63,30 @@ int cli_net_size(const dw_net *net, const dw_sample_opts *o, size_t d, size_t *n
 /* The JSON members `, "net": CANONICAL SPELLING, "input_shape": [...]`. */
 void cli_net_json(FILE *f, dw_net *net, int ndim, const size_t *dims);
 
+/* `PROG COMMAND [OPTIONS]` (cli/dispatch.c): usage on -h/--help (stdout) or without a command (stderr, 2), the
+ * version, or the command; only (NULL-terminated, or NULL: every command) limits the commands. The exit code. */
+int cli_run(int argc, char **argv, const char *prog, const char *usage, const char *const *only);
+
 int cmd_kernel(int argc, char **argv);
+
+/* deepwick-mpi's hooks (cli/mpi_main.c sets them on every rank; deepwick keeps the defaults {NULL, NULL, true}):
+ *  gram_file     the Gram writer of `kernel` (NULL: dw_kernel_gram_file), distributed; `kernel --net` is refused
+ *  sample_split  the split of the networks over the ranks, set on the sampling options of `sample` and `converge`
+ *  writer        false on the ranks that write no output file (all but rank 0) */
+typedef dw_status (*cli_gram_file_fn)(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                                      const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
+                                      dw_kernel_info *info);
+struct dw_sample_split;
+typedef struct cli_dist {
+    cli_gram_file_fn gram_file;
+    const struct dw_sample_split *sample_split;
+    bool writer;
+} cli_dist;
+extern cli_dist cli_distributed;
+/* o's split from cli_distributed (none for deepwick); 1, or 0 after the error. */
+int cli_sample_opts_dist(dw_sample_opts *o);
+int cli_spectrum_opts_dist(dw_spectrum_sample_opts *o); /* likewise for `jacobian --sample` */
+int cli_predict_opts_dist(dw_predict_opts *o);          /* `predict`: the matrix-free products' rows */
 int cmd_finite(int argc, char **argv);
 int cmd_wick(int argc, char **argv);
 int cmd_expand(int argc, char **argv);

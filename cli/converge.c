@@ -274,6 +274,7 @@ int cmd_converge(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
+    if (!cli_sample_opts_dist(o)) goto done;
     if (a.net) {
         const char *spec = dw_net_spec(net);
         snprintf(what, sizeof what, "net %s", spec ? spec : a.net);
@@ -315,7 +316,7 @@ int cmd_converge(int argc, char **argv)
     }
     char lname[128];
     dw_law_format(&law, lname, sizeof lname);
-    if (a.plot) {
+    if (a.plot && cli_distributed.writer) {
         char title[1024];
         snprintf(title, sizeof title, "%s, %s, %s weights%s, %ld samples per width", a.kind, what, lname,
                  gauss1 ? " (Gaussian input layer)" : "", samples);

@@ -224,7 +224,7 @@ int cmd_jacobian(int argc, char **argv)
             rc = cli_status(st);
             goto done;
         }
-        if ((rc = jacobian_write_csv(r, out))) goto done;
+        if (cli_distributed.writer && (rc = jacobian_write_csv(r, out))) goto done;
         rc = 1;
     }
     if (sample) {
@@ -243,6 +243,7 @@ int cmd_jacobian(int argc, char **argv)
             rc = cli_status(st);
             goto done;
         }
+        if (!cli_spectrum_opts_dist(so)) goto done;
         st = dw_spectrum_report_sample(r, so, (unsigned long long)seed);
         cli_progress_done(&prog);
         if (st) {
@@ -250,7 +251,7 @@ int cmd_jacobian(int argc, char **argv)
             goto done;
         }
     }
-    if (plot) {
+    if (plot && cli_distributed.writer) {
         char lb[64];
         if ((rc = jacobian_plot(r, plot, a.log_t, (size_t)a.bins, grid ? ga : 0, grid ? gb : 0, grid ? (size_t)gn : 400,
                                 dw_act_name(act), (int)depth, dw_law_format(&law, lb, sizeof lb))))

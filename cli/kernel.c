@@ -178,11 +178,17 @@ static int kernel_bound_mem(kernel_args *a, const dw_net *net, const dw_kernel_o
 
 int cmd_kernel(int argc, char **argv)
 {
+    const cli_gram_file_fn gram_file = cli_distributed.gram_file;
     kernel_args a = {0};
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc >= 0) {
         cli_args_free(&cmd, &a);
         return rc;
+    }
+    if (a.net && gram_file) {
+        cli_args_free(&cmd, &a);
+        return cli_usage_error("kernel", "--net: the architectures' Grams are computed in memory by one process; "
+                                         "use `deepwick kernel --net`");
     }
     if (a.net || !a.act || !cli_given(&cmd, &a, "depth")) {
         rc = a.net ? kernel_net(&a) : cli_usage_error("kernel", "--%s is required (or --net SPEC)",
@@ -255,14 +261,19 @@ int cmd_kernel(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     double t0 = cli_now();
-    s = dw_kernel_gram_file(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, nngp, ntk, a.out, info);
+    s = (gram_file ? gram_file : dw_kernel_gram_file)(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, nngp, ntk,
+                                                       a.out, info);
     double secs = cli_now() - t0;
     cli_progress_done(&prog);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (s && stop_signal) {
-        rc = cli_error("interrupted (%s): %s is untouched; the same command with --resume continues from the "
-                       "completed rows", stop_signal == SIGINT ? "SIGINT" : "SIGTERM", a.out);
+        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        if (gram_file) /* distributed: nothing to resume from */
+            cli_error("interrupted (%s): %s is untouched", sig, a.out);
+        else
+            cli_error("interrupted (%s): %s is untouched; the same command with --resume continues from the "
+                      "completed rows", sig, a.out);
         rc = 128 + stop_signal;
         goto done;
     }

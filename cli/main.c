@@ -1,8 +1,6 @@
 /* deepwick: command-line entry point; one file per subcommand. */
 #include "cli.h"
 
-#include <stdio.h>
-#include <string.h>
 
 static const char usage[] =
     "deepwick " DW_VERSION_STRING " - infinite-width limits of random neural networks\n"
@@ -36,40 +34,4 @@ static const char usage[] =
     "\n"
     "Conventions: docs/theory.md; weight_var = sigma_w^2 (Neural Tangents' W_std**2).\n";
 
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "--version")) {
-        printf("deepwick %s\n", dw_version());
-        return 0;
-    }
-    if (!strcmp(cmd, "kernel")) return cmd_kernel(argc - 1, argv + 1);
-    if (!strcmp(cmd, "finite-width")) return cmd_finite(argc - 1, argv + 1);
-    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
-    if (!strcmp(cmd, "wick")) return cmd_wick(argc - 1, argv + 1);
-    if (!strcmp(cmd, "expand")) return cmd_expand(argc - 1, argv + 1);
-    if (!strcmp(cmd, "signature")) return cmd_signature(argc - 1, argv + 1);
-    if (!strcmp(cmd, "logsignature")) return cmd_logsignature(argc - 1, argv + 1);
-    if (!strcmp(cmd, "logsigtosig")) return cmd_logsigtosig(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sigkernel")) return cmd_sigkernel(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sigscore")) return cmd_sigscore(argc - 1, argv + 1);
-    if (!strcmp(cmd, "nsk")) return cmd_nsk(argc - 1, argv + 1);
-    if (!strcmp(cmd, "cresnet")) return cmd_cresnet(argc - 1, argv + 1);
-    if (!strcmp(cmd, "lcde")) return cmd_lcde(argc - 1, argv + 1);
-    if (!strcmp(cmd, "lcde-kernel")) return cmd_lcde_kernel(argc - 1, argv + 1);
-    if (!strcmp(cmd, "jacobian")) return cmd_jacobian(argc - 1, argv + 1);
-    if (!strcmp(cmd, "criticality")) return cmd_criticality(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
-    if (!strcmp(cmd, "converge")) return cmd_converge(argc - 1, argv + 1);
-    if (!strcmp(cmd, "network")) return cmd_network(argc - 1, argv + 1);
-    fprintf(stderr, "error: unknown command '%s' (see `deepwick --help`)\n", cmd);
-    return 2;
-}
+int main(int argc, char **argv) { return cli_run(argc, argv, "deepwick", usage, NULL); }

@@ -154,6 +154,7 @@ int cmd_predict(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
+    if (!cli_predict_opts_dist(o)) goto done;
     mean = malloc(m * k * sizeof *mean);
     cov = a.cov ? dw_core_alloc_large(m * m * sizeof *cov, "the covariance") : NULL;
     if (!mean || (a.cov && !cov)) {
@@ -181,16 +182,16 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     size_t shape[2] = {m, k}, cshape[2] = {m, m};
-    if ((s = dw_io_write_npy(a.out, mean, 2, shape))) {
+    if (cli_distributed.writer && (s = dw_io_write_npy(a.out, mean, 2, shape))) {
         rc = cli_status(s);
         goto done;
     }
-    if (a.cov && (s = dw_io_write_npy(a.cov, cov, 2, cshape))) {
+    if (cli_distributed.writer && a.cov && (s = dw_io_write_npy(a.cov, cov, 2, cshape))) {
         remove(a.out); /* no partial output */
         rc = cli_status(s);
         goto done;
     }
-    if (a.bound && (s = dw_io_write_npy(a.bound, bound, 2, shape))) {
+    if (cli_distributed.writer && a.bound && (s = dw_io_write_npy(a.bound, bound, 2, shape))) {
         remove(a.out);
         if (a.cov) remove(a.cov);
         rc = cli_status(s);

@@ -136,6 +136,7 @@ int cmd_sample(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
+    if (!cli_sample_opts_dist(o)) goto done;
     const size_t n = X.rows, S = (size_t)a.samples;
     double need;
     if ((s = dw_sample_bytes(net, o, n, X.cols, S, gram, outputs != NULL, &need)) ||
@@ -219,6 +220,7 @@ static int sample_net(sample_args *a)
         rc = cli_status(s);
         goto done;
     }
+    if (!cli_sample_opts_dist(o)) goto done;
     if (!cli_net_size(net, o, X.cols, NULL, &dout)) goto done;
     const size_t n = X.rows, S = (size_t)a->samples;
     double need;

@@ -2,6 +2,9 @@
 
 #include "core/internal.h"
 #include "core/sbuf.h"
+#include "sample/sample.h"
+#include "spectrum/spectrum.h"
+#include "predict/predict.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,6 +14,29 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+cli_dist cli_distributed = {NULL, NULL, true};
+
+int cli_sample_opts_dist(dw_sample_opts *o)
+{
+    if (cli_distributed.sample_split && dw_sample_opts_set_split(o, cli_distributed.sample_split))
+        return cli_status(DW_ERR_INVALID), 0;
+    return 1;
+}
+
+int cli_spectrum_opts_dist(dw_spectrum_sample_opts *o)
+{
+    if (cli_distributed.sample_split && dw_spectrum_sample_opts_set_split(o, cli_distributed.sample_split))
+        return cli_status(DW_ERR_INVALID), 0;
+    return 1;
+}
+
+int cli_predict_opts_dist(dw_predict_opts *o)
+{
+    if (cli_distributed.sample_split && dw_predict_opts_set_split(o, cli_distributed.sample_split))
+        return cli_status(DW_ERR_INVALID), 0;
+    return 1;
+}
 
 int cli_error(const char *fmt, ...)
 {
@@ -177,6 +203,7 @@ int cli_write_outputs_gram(const char *outputs, const double *F, int fdim, const
                            const double *G, int gdim, const size_t *gshape)
 {
     dw_status s;
+    if (!cli_distributed.writer) return 0; /* deepwick-mpi: rank 0 writes */
     if (outputs && (s = dw_io_write_npy(outputs, F, fdim, fshape))) return cli_status(s);
     if (out && (s = dw_io_write_npy(out, G, gdim, gshape))) {
         if (outputs) remove(outputs); /* no partial output */

@@ -13,29 +13,14 @@
 #include "kernels/sweep.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct ooc_run {
-    const dw_kernel_plan *p;
-    size_t n, m, L, nout;     /* rows, columns, layers per output, outputs (K and/or Theta) */
-    size_t B;                 /* rows per block */
-    double *buf;              /* the block being computed (ooc_block's layout) */
-    size_t r0, r1, cb, w;     /* the block's rows, its first column (a multiple of TILE_J) and width m - cb */
-    size_t *tiles;            /* the block's tiles (i0, j0) */
-    size_t ntiles;
-    bool ntk_only;            /* the one output is Theta */
-    atomic_size_t done;       /* tiles done (progress) */
-    double total;             /* tiles of the whole Gram matrix */
-    const dw_kernel_opts *o;
-    atomic_int cancel;        /* the progress callback asked to stop */
-} ooc_run;
 
 /* The tiles of rows [a, b) in tile rows of TILE_I from a: all column tiles, or (symmetric) those holding some
  * j >= i0, as in gram.c. */
-static size_t count_tiles(const ooc_run *r, size_t a, size_t b)
+size_t dw_ooc_count_tiles(const ooc_run *r, size_t a, size_t b)
 {
     const size_t nbj = (r->m + TILE_J - 1) / TILE_J;
     size_t c = 0;
@@ -123,15 +108,15 @@ dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, 
  * written), in the working memory: a multiple of TILE_I when there is room for one tile row, and at most
  * max(1024 rows, 64 MiB), so that the writer has blocks to overlap with the computation, while a symmetric
  * Gram's mirror pieces (a block's rows wide) stay >= 8 KiB. */
-static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
-                            size_t *B, int *nbuf)
+dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                            int nbuf_fixed, size_t *B, int *nbuf)
 {
     double fixed, row;
     dw_status s = dw_kernel_gram_file_bytes(net, o, n, m, nngp, ntk, &fixed, &row);
     if (s) return s;
     const double mem = o && o->memory > 0 ? o->memory : DW_KERNEL_MEMORY_FRACTION * dw_core_mem_available();
     const double cap = fmax(1024.0, 64.0 * 1048576.0 / row);
-    *nbuf = (mem - fixed) / row >= (double)n && (double)n <= cap ? 1 : 2;
+    *nbuf = nbuf_fixed > 0 ? nbuf_fixed : (mem - fixed) / row >= (double)n && (double)n <= cap ? 1 : 2;
     const double rows = fmin((mem - fixed) / (row * *nbuf), cap);
     if (!(rows >= 1.0) && n > 0) {
         char a[32], b[32], c[32];
@@ -147,33 +132,42 @@ static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n
     return DW_OK;
 }
 
+size_t dw_ooc_tile_slots(size_t B, size_t m) { return 2 * ((B + TILE_I - 1) / TILE_I) * ((m + TILE_J - 1) / TILE_J) + 2; }
+
+dw_status dw_ooc_compute(ooc_run *r)
+{
+    const bool sym = r->p->symmetric;
+    const size_t nbj = (r->m + TILE_J - 1) / TILE_J;
+    r->cb = sym ? r->r0 / TILE_J * TILE_J : 0;
+    r->w = r->m - r->cb;
+    r->ntiles = 0;
+    for (size_t i0 = r->r0; i0 < r->r1; i0 += TILE_I)
+        for (size_t b = sym ? i0 / TILE_J : 0; b < nbj; b++) {
+            r->tiles[2 * r->ntiles] = i0;
+            r->tiles[2 * r->ntiles + 1] = b * TILE_J;
+            r->ntiles++;
+        }
+    dw_status s = dw_par_for(r->ntiles, r->p->threads, block_tile, r);
+    if (!s && sym) block_fill(r);
+    return s;
+}
+
 static dw_status run_blocks(ooc_run *r, ooc_files *f, int nbuf)
 {
     dw_kernel_plan *p = (dw_kernel_plan *)r->p;
-    const size_t nbj = (r->m + TILE_J - 1) / TILE_J;
     const ooc_layout lay = {r->n, r->m, r->L, r->nout, r->B, p->symmetric};
     double *bufs[2] = {NULL, NULL};
     for (int k = 0; k < nbuf; k++)
         bufs[k] = dw_core_alloc_large(r->nout * r->L * r->B * r->m * sizeof(double), "the kernel's row block");
-    r->tiles = dw_alloc(2 * ((r->B + TILE_I - 1) / TILE_I) * nbj + 2, sizeof(size_t), "tile list");
+    r->tiles = dw_alloc(dw_ooc_tile_slots(r->B, r->m), sizeof(size_t), "tile list");
     ooc_writer *wr = NULL;
     dw_status s = !bufs[0] || (nbuf == 2 && !bufs[1]) || !r->tiles ? DW_ERR_NOMEM : DW_OK;
     if (!s) s = dw_ooc_writer_start(&wr, f, &lay);
     int k = 0;
     for (r->r0 = f->rows_done; !s && r->r0 < r->n; r->r0 = r->r1, k ^= nbuf - 1) {
         r->r1 = r->r0 + r->B < r->n ? r->r0 + r->B : r->n;
-        r->cb = p->symmetric ? r->r0 / TILE_J * TILE_J : 0;
-        r->w = r->m - r->cb;
         r->buf = bufs[k]; /* free: the block that used it was written before the last post returned */
-        r->ntiles = 0;
-        for (size_t i0 = r->r0; i0 < r->r1; i0 += TILE_I)
-            for (size_t b = p->symmetric ? i0 / TILE_J : 0; b < nbj; b++) {
-                r->tiles[2 * r->ntiles] = i0;
-                r->tiles[2 * r->ntiles + 1] = b * TILE_J;
-                r->ntiles++;
-            }
-        if ((s = dw_par_for(r->ntiles, p->threads, block_tile, r))) break;
-        if (p->symmetric) block_fill(r);
+        if ((s = dw_ooc_compute(r))) break;
         ooc_block blk = {r->buf, r->r0, r->r1, r->cb, r->w, {0, 0, 0, 0, 0, 0}};
         if (p->stats) blk.stats = *p->stats;
         if ((s = dw_ooc_writer_post(wr, &blk))) break;
@@ -193,31 +187,41 @@ static dw_status run_blocks(ooc_run *r, ooc_files *f, int nbuf)
     return s;
 }
 
-dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
-                              const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
-                              dw_kernel_info *info)
+dw_status dw_ooc_shape(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                       const char *path, size_t *shape, int *nd, size_t *L, size_t *nout)
 {
     if (!nngp && !ntk) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (nngp and ntk are both false)");
     if (!path || !*path) return dw_fail(DW_ERR_INVALID, "output file path is empty");
     const uint16_t one = 1;
     if (*(const unsigned char *)&one != 1)
         return dw_fail(DW_ERR_INVALID, "%s: out-of-core Gram files are written on little-endian hosts only", path);
-    if (!Y) m = n;
     dw_net_fc fc;
     const dw_act *act;
     dw_status s = dw_kern_check(net, &fc, &act);
     if (s) return s;
     const bool all = o && o->all_layers;
-    const size_t L = all ? (size_t)fc.depth + 1 : 1, nout = (size_t)nngp + (size_t)ntk;
-    size_t shape[4], nd = 0, B = 1;
-    int nbuf = 1;
-    if (nout == 2) shape[nd++] = 2;
-    if (all) shape[nd++] = L;
-    shape[nd++] = n;
-    shape[nd++] = m;
+    *L = all ? (size_t)fc.depth + 1 : 1;
+    *nout = (size_t)nngp + (size_t)ntk;
+    *nd = 0;
+    if (*nout == 2) shape[(*nd)++] = 2;
+    if (all) shape[(*nd)++] = *L;
+    shape[(*nd)++] = n;
+    shape[(*nd)++] = m;
+    return DW_OK;
+}
+
+dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                              const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
+                              dw_kernel_info *info)
+{
+    if (!Y) m = n;
+    size_t shape[4], L = 1, nout = 1, B = 1;
+    int nd = 0, nbuf = 1;
+    dw_status s = dw_ooc_shape(net, o, n, m, nngp, ntk, path, shape, &nd, &L, &nout);
+    if (s) return s;
     ooc_files f;
-    if ((s = dw_ooc_names(&f, path, (int)nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
-        (s = block_rows(net, o, n, m, nngp, ntk, &B, &nbuf))) {
+    if ((s = dw_ooc_names(&f, path, nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
+        (s = dw_ooc_block_rows(net, o, n, m, nngp, ntk, 0, &B, &nbuf))) {
         dw_ooc_close(&f, true);
         return s;
     }
@@ -243,9 +247,9 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     ooc_run r = {.p = p, .n = n, .m = m, .L = L, .nout = nout, .B = B, .ntk_only = !nngp, .o = o};
     atomic_init(&r.done, 0);
     atomic_init(&r.cancel, 0);
-    size_t total = count_tiles(&r, 0, f.rows_done);
+    size_t total = dw_ooc_count_tiles(&r, 0, f.rows_done);
     atomic_store(&r.done, total);
-    for (size_t r0 = f.rows_done; r0 < n; r0 += B) total += count_tiles(&r, r0, r0 + B < n ? r0 + B : n);
+    for (size_t r0 = f.rows_done; r0 < n; r0 += B) total += dw_ooc_count_tiles(&r, r0, r0 + B < n ? r0 + B : n);
     r.total = (double)total;
     if (o && o->progress && o->progress(o->progress_ctx, (double)atomic_load(&r.done), r.total) != 0)
         atomic_store(&r.cancel, 1);

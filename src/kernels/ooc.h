@@ -9,6 +9,7 @@
 
 #include "kernels/kernel.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,6 +70,13 @@ typedef struct ooc_layout {
 /* dst[j * lddst + i] = src[i * ldsrc + j] for i < ni, j < nj (upper: only j > i), in cache-sized squares. */
 void dw_ooc_transpose(double *dst, size_t lddst, const double *src, size_t ldsrc, size_t ni, size_t nj, bool upper);
 
+/* The pieces of a computed block in the file, in increasing offset order: put(ctx, v, count, off) for each run of
+ * count doubles v that goes at byte offset off of the data (after the header); a symmetric Gram's mirror pieces are
+ * transposed into stage (stage_rows rows of the block's height) first, so put must consume v before it returns. */
+typedef dw_status (*dw_ooc_put_fn)(void *ctx, const double *v, size_t count, uint64_t off);
+dw_status dw_ooc_pieces(const ooc_layout *lay, const ooc_block *b, double *stage, size_t stage_rows,
+                        dw_ooc_put_fn put, void *ctx);
+
 /* The writer: a thread that writes a block's rows (and a symmetric Gram's mirror of them into the later rows),
  * syncs them to the disk, then records them in the side file, while the caller computes the next block. */
 typedef struct ooc_writer ooc_writer;
@@ -80,5 +88,34 @@ dw_status dw_ooc_writer_post(ooc_writer *w, const ooc_block *b);
 dw_status dw_ooc_writer_wait(ooc_writer *w);
 /* Wait, stop the thread, free; the first failure. NULL-safe. */
 dw_status dw_ooc_writer_stop(ooc_writer *w);
+
+/* ooc.c: one run's state; dw_ooc_compute computes rows [r0, r1) into buf (ooc_block's layout, B rows of w = m - cb
+ * values per output and layer), setting cb and w, the tiles by dw_par_for into tiles (dw_ooc_tile_slots(B, m)
+ * entries), then (symmetric) the block's lower triangle and diagonal. */
+typedef struct ooc_run {
+    const dw_kernel_plan *p;
+    size_t n, m, L, nout;     /* rows, columns, layers per output, outputs (K and/or Theta) */
+    size_t B;                 /* rows per block */
+    double *buf;              /* the block being computed (ooc_block's layout) */
+    size_t r0, r1, cb, w;     /* the block's rows, its first column (a multiple of TILE_J) and width m - cb */
+    size_t *tiles;            /* the block's tiles (i0, j0) */
+    size_t ntiles;
+    bool ntk_only;            /* the one output is Theta */
+    atomic_size_t done;       /* tiles done (progress) */
+    double total;             /* tiles of the whole Gram matrix */
+    const dw_kernel_opts *o;
+    atomic_int cancel;        /* the progress callback asked to stop */
+} ooc_run;
+dw_status dw_ooc_compute(ooc_run *r);
+/* The checks of an out-of-core Gram (outputs asked for, a path, a little-endian host, the net) and the output's
+ * shape (nd axes: [2,] [L,] n, m), its layers per output L and outputs nout. */
+dw_status dw_ooc_shape(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                       const char *path, size_t *shape, int *nd, size_t *L, size_t *nout);
+size_t dw_ooc_tile_slots(size_t B, size_t m);
+/* The tiles of rows [a, b) in tile rows of TILE_I from a. */
+size_t dw_ooc_count_tiles(const ooc_run *r, size_t a, size_t b);
+/* Rows per block B and buffers nbuf in o's working memory; nbuf_fixed > 0: that many block-sized buffers. */
+dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                            int nbuf_fixed, size_t *B, int *nbuf);
 
 #endif

@@ -38,31 +38,42 @@ struct ooc_writer {
     char message[1024];
 };
 
-/* Write the block's rows (from column r0 when symmetric) and, symmetric, their mirror into the later rows. */
-static dw_status write_block(ooc_writer *w, const ooc_block *b)
+dw_status dw_ooc_pieces(const ooc_layout *y, const ooc_block *b, double *stage, size_t stage_rows,
+                        dw_ooc_put_fn put, void *ctx)
 {
-    const ooc_layout *y = &w->lay;
     const size_t lstride = y->B * b->w, nb = b->r1 - b->r0, n = y->n, m = y->m;
     for (size_t ol = 0; ol < y->nout * y->L; ol++) {
         const double *v = b->buf + ol * lstride;
         const uint64_t base = (uint64_t)ol * n * m * 8u;
         dw_status s;
         if (!y->symmetric) {
-            if ((s = dw_ooc_write(w->f, v, nb * m * 8u, base + (uint64_t)b->r0 * m * 8u))) return s;
+            if ((s = put(ctx, v, nb * m, base + (uint64_t)b->r0 * m * 8u))) return s;
             continue;
         }
         for (size_t i = b->r0; i < b->r1; i++)
-            if ((s = dw_ooc_write(w->f, v + (i - b->r0) * b->w + (b->r0 - b->cb), (m - b->r0) * 8u,
-                                  base + ((uint64_t)i * m + b->r0) * 8u)))
+            if ((s = put(ctx, v + (i - b->r0) * b->w + (b->r0 - b->cb), m - b->r0, base + ((uint64_t)i * m + b->r0) * 8u)))
                 return s;
-        for (size_t j0 = b->r1; j0 < m; j0 += w->stage_rows) {
-            const size_t j1 = j0 + w->stage_rows < m ? j0 + w->stage_rows : m;
-            dw_ooc_transpose(w->stage, nb, v + (j0 - b->cb), b->w, nb, j1 - j0, false);
+        for (size_t j0 = b->r1; j0 < m; j0 += stage_rows) {
+            const size_t j1 = j0 + stage_rows < m ? j0 + stage_rows : m;
+            dw_ooc_transpose(stage, nb, v + (j0 - b->cb), b->w, nb, j1 - j0, false);
             for (size_t j = j0; j < j1; j++)
-                if ((s = dw_ooc_write(w->f, w->stage + (j - j0) * nb, nb * 8u, base + ((uint64_t)j * m + b->r0) * 8u)))
-                    return s;
+                if ((s = put(ctx, stage + (j - j0) * nb, nb, base + ((uint64_t)j * m + b->r0) * 8u))) return s;
         }
     }
+    return DW_OK;
+}
+
+static dw_status put_file(void *ctx, const double *v, size_t count, uint64_t off)
+{
+    return dw_ooc_write(ctx, v, count * 8u, off);
+}
+
+/* Write the block's rows (from column r0 when symmetric) and, symmetric, their mirror into the later rows; sync;
+ * record. */
+static dw_status write_block(ooc_writer *w, const ooc_block *b)
+{
+    dw_status s = dw_ooc_pieces(&w->lay, b, w->stage, w->stage_rows, put_file, w->f);
+    if (s) return s;
     if (w->f->sync && fdatasync(w->f->fd) != 0) return dw_fail(DW_ERR_IO, "%s: %s", w->f->partial, strerror(errno));
     w->f->rows_done = b->r1;
     w->f->stats = b->stats;

@@ -1,6 +1,7 @@
 /* The predict module's options and info objects (opaque, with validating setters and getters), so that no struct
  * layout crosses the library's boundary. */
 #include "predict/predict.h"
+#include "sample/sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -112,6 +113,14 @@ dw_status dw_predict_opts_set_progress(dw_predict_opts *o, dw_predict_progress_f
     o->progress = fn;
     o->progress_ctx = ctx;
     return DW_OK;
+}
+
+dw_status dw_predict_opts_set_split(dw_predict_opts *o, const dw_sample_split *split)
+{
+    NEED_O(o);
+    dw_status s = dw_sample_split_check(split);
+    if (!s) o->split = split;
+    return s;
 }
 
 dw_status dw_predict_opts_set_threads(dw_predict_opts *o, int threads)

@@ -22,7 +22,10 @@ struct dw_predict_opts {
     dw_predict_progress_fn progress;
     void *progress_ctx;
     int threads;
+    const struct dw_sample_split *split; /* NULL: one process; else the products' row blocks split (tiles.c) */
 };
+/* Set (or with NULL clear) o's split of the matrix-free products over processes (sample/sample.h; borrowed). */
+dw_status dw_predict_opts_set_split(dw_predict_opts *o, const struct dw_sample_split *split);
 
 struct dw_predict_info {
     const char *solver; /* static string */
@@ -109,6 +112,7 @@ typedef struct dw_pred_tiles {
     size_t n, m;
     int threads;
     double *scratch;
+    const struct dw_sample_split *split; /* o's: each part computes its row blocks of a product, then all exchange */
 } dw_pred_tiles;
 dw_status dw_pred_tiles_init(dw_pred_tiles *t, const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                              const double *T, size_t m, size_t d);

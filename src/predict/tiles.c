@@ -4,6 +4,7 @@
  * solvers (cg.c, lanczos.c). Each row block of a product is one dw_par_for item summing its column tiles in order,
  * so products are bit-identical for any thread count. */
 #include "predict/predict.h"
+#include "sample/sample.h"
 
 #include "kernels/kernel.h"
 
@@ -25,6 +26,7 @@ dw_status dw_pred_tiles_init(dw_pred_tiles *t, const dw_net *net, const dw_predi
     t->n = n;
     t->m = m;
     t->threads = o->threads;
+    t->split = o->split;
     const int workers = dw_par_workers(((n > m ? n : m) + RB - 1) / RB, o->threads);
     dw_status s = dw_kernel_opts_init(&t->ko);
     if (!s) s = dw_kernel_opts_set_threads(t->ko, o->threads);
@@ -49,6 +51,7 @@ typedef struct mv_job {
     const dw_kernel_plan *plan;
     bool ntk;
     size_t rows, cols, c; /* out (rows x c) = K(rows, cols) V (cols x c) */
+    size_t first;         /* item k is row block first + k */
     const double *V;
     double *out;
     double *scratch; /* per worker RB x CB */
@@ -57,7 +60,7 @@ typedef struct mv_job {
 static dw_status mv_item(void *ctx, size_t item, int tid)
 {
     const mv_job *j = ctx;
-    const size_t i0 = item * RB, i1 = i0 + RB < j->rows ? i0 + RB : j->rows, c = j->c;
+    const size_t i0 = (item + j->first) * RB, i1 = i0 + RB < j->rows ? i0 + RB : j->rows, c = j->c;
     double *S = j->scratch + (size_t)tid * RB * CB;
     double *out = j->out + i0 * c;
     memset(out, 0, (i1 - i0) * c * sizeof *out);
@@ -71,12 +74,37 @@ static dw_status mv_item(void *ctx, size_t item, int tid)
     return DW_OK;
 }
 
+/* Split over processes (t->split): this part's row blocks (a contiguous run), then every part's rows exchanged
+ * into out (records of c doubles): every part holds the whole product, the single process's bit for bit. */
+static dw_status split_product(const dw_sample_split *sp, mv_job *j, size_t items, int threads)
+{
+    const size_t P = (size_t)sp->nparts, k = (size_t)sp->part, c = j->c;
+    const size_t a = items * k / P, b = items * (k + 1) / P;
+    const size_t r0 = a * RB < j->rows ? a * RB : j->rows, r1 = b * RB < j->rows ? b * RB : j->rows;
+    size_t *counts = dw_alloc(P, sizeof *counts, "the parts' counts");
+    double *mine = dw_alloc((r1 - r0) * c + 1, sizeof *mine, "the part's rows");
+    dw_status s = counts && mine ? DW_OK : DW_ERR_NOMEM;
+    for (size_t q = 0; counts && q < P; q++) {
+        const size_t qa = items * q / P * RB, qb = items * (q + 1) / P * RB;
+        counts[q] = (qb < j->rows ? qb : j->rows) - (qa < j->rows ? qa : j->rows);
+    }
+    j->first = a;
+    if (!s && b > a) s = dw_par_for(b - a, threads, mv_item, j);
+    if (!s) memcpy(mine, j->out + r0 * c, (r1 - r0) * c * sizeof *mine);
+    s = sp->exchange(sp->ctx, s, mine, j->out, counts, c);
+    free(counts);
+    free(mine);
+    return s;
+}
+
 static dw_status product(dw_pred_tiles *t, const dw_kernel_plan *plan, size_t rows, const double *V, size_t c,
                          double *out)
 {
     mv_job j = {.plan = plan, .ntk = t->ntk, .rows = rows, .cols = t->n, .c = c, .V = V, .out = out,
                 .scratch = t->scratch};
-    return dw_par_for((rows + RB - 1) / RB, t->threads, mv_item, &j);
+    const size_t items = (rows + RB - 1) / RB;
+    if (!t->split) return dw_par_for(items, t->threads, mv_item, &j);
+    return split_product(t->split, &j, items, t->threads);
 }
 
 dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out)

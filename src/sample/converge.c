@@ -38,13 +38,7 @@ static dw_status conv_take(conv_ctx *c, const double *g)
     return DW_OK;
 }
 
-static dw_status conv_consume(void *vc, size_t s, const dw_snet *t, const double *base)
-{
-    (void)s;
-    return conv_take(vc, base + t->offGram);
-}
-
-static dw_status arch_conv_consume(void *vc, size_t s, const double *F, const double *G)
+static dw_status conv_consume(void *vc, size_t s, const double *F, const double *G)
 {
     (void)s;
     (void)F;
@@ -259,8 +253,8 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
          * the same indices at every width would correlate the widths (layer 1's first units would be identical)
          * and void the independence the fit's standard errors assume. */
         const uint64_t first = o->first_sample + (uint64_t)i * (uint64_t)S;
-        st = arch ? dw_asamp_run(&p, o->seed, X, n, S, first, o->threads, gram, false, arch_conv_consume, &c, &prog)
-                  : dw_snet_run(&t, X, S, first, o->threads, conv_consume, &c, &prog);
+        st = dw_sample_drive(o, arch ? NULL : &t, arch ? &p : NULL, X, n, S, first, gram, false, conv_consume, &c,
+                             &prog);
         dw_snet_clear(&t);
         dw_asamp_clear(&p);
         done += Sd * unit;

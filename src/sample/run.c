@@ -13,7 +13,7 @@
  * Options
  * ---------------------------------------------------------------------------------------------------------- */
 
-static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false, 0};
+static const dw_sample_opts defaults = {0, 0, 0, NULL, NULL, false, 0, NULL};
 
 const dw_sample_opts *dw_sample_opts_or_default(const dw_sample_opts *o) { return o ? o : &defaults; }
 
@@ -72,6 +72,15 @@ dw_status dw_sample_opts_set_reduce(dw_sample_opts *o, bool reduce)
     return s;
 }
 
+dw_status dw_sample_opts_set_split(dw_sample_opts *o, const dw_sample_split *split)
+{
+    dw_status s = need_opts(o);
+    if (s) return s;
+    if ((s = dw_sample_split_check(split))) return s;
+    o->split = split;
+    return DW_OK;
+}
+
 dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width)
 {
     dw_status s = need_opts(o);
@@ -90,7 +99,8 @@ typedef struct {
     int reduce;
     size_t S;
     double *shift, *s1, *s2; /* reduce: first Gram, sums of deviations from it and of their squares */
-    size_t n, dout;          /* the architecture sampler's sizes */
+    size_t n, dout;          /* the sizes: points, real outputs per point */
+    int cplx;                /* complex law: (u_re, u_im) outputs */
 } run_ctx;
 
 /* One sample's outputs u (real layout; complex: the real network's (u_re, u_im)) and Gram g, into the results. */
@@ -128,15 +138,10 @@ static dw_status run_take(run_ctx *c, size_t s, size_t n, size_t dout, int cplx,
     return DW_OK;
 }
 
-static dw_status run_consume(void *vc, size_t s, const dw_snet *t, const double *base)
-{
-    return run_take(vc, s, t->n, t->dout, t->cplx, base + t->offF, base + t->offGram);
-}
-
-static dw_status arch_consume(void *vc, size_t s, const double *F, const double *G)
+static dw_status run_consume(void *vc, size_t s, const double *F, const double *G)
 {
     run_ctx *c = vc;
-    return run_take(c, s, c->n, c->dout, 0, F, G);
+    return run_take(c, s, c->n, c->dout, c->cplx, F, G);
 }
 
 dw_status dw_sample_bytes(const dw_net *net, const dw_sample_opts *o, size_t n, size_t d, size_t S,
@@ -200,7 +205,7 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
         return st;
     }
     t.outputs = F != NULL;
-    run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL, n, p.dout};
+    run_ctx c = {F, gram ? G : NULL, Gse, reduce, S, NULL, NULL, NULL, n, arch ? p.dout : t.dout, arch ? 0 : t.cplx};
     const size_t nn = n * n;
     if (gram && reduce) {
         c.shift = dw_alloc(nn, sizeof(double), "Gram accumulator");
@@ -209,11 +214,9 @@ dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double
         if (!c.shift || !c.s1 || !c.s2) st = DW_ERR_NOMEM;
     }
     dw_snet_progress prog = {o->progress, o->progress_ctx, 0.0, 1.0, (double)S};
-    if (!st && arch)
-        st = dw_asamp_run(&p, o->seed, X, n, S, o->first_sample, o->threads, gram, F != NULL, arch_consume, &c,
-                          &prog);
-    else if (!st)
-        st = dw_snet_run(&t, X, S, o->first_sample, o->threads, run_consume, &c, &prog);
+    if (!st)
+        st = dw_sample_drive(o, arch ? NULL : &t, arch ? &p : NULL, X, n, S, o->first_sample, gram, F != NULL,
+                             run_consume, &c, &prog);
     if (!st && gram && reduce) {
         const double Sd = (double)S;
         for (size_t e = 0; e < nn; e++) {

@@ -52,6 +52,20 @@ dw_status dw_law_haar_q(double *A, size_t m, size_t k);
 
 #include <stdbool.h>
 
+/* A run whose networks are split over several processes (deepwick-mpi's cli/mpi_sample.c; the library does no
+ * message passing). Each batch of networks (split.c) is cut into nparts contiguous runs, counts[k] networks for
+ * part k; this process (part) computes its run into mine, then exchange(ctx, st, mine, all, counts, record) must
+ * fail on every part if any part's st failed, else gather every part's records (record doubles per network: its
+ * outputs, then its Gram) into all, in network order, on every part. Every part then consumes every network in
+ * order, as one process would: the results are the single process's bit for bit, for any nparts. */
+typedef struct dw_sample_split {
+    int part, nparts;
+    size_t batch; /* networks per batch; 0: at least one per thread of every part, more within 64 MiB of records */
+    dw_status (*exchange)(void *ctx, dw_status st, const double *mine, double *all, const size_t *counts,
+                          size_t record);
+    void *ctx;
+} dw_sample_split;
+
 struct dw_sample_opts {
     unsigned long long seed, first_sample;
     int threads;
@@ -59,7 +73,13 @@ struct dw_sample_opts {
     void *progress_ctx;
     bool reduce;
     size_t width; /* the architecture sampler's width where a layer's is unset (0: none) */
+    const dw_sample_split *split; /* NULL: one process */
 };
+
+/* Set (or with NULL clear) o's split (borrowed). */
+dw_status dw_sample_opts_set_split(dw_sample_opts *o, const dw_sample_split *split);
+/* DW_OK for NULL or a split with its part among nparts >= 1 and an exchange (split.c). */
+dw_status dw_sample_split_check(const dw_sample_split *split);
 
 /* o, or the defaults where o is NULL. */
 const dw_sample_opts *dw_sample_opts_or_default(const dw_sample_opts *o);
@@ -103,5 +123,15 @@ typedef struct dw_snet_progress {
 
 dw_status dw_snet_run(const dw_snet *t, const double *X, size_t S, uint64_t first, int threads,
                       dw_snet_consumer consume, void *cctx, const dw_snet_progress *prog);
+
+/* split.c: samples first .. first + S - 1 of the fully connected t (p NULL) or of the architecture p (t NULL), with
+ * its outputs (outputs) and its Gram of kind, each handed to consume(ctx, s, F, G) in sample order (F: the real
+ * layout, t->dout or p->dout per input; NULL when not asked for): dw_snet_run / dw_asamp_run, or with o->split
+ * the networks split over the parts and exchanged. */
+typedef dw_status (*dw_sample_consumer)(void *ctx, size_t s, const double *F, const double *G);
+struct asamp_prog;
+dw_status dw_sample_drive(const dw_sample_opts *o, const dw_snet *t, const struct asamp_prog *p, const double *X,
+                          size_t n, size_t S, uint64_t first, int kind, bool outputs, dw_sample_consumer consume,
+                          void *cctx, const dw_snet_progress *prog);
 
 #endif

@@ -1,6 +1,7 @@
 /* The options objects of the Jacobian spectrum (the limit's, and the finite networks'): allocation, defaults and the
  * validating setters, kept apart from the computations so that each validates once, by the name Python uses. */
 #include "spectrum/spectrum.h"
+#include "sample/sample.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -121,6 +122,15 @@ dw_status dw_spectrum_sample_opts_set_q0(dw_spectrum_sample_opts *o, double q0)
     dw_status s = need(o);
     if (s || (s = check_q0(q0))) return s;
     o->q0 = q0;
+    return DW_OK;
+}
+
+dw_status dw_spectrum_sample_opts_set_split(dw_spectrum_sample_opts *o, const dw_sample_split *split)
+{
+    dw_status s = need(o);
+    if (s) return s;
+    if ((s = dw_sample_split_check(split))) return s;
+    o->split = split;
     return DW_OK;
 }
 

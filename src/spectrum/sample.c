@@ -3,6 +3,7 @@
  * Jacobian or by Hutchinson's estimator (network.c), in parallel over networks with a reduction in index order, so
  * the results do not depend on the thread count. */
 #include "spectrum/spectrum.h"
+#include "sample/sample.h"
 
 #include "core/par.h"
 
@@ -181,7 +182,7 @@ typedef struct sample_job {
     const dw_spectrum_sample_opts *o;
     double *all, *s2;
     double **bufs; /* per worker: one network's weights */
-    size_t S;
+    size_t S, first; /* networks in all; item k is network first + k */
     atomic_size_t done;
     atomic_int cancel; /* set by the progress callback: the remaining networks are skipped */
 } sample_job;
@@ -192,12 +193,43 @@ static dw_status sample_item(void *ctx, size_t s, int tid)
     const dw_spectrum_sample_opts *o = j->o;
     const size_t K = (size_t)o->K, N = j->n->N;
     if (atomic_load(&j->cancel)) return DW_OK;
+    s += j->first;
     dw_status r = sample_one(j->n, o, s, j->bufs[tid], j->all + s * K, j->s2 ? j->s2 + s * N : NULL);
     if (r) return r;
     const size_t d = atomic_fetch_add(&j->done, 1) + 1;
     /* progress from the calling thread only (worker 0) */
     if (o->progress && tid == 0 && o->progress(o->progress_ctx, (double)d, (double)j->S)) atomic_store(&j->cancel, 1);
     return DW_OK;
+}
+
+/* Split over processes (o->split, sample/sample.h): this part's networks, then every part's records (the K moments,
+ * then the N squared singular values when kept) exchanged into all and s2 in network order; the reduction that
+ * follows is then the single process's. */
+static dw_status sample_split(sample_job *job, int threads)
+{
+    const dw_sample_split *sp = job->o->split;
+    const size_t S = job->S, P = (size_t)sp->nparts, k = (size_t)sp->part, K = (size_t)job->o->K, N = job->n->N;
+    const size_t a = S * k / P, b = S * (k + 1) / P, rec = K + (job->s2 ? N : 0);
+    double *mine = dw_alloc((b - a) * rec + 1, sizeof(double), "the networks' records");
+    double *all = dw_alloc(S * rec, sizeof(double), "the networks' records");
+    size_t *counts = dw_alloc(P, sizeof *counts, "the parts' counts");
+    dw_status st = mine && all && counts ? DW_OK : DW_ERR_NOMEM;
+    for (size_t q = 0; counts && q < P; q++) counts[q] = S * (q + 1) / P - S * q / P;
+    job->first = a;
+    if (!st && b > a) st = dw_par_for(b - a, threads, sample_item, job); /* into job->all + a K, job->s2 + a N */
+    for (size_t s = a; !st && s < b; s++) {
+        memcpy(mine + (s - a) * rec, job->all + s * K, K * sizeof(double));
+        if (job->s2) memcpy(mine + (s - a) * rec + K, job->s2 + s * N, N * sizeof(double));
+    }
+    st = sp->exchange(sp->ctx, st, mine, all, counts, rec);
+    for (size_t s = 0; !st && s < S; s++) {
+        memcpy(job->all + s * K, all + s * rec, K * sizeof(double));
+        if (job->s2) memcpy(job->s2 + s * N, all + s * rec + K, N * sizeof(double));
+    }
+    free(mine);
+    free(all);
+    free(counts);
+    return st;
 }
 
 static dw_status sample_run(const sample_net *n, const dw_spectrum_sample_opts *o, double *m, double *se, double *s2)
@@ -227,7 +259,7 @@ static dw_status sample_run(const sample_net *n, const dw_spectrum_sample_opts *
     sample_job job = {.n = n, .o = o, .all = all, .s2 = s2, .bufs = bufs, .S = S};
     atomic_init(&job.done, 0);
     atomic_init(&job.cancel, 0);
-    if (!st) st = dw_par_for(S, threads, sample_item, &job);
+    if (!st) st = o->split ? sample_split(&job, threads) : dw_par_for(S, threads, sample_item, &job);
     for (int k = 0; k < nw; k++) free(bufs[k]);
     free(bufs);
     if (st) {

@@ -182,6 +182,9 @@ struct dw_spectrum_sample_opts {
     void *ctx;
     int (*progress)(void *ctx, double done, double total);
     void *progress_ctx;
+    const struct dw_sample_split *split; /* NULL: one process; else the networks split over the parts (sample.c) */
 };
+/* Set (or with NULL clear) o's split of the networks over processes (sample/sample.h; borrowed). */
+dw_status dw_spectrum_sample_opts_set_split(dw_spectrum_sample_opts *o, const struct dw_sample_split *split);
 
 #endif

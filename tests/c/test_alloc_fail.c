@@ -6,6 +6,9 @@
 #include "alloc_fail.h"
 #include "check.h"
 #include "deepwick.h"
+#include "kernels/ooc_part.h"
+#include "sample/sample.h"
+#include "predict/predict.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -214,6 +217,56 @@ static dw_status sc_kernels_file(void)
     if (!s) s = dw_kernel_gram_file(net, o, X, 40, X + 9, 30, 3, false, true, path, NULL);
     unlink(path);
     dw_kernel_info_clear(info);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
+/* Distributed runs' library side (deepwick-mpi): both parts of a Gram in blocks, a sampling run split into one part
+ * (the exchange a copy) in batches of two networks, and CG kernel regression with its products split likewise. */
+static dw_status one_part(void *ctx, dw_status st, const double *mine, double *all, const size_t *counts, size_t rec)
+{
+    (void)ctx;
+    if (!st) memcpy(all, mine, counts[0] * rec * sizeof(double));
+    return st;
+}
+
+static dw_status sc_dist(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_kernel_opts *o = NULL;
+    dw_sample_opts *so = NULL;
+    double X[40 * 3], fixed = 0, row = 0, G[16], Gse[16];
+    for (size_t i = 0; i < 40 * 3; i++) X[i] = PTS[i % 12] + 0.01 * (double)i;
+    dw_status s = make_net(&net, &act, "erf", 1, true, 16);
+    if (!s) s = dw_kernel_opts_init(&o);
+    if (!s) s = dw_kernel_opts_set_threads(o, 1);
+    if (!s) s = dw_kernel_gram_file_bytes(net, o, 40, 40, true, true, &fixed, &row);
+    if (!s) s = dw_kernel_opts_set_memory(o, fixed + 3 * 12.5 * row); /* blocks of 12 rows */
+    for (int k = 0; k < 2 && !s; k++) {
+        dw_gram_part *g = NULL;
+        dw_gram_pieces pc;
+        s = dw_gram_part_init(&g, net, o, X, 40, NULL, 40, 3, true, true, "/nonexistent/K.npy", k, 2);
+        for (size_t b = 0; !s && b < dw_gram_part_blocks(g); b++) s = dw_gram_part_block(g, b, &pc);
+        dw_gram_part_clear(g);
+    }
+    const dw_sample_split split = {0, 1, 2, one_part, NULL};
+    if (!s) s = dw_sample_opts_init(&so);
+    if (!s) s = dw_sample_opts_set_threads(so, 1);
+    if (!s) s = dw_sample_opts_set_reduce(so, true);
+    if (!s) s = dw_sample_opts_set_split(so, &split);
+    if (!s) s = dw_sample_run(net, so, PTS, 4, 3, 3, DW_SAMPLE_NTK, NULL, G, Gse);
+    dw_predict_opts *po = NULL; /* CG's products split */
+    if (!s) s = dw_predict_opts_init(&po);
+    if (!s) s = dw_predict_opts_set_solver(po, "cg");
+    if (!s) s = dw_predict_opts_set_threads(po, 1);
+    if (!s) s = dw_predict_opts_set_diag_reg(po, 1e-2);
+    if (!s) s = dw_predict_opts_set_split(po, &split);
+    if (!s) s = dw_predict_regress(net, po, X, 40, X + 3, 1, PTS, 4, 3, G, NULL, NULL);
+    dw_predict_opts_clear(po);
+    dw_sample_opts_clear(so);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);
@@ -900,6 +953,7 @@ int main(void)
     sweep("kernels file", sc_kernels_file);
     sweep("arch", sc_arch);
     sweep("sample", sc_sample);
+    sweep("dist", sc_dist);
     sweep("sample arch", sc_sample_arch);
     sweep("spectrum", sc_spectrum);
     sweep("spectrum_residual", sc_spectrum_residual);
