@@ -4,8 +4,9 @@
  * r from r kernel columns, applied by Woodbury); the k target columns are iterated together (one tiled product per
  * iteration for all columns, each column with its own step lengths). Then mean = K(T, X) alpha, tile by tile too,
  * and the covariance, if asked for, by the same solver on the test columns (cgcov.c).
- * Each row block of a product is one dw_par_for item summing its column tiles in order, so results do not depend on
- * the thread count (tiles.c). */
+ * Each row block of a product (and of a preconditioner column) is one dw_par_for item summing its column tiles in
+ * order (tiles.c), and the BLAS calls outside them run on one thread (OpenBLAS otherwise splits their sums by the
+ * cores it sees), so results depend neither on the thread count nor on the cores visible. */
 #include "predict/predict.h"
 
 #include "core/rng.h"
@@ -58,9 +59,7 @@ static dw_status rpcholesky(dw_pred_tiles *tiles, double *diag, size_t n, size_t
                 break;
             }
         }
-        if ((s = dw_pred_tiles_column(tiles, piv, g))) break;
-        if (k)
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, -1.0, P->F, (int)r, P->F + piv * r, 1, 1.0, g, 1);
+        if ((s = dw_pred_tiles_column(tiles, piv, P->F, r, k, g))) break; /* K[:, piv] - F F[piv]^T */
         if (!(g[piv] > 0)) break;
         const double sc = 1.0 / sqrt(g[piv]);
         for (size_t i = 0; i < n; i++) {
@@ -81,9 +80,11 @@ static dw_status rpcholesky(dw_pred_tiles *tiles, double *diag, size_t n, size_t
     P->M = dw_calloc(k * k, sizeof *P->M, "cg: preconditioner core");
     P->w = dw_alloc(k * c, sizeof *P->w, "cg: preconditioner work");
     if (!P->M || !P->w) return DW_ERR_NOMEM;
+    const int saved = dw_pred_threads_begin(1); /* one BLAS thread: the same bits however many cores are visible */
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)k, (int)n, 1.0, P->F, (int)r, 0.0, P->M, (int)k);
     for (size_t i = 0; i < k; i++) P->M[i * k + i] += P->mu;
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, P->M, (lapack_int)k);
+    dw_pred_threads_end(saved);
     if (info)
         return dw_fail(DW_ERR_RANGE, "cg: the preconditioner's core matrix is not definite (dpotrf %d)", (int)info);
     return DW_OK;
@@ -97,12 +98,14 @@ static void precond_apply(const precond *P, const double *v, size_t c, double *o
         memcpy(out, v, n * c * sizeof *out);
         return;
     }
+    const int saved = dw_pred_threads_begin(1); /* one BLAS thread: threaded BLAS reorders the sums by core count */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)c, (int)n, 1.0, P->F, (int)ld, v, (int)c, 0.0,
                 P->w, (int)c);
     LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)r, (lapack_int)c, P->M, (lapack_int)r, P->w, (lapack_int)c);
     memcpy(out, v, n * c * sizeof *out);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)c, (int)r, -1.0, P->F, (int)ld, P->w, (int)c,
                 1.0, out, (int)c);
+    dw_pred_threads_end(saved);
     const double inv = 1.0 / P->mu;
     for (size_t i = 0; i < n * c; i++) out[i] *= inv;
 }

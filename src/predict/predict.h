@@ -3,6 +3,7 @@
 #define DW_PREDICT_INTERNAL_H
 
 #include "core/internal.h"
+#include "core/par.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -120,7 +121,14 @@ void dw_pred_tiles_clear(dw_pred_tiles *t);
 dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out); /* n x c */
 dw_status dw_pred_tiles_test(dw_pred_tiles *t, const double *V, size_t c, double *out);               /* m x c */
 dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag);
-dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g);
+/* g (n) = column j of the train kernel minus F[:, :k] F[j, :k]^T (F n x ld row-major; k 0: the column itself):
+ * RPCholesky's step, by row blocks like the products (with a split, each part its row blocks, then exchanged). */
+dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, const double *F, size_t ld, size_t k, double *g);
+/* Run fn(ctx, b, tid) on every row block b (DW_PRED_ROWS rows each) of a rows x c row-local result out: by
+ * dw_par_for here, or with t's split each part its contiguous run of blocks, then every part's rows exchanged into
+ * out on every part. The single process's bits for any split and thread count when fn's rows depend only on b. */
+#define DW_PRED_ROWS 64
+dw_status dw_pred_tiles_rows(const dw_pred_tiles *t, size_t rows, size_t c, dw_par_fn fn, void *ctx, double *out);
 /* lambda from the options and the kernel's diagonal (n entries) */
 double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n);
 

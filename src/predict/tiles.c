@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RB 64  /* rows of a tile */
+#define RB DW_PRED_ROWS /* rows of a tile */
 #define CB 512 /* columns of a tile */
 
 dw_status dw_pred_tiles_init(dw_pred_tiles *t, const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
@@ -51,7 +51,6 @@ typedef struct mv_job {
     const dw_kernel_plan *plan;
     bool ntk;
     size_t rows, cols, c; /* out (rows x c) = K(rows, cols) V (cols x c) */
-    size_t first;         /* item k is row block first + k */
     const double *V;
     double *out;
     double *scratch; /* per worker RB x CB */
@@ -60,7 +59,7 @@ typedef struct mv_job {
 static dw_status mv_item(void *ctx, size_t item, int tid)
 {
     const mv_job *j = ctx;
-    const size_t i0 = (item + j->first) * RB, i1 = i0 + RB < j->rows ? i0 + RB : j->rows, c = j->c;
+    const size_t i0 = item * RB, i1 = i0 + RB < j->rows ? i0 + RB : j->rows, c = j->c;
     double *S = j->scratch + (size_t)tid * RB * CB;
     double *out = j->out + i0 * c;
     memset(out, 0, (i1 - i0) * c * sizeof *out);
@@ -74,27 +73,46 @@ static dw_status mv_item(void *ctx, size_t item, int tid)
     return DW_OK;
 }
 
-/* Split over processes (t->split): this part's row blocks (a contiguous run), then every part's rows exchanged
- * into out (records of c doubles): every part holds the whole product, the single process's bit for bit. */
-static dw_status split_product(const dw_sample_split *sp, mv_job *j, size_t items, int threads)
+typedef struct rows_job {
+    dw_par_fn fn;
+    void *ctx;
+    size_t first; /* item k is row block first + k */
+} rows_job;
+
+static dw_status rows_item(void *ctx, size_t item, int tid)
 {
-    const size_t P = (size_t)sp->nparts, k = (size_t)sp->part, c = j->c;
+    const rows_job *j = ctx;
+    return j->fn(j->ctx, item + j->first, tid);
+}
+
+/* Split over processes (t->split): this part's row blocks (a contiguous run), then every part's rows exchanged
+ * into out (records of c doubles): every part holds the whole result, the single process's bit for bit. */
+static dw_status split_rows(const dw_sample_split *sp, size_t rows, size_t c, dw_par_fn fn, void *ctx, int threads,
+                            double *out)
+{
+    const size_t items = (rows + RB - 1) / RB, P = (size_t)sp->nparts, k = (size_t)sp->part;
     const size_t a = items * k / P, b = items * (k + 1) / P;
-    const size_t r0 = a * RB < j->rows ? a * RB : j->rows, r1 = b * RB < j->rows ? b * RB : j->rows;
+    const size_t r0 = a * RB < rows ? a * RB : rows, r1 = b * RB < rows ? b * RB : rows;
     size_t *counts = dw_alloc(P, sizeof *counts, "the parts' counts");
     double *mine = dw_alloc((r1 - r0) * c + 1, sizeof *mine, "the part's rows");
     dw_status s = counts && mine ? DW_OK : DW_ERR_NOMEM;
     for (size_t q = 0; counts && q < P; q++) {
         const size_t qa = items * q / P * RB, qb = items * (q + 1) / P * RB;
-        counts[q] = (qb < j->rows ? qb : j->rows) - (qa < j->rows ? qa : j->rows);
+        counts[q] = (qb < rows ? qb : rows) - (qa < rows ? qa : rows);
     }
-    j->first = a;
-    if (!s && b > a) s = dw_par_for(b - a, threads, mv_item, j);
-    if (!s) memcpy(mine, j->out + r0 * c, (r1 - r0) * c * sizeof *mine);
-    s = sp->exchange(sp->ctx, s, mine, j->out, counts, c);
+    rows_job rj = {fn, ctx, a};
+    if (!s && b > a) s = dw_par_for(b - a, threads, rows_item, &rj);
+    if (!s) memcpy(mine, out + r0 * c, (r1 - r0) * c * sizeof *mine);
+    s = sp->exchange(sp->ctx, s, mine, out, counts, c);
     free(counts);
     free(mine);
     return s;
+}
+
+dw_status dw_pred_tiles_rows(const dw_pred_tiles *t, size_t rows, size_t c, dw_par_fn fn, void *ctx, double *out)
+{
+    if (!t->split) return dw_par_for((rows + RB - 1) / RB, t->threads, fn, ctx);
+    return split_rows(t->split, rows, c, fn, ctx, t->threads, out);
 }
 
 static dw_status product(dw_pred_tiles *t, const dw_kernel_plan *plan, size_t rows, const double *V, size_t c,
@@ -102,9 +120,7 @@ static dw_status product(dw_pred_tiles *t, const dw_kernel_plan *plan, size_t ro
 {
     mv_job j = {.plan = plan, .ntk = t->ntk, .rows = rows, .cols = t->n, .c = c, .V = V, .out = out,
                 .scratch = t->scratch};
-    const size_t items = (rows + RB - 1) / RB;
-    if (!t->split) return dw_par_for(items, t->threads, mv_item, &j);
-    return split_product(t->split, &j, items, t->threads);
+    return dw_pred_tiles_rows(t, rows, c, mv_item, &j, out);
 }
 
 dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out)
@@ -135,9 +151,31 @@ dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag)
     return DW_OK;
 }
 
-dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g)
+typedef struct col_job {
+    const dw_pred_tiles *t;
+    const double *F;
+    size_t ld, k, j;
+    double *g;
+} col_job;
+
+static dw_status col_item(void *ctx, size_t item, int tid)
 {
-    return dw_kern_tile_direct(t->pxx, 0, t->n, j, j + 1, t->ntk ? NULL : g, t->ntk ? g : NULL, 1, t->n);
+    (void)tid;
+    const col_job *c = ctx;
+    const size_t n = c->t->n, i0 = item * RB, i1 = i0 + RB < n ? i0 + RB : n;
+    double *g = c->g + i0;
+    dw_status s = dw_kern_tile_direct(c->t->pxx, i0, i1, c->j, c->j + 1, c->t->ntk ? NULL : g, c->t->ntk ? g : NULL,
+                                      1, i1 - i0);
+    if (!s && c->k)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)(i1 - i0), (int)c->k, -1.0, c->F + i0 * c->ld, (int)c->ld,
+                    c->F + c->j * c->ld, 1, 1.0, g, 1);
+    return s;
+}
+
+dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, const double *F, size_t ld, size_t k, double *g)
+{
+    col_job c = {t, F, ld, k, j, g};
+    return dw_pred_tiles_rows(t, t->n, 1, col_item, &c, g);
 }
 
 double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n)

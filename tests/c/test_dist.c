@@ -7,7 +7,7 @@
  *   single-process results bit for bit (in batches of 1 or 2 networks or automatic: parts with no network in a
  *   batch included): dw_sample_run (outputs and reduced Gram, and per-network Grams) and
  *   dw_sample_converge, dw_spectrum_sample_law (the Jacobian spectrum's networks), dw_predict_regress by CG (each
- *   product's row blocks split); an error in one part fails the exchange of every part. */
+ *   product's row blocks and each RPCholesky column's split); an error in one part fails the exchange of every part. */
 #include "check.h"
 #include "deepwick.h"
 #include "kernels/ooc_part.h"
@@ -246,7 +246,8 @@ static dw_status run_mode(const dw_sample_split *split, int mode, double *out)
         dw_spectrum_sample_opts_clear(so);
         dw_net_clear(sq);
     }
-    if (!s && mode == 4) { /* kernel regression by CG: the products' row blocks split (200 train points: 4 blocks) */
+    if (!s && mode == 4) { /* kernel regression by CG: the products' and the preconditioner's columns' row blocks split (200 train points:
+                            * 4 blocks; rank 200) */
         dw_predict_opts *po = NULL;
         double X[200 * 3], Y[200], T[10 * 3];
         for (size_t i = 0; i < 600; i++) X[i] = sin(0.37 * (double)i) + 0.01 * (double)(i % 7);

@@ -8,6 +8,8 @@
 * kernel_regression equals the given-kernel route; integer labels are one-hot and centred;
 * the CLI equals kernel_regression; bad input (issue 23 part 6): one error line, non-zero exit, no output file.
 """
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -264,6 +266,32 @@ def test_cg_equals_cholesky(digits):
         got, info = dw.kernel_regression(X, lab, T, **NET, kind="ntk", diag_reg=1e-3, t=t, solver="cg", tol=1e-13,
                                          return_info=True)
         assert info["solver"] == "lanczos" and rel(got, ref) < 1e-11
+
+
+def test_cg_bits_any_cores(tmp_path):
+    """`deepwick predict --solver cg` gives the same bytes whatever the BLAS thread count (OMP_NUM_THREADS) and the
+    cores visible (taskset), and for --threads 1 / 2: the BLAS calls outside the tiled products run on one thread."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((300, 4))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.stack([np.sin(x[:, 0]), x[:, 1] * x[:, 2]], axis=1))
+    np.save(tmp_path / "t.npy", rng.standard_normal((40, 4)))
+    args = [str(CLI), "predict", "--train", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"), "--test",
+            str(tmp_path / "t.npy"), "--depth", "2", "--act", "erf", "--diag-reg", "1e-4", "--tol", "1e-12",
+            "--solver", "cg"]
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    runs = [([], {"OMP_NUM_THREADS": "1"}, "1"), ([], {"OMP_NUM_THREADS": "2"}, "1"), ([], {}, "2"),
+            ([], {"OMP_NUM_THREADS": "3"}, "3")]
+    if shutil.which("taskset"):
+        runs.append((["taskset", "-c", "0"], {}, "2"))
+    outs = []
+    for i, (pre, extra, threads) in enumerate(runs):
+        out = tmp_path / f"p{i}.npy"
+        r = subprocess.run(pre + args + ["--threads", threads, "--out", str(out)], capture_output=True, text=True,
+                           timeout=300, env=dict(env, **extra))
+        assert r.returncode == 0, r.stderr
+        outs.append(out.read_bytes())
+    assert all(o == outs[0] for o in outs[1:])
 
 
 def test_bad_input(digits):
