@@ -38,7 +38,8 @@ static const cli_opt opts[] = {
     {"cov", CLI_TEXT, F(cov), "FILE", "also write the covariance of the predictions, m x m (cg: infinite t only)", NULL,
      CLI_OUTPUT, 0, 0, NULL, ".npy"},
     {"bound", CLI_TEXT, F(bound), "FILE",
-     "also write the certified bound on every prediction, m x k (t infinite, cholesky only;\n"
+     "also write the certified bound on every prediction, m x k (t infinite; cholesky, or cg for\n"
+     "the activations with per-entry kernel bounds;\n"
      "docs/predict.md \"Certified bounds\"); --json reports its largest entry", NULL, CLI_OUTPUT, 0, 0, NULL, ".npy"},
     {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 values", "1", 0, 0, 0, NULL, NULL},
     {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L+1 values", "0", 0, 0, 0, NULL, NULL},
@@ -161,8 +162,8 @@ int cmd_predict(int argc, char **argv)
         rc = cli_error("out of memory for the predictions (%zu x %zu)", m, a.cov ? m : k);
         goto done;
     }
-    if (a.bound && (cli_given(&cmd, &a, "t") || !strcmp(a.solver, "cg"))) {
-        rc = cli_error("--bound: the certified bound needs t infinite (no --t) and the cholesky solver");
+    if (a.bound && cli_given(&cmd, &a, "t")) {
+        rc = cli_error("--bound: the certified bound needs t infinite (no --t)");
         goto done;
     }
     /* the certified bound (a second factorisation and the kernel's per-entry bounds, several times the solve's
@@ -174,11 +175,16 @@ int cmd_predict(int argc, char **argv)
     }
     double t0 = cli_now();
     s = dw_predict_regress_bound(net, o, X.data, n, targets, k, T.data, m, X.cols, mean, cov, bound,
-                                 a.json ? info : NULL);
+                                 a.json || a.bound ? info : NULL);
     double secs = cli_now() - t0;
     if (shown) fputs("\r\033[K", stderr);
     if (s) {
         rc = cli_status(s);
+        goto done;
+    }
+    if (a.bound && isnan(dw_predict_info_lambda_lower(info))) { /* cg where the kernel has no per-entry bounds */
+        rc = cli_error("--bound: no certificate on the cg route for --act %s (it needs the kernel's per-entry bounds: "
+                       "the relu family, identity, erf, sin, cos, exp; or --solver cholesky)", a.act);
         goto done;
     }
     size_t shape[2] = {m, k}, cshape[2] = {m, m};

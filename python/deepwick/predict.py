@@ -398,7 +398,7 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
     mean = np.empty((m, y.shape[1]))
     cov = np.empty((m, m)) if return_cov else None
     info = Handle(_info_init, _info_clear) if return_info else None  # the report costs a few passes: on demand
-    bound = np.empty((m, y.shape[1])) if return_info and t is None and solver != "cg" else None
+    bound = np.empty((m, y.shape[1])) if return_info and t is None else None
     check(_regress_bound(net.handle, o.h, ptr(Xc), n, ptr(y), y.shape[1], ptr(Tc), m, d, ptr(mean), ptr(cov),
                          ptr(bound), info.h if info else None))
     res: list = [_out(mean, one_d)]
@@ -406,7 +406,10 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
         res.append(cov)
     if info is not None:
         res.append(_info_dict(info.h))
-        res[-1]["bound"] = None if bound is None or res[-1]["solver"] != "cholesky" else _out(bound, one_d)
+        # cg: a certificate where the kernel has per-entry bounds (lambda_min_lower set), else None
+        certified = res[-1]["solver"] == "cholesky" or (res[-1]["solver"] == "cg"
+                                                         and not math.isnan(res[-1]["lambda_min_lower"]))
+        res[-1]["bound"] = _out(bound, one_d) if bound is not None and certified else None
     return res[0] if len(res) == 1 else tuple(res)
 
 

@@ -216,7 +216,7 @@ static dw_status pcg(dw_pred_tiles *tiles, const void *precond_, const dw_predic
 }
 
 dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
-                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov,
+                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov, double *bound,
                              dw_predict_info *info)
 {
     dw_pred_tiles tiles;
@@ -231,7 +231,7 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
     const double lambda = dw_pred_lambda(o, diag, n);
     size_t rank = o->rank_set ? o->rank : (n < 500 ? n : 500);
     if (rank > n) rank = n;
-    const size_t cmax = cov && dw_pred_cov_chunk(m) > k ? dw_pred_cov_chunk(m) : k;
+    const size_t cmax = (cov || bound) && dw_pred_cov_chunk(m) > k ? dw_pred_cov_chunk(m) : k;
     if ((s = rpcholesky(&tiles, diag, n, rank, lambda, &P, cmax))) goto done;
     size_t it = 0;
     double true_res = 0;
@@ -244,6 +244,14 @@ dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const 
         info->residual = true_res;
     }
     if (!s) s = dw_pred_tiles_test(&tiles, x, k, mean);
+    if (!s && bound) { /* the certificate (cgbound.c), where the kernel has per-entry bounds */
+        const bool cert = dw_pred_cg_bound_available(net, &tiles);
+        const dw_pred_cg_solver sv = {&tiles, &P, o, lambda, pcg};
+        if (cert) s = dw_pred_cg_bound(&sv, net, X, d, Y, x, k, mean, bound); /* +inf without a ridge */
+        else
+            for (size_t i = 0; i < m * k; i++) bound[i] = INFINITY;
+        if (!s && info) info->lambda_lower = cert ? lambda : NAN; /* lambda_min(K_x + lambda I) >= lambda */
+    }
     if (!s && cov) {
         dw_pred_cg_solver sv = {&tiles, &P, o, lambda, pcg};
         s = dw_pred_cg_cov(&sv, net, X, T, m, d, cov);

@@ -128,14 +128,16 @@ dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, const double *F, size
  * dw_par_for here, or with t's split each part its contiguous run of blocks, then every part's rows exchanged into
  * out on every part. The single process's bits for any split and thread count when fn's rows depend only on b. */
 #define DW_PRED_ROWS 64
+#define DW_PRED_COLS 512 /* columns of a product's tile */
 dw_status dw_pred_tiles_rows(const dw_pred_tiles *t, size_t rows, size_t c, dw_par_fn fn, void *ctx, double *out);
 /* lambda from the options and the kernel's diagonal (n entries) */
 double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n);
 
 /* Kernel regression by matrix-free preconditioned CG (cg.c), t infinite: the mean and, cov not NULL, the covariance
- * (cgcov.c). */
+ * (cgcov.c), bound not NULL, the certified bound (cgbound.c; +INFINITY everywhere and info's lambda_lower NaN where
+ * the kernel has no per-entry bounds). */
 dw_status dw_pred_regress_cg(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n, const double *Y,
-                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov,
+                             size_t k, const double *T, size_t m, size_t d, double *mean, double *cov, double *bound,
                              dw_predict_info *info);
 /* cg.c's solver handed to cgcov.c: X (n x c) = (K + lambda I)^{-1} B by preconditioned CG; iterations added to
  * *iters, the worst true relative residual into *res. */
@@ -153,6 +155,13 @@ size_t dw_pred_cov_chunk(size_t m);
  * K_tt + T1^T K T1 - T2 - T2^T with T1 = A^{-1} Theta_td^T (n x m, kept) and T2 = T1^T K_td^T (K the NNGP). */
 dw_status dw_pred_cg_cov(const dw_pred_cg_solver *sv, const dw_net *net, const double *X, const double *T, size_t m,
                          size_t d, double *cov);
+/* The certified bound of the cg route (cgbound.c): whether the kernel has per-entry tile bounds (the relu family,
+ * the smooth closed forms; not the generic route, whose bounds hold estimated parts), and the bound (m x k) on
+ * |mean_exact - mean| for mean = the tiled K(T, X) alpha, alpha cg's solution of (K + lambda I) alpha = Y. */
+struct dw_pred_cg_solver;
+bool dw_pred_cg_bound_available(const dw_net *net, const dw_pred_tiles *t);
+dw_status dw_pred_cg_bound(const struct dw_pred_cg_solver *sv, const dw_net *net, const double *X, size_t d,
+                           const double *Y, const double *alpha, size_t k, const double *mean, double *bound);
 /* The same at a finite t by Lanczos (lanczos.c): f(A) Y with f(x) = -expm1(-x tau) / x, no eigendecomposition. */
 dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                                   const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean,

@@ -220,7 +220,7 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     if (solver == DW_PRED_CG && cov && finite_t)
         return dw_fail(DW_ERR_INVALID, "return_cov: the covariance at a finite t needs solver 'cholesky' (cg's "
                                        "Lanczos route gives the mean)");
-    if (bound && (solver == DW_PRED_CG || finite_t)) { /* no certificate on these routes (docs/predict.md) */
+    if (bound && finite_t) { /* no certificate at a finite t (docs/predict.md) */
         for (size_t i = 0; i < m * k; i++) bound[i] = INFINITY;
         bound = NULL;
     }
@@ -233,7 +233,7 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     if (info) snprintf(info->reason, sizeof info->reason, "%s", reason);
     if (!s) {
         if (solver == DW_PRED_CG && finite_t) s = dw_pred_regress_lanczos(net, o, X, n, Y, k, T, m, d, mean, info);
-        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, cov, info);
+        else if (solver == DW_PRED_CG) s = dw_pred_regress_cg(net, o, X, n, Y, k, T, m, d, mean, cov, bound, info);
         else s = dense(net, o, ko, X, n, Y, k, T, m, d, mean, cov, bound, info);
     }
     dw_kernel_opts_clear(ko);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define RB DW_PRED_ROWS /* rows of a tile */
-#define CB 512 /* columns of a tile */
+#define CB DW_PRED_COLS /* columns of a tile */
 
 dw_status dw_pred_tiles_init(dw_pred_tiles *t, const dw_net *net, const dw_predict_opts *o, const double *X, size_t n,
                              const double *T, size_t m, size_t d)

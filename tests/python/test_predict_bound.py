@@ -8,7 +8,9 @@
   its rounding bound) and erf written as the expression 'erf(z)' (the generic Mehler route, a nonzero max_bound;
   mpref evaluates erf's closed form). The bound holds everywhere and, with the kernels' per-entry bounds, is within
   100x of the true error for the closed forms (relu, erf, sin; docs/predict.md);
-* the CLI's --bound file and --json equal the Python bound; --bound with a finite t is refused.
+* kernel_regression(..., solver='cg', return_info=True): the same check of cg's certificate (relu, erf; NNGP, NTK;
+  tolerances 1e-8 to 1e-12);
+* the CLI's --bound file and --json equal the Python bound (cholesky and cg); --bound with a finite t is refused.
 """
 import json
 import subprocess
@@ -108,13 +110,51 @@ def test_kernel_regression_bound(act, ref, kind, depth, diag_reg):
     assert info["lambda_min_lower"] >= info["jitter"]
 
 
+@pytest.mark.parametrize("act,kind,depth,diag_reg,tol", [("relu", "nngp", 2, 1e-3, 1e-12), ("relu", "ntk", 3, 1e-4, 1e-8),
+                                                         ("erf", "ntk", 2, 1e-3, 1e-10)])
+def test_kernel_regression_cg_bound(act, kind, depth, diag_reg, tol):
+    """cg's certificate: the true residual, lambda_min(K_exact + lambda I) >= lambda and the tiles' per-entry kernel
+    bounds, in the adjoint form (a cg solve per test point); against the exact prediction with the exact kernel
+    (mpref, 50 digits): holds everywhere, within 100x of the true error."""
+    rng = np.random.default_rng(11)
+    n, m = 70, 8  # 70 rows: two row blocks of the products, a rank-70 preconditioner
+    X, T, y = rng.normal(size=(n, 4)), rng.normal(size=(m, 4)), rng.normal(size=(n, 2))
+    net = dict(depth=depth, act=act, weight_var=1.5, bias_var=0.1, kind=kind, diag_reg=diag_reg)
+    mean, info = dw.kernel_regression(X, y, T, **net, solver="cg", tol=tol, return_info=True)
+    assert info["solver"] == "cg" and info["lambda_min_lower"] == info["jitter"]
+    plain = dw.kernel_regression(X, y, T, **net, solver="cg", tol=tol)
+    assert np.array_equal(mean, plain)  # the certificate does not change the mean
+    K, Th = mpref.kernel_ref(X, None, depth, act, 1.5, 0.1)
+    Kd, Thd = mpref.kernel_ref(T, X, depth, act, 1.5, 0.1)
+    k, kt = (K, Kd) if kind == "nngp" else (Th, Thd)
+    err = errors(exact_mean(k, kt, y, info["jitter"]), mean)
+    b = info["bound"]
+    print("cg %s %s tol %g: residual %.2g, max bound %.2g / max error %.2g = %.3g" %
+          (act, kind, tol, info["residual"], b.max(), err.max(), b.max() / err.max()))
+    assert b.shape == (m, 2) and np.all(b >= err), (b / np.maximum(err, 1e-300)).min()
+    # measured (docs/predict.md): 13x, 2.0x, 3.7x
+    assert b.max() <= 100 * err.max(), b.max() / err.max()
+    # the bound follows the residual: a looser tolerance, a larger bound
+    if tol > 1e-12:
+        _, tight = dw.kernel_regression(X, y, T, **net, solver="cg", tol=1e-13, return_info=True)
+        assert tight["bound"].max() < b.max()
+
+
 def test_kernel_regression_no_certificate():
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(12, 3)), rng.normal(size=12)
     _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", t=2.0, return_info=True)
     assert info["bound"] is None
-    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", solver="cg", diag_reg=1e-2, return_info=True)
+    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", solver="cg", t=2.0, diag_reg=1e-2,
+                                   return_info=True)
+    assert info["bound"] is None  # Lanczos at a finite t
+    # cg without per-entry kernel bounds (gelu; the generic route's hold estimated parts): none
+    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="gelu", solver="cg", diag_reg=1e-2, return_info=True)
     assert info["bound"] is None
+    # without a ridge lambda_min of the exact kernel is not certified: +inf
+    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", solver="cg", diag_reg=0.0, rank=0,
+                                   return_info=True)
+    assert info["bound"] is not None and np.all(np.isinf(info["bound"]))
 
 
 def cli(*args, cwd):
@@ -136,6 +176,13 @@ def test_cli_bound(tmp_path):
     np.testing.assert_array_equal(B, info["bound"])
     np.testing.assert_array_equal(np.load(tmp_path / "P.npy"), mean)
     assert rep["bound_max"] == pytest.approx(B.max(), rel=1e-5) and rep["lambda_min_lower"] > 0
+    r = cli(*base, "--solver", "cg", "--tol", "1e-12", "--bound", "Bc.npy", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    mean, info = dw.kernel_regression(X, y, T, depth=2, act="relu", diag_reg=1e-3, solver="cg", tol=1e-12,
+                                      return_info=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "Bc.npy"), info["bound"])
+    np.testing.assert_array_equal(np.load(tmp_path / "P.npy"), mean)
+    assert json.loads(r.stdout)["lambda_min_lower"] == info["jitter"]
     (tmp_path / "P.npy").unlink()
     r = cli(*base, "--bound", "B2.npy", "--t", "3", cwd=tmp_path)
     assert r.returncode != 0 and "--bound" in r.stderr and len(r.stderr.strip().splitlines()) == 1
