@@ -183,8 +183,9 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     if (a.bound && isnan(dw_predict_info_lambda_lower(info))) { /* cg where the kernel has no per-entry bounds */
-        rc = cli_error("--bound: no certificate on the cg route for --act %s (it needs the kernel's per-entry bounds: "
-                       "the relu family, identity, erf, sin, cos, exp; or --solver cholesky)", a.act);
+        rc = cli_error("--bound: no certificate on the cg route here (it needs --solver cg given, not chosen by "
+                       "auto, and the kernel's per-entry bounds: the relu family, identity, erf, sin, cos, exp; "
+                       "--act %s); or use --solver cholesky", a.act);
         goto done;
     }
     size_t shape[2] = {m, k}, cshape[2] = {m, m};

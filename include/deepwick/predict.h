@@ -167,8 +167,9 @@ DW_API dw_status dw_predict_regress(const dw_net *net, const dw_predict_opts *o,
                                     double *cov, dw_predict_info *info);
 
 /** dw_predict_regress with a certified bound (m x k) on every entry of the mean: |mean_exact - mean| <= bound,
- * mean_exact the exact-arithmetic prediction with the exact kernel (t = INFINITY and the dense route only: with a
- * finite t or the cg solver every entry is +INFINITY, no certificate). The kernel's error is its max_bound (dw_kernel_info), or for the
+ * mean_exact the exact-arithmetic prediction with the exact kernel (t = INFINITY: with a finite t every entry is
+ * +INFINITY, no certificate; the cg solver certifies where the kernel has per-entry bounds, else +INFINITY with
+ * info's lambda_lower NaN; docs/predict.md "The cg route"). The kernel's error is its max_bound (dw_kernel_info), or for the
  * closed forms their rounding, gamma_{d+2} (the inputs' inner product) + 8 eps per layer of the net
  * (docs/predict.md); info (NULL: not wanted) also gets
  * lambda_lower, kernel_bound and bound_estimate. */

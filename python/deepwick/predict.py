@@ -327,7 +327,8 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
                       t: Optional[float] = None, diag_reg: float = 0.0, diag_reg_absolute_scale: bool = False,
                       learning_rate: float = 1.0, solver: str = "auto", tol: float = 1e-10,
                       rank: Optional[int] = None, max_iter: Optional[int] = None, return_cov: bool = False,
-                      threads: Optional[int] = None, return_info: bool = False) -> Any:
+                      threads: Optional[int] = None, return_info: bool = False,
+                      certify: Optional[bool] = None) -> Any:
     """Kernel regression with the infinite-width kernel of a fully connected network, the kernel computed in C.
 
     The mean of the infinite ensemble at time t (None: infinity, the kernel ridge regression / GP posterior mean
@@ -362,9 +363,15 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
         when 'lambda_min_exact'), 'rcond' (dpocon), and for cg / lanczos 'iterations', 'rank', 'residual'; and the
         certified bound (docs/predict.md "Certified bounds"): 'bound', shaped like the mean, with
         ``|mean_exact - mean| <= bound`` entry by entry, mean_exact the exact-arithmetic prediction with the exact
-        kernel (t None and the cholesky route only, else None), 'lambda_min_lower' (certified lower bound on
-        lambda_min of the exact K + lambda I), 'kernel_bound' (the kernel entries' bound used, relative to
+        kernel (t None; cholesky, or cg where the kernel has per-entry bounds: the relu family, identity, erf,
+        sin, cos, exp, with ``certify=True``; else None), 'lambda_min_lower' (certified
+        lower bound on lambda_min of the exact K + lambda I), 'kernel_bound' (the kernel entries' bound used, relative to
         sqrt(K(x, x) K(y, y))) and 'bound_estimate' (True: that kernel bound holds an estimated part).
+
+    certify : bool, optional
+        Compute info's certified 'bound' (with return_info, t None). None (default): on the cholesky route (a
+        second factorisation and the kernel's per-entry bounds); True also on the cg route, where it costs a cg
+        solve per test point (solver 'cg' given: 'auto' choosing cg gives None); False: never.
 
     Returns
     -------
@@ -398,7 +405,9 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
     mean = np.empty((m, y.shape[1]))
     cov = np.empty((m, m)) if return_cov else None
     info = Handle(_info_init, _info_clear) if return_info else None  # the report costs a few passes: on demand
-    bound = np.empty((m, y.shape[1])) if return_info and t is None else None
+    if certify is None:  # the certificate costs several solves: by default on the dense route only
+        certify = solver != "cg"
+    bound = np.empty((m, y.shape[1])) if return_info and t is None and certify else None
     check(_regress_bound(net.handle, o.h, ptr(Xc), n, ptr(y), y.shape[1], ptr(Tc), m, d, ptr(mean), ptr(cov),
                          ptr(bound), info.h if info else None))
     res: list = [_out(mean, one_d)]

@@ -220,7 +220,9 @@ dw_status dw_predict_regress_bound(const dw_net *net, const dw_predict_opts *o, 
     if (solver == DW_PRED_CG && cov && finite_t)
         return dw_fail(DW_ERR_INVALID, "return_cov: the covariance at a finite t needs solver 'cholesky' (cg's "
                                        "Lanczos route gives the mean)");
-    if (bound && finite_t) { /* no certificate at a finite t (docs/predict.md) */
+    /* no certificate at a finite t (docs/predict.md), nor on cg chosen by auto (a large problem: cg's certificate,
+     * a cg solve per test point, is for an explicit solver 'cg') */
+    if (bound && (finite_t || (solver == DW_PRED_CG && o->solver == DW_PRED_AUTO))) {
         for (size_t i = 0; i < m * k; i++) bound[i] = INFINITY;
         bound = NULL;
     }

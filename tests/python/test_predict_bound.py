@@ -120,7 +120,7 @@ def test_kernel_regression_cg_bound(act, kind, depth, diag_reg, tol):
     n, m = 70, 8  # 70 rows: two row blocks of the products, a rank-70 preconditioner
     X, T, y = rng.normal(size=(n, 4)), rng.normal(size=(m, 4)), rng.normal(size=(n, 2))
     net = dict(depth=depth, act=act, weight_var=1.5, bias_var=0.1, kind=kind, diag_reg=diag_reg)
-    mean, info = dw.kernel_regression(X, y, T, **net, solver="cg", tol=tol, return_info=True)
+    mean, info = dw.kernel_regression(X, y, T, **net, solver="cg", tol=tol, return_info=True, certify=True)
     assert info["solver"] == "cg" and info["lambda_min_lower"] == info["jitter"]
     plain = dw.kernel_regression(X, y, T, **net, solver="cg", tol=tol)
     assert np.array_equal(mean, plain)  # the certificate does not change the mean
@@ -136,7 +136,7 @@ def test_kernel_regression_cg_bound(act, kind, depth, diag_reg, tol):
     assert b.max() <= 100 * err.max(), b.max() / err.max()
     # the bound follows the residual: a looser tolerance, a larger bound
     if tol > 1e-12:
-        _, tight = dw.kernel_regression(X, y, T, **net, solver="cg", tol=1e-13, return_info=True)
+        _, tight = dw.kernel_regression(X, y, T, **net, solver="cg", tol=1e-13, return_info=True, certify=True)
         assert tight["bound"].max() < b.max()
 
 
@@ -148,12 +148,16 @@ def test_kernel_regression_no_certificate():
     _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", solver="cg", t=2.0, diag_reg=1e-2,
                                    return_info=True)
     assert info["bound"] is None  # Lanczos at a finite t
-    # cg without per-entry kernel bounds (gelu; the generic route's hold estimated parts): none
-    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="gelu", solver="cg", diag_reg=1e-2, return_info=True)
+    # cg: not by default (a cg solve per test point); without per-entry kernel bounds (gelu; the generic route's
+    # hold estimated parts) none
+    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", solver="cg", diag_reg=1e-2, return_info=True)
+    assert info["bound"] is None
+    _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="gelu", solver="cg", diag_reg=1e-2, return_info=True,
+                                   certify=True)
     assert info["bound"] is None
     # without a ridge lambda_min of the exact kernel is not certified: +inf
     _, info = dw.kernel_regression(X, y, X[:3], depth=1, act="relu", solver="cg", diag_reg=0.0, rank=0,
-                                   return_info=True)
+                                   return_info=True, certify=True)
     assert info["bound"] is not None and np.all(np.isinf(info["bound"]))
 
 
@@ -179,11 +183,15 @@ def test_cli_bound(tmp_path):
     r = cli(*base, "--solver", "cg", "--tol", "1e-12", "--bound", "Bc.npy", "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     mean, info = dw.kernel_regression(X, y, T, depth=2, act="relu", diag_reg=1e-3, solver="cg", tol=1e-12,
-                                      return_info=True)
+                                      return_info=True, certify=True)
     np.testing.assert_array_equal(np.load(tmp_path / "Bc.npy"), info["bound"])
     np.testing.assert_array_equal(np.load(tmp_path / "P.npy"), mean)
     assert json.loads(r.stdout)["lambda_min_lower"] == info["jitter"]
     (tmp_path / "P.npy").unlink()
+    gelu = [a if a != "relu" else "gelu" for a in base]
+    r = cli(*gelu, "--solver", "cg", "--bound", "B3.npy", cwd=tmp_path)
+    assert r.returncode != 0 and r.stderr.startswith("error: --bound: no certificate on the cg route")
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "P.npy").exists()
     r = cli(*base, "--bound", "B2.npy", "--t", "3", cwd=tmp_path)
     assert r.returncode != 0 and "--bound" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "P.npy").exists() and not (tmp_path / "B2.npy").exists()
