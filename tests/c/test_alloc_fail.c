@@ -715,13 +715,14 @@ static dw_status sc_predict(void)
     return s;
 }
 
-/* predict: the covariance on the matrix-free route (NTK form: the NNGP tiles, T1, K T1, K_td T1). */
+/* predict: the covariance on the matrix-free route (NTK form: the NNGP tiles, T1, K T1, K_td T1); then cg's
+ * certified bound (the adjoint solves, the kernel's tile bounds, the long-double products). */
 static dw_status sc_predict_cgcov(void)
 {
     dw_net *net;
     dw_act *act;
     dw_predict_opts *o = NULL;
-    double Y[4 * 2] = {1, 0, 0, 1, -1, 0.5, 0.25, 2}, mean[2 * 2], cov[2 * 2];
+    double Y[4 * 2] = {1, 0, 0, 1, -1, 0.5, 0.25, 2}, mean[2 * 2], cov[2 * 2], bound[2 * 2];
     dw_status s = make_net(&net, &act, "relu", 1, true, 0);
     if (!s) s = dw_predict_opts_init(&o);
     if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
@@ -729,25 +730,6 @@ static dw_status sc_predict_cgcov(void)
     if (!s) s = dw_predict_opts_set_kind(o, "ntk");
     if (!s) s = dw_predict_opts_set_solver(o, "cg");
     if (!s) s = dw_predict_regress(net, o, PTS, 4, Y, 2, PTS, 2, 3, mean, cov, NULL);
-    dw_predict_opts_clear(o);
-    dw_net_clear(net);
-    dw_act_clear(act);
-    return s;
-}
-
-/* predict: cg's certified bound (NTK: the adjoint solves, the kernel's tile bounds, the long-double products). */
-static dw_status sc_predict_cgbound(void)
-{
-    dw_net *net;
-    dw_act *act;
-    dw_predict_opts *o = NULL;
-    double Y[4 * 2] = {1, 0, 0, 1, -1, 0.5, 0.25, 2}, mean[2 * 2], bound[2 * 2];
-    dw_status s = make_net(&net, &act, "relu", 1, true, 0);
-    if (!s) s = dw_predict_opts_init(&o);
-    if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
-    if (!s) s = dw_predict_opts_set_threads(o, 1);
-    if (!s) s = dw_predict_opts_set_kind(o, "ntk");
-    if (!s) s = dw_predict_opts_set_solver(o, "cg");
     if (!s) s = dw_predict_regress_bound(net, o, PTS, 4, Y, 2, PTS + 3, 2, 3, mean, NULL, bound, NULL);
     dw_predict_opts_clear(o);
     dw_net_clear(net);
@@ -988,7 +970,6 @@ int main(void)
     sweep("predict bound", sc_predict_bound);
     sweep("predict mixed", sc_predict_mixed);
     sweep("predict cg cov", sc_predict_cgcov);
-    sweep("predict cg bound", sc_predict_cgbound);
     rmdir(tmpdir);
     return check_done("alloc_fail");
 }

@@ -52,6 +52,14 @@ def errors(exact, mean):
     return np.vectorize(lambda a: float(abs(a)), otypes=[float])(exact - mean.reshape(exact.shape))
 
 
+def exact_kernel_errors(X, T, y, depth, ref, kind, lam, mean):
+    """|exact - mean| with the exact kernel (mpref, weight_var 1.5, bias_var 0.1) of the float inputs."""
+    K, Th = mpref.kernel_ref(X, None, depth, ref, 1.5, 0.1)
+    Kd, Thd = mpref.kernel_ref(T, X, depth, ref, 1.5, 0.1)
+    k, kt = (K, Kd) if kind == "nngp" else (Th, Thd)
+    return errors(exact_mean(k, kt, y, lam), mean)
+
+
 @pytest.mark.parametrize("n,act,kind,diag_reg", [(20, "relu", "nngp", 0.0), (40, "relu", "ntk", 1e-4),
                                                  (48, "erf", "nngp", 1e-3), (40, "tanh", "ntk", 0.0)])
 def test_gp_inference_bound(n, act, kind, diag_reg):
@@ -93,10 +101,7 @@ def test_kernel_regression_bound(act, ref, kind, depth, diag_reg):
     X, T, y = rng.normal(size=(n, 4)), rng.normal(size=(m, 4)), rng.normal(size=(n, 2))
     mean, info = dw.kernel_regression(X, y, T, depth=depth, act=act, weight_var=1.5, bias_var=0.1, kind=kind,
                                       diag_reg=diag_reg, solver="cholesky", return_info=True)
-    K, Th = mpref.kernel_ref(X, None, depth, ref, 1.5, 0.1)
-    Kd, Thd = mpref.kernel_ref(T, X, depth, ref, 1.5, 0.1)
-    k, kt = (K, Kd) if kind == "nngp" else (Th, Thd)
-    err = errors(exact_mean(k, kt, y, info["jitter"]), mean)
+    err = exact_kernel_errors(X, T, y, depth, ref, kind, info["jitter"], mean)
     b = info["bound"]
     print("kernel_regression %s %s: kernel_bound %.2g, max bound %.2g / max error %.2g = %.3g" %
           (act, kind, info["kernel_bound"], b.max(), err.max(), b.max() / err.max()))
@@ -124,10 +129,7 @@ def test_kernel_regression_cg_bound(act, kind, depth, diag_reg, tol):
     assert info["solver"] == "cg" and info["lambda_min_lower"] == info["jitter"]
     plain = dw.kernel_regression(X, y, T, **net, solver="cg", tol=tol)
     assert np.array_equal(mean, plain)  # the certificate does not change the mean
-    K, Th = mpref.kernel_ref(X, None, depth, act, 1.5, 0.1)
-    Kd, Thd = mpref.kernel_ref(T, X, depth, act, 1.5, 0.1)
-    k, kt = (K, Kd) if kind == "nngp" else (Th, Thd)
-    err = errors(exact_mean(k, kt, y, info["jitter"]), mean)
+    err = exact_kernel_errors(X, T, y, depth, act, kind, info["jitter"], mean)
     b = info["bound"]
     print("cg %s %s tol %g: residual %.2g, max bound %.2g / max error %.2g = %.3g" %
           (act, kind, tol, info["residual"], b.max(), err.max(), b.max() / err.max()))
