@@ -8,7 +8,8 @@
   `deepwick` with 2 threads (fully connected, complex law, an architecture; reduced and per-network Grams).
 * predict --solver cg: the predictions of P = 1, 2, 3 ranks (the products' row blocks and the RPCholesky
   preconditioner's kernel columns split over the ranks) equal `deepwick predict --solver cg` bit for bit, whatever
-  BLAS thread count either side has, and the Cholesky solver's to the CG tolerance.
+  BLAS thread count either side has, and the Cholesky solver's to the CG tolerance; with --bound, 2 ranks write the
+  single process's bound file.
 * Errors: an unwritable output, a bad option, --net and --resume give one error line (from one rank) and a non-zero
   exit; a rank killed after its first block leaves the previous output untouched, and the next run removes its
   temporary file; a rank killed in sample's exchange leaves no output.
@@ -199,3 +200,15 @@ def test_predict_cg_any_ranks(tmp_path):
                    env={"OMP_NUM_THREADS": blas})
         assert r.returncode == 0, r.stderr
         assert sha(tmp_path / f"p{p}.npy") == sha(tmp_path / "cg.npy"), f"{p} ranks"
+    # cg's certified bound: the same bytes too (its adjoint solves split like the mean's), 8 test points
+    small = [a if a != tmp_path / "t.npy" else tmp_path / "t8.npy" for a in args]
+    np.save(tmp_path / "t8.npy", np.load(tmp_path / "t.npy")[:8])
+    r = subprocess.run([str(CLI)] + [str(a) for a in small] + ["--solver", "cg", "--threads", "2", "--out",
+                       str(tmp_path / "b.npy"), "--bound", str(tmp_path / "B.npy")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert np.all(np.isfinite(np.load(tmp_path / "B.npy")))
+    r = mpirun(2, *small, "--solver", "cg", "--threads", "1", "--out", tmp_path / "b2.npy", "--bound",
+               tmp_path / "B2.npy")
+    assert r.returncode == 0, r.stderr
+    assert sha(tmp_path / "b2.npy") == sha(tmp_path / "b.npy") and sha(tmp_path / "B2.npy") == sha(tmp_path / "B.npy")
