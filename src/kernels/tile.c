@@ -108,11 +108,45 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
     }
 }
 
+/* Kinked generic activations: pairs with a half-angle s = (1 - rho)/2 below this carry s from layer to layer
+ * (act/neardup.c) instead of recomputing rho from the rounded covariance, whose error would move Vd by ~eps/theta;
+ * above it that recomputation costs at most eps / sqrt(DW_NEAR_HS) ~ 2e-13 of Vd. */
+#define DW_NEAR_HS 1e-6
+
+/* A near-duplicate pair (hs: its carried half-angle at layer l): the expectations from hs, the next layer's entry
+ * and its half-angle (act/neardup.c); 0 if the route does not apply (phi with a jump: hs is then dropped). */
+static dw_status near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t jj, double th0,
+                            double sc, double scd, double *c, double *th, double *hs, double *rb, int *done)
+{
+    const double ai = field(p, &p->X, l, F_A)[i], aj = field(p, &p->Y, l, F_A)[jj];
+    double V, Vd, D, bv, bd, bD;
+    *done = 0;
+    dw_status st = dw_act_dual_near(p->act, ai, aj, *hs, p->target, sc, scd, &V, &Vd, &D, &bv, &bd, &bD);
+    if (st) return st;
+    if (!(D >= 0)) {
+        *hs = -1.0;
+        return DW_OK;
+    }
+    const double cn = sp->w * V + sp->beta;
+    *c = cn;
+    if (sp->ntk) *th = (sp->standard ? sp->fan_in * V + sp->has_bias : cn) + sp->w * Vd * th0;
+    /* the next layer's half-angle: ((a' + b')/2 - c' - (sqrt a' - sqrt b')^2 / 2) / (2 sqrt(a' b')), with
+     * (a' + b')/2 - c' = w D */
+    const double si = field(p, &p->X, l + 1, F_SA)[i], sj = field(p, &p->Y, l + 1, F_SA)[jj];
+    const double num = sp->w * D - 0.5 * (si - sj) * (si - sj), den = 2.0 * si * sj;
+    *hs = den > 0 ? fmin(fmax(num, 0.0) / den, 0.5) : -1.0;
+    *rb = fmax(sc > 0 ? bv / sc : bv > 0 ? INFINITY : 0.0, scd > 0 ? bd / scd : bd > 0 ? INFINITY : 0.0);
+    *done = 1;
+    return DW_OK;
+}
+
 /* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
- * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature). */
+ * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature); near-duplicate
+ * pairs of a kinked phi (hsr, NULL otherwise: the row's carried half-angles, -1 where not carried) by
+ * near_entry, which also advances their half-angle. */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                              const double *bnd, const double *c0, const double *th0, double *c, double *th,
-                             gen_stats *gs)
+                             double *hsr, gen_stats *gs)
 {
     const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
     const double *gi = field(p, &p->X, l, GEN_GB), *gj = field(p, &p->Y, l, GEN_GB);
@@ -120,6 +154,27 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
     gs->evaluations += nj;
     for (size_t j = 0; j < nj; j++) {
         double b = bnd[j];
+        if (hsr && !(p->symmetric && i == j0 + j)) {
+            double hs = hsr[j], t;
+            if (!(hs >= 0)) dw_act_half_angle(ai[i], aj[j0 + j], c0[j], &hs, &t);
+            hsr[j] = -1.0;
+            if (hs < DW_NEAR_HS) {
+                const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
+                double rb;
+                int done;
+                dw_status st = near_entry(p, sp, l, i, j0 + j, th0[j], sc, scd, &c[j], &th[j], &hs, &rb, &done);
+                if (st) return st;
+                if (done) {
+                    hsr[j] = hs;
+                    gs->quadrature++;
+                    gs->routes |= 1;
+                    if (rb > gs->max_bound) gs->max_bound = rb;
+                    continue;
+                }
+            }
+        } else if (hsr) {
+            hsr[j] = 0.0; /* the pair (x, x) */
+        }
         if (p->symmetric && i == j0 + j) {
             /* the pair (x, x): E[phi(u)^2] and E[phi'(u)^2] of the per-point expansion (no series) */
             const double V = gi[i] * gi[i], Vd = gi[3 * si + i] * gi[3 * si + i], cn = sp->w * V + sp->beta;
@@ -173,11 +228,12 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
-    double *buf = dw_alloc(5 * sz, sizeof(double), "kernel tile");
+    const int kinked = generic && p->act->nkinks > 0;
+    double *buf = dw_alloc((kinked ? 6 : 5) * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
+    double *hs = kinked ? buf + 5 * sz : NULL; /* kinked generic phi: carried half-angles (generic_fix) */
     /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
-    const int kinked = generic && p->act->nkinks > 0;
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
@@ -191,10 +247,20 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             if (j >= nj) { /* padding lanes: harmless values */
                 c[e] = th[e] = 0.0;
                 s[e] = t[e] = 0.5;
+                if (kinked) hs[e] = -1.0;
                 continue;
             }
             c[e] = wd * g[e] + b0;
             th[e] = p->standard ? g[e] + hb0 : c[e];
+            if (kinked) { /* the half-angle of nearly parallel pairs from the inputs, exact to their rounding */
+                hs[e] = -1.0;
+                const double ih = ihx[i0 + i] * ihy[j0 + j], rho = c[e] * ih;
+                if (ih > 0.0 && 0.5 - 0.5 * rho < DW_REFINE_BELOW) {
+                    double sr, tr;
+                    refine_pair(p, i0 + i, j0 + j, rho, &sr, &tr);
+                    hs[e] = sr;
+                }
+            }
             if (homog) {
                 const double ih = ihx[i0 + i] * ihy[j0 + j];
                 if (ih == 0.0) {
@@ -236,7 +302,8 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             fn(&sp, nj - js, &px, i0 + i, &py, j0 + js, s + i * njp + js, t + i * njp + js, c + i * njp + js,
                th + i * njp + js);
             if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
-                                             t + i * njp + js, c + i * njp + js, th + i * njp + js, &gs)))
+                                             t + i * njp + js, c + i * njp + js, th + i * njp + js,
+                                             hs ? hs + i * njp + js : NULL, &gs)))
                 break;
         }
         if (st) break;
