@@ -142,7 +142,7 @@ void dw_kern_cache_free(gen_cache *c);
  * reported layer. */
 void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd);
 double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, size_t j0, size_t j1,
-                        const double *c0, size_t njp, int sym, double dr);
+                        const double *c0, const double *carried, size_t njp, int sym, double dr);
 void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
                         size_t j1, double B, double kink, double *dr, double *et, double *worst);
 

@@ -113,15 +113,31 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
  * above it that recomputation costs at most eps / sqrt(DW_NEAR_HS) ~ 2e-13 of Vd. */
 #define DW_NEAR_HS 1e-6
 
-/* A near-duplicate pair (hs: its carried half-angle at layer l): the expectations from hs, the next layer's entry
- * and its half-angle (act/neardup.c); 0 if the route does not apply (phi with a jump: hs is then dropped). */
+/* The near-duplicate pairs of one tile and layer: their carried half-angles hs (-1: not carried) and the absolute
+ * error bounds ehs of those (tile layout), the tile's bound of rho's error at layer l (dr, for pairs whose
+ * half-angle is recomputed from the covariance), and what the layer found: the largest angle term of the bound
+ * (kink, as dw_kern_kink_max, which skips these pairs) and of the next layer's rho error (dr_next). */
+typedef struct {
+    double *hs, *ehs;
+    double dr, kink, dr_next;
+} near_state;
+
+/* A near-duplicate pair (hs, ehs: its half-angle at layer l and that one's error bound): the expectations from hs,
+ * the next layer's entry, its half-angle and that one's error bound (act/neardup.c). The error of the half-angle
+ * moves by first-order terms: D's own bound, dD/dhs = 2 sqrt(ab) Vd times ehs, the variances' errors through
+ * |dD/da| <= sqrt(E[u^2 phi'(u)^2]) sqrt(2 D) / (2a) (Cauchy-Schwarz on dD/da = E[u phi'(u) (phi(u) - phi(v))] / (2a);
+ * bound.c's PB_M is that factor times the error of a), and those of a', b' in (sqrt a' - sqrt b')^2 and sqrt(a'b').
+ * The bound's angle term of the pair: J_x J_y dtheta, theta = 2 asin(sqrt(hs)). *done = 0 if the route does not
+ * apply (phi with a jump: hs is then dropped). */
 static dw_status near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t jj, double th0,
-                            double sc, double scd, double *c, double *th, double *hs, double *rb, int *done)
+                            double sc, double scd, double *c, double *th, double *hs, double *ehs, double *rb,
+                            double *kink, int *done)
 {
     const double ai = field(p, &p->X, l, F_A)[i], aj = field(p, &p->Y, l, F_A)[jj];
+    const double h0 = *hs, e0 = *ehs;
     double V, Vd, D, bv, bd, bD;
     *done = 0;
-    dw_status st = dw_act_dual_near(p->act, ai, aj, *hs, p->target, sc, scd, &V, &Vd, &D, &bv, &bd, &bD);
+    dw_status st = dw_act_dual_near(p->act, ai, aj, h0, p->target, sc, scd, &V, &Vd, &D, &bv, &bd, &bD);
     if (st) return st;
     if (!(D >= 0)) {
         *hs = -1.0;
@@ -133,9 +149,18 @@ static dw_status near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, s
     /* the next layer's half-angle: ((a' + b')/2 - c' - (sqrt a' - sqrt b')^2 / 2) / (2 sqrt(a' b')), with
      * (a' + b')/2 - c' = w D */
     const double si = field(p, &p->X, l + 1, F_SA)[i], sj = field(p, &p->Y, l + 1, F_SA)[jj];
+    const double ei = field(p, &p->X, l + 1, PB_EA)[i], ej = field(p, &p->Y, l + 1, PB_EA)[jj];
+    const double Mi = field(p, &p->X, l, PB_M)[i], Mj = field(p, &p->Y, l, PB_M)[jj];
     const double num = sp->w * D - 0.5 * (si - sj) * (si - sj), den = 2.0 * si * sj;
-    *hs = den > 0 ? fmin(fmax(num, 0.0) / den, 0.5) : -1.0;
+    const double dD = bD + 2.0 * sqrt(ai) * sqrt(aj) * (fabs(Vd) + bd) * e0 + (Mi + Mj) * sqrt(2.0 * D);
+    const double dsum = 0.5 * (si * ei + sj * ej), hn = den > 0 ? fmin(fmax(num, 0.0) / den, 0.5) : -1.0;
+    const double enum_ = sp->w * dD + fabs(si - sj) * dsum + 0.5 * dsum * dsum +
+                         4 * DBL_EPSILON * (sp->w * D + (si - sj) * (si - sj));
+    *hs = hn;
+    *ehs = hn >= 0 ? enum_ / den + hn * (0.5 * (ei + ej) + 4 * DBL_EPSILON) : INFINITY;
     *rb = fmax(sc > 0 ? bv / sc : bv > 0 ? INFINITY : 0.0, scd > 0 ? bd / scd : bd > 0 ? INFINITY : 0.0);
+    const double Ji = field(p, &p->X, l, PB_J)[i], Jj = field(p, &p->Y, l, PB_J)[jj];
+    *kink = Ji * Jj * 2.01 * (sqrt(h0 + e0) - sqrt(fmax(h0 - e0, 0.0))); /* asin(x) <= 1.005 x for x^2 < 1e-2 */
     *done = 1;
     return DW_OK;
 }
@@ -146,8 +171,9 @@ static dw_status near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, s
  * near_entry, which also advances their half-angle. */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                              const double *bnd, const double *c0, const double *th0, double *c, double *th,
-                             double *hsr, gen_stats *gs)
+                             near_state *ns, size_t e0, gen_stats *gs)
 {
+    double *hsr = ns ? ns->hs + e0 : NULL, *ehr = ns ? ns->ehs + e0 : NULL;
     const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
     const double *gi = field(p, &p->X, l, GEN_GB), *gj = field(p, &p->Y, l, GEN_GB);
     const size_t si = p->X.np, sj = p->Y.np;
@@ -155,17 +181,24 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
     for (size_t j = 0; j < nj; j++) {
         double b = bnd[j];
         if (hsr && !(p->symmetric && i == j0 + j)) {
-            double hs = hsr[j], t;
-            if (!(hs >= 0)) dw_act_half_angle(ai[i], aj[j0 + j], c0[j], &hs, &t);
+            double hs = hsr[j], ehs = ehr[j], t;
+            if (!(hs >= 0)) { /* from the covariance: rho is off by at most the tile's bound dr */
+                dw_act_half_angle(ai[i], aj[j0 + j], c0[j], &hs, &t);
+                ehs = 0.5 * ns->dr + 4 * DBL_EPSILON * hs;
+            }
             hsr[j] = -1.0;
             if (hs < DW_NEAR_HS) {
                 const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
-                double rb;
+                double rb, kink;
                 int done;
-                dw_status st = near_entry(p, sp, l, i, j0 + j, th0[j], sc, scd, &c[j], &th[j], &hs, &rb, &done);
+                dw_status st = near_entry(p, sp, l, i, j0 + j, th0[j], sc, scd, &c[j], &th[j], &hs, &ehs, &rb,
+                                          &kink, &done);
                 if (st) return st;
                 if (done) {
                     hsr[j] = hs;
+                    ehr[j] = ehs;
+                    ns->kink = fmax(ns->kink, kink);
+                    ns->dr_next = fmax(ns->dr_next, 2 * ehs);
                     gs->quadrature++;
                     gs->routes |= 1;
                     if (rb > gs->max_bound) gs->max_bound = rb;
@@ -229,10 +262,12 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
     const int kinked = generic && p->act->nkinks > 0;
-    double *buf = dw_alloc((kinked ? 6 : 5) * sz, sizeof(double), "kernel tile");
+    double *buf = dw_alloc((kinked ? 7 : 5) * sz, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
-    double *hs = kinked ? buf + 5 * sz : NULL; /* kinked generic phi: carried half-angles (generic_fix) */
+    /* kinked generic phi: the carried half-angles of near-duplicate pairs and their error bounds (generic_fix) */
+    double *hs = kinked ? buf + 5 * sz : NULL;
+    near_state ns = {hs, kinked ? buf + 6 * sz : NULL, 0, 0, 0};
     /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
@@ -259,6 +294,7 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
                     double sr, tr;
                     refine_pair(p, i0 + i, j0 + j, rho, &sr, &tr);
                     hs[e] = sr;
+                    ns.ehs[e] = sr * (double)(4 * p->d + 16) * DBL_EPSILON;
                 }
             }
             if (homog) {
@@ -288,6 +324,8 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             }
         }
         if (l == p->depth) break;
+        ns.dr = tdr;
+        ns.kink = ns.dr_next = 0.0;
         dw_pts px = dw_kern_pts(p, &p->X, l), py = dw_kern_pts(p, &p->Y, l);
         dw_step sp = dw_kern_step(p, l, ntk);
         dw_row_fn fn = homog ? p->impl->homog : p->impl->smooth;
@@ -303,13 +341,15 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
                th + i * njp + js);
             if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
                                              t + i * njp + js, c + i * njp + js, th + i * njp + js,
-                                             hs ? hs + i * njp + js : NULL, &gs)))
+                                             kinked ? &ns : NULL, i * njp + js, &gs)))
                 break;
         }
         if (st) break;
         if (generic) { /* bound.c: the tile's propagated bounds (g holds the layer-l covariances) */
-            const double kink = kinked ? dw_kern_kink_max(p, l, i0, i1, j0, j1, g, njp, sym, tdr) : 0.0;
+            const double kink = kinked ? fmax(dw_kern_kink_max(p, l, i0, i1, j0, j1, g, hs, njp, sym, tdr), ns.kink)
+                                       : 0.0;
             dw_kern_bound_tile(p, &sp, l, i0, i1, j0, j1, gs.max_bound, kink, &tdr, &tet, &gs.entry_bound);
+            tdr = fmax(tdr, ns.dr_next); /* the carried half-angles' errors, as errors of rho */
         }
     }
     if (generic) { /* max, integer sums and a bitwise or: the same whatever the order of the tiles */
