@@ -80,7 +80,8 @@ static dw_status vd_at(const dw_act *act, double a, double b, double h, double t
 }
 
 /* I = int_0^1 2 tau Vd(s tau^2) d tau by Gauss-Legendre 10 and 16 on panels bisected where they differ by more than
- * a hundredth of the target (relative to scd, per unit length); err: their differences plus the nodes' errors. */
+ * a hundredth of the target (relative to scd or the panel's mean, per unit length); err: their differences plus
+ * the nodes' errors. */
 static dw_status tau_integral(const dw_act *act, double a, double b, double hs, double target, double sc,
                               double scd, double *I, double *err)
 {
@@ -108,7 +109,8 @@ static dw_status tau_integral(const dw_act *act, double a, double b, double hs, 
             q[rule] = acc;
         }
         const double d = fabs(q[1] - q[0]);
-        if (d > 0.01 * target * scd * (r - l) && n + 2 <= TAU_PANELS && r - l > 1.0 / 4096) {
+        if (d > 0.01 * target * fmax(scd, fabs(q[1]) / (r - l)) * (r - l) && n + 2 <= TAU_PANELS &&
+            r - l > 1.0 / 4096) {
             lo[n] = l;
             hi[n++] = 0.5 * (l + r);
             lo[n] = 0.5 * (l + r);
