@@ -16,12 +16,6 @@ import mpgeneric
 DPS = 40
 
 
-def _kinks(name):
-    if name in mpgeneric.KINKED:
-        return [mpf(0)]
-    return sorted({lo for lo, _, _, _ in mpgeneric.PWL[name][1:]})
-
-
 def _mean(name):
     return mpgeneric._kinked_mean if name in mpgeneric.KINKED else mpgeneric._pwl_mean
 
@@ -29,7 +23,7 @@ def _mean(name):
 def moment2(name, A, deriv=False):
     """E[phi(sqrt(A) Z)^2] (deriv: phi'), A > 0 an mpf."""
     sa = mpmath.sqrt(A)
-    pts = sorted({mpf(0)} | {k / sa for k in _kinks(name)})
+    pts = sorted({mpf(0)} | {k / sa for k in mpgeneric.kinks(name)})
     f = lambda z: mpmath.npdf(z) * mpgeneric.phi(name, sa * z, deriv) ** 2  # noqa: E731
     return mpmath.quad(f, [-mpmath.inf] + pts + [mpmath.inf])
 
@@ -42,16 +36,7 @@ def dual(name, A, B, C, deriv=False):
     mean = _mean(name)
     inner = lambda z1: mean(name, sb * rho * z1, sb * s, deriv)  # noqa: E731
     outer = lambda z1: mpmath.npdf(z1) * mpgeneric.phi(name, sa * z1, deriv) * inner(z1)  # noqa: E731
-    grid = {mpf(0)}
-    for k in _kinks(name):
-        grid.add(k / sa)
-        x0, w = k / (sb * rho), s / abs(rho)
-        grid.add(x0)
-        while w < 4:
-            grid.update({x0 - w, x0 + w})
-            w *= 4
-    grid = sorted(g for g in grid if abs(g) < 40)
-    return mpmath.quad(outer, [-mpmath.inf] + grid + [mpmath.inf])
+    return mpmath.quad(outer, mpgeneric.breakpoints(mpgeneric.kinks(name), sa, sb, rho, s))
 
 
 def recursion(name, X, depth, wv, bv, dps=DPS):
