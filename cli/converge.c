@@ -55,8 +55,8 @@ static const cli_opt opts[] = {
      "(Gaussian weights, --out-dim 1)", .flags = 0},
     {"plot", CLI_TEXT, F(plot), "FILE", "log-log plot of the relative RMS error and bias, SVG",
      .flags = CLI_OUTPUT, .ext = ".svg"},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results are bit-identical for any T",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results are bit-identical for any T",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print the results as one JSON object instead of the table",
      .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};

@@ -33,7 +33,7 @@ static const cli_opt opts[] = {
     {"all-times", CLI_FLAG, F(all_times), NULL,
      "output every time: samples x batch x len x N (default: final, samples x batch x N)", .flags = 0},
     {"threads", CLI_INT, F(threads), "T", "threads for drawing the weights (results do not depend on it)",
-     .lo = 1, .hi = 4096},
+     .lo = 0, .hi = 4096},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 

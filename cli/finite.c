@@ -41,8 +41,8 @@ static const cli_opt opts[] = {
      .flags = CLI_POSITIVE},
     {"law", CLI_TEXT, F(law), "LAW", "weight law (only gaussian: other laws' fourth cumulant is not derived yet)",
      .def = "gaussian"},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout (with the Frobenius constants)",
      .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};

@@ -73,8 +73,9 @@ static const cli_opt opts[] = {
      "probes and Jacobian-vector products only (large N; no histogram)", .def = "0", .lo = 0, .hi = 1000000000L},
     {"seed", CLI_INT, F(seed), "SEED", "seed of the weights, biases, inputs and probes", .def = "0", .lo = 0,
      .hi = 9007199254740991L},
-    {"threads", CLI_INT, F(threads), "T", "threads, one network each (default: all cores); results do not depend on T",
-     .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads, one network each (0, the default: all cores); results do not "
+                                          "depend on T",
+     .lo = 0, .hi = 4096},
     {"bins", CLI_INT, F(bins), "B", "histogram bins for --plot", .def = "60", .lo = 1, .hi = 100000},
     {"log-t", CLI_FLAG, F(log_t), NULL, "--plot on a logarithmic t axis: t rho(t) (the density of ln t), geometric\n"
      "bins and --grid points (deep networks spread over many decades)", .flags = 0},

@@ -15,7 +15,7 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct kernel_args {
     cli_args base;
-    const char *x, *y, *act, *out, *kind, *param, *memory, *net;
+    const char *x, *y, *act, *out, *kind, *param, *memory, *net, *bound;
     long depth, threads;
     cli_reals weight_var, bias_var, width;
     bool all_layers, json, resume;
@@ -43,6 +43,11 @@ static const cli_opt opts[] = {
      "output .npy (float64), written atomically: row blocks go into .FILE.deepwick-partial\n"
      "beside it, renamed when complete; a previous FILE stays untouched until then",
      .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
+    {"bound", CLI_TEXT, F(bound), "FILE",
+     "also write a certified error bound of every entry, the shape of --out (closed forms\n"
+     "but gelu, poly, step; the generic route); computed in memory: not with --all-layers,\n"
+     "--memory, --resume (docs/kernel.md \"Per-entry error bounds\")",
+     .flags = CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)",
      .flags = 0},
     {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 comma-separated per-layer values",
@@ -62,8 +67,8 @@ static const cli_opt opts[] = {
     {"resume", CLI_FLAG, F(resume), NULL,
      "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"
      "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
@@ -135,6 +140,42 @@ static void json_result(const dw_kernel_info *info, size_t n, size_t m, size_t d
     printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads(threads), secs);
 }
 
+/* --bound: the Gram matrices and their per-entry bounds in memory (dw_kernel_gram_bound), the bounds written first
+ * and removed again if the Gram cannot be written, so that no output exists alone. */
+static int kernel_bound_mem(kernel_args *a, const dw_net *net, const dw_kernel_opts *o, dw_kernel_info *info,
+                            const dw_matrix *X, const dw_matrix *Y, bool nngp, bool ntk, const dw_act *act)
+{
+    const size_t n = X->rows, m = Y ? Y->rows : X->rows, nm = n * m;
+    const double entries = (double)(nngp + ntk) * (double)n * (double)m;
+    dw_status s = dw_core_check_alloc(16.0 * entries, "the Gram matrices and their bounds");
+    double *out = s ? NULL : dw_core_alloc_large(2 * (size_t)entries * sizeof *out, "the Gram matrices and bounds");
+    if (!out) return cli_status(s ? s : DW_ERR_NOMEM);
+    double *b = out + (size_t)entries;
+    const double t0 = cli_now();
+    s = dw_kernel_gram_bound(net, o, X->data, n, Y ? Y->data : NULL, m, X->cols, nngp ? out : NULL,
+                             ntk ? out + (nngp ? nm : 0) : NULL, nngp ? b : NULL, ntk ? b + (nngp ? nm : 0) : NULL,
+                             info);
+    const double secs = cli_now() - t0;
+    size_t shape[3], nd = 0;
+    if (nngp && ntk) shape[nd++] = 2;
+    shape[nd++] = n;
+    shape[nd++] = m;
+    if (!s && !(s = dw_io_write_npy(a->bound, b, (int)nd, shape)) && (s = dw_io_write_npy(a->out, out, (int)nd, shape)))
+        remove(a->bound);
+    if (!s && a->json) {
+        double bmax = 0;
+        for (size_t i = 0; i < (size_t)entries; i++) bmax = fmax(bmax, b[i]);
+        printf("{\"command\": \"kernel\", \"version\": \"%s\", ", dw_version());
+        cli_json_options(stdout, &cmd, a);
+        printf(", \"act\": ");
+        cli_json_string(stdout, dw_act_name(act));
+        printf(", \"bound_max\": %.6g", bmax);
+        json_result(info, n, m, X->cols, !Y, shape, nd, (int)a->threads, secs);
+    }
+    dw_core_free_large(out);
+    return s ? cli_status(s) : 0;
+}
+
 int cmd_kernel(int argc, char **argv)
 {
     kernel_args a = {0};
@@ -176,6 +217,20 @@ int cmd_kernel(int argc, char **argv)
         (s = dw_kernel_opts_init(&o)) || (s = dw_kernel_opts_set_all_layers(o, a.all_layers)) ||
         (s = dw_kernel_opts_set_threads(o, (int)a.threads)) || (s = dw_kernel_info_init(&info))) {
         rc = cli_status(s);
+        goto done;
+    }
+    if (a.bound) {
+        const char *no = a.all_layers ? "all-layers" : a.memory ? "memory" : a.resume ? "resume" : NULL;
+        if (no) {
+            rc = cli_error("--bound: not with --%s (the bounds are computed in memory, for the last layer)", no);
+            goto done;
+        }
+        if (!dw_kernel_gram_bound_available(net)) {
+            rc = cli_error("--bound: no per-entry bounds for the activation '%s' (closed forms: the relu family, "
+                           "identity, erf, sin, cos, exp; and the generic route)", dw_act_name(act));
+            goto done;
+        }
+        rc = kernel_bound_mem(&a, net, o, info, &X, a.y ? &Y : NULL, nngp, ntk, act);
         goto done;
     }
     const double memory = a.memory ? parse_size(a.memory) : 0.0;
@@ -245,7 +300,7 @@ done:
 static int kernel_net(kernel_args *a)
 {
     static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "width", NULL};
-    static const char *const fc_only[] = {"all-layers", "resume", "memory", NULL};
+    static const char *const fc_only[] = {"all-layers", "resume", "memory", "bound", NULL};
     int rc = cli_net_refuse(&cmd, a, spelled, fc_only);
     if (rc >= 0) return rc;
     const bool nngp = strcmp(a->kind, "ntk") != 0, ntk = strcmp(a->kind, "nngp") != 0;

@@ -37,7 +37,7 @@ static const cli_opt opts[] = {
     {"sigma-c0", CLI_REAL, F(sigma_c0), "S", "c entries' scale", .def = "0", .flags = CLI_NONNEG},
     {"all-times", CLI_FLAG, F(all_times), NULL,
      "output every time: samples x batch x len x N (default: samples x batch x N)", .flags = 0},
-    {"threads", CLI_INT, F(threads), "T", "threads for drawing the weights", .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads for drawing the weights", .lo = 0, .hi = 4096},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 

@@ -29,7 +29,7 @@ static const cli_opt opts[] = {
     {"sigma-b", CLI_REAL, F(sigma_b), "SB", "scale of B", .def = "1", .flags = CLI_NONNEG},
     {"sigma-c", CLI_REAL, F(sigma_c), "SC", "scale of C", .def = "1", .flags = CLI_NONNEG},
     {"sigma-c0", CLI_REAL, F(sigma_c0), "S", "scale of c", .def = "0", .flags = CLI_NONNEG},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 1,
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 0,
      .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};

@@ -66,8 +66,8 @@ static const cli_opt opts[] = {
      "W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})", .flags = CLI_NONNEG},
     {"bias-scale", CLI_REALS, F(bias_scale), "B", "bs_l: one value or L values (default 1; NTK parameterisation: "
      "bias_var)", .flags = CLI_NONNEG},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); the result does not depend on T",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); the result does not depend on T",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F

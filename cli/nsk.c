@@ -35,7 +35,7 @@ static const cli_opt opts[] = {
      .def = "second-order", .flags = CLI_HIDDEN_JSON}, /* echoed as used (first-order with --grid) */
     {"grid", CLI_FLAG, F(grid), NULL, "the exact width limit of the discrete network on the data grid (first-order\n"
      "recursion, no refinement): what Monte Carlo of finite networks converges to", .flags = 0},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 1,
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 0,
      .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};

@@ -57,7 +57,8 @@ static const cli_opt opts[] = {
     {"max-iter", CLI_INT, F(max_iter), "N", "cg: the most iterations", "10000", 0, 1, LONG_MAX, NULL, NULL},
     {"classes", CLI_FLAG, F(classes), NULL, "--labels holds integer class labels (one-hot, centred)", NULL, 0, 0, 0,
      NULL, NULL},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores)", NULL, CLI_HIDDEN_JSON, 1, 4096, NULL, NULL},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores)", NULL, CLI_HIDDEN_JSON, 0, 4096, NULL,
+     NULL},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", NULL, CLI_HIDDEN_JSON, 0, 0, NULL,
      NULL},
     {NULL, CLI_FLAG, 0, NULL, NULL, NULL, 0, 0, 0, NULL, NULL}};

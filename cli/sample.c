@@ -57,8 +57,8 @@ static const cli_opt opts[] = {
      .def = "ntk", .choices = "ntk|standard"},
     {"gaussian-input-layer", CLI_FLAG, F(gaussian_input_layer), NULL,
      "layer 1 (fan-in d, fixed) draws Gaussian weights whatever the law", .flags = 0},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results are bit-identical for any T",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results are bit-identical for any T",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F

@@ -45,8 +45,8 @@ static const cli_opt opts[] = {
     {"time-aug", CLI_FLAG, F(time_aug), NULL,
      "append time as a last channel, from 0 to --end-time; in this order", .flags = 0},
     {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a summary on stdout, with a Richardson-style error estimate from the\n"
      "Gram matrix at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order,\n/ 1 first order)",
      .flags = CLI_HIDDEN_JSON},

@@ -35,8 +35,8 @@ typedef struct sig_args {
          "above is the transformed dimension",                                                                        \
          .flags = 0},                                                                                                 \
         {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},  \
-        {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",            \
-         .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},                                                              \
+        {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",     \
+         .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},                                                              \
     {                                                                                                                 \
         "json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON       \
     }

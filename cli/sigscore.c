@@ -40,8 +40,8 @@ static const cli_opt opts[] = {
     {"lead-lag", CLI_FLAG, F(lead_lag), NULL, "the lead-lag transform of every path", .flags = 0},
     {"time-aug", CLI_FLAG, F(time_aug), NULL, "append time as a last channel, from 0 to --end-time", .flags = 0},
     {"end-time", CLI_REAL, F(end_time), "T", "the time channel's end (> 0)", .def = "1", .flags = CLI_POSITIVE},
-    {"threads", CLI_INT, F(threads), "T", "threads (default: all cores); results do not depend on it",
-     .flags = CLI_HIDDEN_JSON, .lo = 1, .hi = 4096},
+    {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
+     .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
 

@@ -39,7 +39,7 @@ static const cli_opt opts[] = {
      "index slots, every law), recursion (one-trace GUE tr(A^2k) by Harer-Zagier, GOE\n"
      "tr(A^2k) by Ledoux, complex Ginibre tr((G G^*)^k) by Haagerup-Thorbjornsen, real\n"
      "Ginibre tr((A A^T)^k), k <= 50, by a five-term recurrence; see docs/wick.md)", .def = "auto"},
-    {"threads", CLI_INT, F(threads), "T", "threads for the pairings route (the result does not depend on it)", .lo = 1,
+    {"threads", CLI_INT, F(threads), "T", "threads for the pairings route (the result does not depend on it)", .lo = 0,
      .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL,
      "one JSON object: {\"value\": {\"N^1\": \"2\", \"N^-1\": \"1\"}, \"route\": ..., ...}", .flags = 0},

@@ -56,7 +56,10 @@ DW_API dw_status dw_core_check_alloc(double bytes, const char *what);
  * only add its fault and zeroing); NULL with DW_ERR_NOMEM's message on failure. Free with dw_core_free_large. */
 DW_API void *dw_core_alloc_large(size_t bytes, const char *what);
 DW_API void dw_core_free_large(void *p);
-/** Number of threads a parallel region uses when asked for `threads` (0 = the OpenMP default). */
+/** Number of threads a parallel region uses when asked for `threads` (0 = all cores, the OpenMP default).
+ * The `threads` option means the same in every module's options object (dw_X_opts_set_threads): 0, the default,
+ * all cores (the OpenMP default, OMP_NUM_THREADS where set); 1 to DW_THREADS_MAX, that many; anything else is
+ * DW_ERR_INVALID. Results never depend on it. */
 DW_API int dw_core_threads(int threads);
 /** The most threads an options object takes. */
 #define DW_THREADS_MAX 4096

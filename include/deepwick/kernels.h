@@ -83,6 +83,24 @@ DW_API int dw_kernel_info_series_terms(const dw_kernel_info *info);
 DW_API dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
                                 const double *Y, size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info);
 
+/** dw_kernel_gram with a certified error bound beside every returned entry: BK[i, j] >= |K_exact(x_i, y_j) -
+ * K[i, j]| and BTheta likewise (absolute, the layout of K and Theta; either may be NULL, each needs its Gram
+ * matrix), K_exact the kernel of the float64 inputs in exact arithmetic (docs/kernel.md "Per-entry error
+ * bounds"). The Gram matrices are bit for bit those of dw_kernel_gram. Closed forms (the relu family: relu,
+ * leaky_relu, abs and expressions that are one; identity, erf, sin, cos, exp): the double's error measured against a
+ * long-double reference plus the reference's own a priori rounding bound (where long double is double, or for
+ * relu-family expressions with a rounded scale: a forward analysis of the sweep's operations); activations of the
+ * generic route: each entry's own expectation bound
+ * propagated through the layers (its estimated part, if any, as dw_kernel_info_estimate says); depth 0: any
+ * activation. Dense networks only, final layer only (not with all_layers); gelu, poly, step: DW_ERR_INVALID naming
+ * them. */
+DW_API dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                                      const double *Y, size_t m, size_t d, double *K, double *Theta, double *BK,
+                                      double *BTheta, dw_kernel_info *info);
+
+/** true when dw_kernel_gram_bound has per-entry bounds for this network (see there). */
+DW_API bool dw_kernel_gram_bound_available(const dw_net *net);
+
 /** The Gram matrices of dw_kernel_gram written into the .npy file `path` (float64, little endian, C order) row
  * block by row block, so that only the working memory of dw_kernel_opts_set_memory is resident, whatever n and
  * m: shape (n, m), (depth + 1, n, m) with all_layers, and with nngp and ntk both (2, n, m) or (2, depth + 1, n, m),
@@ -115,7 +133,10 @@ DW_API dw_status dw_kernel_gram_bytes(const dw_net *net, const dw_kernel_opts *o
 
 /** Tiles: a plan holds the inputs' per-point recursions; a tile computes rows i0..i1-1, columns j0..j1-1 of
  * the outputs, entry (i, j) of layer l going to out[l * layer_stride + (i - i0) * ld + (j - j0)].
- * A tile's entries are bit-identical to those of dw_kernel_gram, whatever the tiling. Thread-safe. The plan
+ * A tile's entries are bit-identical to those of dw_kernel_gram, whatever the tiling: for K(X, X) (Y NULL) the
+ * entries below the diagonal are the mirrors of those above it and K's diagonal the per-point recursion, as
+ * dw_kernel_gram writes them (so a tile reaching below the diagonal also computes the mirrors of its entries there
+ * that lie outside it). Thread-safe. The plan
  * borrows the net's activation and the inputs X, Y: they must outlive it. */
 typedef struct dw_kernel_plan dw_kernel_plan;
 DW_API dw_status dw_kernel_plan_init(dw_kernel_plan **plan, const dw_net *net, const dw_kernel_opts *o,

@@ -140,6 +140,14 @@ DW_API dw_status dw_predict_mean_cov(dw_predict *p, double t, const double *k_te
 DW_API dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_t m, double kernel_bound,
                                        const double *scale_train, const double *scale_test, double *mean,
                                        double *bound);
+/** dw_predict_mean_bound with the kernels' errors entry by entry: |K_exact - K|_ij <= bound_train[i, j] (n x n)
+ * and |K*_exact - k_test_train|_ij <= bound_test[i, j] (m x n), absolute (NULL: that kernel is exact), e.g. the
+ * bounds of dw_kernel_gram_bound. The bound uses them through E |alpha|, E^T |w| and ||E|| (docs/predict.md);
+ * the given kernel is not assumed positive semi-definite. kernel_bound in the info: the largest train entry's bound
+ * relative to sqrt(K_ii K_jj). */
+DW_API dw_status dw_predict_mean_bound_entries(dw_predict *p, const double *k_test_train, size_t m,
+                                               const double *bound_train, const double *bound_test, double *mean,
+                                               double *bound);
 
 /** gradient_descent_mse: outputs of the linearised network at time t (INFINITY: the limit) from its outputs at t = 0.
  * fx_train_0 (n x k) and fx_train_t (n x k) may be NULL together (no train outputs; the train-side right-hand side

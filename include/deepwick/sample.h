@@ -73,7 +73,7 @@ typedef int (*dw_sample_progress_fn)(void *ctx, double done, double total);
 
 typedef struct dw_sample_opts dw_sample_opts;
 
-/** Defaults: seed 0, first_sample 0, threads 0 (the OpenMP default), no progress callback, reduce false. */
+/** Defaults: seed 0, first_sample 0, threads 0 (all cores, core.h), no progress callback, reduce false. */
 DW_API dw_status dw_sample_opts_init(dw_sample_opts **o);
 DW_API void dw_sample_opts_clear(dw_sample_opts *o);
 /** The random seed of the Philox streams (any value). */
@@ -81,7 +81,7 @@ DW_API dw_status dw_sample_opts_set_seed(dw_sample_opts *o, unsigned long long s
 /** Samples are first_sample .. first_sample + S - 1 (streams keyed by the index): a run may be split across calls
  * or processes and gives the same networks (any value). */
 DW_API dw_status dw_sample_opts_set_first_sample(dw_sample_opts *o, unsigned long long first_sample);
-/** Threads (dw_par_for workers), 0 (the OpenMP default) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
+/** Threads (dw_par_for workers), 0 (all cores, core.h) to DW_SAMPLE_THREADS_MAX; results never depend on it. */
 #define DW_SAMPLE_THREADS_MAX DW_THREADS_MAX
 DW_API dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads);
 /** fn NULL: none. ctx is borrowed. */

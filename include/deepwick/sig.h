@@ -22,8 +22,8 @@ extern "C" {
  *
  * Conventions of the module. Every computation takes its options object first (an opaque object, dw_X_init /
  * dw_X_clear, setters that validate at once and name the option as the Python keyword does), then its inputs, and
- * writes its outputs last. `threads` lives in each options object (dw_sig_*_opts_set_threads, 1..4096; unset: the
- * OpenMP default); results never depend on it. An options object is read-only during computations: calls
+ * writes its outputs last. `threads` lives in each options object (dw_sig_*_opts_set_threads, 0..4096; 0, the
+ * default: all cores, as in every module, core.h); results never depend on it. An options object is read-only during computations: calls
  * may share it across threads. */
 
 #define DW_SIG_THREADS_MAX DW_THREADS_MAX

@@ -146,7 +146,7 @@ DW_API dw_status dw_spectrum_criticality(const dw_act *act, double bias_var, dou
 /** ---- finite networks: options (opaque) ----
  * samples S >= 2 networks (default 10), K moments 1..DW_SPECTRUM_KMAX (default 4), probes (0: exact SVD of each J,
  * the default; >= 2: Hutchinson with that many Rademacher probes), seed of the probes (default 0), q0 = |x|^2 / N > 0
- * of the drawn inputs (default 1), threads (0: the OpenMP default; results do not depend on it), the drawing
+ * of the drawn inputs (default 1), threads (0: all cores, core.h; results do not depend on it), the drawing
  * function (dw_spectrum_sample) and a progress callback (networks done / samples, from the calling thread; non-zero
  * cancels). dw_spectrum_network_hutchinson reads K, probes (>= 2) and seed. */
 typedef struct dw_spectrum_sample_opts dw_spectrum_sample_opts;

@@ -41,7 +41,7 @@ typedef enum dw_wick_route {
 
 /** Options (an opaque object: dw_wick_opts_init / _clear; setters validate at once and name the Python keyword). */
 typedef struct dw_wick_opts dw_wick_opts;
-/** every letter GUE, unnormalised traces, auto route, no listing, the OpenMP default of threads, no letter limit. */
+/** every letter GUE, unnormalised traces, auto route, no listing, threads 0 (all cores, core.h), no letter limit. */
 DW_API dw_status dw_wick_opts_init(dw_wick_opts **o);
 DW_API void dw_wick_opts_clear(dw_wick_opts *o);
 /** The ensembles (see above; copied; NULL: every letter GUE). Checked against the expression's letters by
@@ -52,7 +52,7 @@ DW_API dw_status dw_wick_opts_set_normalized(dw_wick_opts *o, bool normalized);
 DW_API dw_status dw_wick_opts_set_route(dw_wick_opts *o, dw_wick_route route);
 /** List up to this many pairings (pairings route; 0: none). */
 DW_API dw_status dw_wick_opts_set_max_pairings(dw_wick_opts *o, size_t max_pairings);
-/** 1..DW_WICK_THREADS_MAX (unset: the OpenMP default); the result does not depend on it. */
+/** 0 (the default: all cores) to DW_WICK_THREADS_MAX, as in every module (core.h); the result does not depend on it. */
 DW_API dw_status dw_wick_opts_set_threads(dw_wick_opts *o, int threads);
 /** Refuse longer expressions (0: only the routes' own limits). */
 DW_API dw_status dw_wick_opts_set_max_letters(dw_wick_opts *o, size_t max_letters);

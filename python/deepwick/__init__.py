@@ -6,7 +6,7 @@ Conventions (theory.md): layers h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + 
 Neural Tangents' ``stax.serial(Dense(W_std, b_std), act, ..., Dense(W_std, b_std))`` with weight_var = W_std**2.
 """
 from ._lib import Activation, DeepwickError, FileError, InputError, ResultTooLargeError, lib
-from .kernels import dual, kernel
+from .kernels import KernelInfo, Kernels, dual, kernel, kernel_bound
 from .wick import expand, wick
 from .signatures import (cresnet, lcde, lcde_forward, lcde_kernel, logsignature, nsk, sigkernel,  # noqa: F401
                          signature)
@@ -20,7 +20,8 @@ from .sig_scores import (mmd_from_grams, score_from_grams, sig_mmd, sig_score, s
 from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacobian_moments, jacobian_report,
                        jacobian_svd, sample_jacobian)
 from .spectrum_residual import residual_jacobian_moments, residual_universal_moments, sample_residual_jacobian
-from .sampling import converge, empirical_kernel, forward, network_kernel, sample
+from .sampling import (ConvergeResult, GramMean, SampleResult, converge, empirical_kernel, forward,  # noqa: F401
+                       network_kernel, sample)
 from .finite import FiniteWidth, finite_width, predict_convergence
 from . import predict  # noqa: F401
 from . import stax  # noqa: F401
@@ -30,7 +31,8 @@ __version__ = lib.dw_version().decode()
 
 activation = Activation
 
-__all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "InputError", "FileError",
+__all__ = ["kernel", "kernel_bound", "Kernels", "KernelInfo", "dual", "activation", "Activation", "DeepwickError",
+           "InputError", "FileError",
            "ResultTooLargeError", "__version__", "wick", "expand",
            "signature", "logsignature", "sigkernel", "nsk", "cresnet", "lcde", "lcde_kernel", "lcde_forward",
            "signature_backward", "logsignature_backward", "sigkernel_backward", "signature_stream", "sig_combine",
@@ -41,5 +43,6 @@ __all__ = ["kernel", "dual", "activation", "Activation", "DeepwickError", "Input
            "two_sample_test_from_grams",
            "jacobian_moments", "jacobian_density", "criticality", "jacobian_svd", "jacobian_hutchinson", "jacobian_report",
            "residual_jacobian_moments", "residual_universal_moments", "sample_residual_jacobian", "sample_jacobian",
-           "sample", "empirical_kernel", "converge", "forward", "network_kernel",
+           "sample", "SampleResult", "empirical_kernel", "GramMean", "converge", "ConvergeResult", "forward",
+           "network_kernel",
            "finite_width", "FiniteWidth", "predict_convergence", "predict", "kernel_regression", "stax"]

@@ -51,6 +51,12 @@ def as_int(name, value, ctype="int"):
     return v
 
 
+def threads_arg(threads):
+    """The C value of a `threads` argument, one meaning in every module: None or 0, all cores (the library's default);
+    1 to DW_THREADS_MAX, that many (the library checks the range and names `threads`)."""
+    return 0 if threads is None else as_int("threads", threads)
+
+
 def as_doubles(name, value):
     """A number or a sequence of numbers as a contiguous 1-D float64 array (the library checks count and values)."""
     try:

@@ -55,6 +55,8 @@ _regress_bound = bind("dw_predict_regress_bound", ctypes.c_int, c_handle, c_hand
                       c_double_p, _sz, _sz, c_double_p, c_double_p, c_double_p, c_handle)
 _mean_bound = bind("dw_predict_mean_bound", ctypes.c_int, c_handle, c_double_p, _sz, _dbl, c_double_p, c_double_p,
                    c_double_p, c_double_p)
+_mean_bound_entries = bind("dw_predict_mean_bound_entries", ctypes.c_int, c_handle, c_double_p, _sz, c_double_p,
+                           c_double_p, c_double_p, c_double_p)
 
 
 class Gaussian(NamedTuple):
@@ -173,13 +175,18 @@ class _Train:
         check(_mean_cov(self.obj.h, t, ptr(k_td), ptr(g_td), ptr(k_tt), m, ptr(mean), ptr(C)))
         return mean, C
 
-    def mean_bound(self, k_td: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-        """The t = infinity mean (m, k) and its certified bound (m, k) (the given kernels taken as exact)."""
+    def mean_bound(self, k_td: Optional[np.ndarray], e_train: Optional[np.ndarray] = None,
+                   e_test: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """The t = infinity mean (m, k) and its certified bound (m, k): the given kernels within the absolute
+        entrywise bounds e_train (n, n) and e_test (m, n) of the exact ones (None: exact)."""
         if k_td is None:  # the train set: Neural Tangents returns y_train itself, exactly
             return self.mean_cov(math.inf, None, None, None, False)[0], np.zeros((self.n, self.k))
         m = k_td.shape[0]
         mean, bound = np.empty((m, self.k)), np.empty((m, self.k))
-        check(_mean_bound(self.obj.h, ptr(k_td), m, 0.0, None, None, ptr(mean), ptr(bound)))
+        if e_train is None and e_test is None:
+            check(_mean_bound(self.obj.h, ptr(k_td), m, 0.0, None, None, ptr(mean), ptr(bound)))
+        else:
+            check(_mean_bound_entries(self.obj.h, ptr(k_td), m, ptr(e_train), ptr(e_test), ptr(mean), ptr(bound)))
         return mean, bound
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._lib import Handle, InputError, as_int, bind, c_handle, c_handle_p, check, ptr
+from ._lib import Handle, InputError, as_int, bind, c_handle, c_handle_p, check, ptr, threads_arg
 
 _sz = ctypes.c_size_t
 _szp = ctypes.POINTER(ctypes.c_size_t)
@@ -66,8 +66,7 @@ def _float(name: str, v: Any) -> float:
 
 
 def _threads(o: _Opts, threads: Optional[int]) -> None:
-    if threads is not None:
-        o.set("threads", as_int("threads", threads))
+    o.set("threads", threads_arg(threads))
 
 
 def _enum(parse: Callable[..., int], name: str, value: Any) -> int:

@@ -8,7 +8,8 @@ import numpy as np
 
 from . import _net
 from ._lib import Handle as _Handle
-from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr)
+from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, ptr,
+                   threads_arg)
 from .kernels import _points
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
@@ -167,7 +168,7 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     (4.0, True, 3.0)
     """
     depth = as_int("depth", depth)
-    nthreads = 0 if threads is None else as_int("threads", threads)
+    nthreads = threads_arg(threads)
     Xc = _points("X", X)
     Yc = None if Y is None else _points("Y", Y)
     if Yc is not None and Yc.shape[1] != Xc.shape[1]:
@@ -247,7 +248,7 @@ def predict_convergence(X: Any, *, depth: int, act: Union[str, Activation], widt
     n, d = Xc.shape
     net = _net.fc_net(as_int("depth", depth), act, weight_var, bias_var)
     o = _Handle(_opts_init, _opts_clear)
-    check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    check(_opts_set_threads(o.h, threads_arg(threads)))
     q = np.empty((len(QUANTITIES), n, n))
     check(_gram(net.handle, o.h, ptr(Xc), n, None, n, d, ptr(q), None))
     out = np.empty((wl.size, 3))

@@ -4,13 +4,14 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Literal, NamedTuple, Optional, Sequence, Tuple, TypedDict, Union, overload
 
 import numpy as np
 
 from . import _net
 from ._lib import Handle as _Handle
-from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr)
+from ._lib import (Activation, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr,
+                   threads_arg)
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
 
@@ -36,6 +37,9 @@ _gram_bytes = bind("dw_kernel_gram_bytes", ctypes.c_int, c_handle, c_handle, cty
                    ctypes.c_bool, ctypes.c_bool, ctypes.POINTER(ctypes.c_double))
 _gram = bind("dw_kernel_gram", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
              ctypes.c_size_t, ctypes.c_size_t, c_double_p, c_double_p, c_handle)
+_gram_bound = bind("dw_kernel_gram_bound", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t,
+                   c_double_p, ctypes.c_size_t, ctypes.c_size_t, c_double_p, c_double_p, c_double_p, c_double_p,
+                   c_handle)
 _gram_file = bind("dw_kernel_gram_file", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
                   ctypes.c_size_t, ctypes.c_size_t, ctypes.c_bool, ctypes.c_bool, ctypes.c_char_p, c_handle)
 _check_alloc = bind("dw_core_check_alloc", ctypes.c_int, ctypes.c_double, ctypes.c_char_p)
@@ -81,11 +85,106 @@ def _points(name: str, A: Any) -> np.ndarray:
 DUAL_TARGET = 1e-10  # include/deepwick/act.h DW_DUAL_TARGET
 
 
+class Kernels(NamedTuple):
+    """The NNGP and NTK of :func:`kernel` called with a tuple ``kind`` (Neural Tangents' ``get`` spelling and
+    attribute names): each an ndarray (n, m), or (depth + 1, n, m) with all_layers; None for a kind not asked for.
+    A tuple: ``K, T = kernel(X, depth=2, act="relu", kind=("nngp", "ntk"))``."""
+
+    nngp: Optional[np.ndarray]
+    ntk: Optional[np.ndarray]
+
+
+class KernelInfo(TypedDict):
+    """What ``return_info=True`` reports (a dict; see :func:`kernel`)."""
+
+    method: str
+    max_bound: float
+    expectation_bound: float
+    target: float
+    evaluations: int
+    quadrature: int
+    series_terms: int
+    estimate: bool
+
+
+PathLike = Union[str, "os.PathLike[str]"]
+KindTuple = Union[Tuple[str, ...], List[str]]
+
+
+def _kinds(kind: Any) -> Tuple[bool, bool]:
+    """(nngp, ntk) asked for by `kind`: 'nngp', 'ntk', 'both', or a tuple / list of 'nngp' and 'ntk'."""
+    if isinstance(kind, str):
+        if kind not in ("nngp", "ntk", "both"):
+            raise InputError("kind: expected 'nngp', 'ntk' or 'both' (or a tuple of 'nngp' and 'ntk'), got %r"
+                             % (kind,))
+        return kind in ("nngp", "both"), kind in ("ntk", "both")
+    if not isinstance(kind, (tuple, list)) or not kind or len(set(kind)) != len(kind) or \
+            not all(isinstance(k, str) and k in ("nngp", "ntk") for k in kind):
+        raise InputError("kind: a tuple kind holds 'nngp' and / or 'ntk', each once, got %r" % (kind,))
+    return "nngp" in kind, "ntk" in kind
+
+
+def check_args(X: Any, Y: Any, depth: Any, kind: Any, param: str, width: Any
+               ) -> Tuple[np.ndarray, Optional[np.ndarray], int, bool, bool]:
+    """kernel's checks of its options and inputs (also deepwick.dask.kernel's): X and Y as float64 C arrays (Y None
+    for K(X, X)), the depth as an int, and the kernels asked for (nngp, ntk)."""
+    nngp, ntk = _kinds(kind)
+    if param not in ("ntk", "standard"):
+        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
+    depth = as_int("depth", depth)
+    if width is not None and param != "standard":
+        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
+    Xc = _points("X", X)
+    Yc = None if Y is None else _points("Y", Y)
+    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
+        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
+                         % (Yc.shape[1], Xc.shape[1]))
+    return Xc, Yc, depth, nngp, ntk
+
+
+@overload
+def kernel(X: Any, Y: Any = ..., *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = ...,
+           bias_var: ArrayLike = ..., kind: str = ..., param: str = ..., width: Optional[ArrayLike] = ...,
+           all_layers: bool = ..., threads: Optional[int] = ..., return_info: Literal[False] = ...,
+           out: Optional[PathLike] = ..., memory: Optional[float] = ..., resume: bool = ...) -> np.ndarray: ...
+
+
+@overload
+def kernel(X: Any, Y: Any = ..., *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = ...,
+           bias_var: ArrayLike = ..., kind: str = ..., param: str = ..., width: Optional[ArrayLike] = ...,
+           all_layers: bool = ..., threads: Optional[int] = ..., return_info: Literal[True],
+           out: Optional[PathLike] = ..., memory: Optional[float] = ...,
+           resume: bool = ...) -> Tuple[np.ndarray, KernelInfo]: ...
+
+
+@overload
+def kernel(X: Any, Y: Any = ..., *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = ...,
+           bias_var: ArrayLike = ..., kind: KindTuple, param: str = ..., width: Optional[ArrayLike] = ...,
+           all_layers: bool = ..., threads: Optional[int] = ..., return_info: Literal[False] = ...,
+           out: Optional[PathLike] = ..., memory: Optional[float] = ..., resume: bool = ...) -> Kernels: ...
+
+
+@overload
+def kernel(X: Any, Y: Any = ..., *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = ...,
+           bias_var: ArrayLike = ..., kind: KindTuple, param: str = ..., width: Optional[ArrayLike] = ...,
+           all_layers: bool = ..., threads: Optional[int] = ..., return_info: Literal[True],
+           out: Optional[PathLike] = ..., memory: Optional[float] = ...,
+           resume: bool = ...) -> Tuple[Kernels, KernelInfo]: ...
+
+
+@overload
+def kernel(X: Any, Y: Any = ..., *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = ...,
+           bias_var: ArrayLike = ..., kind: Union[str, KindTuple] = ..., param: str = ...,
+           width: Optional[ArrayLike] = ..., all_layers: bool = ..., threads: Optional[int] = ...,
+           return_info: bool = ..., out: Optional[PathLike] = ..., memory: Optional[float] = ...,
+           resume: bool = ...) -> Union[np.ndarray, Kernels, Tuple[Union[np.ndarray, Kernels], KernelInfo]]: ...
+
+
 def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
-           bias_var: ArrayLike = 0.0, kind: str = "nngp", param: str = "ntk", width: Optional[ArrayLike] = None,
-           all_layers: bool = False, threads: Optional[int] = None, return_info: bool = False,
-           out: Optional[Union[str, "os.PathLike[str]"]] = None, memory: Optional[float] = None,
-           resume: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
+           bias_var: ArrayLike = 0.0, kind: Union[str, KindTuple] = "nngp", param: str = "ntk",
+           width: Optional[ArrayLike] = None, all_layers: bool = False, threads: Optional[int] = None,
+           return_info: bool = False, out: Optional[PathLike] = None, memory: Optional[float] = None,
+           resume: bool = False) -> Union[np.ndarray, Kernels, Tuple[Union[np.ndarray, Kernels], KernelInfo]]:
     """Infinite-width NNGP and/or NTK Gram matrix of a fully connected network.
 
     Parameters
@@ -102,7 +201,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         expression in z such as 'tanh(z)^2' or 'z*sigmoid(1.702*z)' (see ``deepwick.activation``).
     weight_var, bias_var : float or sequence of depth + 1 floats
         sigma_w^2 and sigma_b^2 per layer (layer 1 acts on the inputs), Neural Tangents' W_std**2, b_std**2.
-    kind : {'nngp', 'ntk', 'both'}
+    kind : {'nngp', 'ntk', 'both'} or a tuple of 'nngp' and / or 'ntk'
+        'both' stacks the two into one array (as ``deepwick kernel --kind both`` writes them); a tuple such as
+        ``("nngp", "ntk")`` (Neural Tangents' ``get``) returns a :class:`Kernels` named tuple instead.
     param : {'ntk', 'standard'}
         Tangent-kernel parameterisation; 'standard' needs ``width`` (and a layer with bias_var 0 has no bias,
         Neural Tangents' b_std=None). The NNGP is the same for both.
@@ -141,6 +242,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         kind 'nngp' or 'ntk': (n, m), or (depth + 1, n, m) with all_layers;
         kind 'both': (2, n, m) or (2, depth + 1, n, m), index 0 the NNGP and 1 the NTK.
         With ``out``, a read-only ``np.memmap`` of the file. With return_info, the pair (array, dict).
+    Kernels
+        For a tuple kind: ``Kernels(nngp, ntk)``, each of the shape above or None when not asked for (with ``out``,
+        views of the file). With return_info, the pair (Kernels, dict).
 
     Examples
     --------
@@ -153,28 +257,22 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     True
     >>> np.diag(K)
     array([1., 1.])
+
+    Both kernels as a named tuple; the NTK adds Theta^1 sigma_w^2 E[phi'(u) phi'(v)] = 0.6 (pi - theta) / pi:
+
+    >>> r = deepwick.kernel(X, depth=1, act="relu", weight_var=2.0, kind=("nngp", "ntk"))
+    >>> bool(np.isclose(r.ntk[0, 1], r.nngp[0, 1] + 0.6 * (np.pi - theta) / np.pi))
+    True
     """
-    if kind not in ("nngp", "ntk", "both"):
-        raise InputError("kind: expected 'nngp', 'ntk' or 'both', got %r" % (kind,))
-    if param not in ("ntk", "standard"):
-        raise InputError("param: expected 'ntk' or 'standard', got %r" % (param,))
-    depth = as_int("depth", depth)
-    nthreads = 0 if threads is None else as_int("threads", threads)
-    if width is not None and param != "standard":
-        raise InputError("width: applies only to param='standard' (the NTK parameterisation needs no widths)")
-    Xc = _points("X", X)
-    Yc = None if Y is None else _points("Y", Y)
-    if Yc is not None and Yc.shape[1] != Xc.shape[1]:
-        raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
-                         % (Yc.shape[1], Xc.shape[1]))
+    Xc, Yc, depth, nngp, ntk = check_args(X, Y, depth, kind, param, width)
+    stacked = nngp and ntk  # the layout of both (kind 'both', the CLI's file): index 0 the NNGP, 1 the NTK
+    nthreads = threads_arg(threads)
     # depth 0 has no hidden layer: a width is then ignored, as it always was
     net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_all_layers(o.h, bool(all_layers)))
-    check(_opts_set_threads(o.h, nthreads))
     n = Xc.shape[0]
     m = n if Yc is None else Yc.shape[0]
-    nngp, ntk = kind in ("nngp", "both"), kind in ("ntk", "both")
     info = _Handle(_info_init, _info_clear) if return_info else None
     result: np.ndarray
     if out is not None:
@@ -196,17 +294,75 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
         check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
         check(_check_alloc(nbytes.value, b"the kernel result"))
         shape = ((depth + 1,) if all_layers else ()) + (n, m)
-        result = np.empty((2,) + shape if kind == "both" else shape)
-        K = result[0] if kind == "both" else result if nngp else None
-        T = result[1] if kind == "both" else result if ntk else None
+        result = np.empty((2,) + shape if stacked else shape)
+        K = result[0] if stacked else result if nngp else None
+        T = result[1] if stacked else result if ntk else None
         check(_gram(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T),
                     info.h if info else None))
+    ret: Union[np.ndarray, Kernels] = result
+    if not isinstance(kind, str):
+        ret = Kernels(result[0] if stacked else result if nngp else None,
+                      result[1] if stacked else result if ntk else None)
     if info is not None:
-        return result, _info_dict(info)
-    return result
+        return ret, _info_dict(info)
+    return ret
 
 
-def _info_dict(info: _Handle) -> Dict[str, Any]:
+def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
+                 bias_var: ArrayLike = 0.0, kind: Any = "nngp", param: str = "ntk",
+                 width: Optional[ArrayLike] = None, threads: Optional[int] = None
+                 ) -> Tuple[Union[np.ndarray, Kernels], Union[np.ndarray, Kernels]]:
+    """The Gram matrix of :func:`kernel` with a certified error bound beside every entry.
+
+    Parameters
+    ----------
+    X, Y, depth, act, weight_var, bias_var, kind, param, width, threads
+        As :func:`kernel` (no all_layers, no out). act: the relu family ('relu', 'leaky_relu:ALPHA', 'abs',
+        expressions that are one), the closed forms 'identity', 'erf', 'sin', 'cos', 'exp', or an activation of
+        the generic route ('tanh', 'erf(z)', ...); 'gelu', 'poly', 'step' raise :class:`deepwick.InputError`
+        (at depth 0 every activation has bounds).
+
+    Returns
+    -------
+    K : ndarray, float64, shape (n, m) ((2, n, m) for kind 'both'; a :class:`Kernels` for a tuple kind)
+        Bit for bit the result of :func:`kernel`.
+    B : ndarray, float64, the shape of K
+        ``|K_exact - K| <= B`` entry by entry, K_exact the kernel of the float64 inputs in exact arithmetic
+        (docs/kernel.md "Per-entry error bounds"). Closed forms: a proved rounding-error bound (the double's
+        error measured against a long-double reference, plus that reference's own bound); generic route: the
+        entry's expectation bounds propagated through the layers (an estimate where ``kernel(...,
+        return_info=True)['estimate']`` is True).
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 0.0], [0.6, 0.8]])
+    >>> K, B = deepwick.kernel_bound(X, depth=2, act="relu", weight_var=2.0)
+    >>> bool(np.all(B < 1e-14 * np.abs(K).max()))
+    True
+    """
+    Xc, Yc, depth, nngp, ntk = check_args(X, Y, depth, kind, param, width)
+    stacked = nngp and ntk
+    net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
+    o = _Handle(_opts_init, _opts_clear)
+    check(_opts_set_threads(o.h, threads_arg(threads)))
+    n = Xc.shape[0]
+    m = n if Yc is None else Yc.shape[0]
+    nbytes = ctypes.c_double()
+    check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
+    check(_check_alloc(2.0 * nbytes.value, b"the kernel result and its bounds"))
+    shape = (2, n, m) if stacked else (n, m)
+    result, bound = np.empty(shape), np.empty(shape)
+    K = result[0] if stacked else result if nngp else None
+    T = result[1] if stacked else result if ntk else None
+    BK = bound[0] if stacked else bound if nngp else None
+    BT = bound[1] if stacked else bound if ntk else None
+    check(_gram_bound(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], ptr(K), ptr(T), ptr(BK), ptr(BT), None))
+    if not isinstance(kind, str):
+        return Kernels(K, T), Kernels(BK, BT)
+    return result, bound
+
+
+def _info_dict(info: _Handle) -> KernelInfo:
     return {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
             "expectation_bound": _info_exp_bound(info.h),
             "target": _info_target(info.h), "evaluations": int(_info_evaluations(info.h)),
@@ -216,11 +372,11 @@ def _info_dict(info: _Handle) -> Dict[str, Any]:
 
 def gram_of_net(net: _net.Net, X: np.ndarray, Y: Optional[np.ndarray], nngp: bool, ntk: bool,
                 threads: Optional[int], return_info: bool
-                ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[Dict[str, Any]]]:
+                ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[KernelInfo]]:
     """dw_kernel_gram of a built network (deepwick.stax): X (n, d), Y (m, d) or None (X) float64 C order;
     returns the NNGP and NTK arrays (n, m) asked for (None otherwise) and the info dict or None."""
     o = _Handle(_opts_init, _opts_clear)
-    check(_opts_set_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    check(_opts_set_threads(o.h, threads_arg(threads)))
     n = X.shape[0]
     m = n if Y is None else Y.shape[0]
     nbytes = ctypes.c_double()

@@ -32,8 +32,23 @@ from ._predict import (ArrayLike, Gaussian, Get, PredictFn, _attr, _broadcast, _
 from .kernels import _points
 
 
+def _entry_bound(name: str, b: Any, shape: Tuple[int, int]) -> Optional[np.ndarray]:
+    """A kernel's error bound as an array of the kernel's shape: a scalar for every entry, or the array itself."""
+    if b is None:
+        return None
+    if np.ndim(b) == 0:
+        try:
+            v = float(b)
+        except (TypeError, ValueError):
+            raise InputError("%s: expected a number or an array of numbers, got %r" % (name, b)) from None
+        if not (np.isfinite(v) and v >= 0):
+            raise InputError("%s: expected a finite number >= 0, got %r" % (name, b))
+        return np.full(shape, v)
+    return _matrix(name, b, shape)
+
+
 def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_reg_absolute_scale: bool = False,
-                 trace_axes: Any = (-1,), *, threads: Optional[int] = None) -> PredictFn:
+                 trace_axes: Any = (-1,), *, threads: Optional[int] = None, kernel_bound: Any = None) -> PredictFn:
     """Mean and covariance of the 'posterior' of the NNGP / NTK / NTKGP (Neural Tangents' ``gp_inference``).
 
     Parameters
@@ -49,6 +64,12 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
         Scalar-output kernels only.
     threads : int, optional
         BLAS / LAPACK threads (default: all).
+    kernel_bound : float or ndarray (n, n), optional
+        The kernel matrices' own error, for the certified bound of ``return_info``: ``|K_exact - K| <=
+        kernel_bound`` entry by entry (absolute; a float: the same for every entry of k_train_train and of
+        k_test_train), e.g. the ``B`` of :func:`deepwick.kernel_bound`. An array bounds k_train_train only; the
+        test kernel's bound is then ``predict_fn``'s ``k_test_train_bound`` (m, n), required. For a pair of kernels
+        (nngp, ntk) it applies to the one asked for. None: the given matrices are taken as exact.
 
     Returns
     -------
@@ -77,8 +98,9 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
         return trains[key]
 
     def predict_fn(get: Get = None, k_test_train: Any = None, k_test_test: Any = None, *,
-                   return_info: bool = False) -> Any:
-        """The posterior on a test set (see gp_inference)."""
+                   return_info: bool = False, k_test_train_bound: Any = None) -> Any:
+        """The posterior on a test set (see gp_inference; k_test_train_bound: the test kernel's error, a float or
+        (m, n), for the certified bound of return_info)."""
         gets, single = _gets(get)
         out: Dict[str, Any] = {}
         infos: Dict[str, Any] = {}
@@ -101,7 +123,15 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0., diag_re
                     g_td = _matrix("k_test_train", _attr(k_test_train, "nngp"), (m, n))
             mean, C = tr.mean_cov(math.inf, k_td, g_td, k_tt, cov)
             if return_info:  # the certified bound is of the mean it computes (the same products)
-                mean, bound = tr.mean_bound(k_td)
+                e_tr = e_td = None
+                if (kernel_bound is not None or k_test_train_bound is not None) and k_td is not None:
+                    tb = k_test_train_bound
+                    if tb is None and np.ndim(kernel_bound) != 0:
+                        raise InputError("k_test_train_bound: needed with a per-entry kernel_bound (the test "
+                                         "kernel's error, a float or an array (m, n))")
+                    e_tr = _entry_bound("kernel_bound", kernel_bound, (n, n))
+                    e_td = _entry_bound("k_test_train_bound", kernel_bound if tb is None else tb, k_td.shape)
+                mean, bound = tr.mean_bound(k_td, e_tr, e_td)
                 infos[g] = dict(tr.info(), bound=_out(bound, one_d))
             mean = _out(mean, one_d)
             out[g] = Gaussian(mean, C) if C is not None else mean

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
-from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr
+from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr, threads_arg
 from ._lib import Handle as _Handle
 from ._net import ArrayLike, residual_net
 from .spectrum import (_clear, _dbl, _init, _int, _moments, _mu, _opts_clear, _opts_init, _opts_kmax, _opts_q0, _q,
@@ -152,7 +152,7 @@ def sample_residual_jacobian(depth: int, act: Union[str, Activation], alpha: Arr
     check(_sopts_probes(o.h, as_int("probes", probes, "size_t")))
     seed = as_int("seed", seed, "u64")
     check(_sopts_seed(o.h, seed))
-    check(_sopts_threads(o.h, 0 if threads is None else as_int("threads", threads)))
+    check(_sopts_threads(o.h, threads_arg(threads)))
     check(_sopts_q0(o.h, float(q0)))
     m, se = np.empty(K), np.empty(K)
     check(_sample_law(net.handle, o.h, seed, ptr(m), ptr(se), ptr(None)))

@@ -13,7 +13,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from ._lib import Handle as _Handle
-from ._lib import InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, text as c_text
+from ._lib import InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, text as c_text, threads_arg
 
 _st = ctypes.c_int  # dw_status
 _opts_init = bind("dw_wick_opts_init", _st, c_handle_p)
@@ -159,8 +159,7 @@ def wick(expr: str, ensembles: Optional[Union[str, Mapping[str, str]]] = None, *
     check(_set_ensembles(o.h, ens.encode() if ens is not None else None))
     check(_set_normalized(o.h, bool(normalized)))
     check(_set_route(o.h, _parse_route(_route_parse, "route", route)))
-    if threads is not None:
-        check(_set_threads(o.h, as_int("threads", threads)))
+    check(_set_threads(o.h, threads_arg(threads)))
     if pairings:
         mp = as_int("max_pairings", max_pairings, "size_t")
         if mp < 1:  # 0 means "no listing" to the library: a request to list asks for at least one

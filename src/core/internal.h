@@ -20,9 +20,9 @@ dw_status dw_fail(dw_status s, const char *fmt, ...) DW_PRINTF(2, 3);
 void *dw_alloc(size_t count, size_t size, const char *what);
 void *dw_calloc(size_t count, size_t size, const char *what);
 
-/* The one check of a `threads` option, min (0: 0 means the OpenMP default; 1: the default is "unset") to
- * DW_THREADS_MAX, with one wording. */
-dw_status dw_core_check_threads(int threads, int min);
+/* The one check of a `threads` option, every module alike: 0 (all cores, the OpenMP default, what an options object
+ * starts with) to DW_THREADS_MAX, with one wording. */
+dw_status dw_core_check_threads(int threads);
 /* The one check of input points: DW_OK if the n x d array is finite, else DW_ERR_INVALID naming NAME, the row and
  * the column. */
 dw_status dw_core_check_points(const char *name, const double *X, size_t n, size_t d);

@@ -87,14 +87,11 @@ dw_status dw_core_check_points(const char *name, const double *X, size_t n, size
     return DW_OK;
 }
 
-dw_status dw_core_check_threads(int threads, int min)
+dw_status dw_core_check_threads(int threads)
 {
-    if (threads >= min && threads <= DW_THREADS_MAX) return DW_OK;
-    if (min == 0)
-        return dw_fail(DW_ERR_INVALID, "threads: expected 0 (the OpenMP default) to %d, got %d", DW_THREADS_MAX,
-                       threads);
-    return dw_fail(DW_ERR_INVALID, "threads: expected %d to %d (unset: the OpenMP default), got %d", min,
-                   DW_THREADS_MAX, threads);
+    if (threads >= 0 && threads <= DW_THREADS_MAX) return DW_OK;
+    return dw_fail(DW_ERR_INVALID, "threads: expected 0 (all cores, the OpenMP default) to %d, got %d", DW_THREADS_MAX,
+                   threads);
 }
 
 int dw_core_threads(int threads)

@@ -179,10 +179,8 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     if (!net || !X || !out) return dw_fail(DW_ERR_INVALID, "%s: NULL argument", who);
     if (n == 0 || d == 0 || (Y && m == 0)) return dw_fail(DW_ERR_INVALID, "%s: empty input (n = %zu, d = %zu)", who, n, d);
     dw_net_fc fc;
-    dw_status st = dw_net_fc_view(net, who, 1, &fc);
+    dw_status st = dw_net_fc_view(net, who, 1, DW_NET_RANDOM, &fc);
     if (st) return st;
-    if (dw_net_is_given(net))
-        return dw_fail(DW_ERR_INVALID, "%s: the network has given weights; the 1/N expansion is over random weights", who);
     if (net->param != DW_PARAM_NTK)
         return dw_fail(DW_ERR_INVALID, "%s: only the NTK parameterisation is supported (got standard)", who);
     if (net->law.kind != DW_LAW_GAUSSIAN) {

@@ -21,7 +21,7 @@ void dw_finite_opts_clear(dw_finite_opts *o) { free(o); }
 dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "finite-width options: NULL options");
-    dw_status s = dw_core_check_threads(threads, 0);
+    dw_status s = dw_core_check_threads(threads);
     if (s) return s;
     o->threads = threads;
     return DW_OK;

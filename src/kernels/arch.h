@@ -59,7 +59,8 @@ typedef struct arch_op {
     arch_cross *cross;
 } arch_op;
 
-typedef enum arch_slotk { SLOT_VAR, SLOT_MDERIV } arch_slotk;
+/* SLOT_LN: a LayerNorm's P variances, then its factors (dw_arch_ln_fields) */
+typedef enum arch_slotk { SLOT_VAR, SLOT_MDERIV, SLOT_LN } arch_slotk;
 typedef struct arch_slot {
     arch_slotk k;
     size_t P, off; /* positions, offset in an input's record */
@@ -140,6 +141,9 @@ size_t dw_arch_act_stride(size_t P);
 dw_pts dw_arch_act_pts(const dw_act *act, const double *v, size_t S, const double *zero);
 /* The scratch dw_arch_act needs per worker for P positions. */
 size_t dw_arch_act_len(size_t P);
+/* A LayerNorm slot's factors after its P variances v: 1 / sqrt(eps + v_q) per position, or (over the spatial axes
+ * too) 1 / sqrt(eps + mean v) once; the layer multiplies Sigma_ij(x, y) by the two sides' factors. */
+void dw_arch_ln_fields(const arch_op *op, double *v);
 void dw_arch_ln(const arch_op *op, bool full, const double *vx, const double *vy, double *K, double *T);
 void dw_arch_dropout(const arch_op *op, bool full, bool same, double *K, double *T);
 dw_status dw_arch_sum(const arch_prog *prog, const arch_op *op, arch_work *w, const double *rx, const double *ry,

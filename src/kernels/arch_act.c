@@ -66,9 +66,8 @@ void dw_arch_sweep_diag(const dw_sweep_impl *impl, const dw_act *act, size_t n, 
 {
     dw_step st;
     dw_act_dual_step(act, th != NULL, &st);
-    if (dw_act_homogeneous(act)) { /* the angle state first */
-        impl->half_diag(qx->a, qy->a, c, n, s, t);
-        impl->homog_diag(&st, n, qx, 0, qy, 0, s, t, c, th);
+    if (dw_act_homogeneous(act)) {
+        impl->homog_cov_diag(&st, n, qx, 0, qy, 0, c, th);
     } else {
         impl->smooth_diag(&st, n, qx, 0, qy, 0, s, t, c, th);
     }
@@ -97,8 +96,7 @@ static dw_status closed_forms(const arch_prog *p, const arch_op *op, const doubl
         if (!full) {
             dw_arch_sweep_diag(p->impl, act, P, &qx, &qy, rs, rt, rc, Ti ? rth : NULL);
         } else if (homog) {
-            p->impl->half(vx[i], qy.a, rc, P, rs, rt);
-            p->impl->homog(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
+            p->impl->homog_cov_row(&st, P, &qx, i, &qy, 0, rc, Ti ? rth : NULL);
         } else {
             p->impl->smooth(&st, P, &qx, i, &qy, 0, rs, rt, rc, rth);
         }

@@ -71,7 +71,7 @@ int dw_acc_add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act)
     }
     p->slot[p->nslot] = (arch_slot){.k = k, .P = P, .off = p->rec, .src = src, .act = act};
     /* an activation's own variances carry its per-position fields too (SLOT_VAR with act) */
-    p->rec += k == SLOT_VAR && act ? dw_arch_act_slot_len(act, P) : P;
+    p->rec += k == SLOT_VAR && act ? dw_arch_act_slot_len(act, P) : k == SLOT_LN ? 2 * P : P;
     return (int)p->nslot++;
 }
 
@@ -225,7 +225,7 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         dw_status s = dw_acc_need_zero_mean(c, st, "layernorm");
         if (s) return s;
         if (!(op = dw_acc_push(c, OP_LN, l, st))) return DW_ERR_NOMEM;
-        if ((op->slot = dw_acc_add_slot(c, SLOT_VAR, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
+        if ((op->slot = dw_acc_add_slot(c, SLOT_LN, st->sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
         dw_acc_linear(st);
         return DW_OK;
     }

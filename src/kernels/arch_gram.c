@@ -65,21 +65,47 @@ static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
     return DW_OK;
 }
 
-/* The lower triangle of a symmetric Gram from the upper one (the row passes write only j >= i), tile row by tile
- * row: a 64 x 64 tile's rows read contiguously, its columns written while their cache lines stay resident. */
+/* The lower triangle of a symmetric Gram from the upper one (the row passes write only j >= i), in tile rows of
+ * 64: within a tile row, 64 columns at a time, 4 x 4 blocks transposed in registers (rows read and written 4
+ * contiguous entries at a time), the entries next to the diagonal one by one. The tile rows near the bottom hold
+ * the most entries, so they are handed out first. */
 enum { MIRROR_TILE = 64 };
+typedef double v4d __attribute__((vector_size(32), aligned(8)));
+
+DW_LANES static void transpose4(double *A, size_t n, size_t i, size_t j)
+{
+    const v4d a0 = *(const v4d *)(A + j * n + i), a1 = *(const v4d *)(A + (j + 1) * n + i);
+    const v4d a2 = *(const v4d *)(A + (j + 2) * n + i), a3 = *(const v4d *)(A + (j + 3) * n + i);
+    typedef long long v4i __attribute__((vector_size(32)));
+    const v4d t0 = __builtin_shuffle(a0, a1, (v4i){0, 4, 2, 6}), t1 = __builtin_shuffle(a0, a1, (v4i){1, 5, 3, 7});
+    const v4d t2 = __builtin_shuffle(a2, a3, (v4i){0, 4, 2, 6}), t3 = __builtin_shuffle(a2, a3, (v4i){1, 5, 3, 7});
+    *(v4d *)(A + i * n + j) = __builtin_shuffle(t0, t2, (v4i){0, 1, 4, 5});
+    *(v4d *)(A + (i + 1) * n + j) = __builtin_shuffle(t1, t3, (v4i){0, 1, 4, 5});
+    *(v4d *)(A + (i + 2) * n + j) = __builtin_shuffle(t0, t2, (v4i){2, 3, 6, 7});
+    *(v4d *)(A + (i + 3) * n + j) = __builtin_shuffle(t1, t3, (v4i){2, 3, 6, 7});
+}
+
 static void mirror(double *A, size_t n, size_t i0)
 {
     const size_t i1 = i0 + MIRROR_TILE < n ? i0 + MIRROR_TILE : n;
-    for (size_t j0 = 0; j0 < i1; j0 += MIRROR_TILE)
-        for (size_t j = j0; j < j0 + MIRROR_TILE && j < i1; j++)
-            for (size_t i = i0 > j + 1 ? i0 : j + 1; i < i1; i++) A[i * n + j] = A[j * n + i];
+    for (size_t j0 = 0; j0 < i1; j0 += MIRROR_TILE) {
+        const size_t j1 = j0 + MIRROR_TILE < i1 ? j0 + MIRROR_TILE : i1;
+        for (size_t i = i0; i < i1; i += 4) {
+            const size_t ie = i + 4 <= i1 ? i + 4 : i1;
+            size_t j = j0;
+            if (ie == i + 4) /* four whole rows: the blocks left of the diagonal (j + 3 < i) */
+                for (; j + 4 <= j1 && j + 4 <= i; j += 4) transpose4(A, n, i, j);
+            for (size_t r = i; r < ie; r++)
+                for (size_t c = j; c < j1 && c < r; c++) A[r * n + c] = A[c * n + r];
+        }
+    }
 }
 
-static dw_status pass_mirror(void *ctx, size_t tile, int tid)
+static dw_status pass_mirror(void *ctx, size_t item, int tid)
 {
     (void)tid;
     arch_job *g = ctx;
+    const size_t tile = (g->n + MIRROR_TILE - 1) / MIRROR_TILE - 1 - item;
     if (g->K) mirror(g->K, g->n, tile * MIRROR_TILE);
     if (g->Theta) mirror(g->Theta, g->n, tile * MIRROR_TILE);
     return DW_OK;

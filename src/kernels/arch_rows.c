@@ -161,19 +161,18 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
         return DW_OK;
     }
     double *zero = w->rows + regs_len(p) + 2 * p->maxP * R, *rs = zero + NBS, *rt = rs + NBS; /* dw_arch_rows_len */
-    memset(zero, 0, NBS * sizeof *zero);
+    const bool homog = dw_act_homogeneous(act);
+    if (!homog) memset(zero, 0, NBS * sizeof *zero); /* the smooth sweeps read zero fields; the covariance form not */
     const size_t S = dw_arch_act_stride(P);
     const dw_pts qx = dw_arch_act_pts(act, vx, S, zero);
     dw_step st;
     dw_act_dual_step(act, T != NULL, &st);
-    const bool homog = dw_act_homogeneous(act);
     for (size_t q = 0; q < P; q++) {
         /* x's point q against the block's points q: the row sweeps (as a FULL register's row) */
         const dw_pts qy = dw_arch_act_pts(act, ty + (off + q) * ld, S * ld, zero);
         double *c = K + q * R, *th = T ? T + q * R : NULL;
         if (homog) {
-            p->impl->half(vx[q], qy.a, c, nb, rs, rt);
-            p->impl->homog_cov(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
+            p->impl->homog_cov_row(&st, nb, &qx, q, &qy, 0, c, th);
         } else {
             p->impl->smooth(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
         }
@@ -186,12 +185,12 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
     return DW_OK;
 }
 
-/* LayerNorm's factor 1 / sqrt((eps + Sigma_xx)(eps + Sigma_yy)) on the lanes (ex = eps + Sigma_xx). */
-DW_LANES static void ln_lanes(double ex, double eps, const double *restrict vy, size_t nb, double *restrict K,
+/* LayerNorm: the lanes times the two sides' factors (dw_arch_ln_fields), fx of x's point, fy[b] of the block's. */
+DW_LANES static void ln_lanes(double fx, const double *restrict fy, size_t nb, double *restrict K,
                               double *restrict T)
 {
     for (size_t b = 0; b < nb; b++) {
-        const double c = 1.0 / sqrt(ex * (eps + vy[b]));
+        const double c = fx * fy[b];
         K[b] *= c;
         if (T) T[b] *= c;
     }
@@ -200,25 +199,13 @@ DW_LANES static void ln_lanes(double ex, double eps, const double *restrict vy, 
 static void ln_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
                      size_t nb, double *K, double *T)
 {
-    const size_t P = op->in.P, off = p->slot[op->slot].off;
-    const double eps = op->l->eps, *vx = rx + off;
-    if (op->l->spatial) { /* the positions' mean variances, summed in the pair run's order */
-        double mx = 0.0, my[R];
-        for (size_t q = 0; q < P; q++) mx += vx[q];
-        for (size_t b = 0; b < nb; b++) my[b] = 0.0;
-        for (size_t q = 0; q < P; q++)
-            for (size_t b = 0; b < nb; b++) my[b] += ty[(off + q) * ld + b];
-        for (size_t b = 0; b < nb; b++) {
-            const double c = 1.0 / sqrt((eps + mx / (double)P) * (eps + my[b] / (double)P));
-            for (size_t q = 0; q < P; q++) {
-                K[q * R + b] *= c;
-                if (T) T[q * R + b] *= c;
-            }
-        }
+    const size_t P = op->in.P, off = p->slot[op->slot].off + P; /* the factors */
+    if (op->l->spatial) { /* one factor per input */
+        for (size_t q = 0; q < P; q++) ln_lanes(rx[off], ty + off * ld, nb, K + q * R, T ? T + q * R : NULL);
         return;
     }
     for (size_t q = 0; q < P; q++)
-        ln_lanes(eps + vx[q], eps, ty + (off + q) * ld, nb, K + q * R, T ? T + q * R : NULL);
+        ln_lanes(rx[off + q], ty + (off + q) * ld, nb, K + q * R, T ? T + q * R : NULL);
 }
 
 /* A sum's cross terms on the block (dw_arch_cross_entry, as arch_branch.c for one pair). */

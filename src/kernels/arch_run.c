@@ -45,6 +45,7 @@ dw_status dw_arch_run(const arch_prog *p, arch_work *w, const double *x, const d
             if (record) {
                 diag_of(K, op->in.P, full, rx + sl->off);
                 if (op->k == OP_ACT) dw_arch_act_fields(op->act, rx + sl->off, op->in.P);
+                else dw_arch_ln_fields(op, rx + sl->off);
             }
             if (op->k == OP_ACT)
                 s = dw_arch_act(p, op, rx + sl->off, ry + sl->off, K, T, w);

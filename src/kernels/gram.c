@@ -6,6 +6,8 @@
 #include "core/par.h"
 #include "kernels/arch.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +56,7 @@ typedef struct gram_job {
     const dw_kernel_plan *p;
     const size_t *blocks;
     size_t n, m;
-    double *K, *Theta;
+    double *K, *Theta, *BK, *BT;
 } gram_job;
 
 /* One tile of the Gram matrices (an item of dw_par_for). */
@@ -65,19 +67,33 @@ static dw_status gram_tile(void *ctx, size_t k, int tid)
     const size_t n = g->n, m = g->m;
     const size_t i0 = g->blocks[2 * k] * TILE_I, j0 = g->blocks[2 * k + 1] * TILE_J;
     const size_t i1 = i0 + TILE_I < n ? i0 + TILE_I : n, j1 = j0 + TILE_J < m ? j0 + TILE_J : m;
-    return dw_kern_tile(g->p, i0, i1, j0, j1, g->K ? g->K + i0 * m + j0 : NULL,
-                        g->Theta ? g->Theta + i0 * m + j0 : NULL, m, n * m, g->p->symmetric);
+    const size_t o = i0 * m + j0;
+    return dw_kern_tile_b(g->p, i0, i1, j0, j1, g->K ? g->K + o : NULL, g->Theta ? g->Theta + o : NULL,
+                          g->BK ? g->BK + o : NULL, g->BT ? g->BT + o : NULL, m, n * m, g->p->symmetric);
 }
 
-dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
-                         size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                      size_t m, size_t d, double *K, double *Theta, double *BK, double *BT, dw_kernel_info *info)
 {
     if (!K && !Theta) return dw_fail(DW_ERR_INVALID, "kernel: no output requested (K and Theta are both NULL)");
     if (!Y) m = n;
-    if (dw_arch_wanted(net)) return dw_arch_gram(net, o, X, n, Y, m, d, K, Theta, info);
+    const bool eb = BK || BT;
+    if (eb && ((BK && !K) || (BT && !Theta)))
+        return dw_fail(DW_ERR_INVALID, "kernel bounds: %s requested without its Gram matrix", BK && !K ? "BK" : "BTheta");
+    if (eb && o && o->all_layers) return dw_fail(DW_ERR_INVALID, "kernel bounds: not available with all_layers");
+    if (dw_arch_wanted(net)) {
+        if (eb) return dw_fail(DW_ERR_INVALID, "kernel bounds: not available for architectures (dense networks only)");
+        return dw_arch_gram(net, o, X, n, Y, m, d, K, Theta, info);
+    }
     dw_kernel_plan *p;
     dw_status s = dw_kernel_plan_init(&p, net, o, X, n, Y, m, d);
     if (s) return s;
+    if (eb && !dw_kern_ebound_supported(p)) {
+        s = dw_fail(DW_ERR_INVALID, "kernel bounds: not available for the activation '%s' (closed forms: the "
+                                    "relu family, identity, erf, sin, cos, exp; and the generic route)", p->act->name);
+        dw_kernel_plan_clear(p);
+        return s;
+    }
     const size_t bi = (n + TILE_I - 1) / TILE_I, bj = (m + TILE_J - 1) / TILE_J;
     size_t nb = 0;
     size_t *blocks = dw_alloc(bi * bj + 1, 2 * sizeof(size_t), "tile list");
@@ -93,7 +109,7 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
                 nb++;
             }
     const size_t lstride = n * m;
-    gram_job job = {p, blocks, n, m, K, Theta};
+    gram_job job = {p, blocks, n, m, K, Theta, BK, BT};
     dw_status err = dw_par_for(nb, p->threads, gram_tile, &job);
     if (!err && p->symmetric && K) {
         /* The diagonal is the per-point recursion itself (the tiles agree with it to rounding). */
@@ -102,9 +118,53 @@ dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const doubl
             const double *a = field(p, &p->X, p->all_layers ? (int)l : p->depth, F_A);
             for (size_t i = 0; i < n; i++) K[l * lstride + i * n + i] = a[i];
         }
+        if (BK) { /* their bounds: the per-point relative bound of a^L (and the reference's, relu family) */
+            const size_t L1n = (size_t)p->depth + 1;
+            long double *A = dw_alloc(2 * L1n, sizeof *A + sizeof(double), "kernel bounds: the diagonal");
+            if (!A) err = DW_ERR_NOMEM;
+            double *e = A ? (double *)(A + 2 * L1n) : NULL;
+            const int smooth = dw_kern_ebound_smooth_ok(p);
+            for (size_t i = 0; A && i < n; i++) {
+                const double a = field(p, &p->X, p->depth, F_A)[i];
+                if (smooth) { /* the reference's variance and its bound */
+                    dw_kern_ebound_smooth_points(p, &p->X, i, i + 1, A, e);
+                    BK[i * n + i] = (double)fabsl((long double)a - A[p->depth]) * (1.0 + 4.0 * DBL_EPSILON) +
+                                    e[p->depth] * (1.0 + 1e-6);
+                    continue;
+                }
+                dw_kern_ebound_points(p, &p->X, i, i + 1, e);
+                const double b = e[p->depth] * a * (1.0 + 1e-6);
+                BK[i * n + i] = dw_kern_ebound_ref_ok(p) ? dw_kern_ebound_ref_diag(p, i, a, b, A, A + L1n, e) : b;
+            }
+            free(A);
+        }
     }
     if (!err && info) dw_kern_fill_info(p, info);
     free(blocks);
     dw_kernel_plan_clear(p);
     return err; /* dw_par_for left the first failing tile's message */
+}
+
+dw_status dw_kernel_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                         size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+{
+    return gram(net, o, X, n, Y, m, d, K, Theta, NULL, NULL, info);
+}
+
+dw_status dw_kernel_gram_bound(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
+                               const double *Y, size_t m, size_t d, double *K, double *Theta, double *BK,
+                               double *BTheta, dw_kernel_info *info)
+{
+    return gram(net, o, X, n, Y, m, d, K, Theta, BK, BTheta, info);
+}
+
+bool dw_kernel_gram_bound_available(const dw_net *net)
+{
+    dw_net_fc fc;
+    const dw_act *act;
+    if (!net || dw_arch_wanted(net) || dw_kern_check(net, &fc, &act)) return false;
+    const dw_family f = act->fam;
+    const bool smooth = LDBL_MANT_DIG >= 64 && (f == DW_FAM_ERF || f == DW_FAM_SIN || f == DW_FAM_COS ||
+                                                f == DW_FAM_EXP || f == DW_FAM_IDENTITY);
+    return fc.depth == 0 || f == DW_FAM_RELU || f == DW_FAM_GENERIC || smooth;
 }

@@ -146,11 +146,81 @@ double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, si
 void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
                         size_t j1, double B, double kink, double *dr, double *et, double *worst);
 
+/* ebound.c: per-entry error bounds (absolute) of the returned entries, beside a tile. The points' relative bounds
+ * of a^l, l = 0..depth (ea: depth + 1 per point, points k0..k1 of sd); layer 1 of the relu family (c, s, t, th:
+ * one row's layer-1 values; the bounds dc, ds, dt, dth out); a relu-family step (the layer-l state s0, t0, th0
+ * as read, the outputs s, t, c, th; ds, dt, dth in and out, dc out; eai: the row point's ea, eaj the columns',
+ * stride eas); a generic step (b: the entries' expectation bounds, c0: the layer-l covariances; dr, et: relative
+ * bounds of rho and Theta, in and out) and, after the last, the absolute bounds (in place of dr, et). */
+void dw_kern_ebound_points(const dw_kernel_plan *p, const side *sd, size_t k0, size_t k1, double *ea);
+void dw_kern_ebound_first(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *c, const double *s,
+                          const double *t, const double *th, double eai, const double *eaj, size_t eas, double *dc,
+                          double *ds, double *dt, double *dth);
+void dw_kern_ebound_relu(const dw_kernel_plan *p, const dw_step *st, int l, size_t i, size_t j0, size_t nj,
+                         const double *s0, const double *t0, const double *th0, const double *s, const double *t,
+                         const double *c, const double *th, const double *eai, const double *eaj, size_t eas,
+                         double *ds, double *dt, double *dc, double *dth);
+void dw_kern_ebound_generic(const dw_kernel_plan *p, const dw_step *st, int l, size_t i, size_t j0, size_t nj,
+                            const double *b, const double *c0, double *dr, double *et);
+void dw_kern_ebound_generic_abs(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, double *dr, double *et);
+/* One relu-family step's bound for one entry (ebound.c), in a precision of unit roundoff u (double for the
+ * sweeps, long double for the reference of ebound_ref.c): the inputs' values and bounds, the outputs' bounds. */
+typedef struct {
+    double u, at, pi_err; /* unit roundoff, atan2's error in ulps, |fl(pi) - pi| */
+    int series, ntk, standard, same; /* g by its series below x = 1; NTK; standard parameterisation; the pair (x, x) */
+    int lo;                          /* the branch theta <= pi/2 taken (1, 0), or -1: s <= t */
+    double alpha, w, beta, uw, fan_in; /* uw: the rounding of w (relu_view), 0 if exact */
+    double a_i, a_j, sp_i, sp_j, a1_i, a1_j, ea_i, ea_j, e1_i, e1_j; /* a^l, sqrt(w m2 a^l), a^{l+1}, their bounds */
+    double s, t, ds, dt, dsum;       /* the layer-l state, its bounds, a bound of |s + t - 1| */
+    double th0, dth0, c, th, s1, t1; /* layer-l Theta and its bound; the outputs */
+    double inv;                      /* 1 / (2 sqrt(a'_i a'_j)) as computed, 0 when a' = 0 */
+} dw_relu_in;
+typedef struct {
+    double dc, dth, ds, dt;
+} dw_relu_out;
+void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out);
+/* ebound_ref.c: the relu family's reference in long double (when dw_kern_ebound_ref_ok): per point, a^l and
+ * sqrt(w m2 a^l) in long double with the relative bounds of a^l (depth + 1 values per point, points k0..k1 of sd);
+ * for one row of a tile (row point ri, column points rj: their values from ref_points), BK, BT (in: the sweep's
+ * bounds; out: the smaller of those and |K - K_ref| + the reference's bound); the per-point variance a^L(x_i, x_i)
+ * (the symmetric Gram's diagonal): its bound given its value a and the a priori bound b (scratch A, SP, EA of
+ * depth + 1 values). */
+typedef struct {
+    const long double *a, *sp;
+    const double *ea;
+} dw_ref_pts;
+int dw_kern_ebound_ref_ok(const dw_kernel_plan *p);
+void dw_kern_ebound_ref_points(const dw_kernel_plan *p, const side *sd, size_t k0, size_t k1, long double *A,
+                               long double *SP, double *EA);
+void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
+                        double *BK, double *BT, const dw_ref_pts *ri, const dw_ref_pts *rj);
+double dw_kern_ebound_ref_diag(const dw_kernel_plan *p, size_t i, double a, double b, long double *A, long double *SP,
+                               double *EA);
+/* ebound_smooth.c: the same for the smooth closed forms (identity, erf, sin, cos, exp; when
+ * dw_kern_ebound_smooth_ok): per point a^l in long double and their absolute bounds (depth + 1 each); one row
+ * (Ai, DAi: the row point's; Aj, DAj: the columns', depth + 1 per point). */
+int dw_kern_ebound_smooth_ok(const dw_kernel_plan *p);
+void dw_kern_ebound_smooth_points(const dw_kernel_plan *p, const side *sd, size_t k0, size_t k1, long double *A,
+                                  double *DA);
+void dw_kern_ebound_smooth(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, const double *K, const double *T,
+                           double *BK, double *BT, const long double *Ai, const double *DAi, const long double *Aj,
+                           const double *DAj);
+/* 1 if the activation has per-entry bounds (relu family, generic, the smooth closed forms above, depth 0). */
+int dw_kern_ebound_supported(const dw_kernel_plan *p);
+
 /* gram.c: the info of a finished computation over plan p. */
 void dw_kern_fill_info(const dw_kernel_plan *p, dw_kernel_info *info);
 
-/* tile.c: one tile (sym 1: write a symmetric Gram's entries j >= i to both halves; 2: to (i, j) only). */
+/* tile.c: one tile (sym 1: write a symmetric Gram's entries j >= i to both halves; 2: to (i, j) only), each entry
+ * as dw_kernel_gram computes it. dw_kern_tile_direct: every entry (i, j) of any plan computed as such, the inner
+ * products from one BLAS call for the tile (equal to the Gram's to rounding; the matrix-free products of
+ * src/predict, whose narrow tiles would otherwise compute whole grid cells). */
 dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                        double *Theta, size_t ld, size_t layer_stride, int sym);
+dw_status dw_kern_tile_direct(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                              double *Theta, size_t ld, size_t layer_stride);
+/* dw_kern_tile with per-entry bounds of the final layer (BK, BT: NULL or as K, Theta; not with all_layers). */
+dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                         double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym);
 
 #endif

@@ -25,7 +25,7 @@ dw_status dw_kernel_opts_set_all_layers(dw_kernel_opts *o, bool on)
 dw_status dw_kernel_opts_set_threads(dw_kernel_opts *o, int threads)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "kernel options: NULL options");
-    dw_status s = dw_core_check_threads(threads, 0);
+    dw_status s = dw_core_check_threads(threads);
     if (s) return s;
     o->threads = threads;
     return DW_OK;

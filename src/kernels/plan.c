@@ -171,11 +171,8 @@ size_t dw_kern_nfields(const dw_act *act)
 /* The network's shape and what this computation needs of it beyond dw_net's own checks. */
 static dw_status check_net(const dw_net *net, dw_net_fc *fc)
 {
-    dw_status s = dw_net_fc_view(net, "kernel", 1, fc);
+    dw_status s = dw_net_fc_view(net, "kernel", 1, DW_NET_RANDOM, fc);
     if (s) return s;
-    if (net->given)
-        return dw_fail(DW_ERR_INVALID, "kernel: the infinite-width kernel is of a random network (the net has given "
-                                       "weights)");
     if (fc->act && dw_act_check_generic(fc->act)) return DW_ERR_INVALID;
     if (net->param == DW_PARAM_STANDARD)
         for (int l = 0; l < fc->depth; l++)

@@ -79,19 +79,19 @@ typedef void (*dw_row_fn)(const dw_step *st, size_t nj, const dw_pts *pi, size_t
  * multiple of 4 entries): as dw_act_half_angle, entry by entry. */
 typedef void (*dw_half_fn)(double a, const double *b, const double *c, size_t n, double *s, double *t);
 
-/* The same on the diagonal of two point sets: a[j], b[j]. */
-typedef void (*dw_half_diag_fn)(const double *a, const double *b, const double *c, size_t n, double *s, double *t);
+/* The homogeneous families from the covariance alone (no angle state in or out): c in/out, th in/out (NULL when
+ * !ntk). The architecture engine's activations, which take each pair afresh from its covariance. */
+typedef void (*dw_cov_fn)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                          double *c, double *th);
 
 typedef struct {
     dw_row_fn homog;
     dw_row_fn smooth;
     dw_half_fn half;
-    /* the diagonal forms (row index i unused: entry j pairs point j0 + j of pi with point j0 + j of pj; smooth_diag
-     * takes the closed forms only, not the generic family) */
-    dw_row_fn homog_diag;
+    /* the diagonal form (row index i unused: entry j pairs point j0 + j of pi with point j0 + j of pj; the closed
+     * forms only, not the generic family) */
     dw_row_fn smooth_diag;
-    dw_half_diag_fn half_diag;
-    dw_row_fn homog_cov; /* homog without the next layer's state (s, t only read) */
+    dw_cov_fn homog_cov_row, homog_cov_diag; /* the covariance forms: a row (point i), the diagonal */
     const char *name;
 } dw_sweep_impl;
 

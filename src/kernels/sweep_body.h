@@ -130,18 +130,67 @@ static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t
     FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0, 1);
 }
 
-/* The row without the next layer's state (s, t left as they are): the architecture engine's activations, which
- * take the state afresh from the covariance at each activation. */
-static void FN(homog_row_cov)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
-                              double *s, double *t, double *c, double *th)
+/* The architecture engine's activations take the pair afresh from the covariance c at each activation and need no
+ * next-layer angle state, so they skip (s, t) and work from c and the variances directly: with
+ * disc = a b - c^2 (compensated by FMA error terms, so that it keeps its relative accuracy as theta -> 0 or pi) and
+ * x = atan2(sqrt(disc), |c|) = min(theta, pi - theta), one square root and one arctangent per entry give
+ *   V sqrt(ab) = alpha c + k (sqrt(disc) + (pi - theta) c)    (for c >= 0 every term is >= 0),
+ * and for c < 0, where theta = pi - x and the bracket is sqrt(ab) g(x), g(x) = sin x - x cos x, g by its series
+ * below x = 1, where the difference cancels;
+ *   Vd = alpha + k (pi - theta),
+ * with sqrt(ab) = r_i r_j from the points' stored square roots. The step family uses V = (pi - theta)/(2 pi) on
+ * r = [a > 0]. A zero variance takes rho = 0 (theta = pi/2), as the state form does. */
+static inline void FN(homog_direct_core)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
+                                         size_t j0, double *c, double *th, const int diag)
 {
-    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0, 0);
+    const double w = st->w, beta = st->beta, alpha = st->alpha;
+    const int is_step = st->fam == DW_FAM_STEP, ntk = st->ntk, standard = st->standard;
+    const double *aj = pj->a + j0, *rj = pj->r + j0;
+    const double k = is_step ? 1.0 / (2.0 * DW_PI) : (1.0 - alpha) * (1.0 - alpha) / (2.0 * DW_PI);
+    const VD wv = VSET1(w), bv = VSET1(beta), zero = VSET1(0.0), one = VSET1(1.0), pi_v = VSET1(DW_PI);
+    const VD kv = VSET1(k), av = VSET1(is_step ? 0.0 : alpha), fan = VSET1(st->fan_in), hb = VSET1(st->has_bias);
+    for (size_t j = 0; j < nj; j += VW) {
+        const VD ai = ISIDE(a, 0), ri = ISIDE(r, 0), bj = VLOAD(aj + j), cv = VLOAD(c + j);
+        const VD p = ai * bj, e1 = VFMA(ai, bj, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
+        const VD sd = VSQRT(VMAX((p - q) + (e1 - e2), zero)), ac = VABS(cv);
+        const VM degenerate = VLE(p, zero), lo = VLE(zero, cv);
+        const VD x = VSEL(degenerate, VSET1(DW_PI / 2), VATAN2(sd, ac));
+        const VD phi = VSEL(lo, pi_v - x, x); /* pi - theta */
+        const VD rr = ri * VLOAD(rj + j);
+        VD Vs; /* V sqrt(ab) (relu family), V [a > 0][b > 0] (step) */
+        if (is_step) {
+            Vs = rr * (kv * phi);
+        } else {
+            /* sqrt(disc) + (pi - theta) c is also sqrt(ab) g(x) for c < 0 (there pi - theta = x, c = -|c|); the
+             * series replaces it where it cancels, c < 0 with x < 1 (rare: relu's covariances are mostly >= 0) */
+            VD G = sd + phi * cv;
+            const VM cancel = VMANDNOT(VLT(x, one), lo);
+            if (VANY(cancel)) G = VSEL(cancel, FN(g_series)(x) * rr, G);
+            Vs = VSEL(degenerate, zero, av * cv + kv * G);
+        }
+        const VD cn = wv * Vs + bv;
+        VSTORE(c + j, cn);
+        if (ntk) {
+            VD Vd = zero, base = cn;
+            if (!is_step) Vd = av + kv * phi;
+            if (standard) base = fan * Vs + hb;
+            VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
+        }
+    }
 }
 
-static void FN(homog_diag)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
-                           double *s, double *t, double *c, double *th)
+static void FN(homog_direct_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
+                                 size_t j0, double *c, double *th)
 {
-    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 1, 1);
+    FN(homog_direct_core)(st, nj, pi, i, pj, j0, c, th, 0);
+}
+
+/* The same on the diagonal of two point sets (entry j pairs point j0 + j of each side). */
+static void FN(homog_direct_diag)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
+                                  size_t j0, double *c, double *th)
+{
+    (void)i;
+    FN(homog_direct_core)(st, nj, pi, 0, pj, j0, c, th, 1);
 }
 
 /* Generic activations (theory.md 1.5 b): the Mehler series V = sum_k a_k(a_i) a_k(a_j) rho^k and Vd likewise with
@@ -396,10 +445,4 @@ static inline void FN(half_core)(const double *a, const double *b, const double 
 static void FN(half_row)(double a, const double *b, const double *c, size_t n, double *s, double *t)
 {
     FN(half_core)(&a, b, c, n, s, t, 0);
-}
-
-/* The same on the diagonal: variances a[j], b[j]. */
-static void FN(half_diag)(const double *a, const double *b, const double *c, size_t n, double *s, double *t)
-{
-    FN(half_core)(a, b, c, n, s, t, 1);
 }

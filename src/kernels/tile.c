@@ -1,6 +1,7 @@
 /* One tile of the Gram matrices (theory.md 1.2-1.3): X_I Y_J^T with OpenBLAS, the first layer, then every layer
- * on the tile while it sits in cache (no Gram-sized temporaries). Each entry depends only on its own inputs, so
- * results are bit-identical for any tiling. */
+ * on the tile while it sits in cache (no Gram-sized temporaries). Each entry depends only on its own inputs and
+ * its inner product x.y comes from a BLAS call of one fixed shape (layer1_products), so results are bit-identical
+ * for any tiling. */
 #include "kernels/kernel.h"
 
 #include <cblas.h>
@@ -170,7 +171,7 @@ static dw_status near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, s
  * pairs of a kinked phi (hsr, NULL otherwise: the row's carried half-angles, -1 where not carried) by
  * near_entry, which also advances their half-angle. */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
-                             const double *bnd, const double *c0, const double *th0, double *c, double *th,
+                             double *bnd, const double *c0, const double *th0, double *c, double *th,
                              near_state *ns, size_t e0, gen_stats *gs)
 {
     double *hsr = ns ? ns->hs + e0 : NULL, *ehr = ns ? ns->ehs + e0 : NULL;
@@ -202,6 +203,7 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
                     gs->quadrature++;
                     gs->routes |= 1;
                     if (rb > gs->max_bound) gs->max_bound = rb;
+                    bnd[j] = rb;
                     continue;
                 }
             }
@@ -218,6 +220,7 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             const double rb = fmax(V > 0 ? gi[6 * si + i] / V : 0.0, Vd > 0 ? gi[7 * si + i] / Vd : 0.0);
             if (rb <= p->target) {
                 if (rb > gs->max_bound) gs->max_bound = rb;
+                bnd[j] = rb;
                 continue;
             }
             b = rb;
@@ -243,12 +246,51 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
             }
         }
         if (b > gs->max_bound) gs->max_bound = b;
+        bnd[j] = b; /* the entry's own bound (ebound.c) */
     }
     return DW_OK;
 }
 
-dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                       double *Theta, size_t ld, size_t layer_stride, int sym)
+/* A cell of the fixed grid of TILE_I x TILE_J blocks from (0, 0) that the drivers' tiles are (gram.c, ooc.c). */
+static int is_cell(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1)
+{
+    return i0 % TILE_I == 0 && j0 % TILE_J == 0 && i1 == (i0 + TILE_I < p->X.n ? i0 + TILE_I : p->X.n) &&
+           j1 == (j0 + TILE_J < p->Y.n ? j0 + TILE_J : p->Y.n);
+}
+
+/* The inner products x_i . y_j of the tile into g (row stride njp). BLAS picks its kernel by the shape of the call
+ * (OpenBLAS' small-matrix kernels round differently), so with grid each product comes from the dgemm of the whole
+ * grid cell holding it, whatever the tile: a cell inside the tile straight into g, one it overlaps through cell
+ * (TILE_I x TILE_J scratch). Without grid (dw_kern_tile_direct): one call for the tile. */
+static void layer1_products(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *g,
+                            size_t njp, int grid, double *cell)
+{
+    const int d = (int)p->d;
+    if (!grid || is_cell(p, i0, i1, j0, j1)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)(j1 - j0), d, 1.0,
+                    p->X.x + i0 * p->d, d, p->Y.x + j0 * p->d, d, 0.0, g, (int)njp);
+        return;
+    }
+    for (size_t a0 = i0 / TILE_I * TILE_I; a0 < i1; a0 += TILE_I) {
+        const size_t a1 = a0 + TILE_I < p->X.n ? a0 + TILE_I : p->X.n, r0 = a0 > i0 ? a0 : i0, r1 = a1 < i1 ? a1 : i1;
+        for (size_t b0 = j0 / TILE_J * TILE_J; b0 < j1; b0 += TILE_J) {
+            const size_t b1 = b0 + TILE_J < p->Y.n ? b0 + TILE_J : p->Y.n, c0 = b0 > j0 ? b0 : j0;
+            const size_t c1 = b1 < j1 ? b1 : j1;
+            const int inside = r0 == a0 && r1 == a1 && c0 == b0 && c1 == b1;
+            double *dst = inside ? g + (a0 - i0) * njp + (b0 - j0) : cell;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(a1 - a0), (int)(b1 - b0), d, 1.0,
+                        p->X.x + a0 * p->d, d, p->Y.x + b0 * p->d, d, 0.0, dst, inside ? (int)njp : TILE_J);
+            if (!inside)
+                for (size_t i = r0; i < r1; i++)
+                    memcpy(g + (i - i0) * njp + (c0 - j0), cell + (i - a0) * TILE_J + (c0 - b0),
+                           (c1 - c0) * sizeof(double));
+        }
+    }
+}
+
+/* One tile (grid: layer 1's products as the grid cells compute them); BK, BT: per-entry bounds (ebound.c) or NULL. */
+static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                          double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym, int grid)
 {
     if (!p || (!K && !Theta)) return dw_fail(DW_ERR_INVALID, "kernel tile: NULL plan or no output");
     if (i1 < i0 || j1 < j0 || i1 > p->X.n || j1 > p->Y.n)
@@ -261,19 +303,52 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
     const int ntk = Theta != NULL, homog = dw_act_homogeneous(p->act), generic = p->act->fam == DW_FAM_GENERIC;
     gen_stats gs = {0, 0, 0, 0, 0, 0};
     const size_t sz = ni * njp;
+    const int eb = BK || BT; /* per-entry bounds (ebound.c): final layer only */
+    grid = grid && !is_cell(p, i0, i1, j0, j1);
+    const size_t L1 = (size_t)p->depth + 1, nb = eb ? 7 * sz + (ni + nj) * L1 : 0;
+    const size_t ncell = grid ? (size_t)TILE_I * TILE_J : 0;
     const int kinked = generic && p->act->nkinks > 0;
-    double *buf = dw_alloc((kinked ? 7 : 5) * sz, sizeof(double), "kernel tile");
+    const size_t nh = kinked ? 2 * sz : 0; /* kinked generic phi: near-duplicate pairs' half-angles (generic_fix) */
+    double *buf = dw_alloc(5 * sz + ncell + nb + nh, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
-    /* kinked generic phi: the carried half-angles of near-duplicate pairs and their error bounds (generic_fix) */
-    double *hs = kinked ? buf + 5 * sz : NULL;
-    near_state ns = {hs, kinked ? buf + 6 * sz : NULL, 0, 0, 0};
+    /* bounds: the layer-l state as the sweep read it (os, ot, oth), the entries' bounds (generic: dsb holds the
+     * relative bound of rho, dthb Theta's), the points' relative bounds of a^l (eax, eay: L1 per point) */
+    double *os = buf + 5 * sz + ncell, *ot = os + sz, *oth = ot + sz, *dcb = oth + sz, *dsb = dcb + sz;
+    double *dtb = dsb + sz;
+    double *dthb = dtb + sz, *eax = dthb + sz, *eay = eax + ni * L1;
+    double *hs = kinked ? buf + 5 * sz + ncell + nb : NULL; /* then their error bounds, sz further */
+    near_state ns = {hs, kinked ? hs + sz : NULL, 0, 0, 0};
+    long double *ref = NULL; /* the relu family's long-double reference (ebound_ref.c): per point a, sp (L1 each) */
+    double *rea = NULL;
+    if (eb) {
+        dw_kern_ebound_points(p, &p->X, i0, i1, eax);
+        dw_kern_ebound_points(p, &p->Y, j0, j1, eay);
+        if (!generic && dw_kern_ebound_smooth_ok(p)) { /* smooth closed forms: a, and its absolute bound */
+            ref = dw_alloc((ni + nj) * L1, sizeof *ref + sizeof *rea, "kernel tile: bound reference");
+            if (!ref) {
+                free(buf);
+                return DW_ERR_NOMEM;
+            }
+            rea = (double *)(ref + (ni + nj) * L1);
+            dw_kern_ebound_smooth_points(p, &p->X, i0, i1, ref, rea);
+            dw_kern_ebound_smooth_points(p, &p->Y, j0, j1, ref + ni * L1, rea + ni * L1);
+        } else if (!generic && dw_kern_ebound_ref_ok(p)) {
+            ref = dw_alloc(2 * (ni + nj) * L1, sizeof *ref + sizeof *rea, "kernel tile: bound reference");
+            if (!ref) {
+                free(buf);
+                return DW_ERR_NOMEM;
+            }
+            rea = (double *)(ref + 2 * (ni + nj) * L1);
+            dw_kern_ebound_ref_points(p, &p->X, i0, i1, ref, ref + ni * L1, rea);
+            dw_kern_ebound_ref_points(p, &p->Y, j0, j1, ref + 2 * ni * L1, ref + (2 * ni + nj) * L1, rea + ni * L1);
+        }
+    }
     /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ni, (int)nj, (int)p->d, 1.0, p->X.x + i0 * p->d,
-                (int)p->d, p->Y.x + j0 * p->d, (int)p->d, 0.0, g, (int)njp);
+    layer1_products(p, i0, i1, j0, j1, g, njp, grid, buf + 5 * sz);
     const double wd = p->w[0] / (double)p->d, b0 = p->beta[0], hb0 = b0 > 0 ? 1.0 : 0.0;
     const double *ihx = field(p, &p->X, 0, F_IH), *ihy = field(p, &p->Y, 0, F_IH);
     for (size_t i = 0; i < ni; i++) {
@@ -310,8 +385,47 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
             }
         }
     }
+    /* the relu family's a priori analysis of the sweep (ebound.c), where no long-double reference answers */
+    const int apriori = eb && !generic && !ref;
+    if (eb)
+        for (size_t i = 0; i < ni; i++) {
+            const size_t e = i * njp;
+            if (ref)
+                for (size_t j = 0; j < nj; j++) dcb[e + j] = dthb[e + j] = INFINITY;
+            else if (generic)
+                for (size_t j = 0; j < nj; j++) {
+                    dsb[e + j] = tdr;
+                    dthb[e + j] = tet;
+                }
+            else
+                dw_kern_ebound_first(p, i0 + i, j0, nj, c + e, s + e, t + e, ntk ? th + e : NULL, eax[i * L1], eay,
+                                     L1, dcb + e, dsb + e, dtb + e, dthb + e);
+        }
     dw_status st = DW_OK;
     for (int l = 0;; l++) {
+        if (eb && l == p->depth) {
+            for (size_t i = 0; i < ni; i++) {
+                const size_t e = i * njp;
+                if (generic) dw_kern_ebound_generic_abs(p, i0 + i, j0, nj, dsb + e, dthb + e);
+                else if (ref && dw_kern_ebound_smooth_ok(p)) {
+                    const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0, f = e + js;
+                    if (js < nj)
+                        dw_kern_ebound_smooth(p, i0 + i, j0 + js, nj - js, c + f, ntk ? th + f : NULL, dcb + f,
+                                              ntk ? dthb + f : NULL, ref + i * L1, rea + i * L1,
+                                              ref + (ni + js) * L1, rea + (ni + js) * L1);
+                } else if (ref) { /* a symmetric Gram stores the entries j >= i of a row (4-aligned start) */
+                    const size_t js = sym && i0 + i > j0 ? ((i0 + i - j0) & ~(size_t)3) : 0, f = e + js;
+                    const long double *ry = ref + 2 * ni * L1;
+                    const dw_ref_pts ri = {ref + i * L1, ref + (ni + i) * L1, rea + i * L1};
+                    const dw_ref_pts rj = {ry + js * L1, ry + (nj + js) * L1, rea + (ni + js) * L1};
+                    if (js < nj)
+                        dw_kern_ebound_ref(p, i0 + i, j0 + js, nj - js, c + f, ntk ? th + f : NULL, dcb + f,
+                                           ntk ? dthb + f : NULL, &ri, &rj);
+                }
+            }
+            if (BK) store(BK, ld, generic ? dsb : dcb, ni, nj, njp, sym, i0, j0);
+            if (BT) store(BT, ld, dthb, ni, nj, njp, sym, i0, j0);
+        }
         if (p->all_layers || l == p->depth) {
             size_t off = p->all_layers ? (size_t)l * layer_stride : 0;
             if (K) {
@@ -337,12 +451,20 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
                 memcpy(g + i * njp + js, c + i * njp + js, (nj - js) * sizeof(double));
                 if (ntk) memcpy(t + i * njp + js, th + i * njp + js, (nj - js) * sizeof(double));
             }
-            fn(&sp, nj - js, &px, i0 + i, &py, j0 + js, s + i * njp + js, t + i * njp + js, c + i * njp + js,
-               th + i * njp + js);
-            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, nj - js, s + i * njp + js, g + i * njp + js,
-                                             t + i * njp + js, c + i * njp + js, th + i * njp + js,
-                                             kinked ? &ns : NULL, i * njp + js, &gs)))
+            const size_t e = i * njp + js, ne = nj - js;
+            if (apriori) {
+                memcpy(os + e, s + e, ne * sizeof(double));
+                memcpy(ot + e, t + e, ne * sizeof(double));
+                if (ntk) memcpy(oth + e, th + e, ne * sizeof(double));
+            }
+            fn(&sp, ne, &px, i0 + i, &py, j0 + js, s + e, t + e, c + e, th + e);
+            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, t + e, c + e, th + e,
+                                             kinked ? &ns : NULL, e, &gs)))
                 break;
+            if (eb && generic) dw_kern_ebound_generic(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, dsb + e, dthb + e);
+            if (apriori)
+                dw_kern_ebound_relu(p, &sp, l, i0 + i, j0 + js, ne, os + e, ot + e, oth + e, s + e, t + e, c + e,
+                                    th + e, eax + i * L1, eay + js * L1, L1, dsb + e, dtb + e, dcb + e, dthb + e);
         }
         if (st) break;
         if (generic) { /* bound.c: the tile's propagated bounds (g holds the layer-l covariances) */
@@ -362,12 +484,25 @@ dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0,
         S->routes |= gs.routes;
         pthread_mutex_unlock(&stats_lock);
     }
+    free(ref);
     free(buf);
     return st;
 }
 
-dw_status dw_kernel_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
-                         double *Theta, size_t ld, size_t layer_stride)
+dw_status dw_kern_tile(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                       double *Theta, size_t ld, size_t layer_stride, int sym)
 {
-    return dw_kern_tile(p, i0, i1, j0, j1, K, Theta, ld, layer_stride, 0);
+    return tile_run(p, i0, i1, j0, j1, K, Theta, NULL, NULL, ld, layer_stride, sym, 1);
+}
+
+dw_status dw_kern_tile_direct(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                              double *Theta, size_t ld, size_t layer_stride)
+{
+    return tile_run(p, i0, i1, j0, j1, K, Theta, NULL, NULL, ld, layer_stride, 0, 0);
+}
+
+dw_status dw_kern_tile_b(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
+                         double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym)
+{
+    return tile_run(p, i0, i1, j0, j1, K, Theta, BK, BT, ld, layer_stride, sym, 1);
 }

@@ -291,7 +291,8 @@ dw_status dw_net_set_given(dw_net *net, const dw_act *act, size_t n_dense, const
     return DW_OK;
 }
 
-dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, dw_net_fc *fc)
+dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, dw_net_weights weights,
+                         dw_net_fc *fc)
 {
     dw_status s = need_net(net);
     if (s) return s;
@@ -332,6 +333,11 @@ dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, d
         return dw_fail(DW_ERR_INVALID, "%s: the network must end with a dense (readout) layer", who);
     if (need_readout == 0 && fc->readout)
         return dw_fail(DW_ERR_INVALID, "%s: the network must end with an activation (no readout layer)", who);
+    if (weights == DW_NET_RANDOM && net->given)
+        return dw_fail(DW_ERR_INVALID, "%s: the network has given weights; this computation takes a random network "
+                       "(build it with dw_net_set_fc)", who);
+    if (weights == DW_NET_GIVEN && !net->given)
+        return dw_fail(DW_ERR_INVALID, "%s: the network has no given weights (build it with dw_net_set_given)", who);
     return DW_OK;
 }
 

@@ -78,10 +78,15 @@ typedef struct dw_net_fc {
     size_t n_dense;     /* depth + readout */
 } dw_net_fc;
 
+/* What a computation takes of the weights: a random network (it draws them or integrates over them), given
+ * weights (dw_net_set_given), or either. */
+typedef enum { DW_NET_RANDOM = 0, DW_NET_GIVEN = 1, DW_NET_EITHER = -1 } dw_net_weights;
+
 /* Check that `net` is Dense, Act, ..., Dense[, Act] with one activation for every Act layer (need_readout: 1 the list
- * must end with a dense layer, 0 it must end with an activation, -1 either), not empty; the message names `who` and
- * the offending layer. */
-dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, dw_net_fc *fc);
+ * must end with a dense layer, 0 it must end with an activation, -1 either), not empty, with weights as `weights`
+ * asks; the message names `who` and the offending layer (one wording of every refusal for all computations). */
+dw_status dw_net_fc_view(const dw_net *net, const char *who, int need_readout, dw_net_weights weights,
+                         dw_net_fc *fc);
 
 /* The dense layers' values as arrays of n_dense entries (out has n_dense entries):
  * which 0: weight_var, 1: bias_var, 2: width. */

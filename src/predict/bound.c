@@ -101,21 +101,23 @@ static double sdot(const double *s, const double *v, size_t n, size_t stride)
 
 /* The adjoint form of the error (docs/predict.md): with w = A_exact^{-1} k_exact, mean_exact - k^T alpha =
  * w^T (r - dA alpha) + dk^T alpha, r = Y - A alpha the computed alpha's residual, bounded by
- * |w_hat|^T z + ||w - w_hat||_2 ||z||_2 + dk^T |alpha|, z >= |r - dA alpha| entrywise; w_hat solves with the
- * Cholesky factor, ||w - w_hat||_2 <= (its residual + ||dk|| + ||dA w_hat||) / lambda_lower. */
+ * |w_hat|^T z + ||w - w_hat||_2 ||z||_2 + Et_i.|alpha|, z >= |r - dA alpha| entrywise; w_hat solves with the
+ * Cholesky factor, ||w - w_hat||_2 <= (its residual + ||Et_i||_2 + ||(E + 2u diag|A|) |w_hat| ||_2) / lambda_lower.
+ * E (n x n), Et (m x n): the kernel entries' absolute bounds (NULL: exact kernels). */
 #define BLOCK 64
-static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m, double rel, const double *st,
-                             const double *ss, double snorm, double lam, const double *alpha, const double *z,
-                             const double *znorm, const double *mean, double *bound)
+static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m, const double *Et, const double *E,
+                             double lam, const double *alpha, const double *z, const double *znorm, const double *mean,
+                             double *bound)
 {
     const size_t n = p->n, k = p->k;
     const double u = DBL_EPSILON / 2, gLn = gamma_k((double)n, LDBL_EPSILON / 2);
 
     /* the adjoint residuals enter only through ||w - w_hat||, a second-order term: computed in double by BLAS,
      * |fl(A W) - A W| <= gamma_n |A||W| (and the subtraction of k: u per entry) */
-    double *W = dw_alloc(4 * n * BLOCK + n, sizeof *W, "certified bound: adjoint solutions");
+    double *W = dw_alloc(5 * n * BLOCK + n, sizeof *W, "certified bound: adjoint solutions");
     if (!W) return DW_ERR_NOMEM;
-    double *AW = W + n * BLOCK, *Wa = AW + n * BLOCK, *AWa = Wa + n * BLOCK, *rw = AWa + n * BLOCK;
+    double *AW = W + n * BLOCK, *Wa = AW + n * BLOCK, *AWa = Wa + n * BLOCK, *EWa = AWa + n * BLOCK;
+    double *rw = EWa + n * BLOCK;
     double *absA = dw_core_check_alloc((double)n * (double)n * sizeof(double), "certified bound: |A|")
                        ? NULL
                        : dw_core_alloc_large(n * n * sizeof *absA, "certified bound: |A|");
@@ -137,17 +139,22 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
                     0.0, AW, (int)b);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)b, (int)n, 1.0, absA, (int)n, Wa, (int)b,
                     0.0, AWa, (int)b);
+        if (E) /* E |W|: non-negative, within gamma_n of the exact product */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)b, (int)n, 1.0, E, (int)n, Wa,
+                        (int)b, 0.0, EWa, (int)b);
         dw_pred_threads_end(saved);
         for (size_t i = 0; i < b; i++) {
-            const double *kt = k_test_train + (i0 + i) * n, *w = W + i;
+            const double *kt = k_test_train + (i0 + i) * n, *w = W + i, *et = Et ? Et + (i0 + i) * n : NULL;
             for (size_t j = 0; j < n; j++) {
                 const double d = AW[j * b + i] - kt[j];
                 rw[j] = fabs(d) * (1.0 + 2.0 * u) + up(gn1 * (AWa[j * b + i] + fabs(kt[j])), (double)n + 4.0);
             }
-            double d2 = 0;
+            double d2 = 0, e2 = 0;
             for (size_t j = 0; j < n; j++) d2 += (p->A[j * n + j] * w[j * b]) * (p->A[j * n + j] * w[j * b]);
-            const double ti = rel > 0 ? st[i0 + i] : 0.0;
-            const double num = norm2(rw, n, 1) + rel * ti * snorm + rel * snorm * sdot(ss, w, n, b) +
+            if (E)
+                for (size_t j = 0; j < n; j++) e2 += EWa[j * b + i] * EWa[j * b + i];
+            const double num = norm2(rw, n, 1) + (et ? norm2(et, n, 1) : 0.0) +
+                               up(sqrt(up(e2, (double)n)), (double)n + 2.0) +
                                2.0 * u * up(sqrt(up(d2, (double)n)), 2.0);
             const double omega = lam > 0 ? up(up(num, 6.0) / lam, 2.0) * (1.0 + 2.0 * u) : INFINITY;
             for (size_t c = 0; c < k; c++) {
@@ -161,8 +168,8 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
                     dot += fabs(kt[j]) * fabs(alpha[j * k + c]);
                 }
                 const double gap = fabs((double)(acc - (long double)mean[(i0 + i) * k + c])) * (1.0 + 2.0 * u);
-                const double v = up(wz, (double)n) + omega * znorm[c] + rel * ti * sdot(ss, alpha + c, n, k) + gap +
-                                 gLn * up(dot, (double)n);
+                const double v = up(wz, (double)n) + omega * znorm[c] + (et ? sdot(et, alpha + c, n, k) : 0.0) +
+                                 gap + gLn * up(dot, (double)n);
                 bound[(i0 + i) * k + c] = isfinite(v) ? up(v, 8.0) : INFINITY;
             }
         }
@@ -172,37 +179,48 @@ static dw_status test_bounds(dw_predict *p, const double *k_test_train, size_t m
     return s;
 }
 
-dw_status dw_pred_mean_bound(dw_predict *p, const double *k_test_train, size_t m, const dw_pred_kerr *e, double *mean,
-                             double *bound)
+static dw_status mean_bound(dw_predict *p, const double *k_test_train, size_t m, const double *E, const double *Et,
+                            bool psd, double *mean, double *bound)
 {
     const size_t n = p->n, k = p->k;
-    const double u = DBL_EPSILON / 2, rel = e ? e->rel : 0.0;
-    const double *ss = rel > 0 ? e->s_train : NULL, *st = rel > 0 ? e->s_test : NULL;
-    if (rel > 0 && (!ss || !st))
-        return dw_fail(DW_ERR_INVALID, "certified bound: a kernel bound needs the train and test scales");
+    const double u = DBL_EPSILON / 2;
     dw_status s = dw_pred_cholesky(p);
     if (!s) s = dw_pred_diagnostics(p); /* the lambda_min estimate the shifts start from */
     double lr = -INFINITY;
     if (!s) s = rump_lower(p, &lr);
     if (s) return s;
-    double *alpha = dw_alloc(2 * n * k + k, sizeof *alpha, "certified bound: A^{-1} y_train");
+    double *alpha = dw_alloc(3 * n * k + k, sizeof *alpha, "certified bound: A^{-1} y_train");
     if (!alpha) return DW_ERR_NOMEM;
-    double *z = alpha + n * k, *znorm = z + n * k;
+    double *z = alpha + n * k, *ea = z + n * k, *znorm = ea + n * k;
     if ((s = dw_pred_apply(p, DW_F_INV, 0.0, p->Y, k, alpha))) {
         free(alpha);
         return s;
     }
-    /* the exact A = K_exact + lambda I differs from the stored one by dA, |dA| <= rel s s^T + 2u diag|A_ii| (the
-     * rounding of K_ii + lambda) */
+    /* the exact A = K_exact + lambda I differs from the stored one by dA, |dA| <= E + 2u diag|A_ii| (the rounding
+     * of K_ii + lambda); ||dA||_2 <= || |dA| ||_2 <= min(||E||_F, max row sum of E) + 2u max|A_ii| */
     double amax = 0;
     for (size_t j = 0; j < n; j++) amax = fmax(amax, fabs(p->A[j * n + j]));
+    double fro = 0, rmax = 0;
+    if (E)
+        for (size_t i = 0; i < n; i++) {
+            double r = 0;
+            for (size_t j = 0; j < n; j++) {
+                fro += E[i * n + j] * E[i * n + j];
+                r += E[i * n + j];
+            }
+            rmax = fmax(rmax, up(r, (double)n));
+        }
     const int saved = dw_pred_threads_begin(p->o.threads);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)n, 1.0, k_test_train, (int)n, alpha,
                 (int)k, 0.0, mean, (int)k);
     dw_pred_threads_end(saved);
-    const double snorm = ss ? norm2(ss, n, 1) : 0.0, dA = up(rel * snorm * snorm + 2.0 * u * amax, 4.0);
+    /* E |alpha|: non-negative sums, within gamma_n of the exact product; in order (the same bits whatever BLAS) */
+    if (E)
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = 0; c < k; c++) ea[i * k + c] = sdot(E + i * n, alpha + c, n, k);
+    const double dA = up(fmin(up(sqrt(up(fro, (double)n * (double)n)), 2.0), rmax) + 2.0 * u * amax, 4.0);
     double lam = lr > -INFINITY ? (lr - dA) * (1.0 - 2.0 * u) : -INFINITY;
-    if (e && e->psd) lam = fmax(lam, p->lambda); /* K_exact is positive semi-definite */
+    if (psd) lam = fmax(lam, p->lambda); /* K_exact is positive semi-definite */
     p->info.lambda_lower = lam;
     /* z >= |r - dA alpha| entrywise, column by column */
     double *r = dw_alloc(n, sizeof *r, "certified bound: residual");
@@ -212,20 +230,57 @@ dw_status dw_pred_mean_bound(dw_predict *p, const double *k_test_train, size_t m
     }
     for (size_t c = 0; c < k; c++) {
         residual(p, p->Y + c, k, alpha + c, k, r);
-        const double sa = sdot(ss, alpha + c, n, k);
         for (size_t j = 0; j < n; j++)
-            z[j * k + c] = up(r[j] + rel * (ss ? ss[j] : 0.0) * sa + 2.0 * u * fabs(p->A[j * n + j] * alpha[j * k + c]),
+            z[j * k + c] = up(r[j] + (E ? ea[j * k + c] : 0.0) +
+                                  2.0 * u * fabs(p->A[j * n + j] * alpha[j * k + c]),
                               6.0);
         znorm[c] = norm2(z + c, n, k);
     }
     free(r);
-    s = test_bounds(p, k_test_train, m, rel, st, ss, snorm, lam, alpha, z, znorm, mean, bound);
+    s = test_bounds(p, k_test_train, m, Et, E, lam, alpha, z, znorm, mean, bound);
     free(alpha);
     return s;
 }
 
-dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_t m, double kernel_bound,
-                                const double *scale_train, const double *scale_test, double *mean, double *bound)
+/* The scalar form of the kernel's error (rel s_i s_j) as entrywise bounds, rounded up. */
+static double *outer(double rel, const double *a, size_t m, const double *b, size_t n, const char *what)
+{
+    if (dw_core_check_alloc((double)m * (double)n * sizeof(double), what)) return NULL;
+    double *E = dw_core_alloc_large(m * n * sizeof *E, what);
+    if (!E) return NULL;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) E[i * n + j] = up(rel * a[i] * b[j], 2.0);
+    return E;
+}
+
+dw_status dw_pred_mean_bound(dw_predict *p, const double *k_test_train, size_t m, const dw_pred_kerr *e, double *mean,
+                             double *bound)
+{
+    const size_t n = p->n;
+    const double rel = e ? e->rel : 0.0;
+    const double *ss = rel > 0 ? e->s_train : NULL, *st = rel > 0 ? e->s_test : NULL;
+    const double *E = e ? e->E_train : NULL, *Et = e ? e->E_test : NULL;
+    if (!E && rel > 0 && (!ss || !st))
+        return dw_fail(DW_ERR_INVALID, "certified bound: a kernel bound needs the train and test scales");
+    double *own = NULL, *ownt = NULL;
+    if (!E && rel > 0) {
+        if (!(own = outer(rel, ss, n, ss, n, "certified bound: kernel bounds")) ||
+            !(ownt = outer(rel, st, m, ss, n, "certified bound: kernel bounds"))) {
+            dw_core_free_large(own);
+            return DW_ERR_NOMEM;
+        }
+        E = own;
+        Et = ownt;
+    }
+    dw_status s = mean_bound(p, k_test_train, m, E, Et, e && e->psd, mean, bound);
+    dw_core_free_large(own);
+    dw_core_free_large(ownt);
+    return s;
+}
+
+/* The arguments every form of the certified bound checks (DW_OK or the failure). */
+static dw_status check_call(const dw_predict *p, const double *k_test_train, size_t m, const double *mean,
+                            const double *bound)
 {
     if (!p) return dw_fail(DW_ERR_INVALID, "certified bound: NULL predict object");
     if (!k_test_train || !mean || !bound)
@@ -233,9 +288,16 @@ dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_
                                                                    : !mean        ? "mean"
                                                                                   : "bound");
     if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
+    return dw_pred_check_finite(k_test_train, m, p->n, "k_test_train");
+}
+
+dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_t m, double kernel_bound,
+                                const double *scale_train, const double *scale_test, double *mean, double *bound)
+{
+    dw_status s = check_call(p, k_test_train, m, mean, bound);
+    if (s) return s;
     if (!(kernel_bound >= 0) || !isfinite(kernel_bound))
         return dw_fail(DW_ERR_INVALID, "kernel_bound: expected a finite number >= 0, got %g", kernel_bound);
-    dw_status s = dw_pred_check_finite(k_test_train, m, p->n, "k_test_train");
     if (!s && kernel_bound > 0) {
         if (!scale_train || !scale_test)
             return dw_fail(DW_ERR_INVALID, "kernel_bound: %g needs scale_train and scale_test", kernel_bound);
@@ -243,7 +305,30 @@ dw_status dw_predict_mean_bound(dw_predict *p, const double *k_test_train, size_
         if ((s = dw_pred_check_finite(scale_test, 1, m, "scale_test"))) return s;
     }
     if (s) return s;
-    const dw_pred_kerr e = {kernel_bound, scale_train, scale_test, false};
+    const dw_pred_kerr e = {kernel_bound, scale_train, scale_test, NULL, NULL, false};
     p->info.kernel_bound = kernel_bound;
     return dw_pred_mean_bound(p, k_test_train, m, &e, mean, bound);
+}
+
+dw_status dw_predict_mean_bound_entries(dw_predict *p, const double *k_test_train, size_t m, const double *bound_train,
+                                        const double *bound_test, double *mean, double *bound)
+{
+    dw_status s = check_call(p, k_test_train, m, mean, bound);
+    const double *E[2] = {bound_train, bound_test};
+    const size_t rows[2] = {p->n, m};
+    static const char *const name[2] = {"bound_train", "bound_test"};
+    for (int q = 0; !s && q < 2; q++)
+        for (size_t i = 0; E[q] && i < rows[q] * p->n; i++)
+            if (!(E[q][i] >= 0) || !isfinite(E[q][i]))
+                return dw_fail(DW_ERR_INVALID, "%s: entry (%zu, %zu) is %g, expected a finite number >= 0", name[q],
+                               i / p->n + 1, i % p->n + 1, E[q][i]);
+    if (s) return s;
+    double kb = 0; /* the largest train entry's bound relative to sqrt(K_ii K_jj), reported as kernel_bound */
+    for (size_t i = 0; bound_train && i < p->n; i++)
+        for (size_t j = 0; j < p->n; j++) {
+            const double sc = sqrt(fabs(p->A[i * p->n + i] - p->lambda)) * sqrt(fabs(p->A[j * p->n + j] - p->lambda));
+            if (bound_train[i * p->n + j] > 0) kb = fmax(kb, sc > 0 ? bound_train[i * p->n + j] / sc : INFINITY);
+        }
+    p->info.kernel_bound = kb;
+    return mean_bound(p, k_test_train, m, bound_train, bound_test, false, mean, bound);
 }

@@ -117,7 +117,7 @@ dw_status dw_predict_opts_set_progress(dw_predict_opts *o, dw_predict_progress_f
 dw_status dw_predict_opts_set_threads(dw_predict_opts *o, int threads)
 {
     NEED_O(o);
-    dw_status s = dw_core_check_threads(threads, 0);
+    dw_status s = dw_core_check_threads(threads);
     if (s) return s;
     o->threads = threads;
     return DW_OK;

@@ -116,6 +116,7 @@ dw_status dw_pred_regress_lanczos(const dw_net *net, const dw_predict_opts *o, c
 typedef struct dw_pred_kerr {
     double rel;
     const double *s_train, *s_test;
+    const double *E_train, *E_test; /* entrywise absolute bounds (n x n, m x n) instead of rel s s^T; NULL: none */
     bool psd;
 } dw_pred_kerr;
 /* mean = k_test_train A^{-1} Y (m x k, as dw_predict_mean_cov at t = INFINITY) and bound (m x k) >= its distance from

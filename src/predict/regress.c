@@ -3,6 +3,8 @@
  * to the matrix-free route of cg.c; `auto` chooses by memory and records why. */
 #include "predict/predict.h"
 
+#include "kernels/kernel.h"
+
 #include "net/net.h"
 
 #include <float.h>
@@ -49,11 +51,11 @@ static dw_status kside_scales(kside *ks, const dw_net *net, const dw_kernel_opts
     dw_status s = dw_kernel_plan_init(&plan, net, ko, T, m, NULL, m, d);
     for (size_t i = 0; !s && i < m; i++) {
         double v = 0;
-        s = dw_kernel_tile(plan, i, i + 1, i, i + 1, ntk ? NULL : &v, ntk ? &v : NULL, 1, 1);
+        s = dw_kern_tile_direct(plan, i, i + 1, i, i + 1, ntk ? NULL : &v, ntk ? &v : NULL, 1, 1);
         ks->s_test[i] = sqrt(fmax(v, 0.0) * raise);
     }
     dw_kernel_plan_clear(plan);
-    *e = (dw_pred_kerr){kb, ks->s_train, ks->s_test, true};
+    *e = (dw_pred_kerr){kb, ks->s_train, ks->s_test, NULL, NULL, true};
     if (info) {
         info->kernel_bound = kb;
         info->bound_estimate = est;
@@ -61,12 +63,31 @@ static dw_status kside_scales(kside *ks, const dw_net *net, const dw_kernel_opts
     return s;
 }
 
+/* The per-entry form: the kernels' own bounds entry by entry (docs/predict.md); kernel_bound reports the largest
+ * train entry's bound relative to sqrt(K(x, x) K(y, y)). */
+static dw_status entry_bounds(const double *Kdd, const double *Edd, const double *Etd, size_t n, const kside *ks,
+                              dw_pred_kerr *e, dw_predict_info *info)
+{
+    double kb = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            const double sc = sqrt(fabs(Kdd[i * n + i])) * sqrt(fabs(Kdd[j * n + j]));
+            if (Edd[i * n + j] > 0) kb = fmax(kb, sc > 0 ? Edd[i * n + j] / sc : INFINITY);
+        }
+    *e = (dw_pred_kerr){0.0, NULL, NULL, Edd, Etd, true};
+    if (info) {
+        info->kernel_bound = kb;
+        info->bound_estimate = dw_kernel_info_estimate(ks->train) || (ks->test && dw_kernel_info_estimate(ks->test));
+    }
+    return DW_OK;
+}
+
 static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_opts *ko, const double *X, size_t n,
                        const double *Y, size_t k, const double *T, size_t m, size_t d, double *mean, double *cov,
                        double *bound, dw_predict_info *info)
 {
     kside ks = {NULL, NULL, NULL, NULL};
-    dw_pred_kerr kerr = {0, NULL, NULL, true};
+    dw_pred_kerr kerr = {0, NULL, NULL, NULL, NULL, true};
     const bool ntk = o->ntk, want_nngp_dd = !ntk || cov;
     double *Kdd = NULL, *Tdd = NULL, *Ktd = NULL, *Ttd = NULL, *Ktt = NULL;
     dw_predict *p = NULL;
@@ -74,7 +95,16 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     if (want_nngp_dd && !(Kdd = dw_core_alloc_large(n * n * sizeof(double), "train NNGP kernel"))) s = DW_ERR_NOMEM;
     if (!s && ntk && !(Tdd = dw_core_alloc_large(n * n * sizeof(double), "train NTK"))) s = DW_ERR_NOMEM;
     if (!s && bound) s = dw_kernel_info_init(&ks.train);
-    if (!s) s = dw_kernel_gram(net, ko, X, n, NULL, n, d, Kdd, Tdd, ks.train);
+    /* per-entry kernel bounds where the kernel has them (dw_kernel_gram_bound), else its scalar bound */
+    double *Edd = NULL, *Etd = NULL;
+    const bool entry = bound && dw_kernel_gram_bound_available(net);
+    if (!s && entry && (dw_core_check_alloc((double)n * (double)(n + m) * sizeof(double), "kernel bounds") ||
+                        !(Edd = dw_core_alloc_large(n * (n + m) * sizeof(double), "kernel bounds"))))
+        s = DW_ERR_NOMEM;
+    if (Edd) Etd = Edd + n * n;
+    if (!s && entry) s = dw_kernel_gram_bound(net, ko, X, n, NULL, n, d, Kdd, Tdd, ntk ? NULL : Edd, ntk ? Edd : NULL,
+                                              ks.train);
+    else if (!s) s = dw_kernel_gram(net, ko, X, n, NULL, n, d, Kdd, Tdd, ks.train);
     /* the test inputs ARE the train inputs (the same array): their kernels are copies, not recomputed */
     const bool same = T == X && m == n;
     if (!s && (!ntk || cov) && !(Ktd = dw_core_alloc_large(m * n * sizeof(double), "test-train NNGP kernel")))
@@ -83,11 +113,15 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     if (!s && same) {
         if (Ktd) memcpy(Ktd, Kdd, n * n * sizeof *Ktd);
         if (Ttd) memcpy(Ttd, Tdd, n * n * sizeof *Ttd);
+        if (Etd) memcpy(Etd, Edd, n * n * sizeof *Etd);
     } else if (!s) {
         if (bound) s = dw_kernel_info_init(&ks.test);
-        if (!s) s = dw_kernel_gram(net, ko, T, m, X, n, d, Ktd, Ttd, ks.test);
+        if (!s && entry)
+            s = dw_kernel_gram_bound(net, ko, T, m, X, n, d, Ktd, Ttd, ntk ? NULL : Etd, ntk ? Etd : NULL, ks.test);
+        else if (!s) s = dw_kernel_gram(net, ko, T, m, X, n, d, Ktd, Ttd, ks.test);
     }
-    if (!s && bound) s = kside_scales(&ks, net, ko, ntk, ntk ? Tdd : Kdd, n, T, m, d, &kerr, info);
+    if (!s && entry) s = entry_bounds(ntk ? Tdd : Kdd, Edd, Etd, n, &ks, &kerr, info);
+    else if (!s && bound) s = kside_scales(&ks, net, ko, ntk, ntk ? Tdd : Kdd, n, T, m, d, &kerr, info);
     if (!s && cov && !(Ktt = dw_core_alloc_large(m * m * sizeof(double), "test NNGP kernel"))) s = DW_ERR_NOMEM;
     if (!s && cov && same) memcpy(Ktt, Kdd, n * n * sizeof *Ktt);
     else if (!s && cov) s = dw_kernel_gram(net, ko, T, m, NULL, m, d, Ktt, NULL, NULL);
@@ -120,6 +154,7 @@ static dw_status dense(const dw_net *net, const dw_predict_opts *o, dw_kernel_op
     dw_core_free_large(Ktd);
     dw_core_free_large(Ttd);
     dw_core_free_large(Ktt);
+    dw_core_free_large(Edd);
     return s;
 }
 

@@ -1,8 +1,11 @@
 /* The kernel as an operator (theory.md 6): products K V of the train-train and test-train kernels computed tile by
- * tile through the kernel's tile API and never stored, its diagonal and single columns. Shared by the matrix-free
+ * tile through the kernel's tiles (dw_kern_tile_direct: one BLAS call per tile, however narrow) and never stored,
+ * its diagonal and single columns. Shared by the matrix-free
  * solvers (cg.c, lanczos.c). Each row block of a product is one dw_par_for item summing its column tiles in order,
  * so products are bit-identical for any thread count. */
 #include "predict/predict.h"
+
+#include "kernels/kernel.h"
 
 #include "core/par.h"
 
@@ -60,7 +63,7 @@ static dw_status mv_item(void *ctx, size_t item, int tid)
     memset(out, 0, (i1 - i0) * c * sizeof *out);
     for (size_t j0 = 0; j0 < j->cols; j0 += CB) {
         const size_t j1 = j0 + CB < j->cols ? j0 + CB : j->cols, w = j1 - j0;
-        dw_status s = dw_kernel_tile(j->plan, i0, i1, j0, j1, j->ntk ? NULL : S, j->ntk ? S : NULL, w, RB * w);
+        dw_status s = dw_kern_tile_direct(j->plan, i0, i1, j0, j1, j->ntk ? NULL : S, j->ntk ? S : NULL, w, RB * w);
         if (s) return s;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c, (int)w, 1.0, S, (int)w,
                     j->V + j0 * c, (int)c, 1.0, out, (int)c);
@@ -95,7 +98,7 @@ dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag)
     double *S = t->scratch;
     for (size_t i0 = 0; i0 < n; i0 += RB) {
         const size_t i1 = i0 + RB < n ? i0 + RB : n, w = i1 - i0;
-        dw_status s = dw_kernel_tile(t->pxx, i0, i1, i0, i1, t->ntk ? NULL : S, t->ntk ? S : NULL, w, w * w);
+        dw_status s = dw_kern_tile_direct(t->pxx, i0, i1, i0, i1, t->ntk ? NULL : S, t->ntk ? S : NULL, w, w * w);
         if (s) return s;
         for (size_t i = 0; i < w; i++) diag[i0 + i] = S[i * w + i];
     }
@@ -106,7 +109,7 @@ dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag)
 
 dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, double *g)
 {
-    return dw_kernel_tile(t->pxx, 0, t->n, j, j + 1, t->ntk ? NULL : g, t->ntk ? g : NULL, 1, t->n);
+    return dw_kern_tile_direct(t->pxx, 0, t->n, j, j + 1, t->ntk ? NULL : g, t->ntk ? g : NULL, 1, t->n);
 }
 
 double dw_pred_lambda(const dw_predict_opts *o, const double *diag, size_t n)

@@ -191,7 +191,7 @@ dw_status dw_sample_converge(const dw_net *net, const dw_sample_opts *o, const d
     if (S < 2) return dw_fail(DW_ERR_INVALID, "samples: a convergence study needs at least 2 samples (got %zu)", S);
     dw_net_fc fc = {0};
     const bool arch = net && !dw_net_is_fc(net);
-    dw_status st = arch ? DW_OK : dw_net_fc_view(net, "converge", 1, &fc);
+    dw_status st = arch ? DW_OK : dw_net_fc_view(net, "converge", 1, DW_NET_RANDOM, &fc);
     if (st) return st;
     if (!arch && fc.depth == 0)
         return dw_fail(DW_ERR_INVALID, "depth: a depth-0 network equals its limit exactly (nothing converges)");

@@ -37,10 +37,8 @@ static dw_status view_init(given_view *g, const dw_net *net, const char *who, co
 {
     memset(g, 0, sizeof *g);
     dw_net_fc fc;
-    dw_status s = dw_net_fc_view(net, who, 1, &fc);
+    dw_status s = dw_net_fc_view(net, who, 1, DW_NET_GIVEN, &fc);
     if (s) return s;
-    if (!dw_net_is_given(net))
-        return dw_fail(DW_ERR_INVALID, "%s: the network has no given weights (build it with dw_net_set_given)", who);
     if (!X) return dw_fail(DW_ERR_INVALID, "%s: NULL argument", who);
     if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
     if (n > (size_t)INT_MAX)

@@ -51,7 +51,7 @@ dw_status dw_sample_opts_set_threads(dw_sample_opts *o, int threads)
 {
     dw_status s = need_opts(o);
     if (s) return s;
-    if ((s = dw_core_check_threads(threads, 0))) return s;
+    if ((s = dw_core_check_threads(threads))) return s;
     o->threads = threads;
     return DW_OK;
 }

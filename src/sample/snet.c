@@ -47,11 +47,8 @@ dw_status dw_snet_init(dw_snet *t, const dw_net *net, const char *who, unsigned 
 {
     memset(t, 0, sizeof *t);
     dw_net_fc fc;
-    dw_status s = dw_net_fc_view(net, who, 1, &fc);
+    dw_status s = dw_net_fc_view(net, who, 1, DW_NET_RANDOM, &fc);
     if (s) return s;
-    if (dw_net_is_given(net))
-        return dw_fail(DW_ERR_INVALID, "%s: the network has given weights (sampling draws them: build it with "
-                       "dw_net_set_fc)", who);
     if (n == 0) return dw_fail(DW_ERR_INVALID, "X: no input points (0 rows)");
     if (d == 0) return dw_fail(DW_ERR_INVALID, "X: input dimension d must be at least 1");
     if (gram != DW_SAMPLE_NO_GRAM && gram != DW_SAMPLE_NNGP && gram != DW_SAMPLE_NTK)

@@ -77,7 +77,7 @@ dw_status dw_sig_opts_set_level(dw_sig_opts *o, int level)
 dw_status dw_sig_opts_set_threads(dw_sig_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = dw_core_check_threads(threads, 1);
+    dw_status s = dw_core_check_threads(threads);
     if (!s) o->threads = threads;
     return s;
 }
@@ -163,7 +163,7 @@ dw_status dw_sig_kernel_opts_set_scale(dw_sig_kernel_opts *o, double scale)
 dw_status dw_sig_kernel_opts_set_threads(dw_sig_kernel_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = dw_core_check_threads(threads, 1);
+    dw_status s = dw_core_check_threads(threads);
     if (!s) o->threads = threads;
     return s;
 }
@@ -283,7 +283,7 @@ dw_status dw_sig_nsk_opts_set_grid(dw_sig_nsk_opts *o, bool grid)
 dw_status dw_sig_nsk_opts_set_threads(dw_sig_nsk_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = dw_core_check_threads(threads, 1);
+    dw_status s = dw_core_check_threads(threads);
     if (!s) o->threads = threads;
     return s;
 }
@@ -350,7 +350,7 @@ dw_status dw_sig_lcde_opts_set_diagonal(dw_sig_lcde_opts *o, bool diagonal)
 dw_status dw_sig_lcde_opts_set_threads(dw_sig_lcde_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = dw_core_check_threads(threads, 1);
+    dw_status s = dw_core_check_threads(threads);
     if (!s) o->threads = threads;
     return s;
 }

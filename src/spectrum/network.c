@@ -42,10 +42,8 @@ dw_status dw_spec_fnet_of(const dw_net *net, dw_spec_fnet *f)
 {
     memset(f, 0, sizeof *f);
     dw_net_fc fc;
-    dw_status st = dw_net_fc_view(net, "network", 0, &fc);
+    dw_status st = dw_net_fc_view(net, "network", 0, DW_NET_GIVEN, &fc);
     if (st) return st;
-    if (!dw_net_is_given(net))
-        return dw_fail(DW_ERR_INVALID, "network: the net has no given weights (build it with dw_net_set_given)");
     const int L = fc.depth;
     size_t *width = dw_alloc((size_t)L + 1, sizeof(size_t), "network widths");
     const double **W = dw_alloc((size_t)L, sizeof(double *), "network layers");

@@ -128,7 +128,7 @@ dw_status dw_spectrum_sample_opts_set_threads(dw_spectrum_sample_opts *o, int th
 {
     dw_status s = need(o);
     if (s) return s;
-    if ((s = dw_core_check_threads(threads, 0))) return s;
+    if ((s = dw_core_check_threads(threads))) return s;
     o->threads = threads;
     return DW_OK;
 }

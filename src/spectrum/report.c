@@ -118,7 +118,7 @@ dw_status dw_spectrum_report_init(dw_spectrum_report **out, const dw_net *net, c
             if (r->m[k] != mnc[k]) r->maxrel = fmax(r->maxrel, fabs(r->m[k] - mnc[k]) / fmax(fabs(r->m[k]), 1e-300));
     }
     dw_net_fc fc;
-    dw_net_fc_view(net, "report", 0, &fc); /* checked by dw_spectrum_init */
+    dw_net_fc_view(net, "report", 0, DW_NET_RANDOM, &fc); /* checked by dw_spectrum_init */
     r->have_qs = fixed_point_chi(net, fc.act, ok.q0, &r->qs, &r->chi);
     r->critical = r->have_qs && fabs(r->chi - 1) <= CRITICAL_TOL;
     if ((st = dw_spectrum_support(r->s, &r->lo, &r->hi))) goto fail;

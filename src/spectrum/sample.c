@@ -71,10 +71,8 @@ static dw_status sample_net_of(const dw_net *net, sample_net *n)
     memset(n, 0, sizeof *n);
     if (dw_spec_is_residual(net)) return sample_res_of(net, n);
     dw_net_fc fc;
-    dw_status st = dw_net_fc_view(net, "sample", 0, &fc);
+    dw_status st = dw_net_fc_view(net, "sample", 0, DW_NET_RANDOM, &fc);
     if (st) return st;
-    if (dw_net_is_given(net))
-        return dw_fail(DW_ERR_INVALID, "sample: the network has given weights; sampling draws them (dw_net_set_fc)");
     const double N = dw_net_dense(net, 0)->width;
     for (size_t k = 0; k < fc.n_dense; k++)
         if (dw_net_dense(net, k)->width != N)

@@ -51,11 +51,8 @@ bool dw_spectrum_orthogonal(const dw_spectrum *s) { return s && s->orth; }
 /* The net as the spectrum takes it (spectrum.h): no readout, random weights, a real law, weight_var > 0. */
 static dw_status check_net(const dw_net *net, dw_net_fc *fc)
 {
-    dw_status st = dw_net_fc_view(net, "spectrum", 0, fc);
+    dw_status st = dw_net_fc_view(net, "spectrum", 0, DW_NET_RANDOM, fc);
     if (st) return st;
-    if (dw_net_is_given(net))
-        return dw_fail(DW_ERR_INVALID, "spectrum: the network has given weights; its Jacobian is "
-                       "dw_spectrum_network_jacobian's (the limit takes a random network, dw_net_set_fc)");
     if ((st = dw_spec_check_law(net))) return st;
     for (size_t k = 0; k < fc->n_dense; k++) {
         const double w = dw_net_dense(net, k)->weight_var;

@@ -69,7 +69,7 @@ dw_status dw_wick_opts_set_max_pairings(dw_wick_opts *o, size_t max_pairings)
 dw_status dw_wick_opts_set_threads(dw_wick_opts *o, int threads)
 {
     NEED(o, "threads");
-    dw_status s = dw_core_check_threads(threads, 1);
+    dw_status s = dw_core_check_threads(threads);
     if (s) return s;
     o->threads = threads;
     return DW_OK;

@@ -159,6 +159,11 @@ static dw_status sc_kernels(void)
     if (!s) s = dw_kernel_info_init(&info);
     if (!s && !kernel_rect) s = dw_kernel_gram(net, o, PTS, 4, NULL, 4, 3, K, T, info);
     if (!s && kernel_rect) s = dw_kernel_gram(net, o, PTS, 2, PTS + 6, 2, 3, K, T, NULL);
+    /* a symmetric plan's tile reaching below the diagonal beyond its columns (mirrors computed into scratch) */
+    dw_kernel_plan *p = NULL;
+    if (!s && !kernel_rect) s = dw_kernel_plan_init(&p, net, o, PTS, 4, NULL, 4, 3);
+    if (!s && !kernel_rect) s = dw_kernel_tile(p, 2, 4, 0, 3, K, T, 3, 6);
+    dw_kernel_plan_clear(p);
     dw_kernel_info_clear(info);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
@@ -684,6 +689,31 @@ static dw_status sc_predict_bound(void)
     return s;
 }
 
+/* Per-entry kernel bounds (relu: the sweep's analysis and the long-double reference) and the certified bound that
+ * takes them entry by entry (given bounds; kernel regression through dw_kernel_gram_bound). */
+static dw_status sc_kernel_bound(void)
+{
+    dw_net *net;
+    dw_act *act;
+    dw_predict_opts *o = NULL;
+    dw_predict *p = NULL;
+    double K[4 * 4], B[4 * 4], Kt[2 * 4], Bt[2 * 4], Y[4] = {1, 0, -1, 0.5}, mean[2], bound[2];
+    dw_status s = make_net(&net, &act, kernel_act, 1, true, 0);
+    if (!s) s = dw_kernel_gram_bound(net, NULL, PTS, 4, NULL, 4, 3, K, NULL, B, NULL, NULL);
+    if (!s) s = dw_kernel_gram_bound(net, NULL, PTS, 2, PTS, 4, 3, Kt, NULL, Bt, NULL, NULL);
+    if (!s) s = dw_predict_opts_init(&o);
+    if (!s) s = dw_predict_opts_set_diag_reg(o, 1e-3);
+    if (!s) s = dw_predict_opts_set_threads(o, 1);
+    if (!s) s = dw_predict_init(&p, o, K, NULL, 4, Y, 1);
+    if (!s) s = dw_predict_mean_bound_entries(p, Kt, 2, B, Bt, mean, bound);
+    dw_predict_clear(p);
+    if (!s) s = dw_predict_regress_bound(net, o, PTS, 4, Y, 1, PTS + 3, 2, 3, mean, NULL, bound, NULL);
+    dw_predict_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    return s;
+}
+
 static int dir_is_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -806,6 +836,13 @@ int main(void)
         snprintf(name, sizeof name, "finite %s", finite_acts[a]);
         kernel_act = finite_acts[a];
         sweep(name, sc_finite);
+    }
+    static const char *bound_acts[] = {"relu", "tanh", "erf"};
+    for (size_t a = 0; a < sizeof bound_acts / sizeof bound_acts[0]; a++) {
+        char name[64];
+        snprintf(name, sizeof name, "kernel bound %s", bound_acts[a]);
+        kernel_act = bound_acts[a];
+        sweep(name, sc_kernel_bound);
     }
     kernel_act = "relu"; /* the file route's own allocations are the same for every activation */
     sweep("kernels file", sc_kernels_file);

@@ -88,6 +88,63 @@ static void test_fc_both_engines(void)
         }
 }
 
+/* ---- 1b. the relu family at extreme angles: the architecture engine's activations work from the covariance
+ * (sqrt(ab - c^2) and one arctangent), the fully connected engine from the inputs' exact half-angle state: on
+ * inputs whose dot products are exact (two coordinates, powers of two) they agree entry by entry, relative to
+ * the entry itself, at angles 2^-26 .. pi - 2^-26 (the series branch of sin x - x cos x below x = 1, the direct
+ * form above it) and with a zero input (rho = 0 by convention). ---- */
+static void test_relu_angles(void)
+{
+    const char *acts[] = {"relu", "leaky_relu:0.2", "abs", "step"};
+    enum { n = 14, d = 2 };
+    double X[n * d];
+    const int ks[] = {1, 4, 13, 26};
+    size_t i = 0;
+    X[i++] = 1.0, X[i++] = 0.0;
+    X[i++] = 0.0, X[i++] = 0.0; /* a zero input */
+    X[i++] = -1.0, X[i++] = 1.0;
+    X[i++] = 0.5, X[i++] = -2.0;
+    for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) { /* near (1, 0) and near (-1, 0) */
+        X[i++] = 1.0, X[i++] = ldexp(1.0, -ks[k]);
+        X[i++] = -1.0, X[i++] = ldexp(1.0, -ks[k]);
+    }
+    X[i++] = -1.0, X[i++] = -0.75;
+    X[i++] = -0.25, X[i++] = 1.0;
+    CHECK(i == n * d);
+    for (size_t a = 0; a < sizeof acts / sizeof *acts; a++)
+        for (int bias = 0; bias < 2; bias++) {
+            dw_act *act;
+            CHECK(dw_act_init(&act, acts[a]) == DW_OK);
+            dw_net *fc, *ar;
+            CHECK(dw_net_init(&fc) == DW_OK && dw_net_init(&ar) == DW_OK);
+            const double wv[2] = {2.0, 1.5}, bv[2] = {bias ? 0.25 : 0.0, 0.5};
+            for (int k = 0; k < 2; k++) {
+                dw_net *net = k ? ar : fc;
+                CHECK(dw_net_set_fc(net, 1, act, true) == DW_OK);
+                CHECK(dw_net_set_weight_var(net, 2, wv) == DW_OK);
+                CHECK(dw_net_set_bias_var(net, 2, bv) == DW_OK);
+            }
+            CHECK(dw_net_add_identity(ar) == DW_OK);
+            double K1[n * n], T1[n * n], K2[n * n], T2[n * n];
+            CHECK(gram(fc, X, n, NULL, n, d, K1, T1) == DW_OK);
+            CHECK(gram(ar, X, n, NULL, n, d, K2, T2) == DW_OK);
+            /* relative to the entry, or to 1/100 of its scale sqrt(K(x, x) K(y, y)) where the entry is smaller:
+             * leaky relu's NTK can cancel to 1e-3 of its terms, in both engines alike */
+            double worst = 0.0;
+            for (size_t e = 0; e < n * n; e++) {
+                const size_t r = e / n, c = e % n;
+                const double sk = fmax(fabs(K1[e]), 1e-2 * sqrt(K1[r * n + r] * K1[c * n + c]));
+                const double stt = fmax(fabs(T1[e]), 1e-2 * sqrt(T1[r * n + r] * T1[c * n + c]));
+                worst = fmax(worst, fmax(fabs(K2[e] - K1[e]) / sk, fabs(T2[e] - T1[e]) / stt));
+            }
+            CHECK(worst < 1e-14);
+            if (worst >= 1e-14) fprintf(stderr, "relu angles: %s bias %d: %.3g\n", acts[a], bias, worst);
+            dw_net_clear(fc);
+            dw_net_clear(ar);
+            dw_act_clear(act);
+        }
+}
+
 /* ---- 2. 1x1 convolutions: per-position fully connected kernels ---- */
 static void test_conv1x1(void)
 {
@@ -617,6 +674,7 @@ static void test_rows_vs_pairs(void)
 int main(void)
 {
     test_fc_both_engines();
+    test_relu_angles();
     test_conv1x1();
     test_conv1d_brute();
     test_residual_activation();

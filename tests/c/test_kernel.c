@@ -59,6 +59,77 @@ static dw_kernel_opts *kopts(bool all_layers, int threads)
     return o;
 }
 
+/* K(X, X) through the public tile API on odd tiles (across the diagonal, wholly below it, and reaching below it
+ * beyond their own columns): the entries of dw_kernel_gram bit for bit, its mirrored lower triangle and its
+ * diagonal of K (the per-point recursion) included. */
+static void check_sym_tiles(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, size_t d,
+                            size_t layers, const char *name)
+{
+    const size_t sz = layers * n * n;
+    double *K1 = malloc(sz * sizeof(double)), *T1 = malloc(sz * sizeof(double));
+    double *K2 = calloc(sz, sizeof(double)), *T2 = calloc(sz, sizeof(double));
+    CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, K1, T1, NULL) == DW_OK);
+    dw_kernel_plan *p;
+    CHECK(dw_kernel_plan_init(&p, net, o, X, n, NULL, n, d) == DW_OK);
+    for (size_t i0 = 0; i0 < n; i0 += 13)
+        for (size_t j0 = 0; j0 < n; j0 += 7) {
+            size_t i1 = i0 + 13 < n ? i0 + 13 : n, j1 = j0 + 7 < n ? j0 + 7 : n;
+            CHECK(dw_kernel_tile(p, i0, i1, j0, j1, K2 + i0 * n + j0, T2 + i0 * n + j0, n, n * n) == DW_OK);
+        }
+    int same = bits_equal(K1, K2, sz) && bits_equal(T1, T2, sz);
+    /* one tile of the whole matrix, the NNGP alone */
+    memset(K2, 0, sz * sizeof(double));
+    CHECK(dw_kernel_tile(p, 0, n, 0, n, K2, NULL, n, n * n) == DW_OK);
+    same = same && bits_equal(K1, K2, sz);
+    dw_kernel_plan_clear(p);
+    if (!same) fprintf(stderr, "  symmetric tiles differ for %s\n", name);
+    CHECK(same);
+    free(K1);
+    free(T1);
+    free(K2);
+    free(T2);
+}
+
+/* Tiles of any shape hold the Gram's bits although BLAS picks its kernel by the shape of a call (OpenBLAS' small-
+ * matrix kernels round x.y differently from its blocked ones: a 300 x 280 x 8 product is past their threshold, the
+ * driver's 32 x 256 tiles below it). Rectangular and symmetric, whole and in 100 x 150 tiles. */
+static void test_tiling_blas(void)
+{
+    const size_t n = 300, m = 280, d = 8;
+    double *X = malloc(n * d * sizeof *X), *Y = malloc(m * d * sizeof *Y);
+    make_inputs(X, n, d, 3);
+    make_inputs(Y, m, d, 4);
+    dw_act *act;
+    CHECK(dw_act_init(&act, "relu") == DW_OK);
+    dw_net *net = fc_net(2, act, 0, NULL, 0, NULL);
+    double *K1 = malloc(n * n * sizeof(double)), *K2 = malloc(n * n * sizeof(double));
+    for (int sym = 0; sym < 2; sym++) {
+        const size_t w = sym ? n : m;
+        CHECK(dw_kernel_gram(net, NULL, X, n, sym ? NULL : Y, w, d, K1, NULL, NULL) == DW_OK);
+        dw_kernel_plan *p;
+        CHECK(dw_kernel_plan_init(&p, net, NULL, X, n, sym ? NULL : Y, w, d) == DW_OK);
+        memset(K2, 0, n * w * sizeof(double));
+        CHECK(dw_kernel_tile(p, 0, n, 0, w, K2, NULL, w, 0) == DW_OK);
+        int same = bits_equal(K1, K2, n * w);
+        memset(K2, 0, n * w * sizeof(double));
+        for (size_t i0 = 0; i0 < n; i0 += 100)
+            for (size_t j0 = 0; j0 < w; j0 += 150)
+                CHECK(dw_kernel_tile(p, i0, i0 + 100 < n ? i0 + 100 : n, j0, j0 + 150 < w ? j0 + 150 : w,
+                                     K2 + i0 * w + j0, NULL, w, 0) == DW_OK);
+        same = same && bits_equal(K1, K2, n * w);
+        if (!same)
+            fprintf(stderr, "  %s tiles of 300 x 8 inputs differ from the Gram\n", sym ? "symmetric" : "rectangular");
+        CHECK(same);
+        dw_kernel_plan_clear(p);
+    }
+    free(K1);
+    free(K2);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    free(X);
+    free(Y);
+}
+
 static void test_invariance(void)
 {
     const size_t n = 70, m = 45, d = 6;
@@ -94,6 +165,7 @@ static void test_invariance(void)
         int same = bits_equal(K1, K2, sz) && bits_equal(T1, T2, sz);
         if (!same) fprintf(stderr, "  tiles differ for %s\n", inv_name(a));
         CHECK(same);
+        check_sym_tiles(net, o2, X, n, d, (size_t)L + 1, inv_name(a));
         /* the last layer of all_layers equals the plain output (default options: NULL) */
         CHECK(dw_kernel_gram(net, NULL, X, n, Y, m, d, K2, T2, NULL) == DW_OK);
         CHECK(bits_equal(K1 + (size_t)L * n * m, K2, n * m) && bits_equal(T1 + (size_t)L * n * m, T2, n * m));
@@ -339,7 +411,7 @@ static void test_errors(void)
     CHECK(dw_kernel_info_init(NULL) == DW_ERR_INVALID);
     CHECK(dw_kernel_opts_init(&o) == DW_OK);
     CHECK(dw_kernel_opts_set_threads(o, -1) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "threads: expected 0 (the OpenMP default) to 4096, got -1") != NULL);
+    CHECK(strstr(dw_error_message(), "threads: expected 0 (all cores, the OpenMP default) to 4096, got -1") != NULL);
     CHECK(dw_kernel_opts_set_threads(o, 4097) == DW_ERR_INVALID);
     CHECK(dw_kernel_opts_set_threads(o, 4096) == DW_OK && dw_kernel_opts_set_threads(o, 0) == DW_OK);
     CHECK(dw_kernel_opts_set_threads(NULL, 1) == DW_ERR_INVALID);
@@ -433,6 +505,7 @@ int main(void)
 {
     test_relu_expressions();
     test_invariance();
+    test_tiling_blas();
     test_symmetry();
     test_dual();
     test_errors();

@@ -40,13 +40,13 @@ static void test_fc_equals_layers(void)
     CHECK(strcmp(dw_net_describe(a), "dense(2, 0.10000000000000001) > relu > dense(1.5, 0.10000000000000001) > relu > "
                                      "dense(1, 0.10000000000000001)") == 0);
     dw_net_fc fc;
-    CHECK(dw_net_fc_view(a, "kernel", 1, &fc) == DW_OK);
+    CHECK(dw_net_fc_view(a, "kernel", 1, DW_NET_RANDOM, &fc) == DW_OK);
     CHECK(fc.depth == 2 && fc.act == relu && fc.readout && fc.n_dense == 3);
-    CHECK(dw_net_fc_view(a, "spectrum", 0, &fc) == DW_ERR_INVALID && has("spectrum: ") && has("end with an activation"));
+    CHECK(dw_net_fc_view(a, "spectrum", 0, DW_NET_RANDOM, &fc) == DW_ERR_INVALID && has("spectrum: ") && has("end with an activation"));
     /* Without a readout: depth dense layers, each followed by the activation. */
     CHECK(dw_net_set_fc(a, 3, relu, false) == DW_OK);
     CHECK(dw_net_layers(a) == 6 && dw_net_dense_layers(a) == 3 && !dw_net_has_readout(a));
-    CHECK(dw_net_fc_view(a, "spectrum", 0, &fc) == DW_OK && fc.depth == 3 && !fc.readout);
+    CHECK(dw_net_fc_view(a, "spectrum", 0, DW_NET_RANDOM, &fc) == DW_OK && fc.depth == 3 && !fc.readout);
     CHECK(dw_net_set_out_dim(a, 2) == DW_ERR_INVALID && has("no readout"));
     /* depth 0 with a readout: the linear model. */
     CHECK(dw_net_set_fc(a, 0, NULL, true) == DW_OK && dw_net_layers(a) == 1 && dw_net_depth(a) == 0);
@@ -101,14 +101,14 @@ static void test_validation(void)
     /* Shapes the fully connected computations refuse, naming the layer. */
     dw_net_fc fc;
     CHECK(dw_net_add_dense(n, 1, 0, 0) == DW_OK); /* two dense layers in a row */
-    CHECK(dw_net_fc_view(n, "kernel", 1, &fc) == DW_ERR_INVALID && has("kernel: layer 6 is dense"));
+    CHECK(dw_net_fc_view(n, "kernel", 1, DW_NET_RANDOM, &fc) == DW_ERR_INVALID && has("kernel: layer 6 is dense"));
     CHECK(dw_net_set_fc(n, 1, tanh_, false) == DW_OK && dw_net_add_dense(n, 1, 0, 0) == DW_OK &&
           dw_net_add_act(n, relu) == DW_OK);
-    CHECK(dw_net_fc_view(n, "kernel", -1, &fc) == DW_ERR_INVALID && has("layer 4's activation differs"));
+    CHECK(dw_net_fc_view(n, "kernel", -1, DW_NET_RANDOM, &fc) == DW_ERR_INVALID && has("layer 4's activation differs"));
     dw_net *e;
     CHECK(dw_net_init(&e) == DW_OK);
-    CHECK(dw_net_fc_view(e, "kernel", 1, &fc) == DW_ERR_INVALID && has("no layers"));
-    CHECK(dw_net_fc_view(NULL, "kernel", 1, &fc) == DW_ERR_INVALID && has("NULL network"));
+    CHECK(dw_net_fc_view(e, "kernel", 1, DW_NET_RANDOM, &fc) == DW_ERR_INVALID && has("no layers"));
+    CHECK(dw_net_fc_view(NULL, "kernel", 1, DW_NET_RANDOM, &fc) == DW_ERR_INVALID && has("NULL network"));
     CHECK(dw_net_init(NULL) == DW_ERR_INVALID);
     dw_net_clear(e);
     dw_net_clear(NULL);
@@ -128,6 +128,15 @@ static void test_given(void)
     CHECK(dw_net_init(&n) == DW_OK);
     CHECK(dw_net_set_given(n, relu, 2, widths, W, b, true) == DW_OK);
     CHECK(dw_net_is_given(n) && dw_net_layers(n) == 3 && dw_net_depth(n) == 1 && dw_net_has_readout(n));
+    /* the fully connected view's one check of the weights, worded once for every computation */
+    dw_net_fc fc;
+    CHECK(dw_net_fc_view(n, "forward", 1, DW_NET_GIVEN, &fc) == DW_OK && fc.depth == 1 && fc.n_dense == 2);
+    CHECK(dw_net_fc_view(n, "any", 1, DW_NET_EITHER, &fc) == DW_OK && fc.readout);
+    CHECK(dw_net_fc_view(n, "kernel", 1, DW_NET_RANDOM, &fc) == DW_ERR_INVALID &&
+          has("kernel: the network has given weights; this computation takes a random network (build it with "
+              "dw_net_set_fc)"));
+    /* the shape is checked first: a given net without a readout names the readout, not the weights */
+    CHECK(dw_net_fc_view(n, "spectrum", 0, DW_NET_RANDOM, &fc) == DW_ERR_INVALID && has("no readout layer"));
     const dw_net_layer *l0 = dw_net_dense(n, 0), *l1 = dw_net_dense(n, 1);
     CHECK(l0 && l0->rows == 3 && l0->cols == 2 && l0->W == W1 && l0->b == b1 && l0->weight_var == 1 &&
           l0->bias_var == 1);
@@ -145,6 +154,10 @@ static void test_given(void)
     CHECK(dw_net_set_given(n, relu, 0, widths, W, b, true) == DW_ERR_INVALID && has("at least one layer"));
     /* Rebuilding as a random network is allowed. */
     CHECK(dw_net_set_fc(n, 1, relu, true) == DW_OK && !dw_net_is_given(n));
+    CHECK(dw_net_fc_view(n, "kernel", 1, DW_NET_RANDOM, &fc) == DW_OK);
+    CHECK(dw_net_fc_view(n, "any", 1, DW_NET_EITHER, &fc) == DW_OK);
+    CHECK(dw_net_fc_view(n, "forward", 1, DW_NET_GIVEN, &fc) == DW_ERR_INVALID &&
+          has("forward: the network has no given weights (build it with dw_net_set_given)"));
     dw_net_clear(n);
     dw_act_clear(relu);
 }

@@ -341,7 +341,7 @@ int main(void)
         CHECK(dw_sample_opts_init(NULL) == DW_ERR_INVALID);
         CHECK(dw_sample_opts_set_threads(o, -1) == DW_ERR_INVALID && strstr(dw_error_message(), "threads") != NULL);
         CHECK(dw_sample_opts_set_threads(o, 4097) == DW_ERR_INVALID &&
-              strstr(dw_error_message(), "threads: expected 0 (the OpenMP default) to 4096, got 4097") != NULL);
+              strstr(dw_error_message(), "threads: expected 0 (all cores, the OpenMP default) to 4096, got 4097") != NULL);
         CHECK(dw_sample_opts_set_threads(o, 0) == DW_OK && dw_sample_opts_set_threads(o, 3) == DW_OK);
         CHECK(dw_sample_opts_set_seed(NULL, 1) == DW_ERR_INVALID);
         CHECK(strstr(dw_error_message(), "sample options") != NULL);

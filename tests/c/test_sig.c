@@ -296,8 +296,8 @@ static void test_signature_errors(void)
     CHECK(dw_sig_opts_set_level(o, -1) == DW_ERR_INVALID);
     CHECK(strstr(dw_error_message(), "level: must be between 0 and 64") != NULL);
     CHECK(dw_sig_opts_set_level(o, 65) == DW_ERR_INVALID);
-    CHECK(dw_sig_opts_set_threads(o, 0) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "threads") != NULL);
+    CHECK(dw_sig_opts_set_threads(o, -1) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "threads: expected 0 (all cores") != NULL);
     CHECK(dw_sig_opts_set_threads(o, 4097) == DW_ERR_INVALID);
     CHECK(dw_sig_opts_set_level(NULL, 2) == DW_ERR_INVALID);
     CHECK(dw_sig_opts_set_threads(NULL, 1) == DW_ERR_INVALID);
@@ -529,8 +529,36 @@ static void test_lcde(void)
     dw_act_clear(relu);
 }
 
+/* threads 0 means all cores here as in every module (core.h): accepted by each options object, and the same bits
+ * as one thread (signatures of a batch, a signature-kernel Gram). */
+static void test_threads_zero(void)
+{
+    double X[2 * 5 * 2], S0[2 * 15] = {0}, S1[2 * 15] = {0}, K0[4], K1[4]; /* dw_sig_size(2, 3) <= 15 */
+    for (int i = 0; i < 20; i++) X[i] = sin(1.3 * i + 0.2);
+    dw_sig_opts *o = NULL;
+    CHECK(dw_sig_opts_init(&o) == DW_OK && dw_sig_opts_set_level(o, 3) == DW_OK);
+    CHECK(dw_sig_opts_set_threads(o, 0) == DW_OK && dw_sig_signature(o, X, 2, 5, 2, S0) == DW_OK);
+    CHECK(dw_sig_opts_set_threads(o, 1) == DW_OK && dw_sig_signature(o, X, 2, 5, 2, S1) == DW_OK);
+    CHECK(memcmp(S0, S1, sizeof S0) == 0);
+    dw_sig_opts_clear(o);
+    dw_sig_kernel_opts *k = NULL;
+    CHECK(dw_sig_kernel_opts_init(&k) == DW_OK);
+    CHECK(dw_sig_kernel_opts_set_threads(k, 0) == DW_OK && dw_sig_kernel_gram(k, X, 2, 5, NULL, 0, 0, 2, K0) == DW_OK);
+    CHECK(dw_sig_kernel_opts_set_threads(k, 1) == DW_OK && dw_sig_kernel_gram(k, X, 2, 5, NULL, 0, 0, 2, K1) == DW_OK);
+    CHECK(memcmp(K0, K1, sizeof K0) == 0 && K0[1] == K0[2]);
+    dw_sig_kernel_opts_clear(k);
+    dw_sig_nsk_opts *n = NULL;
+    CHECK(dw_sig_nsk_opts_init(&n) == DW_OK && dw_sig_nsk_opts_set_threads(n, 0) == DW_OK);
+    CHECK(dw_sig_nsk_opts_set_threads(n, -1) == DW_ERR_INVALID && strstr(dw_error_message(), "threads: expected 0"));
+    dw_sig_nsk_opts_clear(n);
+    dw_sig_lcde_opts *l = NULL;
+    CHECK(dw_sig_lcde_opts_init(&l) == DW_OK && dw_sig_lcde_opts_set_threads(l, 0) == DW_OK);
+    dw_sig_lcde_opts_clear(l);
+}
+
 int main(void)
 {
+    test_threads_zero();
     test_segment_and_chen();
     test_signature_errors();
     test_sigkernel();

@@ -92,6 +92,9 @@ CASES = [
      dict(depth=5, act="step", kind="both", bias_var=0.2, threads=1)),
     (["--depth", 3, "--act", "cos", "--kind", "ntk", "--bias-var", 0.1, "--all-layers"],
      dict(depth=3, act="cos", kind="ntk", bias_var=0.1, all_layers=True)),
+    # --threads 0 is all cores, the default, as threads=0 in Python and in every command
+    (["--depth", 2, "--act", "tanh", "--kind", "both", "--threads", 0],
+     dict(depth=2, act="tanh", kind="both", threads=1)),
 ]
 
 
@@ -464,7 +467,7 @@ BAD_OPTIONS = [
     (["--depth", 100001, "--act", "relu"], ["re:(--)?depth", "100001"]),
     (["--depth", 2, "--act", "relu", "--kind", "gp"], ["--kind", "'gp'", "nngp, ntk or both"]),
     (["--depth", 2, "--act", "relu", "--param", "mup"], ["--param", "'mup'", "ntk or standard"]),
-    (["--depth", 2, "--act", "relu", "--threads", 0], ["--threads", "0"]),
+    (["--depth", 2, "--act", "relu", "--threads", -1], ["--threads", "-1"]),
     (["--depth", 2, "--act", "relu", "--threads", "many"], ["--threads", "'many'"]),
     (["--depth", 30, "--act", "exp", "--weight-var", 5], ["overflows", "exp"]),
     (["--depth", 1014, "--act", "relu", "--weight-var", 4, "--kind", "ntk"], ["overflows", "Theta"]),

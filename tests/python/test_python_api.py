@@ -74,6 +74,29 @@ def test_kinds_agree():
         assert np.array_equal(both[:, L], dw.kernel(X, Y, depth=L, act="erf", kind="both", bias_var=0.1))
 
 
+def test_tuple_kind_is_a_kernels_named_tuple(tmp_path):
+    """kind=("nngp", "ntk") (Neural Tangents' get) gives Kernels(nngp, ntk): the same bits as kind='both''s
+    stacked array and as each kind alone; a kind not asked for is None; with out=, views of the file."""
+    kw = dict(depth=3, act="erf", all_layers=True, bias_var=0.1)
+    both = dw.kernel(X, Y, kind="both", **kw)
+    r = dw.kernel(X, Y, kind=("nngp", "ntk"), **kw)
+    assert isinstance(r, dw.Kernels) and isinstance(r, tuple) and r._fields == ("nngp", "ntk")
+    assert np.array_equal(r.nngp, both[0]) and np.array_equal(r.ntk, both[1]) and np.array_equal(np.stack(r), both)
+    K, T = dw.kernel(X, Y, kind=["ntk", "nngp"], **kw)  # the fields' order whatever the tuple's
+    assert np.array_equal(K, both[0]) and np.array_equal(T, both[1])
+    one = dw.kernel(X, Y, kind=("ntk",), **kw)
+    assert one.nngp is None and np.array_equal(one.ntk, dw.kernel(X, Y, kind="ntk", **kw))
+    assert one.ntk.flags.c_contiguous and one.ntk.shape == (4, 6, 4)
+    r2, info = dw.kernel(X, Y, kind=("nngp",), return_info=True, **kw)
+    assert r2.ntk is None and np.array_equal(r2.nngp, both[0]) and info["max_bound"] == 0.0
+    assert set(info) == set(dw.KernelInfo.__annotations__)
+    m = dw.kernel(X, kind=("nngp", "ntk"), out=tmp_path / "K.npy", **kw)
+    assert isinstance(m, dw.Kernels) and np.array_equal(m.ntk, dw.kernel(X, kind="ntk", **kw))
+    assert np.array_equal(np.load(tmp_path / "K.npy"), dw.kernel(X, kind="both", **kw))
+    for bad in [(), ("nngp", "nngp"), ("gp",), ("nngp", 1), {"nngp"}, "gp"]:
+        raises(InputError, ["kind"], dw.kernel, X, depth=1, act="relu", kind=bad)
+
+
 def test_symmetric_without_y():
     K = dw.kernel(X, depth=3, act="erf", kind="both", bias_var=0.2)
     assert np.array_equal(K, np.swapaxes(K, -1, -2))

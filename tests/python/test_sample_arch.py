@@ -7,7 +7,7 @@ import ctypes
 import numpy as np
 import pytest
 
-from deepwick import _net, kernels, sampling
+from deepwick import _net, _sampling_converge, kernels, sampling
 from deepwick._lib import check, ptr
 from netbuild import Build
 
@@ -105,7 +105,7 @@ def test_converge_slope():
     fit = np.empty(12)
     o = sampling._Opts(seed=1)
     n, d = X.shape
-    check(sampling._converge(net.handle, o.handle, ptr(X), n, d, 2, 4,
-                             widths.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t)), 60, ptr(per), ptr(fit)))
+    check(_sampling_converge._converge(net.handle, o.handle, ptr(X), n, d, 2, 4,
+                                       widths.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t)), 60, ptr(per), ptr(fit)))
     slope, lo, hi = fit[0], fit[2], fit[3]
     assert lo <= -0.5 <= hi and abs(slope + 0.5) < 0.15, (slope, lo, hi)

@@ -243,8 +243,11 @@ def test_bit_identical_for_any_thread_count_and_split(law):
     kw["samples"] = 2
     r = dw.sample(X, threads=2, first_sample=2, **kw)
     assert np.array_equal(ref["gram"][2:], r["gram"]) and np.array_equal(ref["outputs"][2:], r["outputs"])
-    m, se = dw.empirical_kernel(X, depth=3, act="erf", width=[40, 70, 33], kind=kind, samples=4, law=law, seed=9,
-                                out_dim=2, bias_var=0.1, reduce="mean")
+    g = dw.empirical_kernel(X, depth=3, act="erf", width=[40, 70, 33], kind=kind, samples=4, law=law, seed=9,
+                            out_dim=2, bias_var=0.1, reduce="mean")
+    assert isinstance(g, dw.GramMean) and isinstance(g, tuple) and g._fields == ("mean", "se")
+    m, se = g  # a named tuple: unpacks as the (mean, se) pair it replaced
+    assert m is g.mean and se is g.se
     assert np.allclose(m, ref["gram"].mean(0), rtol=1e-13, atol=1e-13)
     assert np.allclose(se, ref["gram"].std(0, ddof=1) / 2, rtol=1e-8, atol=1e-13)
 
@@ -746,5 +749,7 @@ def test_forward_bad_input():
         dw.forward(Ws, [None, np.array([np.nan, 0.0])], X, "relu")
     with pytest.raises(InputError, match="unknown activation"):
         dw.forward(Ws, None, X, "nope")
-    with pytest.raises(InputError, match="threads"):
-        dw.forward(Ws, None, X, "relu", threads=0)
+    with pytest.raises(InputError, match="threads: expected 0 \\(all cores"):
+        dw.forward(Ws, None, X, "relu", threads=-1)
+    # threads=0 is all cores, as None and as in every module: the same bits as one thread
+    assert np.array_equal(dw.forward(Ws, None, X, "relu", threads=0), dw.forward(Ws, None, X, "relu", threads=1))

@@ -80,3 +80,20 @@ def test_check_grads_logsig_algebra():
     g = jax.jit(jax.grad(lambda A: jnp.sum(dwj.logsigtosig(A, 2, 3) ** 2)))(L)
     Ln = np.asarray(L)
     assert np.array_equal(np.asarray(g), dw.logsigtosig_backward(Ln, 2, 3, 2 * dw.logsigtosig(Ln, 2, 3)))
+
+
+def test_names_and_arguments_by_name():
+    """Each public name is its own operation (deepwick._sig_diff's table), with the numpy function's parameters;
+    arguments by name give the same values and gradients."""
+    import inspect
+    for name in ("signature", "logsignature", "signature_stream", "sig_combine", "sigjoin", "sigscale", "logsigtosig",
+                 "logsigjoin"):
+        f = getattr(dwj, name)
+        assert f.__name__ == name and f.__module__ == "deepwick.jax"
+        assert list(inspect.signature(f).parameters) == list(inspect.signature(getattr(dw, name)).parameters)
+    X = jnp.asarray(np.cumsum(np.random.default_rng(3).normal(size=(2, 5, 2)), axis=1))
+    S = dwj.signature(X, 3)
+    C = np.random.default_rng(4).normal(size=(2, 2))
+    a = jax.grad(lambda s: jnp.sum(dwj.sigscale(s, C, 2, 3) ** 2))(S)
+    b = jax.grad(lambda s: jnp.sum(dwj.sigscale(scales=C, sig=s, level=3, dimension=2) ** 2))(S)
+    assert np.array_equal(np.asarray(a), np.asarray(b))

@@ -92,3 +92,29 @@ def test_gradcheck_logsig_algebra(basis):
     assert torch.autograd.gradcheck(lambda A, B: dwt.logsigjoin(A, B, 2, 3, basis=basis), (L, h))
     assert torch.autograd.gradcheck(lambda A, B: dwt.logsigjoin(A, B[:1], 2, 3, fixed_last=0.4, basis=basis),
                                     (L[0], h[0]))  # one log-signature
+
+
+def test_arguments_by_name_and_signatures():
+    """The functions built from one description (deepwick._sig_diff) take their arguments as the numpy functions do,
+    by position or by name, and show the numpy signature with tensors for the arrays."""
+    import inspect
+    X = paths(11, 2, 5, 2)
+    S = dwt.signature(X, 3).detach().requires_grad_(True)
+    h = (0.5 * paths(12, 2, 2)).detach().requires_grad_(True)
+    a = dwt.sigjoin(S, h, 2, 3)
+    b = dwt.sigjoin(segment=h, sig=S, level=3, dimension=2)
+    assert torch.equal(a, b)
+    b.sum().backward()
+    gs, gh = dw.sigjoin_backward(S.detach().numpy(), h.detach().numpy(), 2, 3, np.ones(tuple(S.shape)))[:2]
+    assert np.array_equal(S.grad.numpy(), gs) and np.array_equal(h.grad.numpy(), gh)
+    sig = inspect.signature(dwt.sigjoin)
+    assert list(sig.parameters) == ["sig", "segment", "dimension", "level", "fixed_last"]
+    assert sig.parameters["sig"].annotation == "torch.Tensor" and sig.return_annotation == "torch.Tensor"
+    for name in ("signature", "logsignature", "signature_stream", "sig_combine", "sigjoin", "sigscale", "logsigtosig",
+                 "logsigjoin"):  # each public name is its own operation
+        f = getattr(dwt, name)
+        assert f.__name__ == name and f.__module__ == "deepwick.torch" and getattr(dw, name).__name__ == name
+        assert list(inspect.signature(f).parameters) == list(inspect.signature(getattr(dw, name)).parameters)
+    assert "Returns" in dwt.sigjoin.__doc__ and "torch.Tensor" in dwt.sigjoin.__doc__
+    with pytest.raises(TypeError, match="level"):
+        dwt.signature(X)

@@ -121,7 +121,7 @@ def test_cli_usage_errors():
 
 def test_python_errors():
     for bad in [lambda: dw.wick(3), lambda: dw.wick("tr(A", None), lambda: dw.wick("tr(A)", route="x"),
-                lambda: dw.wick("tr(A)", ensembles=3), lambda: dw.wick("tr(A)", threads=0),
+                lambda: dw.wick("tr(A)", ensembles=3), lambda: dw.wick("tr(A)", threads=-1),
                 lambda: dw.expand([1.0], depth=-1, poly=[0, 1]), lambda: dw.expand([1.0], depth=1, poly=[]),
                 lambda: dw.expand([1.0], depth=1, poly=["x"]), lambda: dw.expand([1.0], [1.0, 2.0], depth=1, poly=[1]),
                 lambda: dw.expand([np.nan], depth=1, poly=[1]), lambda: dw.expand([1.0], depth=1, poly=[1], bias_var=-1),

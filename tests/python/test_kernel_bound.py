@@ -1,0 +1,191 @@
+"""Per-entry kernel error bounds (deepwick.kernel_bound, issue 23 part 3) against the 50-digit mpmath kernels of
+tests/python/mpref.py (written from theory.md, independent of the C code):
+
+* relu family (relu, leaky_relu, abs), NNGP and NTK, both parameterisations, depths 1 and 4, with near-duplicate,
+  collinear, antiparallel, zero and large / small inputs: the bound holds on every entry, and on inputs without
+  near-duplicates it is within a few percent of the actual error (the entries' median bound / error below 2);
+* the smooth closed forms (identity, erf, sin, cos, exp), sin and cos also at input variances ~800 where the double
+  loses ~1e3 eps: the bound holds, and its largest entry is within 15% of the largest actual error (scale-relative);
+* the generic route (erf written as 'erf(z)'): the bound holds and is at most the scalar max_bound times the scales;
+* gp_inference(..., kernel_bound=...) with those bounds: the certified bound holds against the exact posterior mean
+  of the exact kernels, within 100x of the true error for relu;
+* bad input: an activation without per-entry bounds, a per-entry train bound without the test one, a negative bound.
+"""
+import sys
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import deepwick as dw  # noqa: E402
+import mpref  # noqa: E402
+from deepwick import predict as P  # noqa: E402
+from test_predict_bound import errors, exact_mean  # noqa: E402
+
+mpmath.mp.dps = 50
+
+
+def abs_err(R, K):
+    """|R - K| entry by entry, less the 50-digit reference's own rounding (1e-45 of the entries' scale, e.g. an
+    exactly antiparallel relu pair: exact 0, mpmath's acos near -1 gives 1e-51)."""
+    E = np.array([[float(abs(R[i, j] - K[i, j])) for j in range(K.shape[1])] for i in range(K.shape[0])])
+    return np.maximum(E - 1e-45 * (np.abs(K).max() + 1), 0.0)
+
+
+def hard_inputs():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(10, 3))
+    X[1] = X[0] * (1 + 1e-9)  # collinear up to rounding
+    X[2] = X[0] + 1e-12       # a near-duplicate
+    X[3] = -X[0]              # antiparallel
+    X[4] = 0.0                # a zero input
+    X[5] = X[6]               # an exact duplicate
+    X[7] *= 1e3
+    X[8] *= 1e-3
+    return X
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu:0.1", "abs"])
+@pytest.mark.parametrize("param,width", [("ntk", None), ("standard", 7.0)])
+def test_relu_family_bounds_hold(act, param, width):
+    X = hard_inputs()
+    for depth in (1, 4):
+        for wv, bv in ((2.0, 0.0), (1.5, 0.3)):
+            K, B = dw.kernel_bound(X, depth=depth, act=act, weight_var=wv, bias_var=bv, kind="both", param=param,
+                                   width=width)
+            assert np.array_equal(K, dw.kernel(X, depth=depth, act=act, weight_var=wv, bias_var=bv, kind="both",
+                                               param=param, width=width))
+            ref = mpref.kernel_ref(X, None, depth, act, wv, bv, param=param, width=width)
+            for q in range(2):
+                E = abs_err(ref[q], K[q])
+                assert np.all(B[q] >= E), (act, depth, q, np.argwhere(B[q] < E))
+
+
+@pytest.mark.parametrize("depth,kind", [(2, "nngp"), (2, "ntk"), (3, "ntk")])
+def test_relu_bounds_tight(depth, kind):
+    rng = np.random.default_rng(7)
+    X, T = rng.normal(size=(30, 4)), rng.normal(size=(8, 4))
+    for Y in (None, T):
+        K, B = dw.kernel_bound(X, Y, depth=depth, act="relu", weight_var=1.5, bias_var=0.1, kind=kind)
+        K1, B1 = dw.kernel_bound(X, Y, depth=depth, act="relu", weight_var=1.5, bias_var=0.1, kind=kind, threads=1)
+        assert np.array_equal(K, K1) and np.array_equal(B, B1)  # the same bits for any thread count
+        Kr, Thr = mpref.kernel_ref(X, Y, depth, "relu", 1.5, 0.1)
+        E = abs_err(Kr if kind == "nngp" else Thr, K)
+        assert np.all(B >= E)
+        ratio = B[E > 0] / E[E > 0]
+        print("relu %s depth %d: median bound / error %.3f, sum %.3f" % (kind, depth, np.median(ratio),
+                                                                         B.sum() / E.sum()))
+        assert np.median(ratio) < 2 and B.sum() < 2 * E.sum()
+
+
+@pytest.mark.parametrize("act", ["identity", "erf", "sin", "cos", "exp"])
+def test_smooth_closed_form_bounds(act):
+    X = np.random.default_rng(11).normal(size=(8, 3))
+    X[1] = X[0] + 1e-12  # a near-duplicate
+    X[2] = -X[3]         # an antiparallel pair
+    for scale, wv, bv in ((1.0, 1.5, 0.1), (20.0, 2.0, 0.0), (0.1, 1.0, 0.5)):
+        for depth in (((1,) if scale >= 1 else (1, 2)) if act == "exp" else (1, 3)):
+            if act == "exp" and scale > 1:
+                continue  # overflows
+            Xs = X * scale
+            K, B = dw.kernel_bound(Xs, depth=depth, act=act, weight_var=wv, bias_var=bv, kind="both")
+            ref = mpref.kernel_ref(Xs, None, depth, act, wv, bv)
+            sc = np.sqrt(np.abs(np.outer(np.diag(K[0]), np.diag(K[0]))))
+            for q in range(2):
+                E = abs_err(ref[q], K[q])
+                assert np.all(B[q] >= E), (act, scale, depth, q)
+                if q == 0:
+                    assert (B[q] / sc).max() <= 1.15 * (E / sc).max() + 1e-16, (act, scale, depth)
+
+
+def test_generic_bounds():
+    rng = np.random.default_rng(5)
+    X, T = rng.normal(size=(12, 4)), rng.normal(size=(5, 4))
+    for depth, kind in ((1, "ntk"), (2, "nngp")):
+        K, B = dw.kernel_bound(T, X, depth=depth, act="erf(z)", weight_var=1.5, bias_var=0.1, kind=kind)
+        _, info = dw.kernel(T, X, depth=depth, act="erf(z)", weight_var=1.5, bias_var=0.1, kind=kind,
+                            return_info=True)
+        Kr, Thr = mpref.kernel_ref(T, X, depth, "erf", 1.5, 0.1)
+        E = abs_err(Kr if kind == "nngp" else Thr, K)
+        assert np.all(B >= E)
+        dT = np.array([dw.kernel(t[None], depth=depth, act="erf(z)", weight_var=1.5, bias_var=0.1, kind=kind)[0, 0]
+                       for t in T])
+        dX = np.diag(dw.kernel(X, depth=depth, act="erf(z)", weight_var=1.5, bias_var=0.1, kind=kind))
+        assert np.all(B <= info["max_bound"] * np.sqrt(np.outer(dT, dX)) * (1 + 1e-5))
+
+
+@pytest.mark.parametrize("act,ref,kind,n", [("relu", "relu", "nngp", 20), ("relu", "relu", "ntk", 30),
+                                            ("erf(z)", "erf", "ntk", 20)])
+def test_gp_inference_kernel_bound(act, ref, kind, n):
+    rng = np.random.default_rng(n)
+    X, T, y = rng.normal(size=(n, 4)), rng.normal(size=(6, 4)), rng.normal(size=(n, 2))
+    net = dict(depth=2, act=act, weight_var=1.5, bias_var=0.1, kind=kind)
+    K, B = dw.kernel_bound(X, **net)
+    Kt, Bt = dw.kernel_bound(T, X, **net)
+    fn = P.gp_inference(K, y, diag_reg=1e-3, kernel_bound=B)
+    mean, info = fn("nngp", Kt, return_info=True, k_test_train_bound=Bt)
+    np.testing.assert_array_equal(mean, fn("nngp", Kt))
+    q = 0 if kind == "nngp" else 1
+    k, kt = mpref.kernel_ref(X, None, 2, ref, 1.5, 0.1)[q], mpref.kernel_ref(T, X, 2, ref, 1.5, 0.1)[q]
+    err = errors(exact_mean(k, kt, y, info["jitter"]), mean)
+    b = info["bound"]
+    print("gp_inference with kernel bounds %s %s: max bound / max error %.3g" % (act, kind, b.max() / err.max()))
+    assert np.all(b >= err)
+    if act == "relu":
+        assert b.max() <= 100 * err.max()
+    # a scalar kernel_bound (every entry) holds too, and is larger
+    scal = max(B.max(), Bt.max())
+    _, info2 = P.gp_inference(K, y, diag_reg=1e-3, kernel_bound=scal)("nngp", Kt, return_info=True)
+    assert np.all(info2["bound"] >= b) and np.all(info2["bound"] >= err)
+
+
+def test_bad_input():
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    with pytest.raises(dw.InputError, match="gelu"):
+        dw.kernel_bound(X, depth=2, act="gelu")
+    K, B = dw.kernel_bound(X, depth=1, act="relu")
+    fn = P.gp_inference(K, np.ones(6), diag_reg=1e-2, kernel_bound=B)
+    with pytest.raises(dw.InputError, match="k_test_train_bound"):
+        fn("nngp", K[:2], return_info=True)
+    with pytest.raises(dw.InputError, match="kernel_bound"):
+        P.gp_inference(K, np.ones(6), kernel_bound=-1.0)("nngp", K[:2], return_info=True)
+    with pytest.raises(dw.InputError, match="bound_test"):
+        fn("nngp", K[:2], return_info=True, k_test_train_bound=-B[:2])
+
+
+def test_cli_bound(tmp_path):
+    import json
+    import subprocess
+    cli = Path(__file__).resolve().parents[2] / "build" / "bin" / "deepwick"
+    X = np.random.default_rng(4).normal(size=(9, 3))
+    np.save(tmp_path / "X.npy", X)
+
+    def run(*args):
+        return subprocess.run([str(cli), "kernel", "--x", "X.npy", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=60)
+
+    r = run("--depth", "2", "--act", "relu", "--kind", "both", "--out", "K.npy", "--bound", "B.npy", "--json")
+    assert r.returncode == 0, r.stderr
+    K, B = dw.kernel_bound(X, depth=2, act="relu", kind="both")
+    np.testing.assert_array_equal(np.load(tmp_path / "K.npy"), K)
+    np.testing.assert_array_equal(np.load(tmp_path / "B.npy"), B)
+    assert json.loads(r.stdout)["bound_max"] == pytest.approx(B.max(), rel=1e-5)
+    for args, word in ((("--act", "gelu"), "gelu"), (("--act", "relu", "--all-layers"), "--all-layers")):
+        r = run("--depth", "2", *args, "--out", "K2.npy", "--bound", "B2.npy")
+        assert r.returncode != 0 and word in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "K2.npy").exists() and not (tmp_path / "B2.npy").exists()
+
+
+def test_relu_scaled_expression_apriori():
+    """'2*max(z, 0)' takes the relu family's closed form with lam^2 = 4 folded into the variances (rounded), so no
+    long-double reference: the a priori analysis of the sweep alone (docs/kernel.md, item 1) must hold."""
+    X = hard_inputs()
+    for depth in (1, 3):
+        for kind in ("nngp", "ntk"):
+            K, B = dw.kernel_bound(X, depth=depth, act="2*max(z, 0)", weight_var=1.5, bias_var=0.3, kind=kind)
+            ref = mpref.kernel_ref(X, None, depth, "relu", [1.5] + [6.0] * depth, 0.3)
+            E = abs_err(ref[0] if kind == "nngp" else ref[1], K)
+            assert np.all(B >= E), (depth, kind)
