@@ -172,8 +172,9 @@ static dw_status diff_square(const dw_act *act, double a, double b, double fscal
                     const double fa = f(sa * z, &da, act), fb = f(sb * z, &db, act), d = fa - fb;
                     q[rule] += w * d * d;
                     if (rule == 1) {
-                        const double ed = 4 * EPS * (fabs(fa) + fabs(fb) + 2 * fabs(sa * z * da) + 2 * fabs(sb * z * db)) +
-                                          2 * fscale;
+                        const double ed =
+                            4 * EPS * (fabs(fa) + fabs(fb) + 2 * fabs(sa * z * da) + 2 * fabs(sb * z * db)) +
+                            2 * fscale;
                         rnd += w * (2 * fabs(d) + ed) * ed;
                     }
                 }

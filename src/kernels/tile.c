@@ -109,67 +109,10 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
     }
 }
 
-/* Kinked generic activations: pairs with a half-angle s = (1 - rho)/2 below this carry s from layer to layer
- * (act/neardup.c) instead of recomputing rho from the rounded covariance, whose error would move Vd by ~eps/theta;
- * above it that recomputation costs at most eps / sqrt(DW_NEAR_HS) ~ 2e-13 of Vd. */
-#define DW_NEAR_HS 1e-6
-
-/* The near-duplicate pairs of one tile and layer: their carried half-angles hs (-1: not carried) and the absolute
- * error bounds ehs of those (tile layout), the tile's bound of rho's error at layer l (dr, for pairs whose
- * half-angle is recomputed from the covariance), and what the layer found: the largest angle term of the bound
- * (kink, as dw_kern_kink_max, which skips these pairs) and of the next layer's rho error (dr_next). */
-typedef struct {
-    double *hs, *ehs;
-    double dr, kink, dr_next;
-} near_state;
-
-/* A near-duplicate pair (hs, ehs: its half-angle at layer l and that one's error bound): the expectations from hs,
- * the next layer's entry, its half-angle and that one's error bound (act/neardup.c). The error of the half-angle
- * moves by first-order terms: D's own bound, dD/dhs = 2 sqrt(ab) Vd times ehs, the variances' errors through
- * |dD/da| <= sqrt(E[u^2 phi'(u)^2]) sqrt(2 D) / (2a) (Cauchy-Schwarz on dD/da = E[u phi'(u) (phi(u) - phi(v))] / (2a);
- * bound.c's PB_M is that factor times the error of a), and those of a', b' in (sqrt a' - sqrt b')^2 and sqrt(a'b').
- * The bound's angle term of the pair: J_x J_y dtheta, theta = 2 asin(sqrt(hs)). *done = 0 if the route does not
- * apply (phi with a jump: hs is then dropped). */
-static dw_status near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t jj, double th0,
-                            double sc, double scd, double *c, double *th, double *hs, double *ehs, double *rb,
-                            double *kink, int *done)
-{
-    const double ai = field(p, &p->X, l, F_A)[i], aj = field(p, &p->Y, l, F_A)[jj];
-    const double h0 = *hs, e0 = *ehs;
-    double V, Vd, D, bv, bd, bD;
-    *done = 0;
-    dw_status st = dw_act_dual_near(p->act, ai, aj, h0, p->target, sc, scd, &V, &Vd, &D, &bv, &bd, &bD);
-    if (st) return st;
-    if (!(D >= 0)) {
-        *hs = -1.0;
-        return DW_OK;
-    }
-    const double cn = sp->w * V + sp->beta;
-    *c = cn;
-    if (sp->ntk) *th = (sp->standard ? sp->fan_in * V + sp->has_bias : cn) + sp->w * Vd * th0;
-    /* the next layer's half-angle: ((a' + b')/2 - c' - (sqrt a' - sqrt b')^2 / 2) / (2 sqrt(a' b')), with
-     * (a' + b')/2 - c' = w D */
-    const double si = field(p, &p->X, l + 1, F_SA)[i], sj = field(p, &p->Y, l + 1, F_SA)[jj];
-    const double ei = field(p, &p->X, l + 1, PB_EA)[i], ej = field(p, &p->Y, l + 1, PB_EA)[jj];
-    const double Mi = field(p, &p->X, l, PB_M)[i], Mj = field(p, &p->Y, l, PB_M)[jj];
-    const double num = sp->w * D - 0.5 * (si - sj) * (si - sj), den = 2.0 * si * sj;
-    const double dD = bD + 2.0 * sqrt(ai) * sqrt(aj) * (fabs(Vd) + bd) * e0 + (Mi + Mj) * sqrt(2.0 * D);
-    const double dsum = 0.5 * (si * ei + sj * ej), hn = den > 0 ? fmin(fmax(num, 0.0) / den, 0.5) : -1.0;
-    const double enum_ = sp->w * dD + fabs(si - sj) * dsum + 0.5 * dsum * dsum +
-                         4 * DBL_EPSILON * (sp->w * D + (si - sj) * (si - sj));
-    *hs = hn;
-    *ehs = hn >= 0 ? enum_ / den + hn * (0.5 * (ei + ej) + 4 * DBL_EPSILON) : INFINITY;
-    *rb = fmax(sc > 0 ? bv / sc : bv > 0 ? INFINITY : 0.0, scd > 0 ? bd / scd : bd > 0 ? INFINITY : 0.0);
-    const double Ji = field(p, &p->X, l, PB_J)[i], Jj = field(p, &p->Y, l, PB_J)[jj];
-    *kink = Ji * Jj * 2.01 * (sqrt(h0 + e0) - sqrt(fmax(h0 - e0, 0.0))); /* asin(x) <= 1.005 x for x^2 < 1e-2 */
-    *done = 1;
-    return DW_OK;
-}
-
 /* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
  * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature); near-duplicate
  * pairs of a kinked phi (hsr, NULL otherwise: the row's carried half-angles, -1 where not carried) by
- * near_entry, which also advances their half-angle. */
+ * dw_kern_near_entry (near.c), which also advances their half-angle. */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                              double *bnd, const double *c0, const double *th0, double *c, double *th,
                              near_state *ns, size_t e0, gen_stats *gs)
@@ -192,7 +135,7 @@ static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, 
                 const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
                 double rb, kink;
                 int done;
-                dw_status st = near_entry(p, sp, l, i, j0 + j, th0[j], sc, scd, &c[j], &th[j], &hs, &ehs, &rb,
+                dw_status st = dw_kern_near_entry(p, sp, l, i, j0 + j, th0[j], sc, scd, &c[j], &th[j], &hs, &ehs, &rb,
                                           &kink, &done);
                 if (st) return st;
                 if (done) {
