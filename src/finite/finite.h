@@ -49,7 +49,7 @@ typedef struct dw_fw_layer {
 
 /* ---- the Mehler route (prim_series.c) ---------------------------------------------------------------------- */
 /* Hermite coefficients of every F_ij at one variance q: c[f][k], k = 0..K + 4 (Stein shifts up to 4). */
-#define DW_FW_K 120
+#define DW_FW_K (DW_GAUSS_K - 4) /* 146: the per-product expansions (dw_hermite_expand_pw, _smooth) reach DW_GAUSS_K */
 typedef struct dw_fw_coefs {
     double q;
     int K;
