@@ -112,9 +112,13 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
         if (m == 1) qy = p % J->n;
         return dw_fail(DW_ERR_RANGE,
                        "finite-width corrections: activation %s: the Mehler series reaches only %.2g relative accuracy "
-                       "on inputs %zu and %zu (above %g; a kink, or a function whose Hermite coefficients decay too "
-                       "slowly for the derivative moments, theory.md 1.6)",
-                       J->act->name, rel, p % J->n + 1, qy + 1, DW_FW_SERIES_MAX_ERR);
+                       "on inputs %zu and %zu (above %g): %s",
+                       J->act->name, rel, p % J->n + 1, qy + 1, DW_FW_SERIES_MAX_ERR,
+                       J->act->fam == DW_FAM_GENERIC && J->act->nkinks > 0
+                           ? "a kinked activation's derivative moments converge only like rho^k, too slowly at this "
+                             "correlation (theory.md 1.6)"
+                           : "its Hermite coefficients do not converge (a kink not located in the expression? write "
+                             "kinks with abs, max, min or relu)");
     }
     dw_fw_state_outputs(&s, out);
     return finite_outputs(out);
