@@ -15,6 +15,7 @@ JOBS    ?= 2
 BUILD   := build
 ASAN    := build-asan
 SLOW_PY := test_accuracy.py test_closed_forms.py test_generic.py test_kinked.py test_fwref.py test_finite_width_ref.py \
+           test_near_dup_kinked.py \
            test_kernel_ooc.py
 export PYTHONPATH := $(CURDIR)/python
 export DEEPWICK_LIBRARY := $(CURDIR)/$(BUILD)/lib/libdeepwick.so

@@ -69,10 +69,10 @@ DW_API const char *dw_finite_info_method(const dw_finite_info *info);
 /** C_nngp and C_ntk of the Gram block (see above). */
 DW_API double dw_finite_info_frobenius_nngp(const dw_finite_info *info);
 DW_API double dw_finite_info_frobenius_ntk(const dw_finite_info *info);
-/** The largest estimated absolute error of one Gaussian moment used (any pair, any layer), relative to
- * max(E phi(u)^2, E phi'(u)^2) over the pair's points at that layer: coefficient errors and the series' truncation
- * (generic activations) or rounding (closed forms). An estimate of the inputs of the recursion, not a bound on the
- * returned quantities. */
+/** The largest error estimate of any pair's outputs, each relative to its scale (K or Theta of the pair; their
+ * squares for the second moments): the running bound of the recursion fed with each Gaussian moment's error
+ * (rounding for the relu family's closed form; for the Mehler series the coefficients' quadrature errors, the
+ * series' truncation (an estimate) and rounding). The series route refuses a pair above 1e-6 (DW_ERR_RANGE). */
 DW_API double dw_finite_info_moment_error(const dw_finite_info *info);
 /** Pairs whose Gaussian moments came from the closed form (relu family) and from the Mehler series. */
 DW_API size_t dw_finite_info_pairs_closed(const dw_finite_info *info);

@@ -71,8 +71,8 @@ class FiniteWidth:
     rms_nngp, rms_ntk : float or None
         At ``width``: sqrt(C / N), the predicted RMS Frobenius error per Gram.
     info : dict
-        'method', 'moment_error' (relu family: the largest running error bound of a pair's outputs, relative to
-        each output's scale; otherwise the largest estimated error of one Gaussian moment, relative),
+        'method', 'moment_error' (the largest running error bound of a pair's outputs, relative to each output's
+        scale: K or Theta, squared for the second moments; the series route refuses pairs above 1e-6),
         'pairs_closed', 'pairs_series'.
     """
 

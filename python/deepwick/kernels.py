@@ -271,6 +271,7 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     net = _net.fc_net(depth, act, weight_var, bias_var, width=width if depth > 0 else None, param=param)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_all_layers(o.h, bool(all_layers)))
+    check(_opts_set_threads(o.h, nthreads))
     n = Xc.shape[0]
     m = n if Yc is None else Yc.shape[0]
     info = _Handle(_info_init, _info_clear) if return_info else None

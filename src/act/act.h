@@ -42,6 +42,20 @@ dw_status dw_act_expand(const dw_act *act, double q, int K, dw_hermite *h);
 dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, double target, int series,
                              double scale, double scale_d, double *v, double *vdot, double *bound, double *bound_d,
                              const char **route);
+/* The same at a given rho and s = sqrt(1 - rho^2) (series = 0: no Hermite series), for callers that carry the
+ * angle without cancellation (neardup.c). */
+dw_status dw_act_dual_kinked_rs(const dw_act *act, double a, double b, double rho, double srho, double target,
+                                int series, double scale, double scale_d, double *V, double *Vd, double *bound,
+                                double *bound_d, const char **route);
+/* The phi the conditional routes integrate: the closed-form pieces for elu / piecewise linear phi, else the
+ * expression. */
+dw_fn dw_act_kinked_fn(const dw_act *act);
+/* Near-duplicate pairs of a kinked generic phi (neardup.c): V = E[phi(u) phi(v)] and Vd at rho = 1 - 2 hs from the
+ * carried half-angle hs = (1 - rho)/2, and D = E[(phi(u) - phi(v))^2]/2 without cancellation (D = -1 when phi is
+ * discontinuous: not available), with absolute error bounds. */
+dw_status dw_act_dual_near(const dw_act *act, double a, double b, double hs, double target, double scale,
+                           double scale_d, double *V, double *Vd, double *D, double *bound, double *bound_d,
+                           double *bound_D);
 /* scale, scale_d: sqrt(E phi(u)^2 E phi(v)^2) and the same for phi', known to the caller (the kernel). */
 dw_status dw_act_dual_fix(const dw_act *act, double a, double b, double c, double target, double scale,
                           double scale_d, double *v, double *vdot, double *bound, double *bound_d);

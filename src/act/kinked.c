@@ -291,6 +291,8 @@ static double elu_fn(double z, double *dphi, const void *ctx)
     return la * al * expm1(z);
 }
 
+dw_fn dw_act_kinked_fn(const dw_act *act) { return act->elu ? elu_fn : act->pwl ? pwl_fn : dw_act_fn; }
+
 dw_status dw_act_expand(const dw_act *act, double q, int K, dw_hermite *h)
 {
     /* any kink, 0 included: the trapezoidal rules converge only like h^2 at a jump of phi' or phi'' (elu), so
@@ -341,6 +343,13 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
         return dw_fail(DW_ERR_INVALID, "dual: |c| = %g exceeds sqrt(ab) = %g", fabs(c), sqrt(a * b));
     double rho, srho;
     dw_corr(a, b, c, &rho, &srho);
+    return dw_act_dual_kinked_rs(act, a, b, rho, srho, target, series, scale, scale_d, V, Vd, bound, bound_d, route);
+}
+
+dw_status dw_act_dual_kinked_rs(const dw_act *act, double a, double b, double rho, double srho, double target,
+                                int series, double scale, double scale_d, double *V, double *Vd, double *bound,
+                                double *bound_d, const char **route)
+{
     double vs = 0, bs = INFINITY, vds = 0, bds = INFINITY, sc = scale, scd = scale_d;
     { /* piecewise linear phi: the closed form first, where its bound meets the target */
         double V0 = 0, Vd0 = 0, b0 = 0, bd0 = 0;
@@ -387,7 +396,7 @@ dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, do
      * numeric inner one, at
      * refinement levels 0..MAX_LEVEL (panel lengths / 4^level) */
     const int has_closed = act->elu || act->pwl;
-    const dw_fn fn = act->elu ? elu_fn : act->pwl ? pwl_fn : dw_act_fn;
+    const dw_fn fn = dw_act_kinked_fn(act);
     const dw_cond_act closed = {fn, act, act->elu ? elu_inner : pwl_inner, act, act->kinks, act->nkinks};
     const dw_cond_act numeric = {fn, act, NULL, NULL, act->kinks, act->nkinks};
     /* steps: closed-form inner at levels 0..MAX_LEVEL (if any), then the numeric inner at levels 0..MAX_LEVEL */

@@ -49,13 +49,12 @@ typedef struct dw_fw_layer {
 
 /* ---- the Mehler route (prim_series.c) ---------------------------------------------------------------------- */
 /* Hermite coefficients of every F_ij at one variance q: c[f][k], k = 0..K + 4 (Stein shifts up to 4). */
-#define DW_FW_K 120
+#define DW_FW_K (DW_GAUSS_K - 4) /* 146: the per-product expansions (dw_hermite_expand_pw, _smooth) reach DW_GAUSS_K */
 typedef struct dw_fw_coefs {
     double q;
     int K;
     double c[DW_FW_NF][DW_FW_K + 5];
     double err[DW_FW_NF]; /* the largest coefficient error estimate of each F */
-    double rel[DW_FW_NF]; /* err relative to F's largest coefficient */
     int last[DW_FW_NF];   /* the last k with |c_k| > 1e-20 max |c| */
 } dw_fw_coefs;
 dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c);
@@ -69,6 +68,8 @@ typedef struct dw_fw_vecs {
     unsigned gen;
     unsigned stamp[DW_FW_NF][5];
     int kmax[DW_FW_NF][5]; /* the last k whose term is not negligible (|v_k| > 1e-20 max |v|) */
+    bool cut[DW_FW_NF][5]; /* kmax is DW_FW_K with coefficients not negligible beyond: the series is truncated */
+    double wnorm[DW_FW_NF][5], vnorm[DW_FW_NF][5]; /* ||(v_k / c_{k+n})_k||_2 and ||v||_2 over k <= kmax */
     double v[DW_FW_NF][5][DW_FW_K + 1];
 } dw_fw_vecs;
 void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho);

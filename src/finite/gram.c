@@ -37,6 +37,13 @@ typedef struct job {
  * A pair over it in double is run again in __float128; one over it there is refused. */
 #define DW_FW_CLOSED_MAX_ERR 1e-9
 
+/* the largest relative error estimate accepted on a pair's outputs from the Mehler series (each output relative to
+ * its scale, as above): the running bound of dw_fw_state_bound_step fed with each moment's error estimate (the
+ * coefficients' quadrature errors, the series' truncation, rounding). Kinked products (abs written as an
+ * expression, clamps) have slowly decaying coefficients whose derivative moments the series sums only thanks to
+ * rho^k: such pairs are refused rather than returned inaccurate. */
+#define DW_FW_SERIES_MAX_ERR 1e-6
+
 static const dw_fw_coefs *coefs_of(const job *J, size_t p, int l) { return &J->coefs[p * (size_t)J->L + l - 1]; }
 
 static dw_status finite_outputs(const double out[])
@@ -70,16 +77,20 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
                            p + 1, (J->sym ? q : q - J->n) + 1, ang, at, rel, DW_FW_CLOSED_MAX_ERR);
         return finite_outputs(out);
     }
-    dw_fw_state s;
-    dw_fw_prim P;
+    dw_fw_state s, e; /* e: the running error bound (series route) */
+    dw_fw_prim P, E;
     dw_fw_state_init(&s, m, x, y, J->d, &J->lay[0]);
+    e = s;
+    double *ev = &e.K[0][0];
+    for (int k = 0; k < 96; k++) ev[k] = fabs(ev[k]) * (double)(J->d + 2) * DBL_EPSILON; /* the inputs' dot products */
     for (int l = 1; l <= J->L; l++) {
         const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
         dw_status st;
         if (J->closed) {
             dw_fw_relu R = {.alpha = J->alpha, .lam = J->lam, .a = a, .b = b, .c = c, .m = 1}; /* one input */
             st = dw_fw_relu_prepare(&R, l > 1);
-            if (!st) st = dw_fw_prim_fill(m, l > 1, dw_fw_relu_moment, &R, &P);
+            if (!st) st = dw_fw_prim_fill(m, l > 1, dw_fw_relu_moment, &R, &P, NULL);
+            if (!st) dw_fw_state_bound_step(&e, &s, &P, 32 * DBL_EPSILON, NULL, &J->lay[l]);
         } else {
             double rho = 1.0, sr;
             if (m == 2) dw_corr(a, b, c, &rho, &sr);
@@ -88,13 +99,26 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
             dw_fw_vecs *vy = &vx[J->L];
             dw_fw_vecs_reset(vy, coefs_of(J, q, l), rho);
             dw_fw_series2 S2 = {&vx[l - 1], vy};
-            st = dw_fw_prim_fill(m, l > 1, dw_fw_series2_moment, &S2, &P);
+            st = dw_fw_prim_fill(m, l > 1, dw_fw_series2_moment, &S2, &P, &E);
+            if (!st) dw_fw_state_bound_step(&e, &s, &P, 4 * DBL_EPSILON, &E, &J->lay[l]);
         }
         if (st) return st;
-        double scale = 0.0;
-        for (int i = 0; i < m; i++) scale = fmax(scale, fmax(fabs(P.s[i][i]), fabs(P.p[i][i])));
-        if (scale > 0 && P.err / scale > *err) *err = P.err / scale;
         dw_fw_state_step(&s, &P, &J->lay[l]);
+    }
+    const double rel = dw_fw_state_rel_bound(&s, &e);
+    if (rel > *err) *err = rel;
+    if (!J->closed && !(rel <= DW_FW_SERIES_MAX_ERR)) {
+        size_t qy = J->sym ? q : q - J->n;
+        if (m == 1) qy = p % J->n;
+        return dw_fail(DW_ERR_RANGE,
+                       "finite-width corrections: activation %s: the Mehler series reaches only %.2g relative accuracy "
+                       "on inputs %zu and %zu (above %g): %s",
+                       J->act->name, rel, p % J->n + 1, qy + 1, DW_FW_SERIES_MAX_ERR,
+                       J->act->fam == DW_FAM_GENERIC && J->act->nkinks > 0
+                           ? "a kinked activation's derivative moments converge only like rho^k, too slowly at this "
+                             "correlation (theory.md 1.6)"
+                           : "its Hermite coefficients do not converge (a kink not located in the expression? write "
+                             "kinks with abs, max, min or relu)");
     }
     dw_fw_state_outputs(&s, out);
     return finite_outputs(out);

@@ -35,29 +35,6 @@ static REAL DW_FW_T(pair_angle)(REAL a, REAL b, REAL c, REAL dist)
     return 2 * FN(asin)(FN(sqrt)(s2 > 0 ? s2 : 0));
 }
 
-/* the bound's largest ratio to each output's scale (K, Theta; K^2, Theta^2 for the second moments) */
-static double DW_FW_T(rel_bound)(const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_state) *e)
-{
-    REAL o[DW_FW_COUNT], eo[DW_FW_COUNT], k = 0, t = 0;
-    double r = 0.0;
-    DW_FW_T(dw_fw_state_outputs)(s, o);
-    DW_FW_T(dw_fw_state_outputs)(e, eo);
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-            if (FN(fabs)(s->K[a][b]) > k) k = FN(fabs)(s->K[a][b]);
-            if (FN(fabs)(s->T[a][b]) > t) t = FN(fabs)(s->T[a][b]);
-        }
-    for (int q = 0; q < DW_FW_COUNT; q++) {
-        int ntk = q == DW_FW_NTK || q == DW_FW_NTK_1 || q == DW_FW_NTK_VAR || q == DW_FW_NTK_COV;
-        int second = q == DW_FW_NNGP_VAR || q == DW_FW_NTK_VAR || q == DW_FW_NNGP_COV || q == DW_FW_NTK_COV ||
-                     q == DW_FW_KAPPA4;
-        REAL sc = ntk ? t : k;
-        if (second) sc *= sc;
-        if (sc > 0 && (double)(eo[q] / sc) > r) r = (double)(eo[q] / sc);
-    }
-    return r;
-}
-
 dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_layer *lay, const double *x,
                                    const double *y, size_t d, double out[], double *rel, double *angle, int *layer)
 {
@@ -76,7 +53,7 @@ dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_
         if (l > 1 && dth < *angle) *angle = dth, *layer = l;
         DW_FW_T(dw_fw_relu) R = {.alpha = alpha, .lam = lam, .a = a, .b = b, .c = c, .m = 2, .theta = th};
         dw_status st = DW_FW_T(dw_fw_relu_prepare)(&R, l > 1);
-        if (!st) st = DW_FW_T(dw_fw_prim_fill)(2, l > 1, DW_FW_T(dw_fw_relu_moment), &R, &P);
+        if (!st) st = DW_FW_T(dw_fw_prim_fill)(2, l > 1, DW_FW_T(dw_fw_relu_moment), &R, &P, NULL);
         if (st) return st;
         /* the distance of the next layer, E[(phi(u) - phi(v))^2] without cancellation */
         const REAL al = alpha, D = s.dist;
@@ -92,7 +69,7 @@ dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_
         const REAL dth_err = 2 * (8 * l * EPS * (s.dist + dsa * dsa) / (4 * sq)) / sn + 4 * EPS * th;
         if ((double)dth_err > angle_err) angle_err = (double)dth_err;
         const REAL prel = 32 * EPS;
-        DW_FW_T(dw_fw_state_bound_step)(&e, &s, &P, prel, &lay[l]);
+        DW_FW_T(dw_fw_state_bound_step)(&e, &s, &P, prel, NULL, &lay[l]);
         DW_FW_T(dw_fw_state_step)(&s, &P, &lay[l]);
         s.dist = lay[l].cw * (REAL)lam * lam * ed;
     }
@@ -101,6 +78,6 @@ dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_
     for (int k = 0; k < DW_FW_COUNT; k++) out[k] = (double)o[k];
     /* the outputs move by at most about their scale times the angle's change (measured: Theta1 ~ 0.6 theta Theta
      * near parallel relu pairs); 100 is the margin */
-    *rel = DW_FW_T(rel_bound)(&s, &e) + 100 * angle_err;
+    *rel = DW_FW_T(dw_fw_state_rel_bound)(&s, &e) + 100 * angle_err;
     return DW_OK;
 }

@@ -19,7 +19,8 @@ typedef struct DW_FW_T(fill_ctx) {
     int m;
     DW_FW_T(dw_fw_moment_fn) mom;
     void *ctx;
-    REAL val[KEYS];
+    REAL val[KEYS], err_of[KEYS];
+    int want_err; /* a second pass over the cache: each moment's error estimate instead of its value */
     unsigned stamp[KEYS]; /* == gen: computed in this fill (no clearing between fills) */
     unsigned gen;
     REAL err;
@@ -44,24 +45,16 @@ static REAL DW_FW_T(moment)(DW_FW_T(fill_ctx) *F, const int *phis, int np, const
             return 0.0;
         }
         F->val[key] = v;
+        F->err_of[key] = e;
         F->stamp[key] = F->gen;
         if (e > F->err) F->err = e;
     }
-    return F->val[key];
+    return F->want_err ? F->err_of[key] : F->val[key];
 }
 
-dw_status DW_FW_T(dw_fw_prim_fill)(int m, bool deriv, DW_FW_T(dw_fw_moment_fn) mom, void *ctx, DW_FW_T(dw_fw_prim) *P)
+static void DW_FW_T(fill_pass)(DW_FW_T(fill_ctx) *Fp, int m, bool deriv, DW_FW_T(dw_fw_prim) *P)
 {
-    static _Thread_local DW_FW_T(fill_ctx) F; /* 50 KB: off the stack */
-    F.m = m;
-    F.mom = mom;
-    F.ctx = ctx;
-    F.err = 0.0;
-    F.st = DW_OK;
-    if (++F.gen == 0) { /* wrapped: every stamp is stale again */
-        memset(F.stamp, 0, sizeof F.stamp);
-        F.gen = 1;
-    }
+#define F (*Fp)
     memset(P, 0, sizeof *P);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++) {
@@ -93,5 +86,28 @@ dw_status DW_FW_T(dw_fw_prim_fill)(int m, bool deriv, DW_FW_T(dw_fw_moment_fn) m
                 }
         }
     P->err = F.err;
+#undef F
+}
+
+dw_status DW_FW_T(dw_fw_prim_fill)(int m, bool deriv, DW_FW_T(dw_fw_moment_fn) mom, void *ctx, DW_FW_T(dw_fw_prim) *P,
+                                   DW_FW_T(dw_fw_prim) *E)
+{
+    static _Thread_local DW_FW_T(fill_ctx) F; /* 75 KB: off the stack */
+    F.m = m;
+    F.mom = mom;
+    F.ctx = ctx;
+    F.err = 0.0;
+    F.st = DW_OK;
+    F.want_err = 0;
+    if (++F.gen == 0) { /* wrapped: every stamp is stale again */
+        memset(F.stamp, 0, sizeof F.stamp);
+        F.gen = 1;
+    }
+    DW_FW_T(fill_pass)(&F, m, deriv, P);
+    if (!F.st && E) { /* every moment is cached now: the same entries, their errors */
+        F.want_err = 1;
+        DW_FW_T(fill_pass)(&F, m, deriv, E);
+        F.want_err = 0;
+    }
     return F.st;
 }

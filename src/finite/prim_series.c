@@ -136,12 +136,11 @@ static int coefs_onepass(const dw_act *act, double q, dw_fw_coefs *c, dw_status 
     return 1;
 }
 
-static void coefs_rel(dw_fw_coefs *c)
+static void coefs_last(dw_fw_coefs *c)
 {
     for (int f = 0; f < DW_FW_NF; f++) {
         double big = 0.0;
         for (int k = 0; k <= DW_FW_K + 4; k++) big = fmax(big, fabs(c->c[f][k]));
-        c->rel[f] = big > 0 ? c->err[f] / big : 0.0;
         int last = DW_FW_K + 4;
         while (last > 0 && !(fabs(c->c[f][last]) > 1e-20 * big)) last--;
         c->last[f] = last;
@@ -158,7 +157,7 @@ dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c)
     dw_status st = DW_OK;
     int kinked = act->fam == DW_FAM_GENERIC && act->nkinks > 0;
     if (!kinked && q <= 16 && coefs_onepass(act, q, c, &st)) {
-        if (!st) coefs_rel(c);
+        if (!st) coefs_last(c);
         return st;
     }
     for (int i = 0; i <= DW_FW_POW; i++)
@@ -178,7 +177,7 @@ dw_status dw_fw_coefs_compute(const dw_act *act, double q, dw_fw_coefs *c)
             }
             c->err[f] = e;
         }
-    coefs_rel(c);
+    coefs_last(c);
     return DW_OK;
 }
 
@@ -217,21 +216,29 @@ static const double *vec(dw_fw_vecs *V, int f, int n)
     /* the coefficients of smooth products decay fast, and rho^k too: the dot products stop where the remaining
      * coefficients are below 1e-20 of their largest or rho^k is below 1e-20 (changes far below the coefficients'
      * own errors) */
-    double *out = V->v[f][n], p = s;
+    double *out = V->v[f][n], p = s, w2 = 0.0, v2 = 0.0;
     const double pmin = 1e-20 * s;
     int km = V->c->last[f] - n;
+    /* truncated: the coefficients are not negligible up to the last one computed (or beyond DW_FW_K) */
+    bool cut = V->c->last[f] == DW_FW_K + 4 || km > DW_FW_K;
     if (km > DW_FW_K) km = DW_FW_K;
     if (km < 0) km = 0;
     for (int k = 0; k <= km; k++) {
         out[k] = w[k] * c[k] * p;
+        w2 += w[k] * p * w[k] * p;
+        v2 += out[k] * out[k];
         p *= V->rho;
         if (!(fabs(p) > pmin) && k < km) {
             km = k + 1;
             out[km] = 0.0;
+            cut = false;
             break;
         }
     }
     V->kmax[f][n] = km;
+    V->cut[f][n] = cut;
+    V->wnorm[f][n] = sqrt(w2);
+    V->vnorm[f][n] = sqrt(v2);
     V->stamp[f][n] = V->gen;
     return out;
 }
@@ -251,17 +258,19 @@ dw_status dw_fw_series2_moment(void *vctx, int ix, int jx, int nx, int iy, int j
         sa += fabs(uv);
     }
     double last = 0.0;
-    for (int k = ke - 7 > 0 ? ke - 7 : 0; k <= ke; k++) {
-        const double t = fabs(u[k] * v[k]);
-        last = t > last ? t : last;
-    }
-    const double r = fabs(S->y->rho);
-    /* an estimate: the coefficients' errors relative to their scale times the terms' magnitudes (the terms that
-     * matter are those of large coefficients); truncation: the last terms' size carried on geometrically, at most
-     * K more of them (the coefficients of a kinked product decay algebraically, those of a smooth one faster);
-     * rounding */
+    const dw_fw_vecs *X = S->x, *Y = S->y;
+    if (X->cut[fx][nx] && Y->cut[fy][ny]) /* both series run to DW_FW_K: the sum is truncated */
+        for (int k = ke - 7 > 0 ? ke - 7 : 0; k <= ke; k++) {
+            const double t = fabs(u[k] * v[k]);
+            last = t > last ? t : last;
+        }
+    const double r = fabs(Y->rho);
+    /* the coefficients' errors: each of F's within err_x, so by Cauchy-Schwarz their effect on the sum is at most
+     * err_x ||weights_x|| ||v|| (and likewise for G); truncation (an estimate): the last terms' size carried on
+     * geometrically, at most K more of them (the coefficients of a kinked product's derivatives decay
+     * algebraically, so only rho^k makes the sum converge); rounding */
     *value = sv;
-    *err = (S->x->c->rel[fx] + S->y->c->rel[fy] + 4 * DBL_EPSILON * (K + 1)) * sa +
-           last * (r < 1.0 ? fmin(r / (1.0 - r), (double)K) : (double)K);
+    *err = X->c->err[fx] * X->wnorm[fx][nx] * Y->vnorm[fy][ny] + Y->c->err[fy] * Y->wnorm[fy][ny] * X->vnorm[fx][nx] +
+           4 * DBL_EPSILON * (K + 1) * sa + last * (r < 1.0 ? fmin(r / (1.0 - r), (double)K) : (double)K);
     return DW_OK;
 }

@@ -16,8 +16,10 @@ typedef struct DW_FW_T(dw_fw_prim) {
 
 /* Fill every primitive for a point set of m (1 or 2) inputs from the moment function; without `deriv` only those
  * without derivatives (s, p, SS, SP, PP; the others read 0): what the step from layer 1 needs, whose corrections
- * are all zero (so a degenerate pair, x and -x, needs no derivative there). */
-dw_status DW_FW_T(dw_fw_prim_fill)(int m, bool deriv, DW_FW_T(dw_fw_moment_fn) mom, void *ctx, DW_FW_T(dw_fw_prim) *P);
+ * are all zero (so a degenerate pair, x and -x, needs no derivative there). E (optional): each entry's absolute
+ * error estimate, from the moment function's err. */
+dw_status DW_FW_T(dw_fw_prim_fill)(int m, bool deriv, DW_FW_T(dw_fw_moment_fn) mom, void *ctx, DW_FW_T(dw_fw_prim) *P,
+                                   DW_FW_T(dw_fw_prim) *E);
 
 /* ---- the relu family in closed form (prim_relu.c): phi = lam (z on z > 0, alpha z on z < 0) --------------- */
 typedef struct DW_FW_T(dw_fw_relu) {
@@ -52,10 +54,13 @@ void DW_FW_T(dw_fw_state_init)(DW_FW_T(dw_fw_state) *s, int m, const double *x, 
 void DW_FW_T(dw_fw_state_step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L);
 /* The running error bound of a step: e holds absolute bounds on the errors of s's entries (K .. F); it becomes
  * the bound for step(s), from the magnitudes of s and P, the primitives' relative error prel (a few ulps of each
- * from the relu family's closed form, plus the effect of the angle's error) and the rounding of the sums (first
- * order in the errors). */
+ * from the relu family's closed form, plus the effect of the angle's error) plus, if Perr is not NULL, each entry's
+ * absolute error (the series route), and the rounding of the sums (first order in the errors). */
 void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
-                                     DW_FW_REAL prel, const dw_fw_layer *L);
+                                     DW_FW_REAL prel, const DW_FW_T(dw_fw_prim) *Perr, const dw_fw_layer *L);
+/* The largest ratio of the error bound e's outputs to each output's scale (K, Theta; K^2, Theta^2 for the second
+ * moments) of the state s. */
+double DW_FW_T(dw_fw_state_rel_bound)(const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_state) *e);
 /* The output quantities (DW_FW_COUNT) of the pair (x, y) (m = 2) or (x, x) (m = 1). */
 void DW_FW_T(dw_fw_state_outputs)(const DW_FW_T(dw_fw_state) *s, DW_FW_REAL out[]);
 

@@ -144,7 +144,7 @@ _Static_assert(offsetof(DW_FW_T(dw_fw_prim), Q1) + sizeof(REAL[8]) - offsetof(DW
                "DW_FW_T(dw_fw_prim): s .. Q1 contiguous");
 
 void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
-                                     REAL prel, const dw_fw_layer *L)
+                                     REAL prel, const DW_FW_T(dw_fw_prim) *Perr, const dw_fw_layer *L)
 {
     /* every output of the step is a sum of products of state entries, primitives and non-negative constants; on
      * magnitudes the step is monotone, so DW_FW_T(step)(|s| + e, |P| (1 + 32 eps)) - DW_FW_T(step)(|s|, |P|) bounds the propagated error
@@ -160,6 +160,8 @@ void DW_FW_T(dw_fw_state_bound_step)(DW_FW_T(dw_fw_state) *e, const DW_FW_T(dw_f
     REAL *vp = &xp.K[0][0], *qp = &pp.s[0][0];
     for (int k = 0; k < STATE_N; k++) vp[k] += ve[k];
     for (int k = 0; k < PRIM_N; k++) qp[k] += prel * qp[k];
+    if (Perr)
+        for (int k = 0; k < PRIM_N; k++) qp[k] += FN(fabs)((&Perr->s[0][0])[k]);
     DW_FW_T(step)(&xa, &pa, L, 1.0);
     DW_FW_T(step)(&xp, &pp, L, 1.0);
     for (int k = 0; k < STATE_N; k++) ve[k] = (vp[k] - va[k]) + 64 * EPS * va[k];
@@ -177,4 +179,26 @@ void DW_FW_T(dw_fw_state_outputs)(const DW_FW_T(dw_fw_state) *s, REAL out[])
     out[DW_FW_NNGP_COV] = s->V[I4(x, x, y, y)];
     out[DW_FW_NTK_COV] = s->A[I4(x, x, y, y)] + 2.0 * s->B[I4(x, x, y, y)];
     out[DW_FW_KAPPA4] = s->V[I4(x, x, y, y)] + 2.0 * s->V[I4(x, y, x, y)];
+}
+
+double DW_FW_T(dw_fw_state_rel_bound)(const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_state) *e)
+{
+    REAL o[DW_FW_COUNT], eo[DW_FW_COUNT], k = 0, t = 0;
+    double r = 0.0;
+    DW_FW_T(dw_fw_state_outputs)(s, o);
+    DW_FW_T(dw_fw_state_outputs)(e, eo);
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            if (FN(fabs)(s->K[a][b]) > k) k = FN(fabs)(s->K[a][b]);
+            if (FN(fabs)(s->T[a][b]) > t) t = FN(fabs)(s->T[a][b]);
+        }
+    for (int q = 0; q < DW_FW_COUNT; q++) {
+        int ntk = q == DW_FW_NTK || q == DW_FW_NTK_1 || q == DW_FW_NTK_VAR || q == DW_FW_NTK_COV;
+        int second = q == DW_FW_NNGP_VAR || q == DW_FW_NTK_VAR || q == DW_FW_NNGP_COV || q == DW_FW_NTK_COV ||
+                     q == DW_FW_KAPPA4;
+        REAL sc = ntk ? t : k;
+        if (second) sc *= sc;
+        if (sc > 0 && (double)(eo[q] / sc) > r) r = (double)(eo[q] / sc);
+    }
+    return r;
 }

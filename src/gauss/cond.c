@@ -78,7 +78,7 @@ static int cmp_double(const void *x, const void *y)
 /* Panel edges of [lo, hi]: graded from both ends, h0, 2 h0, 4 h0, ... up to hmax, uniform (<= hmax) between
  * (phi(sqrt(q) z) varies on the scale 1/sqrt(q) next to a kink: e^{sqrt(q) z} - 1 of elu). Returns the count of
  * edges written to e (at most max). */
-static int panel_edges(double lo, double hi, double h0, double hmax, double *e, int max)
+int dw_gl_panel_edges(double lo, double hi, double h0, double hmax, double *e, int max)
 {
     int n = 0, m = 0;
     double left[64], right[64];
@@ -136,7 +136,7 @@ static void inner_numeric(const dw_cond_act *A, double m, double sig, int which,
     for (int j = 0; j + 1 < nb; j++) {
         if (!(br[j + 1] > br[j])) continue;
         double e[256];
-        const int ne = panel_edges(br[j], br[j + 1], h0, hz, e, 256);
+        const int ne = dw_gl_panel_edges(br[j], br[j + 1], h0, hz, e, 256);
         for (int q = 0; q + 1 < ne; q++) {
             const double h = e[q + 1] - e[q], c = 0.5 * (e[q] + e[q + 1]);
             for (int i = 0; i < p; i++) {
@@ -211,7 +211,7 @@ dw_status dw_dual_cond(const dw_cond_act *A, double a, double b, double rho, dou
         for (int j = 0; j + 1 < nb; j++) {
             if (!(br[j + 1] > br[j])) continue;
             double e[256];
-            const int ne = panel_edges(br[j], br[j + 1], h0, hx, e, 256);
+            const int ne = dw_gl_panel_edges(br[j], br[j + 1], h0, hx, e, 256);
             for (int q = 0; q + 1 < ne; q++) {
                 const double h = e[q + 1] - e[q], c = 0.5 * (e[q] + e[q + 1]);
                 for (int i = 0; i < p; i++) {

@@ -134,6 +134,9 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
 /* Gauss-Legendre rules on [-1, 1]: which = 0, 1, 2 gives 10, 16, 24 points (returned); built once. */
 #define DW_GL_RULES 3
 int dw_gl_rule(int which, const double **x, const double **w);
+/* Panel edges of [lo, hi] for composite rules (cond.c): graded from both ends, h0, 2 h0, 4 h0, ... up to hmax,
+ * uniform (<= hmax) between; returns the count of edges written to e (at most max). */
+int dw_gl_panel_edges(double lo, double hi, double h0, double hmax, double *e, int max);
 
 /* P(X > h, Y > k) for standard (X, Y) with correlation |rho| < 1 and s = sqrt(1 - rho^2) (accurate: from
  * dw_corr); *err (may be NULL): an absolute error estimate, rounding plus the rules' |Q24 - Q16| (bvn.c). */

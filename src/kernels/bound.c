@@ -174,9 +174,10 @@ void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_
 /* The largest over a tile's entries (rows i0..i1, columns j0..j1; c0: their layer-l covariances, row stride njp;
  * sym: only entries j >= i, the pairs (x, x) left out, whose angle is exactly 0) of the angle term
  * J_x J_y dtheta, dtheta <= 2 dr / sin(theta) while dr <= (1 - |rho|) / 2, else sqrt(6 dr) (dr: the tile's bound
- * of rho's error). 0 where phi' has no jump. */
+ * of rho's error). 0 where phi' has no jump. Entries with carried >= 0 (tile layout, may be NULL: near-duplicate
+ * pairs that carry their half-angle, tile.c) are left out: their term comes with their own error bound. */
 double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, size_t j0, size_t j1,
-                        const double *c0, size_t njp, int sym, double dr)
+                        const double *c0, const double *carried, size_t njp, int sym, double dr)
 {
     if (!(dr > 0)) return 0.0;
     const double *Jx = field(p, &p->X, l, PB_J), *Jy = field(p, &p->Y, l, PB_J) + j0;
@@ -185,7 +186,7 @@ double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, si
     double mx = 0.0;
     for (size_t i = i0; i < i1; i++) {
         if (!(Jx[i] > 0)) continue;
-        const double *cr = c0 + (i - i0) * njp;
+        const double *cr = c0 + (i - i0) * njp, *hr = carried ? carried + (i - i0) * njp : NULL;
         const size_t js = sym && i > j0 ? ((i - j0) & ~(size_t)3) : 0; /* the rows the sweep computed */
         const double ji = Jx[i], ih = ihx[i];
         double m = 0.0;
@@ -194,7 +195,7 @@ double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, si
             const double r = cr[j] * (ih * ihy[j]), rho = MIN(MAX(r, -1.0), 1.0);
             const double gap = 1 - (rho < 0 ? -rho : rho), sn = sqrt((1 - rho) * (1 + rho));
             const double dth = dr <= 0.5 * gap ? 2 * dr / (sn > 0 ? sn : 1.0) : far;
-            const double v = (sym && i == j0 + j) ? 0.0 : ji * Jy[j] * dth;
+            const double v = (sym && i == j0 + j) || (hr && hr[j] >= 0) ? 0.0 : ji * Jy[j] * dth;
             m = MAX(m, v);
         }
         mx = MAX(mx, m);

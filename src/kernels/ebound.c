@@ -241,7 +241,7 @@ void dw_kern_ebound_generic(const dw_kernel_plan *p, const dw_step *st, int l, s
     for (size_t j = 0; j < nj; j++) {
         const size_t jj = j0 + j;
         const int same = p->symmetric && i == jj;
-        const double kink = kinked ? dw_kern_kink_max(p, l, i, i + 1, jj, jj + 1, c0 + j, 4, same, dr[j]) : 0.0;
+        const double kink = kinked ? dw_kern_kink_max(p, l, i, i + 1, jj, jj + 1, c0 + j, NULL, 4, same, dr[j]) : 0.0;
         double worst = 0.0;
         dw_kern_bound_tile(p, st, l, i, i + 1, jj, jj + 1, b[j], kink, &dr[j], &et[j], &worst);
     }

@@ -142,7 +142,7 @@ void dw_kern_cache_free(gen_cache *c);
  * reported layer. */
 void dw_kern_bound_fields(const dw_kernel_plan *p, side *sd);
 double dw_kern_kink_max(const dw_kernel_plan *p, int l, size_t i0, size_t i1, size_t j0, size_t j1,
-                        const double *c0, size_t njp, int sym, double dr);
+                        const double *c0, const double *carried, size_t njp, int sym, double dr);
 void dw_kern_bound_tile(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i0, size_t i1, size_t j0,
                         size_t j1, double B, double kink, double *dr, double *et, double *worst);
 
@@ -207,6 +207,27 @@ void dw_kern_ebound_smooth(const dw_kernel_plan *p, size_t i, size_t j0, size_t 
                            const double *DAj);
 /* 1 if the activation has per-entry bounds (relu family, generic, the smooth closed forms above, depth 0). */
 int dw_kern_ebound_supported(const dw_kernel_plan *p);
+
+/* Kinked generic activations: pairs with a half-angle s = (1 - rho)/2 below this carry s from layer to layer
+ * (act/neardup.c) instead of recomputing rho from the rounded covariance, whose error would move Vd by ~eps/theta;
+ * above it that recomputation costs at most eps / sqrt(DW_NEAR_HS) ~ 2e-13 of Vd. */
+#define DW_NEAR_HS 1e-6
+
+/* The near-duplicate pairs of one tile and layer: their carried half-angles hs (-1: not carried) and the absolute
+ * error bounds ehs of those (tile layout), the tile's bound of rho's error at layer l (dr, for pairs whose
+ * half-angle is recomputed from the covariance), and what the layer found: the largest angle term of the bound
+ * (kink, as dw_kern_kink_max, which skips these pairs) and of the next layer's rho error (dr_next). */
+typedef struct {
+    double *hs, *ehs;
+    double dr, kink, dr_next;
+} near_state;
+
+/* near.c: a near-duplicate pair (hs, ehs: its half-angle at layer l and that one's error bound): the expectations
+ * from hs, the next layer's entry (c, th), its half-angle and that one's error bound, the entry's relative
+ * expectation bound rb and the bound's angle term kink; *done = 0 if the route does not apply (phi with a jump). */
+dw_status dw_kern_near_entry(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t jj, double th0,
+                             double sc, double scd, double *c, double *th, double *hs, double *ehs, double *rb,
+                             double *kink, int *done);
 
 /* gram.c: the info of a finished computation over plan p. */
 void dw_kern_fill_info(const dw_kernel_plan *p, dw_kernel_info *info);

@@ -95,7 +95,7 @@ static dw_status side_init(dw_kernel_plan *p, side *sd, const double *x, size_t 
         }
         a[i] = nrm;
     }
-    if (dw_act_homogeneous(p->act)) {
+    if (dw_act_homogeneous(p->act) || (p->act->fam == DW_FAM_GENERIC && p->act->nkinks > 0)) {
         sd->fx = dw_alloc(2 * sd->np, sizeof(double), "per-point input factors");
         if (!sd->fx) return DW_ERR_NOMEM;
         for (size_t i = 0; i < sd->np; i++) {

@@ -119,17 +119,49 @@ static void store(double *out, size_t ld, const double *v, size_t ni, size_t nj,
 }
 
 /* Generic activations, one row after the series step: entries whose series bound (in bnd) misses the target are
- * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature). */
+ * recomputed from their layer-l state (c0, th0) by the certified pairwise route (2-D quadrature); near-duplicate
+ * pairs of a kinked phi (hsr, NULL otherwise: the row's carried half-angles, -1 where not carried) by
+ * dw_kern_near_entry (near.c), which also advances their half-angle. */
 static dw_status generic_fix(const dw_kernel_plan *p, const dw_step *sp, int l, size_t i, size_t j0, size_t nj,
                              double *bnd, const double *c0, const double *th0, double *c, double *th,
-                             gen_stats *gs)
+                             near_state *ns, size_t e0, gen_stats *gs)
 {
+    double *hsr = ns ? ns->hs + e0 : NULL, *ehr = ns ? ns->ehs + e0 : NULL;
     const double *ai = field(p, &p->X, l, F_A), *aj = field(p, &p->Y, l, F_A);
     const double *gi = field(p, &p->X, l, GEN_GB), *gj = field(p, &p->Y, l, GEN_GB);
     const size_t si = p->X.np, sj = p->Y.np;
     gs->evaluations += nj;
     for (size_t j = 0; j < nj; j++) {
         double b = bnd[j];
+        if (hsr && !(p->symmetric && i == j0 + j)) {
+            double hs = hsr[j], ehs = ehr[j], t;
+            if (!(hs >= 0)) { /* from the covariance: rho is off by at most the tile's bound dr */
+                dw_act_half_angle(ai[i], aj[j0 + j], c0[j], &hs, &t);
+                ehs = 0.5 * ns->dr + 4 * DBL_EPSILON * hs;
+            }
+            hsr[j] = -1.0;
+            if (hs < DW_NEAR_HS) {
+                const double sc = gi[i] * gj[j0 + j], scd = gi[3 * si + i] * gj[3 * sj + j0 + j];
+                double rb, kink;
+                int done;
+                dw_status st = dw_kern_near_entry(p, sp, l, i, j0 + j, th0[j], sc, scd, &c[j], &th[j], &hs, &ehs, &rb,
+                                          &kink, &done);
+                if (st) return st;
+                if (done) {
+                    hsr[j] = hs;
+                    ehr[j] = ehs;
+                    ns->kink = fmax(ns->kink, kink);
+                    ns->dr_next = fmax(ns->dr_next, 2 * ehs);
+                    gs->quadrature++;
+                    gs->routes |= 1;
+                    if (rb > gs->max_bound) gs->max_bound = rb;
+                    bnd[j] = rb;
+                    continue;
+                }
+            }
+        } else if (hsr) {
+            hsr[j] = 0.0; /* the pair (x, x) */
+        }
         if (p->symmetric && i == j0 + j) {
             /* the pair (x, x): E[phi(u)^2] and E[phi'(u)^2] of the per-point expansion (no series) */
             const double V = gi[i] * gi[i], Vd = gi[3 * si + i] * gi[3 * si + i], cn = sp->w * V + sp->beta;
@@ -227,7 +259,9 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
     grid = grid && !is_cell(p, i0, i1, j0, j1);
     const size_t L1 = (size_t)p->depth + 1, nb = eb ? 7 * sz + (ni + nj) * L1 : 0;
     const size_t ncell = grid ? (size_t)TILE_I * TILE_J : 0;
-    double *buf = dw_alloc(5 * sz + ncell + nb, sizeof(double), "kernel tile");
+    const int kinked = generic && p->act->nkinks > 0;
+    const size_t nh = kinked ? 2 * sz : 0; /* kinked generic phi: near-duplicate pairs' half-angles (generic_fix) */
+    double *buf = dw_alloc(5 * sz + ncell + nb + nh, sizeof(double), "kernel tile");
     if (!buf) return DW_ERR_NOMEM;
     double *g = buf, *s = buf + sz, *t = buf + 2 * sz, *c = buf + 3 * sz, *th = buf + 4 * sz;
     /* bounds: the layer-l state as the sweep read it (os, ot, oth), the entries' bounds (generic: dsb holds the
@@ -235,6 +269,8 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
     double *os = buf + 5 * sz + ncell, *ot = os + sz, *oth = ot + sz, *dcb = oth + sz, *dsb = dcb + sz;
     double *dtb = dsb + sz;
     double *dthb = dtb + sz, *eax = dthb + sz, *eay = eax + ni * L1;
+    double *hs = kinked ? buf + 5 * sz + ncell + nb : NULL; /* then their error bounds, sz further */
+    near_state ns = {hs, kinked ? hs + sz : NULL, 0, 0, 0};
     long double *ref = NULL; /* the relu family's long-double reference (ebound_ref.c): per point a, sp (L1 each) */
     double *rea = NULL;
     if (eb) {
@@ -261,7 +297,6 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
         }
     }
     /* bound.c: the tile's relative error bounds of rho and Theta, from the rounding of the first layer */
-    const int kinked = generic && p->act->nkinks > 0;
     double tdr = (double)(2 * p->d + 4) * DBL_EPSILON, tet = (double)(p->d + 2) * DBL_EPSILON;
 
     /* Layer 1 from the inner products. */
@@ -274,10 +309,21 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
             if (j >= nj) { /* padding lanes: harmless values */
                 c[e] = th[e] = 0.0;
                 s[e] = t[e] = 0.5;
+                if (kinked) hs[e] = -1.0;
                 continue;
             }
             c[e] = wd * g[e] + b0;
             th[e] = p->standard ? g[e] + hb0 : c[e];
+            if (kinked) { /* the half-angle of nearly parallel pairs from the inputs, exact to their rounding */
+                hs[e] = -1.0;
+                const double ih = ihx[i0 + i] * ihy[j0 + j], rho = c[e] * ih;
+                if (ih > 0.0 && 0.5 - 0.5 * rho < DW_REFINE_BELOW) {
+                    double sr, tr;
+                    refine_pair(p, i0 + i, j0 + j, rho, &sr, &tr);
+                    hs[e] = sr;
+                    ns.ehs[e] = sr * (double)(4 * p->d + 16) * DBL_EPSILON;
+                }
+            }
             if (homog) {
                 const double ih = ihx[i0 + i] * ihy[j0 + j];
                 if (ih == 0.0) {
@@ -344,6 +390,8 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
             }
         }
         if (l == p->depth) break;
+        ns.dr = tdr;
+        ns.kink = ns.dr_next = 0.0;
         dw_pts px = dw_kern_pts(p, &p->X, l), py = dw_kern_pts(p, &p->Y, l);
         dw_step sp = dw_kern_step(p, l, ntk);
         dw_row_fn fn = homog ? p->impl->homog : p->impl->smooth;
@@ -362,7 +410,8 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
                 if (ntk) memcpy(oth + e, th + e, ne * sizeof(double));
             }
             fn(&sp, ne, &px, i0 + i, &py, j0 + js, s + e, t + e, c + e, th + e);
-            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, t + e, c + e, th + e, &gs)))
+            if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, t + e, c + e, th + e,
+                                             kinked ? &ns : NULL, e, &gs)))
                 break;
             if (eb && generic) dw_kern_ebound_generic(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, dsb + e, dthb + e);
             if (apriori)
@@ -371,8 +420,10 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
         }
         if (st) break;
         if (generic) { /* bound.c: the tile's propagated bounds (g holds the layer-l covariances) */
-            const double kink = kinked ? dw_kern_kink_max(p, l, i0, i1, j0, j1, g, njp, sym, tdr) : 0.0;
+            const double kink = kinked ? fmax(dw_kern_kink_max(p, l, i0, i1, j0, j1, g, hs, njp, sym, tdr), ns.kink)
+                                       : 0.0;
             dw_kern_bound_tile(p, &sp, l, i0, i1, j0, j1, gs.max_bound, kink, &tdr, &tet, &gs.entry_bound);
+            tdr = fmax(tdr, ns.dr_next); /* the carried half-angles' errors, as errors of rho */
         }
     }
     if (generic) { /* max, integer sums and a bitwise or: the same whatever the order of the tiles */

@@ -239,8 +239,8 @@ static void test_gram(void)
         double K[N * N], T[N * N];
         CHECK(dw_kernel_gram(net, NULL, X, N, NULL, N, D, K, T, info) == DW_OK);
         /* each expectation meets the target; the returned entries' bound (propagated through the layers) is at
-         * least that, and large for the nearly parallel pair (1 - rho ~ 1e-24: the rounding of rho moves
-         * E[phi'(u) phi'(v)] like 1/theta at a kink away from 0), but finite */
+         * least that, and finite (the nearly parallel pair, 1 - rho ~ 1e-24, carries its half-angle through the
+         * layers: act/neardup.c; the per-tile propagation over the other pairs keeps the bound above 1e-10) */
         CHECK(dw_kernel_info_expectation_bound(info) <= 1e-10);
         CHECK(dw_kernel_info_max_bound(info) >= dw_kernel_info_expectation_bound(info));
         CHECK(dw_kernel_info_max_bound(info) > 1e-10 && dw_kernel_info_max_bound(info) < 1e-4);

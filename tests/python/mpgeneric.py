@@ -136,16 +136,24 @@ def dual_mp(name, a, b, c, deriv=False, dps=DPS):
         else:
             inner = lambda z1: mean(name, sb * rho * z1, sb * s, deriv)  # noqa
         outer = lambda z1: mpmath.npdf(z1) * phi(name, sa * z1, deriv) * inner(z1)  # noqa
-        kinks = [mpf(0)] if name in KINKED else sorted({lo for lo, _, _, _ in PWL[name][1:]}) if name in PWL else []
-        grid = {mpf(0)}
-        for k in kinks:
-            grid.add(k / sa)  # phi(sqrt(a) z1) kinks
-            if rho != 0 and s > 0:  # g's kink, smoothed over a width ~ s / |rho|
-                x0, w = k / (sb * rho), s / abs(rho)
-                grid.add(x0)
-                while w < 4:
-                    grid.update({x0 - w, x0 + w})
-                    w *= 4
-        grid = sorted(g for g in grid if abs(g) < 40)
-        v, err = mpmath.quad(outer, [-mpmath.inf] + grid + [mpmath.inf], error=True)
+        v, err = mpmath.quad(outer, breakpoints(kinks(name), sa, sb, rho, s), error=True)
         return +v, +err
+
+
+def kinks(name):
+    return [mpf(0)] if name in KINKED else sorted({lo for lo, _, _, _ in PWL[name][1:]}) if name in PWL else []
+
+
+def breakpoints(ks, sa, sb, rho, s):
+    """The outer integral's intervals: split at 0, at the kinks of phi(sqrt(a) z1), and graded towards the kinks of
+    g (smoothed over a width ~ s / |rho|)."""
+    grid = {mpf(0)}
+    for k in ks:
+        grid.add(k / sa)
+        if rho != 0 and s > 0:
+            x0, w = k / (sb * rho), s / abs(rho)
+            grid.add(x0)
+            while w < 4:
+                grid.update({x0 - w, x0 + w})
+                w *= 4
+    return [-mpmath.inf] + sorted(g for g in grid if abs(g) < 40) + [mpmath.inf]

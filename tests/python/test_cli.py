@@ -553,8 +553,8 @@ def test_output_checked_before_computing(bad, tmp_path):
 # ----------------------------------------------------------------------------------------------------------------
 
 def dispatched_commands():
-    """The commands cli/main.c dispatches."""
-    return re.findall(r'if \(!strcmp\(cmd, "([a-z-]+)"\)\) return cmd_', (ROOT / "cli" / "main.c").read_text())
+    """The commands cli/dispatch.c's table dispatches (for cli/main.c and cli/mpi_main.c)."""
+    return re.findall(r'^    \{"([a-z-]+)", cmd_', (ROOT / "cli" / "dispatch.c").read_text(), re.M)
 
 
 def option_tables():
