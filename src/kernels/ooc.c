@@ -10,6 +10,7 @@
 #include "kernels/ooc.h"
 
 #include "core/par.h"
+#include "kernels/arch.h"
 #include "kernels/sweep.h"
 
 #include <math.h>
@@ -105,6 +106,7 @@ dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, 
 {
     if (!fixed || !per_row) return dw_fail(DW_ERR_INVALID, "kernel: NULL bytes output");
     *fixed = *per_row = 0.0;
+    if (dw_arch_wanted(net)) return dw_arch_gram_file_bytes(net, o, n, m, nngp, ntk, fixed, per_row);
     dw_net_fc fc;
     const dw_act *act;
     dw_status s = dw_kern_check(net, &fc, &act);
@@ -123,7 +125,7 @@ dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, 
  * written), in the working memory: a multiple of TILE_I when there is room for one tile row, and at most
  * max(1024 rows, 64 MiB), so that the writer has blocks to overlap with the computation, while a symmetric
  * Gram's mirror pieces (a block's rows wide) stay >= 8 KiB. */
-static dw_status block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
                             size_t *B, int *nbuf)
 {
     double fixed, row;
@@ -202,6 +204,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     const uint16_t one = 1;
     if (*(const unsigned char *)&one != 1)
         return dw_fail(DW_ERR_INVALID, "%s: out-of-core Gram files are written on little-endian hosts only", path);
+    if (dw_arch_wanted(net)) return dw_arch_gram_file(net, o, X, n, Y, m, d, nngp, ntk, path, info);
     if (!Y) m = n;
     dw_net_fc fc;
     const dw_act *act;
@@ -217,7 +220,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     shape[nd++] = m;
     ooc_files f;
     if ((s = dw_ooc_names(&f, path, (int)nd, shape, n)) || (s = dw_ooc_check_space(&f)) ||
-        (s = block_rows(net, o, n, m, nngp, ntk, &B, &nbuf))) {
+        (s = dw_ooc_block_rows(net, o, n, m, nngp, ntk, &B, &nbuf))) {
         dw_ooc_close(&f, true);
         return s;
     }

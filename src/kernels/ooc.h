@@ -49,6 +49,11 @@ dw_status dw_ooc_finish(ooc_files *f);
 /* Release everything; keep: leave the partial and side files for a resume, else remove them. */
 void dw_ooc_close(ooc_files *f, bool keep);
 
+/* ooc.c: rows per block B and buffers nbuf (1, or 2: one computed while the other is written) of a Gram run of
+ * dw_kernel_gram_file within the working memory (dw_kernel_gram_file_bytes; DW_ERR_NOMEM "memory: ... too small"). */
+dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
+                            size_t *B, int *nbuf);
+
 /* ooc_write.c: one block of rows in memory and where it goes. Output o, layer l, entry (i, j) of the block is at
  * buf[(o L + l) B w + (i - r0) w + (j - cb)]; a symmetric Gram's block holds the entries with j >= r0 (cb: r0
  * rounded down to a tile column), a rectangular one every column (cb 0, w m). */
