@@ -60,9 +60,19 @@ typedef struct arch_ooc {
     const dw_kernel_opts *o;
     size_t n, m, nout, B;
     bool sym, ntk_only;
-    double max_bound;   /* the statistics of the rows of a resumed run's earlier blocks */
+    double max_bound;   /* the statistics of a resumed run's earlier blocks (their rows only) */
     size_t evaluations;
+    size_t ev_inputs;   /* this run's evaluations of the inputs' own pass (every run makes it) */
 } arch_ooc;
+
+/* The statistics so far: the largest bound, and the evaluations of the rows (every run's) into *ev_rows. */
+static void stats_now(const arch_ooc *r, double *max_bound, size_t *ev_rows)
+{
+    size_t ev = 0;
+    *max_bound = r->max_bound;
+    dw_arch_gram_stats(r->g, max_bound, &ev);
+    *ev_rows = r->evaluations + (ev - r->ev_inputs);
+}
 
 static dw_status run_blocks(const arch_ooc *r, ooc_files *f, int nbuf, bool *cancelled)
 {
@@ -86,8 +96,8 @@ static dw_status run_blocks(const arch_ooc *r, ooc_files *f, int nbuf, bool *can
                 double *v = buf + ol * B * w;
                 dw_ooc_transpose(v, w, v, w, nb, nb, true);
             }
-        ooc_block blk = {buf, r0, r1, cb, w, {r->max_bound, 0, r->evaluations, 0, 0, 0}};
-        dw_arch_gram_stats(r->g, &blk.stats.max_bound, &blk.stats.evaluations);
+        ooc_block blk = {buf, r0, r1, cb, w, {0, 0, 0, 0, 0, 0}};
+        stats_now(r, &blk.stats.max_bound, &blk.stats.evaluations);
         if ((s = dw_ooc_writer_post(wr, &blk))) break;
         if (nbuf == 1 && (s = dw_ooc_writer_wait(wr))) break; /* one buffer: written before it is reused */
         /* from the calling thread after every block too (the workers may have taken every row) */
@@ -130,6 +140,8 @@ dw_status dw_arch_gram_file(const dw_net *net, const dw_kernel_opts *o, const do
     f.hash = run_hash(net, dw_arch_gram_prog(g), spec, &f, X, n, Y, m, d, nngp, ntk);
     free(spec);
     arch_ooc r = {.g = g, .o = o, .n = n, .m = m, .nout = nout, .B = B, .sym = !Y, .ntk_only = !nngp};
+    double mb = 0.0;
+    dw_arch_gram_stats(g, &mb, &r.ev_inputs);
     bool cancelled = false, keep = true; /* a refused resume keeps the files, as ooc.c */
     if (!(s = dw_ooc_open(&f, o && o->resume))) {
         keep = false;
@@ -146,10 +158,9 @@ dw_status dw_arch_gram_file(const dw_net *net, const dw_kernel_opts *o, const do
     }
     if (!s) s = dw_ooc_finish(&f);
     if (!s && info) {
-        double mb = r.max_bound;
-        size_t ev = r.evaluations;
-        dw_arch_gram_stats(g, &mb, &ev);
-        dw_arch_gram_info(g, mb, ev, info);
+        size_t ev;
+        stats_now(&r, &mb, &ev);
+        dw_arch_gram_info(g, mb, r.ev_inputs + ev, info);
     }
     /* an interruption or a failed write (a full disk) keeps the files for a resume; any other failure (bad values,
      * memory, another run's side file) removes them, as ooc.c */
