@@ -112,7 +112,7 @@ static const cli_cmd cmd = {
     "--memory and --threads. A progress bar is drawn on stderr when it is a terminal. After Ctrl-C,\n"
     "SIGTERM or a kill, FILE is untouched and the same command with --resume continues.\n\n"
     "With --net SPEC, the kernels of the architecture it spells (conv, pools, layernorm, dropout,\n"
-    "residual and parallel branches: docs/architectures.md), computed in memory.\n",
+    "residual and parallel branches: docs/architectures.md), written the same way.\n",
     opts, "weight_var = W_std**2 of Neural Tangents' stax.Dense; a layer with bias-var 0 has no bias.\n"};
 
 static int kernel_net(kernel_args *a);
@@ -138,6 +138,49 @@ static void json_result(const dw_kernel_info *info, size_t n, size_t m, size_t d
            symmetric ? "true" : "false");
     for (size_t k = 0; k < nd; k++) printf("%s%zu", k ? ", " : "", shape[k]);
     printf("], \"threads\": %d, \"seconds\": %.6f}\n", dw_core_threads(threads), secs);
+}
+
+/* The memory, resume and progress options, the signals, then the file function (dw_kernel_gram_file, or the
+ * distributed one of deepwick-mpi) into a->out: -1 when written (with the seconds it took), else the exit status
+ * (one error line said). */
+static int run_file(const kernel_args *a, cli_gram_file_fn gram_file, const dw_net *net, dw_kernel_opts *o,
+                    const dw_matrix *X, const dw_matrix *Y, bool nngp, bool ntk, dw_kernel_info *info, double *secs)
+{
+    const double memory = a->memory ? parse_size(a->memory) : 0.0;
+    if (a->memory && !(memory > 0))
+        return cli_error("--memory: expected a size such as 2G, 512M or a number of bytes, got '%s'", a->memory);
+    cli_progress prog;
+    cli_progress_init(&prog, "kernel");
+    prog.unit = a->net ? "pairs" : "tiles";
+    dw_status s;
+    if ((s = dw_kernel_opts_set_memory(o, memory)) || (s = dw_kernel_opts_set_resume(o, a->resume)) ||
+        (s = dw_kernel_opts_set_progress(o, kernel_progress, &prog)))
+        return cli_status(s);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    const double t0 = cli_now();
+    s = (gram_file ? gram_file : dw_kernel_gram_file)(net, o, X->data, X->rows, Y ? Y->data : NULL,
+                                                       Y ? Y->rows : X->rows, X->cols, nngp, ntk, a->out, info);
+    *secs = cli_now() - t0;
+    cli_progress_done(&prog);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (s && stop_signal) {
+        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        if (gram_file) /* distributed: nothing to resume from */
+            cli_error("interrupted (%s): %s is untouched", sig, a->out);
+        else
+            cli_error("interrupted (%s): %s is untouched; the same command with --resume continues from the "
+                      "completed rows", sig, a->out);
+        return 128 + stop_signal;
+    }
+    return s ? cli_status(s) : -1;
 }
 
 /* --bound: the Gram matrices and their per-entry bounds in memory (dw_kernel_gram_bound), the bounds written first
@@ -239,48 +282,8 @@ int cmd_kernel(int argc, char **argv)
         rc = kernel_bound_mem(&a, net, o, info, &X, a.y ? &Y : NULL, nngp, ntk, act);
         goto done;
     }
-    const double memory = a.memory ? parse_size(a.memory) : 0.0;
-    if (a.memory && !(memory > 0)) {
-        rc = cli_error("--memory: expected a size such as 2G, 512M or a number of bytes, got '%s'", a.memory);
-        goto done;
-    }
-    cli_progress prog;
-    cli_progress_init(&prog, "kernel");
-    prog.unit = "tiles";
-    if ((s = dw_kernel_opts_set_memory(o, memory)) || (s = dw_kernel_opts_set_resume(o, a.resume)) ||
-        (s = dw_kernel_opts_set_progress(o, kernel_progress, &prog))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    double t0 = cli_now();
-    s = (gram_file ? gram_file : dw_kernel_gram_file)(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, nngp, ntk,
-                                                       a.out, info);
-    double secs = cli_now() - t0;
-    cli_progress_done(&prog);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (s && stop_signal) {
-        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-        if (gram_file) /* distributed: nothing to resume from */
-            cli_error("interrupted (%s): %s is untouched", sig, a.out);
-        else
-            cli_error("interrupted (%s): %s is untouched; the same command with --resume continues from the "
-                      "completed rows", sig, a.out);
-        rc = 128 + stop_signal;
-        goto done;
-    }
-    if (s) {
-        rc = cli_status(s);
-        goto done;
-    }
+    double secs;
+    if ((rc = run_file(&a, gram_file, net, o, &X, a.y ? &Y : NULL, nngp, ntk, info, &secs)) >= 0) goto done;
     const size_t layers = a.all_layers ? (size_t)depth + 1 : 1;
     size_t shape[4], nd = 0;
     if (nngp && ntk) shape[nd++] = 2;
@@ -307,11 +310,11 @@ done:
     return rc;
 }
 
-/* --net SPEC: the Gram of an architecture (dw_net_parse), computed in memory and written as one .npy. */
+/* --net SPEC: the Gram of an architecture (dw_net_parse), written out of core as the fully connected one. */
 static int kernel_net(kernel_args *a)
 {
     static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "width", NULL};
-    static const char *const fc_only[] = {"all-layers", "resume", "memory", "bound", NULL};
+    static const char *const fc_only[] = {"all-layers", "bound", NULL};
     int rc = cli_net_refuse(&cmd, a, spelled, fc_only);
     if (rc >= 0) return rc;
     const bool nngp = strcmp(a->kind, "ntk") != 0, ntk = strcmp(a->kind, "nngp") != 0;
@@ -320,7 +323,6 @@ static int kernel_net(kernel_args *a)
     dw_net *net = NULL;
     dw_kernel_opts *o = NULL;
     dw_kernel_info *info = NULL;
-    double *out = NULL;
     dw_matrix X, Y;
     dw_matrix_init(&X);
     dw_matrix_init(&Y);
@@ -328,29 +330,18 @@ static int kernel_net(kernel_args *a)
     rc = 1;
     if (!cli_net_parse(&net, a->net) || !cli_net_points(net, a->x, a->y, &X, &Y, &ndim, dims)) goto done;
     const size_t n = X.rows, m = a->y ? Y.rows : X.rows, d = X.cols;
-    const double entries = (double)(nngp + ntk) * (double)n * (double)m;
     if ((s = dw_net_set_param(net, strcmp(a->param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
         (s = dw_kernel_opts_init(&o)) || (s = dw_kernel_opts_set_threads(o, (int)a->threads)) ||
-        (s = dw_kernel_info_init(&info)) || (s = dw_core_check_alloc(8.0 * entries, "the Gram matrices"))) {
+        (s = dw_kernel_info_init(&info))) {
         rc = cli_status(s);
         goto done;
     }
-    if (!(out = dw_core_alloc_large((size_t)entries * sizeof *out, "the Gram matrices"))) {
-        rc = cli_status(DW_ERR_NOMEM);
-        goto done;
-    }
-    double t0 = cli_now();
-    s = dw_kernel_gram(net, o, X.data, n, a->y ? Y.data : NULL, m, d, nngp ? out : NULL,
-                       ntk ? out + (nngp ? n * m : 0) : NULL, info);
-    double secs = cli_now() - t0;
+    double secs;
+    if ((rc = run_file(a, NULL, net, o, &X, a->y ? &Y : NULL, nngp, ntk, info, &secs)) >= 0) goto done;
     size_t shape[3], nd = 0;
     if (nngp && ntk) shape[nd++] = 2;
     shape[nd++] = n;
     shape[nd++] = m;
-    if (s || (s = dw_io_write_npy(a->out, out, (int)nd, shape))) {
-        rc = cli_status(s);
-        goto done;
-    }
     if (a->json) {
         /* the fully connected network's variances are not this net's: echoed as null */
         free(a->weight_var.v);
@@ -363,7 +354,6 @@ static int kernel_net(kernel_args *a)
     }
     rc = 0;
 done:
-    dw_core_free_large(out);
     dw_kernel_info_clear(info);
     dw_kernel_opts_clear(o);
     dw_net_clear(net);

@@ -39,8 +39,8 @@ DW_API dw_status dw_kernel_opts_set_memory(dw_kernel_opts *o, double bytes);
 /** true: continue an interrupted dw_kernel_gram_file of the same output from its completed rows (see there). */
 DW_API dw_status dw_kernel_opts_set_resume(dw_kernel_opts *o, bool on);
 /** Progress of dw_kernel_gram_file, called from the calling thread with the tiles done and their total (tiles of
- * TILE_I = 32 rows x 256 columns; a resumed run starts at the tiles already done); a non-zero return stops the
- * computation as an interruption (resumable). fn NULL: none. */
+ * TILE_I = 32 rows x 256 columns; architecture nets: pairs of inputs; a resumed run starts at those already done);
+ * a non-zero return stops the computation as an interruption (resumable). fn NULL: none. */
 typedef int (*dw_kernel_progress_fn)(void *ctx, double done, double total);
 DW_API dw_status dw_kernel_opts_set_progress(dw_kernel_opts *o, dw_kernel_progress_fn fn, void *ctx);
 
@@ -116,7 +116,10 @@ DW_API bool dw_kernel_gram_bound_available(const dw_net *net);
  * failure that a rerun would repeat (bad input, overflow), the next start removes them. The partial file is
  * locked (flock) while a run writes it: a second run on the same output fails at once. Space on the disk is
  * checked before any work. Y NULL: K(X, X), exactly symmetric, each entry computed once. info as dw_kernel_gram
- * (across a resume too: the side file carries the statistics of the completed rows). */
+ * (across a resume too: the side file carries the statistics of the completed rows). Nets of the architecture
+ * engine (beyond the fully connected shape) are written the same way (not all_layers); their hash covers the net's
+ * canonical spelling (dw_net_spec), parameterisation and input shape, and their progress counts pairs of inputs
+ * (a symmetric Gram's pairs j >= i) instead of tiles. */
 DW_API dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n,
                                      const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
                                      dw_kernel_info *info);

@@ -3,12 +3,15 @@ dw_kernel_gram call on the network it builds. No mathematics here."""
 from __future__ import annotations
 
 import collections
+import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _net
 from ._lib import Activation, InputError, as_int, check
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class _Build:
@@ -117,7 +120,8 @@ class Layer:
         return b.net
 
     def kernel_fn(self, x1: Any, x2: Any = None, get: Union[None, str, Sequence[str]] = None, *,
-                  threads: Optional[int] = None, return_info: bool = False, **kwargs: Any) -> Any:
+                  threads: Optional[int] = None, return_info: bool = False, out: Optional[PathLike] = None,
+                  memory: Optional[float] = None, resume: bool = False, **kwargs: Any) -> Any:
         """The infinite-width NNGP and/or NTK between the inputs x1 and x2 (NT's ``kernel_fn``).
 
         Parameters
@@ -133,13 +137,22 @@ class Layer:
             Threads (default: all); the result does not depend on it.
         return_info : bool
             Also return the dict of ``deepwick.kernel(..., return_info=True)`` (the expectations' method and bounds).
+        out : str or path, optional
+            Write the result into this .npy file (out of core, as ``deepwick.kernel(..., out=)``: row blocks go to
+            the file as they are computed, atomically; shape (n, m), or (2, n, m) with both kernels, index 0 the
+            NNGP) and return read-only ``np.memmap`` views of it; the bits are those of the in-memory result.
+        memory : float, optional
+            With ``out``: the working memory in bytes (default: half the available memory).
+        resume : bool
+            With ``out``: continue an interrupted run of the same computation from its completed rows.
 
         Returns
         -------
         ndarray (n, m), or a ``Kernel`` named tuple of them; with return_info, the pair (that, dict).
         """
         if kwargs:
-            raise InputError("kernel_fn: %s: not supported by deepwick (it takes x1, x2, get, threads, return_info)"
+            raise InputError("kernel_fn: %s: not supported by deepwick (it takes x1, x2, get, threads, return_info, "
+                             "out, memory, resume)"
                              % ", ".join(sorted(kwargs)))
         names = _get_names(get)
         X1 = _inputs("x1", x1)
@@ -149,10 +162,10 @@ class Layer:
         net = self.net(X1.shape[1:])
         from .kernels import gram_of_net  # the same call as deepwick.kernel
         K, T, info = gram_of_net(net, X1.reshape(X1.shape[0], -1), None if X2 is None else X2.reshape(X2.shape[0], -1),
-                                 "nngp" in names, "ntk" in names, threads, return_info)
+                                 "nngp" in names, "ntk" in names, threads, return_info, out, memory, resume)
         arrays = {"nngp": K, "ntk": T}
-        out: Any = arrays[get] if isinstance(get, str) else _kernel_type(names)(*(arrays[n] for n in names))
-        return (out, info) if return_info else out
+        res: Any = arrays[get] if isinstance(get, str) else _kernel_type(names)(*(arrays[n] for n in names))
+        return (res, info) if return_info else res
 
 
 _KERNEL_TYPES: Dict[Tuple[str, ...], Any] = {}

@@ -277,17 +277,7 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     info = _Handle(_info_init, _info_clear) if return_info else None
     result: np.ndarray
     if out is not None:
-        check(_opts_set_memory(o.h, 0.0 if memory is None else float(memory)))
-        check(_opts_set_resume(o.h, bool(resume)))
-        path = os.fsencode(os.fspath(out))
-
-        def call(progress: Any) -> int:
-            check(_opts_set_progress(o.h, progress, None))
-            return int(_gram_file(net.handle, o.h, ptr(Xc), n, ptr(Yc), m, Xc.shape[1], nngp, ntk, path,
-                                  info.h if info else None))
-
-        check(_gram_file_interruptible(call))
-        result = np.load(os.fsdecode(path), mmap_mode="r")
+        result = _gram_to_file(net, o, Xc, Yc, nngp, ntk, out, memory, resume, info)
     else:
         if memory is not None or resume:
             raise InputError("memory, resume: apply only with out= (an out-of-core result on disk)")
@@ -363,6 +353,24 @@ def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     return result, bound
 
 
+def _gram_to_file(net: _net.Net, o: _Handle, X: np.ndarray, Y: Optional[np.ndarray], nngp: bool, ntk: bool,
+                  out: PathLike, memory: Optional[float], resume: bool, info: Optional[_Handle]) -> np.ndarray:
+    """dw_kernel_gram_file into ``out`` (Ctrl-C resumable), then the file as a read-only np.memmap."""
+    check(_opts_set_memory(o.h, 0.0 if memory is None else float(memory)))
+    check(_opts_set_resume(o.h, bool(resume)))
+    path = os.fsencode(os.fspath(out))
+    n = X.shape[0]
+    m = n if Y is None else Y.shape[0]
+
+    def call(progress: Any) -> int:
+        check(_opts_set_progress(o.h, progress, None))
+        return int(_gram_file(net.handle, o.h, ptr(X), n, ptr(Y), m, X.shape[1], nngp, ntk, path,
+                              info.h if info else None))
+
+    check(_gram_file_interruptible(call))
+    return np.load(os.fsdecode(path), mmap_mode="r")
+
+
 def _info_dict(info: _Handle) -> KernelInfo:
     return {"method": (_info_method(info.h) or b"").decode(), "max_bound": _info_max_bound(info.h),
             "expectation_bound": _info_exp_bound(info.h),
@@ -372,20 +380,29 @@ def _info_dict(info: _Handle) -> KernelInfo:
 
 
 def gram_of_net(net: _net.Net, X: np.ndarray, Y: Optional[np.ndarray], nngp: bool, ntk: bool,
-                threads: Optional[int], return_info: bool
+                threads: Optional[int], return_info: bool, out: Optional[PathLike] = None,
+                memory: Optional[float] = None, resume: bool = False
                 ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[KernelInfo]]:
     """dw_kernel_gram of a built network (deepwick.stax): X (n, d), Y (m, d) or None (X) float64 C order;
-    returns the NNGP and NTK arrays (n, m) asked for (None otherwise) and the info dict or None."""
+    returns the NNGP and NTK arrays (n, m) asked for (None otherwise) and the info dict or None. With ``out``,
+    dw_kernel_gram_file into that .npy (shape (n, m), or (2, n, m) with both, index 0 the NNGP) and read-only
+    np.memmap views of it."""
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_threads(o.h, threads_arg(threads)))
     n = X.shape[0]
     m = n if Y is None else Y.shape[0]
+    info = _Handle(_info_init, _info_clear) if return_info else None
+    if out is not None:
+        R = _gram_to_file(net, o, X, Y, nngp, ntk, out, memory, resume, info)
+        return (R[0] if nngp and ntk else R if nngp else None, R[1] if nngp and ntk else R if ntk else None,
+                None if info is None else _info_dict(info))
+    if memory is not None or resume:
+        raise InputError("memory, resume: apply only with out= (an out-of-core result on disk)")
     nbytes = ctypes.c_double()
     check(_gram_bytes(net.handle, o.h, n, m, nngp, ntk, ctypes.byref(nbytes)))
     check(_check_alloc(nbytes.value, b"the kernel result"))
     K = np.empty((n, m)) if nngp else None
     T = np.empty((n, m)) if ntk else None
-    info = _Handle(_info_init, _info_clear) if return_info else None
     check(_gram(net.handle, o.h, ptr(X), n, ptr(Y), m, X.shape[1], ptr(K), ptr(T), info.h if info else None))
     return K, T, None if info is None else _info_dict(info)
 

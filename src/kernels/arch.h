@@ -186,6 +186,29 @@ struct dw_kernel_opts;
 struct dw_kernel_info;
 dw_status dw_arch_gram(const dw_net *net, const struct dw_kernel_opts *o, const double *X, size_t n, const double *Y,
                        size_t m, size_t d, double *K, double *Theta, struct dw_kernel_info *info);
+/* The driver's state (the compiled net, the inputs' records, the workers' registers), shared by dw_arch_gram and the
+ * out-of-core writer (arch_ooc.c). init: ntk says whether tangent kernels will be asked of the rows. */
+typedef struct arch_gram arch_gram;
+dw_status dw_arch_gram_init(arch_gram **g, const dw_net *net, const struct dw_kernel_opts *o, const double *X,
+                            size_t n, const double *Y, size_t m, size_t d, bool ntk);
+void dw_arch_gram_clear(arch_gram *g);
+const arch_prog *dw_arch_gram_prog(const arch_gram *g);
+/* Rows [r0, r1) of the Gram (symmetric, Y NULL: only the entries j >= i), entry (i, j) to K[(i - r0) ld + j - c0]
+ * and Theta alike (either NULL: not wanted); the bits of dw_arch_gram's. */
+dw_status dw_arch_gram_rows(arch_gram *g, size_t r0, size_t r1, double *K, double *Theta, size_t ld, size_t c0);
+/* The rows report o->progress (pairs of inputs done, from `done`, of `total`; o NULL or no callback: none); a
+ * non-zero return stops them (DW_ERR_INVALID, "cancelled") and dw_arch_gram_cancelled says so. */
+void dw_arch_gram_progress(arch_gram *g, const struct dw_kernel_opts *o, size_t done, double total);
+bool dw_arch_gram_cancelled(const arch_gram *g);
+/* The generic route's statistics so far merged into *max_bound (max) and *evaluations (sum); the info from them. */
+void dw_arch_gram_stats(const arch_gram *g, double *max_bound, size_t *evaluations);
+void dw_arch_gram_info(const arch_gram *g, double max_bound, size_t evaluations, struct dw_kernel_info *info);
+/* arch_ooc.c: dw_kernel_gram_file and dw_kernel_gram_file_bytes for those nets (same contracts). */
+dw_status dw_arch_gram_file(const dw_net *net, const struct dw_kernel_opts *o, const double *X, size_t n,
+                            const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
+                            struct dw_kernel_info *info);
+dw_status dw_arch_gram_file_bytes(const dw_net *net, const struct dw_kernel_opts *o, size_t n, size_t m, bool nngp,
+                                  bool ntk, double *fixed, double *per_row);
 /* dw_kernel_gram_bytes for those nets: the outputs, the inputs' records and the workers' registers. */
 dw_status dw_arch_gram_bytes(const dw_net *net, const struct dw_kernel_opts *o, size_t n, size_t m, bool nngp,
                              bool ntk, double *bytes);

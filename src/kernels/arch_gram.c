@@ -7,11 +7,12 @@
 
 #include "core/par.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct arch_job {
-    const arch_prog *p;
+struct arch_gram {
+    arch_prog p;
     const double *X, *Y;
     size_t n, m, d;
     double *recX, *recY; /* records of the inputs */
@@ -19,23 +20,32 @@ typedef struct arch_job {
     double *xT, *yT;     /* the inputs transposed, for the block runner when the input is not flattened */
     double *kx, *tx;     /* the inputs' own K(x, x), Theta(x, x) (pass 1) */
     arch_work *w;
+    int W, threads;
+    bool ntk, symmetric;
+    /* the rows being computed: entry (i, j) at K[(i - r0) ld + j - c0] (NULL: not wanted) */
     double *K, *Theta;
-    bool symmetric;
-} arch_job;
+    size_t r0, ld, c0;
+    /* progress (dw_arch_gram_rows' callers that set it): pairs done of total, from worker 0 after each row */
+    const struct dw_kernel_opts *o;
+    atomic_size_t pairs;
+    double total;
+    atomic_int cancel;
+};
+typedef struct arch_gram arch_job;
 
 static dw_status pass_input(void *ctx, size_t item, int tid)
 {
     arch_job *g = ctx;
-    const arch_prog *p = g->p;
+    const arch_prog *p = &g->p;
     const bool isx = item < g->n;
     const size_t i = isx ? item : item - g->n;
     const double *z = (isx ? g->X : g->Y) + i * g->d;
     double *rec = (isx ? g->recX : g->recY) + i * p->rec;
     double k, t;
-    dw_status s = dw_arch_run(p, &g->w[tid], z, z, g->d, rec, rec, true, true, &k, g->Theta ? &t : NULL);
+    dw_status s = dw_arch_run(p, &g->w[tid], z, z, g->d, rec, rec, true, true, &k, g->ntk ? &t : NULL);
     if (!s && isx) {
         g->kx[i] = k;
-        if (g->Theta) g->tx[i] = t;
+        if (g->ntk) g->tx[i] = t;
     }
     return s;
 }
@@ -43,23 +53,24 @@ static dw_status pass_input(void *ctx, size_t item, int tid)
 /* Row i of the Gram in blocks of DW_ARCH_ROWS pairs (dw_arch_run_rows); the diagonal from the inputs' own pass. */
 static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
 {
-    const arch_prog *p = g->p;
+    const arch_prog *p = &g->p;
     const size_t m = g->m, d = g->d;
     const double *x = g->X + i * d, *Y = g->symmetric ? g->X : g->Y;
     const double *tY = g->symmetric ? g->tX : g->tY, *yT = g->symmetric ? g->xT : g->yT;
     const size_t ld = (g->symmetric ? g->n : g->m) + DW_ARCH_ROWS;
     double k[DW_ARCH_ROWS]; /* the NNGP when only the NTK is wanted */
+    const size_t at = (i - g->r0) * g->ld - g->c0; /* entry (i, j) at [at + j] */
     size_t j0 = 0;
     if (g->symmetric) {
-        if (g->K) g->K[i * m + i] = g->kx[i];
-        if (g->Theta) g->Theta[i * m + i] = g->tx[i];
+        if (g->K) g->K[at + i] = g->kx[i];
+        if (g->Theta) g->Theta[at + i] = g->tx[i];
         j0 = i + 1;
     }
     for (; j0 < m; j0 += DW_ARCH_ROWS) {
         const size_t nb = m - j0 < DW_ARCH_ROWS ? m - j0 : DW_ARCH_ROWS;
         dw_status s = dw_arch_run_rows(p, &g->w[tid], x, g->recX + i * p->rec, Y + j0 * d, yT ? yT + j0 : NULL,
-                                       tY + j0, ld, nb, d, g->K ? g->K + i * m + j0 : k,
-                                       g->Theta ? g->Theta + i * m + j0 : NULL);
+                                       tY + j0, ld, nb, d, g->K ? g->K + at + j0 : k,
+                                       g->Theta ? g->Theta + at + j0 : NULL);
         if (s) return s;
     }
     return DW_OK;
@@ -111,18 +122,17 @@ static dw_status pass_mirror(void *ctx, size_t item, int tid)
     return DW_OK;
 }
 
-static dw_status pass_row(void *ctx, size_t i, int tid)
+static dw_status row_pairs(arch_job *g, size_t i, int tid)
 {
-    arch_job *g = ctx;
-    const arch_prog *p = g->p;
+    const arch_prog *p = &g->p;
     if (p->rows_ok) return pass_row_blocks(g, i, tid);
-    const size_t m = g->m;
+    const size_t m = g->m, at = (i - g->r0) * g->ld - g->c0;
     const double *x = g->X + i * g->d;
     for (size_t j = g->symmetric ? i : 0; j < m; j++) {
         double k, t;
         if (g->symmetric && j == i) {
             k = g->kx[i];
-            t = g->Theta ? g->tx[i] : 0.0;
+            t = g->ntk ? g->tx[i] : 0.0;
         } else {
             const double *y = (g->symmetric ? g->X : g->Y) + j * g->d;
             const double *ry = (g->symmetric ? g->recX : g->recY) + j * p->rec;
@@ -130,15 +140,84 @@ static dw_status pass_row(void *ctx, size_t i, int tid)
                                       g->Theta ? &t : NULL);
             if (s) return s;
         }
-        if (g->K) g->K[i * m + j] = k;
-        if (g->Theta) g->Theta[i * m + j] = t;
+        if (g->K) g->K[at + j] = k;
+        if (g->Theta) g->Theta[at + j] = t;
     }
     return DW_OK;
 }
 
-dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
-                       size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+static dw_status pass_row(void *ctx, size_t item, int tid)
 {
+    arch_job *g = ctx;
+    const struct dw_kernel_opts *o = g->o;
+    if (o && atomic_load(&g->cancel)) return dw_fail(DW_ERR_INVALID, "kernel: cancelled by the progress callback");
+    const size_t i = g->r0 + item;
+    dw_status s = row_pairs(g, i, tid);
+    if (s || !o) return s;
+    const size_t done = atomic_fetch_add(&g->pairs, g->symmetric ? g->m - i : g->m) + (g->symmetric ? g->m - i : g->m);
+    if (tid == 0 && o->progress(o->progress_ctx, (double)done, g->total) != 0) atomic_store(&g->cancel, 1);
+    return DW_OK;
+}
+
+dw_status dw_arch_gram_rows(arch_gram *g, size_t r0, size_t r1, double *K, double *Theta, size_t ld, size_t c0)
+{
+    g->K = K;
+    g->Theta = Theta;
+    g->r0 = r0;
+    g->ld = ld;
+    g->c0 = c0;
+    return dw_par_for(r1 - r0, g->threads, pass_row, g);
+}
+
+void dw_arch_gram_progress(arch_gram *g, const struct dw_kernel_opts *o, size_t done, double total)
+{
+    g->o = o && o->progress ? o : NULL;
+    atomic_store(&g->pairs, done);
+    g->total = total;
+}
+
+bool dw_arch_gram_cancelled(const arch_gram *g) { return atomic_load(&g->cancel) != 0; }
+
+const arch_prog *dw_arch_gram_prog(const arch_gram *g) { return &g->p; }
+
+void dw_arch_gram_stats(const arch_gram *g, double *max_bound, size_t *evaluations)
+{
+    for (int t = 0; t < g->W; t++) {
+        if (g->w[t].max_bound > *max_bound) *max_bound = g->w[t].max_bound;
+        *evaluations += g->w[t].evaluations;
+    }
+}
+
+void dw_arch_gram_info(const arch_gram *g, double max_bound, size_t evaluations, struct dw_kernel_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->method = g->p.method;
+    info->exp_bound = info->max_bound = max_bound;
+    info->evaluations = evaluations;
+    info->target = g->p.generic ? DW_DUAL_TARGET : 0.0;
+    info->estimate = g->p.generic;
+}
+
+void dw_arch_gram_clear(arch_gram *g)
+{
+    if (!g) return;
+    for (int t = 0; g->w && t < g->W; t++) free(g->w[t].K);
+    free(g->w);
+    free(g->kx);
+    free(g->recX);
+    free(g->recY);
+    free(g->tX);
+    free(g->tY);
+    free(g->xT);
+    free(g->yT);
+    dw_arch_prog_clear(&g->p);
+    free(g);
+}
+
+dw_status dw_arch_gram_init(arch_gram **out, const dw_net *net, const struct dw_kernel_opts *o, const double *X,
+                            size_t n, const double *Y, size_t m, size_t d, bool ntk)
+{
+    *out = NULL;
     if (o && o->all_layers)
         return dw_fail(DW_ERR_INVALID, "all_layers: not available for architectures beyond the fully connected one");
     if (!X) return dw_fail(DW_ERR_INVALID, "X: NULL input");
@@ -146,75 +225,86 @@ dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double 
     dw_status s = dw_core_check_points("X", X, n, d);
     if (!s && Y) s = dw_core_check_points("Y", Y, m, d);
     if (s) return s;
-    arch_prog p;
-    if ((s = dw_arch_compile(&p, net, d))) return s;
-    if (Theta && p.no_width_layer) {
+    arch_job *g = dw_calloc(1, sizeof *g, "kernel work space");
+    if (!g) return DW_ERR_NOMEM;
+    if ((s = dw_arch_compile(&g->p, net, d))) {
+        free(g);
+        return s;
+    }
+    const arch_prog *p = &g->p;
+    if (ntk && p->no_width_layer) {
         s = dw_fail(DW_ERR_INVALID, "kernel: layer %zu: the standard parameterisation's NTK needs the width "
-                    "(out_dim / out_chan) of the layer before", p.no_width_layer);
-        dw_arch_prog_clear(&p);
+                    "(out_dim / out_chan) of the layer before", p->no_width_layer);
+        dw_arch_gram_clear(g);
         return s;
     }
     const bool sym = Y == NULL;
-    const int threads = o ? o->threads : 0;
+    g->threads = o ? o->threads : 0;
     const size_t ny = sym ? 0 : m, items = n + ny;
-    const int W = dw_par_workers(items > n ? items : n, threads);
-    arch_job g = {.p = &p, .X = X, .Y = Y, .n = n, .m = m, .d = d, .K = K, .Theta = Theta, .symmetric = sym};
-    g.recX = dw_alloc(n * p.rec + 1, sizeof(double), "kernel records");
-    g.recY = ny ? dw_alloc(ny * p.rec + 1, sizeof(double), "kernel records") : NULL;
-    g.kx = dw_alloc(2 * n + 1, sizeof(double), "kernel records");
-    g.w = dw_calloc((size_t)W, sizeof *g.w, "kernel work space");
-    s = g.recX && (!ny || g.recY) && g.kx && g.w ? DW_OK : DW_ERR_NOMEM;
-    if (!s) g.tx = g.kx + n;
-    const size_t regs = (size_t)p.nreg * p.reg_len;
-    for (int t = 0; t < W && !s; t++) {
-        const size_t rows = p.rows_ok ? dw_arch_rows_len(&p) : 0;
-        g.w[t].K = dw_alloc(2 * regs + 2 * p.reg_len + p.act_len + rows, sizeof(double), "kernel registers");
-        if (!g.w[t].K) s = DW_ERR_NOMEM;
+    g->W = dw_par_workers(items > n ? items : n, g->threads);
+    g->X = X;
+    g->Y = Y;
+    g->n = n;
+    g->m = sym ? n : m;
+    g->d = d;
+    g->ntk = ntk;
+    g->symmetric = sym;
+    atomic_init(&g->pairs, 0);
+    atomic_init(&g->cancel, 0);
+    g->recX = dw_alloc(n * p->rec + 1, sizeof(double), "kernel records");
+    g->recY = ny ? dw_alloc(ny * p->rec + 1, sizeof(double), "kernel records") : NULL;
+    g->kx = dw_alloc(2 * n + 1, sizeof(double), "kernel records");
+    g->w = dw_calloc((size_t)g->W, sizeof *g->w, "kernel work space");
+    s = g->recX && (!ny || g->recY) && g->kx && g->w ? DW_OK : DW_ERR_NOMEM;
+    if (!s) g->tx = g->kx + n;
+    const size_t regs = (size_t)p->nreg * p->reg_len;
+    for (int t = 0; t < g->W && !s; t++) {
+        const size_t rows = p->rows_ok ? dw_arch_rows_len(p) : 0;
+        arch_work *w = &g->w[t];
+        w->K = dw_alloc(2 * regs + 2 * p->reg_len + p->act_len + rows, sizeof(double), "kernel registers");
+        if (!w->K) s = DW_ERR_NOMEM;
         else {
-            g.w[t].T = g.w[t].K + regs;
-            g.w[t].tmp = g.w[t].T + regs;
-            g.w[t].act = g.w[t].tmp + 2 * p.reg_len;
-            g.w[t].rows = p.rows_ok ? g.w[t].act + p.act_len : NULL;
+            w->T = w->K + regs;
+            w->tmp = w->T + regs;
+            w->act = w->tmp + 2 * p->reg_len;
+            w->rows = p->rows_ok ? w->act + p->act_len : NULL;
         }
     }
-    if (!s) s = dw_par_for(items, threads, pass_input, &g);
-    if (!s && p.rows_ok) { /* the block runner reads the records field by field */
-        g.tX = dw_alloc((n + DW_ARCH_ROWS) * p.rec + 1, sizeof(double), "kernel records");
-        g.tY = ny ? dw_alloc((ny + DW_ARCH_ROWS) * p.rec + 1, sizeof(double), "kernel records") : NULL;
-        if (!g.tX || (ny && !g.tY)) s = DW_ERR_NOMEM;
-        if (!s && n) dw_arch_records_t(g.recX, n, p.rec, g.tX);
-        if (!s && ny) dw_arch_records_t(g.recY, ny, p.rec, g.tY);
-        if (!s && n && !p.op[0].flat) { /* the input's per-position products read feature by feature */
-            g.xT = dw_alloc((n + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs");
-            g.yT = ny ? dw_alloc((ny + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs") : NULL;
-            if (!g.xT || (ny && !g.yT)) s = DW_ERR_NOMEM;
-            if (!s) dw_arch_records_t(X, n, d, g.xT);
-            if (!s && ny) dw_arch_records_t(Y, ny, d, g.yT);
+    if (!s) s = dw_par_for(items, g->threads, pass_input, g);
+    if (!s && p->rows_ok) { /* the block runner reads the records field by field */
+        g->tX = dw_alloc((n + DW_ARCH_ROWS) * p->rec + 1, sizeof(double), "kernel records");
+        g->tY = ny ? dw_alloc((ny + DW_ARCH_ROWS) * p->rec + 1, sizeof(double), "kernel records") : NULL;
+        if (!g->tX || (ny && !g->tY)) s = DW_ERR_NOMEM;
+        if (!s && n) dw_arch_records_t(g->recX, n, p->rec, g->tX);
+        if (!s && ny) dw_arch_records_t(g->recY, ny, p->rec, g->tY);
+        if (!s && n && !p->op[0].flat) { /* the input's per-position products read feature by feature */
+            g->xT = dw_alloc((n + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs");
+            g->yT = ny ? dw_alloc((ny + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs") : NULL;
+            if (!g->xT || (ny && !g->yT)) s = DW_ERR_NOMEM;
+            if (!s) dw_arch_records_t(X, n, d, g->xT);
+            if (!s && ny) dw_arch_records_t(Y, ny, d, g->yT);
         }
     }
-    if (!s) s = dw_par_for(n, threads, pass_row, &g);
-    if (!s && sym) s = dw_par_for((n + MIRROR_TILE - 1) / MIRROR_TILE, threads, pass_mirror, &g);
+    if (s) dw_arch_gram_clear(g);
+    else *out = g;
+    return s;
+}
+
+dw_status dw_arch_gram(const dw_net *net, const dw_kernel_opts *o, const double *X, size_t n, const double *Y,
+                       size_t m, size_t d, double *K, double *Theta, dw_kernel_info *info)
+{
+    arch_gram *g;
+    dw_status s = dw_arch_gram_init(&g, net, o, X, n, Y, m, d, Theta != NULL);
+    if (s) return s;
+    if (!(s = dw_arch_gram_rows(g, 0, n, K, Theta, g->m, 0)) && g->symmetric)
+        s = dw_par_for((n + MIRROR_TILE - 1) / MIRROR_TILE, g->threads, pass_mirror, g);
     if (!s && info) {
-        memset(info, 0, sizeof *info);
-        info->method = p.method;
-        for (int t = 0; t < W; t++) {
-            if (g.w[t].max_bound > info->exp_bound) info->exp_bound = g.w[t].max_bound;
-            info->evaluations += g.w[t].evaluations;
-        }
-        info->max_bound = info->exp_bound;
-        info->target = p.generic ? DW_DUAL_TARGET : 0.0;
-        info->estimate = p.generic;
+        double mb = 0.0;
+        size_t ev = 0;
+        dw_arch_gram_stats(g, &mb, &ev);
+        dw_arch_gram_info(g, mb, ev, info);
     }
-    for (int t = 0; g.w && t < W; t++) free(g.w[t].K);
-    free(g.w);
-    free(g.kx);
-    free(g.recX);
-    free(g.recY);
-    free(g.tX);
-    free(g.tY);
-    free(g.xT);
-    free(g.yT);
-    dw_arch_prog_clear(&p);
+    dw_arch_gram_clear(g);
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include "kernels/ooc.h"
 
 #include "core/par.h"
+#include "kernels/arch.h"
 #include "kernels/sweep.h"
 
 #include <math.h>
@@ -90,6 +91,7 @@ dw_status dw_kernel_gram_file_bytes(const dw_net *net, const dw_kernel_opts *o, 
 {
     if (!fixed || !per_row) return dw_fail(DW_ERR_INVALID, "kernel: NULL bytes output");
     *fixed = *per_row = 0.0;
+    if (dw_arch_wanted(net)) return dw_arch_gram_file_bytes(net, o, n, m, nngp, ntk, fixed, per_row);
     dw_net_fc fc;
     const dw_act *act;
     dw_status s = dw_kern_check(net, &fc, &act);
@@ -214,6 +216,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
                               const double *Y, size_t m, size_t d, bool nngp, bool ntk, const char *path,
                               dw_kernel_info *info)
 {
+    if (dw_arch_wanted(net)) return dw_arch_gram_file(net, o, X, n, Y, m, d, nngp, ntk, path, info);
     if (!Y) m = n;
     size_t shape[4], L = 1, nout = 1, B = 1;
     int nd = 0, nbuf = 1;

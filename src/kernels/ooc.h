@@ -114,7 +114,9 @@ dw_status dw_ooc_shape(const dw_net *net, const dw_kernel_opts *o, size_t n, siz
 size_t dw_ooc_tile_slots(size_t B, size_t m);
 /* The tiles of rows [a, b) in tile rows of TILE_I from a. */
 size_t dw_ooc_count_tiles(const ooc_run *r, size_t a, size_t b);
-/* Rows per block B and buffers nbuf in o's working memory; nbuf_fixed > 0: that many block-sized buffers. */
+/* ooc.c: rows per block B and buffers nbuf (1, or 2: one computed while the other is written; nbuf_fixed > 0: that
+ * many block-sized buffers) of a Gram run within o's working memory (dw_kernel_gram_file_bytes; DW_ERR_NOMEM
+ * "memory: ... too small"). */
 dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
                             int nbuf_fixed, size_t *B, int *nbuf);
 

@@ -48,6 +48,8 @@ struct dw_net {
     size_t n_owned;
 };
 
+/* dw_net_spec's spelling into *out, allocated (the caller frees it), for a const net. */
+dw_status dw_net_spec_text(const dw_net *net, char **out);
 /* The parameterisation layer l uses. */
 static inline dw_param dw_net_layer_param(const dw_net *net, const dw_net_layer *l)
 {

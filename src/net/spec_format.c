@@ -163,12 +163,9 @@ static dw_status put_net(dw_sbuf *b, const dw_net *net, size_t depth)
     return DW_OK;
 }
 
-const char *dw_net_spec(dw_net *net)
+dw_status dw_net_spec_text(const dw_net *net, char **out)
 {
-    if (!net) {
-        dw_fail(DW_ERR_INVALID, "net: NULL network");
-        return NULL;
-    }
+    *out = NULL;
     dw_sbuf b = {0};
     dw_status s = put_net(&b, net, 0);
     if (!s && !b.failed && !b.s) { /* no layers: the empty string */
@@ -178,10 +175,21 @@ const char *dw_net_spec(dw_net *net)
     }
     if (s || b.failed) {
         free(b.s);
-        if (!s) dw_fail(DW_ERR_NOMEM, "out of memory (network spelling)");
+        return s ? s : dw_fail(DW_ERR_NOMEM, "out of memory (network spelling)");
+    }
+    *out = b.s;
+    return DW_OK;
+}
+
+const char *dw_net_spec(dw_net *net)
+{
+    if (!net) {
+        dw_fail(DW_ERR_INVALID, "net: NULL network");
         return NULL;
     }
+    char *t;
+    if (dw_net_spec_text(net, &t)) return NULL;
     free(net->spec);
-    net->spec = b.s;
+    net->spec = t;
     return net->spec;
 }

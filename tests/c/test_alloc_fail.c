@@ -919,6 +919,41 @@ static dw_status sc_arch(void)
     return s;
 }
 
+/* The architecture engine out of core: dense > erf > dense > relu > dense, symmetric and rectangular, blocks of 3. */
+static dw_status sc_arch_file(void)
+{
+    dw_act *erf_ = NULL, *relu = NULL;
+    dw_net *net = NULL;
+    dw_kernel_opts *o = NULL;
+    dw_kernel_info *info = NULL;
+    char path[300];
+    snprintf(path, sizeof path, "%s/A.npy", tmpdir);
+    double X[8 * 3], fixed = 0, row = 0;
+    for (size_t i = 0; i < 8 * 3; i++) X[i] = PTS[i % 12] + 0.01 * (double)i;
+    dw_status s = dw_act_init(&erf_, "erf");
+    if (!s) s = dw_act_init(&relu, "relu");
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_add_dense(net, 1.5, 0.1, 0);
+    if (!s) s = dw_net_add_act(net, erf_);
+    if (!s) s = dw_net_add_dense(net, 1.2, 0, 0);
+    if (!s) s = dw_net_add_act(net, relu);
+    if (!s) s = dw_net_add_dense(net, 1, 0, 0);
+    if (!s) s = dw_kernel_opts_init(&o);
+    if (!s) s = dw_kernel_opts_set_threads(o, 1);
+    if (!s) s = dw_kernel_gram_file_bytes(net, o, 8, 8, true, true, &fixed, &row);
+    if (!s) s = dw_kernel_opts_set_memory(o, fixed + 6.5 * row);
+    if (!s) s = dw_kernel_info_init(&info);
+    if (!s) s = dw_kernel_gram_file(net, o, X, 8, NULL, 8, 3, true, true, path, info);
+    if (!s) s = dw_kernel_gram_file(net, o, X, 8, X + 6, 5, 3, false, true, path, NULL);
+    unlink(path);
+    dw_kernel_info_clear(info);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(erf_);
+    dw_act_clear(relu);
+    return s;
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dw_alloc_fail_XXXXXX");
@@ -954,6 +989,7 @@ int main(void)
     kernel_act = "relu"; /* the file route's own allocations are the same for every activation */
     sweep("kernels file", sc_kernels_file);
     sweep("arch", sc_arch);
+    sweep("arch file", sc_arch_file);
     sweep("sample", sc_sample);
     sweep("dist", sc_dist);
     sweep("sample arch", sc_sample_arch);

@@ -2,7 +2,9 @@
  * blocks of 1 row, of fewer rows than a tile, of several tiles and of the whole matrix, for 1 and 3 threads,
  * symmetric and rectangular, each kind, every layer; the info is the in-memory one; an interrupted run (a progress
  * callback that stops) leaves the previous output untouched and resumes to the same bytes and info; a resume with
- * other inputs is refused and keeps the files; a locked output is refused; the error paths of the options. */
+ * other inputs is refused and keeps the files; a locked output is refused; the error paths of the options. The same
+ * for nets of the architecture engine (a convolution with a pool: pairs one by one; dense layers of two generic
+ * activations: pairs in row blocks), whose blocks need not be whole tiles. */
 #include "check.h"
 #include "deepwick.h"
 
@@ -228,6 +230,95 @@ static void test_resume(void)
     free(want);
 }
 
+static dw_net *arch_net(const char *spec, bool image)
+{
+    dw_net *net = NULL;
+    const size_t shape[] = {2, 2, 2};
+    CHECK(dw_net_init(&net) == DW_OK);
+    if (image) CHECK(dw_net_set_input_shape(net, 3, shape) == DW_OK);
+    CHECK(dw_net_parse(net, spec) == DW_OK);
+    return net;
+}
+
+static void test_arch(void)
+{
+    const size_t n = 45, m = 20, d = 8, nn = n * n;
+    double *X = malloc(n * d * sizeof(double)), *Y = malloc(m * d * sizeof(double));
+    double *want = malloc(2 * nn * sizeof(double));
+    unsigned long long seed = 5;
+    for (size_t i = 0; i < n * d; i++) X[i] = 2.0 * urand(&seed) - 1.0;
+    for (size_t i = 0; i < m * d; i++) Y[i] = 2.0 * urand(&seed) - 1.0;
+    const char *specs[] = {"conv(2x2, same, W_std=1.4, b_std=0.1); relu; avgpool(2x2); flatten; dense(W_std=1.2)",
+                           "dense(W_std=1.3, b_std=0.2); tanh; dense(W_std=1.1); gelu_tanh; dense()"};
+    dw_kernel_info *iw = NULL, *ig = NULL;
+    CHECK(dw_kernel_info_init(&iw) == DW_OK && dw_kernel_info_init(&ig) == DW_OK);
+    for (int a = 0; a < 2; a++) {
+        dw_net *net = arch_net(specs[a], a == 0);
+        for (int sym = 0; sym < 2; sym++)
+            for (int kind = 0; kind < 3; kind++) {
+                const bool nngp = kind != 1, ntk = kind != 0;
+                const size_t mm = sym ? n : m, one = n * mm, nout = nngp + ntk;
+                dw_kernel_opts *o = NULL;
+                CHECK(dw_kernel_opts_init(&o) == DW_OK);
+                CHECK(dw_kernel_gram(net, o, X, n, sym ? NULL : Y, mm, d, nngp ? want : NULL,
+                                     ntk ? want + (nngp ? one : 0) : NULL, iw) == DW_OK);
+                const double rows[] = {1, 7, 1e9};
+                for (size_t b = 0; b < 3; b++) {
+                    double fixed, row;
+                    CHECK(dw_kernel_opts_set_threads(o, 1 + 2 * (int)((b + (size_t)kind) % 2)) == DW_OK);
+                    CHECK(dw_kernel_gram_file_bytes(net, o, n, mm, nngp, ntk, &fixed, &row) == DW_OK);
+                    CHECK(row == (double)(nout * mm * 8));
+                    CHECK(dw_kernel_opts_set_memory(o, fixed + (2 * rows[b] + 0.5) * row) == DW_OK);
+                    CHECK(dw_kernel_gram_file(net, o, X, n, sym ? NULL : Y, mm, d, nngp, ntk, out, ig) == DW_OK);
+                    double *got = read_data(out, nout * one);
+                    CHECK(got && !memcmp(got, want, nout * one * sizeof(double)));
+                    info_same(iw, ig);
+                    CHECK(!exists(partial) && !exists(side));
+                    free(got);
+                    unlink(out);
+                }
+                dw_kernel_opts_clear(o);
+            }
+        dw_net_clear(net);
+    }
+    /* stop in the second block of 8 rows (blocks of 332 and 268 pairs), resume with other blocks and threads */
+    dw_net *net = arch_net(specs[1], false), *other = arch_net("dense(W_std=1.3, b_std=0.2); tanh; dense(W_std=1.1); gelu_tanh; dense(W_std=1.01)",
+                                                 false);
+    dw_kernel_opts *o = NULL;
+    double fixed, row;
+    CHECK(dw_kernel_opts_init(&o) == DW_OK && dw_kernel_opts_set_threads(o, 2) == DW_OK);
+    CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, want, want + nn, iw) == DW_OK);
+    CHECK(dw_kernel_gram_file_bytes(net, o, n, n, true, true, &fixed, &row) == DW_OK);
+    CHECK(dw_kernel_opts_set_memory(o, fixed + 16.5 * row) == DW_OK);
+    CHECK(dw_kernel_opts_set_progress(o, progress, NULL) == DW_OK);
+    stop_after = 500;
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "cancelled") != NULL);
+    CHECK(!exists(out) && exists(partial) && exists(side) && seen_total == (double)(n * (n + 1) / 2));
+    stop_after = 0;
+    CHECK(dw_kernel_opts_set_resume(o, true) == DW_OK);
+    CHECK(dw_kernel_gram_file(other, o, X, n, NULL, n, d, true, true, out, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "resume") != NULL && exists(partial) && exists(side));
+    CHECK(dw_kernel_opts_set_threads(o, 1) == DW_OK);
+    CHECK(dw_kernel_gram_file_bytes(net, o, n, n, true, true, &fixed, &row) == DW_OK);
+    CHECK(dw_kernel_opts_set_memory(o, fixed + 10.5 * row) == DW_OK);
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, ig) == DW_OK);
+    double *got = read_data(out, 2 * nn);
+    CHECK(got && !memcmp(got, want, 2 * nn * sizeof(double)));
+    info_same(iw, ig); /* the rows' statistics of the first part came from the side file */
+    CHECK(!exists(partial) && !exists(side));
+    free(got);
+    unlink(out);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_net_clear(other);
+    dw_kernel_info_clear(iw);
+    dw_kernel_info_clear(ig);
+    free(X);
+    free(Y);
+    free(want);
+}
+
 static void test_errors(void)
 {
     const double X[6] = {0.1, 0.2, 0.3, -0.4, 0.5, 0.6}, Xnan[6] = {0.1, 0.2, NAN, -0.4, 0.5, 0.6};
@@ -275,6 +366,7 @@ int main(void)
     test_bits();
     test_resume();
     test_errors();
+    test_arch();
     unlink(out);
     rmdir(dir);
     return check_done("kernel_ooc");

@@ -252,8 +252,6 @@ BAD = [
     (["--bias-var", 0.1], "--bias-var: not with --net"),
     (["--width", 10], "--width: not with --net"),
     (["--all-layers"], "--all-layers: not available with --net"),
-    (["--resume"], "--resume: not available with --net"),
-    (["--memory", "1G"], "--memory: not available with --net"),
 ]
 
 

@@ -4,7 +4,8 @@
   that force row blocks of 1 row, of fewer rows than a tile and of several tiles, and at 1 and 2 threads; Python gets
   a read-only np.memmap of it.
 * A killed run (SIGKILL after some rows are recorded) leaves the previous output untouched; --resume completes it to
-  the bytes of an uninterrupted run (sha256); SIGINT / SIGTERM stop with exit 130 / 143 and one error line; a new start
+  the bytes of an uninterrupted run (sha256), for the fully connected engine and the architecture engine (--net,
+  stax's kernel_fn(out=)); SIGINT / SIGTERM stop with exit 130 / 143 and one error line; a new start
   without --resume removes the temporaries; a resume with other options is refused with one error line.
 """
 import hashlib
@@ -130,10 +131,10 @@ def side_rows(side):
     return 0
 
 
-def start_and_stop(big, out, sig, memory="4M"):
+def start_and_stop(big, out, sig, memory="4M", args=ARGS):
     """Starts a run, waits until the side file records some rows, sends sig; returns the process result."""
     side = out.parent / (".%s.deepwick-resume" % out.name)
-    p = subprocess.Popen([str(CLI), "kernel", "--x", str(big / "x.npy"), *map(str, ARGS), "--out", str(out),
+    p = subprocess.Popen([str(CLI), "kernel", "--x", str(big / "x.npy"), *map(str, args), "--out", str(out),
                           "--memory", memory, "--threads", "2"], stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while side_rows(side) == 0 and p.poll() is None and time.time() - t0 < 300:
@@ -261,3 +262,49 @@ def test_python_ctrl_c_then_resume(big, tmp_path):
     got = dw.kernel(X, depth=3, act="relu", kind="both", bias_var=0.1, out=out, resume=True)
     assert np.array_equal(got, dw.kernel(X, depth=3, act="relu", kind="both", bias_var=0.1))
     assert leftovers(tmp_path) == []
+
+
+NET = "dense(W_std=1.3, b_std=0.2); erf; dense(W_std=1.1); relu; dense()"  # the architecture engine
+
+
+@needs_cli
+def test_net_kill_and_resume(big, tmp_path):
+    args = ["--net", NET, "--kind", "both"]
+    out = tmp_path / "K.npy"
+    rc, err = start_and_stop(big, out, signal.SIGKILL, memory="8M", args=args)
+    assert rc == -signal.SIGKILL and not out.exists()
+    assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
+    assert 0 < side_rows(tmp_path / ".K.npy.deepwick-resume") < 3000
+    # another net: refused, the files kept
+    r = run("kernel", "--x", big / "x.npy", "--net", NET.replace("relu", "erf"), "--kind", "both", "--out", out,
+            "--resume")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "resume" in r.stderr, r.stderr
+    assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
+    r = run("kernel", "--x", big / "x.npy", *args, "--out", out, "--resume", "--memory", "64M", "--threads", 1)
+    assert r.returncode == 0, r.stderr
+    assert leftovers(tmp_path) == []
+    from deepwick import stax
+    X = np.load(big / "x.npy")
+    k = stax.serial(stax.Dense(1, W_std=1.3, b_std=0.2), stax.Erf(), stax.Dense(1, W_std=1.1), stax.Relu(),
+                    stax.Dense(1)).kernel_fn(X, None)
+    got = np.load(out)
+    assert got.shape == (2, 3000, 3000)
+    assert np.array_equal(got[0], k.nngp) and np.array_equal(got[1], k.ntk)
+
+
+@pytest.mark.parametrize("get", ["nngp", "ntk", None])
+@pytest.mark.parametrize("rect", [False, True])
+def test_stax_kernel_fn_out(tmp_path, get, rect):
+    """kernel_fn(out=) of a convolutional net: the file (in blocks of a few rows) is the in-memory result."""
+    from deepwick import stax
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((60, 4, 4, 2)), rng.standard_normal((25, 4, 4, 2)) if rect else None
+    kfn = stax.serial(stax.Conv(3, (2, 2), padding="SAME", W_std=1.4, b_std=0.1), stax.Relu(),
+                      stax.AvgPool((2, 2)), stax.Flatten(), stax.Dense(1, W_std=1.2)).kernel_fn
+    want = kfn(X, Y, get)
+    got = kfn(X, Y, get, out=tmp_path / "K.npy", memory=170e3, threads=2)  # blocks of 7 to 44 rows
+    for w, g in zip(want if get is None else [want], got if get is None else [got]):
+        assert isinstance(g, np.memmap) and not g.flags.writeable and np.array_equal(w, g)
+    assert leftovers(tmp_path) == []
+    with pytest.raises(dw.InputError, match="out="):
+        kfn(X, Y, get, memory=4e6)
