@@ -32,6 +32,17 @@ def same_bits(a, b):
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_environ():
+    """distributed's nanny writes OMP_NUM_THREADS=1 (and the like) into this process's environment for the workers it
+    spawns and leaves it there: later tests in the same pytest worker would run their subprocesses (the CLI) on one
+    BLAS / OpenMP thread. Restore the environment after this module."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
