@@ -83,10 +83,10 @@ static inline VD FN(clamp01)(VD x) { return VMIN(VMAX(x, VSET1(0.0)), VSET1(1.0)
  * point sets (diag: entry j pairs point j0 + j of each side), the vector of points j0 + j.. */
 #define ISIDE(field, off) (diag ? VLOAD(pi->field + (off) + j0 + j) : VSET1(pi->field[(off) + i]))
 
-static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj,
-                                  size_t j0, double *s, double *t, double *c, double *th, const int diag,
-                                  const int state)
+static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
+                          double *s, double *t, double *c, double *th)
 {
+    const int diag = 0; /* ISIDE: the row's point i */
     const double w = st->w, beta = st->beta;
     const int is_step = st->fam == DW_FAM_STEP;
     const double *rj = pj->r + j0, *spj = pj->sp + j0, *sa1j = pj->sa1 + j0, *ih1j = pj->ih1 + j0;
@@ -101,7 +101,7 @@ static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi
         const VD rr = ri * VLOAD(rj + j);
         const VD wrr = wv * rr;
         const VD cn = wrr * V + bv;
-        if (state) { /* the next layer's angle state */
+        { /* the next layer's angle state */
             VD E = wrr * Em, F = wrr * Ep + VSET1(2.0 * beta);
             if (beta > 0) {
                 const VD spjv = VLOAD(spj + j);
@@ -122,12 +122,6 @@ static inline void FN(homog_core)(const dw_step *st, size_t nj, const dw_pts *pi
             VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
         }
     }
-}
-
-static void FN(homog_row)(const dw_step *st, size_t nj, const dw_pts *pi, size_t i, const dw_pts *pj, size_t j0,
-                          double *s, double *t, double *c, double *th)
-{
-    FN(homog_core)(st, nj, pi, i, pj, j0, s, t, c, th, 0, 1);
 }
 
 /* The architecture engine's activations take the pair afresh from the covariance c at each activation and need no
@@ -437,12 +431,11 @@ static void FN(smooth_diag)(const dw_step *st, size_t nj, const dw_pts *pi, size
 
 /* The homogeneous pair state of a row (dw_act_half_angle, vectorised): s = sin^2(theta/2), t = cos^2(theta/2) for
  * variances a (the row's) and b[j], covariances c[j], with ab - c^2 exact to rounding; a zero variance: 1/2. */
-static inline void FN(half_core)(const double *a, const double *b, const double *c, size_t n, double *s, double *t,
-                                 const int diag)
+static void FN(half_row)(double a, const double *b, const double *c, size_t n, double *s, double *t)
 {
-    const VD zero = VSET1(0.0), one = VSET1(1.0), half = VSET1(0.5), two = VSET1(2.0);
+    const VD zero = VSET1(0.0), one = VSET1(1.0), half = VSET1(0.5), two = VSET1(2.0), av = VSET1(a);
     for (size_t j = 0; j < n; j += VW) {
-        const VD av = diag ? VLOAD(a + j) : VSET1(a[0]), bv = VLOAD(b + j), cv = VLOAD(c + j);
+        const VD bv = VLOAD(b + j), cv = VLOAD(c + j);
         const VD p = av * bv, e1 = VFMA(av, bv, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
         const VD disc = VMAX((p - q) + (e1 - e2), zero);
         const VD sab = VSQRT(p) * VSQRT(one + e1 / p), ac = VABS(cv);
@@ -453,7 +446,3 @@ static inline void FN(half_core)(const double *a, const double *b, const double 
     }
 }
 
-static void FN(half_row)(double a, const double *b, const double *c, size_t n, double *s, double *t)
-{
-    FN(half_core)(&a, b, c, n, s, t, 0);
-}
