@@ -129,7 +129,7 @@ dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n
                                      "two rows of the result more; give at least %s", a, b, c);
     }
     size_t k = rows >= (double)n ? n : (size_t)rows;
-    if (k >= TILE_I) k -= k % TILE_I;
+    if (k < n && k >= TILE_I) k -= k % TILE_I; /* every row in one block stays one block */
     *B = k > 0 ? k : 1;
     return DW_OK;
 }

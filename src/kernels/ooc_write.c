@@ -50,9 +50,13 @@ dw_status dw_ooc_pieces(const ooc_layout *y, const ooc_block *b, double *stage, 
             if ((s = put(ctx, v, nb * m, base + (uint64_t)b->r0 * m * 8u))) return s;
             continue;
         }
-        for (size_t i = b->r0; i < b->r1; i++)
-            if ((s = put(ctx, v + (i - b->r0) * b->w + (b->r0 - b->cb), m - b->r0, base + ((uint64_t)i * m + b->r0) * 8u)))
-                return s;
+        if (b->r0 == 0) { /* the first block's rows are whole rows, contiguous in the buffer and in the file */
+            if ((s = put(ctx, v, nb * m, base))) return s;
+        } else
+            for (size_t i = b->r0; i < b->r1; i++)
+                if ((s = put(ctx, v + (i - b->r0) * b->w + (b->r0 - b->cb), m - b->r0,
+                             base + ((uint64_t)i * m + b->r0) * 8u)))
+                    return s;
         for (size_t j0 = b->r1; j0 < m; j0 += stage_rows) {
             const size_t j1 = j0 + stage_rows < m ? j0 + stage_rows : m;
             dw_ooc_transpose(stage, nb, v + (j0 - b->cb), b->w, nb, j1 - j0, false);
