@@ -1,12 +1,15 @@
-/* dw_par_for: a parallel loop on POSIX threads created per call. Every driver uses it, so thread-count
- * independence, first-error reporting and single-threaded BLAS in the workers hold by construction. Threads are
- * created per call (tens of microseconds, negligible beside the work of a driver) and joined by blocking: unlike an
- * OpenMP team, nobody spins while waiting, which matters on shared machines (the issue measured a 3.2x slowdown of
- * an OpenMP loop beside a competing process, against 1.7x for numpy). */
+/* dw_par_for: a parallel loop on a pool of POSIX threads. Every driver uses it, so thread-count independence,
+ * first-error reporting and single-threaded BLAS in the workers hold by construction. The pool's threads are
+ * created on first need and kept; between loops they block on a condition variable: unlike an OpenMP team, nobody
+ * spins while waiting, which matters on shared machines (the issue measured a 3.2x slowdown of an OpenMP loop
+ * beside a competing process, against 1.7x for numpy). Threads were first created per call: on a busy machine the
+ * scheduler starts a new thread behind the running ones, so small loops (the sampler's layers at width 256) ran on
+ * the calling thread alone, 2x slower than on two threads; a sleeping pool thread that is woken runs at once. */
 #include "par.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,12 +26,44 @@ typedef struct par_loop {
     pthread_mutex_t lock;   /* guards status and message */
     dw_status status;
     char message[1024];
+    /* under the pool's lock: */
+    int want;               /* helpers still wanted (the caller is worker 0) */
+    int active;             /* helpers inside the loop */
+    int next_tid;           /* the next helper's tid */
+    pthread_cond_t done;    /* signalled when active drops to 0 */
+    struct par_loop *link;  /* the pool's list of loops that want helpers */
 } par_loop;
 
-typedef struct par_worker {
-    par_loop *loop;
-    int tid;
-} par_worker;
+#define DW_PAR_MAX_WORKERS 1024
+#define DW_PAR_SPIN 4096 /* pauses (~0.1-0.3 ms) a worker watches for the next loop before it blocks */
+
+static inline void dw_par_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* The pool: threads, the loops waiting for helpers, one lock. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
+static par_loop *pool_loops; /* loops with want > 0 */
+static atomic_int pool_posted;  /* loops posted so far (a worker that just finished watches it for a moment) */
+static int pool_threads, pool_idle;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+/* After fork the child has none of the parent's threads: it starts an empty pool. */
+static void pool_after_fork(void)
+{
+    pthread_mutex_init(&pool_lock, NULL);
+    pthread_cond_init(&pool_cv, NULL);
+    pool_loops = NULL;
+    pool_threads = pool_idle = 0;
+}
+
+static void pool_init(void) { pthread_atfork(NULL, NULL, pool_after_fork); }
 
 static void run_items(par_loop *L, int tid)
 {
@@ -48,13 +83,43 @@ static void run_items(par_loop *L, int tid)
     }
 }
 
+/* Under the pool's lock: take this loop off the list of loops that want helpers. */
+static void unlink_loop(par_loop *L)
+{
+    for (par_loop **q = &pool_loops; *q; q = &(*q)->link)
+        if (*q == L) {
+            *q = L->link;
+            return;
+        }
+}
+
 static void *worker_main(void *arg)
 {
-    par_worker *w = arg;
+    (void)arg;
 #ifdef _OPENMP
     omp_set_num_threads(1); /* OpenBLAS (OpenMP build) called from this thread runs single-threaded */
 #endif
-    run_items(w->loop, w->tid);
+    pthread_mutex_lock(&pool_lock);
+    for (;;) {
+        if (!pool_loops) { /* a driver's loops come in quick succession (one per layer): watch briefly, then block */
+            const int seen = atomic_load(&pool_posted);
+            pthread_mutex_unlock(&pool_lock);
+            for (int k = 0; k < DW_PAR_SPIN && atomic_load_explicit(&pool_posted, memory_order_relaxed) == seen; k++)
+                dw_par_pause();
+            pthread_mutex_lock(&pool_lock);
+        }
+        while (!pool_loops) pthread_cond_wait(&pool_cv, &pool_lock);
+        par_loop *L = pool_loops;
+        const int tid = L->next_tid++;
+        if (--L->want == 0) unlink_loop(L);
+        L->active++;
+        pool_idle--;
+        pthread_mutex_unlock(&pool_lock);
+        run_items(L, tid);
+        pthread_mutex_lock(&pool_lock);
+        pool_idle++;
+        if (--L->active == 0) pthread_cond_signal(&L->done);
+    }
     return NULL;
 }
 
@@ -66,24 +131,39 @@ int dw_par_workers(size_t n, int threads)
     return t;
 }
 
-#define DW_PAR_MAX_WORKERS 1024
-
 dw_status dw_par_for(size_t n, int threads, dw_par_fn fn, void *ctx)
 {
     if (!n) return DW_OK;
     int t = dw_par_workers(n, threads);
     if (t > DW_PAR_MAX_WORKERS) t = DW_PAR_MAX_WORKERS;
-    par_loop L = {.fn = fn, .ctx = ctx, .n = n, .status = DW_OK};
+    par_loop L = {.fn = fn, .ctx = ctx, .n = n, .status = DW_OK, .want = t - 1, .next_tid = 1};
     atomic_init(&L.next, 0);
     atomic_init(&L.err_item, SIZE_MAX);
     pthread_mutex_init(&L.lock, NULL);
-    pthread_t tids[DW_PAR_MAX_WORKERS];
-    par_worker w[DW_PAR_MAX_WORKERS];
-    int started = 0;
-    for (int k = 1; k < t; k++) {
-        w[k] = (par_worker){&L, k};
-        if (pthread_create(&tids[k], NULL, worker_main, &w[k]) != 0) break; /* fewer workers: same results */
-        started = k;
+    if (t > 1) {
+        pthread_once(&pool_once, pool_init);
+        pthread_cond_init(&L.done, NULL);
+        pthread_mutex_lock(&pool_lock);
+        /* enough idle threads for this loop's helpers (a failed start: fewer helpers, the same results) */
+        while (pool_idle < t - 1 && pool_threads < DW_PAR_MAX_WORKERS) {
+            pthread_t tid;
+            pthread_attr_t at;
+            pthread_attr_init(&at);
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            const int rc = pthread_create(&tid, &at, worker_main, NULL);
+            pthread_attr_destroy(&at);
+            if (rc != 0) break;
+            pool_threads++;
+            pool_idle++;
+        }
+        L.link = pool_loops;
+        pool_loops = &L;
+        atomic_fetch_add(&pool_posted, 1);
+        if (t - 1 >= pool_idle)
+            pthread_cond_broadcast(&pool_cv);
+        else
+            for (int k = 0; k < t - 1; k++) pthread_cond_signal(&pool_cv);
+        pthread_mutex_unlock(&pool_lock);
     }
 #ifdef _OPENMP
     /* The caller is a worker too: BLAS single-threaded in here as well, restored afterwards. */
@@ -94,7 +174,13 @@ dw_status dw_par_for(size_t n, int threads, dw_par_fn fn, void *ctx)
 #ifdef _OPENMP
     omp_set_num_threads(saved);
 #endif
-    for (int k = 1; k <= started; k++) pthread_join(tids[k], NULL);
+    if (t > 1) { /* no helper joins from now on; wait for those inside */
+        pthread_mutex_lock(&pool_lock);
+        if (L.want > 0) unlink_loop(&L);
+        while (L.active > 0) pthread_cond_wait(&L.done, &pool_lock);
+        pthread_mutex_unlock(&pool_lock);
+        pthread_cond_destroy(&L.done);
+    }
     pthread_mutex_destroy(&L.lock);
     if (L.status) return dw_fail(L.status, "%s", L.message);
     return DW_OK;

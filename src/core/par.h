@@ -15,9 +15,11 @@ typedef dw_status (*dw_par_fn)(void *ctx, size_t item, int tid);
 /* Run fn(ctx, i, tid) for every i in [0, n) on min(dw_core_threads(threads), n) workers, the calling thread among
  * them, items handed out one at a time in increasing order. Inside the workers BLAS runs single-threaded. After a
  * failure no further item is started; the status and message of the LOWEST failing item index are returned and
- * re-posted on the calling thread (so the error does not depend on the schedule or the thread count). Workers
- * block, never spin, while they wait: on a machine whose cores are busy with other processes the loop loses no
- * time to threads burning the cores that the working ones need. Results are the same for every thread count as
+ * re-posted on the calling thread (so the error does not depend on the schedule or the thread count). The workers
+ * are a pool kept between calls (any number of callers may use it at once; a child of fork starts an empty one);
+ * a worker that finishes watches for the next loop for ~0.1-0.3 ms, then blocks: on a machine whose cores are
+ * busy with other processes no thread burns a core for long, and a driver's quick succession of loops (one per
+ * layer) still finds its workers awake. Results are the same for every thread count as
  * long as each item's result depends only on its index. An item must not start a dw_par_for of its own (that
  * would multiply the threads); it may call BLAS, which is single-threaded there. */
 dw_status dw_par_for(size_t n, int threads, dw_par_fn fn, void *ctx);

@@ -4,7 +4,10 @@
 #include "core/par.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +47,55 @@ static dw_status keyed_item(void *c, size_t i, int tid)
     return DW_OK;
 }
 
+/* tid of each item, to check that every tid of a loop is in [0, threads) and that per-worker slots are private */
+typedef struct {
+    atomic_int *busy; /* per tid: items running now */
+    atomic_int bad;
+    int threads;
+    atomic_long sum;
+} tid_ctx;
+
+static dw_status tid_item(void *c, size_t i, int tid)
+{
+    tid_ctx *x = c;
+    if (tid < 0 || tid >= x->threads || atomic_fetch_add(&x->busy[tid], 1) != 0) atomic_fetch_add(&x->bad, 1);
+    atomic_fetch_add(&x->sum, (long)i);
+    if (tid >= 0 && tid < x->threads) atomic_fetch_sub(&x->busy[tid], 1);
+    return DW_OK;
+}
+
+/* Many small loops from several user threads at once (the pool serves them all; each loop's tids stay private). */
+static void *caller(void *arg)
+{
+    long *bad = arg;
+    atomic_int busy[3];
+    for (int r = 0; r < 300; r++) {
+        for (int k = 0; k < 3; k++) atomic_init(&busy[k], 0);
+        tid_ctx c = {busy, 0, 3, 0};
+        if (dw_par_for(40, 3, tid_item, &c) != DW_OK || atomic_load(&c.bad) || atomic_load(&c.sum) != 40 * 39 / 2)
+            (*bad)++;
+    }
+    return NULL;
+}
+
 int main(void)
 {
+    {
+        long bad[4] = {0};
+        pthread_t t[4];
+        for (int k = 0; k < 4; k++) CHECK(pthread_create(&t[k], NULL, caller, &bad[k]) == 0);
+        for (int k = 0; k < 4; k++) CHECK(pthread_join(t[k], NULL) == 0);
+        for (int k = 0; k < 4; k++) CHECK(bad[k] == 0);
+        /* a child of fork starts with an empty pool and runs its loops */
+        pid_t pid = fork();
+        if (pid == 0) {
+            long b = 0;
+            caller(&b);
+            _exit(b == 0 ? 0 : 1);
+        }
+        int st = 0;
+        CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
     enum { N = 257, D = 16 };
     double A[D * D], B[D * D];
     for (int k = 0; k < D * D; k++) {
