@@ -55,6 +55,11 @@ DW_API dw_status dw_finite_opts_init(dw_finite_opts **o);
 DW_API void dw_finite_opts_clear(dw_finite_opts *o);
 /** Threads (dw_par_for workers), 0 (the default) to 4096; results do not depend on it. */
 DW_API dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads);
+/** The reference width N (> 0). The standard parameterisation needs it: its NTK scales with the hidden widths
+ * n_l = c_l N (each weight layer's term is n_{l-1} times its feature inner product), so Theta, Theta1 and the
+ * NTK's variances are evaluated at this N (E Theta_N = Theta + Theta1 / N with Theta1 of order N, the remainder
+ * O(Theta / N^2)); the NTK parameterisation does not use it. */
+DW_API dw_status dw_finite_opts_set_width(dw_finite_opts *o, double N);
 /** Progress: fn(ctx, done, total) is called on the calling thread after each block of rows (done and total count
  * the pairs); a non-zero return cancels the computation (DW_ERR_INVALID, "cancelled"). fn NULL: none. */
 typedef int (*dw_finite_progress_fn)(void *ctx, double done, double total);
