@@ -180,6 +180,13 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     >>> r = deepwick.finite_width(np.array([[1.0, 1.0]]), depth=1, act="relu", weight_var=2.0)
     >>> round(float(r.ntk[0, 0]), 12), abs(float(r.ntk_1[0, 0])) < 1e-12, round(float(r.ntk_var[0, 0] / r.ntk[0, 0] ** 2), 12)
     (4.0, True, 3.0)
+
+    Rademacher weights after a Gaussian first layer (kappa_4 = -2): that ratio becomes 3 + kappa_4 / 2 = 2.
+
+    >>> r = deepwick.finite_width(np.array([[1.0, 1.0]]), depth=1, act="relu", weight_var=2.0, law="rademacher",
+    ...                           gaussian_input_layer=True)
+    >>> round(float(r.ntk_var[0, 0] / r.ntk[0, 0] ** 2), 12)
+    2.0
     """
     depth = as_int("depth", depth)
     nthreads = threads_arg(threads)

@@ -419,7 +419,8 @@ def run(name: str, *, widths: Sequence[int] = (64, 128, 256, 512), samples: Opti
                          "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q, "mc": c0, "se": se,
                          "ref": rv, "z": c0 / se, "chi2": chi2, "z_alt": c0a / sea, "per_width": lst})
             continue
-        rows.append({"act": name, "law": law, "param": param, "depth": m, "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q,
+        rows.append({"act": name, "law": law, "param": param, "depth": m,
+                     "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q,
                      "mc": c0, "se": se, "ref": rv, "z": (c0 - rv) / se, "chi2": chi2,
                      "z_alt": (c0 - alt[(m, j)][q]) / se, "per_width": lst})
     return rows
