@@ -247,13 +247,15 @@ _predict_widths = bind("dw_finite_predict_widths", ctypes.c_int, c_double_p, cty
 
 def predict_convergence(X: Any, *, depth: int, act: Union[str, Activation], widths: Sequence[float],
                         kind: str = "ntk", weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
+                        law: str = "gaussian", gaussian_input_layer: bool = False,
                         threads: Optional[int] = None) -> Dict[str, np.ndarray]:
     """What a convergence study (:func:`deepwick.converge`) should measure at each width, by the 1/N expansion.
 
     Parameters
     ----------
     X : array_like, shape (n, d)
-    depth, act, weight_var, bias_var : as for :func:`finite_width`
+    depth, act, weight_var, bias_var, law, gaussian_input_layer : as for :func:`finite_width` (NTK
+        parameterisation: the standard one's NTK changes with each width)
     widths : sequence of k positive numbers
     kind : {'ntk', 'nngp'}
 
@@ -270,7 +272,8 @@ def predict_convergence(X: Any, *, depth: int, act: Union[str, Activation], widt
         raise InputError("widths: expected a non-empty sequence of positive numbers, got %r" % (widths,))
     Xc = _points("X", X)
     n, d = Xc.shape
-    net = _net.fc_net(as_int("depth", depth), act, weight_var, bias_var)
+    net = _net.fc_net(as_int("depth", depth), act, weight_var, bias_var, law=law,
+                      gaussian_input_layer=gaussian_input_layer)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_threads(o.h, threads_arg(threads)))
     q = np.empty((len(QUANTITIES), n, n))

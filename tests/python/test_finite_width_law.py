@@ -184,3 +184,13 @@ def test_cli_passes_law_and_param(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode != 0 and "gaussian" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "g.npy").exists()
+
+
+def test_predict_convergence_with_a_law():
+    """predict_convergence passes the law through: sqrt(C / N) from the law's Frobenius constant."""
+    kw = dict(depth=2, act="relu", weight_var=2.0, law="uniform", gaussian_input_layer=True)
+    p = dw.predict_convergence(X2, widths=[64, 256], **kw)
+    r = dw.finite_width(X2, **kw)
+    np.testing.assert_allclose(p["rms"], np.sqrt(r.frobenius_ntk / np.array([64.0, 256.0])), rtol=1e-14)
+    g = dw.predict_convergence(X2, widths=[64, 256], depth=2, act="relu", weight_var=2.0)
+    assert np.all(np.abs(g["rms"] / p["rms"] - 1) > 1e-3)   # the law's constant differs
