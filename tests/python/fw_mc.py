@@ -156,7 +156,7 @@ def _ndtri(u: np.ndarray) -> np.ndarray:
 # -----------------------------------------------------------------------------------------------------------------
 
 def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.ndarray,
-            Rf: int = 64, law: str = "gaussian", param: str = "ntk") -> Dict[str, np.ndarray]:
+            Rf: int = 64, law: str = "gaussian", param: str = "ntk", twin: bool = False) -> Dict[str, np.ndarray]:
     """Forward pass, NTK and outputs of the depth-m networks, m = 1..L, of one draw of deepwick's sampler.
 
     Returns G (L+2, n, n) with G[l] = G^l (l = 1..L+1, G[0] unused), Gd (L+2, n, n) with Gd[l+1] = C_W/N
@@ -164,7 +164,9 @@ def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.nda
     outputs of its first Rf >= R units,
     Z (L, R, n, n) the readout control variates.  law: the weights of layers 2..L+1 (layer 1 is Gaussian, as
     sampling.sample(..., gaussian_input_layer=True) draws it).  param 'standard': Th is the standard
-    parameterisation's NTK (theory.md 1.3: each layer's term <a^{l-1}(x), a^{l-1}(y)> + [bias], no C_W / n)."""
+    parameterisation's NTK (theory.md 1.3: each layer's term <a^{l-1}(x), a^{l-1}(y)> + [bias], no C_W / n).
+    twin: the Gaussian twin of that network (gaussian_twin of every weight layer from 2 on, the same layer 1 and
+    biases): an exactly Gaussian network coupled to the law's, for the mean shifts (mean_shifts)."""
     spec, _, cw, cb, _ = ACTS[name]
     act = dw.Activation(spec)
     n, d = X.shape
@@ -175,6 +177,10 @@ def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.nda
         cols = d if l == 1 else N
         Ws.append(sampling.weights("gaussian" if l == 1 else law, rows, cols, seed=seed, sample=sample, layer=l))
         bs.append(sampling.bias("gaussian", rows, seed=seed, sample=sample, layer=l))
+    if twin:
+        Ws = [Ws[0]] + [gaussian_twin(law, W, np.random.default_rng([seed, sample, l, 4242]))
+                        for l, W in enumerate(Ws[1:], start=2)]
+        law = "gaussian"
     sw, sb = math.sqrt(cw / N), math.sqrt(cb)
     G = np.zeros((L + 2, n, n))
     Gd = np.zeros((L + 2, n, n))
@@ -349,6 +355,43 @@ def reference_values(name: str, L: int, **kw: Any) -> Dict[Tuple[int, int], Dict
                            "covT_xx_yy": der["ntk_cov"][0, 0, 1, 1],
                            "varG_xy": V[0, 1, 0, 1], "kappa4_xxyy": der["kappa4"][0, 0, 1, 1]}
     return out
+
+
+def mean_shifts(name: str, law: str, *, widths: Sequence[int] = (32, 64, 128),
+                samples: Optional[Dict[int, int]] = None, depths: Sequence[int] = (2, 3), seed: int = 4711,
+                R: int = 8) -> List[Dict[str, Any]]:
+    """What the law changes in the means: per network the law's network minus its Gaussian twin (exactly Gaussian,
+    coupled to it weight by weight), N (G - G_twin) and N (Theta_N - Theta_N,twin), whose means tend to the
+    difference of the 1/N coefficients nngp_1, ntk_1 between the law and Gaussian weights (the twin's own means
+    are the Gaussian networks' that the gates above check).  Fit c0 + c1/N over the widths; rows as run()'s, with
+    'ref' the predicted difference and 'z_alt' the z-score against 0 (no kappa_4 term)."""
+    X = inputs()
+    L = max(depths)
+    samples = samples or {32: 12000, 64: 6000, 128: 3000}
+    ref, gau = reference_values(name, L, law=law), reference_values(name, L)
+    per: Dict[Tuple[int, int, str], List[Tuple[int, float, float]]] = {}
+    for wi, N in enumerate(widths):
+        dG = np.zeros((samples[N], L, X.shape[0], X.shape[0]))
+        dT = np.zeros_like(dG)
+        for s in range(samples[N]):
+            a = network(name, N, s, seed + wi, L, R, X, R, law)
+            b = network(name, N, s, seed + wi, L, R, X, R, law, twin=True)
+            dG[s] = a["G"][2:] - b["G"][2:]
+            dT[s] = (a["Th"] - b["Th"]).mean(axis=1)
+        for m in depths:
+            for j in PAIRS.values():
+                for q, arr in (("G1", dG), ("Theta1", dT)):
+                    v = N * arr[:, m - 1, 0, j]
+                    per.setdefault((m, j, q), []).append((N, float(v.mean()), float(v.std(ddof=1)
+                                                                                     / math.sqrt(v.size))))
+    rows = []
+    for (m, j, q), lst in sorted(per.items()):
+        c0, se, chi2 = fit_c0(*zip(*lst))
+        rv = ref[(m, j)][q] - gau[(m, j)][q]
+        rows.append({"act": name, "law": law, "param": "ntk", "depth": m,
+                     "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q + " shift", "mc": c0,
+                     "se": se, "ref": rv, "z": (c0 - rv) / se, "chi2": chi2, "z_alt": c0 / se, "per_width": lst})
+    return rows
 
 
 def fit_c0(Ns: Sequence[int], vals: Sequence[float], ses: Sequence[float]) -> Tuple[float, float, float]:
