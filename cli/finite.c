@@ -12,11 +12,11 @@
 
 typedef struct finite_args {
     cli_args base;
-    const char *x, *y, *act, *out, *law;
+    const char *x, *y, *act, *out, *law, *param;
     long depth, threads;
     cli_reals weight_var, bias_var, widths;
     double width;
-    bool json;
+    bool json, gauss1;
 } finite_args;
 
 #define F(field) offsetof(finite_args, field)
@@ -39,8 +39,15 @@ static const cli_opt opts[] = {
     {"widths", CLI_REALS, F(widths), "C", "hidden widths relative to N, n_l = c_l N (one value or L values)", .flags = 0},
     {"width", CLI_REAL, F(width), "N", "also the corrected means and standard deviations at this width",
      .flags = CLI_POSITIVE},
-    {"law", CLI_TEXT, F(law), "LAW", "weight law (only gaussian: other laws' fourth cumulant is not derived yet)",
+    {"law", CLI_TEXT, F(law), "LAW",
+     "weight law: gaussian, rademacher, uniform, sparse:P, student-t:NU (NU > 4); its fourth cumulant enters\n"
+     "nngp_1, ntk_1, ntk_var, ntk_cov and kappa4; a non-Gaussian law needs --gaussian-input-layer",
      .def = "gaussian"},
+    {"gaussian-input-layer", CLI_FLAG, F(gauss1), NULL,
+     "layer 1 Gaussian whatever the law (its fan-in d is fixed: a non-Gaussian layer 1 is not a 1/N effect)",
+     .flags = 0},
+    {"param", CLI_CHOICE, F(param), "P", "NTK parameterisation: ntk or standard (standard needs --width)",
+     .def = "ntk", .choices = "ntk|standard"},
     {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
      .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout (with the Frobenius constants)",
@@ -50,8 +57,8 @@ static const cli_opt opts[] = {
 
 static const cli_cmd cmd = {
     "finite-width", "--x X.npy [--y Y.npy] --depth L --act ACT --out F.npy [options]",
-    "The next order in 1/N of a fully connected network of hidden width N (theory.md 1.6), NTK\n"
-    "parameterisation, Gaussian weights, one output: for every pair of rows of X (and Y) the limits K, Theta,\n"
+    "The next order in 1/N of a fully connected network of hidden width N (theory.md 1.6), NTK or\n"
+    "standard parameterisation, any i.i.d. weight law with a finite fourth moment, one output: for every pair of rows of X (and Y) the limits K, Theta,\n"
     "the mean corrections (E G = K + nngp_1/N, E Theta_N = Theta + ntk_1/N), N times the variances and\n"
     "covariances of the empirical entries, the outputs' fourth cumulant; and the Frobenius constants C with\n"
     "RMS error sqrt(C/N) of a width-N Gram matrix.\n",
@@ -84,8 +91,11 @@ int cmd_finite(int argc, char **argv)
     if ((s = dw_net_init(&net)) || (s = dw_net_set_fc(net, (int)a.depth, act, true)) ||
         (s = dw_net_set_weight_var(net, a.weight_var.n, a.weight_var.v)) ||
         (s = dw_net_set_bias_var(net, a.bias_var.n, a.bias_var.v)) || (s = dw_net_set_law(net, a.law)) ||
+        (s = dw_net_set_gaussian_input_layer(net, a.gauss1)) ||
+        (s = dw_net_set_param(net, strcmp(a.param, "standard") ? DW_PARAM_NTK : DW_PARAM_STANDARD)) ||
         (a.widths.v && a.depth > 0 && (s = dw_net_set_widths(net, a.widths.n, a.widths.v))) ||
         (s = dw_finite_opts_init(&o)) || (s = dw_finite_opts_set_threads(o, (int)a.threads)) ||
+        (at_width && (s = dw_finite_opts_set_width(o, a.width))) ||
         (s = dw_finite_opts_set_progress(o, cli_progress_cb, &prog)) || (s = dw_finite_info_init(&info))) {
         rc = cli_status(s);
         goto done;

@@ -15,7 +15,10 @@ extern "C" {
  * finite: the next order in 1/N of fully connected networks at width N, for any activation (theory.md 1.6)
  *
  * The network is a dw_net of the fully connected shape with a readout (dw_net_set_fc(net, depth, act, true)),
- * NTK parameterisation, Gaussian weights, one output unit. Hidden widths are n_l = c_l N: the net's widths
+ * one output unit, NTK or standard parameterisation (the standard one needs dw_finite_opts_set_width), any i.i.d.
+ * real law of dw_law_kappa4 (a non-Gaussian law needs dw_net_set_gaussian_input_layer: the first layer's fan-in d
+ * is fixed, so its non-Gaussianity is not a 1/N effect; its fourth cumulant enters G1, Theta1, the NTK's
+ * variances and kappa_4, docs/finite.md). Hidden widths are n_l = c_l N: the net's widths
  * (dw_net_set_widths) are read as the ratios c_l (default 1), N is the reference width. For every pair of inputs
  * (x, y) the results are, with G(x, y) = sigma_b^2 + sigma_w^2 (1/N) sum_j phi(h_j(x)) phi(h_j(y)) the empirical
  * NNGP entry of the output layer (mean E f(x) f(y)) and Theta_N(x, y) the empirical NTK:
@@ -55,6 +58,11 @@ DW_API dw_status dw_finite_opts_init(dw_finite_opts **o);
 DW_API void dw_finite_opts_clear(dw_finite_opts *o);
 /** Threads (dw_par_for workers), 0 (the default) to 4096; results do not depend on it. */
 DW_API dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads);
+/** The reference width N (> 0). The standard parameterisation needs it: its NTK scales with the hidden widths
+ * n_l = c_l N (each weight layer's term is n_{l-1} times its feature inner product), so Theta, Theta1 and the
+ * NTK's variances are evaluated at this N (E Theta_N = Theta + Theta1 / N with Theta1 of order N, the remainder
+ * O(Theta / N^2)); the NTK parameterisation does not use it. */
+DW_API dw_status dw_finite_opts_set_width(dw_finite_opts *o, double N);
 /** Progress: fn(ctx, done, total) is called on the calling thread after each block of rows (done and total count
  * the pairs); a non-zero return cancels the computation (DW_ERR_INVALID, "cancelled"). fn NULL: none. */
 typedef int (*dw_finite_progress_fn)(void *ctx, double done, double total);

@@ -58,6 +58,11 @@ DW_API const char *dw_law_format(const dw_law *law, char *buf, size_t cap);
 /** A warning for laws that are valid but outside the theory (student-t with nu <= 4: infinite fourth moment),
  * or NULL. The library never prints: the CLI and Python show it. */
 DW_API const char *dw_law_warning(const dw_law *law);
+/** The fourth cumulant (excess kurtosis) kappa_4 = E w^4 - 3 of the unit-variance law, what the finite-width
+ * corrections need (theory.md 1.6): gaussian 0, rademacher -2, uniform -6/5, student-t:NU 6/(NU - 4) (NU > 4),
+ * sparse:P 3/P - 3. Errors (one message): student-t with NU <= 4 (infinite fourth moment), complex-gaussian and
+ * orthogonal (not real i.i.d. laws: their corrections are not a fourth cumulant's). */
+DW_API dw_status dw_law_kappa4(const dw_law *law, double *kappa4);
 
 /** Layer kinds. Beyond the fully connected pair (dense, act), the architectures of Neural Tangents' stax
  * (theory.md 7): the infinite-width kernels (dw_kernel_gram) take every kind; the other computations say so, naming

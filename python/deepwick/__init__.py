@@ -21,7 +21,7 @@ from .spectrum import (criticality, jacobian_density, jacobian_hutchinson, jacob
                        jacobian_svd, sample_jacobian)
 from .spectrum_residual import residual_jacobian_moments, residual_universal_moments, sample_residual_jacobian
 from .sampling import (ConvergeResult, GramMean, SampleResult, converge, empirical_kernel, forward,  # noqa: F401
-                       network_kernel, sample)
+                       law_kappa4, network_kernel, sample)
 from .finite import FiniteWidth, finite_width, predict_convergence
 from . import predict  # noqa: F401
 from . import stax  # noqa: F401

@@ -17,6 +17,7 @@ ArrayLike = Union[float, Sequence[float], np.ndarray]
 _opts_init = bind("dw_finite_opts_init", ctypes.c_int, c_handle_p)
 _opts_clear = bind("dw_finite_opts_clear", None, c_handle)
 _opts_set_threads = bind("dw_finite_opts_set_threads", ctypes.c_int, c_handle, ctypes.c_int)
+_opts_set_width = bind("dw_finite_opts_set_width", ctypes.c_int, c_handle, ctypes.c_double)
 _PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_double, ctypes.c_double)
 _opts_set_progress = bind("dw_finite_opts_set_progress", ctypes.c_int, c_handle, _PROGRESS, ctypes.c_void_p)
 _info_init = bind("dw_finite_info_init", ctypes.c_int, c_handle_p)
@@ -119,6 +120,7 @@ class FiniteWidth:
 
 def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], weight_var: ArrayLike = 1.0,
                  bias_var: ArrayLike = 0.0, widths: Optional[ArrayLike] = None, law: str = "gaussian",
+                 param: str = "ntk", gaussian_input_layer: bool = False,
                  width: Optional[float] = None, threads: Optional[int] = None,
                  progress: Optional[Callable[[float, float], Any]] = None,
                  return_info: bool = False) -> Union[FiniteWidth, Tuple[FiniteWidth, Dict[str, Any]]]:
@@ -127,7 +129,9 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     The expansion of theory.md 1.6 (the genus expansion's next order, computed by the layer recursion of the
     kernels, their mean corrections and the covariance tensors), NTK parameterisation, Gaussian weights, one
     output unit; ``nngp`` refers to the empirical NNGP entry G(x, y) = b + w (1/N) sum_j phi(h_j(x)) phi(h_j(y))
-    of the output layer (mean E f(x) f(y)), ``ntk`` to the empirical NTK Theta_N(x, y).
+    of the output layer (mean E f(x) f(y)), ``ntk`` to the empirical NTK Theta_N(x, y).  Any i.i.d. real weight
+    law of the sampler with a finite fourth moment: its fourth cumulant kappa_4 shifts nngp_1, ntk_1, ntk_var,
+    ntk_cov and kappa4 (finite.md); NTK or standard parameterisation.
 
     Parameters
     ----------
@@ -144,9 +148,18 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     widths : float or sequence of depth floats, optional
         Hidden widths relative to N: n_l = widths[l] N (default 1 for every layer).
     law : str
-        The weight law; only 'gaussian' (the fourth cumulant of other laws adds terms not derived yet).
+        The weight law of ``deepwick.sample``: 'gaussian', 'rademacher', 'uniform', 'sparse:P', 'student-t:NU'
+        (NU > 4: a finite fourth moment); 'complex-gaussian' and 'orthogonal' are refused.  A non-Gaussian law
+        needs ``gaussian_input_layer=True``.
+    param : {'ntk', 'standard'}
+        The tangent kernel's parameterisation (as ``deepwick.kernel``); 'standard' needs ``width``.
+    gaussian_input_layer : bool
+        Layer 1 Gaussian whatever the law (as ``deepwick.sample``): with fan-in d fixed, a non-Gaussian first layer
+        keeps h^1 non-Gaussian at every width, an O(kappa_4 / d) effect that is not a 1/N correction.
     width : float, optional
-        N: also return the corrected means, the standard deviations and the RMS errors at this width.
+        N: also return the corrected means, the standard deviations and the RMS errors at this width.  The
+        standard parameterisation needs it: its NTK scales with n_l = widths[l] N, and ``ntk``, ``ntk_1``,
+        ``ntk_var``, ``ntk_cov`` are evaluated at this N (``ntk_1`` is then of order N).
     threads : int, optional
         Threads (default: all); results do not depend on it.
     progress : callable(done, total), optional
@@ -167,6 +180,13 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     >>> r = deepwick.finite_width(np.array([[1.0, 1.0]]), depth=1, act="relu", weight_var=2.0)
     >>> round(float(r.ntk[0, 0]), 12), abs(float(r.ntk_1[0, 0])) < 1e-12, round(float(r.ntk_var[0, 0] / r.ntk[0, 0] ** 2), 12)
     (4.0, True, 3.0)
+
+    Rademacher weights after a Gaussian first layer (kappa_4 = -2): that ratio becomes 3 + kappa_4 / 2 = 2.
+
+    >>> r = deepwick.finite_width(np.array([[1.0, 1.0]]), depth=1, act="relu", weight_var=2.0, law="rademacher",
+    ...                           gaussian_input_layer=True)
+    >>> round(float(r.ntk_var[0, 0] / r.ntk[0, 0] ** 2), 12)
+    2.0
     """
     depth = as_int("depth", depth)
     nthreads = threads_arg(threads)
@@ -175,9 +195,14 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     if Yc is not None and Yc.shape[1] != Xc.shape[1]:
         raise InputError("Y: has %d columns but X has %d (inputs must have the same dimension)"
                          % (Yc.shape[1], Xc.shape[1]))
-    net = _net.fc_net(depth, act, weight_var, bias_var, width=widths if depth > 0 else None, law=law)
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float, np.integer, np.floating))):
+        raise InputError("width: expected a number, got %r" % (width,))
+    net = _net.fc_net(depth, act, weight_var, bias_var, width=widths if depth > 0 else None, law=law, param=param,
+                      gaussian_input_layer=gaussian_input_layer)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_threads(o.h, nthreads))
+    if width is not None:
+        check(_opts_set_width(o.h, float(width)))
     if progress is not None:
         def cb(_ctx: Any, done: float, total: float) -> int:
             try:
@@ -202,8 +227,6 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     r.nngp_mean = r.ntk_mean = r.nngp_std = r.ntk_std = None
     r.rms_nngp = r.rms_ntk = None
     if width is not None:
-        if isinstance(width, bool) or not isinstance(width, (int, float, np.integer, np.floating)):
-            raise InputError("width: expected a number, got %r" % (width,))
         at = np.empty((4, n, m))
         check(_at_width(ptr(out), n * m, float(width), ptr(at)))
         frob = np.zeros(len(QUANTITIES))
@@ -224,13 +247,15 @@ _predict_widths = bind("dw_finite_predict_widths", ctypes.c_int, c_double_p, cty
 
 def predict_convergence(X: Any, *, depth: int, act: Union[str, Activation], widths: Sequence[float],
                         kind: str = "ntk", weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
+                        law: str = "gaussian", gaussian_input_layer: bool = False,
                         threads: Optional[int] = None) -> Dict[str, np.ndarray]:
     """What a convergence study (:func:`deepwick.converge`) should measure at each width, by the 1/N expansion.
 
     Parameters
     ----------
     X : array_like, shape (n, d)
-    depth, act, weight_var, bias_var : as for :func:`finite_width`
+    depth, act, weight_var, bias_var, law, gaussian_input_layer : as for :func:`finite_width` (NTK
+        parameterisation: the standard one's NTK changes with each width)
     widths : sequence of k positive numbers
     kind : {'ntk', 'nngp'}
 
@@ -247,7 +272,8 @@ def predict_convergence(X: Any, *, depth: int, act: Union[str, Activation], widt
         raise InputError("widths: expected a non-empty sequence of positive numbers, got %r" % (widths,))
     Xc = _points("X", X)
     n, d = Xc.shape
-    net = _net.fc_net(as_int("depth", depth), act, weight_var, bias_var)
+    net = _net.fc_net(as_int("depth", depth), act, weight_var, bias_var, law=law,
+                      gaussian_input_layer=gaussian_input_layer)
     o = _Handle(_opts_init, _opts_clear)
     check(_opts_set_threads(o.h, threads_arg(threads)))
     q = np.empty((len(QUANTITIES), n, n))

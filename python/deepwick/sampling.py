@@ -76,6 +76,27 @@ def _law_info(law: Any, stacklevel: int = 3) -> Tuple[bool, str]:
     return bool(cplx.value), canon.value.decode()
 
 
+class _Law(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("param", ctypes.c_double)]
+
+
+_law_parse = bind("dw_law_parse", ctypes.c_int, ctypes.POINTER(_Law), ctypes.c_char_p)
+_law_kappa4 = bind("dw_law_kappa4", ctypes.c_int, ctypes.POINTER(_Law), ctypes.POINTER(ctypes.c_double))
+
+
+def law_kappa4(law: str) -> float:
+    """The fourth cumulant kappa_4 = E w^4 - 3 of a unit-variance weight law (what the finite-width corrections
+    need): 'gaussian' 0, 'rademacher' -2, 'uniform' -1.2, 'sparse:P' 3/P - 3, 'student-t:NU' 6/(NU - 4).
+
+    Raises InputError for student-t with NU <= 4 (infinite fourth moment), 'complex-gaussian' and 'orthogonal'.
+    """
+    lw = _Law()
+    k = ctypes.c_double()
+    check(_law_parse(ctypes.byref(lw), _law_spec(law)))
+    check(_law_kappa4(ctypes.byref(lw), ctypes.byref(k)))
+    return float(k.value)
+
+
 def weights(law: str, rows: int, cols: int, *, seed: int = 0, sample: int = 0, layer: int = 1) -> np.ndarray:
     """One unit-variance weight matrix W-hat of `law`, shape (rows, cols) (complex128 for 'complex-gaussian').
 

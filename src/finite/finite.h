@@ -27,11 +27,15 @@ static inline int dw_fw_fidx(int i, int j) { return (i + j) * (i + j + 1) / 2 + 
 
 #define DW_FW_RD 5 /* powers 0..4 of the relu family's moment tables */
 
-/* The constants of one dense layer: C_W, C_b (NNGP), lambda_W, lambda_b (NTK rates), c = n_l / N of the layer
- * whose activations it reads. */
+/* The constants of one dense layer: C_W, C_b (NNGP), lambda_W, lambda_b (NTK rates: C_W, C_b in the NTK
+ * parameterisation; n_{l-1} and [bias] in the standard one), c = n_l / N of the layer whose activations it reads,
+ * kap the fourth cumulant kappa_4 = E w^4 - 3 of its unit-variance weights (0: Gaussian). */
 typedef struct dw_fw_layer {
-    double cw, cb, lw, lb, c;
+    double cw, cb, lw, lb, c, kap;
 } dw_fw_layer;
+
+/* The number of REAL entries of a state from K to Bk (contiguous; recur.c checks it). */
+#define DW_FW_STATE_N 144
 
 /* The Gaussian primitives, the relu family's closed form and the recursion, in a real type: double (the names
  * below) and, for the relu family's nearly parallel pairs, __float128 (the same names with the suffix _q; quad.c

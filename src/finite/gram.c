@@ -82,7 +82,7 @@ static dw_status run(const job *J, int m, const double *x, const double *y, size
     dw_fw_state_init(&s, m, x, y, J->d, &J->lay[0]);
     e = s;
     double *ev = &e.K[0][0];
-    for (int k = 0; k < 96; k++) ev[k] = fabs(ev[k]) * (double)(J->d + 2) * DBL_EPSILON; /* the inputs' dot products */
+    for (int k = 0; k < DW_FW_STATE_N; k++) ev[k] = fabs(ev[k]) * (double)(J->d + 2) * DBL_EPSILON; /* the inputs' dot products */
     for (int l = 1; l <= J->L; l++) {
         const double a = s.K[0][0], b = s.K[m - 1][m - 1], c = s.K[0][m - 1];
         dw_status st;
@@ -228,12 +228,19 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     dw_net_fc fc;
     dw_status st = dw_net_fc_view(net, who, 1, DW_NET_RANDOM, &fc);
     if (st) return st;
-    if (net->param != DW_PARAM_NTK)
-        return dw_fail(DW_ERR_INVALID, "%s: only the NTK parameterisation is supported (got standard)", who);
-    if (net->law.kind != DW_LAW_GAUSSIAN) {
+    const int standard = net->param == DW_PARAM_STANDARD;
+    const double N = o ? o->width : 0.0;
+    if (standard && !(N > 0))
+        return dw_fail(DW_ERR_INVALID, "%s: the standard parameterisation needs the width N (its NTK scales with the "
+                                       "hidden widths n_l = c_l N)", who);
+    double kap = 0.0;
+    if ((st = dw_law_kappa4(&net->law, &kap))) return st;
+    if (kap != 0.0 && !net->gaussian_input_layer) {
         char buf[64];
-        return dw_fail(DW_ERR_INVALID, "%s: only Gaussian weights are supported (got %s): the fourth cumulant of "
-                                       "other laws adds terms not derived yet", who, dw_law_format(&net->law, buf, sizeof buf));
+        return dw_fail(DW_ERR_INVALID, "%s: law %s in the first layer (fan-in d = %zu, fixed) keeps h^1 non-Gaussian "
+                                       "at every width, an effect of order kappa_4 / d that is not a 1/N correction: "
+                                       "draw layer 1 Gaussian (gaussian_input_layer, as in deepwick.sample)", who,
+                       dw_law_format(&net->law, buf, sizeof buf), d);
     }
     if (fc.depth > 0 && fc.act->fam == DW_FAM_STEP)
         return dw_fail(DW_ERR_INVALID, "%s: activation %s has no derivative as a function (phi' is a delta), so "
@@ -249,8 +256,12 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
         return dw_fail(DW_ERR_INVALID, "%s: one output unit only (out_dim = %.0f): with several, the NTK's "
                                        "between-output terms are not reported yet", who, wd[L]);
     for (int l = 0; l <= L; l++) {
-        lay[l] = (dw_fw_layer){wv[l], bv[l], wv[l], bv[l], 1.0};
+        lay[l] = (dw_fw_layer){wv[l], bv[l], wv[l], bv[l], 1.0, l > 0 ? kap : 0.0};
         if (l > 0 && wd[l - 1] > 0) lay[l].c = wd[l - 1];
+        if (standard) { /* derivatives in W and b themselves: n_{l-1} <a, a> / n_{l-1} and 1 per biased layer */
+            lay[l].lw = l == 0 ? (double)d : lay[l].c * N;
+            lay[l].lb = bv[l] > 0 ? 1.0 : 0.0;
+        }
     }
     job J = {.act = fc.act, .L = L, .lay = lay, .X = X, .Y = Y, .n = n, .m = Y ? m : n, .d = d, .sym = Y == NULL,
              .out = out};

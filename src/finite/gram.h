@@ -6,6 +6,7 @@
 
 struct dw_finite_opts {
     int threads;
+    double width; /* the reference width N (0: not given); the standard parameterisation needs it */
     dw_finite_progress_fn progress;
     void *progress_ctx;
 };

@@ -27,6 +27,14 @@ dw_status dw_finite_opts_set_threads(dw_finite_opts *o, int threads)
     return DW_OK;
 }
 
+dw_status dw_finite_opts_set_width(dw_finite_opts *o, double N)
+{
+    if (!o) return dw_fail(DW_ERR_INVALID, "finite-width options: NULL options");
+    if (!(N > 0) || !isfinite(N)) return dw_fail(DW_ERR_INVALID, "width: must be a positive number (got %g)", N);
+    o->width = N;
+    return DW_OK;
+}
+
 dw_status dw_finite_opts_set_progress(dw_finite_opts *o, dw_finite_progress_fn fn, void *ctx)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "finite-width options: NULL options");

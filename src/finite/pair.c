@@ -43,7 +43,7 @@ dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_
     DW_FW_T(dw_fw_state_init)(&s, 2, x, y, d, &lay[0]);
     e = s;
     REAL *v = &e.K[0][0];
-    for (size_t k = 0; k < 96; k++) v[k] = FN(fabs)(v[k]) * (REAL)(d + 2) * EPS; /* the inputs' dot products */
+    for (size_t k = 0; k < DW_FW_STATE_N; k++) v[k] = FN(fabs)(v[k]) * (REAL)(d + 2) * EPS; /* the inputs' dot products */
     *angle = 4.0;
     *layer = 0;
     double angle_err = 0.0;

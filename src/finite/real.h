@@ -44,6 +44,11 @@ typedef struct DW_FW_T(dw_fw_state) {
     int m;
     DW_FW_REAL K[2][2], T[2][2], G1[2][2], T1[2][2];
     DW_FW_REAL V[16], D[16], A[16], B[16], F[16];
+    /* the weight law's fourth cumulant kappa_4 (theory.md 1.6), terms of this layer's own weights that do not
+     * propagate: U = N kappa_4(z_i(a), z_i(b), z_i(c), z_i(d)) (one unit's mean conditional fourth cumulant),
+     * Fk = N times the extra covariance of Theta_ii(a, b) with z_i(c) z_i(d) within one unit's weight row, Bk = N
+     * times the extra Cov(Theta_ii(a, b), Theta_ii(c, d)) within one row; all 0 for Gaussian weights */
+    DW_FW_REAL U[16], Fk[16], Bk[16];
     DW_FW_REAL dist; /* K_xx + K_yy - 2 K_xy carried without cancellation (pairs of the relu family) */
     DW_FW_REAL err;  /* accumulated error estimate, relative to the largest |K| */
 } DW_FW_T(dw_fw_state);

@@ -63,6 +63,7 @@ static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
 {
     const int m = s->m;
     const REAL cw = L->cw, cb = L->cb, lw = L->lw, lb = L->lb, ic = 1.0 / L->c;
+    const REAL k4 = sg > 0 ? FN(fabs)((REAL)L->kap) : (REAL)L->kap; /* the law's kappa_4 (on magnitudes: its size) */
     DW_FW_T(dw_fw_state) o;
     memset(&o, 0, sizeof o);
     o.m = m;
@@ -87,11 +88,13 @@ static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
                 for (int f = 0; f < m; f++) {
                     ds += 0.5 * s->G1[e][f] * P->S2[I4(a, b, e, f)];
                     dp += 0.5 * s->G1[e][f] * P->P2[I4(a, b, e, f)];
-                    dd += (0.5 * s->D[I4(a, b, e, f)] + s->F[I4(a, b, e, f)]) * P->P2[I4(a, b, e, f)];
+                    dd += (0.5 * (s->D[I4(a, b, e, f)] + s->Fk[I4(a, b, e, f)]) + s->F[I4(a, b, e, f)]) *
+                          P->P2[I4(a, b, e, f)];
                     for (int c = 0; c < m; c++)
-                        for (int d = 0; d < m; d++) {
-                            ds += 0.125 * s->V[I4(c, d, e, f)] * P->S4[I6(a, b, c, d, e, f)];
-                            dp += 0.125 * s->V[I4(c, d, e, f)] * P->P4[I6(a, b, c, d, e, f)];
+                        for (int d = 0; d < m; d++) { /* the covariance's fluctuation and the law's cumulant */
+                            const REAL w4 = 0.125 * s->V[I4(c, d, e, f)] + s->U[I4(c, d, e, f)] / 24;
+                            ds += w4 * P->S4[I6(a, b, c, d, e, f)];
+                            dp += w4 * P->P4[I6(a, b, c, d, e, f)];
                         }
                 }
             o.G1[a][b] = cw * ds;
@@ -127,6 +130,10 @@ static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
                              JfVJf[i] + kap[c][d] * JfD + kap[a][b] * DJf + kap[a][b] * kap[c][d] * s->A[i];
                     o.B[i] = ic * cw * cw * Tab * Tcd * P->PP[i] + cw * cw * P->p[a][c] * P->p[b][d] * s->B[i];
                     o.F[i] = ic * cw * cw * Tab * P->SP[I4(c, d, a, b)] + cw * cw * FQQ;
+                    /* within one weight row: kappa_4 times the diagonal (j = j') parts of the sources of V, F, B */
+                    o.U[i] = ic * k4 * cw * cw * P->SS[i];
+                    o.Fk[i] = ic * k4 * cw * cw * Tab * P->SP[I4(c, d, a, b)];
+                    o.Bk[i] = ic * k4 * cw * cw * Tab * Tcd * P->PP[i];
                 }
     *s = o;
 }
@@ -135,11 +142,11 @@ void DW_FW_T(dw_fw_state_step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim
 
 /* The state's and the primitives' numbers as flat arrays (their REAL members are contiguous) */
 #ifndef STATE_N
-#define STATE_N 96
+#define STATE_N DW_FW_STATE_N
 #define PRIM_N 224
 #endif
-_Static_assert(offsetof(DW_FW_T(dw_fw_state), F) + sizeof(REAL[16]) - offsetof(DW_FW_T(dw_fw_state), K) == STATE_N * sizeof(REAL),
-               "DW_FW_T(dw_fw_state): K .. F contiguous");
+_Static_assert(offsetof(DW_FW_T(dw_fw_state), Bk) + sizeof(REAL[16]) - offsetof(DW_FW_T(dw_fw_state), K) == STATE_N * sizeof(REAL),
+               "DW_FW_T(dw_fw_state): K .. Bk contiguous");
 _Static_assert(offsetof(DW_FW_T(dw_fw_prim), Q1) + sizeof(REAL[8]) - offsetof(DW_FW_T(dw_fw_prim), s) == PRIM_N * sizeof(REAL),
                "DW_FW_T(dw_fw_prim): s .. Q1 contiguous");
 
@@ -175,10 +182,10 @@ void DW_FW_T(dw_fw_state_outputs)(const DW_FW_T(dw_fw_state) *s, REAL out[])
     out[DW_FW_NNGP_1] = s->G1[x][y];
     out[DW_FW_NTK_1] = s->T1[x][y];
     out[DW_FW_NNGP_VAR] = s->V[I4(x, y, x, y)];
-    out[DW_FW_NTK_VAR] = s->A[I4(x, y, x, y)] + s->B[I4(x, y, x, y)] + s->B[I4(x, y, y, x)];
+    out[DW_FW_NTK_VAR] = s->A[I4(x, y, x, y)] + s->B[I4(x, y, x, y)] + s->B[I4(x, y, y, x)] + s->Bk[I4(x, y, x, y)];
     out[DW_FW_NNGP_COV] = s->V[I4(x, x, y, y)];
-    out[DW_FW_NTK_COV] = s->A[I4(x, x, y, y)] + 2.0 * s->B[I4(x, x, y, y)];
-    out[DW_FW_KAPPA4] = s->V[I4(x, x, y, y)] + 2.0 * s->V[I4(x, y, x, y)];
+    out[DW_FW_NTK_COV] = s->A[I4(x, x, y, y)] + 2.0 * s->B[I4(x, x, y, y)] + s->Bk[I4(x, x, y, y)];
+    out[DW_FW_KAPPA4] = s->V[I4(x, x, y, y)] + 2.0 * s->V[I4(x, y, x, y)] + s->U[I4(x, x, y, y)];
 }
 
 double DW_FW_T(dw_fw_state_rel_bound)(const DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_state) *e)

@@ -108,4 +108,28 @@ const char *dw_law_warning(const dw_law *law)
     return NULL;
 }
 
+dw_status dw_law_kappa4(const dw_law *law, double *kappa4)
+{
+    if (!law || !kappa4) return dw_fail(DW_ERR_INVALID, "law: NULL argument");
+    switch (law->kind) {
+    case DW_LAW_GAUSSIAN: *kappa4 = 0.0; return DW_OK;
+    case DW_LAW_RADEMACHER: *kappa4 = -2.0; return DW_OK;         /* E w^4 = 1 */
+    case DW_LAW_UNIFORM: *kappa4 = -1.2; return DW_OK;            /* E w^4 = 9/5 on [-sqrt 3, sqrt 3] */
+    case DW_LAW_SPARSE: *kappa4 = 3.0 / law->param - 3.0; return DW_OK; /* E w^4 = 3/p */
+    case DW_LAW_STUDENT_T:                                         /* E w^4 = 3 (nu - 2)/(nu - 4) */
+        if (!(law->param > 4))
+            return dw_fail(DW_ERR_INVALID, "law student-t:%g has an infinite fourth moment (nu <= 4): its fourth "
+                                           "cumulant, which the 1/N corrections need, does not exist", law->param);
+        *kappa4 = 6.0 / (law->param - 4.0);
+        return DW_OK;
+    case DW_LAW_COMPLEX_GAUSSIAN:
+        return dw_fail(DW_ERR_INVALID, "law complex-gaussian: a complex law has no real fourth cumulant (complex "
+                                       "networks are not covered by the finite-width corrections)");
+    case DW_LAW_ORTHOGONAL:
+        return dw_fail(DW_ERR_INVALID, "law orthogonal: the entries are not independent, so the corrections are "
+                                       "not a fourth cumulant's (Haar weights are not covered)");
+    default: return dw_fail(DW_ERR_INVALID, "law: unknown kind %d", (int)law->kind);
+    }
+}
+
 /* Gamma(k, 1) for k >= 1 by Marsaglia and Tsang (2000). */

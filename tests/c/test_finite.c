@@ -217,11 +217,17 @@ static void test_errors(void)
     CHECK(strstr(dw_error_message(), "not finite") != NULL);
     CHECK(dw_net_set_law(net, "rademacher") == DW_OK);
     CHECK(dw_finite_gram(net, NULL, X, 2, NULL, 2, 2, out, NULL) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "Gaussian") != NULL);
+    CHECK(strstr(dw_error_message(), "first layer") && strstr(dw_error_message(), "gaussian_input_layer"));
+    CHECK(dw_net_set_law(net, "student-t:3.5") == DW_OK);
+    CHECK(dw_net_set_gaussian_input_layer(net, true) == DW_OK);
+    CHECK(dw_finite_gram(net, NULL, X, 2, NULL, 2, 2, out, NULL) == DW_ERR_INVALID);
+    CHECK(strstr(dw_error_message(), "infinite fourth moment") != NULL);
+    CHECK(dw_net_set_law(net, "orthogonal") == DW_OK);
+    CHECK(dw_finite_gram(net, NULL, X, 2, NULL, 2, 2, out, NULL) == DW_ERR_INVALID);
     CHECK(dw_net_set_law(net, "gaussian") == DW_OK);
     CHECK(dw_net_set_param(net, DW_PARAM_STANDARD) == DW_OK);
     CHECK(dw_finite_gram(net, NULL, X, 2, NULL, 2, 2, out, NULL) == DW_ERR_INVALID);
-    CHECK(strstr(dw_error_message(), "parameterisation") != NULL);
+    CHECK(strstr(dw_error_message(), "standard parameterisation needs the width") != NULL);
     dw_net_clear(net);
     dw_act_clear(act);
     net = fc("step", 1, 1.0, 0.0, &act);
@@ -238,14 +244,57 @@ static void test_errors(void)
     dw_finite_opts *o = NULL;
     CHECK(dw_finite_opts_init(&o) == DW_OK);
     CHECK(dw_finite_opts_set_threads(o, -1) == DW_ERR_INVALID);
+    CHECK(dw_finite_opts_set_width(o, 0.0) == DW_ERR_INVALID && dw_finite_opts_set_width(o, NAN) == DW_ERR_INVALID);
     dw_finite_opts_clear(o);
     double q[DW_FW_COUNT] = {0}, w[4];
     CHECK(dw_finite_at_width(q, 1, 0.0, w) == DW_ERR_INVALID);
     CHECK(dw_finite_quantity_name(DW_FW_COUNT) == NULL && !strcmp(dw_finite_quantity_name(DW_FW_NTK_1), "ntk_1"));
 }
 
+/* The weight law's fourth cumulant at depth 1 in closed form: relu, sigma_w^2 = 2, no bias, |x|^2/d = 1 (K^1 =
+ * Theta^1 = 2): Theta_N(x, x) = (1/N) sum_j [2 relu(z_j)^2 + 4 w_j^2 1(z_j > 0)], z ~ N(0, 2), so
+ * N Var = Var(2 relu^2) + Var(4 w^2 1) + 2 Cov = 20 + (8 (3 + kappa) - 4) + 8 = 48 + 8 kappa (Theta = 4), and the
+ * output's N kappa_4(f, f, f, f) = C_W^2 ((3 + kappa) E relu^4 - 3 (E relu^2)^2) = 4 (18 + 6 kappa - 3). Exact
+ * at every width (sums of N i.i.d. terms given the Gaussian layer 1). Standard parameterisation (derivatives in
+ * W, b themselves) at width N: Theta_N = sum_j [relu(z_j)^2 + (4 / N) w_j^2 1(z_j > 0)] (|x|^2 = 2), Theta = N + 2,
+ * N Var = N^2 [Var relu^2 + (16 / N^2) Var(w^2 1) + (8 / N) Cov(relu^2, w^2 1)] = 5 N^2 + 8 (3 + kappa) - 4 + 4 N. */
+static void test_law_closed_forms(void)
+{
+    const double x[2] = {1.0, 1.0}; /* |x|^2 / d = 1 */
+    const char *laws[4] = {"gaussian", "rademacher", "uniform", "sparse:0.25"};
+    const double kap[4] = {0.0, -2.0, -1.2, 9.0};
+    for (int k = 0; k < 4; k++) {
+        dw_law law;
+        double kk = NAN;
+        CHECK(dw_law_parse(&law, laws[k]) == DW_OK && dw_law_kappa4(&law, &kk) == DW_OK && kk == kap[k]);
+        for (int standard = 0; standard < 2; standard++) {
+            dw_act *act;
+            dw_net *net = fc("relu", 1, 2.0, 0.0, &act);
+            CHECK(dw_net_set_law(net, laws[k]) == DW_OK && dw_net_set_gaussian_input_layer(net, true) == DW_OK);
+            double out[DW_FW_COUNT];
+            dw_finite_opts *o = NULL;
+            const double N = 64.0;
+            CHECK(dw_finite_opts_init(&o) == DW_OK);
+            if (standard)
+                CHECK(dw_net_set_param(net, DW_PARAM_STANDARD) == DW_OK && dw_finite_opts_set_width(o, N) == DW_OK);
+            CHECK(dw_finite_gram(net, o, x, 1, NULL, 1, 2, out, NULL) == DW_OK);
+            const double var = standard ? 5 * N * N + 4 * N + 8 * (3 + kap[k]) - 4 : 48 + 8 * kap[k];
+            CHECK_CLOSE(out[DW_FW_NTK], standard ? N + 2.0 : 4.0, 1e-14, 0.0);
+            CHECK_CLOSE(out[DW_FW_NTK_VAR], var, 1e-13, 0.0);
+            CHECK_CLOSE(out[DW_FW_NTK_COV], var, 1e-13, 0.0);
+            CHECK_CLOSE(out[DW_FW_KAPPA4], 4 * (15 + 6 * kap[k]), 1e-13, 0.0);
+            CHECK_CLOSE(out[DW_FW_NNGP_VAR], 20.0, 1e-13, 0.0);
+            CHECK(fabs(out[DW_FW_NTK_1]) < 1e-13 && fabs(out[DW_FW_NNGP_1]) < 1e-13);
+            dw_finite_opts_clear(o);
+            dw_net_clear(net);
+            dw_act_clear(act);
+        }
+    }
+}
+
 int main(void)
 {
+    test_law_closed_forms();
     test_poly_vs_wick();
     test_relu_closed_forms();
     test_relu_depth2_pair();

@@ -132,18 +132,41 @@ def dual(name: str, a: np.ndarray, b: np.ndarray, c: np.ndarray,
     return out_s, out_p
 
 
+def gaussian_twin(law: str, W: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Standard normal entries coupled to the unit-variance draws W of `law`: exactly N(0, 1) and independent
+    across entries, as correlated with W as cheaply possible (rademacher: W |g|, correlation sqrt(2/pi); uniform:
+    Phi^-1 of its distribution function, 0.98; other laws: independent normals).  They give control variates of
+    exact mean 0 for the layers of a non-Gaussian law (see simulate)."""
+    if law == "rademacher":
+        return W * np.abs(rng.standard_normal(W.shape))
+    if law == "uniform":
+        u = np.clip((W / math.sqrt(3.0) + 1.0) / 2.0, 1e-300, 1.0 - 1e-16)
+        return _ndtri(u)
+    return rng.standard_normal(W.shape)
+
+
+def _ndtri(u: np.ndarray) -> np.ndarray:
+    """Phi^-1, entrywise."""
+    from scipy.special import ndtri
+    return np.asarray(ndtri(u))
+
+
 # -----------------------------------------------------------------------------------------------------------------
 # one network
 # -----------------------------------------------------------------------------------------------------------------
 
 def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.ndarray,
-            Rf: int = 64) -> Dict[str, np.ndarray]:
+            Rf: int = 64, law: str = "gaussian", param: str = "ntk", twin: bool = False) -> Dict[str, np.ndarray]:
     """Forward pass, NTK and outputs of the depth-m networks, m = 1..L, of one draw of deepwick's sampler.
 
     Returns G (L+2, n, n) with G[l] = G^l (l = 1..L+1, G[0] unused), Gd (L+2, n, n) with Gd[l+1] = C_W/N
     phi'(h^l).phi'(h^l), Th (L, R, n, n) the NTK of the depth-m net's first R output units, F (L, n, Rf) the
     outputs of its first Rf >= R units,
-    Z (L, R, n, n) the readout control variates."""
+    Z (L, R, n, n) the readout control variates.  law: the weights of layers 2..L+1 (layer 1 is Gaussian, as
+    sampling.sample(..., gaussian_input_layer=True) draws it).  param 'standard': Th is the standard
+    parameterisation's NTK (theory.md 1.3: each layer's term <a^{l-1}(x), a^{l-1}(y)> + [bias], no C_W / n).
+    twin: the Gaussian twin of that network (gaussian_twin of every weight layer from 2 on, the same layer 1 and
+    biases): an exactly Gaussian network coupled to the law's, for the mean shifts (mean_shifts)."""
     spec, _, cw, cb, _ = ACTS[name]
     act = dw.Activation(spec)
     n, d = X.shape
@@ -152,8 +175,12 @@ def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.nda
     for l in range(1, L + 2):
         rows = max(R, Rf) if l == L + 1 else N
         cols = d if l == 1 else N
-        Ws.append(sampling.weights("gaussian", rows, cols, seed=seed, sample=sample, layer=l))
+        Ws.append(sampling.weights("gaussian" if l == 1 else law, rows, cols, seed=seed, sample=sample, layer=l))
         bs.append(sampling.bias("gaussian", rows, seed=seed, sample=sample, layer=l))
+    if twin:
+        Ws = [Ws[0]] + [gaussian_twin(law, W, np.random.default_rng([seed, sample, l, 4242]))
+                        for l, W in enumerate(Ws[1:], start=2)]
+        law = "gaussian"
     sw, sb = math.sqrt(cw / N), math.sqrt(cb)
     G = np.zeros((L + 2, n, n))
     Gd = np.zeros((L + 2, n, n))
@@ -161,6 +188,9 @@ def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.nda
     h = math.sqrt(cw / d) * (X @ Ws[0].T) + sb * bs[0]
     A: List[np.ndarray] = [np.zeros(0)]
     Ad: List[np.ndarray] = [np.zeros(0)]   # index = layer
+    Gtw = np.zeros((L + 2, n, n))           # the Gaussian twins' G^{l+1}, Gdot^{l+1} (l >= 2; non-Gaussian laws)
+    Gdtw = np.zeros((L + 2, n, n))
+    rng = np.random.default_rng([seed, sample, 977]) if law != "gaussian" else None
     for l in range(1, L + 1):
         a_, ad = act(h), act.derivative(h)
         A.append(a_)
@@ -169,29 +199,41 @@ def network(name: str, N: int, sample: int, seed: int, L: int, R: int, X: np.nda
         Gd[l + 1] = (cw / N) * (ad @ ad.T)
         if l < L:
             h = sw * (a_ @ Ws[l].T) + sb * bs[l]
+            if rng is not None:  # layer l+1 with Gaussian weights coupled to Ws[l], given layer l
+                ht = sw * (a_ @ gaussian_twin(law, Ws[l], rng).T) + sb * bs[l]
+                at, adt = act(ht), act.derivative(ht)
+                Gtw[l + 2] = cb + (cw / N) * (at @ at.T)
+                Gdtw[l + 2] = (cw / N) * (adt @ adt.T)
     Th = np.zeros((L, R, n, n))
     F = np.zeros((L, n, Rf))
     Z = np.zeros((L, R, n, n))
+    # the NTK's layer terms: G^l itself (NTK parameterisation) or fan_in (G^l - C_b) / C_W + [bias] (standard)
+    Gt = G if param == "ntk" else np.array([(d if l == 1 else N) * (G[l] - cb) / cw + (1.0 if cb > 0 else 0.0)
+                                            for l in range(L + 2)])
     for m in range(1, L + 1):
         F[m - 1] = sw * (A[m] @ Ws[m][:Rf].T) + sb * bs[m][:Rf]
         Wr = Ws[m][:R]
         g = sw * Wr[:, None, :] * Ad[m][None, :, :]                               # (R, n, N)
-        T = np.broadcast_to(G[m + 1], (R, n, n)).copy()
+        T = np.broadcast_to(Gt[m + 1], (R, n, n)).copy()
         for l in range(m, 0, -1):
-            T += np.einsum("rak,rbk->rab", g, g) * G[l]
+            T += np.einsum("rak,rbk->rab", g, g) * Gt[l]
             if l > 1:
                 g = (sw * (g.reshape(R * n, N) @ Ws[l - 1])).reshape(R, n, N) * Ad[l - 1][None]
         Th[m - 1] = T
         Z[m - 1] = (cw / N) * np.einsum("rk,ak,bk->rab", Wr * Wr - 1.0, Ad[m], Ad[m])
-    return {"G": G, "Gd": Gd, "Th": Th, "F": F, "Z": Z}
+    return {"G": G, "Gd": Gd, "Th": Th, "F": F, "Z": Z, "Gtw": Gtw, "Gdtw": Gdtw}
 
 
 def simulate(name: str, N: int, samples: int, *, seed: int, L: int = 4, R: int = 8, Rf: int = 64,
-             first: int = 0) -> Dict[str, np.ndarray]:
+             first: int = 0, law: str = "gaussian", param: str = "ntk") -> Dict[str, np.ndarray]:
     """`samples` networks of width N (sample indices first..first+samples-1): stacked network() results, plus the
-    control variates M (S, L+1, n, n) (M[:, l] = G^{l+1} - Psi(G^l)) and Md (the same for Gdot)."""
+    control variates M (S, L+1, n, n) (M[:, l] = G^{l+1} - Psi(G^l)) and Md (the same for Gdot).  With a
+    non-Gaussian law, M^l and Mdot^l for l >= 2 would not have mean 0 (given layer l-1 the units of layer l are not
+    Gaussian: that O(1/N) shift is what is measured), so they are taken from the Gaussian twin of layer l
+    (gaussian_twin: weights exactly Gaussian given layer l-1, coupled to the law's): M^l = Gtw^{l+1} - Psi(G^l),
+    exact mean 0; M^1 (layer 1 Gaussian) and the readout terms Z (E r^2 = 1 for every law) are as before."""
     X = inputs()
-    outs = [network(name, N, first + s, seed, L, R, X, Rf) for s in range(samples)]
+    outs = [network(name, N, first + s, seed, L, R, X, Rf, law, param) for s in range(samples)]
     res = {k: np.stack([o[k] for o in outs]) for k in outs[0]}
     _, _, cw, cb, _ = ACTS[name]
     G = res["G"]
@@ -203,8 +245,9 @@ def simulate(name: str, N: int, samples: int, *, seed: int, L: int = 4, R: int =
         Gl = G[:, l] if l > 1 else G[:1, 1]      # G^1 = K^1 is the same for every network
         for a, b in ents:
             es, ep = dual(name, Gl[:, a, a], Gl[:, b, b], Gl[:, a, b], accurate=l == 1)
-            M[:, l, a, b] = M[:, l, b, a] = G[:, l + 1, a, b] - (cb + cw * es)
-            Md[:, l, a, b] = Md[:, l, b, a] = res["Gd"][:, l + 1, a, b] - cw * ep
+            Gn, Gdn = (G, res["Gd"]) if l == 1 or law == "gaussian" else (res["Gtw"], res["Gdtw"])
+            M[:, l, a, b] = M[:, l, b, a] = Gn[:, l + 1, a, b] - (cb + cw * es)
+            Md[:, l, a, b] = Md[:, l, b, a] = Gdn[:, l + 1, a, b] - cw * ep
     res["M"], res["Md"] = M, Md
     return res
 
@@ -255,12 +298,13 @@ def estimates(res: Dict[str, np.ndarray], N: int, m: int, j: int,
     """The per-width estimates (value, se) of QUANTS for depth m and the pair (x, y_j) (index 0, j)."""
     S = res["G"].shape[0]
     ents = [(0, 0), (0, j), (j, j)]
-    cvs = [res["M"][:, l, a, b] for l in range(1, m + 1) for (a, b) in ents]
-    cvs += [res["Md"][:, l, a, b] for l in range(1, m + 1) for (a, b) in ents]
+    mc = m
+    cvs = [res["M"][:, l, a, b] for l in range(1, mc + 1) for (a, b) in ents]
+    cvs += [res["Md"][:, l, a, b] for l in range(1, mc + 1) for (a, b) in ents]
     Zs = np.column_stack(cvs)
     out: Dict[str, Tuple[float, float]] = {}
     if m > 1:  # at depth 1 the control variates reproduce E G and E Theta_N exactly: no test there
-        mu, se = cv_mean(res["G"][:, m + 1, 0, j], Zs[:, :3 * m])   # G needs only the M's
+        mu, se = cv_mean(res["G"][:, m + 1, 0, j], Zs[:, :3 * mc])   # G needs only the M's
         out["G1"] = (N * (mu - lim["K"]), N * se)
         Zr = res["Z"][:, m - 1].mean(axis=1)                                       # (S, n, n)
         Zall = np.column_stack([Zs] + [Zr[:, a, b] for (a, b) in ents])
@@ -296,6 +340,9 @@ def reference_values(name: str, L: int, **kw: Any) -> Dict[Tuple[int, int], Dict
     _, ref_act, cw, cb, _ = ACTS[name]
     X = inputs()
     out = {}
+    kw = dict(kw)
+    if "law" in kw:  # the fourth cumulant of a law of the sampler (0 for 'gaussian'); layer 1 stays Gaussian
+        kw["kappa4"] = dw.law_kappa4(kw.pop("law"))
     for j in PAIRS.values():
         r = fwref.reference(X[0], X[j], L, ref_act, cw, cb, return_layers=True, **kw)
         for m in range(1, L + 1):
@@ -308,6 +355,43 @@ def reference_values(name: str, L: int, **kw: Any) -> Dict[Tuple[int, int], Dict
                            "covT_xx_yy": der["ntk_cov"][0, 0, 1, 1],
                            "varG_xy": V[0, 1, 0, 1], "kappa4_xxyy": der["kappa4"][0, 0, 1, 1]}
     return out
+
+
+def mean_shifts(name: str, law: str, *, widths: Sequence[int] = (32, 64, 128),
+                samples: Optional[Dict[int, int]] = None, depths: Sequence[int] = (2, 3), seed: int = 4711,
+                R: int = 8) -> List[Dict[str, Any]]:
+    """What the law changes in the means: per network the law's network minus its Gaussian twin (exactly Gaussian,
+    coupled to it weight by weight), N (G - G_twin) and N (Theta_N - Theta_N,twin), whose means tend to the
+    difference of the 1/N coefficients nngp_1, ntk_1 between the law and Gaussian weights (the twin's own means
+    are the Gaussian networks' that the gates above check).  Fit c0 + c1/N over the widths; rows as run()'s, with
+    'ref' the predicted difference and 'z_alt' the z-score against 0 (no kappa_4 term)."""
+    X = inputs()
+    L = max(depths)
+    samples = samples or {32: 12000, 64: 6000, 128: 3000}
+    ref, gau = reference_values(name, L, law=law), reference_values(name, L)
+    per: Dict[Tuple[int, int, str], List[Tuple[int, float, float]]] = {}
+    for wi, N in enumerate(widths):
+        dG = np.zeros((samples[N], L, X.shape[0], X.shape[0]))
+        dT = np.zeros_like(dG)
+        for s in range(samples[N]):
+            a = network(name, N, s, seed + wi, L, R, X, R, law)
+            b = network(name, N, s, seed + wi, L, R, X, R, law, twin=True)
+            dG[s] = a["G"][2:] - b["G"][2:]
+            dT[s] = (a["Th"] - b["Th"]).mean(axis=1)
+        for m in depths:
+            for j in PAIRS.values():
+                for q, arr in (("G1", dG), ("Theta1", dT)):
+                    v = N * arr[:, m - 1, 0, j]
+                    per.setdefault((m, j, q), []).append((N, float(v.mean()), float(v.std(ddof=1)
+                                                                                     / math.sqrt(v.size))))
+    rows = []
+    for (m, j, q), lst in sorted(per.items()):
+        c0, se, chi2 = fit_c0(*zip(*lst))
+        rv = ref[(m, j)][q] - gau[(m, j)][q]
+        rows.append({"act": name, "law": law, "param": "ntk", "depth": m,
+                     "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q + " shift", "mc": c0,
+                     "se": se, "ref": rv, "z": (c0 - rv) / se, "chi2": chi2, "z_alt": c0 / se, "per_width": lst})
+    return rows
 
 
 def fit_c0(Ns: Sequence[int], vals: Sequence[float], ses: Sequence[float]) -> Tuple[float, float, float]:
@@ -324,34 +408,62 @@ def fit_c0(Ns: Sequence[int], vals: Sequence[float], ses: Sequence[float]) -> Tu
 
 
 def run(name: str, *, widths: Sequence[int] = (64, 128, 256, 512), samples: Optional[Dict[int, int]] = None,
-        depths: Sequence[int] = (1, 2, 3, 4), seed: int = 2212, R: int = 32,
-        verbose: bool = False) -> List[Dict[str, Any]]:
+        depths: Sequence[int] = (1, 2, 3, 4), seed: int = 2212, R: int = 32, law: str = "gaussian",
+        param: str = "ntk", verbose: bool = False) -> List[Dict[str, Any]]:
     """All z-scores for one activation: rows {'act', 'depth', 'pair', 'quantity', 'mc', 'se', 'ref', 'z', 'chi2'}
-    (chi2: of the fit c0 + c1/N, per degree of freedom), and for Theta1 'z_alt', the z-score against the
-    recursion with F weighted 1/2 in Theta1 (the mistake theory.md 1.6 warns of: the gates' power against it)."""
+    (chi2: of the fit c0 + c1/N, per degree of freedom), and 'z_alt', the z-score against a wrong prediction: for
+    Gaussian weights the recursion with F weighted 1/2 in Theta1 (the mistake theory.md 1.6 warns of), for another
+    law (layers 2..L+1; layer 1 Gaussian) the Gaussian weights' prediction (kappa_4 ignored): the gates' power.
+
+    param 'standard': the NTK scales with the width (lambda_W = n_{l-1}: d for layer 1, N after; lambda_b = 1 per
+    biased layer), so the prediction depends on N: per width the difference MC - prediction(N) of each NTK
+    quantity is divided by its scale (N for Theta1, N^2 for the variances) and the fit c0 + c1/N of that must
+    give c0 = 0 ('mc' is c0, 'ref' 0); z_alt: the same against the NTK parameterisation's numbers times N, N^2."""
     L = max(depths)
     seed += 1000 * list(ACTS).index(name)   # independent networks per activation
+    if law != "gaussian":
+        seed += 100 + 10 * len(law)
     if samples is None:
         samples = SAMPLES
-    ref = reference_values(name, L)
-    alt = reference_values(name, L, f_weight=0.5)
+    ref = reference_values(name, L, law=law)
+    alt = reference_values(name, L, f_weight=0.5) if law == "gaussian" else reference_values(name, L)
+    std = param == "standard"
+    _, _, cw, cb, _ = ACTS[name]
+    ntkq = {"Theta1": 1, "varT_xy": 2, "varT_xx": 2, "varT_yy": 2, "covT_xx_yy": 2}
     per: Dict[Tuple[int, int, str], List[Tuple[int, float, float]]] = {}
     for wi, N in enumerate(widths):
         t0 = time.time()
-        res = simulate(name, N, samples[N], seed=seed + wi, L=L, R=R)
+        res = simulate(name, N, samples[N], seed=seed + wi, L=L, R=R, law=law, param=param)
+        refN = reference_values(name, L, law=law, ntk_weight_var=[float(D_IN)] + [float(N)] * L,
+                                ntk_bias_var=1.0 if cb > 0 else 0.0) if std else ref
         for m in depths:
             for j in PAIRS.values():
-                est = estimates(res, N, m, j, ref[(m, j)])
+                est = estimates(res, N, m, j, refN[(m, j)])
                 for q, (v, s) in est.items():
-                    per.setdefault((m, j, q), []).append((N, v, s))
+                    if std and q in ntkq:  # relative to the prediction at this N, in units of Theta's scale N
+                        sc = float(N) ** ntkq[q]
+                        per.setdefault((m, j, q), []).append((N, (v - refN[(m, j)][q]) / sc, s / sc))
+                        per.setdefault((m, j, q + "~ntk"), []).append(
+                            (N, (v - sc * ref[(m, j)][q]) / sc, s / sc))
+                    else:
+                        per.setdefault((m, j, q), []).append((N, v, s))
         if verbose:
             print("  %s N=%d S=%d: %.1fs" % (name, N, samples[N], time.time() - t0), flush=True)
     rows = []
     for (m, j, q), lst in sorted(per.items()):
+        if q.endswith("~ntk"):
+            continue
         Ns, vs, ss = zip(*lst)
         c0, se, chi2 = fit_c0(Ns, vs, ss)
-        rv = ref[(m, j)][q]
-        rows.append({"act": name, "depth": m, "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q,
+        rv = 0.0 if std and q in ntkq else ref[(m, j)][q]
+        if std and q in ntkq:
+            c0a, sea, _ = fit_c0(*zip(*[(t[0], t[1], t[2]) for t in per[(m, j, q + "~ntk")]]))
+            rows.append({"act": name, "law": law, "param": param, "depth": m,
+                         "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q, "mc": c0, "se": se,
+                         "ref": rv, "z": c0 / se, "chi2": chi2, "z_alt": c0a / sea, "per_width": lst})
+            continue
+        rows.append({"act": name, "law": law, "param": param, "depth": m,
+                     "pair": [k for k, v in PAIRS.items() if v == j][0], "quantity": q,
                      "mc": c0, "se": se, "ref": rv, "z": (c0 - rv) / se, "chi2": chi2,
                      "z_alt": (c0 - alt[(m, j)][q]) / se, "per_width": lst})
     return rows

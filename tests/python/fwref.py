@@ -72,7 +72,7 @@ def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
 def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weight_var: Any = 1.0,
               bias_var: Any = 0.0, widths: Optional[Sequence[float]] = None, *, ntk_weight_var: Any = None,
               ntk_bias_var: Any = None, dps: int = 30, h: float = 1.0 / 16, U: float = 12.0,
-              return_layers: bool = False, f_weight: float = 1.0) -> Dict[str, Any]:
+              return_layers: bool = False, f_weight: float = 1.0, kappa4: Any = 0.0) -> Dict[str, Any]:
     """The 1/N corrections of theory.md 1.6 at the output layer L+1 for the pair {x, y} (or the input {x}).
 
     Parameters
@@ -87,6 +87,15 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     dps : mpmath digits for relu; h, U : trapezoidal step and half-range for smooth activations
     f_weight : the weight of F in Theta1's recursion (theory.md 1.6: 1; another value only to measure the power of
         the Monte Carlo gates against that mistake)
+    kappa4 : the fourth cumulant E w^4 - 3 of the unit-variance weights of layers 1..L+1 (scalar: every layer but
+        the first, which must be Gaussian). Given layer l, one unit of layer l+1 is a sum of n_l independent terms
+        W_ij sigma_j plus a Gaussian bias: besides the random covariance it has the conditional fourth cumulant
+        kappa (C_W/n)^2 sum_j sigma_j(a) sigma_j(b) sigma_j(c) sigma_j(d) (Edgeworth: E H(z) gains
+        1/24 kappa4_cdef <d^4 H>), and a quadratic form of one weight row has Cov(w'Qw, w'Rw) = tr(QR') + tr(QR) +
+        kappa sum_j Q_jj R_jj, and E[w_j^2 H(z)] = E H + (1 + kappa/2) t_j t_j <d^2 H>.  Hence, per layer:
+        U = kappa C_W^2 SS / c in the means' fourth-derivative terms (weight 1/24), kappa/2 times F's source in
+        Theta1's P2 term, and at the output kappa C_W^2 Theta Theta PP / c in N Var Theta_N and U in the outputs'
+        fourth cumulant.  V, D, A, B, F themselves do not change (covariances of distinct units).
 
     Returns
     -------
@@ -102,6 +111,9 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     Cb = _per_layer(bias_var, L, "bias_var")
     lW = CW if ntk_weight_var is None else _per_layer(ntk_weight_var, L, "ntk_weight_var")
     lb = Cb if ntk_bias_var is None else _per_layer(ntk_bias_var, L, "ntk_bias_var")
+    k4 = [0.0] + [float(kappa4)] * L if np.ndim(kappa4) == 0 else _per_layer(kappa4, L, "kappa4")
+    if k4[0] != 0.0:
+        raise ValueError("kappa4: the first layer must be Gaussian (fan-in d fixed: not a 1/N effect)")
     cl = [1.0] * L if widths is None else [float(c) for c in widths]
     if len(cl) != L:
         raise ValueError("widths: expected %d factors, got %d" % (L, len(cl)))
@@ -133,9 +145,11 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
             Th[a, b] = num(lb[0]) + num(lW[0]) * dot / d
         G1, T1 = arr(2), arr(2)
         V, D, A, B, F = arr(4), arr(4), arr(4), arr(4), arr(4)
-        layers = [_state(K, Th, G1, T1, V, D, A, B, F)]
+        Uk, Fk, Bk = arr(4), arr(4), arr(4)   # the law's within-row terms of the current layer
+        layers = [_state(K, Th, G1, T1, V, D, A, B, F, Uk, Bk)]
         for l in range(1, L + 1):
             CWl, Cbl, lWl, lbl, c = num(CW[l]), num(Cb[l]), num(lW[l]), num(lb[l]), num(cl[l - 1])
+            kl = num(k4[l])
             Sigma = [[K[a, b] for b in I] for a in I]
             mom: Any = (_ReluMoments(Sigma, dps, slope) if mp
                         else _QuadMoments(Sigma, phi, dphi, h, U))  # type: ignore[arg-type]
@@ -167,6 +181,8 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
                     for c2, d2 in itertools.product(I, I):
                         v1 += eighth * V[c2, d2, e, f] * S4[a, b, c2, d2, e, f]
                         v2 += eighth * V[c2, d2, e, f] * P4[a, b, c2, d2, e, f]
+                        v1 += Uk[c2, d2, e, f] * S4[a, b, c2, d2, e, f] / num(24)
+                        v2 += Uk[c2, d2, e, f] * P4[a, b, c2, d2, e, f] / num(24)
                 ds[a, b], dp[a, b] = v1, v2
             Jg, Jf, kap = arr(4), arr(4), arr(2)
             for a, b in itertools.product(I, I):
@@ -181,7 +197,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
                 nG1[a, b] = CWl * ds[a, b]
                 acc = p[a, b] * T1[a, b] + Th[a, b] * dp[a, b]
                 for c2, d2 in itertools.product(I, I):
-                    acc += (half * D[a, b, c2, d2] + fw * F[a, b, c2, d2]) * P2[a, b, c2, d2]
+                    acc += (half * D[a, b, c2, d2] + fw * F[a, b, c2, d2] + half * Fk[a, b, c2, d2]) * P2[a, b, c2, d2]
                 nT1[a, b] = lWl * ds[a, b] + CWl * acc
             # contractions X_abef V_efgh Y_cdgh
             def sandwich(Xl: np.ndarray, Yl: np.ndarray) -> np.ndarray:
@@ -212,6 +228,7 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
             JgVJg, JfVJg, JfVJf = sandwich(Jg, Jg), sandwich(Jf, Jg), sandwich(Jf, Jf)
             DJg, DJf = right(D, Jg), right(D, Jf)
             nV, nD, nA, nB, nF = arr(4), arr(4), arr(4), arr(4), arr(4)
+            nU, nFk, nBk = arr(4), arr(4), arr(4)
             for a, b, c2, d2 in itertools.product(I, I, I, I):
                 cs = SS[a, b, c2, d2] - s[a, b] * s[c2, d2]
                 nV[a, b, c2, d2] = CWl * CWl * cs / c + JgVJg[a, b, c2, d2]
@@ -232,8 +249,12 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
                 for e, f in itertools.product(I, I):
                     fq += F[a, b, e, f] * Q1[a, c2, e] * Q1[b, d2, f]
                 nF[a, b, c2, d2] = CWl * CWl * Th[a, b] * SP[c2, d2, a, b] / c + CWl * CWl * fq
+                nU[a, b, c2, d2] = kl * CWl * CWl * SS[a, b, c2, d2] / c
+                nFk[a, b, c2, d2] = kl * CWl * CWl * Th[a, b] * SP[c2, d2, a, b] / c
+                nBk[a, b, c2, d2] = kl * CWl * CWl * Th[a, b] * Th[c2, d2] * PP[a, b, c2, d2] / c
             K, Th, G1, T1, V, D, A, B, F = nK, nTh, nG1, nT1, nV, nD, nA, nB, nF
-            layers.append(_state(K, Th, G1, T1, V, D, A, B, F))
+            Uk, Fk, Bk = nU, nFk, nBk
+            layers.append(_state(K, Th, G1, T1, V, D, A, B, F, Uk, Bk))
     out: Dict[str, Any] = dict(layers[-1])
     out.update(_derived(out))
     if return_layers:
@@ -250,20 +271,20 @@ class _Null:
 
 
 def _state(K: np.ndarray, Th: np.ndarray, G1: np.ndarray, T1: np.ndarray, V: np.ndarray, D: np.ndarray,
-           A: np.ndarray, B: np.ndarray, F: np.ndarray) -> Dict[str, np.ndarray]:
+           A: np.ndarray, B: np.ndarray, F: np.ndarray, U: np.ndarray, Bk: np.ndarray) -> Dict[str, np.ndarray]:
     f = lambda a: np.array(a.tolist(), dtype=float).reshape(a.shape)  # noqa: E731
     return {"K": f(K), "Theta": f(Th), "G1": f(G1), "Theta1": f(T1), "V": f(V), "D": f(D), "A": f(A), "B": f(B),
-            "F": f(F)}
+            "F": f(F), "U": f(U), "Bk": f(Bk)}
 
 
 def _derived(st: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     """Outputs at layer L+1 (theory.md 1.6): N Var / Cov of Theta_N and G, the outputs' fourth cumulant."""
     A, B, V, K = st["A"], st["B"], st["V"], st["K"]
     n = K.shape[0]
-    ntk_cov = A + B + B.transpose(0, 1, 3, 2)
+    ntk_cov = A + B + B.transpose(0, 1, 3, 2) + st.get("Bk", 0.0)
     ntk_var = np.array([[ntk_cov[a, b, a, b] for b in range(n)] for a in range(n)])
     nngp_var = np.array([[V[a, b, a, b] for b in range(n)] for a in range(n)])
-    kappa4 = V + V.transpose(0, 2, 1, 3) + V.transpose(0, 2, 3, 1)
-    exk = np.array([3 * V[a, a, a, a] / K[a, a] ** 2 for a in range(n)])
+    kappa4 = V + V.transpose(0, 2, 1, 3) + V.transpose(0, 2, 3, 1) + st.get("U", 0.0)
+    exk = np.array([kappa4[a, a, a, a] / K[a, a] ** 2 for a in range(n)])
     return {"ntk_cov": ntk_cov, "ntk_var": ntk_var, "nngp_cov": V.copy(), "nngp_var": nngp_var, "kappa4": kappa4,
             "excess_kurtosis": exk}
