@@ -36,6 +36,7 @@
 
 #include "deepwick/net.h"
 #include "deepwick/kernels.h"
+#include "deepwick/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -134,6 +135,14 @@ DW_API dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, c
  * DW_ERR_RANGE where an activation or the result is not finite; the result does not depend on the thread count. */
 DW_API dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
                                         const double *Y, size_t m, size_t d, dw_sample_gram kind, double *G);
+/** dw_sample_network_gram's G written to the .npy `path` (float64, n x n or n x m) out of core: row block by row
+ * block (whole tiles of 128 rows of the engine, so the bits of dw_sample_network_gram), within the working memory of
+ * fo, resumable (deepwick/io.h, dw_file_opts). Every block runs the network's forward and backward passes over all
+ * the points again: the features (activations and gradients) are the fixed part of the memory. Given fully connected
+ * networks only. */
+DW_API dw_status dw_sample_network_gram_file(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
+                                             const double *Y, size_t m, size_t d, dw_sample_gram kind,
+                                             const char *path, const dw_file_opts *fo);
 
 /** ---- finite networks as a flat parameter vector (any net but given or complex ones; deepwick.stax's init_fn and
  * apply_fn) ----
