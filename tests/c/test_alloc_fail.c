@@ -223,8 +223,8 @@ static dw_status sc_kernels_file(void)
     return s;
 }
 
-/* The other out-of-core Grams (kernels/ooc_rows.c): a signature-kernel and a neural-signature-kernel Gram in blocks
- * of 2 rows, a given network's NTK Gram (blocks of whole tiles: one here), symmetric and rectangular. */
+/* The other out-of-core Grams (kernels/ooc_rows.c): a signature-kernel and a neural-signature-kernel Gram in two
+ * blocks of rows, a given network's NTK and cross NNGP Gram (blocks of whole tiles: one here). */
 static dw_status sc_grams_file(void)
 {
     double P[7 * 4 * 2];
@@ -238,17 +238,15 @@ static dw_status sc_grams_file(void)
     dw_net *net = NULL;
     dw_act *act = NULL;
     dw_status s = dw_file_opts_init(&fo);
-    if (!s) s = dw_file_opts_set_max_rows(fo, 2);
+    if (!s) s = dw_file_opts_set_max_rows(fo, 3);
     if (!s) s = dw_sig_kernel_opts_init(&ko);
     if (!s) s = dw_sig_kernel_opts_set_threads(ko, 1);
     if (!s) s = dw_sig_kernel_gram_file(ko, P, 5, 4, NULL, 5, 4, 2, path, fo);
-    if (!s) s = dw_sig_kernel_gram_file(ko, P, 5, 4, P + 16, 2, 4, 2, path, fo);
     if (!s) s = dw_act_init(&act, "erf");
     if (!s) s = dw_sig_nsk_opts_init(&no);
     if (!s) s = dw_sig_nsk_opts_set_act(no, act);
     if (!s) s = dw_sig_nsk_opts_set_threads(no, 1);
     if (!s) s = dw_sig_nsk_gram_file(no, P, 5, 4, NULL, 5, 4, 2, path, fo);
-    if (!s) s = dw_sig_nsk_gram_file(no, P, 5, 4, P + 16, 2, 4, 2, path, fo);
     const double W1[4 * 3] = {1, 0.5, -0.3, 0.2, -1, 0.4, 0.7, 0.1, 0.9, -0.6, 0.3, 0.2}, W2[4] = {0.5, -0.2, 0.3, 1};
     const double *W[2] = {W1, W2}, *b[2] = {NULL, NULL};
     const size_t wd[3] = {3, 4, 1};
