@@ -38,12 +38,7 @@ static const cli_opt opts[] = {
      .def = "second-order", .flags = CLI_HIDDEN_JSON}, /* echoed as used (first-order with --grid) */
     {"grid", CLI_FLAG, F(grid), NULL, "the exact width limit of the discrete network on the data grid (first-order\n"
      "recursion, no refinement): what Monte Carlo of finite networks converges to", .flags = 0},
-    {"memory", CLI_TEXT, F(memory), "SIZE",
-     "working memory, e.g. 2G, 512M (K, M, G, T: powers of 1024; default: half the\n"
-     "available memory); the result may be larger: it goes to disk by row blocks", .flags = 0},
-    {"resume", CLI_FLAG, F(resume), NULL,
-     "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"
-     "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0},
+    CLI_OUTFILE_OPTS(nsk_args),
     {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 0,
      .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},

@@ -40,12 +40,7 @@ static const cli_opt opts[] = {
     {"scale", CLI_REAL, F(scale), "S", "static-kernel scale, > 0", .def = "1", .flags = CLI_POSITIVE},
     {"max-batch", CLI_INT, F(max_batch), "B", "compute the Gram matrix in blocks of at most B rows (same entries,\n"
      "bit for bit)", .lo = 1, .hi = 1L << 40},
-    {"memory", CLI_TEXT, F(memory), "SIZE",
-     "working memory, e.g. 2G, 512M (K, M, G, T: powers of 1024; default: half the\n"
-     "available memory); the result may be larger: it goes to disk by row blocks", .flags = 0},
-    {"resume", CLI_FLAG, F(resume), NULL,
-     "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"
-     "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0},
+    CLI_OUTFILE_OPTS(sigkernel_args),
     {"basepoint", CLI_FLAG, F(basepoint), NULL, "prepend the origin to every path", .flags = 0},
     {"lead-lag", CLI_FLAG, F(lead_lag), NULL,
      "the lead-lag transform of every path (pySigLib's: channels (lag, lead), 2 len - 1\npoints, d doubles)",
