@@ -137,7 +137,21 @@ typedef struct ooc_rows_job {
     uint64_t hash;        /* of the computation; the header is added */
     dw_ooc_rows_fn rows;
     void *ctx;
+    /* optional (NULL: none): once the files are open (f->rows_done, and f->stats of a resumed run); the statistics
+     * to record with a block just computed; whether the rows callback stopped on the progress callback (the files
+     * are then kept for a resume) */
+    void (*started)(void *ctx, const ooc_files *f);
+    void (*block_stats)(void *ctx, gen_stats *stats);
+    bool (*cancelled)(void *ctx);
 } ooc_rows_job;
+/* dw_file_opts (deepwick/io.h); dw_kernel_gram_file's driver fills one from its dw_kernel_opts. */
+struct dw_file_opts {
+    double memory;
+    bool resume;
+    size_t max_rows;
+    dw_file_progress_fn progress;
+    void *progress_ctx;
+};
 dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo);
 /* Rows per block B and buffers nbuf (as dw_ooc_block_rows) for `fixed` bytes plus `row` per row of a block within
  * mem (0: the default fraction of the available memory); round > 1: B a multiple of round or n (else too small),

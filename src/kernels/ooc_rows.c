@@ -1,7 +1,7 @@
 /* Out-of-core Gram files computed by rows through a callback (ooc.h: dw_ooc_rows_file), for the Grams that are
  * not the kernel's own (signature kernels, neural signature kernels, a given network's empirical Gram): the same
  * files (ooc_files.c), the same writer thread (ooc_write.c) and the same resume as dw_kernel_gram_file, so every
- * out-of-core result goes through one writer. The rows are computed in blocks that fit the working memory; two
+ * out-of-core result goes through one writer (the architecture engine's Grams too: arch_ooc.c). The rows are computed in blocks that fit the working memory; two
  * buffers let the next block be computed while one is written. A symmetric Gram computes each entry once: block
  * [r0, r1) sets its entries with j >= i (its buffer starts at column r0), its own lower triangle is filled here,
  * and the writer puts the mirror of its columns into the later rows (ooc.c's scheme).
@@ -11,14 +11,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-
-struct dw_file_opts {
-    double memory;
-    bool resume;
-    size_t max_rows;
-    dw_file_progress_fn progress;
-    void *progress_ctx;
-};
 
 dw_status dw_file_opts_init(dw_file_opts **o)
 {
@@ -87,7 +79,8 @@ static dw_status run_blocks(const ooc_rows_job *j, const dw_file_opts *fo, ooc_f
         if ((s = j->rows(j->ctx, r0, r1, buf, w, B * w))) break;
         if (j->symmetric) /* (j, i) <- (i, j) for r0 <= i < j < r1 */
             for (size_t o = 0; o < j->nout; o++) dw_ooc_transpose(buf + o * B * w, w, buf + o * B * w, w, nb, nb, true);
-        const ooc_block blk = {buf, r0, r1, cb, w, {0, 0, 0, 0, 0, 0}};
+        ooc_block blk = {buf, r0, r1, cb, w, {0, 0, 0, 0, 0, 0}};
+        if (j->block_stats) j->block_stats(j->ctx, &blk.stats);
         if ((s = dw_ooc_writer_post(wr, &blk))) break;
         if (nbuf == 1 && (s = dw_ooc_writer_wait(wr))) break; /* one buffer: written before it is reused */
         if (fo && fo->progress && r1 < n &&
@@ -128,10 +121,12 @@ dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo)
     if (!(s = dw_ooc_open(&f, fo && fo->resume))) {
         keep = false;
         f.sync = (j->n + B - 1) / B > 1;
+        if (j->started) j->started(j->ctx, &f);
         const double total = pairs_before(j->n, j->m, j->symmetric);
         cancelled = fo && fo->progress &&
                     fo->progress(fo->progress_ctx, pairs_before(f.rows_done, j->m, j->symmetric), total) != 0;
         s = cancelled ? cancelled_status() : run_blocks(j, fo, &f, B, nbuf, &cancelled);
+        cancelled = cancelled || (j->cancelled && j->cancelled(j->ctx));
         if (!s && fo && fo->progress) fo->progress(fo->progress_ctx, total, total);
         if (!s) s = dw_ooc_finish(&f);
     }
