@@ -104,6 +104,14 @@ DW_API dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width);
  * Grams are exactly symmetric. */
 DW_API dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                size_t S, dw_sample_gram gram, double *F, double *G, double *Gse);
+/** dw_sample_run's Gram written to the .npy `path` out of core (fully connected nets, one process): (2, n, n) =
+ * [mean, standard error] with o's reduce, else (S, n, n); row block by row block within the working memory of fo,
+ * resumable (deepwick/io.h, dw_file_opts), the bits of dw_sample_run. For each block (whole tiles of 128 rows) every
+ * network is drawn and evaluated again (the same keyed streams), only the block's Gram tiles computed and reduced in
+ * network order. F (optional): the outputs, as dw_sample_run's. The progress callback of o is not called (fo's is). */
+DW_API dw_status dw_sample_run_file(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
+                                    size_t S, dw_sample_gram gram, double *F, const char *path,
+                                    const dw_file_opts *fo);
 /** *bytes = what dw_sample_run needs (work space plus the outputs it is asked for: F if outputs, the Gram of kind
  * gram); compare with dw_core_check_alloc before allocating. Invalid settings: their status and message
  * (*bytes = 0); sizes that overflow: DW_OK with *bytes infinite. */

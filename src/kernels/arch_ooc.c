@@ -122,7 +122,7 @@ dw_status dw_arch_gram_file(const dw_net *net, const dw_kernel_opts *o, const do
     dw_arch_gram_stats(g, &mb, &r.ev_inputs);
     /* the block's values are the driver's (per_row: 8 bytes per entry and output) */
     const ooc_rows_job job = {path, (int)nd, shape, n, m, nout, !Y, 0, fixed, per_row - (double)nout * (double)m * 8.0,
-                              h, arch_rows, &r, arch_started, arch_stats, arch_cancelled};
+                              h, arch_rows, &r, arch_started, arch_stats, arch_cancelled, NULL};
     const dw_file_opts fo = {o ? o->memory : 0.0, o && o->resume, 0, o ? o->progress : NULL, o ? o->progress_ctx : NULL};
     s = dw_ooc_rows_file(&job, &fo);
     if (!s && info) {

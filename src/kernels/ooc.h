@@ -143,6 +143,7 @@ typedef struct ooc_rows_job {
     void (*started)(void *ctx, const ooc_files *f);
     void (*block_stats)(void *ctx, gen_stats *stats);
     bool (*cancelled)(void *ctx);
+    dw_status (*prepare)(void *ctx, size_t B); /* once the rows per block B are known: the caller's block buffers */
 } ooc_rows_job;
 /* dw_file_opts (deepwick/io.h); dw_kernel_gram_file's driver fills one from its dw_kernel_opts. */
 struct dw_file_opts {

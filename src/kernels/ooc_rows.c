@@ -116,6 +116,10 @@ dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo)
         B = fo->max_rows;
         if (j->round > 1) B = B < j->round ? j->round : B - B % j->round;
     }
+    if (j->prepare && (s = j->prepare(j->ctx, B))) {
+        dw_ooc_close(&f, true);
+        return s;
+    }
     f.hash = dw_ooc_hash(j->hash, f.head, f.head_len);
     bool cancelled = false, keep = true; /* a refused resume keeps the files */
     if (!(s = dw_ooc_open(&f, fo && fo->resume))) {

@@ -282,7 +282,7 @@ dw_status dw_sample_network_gram_file(const dw_net *net, const dw_sample_opts *o
         const double tiles = (double)dw_par_workers(SIZE_MAX, o->threads) * 2.0 * DW_DENSE_TILE * DW_DENSE_TILE * 8.0;
         const ooc_rows_job job = {path, 2, shape, n, cols, 1, Y == NULL, DW_DENSE_TILE,
                                   8.0 * cnt + (Y ? 8.0 * (double)nt * (double)d : 0.0) + tiles + DW_OOC_STAGE_BYTES,
-                                  0.0, given_hash(&g, X, n, Y, m, kind), given_file_rows, (void *)&r, NULL, NULL, NULL};
+                                  0.0, given_hash(&g, X, n, Y, m, kind), given_file_rows, (void *)&r, NULL, NULL, NULL, NULL};
         st = dw_ooc_rows_file(&job, fo);
     }
     dw_core_free_large(XY);

@@ -52,6 +52,6 @@ dw_status dw_sig_kernel_gram_file(const dw_sig_kernel_opts *o, const double *X, 
     /* the work space of a tile, and (path transforms) the transformed paths of a block and of every column */
     const double paths = 8.0 * 4.0 * ((double)n * (double)lx + (double)mm * (double)(Y ? ly : lx)) * (double)d;
     const ooc_rows_job job = {path, 2, shape, n, mm, 1, Y == NULL && o->dyadic_order == o->dyadic_order_y, 1,
-                              work + paths + DW_OOC_STAGE_BYTES, 0.0, h, kernel_rows, (void *)&r, NULL, NULL, NULL};
+                              work + paths + DW_OOC_STAGE_BYTES, 0.0, h, kernel_rows, (void *)&r, NULL, NULL, NULL, NULL};
     return dw_ooc_rows_file(&job, fo);
 }

@@ -458,7 +458,7 @@ dw_status dw_sig_nsk_gram_file(const dw_sig_nsk_opts *o, const double *X, size_t
     const size_t shape[2] = {n, m};
     const ooc_rows_job job = {path, 2, shape, n, m, 1, Y == NULL, 1,
                               nsk_bytes(o, n, lx, Y ? m : 0, ly) + 8.0 * (double)(n + 1) + DW_OOC_STAGE_BYTES,
-                              0.0, h, nsk_file_rows, g, NULL, NULL, NULL};
+                              0.0, h, nsk_file_rows, g, NULL, NULL, NULL, NULL};
     s = dw_ooc_rows_file(&job, fo);
     dw_sig_nsk_plan_clear(g);
     return s;

@@ -1,5 +1,5 @@
 /* Out-of-core Grams other than the kernel's (kernels/ooc_rows.c): dw_sig_kernel_gram_file, dw_sig_nsk_gram_file,
- * dw_sample_network_gram_file. The file's array is the in-memory call's result byte for byte for blocks of 1 row,
+ * dw_sample_network_gram_file, dw_sample_run_file. The file's array is the in-memory call's result byte for byte for blocks of 1 row,
  * of several rows and of every row (the network's: whole tiles of 128 rows), at 1 and 2 threads, symmetric and
  * rectangular; a run stopped by its progress callback leaves the previous output untouched, keeps its completed
  * rows, and resumes (other memory and threads) to the same bytes; a resume of another computation is refused and
@@ -68,6 +68,7 @@ typedef struct gram_case {
     dw_status (*file)(const struct gram_case *c, int threads, const dw_file_opts *fo);
     double scale; /* changed for the refused resume */
     size_t blocks[3]; /* max rows: 1 (or a tile), several, all */
+    size_t nout;      /* slabs of n x m (0: 1) */
 } gram_case;
 
 static double P[41 * 5 * 2], XN[300 * 4], W1[12 * 4], W2[9 * 12], W3[2 * 9], B1[12];
@@ -159,6 +160,51 @@ static dw_status net_file(const gram_case *c, int threads, const dw_file_opts *f
     return s;
 }
 
+/* Sampled networks 4 > 12 (tanh) > 9 (tanh) > 2, 3 of them, NTK: the mean and standard error of their Grams. */
+static dw_net *sampled_net(const gram_case *c)
+{
+    dw_net *net = NULL;
+    const double wv[3] = {c->scale, 1.2, 0.8}, bv[1] = {0.1};
+    const double widths[2] = {12, 9};
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_set_fc(net, 2, tanh_act, true) == DW_OK);
+    CHECK(dw_net_set_widths(net, 2, widths) == DW_OK);
+    CHECK(dw_net_set_out_dim(net, 2) == DW_OK);
+    CHECK(dw_net_set_weight_var(net, 3, wv) == DW_OK);
+    CHECK(dw_net_set_bias_var(net, 1, bv) == DW_OK);
+    return net;
+}
+
+static dw_sample_opts *sampled_opts(int threads)
+{
+    dw_sample_opts *o = NULL;
+    CHECK(dw_sample_opts_init(&o) == DW_OK);
+    CHECK(dw_sample_opts_set_seed(o, 17) == DW_OK);
+    CHECK(dw_sample_opts_set_reduce(o, true) == DW_OK);
+    CHECK(dw_sample_opts_set_threads(o, threads) == DW_OK);
+    return o;
+}
+
+static dw_status sample_mem(const gram_case *c, double *G)
+{
+    dw_net *net = sampled_net(c);
+    dw_sample_opts *o = sampled_opts(0);
+    dw_status s = dw_sample_run(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, G, G + c->n * c->n);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
+    return s;
+}
+
+static dw_status sample_file(const gram_case *c, int threads, const dw_file_opts *fo)
+{
+    dw_net *net = sampled_net(c);
+    dw_sample_opts *o = sampled_opts(threads);
+    dw_status s = dw_sample_run_file(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, out, fo);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
+    return s;
+}
+
 static int stop_at, calls;
 static int progress(void *ctx, double done, double total)
 {
@@ -179,7 +225,7 @@ static dw_file_opts *file_opts(size_t max_rows, bool resume)
 
 static void run_case(gram_case *c)
 {
-    const size_t count = c->n * c->m;
+    const size_t count = (c->nout ? c->nout : 1) * c->n * c->m;
     double *want = malloc(count * sizeof *want);
     CHECK(want && c->mem(c, want) == DW_OK);
     /* the bits, for every block size and thread count */
@@ -209,7 +255,9 @@ static void run_case(gram_case *c)
     c->scale /= 1.5;
     CHECK(old_untouched() && exists(partial) && exists(side));
     /* the resume, with other blocks and threads: the bytes of an uninterrupted run */
-    CHECK(c->file(c, 2, fo) == DW_OK);
+    const dw_status rs = c->file(c, 2, fo);
+    if (rs) fprintf(stderr, "%s: resume: %s\n", c->name, dw_error_message());
+    CHECK(rs == DW_OK);
     CHECK(same_data(out, want, count) && !exists(partial) && !exists(side));
     dw_file_opts_clear(fo);
     /* a failed write (the file-size limit as a full disk): an I/O error, the old output untouched */
@@ -232,7 +280,7 @@ static void run_case(gram_case *c)
 
 static void test_errors(void)
 {
-    gram_case c = {"sigkernel", 4, 4, true, sig_mem, sig_file, 1.0, {1, 2, 0}};
+    gram_case c = {"sigkernel", 4, 4, true, sig_mem, sig_file, 1.0, {1, 2, 0}, 1};
     dw_file_opts *fo = NULL;
     CHECK(dw_file_opts_init(&fo) == DW_OK);
     CHECK(dw_file_opts_init(NULL) == DW_ERR_INVALID);
@@ -288,12 +336,13 @@ int main(void)
     CHECK(dw_act_init(&tanh_act, "tanh") == DW_OK);
     CHECK(dw_act_init(&erf_act, "erf") == DW_OK);
     gram_case cases[] = {
-        {"sigkernel X, X", 23, 23, true, sig_mem, sig_file, 1.0, {1, 5, 0}},
-        {"sigkernel X, Y", 23, 11, false, sig_mem, sig_file, 1.0, {1, 5, 0}},
-        {"nsk X, X", 17, 17, true, nsk_mem, nsk_file, 1.0, {1, 4, 0}},
-        {"nsk X, Y", 17, 11, false, nsk_mem, nsk_file, 1.0, {1, 4, 0}},
-        {"network X, X", 300, 300, true, net_mem, net_file, 1.0, {1, 128, 0}},
-        {"network X, Y", 200, 100, false, net_mem, net_file, 1.0, {1, 128, 0}},
+        {"sigkernel X, X", 23, 23, true, sig_mem, sig_file, 1.0, {1, 5, 0}, 1},
+        {"sigkernel X, Y", 23, 11, false, sig_mem, sig_file, 1.0, {1, 5, 0}, 1},
+        {"nsk X, X", 17, 17, true, nsk_mem, nsk_file, 1.0, {1, 4, 0}, 1},
+        {"nsk X, Y", 17, 11, false, nsk_mem, nsk_file, 1.0, {1, 4, 0}, 1},
+        {"network X, X", 300, 300, true, net_mem, net_file, 1.0, {1, 128, 0}, 1},
+        {"network X, Y", 200, 100, false, net_mem, net_file, 1.0, {1, 128, 0}, 1},
+        {"sample mean", 300, 300, true, sample_mem, sample_file, 1.5, {1, 128, 0}, 2},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) run_case(&cases[k]);
     test_errors();
