@@ -224,7 +224,8 @@ static dw_status sc_kernels_file(void)
 }
 
 /* The other out-of-core Grams (kernels/ooc_rows.c): a signature-kernel and a neural-signature-kernel Gram in two
- * blocks of rows, a given network's NTK and cross NNGP Gram (blocks of whole tiles: one here). */
+ * blocks of rows, a given network's NTK and cross NNGP Gram and sampled networks' reduced NTK (blocks of whole tiles:
+ * one here). */
 static dw_status sc_grams_file(void)
 {
     double P[7 * 4 * 2];
@@ -256,6 +257,12 @@ static dw_status sc_grams_file(void)
     if (!s) s = dw_sample_opts_set_threads(so, 1);
     if (!s) s = dw_sample_network_gram_file(net, so, PTS, 4, NULL, 0, 3, DW_SAMPLE_NTK, path, fo);
     if (!s) s = dw_sample_network_gram_file(net, so, PTS, 4, PTS + 3, 2, 3, DW_SAMPLE_NNGP, path, fo);
+    /* sampled networks, reduced */
+    const double hw[1] = {4};
+    if (!s) s = dw_net_set_fc(net, 1, act, true);
+    if (!s) s = dw_net_set_widths(net, 1, hw);
+    if (!s) s = dw_sample_opts_set_reduce(so, true);
+    if (!s) s = dw_sample_run_file(net, so, PTS, 4, 3, 2, DW_SAMPLE_NTK, NULL, path, fo);
     unlink(path);
     dw_sample_opts_clear(so);
     dw_net_clear(net);

@@ -188,3 +188,29 @@ def test_progress_on_a_terminal(data, tmp_path):
     text = b"".join(chunks).decode()
     assert "/%d pairs" % (23 * 24 // 2) in text and "pairs/s" in text and "ETA" in text, text
     assert text.endswith("\r\x1b[K"), repr(text[-40:])
+
+
+@pytest.mark.parametrize("gram,reduce", [("ntk", "mean"), ("nngp", "none")])
+def test_sample_bits(data, tmp_path, gram, reduce):
+    X = np.load(data / "x.npy")
+    kw = dict(depth=2, act="tanh", width=12, samples=3, seed=5, bias_var=0.1)
+    want = dw.sample(X, gram=gram, reduce=reduce, **kw)
+    base = ["sample", "--x", data / "x.npy", "--depth", 2, "--act", "tanh", "--width", 12, "--samples", 3, "--seed", 5,
+            "--bias-var", 0.1, "--gram", gram, "--reduce", reduce, "--outputs", tmp_path / "F.npy",
+            "--out", tmp_path / "G.npy"]
+    # 70M: blocks of 128 or 256 rows (64 MiB of the bound are the networks' work spaces); 1G: one block
+    for memory in ["70M", "1G"]:
+        for t in [1, 2]:
+            r = run(*base, "--memory", memory, "--threads", t)
+            assert r.returncode == 0, r.stderr
+            G = np.load(tmp_path / "G.npy")
+            if reduce == "mean":
+                assert np.array_equal(G[0], want.gram) and np.array_equal(G[1], want.gram_se)
+            else:
+                assert np.array_equal(G, want.gram)
+            assert np.array_equal(np.load(tmp_path / "F.npy"), want.outputs)
+    got = dw.sample(X, gram=gram, reduce=reduce, out=tmp_path / "H.npy", memory=70 * 2 ** 20, **kw)
+    assert isinstance(got.gram, np.memmap) and not got.gram.flags.writeable
+    assert np.array_equal(got.gram, want.gram) and np.array_equal(got.outputs, want.outputs)
+    assert reduce == "none" or np.array_equal(got.gram_se, want.gram_se)
+    assert leftovers(tmp_path) == []
