@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import deepwick as dw
-from test_kernel_ooc import leftovers, sha_data, side_rows
+from test_kernel_ooc import leftovers, pty_stderr, sha_data, side_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
@@ -169,23 +169,8 @@ def test_network_options(data, tmp_path):
 
 def test_progress_on_a_terminal(data, tmp_path):
     """With stderr a terminal (a pty): pairs done / total, the rate, the ETA, then the line cleared."""
-    import pty
-    master, slave = pty.openpty()
-    p = subprocess.Popen([str(CLI), "nsk", "--x", str(data / "p.npy"), "--act", "erf", "--dyadic-order", "2",
-                          "--memory", "80K", "--out", str(tmp_path / "N.npy")], stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            b = os.read(master, 4096)
-        except OSError:  # EIO once the child has closed the terminal
-            break
-        if not b:
-            break
-        chunks.append(b)
-    os.close(master)
-    assert p.wait(timeout=120) == 0
-    text = b"".join(chunks).decode()
+    text = pty_stderr([str(CLI), "nsk", "--x", str(data / "p.npy"), "--act", "erf", "--dyadic-order", "2",
+                       "--memory", "80K", "--out", str(tmp_path / "N.npy")])
     assert "/%d pairs" % (23 * 24 // 2) in text and "pairs/s" in text and "ETA" in text, text
     assert text.endswith("\r\x1b[K"), repr(text[-40:])
 
