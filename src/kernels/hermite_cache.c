@@ -267,7 +267,10 @@ fix_job fj = {p, u, todo, co};
                 if (u[mid] <= a[i]) lo = mid; else hi = mid;
             }
             const double *cv = co + lo * per;
-            for (size_t f = 0; f < per; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
+            for (size_t f = 0; f < GEN_REC; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
+            for (size_t f = 0; f < 4; f++) field(p, sd, l, GX_UA + f)[i] = cv[GEN_REC + f];
+            field(p, sd, l, GX_TA)[i] = cv[GEN_NC + 1]; /* the tails after DW_GAUSS_K terms (orders rewrites them) */
+            field(p, sd, l, GX_TB)[i] = cv[GEN_NC + 4];
             const double e2 = cv[GEN_NC] * cv[GEN_NC];
             an[i] = p->w[l + 1] * e2 + p->beta[l + 1];
             if (i < sd->n && !isfinite(an[i])) {
