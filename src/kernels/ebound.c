@@ -174,12 +174,14 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out)
     const double Ep = in->step ? 0.5 + phi * ip : 0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * alpha * T + k * gpi;
     const double dEp = in->step ? (Dth + ephi) * ip + 3.0 * u * Ep
                                 : 2.0 * aa * DT + k * dgpi +
-                                      gam2(4.0, u) * (0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * aa * T + k * fabs(gpi));
+                                      gam2(4.0, u) * (0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * aa * T +
+                                                      k * fabs(gpi));
     double gap = 0.0, dgap = 0.0;
     if (beta > 0 && !in->same) {
         const double si = in->sp_i, sj = in->sp_j;
         /* sp = sqrt(w m2 a) (the step: sqrt(w / 2), no a) */
-        const double esi = (in->step ? 0.0 : 0.5 * ea_i) + 3.0 * u + uw, esj = (in->step ? 0.0 : 0.5 * ea_j) + 3.0 * u + uw;
+        const double esi = (in->step ? 0.0 : 0.5 * ea_i) + 3.0 * u + uw;
+        const double esj = (in->step ? 0.0 : 0.5 * ea_j) + 3.0 * u + uw;
         const double df = si - sj, Dd = esi * si + esj * sj + u * fabs(df);
         const double den = sqrt(in->a1_i) * sqrt(in->a1_j) + si * sj + beta;
         const double eden = fmax(0.5 * (e1i + e1j) + 2.0 * u, esi + esj + u) + 2.0 * u;

@@ -1,5 +1,5 @@
-/* The relu family's and the step's per-entry bounds by a reference (docs/kernel.md "Per-entry error bounds"): each entry's
- * recursion again in long double (x87 extended: u_L = 2^-64, 2^11 times below double's), with its own rounding
+/* The relu family's and the step's per-entry bounds by a reference (docs/kernel.md "Per-entry error bounds"): each
+ * entry's recursion again in long double (x87 extended: u_L = 2^-64, 2^11 times below double's), with its own rounding
  * bound from the analysis of ebound.c at u_L (dw_kern_relu_step_bound; atan2l within 4 ulp, glibc's table of
  * known maximal errors lists 1 ulp for x86 long double). Then |K_exact - K| <= |K - K_ref| + bound(K_ref): the
  * double's actual error, measured, plus the reference's, bounded a priori; the smaller of this and the a priori

@@ -24,7 +24,7 @@ int dw_kern_ebound_smooth_ok(const dw_kernel_plan *p)
     const dw_family f = p->act->fam;
     return LDBL_MANT_DIG >= 64 && p->depth > 0 &&
            (f == DW_FAM_ERF || f == DW_FAM_SIN || f == DW_FAM_COS || f == DW_FAM_EXP || f == DW_FAM_IDENTITY ||
-            f == DW_FAM_POLY);
+            f == DW_FAM_POLY || f == DW_FAM_GELU);
 }
 
 typedef struct {
@@ -101,6 +101,48 @@ static void poly_eval(const dw_act *act, LD a, LD b, LD c, smooth_val *r)
     r->Rd = g * (double)md;
 }
 
+/* gelu phi(z) = z Phi(z) (sweep_body.h's closed form): V = c h + (ab D + c^2) / (2 pi S sqrt D), Vd = h + c ((3 + a
+ * + b) D + c^2) / (2 pi S D sqrt D), S = (1 + a)(1 + b), D = S - c^2, h = atan2(sqrt D, -c) / (2 pi). dV/dc = Vd;
+ * the other partial derivatives by the heat equation and Cauchy-Schwarz: |dV/da| = |E[phi''(u) phi(v)]| / 2 <=
+ * sqrt(E phi''(u)^2 E phi(v)^2) / 2, |dVd/dc| = |E[phi''(u) phi''(v)]|, |dVd/da| = |E[phi'''(u) phi'(v)]| / 2 with
+ * phi'' = (2 - z^2) pdf(z), phi''' = (z^3 - 4 z) pdf(z): E[g(u) pdf(u)^2] = E[g(sqrt(s) Z)] / (2 pi sqrt(1 + 2a)),
+ * s = a / (1 + 2a), so E phi''^2 = (4 - 4s + 3s^2) / (2 pi sqrt(1 + 2a)), E phi'''^2 = (15 s^3 - 24 s^2 + 16 s) /
+ * (same); E phi(v)^2, E phi'(v)^2 from the closed form at c = b. Rounding: a few dozen operations and atan2l
+ * (4 ulp) on sums of the terms' magnitudes. */
+static void gelu_vals(LD a, LD b, LD c, LD *V, LD *Vd, LD *mag, LD *magd)
+{
+    const LD S = (1 + a) * (1 + b), q = fmaxl(a * b - c * c, 0.0L), D = (1 + a + b) + q, sD = sqrtl(D);
+    const LD h = atan2l(sD, -c) / (2 * PI_L), den = 2 * PI_L * S * sD;
+    const LD t1 = (a * b * D + c * c) / den, t2 = c * (((3 + a + b) * D + c * c) / (den * D));
+    *V = c * h + t1;
+    *Vd = h + t2;
+    *mag = fabsl(c) * h + t1;
+    *magd = h + fabsl(t2);
+}
+
+static LD gelu_d2(LD a, int third)
+{
+    const LD s = a / (1 + 2 * a), n = 2 * PI_L * sqrtl(1 + 2 * a);
+    return third ? (15 * s * s * s - 24 * s * s + 16 * s) / n : (4 - 4 * s + 3 * s * s) / n;
+}
+
+static void gelu_eval(LD a, LD b, LD c, smooth_val *r)
+{
+    LD m, md, va, vda, vb, vdb, x, y;
+    gelu_vals(a, b, c, &r->V, &r->Vd, &m, &md);
+    gelu_vals(a, a, a, &va, &vda, &x, &y);
+    gelu_vals(b, b, b, &vb, &vdb, &x, &y);
+    const LD p2a = gelu_d2(a, 0), p2b = gelu_d2(b, 0), p3a = gelu_d2(a, 1), p3b = gelu_d2(b, 1);
+    r->dVc = (double)fabsl(r->Vd);
+    r->dVa = 0.5 * (double)sqrtl(p2a * fabsl(vb));
+    r->dVb = 0.5 * (double)sqrtl(p2b * fabsl(va));
+    r->dVdc = (double)sqrtl(p2a * p2b);
+    r->dVda = 0.5 * (double)sqrtl(p3a * fabsl(vdb));
+    r->dVdb = 0.5 * (double)sqrtl(p3b * fabsl(vda));
+    r->R = gl(64.0) * (double)m;
+    r->Rd = gl(64.0) * (double)md;
+}
+
 /* V, Vd and their sensitivities at (a, b, c), |c| <= sqrt(ab) (clipped as the sweep does). */
 static void smooth_eval(const dw_act *act, LD a, LD b, LD c, smooth_val *r)
 {
@@ -110,6 +152,9 @@ static void smooth_eval(const dw_act *act, LD a, LD b, LD c, smooth_val *r)
     switch (f) {
     case DW_FAM_POLY:
         poly_eval(act, a, b, c, r);
+        break;
+    case DW_FAM_GELU:
+        gelu_eval(a, b, c, r);
         break;
     case DW_FAM_ERF: {
         const LD pa = 1 + 2 * a, pb = 1 + 2 * b, P = pa * pb, q = P - 4 * c * c, z = 2 * c / sqrtl(P);

@@ -190,8 +190,8 @@ typedef struct {
     double dc, dth, ds, dt;
 } dw_relu_out;
 void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out);
-/* ebound_ref.c: the relu family's and the step's reference in long double (when dw_kern_ebound_ref_ok): per point, a^l and
- * sqrt(w m2 a^l) in long double with the relative bounds of a^l (depth + 1 values per point, points k0..k1 of sd);
+/* ebound_ref.c: the relu family's and the step's reference in long double (when dw_kern_ebound_ref_ok): per point,
+ * a^l and sqrt(w m2 a^l) in long double with the relative bounds of a^l (depth + 1 values per point, points k0..k1 of sd);
  * for one row of a tile (row point ri, column points rj: their values from ref_points), BK, BT (in: the sweep's
  * bounds; out: the smaller of those and |K - K_ref| + the reference's bound); the per-point variance a^L(x_i, x_i)
  * (the symmetric Gram's diagonal): its bound given its value a and the a priori bound b (scratch A, SP, EA of

@@ -388,6 +388,20 @@ def dual_cos_plus_z(a, b, c):
     return v + _clip(a, b, c), 1 + vd
 
 
+def dual_gelu(a, b, c):
+    """gelu phi(z) = z Phi(z) (docs/ACCURACY.md; Stein's lemma on E[u v 1{u >= Z'} 1{v >= Z''}]): with
+    S = (1 + a)(1 + b), D = S - c^2, h = 1/4 + asin(c / sqrt(S)) / (2 pi) = P(Z' <= u, Z'' <= v) at u = v = 0 ...:
+    V = c h + (ab D + c^2) / (2 pi S sqrt(D)), Vd = dV/dc = h + c ((3 + a + b) D + c^2) / (2 pi S D sqrt(D)).
+    Checked against the quadrature of mpgeneric.py (test_kernel_bound.py, long)."""
+    a, b, c = _m(a), _m(b), _m(c)
+    c = _clip(a, b, c)
+    S = (1 + a) * (1 + b)
+    D = S - c * c
+    h = mpf(1) / 4 + mpmath.asin(c / mpmath.sqrt(S)) / (2 * mp.pi)
+    den = 2 * mp.pi * S * mpmath.sqrt(D)
+    return c * h + (a * b * D + c * c) / den, h + c * ((3 + a + b) * D + c * c) / (den * D)
+
+
 # expressions of the generic route with a closed form here: expression -> a name of ACTIVATIONS or a dual
 EXPRESSIONS = {"erf(z)": "erf", "sin(z)": "sin", "cos(z)+z": dual_cos_plus_z, "z*exp(-z*z/2)": dual_gauss1}
 
