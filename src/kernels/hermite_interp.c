@@ -182,9 +182,12 @@ void dw_kern_interp_one(const double *node, const double *nsc, const double *tn,
     g[3] = sqrt(fmax(ed2, 0.0));
     g[2] = sqrt(da2) + GEN_LEB * nerr[0];
     g[5] = sqrt(db2) + GEN_LEB * nerr[1];
-    g[8] = g[10] = 0.0; /* no uniform part: the whole error in the remainders */
-    g[9] = g[2];
-    g[11] = g[5];
+    /* the split of the errors: the nodes' uniform parts (the largest; the b_k's at the panel's smallest variance)
+     * and the interpolation's estimates with the nodes' remainders */
+    g[8] = GEN_LEB * nerr[6];
+    g[9] = sqrt(da2) + GEN_LEB * nerr[7];
+    g[10] = GEN_LEB * nerr[8];
+    g[11] = sqrt(db2) + GEN_LEB * nerr[9];
     g[6] = de2;
     g[7] = ded2;
     g[1] = fmax(e2 - sa, 0.0) + de2 + ea + GEN_LEB * nerr[4] + 4 * eps * (DW_GAUSS_K + 2) * e2;

@@ -111,7 +111,8 @@ def test_kernel_regression_bound(act, ref, kind, depth, diag_reg):
     b = info["bound"]
     print("kernel_regression %s %s: kernel_bound %.2g, max bound %.2g / max error %.2g = %.3g" %
           (act, kind, info["kernel_bound"], b.max(), err.max(), b.max() / err.max()))
-    assert not info["bound_estimate"] and info["kernel_bound"] > 0
+    # the generic route may interpolate coefficients across variances (then its bound holds an estimate, flagged)
+    assert info["kernel_bound"] > 0 and (not info["bound_estimate"] or act in mpref.EXPRESSIONS)
     if act == "erf(z)":
         assert info["kernel_bound"] > 1e-14  # the generic route's bound, not rounding
     assert np.all(b >= err), (b / np.maximum(err, 1e-300)).min()
