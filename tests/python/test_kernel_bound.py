@@ -120,8 +120,10 @@ def test_generic_bounds():
         assert np.all(B <= info["max_bound"] * np.sqrt(np.outer(dT, dX)) * (1 + 1e-5))
 
 
+@pytest.mark.long
 def test_expression_duals():
-    """The closed forms of mpref.EXPRESSIONS written for this test, against 2-D quadrature (30 digits)."""
+    """The closed forms of mpref.EXPRESSIONS written for this test, against 2-D quadrature (30 digits; ~6 min of
+    CPU)."""
     mpmath.mp.dps = 30
     try:
         a, b, c = mpmath.mpf("0.7"), mpmath.mpf("1.9"), mpmath.mpf("-0.6")
