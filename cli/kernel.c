@@ -44,8 +44,8 @@ static const cli_opt opts[] = {
      "beside it, renamed when complete; a previous FILE stays untouched until then",
      .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"bound", CLI_TEXT, F(bound), "FILE",
-     "also write a certified error bound of every entry, the shape of --out (closed forms\n"
-     "but gelu, poly, step; the generic route); computed in memory: not with --all-layers,\n"
+     "also write a certified error bound of every entry, the shape of --out (every\n"
+     "activation: closed forms and the generic route); computed in memory: not with --all-layers,\n"
      "--memory, --resume (docs/kernel.md \"Per-entry error bounds\")",
      .flags = CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)",
