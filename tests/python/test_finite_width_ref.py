@@ -228,7 +228,8 @@ def _near_duplicate_case(act, cw, cb, theta, ratio, sign=1.0):
 def test_engine_relu_near_duplicates(theta, ratio, cb):
     """Issue 22: pairs 1e-8 to 1e-12 apart in angle (below the 128-bit recursion's reach, formerly refused) and
     repeated rows, equal and unequal norms, with and without bias. Measured: 3e-15 to 3e-14 relative, estimates
-    4e-13 to 5e-12 (unequal norms with bias are not near a degenerate pair: angle 0.05, the double route)."""
+    1e-12 to 5e-12 (unequal norms with bias are not near a degenerate pair: angle 0.05, the double route, 1e-12
+    against an estimate of 9e-10)."""
     limit = _near_duplicate_case("relu", 2.0, cb, theta, ratio)
     near = theta > 0 and (ratio == 1.0 or cb == 0.0)
     assert limit == ([0, 1, 1, 1] if near else [0, 0, 0, 0]), limit
