@@ -188,6 +188,9 @@ static dw_status sc_finite(void)
     static const double X[3 * 3] = {0.3, -1.2, 0.8, 1.1, 0.4, -0.5, -0.7, 0.9, 0.2}; /* no nearly parallel pair */
     if (!s) s = dw_finite_gram(net, o, X, 3, NULL, 3, 3, out, info);
     if (!s) s = dw_finite_gram(net, o, X, 1, X + 3, 2, 3, out, NULL);
+    /* rows 1e-10 apart: the relu family's degenerate limit (its scratch vector) */
+    static const double Xn[2 * 3] = {0.3, -1.2, 0.8, 0.3, -1.2, 0.8000000001};
+    if (!s) s = dw_finite_gram(net, o, Xn, 2, NULL, 2, 3, out, NULL);
     dw_finite_info_clear(info);
     dw_finite_opts_clear(o);
     dw_net_clear(net);
