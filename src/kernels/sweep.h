@@ -92,6 +92,9 @@ typedef struct {
      * forms only, not the generic family) */
     dw_row_fn smooth_diag;
     dw_cov_fn homog_cov_row, homog_cov_diag; /* the covariance forms: a row (point i), the diagonal */
+    /* the arctangent the covariance forms inline, atan2(y_j, x_j) for y, x >= 0 on n entries (a multiple of 4):
+     * the tests' view of it */
+    void (*atan2_pos)(size_t n, const double *y, const double *x, double *r);
     const char *name;
 } dw_sweep_impl;
 

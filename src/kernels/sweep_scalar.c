@@ -33,5 +33,5 @@ typedef int VM;
 
 #include "sweep_body.h"
 
-const dw_sweep_impl dw_sweep_scalar = {homog_row_scalar, smooth_row_scalar, half_row_scalar, smooth_diag_scalar, homog_direct_row_scalar, homog_direct_diag_scalar,
-                                     "scalar"};
+const dw_sweep_impl dw_sweep_scalar = {homog_row_scalar, smooth_row_scalar, half_row_scalar, smooth_diag_scalar,
+                                       homog_direct_row_scalar, homog_direct_diag_scalar, atan2_pos_n_scalar, "scalar"};
