@@ -143,8 +143,10 @@ static void flatten_block(const arch_op *op, double *K)
         for (size_t b = 0; b < R; b++) K[b] /= (double)P;
 }
 
+/* check: look for a non-finite entry after the closed forms (the error naming the activation); the fast run does
+ * not, and looks once at the program's output instead (dw_arch_run_rows). */
 static dw_status act_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
-                           size_t nb, double *K, double *T, arch_work *w)
+                           size_t nb, double *K, double *T, arch_work *w, bool check)
 {
     const dw_act *act = op->act;
     const size_t P = op->in.P, off = p->slot[op->slot].off;
@@ -176,7 +178,7 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
         } else {
             p->impl->smooth(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
         }
-        if (!lanes_finite(c, nb) || (th && !lanes_finite(th, nb)))
+        if (check && (!lanes_finite(c, nb) || (th && !lanes_finite(th, nb))))
             for (size_t b = 0; b < nb; b++)
                 if (!isfinite(c[b]) || (th && !isfinite(th[b])))
                     return dw_fail(DW_ERR_RANGE, "kernel: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g",
@@ -235,8 +237,9 @@ static dw_status cross_block(const arch_prog *p, const arch_op *op, const double
     return DW_OK;
 }
 
-dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
-                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
+static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
+                          const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t,
+                          bool check)
 {
     const bool want_t = t != NULL;
     const size_t len = p->maxP * R;
@@ -263,7 +266,7 @@ dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, co
             if (T) flatten_block(op, T);
             break;
         case OP_ACT:
-            s = act_block(p, op, rx, ty, ld, nb, K, T, w);
+            s = act_block(p, op, rx, ty, ld, nb, K, T, w, check);
             break;
         case OP_LN:
             ln_block(p, op, rx, ty, ld, nb, K, T);
@@ -298,4 +301,18 @@ dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, co
     memcpy(k, w->rows, nb * sizeof *k);
     if (t) memcpy(t, w->rows + (size_t)p->nreg * len, nb * sizeof *t);
     return DW_OK;
+}
+
+/* The program without a finiteness check per activation: a closed form's entry is finite when its inputs' own
+ * passes were (which checked theirs: Cauchy-Schwarz bounds a pair's covariances by the two variances), so a
+ * non-finite entry is all but impossible here, and one that appears stays non-finite through the later steps (an
+ * activation whose input variance is 0 on one side would set it to 0: a net with such a layer after an overflow
+ * then returns its finite output). When the output has a non-finite entry the block runs again with the checks,
+ * for the error naming the activation where it first appeared (or, if none has one, the same output). */
+dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
+                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
+{
+    dw_status s = run_rows(p, w, x, rx, Yb, yt, ty, ld, nb, d, k, t, false);
+    if (s || (lanes_finite(k, nb) && (!t || lanes_finite(t, nb)))) return s;
+    return run_rows(p, w, x, rx, Yb, yt, ty, ld, nb, d, k, t, true);
 }
