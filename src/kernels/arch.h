@@ -74,6 +74,7 @@ typedef struct arch_prog {
     arch_slot *slot;
     size_t nslot, slot_cap, rec; /* rec: doubles per input record */
     int nreg;
+    int out_reg;     /* the register holding the result */
     bool full;
     size_t maxP;     /* the largest P of any register */
     size_t reg_len;  /* doubles per register array: maxP^2 (FULL) or maxP */

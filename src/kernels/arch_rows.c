@@ -298,8 +298,8 @@ static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, con
         }
         if (s) return s;
     }
-    memcpy(k, w->rows, nb * sizeof *k);
-    if (t) memcpy(t, w->rows + (size_t)p->nreg * len, nb * sizeof *t);
+    memcpy(k, w->rows + (size_t)p->out_reg * len, nb * sizeof *k);
+    if (t) memcpy(t, w->rows + ((size_t)p->nreg + (size_t)p->out_reg) * len, nb * sizeof *t);
     return DW_OK;
 }
 
