@@ -6,11 +6,10 @@
  * gather adds whole lanes, and an activation is one call of the vectorised row sweeps per position (x's point
  * against the block's points). The block's per-input fields come from the inputs' records transposed (field by
  * field, inputs contiguous: dw_arch_records_t), and so do the inputs, so no gather is needed. Each entry is the
- * pair-by-pair run's arithmetic, lane by lane (the same bits), but for a flattened input's dot product (one
- * matrix-vector product per block: the pair run's ddot sums in another order, they differ by rounding). */
+ * pair-by-pair run's arithmetic, lane by lane (the same bits), a flattened input's dot products included (the
+ * caller's, for a group of rows at once: the sweeps' dots, whose sums are dw_arch_input's). */
 #include "kernels/arch.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -45,19 +44,18 @@ void dw_arch_records_t(const double *rec, size_t n, size_t len, double *t)
     }
 }
 
-/* The input's covariance per position, as dw_arch_input: flattened, from the block's inputs Yb (row-major); else
- * from the inputs transposed (yt: feature f of lane b at
+/* The input's covariance per position, as dw_arch_input: flattened, the block's dot products xin (the caller's,
+ * by the sweeps' dots: dw_arch_input's arithmetic); else from the inputs transposed (yt: feature f of lane b at
  * yt[f * ld + b]); lanes past the block 0 (harmless in every later op). */
-static void input_block(const arch_op *op, const double *x, const double *Yb, const double *yt, size_t ld, size_t nb,
-                        size_t d, double *K, double *T)
+static void input_block(const arch_op *op, const double *x, const double *xin, const double *yt, size_t ld,
+                        size_t nb, size_t d, double *K, double *T)
 {
     const size_t P = op->out.P;
     if (nb < R) /* lanes past the block */
         for (size_t q = 0; q < P; q++) memset(K + q * R + nb, 0, (R - nb) * sizeof *K);
     if (T) memset(T, 0, P * R * sizeof *T);
-    if (op->flat) { /* one position of all d features: a matrix-vector product (the pair run's ddot sums in
-                     * another order) */
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.0 / (double)d, Yb, (int)d, x, 1, 0.0, K, 1);
+    if (op->flat) {
+        memcpy(K, xin, nb * sizeof *K);
         return;
     }
     const size_t C = d / P;
@@ -237,7 +235,7 @@ static dw_status cross_block(const arch_prog *p, const arch_op *op, const double
     return DW_OK;
 }
 
-static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
+static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *xin,
                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t,
                           bool check)
 {
@@ -252,7 +250,7 @@ static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, con
         dw_status s = DW_OK;
         switch (op->k) {
         case OP_INPUT:
-            input_block(op, x, Yb, yt, ld, nb, d, K, T);
+            input_block(op, x, xin, yt, ld, nb, d, K, T);
             break;
         case OP_DENSE:
             dw_arch_affine(op, n, K, T);
@@ -309,10 +307,10 @@ static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, con
  * activation whose input variance is 0 on one side would set it to 0: a net with such a layer after an overflow
  * then returns its finite output). When the output has a non-finite entry the block runs again with the checks,
  * for the error naming the activation where it first appeared (or, if none has one, the same output). */
-dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
+dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *xin,
                            const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
 {
-    dw_status s = run_rows(p, w, x, rx, Yb, yt, ty, ld, nb, d, k, t, false);
+    dw_status s = run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, false);
     if (s || (lanes_finite(k, nb) && (!t || lanes_finite(t, nb)))) return s;
-    return run_rows(p, w, x, rx, Yb, yt, ty, ld, nb, d, k, t, true);
+    return run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, true);
 }
