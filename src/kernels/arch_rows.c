@@ -237,7 +237,7 @@ static dw_status cross_block(const arch_prog *p, const arch_op *op, const double
 
 static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *xin,
                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t,
-                          bool check)
+                          bool check, bool *finite)
 {
     const bool want_t = t != NULL;
     const size_t len = p->maxP * R;
@@ -296,8 +296,11 @@ static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, con
         }
         if (s) return s;
     }
-    memcpy(k, w->rows + (size_t)p->out_reg * len, nb * sizeof *k);
-    if (t) memcpy(t, w->rows + ((size_t)p->nreg + (size_t)p->out_reg) * len, nb * sizeof *t);
+    const double *ko = w->rows + (size_t)p->out_reg * len;
+    const double *to = w->rows + ((size_t)p->nreg + (size_t)p->out_reg) * len;
+    memcpy(k, ko, nb * sizeof *k);
+    if (t) memcpy(t, to, nb * sizeof *t);
+    *finite = lanes_finite(ko, nb) && (!t || lanes_finite(to, nb));
     return DW_OK;
 }
 
@@ -310,7 +313,8 @@ static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, con
 dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *xin,
                            const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
 {
-    dw_status s = run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, false);
-    if (s || (lanes_finite(k, nb) && (!t || lanes_finite(t, nb)))) return s;
-    return run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, true);
+    bool finite;
+    dw_status s = run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, false, &finite);
+    if (s || finite) return s;
+    return run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, true, &finite);
 }
