@@ -249,8 +249,9 @@ static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, con
         const size_t n = op->in.P * R;
         dw_status s = DW_OK;
         switch (op->k) {
-        case OP_INPUT:
-            input_block(op, x, xin, yt, ld, nb, d, K, T);
+        case OP_INPUT: /* Theta^0 = 0, unread when a convolution that knows it follows (t_zero) */
+            input_block(op, x, xin, yt, ld, nb, d, K,
+                        i + 1 < p->nop && p->op[i + 1].k == OP_CONV && p->op[i + 1].t_zero ? NULL : T);
             break;
         case OP_DENSE:
             dw_arch_affine(op, n, K, T);
