@@ -178,34 +178,44 @@ static inline void FN(homog_direct_core)(const dw_step *st, size_t nj, const dw_
     const double k = is_step ? 1.0 / (2.0 * DW_PI) : (1.0 - alpha) * (1.0 - alpha) / (2.0 * DW_PI);
     const VD wv = VSET1(w), bv = VSET1(beta), zero = VSET1(0.0), one = VSET1(1.0), pi_v = VSET1(DW_PI);
     const VD kv = VSET1(k), av = VSET1(is_step ? 0.0 : alpha), fan = VSET1(st->fan_in), hb = VSET1(st->has_bias);
-    const VD a_row = VSET1(pi->a[i]), r_row = VSET1(pi->r[i]); /* the row's point (diag: unused) */
-    for (size_t j = 0; j < nj; j += VW) {
-        const VD ai = diag ? VLOAD(pi->a + j0 + j) : a_row, ri = diag ? VLOAD(pi->r + j0 + j) : r_row;
-        const VD bj = VLOAD(aj + j), cv = VLOAD(c + j);
-        const VD p = ai * bj, e1 = VFMA(ai, bj, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
-        const VD sd = VSQRT(VMAX((p - q) + (e1 - e2), zero));
-        const VM degenerate = VLE(p, zero), lo = VLE(zero, cv);
-        const VD x = VSEL(degenerate, VSET1(DW_PI / 2), FN(atan2_pos)(sd, VABS(cv)));
-        const VD phi = VSEL(lo, pi_v - x, x); /* pi - theta */
-        const VD rr = ri * VLOAD(rj + j);
-        VD Vs; /* V sqrt(ab) (relu family), V [a > 0][b > 0] (step) */
-        if (is_step) {
-            Vs = rr * (kv * phi);
-        } else {
-            /* sqrt(disc) + (pi - theta) c is also sqrt(ab) g(x) for c < 0 (there pi - theta = x, c = -|c|); the
-             * series replaces it where it cancels, c < 0 with x < 1 (rare: relu's covariances are mostly >= 0) */
-            VD G = sd + phi * cv;
-            const VM cancel = VMANDNOT(VLT(x, one), lo);
-            if (VANY(cancel)) G = VSEL(cancel, FN(g_series)(x) * rr, G);
-            Vs = VSEL(degenerate, zero, av * cv + kv * G);
+    /* in chunks of 64 entries: first the square roots and arctangents, then the rest. The first loop's short
+     * independent iterations let the out-of-order core overlap several of their long chains (square root,
+     * division, polynomial); one fused loop, 5% fewer instructions, took 6-10% more CPU on the residual MLP */
+    double sdb[64], xb[64];
+    for (size_t j0c = 0; j0c < nj; j0c += 64) {
+        const size_t je = j0c + 64 < nj ? j0c + 64 : nj;
+        for (size_t j = j0c; j < je; j += VW) {
+            const VD ai = ISIDE(a, 0), bj = VLOAD(aj + j), cv = VLOAD(c + j);
+            const VD p = ai * bj, e1 = VFMA(ai, bj, zero - p), q = cv * cv, e2 = VFMA(cv, cv, zero - q);
+            const VD sd = VSQRT(VMAX((p - q) + (e1 - e2), zero));
+            VSTORE(sdb + (j - j0c), sd);
+            VSTORE(xb + (j - j0c), VSEL(VLE(p, zero), VSET1(DW_PI / 2), FN(atan2_pos)(sd, VABS(cv))));
         }
-        const VD cn = wv * Vs + bv;
-        VSTORE(c + j, cn);
-        if (ntk) {
-            VD Vd = zero, base = cn;
-            if (!is_step) Vd = av + kv * phi;
-            if (standard) base = fan * Vs + hb;
-            VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
+        for (size_t j = j0c; j < je; j += VW) {
+            const VD ai = ISIDE(a, 0), ri = ISIDE(r, 0), bj = VLOAD(aj + j), cv = VLOAD(c + j);
+            const VD sd = VLOAD(sdb + (j - j0c)), x = VLOAD(xb + (j - j0c));
+            const VM degenerate = VLE(ai * bj, zero), lo = VLE(zero, cv);
+            const VD phi = VSEL(lo, pi_v - x, x); /* pi - theta */
+            const VD rr = ri * VLOAD(rj + j);
+            VD Vs; /* V sqrt(ab) (relu family), V [a > 0][b > 0] (step) */
+            if (is_step) {
+                Vs = rr * (kv * phi);
+            } else {
+                /* sqrt(disc) + (pi - theta) c is also sqrt(ab) g(x) for c < 0 (there pi - theta = x, c = -|c|); the
+                 * series replaces it where it cancels, c < 0 with x < 1 (rare: relu's covariances are mostly >= 0) */
+                VD G = sd + phi * cv;
+                const VM cancel = VMANDNOT(VLT(x, one), lo);
+                if (VANY(cancel)) G = VSEL(cancel, FN(g_series)(x) * rr, G);
+                Vs = VSEL(degenerate, zero, av * cv + kv * G);
+            }
+            const VD cn = wv * Vs + bv;
+            VSTORE(c + j, cn);
+            if (ntk) {
+                VD Vd = zero, base = cn;
+                if (!is_step) Vd = av + kv * phi;
+                if (standard) base = fan * Vs + hb;
+                VSTORE(th + j, base + (wv * Vd) * VLOAD(th + j));
+            }
         }
     }
 }
