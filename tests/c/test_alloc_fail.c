@@ -965,6 +965,15 @@ static dw_status sc_arch(void)
         dw_net_clear(net);
         net = NULL;
     }
+    /* the input flattened first (the block runner's dot products read the inputs transposed) */
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_set_input_shape(net, 3, shape);
+    if (!s) s = dw_net_add_flatten(net);
+    if (!s) s = dw_net_add_dense(net, 2, 0.1, 0);
+    if (!s) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_net_add_dense(net, 1, 0, 0);
+    if (!s) s = dw_kernel_gram(net, NULL, X, 3, NULL, 3, 18, K, T, NULL);
+    dw_net_clear(net);
     dw_net_clear(br);
     for (int i = 0; i < 2; i++) dw_net_clear(br2[i]);
     dw_act_clear(relu);
