@@ -4,6 +4,7 @@
 
 #include "deepwick.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -136,5 +137,24 @@ typedef struct cli_progress {
 void cli_progress_init(cli_progress *p, const char *label);
 int cli_progress_cb(void *ctx, double done, double total); /* a dw_sample_progress_fn */
 void cli_progress_done(cli_progress *p);
+
+/* Out-of-core outputs (cli/outfile.c): --memory's sizes ("2G", "512M", "1.5GiB", "1000000": bytes, K M G T powers of
+ * 1024; 0 if not one), the progress bar, SIGINT / SIGTERM as a resumable stop (cli_outfile_progress stops the run
+ * at its next call). begin: f->memory, f->opts (a dw_file_opts of the memory, resume, max_rows and progress), the
+ * signals; -1, or the exit status after the one error line (a bad --memory). end (after the library call): the
+ * signals restored, f->opts freed; -1 if s is DW_OK, else the exit status after the one error line (128 + the
+ * signal of an interruption). */
+typedef struct cli_outfile {
+    cli_progress prog;
+    double memory;
+    dw_file_opts *opts;
+    struct sigaction old_int, old_term;
+    bool active;
+} cli_outfile;
+double cli_parse_size(const char *text);
+int cli_outfile_begin(cli_outfile *f, const char *label, const char *unit, const char *memory_text, bool resume,
+                      size_t max_rows);
+int cli_outfile_progress(void *ctx, double done, double total);
+int cli_outfile_end(cli_outfile *f, dw_status s, const char *out, bool resumable);
 
 #endif

@@ -44,8 +44,8 @@ static const cli_opt opts[] = {
      "beside it, renamed when complete; a previous FILE stays untouched until then",
      .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"bound", CLI_TEXT, F(bound), "FILE",
-     "also write a certified error bound of every entry, the shape of --out (closed forms\n"
-     "but gelu, poly, step; the generic route); computed in memory: not with --all-layers,\n"
+     "also write a certified error bound of every entry, the shape of --out (every\n"
+     "activation: closed forms and the generic route); computed in memory: not with --all-layers,\n"
      "--memory, --resume (docs/kernel.md \"Per-entry error bounds\")",
      .flags = CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d (default: X; K(X, X) is then exactly symmetric)",
@@ -61,47 +61,12 @@ static const cli_opt opts[] = {
      .flags = 0},
     {"all-layers", CLI_FLAG, F(all_layers), NULL,
      "output every layer: (L+1, n, m), or (2, L+1, n, m) with --kind both", .flags = 0},
-    {"memory", CLI_TEXT, F(memory), "SIZE",
-     "working memory, e.g. 2G, 512M (K, M, G, T: powers of 1024; default: half the\n"
-     "available memory); the result may be larger: it goes to disk by row blocks", .flags = 0},
-    {"resume", CLI_FLAG, F(resume), NULL,
-     "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"
-     "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0},
+    CLI_OUTFILE_OPTS(kernel_args),
     {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
      .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
-
-/* "2G", "512M", "1.5GiB", "1000000": bytes (K, M, G, T are powers of 1024); 0 and a message if not. */
-static double parse_size(const char *text)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || !isfinite(v) || !(v > 0)) return 0;
-    const char *units = "KMGT";
-    const char *u = *end ? strchr(units, *end == 'k' ? 'K' : *end) : NULL;
-    if (u && *u) {
-        v *= pow(1024.0, (double)(u - units + 1));
-        end++;
-        if (*end == 'i' && end[1] == 'B') end += 2;
-        else if (*end == 'B') end++;
-    } else if (*end == 'B') {
-        end++;
-    }
-    return *end ? 0 : v;
-}
-
-/* SIGINT / SIGTERM: the next progress call stops the run, which keeps its rows for --resume; a second signal
- * kills at once (SA_RESETHAND). */
-static volatile sig_atomic_t stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
-
-static int kernel_progress(void *ctx, double done, double total)
-{
-    if (stop_signal) return 1;
-    return cli_progress_cb(ctx, done, total);
-}
 
 static const cli_cmd cmd = {
     "kernel", "--x X.npy [--y Y.npy] (--depth L --act ACT | --net SPEC) --out K.npy [options]",
@@ -146,41 +111,18 @@ static void json_result(const dw_kernel_info *info, size_t n, size_t m, size_t d
 static int run_file(const kernel_args *a, cli_gram_file_fn gram_file, const dw_net *net, dw_kernel_opts *o,
                     const dw_matrix *X, const dw_matrix *Y, bool nngp, bool ntk, dw_kernel_info *info, double *secs)
 {
-    const double memory = a->memory ? parse_size(a->memory) : 0.0;
-    if (a->memory && !(memory > 0))
-        return cli_error("--memory: expected a size such as 2G, 512M or a number of bytes, got '%s'", a->memory);
-    cli_progress prog;
-    cli_progress_init(&prog, "kernel");
-    prog.unit = a->net ? "pairs" : "tiles";
+    cli_outfile f;
+    int rc = cli_outfile_begin(&f, "kernel", a->net ? "pairs" : "tiles", a->memory, a->resume, 0);
+    if (rc >= 0) return rc;
     dw_status s;
-    if ((s = dw_kernel_opts_set_memory(o, memory)) || (s = dw_kernel_opts_set_resume(o, a->resume)) ||
-        (s = dw_kernel_opts_set_progress(o, kernel_progress, &prog)))
-        return cli_status(s);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    if ((s = dw_kernel_opts_set_memory(o, f.memory)) || (s = dw_kernel_opts_set_resume(o, a->resume)) ||
+        (s = dw_kernel_opts_set_progress(o, cli_outfile_progress, &f.prog)))
+        return cli_outfile_end(&f, s, a->out, true);
     const double t0 = cli_now();
     s = (gram_file ? gram_file : dw_kernel_gram_file)(net, o, X->data, X->rows, Y ? Y->data : NULL,
                                                        Y ? Y->rows : X->rows, X->cols, nngp, ntk, a->out, info);
     *secs = cli_now() - t0;
-    cli_progress_done(&prog);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (s && stop_signal) {
-        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-        if (gram_file) /* distributed: nothing to resume from */
-            cli_error("interrupted (%s): %s is untouched", sig, a->out);
-        else
-            cli_error("interrupted (%s): %s is untouched; the same command with --resume continues from the "
-                      "completed rows", sig, a->out);
-        return 128 + stop_signal;
-    }
-    return s ? cli_status(s) : -1;
+    return cli_outfile_end(&f, s, a->out, gram_file == NULL);
 }
 
 /* --bound: the Gram matrices and their per-entry bounds in memory (dw_kernel_gram_bound), the bounds written first

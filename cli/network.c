@@ -13,9 +13,10 @@
 typedef struct network_args {
     cli_args base;
     const char *x, *y, *net, *params, *init_params, *law, *param, *weights, *biases, *act, *outputs, *gram, *out;
+    const char *memory;
     cli_reals weight_scale, bias_scale;
     long threads, seed, sample, width;
-    bool json;
+    bool json, resume;
 } network_args;
 
 #define F(field) offsetof(network_args, field)
@@ -60,7 +61,14 @@ static const cli_opt opts[] = {
      "the n_L outputs: (1/n_L) sum_k sum_l <df_k/dh^l(x), df_k/dh^l(y)> (ws_l a.a + bs_l);\n"
      "nngp: ws_L a^{L-1}(x).a^{L-1}(y) + bs_L", .choices = "nngp|ntk"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d: the cross Gram K(x_i, y_j), (n, m)", .flags = 0},
-    {"out", CLI_TEXT, F(out), "FILE", "the Gram, .npy (n, n), or (n, m) with --y", .flags = CLI_OUTPUT, .ext = ".npy"},
+    {"out", CLI_TEXT, F(out), "FILE", "the Gram, .npy (n, n), or (n, m) with --y; given weights: written by blocks of\n"
+     "rows into .FILE.deepwick-partial beside it, renamed when complete", .flags = CLI_OUTPUT, .ext = ".npy"},
+    {"memory", CLI_TEXT, F(memory), "SIZE",
+     "given weights: the Gram's working memory, e.g. 2G, 512M (K, M, G, T: powers of\n"
+     "1024; default: half the available memory); the Gram goes to disk by row blocks", .flags = 0},
+    {"resume", CLI_FLAG, F(resume), NULL,
+     "given weights: continue an interrupted run (Ctrl-C, kill) of the same command from\n"
+     "the Gram's completed rows (recorded in .FILE.deepwick-resume)", .flags = 0},
     {"weight-scale", CLI_REALS, F(weight_scale), "S",
      "ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
      "W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})", .flags = CLI_NONNEG},
@@ -149,10 +157,14 @@ static int network_check(const network_args *a)
                                        net_only[k]);
         if (!a->weights || !a->act)
             return cli_usage_error("network", "--%s is required (or --net SPEC)", a->weights ? "act" : "weights");
+        if ((a->memory || a->resume) && !a->gram)
+            return cli_usage_error("network", "--%s: applies to the Gram (--gram nngp|ntk --out G.npy)",
+                                   a->memory ? "memory" : "resume");
         return cli_outputs_gram(cmd.name, a->outputs, a->gram, a->out);
     }
     static const char *const spelled[] = {"act", NULL};
-    static const char *const given_only[] = {"weights", "biases", "weight-scale", "bias-scale", NULL};
+    static const char *const given_only[] = {"weights", "biases", "weight-scale", "bias-scale", "memory", "resume",
+                                             NULL};
     int rc = cli_net_refuse(&cmd, a, spelled, given_only);
     if (rc >= 0) return rc;
     if (!a->params == !a->init_params)
@@ -192,7 +204,7 @@ int cmd_network(int argc, char **argv)
     dw_matrix *Wm = NULL, *bm = NULL, X, Y;
     const double **W = NULL, **b = NULL;
     size_t *widths = NULL;
-    double *ws = NULL, *bs = NULL, *F = NULL, *G = NULL;
+    double *ws = NULL, *bs = NULL, *F = NULL;
     dw_act *act = NULL;
     dw_net *net = NULL;
     dw_sample_opts *o = NULL;
@@ -260,14 +272,6 @@ int cmd_network(int argc, char **argv)
         cli_error("--outputs: out of memory (%zu x %zu doubles)", n, dout);
         goto done;
     }
-    if (gram && (s = dw_core_check_alloc(8.0 * (double)n * (double)m, "the Gram matrix"))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    if (gram && !(G = dw_core_alloc_large(n * m * sizeof *G, "the Gram matrix"))) {
-        rc = cli_status(DW_ERR_NOMEM);
-        goto done;
-    }
     if ((s = dw_net_init(&net)) || (s = dw_net_set_given(net, act, L, widths, W, b, true)) ||
         (ws && (s = dw_net_set_weight_var(net, L, ws))) || (bs && (s = dw_net_set_bias_var(net, L, bs))) ||
         (s = dw_sample_opts_init(&o)) || (s = dw_sample_opts_set_threads(o, (int)a.threads))) {
@@ -279,13 +283,23 @@ int cmd_network(int argc, char **argv)
         rc = cli_status(s);
         goto done;
     }
-    if (gram && (s = dw_sample_network_gram(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, gram, G))) {
+    const size_t fshape[2] = {n, dout};
+    if (outputs && (s = dw_io_write_npy(outputs, F, 2, fshape))) {
         rc = cli_status(s);
         goto done;
     }
+    if (gram) { /* out of core, after the outputs: a failure removes them (no output alone) */
+        cli_outfile f;
+        if ((rc = cli_outfile_begin(&f, "network", "pairs", a.memory, a.resume, 0)) < 0) {
+            s = dw_sample_network_gram_file(net, o, X.data, n, a.y ? Y.data : NULL, m, X.cols, gram, a.out, f.opts);
+            rc = cli_outfile_end(&f, s, a.out, true);
+        }
+        if (rc >= 0) {
+            if (outputs) remove(outputs);
+            goto done;
+        }
+    }
     const double secs = cli_now() - t0;
-    const size_t fshape[2] = {n, dout}, gshape[2] = {n, m};
-    if ((rc = cli_write_outputs_gram(outputs, F, 2, fshape, gram ? a.out : NULL, G, 2, gshape))) goto done;
     if (a.json) {
         /* the options as parsed (one table), then what the network is */
         printf("{\"command\": \"network\", \"version\": \"%s\", ", dw_version());
@@ -303,7 +317,6 @@ done:
     for (size_t l = 0; Wm && l < L; l++) dw_matrix_clear(&Wm[l]);
     for (size_t l = 0; bm && l < L; l++) dw_matrix_clear(&bm[l]);
     free(Wm), free(bm), free(W), free(b), free(widths), free(ws), free(bs), free(F);
-    dw_core_free_large(G);
     cli_args_free(&cmd, &a);
     free_paths(wp, L);
     free_paths(bp, nbias);

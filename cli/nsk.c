@@ -11,10 +11,10 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct nsk_args {
     cli_args base;
-    const char *x, *y, *act, *solver, *out;
+    const char *x, *y, *act, *solver, *out, *memory;
     double sigma0, sigma_a, sigma_b;
     long dyadic_order, threads;
-    bool inhomogeneous, grid, json;
+    bool inhomogeneous, grid, json, resume;
 } nsk_args;
 
 #define F(field) offsetof(nsk_args, field)
@@ -22,7 +22,10 @@ static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "paths: .npy n x len x d, or one path len x d (.npy or .csv)", .flags = CLI_REQUIRED},
     {"act", CLI_TEXT, F(act), "ACT", "any activation (identity, relu, erf, tanh... as `deepwick kernel` accepts)",
      .flags = CLI_REQUIRED | CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
-    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64) n x m", .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
+    {"out", CLI_TEXT, F(out), "FILE",
+     "output .npy (float64) n x m, written atomically: row blocks go into\n"
+     ".FILE.deepwick-partial beside it, renamed when complete",
+     .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second paths (default: X, exactly symmetric); --inhomogeneous needs the same len",
      .flags = 0},
     {"sigma0", CLI_REAL, F(sigma0), "S0", "initial-state scale", .def = "1", .flags = CLI_NONNEG},
@@ -35,6 +38,7 @@ static const cli_opt opts[] = {
      .def = "second-order", .flags = CLI_HIDDEN_JSON}, /* echoed as used (first-order with --grid) */
     {"grid", CLI_FLAG, F(grid), NULL, "the exact width limit of the discrete network on the data grid (first-order\n"
      "recursion, no refinement): what Monte Carlo of finite networks converges to", .flags = 0},
+    CLI_OUTFILE_OPTS(nsk_args),
     {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores)", .flags = CLI_HIDDEN_JSON, .lo = 0,
      .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a machine-readable summary on stdout", .flags = CLI_HIDDEN_JSON},
@@ -49,7 +53,10 @@ static const cli_cmd cmd = {
     "  Y_0 = sigma0 z_0,  Y_{m+1} = Y_m + sum_k ((sigma_a / sqrt N) A_k phi(Y_m) + sigma_b b_k) dx^k_m\n"
     "(theory.md 5.1): the Goursat system d^2 K / ds dt = (sigma_a^2 V_phi(K^xx, K^xy, K^yy) + sigma_b^2) <x', y'>\n"
     "(weights shared over time), or with --inhomogeneous (fresh weights each step, scaled by dt^-1/2, t_m = m/M)\n"
-    "the ODE along the diagonal.\n",
+    "the ODE along the diagonal.\n"
+    "The result goes to disk by blocks of rows within --memory, bit for bit the in-memory entries; a progress\n"
+    "bar is drawn on stderr when it is a terminal; after Ctrl-C, SIGTERM or a kill, FILE is untouched and the\n"
+    "same command with --resume continues.\n",
     opts, NULL};
 
 int cmd_nsk(int argc, char **argv)
@@ -62,7 +69,7 @@ int cmd_nsk(int argc, char **argv)
     dw_sig_solver sv;
     if (dw_sig_solver_parse(a.solver, &sv)) return cli_error("--%s", dw_error_message());
     rc = 1;
-    double *X = NULL, *Y = NULL, *K = NULL;
+    double *X = NULL, *Y = NULL;
     dw_act *act = NULL;
     dw_sig_nsk_opts *o = NULL;
     size_t n, lx, m = 0, ly = 0, d;
@@ -83,27 +90,12 @@ int cmd_nsk(int argc, char **argv)
         m = n;
         ly = lx;
     }
-    if ((s = dw_core_check_alloc((double)n * (double)m * 8.0, "the neural-signature-kernel Gram matrix"))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    K = dw_core_alloc_large(n * m * sizeof(double), "the neural-signature-kernel Gram matrix");
-    if (!K) {
-        rc = cli_status(DW_ERR_NOMEM);
-        goto done;
-    }
+    cli_outfile f;
+    if ((rc = cli_outfile_begin(&f, "nsk", "pairs", a.memory, a.resume, 0)) >= 0) goto done;
     double t0 = cli_now();
-    s = dw_sig_nsk_gram(o, X, n, lx, Y, m, ly, d, K);
+    s = dw_sig_nsk_gram_file(o, X, n, lx, Y, m, ly, d, a.out, f.opts);
     double secs = cli_now() - t0;
-    if (s) {
-        rc = cli_status(s);
-        goto done;
-    }
-    size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(a.out, K, 2, shape))) {
-        rc = cli_status(s);
-        goto done;
-    }
+    if ((rc = cli_outfile_end(&f, s, a.out, true)) >= 0) goto done;
     if (a.json) {
         printf("{\"command\": \"nsk\", \"version\": \"%s\", ", dw_version());
         cli_json_options(stdout, &cmd, &a);
@@ -118,7 +110,6 @@ int cmd_nsk(int argc, char **argv)
 done:
     free(X);
     free(Y);
-    dw_core_free_large(K);
     dw_sig_nsk_opts_clear(o);
     dw_act_clear(act);
     return rc;

@@ -61,6 +61,16 @@ typedef struct cli_opt {
     const char *ext;     /* CLI_TEXT: the path must end in this (".npy", ".svg", ".csv"); NULL: any */
 } cli_opt;
 
+/* The out-of-core outputs' two options (cli/outfile.c), in the table of a command whose argument struct TYPE has the
+ * fields `const char *memory` and `bool resume`. */
+#define CLI_OUTFILE_OPTS(TYPE)                                                                                     \
+    {"memory", CLI_TEXT, offsetof(TYPE, memory), "SIZE",                                                           \
+     "working memory, e.g. 2G, 512M (K, M, G, T: powers of 1024; default: half the\n"                              \
+     "available memory); the result may be larger: it goes to disk by row blocks", .flags = 0},                    \
+    {"resume", CLI_FLAG, offsetof(TYPE, resume), NULL,                                                             \
+     "continue an interrupted run (Ctrl-C, kill) of the same command from its completed\n"                         \
+     "rows (recorded in .FILE.deepwick-resume); other options or inputs are refused", .flags = 0}
+
 typedef struct cli_cmd {
     const char *name;    /* "kernel" */
     const char *usage;   /* after "usage: deepwick NAME " (may span lines) */

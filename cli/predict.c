@@ -184,7 +184,8 @@ int cmd_predict(int argc, char **argv)
     }
     if (a.bound && isnan(dw_predict_info_lambda_lower(info))) { /* cg where the kernel has no per-entry bounds */
         rc = cli_error("--bound: no certificate on the cg route here (it needs --solver cg given, not chosen by "
-                       "auto, and the kernel's per-entry bounds: the relu family, identity, erf, sin, cos, exp; "
+                       "auto, and the kernel's per-entry bounds of a closed form: the relu family, step, "
+                       "identity, erf, sin, cos, exp, gelu, poly; "
                        "--act %s); or use --solver cholesky", a.act);
         goto done;
     }

@@ -12,10 +12,10 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct sample_args {
     cli_args base;
-    const char *x, *net, *act, *law, *outputs, *gram, *out, *reduce, *param;
+    const char *x, *net, *act, *law, *outputs, *gram, *out, *reduce, *param, *memory;
     long depth, samples, seed, first_sample, out_dim, threads;
     cli_reals width, weight_var, bias_var;
-    bool gaussian_input_layer, json;
+    bool gaussian_input_layer, json, resume;
 } sample_args;
 
 #define F(field) offsetof(sample_args, field)
@@ -53,6 +53,7 @@ static const cli_opt opts[] = {
     {"out", CLI_TEXT, F(out), "FILE", "the Gram output, .npy: (2, n, n) = [mean, standard error] with --reduce mean,\n"
      "(S, n, n) with --reduce none", .flags = CLI_OUTPUT, .ext = ".npy"},
     {"reduce", CLI_CHOICE, F(reduce), "R", "mean (needs S >= 2) or none", .def = "mean", .choices = "mean|none"},
+    CLI_OUTFILE_OPTS(sample_args),
     {"param", CLI_CHOICE, F(param), "P", "ntk or standard: the NTK's parameterisation, as in `deepwick kernel`",
      .def = "ntk", .choices = "ntk|standard"},
     {"gaussian-input-layer", CLI_FLAG, F(gaussian_input_layer), NULL,
@@ -74,7 +75,9 @@ static const cli_cmd cmd = {
     "residual and parallel branches: docs/architectures.md, docs/sampling.md), Neural Tangents' stax\n"
     "conventions; the outputs are the last layer's positions x channels per input.\n",
     opts,
-    "Memory is estimated before anything is allocated; a run that would not fit is refused.\n"
+    "Memory is estimated before anything is allocated; a run that would not fit is refused. Without --net the\n"
+    "Gram goes to disk by blocks of rows within --memory (every network drawn again per block, the same bits),\n"
+    "resumable with --resume; with --net it is computed in memory.\n"
     "A progress bar with an ETA is drawn on stderr when stderr is a terminal.\n"};
 
 static int sample_net(sample_args *a);
@@ -87,13 +90,17 @@ int cmd_sample(int argc, char **argv)
         rc = cli_usage_error("sample", "--%s is required (or --net SPEC)", a.act ? "depth" : "act");
     if (rc < 0 && a.net) {
         static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "out-dim", NULL};
-        rc = cli_net_refuse(&cmd, &a, spelled, NULL);
+        static const char *const fc_only[] = {"memory", "resume", NULL};
+        rc = cli_net_refuse(&cmd, &a, spelled, fc_only);
         if (rc < 0 && a.width.v && a.width.n != 1)
             rc = cli_usage_error("sample", "--width: one value with --net (the width of every dense / conv layer "
                                  "whose width the spelling leaves unset), got %zu", a.width.n);
     }
     if (rc < 0 && !a.net && !a.width.v && a.depth > 0) rc = cli_usage_error("sample", "--width is required");
     if (rc < 0) rc = cli_outputs_gram(cmd.name, a.outputs, a.gram, a.out);
+    if (rc < 0 && !a.gram && (a.memory || a.resume))
+        rc = cli_usage_error("sample", "--%s: applies to the Gram (--gram nngp|ntk --out G.npy)",
+                             a.memory ? "memory" : "resume");
     const bool red = a.reduce && !strcmp(a.reduce, "mean");
     if (rc < 0 && a.gram && red && a.samples < 2)
         rc = cli_error("--samples: the mean's standard error needs at least 2 samples (got %ld); use --reduce none",
@@ -138,8 +145,10 @@ int cmd_sample(int argc, char **argv)
     }
     if (!cli_sample_opts_dist(o)) goto done;
     const size_t n = X.rows, S = (size_t)a.samples;
+    /* one process: the Gram out of core (its own memory bound); deepwick-mpi: in memory */
+    const bool file = gram && !cli_distributed.sample_split;
     double need;
-    if ((s = dw_sample_bytes(net, o, n, X.cols, S, gram, outputs != NULL, &need)) ||
+    if ((s = dw_sample_bytes(net, o, n, X.cols, S, file ? DW_SAMPLE_NO_GRAM : gram, outputs != NULL, &need)) ||
         (s = dw_core_check_alloc(need, "this sampling run"))) {
         rc = cli_status(s);
         goto done;
@@ -150,14 +159,22 @@ int cmd_sample(int argc, char **argv)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    if (gram && !(G = dw_core_alloc_large(gsize * sizeof(double), "the Gram matrices"))) {
+    if (gram && !file && !(G = dw_core_alloc_large(gsize * sizeof(double), "the Gram matrices"))) {
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
     const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", a.law, warn);
     double t0 = cli_now();
-    s = dw_sample_run(net, o, X.data, n, X.cols, S, gram, F, G, gram && red ? G + n * n : NULL);
+    if (file) {
+        cli_outfile f;
+        if ((rc = cli_outfile_begin(&f, "sample", "pairs", a.memory, a.resume, 0)) >= 0) goto done;
+        s = dw_sample_run_file(net, o, X.data, n, X.cols, S, gram, F, a.out, f.opts);
+        if ((rc = cli_outfile_end(&f, s, a.out, true)) >= 0) goto done;
+        rc = 1;
+    } else {
+        s = dw_sample_run(net, o, X.data, n, X.cols, S, gram, F, G, gram && red ? G + n * n : NULL);
+    }
     double secs = cli_now() - t0;
     cli_progress_done(&prog);
     if (s) {
@@ -165,7 +182,10 @@ int cmd_sample(int argc, char **argv)
         goto done;
     }
     size_t fshape[4] = {S, n, (size_t)outdim, 2}, gshape[3] = {red ? 2 : S, n, n};
-    if ((rc = cli_write_outputs_gram(outputs, F, cplx ? 4 : 3, fshape, gram ? a.out : NULL, G, 3, gshape))) goto done;
+    if ((rc = cli_write_outputs_gram(outputs, F, cplx ? 4 : 3, fshape, gram && !file ? a.out : NULL, G, 3, gshape))) {
+        if (file) remove(a.out); /* no output alone */
+        goto done;
+    }
     if (a.json) {
         /* the options as parsed (one table), then what the run reports */
         char lname[128];

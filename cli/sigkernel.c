@@ -11,17 +11,19 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct sigkernel_args {
     cli_args base;
-    const char *x, *y, *out, *solver, *stat;
+    const char *x, *y, *out, *solver, *stat, *memory;
     long dyadic_order, dyadic_order_y, max_batch, threads;
     double scale, end_time;
-    bool json, time_aug, lead_lag, basepoint;
+    bool json, time_aug, lead_lag, basepoint, resume;
 } sigkernel_args;
 
 #define F(field) offsetof(sigkernel_args, field)
 static const cli_opt opts[] = {
     {"x", CLI_TEXT, F(x), "FILE", "paths: .npy n x len x d (float64/float32), or one path len x d (.npy or .csv)",
      .flags = CLI_REQUIRED},
-    {"out", CLI_TEXT, F(out), "FILE", "output .npy (float64) n x m, written atomically",
+    {"out", CLI_TEXT, F(out), "FILE",
+     "output .npy (float64) n x m, written atomically: row blocks go into\n"
+     ".FILE.deepwick-partial beside it, renamed when complete",
      .flags = CLI_REQUIRED | CLI_OUTPUT, .ext = ".npy"},
     {"y", CLI_TEXT, F(y), "FILE", "second paths, m x len' x d (default: X; K(X, X) is then exactly symmetric)",
      .flags = 0},
@@ -36,8 +38,9 @@ static const cli_opt opts[] = {
     {"static", CLI_TEXT, F(stat), "K", "linear (kappa = scale^2 <x, y>) or rbf (kappa = exp(-|x-y|^2 / (2 scale^2)),\n"
      "second differences on the data grid as in pySigLib)", .def = "linear"},
     {"scale", CLI_REAL, F(scale), "S", "static-kernel scale, > 0", .def = "1", .flags = CLI_POSITIVE},
-    {"max-batch", CLI_INT, F(max_batch), "B", "compute the Gram matrix in tiles of at most B x B pairs (same entries,\n"
+    {"max-batch", CLI_INT, F(max_batch), "B", "compute the Gram matrix in blocks of at most B rows (same entries,\n"
      "bit for bit)", .lo = 1, .hi = 1L << 40},
+    CLI_OUTFILE_OPTS(sigkernel_args),
     {"basepoint", CLI_FLAG, F(basepoint), NULL, "prepend the origin to every path", .flags = 0},
     {"lead-lag", CLI_FLAG, F(lead_lag), NULL,
      "the lead-lag transform of every path (pySigLib's: channels (lag, lead), 2 len - 1\npoints, d doubles)",
@@ -48,7 +51,8 @@ static const cli_opt opts[] = {
     {"threads", CLI_INT, F(threads), "T", "threads (0, the default: all cores); results do not depend on it",
      .flags = CLI_HIDDEN_JSON, .lo = 0, .hi = 4096},
     {"json", CLI_FLAG, F(json), NULL, "print a summary on stdout, with a Richardson-style error estimate from the\n"
-     "Gram matrix at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order,\n/ 1 first order)",
+     "Gram matrix at the neighbouring dyadic order (|K_L - K_{L-1}| / 3 second order,\n/ 1 first order; "
+     "the result is read back into memory for it)",
      .flags = CLI_HIDDEN_JSON},
     {NULL, CLI_FLAG, .offset = 0}};
 #undef F
@@ -56,7 +60,10 @@ static const cli_opt opts[] = {
 static const cli_cmd cmd = {
     "sigkernel", "--x X.npy [--y Y.npy] [--dyadic-order L] --out K.npy [options]",
     "Gram matrix of signature kernels k(x, y) = <S(x), S(y)> (all levels), the solution at the end of both paths\n"
-    "of the Goursat problem d^2 k / ds dt = k <x'(s), y'(t)>, k = 1 on the edges (theory.md 5).\n",
+    "of the Goursat problem d^2 k / ds dt = k <x'(s), y'(t)>, k = 1 on the edges (theory.md 5).\n"
+    "The result goes to disk by blocks of rows within --memory, bit for bit the in-memory entries; a progress\n"
+    "bar is drawn on stderr when it is a terminal; after Ctrl-C, SIGTERM or a kill, FILE is untouched and the\n"
+    "same command with --resume continues.\n",
     opts, NULL};
 
 int cmd_sigkernel(int argc, char **argv)
@@ -71,7 +78,9 @@ int cmd_sigkernel(int argc, char **argv)
     if (dw_sig_solver_parse(a.solver, &sv) || dw_sig_static_parse(a.stat, &sk))
         return cli_error("--%s", dw_error_message());
     rc = 1;
-    double *X = NULL, *Y = NULL, *K = NULL;
+    double *X = NULL, *Y = NULL;
+    dw_matrix Km;
+    dw_matrix_init(&Km);
     size_t n, lx, m = 0, ly = 0, d;
     dw_sig_kernel_opts *o = NULL;
     dw_status s;
@@ -94,42 +103,24 @@ int cmd_sigkernel(int argc, char **argv)
     snprintf(what, sizeof what, "the PDE grid rows at dyadic order %ld (2^%ld cells per segment and direction)", lam,
              lam);
     double work = 0.0;
-    if ((s = dw_sig_kernel_bytes(o, lx, ly, d, &work)) || (s = dw_core_check_alloc(work, what)) ||
-        (s = dw_core_check_alloc((double)n * (double)m * 8.0, "the signature-kernel Gram matrix"))) {
+    if ((s = dw_sig_kernel_bytes(o, lx, ly, d, &work)) || (s = dw_core_check_alloc(work, what))) {
         rc = cli_status(s);
         goto done;
     }
-    K = dw_core_alloc_large(n * m * sizeof(double), "the signature-kernel Gram matrix");
-    if (!K) {
-        rc = cli_status(DW_ERR_NOMEM);
-        goto done;
-    }
+    cli_outfile f;
+    if ((rc = cli_outfile_begin(&f, "sigkernel", "pairs", a.memory, a.resume, (size_t)maxb)) >= 0) goto done;
     double t0 = cli_now();
-    if (!maxb) {
-        s = dw_sig_kernel_gram(o, X, n, lx, Y, m, ly, d, K);
-    } else {
-        s = DW_OK;
-        const size_t B = (size_t)maxb;
-        for (size_t i0 = 0; i0 < n && !s; i0 += B)
-            for (size_t j0 = 0; j0 < m && !s; j0 += B) {
-                const size_t i1 = i0 + B < n ? i0 + B : n, j1 = j0 + B < m ? j0 + B : m;
-                s = dw_sig_kernel_tile(o, X, n, lx, Y, m, ly, d, i0, i1, j0, j1, m, K + i0 * m + j0);
-            }
-    }
+    s = dw_sig_kernel_gram_file(o, X, n, lx, Y, m, ly, d, a.out, f.opts);
     double secs = cli_now() - t0;
-    if (s) {
-        rc = cli_status(s);
-        goto done;
-    }
+    if ((rc = cli_outfile_end(&f, s, a.out, true)) >= 0) goto done;
+    rc = 1;
     double eabs = 0, erel = 0;
-    if (a.json && (s = dw_sig_kernel_error(o, X, n, lx, Y, m, ly, d, K, &eabs, &erel))) {
-        rc = cli_status(s);
-        goto done;
-    }
-    size_t shape[2] = {n, m};
-    if ((s = dw_io_write_npy(a.out, K, 2, shape))) {
-        rc = cli_status(s);
-        goto done;
+    if (a.json) { /* the estimate needs the result in memory: read back */
+        if ((s = dw_io_read_npy(&Km, a.out)) ||
+            (s = dw_sig_kernel_error(o, X, n, lx, Y, m, ly, d, Km.data, &eabs, &erel))) {
+            rc = cli_status(s);
+            goto done;
+        }
     }
     if (a.json) {
         /* the orders the error estimate compared with: both one lower, or both one higher when either is 0 */
@@ -149,7 +140,7 @@ int cmd_sigkernel(int argc, char **argv)
 done:
     free(X);
     free(Y);
-    dw_core_free_large(K);
+    dw_matrix_clear(&Km);
     dw_sig_kernel_opts_clear(o);
     return rc;
 }

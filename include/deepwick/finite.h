@@ -85,6 +85,10 @@ DW_API double dw_finite_info_moment_error(const dw_finite_info *info);
 /** Pairs whose Gaussian moments came from the closed form (relu family) and from the Mehler series. */
 DW_API size_t dw_finite_info_pairs_closed(const dw_finite_info *info);
 DW_API size_t dw_finite_info_pairs_series(const dw_finite_info *info);
+/** Of the closed-form pairs, those answered from the degenerate limit: relu-family pairs too close to a repeated
+ * row (or to y = t x, where positive homogeneity gives the pair from one input) for the recursion in 128-bit
+ * arithmetic, taken as the limit there plus the linear cusp term (extrapolated along the segment). */
+DW_API size_t dw_finite_info_pairs_limit(const dw_finite_info *info);
 
 /** The stacked quantities for all pairs (X_i, Y_j): X is n x d, Y is m x d, or Y == NULL for X against itself
  * (then m is n and every quantity is exactly symmetric). out is caller-allocated DW_FW_COUNT x n x m. o, info may

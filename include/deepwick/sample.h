@@ -36,6 +36,7 @@
 
 #include "deepwick/net.h"
 #include "deepwick/kernels.h"
+#include "deepwick/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,14 @@ DW_API dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width);
  * Grams are exactly symmetric. */
 DW_API dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                size_t S, dw_sample_gram gram, double *F, double *G, double *Gse);
+/** dw_sample_run's Gram written to the .npy `path` out of core (fully connected nets, one process): (2, n, n) =
+ * [mean, standard error] with o's reduce, else (S, n, n); row block by row block within the working memory of fo,
+ * resumable (deepwick/io.h, dw_file_opts), the bits of dw_sample_run. For each block (whole tiles of 128 rows) every
+ * network is drawn and evaluated again (the same keyed streams), only the block's Gram tiles computed and reduced in
+ * network order. F (optional): the outputs, as dw_sample_run's. The progress callback of o is not called (fo's is). */
+DW_API dw_status dw_sample_run_file(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
+                                    size_t S, dw_sample_gram gram, double *F, const char *path,
+                                    const dw_file_opts *fo);
 /** *bytes = what dw_sample_run needs (work space plus the outputs it is asked for: F if outputs, the Gram of kind
  * gram); compare with dw_core_check_alloc before allocating. Invalid settings: their status and message
  * (*bytes = 0); sizes that overflow: DW_OK with *bytes infinite. */
@@ -134,6 +143,14 @@ DW_API dw_status dw_sample_forward(const dw_net *net, const dw_sample_opts *o, c
  * DW_ERR_RANGE where an activation or the result is not finite; the result does not depend on the thread count. */
 DW_API dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
                                         const double *Y, size_t m, size_t d, dw_sample_gram kind, double *G);
+/** dw_sample_network_gram's G written to the .npy `path` (float64, n x n or n x m) out of core: row block by row
+ * block (whole tiles of 128 rows of the engine, so the bits of dw_sample_network_gram), within the working memory of
+ * fo, resumable (deepwick/io.h, dw_file_opts). Every block runs the network's forward and backward passes over all
+ * the points again: the features (activations and gradients) are the fixed part of the memory. Given fully connected
+ * networks only. */
+DW_API dw_status dw_sample_network_gram_file(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
+                                             const double *Y, size_t m, size_t d, dw_sample_gram kind,
+                                             const char *path, const dw_file_opts *fo);
 
 /** ---- finite networks as a flat parameter vector (any net but given or complex ones; deepwick.stax's init_fn and
  * apply_fn) ----

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "deepwick/act.h"
+#include "deepwick/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -212,6 +213,12 @@ DW_API dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X
 DW_API dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
                                     const double *Y, size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0,
                                     size_t j1, size_t ld, double *K);
+/** dw_sig_kernel_gram's K written to the .npy `path` (float64, n x m) out of core: row block by row block within the
+ * working memory of fo (the blocks' pairs by dw_sig_kernel_tile), resumable, the bits of dw_sig_kernel_gram
+ * (deepwick/io.h, dw_file_opts). */
+DW_API dw_status dw_sig_kernel_gram_file(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx,
+                                         const double *Y, size_t m, size_t ly, size_t d, const char *path,
+                                         const dw_file_opts *fo);
 /* Kernel scores on Gram matrices computed once (theory.md 5; any kernel's Grams, row-major, finite entries).
  * MMD^2 = E k(X, X') + E k(Y, Y') - 2 E k(X, Y) from Kxx (n x n), Kyy (m x m), Kxy (n x m): the unbiased form
  * (U-statistic) leaves out the diagonals of Kxx and Kyy (needs n, m >= 2), the biased form (V-statistic) keeps them. */
@@ -287,6 +294,12 @@ DW_API dw_status dw_sig_nsk_bytes(const dw_sig_nsk_opts *o, size_t n, size_t lx,
 /** K (n x m) of the neural signature kernel; the inhomogeneous kernel needs lx == ly (one time grid, t_m = m/M). */
 DW_API dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y,
                                  size_t m, size_t ly, size_t d, double *K);
+/** dw_sig_nsk_gram's K written to the .npy `path` (float64, n x m) out of core: row block by row block within the
+ * working memory of fo, resumable, the bits of dw_sig_nsk_gram (deepwick/io.h, dw_file_opts). The self-kernels'
+ * diagonals of every path stay in memory ((lx - 1) 2^dyadic_order + 1 doubles per path). */
+DW_API dw_status dw_sig_nsk_gram_file(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx,
+                                      const double *Y, size_t m, size_t ly, size_t d, const char *path,
+                                      const dw_file_opts *fo);
 /** Hidden states of `samples` random controlled ResNets of width N (options as for the kernel: act, sigmas,
  * inhomogeneous; dyadic_order, solver and grid are ignored): out is samples x batch x N, or samples x batch x
  * len x N with all_times. The same network for the whole batch. */

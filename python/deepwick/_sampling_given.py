@@ -8,7 +8,8 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _net
+from . import _file_out, _net
+from ._file_out import PathLike
 from ._lib import InputError, bind, c_double_p, c_handle, check, ptr
 from .kernels import _points
 from .sampling import _GRAMS, ActLike, ArrayLike, _Opts, _sz
@@ -16,6 +17,8 @@ from .sampling import _GRAMS, ActLike, ArrayLike, _Opts, _sz
 _forward = bind("dw_sample_forward", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, _sz, c_double_p)
 _network_gram = bind("dw_sample_network_gram", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, c_double_p, _sz,
                      _sz, ctypes.c_int, c_double_p)
+_network_gram_file = bind("dw_sample_network_gram_file", ctypes.c_int, c_handle, c_handle, c_double_p, _sz,
+                          c_double_p, _sz, _sz, ctypes.c_int, ctypes.c_char_p, c_handle)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -94,7 +97,8 @@ def forward(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: Any, act
 
 def network_kernel(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: Any, act: ActLike, *,
                    Y: Any = None, kind: str = "ntk", weight_var: Optional[ArrayLike] = None,
-                   bias_var: Optional[ArrayLike] = None, threads: Optional[int] = None) -> np.ndarray:
+                   bias_var: Optional[ArrayLike] = None, threads: Optional[int] = None,
+                   out: Optional[PathLike] = None, memory: Optional[float] = None, resume: bool = False) -> np.ndarray:
     """Empirical NTK (or NNGP) Gram of ONE GIVEN network, the network of :func:`forward` (trained weights, another
     framework's, or sampled ones): the tangent kernel with respect to every weight and bias, by back-propagation
     (theory.md 1.3: one GEMM per layer, no per-example Jacobians), averaged over the output units.
@@ -120,10 +124,15 @@ def network_kernel(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: A
     kind : 'ntk' or 'nngp'
     weight_var, bias_var : None, a scalar, or a sequence of len(weights) non-negative numbers
     threads : None or 0 (all cores) or int >= 1, threads (the result does not depend on it)
+    out : None, or a path: write the Gram to this .npy out of core instead (dw_sample_network_gram_file: row
+        blocks of whole 128-row tiles within ``memory``, each running the forward and backward passes again; the
+        same bits; the file whole or not at all; Ctrl-C stops it resumably) and return a read-only np.memmap
+    memory : None, or the working memory in bytes with ``out`` (default: half the available memory)
+    resume : with ``out``, continue an interrupted call of the same computation from its completed rows
 
     Returns
     -------
-    (n, n) float64 array, exactly symmetric; (n, m) with Y.
+    (n, n) float64 array, exactly symmetric; (n, m) with Y (a read-only np.memmap with ``out``).
     """
     if kind not in ("nngp", "ntk"):
         raise InputError("kind: expected 'nngp' or 'ntk', got %r" % (kind,))
@@ -137,6 +146,10 @@ def network_kernel(weights: Sequence[Any], biases: Optional[Sequence[Any]], X: A
             raise InputError("Y: %d columns, but X has %d" % (Yc.shape[1], d))
     m = 0 if Yc is None else Yc.shape[0]
     o = _Opts(threads=threads)
+    if out is not None:
+        return _file_out.gram_to_file(lambda fo, path: _network_gram_file(
+            net.handle, o.handle, ptr(Xc), n, ptr(Yc), m, d, _GRAMS[kind], path, fo), out, memory, resume)
+    _file_out.check_in_memory(memory, resume)
     G = np.empty((n, n if Yc is None else m))
     check(_network_gram(net.handle, o.handle, ptr(Xc), n, ptr(Yc), m, d, _GRAMS[kind], ptr(G)))
     return G

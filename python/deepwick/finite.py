@@ -28,6 +28,7 @@ _info_frob_ntk = bind("dw_finite_info_frobenius_ntk", ctypes.c_double, c_handle)
 _info_moment_error = bind("dw_finite_info_moment_error", ctypes.c_double, c_handle)
 _info_closed = bind("dw_finite_info_pairs_closed", ctypes.c_size_t, c_handle)
 _info_series = bind("dw_finite_info_pairs_series", ctypes.c_size_t, c_handle)
+_info_limit = bind("dw_finite_info_pairs_limit", ctypes.c_size_t, c_handle)
 _quantity_name = bind("dw_finite_quantity_name", ctypes.c_char_p, ctypes.c_int)
 _gram = bind("dw_finite_gram", ctypes.c_int, c_handle, c_handle, c_double_p, ctypes.c_size_t, c_double_p,
              ctypes.c_size_t, ctypes.c_size_t, c_double_p, c_handle)
@@ -74,7 +75,8 @@ class FiniteWidth:
     info : dict
         'method', 'moment_error' (the largest running error bound of a pair's outputs, relative to each output's
         scale: K or Theta, squared for the second moments; the series route refuses pairs above 1e-6),
-        'pairs_closed', 'pairs_series'.
+        'pairs_closed', 'pairs_series', 'pairs_limit' (of the closed-form pairs, those too close to a repeated row
+        for the recursion even in 128-bit arithmetic: the limit there plus the linear cusp term).
     """
 
     nngp: np.ndarray
@@ -222,7 +224,8 @@ def finite_width(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     r.frobenius_nngp = float(_info_frob_nngp(info_h.h))
     r.frobenius_ntk = float(_info_frob_ntk(info_h.h))
     r.info = {"method": _info_method(info_h.h).decode(), "moment_error": float(_info_moment_error(info_h.h)),
-              "pairs_closed": int(_info_closed(info_h.h)), "pairs_series": int(_info_series(info_h.h))}
+              "pairs_closed": int(_info_closed(info_h.h)), "pairs_series": int(_info_series(info_h.h)),
+              "pairs_limit": int(_info_limit(info_h.h))}
     r.width = None
     r.nngp_mean = r.ntk_mean = r.nngp_std = r.ntk_std = None
     r.rms_nngp = r.rms_ntk = None

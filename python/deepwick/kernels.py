@@ -308,10 +308,11 @@ def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
     Parameters
     ----------
     X, Y, depth, act, weight_var, bias_var, kind, param, width, threads
-        As :func:`kernel` (no all_layers, no out). act: the relu family ('relu', 'leaky_relu:ALPHA', 'abs',
-        expressions that are one), the closed forms 'identity', 'erf', 'sin', 'cos', 'exp', or an activation of
-        the generic route ('tanh', 'erf(z)', ...); 'gelu', 'poly', 'step' raise :class:`deepwick.InputError`
-        (at depth 0 every activation has bounds).
+        As :func:`kernel` (no all_layers, no out). act: any activation of :func:`kernel`: the relu family
+        ('relu', 'leaky_relu:ALPHA', 'abs', expressions that are one), 'step', the closed forms 'identity', 'erf',
+        'sin', 'cos', 'exp', 'gelu', 'poly:c0,c1,...', or an activation of the generic route ('tanh', 'erf(z)',
+        ...). Where long double is double (not x86), the closed forms other than the relu family raise
+        :class:`deepwick.InputError`.
 
     Returns
     -------
@@ -321,8 +322,8 @@ def kernel_bound(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activatio
         ``|K_exact - K| <= B`` entry by entry, K_exact the kernel of the float64 inputs in exact arithmetic
         (docs/kernel.md "Per-entry error bounds"). Closed forms: a proved rounding-error bound (the double's
         error measured against a long-double reference, plus that reference's own bound); generic route: the
-        entry's expectation bounds propagated through the layers (an estimate where ``kernel(...,
-        return_info=True)['estimate']`` is True).
+        entry's expectation bound (the terms its series left out, computed, and its coefficients' errors)
+        propagated through the layers (an estimate where ``kernel(..., return_info=True)['estimate']`` is True).
 
     Examples
     --------

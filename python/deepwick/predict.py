@@ -363,8 +363,8 @@ def kernel_regression(X_train: Any, y_train: Any, X_test: Any, *, depth: int, ac
         when 'lambda_min_exact'), 'rcond' (dpocon), and for cg / lanczos 'iterations', 'rank', 'residual'; and the
         certified bound (docs/predict.md "Certified bounds"): 'bound', shaped like the mean, with
         ``|mean_exact - mean| <= bound`` entry by entry, mean_exact the exact-arithmetic prediction with the exact
-        kernel (t None; cholesky, or cg where the kernel has per-entry bounds: the relu family, identity, erf,
-        sin, cos, exp, with ``certify=True``; else None), 'lambda_min_lower' (certified
+        kernel (t None; cholesky, or cg where the kernel has per-entry bounds of a closed form: the relu family,
+        step, identity, erf, sin, cos, exp, gelu, poly, with ``certify=True``; else None), 'lambda_min_lower' (certified
         lower bound on lambda_min of the exact K + lambda I), 'kernel_bound' (the kernel entries' bound used, relative to
         sqrt(K(x, x) K(y, y))) and 'bound_estimate' (True: that kernel bound holds an estimated part).
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Opt
 
 import numpy as np
 
-from . import _net
+from . import _file_out, _net
 from ._lib import (Activation, Handle, InputError, as_int, bind, c_double_p, c_handle, c_handle_p, check, lib, ptr,
                    threads_arg)
 from .kernels import _points
@@ -48,6 +48,8 @@ _set_reduce = bind("dw_sample_opts_set_reduce", ctypes.c_int, c_handle, ctypes.c
 _set_width = bind("dw_sample_opts_set_width", ctypes.c_int, c_handle, _sz)
 _run = bind("dw_sample_run", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, _sz, _sz, ctypes.c_int, c_double_p,
             c_double_p, c_double_p)
+_run_file = bind("dw_sample_run_file", ctypes.c_int, c_handle, c_handle, c_double_p, _sz, _sz, _sz, ctypes.c_int,
+                 c_double_p, ctypes.c_char_p, c_handle)
 _bytes = bind("dw_sample_bytes", ctypes.c_int, c_handle, c_handle, _sz, _sz, _sz, ctypes.c_int, ctypes.c_bool,
               ctypes.POINTER(ctypes.c_double))
 
@@ -202,7 +204,8 @@ def sample(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], samp
            weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0, seed: int = 0, out_dim: int = 1,
            param: str = "ntk", gram: Optional[str] = None, reduce: str = "mean", outputs: bool = True,
            threads: Optional[int] = None, first_sample: int = 0, progress: Optional[Progress] = None,
-           gaussian_input_layer: bool = False) -> SampleResult:
+           gaussian_input_layer: bool = False, out: Optional["_file_out.PathLike"] = None,
+           memory: Optional[float] = None, resume: bool = False) -> SampleResult:
     """Sample finite networks and evaluate them on X.
 
     Network (theory.md 1.1): h^1 = W^1 x + b^1, h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}, f = h^{L+1}, with
@@ -235,6 +238,12 @@ def sample(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], samp
     threads : None or 0 (all cores) or int >= 1, threads (the result does not depend on it)
     progress : callable(done, total), optional; return False to cancel
     gaussian_input_layer : bool, Gaussian weights in layer 1 whatever the law (see above)
+    out : None, or a path: with gram, write the Grams to this .npy out of core (dw_sample_run_file: (2, n, n) =
+        [mean, se] with reduce='mean', else (S, n, n); row blocks of whole 128-row tiles within ``memory``, every
+        network drawn again per block, the same bits; the file whole or not at all; Ctrl-C stops it resumably);
+        gram and gram_se are then read-only np.memmap views of it. progress is not called (the blocks are).
+    memory : None, or the working memory in bytes with ``out`` (default: half the available memory)
+    resume : with ``out``, continue an interrupted call of the same computation from its completed rows
 
     Returns
     -------
@@ -254,14 +263,24 @@ def sample(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], samp
     g, red = _GRAMS[gram], reduce == "mean"
     o = _Opts(seed=seed, first_sample=first_sample, threads=threads, progress=progress, reduce=red)
     n, d = Xc.shape
+    if out is not None and not g:
+        raise InputError("out: applies to the Gram (gram='nngp' or 'ntk')")
     need = ctypes.c_double()
-    check(_bytes(net.handle, o.handle, n, d, S, g, bool(outputs), ctypes.byref(need)))
+    check(_bytes(net.handle, o.handle, n, d, S, 0 if out is not None else g, bool(outputs), ctypes.byref(need)))
     check(lib.dw_core_check_alloc(need.value, b"the sampled networks"))
     F = np.empty((S, n, out_dim, 2) if cplx else (S, n, out_dim)) if outputs else None
+    res = SampleResult()
+    if out is not None:
+        R = _file_out.gram_to_file(lambda fo, path: _run_file(net.handle, o.handle, ptr(Xc), n, d, S, g, ptr(F), path,
+                                                              fo), out, memory, resume)
+        if F is not None:
+            res.outputs = F.view(np.complex128)[..., 0] if cplx else F
+        res.gram, res.gram_se = (R[0], R[1]) if red else (R, None)
+        return res
+    _file_out.check_in_memory(memory, resume)
     G = np.empty((n, n) if red else (S, n, n)) if g else None
     Gse = np.empty((n, n)) if g and red else None
     check(_run(net.handle, o.handle, ptr(Xc), n, d, S, g, ptr(F), ptr(G), ptr(Gse)))
-    res = SampleResult()
     if F is not None:
         res.outputs = F.view(np.complex128)[..., 0] if cplx else F
     res.gram, res.gram_se = G, Gse
@@ -281,7 +300,8 @@ def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayL
                      samples: int = ..., law: str = ..., weight_var: ArrayLike = ..., bias_var: ArrayLike = ...,
                      seed: int = ..., out_dim: int = ..., param: str = ..., reduce: Literal["none"] = ...,
                      threads: Optional[int] = ..., first_sample: int = ...,
-                     gaussian_input_layer: bool = ...) -> np.ndarray: ...
+                     gaussian_input_layer: bool = ..., out: Optional["_file_out.PathLike"] = ...,
+                     memory: Optional[float] = ..., resume: bool = ...) -> np.ndarray: ...
 
 
 @overload
@@ -289,7 +309,8 @@ def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayL
                      samples: int = ..., law: str = ..., weight_var: ArrayLike = ..., bias_var: ArrayLike = ...,
                      seed: int = ..., out_dim: int = ..., param: str = ..., reduce: Literal["mean"],
                      threads: Optional[int] = ..., first_sample: int = ...,
-                     gaussian_input_layer: bool = ...) -> GramMean: ...
+                     gaussian_input_layer: bool = ..., out: Optional["_file_out.PathLike"] = ...,
+                     memory: Optional[float] = ..., resume: bool = ...) -> GramMean: ...
 
 
 @overload
@@ -297,15 +318,18 @@ def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayL
                      samples: int = ..., law: str = ..., weight_var: ArrayLike = ..., bias_var: ArrayLike = ...,
                      seed: int = ..., out_dim: int = ..., param: str = ..., reduce: str = ...,
                      threads: Optional[int] = ..., first_sample: int = ...,
-                     gaussian_input_layer: bool = ...) -> Union[np.ndarray, GramMean]: ...
+                     gaussian_input_layer: bool = ..., out: Optional["_file_out.PathLike"] = ...,
+                     memory: Optional[float] = ..., resume: bool = ...) -> Union[np.ndarray, GramMean]: ...
 
 
 def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayLike], kind: str = "ntk",
                      samples: int = 1, law: str = "gaussian", weight_var: ArrayLike = 1.0, bias_var: ArrayLike = 0.0,
                      seed: int = 0, out_dim: int = 1, param: str = "ntk", reduce: str = "none",
                      threads: Optional[int] = None, first_sample: int = 0,
-                     gaussian_input_layer: bool = False) -> Union[np.ndarray, GramMean]:
-    """Empirical NNGP or NTK Gram matrices of sampled networks (see :func:`sample`).
+                     gaussian_input_layer: bool = False, out: Optional["_file_out.PathLike"] = None,
+                     memory: Optional[float] = None, resume: bool = False) -> Union[np.ndarray, GramMean]:
+    """Empirical NNGP or NTK Gram matrices of sampled networks (see :func:`sample`; ``out``, ``memory``,
+    ``resume``: the Grams out of core on disk, read-only np.memmap views, as there).
 
     Returns
     -------
@@ -318,7 +342,7 @@ def empirical_kernel(X: Any, *, depth: int, act: ActLike, width: Optional[ArrayL
     r = sample(X, depth=depth, act=act, width=width, samples=samples, law=law, weight_var=weight_var,
                bias_var=bias_var, seed=seed, out_dim=out_dim, param=param, gram=kind, reduce=reduce,
                outputs=False, threads=threads, first_sample=first_sample,
-               gaussian_input_layer=gaussian_input_layer)
+               gaussian_input_layer=gaussian_input_layer, out=out, memory=memory, resume=resume)
     if reduce == "mean":
         return GramMean(r["gram"], r["gram_se"])
     return r["gram"][0] if samples == 1 else r["gram"]

@@ -1,15 +1,16 @@
 """Signature-kernel Gram matrices and PDE grids (theory.md 5): :func:`sigkernel`, its options object and its
-memory-bounded tiling. numpy in, numpy out; every computation is libdeepwick's (dw_sig_kernel_*). Kept apart from
+memory-bounded tiling (out of core: dw_sig_kernel_gram_file). numpy in, numpy out; every computation is libdeepwick's (dw_sig_kernel_*). Kept apart from
 :mod:`deepwick.signatures`, which re-exports :func:`sigkernel`.
 """
 from __future__ import annotations
 
 import ctypes
-import os
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
+from . import _file_out
+from ._file_out import PathLike
 from ._lib import InputError, as_int, bind, c_double_p, c_handle, check, ptr
 from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _dbl, _enum, _float, _int, _Opts, _pair,
                           _shape2, _st, _sz, _szp, _threads, _transforms)
@@ -17,6 +18,8 @@ from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _db
 _solver_parse = bind("dw_sig_solver_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
 _static_parse = bind("dw_sig_static_parse", _st, ctypes.c_char_p, ctypes.POINTER(_int))
 _kernel_gram = bind("dw_sig_kernel_gram", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
+_kernel_gram_file = bind("dw_sig_kernel_gram_file", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz,
+                         ctypes.c_char_p, c_handle)
 _kernel_tile = bind("dw_sig_kernel_tile", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, _sz, _sz,
                     _sz, _sz, _sz, c_double_p)
 _kernel_error = bind("dw_sig_kernel_error", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz,
@@ -25,8 +28,6 @@ _grid_shape = bind("dw_sig_kernel_grid_shape", _st, c_handle, _sz, _sz, _sz, _sz
 _kernel_grid = bind("dw_sig_kernel_grid", _st, c_handle, c_double_p, c_double_p, _sz, _sz, _sz, _sz, c_double_p)
 
 DyadicOrder = Union[int, Tuple[int, int]]
-PathLike = Union[str, "os.PathLike[str]"]
-_OUT_BATCH = 1024  # tile side when out= is given without max_batch
 
 
 def _orders(dyadic_order: Any) -> Tuple[int, int]:
@@ -52,53 +53,19 @@ def _kernel_opts(dyadic_order: DyadicOrder, solver: str, static: str, scale: flo
     return o
 
 
-def _tiles(o: _Opts, Xa: np.ndarray, Ya: Optional[np.ndarray], sym: bool, B: int, K: Optional[np.ndarray] = None,
-           put: Any = None) -> None:
-    """The Gram matrix in B x B tiles: straight into K (leading dimension m), or each handed to put(i0, j0, tile)
-    once computed in the one tile buffer. sym: K(X, X) with equal orders, whose tiles below the diagonal are the
-    transposes of those above (the same entries, bit for bit)."""
+def _tiles(o: _Opts, Xa: np.ndarray, Ya: Optional[np.ndarray], sym: bool, B: int, K: np.ndarray) -> None:
+    """The Gram matrix in B x B tiles straight into K (leading dimension m). sym: K(X, X) with equal orders, whose
+    tiles below the diagonal are the transposes of those above (the same entries, bit for bit)."""
     n, lx, d = Xa.shape
     m, ly = (n, lx) if Ya is None else Ya.shape[:2]
-    buf = np.empty((min(B, n), min(B, m)) if K is None else (0, 0))
     for i0 in range(0, n, B):
         for j0 in range(i0 if sym else 0, m, B):
             i1, j1 = min(n, i0 + B), min(m, j0 + B)
-            dst, ld = (ptr(buf), buf.shape[1]) if K is None else (K[i0:, j0:].ctypes.data_as(c_double_p), m)
-            check(_kernel_tile(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, i0, i1, j0, j1, ld, dst))
-            if K is None:
-                put(i0, j0, buf[:i1 - i0, :j1 - j0])
-                if sym and j0 != i0:
-                    put(j0, i0, buf[:i1 - i0, :j1 - j0].T)
-            elif sym and j0 != i0:
+            check(_kernel_tile(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, i0, i1, j0, j1, m,
+                               K[i0:, j0:].ctypes.data_as(c_double_p)))
+            if sym and j0 != i0:
                 for r in range(j0, j1):  # row by row: no copy of the tile
                     K[r, i0:i1] = K[i0:i1, r]
-
-
-def _to_file(path: PathLike, n: int, m: int, fill: Any) -> np.ndarray:
-    """A float64 (n, m) .npy file written tile by tile by fill(put) through positional writes (never mapped whole),
-    atomically (a temporary file renamed); returned as a read-only memory map."""
-    path = os.fspath(path)
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    try:
-        mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float64, shape=(n, m))  # header, sparse body
-        offset = int(mm.offset)
-        del mm
-        with open(tmp, "r+b") as f:
-            fd = f.fileno()
-
-            def put(i0: int, j0: int, t: np.ndarray) -> None:
-                rows = np.ascontiguousarray(t)
-                for r in range(rows.shape[0]):
-                    os.pwrite(fd, rows[r].data, offset + 8 * ((i0 + r) * m + j0))
-            fill(put)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(e, OSError):
-            raise InputError("out: cannot write %s (%s)" % (path, e.strerror or e)) from None
-        raise
-    return np.load(path, mmap_mode="r")
 
 
 def _grid(o: _Opts, Xa: np.ndarray, Ya: Optional[np.ndarray], one: bool) -> np.ndarray:
@@ -120,7 +87,8 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: Dyad
               solver: str = "second-order", static: str = "linear", scale: float = 1.0,
               max_batch: Optional[int] = None, out: Optional[PathLike] = None, error: bool = False,
               return_grid: bool = False, time_aug: bool = False, lead_lag: bool = False, end_time: float = 1.0,
-              basepoint: bool = False, threads: Optional[int] = None) -> Any:
+              basepoint: bool = False, threads: Optional[int] = None, memory: Optional[float] = None,
+              resume: bool = False) -> Any:
     """Gram matrix of signature kernels k(x, y) = <S(x), S(y)> by the Goursat PDE (theory.md 5).
 
     Parameters
@@ -144,9 +112,15 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: Dyad
         Compute the Gram matrix in tiles of at most max_batch x max_batch pairs (the same entries, bit for bit): the
         memory besides the output is one tile and the per-thread PDE rows, whatever n and m.
     out : str or os.PathLike, optional
-        Write the Gram matrix to this .npy file (float64, (n, m)) tile by tile instead of holding it in memory
-        (tiles of max_batch, default 1024) and return it as a read-only memory map: Gram matrices larger than memory.
-        The file appears whole or not at all. Not with ``error`` or ``return_grid``.
+        Write the Gram matrix to this .npy file (float64, (n, m)) out of core instead of holding it in memory: row
+        block by row block within ``memory`` (blocks of at most max_batch rows if given; dw_sig_kernel_gram_file),
+        the same bits, and return it as a read-only memory map: Gram matrices larger than memory. The file appears
+        whole or not at all; Ctrl-C stops it resumably. Not with ``error`` or ``return_grid``.
+    memory : float, optional
+        With ``out``: the working memory in bytes (default: half the available memory).
+    resume : bool
+        With ``out``: continue an interrupted call of the same computation from its completed rows (another
+        computation's leftovers are refused).
     error : bool
         Also return {'max_abs': ..., 'max_rel': ...}, a Richardson-style estimate of the distance to the
         lambda -> infinity limit from the Gram matrix at the neighbouring dyadic orders (both moved by one).
@@ -186,9 +160,9 @@ def sigkernel(X: ArrayLike, Y: Optional[ArrayLike] = None, *, dyadic_order: Dyad
     if out is not None:
         if error:
             raise InputError("out: error=True needs the Gram matrix in memory; leave out unset")
-        Bo = B or _OUT_BATCH
-        _alloc_check(8.0 * min(Bo, n) * min(Bo, m) * 2, "one signature-kernel Gram tile")
-        return _shape2(_to_file(out, n, m, lambda put: _tiles(o, Xa, Ya, sym, Bo, put=put)), one_x, one_y)
+        return _shape2(_file_out.gram_to_file(lambda fo, path: _kernel_gram_file(
+            o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, path, fo), out, memory, resume, B or 0), one_x, one_y)
+    _file_out.check_in_memory(memory, resume)
     _alloc_check(8.0 * n * m, "the signature-kernel Gram matrix")
     K = np.empty((n, m))
     if B is None:

@@ -15,6 +15,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _file_out
+from ._file_out import PathLike
 from ._lib import Activation, InputError, as_int, bind, c_double_p, c_handle, check, ptr
 from ._sig_common import (_NO_TRANSFORM, ArrayLike, Transform, _alloc_check, _basis, _bool, _dbl, _enum, _float,
                           _gram, _int, _logsig_len, _Opts, _pair, _path_dims, _paths, _shape2, _st, _sz, _szp,
@@ -31,6 +33,8 @@ _logsig_size = bind("dw_sig_logsig_size", _st, _sz, _int, _szp)
 _signature = bind("dw_sig_signature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
 _logsignature = bind("dw_sig_logsignature", _st, c_handle, c_double_p, _sz, _sz, _sz, c_double_p)
 _nsk_gram = bind("dw_sig_nsk_gram", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
+_nsk_gram_file = bind("dw_sig_nsk_gram_file", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz,
+                      ctypes.c_char_p, c_handle)
 _cresnet_sample = bind("dw_sig_cresnet_sample", _st, c_handle, _sz, _sz, _u64, _bool, c_double_p, _sz, _sz, _sz,
                        c_double_p)
 _lcde_kernel = bind("dw_sig_lcde_kernel", _st, c_handle, c_double_p, _sz, _sz, c_double_p, _sz, _sz, _sz, c_double_p)
@@ -148,7 +152,8 @@ def _nsk_opts(act: ActLike, sigma0: float, sigma_a: float, sigma_b: float, inhom
 
 def nsk(X: ArrayLike, Y: Optional[ArrayLike] = None, *, act: ActLike, sigma0: float = 1.0, sigma_a: float = 1.0,
         sigma_b: float = 0.0, inhomogeneous: bool = False, dyadic_order: int = 0, solver: str = "second-order",
-        grid: bool = False, threads: Optional[int] = None) -> Any:
+        grid: bool = False, threads: Optional[int] = None, out: Optional[PathLike] = None,
+        memory: Optional[float] = None, resume: bool = False) -> Any:
     """Neural signature kernel: the infinite-width limit of random controlled ResNets (theory.md 5.1).
 
     Parameters
@@ -173,14 +178,30 @@ def nsk(X: ArrayLike, Y: Optional[ArrayLike] = None, *, act: ActLike, sigma0: fl
         refinement): Monte Carlo of finite networks (:func:`cresnet`) converges to it.
     threads : int, optional
         threads (default: all cores). The result does not depend on it.
+    out : str or os.PathLike, optional
+        Write K to this .npy file (float64, (n, m)) out of core instead of holding it in memory: row block by row
+        block within ``memory`` (dw_sig_nsk_gram_file), the same bits, the file whole or not at all; returned as a
+        read-only np.memmap. Ctrl-C stops it resumably.
+    memory : float, optional
+        With ``out``: the working memory in bytes (default: half the available memory).
+    resume : bool
+        With ``out``: continue an interrupted call of the same computation from its completed rows (another
+        computation's leftovers are refused).
 
     Returns
     -------
     numpy.ndarray, shape (n, m), or a scalar / 1-D row for single paths
-        K.
+        K (a read-only np.memmap with ``out``).
     """
     Xa, Ya, one_x, one_y = _pair(X, Y)
     o = _nsk_opts(act, sigma0, sigma_a, sigma_b, inhomogeneous, dyadic_order, solver, grid, threads)
+    if out is not None:
+        n, lx, d = Xa.shape
+        m, ly = (n, lx) if Ya is None else Ya.shape[:2]
+        K = _file_out.gram_to_file(lambda fo, path: _nsk_gram_file(o.handle, ptr(Xa), n, lx, ptr(Ya), m, ly, d, path,
+                                                                   fo), out, memory, resume)
+        return _shape2(K, one_x, one_y)
+    _file_out.check_in_memory(memory, resume)
     return _shape2(_gram(_nsk_gram, o, Xa, Ya, "the neural-signature-kernel Gram matrix"), one_x, one_y)
 
 

@@ -5,6 +5,8 @@
  *   prim_series.c  that moment by the Mehler series of Hermite coefficients (any activation), as dot products
  *   prim_relu.c    that moment in closed form for the relu family (Stein form over the quadrants)
  *   recur.c        the layer step of the state (K, Theta, G1, Theta1, V, D, A, B, F) and the outputs
+ *   near.c         the relu family's pairs too close to a degenerate one for the 128-bit rerun: the limit there plus
+ *                  the linear cusp term, by extrapolation along the segment from the degenerate point
  *   gram.c         the driver over the pairs of a data set, options and info
  *
  * A point set I has one input (single-input recursion, m = 1) or two (a pair, m = 2). Tensors over I are stored as
@@ -50,6 +52,15 @@ typedef struct dw_fw_layer {
 #include "finite/real.h"
 #undef DW_FW_REAL
 #undef DW_FW_T
+
+/* The relu family's pair (x, y) near a degenerate point y0 whose outputs o0 (DW_FW_COUNT, relative error bound e0)
+ * are known (near.c): the cubic in s through o0 and the 128-bit pair at three points y0 + s (y - y0) whose first
+ * layer's angle is about 1e-3, evaluated at s = 1. *rel: the bound relative to each output's scale (the samples'
+ * and the anchor's bounds times their weights, plus the cubic's difference to the quadratic); yk: d doubles of
+ * scratch. */
+dw_status dw_fw_relu_near(double alpha, double lam, int L, const dw_fw_layer *lay, const double *x, const double *y,
+                          const double *y0, size_t d, const double o0[], double e0, double *yk, double out[],
+                          double *rel);
 
 /* ---- the Mehler route (prim_series.c) ---------------------------------------------------------------------- */
 /* Hermite coefficients of every F_ij at one variance q: c[f][k], k = 0..K + 4 (Stein shifts up to 4). */

@@ -26,6 +26,7 @@ typedef struct job {
     double *diag;        /* sym: per point the outputs of (x, x) */
     double *out;
     double *err;         /* per item (points, then rows) */
+    double *nlim;        /* per row: its pairs answered from the degenerate limit (run_near) */
     size_t row0;         /* the block of rows dw_par_for runs: item k is row row0 + k */
     dw_fw_vecs *vecs;    /* series route: per worker, L x-side vectors (one per layer) and one y-side */
 } job;
@@ -36,6 +37,10 @@ typedef struct job {
  * fluctuation tensors whose compensating components are carried only to the rounding of their largest entries).
  * A pair over it in double is run again in __float128; one over it there is refused. */
 #define DW_FW_CLOSED_MAX_ERR 1e-9
+
+/* below this layer angle a relu-family pair over the bound in double goes to the degenerate limit (near.c) without
+ * the 128-bit rerun, whose bound (~2e-12 at depth 4 here, growing like theta^-3) the limit beats */
+#define DW_FW_NEAR_ANGLE 1e-6
 
 /* the largest relative error estimate accepted on a pair's outputs from the Mehler series (each output relative to
  * its scale, as above): the running bound of dw_fw_state_bound_step fed with each moment's error estimate (the
@@ -55,25 +60,89 @@ static dw_status finite_outputs(const double out[])
     return DW_OK;
 }
 
+static double homogeneous_scale(const job *J, const double *x, const double *y);
+static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
+                     double *err, dw_fw_vecs *vx);
+
+/* A relu-family pair too close to a degenerate one for the 128-bit rerun (near.c): the degenerate point y0 nearest
+ * y among t x (t = <x, y> / <x, x>), x and -x whose pair (x, y0) follows from the single input by positive
+ * homogeneity, its outputs, then the extrapolation along the segment y0 -> y. DW_ERR_RANGE (no message) if there is
+ * no such point or the bound is not met. */
+static dw_status run_near(const job *J, const double *x, const double *y, size_t p, double out[], double *rel)
+{
+    const size_t d = J->d;
+    double xx = 0.0, xy = 0.0;
+    for (size_t k = 0; k < d; k++) xx += x[k] * x[k], xy += x[k] * y[k];
+    if (!(xx > 0)) return DW_ERR_RANGE;
+    double *buf = dw_alloc(3 * d, sizeof(double), "finite-width nearly parallel pair");
+    if (!buf) return DW_ERR_NOMEM;
+    double *y0 = buf, *yc = buf + d, *yk = buf + 2 * d, best = INFINITY, t = 0.0;
+    const double cand[3] = {xy / xx, 1.0, -1.0};
+    for (int c = 0; c < 3; c++) {
+        double dist = 0.0;
+        for (size_t k = 0; k < d; k++) {
+            yc[k] = cand[c] * x[k];
+            dist += (y[k] - yc[k]) * (y[k] - yc[k]);
+        }
+        const double tc = homogeneous_scale(J, x, yc);
+        if (tc != 0.0 && dist < best) {
+            best = dist;
+            t = tc;
+            memcpy(y0, yc, d * sizeof(double));
+        }
+    }
+    double o0[DW_FW_COUNT], e0 = 0.0;
+    dw_status st = t == 0.0 ? DW_ERR_RANGE : run(J, 1, x, x, p, p, o0, &e0, NULL);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    for (int k = 0; k < DW_FW_COUNT; k++) {
+        int second = k == DW_FW_NNGP_VAR || k == DW_FW_NTK_VAR || k == DW_FW_NNGP_COV || k == DW_FW_NTK_COV ||
+                     k == DW_FW_KAPPA4;
+        o0[k] *= second ? t * t : t;
+    }
+    st = dw_fw_relu_near(J->alpha, J->lam, J->L, J->lay, x, y, y0, d, o0, e0, yk, out, rel);
+    free(buf);
+    if (st) return st;
+    return *rel <= DW_FW_CLOSED_MAX_ERR ? DW_OK : DW_ERR_RANGE;
+}
+
 /* One recursion through the layers; p, q: the points' indices into coefs (q == p for m = 1); vx: the worker's
  * series vectors (series route only), their x side reset to point p. */
 static dw_status run(const job *J, int m, const double *x, const double *y, size_t p, size_t q, double out[],
                      double *err, dw_fw_vecs *vx)
 {
-    if (J->closed && m == 2) { /* a pair of the relu family: double, else __float128, else refused */
+    if (J->closed && m == 2) { /* a pair of the relu family: double, else __float128, else the degenerate limit */
         double rel, ang;
         int at;
         dw_status st = dw_fw_relu_pair(J->alpha, J->lam, J->L, J->lay, x, y, J->d, out, &rel, &ang, &at);
-        if (!st && !(rel <= DW_FW_CLOSED_MAX_ERR))
+        if (st == DW_ERR_RANGE) { /* the layer angle rounds to 0 in double (unequal norms): the degenerate limit */
+            st = DW_OK;
+            rel = INFINITY;
+            ang = 0.0;
+            at = 0;
+        }
+        if (!st && !(rel <= DW_FW_CLOSED_MAX_ERR) && ang >= DW_FW_NEAR_ANGLE)
             st = dw_fw_relu_pair_q(J->alpha, J->lam, J->L, J->lay, x, y, J->d, out, &rel, &ang, &at);
         if (st) return st;
+        if (!(rel <= DW_FW_CLOSED_MAX_ERR)) {
+            double o[DW_FW_COUNT], r = INFINITY;
+            st = run_near(J, x, y, p, o, &r);
+            if (st && st != DW_ERR_RANGE) return st;
+            if (!st) {
+                memcpy(out, o, sizeof o);
+                rel = r;
+                J->nlim[p]++;
+            }
+        }
         if (rel > *err) *err = rel;
         if (!(rel <= DW_FW_CLOSED_MAX_ERR))
             return dw_fail(DW_ERR_RANGE,
                            "finite-width corrections: inputs %zu and %zu are nearly parallel (angle %.3g at layer %d): "
                            "the error bound of the relu family's corrections reaches %.2g relative there even in "
-                           "128-bit arithmetic (above %g: the Gaussian moments diverge like sin^-3 of the angle and "
-                           "their contraction cancels; theory.md 1.6, pitfall 1)",
+                           "128-bit arithmetic and from the degenerate limit (above %g: the Gaussian moments diverge "
+                           "like sin^-3 of the angle and their contraction cancels; theory.md 1.6, pitfall 1)",
                            p + 1, (J->sym ? q : q - J->n) + 1, ang, at, rel, DW_FW_CLOSED_MAX_ERR);
         return finite_outputs(out);
     }
@@ -270,8 +339,9 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     J.lam = 1.0;
     if (L > 0 && fc.act->fam == DW_FAM_GENERIC && dw_act_relu_form(fc.act, &J.alpha, &J.lam)) J.closed = 1;
     const size_t npts = n + (Y ? J.m : 0), threads = o ? (size_t)o->threads : 0;
-    J.err = dw_calloc(npts + n, sizeof(double), "finite-width error estimates");
+    J.err = dw_calloc(npts + 2 * n, sizeof(double), "finite-width error estimates");
     if (!J.err) return DW_ERR_NOMEM;
+    J.nlim = J.err + npts + n;
     if (!J.closed && !(J.coefs = dw_alloc(npts * (size_t)L, sizeof(dw_fw_coefs), "finite-width Hermite coefficients"))) {
         free(J.err);
         return DW_ERR_NOMEM;
@@ -307,18 +377,20 @@ dw_status dw_finite_gram(const dw_net *net, const dw_finite_opts *o, const doubl
     }
     if (!st && info) {
         const size_t nm = n * J.m;
-        double fn = 0.0, ft = 0.0, e = 0.0;
+        double fn = 0.0, ft = 0.0, e = 0.0, lim = 0.0;
         for (size_t k = 0; k < nm; k++) {
             fn += out[DW_FW_NNGP_VAR * nm + k];
             ft += out[DW_FW_NTK_VAR * nm + k];
         }
         for (size_t k = 0; k < npts + n; k++) e = fmax(e, J.err[k]);
+        for (size_t k = 0; k < n; k++) lim += J.nlim[k];
         info->frob_nngp = fn;
         info->frob_ntk = ft;
         info->moment_error = e;
         size_t pairs = J.sym ? n * (n + 1) / 2 : nm;
         info->pairs_closed = J.closed ? pairs : 0;
         info->pairs_series = J.closed ? 0 : pairs;
+        info->pairs_limit = (size_t)lim;
         info->method = J.closed ? "closed form (quadrant moments of the relu family, Stein form)"
                                 : "Mehler series of Hermite coefficients of the products phi^i phi'^j (Stein shifts)";
     }

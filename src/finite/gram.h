@@ -15,7 +15,7 @@ struct dw_finite_info {
     const char *method;
     double frob_nngp, frob_ntk;
     double moment_error;
-    size_t pairs_closed, pairs_series;
+    size_t pairs_closed, pairs_series, pairs_limit;
 };
 
 #endif

@@ -60,6 +60,7 @@ double dw_finite_info_frobenius_ntk(const dw_finite_info *i) { return i ? i->fro
 double dw_finite_info_moment_error(const dw_finite_info *i) { return i ? i->moment_error : 0.0; }
 size_t dw_finite_info_pairs_closed(const dw_finite_info *i) { return i ? i->pairs_closed : 0; }
 size_t dw_finite_info_pairs_series(const dw_finite_info *i) { return i ? i->pairs_series : 0; }
+size_t dw_finite_info_pairs_limit(const dw_finite_info *i) { return i ? i->pairs_limit : 0; }
 
 dw_status dw_finite_at_width(const double *q, size_t count, double N, double *out)
 {

@@ -66,7 +66,12 @@ dw_status DW_FW_T(dw_fw_relu_pair)(double alpha, double lam, int L, const dw_fw_
          * Sigma), so it moves the outputs by their derivative in the angle (bounded: the corrections have a cusp,
          * not a pole, at theta = 0), not by the contraction's amplification of independent errors */
         const REAL sq = FN(sqrt)(a * b), dsa = FN(sqrt)(a) - FN(sqrt)(b), sn = R.sinth > 0 ? R.sinth : 1;
-        const REAL dth_err = 2 * (8 * l * EPS * (s.dist + dsa * dsa) / (4 * sq)) / sn + 4 * EPS * th;
+        const REAL ds2 = 8 * l * EPS * (s.dist + dsa * dsa) / (4 * sq), h = FN(sin)(RC(0.5) * th), s2 = h * h;
+        /* theta = 2 asin(sqrt(s2)) moves by 2 (sqrt(s2 + ds2) - sqrt(s2)) / cos(theta / 2): about ds2 / sqrt(s2) but
+         * at most 2 sqrt(ds2), also where the angle rounds to 0 (unequal norms: dist and (sqrt a - sqrt b)^2 cancel) */
+        const REAL dth_err =
+            (th < RC(1.5707963267948966) ? 2 * ds2 / ((FN(sqrt)(s2 + ds2) + h) * FN(cos)(RC(0.5) * th)) : 2 * ds2 / sn) +
+            4 * EPS * th;
         if ((double)dth_err > angle_err) angle_err = (double)dth_err;
         const REAL prel = 32 * EPS;
         DW_FW_T(dw_fw_state_bound_step)(&e, &s, &P, prel, NULL, &lay[l]);

@@ -78,6 +78,8 @@ typedef struct dw_hermite {
     double e2_err, ed2_err;                                  /* their error estimates */
     double tail_a, tail_b; /* upper bounds on sum_{k>K} a_k^2 and sum_{k>K} b_k^2 (Parseval, errors included) */
     double coef_err;       /* max_k da_k (for reports) */
+    double unif;           /* the part of every da_k that is the same for all k (the rounding allowance; 0 if none):
+                            * da_k - unif is the rules' own error of a_k (per-entry bounds, ebound_series.c) */
     double stein;          /* max_k |sqrt(k+1) a_{k+1} - sqrt(q) b_k^direct| (self-check) */
     int rough;             /* E phi^2 or E phi'^2 converged algebraically in h (a kink or jump): try polar first */
 } dw_hermite;

@@ -161,6 +161,7 @@ dw_status dw_hermite_expand(dw_fn f, const void *ctx, double q, int K, dw_hermit
     h->e2_err = de2;
     h->ed2_err = ded2;
     h->coef_err = 0;
+    h->unif = rf;
     h->stein = 0;
     double sa = 0, sb = 0, ea = 0, eb = 0;
     for (int k = 0; k <= K; k++) {

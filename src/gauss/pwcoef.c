@@ -126,6 +126,7 @@ dw_status dw_hermite_expand_pw_h(dw_fn f, const void *ctx, const double *kinks, 
     h->e2_err = de2;
     h->ed2_err = ded2;
     h->coef_err = 0;
+    h->unif = rf;
     h->stein = 0;
     double sa = 0, sb = 0, ea = 0, eb = 0;
     for (int k = 0; k <= K; k++) {

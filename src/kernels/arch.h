@@ -74,6 +74,7 @@ typedef struct arch_prog {
     arch_slot *slot;
     size_t nslot, slot_cap, rec; /* rec: doubles per input record */
     int nreg;
+    int out_reg;     /* the register holding the result */
     bool full;
     size_t maxP;     /* the largest P of any register */
     size_t reg_len;  /* doubles per register array: maxP^2 (FULL) or maxP */
@@ -169,17 +170,19 @@ static inline dw_status dw_arch_cross_entry(const arch_prog *p, const arch_cross
     }
     return DW_OK;
 }
-/* arch_rows.c: programs on DIAG registers (no pool) run DW_ARCH_ROWS pairs (x, y_b) of a row at once: Yb the
- * block's inputs (nb x d, row-major), yt the same (NULL for a flattened input) and ty their records, both
- * transposed (dw_arch_records_t: feature / field f of input b at [f * ld + b], valid to b < nb + DW_ARCH_ROWS);
- * k, t receive nb entries. */
+/* arch_rows.c: programs on DIAG registers (no pool) run DW_ARCH_ROWS pairs (x, y_b) of a row at once: xin, for a
+ * flattened input, x's dot products with the block's inputs over d (the sweeps' dots, nb of them; else unused), yt
+ * the block's inputs (unused for a flattened input) and ty their records, both transposed (dw_arch_records_t:
+ * feature / field f of input b at [f * ld + b], valid to b < nb + DW_ARCH_ROWS); k, t receive nb entries. */
 #define DW_ARCH_ROWS 64
+/* rows per work item of dw_arch_gram_rows (the block runner's rows share their blocks' columns) */
+#define DW_ARCH_GROUP 4
 extern bool dw_arch_rows_disabled; /* tests only: every program pair by pair */
 bool dw_arch_rows_ok(const arch_prog *prog);
 size_t dw_arch_rows_len(const arch_prog *prog);
 /* n records of len doubles transposed into t (len x (n + DW_ARCH_ROWS), the padding copies the last record). */
 void dw_arch_records_t(const double *rec, size_t n, size_t len, double *t);
-dw_status dw_arch_run_rows(const arch_prog *prog, arch_work *w, const double *x, const double *rx, const double *Yb,
+dw_status dw_arch_run_rows(const arch_prog *prog, arch_work *w, const double *x, const double *rx, const double *xin,
                            const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t);
 /* arch_gram.c: dw_kernel_gram for nets that are not fully connected (same contract). */
 struct dw_kernel_opts;

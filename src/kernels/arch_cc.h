@@ -23,6 +23,7 @@ typedef struct stream {
     const dw_act *f; /* PURE: NULL for s h0, else s phi(h0) */
     double s;
     int fan;         /* PURE: the fanout that opened it (index into cctx.fan) */
+    bool borrowed;   /* reg is the fanout input's (read only): the first op that changes the stream copies it */
 } stream;
 
 typedef struct cctx {
@@ -38,8 +39,13 @@ typedef struct cctx {
 
 /* A refusal naming the current layer ("kernel: layer N: ..."): fmt, else what. */
 dw_status dw_acc_fail(cctx *c, const char *fmt, const char *what);
-/* Append an op on stream st's register (NULL: none); NULL when out of memory. */
-arch_op *dw_acc_push(cctx *c, arch_opk k, const dw_net_layer *l, const stream *st);
+/* Append an op that changes stream st in place (NULL: none), after the copy of a borrowed register (the stream
+ * then owns the copy); NULL when out of memory. */
+arch_op *dw_acc_push(cctx *c, arch_opk k, const dw_net_layer *l, stream *st);
+/* The same for an op that only reads st's register (no copy). */
+arch_op *dw_acc_push_read(cctx *c, arch_opk k, const dw_net_layer *l, const stream *st);
+/* A fresh register. */
+int dw_acc_new_reg(cctx *c);
 /* A slot of P positions in every input's record (an activation's own: with its per-position fields); -1: no memory. */
 int dw_acc_add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act);
 void dw_acc_note_act(cctx *c, const dw_act *act);

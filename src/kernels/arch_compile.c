@@ -16,7 +16,7 @@ dw_status dw_acc_fail(cctx *c, const char *fmt, const char *what)
     return dw_fail(DW_ERR_INVALID, "kernel: %s%zu: %s", c->where, c->layer_no, fmt ? fmt : what);
 }
 
-static int new_reg(cctx *c)
+int dw_acc_new_reg(cctx *c)
 {
     if (c->nfree) return c->reg_free[--c->nfree];
     return c->p->nreg++;
@@ -35,7 +35,7 @@ dw_status dw_acc_free_reg(cctx *c, int r)
     return DW_OK;
 }
 
-arch_op *dw_acc_push(cctx *c, arch_opk k, const dw_net_layer *l, const stream *st)
+arch_op *dw_acc_push_read(cctx *c, arch_opk k, const dw_net_layer *l, const stream *st)
 {
     arch_prog *p = c->p;
     if (p->nop == p->cap) {
@@ -55,6 +55,20 @@ arch_op *dw_acc_push(cctx *c, arch_opk k, const dw_net_layer *l, const stream *s
     op->slot = -1;
     if (st) op->in = op->out = st->sh;
     return op;
+}
+
+arch_op *dw_acc_push(cctx *c, arch_opk k, const dw_net_layer *l, stream *st)
+{
+    if (st && st->borrowed) { /* copy on write: the fanout input's register stays as it is for the others */
+        stream own = *st;
+        own.reg = dw_acc_new_reg(c);
+        arch_op *op = dw_acc_push_read(c, OP_COPY, l, &own);
+        if (!op) return NULL;
+        op->src = st->reg;
+        st->reg = own.reg;
+        st->borrowed = false;
+    }
+    return dw_acc_push_read(c, k, l, st);
 }
 
 int dw_acc_add_slot(cctx *c, arch_slotk k, size_t P, int src, const dw_act *act)
@@ -253,15 +267,16 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
         int vs = -1;
         if (in.gaussian) { /* h0's variances, for cross terms with activations */
             if ((vs = dw_acc_add_slot(c, SLOT_VAR, in.sh.P, -1, NULL)) < 0) return DW_ERR_NOMEM;
-            if (!(op = dw_acc_push(c, OP_COPY, l, &in))) return DW_ERR_NOMEM; /* records the slot, copies nothing */
+            if (!(op = dw_acc_push_read(c, OP_COPY, l, &in))) return DW_ERR_NOMEM; /* records the slot only */
             op->src = -1;
             op->slot = vs;
         }
-        /* h0 stays in its register, untouched, while the copies change */
+        /* h0 stays in its register, untouched: the branches read it there, and one that changes its stream
+         * first copies it (dw_acc_push); an identity branch needs no copy */
         for (size_t b = 0; b < l->n; b++) {
             stream *o = &sts[b];
             *o = in;
-            o->reg = new_reg(c);
+            o->borrowed = true;
             o->kind = S_PURE;
             o->origin = in.reg;
             o->origin_gaussian = in.gaussian;
@@ -269,8 +284,6 @@ static dw_status compile_layer(cctx *c, const dw_net_layer *l, stream *sts, int 
             o->f = NULL;
             o->s = 1.0;
             o->fan = fan;
-            if (!(op = dw_acc_push(c, OP_COPY, l, o))) return DW_ERR_NOMEM;
-            op->src = in.reg;
         }
         *nst = (int)l->n;
         return DW_OK;
@@ -364,11 +377,7 @@ dw_status dw_arch_compile(arch_prog *p, const dw_net *net, size_t d)
     if (!s && sts[0].sh.rank > 0)
         s = dw_fail(DW_ERR_INVALID, "kernel: the network's output has spatial axes: end it with flatten or a global "
                                     "pool before the readout (per-position kernels are not returned)");
-    if (!s && sts[0].reg != 0) { /* the result is read from register 0 */
-        op = dw_acc_push(&c, OP_COPY, NULL, &(stream){.reg = 0, .sh = sts[0].sh});
-        if (!op) s = DW_ERR_NOMEM;
-        else op->src = sts[0].reg;
-    }
+    if (!s) p->out_reg = sts[0].reg; /* the result's register */
     free(c.reg_free);
     if (s) {
         dw_arch_prog_clear(p);

@@ -62,9 +62,13 @@ void dw_acc_linear(stream *st)
 /* FanInSum: the streams' kernels plus the cross terms of every ordered pair of PURE streams (theory.md 7). */
 dw_status dw_acc_sum(cctx *c, const dw_net_layer *l, stream *sts, int *nst)
 {
-    arch_op *op = dw_acc_push(c, OP_SUM, l, &sts[0]);
-    if (!op) return DW_ERR_NOMEM;
     const int n = *nst;
+    /* the sum is written into the first stream's register; when that is a fanout input's (an identity branch) and
+     * the second stream has its own, into the second's: K_1 + K_0 + K_2 + ... adds in the same order, so the same
+     * bits (else the first stream is copied) */
+    const int tgt = n > 1 && sts[0].borrowed && !sts[1].borrowed ? 1 : 0;
+    arch_op *op = dw_acc_push(c, OP_SUM, l, &sts[tgt]);
+    if (!op) return DW_ERR_NOMEM;
     op->srcs = dw_alloc((size_t)n, sizeof(int), "kernel program");
     op->cross = dw_alloc((size_t)n * (size_t)n, sizeof(arch_cross), "kernel program");
     if (!op->srcs || !op->cross) return DW_ERR_NOMEM;
@@ -74,7 +78,7 @@ dw_status dw_acc_sum(cctx *c, const dw_net_layer *l, stream *sts, int *nst)
     int fan = -1;
     for (int a = 0; a < n; a++) {
         const stream *A = &sts[a];
-        op->srcs[a] = A->reg;
+        op->srcs[a == tgt ? 0 : a == 0 ? tgt : a] = A->reg;
         if (A->sh.rank != sts[0].sh.rank || A->sh.P != sts[0].sh.P)
             return dw_acc_fail(c, NULL, "fanin_sum of streams of different spatial shapes");
         gaussian = gaussian && A->gaussian;
@@ -114,6 +118,8 @@ dw_status dw_acc_sum(cctx *c, const dw_net_layer *l, stream *sts, int *nst)
             }
         }
     stream r = sts[0];
+    r.reg = sts[tgt].reg;
+    r.borrowed = false;
     r.gaussian = gaussian;
     r.zero_mean = zero_mean;
     if (all_centred) {
@@ -131,8 +137,8 @@ dw_status dw_acc_sum(cctx *c, const dw_net_layer *l, stream *sts, int *nst)
     } else {
         r.kind = S_OTHER;
     }
-    for (int a = 1; a < n; a++)
-        if (dw_acc_free_reg(c, sts[a].reg)) return DW_ERR_NOMEM;
+    for (int a = 0; a < n; a++)
+        if (a != tgt && !sts[a].borrowed && dw_acc_free_reg(c, sts[a].reg)) return DW_ERR_NOMEM;
     sts[0] = r;
     *nst = 1;
     return DW_OK;

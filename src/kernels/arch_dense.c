@@ -3,13 +3,17 @@
 #include "kernels/arch.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <string.h>
 
 /* Sigma^0_ij(x, y) = x_i . y_j / C, the input's covariance over positions (channels averaged); Theta^0 = 0. */
 void dw_arch_input(const arch_op *op, bool full, const double *x, const double *y, size_t d, double *K, double *T)
 {
-    if (op->flat) { /* the input flattened: one position, all d features */
-        K[0] = cblas_ddot((int)d, x, 1, y, 1) / (double)d;
+    if (op->flat) { /* the input flattened: one position, all d features; the sum by fused multiply-adds in the
+                     * order of the features, as the block runner's (the sweeps' dots): the same bits */
+        double s = 0.0;
+        for (size_t k = 0; k < d; k++) s = fma(x[k], y[k], s);
+        K[0] = s / (double)d;
         if (T) T[0] = 0.0;
         return;
     }

@@ -24,7 +24,7 @@ struct arch_gram {
     bool ntk, symmetric;
     /* the rows being computed: entry (i, j) at K[(i - r0) ld + j - c0] (NULL: not wanted) */
     double *K, *Theta;
-    size_t r0, ld, c0;
+    size_t r0, r1, ld, c0;
     /* progress (dw_arch_gram_rows' callers that set it): pairs done of total, from worker 0 after each row */
     const struct dw_kernel_opts *o;
     atomic_size_t pairs;
@@ -50,28 +50,39 @@ static dw_status pass_input(void *ctx, size_t item, int tid)
     return s;
 }
 
-/* Row i of the Gram in blocks of DW_ARCH_ROWS pairs (dw_arch_run_rows); the diagonal from the inputs' own pass. */
-static dw_status pass_row_blocks(arch_job *g, size_t i, int tid)
+/* Rows [i0, i1) of the Gram in blocks of DW_ARCH_ROWS pairs (dw_arch_run_rows), the blocks' columns shared by the
+ * rows (from i0 + 1 for the upper triangle: the first block of a later row starts at its own i + 1), so that a
+ * flattened input's dot products are one call per block for the group (the sweeps' dots, each entry's sum in
+ * the same order whatever the group: the same bits as row by row); the diagonal from the inputs' own pass. */
+static dw_status pass_group_blocks(arch_job *g, size_t i0, size_t i1, int tid)
 {
     const arch_prog *p = &g->p;
     const size_t m = g->m, d = g->d;
-    const double *x = g->X + i * d, *Y = g->symmetric ? g->X : g->Y;
+    const double *X = g->X;
     const double *tY = g->symmetric ? g->tX : g->tY, *yT = g->symmetric ? g->xT : g->yT;
     const size_t ld = (g->symmetric ? g->n : g->m) + DW_ARCH_ROWS;
-    double k[DW_ARCH_ROWS]; /* the NNGP when only the NTK is wanted */
-    const size_t at = (i - g->r0) * g->ld - g->c0; /* entry (i, j) at [at + j] */
-    size_t j0 = 0;
-    if (g->symmetric) {
-        if (g->K) g->K[at + i] = g->kx[i];
-        if (g->Theta) g->Theta[at + i] = g->tx[i];
-        j0 = i + 1;
-    }
-    for (; j0 < m; j0 += DW_ARCH_ROWS) {
-        const size_t nb = m - j0 < DW_ARCH_ROWS ? m - j0 : DW_ARCH_ROWS;
-        dw_status s = dw_arch_run_rows(p, &g->w[tid], x, g->recX + i * p->rec, Y + j0 * d, yT ? yT + j0 : NULL,
-                                       tY + j0, ld, nb, d, g->K ? g->K + at + j0 : k,
-                                       g->Theta ? g->Theta + at + j0 : NULL);
-        if (s) return s;
+    const bool flat = p->op[0].flat;
+    double k[DW_ARCH_ROWS];                   /* the NNGP when only the NTK is wanted */
+    double dots[DW_ARCH_GROUP * DW_ARCH_ROWS]; /* the group's dot products with a block (flattened input) */
+    if (g->symmetric)
+        for (size_t i = i0; i < i1; i++) {
+            const size_t at = (i - g->r0) * g->ld - g->c0; /* entry (i, j) at [at + j] */
+            if (g->K) g->K[at + i] = g->kx[i];
+            if (g->Theta) g->Theta[at + i] = g->tx[i];
+        }
+    for (size_t j0 = g->symmetric ? i0 + 1 : 0; j0 < m; j0 += DW_ARCH_ROWS) {
+        const size_t je = m - j0 < DW_ARCH_ROWS ? m : j0 + DW_ARCH_ROWS;
+        if (flat) p->impl->dots(i1 - i0, d, X + i0 * d, yT + j0, ld, DW_ARCH_ROWS, dots, DW_ARCH_ROWS);
+        for (size_t i = i0; i < i1; i++) {
+            const size_t a = g->symmetric && i + 1 > j0 ? i + 1 : j0; /* the row's first column in the block */
+            if (a >= je) continue;
+            const size_t at = (i - g->r0) * g->ld - g->c0;
+            dw_status s = dw_arch_run_rows(p, &g->w[tid], X + i * d, g->recX + i * p->rec,
+                                           flat ? dots + (i - i0) * DW_ARCH_ROWS + (a - j0) : NULL,
+                                           yT ? yT + a : NULL, tY + a, ld, je - a, d, g->K ? g->K + at + a : k,
+                                           g->Theta ? g->Theta + at + a : NULL);
+            if (s) return s;
+        }
     }
     return DW_OK;
 }
@@ -125,7 +136,6 @@ static dw_status pass_mirror(void *ctx, size_t item, int tid)
 static dw_status row_pairs(arch_job *g, size_t i, int tid)
 {
     const arch_prog *p = &g->p;
-    if (p->rows_ok) return pass_row_blocks(g, i, tid);
     const size_t m = g->m, at = (i - g->r0) * g->ld - g->c0;
     const double *x = g->X + i * g->d;
     for (size_t j = g->symmetric ? i : 0; j < m; j++) {
@@ -146,15 +156,22 @@ static dw_status row_pairs(arch_job *g, size_t i, int tid)
     return DW_OK;
 }
 
+/* Work item: DW_ARCH_GROUP rows from r0 (the last group fewer). */
 static dw_status pass_row(void *ctx, size_t item, int tid)
 {
     arch_job *g = ctx;
     const struct dw_kernel_opts *o = g->o;
     if (o && atomic_load(&g->cancel)) return dw_fail(DW_ERR_INVALID, "kernel: cancelled by the progress callback");
-    const size_t i = g->r0 + item;
-    dw_status s = row_pairs(g, i, tid);
+    const size_t i0 = g->r0 + item * DW_ARCH_GROUP, i1 = i0 + DW_ARCH_GROUP < g->r1 ? i0 + DW_ARCH_GROUP : g->r1;
+    dw_status s = DW_OK;
+    if (g->p.rows_ok)
+        s = pass_group_blocks(g, i0, i1, tid);
+    else
+        for (size_t i = i0; i < i1 && !s; i++) s = row_pairs(g, i, tid);
     if (s || !o) return s;
-    const size_t done = atomic_fetch_add(&g->pairs, g->symmetric ? g->m - i : g->m) + (g->symmetric ? g->m - i : g->m);
+    size_t pairs = 0;
+    for (size_t i = i0; i < i1; i++) pairs += g->symmetric ? g->m - i : g->m;
+    const size_t done = atomic_fetch_add(&g->pairs, pairs) + pairs;
     if (tid == 0 && o->progress(o->progress_ctx, (double)done, g->total) != 0) atomic_store(&g->cancel, 1);
     return DW_OK;
 }
@@ -164,9 +181,10 @@ dw_status dw_arch_gram_rows(arch_gram *g, size_t r0, size_t r1, double *K, doubl
     g->K = K;
     g->Theta = Theta;
     g->r0 = r0;
+    g->r1 = r1;
     g->ld = ld;
     g->c0 = c0;
-    return dw_par_for(r1 - r0, g->threads, pass_row, g);
+    return dw_par_for((r1 - r0 + DW_ARCH_GROUP - 1) / DW_ARCH_GROUP, g->threads, pass_row, g);
 }
 
 void dw_arch_gram_progress(arch_gram *g, const struct dw_kernel_opts *o, size_t done, double total)
@@ -277,7 +295,7 @@ dw_status dw_arch_gram_init(arch_gram **out, const dw_net *net, const struct dw_
         if (!g->tX || (ny && !g->tY)) s = DW_ERR_NOMEM;
         if (!s && n) dw_arch_records_t(g->recX, n, p->rec, g->tX);
         if (!s && ny) dw_arch_records_t(g->recY, ny, p->rec, g->tY);
-        if (!s && n && !p->op[0].flat) { /* the input's per-position products read feature by feature */
+        if (!s && n) { /* the input's products (per position, or the dot products) read feature by feature */
             g->xT = dw_alloc((n + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs");
             g->yT = ny ? dw_alloc((ny + DW_ARCH_ROWS) * d, sizeof(double), "kernel inputs") : NULL;
             if (!g->xT || (ny && !g->yT)) s = DW_ERR_NOMEM;

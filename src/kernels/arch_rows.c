@@ -6,11 +6,10 @@
  * gather adds whole lanes, and an activation is one call of the vectorised row sweeps per position (x's point
  * against the block's points). The block's per-input fields come from the inputs' records transposed (field by
  * field, inputs contiguous: dw_arch_records_t), and so do the inputs, so no gather is needed. Each entry is the
- * pair-by-pair run's arithmetic, lane by lane (the same bits), but for a flattened input's dot product (one
- * matrix-vector product per block: the pair run's ddot sums in another order, they differ by rounding). */
+ * pair-by-pair run's arithmetic, lane by lane (the same bits), a flattened input's dot products included (the
+ * caller's, for a group of rows at once: the sweeps' dots, whose sums are dw_arch_input's). */
 #include "kernels/arch.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -45,19 +44,18 @@ void dw_arch_records_t(const double *rec, size_t n, size_t len, double *t)
     }
 }
 
-/* The input's covariance per position, as dw_arch_input: flattened, from the block's inputs Yb (row-major); else
- * from the inputs transposed (yt: feature f of lane b at
+/* The input's covariance per position, as dw_arch_input: flattened, the block's dot products xin (the caller's,
+ * by the sweeps' dots: dw_arch_input's arithmetic); else from the inputs transposed (yt: feature f of lane b at
  * yt[f * ld + b]); lanes past the block 0 (harmless in every later op). */
-static void input_block(const arch_op *op, const double *x, const double *Yb, const double *yt, size_t ld, size_t nb,
-                        size_t d, double *K, double *T)
+static void input_block(const arch_op *op, const double *x, const double *xin, const double *yt, size_t ld,
+                        size_t nb, size_t d, double *K, double *T)
 {
     const size_t P = op->out.P;
     if (nb < R) /* lanes past the block */
         for (size_t q = 0; q < P; q++) memset(K + q * R + nb, 0, (R - nb) * sizeof *K);
     if (T) memset(T, 0, P * R * sizeof *T);
-    if (op->flat) { /* one position of all d features: a matrix-vector product (the pair run's ddot sums in
-                     * another order) */
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.0 / (double)d, Yb, (int)d, x, 1, 0.0, K, 1);
+    if (op->flat) {
+        memcpy(K, xin, nb * sizeof *K);
         return;
     }
     const size_t C = d / P;
@@ -143,8 +141,10 @@ static void flatten_block(const arch_op *op, double *K)
         for (size_t b = 0; b < R; b++) K[b] /= (double)P;
 }
 
+/* check: look for a non-finite entry after the closed forms (the error naming the activation); the fast run does
+ * not, and looks once at the program's output instead (dw_arch_run_rows). */
 static dw_status act_block(const arch_prog *p, const arch_op *op, const double *rx, const double *ty, size_t ld,
-                           size_t nb, double *K, double *T, arch_work *w)
+                           size_t nb, double *K, double *T, arch_work *w, bool check)
 {
     const dw_act *act = op->act;
     const size_t P = op->in.P, off = p->slot[op->slot].off;
@@ -176,7 +176,7 @@ static dw_status act_block(const arch_prog *p, const arch_op *op, const double *
         } else {
             p->impl->smooth(&st, nb, &qx, q, &qy, 0, rs, rt, c, th);
         }
-        if (!lanes_finite(c, nb) || (th && !lanes_finite(th, nb)))
+        if (check && (!lanes_finite(c, nb) || (th && !lanes_finite(th, nb))))
             for (size_t b = 0; b < nb; b++)
                 if (!isfinite(c[b]) || (th && !isfinite(th[b])))
                     return dw_fail(DW_ERR_RANGE, "kernel: E[phi(u)phi(v)] for %s overflows at a=%g, b=%g",
@@ -235,8 +235,9 @@ static dw_status cross_block(const arch_prog *p, const arch_op *op, const double
     return DW_OK;
 }
 
-dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *Yb,
-                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
+static dw_status run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *xin,
+                          const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t,
+                          bool check, bool *finite)
 {
     const bool want_t = t != NULL;
     const size_t len = p->maxP * R;
@@ -248,8 +249,9 @@ dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, co
         const size_t n = op->in.P * R;
         dw_status s = DW_OK;
         switch (op->k) {
-        case OP_INPUT:
-            input_block(op, x, Yb, yt, ld, nb, d, K, T);
+        case OP_INPUT: /* Theta^0 = 0, unread when a convolution that knows it follows (t_zero) */
+            input_block(op, x, xin, yt, ld, nb, d, K,
+                        i + 1 < p->nop && p->op[i + 1].k == OP_CONV && p->op[i + 1].t_zero ? NULL : T);
             break;
         case OP_DENSE:
             dw_arch_affine(op, n, K, T);
@@ -263,7 +265,7 @@ dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, co
             if (T) flatten_block(op, T);
             break;
         case OP_ACT:
-            s = act_block(p, op, rx, ty, ld, nb, K, T, w);
+            s = act_block(p, op, rx, ty, ld, nb, K, T, w, check);
             break;
         case OP_LN:
             ln_block(p, op, rx, ty, ld, nb, K, T);
@@ -295,7 +297,25 @@ dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, co
         }
         if (s) return s;
     }
-    memcpy(k, w->rows, nb * sizeof *k);
-    if (t) memcpy(t, w->rows + (size_t)p->nreg * len, nb * sizeof *t);
+    const double *ko = w->rows + (size_t)p->out_reg * len;
+    const double *to = w->rows + ((size_t)p->nreg + (size_t)p->out_reg) * len;
+    memcpy(k, ko, nb * sizeof *k);
+    if (t) memcpy(t, to, nb * sizeof *t);
+    *finite = lanes_finite(ko, nb) && (!t || lanes_finite(to, nb));
     return DW_OK;
+}
+
+/* The program without a finiteness check per activation: a closed form's entry is finite when its inputs' own
+ * passes were (which checked theirs: Cauchy-Schwarz bounds a pair's covariances by the two variances), so a
+ * non-finite entry is all but impossible here, and one that appears stays non-finite through the later steps (an
+ * activation whose input variance is 0 on one side would set it to 0: a net with such a layer after an overflow
+ * then returns its finite output). When the output has a non-finite entry the block runs again with the checks,
+ * for the error naming the activation where it first appeared (or, if none has one, the same output). */
+dw_status dw_arch_run_rows(const arch_prog *p, arch_work *w, const double *x, const double *rx, const double *xin,
+                           const double *yt, const double *ty, size_t ld, size_t nb, size_t d, double *k, double *t)
+{
+    bool finite;
+    dw_status s = run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, false, &finite);
+    if (s || finite) return s;
+    return run_rows(p, w, x, rx, xin, yt, ty, ld, nb, d, k, t, true, &finite);
 }

@@ -86,7 +86,7 @@ dw_status dw_arch_run(const arch_prog *p, arch_work *w, const double *x, const d
         }
         if (s) return s;
     }
-    *k = w->K[0];
-    if (t) *t = w->T[0];
+    *k = w->K[(size_t)p->out_reg * L];
+    if (t) *t = w->T[(size_t)p->out_reg * L];
     return DW_OK;
 }

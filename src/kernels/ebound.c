@@ -133,12 +133,18 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out)
     const double Rth = Rser + gam2(5.0, u) * (sn + theta * fabs(cs));
     const double dgpi = Rpi + phmax * sinmax * Dth + dsum * fabs(gpi) + fabs(cs) * (dx + ephi);
     const double dgth = Rth + thmax * sinmax * Dth + dsum * fabs(gth) + fabs(cs) * (dx + eth);
-    /* V = alpha cos + k g_pi; Vd = alpha + k (pi - theta) */
-    const double V = alpha * cs + k * gpi, Vd = alpha + k * phi;
-    const double dV = aa * (DS + DT + u * fabs(cs)) + k * dgpi + gam2(2.0, u) * (aa * fabs(cs) + k * fabs(gpi));
-    const double dVd = k * (Dth + ephi) + u * fabs(Vd);
-    /* r_i r_j = sqrt(a_i a_j) within er_i + er_j + u, er = ea / 2 + u (r = sqrt(a_hat)) */
-    const double R = sqrt(in->a_i) * sqrt(in->a_j), er = 0.5 * (ea_i + ea_j) + 3.0 * u + uw;
+    /* V = alpha cos + k g_pi; Vd = alpha + k (pi - theta); the step: V = (pi - theta) / (2 pi), Vd = 0 (step_dual:
+     * phi times a rounded 1 / (2 pi), 2u) */
+    const double ip = 1.0 / (2.0 * DW_PI_VALUE);
+    const double V = in->step ? phi * ip : alpha * cs + k * gpi, Vd = in->step ? 0.0 : alpha + k * phi;
+    const double dV = in->step ? (Dth + ephi) * ip + 2.0 * u * V
+                               : aa * (DS + DT + u * fabs(cs)) + k * dgpi +
+                                     gam2(2.0, u) * (aa * fabs(cs) + k * fabs(gpi));
+    const double dVd = in->step ? 0.0 : k * (Dth + ephi) + u * fabs(Vd);
+    /* r_i r_j = sqrt(a_i a_j) within er_i + er_j + u, er = ea / 2 + u (r = sqrt(a_hat)); the step's r = [a > 0]
+     * exactly */
+    const double R = in->step ? (in->a_i > 0 && in->a_j > 0 ? 1.0 : 0.0) : sqrt(in->a_i) * sqrt(in->a_j);
+    const double er = in->step ? 0.0 : 0.5 * (ea_i + ea_j) + 3.0 * u + uw;
     const double dcn = (w * R * (dV + fabs(V) * (er + 2.0 * u)) + u * fabs(in->c)) * slack(rel);
     out->dc = dcn;
     if (in->ntk) {
@@ -153,7 +159,10 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out)
         return;
     }
     double Em, dEm;
-    if (lo) {
+    if (in->step) { /* Em = theta / (2 pi) */
+        Em = theta * ip;
+        dEm = (Dth + eth) * ip + 2.0 * u * Em;
+    } else if (lo) {
         Em = (1.0 + alpha * alpha) * S - k * gth;
         dEm = (1.0 + alpha * alpha) * DS + k * dgth + gam2(3.0, u) * ((1.0 + alpha * alpha) * S + k * fabs(gth));
     } else {
@@ -161,13 +170,18 @@ void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out)
         dEm = 2.0 * aa * DT + k * dgpi +
               gam2(4.0, u) * (0.5 * (1.0 + alpha) * (1.0 + alpha) + 2.0 * aa * T + k * fabs(gpi));
     }
-    const double Ep = 0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * alpha * T + k * gpi;
-    const double dEp = 2.0 * aa * DT + k * dgpi +
-                       gam2(4.0, u) * (0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * aa * T + k * fabs(gpi));
+    /* the step: Ep = 1/2 + (pi - theta) / (2 pi) */
+    const double Ep = in->step ? 0.5 + phi * ip : 0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * alpha * T + k * gpi;
+    const double dEp = in->step ? (Dth + ephi) * ip + 3.0 * u * Ep
+                                : 2.0 * aa * DT + k * dgpi +
+                                      gam2(4.0, u) * (0.5 * (1.0 - alpha) * (1.0 - alpha) + 2.0 * aa * T +
+                                                      k * fabs(gpi));
     double gap = 0.0, dgap = 0.0;
     if (beta > 0 && !in->same) {
         const double si = in->sp_i, sj = in->sp_j;
-        const double esi = 0.5 * ea_i + 3.0 * u + uw, esj = 0.5 * ea_j + 3.0 * u + uw;
+        /* sp = sqrt(w m2 a) (the step: sqrt(w / 2), no a) */
+        const double esi = (in->step ? 0.0 : 0.5 * ea_i) + 3.0 * u + uw;
+        const double esj = (in->step ? 0.0 : 0.5 * ea_j) + 3.0 * u + uw;
         const double df = si - sj, Dd = esi * si + esj * sj + u * fabs(df);
         const double den = sqrt(in->a1_i) * sqrt(in->a1_j) + si * sj + beta;
         const double eden = fmax(0.5 * (e1i + e1j) + 2.0 * u, esi + esj + u) + 2.0 * u;
@@ -267,5 +281,5 @@ void dw_kern_ebound_generic_abs(const dw_kernel_plan *p, size_t i, size_t j0, si
 int dw_kern_ebound_supported(const dw_kernel_plan *p)
 {
     return p->depth == 0 || p->act->fam == DW_FAM_RELU || p->act->fam == DW_FAM_GENERIC ||
-           dw_kern_ebound_smooth_ok(p);
+           dw_kern_ebound_smooth_ok(p) || (p->act->fam == DW_FAM_STEP && dw_kern_ebound_ref_ok(p));
 }

@@ -1,5 +1,5 @@
-/* The relu family's per-entry bounds by a reference (docs/kernel.md "Per-entry error bounds"): each entry's
- * recursion again in long double (x87 extended: u_L = 2^-64, 2^11 times below double's), with its own rounding
+/* The relu family's and the step's per-entry bounds by a reference (docs/kernel.md "Per-entry error bounds"): each
+ * entry's recursion again in long double (x87 extended: u_L = 2^-64, 2^11 times below double's), with its own rounding
  * bound from the analysis of ebound.c at u_L (dw_kern_relu_step_bound; atan2l within 4 ulp, glibc's table of
  * known maximal errors lists 1 ulp for x86 long double). Then |K_exact - K| <= |K - K_ref| + bound(K_ref): the
  * double's actual error, measured, plus the reference's, bounded a priori; the smaller of this and the a priori
@@ -22,7 +22,7 @@ static double up(LD x) { return (double)x * (1.0 + 4.0 * DBL_EPSILON); }
 
 int dw_kern_ebound_ref_ok(const dw_kernel_plan *p)
 {
-    return LDBL_MANT_DIG >= 64 && p->lam2 == 1.0 && p->act->fam == DW_FAM_RELU;
+    return LDBL_MANT_DIG >= 64 && p->lam2 == 1.0 && (p->act->fam == DW_FAM_RELU || p->act->fam == DW_FAM_STEP);
 }
 
 /* Per point (L1 = depth + 1 values each): a^l and sqrt(w_{l+1} m2 a^l) in long double, and the relative bounds
@@ -32,6 +32,7 @@ void dw_kern_ebound_ref_points(const dw_kernel_plan *p, const side *sd, size_t k
 {
     const size_t d = p->d, L1 = (size_t)p->depth + 1;
     const LD wd = (LD)p->w[0] / (LD)d, m2 = 0.5L * (1.0L + (LD)p->act->alpha * (LD)p->act->alpha);
+    const int step = p->act->fam == DW_FAM_STEP; /* E[step(u)^2] = [a > 0] / 2, whatever a */
     for (size_t k = k0; k < k1; k++) {
         const double *x = sd->x + k * d;
         LD *a = A + (k - k0) * L1, *sp = SP + (k - k0) * L1;
@@ -42,10 +43,11 @@ void dw_kern_ebound_ref_points(const dw_kernel_plan *p, const side *sd, size_t k
         ea[0] = gl((double)d + 3.0);
         sp[p->depth] = 0;
         for (int l = 0; l < p->depth; l++) {
-            const LD P = (LD)p->w[l + 1] * m2 * a[l];
+            const LD P = step ? (a[l] > 0 ? (LD)p->w[l + 1] * 0.5L : 0.0L) : (LD)p->w[l + 1] * m2 * a[l];
             sp[l] = sqrtl(P);
             a[l + 1] = P + (LD)p->beta[l + 1];
-            ea[l + 1] = a[l + 1] > 0 ? (double)(((LD)ea[l] + 5.0L * UL) * (P / a[l + 1])) * (1.0 + 1e-6) + UL : 0.0;
+            const LD e0 = step ? 0.0L : (LD)ea[l];
+            ea[l + 1] = a[l + 1] > 0 ? (double)((e0 + 5.0L * UL) * (P / a[l + 1])) * (1.0 + 1e-6) + UL : 0.0;
         }
     }
 }
@@ -98,6 +100,8 @@ void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj,
     const size_t d = p->d, L1 = (size_t)p->depth + 1;
     const int L = p->depth, ntk = T != NULL;
     const LD alpha = (LD)p->act->alpha, k = (1.0L - alpha) * (1.0L - alpha) / (2.0L * PI_L);
+    const int step = p->act->fam == DW_FAM_STEP; /* V = (pi - theta) / (2 pi), Vd = 0, r = [a > 0] */
+    const LD ip = 1.0L / (2.0L * PI_L);
     const LD wd = (LD)p->w[0] / (LD)d, b0 = (LD)p->beta[0], hb0 = p->beta[0] > 0 ? 1.0L : 0.0L;
     const double *xi = p->X.x + i * d;
     const LD *ai = ri->a, *spi = ri->sp;
@@ -141,13 +145,14 @@ void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj,
             const LD theta = lo ? x : PI_L - x, phi = lo ? PI_L - x : x; /* as the sweep: x exact, the other fl(pi - x) */
             const LD sn = 2.0L * sqrtl(S) * sqrtl(Tt), cs = Tt - S;
             const LD gpi = sn + phi * cs, gth = sn - theta * cs;
-            const LD V = alpha * cs + k * gpi, Vd = alpha + k * phi;
-            const LD R = sqrtl(ai[l]) * sqrtl(aj[l]);
+            const LD V = step ? phi * ip : alpha * cs + k * gpi, Vd = step ? 0.0L : alpha + k * phi;
+            const LD R = step ? (ai[l] > 0 && aj[l] > 0 ? 1.0L : 0.0L) : sqrtl(ai[l]) * sqrtl(aj[l]);
             const LD cn = w * R * V + beta;
             const LD thn = (p->standard ? (LD)p->fan_in[l + 1] * R * V + hb : cn) + w * Vd * th;
-            const LD Em = lo ? (1.0L + alpha * alpha) * S - k * gth
-                             : 0.5L * (1.0L + alpha) * (1.0L + alpha) - 2.0L * alpha * Tt - k * gpi;
-            const LD Ep = 0.5L * (1.0L - alpha) * (1.0L - alpha) + 2.0L * alpha * Tt + k * gpi;
+            const LD Em = step ? theta * ip
+                               : lo ? (1.0L + alpha * alpha) * S - k * gth
+                                    : 0.5L * (1.0L + alpha) * (1.0L + alpha) - 2.0L * alpha * Tt - k * gpi;
+            const LD Ep = step ? 0.5L + phi * ip : 0.5L * (1.0L - alpha) * (1.0L - alpha) + 2.0L * alpha * Tt + k * gpi;
             LD gap = 0;
             if (beta > 0 && !same) {
                 const LD df = spi[l] - spj[l];
@@ -157,7 +162,8 @@ void dw_kern_ebound_ref(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj,
             const LD inv = a1 > 0 ? 1.0L / (2.0L * sqrtl(ai[l + 1]) * sqrtl(aj[l + 1])) : 0.0L;
             const LD S1 = inv > 0 ? fminl(fmaxl((w * R * Em + gap) * inv, 0.0L), 1.0L) : 0.5L;
             const LD T1 = inv > 0 ? fminl(fmaxl((w * R * Ep + gap + 2.0L * beta) * inv, 0.0L), 1.0L) : 0.5L;
-            dw_relu_in in = {.u = UL, .at = 4.0, .pi_err = PI_ERR_L, .series = 0, .lo = lo, .alpha = (double)alpha,
+            dw_relu_in in = {.u = UL, .at = 4.0, .pi_err = PI_ERR_L, .series = 0, .lo = lo, .step = step,
+                             .alpha = (double)alpha,
                              .w = (double)w, .beta = (double)beta, .uw = 0.0, .ntk = ntk, .standard = p->standard,
                              .fan_in = p->fan_in[l + 1], .same = same,
                              .a_i = (double)ai[l], .a_j = (double)aj[l], .sp_i = (double)spi[l],

@@ -90,7 +90,8 @@ static dw_status gram(const dw_net *net, const dw_kernel_opts *o, const double *
     if (s) return s;
     if (eb && !dw_kern_ebound_supported(p)) {
         s = dw_fail(DW_ERR_INVALID, "kernel bounds: not available for the activation '%s' (closed forms: the "
-                                    "relu family, identity, erf, sin, cos, exp; and the generic route)", p->act->name);
+                                    "relu family; step, identity, erf, sin, cos, exp, gelu, poly where long double "
+                                    "has 64 bits; and the generic route)", p->act->name);
         dw_kernel_plan_clear(p);
         return s;
     }
@@ -165,6 +166,7 @@ bool dw_kernel_gram_bound_available(const dw_net *net)
     if (!net || dw_arch_wanted(net) || dw_kern_check(net, &fc, &act)) return false;
     const dw_family f = act->fam;
     const bool smooth = LDBL_MANT_DIG >= 64 && (f == DW_FAM_ERF || f == DW_FAM_SIN || f == DW_FAM_COS ||
-                                                f == DW_FAM_EXP || f == DW_FAM_IDENTITY);
+                                                f == DW_FAM_EXP || f == DW_FAM_IDENTITY || f == DW_FAM_POLY ||
+                                                f == DW_FAM_GELU || f == DW_FAM_STEP);
     return fc.depth == 0 || f == DW_FAM_RELU || f == DW_FAM_GENERIC || smooth;
 }

@@ -171,7 +171,7 @@ dw_status dw_kern_generic_layer(const dw_kernel_plan *p, side *sd, int l, const 
         const int r = (int)e[2];
         const long m = e[3];
         const double W = ldexp(1.0, -r), T0 = (double)m * W, T1 = (double)(m + 1) * W;
-        double tn[GEN_M + 1], nerr[6] = {0, 0, 0, 0, 0, 0};
+        double tn[GEN_M + 1], nerr[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
         for (int j = 0; j <= GEN_M; j++)
             tn[j] = ln2 * (0.5 * (T0 + T1) + 0.5 * W * cos(3.14159265358979323846 * j / GEN_M));
         tn[0] = ln2 * T1;
@@ -207,6 +207,7 @@ double qs[GEN_M + 1];
             for (int k = 0; k <= DW_GAUSS_K; k++) sa += nv[k] * nv[k], sb += nb[k] * nb[k];
             nerr[0] = fmax(nerr[0], g[2]);
             nerr[1] = fmax(nerr[1], g[5]);
+            for (int f = 0; f < 4; f++) nerr[6 + f] = fmax(nerr[6 + f], g[8 + f]); /* their split (ebound_series.c) */
             nerr[2] = fmax(nerr[2], g[6]); /* the nodes' errors of E phi^2, E phi'^2 */
             nerr[3] = fmax(nerr[3], g[7]);
             /* the error parts of the nodes' tails: sum_k 2 |a_k| da_k + ... (weighted by |a_k|, so much smaller
@@ -267,7 +268,10 @@ fix_job fj = {p, u, todo, co};
                 if (u[mid] <= a[i]) lo = mid; else hi = mid;
             }
             const double *cv = co + lo * per;
-            for (size_t f = 0; f < per; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
+            for (size_t f = 0; f < GEN_REC; f++) field(p, sd, l, F_POLY + f)[i] = cv[f];
+            for (size_t f = 0; f < 4; f++) field(p, sd, l, GX_UA + f)[i] = cv[GEN_REC + f];
+            field(p, sd, l, GX_TA)[i] = cv[GEN_NC + 1]; /* the tails after DW_GAUSS_K terms (orders rewrites them) */
+            field(p, sd, l, GX_TB)[i] = cv[GEN_NC + 4];
             const double e2 = cv[GEN_NC] * cv[GEN_NC];
             an[i] = p->w[l + 1] * e2 + p->beta[l + 1];
             if (i < sd->n && !isfinite(an[i])) {

@@ -22,15 +22,25 @@ dw_status dw_kern_expand_one(const dw_act *act, double q, double *cv)
     }
     dw_hermite *h = malloc(sizeof *h);
     if (!h) return dw_fail(DW_ERR_NOMEM, "out of memory (Hermite expansion)");
+    h->unif = 0.0;
     dw_status st = dw_act_expand(act, q, DW_GAUSS_K, h);
     if (st == DW_OK) {
-        double da = 0, db = 0;
+        double da = 0, db = 0, ra = 0, rb = 0;
+        const double ua = h->unif, ub = ua / sqrt(q);
         for (int j = 0; j <= DW_GAUSS_K; j++) {
             cv[j] = h->a[j];
             cb[j] = h->b[j];
             da += h->da[j] * h->da[j];
             db += h->db[j] * h->db[j];
+            const double xa = fmax(h->da[j] - ua, 0.0), xb = fmax(h->db[j] - sqrt(j + 1.0) * ub, 0.0);
+            ra += xa * xa;
+            rb += xb * xb;
         }
+        /* the split of the errors (ebound_series.c), a few ulps up for the rounding of the sums and roots */
+        g[8] = ua;
+        g[9] = sqrt(ra) * (1 + 1e-12);
+        g[10] = ub * (1 + 1e-12);
+        g[11] = sqrt(rb) * (1 + 1e-12);
         g[0] = sqrt(h->e2);
         g[1] = h->tail_a;
         g[2] = sqrt(da);
@@ -172,6 +182,12 @@ void dw_kern_interp_one(const double *node, const double *nsc, const double *tn,
     g[3] = sqrt(fmax(ed2, 0.0));
     g[2] = sqrt(da2) + GEN_LEB * nerr[0];
     g[5] = sqrt(db2) + GEN_LEB * nerr[1];
+    /* the split of the errors: the nodes' uniform parts (the largest; the b_k's at the panel's smallest variance)
+     * and the interpolation's estimates with the nodes' remainders */
+    g[8] = GEN_LEB * nerr[6];
+    g[9] = sqrt(da2) + GEN_LEB * nerr[7];
+    g[10] = GEN_LEB * nerr[8];
+    g[11] = sqrt(db2) + GEN_LEB * nerr[9];
     g[6] = de2;
     g[7] = ded2;
     g[1] = fmax(e2 - sa, 0.0) + de2 + ea + GEN_LEB * nerr[4] + 4 * eps * (DW_GAUSS_K + 2) * e2;

@@ -52,11 +52,16 @@ enum { F_A, F_SA, F_IH, F_R, F_SP, F_POLY };
 /* bound.c: per point and layer, the factors of the propagated bound (PB_M, PB_N, PB_S, PB_J), the relative error bound
  * of a = K^l(x, x) (PB_EA), sqrt(Theta^l(x, x)) (PB_TH) and its inverse (PB_ITH, 0 where Theta is 0) */
 #define GEN_PB (GEN_TC + 2 * DW_GEN_NCP)
-enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH, PB_ITH };
-#define GEN_NF (GEN_PB + 7)
+/* then (ebound_series.c) the coefficients' errors split as da_k <= GX_UA + ra_k, sqrt(sum_k ra_k^2) <= GX_RA, and
+ * db_k <= sqrt(k + 1) GX_UB + rb_k, sqrt(sum_k rb_k^2) <= GX_RB, and the Parseval tails after DW_GAUSS_K terms
+ * (GX_TA, GX_TB: not square roots; errors included) */
+enum { PB_M = GEN_PB, PB_N, PB_S, PB_J, PB_EA, PB_TH, PB_ITH, GX_UA, GX_RA, GX_UB, GX_RB, GX_TA, GX_TB };
+#define GEN_NF (GX_TB + 1)
 /* One expansion record: a_k, b_k, then sqrt e2, tail_a, |da|, sqrt ed2, tail_b, |db|, and the errors of E phi^2,
- * E phi'^2 (copied to the fields F_POLY.. of a point). */
-#define GEN_PER (2 * (DW_GAUSS_K + 1) + 8)
+ * E phi'^2 (GEN_REC values, copied to the fields F_POLY.. of a point), then the split of the errors (GX_UA..GX_RB,
+ * copied to those fields). */
+#define GEN_REC (2 * (DW_GAUSS_K + 1) + 8)
+#define GEN_PER (GEN_REC + 4)
 #define GEN_NC (2 * (DW_GAUSS_K + 1)) /* interpolated coefficients: a_k, b_k */
 /* An entry's series stops at the first checkpoint order whose truncation bound is within this fraction of the
  * target (the rest of the target is left to the coefficients' errors and rounding). */
@@ -162,12 +167,18 @@ void dw_kern_ebound_relu(const dw_kernel_plan *p, const dw_step *st, int l, size
                          double *ds, double *dt, double *dc, double *dth);
 void dw_kern_ebound_generic(const dw_kernel_plan *p, const dw_step *st, int l, size_t i, size_t j0, size_t nj,
                             const double *b, const double *c0, double *dr, double *et);
+/* ebound_series.c: generic activations, after generic_fix and before dw_kern_ebound_generic: the entries of one row
+ * that the Mehler series answered (c, th checked against a recomputation) get the sharper expectation bound of the
+ * terms the series left out, computed (b: the relative bounds, in and out; c0, th0: the layer-l state). */
+void dw_kern_ebound_series(const dw_kernel_plan *p, const dw_step *st, int l, size_t i, size_t j0, size_t nj,
+                           const double *c0, const double *th0, const double *c, const double *th, double *b);
 void dw_kern_ebound_generic_abs(const dw_kernel_plan *p, size_t i, size_t j0, size_t nj, double *dr, double *et);
 /* One relu-family step's bound for one entry (ebound.c), in a precision of unit roundoff u (double for the
  * sweeps, long double for the reference of ebound_ref.c): the inputs' values and bounds, the outputs' bounds. */
 typedef struct {
     double u, at, pi_err; /* unit roundoff, atan2's error in ulps, |fl(pi) - pi| */
     int series, ntk, standard, same; /* g by its series below x = 1; NTK; standard parameterisation; the pair (x, x) */
+    int step;                        /* the step 1{z > 0} (degree 0: r = [a > 0]) instead of the relu family */
     int lo;                          /* the branch theta <= pi/2 taken (1, 0), or -1: s <= t */
     double alpha, w, beta, uw, fan_in; /* uw: the rounding of w (relu_view), 0 if exact */
     double a_i, a_j, sp_i, sp_j, a1_i, a1_j, ea_i, ea_j, e1_i, e1_j; /* a^l, sqrt(w m2 a^l), a^{l+1}, their bounds */
@@ -179,8 +190,8 @@ typedef struct {
     double dc, dth, ds, dt;
 } dw_relu_out;
 void dw_kern_relu_step_bound(const dw_relu_in *in, dw_relu_out *out);
-/* ebound_ref.c: the relu family's reference in long double (when dw_kern_ebound_ref_ok): per point, a^l and
- * sqrt(w m2 a^l) in long double with the relative bounds of a^l (depth + 1 values per point, points k0..k1 of sd);
+/* ebound_ref.c: the relu family's and the step's reference in long double (when dw_kern_ebound_ref_ok): per point,
+ * a^l and sqrt(w m2 a^l) in long double with the relative bounds of a^l (depth + 1 values per point, points k0..k1 of sd);
  * for one row of a tile (row point ri, column points rj: their values from ref_points), BK, BT (in: the sweep's
  * bounds; out: the smaller of those and |K - K_ref| + the reference's bound); the per-point variance a^L(x_i, x_i)
  * (the symmetric Gram's diagonal): its bound given its value a and the a priori bound b (scratch A, SP, EA of

@@ -116,22 +116,7 @@ dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n
     double fixed, row;
     dw_status s = dw_kernel_gram_file_bytes(net, o, n, m, nngp, ntk, &fixed, &row);
     if (s) return s;
-    const double mem = o && o->memory > 0 ? o->memory : DW_KERNEL_MEMORY_FRACTION * dw_core_mem_available();
-    const double cap = fmax(1024.0, 64.0 * 1048576.0 / row);
-    *nbuf = nbuf_fixed > 0 ? nbuf_fixed : (mem - fixed) / row >= (double)n && (double)n <= cap ? 1 : 2;
-    const double rows = fmin((mem - fixed) / (row * *nbuf), cap);
-    if (!(rows >= 1.0) && n > 0) {
-        char a[32], b[32], c[32];
-        dw_ooc_format_size(mem, a, sizeof a);
-        dw_ooc_format_size(fixed, b, sizeof b);
-        dw_ooc_format_size(fixed + 2 * row, c, sizeof c);
-        return dw_fail(DW_ERR_NOMEM, "memory: %s is too small for this Gram matrix: the plan and scratch need %s and "
-                                     "two rows of the result more; give at least %s", a, b, c);
-    }
-    size_t k = rows >= (double)n ? n : (size_t)rows;
-    if (k < n && k >= TILE_I) k -= k % TILE_I; /* every row in one block stays one block */
-    *B = k > 0 ? k : 1;
-    return DW_OK;
+    return dw_ooc_rows_fit(fixed, row, o ? o->memory : 0.0, n, nbuf_fixed, 0, B, nbuf);
 }
 
 size_t dw_ooc_tile_slots(size_t B, size_t m) { return 2 * ((B + TILE_I - 1) / TILE_I) * ((m + TILE_J - 1) / TILE_J) + 2; }

@@ -120,4 +120,44 @@ size_t dw_ooc_count_tiles(const ooc_run *r, size_t a, size_t b);
 dw_status dw_ooc_block_rows(const dw_net *net, const dw_kernel_opts *o, size_t n, size_t m, bool nngp, bool ntk,
                             int nbuf_fixed, size_t *B, int *nbuf);
 
+/* ooc_rows.c: a Gram file computed by rows through a callback (sigkernel, nsk, a given network's Gram), on the
+ * writer above. rows(ctx, r0, r1, buf, w, slab) computes rows [r0, r1): output o's entry (i, j) at
+ * buf[o slab + (i - r0) w + (j - (m - w))], every column (w = m), or for a symmetric Gram the columns from r0
+ * (w = m - r0) of which only j >= i need be set (the driver fills the block's own lower triangle by transposing,
+ * the writer the mirror in the later rows). */
+typedef dw_status (*dw_ooc_rows_fn)(void *ctx, size_t r0, size_t r1, double *buf, size_t w, size_t slab);
+typedef struct ooc_rows_job {
+    const char *path;
+    int ndim;
+    const size_t *shape;  /* the .npy: nout slabs of n x m */
+    size_t n, m, nout;
+    bool symmetric;
+    size_t round;         /* rows per block: a multiple of round, or every row (1: any) */
+    double fixed, per_row; /* working memory besides the blocks' values (dw_ooc_rows_fit) */
+    uint64_t hash;        /* of the computation; the header is added */
+    dw_ooc_rows_fn rows;
+    void *ctx;
+    /* optional (NULL: none): once the files are open (f->rows_done, and f->stats of a resumed run); the statistics
+     * to record with a block just computed; whether the rows callback stopped on the progress callback (the files
+     * are then kept for a resume) */
+    void (*started)(void *ctx, const ooc_files *f);
+    void (*block_stats)(void *ctx, gen_stats *stats);
+    bool (*cancelled)(void *ctx);
+    dw_status (*prepare)(void *ctx, size_t B); /* once the rows per block B are known: the caller's block buffers */
+} ooc_rows_job;
+/* dw_file_opts (deepwick/io.h); dw_kernel_gram_file's driver fills one from its dw_kernel_opts. */
+struct dw_file_opts {
+    double memory;
+    bool resume;
+    size_t max_rows;
+    dw_file_progress_fn progress;
+    void *progress_ctx;
+};
+dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo);
+/* Rows per block B and buffers nbuf (as dw_ooc_block_rows) for `fixed` bytes plus `row` per row of a block within
+ * mem (0: the default fraction of the available memory); round > 1: B a multiple of round or n (else too small),
+ * round 0: a multiple of TILE_I once there is room for one. */
+dw_status dw_ooc_rows_fit(double fixed, double row, double mem, size_t n, int nbuf_fixed, size_t round, size_t *B,
+                          int *nbuf);
+
 #endif

@@ -92,6 +92,13 @@ typedef struct {
      * forms only, not the generic family) */
     dw_row_fn smooth_diag;
     dw_cov_fn homog_cov_row, homog_cov_diag; /* the covariance forms: a row (point i), the diagonal */
+    /* the arctangent the covariance forms inline, atan2(y_j, x_j) for y, x >= 0 on n entries (a multiple of 4):
+     * the tests' view of it */
+    void (*atan2_pos)(size_t n, const double *y, const double *x, double *r);
+    /* the architecture engine's flattened input: dot products of nr rows of x with nl lanes of transposed inputs
+     * (dots_body.h) */
+    void (*dots)(size_t nr, size_t d, const double *x, const double *yT, size_t ld, size_t nl, double *out,
+                 size_t ldo);
     const char *name;
 } dw_sweep_impl;
 

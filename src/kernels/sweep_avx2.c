@@ -33,6 +33,8 @@ typedef __m256d VM;
 #define FN(name) name##_avx2
 
 #include "sweep_body.h"
+#include "dots_body.h"
 
-const dw_sweep_impl dw_sweep_avx2 = {homog_row_avx2, smooth_row_avx2, half_row_avx2, smooth_diag_avx2, homog_direct_row_avx2, homog_direct_diag_avx2,
-                                     "avx2"};
+const dw_sweep_impl dw_sweep_avx2 = {homog_row_avx2, smooth_row_avx2, half_row_avx2, smooth_diag_avx2,
+                                     homog_direct_row_avx2, homog_direct_diag_avx2, atan2_pos_n_avx2,
+                                     dots_avx2, "avx2"};

@@ -32,6 +32,8 @@ typedef int VM;
 #define FN(name) name##_scalar
 
 #include "sweep_body.h"
+#include "dots_body.h"
 
-const dw_sweep_impl dw_sweep_scalar = {homog_row_scalar, smooth_row_scalar, half_row_scalar, smooth_diag_scalar, homog_direct_row_scalar, homog_direct_diag_scalar,
-                                     "scalar"};
+const dw_sweep_impl dw_sweep_scalar = {homog_row_scalar, smooth_row_scalar, half_row_scalar, smooth_diag_scalar,
+                                       homog_direct_row_scalar, homog_direct_diag_scalar, atan2_pos_n_scalar,
+                                       dots_scalar, "scalar"};

@@ -413,7 +413,10 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
             if (generic && (st = generic_fix(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, t + e, c + e, th + e,
                                              kinked ? &ns : NULL, e, &gs)))
                 break;
-            if (eb && generic) dw_kern_ebound_generic(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, dsb + e, dthb + e);
+            if (eb && generic) {
+                dw_kern_ebound_series(p, &sp, l, i0 + i, j0 + js, ne, g + e, t + e, c + e, th + e, s + e);
+                dw_kern_ebound_generic(p, &sp, l, i0 + i, j0 + js, ne, s + e, g + e, dsb + e, dthb + e);
+            }
             if (apriori)
                 dw_kern_ebound_relu(p, &sp, l, i0 + i, j0 + js, ne, os + e, ot + e, oth + e, s + e, t + e, c + e,
                                     th + e, eax + i * L1, eay + js * L1, L1, dsb + e, dtb + e, dcb + e, dthb + e);

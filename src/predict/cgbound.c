@@ -1,5 +1,5 @@
 /* The certified bound on the cg route's predictions at t = infinity (docs/predict.md "Certified bounds", "The cg
- * route"). alpha is cg's solution of A alpha = Y, A = K + lambda I with K the tile entries the products use
+ * route"). alpha is cg's solution of A alpha = Y, A = K + lambda I with K the tile entries below
  * (dw_kern_tile_direct); A_x = K_x + lambda I with K_x the EXACT kernel of the float64 inputs, positive
  * semi-definite, so lambda_min(A_x) >= lambda and
  *
@@ -40,8 +40,10 @@ typedef struct cert_job {
     double *kn, *en;    /* rows: sum_j K_ij^2, sum_j E_ij^2 (NULL: not wanted) */
 } cert_job;
 
-/* The entries K are those of the products' tiles (tiles.c: DW_PRED_ROWS x DW_PRED_COLS, dw_kern_tile_direct), the
- * same calls, so the same bits; their bounds from the kernel's grid cells (TILE_I x TILE_J, which divide them). */
+/* The entries K are those of DW_PRED_ROWS x DW_PRED_COLS tiles (dw_kern_tile_direct; the test-train product's
+ * calls, so the same bits there; the train-train product's square tiles may round the inner products differently,
+ * which the bound does not need: r is recomputed from these entries); their bounds from the kernel's grid cells
+ * (TILE_I x TILE_J, which divide them). */
 #define RB DW_PRED_ROWS
 #define CB DW_PRED_COLS
 

@@ -121,6 +121,9 @@ void dw_pred_tiles_clear(dw_pred_tiles *t);
 dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out); /* n x c */
 dw_status dw_pred_tiles_test(dw_pred_tiles *t, const double *V, size_t c, double *out);               /* m x c */
 dw_status dw_pred_tiles_diag(dw_pred_tiles *t, double *diag);
+/* out (n x c) = K V for the train-train kernel, each off-diagonal tile computed once for its rows and its columns
+ * (tiles_sym.c; with a split, each part its row blocks from the same tiles: the same bits) */
+dw_status dw_pred_tiles_sym(dw_pred_tiles *t, const double *V, size_t c, double *out);
 /* g (n) = column j of the train kernel minus F[:, :k] F[j, :k]^T (F n x ld row-major; k 0: the column itself):
  * RPCholesky's step, by row blocks like the products (with a split, each part its row blocks, then exchanged). */
 dw_status dw_pred_tiles_column(dw_pred_tiles *t, size_t j, const double *F, size_t ld, size_t k, double *g);

@@ -1,8 +1,9 @@
 /* The kernel as an operator (theory.md 6): products K V of the train-train and test-train kernels computed tile by
  * tile through the kernel's tiles (dw_kern_tile_direct: one BLAS call per tile, however narrow) and never stored,
  * its diagonal and single columns. Shared by the matrix-free
- * solvers (cg.c, lanczos.c). Each row block of a product is one dw_par_for item summing its column tiles in order,
- * so products are bit-identical for any thread count. */
+ * solvers (cg.c, lanczos.c). The train-train product uses K's symmetry (tiles_sym.c); each row block of the
+ * test-train product is one dw_par_for item summing its column tiles in order. Products are bit-identical for any
+ * thread count. */
 #include "predict/predict.h"
 #include "sample/sample.h"
 
@@ -125,7 +126,7 @@ static dw_status product(dw_pred_tiles *t, const dw_kernel_plan *plan, size_t ro
 
 dw_status dw_pred_tiles_train(dw_pred_tiles *t, const double *V, size_t c, double shift, double *out)
 {
-    dw_status s = product(t, t->pxx, t->n, V, c, out);
+    dw_status s = dw_pred_tiles_sym(t, V, c, out);
     if (!s && shift != 0.0)
         for (size_t i = 0; i < t->n * c; i++) out[i] += shift * V[i];
     return s;

@@ -195,6 +195,7 @@ typedef struct eval_job {
     size_t offG[2];
     double ws_top, bs_top, inv;
     size_t ldg, jg, ntiles;
+    size_t g0, qoff;     /* the Gram's rows from g0: its tiles from number qoff */
     double *tiles;       /* per worker: two DW_DENSE_TILE^2 tiles */
     size_t l, per;       /* the current loop: layer, items per network */
     size_t nout, ngb;    /* phase 2: output blocks, gradient row blocks per network */
@@ -261,13 +262,13 @@ static dw_status top_item(void *ctx, size_t k, int tid)
     } else {
         double *T1 = j->tiles + (size_t)tid * 2 * DW_DENSE_TILE * DW_DENSE_TILE;
         size_t i0, i1, j0, j1;
-        dw_dense_tile_of(q - j->nout - j->ngb, n, j->cross ? j->n1 : n, DW_DENSE_TILE, &i0, &i1, &j0, &j1);
+        dw_dense_tile_of(q - j->nout - j->ngb + j->qoff, n, j->cross ? j->n1 : n, DW_DENSE_TILE, &i0, &i1, &j0, &j1);
         const size_t nj = j1 - j0;
         const double bsh = net->b && net->b[H] ? j->bs_top : 0.0;
         gram_tile(act_of(j, s, H), wH, wH, i0, i1, j0, j1, 1.0, T1);
         for (size_t i = i0; i < i1; i++)
             for (size_t c = i0 == j0 ? i : j0; c < j1; c++)
-                net->G[i * j->ldg + c - j->jg] = j->ws_top * T1[(i - i0) * nj + (c - j0)] + bsh;
+                net->G[(i - j->g0) * j->ldg + c - j->jg] = j->ws_top * T1[(i - i0) * nj + (c - j0)] + bsh;
     }
     return DW_OK;
 }
@@ -298,7 +299,7 @@ static dw_status back_item(void *ctx, size_t k, int tid)
         double *T1 = j->tiles + (size_t)tid * 2 * DW_DENSE_TILE * DW_DENSE_TILE;
         double *T2 = T1 + DW_DENSE_TILE * DW_DENSE_TILE;
         size_t i0, i1, j0, j1;
-        dw_dense_tile_of(q - j->nbb, n, j->cross ? j->n1 : n, DW_DENSE_TILE, &i0, &i1, &j0, &j1);
+        dw_dense_tile_of(q - j->nbb + j->qoff, n, j->cross ? j->n1 : n, DW_DENSE_TILE, &i0, &i1, &j0, &j1);
         const size_t nj = j1 - j0;
         const double bsl = net->b && net->b[l - 1] ? j->bs : 0.0;
         gram_tile(Gl, dout * wl, dout * wl, i0, i1, j0, j1, j->inv, T1);
@@ -306,14 +307,39 @@ static dw_status back_item(void *ctx, size_t k, int tid)
         for (size_t i = i0; i < i1; i++)
             for (size_t c = i0 == j0 ? i : j0; c < j1; c++) {
                 const size_t e = (i - i0) * nj + (c - j0);
-                net->G[i * j->ldg + c - j->jg] += T1[e] * (T2[e] + bsl);
+                net->G[(i - j->g0) * j->ldg + c - j->jg] += T1[e] * (T2[e] + bsl);
             }
     }
     return DW_OK;
 }
 
+/* The tiles of tile rows [R0, R1): the first one's number, how many. */
+static size_t tiles_of_rows(size_t n, size_t n1, size_t R0, size_t R1, size_t *qoff)
+{
+    const size_t T = DW_DENSE_TILE;
+    if (n1 < n) {
+        const size_t nt2 = (n - n1 + T - 1) / T;
+        *qoff = R0 * nt2;
+        return (R1 - R0) * nt2;
+    }
+    const size_t nt = (n + T - 1) / T;
+    *qoff = R0 * nt - (R0 > 0 ? R0 * (R0 - 1) / 2 : 0);
+    return (R1 - R0) * nt - (R1 * (R1 - 1) / 2 - (R0 > 0 ? R0 * (R0 - 1) / 2 : 0));
+}
+
 dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
                         size_t n1, dw_sample_gram kind, int threads)
+{
+    dw_status s = dw_dense_eval_rows(sh, nets, m, X, n, n1, kind, threads, 0, n1 < n ? n1 : n);
+    if (s || kind == DW_SAMPLE_NO_GRAM || n1 < n) return s;
+    for (size_t k = 0; k < m; k++) /* the lower triangle by symmetry */
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = i + 1; c < n; c++) nets[k].G[c * n + i] = nets[k].G[i * n + c];
+    return DW_OK;
+}
+
+dw_status dw_dense_eval_rows(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
+                             size_t n1, dw_sample_gram kind, int threads, size_t g0, size_t g1)
 {
     const size_t L1 = sh->n_layers, H = L1 - 1, dout = sh->widths[L1];
     const int ntk = kind == DW_SAMPLE_NTK && H > 0, gram = kind != DW_SAMPLE_NO_GRAM;
@@ -331,9 +357,10 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
     j.bs_top = sh->bs ? sh->bs[H] : 1.0;
     /* the Gram: symmetric n x n (n1 >= n), or the cross block n1 x (n - n1), leading dimension ldg, columns from jg */
     j.cross = n1 < n;
-    j.ldg = j.cross ? n - n1 : n;
-    j.jg = j.cross ? n1 : 0;
-    j.ntiles = gram ? dw_dense_ntiles(n, n1, DW_DENSE_TILE) : 0;
+    j.ldg = j.cross ? n - n1 : n - g0;
+    j.jg = j.cross ? n1 : g0;
+    j.g0 = g0;
+    j.ntiles = gram ? tiles_of_rows(n, n1, g0 / DW_DENSE_TILE, (g1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE, &j.qoff) : 0;
     j.inv = 1.0 / (double)dout;
     if (gram) { /* every worker's tiles (no loop has more workers than dw_par_workers(SIZE_MAX, threads)) */
         const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);
@@ -363,11 +390,5 @@ dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size
     }
     free(j.tiles);
     free(offA), free(offD);
-    dw_status err = dw_par_first_done(&j.err);
-    if (err) return err;
-    if (gram && !j.cross) /* the lower triangle by symmetry */
-        for (size_t s = 0; s < m; s++)
-            for (size_t i = 0; i < n; i++)
-                for (size_t c = i + 1; c < n; c++) nets[s].G[c * n + i] = nets[s].G[i * n + c];
-    return DW_OK;
+    return dw_par_first_done(&j.err);
 }

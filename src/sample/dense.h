@@ -66,5 +66,10 @@ double dw_dense_work(const dw_dense_shape *sh, size_t n, dw_sample_gram kind);
  * (network, layer, row) order is reported. */
 dw_status dw_dense_eval(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
                         size_t n1, dw_sample_gram kind, int threads);
+/* The same with only the Gram's rows [g0, g1) (g0 a multiple of DW_DENSE_TILE, g1 too or the last row): their tiles
+ * of dw_dense_eval, the same bits. Symmetric: entry (i, j), j >= i, at G[(i - g0)(n - g0) + j - g0] (the rest
+ * unset); cross: G[(i - g0)(n - n1) + j - n1]. */
+dw_status dw_dense_eval_rows(const dw_dense_shape *sh, const dw_dense_net *nets, size_t m, const double *X, size_t n,
+                             size_t n1, dw_sample_gram kind, int threads, size_t g0, size_t g1);
 
 #endif

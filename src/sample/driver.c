@@ -187,7 +187,8 @@ dw_status dw_snet_run(const dw_snet *t, const double *X, size_t S, uint64_t firs
                                          t->gram ? base + t->offGram : NULL, base + t->offWork,
                                          (unsigned long long)(first + c0 + s)};
             }
-            st = dw_dense_eval(&sh, nets, cs, X, n, n, t->gram, threads);
+            st = t->grows ? dw_dense_eval_rows(&sh, nets, cs, X, n, n, t->gram, threads, t->g0, t->g1)
+                          : dw_dense_eval(&sh, nets, cs, X, n, n, t->gram, threads);
             if (st) break;
         }
         for (size_t s = 0; s < cs && !st; s++) st = consume(cctx, c0 + s, t, mem + s * t->total);

@@ -103,22 +103,25 @@ typedef struct {
     int cplx;                /* complex law: (u_re, u_im) outputs */
 } run_ctx;
 
+void dw_sample_take_outputs(double *F, size_t s, size_t n, size_t dout, int cplx, const double *u)
+{
+    double *f = F + s * n * dout;
+    if (!cplx) {
+        memcpy(f, u, n * dout * sizeof(double));
+        return;
+    }
+    const size_t co = dout / 2; /* f = (u_re + i u_im)/sqrt2, (re, im) interleaved */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < co; k++) {
+            f[(i * co + k) * 2] = 0.7071067811865476 * u[i * dout + k];
+            f[(i * co + k) * 2 + 1] = 0.7071067811865476 * u[i * dout + co + k];
+        }
+}
+
 /* One sample's outputs u (real layout; complex: the real network's (u_re, u_im)) and Gram g, into the results. */
 static dw_status run_take(run_ctx *c, size_t s, size_t n, size_t dout, int cplx, const double *u, const double *g)
 {
-    if (c->F) {
-        double *f = c->F + s * n * dout;
-        if (!cplx) {
-            memcpy(f, u, n * dout * sizeof(double));
-        } else { /* f = (u_re + i u_im)/sqrt2, (re, im) interleaved */
-            const size_t co = dout / 2;
-            for (size_t i = 0; i < n; i++)
-                for (size_t k = 0; k < co; k++) {
-                    f[(i * co + k) * 2] = 0.7071067811865476 * u[i * dout + k];
-                    f[(i * co + k) * 2 + 1] = 0.7071067811865476 * u[i * dout + co + k];
-                }
-        }
-    }
+    if (c->F) dw_sample_take_outputs(c->F, s, n, dout, cplx, u);
     if (!c->G) return DW_OK;
     const size_t nn = n * n;
     for (size_t e = 0; e < nn; e++)

@@ -100,6 +100,7 @@ typedef struct dw_snet {
     double *gws, *gbs;      /* the Gram's per-layer scales (index 0..L) */
     /* offsets (in doubles) inside one sample's work space */
     size_t *offW, *offb, offF, offGram, offWork, total;
+    size_t g0, g1, grows; /* dw_snet_gram_rows: only the Gram's rows [g0, g1) (0, 0, 0: the whole n x n) */
 } dw_snet;
 
 /* Check the net (fully connected with a readout; `who` names the call in messages) against the inputs' sizes and
@@ -108,6 +109,13 @@ typedef struct dw_snet {
 dw_status dw_snet_init(dw_snet *t, const dw_net *net, const char *who, unsigned long long seed, size_t n, size_t d,
                        dw_sample_gram gram, size_t all_width);
 void dw_snet_clear(dw_snet *t);
+/* Out of core (run_file.c): the Gram's slot shrunk to blocks of at most B rows (B x n doubles); each dw_snet_run
+ * then computes the rows [t->g0, t->g1) only (whole tiles of the engine: the bits of the whole Gram), entry (i, j),
+ * j >= i, at (i - g0)(n - g0) + j - g0 of the slot. */
+void dw_snet_gram_rows(dw_snet *t, size_t B);
+/* run.c: sample s's outputs u (the engine's real layout; complex: (u_re, u_im)) into F (S x n x out_dim, complex:
+ * (re, im) pairs), as dw_sample_run writes them. */
+void dw_sample_take_outputs(double *F, size_t s, size_t n, size_t dout, int cplx, const double *u);
 /* Bytes of one sample's work space plus one thread's scratch. */
 double dw_snet_sample_bytes(const dw_snet *t);
 

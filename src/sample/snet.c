@@ -159,6 +159,14 @@ dw_status dw_snet_init(dw_snet *t, const dw_net *net, const char *who, unsigned 
     return DW_OK;
 }
 
+void dw_snet_gram_rows(dw_snet *t, size_t B)
+{
+    const size_t delta = t->gram ? t->n * t->n - B * t->n : 0; /* the slot before the work space shrinks */
+    t->offWork -= delta;
+    t->total -= delta;
+    t->grows = B;
+}
+
 double dw_snet_sample_bytes(const dw_snet *t)
 {
     return 8.0 * ((double)t->total + 2.0 * DW_DENSE_TILE * DW_DENSE_TILE); /* + one thread's Gram tiles */

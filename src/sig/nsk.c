@@ -19,6 +19,7 @@
 #include "sig/sig.h"
 
 #include "core/par.h"
+#include "kernels/ooc.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -236,8 +237,10 @@ typedef struct nsk_job {
     const nsk *p;
     const dw_sig_nsk_opts *o;
     size_t n, m, Mx, My, Nx, Ny, d;
-    int sym, need_diag;
-    const size_t *rowstart; /* sym: pairs q -> (i, j), j >= i, row-major over the upper triangle */
+    int sym, need_diag, mirror;
+    size_t r0, cb, ld;      /* pairs: rows from r0, entry (i, j) at K[(i - r0) ld + j - cb] */
+    const size_t *rowstart; /* sym: pairs q -> (i, j), j >= i, row-major over the upper triangle of rows r0.. */
+    size_t nrows;
     double *K;
     double *ws; /* per worker: wsz doubles */
     size_t wsz;
@@ -259,19 +262,19 @@ static dw_status pair_item(void *ctx, size_t q, int tid)
 {
     const nsk_job *jb = ctx;
     const nsk *p = jb->p;
-    const size_t n = jb->n, m = jb->m, Mx = jb->Mx, My = jb->My, Nx = jb->Nx, Ny = jb->Ny, d = jb->d;
+    const size_t m = jb->m, Mx = jb->Mx, My = jb->My, Nx = jb->Nx, Ny = jb->Ny, d = jb->d;
     size_t i, j;
     if (jb->sym) {
-        size_t lo = 0, hi = n; /* the row i with rowstart[i] <= q < rowstart[i + 1] */
+        size_t lo = 0, hi = jb->nrows; /* the row i with rowstart[i - r0] <= q < rowstart[i - r0 + 1] */
         while (hi - lo > 1) {
             const size_t mid = (lo + hi) / 2;
             if (jb->rowstart[mid] <= q) lo = mid;
             else hi = mid;
         }
-        i = lo;
-        j = i + (q - jb->rowstart[i]);
+        i = jb->r0 + lo;
+        j = i + (q - jb->rowstart[lo]);
     } else {
-        i = q / m;
+        i = jb->r0 + q / m;
         j = q % m;
     }
     double v = 0.0;
@@ -285,20 +288,36 @@ static dw_status pair_item(void *ctx, size_t q, int tid)
         ss = cross(p, dxi, Mx, jb->need_diag ? p->DX + i * (Nx + 1) : NULL, dyj, My,
                    jb->need_diag ? p->DY + j * (Ny + 1) : NULL, jb->ws + (size_t)tid * jb->wsz, &v);
     if (ss) return ss;
-    jb->K[i * m + j] = v;
-    if (jb->sym) jb->K[j * m + i] = v;
+    jb->K[(i - jb->r0) * jb->ld + j - jb->cb] = v;
+    if (jb->mirror) jb->K[(j - jb->r0) * jb->ld + i - jb->cb] = v;
     return DW_OK;
 }
 
-dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y, size_t m,
-                          size_t ly, size_t d, double *K)
+struct dw_nsk_plan {
+    nsk p;
+    nsk_job job;
+    int nt;
+};
+
+void dw_sig_nsk_plan_clear(dw_nsk_plan *g)
 {
+    if (!g) return;
+    free(g->p.dX);
+    if (!g->job.sym) free(g->p.dY);
+    free(g->p.DX);
+    if (!g->job.sym) free(g->p.DY);
+    free(g);
+}
+
+dw_status dw_sig_nsk_plan_init(dw_nsk_plan **out, const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx,
+                               const double *Y, size_t m, size_t ly, size_t d)
+{
+    *out = NULL;
     if (!o) return dw_fail(DW_ERR_INVALID, "nsk: NULL options");
     if (!o->act) return dw_fail(DW_ERR_INVALID, "act: no activation given");
     dw_status s = dw_sig_check_paths(X, n, lx, d, "X");
     if (s) return s;
     if (Y && (s = dw_sig_check_paths(Y, m, ly, d, "Y"))) return s;
-    if (!K) return dw_fail(DW_ERR_INVALID, "nsk: NULL output");
     const int sym = Y == NULL;
     if (sym) {
         Y = X;
@@ -311,80 +330,136 @@ dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, s
                        lx, ly);
     if ((s = dw_core_check_alloc(nsk_bytes(o, n, lx, sym ? 0 : m, ly), "the neural-signature-kernel grid")))
         return s;
-    nsk p;
-    memset(&p, 0, sizeof p);
-    p.o = o;
-    p.sa2 = o->sigma_a * o->sigma_a;
-    p.sb2 = o->sigma_b * o->sigma_b;
-    p.s02 = o->sigma0 * o->sigma0;
-    p.lam = lambda_of(o);
-    p.R = 1 << p.lam;
-    p.second = o->solver == DW_SIG_SECOND_ORDER && !o->grid;
-    p.identity = p.second && !o->inhomogeneous && p.sa2 > 0 && !strcmp(dw_act_name(o->act), "identity");
-    p.d = d;
-    const size_t Mx = lx - 1, My = ly - 1, Nx = Mx * (size_t)p.R, Ny = My * (size_t)p.R;
-    p.dX = dw_sig_increments(X, n, lx, d);
-    p.dY = sym ? p.dX : dw_sig_increments(Y, m, ly, d);
-    const int need_diag = !o->inhomogeneous && !p.identity;
+    dw_nsk_plan *g = dw_calloc(1, sizeof *g, "the neural-signature-kernel plan");
+    if (!g) return DW_ERR_NOMEM;
+    nsk *p = &g->p;
+    p->o = o;
+    p->sa2 = o->sigma_a * o->sigma_a;
+    p->sb2 = o->sigma_b * o->sigma_b;
+    p->s02 = o->sigma0 * o->sigma0;
+    p->lam = lambda_of(o);
+    p->R = 1 << p->lam;
+    p->second = o->solver == DW_SIG_SECOND_ORDER && !o->grid;
+    p->identity = p->second && !o->inhomogeneous && p->sa2 > 0 && !strcmp(dw_act_name(o->act), "identity");
+    p->d = d;
+    const size_t Mx = lx - 1, My = ly - 1, Nx = Mx * (size_t)p->R, Ny = My * (size_t)p->R;
+    p->dX = dw_sig_increments(X, n, lx, d);
+    p->dY = sym ? p->dX : dw_sig_increments(Y, m, ly, d);
+    const int need_diag = !o->inhomogeneous && !p->identity;
+    g->job = (nsk_job){p, o, n, m, Mx, My, Nx, Ny, d, sym, need_diag, 0, 0, 0, 0, NULL, 0, NULL, NULL,
+                       6 * ((Nx > Ny ? Nx : Ny) + 1)};
     if (need_diag) {
-        p.DX = dw_alloc(n, (Nx + 1) * sizeof(double), "self-kernel diagonals");
-        p.DY = sym ? p.DX : dw_alloc(m, (Ny + 1) * sizeof(double), "self-kernel diagonals");
+        p->DX = dw_alloc(n, (Nx + 1) * sizeof(double), "self-kernel diagonals");
+        p->DY = sym ? p->DX : dw_alloc(m, (Ny + 1) * sizeof(double), "self-kernel diagonals");
     }
-    if (!p.dX || !p.dY || (need_diag && (!p.DX || !p.DY))) {
-        s = DW_ERR_NOMEM;
-        goto done;
+    if (!p->dX || !p->dY || (need_diag && (!p->DX || !p->DY))) {
+        dw_sig_nsk_plan_clear(g);
+        return DW_ERR_NOMEM;
     }
-    const int nt = dw_core_threads(o->threads);
-    const size_t wsz = 6 * ((Nx > Ny ? Nx : Ny) + 1);
-    nsk_job job = {&p, o, n, m, Mx, My, Nx, Ny, d, sym, need_diag, NULL, K, NULL, wsz};
+    g->nt = dw_core_threads(o->threads);
     /* 1. self-kernels (homogeneous) */
     if (need_diag) {
+        nsk_job *job = &g->job;
         const size_t tot = sym ? n : n + m;
-        const int thr = tot > 1 && (double)tot * (double)Nx * (double)Nx > 2e4 ? nt : 1;
-        if (!(job.ws = malloc((size_t)dw_par_workers(tot, thr) * wsz * sizeof(double)))) {
-            s = dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
-            goto done;
-        }
-        s = dw_par_for(tot, thr, self_item, &job);
-        free(job.ws);
-        job.ws = NULL;
-        if (s) goto done;
-    }
-    /* 2. pairs */
-    {
-        size_t npairs = sym ? n * (n + 1) / 2 : n * m;
-        size_t *rowstart = NULL;
-        if (sym) { /* q -> (i, j), j >= i, row-major over the upper triangle */
-            rowstart = dw_alloc(n + 1, sizeof(size_t), "pair list");
-            if (!rowstart) {
-                s = DW_ERR_NOMEM;
-                goto done;
-            }
-            rowstart[0] = 0;
-            for (size_t i = 0; i < n; i++) rowstart[i + 1] = rowstart[i] + (n - i);
-        }
-        job.rowstart = rowstart;
-        const int thr = npairs > 1 && (double)npairs * (double)Nx * (double)Ny > 2e4 ? nt : 1;
-        if (!(job.ws = malloc((size_t)dw_par_workers(npairs, thr) * wsz * sizeof(double))))
+        const int thr = tot > 1 && (double)tot * (double)Nx * (double)Nx > 2e4 ? g->nt : 1;
+        if (!(job->ws = malloc((size_t)dw_par_workers(tot, thr) * job->wsz * sizeof(double))))
             s = dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
         else
-            s = dw_par_for(npairs, thr, pair_item, &job);
-        free(job.ws);
-        free(rowstart);
-        if (s) goto done;
-    }
-    for (size_t q = 0; q < n * m; q++)
-        if (!isfinite(K[q])) {
-            s = dw_fail(DW_ERR_RANGE, "neural signature kernel of pair (%zu, %zu) overflows (not finite); reduce "
-                                      "sigma_A or the path increments",
-                        q / m + 1, q % m + 1);
-            goto done;
+            s = dw_par_for(tot, thr, self_item, job);
+        free(job->ws);
+        job->ws = NULL;
+        if (s) {
+            dw_sig_nsk_plan_clear(g);
+            return s;
         }
-    s = DW_OK;
-done:
-    free(p.dX);
-    if (!sym) free(p.dY);
-    free(p.DX);
-    if (!sym) free(p.DY);
+    }
+    *out = g;
+    return DW_OK;
+}
+
+dw_status dw_sig_nsk_rows(dw_nsk_plan *g, size_t r0, size_t r1, double *K, size_t ld, size_t cb, bool mirror)
+{
+    nsk_job *job = &g->job;
+    const size_t n = r1 - r0, m = job->m;
+    const int sym = job->sym;
+    size_t npairs = 0;
+    size_t *rowstart = NULL;
+    if (sym) { /* q -> (i, j), j >= i, row-major over the upper triangle of the rows */
+        rowstart = dw_alloc(n + 1, sizeof(size_t), "pair list");
+        if (!rowstart) return DW_ERR_NOMEM;
+        rowstart[0] = 0;
+        for (size_t i = 0; i < n; i++) rowstart[i + 1] = rowstart[i] + (m - r0 - i);
+        npairs = rowstart[n];
+    } else {
+        npairs = n * m;
+    }
+    job->rowstart = rowstart;
+    job->nrows = n;
+    job->r0 = r0;
+    job->cb = cb;
+    job->ld = ld;
+    job->K = K;
+    job->mirror = mirror;
+    const int thr = npairs > 1 && (double)npairs * (double)job->Nx * (double)job->Ny > 2e4 ? g->nt : 1;
+    dw_status s;
+    if (!(job->ws = malloc((size_t)dw_par_workers(npairs, thr) * job->wsz * sizeof(double))))
+        s = dw_fail(DW_ERR_NOMEM, "nsk work space: out of memory");
+    else
+        s = dw_par_for(npairs, thr, pair_item, job);
+    free(job->ws);
+    job->ws = NULL;
+    free(rowstart);
+    if (s) return s;
+    for (size_t i = r0; i < r1; i++) /* the entries set: j >= i when symmetric */
+        for (size_t j = sym ? i : 0; j < m; j++)
+            if (!isfinite(K[(i - r0) * ld + j - cb]))
+                return dw_fail(DW_ERR_RANGE, "neural signature kernel of pair (%zu, %zu) overflows (not finite); "
+                                             "reduce sigma_A or the path increments",
+                               i + 1, j + 1);
+    return DW_OK;
+}
+
+dw_status dw_sig_nsk_gram(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y, size_t m,
+                          size_t ly, size_t d, double *K)
+{
+    dw_nsk_plan *g;
+    dw_status s = dw_sig_nsk_plan_init(&g, o, X, n, lx, Y, m, ly, d);
+    if (s) return s;
+    if (!K) s = dw_fail(DW_ERR_INVALID, "nsk: NULL output");
+    else s = dw_sig_nsk_rows(g, 0, n, K, g->job.m, 0, g->job.sym);
+    dw_sig_nsk_plan_clear(g);
+    return s;
+}
+
+/* The out-of-core Gram (deepwick/sig.h). */
+static dw_status nsk_file_rows(void *ctx, size_t r0, size_t r1, double *buf, size_t w, size_t slab)
+{
+    dw_nsk_plan *g = ctx;
+    (void)slab;
+    return dw_sig_nsk_rows(g, r0, r1, buf, w, g->job.m - w, false);
+}
+
+dw_status dw_sig_nsk_gram_file(const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx, const double *Y,
+                               size_t m, size_t ly, size_t d, const char *path, const dw_file_opts *fo)
+{
+    dw_nsk_plan *g;
+    dw_status s = dw_sig_nsk_plan_init(&g, o, X, n, lx, Y, m, ly, d);
+    if (s) return s;
+    if (!Y) {
+        m = n;
+        ly = lx;
+    }
+    uint64_t h = dw_sig_gram_hash("nsk", X, n, lx, Y, m, ly, d);
+    const int ints[] = {o->inhomogeneous, lambda_of(o), (int)o->solver, o->grid};
+    const double reals[] = {o->sigma0, o->sigma_a, o->sigma_b};
+    h = dw_ooc_hash(h, ints, sizeof ints);
+    h = dw_ooc_hash(h, reals, sizeof reals);
+    h = dw_ooc_hash(h, dw_act_name(o->act), strlen(dw_act_name(o->act)));
+    const size_t shape[2] = {n, m};
+    const ooc_rows_job job = {path, 2, shape, n, m, 1, Y == NULL, 1,
+                              nsk_bytes(o, n, lx, Y ? m : 0, ly) + 8.0 * (double)(n + 1) + DW_OOC_STAGE_BYTES,
+                              0.0, h, nsk_file_rows, g, NULL, NULL, NULL, NULL};
+    s = dw_ooc_rows_file(&job, fo);
+    dw_sig_nsk_plan_clear(g);
     return s;
 }

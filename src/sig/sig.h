@@ -200,4 +200,24 @@ struct dw_sig_lcde_opts {
     int threads;
 };
 
+
+/* Neural signature kernels by rows (nsk.c): the plan holds the increments and the self-kernels' diagonals (every
+ * path's); dw_sig_nsk_rows computes rows [r0, r1) of the Gram, entry (i, j) at K[(i - r0) ld + j - cb], every
+ * column (cb 0) or, symmetric (Y NULL), the columns j >= i only, and with mirror (the whole matrix, r0 = cb = 0)
+ * also (j, i); then checks them finite. dw_sig_nsk_gram is plan + rows [0, n) with mirror. */
+typedef struct dw_nsk_plan dw_nsk_plan;
+dw_status dw_sig_nsk_plan_init(dw_nsk_plan **g, const dw_sig_nsk_opts *o, const double *X, size_t n, size_t lx,
+                               const double *Y, size_t m, size_t ly, size_t d);
+dw_status dw_sig_nsk_rows(dw_nsk_plan *g, size_t r0, size_t r1, double *K, size_t ld, size_t cb, bool mirror);
+void dw_sig_nsk_plan_clear(dw_nsk_plan *g);
+
+/* sigkernel.c: the checks of a Gram's options and of the paths of its tile [i0, i1) x [j0, j1). */
+dw_status dw_sig_kernel_validate(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
+                                 size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1);
+
+/* The hash (kernels/ooc.h) of an out-of-core path Gram's inputs: the library, what (a name), the sizes, X and Y
+ * (NULL: K(X, X)). gram_file.c. */
+uint64_t dw_sig_gram_hash(const char *what, const double *X, size_t n, size_t lx, const double *Y, size_t m, size_t ly,
+                          size_t d);
+
 #endif

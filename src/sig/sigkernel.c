@@ -54,8 +54,8 @@ dw_status dw_sig_kernel_bytes(const dw_sig_kernel_opts *o, size_t lx, size_t ly,
 }
 
 /* The options, and the paths of rows i0..i1-1 and columns j0..j1-1 (Y NULL: both of X); no other path is read. */
-static dw_status validate(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
-                          size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1)
+dw_status dw_sig_kernel_validate(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
+                                 size_t m, size_t ly, size_t d, size_t i0, size_t i1, size_t j0, size_t j1)
 {
     if (!o) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL options");
     dw_status s = dw_sig_check_points_range(X, n, i0, i1 - i0, lx, d, "X");
@@ -351,7 +351,7 @@ static int constant_pairs(size_t lx, size_t ly, size_t i0, size_t i1, size_t j0,
 dw_status dw_sig_kernel_gram(const dw_sig_kernel_opts *o, const double *X, size_t n, size_t lx, const double *Y,
                              size_t m, size_t ly, size_t d, double *K)
 {
-    dw_status s = validate(o, X, n, lx, Y, m, ly, d, 0, n, 0, Y ? m : n);
+    dw_status s = dw_sig_kernel_validate(o, X, n, lx, Y, m, ly, d, 0, n, 0, Y ? m : n);
     if (s) return s;
     if (!K) return dw_fail(DW_ERR_INVALID, "sigkernel: NULL output");
     if (!Y && o->dyadic_order != o->dyadic_order_y) /* unequal orders: no symmetry, both slots solved */
@@ -386,7 +386,7 @@ dw_status dw_sig_kernel_tile(const dw_sig_kernel_opts *o, const double *X, size_
                        i0, i1, j0, j1, n, mm);
     if (j1 - j0 > ld && i1 - i0 > 1)
         return dw_fail(DW_ERR_INVALID, "sigkernel tile: ld %zu < %zu columns", ld, j1 - j0);
-    dw_status s = validate(o, X, n, lx, Y, m, ly, d, i0, i1, j0, j1); /* the tile's paths only */
+    dw_status s = dw_sig_kernel_validate(o, X, n, lx, Y, m, ly, d, i0, i1, j0, j1); /* the tile's paths only */
     if (s) return s;
     if (!Y) m = n;
     if (i1 == i0 || j1 == j0) return DW_OK;
@@ -458,7 +458,7 @@ dw_status dw_sig_kernel_grid_shape(const dw_sig_kernel_opts *o, size_t lx, size_
 dw_status dw_sig_kernel_grid(const dw_sig_kernel_opts *o, const double *X, const double *Y, size_t n, size_t lx,
                              size_t ly, size_t d, double *grid)
 {
-    dw_status s = validate(o, X, n, lx, Y, n, ly, d, 0, n, 0, n);
+    dw_status s = dw_sig_kernel_validate(o, X, n, lx, Y, n, ly, d, 0, n, 0, n);
     if (s) return s;
     if (!Y || !grid) return dw_fail(DW_ERR_INVALID, "sigkernel grid: NULL %s", !Y ? "Y" : "output");
     size_t H, W;

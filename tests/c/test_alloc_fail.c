@@ -188,6 +188,9 @@ static dw_status sc_finite(void)
     static const double X[3 * 3] = {0.3, -1.2, 0.8, 1.1, 0.4, -0.5, -0.7, 0.9, 0.2}; /* no nearly parallel pair */
     if (!s) s = dw_finite_gram(net, o, X, 3, NULL, 3, 3, out, info);
     if (!s) s = dw_finite_gram(net, o, X, 1, X + 3, 2, 3, out, NULL);
+    /* rows 1e-10 apart: the relu family's degenerate limit (its scratch vector) */
+    static const double Xn[2 * 3] = {0.3, -1.2, 0.8, 0.3, -1.2, 0.8000000001};
+    if (!s) s = dw_finite_gram(net, o, Xn, 2, NULL, 2, 3, out, NULL);
     dw_finite_info_clear(info);
     dw_finite_opts_clear(o);
     dw_net_clear(net);
@@ -220,6 +223,56 @@ static dw_status sc_kernels_file(void)
     dw_kernel_opts_clear(o);
     dw_net_clear(net);
     dw_act_clear(act);
+    return s;
+}
+
+/* The other out-of-core Grams (kernels/ooc_rows.c): a signature-kernel and a neural-signature-kernel Gram in two
+ * blocks of rows, a given network's NTK and cross NNGP Gram and sampled networks' reduced NTK (blocks of whole tiles:
+ * one here). */
+static dw_status sc_grams_file(void)
+{
+    double P[7 * 4 * 2];
+    for (size_t i = 0; i < 7 * 4 * 2; i++) P[i] = 0.1 * (double)((i * 7) % 11) - 0.4;
+    char path[300];
+    snprintf(path, sizeof path, "%s/G.npy", tmpdir);
+    dw_file_opts *fo = NULL;
+    dw_sig_kernel_opts *ko = NULL;
+    dw_sig_nsk_opts *no = NULL;
+    dw_sample_opts *so = NULL;
+    dw_net *net = NULL;
+    dw_act *act = NULL;
+    dw_status s = dw_file_opts_init(&fo);
+    if (!s) s = dw_file_opts_set_max_rows(fo, 3);
+    if (!s) s = dw_sig_kernel_opts_init(&ko);
+    if (!s) s = dw_sig_kernel_opts_set_threads(ko, 1);
+    if (!s) s = dw_sig_kernel_gram_file(ko, P, 5, 4, NULL, 5, 4, 2, path, fo);
+    if (!s) s = dw_act_init(&act, "erf");
+    if (!s) s = dw_sig_nsk_opts_init(&no);
+    if (!s) s = dw_sig_nsk_opts_set_act(no, act);
+    if (!s) s = dw_sig_nsk_opts_set_threads(no, 1);
+    if (!s) s = dw_sig_nsk_gram_file(no, P, 5, 4, NULL, 5, 4, 2, path, fo);
+    const double W1[4 * 3] = {1, 0.5, -0.3, 0.2, -1, 0.4, 0.7, 0.1, 0.9, -0.6, 0.3, 0.2}, W2[4] = {0.5, -0.2, 0.3, 1};
+    const double *W[2] = {W1, W2}, *b[2] = {NULL, NULL};
+    const size_t wd[3] = {3, 4, 1};
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_set_given(net, act, 2, wd, W, b, true);
+    if (!s) s = dw_sample_opts_init(&so);
+    if (!s) s = dw_sample_opts_set_threads(so, 1);
+    if (!s) s = dw_sample_network_gram_file(net, so, PTS, 4, NULL, 0, 3, DW_SAMPLE_NTK, path, fo);
+    if (!s) s = dw_sample_network_gram_file(net, so, PTS, 4, PTS + 3, 2, 3, DW_SAMPLE_NNGP, path, fo);
+    /* sampled networks, reduced */
+    const double hw[1] = {4};
+    if (!s) s = dw_net_set_fc(net, 1, act, true);
+    if (!s) s = dw_net_set_widths(net, 1, hw);
+    if (!s) s = dw_sample_opts_set_reduce(so, true);
+    if (!s) s = dw_sample_run_file(net, so, PTS, 4, 3, 2, DW_SAMPLE_NTK, NULL, path, fo);
+    unlink(path);
+    dw_sample_opts_clear(so);
+    dw_net_clear(net);
+    dw_sig_nsk_opts_clear(no);
+    dw_act_clear(act);
+    dw_sig_kernel_opts_clear(ko);
+    dw_file_opts_clear(fo);
     return s;
 }
 
@@ -912,6 +965,15 @@ static dw_status sc_arch(void)
         dw_net_clear(net);
         net = NULL;
     }
+    /* the input flattened first (the block runner's dot products read the inputs transposed) */
+    if (!s) s = dw_net_init(&net);
+    if (!s) s = dw_net_set_input_shape(net, 3, shape);
+    if (!s) s = dw_net_add_flatten(net);
+    if (!s) s = dw_net_add_dense(net, 2, 0.1, 0);
+    if (!s) s = dw_net_add_residual(net, br, 1.0, 0.5);
+    if (!s) s = dw_net_add_dense(net, 1, 0, 0);
+    if (!s) s = dw_kernel_gram(net, NULL, X, 3, NULL, 3, 18, K, T, NULL);
+    dw_net_clear(net);
     dw_net_clear(br);
     for (int i = 0; i < 2; i++) dw_net_clear(br2[i]);
     dw_act_clear(relu);
@@ -988,6 +1050,7 @@ int main(void)
     }
     kernel_act = "relu"; /* the file route's own allocations are the same for every activation */
     sweep("kernels file", sc_kernels_file);
+    sweep("grams file", sc_grams_file);
     sweep("arch", sc_arch);
     sweep("arch file", sc_arch_file);
     sweep("sample", sc_sample);

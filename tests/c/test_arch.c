@@ -557,10 +557,11 @@ static void test_bias_none(void)
 
 /* ---- 8. the block runner (programs on DIAG registers) against the pair-by-pair run ----
  * dw_arch_rows_disabled (the engine's test switch) routes the same program pair by pair. Each net twice: on vectors
- * (dense layers, a flattened input: its dot product's rounding differs) and on sequences of one position (1-wide
- * convolutions: the same bits); then a Flatten CNN on 2-D images (SAME / VALID / CIRCULAR convolutions, strides,
- * two channels, LayerNorm per position and over the image, a residual convolution branch with an activation on
- * it): the same bits. Every op kind a DIAG program has. */
+ * (dense layers) and on sequences of one position (1-wide convolutions); then a Flatten CNN on 2-D images (SAME /
+ * VALID / CIRCULAR convolutions, strides, two channels, LayerNorm per position and over the image, a residual
+ * convolution branch with an activation on it), and the images flattened first (the dot products over all
+ * features, in row groups: the sweeps' dots against the pair run's loop). The same bits in every case. Every op
+ * kind a DIAG program has. */
 extern bool dw_arch_rows_disabled;
 
 static void build_rows_net(dw_net *net, bool conv, dw_act *const *acts)
@@ -661,9 +662,16 @@ static void test_rows_vs_pairs(void)
          * ragged one per row all the same */
         const size_t rows = set ? 3 : n, H = set ? 4 : 7, W = set ? 3 : 6;
         build_image_net(img, acts, H, W);
-        rows_vs_pairs(vec, X, rows, Y, m, d, 1e-13);
+        rows_vs_pairs(vec, X, rows, Y, m, d, 0.0);
         rows_vs_pairs(seq, X, rows, Y, m, d, 0.0);
         rows_vs_pairs(img, XI, set ? 1 : 20, YI, m, H * W * 2, 0.0);
+        dw_net *flat; /* flatten; the vector net */
+        const size_t ishape[3] = {H, W, 2};
+        CHECK(dw_net_init(&flat) == DW_OK && dw_net_set_input_shape(flat, 3, ishape) == DW_OK);
+        CHECK(dw_net_add_flatten(flat) == DW_OK);
+        build_rows_net(flat, false, acts);
+        rows_vs_pairs(flat, XI, rows, YI, m, H * W * 2, 0.0);
+        dw_net_clear(flat);
         dw_net_clear(vec);
         dw_net_clear(seq);
         dw_net_clear(img);

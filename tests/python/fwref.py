@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import mpmath
 import numpy as np
 
+from fwref_direct import DirectMoments, DirectPrims
 from fwref_prims import SMOOTH, _Prims, _QuadMoments, _ReluMoments, hermite_poly  # noqa: F401 (re-exported)
 
 Number = Any  # float or mpmath.mpf
@@ -72,7 +73,8 @@ def _act(act: ActSpec) -> Tuple[str, Optional[Callable], Optional[Callable]]:
 def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weight_var: Any = 1.0,
               bias_var: Any = 0.0, widths: Optional[Sequence[float]] = None, *, ntk_weight_var: Any = None,
               ntk_bias_var: Any = None, dps: int = 30, h: float = 1.0 / 16, U: float = 12.0,
-              return_layers: bool = False, f_weight: float = 1.0, kappa4: Any = 0.0) -> Dict[str, Any]:
+              return_layers: bool = False, f_weight: float = 1.0, kappa4: Any = 0.0, route: str = "stein",
+              mp_h: float = 0.0) -> Dict[str, Any]:
     """The 1/N corrections of theory.md 1.6 at the output layer L+1 for the pair {x, y} (or the input {x}).
 
     Parameters
@@ -96,6 +98,10 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
         U = kappa C_W^2 SS / c in the means' fourth-derivative terms (weight 1/24), kappa/2 times F's source in
         Theta1's P2 term, and at the output kappa C_W^2 Theta Theta PP / c in N Var Theta_N and U in the outputs'
         fourth cumulant.  V, D, A, B, F themselves do not change (covariances of distinct units).
+    route : the smooth activations' primitives: 'stein' (the Stein form above, float64), 'direct' (the derivatives of
+        phi^i phi'^j in closed form, no Sigma^-1, float64: fwref_direct.py) or 'direct-mp' (the same with the nodes,
+        sums and the whole recursion in mpmath at `dps` digits; trapezoidal step mp_h, default 0.15). The Stein form
+        cancels near parallel pairs (~8 log10(1/theta) digits at layer angle theta); the direct routes do not.
 
     Returns
     -------
@@ -118,7 +124,10 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
     if len(cl) != L:
         raise ValueError("widths: expected %d factors, got %d" % (L, len(cl)))
     name, phi, dphi = _act(act)
-    mp = name in ("relu", "abs") or name.startswith("leaky_relu:")
+    kinked = name in ("relu", "abs") or name.startswith("leaky_relu:")
+    if route not in ("stein", "direct", "direct-mp") or (route != "stein" and kinked):
+        raise ValueError("route: 'stein' (any activation), 'direct' or 'direct-mp' (smooth ones), got %r" % route)
+    mp = kinked or route == "direct-mp"
     slope = -1.0 if name == "abs" else float(name.split(":")[1]) if name.startswith("leaky_relu:") else 0.0
     X = [np.asarray(x, dtype=float).ravel()]
     if y is not None:
@@ -151,9 +160,13 @@ def reference(x: Any, y: Any = None, depth: int = 1, act: ActSpec = "relu", weig
             CWl, Cbl, lWl, lbl, c = num(CW[l]), num(Cb[l]), num(lW[l]), num(lb[l]), num(cl[l - 1])
             kl = num(k4[l])
             Sigma = [[K[a, b] for b in I] for a in I]
-            mom: Any = (_ReluMoments(Sigma, dps, slope) if mp
-                        else _QuadMoments(Sigma, phi, dphi, h, U))  # type: ignore[arg-type]
-            pr = _Prims(Sigma, mom, mp)
+            pr: Any
+            if route == "stein":
+                mom: Any = (_ReluMoments(Sigma, dps, slope) if mp
+                            else _QuadMoments(Sigma, phi, dphi, h, U))  # type: ignore[arg-type]
+                pr = _Prims(Sigma, mom, mp)
+            else:
+                pr = DirectPrims(DirectMoments(Sigma, name, mp, dps, mp_h if mp else h, 0.0 if mp else U))
             s, p = arr(2), arr(2)
             S2, P2, SS, SP, PP = arr(4), arr(4), arr(4), arr(4), arr(4)
             S4, P4, Q1 = arr(6), arr(6), arr(3)

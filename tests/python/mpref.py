@@ -367,6 +367,45 @@ def dual_quad(act, a, b, c, dps=25):
     return +res[0], +res[1]
 
 
+def dual_gauss1(a, b, c):
+    """phi(z) = z exp(-z^2/2) (written as the expression 'z*exp(-z*z/2)'), in closed form: with S the covariance,
+    E[f(u, v) exp(-(u^2 + v^2)/2)] = E_M[f] / sqrt(det(I + S)), E_M under the covariance M = S (I + S)^{-1} =
+    I - (I + S)^{-1}; D = det(I + S) = (1 + a)(1 + b) - c^2, M11 = 1 - (1 + b)/D, M22 = 1 - (1 + a)/D, M12 = c/D.
+    V = E_M[uv] / sqrt(D) = c / D^(3/2); phi'(z) = (1 - z^2) exp(-z^2/2), Vd = E_M[(1 - u^2)(1 - v^2)] / sqrt(D)
+    with E_M[u^2 v^2] = M11 M22 + 2 M12^2 (Isserlis)."""
+    a, b, c = _m(a), _m(b), _m(c)
+    c = _clip(a, b, c)
+    D = (1 + a) * (1 + b) - c * c
+    m11, m22, m12 = 1 - (1 + b) / D, 1 - (1 + a) / D, c / D
+    return c / D ** mpf(1.5), (1 - m11 - m22 + m11 * m22 + 2 * m12 * m12) / mpmath.sqrt(D)
+
+
+def dual_cos_plus_z(a, b, c):
+    """phi(z) = cos z + z (the expression 'cos(z)+z'): the cross terms E[u cos v] vanish (odd times even), so
+    V = E[cos u cos v] + c and, phi' = 1 - sin, Vd = 1 + E[sin u sin v] (the closed forms of cos)."""
+    a, b, c = _m(a), _m(b), _m(c)
+    v, vd = dual_closed("cos", a, b, c)
+    return v + _clip(a, b, c), 1 + vd
+
+
+def dual_gelu(a, b, c):
+    """gelu phi(z) = z Phi(z) (docs/ACCURACY.md; Stein's lemma on E[u v 1{u >= Z'} 1{v >= Z''}]): with
+    S = (1 + a)(1 + b), D = S - c^2, h = 1/4 + asin(c / sqrt(S)) / (2 pi) = P(Z' <= u, Z'' <= v) at u = v = 0 ...:
+    V = c h + (ab D + c^2) / (2 pi S sqrt(D)), Vd = dV/dc = h + c ((3 + a + b) D + c^2) / (2 pi S D sqrt(D)).
+    Checked against the quadrature of mpgeneric.py (test_kernel_bound.py, long)."""
+    a, b, c = _m(a), _m(b), _m(c)
+    c = _clip(a, b, c)
+    S = (1 + a) * (1 + b)
+    D = S - c * c
+    h = mpf(1) / 4 + mpmath.asin(c / mpmath.sqrt(S)) / (2 * mp.pi)
+    den = 2 * mp.pi * S * mpmath.sqrt(D)
+    return c * h + (a * b * D + c * c) / den, h + c * ((3 + a + b) * D + c * c) / (den * D)
+
+
+# expressions of the generic route with a closed form here: expression -> a name of ACTIVATIONS or a dual
+EXPRESSIONS = {"erf(z)": "erf", "sin(z)": "sin", "cos(z)+z": dual_cos_plus_z, "z*exp(-z*z/2)": dual_gauss1}
+
+
 # ------------------------------------------------------------------------------------------------------------
 # kernels (theory.md 1.2-1.3)
 # ------------------------------------------------------------------------------------------------------------
@@ -383,6 +422,9 @@ def _per_layer(v, n, what):
 
 def kernel_ref(X, Y, depth, act, weight_var=1.0, bias_var=0.0, param="ntk", width=None, all_layers=False):
     """(K, Theta) as numpy object arrays of mpf, shapes (n, m) or (depth + 1, n, m) with all_layers.
+
+    act: an activation name of ACTIVATIONS, or a callable dual(a, b, c) -> (V, Vd) in mpf (e.g. an expression's
+    closed form written by the caller).
 
     K^1 = w_1 <x,y>/d + b_1, K^{l+1} = w_{l+1} E[phi(u)phi(v)] + b_{l+1}, Kdot^{l+1} = w_{l+1} E[phi'phi'];
     NTK param:      Theta^1 = K^1, Theta^{l+1} = K^{l+1} + Kdot^{l+1} Theta^l;
@@ -401,7 +443,13 @@ def kernel_ref(X, Y, depth, act, weight_var=1.0, bias_var=0.0, param="ntk", widt
         widths = _per_layer(width, L, "width") if L > 0 else []
     elif param != "ntk":
         raise ValueError(param)
-    parse_act(act)
+    if callable(act):  # a dual (a, b, c) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)]) given by the caller
+        dual = act
+    else:
+        parse_act(act)
+
+        def dual(a, b, c):
+            return dual_closed(act, a, b, c)
     Xm = [[_m(t) for t in row] for row in X]
     Ym = Xm if Y is X else [[_m(t) for t in row] for row in Y]
     dm = mpf(d)
@@ -413,7 +461,7 @@ def kernel_ref(X, Y, depth, act, weight_var=1.0, bias_var=0.0, param="ntk", widt
         k = wv[0] * dot(x, x) / dm + bv[0]
         out = [k]
         for l in range(L):
-            v, _ = dual_closed(act, k, k, k)
+            v, _ = dual(k, k, k)
             k = wv[l + 1] * v + bv[l + 1]
             out.append(k)
         return out
@@ -431,7 +479,7 @@ def kernel_ref(X, Y, depth, act, weight_var=1.0, bias_var=0.0, param="ntk", widt
             th = ip + (1 if bv[0] > 0 else 0)
         ks, ths = [k], [th]
         for l in range(L):
-            v, vd = dual_closed(act, ax[l], by[l], k)
+            v, vd = dual(ax[l], by[l], k)
             knew = wv[l + 1] * v + bv[l + 1]
             kdot = wv[l + 1] * vd
             if param == "ntk":

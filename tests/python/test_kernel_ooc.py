@@ -51,6 +51,26 @@ def sha_data(path):
     return hashlib.sha256(raw[hl:]).hexdigest()
 
 
+def pty_stderr(argv):
+    """Run argv with stderr a terminal (a pty); asserts exit status 0, returns what it wrote there."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 4096)
+        except OSError:  # EIO once the child has closed the terminal
+            break
+        if not b:
+            break
+        chunks.append(b)
+    os.close(master)
+    assert p.wait(timeout=120) == 0
+    return b"".join(chunks).decode()
+
+
 def leftovers(d):
     return sorted(f for f in os.listdir(d) if "deepwick" in f)
 
@@ -216,24 +236,9 @@ def test_memory_option_sizes(tmp_path):
 @needs_cli
 def test_progress_on_a_terminal(tmp_path):
     """With stderr a terminal (a pty) the run draws tiles done / total, the rate and the ETA, then clears the line."""
-    import pty
     np.save(tmp_path / "x.npy", np.random.default_rng(7).standard_normal((500, 3)))
-    master, slave = pty.openpty()
-    p = subprocess.Popen([str(CLI), "kernel", "--x", str(tmp_path / "x.npy"), "--depth", "2", "--act", "relu",
-                          "--out", str(tmp_path / "K.npy"), "--memory", "2M"], stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            b = os.read(master, 4096)
-        except OSError:  # EIO once the child has closed the terminal
-            break
-        if not b:
-            break
-        chunks.append(b)
-    os.close(master)
-    assert p.wait(timeout=120) == 0
-    text = b"".join(chunks).decode()
+    text = pty_stderr([str(CLI), "kernel", "--x", str(tmp_path / "x.npy"), "--depth", "2", "--act", "relu",
+                       "--out", str(tmp_path / "K.npy"), "--memory", "2M"])
     total = sum(1 + (500 - 1) // 256 - i0 // 256 for i0 in range(0, 500, 32))  # symmetric: tiles with some j >= i
     assert "/%d tiles" % total in text and "tiles/s" in text and "ETA" in text, text
     assert text.endswith("\r\x1b[K"), repr(text[-40:])
