@@ -240,6 +240,55 @@ static void layer1_products(const dw_kernel_plan *p, size_t i0, size_t i1, size_
     }
 }
 
+/* Layer 1's state of the tile from the inner products g (row stride njp): the covariances c, the NTK th and, for
+ * a homogeneous phi (homog), s = sin^2, t = cos^2 of the half-angle, refined from the inputs for nearly
+ * (anti)parallel pairs; for a kinked generic phi (hs non-NULL) the refined half-angles of the nearly parallel pairs
+ * (-1 elsewhere) and their bounds ehs. Padding lanes get harmless values. Each quantity is a separate pass over a
+ * row without branches on the activation (vectorisable), with the same operations per entry as one loop, so the
+ * same bits: the clamp to [0, 1] is fmin(fmax(x, 0), 1) (a NaN goes to 0) written inline. */
+static void layer1_state(const dw_kernel_plan *p, size_t i0, size_t ni, size_t j0, size_t nj, size_t njp,
+                         const double *g, double *c, double *th, double *s, double *t, int homog, double *hs,
+                         double *ehs)
+{
+    const double wd = p->w[0] / (double)p->d, b0 = p->beta[0], hb0 = b0 > 0 ? 1.0 : 0.0;
+    const double *ihx = field(p, &p->X, 0, F_IH), *ihy = field(p, &p->Y, 0, F_IH) + j0;
+    for (size_t i = 0; i < ni; i++) {
+        const size_t r = i * njp;
+        const double *gr = g + r, ihi = ihx[i0 + i];
+        double *cr = c + r, *thr = th + r;
+        for (size_t j = 0; j < nj; j++) cr[j] = wd * gr[j] + b0;
+        if (p->standard)
+            for (size_t j = 0; j < nj; j++) thr[j] = gr[j] + hb0;
+        else
+            memcpy(thr, cr, nj * sizeof(double));
+        for (size_t j = nj; j < njp; j++) cr[j] = thr[j] = 0.0; /* padding lanes */
+        if (hs) { /* the half-angle of nearly parallel pairs from the inputs, exact to their rounding */
+            for (size_t j = 0; j < njp; j++) hs[r + j] = -1.0;
+            for (size_t j = 0; j < nj; j++) {
+                const double ih = ihi * ihy[j], rho = cr[j] * ih;
+                if (ih > 0.0 && 0.5 - 0.5 * rho < DW_REFINE_BELOW) {
+                    double sr, tr;
+                    refine_pair(p, i0 + i, j0 + j, rho, &sr, &tr);
+                    hs[r + j] = sr;
+                    ehs[r + j] = sr * (double)(4 * p->d + 16) * DBL_EPSILON;
+                }
+            }
+        }
+        double *sr = s + r, *tr = t + r;
+        for (size_t j = nj; j < njp; j++) sr[j] = tr[j] = 0.5;
+        if (!homog) continue;
+        for (size_t j = 0; j < nj; j++) {
+            const double ih = ihi * ihy[j], rho = cr[j] * ih, a = 0.5 - 0.5 * rho, b = 0.5 + 0.5 * rho;
+            const double ca = a > 0.0 ? (a < 1.0 ? a : 1.0) : 0.0, cb = b > 0.0 ? (b < 1.0 ? b : 1.0) : 0.0;
+            sr[j] = ih == 0.0 ? 0.5 : ca;
+            tr[j] = ih == 0.0 ? 0.5 : cb;
+        }
+        for (size_t j = 0; j < nj; j++) /* nearly (anti)parallel pairs: s, t from the inputs (ih = 0 gave 0.5) */
+            if (sr[j] < DW_REFINE_BELOW || tr[j] < DW_REFINE_BELOW)
+                refine_pair(p, i0 + i, j0 + j, cr[j] * (ihi * ihy[j]), &sr[j], &tr[j]);
+    }
+}
+
 /* One tile (grid: layer 1's products as the grid cells compute them); BK, BT: per-entry bounds (ebound.c) or NULL. */
 static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t j0, size_t j1, double *K,
                           double *Theta, double *BK, double *BT, size_t ld, size_t layer_stride, int sym, int grid)
@@ -301,42 +350,7 @@ static dw_status tile_run(const dw_kernel_plan *p, size_t i0, size_t i1, size_t 
 
     /* Layer 1 from the inner products. */
     layer1_products(p, i0, i1, j0, j1, g, njp, grid, buf + 5 * sz);
-    const double wd = p->w[0] / (double)p->d, b0 = p->beta[0], hb0 = b0 > 0 ? 1.0 : 0.0;
-    const double *ihx = field(p, &p->X, 0, F_IH), *ihy = field(p, &p->Y, 0, F_IH);
-    for (size_t i = 0; i < ni; i++) {
-        for (size_t j = 0; j < njp; j++) {
-            const size_t e = i * njp + j;
-            if (j >= nj) { /* padding lanes: harmless values */
-                c[e] = th[e] = 0.0;
-                s[e] = t[e] = 0.5;
-                if (kinked) hs[e] = -1.0;
-                continue;
-            }
-            c[e] = wd * g[e] + b0;
-            th[e] = p->standard ? g[e] + hb0 : c[e];
-            if (kinked) { /* the half-angle of nearly parallel pairs from the inputs, exact to their rounding */
-                hs[e] = -1.0;
-                const double ih = ihx[i0 + i] * ihy[j0 + j], rho = c[e] * ih;
-                if (ih > 0.0 && 0.5 - 0.5 * rho < DW_REFINE_BELOW) {
-                    double sr, tr;
-                    refine_pair(p, i0 + i, j0 + j, rho, &sr, &tr);
-                    hs[e] = sr;
-                    ns.ehs[e] = sr * (double)(4 * p->d + 16) * DBL_EPSILON;
-                }
-            }
-            if (homog) {
-                const double ih = ihx[i0 + i] * ihy[j0 + j];
-                if (ih == 0.0) {
-                    s[e] = t[e] = 0.5;
-                    continue;
-                }
-                const double rho = c[e] * ih;
-                s[e] = fmin(fmax(0.5 - 0.5 * rho, 0.0), 1.0);
-                t[e] = fmin(fmax(0.5 + 0.5 * rho, 0.0), 1.0);
-                if (fmin(s[e], t[e]) < DW_REFINE_BELOW) refine_pair(p, i0 + i, j0 + j, rho, &s[e], &t[e]);
-            }
-        }
-    }
+    layer1_state(p, i0, ni, j0, nj, njp, g, c, th, s, t, homog, kinked ? hs : NULL, kinked ? ns.ehs : NULL);
     /* the relu family's a priori analysis of the sweep (ebound.c), where no long-double reference answers */
     const int apriori = eb && !generic && !ref;
     if (eb)
