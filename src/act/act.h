@@ -4,7 +4,7 @@
 
 #include "core/internal.h"
 #include "act/expr.h"
-#include "kernels/sweep.h"
+#include "act/sweep.h"
 #include "gauss/gauss.h"
 
 #include <math.h>

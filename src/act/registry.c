@@ -1,5 +1,5 @@
 /* The activation registry: parsing specs, canonical names, point evaluation. The closed-form Gaussian
- * expectations live in the sweeps (kernels/sweep_body.h) and are exposed one pair at a time by dual.c. */
+ * expectations live in the sweeps (act/sweep_body.h) and are exposed one pair at a time by dual.c. */
 #include "act/act.h"
 
 #include <ctype.h>

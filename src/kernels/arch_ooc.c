@@ -9,7 +9,7 @@
 #include "kernels/arch.h"
 #include "kernels/kernel.h"
 #include "kernels/ooc.h"
-#include "kernels/sweep.h"
+#include "act/sweep.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,14 +7,14 @@
  *   gram.c            the threaded driver over tiles, the size query and the info;
  *   ooc.c             the out-of-core driver: row blocks of tiles written into a .npy on disk (dw_kernel_gram_file);
  *   ooc_files.c       its files: the partial output, the resume side file, the lock, the hash of the run.
- * The sweeps themselves (the closed forms and the Mehler series) are in sweep.h / sweep_body.h. */
+ * The sweeps themselves (the closed forms and the Mehler series) are the activations' (src/act/sweep.h, sweep_body.h). */
 #ifndef DW_KERNELS_KERNEL_H
 #define DW_KERNELS_KERNEL_H
 
 #include "act/act.h"
 #include "core/internal.h"
 #include "gauss/gauss.h"
-#include "kernels/sweep.h"
+#include "act/sweep.h"
 #include "net/net.h"
 
 #include <stdbool.h>

@@ -11,7 +11,7 @@
 
 #include "core/par.h"
 #include "kernels/arch.h"
-#include "kernels/sweep.h"
+#include "act/sweep.h"
 
 #include <math.h>
 #include <stdio.h>

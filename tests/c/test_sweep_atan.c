@@ -4,7 +4,7 @@
  * spread over [0, pi/2], both arguments over the whole exponent range, and the edges (an argument 0, y = x,
  * subnormals, one argument 2^600 times the other). */
 #include "check.h"
-#include "kernels/sweep.h"
+#include "act/sweep.h"
 
 #include <math.h>
 #include <stdint.h>

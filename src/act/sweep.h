@@ -1,6 +1,8 @@
-/* Layer sweeps: the hot kernels of the NNGP/NTK recursion (theory.md 1.2, 1.3, 1.5a), as plain functions on
- * arrays. One row of a tile is advanced by one layer at a time; the driver (kernel.c) owns allocation,
- * threading and I/O. The body (sweep_body.h) is compiled twice: AVX2+FMA with SLEEF, and portable scalar.
+/* Layer sweeps: an activation's Gaussian expectations E[phi(u) phi(v)], E[phi'(u) phi'(v)] for a row of pairs, and
+ * the NNGP/NTK step they make (theory.md 1.2, 1.3, 1.5a), as plain functions on arrays: the hot kernels of every
+ * Gram. They live with the activations (dw_act_dual is one pair of them) and are called by the kernels' tile
+ * driver and the architectures' engine, which own allocation, threading and I/O (src/kernels/). The body
+ * (sweep_body.h) is compiled twice: AVX2+FMA with SLEEF, and portable scalar.
  *
  * Two state representations, chosen by the activation:
  * - homogeneous (relu, leaky_relu, abs: degree 1; step: degree 0): the pair state is s = sin^2(theta/2),

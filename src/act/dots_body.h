@@ -1,6 +1,7 @@
-/* Dot products for the architecture engine's flattened input (arch_rows.c), included by sweep_avx2.c and
- * sweep_scalar.c after sweep_body.h (its vector macros). Rows x_r (nr of them, d features each, row-major) against
- * nl lanes of inputs stored transposed (feature k of lane b at yT[k ld + b]; nl a multiple of 2 VW):
+/* Dot products for the architecture engine's flattened input (src/kernels/arch_rows.c), included by sweep_avx2.c
+ * and sweep_scalar.c after sweep_body.h (its vector macros: compiled once per instruction set with the sweeps).
+ * Rows x_r (nr of them, d features each, row-major) against nl lanes of inputs stored transposed (feature k of lane
+ * b at yT[k ld + b]; nl a multiple of 2 VW):
  *   out[r ldo + b] = (sum_k x_r[k] yT[k ld + b]) / d,
  * each sum by fused multiply-adds in the order of k from 0, so that every entry has the arithmetic of the scalar
  * loop s = fma(x[k], y[k], s) (dw_arch_input's, one pair): the same bits whatever the row group, the lane, the
