@@ -319,17 +319,6 @@ const char *dw_act_fix_method(const dw_act *act)
            "not certify";
 }
 
-/* sum_k |rho|^k (da_k |b_k| + db_k |a_k| + da_k db_k) (as in hermite.c). */
-static double coef_term(const double *a, const double *da, const double *b, const double *db, int K, double rho)
-{
-    double s = 0, p = 1, r = fabs(rho);
-    for (int k = 0; k <= K; k++) {
-        s += p * (da[k] * fabs(b[k]) + db[k] * fabs(a[k]) + da[k] * db[k]);
-        p *= r;
-    }
-    return s;
-}
-
 #define MAX_LEVEL 2
 
 dw_status dw_act_dual_kinked(const dw_act *act, double a, double b, double c, double target, int series,
@@ -385,9 +374,9 @@ dw_status dw_act_dual_kinked_rs(const dw_act *act, double a, double b, double rh
         sc = sqrt(ha->e2 * hb->e2);
         scd = sqrt(ha->ed2 * hb->ed2);
         dw_mehler(ha->a, hb->a, K, rho, ha->tail_a, hb->tail_a, &vs, &bs);
-        bs += coef_term(ha->a, ha->da, hb->a, hb->da, K, rho);
+        bs += dw_hermite_coef_term(ha->a, ha->da, hb->a, hb->da, K, rho);
         dw_mehler(ha->b, hb->b, K, rho, ha->tail_b, hb->tail_b, &vds, &bds);
-        bds += coef_term(ha->b, ha->db, hb->b, hb->db, K, rho);
+        bds += dw_hermite_coef_term(ha->b, ha->db, hb->b, hb->db, K, rho);
         from_series = 1;
     }
     int src_v = from_series ? 0 : 1, src_d = src_v;

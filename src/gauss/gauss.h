@@ -88,6 +88,10 @@ typedef struct dw_hermite {
  * finite or the rules disagree by more than 1e-3 relative (no convergence: e.g. phi = exp(z^2) at q >= 1/4). */
 dw_status dw_hermite_expand(dw_fn f, const void *ctx, double q, int K, dw_hermite *h);
 
+/* sum_{k<=K} |rho|^k (da_k |b_k| + db_k |a_k| + da_k db_k): what the errors da, db of two coefficient vectors a, b
+ * can change in their Mehler series at rho (the series bounds of hermite.c and act's kinked route). */
+double dw_hermite_coef_term(const double *a, const double *da, const double *b, const double *db, int K, double rho);
+
 /* Mehler series sum_{k<=K} ka_k kb_k rho^k and the Cauchy-Schwarz truncation bound
  * |rho|^{K+1} sqrt(tail_a tail_b) (+ a rounding term). |rho| <= 1. */
 dw_status dw_mehler(const double *ka, const double *kb, int K, double rho, double tail_a, double tail_b, double *value,

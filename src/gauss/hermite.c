@@ -206,7 +206,7 @@ dw_status dw_mehler(const double *ka, const double *kb, int K, double rho, doubl
 }
 
 /* sum_k |rho|^k (da_k |b_k| + db_k |a_k| + da_k db_k): the effect of the coefficients' errors on the series. */
-static double coef_term(const double *a, const double *da, const double *b, const double *db, int K, double rho)
+double dw_hermite_coef_term(const double *a, const double *da, const double *b, const double *db, int K, double rho)
 {
     double s = 0, p = 1, r = fabs(rho);
     for (int k = 0; k <= K; k++) {
@@ -243,10 +243,10 @@ dw_status dw_dual_generic(dw_fn f, const void *ctx, double a, double b, double c
     double sc = sqrt(ha->e2 * hb->e2), scd = sqrt(ha->ed2 * hb->ed2);
     double vs, bs, vds = 0, bds = 0;
     dw_mehler(ha->a, hb->a, K, rho, ha->tail_a, hb->tail_a, &vs, &bs);
-    bs += coef_term(ha->a, ha->da, hb->a, hb->da, K, rho);
+    bs += dw_hermite_coef_term(ha->a, ha->da, hb->a, hb->da, K, rho);
     if (Vd) {
         dw_mehler(ha->b, hb->b, K, rho, ha->tail_b, hb->tail_b, &vds, &bds);
-        bds += coef_term(ha->b, ha->db, hb->b, hb->db, K, rho);
+        bds += dw_hermite_coef_term(ha->b, ha->db, hb->b, hb->db, K, rho);
     }
     int src_v = 0, src_d = 0; /* 0 hermite, 1 quadrature-2d, 2 quadrature-polar */
     int rough = ha->rough || hb->rough;

@@ -12,52 +12,12 @@
 
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 
-#define P1 10
-#define P2 16
 #define R_MAX 16.0
 #define R_PANEL 0.5
 #define GRADE 0.2
 #define LEVELS 6
-
-static double gl_t[2][P2], gl_w[2][P2];
-static pthread_once_t gl_once = PTHREAD_ONCE_INIT;
-
-/* P_n(x) by the three-term recurrence; *dp = P_n'(x). */
-static double legendre(int n, double x, double *dp)
-{
-    double p0 = 1, p1 = x;
-    for (int k = 2; k <= n; k++) {
-        double p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-    }
-    *dp = n * (x * p1 - p0) / (x * x - 1);
-    return p1;
-}
-
-static void gl_rule(int n, double *t, double *w)
-{
-    for (int i = 0; i < n; i++) {
-        double x = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
-        for (int it = 0; it < 100; it++) {
-            double dx = legendre(n, x, &dp) / dp;
-            x -= dx;
-            if (fabs(dx) < 1e-16) break;
-        }
-        legendre(n, x, &dp);
-        t[i] = x;
-        w[i] = 2 / ((1 - x * x) * dp * dp);
-    }
-}
-
-static void gl_init(void)
-{
-    gl_rule(P1, gl_t[0], gl_w[0]);
-    gl_rule(P2, gl_t[1], gl_w[1]);
-}
 
 typedef struct {
     dw_fn f;
@@ -124,14 +84,15 @@ dw_status dw_dual_quad_polar(dw_fn f, const void *ctx, double a, double b, doubl
 {
     if (!f || !v || !ev || !(a > 0) || !(b > 0) || !(fabs(rho) <= 1.0) || !(s >= 0 && s <= 1))
         return dw_fail(DW_ERR_INVALID, "polar quadrature: invalid arguments (a = %g, b = %g, rho = %g)", a, b, rho);
-    pthread_once(&gl_once, gl_init);
     double th = atan2(s, rho); /* th in [0, pi] */
     double br[5] = {0.5 * M_PI, 1.5 * M_PI, th + 0.5 * M_PI, fmod(th + 1.5 * M_PI, 2 * M_PI), 0};
     qsort(br, 4, sizeof(double), cmp_double);
     br[4] = br[0] + 2 * M_PI;
     double res[2], resd[2], rabs = 0;
     for (int lev = 0; lev < 2; lev++) {
-        polar_ctx c = {f, ctx, sqrt(a), sqrt(b), th, lev ? P2 : P1, gl_t[lev], gl_w[lev], 0, 0, 0};
+        const double *gt, *gw;
+        const int np = dw_gl_rule(lev, &gt, &gw); /* 10, then 16 Gauss-Legendre points (cond.c's rules) */
+        polar_ctx c = {f, ctx, sqrt(a), sqrt(b), th, np, gt, gw, 0, 0, 0};
         for (int k = 0; k < 4; k++) interval(&c, br[k], br[k + 1]);
         res[lev] = c.v / (2 * M_PI);
         resd[lev] = c.vd / (2 * M_PI);
