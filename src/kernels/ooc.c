@@ -38,7 +38,7 @@ static dw_status block_tile(void *ctx, size_t k, int tid)
     const size_t lstride = r->B * r->w, at = (i0 - r->r0) * r->w + (j0 - r->cb);
     double *K = r->ntk_only ? NULL : r->buf + at;
     double *T = r->nout == 2 ? r->buf + r->L * lstride + at : r->ntk_only ? r->buf + at : NULL;
-    dw_status s = dw_kern_tile(r->p, i0, i1, j0, j1, K, T, r->w, lstride, r->p->symmetric ? 2 : 0);
+    dw_status s = dw_kern_tile(r->p, i0, i1, j0, j1, K, T, r->w, lstride, r->p->symmetric ? (r->whole ? 1 : 2) : 0);
     const size_t done = atomic_fetch_add(&r->done, 1) + 1;
     if (!s && tid == 0 && r->o && r->o->progress &&
         r->o->progress(r->o->progress_ctx, (double)done, r->total) != 0)
@@ -46,8 +46,8 @@ static dw_status block_tile(void *ctx, size_t k, int tid)
     return s;
 }
 
-/* Symmetric: the block's entries j < i within it from their mirror, and the diagonal of K (the per-point recursion,
- * as dw_kernel_gram). */
+/* Symmetric: the block's entries j < i within it from their mirror (stored by the tiles already when whole), and
+ * the diagonal of K (the per-point recursion, as dw_kernel_gram). */
 static void block_fill(const ooc_run *r)
 {
     const dw_kernel_plan *p = r->p;
@@ -55,7 +55,7 @@ static void block_fill(const ooc_run *r)
     for (size_t ol = 0; ol < r->nout * r->L; ol++) {
         double *v = r->buf + ol * lstride;
         /* (j, i) <- (i, j) for r0 <= i < j < r1: the upper triangle transposed into the lower one */
-        dw_ooc_transpose(v + c0, r->w, v + c0, r->w, nb, nb, true);
+        if (!r->whole) dw_ooc_transpose(v + c0, r->w, v + c0, r->w, nb, nb, true);
         if (ol < r->L && !r->ntk_only) {
             const double *a = field(p, &p->X, p->all_layers ? (int)ol : p->depth, F_A);
             for (size_t i = r->r0; i < r->r1; i++) v[(i - r->r0) * r->w + i - r->cb] = a[i];
@@ -144,11 +144,20 @@ static dw_status run_blocks(ooc_run *r, ooc_files *f, int nbuf)
     dw_kernel_plan *p = (dw_kernel_plan *)r->p;
     const ooc_layout lay = {r->n, r->m, r->L, r->nout, r->B, p->symmetric};
     double *bufs[2] = {NULL, NULL};
-    for (int k = 0; k < nbuf; k++)
-        bufs[k] = dw_core_alloc_large(r->nout * r->L * r->B * r->m * sizeof(double), "the kernel's row block");
+    const size_t count = r->nout * r->L * r->B * r->m;
+    for (int k = 0; k < nbuf; k++) bufs[k] = dw_core_alloc_large(count * sizeof(double), "the kernel's row block");
     r->tiles = dw_alloc(dw_ooc_tile_slots(r->B, r->m), sizeof(size_t), "tile list");
     ooc_writer *wr = NULL;
     dw_status s = !bufs[0] || (nbuf == 2 && !bufs[1]) || !r->tiles ? DW_ERR_NOMEM : DW_OK;
+    if (!s && f->whole) { /* one block of every row: computed, then written in one pass on this thread */
+        r->r0 = 0;
+        r->r1 = r->n;
+        r->buf = bufs[0];
+        if (!(s = dw_ooc_compute(r))) s = dw_ooc_write_whole(f, r->buf, count * sizeof(double));
+        free(r->tiles);
+        dw_core_free_large(bufs[0]);
+        return s;
+    }
     if (!s) s = dw_ooc_writer_start(&wr, f, &lay);
     int k = 0;
     for (r->r0 = f->rows_done; !s && r->r0 < r->n; r->r0 = r->r1, k ^= nbuf - 1) {
@@ -219,6 +228,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
         return s;
     }
     f.hash = run_hash(p, &f, nngp, ntk);
+    f.whole = B >= n;
     if ((s = dw_ooc_open(&f, o && o->resume))) {
         dw_ooc_close(&f, true);
         dw_kernel_plan_clear(p);
@@ -232,7 +242,7 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
         p->stats->routes = f.stats.routes;
     }
     f.sync = (n + B - 1) / B > 1;
-    ooc_run r = {.p = p, .n = n, .m = m, .L = L, .nout = nout, .B = B, .ntk_only = !nngp, .o = o};
+    ooc_run r = {.p = p, .n = n, .m = m, .L = L, .nout = nout, .B = B, .ntk_only = !nngp, .whole = f.whole, .o = o};
     atomic_init(&r.done, 0);
     atomic_init(&r.cancel, 0);
     size_t total = dw_ooc_count_tiles(&r, 0, f.rows_done);

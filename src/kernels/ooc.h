@@ -24,6 +24,9 @@ typedef struct ooc_files {
     size_t n;                     /* rows of the Gram matrix */
     size_t rows_done;             /* completed rows (from the side file when resumed) */
     bool sync;                    /* several blocks: each is synced before it is recorded, the file before the rename */
+    bool whole;                   /* one block holds every row (set before dw_ooc_open, cleared by a resume of some
+                                   * rows): no side file, no sized file; the header and the data go in one sequential
+                                   * pass on the calling thread (dw_ooc_write_whole), as dw_io_write_npy writes */
     gen_stats stats;              /* generic activations: the tile statistics of the completed rows */
 } ooc_files;
 
@@ -39,13 +42,17 @@ dw_status dw_ooc_names(ooc_files *f, const char *path, int ndim, const size_t *s
 dw_status dw_ooc_check_space(const ooc_files *f);
 /* Open and lock the partial file. resume: continue from the side file when its hash is f->hash (else
  * DW_ERR_INVALID, the files kept), from row 0 when there is none; otherwise the old files are removed. Then the
- * header and the size are set and the side file records the start. */
+ * header and the size are set and the side file records the start; f->whole with nothing to resume: the partial
+ * file is left empty for dw_ooc_write_whole and no side file is written (a run in one block has no rows to resume). */
 dw_status dw_ooc_open(ooc_files *f, bool resume);
+/* f->whole: the header, then `bytes` of data, written sequentially from the start of the empty partial file (the
+ * bytes of the block-by-block route: the data of one block of every row is the whole array in file order). */
+dw_status dw_ooc_write_whole(ooc_files *f, const void *data, size_t bytes);
 /* Write bytes at offset `off` of the data (after the header). */
 dw_status dw_ooc_write(ooc_files *f, const void *buf, size_t bytes, uint64_t off);
 /* Record rows_done and stats in the side file (atomically: .tmp then rename). */
 dw_status dw_ooc_record(ooc_files *f);
-/* fsync (f->sync), rename the partial file to the output, remove the side file. */
+/* fsync (f->sync), rename the partial file to the output, remove the side file (if not f->whole: none). */
 dw_status dw_ooc_finish(ooc_files *f);
 /* Release everything; keep: leave the partial and side files for a resume, else remove them. */
 void dw_ooc_close(ooc_files *f, bool keep);
@@ -101,6 +108,8 @@ typedef struct ooc_run {
     size_t *tiles;            /* the block's tiles (i0, j0) */
     size_t ntiles;
     bool ntk_only;            /* the one output is Theta */
+    bool whole;               /* one block of every row (ooc_files.whole): a symmetric Gram's tiles store their mirror
+                               * from cache (dw_kern_tile's sym 1, as dw_kernel_gram), not by a serial transpose */
     atomic_size_t done;       /* tiles done (progress) */
     double total;             /* tiles of the whole Gram matrix */
     const dw_kernel_opts *o;

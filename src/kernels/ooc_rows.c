@@ -70,7 +70,7 @@ static dw_status run_blocks(const ooc_rows_job *j, const dw_file_opts *fo, ooc_f
         bufs[k] = dw_core_alloc_large(j->nout * B * m * sizeof(double), "the Gram's row block");
     ooc_writer *wr = NULL;
     dw_status s = !bufs[0] || (nbuf == 2 && !bufs[1]) ? DW_ERR_NOMEM : DW_OK;
-    if (!s) s = dw_ooc_writer_start(&wr, f, &lay);
+    if (!s && !f->whole) s = dw_ooc_writer_start(&wr, f, &lay); /* whole: one block, written on this thread */
     int k = 0;
     for (size_t r0 = f->rows_done, r1; !s && r0 < n; r0 = r1, k ^= nbuf - 1) {
         r1 = r0 + B < n ? r0 + B : n;
@@ -79,6 +79,10 @@ static dw_status run_blocks(const ooc_rows_job *j, const dw_file_opts *fo, ooc_f
         if ((s = j->rows(j->ctx, r0, r1, buf, w, B * w))) break;
         if (j->symmetric) /* (j, i) <- (i, j) for r0 <= i < j < r1 */
             for (size_t o = 0; o < j->nout; o++) dw_ooc_transpose(buf + o * B * w, w, buf + o * B * w, w, nb, nb, true);
+        if (f->whole) { /* every row (B = n): the block is the file's data in order */
+            s = dw_ooc_write_whole(f, buf, j->nout * n * m * sizeof(double));
+            break;
+        }
         ooc_block blk = {buf, r0, r1, cb, w, {0, 0, 0, 0, 0, 0}};
         if (j->block_stats) j->block_stats(j->ctx, &blk.stats);
         if ((s = dw_ooc_writer_post(wr, &blk))) break;
@@ -121,6 +125,7 @@ dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo)
         return s;
     }
     f.hash = dw_ooc_hash(j->hash, f.head, f.head_len);
+    f.whole = B >= j->n;
     bool cancelled = false, keep = true; /* a refused resume keeps the files */
     if (!(s = dw_ooc_open(&f, fo && fo->resume))) {
         keep = false;

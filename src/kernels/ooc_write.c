@@ -1,8 +1,9 @@
 /* The out-of-core Gram's writer (ooc.h): a thread that puts a computed block of rows at its place in the .npy,
  * syncs it, and records it in the side file, while the driver (ooc.c) computes the next block into the other
  * buffer, so the disk's time hides behind the computation. With several blocks each is synced before it is
- * recorded, so the side file never claims rows that a crash of the machine could lose; a run of one block is
- * written like the library's other outputs (dw_io_write_npy: temporary file and rename, no sync). */
+ * recorded, so the side file never claims rows that a crash of the machine could lose. A run of one block does not
+ * come here: it is written like the library's other outputs (ooc_files.c dw_ooc_write_whole: header and data in one
+ * sequential pass into the partial file, then the rename; no sync, no side file). */
 #include "kernels/ooc.h"
 
 #include <errno.h>

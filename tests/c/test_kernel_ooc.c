@@ -4,7 +4,7 @@
  * callback that stops) leaves the previous output untouched and resumes to the same bytes and info; a resume with
  * other inputs is refused and keeps the files; a locked output is refused; the error paths of the options. The same
  * for nets of the architecture engine (a convolution with a pool: pairs one by one; dense layers of two generic
- * activations: pairs in row blocks), whose blocks need not be whole tiles. */
+ * activations: pairs in row blocks), whose blocks need not be whole tiles; a run in one block (no side file). */
 #include "check.h"
 #include "deepwick.h"
 
@@ -319,6 +319,82 @@ static void test_arch(void)
     free(want);
 }
 
+/* One block of every row (the memory holds the whole result): written in one sequential pass with no side file (the
+ * progress callback never sees one), the bytes of dw_kernel_gram; a resume of an interrupted block-by-block run
+ * continues from its rows although the memory now holds every row; an interrupted one-block run leaves the previous
+ * output and no side file, and a resume of it starts again. */
+static int side_seen;
+static int progress_side(void *ctx, double done, double total)
+{
+    side_seen |= exists(side);
+    return progress(ctx, done, total);
+}
+
+static void test_whole(void)
+{
+    const size_t n = 300, d = 3;
+    double *X = malloc(n * d * sizeof(double)), *want = malloc(2 * n * n * sizeof(double)), *got;
+    unsigned long long seed = 5;
+    for (size_t i = 0; i < n * d; i++) X[i] = 2.0 * urand(&seed) - 1.0;
+    dw_act *act;
+    dw_net *net = make_net("erf", &act);
+    dw_kernel_opts *o = NULL;
+    dw_kernel_info *iw = NULL, *ig = NULL;
+    CHECK(dw_kernel_opts_init(&o) == DW_OK && dw_kernel_opts_set_threads(o, 2) == DW_OK);
+    CHECK(dw_kernel_info_init(&iw) == DW_OK && dw_kernel_info_init(&ig) == DW_OK);
+    CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, want, want + n * n, iw) == DW_OK);
+    CHECK(dw_kernel_opts_set_progress(o, progress_side, NULL) == DW_OK);
+    double fixed, row;
+    CHECK(dw_kernel_gram_file_bytes(net, o, n, n, true, true, &fixed, &row) == DW_OK);
+    const double all = fixed + (n + 0.5) * row;
+    side_seen = 0;
+    stop_after = 0;
+    CHECK(dw_kernel_opts_set_memory(o, all) == DW_OK);
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, ig) == DW_OK);
+    CHECK((got = read_data(out, 2 * n * n)) && !memcmp(got, want, 2 * n * n * sizeof(double)));
+    free(got);
+    info_same(iw, ig);
+    CHECK(!side_seen && !exists(partial) && !exists(side));
+    /* interrupted in blocks of 64 rows, resumed with memory for every row */
+    CHECK(dw_kernel_opts_set_memory(o, fixed + 128.5 * row) == DW_OK);
+    stop_after = 6;
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, NULL) == DW_ERR_INVALID);
+    CHECK(exists(partial) && exists(side));
+    CHECK(dw_kernel_opts_set_memory(o, all) == DW_OK && dw_kernel_opts_set_resume(o, true) == DW_OK);
+    stop_after = 0;
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, ig) == DW_OK);
+    CHECK((got = read_data(out, 2 * n * n)) && !memcmp(got, want, 2 * n * n * sizeof(double)));
+    free(got);
+    info_same(iw, ig);
+    CHECK(!exists(partial) && !exists(side));
+    /* a one-block run interrupted: the previous output stays, no side file; the resume starts again */
+    FILE *f = fopen(out, "wb");
+    fputs("previous", f);
+    fclose(f);
+    CHECK(dw_kernel_opts_set_resume(o, false) == DW_OK && dw_kernel_opts_set_threads(o, 1) == DW_OK);
+    side_seen = 0;
+    stop_after = 1; /* one thread: the progress is called after every tile (with two, the caller may take none) */
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, NULL) == DW_ERR_INVALID);
+    char prev[16] = "";
+    CHECK((f = fopen(out, "rb")) && fread(prev, 1, sizeof prev - 1, f) == 8 && !strcmp(prev, "previous"));
+    if (f) fclose(f);
+    CHECK(!side_seen && !exists(side));
+    CHECK(dw_kernel_opts_set_resume(o, true) == DW_OK);
+    stop_after = 0;
+    CHECK(dw_kernel_gram_file(net, o, X, n, NULL, n, d, true, true, out, NULL) == DW_OK);
+    CHECK((got = read_data(out, 2 * n * n)) && !memcmp(got, want, 2 * n * n * sizeof(double)));
+    free(got);
+    CHECK(!side_seen && !exists(partial) && !exists(side));
+    unlink(out);
+    dw_kernel_info_clear(iw);
+    dw_kernel_info_clear(ig);
+    dw_kernel_opts_clear(o);
+    dw_net_clear(net);
+    dw_act_clear(act);
+    free(X);
+    free(want);
+}
+
 static void test_errors(void)
 {
     const double X[6] = {0.1, 0.2, 0.3, -0.4, 0.5, 0.6}, Xnan[6] = {0.1, 0.2, NAN, -0.4, 0.5, 0.6};
@@ -365,6 +441,7 @@ int main(void)
     snprintf(side, sizeof side, "%s/.K.npy.deepwick-resume", dir);
     test_bits();
     test_resume();
+    test_whole();
     test_errors();
     test_arch();
     unlink(out);
