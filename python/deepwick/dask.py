@@ -19,11 +19,13 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 try:
+    import dask
     import dask.array as da
     from dask.array.core import normalize_chunks
     from dask._task_spec import Task, TaskRef
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+    from dask.utils import parse_bytes
 except ImportError as e:  # pragma: no cover - exercised by test_dask's import test in a subprocess
     raise ImportError("deepwick.dask needs dask (pip install 'deepwick[dask]'): %s" % e) from None
 
@@ -47,6 +49,10 @@ class Kernels(NamedTuple):
     nngp: Optional[da.Array]
     ntk: Optional[da.Array]
 
+
+# chunks='auto': blocks of at most this many bytes (or dask's array.chunk-size if smaller): 2048 x 2048 doubles,
+# a quarter of a second of one core for relu depth 5, so that even n = 10,000 gives 15 tiles to share out.
+AUTO_BYTES = 32 << 20
 
 # Inputs embedded in every block's task when the copies sent to the workers (their bytes times the number of
 # blocks) stay under this; above it they are one key of the graph, fetched once by each worker.
@@ -147,7 +153,7 @@ def _axis_chunks(name: str, c: Any) -> Any:
 
 def _normalize(chunks: Any, lead: Tuple[int, ...], n: int, m: int) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     """The row and column blocks (dask.array's normalize_chunks) of the (n, m) axes; the leading axes are whole."""
-    limit = None
+    limit: Any = min(AUTO_BYTES, parse_bytes(dask.config.get("array.chunk-size")))
     if isinstance(chunks, str) and chunks != "auto":
         limit, chunks = chunks, "auto"  # a block size in bytes, as dask.array takes it ('64MiB')
     if isinstance(chunks, (tuple, list)) and len(chunks) == len(lead) + 2 and lead:
@@ -193,8 +199,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     depth, act, weight_var, bias_var, kind, param, width, all_layers
         As in :func:`deepwick.kernel`.
     chunks : int, str, or tuple, default 'auto'
-        Blocks of the (n, m) axes, as dask.array spells them: an int (square blocks), 'auto' or a size in bytes
-        ('64MiB', dask's ``array.chunk-size`` for 'auto'), a pair (rows, columns) each an int, -1 or None (the
+        Blocks of the (n, m) axes, as dask.array spells them: an int (square blocks), 'auto' (blocks of at most
+        32 MiB, or dask's ``array.chunk-size`` if smaller: many blocks of similar cost share out evenly) or a size
+        in bytes ('64MiB'), a pair (rows, columns) each an int, -1 or None (the
         whole axis), 'auto' or a tuple of block sizes; or a spec of every axis of the result whose leading axes
         (kind='both', all_layers) are whole. Square blocks of equal sizes on both axes make K(X, X) cheapest.
 
