@@ -18,7 +18,10 @@ K(X, X).
 Each timing reports the wall clock and the CPU seconds (getrusage of this process, and of the worker processes
 through client.run): on a loaded machine the CPU seconds are the comparable figure. The workers' event loops cost
 CPU while they wait (measured idle over 5 s first, printed as a rate): "idle-corrected" subtracts that rate times
-the wall time. The Dask result is checked
+the wall time. With --trace, each persist is also timed by the task stream (distributed.get_task_stream): every
+block's start and stop on its worker, the makespan (first start to last stop), the ideal schedule for those blocks
+(max(sum of the block times / workers, longest block)), and the time before the first block and after the last one.
+The Dask result is checked
 bit for bit against the in-process one. No assertion on the times: a benchmark, not a test (the bits are checked by
 tests/python/test_dask.py).
 """
@@ -41,6 +44,24 @@ def cpu_self() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def trace(stream: list, t0: float, t1: float, workers: int) -> None:
+    """The blocks of one persist per worker (start-stop after the call, in s) and the schedule against the ideal."""
+    spans: dict = {}
+    for t in stream:
+        for ss in t["startstops"]:
+            if ss["action"] == "compute":
+                spans.setdefault(t["worker"], []).append((ss["start"] - t0, ss["stop"] - t0, t["key"]))
+    for k, w in enumerate(sorted(spans)):
+        print("  worker %d: %s" % (k, " ".join("%s %.2f-%.2f" % (repr(key[1:]).replace(" ", ""), a, b)
+                                               for a, b, key in sorted(spans[w]) if b - a > 1e-3)))
+    blocks = [b - a for s in spans.values() for a, b, _ in s]
+    first, last = min(a for s in spans.values() for a, _, _ in s), max(b for s in spans.values() for _, b, _ in s)
+    ideal = max(sum(blocks) / workers, max(blocks))
+    print("  wall %.2f s: first block at %.2f, last done %.2f, after it %.2f; makespan %.2f s, blocks %.2f s in all, "
+          "ideal %.2f s (makespan / ideal %.2f)" % (t1 - t0, first, last, t1 - t0 - last, last - first, sum(blocks),
+                                                    ideal, (last - first) / ideal))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=10000)
@@ -48,6 +69,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--kind", default="nngp", choices=["nngp", "ntk", "both"])
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--trace", action="store_true", help="print the task stream of each persist")
+    ap.add_argument("--no-compute", action="store_true", help="skip the gather into the client and the sync run")
     a = ap.parse_args()
     import deepwick
     import deepwick.dask
@@ -77,18 +100,24 @@ def main() -> None:
 
         for _ in range(a.repeat):
             A = deepwick.dask.kernel(X, kind=a.kind, chunks=a.chunks, **KW)
-            w0, c0, t0 = cpu_workers(), cpu_self(), time.perf_counter()
-            P = A.persist()
-            distributed.wait(P)
-            rows.append(("Dask persist", time.perf_counter() - t0, cpu_self() - c0, cpu_workers() - w0))
+            with distributed.get_task_stream(client) as ts:
+                w0, c0, t0, tw0 = cpu_workers(), cpu_self(), time.perf_counter(), time.time()
+                P = A.persist()
+                distributed.wait(P)
+                tw1 = time.time()
+                rows.append(("Dask persist", time.perf_counter() - t0, cpu_self() - c0, cpu_workers() - w0))
+            if a.trace:
+                trace(ts.data, tw0, tw1, a.workers)
             del P
+            if a.no_compute:
+                continue
             A = deepwick.dask.kernel(X, kind=a.kind, chunks=a.chunks, **KW)
             w0, c0, t0 = cpu_workers(), cpu_self(), time.perf_counter()
             K = A.compute()
             rows.append(("Dask compute", time.perf_counter() - t0, cpu_self() - c0, cpu_workers() - w0))
             assert K.tobytes() == ref.tobytes(), "the Dask result differs from the in-process one"
             del K
-    for _ in range(a.repeat):
+    for _ in range(0 if a.no_compute else a.repeat):
         A = deepwick.dask.kernel(X, kind=a.kind, chunks=a.chunks, **KW)
         c0, t0 = cpu_self(), time.perf_counter()
         K = A.compute(scheduler="sync")

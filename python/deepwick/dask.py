@@ -2,8 +2,10 @@
 
 Each block calls ``dw_kernel_tile`` (through ctypes, which releases the GIL during the call) on a plan of the whole
 inputs, so every block holds the entries of the serial ``deepwick.kernel`` bit for bit, on any scheduler: the
-threaded one, ``distributed.LocalCluster``, dask-jobqueue, dask-mpi. The inputs travel once per worker (one key of
-the graph), and each worker builds the plan once for all its blocks.
+threaded one, ``distributed.LocalCluster``, dask-jobqueue, dask-mpi. Small inputs travel inside every block's task
+(no task waits for another to start), large ones as one key of the graph fetched once per worker; each worker builds
+the plan once for all its blocks. The blocks are marked as data producers, so that distributed queues them and hands
+the next one to whichever worker is free (rather than placing them all beside the inputs and stealing them back).
 
 Needs ``dask[array]`` (``pip install deepwick[dask]``); ``import deepwick`` does not import this module.
 """
@@ -11,15 +13,19 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
+import weakref
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
 try:
+    import dask
     import dask.array as da
     from dask.array.core import normalize_chunks
+    from dask._task_spec import Task, TaskRef
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+    from dask.utils import parse_bytes
 except ImportError as e:  # pragma: no cover - exercised by test_dask's import test in a subprocess
     raise ImportError("deepwick.dask needs dask (pip install 'deepwick[dask]'): %s" % e) from None
 
@@ -44,23 +50,59 @@ class Kernels(NamedTuple):
     ntk: Optional[da.Array]
 
 
+# chunks='auto': blocks of at most this many bytes (or dask's array.chunk-size if smaller): 2048 x 2048 doubles,
+# a quarter of a second of one core for relu depth 5, so that even n = 10,000 gives 15 tiles to share out.
+AUTO_BYTES = 32 << 20
+
+# Inputs embedded in every block's task when the copies sent to the workers (their bytes times the number of
+# blocks) stay under this; above it they are one key of the graph, fetched once by each worker.
+EMBED_BYTES = 64 << 20
+
+# The specs alive in this process, by token: a spec unpickled again (every task that embeds it brings a copy) is
+# the one already here, with its plan; the last one used is kept alive between tasks.
+_specs: "weakref.WeakValueDictionary[str, _Spec]" = weakref.WeakValueDictionary()
+_specs_lock = threading.Lock()
+_last_spec: Optional["_Spec"] = None
+
+
+def _spec_from_state(token: str, state: Dict[str, Any]) -> "_Spec":
+    """The unpickler of a _Spec: the one of this process with that token, or a new one registered under it."""
+    global _last_spec
+    with _specs_lock:
+        spec = _specs.get(token)
+        if spec is None:
+            spec = _Spec.__new__(_Spec)
+            spec.__dict__.update(state)
+            spec._lock, spec._plan = threading.Lock(), None
+            _specs[token] = spec
+        if spec.nbytes() <= EMBED_BYTES:
+            _last_spec = spec
+        return spec
+
+
 class _Spec:
-    """The inputs and the network of one Gram matrix: what every block reads (one key of the graph, shipped once
-    to each worker). The C plan is built lazily, once per process holding the object, and never pickled."""
+    """The inputs and the network of one Gram matrix: what every block reads (embedded in every block's task, or
+    one key of the graph shipped once to each worker). The C plan is built lazily, once per process holding the
+    object (a process unpickling it again gets the one it has), and never pickled."""
 
     def __init__(self, X: np.ndarray, Y: Optional[np.ndarray], net_args: Dict[str, Any], kind: str,
                  all_layers: bool) -> None:
         self.X, self.Y, self.net_args, self.kind, self.all_layers = X, Y, net_args, kind, all_layers
+        self.token = tokenize(X, Y, net_args, kind, all_layers)
         self._lock = threading.Lock()
         self._plan: Optional[Tuple[Handle, _net.Net]] = None
+        with _specs_lock:
+            _specs[self.token] = self
 
-    def __getstate__(self) -> Dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_plan")}
+    def __dask_tokenize__(self) -> str:
+        return self.token
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-        self._plan = None
+    def __reduce__(self) -> Tuple[Callable[..., "_Spec"], Tuple[str, Dict[str, Any]]]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_plan")}
+        return _spec_from_state, (self.token, state)
+
+    def nbytes(self) -> int:
+        return int(self.X.nbytes + (0 if self.Y is None else self.Y.nbytes))
 
     def plan(self) -> Handle:
         with self._lock:
@@ -111,7 +153,7 @@ def _axis_chunks(name: str, c: Any) -> Any:
 
 def _normalize(chunks: Any, lead: Tuple[int, ...], n: int, m: int) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     """The row and column blocks (dask.array's normalize_chunks) of the (n, m) axes; the leading axes are whole."""
-    limit = None
+    limit: Any = min(AUTO_BYTES, parse_bytes(dask.config.get("array.chunk-size")))
     if isinstance(chunks, str) and chunks != "auto":
         limit, chunks = chunks, "auto"  # a block size in bytes, as dask.array takes it ('64MiB')
     if isinstance(chunks, (tuple, list)) and len(chunks) == len(lead) + 2 and lead:
@@ -157,8 +199,9 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     depth, act, weight_var, bias_var, kind, param, width, all_layers
         As in :func:`deepwick.kernel`.
     chunks : int, str, or tuple, default 'auto'
-        Blocks of the (n, m) axes, as dask.array spells them: an int (square blocks), 'auto' or a size in bytes
-        ('64MiB', dask's ``array.chunk-size`` for 'auto'), a pair (rows, columns) each an int, -1 or None (the
+        Blocks of the (n, m) axes, as dask.array spells them: an int (square blocks), 'auto' (blocks of at most
+        32 MiB, or dask's ``array.chunk-size`` if smaller: many blocks of similar cost share out evenly) or a size
+        in bytes ('64MiB'), a pair (rows, columns) each an int, -1 or None (the
         whole axis), 'auto' or a tuple of block sizes; or a spec of every axis of the result whose leading axes
         (kind='both', all_layers) are whole. Square blocks of equal sizes on both axes make K(X, X) cheapest.
 
@@ -193,20 +236,24 @@ def kernel(X: Any, Y: Any = None, *, depth: int, act: Union[str, Activation], we
     m = n if Yc is None else Yc.shape[0]
     lead = ((2,) if kind == "both" else ()) + ((depth + 1,) if all_layers else ())
     rows, cols = _normalize(chunks, lead, n, m)
-    token = tokenize(Xc, Yc, net_args, kind, bool(all_layers), rows, cols)
+    token = tokenize(spec.token, rows, cols)
     name, inputs = "deepwick-kernel-" + token, "deepwick-kernel-inputs-" + token
-    layer: Dict[Any, Any] = {inputs: spec}
     mirror = Yc is None and rows == cols  # K(X, X) with the same blocks on both axes: lower blocks transposed
+    nblocks = len(rows) * len(cols) - (len(rows) * (len(rows) - 1) // 2 if mirror else 0)
+    layer: Dict[Any, Any] = {}
+    arg: Any = spec
+    if spec.nbytes() * nblocks > EMBED_BYTES:
+        layer[inputs], arg = spec, TaskRef(inputs)
     r0 = np.concatenate([[0], np.cumsum(rows)]).astype(int).tolist()
     c0 = np.concatenate([[0], np.cumsum(cols)]).astype(int).tolist()
     zeros = (0,) * len(lead)
     for a in range(len(rows)):
         for b in range(len(cols)):
             key = (name,) + zeros + (a, b)
-            if mirror and a > b:
-                layer[key] = (_transpose, (name,) + zeros + (b, a))
-            else:
-                layer[key] = (_block, inputs, lead, r0[a], r0[a + 1], c0[b], c0[b + 1])
+            if mirror and a > b:  # beside its mirror (the scheduler places it where its dependency is)
+                layer[key] = Task(key, _transpose, TaskRef((name,) + zeros + (b, a)))
+            else:  # a data producer: queued by distributed, the next one to the next free worker
+                layer[key] = Task(key, _block, arg, lead, r0[a], r0[a + 1], c0[b], c0[b + 1], _data_producer=True)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[])
     A = da.Array(graph, name, chunks=tuple((s,) for s in lead) + (rows, cols), dtype=np.float64,
                  meta=np.empty((0,) * (len(lead) + 2)))

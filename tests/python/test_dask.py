@@ -59,17 +59,65 @@ CASES = [(None, "relu", dict(kind="nngp"), 40),
          (Y, "elu", dict(kind="ntk", param="standard", width=[50, 60, 70]), (-1, 20))]
 
 
-def test_local_cluster_bit_identical(client):
+@pytest.mark.parametrize("embed", [True, False])
+def test_local_cluster_bit_identical(client, monkeypatch, embed):
+    """Inputs embedded in every block's task (small) or one key fetched by each worker (EMBED_BYTES exceeded)."""
+    if not embed:
+        monkeypatch.setattr(dd, "EMBED_BYTES", 0)
     arrays = [dd.kernel(X, y, act=act, chunks=ch, **NET, **kw) for y, act, kw, ch in CASES]
     assert len(client.scheduler_info()["workers"]) == 2
-    results = client.compute(arrays, sync=True)
+    with distributed.get_task_stream(client) as ts:
+        results = client.compute(arrays, sync=True)
     for (y, act, kw, ch), A, got in zip(CASES, arrays, results):
         want = deepwick.kernel(X, y, act=act, **NET, **kw)
         assert A.shape == want.shape and A.dtype == np.float64
         assert same_bits(got, want), (act, kw, ch)
-    # both workers took blocks
-    done = client.run(lambda dask_worker: len(dask_worker.data))
-    assert len(done) == 2
+    # both workers computed tiles (the blocks are queued, the next one to the free worker)
+    tiles = [t for t in ts.data if isinstance(t["key"], tuple) and t["key"][0].startswith("deepwick-kernel-")]
+    assert len({t["worker"] for t in tiles}) == 2
+
+
+def test_graph_placement(monkeypatch):
+    """Each tile is a data producer (queued by distributed) reading the inputs from its own task when they are small,
+    from one inputs key otherwise; each transpose depends on its mirror alone."""
+    from dask._task_spec import convert_legacy_graph
+
+    for limit, embedded in [(dd.EMBED_BYTES, True), (X.nbytes * 6 - 1, False)]:
+        monkeypatch.setattr(dd, "EMBED_BYTES", limit)
+        A = dd.kernel(X, act="relu", depth=1, chunks=50)  # 6 tiles on and above the diagonal, 3 transposes
+        g = convert_legacy_graph(dict(A.__dask_graph__()))
+        inputs = [k for k in g if isinstance(k, str) and k.startswith("deepwick-kernel-inputs-")]
+        assert len(inputs) == (0 if embedded else 1)
+        tiles = [k for k in g if isinstance(k, tuple)]
+        assert len(tiles) == 9
+        for (_, a, b) in tiles:
+            t = g[(A.name, a, b)]
+            if a > b:
+                assert not t.data_producer and t.dependencies == {(A.name, b, a)}
+            else:
+                assert t.data_producer and t.dependencies == (set() if embedded else set(inputs))
+
+
+def test_spec_one_per_process():
+    """A spec unpickled in a process that has it (each embedding task brings a copy) is that one, with its plan;
+    in a process without it, the copies of one token are one object too."""
+    import pickle
+
+    A = dd._Spec(X, None, dict(depth=2, act="relu", weight_var=2.0, bias_var=0.0, width=None, param="ntk"),
+                 "nngp", False)
+    plan = A.plan()
+    B = pickle.loads(pickle.dumps(A))
+    assert B is A and B.plan() is plan
+    code = ("import pickle, sys\n"
+            "import deepwick.dask as dd\n"
+            "s = pickle.loads(sys.stdin.buffer.read())\n"
+            "p = s.plan()\n"
+            "t = pickle.loads(pickle.dumps(s))\n"
+            "assert t is s and t.plan() is p and s.X.shape == (150, 6)\n"
+            "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(A), capture_output=True,
+                       env=dict(os.environ), timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == b"ok", r.stderr
 
 
 @pytest.mark.parametrize("y, act, kw, ch", CASES)
@@ -96,6 +144,14 @@ def test_chunks_layout(monkeypatch):
     D = dd.kernel(X, act="relu", depth=1, chunks="8KiB")
     assert max(r * c for r in D.chunks[0] for c in D.chunks[1]) <= 1024
     assert same_bits(D.compute(scheduler="threads"), deepwick.kernel(X, act="relu", depth=1))
+    # 'auto': blocks of at most AUTO_BYTES (here 8 KiB), or dask's array.chunk-size where that is smaller (4 KiB)
+    monkeypatch.setattr(dd, "AUTO_BYTES", 8192)
+    E = dd.kernel(X, act="relu", depth=1)
+    assert max(r * c for r in E.chunks[0] for c in E.chunks[1]) <= 1024 and len(E.chunks[0]) > 1
+    with dask.config.set({"array.chunk-size": "4KiB"}):
+        F = dd.kernel(X, act="relu", depth=1, kind="both")
+    assert max(2 * r * c for r in F.chunks[1] for c in F.chunks[2]) <= 512 and len(F.chunks[1]) > len(E.chunks[0])
+    assert same_bits(F.compute(scheduler="threads"), deepwick.kernel(X, act="relu", depth=1, kind="both"))
 
 
 def test_tuple_kind():
