@@ -62,7 +62,8 @@ static dw_status put_rows(const ooc_layout *y, const ooc_block *b, const double 
     if (!y->symmetric || b->r0 == 0) /* whole rows, contiguous in the buffer and in the file */
         return put(ctx, v, nb * m, base + (uint64_t)b->r0 * m * 8u);
     for (size_t i = b->r0; i < b->r1; i++) {
-        dw_status s = put(ctx, v + (i - b->r0) * b->w + (b->r0 - b->cb), m - b->r0, base + ((uint64_t)i * m + b->r0) * 8u);
+        const uint64_t off = base + ((uint64_t)i * m + b->r0) * 8u;
+        dw_status s = put(ctx, v + (i - b->r0) * b->w + (b->r0 - b->cb), m - b->r0, off);
         if (s) return s;
     }
     return DW_OK;

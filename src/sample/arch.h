@@ -152,6 +152,9 @@ dw_status dw_asamp_forward_drawn(const dw_net *net, const dw_sample_opts *o, con
                                  double *F);
 dw_status dw_asamp_gram_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, const double *Y,
                               size_t m, size_t d, int kind, double *G);
+/* arch_file.c: the out-of-core files' hash (kernels/ooc.h) of what a net decides: the library's version, `tag`, the
+ * net's canonical spelling, parameterisation and input shape. */
+dw_status dw_asamp_hash_net(const dw_net *net, const char *tag, uint64_t *h);
 /* arch_file.c: dw_sample_network_gram_file on a net that is not fully connected (the network of sample
  * first_sample of seed, drawn here): dw_sample_params_gram_file's route. */
 dw_status dw_asamp_gram_file_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,

@@ -41,22 +41,32 @@ static dw_status params_file_rows(void *ctx, size_t r0, size_t r1, double *buf, 
     return DW_OK;
 }
 
-/* Everything that decides the bits: the net's canonical spelling, parameterisation and input shape, the default
- * width, the dropout streams (seed, sample), the kind, the parameters and the points. */
-static dw_status params_hash(const dw_net *net, const dw_sample_opts *o, const double *theta, size_t npar,
-                             const double *X, size_t n, const double *Y, size_t m, size_t d, int kind, uint64_t *out)
+dw_status dw_asamp_hash_net(const dw_net *net, const char *tag, uint64_t *out)
 {
     char *spec = NULL;
     dw_status st = dw_net_spec_text(net, &spec);
     if (st) return st;
     uint64_t h = dw_ooc_hash(DW_OOC_HASH0, dw_version(), strlen(dw_version()));
-    h = dw_ooc_hash(dw_ooc_hash(h, "params gram", 11), spec, strlen(spec));
+    h = dw_ooc_hash(dw_ooc_hash(h, tag, strlen(tag)), spec, strlen(spec));
     free(spec);
-    const unsigned long long keys[] = {o->seed, o->first_sample, o->width, (unsigned long long)net->param,
-                                       (unsigned long long)kind, n, Y ? m : 0, d, npar};
-    h = dw_ooc_hash(h, keys, sizeof keys);
+    const unsigned long long param = (unsigned long long)net->param;
+    h = dw_ooc_hash(h, &param, sizeof param);
     h = dw_ooc_hash(h, &net->in_rank, sizeof net->in_rank);
-    h = dw_ooc_hash(h, net->in_shape, net->in_rank * sizeof net->in_shape[0]);
+    *out = dw_ooc_hash(h, net->in_shape, net->in_rank * sizeof net->in_shape[0]);
+    return DW_OK;
+}
+
+/* Everything that decides the bits: the net (dw_asamp_hash_net), the default width, the dropout streams (seed,
+ * sample), the kind, the parameters and the points. */
+static dw_status params_hash(const dw_net *net, const dw_sample_opts *o, const double *theta, size_t npar,
+                             const double *X, size_t n, const double *Y, size_t m, size_t d, int kind, uint64_t *out)
+{
+    uint64_t h;
+    dw_status st = dw_asamp_hash_net(net, "params gram", &h);
+    if (st) return st;
+    const unsigned long long keys[] = {o->seed, o->first_sample, o->width, (unsigned long long)kind, n, Y ? m : 0, d,
+                                       npar};
+    h = dw_ooc_hash(h, keys, sizeof keys);
     h = dw_ooc_hash(h, theta, npar * sizeof(double));
     h = dw_ooc_hash(h, X, n * d * sizeof(double));
     *out = Y ? dw_ooc_hash(h, Y, m * d * sizeof(double)) : h;

@@ -117,24 +117,18 @@ static uint64_t fc_hash(const dw_snet *t, const dw_sample_opts *o, const double 
     return dw_ooc_hash(h, X, n * d * sizeof(double));
 }
 
-/* The hash of an architecture's run: the net's canonical spelling, parameterisation, law and input shape, the
- * default width, the seed and samples, the reduction, the inputs. */
+/* The hash of an architecture's run: the net (dw_asamp_hash_net), its law, the default width, the seed and samples,
+ * the reduction, the inputs. */
 static dw_status arch_hash(const dw_net *net, const asamp_prog *p, const dw_sample_opts *o, const double *X, size_t n,
                            size_t d, size_t S, dw_sample_gram gram, uint64_t *out)
 {
-    char *spec = NULL;
-    dw_status st = dw_net_spec_text(net, &spec);
+    uint64_t h;
+    dw_status st = dw_asamp_hash_net(net, "sample arch", &h);
     if (st) return st;
-    uint64_t h = dw_ooc_hash(DW_OOC_HASH0, dw_version(), strlen(dw_version()));
-    h = dw_ooc_hash(dw_ooc_hash(h, "sample arch", 11), spec, strlen(spec));
-    free(spec);
     const unsigned long long keys[] = {o->seed, o->first_sample, S, (unsigned long long)gram, o->reduce, o->width,
-                                       n, d, (unsigned long long)net->param, (unsigned long long)p->gauss1,
-                                       (unsigned long long)p->law.kind};
+                                       n, d, (unsigned long long)p->gauss1, (unsigned long long)p->law.kind};
     h = dw_ooc_hash(h, keys, sizeof keys);
     h = dw_ooc_hash(h, &p->law.param, sizeof p->law.param);
-    h = dw_ooc_hash(h, &net->in_rank, sizeof net->in_rank);
-    h = dw_ooc_hash(h, net->in_shape, net->in_rank * sizeof net->in_shape[0]);
     *out = dw_ooc_hash(h, X, n * d * sizeof(double));
     return DW_OK;
 }
