@@ -61,14 +61,14 @@ static const cli_opt opts[] = {
      "the n_L outputs: (1/n_L) sum_k sum_l <df_k/dh^l(x), df_k/dh^l(y)> (ws_l a.a + bs_l);\n"
      "nngp: ws_L a^{L-1}(x).a^{L-1}(y) + bs_L", .choices = "nngp|ntk"},
     {"y", CLI_TEXT, F(y), "FILE", "second inputs, m x d: the cross Gram K(x_i, y_j), (n, m)", .flags = 0},
-    {"out", CLI_TEXT, F(out), "FILE", "the Gram, .npy (n, n), or (n, m) with --y; given weights: written by blocks of\n"
-     "rows into .FILE.deepwick-partial beside it, renamed when complete", .flags = CLI_OUTPUT, .ext = ".npy"},
+    {"out", CLI_TEXT, F(out), "FILE", "the Gram, .npy (n, n), or (n, m) with --y: written by blocks of rows into\n"
+     ".FILE.deepwick-partial beside it, renamed when complete", .flags = CLI_OUTPUT, .ext = ".npy"},
     {"memory", CLI_TEXT, F(memory), "SIZE",
-     "given weights: the Gram's working memory, e.g. 2G, 512M (K, M, G, T: powers of\n"
-     "1024; default: half the available memory); the Gram goes to disk by row blocks", .flags = 0},
+     "the Gram's working memory, e.g. 2G, 512M (K, M, G, T: powers of 1024; default:\n"
+     "half the available memory); the Gram goes to disk by row blocks", .flags = 0},
     {"resume", CLI_FLAG, F(resume), NULL,
-     "given weights: continue an interrupted run (Ctrl-C, kill) of the same command from\n"
-     "the Gram's completed rows (recorded in .FILE.deepwick-resume)", .flags = 0},
+     "continue an interrupted run (Ctrl-C, kill) of the same command from the Gram's\n"
+     "completed rows (recorded in .FILE.deepwick-resume)", .flags = 0},
     {"weight-scale", CLI_REALS, F(weight_scale), "S",
      "ws_l: one value or L values (default 1). If the trainable parameters are theta_l with\n"
      "W_l = s_l theta_l, ws_l = s_l^2 (NTK parameterisation: weight_var / n_{l-1})", .flags = CLI_NONNEG},
@@ -157,14 +157,13 @@ static int network_check(const network_args *a)
                                        net_only[k]);
         if (!a->weights || !a->act)
             return cli_usage_error("network", "--%s is required (or --net SPEC)", a->weights ? "act" : "weights");
-        if ((a->memory || a->resume) && !a->gram)
-            return cli_usage_error("network", "--%s: applies to the Gram (--gram nngp|ntk --out G.npy)",
-                                   a->memory ? "memory" : "resume");
-        return cli_outputs_gram(cmd.name, a->outputs, a->gram, a->out);
     }
+    if ((a->memory || a->resume) && !a->gram)
+        return cli_usage_error("network", "--%s: applies to the Gram (--gram nngp|ntk --out G.npy)",
+                               a->memory ? "memory" : "resume");
+    if (!a->net) return cli_outputs_gram(cmd.name, a->outputs, a->gram, a->out);
     static const char *const spelled[] = {"act", NULL};
-    static const char *const given_only[] = {"weights", "biases", "weight-scale", "bias-scale", "memory", "resume",
-                                             NULL};
+    static const char *const given_only[] = {"weights", "biases", "weight-scale", "bias-scale", NULL};
     int rc = cli_net_refuse(&cmd, a, spelled, given_only);
     if (rc >= 0) return rc;
     if (!a->params == !a->init_params)
@@ -334,7 +333,7 @@ static int network_net(network_args *a)
     const dw_sample_gram gram = !a->gram ? DW_SAMPLE_NO_GRAM : strcmp(a->gram, "ntk") ? DW_SAMPLE_NNGP : DW_SAMPLE_NTK;
     int rc = 1, ndim = 0;
     size_t dims[CLI_POINTS_NDIM_MAX], npar = 0, dout = 0;
-    double *theta = NULL, *F = NULL, *G = NULL;
+    double *theta = NULL, *F = NULL;
     dw_net *net = NULL;
     dw_sample_opts *o = NULL;
     dw_matrix X, Y, T;
@@ -384,29 +383,37 @@ static int network_net(network_args *a)
             goto done;
         }
     }
-    if ((a->outputs && (s = dw_core_check_alloc(8.0 * (double)n * (double)dout, "the outputs"))) ||
-        (gram && (s = dw_core_check_alloc(8.0 * (double)n * (double)m, "the Gram matrix")))) {
+    if (a->outputs && (s = dw_core_check_alloc(8.0 * (double)n * (double)dout, "the outputs"))) {
         rc = cli_status(s);
         goto done;
     }
-    if ((a->outputs && !(F = dw_core_alloc_large(n * dout * sizeof *F, "the outputs"))) ||
-        (gram && !(G = dw_core_alloc_large(n * m * sizeof *G, "the Gram matrix")))) {
+    if (a->outputs && !(F = dw_core_alloc_large(n * dout * sizeof *F, "the outputs"))) {
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
     const double t0 = cli_now();
-    if ((a->outputs && (s = dw_sample_apply(net, o, theta, npar, X.data, n, d, F))) ||
-        (gram && (s = dw_sample_params_gram(net, o, theta, npar, X.data, n, a->y ? Y.data : NULL, m, d, gram, G)))) {
+    if (a->outputs && (s = dw_sample_apply(net, o, theta, npar, X.data, n, d, F))) {
         rc = cli_status(s);
         goto done;
     }
-    const double secs = cli_now() - t0;
-    const size_t fshape[2] = {n, dout}, gshape[2] = {n, m}, tshape[1] = {npar};
+    const size_t fshape[2] = {n, dout}, tshape[1] = {npar};
     if (a->init_params && (s = dw_io_write_npy(a->init_params, theta, 1, tshape))) {
         rc = cli_status(s);
         goto done;
     }
-    if ((rc = cli_write_outputs_gram(a->outputs, F, 2, fshape, gram ? a->out : NULL, G, 2, gshape))) {
+    if ((rc = cli_write_outputs_gram(a->outputs, F, 2, fshape, NULL, NULL, 2, fshape)) == 0 && gram) {
+        /* out of core, after the other outputs: a failure removes them (no output alone) */
+        cli_outfile f;
+        if ((rc = cli_outfile_begin(&f, "network", "pairs", a->memory, a->resume, 0)) < 0) {
+            s = dw_sample_params_gram_file(net, o, theta, npar, X.data, n, a->y ? Y.data : NULL, m, d, gram, a->out,
+                                           f.opts);
+            rc = cli_outfile_end(&f, s, a->out, true);
+        }
+        if (rc >= 0 && a->outputs) remove(a->outputs);
+        rc = rc < 0 ? 0 : rc;
+    }
+    const double secs = cli_now() - t0;
+    if (rc) {
         if (a->init_params) remove(a->init_params); /* no partial output */
         goto done;
     }
@@ -425,7 +432,6 @@ done:
     if (a->params) dw_matrix_clear(&T);
     else dw_core_free_large(T.data);
     dw_core_free_large(F);
-    dw_core_free_large(G);
     dw_sample_opts_clear(o);
     dw_net_clear(net);
     dw_matrix_clear(&X);

@@ -75,9 +75,9 @@ static const cli_cmd cmd = {
     "residual and parallel branches: docs/architectures.md, docs/sampling.md), Neural Tangents' stax\n"
     "conventions; the outputs are the last layer's positions x channels per input.\n",
     opts,
-    "Memory is estimated before anything is allocated; a run that would not fit is refused. Without --net the\n"
-    "Gram goes to disk by blocks of rows within --memory (every network drawn again per block, the same bits),\n"
-    "resumable with --resume; with --net it is computed in memory.\n"
+    "Memory is estimated before anything is allocated; a run that would not fit is refused. The Gram goes to\n"
+    "disk by blocks of rows within --memory (every network drawn again per block, the same bits), resumable\n"
+    "with --resume (deepwick-mpi: in memory).\n"
     "A progress bar with an ETA is drawn on stderr when stderr is a terminal.\n"};
 
 static int sample_net(sample_args *a);
@@ -90,8 +90,7 @@ int cmd_sample(int argc, char **argv)
         rc = cli_usage_error("sample", "--%s is required (or --net SPEC)", a.act ? "depth" : "act");
     if (rc < 0 && a.net) {
         static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "out-dim", NULL};
-        static const char *const fc_only[] = {"memory", "resume", NULL};
-        rc = cli_net_refuse(&cmd, &a, spelled, fc_only);
+        rc = cli_net_refuse(&cmd, &a, spelled, NULL);
         if (rc < 0 && a.width.v && a.width.n != 1)
             rc = cli_usage_error("sample", "--width: one value with --net (the width of every dense / conv layer "
                                  "whose width the spelling leaves unset), got %zu", a.width.n);
@@ -243,8 +242,10 @@ static int sample_net(sample_args *a)
     if (!cli_sample_opts_dist(o)) goto done;
     if (!cli_net_size(net, o, X.cols, NULL, &dout)) goto done;
     const size_t n = X.rows, S = (size_t)a->samples;
+    /* one process: the Gram out of core (its own memory bound); deepwick-mpi: in memory */
+    const bool file = gram && !cli_distributed.sample_split;
     double need;
-    if ((s = dw_sample_bytes(net, o, n, X.cols, S, gram, a->outputs != NULL, &need)) ||
+    if ((s = dw_sample_bytes(net, o, n, X.cols, S, file ? DW_SAMPLE_NO_GRAM : gram, a->outputs != NULL, &need)) ||
         (s = dw_core_check_alloc(need, "this sampling run"))) {
         rc = cli_status(s);
         goto done;
@@ -253,14 +254,22 @@ static int sample_net(sample_args *a)
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
-    if (gram && !(G = dw_core_alloc_large((red ? 2 : S) * n * n * sizeof(double), "the Gram matrices"))) {
+    if (gram && !file && !(G = dw_core_alloc_large((red ? 2 : S) * n * n * sizeof(double), "the Gram matrices"))) {
         rc = cli_status(DW_ERR_NOMEM);
         goto done;
     }
     const char *warn = dw_law_warning(&law);
     if (warn) fprintf(stderr, "warning: --law %s: %s\n", a->law, warn);
     double t0 = cli_now();
-    s = dw_sample_run(net, o, X.data, n, X.cols, S, gram, F, G, gram && red ? G + n * n : NULL);
+    if (file) {
+        cli_outfile f;
+        if ((rc = cli_outfile_begin(&f, "sample", "pairs", a->memory, a->resume, 0)) >= 0) goto done;
+        s = dw_sample_run_file(net, o, X.data, n, X.cols, S, gram, F, a->out, f.opts);
+        if ((rc = cli_outfile_end(&f, s, a->out, true)) >= 0) goto done;
+        rc = 1;
+    } else {
+        s = dw_sample_run(net, o, X.data, n, X.cols, S, gram, F, G, gram && red ? G + n * n : NULL);
+    }
     double secs = cli_now() - t0;
     cli_progress_done(&prog);
     if (s) {
@@ -268,7 +277,10 @@ static int sample_net(sample_args *a)
         goto done;
     }
     size_t fshape[3] = {S, n, dout}, gshape[3] = {red ? 2 : S, n, n};
-    if ((rc = cli_write_outputs_gram(a->outputs, F, 3, fshape, gram ? a->out : NULL, G, 3, gshape))) goto done;
+    if ((rc = cli_write_outputs_gram(a->outputs, F, 3, fshape, gram && !file ? a->out : NULL, G, 3, gshape))) {
+        if (file) remove(a->out); /* no output alone */
+        goto done;
+    }
     if (a->json) {
         /* the fully connected network's variances are not this net's (null); out_dim: the net's outputs per input */
         char lname[128];

@@ -104,11 +104,11 @@ DW_API dw_status dw_sample_opts_set_width(dw_sample_opts *o, size_t width);
  * Grams are exactly symmetric. */
 DW_API dw_status dw_sample_run(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                size_t S, dw_sample_gram gram, double *F, double *G, double *Gse);
-/** dw_sample_run's Gram written to the .npy `path` out of core (fully connected nets, one process): (2, n, n) =
+/** dw_sample_run's Gram written to the .npy `path` out of core (any net, one process): (2, n, n) =
  * [mean, standard error] with o's reduce, else (S, n, n); row block by row block within the working memory of fo,
- * resumable (deepwick/io.h, dw_file_opts), the bits of dw_sample_run. For each block (whole tiles of 128 rows) every
- * network is drawn and evaluated again (the same keyed streams), only the block's Gram tiles computed and reduced in
- * network order. F (optional): the outputs, as dw_sample_run's. The progress callback of o is not called (fo's is). */
+ * resumable (deepwick/io.h, dw_file_opts), the bits of dw_sample_run. For each block (whole tiles of the engine: 128
+ * rows fully connected, 64 for an architecture) every network is drawn and evaluated again (the same keyed streams),
+ * only the block's Gram tiles computed and reduced in network order. F (optional): the outputs, as dw_sample_run's. The progress callback of o is not called (fo's is). */
 DW_API dw_status dw_sample_run_file(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                     size_t S, dw_sample_gram gram, double *F, const char *path,
                                     const dw_file_opts *fo);
@@ -146,8 +146,8 @@ DW_API dw_status dw_sample_network_gram(const dw_net *net, const dw_sample_opts 
 /** dw_sample_network_gram's G written to the .npy `path` (float64, n x n or n x m) out of core: row block by row
  * block (whole tiles of 128 rows of the engine, so the bits of dw_sample_network_gram), within the working memory of
  * fo, resumable (deepwick/io.h, dw_file_opts). Every block runs the network's forward and backward passes over all
- * the points again: the features (activations and gradients) are the fixed part of the memory. Given fully connected
- * networks only. */
+ * the points again: the features (activations and gradients) are the fixed part of the memory. A net that is not
+ * fully connected: dw_sample_params_gram_file's route on the network dw_sample_network_gram draws. */
 DW_API dw_status dw_sample_network_gram_file(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
                                              const double *Y, size_t m, size_t d, dw_sample_gram kind,
                                              const char *path, const dw_file_opts *fo);
@@ -179,6 +179,13 @@ DW_API dw_status dw_sample_apply(const dw_net *net, const dw_sample_opts *o, con
 DW_API dw_status dw_sample_params_gram(const dw_net *net, const dw_sample_opts *o, const double *theta,
                                        size_t n_params, const double *X, size_t n, const double *Y, size_t m,
                                        size_t d, dw_sample_gram kind, double *G);
+/** dw_sample_params_gram's G written to the .npy `path` (float64, n x n or n x m) out of core: row block by row block
+ * (whole tiles of 64 rows of the engine, so the bits of dw_sample_params_gram) within the working memory of fo,
+ * resumable (deepwick/io.h, dw_file_opts). The network's features (every input's activations and, NTK, its
+ * gradients) are computed once and are the fixed part of the memory; each block computes its rows' Gram tiles. */
+DW_API dw_status dw_sample_params_gram_file(const dw_net *net, const dw_sample_opts *o, const double *theta,
+                                            size_t n_params, const double *X, size_t n, const double *Y, size_t m,
+                                            size_t d, dw_sample_gram kind, const char *path, const dw_file_opts *fo);
 
 /** ---- convergence study (theory.md 1.4) ----
  * For each hidden width N (every hidden layer N; the net's own widths are not used), S networks; errors of the

@@ -142,7 +142,7 @@ dw_status dw_ooc_compute(ooc_run *r)
 static dw_status run_blocks(ooc_run *r, ooc_files *f, int nbuf)
 {
     dw_kernel_plan *p = (dw_kernel_plan *)r->p;
-    const ooc_layout lay = {r->n, r->m, r->L, r->nout, r->B, p->symmetric};
+    const ooc_layout lay = {r->n, r->m, r->L, r->nout, r->B, p->symmetric, r->spare};
     double *bufs[2] = {NULL, NULL};
     const size_t count = r->nout * r->L * r->B * r->m;
     for (int k = 0; k < nbuf; k++) bufs[k] = dw_core_alloc_large(count * sizeof(double), "the kernel's row block");
@@ -243,6 +243,9 @@ dw_status dw_kernel_gram_file(const dw_net *net, const dw_kernel_opts *o, const 
     }
     f.sync = (n + B - 1) / B > 1;
     ooc_run r = {.p = p, .n = n, .m = m, .L = L, .nout = nout, .B = B, .ntk_only = !nngp, .whole = f.whole, .o = o};
+    double fixed = 0.0, row = 0.0;
+    if (!dw_kernel_gram_file_bytes(net, o, n, m, nngp, ntk, &fixed, &row))
+        r.spare = dw_ooc_spare(fixed, row, o ? o->memory : 0.0, B, nbuf);
     atomic_init(&r.done, 0);
     atomic_init(&r.cancel, 0);
     size_t total = dw_ooc_count_tiles(&r, 0, f.rows_done);

@@ -69,6 +69,8 @@ typedef struct ooc_block {
 typedef struct ooc_layout {
     size_t n, m, L, nout, B; /* rows, columns, layers per output, outputs, rows per block */
     bool symmetric;
+    double spare;            /* bytes of the working memory the writer may take to group a symmetric Gram's mirror
+                              * pieces (dw_ooc_spare; 0: none) */
 } ooc_layout;
 
 /* The writer's staging of the transposed mirror pieces: 64 KiB, or one piece. */
@@ -85,7 +87,11 @@ dw_status dw_ooc_pieces(const ooc_layout *lay, const ooc_block *b, double *stage
                         dw_ooc_put_fn put, void *ctx);
 
 /* The writer: a thread that writes a block's rows (and a symmetric Gram's mirror of them into the later rows),
- * syncs them to the disk, then records them in the side file, while the caller computes the next block. */
+ * syncs them to the disk, then records them in the side file, while the caller computes the next block.
+ * With lay->spare room for two blocks' mirror or more, the mirror of consecutive blocks is gathered (transposed)
+ * into one buffer and written once per group, each later row's piece as wide as the group's rows instead of one
+ * block's (fewer, larger writes; the same bytes); the group's rows are recorded in the side file when it is
+ * written, so a resume starts at the group's first row. */
 typedef struct ooc_writer ooc_writer;
 dw_status dw_ooc_writer_start(ooc_writer **w, ooc_files *f, const ooc_layout *lay);
 /* Wait until the previous block is written (its status: a failure is returned here and ends the run), then hand
@@ -103,6 +109,7 @@ typedef struct ooc_run {
     const dw_kernel_plan *p;
     size_t n, m, L, nout;     /* rows, columns, layers per output, outputs (K and/or Theta) */
     size_t B;                 /* rows per block */
+    double spare;             /* the writer's mirror groups (ooc_layout) */
     double *buf;              /* the block being computed (ooc_block's layout) */
     size_t r0, r1, cb, w;     /* the block's rows, its first column (a multiple of TILE_J) and width m - cb */
     size_t *tiles;            /* the block's tiles (i0, j0) */
@@ -168,5 +175,8 @@ dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo);
  * round 0: a multiple of TILE_I once there is room for one. */
 dw_status dw_ooc_rows_fit(double fixed, double row, double mem, size_t n, int nbuf_fixed, size_t round, size_t *B,
                           int *nbuf);
+/* The working memory left to the writer's mirror groups once nbuf buffers of B rows are taken: mem (0: the default
+ * fraction of the available memory) less fixed and nbuf B row, at least 0. */
+double dw_ooc_spare(double fixed, double row, double mem, size_t B, int nbuf);
 
 #endif

@@ -87,7 +87,7 @@ dw_status dw_gram_part_init(dw_gram_part **out, const dw_net *net, const dw_kern
     if (g->row1 > n) g->row1 = n;
     g->nblocks = (g->row1 - g->row0 + B - 1) / B;
     g->r.total = (double)dw_ooc_count_tiles(&g->r, g->row0, g->row1);
-    g->lay = (ooc_layout){n, m, L, nout, B, g->p->symmetric};
+    g->lay = (ooc_layout){n, m, L, nout, B, g->p->symmetric, 0.0};
     const size_t block = nout * L * B * m, pieces = nout * L * (g->p->symmetric ? B + m : 1);
     const size_t srows = DW_OOC_STAGE_BYTES / (8 * B);
     g->stage_rows = srows > 0 ? srows : 1;

@@ -64,7 +64,9 @@ static dw_status run_blocks(const ooc_rows_job *j, const dw_file_opts *fo, ooc_f
                             bool *cancelled)
 {
     const size_t n = j->n, m = j->m;
-    const ooc_layout lay = {n, m, 1, j->nout, B, j->symmetric};
+    const double row = (double)j->nout * (double)m * 8.0 + j->per_row;
+    const ooc_layout lay = {n, m, 1, j->nout, B, j->symmetric,
+                            dw_ooc_spare(j->fixed, row, fo ? fo->memory : 0.0, B, nbuf)};
     double *bufs[2] = {NULL, NULL};
     for (int k = 0; k < nbuf; k++)
         bufs[k] = dw_core_alloc_large(j->nout * B * m * sizeof(double), "the Gram's row block");
@@ -143,6 +145,13 @@ dw_status dw_ooc_rows_file(const ooc_rows_job *j, const dw_file_opts *fo)
      * memory, another run's side file) removes them, as ooc.c */
     dw_ooc_close(&f, keep || s == DW_ERR_IO || cancelled);
     return s;
+}
+
+double dw_ooc_spare(double fixed, double row, double memory, size_t B, int nbuf)
+{
+    const double mem = memory > 0 ? memory : DW_KERNEL_MEMORY_FRACTION * dw_core_mem_available();
+    const double left = mem - fixed - (double)nbuf * (double)B * row;
+    return left > 0 ? left : 0.0;
 }
 
 dw_status dw_ooc_rows_fit(double fixed, double row, double memory, size_t n, int nbuf_fixed, size_t round, size_t *B,

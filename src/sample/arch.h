@@ -74,6 +74,8 @@ typedef struct asamp_prog {
     dw_law law;
     bool gauss1;      /* the first weight layer Gaussian (gaussian_input_layer) */
     size_t d;
+    size_t g0, g1, grows; /* dw_asamp_run out of core: the Gram's slot holds grows rows, each run computes rows
+                           * [g0, g1) (dw_asamp_eval_rows' layout); 0, 0, 0: the whole n x n */
 } asamp_prog;
 
 /* arch_compile.c: check the net against the inputs' dimension d and compile it; `who` names the call in messages.
@@ -118,6 +120,14 @@ typedef struct asamp_net {
 double dw_asamp_work(const asamp_prog *p, size_t n, int kind);
 dw_status dw_asamp_eval(const asamp_prog *p, const asamp_net *nets, size_t m, const double *X, size_t n, size_t n1,
                         int kind, uint64_t seed, int threads, bool given);
+/* The same in parts: features, the forward (and NTK: backward) passes into the nets' work; then the Gram's rows
+ * [g0, g1) only (g0 a multiple of DW_ASAMP_TILE, g1 too or the last row; g1 == g0: none), their tiles of
+ * dw_asamp_eval (the same bits). Symmetric: entry (i, j), j >= i, at G[(i - g0)(n - g0) + j - g0] (the rest unset);
+ * cross: G[(i - g0)(n - n1) + j - n1]. Without features, the work must hold them from an earlier call. */
+#define DW_ASAMP_TILE 64
+dw_status dw_asamp_eval_rows(const asamp_prog *p, const asamp_net *nets, size_t m, const double *X, size_t n,
+                             size_t n1, int kind, uint64_t seed, int threads, bool given, size_t g0, size_t g1,
+                             bool features);
 
 /* arch_driver.c: the sampled networks first .. first + S - 1 in chunks (weights drawn in parallel, then the engine),
  * each handed to consume(ctx, s, F, G) in sample order. */
@@ -133,9 +143,22 @@ double dw_asamp_sample_bytes(const asamp_prog *p, size_t n, int kind, bool outpu
  * compilation; dw_sample_forward / dw_sample_network_gram for a net that is not fully connected. */
 dw_status dw_asamp_init(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
                         size_t d, int kind, size_t all_width);
+/* The program of a parameter-vector call, with the vector's length checked; the Gram calls' checks of their
+ * arguments on top of the program's (G: the output, any non-NULL pointer where there is none). */
+dw_status dw_asamp_params_prog(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
+                               size_t d, int kind, const double *theta, size_t n_params);
+dw_status dw_asamp_gram_args(const double *X, size_t n, const double *Y, size_t m, size_t d, int kind, double *G);
 dw_status dw_asamp_forward_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, size_t d,
                                  double *F);
 dw_status dw_asamp_gram_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n, const double *Y,
                               size_t m, size_t d, int kind, double *G);
+/* arch_file.c: the out-of-core files' hash (kernels/ooc.h) of what a net decides: the library's version, `tag`, the
+ * net's canonical spelling, parameterisation and input shape. */
+dw_status dw_asamp_hash_net(const dw_net *net, const char *tag, uint64_t *h);
+/* arch_file.c: dw_sample_network_gram_file on a net that is not fully connected (the network of sample
+ * first_sample of seed, drawn here): dw_sample_params_gram_file's route. */
+dw_status dw_asamp_gram_file_drawn(const dw_net *net, const dw_sample_opts *o, const double *X, size_t n,
+                                   const double *Y, size_t m, size_t d, dw_sample_gram kind, const char *path,
+                                   const dw_file_opts *fo);
 
 #endif

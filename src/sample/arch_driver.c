@@ -15,12 +15,13 @@ typedef struct layout {
 
 static double sample_doubles(const asamp_prog *p, size_t n, int kind, bool outputs, layout *L)
 {
+    const size_t grows = p->grows ? p->grows : n;
     const double tot = (double)p->nparam + (outputs ? (double)n * (double)p->dout : 0.0) +
-                       (kind ? (double)n * (double)n : 0.0) + dw_asamp_work(p, n, kind);
+                       (kind ? (double)grows * (double)n : 0.0) + dw_asamp_work(p, n, kind);
     if (L && tot < 1e17) {
         L->F = p->nparam;
         L->G = L->F + (outputs ? n * p->dout : 0);
-        L->work = L->G + (kind ? n * n : 0);
+        L->work = L->G + (kind ? grows * n : 0);
         L->total = L->work + (size_t)dw_asamp_work(p, n, kind);
     }
     return tot;
@@ -88,7 +89,9 @@ dw_status dw_asamp_run(const asamp_prog *p, uint64_t seed, const double *X, size
             nets[s] = (asamp_net){base, outputs ? base + L.F : NULL, kind ? base + L.G : NULL, base + L.work,
                                   first + c0 + s};
         }
-        if ((st = dw_asamp_eval(p, nets, cs, X, n, n, kind, seed, threads, false))) break;
+        st = p->grows ? dw_asamp_eval_rows(p, nets, cs, X, n, n, kind, seed, threads, false, p->g0, p->g1, true)
+                      : dw_asamp_eval(p, nets, cs, X, n, n, kind, seed, threads, false);
+        if (st) break;
         for (size_t s = 0; s < cs && !st; s++) st = consume(cctx, c0 + s, nets[s].F, nets[s].G);
         if (!st && prog && prog->fn &&
             prog->fn(prog->ctx, prog->offset + prog->unit * (double)(c0 + cs), prog->total))

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TILE 64
+#define TILE DW_ASAMP_TILE
 
 double dw_asamp_work(const asamp_prog *p, size_t n, int kind)
 {
@@ -31,6 +31,7 @@ typedef struct job {
     const asamp_net *nets;
     const double *X;
     size_t n, n1, ntiles, ldg, jg;
+    size_t g0, qoff; /* the Gram's rows from g0: its tiles from number qoff */
     int kind, cross;
     uint64_t seed;
     bool given;
@@ -85,7 +86,7 @@ static dw_status gram_item(void *ctx, size_t k, int tid)
     const size_t s = k / j->ntiles;
     const asamp_net *net = &j->nets[s];
     size_t i0, i1, j0, j1;
-    dw_dense_tile_of(k % j->ntiles, j->n, j->cross ? j->n1 : j->n, TILE, &i0, &i1, &j0, &j1);
+    dw_dense_tile_of(k % j->ntiles + j->qoff, j->n, j->cross ? j->n1 : j->n, TILE, &i0, &i1, &j0, &j1);
     const int ni = (int)(i1 - i0), nj = (int)(j1 - j0);
     double *T = worker(j, tid) + p->tape + (size_t)dw_asamp_scratch(p);
     double alpha, c = 0.0;
@@ -116,32 +117,45 @@ static dw_status gram_item(void *ctx, size_t k, int tid)
     }
     for (size_t i = i0; i < i1; i++)
         for (size_t q = j->cross || i0 != j0 ? j0 : i; q < j1; q++)
-            net->G[i * j->ldg + q - j->jg] = alpha * T[(i - i0) * (size_t)nj + (q - j0)] + c;
+            net->G[(i - j->g0) * j->ldg + q - j->jg] = alpha * T[(i - i0) * (size_t)nj + (q - j0)] + c;
     return DW_OK;
+}
+
+dw_status dw_asamp_eval_rows(const asamp_prog *p, const asamp_net *nets, size_t m, const double *X, size_t n,
+                             size_t n1, int kind, uint64_t seed, int threads, bool given, size_t g0, size_t g1,
+                             bool features)
+{
+    job j = {.p = p, .nets = nets, .X = X, .n = n, .n1 = n1, .kind = kind, .seed = seed, .given = given};
+    j.cross = n1 < n;
+    j.ldg = j.cross ? n - n1 : n - g0;
+    j.jg = j.cross ? n1 : g0;
+    j.g0 = g0;
+    j.ntiles = kind && g1 > g0 ? dw_dense_tiles_of_rows(n, n1, TILE, g0 / TILE, (g1 + TILE - 1) / TILE, &j.qoff) : 0;
+    j.wk_len = p->tape + (size_t)dw_asamp_scratch(p) + TILE * TILE;
+    const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);
+    j.wk = dw_alloc(nw, j.wk_len * sizeof(double), "network work space");
+    if (!j.wk) return DW_ERR_NOMEM;
+    dw_status st = DW_OK;
+    if (features) {
+        dw_par_first_init(&j.err);
+        (void)dw_par_for(m * n, threads, forward_item, &j);
+        st = dw_par_first_done(&j.err);
+        if (!st && kind == 2 && p->nparam) st = dw_par_for(m * n, threads, backward_item, &j);
+    }
+    if (!st && kind == 2 && !p->nparam)
+        for (size_t s = 0; s < m; s++) memset(nets[s].G, 0, (g1 - g0) * j.ldg * sizeof(double));
+    else if (!st && j.ntiles)
+        st = dw_par_for(m * j.ntiles, threads, gram_item, &j);
+    free(j.wk);
+    return st;
 }
 
 dw_status dw_asamp_eval(const asamp_prog *p, const asamp_net *nets, size_t m, const double *X, size_t n, size_t n1,
                         int kind, uint64_t seed, int threads, bool given)
 {
-    job j = {.p = p, .nets = nets, .X = X, .n = n, .n1 = n1, .kind = kind, .seed = seed, .given = given};
-    j.cross = n1 < n;
-    j.ldg = j.cross ? n - n1 : n;
-    j.jg = j.cross ? n1 : 0;
-    j.ntiles = kind ? dw_dense_ntiles(n, n1, TILE) : 0;
-    j.wk_len = p->tape + (size_t)dw_asamp_scratch(p) + TILE * TILE;
-    const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);
-    j.wk = dw_alloc(nw, j.wk_len * sizeof(double), "network work space");
-    if (!j.wk) return DW_ERR_NOMEM;
-    dw_par_first_init(&j.err);
-    (void)dw_par_for(m * n, threads, forward_item, &j);
-    dw_status st = dw_par_first_done(&j.err);
-    if (!st && kind == 2 && p->nparam) st = dw_par_for(m * n, threads, backward_item, &j);
-    if (!st && kind == 2 && !p->nparam)
-        for (size_t s = 0; s < m; s++) memset(nets[s].G, 0, (j.cross ? n1 * (n - n1) : n * n) * sizeof(double));
-    else if (!st && kind)
-        st = dw_par_for(m * j.ntiles, threads, gram_item, &j);
-    free(j.wk);
-    if (st || !kind || j.cross) return st;
+    const bool cross = n1 < n;
+    dw_status st = dw_asamp_eval_rows(p, nets, m, X, n, n1, kind, seed, threads, given, 0, cross ? n1 : n, true);
+    if (st || !kind || cross) return st;
     for (size_t s = 0; s < m; s++)
         for (size_t i = 0; i < n; i++)
             for (size_t q = i + 1; q < n; q++) nets[s].G[q * n + i] = nets[s].G[i * n + q];

@@ -45,9 +45,8 @@ dw_status dw_sample_params_size(const dw_net *net, const dw_sample_opts *o, size
     return DW_OK;
 }
 
-/* The program of a parameter-vector call, with the vector's length checked. */
-static dw_status params_prog(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
-                             size_t d, int kind, const double *theta, size_t n_params)
+dw_status dw_asamp_params_prog(asamp_prog *p, const dw_net *net, const dw_sample_opts *o, const char *who, size_t n,
+                               size_t d, int kind, const double *theta, size_t n_params)
 {
     if (!theta && n_params) return dw_fail(DW_ERR_INVALID, "%s: NULL parameters", who);
     dw_status s = dw_asamp_init(p, net, o, who, n, d, kind, 0);
@@ -63,7 +62,7 @@ dw_status dw_sample_params(const dw_net *net, const dw_sample_opts *o, size_t d,
 {
     o = dw_sample_opts_or_default(o);
     asamp_prog p;
-    dw_status s = params_prog(&p, net, o, "params", 1, d, DW_SAMPLE_NO_GRAM, theta, n_params);
+    dw_status s = dw_asamp_params_prog(&p, net, o, "params", 1, d, DW_SAMPLE_NO_GRAM, theta, n_params);
     if (s) return s;
     s = dw_asamp_draw(&p, o->seed, o->first_sample, theta);
     dw_asamp_clear(&p);
@@ -112,15 +111,14 @@ dw_status dw_sample_apply(const dw_net *net, const dw_sample_opts *o, const doub
     o = dw_sample_opts_or_default(o);
     if (!X || !F) return dw_fail(DW_ERR_INVALID, "apply: NULL argument");
     asamp_prog p;
-    dw_status s = params_prog(&p, net, o, "apply", n, d, DW_SAMPLE_NO_GRAM, theta, n_params);
+    dw_status s = dw_asamp_params_prog(&p, net, o, "apply", n, d, DW_SAMPLE_NO_GRAM, theta, n_params);
     if (s) return s;
     if (!(s = dw_core_check_points("X", X, n, d))) s = eval_one(&p, o, theta, X, n, NULL, 0, 0, F, NULL, true);
     dw_asamp_clear(&p);
     return s;
 }
 
-/* The Gram call's checks on top of the program's. */
-static dw_status gram_args(const double *X, size_t n, const double *Y, size_t m, size_t d, int kind, double *G)
+dw_status dw_asamp_gram_args(const double *X, size_t n, const double *Y, size_t m, size_t d, int kind, double *G)
 {
     if (!X || !G) return dw_fail(DW_ERR_INVALID, "network gram: NULL argument");
     if (kind != DW_SAMPLE_NNGP && kind != DW_SAMPLE_NTK)
@@ -139,9 +137,10 @@ dw_status dw_sample_params_gram(const dw_net *net, const dw_sample_opts *o, cons
 {
     o = dw_sample_opts_or_default(o);
     asamp_prog p;
-    dw_status s = params_prog(&p, net, o, "network gram", n, d, kind, theta, n_params);
+    dw_status s = dw_asamp_params_prog(&p, net, o, "network gram", n, d, kind, theta, n_params);
     if (s) return s;
-    if (!(s = gram_args(X, n, Y, m, d, kind, G))) s = eval_one(&p, o, theta, X, n, Y, m, kind, NULL, G, true);
+    if (!(s = dw_asamp_gram_args(X, n, Y, m, d, kind, G)))
+        s = eval_one(&p, o, theta, X, n, Y, m, kind, NULL, G, true);
     dw_asamp_clear(&p);
     return s;
 }
@@ -185,7 +184,7 @@ dw_status dw_asamp_gram_drawn(const dw_net *net, const dw_sample_opts *o, const 
     o = dw_sample_opts_or_default(o);
     asamp_prog p;
     double *theta;
-    dw_status s = gram_args(X, n, Y, m, d, kind, G);
+    dw_status s = dw_asamp_gram_args(X, n, Y, m, d, kind, G);
     if (s || (s = drawn(net, o, "network gram", n, d, kind, &p, &theta))) return s;
     s = eval_one(&p, o, theta, X, n, Y, m, kind, NULL, G, false);
     free(theta);

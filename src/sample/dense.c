@@ -313,10 +313,8 @@ static dw_status back_item(void *ctx, size_t k, int tid)
     return DW_OK;
 }
 
-/* The tiles of tile rows [R0, R1): the first one's number, how many. */
-static size_t tiles_of_rows(size_t n, size_t n1, size_t R0, size_t R1, size_t *qoff)
+size_t dw_dense_tiles_of_rows(size_t n, size_t n1, size_t T, size_t R0, size_t R1, size_t *qoff)
 {
-    const size_t T = DW_DENSE_TILE;
     if (n1 < n) {
         const size_t nt2 = (n - n1 + T - 1) / T;
         *qoff = R0 * nt2;
@@ -360,7 +358,8 @@ dw_status dw_dense_eval_rows(const dw_dense_shape *sh, const dw_dense_net *nets,
     j.ldg = j.cross ? n - n1 : n - g0;
     j.jg = j.cross ? n1 : g0;
     j.g0 = g0;
-    j.ntiles = gram ? tiles_of_rows(n, n1, g0 / DW_DENSE_TILE, (g1 + DW_DENSE_TILE - 1) / DW_DENSE_TILE, &j.qoff) : 0;
+    const size_t T = DW_DENSE_TILE;
+    j.ntiles = gram ? dw_dense_tiles_of_rows(n, n1, T, g0 / T, (g1 + T - 1) / T, &j.qoff) : 0;
     j.inv = 1.0 / (double)dout;
     if (gram) { /* every worker's tiles (no loop has more workers than dw_par_workers(SIZE_MAX, threads)) */
         const size_t nw = (size_t)dw_par_workers(SIZE_MAX, threads);

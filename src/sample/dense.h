@@ -38,6 +38,8 @@ size_t dw_dense_bias_act_rows(size_t rows, size_t cols, double *H, size_t ldh, c
  * rows [i0, i1) and columns [j0, j1). Shared by the dense and the architecture samplers. */
 size_t dw_dense_ntiles(size_t n, size_t n1, size_t T);
 void dw_dense_tile_of(size_t q, size_t n, size_t n1, size_t T, size_t *i0, size_t *i1, size_t *j0, size_t *j1);
+/* The tiles of tile rows [R0, R1) (of side T): the first one's number *qoff, how many. */
+size_t dw_dense_tiles_of_rows(size_t n, size_t n1, size_t T, size_t R0, size_t R1, size_t *qoff);
 
 typedef struct {
     size_t n_layers;      /* weight matrices: hidden layers + 1 */

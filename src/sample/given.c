@@ -247,9 +247,7 @@ dw_status dw_sample_network_gram_file(const dw_net *net, const dw_sample_opts *o
                                       const dw_file_opts *fo)
 {
     o = dw_sample_opts_or_default(o);
-    if (net && !dw_net_is_fc(net))
-        return dw_fail(DW_ERR_INVALID, "network gram: out of core only for given fully connected networks (an "
-                                       "architecture's Gram is computed in memory)");
+    if (net && !dw_net_is_fc(net)) return dw_asamp_gram_file_drawn(net, o, X, n, Y, m, d, kind, path, fo);
     given_view g;
     dw_status st = view_init(&g, net, "network gram", X, n, d);
     if (st) return st;

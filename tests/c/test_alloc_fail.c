@@ -227,8 +227,8 @@ static dw_status sc_kernels_file(void)
 }
 
 /* The other out-of-core Grams (kernels/ooc_rows.c): a signature-kernel and a neural-signature-kernel Gram in two
- * blocks of rows, a given network's NTK and cross NNGP Gram and sampled networks' reduced NTK (blocks of whole tiles:
- * one here). */
+ * blocks of rows, a given network's NTK and cross NNGP Gram, sampled networks' reduced NTK (fully connected and an
+ * architecture) and an architecture's network by its parameters (blocks of whole tiles: one here). */
 static dw_status sc_grams_file(void)
 {
     double P[7 * 4 * 2];
@@ -266,6 +266,21 @@ static dw_status sc_grams_file(void)
     if (!s) s = dw_net_set_widths(net, 1, hw);
     if (!s) s = dw_sample_opts_set_reduce(so, true);
     if (!s) s = dw_sample_run_file(net, so, PTS, 4, 3, 2, DW_SAMPLE_NTK, NULL, path, fo);
+    /* an architecture's sampled networks, and one network of its parameter vector (X, X and X, Y) */
+    dw_net *an = NULL;
+    const size_t ashape[2] = {3, 1};
+    double theta[64];
+    size_t np = 0;
+    if (!s) s = dw_net_init(&an);
+    if (!s) s = dw_net_parse(an, "conv(3, same, out_chan=2); tanh; flatten; dense(out_dim=1)");
+    if (!s) s = dw_net_set_input_shape(an, 2, ashape);
+    if (!s) s = dw_sample_run_file(an, so, PTS, 4, 3, 2, DW_SAMPLE_NTK, NULL, path, fo);
+    if (!s) s = dw_sample_params_size(an, so, 3, &np, NULL);
+    if (!s && np > 64) s = dw_fail(DW_ERR_INVALID, "test: %zu parameters", np);
+    if (!s) s = dw_sample_params(an, so, 3, theta, np);
+    if (!s) s = dw_sample_params_gram_file(an, so, theta, np, PTS, 4, NULL, 0, 3, DW_SAMPLE_NTK, path, fo);
+    if (!s) s = dw_sample_params_gram_file(an, so, theta, np, PTS, 3, PTS + 9, 1, 3, DW_SAMPLE_NNGP, path, fo);
+    dw_net_clear(an);
     unlink(path);
     dw_sample_opts_clear(so);
     dw_net_clear(net);

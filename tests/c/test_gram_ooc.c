@@ -1,6 +1,7 @@
 /* Out-of-core Grams other than the kernel's (kernels/ooc_rows.c): dw_sig_kernel_gram_file, dw_sig_nsk_gram_file,
- * dw_sample_network_gram_file, dw_sample_run_file. The file's array is the in-memory call's result byte for byte for blocks of 1 row,
- * of several rows and of every row (the network's: whole tiles of 128 rows), at 1 and 2 threads, symmetric and
+ * dw_sample_network_gram_file, dw_sample_run_file (fully connected and architecture nets),
+ * dw_sample_params_gram_file. The file's array is the in-memory call's result byte for byte for blocks of 1 row,
+ * of several rows and of every row (the networks': whole tiles of 128 rows, 64 for an architecture), at 1 and 2 threads, symmetric and
  * rectangular; a run stopped by its progress callback leaves the previous output untouched, keeps its completed
  * rows, and resumes (other memory and threads) to the same bytes; a resume of another computation is refused and
  * keeps the files; errors (an unwritable path, a bad or too small memory, a write that fails) leave no output and
@@ -205,6 +206,67 @@ static dw_status sample_file(const gram_case *c, int threads, const dw_file_opts
     return s;
 }
 
+/* An architecture (a convolution, an average pool, two dense layers, over inputs of 4 positions x 1 channel). */
+static dw_net *arch_net(const gram_case *c)
+{
+    char spec[256];
+    snprintf(spec, sizeof spec, "conv(3, same, W_std=%.17g, b_std=0.2, out_chan=3); tanh; avgpool(2, strides=2); "
+             "flatten; dense(W_std=1.3, b_std=0.1, out_dim=5); tanh; dense(W_std=0.9, out_dim=2)", c->scale);
+    dw_net *net = NULL;
+    const size_t shape[2] = {4, 1};
+    CHECK(dw_net_init(&net) == DW_OK);
+    CHECK(dw_net_parse(net, spec) == DW_OK);
+    CHECK(dw_net_set_input_shape(net, 2, shape) == DW_OK);
+    return net;
+}
+
+/* Three sampled networks of it, the NTK's mean and standard error. */
+static dw_status arch_sample_mem(const gram_case *c, double *G)
+{
+    dw_net *net = arch_net(c);
+    dw_sample_opts *o = sampled_opts(0);
+    dw_status s = dw_sample_run(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, G, G + c->n * c->n);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
+    return s;
+}
+
+static dw_status arch_sample_file(const gram_case *c, int threads, const dw_file_opts *fo)
+{
+    dw_net *net = arch_net(c);
+    dw_sample_opts *o = sampled_opts(threads);
+    dw_status s = dw_sample_run_file(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, out, fo);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
+    return s;
+}
+
+/* One network of it by its parameter vector (sample 2 of seed 17): the NTK (X, X) or the NNGP (X, Y). */
+static dw_status params_call(const gram_case *c, int threads, const dw_file_opts *fo, double *G)
+{
+    dw_net *net = arch_net(c);
+    dw_sample_opts *o = sampled_opts(threads);
+    size_t np = 0;
+    CHECK(dw_sample_opts_set_first_sample(o, 2) == DW_OK);
+    CHECK(dw_sample_params_size(net, o, 4, &np, NULL) == DW_OK);
+    double *theta = malloc((np + 1) * sizeof *theta);
+    CHECK(theta && dw_sample_params(net, o, 4, theta, np) == DW_OK);
+    const double *Y = c->sym ? NULL : XN + c->n * 4;
+    const dw_sample_gram kind = c->sym ? DW_SAMPLE_NTK : DW_SAMPLE_NNGP;
+    dw_status s = G ? dw_sample_params_gram(net, o, theta, np, XN, c->n, Y, c->m, 4, kind, G)
+                    : dw_sample_params_gram_file(net, o, theta, np, XN, c->n, Y, c->m, 4, kind, out, fo);
+    free(theta);
+    dw_sample_opts_clear(o);
+    dw_net_clear(net);
+    return s;
+}
+
+static dw_status params_mem(const gram_case *c, double *G) { return params_call(c, 0, NULL, G); }
+static dw_status params_file(const gram_case *c, int threads, const dw_file_opts *fo)
+{
+    return params_call(c, threads, fo, NULL);
+}
+
 static int stop_at, calls;
 static int progress(void *ctx, double done, double total)
 {
@@ -307,12 +369,32 @@ static void test_errors(void)
     CHECK(strstr(dw_error_message(), "not finite") != NULL);
     CHECK(old_untouched() && !exists(partial) && !exists(side));
     dw_sig_kernel_opts_clear(o);
-    /* an architecture net is refused by the network's file route */
-    dw_net *net = NULL;
-    CHECK(dw_net_init(&net) == DW_OK);
-    CHECK(dw_net_parse(net, "conv(3, same, out_chan=2); relu; flatten; dense(out_dim=1)") == DW_OK);
-    CHECK(dw_sample_network_gram_file(net, NULL, XN, 4, NULL, 0, 4, DW_SAMPLE_NTK, out, fo) == DW_ERR_INVALID);
-    CHECK(old_untouched());
+    /* an architecture net by the network's file route: the network dw_sample_network_gram draws */
+    gram_case a = {"arch", 40, 40, true, params_mem, params_file, 1.5, {1, 1, 0}, 1};
+    dw_net *net = arch_net(&a);
+    double *want = malloc(40 * 40 * sizeof *want);
+    CHECK(want && dw_sample_network_gram(net, NULL, XN, 40, NULL, 0, 4, DW_SAMPLE_NTK, want) == DW_OK);
+    CHECK(dw_sample_network_gram_file(net, NULL, XN, 40, NULL, 0, 4, DW_SAMPLE_NTK, out, fo) == DW_OK);
+    CHECK(same_data(out, want, 40 * 40) && !exists(partial) && !exists(side));
+    free(want);
+    /* a parameter vector of the wrong length, a bad kind, bad Y: refused, the old output untouched */
+    write_old();
+    double theta[4] = {0, 0, 0, 0};
+    CHECK(dw_sample_params_gram_file(net, NULL, theta, 4, XN, 40, NULL, 0, 4, DW_SAMPLE_NTK, out, fo) ==
+          DW_ERR_INVALID && strstr(dw_error_message(), "parameters"));
+    size_t np = 0;
+    CHECK(dw_sample_params_size(net, NULL, 4, &np, NULL) == DW_OK);
+    double *th = calloc(np, sizeof *th);
+    CHECK(th && dw_sample_params_gram_file(net, NULL, th, np, XN, 40, NULL, 0, 4, DW_SAMPLE_NO_GRAM, out, fo) ==
+                    DW_ERR_INVALID);
+    CHECK(dw_sample_params_gram_file(net, NULL, th, np, XN, 40, XN, 0, 4, DW_SAMPLE_NTK, out, fo) == DW_ERR_INVALID);
+    CHECK(dw_sample_params_gram_file(net, NULL, th, np, XN, 40, NULL, 0, 4, DW_SAMPLE_NTK, "/nonexistent-dir/G.npy",
+                                     fo) == DW_ERR_IO);
+    /* non-finite parameters: the forward pass fails, no file */
+    th[0] = NAN;
+    CHECK(dw_sample_params_gram_file(net, NULL, th, np, XN, 40, NULL, 0, 4, DW_SAMPLE_NTK, out, fo) == DW_ERR_RANGE);
+    CHECK(old_untouched() && !exists(partial) && !exists(side));
+    free(th);
     dw_net_clear(net);
     dw_file_opts_clear(fo);
 }
@@ -343,6 +425,9 @@ int main(void)
         {"network X, X", 300, 300, true, net_mem, net_file, 1.0, {1, 128, 0}, 1},
         {"network X, Y", 200, 100, false, net_mem, net_file, 1.0, {1, 128, 0}, 1},
         {"sample mean", 300, 300, true, sample_mem, sample_file, 1.5, {1, 128, 0}, 2},
+        {"arch sample mean", 150, 150, true, arch_sample_mem, arch_sample_file, 1.5, {1, 64, 0}, 2},
+        {"arch params X, X", 200, 200, true, params_mem, params_file, 1.5, {1, 64, 0}, 1},
+        {"arch params X, Y", 150, 100, false, params_mem, params_file, 1.5, {1, 64, 0}, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) run_case(&cases[k]);
     test_errors();

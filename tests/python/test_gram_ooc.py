@@ -1,11 +1,12 @@
-"""Out-of-core Grams of `deepwick sigkernel`, `deepwick nsk` and `deepwick network --gram` (and Python's out=):
-the writer of `deepwick kernel --out` (tests/python/test_kernel_ooc.py) behind a row callback.
+"""Out-of-core Grams of `deepwick sigkernel`, `deepwick nsk`, `deepwick network --gram` and `deepwick sample --gram`,
+with given weights, sampled or of an architecture (--net) (and Python's out=): the writer of `deepwick kernel --out`
+(tests/python/test_kernel_ooc.py) behind a row callback.
 
 * The file holds the in-memory result (the Python call without out=) bit for bit for blocks of 1 row, several rows
   and every row, at 1 and 2 threads; Python's out= gives a read-only np.memmap of the same bits.
 * SIGKILL mid-run leaves the previous output untouched and --resume completes it to the bytes of an uninterrupted
-  run (sha256; the mechanism is shared: sigkernel's run here, the three library routes' stop and resume in
-  tests/c/test_gram_ooc.c); a resume with other options is refused with one error line, the files kept.
+  run (sha256; the mechanism is shared: sigkernel's and an architecture's sampled networks' runs here, the library
+  routes' stop and resume in tests/c/test_gram_ooc.c); a resume with other options is refused with one error line, the files kept.
 * Bad --memory, too small a memory, an unwritable path: one error line, no file; a progress bar on a terminal.
 """
 import os
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import deepwick as dw
+from netbuild import Build
 from test_kernel_ooc import leftovers, pty_stderr, sha_data, side_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +164,7 @@ def test_network_options(data, tmp_path):
             tmp_path / "F.npy", "--memory", "1G")
     assert r.returncode == 2 and "--memory" in r.stderr, r.stderr
     r = run("network", "--x", data / "x.npy", "--net", "dense(out_dim=2)", "--init-params", tmp_path / "t.npy",
-            "--gram", "ntk", "--out", tmp_path / "G.npy", "--resume")
+            "--outputs", tmp_path / "F.npy", "--resume")
     assert r.returncode == 2 and "--resume" in r.stderr, r.stderr
     assert os.listdir(tmp_path) == []
 
@@ -198,4 +200,102 @@ def test_sample_bits(data, tmp_path, gram, reduce):
     assert isinstance(got.gram, np.memmap) and not got.gram.flags.writeable
     assert np.array_equal(got.gram, want.gram) and np.array_equal(got.outputs, want.outputs)
     assert reduce == "none" or np.array_equal(got.gram_se, want.gram_se)
+    assert leftovers(tmp_path) == []
+
+
+CONV = ("conv(3, same, W_var=1.5, b_var=0.04, out_chan=3); tanh; avgpool(2); flatten; "
+        "dense(W_var=1.7, b_var=0.01, out_dim=5); tanh; dense(W_var=0.8, b_var=0.01, out_dim=2)")
+
+
+def conv_net():
+    """CONV by the raw layer setters, for inputs of 4 positions x 1 channel."""
+    return Build(4, 1).conv((3,), "same", 1.5, 0.04, 3).act("tanh").avgpool((2,)).flatten().dense(
+        1.7, 0.01, 5).act("tanh").dense(0.8, 0.01, 2).net
+
+
+@pytest.mark.parametrize("gram,reduce", [("ntk", "mean"), ("nngp", "none")])
+def test_arch_sample_bits(data, tmp_path, gram, reduce):
+    """`sample --net` and net_sample(out=): the in-memory Grams' bits in blocks of 64 rows and in one block."""
+    X = np.load(data / "x.npy")
+    np.save(tmp_path / "xa.npy", X[:, :, None])
+    want = dw.sampling.net_sample(conv_net(), X, samples=3, gram=gram, reduce=reduce, seed=5)
+    base = ["sample", "--x", tmp_path / "xa.npy", "--net", CONV, "--samples", 3, "--seed", 5, "--gram", gram,
+            "--reduce", reduce, "--outputs", tmp_path / "F.npy", "--out", tmp_path / "G.npy"]
+    # 70M: blocks of 128 rows (64 MiB of the bound are the networks' work spaces); 1G: one block
+    for memory in ["70M", "1G"]:
+        for t in [1, 2]:
+            r = run(*base, "--memory", memory, "--threads", t)
+            assert r.returncode == 0, r.stderr
+            G = np.load(tmp_path / "G.npy")
+            assert np.array_equal(G, np.stack([want.gram, want.gram_se]) if reduce == "mean" else want.gram)
+            assert np.array_equal(np.load(tmp_path / "F.npy"), want.outputs)
+    got = dw.sampling.net_sample(conv_net(), X, samples=3, gram=gram, reduce=reduce, seed=5, out=tmp_path / "H.npy",
+                                 memory=70 * 2 ** 20)
+    assert isinstance(got.gram, np.memmap) and not got.gram.flags.writeable
+    assert np.array_equal(got.gram, want.gram) and np.array_equal(got.outputs, want.outputs)
+    assert reduce == "none" or np.array_equal(got.gram_se, want.gram_se)
+    with pytest.raises(dw.InputError, match="memory"):
+        dw.sampling.net_sample(conv_net(), X[:5], gram=gram, samples=2, memory=1e9)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_arch_params_bits(data, tmp_path, cross):
+    """`network --net --params` and params_kernel(out=): the in-memory Gram's bits."""
+    X = np.load(data / "x.npy")
+    Y = X[:70] * 0.5 if cross else None
+    np.save(tmp_path / "xa.npy", X[:, :, None])
+    np.save(tmp_path / "ya.npy", (X[:70] * 0.5)[:, :, None])
+    net = conv_net()
+    theta = dw.sampling.init_params(net, 4, seed=3, sample=1)
+    np.save(tmp_path / "t.npy", theta)
+    want = dw.sampling.params_kernel(net, theta, X, Y, kind="ntk")
+    yarg = ["--y", tmp_path / "ya.npy"] if cross else []
+    for t in [1, 2]:
+        r = run("network", "--x", tmp_path / "xa.npy", *yarg, "--net", CONV, "--params", tmp_path / "t.npy",
+                "--gram", "ntk", "--out", tmp_path / "G.npy", "--outputs", tmp_path / "F.npy", "--threads", t)
+        assert r.returncode == 0, r.stderr
+        assert np.array_equal(np.load(tmp_path / "G.npy"), want)
+        assert np.array_equal(np.load(tmp_path / "F.npy"), dw.sampling.apply_params(net, theta, X))
+    for memory in [None, 3e6]:
+        got = dw.sampling.params_kernel(net, theta, X, Y, kind="ntk", out=tmp_path / "H.npy", memory=memory)
+        assert isinstance(got, np.memmap) and not got.flags.writeable and np.array_equal(got, want)
+    # too small a memory, an unwritable path: one error line, no output (the other outputs removed too)
+    for out, memory, text in [(tmp_path / "K.npy", "10K", "too small"), (tmp_path / "no" / "K.npy", "1G", "no")]:
+        r = run("network", "--x", tmp_path / "xa.npy", *yarg, "--net", CONV, "--params", tmp_path / "t.npy",
+                "--gram", "ntk", "--out", out, "--outputs", tmp_path / "F2.npy", "--memory", memory)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and text in r.stderr, r.stderr
+        assert not (tmp_path / "F2.npy").exists() and not (tmp_path / "K.npy").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_arch_sample_kill_and_resume(tmp_path):
+    """SIGKILL of `sample --net` mid-run, a refused resume with another seed, the resume: the uninterrupted bytes."""
+    X = np.random.default_rng(4).standard_normal((1200, 4, 1))
+    np.save(tmp_path / "x.npy", X)
+    args = ["sample", "--x", tmp_path / "x.npy", "--net", CONV, "--samples", 4, "--gram", "ntk"]
+    ref = tmp_path / "ref.npy"
+    r = run(*args, "--seed", 5, "--out", ref)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "K.npy"
+    out.write_bytes(b"previous output")
+    side = tmp_path / ".K.npy.deepwick-resume"
+    p = subprocess.Popen([str(CLI), *map(str, args), "--seed", "5", "--out", str(out), "--memory", "90M",
+                          "--threads", "1"], stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while side_rows(side) == 0 and p.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.005)
+    assert p.poll() is None, "the run ended before it could be interrupted"
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=300)
+    assert p.returncode == -signal.SIGKILL
+    assert out.read_bytes() == b"previous output"
+    assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
+    assert 0 < side_rows(side) < 1200
+    r = run(*args, "--seed", 6, "--out", out, "--resume")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "resume" in r.stderr, r.stderr
+    assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
+    r = run(*args, "--seed", 5, "--out", out, "--resume", "--threads", 2, "--memory", "1G")
+    assert r.returncode == 0, r.stderr
+    assert sha_data(out) == sha_data(ref) and out.read_bytes() == ref.read_bytes()
     assert leftovers(tmp_path) == []
