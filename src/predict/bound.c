@@ -210,10 +210,11 @@ static dw_status mean_bound(dw_predict *p, const double *k_test_train, size_t m,
             }
             rmax = fmax(rmax, up(r, (double)n));
         }
-    const int saved = dw_pred_threads_begin(p->o.threads);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)n, 1.0, k_test_train, (int)n, alpha,
-                (int)k, 0.0, mean, (int)k);
-    dw_pred_threads_end(saved);
+    /* the product of dw_predict_mean_cov, the same bits (k_test_train was checked by check_call) */
+    if ((s = dw_pred_product(k_test_train, m, n, alpha, k, p->o.threads, NULL, mean))) {
+        free(alpha);
+        return s;
+    }
     /* E |alpha|: non-negative sums, within gamma_n of the exact product; in order (the same bits whatever BLAS) */
     if (E)
         for (size_t i = 0; i < n; i++)

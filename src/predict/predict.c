@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double *K, double *nngp, size_t n,
-                             const double *Y, size_t k, bool trusted)
+/* dw_pred_init_owned's body; checked: K is known finite and symmetric (and trusted implies checked) */
+static dw_status init_common(dw_predict **out, const dw_predict_opts *o, double *K, double *nngp, size_t n,
+                             const double *Y, size_t k, bool trusted, bool checked)
 {
     dw_status s = DW_OK;
     dw_predict *p = NULL;
@@ -20,7 +21,7 @@ dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double 
     else if (k == 0) s = dw_fail(DW_ERR_INVALID, "y_train: no target columns (k = 0)");
     else if (n > (size_t)1 << 31 || k > (size_t)1 << 31)
         s = dw_fail(DW_ERR_INVALID, "k_train_train: n = %zu or k = %zu is too large", n, k);
-    if (!s && !trusted) s = dw_pred_check_finite(K, n, n, "k_train_train");
+    if (!s && !checked) s = dw_pred_check_finite(K, n, n, "k_train_train");
     if (!s && nngp && !trusted) s = dw_pred_check_finite(nngp, n, n, "nngp_train_train");
     if (!s) s = dw_pred_check_finite(Y, n, k, "y_train");
     /* symmetry to 1e-10 of the largest diagonal entry (the factorisations read the upper triangle), by 32 x 32
@@ -29,7 +30,7 @@ dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double 
     double dmax = 0;
     for (size_t i = 0; !s && i < n; i++) dmax = fmax(dmax, fabs(K[i * n + i]));
     const double tol = 1e-10 * dmax;
-    for (size_t i0 = 0; i0 < n && !s && !trusted; i0 += 32)
+    for (size_t i0 = 0; i0 < n && !s && !checked; i0 += 32)
         for (size_t j0 = 0; j0 <= i0 && !s; j0 += 32) {
             double worst = 0;
             for (size_t i = i0; i < i0 + 32 && i < n; i++)
@@ -87,6 +88,71 @@ dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double 
     return DW_OK;
 }
 
+dw_status dw_pred_init_owned(dw_predict **out, const dw_predict_opts *o, double *K, double *nngp, size_t n,
+                             const double *Y, size_t k, bool trusted)
+{
+    return init_common(out, o, K, nngp, n, Y, k, trusted, trusted);
+}
+
+/* The copy of the user's train kernel and its checks in one pass (on the worker pool), by 32 x 32 blocks: block
+ * row b copies the blocks (b, c) and (c, b) for c <= b, each entry read once, and says whether every entry was
+ * finite and each mirrored pair within the tolerance (the checks of init_common, whose sequential scans name the
+ * first failing entry when this pass finds one). */
+#define CC_BLOCK 32
+typedef struct {
+    const double *src;
+    double *dst;
+    size_t n;
+    double tol;
+    bool *bad; /* per block row */
+} cc_ctx;
+
+static dw_status cc_row(void *vctx, size_t b, int tid)
+{
+    (void)tid;
+    const cc_ctx *c = vctx;
+    const double *src = c->src;
+    const size_t n = c->n, i0 = b * CC_BLOCK, i1 = i0 + CC_BLOCK < n ? i0 + CC_BLOCK : n;
+    /* per column of the block: independent chains (no serial reduction); nf becomes NaN at a non-finite entry */
+    double nf[CC_BLOCK] = {0}, w[CC_BLOCK] = {0};
+    for (size_t j0 = 0; j0 <= i0; j0 += CC_BLOCK) {
+        const size_t j1 = j0 + CC_BLOCK < n ? j0 + CC_BLOCK : n, jb = j1 - j0;
+        for (size_t i = i0; i < i1; i++) /* the block (b, c): rows of the lower triangle */
+            memcpy(c->dst + i * n + j0, src + i * n + j0, jb * sizeof *src);
+        for (size_t j = j0; j < j1 && j0 < i0; j++) /* its mirror (c, b), c < b */
+            memcpy(c->dst + j * n + i0, src + j * n + i0, (i1 - i0) * sizeof *src);
+        for (size_t i = i0; i < i1; i++) {
+            const double *ar = src + i * n + j0, *tc = src + j0 * n + i;
+            const size_t je = j0 == i0 ? i - i0 : jb; /* the diagonal block: the pairs below the diagonal */
+            for (size_t q = 0; q < je; q++) {
+                const double x = ar[q], t = tc[q * n], d = fabs(x - t);
+                nf[q] += (x - x) + (t - t);
+                w[q] = d > w[q] ? d : w[q];
+            }
+            nf[0] += src[i * n + i] - src[i * n + i];
+        }
+    }
+    bool bad = false;
+    for (size_t q = 0; q < CC_BLOCK; q++) bad = bad || !(nf[q] == 0) || w[q] > c->tol;
+    c->bad[b] = bad;
+    return DW_OK;
+}
+
+static dw_status check_copy(const double *src, double *dst, size_t n, int threads, bool *ok)
+{
+    double dmax = 0;
+    for (size_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(src[i * n + i]));
+    const size_t blocks = (n + CC_BLOCK - 1) / CC_BLOCK;
+    bool *bad = dw_alloc(blocks, sizeof *bad, "k_train_train: checks");
+    if (!bad) return DW_ERR_NOMEM;
+    cc_ctx c = {src, dst, n, 1e-10 * dmax, bad};
+    dw_status s = dw_par_for(blocks, threads, cc_row, &c);
+    *ok = true;
+    for (size_t b = 0; b < blocks; b++) *ok = *ok && !bad[b];
+    free(bad);
+    return s;
+}
+
 static double *copy_large(const double *a, size_t count, const char *what)
 {
     if (dw_core_check_alloc((double)count * sizeof(double), what)) return NULL;
@@ -102,8 +168,15 @@ dw_status dw_predict_init(dw_predict **out, const dw_predict_opts *o, const doub
     if (!out) return dw_fail(DW_ERR_INVALID, "predict: NULL output");
     if (!k_train_train) return dw_fail(DW_ERR_INVALID, "k_train_train: NULL");
     if (n && n > SIZE_MAX / sizeof(double) / n) return dw_fail(DW_ERR_NOMEM, "k_train_train: n = %zu is too large", n);
-    double *K = copy_large(k_train_train, n * n, "k_train_train copy");
+    if (dw_core_check_alloc((double)n * (double)n * sizeof(double), "k_train_train copy")) return DW_ERR_NOMEM;
+    double *K = dw_core_alloc_large(n * n * sizeof *K, "k_train_train copy");
     if (!K) return DW_ERR_NOMEM;
+    bool checked = false;
+    dw_status s = check_copy(k_train_train, K, n, o ? o->threads : 0, &checked);
+    if (s) {
+        dw_pred_free(K);
+        return s;
+    }
     double *G = NULL;
     if (nngp_train_train) {
         G = copy_large(nngp_train_train, n * n, "nngp_train_train copy");
@@ -112,7 +185,7 @@ dw_status dw_predict_init(dw_predict **out, const dw_predict_opts *o, const doub
             return DW_ERR_NOMEM;
         }
     }
-    return dw_pred_init_owned(out, o, K, G, n, y_train, k, false);
+    return init_common(out, o, K, G, n, y_train, k, false, checked);
 }
 
 void dw_predict_clear(dw_predict *p)
@@ -213,10 +286,9 @@ static dw_status mean_of(dw_predict *p, dw_pred_fn f, double tau, const double *
     if (!s) {
         if (kdiag)
             for (size_t i = 0; i < n; i++) p->A[i * n + i] = kdiag[i];
-        const int saved = dw_pred_threads_begin(p->o.threads);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)n, 1.0,
-                    kdiag ? p->A : k_test_train, (int)n, W, (int)k, 0.0, mean, (int)k);
-        dw_pred_threads_end(saved);
+        /* the test kernel checked finite on the way unless trusted (or it is A itself) */
+        s = dw_pred_product(kdiag ? p->A : k_test_train, m, n, W, k, p->o.threads,
+                            kdiag || p->trusted ? NULL : "k_test_train", mean);
         if (kdiag)
             for (size_t i = 0; i < n; i++) p->A[i * n + i] = kdiag[i] + p->lambda;
     }
@@ -245,7 +317,8 @@ dw_status dw_predict_mean_cov(dw_predict *p, double t, const double *k_test_trai
         return train_mean_cov(p, t, mean, cov);
     }
     if (m == 0) return dw_fail(DW_ERR_INVALID, "k_test_train: no test points (m = 0)");
-    if (!p->trusted && (s = dw_pred_check_finite(k_test_train, m, n, "k_test_train"))) return s;
+    /* with a mean, its product checks k_test_train on the way (product.c) */
+    if (!p->trusted && !mean && (s = dw_pred_check_finite(k_test_train, m, n, "k_test_train"))) return s;
     if (cov) {
         if (!k_test_test) return dw_fail(DW_ERR_INVALID, "k_test_test: needed for the covariance");
         if (p->nngp && !nngp_test_train)

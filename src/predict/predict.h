@@ -86,6 +86,11 @@ dw_status dw_pred_apply(dw_predict *p, dw_pred_fn fn, double tau, const double *
 /* B := A^{-1} B (n x c): by the float32 factor with refinement in double where that applies (mixed.c), else by
  * the double Cholesky factor. */
 dw_status dw_pred_solve(dw_predict *p, double *B, size_t c);
+/* out (m x k) = K W, K m x n and W n x k row-major, read once (product.c): every entry one sequential chain of
+ * fused multiply-adds over j, the same bits for any thread count and instruction set. what not NULL: K is checked
+ * finite on the way (the error names `what` and its first non-finite entry; out is then unspecified). */
+dw_status dw_pred_product(const double *K, size_t m, size_t n, const double *W, size_t k, int threads,
+                          const char *what, double *out);
 /* mixed.c: whether c right-hand sides take the float32 route; the refined solve (*done false: B untouched, use the
  * double route); one unrefined inverse-iteration step with the float factor; rcond by dlacn2 with refined solves. */
 bool dw_pred_mixed_wanted(const dw_predict *p, size_t c);
