@@ -1,0 +1,159 @@
+"""Two Monte Carlo studies of the finite-width corrections with real power (theory.md 1.6; fw_mc.py has the gates).
+
+remainder_slope: the O(1/N^2) remainder made visible.  For relu at depth 4 (fw_mc's C_W = 2, C_b = 0.1, its
+correlated pair of unequal norms) the variance of the empirical NTK is far from its leading order at small width
+(+35% at N = 32).  The statistic is s = Theta_N(x,x) + Theta_N(y,y) + 2 Theta_N(x,y) (the sum of the pair's Gram
+block; its variance to leading order is sum_abcd ntk_cov[a,b,c,d] / N, fwref), estimated over the R output units
+of S networks of deepwick's sampler (fw_mc.network) at each width; the remainder r(N) = Var_MC s - V / N, whose
+standard error (block jackknife over networks) must be well below |r(N)| at every width, then the weighted
+least-squares slope of log |r| against log N (theory: -2; a missing or wrong 1/N term would give -1).
+
+sparse_mean_shift: the means' fourth-cumulant terms with power.  sparse:P weights are a Gaussian scale mixture,
+w = B g / sqrt(P) with B ~ Bernoulli(P) and g ~ N(0, 1) (the sampler draws exactly that), so given layer 1 and the
+support pattern B of layer 2 (read off deepwick's own draws: w != 0) the units of layer 2 are independent Gaussians
+with covariance Sigma_k = C_b + C_W / (N P) sum_j B_kj a_j a_j^T, a_j = phi(h^1_j).  Hence (depth 2, exactly)
+  E[G^3 | layer 1, B] = C_b + C_W mean_k Psi(Sigma_k),   E[G^3 | layer 1] (Gaussian weights) = C_b + C_W Psi(G^2),
+the common random numbers being layer 1 itself.  N C_W (mean_k Psi(Sigma_k) - Psi(G^2)), averaged over networks
+with the control variates N (mean_k Sigma_k - G^2) (exact mean 0 given layer 1), estimates
+N (E G_law - E G_gauss), which tends to nngp_1(law) - nngp_1(gaussian) (the kappa_4 term); fit c0 + c1/N over the
+widths.  Integrating out g exactly (Rao-Blackwell) leaves only the support's randomness: standard errors 0.03-0.07
+instead of 0.4-3 for the coupled twins of fw_mc.mean_shifts.  check_conditional ties it to the sampled networks'
+G^3 (same networks: the sampled minus the conditional mean has mean 0).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+import deepwick as dw
+import fw_mc
+import fwref
+from deepwick import sampling
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# the remainder's slope
+# -----------------------------------------------------------------------------------------------------------------
+
+def block_variance_reference(name: str, L: int, j: int) -> float:
+    """V = lim N Var s, s = Theta(x,x) + Theta(y,y) + 2 Theta(x,y), y = fw_mc.inputs()[j], from fwref."""
+    _, ref_act, cw, cb, _ = fw_mc.ACTS[name]
+    X = fw_mc.inputs()
+    r = fwref.reference(X[0], X[j], L, ref_act, cw, cb, return_layers=True)
+    return float(np.sum(fwref._derived(r["layers"][L])["ntk_cov"]))
+
+
+def block_sums(name: str, N: int, samples: int, *, seed: int, L: int, j: int, R: int) -> np.ndarray:
+    """s of the depth-L network's first R output units, (samples, R), networks 0..samples-1 of the seed."""
+    X = fw_mc.inputs()
+    out = np.empty((samples, R))
+    for s in range(samples):
+        T = fw_mc.network(name, N, s, seed, L, R, X, Rf=R)["Th"][L - 1]     # (R, n, n)
+        out[s] = T[:, 0, 0] + T[:, j, j] + 2.0 * T[:, 0, j]
+    return out
+
+
+def remainder_slope(name: str = "relu", *, L: int = 4, j: int = 1, samples: Dict[int, int],
+                    seed: int = 3141, R: int = 8) -> Dict[str, Any]:
+    """Per width N: the remainder r = Var_MC s - V/N with its standard error; the slope of log|r| vs log N.
+
+    Var_MC is the variance over all units of all networks (units of one network are exchangeable, not
+    independent: the block jackknife over networks accounts for that).  Returns {'V', 'rows': [(N, r, se)],
+    'slope', 'slope_se', 'chi2'} (chi2 per degree of freedom of the straight line)."""
+    V = block_variance_reference(name, L, j)
+    rows: List[Tuple[int, float, float]] = []
+    for wi, (N, S) in enumerate(sorted(samples.items())):
+        sv = block_sums(name, N, S, seed=seed + 7 * wi, L=L, j=j, R=R)
+
+        def var(i: np.ndarray) -> float:
+            x = sv[i]
+            return float(np.mean(x * x) - np.mean(x) ** 2)
+
+        v, se = fw_mc.jackknife(var, np.arange(S))
+        rows.append((N, v - V / N, se))
+    x = np.log([r[0] for r in rows])
+    y = np.log(np.abs([r[1] for r in rows]))
+    sd = np.array([r[2] / abs(r[1]) for r in rows])
+    Xd = np.column_stack([np.ones_like(x), x]) / sd[:, None]
+    cov = np.linalg.inv(Xd.T @ Xd)
+    beta = cov @ (Xd.T @ (y / sd))
+    chi2 = float(np.sum((Xd @ beta - y / sd) ** 2)) / max(1, len(rows) - 2)
+    return {"V": V, "rows": rows, "slope": float(beta[1]), "slope_se": math.sqrt(cov[1, 1]), "chi2": chi2}
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# the means' kappa_4 terms, sparse weights, depth 2
+# -----------------------------------------------------------------------------------------------------------------
+
+def _layer1(name: str, N: int, s: int, seed: int, X: np.ndarray) -> np.ndarray:
+    """phi(h^1) (n, N) of network s: deepwick's Gaussian layer-1 streams, as fw_mc.network draws them."""
+    spec, _, cw, cb, _ = fw_mc.ACTS[name]
+    W = sampling.weights("gaussian", N, X.shape[1], seed=seed, sample=s, layer=1)
+    b = sampling.bias("gaussian", N, seed=seed, sample=s, layer=1)
+    return np.asarray(dw.Activation(spec)(math.sqrt(cw / X.shape[1]) * (X @ W.T) + math.sqrt(cb) * b))
+
+
+def conditional(name: str, P: float, N: int, s: int, seed: int,
+                X: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Network s with sparse:P weights in layer 2: (G^2 (n, n), Sigma (N, n, n) the covariances of layer 2's units
+    given layer 1 and the support of layer 2's weights (the sampler's own draw), W2 (N, N) that draw)."""
+    _, _, cw, cb, _ = fw_mc.ACTS[name]
+    a = _layer1(name, N, s, seed, X)
+    G2 = cb + (cw / N) * (a @ a.T)
+    W2 = sampling.weights("sparse:%r" % P, N, N, seed=seed, sample=s, layer=2)
+    B = (W2 != 0).astype(float)
+    Sig = cb + (cw / (N * P)) * np.einsum("kj,aj,bj->kab", B, a, a)
+    return G2, Sig, W2
+
+
+def _psi(name: str, S: np.ndarray, j: int) -> np.ndarray:
+    """E phi(u) phi(v), (u, v) ~ N(0, S[..., (0, j), (0, j)]), over the leading axis of S (..., n, n)."""
+    S = S.reshape(-1, S.shape[-2], S.shape[-1])
+    return fw_mc.dual(name, S[:, 0, 0], S[:, j, j], S[:, 0, j])[0]
+
+
+def sparse_mean_shift(name: str = "relu", P: float = 0.25, *, samples: Dict[int, int], seed: int = 2718,
+                      pairs: Sequence[int] = (1, 2)) -> List[Dict[str, Any]]:
+    """Rows {'pair', 'mc' (c0 of the fit over the widths), 'se', 'ref' (nngp_1 law minus Gaussian, fwref), 'z',
+    'z_alt' (against 0: the Gaussian weights' prediction), 'chi2', 'per_width': [(N, value, se)]}, depth 2."""
+    _, _, cw, _, _ = fw_mc.ACTS[name]
+    X = fw_mc.inputs()
+    law = "sparse:%r" % P
+    ref, gau = fw_mc.reference_values(name, 2, law=law), fw_mc.reference_values(name, 2)
+    per: Dict[int, List[Tuple[int, float, float]]] = {j: [] for j in pairs}
+    for wi, (N, S) in enumerate(sorted(samples.items())):
+        Y = np.empty((len(pairs), S))
+        Z = np.empty((len(pairs), S, 3))
+        for s in range(S):
+            G2, Sig, _ = conditional(name, P, N, s, seed + wi, X)
+            for i, j in enumerate(pairs):
+                Y[i, s] = N * cw * (float(np.mean(_psi(name, Sig, j))) - float(_psi(name, G2, j)[0]))
+                Z[i, s] = [N * (np.mean(Sig[:, a, b]) - G2[a, b]) for a, b in ((0, 0), (0, j), (j, j))]
+        for i, j in enumerate(pairs):
+            per[j].append((N,) + fw_mc.cv_mean(Y[i], Z[i]))
+    rows = []
+    for j in pairs:
+        c0, se, chi2 = fw_mc.fit_c0(*zip(*per[j]))
+        rv = ref[(2, j)]["G1"] - gau[(2, j)]["G1"]
+        rows.append({"act": name, "law": law, "param": "ntk", "depth": 2,
+                     "pair": [k for k, v in fw_mc.PAIRS.items() if v == j][0], "quantity": "G1 shift", "mc": c0,
+                     "se": se, "ref": rv, "z": (c0 - rv) / se, "z_alt": c0 / se, "chi2": chi2, "per_width": per[j]})
+    return rows
+
+
+def check_conditional(name: str, P: float, N: int, S: int, seed: int = 99) -> np.ndarray:
+    """z-scores (one per pair) of mean_s [G^3_s(x, y) - E(G^3 | layer 1, support)_s] over S networks, G^3_s the
+    sampled network's output-layer NNGP entry (deepwick.sampling.sample, depth 2, sparse:P, Gaussian layer 1)."""
+    spec, _, cw, cb, _ = fw_mc.ACTS[name]
+    X = fw_mc.inputs()
+    D = np.empty((S, 2))
+    for s in range(S):
+        G2, Sig, _ = conditional(name, P, N, s, seed, X)
+        g = sampling.sample(X, depth=2, act=spec, width=N, samples=1, weight_var=cw, bias_var=cb, seed=seed,
+                            first_sample=s, reduce="none", law="sparse:%r" % P, gaussian_input_layer=True,
+                            gram="nngp", out_dim=1).gram[0]
+        for i, j in enumerate((1, 2)):
+            D[s, i] = g[0, j] - (cb + cw * float(np.mean(_psi(name, Sig, j))))
+    return D.mean(axis=0) / (D.std(axis=0, ddof=1) / math.sqrt(S))

@@ -1,0 +1,76 @@
+"""Monte Carlo studies with power (fw_mc_power.py): the O(1/N^2) remainder's slope, and the means' kappa_4 terms.
+
+Fast (make check): the conditional mean of fw_mc_power.sparse_mean_shift against the sampled networks' G^3 (the
+same networks of deepwick.sampling.sample), and the block statistic's networks against the sampler.
+Long (make check-long, @pytest.mark.long; times in finite.md):
+  test_remainder_slope: relu depth 4, |Var_MC - V/N| over N = 32, 64, 128 has slope -2 (not -1);
+  test_sparse_mean_shift: sparse:P weights, depth 2: nngp_1(law) - nngp_1(gaussian) within 4 standard errors of
+  the reference, and 0 (the Gaussian weights' prediction) rejected by more than 5.
+FWMC_SCALE=s multiplies the numbers of networks.
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+
+import fw_mc
+import fw_mc_power
+from deepwick import sampling
+
+SCALE = float(os.environ.get("FWMC_SCALE", "1"))
+
+
+def _scaled(samples):
+    return {N: max(50, int(S * SCALE)) for N, S in samples.items()}
+
+
+@pytest.mark.parametrize("P", [0.25, 0.1])
+def test_conditional_mean_is_the_sampled_networks(P):
+    """E[G^3 | layer 1, support of W^2] of the sparse law, against the sampler's own G^3 on the same networks:
+    the difference has mean 0 (and the support read off the draws has the law's density P)."""
+    z = fw_mc_power.check_conditional("relu", P, 32, 300)
+    assert np.all(np.abs(z) < 4.0), z
+    _, Sig, W2 = fw_mc_power.conditional("relu", P, 64, 3, 11, fw_mc.inputs())
+    frac = np.mean(W2 != 0)
+    assert abs(frac - P) < 4 * math.sqrt(P * (1 - P) / W2.size), frac
+    assert Sig.shape == (64, 3, 3) and np.all(np.linalg.eigvalsh(Sig) > -1e-12)   # PSD (singular: few inputs)
+
+
+def test_block_sums_are_the_samplers_ntk():
+    """The statistic s = Theta(x,x) + Theta(y,y) + 2 Theta(x,y) from the sampler's per-unit NTK... through fw_mc
+    (whose networks equal the sampler's, test_finite_width_mc.py): here against sampling.sample's averaged NTK."""
+    X = fw_mc.inputs()
+    s = fw_mc_power.block_sums("relu", 16, 2, seed=5, L=3, j=2, R=4)
+    for k in range(2):
+        t = sampling.sample(X, depth=3, act="relu", width=16, samples=1, weight_var=2.0, bias_var=0.1, seed=5,
+                            first_sample=k, reduce="none", gram="ntk", outputs=False, out_dim=4).gram[0]
+        assert s[k].mean() == pytest.approx(t[0, 0] + t[2, 2] + 2 * t[0, 2], rel=1e-12)
+
+
+@pytest.mark.long
+def test_remainder_slope():
+    """relu depth 4, correlated pair: the remainder of N Var s's leading order, in Var units, falls like N^-2."""
+    r = fw_mc_power.remainder_slope(samples=_scaled({32: 4000, 64: 16000, 128: 48000}), L=4)
+    print()
+    for N, v, se in r["rows"]:
+        print("N %4d  Var s - V/N = %9.3f +- %7.3f  (%.1f SE; %.1f%% of V/N)" % (N, v, se, v / se,
+                                                                              100 * v * N / r["V"]))
+    print("slope %.3f +- %.3f (chi2/dof %.2f); against -1: %.1f SE"
+          % (r["slope"], r["slope_se"], r["chi2"], (r["slope"] + 1) / r["slope_se"]))
+    assert all(v > 3 * se for _, v, se in r["rows"]), r["rows"]      # the remainder is seen at every width
+    assert abs(r["slope"] + 2) < 4 * r["slope_se"]
+    assert r["slope"] + 1 < -3 * r["slope_se"]                          # not a 1/N remainder
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("P", [0.25, 0.1])
+def test_sparse_mean_shift(P):
+    rows = fw_mc_power.sparse_mean_shift("relu", P, samples=_scaled({64: 2000, 128: 1000, 256: 500}))
+    print()
+    print(fw_mc.table(rows))
+    for r in rows:
+        print("%s: z %.2f against the law's prediction, %.1f against the Gaussian one (0)"
+              % (r["pair"], r["z"], r["z_alt"]))
+    assert all(abs(r["z"]) < 4.0 for r in rows)
+    assert all(abs(r["z_alt"]) > 5.0 for r in rows)
