@@ -114,46 +114,91 @@ def _psi(name: str, S: np.ndarray, j: int) -> np.ndarray:
     return fw_mc.dual(name, S[:, 0, 0], S[:, j, j], S[:, 0, j])[0]
 
 
+def conditional_ntk(name: str, P: float, N: int, s: int, seed: int, X: np.ndarray, j: int,
+                    gaussian: bool = False) -> Tuple[float, float]:
+    """(E[G^3(x, y) | .], E[Theta_N(x, y) | .]) of network s at depth 2, given layer 1 and the support B of layer 2
+    (sparse:P) -- or, gaussian=True, given layer 1 only with Gaussian layer-2 weights -- relu only, y = X[j].
+
+    Theta_N = G^3 + (C_W/N) sum_k r_k^2 phi'_k(x) phi'_k(y) [G^2 + (C_W/N) G^1 sum_i W_ki^2 q_i] plus terms of
+    mean 0 in the readout r (E r_k r_l = delta_kl for every law), q_i = phi'(h^1_i(x)) phi'(h^1_i(y)).  Given B,
+    W_ki ~ N(0, B_ki / P) and h^2_k = c_i W_ki + (independent Gaussian), c_i = sqrt(C_W/N) a_i, so by Stein's lemma
+    twice E[W^2 F(h)] = sigma^2 E F + sigma^4 c' E[Hess F] c exactly; for F = H(u) H(v) (relu's phi' phi'),
+    E[delta(u) delta(v)] = 1 / (2 pi sqrt(det)) and E[delta'(u) H(v)] = -c_uv / (2 pi a sqrt(det))."""
+    spec, _, cw, cb, _ = fw_mc.ACTS[name]
+    if name != "relu":
+        raise ValueError("conditional_ntk: relu only")
+    W = sampling.weights("gaussian", N, X.shape[1], seed=seed, sample=s, layer=1)
+    b = sampling.bias("gaussian", N, seed=seed, sample=s, layer=1)
+    h1 = math.sqrt(cw / X.shape[1]) * (X @ W.T) + math.sqrt(cb) * b
+    a, q = np.maximum(h1, 0.0), ((h1[0] > 0) & (h1[j] > 0)).astype(float)
+    G1 = cb + cw * float(X[0] @ X[j]) / X.shape[1]
+    G2 = cb + (cw / N) * (a @ a.T)
+    if gaussian:
+        Bw, s2, s4 = np.ones((1, N)), 1.0, 1.0
+        Sig = G2[None]
+    else:
+        Bw = (sampling.weights("sparse:%r" % P, N, N, seed=seed, sample=s, layer=2) != 0).astype(float)
+        s2, s4 = 1.0 / P, 1.0 / (P * P)
+        Sig = cb + (cw / (N * P)) * np.einsum("kj,aj,bj->kab", Bw, a, a)
+    A, Bv, C = Sig[:, 0, 0], Sig[:, j, j], Sig[:, 0, j]
+    psi, pd = fw_mc.dual(name, A, Bv, C)
+    cx, cy = math.sqrt(cw / N) * a[0], math.sqrt(cw / N) * a[j]
+    num = 2.0 * (Bw @ (q * cx * cy)) - C * ((Bw @ (q * cx * cx)) / A + (Bw @ (q * cy * cy)) / Bv)
+    det = A * Bv - C * C   # 0 only where no weight of the support meets an active input (then num = 0 too)
+    hess = np.divide(num, 2.0 * math.pi * np.sqrt(np.maximum(det, 0.0)), out=np.zeros_like(num), where=det > 0)
+    per = G2[0, j] * pd + (cw / N) * G1 * (s2 * (Bw @ q) * pd + s4 * hess)
+    g3 = cb + cw * float(np.mean(psi))
+    return g3, g3 + cw * float(np.mean(per))
+
+
 def sparse_mean_shift(name: str = "relu", P: float = 0.25, *, samples: Dict[int, int], seed: int = 2718,
                       pairs: Sequence[int] = (1, 2)) -> List[Dict[str, Any]]:
-    """Rows {'pair', 'mc' (c0 of the fit over the widths), 'se', 'ref' (nngp_1 law minus Gaussian, fwref), 'z',
-    'z_alt' (against 0: the Gaussian weights' prediction), 'chi2', 'per_width': [(N, value, se)]}, depth 2."""
-    _, _, cw, _, _ = fw_mc.ACTS[name]
+    """Rows {'pair', 'quantity' ('G1 shift' or 'Theta1 shift'), 'mc' (c0 of the fit over the widths), 'se', 'ref'
+    (nngp_1 or ntk_1, law minus Gaussian, fwref), 'z', 'z_alt' (against 0: the Gaussian weights' prediction),
+    'chi2', 'per_width': [(N, value, se)]}, depth 2: N (E[. | layer 1, B] - E[. | layer 1] (Gaussian)) averaged
+    over networks with the control variates N (mean_k Sigma_k - G^2) and N (mean B / P - 1)."""
     X = fw_mc.inputs()
     law = "sparse:%r" % P
     ref, gau = fw_mc.reference_values(name, 2, law=law), fw_mc.reference_values(name, 2)
-    per: Dict[int, List[Tuple[int, float, float]]] = {j: [] for j in pairs}
+    per: Dict[Tuple[int, str], List[Tuple[int, float, float]]] = {}
     for wi, (N, S) in enumerate(sorted(samples.items())):
-        Y = np.empty((len(pairs), S))
-        Z = np.empty((len(pairs), S, 3))
+        Y = np.empty((len(pairs), 2, S))
+        Z = np.empty((len(pairs), S, 4))
         for s in range(S):
-            G2, Sig, _ = conditional(name, P, N, s, seed + wi, X)
+            G2, Sig, W2 = conditional(name, P, N, s, seed + wi, X)
             for i, j in enumerate(pairs):
-                Y[i, s] = N * cw * (float(np.mean(_psi(name, Sig, j))) - float(_psi(name, G2, j)[0]))
-                Z[i, s] = [N * (np.mean(Sig[:, a, b]) - G2[a, b]) for a, b in ((0, 0), (0, j), (j, j))]
+                law_g, law_t = conditional_ntk(name, P, N, s, seed + wi, X, j)
+                gau_g, gau_t = conditional_ntk(name, P, N, s, seed + wi, X, j, gaussian=True)
+                Y[i, :, s] = N * (law_g - gau_g), N * (law_t - gau_t)
+                Z[i, s] = [N * (np.mean(Sig[:, a, b]) - G2[a, b]) for a, b in ((0, 0), (0, j), (j, j))] + [
+                    N * (np.mean(W2 != 0) / P - 1.0)]
         for i, j in enumerate(pairs):
-            per[j].append((N,) + fw_mc.cv_mean(Y[i], Z[i]))
+            for k, q in enumerate(("G1", "Theta1")):
+                per.setdefault((j, q), []).append((N,) + fw_mc.cv_mean(Y[i, k], Z[i]))
     rows = []
-    for j in pairs:
-        c0, se, chi2 = fw_mc.fit_c0(*zip(*per[j]))
-        rv = ref[(2, j)]["G1"] - gau[(2, j)]["G1"]
+    for (j, q), lst in sorted(per.items()):
+        c0, se, chi2 = fw_mc.fit_c0(*zip(*lst))
+        rv = ref[(2, j)][q] - gau[(2, j)][q]
         rows.append({"act": name, "law": law, "param": "ntk", "depth": 2,
-                     "pair": [k for k, v in fw_mc.PAIRS.items() if v == j][0], "quantity": "G1 shift", "mc": c0,
-                     "se": se, "ref": rv, "z": (c0 - rv) / se, "z_alt": c0 / se, "chi2": chi2, "per_width": per[j]})
+                     "pair": [k for k, v in fw_mc.PAIRS.items() if v == j][0], "quantity": q + " shift", "mc": c0,
+                     "se": se, "ref": rv, "z": (c0 - rv) / se, "z_alt": c0 / se, "chi2": chi2, "per_width": lst})
     return rows
 
 
-def check_conditional(name: str, P: float, N: int, S: int, seed: int = 99) -> np.ndarray:
-    """z-scores (one per pair) of mean_s [G^3_s(x, y) - E(G^3 | layer 1, support)_s] over S networks, G^3_s the
-    sampled network's output-layer NNGP entry (deepwick.sampling.sample, depth 2, sparse:P, Gaussian layer 1)."""
+def check_conditional(name: str, P: float, N: int, S: int, seed: int = 99, gaussian: bool = False) -> np.ndarray:
+    """z-scores of mean_s [sampled - conditional mean] over S networks for G^3(x, y_j) and Theta_N(x, y_j), j = 1, 2
+    (4 values), the sampled entries from deepwick.sampling.sample (depth 2, sparse:P with a Gaussian layer 1, or
+    Gaussian weights), the conditional means from conditional_ntk."""
     spec, _, cw, cb, _ = fw_mc.ACTS[name]
     X = fw_mc.inputs()
-    D = np.empty((S, 2))
+    D = np.empty((S, 4))
+    law = "gaussian" if gaussian else "sparse:%r" % P
     for s in range(S):
-        G2, Sig, _ = conditional(name, P, N, s, seed, X)
-        g = sampling.sample(X, depth=2, act=spec, width=N, samples=1, weight_var=cw, bias_var=cb, seed=seed,
-                            first_sample=s, reduce="none", law="sparse:%r" % P, gaussian_input_layer=True,
-                            gram="nngp", out_dim=1).gram[0]
+        kw = dict(depth=2, act=spec, width=N, samples=1, weight_var=cw, bias_var=cb, seed=seed, first_sample=s,
+                  reduce="none", law=law, gaussian_input_layer=True, out_dim=1)
+        g = sampling.sample(X, gram="nngp", **kw).gram[0]
+        t = sampling.sample(X, gram="ntk", outputs=False, **kw).gram[0]
         for i, j in enumerate((1, 2)):
-            D[s, i] = g[0, j] - (cb + cw * float(np.mean(_psi(name, Sig, j))))
+            cg, ct = conditional_ntk(name, P, N, s, seed, X, j, gaussian)
+            D[s, 2 * i:2 * i + 2] = g[0, j] - cg, t[0, j] - ct
     return D.mean(axis=0) / (D.std(axis=0, ddof=1) / math.sqrt(S))
