@@ -23,7 +23,7 @@ G^3 (same networks: the sampled minus the conditional mean has mean 0).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -87,25 +87,26 @@ def remainder_slope(name: str = "relu", *, L: int = 4, j: int = 1, samples: Dict
 # the means' kappa_4 terms, sparse weights, depth 2
 # -----------------------------------------------------------------------------------------------------------------
 
-def _layer1(name: str, N: int, s: int, seed: int, X: np.ndarray) -> np.ndarray:
-    """phi(h^1) (n, N) of network s: deepwick's Gaussian layer-1 streams, as fw_mc.network draws them."""
-    spec, _, cw, cb, _ = fw_mc.ACTS[name]
+def draws(name: str, P: float, N: int, s: int, seed: int, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """h^1 (n, N) and layer 2's sparse:P weights W2 (N, N) of network s: deepwick's streams (layer 1 Gaussian), as
+    fw_mc.network and sampling.sample(..., gaussian_input_layer=True) draw them."""
+    _, _, cw, cb, _ = fw_mc.ACTS[name]
     W = sampling.weights("gaussian", N, X.shape[1], seed=seed, sample=s, layer=1)
     b = sampling.bias("gaussian", N, seed=seed, sample=s, layer=1)
-    return np.asarray(dw.Activation(spec)(math.sqrt(cw / X.shape[1]) * (X @ W.T) + math.sqrt(cb) * b))
+    h1 = math.sqrt(cw / X.shape[1]) * (X @ W.T) + math.sqrt(cb) * b
+    return h1, sampling.weights("sparse:%r" % P, N, N, seed=seed, sample=s, layer=2)
 
 
-def conditional(name: str, P: float, N: int, s: int, seed: int,
-                X: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Network s with sparse:P weights in layer 2: (G^2 (n, n), Sigma (N, n, n) the covariances of layer 2's units
-    given layer 1 and the support of layer 2's weights (the sampler's own draw), W2 (N, N) that draw)."""
-    _, _, cw, cb, _ = fw_mc.ACTS[name]
-    a = _layer1(name, N, s, seed, X)
+def conditional(name: str, P: float, h1: np.ndarray, W2: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """(G^2 (n, n), Sigma (N, n, n)): the covariances of layer 2's units given layer 1 and the support of W2 (the
+    sampler's own draw), or (W2 None: Gaussian weights) Sigma = G^2 (1, n, n) for every unit."""
+    spec, _, cw, cb, _ = fw_mc.ACTS[name]
+    a = np.asarray(dw.Activation(spec)(h1))
+    N = a.shape[1]
     G2 = cb + (cw / N) * (a @ a.T)
-    W2 = sampling.weights("sparse:%r" % P, N, N, seed=seed, sample=s, layer=2)
-    B = (W2 != 0).astype(float)
-    Sig = cb + (cw / (N * P)) * np.einsum("kj,aj,bj->kab", B, a, a)
-    return G2, Sig, W2
+    if W2 is None:
+        return G2, G2[None]
+    return G2, cb + (cw / (N * P)) * np.einsum("kj,aj,bj->kab", (W2 != 0).astype(float), a, a)
 
 
 def _psi(name: str, S: np.ndarray, j: int) -> np.ndarray:
@@ -114,32 +115,28 @@ def _psi(name: str, S: np.ndarray, j: int) -> np.ndarray:
     return fw_mc.dual(name, S[:, 0, 0], S[:, j, j], S[:, 0, j])[0]
 
 
-def conditional_ntk(name: str, P: float, N: int, s: int, seed: int, X: np.ndarray, j: int,
-                    gaussian: bool = False) -> Tuple[float, float]:
-    """(E[G^3(x, y) | .], E[Theta_N(x, y) | .]) of network s at depth 2, given layer 1 and the support B of layer 2
-    (sparse:P) -- or, gaussian=True, given layer 1 only with Gaussian layer-2 weights -- relu only, y = X[j].
+def conditional_ntk(name: str, P: float, X: np.ndarray, h1: np.ndarray, W2: Optional[np.ndarray], j: int,
+                    cond: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> Tuple[float, float]:
+    """(E[G^3(x, y) | .], E[Theta_N(x, y) | .]) of one network at depth 2, given layer 1 and the support B of layer 2
+    (sparse:P; h1, W2 from draws) -- or, W2 None, given layer 1 only with Gaussian layer-2 weights -- relu only,
+    y = X[j]; cond: conditional()'s result, if at hand.
 
     Theta_N = G^3 + (C_W/N) sum_k r_k^2 phi'_k(x) phi'_k(y) [G^2 + (C_W/N) G^1 sum_i W_ki^2 q_i] plus terms of
     mean 0 in the readout r (E r_k r_l = delta_kl for every law), q_i = phi'(h^1_i(x)) phi'(h^1_i(y)).  Given B,
     W_ki ~ N(0, B_ki / P) and h^2_k = c_i W_ki + (independent Gaussian), c_i = sqrt(C_W/N) a_i, so by Stein's lemma
     twice E[W^2 F(h)] = sigma^2 E F + sigma^4 c' E[Hess F] c exactly; for F = H(u) H(v) (relu's phi' phi'),
     E[delta(u) delta(v)] = 1 / (2 pi sqrt(det)) and E[delta'(u) H(v)] = -c_uv / (2 pi a sqrt(det))."""
-    spec, _, cw, cb, _ = fw_mc.ACTS[name]
+    _, _, cw, cb, _ = fw_mc.ACTS[name]
     if name != "relu":
         raise ValueError("conditional_ntk: relu only")
-    W = sampling.weights("gaussian", N, X.shape[1], seed=seed, sample=s, layer=1)
-    b = sampling.bias("gaussian", N, seed=seed, sample=s, layer=1)
-    h1 = math.sqrt(cw / X.shape[1]) * (X @ W.T) + math.sqrt(cb) * b
+    N = h1.shape[1]
     a, q = np.maximum(h1, 0.0), ((h1[0] > 0) & (h1[j] > 0)).astype(float)
     G1 = cb + cw * float(X[0] @ X[j]) / X.shape[1]
-    G2 = cb + (cw / N) * (a @ a.T)
-    if gaussian:
+    G2, Sig = cond if cond is not None else conditional(name, P, h1, W2)
+    if W2 is None:
         Bw, s2, s4 = np.ones((1, N)), 1.0, 1.0
-        Sig = G2[None]
     else:
-        Bw = (sampling.weights("sparse:%r" % P, N, N, seed=seed, sample=s, layer=2) != 0).astype(float)
-        s2, s4 = 1.0 / P, 1.0 / (P * P)
-        Sig = cb + (cw / (N * P)) * np.einsum("kj,aj,bj->kab", Bw, a, a)
+        Bw, s2, s4 = (W2 != 0).astype(float), 1.0 / P, 1.0 / (P * P)
     A, Bv, C = Sig[:, 0, 0], Sig[:, j, j], Sig[:, 0, j]
     psi, pd = fw_mc.dual(name, A, Bv, C)
     cx, cy = math.sqrt(cw / N) * a[0], math.sqrt(cw / N) * a[j]
@@ -165,10 +162,12 @@ def sparse_mean_shift(name: str = "relu", P: float = 0.25, *, samples: Dict[int,
         Y = np.empty((len(pairs), 2, S))
         Z = np.empty((len(pairs), S, 4))
         for s in range(S):
-            G2, Sig, W2 = conditional(name, P, N, s, seed + wi, X)
+            h1, W2 = draws(name, P, N, s, seed + wi, X)
+            G2, Sig = cond = conditional(name, P, h1, W2)
+            gcond = (G2, G2[None])
             for i, j in enumerate(pairs):
-                law_g, law_t = conditional_ntk(name, P, N, s, seed + wi, X, j)
-                gau_g, gau_t = conditional_ntk(name, P, N, s, seed + wi, X, j, gaussian=True)
+                law_g, law_t = conditional_ntk(name, P, X, h1, W2, j, cond)
+                gau_g, gau_t = conditional_ntk(name, P, X, h1, None, j, gcond)
                 Y[i, :, s] = N * (law_g - gau_g), N * (law_t - gau_t)
                 Z[i, s] = [N * (np.mean(Sig[:, a, b]) - G2[a, b]) for a, b in ((0, 0), (0, j), (j, j))] + [
                     N * (np.mean(W2 != 0) / P - 1.0)]
@@ -198,7 +197,8 @@ def check_conditional(name: str, P: float, N: int, S: int, seed: int = 99, gauss
                   reduce="none", law=law, gaussian_input_layer=True, out_dim=1)
         g = sampling.sample(X, gram="nngp", **kw).gram[0]
         t = sampling.sample(X, gram="ntk", outputs=False, **kw).gram[0]
+        h1, W2 = draws(name, P, N, s, seed, X)
         for i, j in enumerate((1, 2)):
-            cg, ct = conditional_ntk(name, P, N, s, seed, X, j, gaussian)
+            cg, ct = conditional_ntk(name, P, X, h1, None if gaussian else W2, j)
             D[s, 2 * i:2 * i + 2] = g[0, j] - cg, t[0, j] - ct
     return D.mean(axis=0) / (D.std(axis=0, ddof=1) / math.sqrt(S))

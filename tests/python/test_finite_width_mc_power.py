@@ -34,7 +34,8 @@ def test_conditional_mean_is_the_sampled_networks(P, gaussian):
     assert np.all(np.isfinite(z)) and np.all(np.abs(z) < 4.0), z
     if gaussian:
         return
-    _, Sig, W2 = fw_mc_power.conditional("relu", P, 64, 3, 11, fw_mc.inputs())
+    h1, W2 = fw_mc_power.draws("relu", P, 64, 3, 11, fw_mc.inputs())
+    _, Sig = fw_mc_power.conditional("relu", P, h1, W2)
     frac = np.mean(W2 != 0)
     assert abs(frac - P) < 4 * math.sqrt(P * (1 - P) / W2.size), frac
     assert Sig.shape == (64, 3, 3) and np.all(np.linalg.eigvalsh(Sig) > -1e-12)   # PSD (singular: few inputs)
