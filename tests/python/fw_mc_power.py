@@ -45,27 +45,35 @@ def block_variance_reference(name: str, L: int, j: int) -> float:
     return float(np.sum(fwref._derived(r["layers"][L])["ntk_cov"]))
 
 
-def block_sums(name: str, N: int, samples: int, *, seed: int, L: int, j: int, R: int) -> np.ndarray:
-    """s of the depth-L network's first R output units, (samples, R), networks 0..samples-1 of the seed."""
+def block_sums(name: str, N: int, samples: int, *, seed: int, L: int, j: int, R: int, first: int = 0) -> np.ndarray:
+    """s of the depth-L network's first R output units, (samples, R), networks first..first+samples-1 of the seed."""
     X = fw_mc.inputs()
     out = np.empty((samples, R))
     for s in range(samples):
-        T = fw_mc.network(name, N, s, seed, L, R, X, Rf=R)["Th"][L - 1]     # (R, n, n)
+        T = fw_mc.network(name, N, first + s, seed, L, R, X, Rf=R)["Th"][L - 1]     # (R, n, n)
         out[s] = T[:, 0, 0] + T[:, j, j] + 2.0 * T[:, 0, j]
     return out
 
 
+def slope_seed(seed: int, widths: Sequence[int], N: int) -> int:
+    """The seed of width N's networks in remainder_slope (independent widths)."""
+    return seed + 7 * sorted(widths).index(N)
+
+
 def remainder_slope(name: str = "relu", *, L: int = 4, j: int = 1, samples: Dict[int, int],
-                    seed: int = 3141, R: int = 8) -> Dict[str, Any]:
+                    seed: int = 3141, R: int = 8, sums: Optional[Dict[int, np.ndarray]] = None) -> Dict[str, Any]:
     """Per width N: the remainder r = Var_MC s - V/N with its standard error; the slope of log|r| vs log N.
 
     Var_MC is the variance over all units of all networks (units of one network are exchangeable, not
     independent: the block jackknife over networks accounts for that).  Returns {'V', 'rows': [(N, r, se)],
-    'slope', 'slope_se', 'chi2'} (chi2 per degree of freedom of the straight line)."""
+    'slope', 'slope_se', 'chi2'} (chi2 per degree of freedom of the straight line; where it exceeds 1, slope_se
+    is scaled by its square root, the Birge ratio).  sums: block_sums already
+    computed per width (the same networks, e.g. in pieces with `first`)."""
     V = block_variance_reference(name, L, j)
     rows: List[Tuple[int, float, float]] = []
-    for wi, (N, S) in enumerate(sorted(samples.items())):
-        sv = block_sums(name, N, S, seed=seed + 7 * wi, L=L, j=j, R=R)
+    for N, S in sorted(samples.items()):
+        sv = sums[N] if sums is not None else block_sums(name, N, S, seed=slope_seed(seed, list(samples), N), L=L,
+                                                         j=j, R=R)
 
         def var(i: np.ndarray) -> float:
             x = sv[i]
@@ -80,7 +88,9 @@ def remainder_slope(name: str = "relu", *, L: int = 4, j: int = 1, samples: Dict
     cov = np.linalg.inv(Xd.T @ Xd)
     beta = cov @ (Xd.T @ (y / sd))
     chi2 = float(np.sum((Xd @ beta - y / sd) ** 2)) / max(1, len(rows) - 2)
-    return {"V": V, "rows": rows, "slope": float(beta[1]), "slope_se": math.sqrt(cov[1, 1]), "chi2": chi2}
+    # where the points scatter more than their standard errors say, the slope's is scaled by sqrt(chi2/dof)
+    se = math.sqrt(cov[1, 1] * max(1.0, chi2))
+    return {"V": V, "rows": rows, "slope": float(beta[1]), "slope_se": se, "chi2": chi2}
 
 
 # -----------------------------------------------------------------------------------------------------------------
@@ -148,29 +158,39 @@ def conditional_ntk(name: str, P: float, X: np.ndarray, h1: np.ndarray, W2: Opti
     return g3, g3 + cw * float(np.mean(per))
 
 
+def shift_samples(name: str, P: float, N: int, S: int, seed: int, pairs: Sequence[int] = (1, 2),
+                  first: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """Per network (first..first+S-1 of the seed): Y (pairs, 2, S), N (law - Gaussian) of E[G^3 | .] and
+    E[Theta_N | .], and the control variates Z (pairs, S, 4)."""
+    X = fw_mc.inputs()
+    Y = np.empty((len(pairs), 2, S))
+    Z = np.empty((len(pairs), S, 4))
+    for s in range(S):
+        h1, W2 = draws(name, P, N, first + s, seed, X)
+        G2, Sig = cond = conditional(name, P, h1, W2)
+        gcond = (G2, G2[None])
+        for i, j in enumerate(pairs):
+            law_g, law_t = conditional_ntk(name, P, X, h1, W2, j, cond)
+            gau_g, gau_t = conditional_ntk(name, P, X, h1, None, j, gcond)
+            Y[i, :, s] = N * (law_g - gau_g), N * (law_t - gau_t)
+            Z[i, s] = [N * (np.mean(Sig[:, a, b]) - G2[a, b]) for a, b in ((0, 0), (0, j), (j, j))] + [
+                N * (np.mean(W2 != 0) / P - 1.0)]
+    return Y, Z
+
+
 def sparse_mean_shift(name: str = "relu", P: float = 0.25, *, samples: Dict[int, int], seed: int = 2718,
-                      pairs: Sequence[int] = (1, 2)) -> List[Dict[str, Any]]:
+                      pairs: Sequence[int] = (1, 2),
+                      parts: Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]] = None) -> List[Dict[str, Any]]:
     """Rows {'pair', 'quantity' ('G1 shift' or 'Theta1 shift'), 'mc' (c0 of the fit over the widths), 'se', 'ref'
     (nngp_1 or ntk_1, law minus Gaussian, fwref), 'z', 'z_alt' (against 0: the Gaussian weights' prediction),
     'chi2', 'per_width': [(N, value, se)]}, depth 2: N (E[. | layer 1, B] - E[. | layer 1] (Gaussian)) averaged
-    over networks with the control variates N (mean_k Sigma_k - G^2) and N (mean B / P - 1)."""
-    X = fw_mc.inputs()
+    over networks with the control variates N (mean_k Sigma_k - G^2) and N (mean B / P - 1).  parts: the
+    shift_samples of each width already computed (width i uses the seed + i)."""
     law = "sparse:%r" % P
     ref, gau = fw_mc.reference_values(name, 2, law=law), fw_mc.reference_values(name, 2)
     per: Dict[Tuple[int, str], List[Tuple[int, float, float]]] = {}
     for wi, (N, S) in enumerate(sorted(samples.items())):
-        Y = np.empty((len(pairs), 2, S))
-        Z = np.empty((len(pairs), S, 4))
-        for s in range(S):
-            h1, W2 = draws(name, P, N, s, seed + wi, X)
-            G2, Sig = cond = conditional(name, P, h1, W2)
-            gcond = (G2, G2[None])
-            for i, j in enumerate(pairs):
-                law_g, law_t = conditional_ntk(name, P, X, h1, W2, j, cond)
-                gau_g, gau_t = conditional_ntk(name, P, X, h1, None, j, gcond)
-                Y[i, :, s] = N * (law_g - gau_g), N * (law_t - gau_t)
-                Z[i, s] = [N * (np.mean(Sig[:, a, b]) - G2[a, b]) for a, b in ((0, 0), (0, j), (j, j))] + [
-                    N * (np.mean(W2 != 0) / P - 1.0)]
+        Y, Z = parts[N] if parts is not None else shift_samples(name, P, N, S, seed + wi, pairs)
         for i, j in enumerate(pairs):
             for k, q in enumerate(("G1", "Theta1")):
                 per.setdefault((j, q), []).append((N,) + fw_mc.cv_mean(Y[i, k], Z[i]))
