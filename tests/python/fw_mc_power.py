@@ -2,7 +2,7 @@
 
 remainder_slope: the O(1/N^2) remainder made visible.  For relu at depth 4 (fw_mc's C_W = 2, C_b = 0.1, its
 correlated pair of unequal norms) the variance of the empirical NTK is far from its leading order at small width
-(+35% at N = 32).  The statistic is s = Theta_N(x,x) + Theta_N(y,y) + 2 Theta_N(x,y) (the sum of the pair's Gram
+(+23% at N = 32).  The statistic is s = Theta_N(x,x) + Theta_N(y,y) + 2 Theta_N(x,y) (the sum of the pair's Gram
 block; its variance to leading order is sum_abcd ntk_cov[a,b,c,d] / N, fwref), estimated over the R output units
 of S networks of deepwick's sampler (fw_mc.network) at each width; the remainder r(N) = Var_MC s - V / N, whose
 standard error (block jackknife over networks) must be well below |r(N)| at every width, then the weighted
@@ -16,7 +16,7 @@ with covariance Sigma_k = C_b + C_W / (N P) sum_j B_kj a_j a_j^T, a_j = phi(h^1_
 the common random numbers being layer 1 itself.  N C_W (mean_k Psi(Sigma_k) - Psi(G^2)), averaged over networks
 with the control variates N (mean_k Sigma_k - G^2) (exact mean 0 given layer 1), estimates
 N (E G_law - E G_gauss), which tends to nngp_1(law) - nngp_1(gaussian) (the kappa_4 term); fit c0 + c1/N over the
-widths.  Integrating out g exactly (Rao-Blackwell) leaves only the support's randomness: standard errors 0.03-0.07
+widths.  Integrating out g exactly (Rao-Blackwell) leaves only the support's randomness: standard errors 0.015-0.2
 instead of 0.4-3 for the coupled twins of fw_mc.mean_shifts.  check_conditional ties it to the sampled networks'
 G^3 (same networks: the sampled minus the conditional mean has mean 0).
 """

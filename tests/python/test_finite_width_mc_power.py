@@ -42,8 +42,8 @@ def test_conditional_mean_is_the_sampled_networks(P, gaussian):
 
 
 def test_block_sums_are_the_samplers_ntk():
-    """The statistic s = Theta(x,x) + Theta(y,y) + 2 Theta(x,y) from the sampler's per-unit NTK... through fw_mc
-    (whose networks equal the sampler's, test_finite_width_mc.py): here against sampling.sample's averaged NTK."""
+    """The statistic s = Theta(x,x) + Theta(y,y) + 2 Theta(x,y) of fw_mc's per-unit NTKs, averaged over the
+    units, equals the same combination of sampling.sample's NTK (averaged over its out_dim units)."""
     X = fw_mc.inputs()
     s = fw_mc_power.block_sums("relu", 16, 2, seed=5, L=3, j=2, R=4)
     for k in range(2):
