@@ -13,7 +13,7 @@
 /* The options: one table gives the parsing, --help and the JSON echo. */
 typedef struct converge_args {
     cli_args base;
-    const char *x, *net, *act, *law, *kind, *plot;
+    const char *x, *net, *act, *law, *kind, *param, *plot;
     long depth, samples, seed, out_dim, threads;
     cli_reals widths, weight_var, bias_var;
     bool gaussian_input_layer, json, predict;
@@ -40,6 +40,10 @@ static const cli_opt opts[] = {
      "gaussian, rademacher, uniform, student-t:NU, sparse:P, complex-gaussian (nngp\nonly), orthogonal",
      .def = "gaussian", .flags = CLI_HIDDEN_JSON}, /* echoed in its canonical spelling */
     {"kind", CLI_CHOICE, F(kind), "K", "ntk or nngp", .def = "ntk", .choices = "nngp|ntk"},
+    {"param", CLI_CHOICE, F(param), "P",
+     "ntk or standard; the NNGP is the same in both; the standard parameterisation's NTK\n"
+     "grows like the width (no limit to converge to) and is refused",
+     .def = "ntk", .choices = "ntk|standard"},
     {"weight-var", CLI_REALS, F(weight_var), "V", "sigma_w^2, one value or L+1 values", .def = "1"},
     {"bias-var", CLI_REALS, F(bias_var), "B", "sigma_b^2, one value or L+1 values", .def = "0"},
     {"seed", CLI_INT, F(seed), "SEED", "random seed", .def = "0", .lo = 0, .hi = 0x7fffffffffffffffL},
@@ -212,7 +216,7 @@ int cmd_converge(int argc, char **argv)
     if (rc < 0 && !a.net && (!a.act || !cli_given(&cmd, &a, "depth")))
         rc = cli_usage_error("converge", "--%s is required (or --net SPEC)", a.act ? "depth" : "act");
     if (rc < 0 && a.net) {
-        static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "out-dim", NULL};
+        static const char *const spelled[] = {"depth", "act", "weight-var", "bias-var", "out-dim", "param", NULL};
         static const char *const fc_only[] = {"predict", NULL};
         rc = cli_net_refuse(&cmd, &a, spelled, fc_only);
     }
@@ -244,6 +248,14 @@ int cmd_converge(int argc, char **argv)
     cli_progress_init(&prog, "converge");
     if (nwid < 2) {
         rc = cli_error("--widths: a convergence study needs at least 2 widths (got %zu)", nwid);
+        goto done;
+    }
+    if (gram == DW_SAMPLE_NTK && !strcmp(a.param, "standard")) {
+        /* Theta_N = Theta(N) + O(N^{1/2}) with Theta(N) of order N: no limit for the study (nor for --predict's
+         * sqrt(C/N) line); the NNGP does not depend on the parameterisation and runs as it is */
+        rc = cli_error("--param standard: the standard parameterisation's NTK grows like the width, so it has no "
+                       "limit to converge to (use --param ntk, --kind nngp, or `deepwick finite-width --param "
+                       "standard --width N` for its width-N mean and spread)");
         goto done;
     }
     if (!(wid = malloc(nwid * sizeof *wid))) {

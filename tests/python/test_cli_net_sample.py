@@ -195,6 +195,7 @@ def test_bad_inputs(data):
         (nw + ["--seed", 2, "--weights", d / "matrix.npy", "--act", "relu"], "--seed"),
         (cv + ["--net", CONV_UNSET, "--predict"], "--predict"),
         (cv + ["--net", CONV_UNSET, "--out-dim", 2], "--out-dim"),
+        (cv + ["--net", CONV_UNSET, "--param", "standard"], "--param"),
         (cv + ["--net", CONV_UNSET, "--law", "complex-gaussian", "--kind", "nngp"], "complex"),
         (cv + ["--depth", 1], "--act"),
     ]

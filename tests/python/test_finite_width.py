@@ -259,3 +259,24 @@ def test_relu_family_exactly_parallel_rows(act, t, bias):
         scale = scale * scale if key.endswith(("var", "cov")) or key == "kappa4" else scale
         assert abs(v1 - v0) <= 1e-3 * scale and abs(v2 - v0) <= 1e-2 * scale, key
         assert abs(v1 - v0) <= 0.2 * abs(v2 - v0) + 1e-12 * scale, key  # shrinks at least linearly in the angle
+
+
+def test_converge_param_standard(tmp_path):
+    """`converge --param standard`: the NTK study (and --predict's line) is refused with one error line, no plot;
+    the NNGP, the same in both parameterisations, runs and equals --param ntk's, predictions included."""
+    np.save(tmp_path / "X.npy", np.random.default_rng(2).normal(size=(3, 2)))
+    base = ["converge", "--x", tmp_path / "X.npy", "--depth", 2, "--act", "relu", "--weight-var", 2, "--bias-var",
+            0.1, "--widths", "8,16", "--samples", 4, "--predict"]
+    p = run(*base, "--param", "standard", "--plot", tmp_path / "c.svg")
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode != 0 and p.stdout == "" and len(lines) == 1, p.stderr
+    assert lines[0].startswith("error: --param standard") and "no limit" in lines[0]
+    assert not (tmp_path / "c.svg").exists()
+    out = {}
+    for param in ("standard", "ntk"):
+        p = run(*base, "--kind", "nngp", "--param", param, "--json")
+        assert p.returncode == 0, p.stderr
+        out[param] = json.loads(p.stdout)
+    for key in ("widths", "predicted", "slope", "bias_coef"):
+        assert out["standard"][key] == out["ntk"][key], key
+    assert out["standard"]["param"] == "standard" and len(out["ntk"]["predicted"]) == 2
