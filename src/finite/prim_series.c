@@ -202,8 +202,31 @@ void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho)
     V->rho = rho;
     if (++V->gen == 0) { /* wrapped: every stamp is stale again */
         memset(V->stamp, 0, sizeof V->stamp);
+        memset(V->pstamp, 0, sizeof V->pstamp);
         V->gen = 1;
     }
+}
+
+/* The powers of shift n: the coefficients of smooth products decay fast, and rho^k too, so the vectors stop where
+ * rho^k is below 1e-20 (a change far below the coefficients' own errors); the prefix sums give each vector's
+ * weight norm. */
+static void powers(dw_fw_vecs *V, int n)
+{
+    const double s = pow(V->c->q, -0.5 * n), pmin = 1e-20 * s, *w = shift[n];
+    double p = s, w2 = 0.0;
+    int cut = DW_FW_K + 1;
+    for (int k = 0; k <= DW_FW_K; k++) {
+        V->pw[n][k] = p;
+        w2 += w[k] * p * w[k] * p;
+        V->w2[n][k] = w2;
+        p *= V->rho;
+        if (!(fabs(p) > pmin)) {
+            cut = k + 1;
+            break;
+        }
+    }
+    V->pcut[n] = cut;
+    V->pstamp[n] = V->gen;
 }
 
 /* The vector of product f with shift n, built on first use. */
@@ -211,33 +234,29 @@ static const double *vec(dw_fw_vecs *V, int f, int n)
 {
     if (V->stamp[f][n] == V->gen) return V->v[f][n];
     pthread_once(&shift_once, shift_init);
-    const double *c = V->c->c[f] + n, *w = shift[n];
-    const double s = pow(V->c->q, -0.5 * n);
-    /* the coefficients of smooth products decay fast, and rho^k too: the dot products stop where the remaining
-     * coefficients are below 1e-20 of their largest or rho^k is below 1e-20 (changes far below the coefficients'
-     * own errors) */
-    double *out = V->v[f][n], p = s, w2 = 0.0, v2 = 0.0;
-    const double pmin = 1e-20 * s;
+    if (V->pstamp[n] != V->gen) powers(V, n);
+    const double *c = V->c->c[f] + n, *w = shift[n], *p = V->pw[n];
+    double *out = V->v[f][n], v2 = 0.0;
+    /* the last k whose coefficient is not negligible (below 1e-20 of the largest); truncated: the coefficients are
+     * not negligible up to the last one computed (or beyond DW_FW_K) */
     int km = V->c->last[f] - n;
-    /* truncated: the coefficients are not negligible up to the last one computed (or beyond DW_FW_K) */
     bool cut = V->c->last[f] == DW_FW_K + 4 || km > DW_FW_K;
     if (km > DW_FW_K) km = DW_FW_K;
     if (km < 0) km = 0;
-    for (int k = 0; k <= km; k++) {
-        out[k] = w[k] * c[k] * p;
-        w2 += w[k] * p * w[k] * p;
+    const int rcut = V->pcut[n] <= km, end = rcut ? V->pcut[n] - 1 : km; /* rcut: rho^k ends the series first */
+#pragma omp simd reduction(+ : v2)
+    for (int k = 0; k <= end; k++) {
+        out[k] = w[k] * c[k] * p[k];
         v2 += out[k] * out[k];
-        p *= V->rho;
-        if (!(fabs(p) > pmin) && k < km) {
-            km = k + 1;
-            out[km] = 0.0;
-            cut = false;
-            break;
-        }
+    }
+    if (rcut) {
+        km = V->pcut[n];
+        out[km] = 0.0;
+        cut = false;
     }
     V->kmax[f][n] = km;
     V->cut[f][n] = cut;
-    V->wnorm[f][n] = sqrt(w2);
+    V->wnorm[f][n] = sqrt(V->w2[n][end]);
     V->vnorm[f][n] = sqrt(v2);
     V->stamp[f][n] = V->gen;
     return out;
