@@ -20,7 +20,8 @@ enum { O_S = 0, O_P = 4, O_S2 = 8, O_P2 = 24, O_S4 = 40, O_P4 = 104, O_SS = 168,
        PRIM_SLOTS = 224, SIDE = DW_FW_NF * 5, KEYS = SIDE * SIDE, PLAN_MOMS = 128 };
 
 /* For m inputs, with or without derivatives: the distinct moments (their arguments ix, jx, nx, iy, jy, ny) and, for
- * every non-zero entry, its offset and its moment. Entries that are the derivative of the constant 1 stay 0. */
+ * every non-zero entry, its offset and its moment. Entries that are the derivative of the constant 1 (at either
+ * point) stay 0, with error 0. */
 typedef struct fill_plan {
     int nmom, nent;
     signed char arg[PLAN_MOMS][6];
@@ -38,7 +39,7 @@ static void plan_entry(fill_plan *pl, short *key_mom, int slot, const int *phis,
     for (int k = 0; k < np; k++) i[phis[k]]++;
     for (int k = 0; k < nd; k++) j[dphis[k]]++;
     for (int k = 0; k < nv; k++) n[derivs[k]]++;
-    if (i[1] + j[1] == 0 && n[1] > 0) return; /* a derivative of the constant 1 */
+    if ((i[0] + j[0] == 0 && n[0] > 0) || (i[1] + j[1] == 0 && n[1] > 0)) return; /* a derivative of the constant 1 */
     const int key = (dw_fw_fidx(i[0], j[0]) * 5 + n[0]) * SIDE + dw_fw_fidx(i[1], j[1]) * 5 + n[1];
     if (key_mom[key] < 0) {
         if (pl->nmom == PLAN_MOMS) abort(); /* cannot happen: 9 + 9 + 15 + 15 + 8 + 5 + 9 + 5 + 3 + 3 at most */
