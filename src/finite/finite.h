@@ -86,6 +86,11 @@ typedef struct dw_fw_vecs {
     bool cut[DW_FW_NF][5]; /* kmax is DW_FW_K with coefficients not negligible beyond: the series is truncated */
     double wnorm[DW_FW_NF][5], vnorm[DW_FW_NF][5]; /* ||(v_k / c_{k+n})_k||_2 and ||v||_2 over k <= kmax */
     double v[DW_FW_NF][5][DW_FW_K + 1];
+    /* shared by the vectors (built on first use): rho^k (a running product) up to pcut - 1, pcut the first k with
+     * |rho^k| <= 1e-20 (DW_FW_K + 1: none), and q^(-n/2) for each shift n */
+    unsigned pgen;
+    int pcut;
+    double pw[DW_FW_K + 1], ps[5];
 } dw_fw_vecs;
 void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho);
 typedef struct dw_fw_series2 {

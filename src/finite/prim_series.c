@@ -202,63 +202,149 @@ void dw_fw_vecs_reset(dw_fw_vecs *V, const dw_fw_coefs *c, double rho)
     V->rho = rho;
     if (++V->gen == 0) { /* wrapped: every stamp is stale again */
         memset(V->stamp, 0, sizeof V->stamp);
+        V->pgen = 0;
         V->gen = 1;
     }
+}
+
+/* The vectors' loops are also built for AVX2, chosen when the library loads (GCC's function clones; not under the
+ * sanitizers, whose start-up the clones' resolver would run before). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define DW_FW_LANES __attribute__((target_clones("avx2", "default")))
+#else
+#define DW_FW_LANES
+#endif
+
+/* The powers shared by every vector of one side: the coefficients of smooth products decay fast, and rho^k too,
+ * so the vectors stop where rho^k is below 1e-20 (a change far below the coefficients' own errors). */
+static void powers(dw_fw_vecs *V)
+{
+    const double q = V->c->q, r = 1.0 / sqrt(q);
+    V->ps[0] = 1.0;
+    V->ps[1] = r;
+    V->ps[2] = 1.0 / q;
+    V->ps[3] = r / q;
+    V->ps[4] = 1.0 / (q * q);
+    double p = 1.0;
+    int cut = DW_FW_K + 1;
+    for (int k = 0; k <= DW_FW_K; k++) {
+        V->pw[k] = p;
+        p *= V->rho;
+        if (!(fabs(p) > 1e-20)) {
+            cut = k + 1;
+            break;
+        }
+    }
+    V->pcut = cut;
+    V->pgen = V->gen;
+}
+
+/* v_k = w_k c_k (s p_k) for k <= end, and the sums of (w_k s p_k)^2 and v_k^2 */
+DW_FW_LANES static void vec_fill(int end, const double *restrict w, const double *restrict c,
+                                 const double *restrict p, double s, double *restrict out, double sums[2])
+{
+    double w2 = 0.0, v2 = 0.0;
+#pragma omp simd reduction(+ : w2, v2)
+    for (int k = 0; k <= end; k++) {
+        const double wp = w[k] * (s * p[k]), v = c[k] * wp;
+        out[k] = v;
+        w2 += wp * wp;
+        v2 += v * v;
+    }
+    sums[0] = w2;
+    sums[1] = v2;
+}
+
+/* sum_k (w_k s p_k)^2 over k <= end */
+DW_FW_LANES static double wsum(int end, const double *restrict w, const double *restrict p, double s)
+{
+    double w2 = 0.0;
+#pragma omp simd reduction(+ : w2)
+    for (int k = 0; k <= end; k++) {
+        const double wp = w[k] * (s * p[k]);
+        w2 += wp * wp;
+    }
+    return w2;
+}
+
+/* The last k of the vector of product f with shift n: km, where the coefficients become negligible (below 1e-20
+ * of the largest), and *end, where rho^k ends the series first (*rcut) or km; *cut: truncated (the coefficients
+ * are not negligible up to the last one computed, or beyond DW_FW_K). */
+static int vec_len(dw_fw_vecs *V, int f, int n, int *end, int *rcut, bool *cut)
+{
+    pthread_once(&shift_once, shift_init);
+    if (V->pgen != V->gen) powers(V);
+    int km = V->c->last[f] - n;
+    *cut = V->c->last[f] == DW_FW_K + 4 || km > DW_FW_K;
+    if (km > DW_FW_K) km = DW_FW_K;
+    if (km < 0) km = 0;
+    *rcut = V->pcut <= km;
+    *end = *rcut ? V->pcut - 1 : km;
+    return km;
 }
 
 /* The vector of product f with shift n, built on first use. */
 static const double *vec(dw_fw_vecs *V, int f, int n)
 {
     if (V->stamp[f][n] == V->gen) return V->v[f][n];
-    pthread_once(&shift_once, shift_init);
-    const double *c = V->c->c[f] + n, *w = shift[n];
-    const double s = pow(V->c->q, -0.5 * n);
-    /* the coefficients of smooth products decay fast, and rho^k too: the dot products stop where the remaining
-     * coefficients are below 1e-20 of their largest or rho^k is below 1e-20 (changes far below the coefficients'
-     * own errors) */
-    double *out = V->v[f][n], p = s, w2 = 0.0, v2 = 0.0;
-    const double pmin = 1e-20 * s;
-    int km = V->c->last[f] - n;
-    /* truncated: the coefficients are not negligible up to the last one computed (or beyond DW_FW_K) */
-    bool cut = V->c->last[f] == DW_FW_K + 4 || km > DW_FW_K;
-    if (km > DW_FW_K) km = DW_FW_K;
-    if (km < 0) km = 0;
-    for (int k = 0; k <= km; k++) {
-        out[k] = w[k] * c[k] * p;
-        w2 += w[k] * p * w[k] * p;
-        v2 += out[k] * out[k];
-        p *= V->rho;
-        if (!(fabs(p) > pmin) && k < km) {
-            km = k + 1;
-            out[km] = 0.0;
-            cut = false;
-            break;
-        }
+    double *out = V->v[f][n], sums[2];
+    int end, rcut;
+    bool cut;
+    int km = vec_len(V, f, n, &end, &rcut, &cut);
+    vec_fill(end, shift[n], V->c->c[f] + n, V->pw, V->ps[n], out, sums);
+    if (rcut) {
+        km = V->pcut;
+        out[km] = 0.0;
+        cut = false;
     }
     V->kmax[f][n] = km;
     V->cut[f][n] = cut;
-    V->wnorm[f][n] = sqrt(w2);
-    V->vnorm[f][n] = sqrt(v2);
+    V->wnorm[f][n] = sqrt(sums[0]);
+    V->vnorm[f][n] = sqrt(sums[1]);
     V->stamp[f][n] = V->gen;
     return out;
 }
 
-dw_status dw_fw_series2_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err)
+/* sum_k u_k v_k and sum_k |u_k v_k| over k <= ke */
+DW_FW_LANES static void dot2(int ke, const double *restrict u, const double *restrict v, double sums[2])
 {
-    const dw_fw_series2 *S = vctx;
-    const int fx = dw_fw_fidx(ix, jx), fy = dw_fw_fidx(iy, jy), K = DW_FW_K;
-    const double *u = vec(S->x, fx, nx), *v = vec(S->y, fy, ny);
-    const int ke = S->x->kmax[fx][nx] < S->y->kmax[fy][ny] ? S->x->kmax[fx][nx] : S->y->kmax[fy][ny];
     double sv = 0.0, sa = 0.0;
-    /* the one hot loop: a dot product (a fixed order for a given build, whatever the thread count) */
 #pragma omp simd reduction(+ : sv, sa)
     for (int k = 0; k <= ke; k++) {
         const double uv = u[k] * v[k];
         sv += uv;
         sa += fabs(uv);
     }
-    double last = 0.0;
+    sums[0] = sv;
+    sums[1] = sa;
+}
+
+dw_status dw_fw_series2_moment(void *vctx, int ix, int jx, int nx, int iy, int jy, int ny, double *value, double *err)
+{
+    const dw_fw_series2 *S = vctx;
+    const int fx = dw_fw_fidx(ix, jx), fy = dw_fw_fidx(iy, jy), K = DW_FW_K;
     const dw_fw_vecs *X = S->x, *Y = S->y;
+    if (fx == 0 && nx == 0 && Y->stamp[fy][ny] != Y->gen) {
+        /* F = 1: only the first term of G's vector enters (no need to build it); the coefficients' error bound
+         * over its whole length as for any other moment (F's own error is 0) */
+        const double u0 = vec(S->x, 0, 0)[0];
+        int end, rcut;
+        bool cut;
+        vec_len(S->y, fy, ny, &end, &rcut, &cut);
+        const double s = Y->ps[ny];
+        const double v0 = Y->c->c[fy][ny] * (shift[ny][0] * (s * Y->pw[0]));
+        *value = u0 * v0;
+        *err = Y->c->err[fy] * sqrt(wsum(end, shift[ny], Y->pw, s)) * X->vnorm[0][0] +
+               4 * DBL_EPSILON * (K + 1) * fabs(u0 * v0);
+        return DW_OK;
+    }
+    const double *u = vec(S->x, fx, nx), *v = vec(S->y, fy, ny);
+    const int ke = S->x->kmax[fx][nx] < S->y->kmax[fy][ny] ? S->x->kmax[fx][nx] : S->y->kmax[fy][ny];
+    /* the one hot loop: a dot product (a fixed order for a given build and CPU, whatever the thread count) */
+    double sums[2];
+    dot2(ke, u, v, sums);
+    const double sv = sums[0], sa = sums[1];
+    double last = 0.0;
     if (X->cut[fx][nx] && Y->cut[fy][ny]) /* both series run to DW_FW_K: the sum is truncated */
         for (int k = ke - 7 > 0 ? ke - 7 : 0; k <= ke; k++) {
             const double t = fabs(u[k] * v[k]);

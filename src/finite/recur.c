@@ -32,8 +32,14 @@ void DW_FW_T(dw_fw_state_init)(DW_FW_T(dw_fw_state) *s, int m, const double *x, 
     s->dist = L1->cw * dist / (REAL)d;
 }
 
+/* The step and its contractions are inlined into one copy per m (1 or 2, a constant there), so that the compiler
+ * unrolls the 2 x 2 x 2 x 2 loops; the sums keep their order. */
+#ifndef DW_FW_INLINE
+#define DW_FW_INLINE static inline __attribute__((always_inline))
+#endif
+
 /* out_abcd = sum_efgh X_abef V_efgh Y_cdgh over indices < m (X, Y, V: 2x2x2x2). */
-static void DW_FW_T(sandwich)(int m, const REAL *X, const REAL *V, const REAL *Y, REAL *out)
+DW_FW_INLINE void DW_FW_T(sandwich)(const int m, const REAL *X, const REAL *V, const REAL *Y, REAL *out)
 {
     REAL XV[16];
     memset(XV, 0, sizeof XV);
@@ -59,9 +65,9 @@ static void DW_FW_T(sandwich)(int m, const REAL *X, const REAL *V, const REAL *Y
 
 /* sg = -1: the step; sg = +1: the same sums on magnitudes (the centred products SS - s s, ... turned into sums),
  * for the running error bound (DW_FW_T(dw_fw_state_bound_step)) */
-static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L, REAL sg)
+DW_FW_INLINE void DW_FW_T(step_m)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L,
+                                  REAL sg, const int m)
 {
-    const int m = s->m;
     const REAL cw = L->cw, cb = L->cb, lw = L->lw, lb = L->lb, ic = 1.0 / L->c;
     const REAL k4 = sg > 0 ? FN(fabs)((REAL)L->kap) : (REAL)L->kap; /* the law's kappa_4 (on magnitudes: its size) */
     DW_FW_T(dw_fw_state) o;
@@ -136,6 +142,14 @@ static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P,
                     o.Bk[i] = ic * k4 * cw * cw * Tab * Tcd * P->PP[i];
                 }
     *s = o;
+}
+
+static void DW_FW_T(step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L, REAL sg)
+{
+    if (s->m == 2)
+        DW_FW_T(step_m)(s, P, L, sg, 2);
+    else
+        DW_FW_T(step_m)(s, P, L, sg, 1);
 }
 
 void DW_FW_T(dw_fw_state_step)(DW_FW_T(dw_fw_state) *s, const DW_FW_T(dw_fw_prim) *P, const dw_fw_layer *L) { DW_FW_T(step)(s, P, L, -1.0); }
