@@ -1,12 +1,15 @@
-/* The architecture engine (dw_kernel_gram on nets beyond the fully connected shape, theory.md 7), each result
- * against an independent route:
- * - a fully connected net routed through the engine (an identity layer appended) vs the fully connected engine;
+/* The architecture engine (dw_kernel_gram on nets beyond the fully connected shape, theory.md 7) against
+ * independent routes through the fully connected engine:
+ * - a fully connected net routed through the engine (an identity layer appended) vs the fully connected engine,
+ *   also at the relu family's extreme angles;
  * - 1x1 convolutions + Flatten = the mean over positions of the fully connected kernel of the per-position channel
  *   vectors; + GlobalAvgPool = the mean over all pairs of positions;
- * - 1-D convolutions (valid / same / circular padding, strides) and pools vs a brute-force evaluation of the layer
- *   recursion written here from its definition, with the arc-cosine formula written out;
  * - residual sums whose branch is an activation (correlated with the skip) vs one expression activation;
- * - every refusal names its layer. */
+ * - NT's b_std=0 vs b_std=None.
+ * The other checks: test_arch_conv.c (convolutions and pools against the recursion written out), test_arch_runners.c
+ * (the block runner against the pair-by-pair run, thread counts), test_arch_errors.c (refusals), test_arch_rows.c
+ * (the block runner's finiteness check). */
+#include "arch_util.h"
 #include "check.h"
 #include "deepwick.h"
 
@@ -14,34 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int has(const char *needle) { return strstr(dw_error_message(), needle) != NULL; }
-
-/* Relative agreement of two n-vectors: max |a - b| / max |b|. */
-static double rel_diff(const double *a, const double *b, size_t n)
-{
-    double e = 0.0, s = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (fabs(a[i] - b[i]) > e) e = fabs(a[i] - b[i]);
-        if (fabs(b[i]) > s) s = fabs(b[i]);
-    }
-    return s > 0 ? e / s : e;
-}
-
-static void fill(double *x, size_t n, unsigned seed)
-{
-    unsigned long long st = 0x9E3779B97F4A7C15ull * (seed + 1);
-    for (size_t i = 0; i < n; i++) {
-        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
-        x[i] = (double)(st >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-    }
-}
-
-static dw_status gram(const dw_net *net, const double *X, size_t n, const double *Y, size_t m, size_t d, double *K,
-                      double *T)
-{
-    return dw_kernel_gram(net, NULL, X, n, Y, m, d, K, T, NULL);
-}
 
 /* ---- 1. the fully connected net through both engines ---- */
 static void test_fc_both_engines(void)
@@ -195,184 +170,6 @@ static void test_conv1x1(void)
     dw_act_clear(act);
 }
 
-/* ---- 3. 1-D convolutions and pools against the recursion evaluated from its definition ---- */
-
-/* E[relu(u) relu(v)] and E[relu'(u) relu'(v)] for Var u = a, Var v = b, Cov = c (Cho and Saul). */
-static void relu_dual(double a, double b, double c, double *v, double *vd)
-{
-    const double s = sqrt(a * b);
-    double r = s > 0 ? c / s : 0.0;
-    r = r > 1 ? 1 : r < -1 ? -1 : r;
-    const double th = acos(r);
-    *v = s * (sin(th) + (M_PI - th) * cos(th)) / (2 * M_PI);
-    *vd = (M_PI - th) / (2 * M_PI);
-}
-
-/* Full L x L covariances of three pairs: (x, x), (y, y), (x, y), stored as S[pair][i * L + j]. */
-typedef struct brute {
-    size_t L;
-    double S[3][64], T[3][64];
-} brute;
-
-static void brute_input(brute *b, const double *x, const double *y, size_t L, size_t C)
-{
-    const double *u[3] = {x, y, x}, *v[3] = {x, y, y};
-    b->L = L;
-    for (int p = 0; p < 3; p++)
-        for (size_t i = 0; i < L; i++)
-            for (size_t j = 0; j < L; j++) {
-                double s = 0;
-                for (size_t c = 0; c < C; c++) s += u[p][i * C + c] * v[p][j * C + c];
-                b->S[p][i * L + j] = s / (double)C;
-                b->T[p][i * L + j] = 0.0; /* the input has no parameters */
-            }
-}
-
-/* Position i of the output reads input positions i*stride - lo + a, a < w (outside: zero padding, or wrapped). */
-static int src_pos(long i, size_t a, size_t stride, long lo, size_t L, int pad, size_t *out)
-{
-    long q = i * (long)stride - lo + (long)a;
-    if (pad == DW_PAD_CIRCULAR) q = ((q % (long)L) + (long)L) % (long)L;
-    if (q < 0 || q >= (long)L) return 0;
-    *out = (size_t)q;
-    return 1;
-}
-
-static size_t out_len(size_t L, size_t w, size_t stride, int pad, long *lo)
-{
-    if (pad == DW_PAD_VALID) {
-        *lo = 0;
-        return (L - w) / stride + 1;
-    }
-    const size_t Lo = (L + stride - 1) / stride; /* ceil(L / stride), NT / XLA's SAME */
-    const long need = (long)((Lo - 1) * stride + w) - (long)L;
-    *lo = need > 0 ? need / 2 : 0;
-    return Lo;
-}
-
-/* conv (window w, weight_var wv, bias_var bv, NTK parameterisation) or, wv < 0, average pool. */
-static void brute_window(brute *b, size_t w, size_t stride, int pad, double wv, double bv)
-{
-    long lo;
-    const size_t L = b->L, Lo = out_len(L, w, stride, pad, &lo);
-    brute o = {.L = Lo};
-    for (int p = 0; p < 3; p++)
-        for (size_t i = 0; i < Lo; i++)
-            for (size_t j = 0; j < Lo; j++) {
-                double s = 0, t = 0;
-                for (size_t a = 0; a < w; a++) {
-                    size_t qi, qj;
-                    /* a conv's window is shifted alike in both arguments; a pool averages over both windows */
-                    if (wv >= 0) {
-                        if (!src_pos((long)i, a, stride, lo, L, pad, &qi) || !src_pos((long)j, a, stride, lo, L, pad, &qj))
-                            continue;
-                        s += b->S[p][qi * L + qj];
-                        t += b->T[p][qi * L + qj];
-                    } else
-                        for (size_t a2 = 0; a2 < w; a2++) {
-                            if (!src_pos((long)i, a, stride, lo, L, pad, &qi) ||
-                                !src_pos((long)j, a2, stride, lo, L, pad, &qj))
-                                continue;
-                            s += b->S[p][qi * L + qj];
-                            t += b->T[p][qi * L + qj];
-                        }
-                }
-                if (wv >= 0) {
-                    o.S[p][i * Lo + j] = wv * s / (double)w + bv;
-                    o.T[p][i * Lo + j] = o.S[p][i * Lo + j] + wv * t / (double)w;
-                } else {
-                    o.S[p][i * Lo + j] = s / (double)(w * w);
-                    o.T[p][i * Lo + j] = t / (double)(w * w);
-                }
-            }
-    *b = o;
-}
-
-/* relu: the conv's T holds the tangent kernel before the layer; the next conv adds its own Sigma' (above). */
-static void brute_relu(brute *b)
-{
-    const size_t L = b->L;
-    brute o = *b;
-    for (int p = 0; p < 3; p++) {
-        const int px = p == 1 ? 1 : 0, py = p == 0 ? 0 : 1; /* the pairs whose diagonals give the variances */
-        for (size_t i = 0; i < L; i++)
-            for (size_t j = 0; j < L; j++) {
-                double v, vd;
-                relu_dual(b->S[px][i * L + i], b->S[py][j * L + j], b->S[p][i * L + j], &v, &vd);
-                o.S[p][i * L + j] = v;
-                o.T[p][i * L + j] = b->T[p][i * L + j] * vd;
-            }
-    }
-    *b = o;
-}
-
-static void test_conv1d_brute(void)
-{
-    enum { L = 7, C = 2, d = L * C };
-    double x[d], y[d];
-    fill(x, d, 4);
-    fill(y, d, 5);
-    dw_act *relu;
-    CHECK(dw_act_init(&relu, "relu") == DW_OK);
-    const int pads[3] = {DW_PAD_VALID, DW_PAD_SAME, DW_PAD_CIRCULAR};
-    const size_t shape[2] = {L, C};
-    for (int pc = 0; pc < 3; pc++)
-        for (size_t stride = 1; stride <= 2; stride++)
-            for (int pool = 0; pool < 3; pool++) { /* 0: global pool, 1: avg pool then global, 2: flatten (DIAG) */
-                const int pad = pads[pc];
-                const size_t w = 3, st[1] = {stride}, win[1] = {w}, pw[1] = {2};
-                dw_net *net;
-                CHECK(dw_net_init(&net) == DW_OK);
-                CHECK(dw_net_set_input_shape(net, 2, shape) == DW_OK);
-                CHECK(dw_net_add_conv(net, 1, win, st, (dw_padding)pad, 1.8, 0.15, 0) == DW_OK);
-                CHECK(dw_net_add_act(net, relu) == DW_OK);
-                CHECK(dw_net_add_conv(net, 1, win, NULL, (dw_padding)pad, 2.0, 0.05, 0) == DW_OK);
-                CHECK(dw_net_add_act(net, relu) == DW_OK);
-                if (pool == 1) CHECK(dw_net_add_pool(net, true, 1, pw, pw, DW_PAD_VALID, false) == DW_OK);
-                CHECK((pool == 2 ? dw_net_add_flatten(net) : dw_net_add_global_pool(net, true)) == DW_OK);
-                CHECK(dw_net_add_dense(net, 1.4, 0.3, 0) == DW_OK);
-                double XY[2 * d], K[4], T[4];
-                memcpy(XY, x, sizeof x);
-                memcpy(XY + d, y, sizeof y);
-                dw_status s = gram(net, XY, 2, NULL, 2, d, K, T);
-                if (pad == DW_PAD_VALID && stride == 2 && pool == 1) { /* 7 -> 3 -> 1 position: no 2-window fits */
-                    CHECK(s == DW_ERR_INVALID && has("layer 5: the window is larger than the input"));
-                    dw_net_clear(net);
-                    continue;
-                }
-                CHECK(s == DW_OK);
-                brute b;
-                brute_input(&b, x, y, L, C);
-                brute_window(&b, w, stride, pad, 1.8, 0.15);
-                brute_relu(&b);
-                brute_window(&b, w, 1, pad, 2.0, 0.05);
-                brute_relu(&b);
-                if (pool == 1) brute_window(&b, 2, 2, DW_PAD_VALID, -1.0, 0.0);
-                double kb[3], tb[3];
-                for (int p = 0; p < 3; p++) {
-                    double s = 0, t = 0;
-                    if (pool == 2) { /* flatten: the mean of the diagonal */
-                        for (size_t i = 0; i < b.L; i++) s += b.S[p][i * b.L + i], t += b.T[p][i * b.L + i];
-                        s /= (double)b.L, t /= (double)b.L;
-                    } else {
-                        for (size_t i = 0; i < b.L * b.L; i++) s += b.S[p][i], t += b.T[p][i];
-                        s /= (double)(b.L * b.L), t /= (double)(b.L * b.L);
-                    }
-                    kb[p] = 1.4 * s + 0.3;
-                    tb[p] = kb[p] + 1.4 * t;
-                }
-                CHECK_CLOSE(K[0], kb[0], 1e-14, 0);
-                CHECK_CLOSE(K[3], kb[1], 1e-14, 0);
-                CHECK_CLOSE(K[1], kb[2], 1e-14, 0);
-                CHECK_CLOSE(T[0], tb[0], 1e-14, 0);
-                CHECK_CLOSE(T[3], tb[1], 1e-14, 0);
-                CHECK_CLOSE(T[1], tb[2], 1e-14, 0);
-                CHECK(K[1] == K[2] && T[1] == T[2]);
-                dw_net_clear(net);
-            }
-    dw_act_clear(relu);
-}
-
 /* ---- 4. residual sums with an activation branch vs one expression activation ---- */
 static void test_residual_activation(void)
 {
@@ -411,115 +208,6 @@ static void test_residual_activation(void)
     }
 }
 
-/* ---- 5. refusals ---- */
-static void test_refusals(void)
-{
-    dw_act *relu, *tanh_;
-    CHECK(dw_act_init(&relu, "relu") == DW_OK && dw_act_init(&tanh_, "tanh") == DW_OK);
-    double X[2 * 12];
-    fill(X, 24, 7);
-    double K[4];
-    const size_t shape[3] = {2, 2, 3}, f2[2] = {2, 2}, f1[1] = {2};
-    dw_net *net;
-
-    /* an activation of an activation's output */
-    CHECK(dw_net_init(&net) == DW_OK);
-    CHECK(dw_net_add_identity(net) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
-    CHECK(dw_net_add_act(net, relu) == DW_OK && dw_net_add_act(net, relu) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 12, K, NULL) == DW_ERR_INVALID && has("needs a Gaussian input") && has("layer"));
-    dw_net_clear(net);
-
-    /* spatial axes left at the output */
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_input_shape(net, 3, shape) == DW_OK);
-    CHECK(dw_net_add_conv(net, 2, f2, NULL, DW_PAD_SAME, 1, 0, 0) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 12, K, NULL) == DW_ERR_INVALID && has("spatial axes"));
-    /* a 1-D window on a 2-D image */
-    CHECK(dw_net_add_pool(net, true, 1, f1, NULL, DW_PAD_VALID, false) == DW_OK);
-    CHECK(dw_net_add_flatten(net) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 12, K, NULL) == DW_ERR_INVALID && has("1-D window"));
-    dw_net_clear(net);
-
-    /* the data's features vs the input shape */
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_input_shape(net, 3, shape) == DW_OK);
-    CHECK(dw_net_add_flatten(net) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 11, K, NULL) == DW_ERR_INVALID && has("X: 11 features"));
-    CHECK(gram(net, X, 2, NULL, 2, 12, K, NULL) == DW_OK);
-    dw_net_clear(net);
-
-    /* streams: a fanout never summed; parallel with the wrong count */
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK && dw_net_add_fanout(net, 2) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID && has("2 open streams"));
-    dw_net *br[3];
-    for (int i = 0; i < 3; i++) CHECK(dw_net_init(&br[i]) == DW_OK && dw_net_add_identity(br[i]) == DW_OK);
-    CHECK(dw_net_add_parallel(net, 3, (const dw_net *const *)br) == DW_OK && dw_net_add_fanin_sum(net) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID && has("parallel with 3 branches on 2 open streams"));
-    dw_net_clear(net);
-
-    /* a sum of two different activations of one stream, then an activation of the (non-Gaussian) sum */
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK && dw_net_add_fanout(net, 2) == DW_OK);
-    CHECK(dw_net_add_act(br[0], relu) == DW_OK && dw_net_add_act(br[1], tanh_) == DW_OK);
-    CHECK(dw_net_add_parallel(net, 2, (const dw_net *const *)br) == DW_OK && dw_net_add_fanin_sum(net) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID && has("different activations"));
-    dw_net_clear(net);
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
-    CHECK(dw_net_add_residual(net, br[0], 1.0, 1.0) == DW_OK && dw_net_add_act(net, relu) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 3, K, NULL) == DW_ERR_INVALID && has("needs a Gaussian input"));
-    dw_net_clear(net);
-
-    /* the standard parameterisation's NTK without a width */
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_add_identity(net) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
-    CHECK(dw_net_set_param(net, DW_PARAM_STANDARD) == DW_OK);
-    CHECK(dw_net_add_act(net, relu) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
-    CHECK(gram(net, X, 2, NULL, 2, 3, NULL, K) == DW_ERR_INVALID && has("width"));
-    CHECK(gram(net, X, 2, NULL, 2, 3, K, NULL) == DW_OK); /* the NNGP needs none */
-    /* every layer at once is a fully connected option */
-    dw_kernel_opts *o;
-    CHECK(dw_kernel_opts_init(&o) == DW_OK && dw_kernel_opts_set_all_layers(o, true) == DW_OK);
-    CHECK(dw_kernel_gram(net, o, X, 2, NULL, 2, 3, K, NULL, NULL) == DW_ERR_INVALID && has("all_layers"));
-    dw_kernel_opts_clear(o);
-    dw_net_clear(net);
-
-    for (int i = 0; i < 3; i++) dw_net_clear(br[i]);
-    dw_act_clear(relu);
-    dw_act_clear(tanh_);
-}
-
-/* ---- 6. thread count independence ---- */
-static void test_threads(void)
-{
-    enum { n = 9, H = 4, C = 2, d = H * H * C };
-    double X[n * d];
-    fill(X, n * d, 8);
-    dw_act *act;
-    CHECK(dw_act_init(&act, "gelu") == DW_OK);
-    const size_t shape[3] = {H, H, C}, f[2] = {3, 3}, pw[2] = {2, 2};
-    dw_net *net;
-    CHECK(dw_net_init(&net) == DW_OK && dw_net_set_input_shape(net, 3, shape) == DW_OK);
-    CHECK(dw_net_add_conv(net, 2, f, NULL, DW_PAD_SAME, 2, 0.1, 0) == DW_OK && dw_net_add_act(net, act) == DW_OK);
-    CHECK(dw_net_add_pool(net, true, 2, pw, pw, DW_PAD_VALID, false) == DW_OK);
-    CHECK(dw_net_add_conv(net, 2, f, NULL, DW_PAD_CIRCULAR, 2, 0.1, 0) == DW_OK && dw_net_add_act(net, act) == DW_OK);
-    CHECK(dw_net_add_global_pool(net, true) == DW_OK && dw_net_add_dense(net, 1, 0, 0) == DW_OK);
-    double K1[n * n], T1[n * n], K2[n * n], T2[n * n];
-    dw_kernel_opts *o;
-    CHECK(dw_kernel_opts_init(&o) == DW_OK);
-    CHECK(dw_kernel_opts_set_threads(o, 1) == DW_OK);
-    CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, K1, T1, NULL) == DW_OK);
-    CHECK(dw_kernel_opts_set_threads(o, 3) == DW_OK);
-    CHECK(dw_kernel_gram(net, o, X, n, NULL, n, d, K2, T2, NULL) == DW_OK);
-    CHECK(memcmp(K1, K2, sizeof K1) == 0 && memcmp(T1, T2, sizeof T1) == 0);
-    /* the memory a run needs: at least its outputs, and more per worker (the P x P registers) */
-    double b1, b3, b0;
-    CHECK(dw_kernel_gram_bytes(net, o, n, n, true, true, &b3) == DW_OK);
-    CHECK(dw_kernel_opts_set_threads(o, 1) == DW_OK);
-    CHECK(dw_kernel_gram_bytes(net, o, n, n, true, true, &b1) == DW_OK);
-    CHECK(dw_kernel_gram_bytes(net, o, n, n, false, false, &b0) == DW_OK);
-    CHECK(b0 > 0 && b1 >= b0 + 2.0 * 8 * n * n && b3 > b1);
-    dw_kernel_opts_clear(o);
-    dw_net_clear(net);
-    dw_act_clear(act);
-}
-
-
 /* ---- 7. NT's b_std=0 (a bias of variance 0, trainable) vs b_std=None (no bias): the standard NTK counts 1 ---- */
 static void test_bias_none(void)
 {
@@ -555,140 +243,12 @@ static void test_bias_none(void)
     dw_act_clear(act);
 }
 
-/* ---- 8. the block runner (programs on DIAG registers) against the pair-by-pair run ----
- * dw_arch_rows_disabled (the engine's test switch) routes the same program pair by pair. Each net twice: on vectors
- * (dense layers) and on sequences of one position (1-wide convolutions); then a Flatten CNN on 2-D images (SAME /
- * VALID / CIRCULAR convolutions, strides, two channels, LayerNorm per position and over the image, a residual
- * convolution branch with an activation on it), and the images flattened first (the dot products over all
- * features, in row groups: the sweeps' dots against the pair run's loop). The same bits in every case. Every op
- * kind a DIAG program has. */
-extern bool dw_arch_rows_disabled;
-
-static void build_rows_net(dw_net *net, bool conv, dw_act *const *acts)
-{
-    const size_t one[1] = {1};
-    dw_net *br[2];
-    CHECK(dw_net_init(&br[0]) == DW_OK && dw_net_init(&br[1]) == DW_OK);
-    CHECK(dw_net_add_act(br[0], acts[0]) == DW_OK && dw_net_add_scale(br[0], 0.7) == DW_OK);
-    CHECK(dw_net_add_act(br[1], acts[0]) == DW_OK);
-    for (int layer = 0; layer < 4; layer++) {
-        const double wv = 1.2 + 0.3 * layer, bv = layer == 2 ? 0.0 : 0.1 * (layer + 1);
-        if (conv)
-            CHECK(dw_net_add_conv(net, 1, one, NULL, DW_PAD_VALID, wv, bv, 0) == DW_OK);
-        else
-            CHECK(dw_net_add_dense(net, wv, bv, 0) == DW_OK);
-        if (layer == 1) CHECK(dw_net_add_layernorm(net, false, 1e-12) == DW_OK);
-        if (layer == 2) { /* two equal activations of one stream and the stream itself: every cross term */
-            CHECK(dw_net_add_fanout(net, 3) == DW_OK);
-            dw_net *id;
-            CHECK(dw_net_init(&id) == DW_OK && dw_net_add_identity(id) == DW_OK);
-            const dw_net *three[3] = {br[0], br[1], id};
-            CHECK(dw_net_add_parallel(net, 3, three) == DW_OK && dw_net_add_fanin_sum(net) == DW_OK);
-            dw_net_clear(id);
-            continue;
-        }
-        CHECK(dw_net_add_act(net, acts[layer % 4]) == DW_OK);
-        if (layer == 3) CHECK(dw_net_add_dropout(net, 0.8, true) == DW_OK);
-    }
-    if (conv) CHECK(dw_net_add_flatten(net) == DW_OK);
-    CHECK(dw_net_add_dense(net, 1.0, 0.0, 0) == DW_OK);
-    dw_net_clear(br[0]);
-    dw_net_clear(br[1]);
-}
-
-/* H x W images of 2 channels: conv 3x3 SAME, LN per position, residual(act; conv 3x3 CIRCULAR), residual(act), conv 2x2
- * stride 2 VALID, LN over the image, act, Flatten, dense. */
-static void build_image_net(dw_net *net, dw_act *const *acts, size_t H, size_t W)
-{
-    const size_t shape[3] = {H, W, 2}, f3[2] = {3, 3}, f2[2] = {2, 2}, s2[2] = {2, 2};
-    CHECK(dw_net_set_input_shape(net, 3, shape) == DW_OK);
-    CHECK(dw_net_add_conv(net, 2, f3, NULL, DW_PAD_SAME, 1.7, 0.2, 0) == DW_OK);
-    CHECK(dw_net_add_layernorm(net, false, 1e-12) == DW_OK);
-    dw_net *br;
-    CHECK(dw_net_init(&br) == DW_OK && dw_net_add_act(br, acts[1]) == DW_OK);
-    CHECK(dw_net_add_conv(br, 2, f3, NULL, DW_PAD_CIRCULAR, 1.3, 0.1, 0) == DW_OK);
-    CHECK(dw_net_add_residual(net, br, 1.0, 0.5) == DW_OK);
-    dw_net_clear(br);
-    CHECK(dw_net_init(&br) == DW_OK && dw_net_add_act(br, acts[0]) == DW_OK); /* h + 0.6 phi(h): cross terms */
-    CHECK(dw_net_add_residual(net, br, 1.0, 0.6) == DW_OK);
-    dw_net_clear(br);
-    CHECK(dw_net_add_conv(net, 2, f2, s2, DW_PAD_VALID, 2.0, 0.0, 0) == DW_OK);
-    CHECK(dw_net_add_layernorm(net, true, 1e-12) == DW_OK);
-    CHECK(dw_net_add_act(net, acts[2]) == DW_OK);
-    CHECK(dw_net_add_flatten(net) == DW_OK);
-    CHECK(dw_net_add_dense(net, 1.1, 0.3, 0) == DW_OK);
-}
-
-/* The net's Gram (X, Y) and (X, X) by both runners: rel_diff within tol (0: the same bits), symmetric. */
-static void rows_vs_pairs(const dw_net *net, const double *X, size_t rows, const double *Y, size_t m, size_t d,
-                          double tol)
-{
-    static double K1[70 * 70], T1[70 * 70], K2[70 * 70], T2[70 * 70];
-    CHECK(gram(net, X, rows, Y, m, d, K1, T1) == DW_OK);
-    dw_arch_rows_disabled = true;
-    CHECK(gram(net, X, rows, Y, m, d, K2, T2) == DW_OK);
-    dw_arch_rows_disabled = false;
-    CHECK(rel_diff(K1, K2, rows * m) <= tol && rel_diff(T1, T2, rows * m) <= tol);
-    CHECK(gram(net, X, rows, NULL, rows, d, K1, T1) == DW_OK);
-    dw_arch_rows_disabled = true;
-    CHECK(gram(net, X, rows, NULL, rows, d, K2, NULL) == DW_OK);
-    dw_arch_rows_disabled = false;
-    CHECK(rel_diff(K1, K2, rows * rows) <= tol);
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < rows; j++) CHECK(K1[i * rows + j] == K1[j * rows + i]);
-}
-
-static void test_rows_vs_pairs(void)
-{
-    enum { n = 70, m = 67, d = 3, di = 7 * 6 * 2 }; /* more than one block of 64, and a ragged last one */
-    static double X[n * d], Y[m * d], XI[n * di], YI[m * di];
-    fill(X, n * d, 10);
-    fill(Y, m * d, 11);
-    fill(XI, n * di, 12);
-    fill(YI, m * di, 13);
-    const char *sets[2][4] = {{"relu", "poly:0.1,1,0.3", "erf", "step"}, {"gelu", "tanh", "leaky_relu:0.1", "sin"}};
-    for (int set = 0; set < 2; set++) {
-        dw_act *acts[4];
-        for (int a = 0; a < 4; a++) CHECK(dw_act_init(&acts[a], sets[set][a]) == DW_OK);
-        dw_net *vec, *seq, *img;
-        CHECK(dw_net_init(&vec) == DW_OK && dw_net_init(&seq) == DW_OK && dw_net_init(&img) == DW_OK);
-        const size_t shape[2] = {1, d};
-        CHECK(dw_net_set_input_shape(seq, 2, shape) == DW_OK);
-        build_rows_net(vec, false, acts);
-        build_rows_net(seq, true, acts);
-        /* the set with a generic activation (tanh: the certified series, its Hermite coefficients per position pair
-         * of every entry in both runs, 30 s here and 200 s under the sanitizers on 7 x 6 images) on 3 rows, and on
-         * 4 x 3 images (the same ops: ragged VALID stride, circular wrap in both axes) one row: one full block and a
-         * ragged one per row all the same */
-        const size_t rows = set ? 3 : n, H = set ? 4 : 7, W = set ? 3 : 6;
-        build_image_net(img, acts, H, W);
-        rows_vs_pairs(vec, X, rows, Y, m, d, 0.0);
-        rows_vs_pairs(seq, X, rows, Y, m, d, 0.0);
-        rows_vs_pairs(img, XI, set ? 1 : 20, YI, m, H * W * 2, 0.0);
-        dw_net *flat; /* flatten; the vector net */
-        const size_t ishape[3] = {H, W, 2};
-        CHECK(dw_net_init(&flat) == DW_OK && dw_net_set_input_shape(flat, 3, ishape) == DW_OK);
-        CHECK(dw_net_add_flatten(flat) == DW_OK);
-        build_rows_net(flat, false, acts);
-        rows_vs_pairs(flat, XI, rows, YI, m, H * W * 2, 0.0);
-        dw_net_clear(flat);
-        dw_net_clear(vec);
-        dw_net_clear(seq);
-        dw_net_clear(img);
-        for (int a = 0; a < 4; a++) dw_act_clear(acts[a]);
-    }
-}
-
 int main(void)
 {
     test_fc_both_engines();
     test_relu_angles();
     test_conv1x1();
-    test_conv1d_brute();
     test_residual_activation();
-    test_refusals();
-    test_threads();
     test_bias_none();
-    test_rows_vs_pairs();
     return check_done("arch");
 }
