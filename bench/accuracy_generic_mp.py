@@ -15,7 +15,7 @@ one), run --jobs at a time; progress goes to stderr when it is a terminal.
         [--cases CASE ...] [--jobs N] [--dps D]
 
 CASE: NAME (every triple), NAME@ID or @ID, ID one of rho0.999, rho-0.5, rho-0.999 (the test's ids), e.g.
---cases tanh@rho0.999 elu @rho-0.5.
+--cases tanh@rho0.999 elu @rho-0.5; the cases run in the order named, the table lists them in the test's order.
 """
 import argparse
 import math
@@ -33,7 +33,7 @@ from test_generic_mp import TRIPLE_IDS, TRIPLES  # noqa: E402
 
 
 def select(specs):
-    """The cases (name, triple id) named by specs (all of them if none), in the test's order."""
+    """The cases (name, triple id) named by specs (all of them if none), in the order named (they run in it)."""
     cases = [(n, i) for n in mpgeneric.NAMES for i in TRIPLE_IDS]
     if not specs:
         return cases
@@ -45,7 +45,7 @@ def select(specs):
         if tid and tid not in TRIPLE_IDS:
             raise SystemExit("error: unknown triple id %r (known: %s)" % (tid, ", ".join(TRIPLE_IDS)))
         out += [c for c in cases if (not name or c[0] == name) and (not tid or c[1] == tid) and c not in out]
-    return [c for c in cases if c in out]
+    return out
 
 
 def measure(job):
@@ -83,6 +83,7 @@ def main(argv=None):
     ap.add_argument("--cases", nargs="+", default=[], metavar="CASE", help="NAME, NAME@ID or @ID (default: all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: the CPU count)")
     ap.add_argument("--dps", type=int, default=mpgeneric.DPS, help="mpmath digits (default: the test's)")
+    ap.add_argument("--log", help="append each case's row to this file as soon as it is done (for long runs)")
     args = ap.parse_args(argv)
     if args.jobs < 1 or args.dps < 20:
         raise SystemExit("error: --jobs must be >= 1 and --dps >= 20")
@@ -93,12 +94,17 @@ def main(argv=None):
     with mproc.get_context("fork").Pool(min(args.jobs, len(cases)), maxtasksperchild=1) as pool:
         for k, r in enumerate(pool.imap_unordered(measure, [(c, args.dps) for c in cases]), 1):
             results[(r["name"], r["tid"])] = r
+            if args.log:
+                with open(args.log, "a") as f:
+                    f.write(fmt_row(r) + "\n")
             if tty:
                 print("[%d/%d] %s@%s: %.0f s CPU, %.0f s elapsed" % (k, len(cases), r["name"], r["tid"], r["cpu"],
                                                                     time.time() - t0), file=sys.stderr, flush=True)
     wall = time.time() - t0
     print("| activation | (a, b, rho) | route | V error | V bound | Vd error | Vd bound | bound / scale | ref CPU s |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    order = [(n, i) for n in mpgeneric.NAMES for i in TRIPLE_IDS]
+    cases.sort(key=order.index)
     for c in cases:
         print(fmt_row(results[c]))
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
