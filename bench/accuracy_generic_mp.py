@@ -109,7 +109,8 @@ def main(argv=None):
         print(fmt_row(results[c]))
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     print("\n%d cases, %d jobs, dps %d: wall %.0f s, CPU %.0f s (children); max mpmath error estimate %.1e"
-          % (len(cases), args.jobs, args.dps, wall, ch.ru_utime + ch.ru_stime, max(r["qerr"] for r in results.values())))
+          % (len(cases), args.jobs, args.dps, wall, ch.ru_utime + ch.ru_stime,
+             max(r["qerr"] for r in results.values())))
     missed = [c for c in cases if not (results[c]["V"][3] and results[c]["Vd"][3])]
     over = [c for c in cases if max(results[c][k][1] / results[c][k][2] for k in ("V", "Vd")) > dw.kernels.DUAL_TARGET]
     for what, lst in (("error above the bound", missed), ("bound above the target", over)):

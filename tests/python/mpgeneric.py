@@ -175,6 +175,7 @@ def dual_gelu_1d(a, b, c, deriv=False):
             mu = c * u / a
             w = mpmath.npdf(z)
             if deriv:
-                return w * (mpmath.ncdf(u) + u * mpmath.npdf(u)) * (mpmath.ncdf(mu / r) + mu * mpmath.npdf(mu / r) / r ** 3)
+                inner = mpmath.ncdf(mu / r) + mu * mpmath.npdf(mu / r) / r ** 3
+                return w * (mpmath.ncdf(u) + u * mpmath.npdf(u)) * inner
             return w * u * mpmath.ncdf(u) * (mu * mpmath.ncdf(mu / r) + s2 / r * mpmath.npdf(mu / r))
         return float(mpmath.quad(f, [-40, -10, -3, 0, 3, 10, 40]))
