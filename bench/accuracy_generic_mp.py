@@ -8,7 +8,7 @@ asserts <= 1e-10) and the reference's CPU seconds. A case whose error exceeds it
 for a closed form, whose bound is 0: rounding only) is marked '**miss**' and makes the exit status 1, as the test
 would fail.
 
-Each case is one process (its two mpmath integrals took 3-32 s of CPU for a smooth activation, 0-3 s for a kinked
+Each case is one process (its two mpmath integrals took 3-54 s of CPU for a smooth activation, 0-3 s for a kinked
 one, on 2026-12-08), run --jobs at a time; progress goes to stderr when it is a terminal.
 
     PYTHONPATH=python DEEPWICK_LIBRARY=build/lib/libdeepwick.so .venv/bin/python bench/accuracy_generic_mp.py \\
