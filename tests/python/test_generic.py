@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import deepwick as dw  # noqa: E402
 import glref  # noqa: E402
+from mpgeneric import dual_gelu_1d as _gelu_mp  # noqa: E402
 
 CLI = ROOT / "build" / "bin" / "deepwick"
 BUILTINS = ["tanh", "sigmoid", "gelu", "gelu_tanh", "silu", "softplus", "elu", "selu", "mish"]
@@ -37,27 +38,6 @@ def triples(full):
         t += [(1e-6, 1e-6, 0.3e-6), (1e3, 1e3, 1e3), (1e3, 1.0, -0.5 * math.sqrt(1e3)), (1.0, 1.0, -1.0),
               (30.0, 10.0, 0.999 * math.sqrt(300.0)), (1e-3, 5.0, 0.0)]
     return t
-
-
-def _gelu_mp(a, b, c, deriv):
-    """E[gelu(u) gelu(v)] (or with gelu') at 30 digits by a 1-D integral over u of the inner expectation over v | u
-    ~ N(mu, s^2), mu = c u / a, s^2 = b - c^2 / a, in closed form: with r = sqrt(1 + s^2),
-    E[v Phi(v)] = mu Phi(mu / r) + (s^2 / r) phi(mu / r), E[Phi(v) + v phi(v)] = Phi(mu / r) + mu phi(mu / r) / r^3
-    (Gaussian convolution; s = 0 gives gelu(mu), gelu'(mu))."""
-    import mpmath
-    with mpmath.workdps(30):
-        a, b, c = mpmath.mpf(a), mpmath.mpf(b), mpmath.mpf(c)
-        s2 = max(b - c * c / a, mpmath.mpf(0))
-        r = mpmath.sqrt(1 + s2)
-
-        def f(z):  # u = sqrt(a) z
-            u = mpmath.sqrt(a) * z
-            mu = c * u / a
-            w = mpmath.npdf(z)
-            if deriv:
-                return w * (mpmath.ncdf(u) + u * mpmath.npdf(u)) * (mpmath.ncdf(mu / r) + mu * mpmath.npdf(mu / r) / r ** 3)
-            return w * u * mpmath.ncdf(u) * (mu * mpmath.ncdf(mu / r) + s2 / r * mpmath.npdf(mu / r))
-        return float(mpmath.quad(f, [-40, -10, -3, 0, 3, 10, 40]))
 
 
 def check_dual(name, a, b, c):

@@ -17,11 +17,12 @@ import deepwick as dw  # noqa: E402
 import mpgeneric  # noqa: E402
 
 TRIPLES = [(1.0, 2.0, 0.999 * math.sqrt(2.0)), (0.5, 3.0, -0.5 * math.sqrt(1.5)), (2.0, 0.7, -0.999 * math.sqrt(1.4))]
+TRIPLE_IDS = ["rho0.999", "rho-0.5", "rho-0.999"]  # bench/accuracy_generic_mp.py selects cases by these
 
 
 @pytest.mark.long
 @pytest.mark.parametrize("name", mpgeneric.NAMES)
-@pytest.mark.parametrize("abc", TRIPLES, ids=["rho0.999", "rho-0.5", "rho-0.999"])
+@pytest.mark.parametrize("abc", TRIPLES, ids=TRIPLE_IDS)
 def test_dual_against_mpmath(name, abc):
     a, b, c = abc
     V, Vd, bV, bVd, route = dw.dual(name, a, b, c, return_bound=True)
