@@ -62,7 +62,8 @@ DW_API dw_status dw_file_opts_set_memory(dw_file_opts *o, double bytes);
  * computation is refused (DW_ERR_INVALID, the files kept). */
 DW_API dw_status dw_file_opts_set_resume(dw_file_opts *o, bool on);
 /** At most `rows` rows per block (0, the default: as many as the memory holds); a call whose blocks are whole tiles
- * of its engine (dw_sample_network_gram_file: 128 rows) rounds down to them, at least one. */
+ * of its engine (dw_sample_network_gram_file: 128 rows) rounds down to them, at least one. With a cap the working
+ * memory stays the blocks' (no buffer gathers the mirror of several blocks into fewer writes). */
 DW_API dw_status dw_file_opts_set_max_rows(dw_file_opts *o, size_t rows);
 /** Called from the calling thread after every block of rows with the pairs (i, j) done and their total (a
  * symmetric Gram counts j >= i); non-zero stops the call as an interruption (resumable). fn NULL: none. */

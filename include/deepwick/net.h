@@ -63,6 +63,8 @@ DW_API const char *dw_law_warning(const dw_law *law);
  * sparse:P 3/P - 3. Errors (one message): student-t with NU <= 4 (infinite fourth moment), complex-gaussian and
  * orthogonal (not real i.i.d. laws: their corrections are not a fourth cumulant's). */
 DW_API dw_status dw_law_kappa4(const dw_law *law, double *kappa4);
+/** dw_law_kappa4 of the law spelled spec ("sparse:0.1"): dw_law_parse's errors, then dw_law_kappa4's. */
+DW_API dw_status dw_law_spec_kappa4(const char *spec, double *kappa4);
 
 /** Layer kinds. Beyond the fully connected pair (dense, act), the architectures of Neural Tangents' stax
  * (theory.md 7): the infinite-width kernels (dw_kernel_gram) take every kind; the other computations say so, naming

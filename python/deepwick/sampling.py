@@ -78,12 +78,7 @@ def _law_info(law: Any, stacklevel: int = 3) -> Tuple[bool, str]:
     return bool(cplx.value), canon.value.decode()
 
 
-class _Law(ctypes.Structure):
-    _fields_ = [("kind", ctypes.c_int), ("param", ctypes.c_double)]
-
-
-_law_parse = bind("dw_law_parse", ctypes.c_int, ctypes.POINTER(_Law), ctypes.c_char_p)
-_law_kappa4 = bind("dw_law_kappa4", ctypes.c_int, ctypes.POINTER(_Law), ctypes.POINTER(ctypes.c_double))
+_law_kappa4 = bind("dw_law_spec_kappa4", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_double))
 
 
 def law_kappa4(law: str) -> float:
@@ -92,10 +87,8 @@ def law_kappa4(law: str) -> float:
 
     Raises InputError for student-t with NU <= 4 (infinite fourth moment), 'complex-gaussian' and 'orthogonal'.
     """
-    lw = _Law()
     k = ctypes.c_double()
-    check(_law_parse(ctypes.byref(lw), _law_spec(law)))
-    check(_law_kappa4(ctypes.byref(lw), ctypes.byref(k)))
+    check(_law_kappa4(_law_spec(law), ctypes.byref(k)))
     return float(k.value)
 
 

@@ -26,6 +26,8 @@ dw_status dw_core_check_threads(int threads);
 /* The one check of input points: DW_OK if the n x d array is finite, else DW_ERR_INVALID naming NAME, the row and
  * the column. */
 dw_status dw_core_check_points(const char *name, const double *X, size_t n, size_t d);
+/* A byte count for messages, "1.5 GiB" (B, KiB, ... EiB, one decimal). */
+void dw_core_format_bytes(double bytes, char *buf, size_t len);
 
 /* io helpers shared by src/io (io/files.c). */
 dw_status dw_io_atomic_write(const char *path, const void *head, size_t head_len, const void *body, size_t body_len);

@@ -32,7 +32,7 @@ double dw_core_mem_available(void)
     return 1e18; /* unknown: let malloc decide */
 }
 
-static void format_bytes(double b, char *buf, size_t len)
+void dw_core_format_bytes(double b, char *buf, size_t len)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     int u = 0;
@@ -48,8 +48,8 @@ dw_status dw_core_check_alloc(double bytes, const char *what)
     double avail = dw_core_mem_available();
     if (!(bytes <= 0.9 * avail) || bytes > (double)SIZE_MAX / 2) {
         char need[32], have[32];
-        format_bytes(bytes, need, sizeof need);
-        format_bytes(avail, have, sizeof have);
+        dw_core_format_bytes(bytes, need, sizeof need);
+        dw_core_format_bytes(avail, have, sizeof have);
         return dw_fail(DW_ERR_NOMEM, "%s needs %s but only %s of memory is available", what, need, have);
     }
     return DW_OK;
@@ -65,7 +65,7 @@ void *dw_alloc(size_t count, size_t size, const char *what)
     void *p = malloc(bytes ? bytes : 1);
     if (!p) {
         char b[32];
-        format_bytes((double)bytes, b, sizeof b);
+        dw_core_format_bytes((double)bytes, b, sizeof b);
         dw_fail(DW_ERR_NOMEM, "%s: cannot allocate %s", what, b);
     }
     return p;
@@ -113,7 +113,7 @@ void *dw_core_alloc_large(size_t bytes, const char *what)
     void *p = NULL;
     if (rounded < bytes || posix_memalign(&p, huge, rounded ? rounded : huge) != 0) {
         char b[32];
-        format_bytes((double)bytes, b, sizeof b);
+        dw_core_format_bytes((double)bytes, b, sizeof b);
         dw_fail(DW_ERR_NOMEM, "%s: cannot allocate %s", what, b);
         return NULL;
     }

@@ -34,8 +34,6 @@ typedef struct ooc_files {
 #define DW_OOC_HASH0 0xcbf29ce484222325ULL
 uint64_t dw_ooc_hash(uint64_t h, const void *p, size_t len);
 
-/* "1.5 GiB" */
-void dw_ooc_format_size(double bytes, char *buf, size_t len);
 /* Names beside `path`, the header of shape[0..ndim); fd -1. Nothing is created. */
 dw_status dw_ooc_names(ooc_files *f, const char *path, int ndim, const size_t *shape, size_t n);
 /* DW_OK if the file system of the output has room for what the run still has to write ("needs ... on disk"). */

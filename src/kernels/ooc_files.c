@@ -63,17 +63,6 @@ dw_status dw_ooc_names(ooc_files *f, const char *path, int ndim, const size_t *s
     return DW_OK;
 }
 
-void dw_ooc_format_size(double b, char *buf, size_t len)
-{
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    int u = 0;
-    while (b >= 1024.0 && u < 6) {
-        b /= 1024.0;
-        u++;
-    }
-    snprintf(buf, len, "%.1f %s", b, unit[u]);
-}
-
 dw_status dw_ooc_check_space(const ooc_files *f)
 {
     char *dir = dw_alloc(strlen(f->path) + 2, 1, "directory name");
@@ -96,8 +85,8 @@ dw_status dw_ooc_check_space(const ooc_files *f)
         have += (double)st.st_blocks * 512.0;
     if (need > have) {
         char a[32], b[32];
-        dw_ooc_format_size(need, a, sizeof a);
-        dw_ooc_format_size(have, b, sizeof b);
+        dw_core_format_bytes(need, a, sizeof a);
+        dw_core_format_bytes(have, b, sizeof b);
         return dw_fail(DW_ERR_IO, "%s: the kernel result needs %s on disk but only %s is available there", f->path, a,
                        b);
     }

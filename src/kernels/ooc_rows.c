@@ -65,8 +65,9 @@ static dw_status run_blocks(const ooc_rows_job *j, const dw_file_opts *fo, ooc_f
 {
     const size_t n = j->n, m = j->m;
     const double row = (double)j->nout * (double)m * 8.0 + j->per_row;
-    const ooc_layout lay = {n, m, 1, j->nout, B, j->symmetric,
-                            dw_ooc_spare(j->fixed, row, fo ? fo->memory : 0.0, B, nbuf)};
+    /* a caller who caps the rows per block (max_rows) caps the working memory with them: no mirror groups */
+    const double spare = fo && fo->max_rows ? 0.0 : dw_ooc_spare(j->fixed, row, fo ? fo->memory : 0.0, B, nbuf);
+    const ooc_layout lay = {n, m, 1, j->nout, B, j->symmetric, spare};
     double *bufs[2] = {NULL, NULL};
     for (int k = 0; k < nbuf; k++)
         bufs[k] = dw_core_alloc_large(j->nout * B * m * sizeof(double), "the Gram's row block");
@@ -164,9 +165,9 @@ dw_status dw_ooc_rows_fit(double fixed, double row, double memory, size_t n, int
     const size_t least = round > 1 && round < n ? round : 1;
     if (!(rows >= (double)least) && n > 0) {
         char a[32], b[32], c[32];
-        dw_ooc_format_size(mem, a, sizeof a);
-        dw_ooc_format_size(fixed, b, sizeof b);
-        dw_ooc_format_size(fixed + 2.0 * (double)least * row, c, sizeof c);
+        dw_core_format_bytes(mem, a, sizeof a);
+        dw_core_format_bytes(fixed, b, sizeof b);
+        dw_core_format_bytes(fixed + 2.0 * (double)least * row, c, sizeof c);
         return dw_fail(DW_ERR_NOMEM, "memory: %s is too small for this Gram matrix: the plan and scratch need %s and "
                                      "%s more; give at least %s", a, b,
                        least > 1 ? "two blocks of rows of the result" : "two rows of the result", c);

@@ -133,3 +133,10 @@ dw_status dw_law_kappa4(const dw_law *law, double *kappa4)
 }
 
 /* Gamma(k, 1) for k >= 1 by Marsaglia and Tsang (2000). */
+
+dw_status dw_law_spec_kappa4(const char *spec, double *kappa4)
+{
+    dw_law law;
+    dw_status s = dw_law_parse(&law, spec);
+    return s ? s : dw_law_kappa4(&law, kappa4);
+}

@@ -279,6 +279,10 @@ static void test_law_closed_forms(void)
         dw_law law;
         double kk = NAN;
         CHECK(dw_law_parse(&law, laws[k]) == DW_OK && dw_law_kappa4(&law, &kk) == DW_OK && kk == kap[k]);
+        double ks = NAN; /* the same through the spelling */
+        CHECK(dw_law_spec_kappa4(laws[k], &ks) == DW_OK && ks == kk);
+        CHECK(dw_law_spec_kappa4("no-such-law", &ks) == DW_ERR_INVALID);
+        CHECK(dw_law_spec_kappa4("orthogonal", &ks) == DW_ERR_INVALID);
         for (int standard = 0; standard < 2; standard++) {
             dw_act *act;
             dw_net *net = fc("relu", 1, 2.0, 0.0, &act);
