@@ -186,24 +186,22 @@ static dw_sample_opts *sampled_opts(int threads)
     return o;
 }
 
-static dw_status sample_mem(const gram_case *c, double *G)
+/* Three sampled networks of net (taken), the NTK's mean and standard error: in memory, or (fo) to the file */
+static dw_status run_sampled(dw_net *net, const gram_case *c, int threads, const dw_file_opts *fo, double *G)
 {
-    dw_net *net = sampled_net(c);
-    dw_sample_opts *o = sampled_opts(0);
-    dw_status s = dw_sample_run(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, G, G + c->n * c->n);
+    dw_sample_opts *o = sampled_opts(threads);
+    dw_status s = fo ? dw_sample_run_file(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, out, fo)
+                     : dw_sample_run(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, G, G + c->n * c->n);
     dw_sample_opts_clear(o);
     dw_net_clear(net);
     return s;
 }
 
+static dw_status sample_mem(const gram_case *c, double *G) { return run_sampled(sampled_net(c), c, 0, NULL, G); }
+
 static dw_status sample_file(const gram_case *c, int threads, const dw_file_opts *fo)
 {
-    dw_net *net = sampled_net(c);
-    dw_sample_opts *o = sampled_opts(threads);
-    dw_status s = dw_sample_run_file(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, out, fo);
-    dw_sample_opts_clear(o);
-    dw_net_clear(net);
-    return s;
+    return run_sampled(sampled_net(c), c, threads, fo, NULL);
 }
 
 /* An architecture (a convolution, an average pool, two dense layers, over inputs of 4 positions x 1 channel). */
@@ -220,25 +218,11 @@ static dw_net *arch_net(const gram_case *c)
     return net;
 }
 
-/* Three sampled networks of it, the NTK's mean and standard error. */
-static dw_status arch_sample_mem(const gram_case *c, double *G)
-{
-    dw_net *net = arch_net(c);
-    dw_sample_opts *o = sampled_opts(0);
-    dw_status s = dw_sample_run(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, G, G + c->n * c->n);
-    dw_sample_opts_clear(o);
-    dw_net_clear(net);
-    return s;
-}
+static dw_status arch_sample_mem(const gram_case *c, double *G) { return run_sampled(arch_net(c), c, 0, NULL, G); }
 
 static dw_status arch_sample_file(const gram_case *c, int threads, const dw_file_opts *fo)
 {
-    dw_net *net = arch_net(c);
-    dw_sample_opts *o = sampled_opts(threads);
-    dw_status s = dw_sample_run_file(net, o, XN, c->n, 4, 3, DW_SAMPLE_NTK, NULL, out, fo);
-    dw_sample_opts_clear(o);
-    dw_net_clear(net);
-    return s;
+    return run_sampled(arch_net(c), c, threads, fo, NULL);
 }
 
 /* One network of it by its parameter vector (sample 2 of seed 17): the NTK (X, X) or the NNGP (X, Y). */

@@ -12,7 +12,6 @@ with given weights, sampled or of an architecture (--net) (and Python's out=): t
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import pytest
 
 import deepwick as dw
 from netbuild import Build
-from test_kernel_ooc import leftovers, pty_stderr, sha_data, side_rows
+from test_kernel_ooc import leftovers, pty_stderr, sha_data, side_rows, stop_after_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "bin" / "deepwick"
@@ -117,15 +116,8 @@ def test_sigkernel_kill_and_resume(tmp_path):
     out = tmp_path / "K.npy"
     out.write_bytes(b"previous output")
     side = tmp_path / ".K.npy.deepwick-resume"
-    p = subprocess.Popen([str(CLI), *map(str, args), "--out", str(out), "--max-batch", "2", "--threads", "1"],
-                         stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while side_rows(side) == 0 and p.poll() is None and time.time() - t0 < 300:
-        time.sleep(0.005)
-    assert p.poll() is None, "the run ended before it could be interrupted"
-    p.send_signal(signal.SIGKILL)
-    p.communicate(timeout=300)
-    assert p.returncode == -signal.SIGKILL
+    rc, _ = stop_after_rows([*args, "--out", out, "--max-batch", 2, "--threads", 1], out, signal.SIGKILL)
+    assert rc == -signal.SIGKILL
     assert out.read_bytes() == b"previous output"
     assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
     assert 0 < side_rows(side) < 300
@@ -280,15 +272,9 @@ def test_arch_sample_kill_and_resume(tmp_path):
     out = tmp_path / "K.npy"
     out.write_bytes(b"previous output")
     side = tmp_path / ".K.npy.deepwick-resume"
-    p = subprocess.Popen([str(CLI), *map(str, args), "--seed", "5", "--out", str(out), "--memory", "90M",
-                          "--threads", "1"], stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while side_rows(side) == 0 and p.poll() is None and time.time() - t0 < 300:
-        time.sleep(0.005)
-    assert p.poll() is None, "the run ended before it could be interrupted"
-    p.send_signal(signal.SIGKILL)
-    p.communicate(timeout=300)
-    assert p.returncode == -signal.SIGKILL
+    rc, _ = stop_after_rows([*args, "--seed", 5, "--out", out, "--memory", "90M", "--threads", 1], out,
+                            signal.SIGKILL)
+    assert rc == -signal.SIGKILL
     assert out.read_bytes() == b"previous output"
     assert leftovers(tmp_path) == [".K.npy.deepwick-partial", ".K.npy.deepwick-resume"]
     assert 0 < side_rows(side) < 1200

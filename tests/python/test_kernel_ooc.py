@@ -151,18 +151,24 @@ def side_rows(side):
     return 0
 
 
-def start_and_stop(big, out, sig, memory="4M", args=ARGS):
-    """Starts a run, waits until the side file records some rows, sends sig; returns the process result."""
+def stop_after_rows(argv, out, sig):
+    """Starts the CLI with argv (writing out), waits until the side file records some rows, sends sig; returns the
+    process's return code and stderr."""
     side = out.parent / (".%s.deepwick-resume" % out.name)
-    p = subprocess.Popen([str(CLI), "kernel", "--x", str(big / "x.npy"), *map(str, args), "--out", str(out),
-                          "--memory", memory, "--threads", "2"], stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([str(CLI), *map(str, argv)], stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while side_rows(side) == 0 and p.poll() is None and time.time() - t0 < 300:
-        time.sleep(0.01)
+        time.sleep(0.005)
     assert p.poll() is None, "the run ended before it could be interrupted"
     p.send_signal(sig)
     err = p.communicate(timeout=300)[1]
     return p.returncode, err
+
+
+def start_and_stop(big, out, sig, memory="4M", args=ARGS):
+    """A kernel run on the big inputs, stopped by sig once some rows are recorded (stop_after_rows)."""
+    return stop_after_rows(["kernel", "--x", big / "x.npy", *args, "--out", out, "--memory", memory, "--threads", 2],
+                           out, sig)
 
 
 @needs_cli
